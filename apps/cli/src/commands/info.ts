@@ -1,0 +1,12 @@
+import { initBackend } from '@zipper/core';
+import type { Command } from '../command.js';
+
+export const info: Command = {
+  name: 'info',
+  summary: 'print the TensorFlow.js backend, its thread count and package versions (JSON)',
+  async run() {
+    const b = await initBackend();
+    console.log(JSON.stringify({ backend: b.backend, provider: b.provider, threads: b.threads, simd: b.simd, versions: b.versions }, null, 2));
+    return 0;
+  },
+};

@@ -1,0 +1,132 @@
+/**
+ * Run-time choice of the TensorFlow.js backend.
+ *
+ * Order: `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (optional peers, used when
+ * installed, never required), then the embedded default `wasm`, then `cpu`.
+ * `ZIPPER_BACKEND=tensorflow|wasm|cpu` (or `initBackend({ backend })`) overrides the order.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from './errors.js';
+import { registerWasmKernels } from './kernels/register.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  readonly backend: BackendName;
+  /** Which package provides it: `@tensorflow/tfjs-node-gpu`, `@tensorflow/tfjs-node`, `@tensorflow/tfjs-backend-wasm`, ... */
+  readonly provider: string;
+  /** Threads the backend's kernels use (wasm: 1 unless its thread pool is up). */
+  readonly threads: number;
+  readonly simd: boolean;
+  readonly versions: Readonly<Record<string, string>>;
+}
+
+const require_ = createRequire(import.meta.url);
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+function tryRequire(name: string): boolean {
+  try {
+    require_(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function versionOf(name: string): string | undefined {
+  try {
+    return (require_(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.versions.node };
+  for (const n of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+    const v = versionOf(n);
+    if (v) out[n] = v;
+  }
+  return out;
+}
+
+function parseEnv(value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new BackendError(`ZIPPER_BACKEND="${value}" is not a backend; use one of ${BACKEND_NAMES.join(', ')}`);
+}
+
+async function useTensorflow(): Promise<string | undefined> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    if (tryRequire(pkg) && tf.findBackendFactory('tensorflow') !== null && (await tf.setBackend('tensorflow'))) return pkg;
+  }
+  return undefined;
+}
+
+async function useWasm(): Promise<boolean> {
+  const dist = path.dirname(require_.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
+  registerWasmKernels();
+  return tf.setBackend('wasm');
+}
+
+async function select(wanted: BackendName | undefined): Promise<BackendInfo> {
+  const order: BackendName[] = wanted ? [wanted] : ['tensorflow', 'wasm', 'cpu'];
+  for (const name of order) {
+    if (name === 'tensorflow') {
+      const provider = await useTensorflow();
+      if (provider) return { backend: 'tensorflow', provider, threads: 0, simd: true, versions: versions() };
+      if (wanted) {
+        throw new BackendError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; `npm i @tensorflow/tfjs-node@4.22.0` (or -gpu for CUDA), or use ZIPPER_BACKEND=wasm');
+      }
+    } else if (name === 'wasm') {
+      if (await useWasm()) {
+        const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasmThreads(), simd, versions: versions() };
+      }
+      if (wanted) throw new BackendError('backend "wasm" failed to initialize; check that @tensorflow/tfjs-backend-wasm is installed with its dist/*.wasm files');
+    } else {
+      await tf.setBackend('cpu');
+      return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, versions: versions() };
+    }
+  }
+  throw new BackendError('no TensorFlow.js backend could be initialized');
+}
+
+function wasmThreads(): number {
+  try {
+    return wasm.getThreadsCount();
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * Initialize the backend once per process (later calls return the same info unless
+ * `backend` names a different one). Call before any tensor work.
+ */
+export async function initBackend(options: { backend?: BackendName } = {}): Promise<BackendInfo> {
+  const wanted = options.backend ?? parseEnv(process.env['ZIPPER_BACKEND']);
+  if (current && (!wanted || wanted === current.backend) && tf.getBackend() === current.backend) return current;
+  if (pending && !options.backend) return pending;
+  pending = select(wanted).then((info) => {
+    current = info;
+    return info;
+  });
+  try {
+    return await pending;
+  } finally {
+    pending = undefined;
+  }
+}
+
+/** The info of the initialized backend, or undefined before `initBackend`. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
