@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { buildData, SIZES, type DataSize } from '../data/index.js';
+
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--seed N] [--jobs N] [--no-progress]
+
+Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
+no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
+test-other.jsonl, build.json and README.md. Rerunning resumes: finished audio verified by
+sha256 is kept. Prints a JSON summary on stdout; progress goes to stderr.`;
+
+export const data: Command = {
+  name: 'data',
+  summary: 'build the synthetic text/speech corpora, aligned pairs and test sets (data build --help)',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === '--help' || sub === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    if (sub !== 'build') throw new UsageError(`expected "data build", got "data ${sub ?? ''}"\n\n${USAGE}`);
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...rest],
+        options: {
+          out: { type: 'string' },
+          size: { type: 'string', default: 'tiny' },
+          seed: { type: 'string', default: '0' },
+          jobs: { type: 'string', default: '2' },
+          'no-progress': { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!values.out) throw new UsageError(`--out is required\n\n${USAGE}`);
+    if (!(values.size in SIZES)) throw new UsageError(`--size must be one of ${Object.keys(SIZES).join(', ')}, got "${values.size}"`);
+    const seed = Number(values.seed);
+    const jobs = Number(values.jobs);
+    const r = await buildData({ out: values.out, size: values.size as DataSize, seed, jobs, progress: !values['no-progress'] });
+    const m = r.summary.manifests;
+    const hours = (prefix: string) => m.filter((x) => x.file.startsWith(prefix)).reduce((a, x) => a + x.hours, 0);
+    console.log(
+      JSON.stringify(
+        {
+          out: r.out,
+          size: r.summary.size,
+          seed: r.summary.seed,
+          seconds: r.seconds,
+          synthesized: r.synthesized,
+          reused: r.reused,
+          textOnlySentences: r.summary.textOnly.sentences,
+          textOnlyMB: r.summary.textOnly.bytes / 1e6,
+          speechOnlyHours: hours('speech-only'),
+          alignedPairs: m.find((x) => x.file === 'aligned-tts.100pct.jsonl')?.utterances,
+          manifests: Object.fromEntries(m.map((x) => [x.file, { utterances: x.utterances, hours: Number(x.hours.toFixed(4)) }])),
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  },
+};

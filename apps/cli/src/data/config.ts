@@ -1,0 +1,71 @@
+import { ConfigError } from '@zipper/core';
+
+export type DataSize = 'tiny' | 'small' | 'full';
+
+/** How many items each audio split gets. The text-only split takes every remaining sentence. */
+export interface SplitCounts {
+  /** Unlabeled speech (speech tower pretraining), transcripts withheld. */
+  readonly speechOnly: number;
+  /** Aligned sentences; each is rendered twice (an ASR voice and the TTS voice). */
+  readonly aligned: number;
+  readonly dev: number;
+  readonly testClean: number;
+  readonly testOther: number;
+}
+
+export const SIZES: Readonly<Record<DataSize, SplitCounts>> = {
+  tiny: { speechOnly: 12, aligned: 20, dev: 4, testClean: 4, testOther: 4 },
+  small: { speechOnly: 1000, aligned: 500, dev: 50, testClean: 50, testOther: 50 },
+  full: { speechOnly: 10000, aligned: 6000, dev: 300, testClean: 300, testOther: 300 },
+};
+
+export interface DataBuildConfig {
+  /** Output directory (created). */
+  readonly out: string;
+  readonly size: DataSize;
+  readonly counts: SplitCounts;
+  /** Seed of every random choice (split, voices, effects, noise). */
+  readonly seed: number;
+  /** Synthesis processes run at once. */
+  readonly jobs: number;
+  /** Output sample rate (Hz); audio is mono 16-bit PCM. */
+  readonly sampleRate: number;
+  /** test-other: SNR range (dB) of the additive noise and tempo factor range. */
+  readonly snrDb: readonly [number, number];
+  readonly tempo: readonly [number, number];
+  /** Draw a progress bar on stderr. */
+  readonly progress: boolean;
+  /** Environment for the child processes (PATH decides which synthesizers are found). */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export type DataBuildOptions = Partial<Omit<DataBuildConfig, 'counts'>> & { readonly out: string; readonly counts?: Partial<SplitCounts> };
+
+/** Fills defaults, never mutates `opts`, throws ConfigError naming the broken invariant. */
+export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig {
+  const size = opts.size ?? 'tiny';
+  if (!(size in SIZES)) throw new ConfigError(`size "${size}" is not one of ${Object.keys(SIZES).join(', ')}`);
+  const counts = { ...SIZES[size], ...opts.counts };
+  for (const [k, v] of Object.entries(counts)) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`counts.${k} = ${v} must be an integer >= 1`);
+  }
+  const cfg: DataBuildConfig = {
+    out: opts.out,
+    size,
+    counts,
+    seed: opts.seed ?? 0,
+    jobs: opts.jobs ?? 2,
+    sampleRate: opts.sampleRate ?? 16000,
+    snrDb: opts.snrDb ?? [5, 15],
+    tempo: opts.tempo ?? [0.85, 1.15],
+    progress: opts.progress ?? false,
+    env: opts.env ?? process.env,
+  };
+  if (!cfg.out) throw new ConfigError('out must be a directory path');
+  if (!Number.isSafeInteger(cfg.seed) || cfg.seed < 0) throw new ConfigError(`seed ${cfg.seed} must be a non-negative integer`);
+  if (!Number.isInteger(cfg.jobs) || cfg.jobs < 1 || cfg.jobs > 64) throw new ConfigError(`jobs ${cfg.jobs} must be an integer in 1..64`);
+  if (!Number.isInteger(cfg.sampleRate) || cfg.sampleRate < 8000) throw new ConfigError(`sampleRate ${cfg.sampleRate} must be an integer >= 8000`);
+  if (!(cfg.snrDb[0] <= cfg.snrDb[1])) throw new ConfigError(`snrDb range [${cfg.snrDb.join(', ')}] must have lo <= hi`);
+  if (!(cfg.tempo[0] > 0 && cfg.tempo[0] <= cfg.tempo[1])) throw new ConfigError(`tempo range [${cfg.tempo.join(', ')}] must have 0 < lo <= hi`);
+  return cfg;
+}

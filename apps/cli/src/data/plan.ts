@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { DataBuildConfig } from './config.js';
+import type { NoiseKind } from './effects.js';
+import { DataBuildError } from './errors.js';
+import { prngFor } from './prng.js';
+import { ASR_VOICES, SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES, type Voice } from './voices.js';
+
+/** Audio splits. aligned-asr and aligned-tts render the same aligned sentences. */
+export type AudioSplit = 'speech-only' | 'aligned-asr' | 'aligned-tts' | 'dev' | 'test-clean' | 'test-other';
+
+/** Nested subsets of the aligned pairs, in percent. */
+export const ALIGNED_SUBSETS = [1, 10, 100] as const;
+export type AlignedSubset = (typeof ALIGNED_SUBSETS)[number];
+
+/** One utterance to synthesize: everything its audio depends on. */
+export interface AudioItem {
+  readonly id: string;
+  readonly split: AudioSplit;
+  readonly text: string;
+  readonly voice: Voice;
+  /** Output path relative to the data directory. */
+  readonly path: string;
+  /** test-other only: sox tempo factor, additive noise SNR (dB) and kind. */
+  readonly tempo?: number;
+  readonly snrDb?: number;
+  readonly noise?: NoiseKind;
+  /** aligned only: the smallest nested subset (percent) that contains this pair. */
+  readonly subset?: AlignedSubset;
+}
+
+export interface BuildPlan {
+  /** Text-only pretraining sentences (the text tower's data), in shuffled order. */
+  readonly textOnly: readonly string[];
+  readonly items: readonly AudioItem[];
+}
+
+/** Smallest nested subset holding the pair at `rank` of `n` (1% = the first ceil(n/100) pairs, ...). */
+export function subsetOf(rank: number, n: number): AlignedSubset {
+  for (const pct of ALIGNED_SUBSETS) if (rank < Math.ceil((n * pct) / 100)) return pct;
+  return 100;
+}
+
+/**
+ * The split rule: the sorted unique corpus is shuffled with the seed, then cut into consecutive
+ * slices test-clean | test-other | dev | aligned | speech-only | text-only (the rest). Slices of
+ * one permutation cannot share a sentence. Voices are dealt round-robin from a seeded shuffle of
+ * the split's voice pool; test-other draws tempo, SNR and noise kind per item from its own stream.
+ */
+export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
+  const c = cfg.counts;
+  const needed = c.testClean + c.testOther + c.dev + c.aligned + c.speechOnly;
+  if (sentences.length < needed + 1000) {
+    throw new DataBuildError(`corpus has ${sentences.length} sentences; size "${cfg.size}" needs ${needed} for audio plus 1000 for text-only; pick a smaller size`);
+  }
+  const order = prngFor(cfg.seed, 'split').shuffle(sentences);
+  let at = 0;
+  const take = (n: number) => order.slice(at, (at += n));
+  const testClean = take(c.testClean);
+  const testOther = take(c.testOther);
+  const dev = take(c.dev);
+  const aligned = take(c.aligned);
+  const speechOnly = take(c.speechOnly);
+  const textOnly = order.slice(at);
+
+  const items: AudioItem[] = [];
+  const add = (split: AudioSplit, texts: readonly string[], pool: readonly Voice[], extra?: (id: string, i: number) => Partial<AudioItem>) => {
+    const voices = prngFor(cfg.seed, `voices/${split}`).shuffle(pool);
+    texts.forEach((text, i) => {
+      const id = `${split}-${String(i).padStart(6, '0')}`;
+      items.push({ id, split, text, voice: voices[i % voices.length]!, path: `audio/${split}/${id}.wav`, ...extra?.(id, i) });
+    });
+  };
+  add('aligned-tts', aligned, [TTS_VOICE], (_, i) => ({ subset: subsetOf(i, aligned.length) }));
+  add('aligned-asr', aligned, ASR_VOICES, (_, i) => ({ subset: subsetOf(i, aligned.length) }));
+  add('dev', dev, SEEN_VOICES);
+  add('test-clean', testClean, SEEN_VOICES);
+  add('test-other', testOther, UNSEEN_VOICES, (id) => {
+    const r = prngFor(cfg.seed, `effects/${id}`);
+    return {
+      tempo: Math.round(r.uniform(cfg.tempo[0], cfg.tempo[1]) * 1000) / 1000,
+      snrDb: Math.round(r.uniform(cfg.snrDb[0], cfg.snrDb[1]) * 10) / 10,
+      noise: r.next() < 0.5 ? 'white' : 'pink',
+    };
+  });
+  add('speech-only', speechOnly, SEEN_VOICES);
+  return { textOnly, items };
+}
+
+/** Hash of everything an item's audio depends on; a journal entry is reused only if it matches. */
+export function itemSpecHash(item: AudioItem, cfg: DataBuildConfig): string {
+  const spec = { v: 1, seed: cfg.seed, rate: cfg.sampleRate, id: item.id, text: item.text, voice: item.voice, tempo: item.tempo, snrDb: item.snrDb, noise: item.noise };
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 32);
+}

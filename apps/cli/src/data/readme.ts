@@ -1,0 +1,62 @@
+import type { BuildSummary } from './build.js';
+import type { DataBuildConfig } from './config.js';
+import { NORMALIZATION } from './normalize.js';
+import { SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES } from './voices.js';
+
+const PURPOSE: Record<string, string> = {
+  'speech-only.jsonl': 'speech tower pretraining (unlabeled: no text field, only textSha256)',
+  'aligned-tts': 'aligned pairs rendered by the TTS target voice',
+  'aligned-asr': 'aligned pairs rendered by the other seen voices (ASR)',
+  'dev.jsonl': 'validation (seen voices, unseen sentences)',
+  'test-clean.jsonl': 'test: seen voices, unseen sentences',
+  'test-other.jsonl': 'test: unseen voices, additive noise and tempo changes',
+};
+
+function purpose(file: string): string {
+  return PURPOSE[file] ?? PURPOSE[file.split('.')[0]!] ?? '';
+}
+
+/** The generated data/README.md: what was built, how much, with which voices, by which rule. */
+export function renderReadme(s: BuildSummary, cfg: DataBuildConfig): string {
+  const rows = s.manifests.map((m) => `| ${m.file} | ${m.utterances} | ${m.hours.toFixed(3)} | ${m.voices.join(', ')} | ${purpose(m.file)} |`);
+  const src = s.sources.map((x) => `| ${x.name} | ${x.debianPackage} | ${x.raw} | ${x.rejected} | ${x.duplicates} | ${x.kept} |`);
+  return `# Zipper synthetic data (generated)
+
+Built by \`zipper data build --out ${cfg.out} --size ${s.size} --seed ${s.seed}\`; rebuilding with the
+same seed and the same Debian packages gives the same manifests and byte-identical audio.
+Do not edit: rerun the command (it skips files that are done and verified by sha256).
+
+All audio: WAV, ${s.sampleRate} Hz, mono, 16-bit PCM. Manifests are JSONL with
+\`id, text, voice, duration, sampleRate, samples, path, sha256\` (paths relative to this directory).
+
+## Text
+\`${s.textOnly.file}\`: ${s.textOnly.sentences} sentences, ${(s.textOnly.bytes / 1e6).toFixed(2)} MB (text tower pretraining),
+from a corpus of ${s.corpusSentences} unique normalized sentences:
+
+| source | Debian package | raw sentences | rejected | duplicates | kept |
+|---|---|---|---|---|---|
+${src.join('\n')}
+
+Normalization: NFKD without diacritics; sentences with code-like symbols rejected; numbers and
+& % spelled out; lowercase; only a-z, apostrophes inside words and single spaces remain;
+${NORMALIZATION.minWords}..${NORMALIZATION.maxWords} words, at most ${NORMALIZATION.maxChars} characters. Deduplicated after normalization.
+
+## Audio
+| manifest | utterances | hours | voices | purpose |
+|---|---|---|---|---|
+${rows.join('\n')}
+
+Voices seen in training, dev and test-clean: ${SEEN_VOICES.map((v) => v.id).join(', ')}.
+Voices only in test-other: ${UNSEEN_VOICES.map((v) => v.id).join(', ')}.
+TTS target voice: ${TTS_VOICE.id} (CMU Arctic SLT, US English female).
+test-other: tempo x${cfg.tempo[0]}..${cfg.tempo[1]} (sox tempo), then additive white or pink Gaussian
+noise at ${cfg.snrDb[0]}..${cfg.snrDb[1]} dB SNR from the builder's own seeded PRNG (per-item values in the manifest).
+
+## Split rule
+The sorted unique corpus is shuffled with the seed and cut into consecutive slices:
+test-clean | test-other | dev | aligned | speech-only | text-only (the rest). No sentence is in two
+splits. Aligned pairs: the 1% subset is the first ceil(1% n) aligned sentences, 10% the first
+ceil(10% n), so 1% is inside 10% is inside 100%; every aligned sentence is rendered twice,
+by the TTS voice (aligned-tts.*) and by one other seen voice (aligned-asr.*).
+`;
+}

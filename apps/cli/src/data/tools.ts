@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { MissingToolError, SynthesisError } from './errors.js';
+
+/** Programs the builder runs, the Debian package of each, and what for. */
+export const TOOLS = {
+  flite: { debianPackage: 'flite', purpose: 'speech synthesis (flite voices)' },
+  'espeak-ng': { debianPackage: 'espeak-ng', purpose: 'speech synthesis (espeak-ng voices)' },
+  sox: { debianPackage: 'sox', purpose: 'resampling to 16 kHz mono 16-bit and tempo changes' },
+  bible: { debianPackage: 'bible-kjv', purpose: 'reading the King James Bible text' },
+} as const;
+
+export type ToolName = keyof typeof TOOLS;
+
+/** Absolute path of `tool` on `env.PATH`; throws MissingToolError naming the Debian package. */
+export function requireTool(tool: ToolName, env: NodeJS.ProcessEnv = process.env): string {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, tool);
+    try {
+      if (!statSync(p).isFile()) continue;
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  const t = TOOLS[tool];
+  throw new MissingToolError(tool, t.debianPackage, t.purpose);
+}
+
+/** Resolves every tool in `tools` up front, so a build fails before doing any work. */
+export function requireTools(tools: readonly ToolName[], env: NodeJS.ProcessEnv = process.env): Record<ToolName, string> {
+  const out: Partial<Record<ToolName, string>> = {};
+  for (const t of tools) out[t] = requireTool(t, env);
+  return out as Record<ToolName, string>;
+}
+
+/** Runs a program (no shell), resolves to its stdout; rejects with its stderr on failure. */
+export function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new SynthesisError(`${bin} failed to start: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new SynthesisError(`${bin} ${args.join(' ')} exited with ${code ?? signal}: ${Buffer.concat(err).toString().trim().slice(0, 400)}`));
+    });
+  });
+}
