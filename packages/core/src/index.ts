@@ -1,2 +1,18 @@
 export * from './errors.js';
 export * from './backend.js';
+export * from './model/config.js';
+export * from './model/cache.js';
+export * from './model/random.js';
+export * from './model/params.js';
+export * from './model/tower.js';
+export type { BlockState, BlockResult, BlockWeights } from './model/block.js';
+export { rmsNorm } from './model/norm.js';
+export { applyRope, ropeTables } from './model/rope.js';
+export { geluTanh } from './model/mlp.js';
+export * from './generate/sampling.js';
+export * from './generate/generate.js';
+export * from './checkpoint/float16.js';
+export * from './checkpoint/safetensors.js';
+export * from './checkpoint/tensors-file.js';
+export * from './checkpoint/tower-checkpoint.js';
+export { writeDirAtomic, writeFileAtomic, resolveCheckpointDir, type WriteHook, type NamedBytes } from './checkpoint/atomic.js';

@@ -1,0 +1,123 @@
+/**
+ * Autoregressive generation with the KV cache: the prompt is prefilled in one forward, then one
+ * token per step. Batches of prompts must have equal length (ragged batches are not supported:
+ * group prompts by length). No tensors outlive the call.
+ *
+ * Legend: B batch, T prompt length, V vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ShapeError } from '../errors.js';
+import { disposeCache, emptyCache, type KVCache } from '../model/cache.js';
+import { Rng } from '../model/random.js';
+import type { Tower } from '../model/tower.js';
+import { resolveSamplingConfig, sampleToken, type SamplingConfig } from './sampling.js';
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenEvent {
+  readonly row: number;
+  readonly token: number;
+  /** 0 for the first generated token. */
+  readonly step: number;
+}
+
+export interface GenerateOptions extends Partial<SamplingConfig> {
+  /** Upper bound on generated tokens per row (also capped by the tower's maxSeqLen). */
+  readonly maxNewTokens: number;
+  /** Seed of the sampling PRNG (same seed => same tokens). Default 0. */
+  readonly seed?: number;
+  /** Generating one of these ends its row (the stop token is not included in `tokens`). */
+  readonly stopTokens?: readonly number[];
+  /** Streaming: called for every generated token (not for stop tokens), in row order per step. */
+  readonly onToken?: (e: TokenEvent) => void;
+}
+
+export interface GenerateResult {
+  /** Generated ids per row (prompt excluded, stop token excluded). */
+  readonly tokens: number[][];
+  /** 'stop': a stop token was produced; 'length': maxNewTokens or maxSeqLen was reached. */
+  readonly finishReasons: FinishReason[];
+}
+
+function toRows(prompt: readonly number[] | readonly (readonly number[])[], vocab: number): number[][] {
+  if (!Array.isArray(prompt) || prompt.length === 0) throw new ShapeError('prompt must be a non-empty array of token ids (or of equal-length rows)');
+  const rows = (typeof prompt[0] === 'number' ? [prompt] : prompt) as readonly (readonly number[])[];
+  const t = rows[0]?.length ?? 0;
+  rows.forEach((r, i) => {
+    if (!Array.isArray(r) || r.length === 0) throw new ShapeError(`prompt row ${i} must be a non-empty array of token ids`);
+    if (r.length !== t) throw new ShapeError(`prompt row ${i} has ${r.length} tokens, row 0 has ${t}: ragged batches are not supported, group prompts by length`);
+    r.forEach((id, j) => {
+      if (!Number.isInteger(id)) throw new ShapeError(`prompt[${i}][${j}] = ${id} is not an integer token id`);
+    });
+  });
+  void vocab; // ids are range-checked by Tower.embed (TokenRangeError)
+  return rows.map((r) => [...r]);
+}
+
+/** Logits of the last position, [B, V], read to the host; disposes `logits`. */
+async function lastLogits(logits: tf.Tensor3D): Promise<Float32Array> {
+  const [b, t, v] = logits.shape;
+  const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]));
+  logits.dispose();
+  try {
+    return (await last.data()) as Float32Array;
+  } finally {
+    last.dispose();
+  }
+}
+
+export async function generate(tower: Tower, prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
+  const sampling = resolveSamplingConfig(options);
+  const maxNew = options.maxNewTokens;
+  if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
+  const stops = new Set(options.stopTokens ?? []);
+  const rows = toRows(prompt, tower.config.vocabSize);
+  const b = rows.length;
+  const t = (rows[0] as number[]).length;
+  const v = tower.config.vocabSize;
+  // token j (0-based) needs a forward over positions < t + j, all below maxSeqLen
+  const limit = Math.min(maxNew, tower.config.maxSeqLen - t + 1);
+  const rng = new Rng(options.seed ?? 0);
+  const tokens: number[][] = rows.map(() => []);
+  const reasons: (FinishReason | undefined)[] = rows.map(() => undefined);
+
+  let cache: KVCache = emptyCache();
+  try {
+    const ids = tf.tensor2d(rows.flat(), [b, t], 'int32');
+    let out;
+    try {
+      out = tower.forward(ids, { cache });
+    } finally {
+      ids.dispose();
+    }
+    cache = out.cache as KVCache;
+    let host = await lastLogits(out.logits);
+    for (let step = 0; step < limit; step++) {
+      const next = new Array<number>(b).fill(0);
+      for (let r = 0; r < b; r++) {
+        if (reasons[r]) continue;
+        const tok = sampleToken(host.subarray(r * v, (r + 1) * v), sampling, rng);
+        next[r] = tok;
+        if (stops.has(tok)) {
+          reasons[r] = 'stop';
+          continue;
+        }
+        (tokens[r] as number[]).push(tok);
+        options.onToken?.({ row: r, token: tok, step });
+      }
+      if (reasons.every((x) => x) || step === limit - 1) break;
+      const stepIds = tf.tensor2d(next, [b, 1], 'int32'); // finished rows feed a dummy id; their outputs are ignored
+      try {
+        out = tower.forward(stepIds, { cache });
+      } finally {
+        stepIds.dispose();
+      }
+      disposeCache(cache);
+      cache = out.cache as KVCache;
+      host = await lastLogits(out.logits);
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return { tokens, finishReasons: reasons.map((r) => r ?? 'length') };
+}
