@@ -1,0 +1,158 @@
+/**
+ * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, step for step the arithmetic
+ * of PyTorch's `torch.optim.AdamW` (single-tensor path):
+ *
+ *   p <- p * (1 - lr * wd)                         (only where the decay filter says so)
+ *   m <- m + (1 - beta1) * (g - m)
+ *   v <- beta2 * v + (1 - beta2) * g^2
+ *   p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ *
+ * The learning rate is an argument of `apply` (the schedule lives outside). State (`m`, `v`) is
+ * created at construction for every trained parameter, so the tensor count does not grow while
+ * training. `apply` computes every new value before assigning any, so a failure leaves the
+ * parameters and the state untouched. Deterministic: plain element-wise ops in a fixed order.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
+
+export interface AdamWConfig {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Which parameters decay (default `defaultDecayFilter`: rank >= 2 and not a norm scale / bias / gate). */
+  readonly decay: (name: string, shape: readonly number[]) => boolean;
+}
+
+/** Decay matrices (linear and embedding weights); never norm scales, biases or gates. */
+export function defaultDecayFilter(name: string, shape: readonly number[]): boolean {
+  return shape.length >= 2 && !/(^|\.)(scale|bias|gate[\w]*)$/.test(name);
+}
+
+export function resolveAdamWConfig(partial: Partial<AdamWConfig> = {}): AdamWConfig {
+  const c: AdamWConfig = {
+    beta1: partial.beta1 ?? 0.9,
+    beta2: partial.beta2 ?? 0.95,
+    eps: partial.eps ?? 1e-8,
+    weightDecay: partial.weightDecay ?? 0.1,
+    decay: partial.decay ?? defaultDecayFilter,
+  };
+  for (const k of ['beta1', 'beta2'] as const) {
+    if (!(c[k] >= 0 && c[k] < 1)) throw new ConfigError(`adamw.${k} must be in [0, 1), got ${c[k]}`);
+  }
+  if (!(c.eps > 0 && Number.isFinite(c.eps))) throw new ConfigError(`adamw.eps must be a finite number > 0, got ${c.eps}`);
+  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) throw new ConfigError(`adamw.weightDecay must be finite and >= 0, got ${c.weightDecay}`);
+  return c;
+}
+
+/** Safetensors key suffixes of the state (PyTorch's names). */
+export const EXP_AVG = 'exp_avg';
+export const EXP_AVG_SQ = 'exp_avg_sq';
+
+export class AdamW {
+  readonly config: AdamWConfig;
+  /** The trained keys, in model order. */
+  readonly names: readonly string[];
+  /** The keys that get weight decay. */
+  readonly decayed: ReadonlySet<string>;
+  private readonly params: ReadonlyMap<string, tf.Variable>;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+
+  constructor(params: ReadonlyMap<string, tf.Variable>, names: readonly string[], config: Partial<AdamWConfig> = {}) {
+    this.config = resolveAdamWConfig(config);
+    this.params = params;
+    this.names = [...names];
+    const decayed = new Set<string>();
+    for (const n of names) {
+      const p = params.get(n);
+      if (!p) throw new ConfigError(`AdamW: no parameter "${n}" in the model`);
+      this.m.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      if (this.config.weightDecay > 0 && this.config.decay(n, p.shape)) decayed.add(n);
+    }
+    this.decayed = decayed;
+  }
+
+  /** Updates applied so far (PyTorch's `state['step']`). */
+  get step(): number {
+    return this.t;
+  }
+
+  /** One update with learning rate `lr`. `grads` must hold every trained key with its parameter's shape. */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+    if (!(lr >= 0 && Number.isFinite(lr))) throw new ConfigError(`AdamW: learning rate must be finite and >= 0, got ${lr}`);
+    for (const n of this.names) {
+      const g = grads.get(n);
+      const p = this.params.get(n)!;
+      if (!g) throw new ShapeError(`AdamW: no gradient for trained parameter "${n}"`);
+      if (!tf.util.arraysEqual(g.shape, p.shape)) throw new ShapeError(`AdamW: gradient of "${n}" is [${g.shape}], parameter is [${p.shape}]`);
+    }
+    const { beta1, beta2, eps, weightDecay } = this.config;
+    const t = this.t + 1;
+    const stepSize = lr / (1 - beta1 ** t);
+    const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
+    tf.tidy(() => {
+      const b1c = tf.scalar(1 - beta1);
+      const b2 = tf.scalar(beta2);
+      const b2c = tf.scalar(1 - beta2);
+      const sqrtBc2 = tf.scalar(bc2Sqrt);
+      const epsT = tf.scalar(eps);
+      const negStep = tf.scalar(-stepSize);
+      const keep = tf.scalar(1 - lr * weightDecay);
+      const updates: [tf.Variable, tf.Tensor][] = [];
+      for (const n of this.names) {
+        const p = this.params.get(n)!;
+        const g = grads.get(n)!;
+        const m = this.m.get(n)!;
+        const v = this.v.get(n)!;
+        const decayedP = this.decayed.has(n) ? tf.mul(p, keep) : p;
+        const m1 = tf.add(m, tf.mul(tf.sub(g, m), b1c));
+        const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.mul(g, g), b2c));
+        const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), epsT);
+        const p1 = tf.add(decayedP, tf.mul(tf.div(m1, denom), negStep));
+        updates.push([m, m1], [v, v1], [p, p1]);
+      }
+      for (const [variable, value] of updates) variable.assign(value);
+    });
+    this.t = t;
+  }
+
+  /** State as a flat map `${name}.exp_avg` / `${name}.exp_avg_sq` (the tensors are owned by the optimizer). */
+  stateTensors(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const n of this.names) {
+      out.set(`${n}.${EXP_AVG}`, this.m.get(n)!);
+      out.set(`${n}.${EXP_AVG_SQ}`, this.v.get(n)!);
+    }
+    return out;
+  }
+
+  /** Restore state saved by `stateTensors` after `step` updates. Checks the whole key set and every shape before assigning. */
+  loadState(tensors: ReadonlyMap<string, tf.Tensor>, step: number): void {
+    if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`optimizer step must be an integer >= 0, got ${step}`);
+    const expected = this.stateTensors();
+    const extra = [...tensors.keys()].filter((k) => !expected.has(k));
+    const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new CheckpointError(
+        `optimizer state does not match the trained parameters (missing: ${missing.slice(0, 4).join(', ') || 'none'}; unexpected: ${extra.slice(0, 4).join(', ') || 'none'}); resume with the same trainable selection`,
+      );
+    }
+    for (const [k, target] of expected) {
+      const src = tensors.get(k)!;
+      if (!tf.util.arraysEqual(src.shape, target.shape)) throw new CheckpointError(`optimizer state "${k}" is [${src.shape}], expected [${target.shape}]`);
+    }
+    tf.tidy(() => {
+      for (const [k, target] of expected) (target as tf.Variable).assign(tf.cast(tensors.get(k)!, 'float32'));
+    });
+    this.t = step;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}

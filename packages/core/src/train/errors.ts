@@ -1,0 +1,19 @@
+/**
+ * Errors of the training loop.
+ */
+import { ZipperError } from '../errors.js';
+
+/**
+ * A training step could not be completed: the loss or the gradient norm is NaN/Inf, or a
+ * gradient strategy failed. `step` is the 0-based index of the optimizer step that failed;
+ * when this is thrown, parameters, optimizer state and the data position are those from before
+ * that step, so lowering the learning rate (or fixing the data) and retrying is safe.
+ */
+export class TrainingError extends ZipperError {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+  }
+}

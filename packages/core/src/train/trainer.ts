@@ -1,0 +1,173 @@
+/**
+ * The training loop: one optimizer step = k micro-batches -> summed gradients -> global-norm
+ * clipping -> AdamW at the scheduled learning rate.
+ *
+ * Legend: B batch, T time, k micro-batches per step (gradient accumulation).
+ *
+ * Guarantees:
+ * - Nothing changes on failure: gradients of all micro-batches are computed first, the update is
+ *   applied only afterwards (AdamW computes every new value before assigning any); a throw
+ *   (including `TrainingError` for a NaN/Inf loss or gradient norm) leaves parameters,
+ *   optimizer state, step counter and data position as they were before the step.
+ * - No tensor growth: after construction, `tf.memory().numTensors` is the same after every step.
+ * - Determinism: on cpu/wasm the same model init, data seed and config give bit-identical losses;
+ *   checkpoint + resume (see checkpoint.ts) continues the exact same loss curve.
+ * Steps are numbered from 1: `trainer.step` is the number of completed steps and step `s` uses
+ * `learningRateAt(schedule, s - 1)`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, ZipperError } from '../errors.js';
+import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
+import { clipByGlobalNorm } from './clip.js';
+import type { BatchIterator } from './data.js';
+import { TrainingError } from './errors.js';
+import { InProcessGradients, accumulateGradients, countTargets, type GradientResult, type GradientStrategy } from './gradients.js';
+import { selectTrainable, type ParamSelection, type TrainableModel } from './model.js';
+import { learningRateAt, resolveScheduleConfig, type ScheduleConfig } from './schedule.js';
+
+export interface TrainerConfig {
+  readonly schedule: ScheduleConfig;
+  readonly optimizer: AdamWConfig;
+  /** Clip the global gradient norm to this (default 1.0; Infinity = no clipping). */
+  readonly maxGradNorm: number;
+  /** Micro-batches per optimizer step (default 1). */
+  readonly accumulationSteps: number;
+}
+
+export interface TrainerOptions extends ParamSelection {
+  readonly schedule?: Partial<ScheduleConfig>;
+  readonly optimizer?: Partial<AdamWConfig>;
+  readonly maxGradNorm?: number;
+  readonly accumulationSteps?: number;
+  /** How gradients are computed (default: `InProcessGradients(model)`). */
+  readonly strategy?: GradientStrategy;
+  /** Called after every completed step. */
+  readonly onStep?: (progress: StepProgress) => void;
+}
+
+export interface StepProgress {
+  /** Number of completed steps, this one included (1-based). */
+  readonly step: number;
+  /** Mean masked next-token cross-entropy over the step's counted targets (before the update). */
+  readonly loss: number;
+  /** Learning rate used by this step. */
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Input tokens processed in this step (k * B * T). */
+  readonly tokens: number;
+  /** Targets counted by the loss mask in this step. */
+  readonly targets: number;
+  readonly tokensPerSecond: number;
+  readonly milliseconds: number;
+}
+
+export function resolveTrainerConfig(options: TrainerOptions = {}): TrainerConfig {
+  const maxGradNorm = options.maxGradNorm ?? 1.0;
+  const accumulationSteps = options.accumulationSteps ?? 1;
+  if (!(maxGradNorm > 0)) throw new ConfigError(`maxGradNorm must be > 0 (Infinity disables clipping), got ${maxGradNorm}`);
+  if (!Number.isInteger(accumulationSteps) || accumulationSteps < 1) throw new ConfigError(`accumulationSteps must be an integer >= 1, got ${accumulationSteps}`);
+  const schedule = resolveScheduleConfig(options.schedule);
+  const optimizer = resolveAdamWConfig(options.optimizer);
+  return { schedule, optimizer, maxGradNorm, accumulationSteps };
+}
+
+export class Trainer {
+  readonly model: TrainableModel;
+  readonly data: BatchIterator;
+  readonly config: TrainerConfig;
+  /** Keys of the trained parameters, in model order; all others stay frozen. */
+  readonly trainable: readonly string[];
+  readonly optimizer: AdamW;
+  private readonly strategy: GradientStrategy;
+  private readonly onStep: ((p: StepProgress) => void) | undefined;
+  private completed = 0;
+
+  constructor(model: TrainableModel, data: BatchIterator, options: TrainerOptions = {}) {
+    this.model = model;
+    this.data = data;
+    this.config = resolveTrainerConfig(options);
+    this.trainable = selectTrainable(model.params, options);
+    this.optimizer = new AdamW(model.params, this.trainable, this.config.optimizer);
+    this.strategy = options.strategy ?? new InProcessGradients(model);
+    this.onStep = options.onStep;
+  }
+
+  /** Completed optimizer steps. */
+  get step(): number {
+    return this.completed;
+  }
+
+  /** Learning rate the next step will use. */
+  get nextLr(): number {
+    return learningRateAt(this.config.schedule, this.completed);
+  }
+
+  /** One optimizer step. On a throw nothing has changed (see the file header). */
+  async trainStep(): Promise<StepProgress> {
+    const stepNo = this.completed + 1;
+    const dataBefore = this.data.state;
+    const t0 = performance.now();
+    const lr = learningRateAt(this.config.schedule, stepNo - 1);
+    let result: GradientResult | undefined;
+    let loss = NaN;
+    let gradNorm = NaN;
+    let tokens = 0;
+    let targets = 0;
+    try {
+      const batches = Array.from({ length: this.config.accumulationSteps }, () => this.data.next());
+      for (const b of batches) tokens += b.batchSize * b.seqLen;
+      targets = countTargets(batches);
+      result = await accumulateGradients(this.strategy, batches, this.trainable);
+      const r = result;
+      tf.tidy(() => {
+        loss = r.loss.dataSync()[0]!;
+        if (!Number.isFinite(loss)) {
+          throw new TrainingError(`step ${stepNo}: loss is ${loss}; nothing was updated. Lower the learning rate (now ${lr}) or check the data and the model's init`, stepNo);
+        }
+        const clipped = clipByGlobalNorm(r.grads, this.config.maxGradNorm);
+        gradNorm = clipped.norm.dataSync()[0]!;
+        if (!Number.isFinite(gradNorm)) {
+          throw new TrainingError(`step ${stepNo}: gradient norm is ${gradNorm} (loss ${loss}); nothing was updated. Lower the learning rate (now ${lr})`, stepNo);
+        }
+        this.optimizer.apply(clipped.grads, lr);
+      });
+    } catch (e) {
+      this.data.restore(dataBefore);
+      if (e instanceof ZipperError) throw e;
+      const err = new TrainingError(`step ${stepNo} failed: ${(e as Error)?.message ?? String(e)}; parameters, optimizer state and data position are unchanged`, stepNo);
+      (err as { cause?: unknown }).cause = e;
+      throw err;
+    } finally {
+      if (result) {
+        result.loss.dispose();
+        for (const g of result.grads.values()) g.dispose();
+      }
+    }
+    this.completed = stepNo;
+    const milliseconds = performance.now() - t0;
+    const progress: StepProgress = { step: stepNo, loss, lr, gradNorm, tokens, targets, tokensPerSecond: tokens / (milliseconds / 1000), milliseconds };
+    this.onStep?.(progress);
+    return progress;
+  }
+
+  /** `steps` optimizer steps; returns their progress records. */
+  async train(steps: number): Promise<StepProgress[]> {
+    if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`steps must be an integer >= 0, got ${steps}`);
+    const out: StepProgress[] = [];
+    for (let i = 0; i < steps; i++) out.push(await this.trainStep());
+    return out;
+  }
+
+  /** Restore the step counter (used by checkpoint resume). */
+  setStep(step: number): void {
+    if (!Number.isInteger(step) || step < 0) throw new ConfigError(`step must be an integer >= 0, got ${step}`);
+    this.completed = step;
+  }
+
+  /** Frees the optimizer state and the strategy (not the model). */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.strategy.dispose?.();
+  }
+}

@@ -1,0 +1,150 @@
+// AdamW, global-norm clipping and the masked loss against PyTorch golden numbers
+// (tools/golden/adamw.py -> tools/golden/adamw.json); the schedule against hand-computed values.
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { AdamW, clipByGlobalNorm, defaultDecayFilter, learningRateAt, maskedCrossEntropy, resolveScheduleConfig } from '../src/train/index.js';
+import { ConfigError, ShapeError } from '../src/errors.js';
+
+const golden = JSON.parse(readFileSync(new URL('../../../tools/golden/adamw.json', import.meta.url), 'utf8'));
+
+function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), floor));
+  return m;
+}
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('AdamW', () => {
+  it('matches torch.optim.AdamW for 6 steps with changing lr and a no-decay param', () => {
+    const g = golden.adamw;
+    const params = new Map<string, tf.Variable>([
+      ['w', tf.variable(tf.tensor(g.init.w, g.shapes.w))],
+      ['scale', tf.variable(tf.tensor(g.init.scale, g.shapes.scale))],
+    ]);
+    const before = tf.memory().numTensors;
+    const opt = new AdamW(params, ['w', 'scale'], { beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weight_decay });
+    expect([...opt.decayed]).toEqual(['w']); // default filter: rank-1 `scale` does not decay
+    const afterInit = tf.memory().numTensors;
+    for (const s of g.steps) {
+      const grads = new Map([
+        ['w', tf.tensor(s.grads.w, g.shapes.w)],
+        ['scale', tf.tensor(s.grads.scale, g.shapes.scale)],
+      ]);
+      opt.apply(grads, s.lr);
+      for (const t of grads.values()) t.dispose();
+      expect(tf.memory().numTensors).toBe(afterInit);
+      expect(maxRelErr(params.get('w')!.dataSync(), s.params.w)).toBeLessThan(2e-6);
+      expect(maxRelErr(params.get('scale')!.dataSync(), s.params.scale)).toBeLessThan(2e-6);
+      const st = opt.stateTensors();
+      expect(maxRelErr(st.get('w.exp_avg')!.dataSync(), s.exp_avg.w, 1e-4)).toBeLessThan(1e-5);
+      expect(maxRelErr(st.get('w.exp_avg_sq')!.dataSync(), s.exp_avg_sq.w, 1e-6)).toBeLessThan(1e-5);
+    }
+    expect(opt.step).toBe(g.steps.length);
+    // The zero-gradient entry w[2,1] moved, and only decay and momentum moved it: not equal to init.
+    expect(params.get('w')!.dataSync()[2 * 3 + 1]).not.toBe(Math.fround(g.init.w[7]));
+    opt.dispose();
+    for (const v of params.values()) v.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2);
+  });
+
+  it('is bit-for-bit deterministic and rejects bad configs / gradients', () => {
+    const run = () => {
+      const p = new Map([['a.weight', tf.variable(tf.tensor2d([0.5, -1, 2, 3, 0.25, -0.75], [2, 3]))]]);
+      const opt = new AdamW(p, ['a.weight'], { weightDecay: 0.1 });
+      for (let i = 0; i < 5; i++) {
+        const g = tf.tensor2d([Math.sin(i), 0.1, -0.2, 0.3 * i, 1e-3, -5], [2, 3]);
+        opt.apply(new Map([['a.weight', g]]), 1e-2);
+        g.dispose();
+      }
+      const out = Array.from(p.get('a.weight')!.dataSync());
+      opt.dispose();
+      p.get('a.weight')!.dispose();
+      return out;
+    };
+    expect(run()).toEqual(run());
+    expect(() => new AdamW(new Map(), [], { beta1: 1 })).toThrow(ConfigError);
+    const p = new Map([['x', tf.variable(tf.zeros([7]))]]);
+    const opt = new AdamW(p, ['x']);
+    const wrong = tf.zeros([11]);
+    expect(() => opt.apply(new Map([['x', wrong]]), 0.1)).toThrow(/gradient of "x" is \[11\]/);
+    expect(() => opt.apply(new Map(), 0.1)).toThrow(ShapeError);
+    expect(opt.step).toBe(0);
+    wrong.dispose();
+    opt.dispose();
+    p.get('x')!.dispose();
+    expect(defaultDecayFilter('blocks.0.ln1.scale', [7])).toBe(false);
+    expect(defaultDecayFilter('blocks.0.qkv.weight', [7, 21])).toBe(true);
+    expect(defaultDecayFilter('cross.a_from_b.1.gate_attn', [1, 1])).toBe(false);
+  });
+});
+
+describe('clipByGlobalNorm', () => {
+  for (const name of ['clip_large', 'clip_small'] as const) {
+    it(`matches torch clip_grad_norm_ (${name})`, () => {
+      const c = golden[name];
+      const before = tf.memory().numTensors;
+      const grads = new Map([
+        ['a', tf.tensor(c.grads.a, c.shapes.a)],
+        ['b', tf.tensor(c.grads.b, c.shapes.b)],
+      ]);
+      const { grads: out, norm } = clipByGlobalNorm(grads, c.max_norm);
+      expect(Math.abs(norm.dataSync()[0]! - c.total_norm) / c.total_norm).toBeLessThan(1e-6);
+      expect(maxRelErr(out.get('a')!.dataSync(), c.clipped.a)).toBeLessThan(1e-6);
+      expect(maxRelErr(out.get('b')!.dataSync(), c.clipped.b)).toBeLessThan(1e-6);
+      for (const t of [...grads.values(), ...out.values(), norm]) t.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
+
+describe('maskedCrossEntropy', () => {
+  it('matches F.cross_entropy averaged over mask-1 positions, value and gradient', () => {
+    const c = golden.masked_loss;
+    const [B, T, V] = c.shape as [number, number, number];
+    const before = tf.memory().numTensors;
+    const logits = tf.tensor3d(c.logits, [B, T, V]);
+    const targets = tf.tensor2d(c.targets, [B, T], 'int32');
+    const mask = tf.tensor2d(c.mask, [B, T]);
+    const { value, grads } = tf.tidy(() => {
+      const f = (x: tf.Tensor) => maskedCrossEntropy(x as tf.Tensor3D, targets, mask);
+      const r = tf.valueAndGrad(f)(logits);
+      return { value: r.value, grads: r.grad };
+    });
+    expect(Math.abs(value.dataSync()[0]! - c.loss) / c.loss).toBeLessThan(1e-6);
+    expect(maxRelErr(grads.dataSync(), c.grad_logits, 1e-3)).toBeLessThan(1e-5);
+    // Masked-out positions get exactly zero gradient.
+    const g = grads.dataSync();
+    for (let i = 0; i < B * T; i++) if (c.mask[i] === 0) for (let v = 0; v < V; v++) expect(Math.abs(g[i * V + v]!)).toBe(0);
+    // A custom denominator scales the loss: sum / 3.
+    const count = (c.mask as number[]).reduce((s, x) => s + x, 0);
+    const scaled = maskedCrossEntropy(logits, targets, mask, 3);
+    expect(scaled.dataSync()[0]! / ((c.loss * count) / 3)).toBeCloseTo(1, 5);
+    const empty = tf.zerosLike(mask) as tf.Tensor2D;
+    expect(() => maskedCrossEntropy(logits, targets, empty)).toThrow(/mask selects no position/);
+    expect(() => maskedCrossEntropy(logits, tf.zeros([B, T + 1], 'int32') as tf.Tensor2D, mask)).toThrow(ShapeError);
+    for (const t of [logits, targets, mask, value, grads, scaled, empty]) t.dispose();
+    expect(tf.memory().numTensors).toBe(before + 1); // the tensor built inline for the ShapeError check
+  });
+});
+
+describe('warmup + cosine schedule', () => {
+  it('gives hand-computed learning rates', () => {
+    const s = resolveScheduleConfig({ peakLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 110 });
+    expect(learningRateAt(s, 0)).toBeCloseTo(1e-4, 12); // 1e-3 * 1/10
+    expect(learningRateAt(s, 4)).toBeCloseTo(5e-4, 12);
+    expect(learningRateAt(s, 9)).toBeCloseTo(1e-3, 12);
+    expect(learningRateAt(s, 10)).toBeCloseTo(1e-3, 12); // cosine start
+    expect(learningRateAt(s, 60)).toBeCloseTo(5.5e-4, 12); // halfway: (1e-3 + 1e-4) / 2
+    expect(learningRateAt(s, 35)).toBeCloseTo(1e-4 + 9e-4 * (1 + Math.SQRT1_2) / 2, 12); // quarter: cos(pi/4)
+    expect(learningRateAt(s, 110)).toBe(1e-4);
+    expect(learningRateAt(s, 500)).toBe(1e-4);
+    expect(() => resolveScheduleConfig({ warmupSteps: 20, totalSteps: 10 })).toThrow(ConfigError);
+    expect(() => resolveScheduleConfig({ peakLr: 1e-3, minLr: 1e-2 })).toThrow(/minLr/);
+  });
+});
