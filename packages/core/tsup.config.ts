@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // tfjs-core's gradient registrations exist only as extensionless ESM (see src/kernels/gradients.ts).
+  noExternal: [/^@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
 });

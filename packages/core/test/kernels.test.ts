@@ -1,0 +1,47 @@
+/**
+ * The wasm `UnsortedSegmentSum` kernel (src/kernels/) against the cpu backend's: float32 and
+ * int32, 1-D and 2-D segment ids, and `tf.gather`'s built-in gradient (which needs it).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+
+function on(backend: string, fn: () => tf.Tensor): { values: number[]; shape: number[] } {
+  tf.setBackend(backend);
+  const t = tf.tidy(fn);
+  const out = { values: Array.from(t.dataSync()), shape: t.shape };
+  t.dispose();
+  return out;
+}
+
+const xs = Array.from({ length: 7 * 11 }, (_, i) => Math.sin(i * 1.7) * 3);
+const ids7 = [4, 0, 12, 4, 4, 9, 0];
+
+describe('wasm UnsortedSegmentSum', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  it('is registered for wasm', () => {
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+  });
+
+  const cases: Array<[string, () => tf.Tensor]> = [
+    ['float32 x [7, 11], ids [7], 13 segments', () => tf.unsortedSegmentSum(tf.tensor2d(xs, [7, 11]), tf.tensor1d(ids7, 'int32'), 13)],
+    ['int32 x [7, 11]', () => tf.unsortedSegmentSum(tf.tensor2d(xs.map(Math.round), [7, 11], 'int32'), tf.tensor1d(ids7, 'int32'), 13)],
+    ['1-D x [77], ids [77], 5 segments', () => tf.unsortedSegmentSum(tf.tensor1d(xs), tf.tensor1d(xs.map((_, i) => (i * 7) % 5), 'int32'), 5)],
+    ['gather gradient, table [13, 11], ids [3, 7]', () => {
+      const ids = tf.tensor2d([...ids7, ...ids7.map((i) => 12 - i), 1, 2, 3, 1, 2, 3, 11], [3, 7], 'int32');
+      const w = tf.tensor2d(Array.from({ length: 21 * 11 }, (_, i) => Math.cos(i)), [21, 11]);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.reshape(tf.gather(t, ids), [21, 11]), w)))(tf.tensor2d(xs.concat(xs.slice(0, 66)), [13, 11]));
+    }],
+  ];
+  for (const [name, fn] of cases) {
+    it(`${name} equals the cpu backend's result`, () => {
+      const ref = on('cpu', fn);
+      const got = on('wasm', fn);
+      expect(got.shape).toEqual(ref.shape);
+      got.values.forEach((v, i) => expect(v).toBeCloseTo(ref.values[i]!, 4));
+    });
+  }
+});
