@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataBuildConfig, type DataBuildConfig, type DataBuildOptions } from './config.js';
-import { buildCorpus, type SourceStats } from './corpus.js';
+import { buildCorpus, type Corpus, type SourceStats } from './corpus.js';
 import { manifestFiles, manifestRecord, toJsonl, type ManifestRecord, type Rendered } from './manifest.js';
 import { itemSpecHash, planBuild, type AudioItem } from './plan.js';
 import { Progress } from './progress.js';
 import { renderReadme } from './readme.js';
-import { readAllSources } from './sources.js';
+import { readAllSources, sourcesFingerprint } from './sources.js';
 import { fileSha256, Journal, sha256, writeAtomic } from './store.js';
 import { synthesize } from './synth.js';
 import { requireTools, type ToolName } from './tools.js';
@@ -48,7 +48,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
   const cfg = resolveDataBuildConfig(opts);
   const tools = requireTools(TOOLS_NEEDED, cfg.env); // fail before any work
-  const corpus = buildCorpus(readAllSources(cfg.env));
+  const corpus = loadCorpus(cfg.env);
   const plan = planBuild(corpus.sentences, cfg);
 
   mkdirSync(cfg.out, { recursive: true });
@@ -81,6 +81,15 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   writeAtomic(join(cfg.out, 'README.md'), renderReadme(summary, cfg));
   rmSync(tmpDir, { recursive: true, force: true });
   return { out: cfg.out, summary, synthesized, reused, seconds: (Date.now() - t0) / 1000 };
+}
+
+let cached: { key: string; corpus: Corpus } | undefined;
+
+/** The normalized corpus, memoized in-process while the source files are unchanged (repeated builds, tests). */
+function loadCorpus(env: NodeJS.ProcessEnv): Corpus {
+  const key = sourcesFingerprint(env);
+  if (cached?.key !== key) cached = { key, corpus: buildCorpus(readAllSources(env)) };
+  return cached.corpus;
 }
 
 /** Reuses verified files from the journal, synthesizes the rest `cfg.jobs` at a time. */

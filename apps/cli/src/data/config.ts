@@ -14,7 +14,7 @@ export interface SplitCounts {
 }
 
 export const SIZES: Readonly<Record<DataSize, SplitCounts>> = {
-  tiny: { speechOnly: 12, aligned: 20, dev: 4, testClean: 4, testOther: 4 },
+  tiny: { speechOnly: 11, aligned: 13, dev: 3, testClean: 3, testOther: 5 },
   small: { speechOnly: 1000, aligned: 500, dev: 50, testClean: 50, testOther: 50 },
   full: { speechOnly: 10000, aligned: 6000, dev: 300, testClean: 300, testOther: 300 },
 };
@@ -30,6 +30,8 @@ export interface DataBuildConfig {
   readonly jobs: number;
   /** Output sample rate (Hz); audio is mono 16-bit PCM. */
   readonly sampleRate: number;
+  /** Word-count range of sentences eligible for audio splits (longer ones mean fewer processes per hour of speech). */
+  readonly audioWords: readonly [number, number];
   /** test-other: SNR range (dB) of the additive noise and tempo factor range. */
   readonly snrDb: readonly [number, number];
   readonly tempo: readonly [number, number];
@@ -56,6 +58,7 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
     seed: opts.seed ?? 0,
     jobs: opts.jobs ?? 2,
     sampleRate: opts.sampleRate ?? 16000,
+    audioWords: opts.audioWords ?? [8, 24],
     snrDb: opts.snrDb ?? [5, 15],
     tempo: opts.tempo ?? [0.85, 1.15],
     progress: opts.progress ?? false,
@@ -65,6 +68,7 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
   if (!Number.isSafeInteger(cfg.seed) || cfg.seed < 0) throw new ConfigError(`seed ${cfg.seed} must be a non-negative integer`);
   if (!Number.isInteger(cfg.jobs) || cfg.jobs < 1 || cfg.jobs > 64) throw new ConfigError(`jobs ${cfg.jobs} must be an integer in 1..64`);
   if (!Number.isInteger(cfg.sampleRate) || cfg.sampleRate < 8000) throw new ConfigError(`sampleRate ${cfg.sampleRate} must be an integer >= 8000`);
+  if (!(cfg.audioWords[0] >= 1 && cfg.audioWords[0] <= cfg.audioWords[1])) throw new ConfigError(`audioWords range [${cfg.audioWords.join(', ')}] must have 1 <= lo <= hi`);
   if (!(cfg.snrDb[0] <= cfg.snrDb[1])) throw new ConfigError(`snrDb range [${cfg.snrDb.join(', ')}] must have lo <= hi`);
   if (!(cfg.tempo[0] > 0 && cfg.tempo[0] <= cfg.tempo[1])) throw new ConfigError(`tempo range [${cfg.tempo.join(', ')}] must have 0 < lo <= hi`);
   return cfg;

@@ -23,28 +23,28 @@ export const NORMALIZATION = { minWords: 3, maxWords: 24, maxChars: 160, maxWord
 const REJECT = /[@#$<>{}[\]|\\_=~^*/]|[^\x20-\x7e]/;
 
 export function normalizeSentence(raw: string): string | null {
-  let s = raw
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[\u2018\u2019\u02bc]/g, "'")
-    .replace(/[\u201c\u201d]/g, '"')
-    .replace(/[\u2013\u2014]/g, ' - ')
-    .replace(/\s+/g, ' ');
+  let s = raw.replace(/\s+/g, ' ');
+  if (/[^\x00-\x7f]/.test(s)) {
+    s = s
+      .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
+      .replace(/[\u2018\u2019\u02bc]/g, "'")
+      .replace(/[\u201c\u201d]/g, '"')
+      .replace(/[\u2013\u2014]/g, ' - ');
+  }
   if (REJECT.test(s)) return null;
-  s = s
-    .replace(/&/g, ' and ')
-    .replace(/%/g, ' percent ')
-    .replace(/\b(\d+)(st|nd|rd|th)\b/gi, (_, d: string) => ` ${spellOrdinal(d)} `)
-    .replace(/\b\d{1,3}(?:,\d{3})+\b/g, (m) => m.replace(/,/g, ''))
-    .replace(/\b(\d+)\.(\d+)\b/g, (_, a: string, b: string) => ` ${spellDigits(a)} point ${[...b].map((d) => spellDigits(d)).join(' ')} `)
-    .replace(/\b(\d+)'?s\b/g, (_, d: string) => ` ${pluralizeSpelled(spellNumber(d))} `)
-    .replace(/\d+/g, (d) => ` ${spellNumber(d)} `)
-    .toLowerCase()
-    .replace(/[^a-z']/g, ' ')
-    .replace(/'+/g, "'")
-    .replace(/(^|[^a-z])'|'(?=[^a-z]|$)/g, '$1 ')
-    .replace(/ +/g, ' ')
-    .trim();
+  if (/[&%]/.test(s)) s = s.replace(/&/g, ' and ').replace(/%/g, ' percent ');
+  if (/\d/.test(s)) {
+    s = s
+      .replace(/\b(\d+)(st|nd|rd|th)\b/gi, (_, d: string) => ` ${spellOrdinal(d)} `)
+      .replace(/\b\d{1,3}(?:,\d{3})+\b/g, (m) => m.replace(/,/g, ''))
+      .replace(/\b(\d+)\.(\d+)\b/g, (_, a: string, b: string) => ` ${spellDigits(a)} point ${[...b].map((d) => spellDigits(d)).join(' ')} `)
+      .replace(/\b(\d+)'?s\b/g, (_, d: string) => ` ${pluralizeSpelled(spellNumber(d))} `)
+      .replace(/\d+/g, (d) => ` ${spellNumber(d)} `);
+  }
+  s = s.toLowerCase().replace(/[^a-z']/g, ' ');
+  if (s.includes("'")) s = s.replace(/'+/g, "'").replace(/(^|[^a-z])'|'(?=[^a-z]|$)/g, '$1 ');
+  s = s.replace(/ +/g, ' ').trim();
   const words = s.split(' ');
   const { minWords, maxWords, maxChars, maxWord } = NORMALIZATION;
   if (s.length === 0 || words.length < minWords || words.length > maxWords || s.length > maxChars) return null;

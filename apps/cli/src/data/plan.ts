@@ -41,26 +41,33 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
 }
 
 /**
- * The split rule: the sorted unique corpus is shuffled with the seed, then cut into consecutive
- * slices test-clean | test-other | dev | aligned | speech-only | text-only (the rest). Slices of
- * one permutation cannot share a sentence. Voices are dealt round-robin from a seeded shuffle of
- * the split's voice pool; test-other draws tempo, SNR and noise kind per item from its own stream.
+ * The split rule: the sorted unique corpus is shuffled with the seed; walking that order, the
+ * first sentences with `cfg.audioWords` words fill the audio slices test-clean | test-other | dev
+ * | aligned | speech-only in turn, and every other sentence goes to text-only. A sentence lands in
+ * exactly one split. Voices are dealt round-robin from a seeded shuffle of the split's voice pool;
+ * test-other draws tempo, SNR and noise kind per item from its own stream.
  */
 export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
   const c = cfg.counts;
   const needed = c.testClean + c.testOther + c.dev + c.aligned + c.speechOnly;
-  if (sentences.length < needed + 1000) {
-    throw new DataBuildError(`corpus has ${sentences.length} sentences; size "${cfg.size}" needs ${needed} for audio plus 1000 for text-only; pick a smaller size`);
+  const [lo, hi] = cfg.audioWords;
+  const audio: string[] = [];
+  const textOnly: string[] = [];
+  for (const s of prngFor(cfg.seed, 'split').shuffle(sentences)) {
+    const words = s.split(' ').length;
+    if (audio.length < needed && words >= lo && words <= hi) audio.push(s);
+    else textOnly.push(s);
   }
-  const order = prngFor(cfg.seed, 'split').shuffle(sentences);
+  if (audio.length < needed || textOnly.length < 1000) {
+    throw new DataBuildError(`corpus has ${sentences.length} sentences (${audio.length} usable for audio); size "${cfg.size}" needs ${needed} for audio plus 1000 for text-only; pick a smaller size`);
+  }
   let at = 0;
-  const take = (n: number) => order.slice(at, (at += n));
+  const take = (n: number) => audio.slice(at, (at += n));
   const testClean = take(c.testClean);
   const testOther = take(c.testOther);
   const dev = take(c.dev);
   const aligned = take(c.aligned);
   const speechOnly = take(c.speechOnly);
-  const textOnly = order.slice(at);
 
   const items: AudioItem[] = [];
   const add = (split: AudioSplit, texts: readonly string[], pool: readonly Voice[], extra?: (id: string, i: number) => Partial<AudioItem>) => {

@@ -33,7 +33,8 @@ export class Progress {
   }
 }
 
-function fmt(s: number): string {
+function fmt(seconds: number): string {
+  const s = Math.round(seconds);
   const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+  return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

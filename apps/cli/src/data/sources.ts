@@ -95,3 +95,24 @@ export function readBible(env: NodeJS.ProcessEnv = process.env): SourceText {
 export function readAllSources(env: NodeJS.ProcessEnv = process.env): SourceText[] {
   return [readFortunes(), readWordnet(), readBible(env)];
 }
+
+/**
+ * Size and mtime of every source file, plus the bible program's path: if this string is
+ * unchanged, re-reading the sources would give the same sentences.
+ */
+export function sourcesFingerprint(env: NodeJS.ProcessEnv = process.env): string {
+  const files = [
+    ...(existsSync(FORTUNES_DIR) ? readdirSync(FORTUNES_DIR).sort().map((f) => join(FORTUNES_DIR, f)) : []),
+    ...['adj', 'adv', 'noun', 'verb'].map((p) => join(WORDNET_DIR, `data.${p}`)),
+    BIBLE_DATA,
+  ];
+  const parts = files.map((f) => {
+    try {
+      const st = statSync(f);
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return `${f}:missing`;
+    }
+  });
+  return `${parts.join('|')}|${env.PATH ?? ''}`;
+}

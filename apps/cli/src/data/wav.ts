@@ -42,3 +42,28 @@ export function s16leToSamples(raw: Buffer): Int16Array {
   for (let i = 0; i < n; i++) out[i] = raw.readInt16LE(2 * i);
   return out;
 }
+
+/**
+ * Reads any PCM WAV with 16-bit samples (walks the RIFF chunks, so extra chunks such as LIST are
+ * skipped). Used on flite's output, which is already 16-bit mono.
+ */
+export function readPcm16Wav(b: Buffer): { samples: Int16Array; sampleRate: number; channels: number } {
+  if (b.length < 12 || b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new DataError(`expected a RIFF/WAVE header, got "${b.toString('latin1', 0, 4)}"`);
+  }
+  let fmt: { channels: number; sampleRate: number; bits: number; format: number } | undefined;
+  for (let at = 12; at + 8 <= b.length; ) {
+    const id = b.toString('ascii', at, at + 4);
+    const size = b.readUInt32LE(at + 4);
+    const body = at + 8;
+    if (id === 'fmt ') {
+      fmt = { format: b.readUInt16LE(body), channels: b.readUInt16LE(body + 2), sampleRate: b.readUInt32LE(body + 4), bits: b.readUInt16LE(body + 14) };
+    } else if (id === 'data') {
+      if (!fmt || fmt.format !== 1 || fmt.bits !== 16) throw new DataError(`expected 16-bit PCM, got format ${fmt?.format} with ${fmt?.bits} bits; convert with sox first`);
+      const end = Math.min(b.length, body + size);
+      return { samples: s16leToSamples(b.subarray(body, end)), sampleRate: fmt.sampleRate, channels: fmt.channels };
+    }
+    at = body + size + (size & 1);
+  }
+  throw new DataError('WAV has no data chunk');
+}
