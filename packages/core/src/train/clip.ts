@@ -33,9 +33,8 @@ export function clipByGlobalNorm(
     for (const [k, g] of grads) out.set(k, tf.clone(g));
     return { grads: out, norm };
   }
-  tf.tidy(() => {
-    const coef = tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1));
-    for (const [k, g] of grads) out.set(k, tf.keep(tf.mul(g, coef)));
-  });
+  const coef = tf.tidy(() => tf.minimum(tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6))), tf.scalar(1)));
+  for (const [k, g] of grads) out.set(k, tf.mul(g, coef));
+  coef.dispose();
   return { grads: out, norm };
 }

@@ -68,16 +68,13 @@ export class InProcessGradients implements GradientStrategy {
       if (!v) throw new ShapeError(`no parameter "${k}" in the model`);
       return v;
     });
-    const grads = new Map<string, tf.Tensor>();
-    const loss = tf.tidy(() => {
+    const out = tf.tidy(() => {
       const { inputs, targets, mask } = batchTensors(batch);
       const r = tf.variableGrads(() => maskedCrossEntropy(this.model.forward(inputs).logits, targets, mask, context.denominator), vars);
-      context.trainable.forEach((k, i) => {
-        const v = vars[i]!;
-        grads.set(k, tf.keep(r.grads[v.name] ?? tf.zerosLike(v)));
-      });
-      return r.value;
+      return { loss: r.value, grads: vars.map((v) => r.grads[v.name] ?? tf.zerosLike(v)) };
     });
+    const loss = out.loss;
+    const grads = new Map(context.trainable.map((k, i) => [k, out.grads[i]!]));
     return { loss, grads };
   }
 }

@@ -1,0 +1,190 @@
+// The Trainer on a real (tiny) Tower: accumulation equivalence, freezing, no leaks, nothing
+// changed by a failed step, NaN -> TrainingError, determinism, progress records, overfitting.
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { Tower } from '../src/model/tower.js';
+import {
+  BatchIterator,
+  InProcessGradients,
+  Trainer,
+  TrainingError,
+  accumulateGradients,
+  concatBatches,
+  type GradientStrategy,
+  type StepProgress,
+} from '../src/train/index.js';
+import { ConfigError } from '../src/errors.js';
+
+const TOWER = { vocabSize: 13, dModel: 12, nLayers: 2, nHeads: 2, maxSeqLen: 16 } as const;
+
+/** Sequences of prime-ish lengths with a repeating pattern (learnable) and per-token masks. */
+function corpus(): { tokens: number[]; mask: number[] }[] {
+  return Array.from({ length: 7 }, (_, s) => {
+    const n = 9 + 4 * s;
+    return {
+      tokens: Array.from({ length: n }, (_, i) => (3 * i + s) % 13),
+      mask: Array.from({ length: n }, (_, i) => ((i + s) % 5 === 0 ? 0 : 1)),
+    };
+  });
+}
+
+function snapshot(params: ReadonlyMap<string, tf.Tensor>): Map<string, Float32Array> {
+  return new Map([...params].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+}
+
+function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m / Math.max(scale, 1e-12);
+}
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('Trainer', () => {
+  it('k = 3 micro-batches give the loss and gradients of one batch 3 times the size', async () => {
+    const tower = Tower.create(TOWER, { seed: 5 });
+    const data = new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 1 });
+    const micro = [data.next(), data.next(), data.next()];
+    const names = [...tower.params.keys()];
+    const strategy = new InProcessGradients(tower);
+    const before = tf.memory().numTensors;
+    const acc = await accumulateGradients(strategy, micro, names);
+    const one = await accumulateGradients(strategy, [concatBatches(micro)], names);
+    expect(Math.abs(acc.loss.dataSync()[0]! - one.loss.dataSync()[0]!)).toBeLessThan(1e-5);
+    for (const k of names) expect(maxRel(acc.grads.get(k)!.dataSync(), one.grads.get(k)!.dataSync()), k).toBeLessThan(1e-5);
+    // The masks differ between micro-batches, so a per-micro-batch mean would not match:
+    const naive = await Promise.all(micro.map((b) => accumulateGradients(strategy, [b], names)));
+    const naiveLoss = naive.reduce((s, r) => s + r.loss.dataSync()[0]!, 0) / 3;
+    expect(Math.abs(naiveLoss - one.loss.dataSync()[0]!)).toBeGreaterThan(1e-4);
+    for (const r of [acc, one, ...naive]) tf.dispose([r.loss, ...r.grads.values()]);
+    expect(tf.memory().numTensors).toBe(before);
+    tower.dispose();
+  });
+
+  it('freezes by prefix and predicate; frozen weights do not change, the rest does; no leaked tensors', async () => {
+    const tower = Tower.create(TOWER, { seed: 2 });
+    const data = new BatchIterator(corpus(), { batchSize: 3, seqLen: 7, seed: 4 });
+    const trainer = new Trainer(tower, data, {
+      freezePrefixes: ['emb.', 'blocks.0.'],
+      trainable: (k) => k !== 'norm.scale',
+      schedule: { peakLr: 1e-2, totalSteps: 10 },
+      accumulationSteps: 2,
+    });
+    expect(trainer.trainable).toEqual([...tower.params.keys()].filter((k) => k.startsWith('blocks.1.')));
+    const start = snapshot(tower.params);
+    await trainer.trainStep();
+    const afterFirst = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      await trainer.trainStep();
+      expect(tf.memory().numTensors).toBe(afterFirst);
+    }
+    const end = snapshot(tower.params);
+    for (const [k, v] of start) {
+      if (trainer.trainable.includes(k)) expect(end.get(k), k).not.toEqual(v);
+      else expect(end.get(k), k).toEqual(v);
+    }
+    expect(() => new Trainer(tower, data, { freezePrefixes: ['embedding.'] })).toThrow(ConfigError);
+    expect(() => new Trainer(tower, data, { trainable: () => false })).toThrow(/no trainable parameter/);
+    trainer.dispose();
+    tower.dispose();
+  });
+
+  it('a failing step (throw mid-accumulation, NaN loss) changes nothing and names the step', async () => {
+    const tower = Tower.create(TOWER, { seed: 3 });
+    const inner = new InProcessGradients(tower);
+    let mode: 'ok' | 'throw' | 'nan' = 'ok';
+    let calls = 0;
+    const flaky: GradientStrategy = {
+      computeGradients(batch, ctx) {
+        calls++;
+        if (mode === 'throw' && calls % 2 === 0) throw new Error('worker died');
+        const r = inner.computeGradients(batch, ctx);
+        if (mode !== 'nan') return r;
+        const loss = tf.mul(r.loss, NaN) as tf.Scalar;
+        r.loss.dispose();
+        return { loss, grads: r.grads };
+      },
+    };
+    const data = new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 });
+    const trainer = new Trainer(tower, data, { strategy: flaky, accumulationSteps: 2, schedule: { peakLr: 1e-2, totalSteps: 20 } });
+    await trainer.train(2);
+    const params = snapshot(tower.params);
+    const state = snapshot(trainer.optimizer.stateTensors());
+    const position = data.state;
+    const tensors = tf.memory().numTensors;
+    for (const m of ['throw', 'nan'] as const) {
+      mode = m;
+      const err = await trainer.trainStep().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TrainingError);
+      expect((err as TrainingError).step).toBe(3);
+      expect((err as Error).message).toMatch(m === 'nan' ? /step 3: loss is NaN/ : /step 3 failed: worker died/);
+      expect(snapshot(tower.params)).toEqual(params);
+      expect(snapshot(trainer.optimizer.stateTensors())).toEqual(state);
+      expect(data.state).toEqual(position);
+      expect(trainer.step).toBe(2);
+      expect(trainer.optimizer.step).toBe(2);
+      expect(tf.memory().numTensors).toBe(tensors);
+    }
+    // After the failures the run continues exactly as an uninterrupted one.
+    mode = 'ok';
+    const resumed = (await trainer.train(2)).map((p) => p.loss);
+    const tower2 = Tower.create(TOWER, { seed: 3 });
+    const clean = new Trainer(tower2, new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 }), { accumulationSteps: 2, schedule: { peakLr: 1e-2, totalSteps: 20 } });
+    const cleanLosses = (await clean.train(4)).map((p) => p.loss);
+    expect(resumed).toEqual(cleanLosses.slice(2));
+    for (const x of [trainer, clean, tower, tower2]) x.dispose();
+  });
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`is bit-for-bit deterministic on ${backend} and reports progress`, async () => {
+      await tf.setBackend(backend);
+      const run = async () => {
+        const tower = Tower.create(TOWER, { seed: 8 });
+        const seen: StepProgress[] = [];
+        const trainer = new Trainer(tower, new BatchIterator(corpus(), { batchSize: 3, seqLen: 7, seed: 2 }), {
+          schedule: { peakLr: 5e-3, minLr: 5e-4, warmupSteps: 2, totalSteps: 5 },
+          onStep: (p) => seen.push(p),
+        });
+        await trainer.train(4);
+        const w = snapshot(tower.params);
+        trainer.dispose();
+        tower.dispose();
+        return { seen, w };
+      };
+      const a = await run();
+      const b = await run();
+      expect(a.seen.map((p) => p.loss)).toEqual(b.seen.map((p) => p.loss));
+      expect(a.w).toEqual(b.w);
+      expect(a.seen.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+      expect(a.seen.map((p) => p.lr)).toEqual([2.5e-3, 5e-3, 5e-3, 5e-4 + 4.5e-3 * 0.75].map((x) => expect.closeTo(x, 12)));
+      for (const p of a.seen) {
+        expect(p.tokens).toBe(3 * 7);
+        expect(p.targets).toBeGreaterThan(0);
+        expect(p.targets).toBeLessThanOrEqual(21);
+        expect(p.gradNorm).toBeGreaterThan(0);
+        expect(p.tokensPerSecond).toBeGreaterThan(0);
+      }
+      await tf.setBackend('wasm');
+    });
+  }
+
+  it('overfits one batch: loss < 0.02 within 40 steps', async () => {
+    const tower = Tower.create({ ...TOWER, dModel: 32, nHeads: 4 }, { seed: 1 });
+    // One random sequence of 14 tokens: with T = 13 the only window is the whole sequence.
+    const tokens = [4, 11, 0, 7, 7, 2, 12, 9, 1, 5, 3, 10, 6, 8];
+    const data = new BatchIterator([tokens], { batchSize: 1, seqLen: 13, seed: 0 });
+    const trainer = new Trainer(tower, data, { schedule: { peakLr: 2e-2, minLr: 1e-3, warmupSteps: 5, totalSteps: 40 }, optimizer: { weightDecay: 0 } });
+    const losses = (await trainer.train(40)).map((p) => p.loss);
+    expect(losses[0]).toBeGreaterThan(2); // ~ln(13) = 2.56 at init
+    const reached = losses.findIndex((l) => l < 0.02);
+    expect(reached).toBeGreaterThan(-1);
+    console.log(JSON.stringify({ overfit: { first: losses[0], last: losses.at(-1), stepBelow002: reached + 1 } }));
+    trainer.dispose();
+    tower.dispose();
+  });
+});
