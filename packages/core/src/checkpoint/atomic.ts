@@ -5,7 +5,7 @@
  *   1. write  <parent>/.<name>.tmp-<pid>-<rand>/*   (fsync each file, then the directory)
  *   2. rename <parent>/<name> -> <parent>/.<name>.prev     (only if a checkpoint exists)
  *   3. rename the temp dir -> <parent>/<name>; fsync <parent>
- *   4. remove .<name>.prev
+ *   4. remove .<name>.prev (also one left by an earlier crash: the new checkpoint is in place)
  * A crash in 1 leaves <name> untouched (the temp dir is garbage); a crash between 2 and 3 leaves
  * the last good checkpoint in .<name>.prev, which `resolveCheckpointDir` falls back to.
  *
@@ -97,7 +97,7 @@ export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], 
   }
   await fs.rename(tmp, target);
   await syncDir(path.dirname(target));
-  if (exists) await fs.rm(prev, { recursive: true, force: true });
+  await fs.rm(prev, { recursive: true, force: true }); // also a backup left by an earlier crash
 }
 
 /**

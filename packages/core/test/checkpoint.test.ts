@@ -1,0 +1,277 @@
+/**
+ * Checkpoints: round trips (float32 bit-exact, float16 within tolerance), metadata, every
+ * corruption named (hash, truncation, JSON, offsets, shapes, key sets), atomic saves under
+ * injected failures, and no leaked tensors.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  initBackend,
+  loadTensors,
+  loadTower,
+  readTowerCheckpointInfo,
+  saveTensors,
+  saveTower,
+  Tower,
+} from '../src/index.js';
+
+const cfg = { vocabSize: 13, dModel: 28, nLayers: 2, nHeads: 2 };
+let root: string;
+let tower: Tower;
+
+beforeAll(async () => {
+  await initBackend();
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'zipper-ckpt-'));
+  tower = Tower.create(cfg, { seed: 17 });
+});
+afterAll(async () => {
+  tower.dispose();
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+const ids = () => tf.tensor2d([[1, 2, 3, 4, 5, 6, 7], [12, 11, 10, 9, 8, 7, 6]], undefined, 'int32');
+function logitsOf(t: Tower): Float32Array {
+  return tf.tidy(() => t.forward(ids()).logits.dataSync() as Float32Array);
+}
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Replaces a checkpoint's weights by `tensors` and re-hashes them, so only the content is wrong. */
+async function rewriteWeights(dir: string, tensors: Map<string, tf.Tensor>): Promise<void> {
+  await saveTensors(path.join(dir, 'model.safetensors'), tensors);
+  const bytes = await fs.readFile(path.join(dir, 'model.safetensors'));
+  const metaFile = path.join(dir, 'metadata.json');
+  const meta = JSON.parse(await fs.readFile(metaFile, 'utf8'));
+  meta.weights.sha256 = sha(bytes);
+  await fs.writeFile(metaFile, JSON.stringify(meta));
+}
+
+describe('tower checkpoints', () => {
+  it('float32 round trip is bit-exact, leaks nothing, and records metadata', async () => {
+    const dir = path.join(root, 'f32');
+    const before = tf.memory().numTensors;
+    await saveTower(dir, tower, { metadata: { tokenizer: 'bpe-13@test', note: 'unit test' } });
+    expect(tf.memory().numTensors).toBe(before);
+    expect((await fs.readdir(dir)).sort()).toEqual(['config.json', 'metadata.json', 'model.safetensors']);
+    const loaded = await loadTower(dir);
+    expect(tf.memory().numTensors).toBe(before + tower.params.size);
+    expect(loaded.config).toEqual(tower.config);
+    expect([...loaded.params.keys()]).toEqual([...tower.params.keys()]);
+    for (const [key, v] of tower.params) {
+      expect(Buffer.from(loaded.param(key).dataSync().buffer).equals(Buffer.from(v.dataSync().buffer)), key).toBe(true);
+    }
+    expect(logitsOf(loaded)).toEqual(logitsOf(tower));
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+
+    const info = await readTowerCheckpointInfo(dir);
+    const bytes = await fs.readFile(path.join(dir, 'model.safetensors'));
+    expect(info.metadata.weights).toEqual({ file: 'model.safetensors', sha256: sha(bytes), bytes: bytes.length, dtype: 'float32' });
+    expect(info.metadata.user).toEqual({ tokenizer: 'bpe-13@test', note: 'unit test' });
+    expect(info.metadata.formatVersion).toBe(1);
+    expect(info.metadata.createdWith['node']).toBe(process.versions.node);
+    expect(info.metadata.createdWith['@tensorflow/tfjs-core']).toBe('4.22.0');
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8'))).toEqual({ arch: 'zipper-decoder-tower', ...tower.config });
+    // the weights file is plain safetensors: 8-byte length, JSON header
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+    expect(header['blocks.1.qkv.weight']).toMatchObject({ dtype: 'F32', shape: [28, 84] });
+    expect(n % 8).toBe(0);
+  });
+
+  it('float16 storage halves the file and stays within fp16 rounding', async () => {
+    const dir = path.join(root, 'f16');
+    await saveTower(dir, tower, { dtype: 'float16' });
+    const f32 = (await fs.stat(path.join(root, 'f32', 'model.safetensors'))).size;
+    const f16 = (await fs.stat(path.join(dir, 'model.safetensors'))).size;
+    expect(f16).toBeLessThan(f32 * 0.52);
+    const loaded = await loadTower(dir);
+    for (const [key, v] of tower.params) {
+      const a = v.dataSync();
+      const b = loaded.param(key).dataSync();
+      for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!), key).toBeLessThanOrEqual(Math.abs(a[i]!) * 2 ** -11 + 2 ** -25);
+    }
+    const la = logitsOf(tower);
+    const lb = logitsOf(loaded);
+    let d = 0;
+    for (let i = 0; i < la.length; i++) d = Math.max(d, Math.abs(la[i]! - lb[i]!));
+    expect(d).toBeLessThan(1e-3);
+    expect(d).toBeGreaterThan(0); // it really was rounded
+    expect((await readTowerCheckpointInfo(dir)).metadata.weights.dtype).toBe('float16');
+    loaded.dispose();
+  });
+
+  it('a tampered byte fails the sha256 check', async () => {
+    const dir = path.join(root, 'tampered');
+    await saveTower(dir, tower);
+    const file = path.join(dir, 'model.safetensors');
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length - 5]! ^= 0x01;
+    await fs.writeFile(file, bytes);
+    await expect(loadTower(dir)).rejects.toThrow(CheckpointError);
+    await expect(loadTower(dir)).rejects.toThrow(/sha256 [0-9a-f]{64} does not match [0-9a-f]{64} in metadata.json/);
+  });
+
+  it('a truncated weights file is rejected', async () => {
+    const dir = path.join(root, 'truncated');
+    await saveTower(dir, tower);
+    const file = path.join(dir, 'model.safetensors');
+    await fs.truncate(file, 1000);
+    await expect(loadTower(dir)).rejects.toThrow(/sha256/);
+    await rewriteWeights(dir, new Map()); // rehash, then truncate the header itself
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'metadata.json'), 'utf8'));
+    const good = encodeSafetensors(new Map([['emb.weight', { shape: [13, 28], data: new Float32Array(13 * 28) }]]));
+    const cut = good.subarray(0, 40);
+    await fs.writeFile(file, cut);
+    meta.weights.sha256 = sha(cut);
+    await fs.writeFile(path.join(dir, 'metadata.json'), JSON.stringify(meta));
+    await expect(loadTower(dir)).rejects.toThrow(/truncated: header length \d+ runs past the end of the 40-byte file/);
+  });
+
+  it('a wrong shape names the key', async () => {
+    const dir = path.join(root, 'shape');
+    await saveTower(dir, tower);
+    const tensors = new Map<string, tf.Tensor>([...tower.params]);
+    const bad = tf.zeros([28, 111]);
+    tensors.set('blocks.1.up.weight', bad);
+    await rewriteWeights(dir, tensors);
+    bad.dispose();
+    await expect(loadTower(dir)).rejects.toThrow('blocks.1.up.weight: shape [28, 111], expected [28, 112]');
+  });
+
+  it('missing and unexpected keys are named', async () => {
+    const dir = path.join(root, 'keys');
+    await saveTower(dir, tower);
+    const tensors = new Map<string, tf.Tensor>([...tower.params].filter(([k]) => k !== 'blocks.0.ln2.scale' && k !== 'norm.scale'));
+    const extra = tf.ones([28]);
+    tensors.set('blocks.0.ln3.scale', extra);
+    await rewriteWeights(dir, tensors);
+    extra.dispose();
+    const err = await loadTower(dir).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toContain('missing keys: blocks.0.ln2.scale, norm.scale');
+    expect((err as Error).message).toContain('unexpected keys: blocks.0.ln3.scale');
+  });
+
+  it('bad config.json and missing directories are CheckpointErrors that say what is wrong', async () => {
+    const dir = path.join(root, 'badconfig');
+    await saveTower(dir, tower);
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ arch: 'zipper-decoder-tower', ...tower.config, nHeads: 3 }));
+    await expect(loadTower(dir)).rejects.toThrow(/config.json: dModel % nHeads !== 0/);
+    await fs.writeFile(path.join(dir, 'config.json'), '{"arch": "zipper-decoder-tower", ');
+    await expect(loadTower(dir)).rejects.toThrow(/config.json is not valid JSON/);
+    await expect(loadTower(path.join(root, 'nope'))).rejects.toThrow(/no checkpoint directory at .*nope; save one with saveTower first/);
+  });
+});
+
+describe('atomic saves', () => {
+  it('a failure while writing the weights leaves the last good checkpoint loadable and no temp files', async () => {
+    const dir = path.join(root, 'atomic');
+    await saveTower(dir, tower);
+    const other = Tower.create(cfg, { seed: 99 });
+    const failAt = (stage: string) => (s: string) => {
+      if (s === stage) throw new Error(`injected crash at ${s}`);
+    };
+    for (const stage of ['write:model.safetensors', 'partial:model.safetensors', 'partial:metadata.json', 'commit']) {
+      await expect(saveTower(dir, other, { hook: failAt(stage) })).rejects.toThrow(`injected crash at ${stage}`);
+      const back = await loadTower(dir);
+      expect(logitsOf(back)).toEqual(logitsOf(tower));
+      back.dispose();
+    }
+    expect((await fs.readdir(root)).filter((n) => n.startsWith('.atomic'))).toEqual([]);
+    other.dispose();
+  });
+
+  it('a crash between moving the old checkpoint aside and moving the new one in falls back to the old one', async () => {
+    const dir = path.join(root, 'swap');
+    await saveTower(dir, tower);
+    const other = Tower.create(cfg, { seed: 99 });
+    await expect(saveTower(dir, other, { hook: (s) => { if (s === 'swap') throw new Error('power cut'); } })).rejects.toThrow('power cut');
+    await expect(fs.stat(dir)).rejects.toThrow(); // the directory itself is gone at that instant
+    const back = await loadTower(dir); // ... but the last good one is found in .swap.prev
+    expect(logitsOf(back)).toEqual(logitsOf(tower));
+    back.dispose();
+    await saveTower(dir, other); // the next save completes and cleans up
+    expect((await fs.readdir(root)).filter((n) => n.startsWith('.swap'))).toEqual([]);
+    const now = await loadTower(dir);
+    expect(logitsOf(now)).toEqual(logitsOf(other));
+    now.dispose();
+    other.dispose();
+  });
+});
+
+describe('saveTensors / loadTensors', () => {
+  it('round-trips float32 and int32 tensors with metadata, atomically', async () => {
+    const file = path.join(root, 'state.safetensors');
+    const before = tf.memory().numTensors;
+    const m = tf.tensor2d([[1.5, -2], [3.25, 1e-7], [0, 7]]);
+    const step = tf.tensor1d([3, -4, 2 ** 30], 'int32');
+    await saveTensors(file, { 'adam.m.emb': m, step }, { metadata: { step: '3' } });
+    const { tensors, metadata } = await loadTensors(file);
+    expect(metadata).toEqual({ step: '3' });
+    expect([...tensors.keys()]).toEqual(['adam.m.emb', 'step']);
+    expect(tensors.get('adam.m.emb')!.arraySync()).toEqual(m.arraySync());
+    expect(tensors.get('step')!.dtype).toBe('int32');
+    expect(Array.from(tensors.get('step')!.dataSync())).toEqual([3, -4, 2 ** 30]);
+    tf.dispose([...tensors.values()]);
+    const other = tf.zeros([2]);
+    await expect(saveTensors(file, { other }, { hook: (s) => { if (s.startsWith('partial:')) throw new Error('disk full'); } })).rejects.toThrow('disk full');
+    const again = await loadTensors(file);
+    expect([...again.tensors.keys()]).toEqual(['adam.m.emb', 'step']);
+    tf.dispose([m, step, other, ...again.tensors.values()]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('safetensors header validation', () => {
+  const good = encodeSafetensors(
+    new Map([
+      ['a', { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) }],
+      ['b', { shape: [2], data: new Int32Array([7, 8]) }],
+    ]),
+    { metadata: { k: 'v' } },
+  );
+  const withHeader = (h: unknown, data = new Uint8Array(32)) => {
+    const json = Buffer.from(JSON.stringify(h));
+    const out = Buffer.alloc(8 + json.length + data.length);
+    out.writeBigUInt64LE(BigInt(json.length));
+    json.copy(out, 8);
+    out.set(data, 8 + json.length);
+    return new Uint8Array(out);
+  };
+
+  it('decodes what it encodes', () => {
+    const { tensors, metadata } = decodeSafetensors(good);
+    expect(metadata).toEqual({ k: 'v' });
+    expect(Array.from(tensors.get('a')!.data)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(tensors.get('b')!.data).toBeInstanceOf(Int32Array);
+  });
+
+  it.each([
+    ['shorter than 8 bytes', good.subarray(0, 5), /truncated: 5 bytes/],
+    ['truncated data', good.subarray(0, good.length - 4), /tensor "b": data_offsets \[24, 32\] out of range of the 28-byte data section/],
+    ['bad JSON', withHeader('x').map((b, i) => (i === 8 ? 0x7b : b)), /header is not valid JSON/],
+    ['offsets out of range', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 64] } }), /data_offsets \[0, 64\] out of range/],
+    ['size mismatch', withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /hold 8 bytes, but F32 \[3\] needs 12/],
+    ['unknown dtype', withHeader({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /dtype "F64" is not supported/],
+    ['overlap', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)), /overlaps/],
+    ['trailing bytes', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(12)), /4 bytes after the last tensor/],
+    ['huge header length', (() => { const b = new Uint8Array(good); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /header length \d+ is larger than/],
+  ])('%s', (_name, bytes, msg) => {
+    expect(() => decodeSafetensors(bytes as Uint8Array, 'x.safetensors')).toThrow(CheckpointError);
+    expect(() => decodeSafetensors(bytes as Uint8Array, 'x.safetensors')).toThrow(msg);
+  });
+
+  it('reads a file written by PyTorch-side code (the reference fixture)', async () => {
+    const { tensors, metadata } = await loadTensors(new URL('./fixtures/torch_tower.safetensors', import.meta.url).pathname);
+    expect(metadata['source']).toBe('torch_reference.py');
+    expect(tensors.get('blocks.0.qkv.weight')!.shape).toEqual([28, 84]);
+    tf.dispose([...tensors.values()]);
+  });
+});
