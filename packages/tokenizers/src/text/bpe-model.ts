@@ -5,14 +5,14 @@
  * then the adjacent pair with the lowest merge rank is merged, leftmost first, until no pair has a
  * merge. This is HF `Word::merge_all`. Results are cached per pre-token string.
  *
- * V vocabulary size; ids are `0..V-1`. A pair of ids is packed into one number `a * 2^21 + b`.
+ * V vocabulary size; ids are `0..V-1`. A pair of ids is packed into one number `a * V + b` (a small
+ * integer for V up to ~46k, which V8's Map hashes fastest).
  */
 import { TokenizerConfigError } from '../errors.js';
 import { BYTE_TO_CHAR } from './byte-level.js';
 
-/** Largest vocabulary the packed pair key supports (2^21 ids). */
+/** Largest vocabulary supported (2^21 ids; packed pair keys stay below 2^42). */
 export const MAX_VOCAB = 1 << 21;
-const SHIFT = MAX_VOCAB;
 
 /** Word encodings kept before the cache is cleared (bounds memory on adversarial input). */
 const CACHE_CAPACITY = 200_000;
@@ -32,8 +32,6 @@ export interface BpeModelSpec {
   readonly ignoreMerges?: boolean;
 }
 
-/** Packs two ids into one map key. */
-export const pairKey = (a: number, b: number): number => a * SHIFT + b;
 
 export class BpeModel {
   readonly tokens: readonly (string | undefined)[];
@@ -49,6 +47,8 @@ export class BpeModel {
   /** Merge rank -> id of the merged token. */
   private readonly mergeTo: Int32Array;
   private readonly unkId: number;
+  /** Pair key stride: `key = a * stride + b`. */
+  private readonly stride: number;
   private readonly cache = new Map<string, readonly number[]>();
   private readonly buf = new Uint8Array(1024);
 
@@ -67,6 +67,7 @@ export class BpeModel {
     for (let b = 0; b < 256; b++) this.byteId[b] = vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
     this.unkId = this.unkToken === null ? -1 : (vocab.get(this.unkToken) ?? -2);
     if (this.unkId === -2) throw new TokenizerConfigError(`unk token ${JSON.stringify(this.unkToken)} is not in the vocabulary; add it or set unk_token to null`);
+    this.stride = Math.max(1, spec.tokens.length);
     this.mergeTo = new Int32Array(spec.merges.length);
     spec.merges.forEach(([a, b], r) => {
       const ia = vocab.get(a);
@@ -76,7 +77,7 @@ export class BpeModel {
         const missing = ia === undefined ? a : ib === undefined ? b : a + b;
         throw new TokenizerConfigError(`merge ${r} (${JSON.stringify(a)} ${JSON.stringify(b)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`);
       }
-      this.rank.set(pairKey(ia, ib), r); // a later duplicate wins, as in HF's merge map
+      this.rank.set(ia * this.stride + ib, r); // a later duplicate wins, as in HF's merge map
       this.mergeTo[r] = ic;
     });
   }
@@ -145,18 +146,25 @@ export class BpeModel {
   /** Repeatedly merges the lowest-rank adjacent pair (leftmost on ties): O(n^2), fast for short words. */
   private mergeSmall(syms: number[]): number[] {
     const rank = this.rank;
+    const stride = this.stride;
+    // ranks[i]: merge rank of the pair (syms[i], syms[i+1]), Infinity if none. Only the two
+    // pairs around a merge change, so each step costs one scan and two lookups.
+    const ranks: number[] = [];
+    for (let i = 0; i + 1 < syms.length; i++) ranks.push(rank.get(syms[i]! * stride + syms[i + 1]!) ?? Infinity);
     for (;;) {
       let best = Infinity;
       let at = -1;
-      for (let i = 0; i + 1 < syms.length; i++) {
-        const r = rank.get(syms[i]! * SHIFT + syms[i + 1]!);
-        if (r !== undefined && r < best) {
-          best = r;
+      for (let i = 0; i < ranks.length; i++) {
+        if (ranks[i]! < best) {
+          best = ranks[i]!;
           at = i;
         }
       }
       if (at < 0) return syms;
       syms.splice(at, 2, this.mergeTo[best]!);
+      ranks.splice(at, 1);
+      if (at > 0) ranks[at - 1] = rank.get(syms[at - 1]! * stride + syms[at]!) ?? Infinity;
+      if (at < ranks.length) ranks[at] = rank.get(syms[at]! * stride + syms[at + 1]!) ?? Infinity;
     }
   }
 
@@ -175,7 +183,7 @@ export class BpeModel {
     const push = (i: number): void => {
       const j = next[i]!;
       if (j < 0) return;
-      const r = this.rank.get(sym[i]! * SHIFT + sym[j]!);
+      const r = this.rank.get(sym[i]! * this.stride + sym[j]!);
       if (r !== undefined) heap.push(r, i, this.mergeTo[r]!);
     };
     for (let i = 0; i + 1 < n; i++) push(i);
@@ -184,7 +192,7 @@ export class BpeModel {
       const j = next[i]!;
       if (!alive[i] || j < 0) continue;
       // Skip stale entries: the pair at i must still be the one this entry was made for.
-      if (this.rank.get(sym[i]! * SHIFT + sym[j]!) !== r || this.mergeTo[r] !== to) continue;
+      if (this.rank.get(sym[i]! * this.stride + sym[j]!) !== r || this.mergeTo[r] !== to) continue;
       sym[i] = to;
       alive[j] = 0;
       next[i] = next[j]!;

@@ -10,13 +10,11 @@
  * Like HF's file trainer, pass the corpus line by line (each line with its "\n").
  */
 import type { AddedToken } from './added-tokens.js';
-import { BpeModel, pairKey } from './bpe-model.js';
+import { BpeModel } from './bpe-model.js';
 import { BYTE_TO_CHAR, utf8Encode } from './byte-level.js';
 import { preTokenize } from './pretokenize.js';
 import { BpeTokenizer } from './tokenizer.js';
 import { reservedToken, resolveBpeTrainConfig, type BpeTrainConfig } from './train-config.js';
-
-const SHIFT = 1 << 21;
 
 /** One queue entry: a pair, its count when queued, and the words it was queued for. */
 interface Entry {
@@ -119,6 +117,8 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
   const alphabet = [...Array(256).keys()].filter((b) => cfg.alphabet === 'bytes' || seen[b]).map((b) => BYTE_TO_CHAR[b]!);
   alphabet.sort((x, y) => x.charCodeAt(0) - y.charCodeAt(0)).forEach(add);
   const byteId = BYTE_TO_CHAR.map((c) => vocab.get(c)!);
+  // Pair key `a * SHIFT + b`: every id stays below SHIFT, and small keys hash fastest.
+  const SHIFT = Math.max(cfg.vocabSize, tokens.length);
 
   // 3. Words as symbol ids; initial pair counts and the words each pair occurs in.
   const words = wordBytes.map((b) => Int32Array.from(b, (x) => byteId[x]!));
@@ -151,7 +151,7 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
   while (vocab.size < cfg.vocabSize) {
     const top = heap.pop();
     if (top === undefined) break;
-    const current = pairCount.get(pairKey(top.a, top.b))!;
+    const current = pairCount.get(top.a * SHIFT + top.b)!;
     if (top.count !== current) {
       top.count = current;
       heap.push(top);
@@ -161,7 +161,7 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
     const { a, b } = top;
     const c = add(tokens[a]! + tokens[b]!);
     merges.push([tokens[a]!, tokens[b]!]);
-    for (const w of top.words) mergeInWord(words[w]!, lens, w, a, b, c, wc[w]!, note);
+    for (const w of top.words) mergeInWord(words[w]!, lens, w, a, b, c, wc[w]!, SHIFT, note);
     flush();
   }
 
@@ -179,7 +179,7 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
  * Replaces every non-overlapping (a, b) in word `w` by c, left to right, and reports the pair
  * count changes (HF `Word::merge`). The word is compacted in place; its length is in lens[w].
  */
-function mergeInWord(s: Int32Array, lens: number[], w: number, a: number, b: number, c: number, n: number, note: (key: number, delta: number, w: number) => void): void {
+function mergeInWord(s: Int32Array, lens: number[], w: number, a: number, b: number, c: number, n: number, SHIFT: number, note: (key: number, delta: number, w: number) => void): void {
   const len = lens[w]!;
   let out = 0;
   let i = 0;

@@ -1,0 +1,227 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, TokenizerError, trainBpe, type BpeTokenizer } from '@zipper/tokenizers';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+
+const FORTUNES = '/usr/share/games/fortunes';
+
+const USAGE = `usage:
+  zipper bpe train --in FILE [--in FILE...] --vocab N --out DIR [--min-frequency N] [--special <pad>,<bos>,<eos>] [--reserved N]
+  zipper bpe encode --tokenizer DIR [--in FILE] [--json]      ids of the text (stdin by default), space-separated
+  zipper bpe decode --tokenizer DIR [--in FILE] [--skip-special]   text of whitespace-separated (or JSON) ids
+  zipper bpe bench [--json] [--in FILE] [--runs N] [--vocab N]   encode MB/s and training time vs HF tokenizers
+
+train reads the corpus line by line (as HF's trainer does) and writes DIR/tokenizer.json (HF format)
+and DIR/zipper-tokenizer.json (format version, vocab size, roles, sha256). bench defaults to all
+Debian fortunes files (${FORTUNES}) and needs the \`tokenizers\` npm package (a devDependency).`;
+
+const OPTIONS = {
+  in: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  vocab: { type: 'string' },
+  'min-frequency': { type: 'string', default: '2' },
+  special: { type: 'string', default: '<pad>,<bos>,<eos>' },
+  reserved: { type: 'string', default: '0' },
+  tokenizer: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'skip-special': { type: 'boolean', default: false },
+  runs: { type: 'string', default: '5' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+const int = (v: string | undefined, name: string, min: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+};
+
+/** Splits text into lines that keep their "\n" (what HF's file trainer feeds). */
+const linesOf = (text: string): string[] => text.split(/(?<=\n)/);
+
+function readInput(v: Values): string {
+  const files = v.in ?? [];
+  if (files.length > 1) throw new UsageError('give one --in file (or none for stdin)');
+  return readFileSync(files[0] ?? 0, 'utf8');
+}
+
+async function tokenizerOf(v: Values): Promise<BpeTokenizer> {
+  if (!v.tokenizer) throw new UsageError(`--tokenizer DIR is required\n\n${USAGE}`);
+  return (await loadTextTokenizer(v.tokenizer)).tokenizer;
+}
+
+async function train(v: Values): Promise<number> {
+  if (!v.in?.length || !v.out || !v.vocab) throw new UsageError(`bpe train needs --in, --vocab and --out\n\n${USAGE}`);
+  const text = v.in.map((f) => readFileSync(f, 'utf8')).join('');
+  const t0 = performance.now();
+  const tok = trainBpe(linesOf(text), {
+    vocabSize: int(v.vocab, 'vocab', 1),
+    minFrequency: int(v['min-frequency'], 'min-frequency', 0),
+    specialTokens: v.special.split(',').filter((s) => s.length > 0),
+    reservedTokens: int(v.reserved, 'reserved', 0),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const ref = await saveTextTokenizer(tok, v.out);
+  console.log(JSON.stringify({ ...ref, merges: tok.model.merges.length, corpusBytes: Buffer.byteLength(text), trainSeconds: Number(seconds.toFixed(3)) }, null, 2));
+  return 0;
+}
+
+async function encode(v: Values): Promise<number> {
+  const tok = await tokenizerOf(v);
+  const ids = tok.encode(readInput(v));
+  console.log(v.json ? JSON.stringify(ids) : ids.join(' '));
+  return 0;
+}
+
+async function decode(v: Values): Promise<number> {
+  const tok = await tokenizerOf(v);
+  const raw = readInput(v).trim();
+  const ids = raw.startsWith('[') ? (JSON.parse(raw) as number[]) : raw.length ? raw.split(/\s+/).map(Number) : [];
+  process.stdout.write(tok.decode(ids, { skipSpecial: v['skip-special'] }));
+  return 0;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, d = 3): number => Number(x.toFixed(d));
+
+/** Seconds of one call, and its result. */
+async function timed<T>(f: () => T | Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await f();
+  return [(performance.now() - t0) / 1000, r];
+}
+
+function defaultCorpus(): { path: string; text: string } {
+  const files = readdirSync(FORTUNES).filter((f) => !f.includes('.') && statSync(join(FORTUNES, f)).isFile()).sort();
+  if (files.length === 0) throw new UsageError(`no fortunes in ${FORTUNES}; install the Debian "fortunes" package or pass --in FILE`);
+  return { path: `${FORTUNES}/{${files.join(',')}}`, text: files.map((f) => readFileSync(join(FORTUNES, f), 'utf8')).join('') };
+}
+
+async function bench(v: Values): Promise<number> {
+  const runs = int(v.runs, 'runs', 1);
+  const vocab = int(v.vocab ?? '4096', 'vocab', 1);
+  const { path, text } = v.in?.length ? { path: v.in[0]!, text: readFileSync(v.in[0]!, 'utf8') } : defaultCorpus();
+  const lines = linesOf(text);
+  const mb = Buffer.byteLength(text) / 1e6;
+  let hf: typeof import('tokenizers');
+  try {
+    hf = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
+  } catch {
+    throw new UsageError('bpe bench compares against the `tokenizers` npm package; run `npm install` in the repository (it is a devDependency of @zipper/tokenizers)');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'zipper-bpe-bench-'));
+  const corpusFile = join(dir, 'corpus.txt');
+  writeFileSync(corpusFile, text);
+  const log = (s: string): void => {
+    if (!v.json) console.error(s);
+  };
+
+  // Training. HF's Node binding only exposes its default BpeTrainer (vocab 30000, min frequency 0,
+  // observed alphabet), so the head-to-head uses those settings; ours at --vocab is timed too.
+  const trainRuns = Math.min(runs, 3);
+  const empty = JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, post_processor: null, decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: {}, merges: [] } });
+  const hfTrain: number[] = [];
+  const oursTrain30k: number[] = [];
+  const oursTrain: number[] = [];
+  let sameMerges = false;
+  let tok: BpeTokenizer | undefined;
+  for (let r = 0; r < trainRuns; r++) {
+    const h = hf.Tokenizer.fromString(empty);
+    hfTrain.push((await timed(() => h.train([corpusFile])))[0]);
+    const [s30k, ours30k] = await timed(() => trainBpe(lines, { vocabSize: 30000, minFrequency: 0, specialTokens: [], alphabet: 'observed' }));
+    oursTrain30k.push(s30k);
+    const hfFile = join(dir, 'hf.json');
+    h.save(hfFile, false);
+    const hfMerges = (JSON.parse(readFileSync(hfFile, 'utf8')) as { model: { merges: [string, string][] } }).model.merges;
+    sameMerges = JSON.stringify(hfMerges) === JSON.stringify(ours30k.model.merges);
+    const [s, t] = await timed(() => trainBpe(lines, { vocabSize: vocab }));
+    oursTrain.push(s);
+    tok = t;
+    log(`train run ${r}: hf(30k) ${hfTrain[r]!.toFixed(2)} s, ours(30k) ${s30k.toFixed(2)} s, ours(${vocab}) ${s.toFixed(2)} s`);
+  }
+
+  // Encoding: the same tokenizer.json in both, every line of the corpus, fresh caches each run.
+  const file = join(dir, 'tokenizer.json');
+  writeFileSync(file, stringifyHfJson(tok!));
+  const times = { hfCold: [] as number[], hfWarm: [] as number[], oursCold: [] as number[], oursWarm: [] as number[] };
+  let idsEqual = true;
+  for (let r = 0; r < runs; r++) {
+    const h = hf.Tokenizer.fromFile(file);
+    const [hc, encs] = await timed(() => h.encodeBatch(lines));
+    times.hfCold.push(hc);
+    times.hfWarm.push((await timed(() => h.encodeBatch(lines)))[0]);
+    tok!.model.clearCache();
+    const [oc, ids] = await timed(() => lines.map((l) => tok!.encode(l)));
+    times.oursCold.push(oc);
+    times.oursWarm.push((await timed(() => lines.map((l) => tok!.encode(l))))[0]);
+    if (r === 0) idsEqual = encs.every((e, i) => JSON.stringify(e.getIds()) === JSON.stringify(ids[i]));
+    log(`encode run ${r}: hf ${(mb / hc).toFixed(2)} MB/s, ours ${(mb / oc).toFixed(2)} MB/s (cold caches)`);
+  }
+  const mbps = (xs: number[]): number => round(mb / median(xs), 2);
+  const result = {
+    corpus: { path, megabytes: round(mb), lines: lines.length },
+    runs,
+    encode: {
+      oursMBps: mbps(times.oursCold),
+      hfEncodeBatchMBps: mbps(times.hfCold),
+      ratio: round(median(times.hfCold) / median(times.oursCold), 2),
+      oursWarmCacheMBps: mbps(times.oursWarm),
+      hfWarmCacheMBps: mbps(times.hfWarm),
+      warmRatio: round(median(times.hfWarm) / median(times.oursWarm), 2),
+      vocabSize: tok!.vocabSize,
+      idsEqual,
+    },
+    train: {
+      runs: trainRuns,
+      oursSeconds: round(median(oursTrain)),
+      oursVocab: vocab,
+      hfDefaultTrainerSeconds: round(median(hfTrain)),
+      oursSameSettingsSeconds: round(median(oursTrain30k)),
+      sameSettings: 'vocab 30000, min frequency 0, observed alphabet, no special tokens',
+      mergesIdenticalToHf: sameMerges,
+    },
+    node: process.version,
+  };
+  console.log(v.json ? JSON.stringify(result, null, 2) : result);
+  return 0;
+}
+
+export const bpe: Command = {
+  name: 'bpe',
+  summary: 'byte-level BPE text tokenizer: train, encode, decode, bench (bpe --help)',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (!sub || sub === '--help' || sub === '-h') {
+      console.log(USAGE);
+      return sub ? 0 : 2;
+    }
+    let values: Values;
+    try {
+      ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true }));
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const run = { train, encode, decode, bench }[sub as 'train'];
+    if (!run) throw new UsageError(`unknown "bpe ${sub}"\n\n${USAGE}`);
+    try {
+      return await run(values);
+    } catch (e) {
+      if (!(e instanceof TokenizerError)) throw e;
+      console.error(`zipper: ${e.name}: ${e.message}`);
+      return 1;
+    }
+  },
+};
