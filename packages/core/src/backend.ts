@@ -4,6 +4,11 @@
  * Order: `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (optional peers, used when
  * installed, never required), then the embedded default `wasm`, then `cpu`.
  * `ZIPPER_BACKEND=tensorflow|wasm|cpu` (or `initBackend({ backend })`) overrides the order.
+ *
+ * wasm threads: `ZIPPER_THREADS=N` (or `initBackend({ threads: N })`, N in 1..4) runs the wasm
+ * backend's multi-threaded build with N XNNPACK threads (see parallel/wasm-threads.ts; TF.js
+ * itself never enables it under Node). Default: DEFAULT_WASM_THREADS. If the threaded build
+ * fails to start, the single-threaded build is used and `threads` reports 1.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -12,6 +17,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
 import { registerWasmKernels } from './kernels/register.js';
+import { enableWasmThreads, MAX_WASM_THREADS } from './parallel/wasm-threads.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -69,14 +75,35 @@ async function useTensorflow(): Promise<string | undefined> {
   return undefined;
 }
 
-async function useWasm(): Promise<boolean> {
+/** wasm threads when neither ZIPPER_THREADS nor `initBackend({ threads })` says otherwise. */
+export const DEFAULT_WASM_THREADS = 1;
+
+function parseThreads(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new BackendError(`ZIPPER_THREADS="${value}" is not a thread count; use an integer from 1 to ${MAX_WASM_THREADS}`);
+  }
+  return n;
+}
+
+async function useWasm(threads: number): Promise<boolean> {
   const dist = path.dirname(require_.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
   registerWasmKernels();
+  if (threads > 1 && tf.engine().registry['wasm'] === undefined) {
+    try {
+      if (await enableWasmThreads(threads, () => tf.setBackend('wasm'))) return true;
+    } catch {
+      // fall through to the single-threaded build
+    }
+    if (tf.engine().registry['wasm'] !== undefined) return tf.setBackend('wasm');
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
   return tf.setBackend('wasm');
 }
 
-async function select(wanted: BackendName | undefined): Promise<BackendInfo> {
+async function select(wanted: BackendName | undefined, threads: number): Promise<BackendInfo> {
   const order: BackendName[] = wanted ? [wanted] : ['tensorflow', 'wasm', 'cpu'];
   for (const name of order) {
     if (name === 'tensorflow') {
@@ -86,7 +113,7 @@ async function select(wanted: BackendName | undefined): Promise<BackendInfo> {
         throw new BackendError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; `npm i @tensorflow/tfjs-node@4.22.0` (or -gpu for CUDA), or use ZIPPER_BACKEND=wasm');
       }
     } else if (name === 'wasm') {
-      if (await useWasm()) {
+      if (await useWasm(threads)) {
         const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
         return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasmThreads(), simd, versions: versions() };
       }
@@ -111,11 +138,12 @@ function wasmThreads(): number {
  * Initialize the backend once per process (later calls return the same info unless
  * `backend` names a different one). Call before any tensor work.
  */
-export async function initBackend(options: { backend?: BackendName } = {}): Promise<BackendInfo> {
+export async function initBackend(options: { backend?: BackendName; threads?: number } = {}): Promise<BackendInfo> {
   const wanted = options.backend ?? parseEnv(process.env['ZIPPER_BACKEND']);
+  const threads = options.threads !== undefined ? parseThreads(String(options.threads)) ?? DEFAULT_WASM_THREADS : parseThreads(process.env['ZIPPER_THREADS']) ?? DEFAULT_WASM_THREADS;
   if (current && (!wanted || wanted === current.backend) && tf.getBackend() === current.backend) return current;
   if (pending && !options.backend) return pending;
-  pending = select(wanted).then((info) => {
+  pending = select(wanted, threads).then((info) => {
     current = info;
     return info;
   });
