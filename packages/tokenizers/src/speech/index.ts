@@ -1,0 +1,12 @@
+export * from './config.js';
+export * from './wav.js';
+export * from './resample.js';
+export * from './stft.js';
+export * from './mel.js';
+export * from './features.js';
+export * from './kmeans.js';
+export * from './griffin-lim.js';
+export * from './safetensors.js';
+export * from './tokenizer.js';
+export * from './io.js';
+export { mulberry32 } from './prng.js';

@@ -1,0 +1,83 @@
+/**
+ * A speech tokenizer on disk is one directory that a tower checkpoint can name:
+ *
+ *   speech-tokenizer.json    format + version, feature / unit / vocoder configs, training info
+ *   centroids.safetensors    the [K, stack * nMels] float32 codebook, tensor "centroids"
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TokenizerFormatError } from '../errors.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { SpeechTokenizer, type SpeechTrainingInfo } from './tokenizer.js';
+
+export const SPEECH_TOKENIZER_FORMAT = 'zipper-speech-units';
+export const SPEECH_TOKENIZER_VERSION = 1;
+export const SPEECH_TOKENIZER_JSON = 'speech-tokenizer.json';
+export const CENTROIDS_FILE = 'centroids.safetensors';
+
+/** The JSON manifest and the centroid file's bytes (what `saveSpeechTokenizer` writes). */
+export function serializeSpeechTokenizer(tok: SpeechTokenizer): { json: string; centroids: Uint8Array } {
+  const manifest = {
+    format: SPEECH_TOKENIZER_FORMAT,
+    version: SPEECH_TOKENIZER_VERSION,
+    unitRate: tok.unitRate,
+    features: tok.features,
+    units: tok.units,
+    vocoder: tok.vocoder,
+    centroids: { file: CENTROIDS_FILE, tensor: 'centroids', shape: [tok.units.numUnits, tok.dim], dtype: 'float32' },
+    training: tok.training,
+  };
+  const centroids = writeSafetensors(
+    { centroids: { shape: [tok.units.numUnits, tok.dim], data: tok.centroids } },
+    { format: SPEECH_TOKENIZER_FORMAT },
+  );
+  return { json: `${JSON.stringify(manifest, null, 2)}\n`, centroids };
+}
+
+/** Rebuilds a tokenizer from the manifest text and centroid bytes, checking every field. */
+export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Array): SpeechTokenizer {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(json) as Record<string, unknown>;
+  } catch (e) {
+    throw new TokenizerFormatError(SPEECH_TOKENIZER_JSON, `not valid JSON (${(e as Error).message})`);
+  }
+  if (m.format !== SPEECH_TOKENIZER_FORMAT) throw new TokenizerFormatError('format', `expected "${SPEECH_TOKENIZER_FORMAT}", got ${JSON.stringify(m.format)}; is this a speech tokenizer directory?`);
+  if (m.version !== SPEECH_TOKENIZER_VERSION) throw new TokenizerFormatError('version', `this build reads version ${SPEECH_TOKENIZER_VERSION}, got ${JSON.stringify(m.version)}; upgrade @zipper/tokenizers or retrain`);
+  for (const key of ['features', 'units'] as const) {
+    if (typeof m[key] !== 'object' || m[key] === null) throw new TokenizerFormatError(key, 'missing or not an object');
+  }
+  const tensors = readSafetensors(centroidBytes);
+  const c = tensors.get('centroids');
+  if (!c) throw new TokenizerFormatError('centroids', `no tensor "centroids" in ${CENTROIDS_FILE}`);
+  const tok = new SpeechTokenizer({
+    features: m.features as Record<string, number>,
+    units: m.units as Record<string, number>,
+    vocoder: (m.vocoder ?? {}) as Record<string, never>,
+    centroids: c.data,
+    training: m.training as SpeechTrainingInfo | undefined,
+  });
+  if (c.shape.length !== 2 || c.shape[0] !== tok.units.numUnits || c.shape[1] !== tok.dim) {
+    throw new TokenizerFormatError('centroids', `shape [${c.shape.join(', ')}] does not match [numUnits, stack * nMels] = [${tok.units.numUnits}, ${tok.dim}]`);
+  }
+  return tok;
+}
+
+export function saveSpeechTokenizer(tok: SpeechTokenizer, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const { json, centroids } = serializeSpeechTokenizer(tok);
+  writeFileSync(join(dir, CENTROIDS_FILE), centroids);
+  writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), json);
+}
+
+export function loadSpeechTokenizer(dir: string): SpeechTokenizer {
+  let json: string;
+  let bytes: Uint8Array;
+  try {
+    json = readFileSync(join(dir, SPEECH_TOKENIZER_JSON), 'utf8');
+    bytes = readFileSync(join(dir, CENTROIDS_FILE));
+  } catch (e) {
+    throw new TokenizerFormatError(dir, `cannot read a speech tokenizer here (${(e as Error).message}); train one with \`zipper units train\``);
+  }
+  return deserializeSpeechTokenizer(json, bytes);
+}

@@ -1,0 +1,135 @@
+/**
+ * Vocoder quality: WER of pocketsphinx on original vs audio -> units -> audio resynthesis.
+ * Not a CI test (minutes of CPU). Run from the repo root after tools/speech/synth-corpus.mjs:
+ *
+ *   npx vite-node -c vitest.config.ts tools/speech/eval-wer.ts -- --rate 50 --units 512 --stack 2
+ *
+ * Options: --corpus DIR (.cache/units-eval) --rate U/s --units K --stack S --mels M --gl ITERS
+ *          --inversion nnls|pinv --iterations LLOYD --max-frames N --train-limit FILES --seed N
+ *          --tokenizer DIR (evaluate an existing tokenizer instead of training) --jobs 2
+ * Prints one JSON line: WER by sclite (reference) and by our own Levenshtein count, both sets.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  SpeechTokenizer, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
+} from '@zipper/tokenizers';
+
+const run = promisify(execFile);
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
+};
+const corpus = resolve(opt('corpus', '.cache/units-eval'));
+const rate = Number(opt('rate', '50'));
+const units = Number(opt('units', '512'));
+const stack = Number(opt('stack', '2'));
+const mels = Number(opt('mels', '80'));
+const gl = Number(opt('gl', '64'));
+const inversion = opt('inversion', 'nnls') as 'nnls' | 'pinv';
+const iterations = Number(opt('iterations', '20'));
+const maxFrames = Number(opt('max-frames', '60000'));
+const trainLimit = Number(opt('train-limit', '100000'));
+const seed = Number(opt('seed', '0'));
+const jobs = Number(opt('jobs', '2'));
+const tokDir = opt('tokenizer', '');
+const name = opt('name', tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`);
+const outDir = resolve('.cache/units-runs', name);
+mkdirSync(join(outDir, 'resynth'), { recursive: true });
+
+const t0 = performance.now();
+const readMono = (file: string, sr: number) => prepareAudio(readWav(readFileSync(file)), sr);
+let tok: SpeechTokenizer;
+if (tokDir) tok = loadSpeechTokenizer(tokDir);
+else {
+  const files = readFileSync(join(corpus, 'train', 'list.txt'), 'utf8').split('\n').filter(Boolean).slice(0, trainLimit);
+  const features = logMelForUnitRate(rate, stack, { nMels: mels });
+  const clips = files.map((f) => readMono(f, features.sampleRate));
+  tok = SpeechTokenizer.train(clips, {
+    features, units: { numUnits: units, stack }, vocoder: { inversion, griffinLimIterations: gl }, seed, iterations, maxFrames,
+  });
+  saveSpeechTokenizer(tok, join(outDir, 'tokenizer'));
+}
+const tTrain = performance.now();
+
+const refs = readFileSync(join(corpus, 'eval', 'refs.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+for (const [id] of refs) {
+  const x = readMono(join(corpus, 'eval', `${id}.wav`), tok.features.sampleRate);
+  const y = tok.decode(tok.encode(x), { length: x.length });
+  // pocketsphinx wants 16 kHz mono 16-bit
+  const y16 = prepareAudio({ sampleRate: tok.features.sampleRate, channels: [y], encoding: 'float32' }, 16000);
+  writeFileSync(join(outDir, 'resynth', `${id}.wav`), writeWav(y16, 16000, 'pcm16'));
+}
+const tResynth = performance.now();
+
+async function recognize(files: string[]): Promise<string[]> {
+  const out: string[] = new Array(files.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: jobs }, async () => {
+    while (next < files.length) {
+      const i = next++;
+      const { stdout } = await run('pocketsphinx_continuous', ['-infile', files[i]!, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
+      out[i] = stdout.trim().replace(/\s+/g, ' ').toLowerCase();
+    }
+  }));
+  return out;
+}
+
+const origCache = join(corpus, 'eval', 'hyp-original.txt');
+let hypOrig: string[];
+if (existsSync(origCache)) hypOrig = readFileSync(origCache, 'utf8').split('\n').slice(0, refs.length);
+else {
+  hypOrig = await recognize(refs.map(([id]) => join(corpus, 'eval', `${id}.wav`)));
+  writeFileSync(origCache, hypOrig.join('\n'));
+}
+const hypRes = await recognize(refs.map(([id]) => join(outDir, 'resynth', `${id}.wav`)));
+const tAsr = performance.now();
+
+function editDistance(a: string[], b: string[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+const words = (s: string) => s.split(' ').filter(Boolean);
+function ownWer(hyps: string[]): number {
+  let err = 0;
+  let n = 0;
+  refs.forEach(([, ref], i) => {
+    err += editDistance(words(ref), words(hyps[i] ?? ''));
+    n += words(ref).length;
+  });
+  return err / n;
+}
+function sclite(hyps: string[], tag: string): number {
+  const trn = (lines: string[]) => lines.map((s, i) => `${s} (utt${refs[i]![0]})`).join('\n') + '\n';
+  const refFile = join(outDir, 'ref.trn');
+  const hypFile = join(outDir, `hyp-${tag}.trn`);
+  writeFileSync(refFile, trn(refs.map(([, r]) => r)));
+  writeFileSync(hypFile, trn(hyps));
+  const report = execFileSync('/usr/lib/sctk/bin/sclite', ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'rm', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
+  writeFileSync(join(outDir, `sclite-${tag}.txt`), report);
+  const sum = report.split('\n').find((l) => l.includes('Sum/Avg'));
+  const cells = sum?.split('|').map((c) => c.trim()).filter(Boolean) ?? [];
+  // | Sum/Avg | # Snt # Wrd | Corr Sub Del Ins Err S.Err |
+  const err = Number(cells[2]?.split(/\s+/)[4]);
+  return err / 100;
+}
+
+const werOriginal = sclite(hypOrig, 'original');
+const werResynth = sclite(hypRes, 'resynth');
+console.log(JSON.stringify({
+  name, unitRate: tok.unitRate, numUnits: tok.units.numUnits, stack: tok.units.stack, nMels: tok.features.nMels,
+  hopLength: tok.features.hopLength, winLength: tok.features.winLength, nFft: tok.features.nFft, vocoder: tok.vocoder,
+  sentences: refs.length,
+  sclite: { werOriginal, werResynth, ratio: werResynth / werOriginal },
+  own: { werOriginal: ownWer(hypOrig), werResynth: ownWer(hypRes) },
+  seconds: { train: (tTrain - t0) / 1000, resynth: (tResynth - tTrain) / 1000, asr: (tAsr - tResynth) / 1000 },
+  out: outDir,
+}));
