@@ -1,7 +1,7 @@
 // The seeded, resumable batch iterator (pure JS: no tensors involved).
 import { describe, expect, it } from 'vitest';
 import { BatchIterator, concatBatches, type Batch } from '../src/train/data.js';
-import { Rng } from '../src/train/rng.js';
+import { ShuffleRng } from '../src/train/rng.js';
 import { CheckpointError, ShapeError } from '../src/errors.js';
 
 const seqs = Array.from({ length: 5 }, (_, s) => Array.from({ length: 11 + 3 * s }, (_, i) => (s * 100 + i) % 13));
@@ -71,14 +71,14 @@ describe('BatchIterator', () => {
   });
 });
 
-describe('Rng', () => {
+describe('ShuffleRng', () => {
   it('is reproducible from its state and gives unbiased-looking permutations', () => {
-    const r = new Rng(42);
+    const r = new ShuffleRng(42);
     r.next();
-    const copy = new Rng(r.state);
+    const copy = new ShuffleRng(r.state);
     expect([r.nextUint32(), r.nextUint32()]).toEqual([copy.nextUint32(), copy.nextUint32()]);
     const counts = new Array(7).fill(0);
-    const q = new Rng(1);
+    const q = new ShuffleRng(1);
     for (let i = 0; i < 7000; i++) counts[q.permutation(7)[0]!]++;
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(150);
   });

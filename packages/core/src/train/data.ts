@@ -11,7 +11,7 @@
  * the whole position (and RNG state): `restore(state)` continues with exactly the same batches.
  */
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
-import { Rng, mix32 } from './rng.js';
+import { ShuffleRng, mix32 } from './rng.js';
 
 /** One batch as plain typed arrays (row-major [B, T]); serializable, so workers can take it. */
 export interface Batch {
@@ -154,7 +154,7 @@ export class BatchIterator {
     if (this.orderEpoch !== epoch || !this.order) {
       const n = this.windows.length;
       if (this.config.shuffle) {
-        this.order = new Rng(mix32((this.config.seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0)).permutation(n);
+        this.order = new ShuffleRng(mix32((this.config.seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0)).permutation(n);
       } else {
         this.order = new Uint32Array(n);
         for (let i = 0; i < n; i++) this.order[i] = i;

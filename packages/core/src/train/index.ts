@@ -8,3 +8,4 @@ export * from './data.js';
 export * from './model.js';
 export * from './gradients.js';
 export * from './trainer.js';
+export * from './checkpoint.js';

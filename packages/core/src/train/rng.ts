@@ -2,14 +2,14 @@
  * A small seeded PRNG whose whole state is one uint32, so it can be saved in a checkpoint
  * (SplitMix32 variant: a Weyl sequence through an integer hash). Not for cryptography.
  */
-export class Rng {
+export class ShuffleRng {
   private s: number;
 
   constructor(seed: number) {
     this.s = seed >>> 0;
   }
 
-  /** The whole state: `new Rng(rng.state)` continues the same sequence. */
+  /** The whole state: `new ShuffleRng(rng.state)` continues the same sequence. */
   get state(): number {
     return this.s;
   }

@@ -12,12 +12,14 @@
  * - No tensor growth: after construction, `tf.memory().numTensors` is the same after every step.
  * - Determinism: on cpu/wasm the same model init, data seed and config give bit-identical losses;
  *   checkpoint + resume (see checkpoint.ts) continues the exact same loss curve.
+ * - Checkpoints: `checkpoint: { dir, every }` saves every N steps; `resume(dir)` restores.
  * Steps are numbered from 1: `trainer.step` is the number of completed steps and step `s` uses
  * `learningRateAt(schedule, s - 1)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ZipperError } from '../errors.js';
 import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint, type LoadTrainingOptions, type SaveTrainingOptions, type TrainerState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { BatchIterator } from './data.js';
 import { TrainingError } from './errors.js';
@@ -43,6 +45,18 @@ export interface TrainerOptions extends ParamSelection {
   readonly strategy?: GradientStrategy;
   /** Called after every completed step. */
   readonly onStep?: (progress: StepProgress) => void;
+  /** `train()` saves a training checkpoint under `dir` every `every` steps (see checkpoint.ts). */
+  readonly checkpoint?: CheckpointSchedule;
+}
+
+export interface CheckpointSchedule {
+  readonly dir: string;
+  /** Save after every `every`-th completed step (step % every === 0). */
+  readonly every: number;
+  /** Newest step directories to keep (default 2; 0 = all). */
+  readonly keep?: number;
+  /** Called with the directory after each save. */
+  readonly onSave?: (dir: string, step: number) => void;
 }
 
 export interface StepProgress {
@@ -81,6 +95,7 @@ export class Trainer {
   readonly optimizer: AdamW;
   private readonly strategy: GradientStrategy;
   private readonly onStep: ((p: StepProgress) => void) | undefined;
+  private readonly checkpoint: CheckpointSchedule | undefined;
   private completed = 0;
 
   constructor(model: TrainableModel, data: BatchIterator, options: TrainerOptions = {}) {
@@ -91,6 +106,12 @@ export class Trainer {
     this.optimizer = new AdamW(model.params, this.trainable, this.config.optimizer);
     this.strategy = options.strategy ?? new InProcessGradients(model);
     this.onStep = options.onStep;
+    if (options.checkpoint) {
+      const { every, dir } = options.checkpoint;
+      if (!Number.isInteger(every) || every < 1) throw new ConfigError(`checkpoint.every must be an integer >= 1, got ${every}`);
+      if (typeof dir !== 'string' || dir === '') throw new ConfigError('checkpoint.dir must be a directory path');
+    }
+    this.checkpoint = options.checkpoint;
   }
 
   /** Completed optimizer steps. */
@@ -151,12 +172,29 @@ export class Trainer {
     return progress;
   }
 
-  /** `steps` optimizer steps; returns their progress records. */
+  /** `steps` optimizer steps (checkpointing on schedule); returns their progress records. */
   async train(steps: number): Promise<StepProgress[]> {
     if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`steps must be an integer >= 0, got ${steps}`);
     const out: StepProgress[] = [];
-    for (let i = 0; i < steps; i++) out.push(await this.trainStep());
+    for (let i = 0; i < steps; i++) {
+      out.push(await this.trainStep());
+      const c = this.checkpoint;
+      if (c && this.completed % c.every === 0) {
+        const dir = await saveTrainingCheckpoint(c.dir, this, c.keep === undefined ? {} : { keep: c.keep });
+        c.onSave?.(dir, this.completed);
+      }
+    }
     return out;
+  }
+
+  /** Save a training checkpoint now under `<root>/step-<step>/`; returns the directory. */
+  save(root: string, options: SaveTrainingOptions = {}): Promise<string> {
+    return saveTrainingCheckpoint(root, this, options);
+  }
+
+  /** Continue from a step directory, or the newest under a root (see checkpoint.ts). Nothing changes if it throws. */
+  resume(dirOrRoot: string, options: LoadTrainingOptions = {}): Promise<TrainerState> {
+    return loadTrainingCheckpoint(dirOrRoot, this, options);
   }
 
   /** Restore the step counter (used by checkpoint resume). */
