@@ -97,7 +97,7 @@ async function renderAll(items: readonly AudioItem[], cfg: DataBuildConfig, tool
   const journal = new Journal(join(cfg.out, '.journal.jsonl'));
   const rendered = new Map<string, Rendered>();
   const todo: AudioItem[] = [];
-  const verify = new Progress('verify', items.length, process.stderr, cfg.progress && items.length > 0);
+  const verify = new Progress('verify', items.length, process.stderr, cfg.progress && journal.size > 0);
   for (const it of items) {
     const e = journal.get(it.id);
     if (e && e.spec === itemSpecHash(it, cfg) && fileSha256(join(cfg.out, it.path)) === e.sha256) rendered.set(it.id, e);

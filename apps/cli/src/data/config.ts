@@ -16,7 +16,7 @@ export interface SplitCounts {
 export const SIZES: Readonly<Record<DataSize, SplitCounts>> = {
   tiny: { speechOnly: 11, aligned: 13, dev: 3, testClean: 3, testOther: 5 },
   small: { speechOnly: 1000, aligned: 500, dev: 50, testClean: 50, testOther: 50 },
-  full: { speechOnly: 10000, aligned: 6000, dev: 300, testClean: 300, testOther: 300 },
+  full: { speechOnly: 9000, aligned: 5000, dev: 200, testClean: 200, testOther: 200 },
 };
 
 export interface DataBuildConfig {

@@ -53,9 +53,10 @@ test-other: tempo x${cfg.tempo[0]}..${cfg.tempo[1]} (sox tempo), then additive w
 noise at ${cfg.snrDb[0]}..${cfg.snrDb[1]} dB SNR from the builder's own seeded PRNG (per-item values in the manifest).
 
 ## Split rule
-The sorted unique corpus is shuffled with the seed and cut into consecutive slices:
-test-clean | test-other | dev | aligned | speech-only | text-only (the rest). No sentence is in two
-splits. Aligned pairs: the 1% subset is the first ceil(1% n) aligned sentences, 10% the first
+The sorted unique corpus is shuffled with the seed. Walking that order, the first sentences
+with ${cfg.audioWords[0]}..${cfg.audioWords[1]} words fill the audio splits in turn (test-clean, test-other, dev, aligned,
+speech-only) and every other sentence goes to text-only, so no sentence is in two splits.
+Aligned pairs: the 1% subset is the first ceil(1% n) aligned sentences, 10% the first
 ceil(10% n), so 1% is inside 10% is inside 100%; every aligned sentence is rendered twice,
 by the TTS voice (aligned-tts.*) and by one other seen voice (aligned-asr.*).
 `;

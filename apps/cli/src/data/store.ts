@@ -51,6 +51,10 @@ export class Journal {
     }
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
   get(id: string): JournalEntry | undefined {
     return this.entries.get(id);
   }
