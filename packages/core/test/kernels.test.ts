@@ -1,6 +1,10 @@
 /**
- * The wasm `UnsortedSegmentSum` kernel (src/kernels/) against the cpu backend's: float32 and
- * int32, 1-D and 2-D segment ids, and `tf.gather`'s built-in gradient (which needs it).
+ * The wasm kernels of src/kernels/ against the cpu backend's results:
+ * - `UnsortedSegmentSum`: float32 and int32, 1-D and 2-D segment ids, and `tf.gather`'s
+ *   built-in gradient (which needs it).
+ * - `BatchMatMul` (our SIMD kernel for batched products, explicit transposes for 2-D flags):
+ *   every flag combination, prime sizes that leave remainders in the 4x8 micro-kernel tile,
+ *   rank 4, batch broadcasting, and a single row (decode).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +42,29 @@ describe('wasm UnsortedSegmentSum', () => {
   ];
   for (const [name, fn] of cases) {
     it(`${name} equals the cpu backend's result`, () => {
+      const ref = on('cpu', fn);
+      const got = on('wasm', fn);
+      expect(got.shape).toEqual(ref.shape);
+      got.values.forEach((v, i) => expect(v).toBeCloseTo(ref.values[i]!, 4));
+    });
+  }
+
+  const mm: Array<[string, number[], number[], boolean, boolean]> = [
+    ['batched [3, 7, 11] @ [3, 11, 13]', [3, 7, 11], [3, 11, 13], false, false],
+    ['batched transposeA [3, 11, 7]^T @ [3, 11, 13]', [3, 11, 7], [3, 11, 13], true, false],
+    ['batched transposeB [3, 7, 11] @ [3, 13, 11]^T', [3, 7, 11], [3, 13, 11], false, true],
+    ['batched both flags [3, 11, 7]^T @ [3, 13, 11]^T', [3, 11, 7], [3, 13, 11], true, true],
+    ['rank 4 [2, 3, 13, 5] @ [2, 3, 5, 17]', [2, 3, 13, 5], [2, 3, 5, 17], false, false],
+    ['broadcast [5, 7, 11] @ [11, 13]', [5, 7, 11], [11, 13], false, false],
+    ['broadcast [1, 7, 11] @ [5, 13, 11]^T', [1, 7, 11], [5, 13, 11], false, true],
+    ['single row [4, 1, 16] @ [4, 16, 19]', [4, 1, 16], [4, 16, 19], false, false],
+    ['2-D transposeA [11, 7]^T @ [11, 13]', [11, 7], [11, 13], true, false],
+    ['2-D transposeB [7, 11] @ [13, 11]^T', [7, 11], [13, 11], false, true],
+  ];
+  const fill = (shape: number[], seed: number) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.37 + seed)), shape);
+  for (const [name, sa, sb, ta, tb] of mm) {
+    it(`BatchMatMul ${name} equals the cpu backend's result`, () => {
+      const fn = () => tf.matMul(fill(sa, 1), fill(sb, 2), ta, tb);
       const ref = on('cpu', fn);
       const got = on('wasm', fn);
       expect(got.shape).toEqual(ref.shape);

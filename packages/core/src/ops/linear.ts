@@ -3,8 +3,11 @@
  *
  * Why a custom gradient: on tfjs-backend-wasm only a plain 2-D matMul (no transpose flags)
  * reaches XNNPACK's fast GEMM; `transposeA/B` and rank-3 matMuls take a slow generic loop
- * (measured on this machine: x@w 13.6 GFLOP/s, x@w^T with the flag 1.9, x^T@dy with the
- * flag 1.4; `node tools/bench/ops.mjs`). TF.js's built-in matMul gradient uses the flags.
+ * (measured on this machine with TF.js's own kernels: x@w 13.6 GFLOP/s, x@w^T with the flag
+ * 1.9, x^T@dy with the flag 1.4). TF.js's built-in matMul gradient uses the flags. (Our wasm
+ * BatchMatMul wrapper, kernels/batch-matmul.ts, now also rewrites flagged 2-D products this
+ * way, so plain tf.matMul users benefit too; this op stays explicit so it is fast on any
+ * backend.) Benchmarks: `npx vite-node tools/bench/ops.ts`.
  * So the forward is one 2-D matMul on x viewed as [N, in], and the gradient materializes the
  * transposes (a cheap copy) and runs plain 2-D matMuls:
  *   dx = dy @ transpose(w)      [N, out] @ [out, in]
