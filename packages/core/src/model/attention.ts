@@ -8,13 +8,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention } from '../ops/attention.js';
 import { linear } from '../ops/linear.js';
 import type { LayerKV } from './cache.js';
-import { applyRope } from './rope.js';
+import { ropeBTGK } from './rope.js';
 
 export interface SelfAttentionWeights {
   /** [D, 3D], output columns ordered [3][H][K] (q, k, v). */
   readonly qkv: tf.Tensor2D;
   /** [D, D]. */
   readonly out: tf.Tensor2D;
+}
+
+/** [B, T, G, K] -> [B, G, T, K]; a reshape when T = 1 (same memory order). */
+function headsFirst(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, t, g, k] = x.shape;
+  return (t === 1 ? tf.reshape(x, [b, g, 1, k]) : tf.transpose(x, [0, 2, 1, 3])) as tf.Tensor4D;
 }
 
 /**
@@ -30,14 +36,15 @@ export function selfAttention(
   const h = opts.nHeads;
   const k = d / h;
   return tf.tidy(() => {
-    const qkv = tf.reshape(linear(x, w.qkv), [b, t, 3, h, k]); // [B, T, 3, H, K]
-    const [q0, k0, v0] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]; // 3 x [B, H, T, K]
-    const q = applyRope(q0, opts.start, opts.ropeBase);
-    const kNew = applyRope(k0, opts.start, opts.ropeBase);
+    const qkv = linear(x, w.qkv); // [B, T, 3D], columns [3][H][K]
+    const qk = ropeBTGK(tf.reshape(tf.slice(qkv, [0, 0, 0], [b, t, 2 * d]), [b, t, 2 * h, k]) as tf.Tensor4D, opts.start, opts.ropeBase); // [B, T, 2H, K]
+    const q = headsFirst(tf.slice(qk, [0, 0, 0, 0], [b, t, h, k])); // [B, H, T, K]
+    const kNew = headsFirst(tf.slice(qk, [0, 0, h, 0], [b, t, h, k])); // [B, H, T, K]
+    const vNew = headsFirst(tf.reshape(tf.slice(qkv, [0, 0, 2 * d], [b, t, d]), [b, t, h, k]) as tf.Tensor4D); // [B, H, T, K]
     const keys = opts.cache ? (tf.concat([opts.cache.k, kNew], 2) as tf.Tensor4D) : kNew; // [B, H, S, K]
-    const values = opts.cache ? (tf.concat([opts.cache.v, v0], 2) as tf.Tensor4D) : v0; // [B, H, S, K]
+    const values = opts.cache ? (tf.concat([opts.cache.v, vNew], 2) as tf.Tensor4D) : vNew; // [B, H, S, K]
     const a = causalAttention(q, keys, values, { causalOffset: keys.shape[2] - t }); // [B, H, T, K]
-    const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D]
+    const merged = t === 1 ? tf.reshape(a, [b, 1, d]) : tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D]
     const y = linear(merged, w.out);
     const keep = opts.cache !== undefined || opts.useCache === true;
     return (keep ? { y, cache: { k: keys, v: values } } : { y }) as unknown as tf.TensorContainer;

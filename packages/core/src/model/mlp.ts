@@ -2,13 +2,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { linear } from '../ops/linear.js';
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const C = Math.sqrt(2 / Math.PI);
 
-/** GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/**
+ * GELU, tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi), computed
+ * as x * sigmoid(2c x (1 + 0.044715 x^2)) (the same function: 0.5 (1 + tanh z) = sigmoid(2z)),
+ * 6 kernels instead of 9.
+ */
 export function geluTanh<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
   return tf.tidy(() => {
-    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as tf.Tensor<R>;
+    const z = tf.mul(x, tf.add(tf.mul(tf.square(x), 2 * C * 0.044715), 2 * C));
+    return tf.mul(x, tf.sigmoid(z)) as tf.Tensor<R>;
   });
 }
 

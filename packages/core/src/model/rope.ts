@@ -1,10 +1,14 @@
 /**
  * Rotary position embeddings with the reference's INTERLEAVED pairs: (x[2i], x[2i+1]) is
- * rotated by angle pos * base^(-2i/K), and the pairs are re-interleaved afterwards.
+ * rotated by angle pos * base^(-2i/K), and the pairs stay interleaved:
+ *   rope(x) = x * cos' + swap(x) * sin',   swap(x)[2i] = -x[2i+1], swap(x)[2i+1] = x[2i]
+ * where cos', sin' repeat each pair's cos/sin twice. swap is a fixed signed permutation applied
+ * as one plain 2-D matMul with a [K, K] matrix (4 kernels in all instead of a split/concat chain).
  *
- * Legend: B batch, H heads, T time, K head width (even).
+ * Legend: T time, K head width (even); x is (..., T, G, K) for any G (heads, or q and k heads).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { linear } from '../ops/linear.js';
 
 /** cos and sin tables [T, K/2] for positions start .. start+T-1 (float32, like the reference). */
 export function ropeTables(start: number, t: number, k: number, base: number): { cos: Float32Array; sin: Float32Array } {
@@ -22,18 +26,35 @@ export function ropeTables(start: number, t: number, k: number, base: number): {
   return { cos, sin };
 }
 
-/** x [B, H, T, K] at positions start .. start+T-1 -> rotated [B, H, T, K]. */
-export function applyRope(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
-  const [b, h, t, k] = x.shape;
-  const half = k / 2;
+/** [K, K] with x @ S = swap(x). */
+function swapMatrix(k: number): tf.Tensor2D {
+  const m = new Float32Array(k * k);
+  for (let i = 0; i < k; i += 2) {
+    m[(i + 1) * k + i] = -1; // out[2i]   = -x[2i+1]
+    m[i * k + i + 1] = 1; //    out[2i+1] =  x[2i]
+  }
+  return tf.tensor2d(m, [k, k]);
+}
+
+/**
+ * x [B, T, G, K] at positions start .. start+T-1 (the same position for all G) -> rotated,
+ * same shape.
+ */
+export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
+  const [, t, , k] = x.shape;
   return tf.tidy(() => {
     const { cos, sin } = ropeTables(start, t, k, base);
-    const c = tf.tensor3d(cos, [t, half, 1]);
-    const s = tf.tensor3d(sin, [t, half, 1]);
-    const pairs = tf.reshape(x, [b, h, t, half, 2]); // [B, H, T, K/2, 2]
-    const [x1, x2] = tf.split(pairs, 2, -1) as [tf.Tensor5D, tf.Tensor5D]; // x[0::2], x[1::2]: [B, H, T, K/2, 1]
-    const r1 = tf.sub(tf.mul(x1, c), tf.mul(x2, s));
-    const r2 = tf.add(tf.mul(x1, s), tf.mul(x2, c));
-    return tf.reshape(tf.concat([r1, r2], -1), [b, h, t, k]) as tf.Tensor4D; // re-interleaved
+    const rep = (a: Float32Array) => {
+      const full = new Float32Array(2 * a.length);
+      for (let i = 0; i < a.length; i++) full[2 * i] = full[2 * i + 1] = a[i] as number;
+      return tf.tensor3d(full, [t, 1, k]); // [T, 1, K], each pair's value twice
+    };
+    const swapped = linear(x, swapMatrix(k)); // [B, T, G, K]
+    return tf.add(tf.mul(x, rep(cos)), tf.mul(swapped, rep(sin))) as tf.Tensor4D;
   });
+}
+
+/** x [B, H, T, K] at positions start .. start+T-1 -> rotated [B, H, T, K]. */
+export function applyRope(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
+  return tf.tidy(() => tf.transpose(ropeBTGK(tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D, start, base), [0, 2, 1, 3]) as tf.Tensor4D);
 }
