@@ -13,6 +13,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
+// Registered directly too: with @zipper/core's `"sideEffects": false` the bundler drops the
+// side-effect-only import of ../kernels/gradients.js from dist/, and training then fails with
+// "gradient function not found". tfjs-core marks this file as having side effects, so it stays.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 export function maskedCrossEntropy(
   logits: tf.Tensor3D, // [B, T, V]
