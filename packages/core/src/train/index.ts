@@ -1,3 +1,33 @@
+/**
+ * Training for @zipper/core.
+ *
+ * ```ts
+ * const tower = Tower.create({ vocabSize: 512, dModel: 128, nLayers: 4, nHeads: 4 }, { seed: 1 });
+ * const data = new BatchIterator(sequences, { batchSize: 8, seqLen: 128, seed: 7 });   // data.ts
+ * const trainer = new Trainer(tower, data, {                                          // trainer.ts
+ *   schedule: { peakLr: 3e-4, minLr: 3e-5, warmupSteps: 100, totalSteps: 5000 },     // schedule.ts
+ *   optimizer: { beta1: 0.9, beta2: 0.95, weightDecay: 0.1 },                          // adamw.ts
+ *   maxGradNorm: 1.0, accumulationSteps: 4,                                            // clip.ts, gradients.ts
+ *   freezePrefixes: ['emb.'], trainable: (key) => true,                                // model.ts
+ *   checkpoint: { dir: 'runs/a', every: 500, keep: 2 },                                // checkpoint.ts
+ *   onStep: ({ step, loss, lr, gradNorm, tokensPerSecond }) => console.log(step, loss),
+ * });
+ * const last = await latestCheckpoint('runs/a');
+ * if (last) await trainer.resume(last);          // same loss curve as an uninterrupted run
+ * await trainer.train(5000 - trainer.step);
+ * ```
+ *
+ * - `TrainableModel` ({ params, forward(ids) -> { logits } }) is all the trainer needs, so a
+ *   fused multi-tower model trains the same way; `freezePrefixes: ['towers.text.']` freezes a tower.
+ * - Batches are plain typed arrays (`Batch`: inputs, targets, mask [B, T]); the loss is the
+ *   masked next-token cross-entropy averaged over mask-1 targets of the whole step.
+ * - `GradientStrategy.computeGradients(batch, { trainable, denominator }) -> { loss, grads }` is
+ *   the seam for data-parallel workers; `InProcessGradients` is the default. The strategy may
+ *   be async; the update itself (finite checks, clipping, AdamW) runs synchronously in one tidy
+ *   after every micro-batch's gradients exist, so a failure changes nothing.
+ * - Errors: `TrainingError` (NaN/Inf loss or gradient norm, failing strategy; has `.step`),
+ *   `ConfigError` for bad options, `CheckpointError` for unusable checkpoints.
+ */
 export * from './errors.js';
 export * from './schedule.js';
 export * from './adamw.js';
