@@ -1,1 +1,2 @@
-export {};
+export * from './presets.js';
+export * from './text-tower.js';
