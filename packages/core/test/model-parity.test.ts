@@ -15,6 +15,7 @@ const golden = JSON.parse(readFileSync(fixture('torch_golden.json'), 'utf8')) as
   logits: number[];
   logitsShape: number[];
   greedy: number[][];
+  loss: number;
 };
 
 let torchTower: Tower;
@@ -45,6 +46,30 @@ describe('Tower vs the PyTorch reference', () => {
     expect(diff).toBeLessThan(1e-4);
     tf.dispose([ids, logits]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('gives the reference loss gradient for every weight (next-token cross-entropy)', async () => {
+    const { tensors: want } = await loadTensors(fixture('torch_grads.safetensors'));
+    const before = tf.memory().numTensors;
+    const [b, t] = [golden.ids.length, golden.ids[0]!.length];
+    const v = golden.config.vocabSize;
+    const ids = ids2d(golden.ids);
+    const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(golden.ids.flatMap((r) => r.slice(1)), 'int32'), v));
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = tf.slice(torchTower.forward(ids).logits, [0, 0, 0], [b, t - 1, v]);
+      return tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [b * (t - 1), v])) as tf.Scalar;
+    }, [...torchTower.params.values()]);
+    expect(value.dataSync()[0]).toBeCloseTo(golden.loss, 5);
+    for (const [key, p] of torchTower.params) {
+      const got = grads[p.name]!.dataSync();
+      const ref = want.get(key)!.dataSync();
+      const scale = Math.max(...Array.from(ref, Math.abs));
+      expect(scale, key).toBeGreaterThan(0);
+      expect(maxAbsDiff(got, ref) / scale, key).toBeLessThan(1e-3);
+    }
+    tf.dispose([ids, targets, value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([...want.values()]);
   });
 
   it('keys and order equal the reference state dict', () => {
