@@ -158,3 +158,8 @@ export async function initBackend(options: { backend?: BackendName; threads?: nu
 export function backendInfo(): BackendInfo | undefined {
   return current;
 }
+
+/** Tensors alive in the TF.js engine (for leak checks by callers without their own tfjs import). */
+export function liveTensorCount(): number {
+  return tf.memory().numTensors;
+}

@@ -1,13 +1,19 @@
 import type { Command } from '../command.js';
+import { bench } from './bench.js';
 import { bpe } from './bpe.js';
 import { data } from './data.js';
+import { demo } from './demo.js';
 import { genBench } from './gen-bench.js';
 import { info } from './info.js';
+import { units } from './units.js';
 
 /** Every subcommand, in the order `zipper --help` lists them. Add one line per command file. */
 export const COMMANDS: readonly Command[] = [
   info,
+  demo,
   data,
   bpe,
   genBench,
+  bench,
+  units,
 ];

@@ -1,0 +1,260 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BatchIterator, generate, initBackend, liveTensorCount, Tower, Trainer } from '@zipper/core';
+import { UsageError, type Command } from '../command.js';
+
+const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N]
+                    [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--seq 128] [--batch 8]
+                    [--steps 5] [--tokens 128] [--soak N] [--reference-script PATH]
+
+Speed of the engine on the reference preset (the defaults of torch_reference.py).
+  train     optimizer steps (forward, backward, AdamW, global-norm clip 1.0) on --batch x --seq
+            random tokens: tokens/s per run of --steps steps, after 2 warm-up steps.
+  generate  greedy decoding with the KV cache, batch 1, --tokens forward calls from one start
+            token (the work of torch_reference.py generate): ms/token per run, after 1 warm-up.
+--runs N        runs of each (default 5); the result is the median.
+--reference     also run torch_reference.py (python3 + python3-torch) N times, interleaved with
+                ours, and report its median and the ratio (train: ours/torch tokens/s;
+                generate: ours/torch ms/token).
+--soak N        generate only: N generate calls (of --tokens each), RSS and live tensors at the
+                start, middle and end.
+--threads N     wasm threads (same as ZIPPER_THREADS).
+The last stdout line is one JSON object; progress goes to stderr.`;
+
+interface Preset {
+  readonly vocab: number;
+  readonly d: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly seq: number;
+  readonly batch: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, digits = 3): number => +x.toFixed(digits);
+const rssMb = (): number => round(process.memoryUsage().rss / 2 ** 20, 1);
+const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+function int(values: Record<string, unknown>, key: string, min = 1): number {
+  const n = Number(values[key]);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be an integer >= ${min}, got "${String(values[key])}"\n\n${USAGE}`);
+  return n;
+}
+
+/** Seeded random token ids in [0, vocab) (xorshift32, so every run sees the same data). */
+function randomTokens(n: number, vocab: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) % vocab;
+  }
+  return out;
+}
+
+function towerFor(p: Preset, extraPositions: number): Tower {
+  return Tower.create({ vocabSize: p.vocab, dModel: p.d, nLayers: p.layers, nHeads: p.heads, maxSeqLen: p.seq + extraPositions }, { seed: 0 });
+}
+
+/** Trainer over a corpus of exactly `batch` windows of `seq + 1` random tokens. */
+function trainerFor(p: Preset): { tower: Tower; trainer: Trainer } {
+  const tower = towerFor(p, 1);
+  const sequences = Array.from({ length: p.batch }, (_, i) => randomTokens(p.seq + 1, p.vocab, 1 + i));
+  const data = new BatchIterator(sequences, { batchSize: p.batch, seqLen: p.seq, seed: 0 });
+  // torch.optim.AdamW defaults (lr 1e-3, weight decay 0.01), constant lr, clip 1.0, as the reference.
+  const trainer = new Trainer(tower, data, {
+    schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
+    optimizer: { weightDecay: 0.01 },
+    maxGradNorm: 1.0,
+  });
+  return { tower, trainer };
+}
+
+async function trainRun(trainer: Trainer, p: Preset, steps: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await trainer.trainStep();
+  return (p.batch * p.seq * steps) / ((performance.now() - t0) / 1000);
+}
+
+async function generateRun(tower: Tower, tokens: number): Promise<number> {
+  const t0 = performance.now();
+  await generate(tower, [0], { maxNewTokens: tokens, temperature: 0 });
+  return (performance.now() - t0) / tokens;
+}
+
+interface TorchResult {
+  readonly tokens_per_s: number;
+  readonly ms_per_token?: number;
+  readonly threads: number;
+}
+
+function defaultReferenceScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, '../../../tools/bench/torch_reference.py'), path.resolve(here, '../../../../tools/bench/torch_reference.py'), '/work/shared/bench/torch_reference.py'];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+}
+
+/** One run of torch_reference.py, with this machine's OpenBLAS overrides removed. */
+function torchRun(script: string, mode: string, p: Preset): TorchResult {
+  const env = { ...process.env };
+  delete env['OPENBLAS_CORETYPE'];
+  delete env['OPENBLAS_L2_SIZE'];
+  const args = [script, mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)])];
+  const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new UsageError(`torch_reference.py failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as TorchResult;
+}
+
+function torchAvailable(): string | undefined {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.error) return `/usr/bin/python3 not found (${r.error.message}); install python3 and python3-torch`;
+  if (r.status !== 0) return 'python3 cannot import torch; install it (Debian: apt-get install python3-torch)';
+  return undefined;
+}
+
+async function soak(tower: Tower, tokens: number, calls: number): Promise<Record<string, number>> {
+  await generateRun(tower, tokens);
+  const out: Record<string, number> = { calls, tokens_per_call: tokens, rss_mb_start: rssMb(), tensors_start: liveTensorCount() };
+  for (let i = 1; i <= calls; i++) {
+    await generateRun(tower, tokens);
+    if (i === Math.ceil(calls / 2)) {
+      out['rss_mb_middle'] = rssMb();
+      out['tensors_middle'] = liveTensorCount();
+    }
+    if (i % 100 === 0) log(`soak: ${i}/${calls} calls, rss ${rssMb()} MB`);
+  }
+  out['rss_mb_end'] = rssMb();
+  out['tensors_end'] = liveTensorCount();
+  return out;
+}
+
+export const bench: Command = {
+  name: 'bench',
+  summary: 'speed of training / generation on the reference preset, optionally vs PyTorch (JSON)',
+  async run(argv) {
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        allowPositionals: true,
+        strict: true,
+        options: {
+          json: { type: 'boolean', default: false },
+          reference: { type: 'boolean', default: false },
+          'reference-script': { type: 'string' },
+          runs: { type: 'string', default: '5' },
+          threads: { type: 'string' },
+          vocab: { type: 'string', default: '512' },
+          d: { type: 'string', default: '256' },
+          layers: { type: 'string', default: '4' },
+          heads: { type: 'string', default: '4' },
+          seq: { type: 'string', default: '128' },
+          batch: { type: 'string', default: '8' },
+          steps: { type: 'string', default: '5' },
+          tokens: { type: 'string' },
+          soak: { type: 'string' },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
+    }
+    const { values, positionals } = parsed;
+    if (values['help']) {
+      console.log(USAGE);
+      return 0;
+    }
+    const mode = positionals[0];
+    if ((mode !== 'train' && mode !== 'generate') || positionals.length !== 1) throw new UsageError(USAGE);
+    const p: Preset = { vocab: int(values, 'vocab'), d: int(values, 'd'), layers: int(values, 'layers'), heads: int(values, 'heads'), seq: int(values, 'seq'), batch: mode === 'generate' ? 1 : int(values, 'batch') };
+    const runs = int(values, 'runs');
+    const steps = int(values, 'steps');
+    const tokens = values['tokens'] === undefined ? p.seq : int(values, 'tokens');
+    const info = await initBackend(values['threads'] === undefined ? {} : { threads: int(values, 'threads') });
+    const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, ...p };
+
+    if (values['soak'] !== undefined) {
+      if (mode !== 'generate') throw new UsageError('--soak applies to `bench generate` only');
+      const tower = towerFor(p, tokens);
+      const s = await soak(tower, tokens, int(values, 'soak'));
+      console.log(JSON.stringify({ ...base, soak: s, peak_rss_mb: peakRssMb() }));
+      tower.dispose();
+      return 0;
+    }
+
+    let script: string | undefined;
+    let refSkipped: string | undefined;
+    if (values['reference']) {
+      script = (values['reference-script'] as string | undefined) ?? defaultReferenceScript();
+      refSkipped = !existsSync(script) ? `reference script not found at ${script} (pass --reference-script PATH)` : torchAvailable();
+      if (refSkipped) log(`reference skipped: ${refSkipped}`);
+    }
+
+    const ours: number[] = [];
+    const torch: TorchResult[] = [];
+    if (mode === 'train') {
+      const { tower, trainer } = trainerFor(p);
+      await trainRun(trainer, p, 2);
+      for (let r = 0; r < runs; r++) {
+        ours.push(await trainRun(trainer, p, steps));
+        log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
+        if (script && !refSkipped) {
+          torch.push(torchRun(script, 'train', p));
+          log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
+        }
+      }
+      tower.dispose();
+    } else {
+      const tower = towerFor(p, tokens);
+      await generateRun(tower, tokens);
+      for (let r = 0; r < runs; r++) {
+        ours.push(await generateRun(tower, tokens));
+        log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
+        if (script && !refSkipped) {
+          torch.push(torchRun(script, 'generate', p));
+          log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.ms_per_token!)} ms/token`);
+        }
+      }
+      tower.dispose();
+    }
+
+    const msPerToken = mode === 'train' ? 1000 / median(ours) : median(ours);
+    const result: Record<string, unknown> = {
+      tokens_per_s: round(1000 / msPerToken, 1),
+      ms_per_token: round(msPerToken, 4),
+      ...base,
+      steps_per_run: mode === 'train' ? steps : undefined,
+      tokens_per_run: mode === 'generate' ? tokens : undefined,
+      median_of: runs,
+      runs: ours.map((x) => round(x, 3)),
+      peak_rss_mb: peakRssMb(),
+    };
+    if (values['reference']) {
+      if (refSkipped) result['reference'] = { skipped: refSkipped };
+      else {
+        const tps = median(torch.map((t) => t.tokens_per_s));
+        const ms = median(torch.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
+        result['reference'] = { engine: 'pytorch', script, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
+        result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
+        result['ratio_meaning'] = mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
+      }
+    }
+    if (!values['json']) {
+      log(`${mode}: ${result['tokens_per_s']} tokens/s, ${result['ms_per_token']} ms/token (median of ${runs}; ${info.backend}, ${info.threads} thread(s))`);
+      if (result['ratio'] !== undefined) log(`ratio vs PyTorch: ${result['ratio']} (${result['ratio_meaning']})`);
+    }
+    console.log(JSON.stringify(result));
+    return 0;
+  },
+};
