@@ -1,5 +1,6 @@
 export { BYTE_TO_CHAR, bytesToByteLevel, tokenBytes, utf8Decode, utf8Encode } from './byte-level.js';
-export { GPT2_PATTERN, preTokenize } from './pretokenize.js';
+export { GPT2_PATTERN, preTokenize, preTokenizeWithRegex } from './pretokenize.js';
+export { scanPreTokens } from './scan.js';
 export { BpeModel, MAX_VOCAB, type BpeModelSpec } from './bpe-model.js';
 export { AddedTokenSplitter, type AddedToken, type Piece } from './added-tokens.js';
 export { BpeTokenizer, type BpeTokenizerParts, type DecodeOptions, type SpecialTokenRoles } from './tokenizer.js';

@@ -10,7 +10,7 @@ import { TokenIdError, TokenizerConfigError } from '../errors.js';
 import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
 import type { BpeModel } from './bpe-model.js';
 import { tokenBytes, utf8Decode } from './byte-level.js';
-import { preTokenize } from './pretokenize.js';
+import { scanPreTokens } from './scan.js';
 
 /** Ids the batch encoder and callers look up by role; each names an added token's content. */
 export interface SpecialTokenRoles {
@@ -109,8 +109,12 @@ export class BpeTokenizer {
 
   private encodeText(text: string, out: number[]): void {
     const model = this.model;
-    const words = preTokenize(text, this.addPrefixSpace, this.useRegex);
-    for (let i = 0; i < words.length; i++) model.encodeWord(words[i]!, out);
+    if (this.addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
+    if (!this.useRegex) {
+      if (text.length > 0) model.encodeWord(text, out);
+      return;
+    }
+    scanPreTokens(text, (start, end) => model.encodeWord(text.slice(start, end), out));
   }
 
   /** Text of `ids`. Invalid UTF-8 (e.g. half of a multi-byte character) decodes to U+FFFD, as in HF. */
