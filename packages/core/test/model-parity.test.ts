@@ -171,6 +171,11 @@ describe('causality and the composability seam', () => {
     expect(maxAbsDiff(manual.logits.dataSync(), full.logits.dataSync())).toBe(0);
     manual.hs.forEach((h, i) => expect(maxAbsDiff(h.dataSync(), full.hidden![i]!.dataSync())).toBe(0));
     expect(full.hidden![0]!.shape).toEqual([2, 7, 28]);
+    const last = tower.forward(ids, { lastOnly: true }).logits;
+    expect(last.shape).toEqual([2, 1, 13]);
+    const fullLast = tf.slice(full.logits, [0, 6, 0], [2, 1, 13]);
+    expect(maxAbsDiff(last.dataSync(), fullLast.dataSync())).toBe(0);
+    tf.dispose([last, fullLast]);
     tf.dispose([ids, full.logits, ...full.hidden!, manual.logits, ...manual.hs]);
     expect(tf.memory().numTensors).toBe(before);
     tower.dispose();

@@ -86,7 +86,7 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
     const ids = tf.tensor2d(rows.flat(), [b, t], 'int32');
     let out;
     try {
-      out = tower.forward(ids, { cache });
+      out = tower.forward(ids, { cache, lastOnly: true });
     } finally {
       ids.dispose();
     }

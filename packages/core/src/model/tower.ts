@@ -36,10 +36,12 @@ export interface TowerForwardOptions {
   readonly cache?: KVCache;
   /** Also return hidden[0..nLayers] ([B, T, D] each). */
   readonly collectHidden?: boolean;
+  /** Compute logits for the last position only ([B, 1, V]): a prefill needs no more. */
+  readonly lastOnly?: boolean;
 }
 
 export interface TowerForwardResult {
-  /** [B, T, V] */
+  /** [B, T, V] ([B, 1, V] with `lastOnly`) */
   readonly logits: tf.Tensor3D;
   readonly cache?: KVCache;
   readonly hidden?: tf.Tensor3D[];
@@ -140,7 +142,8 @@ export class Tower {
         if (r.cache) layers.push(r.cache);
         if (options.collectHidden) hidden.push(x);
       }
-      const logits = this.head(x);
+      const [b, t, d] = x.shape;
+      const logits = this.head(options.lastOnly && t > 1 ? (tf.slice(x, [0, t - 1, 0], [b, 1, d]) as tf.Tensor3D) : x);
       const out: { logits: tf.Tensor3D; cache?: KVCache; hidden?: tf.Tensor3D[] } = { logits };
       if (cache) out.cache = { layers, length: start + ids.shape[1] };
       if (options.collectHidden) out.hidden = hidden;
