@@ -8,6 +8,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // One TensorFlow.js engine per process: never bundle a copy of it.
+  external: [/^@tensorflow\//],
   // tfjs-core's gradient registrations exist only as extensionless ESM (see src/kernels/gradients.ts).
   noExternal: [/^@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
 });

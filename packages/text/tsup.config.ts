@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // One TensorFlow.js engine per process: never bundle a copy of it.
+  external: [/^@tensorflow\//],
 });
