@@ -5,6 +5,7 @@
  * - `BatchMatMul` (our SIMD kernel for batched products, explicit transposes for 2-D flags):
  *   every flag combination, prime sizes that leave remainders in the 4x8 micro-kernel tile,
  *   rank 4, batch broadcasting, and a single row (decode).
+ * - `Slice` (contiguous-run copies): ranks 1-5, whole and partial axes, int32, empty.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +70,25 @@ describe('wasm UnsortedSegmentSum', () => {
       const got = on('wasm', fn);
       expect(got.shape).toEqual(ref.shape);
       got.values.forEach((v, i) => expect(v).toBeCloseTo(ref.values[i]!, 4));
+    });
+  }
+
+  const slices: Array<[string, number[], number[], number[], 'float32' | 'int32']> = [
+    ['rank 1', [13], [3], [7], 'float32'],
+    ['rank 3 last axis (q of a fused qkv)', [2, 7, 33], [0, 0, 11], [2, 7, 11], 'float32'],
+    ['rank 3 middle axis', [3, 11, 5], [1, 2, 0], [2, 7, 5], 'float32'],
+    ['rank 4 all axes partial', [3, 5, 7, 11], [1, 1, 2, 3], [2, 3, 4, 5], 'float32'],
+    ['rank 4 whole input', [2, 3, 5, 7], [0, 0, 0, 0], [2, 3, 5, 7], 'float32'],
+    ['rank 5 int32', [2, 3, 5, 7, 2], [1, 0, 2, 1, 1], [1, 3, 3, 5, 1], 'int32'],
+    ['empty', [5, 7], [2, 3], [0, 4], 'float32'],
+  ];
+  for (const [name, shape, begin, size, dtype] of slices) {
+    it(`Slice ${name} equals the cpu backend's result`, () => {
+      const fn = () => tf.slice(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 7), shape, dtype), begin, size);
+      const ref = on('cpu', fn);
+      const got = on('wasm', fn);
+      expect(got.shape).toEqual(ref.shape);
+      expect(got.values).toEqual(ref.values);
     });
   }
 });

@@ -7,10 +7,13 @@
  * - `BatchMatMul`: wraps the backend's kernel; batched and transposed products (slow generic
  *   loop in tfjs-backend-wasm) go to our SIMD kernel or to XNNPACK after explicit transposes,
  *   see batch-matmul.ts.
+ * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
+ *   see slice.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
+import { makeSliceWasm } from './slice.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
 let registered = false;
@@ -21,9 +24,14 @@ export function registerWasmKernels(): void {
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm as tf.KernelFunc });
   }
-  const bmm = tf.getKernel('BatchMatMul', 'wasm');
-  if (bmm !== undefined) {
-    tf.unregisterKernel('BatchMatMul', 'wasm');
-    tf.registerKernel({ ...bmm, kernelFunc: makeBatchMatMulWasm(bmm.kernelFunc) });
-  }
+  wrap('BatchMatMul', makeBatchMatMulWasm);
+  wrap('Slice', makeSliceWasm);
+}
+
+/** Replaces the wasm kernel `name` by `make(original)`, keeping its setup/dispose hooks. */
+function wrap(name: string, make: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const config = tf.getKernel(name, 'wasm');
+  if (config === undefined) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...config, kernelFunc: make(config.kernelFunc) });
 }
