@@ -6,6 +6,7 @@
  *
  * Options: --corpus DIR (.cache/units-eval) --rate U/s --units K --stack S --mels M --gl ITERS
  *          --inversion nnls|pinv --iterations LLOYD --max-frames N --train-limit FILES --seed N
+ *          --train-list FILE (default CORPUS/train/list.txt) --name RUN
  *          --tokenizer DIR (evaluate an existing tokenizer instead of training) --jobs 2
  * Prints one JSON line: WER by sclite (reference) and by our own Levenshtein count, both sets.
  */
@@ -36,6 +37,7 @@ const trainLimit = Number(opt('train-limit', '100000'));
 const seed = Number(opt('seed', '0'));
 const jobs = Number(opt('jobs', '2'));
 const tokDir = opt('tokenizer', '');
+const trainList = opt('train-list', '');
 const name = opt('name', tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`);
 const outDir = resolve('.cache/units-runs', name);
 mkdirSync(join(outDir, 'resynth'), { recursive: true });
@@ -45,7 +47,7 @@ const readMono = (file: string, sr: number) => prepareAudio(readWav(readFileSync
 let tok: SpeechTokenizer;
 if (tokDir) tok = loadSpeechTokenizer(tokDir);
 else {
-  const files = readFileSync(join(corpus, 'train', 'list.txt'), 'utf8').split('\n').filter(Boolean).slice(0, trainLimit);
+  const files = readFileSync(trainList || join(corpus, 'train', 'list.txt'), 'utf8').split('\n').filter(Boolean).slice(0, trainLimit);
   const features = logMelForUnitRate(rate, stack, { nMels: mels });
   const clips = files.map((f) => readMono(f, features.sampleRate));
   tok = SpeechTokenizer.train(clips, {
@@ -108,12 +110,12 @@ function ownWer(hyps: string[]): number {
   return err / n;
 }
 function sclite(hyps: string[], tag: string): number {
-  const trn = (lines: string[]) => lines.map((s, i) => `${s} (utt${refs[i]![0]})`).join('\n') + '\n';
+  const trn = (lines: string[]) => lines.map((s, i) => `${s} (slt_${refs[i]![0]})`).join('\n') + '\n';
   const refFile = join(outDir, 'ref.trn');
   const hypFile = join(outDir, `hyp-${tag}.trn`);
   writeFileSync(refFile, trn(refs.map(([, r]) => r)));
   writeFileSync(hypFile, trn(hyps));
-  const report = execFileSync('/usr/lib/sctk/bin/sclite', ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'rm', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
+  const report = execFileSync('/usr/lib/sctk/bin/sclite', ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'spu_id', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
   writeFileSync(join(outDir, `sclite-${tag}.txt`), report);
   const sum = report.split('\n').find((l) => l.includes('Sum/Avg'));
   const cells = sum?.split('|').map((c) => c.trim()).filter(Boolean) ?? [];

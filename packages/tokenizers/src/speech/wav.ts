@@ -178,6 +178,7 @@ function decodeChannel(view: DataView, start: number, stride: number, enc: WavEn
       for (let i = 0; i < n; i++, p += stride) {
         const v = enc === 'float32' ? view.getFloat32(p, true) : view.getFloat64(p, true);
         if (!Number.isFinite(v)) throw new WavSampleError(`sample ${i} of channel ${channel} is ${v}; the float data is corrupt (re-render the audio)`);
+        if (!Number.isFinite(Math.fround(v))) throw new WavSampleError(`sample ${i} of channel ${channel} is ${v}, beyond float32 range; the float data is corrupt (re-render the audio)`);
         out[i] = v;
       }
       return;

@@ -1,0 +1,208 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CENTROIDS_FILE, SPEECH_TOKENIZER_JSON, SpeechTokenizer, TokenIdError, TokenizerConfigError, TokenizerFormatError,
+  griffinLim, invertMelFrame, loadSpeechTokenizer, logMel, melFilterbank, melPseudoInverse, mulberry32, readSafetensors,
+  resample, resolveLogMelConfig, saveSpeechTokenizer, stft,
+} from '@zipper/tokenizers';
+
+const SR = 16000;
+
+/**
+ * Speech-like test audio: a harmonic source (f0 gliding 100-220 Hz) through two moving resonances,
+ * with short silences and noise bursts, all from a seed.
+ */
+function speechLike(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const x = new Float32Array(n);
+  const segs = 3 + Math.floor(r() * 3);
+  let phase = 0;
+  for (let s = 0; s < segs; s++) {
+    const lo = Math.floor((s * n) / segs);
+    const hi = Math.floor(((s + 1) * n) / segs);
+    const f0 = 100 + 120 * r();
+    const fA = 300 + 700 * r();
+    const fB = 900 + 1800 * r();
+    const kind = r();
+    for (let i = lo; i < hi; i++) {
+      const t = (i - lo) / (hi - lo);
+      const env = Math.sin(Math.PI * t) ** 2;
+      if (kind < 0.2) continue; // silence
+      if (kind < 0.35) {
+        x[i] = 0.05 * env * (r() * 2 - 1); // fricative-like noise
+        continue;
+      }
+      const f = f0 * (1 + 0.3 * t);
+      phase += (2 * Math.PI * f) / SR;
+      let v = 0;
+      for (let h = 1; h * f < 7000; h++) {
+        const fh = h * f;
+        const gain = 1 / (1 + ((fh - fA * (1 + 0.2 * t)) / 150) ** 2) + 0.5 / (1 + ((fh - fB) / 250) ** 2);
+        v += gain * Math.sin(h * phase);
+      }
+      x[i] = 0.1 * env * v;
+    }
+  }
+  return x;
+}
+
+const clips = [16007, 12011, 14009, 13001, 15013].map((n, i) => speechLike(n, i + 1));
+const train = () => SpeechTokenizer.train(clips, {
+  features: { nMels: 40 }, units: { numUnits: 31, stack: 2 }, vocoder: { griffinLimIterations: 32 }, seed: 5, iterations: 10,
+});
+
+describe('SpeechTokenizer', () => {
+  const tok = train();
+
+  it('trains deterministically from a seed; unit rate follows hop and stack', () => {
+    expect(Array.from(train().centroids)).toEqual(Array.from(tok.centroids));
+    expect(tok.unitRate).toBe(50);
+    expect(tok.dim).toBe(80);
+    const h = tok.training!.meanSquaredDistance;
+    expect(h.at(-1)!).toBeLessThan(h[0]!);
+  });
+
+  it('encode gives ceil((1 + floor(n / hop)) / stack) ids in [0, K)', () => {
+    const x = speechLike(9001, 99);
+    const ids = tok.encode(x);
+    expect(ids.length).toBe(Math.ceil((1 + Math.floor(9001 / 160)) / 2));
+    for (const id of ids) expect(id).toBeLessThan(31);
+    expect(new Set(ids).size).toBeGreaterThan(3);
+  });
+
+  it('audio -> units -> audio keeps the length within one unit and resynthesises the units\' features', () => {
+    const x = speechLike(11003, 77);
+    const ids = tok.encode(x);
+    const y = tok.decode(ids);
+    expect(Math.abs(y.length - x.length)).toBeLessThanOrEqual(tok.samplesPerUnit);
+    expect(tok.decode(ids, { length: x.length }).length).toBe(x.length);
+    // the log-mel of the resynthesis vs the log-mel the units stand for
+    const target = tok.unitsToLogMel(ids);
+    const got = logMel(y, tok.features);
+    const T = Math.min(got.frames, target.frames) - 1;
+    const M = tok.features.nMels;
+    const floor = Math.log(tok.features.logFloor);
+    let err = 0;
+    let errShifted = 0;
+    let count = 0;
+    for (let t = 1; t < T; t++) {
+      for (let m = 0; m < M; m++) {
+        const want = target.data[t * M + m]!;
+        if (want < floor + 4) continue; // skip near-silent cells
+        err += Math.abs(got.data[t * M + m]! - want);
+        errShifted += Math.abs(got.data[((t + 17) % T) * M + m]! - want); // control: misaligned frames
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(200);
+    expect(err / count).toBeLessThan(0.3); // natural-log units (measured 0.08)
+    expect(err / count).toBeLessThan(0.1 * (errShifted / count));
+    // and units of the resynthesis mostly equal the input units
+    const again = tok.encode(y);
+    let same = 0;
+    for (let u = 0; u < Math.min(again.length, ids.length); u++) if (again[u] === ids[u]) same++;
+    expect(same / ids.length).toBeGreaterThan(0.9);
+  });
+
+  it('downmixes and resamples: stereo 44.1 kHz audio encodes like the 16 kHz original', () => {
+    const x = clips[0]!;
+    const x44 = resample(x, 16000, 44100);
+    const ids = tok.encode(x);
+    const ids44 = tok.encodeAudio({ sampleRate: 44100, channels: [x44, x44.map((v) => v * 0.5)], encoding: 'float32' });
+    // the downmix is 0.75 x: a -0.58 nat shift of every log-mel value; most units survive it
+    const ref = tok.encodeAudio({ sampleRate: 16000, channels: [x.map((v) => v * 0.75)], encoding: 'float32' });
+    expect(ids44.length).toBe(ids.length);
+    let same = 0;
+    for (let u = 0; u < ids.length; u++) if (ids44[u] === ref[u]) same++;
+    expect(same / ids.length).toBeGreaterThan(0.95);
+  });
+
+  it('saves to a directory (JSON + safetensors) and loads back identically', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zipper-units-'));
+    saveSpeechTokenizer(tok, dir);
+    const back = loadSpeechTokenizer(dir);
+    expect(Array.from(back.centroids)).toEqual(Array.from(tok.centroids));
+    expect(back.features).toEqual(tok.features);
+    expect(back.units).toEqual(tok.units);
+    expect(back.vocoder).toEqual(tok.vocoder);
+    expect(Array.from(back.encode(clips[1]!))).toEqual(Array.from(tok.encode(clips[1]!)));
+    const st = readSafetensors(readFileSync(join(dir, CENTROIDS_FILE)));
+    expect(st.get('centroids')!.shape).toEqual([31, 80]);
+    const manifest = JSON.parse(readFileSync(join(dir, SPEECH_TOKENIZER_JSON), 'utf8'));
+    expect([manifest.format, manifest.version, manifest.unitRate]).toEqual(['zipper-speech-units', 1, 50]);
+
+    writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), JSON.stringify({ ...manifest, version: 99 }));
+    expect(() => loadSpeechTokenizer(dir)).toThrow(TokenizerFormatError);
+    writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), JSON.stringify({ ...manifest, units: { numUnits: 30, stack: 2 } }));
+    expect(() => loadSpeechTokenizer(dir)).toThrow(/centroids hold 2480 values, expected .* = 2400/);
+    expect(() => loadSpeechTokenizer(join(dir, 'missing'))).toThrow(/zipper units train/);
+  });
+
+  it('rejects unit ids outside the codebook', () => {
+    expect(() => tok.decode([1, 31])).toThrow(TokenIdError);
+    expect(() => tok.decode([1, -1])).toThrow(/outside \[0, 31\)/);
+    expect(() => new SpeechTokenizer({ features: {}, units: { numUnits: 3 }, centroids: new Float32Array(5) })).toThrow(TokenizerConfigError);
+  });
+});
+
+describe('vocoder pieces', () => {
+  it('NNLS inversion is non-negative and fits the mel energies better than the clipped pseudo-inverse', () => {
+    const c = resolveLogMelConfig({ nMels: 40 });
+    const fb = melFilterbank(c);
+    const pinv = melPseudoInverse(fb);
+    const s = stft(speechLike(4001, 3), c);
+    const t = 12;
+    const F = fb.nBins;
+    const power = new Float64Array(F).map((_, k) => s.re[t * F + k]! ** 2 + s.im[t * F + k]! ** 2);
+    const mel = new Float64Array(40);
+    for (let m = 0; m < 40; m++) for (let k = 0; k < F; k++) mel[m]! += fb.weights[m * F + k]! * power[k]!;
+    const residual = (x: Float64Array) => {
+      let r = 0;
+      for (let m = 0; m < 40; m++) {
+        let s2 = 0;
+        for (let k = 0; k < F; k++) s2 += fb.weights[m * F + k]! * x[k]!;
+        r += (s2 - mel[m]!) ** 2;
+      }
+      return Math.sqrt(r);
+    };
+    const scratch = { wty: new Float64Array(F), wx: new Float64Array(40), den: new Float64Array(F) };
+    const xp = new Float64Array(F);
+    const xn = new Float64Array(F);
+    invertMelFrame(fb, pinv, mel, 0, 0, xp, 0, scratch);
+    invertMelFrame(fb, pinv, mel, 0, 60, xn, 0, scratch);
+    for (const v of xn) expect(v).toBeGreaterThanOrEqual(0);
+    expect(residual(xn)).toBeLessThan(residual(xp));
+    const norm = Math.hypot(...mel);
+    expect(residual(xn) / norm).toBeLessThan(1e-3);
+  });
+
+  it('Griffin-Lim: more iterations give a spectrogram closer to the target (spectral convergence)', () => {
+    const c = resolveLogMelConfig({ nFft: 256, winLength: 211, hopLength: 53 });
+    const x = speechLike(5003, 11);
+    const s = stft(x, c);
+    const mag = new Float64Array(s.re.length).map((_, i) => Math.hypot(s.re[i]!, s.im[i]!));
+    const length = (s.frames - 1) * c.hopLength;
+    const sc = (iterations: number, momentum: number) => {
+      const y = griffinLim(mag, s.frames, c, length, { iterations, momentum, seed: 1 });
+      const r = stft(y, c);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < mag.length; i++) {
+        num += (Math.hypot(r.re[i]!, r.im[i]!) - mag[i]!) ** 2;
+        den += mag[i]! ** 2;
+      }
+      return Math.sqrt(num / den);
+    };
+    const s0 = sc(0, 0);
+    const s8 = sc(8, 0);
+    const s32 = sc(32, 0);
+    const f32 = sc(32, 0.99);
+    expect(s8).toBeLessThan(s0);
+    expect(s32).toBeLessThan(s8);
+    expect(f32).toBeLessThan(s32); // the fast (momentum) variant converges faster
+    expect(f32).toBeLessThan(0.12);
+    expect(sc(32, 0.99)).toBe(f32); // seeded: deterministic
+  });
+});
