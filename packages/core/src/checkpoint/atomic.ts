@@ -9,6 +9,8 @@
  * A crash in 1 leaves <name> untouched (the temp dir is garbage); a crash between 2 and 3 leaves
  * the last good checkpoint in .<name>.prev, which `resolveCheckpointDir` falls back to.
  *
+ * Not safe for two concurrent writers to the same directory (the last rename wins).
+ *
  * `hook(stage)` is called at each step for fault-injection tests; if it throws, the write is
  * abandoned like a crash would (the temp files are removed, the old checkpoint is kept).
  */
@@ -95,7 +97,13 @@ export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], 
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  await fs.rename(tmp, target);
+  try {
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (exists) await fs.rename(prev, target).catch(() => undefined); // put the old one back
+    throw e;
+  }
   await syncDir(path.dirname(target));
   await fs.rm(prev, { recursive: true, force: true }); // also a backup left by an earlier crash
 }
