@@ -10,6 +10,7 @@
  */
 import { TokenizerConfigError } from '../errors.js';
 import { BYTE_TO_CHAR } from './byte-level.js';
+import { WordCache } from './word-cache.js';
 
 /** Largest vocabulary supported (2^21 ids; packed pair keys stay below 2^42). */
 export const MAX_VOCAB = 1 << 21;
@@ -49,7 +50,7 @@ export class BpeModel {
   private readonly unkId: number;
   /** Pair key stride: `key = a * stride + b`. */
   private readonly stride: number;
-  private readonly cache = new Map<string, readonly number[]>();
+  private readonly cache = new WordCache(CACHE_CAPACITY);
   private readonly buf = new Uint8Array(1024);
 
   constructor(spec: BpeModelSpec) {
@@ -88,12 +89,16 @@ export class BpeModel {
 
   /** Appends the ids of one pre-token (a raw, not byte-level, string) to `out`. */
   encodeWord(word: string, out: number[]): void {
-    let ids = this.cache.get(word);
-    if (ids === undefined) {
-      ids = this.encodeUncached(word);
-      if (this.cache.size >= CACHE_CAPACITY) this.cache.clear();
-      this.cache.set(word, ids);
-    }
+    this.encodeSpan(word, 0, word.length, out);
+  }
+
+  /** Appends the ids of the pre-token text[start, end) to `out`; a cache hit allocates nothing. */
+  encodeSpan(text: string, start: number, end: number, out: number[]): void {
+    const hash = WordCache.hash(text, start, end);
+    if (this.cache.get(text, start, end, hash, out)) return;
+    const word = start === 0 && end === text.length ? text : text.slice(start, end);
+    const ids = this.encodeUncached(word);
+    this.cache.set(word, hash, ids);
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }
 

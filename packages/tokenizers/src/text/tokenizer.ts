@@ -114,7 +114,7 @@ export class BpeTokenizer {
       if (text.length > 0) model.encodeWord(text, out);
       return;
     }
-    scanPreTokens(text, (start, end) => model.encodeWord(text.slice(start, end), out));
+    scanPreTokens(text, (start, end) => model.encodeSpan(text, start, end, out));
   }
 
   /** Text of `ids`. Invalid UTF-8 (e.g. half of a multi-byte character) decodes to U+FFFD, as in HF. */
