@@ -1,1 +1,3 @@
-export {};
+export * from './presets.js';
+export * from './vocab.js';
+export * from './speech-tower.js';

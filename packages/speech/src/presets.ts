@@ -1,0 +1,20 @@
+/** Speech tower sizes; the vocabulary size always comes from the speech tokenizer (units + 2). */
+import { ConfigError, type TowerConfigInput } from '@zipper/core';
+
+export type SpeechTowerShape = Omit<TowerConfigInput, 'vocabSize'>;
+
+export const SPEECH_TOWER_PRESETS = {
+  /** For tests: trains in seconds on 2 cores. */
+  tiny: { dModel: 64, nLayers: 2, nHeads: 2, maxSeqLen: 512 },
+  /** The reference preset of the speed benchmarks (d 256, 4 layers, 4 heads). */
+  reference: { dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 2048 },
+} as const satisfies Record<string, SpeechTowerShape>;
+
+export type SpeechTowerPreset = keyof typeof SPEECH_TOWER_PRESETS;
+
+export function speechTowerShape(p: SpeechTowerPreset | SpeechTowerShape): SpeechTowerShape {
+  if (typeof p !== 'string') return p;
+  const shape = (SPEECH_TOWER_PRESETS as Record<string, SpeechTowerShape>)[p];
+  if (!shape) throw new ConfigError(`unknown speech tower preset "${p}"; known: ${Object.keys(SPEECH_TOWER_PRESETS).join(', ')}`);
+  return shape;
+}
