@@ -17,7 +17,11 @@
  * subset of them as the var list.
  *
  * Caching: see cache.ts for the ownership rule (a new cache is returned; the caller disposes
- * the old one).
+ * the old one). With a cache, `ids` (and `hidden`) cover only the new positions.
+ * Ownership: every tensor a method returns (logits, hidden states, caches) belongs to the
+ * caller; inputs are never disposed. The tower owns its variables until `dispose()`.
+ * Speed: the KV cache grows by concatenation (a fresh [B, H, S, K] per layer per step); TF.js
+ * has no in-place update, so a preallocated buffer would need a copy per step as well.
  *
  * Legend: B batch, T time, S cached positions, D model width, H heads, K head width, V vocabulary.
  */
