@@ -153,3 +153,35 @@ describe('tokenizer directory', () => {
     await expect(loadTextTokenizer(join(dir, 'missing'))).rejects.toThrow(/cannot read/);
   });
 });
+
+describe('word cache', () => {
+  it('returns what was stored for every span, across growth and capacity clears (model-based)', async () => {
+    const { WordCache } = await import('../src/text/word-cache.js');
+    const fc = (await import('fast-check')).default;
+    const word = fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀', ' '), minLength: 1, maxLength: 5 });
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 200 }), fc.constantFrom(7, 11, 13, 1000), (words, capacity) => {
+        const cache = new WordCache(capacity);
+        const ref = new Map<string, number[]>();
+        for (const w of words) {
+          const text = `<${w}>`; // look the word up as a span of a longer string
+          const h = WordCache.hash(text, 1, text.length - 1);
+          expect(h).toBe(WordCache.hash(w, 0, w.length));
+          const out: number[] = [];
+          const cached = ref.has(w);
+          const hit = cache.get(text, 1, text.length - 1, h, out);
+          expect(hit).toBe(cached); // the cache holds exactly what the reference holds
+          if (hit) expect(out).toEqual(ref.get(w));
+          else {
+            if (cache.size >= capacity) ref.clear();
+            const ids = [...w].map((c) => c.codePointAt(0)!);
+            cache.set(w, h, ids);
+            ref.set(w, ids);
+          }
+        }
+        expect(cache.size).toBeLessThanOrEqual(capacity);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
