@@ -58,6 +58,20 @@ describe('our tokenizer.json in HF tokenizers', () => {
     expect(ours.encode('<bos>hi')[0]).toBe(1);
   });
 
+  it('handles special tokens outside the byte alphabet, overlapping ones, and a byte-level-spelled one as HF does', async () => {
+    const tok = trainBpe(trainLines.slice(0, 300), { vocabSize: 307, specialTokens: ['<pad>', '<|ü😀|>', '<|ü', 'Ġhello', '</s>'] });
+    const file = join(dir, 'specials.json');
+    writeFileSync(file, stringifyHfJson(tok));
+    const ref = hf.Tokenizer.fromFile(file);
+    const texts = ['x<|ü😀|>y', 'a<|ü😀 b <|ü', 'Ġhello hello', '</s></s>', '<|ü<|ü😀|>'];
+    expect(texts.map((t) => tok.encode(t))).toEqual(await hfIds(ref, texts));
+    for (const t of texts) {
+      const ids = tok.encode(t);
+      expect(tok.decode(ids)).toBe(await ref.decode(ids, false));
+      expect(tok.decode(ids, { skipSpecial: true })).toBe(await ref.decode(ids, true));
+    }
+  });
+
   it('gives HF ids on random full-Unicode strings and on mixed-script text with emoji and odd spaces', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(scriptString, fc.string({ unit: 'binary', maxLength: 40 })), async (s) => {
