@@ -55,6 +55,8 @@ export const data: Command = {
           size: r.summary.size,
           seed: r.summary.seed,
           seconds: r.seconds,
+          cpuSeconds: r.cpuSeconds,
+          jobs,
           synthesized: r.synthesized,
           reused: r.reused,
           textOnlySentences: r.summary.textOnly.sentences,

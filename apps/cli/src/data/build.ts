@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataBuildConfig, type DataBuildConfig, type DataBuildOptions } from './config.js';
+import { cpuSeconds } from './cpu.js';
 import { buildCorpus, type Corpus, type SourceStats } from './corpus.js';
 import { manifestFiles, manifestRecord, toJsonl, type ManifestRecord, type Rendered } from './manifest.js';
 import { itemSpecHash, planBuild, type AudioItem } from './plan.js';
@@ -36,6 +37,8 @@ export interface BuildResult {
   readonly synthesized: number;
   readonly reused: number;
   readonly seconds: number;
+  /** CPU seconds of this run (builder process and its synthesizer/sox children), if /proc is readable. */
+  readonly cpuSeconds?: number;
 }
 
 const TOOLS_NEEDED: readonly ToolName[] = ['flite', 'espeak-ng', 'sox', 'bible'];
@@ -46,6 +49,7 @@ const TOOLS_NEEDED: readonly ToolName[] = ['flite', 'espeak-ng', 'sox', 'bible']
  */
 export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
+  const cpu0 = cpuSeconds();
   const cfg = resolveDataBuildConfig(opts);
   const tools = requireTools(TOOLS_NEEDED, cfg.env); // fail before any work
   const corpus = loadCorpus(cfg.env);
@@ -80,7 +84,9 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   writeAtomic(join(cfg.out, 'build.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeAtomic(join(cfg.out, 'README.md'), renderReadme(summary, cfg));
   rmSync(tmpDir, { recursive: true, force: true });
-  return { out: cfg.out, summary, synthesized, reused, seconds: (Date.now() - t0) / 1000 };
+  const cpu1 = cpuSeconds();
+  const cpu = cpu0 && cpu1 ? cpu1.self + cpu1.children - cpu0.self - cpu0.children : undefined;
+  return { out: cfg.out, summary, synthesized, reused, seconds: (Date.now() - t0) / 1000, ...(cpu !== undefined ? { cpuSeconds: cpu } : {}) };
 }
 
 let cached: { key: string; corpus: Corpus } | undefined;

@@ -14,5 +14,6 @@ export * from './store.js';
 export * from './manifest.js';
 export * from './synth.js';
 export * from './progress.js';
+export * from './cpu.js';
 export * from './readme.js';
 export * from './build.js';
