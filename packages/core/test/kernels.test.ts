@@ -61,6 +61,9 @@ describe('wasm UnsortedSegmentSum', () => {
     ['single row [4, 1, 16] @ [4, 16, 19]', [4, 1, 16], [4, 16, 19], false, false],
     ['2-D transposeA [11, 7]^T @ [11, 13]', [11, 7], [11, 13], true, false],
     ['2-D transposeB [7, 11] @ [13, 11]^T', [7, 11], [13, 11], false, true],
+    ['2-D one row transposeB [1, 11] @ [13, 11]^T (decode logits)', [1, 11], [13, 11], false, true],
+    ['2-D three rows transposeB [3, 16] @ [17, 16]^T', [3, 16], [17, 16], false, true],
+    ['batched one row transposeB [5, 1, 11] @ [5, 13, 11]^T', [5, 1, 11], [5, 13, 11], false, true],
   ];
   const fill = (shape: number[], seed: number) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.37 + seed)), shape);
   for (const [name, sa, sb, ta, tb] of mm) {

@@ -3,7 +3,8 @@
  * C++ sends to a slow generic loop, and delegating the rest to it:
  * - 2-D, no transpose flags: the original kernel (XNNPACK GEMM, the fast path).
  * - 2-D with a transpose flag: materialize the transposed operand with the backend's own
- *   Transpose kernel, then the original kernel without flags (XNNPACK).
+ *   Transpose kernel, then the original kernel without flags (XNNPACK); except fewer than
+ *   FEW_ROWS rows times a transposed B (decode logits), which our kernel does as dot products.
  * - batched (rank >= 3 with more than one matrix), any flags: our SIMD kernel, bmm.c compiled
  *   to a small standalone wasm module (bmm/bmm-wasm.ts). Operands are copied from the TF.js
  *   heap into the module's memory, multiplied, and the result copied into a new output.
@@ -65,6 +66,9 @@ class BmmModule {
 
 let module_: BmmModule | undefined;
 
+/** Must equal FEW_ROWS in bmm.c. */
+const FEW_ROWS = 4;
+
 /** Wraps the wasm backend's original BatchMatMul kernel function. */
 export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
@@ -83,7 +87,9 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
     if (k !== kb) return original(args as never);
     if (batchA === 1 && batchB === 1) {
       if (!transposeA && !transposeB) return original(args as never);
-      return viaTranspose(original, backend, a, b, transposeA, transposeB);
+      // Few rows against a transposed B (decode logits h @ table^T): our kernel's dot products
+      // read B once; a transpose would copy all of B for a handful of rows.
+      if (!(transposeB && m < FEW_ROWS)) return viaTranspose(original, backend, a, b, transposeA, transposeB);
     }
     if (batchA !== batchB && batchA !== 1 && batchB !== 1) return original(args as never);
     const batch = Math.max(batchA, batchB);

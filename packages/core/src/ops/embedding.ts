@@ -7,8 +7,10 @@
  *   `UnsortedSegmentSum`; kernels/unsorted-segment-sum.ts registers one (O(N*D) adds), which
  *   beats the dense alternative oneHot(ids)^T @ dy (2*N*V*D flops: 268 MFLOP at the reference
  *   preset's N=1024, V=512, D=256).
- * - tiedLogits: forward x @ transpose(table) and gradient dx = dy @ table, dtable =
- *   transpose(dy) @ x, all plain 2-D matMuls (the only fast matMul on wasm, see linear.ts).
+ * - tiedLogits: forward x @ table^T with the transposeB flag (on wasm our BatchMatMul wrapper
+ *   turns it into an explicit transpose + XNNPACK for many rows, and into dot products without
+ *   any copy of the table for decode's single row, see kernels/batch-matmul.ts); gradient
+ *   dx = dy @ table, dtable = transpose(dy) @ x, plain 2-D matMuls (see linear.ts).
  * Ids are not range-checked here (out-of-range rows read as zeros on some backends); the tower
  * validates them at its boundary.
  *
@@ -45,7 +47,7 @@ export function tiedLogits<R extends tf.Rank>(x: tf.Tensor<R>, table: tf.Tensor2
     const [xs, tab, save] = args as [tf.Tensor, tf.Tensor2D, tf.GradSaveFunc];
     const x2 = tf.reshape(xs, [-1, d]) as tf.Tensor2D; // [N, D]
     save([x2, tab]);
-    const y = tf.reshape(tf.matMul(x2, tf.transpose(tab)), [...lead, v]); // (..., V)
+    const y = tf.reshape(tf.matMul(x2, tab, false, true), [...lead, v]); // (..., V)
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -9,6 +9,7 @@
  *   [n, k] when tb); sa or sb = 0 broadcasts one matrix over the batch. C is dense [batch, m, n].
  *   `pack` is scratch of m*k + k*n floats: operands are repacked to row-major [m, k] and [k, n]
  *   so the micro-kernel always streams contiguous rows of B.
+ * With a transposed B and fewer than 4 rows, B is not packed: C = dot products of rows.
  * Micro-kernel: a 4x8 tile of C in eight 4-lane accumulators; per step of k it loads 8 floats
  * of B and broadcasts 4 floats of A.
  */
@@ -78,6 +79,28 @@ static void gemm(const float *A, const float *B, float *C, int M, int K, int N) 
   }
 }
 
+/* C [m, n] = A [m, k] @ B^T for B stored [n, k]: dot products of contiguous rows, no packing.
+ * Used for few rows (decode: logits = h @ table^T), where packing B would cost more than the
+ * product itself. */
+static void gemm_bt_rows(const float *A, const float *B, float *C, int M, int K, int N) {
+  const int k4 = K & ~3;
+  for (int i = 0; i < M; i++) {
+    const float *a = A + i * K;
+    for (int j = 0; j < N; j++) {
+      const float *b = B + j * K;
+      v128_t s = wasm_f32x4_splat(0);
+      int p = 0;
+      for (; p < k4; p += 4) s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load(a + p), wasm_v128_load(b + p)));
+      float t = wasm_f32x4_extract_lane(s, 0) + wasm_f32x4_extract_lane(s, 1) + wasm_f32x4_extract_lane(s, 2) + wasm_f32x4_extract_lane(s, 3);
+      for (; p < K; p++) t += a[p] * b[p];
+      C[i * N + j] = t;
+    }
+  }
+}
+
+/* Rows of C below which a transposed B is not packed (see gemm_bt_rows). */
+#define FEW_ROWS 4
+
 __attribute__((export_name("bmm")))
 void bmm(const float *a, const float *b, float *c, int batch, int m, int k, int n, int ta, int tb, int sa, int sb, float *pack) {
   float *pa = pack, *pb = pack + m * k;
@@ -85,6 +108,10 @@ void bmm(const float *a, const float *b, float *c, int batch, int m, int k, int 
     const float *A = a + (size_t)i * sa, *B = b + (size_t)i * sb;
     /* Repack only what changes: a broadcast operand (stride 0) is packed once. */
     if (ta && (i == 0 || sa != 0)) pack_t(A, pa, m, k);
+    if (tb && m < FEW_ROWS) {
+      gemm_bt_rows(ta ? pa : A, B, c + (size_t)i * m * n, m, k, n);
+      continue;
+    }
     if (tb && (i == 0 || sb != 0)) pack_t(B, pb, k, n);
     gemm(ta ? pa : A, tb ? pb : B, c + (size_t)i * m * n, m, k, n);
   }
