@@ -72,6 +72,19 @@ describe('our tokenizer.json in HF tokenizers', () => {
     }
   });
 
+  it('reads add_prefix_space and use_regex: false the way HF does', async () => {
+    const texts = ['hello', ' hello', '<bos>hi there<eos> you', '', '\nx', 'a<pad>', "it's  2 x"];
+    for (const [aps, regex] of [[true, true], [false, false], [true, false]] as const) {
+      const j = JSON.parse(stringifyHfJson(ours));
+      j.pre_tokenizer.add_prefix_space = aps;
+      j.pre_tokenizer.use_regex = regex;
+      const file = join(dir, `variant-${aps}-${regex}.json`);
+      writeFileSync(file, JSON.stringify(j));
+      const mine = parseHfJson(JSON.stringify(j));
+      expect(texts.map((t) => mine.encode(t))).toEqual(await hfIds(hf.Tokenizer.fromFile(file), texts));
+    }
+  });
+
   it('gives HF ids on random full-Unicode strings and on mixed-script text with emoji and odd spaces', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(scriptString, fc.string({ unit: 'binary', maxLength: 40 })), async (s) => {
