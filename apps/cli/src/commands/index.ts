@@ -5,6 +5,7 @@ import { data } from './data.js';
 import { demo } from './demo.js';
 import { genBench } from './gen-bench.js';
 import { info } from './info.js';
+import { train } from './train.js';
 import { units } from './units.js';
 
 /** Every subcommand, in the order `zipper --help` lists them. Add one line per command file. */
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   genBench,
   bench,
   units,
+  train,
 ];
