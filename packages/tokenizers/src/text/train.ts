@@ -12,7 +12,7 @@
 import type { AddedToken } from './added-tokens.js';
 import { BpeModel } from './bpe-model.js';
 import { BYTE_TO_CHAR, utf8Encode } from './byte-level.js';
-import { preTokenize } from './pretokenize.js';
+import { scanPreTokens } from './scan.js';
 import { BpeTokenizer } from './tokenizer.js';
 import { reservedToken, resolveBpeTrainConfig, type BpeTrainConfig } from './train-config.js';
 
@@ -78,8 +78,13 @@ class EntryHeap {
 /** Counts pre-tokens over the texts (no added-token split, as in HF training). */
 function countWords(texts: Iterable<string>, addPrefixSpace: boolean): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const text of texts) {
-    for (const w of preTokenize(text, addPrefixSpace, true)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (let text of texts) {
+    if (addPrefixSpace && !text.startsWith(' ')) text = ' ' + text;
+    const t = text;
+    scanPreTokens(t, (start, end) => {
+      const w = t.slice(start, end);
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+    });
   }
   return counts;
 }
@@ -121,10 +126,14 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
   const SHIFT = Math.max(cfg.vocabSize, tokens.length);
 
   // 3. Words as symbol ids; initial pair counts and the words each pair occurs in.
-  const words = wordBytes.map((b) => Int32Array.from(b, (x) => byteId[x]!));
+  const words = wordBytes.map((b) => {
+    const s = new Int32Array(b.length);
+    for (let i = 0; i < b.length; i++) s[i] = byteId[b[i]!]!;
+    return s;
+  });
   const lens = words.map((w) => w.length);
   const pairCount = new Map<number, number>();
-  let where = new Map<number, number[]>();
+  const where = new Map<number, number[]>();
   const note = (key: number, delta: number, w: number): void => {
     pairCount.set(key, (pairCount.get(key) ?? 0) + delta);
     if (delta > 0) {
@@ -142,7 +151,7 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
       const count = pairCount.get(key)!;
       if (count > 0) heap.push({ count, a: Math.floor(key / SHIFT), b: key % SHIFT, seq: heap.nextSeq(), words: list });
     }
-    where = new Map();
+    where.clear(); // the lists now belong to their heap entries
   };
   flush();
 
