@@ -64,7 +64,8 @@ describe('tower inputs', () => {
   });
 
   it('generate validates prompts and options', async () => {
-    await expect(generate(tower, [[1, 2], [3]], { maxNewTokens: 2 })).rejects.toThrow(/ragged batches are not supported/);
+    await expect(generate(tower, [[1, 2], []], { maxNewTokens: 2 })).rejects.toThrow(/prompt row 1 must be a non-empty array/);
+    await expect(generate(tower, [[1, 2.5]], { maxNewTokens: 2 })).rejects.toThrow(/prompt\[0\]\[1\] = 2.5 is not an integer/);
     await expect(generate(tower, [1, 99], { maxNewTokens: 2 })).rejects.toThrow(TokenRangeError);
     await expect(generate(tower, [1], { maxNewTokens: 0 })).rejects.toThrow(ConfigError);
     await expect(generate(tower, [1], { maxNewTokens: 2, topP: 1.5 })).rejects.toThrow(/topP must be in \(0, 1\]/);

@@ -85,6 +85,16 @@ describe('generate', () => {
     expect(steps).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
   });
 
+  it('ragged prompts: each row gets what it gets alone, in the caller row order', async () => {
+    const before = tf.memory().numTensors;
+    const ragged = [[4, 8, 1], [1, 5, 2, 11, 3], [9], [2, 2, 7]];
+    const streamed: number[][] = [[], [], [], []];
+    const res = await generate(tower, ragged, { maxNewTokens: 6, onToken: (e) => streamed[e.row]!.push(e.token) });
+    for (let i = 0; i < ragged.length; i++) expect(res.tokens[i]).toEqual((await generate(tower, ragged[i]!, { maxNewTokens: 6 })).tokens[0]);
+    expect(streamed).toEqual(res.tokens);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops at maxSeqLen with finish reason "length"', async () => {
     const before = tf.memory().numTensors;
     const res = await generate(tower, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], { maxNewTokens: 50 });

@@ -174,7 +174,7 @@ describe('causality and the composability seam', () => {
     const last = tower.forward(ids, { lastOnly: true }).logits;
     expect(last.shape).toEqual([2, 1, 13]);
     const fullLast = tf.slice(full.logits, [0, 6, 0], [2, 1, 13]);
-    expect(maxAbsDiff(last.dataSync(), fullLast.dataSync())).toBe(0);
+    expect(maxAbsDiff(last.dataSync(), fullLast.dataSync())).toBeLessThan(1e-5); // not bit-equal: the matMul kernel blocks by row count
     tf.dispose([last, fullLast]);
     tf.dispose([ids, full.logits, ...full.hidden!, manual.logits, ...manual.hs]);
     expect(tf.memory().numTensors).toBe(before);

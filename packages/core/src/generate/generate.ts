@@ -1,7 +1,8 @@
 /**
  * Autoregressive generation with the KV cache: the prompt is prefilled in one forward, then one
- * token per step. Batches of prompts must have equal length (ragged batches are not supported:
- * group prompts by length). No tensors outlive the call.
+ * token per step. Prompts of equal length run as one batch; ragged prompts are split into one
+ * batch per distinct length, run one after the other (no padding or masks), and the results come
+ * back in the caller's row order. No tensors outlive the call.
  *
  * Legend: B batch, T prompt length, V vocabulary.
  */
@@ -28,7 +29,7 @@ export interface GenerateOptions extends Partial<SamplingConfig> {
   readonly seed?: number;
   /** Generating one of these ends its row (the stop token is not included in `tokens`). */
   readonly stopTokens?: readonly number[];
-  /** Streaming: called for every generated token (not for stop tokens), in row order per step. */
+  /** Streaming: called for every generated token (not for stop tokens), in row order per step (ragged prompts: one length group after the other). */
   readonly onToken?: (e: TokenEvent) => void;
 }
 
@@ -42,10 +43,8 @@ export interface GenerateResult {
 function toRows(prompt: readonly number[] | readonly (readonly number[])[], vocab: number): number[][] {
   if (!Array.isArray(prompt) || prompt.length === 0) throw new ShapeError('prompt must be a non-empty array of token ids (or of equal-length rows)');
   const rows = (typeof prompt[0] === 'number' ? [prompt] : prompt) as readonly (readonly number[])[];
-  const t = rows[0]?.length ?? 0;
   rows.forEach((r, i) => {
     if (!Array.isArray(r) || r.length === 0) throw new ShapeError(`prompt row ${i} must be a non-empty array of token ids`);
-    if (r.length !== t) throw new ShapeError(`prompt row ${i} has ${r.length} tokens, row 0 has ${t}: ragged batches are not supported, group prompts by length`);
     r.forEach((id, j) => {
       if (!Number.isInteger(id)) throw new ShapeError(`prompt[${i}][${j}] = ${id} is not an integer token id`);
     });
@@ -70,14 +69,39 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
   const sampling = resolveSamplingConfig(options);
   const maxNew = options.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
-  const stops = new Set(options.stopTokens ?? []);
   const rows = toRows(prompt, tower.config.vocabSize);
+  const rng = new Rng(options.seed ?? 0);
+  const groups = new Map<number, number[]>(); // prompt length -> row indices, in order of appearance
+  rows.forEach((r, i) => groups.set(r.length, [...(groups.get(r.length) ?? []), i]));
+  const tokens: number[][] = rows.map(() => []);
+  const finishReasons: FinishReason[] = rows.map(() => 'length');
+  for (const index of groups.values()) {
+    const onToken = options.onToken;
+    const res = await generateBatch(tower, index.map((i) => rows[i] as number[]), sampling, options, rng, onToken && ((e) => onToken({ ...e, row: index[e.row] as number })));
+    index.forEach((i, j) => {
+      tokens[i] = res.tokens[j] as number[];
+      finishReasons[i] = res.finishReasons[j] as FinishReason;
+    });
+  }
+  return { tokens, finishReasons };
+}
+
+/** One batch of equal-length prompts. */
+async function generateBatch(
+  tower: Tower,
+  rows: number[][],
+  sampling: SamplingConfig,
+  options: GenerateOptions,
+  rng: Rng,
+  onToken: ((e: TokenEvent) => void) | undefined,
+): Promise<GenerateResult> {
+  const maxNew = options.maxNewTokens;
+  const stops = new Set(options.stopTokens ?? []);
   const b = rows.length;
   const t = (rows[0] as number[]).length;
   const v = tower.config.vocabSize;
   // token j (0-based) needs a forward over positions < t + j, all below maxSeqLen
   const limit = Math.min(maxNew, tower.config.maxSeqLen - t + 1);
-  const rng = new Rng(options.seed ?? 0);
   const tokens: number[][] = rows.map(() => []);
   const reasons: (FinishReason | undefined)[] = rows.map(() => undefined);
 
@@ -103,7 +127,7 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
           continue;
         }
         (tokens[r] as number[]).push(tok);
-        options.onToken?.({ row: r, token: tok, step });
+        onToken?.({ row: r, token: tok, step });
       }
       if (reasons.every((x) => x) || step === limit - 1) break;
       const stepIds = tf.tensor2d(next, [b, 1], 'int32'); // finished rows feed a dummy id; their outputs are ignored
