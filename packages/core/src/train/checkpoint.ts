@@ -21,9 +21,11 @@ import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from '../checkpo
 import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
 import { readFileOrThrow, toHostTensors, toTfTensors } from '../checkpoint/tensors-file.js';
 import { CheckpointError } from '../errors.js';
-import type { DataState } from './data.js';
 import type { ScheduleConfig } from './schedule.js';
 import type { Trainer } from './trainer.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any batch type
+type AnyTrainer = Trainer<any>;
 
 export const TRAIN_STATE_FORMAT = 'zipper-train-state';
 export const TRAIN_STATE_VERSION = 1;
@@ -41,7 +43,8 @@ export interface TrainerState {
   /** Completed optimizer steps. */
   readonly step: number;
   readonly optimizerStep: number;
-  readonly data: DataState;
+  /** The batch source's position (`BatchIterator`: seed, epoch, cursor, windows). */
+  readonly data: unknown;
   readonly schedule: ScheduleConfig;
   readonly optimizer: { readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number; readonly decayed: readonly string[] };
   /** `null` stands for Infinity (no clipping): JSON has no Infinity. */
@@ -66,7 +69,7 @@ export function stepDirName(step: number): string {
 }
 
 /** The trainer's state as saved (without file hashes). */
-export function trainerState(trainer: Trainer): Omit<TrainerState, 'files' | 'createdAt'> {
+export function trainerState(trainer: AnyTrainer): Omit<TrainerState, 'files' | 'createdAt'> {
   const { schedule, optimizer, maxGradNorm, accumulationSteps } = trainer.config;
   return {
     format: TRAIN_STATE_FORMAT,
@@ -83,7 +86,7 @@ export function trainerState(trainer: Trainer): Omit<TrainerState, 'files' | 'cr
 }
 
 /** Save `trainer` under `<root>/step-<step>/`; returns that directory. Call between steps, never during one. */
-export async function saveTrainingCheckpoint(root: string, trainer: Trainer, options: SaveTrainingOptions = {}): Promise<string> {
+export async function saveTrainingCheckpoint(root: string, trainer: AnyTrainer, options: SaveTrainingOptions = {}): Promise<string> {
   const keep = options.keep ?? 2;
   if (!Number.isInteger(keep) || keep < 0) throw new CheckpointError(`keep must be an integer >= 0, got ${keep}`);
   const state = trainerState(trainer);
@@ -167,7 +170,7 @@ export interface LoadTrainingOptions {
  * Restore weights, optimizer state, data position and step from a step directory, or from the
  * newest one when `dirOrRoot` is a root. Nothing changes if it throws.
  */
-export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: Trainer, options: LoadTrainingOptions = {}): Promise<TrainerState> {
+export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrainer, options: LoadTrainingOptions = {}): Promise<TrainerState> {
   let dir = await resolveCheckpointDir(dirOrRoot);
   if (dir && !(await fs.stat(path.join(dir, STATE_FILE)).then(() => true, () => false))) dir = await latestCheckpoint(dirOrRoot);
   if (!dir) throw new CheckpointError(`no training checkpoint at ${path.resolve(dirOrRoot)}; save one with saveTrainingCheckpoint (or Trainer checkpoint options) first`);

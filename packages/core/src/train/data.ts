@@ -38,6 +38,18 @@ export interface BatchIteratorConfig {
   readonly padId: number;
 }
 
+/**
+ * Where the Trainer gets batches: anything with `next()` and a JSON-serializable position
+ * (`state`, saved in checkpoints) that `restore` returns to exactly. `BatchIterator` is the
+ * one for single-stream token data; a multi-stream (fused) model brings its own batch type.
+ */
+export interface BatchSource<B = Batch, S = unknown> {
+  next(): B;
+  readonly state: S;
+  /** Continue from a saved `state`; throws (changing nothing) when it does not fit this data. */
+  restore(state: S): void;
+}
+
 /** The whole position of the iterator. */
 export interface DataState {
   readonly seed: number;
@@ -68,7 +80,7 @@ interface Window {
   readonly start: number;
 }
 
-export class BatchIterator {
+export class BatchIterator implements BatchSource<Batch, DataState> {
   readonly config: BatchIteratorConfig;
   private readonly tokens: readonly ArrayLike<number>[];
   private readonly masks: readonly (ArrayLike<number> | undefined)[];

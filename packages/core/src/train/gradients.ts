@@ -32,9 +32,37 @@ export interface GradientResult {
   readonly grads: ReadonlyMap<string, tf.Tensor>;
 }
 
-export interface GradientStrategy {
-  computeGradients(batch: Batch, context: GradientContext): GradientResult | Promise<GradientResult>;
+/**
+ * Computes one micro-batch's loss share and gradients. `B` is the batch type (default: the
+ * single-stream `Batch`); strategies for other batch types must also say how many loss targets
+ * and input tokens a batch has (for the shared denominator and for progress).
+ */
+export interface GradientStrategy<B = Batch> {
+  computeGradients(batch: B, context: GradientContext): GradientResult | Promise<GradientResult>;
+  /** Loss targets in a batch (default for `Batch`: entries with mask 1). */
+  countTargets?(batch: B): number;
+  /** Input tokens in a batch, for tokens/s (default for `Batch`: B * T). */
+  countTokens?(batch: B): number;
   dispose?(): void;
+}
+
+function isBatch(b: unknown): b is Batch {
+  const x = b as Batch;
+  return typeof x === 'object' && x !== null && x.mask instanceof Float32Array && x.inputs instanceof Int32Array && typeof x.batchSize === 'number';
+}
+
+/** Loss targets of `batch` as the strategy counts them. */
+export function targetsOf<B>(strategy: GradientStrategy<B>, batch: B): number {
+  if (strategy.countTargets) return strategy.countTargets(batch);
+  if (isBatch(batch)) return countTargets([batch]);
+  throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTargets(batch)');
+}
+
+/** Input tokens of `batch` as the strategy counts them. */
+export function tokensOf<B>(strategy: GradientStrategy<B>, batch: B): number {
+  if (strategy.countTokens) return strategy.countTokens(batch);
+  if (isBatch(batch)) return batch.batchSize * batch.seqLen;
+  throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTokens(batch)');
 }
 
 /** The batch's arrays as tensors: inputs/targets int32 [B, T], mask float32 [B, T]. */
@@ -84,8 +112,8 @@ export class InProcessGradients implements GradientStrategy {
  * denominator. Returns tensors owned by the caller. On a throw, everything computed so far is
  * disposed and nothing else changes.
  */
-export async function accumulateGradients(strategy: GradientStrategy, batches: readonly Batch[], trainable: readonly string[]): Promise<GradientResult> {
-  const denominator = countTargets(batches);
+export async function accumulateGradients<B>(strategy: GradientStrategy<B>, batches: readonly B[], trainable: readonly string[]): Promise<GradientResult> {
+  const denominator = batches.reduce((s, b) => s + targetsOf(strategy, b), 0);
   if (denominator === 0) throw new ShapeError('the loss mask selects no target in this step; every step needs at least one target with mask 1');
   let loss: tf.Scalar | undefined;
   let grads: Map<string, tf.Tensor> | undefined;

@@ -7,12 +7,17 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../errors.js';
 
 /**
- * Anything with a flat ordered weight map and a differentiable forward pass: a Tower, or the
- * fused multi-tower model of @zipper/fuse (several towers plus cross-attention parameters).
+ * What the optimizer and the checkpoints need: a flat ordered weight map. Enough for the Trainer
+ * when a custom `GradientStrategy` computes the loss (e.g. @zipper/fuse: several towers plus
+ * cross-attention parameters, a loss per modality stream).
  */
-export interface TrainableModel {
+export interface TrainableParams {
   /** Ordered weights; keys are module paths and checkpoint keys. */
   readonly params: ReadonlyMap<string, tf.Variable>;
+}
+
+/** A weight map plus a next-token forward pass: what the default `InProcessGradients` trains (a Tower). */
+export interface TrainableModel extends TrainableParams {
   /** ids: int32 [B, T] -> logits [B, T, V]; must be usable inside `tf.variableGrads`. */
   forward(ids: tf.Tensor2D): { readonly logits: tf.Tensor3D };
 }

@@ -21,10 +21,10 @@ import { ConfigError, ZipperError } from '../errors.js';
 import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type LoadTrainingOptions, type SaveTrainingOptions, type TrainerState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
-import type { BatchIterator } from './data.js';
+import type { Batch, BatchSource } from './data.js';
 import { TrainingError } from './errors.js';
-import { InProcessGradients, accumulateGradients, countTargets, type GradientResult, type GradientStrategy } from './gradients.js';
-import { selectTrainable, type ParamSelection, type TrainableModel } from './model.js';
+import { InProcessGradients, accumulateGradients, targetsOf, tokensOf, type GradientResult, type GradientStrategy } from './gradients.js';
+import { selectTrainable, type ParamSelection, type TrainableModel, type TrainableParams } from './model.js';
 import { learningRateAt, resolveScheduleConfig, type ScheduleConfig } from './schedule.js';
 
 export interface TrainerConfig {
@@ -36,13 +36,13 @@ export interface TrainerConfig {
   readonly accumulationSteps: number;
 }
 
-export interface TrainerOptions extends ParamSelection {
+export interface TrainerOptions<B = Batch> extends ParamSelection {
   readonly schedule?: Partial<ScheduleConfig>;
   readonly optimizer?: Partial<AdamWConfig>;
   readonly maxGradNorm?: number;
   readonly accumulationSteps?: number;
-  /** How gradients are computed (default: `InProcessGradients(model)`). */
-  readonly strategy?: GradientStrategy;
+  /** How gradients are computed (default: `InProcessGradients(model)`, which needs `model.forward` and `Batch`es). */
+  readonly strategy?: GradientStrategy<B>;
   /** Called after every completed step. */
   readonly onStep?: (progress: StepProgress) => void;
   /** `train()` saves a training checkpoint under `dir` every `every` steps (see checkpoint.ts). */
@@ -68,7 +68,7 @@ export interface StepProgress {
   readonly lr: number;
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
-  /** Input tokens processed in this step (k * B * T). */
+  /** Input tokens processed in this step (k * B * T for `Batch`). */
   readonly tokens: number;
   /** Targets counted by the loss mask in this step. */
   readonly targets: number;
@@ -76,7 +76,7 @@ export interface StepProgress {
   readonly milliseconds: number;
 }
 
-export function resolveTrainerConfig(options: TrainerOptions = {}): TrainerConfig {
+export function resolveTrainerConfig(options: TrainerOptions<unknown> = {}): TrainerConfig {
   const maxGradNorm = options.maxGradNorm ?? 1.0;
   const accumulationSteps = options.accumulationSteps ?? 1;
   if (!(maxGradNorm > 0)) throw new ConfigError(`maxGradNorm must be > 0 (Infinity disables clipping), got ${maxGradNorm}`);
@@ -86,25 +86,28 @@ export function resolveTrainerConfig(options: TrainerOptions = {}): TrainerConfi
   return { schedule, optimizer, maxGradNorm, accumulationSteps };
 }
 
-export class Trainer {
-  readonly model: TrainableModel;
-  readonly data: BatchIterator;
+export class Trainer<B = Batch> {
+  readonly model: TrainableParams;
+  readonly data: BatchSource<B>;
   readonly config: TrainerConfig;
   /** Keys of the trained parameters, in model order; all others stay frozen. */
   readonly trainable: readonly string[];
   readonly optimizer: AdamW;
-  private readonly strategy: GradientStrategy;
+  private readonly strategy: GradientStrategy<B>;
   private readonly onStep: ((p: StepProgress) => void) | undefined;
   private readonly checkpoint: CheckpointSchedule | undefined;
   private completed = 0;
 
-  constructor(model: TrainableModel, data: BatchIterator, options: TrainerOptions = {}) {
+  constructor(model: TrainableParams | TrainableModel, data: BatchSource<B>, options: TrainerOptions<B> = {}) {
     this.model = model;
     this.data = data;
-    this.config = resolveTrainerConfig(options);
+    this.config = resolveTrainerConfig(options as TrainerOptions<unknown>);
+    if (!options.strategy && typeof (model as TrainableModel).forward !== 'function') {
+      throw new ConfigError('the model has no forward(ids); pass a GradientStrategy that computes its loss (options.strategy)');
+    }
     this.trainable = selectTrainable(model.params, options);
     this.optimizer = new AdamW(model.params, this.trainable, this.config.optimizer);
-    this.strategy = options.strategy ?? new InProcessGradients(model);
+    this.strategy = options.strategy ?? (new InProcessGradients(model as TrainableModel) as unknown as GradientStrategy<B>);
     this.onStep = options.onStep;
     if (options.checkpoint) {
       const { every, dir } = options.checkpoint;
@@ -137,8 +140,10 @@ export class Trainer {
     let targets = 0;
     try {
       const batches = Array.from({ length: this.config.accumulationSteps }, () => this.data.next());
-      for (const b of batches) tokens += b.batchSize * b.seqLen;
-      targets = countTargets(batches);
+      for (const b of batches) {
+        tokens += tokensOf(this.strategy, b);
+        targets += targetsOf(this.strategy, b);
+      }
       result = await accumulateGradients(this.strategy, batches, this.trainable);
       const r = result;
       tf.tidy(() => {
