@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo } from '../backend.js';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../model/config.js';
@@ -133,9 +132,4 @@ export async function loadTower(dir: string): Promise<Tower> {
   } finally {
     for (const t of tfTensors.values()) t.dispose();
   }
-}
-
-/** Tensors of a safetensors file in memory, for callers that hold bytes (e.g. downloads). */
-export function tensorsFromSafetensors(bytes: Uint8Array): Map<string, tf.Tensor> {
-  return toTfTensors(decodeSafetensors(bytes).tensors);
 }
