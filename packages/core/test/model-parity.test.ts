@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeCache, emptyCache, initBackend, loadTensors, Tower, type KVCache } from '../src/index.js';
+import { disposeCache, emptyCache, initBackend, loadTensors, Tower, type KVCache, type LayerKV } from '../src/index.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const golden = JSON.parse(readFileSync(fixture('torch_golden.json'), 'utf8')) as {
@@ -177,6 +177,39 @@ describe('causality and the composability seam', () => {
     expect(maxAbsDiff(last.dataSync(), fullLast.dataSync())).toBeLessThan(1e-5); // not bit-equal: the matMul kernel blocks by row count
     tf.dispose([last, fullLast]);
     tf.dispose([ids, full.logits, ...full.hidden!, manual.logits, ...manual.hs]);
+    expect(tf.memory().numTensors).toBe(before);
+    tower.dispose();
+  });
+
+  it('block-by-block decoding with per-layer caches (the fuse pattern) equals forward with a cache', () => {
+    const tower = Tower.create(cfg, { seed: 4 });
+    const before = tf.memory().numTensors;
+    const rows = [[5, 1, 12, 7, 3, 3, 9]];
+    let layers: LayerKV[] = [];
+    let cache: KVCache = emptyCache();
+    for (let t = 0; t < 7; t++) {
+      const step = tf.tensor2d([[rows[0]![t]!]], undefined, 'int32');
+      const viaBlocks = tf.tidy(() => {
+        let x = tower.embed(step);
+        const next: LayerKV[] = [];
+        for (let i = 0; i < 3; i++) {
+          const r = tower.block(i, x, { start: t, ...(layers[i] ? { cache: layers[i] } : {}), useCache: true });
+          x = r.y;
+          next.push(r.cache!);
+        }
+        return { logits: tower.head(x), next };
+      });
+      const viaForward = tower.forward(step, { cache });
+      expect(maxAbsDiff(viaBlocks.logits.dataSync(), viaForward.logits.dataSync())).toBeLessThan(1e-6);
+      layers.forEach((l) => tf.dispose([l.k, l.v]));
+      layers = viaBlocks.next;
+      disposeCache(cache);
+      cache = viaForward.cache!;
+      tf.dispose([step, viaBlocks.logits, viaForward.logits]);
+    }
+    expect(layers[2]!.k.shape).toEqual([1, 2, 7, 14]);
+    layers.forEach((l) => tf.dispose([l.k, l.v]));
+    disposeCache(cache);
     expect(tf.memory().numTensors).toBe(before);
     tower.dispose();
   });
