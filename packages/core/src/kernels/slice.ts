@@ -17,7 +17,7 @@ export function makeSliceWasm(original: tf.KernelFunc): tf.KernelFunc {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype === 'string') return original(args as never);
     const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
-    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]];
     const shape = x.shape;
     const rank = shape.length;
     const out = backend.makeOutput(s, x.dtype);

@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
+import { recordingGradients } from './tape.js';
 
 export interface CausalAttentionOptions {
   readonly causalOffset?: number;
@@ -51,6 +52,13 @@ function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, offset
   const s = k.shape[2];
   const scale = 1 / Math.sqrt(kd);
   const masked = offset < s - 1;
+  if (!recordingGradients()) {
+    return tf.tidy(() => {
+      let scores = tf.mul(tf.matMul(tf.reshape(q, [b * h, t, kd]) as tf.Tensor3D, tf.reshape(k, [b * h, s, kd]) as tf.Tensor3D, false, true), scale); // [BH, T, S]
+      if (masked) scores = tf.add(scores, causalMask(t, s, offset));
+      return tf.reshape(tf.matMul(tf.softmax(scores, -1), tf.reshape(v, [b * h, s, kd]) as tf.Tensor3D), [b, h, t, kd]) as tf.Tensor4D; // [B, H, T, K]
+    });
+  }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [qi, ki, vi, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const q3 = tf.reshape(qi, [b * h, t, kd]) as tf.Tensor3D; // [BH, T, K]

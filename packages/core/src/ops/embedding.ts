@@ -19,12 +19,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
+import { recordingGradients } from './tape.js';
 
 export function embedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
   if (ids.rank !== 2 || ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32 [B, T], got ${ids.dtype} [${ids.shape}]`);
   if (table.rank !== 2) throw new ShapeError(`embedding: table must be [V, D], got [${table.shape}]`);
   const [b, t] = ids.shape;
   const [v, d] = table.shape;
+  if (!recordingGradients()) return tf.tidy(() => tf.reshape(tf.gather(table, tf.reshape(ids, [-1])), [b, t, d]) as tf.Tensor3D);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [tab, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [N]
@@ -43,6 +45,9 @@ export function tiedLogits<R extends tf.Rank>(x: tf.Tensor<R>, table: tf.Tensor2
   const [v, d] = table.shape;
   if (x.rank < 1 || x.shape[x.rank - 1] !== d) throw new ShapeError(`tiedLogits: x's last axis must be D=${d}, got x shape [${x.shape}]`);
   const lead = x.shape.slice(0, -1);
+  if (!recordingGradients()) {
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, table, false, true), [...lead, v] as number[]) as tf.Tensor as tf.Tensor<R>);
+  }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, tab, save] = args as [tf.Tensor, tf.Tensor2D, tf.GradSaveFunc];
     const x2 = tf.reshape(xs, [-1, d]) as tf.Tensor2D; // [N, D]

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
+import { recordingGradients } from './tape.js';
 
 export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.Tensor<R> {
   if (w.rank !== 2) throw new ShapeError(`linear: weight must be [in, out], got shape [${w.shape}]`);
@@ -24,6 +25,10 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.T
     throw new ShapeError(`linear: x's last axis must equal the weight's input width ${inDim}, got x shape [${x.shape}]`);
   }
   const lead = x.shape.slice(0, -1);
+  if (!recordingGradients()) {
+    if (x.rank === 2) return tf.matMul(x as tf.Tensor as tf.Tensor2D, w) as tf.Tensor as tf.Tensor<R>;
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w), [...lead, outDim] as number[]) as tf.Tensor as tf.Tensor<R>);
+  }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, ws, save] = args as [tf.Tensor, tf.Tensor2D, tf.GradSaveFunc];
     const x2 = tf.reshape(xs, [-1, inDim]) as tf.Tensor2D; // [N, in]
