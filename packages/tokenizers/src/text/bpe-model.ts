@@ -9,7 +9,7 @@
  * integer for V up to ~46k, which V8's Map hashes fastest).
  */
 import { TokenizerConfigError } from '../errors.js';
-import { BYTE_TO_CHAR } from './byte-level.js';
+import { BYTE_TO_CHAR, utf8Encode } from './byte-level.js';
 import { WordCache } from './word-cache.js';
 
 /** Largest vocabulary supported (2^21 ids; packed pair keys stay below 2^42). */
@@ -122,7 +122,7 @@ export class BpeModel {
       }
       if (ascii) return this.buf.subarray(0, n);
     }
-    return new TextEncoder().encode(word);
+    return utf8Encode(word);
   }
 
   private encodeUncached(word: string): number[] {
