@@ -5,6 +5,8 @@
  * normalizer here, so both match the raw text), honouring `single_word`, `lstrip` and `rstrip`.
  */
 
+import { TokenizerConfigError } from '../errors.js';
+
 /** One added token, as in tokenizer.json's `added_tokens`. */
 export interface AddedToken {
   readonly id: number;
@@ -42,7 +44,11 @@ class Matcher {
     // Alternatives longest first: at the leftmost match position JS takes the first alternative
     // that matches, which is then the longest (all candidates there are prefixes of one another).
     const alts = [...this.byContent.keys()].sort((a, b) => b.length - a.length).map(escapeRegex);
-    this.re = new RegExp(alts.join('|'), 'gu');
+    try {
+      this.re = new RegExp(alts.join('|'), 'gu');
+    } catch (e) {
+      throw new TokenizerConfigError(`cannot build the added-token matcher for ${alts.length} tokens (${(e as Error).message}); use fewer added tokens`);
+    }
   }
 
   split(text: string, out: Piece[]): void {

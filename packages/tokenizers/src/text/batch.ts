@@ -70,7 +70,7 @@ export function encodeBatch(tok: BpeTokenizer, texts: readonly string[], partial
   });
   const lengths = seqs.map((s) => s.length);
   if (o.padding === 'none') return { ids: seqs, attentionMask: seqs.map((s) => s.map(() => 1)), lengths };
-  let t = o.padding === 'maxLength' ? o.maxLength! : Math.max(0, ...lengths);
+  let t = o.padding === 'maxLength' ? o.maxLength! : lengths.reduce((m, n) => Math.max(m, n), 0);
   t = Math.ceil(t / o.padToMultipleOf) * o.padToMultipleOf;
   const ids: number[][] = [];
   const attentionMask: number[][] = [];

@@ -64,7 +64,7 @@ export class BpeTokenizer {
       this.addedByContent.set(t.content, t);
     }
     this.splitter = new AddedTokenSplitter(parts.addedTokens);
-    this.vocabSize = Math.max(this.model.vocabSize, ...parts.addedTokens.map((t) => t.id + 1));
+    this.vocabSize = parts.addedTokens.reduce((v, t) => Math.max(v, t.id + 1), this.model.vocabSize);
     const role = (name: keyof SpecialTokenRoles, fallback: string): string | null => {
       const given = parts.roles?.[name];
       if (given !== undefined && given !== null) {
