@@ -72,6 +72,22 @@ describe('our tokenizer.json in HF tokenizers', () => {
     }
   });
 
+  it('honours lstrip / rstrip / single_word / normalized / non-special added tokens as HF does', async () => {
+    const texts = ['a <bos> b', 'a<bos>b', 'x  <eos>  y', '<eos> <eos>', 'w<pad> z', ' <pad>', 'é<bos>', '_<bos>_', '1<eos>', 'a\t<bos>\n b'];
+    const variants = [{ lstrip: true }, { rstrip: true }, { lstrip: true, rstrip: true }, { single_word: true }, { normalized: true }, { special: false, normalized: true }];
+    for (const [k, flags] of variants.entries()) {
+      const j = JSON.parse(stringifyHfJson(ours));
+      j.added_tokens = j.added_tokens.map((t: object) => ({ ...t, ...flags }));
+      const file = join(dir, `added-${k}.json`);
+      writeFileSync(file, JSON.stringify(j));
+      const mine = parseHfJson(JSON.stringify(j));
+      const ref = hf.Tokenizer.fromFile(file);
+      const ids = texts.map((t) => mine.encode(t));
+      expect(ids).toEqual(await hfIds(ref, texts));
+      for (const x of ids) expect(mine.decode(x, { skipSpecial: true })).toBe(await ref.decode(x, true));
+    }
+  });
+
   it('reads add_prefix_space and use_regex: false the way HF does', async () => {
     const texts = ['hello', ' hello', '<bos>hi there<eos> you', '', '\nx', 'a<pad>', "it's  2 x"];
     for (const [aps, regex] of [[true, true], [false, false], [true, false]] as const) {
