@@ -21,6 +21,7 @@ import {
   TrainingError,
   accumulateGradients,
   concatBatches,
+  evaluateLoss,
   type GradientStrategy,
   type StepProgress,
 } from '../src/train/index.js';
@@ -66,6 +67,7 @@ describe('Trainer', () => {
     const acc = await accumulateGradients(strategy, micro, names);
     const one = await accumulateGradients(strategy, [concatBatches(micro)], names);
     expect(Math.abs(acc.loss.dataSync()[0]! - one.loss.dataSync()[0]!)).toBeLessThan(1e-5);
+    expect(Math.abs(evaluateLoss(tower, micro).loss - one.loss.dataSync()[0]!)).toBeLessThan(1e-5);
     for (const k of names) expect(maxRel(acc.grads.get(k)!.dataSync(), one.grads.get(k)!.dataSync()), k).toBeLessThan(1e-5);
     // The masks differ between micro-batches, so a per-micro-batch mean would not match:
     const naive = await Promise.all(micro.map((b) => accumulateGradients(strategy, [b], names)));
@@ -156,6 +158,10 @@ describe('Trainer', () => {
       const run = async () => {
         const tower = Tower.create(TOWER, { seed: 8 });
         const seen: StepProgress[] = [];
+        const firstBatch = new BatchIterator(corpus(), { batchSize: 3, seqLen: 7, seed: 2 }).next();
+        const evalBefore = tf.memory().numTensors;
+        const ev = evaluateLoss(tower, [firstBatch]);
+        expect(tf.memory().numTensors).toBe(evalBefore);
         const trainer = new Trainer(tower, new BatchIterator(corpus(), { batchSize: 3, seqLen: 7, seed: 2 }), {
           schedule: { peakLr: 5e-3, minLr: 5e-4, warmupSteps: 2, totalSteps: 5 },
           onStep: (p) => seen.push(p),
@@ -164,12 +170,14 @@ describe('Trainer', () => {
         const w = snapshot(tower.params);
         trainer.dispose();
         tower.dispose();
-        return { seen, w };
+        return { seen, w, eval: ev };
       };
       const a = await run();
       const b = await run();
       expect(a.seen.map((p) => p.loss)).toEqual(b.seen.map((p) => p.loss));
       expect(a.w).toEqual(b.w);
+      expect(a.eval.loss).toBeCloseTo(a.seen[0]!.loss, 5); // a step reports the loss before its update
+      expect(a.eval.targets).toBe(a.seen[0]!.targets);
       expect(a.seen.map((p) => p.step)).toEqual([1, 2, 3, 4]);
       expect(a.seen.map((p) => p.lr)).toEqual([2.5e-3, 5e-3, 5e-3, 5e-4 + 4.5e-3 * 0.75].map((x) => expect.closeTo(x, 12)));
       for (const p of a.seen) {

@@ -37,5 +37,6 @@ export * from './rng.js';
 export * from './data.js';
 export * from './model.js';
 export * from './gradients.js';
+export * from './evaluate.js';
 export * from './trainer.js';
 export * from './checkpoint.js';
