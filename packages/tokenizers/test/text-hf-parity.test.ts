@@ -148,6 +148,35 @@ describe('HF-trained tokenizer.json in ours', () => {
   });
 });
 
+describe('hand-made vocabularies: missing bytes, unk, fuse_unk, ignore_merges', () => {
+  // Only ASCII letters and space as bytes; "abc" and "Ġabc" are in the vocabulary but no merge makes them.
+  const ascii = [...'abcdefghijklmnopqrstuvwxyz', 'Ġ'];
+  const vocab: Record<string, number> = {};
+  for (const t of [...ascii, 'ab', 'abc', 'Ġa', 'Ġab', 'Ġabc', '<unk>']) vocab[t] = Object.keys(vocab).length;
+  const merges = [['a', 'b'], ['Ġ', 'a'], ['Ġa', 'b']];
+  const texts = ['abc abcd xabc', 'ab 世界 c', 'zz☃☃z', 'abc', ' abc', 'a b c'];
+  const variants = [
+    ['dropped', { unk_token: null }],
+    ['unk', { unk_token: '<unk>' }],
+    ['fused unk', { unk_token: '<unk>', fuse_unk: true }],
+    ['ignore_merges', { ignore_merges: true }],
+  ] as const;
+
+  it.each(variants)('%s: same ids as HF', async (name, model) => {
+    const j = JSON.parse(emptyHfByteLevelBpe());
+    j.model = { ...j.model, vocab, merges, ...model };
+    const file = join(dir, `hand-${name}.json`);
+    writeFileSync(file, JSON.stringify(j));
+    const mine = parseHfJson(JSON.stringify(j));
+    const ids = texts.map((t) => mine.encode(t));
+    expect(ids).toEqual(await hfIds(hf.Tokenizer.fromFile(file), texts));
+    const unks = mine.encode('zz☃☃z').filter((i) => i === vocab['<unk>']).length; // ☃ is 3 bytes, none in the vocabulary
+    expect(unks).toBe({ dropped: 0, unk: 6, 'fused unk': 1, ignore_merges: 0 }[name]);
+    if (name === 'ignore_merges') expect(mine.encode(' abc')).toEqual([vocab['Ġabc']]);
+    else expect(mine.encode(' abc')).toEqual([vocab['Ġ'], vocab['ab'], vocab['c']]); // (a, b) ranks first, so Ġa never forms
+  });
+});
+
 describe('pre-tokenizer', () => {
   const pre = hf.byteLevelPreTokenizer(false, true);
   const hfSplit = (s: string): string[] => pre.preTokenizeString(s).map(([p]) => p);
