@@ -102,7 +102,7 @@ describe('batch encoding', () => {
       expect(attentionMask[b]!.reduce((s, x) => s + x, 0)).toBe(lengths[b]);
       expect(attentionMask[b]![12]).toBe(1);
     });
-    const left = encodeBatch(tok, [texts[3]!], { maxLength: 7, truncationSide: 'left', padding: 'none' });
+    const left = tok.encodeBatch([texts[3]!], { maxLength: 7, truncationSide: 'left', padding: 'none' });
     expect(left.ids[0]).toEqual(plain[3]!.slice(-7));
   });
 

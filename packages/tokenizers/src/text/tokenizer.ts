@@ -8,6 +8,7 @@
  */
 import { TokenIdError, TokenizerConfigError } from '../errors.js';
 import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
+import { encodeBatch, type BatchEncodeOptions, type BatchEncoding } from './batch.js';
 import type { BpeModel } from './bpe-model.js';
 import { tokenBytes, utf8Decode } from './byte-level.js';
 import { scanPreTokens } from './scan.js';
@@ -105,6 +106,11 @@ export class BpeTokenizer {
       else this.encodeText(piece.text, out);
     }
     return out;
+  }
+
+  /** Encodes several texts with optional bos/eos, truncation and padding (see BatchEncodeOptions). */
+  encodeBatch(texts: readonly string[], options: Partial<BatchEncodeOptions> = {}): BatchEncoding {
+    return encodeBatch(this, texts, options);
   }
 
   private encodeText(text: string, out: number[]): void {
