@@ -32,14 +32,38 @@ export function maskedCrossEntropy(
   if (mask && (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) {
     throw new ShapeError(`mask must be [B, T] = [${B}, ${T}], got [${mask.shape}]`);
   }
+  const denom = denominator ?? (mask ? sumOf(mask) : B * T);
+  if (!(denom > 0)) throw new ShapeError('the loss mask selects no position (sum(mask) = 0); every batch needs at least one target with mask 1');
   return tf.tidy(() => {
-    const logp = tf.logSoftmax(tf.reshape(logits, [B * T, V])); // [N, V]
+    const x = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // [N, V]
     const onehot = tf.oneHot(tf.reshape(targets, [B * T]), V); // [N, V]
-    const nll = tf.neg(tf.sum(tf.mul(logp, onehot), 1)); // [N]
-    const w = mask ? tf.reshape(tf.cast(mask, 'float32'), [B * T]) : tf.onesLike(nll);
-    const total = tf.sum(tf.mul(nll, w));
-    const denom = denominator ?? (mask ? (tf.sum(w).dataSync()[0] as number) : B * T);
-    if (!(denom > 0)) throw new ShapeError('the loss mask selects no position (sum(mask) = 0); every batch needs at least one target with mask 1');
-    return tf.div(total, tf.scalar(denom)) as tf.Scalar;
+    const w = mask ? tf.reshape(tf.cast(mask, 'float32'), [B * T]) : tf.ones([B * T]); // [N]
+    return fusedCrossEntropy(onehot, w, denom)(x);
   });
+}
+
+function sumOf(t: tf.Tensor): number {
+  return tf.tidy(() => tf.sum(t).dataSync()[0]!);
+}
+
+/**
+ * sum_n w[n] * (logsumexp(x[n]) - x[n, target[n]]) / denom, with the gradient written out:
+ *   dL/dx = (softmax(x) - onehot) * (w * dy / denom)[:, None]
+ * which takes fewer [N, V] passes than differentiating logSoftmax and the one-hot product.
+ */
+function fusedCrossEntropy(onehot: tf.Tensor, w: tf.Tensor, denom: number): (x: tf.Tensor2D) => tf.Scalar {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([x, onehot, w]); // kept by the engine until the backward pass (the caller's tidy disposes the originals)
+    const nll = tf.sub(tf.logSumExp(x, 1), tf.sum(tf.mul(x, onehot), 1)); // [N]
+    const value = tf.div(tf.sum(tf.mul(nll, w)), tf.scalar(denom)) as tf.Scalar;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sOnehot, sw] = saved as [tf.Tensor2D, tf.Tensor, tf.Tensor];
+        const scale = tf.reshape(tf.mul(sw, tf.div(dy, tf.scalar(denom))), [-1, 1]); // [N, 1]
+        return [tf.mul(tf.sub(tf.softmax(sx), sOnehot), scale)];
+      },
+    };
+  }) as unknown as (x: tf.Tensor2D) => tf.Scalar;
 }
