@@ -125,6 +125,9 @@ describe('Trainer', () => {
     const data = new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 });
     const trainer = new Trainer(tower, data, { strategy: flaky, accumulationSteps: 2, schedule: { peakLr: 1e-2, totalSteps: 20 } });
     await trainer.train(2);
+    const p1 = trainer.trainStep();
+    await expect(trainer.trainStep()).rejects.toThrow(/already running/);
+    await p1;
     const params = snapshot(tower.params);
     const state = snapshot(trainer.optimizer.stateTensors());
     const position = data.state;
@@ -133,13 +136,13 @@ describe('Trainer', () => {
       mode = m;
       const err = await trainer.trainStep().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TrainingError);
-      expect((err as TrainingError).step).toBe(3);
-      expect((err as Error).message).toMatch(m === 'nan' ? /step 3: loss is NaN/ : /step 3 failed: worker died/);
+      expect((err as TrainingError).step).toBe(4);
+      expect((err as Error).message).toMatch(m === 'nan' ? /step 4: loss is NaN/ : /step 4 failed: worker died/);
       expect(snapshot(tower.params)).toEqual(params);
       expect(snapshot(trainer.optimizer.stateTensors())).toEqual(state);
       expect(data.state).toEqual(position);
-      expect(trainer.step).toBe(2);
-      expect(trainer.optimizer.step).toBe(2);
+      expect(trainer.step).toBe(3);
+      expect(trainer.optimizer.step).toBe(3);
       expect(tf.memory().numTensors).toBe(tensors);
     }
     // After the failures the run continues exactly as an uninterrupted one.
@@ -147,8 +150,8 @@ describe('Trainer', () => {
     const resumed = (await trainer.train(2)).map((p) => p.loss);
     const tower2 = Tower.create(TOWER, { seed: 3 });
     const clean = new Trainer(tower2, new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 }), { accumulationSteps: 2, schedule: { peakLr: 1e-2, totalSteps: 20 } });
-    const cleanLosses = (await clean.train(4)).map((p) => p.loss);
-    expect(resumed).toEqual(cleanLosses.slice(2));
+    const cleanLosses = (await clean.train(5)).map((p) => p.loss);
+    expect(resumed).toEqual(cleanLosses.slice(3));
     for (const x of [trainer, clean, tower, tower2]) x.dispose();
   });
 

@@ -45,6 +45,7 @@ export interface BatchIteratorConfig {
  */
 export interface BatchSource<B = Batch, S = unknown> {
   next(): B;
+  /** A snapshot of the position (not a live object): the Trainer restores it when a step fails. */
   readonly state: S;
   /** Continue from a saved `state`; throws (changing nothing) when it does not fit this data. */
   restore(state: S): void;

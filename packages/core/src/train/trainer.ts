@@ -97,6 +97,7 @@ export class Trainer<B = Batch> {
   private readonly onStep: ((p: StepProgress) => void) | undefined;
   private readonly checkpoint: CheckpointSchedule | undefined;
   private completed = 0;
+  private running = false;
 
   constructor(model: TrainableParams | TrainableModel, data: BatchSource<B>, options: TrainerOptions<B> = {}) {
     this.model = model;
@@ -129,6 +130,16 @@ export class Trainer<B = Batch> {
 
   /** One optimizer step. On a throw nothing has changed (see the file header). */
   async trainStep(): Promise<StepProgress> {
+    if (this.running) throw new ConfigError('trainStep() is already running on this Trainer; await each step before starting the next');
+    this.running = true;
+    try {
+      return await this.runStep();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runStep(): Promise<StepProgress> {
     const stepNo = this.completed + 1;
     const dataBefore = this.data.state;
     const t0 = performance.now();
