@@ -4,9 +4,10 @@
  *
  *   npx vite-node -c vitest.config.ts tools/speech/eval-wer.ts -- --rate 50 --units 512 --stack 2
  *
- * Options: --corpus DIR (.cache/units-eval) --rate U/s --units K --stack S --mels M --gl ITERS
+ * Options: --corpus DIR (.cache/units-eval) --rate U/s --units K --stack S --mels M --gl ITERS --smoothing R
  *          --inversion nnls|pinv --iterations LLOYD --max-frames N --train-limit FILES --seed N
  *          --train-list FILE (default CORPUS/train/list.txt) --name RUN
+ *          --mode units|vocoder (vocoder: no quantization, the vocoder's own WER)
  *          --tokenizer DIR (evaluate an existing tokenizer instead of training) --jobs 2
  * Prints one JSON line: WER by sclite (reference) and by our own Levenshtein count, both sets.
  */
@@ -15,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  SpeechTokenizer, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
+  SpeechTokenizer, griffinLim, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
 } from '@zipper/tokenizers';
 
 const run = promisify(execFile);
@@ -30,6 +31,7 @@ const units = Number(opt('units', '512'));
 const stack = Number(opt('stack', '2'));
 const mels = Number(opt('mels', '80'));
 const gl = Number(opt('gl', '64'));
+const smoothing = Number(opt('smoothing', '0'));
 const inversion = opt('inversion', 'nnls') as 'nnls' | 'pinv';
 const iterations = Number(opt('iterations', '20'));
 const maxFrames = Number(opt('max-frames', '60000'));
@@ -38,29 +40,68 @@ const seed = Number(opt('seed', '0'));
 const jobs = Number(opt('jobs', '2'));
 const tokDir = opt('tokenizer', '');
 const trainList = opt('train-list', '');
-const name = opt('name', tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`);
+// units: audio -> units -> audio; vocoder: audio -> log-mel -> audio (no quantization: the vocoder's own ceiling)
+const mode = opt('mode', 'units') as 'units' | 'vocoder';
+const name = opt('name', tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `${mode}-r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`);
 const outDir = resolve('.cache/units-runs', name);
 mkdirSync(join(outDir, 'resynth'), { recursive: true });
 
 const t0 = performance.now();
 const readMono = (file: string, sr: number) => prepareAudio(readWav(readFileSync(file)), sr);
 let tok: SpeechTokenizer;
-if (tokDir) tok = loadSpeechTokenizer(tokDir);
-else {
+if (tokDir) {
+  tok = loadSpeechTokenizer(tokDir);
+  if (argv.includes('--smoothing') || argv.includes('--gl')) {
+    tok = new SpeechTokenizer({ ...tok, vocoder: { ...tok.vocoder, smoothing, griffinLimIterations: gl }, training: tok.training });
+  }
+}
+else if (mode === 'vocoder') {
+  const features = logMelForUnitRate(rate, stack, { nMels: mels });
+  tok = new SpeechTokenizer({
+    features, units: { numUnits: 1, stack }, vocoder: { inversion, griffinLimIterations: gl }, centroids: new Float32Array(stack * mels),
+  });
+} else {
   const files = readFileSync(trainList || join(corpus, 'train', 'list.txt'), 'utf8').split('\n').filter(Boolean).slice(0, trainLimit);
   const features = logMelForUnitRate(rate, stack, { nMels: mels });
   const clips = files.map((f) => readMono(f, features.sampleRate));
   tok = SpeechTokenizer.train(clips, {
-    features, units: { numUnits: units, stack }, vocoder: { inversion, griffinLimIterations: gl }, seed, iterations, maxFrames,
+    features, units: { numUnits: units, stack }, vocoder: { inversion, griffinLimIterations: gl, smoothing }, seed, iterations, maxFrames,
   });
   saveSpeechTokenizer(tok, join(outDir, 'tokenizer'));
 }
 const tTrain = performance.now();
 
 const refs = readFileSync(join(corpus, 'eval', 'refs.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+let quantErr = 0;
+let resynthErr = 0;
+let cells = 0;
 for (const [id] of refs) {
   const x = readMono(join(corpus, 'eval', `${id}.wav`), tok.features.sampleRate);
-  const y = tok.decode(tok.encode(x), { length: x.length });
+  const ids = tok.encode(x);
+  const target = tok.unitsToLogMel(ids);
+  const feats = tok.featurize(x);
+  let y: Float32Array;
+  if (mode === 'vocoder') {
+    const mag = tok.logMelToMagnitude(feats);
+    const v = tok.vocoder;
+    y = griffinLim(mag, feats.frames, tok.features, Math.max(1, (feats.frames - 1) * tok.features.hopLength), {
+      iterations: v.griffinLimIterations, momentum: v.momentum, seed: v.seed,
+    });
+    const out = new Float32Array(x.length);
+    out.set(y.subarray(0, x.length));
+    y = out;
+  } else y = tok.decode(ids, { length: x.length });
+  // distances in log-mel (natural log) per cell: quantization (units vs original) and resynthesis (output vs original)
+  const back = tok.featurize(y);
+  const M = tok.features.nMels;
+  for (let t = 0; t < feats.frames; t++) {
+    for (let m = 0; m < M; m++) {
+      const o = feats.data[t * M + m]!;
+      quantErr += Math.abs(target.data[t * M + m]! - o);
+      if (t < back.frames) resynthErr += Math.abs(back.data[t * M + m]! - o);
+      cells++;
+    }
+  }
   // pocketsphinx wants 16 kHz mono 16-bit
   const y16 = prepareAudio({ sampleRate: tok.features.sampleRate, channels: [y], encoding: 'float32' }, 16000);
   writeFileSync(join(outDir, 'resynth', `${id}.wav`), writeWav(y16, 16000, 'pcm16'));
@@ -129,7 +170,8 @@ const werResynth = sclite(hypRes, 'resynth');
 console.log(JSON.stringify({
   name, unitRate: tok.unitRate, numUnits: tok.units.numUnits, stack: tok.units.stack, nMels: tok.features.nMels,
   hopLength: tok.features.hopLength, winLength: tok.features.winLength, nFft: tok.features.nFft, vocoder: tok.vocoder,
-  sentences: refs.length,
+  mode, sentences: refs.length,
+  logMelL1: { quantization: mode === 'units' ? quantErr / cells : 0, resynthesis: resynthErr / cells },
   sclite: { werOriginal, werResynth, ratio: werResynth / werOriginal },
   own: { werOriginal: ownWer(hypOrig), werResynth: ownWer(hypRes) },
   seconds: { train: (tTrain - t0) / 1000, resynth: (tResynth - tTrain) / 1000, asr: (tAsr - tResynth) / 1000 },

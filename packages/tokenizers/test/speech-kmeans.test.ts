@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kmeansPlusPlus, mulberry32, nearestCentroids, rowSquaredNorms, stackFrames, trainKMeans } from '@zipper/tokenizers';
+import { CentroidIndex, kmeansPlusPlus, mulberry32, nearestCentroids, rowSquaredNorms, stackFrames, trainKMeans } from '@zipper/tokenizers';
 
 function randomMatrix(rows: number, cols: number, seed: number): Float32Array {
   const r = mulberry32(seed);
@@ -96,4 +96,34 @@ describe('stackFrames', () => {
     expect(Array.from(s.data.subarray(6, 12))).toEqual([3, 30, 4, 40, 5, 50]);
     expect(Array.from(s.data.subarray(12, 18))).toEqual([6, 60, 6, 60, 6, 60]);
   });
+});
+
+describe('CentroidIndex (exact search with cepstral lower bounds)', () => {
+  for (const [N, K, stack, M, q] of [[13, 11, 3, 7, 2], [29, 31, 2, 13, 4], [5, 2, 1, 11, 11]] as const) {
+    it(`equals brute force: N=${N} K=${K} stack=${stack} M=${M} coefficients=${q}`, () => {
+      const D = stack * M;
+      // smooth random vectors (energy in low cepstra, as log-mel frames have) plus noise
+      const r = mulberry32(N + K);
+      const smooth = (rows: number) => {
+        const out = new Float32Array(rows * D);
+        for (let i = 0; i < rows; i++) {
+          const a = r() * 4 - 2, b = r() * 2 - 1, c = r() - 0.5;
+          for (let d = 0; d < D; d++) out[i * D + d] = a + b * Math.cos((Math.PI * (d % M)) / M) + c * Math.cos((2 * Math.PI * (d % M)) / M) + 0.3 * (r() - 0.5);
+        }
+        return out;
+      };
+      const x = smooth(N);
+      const c = smooth(K);
+      const idx = new CentroidIndex(c, K, stack, M, q);
+      const ids = new Int32Array(N);
+      idx.nearest(x, N, ids);
+      expect(Array.from(ids)).toEqual(bruteNearest(x, N, D, c, K).ids);
+      expect(idx.stats().exactPerVector).toBeGreaterThanOrEqual(1);
+      expect(idx.stats().exactPerVector).toBeLessThanOrEqual(K);
+      // also on unstructured data, where the bounds prune little
+      const xr = randomMatrix(N, D, 3);
+      idx.nearest(xr, N, ids);
+      expect(Array.from(ids)).toEqual(bruteNearest(xr, N, D, c, K).ids);
+    });
+  }
 });

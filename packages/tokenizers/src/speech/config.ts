@@ -39,6 +39,11 @@ export interface VocoderConfig {
   readonly momentum: number;
   /** Seed of the initial random phase. */
   readonly seed: number;
+  /**
+   * Radius r of a triangular smoothing of the decoded log-mel along time (weights r+1-|dt|,
+   * |dt| <= r); 0 keeps the piecewise-constant centroid frames.
+   */
+  readonly smoothing: number;
 }
 
 export const DEFAULT_LOG_MEL: LogMelConfig = {
@@ -60,6 +65,7 @@ export const DEFAULT_VOCODER: VocoderConfig = {
   griffinLimIterations: 64,
   momentum: 0.99,
   seed: 0,
+  smoothing: 0,
 };
 
 function positiveInt(name: string, v: number): void {
@@ -101,6 +107,7 @@ export function resolveVocoderConfig(partial: Partial<VocoderConfig> = {}): Voco
     throw new TokenizerConfigError(`griffinLimIterations must be an integer >= 0, got ${c.griffinLimIterations}`);
   }
   if (!(c.momentum >= 0 && c.momentum < 1)) throw new TokenizerConfigError(`momentum must be in [0, 1), got ${c.momentum}`);
+  if (!Number.isInteger(c.smoothing) || c.smoothing < 0) throw new TokenizerConfigError(`smoothing must be an integer >= 0, got ${c.smoothing}`);
   if (!Number.isInteger(c.seed)) throw new TokenizerConfigError(`seed must be an integer, got ${c.seed}`);
   return c;
 }

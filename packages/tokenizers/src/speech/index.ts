@@ -11,3 +11,4 @@ export * from './safetensors.js';
 export * from './tokenizer.js';
 export * from './io.js';
 export { mulberry32 } from './prng.js';
+export * from './centroid-index.js';

@@ -14,7 +14,8 @@ import {
   type LogMelConfig, type UnitConfig, type VocoderConfig,
 } from './config.js';
 import { logMel, filterbankOf, prepareAudio, type FeatureFrames } from './features.js';
-import { nearestCentroids, rowSquaredNorms, stackFrames, trainKMeans } from './kmeans.js';
+import { stackFrames, trainKMeans } from './kmeans.js';
+import { CentroidIndex } from './centroid-index.js';
 import { invertMelFrame, melPseudoInverse } from './mel.js';
 import { griffinLim } from './griffin-lim.js';
 import type { WavAudio } from './wav.js';
@@ -47,6 +48,25 @@ export interface UnitDecodeOptions {
   readonly vocoder?: Partial<VocoderConfig>;
 }
 
+/** Triangular smoothing along time of [T, M] frames (radius r; edges renormalised). */
+export function smoothFrames(f: FeatureFrames, r: number): FeatureFrames {
+  if (r === 0) return f;
+  const { frames: T, dim: M, data } = f;
+  const out = new Float32Array(data.length);
+  for (let t = 0; t < T; t++) {
+    let wsum = 0;
+    for (let dt = -r; dt <= r; dt++) {
+      const u = t + dt;
+      if (u < 0 || u >= T) continue;
+      const w = r + 1 - Math.abs(dt);
+      wsum += w;
+      for (let m = 0; m < M; m++) out[t * M + m]! += w * data[u * M + m]!;
+    }
+    for (let m = 0; m < M; m++) out[t * M + m]! /= wsum;
+  }
+  return { data: out, frames: T, dim: M };
+}
+
 export class SpeechTokenizer {
   readonly features: LogMelConfig;
   readonly units: UnitConfig;
@@ -54,7 +74,7 @@ export class SpeechTokenizer {
   /** [K, s*M] row-major. */
   readonly centroids: Float32Array;
   readonly training: SpeechTrainingInfo | undefined;
-  private readonly centroidNorms: Float32Array;
+  private index: CentroidIndex | undefined;
   private pinv: Float64Array | undefined;
 
   constructor(spec: {
@@ -73,7 +93,6 @@ export class SpeechTokenizer {
     }
     this.centroids = spec.centroids;
     this.training = spec.training;
-    this.centroidNorms = rowSquaredNorms(this.centroids, this.units.numUnits, this.dim);
   }
 
   /** Width of a unit vector: stack x nMels. */
@@ -129,11 +148,15 @@ export class SpeechTokenizer {
     return stackFrames(f.data, f.frames, f.dim, this.units.stack);
   }
 
-  /** Mono audio at the tokenizer's rate -> unit ids (ceil((1 + floor(n / hop)) / stack) of them). */
+  /**
+   * Mono audio at the tokenizer's rate -> unit ids (ceil((1 + floor(n / hop)) / stack) of them):
+   * the exact nearest centroid, found by `CentroidIndex` (bounds prune most centroids).
+   */
   encode(x: Float32Array): Uint16Array {
     const v = this.unitVectors(x);
     const ids = new Uint16Array(v.frames);
-    nearestCentroids(v.data, v.frames, v.dim, this.centroids, this.units.numUnits, this.centroidNorms, ids);
+    this.index ??= new CentroidIndex(this.centroids, this.units.numUnits, this.units.stack, this.features.nMels);
+    this.index.nearest(v.data, v.frames, ids);
     return ids;
   }
 
@@ -177,7 +200,7 @@ export class SpeechTokenizer {
   decode(ids: ArrayLike<number>, o: UnitDecodeOptions = {}): Float32Array {
     if (ids.length === 0) return new Float32Array(o.length ?? 0);
     const vocoder = resolveVocoderConfig({ ...this.vocoder, ...o.vocoder });
-    const f = this.unitsToLogMel(ids);
+    const f = smoothFrames(this.unitsToLogMel(ids), vocoder.smoothing);
     const mag = this.logMelToMagnitude(f, vocoder);
     const natural = Math.max(1, (f.frames - 1) * this.features.hopLength);
     const y = griffinLim(mag, f.frames, this.features, natural, {
