@@ -93,11 +93,17 @@ const median = (xs: number[]): number => {
 };
 const round = (x: number, d = 3): number => Number(x.toFixed(d));
 
-/** Seconds of one call, and its result. */
-async function timed<T>(f: () => T | Promise<T>): Promise<[number, T]> {
+/** CPU seconds (user + system, all threads of this process) used by `f`, also recorded in `cpu`. */
+const cpuSeconds = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
+
+/** Wall seconds of one call, and its result; its CPU seconds are pushed to `cpu` if given. */
+async function timed<T>(f: () => T | Promise<T>, cpu?: number[]): Promise<[number, T]> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await f();
-  return [(performance.now() - t0) / 1000, r];
+  const wall = (performance.now() - t0) / 1000;
+  cpu?.push(cpuSeconds(process.cpuUsage(c0)));
+  return [wall, r];
 }
 
 function defaultCorpus(): { path: string; text: string } {
@@ -130,14 +136,15 @@ async function bench(v: Values): Promise<number> {
   const trainRuns = Math.min(runs, 3);
   const empty = JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, post_processor: null, decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: {}, merges: [] } });
   const hfTrain: number[] = [];
+  const trainCpu = { hf: [] as number[], ours30k: [] as number[] };
   const oursTrain30k: number[] = [];
   const oursTrain: number[] = [];
   let sameMerges = false;
   let tok: BpeTokenizer | undefined;
   for (let r = 0; r < trainRuns; r++) {
     const h = hf.Tokenizer.fromString(empty);
-    hfTrain.push((await timed(() => h.train([corpusFile])))[0]);
-    const [s30k, ours30k] = await timed(() => trainBpe(lines, { vocabSize: 30000, minFrequency: 0, specialTokens: [], alphabet: 'observed' }));
+    hfTrain.push((await timed(() => h.train([corpusFile]), trainCpu.hf))[0]);
+    const [s30k, ours30k] = await timed(() => trainBpe(lines, { vocabSize: 30000, minFrequency: 0, specialTokens: [], alphabet: 'observed' }), trainCpu.ours30k);
     oursTrain30k.push(s30k);
     const hfFile = join(dir, 'hf.json');
     h.save(hfFile, false);
@@ -153,14 +160,15 @@ async function bench(v: Values): Promise<number> {
   const file = join(dir, 'tokenizer.json');
   writeFileSync(file, stringifyHfJson(tok!));
   const times = { hfCold: [] as number[], hfWarm: [] as number[], oursCold: [] as number[], oursWarm: [] as number[] };
+  const cpu = { hf: [] as number[], ours: [] as number[] };
   let idsEqual = true;
   for (let r = 0; r < runs; r++) {
     const h = hf.Tokenizer.fromFile(file);
-    const [hc, encs] = await timed(() => h.encodeBatch(lines));
+    const [hc, encs] = await timed(() => h.encodeBatch(lines), cpu.hf);
     times.hfCold.push(hc);
     times.hfWarm.push((await timed(() => h.encodeBatch(lines)))[0]);
     tok!.model.clearCache();
-    const [oc, ids] = await timed(() => lines.map((l) => tok!.encode(l)));
+    const [oc, ids] = await timed(() => lines.map((l) => tok!.encode(l)), cpu.ours);
     times.oursCold.push(oc);
     times.oursWarm.push((await timed(() => lines.map((l) => tok!.encode(l))))[0]);
     if (r === 0) idsEqual = encs.every((e, i) => JSON.stringify(e.getIds()) === JSON.stringify(ids[i]));
@@ -177,6 +185,10 @@ async function bench(v: Values): Promise<number> {
       oursWarmCacheMBps: mbps(times.oursWarm),
       hfWarmCacheMBps: mbps(times.hfWarm),
       warmRatio: round(median(times.hfWarm) / median(times.oursWarm), 2),
+      // MB per CPU-second (all threads; HF encodeBatch is multi-threaded): independent of machine load.
+      oursMBPerCpuSecond: mbps(cpu.ours),
+      hfMBPerCpuSecond: mbps(cpu.hf),
+      cpuRatio: round(median(cpu.hf) / median(cpu.ours), 2),
       vocabSize: tok!.vocabSize,
       idsEqual,
     },
@@ -186,6 +198,8 @@ async function bench(v: Values): Promise<number> {
       oursVocab: vocab,
       hfDefaultTrainerSeconds: round(median(hfTrain)),
       oursSameSettingsSeconds: round(median(oursTrain30k)),
+      hfDefaultTrainerCpuSeconds: round(median(trainCpu.hf)),
+      oursSameSettingsCpuSeconds: round(median(trainCpu.ours30k)),
       sameSettings: 'vocab 30000, min frequency 0, observed alphabet, no special tokens',
       mergesIdenticalToHf: sameMerges,
     },
