@@ -6,6 +6,8 @@
  *   every flag combination, prime sizes that leave remainders in the 4x8 micro-kernel tile,
  *   rank 4, batch broadcasting, and a single row (decode).
  * - `Slice` (contiguous-run copies): ranks 1-5, whole and partial axes, int32, empty.
+ * - `Identity` (shared data): a clone keeps its values after the original is disposed or a
+ *   variable it was cloned from is reassigned, and disposing both leaks nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,4 +96,24 @@ describe('wasm UnsortedSegmentSum', () => {
       expect(got.values).toEqual(ref.values);
     });
   }
+
+  it('Identity: clones share data safely (dispose, variable assign) and leak nothing', () => {
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const bytes = tf.memory().numBytes;
+    const x = tf.tensor1d([1, 2, 3, 5, 7]);
+    const c = tf.clone(x);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 5, 7]);
+    const init = tf.tensor1d([11, 13]);
+    const next = tf.tensor1d([17, 19]);
+    const v = tf.variable(init);
+    const vc = tf.clone(v);
+    v.assign(next);
+    expect(Array.from(vc.dataSync())).toEqual([11, 13]);
+    expect(Array.from(v.dataSync())).toEqual([17, 19]);
+    tf.dispose([c, v, vc, init, next]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numBytes).toBe(bytes);
+  });
 });

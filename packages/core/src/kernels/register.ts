@@ -7,12 +7,15 @@
  * - `BatchMatMul`: wraps the backend's kernel; batched and transposed products (slow generic
  *   loop in tfjs-backend-wasm) go to our SIMD kernel or to XNNPACK after explicit transposes,
  *   see batch-matmul.ts.
+ * - `Identity` (tf.clone, custom-gradient saves): shares the data instead of copying it, see
+ *   identity.ts.
  * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
  *   see slice.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
+import { makeIdentityWasm } from './identity.js';
 import { makeSliceWasm } from './slice.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
@@ -26,6 +29,7 @@ export function registerWasmKernels(): void {
   }
   wrap('BatchMatMul', makeBatchMatMulWasm);
   wrap('Slice', makeSliceWasm);
+  wrap('Identity', makeIdentityWasm);
 }
 
 /** Replaces the wasm kernel `name` by `make(original)`, keeping its setup/dispose hooks. */
