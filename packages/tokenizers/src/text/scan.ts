@@ -18,8 +18,10 @@ const L = 1;
 const N = 2;
 const WS = 3;
 
-/** Class of every code point (0x110000 entries, 1.1 MB); surrogates are O. */
-const CLASS: Uint8Array = (() => {
+/** Class of every code point (0x110000 entries, 1.1 MB, built on first use); surrogates are O. */
+let CLASS: Uint8Array | null = null;
+
+function buildClassTable(): Uint8Array {
   const t = new Uint8Array(0x110000);
   const fill = (ranges: string, cls: number): void => {
     for (const r of ranges.split(',')) {
@@ -32,7 +34,7 @@ const CLASS: Uint8Array = (() => {
   fill(NUMBER_RANGES, N);
   fill(SPACE_RANGES, WS);
   return t;
-})();
+}
 
 const APOS = 0x27;
 const SPACE = 0x20;
@@ -47,7 +49,7 @@ function cp(text: string, i: number): number {
   return c;
 }
 const width = (code: number): number => (code > 0xffff ? 2 : 1);
-const classAt = (text: string, i: number): number => (i < text.length ? CLASS[cp(text, i)]! : -1);
+const classAt = (table: Uint8Array, text: string, i: number): number => (i < text.length ? table[cp(text, i)]! : -1);
 
 /** Length of a contraction starting at i (which holds an apostrophe), or 0. */
 function contraction(text: string, i: number): number {
@@ -60,11 +62,11 @@ function contraction(text: string, i: number): number {
 }
 
 /** End of the run of class `cls` starting at i. */
-function runEnd(text: string, i: number, cls: number): number {
+function runEnd(table: Uint8Array, text: string, i: number, cls: number): number {
   const n = text.length;
   while (i < n) {
     const code = cp(text, i);
-    if (CLASS[code] !== cls) break;
+    if (table[code] !== cls) break;
     i += width(code);
   }
   return i;
@@ -72,6 +74,7 @@ function runEnd(text: string, i: number, cls: number): number {
 
 /** Calls `emit(start, end)` for each pre-token of `text`, in order; the pieces tile the text. */
 export function scanPreTokens(text: string, emit: (start: number, end: number) => void): void {
+  const table = CLASS ?? (CLASS = buildClassTable());
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -84,19 +87,19 @@ export function scanPreTokens(text: string, emit: (start: number, end: number) =
         continue;
       }
     }
-    const cls = CLASS[cp(text, i)]!;
-    if (cls !== WS || (c === SPACE && classAt(text, i + 1) !== WS && i + 1 < n)) {
+    const cls = table[cp(text, i)]!;
+    if (cls !== WS || (c === SPACE && classAt(table, text, i + 1) !== WS && i + 1 < n)) {
       // ' ?X+' for X in L, N, O: an optional leading space, then a run of one class.
       const start = i;
-      const runClass = cls === WS ? classAt(text, i + 1) : cls;
+      const runClass = cls === WS ? classAt(table, text, i + 1) : cls;
       if (cls === WS) i += 1;
-      const end = runEnd(text, i, runClass);
+      const end = runEnd(table, text, i, runClass);
       emit(start, end);
       i = end;
       continue;
     }
     // Whitespace run [i, end).
-    const end = runEnd(text, i, WS);
+    const end = runEnd(table, text, i, WS);
     if (end === n) {
       emit(i, end);
       i = end;
