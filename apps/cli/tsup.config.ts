@@ -9,4 +9,6 @@ export default defineConfig({
   // One TensorFlow.js engine per process: never bundle a copy of it.
   external: [/^@tensorflow\//],
   banner: { js: '#!/usr/bin/env node' },
+  // npm links bin/zipper at install time (before any build); keep the rebuilt file executable.
+  onSuccess: 'chmod +x dist/bin.js',
 });
