@@ -6,6 +6,8 @@
  *   every flag combination, prime sizes that leave remainders in the 4x8 micro-kernel tile,
  *   rank 4, batch broadcasting, and a single row (decode).
  * - `Slice` (contiguous-run copies): ranks 1-5, whole and partial axes, int32, empty.
+ * - `Transpose` (blocked 2-D, last-axis runs): 2-D and batched last-two swaps with sizes off
+ *   the 8x8 tile, heads <-> time permutations with short and long runs, int32, a fallback perm.
  * - `Identity` (shared data): a clone keeps its values after the original is disposed or a
  *   variable it was cloned from is reassigned, and disposing both leaks nothing.
  */
@@ -116,4 +118,23 @@ describe('wasm UnsortedSegmentSum', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.memory().numBytes).toBe(bytes);
   });
+
+  const perms: Array<[string, number[], number[], 'float32' | 'int32']> = [
+    ['2-D [13, 11]', [13, 11], [1, 0], 'float32'],
+    ['2-D [64, 32]', [64, 32], [1, 0], 'float32'],
+    ['batched last two [3, 7, 17]', [3, 7, 17], [0, 2, 1], 'float32'],
+    ['heads <-> time [2, 7, 3, 32] (long runs)', [2, 7, 3, 32], [0, 2, 1, 3], 'float32'],
+    ['heads <-> time [2, 7, 3, 5] (short runs) int32', [2, 7, 3, 5], [0, 2, 1, 3], 'int32'],
+    ['rank 5 [2, 3, 3, 5, 7] -> [2, 3, 5, 3, 7] keep last', [2, 3, 3, 5, 7], [0, 1, 3, 2, 4], 'float32'],
+    ['fallback [3, 5, 7] -> [2, 0, 1]', [3, 5, 7], [2, 0, 1], 'float32'],
+  ];
+  for (const [name, shape, perm, dtype] of perms) {
+    it(`Transpose ${name} equals the cpu backend's result`, () => {
+      const fn = () => tf.transpose(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 5 - 3), shape, dtype), perm);
+      const ref = on('cpu', fn);
+      const got = on('wasm', fn);
+      expect(got.shape).toEqual(ref.shape);
+      expect(got.values).toEqual(ref.values);
+    });
+  }
 });

@@ -9,6 +9,7 @@
  *   see batch-matmul.ts.
  * - `Identity` (tf.clone, custom-gradient saves): shares the data instead of copying it, see
  *   identity.ts.
+ * - `Transpose`: blocked 2-D transposes and last-axis-run copies, see transpose.ts.
  * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
  *   see slice.ts.
  */
@@ -17,6 +18,7 @@ import './gradients.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
 import { makeIdentityWasm } from './identity.js';
 import { makeSliceWasm } from './slice.js';
+import { makeTransposeWasm } from './transpose.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
 
 let registered = false;
@@ -30,6 +32,7 @@ export function registerWasmKernels(): void {
   wrap('BatchMatMul', makeBatchMatMulWasm);
   wrap('Slice', makeSliceWasm);
   wrap('Identity', makeIdentityWasm);
+  wrap('Transpose', makeTransposeWasm);
 }
 
 /** Replaces the wasm kernel `name` by `make(original)`, keeping its setup/dispose hooks. */
