@@ -18,9 +18,15 @@
 typedef unsigned long size_t;
 
 static void pack_t(const float *src, float *dst, int rows, int cols) {
-  /* src is [cols, rows] row-major; dst = src^T, [rows, cols]. */
-  for (int r = 0; r < rows; r++)
-    for (int c = 0; c < cols; c++) dst[r * cols + c] = src[c * rows + r];
+  /* src is [cols, rows] row-major; dst = src^T, [rows, cols]; 8x8 tiles keep both sides in cache. */
+  for (int c0 = 0; c0 < cols; c0 += 8) {
+    const int c1 = c0 + 8 < cols ? c0 + 8 : cols;
+    for (int r0 = 0; r0 < rows; r0 += 8) {
+      const int r1 = r0 + 8 < rows ? r0 + 8 : rows;
+      for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++) dst[r * cols + c] = src[c * rows + r];
+    }
+  }
 }
 
 static void gemm(const float *A, const float *B, float *C, int M, int K, int N) {
