@@ -94,6 +94,16 @@ describe('fast ops match the plain TF.js formulation', () => {
     );
   });
 
+  it('linear: x [1, 7, 11], decode x [1, 1, 11] and [1, 1, 3, 11] (direct matMul path)', () => {
+    for (const shape of [[1, 7, 11], [1, 1, 11], [1, 1, 3, 11]]) {
+      const inputs = () => [rand(shape, 11), rand([11, 13], 12)];
+      checkParity(
+        () => valueAndGrads((x, w) => linear(x!, w as tf.Tensor2D), inputs),
+        () => valueAndGrads((x, w) => tf.reshape(tf.matMul(tf.reshape(x!, [-1, 11]), w!), [...shape.slice(0, -1), 13]), inputs),
+      );
+    }
+  });
+
   it('embedding: ids [3, 7] with repeats into table [13, 11], value and table gradient', () => {
     const ids = [0, 3, 3, 12, 5, 0, 7, 1, 1, 1, 11, 2, 9, 4, 6, 8, 10, 12, 12, 3, 0];
     const run = (f: (i: tf.Tensor2D, t: tf.Tensor2D) => tf.Tensor) => () => {

@@ -26,7 +26,9 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.T
   }
   const lead = x.shape.slice(0, -1);
   if (!recordingGradients()) {
-    if (x.rank === 2) return tf.matMul(x as tf.Tensor as tf.Tensor2D, w) as tf.Tensor as tf.Tensor<R>;
+    // One kernel when every axis before the rows is 1 (decode: x [1, 1, in], or [1, 1, G, K]):
+    // TF.js's matMul takes rank-N x rank-2 directly and on wasm that still reaches XNNPACK.
+    if (x.shape.slice(0, -2).every((n) => n === 1)) return tf.matMul(x as tf.Tensor as tf.Tensor3D, w) as tf.Tensor as tf.Tensor<R>;
     return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w), [...lead, outDim] as number[]) as tf.Tensor as tf.Tensor<R>);
   }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
