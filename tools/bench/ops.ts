@@ -74,8 +74,11 @@ time('attention fwd+bwd, ops/attention custom gradient', 3 * FA, () => attnG([q,
 time('attention fwd+bwd, plain TF.js built-in gradients', 3 * FA, () => plainG([q, k, v]));
 
 const q1 = tf.randomNormal([1, 4, 1, K]) as tf.Tensor4D, kc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D, vc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D;
-time('decode attention T=1 S=128, ops/attention (elementwise)', 0, () => causalAttention(q1, kc, vc));
-time('decode attention T=1 S=128, batched matMul', 0, () => tf.matMul(tf.softmax(tf.mul(tf.matMul(q1, kc, false, true), 1 / Math.sqrt(K)), -1), vc));
+time('decode attention T=1 S=128, ops/attention (rank-4 matMuls)', 0, () => causalAttention(q1, kc, vc));
+time('decode attention T=1 S=128, elementwise sum(q*k) formulation', 0, () => {
+  const p = tf.softmax(tf.mul(tf.transpose(tf.sum(tf.mul(q1, kc), 3, true), [0, 1, 3, 2]), 1 / Math.sqrt(K)), -1); // [1, H, 1, S]
+  return tf.sum(tf.mul(tf.transpose(p, [0, 1, 3, 2]), vc), 2, true);
+});
 
 const ids = tf.randomUniform([8, T], 0, V, 'int32') as tf.Tensor2D, table = tf.randomNormal([V, D]) as tf.Tensor2D;
 const embG = tf.grad((t: tf.Tensor) => tf.sum(embedding(ids, t as tf.Tensor2D)));
