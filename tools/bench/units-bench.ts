@@ -6,7 +6,7 @@
  *
  *   npx vite-node -c vitest.config.ts tools/bench/units-bench.ts -- [--tokenizer DIR] [--seconds 30] [--runs 7]
  *
- * Without --tokenizer: the default config (16 kHz, hop 160, 80 mels, stack 2, 512 units) with
+ * Without --tokenizer: the default config (16 kHz, hop 160, 40 mels, stack 2, 512 units) with
  * centroids drawn from the audio's own unit vectors (timing does not depend on their values).
  * Audio: the WAVs of .cache/units-eval/eval (tools/speech/synth-corpus.mjs) concatenated, or a
  * synthetic harmonic signal when that folder is missing.

@@ -12,8 +12,8 @@ import { UsageError } from '../command.js';
 const DEFAULT_TOKENIZER = 'packages/speech/assets/speech-units-default';
 
 const USAGE = `usage:
-  zipper units train --in IN [--in IN...] --out DIR [--units 512] [--rate 50] [--stack 2] [--mels 80]
-                     [--seed 0] [--iterations 20] [--max-frames 60000] [--gl 64] [--max-bytes N]
+  zipper units train --in IN [--in IN...] --out DIR [--units 512] [--rate 50] [--stack 2] [--mels 40]
+                     [--seed 0] [--iterations 15] [--max-frames 40000] [--gl 64] [--max-bytes N]
   zipper units encode [--tokenizer DIR] --in a.wav [--out units.json]     unit ids (JSON)
   zipper units decode [--tokenizer DIR] --in units.json --out b.wav [--gl N]
   zipper units resynth [--tokenizer DIR] --in a.wav --out b.wav [--gl N]  audio -> units -> audio
@@ -96,7 +96,7 @@ async function train(v: Values): Promise<number> {
   const files = expandInputs(v.in);
   const stack = intArg(v.stack, 'stack', 2, 1);
   const rate = intArg(v.rate, 'rate', 50, 1);
-  const features = logMelForUnitRate(rate, stack, { nMels: intArg(v.mels, 'mels', 80, 1) });
+  const features = logMelForUnitRate(rate, stack, { nMels: intArg(v.mels, 'mels', 40, 1) });
   const t0 = performance.now();
   const clips = files.map((f) => readMono(f, features.sampleRate, v));
   const seconds = clips.reduce((a, c) => a + c.length, 0) / features.sampleRate;
@@ -106,8 +106,8 @@ async function train(v: Values): Promise<number> {
     units: { numUnits: intArg(v.units, 'units', 512, 1), stack },
     vocoder: { griffinLimIterations: intArg(v.gl, 'gl', 64, 0) },
     seed: intArg(v.seed, 'seed', 0, 0),
-    iterations: intArg(v.iterations, 'iterations', 20, 0),
-    maxFrames: intArg(v['max-frames'], 'max-frames', 60_000, 1),
+    iterations: intArg(v.iterations, 'iterations', 15, 0),
+    maxFrames: intArg(v['max-frames'], 'max-frames', 40_000, 1),
     onIteration: (it, msd) => console.error(`  iteration ${it}: mean squared distance ${msd.toFixed(4)}`),
   });
   saveSpeechTokenizer(tok, v.out);

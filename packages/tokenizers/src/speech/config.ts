@@ -51,7 +51,7 @@ export const DEFAULT_LOG_MEL: LogMelConfig = {
   nFft: 512,
   winLength: 400,
   hopLength: 160,
-  nMels: 80,
+  nMels: 40,
   fMin: 0,
   fMax: 8000,
   logFloor: 1e-5,

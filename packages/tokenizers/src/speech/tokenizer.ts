@@ -25,9 +25,9 @@ export interface SpeechTokenizerTrainOptions {
   readonly units?: Partial<UnitConfig>;
   readonly vocoder?: Partial<VocoderConfig>;
   readonly seed?: number;
-  /** Lloyd iterations (default 25). */
+  /** Lloyd iterations (default 15). */
   readonly iterations?: number;
-  /** k-means trains on a uniform sample of at most this many unit vectors (default 60,000). */
+  /** k-means trains on a uniform sample of at most this many unit vectors (default 40,000). */
   readonly maxFrames?: number;
   readonly onIteration?: (iteration: number, meanSquaredDistance: number) => void;
 }
@@ -116,8 +116,8 @@ export class SpeechTokenizer {
     const units = resolveUnitConfig(o.units);
     const vocoder = resolveVocoderConfig(o.vocoder);
     const seed = o.seed ?? 0;
-    const iterations = o.iterations ?? 25;
-    const maxFrames = o.maxFrames ?? 60_000;
+    const iterations = o.iterations ?? 15;
+    const maxFrames = o.maxFrames ?? 40_000;
     const stacked = clips.map((x) => {
       const f = logMel(x, features);
       return stackFrames(f.data, f.frames, f.dim, units.stack);
