@@ -1,7 +1,7 @@
 /**
  * The decoder tower: token embedding tied to the output softmax, pre-norm RMSNorm blocks with
  * rotary causal self-attention and a GELU(tanh) MLP, final RMSNorm, no biases. Matches the
- * PyTorch reference (/work/shared/bench/torch_reference.py) weight for weight.
+ * PyTorch reference (../shared/bench/torch_reference.py next to the repository) weight for weight.
  *
  * Composability seam (for @zipper/fuse, which inserts cross-attention between blocks of N towers):
  * the pieces are separately callable and every one is pure (tensors in, new tensors out):
