@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   SpeechTokenizer, filterbankOf, loadSpeechTokenizer, mulberry32, prepareAudio, readWavFile, resolveLogMelConfig,
-  stackFrames, logMel,
+  stackFrames, logMel, nearestCentroids, CentroidIndex, rowSquaredNorms,
 } from '@zipper/tokenizers';
 
 const argv = process.argv.slice(2);
@@ -83,6 +83,26 @@ for (let i = 0; i < runs; i++) {
   times.push((t2 - t1) / 1000);
 }
 
+// the blocked brute-force search on the same unit vectors, for the CentroidIndex speed-up
+const vecs = tok.unitVectors(audio);
+const norms = rowSquaredNorms(tok.centroids, tok.units.numUnits, tok.dim);
+const bruteIds = new Int32Array(vecs.frames);
+const index = new CentroidIndex(tok.centroids, tok.units.numUnits, tok.units.stack, tok.features.nMels);
+const indexIds = new Int32Array(vecs.frames);
+const bruteTimes: number[] = [];
+const indexTimes: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const t0 = performance.now();
+  nearestCentroids(vecs.data, vecs.frames, vecs.dim, tok.centroids, tok.units.numUnits, norms, bruteIds);
+  const t1 = performance.now();
+  index.nearest(vecs.data, vecs.frames, indexIds);
+  const t2 = performance.now();
+  bruteTimes.push((t1 - t0) / 1000);
+  indexTimes.push((t2 - t1) / 1000);
+}
+let bruteSame = 0;
+for (let i = 0; i < ids.length; i++) if (indexIds[i] === bruteIds[i] && ids[i] === bruteIds[i]) bruteSame++;
+
 const dir = mkdtempSync(join(tmpdir(), 'zipper-units-bench-'));
 writeFileSync(join(dir, 'audio.f32'), new Uint8Array(audio.buffer));
 writeFileSync(join(dir, 'mel.f32'), new Uint8Array(Float32Array.from(filterbankOf(tok.features).weights).buffer));
@@ -107,4 +127,9 @@ console.log(JSON.stringify({
   torch: { version: ref.torch, threads: ref.threads, medianSeconds: ref.medianSeconds, xRealTime: seconds / ref.medianSeconds },
   speedVsTorch: ref.medianSeconds / ours,
   unitIdAgreement: { same: agree, total: ids.length, lengthMatches: ids.length === ref.ids.length },
+  search: {
+    exactScoresPerVector: index.stats().exactPerVector, numUnits: tok.units.numUnits,
+    bruteForceQuantizeMedianSeconds: median(bruteTimes), indexQuantizeMedianSeconds: median(indexTimes),
+    sameIdsAsBruteForce: bruteSame, total: ids.length,
+  },
 }, null, 2));

@@ -160,6 +160,11 @@ export class SpeechTokenizer {
     return ids;
   }
 
+  /** Exact scores computed per encoded vector so far (the brute force computes numUnits). */
+  get searchStats(): { exactPerVector: number } | undefined {
+    return this.index?.stats();
+  }
+
   /** Any WAV (channels, rate) -> unit ids: downmix, resample, encode. */
   encodeAudio(audio: WavAudio): Uint16Array {
     return this.encode(prepareAudio(audio, this.features.sampleRate));
