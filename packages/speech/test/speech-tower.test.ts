@@ -57,8 +57,11 @@ describe('SpeechTower', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(Array.from(rb.units)).toEqual(Array.from(ra.units));
     expect(ra.sampleRate).toBe(SR);
-    expect(ra.units.length).toBeGreaterThan(0);
-    expect(Math.abs(ra.audio.length - ra.units.length * tokenizer.samplesPerUnit)).toBeLessThanOrEqual(tokenizer.samplesPerUnit);
+    // an untrained tower may pick <eos> early: then fewer units, and the reason says so
+    if (ra.finishReason === 'length') expect(ra.units.length).toBe(9);
+    else expect(ra.units.length).toBeLessThan(9);
+    if (ra.units.length === 0) expect(ra.audio.length).toBe(0);
+    else expect(Math.abs(ra.audio.length - ra.units.length * tokenizer.samplesPerUnit)).toBeLessThanOrEqual(tokenizer.samplesPerUnit);
     a.dispose();
     b.dispose();
   });
