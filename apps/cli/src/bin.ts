@@ -1,4 +1,5 @@
 import { ZipperError } from '@zipper/core';
+import { TokenizerError } from '@zipper/tokenizers';
 import { UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
@@ -24,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ZipperError) {
+    if (err instanceof UsageError || err instanceof ZipperError || err instanceof TokenizerError) {
       console.error(`zipper: ${err.name}: ${err.message}`);
       process.exit(err instanceof UsageError ? 2 : 1);
     }
