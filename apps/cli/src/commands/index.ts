@@ -3,7 +3,6 @@ import { bench } from './bench.js';
 import { bpe } from './bpe.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
-import { genBench } from './gen-bench.js';
 import { info } from './info.js';
 import { train } from './train.js';
 import { units } from './units.js';
@@ -14,7 +13,6 @@ export const COMMANDS: readonly Command[] = [
   demo,
   data,
   bpe,
-  genBench,
   bench,
   units,
   train,
