@@ -197,12 +197,12 @@ describe('causality and the composability seam', () => {
           x = r.y;
           next.push(r.cache!);
         }
-        return { logits: tower.head(x), next };
+        return { logits: tower.head(x), ks: next.map((l) => l.k), vs: next.map((l) => l.v) };
       });
       const viaForward = tower.forward(step, { cache });
       expect(maxAbsDiff(viaBlocks.logits.dataSync(), viaForward.logits.dataSync())).toBeLessThan(1e-6);
       layers.forEach((l) => tf.dispose([l.k, l.v]));
-      layers = viaBlocks.next;
+      layers = viaBlocks.ks.map((k, i) => ({ k, v: viaBlocks.vs[i]! }));
       disposeCache(cache);
       cache = viaForward.cache!;
       tf.dispose([step, viaBlocks.logits, viaForward.logits]);

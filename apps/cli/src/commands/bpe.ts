@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, TokenizerError, trainBpe, type BpeTokenizer } from '@zipper/tokenizers';
+import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, trainBpe, type BpeTokenizer } from '@zipper/tokenizers';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -230,12 +230,6 @@ export const bpe: Command = {
     }
     const run = { train, encode, decode, bench }[sub as 'train'];
     if (!run) throw new UsageError(`unknown "bpe ${sub}"\n\n${USAGE}`);
-    try {
-      return await run(values);
-    } catch (e) {
-      if (!(e instanceof TokenizerError)) throw e;
-      console.error(`zipper: ${e.name}: ${e.message}`);
-      return 1;
-    }
+    return run(values); // typed tokenizer errors are printed by bin.ts without a stack trace
   },
 };

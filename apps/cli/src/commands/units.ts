@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  SpeechTokenizer, TokenizerError, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWavFile,
+  SpeechTokenizer, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWavFile,
   saveSpeechTokenizer, writeWav, type WavEncoding,
 } from '@zipper/tokenizers';
 import { intArg, parse } from '../args.js';
@@ -176,12 +176,6 @@ export const units: Command = {
     }
     const run = { train, encode, decode, resynth }[sub as 'train'];
     if (!run) throw new UsageError(`unknown "units ${sub}"\n\n${USAGE}`);
-    try {
-      return await run(values);
-    } catch (e) {
-      if (!(e instanceof TokenizerError)) throw e;
-      console.error(`zipper: ${e.name}: ${e.message}`);
-      return 1;
-    }
+    return run(values); // typed tokenizer errors are printed by bin.ts without a stack trace
   },
 };
