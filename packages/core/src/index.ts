@@ -17,3 +17,4 @@ export * from './checkpoint/tensors-file.js';
 export * from './checkpoint/tower-checkpoint.js';
 export { writeDirAtomic, writeFileAtomic, resolveCheckpointDir, type WriteHook, type NamedBytes } from './checkpoint/atomic.js';
 export * from './train/index.js';
+export * from './model/preset.js';

@@ -1,7 +1,7 @@
 /** Speech tower sizes; the vocabulary size always comes from the speech tokenizer (units + 2). */
-import { ConfigError, type TowerConfigInput } from '@zipper/core';
+import { towerShapeOf, type TowerShape } from '@zipper/core';
 
-export type SpeechTowerShape = Omit<TowerConfigInput, 'vocabSize'>;
+export type SpeechTowerShape = TowerShape;
 
 export const SPEECH_TOWER_PRESETS = {
   /** For tests: trains in seconds on 2 cores. */
@@ -13,8 +13,5 @@ export const SPEECH_TOWER_PRESETS = {
 export type SpeechTowerPreset = keyof typeof SPEECH_TOWER_PRESETS;
 
 export function speechTowerShape(p: SpeechTowerPreset | SpeechTowerShape): SpeechTowerShape {
-  if (typeof p !== 'string') return p;
-  const shape = (SPEECH_TOWER_PRESETS as Record<string, SpeechTowerShape>)[p];
-  if (!shape) throw new ConfigError(`unknown speech tower preset "${p}"; known: ${Object.keys(SPEECH_TOWER_PRESETS).join(', ')}`);
-  return shape;
+  return towerShapeOf(SPEECH_TOWER_PRESETS, p, 'speech');
 }

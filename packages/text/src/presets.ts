@@ -2,10 +2,9 @@
  * Text tower sizes. The vocabulary size always comes from the tokenizer, so a preset names only
  * the decoder's shape. `reference` is the preset of ../shared/bench/torch_reference.py.
  */
-import type { TowerConfigInput } from '@zipper/core';
-import { ConfigError } from '@zipper/core';
+import { towerShapeOf, type TowerShape } from '@zipper/core';
 
-export type TextTowerShape = Omit<TowerConfigInput, 'vocabSize'>;
+export type TextTowerShape = TowerShape;
 
 export const TEXT_TOWER_PRESETS = {
   /** For tests and the demo: trains in seconds on 2 cores. */
@@ -20,8 +19,5 @@ export type TextTowerPreset = keyof typeof TEXT_TOWER_PRESETS;
 
 /** A preset by name, or a shape as given; throws ConfigError for an unknown name. */
 export function textTowerShape(p: TextTowerPreset | TextTowerShape): TextTowerShape {
-  if (typeof p !== 'string') return p;
-  const shape = (TEXT_TOWER_PRESETS as Record<string, TextTowerShape>)[p];
-  if (!shape) throw new ConfigError(`unknown text tower preset "${p}"; known: ${Object.keys(TEXT_TOWER_PRESETS).join(', ')}`);
-  return shape;
+  return towerShapeOf(TEXT_TOWER_PRESETS, p, 'text');
 }
