@@ -3,12 +3,17 @@
  * rotated by angle pos * base^(-2i/K), and the pairs stay interleaved:
  *   rope(x) = x * cos' + swap(x) * sin',   swap(x)[2i] = -x[2i+1], swap(x)[2i+1] = x[2i]
  * where cos', sin' repeat each pair's cos/sin twice. swap is a fixed signed permutation applied
- * as one plain 2-D matMul with a [K, K] matrix (4 kernels in all instead of a split/concat chain).
+ * as one plain 2-D matMul with a [K, K] matrix S (4 kernels in all instead of a split/concat
+ * chain; an elementwise reverse of the pairs measured slower on wasm). While recording gradients
+ * rope is one custom-gradient op: S is a constant, so the backward is only
+ *   dx = dy * cos' + swap^T(dy * sin') = dy * cos' - swap(dy * sin')     (S^T = -S)
+ * (one matMul; as a generic linear it also computed dS and two transposes, ~2.5% of a step).
  *
  * Legend: T time, K head width (even); x is (..., T, G, K) for any G (heads, or q and k heads).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { linear } from '../ops/linear.js';
+import '../kernels/gradients.js';
+import { recordingGradients } from '../ops/tape.js';
 
 /** cos and sin tables [T, K/2] for positions start .. start+T-1 (float32, like the reference). */
 export function ropeTables(start: number, t: number, k: number, base: number): { cos: Float32Array; sin: Float32Array } {
@@ -42,6 +47,8 @@ function swapMatrix(k: number): tf.Tensor2D {
  */
 export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
   const [, t, , k] = x.shape;
+  const shape = x.shape;
+  const swap = (v: tf.Tensor, s: tf.Tensor2D): tf.Tensor => tf.reshape(tf.matMul(tf.reshape(v, [-1, k]) as tf.Tensor2D, s), shape); // [B, T, G, K]
   return tf.tidy(() => {
     const { cos, sin } = ropeTables(start, t, k, base);
     const rep = (a: Float32Array) => {
@@ -49,8 +56,22 @@ export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor
       for (let i = 0; i < a.length; i++) full[2 * i] = full[2 * i + 1] = a[i] as number;
       return tf.tensor3d(full, [t, 1, k]); // [T, 1, K], each pair's value twice
     };
-    const swapped = linear(x, swapMatrix(k)); // [B, T, G, K]
-    return tf.add(tf.mul(x, rep(cos)), tf.mul(swapped, rep(sin))) as tf.Tensor4D;
+    const c = rep(cos);
+    const s = rep(sin);
+    const m = swapMatrix(k);
+    if (!recordingGradients()) return tf.add(tf.mul(x, c), tf.mul(swap(x, m), s)) as tf.Tensor4D;
+    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xi, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+      save([c, s, m]);
+      return {
+        value: tf.add(tf.mul(xi, c), tf.mul(swap(xi, m), s)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sc, ss, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor2D];
+          return [tf.sub(tf.mul(dy, sc), swap(tf.mul(dy, ss), sm))];
+        },
+      };
+    });
+    return f(x) as tf.Tensor4D;
   });
 }
 

@@ -8,10 +8,12 @@
  * BatchMatMul wrapper, kernels/batch-matmul.ts, now also rewrites flagged 2-D products this
  * way, so plain tf.matMul users benefit too; this op stays explicit so it is fast on any
  * backend.) Benchmarks: `npx vite-node tools/bench/ops.ts`.
- * So the forward is one 2-D matMul on x viewed as [N, in], and the gradient materializes the
- * transposes (a cheap copy) and runs plain 2-D matMuls:
- *   dx = dy @ transpose(w)      [N, out] @ [out, in]
- *   dw = transpose(x) @ dy      [in, N] @ [N, out]
+ * So the forward is one 2-D matMul on x viewed as [N, in], and the gradient is two 2-D matMuls
+ * with transpose flags, which every backend we use handles well: on wasm our BatchMatMul kernel
+ * takes them (natively, or by a cheap explicit transpose before XNNPACK), tfjs-node passes them
+ * to TensorFlow's GEMM, and tfjs's own gradient is avoided (it adds generic bookkeeping):
+ *   dx = dy @ w^T      [N, out] @ [out, in]
+ *   dw = x^T @ dy      [in, N] @ [N, out]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
@@ -41,8 +43,8 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.T
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
         const dy2 = tf.reshape(dy, [-1, outDim]) as tf.Tensor2D; // [N, out]
-        const dx = tf.reshape(tf.matMul(dy2, tf.transpose(sw)), [...lead, inDim]); // (..., in)
-        const dw = tf.matMul(tf.transpose(sx), dy2); // [in, out]
+        const dx = tf.reshape(tf.matMul(dy2, sw, false, true), [...lead, inDim]); // (..., in)
+        const dw = tf.matMul(sx, dy2, true, false); // [in, out]
         return [dx, dw];
       },
     };
