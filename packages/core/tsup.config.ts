@@ -1,9 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // worker: the data-parallel training worker (src/parallel/worker.ts), started by
+  // DataParallelGradients from dist/worker.js (ESM) or dist/worker.cjs (CJS) next to the index.
+  entry: { index: 'src/index.ts', worker: 'src/parallel/worker.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   shims: true,
   sourcemap: true,
   clean: true,

@@ -17,4 +17,5 @@ export * from './checkpoint/tensors-file.js';
 export * from './checkpoint/tower-checkpoint.js';
 export { writeDirAtomic, writeFileAtomic, resolveCheckpointDir, type WriteHook, type NamedBytes } from './checkpoint/atomic.js';
 export * from './train/index.js';
+export * from './parallel/data-parallel.js';
 export * from './model/preset.js';
