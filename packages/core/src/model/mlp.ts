@@ -1,19 +1,39 @@
 /** The block's MLP: down(gelu_tanh(x @ up)) with no biases. x (..., D) -> (..., D). */
 import * as tf from '@tensorflow/tfjs-core';
+import '../kernels/gradients.js';
 import { linear } from '../ops/linear.js';
+import { recordingGradients } from '../ops/tape.js';
 
 const C = Math.sqrt(2 / Math.PI);
 
 /**
  * GELU, tanh approximation: 0.5 x (1 + tanh(c (x + 0.044715 x^3))), c = sqrt(2/pi), computed
- * as x * sigmoid(2c x (1 + 0.044715 x^2)) (the same function: 0.5 (1 + tanh z) = sigmoid(2z)),
- * 6 kernels instead of 9.
+ * as x * sigmoid(z), z = a x + b x^3, a = 2c, b = 2c * 0.044715 (the same function:
+ * 0.5 (1 + tanh u) = sigmoid(2u)), 6 kernels instead of 9.
+ * While recording gradients it is one custom-gradient op with the derivative written out,
+ *   dy/dx = s + x s (1 - s) (a + 3 b x^2),   s = sigmoid(z),
+ * instead of the tape of six elementwise ops (whose Multiply gradients also cast every operand).
  */
 export function geluTanh<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
-  return tf.tidy(() => {
-    const z = tf.mul(x, tf.add(tf.mul(tf.square(x), 2 * C * 0.044715), 2 * C));
-    return tf.mul(x, tf.sigmoid(z)) as tf.Tensor<R>;
+  const a = 2 * C;
+  const b = 2 * C * 0.044715;
+  const sig = (v: tf.Tensor): tf.Tensor => tf.sigmoid(tf.mul(v, tf.add(tf.mul(tf.square(v), b), a)));
+  if (!recordingGradients()) return tf.tidy(() => tf.mul(x, sig(x)) as tf.Tensor<R>);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const s = sig(xi);
+    save([xi, s]);
+    return {
+      value: tf.mul(xi, s),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, ss] = saved as [tf.Tensor, tf.Tensor];
+        const slope = tf.add(tf.mul(tf.square(sx), 3 * b), a); // a + 3 b x^2
+        const ds = tf.mul(tf.mul(sx, tf.sub(ss, tf.square(ss))), slope); // x s (1 - s) z'
+        return [tf.mul(dy, tf.add(ss, ds))];
+      },
+    };
   });
+  return f(x) as tf.Tensor<R>;
 }
 
 export function mlp(x: tf.Tensor3D, up: tf.Tensor2D, down: tf.Tensor2D): tf.Tensor3D {
