@@ -4,8 +4,11 @@
  * (median ms of `--reps` runs after 2 warm-ups, GFLOP/s where meaningful).
  *
  *   npx vite-node tools/bench/ops.ts [-- --reps 7]            # ZIPPER_THREADS=2 for 2 threads
+ *   npx vite-node tools/bench/ops.ts -- --native-only          # only native GEMM vs wasm products
  *
- * Shapes are those of the reference preset (d 256, 4 heads, seq 128, batch 8).
+ * Shapes are those of the reference preset (d 256, 4 heads, seq 128, batch 8). The product
+ * cases run twice, tagged `[native xN]` (the native GEMM addon, N = ZIPPER_NATIVE_THREADS) and
+ * `[wasm]` (`initBackend({ native: false })`: XNNPACK / our bmm.c kernel), in the same process.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../packages/core/src/backend.js';
@@ -16,13 +19,17 @@ import { linear } from '../../packages/core/src/ops/linear.js';
 const repsArg = process.argv.indexOf('--reps');
 const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 7;
 
-function time(name: string, flops: number, f: () => tf.Tensor | tf.Tensor[]): void {
+/**
+ * `read`: also download the result (dataSync), as the older cases do. The product cases pass
+ * false: wasm kernels run synchronously, and reading 3 MB back costs ~13 ms on its own.
+ */
+function time(name: string, flops: number, f: () => tf.Tensor | tf.Tensor[], read = true): void {
   const run = (): number => {
     const t0 = performance.now();
     const out = tf.tidy(() => {
       const r = f();
       const list = Array.isArray(r) ? r : [r];
-      for (const t of list) t.dataSync();
+      if (read) for (const t of list) t.dataSync();
       return list;
     });
     const dt = performance.now() - t0;
@@ -37,11 +44,39 @@ function time(name: string, flops: number, f: () => tf.Tensor | tf.Tensor[]): vo
 }
 
 const info = await initBackend();
-console.log(JSON.stringify({ backend: info.backend, threads: info.threads, simd: info.simd }));
+console.log(JSON.stringify({ backend: info.backend, threads: info.threads, simd: info.simd, native: info.native }));
 
 const N = 1024, D = 256, O = 768, V = 512, BH = 32, T = 128, K = 64;
 const x = tf.randomNormal([N, D]), w = tf.randomNormal([D, O]), wT = tf.randomNormal([O, D]), dy = tf.randomNormal([N, O]);
 const F = 2 * N * D * O;
+
+/** The products of one training step and of decoding, native GEMM vs the wasm kernels. */
+async function productCases(): Promise<void> {
+  const h1 = tf.randomNormal([1, D]), tab = tf.randomNormal([V, D]), w4 = tf.randomNormal([D, 4 * D]);
+  const qs = tf.randomNormal([BH, T, K]), ks = tf.randomNormal([BH, T, K]);
+  const q1 = tf.randomNormal([1, 4, 1, K]), kc = tf.randomNormal([1, 4, T, K]);
+  for (const native of [true, false]) {
+    const b = await initBackend({ native });
+    const tag = native ? `[native x${b.native.threads} ${b.native.isa}]` : '[wasm]';
+    if (native && !b.native.used) {
+      console.log(JSON.stringify({ case: 'native GEMM', skipped: b.native.reason }));
+      continue;
+    }
+    time(`${tag} x@w [1024,256]@[256,768]`, F, () => tf.matMul(x, w), false);
+    time(`${tag} x@w^T transposeB [1024,256]@[768,256]^T`, F, () => tf.matMul(x, wT, false, true), false);
+    time(`${tag} x^T@dy transposeA [1024,256]^T@[1024,768]`, F, () => tf.matMul(x, dy, true, false), false);
+    time(`${tag} dy@w^T [1024,768]@[256,768]^T`, F, () => tf.matMul(dy, w, false, true), false);
+    time(`${tag} mlp up [1024,256]@[256,1024]`, 2 * N * D * 4 * D, () => tf.matMul(x, w4), false);
+    time(`${tag} scores batched [32,128,64]@[32,128,64]^T`, 2 * BH * T * T * K, () => tf.matMul(qs, ks, false, true), false);
+    time(`${tag} decode logits [1,256]@[512,256]^T`, 2 * D * V, () => tf.matMul(h1, tab, false, true), false);
+    time(`${tag} decode linear [1,256]@[256,768]`, 2 * D * O, () => tf.matMul(h1, w), false);
+    time(`${tag} decode scores [1,4,1,64]@[1,4,128,64]^T`, 2 * 4 * T * K, () => tf.matMul(q1, kc, false, true), false);
+  }
+  tf.dispose([h1, tab, w4, qs, ks, q1, kc]);
+}
+await productCases();
+if (process.argv.includes('--native-only')) process.exit(0);
+await initBackend({ native: info.native.used });
 time('matMul x@w plain 2-D [1024,256]@[256,768]', F, () => tf.matMul(x, w));
 time('matMul x@w^T transposeB flag', F, () => tf.matMul(x, wT, false, true));
 time('matMul x@transpose(w^T) explicit', F, () => tf.matMul(x, tf.transpose(wT)));

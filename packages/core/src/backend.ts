@@ -9,6 +9,11 @@
  * backend's multi-threaded build with N XNNPACK threads (see parallel/wasm-threads.ts; TF.js
  * itself never enables it under Node). Default: DEFAULT_WASM_THREADS. If the threaded build
  * fails to start, the single-threaded build is used and `threads` reports 1.
+ *
+ * Native GEMM (wasm backend only): float32 BatchMatMul runs in the prebuilt addon when it loads
+ * (kernels/native.ts); `ZIPPER_NATIVE=0` / `initBackend({ native: false })` turns it off,
+ * `ZIPPER_NATIVE_THREADS=N` / `initBackend({ nativeThreads: N })` sets its threads per product.
+ * `native` in the result says whether it is used and why not.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -16,8 +21,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
+import { configureNative, resolveNativeOptions, type NativeInfo, type NativeOptions } from './kernels/native.js';
 import { registerWasmKernels } from './kernels/register.js';
 import { enableWasmThreads, MAX_WASM_THREADS } from './parallel/wasm-threads.js';
+
+export type { NativeInfo } from './kernels/native.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -30,6 +38,8 @@ export interface BackendInfo {
   readonly threads: number;
   readonly simd: boolean;
   readonly versions: Readonly<Record<string, string>>;
+  /** Whether the native GEMM addon runs the wasm backend's BatchMatMul (and why not). */
+  readonly native: NativeInfo;
 }
 
 const require_ = createRequire(import.meta.url);
@@ -103,24 +113,29 @@ async function useWasm(threads: number): Promise<boolean> {
   return tf.setBackend('wasm');
 }
 
-async function select(wanted: BackendName | undefined, threads: number): Promise<BackendInfo> {
+function notWasm(backend: BackendName): NativeInfo {
+  return { used: false, reason: `the backend is ${backend}, not wasm`, threads: 0 };
+}
+
+async function select(wanted: BackendName | undefined, threads: number, native: NativeOptions): Promise<BackendInfo> {
   const order: BackendName[] = wanted ? [wanted] : ['tensorflow', 'wasm', 'cpu'];
   for (const name of order) {
     if (name === 'tensorflow') {
       const provider = await useTensorflow();
-      if (provider) return { backend: 'tensorflow', provider, threads: 0, simd: true, versions: versions() };
+      if (provider) return { backend: 'tensorflow', provider, threads: 0, simd: true, versions: versions(), native: notWasm('tensorflow') };
       if (wanted) {
         throw new BackendError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; `npm i @tensorflow/tfjs-node@4.22.0` (or -gpu for CUDA), or use ZIPPER_BACKEND=wasm');
       }
     } else if (name === 'wasm') {
+      const nativeInfo = configureNative(native);
       if (await useWasm(threads)) {
         const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
-        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasmThreads(), simd, versions: versions() };
+        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasmThreads(), simd, versions: versions(), native: nativeInfo };
       }
       if (wanted) throw new BackendError('backend "wasm" failed to initialize; check that @tensorflow/tfjs-backend-wasm is installed with its dist/*.wasm files');
     } else {
       await tf.setBackend('cpu');
-      return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, versions: versions() };
+      return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, versions: versions(), native: notWasm('cpu') };
     }
   }
   throw new BackendError('no TensorFlow.js backend could be initialized');
@@ -138,12 +153,17 @@ function wasmThreads(): number {
  * Initialize the backend once per process (later calls return the same info unless
  * `backend` names a different one). Call before any tensor work.
  */
-export async function initBackend(options: { backend?: BackendName; threads?: number } = {}): Promise<BackendInfo> {
+export async function initBackend(options: { backend?: BackendName; threads?: number; native?: boolean; nativeThreads?: number } = {}): Promise<BackendInfo> {
   const wanted = options.backend ?? parseEnv(process.env['ZIPPER_BACKEND']);
+  const native = resolveNativeOptions(options);
   const threads = options.threads !== undefined ? parseThreads(String(options.threads)) ?? DEFAULT_WASM_THREADS : parseThreads(process.env['ZIPPER_THREADS']) ?? DEFAULT_WASM_THREADS;
-  if (current && (!wanted || wanted === current.backend) && tf.getBackend() === current.backend) return current;
+  if (current && (!wanted || wanted === current.backend) && tf.getBackend() === current.backend) {
+    // Native GEMM options may change after initialization (e.g. to compare native on and off).
+    if (current.backend === 'wasm' && (options.native !== undefined || options.nativeThreads !== undefined)) current = { ...current, native: configureNative(native) };
+    return current;
+  }
   if (pending && !options.backend) return pending;
-  pending = select(wanted, threads).then((info) => {
+  pending = select(wanted, threads, native).then((info) => {
     current = info;
     return info;
   });

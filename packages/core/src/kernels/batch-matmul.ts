@@ -1,6 +1,15 @@
 /**
- * `BatchMatMul` for the wasm backend, replacing tfjs-backend-wasm's kernel for the cases its
- * C++ sends to a slow generic loop, and delegating the rest to it:
+ * `BatchMatMul` for the wasm backend.
+ *
+ * When the native GEMM addon is loaded (kernels/native.ts, native/gemm.c), every float32 product
+ * (2-D or batched, any transpose flags, one side broadcast over the batch) runs natively,
+ * reading the operands and writing the output in place on the wasm heap: the output is created
+ * first (`makeOutput` may grow the heap, which detaches older views), then all three views are
+ * taken. Works on the threaded build's SharedArrayBuffer heap too.
+ *
+ * Otherwise (ZIPPER_NATIVE=0, no binary for the platform, load failure), the wasm paths replace
+ * tfjs-backend-wasm's kernel for the cases its C++ sends to a slow generic loop, and delegate the
+ * rest to it:
  * - 2-D, no transpose flags: the original kernel (XNNPACK GEMM, the fast path).
  * - 2-D with a transpose flag: materialize the transposed operand with the backend's own
  *   Transpose kernel, then the original kernel without flags (XNNPACK); except fewer than
@@ -15,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BMM_WASM_BASE64 } from './bmm/bmm-wasm.js';
+import { nativeGemm } from './native.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Bmm = (a: number, b: number, c: number, batch: number, m: number, k: number, n: number, ta: number, tb: number, sa: number, sb: number, pack: number) => void;
@@ -85,6 +95,22 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
     const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
     const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
     if (k !== kb) return original(args as never);
+    const native = nativeGemm();
+    if (native !== undefined && (batchA === batchB || batchA === 1 || batchB === 1)) {
+      const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const batch = Math.max(batchA, batchB);
+      if (tf.util.sizeFromShape(outer) === batch) {
+        const out = backend.makeOutput([...outer, m, n], 'float32');
+        native.gemm(
+          backend.typedArrayFromHeap(a) as Float32Array,
+          backend.typedArrayFromHeap(b) as Float32Array,
+          backend.typedArrayFromHeap(out) as Float32Array,
+          batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0,
+          batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+        );
+        return out;
+      }
+    }
     if (batchA === 1 && batchB === 1) {
       if (!transposeA && !transposeB) return original(args as never);
       // Few rows against a transposed B (decode logits h @ table^T): our kernel's dot products

@@ -1,0 +1,28 @@
+/*
+ * Single-precision GEMM for the wasm backend's BatchMatMul, run natively (see gemm.c).
+ *
+ *   C[b] = op(A[b]) @ op(B[b])   for b in [0, batch)
+ *
+ * op(A) is m x k (A stored row-major m x k, or k x m when ta), op(B) is k x n (B stored k x n,
+ * or n x k when tb), C is m x n row-major and dense. sa / sb are the batch strides of A and B in
+ * floats (0 broadcasts one matrix over the batch); C's batch stride is m * n.
+ */
+#ifndef ZIPPER_GEMM_H
+#define ZIPPER_GEMM_H
+
+#include <stddef.h>
+
+void zg_gemm(const float *a, const float *b, float *c, long batch, long m, long n, long k, int ta, int tb, long sa, long sb);
+
+/* "avx512f", "avx2+fma" or "generic": the micro-kernel chosen at load time by CPU features. */
+const char *zg_isa(void);
+
+/* Threads used to split one product (1..ZG_MAX_THREADS; 1 = the calling thread only). */
+#define ZG_MAX_THREADS 8
+int zg_set_threads(int n);
+int zg_get_threads(void);
+
+/* Forces a micro-kernel ("avx512f", "avx2+fma", "generic"); returns 0 if the CPU lacks it. */
+int zg_set_isa(const char *isa);
+
+#endif
