@@ -3,10 +3,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BatchIterator, generate, initBackend, liveTensorCount, Tower, Trainer } from '@zipper/core';
+import { BatchIterator, DataParallelGradients, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
 import { UsageError, type Command } from '../command.js';
 
-const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N]
+/** Data-parallel workers for `bench train` (see the README's Performance section for the measurements). */
+export const DEFAULT_BENCH_WORKERS = 1;
+
+const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
                     [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--seq 128] [--batch 8]
                     [--steps 5] [--tokens 128] [--soak N] [--reference-script PATH]
 
@@ -22,6 +25,9 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
 --soak N        generate only: N generate calls (of --tokens each), RSS and live tensors at the
                 start, middle and end.
 --threads N     wasm threads (same as ZIPPER_THREADS).
+--workers N     train only: data-parallel worker threads besides the main thread, each with its
+                own single-threaded engine (DataParallelGradients; default ${DEFAULT_BENCH_WORKERS}, 0 = in-process).
+                The JSON gains "workers" and "parallel" (median per-step sync/wait/reduce ms).
 The last stdout line is one JSON object; progress goes to stderr.`;
 
 interface Preset {
@@ -67,23 +73,43 @@ function towerFor(p: Preset, extraPositions: number): Tower {
 }
 
 /** Trainer over a corpus of exactly `batch` windows of `seq + 1` random tokens. */
-function trainerFor(p: Preset): { tower: Tower; trainer: Trainer } {
+function trainerFor(p: Preset, workers: number): { tower: Tower; trainer: Trainer; parallel?: DataParallelGradients } {
   const tower = towerFor(p, 1);
   const sequences = Array.from({ length: p.batch }, (_, i) => randomTokens(p.seq + 1, p.vocab, 1 + i));
   const data = new BatchIterator(sequences, { batchSize: p.batch, seqLen: p.seq, seed: 0 });
   // torch.optim.AdamW defaults (lr 1e-3, weight decay 0.01), constant lr, clip 1.0, as the reference.
+  const parallel = workers > 0 ? new DataParallelGradients(tower, { workers }) : undefined;
   const trainer = new Trainer(tower, data, {
     schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
     optimizer: { weightDecay: 0.01 },
     maxGradNorm: 1.0,
+    ...(parallel ? { strategy: parallel } : {}),
   });
-  return { tower, trainer };
+  return { tower, trainer, ...(parallel ? { parallel } : {}) };
 }
 
-async function trainRun(trainer: Trainer, p: Preset, steps: number): Promise<number> {
+async function trainRun(trainer: Trainer, p: Preset, steps: number, parallel?: DataParallelGradients, stats?: DataParallelStats[]): Promise<number> {
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await trainer.trainStep();
+  for (let i = 0; i < steps; i++) {
+    await trainer.trainStep();
+    if (parallel?.stats && stats) stats.push(parallel.stats);
+  }
   return (p.batch * p.seq * steps) / ((performance.now() - t0) / 1000);
+}
+
+/** Median per-step timings of the data-parallel strategy (ms). */
+function parallelSummary(stats: readonly DataParallelStats[]): Record<string, unknown> {
+  const m = (f: (s: DataParallelStats) => number): number => round(median(stats.map(f)), 2);
+  return {
+    rows: stats[0]?.rows,
+    sync_ms: m((s) => s.syncMs),
+    main_shard_ms: m((s) => s.mainMs),
+    wait_ms: m((s) => s.waitMs),
+    reduce_ms: m((s) => s.reduceMs),
+    worker_compute_ms: m((s) => s.workerComputeMs),
+    worker_copy_ms: m((s) => s.workerCopyMs),
+    steps: stats.length,
+  };
 }
 
 async function generateRun(tower: Tower, tokens: number): Promise<number> {
@@ -155,6 +181,7 @@ export const bench: Command = {
           'reference-script': { type: 'string' },
           runs: { type: 'string', default: '5' },
           threads: { type: 'string' },
+          workers: { type: 'string' },
           vocab: { type: 'string', default: '512' },
           d: { type: 'string', default: '256' },
           layers: { type: 'string', default: '4' },
@@ -181,6 +208,8 @@ export const bench: Command = {
     const runs = int(values, 'runs');
     const steps = int(values, 'steps');
     const tokens = values['tokens'] === undefined ? p.seq : int(values, 'tokens');
+    const workers = values['workers'] === undefined ? DEFAULT_BENCH_WORKERS : int(values, 'workers', 0);
+    if (values['workers'] !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench train` only');
     const info = await initBackend(values['threads'] === undefined ? {} : { threads: int(values, 'threads') });
     const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, ...p };
 
@@ -203,17 +232,24 @@ export const bench: Command = {
 
     const ours: number[] = [];
     const torch: TorchResult[] = [];
+    const extra: Record<string, unknown> = {};
     if (mode === 'train') {
-      const { tower, trainer } = trainerFor(p);
+      const { tower, trainer, parallel } = trainerFor(p, workers);
+      extra['workers'] = parallel?.workers ?? 0;
+      if (parallel?.config.note) log(`workers: ${parallel.config.note}`);
+      await parallel?.start();
       await trainRun(trainer, p, 2);
+      const stats: DataParallelStats[] = [];
       for (let r = 0; r < runs; r++) {
-        ours.push(await trainRun(trainer, p, steps));
+        ours.push(await trainRun(trainer, p, steps, parallel, stats));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
         if (script && !refSkipped) {
           torch.push(torchRun(script, 'train', p));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
         }
       }
+      if (parallel) extra['parallel'] = parallelSummary(stats);
+      trainer.dispose();
       tower.dispose();
     } else {
       const tower = towerFor(p, tokens);
@@ -234,6 +270,7 @@ export const bench: Command = {
       tokens_per_s: round(1000 / msPerToken, 1),
       ms_per_token: round(msPerToken, 4),
       ...base,
+      ...extra,
       steps_per_run: mode === 'train' ? steps : undefined,
       tokens_per_run: mode === 'generate' ? tokens : undefined,
       median_of: runs,

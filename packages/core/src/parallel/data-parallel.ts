@@ -47,6 +47,7 @@ import { Tower } from '../model/tower.js';
 import type { Batch } from '../train/data.js';
 import { InProcessGradients, targetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
 import type { TrainableModel, TrainableParams } from '../train/model.js';
+import { readInto, tensorFrom } from './worker-memory.js';
 import { layoutOf, sizeOf, type ParamLayout, type ReplicaSpec, type StepCommand, type WorkerInit, type WorkerReply } from './worker-protocol.js';
 
 export type { ReplicaModel, ReplicaSpec } from './worker-protocol.js';
@@ -281,7 +282,7 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     this.layout.keys.forEach((k, i) => {
       const v = this.model.params.get(k);
       if (!v || v.size !== sizeOf(this.layout.shapes[i]!)) throw new ShapeError(`parameter "${k}" is missing or changed shape since DataParallelGradients was created`);
-      view.set(v.dataSync() as Float32Array, this.layout.offsets[i]!);
+      readInto(v, view, this.layout.offsets[i]!);
     });
   }
 
@@ -302,8 +303,8 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
           const o = this.layout.offsets[i]!;
           const shape = [...this.layout.shapes[i]!];
           let g: tf.Tensor = own;
-          // .slice(): a private copy, so the tensor never aliases memory a worker writes next step.
-          for (const s of slots) g = tf.add(g, tf.tensor(new Float32Array(s.grads, o * 4, sizeOf(shape)).slice(), shape, 'float32'));
+          // tensorFrom copies: the tensor never aliases memory a worker writes next step.
+          for (const s of slots) g = tf.add(g, tensorFrom(new Float32Array(s.grads, o * 4, sizeOf(shape)), shape));
           grads.set(k, tf.keep(g === own ? tf.clone(own) : g));
         }
       });

@@ -5,7 +5,8 @@
  * The worker initializes its own TensorFlow.js backend (the main thread's: wasm or cpu, always
  * one wasm thread: the parallelism is the workers themselves), builds its replica (see
  * worker-protocol.ts), says `ready` with its parameter keys and shapes, then for every `step`:
- *  1. copies every parameter from the shared `params` buffer into its replica's variables;
+ *  1. copies every parameter from the shared `params` buffer into its replica's variables
+ *     (in place, see worker-memory.ts);
  *  2. computes loss and gradients of its shard (InProcessGradients, or the replica's strategy);
  *  3. writes each trained key's gradient into its own shared `grads` region and replies `done`
  *     with the loss (a float32 value) - or `error` with the message if anything threw.
@@ -19,6 +20,7 @@ import { initBackend } from '../backend.js';
 import { Tower } from '../model/tower.js';
 import { InProcessGradients, type GradientStrategy } from '../train/gradients.js';
 import type { TrainableModel } from '../train/model.js';
+import { readInto, writeVariable } from './worker-memory.js';
 import type { ReplicaModel, ReplicaSpec, StepCommand, WorkerInit, WorkerReply } from './worker-protocol.js';
 
 interface Replica {
@@ -53,12 +55,9 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
   const params = new Float32Array(init.params);
   const grads = new Float32Array(init.grads);
   const t0 = performance.now();
-  tf.tidy(() => {
-    layout.keys.forEach((k, i) => {
-      const v = replica.params.get(k)!;
-      const o = layout.offsets[i]!;
-      v.assign(tf.tensor(params.slice(o, o + v.size), v.shape, 'float32'));
-    });
+  layout.keys.forEach((k, i) => {
+    const v = replica.params.get(k)!;
+    writeVariable(v, params.subarray(layout.offsets[i]!, layout.offsets[i]! + v.size));
   });
   const t1 = performance.now();
   const r = replica.strategy.computeGradients(cmd.batch, { trainable: cmd.trainable, denominator: cmd.denominator });
@@ -69,7 +68,7 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
     for (const k of cmd.trainable) {
       const g = r.grads.get(k);
       if (!g) throw new Error(`the replica returned no gradient for "${k}"`);
-      grads.set(g.dataSync() as Float32Array, layout.offsets[index.get(k)!]!);
+      readInto(g, grads, layout.offsets[index.get(k)!]!);
     }
     const loss = r.loss.dataSync()[0]!;
     return { type: 'done', id: cmd.id, loss, computeMs: t2 - t1, copyMs: t1 - t0 + (performance.now() - t2) };
