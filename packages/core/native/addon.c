@@ -122,11 +122,11 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
-      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"isa", NULL, isa, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"threads", NULL, threads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"isa", NULL, isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"threads", NULL, threads, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default_jsproperty, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

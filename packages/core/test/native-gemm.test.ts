@@ -1,0 +1,172 @@
+/**
+ * The native GEMM (native/gemm.c via src/kernels/native.ts) behind the wasm backend's
+ * BatchMatMul equals tfjs-backend-cpu's matMul: prime sizes (7, 11, 13), every transpose flag,
+ * batch broadcast on either side and across ranks, M = 1..4 (the decode path), K = 1, sizes that
+ * cross the packing blocks (k > 256, m > 144) and the register-tile edges, empty dimensions;
+ * with every micro-kernel this CPU supports (avx512f, avx2+fma, generic) and with 1 and 2
+ * threads (splitting by batch, rows and columns). Also: bad arguments to the addon throw
+ * instead of touching memory, and no tensor leaks. Skipped, with the reason printed, where the
+ * binary cannot load.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend.js';
+import { loadNativeGemm, nativeInfo } from '../src/kernels/native.js';
+
+/** Deterministic values in [-1, 1) (a small LCG), so both backends get identical inputs. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+interface Case {
+  readonly a: number[];
+  readonly b: number[];
+  readonly ta: boolean;
+  readonly tb: boolean;
+}
+
+const flags: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+/** op(A) is m x k, op(B) is k x n; stored shapes follow the flags. */
+function mat(lead: number[], rows: number, cols: number, t: boolean): number[] {
+  return [...lead, ...(t ? [cols, rows] : [rows, cols])];
+}
+function product(leadA: number[], leadB: number[], m: number, k: number, n: number): Case[] {
+  return flags.map(([ta, tb]) => ({ a: mat(leadA, m, k, ta), b: mat(leadB, k, n, tb), ta, tb }));
+}
+
+const CASES: Case[] = [
+  ...product([], [], 7, 11, 13),
+  ...product([], [], 13, 7, 11),
+  ...product([], [], 1, 13, 11), // decode: one row
+  ...product([], [], 2, 11, 37),
+  ...product([], [], 3, 67, 7),
+  ...product([], [], 4, 17, 70), // SMALL_M rows, columns past 4 vectors
+  ...product([], [], 5, 17, 70), // first packed size
+  ...product([], [], 13, 1, 11), // K = 1
+  ...product([], [], 11, 13, 1), // N = 1
+  ...product([], [], 37, 300, 97), // k crosses the KC = 256 block, edge tiles
+  ...product([], [], 150, 29, 2053), // m crosses MC = 144, n crosses NC = 2048
+  ...product([3], [3], 7, 11, 13), // batched
+  ...product([1], [5], 7, 11, 13), // A broadcast
+  ...product([5], [1], 7, 11, 13), // B broadcast
+  ...product([], [5], 7, 11, 13), // A rank 2 against a batch
+  ...product([5], [], 1, 11, 13), // decode-like: B rank 2, M = 1
+  ...product([2, 3], [2, 3], 13, 7, 11), // rank 4
+  ...product([1, 4], [1, 4], 1, 64, 13), // decode attention scores / values
+  ...product([32], [32], 128, 64, 128), // attention batch, split by batch over threads
+  ...product([], [], 2, 64, 5003), // small M, split by columns over threads
+];
+
+/** Shapes where one dimension is 0 (TF.js accepts them on cpu). */
+const EMPTY: Case[] = [
+  ...product([], [], 0, 11, 13),
+  ...product([], [], 7, 0, 13),
+  ...product([], [], 7, 11, 0),
+  ...product([0], [0], 7, 11, 13),
+];
+
+function run(c: Case, seed: number): Float32Array {
+  const out = tf.tidy(() => {
+    const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+    const a = tf.tensor(values(size(c.a), seed), c.a);
+    const b = tf.tensor(values(size(c.b), seed + 1), c.b);
+    return tf.matMul(a, b, c.ta, c.tb);
+  });
+  const data = out.dataSync() as Float32Array;
+  out.dispose();
+  return data;
+}
+
+const name = (c: Case) => `[${c.a}]${c.ta ? '^T' : ''} @ [${c.b}]${c.tb ? '^T' : ''}`;
+const native = loadNativeGemm();
+if (!native) console.log(`native-gemm: skipped: ${nativeInfo().reason}`);
+
+describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
+  const refs = new Map<Case, { values: Float32Array; shape: number[] }>();
+  const best = native?.isa() ?? '';
+  const isas = ['avx512f', 'avx2+fma', 'generic'].filter((i) => (best === 'avx512f' ? true : best === 'avx2+fma' ? i !== 'avx512f' : i === 'generic'));
+
+  beforeAll(async () => {
+    const info = await initBackend({ backend: 'wasm', native: true });
+    expect(info.native.used).toBe(true);
+    tf.setBackend('cpu');
+    [...CASES, ...EMPTY].forEach((c, i) => {
+      const values = run(c, 11 * i + 1);
+      const shape = tf.tidy(() => tf.matMul(tf.zeros(c.a), tf.zeros(c.b), c.ta, c.tb).shape);
+      refs.set(c, { values, shape });
+    });
+    tf.setBackend('wasm');
+  });
+  afterAll(() => {
+    native!.setIsa(best);
+    native!.setThreads(1);
+  });
+
+  for (const isa of isas) {
+    for (const threads of [1, 2]) {
+      it(`equals the cpu backend (${isa}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
+        expect(native!.setIsa(isa)).toBe(true);
+        expect(native!.setThreads(threads)).toBe(threads);
+        const before = tf.memory().numTensors;
+        const gemm = native!.gemm;
+        let calls = 0;
+        native!.gemm = (...args: Parameters<typeof gemm>) => {
+          calls++;
+          gemm(...args);
+        };
+        try {
+          CASES.forEach((c, i) => {
+          const got = run(c, 11 * i + 1);
+          const ref = refs.get(c)!.values;
+          expect(got.length, name(c)).toBe(ref.length);
+          let worst = 0;
+          for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j]! - ref[j]!) / Math.max(1, Math.abs(ref[j]!)));
+          expect(worst, name(c)).toBeLessThan(2e-5);
+          });
+        } finally {
+          native!.gemm = gemm;
+        }
+        expect(calls, 'every product ran in the native GEMM').toBe(CASES.length);
+        expect(tf.memory().numTensors).toBe(before);
+      });
+    }
+  }
+
+  it('gives the cpu backend\'s shapes and values (zeros for K = 0) when a dimension is empty', () => {
+    EMPTY.forEach((c, i) => {
+      const ref = refs.get(c)!;
+      const out = tf.tidy(() => tf.matMul(tf.tensor(values(c.a.reduce((x, y) => x * y, 1), 11 * (CASES.length + i) + 1), c.a), tf.tensor(values(c.b.reduce((x, y) => x * y, 1), 7), c.b), c.ta, c.tb));
+      expect(out.shape, name(c)).toEqual(ref.shape);
+      expect(Array.from(out.dataSync()), name(c)).toEqual(Array.from(ref.values).map(() => 0));
+      out.dispose();
+    });
+  });
+
+  it('rejects operands shorter than their shapes, and non-Float32Array operands, without computing', () => {
+    const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+    expect(() => native!.gemm(a, b, c, 1, 2, 2, 3, 0, 0, 0, 0)).not.toThrow();
+    expect(() => native!.gemm(a, b, new Float32Array(3), 1, 2, 2, 3, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => native!.gemm(a, b, c, 2, 2, 2, 3, 0, 0, 6, 6)).toThrow(RangeError);
+    expect(() => native!.gemm(a, b, c, 1, 2, 2, 4, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => native!.gemm(a, new Float64Array(6) as unknown as Float32Array, c, 1, 2, 2, 3, 0, 0, 0, 0)).toThrow(TypeError);
+    expect(() => native!.gemm(a, b, c, 1, -2, 2, 3, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => native!.setThreads(9)).toThrow(RangeError);
+  });
+
+  it('is turned off by initBackend({ native: false }) and back on, computing the same', async () => {
+    const c = CASES[1]!;
+    const on = run(c, 5);
+    const off = await initBackend({ native: false });
+    expect(off.native.used).toBe(false);
+    expect(off.native.reason).toMatch(/ZIPPER_NATIVE=0/);
+    const wasm = run(c, 5);
+    expect((await initBackend({ native: true })).native.used).toBe(true);
+    on.forEach((v, j) => expect(Math.abs(v - wasm[j]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+  });
+});
