@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   BatchIterator,
+  DataParallelGradients,
   initBackend,
   latestCheckpoint,
   loadTower,
@@ -20,18 +21,25 @@ import {
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
+/** Data-parallel workers when --workers is not given (measurements: DEVELOPERS.md, engine facts). */
+export const DEFAULT_TRAIN_WORKERS = 0;
+
 const USAGE = `usage:
   zipper train --ids FILE --out DIR [--init TOWER_DIR | --d 64 --layers 2 --heads 4 [--vocab N]]
                [--steps 200] [--batch 8] [--seq 64] [--lr 3e-3] [--min-lr LR] [--warmup 10]
                [--accum 1] [--clip 1] [--weight-decay 0.1] [--freeze PREFIX]... [--seed 0]
-               [--every 50] [--keep 2] [--log-every 10] [--json]
-  zipper train --out DIR --resume [--ids FILE]    continue the run in DIR exactly where it stopped
+               [--every 50] [--keep 2] [--log-every 10] [--workers N] [--json]
+  zipper train --out DIR --resume [--ids FILE] [--workers N]   continue the run in DIR exactly where it stopped
 
 FILE holds one sequence per line as whitespace-separated ids (what \`zipper bpe encode\` prints),
 or a JSON array of id arrays. --vocab defaults to max id + 1. --init fine-tunes a saved tower
 (loadTower directory). Writes DIR/run.json (the resolved arguments), DIR/train/step-N/ (training
 checkpoints every --every steps and at the end) and DIR/tower/ (the final tower, for loadTower).
---resume reads DIR/run.json, so every other option comes from the original run.`;
+--resume reads DIR/run.json, so every other option comes from the original run.
+--workers N splits every micro-batch's rows between this thread and N worker threads, each with
+its own single-threaded engine (DataParallelGradients; wasm/cpu backends). Default
+${DEFAULT_TRAIN_WORKERS}; 0 = in-process. The losses equal the in-process ones up to float summation order,
+so it is not saved in run.json: a run may resume with another --workers.`;
 
 const OPTIONS = {
   ids: { type: 'string' },
@@ -55,6 +63,7 @@ const OPTIONS = {
   every: { type: 'string', default: '50' },
   keep: { type: 'string', default: '2' },
   'log-every': { type: 'string', default: '10' },
+  workers: { type: 'string' },
   resume: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -162,6 +171,7 @@ export const train: Command = {
       return 0;
     }
     if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
+    const workers = v.workers === undefined ? DEFAULT_TRAIN_WORKERS : num(v.workers, 'workers', { int: true, min: 0 });
     const out = path.resolve(v.out);
     const runFile = path.join(out, 'run.json');
     let a: RunArgs;
@@ -188,15 +198,25 @@ export const train: Command = {
       else console.log(`step ${p.step}/${a.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  |g| ${p.gradNorm.toFixed(3)}  ${Math.round(p.tokensPerSecond)} tok/s`);
     };
     const trainDir = path.join(out, 'train');
-    const trainer = new Trainer(tower, data, {
-      schedule: { peakLr: a.lr, minLr: Math.min(a.minLr, a.lr), warmupSteps: Math.min(a.warmup, a.steps), totalSteps: a.steps },
-      optimizer: { weightDecay: a.weightDecay },
-      maxGradNorm: a.clip,
-      accumulationSteps: a.accum,
-      freezePrefixes: a.freeze,
-      checkpoint: { dir: trainDir, every: a.every, keep: a.keep },
-      onStep: log,
-    });
+    const parallel = workers > 0 ? new DataParallelGradients(tower, { workers }) : undefined;
+    if (parallel?.config.note && !v.json) console.log(`--workers: ${parallel.config.note}`);
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(tower, data, {
+        schedule: { peakLr: a.lr, minLr: Math.min(a.minLr, a.lr), warmupSteps: Math.min(a.warmup, a.steps), totalSteps: a.steps },
+        optimizer: { weightDecay: a.weightDecay },
+        maxGradNorm: a.clip,
+        accumulationSteps: a.accum,
+        freezePrefixes: a.freeze,
+        checkpoint: { dir: trainDir, every: a.every, keep: a.keep },
+        onStep: log,
+        ...(parallel ? { strategy: parallel } : {}),
+      });
+    } catch (e) {
+      parallel?.dispose();
+      tower.dispose();
+      throw e;
+    }
     try {
       if (v.resume) {
         const last = await latestCheckpoint(trainDir);
