@@ -51,7 +51,7 @@ const CASES: Case[] = [
   ...product([], [], 13, 1, 11), // K = 1
   ...product([], [], 11, 13, 1), // N = 1
   ...product([], [], 37, 300, 97), // k crosses the KC = 256 block, edge tiles
-  ...product([], [], 150, 29, 2053), // m crosses MC = 144, n crosses NC = 2048
+  ...product([], [], 150, 29, 2053), // m crosses MC = 144, n crosses NC = 2048; split by columns
   ...product([3], [3], 7, 11, 13), // batched
   ...product([1], [5], 7, 11, 13), // A broadcast
   ...product([5], [1], 7, 11, 13), // B broadcast
@@ -60,7 +60,7 @@ const CASES: Case[] = [
   ...product([2, 3], [2, 3], 13, 7, 11), // rank 4
   ...product([1, 4], [1, 4], 1, 64, 13), // decode attention scores / values
   ...product([32], [32], 128, 64, 128), // attention batch, split by batch over threads
-  ...product([], [], 2, 64, 5003), // small M, split by columns over threads
+  ...product([], [], 517, 131, 67), // split by rows over threads
 ];
 
 /** Shapes where one dimension is 0 (TF.js accepts them on cpu). */
