@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { ConfigError } from '../src/errors.js';
 import { Tower } from '../src/model/tower.js';
-import { DataParallelGradients, DataParallelWorkerError, splitBatchRows } from '../src/parallel/data-parallel.js';
+import os from 'node:os';
+import type { BackendInfo } from '../src/backend.js';
+import { DataParallelGradients, DataParallelWorkerError, defaultDataParallelWorkers, splitBatchRows } from '../src/parallel/data-parallel.js';
 import { BatchIterator, InProcessGradients, Trainer, TrainingError, type Batch, type GradientResult } from '../src/train/index.js';
 // @ts-expect-error plain-JS fixture without types
 import { createBigram } from './data-parallel-replica.fixture.mjs';
@@ -65,6 +67,20 @@ describe('splitBatchRows', () => {
     expect(parts.map((p) => p.batchSize)).toEqual([3, 2, 2]);
     expect(Int32Array.from(parts.flatMap((p) => [...p.inputs]))).toEqual(b.inputs);
     expect(splitBatchRows(batchOf(1, 3, 13), 3).map((p) => p.batchSize)).toEqual([1]);
+  });
+});
+
+describe('defaultDataParallelWorkers', () => {
+  it('is 1 on wasm/cpu with >= 2 cores and single-threaded kernels, else 0', () => {
+    const native = { used: true, reason: '', threads: 1 };
+    const info = (backend: BackendInfo['backend'], threads: number, nativeThreads: number) =>
+      ({ backend, provider: '', threads, simd: true, versions: {}, native: { ...native, threads: nativeThreads } }) as BackendInfo;
+    const cores = os.availableParallelism();
+    expect(defaultDataParallelWorkers(info('wasm', 1, 1))).toBe(cores >= 2 ? 1 : 0);
+    expect(defaultDataParallelWorkers(info('cpu', 1, 1))).toBe(cores >= 2 ? 1 : 0);
+    expect(defaultDataParallelWorkers(info('wasm', 2, 1))).toBe(0);
+    expect(defaultDataParallelWorkers(info('wasm', 1, 2))).toBe(0);
+    expect(defaultDataParallelWorkers(info('tensorflow', 0, 1))).toBe(0);
   });
 });
 

@@ -3,11 +3,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BatchIterator, DataParallelGradients, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
+import { BatchIterator, DataParallelGradients, defaultDataParallelWorkers, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
 import { UsageError, type Command } from '../command.js';
-
-/** Data-parallel workers for `bench train` (see the README's Performance section for the measurements). */
-export const DEFAULT_BENCH_WORKERS = 1;
 
 const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
                     [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--seq 128] [--batch 8]
@@ -26,7 +23,8 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
                 start, middle and end.
 --threads N     wasm threads (same as ZIPPER_THREADS).
 --workers N     train only: data-parallel worker threads besides the main thread, each with its
-                own single-threaded engine (DataParallelGradients; default ${DEFAULT_BENCH_WORKERS}, 0 = in-process).
+                own single-threaded engine (DataParallelGradients; 0 = in-process). Default: 1 on
+                wasm/cpu with >= 2 cores and single-threaded kernels, else 0 (defaultDataParallelWorkers).
                 The JSON gains "workers" and "parallel" (median per-step sync/wait/reduce ms).
 The last stdout line is one JSON object; progress goes to stderr.`;
 
@@ -208,9 +206,10 @@ export const bench: Command = {
     const runs = int(values, 'runs');
     const steps = int(values, 'steps');
     const tokens = values['tokens'] === undefined ? p.seq : int(values, 'tokens');
-    const workers = values['workers'] === undefined ? DEFAULT_BENCH_WORKERS : int(values, 'workers', 0);
-    if (values['workers'] !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench train` only');
+    const explicitWorkers = values['workers'] === undefined ? undefined : int(values, 'workers', 0);
+    if (explicitWorkers !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench train` only');
     const info = await initBackend(values['threads'] === undefined ? {} : { threads: int(values, 'threads') });
+    const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
     const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, ...p };
 
     if (values['soak'] !== undefined) {

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import {
   BatchIterator,
   DataParallelGradients,
+  defaultDataParallelWorkers,
   initBackend,
   latestCheckpoint,
   loadTower,
@@ -20,9 +21,6 @@ import {
 } from '@zipper/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-
-/** Data-parallel workers when --workers is not given (measurements: DEVELOPERS.md, engine facts). */
-export const DEFAULT_TRAIN_WORKERS = 0;
 
 const USAGE = `usage:
   zipper train --ids FILE --out DIR [--init TOWER_DIR | --d 64 --layers 2 --heads 4 [--vocab N]]
@@ -37,9 +35,10 @@ or a JSON array of id arrays. --vocab defaults to max id + 1. --init fine-tunes 
 checkpoints every --every steps and at the end) and DIR/tower/ (the final tower, for loadTower).
 --resume reads DIR/run.json, so every other option comes from the original run.
 --workers N splits every micro-batch's rows between this thread and N worker threads, each with
-its own single-threaded engine (DataParallelGradients; wasm/cpu backends). Default
-${DEFAULT_TRAIN_WORKERS}; 0 = in-process. The losses equal the in-process ones up to float summation order,
-so it is not saved in run.json: a run may resume with another --workers.`;
+its own single-threaded engine (DataParallelGradients; wasm/cpu backends); 0 = in-process.
+Default: 1 on wasm/cpu with >= 2 cores and single-threaded kernels, else 0. The losses equal the
+in-process ones up to float summation order, so it is not saved in run.json: a run may resume
+with another --workers.`;
 
 const OPTIONS = {
   ids: { type: 'string' },
@@ -171,7 +170,7 @@ export const train: Command = {
       return 0;
     }
     if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
-    const workers = v.workers === undefined ? DEFAULT_TRAIN_WORKERS : num(v.workers, 'workers', { int: true, min: 0 });
+    const explicitWorkers = v.workers === undefined ? undefined : num(v.workers, 'workers', { int: true, min: 0 });
     const out = path.resolve(v.out);
     const runFile = path.join(out, 'run.json');
     let a: RunArgs;
@@ -186,7 +185,8 @@ export const train: Command = {
       mkdirSync(out, { recursive: true });
       writeFileSync(runFile, JSON.stringify({ ...a, clip: a.clip === Infinity ? null : a.clip }, null, 2) + '\n');
     }
-    await initBackend();
+    const info = await initBackend();
+    const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
     const seqs = parseIdSequences(readFileSync(a.ids, 'utf8'), a.ids);
     const maxId = seqs.reduce((m, s) => s.reduce((mm, x) => Math.max(mm, x), m), 0);
     const tower = await buildTower(a, maxId);

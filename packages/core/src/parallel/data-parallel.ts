@@ -37,11 +37,13 @@
  *
  * Legend: B batch (rows), T time, N workers.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo, type BackendName } from '../backend.js';
+import { backendInfo, type BackendInfo, type BackendName } from '../backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { Tower } from '../model/tower.js';
 import type { Batch } from '../train/data.js';
@@ -109,6 +111,20 @@ export class DataParallelWorkerError extends Error {
   }
 }
 
+/**
+ * The worker count the CLI uses when none is given: 1 on wasm/cpu with at least 2 cores and
+ * single-threaded kernels (wasm threads 1, native GEMM threads 1), else 0. Measured on the 2-core
+ * machine (reference preset, `zipper bench train --workers 0|1`): 1 worker ~1.5x the tokens/s of
+ * in-process; with 2 native GEMM threads per product, a worker no longer helps (the cores are
+ * taken), and 2 workers on 2 cores are slower than 1 (DEVELOPERS.md, engine facts).
+ */
+export function defaultDataParallelWorkers(info: BackendInfo | undefined = backendInfo()): number {
+  if (!info || (info.backend !== 'wasm' && info.backend !== 'cpu')) return 0;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const kernelThreads = Math.max(info.threads, info.native?.used ? info.native.threads : 1);
+  return cores >= 2 && kernelThreads <= 1 ? 1 : 0;
+}
+
 /** Rows of a `Batch` split into at most `parts` contiguous shards, sizes differing by at most 1 (larger first). */
 export function splitBatchRows(batch: Batch, parts: number): Batch[] {
   const { batchSize: B, seqLen: T } = batch;
@@ -158,6 +174,29 @@ export function workerScriptPath(): string {
   return fileURLToPath(file);
 }
 
+let staleChecked = false;
+
+/**
+ * From the sources only: warns once when a file under src/ is newer than the built worker, whose
+ * engine would then differ from the main thread's (the fix is a rebuild).
+ */
+function warnIfStale(script: string): void {
+  if (staleChecked || !fileURLToPath(import.meta.url).endsWith('.ts')) return;
+  staleChecked = true;
+  const built = statSync(script).mtimeMs;
+  const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const newer = (dir: string): string | undefined => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      const hit = e.isDirectory() ? newer(p) : /\.(ts|c)$/.test(e.name) && statSync(p).mtimeMs > built ? p : undefined;
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  const hit = newer(src);
+  if (hit) process.emitWarning(`${path.relative(src, hit)} is newer than the built data-parallel worker ${script}; the workers run the built engine: npx turbo run build`, 'ZipperStaleWorker');
+}
+
 interface Slot {
   readonly worker: Worker;
   readonly grads: SharedArrayBuffer;
@@ -199,8 +238,9 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     this.layout = layoutOf(model.params);
     this.params = new SharedArrayBuffer(this.config.workers > 0 ? this.layout.total * 4 : 0);
     this.slots = Array.from({ length: this.config.workers }, () => undefined);
-    if (this.config.workers > 0 && !existsSync(workerScriptPath())) {
-      throw new ConfigError(`data-parallel worker script not found at ${workerScriptPath()}; build @zipper/core first: npx turbo run build`);
+    if (this.config.workers > 0) {
+      if (!existsSync(workerScriptPath())) throw new ConfigError(`data-parallel worker script not found at ${workerScriptPath()}; build @zipper/core first: npx turbo run build`);
+      warnIfStale(workerScriptPath());
     }
   }
 
