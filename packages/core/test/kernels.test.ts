@@ -8,6 +8,8 @@
  * - `Slice` (contiguous-run copies): ranks 1-5, whole and partial axes, int32, empty.
  * - `Transpose` (blocked 2-D, last-axis runs): 2-D and batched last-two swaps with sizes off
  *   the 8x8 tile, heads <-> time permutations with short and long runs, int32, a fallback perm.
+ * - `GatherV2` (run copies): long and short runs, axis 0 and inner axes, 2-D ids, int32, no ids,
+ *   an out-of-range id.
  * - `Identity` (shared data): a clone keeps its values after the original is disposed or a
  *   variable it was cloned from is reassigned, and disposing both leaks nothing.
  */
@@ -137,4 +139,36 @@ describe('wasm UnsortedSegmentSum', () => {
       expect(got.values).toEqual(ref.values);
     });
   }
+});
+
+describe('wasm GatherV2 (run copies)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+  const cases: Array<[string, number[], number[], number[], number, 'float32' | 'int32']> = [
+    ['table rows, long runs [13, 32] x 11 ids', [13, 32], [11], [3, 0, 12, 3, 7, 7, 1, 12, 0, 5, 2], 0, 'float32'],
+    ['short runs [7, 5], 2-D ids [2, 3]', [7, 5], [2, 3], [6, 0, 2, 2, 5, 1], 0, 'float32'],
+    ['axis 1 of [3, 11, 17]', [3, 11, 17], [4], [10, 0, 3, 3], 1, 'float32'],
+    ['last axis of [5, 7] (run 1) int32', [5, 7], [3], [6, 2, 0], 1, 'int32'],
+    ['no ids', [7, 5], [0], [], 0, 'float32'],
+  ];
+  for (const [name, shape, idShape, ids, axis, dtype] of cases) {
+    it(`GatherV2 ${name} equals the cpu backend's result`, () => {
+      const fn = () => tf.gather(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 11), shape, dtype), tf.tensor(ids, idShape, 'int32'), axis);
+      const ref = on('cpu', fn);
+      const got = on('wasm', fn);
+      expect(got.shape).toEqual(ref.shape);
+      expect(got.values).toEqual(ref.values);
+    });
+  }
+  it('GatherV2 rejects an out-of-range index with a ShapeError naming it, and leaks nothing', () => {
+    tf.setBackend('wasm');
+    const x = tf.ones([7, 5]);
+    const ids = tf.tensor1d([1, 7], 'int32');
+    const before = tf.memory().numTensors;
+    expect(() => tf.gather(x, ids)).toThrow(/index 7 at position 1 is outside \[0, 7\)/);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    ids.dispose();
+  });
 });

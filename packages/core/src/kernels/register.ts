@@ -12,10 +12,12 @@
  * - `Transpose`: blocked 2-D transposes and last-axis-run copies, see transpose.ts.
  * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
  *   see slice.ts.
+ * - `GatherV2` (embedding lookups): contiguous-run copies, see gather.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
+import { makeGatherWasm } from './gather.js';
 import { makeIdentityWasm } from './identity.js';
 import { makeSliceWasm } from './slice.js';
 import { makeTransposeWasm } from './transpose.js';
@@ -33,6 +35,7 @@ export function registerWasmKernels(): void {
   wrap('Slice', makeSliceWasm);
   wrap('Identity', makeIdentityWasm);
   wrap('Transpose', makeTransposeWasm);
+  wrap('GatherV2', makeGatherWasm);
 }
 
 /** Replaces the wasm kernel `name` by `make(original)`, keeping its setup/dispose hooks. */
