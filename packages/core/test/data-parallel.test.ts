@@ -157,10 +157,11 @@ describe('DataParallelGradients', () => {
   for (const [what, args, message] of [
     ['throws in its 2nd step', { failOnCall: 2 }, /step 2 failed: data-parallel worker 1 failed: bigram replica: planned failure on call 2/],
     ['dies in its 2nd step', { exitOnCall: 2 }, /step 2 failed: data-parallel worker 1 exited with code 3/],
+    ['hangs in its 2nd step (timeoutMs 1500)', { hangOnCall: 2 }, /step 2 failed: data-parallel worker 1 did not answer within 1500 ms and was stopped/],
   ] as const) {
     it(`a worker that ${what}: TrainingError naming it, nothing changed, the next step works`, async () => {
       const model = createBigram();
-      const dp = new DataParallelGradients(model, { workers: 1, replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args } });
+      const dp = new DataParallelGradients(model, { workers: 1, timeoutMs: 1500, replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args } });
       const data = new BatchIterator(corpus().map((s) => s.tokens.map((t) => t % 11)), { batchSize: 4, seqLen: 5, seed: 1 });
       const trainer = new Trainer(model, data, { strategy: dp, schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1 } });
       await trainer.trainStep();
@@ -210,6 +211,7 @@ describe('DataParallelGradients', () => {
     const tower = Tower.create(TOWER, { seed: 1 });
     expect(() => new DataParallelGradients(tower, { workers: -1 })).toThrow(ConfigError);
     expect(() => new DataParallelGradients(tower, { workers: 1.5 })).toThrow(/integer from 0/);
+    expect(() => new DataParallelGradients(tower, { workers: 1, timeoutMs: 0 })).toThrow(/timeoutMs must be > 0/);
     const bigram = createBigram();
     expect(() => new DataParallelGradients(bigram, { workers: 1 })).toThrow(/not a Tower; pass replica/);
     expect(() => new DataParallelGradients(bigram, { workers: 1, replica: { kind: 'module', module: './x.mjs' } })).toThrow(/absolute path/);

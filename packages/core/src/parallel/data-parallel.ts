@@ -22,8 +22,8 @@
  * `{ params, strategy }` whose keys and shapes equal the main model's. Other batch types (e.g. a
  * fused model's) pass `split` and a `local` strategy; batches travel by structured clone.
  *
- * Failures: a worker that throws in a step, or dies, makes `computeGradients` reject with a
- * `DataParallelWorkerError` naming the worker; the Trainer turns it into a TrainingError and
+ * Failures: a worker that throws in a step, dies, or (with `timeoutMs`) does not answer in time
+ * makes `computeGradients` reject with a `DataParallelWorkerError` naming the worker; the Trainer turns it into a TrainingError and
  * changes nothing. A dead worker is started again on the next step. Workers are unreferenced
  * while idle (they never keep the process alive); `dispose()` terminates them.
  *
@@ -69,6 +69,8 @@ export interface DataParallelOptions<B = Batch> {
   /** Loss targets / input tokens of a batch, for non-`Batch` types (see GradientStrategy). */
   readonly countTargets?: (batch: B) => number;
   readonly countTokens?: (batch: B) => number;
+  /** A worker that has not answered a step after this many ms is stopped and the step fails (default: no limit). */
+  readonly timeoutMs?: number;
 }
 
 export interface DataParallelConfig {
@@ -78,6 +80,7 @@ export interface DataParallelConfig {
   readonly requested: number;
   readonly backend: BackendName;
   readonly replica: ReplicaSpec;
+  readonly timeoutMs: number;
   /** Why `workers` < `requested`, if it is. */
   readonly note?: string;
 }
@@ -152,6 +155,8 @@ export function resolveDataParallelConfig<B>(model: TrainableParams, options: Da
   if (!Number.isInteger(requested) || requested < 0 || requested > MAX_DATA_PARALLEL_WORKERS) {
     throw new ConfigError(`workers must be an integer from 0 to ${MAX_DATA_PARALLEL_WORKERS}, got ${String(requested)}`);
   }
+  const timeoutMs = options.timeoutMs ?? Infinity;
+  if (!(timeoutMs > 0)) throw new ConfigError(`timeoutMs must be > 0 (Infinity = no limit), got ${String(timeoutMs)}`);
   const info = backendInfo();
   if (!info) throw new ConfigError('DataParallelGradients needs an initialized backend; await initBackend() first');
   const replica = options.replica ?? (model instanceof Tower ? ({ kind: 'tower', config: model.config } as const) : undefined);
@@ -160,9 +165,9 @@ export function resolveDataParallelConfig<B>(model: TrainableParams, options: Da
     throw new ConfigError(`replica.module must be an absolute path, a file: URL or a package name, got "${String(replica.module)}"`);
   }
   if (info.backend === 'tensorflow') {
-    return { workers: 0, requested, backend: info.backend, replica, ...(requested > 0 ? { note: 'the tensorflow backend already uses every core; training runs in-process' } : {}) };
+    return { workers: 0, requested, backend: info.backend, replica, timeoutMs, ...(requested > 0 ? { note: 'the tensorflow backend already uses every core; training runs in-process' } : {}) };
   }
-  return { workers: requested, requested, backend: info.backend, replica };
+  return { workers: requested, requested, backend: info.backend, replica, timeoutMs };
 }
 
 /** The built worker script next to this module (dist/), or the package's dist/ when run from src/. */
@@ -361,12 +366,29 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
   private post(slot: Slot, index: number, cmd: StepCommand<B>): Promise<Extract<WorkerReply, { type: 'done' }>> {
     return new Promise((resolve, reject) => {
       if (slot.dead) return reject(new DataParallelWorkerError(`data-parallel worker ${index} is not running (${slot.dead})`, index));
-      slot.pending = { id: cmd.id, resolve, reject };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      slot.pending = {
+        id: cmd.id,
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      };
+      if (Number.isFinite(this.config.timeoutMs)) {
+        timer = setTimeout(() => {
+          const p = slot.pending;
+          if (p?.id !== cmd.id) return;
+          slot.dead ??= `did not answer within ${this.config.timeoutMs} ms and was stopped`;
+          slot.pending = undefined;
+          p.reject(new DataParallelWorkerError(`data-parallel worker ${index} ${slot.dead}`, index));
+          void slot.worker.terminate();
+        }, this.config.timeoutMs);
+        timer.unref();
+      }
       try {
         slot.worker.postMessage(cmd);
       } catch (e) {
+        const p = slot.pending;
         slot.pending = undefined;
-        reject(new DataParallelWorkerError(`data-parallel worker ${index}: could not send its shard (${(e as Error).message})`, index));
+        p.reject(new DataParallelWorkerError(`data-parallel worker ${index}: could not send its shard (${(e as Error).message})`, index));
       }
     });
   }
