@@ -71,7 +71,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (batch == 0 || m == 0 || n == 0) return NULL;
-  if ((int64_t)lc < batch * m * n || (int64_t)la < (batch - 1) * sa + m * k || (int64_t)lb < (batch - 1) * sb + k * n) {
+  /* 128-bit so that no product of (up to 2^40) arguments can wrap around. */
+  typedef __int128 wide;
+  if ((wide)lc < (wide)batch * m * n || (wide)la < (wide)(batch - 1) * sa + (wide)m * k || (wide)lb < (wide)(batch - 1) * sb + (wide)k * n) {
     napi_throw_range_error(env, NULL, "zipper_gemm.gemm: an operand is shorter than its shape and batch stride say");
     return NULL;
   }

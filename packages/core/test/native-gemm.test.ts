@@ -156,6 +156,8 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(() => native!.gemm(a, b, c, 1, 2, 2, 4, 0, 0, 0, 0)).toThrow(RangeError);
     expect(() => native!.gemm(a, new Float64Array(6) as unknown as Float32Array, c, 1, 2, 2, 3, 0, 0, 0, 0)).toThrow(TypeError);
     expect(() => native!.gemm(a, b, c, 1, -2, 2, 3, 0, 0, 0, 0)).toThrow(RangeError);
+    // (batch - 1) * stride and batch * m * n would wrap around in 64 bits
+    expect(() => native!.gemm(a, b, c, 2 ** 40, 2 ** 40, 2 ** 40, 1, 0, 0, 2 ** 40, 2 ** 40)).toThrow(RangeError);
     expect(() => native!.setThreads(9)).toThrow(RangeError);
   });
 
