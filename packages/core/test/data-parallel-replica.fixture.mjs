@@ -1,11 +1,12 @@
 // A replica factory for the data-parallel tests (plain JS: workers load it with Node directly).
 // A tiny bigram model, { params, forward }, with deterministic weights; `failOnCall: n` makes
 // forward throw on its n-th call, `exitOnCall: n` ends the worker thread (exit code 3) there and
-// `hangOnCall: n` never returns from it.
+// `hangOnCall: n` never returns from it; `throwOnCreate` makes the factory itself throw.
 import * as tf from '@tensorflow/tfjs-core';
 
 export function createBigram(args = {}) {
-  const { vocab = 11, width = 6, failOnCall = 0, exitOnCall = 0, hangOnCall = 0 } = args;
+  const { vocab = 11, width = 6, failOnCall = 0, exitOnCall = 0, hangOnCall = 0, throwOnCreate = false } = args;
+  if (throwOnCreate) throw new Error('bigram replica: planned failure in the factory');
   const values = (n, phase) => Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin(1.7 * i + phase));
   const params = new Map([
     ['emb.weight', tf.variable(tf.tensor2d(values(vocab * width, 0.1), [vocab, width]), true, 'bigram.emb')],

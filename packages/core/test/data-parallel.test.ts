@@ -190,6 +190,28 @@ describe('DataParallelGradients', () => {
     });
   }
 
+  it('a replica that cannot be built, or does not match the model, fails the call naming the worker', async () => {
+    const model = createBigram();
+    const batch = batchOf(4, 5, 11);
+    const context = { trainable: [...model.params.keys()], denominator: targetsIn(batch) };
+    const cases = [
+      [{ throwOnCreate: true }, /worker 1 could not start: bigram replica: planned failure in the factory/],
+      [{ width: 5 }, /worker 1 built a replica that does not match the model: "emb.weight" has shape \[11,5\] in the replica, \[11,6\] in the model/],
+    ] as const;
+    for (const [args, message] of cases) {
+      const before = tf.memory().numTensors;
+      const dp = new DataParallelGradients(model, { workers: 1, replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args } });
+      const err = await dp.computeGradients(batch, context).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataParallelWorkerError);
+      expect((err as DataParallelWorkerError).worker).toBe(1);
+      expect((err as Error).message).toMatch(message);
+      expect(tf.memory().numTensors).toBe(before);
+      dp.dispose();
+      await dp.closed();
+    }
+    model.dispose();
+  });
+
   it('dispose terminates the workers; nothing keeps running and no tensor leaks', async () => {
     const idle = workerCount();
     const before = tf.memory().numTensors;
