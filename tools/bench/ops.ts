@@ -8,13 +8,16 @@
  *
  * Shapes are those of the reference preset (d 256, 4 heads, seq 128, batch 8). The product
  * cases run twice, tagged `[native xN]` (the native GEMM addon, N = ZIPPER_NATIVE_THREADS) and
- * `[wasm]` (`initBackend({ native: false })`: XNNPACK / our bmm.c kernel), in the same process.
+ * `[wasm]` (`initBackend({ native: false })`: XNNPACK / our bmm.c kernel), in the same process,
+ * then whole decoding (128 tokens) in 8 native/wasm pairs of alternating order.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../packages/core/src/backend.js';
 import { causalAttention } from '../../packages/core/src/ops/attention.js';
 import { embedding } from '../../packages/core/src/ops/embedding.js';
 import { linear } from '../../packages/core/src/ops/linear.js';
+import { generate } from '../../packages/core/src/generate/generate.js';
+import { Tower } from '../../packages/core/src/model/tower.js';
 
 const repsArg = process.argv.indexOf('--reps');
 const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 7;
@@ -74,7 +77,26 @@ async function productCases(): Promise<void> {
   }
   tf.dispose([h1, tab, w4, qs, ks, q1, kc]);
 }
+
+/** Whole decoding (reference preset, 128 tokens), native on / off alternating: median ms/token. */
+async function generatePairs(pairs: number): Promise<void> {
+  const tower = Tower.create({ vocabSize: V, dModel: D, nLayers: 4, nHeads: 4, maxSeqLen: 256 }, { seed: 0 });
+  const ms: Record<'native' | 'wasm', number[]> = { native: [], wasm: [] };
+  for (let r = 0; r < pairs; r++) {
+    for (const native of r % 2 ? [true, false] : [false, true]) {
+      await initBackend({ native });
+      await generate(tower, [0], { maxNewTokens: 8 });
+      const t0 = performance.now();
+      await generate(tower, [0], { maxNewTokens: 128 });
+      ms[native ? 'native' : 'wasm'].push((performance.now() - t0) / 128);
+    }
+  }
+  tower.dispose();
+  const med = (a: number[]) => +[...a].sort((x, y) => x - y)[a.length >> 1]!.toFixed(3);
+  console.log(JSON.stringify({ case: `generate 128 tokens, ${pairs} alternating pairs`, native_ms_per_token: med(ms.native), wasm_ms_per_token: med(ms.wasm) }));
+}
 await productCases();
+if (info.native.used) await generatePairs(8);
 if (process.argv.includes('--native-only')) process.exit(0);
 await initBackend({ native: info.native.used });
 time('matMul x@w plain 2-D [1024,256]@[256,768]', F, () => tf.matMul(x, w));
