@@ -1,12 +1,12 @@
 /**
- * Copies between float32 tensors and shared memory (SharedArrayBuffer views) that allocate
- * nothing per step.
+ * Copies between float32 tensors and shared memory (SharedArrayBuffer views) that allocate no
+ * fresh JS memory per step.
  *
  * Why: `dataSync()` returns a fresh array on every call, and on this machine (a VM) touching
  * fresh pages costs ~47 ms per 13 MB (the reference preset's 3,279,104 weights) against ~1 ms
  * for copying into memory already touched (Float32Array.prototype.set of 3,279,104 floats into
- * a new vs a reused array, Node 20, this VM). Per step the data-parallel loop moves the weights and the gradients
- * several times, so the copies must reuse memory:
+ * a new vs a reused array, Node 20). Per step the data-parallel loop moves the weights and the
+ * gradients several times, so the copies must reuse memory:
  *  - reading a tensor: a view of the wasm heap (wasm) or the backend's own array (cpu);
  *  - writing a variable: `assign` of a new tensor made from the shared memory (below). Never in
  *    place: tfjs-backend-wasm's XNNPACK matMul caches an operator with the *packed* right-hand

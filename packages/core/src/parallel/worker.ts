@@ -6,7 +6,7 @@
  * one wasm thread: the parallelism is the workers themselves), builds its replica (see
  * worker-protocol.ts), says `ready` with its parameter keys and shapes, then for every `step`:
  *  1. copies every parameter from the shared `params` buffer into its replica's variables
- *     (in place, see worker-memory.ts);
+ *     (each as a new tensor, see worker-memory.ts);
  *  2. computes loss and gradients of its shard (InProcessGradients, or the replica's strategy);
  *  3. writes each trained key's gradient into its own shared `grads` region and replies `done`
  *     with the loss (a float32 value) - or `error` with the message if anything threw.
