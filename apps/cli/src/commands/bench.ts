@@ -9,6 +9,7 @@ import { UsageError, type Command } from '../command.js';
 const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
                     [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--seq 128] [--batch 8]
                     [--steps 5] [--tokens 128] [--soak N] [--reference-script PATH]
+                    [--reference-threads N]
 
 Speed of the engine on the reference preset (the defaults of torch_reference.py).
   train     optimizer steps (forward, backward, AdamW, global-norm clip 1.0) on --batch x --seq
@@ -19,6 +20,9 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
 --reference     also run torch_reference.py (python3 + python3-torch) N times, interleaved with
                 ours, and report its median and the ratio (train: ours/torch tokens/s;
                 generate: ours/torch ms/token).
+--reference-threads N
+                torch.set_num_threads(N) for the reference (default: PyTorch's own choice, which
+                is 1 on this 2-core machine). Use 2 to compare with --workers 1 on equal cores.
 --soak N        generate only: N generate calls (of --tokens each), RSS and live tensors at the
                 start, middle and end.
 --threads N     wasm threads (same as ZIPPER_THREADS).
@@ -129,11 +133,11 @@ function defaultReferenceScript(): string {
 }
 
 /** One run of torch_reference.py, with this machine's OpenBLAS overrides removed. */
-function torchRun(script: string, mode: string, p: Preset): TorchResult {
+function torchRun(script: string, mode: string, p: Preset, threads: number | undefined): TorchResult {
   const env = { ...process.env };
   delete env['OPENBLAS_CORETYPE'];
   delete env['OPENBLAS_L2_SIZE'];
-  const args = [script, mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)])];
+  const args = [script, mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(threads === undefined ? [] : ['--threads', String(threads)])];
   const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8' });
   if (r.status !== 0) throw new UsageError(`torch_reference.py failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
@@ -177,6 +181,7 @@ export const bench: Command = {
           json: { type: 'boolean', default: false },
           reference: { type: 'boolean', default: false },
           'reference-script': { type: 'string' },
+          'reference-threads': { type: 'string' },
           runs: { type: 'string', default: '5' },
           threads: { type: 'string' },
           workers: { type: 'string' },
@@ -206,11 +211,13 @@ export const bench: Command = {
     const runs = int(values, 'runs');
     const steps = int(values, 'steps');
     const tokens = values['tokens'] === undefined ? p.seq : int(values, 'tokens');
+    const refThreads = values['reference-threads'] === undefined ? undefined : int(values, 'reference-threads');
     const explicitWorkers = values['workers'] === undefined ? undefined : int(values, 'workers', 0);
     if (explicitWorkers !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench train` only');
     const info = await initBackend(values['threads'] === undefined ? {} : { threads: int(values, 'threads') });
     const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
-    const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, ...p };
+    const native = info.native?.used ? { used: true, isa: info.native.isa, threads: info.native.threads } : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
+    const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, native, ...p };
 
     if (values['soak'] !== undefined) {
       if (mode !== 'generate') throw new UsageError('--soak applies to `bench generate` only');
@@ -243,7 +250,7 @@ export const bench: Command = {
         ours.push(await trainRun(trainer, p, steps, parallel, stats));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
         if (script && !refSkipped) {
-          torch.push(torchRun(script, 'train', p));
+          torch.push(torchRun(script, 'train', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
         }
       }
@@ -257,7 +264,7 @@ export const bench: Command = {
         ours.push(await generateRun(tower, tokens));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
         if (script && !refSkipped) {
-          torch.push(torchRun(script, 'generate', p));
+          torch.push(torchRun(script, 'generate', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.ms_per_token!)} ms/token`);
         }
       }
