@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Packs every publishable workspace package, installs the tarballs into an empty folder and
-// imports each one under ESM (import) and CJS (require). Prints one JSON line per package and
-// exits non-zero on the first failure. Run after `npm run build`: `node tools/pack-check.mjs`.
+// imports each one under ESM (import) and CJS (require). Then, from the installed @zipper/core,
+// under ESM and CJS: one training gradient of a tiny tower in-process and with one data-parallel
+// worker (so the shipped worker script starts), and whether the shipped native GEMM binary
+// loaded (expected on linux-x64). Prints one JSON line per check and exits non-zero on the first
+// failure. Run after `npm run build`: `node tools/pack-check.mjs`.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,6 +37,29 @@ try {
     const ok = Number(esm) > 0 && Number(esm) === Number(cjs);
     console.log(JSON.stringify({ package: pkg.name, version: pkg.version, esmExports: Number(esm), cjsExports: Number(cjs), ok }));
     if (!ok) throw new Error(`${pkg.name}: ESM exports ${esm}, CJS exports ${cjs}`);
+  }
+  const body = `
+    const info = await initBackend({ backend: 'wasm' });
+    const tower = Tower.create({ vocabSize: 11, dModel: 8, nLayers: 1, nHeads: 2, maxSeqLen: 8 }, { seed: 1 });
+    const n = 15;
+    const batch = { batchSize: 3, seqLen: 5, inputs: Int32Array.from({ length: n }, (_, i) => i % 11), targets: Int32Array.from({ length: n }, (_, i) => (i * 3) % 11), mask: new Float32Array(n).fill(1) };
+    const ctx = { trainable: [...tower.params.keys()], denominator: n };
+    const a = new InProcessGradients(tower).computeGradients(batch, ctx);
+    const dp = new DataParallelGradients(tower, { workers: 1 });
+    const b = await dp.computeGradients(batch, ctx);
+    const out = { native: info.native.used, isa: info.native.isa ?? null, reason: info.native.reason, lossInProcess: a.loss.dataSync()[0], lossWorkers: b.loss.dataSync()[0], workers: dp.config.workers };
+    dp.dispose();
+    console.log(JSON.stringify(out));`;
+  const checks = {
+    esm: ['--input-type=module', '-e', `import { initBackend, Tower, InProcessGradients, DataParallelGradients } from '@zipper/core';${body}`],
+    cjs: ['-e', `const { initBackend, Tower, InProcessGradients, DataParallelGradients } = require('@zipper/core'); (async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`],
+  };
+  const expectNative = process.platform === 'linux' && process.arch === 'x64';
+  for (const [format, args] of Object.entries(checks)) {
+    const r = JSON.parse(run('node', args, app).trim().split('\n').pop());
+    const ok = r.workers === 1 && Math.abs(r.lossInProcess - r.lossWorkers) <= 1e-5 * Math.abs(r.lossInProcess) && (!expectNative || r.native === true);
+    console.log(JSON.stringify({ package: '@zipper/core', check: `train step in-process vs 1 worker, native GEMM (${format})`, ...r, ok }));
+    if (!ok) throw new Error(`@zipper/core ${format}: ${JSON.stringify(r)}`);
   }
 } finally {
   if (!process.env.KEEP_PACK_DIR) fs.rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { ConfigError } from '../src/errors.js';
 import { Tower } from '../src/model/tower.js';
 import os from 'node:os';
 import type { BackendInfo } from '../src/backend.js';
-import { DataParallelGradients, DataParallelWorkerError, defaultDataParallelWorkers, splitBatchRows } from '../src/parallel/data-parallel.js';
+import { DataParallelGradients, DataParallelWorkerError, defaultDataParallelWorkers, splitBatchRows, workerExecArgv } from '../src/parallel/data-parallel.js';
 import { BatchIterator, InProcessGradients, Trainer, TrainingError, type Batch, type GradientResult } from '../src/train/index.js';
 // @ts-expect-error plain-JS fixture without types
 import { createBigram } from './data-parallel-replica.fixture.mjs';
@@ -67,6 +67,13 @@ describe('splitBatchRows', () => {
     expect(parts.map((p) => p.batchSize)).toEqual([3, 2, 2]);
     expect(Int32Array.from(parts.flatMap((p) => [...p.inputs]))).toEqual(b.inputs);
     expect(splitBatchRows(batchOf(1, 3, 13), 3).map((p) => p.batchSize)).toEqual([1]);
+  });
+});
+
+describe('workerExecArgv', () => {
+  it('drops the flags a worker rejects (--input-type, both spellings) and keeps the rest in order', () => {
+    expect(workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '--input-type', 'commonjs', '--enable-source-maps'])).toEqual(['--max-old-space-size=4096', '--enable-source-maps']);
+    expect(workerExecArgv([])).toEqual([]);
   });
 });
 

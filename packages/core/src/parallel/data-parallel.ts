@@ -179,6 +179,25 @@ export function workerScriptPath(): string {
   return fileURLToPath(file);
 }
 
+/**
+ * The parent's Node flags minus those a worker rejects: a worker inherits `process.execArgv`,
+ * and e.g. `node --input-type=module -e ...` made every worker crash at start ("--input-type can
+ * only be used with string input"; found by tools/pack-check.mjs).
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--input-type') {
+      i++; // and its value
+      continue;
+    }
+    if (a.startsWith('--input-type=')) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 let staleChecked = false;
 
 /**
@@ -406,7 +425,7 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
       params: this.params,
       grads: existing?.grads ?? new SharedArrayBuffer(this.layout.total * 4),
     };
-    const worker = new Worker(workerScriptPath(), { workerData: data });
+    const worker = new Worker(workerScriptPath(), { workerData: data, execArgv: workerExecArgv() });
     worker.unref();
     let onReady!: () => void;
     let onFail!: (e: Error) => void;
