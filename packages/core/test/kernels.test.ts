@@ -10,12 +10,14 @@
  *   the 8x8 tile, heads <-> time permutations with short and long runs, int32, a fallback perm.
  * - `GatherV2` (run copies): long and short runs, axis 0 and inner axes, 2-D ids, int32, no ids,
  *   an out-of-range id.
+ * - `ZipperRmsNorm` (fused RMSNorm forward): rmsNorm on wasm equals the cpu ops within 1e-6.
  * - `Identity` (shared data): a clone keeps its values after the original is disposed or a
  *   variable it was cloned from is reassigned, and disposing both leaks nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
+import { rmsNorm } from '../src/model/norm.js';
 
 function on(backend: string, fn: () => tf.Tensor): { values: number[]; shape: number[] } {
   tf.setBackend(backend);
@@ -170,5 +172,40 @@ describe('wasm GatherV2 (run copies)', () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     ids.dispose();
+  });
+});
+
+describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+  for (const shape of [[3, 7, 13], [1, 1, 256], [11, 5]]) {
+    it(`rmsNorm [${shape}] on wasm (one kernel) equals the cpu backend's ops to float32 rounding`, () => {
+      const d = shape[shape.length - 1]!;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const fn = () => rmsNorm(tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 5))), shape), tf.tensor1d(Array.from({ length: d }, (_, i) => 0.5 + Math.cos(i))), 1e-6);
+      const ref = on('cpu', fn);
+      tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const got = on('wasm', fn);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(got.shape).toEqual(ref.shape);
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got.values[i]! - ref.values[i]!) / Math.max(Math.abs(ref.values[i]!), 1e-3));
+      expect(worst).toBeLessThan(1e-6);
+    });
+  }
+  it('is the one kernel rmsNorm runs on wasm (two outputs) and rmsNorm rejects a mismatched scale', async () => {
+    tf.setBackend('wasm');
+    const x = tf.ones([2, 3, 4]);
+    const g = tf.ones([4]) as tf.Tensor1D;
+    const prof = await tf.profile(() => rmsNorm(x, g, 1e-6));
+    expect(prof.kernelNames).toEqual(['ZipperRmsNorm']);
+    const [y, r] = tf.engine().runKernel('ZipperRmsNorm', { x, scale: g }, { eps: 0 }) as unknown as [tf.Tensor, tf.Tensor];
+    expect(r.shape).toEqual([2, 3, 1]);
+    expect(Array.from(y.dataSync())).toEqual(new Array(24).fill(1));
+    const g5 = tf.ones([5]) as tf.Tensor1D;
+    expect(() => rmsNorm(x, g5, 1e-6)).toThrow(/last axis must equal scale's width 5, got x \[2,3,4\]/);
+    tf.dispose([x, g, y, r, g5]);
   });
 });

@@ -13,12 +13,14 @@
  * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
  *   see slice.ts.
  * - `GatherV2` (embedding lookups): contiguous-run copies, see gather.ts.
+ * - `ZipperRmsNorm` (new): the RMSNorm forward as one kernel, see rms-norm.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
 import { makeGatherWasm } from './gather.js';
 import { makeIdentityWasm } from './identity.js';
+import { RMS_NORM_KERNEL, rmsNormWasm } from './rms-norm.js';
 import { makeSliceWasm } from './slice.js';
 import { makeTransposeWasm } from './transpose.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
@@ -36,6 +38,9 @@ export function registerWasmKernels(): void {
   wrap('Identity', makeIdentityWasm);
   wrap('Transpose', makeTransposeWasm);
   wrap('GatherV2', makeGatherWasm);
+  if (tf.getKernel(RMS_NORM_KERNEL, 'wasm') === undefined) {
+    tf.registerKernel({ kernelName: RMS_NORM_KERNEL, backendName: 'wasm', kernelFunc: rmsNormWasm as unknown as tf.KernelFunc });
+  }
 }
 
 /** Replaces the wasm kernel `name` by `make(original)`, keeping its setup/dispose hooks. */
