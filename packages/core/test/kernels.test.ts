@@ -11,6 +11,8 @@
  * - `GatherV2` (run copies): long and short runs, axis 0 and inner axes, 2-D ids, int32, no ids,
  *   an out-of-range id.
  * - `ZipperRmsNorm` (fused RMSNorm forward): rmsNorm on wasm equals the cpu ops within 1e-6.
+ * - `ZipperGelu`, `ZipperRope` (decode rows): one kernel each; GELU within 1e-6 of the cpu ops,
+ *   rope bit-identical; large inputs keep the ops.
  * - `Identity` (shared data): a clone keeps its values after the original is disposed or a
  *   variable it was cloned from is reassigned, and disposing both leaks nothing.
  */
@@ -18,6 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { rmsNorm } from '../src/model/norm.js';
+import { geluTanh } from '../src/model/mlp.js';
+import { applyRope } from '../src/model/rope.js';
 
 function on(backend: string, fn: () => tf.Tensor): { values: number[]; shape: number[] } {
   tf.setBackend(backend);
@@ -207,5 +211,37 @@ describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
     const g5 = tf.ones([5]) as tf.Tensor1D;
     expect(() => rmsNorm(x, g5, 1e-6)).toThrow(/last axis must equal scale's width 5, got x \[2,3,4\]/);
     tf.dispose([x, g, y, r, g5]);
+  });
+});
+
+describe('wasm ZipperGelu / ZipperRope (decode-size element-wise kernels)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+  const values = (n: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.61) * (1 + (i % 7)));
+  it('geluTanh of a [1, 1, 13] row on wasm is one kernel and equals the cpu ops within 1e-6', async () => {
+    const fn = () => geluTanh(tf.tensor3d(values(13), [1, 1, 13]));
+    const ref = on('cpu', fn);
+    tf.setBackend('wasm');
+    expect((await tf.profile(() => fn())).kernelNames).toEqual(['ZipperGelu']);
+    const got = on('wasm', fn);
+    for (let i = 0; i < 13; i++) expect(Math.abs(got.values[i]! - ref.values[i]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref.values[i]!)));
+  });
+  it('rope of [2, 3, 5, 8] at start 7 on wasm is one kernel and bit-identical to the cpu ops', async () => {
+    const fn = () => applyRope(tf.tensor4d(values(2 * 5 * 3 * 8), [2, 5, 3, 8]), 7, 10000);
+    const ref = on('cpu', fn);
+    tf.setBackend('wasm');
+    const kernels = (await tf.profile(() => fn())).kernelNames;
+    expect(kernels.filter((k) => k.startsWith('Zipper'))).toEqual(['ZipperRope']);
+    const got = on('wasm', fn);
+    expect(got.shape).toEqual(ref.shape);
+    expect(got.values).toEqual(ref.values);
+  });
+  it('large inputs keep the wasm ops (no Zipper kernel)', async () => {
+    tf.setBackend('wasm');
+    const x = tf.ones([1, 32, 1024]);
+    const names = (await tf.profile(() => geluTanh(x))).kernelNames;
+    expect(names).not.toContain('ZipperGelu');
+    x.dispose();
   });
 });

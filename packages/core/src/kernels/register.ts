@@ -13,7 +13,8 @@
  * - `Slice`: in-place reads and contiguous-run copies instead of a full copy of the input,
  *   see slice.ts.
  * - `GatherV2` (embedding lookups): contiguous-run copies, see gather.ts.
- * - `ZipperRmsNorm` (new): the RMSNorm forward as one kernel, see rms-norm.ts.
+ * - `ZipperRmsNorm`, `ZipperGelu`, `ZipperRope` (new): RMSNorm, GELU and rotary embeddings of
+ *   small (decode) inputs as one kernel each, see rms-norm.ts and small-elementwise.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
@@ -21,6 +22,7 @@ import { makeBatchMatMulWasm } from './batch-matmul.js';
 import { makeGatherWasm } from './gather.js';
 import { makeIdentityWasm } from './identity.js';
 import { RMS_NORM_KERNEL, rmsNormWasm } from './rms-norm.js';
+import { GELU_KERNEL, geluWasm, ROPE_KERNEL, ropeWasm } from './small-elementwise.js';
 import { makeSliceWasm } from './slice.js';
 import { makeTransposeWasm } from './transpose.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum.js';
@@ -38,8 +40,8 @@ export function registerWasmKernels(): void {
   wrap('Identity', makeIdentityWasm);
   wrap('Transpose', makeTransposeWasm);
   wrap('GatherV2', makeGatherWasm);
-  if (tf.getKernel(RMS_NORM_KERNEL, 'wasm') === undefined) {
-    tf.registerKernel({ kernelName: RMS_NORM_KERNEL, backendName: 'wasm', kernelFunc: rmsNormWasm as unknown as tf.KernelFunc });
+  for (const [kernelName, kernelFunc] of [[RMS_NORM_KERNEL, rmsNormWasm], [GELU_KERNEL, geluWasm], [ROPE_KERNEL, ropeWasm]] as const) {
+    if (tf.getKernel(kernelName, 'wasm') === undefined) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }
 

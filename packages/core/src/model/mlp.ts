@@ -1,6 +1,7 @@
 /** The block's MLP: down(gelu_tanh(x @ up)) with no biases. x (..., D) -> (..., D). */
 import * as tf from '@tensorflow/tfjs-core';
 import '../kernels/gradients.js';
+import { GELU_KERNEL, useSmallKernel } from '../kernels/small-elementwise.js';
 import { linear } from '../ops/linear.js';
 import { recordingGradients } from '../ops/tape.js';
 
@@ -18,7 +19,11 @@ export function geluTanh<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
   const a = 2 * C;
   const b = 2 * C * 0.044715;
   const sig = (v: tf.Tensor): tf.Tensor => tf.sigmoid(tf.mul(v, tf.add(tf.mul(tf.square(v), b), a)));
-  if (!recordingGradients()) return tf.tidy(() => tf.mul(x, sig(x)) as tf.Tensor<R>);
+  if (!recordingGradients()) {
+    // A decode row: one kernel instead of six (kernels/small-elementwise.ts).
+    if (useSmallKernel(GELU_KERNEL, x)) return tf.engine().runKernel(GELU_KERNEL, { x }, { a, b }) as tf.Tensor<R>;
+    return tf.tidy(() => tf.mul(x, sig(x)) as tf.Tensor<R>);
+  }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const s = sig(xi);

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../kernels/gradients.js';
+import { ROPE_KERNEL, useSmallKernel } from '../kernels/small-elementwise.js';
 import { recordingGradients } from '../ops/tape.js';
 
 /** cos and sin tables [T, K/2] for positions start .. start+T-1 (float32, like the reference). */
@@ -49,6 +50,11 @@ export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor
   const [, t, , k] = x.shape;
   const shape = x.shape;
   const swap = (v: tf.Tensor, s: tf.Tensor2D): tf.Tensor => tf.reshape(tf.matMul(tf.reshape(v, [-1, k]) as tf.Tensor2D, s), shape); // [B, T, G, K]
+  if (!recordingGradients() && useSmallKernel(ROPE_KERNEL, x)) {
+    // A decode step: one kernel, no table tensors (kernels/small-elementwise.ts; bit-identical).
+    const { cos, sin } = ropeTables(start, t, k, base);
+    return tf.engine().runKernel(ROPE_KERNEL, { x }, { cos: Array.from(cos), sin: Array.from(sin) }) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
     const { cos, sin } = ropeTables(start, t, k, base);
     const rep = (a: Float32Array) => {
