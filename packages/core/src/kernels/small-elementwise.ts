@@ -22,7 +22,7 @@ export const ROPE_KERNEL = 'ZipperRope';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** Inputs up to this many elements take these kernels (as for kernels/rms-norm.ts). */
+/** Inputs up to this many elements take these kernels (as RMSNorm does, model/norm.ts; tools/bench/small-kernels.ts). */
 export const SMALL_ELEMENTS = 16384;
 
 function geluLoop(X: Float32Array, Y: Float32Array, a: number, b: number): void {

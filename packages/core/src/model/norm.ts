@@ -17,9 +17,10 @@ import { fusedRmsNorm, fusedRmsNormAvailable } from '../kernels/rms-norm.js';
 import { recordingGradients } from '../ops/tape.js';
 
 /**
- * Inputs up to this many elements take the fused kernel on wasm. Its JS loop costs ~3.5 ns per
- * element, the six wasm ops ~40 us of dispatch plus ~1.2 ns per element (medians of 51:
- * [1, 1, 256] 0.007 vs 0.040 ms; [8, 128, 256] 0.92 vs 0.29-0.37 ms), so they cross near 17k.
+ * Inputs up to this many elements take the fused kernel on wasm: its JS loop wins on a decode
+ * row and loses on a training batch (`npx vite-node -c vitest.config.ts
+ * tools/bench/small-kernels.ts`: [1, 1, 256] 0.018 vs 0.103 ms as six ops; [8, 128, 256] 1.46
+ * vs 0.41 ms).
  */
 const FUSED_MAX_ELEMENTS = 16384;
 
