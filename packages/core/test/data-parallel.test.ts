@@ -5,6 +5,7 @@
 // The workers run the built package (packages/core/dist/worker.js): `npx turbo run build` first.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxRel, snapshot } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { ConfigError } from '../src/errors.js';
 import { Tower } from '../src/model/tower.js';
@@ -37,18 +38,6 @@ function batchOf(B: number, T: number, vocab: number, emptyRows: readonly number
 }
 
 const targetsIn = (b: Batch): number => b.mask.reduce((s, x) => s + x, 0);
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m / Math.max(scale, 1e-12);
-}
-
-function snapshot(params: ReadonlyMap<string, tf.Tensor>): Map<string, Float32Array> {
-  return new Map([...params].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-}
 
 function disposeResult(r: GradientResult): void {
   tf.dispose([r.loss, ...r.grads.values()]);

@@ -10,19 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { values } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { loadNativeGemm, nativeInfo } from '../src/kernels/native.js';
-
-/** Deterministic values in [-1, 1) (a small LCG), so both backends get identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 interface Case {
   readonly a: number[];

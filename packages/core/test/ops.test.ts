@@ -5,23 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { values } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { causalAttention } from '../src/ops/attention.js';
 import { embedding, tiedLogits } from '../src/ops/embedding.js';
 import { linear } from '../src/ops/linear.js';
 
 type Arr = Float32Array | Int32Array | Uint8Array;
-
-/** Deterministic values in [-1, 1) (a small LCG), so both backends get identical inputs. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function rand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxRel, snapshot } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { Tower } from '../src/model/tower.js';
 import {
@@ -38,18 +39,6 @@ function corpus(): { tokens: number[]; mask: number[] }[] {
       mask: Array.from({ length: n }, (_, i) => ((i + s) % 5 === 0 ? 0 : 1)),
     };
   });
-}
-
-function snapshot(params: ReadonlyMap<string, tf.Tensor>): Map<string, Float32Array> {
-  return new Map([...params].map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m / Math.max(scale, 1e-12);
 }
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { wholeHeap } from './transpose.js';
+import { copyRun, heapIndex, wholeHeap } from './heap-runs.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -33,15 +33,13 @@ export function makeSliceWasm(original: tf.KernelFunc): tf.KernelFunc {
     const run = s[j]! * strides[j]!;
     const base = b.reduce((acc, bi, i) => acc + bi * strides[i]!, 0);
     const idx = new Array<number>(j).fill(0);
-    // src and dst view the same wasm heap: one copyWithin per run on a whole-heap view.
     const heap = wholeHeap(src);
-    const s0 = src.byteOffset / src.BYTES_PER_ELEMENT;
-    const d0 = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+    const s0 = heapIndex(src) + base;
+    const d0 = heapIndex(dst);
     for (let o = 0; o < total; o += run) {
-      let off = s0 + base;
+      let off = s0;
       for (let i = 0; i < j; i++) off += idx[i]! * strides[i]!;
-      if (run >= 16) heap.copyWithin(d0 + o, off, off + run);
-      else for (let k = 0; k < run; k++) heap[d0 + o + k] = heap[off + k]!;
+      copyRun(heap, off, d0 + o, run);
       for (let i = j - 1; i >= 0; i--) {
         if (++idx[i]! < s[i]!) break;
         idx[i] = 0;

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { copyRun, heapIndex, wholeHeap } from './heap-runs.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Values = Float32Array | Int32Array | Uint8Array;
@@ -31,11 +32,7 @@ function transpose2d(src: Values, so: number, dst: Values, d0: number, rows: num
   }
 }
 
-/**
- * Permutation that keeps the last axis: copy runs of the last axis. `src` and `dst` view the same
- * wasm heap, so each run is one `copyWithin` on a whole-heap view (no subarray per run: at
- * [8, 128, 4, 64] that allocation was most of the kernel's time).
- */
+/** Permutation that keeps the last axis: copy runs of the last axis (heap-runs.ts). */
 function permuteRuns(src: Values, dst: Values, shape: readonly number[], perm: readonly number[]): void {
   const r = shape.length;
   const strides = tf.util.computeStrides(shape as number[]).concat(1);
@@ -45,24 +42,17 @@ function permuteRuns(src: Values, dst: Values, shape: readonly number[], perm: r
   const idx = new Array<number>(r - 1).fill(0);
   const total = dst.length;
   const heap = wholeHeap(src);
-  const s0 = src.byteOffset / src.BYTES_PER_ELEMENT;
-  const d0 = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+  const s0 = heapIndex(src);
+  const d0 = heapIndex(dst);
   for (let o = 0; o < total; o += run) {
     let off = s0;
     for (let i = 0; i < r - 1; i++) off += idx[i]! * pstr[i]!;
-    if (run >= 16) heap.copyWithin(d0 + o, off, off + run);
-    else for (let j = 0; j < run; j++) heap[d0 + o + j] = heap[off + j]!;
+    copyRun(heap, off, d0 + o, run);
     for (let i = r - 2; i >= 0; i--) {
       if (++idx[i]! < outShape[i]!) break;
       idx[i] = 0;
     }
   }
-}
-
-/** A view of the whole buffer behind `v`, of the same element type. */
-export function wholeHeap(v: Values): Values {
-  const Ctor = v.constructor as new (buffer: ArrayBufferLike) => Values;
-  return new Ctor(v.buffer);
 }
 
 export function makeTransposeWasm(original: tf.KernelFunc): tf.KernelFunc {
