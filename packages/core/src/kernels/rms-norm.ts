@@ -51,11 +51,6 @@ export function rmsNormWasm(args: KernelArgs): tf.TensorInfo[] {
   return [y, r];
 }
 
-/** Whether the fused forward can run on the active backend. */
-export function fusedRmsNormAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(RMS_NORM_KERNEL, 'wasm') !== undefined;
-}
-
 /** [y, r] of the fused forward (see the header); the caller checks shapes and dtypes. */
 export function fusedRmsNorm(x: tf.Tensor, scale: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
   return tf.engine().runKernel(RMS_NORM_KERNEL, { x, scale }, { eps }) as unknown as [tf.Tensor, tf.Tensor];

@@ -22,7 +22,7 @@ export const ROPE_KERNEL = 'ZipperRope';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** Inputs up to this many elements take these kernels (as RMSNorm does, model/norm.ts; tools/bench/small-kernels.ts). */
+/** Inputs up to this many elements take these kernels and ZipperRmsNorm (tools/bench/small-kernels.ts). */
 export const SMALL_ELEMENTS = 16384;
 
 function geluLoop(X: Float32Array, Y: Float32Array, a: number, b: number): void {
@@ -71,7 +71,7 @@ export function ropeWasm(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-/** Whether `x` should take one of these kernels: wasm, float32, small, kernel registered. */
+/** Whether `x` should take one of the decode-size kernels (these and ZipperRmsNorm): wasm, float32, small, registered. */
 export function useSmallKernel(name: string, x: tf.Tensor): boolean {
   return x.size <= SMALL_ELEMENTS && x.dtype === 'float32' && tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') !== undefined;
 }

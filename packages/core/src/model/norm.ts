@@ -13,20 +13,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../kernels/gradients.js';
 import { ShapeError } from '../errors.js';
-import { fusedRmsNorm, fusedRmsNormAvailable } from '../kernels/rms-norm.js';
+import { fusedRmsNorm, RMS_NORM_KERNEL } from '../kernels/rms-norm.js';
+import { useSmallKernel } from '../kernels/small-elementwise.js';
 import { recordingGradients } from '../ops/tape.js';
 
 /**
- * Inputs up to this many elements take the fused kernel on wasm: its JS loop wins on a decode
- * row and loses on a training batch (`npx vite-node -c vitest.config.ts
- * tools/bench/small-kernels.ts`: [1, 1, 256] 0.018 vs 0.103 ms as six ops; [8, 128, 256] 1.46
- * vs 0.41 ms).
+ * [y, r] of the forward: one kernel on wasm for small inputs (decode), TF.js ops otherwise; the
+ * JS loop loses on large inputs (`npx vite-node -c vitest.config.ts tools/bench/small-kernels.ts`:
+ * [1, 1, 256] 0.018 vs 0.103 ms as six ops; [8, 128, 256] 1.46 vs 0.41 ms).
  */
-const FUSED_MAX_ELEMENTS = 16384;
-
-/** [y, r] of the forward: one kernel on wasm for small inputs (decode), TF.js ops otherwise. */
 function forward(x: tf.Tensor, scale: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] {
-  if (x.size <= FUSED_MAX_ELEMENTS && x.dtype === 'float32' && scale.dtype === 'float32' && fusedRmsNormAvailable()) return fusedRmsNorm(x, scale, eps);
+  if (scale.dtype === 'float32' && useSmallKernel(RMS_NORM_KERNEL, x)) return fusedRmsNorm(x, scale, eps);
   const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // (..., 1)
   return [tf.mul(tf.mul(x, r), scale), r];
 }

@@ -47,7 +47,7 @@ import { backendInfo, type BackendInfo, type BackendName } from '../backend.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { Tower } from '../model/tower.js';
 import type { Batch } from '../train/data.js';
-import { InProcessGradients, targetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
+import { InProcessGradients, isBatch, targetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
 import type { TrainableModel, TrainableParams } from '../train/model.js';
 import { readInto, tensorFrom } from './worker-memory.js';
 import { layoutOf, sizeOf, type ParamLayout, type ReplicaSpec, type StepCommand, type WorkerInit, type WorkerReply } from './worker-protocol.js';
@@ -142,11 +142,6 @@ export function splitBatchRows(batch: Batch, parts: number): Batch[] {
     row += rows;
   }
   return out;
-}
-
-function isBatch(b: unknown): b is Batch {
-  const x = b as Batch;
-  return typeof x === 'object' && x !== null && x.inputs instanceof Int32Array && x.mask instanceof Float32Array && typeof x.batchSize === 'number';
 }
 
 /** Checks the options and fills defaults; throws ConfigError naming the broken rule. */

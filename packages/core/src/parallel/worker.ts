@@ -32,6 +32,8 @@ const port = parentPort;
 if (!port) throw new Error('@zipper/core parallel/worker is a worker_threads entry; DataParallelGradients starts it, do not run it directly');
 const init = workerData as WorkerInit;
 const reply = (m: WorkerReply): void => port.postMessage(m);
+/** Position of each key in the shared layout (fixed for the worker's life). */
+const keyIndex = new Map(init.layout.keys.map((k, i) => [k, i]));
 
 async function build(spec: ReplicaSpec): Promise<Replica> {
   if (spec.kind === 'tower') {
@@ -64,11 +66,10 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
   if (r instanceof Promise) throw new Error('a worker replica strategy must compute synchronously');
   const t2 = performance.now();
   try {
-    const index = new Map(layout.keys.map((k, i) => [k, i]));
     for (const k of cmd.trainable) {
       const g = r.grads.get(k);
       if (!g) throw new Error(`the replica returned no gradient for "${k}"`);
-      readInto(g, grads, layout.offsets[index.get(k)!]!);
+      readInto(g, grads, layout.offsets[keyIndex.get(k)!]!);
     }
     const loss = r.loss.dataSync()[0]!;
     return { type: 'done', id: cmd.id, loss, computeMs: t2 - t1, copyMs: t1 - t0 + (performance.now() - t2) };

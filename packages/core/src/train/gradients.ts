@@ -46,7 +46,8 @@ export interface GradientStrategy<B = Batch> {
   dispose?(): void;
 }
 
-function isBatch(b: unknown): b is Batch {
+/** Whether `b` is a single-stream `Batch` (typed arrays and a batch size). */
+export function isBatch(b: unknown): b is Batch {
   const x = b as Batch;
   return typeof x === 'object' && x !== null && x.mask instanceof Float32Array && x.inputs instanceof Int32Array && typeof x.batchSize === 'number';
 }
