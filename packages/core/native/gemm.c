@@ -38,11 +38,6 @@
 #define ZG_VL 16
 #define ZG_NV 2
 #include "kernel.inc"
-#undef ZG_SUFFIX
-#undef ZG_TARGET
-#undef ZG_MR
-#undef ZG_NV
-#undef ZG_VL
 
 #define ZG_SUFFIX avx2
 #define ZG_TARGET __attribute__((target("avx2,fma")))
@@ -50,11 +45,6 @@
 #define ZG_VL 8
 #define ZG_NV 2
 #include "kernel.inc"
-#undef ZG_SUFFIX
-#undef ZG_TARGET
-#undef ZG_MR
-#undef ZG_NV
-#undef ZG_VL
 
 #define ZG_SUFFIX generic
 #define ZG_TARGET
@@ -62,11 +52,6 @@
 #define ZG_VL 4
 #define ZG_NV 2
 #include "kernel.inc"
-#undef ZG_SUFFIX
-#undef ZG_TARGET
-#undef ZG_MR
-#undef ZG_NV
-#undef ZG_VL
 
 typedef struct {
   const char *name;
