@@ -19,6 +19,7 @@ import {
   SpeechTokenizer, filterbankOf, loadSpeechTokenizer, mulberry32, prepareAudio, readWavFile, resolveLogMelConfig,
   stackFrames, logMel, nearestCentroids, CentroidIndex, rowSquaredNorms,
 } from '@zipper/tokenizers';
+import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -108,10 +109,7 @@ writeFileSync(join(dir, 'audio.f32'), new Uint8Array(audio.buffer));
 writeFileSync(join(dir, 'mel.f32'), new Uint8Array(Float32Array.from(filterbankOf(tok.features).weights).buffer));
 writeFileSync(join(dir, 'centroids.f32'), new Uint8Array(tok.centroids.buffer, tok.centroids.byteOffset, tok.centroids.byteLength));
 writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tok.features, ...tok.units }));
-const env = { ...process.env };
-delete env.OPENBLAS_CORETYPE;
-delete env.OPENBLAS_L2_SIZE;
-const ref = JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'units_ref.py'), dir, String(runs)], { env, encoding: 'utf8', maxBuffer: 1 << 26 })) as {
+const ref = JSON.parse(execFileSync(requireTorchPython(), [join(import.meta.dirname, 'units_ref.py'), dir, String(runs)], { env: torchEnv(), encoding: 'utf8', maxBuffer: 1 << 26 })) as {
   torch: string; threads: number; medianSeconds: number; ids: number[];
 };
 let agree = 0;

@@ -18,8 +18,11 @@ import { promisify } from 'node:util';
 import {
   SpeechTokenizer, griffinLim, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
 } from '@zipper/tokenizers';
+import { requireProgram } from '../setup/system.mjs';
 
 const run = promisify(execFile);
+const pocketsphinx = requireProgram('pocketsphinx_continuous', 'pocketsphinx pocketsphinx-en-us');
+const scliteBin = requireProgram('/usr/lib/sctk/bin/sclite', 'sctk');
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
   const i = argv.indexOf(`--${name}`);
@@ -114,7 +117,7 @@ async function recognize(files: string[]): Promise<string[]> {
   await Promise.all(Array.from({ length: jobs }, async () => {
     while (next < files.length) {
       const i = next++;
-      const { stdout } = await run('pocketsphinx_continuous', ['-infile', files[i]!, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
+      const { stdout } = await run(pocketsphinx, ['-infile', files[i]!, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
       out[i] = stdout.trim().replace(/\s+/g, ' ').toLowerCase();
     }
   }));
@@ -156,7 +159,7 @@ function sclite(hyps: string[], tag: string): number {
   const hypFile = join(outDir, `hyp-${tag}.trn`);
   writeFileSync(refFile, trn(refs.map(([, r]) => r)));
   writeFileSync(hypFile, trn(hyps));
-  const report = execFileSync('/usr/lib/sctk/bin/sclite', ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'spu_id', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
+  const report = execFileSync(scliteBin, ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'spu_id', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
   writeFileSync(join(outDir, `sclite-${tag}.txt`), report);
   const sum = report.split('\n').find((l) => l.includes('Sum/Avg'));
   const cells = sum?.split('|').map((c) => c.trim()).filter(Boolean) ?? [];

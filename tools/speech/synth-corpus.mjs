@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { requireFile, requireProgram } from '../setup/system.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -35,7 +36,7 @@ function mulberry32(seed) {
 const seen = new Set();
 const sentences = [];
 for (const pos of ['noun', 'verb', 'adj', 'adv']) {
-  const text = readFileSync(`/usr/share/wordnet/data.${pos}`, 'latin1');
+  const text = readFileSync(requireFile(`/usr/share/wordnet/data.${pos}`, 'wordnet-base'), 'latin1');
   for (const m of text.matchAll(/"([A-Za-z ,']+)"/g)) {
     const s = m[1].replace(/,/g, ' ').replace(/\s+/g, ' ').trim().toLowerCase();
     const words = s.split(' ');
@@ -52,8 +53,9 @@ for (let i = sentences.length - 1; i > 0; i--) {
 const evalSet = sentences.slice(0, nEval);
 const trainSet = sentences.slice(nEval, nEval + nTrain);
 
+const flite = requireProgram('flite', 'flite');
 function synth(voice, text, file) {
-  if (!existsSync(file)) execFileSync('flite', ['-voice', voice, '-t', text, '-o', file]);
+  if (!existsSync(file)) execFileSync(flite, ['-voice', voice, '-t', text, '-o', file]);
 }
 mkdirSync(join(out, 'eval'), { recursive: true });
 mkdirSync(join(out, 'train'), { recursive: true });

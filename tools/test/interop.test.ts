@@ -3,8 +3,10 @@
  *
  * Always: the committed fixture (a torch tower converted by convert.py, plus golden logits, loss
  * and gradients from tools/interop/make_golden.py) loads with loadTower and matches.
- * Where Debian's python3-torch is installed (CI installs it): a tower of ours goes to torch and
- * back bit-exactly, loads into the reference with strict=True, and torch's logits equal ours.
+ * Through PyTorch (Debian's python3-torch, which `npm test` installs; the interpreter is
+ * tools/setup's requireTorchPython: ZIPPER_PYTHON, else the first python3 on PATH with torch):
+ * a tower of ours goes to torch and back bit-exactly, loads into the reference with strict=True,
+ * and torch's logits equal ours.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, loadTower, maskedCrossEntropy, saveTower, Tower } from '@zipper/core';
+import { requireTorchPython } from '../setup/system.mjs';
 
 const fixtures = new URL('../interop/fixtures/', import.meta.url).pathname;
 const convert = new URL('../interop/convert.py', import.meta.url).pathname;
@@ -23,15 +26,6 @@ const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8
   loss: number;
   grads: Record<string, number[]>;
 };
-const PY = '/usr/bin/python3';
-const hasTorch = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -82,7 +76,12 @@ describe('a torch tower converted by tools/interop/convert.py', () => {
   });
 });
 
-describe.skipIf(!hasTorch)('round trips through PyTorch (python3-torch installed)', () => {
+describe('round trips through PyTorch', () => {
+  let PY = '';
+  beforeAll(() => {
+    PY = requireTorchPython(); // throws with the install command when no python3 has torch
+  });
+
   it('zipper -> torch -> zipper is bit-exact, and torch loads it strictly with equal logits', async () => {
     const ours = Tower.create({ vocabSize: 17, dModel: 44, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 5 });
     const a = path.join(tmp, 'ours');

@@ -2,15 +2,16 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as HF from 'tokenizers';
+import { requireFile } from '../../../tools/setup/system.mjs';
 
 /** HF tokenizers (native Rust, CommonJS), the reference implementation. */
 export const hf = createRequire(import.meta.url)('tokenizers') as typeof HF;
 
 const FORTUNES = '/usr/share/games/fortunes';
 
-/** Lines (each with its "\n") of the Debian `fortunes` files named, in order. */
+/** Lines (each with its "\n") of the Debian `fortunes` / `fortunes-min` files named, in order. */
 export function fortuneLines(files: readonly string[], maxLines = Infinity): string[] {
-  const text = files.map((f) => readFileSync(`${FORTUNES}/${f}`, 'utf8')).join('');
+  const text = files.map((f) => readFileSync(requireFile(`${FORTUNES}/${f}`, 'fortunes fortunes-min'), 'utf8')).join('');
   return text.split(/(?<=\n)/).slice(0, maxLines);
 }
 
