@@ -6,6 +6,7 @@ import { demo } from './demo.js';
 import { info } from './info.js';
 import { train } from './train.js';
 import { units } from './units.js';
+import { wer } from './wer.js';
 
 /** Every subcommand, in the order `zipper --help` lists them. Add one line per command file. */
 export const COMMANDS: readonly Command[] = [
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   bench,
   units,
   train,
+  wer,
 ];
