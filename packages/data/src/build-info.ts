@@ -1,0 +1,55 @@
+/** `build.json`: the summary a data build writes next to its manifests (counts, hours, hashes). */
+import { DataDirError } from './errors.js';
+
+export interface ManifestSummary {
+  readonly file: string;
+  readonly utterances: number;
+  readonly hours: number;
+  readonly voices: readonly string[];
+}
+
+export interface TextOnlySummary {
+  readonly file: string;
+  readonly sentences: number;
+  readonly bytes: number;
+  /** SHA-256 of text-only.txt. */
+  readonly sha256: string;
+}
+
+export interface BuildInfo {
+  /** `tiny`, `small` or `full`. */
+  readonly size: string;
+  readonly seed: number;
+  readonly sampleRate: number;
+  readonly corpusSentences: number;
+  readonly textOnly: TextOnlySummary;
+  readonly manifests: readonly ManifestSummary[];
+  /** Per text source: name, sentences, hashes (free-form). */
+  readonly sources: readonly unknown[];
+}
+
+/** Parses and checks build.json; throws DataDirError naming the file and the field. */
+export function parseBuildInfo(text: string, file: string): BuildInfo {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new DataDirError(`${file}: not valid JSON (${(e as Error).message}); rebuild the data with npx zipper data build`);
+  }
+  const bad = (field: string, want: string): never => {
+    throw new DataDirError(`${file}: field "${field}" must be ${want}; is this the build.json of \`zipper data build\`?`);
+  };
+  const o = v as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null) bad('(root)', 'an object');
+  if (typeof o.size !== 'string') bad('size', 'a string');
+  if (!Number.isInteger(o.seed)) bad('seed', 'an integer');
+  if (!Number.isInteger(o.sampleRate) || (o.sampleRate as number) <= 0) bad('sampleRate', 'a positive integer');
+  const t = o.textOnly as Record<string, unknown> | undefined;
+  if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.sha256 !== 'string' || !Number.isInteger(t.sentences)) bad('textOnly', '{ file, sentences, bytes, sha256 }');
+  if (!Array.isArray(o.manifests)) bad('manifests', 'an array');
+  (o.manifests as unknown[]).forEach((m, i) => {
+    const r = m as Record<string, unknown>;
+    if (typeof r?.file !== 'string' || !Number.isInteger(r.utterances) || typeof r.hours !== 'number' || !Array.isArray(r.voices)) bad(`manifests[${i}]`, '{ file, utterances, hours, voices }');
+  });
+  return { ...(o as unknown as BuildInfo), sources: Array.isArray(o.sources) ? o.sources : [] };
+}

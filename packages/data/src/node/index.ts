@@ -1,0 +1,4 @@
+export * from './hash.js';
+export * from './data-dir.js';
+export * from './unit-cache.js';
+export * from './speech-units.js';

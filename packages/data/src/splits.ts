@@ -1,0 +1,79 @@
+/**
+ * The split names of a data build, the nested aligned fractions, and which file holds each.
+ *
+ *   text-only.txt                      text tower pretraining, one sentence per line
+ *   speech-only.jsonl                  speech tower pretraining (no transcripts)
+ *   aligned-{tts,asr}.{1,10,100}pct.jsonl  aligned pairs; 1% ⊂ 10% ⊂ 100%
+ *   dev.jsonl, test-clean.jsonl, test-other.jsonl
+ */
+import { DataConfigError } from './errors.js';
+
+/** Splits with audio (a JSONL manifest each, aligned ones once per fraction). */
+export const AUDIO_SPLITS = ['speech-only', 'aligned-asr', 'aligned-tts', 'dev', 'test-clean', 'test-other'] as const;
+export type AudioSplit = (typeof AUDIO_SPLITS)[number];
+
+/** Every split of a build, the text-only one included. */
+export const SPLITS = ['text-only', ...AUDIO_SPLITS] as const;
+export type Split = (typeof SPLITS)[number];
+
+/** Nested subsets of the aligned pairs, in percent. */
+export const ALIGNED_FRACTIONS = [1, 10, 100] as const;
+export type AlignedFraction = (typeof ALIGNED_FRACTIONS)[number];
+
+export type AlignedSplit = 'aligned-asr' | 'aligned-tts';
+
+/** What a manifest's records look like (decides which fields are required). */
+export type RecordKind = 'speech-only' | 'transcribed' | 'test-other';
+
+export const TEXT_ONLY_FILE = 'text-only.txt';
+export const BUILD_FILE = 'build.json';
+
+export function isAudioSplit(s: string): s is AudioSplit {
+  return (AUDIO_SPLITS as readonly string[]).includes(s);
+}
+
+export function isAlignedSplit(s: string): s is AlignedSplit {
+  return s === 'aligned-asr' || s === 'aligned-tts';
+}
+
+/** The record kind of a split's manifest. */
+export function recordKindOf(split: AudioSplit): RecordKind {
+  return split === 'speech-only' ? 'speech-only' : split === 'test-other' ? 'test-other' : 'transcribed';
+}
+
+/**
+ * The manifest file of a split: `dev.jsonl`, `aligned-tts.10pct.jsonl`, ... `fraction` is
+ * required for aligned splits (1, 10 or 100) and refused for the others.
+ */
+export function manifestFileName(split: AudioSplit, fraction?: number): string {
+  if (!isAudioSplit(split)) throw new DataConfigError(`unknown audio split "${String(split)}"; one of ${AUDIO_SPLITS.join(', ')}`);
+  if (isAlignedSplit(split)) {
+    if (!(ALIGNED_FRACTIONS as readonly number[]).includes(fraction as number)) {
+      throw new DataConfigError(`${split} needs a fraction of ${ALIGNED_FRACTIONS.join(', ')} (percent), got ${String(fraction)}`);
+    }
+    return `${split}.${fraction}pct.jsonl`;
+  }
+  if (fraction !== undefined) throw new DataConfigError(`${split} has no fractions (only aligned-asr and aligned-tts do); drop fraction ${fraction}`);
+  return `${split}.jsonl`;
+}
+
+/** Inverse of `manifestFileName` (base name only); undefined for files that are not manifests. */
+export function parseManifestFileName(name: string): { split: AudioSplit; fraction?: AlignedFraction } | undefined {
+  const m = /^([a-z-]+?)(?:\.(\d+)pct)?\.jsonl$/.exec(name);
+  if (!m) return undefined;
+  const split = m[1]!;
+  if (!isAudioSplit(split)) return undefined;
+  if (isAlignedSplit(split)) {
+    const f = Number(m[2]);
+    return (ALIGNED_FRACTIONS as readonly number[]).includes(f) ? { split, fraction: f as AlignedFraction } : undefined;
+  }
+  return m[2] === undefined ? { split } : undefined;
+}
+
+/** Every manifest file of a complete build, in build.json order. */
+export function allManifestFiles(): string[] {
+  const out: string[] = [];
+  for (const s of ['aligned-tts', 'aligned-asr'] as const) for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName(s, f));
+  for (const s of ['dev', 'test-clean', 'test-other', 'speech-only'] as const) out.push(manifestFileName(s));
+  return out;
+}

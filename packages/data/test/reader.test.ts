@@ -1,0 +1,145 @@
+// The data contract on a real tiny build: every manifest reads and validates, counts equal
+// build.json, and a malformed manifest is rejected with its file, line and field.
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allManifestFiles, AudioMismatchError, hasText, holdOut, ManifestError, manifestFileName, parseManifestFileName, SPLITS, type AudioSplit } from '@zipper/data';
+import { DataDir, readManifest } from '@zipper/data/node';
+import { buildTinyData } from './tiny-build.js';
+
+let dir = '';
+beforeAll(() => {
+  dir = buildTinyData();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('DataDir on a tiny build', () => {
+  it('reads every manifest of build.json with the counts, kinds and voices it states', () => {
+    const data = DataDir.open(dir);
+    expect(data.build.manifests.map((m) => m.file)).toEqual(allManifestFiles());
+    for (const m of data.build.manifests) {
+      const { split, fraction } = parseManifestFileName(m.file)!;
+      const records = data.records(split as AudioSplit, fraction);
+      expect(records.length).toBe(m.utterances);
+      expect([...new Set(records.map((r) => r.voice))].sort()).toEqual(m.voices);
+      expect(records.every((r) => hasText(r))).toBe(split !== 'speech-only');
+      const hours = records.reduce((s, r) => s + r.samples, 0) / data.build.sampleRate / 3600;
+      expect(hours).toBeCloseTo(m.hours, 10);
+    }
+    expect(data.records('test-other').every((r) => r.tempo > 0 && (r.noise === 'white' || r.noise === 'pink'))).toBe(true);
+    const text = data.textOnly();
+    expect(text.length).toBe(data.build.textOnly.sentences);
+    expect(data.buildSha256).toMatch(/^[0-9a-f]{64}$/);
+    // aligned fractions are nested: 1% ⊂ 10% ⊂ 100%
+    const ids = (f: number) => data.records('aligned-tts', f).map((r) => r.id);
+    expect(ids(100).slice(0, ids(10).length)).toEqual(ids(10));
+    expect(ids(10).slice(0, ids(1).length)).toEqual(ids(1));
+  });
+
+  it('rejects a malformed manifest, naming file, line and field', () => {
+    const bad = path.join(dir, 'bad');
+    mkdirSync(bad);
+    copyFileSync(path.join(dir, 'build.json'), path.join(bad, 'build.json'));
+    const copy = (from: string, name: string, edit: (lines: string[]) => void) => {
+      const lines = readFileSync(path.join(dir, from), 'utf8').trimEnd().split('\n');
+      edit(lines);
+      const file = path.join(bad, name);
+      writeFileSync(file, lines.join('\n') + '\n');
+      return file;
+    };
+    const expectError = (file: string, line: number, field: string | undefined, message: RegExp) => {
+      let err: unknown;
+      try {
+        readManifest(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ManifestError);
+      const m = err as ManifestError;
+      expect({ file: m.file, line: m.line, field: m.field }).toEqual({ file, line, field });
+      expect(m.message).toContain(`${file}:${line}`);
+      expect(m.message).toMatch(message);
+    };
+    // a missing field on line 2
+    let f = copy('dev.jsonl', 'dev.jsonl', (l) => {
+      const o = JSON.parse(l[1]!);
+      delete o.voice;
+      l[1] = JSON.stringify(o);
+    });
+    expectError(f, 2, 'voice', /is missing/);
+    f = copy('dev.jsonl', 'dev.jsonl', (l) => {
+      l[2] = l[2]!.slice(0, 20); // torn JSON on line 3
+    });
+    expectError(f, 3, undefined, /not valid JSON/);
+    // speech-only must not carry a transcript
+    f = copy('speech-only.jsonl', 'speech-only.jsonl', (l) => {
+      l[4] = JSON.stringify({ ...JSON.parse(l[4]!), text: 'a leaked transcript' });
+    });
+    expectError(f, 5, 'text', /must not be present in speech-only/);
+    // a duplicate id, a bad noise kind, a sha256 that is not hex, duration inconsistent with samples
+    f = copy('test-other.jsonl', 'test-other.jsonl', (l) => {
+      l[3] = l[0]!;
+    });
+    expectError(f, 4, 'id', /repeats line 1/);
+    f = copy('test-other.jsonl', 'test-other.jsonl', (l) => {
+      l[1] = JSON.stringify({ ...JSON.parse(l[1]!), noise: 'brown' });
+    });
+    expectError(f, 2, 'noise', /"white" or "pink"/);
+    f = copy('test-clean.jsonl', 'test-clean.jsonl', (l) => {
+      l[0] = JSON.stringify({ ...JSON.parse(l[0]!), sha256: 'XYZ' });
+    });
+    expectError(f, 1, 'sha256', /64 lowercase hex/);
+    f = copy('test-clean.jsonl', 'test-clean.jsonl', (l) => {
+      l[2] = JSON.stringify({ ...JSON.parse(l[2]!), duration: 99 });
+    });
+    expectError(f, 3, 'duration', /samples \/ sampleRate/);
+    f = copy('test-clean.jsonl', 'test-clean.jsonl', (l) => {
+      l[1] = JSON.stringify({ ...JSON.parse(l[1]!), path: '../../etc/passwd' });
+    });
+    expectError(f, 2, 'path', /stay inside/);
+    // DataDir.records goes through the same reader
+    expect(() => DataDir.open(bad).records('test-clean')).toThrow(/test-clean\.jsonl:2 field "path"/);
+  });
+
+  it('checks audio against its record', () => {
+    const data = DataDir.open(dir);
+    const r = data.records('dev')[0]!;
+    const wav = data.audio(r);
+    expect(wav.sampleRate).toBe(r.sampleRate);
+    expect(wav.channels[0]!.length).toBe(r.samples);
+    const file = data.audioPath(r);
+    copyFileSync(file, `${file}.orig`);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    writeFileSync(file, bytes);
+    expect(() => data.audioBytes(r)).toThrow(AudioMismatchError);
+    expect(() => data.audioBytes(r)).toThrow(/sha256 .* differs from its record dev-000000/);
+    copyFileSync(`${file}.orig`, file);
+  });
+});
+
+describe('splits and hold-out', () => {
+  it('maps every split and fraction to its file and back', () => {
+    expect(SPLITS).toContain('text-only');
+    for (const file of allManifestFiles()) {
+      const p = parseManifestFileName(file)!;
+      expect(manifestFileName(p.split, p.fraction)).toBe(file);
+    }
+    expect(manifestFileName('aligned-asr', 10)).toBe('aligned-asr.10pct.jsonl');
+    expect(() => manifestFileName('aligned-asr', 50)).toThrow(/fraction of 1, 10, 100/);
+    expect(() => manifestFileName('dev', 10)).toThrow(/has no fractions/);
+    expect(parseManifestFileName('dev.10pct.jsonl')).toBeUndefined();
+    expect(parseManifestFileName('notes.jsonl')).toBeUndefined();
+  });
+
+  it('holds out the tail: 2% of 9000 = 180, at least 1, never everything', () => {
+    const n = (k: number) => Array.from({ length: k }, (_, i) => i);
+    const a = holdOut(n(9000));
+    expect(a.heldOut.length).toBe(180);
+    expect(a.heldOut[0]).toBe(8820);
+    expect(a.train.length).toBe(8820);
+    expect(holdOut(n(11)).heldOut).toEqual([10]);
+    expect(holdOut(n(2), { fraction: 0.9 }).heldOut).toEqual([1]);
+    expect(() => holdOut(n(1))).toThrow(/at least 2 items/);
+  });
+});
