@@ -1,112 +1,13 @@
 /**
- * Crash-safe writes. A file is written to a temp file in the same directory, fsynced, then
- * renamed over the target. A checkpoint directory is written to a temp directory next to it,
- * every file and the directory fsynced, then swapped in:
- *   1. write  <parent>/.<name>.tmp-<pid>-<rand>/*   (fsync each file, then the directory)
- *   2. rename <parent>/<name> -> <parent>/.<name>.prev     (only if a checkpoint exists)
- *   3. rename the temp dir -> <parent>/<name>; fsync <parent>
- *   4. remove .<name>.prev (also one left by an earlier crash: the new checkpoint is in place)
- * A crash in 1 leaves <name> untouched (the temp dir is garbage); a crash between 2 and 3 leaves
- * the last good checkpoint in .<name>.prev, which `resolveCheckpointDir` falls back to.
- *
- * Not safe for two concurrent writers to the same directory (the last rename wins).
- *
- * `hook(stage)` is called at each step for fault-injection tests; if it throws, the write is
- * abandoned like a crash would (the temp files are removed, the old checkpoint is kept).
+ * Checkpoint directories are written with `writeDirAtomic` of @zipper/common/node (temp dir,
+ * fsync, swap; a crash mid-swap leaves the last good directory in `.<name>.prev`). This module
+ * adds the reading side: which directory to load after such a crash.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { previousDir } from '@zipper/common/node';
 
-/** `write:<file>` before a file, `partial:<file>` with half its bytes written, `commit` before step 2, `swap` between 2 and 3. */
-export type WriteHook = (stage: string) => void;
-
-export interface NamedBytes {
-  readonly name: string;
-  readonly data: Uint8Array;
-}
-
-async function writeAndSync(file: string, data: Uint8Array, name: string, hook?: WriteHook): Promise<void> {
-  hook?.(`write:${name}`);
-  const fh = await fs.open(file, 'w');
-  try {
-    const half = Math.floor(data.length / 2);
-    await fh.write(data, 0, half, 0);
-    hook?.(`partial:${name}`);
-    await fh.write(data, half, data.length - half, half);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** Backup location of the previous checkpoint while a new one is swapped in. */
-export function previousDir(dir: string): string {
-  return path.join(path.dirname(dir), `.${path.basename(dir)}.prev`);
-}
-
-export async function writeFileAtomic(file: string, data: Uint8Array, hook?: WriteHook): Promise<void> {
-  const tmp = tempName(file);
-  try {
-    await writeAndSync(tmp, data, path.basename(file), hook);
-    hook?.('commit');
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  await syncDir(path.dirname(file));
-}
-
-export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], hook?: WriteHook): Promise<void> {
-  const target = path.resolve(dir);
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = tempName(target);
-  const prev = previousDir(target);
-  await fs.mkdir(tmp);
-  try {
-    for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
-    await syncDir(tmp);
-    hook?.('commit');
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  const exists = await fs.stat(target).then((s) => s.isDirectory(), () => false);
-  if (exists) {
-    await fs.rm(prev, { recursive: true, force: true });
-    await fs.rename(target, prev);
-  }
-  try {
-    hook?.('swap');
-  } catch (e) {
-    // a crash here leaves the old checkpoint in `prev`; keep it there, like a real crash would
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  try {
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    if (exists) await fs.rename(prev, target).catch(() => undefined); // put the old one back
-    throw e;
-  }
-  await syncDir(path.dirname(target));
-  await fs.rm(prev, { recursive: true, force: true }); // also a backup left by an earlier crash
-}
+export { previousDir, writeDirAtomic, writeFileAtomic, type NamedBytes, type WriteHook } from '@zipper/common/node';
 
 /**
  * The directory to read a checkpoint from: `dir` itself, or its `.prev` backup when a save

@@ -1,12 +1,12 @@
 /**
- * `saveTensors` / `loadTensors`: any named tensors <-> one safetensors file (atomic write).
+ * `saveTensors` / `loadTensors`: any named tensors <-> one safetensors file (atomic write, `writeFileAtomic` of @zipper/common/node).
  * Used for tower weights and reusable for optimizer state. Loaded tensors belong to the caller.
  */
 import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic, type WriteHook } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type HostTensor } from '@zipper/common';
+import { writeFileAtomic, type WriteHook } from '@zipper/common/node';
 
 export interface SaveTensorsOptions {
   /** Storage of float tensors; int32 tensors are stored as I32. Default float32. */

@@ -7,7 +7,6 @@
  * written atomically (atomic.ts). Loading verifies the hash, the header, the full key set and
  * every shape, and throws CheckpointError saying what is wrong.
  */
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { backendInfo } from '../backend.js';
@@ -16,7 +15,8 @@ import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../
 import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
 import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
+import { sha256Hex as sha256 } from '@zipper/common/node';
 import { readFileOrThrow, toHostTensors, toTfTensors } from './tensors-file.js';
 
 export const TOWER_ARCH = 'zipper-decoder-tower';
@@ -51,7 +51,6 @@ function createdWith(): Record<string, string> {
   return out;
 }
 
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
 
 export async function saveTower(dir: string, tower: Tower, options: SaveTowerOptions = {}): Promise<void> {

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '../errors.js';
 import { disposeCache, emptyCache, type KVCache } from '../model/cache.js';
-import { Rng } from '../model/random.js';
+import { Mulberry32 } from '@zipper/common';
 import type { Tower } from '../model/tower.js';
 import { resolveSamplingConfig, sampleToken, type SamplingConfig } from './sampling.js';
 
@@ -70,7 +70,7 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
   const maxNew = options.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
   const rows = toRows(prompt, tower.config.vocabSize);
-  const rng = new Rng(options.seed ?? 0);
+  const rng = new Mulberry32(options.seed ?? 0);
   const groups = new Map<number, number[]>(); // prompt length -> row indices, in order of appearance
   rows.forEach((r, i) => groups.set(r.length, [...(groups.get(r.length) ?? []), i]));
   const tokens: number[][] = rows.map(() => []);
@@ -92,7 +92,7 @@ async function generateBatch(
   rows: number[][],
   sampling: SamplingConfig,
   options: GenerateOptions,
-  rng: Rng,
+  rng: Mulberry32,
   onToken: ((e: TokenEvent) => void) | undefined,
 ): Promise<GenerateResult> {
   const maxNew = options.maxNewTokens;

@@ -3,7 +3,7 @@
  * temperature, top-k and top-p (nucleus) from a seeded PRNG. Pure JS on host values.
  */
 import { ConfigError } from '../errors.js';
-import type { Rng } from '../model/random.js';
+import type { Mulberry32 } from '@zipper/common';
 
 export interface SamplingConfig {
   /** 0 = greedy (argmax). Default 0. */
@@ -31,7 +31,7 @@ export function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
-export function sampleToken(row: ArrayLike<number>, c: SamplingConfig, rng: Rng): number {
+export function sampleToken(row: ArrayLike<number>, c: SamplingConfig, rng: Mulberry32): number {
   if (c.temperature === 0 || c.topK === 1) return argmax(row);
   // candidates sorted by logit, descending (ties: lower index first)
   const order = Array.from({ length: row.length }, (_, i) => i).sort((a, b) => (row[b] as number) - (row[a] as number) || a - b);

@@ -7,7 +7,7 @@
  * Linear weights are stored [in, out] (PyTorch's nn.Linear is [out, in]).
  */
 import type { TowerConfig } from './config.js';
-import { Rng, hashSeed } from './random.js';
+import { Mulberry32, hashSeed } from '@zipper/common';
 
 export type ParamInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'ones' };
 
@@ -45,7 +45,7 @@ export function initParam(spec: ParamSpec, seed: number): Float32Array {
   const out = new Float32Array(n);
   const init = spec.init;
   if (init.kind === 'ones') return out.fill(1);
-  const rng = new Rng(hashSeed(seed, spec.key));
+  const rng = new Mulberry32(hashSeed(seed, spec.key));
   if (init.kind === 'normal') for (let i = 0; i < n; i++) out[i] = rng.normal() * init.std;
   else for (let i = 0; i < n; i++) out[i] = (2 * rng.next() - 1) * init.bound;
   return out;

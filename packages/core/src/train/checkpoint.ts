@@ -13,12 +13,12 @@
  * training config equals the trainer's (else the curve would differ), all before changing
  * anything; then it assigns weights, optimizer state, data position and step.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from '../checkpoint/atomic.js';
-import { decodeSafetensors, encodeSafetensors } from '../checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
+import { sha256Hex as sha256 } from '@zipper/common/node';
 import { readFileOrThrow, toHostTensors, toTfTensors } from '../checkpoint/tensors-file.js';
 import { CheckpointError } from '../errors.js';
 import type { ScheduleConfig } from './schedule.js';
@@ -61,8 +61,6 @@ export interface SaveTrainingOptions {
   /** Fault injection for tests (see checkpoint/atomic.ts). */
   readonly hook?: WriteHook;
 }
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 export function stepDirName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;

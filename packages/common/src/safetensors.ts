@@ -1,16 +1,25 @@
 /**
- * The safetensors format, written and read by hand: an 8-byte little-endian header length N,
- * N bytes of JSON ({ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {..} },
- * space-padded to 8 bytes), then the little-endian data, offsets relative to its start, with no
- * holes. Stored dtypes: F32, F16 (written from float32 when asked), I32; BF16 is also read.
- * Every tensor comes back as float32 or int32.
+ * The safetensors format (https://github.com/huggingface/safetensors), written and read by hand,
+ * bytes in and bytes out: an 8-byte little-endian header length N, N bytes of UTF-8 JSON
+ * ({ "__metadata__": {..}, name: { dtype, shape, data_offsets: [begin, end] } }), then the
+ * little-endian data, offsets relative to its start, with no holes.
+ *
+ * The header is space-padded so that N, and with it the data start 8 + N, is a multiple of 8
+ * BYTES (the format's alignment rule): the padding counts encoded bytes, not string length, so a
+ * non-ASCII name or metadata value keeps the data aligned. `__metadata__` is written first (as
+ * the Rust and Python implementations do).
+ *
+ * Stored dtypes: F32, F16 (written from float32 when asked), I32; BF16 is also read. Every
+ * tensor comes back as float32 or int32. The data is copied through typed arrays in host byte
+ * order, which is little-endian on every platform JavaScript runs on.
  */
-import { CheckpointError } from '../errors.js';
+import { SafetensorsError } from './errors.js';
 import { bfloat16ArrayToFloat32, float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 
 export type StoredDtype = 'F32' | 'F16' | 'BF16' | 'I32';
-const BYTES: Record<StoredDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4 };
-const MAX_HEADER = 100 * 1024 * 1024;
+const BYTES: Readonly<Record<StoredDtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4 };
+/** Headers above this size are refused before parsing (a corrupt length would allocate it). */
+export const MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024;
 
 /** A tensor's values on the JS side. */
 export interface HostTensor {
@@ -26,51 +35,57 @@ export interface DecodedTensor extends HostTensor {
 export interface EncodeOptions {
   /** Storage of float tensors (int32 ones are always I32). Default float32. */
   readonly dtype?: 'float32' | 'float16';
+  /** String key/value pairs stored under `__metadata__` (safetensors allows only strings). */
   readonly metadata?: Readonly<Record<string, string>>;
 }
+
+/** Named tensors, in the order they are written: a Map or a plain object. */
+export type NamedHostTensors = ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>;
 
 function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, options: EncodeOptions = {}): Uint8Array {
+const bytesOf = (a: Float32Array | Int32Array | Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOptions = {}): Uint8Array {
   const header: Record<string, unknown> = {};
+  if (options.metadata) {
+    for (const [k, v] of Object.entries(options.metadata)) {
+      if (typeof v !== 'string') throw new SafetensorsError(`metadata "${k}" must be a string (safetensors allows only strings), got ${typeof v}; JSON.stringify it first`);
+    }
+    header['__metadata__'] = { ...options.metadata };
+  }
   const blobs: Uint8Array[] = [];
   let offset = 0;
-  for (const [name, t] of tensors) {
-    if (name === '__metadata__') throw new CheckpointError('"__metadata__" is reserved in safetensors; rename the tensor');
-    if (numel(t.shape) !== t.data.length) throw new CheckpointError(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} values, data has ${t.data.length}`);
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Readonly<Record<string, HostTensor>>);
+  for (const [name, t] of entries) {
+    if (name === '__metadata__') throw new SafetensorsError('"__metadata__" is reserved in safetensors; rename the tensor');
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw new SafetensorsError(`tensor "${name}": data must be a Float32Array or Int32Array`);
+    if (numel(t.shape) !== t.data.length) throw new SafetensorsError(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} values, data has ${t.data.length}`);
     let dtype: StoredDtype;
     let bytes: Uint8Array;
     if (t.data instanceof Int32Array) {
       dtype = 'I32';
-      bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      bytes = bytesOf(t.data);
     } else if (options.dtype === 'float16') {
       dtype = 'F16';
-      bytes = new Uint8Array(float32ArrayToFloat16(t.data).buffer);
+      bytes = bytesOf(float32ArrayToFloat16(t.data));
     } else {
       dtype = 'F32';
-      bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      bytes = bytesOf(t.data);
     }
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;
   }
-  if (options.metadata) {
-    for (const [k, v] of Object.entries(options.metadata)) if (typeof v !== 'string') throw new CheckpointError(`metadata "${k}" must be a string (safetensors allows only strings), got ${typeof v}`);
-    header['__metadata__'] = { ...options.metadata };
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const pad = (8 - (json.length % 8)) % 8;
-  if (pad > 0) {
-    const padded = new Uint8Array(json.length + pad).fill(0x20);
-    padded.set(json);
-    json = padded;
-  }
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLen = json.length + ((8 - (json.length % 8)) % 8); // pad in bytes: data starts 8-aligned
+  const out = new Uint8Array(8 + headerLen + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
   out.set(json, 8);
-  let at = 8 + json.length;
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+  let at = 8 + headerLen;
   for (const b of blobs) {
     out.set(b, at);
     at += b.length;
@@ -78,16 +93,20 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, opti
   return out;
 }
 
-/** Parses and validates a safetensors byte buffer; `source` names the file in error messages. */
+/**
+ * Parses and validates a safetensors byte buffer; `source` names the file in error messages.
+ * Throws `SafetensorsError` for anything malformed: truncated, bad JSON, unsupported dtype,
+ * offsets that overlap, leave holes or run past the data.
+ */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): { tensors: Map<string, DecodedTensor>; metadata: Record<string, string> } {
   const fail = (msg: string): never => {
-    throw new CheckpointError(`${source}: ${msg}`);
+    throw new SafetensorsError(`${source}: ${msg}`);
   };
-  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, but the file must start with an 8-byte header length; re-save the checkpoint`);
+  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, but the file must start with an 8-byte header length; re-save the file`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER)) fail(`header length ${n} is larger than ${MAX_HEADER} bytes; this is not a safetensors file or it is corrupted`);
+  if (n > BigInt(MAX_SAFETENSORS_HEADER)) fail(`header length ${n} is larger than ${MAX_SAFETENSORS_HEADER} bytes; this is not a safetensors file or it is corrupted`);
   const headerLen = Number(n);
-  if (8 + headerLen > bytes.length) fail(`truncated: header length ${headerLen} runs past the end of the ${bytes.length}-byte file; re-save the checkpoint`);
+  if (8 + headerLen > bytes.length) fail(`truncated: header length ${headerLen} runs past the end of the ${bytes.length}-byte file; re-save the file`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -112,7 +131,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== 'object') fail(`tensor "${name}": entry must be an object with dtype, shape, data_offsets`);
     const dtype = e.dtype as StoredDtype;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported (use ${Object.keys(BYTES).join(', ')})`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported (use ${Object.keys(BYTES).join(', ')})`);
     const shape = e.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}": shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
     const offs = e.data_offsets;

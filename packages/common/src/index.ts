@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './float16.js';
+export * from './safetensors.js';
+export * from './random/index.js';
+export * from './stats.js';

@@ -1,0 +1,3 @@
+export * from './mulberry32.js';
+export * from './xoshiro128.js';
+export * from './hash.js';

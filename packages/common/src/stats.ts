@@ -1,0 +1,15 @@
+/** Small statistics shared by the benchmarks and reports. */
+import { ShapeError } from './errors.js';
+
+/** The median (mean of the two middle values for an even count). Throws on an empty list. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new ShapeError('median of an empty list: measure at least once');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** `x` rounded to `digits` decimals (default 3), as a number. */
+export function roundTo(x: number, digits = 3): number {
+  return Number(x.toFixed(digits));
+}

@@ -1,0 +1,36 @@
+/**
+ * The main entry must run in a browser bundle: no module of it (src/ outside src/node/) imports
+ * a Node built-in or uses Node globals; and when the package is built, dist/index.* neither.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const NODE_ONLY = /from\s+['"](node:|fs['"]|path['"]|crypto['"]|os['"])|require\(|\bprocess\.|\bBuffer\b|__dirname/;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+describe('browser-safe main entry', () => {
+  it('no source outside src/node uses Node built-ins or globals', () => {
+    const src = path.join(pkg, 'src');
+    const main = files(src).filter((f) => !f.startsWith(path.join(src, 'node') + path.sep));
+    expect(main.length).toBeGreaterThan(5);
+    const offenders = main.filter((f) => NODE_ONLY.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+    // the check itself catches a Node import
+    expect(NODE_ONLY.test(readFileSync(path.join(src, 'node', 'sha256.ts'), 'utf8'))).toBe(true);
+  });
+
+  it.skipIf(!existsSync(path.join(pkg, 'dist', 'index.js')))('the built ESM entry imports nothing (no dependencies, no node:)', () => {
+    const built = readFileSync(path.join(pkg, 'dist', 'index.js'), 'utf8');
+    expect(built).not.toMatch(/^import /m);
+    expect(built).not.toMatch(/node:/);
+  });
+});

@@ -1,0 +1,65 @@
+/** @zipper/common/node: atomic writes under injected failures, and sha256 against known vectors. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { previousDir, sha256, sha256File, sha256Hex, writeDirAtomic, writeFileAtomic, writeFileAtomicSync } from '../src/node/index.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'zipper-common-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('sha256', () => {
+  it('matches the FIPS 180-2 vectors, over concatenated parts, and of a file', async () => {
+    const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    expect(sha256Hex('abc')).toBe(abc);
+    expect(sha256Hex('a', bytes('b'), 'c')).toBe(abc);
+    expect(sha256Hex()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(Buffer.from(sha256('abc')).toString('hex')).toBe(abc);
+    const file = path.join(root, 'abc.txt');
+    writeFileSync(file, 'abc');
+    expect(await sha256File(file)).toBe(abc);
+  });
+});
+
+describe('atomic writes', () => {
+  it('writeFileAtomic replaces a file; a failure mid-write keeps the old one and leaves no temp file', async () => {
+    const dir = mkdtempSync(path.join(root, 'f-'));
+    const file = path.join(dir, 'state.bin');
+    await writeFileAtomic(file, bytes('first'));
+    await writeFileAtomic(file, 'second');
+    expect(readFileSync(file, 'utf8')).toBe('second');
+    const stages: string[] = [];
+    await expect(writeFileAtomic(file, bytes('third!'), (s) => {
+      stages.push(s);
+      if (s.startsWith('partial:')) throw new Error('disk full');
+    })).rejects.toThrow('disk full');
+    expect(stages).toEqual(['write:state.bin', 'partial:state.bin']);
+    expect(readFileSync(file, 'utf8')).toBe('second');
+    expect(readdirSync(dir)).toEqual(['state.bin']);
+  });
+
+  it('writeFileAtomicSync creates the parent directory and replaces the file', () => {
+    const file = path.join(root, 's', 'deep', 'a.txt');
+    writeFileAtomicSync(file, 'one');
+    writeFileAtomicSync(file, bytes('two'));
+    expect(readFileSync(file, 'utf8')).toBe('two');
+    expect(readdirSync(path.dirname(file))).toEqual(['a.txt']);
+  });
+
+  it('writeDirAtomic swaps a directory in; a crash mid-swap leaves the old one in .prev', async () => {
+    const dir = path.join(root, 'ckpt');
+    await writeDirAtomic(dir, [{ name: 'a', data: bytes('1') }, { name: 'b', data: bytes('2') }]);
+    await writeDirAtomic(dir, [{ name: 'a', data: bytes('3') }]);
+    expect(readdirSync(dir)).toEqual(['a']);
+    expect(readFileSync(path.join(dir, 'a'), 'utf8')).toBe('3');
+    await expect(writeDirAtomic(dir, [{ name: 'a', data: bytes('4') }], (s) => {
+      if (s === 'swap') throw new Error('killed');
+    })).rejects.toThrow('killed');
+    expect(readFileSync(path.join(previousDir(dir), 'a'), 'utf8')).toBe('3');
+    expect(readdirSync(root).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    await writeDirAtomic(dir, [{ name: 'a', data: bytes('5') }]); // also removes the stale .prev
+    expect(readFileSync(path.join(dir, 'a'), 'utf8')).toBe('5');
+    expect(readdirSync(root).filter((f) => f.startsWith('.ckpt'))).toEqual([]);
+  });
+});
