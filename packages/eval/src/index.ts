@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './normalize.js';
 export * from './align.js';
 export * from './wer.js';
+export * from './ngram.js';
