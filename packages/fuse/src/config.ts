@@ -1,0 +1,127 @@
+/**
+ * The zipped model's configuration (docs/zipper.md): a readonly `ZipperConfig` and
+ * `resolveZipperConfig`, which fills defaults, never mutates its input and throws `ConfigError`
+ * naming the broken invariant.
+ */
+import { ConfigError, resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '@zipper/core';
+import { everyNthSchedule, intervalSchedule, resolveFusionSchedule, TOWER_NAME, type FusionLink, type FusionSchedule, type TowerShape } from './schedule.js';
+
+/** One tower of a zipped model. */
+export interface ZipperTowerSpec {
+  /** `[a-z][a-z0-9_]*`, e.g. `text`, `speech`; part of weight keys and the loss stream name. */
+  readonly name: string;
+  readonly config: TowerConfig;
+  /** Opens every segment of this tower. */
+  readonly bos: number;
+  /** Closes every segment of this tower; generating it ends the segment. */
+  readonly eos: number;
+}
+
+/**
+ * `'gated'`: h0 = e + tanh(gate) * ReLU(MLP(e)), gate 0 at init (default);
+ * `'replace'`: h0 = ReLU(MLP(e)) (the paper, literally); `'none'`: h0 = e.
+ */
+export type InputProjectionMode = 'gated' | 'replace' | 'none';
+
+/** The schedule as links, or one of its constructors: `{ every: n }` or `{ intervals: { text: 2, speech: 1 } }`. */
+export type ScheduleInput = readonly FusionLink[] | { readonly every: number } | { readonly intervals: Readonly<Record<string, number>> };
+
+export interface ZipperConfig {
+  readonly towers: readonly ZipperTowerSpec[];
+  /** Resolved: validated, acyclic, links in schedule order. */
+  readonly schedule: FusionSchedule;
+  readonly inputProjection: InputProjectionMode;
+  /** Affine layers of the input projection's MLP (D_X -> D_X each). */
+  readonly inputProjectionLayers: number;
+  /** Affine layers of each link's source projection (the paper: 3; 1 = linear). */
+  readonly projectionLayers: number;
+  /** Names of towers whose weights do not train. */
+  readonly freeze: readonly string[];
+}
+
+export interface ZipperTowerInput {
+  readonly name: string;
+  readonly config: TowerConfigInput | TowerConfig;
+  readonly bos: number;
+  readonly eos: number;
+}
+
+export interface ZipperConfigInput {
+  readonly towers: readonly ZipperTowerInput[];
+  readonly schedule: ScheduleInput;
+  readonly inputProjection?: InputProjectionMode;
+  readonly inputProjectionLayers?: number;
+  readonly projectionLayers?: number;
+  readonly freeze?: readonly string[];
+}
+
+export const ZIPPER_DEFAULTS = {
+  inputProjection: 'gated',
+  inputProjectionLayers: 2,
+  projectionLayers: 3,
+} as const;
+
+const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjectionLayers', 'projectionLayers', 'freeze']);
+
+/** Fills defaults and checks every invariant; the result is frozen. */
+export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): ZipperConfig {
+  if (input === null || typeof input !== 'object') throw new ConfigError('zipper config must be an object with towers and schedule');
+  for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new ConfigError(`unknown zipper config field "${key}"; known fields: ${[...KNOWN].join(', ')}`);
+  if (!Array.isArray(input.towers) || input.towers.length < 2) throw new ConfigError(`a zipped model needs at least 2 towers, got ${Array.isArray(input.towers) ? input.towers.length : String(input.towers)}`);
+  const towers = input.towers.map((t, i) => resolveTower(t, i));
+  const names = towers.map((t) => t.name);
+  for (const n of names) if (names.indexOf(n) !== names.lastIndexOf(n)) throw new ConfigError(`tower name "${n}" appears twice`);
+  const shapes: TowerShape[] = towers.map((t) => ({ name: t.name, nLayers: t.config.nLayers, dModel: t.config.dModel }));
+  const schedule = resolveSchedule(input.schedule as ScheduleInput | FusionSchedule, shapes);
+  const inputProjection = input.inputProjection ?? ZIPPER_DEFAULTS.inputProjection;
+  if (!['gated', 'replace', 'none'].includes(inputProjection)) throw new ConfigError(`inputProjection must be "gated", "replace" or "none", got ${JSON.stringify(inputProjection)}`);
+  const inputProjectionLayers = input.inputProjectionLayers ?? ZIPPER_DEFAULTS.inputProjectionLayers;
+  if (!Number.isInteger(inputProjectionLayers) || inputProjectionLayers < 1) throw new ConfigError(`inputProjectionLayers must be an integer >= 1, got ${inputProjectionLayers}`);
+  const projectionLayers = input.projectionLayers ?? ZIPPER_DEFAULTS.projectionLayers;
+  if (!Number.isInteger(projectionLayers) || projectionLayers < 1) throw new ConfigError(`projectionLayers must be an integer >= 1 (1 = linear), got ${projectionLayers}`);
+  const freeze = [...(input.freeze ?? [])];
+  for (const f of freeze) if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
+  return Object.freeze({ towers, schedule, inputProjection, inputProjectionLayers, projectionLayers, freeze: Object.freeze([...new Set(freeze)]) });
+}
+
+function resolveTower(t: ZipperTowerInput, i: number): ZipperTowerSpec {
+  if (t === null || typeof t !== 'object') throw new ConfigError(`towers[${i}] must be { name, config, bos, eos }`);
+  for (const key of Object.keys(t)) if (!['name', 'config', 'bos', 'eos'].includes(key)) throw new ConfigError(`towers[${i}]: unknown field "${key}"; known fields: name, config, bos, eos`);
+  if (typeof t.name !== 'string' || !TOWER_NAME.test(t.name)) throw new ConfigError(`towers[${i}]: name ${JSON.stringify(t.name)} must match [a-z][a-z0-9_]* (it becomes part of weight keys)`);
+  let config: TowerConfig;
+  try {
+    config = resolveTowerConfig(t.config);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`tower "${t.name}": ${e.message}`);
+    throw e;
+  }
+  const v = config.vocabSize;
+  for (const [field, id] of [['bos', t.bos], ['eos', t.eos]] as const) {
+    if (!Number.isInteger(id) || id < 0 || id >= v) throw new ConfigError(`tower "${t.name}": ${field} ${String(id)} must be a token id in [0, ${v}) (its vocabSize)`);
+  }
+  if (t.bos === t.eos) throw new ConfigError(`tower "${t.name}": bos and eos must differ, both are ${t.bos}`);
+  return Object.freeze({ name: t.name, config, bos: t.bos, eos: t.eos });
+}
+
+function resolveSchedule(s: ScheduleInput | FusionSchedule, towers: readonly TowerShape[]): FusionSchedule {
+  if (s === undefined || s === null) throw new ConfigError('schedule is required: links, { every: n } or { intervals: { <tower>: i } }');
+  if (Array.isArray(s)) return resolveFusionSchedule({ towers, links: s as readonly FusionLink[] });
+  const o = s as Record<string, unknown>;
+  if ('links' in o) {
+    const given = o['towers'] as readonly TowerShape[] | undefined;
+    if (given && JSON.stringify(given.map((t) => [t.name, t.nLayers, t.dModel])) !== JSON.stringify(towers.map((t) => [t.name, t.nLayers, t.dModel]))) {
+      throw new ConfigError("the schedule's towers differ from the zipper's towers (names, nLayers, dModel); build the schedule from the same towers");
+    }
+    return resolveFusionSchedule({ towers, links: o['links'] as readonly FusionLink[] });
+  }
+  if ('every' in o) return everyNthSchedule(towers, o['every'] as number);
+  if ('intervals' in o) return intervalSchedule(towers, o['intervals'] as Record<string, number>);
+  throw new ConfigError(`schedule must be links, { every: n } or { intervals: { <tower>: i } }, got ${JSON.stringify(s)}`);
+}
+
+/** The spec of one tower; throws ConfigError naming the known towers. */
+export function towerSpec(c: ZipperConfig, name: string): ZipperTowerSpec {
+  const t = c.towers.find((x) => x.name === name);
+  if (!t) throw new ConfigError(`unknown tower "${name}"; this model's towers are ${c.towers.map((x) => x.name).join(', ')}`);
+  return t;
+}

@@ -1,0 +1,81 @@
+/**
+ * The gated cross-attention layer of one link (docs/zipper.md, forward pass 2; Flamingo's gating):
+ *   s = ReLU(g(m_Y))                                    source projection, [B, S, D_X]
+ *   x = x + v * tanh(gate_attn) * attn(norm_attn(x), s)
+ *   x = x + v * tanh(gate_ff)   * ff(norm_ff(x))
+ * attn: the reader's H heads, no rotary positions, no biases; q = n Wq, [k, v] = s Wkv (k
+ * first; head h is columns hK..(h+1)K-1 of each), scores scaled by 1/sqrt(K), heads
+ * concatenated before Wout. v [B, T, 1] is 1 where the reader position sees a source position,
+ * so a position that sees none keeps exactly its input (no leak through either residual).
+ *
+ * Split in two for caching: `crossKeysValues` (per source position, computed once and appended
+ * as the source grows) and `gatedCrossAttention` (per reader position).
+ *
+ * Legend: B batch, T reader positions, S source positions, D width of the reader (D_X) or of
+ * the source (D_Y), H heads, K head width (D_X / H).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { attention, linear, mlp, rmsNorm } from '@zipper/core/ops';
+import type { LayerKV } from '@zipper/core';
+import type { CrossMask } from './masks.js';
+import { reluMlp, type AffineLayer } from './projection.js';
+
+export interface CrossAttentionWeights {
+  /** D_Y -> D_X, then D_X -> D_X. */
+  readonly proj: readonly AffineLayer[];
+  readonly normAttn: tf.Tensor1D;
+  /** [D_X, D_X] */
+  readonly q: tf.Tensor2D;
+  /** [D_X, 2 D_X], columns [2][H][K] (k, v) */
+  readonly kv: tf.Tensor2D;
+  /** [D_X, D_X] */
+  readonly out: tf.Tensor2D;
+  /** [1] */
+  readonly gateAttn: tf.Tensor1D;
+  readonly normFf: tf.Tensor1D;
+  /** [D_X, F] */
+  readonly up: tf.Tensor2D;
+  /** [F, D_X] */
+  readonly down: tf.Tensor2D;
+  /** [1] */
+  readonly gateFf: tf.Tensor1D;
+}
+
+export interface CrossOptions {
+  /** H of the reader. */
+  readonly nHeads: number;
+  /** The reader's RMSNorm eps. */
+  readonly normEps: number;
+}
+
+/** [B, T, H*K] -> [B, H, T, K] */
+function splitHeads(x: tf.Tensor3D, h: number): tf.Tensor4D {
+  const [b, t, d] = x.shape;
+  return tf.transpose(tf.reshape(x, [b, t, h, d / h]), [0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** The source side: m_Y [B, S, D_Y] -> keys and values [B, H, S, K] each. */
+export function crossKeysValues(w: CrossAttentionWeights, source: tf.Tensor3D, o: CrossOptions): LayerKV {
+  return tf.tidy(() => {
+    const s = reluMlp(source, w.proj); // [B, S, D_X]
+    const [b, n, d] = s.shape;
+    const kv = linear(s, w.kv); // [B, S, 2 D_X], columns [k | v]
+    const k = splitHeads(tf.slice(kv, [0, 0, 0], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
+    const v = splitHeads(tf.slice(kv, [0, 0, d], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
+    return { k, v } as unknown as tf.TensorContainer;
+  }) as unknown as LayerKV;
+}
+
+/** The reader side: x [B, T, D_X] with the source's keys/values and the link's mask -> [B, T, D_X]. */
+export function gatedCrossAttention(w: CrossAttentionWeights, x: tf.Tensor3D, kv: LayerKV, mask: CrossMask, o: CrossOptions): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, t, d] = x.shape;
+    const q = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
+    const a = attention(q, kv.k, kv.v, { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
+    const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
+    const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]
+    const h = tf.add(x, tf.mul(gated, linear(merged, w.out))) as tf.Tensor3D;
+    const ff = mlp(rmsNorm(h, w.normFf, o.normEps), w.up, w.down); // [B, T, D_X]
+    return tf.add(h, tf.mul(tf.mul(mask.visible, tf.tanh(w.gateFf)), ff)) as tf.Tensor3D;
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The fusion weights as data (docs/zipper.md, "Weight keys"): the ordered key -> shape list of
+ * the input projections and the cross-attention layers, and their seeded initialization
+ * (linear weights normal(0, 0.02) from core's seeded initializer, biases 0, norm scales 1,
+ * gates 0). Tower weights are not listed here: they are the towers' own variables under
+ * `towers.<X>.`.
+ *
+ * Legend: D_X reader width, D_Y source width. Linear weights are stored [in, out].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initParam } from '@zipper/core';
+import { towerSpec, type ZipperConfig } from './config.js';
+import { linkKey, type FusionLink } from './schedule.js';
+
+export type FusionInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
+
+export interface FusionParamSpec {
+  readonly key: string;
+  readonly shape: readonly number[];
+  readonly init: FusionInit;
+}
+
+const normal = (key: string, shape: number[]): FusionParamSpec => ({ key, shape, init: { kind: 'normal', std: 0.02 } });
+const zeros = (key: string, shape: number[]): FusionParamSpec => ({ key, shape, init: { kind: 'zeros' } });
+const ones = (key: string, shape: number[]): FusionParamSpec => ({ key, shape, init: { kind: 'ones' } });
+
+/** `inproj.<X>.*` of one tower (none for `inputProjection: 'none'`). */
+export function inputProjectionSpecs(c: ZipperConfig, tower: string): FusionParamSpec[] {
+  if (c.inputProjection === 'none') return [];
+  const d = towerSpec(c, tower).config.dModel;
+  const p = `inproj.${tower}`;
+  const specs: FusionParamSpec[] = [];
+  for (let i = 0; i < c.inputProjectionLayers; i++) specs.push(normal(`${p}.layers.${i}.weight`, [d, d]), zeros(`${p}.layers.${i}.bias`, [d]));
+  if (c.inputProjection === 'gated') specs.push(zeros(`${p}.gate`, [1]));
+  return specs;
+}
+
+/** `cross.<X>_from_<Y>.<l>.*` of one link. */
+export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] {
+  const dx = towerSpec(c, link.to).config.dModel;
+  const dy = towerSpec(c, link.from).config.dModel;
+  const f = towerSpec(c, link.to).config.mlpRatio * dx;
+  const p = linkKey(link);
+  const specs: FusionParamSpec[] = [];
+  for (let i = 0; i < c.projectionLayers; i++) specs.push(normal(`${p}.proj.layers.${i}.weight`, [i === 0 ? dy : dx, dx]), zeros(`${p}.proj.layers.${i}.bias`, [dx]));
+  specs.push(
+    ones(`${p}.norm_attn.scale`, [dx]),
+    normal(`${p}.attn.q.weight`, [dx, dx]),
+    normal(`${p}.attn.kv.weight`, [dx, 2 * dx]),
+    normal(`${p}.attn.out.weight`, [dx, dx]),
+    zeros(`${p}.gate_attn`, [1]),
+    ones(`${p}.norm_ff.scale`, [dx]),
+    normal(`${p}.ff.up.weight`, [dx, f]),
+    normal(`${p}.ff.down.weight`, [f, dx]),
+    zeros(`${p}.gate_ff`, [1]),
+  );
+  return specs;
+}
+
+/** Every fusion weight in module order: input projections (tower order), then links (schedule order). */
+export function fusionParamSpecs(c: ZipperConfig): FusionParamSpec[] {
+  return [...c.towers.flatMap((t) => inputProjectionSpecs(c, t.name)), ...c.schedule.links.flatMap((l) => linkSpecs(c, l))];
+}
+
+/** A new trainable variable with the spec's initial value; the values depend only on (seed, key). */
+export function initFusionParam(spec: FusionParamSpec, seed: number): tf.Variable {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  let values: Float32Array;
+  if (spec.init.kind === 'zeros') values = new Float32Array(n);
+  else if (spec.init.kind === 'ones') values = new Float32Array(n).fill(1);
+  else values = initParam({ key: spec.key, shape: spec.shape, init: spec.init }, seed);
+  return tf.tidy(() => tf.variable(tf.tensor(values, [...spec.shape], 'float32'), true, undefined));
+}

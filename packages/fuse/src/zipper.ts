@@ -1,0 +1,387 @@
+/**
+ * The zipped model (docs/zipper.md): N decoder towers, each with an input projection, and gated
+ * cross-attention layers between their blocks as the schedule says.
+ *
+ *   const z = Zipper.create([{ name: 'text', tower: t, bos, eos }, { name: 'speech', tower: s, bos, eos }],
+ *                           { schedule: { every: 2 } }, { seed: 1 });
+ *   const { logits } = z.forward(layoutBatch(z.config, examples));   // logits.text [B, T_text, V_text]
+ *
+ * `params` holds every weight under its module path: `towers.<X>.<tower key>` (the towers' own
+ * tf.Variables, not copies), `inproj.<X>.*` and `cross.<X>_from_<Y>.<l>.*`.
+ *
+ * Evaluation is lazy and memoized: X.raw(l) (h0 for l = 0, else block l of X on X.post(l - 1))
+ * and X.post(l) (X.raw(l) followed by the links into (X, l) in schedule order, each reading
+ * Y.raw(m)); the logits of X are its head on X.post(L_X). The schedule is acyclic (checked at
+ * config time), so any order of demand gives the same values. Without a state to keep, only
+ * what the requested logits need is computed (a source tower's blocks above the highest layer
+ * any reader reads are skipped).
+ *
+ * Incremental use (decoding): `run(inputs, { state, keepState: true })` takes the new positions
+ * of any towers, reuses each tower's self-attention KV cache and each link's cross-attention
+ * keys/values (computed once per source position), and returns a new state (fresh tensors; the
+ * caller disposes the old one with `disposeZipperState`).
+ *
+ * Legend: B batch, T new positions of a tower, S positions of a source tower so far, D width,
+ * V vocabulary, L layers, H heads, K head width.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, emptyCache, ShapeError, type KVCache, type LayerKV, type Tower } from '@zipper/core';
+import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
+import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
+import { UnknownTowerError } from './errors.js';
+import { inputProjection } from './input-projection.js';
+import { crossMask, type CrossMask } from './masks.js';
+import { fusionParamSpecs, initFusionParam } from './params.js';
+import { affineLayers } from './projection.js';
+import { linkKey, type FusionLink } from './schedule.js';
+import type { FusedBatch } from './segments.js';
+
+/** A tower joining a zipped model. */
+export interface TowerEntry {
+  readonly name: string;
+  readonly tower: Tower;
+  readonly bos: number;
+  readonly eos: number;
+}
+
+/** The zipper config without its towers (they come from the `TowerEntry`s). */
+export type ZipperOptions = Omit<ZipperConfigInput, 'towers'>;
+
+/** New positions of one tower, row-major [B, T]. */
+export interface StreamInput {
+  readonly length: number;
+  readonly ids: Int32Array;
+  /** Global index of each position; -1 = padding (attends nothing, is never attended). */
+  readonly global: Int32Array;
+}
+
+export interface TowerState {
+  /** Self-attention keys/values of the tower's positions so far. */
+  readonly cache: KVCache;
+  /** int32 [B, S]: global index of each position so far. */
+  readonly global: Int32Array;
+}
+
+/** Everything a continuation needs (explicit state, flax style). */
+export interface ZipperState {
+  readonly batchSize: number;
+  readonly towers: Readonly<Record<string, TowerState>>;
+  /** Per link key: the projected source's keys/values [B, H_X, S_Y, K_X], S_Y = the source's positions so far. */
+  readonly links: Readonly<Record<string, LayerKV>>;
+}
+
+export interface RunOptions {
+  /** Earlier positions (default: none). */
+  readonly state?: ZipperState;
+  /** Return the state after these positions (default false). */
+  readonly keepState?: boolean;
+  /** Towers whose logits to compute (default: every tower with new positions). */
+  readonly logits?: readonly string[];
+  /** Logits of the last new position only ([B, 1, V]). */
+  readonly lastOnly?: boolean;
+}
+
+export interface RunResult {
+  /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
+  readonly logits: Readonly<Record<string, tf.Tensor3D>>;
+  readonly state?: ZipperState;
+}
+
+/** A state holding nothing, for `batchSize` rows. */
+export function emptyZipperState(batchSize: number): ZipperState {
+  return { batchSize, towers: {}, links: {} };
+}
+
+/** Disposes every tensor of a state. */
+export function disposeZipperState(state: ZipperState | undefined): void {
+  if (!state) return;
+  for (const t of Object.values(state.towers)) for (const l of t.cache.layers) tf.dispose([l.k, l.v]);
+  for (const l of Object.values(state.links)) tf.dispose([l.k, l.v]);
+}
+
+export class Zipper {
+  readonly config: ZipperConfig;
+  readonly towers: ReadonlyMap<string, Tower>;
+  /** Every weight, keys = module paths = checkpoint keys: towers first (tower order), then inproj, then cross (schedule order). */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  private disposed = false;
+
+  private constructor(config: ZipperConfig, towers: Map<string, Tower>, fusion: ReadonlyMap<string, tf.Variable>) {
+    this.config = config;
+    this.towers = towers;
+    const params = new Map<string, tf.Variable>();
+    for (const t of config.towers) for (const [k, v] of (towers.get(t.name) as Tower).params) params.set(`towers.${t.name}.${k}`, v);
+    for (const spec of fusionParamSpecs(config)) {
+      const v = fusion.get(spec.key);
+      if (!v) throw new ShapeError(`missing fusion weight "${spec.key}"`);
+      if (!tf.util.arraysEqual(v.shape, [...spec.shape])) throw new ShapeError(`fusion weight "${spec.key}" has shape [${v.shape}], expected [${spec.shape}]`);
+      params.set(spec.key, v);
+    }
+    this.params = params;
+  }
+
+  /**
+   * A zipped model over the given towers (taken, not copied: the zipper's params are their
+   * variables, and `dispose()` disposes them), with freshly initialized fusion weights; the same
+   * config and seed give identical weights.
+   */
+  static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number } = {}): Zipper {
+    const config = resolveZipperConfig({ ...options, towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })) });
+    const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0)]));
+    return new Zipper(config, new Map(towers.map((t) => [t.name, t.tower])), fusion);
+  }
+
+  /** A zipped model from towers and existing fusion weights (taken, not copied); checks the key set and shapes. */
+  static fromWeights(towers: readonly TowerEntry[], config: ZipperConfig, fusion: ReadonlyMap<string, tf.Variable>): Zipper {
+    const c = resolveZipperConfig(config);
+    for (const t of c.towers) {
+      const given = towers.find((e) => e.name === t.name);
+      if (!given) throw new ConfigError(`no tower given for "${t.name}"`);
+      if (JSON.stringify(given.tower.config) !== JSON.stringify(t.config)) throw new ConfigError(`tower "${t.name}": its config differs from the zipper config's`);
+    }
+    const expected = new Set(fusionParamSpecs(c).map((s) => s.key));
+    const extra = [...fusion.keys()].filter((k) => !expected.has(k));
+    if (extra.length > 0) throw new ShapeError(`unexpected fusion weights: ${extra.join(', ')}`);
+    return new Zipper(c, new Map(towers.map((t) => [t.name, t.tower])), fusion);
+  }
+
+  /**
+   * A tower joins (beyond the paper): the returned model holds every existing weight (the same
+   * variables: the A<->B fusion weights stay exactly as they are) plus the new tower's input
+   * projection and the new links, which must each involve the new tower. This model is consumed
+   * (do not use or dispose it afterwards; the new one owns everything). `newKeys` lists what is new.
+   */
+  addTower(entry: TowerEntry, links: readonly FusionLink[], init: { seed?: number } = {}): { model: Zipper; newKeys: readonly string[] } {
+    this.checkAlive();
+    for (const l of links) {
+      if (l.to !== entry.name && l.from !== entry.name) throw new ConfigError(`addTower: link ${linkKey(l)} does not involve the new tower "${entry.name}"; existing links stay as they are`);
+    }
+    const towers = [...this.config.towers.map((t) => ({ name: t.name, config: t.config, bos: t.bos, eos: t.eos })), { name: entry.name, config: entry.tower.config, bos: entry.bos, eos: entry.eos }];
+    const config = resolveZipperConfig({
+      towers,
+      schedule: [...this.config.schedule.links, ...links],
+      inputProjection: this.config.inputProjection,
+      inputProjectionLayers: this.config.inputProjectionLayers,
+      projectionLayers: this.config.projectionLayers,
+      freeze: this.config.freeze,
+    });
+    const fusion = new Map<string, tf.Variable>();
+    const newKeys: string[] = [];
+    for (const spec of fusionParamSpecs(config)) {
+      const old = this.params.get(spec.key);
+      if (old) fusion.set(spec.key, old);
+      else {
+        fusion.set(spec.key, initFusionParam(spec, init.seed ?? 0));
+        newKeys.push(spec.key);
+      }
+    }
+    const model = new Zipper(config, new Map([...this.towers, [entry.name, entry.tower]]), fusion);
+    newKeys.unshift(...[...entry.tower.params.keys()].map((k) => `towers.${entry.name}.${k}`));
+    this.disposed = true; // consumed: the new model owns the variables
+    return { model, newKeys };
+  }
+
+  /** Keys that train by default: all but the frozen towers' (`config.freeze`). */
+  trainableKeys(): string[] {
+    const frozen = this.config.freeze.map((n) => `towers.${n}.`);
+    return [...this.params.keys()].filter((k) => !frozen.some((p) => k.startsWith(p)));
+  }
+
+  /** Per-tower logits of a laid-out batch (see segments.ts); differentiable. */
+  forward(batch: FusedBatch, options: { logits?: readonly string[] } = {}): Readonly<Record<string, tf.Tensor3D>> {
+    return this.run(batch.streams, batch.batchSize, options.logits ? { logits: options.logits } : {}).logits;
+  }
+
+  /** The new positions of any towers on top of `state` (see the file header). */
+  run(inputs: Readonly<Record<string, StreamInput>>, batchSize: number, options: RunOptions = {}): RunResult {
+    this.checkAlive();
+    const c = this.config;
+    const B = batchSize;
+    const state = options.state ?? emptyZipperState(B);
+    const keep = options.keepState ?? false;
+    if (state.batchSize !== B) throw new ShapeError(`state batch ${state.batchSize} differs from the input batch ${B}`);
+    for (const [name, s] of Object.entries(inputs)) {
+      if (!c.towers.some((t) => t.name === name)) throw new UnknownTowerError(`inputs name tower "${name}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+      if (s.ids.length !== B * s.length || s.global.length !== B * s.length) throw new ShapeError(`tower "${name}": ids and global must hold B * T = ${B} * ${s.length} entries, got ${s.ids.length} and ${s.global.length}`);
+    }
+    const active = c.towers.filter((t) => (inputs[t.name]?.length ?? 0) > 0).map((t) => t.name);
+    const wanted = options.logits ?? active;
+    for (const name of wanted) if (!active.includes(name)) throw new UnknownTowerError(`logits asked for tower "${name}", which has no new positions (active: ${active.join(', ') || 'none'})`);
+    const pastLength = (name: string) => state.towers[name]?.cache.length ?? 0;
+    // Global indices of every position so far, per tower: [B, S_past + T] row-major.
+    const allGlobal = new Map<string, { global: Int32Array; length: number }>();
+    for (const t of c.towers) {
+      const past = state.towers[t.name];
+      const s0 = pastLength(t.name);
+      const add = inputs[t.name];
+      const t1 = add?.length ?? 0;
+      const g = new Int32Array(B * (s0 + t1));
+      for (let b = 0; b < B; b++) {
+        if (past) g.set(past.global.subarray(b * s0, (b + 1) * s0), b * (s0 + t1));
+        if (add) g.set(add.global.subarray(b * t1, (b + 1) * t1), b * (s0 + t1) + s0);
+      }
+      allGlobal.set(t.name, { global: g, length: s0 + t1 });
+    }
+
+    const out = tf.tidy(() => {
+      const raw = new Map<string, tf.Tensor3D>();
+      const post = new Map<string, tf.Tensor3D>();
+      const layerCaches = new Map<string, LayerKV[]>();
+      const linkKV = new Map<string, LayerKV | null>();
+      const masks = new Map<string, CrossMask | null>();
+
+      const getRaw = (x: string, l: number): tf.Tensor3D => {
+        const key = `${x}.${l}`;
+        const hit = raw.get(key);
+        if (hit) return hit;
+        const tower = this.towers.get(x) as Tower;
+        let y: tf.Tensor3D;
+        if (l === 0) {
+          const s = inputs[x] as StreamInput;
+          const ids = tf.tensor2d(s.ids, [B, s.length], 'int32');
+          y = inputProjection(c.inputProjection, this.inproj(x), tower.embed(ids));
+        } else {
+          const layer = state.towers[x]?.cache.layers[l - 1];
+          const r = tower.block(l - 1, getPost(x, l - 1), { start: pastLength(x), ...(layer ? { cache: layer } : {}), ...(keep ? { useCache: true } : {}) });
+          if (keep) {
+            const list = layerCaches.get(x) ?? [];
+            list[l - 1] = r.cache as LayerKV;
+            layerCaches.set(x, list);
+          }
+          y = r.y;
+        }
+        raw.set(key, y);
+        return y;
+      };
+
+      const getPost = (x: string, l: number): tf.Tensor3D => {
+        const key = `${x}.${l}`;
+        const hit = post.get(key);
+        if (hit) return hit;
+        let h = getRaw(x, l);
+        for (const link of c.schedule.links) if (link.to === x && link.toLayer === l) h = this.applyLink(link, h, getKV(link), getMask(link));
+        post.set(key, h);
+        return h;
+      };
+
+      // The link's keys/values over every source position so far (cached + new), or null if none.
+      const getKV = (link: FusionLink): LayerKV | null => {
+        const key = linkKey(link);
+        const hit = linkKV.get(key);
+        if (hit !== undefined) return hit;
+        const cached = state.links[key];
+        let kv: LayerKV | null = cached ?? null;
+        if (active.includes(link.from)) {
+          const fresh = crossKeysValues(this.crossWeights(link), getRaw(link.from, link.fromLayer), this.crossOptions(link));
+          kv = cached ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D } : fresh;
+        }
+        linkKV.set(key, kv);
+        return kv;
+      };
+
+      const getMask = (link: FusionLink): CrossMask | null => {
+        const key = `${link.to}<-${link.from}`;
+        const hit = masks.get(key);
+        if (hit !== undefined) return hit;
+        const reader = inputs[link.to] as StreamInput;
+        const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
+        const m = source.length === 0 ? null : (crossMask(reader.global, source.global, B, reader.length, source.length) ?? null);
+        masks.set(key, m);
+        return m;
+      };
+
+      const logits: Record<string, tf.Tensor3D> = {};
+      for (const x of wanted) {
+        const spec = towerSpec(c, x);
+        let h = getPost(x, spec.config.nLayers);
+        const [b, t, d] = h.shape;
+        if (options.lastOnly && t > 1) h = tf.slice(h, [0, t - 1, 0], [b, 1, d]) as tf.Tensor3D;
+        logits[x] = (this.towers.get(x) as Tower).head(h);
+      }
+      if (!keep) return { logits } as unknown as tf.TensorContainer;
+
+      const towers: Record<string, { layers: LayerKV[]; length: number }> = {};
+      const links: Record<string, LayerKV> = {};
+      for (const t of c.towers) {
+        if (active.includes(t.name)) {
+          getRaw(t.name, t.config.nLayers); // every block, for the cache
+          towers[t.name] = { layers: layerCaches.get(t.name) as LayerKV[], length: allGlobal.get(t.name)!.length };
+        } else if (state.towers[t.name]) {
+          const old = state.towers[t.name] as TowerState;
+          towers[t.name] = { layers: old.cache.layers.map((l) => ({ k: tf.clone(l.k), v: tf.clone(l.v) })), length: old.cache.length };
+        }
+      }
+      for (const link of c.schedule.links) {
+        const kv = active.includes(link.from) ? getKV(link) : (state.links[linkKey(link)] ?? null);
+        if (kv) links[linkKey(link)] = active.includes(link.from) ? kv : { k: tf.clone(kv.k), v: tf.clone(kv.v) };
+      }
+      return { logits, towers, links } as unknown as tf.TensorContainer;
+    }) as unknown as { logits: Record<string, tf.Tensor3D>; towers?: Record<string, { layers: LayerKV[]; length: number }>; links?: Record<string, LayerKV> };
+
+    if (!keep) return { logits: out.logits };
+    const towers: Record<string, TowerState> = {};
+    for (const [name, t] of Object.entries(out.towers ?? {})) {
+      towers[name] = { cache: t.length === 0 ? emptyCache() : { layers: t.layers, length: t.length }, global: allGlobal.get(name)!.global };
+    }
+    return { logits: out.logits, state: { batchSize: B, towers, links: out.links ?? {} } };
+  }
+
+  /** Number of scalar weights (towers included). */
+  get numParams(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  /** The variable of one key; throws ShapeError naming the key. */
+  param(key: string): tf.Variable {
+    const v = this.params.get(key);
+    if (!v) throw new ShapeError(`no parameter "${key}" in this zipped model`);
+    return v;
+  }
+
+  /** Disposes every variable (towers included); the model is unusable afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.params.values()) v.dispose();
+  }
+
+  private applyLink(link: FusionLink, x: tf.Tensor3D, kv: LayerKV | null, mask: CrossMask | null): tf.Tensor3D {
+    if (!kv || !mask) return x; // no source position is visible to any reader position: exactly x
+    return gatedCrossAttention(this.crossWeights(link), x, kv, mask, this.crossOptions(link));
+  }
+
+  private inproj(x: string): { layers: ReturnType<typeof affineLayers>; gate?: tf.Tensor1D } {
+    const c = this.config;
+    if (c.inputProjection === 'none') return { layers: [] };
+    const layers = affineLayers((k) => this.param(k), `inproj.${x}`, c.inputProjectionLayers);
+    return c.inputProjection === 'gated' ? { layers, gate: this.param(`inproj.${x}.gate`) as tf.Tensor as tf.Tensor1D } : { layers };
+  }
+
+  private crossWeights(link: FusionLink): CrossAttentionWeights {
+    const p = linkKey(link);
+    const w = (k: string) => this.param(`${p}.${k}`) as tf.Tensor;
+    return {
+      proj: affineLayers((k) => this.param(k), `${p}.proj`, this.config.projectionLayers),
+      normAttn: w('norm_attn.scale') as tf.Tensor1D,
+      q: w('attn.q.weight') as tf.Tensor2D,
+      kv: w('attn.kv.weight') as tf.Tensor2D,
+      out: w('attn.out.weight') as tf.Tensor2D,
+      gateAttn: w('gate_attn') as tf.Tensor1D,
+      normFf: w('norm_ff.scale') as tf.Tensor1D,
+      up: w('ff.up.weight') as tf.Tensor2D,
+      down: w('ff.down.weight') as tf.Tensor2D,
+      gateFf: w('gate_ff') as tf.Tensor1D,
+    };
+  }
+
+  private crossOptions(link: FusionLink): { nHeads: number; normEps: number } {
+    const c = towerSpec(this.config, link.to).config;
+    return { nHeads: c.nHeads, normEps: c.normEps };
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new ShapeError('this zipped model was disposed (or consumed by addTower); use the model addTower returned, or create a new one');
+  }
+}
