@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchIterator, DataParallelGradients, defaultDataParallelWorkers, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
+import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
@@ -17,9 +18,10 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
   generate  greedy decoding with the KV cache, batch 1, --tokens forward calls from one start
             token (the work of torch_reference.py generate): ms/token per run, after 1 warm-up.
 --runs N        runs of each (default 5); the result is the median.
---reference     also run torch_reference.py (python3 + python3-torch) N times, interleaved with
-                ours, and report its median and the ratio (train: ours/torch tokens/s;
-                generate: ours/torch ms/token).
+--reference     also run tools/bench/torch_reference.py N times, interleaved with ours, and
+                report its median and the ratio (train: ours/torch tokens/s; generate:
+                ours/torch ms/token). Interpreter: $ZIPPER_PYTHON, else the first python3 on
+                PATH that can import torch (Debian: python3-torch); the JSON names it.
 --reference-threads N
                 torch.set_num_threads(N) for the reference (default: PyTorch's own choice, which
                 is 1 on this 2-core machine). Use 2 to compare with --workers 1 on equal cores.
@@ -126,29 +128,23 @@ interface TorchResult {
   readonly threads: number;
 }
 
-function defaultReferenceScript(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../../../tools/bench/torch_reference.py'), path.resolve(here, '../../../../tools/bench/torch_reference.py'), '/work/shared/bench/torch_reference.py'];
-  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
+const REFERENCE = path.join('tools', 'bench', 'torch_reference.py');
+
+/** The repository's tools/bench/torch_reference.py: the first on the way up from this module (src/ or dist/). */
+function defaultReferenceScript(): string | undefined {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, REFERENCE))) return path.join(dir, REFERENCE);
+    if (path.dirname(dir) === dir) return undefined;
+  }
 }
 
-/** One run of torch_reference.py, with this machine's OpenBLAS overrides removed. */
-function torchRun(script: string, mode: string, p: Preset, threads: number | undefined): TorchResult {
-  const env = { ...process.env };
-  delete env['OPENBLAS_CORETYPE'];
-  delete env['OPENBLAS_L2_SIZE'];
+/** One run of torch_reference.py under `python`, with this machine's OpenBLAS overrides removed. */
+function torchRun(python: string, script: string, mode: string, p: Preset, threads: number | undefined): TorchResult {
   const args = [script, mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(threads === undefined ? [] : ['--threads', String(threads)])];
-  const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8' });
+  const r = spawnSync(python, args, { env: torchEnv(), encoding: 'utf8' });
   if (r.status !== 0) throw new UsageError(`torch_reference.py failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as TorchResult;
-}
-
-function torchAvailable(): string | undefined {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (r.error) return `/usr/bin/python3 not found (${r.error.message}); install python3 and python3-torch`;
-  if (r.status !== 0) return 'python3 cannot import torch; install it (Debian: apt-get install python3-torch)';
-  return undefined;
 }
 
 async function soak(tower: Tower, tokens: number, calls: number): Promise<Record<string, number>> {
@@ -229,10 +225,15 @@ export const bench: Command = {
     }
 
     let script: string | undefined;
+    let python: string | undefined;
     let refSkipped: string | undefined;
     if (values['reference']) {
       script = (values['reference-script'] as string | undefined) ?? defaultReferenceScript();
-      refSkipped = !existsSync(script) ? `reference script not found at ${script} (pass --reference-script PATH)` : torchAvailable();
+      const found = findTorchPython();
+      python = found.python;
+      if (script === undefined) refSkipped = `${REFERENCE} not found in any folder above this CLI (pass --reference-script PATH)`;
+      else if (!existsSync(script)) refSkipped = `reference script not found at ${script} (pass --reference-script PATH)`;
+      else refSkipped = found.error?.message;
       if (refSkipped) log(`reference skipped: ${refSkipped}`);
     }
 
@@ -249,8 +250,8 @@ export const bench: Command = {
       for (let r = 0; r < runs; r++) {
         ours.push(await trainRun(trainer, p, steps, parallel, stats));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
-        if (script && !refSkipped) {
-          torch.push(torchRun(script, 'train', p, refThreads));
+        if (script && python && !refSkipped) {
+          torch.push(torchRun(python, script, 'train', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
         }
       }
@@ -263,8 +264,8 @@ export const bench: Command = {
       for (let r = 0; r < runs; r++) {
         ours.push(await generateRun(tower, tokens));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
-        if (script && !refSkipped) {
-          torch.push(torchRun(script, 'generate', p, refThreads));
+        if (script && python && !refSkipped) {
+          torch.push(torchRun(python, script, 'generate', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.ms_per_token!)} ms/token`);
         }
       }
@@ -288,7 +289,7 @@ export const bench: Command = {
       else {
         const tps = median(torch.map((t) => t.tokens_per_s));
         const ms = median(torch.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = { engine: 'pytorch', script, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
+        result['reference'] = { engine: 'pytorch', script, python, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
         result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
         result['ratio_meaning'] = mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
       }
