@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""The zipped model of docs/zipper.md in PyTorch: the twin of @zipper/fuse, weight for weight.
+
+Legend: B batch, T positions of a tower's stream, S positions of a source tower's stream,
+D width (D_X of the reading tower, D_Y of the source), H heads, K head width, V vocabulary,
+E examples, N towers.
+
+The towers are the reference Tower of ../shared/bench/torch_reference.py (imported, not copied).
+State-dict keys equal @zipper/fuse's checkpoint keys (`towers.<X>.*`, `inproj.<X>.*`,
+`cross.<X>_from_<Y>.<l>.*`); nn.Linear keeps its [out, in] layout and tools/interop/convert.py
+transposes exactly the linear weights.
+
+A model is described by the JSON of a fused checkpoint's zipper.json (`towers`, `schedule`,
+`options`; see docs/zipper.md "Checkpoint format"); `Zipper(config)` builds it, and
+`pack(examples, config)` turns examples (`{segments: [{tower, ids}], targets: [segment index]}`,
+or @zipper/fuse's form, a list of segments `{tower, ids, target}`) into the padded per-tower
+streams, global indices and loss targets the forward pass needs.
+"""
+import math
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
+from convert import reference_module  # noqa: E402
+
+ref = reference_module()
+
+INPUT_PROJECTIONS = ("gated", "replace", "none")
+OPTION_DEFAULTS = {"inputProjection": "gated", "inputProjectionLayers": 2, "projectionLayers": 3}
+
+
+class ZipperConfigError(ValueError):
+    """A model description the twin cannot build (names the broken invariant)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration and evaluation order
+
+
+def resolve_options(options):
+    o = {**OPTION_DEFAULTS, **(options or {})}
+    if o["inputProjection"] not in INPUT_PROJECTIONS:
+        raise ZipperConfigError(f"inputProjection must be one of {INPUT_PROJECTIONS}, got {o['inputProjection']!r}")
+    for k in ("inputProjectionLayers", "projectionLayers"):
+        if not isinstance(o[k], int) or o[k] < 1:
+            raise ZipperConfigError(f"{k} must be a positive integer, got {o[k]!r}")
+    return o
+
+
+def check_tower(t):
+    c = t["config"]
+    # the reference tower hard-codes these; a tower config that differs cannot be twinned
+    fixed = {"mlpRatio": 4, "normEps": 1e-6, "ropeBase": 10000, "tieEmbeddings": True}
+    for k, v in fixed.items():
+        if c.get(k, v) != v:
+            raise ZipperConfigError(f"tower {t['name']!r}: {k} = {c[k]!r}, the PyTorch reference supports only {v!r}")
+    if c["dModel"] % c["nHeads"] or (c["dModel"] // c["nHeads"]) % 2:
+        raise ZipperConfigError(f"tower {t['name']!r}: dModel / nHeads must be an even integer (rotary pairs)")
+
+
+def evaluation_order(towers, links):
+    """Steps ("block", X, l) and ("cross", X, l) in an order that respects every dependency.
+
+    ("block", X, l) computes m_X(l), the output of X's block l before any cross-attention after it
+    (l = 0: the input projection h0). ("cross", X, l) applies, in schedule order, the links whose
+    reader is X after block l; it needs m_X(l) and the m_Y(m) of each link. Any order that meets
+    these dependencies computes the same numbers; raises ZipperConfigError on a cycle.
+    """
+    n_layers = {t["name"]: t["config"]["nLayers"] for t in towers}
+    crossed = {(l["to"], l["toLayer"]) for l in links}
+    deps = {}  # step -> set of steps it needs
+    for x, n in n_layers.items():
+        for l in range(n + 1):
+            prev = set() if l == 0 else {("cross", x, l - 1) if (x, l - 1) in crossed else ("block", x, l - 1)}
+            deps[("block", x, l)] = prev
+    for link in links:
+        x, l, y, m = link["to"], link["toLayer"], link["from"], link["fromLayer"]
+        if x not in n_layers or y not in n_layers:
+            raise ZipperConfigError(f"link {y}->{x}: unknown tower")
+        if x == y:
+            raise ZipperConfigError(f"tower {x!r} cannot cross-attend to itself")
+        if not 1 <= l <= n_layers[x]:
+            raise ZipperConfigError(f"link {y}->{x}: toLayer {l} outside 1..{n_layers[x]}")
+        if not 0 <= m <= n_layers[y]:
+            raise ZipperConfigError(f"link {y}->{x}: fromLayer {m} outside 0..{n_layers[y]}")
+        deps.setdefault(("cross", x, l), {("block", x, l)}).add(("block", y, m))
+    order, done = [], set()
+    pending = sorted(deps, key=lambda s: (s[2], s[1], s[0]))  # deterministic: shallow layers first
+    while pending:
+        ready = [s for s in pending if deps[s] <= done]
+        if not ready:
+            stuck = sorted(f"{s[1]}@{s[2]}" for s in pending if s[0] == "cross")
+            raise ZipperConfigError(f"the schedule's links form a dependency cycle (cross-attention layers {', '.join(stuck)} wait on each other)")
+        for s in ready:
+            order.append(s)
+            done.add(s)
+        pending = [s for s in pending if s not in done]
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# modules
+
+
+class Affine(nn.Module):
+    """`n` affine layers (D_in -> D_out, then D_out -> D_out), each followed by ReLU."""
+
+    def __init__(self, d_in, d_out, n):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d_in if i == 0 else d_out, d_out) for i in range(n)])
+        for lin in self.layers:
+            nn.init.normal_(lin.weight, std=0.02)
+            nn.init.zeros_(lin.bias)
+
+    def forward(self, x):
+        for lin in self.layers:
+            x = F.relu(lin(x))
+        return x
+
+
+class InputProjection(nn.Module):
+    """h0 from e = emb[ids]: 'gated' e + tanh(gate) * ReLU(MLP(e)), 'replace' ReLU(MLP(e))."""
+
+    def __init__(self, d, n, mode):
+        super().__init__()
+        self.mode = mode
+        self.layers = Affine(d, d, n).layers  # keys inproj.<X>.layers.<i>.*
+        if mode == "gated":
+            self.gate = nn.Parameter(torch.zeros(1))
+
+    def forward(self, e):  # [B, T, D] -> [B, T, D]
+        h = e
+        for lin in self.layers:  # ReLU between the layers and after the last
+            h = F.relu(lin(h))
+        return h if self.mode == "replace" else e + torch.tanh(self.gate) * h
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention of reader positions over projected source positions; no rotary, no biases."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.h = heads
+        self.q = nn.Linear(d, d, bias=False)
+        self.kv = nn.Linear(d, 2 * d, bias=False)
+        self.out = nn.Linear(d, d, bias=False)
+        for lin in (self.q, self.kv, self.out):
+            nn.init.normal_(lin.weight, std=0.02)
+
+    def forward(self, n, s, allowed):  # n [B, T, D], s [B, S, D], allowed bool [B, T, S]
+        B, T, D = n.shape
+        S, H = s.shape[1], self.h
+        q = self.q(n).view(B, T, H, D // H).transpose(1, 2)  # [B, H, T, K]
+        k, v = self.kv(s).view(B, S, 2, H, D // H).permute(2, 0, 3, 1, 4)  # 2 x [B, H, S, K]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(D // H)  # [B, H, T, S]
+        scores = scores.masked_fill(~allowed[:, None], float("-inf"))
+        a = torch.softmax(scores, -1) @ v  # [B, H, T, K]
+        return self.out(a.transpose(1, 2).reshape(B, T, D))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.up = nn.Linear(d, 4 * d, bias=False)
+        self.down = nn.Linear(4 * d, d, bias=False)
+        for lin in (self.up, self.down):
+            nn.init.normal_(lin.weight, std=0.02)
+
+    def forward(self, x):
+        return self.down(F.gelu(self.up(x), approximate="tanh"))
+
+
+class GatedCrossAttention(nn.Module):
+    """One link: x + v tanh(a) attn(norm(x), ReLU(g(m_Y))), then x + v tanh(b) ff(norm(x))."""
+
+    def __init__(self, d_reader, heads, d_source, proj_layers, eps):
+        super().__init__()
+        self.proj = Affine(d_source, d_reader, proj_layers)
+        self.norm_attn = ref.RMSNorm(d_reader, eps)
+        self.attn = CrossAttention(d_reader, heads)
+        self.gate_attn = nn.Parameter(torch.zeros(1))
+        self.norm_ff = ref.RMSNorm(d_reader, eps)
+        self.ff = FeedForward(d_reader)
+        self.gate_ff = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x, m_src, allowed):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S]
+        s = self.proj(m_src)  # [B, S, D_X]
+        sees = allowed.any(-1, keepdim=True)  # [B, T, 1]
+        v = sees.to(x.dtype)
+        # a row that sees nothing attends everything (finite), and v = 0 removes it exactly
+        safe = allowed | ~sees
+        x = x + v * torch.tanh(self.gate_attn) * self.attn(self.norm_attn(x), s, safe)
+        return x + v * torch.tanh(self.gate_ff) * self.ff(self.norm_ff(x))
+
+
+def cross_name(link):
+    return f"{link['to']}_from_{link['from']}"
+
+
+class Zipper(nn.Module):
+    """N reference towers zipped by gated cross-attention (docs/zipper.md)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.tower_specs = [dict(t) for t in config["towers"]]
+        if len(self.tower_specs) < 2:
+            raise ZipperConfigError(f"a zipped model needs at least 2 towers, got {len(self.tower_specs)}")
+        for t in self.tower_specs:
+            check_tower(t)
+        self.links = [dict(l) for l in config["schedule"]["links"]]
+        self.options = resolve_options(config.get("options"))
+        self.order = evaluation_order(self.tower_specs, self.links)
+        spec = {t["name"]: t for t in self.tower_specs}
+        self.towers = nn.ModuleDict()
+        for t in self.tower_specs:
+            c = t["config"]
+            self.towers[t["name"]] = ref.Tower(c["vocabSize"], c["dModel"], c["nLayers"], c["nHeads"])
+        self.inproj = nn.ModuleDict()
+        if self.options["inputProjection"] != "none":
+            for t in self.tower_specs:
+                self.inproj[t["name"]] = InputProjection(t["config"]["dModel"], self.options["inputProjectionLayers"], self.options["inputProjection"])
+        self.cross = nn.ModuleDict()
+        for link in self.links:
+            cx, cy = spec[link["to"]]["config"], spec[link["from"]]["config"]
+            by_layer = self.cross[cross_name(link)] if cross_name(link) in self.cross else nn.ModuleDict()
+            by_layer[str(link["toLayer"])] = GatedCrossAttention(cx["dModel"], cx["nHeads"], cy["dModel"], self.options["projectionLayers"], cx.get("normEps", 1e-6))
+            self.cross[cross_name(link)] = by_layer
+
+    def link_module(self, link):
+        return self.cross[cross_name(link)][str(link["toLayer"])]
+
+    def forward(self, batch):
+        """Per-tower logits {X: [B, T_X, V_X]} of a packed batch (see `pack`)."""
+        streams = batch["streams"]
+        hidden, saved, pos = {}, {}, {}
+        for kind, x, l in self.order:
+            if x not in streams:
+                continue  # no position of this tower in the batch
+            tower = self.towers[x]
+            if kind == "block" and l == 0:
+                ids = streams[x]["ids"]  # [B, T]
+                pos[x] = torch.arange(ids.shape[1])
+                e = tower.emb(ids)  # [B, T, D]
+                hidden[x] = self.inproj[x](e) if x in self.inproj else e
+            elif kind == "block":
+                hidden[x] = tower.blocks[l - 1](hidden[x], pos[x])
+            else:
+                for link in self.links:
+                    if link["to"] == x and link["toLayer"] == l and link["from"] in streams:
+                        y = link["from"]
+                        allowed = cross_mask(streams[x], streams[y])
+                        hidden[x] = self.link_module(link)(hidden[x], saved[(y, link["fromLayer"])], allowed)
+                continue
+            saved[(x, l)] = hidden[x]  # m_X(l): before the cross-attention after block l
+        return {x: self.towers[x].norm(hidden[x]) @ self.towers[x].emb.weight.T for x in (t["name"] for t in self.tower_specs) if x in hidden}
+
+
+# ---------------------------------------------------------------------------------------------
+# batches, masks and the loss
+
+
+def cross_mask(reader, source):
+    """bool [B, T, S]: reader position (global index g) may attend source position (global index < g).
+
+    Padded positions carry global index -1 in `gidx` and `valid` False: a padded source position is
+    never attended, a padded reader position attends nothing (v = 0).
+    """
+    g_r, g_s = reader["gidx"], source["gidx"]
+    return (g_s[:, None, :] < g_r[:, :, None]) & source["valid"][:, None, :] & reader["valid"][:, :, None]
+
+
+def example_segments(ex):
+    """An example's segments with a `target` flag each: accepts `[segment, ...]` (each maybe
+    `target: true`, the @zipper/fuse form) or `{segments: [...], targets: [segment indices]}`."""
+    if isinstance(ex, dict):
+        targets = set(ex.get("targets", []))
+        return [{**seg, "target": bool(seg.get("target")) or i in targets} for i, seg in enumerate(ex["segments"])]
+    return [{**seg, "target": bool(seg.get("target"))} for seg in ex]
+
+
+def pack(examples, config):
+    """Examples -> {"streams": {X: {ids, gidx, valid, targets, mask}}}, [B, T_X] tensors per tower.
+
+    A tower's stream is the concatenation of its segments, right-padded with its eos; gidx is each
+    token's index in the concatenation of all segments (-1 for padding). Position i's target is
+    stream[i + 1] when that token is in the same segment and the segment is a target (so a
+    segment's bos is never a target, its eos is). A tower with no position in the batch has no
+    stream (as @zipper/fuse's layoutBatch).
+    """
+    specs = {t["name"]: t for t in config["towers"]}
+    rows = {x: [] for x in specs}
+    for e_i, ex in enumerate(examples):
+        per = {x: {"ids": [], "gidx": [], "tgt": [], "m": []} for x in specs}
+        g = 0
+        for s_i, seg in enumerate(example_segments(ex)):
+            x, ids = seg["tower"], list(seg["ids"])
+            if x not in per:
+                raise ZipperConfigError(f"example {e_i}, segment {s_i}: unknown tower {x!r} (towers: {', '.join(specs)})")
+            bad = [i for i in ids if not 0 <= i < specs[x]["config"]["vocabSize"]]
+            if bad:
+                raise ZipperConfigError(f"example {e_i}, segment {s_i}: token id {bad[0]} outside tower {x!r}'s vocabulary")
+            p = per[x]
+            p["ids"] += ids
+            p["gidx"] += list(range(g, g + len(ids)))
+            p["tgt"] += ids[1:] + [0]
+            p["m"] += [1.0 if seg["target"] else 0.0] * (len(ids) - 1) + [0.0]
+            g += len(ids)
+        for x in specs:
+            rows[x].append(per[x])
+    streams = {}
+    for x, spec in specs.items():
+        T = max(len(r["ids"]) for r in rows[x])
+        if T == 0:
+            continue
+
+        def col(field, fill, dtype):
+            return torch.tensor([r[field] + [fill] * (T - len(r[field])) for r in rows[x]], dtype=dtype)
+
+        streams[x] = {
+            "ids": col("ids", spec["eos"], torch.long),
+            "gidx": col("gidx", -1, torch.long),
+            "valid": col("gidx", -1, torch.long) >= 0,
+            "targets": col("tgt", 0, torch.long),
+            "mask": col("m", 0.0, torch.float32),
+        }
+    return {"streams": streams}
+
+
+def target_counts(batch):
+    """{X: number of targets of X's stream in this batch} (the per-stream denominators of one step)."""
+    return {x: float(s["mask"].sum()) for x, s in batch["streams"].items()}
+
+
+def stream_losses(logits, batch, denominators=None, weights=None):
+    """(total, shares): share_X = sum(mask * nll_X) / d_X, total = sum_X w_X share_X.
+
+    d_X defaults to this batch's target count; a stream with d_X = 0 contributes nothing and is left
+    out of `shares` (as core's streamLoss). A missing weight is 1.
+    """
+    denominators = denominators or target_counts(batch)
+    weights = weights or {}
+    total, shares = None, {}
+    for x, lg in logits.items():
+        d = denominators[x]
+        if d == 0:
+            continue
+        s = batch["streams"][x]
+        nll = F.cross_entropy(lg.reshape(-1, lg.shape[-1]), s["targets"].reshape(-1), reduction="none")
+        shares[x] = (nll * s["mask"].reshape(-1)).sum() / d
+        term = weights.get(x, 1.0) * shares[x]
+        total = term if total is None else total + term
+    return (total if total is not None else torch.zeros(())), shares
