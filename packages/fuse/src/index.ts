@@ -8,3 +8,5 @@ export * from './projection.js';
 export * from './input-projection.js';
 export * from './cross-attention.js';
 export * from './zipper.js';
+export * from './tasks.js';
+export * from './training.js';

@@ -1,0 +1,120 @@
+/**
+ * Multitask data for fine-tuning a zipped model (docs/zipper.md, "Training loss"): aligned items
+ * (content ids per tower, without bos/eos) turned into examples of tasks such as ASR
+ * (`[speech][text]`, target text) and TTS (`[text][speech]`, target speech), mixed by a ratio.
+ *
+ * `TaskMixture` is a core `BatchSource<FusedBatch>`: draw n (0, 1, 2, ...) picks its task from a
+ * PRNG seeded by (seed, n) and its item from a seeded per-epoch permutation, so the whole
+ * position is `{ seed, drawn }` and `restore` continues with exactly the same batches.
+ */
+import { ConfigError, CheckpointError, hashSeed, Rng, type BatchSource } from '@zipper/core';
+import type { ZipperConfig } from './config.js';
+import { UnknownTowerError } from './errors.js';
+import { layoutBatch, wrapSegment, type Example, type FusedBatch } from './segments.js';
+
+/** Input towers' segments in order, then the output tower's segment (the loss target). */
+export interface TaskSpec {
+  readonly inputs: readonly string[];
+  readonly output: string;
+}
+
+/** Speech recognition: `[speech][text]`, target text. */
+export const ASR: TaskSpec = { inputs: ['speech'], output: 'text' };
+/** Speech synthesis: `[text][speech]`, target speech. */
+export const TTS: TaskSpec = { inputs: ['text'], output: 'speech' };
+
+/** One aligned item: content ids per tower (no bos/eos). */
+export type AlignedItem = Readonly<Record<string, readonly number[]>>;
+
+/** The example of `task` on `item`: each segment wrapped in its tower's bos/eos; the output segment is the target. */
+export function taskExample(config: ZipperConfig, task: TaskSpec, item: AlignedItem): Example {
+  const seg = (tower: string, target: boolean) => {
+    const ids = item[tower];
+    if (!ids) throw new UnknownTowerError(`the task needs tower "${tower}" but the item has only ${Object.keys(item).join(', ')}`);
+    return wrapSegment(config, tower, ids, { target });
+  };
+  return [...task.inputs.map((t) => seg(t, false)), seg(task.output, true)];
+}
+
+export interface TaskMixtureOptions {
+  readonly batchSize: number;
+  readonly seed?: number;
+  /** Tasks and their relative weights, e.g. [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] (the paper's mixture). */
+  readonly tasks: readonly { readonly task: TaskSpec; readonly weight: number }[];
+}
+
+export interface TaskMixtureState {
+  readonly seed: number;
+  /** Examples drawn so far. */
+  readonly drawn: number;
+  /** Number of items (checked on restore: the data must not have changed). */
+  readonly items: number;
+}
+
+export class TaskMixture implements BatchSource<FusedBatch, TaskMixtureState> {
+  private drawn = 0;
+  private readonly seed: number;
+  private readonly cumulative: number[];
+  private permutation: { epoch: number; order: Int32Array } | undefined;
+
+  constructor(
+    private readonly config: ZipperConfig,
+    private readonly items: readonly AlignedItem[],
+    private readonly options: TaskMixtureOptions,
+  ) {
+    if (!Array.isArray(items) || items.length === 0) throw new ConfigError('TaskMixture needs at least one aligned item');
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${options.batchSize}`);
+    this.seed = options.seed ?? 0;
+    if (!Number.isInteger(this.seed) || this.seed < 0) throw new ConfigError(`seed must be an integer >= 0, got ${this.seed}`);
+    if (options.tasks.length === 0) throw new ConfigError('TaskMixture needs at least one task');
+    let total = 0;
+    this.cumulative = options.tasks.map(({ task, weight }) => {
+      if (!(weight >= 0) || !Number.isFinite(weight)) throw new ConfigError(`task weight must be a finite number >= 0, got ${weight}`);
+      for (const t of [...task.inputs, task.output]) if (!config.towers.some((x) => x.name === t)) throw new UnknownTowerError(`task names tower "${t}"; this model's towers are ${config.towers.map((x) => x.name).join(', ')}`);
+      total += weight;
+      return total;
+    });
+    if (!(total > 0)) throw new ConfigError('task weights must not all be 0');
+  }
+
+  /** The n-th example drawn (a pure function of seed and n). */
+  example(n: number): Example {
+    const u = new Rng(hashSeed(this.seed, `task-${n}`)).next() * (this.cumulative.at(-1) as number);
+    const i = this.cumulative.findIndex((c) => u < c);
+    const task = this.options.tasks[i === -1 ? this.cumulative.length - 1 : i]!.task;
+    return taskExample(this.config, task, this.items[this.itemAt(n)] as AlignedItem);
+  }
+
+  next(): FusedBatch {
+    const ex = Array.from({ length: this.options.batchSize }, (_, i) => this.example(this.drawn + i));
+    const batch = layoutBatch(this.config, ex);
+    this.drawn += this.options.batchSize;
+    return batch;
+  }
+
+  get state(): TaskMixtureState {
+    return { seed: this.seed, drawn: this.drawn, items: this.items.length };
+  }
+
+  restore(state: TaskMixtureState): void {
+    if (state?.seed !== this.seed || state.items !== this.items.length || !Number.isInteger(state.drawn) || state.drawn < 0) {
+      throw new CheckpointError(`data position ${JSON.stringify(state)} does not fit this TaskMixture (seed ${this.seed}, ${this.items.length} items); resume with the same data and seed`);
+    }
+    this.drawn = state.drawn;
+  }
+
+  private itemAt(n: number): number {
+    const size = this.items.length;
+    const epoch = Math.floor(n / size);
+    if (this.permutation?.epoch !== epoch) {
+      const rng = new Rng(hashSeed(this.seed, `epoch-${epoch}`));
+      const order = Int32Array.from({ length: size }, (_, i) => i);
+      for (let i = size - 1; i > 0; i--) {
+        const j = Math.floor(rng.next() * (i + 1));
+        [order[i], order[j]] = [order[j] as number, order[i] as number];
+      }
+      this.permutation = { epoch, order };
+    }
+    return this.permutation.order[n % size] as number;
+  }
+}
