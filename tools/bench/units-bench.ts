@@ -16,9 +16,10 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  SpeechTokenizer, filterbankOf, loadSpeechTokenizer, mulberry32, prepareAudio, readWavFile, resolveLogMelConfig,
+  SpeechTokenizer, filterbankOf, loadSpeechTokenizer, prepareAudio, readWavFile, resolveLogMelConfig,
   stackFrames, logMel, nearestCentroids, CentroidIndex, rowSquaredNorms,
 } from '@zipper/tokenizers';
+import { median, mulberry32 } from '@zipper/common';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const argv = process.argv.slice(2);
@@ -69,7 +70,6 @@ else {
   tok = new SpeechTokenizer({ features, units: { numUnits: K, stack: 2 }, centroids: c });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 let ids = tok.encode(audio); // warm-up (JIT)
 ids = tok.encode(audio);
 const times: number[] = [];

@@ -22,16 +22,11 @@ const nEval = Number(opt('eval', '60'));
 const nTrain = Number(opt('train', '600'));
 const trainVoices = opt('voices', 'slt,awb,rms,kal16').split(',');
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The project's seeded PRNG (the built @zipper/common: run `npx turbo run build` once first).
+const { mulberry32 } = await import('@zipper/common').catch((e) => {
+  console.error(`synth-corpus: cannot load @zipper/common (${e.message}); run \`npx turbo run build\` first`);
+  process.exit(1);
+});
 
 const seen = new Set();
 const sentences = [];

@@ -141,7 +141,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     const count = numel(shape as number[]);
     if (end - begin !== count * BYTES[dtype]) fail(`tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} [${(shape as number[]).join(', ')}] needs ${count * BYTES[dtype]}`);
     spans.push([begin, end, name]);
-    const raw = bytes.slice(dataStart + begin, dataStart + end); // aligned copy
+    const raw = new Uint8Array(end - begin); // an aligned copy (also when `bytes` is a Buffer, whose slice is a view)
+    raw.set(bytes.subarray(dataStart + begin, dataStart + end));
     let data: Float32Array | Int32Array;
     if (dtype === 'F32') data = new Float32Array(raw.buffer);
     else if (dtype === 'I32') data = new Int32Array(raw.buffer);

@@ -44,6 +44,8 @@ describe('atomic writes', () => {
     writeFileAtomicSync(file, 'one');
     writeFileAtomicSync(file, bytes('two'));
     expect(readFileSync(file, 'utf8')).toBe('two');
+    writeFileAtomicSync(file, 'three', { fsync: false });
+    expect(readFileSync(file, 'utf8')).toBe('three');
     expect(readdirSync(path.dirname(file))).toEqual(['a.txt']);
   });
 

@@ -67,6 +67,12 @@ describe('safetensors round trip', () => {
     expect(tensors.get('i')).toEqual({ shape: [1], data: new Int32Array([-1]), stored: 'I32' });
   });
 
+  it('decodes from a Node Buffer (a pooled view whose slice shares memory) as from a Uint8Array', () => {
+    const bytes = encodeSafetensors({ a: { shape: [3], data: new Float32Array([1, 2, 3]) } }, { metadata: { k: 'v' } });
+    const pooled = Buffer.concat([Buffer.from('xx'), Buffer.from(bytes)]).subarray(2); // odd offset into a bigger buffer
+    expect(decodeSafetensors(pooled).tensors.get('a')!.data).toEqual(new Float32Array([1, 2, 3]));
+  });
+
   it("reads a file written by Python's safetensors (core's PyTorch reference fixture)", () => {
     const bytes = new Uint8Array(readFileSync(new URL('../../core/test/fixtures/torch_tower.safetensors', import.meta.url)));
     const { tensors, metadata } = decodeSafetensors(bytes);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CentroidIndex, kmeansPlusPlus, mulberry32, nearestCentroids, rowSquaredNorms, stackFrames, trainKMeans } from '@zipper/tokenizers';
+import { mulberry32 } from '@zipper/common';
+import { CentroidIndex, kmeansPlusPlus, nearestCentroids, rowSquaredNorms, stackFrames, trainKMeans } from '@zipper/tokenizers';
 
 function randomMatrix(rows: number, cols: number, seed: number): Float32Array {
   const r = mulberry32(seed);

@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors, mulberry32, ZipperError } from '@zipper/common';
+import { sha256Hex } from '@zipper/common/node';
 import { describe, expect, it } from 'vitest';
 import {
-  CENTROIDS_FILE, SPEECH_TOKENIZER_JSON, SpeechTokenizer, TokenIdError, TokenizerConfigError, TokenizerFormatError,
-  griffinLim, invertMelFrame, loadSpeechTokenizer, logMel, melFilterbank, melPseudoInverse, mulberry32, readSafetensors,
-  resample, resolveLogMelConfig, saveSpeechTokenizer, stft,
+  CENTROIDS_FILE, SPEECH_TOKENIZER_JSON, SpeechTokenizer, TokenIdError, TokenizerConfigError, TokenizerError, TokenizerFormatError,
+  UnitLengthError, WavSampleRateError, griffinLim, invertMelFrame, loadSpeechTokenizer, logMel, melFilterbank, melPseudoInverse,
+  resample, resolveLogMelConfig, saveSpeechTokenizer, serializeSpeechTokenizer, stft,
 } from '@zipper/tokenizers';
 
 const SR = 16000;
@@ -128,8 +130,9 @@ describe('SpeechTokenizer', () => {
     expect(back.units).toEqual(tok.units);
     expect(back.vocoder).toEqual(tok.vocoder);
     expect(Array.from(back.encode(clips[1]!))).toEqual(Array.from(tok.encode(clips[1]!)));
-    const st = readSafetensors(readFileSync(join(dir, CENTROIDS_FILE)));
-    expect(st.get('centroids')!.shape).toEqual([31, 80]);
+    const st = decodeSafetensors(readFileSync(join(dir, CENTROIDS_FILE)));
+    expect(st.tensors.get('centroids')!.shape).toEqual([31, 80]);
+    expect(st.metadata).toEqual({ format: 'zipper-speech-units' });
     const manifest = JSON.parse(readFileSync(join(dir, SPEECH_TOKENIZER_JSON), 'utf8'));
     expect([manifest.format, manifest.version, manifest.unitRate]).toEqual(['zipper-speech-units', 1, 50]);
 
@@ -138,6 +141,47 @@ describe('SpeechTokenizer', () => {
     writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), JSON.stringify({ ...manifest, units: { numUnits: 30, stack: 2 } }));
     expect(() => loadSpeechTokenizer(dir)).toThrow(/centroids hold 2480 values, expected .* = 2400/);
     expect(() => loadSpeechTokenizer(join(dir, 'missing'))).toThrow(/zipper units train/);
+
+    // a damaged or non-float centroid file is a TokenizerFormatError naming the file
+    writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), JSON.stringify(manifest));
+    const good = readFileSync(join(dir, CENTROIDS_FILE));
+    writeFileSync(join(dir, CENTROIDS_FILE), good.subarray(0, good.length - 4));
+    expect(() => loadSpeechTokenizer(dir)).toThrow(TokenizerFormatError);
+    expect(() => loadSpeechTokenizer(dir)).toThrow(/centroids\.safetensors: tensor "centroids": data_offsets .* out of range/);
+    writeFileSync(join(dir, CENTROIDS_FILE), encodeSafetensors({ centroids: { shape: [31, 80], data: new Int32Array(31 * 80) } }));
+    expect(() => loadSpeechTokenizer(dir)).toThrow(/stored as I32/);
+  });
+
+  it('the committed default tokenizer re-serializes to its exact bytes (the shared safetensors writer keeps the asset)', () => {
+    const asset = new URL('../../speech/assets/speech-units-default/', import.meta.url).pathname;
+    const bytes = readFileSync(join(asset, CENTROIDS_FILE));
+    // the sha256 its README quotes for a bit-identical rebuild
+    expect(sha256Hex(bytes)).toBe('ec62ec78a88d5bf9e4f9077724d9afba9b10b596c2f505e67d128afff5c4daea');
+    const { json, centroids } = serializeSpeechTokenizer(loadSpeechTokenizer(asset));
+    expect(Buffer.from(centroids).equals(bytes)).toBe(true);
+    expect(json).toBe(readFileSync(join(asset, SPEECH_TOKENIZER_JSON), 'utf8'));
+  });
+
+  it('decode bounds `length` by what the units can stand for', () => {
+    const ids = [1, 2, 3];
+    const max = (ids.length + 1) * tok.samplesPerUnit;
+    expect(tok.maxDecodeLength(ids.length)).toBe(max);
+    expect(tok.decode(ids, { length: max }).length).toBe(max);
+    for (const bad of [max + 1, 3e8, 1e12, -1, 2.5, Number.NaN]) {
+      expect(() => tok.decode(ids, { length: bad })).toThrow(UnitLengthError);
+    }
+    expect(() => tok.decode(ids, { length: 1e12 })).toThrow(`3 units at ${tok.samplesPerUnit} samples each stand for at most ${max}`);
+    expect(() => tok.decode([], { length: 1e12 })).toThrow(TokenizerError);
+    expect(tok.decode([], { length: 5 }).length).toBe(5);
+  });
+
+  it('refuses audio whose sample rate no WAV can honestly have', () => {
+    const x = speechLike(1600, 3);
+    for (const sampleRate of [1, 999, 384_001]) {
+      expect(() => tok.encodeAudio({ sampleRate, channels: [x], encoding: 'float32' })).toThrow(WavSampleRateError);
+    }
+    expect(() => tok.encodeAudio({ sampleRate: 1, channels: [x], encoding: 'float32' })).toThrow(ZipperError);
+    expect(tok.encodeAudio({ sampleRate: 1000, channels: [x], encoding: 'float32' }).length).toBeGreaterThan(0);
   });
 
   it('rejects unit ids outside the codebook', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as wavefileModule from 'wavefile';
 import {
-  TokenizerError, WavEmptyError, WavEncodingError, WavError, WavFormatError, WavSampleError, WavTooLargeError,
-  WavTruncatedError, readWav, toMono, writeWav, type WavEncoding,
+  MAX_WAV_SAMPLE_RATE, MIN_WAV_SAMPLE_RATE, TokenizerError, WavEmptyError, WavEncodingError, WavError, WavFormatError,
+  WavSampleError, WavSampleRateError, WavTooLargeError, WavTruncatedError, readWav, toMono, writeWav, type WavEncoding,
 } from '@zipper/tokenizers';
 
 const { WaveFile } = (wavefileModule as unknown as { WaveFile?: unknown }).WaveFile
@@ -40,6 +40,30 @@ describe('WAV round trip', () => {
     const audio = readWav(writeWav(channels, 8000, 'float32'));
     const mono = toMono(audio);
     for (let i = 0; i < 13; i++) expect(mono[i]).toBeCloseTo((channels[0]![i]! + channels[1]![i]! + channels[2]![i]!) / 3, 6);
+  });
+
+  it('16-bit mono is the classic 44-byte header; Int16Array samples are written verbatim', () => {
+    const samples = new Int16Array([0, 1, -1, 32767, -32768, 1234]);
+    const bytes = writeWav(samples, 16000);
+    const expected = new Uint8Array(44 + 12);
+    const v = new DataView(expected.buffer);
+    expected.set(new TextEncoder().encode('RIFF'), 0);
+    v.setUint32(4, 36 + 12, true);
+    expected.set(new TextEncoder().encode('WAVEfmt '), 8);
+    v.setUint32(16, 16, true);
+    v.setUint16(20, 1, true); // PCM
+    v.setUint16(22, 1, true); // mono
+    v.setUint32(24, 16000, true);
+    v.setUint32(28, 32000, true); // byte rate
+    v.setUint16(32, 2, true); // block align
+    v.setUint16(34, 16, true);
+    expected.set(new TextEncoder().encode('data'), 36);
+    v.setUint32(40, 12, true);
+    samples.forEach((s, i) => v.setInt16(44 + 2 * i, s, true));
+    expect(Array.from(bytes)).toEqual(Array.from(expected));
+    // the float path writes the same bytes for the same values
+    expect(Array.from(writeWav(Float32Array.from(samples, (s) => s / 32768), 16000, 'pcm16'))).toEqual(Array.from(expected));
+    expect(() => writeWav(samples, 16000, 'pcm24')).toThrow(WavFormatError);
   });
 
   it('integer encodings clip out-of-range samples instead of wrapping', () => {
@@ -141,6 +165,23 @@ describe('bad WAV input gives typed errors that say what to do', () => {
 
   it('files above the size limit', () => {
     expectWavError(() => readWav(pcm16(101), { maxBytes: 200 }), WavTooLargeError, /above the limit of 200.*raise maxBytes/);
+  });
+
+  it(`sample rates outside ${MIN_WAV_SAMPLE_RATE}..${MAX_WAV_SAMPLE_RATE} Hz are refused, reading and writing`, () => {
+    const b = pcm16();
+    const rate = chunkAt(b, 'fmt ') + 8 + 4;
+    const withRate = (hz: number) => {
+      const out = b.slice();
+      new DataView(out.buffer).setUint32(rate, hz, true);
+      return out;
+    };
+    for (const hz of [0, 1, 999, 384_001, 0xffffffff]) {
+      expectWavError(() => readWav(withRate(hz)), WavSampleRateError, new RegExp(`declares a sample rate of ${hz} Hz is outside 1000\\.\\.384000 Hz.*sox`));
+      expectWavError(() => writeWav(new Float32Array(3), hz), WavSampleRateError, /outside/);
+    }
+    expect(readWav(withRate(1000)).sampleRate).toBe(1000);
+    expect(readWav(withRate(384_000)).sampleRate).toBe(384_000);
+    expectWavError(() => writeWav(new Float32Array(3), 16000.5), WavSampleRateError, /16000\.5 Hz/);
   });
 
   it('missing chunks and inconsistent headers', () => {

@@ -75,11 +75,22 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, h
   await syncDir(path.dirname(file));
 }
 
+export interface WriteFileAtomicSyncOptions {
+  /**
+   * fsync the file and its directory (default true). Without it a reader still never sees a
+   * partial file, but a power loss may leave an empty or old one: only for callers that verify
+   * what they read back (the data builder checks every file's sha256 against its journal). It
+   * costs 5-15 ms per file here vs 0.6-1.7 ms without (one-off script, 100 files of 150 KB).
+   */
+  readonly fsync?: boolean;
+}
+
 /**
- * `writeFileAtomic` without awaiting (for synchronous code such as the data builder's journal):
- * creates the parent directory, writes a temp sibling, fsyncs, renames, fsyncs the directory.
+ * `writeFileAtomic` for synchronous code: creates the parent directory, writes a temp sibling,
+ * fsyncs, renames, fsyncs the directory.
  */
-export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
+export function writeFileAtomicSync(file: string, data: Uint8Array | string, options: WriteFileAtomicSyncOptions = {}): void {
+  const durable = options.fsync ?? true;
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
   const tmp = tempSibling(file);
@@ -88,7 +99,7 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
     try {
       const bytes = asBytes(data);
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -97,6 +108,7 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
     rmSync(tmp, { force: true });
     throw e;
   }
+  if (!durable) return;
   const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);

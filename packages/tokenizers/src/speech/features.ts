@@ -8,7 +8,7 @@ import type { LogMelConfig } from './config.js';
 import { melFilterbank, applyFilterbank, type MelFilterbank } from './mel.js';
 import { forEachFrame } from './stft.js';
 import { resample } from './resample.js';
-import { toMono, type WavAudio } from './wav.js';
+import { checkSampleRate, toMono, type WavAudio } from './wav.js';
 
 /** Row-major frames of features: data[t * dim + d]. */
 export interface FeatureFrames {
@@ -45,8 +45,13 @@ export function logMel(x: Float32Array, c: LogMelConfig): FeatureFrames {
   return { data, frames: T, dim: M };
 }
 
-/** Mono audio at `sampleRate`: channels averaged, then band-limited resampling if needed. */
+/**
+ * Mono audio at `sampleRate`: channels averaged, then band-limited resampling if needed. The
+ * audio's rate must be a readable WAV rate (`checkSampleRate`), so a bogus rate cannot blow a
+ * short clip up to hours of samples.
+ */
 export function prepareAudio(audio: WavAudio, sampleRate: number): Float32Array {
+  checkSampleRate(audio.sampleRate, "the audio's sample rate");
   const mono = toMono(audio);
   return audio.sampleRate === sampleRate ? mono : resample(mono, audio.sampleRate, sampleRate);
 }

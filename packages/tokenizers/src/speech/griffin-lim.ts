@@ -8,7 +8,7 @@
  */
 import type { LogMelConfig } from './config.js';
 import { istft, stft } from './stft.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '@zipper/common';
 
 export interface GriffinLimOptions {
   readonly iterations: number;

@@ -7,8 +7,6 @@ export * from './mel.js';
 export * from './features.js';
 export * from './kmeans.js';
 export * from './griffin-lim.js';
-export * from './safetensors.js';
 export * from './tokenizer.js';
 export * from './io.js';
-export { mulberry32 } from './prng.js';
 export * from './centroid-index.js';

@@ -6,8 +6,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type DecodedTensor } from '@zipper/common';
 import { TokenizerFormatError } from '../errors.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { SpeechTokenizer, type SpeechTrainingInfo } from './tokenizer.js';
 
 export const SPEECH_TOKENIZER_FORMAT = 'zipper-speech-units';
@@ -27,9 +27,9 @@ export function serializeSpeechTokenizer(tok: SpeechTokenizer): { json: string; 
     centroids: { file: CENTROIDS_FILE, tensor: 'centroids', shape: [tok.units.numUnits, tok.dim], dtype: 'float32' },
     training: tok.training,
   };
-  const centroids = writeSafetensors(
+  const centroids = encodeSafetensors(
     { centroids: { shape: [tok.units.numUnits, tok.dim], data: tok.centroids } },
-    { format: SPEECH_TOKENIZER_FORMAT },
+    { metadata: { format: SPEECH_TOKENIZER_FORMAT } },
   );
   return { json: `${JSON.stringify(manifest, null, 2)}\n`, centroids };
 }
@@ -47,9 +47,15 @@ export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Arr
   for (const key of ['features', 'units'] as const) {
     if (typeof m[key] !== 'object' || m[key] === null) throw new TokenizerFormatError(key, 'missing or not an object');
   }
-  const tensors = readSafetensors(centroidBytes);
-  const c = tensors.get('centroids');
+  let c: DecodedTensor | undefined;
+  try {
+    c = decodeSafetensors(centroidBytes, CENTROIDS_FILE).tensors.get('centroids');
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new TokenizerFormatError(CENTROIDS_FILE, `${e.message.replace(`${CENTROIDS_FILE}: `, '')}; retrain or restore the tokenizer`, { cause: e });
+    throw e;
+  }
   if (!c) throw new TokenizerFormatError('centroids', `no tensor "centroids" in ${CENTROIDS_FILE}`);
+  if (!(c.data instanceof Float32Array)) throw new TokenizerFormatError('centroids', `stored as ${c.stored}; the codebook must be a float tensor (F32, F16 or BF16)`);
   const tok = new SpeechTokenizer({
     features: m.features as Record<string, number>,
     units: m.units as Record<string, number>,

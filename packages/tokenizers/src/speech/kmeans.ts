@@ -9,7 +9,7 @@
  * Legend: N vectors, K centroids, D dimensions; matrices row-major ([N, D], [K, D]).
  */
 import { TokenizerConfigError } from '../errors.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '@zipper/common';
 
 /** ||c_k||^2 for each row of a [K, D] matrix. */
 export function rowSquaredNorms(c: Float32Array, K: number, D: number): Float32Array {

@@ -8,7 +8,7 @@
  * Legend: T frames, M mel bands, s stack, U units (T / s rounded up), K units in the codebook,
  * Fb = nFft / 2 + 1 bins.
  */
-import { TokenIdError, TokenizerConfigError } from '../errors.js';
+import { TokenIdError, TokenizerConfigError, UnitLengthError } from '../errors.js';
 import {
   resolveLogMelConfig, resolveUnitConfig, resolveVocoderConfig,
   type LogMelConfig, type UnitConfig, type VocoderConfig,
@@ -43,7 +43,11 @@ export interface SpeechTrainingInfo {
 }
 
 export interface UnitDecodeOptions {
-  /** Cut or zero-pad the output to this many samples (e.g. the original length). */
+  /**
+   * Cut or zero-pad the output to this many samples (e.g. the original length). At most
+   * `maxDecodeLength(units)`: what the units can stand for, so a damaged or hostile count cannot
+   * allocate gigabytes (`UnitLengthError`).
+   */
   readonly length?: number;
   readonly vocoder?: Partial<VocoderConfig>;
 }
@@ -201,8 +205,23 @@ export class SpeechTokenizer {
     return mag;
   }
 
+  /**
+   * The most samples `units` unit ids can stand for: encoding n samples gives
+   * ceil((1 + floor(n / hop)) / s) units, so n < units * samplesPerUnit; one unit more of slack
+   * allows for a length measured by other means.
+   */
+  maxDecodeLength(units: number): number {
+    return (units + 1) * this.samplesPerUnit;
+  }
+
   /** Unit ids -> mono audio at the tokenizer's rate ((U*s - 1) * hop samples unless `length`). */
   decode(ids: ArrayLike<number>, o: UnitDecodeOptions = {}): Float32Array {
+    if (o.length !== undefined) {
+      const max = this.maxDecodeLength(ids.length);
+      if (!Number.isInteger(o.length) || o.length < 0 || o.length > max) {
+        throw new UnitLengthError(`length (the "samples" of a units file) is ${o.length}, but ${ids.length} units at ${this.samplesPerUnit} samples each stand for at most ${max}: it must be an integer in [0, ${max}]; fix it, or leave it out to decode the units' own length`);
+      }
+    }
     if (ids.length === 0) return new Float32Array(o.length ?? 0);
     const vocoder = resolveVocoderConfig({ ...this.vocoder, ...o.vocoder });
     const f = smoothFrames(this.unitsToLogMel(ids), vocoder.smoothing);

@@ -1,16 +1,19 @@
 /**
- * WAV input and output.
+ * WAV input and output: the project's one WAV reader and writer (the speech tokenizer, the CLI
+ * and the data builder all use these two functions).
  *
  * Reading walks the RIFF chunks itself, because every malformed byte must end in a typed error
  * (fuzzed in test/wav-fuzz.test.ts) and the check has to happen before any sample is decoded.
- * Writing uses the `wavefile` library, which also serves the tests as an independent decoder.
+ * Writing emits the canonical layout: "RIFF", a 16-byte "fmt " chunk (18 bytes + a "fact" chunk
+ * for IEEE float), "data"; 16-bit mono is the classic 44-byte header. The tests decode what it
+ * writes with the `wavefile` library as an independent reader.
  */
-import * as wavefileModule from 'wavefile';
 import {
   WavEmptyError,
   WavEncodingError,
   WavFormatError,
   WavSampleError,
+  WavSampleRateError,
   WavTooLargeError,
   WavTruncatedError,
 } from '../errors.js';
@@ -33,6 +36,21 @@ export interface ReadWavOptions {
 }
 
 export const DEFAULT_MAX_WAV_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Sample rates read and written, in Hz. Real audio lies well inside (telephony 8 kHz to studio
+ * 384 kHz); outside it a header is damaged or hostile: a 100 KB file that claims 1 Hz would
+ * resample to about 14 hours of 16 kHz audio.
+ */
+export const MIN_WAV_SAMPLE_RATE = 1_000;
+export const MAX_WAV_SAMPLE_RATE = 384_000;
+
+/** Throws `WavSampleRateError` unless `rate` is an integer in [MIN_WAV_SAMPLE_RATE, MAX_WAV_SAMPLE_RATE]. */
+export function checkSampleRate(rate: number, what = 'sample rate'): void {
+  if (!Number.isInteger(rate) || rate < MIN_WAV_SAMPLE_RATE || rate > MAX_WAV_SAMPLE_RATE) {
+    throw new WavSampleRateError(`${what} ${rate} Hz is outside ${MIN_WAV_SAMPLE_RATE}..${MAX_WAV_SAMPLE_RATE} Hz; the header is damaged, or resample the audio first (e.g. \`sox in.wav -r 16000 out.wav\`)`);
+  }
+}
 
 const FORMAT_NAMES: Readonly<Record<number, string>> = {
   0x0002: 'Microsoft ADPCM',
@@ -137,7 +155,7 @@ export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavAud
   if (dataAt < 0) throw new WavFormatError('no "data" chunk found; the file holds no audio');
   const encoding = encodingOf(fmt);
   if (fmt.channels < 1) throw new WavFormatError('"fmt " chunk declares 0 channels');
-  if (fmt.sampleRate < 1) throw new WavFormatError('"fmt " chunk declares a sample rate of 0 Hz');
+  checkSampleRate(fmt.sampleRate, 'the "fmt " chunk declares a sample rate of');
   const sampleBytes = fmt.bits / 8;
   const frameBytes = sampleBytes * fmt.channels;
   if (fmt.blockAlign !== frameBytes) {
@@ -197,42 +215,85 @@ export function toMono(audio: WavAudio): Float32Array {
   return out;
 }
 
-// wavefile ships ESM (named export, picked by bundlers via "module") and a UMD build (Node's
-// CommonJS "main", seen from ESM as a default export): accept both shapes.
-const { WaveFile } = (wavefileModule as unknown as { WaveFile?: unknown }).WaveFile
-  ? wavefileModule
-  : (wavefileModule as unknown as { default: typeof wavefileModule }).default;
-
-const BIT_DEPTH: Readonly<Record<WavEncoding, string>> = {
-  pcm8: '8', pcm16: '16', pcm24: '24', pcm32: '32', float32: '32f', float64: '64',
+const FORMAT: Readonly<Record<WavEncoding, { code: 1 | 3; bytes: number }>> = {
+  pcm8: { code: 1, bytes: 1 }, pcm16: { code: 1, bytes: 2 }, pcm24: { code: 1, bytes: 3 },
+  pcm32: { code: 1, bytes: 4 }, float32: { code: 3, bytes: 4 }, float64: { code: 3, bytes: 8 },
 };
 
 /**
- * Encodes channels of float samples as a WAV file (default 16-bit PCM). Integer encodings clip
- * to [-1, 1) and round to the nearest step. Throws `WavSampleError` on NaN/Inf, `WavEmptyError`
- * on zero samples.
+ * Encodes channels of samples as a WAV file (default 16-bit PCM). Float samples in [-1, 1]:
+ * integer encodings clip to [-1, 1) and round to the nearest step. An `Int16Array` channel is
+ * taken as 16-bit samples verbatim (encoding pcm16 only). Throws `WavSampleError` on NaN/Inf,
+ * `WavEmptyError` on zero samples, `WavSampleRateError` for a rate outside the readable range.
  */
-export function writeWav(channels: Float32Array | readonly Float32Array[], sampleRate: number, encoding: WavEncoding = 'pcm16'): Uint8Array {
-  const chans = channels instanceof Float32Array ? [channels] : channels;
+export function writeWav(channels: Float32Array | Int16Array | readonly (Float32Array | Int16Array)[], sampleRate: number, encoding: WavEncoding = 'pcm16'): Uint8Array {
+  const chans = channels instanceof Float32Array || channels instanceof Int16Array ? [channels] : channels;
   const n = chans[0]?.length ?? 0;
   if (n === 0) throw new WavEmptyError('nothing to write: the audio has no samples');
   if (chans.some((c) => c.length !== n)) throw new WavFormatError('all channels must have the same length');
-  if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new WavFormatError(`sample rate must be a positive integer, got ${sampleRate}`);
-  const scale = { pcm8: 128, pcm16: 32768, pcm24: 8388608, pcm32: 2147483648, float32: 0, float64: 0 }[encoding];
-  const data = chans.map((c, ci) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = c[i]!;
-      if (!Number.isFinite(v)) throw new WavSampleError(`sample ${i} of channel ${ci} is ${v}; fix the audio before writing`);
-      if (scale === 0) out[i] = v;
+  if (chans.length > 65535) throw new WavFormatError(`${chans.length} channels do not fit a WAV header (at most 65535)`);
+  checkSampleRate(sampleRate, 'sample rate');
+  const { code, bytes } = FORMAT[encoding];
+  const frame = bytes * chans.length;
+  const dataBytes = n * frame;
+  const fmtBytes = code === 3 ? 18 : 16; // IEEE float: cbSize field, then a "fact" chunk
+  const head = 12 + 8 + fmtBytes + (code === 3 ? 12 : 0) + 8;
+  if (head + dataBytes + (dataBytes & 1) - 8 > 0xffffffff) throw new WavFormatError(`${dataBytes} bytes of audio do not fit a RIFF file (4 GiB); split it`);
+  const out = new Uint8Array(head + dataBytes + (dataBytes & 1));
+  const v = new DataView(out.buffer);
+  const ascii = (at: number, s: string) => {
+    for (let i = 0; i < 4; i++) out[at + i] = s.charCodeAt(i);
+  };
+  ascii(0, 'RIFF');
+  v.setUint32(4, out.length - 8, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  v.setUint32(16, fmtBytes, true);
+  v.setUint16(20, code, true);
+  v.setUint16(22, chans.length, true);
+  v.setUint32(24, sampleRate, true);
+  v.setUint32(28, sampleRate * frame, true); // byte rate
+  v.setUint16(32, frame, true); // block align
+  v.setUint16(34, bytes * 8, true);
+  let at = 36;
+  if (code === 3) {
+    v.setUint16(36, 0, true); // cbSize
+    ascii(38, 'fact');
+    v.setUint32(42, 4, true);
+    v.setUint32(46, n, true); // sample frames
+    at = 50;
+  }
+  ascii(at, 'data');
+  v.setUint32(at + 4, dataBytes, true);
+  const start = at + 8;
+  for (const [ci, c] of chans.entries()) encodeChannel(v, start + ci * bytes, frame, encoding, c, ci);
+  return out;
+}
+
+function encodeChannel(v: DataView, start: number, stride: number, enc: WavEncoding, c: Float32Array | Int16Array, channel: number): void {
+  const n = c.length;
+  let p = start;
+  if (c instanceof Int16Array) {
+    if (enc !== 'pcm16') throw new WavFormatError(`Int16Array samples are written as pcm16 only, not ${enc}; pass Float32Array samples in [-1, 1]`);
+    for (let i = 0; i < n; i++, p += stride) v.setInt16(p, c[i]!, true);
+    return;
+  }
+  const scale = { pcm8: 128, pcm16: 32768, pcm24: 8388608, pcm32: 2147483648, float32: 0, float64: 0 }[enc];
+  for (let i = 0; i < n; i++, p += stride) {
+    const x = c[i]!;
+    if (!Number.isFinite(x)) throw new WavSampleError(`sample ${i} of channel ${channel} is ${x}; fix the audio before writing`);
+    if (enc === 'float32') v.setFloat32(p, x, true);
+    else if (enc === 'float64') v.setFloat64(p, x, true);
+    else {
+      const q = Math.max(-scale, Math.min(scale - 1, Math.round(x * scale)));
+      if (enc === 'pcm8') v.setUint8(p, q + 128);
+      else if (enc === 'pcm16') v.setInt16(p, q, true);
+      else if (enc === 'pcm32') v.setInt32(p, q, true);
       else {
-        const q = Math.max(-scale, Math.min(scale - 1, Math.round(v * scale)));
-        out[i] = encoding === 'pcm8' ? q + 128 : q;
+        v.setUint8(p, q & 0xff);
+        v.setUint8(p + 1, (q >> 8) & 0xff);
+        v.setInt8(p + 2, q >> 16);
       }
     }
-    return out;
-  });
-  const wav = new WaveFile();
-  wav.fromScratch(chans.length, sampleRate, BIT_DEPTH[encoding], data);
-  return wav.toBuffer();
+  }
 }

@@ -7,9 +7,9 @@
  * Loading checks the format name, the version, and the hash, so a checkpoint never silently runs
  * with a different vocabulary than it was trained with.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256Hex as sha256 } from '@zipper/common/node';
 import { TokenizerFormatError } from '../errors.js';
 import { parseHfJson, stringifyHfJson } from './hf-json.js';
 import type { BpeTokenizer, SpecialTokenRoles } from './tokenizer.js';
@@ -39,8 +39,6 @@ export interface TextTokenizerManifest {
   readonly roles: SpecialTokenRoles;
   readonly sha256: string;
 }
-
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** Writes DIR/tokenizer.json and DIR/zipper-tokenizer.json; returns the ref a checkpoint stores. */
 export async function saveTextTokenizer(tok: BpeTokenizer, dir: string): Promise<TextTokenizerRef> {
