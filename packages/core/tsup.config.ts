@@ -3,9 +3,13 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   // worker: the data-parallel training worker (src/parallel/worker.ts), started by
   // DataParallelGradients from dist/worker.js (ESM) or dist/worker.cjs (CJS) next to the index.
-  entry: { index: 'src/index.ts', worker: 'src/parallel/worker.ts' },
+  // ops: the `@zipper/core/ops` subpath (src/ops/index.ts).
+  entry: { index: 'src/index.ts', worker: 'src/parallel/worker.ts', ops: 'src/ops/index.ts' },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts' } },
+  // Shared chunks in both formats, so `@zipper/core` and `@zipper/core/ops` load one copy of the
+  // ops (one watched-variable set, ops/tape.ts) under CJS too (tsup splits only ESM by default).
+  splitting: true,
+  dts: { entry: { index: 'src/index.ts', ops: 'src/ops/index.ts' } },
   shims: true,
   sourcemap: true,
   clean: true,

@@ -9,6 +9,7 @@ export type { BlockState, BlockResult, BlockWeights } from './model/block.js';
 export { rmsNorm } from './model/norm.js';
 export { applyRope, ropeTables } from './model/rope.js';
 export { geluTanh } from './model/mlp.js';
+export { isFrozen, withWatchedVariables } from './ops/tape.js';
 export * from './generate/sampling.js';
 export * from './generate/generate.js';
 export { bfloat16ArrayToFloat32, float16ArrayToFloat32, float16BitsToFloat32, float32ArrayToFloat16, float32ToFloat16Bits } from '@zipper/common';

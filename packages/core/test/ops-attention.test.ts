@@ -213,7 +213,7 @@ describe('attention: typed errors name the argument', () => {
     tf.tidy(() => {
       const [q, k, v] = qkv();
       const bad: Array<[() => unknown, RegExp]> = [
-        [() => attention(tf.zeros([B, T, K]) as tf.Tensor4D, k!, v!), /attention: q must be float32 of rank 4/],
+        [() => attention(tf.zeros([B, T, K]) as tf.Tensor as tf.Tensor4D, k!, v!), /attention: q must be float32 of rank 4/],
         [() => attention(q!, k!, tf.zeros([B, H, S, 5]) as tf.Tensor4D), /k and v must be/],
         [() => attention(q!, tf.zeros([B, H, S, 5]) as tf.Tensor4D, tf.zeros([B, H, S, 5]) as tf.Tensor4D), /k and v must be/],
         [() => attention(q!, k!, tf.zeros([B, H, S, K], 'int32') as tf.Tensor4D), /v must be float32/],

@@ -1,4 +1,9 @@
-/** The block's MLP: down(gelu_tanh(x @ up)) with no biases. x (..., D) -> (..., D). */
+/**
+ * The block's MLP: down(gelu_tanh(x @ up)) with no biases. x (..., D) -> (..., D); up [D, F],
+ * down [F, D]. Frozen weights (ops/tape.ts) get no gradient work (through `linear`).
+ *
+ * Legend: D width, F hidden width (4D in the tower).
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import '../kernels/gradients.js';
 import { GELU_KERNEL, useSmallKernel } from '../kernels/small-elementwise.js';
@@ -41,6 +46,6 @@ export function geluTanh<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
   return f(x) as tf.Tensor<R>;
 }
 
-export function mlp(x: tf.Tensor3D, up: tf.Tensor2D, down: tf.Tensor2D): tf.Tensor3D {
+export function mlp<R extends tf.Rank>(x: tf.Tensor<R>, up: tf.Tensor2D, down: tf.Tensor2D): tf.Tensor<R> {
   return tf.tidy(() => linear(geluTanh(linear(x, up)), down));
 }

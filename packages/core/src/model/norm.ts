@@ -7,6 +7,7 @@
  * instead of the tape of six ops (whose Multiply and Mean gradients cast operands and build
  * ones-tensors of the input's shape in JS). On wasm the forward of a small input (a decode
  * step) is one kernel (kernels/rms-norm.ts): fewer kernel dispatches per token.
+ * A frozen scale (ops/tape.ts `isFrozen`) is a constant: only dx is computed.
  *
  * Legend: D width; x is (..., D).
  */
@@ -15,7 +16,7 @@ import '../kernels/gradients.js';
 import { ShapeError } from '../errors.js';
 import { fusedRmsNorm, RMS_NORM_KERNEL } from '../kernels/rms-norm.js';
 import { useSmallKernel } from '../kernels/small-elementwise.js';
-import { recordingGradients } from '../ops/tape.js';
+import { isFrozen, recordingGradients } from '../ops/tape.js';
 
 /**
  * [y, r] of the forward: one kernel on wasm for small inputs (decode), TF.js ops otherwise; the
@@ -32,8 +33,9 @@ export function rmsNorm<R extends tf.Rank>(x: tf.Tensor<R>, scale: tf.Tensor1D, 
   const d = scale.shape[0];
   if (scale.rank !== 1 || x.shape[x.rank - 1] !== d) throw new ShapeError(`rmsNorm: x's last axis must equal scale's width ${d}, got x [${x.shape}], scale [${scale.shape}]`);
   if (!recordingGradients()) return tf.tidy(() => forward(x, scale, eps)[0] as tf.Tensor<R>);
+  const frozen = isFrozen(scale);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xi, g, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
+    const [xi, g, save] = (frozen ? [args[0], scale, args[1]] : args) as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
     const [y, r] = forward(xi, g, eps); // (..., D), (..., 1)
     save([xi, g, r]);
     return {
@@ -44,6 +46,7 @@ export function rmsNorm<R extends tf.Rank>(x: tf.Tensor<R>, scale: tf.Tensor1D, 
         const u = tf.mul(dy, sg); // (..., D)
         const m = tf.mean(tf.mul(u, xr), -1, true); // (..., 1) = r mean(u x)
         const dx = tf.mul(tf.sub(u, tf.mul(xr, m)), sr); // r u - x r^3 mean(u x)
+        if (frozen) return [dx];
         // The column sum as a [1, N] @ [N, D] product: a reduction over the leading axis makes
         // the wasm Sum kernel transpose its input first: 2.7 ms vs 0.04 ms at N = 1024, D = 256
         // (one-off script, medians of 21, with and without ZIPPER_NATIVE=0).
@@ -53,5 +56,5 @@ export function rmsNorm<R extends tf.Rank>(x: tf.Tensor<R>, scale: tf.Tensor1D, 
       },
     };
   });
-  return f(x, scale) as tf.Tensor<R>;
+  return (frozen ? f(x) : f(x, scale)) as tf.Tensor<R>;
 }

@@ -64,8 +64,8 @@ function maskAs4D(mask: tf.Tensor, b: number, h: number, t: number, s: number): 
   };
   if (mask.dtype !== 'bool' && mask.dtype !== 'float32') fail('has the wrong dtype (use bool for may-attend, float32 for an additive mask)');
   if (mask.rank < 2 || mask.rank > 4) fail('has the wrong rank');
-  const shape = mask.rank === 2 ? [1, 1, ...mask.shape] : mask.rank === 3 ? [mask.shape[0]!, 1, mask.shape[1]!, mask.shape[2]!] : [...mask.shape];
-  const [mb, mh, mt, ms] = shape as [number, number, number, number];
+  const shape = (mask.rank === 2 ? [1, 1, ...mask.shape] : mask.rank === 3 ? [mask.shape[0], 1, mask.shape[1], mask.shape[2]] : [...mask.shape]) as [number, number, number, number];
+  const [mb, mh, mt, ms] = shape;
   if (mt !== t || ms !== s) fail('must end in [T, S]');
   if ((mb !== 1 && mb !== b) || (mh !== 1 && mh !== h)) fail('must have batch 1 or B and heads 1 or H');
   return tf.reshape(mask, shape) as tf.Tensor4D;

@@ -11,6 +11,9 @@
  *   turns it into an explicit transpose + XNNPACK for many rows, and into dot products without
  *   any copy of the table for decode's single row, see kernels/batch-matmul.ts); gradient
  *   dx = dy @ table, dtable = transpose(dy) @ x, plain 2-D matMuls (see linear.ts).
+ * A frozen table (ops/tape.ts `isFrozen`) gets no gradient: tiedLogits then differentiates x
+ * only; embedding is a plain gather (the table is its only differentiable input, so TF.js never
+ * runs its gradient then anyway; this only skips the custom-gradient bookkeeping).
  * Ids are not range-checked here (out-of-range rows read as zeros on some backends); the tower
  * validates them at its boundary.
  *
@@ -19,14 +22,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
-import { recordingGradients } from './tape.js';
+import { isFrozen, recordingGradients } from './tape.js';
 
 export function embedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
   if (ids.rank !== 2 || ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32 [B, T], got ${ids.dtype} [${ids.shape}]`);
   if (table.rank !== 2) throw new ShapeError(`embedding: table must be [V, D], got [${table.shape}]`);
   const [b, t] = ids.shape;
   const [v, d] = table.shape;
-  if (!recordingGradients()) return tf.tidy(() => tf.reshape(tf.gather(table, tf.reshape(ids, [-1])), [b, t, d]) as tf.Tensor3D);
+  if (!recordingGradients() || isFrozen(table)) return tf.tidy(() => tf.reshape(tf.gather(table, tf.reshape(ids, [-1])), [b, t, d]) as tf.Tensor3D);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [tab, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [N]
@@ -47,6 +50,17 @@ export function tiedLogits<R extends tf.Rank>(x: tf.Tensor<R>, table: tf.Tensor2
   const lead = x.shape.slice(0, -1);
   if (!recordingGradients()) {
     return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, table, false, true), [...lead, v] as number[]) as tf.Tensor as tf.Tensor<R>);
+  }
+  if (isFrozen(table)) {
+    const g = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xs] = args as [tf.Tensor];
+      const y = tf.reshape(tf.matMul(tf.reshape(xs, [-1, d]) as tf.Tensor2D, table, false, true), [...lead, v]); // (..., V)
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor) => [tf.reshape(tf.matMul(tf.reshape(dy, [-1, v]) as tf.Tensor2D, table), [...lead, d])], // (..., D)
+      };
+    });
+    return g(x) as tf.Tensor<R>;
   }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, tab, save] = args as [tf.Tensor, tf.Tensor2D, tf.GradSaveFunc];

@@ -14,11 +14,13 @@
  * to TensorFlow's GEMM, and tfjs's own gradient is avoided (it adds generic bookkeeping):
  *   dx = dy @ w^T      [N, out] @ [out, in]
  *   dw = x^T @ dy      [in, N] @ [N, out]
+ * A frozen weight (ops/tape.ts `isFrozen`: a variable outside the set being differentiated) is
+ * captured as a constant and dw is not computed.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
-import { recordingGradients } from './tape.js';
+import { isFrozen, recordingGradients } from './tape.js';
 
 export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.Tensor<R> {
   if (w.rank !== 2) throw new ShapeError(`linear: weight must be [in, out], got shape [${w.shape}]`);
@@ -32,6 +34,17 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D): tf.T
     // TF.js's matMul takes rank-N x rank-2 directly and on wasm that still reaches XNNPACK.
     if (x.shape.slice(0, -2).every((n) => n === 1)) return tf.matMul(x as tf.Tensor as tf.Tensor3D, w) as tf.Tensor as tf.Tensor<R>;
     return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w), [...lead, outDim] as number[]) as tf.Tensor as tf.Tensor<R>);
+  }
+  if (isFrozen(w)) {
+    const g = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xs] = args as [tf.Tensor];
+      const y = tf.reshape(tf.matMul(tf.reshape(xs, [-1, inDim]) as tf.Tensor2D, w), [...lead, outDim]); // (..., out)
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor) => [tf.reshape(tf.matMul(tf.reshape(dy, [-1, outDim]) as tf.Tensor2D, w, false, true), [...lead, inDim])], // (..., in)
+      };
+    });
+    return g(x) as tf.Tensor<R>;
   }
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xs, ws, save] = args as [tf.Tensor, tf.Tensor2D, tf.GradSaveFunc];
