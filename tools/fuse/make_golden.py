@@ -15,7 +15,8 @@
    towers unfrozen, so every weight is in it; zipper.json records the tower checkpoints' sha256);
 3. writes fixtures/golden.json (the examples, their per-tower streams, logits, per-stream losses,
    denominators, weights, total loss) and fixtures/golden-grads.safetensors (the gradient of the
-   weighted total loss for every parameter, in @zipper/fuse's layout: linear weights [in, out]).
+   weighted total loss for every parameter, in @zipper/fuse's layout: linear weights [in, out]);
+4. writes fixtures/train.jsonl: 24 aligned ASR/TTS examples for tools/fuse/train_ddp.py.
 The batch is ragged: an ASR row [speech][text], a TTS row [text][speech] and a row
 [text][speech][text] whose first text segment sees no speech (v = 0).
 """
@@ -85,6 +86,20 @@ def examples():
     ]
 
 
+def training_examples(n=24):
+    """Aligned pairs for train_ddp.py (fixtures/train.jsonl): a text of 2..5 ids below bos, its
+    "speech" two units per text id ((3 id + 1) mod 9, then id mod 9), as ASR or TTS in turn."""
+    g = torch.Generator().manual_seed(7)
+    out = []
+    for i in range(n):
+        text = torch.randint(0, 11, (int(torch.randint(2, 6, (1,), generator=g)),), generator=g).tolist()
+        speech = [u for t in text for u in ((3 * t + 1) % 9, t % 9)]
+        t_seg = {"tower": "text", "ids": [11, *text, 12]}
+        s_seg = {"tower": "speech", "ids": [9, *speech, 10]}
+        out.append({"segments": [s_seg, t_seg], "targets": [1]} if i % 2 == 0 else {"segments": [t_seg, s_seg], "targets": [1]})
+    return out
+
+
 def rounded(t, digits=7):
     return [round(x, digits) for x in t.detach().flatten().tolist()]
 
@@ -152,6 +167,7 @@ def main():
         "torch": torch.__version__,
     }
     (out / "golden.json").write_text(json.dumps(golden) + "\n")
+    (out / "train.jsonl").write_text("".join(json.dumps(ex) + "\n" for ex in training_examples()))
     print(json.dumps({"wrote": str(out), "loss": float(loss), "losses": golden["losses"], "fusionEffect": effect}))
 
 

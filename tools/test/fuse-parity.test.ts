@@ -1,0 +1,139 @@
+/**
+ * Parity of @zipper/fuse with its PyTorch twin (tools/fuse/zipper_reference.py).
+ *
+ * The committed fixture of tools/fuse/make_golden.py: two towers of different widths and depths
+ * (text V=13 D=16 L=2 H=2, speech V=11 D=24 L=3 H=3) zipped by 5 links with every gate in
+ * [0.3, 0.9], converted by tools/interop/convert.py; a ragged batch of an ASR row, a TTS row and
+ * a [text][speech][text] row. Ours must give the twin's per-tower logits (real positions), the
+ * per-stream losses, the weighted total and the gradient of every parameter.
+ * Through PyTorch (tools/setup's requireTorchPython): regenerating the golden values reproduces the
+ * committed ones, and the twin's own property checks (tools/fuse/check_twin.py) pass.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, initBackend } from '@zipper/core';
+import { fusedGradients, layoutBatch, type Example, type Zipper } from '@zipper/fuse';
+import { loadFusedCheckpoint } from '../fuse/load-fused.js';
+import { requireTorchPython, torchEnv } from '../setup/system.mjs';
+
+const fixtures = new URL('../fuse/fixtures/', import.meta.url).pathname;
+interface Golden {
+  examples: Example[];
+  weights: Record<string, number>;
+  streams: Record<string, { ids: number[][]; global: number[][]; lengths: number[]; targets: number[][]; mask: number[][] }>;
+  logits: Record<string, number[]>;
+  logitsShape: Record<string, [number, number, number]>;
+  denominators: Record<string, number>;
+  losses: Record<string, number>;
+  loss: number;
+  fusionEffect: Record<string, number>;
+}
+const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as Golden;
+const goldenGrads = decodeSafetensors(readFileSync(path.join(fixtures, 'golden-grads.safetensors'))).tensors;
+
+/** max |a - b| over max |b| (the interop test's measure), over the entries where `keep` holds. */
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, keep: (i: number) => boolean = () => true): number {
+  expect(a.length).toBe(b.length);
+  let scale = 1e-6;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!keep(i)) continue;
+    scale = Math.max(scale, Math.abs(b[i] as number));
+    m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  }
+  return m / scale;
+}
+
+/** Index i of a flat [B, T, V] array is a real (unpadded) position of its row. */
+const isReal = (lengths: readonly number[], T: number, V: number) => (i: number) => Math.floor(i / V) % T < (lengths[Math.floor(i / (T * V))] as number);
+
+let zipper: Zipper;
+beforeAll(async () => {
+  await initBackend();
+  zipper = (await loadFusedCheckpoint(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') })).zipper;
+});
+afterAll(() => zipper?.dispose());
+
+describe('the zipped model against its PyTorch twin (committed golden values)', () => {
+  it('lays the ragged batch out as the twin does (streams, global indices, targets)', () => {
+    const batch = layoutBatch(zipper.config, golden.examples);
+    for (const [name, g] of Object.entries(golden.streams)) {
+      const s = batch.streams[name]!;
+      const T = s.length;
+      const real = (flat: ArrayLike<number>) => g.lengths.map((n, b) => Array.from(flat).slice(b * T, b * T + n));
+      expect(Array.from(s.lengths), name).toEqual(g.lengths);
+      expect(real(s.ids), name).toEqual(g.ids.map((r, b) => r.slice(0, g.lengths[b])));
+      expect(Array.from(s.global), name).toEqual(g.global.flat());
+      expect(Array.from(s.mask), name).toEqual(g.mask.flat());
+      expect(Array.from(s.targets).filter((_, i) => s.mask[i] === 1), name).toEqual(g.targets.flat().filter((_, i) => g.mask.flat()[i] === 1));
+    }
+  });
+
+  it('gives the twin per-tower logits at every real position', () => {
+    const batch = layoutBatch(zipper.config, golden.examples);
+    const before = tf.memory().numTensors;
+    const diffs = tf.tidy(() => {
+      const logits = zipper.forward(batch);
+      return Object.keys(golden.logits).map((name) => {
+        const [B, T, V] = golden.logitsShape[name]!;
+        expect(logits[name]!.shape, name).toEqual([B, T, V]);
+        return [name, maxRelDiff(logits[name]!.dataSync(), golden.logits[name]!, isReal(golden.streams[name]!.lengths, T, V))] as const;
+      });
+    });
+    for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
+    expect(tf.memory().numTensors).toBe(before);
+    // the fixture exercises the fusion: gates at 0 would move the logits by this much
+    for (const e of Object.values(golden.fusionEffect)) expect(e).toBeGreaterThan(0.1);
+  });
+
+  it('gives the twin per-stream losses, total loss and the gradient of every parameter', async () => {
+    const batch = layoutBatch(zipper.config, golden.examples);
+    const strategy = fusedGradients(zipper, golden.weights);
+    const keys = [...zipper.params.keys()];
+    expect([...keys].sort()).toEqual([...goldenGrads.keys()].sort());
+    const denominators = strategy.countTargets(batch);
+    expect(denominators).toEqual(golden.denominators);
+    const before = tf.memory().numTensors;
+    const r = await strategy.computeGradients(batch, { trainable: keys, denominator: Object.values(denominators).reduce((a, b) => a + b, 0), denominators });
+    const loss = r.loss.dataSync()[0] as number;
+    expect(Math.abs(loss - golden.loss) / golden.loss).toBeLessThan(1e-5);
+    for (const [name, share] of Object.entries(golden.losses)) expect(Math.abs(r.streams![name]! - share) / share, name).toBeLessThan(1e-5);
+    const bad: string[] = [];
+    for (const k of keys) {
+      const g = r.grads.get(k)!;
+      const want = goldenGrads.get(k)!;
+      expect(g.shape, k).toEqual([...want.shape]);
+      const d = maxRelDiff(g.dataSync(), want.data);
+      if (!(d < 1e-4)) bad.push(`${k}: ${d.toExponential(2)}`);
+    }
+    tf.dispose([r.loss, ...r.grads.values()]);
+    expect(bad).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('the golden values through PyTorch', () => {
+  let PY = '';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-parity-'));
+  beforeAll(() => {
+    PY = requireTorchPython(); // throws with the install command when no python3 has torch
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('regenerating them reproduces the committed ones', () => {
+    execFileSync(PY, [new URL('../fuse/make_golden.py', import.meta.url).pathname, '--out', tmp], { stdio: 'ignore', env: torchEnv() });
+    const fresh = JSON.parse(readFileSync(path.join(tmp, 'golden.json'), 'utf8')) as Golden;
+    expect(Math.abs(fresh.loss - golden.loss)).toBeLessThan(1e-6);
+    for (const name of Object.keys(golden.logits)) expect(maxRelDiff(fresh.logits[name]!, golden.logits[name]!), name).toBeLessThan(1e-6);
+    expect(readFileSync(path.join(tmp, 'zipped', 'model.safetensors')).equals(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors')))).toBe(true);
+  });
+
+  it("the twin's property checks pass (tools/fuse/check_twin.py)", () => {
+    const out = execFileSync(PY, [new URL('../fuse/check_twin.py', import.meta.url).pathname], { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toBe(''); // unittest reports on stderr; a failure throws (non-zero exit)
+  });
+});
