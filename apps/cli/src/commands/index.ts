@@ -4,6 +4,7 @@ import { bpe } from './bpe.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
 import { info } from './info.js';
+import { pretrain } from './pretrain.js';
 import { train } from './train.js';
 import { units } from './units.js';
 import { wer } from './wer.js';
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   bench,
   units,
   train,
+  pretrain,
   wer,
 ];

@@ -1,27 +1,14 @@
-import type { AudioItem, AudioSplit } from './plan.js';
-import { sha256 } from './store.js';
-
 /**
- * One line of a JSONL manifest. Paths are relative to the data directory. Speech-only records
- * carry no `text`, only `textSha256` (so training code cannot read the transcript, while a test
- * can still prove the sentence appears in no other split).
+ * The builder's side of the manifest contract. The contract itself (record types per kind, the
+ * validating reader, split file names) lives in `@zipper/data`; this file maps the builder's
+ * planned items to records and groups them into manifest files.
  */
-export interface ManifestRecord {
-  readonly id: string;
-  readonly text?: string;
-  readonly textSha256?: string;
-  readonly voice: string;
-  /** Seconds (samples / sampleRate). */
-  readonly duration: number;
-  readonly sampleRate: number;
-  readonly samples: number;
-  readonly path: string;
-  /** SHA-256 of the WAV file's bytes. */
-  readonly sha256: string;
-  readonly tempo?: number;
-  readonly snrDb?: number;
-  readonly noise?: string;
-}
+import { basename } from 'node:path';
+import { manifestFileName, parseManifest, parseManifestFileName, recordKindOf, type ManifestRecord, type RecordKind } from '@zipper/data';
+import type { AudioItem, AudioSplit } from './plan.js';
+import { sha256Hex as sha256 } from '@zipper/common/node';
+
+export { toJsonl, type ManifestRecord } from '@zipper/data';
 
 /** A finished audio file. */
 export interface Rendered {
@@ -54,19 +41,23 @@ export function manifestFiles(items: readonly AudioItem[]): Map<string, AudioIte
   };
   const simple: readonly AudioSplit[] = ['speech-only', 'dev', 'test-clean', 'test-other'];
   for (const it of items) {
-    if (simple.includes(it.split)) put(`${it.split}.jsonl`, it);
-    else for (const pct of [1, 10, 100]) if ((it.subset ?? 100) <= pct) put(`${it.split}.${pct}pct.jsonl`, it);
+    if (simple.includes(it.split)) put(manifestFileName(it.split), it);
+    else for (const pct of [1, 10, 100]) if ((it.subset ?? 100) <= pct) put(manifestFileName(it.split, pct), it);
   }
   return files;
 }
 
-export function toJsonl(records: readonly ManifestRecord[]): string {
-  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+/**
+ * Parses and validates a manifest (`@zipper/data`'s reader). The record kind comes from the file
+ * name when it is a manifest name, else from the first line (textSha256: speech-only; tempo:
+ * test-other; else transcribed). Throws ManifestError naming the file, line and field.
+ */
+export function parseJsonl(text: string, file = '<manifest>'): ManifestRecord[] {
+  const named = parseManifestFileName(basename(file));
+  return parseManifest(text, named ? recordKindOf(named.split) : kindOfFirstLine(text), file);
 }
 
-export function parseJsonl(text: string): ManifestRecord[] {
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as ManifestRecord);
+function kindOfFirstLine(text: string): RecordKind {
+  const first = text.slice(0, text.indexOf('\n') >>> 0);
+  return first.includes('"textSha256"') ? 'speech-only' : first.includes('"tempo"') ? 'test-other' : 'transcribed';
 }

@@ -1,0 +1,162 @@
+/**
+ * `zipper pretrain text|speech`: pretrain a lone tower on a data build (`zipper data build`) with
+ * a preset recipe: progress bar, periodic held-out loss, atomic checkpoints, exact --resume after
+ * a kill at any moment, and a loss plot (OUT/loss.svg) updated at every checkpoint.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultDataParallelWorkers, initBackend, type Tower } from '@zipper/core';
+import { evalBatches, trainBatches } from '@zipper/data';
+import { DataDir } from '@zipper/data/node';
+import { intArg, numArg, parse } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+import { prepareData } from '../pretrain/prepare.js';
+import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
+import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
+import { runSession, TRAIN_DIR } from '../training/session.js';
+
+const USAGE = `usage:
+  zipper pretrain text|speech --data DIR --preset NAME --out DIR [--steps N] [--seed 0]
+                  [--workers N] [--minutes M] [--speech-tokenizer DIR] [--no-progress]
+  zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M]
+
+text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the preset), then the
+        tower on <bos> sentence <eos> documents; held-out loss on the dev split's transcripts.
+speech: the speech-only split's audio -> units with the speech tokenizer (default: the one in
+        @zipper/speech), <bos> units <eos> per utterance, every voice; held-out loss on the last
+        2% of speech-only (in manifest order). Units are cached in DIR/.cache/units.
+Presets: ${Object.entries(PRETRAIN_PRESETS.text).map(([k]) => k).join(', ')} (docs/pretrain.md: sizes, budget, measured tokens/s).
+Writes OUT/run.json (the command, seed, preset, data build sha256, tokenizer), OUT/tokenizer/,
+OUT/train/step-N/ (checkpoints), OUT/loss.jsonl, OUT/loss.svg (train + held-out loss vs tokens),
+OUT/sessions.jsonl (wall time and tokens/s per invocation) and, when done, OUT/tower/ (load the
+model with TextTower.load(OUT) / SpeechTower.load(OUT)).
+--resume continues from the newest checkpoint, exactly (kill the run at any moment and resume).
+--minutes M stops after M minutes with a checkpoint (train in chunks). --workers N: data-parallel
+worker threads (default 1 on 2+ cores); the losses of different worker counts differ in float
+summation order, so resume with the same count for a bit-identical curve.`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  preset: { type: 'string' },
+  out: { type: 'string' },
+  steps: { type: 'string' },
+  seed: { type: 'string' },
+  workers: { type: 'string' },
+  minutes: { type: 'string' },
+  'speech-tokenizer': { type: 'string' },
+  resume: { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Options that shape the run itself: refused with --resume (run.json has them). */
+const RUN_OPTIONS = ['preset', 'steps', 'seed', 'speech-tokenizer'] as const;
+
+export const pretrain: Command = {
+  name: 'pretrain',
+  summary: 'pretrain a text or speech tower on a data build (progress, held-out loss, checkpoints, exact --resume, loss plot)',
+  async run(argv) {
+    const { values: v, positionals } = parse(argv, OPTIONS, USAGE, { positionals: true });
+    if (v.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const modality = positionals[0];
+    if (modality !== 'text' && modality !== 'speech') throw new UsageError(`first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`);
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
+    if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
+    const out = path.resolve(v.out);
+    const runFile = path.join(out, 'run.json');
+    const log = (s: string) => void process.stderr.write(`${s}\n`);
+    const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
+
+    let run: PretrainRun | undefined;
+    if (v.resume) {
+      const refused = RUN_OPTIONS.filter((k) => v[k] !== undefined);
+      if (refused.length > 0) throw new UsageError(`--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`);
+      if (!existsSync(runFile)) throw new UsageError(`--resume: no run.json in ${out}; start the run without --resume first`);
+      run = readPretrainRun(runFile);
+      if (run.modality !== modality) throw new UsageError(`${out} holds a ${run.modality} run, not ${modality}`);
+    } else {
+      if (!v.data) throw new UsageError(`--data DIR is required (the --out of zipper data build)\n\n${USAGE}`);
+      if (!v.preset) throw new UsageError(`--preset NAME is required: one of ${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')}\n\n${USAGE}`);
+      if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile)) throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+    }
+    const dataDir = path.resolve(v.data ?? run!.data.dir);
+    const data = DataDir.open(dataDir);
+    if (run && data.buildSha256 !== run.data.buildSha256) {
+      throw new UsageError(`${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --data with that build`);
+    }
+    const presetName = run?.preset ?? v.preset!;
+    const base = run?.config ?? pretrainPreset(modality as Modality, presetName);
+    const preset = run ? base : { ...base, steps: intArg(v.steps, 'steps', base.steps, 1) };
+    const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+
+    const info = await initBackend();
+    const workers = v.workers === undefined ? defaultDataParallelWorkers(info) : intArg(v.workers, 'workers', 0);
+    mkdirSync(out, { recursive: true });
+    const prepared = await prepareData(modality, data, preset, {
+      out,
+      ...(run ? { resume: run.tokenizer } : {}),
+      ...(v['speech-tokenizer'] ? { speechTokenizer: v['speech-tokenizer'] } : {}),
+      log,
+    });
+    const tokensPerStep = preset.batchSize * preset.seqLen;
+    let tower: Tower | undefined = prepared.createTower(seed);
+    try {
+      const parameters = [...tower.params.values()].reduce((n, p) => n + p.size, 0);
+      if (!run) {
+        const command = [
+          'zipper pretrain', modality, '--data', dataDir, '--preset', presetName, '--out', out, '--seed', String(seed),
+          ...(v.steps !== undefined ? ['--steps', String(preset.steps)] : []),
+          ...(v['speech-tokenizer'] ? ['--speech-tokenizer', path.resolve(v['speech-tokenizer'])] : []),
+          '--workers', String(workers),
+        ].join(' ');
+        run = {
+          format: PRETRAIN_RUN_FORMAT, version: PRETRAIN_RUN_VERSION, command, modality, preset: presetName, config: preset, seed,
+          data: { dir: dataDir, buildSha256: data.buildSha256, size: data.build.size, seed: data.build.seed },
+          tokenizer: prepared.tokenizer, counts: prepared.counts, tokensPerStep, parameters, createdAt: new Date().toISOString(),
+        };
+        writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
+      }
+      const epochTokens = prepared.counts.trainTokens;
+      log(`${modality} tower ${presetName}: ${parameters.toLocaleString('en-US')} parameters; ${preset.steps} steps x ${tokensPerStep} tokens = ${(preset.steps * tokensPerStep).toLocaleString('en-US')} tokens = ${((preset.steps * tokensPerStep) / epochTokens).toFixed(2)} epochs of ${epochTokens.toLocaleString('en-US')}; workers ${workers}`);
+      const result = await runSession({
+        out,
+        tower,
+        data: trainBatches(prepared.train, { batchSize: preset.batchSize, seqLen: preset.seqLen, seed }),
+        heldOut: evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen),
+        trainer: {
+          schedule: { peakLr: preset.peakLr, minLr: preset.minLr, warmupSteps: preset.warmup, totalSteps: preset.steps },
+          optimizer: { weightDecay: preset.weightDecay },
+          maxGradNorm: preset.clip,
+        },
+        totalSteps: preset.steps,
+        every: preset.every,
+        keep: preset.keep,
+        evalEvery: preset.evalEvery,
+        workers,
+        resume: v.resume,
+        ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+        title: `zipper pretrain ${modality} --preset ${presetName} (seed ${seed})`,
+        progress: !v['no-progress'],
+        log,
+      });
+      if (result.finished) {
+        await prepared.saveModel(tower, out, {
+          pretrain: { modality, preset: presetName, seed, steps: result.step, tokens: result.step * tokensPerStep, heldOutLoss: result.lastHeldOut ?? null, dataBuildSha256: data.buildSha256 },
+        });
+        log(`saved ${path.join(out, 'tower')} (+ tokenizer) after ${result.step} steps`);
+      }
+      console.log(JSON.stringify({
+        modality, preset: presetName, step: result.step, steps: preset.steps, finished: result.finished, tokens: result.step * tokensPerStep,
+        epochs: +((result.step * tokensPerStep) / epochTokens).toFixed(3), loss: result.lastLoss, heldOutLoss: result.lastHeldOut ?? null,
+        sessionSeconds: +result.sessionSeconds.toFixed(1), tokensPerSecond: Math.round(result.tokensPerSecond), out,
+      }));
+    } finally {
+      tower?.dispose();
+      tower = undefined;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,51 @@
+/**
+ * `OUT/run.json` of a pretraining run: everything needed to reproduce it (the command, seed,
+ * preset with every resolved value, the data build's sha256, the tokenizer's) and to resume it.
+ */
+import { readFileSync } from 'node:fs';
+import { CheckpointError } from '@zipper/core';
+import type { TokenizerRecord } from './prepare.js';
+import type { Modality, PretrainPreset } from './presets.js';
+
+export const PRETRAIN_RUN_FORMAT = 'zipper-pretrain-run';
+export const PRETRAIN_RUN_VERSION = 1;
+
+export interface PretrainRun {
+  readonly format: typeof PRETRAIN_RUN_FORMAT;
+  readonly version: number;
+  /** The command that starts this run again from scratch (same outputs with the same data). */
+  readonly command: string;
+  readonly modality: Modality;
+  readonly preset: string;
+  /** The preset's values, `--steps` applied. */
+  readonly config: PretrainPreset;
+  readonly seed: number;
+  readonly data: {
+    readonly dir: string;
+    /** sha256 of the build's build.json: the exact data build. */
+    readonly buildSha256: string;
+    readonly size: string;
+    readonly seed: number;
+  };
+  readonly tokenizer: TokenizerRecord;
+  readonly counts: { readonly trainItems: number; readonly heldOutItems: number; readonly trainTokens: number; readonly heldOutTokens: number };
+  readonly tokensPerStep: number;
+  readonly parameters: number;
+  readonly createdAt: string;
+}
+
+export function readPretrainRun(file: string): PretrainRun {
+  let v: PretrainRun;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8')) as PretrainRun;
+  } catch (e) {
+    throw new CheckpointError(`${file}: not readable JSON (${(e as Error).message}); restore the run directory or start a new run`);
+  }
+  if (v?.format !== PRETRAIN_RUN_FORMAT || v.version !== PRETRAIN_RUN_VERSION) {
+    throw new CheckpointError(`${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${PRETRAIN_RUN_FORMAT} v${PRETRAIN_RUN_VERSION}; is this a \`zipper pretrain\` run directory?`);
+  }
+  for (const k of ['command', 'modality', 'preset', 'config', 'seed', 'data', 'tokenizer'] as const) {
+    if (v[k] === undefined) throw new CheckpointError(`${file}: field "${k}" is missing; restore the run directory or start a new run`);
+  }
+  return v;
+}

@@ -1,0 +1,3 @@
+export * from './train-bar.js';
+export * from './loss-log.js';
+export * from './loss-plot.js';
