@@ -10,3 +10,4 @@ export * from './cross-attention.js';
 export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';
+export * from './generate.js';

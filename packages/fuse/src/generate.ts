@@ -1,0 +1,236 @@
+/**
+ * Decoding a zipped model (docs/zipper.md, "Decoding"): after the input segments, the model opens
+ * a segment of the first output tower with its bos, generates until that tower's eos (or the
+ * length limit), closes the segment with eos, opens the next output tower's segment, and so on.
+ * All of core's sampling options apply (greedy, temperature, top-k, top-p, seed); sampling is
+ * core's `sampleToken`.
+ *
+ * Caches (default): each tower's self-attention KV cache and each link's cross-attention keys and
+ * values (`Zipper.run` with `keepState`): a source position's keys/values are computed once,
+ * when the position is fed. `useCache: false` recomputes the whole sequence for every token
+ * (the reference the cached path is tested against; both give the same tokens).
+ *
+ * Batching: rows run together while their per-tower stream lengths are equal (no padding in a
+ * decode batch); rows whose inputs differ in shape, or that switch modality at different steps,
+ * continue as separate groups (the state is split by row). Groups advance one token per round in
+ * a fixed order, rows in order within a group, so the sampling PRNG is consumed in the same
+ * order with and without the cache. No tensors outlive the call.
+ *
+ * Legend: B rows of a group, V the current tower's vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, Rng, resolveSamplingConfig, sampleToken, type FinishReason, type SamplingConfig } from '@zipper/core';
+import { towerSpec } from './config.js';
+import { UnknownTowerError } from './errors.js';
+import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
+import { disposeZipperState, type StreamInput, type Zipper, type ZipperState } from './zipper.js';
+
+export interface ZippedTokenEvent {
+  readonly row: number;
+  readonly tower: string;
+  readonly token: number;
+  /** Index of the output segment (0 = the first tower of `output`). */
+  readonly segment: number;
+  /** 0 for the first token of the segment. */
+  readonly step: number;
+}
+
+export interface ZippedGenerateOptions extends Partial<SamplingConfig> {
+  /** Output-modality schedule, e.g. ['text'] (ASR), ['speech'] (TTS), ['text', 'speech']. */
+  readonly output: readonly string[];
+  /** Most tokens per output segment (eos not counted), one number or per tower. */
+  readonly maxNewTokens: number | Readonly<Record<string, number>>;
+  /** Seed of the sampling PRNG (same seed => same tokens). Default 0. */
+  readonly seed?: number;
+  /** Use the self- and cross-attention caches (default true). */
+  readonly useCache?: boolean;
+  /** Streaming: called for every generated token (not for eos). */
+  readonly onToken?: (e: ZippedTokenEvent) => void;
+}
+
+export interface GeneratedSegment {
+  readonly tower: string;
+  /** Generated ids, without bos and eos. */
+  readonly ids: number[];
+  /** 'stop': the tower's eos was generated; 'length': the limit was reached. */
+  readonly finishReason: FinishReason;
+}
+
+export interface ZippedGenerateResult {
+  /** Per row: the generated segments, in `output` order. */
+  readonly rows: GeneratedSegment[][];
+}
+
+interface Group {
+  rows: number[];
+  /** Index into `output` of the open segment. */
+  k: number;
+  /** Tokens generated in the open segment. */
+  count: number;
+  /** Global index of the next position (equal for every row of a group). */
+  next: number;
+  state: ZipperState | undefined;
+  /** Logits of the open tower's last position, [B, V]. */
+  host: Float32Array;
+}
+
+export async function generateZipped(zipper: Zipper, inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult> {
+  const c = zipper.config;
+  const sampling = resolveSamplingConfig(options);
+  const output = options.output;
+  if (!Array.isArray(output) || output.length === 0) throw new ConfigError('output must name at least one tower, e.g. ["text"]');
+  for (const o of output) if (!c.towers.some((t) => t.name === o)) throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+  const limitOf = (tower: string): number => {
+    const m = typeof options.maxNewTokens === 'number' ? options.maxNewTokens : options.maxNewTokens?.[tower];
+    if (!Number.isInteger(m) || (m as number) < 1) throw new ConfigError(`maxNewTokens for tower "${tower}" must be a positive integer, got ${String(m)}`);
+    return m as number;
+  };
+  output.forEach(limitOf);
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError('inputs must hold at least one example (a list of segments)');
+  inputs.forEach((ex, b) => checkExample(c, ex, b));
+  const useCache = options.useCache ?? true;
+  const rng = new Rng(options.seed ?? 0);
+
+  // Per row: the whole sequence so far (segments; the last one open) and the generated segments.
+  const seqs: Segment[][] = inputs.map((ex) => [...ex.map((s) => ({ tower: s.tower, ids: [...s.ids] })), { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] }]);
+  const results: GeneratedSegment[][] = inputs.map(() => []);
+  const open: number[][] = inputs.map(() => []);
+  const shapeOf = (r: number) => c.towers.map((t) => seqs[r]!.filter((s) => s.tower === t.name).reduce((n, s) => n + s.ids.length, 0)).join(',');
+  const byShape = new Map<string, number[]>();
+  inputs.forEach((_, r) => byShape.set(shapeOf(r), [...(byShape.get(shapeOf(r)) ?? []), r]));
+
+  let groups: Group[] = [];
+  try {
+    for (const rows of byShape.values()) {
+      const next = seqs[rows[0]!]!.reduce((n, s) => n + s.ids.length, 0);
+      const g: Group = { rows, k: 0, count: 0, next, state: undefined, host: new Float32Array() };
+      await prefill(g);
+      groups.push(g);
+    }
+    while (groups.length > 0) {
+      const after: Group[] = [];
+      for (const g of groups) after.push(...(await advance(g)));
+      groups = after;
+    }
+  } finally {
+    for (const g of groups) disposeZipperState(g.state);
+  }
+  return { rows: results };
+
+  /** Logits of the open position for a fresh group (cached: prefill and keep the state). */
+  async function prefill(g: Group): Promise<void> {
+    const tower = output[g.k] as string;
+    const batch = layoutBatch(c, g.rows.map((r) => seqs[r]!));
+    const out = zipper.run(batch.streams, g.rows.length, { logits: [tower], lastOnly: true, keepState: useCache });
+    g.state = out.state;
+    g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
+  }
+
+  /** One round for a group: sample, then feed; returns the groups that continue. */
+  async function advance(g: Group): Promise<Group[]> {
+    const tower = output[g.k] as string;
+    const spec = towerSpec(c, tower);
+    const v = spec.config.vocabSize;
+    const streamLen = seqs[g.rows[0]!]!.filter((s) => s.tower === tower).reduce((n, s) => n + s.ids.length, 0);
+    const forced = g.count >= limitOf(tower) || streamLen + 2 > spec.config.maxSeqLen;
+    const tokens = g.rows.map((r, j) => (forced ? spec.eos : sampleToken(g.host.subarray(j * v, (j + 1) * v), sampling, rng)));
+    const going: number[] = [];
+    const ending: number[] = [];
+    g.rows.forEach((r, j) => {
+      const tok = tokens[j] as number;
+      if (tok === spec.eos) {
+        results[r]!.push({ tower, ids: open[r]!, finishReason: forced ? 'length' : 'stop' });
+        open[r] = [];
+        ending.push(j);
+      } else {
+        open[r]!.push(tok);
+        options.onToken?.({ row: r, tower, token: tok, segment: g.k, step: g.count });
+        going.push(j);
+      }
+      (seqs[r]!.at(-1)!.ids as number[]).push(tok);
+    });
+    const parts: { idx: number[]; ending: boolean }[] = [];
+    if (going.length > 0) parts.push({ idx: going, ending: false });
+    if (ending.length > 0) parts.push({ idx: ending, ending: true });
+    const out: Group[] = [];
+    try {
+      for (const p of parts) {
+        const state = g.state && parts.length > 1 ? sliceZipperState(g.state, p.idx) : g.state;
+        const h: Group = { rows: p.idx.map((j) => g.rows[j]!), k: g.k, count: g.count + 1, next: g.next + 1, state, host: new Float32Array() };
+        const B = h.rows.length;
+        const fill = (id: number, global: number) => ({ length: 1, ids: new Int32Array(B).fill(id), global: new Int32Array(B).fill(global) });
+        if (!p.ending) {
+          await feed(h, { [tower]: { length: 1, ids: Int32Array.from(p.idx.map((j) => tokens[j] as number)), global: new Int32Array(B).fill(g.next) } }, tower);
+        } else if (g.k + 1 >= output.length) {
+          disposeZipperState(state); // every output segment is done
+          continue;
+        } else {
+          // close the segment (its eos sits at global g.next) and open the next tower's (bos at g.next + 1)
+          h.k = g.k + 1;
+          h.count = 0;
+          h.next = g.next + 2;
+          const nextTower = output[h.k] as string;
+          const bos = towerSpec(c, nextTower).bos;
+          for (const r of h.rows) seqs[r]!.push({ tower: nextTower, ids: [bos] });
+          const feeds: Record<string, StreamInput> =
+            nextTower === tower
+              ? { [tower]: { length: 2, ids: Int32Array.from({ length: 2 * B }, (_, i) => (i % 2 === 0 ? spec.eos : bos)), global: Int32Array.from({ length: 2 * B }, (_, i) => g.next + (i % 2)) } }
+              : { [tower]: fill(spec.eos, g.next), [nextTower]: fill(bos, g.next + 1) };
+          await feed(h, feeds, nextTower);
+        }
+        out.push(h);
+      }
+    } finally {
+      if (parts.length > 1) disposeZipperState(g.state);
+    }
+    return out;
+  }
+
+  /** Runs the new positions of group h (cached) or its whole sequences (uncached); stores the open tower's logits. */
+  async function feed(h: Group, inputs: Record<string, StreamInput>, tower: string): Promise<void> {
+    if (!useCache) {
+      const batch = layoutBatch(c, h.rows.map((r) => seqs[r]!));
+      const out = zipper.run(batch.streams, h.rows.length, { logits: [tower], lastOnly: true });
+      h.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
+      return;
+    }
+    const old = h.state as ZipperState;
+    let out;
+    try {
+      out = zipper.run(inputs, h.rows.length, { state: old, keepState: true, logits: [tower], lastOnly: true });
+    } finally {
+      disposeZipperState(old); // replaced by the new state (or, on a throw, no longer needed)
+      h.state = undefined;
+    }
+    h.state = out.state;
+    h.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
+  }
+}
+
+/** [B, 1, V] -> host [B, V]; disposes the tensor. */
+async function hostLogits(logits: tf.Tensor3D): Promise<Float32Array> {
+  try {
+    return (await logits.data()) as Float32Array;
+  } finally {
+    logits.dispose();
+  }
+}
+
+/** The rows `idx` of a state (fresh tensors; the input state is untouched). */
+export function sliceZipperState(state: ZipperState, idx: readonly number[]): ZipperState {
+  const pick = (g: Int32Array) => {
+    const s = g.length / state.batchSize;
+    const out = new Int32Array(idx.length * s);
+    idx.forEach((r, j) => out.set(g.subarray(r * s, (r + 1) * s), j * s));
+    return out;
+  };
+  return tf.tidy(() => {
+    const rows = tf.tensor1d(Array.from(idx), 'int32');
+    const g4 = (t: tf.Tensor4D) => tf.gather(t, rows, 0) as tf.Tensor4D;
+    const towers = Object.fromEntries(
+      Object.entries(state.towers).map(([n, t]) => [n, { cache: { layers: t.cache.layers.map((l) => ({ k: g4(l.k), v: g4(l.v) })), length: t.cache.length }, global: pick(t.global) }]),
+    );
+    const links = Object.fromEntries(Object.entries(state.links).map(([k, l]) => [k, { k: g4(l.k), v: g4(l.v) }]));
+    return { batchSize: idx.length, towers, links } as unknown as tf.TensorContainer;
+  }) as unknown as ZipperState;
+}
