@@ -1,0 +1,113 @@
+/**
+ * tools/fuse/train_ddp.py: the PyTorch twin trains a zipped model with DistributedDataParallel
+ * (2 processes, gloo on CPU, launched by torchrun) and the result comes back as a fused
+ * checkpoint that @zipper/fuse loads and that gives the twin's logits.
+ *
+ * Starts from the committed tiny fixture (tools/fuse/fixtures: zipped/, text-tower/, train.jsonl),
+ * text tower frozen. Checks: the loss falls; both ranks end with bit-identical weights; the run
+ * equals one process on the same global batch (the per-stream denominators are global); the
+ * frozen text tower is left out of the output and the stored speech tower changed; our Zipper
+ * loads the output and gives the twin's logits. Needs PyTorch (tools/setup's requireTorchPython).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, initBackend } from '@zipper/core';
+import { layoutBatch, type Example } from '@zipper/fuse';
+import { loadFusedCheckpoint } from '../fuse/load-fused.js';
+import { requireTorchPython, torchEnv } from '../setup/system.mjs';
+
+const fuse = new URL('../fuse/', import.meta.url).pathname;
+const fixtures = path.join(fuse, 'fixtures');
+const towers = { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') };
+const STEPS = 8;
+const common = ['--model', path.join(fixtures, 'zipped'), '--tower', `text=${towers.text}`, '--data', path.join(fixtures, 'train.jsonl'),
+  '--freeze', 'text', '--steps', String(STEPS), '--lr', '3e-3', '--weights', 'text=1,speech=0.5', '--seed', '3'];
+
+interface Line { step?: number; loss?: number; rank?: number; paramsSha256?: string; done?: boolean; frozen?: string[]; ranks?: number }
+/** JSON lines of a run's output (torchrun's --tee prefixes each with `[defaultN]:`). */
+function lines(out: string): Line[] {
+  return out.split('\n').map((l) => l.replace(/^\[default\d+\]:/, '').trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+}
+
+describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
+  let PY = '';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-ddp-'));
+  const out = path.join(tmp, 'trained');
+  let ddp: Line[] = [];
+
+  beforeAll(async () => {
+    PY = requireTorchPython(); // throws with the install command when no python3 has torch
+    await initBackend();
+    // torchrun as `python -m torch.distributed.run`, so the interpreter with torch runs it; --standalone
+    // picks a free port; --redirects 1 --tee 1: Debian's torch 1.13 crashes on Python 3.11 with the
+    // defaults (its Std flag parsing returns None for "0").
+    const run = execFileSync(PY, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1',
+      '--log_dir', path.join(tmp, 'logs'), path.join(fuse, 'train_ddp.py'), ...common, '--batch', '4', '--out', out], { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    ddp = lines(run);
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('the loss falls and both ranks end with identical weights', () => {
+    const steps = ddp.filter((l) => l.step !== undefined).map((l) => l.loss!);
+    expect(steps.length).toBe(STEPS);
+    const first = steps[0]!;
+    const last = (steps[STEPS - 1]! + steps[STEPS - 2]!) / 2;
+    expect(last).toBeLessThan(0.75 * first);
+    const ranks = ddp.filter((l) => l.rank !== undefined);
+    expect(ranks.map((l) => l.rank).sort()).toEqual([0, 1]);
+    expect(ranks[0]!.paramsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(ranks[1]!.paramsSha256).toBe(ranks[0]!.paramsSha256);
+    expect(ddp.find((l) => l.done)).toMatchObject({ done: true, ranks: 2, frozen: ['text'] });
+  });
+
+  it('equals one process on the same global batch (global per-stream denominators)', () => {
+    const single = lines(execFileSync(PY, [path.join(fuse, 'train_ddp.py'), ...common, '--batch', '8', '--out', path.join(tmp, 'single')], { encoding: 'utf8', env: torchEnv() }));
+    const a = ddp.filter((l) => l.step !== undefined).map((l) => l.loss!);
+    const b = single.filter((l) => l.step !== undefined).map((l) => l.loss!);
+    expect(b.length).toBe(STEPS);
+    for (let i = 0; i < STEPS; i++) expect(Math.abs(a[i]! - b[i]!) / b[i]!, `step ${i + 1}`).toBeLessThan(1e-4);
+  });
+
+  it('writes a fused checkpoint without the frozen tower that our Zipper loads with the twin logits', async () => {
+    const stored = decodeSafetensors(readFileSync(path.join(out, 'model.safetensors'))).tensors;
+    expect([...stored.keys()].some((k) => k.startsWith('towers.text.'))).toBe(false);
+    const before = decodeSafetensors(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors'))).tensors;
+    const moved = (k: string) => stored.get(k)!.data.some((v, i) => v !== before.get(k)!.data[i]);
+    expect(moved('towers.speech.blocks.0.qkv.weight')).toBe(true);
+    expect(moved('cross.text_from_speech.1.attn.kv.weight')).toBe(true);
+
+    const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as { examples: Example[] };
+    const examplesFile = path.join(tmp, 'examples.json');
+    writeFileSync(examplesFile, JSON.stringify(golden.examples));
+    const twin = JSON.parse(execFileSync(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile], { encoding: 'utf8', env: torchEnv() })) as {
+      logits: Record<string, number[]>;
+      shape: Record<string, [number, number, number]>;
+      lengths: Record<string, number[]>;
+    };
+    const { zipper } = await loadFusedCheckpoint(out, towers);
+    expect(zipper.config.freeze).toEqual(['text']);
+    const diffs = tf.tidy(() => {
+      const logits = zipper.forward(layoutBatch(zipper.config, golden.examples));
+      return Object.keys(twin.logits).map((name) => {
+        const [, T, V] = twin.shape[name]!;
+        const ours = logits[name]!.dataSync();
+        const ref = twin.logits[name]!;
+        const lengths = twin.lengths[name]!;
+        let scale = 1e-6;
+        let m = 0;
+        for (let i = 0; i < ref.length; i++) {
+          if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
+          scale = Math.max(scale, Math.abs(ref[i]!));
+          m = Math.max(m, Math.abs(ours[i]! - ref[i]!));
+        }
+        return [name, m / scale] as const;
+      });
+    });
+    zipper.dispose();
+    for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
+  });
+});
