@@ -44,10 +44,12 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, type BackendInfo, type BackendName } from '../backend.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, ZipperError } from '../errors.js';
 import { Tower } from '../model/tower.js';
 import type { Batch } from '../train/data.js';
-import { InProcessGradients, isBatch, targetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
+import { isBatch, streamTargetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
+import { InProcessGradients } from '../train/loss-gradients.js';
+import { addCounts, type StreamCounts } from '../train/streams.js';
 import type { TrainableModel, TrainableParams } from '../train/model.js';
 import { readInto, tensorFrom } from './worker-memory.js';
 import { layoutOf, sizeOf, type ParamLayout, type ReplicaSpec, type StepCommand, type WorkerInit, type WorkerReply } from './worker-protocol.js';
@@ -66,8 +68,8 @@ export interface DataParallelOptions<B = Batch> {
   readonly split?: (batch: B, parts: number) => B[];
   /** Computes the main thread's shard (default: `InProcessGradients(model)`). */
   readonly local?: GradientStrategy<B>;
-  /** Loss targets / input tokens of a batch, for non-`Batch` types (see GradientStrategy). */
-  readonly countTargets?: (batch: B) => number;
+  /** Loss targets (per stream) / input tokens of a batch, for non-`Batch` types (see GradientStrategy). */
+  readonly countTargets?: (batch: B) => number | StreamCounts;
   readonly countTokens?: (batch: B) => number;
   /** A worker that has not answered a step after this many ms is stopped and the step fails (default: no limit). */
   readonly timeoutMs?: number;
@@ -103,7 +105,7 @@ export interface DataParallelStats {
 }
 
 /** A data-parallel worker failed (threw in a step, could not build its replica, or died). */
-export class DataParallelWorkerError extends Error {
+export class DataParallelWorkerError extends ZipperError {
   constructor(
     message: string,
     /** 1-based worker number (the main thread's shard is 0). */
@@ -268,8 +270,8 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     return this.config.workers;
   }
 
-  countTargets(batch: B): number {
-    return this.options.countTargets ? this.options.countTargets(batch) : targetsOf(this.local, batch);
+  countTargets(batch: B): number | StreamCounts {
+    return this.options.countTargets ? this.options.countTargets(batch) : streamTargetsOf(this.local, batch);
   }
 
   countTokens(batch: B): number {
@@ -302,7 +304,7 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     for (const s of slots) s.worker.ref();
     await Promise.all(slots.map((s) => s.ready));
     this.writeParams();
-    const replies = slots.map((s, i) => this.post(s, i + 1, { type: 'step', id: this.nextId++, batch: shards[i + 1]!, trainable: context.trainable, denominator: context.denominator }));
+    const replies = slots.map((s, i) => this.post(s, i + 1, { type: 'step', id: this.nextId++, batch: shards[i + 1]!, trainable: context.trainable, denominator: context.denominator, ...(context.denominators ? { denominators: context.denominators } : {}) }));
     // Every reply is awaited even if the main shard throws, so no rejection goes unobserved.
     const settled = Promise.allSettled(replies);
     const t1 = performance.now();
@@ -322,7 +324,7 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
       throw failed.reason;
     }
     const done = results.map((r) => (r as PromiseFulfilledResult<Extract<WorkerReply, { type: 'done' }>>).value);
-    const out = this.reduce(mine, slots, done.map((d) => d.loss), context.trainable);
+    const out = this.reduce(mine, slots, done, context.trainable);
     this.stats = {
       syncMs: t1 - t0,
       mainMs: t2 - t1,
@@ -346,7 +348,9 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
   }
 
   /** Main shard + worker 1 + worker 2 ..., in that order; disposes `mine`. */
-  private reduce(mine: GradientResult, slots: readonly Slot[], losses: readonly number[], trainable: readonly string[]): GradientResult {
+  private reduce(mine: GradientResult, slots: readonly Slot[], done: readonly Extract<WorkerReply, { type: 'done' }>[], trainable: readonly string[]): GradientResult {
+    const losses = done.map((d) => d.loss);
+    const streams = mine.streams && addCounts([mine.streams, ...done.map((d) => d.streams ?? {})]);
     const index = new Map(this.layout.keys.map((k, i) => [k, i]));
     const grads = new Map<string, tf.Tensor>();
     let loss: tf.Scalar | undefined;
@@ -374,7 +378,7 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     } finally {
       disposeResult(mine);
     }
-    return { loss: loss!, grads };
+    return { loss: loss!, grads, ...(streams ? { streams } : {}) };
   }
 
   private post(slot: Slot, index: number, cmd: StepCommand<B>): Promise<Extract<WorkerReply, { type: 'done' }>> {

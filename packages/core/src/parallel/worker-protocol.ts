@@ -12,7 +12,9 @@
  *  - `{ kind: 'tower', config }`: `Tower.create(config)`, then its weights come from `params`;
  *  - `{ kind: 'module', module, export, args }`: `(await import(module))[export](args)` must
  *    return (or resolve to) a `ReplicaModel`: `{ params, forward }` (a TrainableModel, trained
- *    with InProcessGradients) or `{ params, strategy }` (any GradientStrategy for the batch type).
+ *    with InProcessGradients), `{ params, loss, countTargets, weights? }` (a LossSpec, trained
+ *    with LossGradients: build the main thread's strategy from the same spec) or
+ *    `{ params, strategy }` (any GradientStrategy for the batch type).
  *    `module` is an absolute path, a file: URL or a package name; the module runs in a fresh
  *    worker, so it must be plain JavaScript Node can load (not TypeScript).
  */
@@ -20,14 +22,19 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend.js';
 import type { TowerConfig } from '../model/config.js';
 import type { GradientStrategy } from '../train/gradients.js';
+import type { LossSpec } from '../train/loss-gradients.js';
 import type { TrainableModel } from '../train/model.js';
+import type { StreamCounts } from '../train/streams.js';
 
 export type ReplicaSpec =
   | { readonly kind: 'tower'; readonly config: TowerConfig }
   | { readonly kind: 'module'; readonly module: string; readonly export?: string; readonly args?: unknown };
 
 /** What a `kind: 'module'` factory returns. */
-export type ReplicaModel<B = unknown> = TrainableModel | { readonly params: ReadonlyMap<string, tf.Variable>; readonly strategy: GradientStrategy<B> };
+export type ReplicaModel<B = unknown> =
+  | TrainableModel
+  | (LossSpec<B> & { readonly params: ReadonlyMap<string, tf.Variable> })
+  | { readonly params: ReadonlyMap<string, tf.Variable>; readonly strategy: GradientStrategy<B> };
 
 /** Where each parameter lives in the shared Float32 buffers (model order). */
 export interface ParamLayout {
@@ -55,11 +62,12 @@ export interface StepCommand<B = unknown> {
   readonly batch: B;
   readonly trainable: readonly string[];
   readonly denominator: number;
+  readonly denominators?: StreamCounts;
 }
 
 export type WorkerReply =
   | { readonly type: 'ready'; readonly keys: readonly string[]; readonly shapes: readonly (readonly number[])[] }
-  | { readonly type: 'done'; readonly id: number; readonly loss: number; readonly computeMs: number; readonly copyMs: number }
+  | { readonly type: 'done'; readonly id: number; readonly loss: number; readonly streams?: StreamCounts; readonly computeMs: number; readonly copyMs: number }
   | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly stack?: string };
 
 export function layoutOf(params: ReadonlyMap<string, tf.Variable>): ParamLayout {

@@ -7,7 +7,8 @@
  * worker-protocol.ts), says `ready` with its parameter keys and shapes, then for every `step`:
  *  1. copies every parameter from the shared `params` buffer into its replica's variables
  *     (each as a new tensor, see worker-memory.ts);
- *  2. computes loss and gradients of its shard (InProcessGradients, or the replica's strategy);
+ *  2. computes loss and gradients of its shard (InProcessGradients, the replica's loss function
+ *     through LossGradients, or the replica's strategy);
  *  3. writes each trained key's gradient into its own shared `grads` region and replies `done`
  *     with the loss (a float32 value) - or `error` with the message if anything threw.
  * A failing step leaves the worker usable; anything thrown outside a step (replica build)
@@ -18,7 +19,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
 import { Tower } from '../model/tower.js';
-import { InProcessGradients, type GradientStrategy } from '../train/gradients.js';
+import type { GradientStrategy } from '../train/gradients.js';
+import { InProcessGradients, LossGradients, type LossSpec } from '../train/loss-gradients.js';
 import type { TrainableModel } from '../train/model.js';
 import { readInto, writeVariable } from './worker-memory.js';
 import type { ReplicaModel, ReplicaSpec, StepCommand, WorkerInit, WorkerReply } from './worker-protocol.js';
@@ -45,10 +47,11 @@ async function build(spec: ReplicaSpec): Promise<Replica> {
   const name = spec.export ?? 'default';
   const factory = mod[name];
   if (typeof factory !== 'function') throw new Error(`replica module ${spec.module} has no function export "${name}"`);
-  const made = (await (factory as (args: unknown) => ReplicaModel | Promise<ReplicaModel>)(spec.args)) as Partial<TrainableModel> & { strategy?: GradientStrategy<unknown> };
-  if (!made || !(made.params instanceof Map)) throw new Error(`replica factory ${spec.module}#${name} must return { params: Map<string, tf.Variable>, forward } or { params, strategy }`);
+  const made = (await (factory as (args: unknown) => ReplicaModel | Promise<ReplicaModel>)(spec.args)) as Partial<TrainableModel & LossSpec<unknown>> & { strategy?: GradientStrategy<unknown> };
+  if (!made || !(made.params instanceof Map)) throw new Error(`replica factory ${spec.module}#${name} must return { params: Map<string, tf.Variable>, forward }, { params, loss, countTargets } or { params, strategy }`);
   if (made.strategy) return { params: made.params, strategy: made.strategy };
-  if (typeof made.forward !== 'function') throw new Error(`replica factory ${spec.module}#${name} returned neither forward(ids) nor a strategy`);
+  if (typeof made.loss === 'function') return { params: made.params, strategy: new LossGradients({ ...(made as LossSpec<unknown>), params: made.params }) };
+  if (typeof made.forward !== 'function') throw new Error(`replica factory ${spec.module}#${name} returned none of forward(ids), loss(batch, context) or a strategy`);
   return { params: made.params, strategy: new InProcessGradients(made as TrainableModel) as GradientStrategy<unknown> };
 }
 
@@ -62,7 +65,7 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
     writeVariable(v, params.subarray(layout.offsets[i]!, layout.offsets[i]! + v.size));
   });
   const t1 = performance.now();
-  const r = replica.strategy.computeGradients(cmd.batch, { trainable: cmd.trainable, denominator: cmd.denominator });
+  const r = replica.strategy.computeGradients(cmd.batch, { trainable: cmd.trainable, denominator: cmd.denominator, ...(cmd.denominators ? { denominators: cmd.denominators } : {}) });
   if (r instanceof Promise) throw new Error('a worker replica strategy must compute synchronously');
   const t2 = performance.now();
   try {
@@ -72,7 +75,7 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
       readInto(g, grads, layout.offsets[keyIndex.get(k)!]!);
     }
     const loss = r.loss.dataSync()[0]!;
-    return { type: 'done', id: cmd.id, loss, computeMs: t2 - t1, copyMs: t1 - t0 + (performance.now() - t2) };
+    return { type: 'done', id: cmd.id, loss, ...(r.streams ? { streams: r.streams } : {}), computeMs: t2 - t1, copyMs: t1 - t0 + (performance.now() - t2) };
   } finally {
     r.loss.dispose();
     for (const g of r.grads.values()) g.dispose();

@@ -1,36 +1,68 @@
 /**
- * Held-out loss: the masked next-token cross-entropy of a model over batches, averaged over all
- * their mask-1 targets (the same quantity a training step reports), without gradients.
+ * Held-out loss without gradients: per stream, the mean masked next-token cross-entropy over all
+ * the batches' mask-1 targets of that stream; in total, the weighted sum of the streams' means
+ * (the same quantities a training step reports, streams.ts).
+ *
+ *   evaluateLoss(tower, batches)        // `Batch`es through forward(ids): one stream, `tokens`
+ *   evaluateStreams(spec, batches)      // any LossSpec (the one a LossGradients was built from)
  *
  * Legend: B batch, T time, V vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import type { Batch } from './data.js';
-import { batchTensors, countTargets } from './gradients.js';
-import { maskedCrossEntropy } from './loss.js';
-import type { TrainableModel } from './model.js';
+import { nextTokenLoss, runLoss, type LossSpec } from './loss-gradients.js';
+import type { LogitsModel } from './model.js';
+import { addCounts, resolveStreamWeights } from './streams.js';
 
-export interface Evaluation {
-  /** Mean NLL per counted target (nats). */
+export interface StreamEvaluation {
+  /** Mean NLL per counted target of this stream (nats). */
   readonly loss: number;
   /** exp(loss). */
   readonly perplexity: number;
-  /** Counted targets. */
+  /** Counted targets of this stream. */
   readonly targets: number;
 }
 
-export function evaluateLoss(model: TrainableModel, batches: readonly Batch[]): Evaluation {
-  const targets = countTargets(batches);
+export interface Evaluation {
+  /** Weighted sum of the streams' mean NLLs (one stream of weight 1: its mean NLL). */
+  readonly loss: number;
+  /** exp(loss). */
+  readonly perplexity: number;
+  /** Counted targets over all streams. */
+  readonly targets: number;
+  /** Per stream with at least one target. */
+  readonly streams: Readonly<Record<string, StreamEvaluation>>;
+}
+
+/** The next-token loss of `model` on `Batch`es (stream `tokens`). */
+export function evaluateLoss(model: LogitsModel, batches: readonly Batch[]): Evaluation {
+  return evaluateStreams(nextTokenLoss(model), batches);
+}
+
+/** The loss of `spec` on batches of any type; every stream's sum is divided by its count over all batches. */
+export function evaluateStreams<B>(spec: LossSpec<B>, batches: readonly B[]): Evaluation {
+  const weights = resolveStreamWeights(spec.weights);
+  const counts = addCounts(batches.map((b) => spec.countTargets(b)));
+  const targets = Object.values(counts).reduce((a, b) => a + b, 0);
   if (targets === 0) throw new ShapeError('evaluateLoss: the batches hold no target with mask 1');
-  let total = 0;
+  // denominator 1: each stream's summed NLL of one batch, so batches of any size combine exactly
+  const ones = Object.fromEntries(Object.keys(counts).map((s) => [s, counts[s]! > 0 ? 1 : 0]));
+  const sums: Record<string, number> = {};
   for (const batch of batches) {
-    total += tf.tidy(() => {
-      const { inputs, targets: t, mask } = batchTensors(batch);
-      // denominator 1: the summed NLL of this batch, so batches of any size combine exactly
-      return maskedCrossEntropy(model.forward(inputs).logits, t, mask, 1).dataSync()[0]!;
+    const values = tf.tidy(() => {
+      const { streams } = runLoss(spec, weights, batch, { denominators: ones, training: false });
+      return Object.entries(streams).map(([s, t]) => [s, t.dataSync()[0]!] as const);
     });
+    for (const [s, v] of values) sums[s] = (sums[s] ?? 0) + v;
   }
-  const loss = total / targets;
-  return { loss, perplexity: Math.exp(loss), targets };
+  const streams: Record<string, StreamEvaluation> = {};
+  let loss = 0;
+  for (const [s, n] of Object.entries(counts)) {
+    if (n === 0) continue;
+    const mean = (sums[s] ?? 0) / n;
+    streams[s] = { loss: mean, perplexity: Math.exp(mean), targets: n };
+    loss += (weights[s] ?? 1) * mean;
+  }
+  return { loss, perplexity: Math.exp(loss), targets, streams };
 }

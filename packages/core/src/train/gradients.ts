@@ -1,13 +1,14 @@
 /**
  * Gradient computation, pluggable: the Trainer asks a `GradientStrategy` for the loss and the
- * gradients of one micro-batch. The default, `InProcessGradients`, runs `tf.variableGrads` over
- * the trained parameters in this process; a data-parallel strategy (src/parallel/) can implement
+ * gradients of one micro-batch. `LossGradients` (loss-gradients.ts) builds one from any loss
+ * function over any parameter map and runs `tf.variableGrads` in this process; its single-stream
+ * case `InProcessGradients` is the default; `DataParallelGradients` (src/parallel/) implements
  * the same interface with workers.
  *
  * Ownership: the tensors of a `GradientResult` belong to the caller, who disposes them.
- * Accumulation: every micro-batch of a step divides its summed masked NLL by the same
- * `denominator` (the count of mask-1 targets over the whole step), so the summed losses and
- * gradients of k micro-batches equal those of one batch k times the size.
+ * Accumulation: every micro-batch of a step divides each stream's summed masked NLL by that
+ * stream's `denominators[s]` (its count of mask-1 targets over the whole step, streams.ts), so
+ * the summed losses and gradients of k micro-batches equal those of one batch k times the size.
  *
  * Legend: B batch, T time, V vocabulary.
  */
@@ -15,32 +16,38 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
 import type { Batch } from './data.js';
-import { maskedCrossEntropy } from './loss.js';
-import type { TrainableModel } from './model.js';
+import { DEFAULT_STREAM, addCounts, totalCount, type StreamCounts } from './streams.js';
 
 export interface GradientContext {
   /** Keys of the trained parameters, in model order; the result must hold a gradient for each. */
   readonly trainable: readonly string[];
-  /** Divide this micro-batch's summed masked NLL by this number (> 0). */
+  /** Targets of every stream over the whole step (> 0); the single-stream denominator. */
   readonly denominator: number;
+  /**
+   * Per stream: its count of mask-1 targets over the whole step, which divides that stream's
+   * summed masked NLL. Absent: a single-stream loss divides by `denominator`.
+   */
+  readonly denominators?: StreamCounts;
 }
 
 export interface GradientResult {
-  /** This micro-batch's share of the step loss: sum(mask * nll) / denominator. */
+  /** This micro-batch's share of the step loss: sum_s weight_s * sum(mask_s * nll_s) / denominators[s]. */
   readonly loss: tf.Scalar;
   /** d loss / d parameter for every trained key (zeros for a parameter the loss does not reach). */
   readonly grads: ReadonlyMap<string, tf.Tensor>;
+  /** Each stream's unweighted share sum(mask_s * nll_s) / denominators[s] (streams with no step target are absent). */
+  readonly streams?: StreamCounts;
 }
 
 /**
  * Computes one micro-batch's loss share and gradients. `B` is the batch type (default: the
  * single-stream `Batch`); strategies for other batch types must also say how many loss targets
- * and input tokens a batch has (for the shared denominator and for progress).
+ * (per stream) and input tokens a batch has (for the denominators and for progress).
  */
 export interface GradientStrategy<B = Batch> {
   computeGradients(batch: B, context: GradientContext): GradientResult | Promise<GradientResult>;
-  /** Loss targets in a batch (default for `Batch`: entries with mask 1). */
-  countTargets?(batch: B): number;
+  /** Loss targets in a batch, per stream (a number = one stream, `DEFAULT_STREAM`; default for `Batch`: entries with mask 1). */
+  countTargets?(batch: B): number | StreamCounts;
   /** Input tokens in a batch, for tokens/s (default for `Batch`: B * T). */
   countTokens?(batch: B): number;
   dispose?(): void;
@@ -52,11 +59,16 @@ export function isBatch(b: unknown): b is Batch {
   return typeof x === 'object' && x !== null && x.mask instanceof Float32Array && x.inputs instanceof Int32Array && typeof x.batchSize === 'number';
 }
 
-/** Loss targets of `batch` as the strategy counts them. */
+/** Loss targets of `batch` per stream, as the strategy counts them. */
+export function streamTargetsOf<B>(strategy: GradientStrategy<B>, batch: B): StreamCounts {
+  const n = strategy.countTargets ? strategy.countTargets(batch) : isBatch(batch) ? countTargets([batch]) : undefined;
+  if (n === undefined) throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTargets(batch)');
+  return typeof n === 'number' ? { [DEFAULT_STREAM]: n } : n;
+}
+
+/** Loss targets of `batch` over all streams, as the strategy counts them. */
 export function targetsOf<B>(strategy: GradientStrategy<B>, batch: B): number {
-  if (strategy.countTargets) return strategy.countTargets(batch);
-  if (isBatch(batch)) return countTargets([batch]);
-  throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTargets(batch)');
+  return totalCount(streamTargetsOf(strategy, batch));
 }
 
 /** Input tokens of `batch` as the strategy counts them. */
@@ -87,40 +99,29 @@ export function countTargets(batches: readonly Batch[]): number {
   return n;
 }
 
-/** Masked next-token cross-entropy of `model` on `batch`, differentiated in this process. */
-export class InProcessGradients implements GradientStrategy {
-  constructor(private readonly model: TrainableModel) {}
-
-  computeGradients(batch: Batch, context: GradientContext): GradientResult {
-    const vars = context.trainable.map((k) => {
-      const v = this.model.params.get(k);
-      if (!v) throw new ShapeError(`no parameter "${k}" in the model`);
-      return v;
-    });
-    const out = tf.tidy(() => {
-      const { inputs, targets, mask } = batchTensors(batch);
-      const r = tf.variableGrads(() => maskedCrossEntropy(this.model.forward(inputs).logits, targets, mask, context.denominator), vars);
-      return { loss: r.value, grads: vars.map((v) => r.grads[v.name] ?? tf.zerosLike(v)) };
-    });
-    const loss = out.loss;
-    const grads = new Map(context.trainable.map((k, i) => [k, out.grads[i]!]));
-    return { loss, grads };
-  }
+/** A step's summed result plus the per-stream target counts that divided it. */
+export interface AccumulatedGradients extends GradientResult {
+  readonly streams: StreamCounts;
+  /** Per stream: mask-1 targets over the step (the denominators). */
+  readonly targets: StreamCounts;
 }
 
 /**
- * Sum the results of `strategy` over `batches` (the micro-batches of one step) with a shared
- * denominator. Returns tensors owned by the caller. On a throw, everything computed so far is
- * disposed and nothing else changes.
+ * Sum the results of `strategy` over `batches` (the micro-batches of one step) with per-stream
+ * denominators over the whole step. Returns tensors owned by the caller. On a throw, everything
+ * computed so far is disposed and nothing else changes.
  */
-export async function accumulateGradients<B>(strategy: GradientStrategy<B>, batches: readonly B[], trainable: readonly string[]): Promise<GradientResult> {
-  const denominator = batches.reduce((s, b) => s + targetsOf(strategy, b), 0);
+export async function accumulateGradients<B>(strategy: GradientStrategy<B>, batches: readonly B[], trainable: readonly string[]): Promise<AccumulatedGradients> {
+  const denominators = addCounts(batches.map((b) => streamTargetsOf(strategy, b)));
+  const denominator = totalCount(denominators);
   if (denominator === 0) throw new ShapeError('the loss mask selects no target in this step; every step needs at least one target with mask 1');
   let loss: tf.Scalar | undefined;
   let grads: Map<string, tf.Tensor> | undefined;
+  let reported: Record<string, number> | undefined;
   try {
     for (const batch of batches) {
-      const r = await strategy.computeGradients(batch, { trainable, denominator });
+      const r = await strategy.computeGradients(batch, { trainable, denominator, denominators });
+      if (r.streams) reported = addCounts([reported ?? {}, r.streams]);
       try {
         for (const k of trainable) if (!r.grads.has(k)) throw new ShapeError(`gradient strategy returned no gradient for "${k}"`);
         if (!loss || !grads) {
@@ -147,5 +148,11 @@ export async function accumulateGradients<B>(strategy: GradientStrategy<B>, batc
     throw e;
   }
   if (!loss || !grads) throw new ShapeError('accumulateGradients needs at least one batch');
-  return { loss, grads };
+  return { loss, grads, streams: reported ?? singleStream(loss, denominators), targets: denominators };
+}
+
+/** A strategy that reports no streams: its loss is the one stream's when it counts one stream, else nothing. */
+function singleStream(loss: tf.Scalar, denominators: StreamCounts): StreamCounts {
+  const names = Object.keys(denominators);
+  return names.length === 1 ? { [names[0]!]: loss.dataSync()[0]! } : {};
 }

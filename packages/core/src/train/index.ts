@@ -17,14 +17,20 @@
  * await trainer.train(5000 - trainer.step);
  * ```
  *
- * - `TrainableModel` ({ params, forward(ids) -> { logits } }) is all the trainer needs, so a
- *   fused multi-tower model trains the same way; `freezePrefixes: ['towers.text.']` freezes a tower.
- * - Batches are plain typed arrays (`Batch`: inputs, targets, mask [B, T]); the loss is the
- *   masked next-token cross-entropy averaged over mask-1 targets of the whole step.
- * - `GradientStrategy.computeGradients(batch, { trainable, denominator }) -> { loss, grads }` is
- *   the seam for data-parallel workers; `InProcessGradients` is the default. The strategy may
- *   be async; the update itself (finite checks, clipping, AdamW) runs synchronously in one tidy
- *   after every micro-batch's gradients exist, so a failure changes nothing.
+ * - The Trainer needs only a weight map (`TrainableParams`) and a `GradientStrategy`. For a
+ *   `Tower` (anything with `forward(ids) -> { logits }`) the default `InProcessGradients` trains
+ *   `Batch`es (inputs, targets, mask [B, T]) on the masked next-token cross-entropy averaged over
+ *   the mask-1 targets of the whole step. Any other model (e.g. a zipped multi-tower model)
+ *   trains through `LossGradients({ params, loss, countTargets, countTokens, weights })`
+ *   (loss-gradients.ts): a loss function over its own batch type returning one or more output
+ *   streams, each with its own weight and its own whole-step denominator (streams.ts);
+ *   `freezePrefixes: ['towers.text.']` freezes a tower. Progress and `evaluateStreams` report
+ *   every stream's loss and target count.
+ * - `GradientStrategy.computeGradients(batch, { trainable, denominator, denominators })
+ *   -> { loss, grads, streams }` is also the seam for data-parallel workers
+ *   (`DataParallelGradients`). The strategy may be async; the update itself (finite checks,
+ *   clipping, AdamW) runs synchronously in one tidy after every micro-batch's gradients exist,
+ *   so a failure changes nothing.
  * - Errors: `TrainingError` (NaN/Inf loss or gradient norm, failing strategy; has `.step`),
  *   `ConfigError` for bad options, `CheckpointError` for unusable checkpoints.
  */
@@ -33,10 +39,12 @@ export * from './schedule.js';
 export * from './adamw.js';
 export * from './clip.js';
 export * from './loss.js';
+export * from './streams.js';
 export * from './rng.js';
 export * from './data.js';
 export * from './model.js';
 export * from './gradients.js';
+export * from './loss-gradients.js';
 export * from './evaluate.js';
 export * from './trainer.js';
 export * from './checkpoint.js';

@@ -6,17 +6,15 @@
  *   loss = sum_{b,t} mask[b,t] * -log softmax(logits[b,t])[targets[b,t]] / denominator
  *
  * with `denominator = sum(mask)` by default (the mean over counted positions). Gradient
- * accumulation passes the whole step's count so that k micro-batches sum to the big batch's loss.
+ * accumulation passes the whole step's count so that k micro-batches sum to the big batch's loss;
+ * streams.ts applies it per output stream, each with its own step count.
  * Uses a one-hot product instead of gather, so its gradient needs no UnsortedSegmentSum (absent
  * on wasm).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
+// TF.js's gradient functions (tfjs-core alone registers none); see kernels/gradients.ts.
 import '../kernels/gradients.js';
-// Registered directly too: with @zipper/core's `"sideEffects": false` the bundler drops the
-// side-effect-only import of ../kernels/gradients.js from dist/, and training then fails with
-// "gradient function not found". tfjs-core marks this file as having side effects, so it stays.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
 export function maskedCrossEntropy(
   logits: tf.Tensor3D, // [B, T, V]

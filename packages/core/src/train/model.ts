@@ -8,19 +8,22 @@ import { ConfigError } from '../errors.js';
 
 /**
  * What the optimizer and the checkpoints need: a flat ordered weight map. Enough for the Trainer
- * when a custom `GradientStrategy` computes the loss (e.g. @zipper/fuse: several towers plus
- * cross-attention parameters, a loss per modality stream).
+ * when a `GradientStrategy` computes the loss (e.g. @zipper/fuse: several towers plus
+ * cross-attention parameters trained through `LossGradients` with a loss per modality stream).
  */
 export interface TrainableParams {
   /** Ordered weights; keys are module paths and checkpoint keys. */
   readonly params: ReadonlyMap<string, tf.Variable>;
 }
 
-/** A weight map plus a next-token forward pass: what the default `InProcessGradients` trains (a Tower). */
-export interface TrainableModel extends TrainableParams {
+/** A next-token forward pass (a Tower, any `Decoder`): what held-out evaluation of `Batch`es needs. */
+export interface LogitsModel {
   /** ids: int32 [B, T] -> logits [B, T, V]; must be usable inside `tf.variableGrads`. */
   forward(ids: tf.Tensor2D): { readonly logits: tf.Tensor3D };
 }
+
+/** A weight map plus a next-token forward pass: what the default `InProcessGradients` trains (a Tower). */
+export interface TrainableModel extends TrainableParams, LogitsModel {}
 
 /** Which parameters train: a predicate on the key, or key prefixes to freeze, or both. */
 export interface ParamSelection {

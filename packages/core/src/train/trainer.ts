@@ -17,15 +17,17 @@
  * `learningRateAt(schedule, s - 1)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ZipperError } from '../errors.js';
+import { ConfigError, ShapeError } from '../errors.js';
 import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type LoadTrainingOptions, type SaveTrainingOptions, type TrainerState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { Batch, BatchSource } from './data.js';
 import { TrainingError } from './errors.js';
-import { InProcessGradients, accumulateGradients, targetsOf, tokensOf, type GradientResult, type GradientStrategy } from './gradients.js';
+import { accumulateGradients, tokensOf, type AccumulatedGradients, type GradientStrategy } from './gradients.js';
+import { InProcessGradients } from './loss-gradients.js';
 import { selectTrainable, type ParamSelection, type TrainableModel, type TrainableParams } from './model.js';
 import { learningRateAt, resolveScheduleConfig, type ScheduleConfig } from './schedule.js';
+import { totalCount } from './streams.js';
 
 export interface TrainerConfig {
   readonly schedule: ScheduleConfig;
@@ -62,18 +64,28 @@ export interface CheckpointSchedule {
 export interface StepProgress {
   /** Number of completed steps, this one included (1-based). */
   readonly step: number;
-  /** Mean masked next-token cross-entropy over the step's counted targets (before the update). */
+  /**
+   * The step's loss (before the update): sum over streams of weight * the stream's mean masked
+   * next-token cross-entropy; one stream of weight 1 (the default strategy): its mean.
+   */
   readonly loss: number;
+  /** Per stream with targets in this step: its mean masked NLL (unweighted) and its target count. */
+  readonly streams: Readonly<Record<string, StreamProgress>>;
   /** Learning rate used by this step. */
   readonly lr: number;
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
   /** Input tokens processed in this step (k * B * T for `Batch`). */
   readonly tokens: number;
-  /** Targets counted by the loss mask in this step. */
+  /** Targets counted by the loss masks in this step (all streams). */
   readonly targets: number;
   readonly tokensPerSecond: number;
   readonly milliseconds: number;
+}
+
+export interface StreamProgress {
+  readonly loss: number;
+  readonly targets: number;
 }
 
 export function resolveTrainerConfig(options: TrainerOptions<unknown> = {}): TrainerConfig {
@@ -144,17 +156,13 @@ export class Trainer<B = Batch> {
     const dataBefore = this.data.state;
     const t0 = performance.now();
     const lr = learningRateAt(this.config.schedule, stepNo - 1);
-    let result: GradientResult | undefined;
+    let result: AccumulatedGradients | undefined;
     let loss = NaN;
     let gradNorm = NaN;
     let tokens = 0;
-    let targets = 0;
     try {
       const batches = Array.from({ length: this.config.accumulationSteps }, () => this.data.next());
-      for (const b of batches) {
-        tokens += tokensOf(this.strategy, b);
-        targets += targetsOf(this.strategy, b);
-      }
+      for (const b of batches) tokens += tokensOf(this.strategy, b);
       result = await accumulateGradients(this.strategy, batches, this.trainable);
       const r = result;
       tf.tidy(() => {
@@ -171,7 +179,8 @@ export class Trainer<B = Batch> {
       });
     } catch (e) {
       this.data.restore(dataBefore);
-      if (e instanceof ZipperError) throw e;
+      // Usage errors keep their class; anything else (a failing strategy or worker) becomes a TrainingError with its cause.
+      if (e instanceof TrainingError || e instanceof ConfigError || e instanceof ShapeError) throw e;
       const err = new TrainingError(`step ${stepNo} failed: ${(e as Error)?.message ?? String(e)}; parameters, optimizer state and data position are unchanged`, stepNo);
       (err as { cause?: unknown }).cause = e;
       throw err;
@@ -183,7 +192,10 @@ export class Trainer<B = Batch> {
     }
     this.completed = stepNo;
     const milliseconds = performance.now() - t0;
-    const progress: StepProgress = { step: stepNo, loss, lr, gradNorm, tokens, targets, tokensPerSecond: tokens / (milliseconds / 1000), milliseconds };
+    const { streams: shares, targets: counts } = result!;
+    const streams = Object.fromEntries(Object.entries(shares).map(([s, l]) => [s, { loss: l, targets: counts[s] ?? 0 }]));
+    const targets = totalCount(counts);
+    const progress: StepProgress = { step: stepNo, loss, lr, gradNorm, streams, tokens, targets, tokensPerSecond: tokens / (milliseconds / 1000), milliseconds };
     this.onStep?.(progress);
     return progress;
   }
