@@ -11,3 +11,4 @@ export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';
 export * from './generate.js';
+export * from './checkpoint.js';

@@ -36,12 +36,24 @@ import { affineLayers } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
 import type { FusedBatch } from './segments.js';
 
+/** Which tower checkpoint a tower was loaded from (recorded in fused checkpoints). */
+export interface TowerSource {
+  /** The package's name, or the checkpoint directory's basename. */
+  readonly name: string;
+  /** The package's version, or null. */
+  readonly version: string | null;
+  /** sha256 of the tower checkpoint's model.safetensors (its metadata.json `weights.sha256`). */
+  readonly sha256: string;
+}
+
 /** A tower joining a zipped model. */
 export interface TowerEntry {
   readonly name: string;
   readonly tower: Tower;
   readonly bos: number;
   readonly eos: number;
+  /** Where the tower came from (see `loadTowerEntry`); needed to save a fused checkpoint of a frozen tower. */
+  readonly source?: TowerSource;
 }
 
 /** The zipper config without its towers (they come from the `TowerEntry`s). */
@@ -104,11 +116,15 @@ export class Zipper {
   readonly towers: ReadonlyMap<string, Tower>;
   /** Every weight, keys = module paths = checkpoint keys: towers first (tower order), then inproj, then cross (schedule order). */
   readonly params: ReadonlyMap<string, tf.Variable>;
+  /** Per tower: the tower checkpoint it came from, if known. */
+  readonly sources: ReadonlyMap<string, TowerSource>;
   private disposed = false;
 
-  private constructor(config: ZipperConfig, towers: Map<string, Tower>, fusion: ReadonlyMap<string, tf.Variable>) {
+  private constructor(config: ZipperConfig, entries: readonly TowerEntry[], fusion: ReadonlyMap<string, tf.Variable>) {
     this.config = config;
+    const towers = new Map(entries.map((e) => [e.name, e.tower]));
     this.towers = towers;
+    this.sources = new Map(entries.filter((e) => e.source).map((e) => [e.name, e.source as TowerSource]));
     const params = new Map<string, tf.Variable>();
     for (const t of config.towers) for (const [k, v] of (towers.get(t.name) as Tower).params) params.set(`towers.${t.name}.${k}`, v);
     for (const spec of fusionParamSpecs(config)) {
@@ -128,7 +144,7 @@ export class Zipper {
   static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number } = {}): Zipper {
     const config = resolveZipperConfig({ ...options, towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })) });
     const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0)]));
-    return new Zipper(config, new Map(towers.map((t) => [t.name, t.tower])), fusion);
+    return new Zipper(config, towers, fusion);
   }
 
   /** A zipped model from towers and existing fusion weights (taken, not copied); checks the key set and shapes. */
@@ -142,7 +158,7 @@ export class Zipper {
     const expected = new Set(fusionParamSpecs(c).map((s) => s.key));
     const extra = [...fusion.keys()].filter((k) => !expected.has(k));
     if (extra.length > 0) throw new ShapeError(`unexpected fusion weights: ${extra.join(', ')}`);
-    return new Zipper(c, new Map(towers.map((t) => [t.name, t.tower])), fusion);
+    return new Zipper(c, towers, fusion);
   }
 
   /**
@@ -175,7 +191,8 @@ export class Zipper {
         newKeys.push(spec.key);
       }
     }
-    const model = new Zipper(config, new Map([...this.towers, [entry.name, entry.tower]]), fusion);
+    const old = this.config.towers.map((t) => ({ name: t.name, tower: this.towers.get(t.name) as Tower, bos: t.bos, eos: t.eos, ...(this.sources.get(t.name) ? { source: this.sources.get(t.name) } : {}) }));
+    const model = new Zipper(config, [...old, entry], fusion);
     newKeys.unshift(...[...entry.tower.params.keys()].map((k) => `towers.${entry.name}.${k}`));
     this.disposed = true; // consumed: the new model owns the variables
     return { model, newKeys };

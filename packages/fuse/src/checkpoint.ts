@@ -1,0 +1,180 @@
+/**
+ * The fused checkpoint (docs/zipper.md, "Checkpoint format"): a directory with
+ *   model.safetensors  inproj.*, cross.* and towers.<X>.* of every tower that is not frozen
+ *   zipper.json        format, tower names/configs/bos/eos/frozen, and for each tower the
+ *                      name, version and sha256 of the tower checkpoint it was built on;
+ *                      schedule, options, the weights file's sha256
+ * written atomically. A frozen tower's weights come from its tower checkpoint, which loading
+ * requires and verifies; any tower checkpoint given is verified against the stored sha256 and a
+ * mismatch is refused with `TowerMismatchError` naming the tower and both hashes.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
+import { sha256Hex } from '@zipper/common/node';
+import { CheckpointError, ConfigError, loadTower, readFileOrThrow, readTowerCheckpointInfo, resolveCheckpointDir, toHostTensors, toTfTensors, Tower, TOWER_ARCH, writeDirAtomic, ZipperError } from '@zipper/core';
+import { resolveZipperConfig, type ZipperConfig } from './config.js';
+import { TowerMismatchError } from './errors.js';
+import type { FusionLink } from './schedule.js';
+import { Zipper, type TowerEntry, type TowerSource } from './zipper.js';
+
+export const FUSED_FORMAT = 'zipper-fused-checkpoint';
+export const FUSED_FORMAT_VERSION = 1;
+const WEIGHTS = 'model.safetensors';
+const META = 'zipper.json';
+
+/** zipper.json */
+export interface FusedCheckpointInfo {
+  readonly format: typeof FUSED_FORMAT;
+  readonly formatVersion: number;
+  readonly towers: readonly {
+    readonly name: string;
+    readonly config: Readonly<Record<string, unknown>>;
+    readonly bos: number;
+    readonly eos: number;
+    readonly frozen: boolean;
+    readonly checkpoint: TowerSource | null;
+  }[];
+  readonly schedule: { readonly links: readonly FusionLink[] };
+  readonly options: { readonly inputProjection: string; readonly inputProjectionLayers: number; readonly projectionLayers: number };
+  readonly weights: { readonly file: string; readonly sha256: string; readonly bytes: number; readonly dtype: 'float32' | 'float16' };
+  readonly createdAt: string;
+  readonly createdWith: Readonly<Record<string, string>>;
+}
+
+/**
+ * Loads a tower checkpoint as a zipper tower and records where it came from (for the fused
+ * checkpoint): `name` / `version` default to the directory's basename and null.
+ */
+export async function loadTowerEntry(dir: string, options: { name: string; bos: number; eos: number; source?: { name: string; version: string | null } }): Promise<TowerEntry> {
+  const info = await readTowerCheckpointInfo(dir);
+  const tower = await loadTower(info.dir);
+  const source: TowerSource = { name: options.source?.name ?? path.basename(info.dir), version: options.source?.version ?? null, sha256: info.metadata.weights.sha256 };
+  return { name: options.name, tower, bos: options.bos, eos: options.eos, source };
+}
+
+/** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
+export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
+  const c = zipper.config;
+  const dtype = options.dtype ?? 'float32';
+  for (const f of c.freeze) {
+    if (!zipper.sources.has(f)) throw new CheckpointError(`tower "${f}" is frozen but has no tower checkpoint to refer to; save it with saveTower and zip the tower loaded with loadTowerEntry, or unfreeze it`);
+  }
+  const frozen = c.freeze.map((n) => `towers.${n}.`);
+  const stored = new Map([...zipper.params].filter(([k]) => !frozen.some((p) => k.startsWith(p))));
+  const weights = encodeSafetensors(await toHostTensors(stored), { dtype, metadata: { format: 'pt', arch: FUSED_FORMAT } });
+  const info: FusedCheckpointInfo = {
+    format: FUSED_FORMAT,
+    formatVersion: FUSED_FORMAT_VERSION,
+    towers: c.towers.map((t) => ({ name: t.name, config: { arch: TOWER_ARCH, ...t.config }, bos: t.bos, eos: t.eos, frozen: c.freeze.includes(t.name), checkpoint: zipper.sources.get(t.name) ?? null })),
+    schedule: { links: c.schedule.links },
+    options: { inputProjection: c.inputProjection, inputProjectionLayers: c.inputProjectionLayers, projectionLayers: c.projectionLayers },
+    weights: { file: WEIGHTS, sha256: sha256Hex(weights), bytes: weights.length, dtype },
+    createdAt: new Date().toISOString(),
+    createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core },
+  };
+  await writeDirAtomic(dir, [
+    { name: WEIGHTS, data: weights },
+    { name: META, data: new TextEncoder().encode(JSON.stringify(info, null, 2) + '\n') },
+  ]);
+}
+
+/** Reads and checks zipper.json; returns the resolved config too. */
+export async function readZipperCheckpointInfo(dir: string): Promise<{ dir: string; info: FusedCheckpointInfo; config: ZipperConfig }> {
+  const root = await resolveCheckpointDir(dir);
+  if (!root) throw new CheckpointError(`no fused checkpoint at ${path.resolve(dir)}; save one with saveZipper first`);
+  const file = path.join(root, META);
+  let info: FusedCheckpointInfo;
+  try {
+    info = JSON.parse((await readFileOrThrow(file, 'fused checkpoint metadata')).toString('utf8')) as FusedCheckpointInfo;
+  } catch (e) {
+    if (e instanceof ZipperError) throw e;
+    throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupted`);
+  }
+  if (info?.format !== FUSED_FORMAT) throw new CheckpointError(`${file}: format ${JSON.stringify(info?.format)} is not "${FUSED_FORMAT}"; this is not a fused checkpoint`);
+  if (info.formatVersion !== FUSED_FORMAT_VERSION) throw new CheckpointError(`${file}: formatVersion ${JSON.stringify(info.formatVersion)} is not supported (this reader knows ${FUSED_FORMAT_VERSION}); upgrade @zipper/fuse`);
+  let config: ZipperConfig;
+  try {
+    config = resolveZipperConfig({
+      towers: info.towers.map((t) => {
+        const { arch, ...rest } = t.config;
+        if (arch !== TOWER_ARCH) throw new ConfigError(`tower "${t.name}": arch ${JSON.stringify(arch)} is not "${TOWER_ARCH}"`);
+        return { name: t.name, config: rest as never, bos: t.bos, eos: t.eos };
+      }),
+      schedule: info.schedule.links,
+      inputProjection: info.options.inputProjection as never,
+      inputProjectionLayers: info.options.inputProjectionLayers,
+      projectionLayers: info.options.projectionLayers,
+      freeze: info.towers.filter((t) => t.frozen).map((t) => t.name),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CheckpointError(`${file}: ${e.message}`);
+    throw e;
+  }
+  return { dir: root, info, config };
+}
+
+/**
+ * Loads a fused checkpoint. `towers` maps tower names to tower checkpoint directories: required
+ * for frozen towers (their weights are not in the fused checkpoint), optional for the others
+ * (then only verified). Every given tower checkpoint must have the stored sha256.
+ */
+export async function loadZipper(dir: string, towers: Readonly<Record<string, string>> = {}): Promise<Zipper> {
+  const { dir: root, info, config } = await readZipperCheckpointInfo(dir);
+  for (const name of Object.keys(towers)) if (!config.towers.some((t) => t.name === name)) throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
+  // verify every given tower checkpoint before loading anything
+  for (const t of info.towers) {
+    const given = towers[t.name];
+    if (t.frozen && !given) throw new CheckpointError(`tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`);
+    if (!given) continue;
+    const have = (await readTowerCheckpointInfo(given)).metadata.weights.sha256;
+    if (t.checkpoint && have !== t.checkpoint.sha256) {
+      throw new TowerMismatchError(`tower "${t.name}": the tower checkpoint at ${path.resolve(given)} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`);
+    }
+  }
+  const file = path.join(root, WEIGHTS);
+  const buf = await readFileOrThrow(file, 'fused checkpoint weights');
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const digest = sha256Hex(bytes);
+  if (digest !== info.weights.sha256) throw new CheckpointError(`${file}: sha256 ${digest} does not match ${info.weights.sha256} in ${META}; the weights were modified or corrupted`);
+  const host = decodeSafetensors(bytes, file).tensors;
+  const tensors = toTfTensors(host);
+  const entries: TowerEntry[] = [];
+  const fusion = new Map<string, tf.Variable>();
+  try {
+    for (const t of info.towers) {
+      const spec = config.towers.find((x) => x.name === t.name)!;
+      const prefix = `towers.${t.name}.`;
+      let tower: Tower;
+      if (t.frozen) {
+        tower = await loadTower(towers[t.name] as string);
+        if (JSON.stringify(tower.config) !== JSON.stringify(spec.config)) {
+          tower.dispose();
+          throw new CheckpointError(`tower "${t.name}": the tower checkpoint's config differs from ${META}'s`);
+        }
+      } else {
+        const own = new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+        try {
+          tower = Tower.fromTensors(spec.config, own);
+        } catch (e) {
+          throw new CheckpointError(`${file}, tower "${t.name}": ${(e as Error).message}`);
+        }
+      }
+      entries.push({ name: t.name, tower, bos: t.bos, eos: t.eos, ...(t.checkpoint ? { source: t.checkpoint } : {}) });
+    }
+    const stray = [...tensors.keys()].filter((k) => k.startsWith('towers.') && !info.towers.some((t) => !t.frozen && k.startsWith(`towers.${t.name}.`)));
+    if (stray.length > 0) throw new CheckpointError(`${file}: unexpected tower weights ${stray.slice(0, 4).join(', ')} (of a frozen or unknown tower)`);
+    for (const [k, v] of tensors) if (!k.startsWith('towers.')) fusion.set(k, tf.variable(v, true));
+    try {
+      return Zipper.fromWeights(entries, config, fusion);
+    } catch (e) {
+      throw new CheckpointError(`${file}: ${(e as Error).message}`);
+    }
+  } catch (e) {
+    for (const en of entries) en.tower.dispose();
+    for (const v of fusion.values()) v.dispose();
+    throw e;
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
