@@ -1,4 +1,5 @@
 export * from './errors.js';
+export { showValue } from './show-value.js';
 export * from './backend.js';
 export * from './model/config.js';
 export * from './model/cache.js';

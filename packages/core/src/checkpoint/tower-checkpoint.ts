@@ -4,19 +4,24 @@
  *   config.json        the resolved TowerConfig plus `arch`
  *   metadata.json      format version, sha256 of model.safetensors, dtype, created-with
  *                      versions, free-form user metadata (e.g. a tokenizer reference)
- * written atomically (atomic.ts). Loading verifies the hash, the header, the full key set and
- * every shape, and throws CheckpointError saying what is wrong.
+ * written atomically (atomic.ts). Loading verifies the hash, the header, the full key set,
+ * every shape and every stored dtype (F32, or F16 when metadata.json says float16), and throws
+ * CheckpointError saying what is wrong. Saving first removes temp folders that a killed save of
+ * the same directory left behind (stale-temps.ts); a save that fails on the device (disk full)
+ * throws a CheckpointError saying that the tower saved before is intact.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { backendInfo } from '../backend.js';
 import { CheckpointError, ConfigError } from '../errors.js';
+import { showValue } from '../show-value.js';
 import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../model/config.js';
 import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
 import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
 import { sha256Hex as sha256 } from '@zipper/common/node';
+import { removeStaleTemps } from './stale-temps.js';
 import { readFileOrThrow, toHostTensors, toTfTensors } from './tensors-file.js';
 
 export const TOWER_ARCH = 'zipper-decoder-tower';
@@ -65,15 +70,25 @@ export async function saveTower(dir: string, tower: Tower, options: SaveTowerOpt
     createdWith: createdWith(),
     user: { ...(options.metadata ?? {}) },
   };
-  await writeDirAtomic(
-    dir,
-    [
-      { name: WEIGHTS_FILE, data: weights },
-      { name: 'config.json', data: json({ arch: TOWER_ARCH, ...tower.config }) },
-      { name: 'metadata.json', data: json(metadata) },
-    ],
-    options.hook,
-  );
+  const target = path.resolve(dir);
+  await removeStaleTemps(path.dirname(target), (name) => name === path.basename(target));
+  try {
+    await writeDirAtomic(
+      dir,
+      [
+        { name: WEIGHTS_FILE, data: weights },
+        { name: 'config.json', data: json({ arch: TOWER_ARCH, ...tower.config }) },
+        { name: 'metadata.json', data: json(metadata) },
+      ],
+      options.hook,
+    );
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (e instanceof CheckpointError || typeof code !== 'string') throw e;
+    const before = (await resolveCheckpointDir(target)) ? `the tower saved before in ${target} is intact` : `nothing was written to ${target}`;
+    const reason = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : (e as Error).message.split('\n')[0];
+    throw new CheckpointError(`cannot save the tower to ${target}: ${reason}; ${before}. Free space and save again`, { cause: e });
+  }
 }
 
 async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
@@ -99,6 +114,7 @@ export async function readTowerCheckpointInfo(dir: string): Promise<{ dir: strin
   }
   const w = meta['weights'] as Record<string, unknown> | undefined;
   if (!w || typeof w['sha256'] !== 'string' || w['file'] !== WEIGHTS_FILE) throw new CheckpointError(`${root}/metadata.json: "weights" must name ${WEIGHTS_FILE} and its sha256`);
+  if (w['dtype'] !== 'float32' && w['dtype'] !== 'float16') throw new CheckpointError(`${root}/metadata.json: "weights.dtype" must be "float32" or "float16", got ${showValue(w['dtype'])}`);
   const raw = await readJson(path.join(root, 'config.json'), 'checkpoint config');
   const { arch, ...rest } = raw;
   if (arch !== TOWER_ARCH) throw new CheckpointError(`${root}/config.json: arch ${JSON.stringify(arch)} is not "${TOWER_ARCH}"; this checkpoint is not a tower`);
@@ -123,6 +139,10 @@ export async function loadTower(dir: string): Promise<Tower> {
     throw new CheckpointError(`${file}: sha256 ${digest} does not match ${metadata.weights.sha256} in metadata.json; the weights were modified or corrupted, restore them or re-save`);
   }
   const { tensors } = decodeSafetensors(bytes, file);
+  const stored = metadata.weights.dtype === 'float16' ? 'F16' : 'F32';
+  for (const [key, t] of tensors) {
+    if (t.stored !== stored) throw new CheckpointError(`${file}: "${key}" is stored as ${t.stored}, but metadata.json says the weights are ${metadata.weights.dtype} (${stored}); the file was modified or converted wrongly, re-save or re-convert it`);
+  }
   const problems = paramSetProblems(towerParamSpecs(config), new Map([...tensors].map(([k, t]) => [k, t.shape])));
   if (problems.length > 0) throw new CheckpointError(`${file} does not match config.json: ${problems.join('; ')}`);
   const tfTensors = toTfTensors(tensors);

@@ -7,7 +7,7 @@
  * Legend: B batch, T prompt length, V vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, TokenRangeError } from '../errors.js';
 import { disposeCache, emptyCache, type KVCache } from '../model/cache.js';
 import { Mulberry32 } from '@zipper/common';
 import type { Tower } from '../model/tower.js';
@@ -47,9 +47,10 @@ function toRows(prompt: readonly number[] | readonly (readonly number[])[], voca
     if (!Array.isArray(r) || r.length === 0) throw new ShapeError(`prompt row ${i} must be a non-empty array of token ids`);
     r.forEach((id, j) => {
       if (!Number.isInteger(id)) throw new ShapeError(`prompt[${i}][${j}] = ${id} is not an integer token id`);
+      // checked here, before an Int32Array would wrap 2^32 + 5 to 5 (and show 2^31 as -2^31)
+      if (id < 0 || id >= vocab) throw new TokenRangeError(`prompt[${i}][${j}] = ${id} is outside the vocabulary [0, ${vocab}); pass ids the tower's tokenizer produced`);
     });
   });
-  void vocab; // ids are range-checked by Tower.embed (TokenRangeError)
   return rows.map((r) => [...r]);
 }
 

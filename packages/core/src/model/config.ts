@@ -3,6 +3,7 @@
  * defaults, never mutates its input and throws `ConfigError` naming the broken invariant.
  */
 import { ConfigError } from '../errors.js';
+import { showValue } from '../show-value.js';
 
 export interface TowerConfig {
   /** V: vocabulary size (token ids are in [0, V)). */
@@ -34,14 +35,14 @@ export const TOWER_DEFAULTS = {
 
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`${name} must be a positive integer, got ${String(value)}`);
+    throw new ConfigError(`${name} must be a positive integer, got ${showValue(value)}`);
   }
   return value;
 }
 
 function positiveFinite(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a positive finite number, got ${String(value)}`);
+    throw new ConfigError(`${name} must be a positive finite number, got ${showValue(value)}`);
   }
   return value;
 }
@@ -62,7 +63,7 @@ export function resolveTowerConfig(partial: TowerConfigInput): TowerConfig {
   const ropeBase = positiveFinite('ropeBase', partial.ropeBase ?? TOWER_DEFAULTS.ropeBase);
   const maxSeqLen = positiveInt('maxSeqLen', partial.maxSeqLen ?? TOWER_DEFAULTS.maxSeqLen);
   const tieEmbeddings = partial.tieEmbeddings ?? TOWER_DEFAULTS.tieEmbeddings;
-  if (typeof tieEmbeddings !== 'boolean') throw new ConfigError(`tieEmbeddings must be a boolean, got ${String(tieEmbeddings)}`);
+  if (typeof tieEmbeddings !== 'boolean') throw new ConfigError(`tieEmbeddings must be a boolean, got ${showValue(tieEmbeddings)}`);
   if (dModel % nHeads !== 0) {
     throw new ConfigError(`dModel % nHeads !== 0 (dModel ${dModel}, nHeads ${nHeads}); choose nHeads dividing dModel`);
   }

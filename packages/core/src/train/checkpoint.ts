@@ -7,11 +7,17 @@
  *   optimizer.safetensors  AdamW state: `<key>.exp_avg`, `<key>.exp_avg_sq` per trained key
  *   trainer.json           step, optimizer step, data position (seed, epoch, cursor: the RNG
  *                          state), schedule, optimizer hyper-parameters, clipping, accumulation,
- *                          trained keys, sha256 of both tensor files
+ *                          trained keys, sha256 of both tensor files, and `integrity`: the sha256
+ *                          of trainer.json's own other fields (trainer-state.ts)
  *
- * Loading checks hashes, the full key sets and every shape, the data position and that the
- * training config equals the trainer's (else the curve would differ), all before changing
- * anything; then it assigns weights, optimizer state, data position and step.
+ * Loading checks hashes, the full key sets, every shape and stored dtype (F32 only), the type
+ * and range of every trainer.json field, the data position and that the training config equals
+ * the trainer's (else the curve would differ), all before changing anything; then it assigns
+ * weights, optimizer state, data position and step.
+ *
+ * Saving and loading first remove the temp folders of saves that a killed process left behind
+ * under the root (`removeStaleTemps`; never a finished step directory). A save that fails on the
+ * device (disk full, I/O error) throws a CheckpointError saying the saved checkpoints are intact.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,15 +26,19 @@ import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from '../checkpo
 import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
 import { sha256Hex as sha256 } from '@zipper/common/node';
 import { readFileOrThrow, toHostTensors, toTfTensors } from '../checkpoint/tensors-file.js';
-import { CheckpointError } from '../errors.js';
+import { removeStaleTemps } from '../checkpoint/stale-temps.js';
+import { CheckpointError, ZipperError } from '../errors.js';
 import type { ScheduleConfig } from './schedule.js';
 import type { Trainer } from './trainer.js';
+import { parseTrainerState, stateJson } from './trainer-state.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any batch type
 type AnyTrainer = Trainer<any>;
 
 export const TRAIN_STATE_FORMAT = 'zipper-train-state';
-export const TRAIN_STATE_VERSION = 1;
+export const TRAIN_STATE_VERSION = 2;
+/** Versions `loadTrainingCheckpoint` reads (1: before trainer.json carried its integrity hash). */
+const READABLE_VERSIONS = [1, 2];
 const MODEL_FILE = 'model.safetensors';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 const STATE_FILE = 'trainer.json';
@@ -53,6 +63,8 @@ export interface TrainerState {
   readonly trainable: readonly string[];
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
   readonly createdAt: string;
+  /** sha256 of this state's other fields as compact JSON (format version 2; trainer-state.ts). */
+  readonly integrity?: string;
 }
 
 export interface SaveTrainingOptions {
@@ -96,20 +108,44 @@ export async function saveTrainingCheckpoint(root: string, trainer: AnyTrainer, 
     createdAt: new Date().toISOString(),
   };
   const dir = path.join(path.resolve(root), stepDirName(state.step));
-  await writeDirAtomic(
-    dir,
-    [
-      { name: MODEL_FILE, data: model },
-      { name: OPTIMIZER_FILE, data: optimizer },
-      { name: STATE_FILE, data: new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n') },
-    ],
-    options.hook,
-  );
+  await removeStaleTemps(path.resolve(root), (name) => STEP_DIR.test(name));
+  try {
+    await writeDirAtomic(
+      dir,
+      [
+        { name: MODEL_FILE, data: model },
+        { name: OPTIMIZER_FILE, data: optimizer },
+        { name: STATE_FILE, data: new TextEncoder().encode(stateJson(full)) },
+      ],
+      options.hook,
+    );
+  } catch (e) {
+    throw await saveFailure(e, dir, root);
+  }
   if (keep > 0) {
     const steps = await listSteps(root);
     for (const s of steps.slice(0, Math.max(0, steps.length - keep))) await fs.rm(path.join(path.resolve(root), stepDirName(s)), { recursive: true, force: true });
   }
   return dir;
+}
+
+/**
+ * A device failure of a save (an error with an errno code: ENOSPC, EIO, EDQUOT, ...) as a
+ * CheckpointError that says what survived; other errors unchanged. `writeDirAtomic` removes its
+ * temp folder and puts a replaced directory back, so every saved step directory is intact.
+ */
+async function saveFailure(e: unknown, dir: string, root: string): Promise<unknown> {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof ZipperError || typeof code !== 'string') return e;
+  const reason = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : `${(e as Error).message.split('\n')[0]}`;
+  const newest = await latestCheckpoint(root);
+  const kept = newest ? `the checkpoints saved before are intact (newest: ${newest})` : 'no earlier checkpoint exists under the root';
+  return new CheckpointError(`cannot save the training checkpoint ${dir}: ${reason}; nothing of it was kept and ${kept}. Free space and save again, or resume from the newest checkpoint`, { cause: e });
+}
+
+/** The steps saved under `root` (finished step directories, and `.prev` backups of a crashed save), ascending. */
+export async function listTrainingCheckpoints(root: string): Promise<number[]> {
+  return listSteps(root);
 }
 
 async function listSteps(root: string): Promise<number[]> {
@@ -130,20 +166,6 @@ export async function latestCheckpoint(root: string): Promise<string | undefined
     if (dir && (await fs.stat(path.join(dir, STATE_FILE)).then(() => true, () => false))) return dir;
   }
   return undefined;
-}
-
-function parseState(text: string, file: string): TrainerState {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupted`);
-  }
-  const s = v as TrainerState;
-  if (s?.format !== TRAIN_STATE_FORMAT) throw new CheckpointError(`${file}: format ${JSON.stringify(s?.format)} is not "${TRAIN_STATE_FORMAT}"; this is not a training checkpoint`);
-  if (s.formatVersion !== TRAIN_STATE_VERSION) throw new CheckpointError(`${file}: formatVersion ${s.formatVersion} is not supported (this reader knows ${TRAIN_STATE_VERSION})`);
-  if (!Number.isInteger(s.step) || s.step < 0 || !Number.isInteger(s.optimizerStep)) throw new CheckpointError(`${file}: step must be an integer >= 0`);
-  return s;
 }
 
 /** Differences between the saved training config and the trainer's (empty = same). */
@@ -169,11 +191,13 @@ export interface LoadTrainingOptions {
  * newest one when `dirOrRoot` is a root. Nothing changes if it throws.
  */
 export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrainer, options: LoadTrainingOptions = {}): Promise<TrainerState> {
+  await removeStaleTemps(path.resolve(dirOrRoot), (name) => STEP_DIR.test(name)); // a root
+  await removeStaleTemps(path.dirname(path.resolve(dirOrRoot)), (name) => STEP_DIR.test(name)); // a step directory's root
   let dir = await resolveCheckpointDir(dirOrRoot);
   if (dir && !(await fs.stat(path.join(dir, STATE_FILE)).then(() => true, () => false))) dir = await latestCheckpoint(dirOrRoot);
   if (!dir) throw new CheckpointError(`no training checkpoint at ${path.resolve(dirOrRoot)}; save one with saveTrainingCheckpoint (or Trainer checkpoint options) first`);
   const stateFile = path.join(dir, STATE_FILE);
-  const state = parseState((await readFileOrThrow(stateFile, 'trainer state')).toString('utf8'), stateFile);
+  const state = parseTrainerState((await readFileOrThrow(stateFile, 'trainer state')).toString('utf8'), stateFile, TRAIN_STATE_FORMAT, READABLE_VERSIONS);
   const current = trainerState(trainer);
   if (JSON.stringify(state.trainable) !== JSON.stringify(current.trainable)) {
     throw new CheckpointError(`${stateFile}: trained keys differ from this trainer's (${state.trainable.length} vs ${current.trainable.length}); resume with the same trainable / freezePrefixes selection`);
@@ -188,7 +212,11 @@ export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrai
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const want = state.files?.[name]?.sha256;
     if (sha256(bytes) !== want) throw new CheckpointError(`${file}: sha256 does not match trainer.json; the file was modified or corrupted, use an older step directory`);
-    return decodeSafetensors(bytes, file).tensors;
+    const tensors = decodeSafetensors(bytes, file).tensors;
+    for (const [key, t] of tensors) {
+      if (t.stored !== 'F32') throw new CheckpointError(`${file}: "${key}" is stored as ${t.stored}; training checkpoints hold float32 (F32) tensors only, the file was modified or corrupted, use an older step directory`);
+    }
+    return tensors;
   };
   const modelHost = await read(MODEL_FILE);
   const optHost = await read(OPTIMIZER_FILE);
@@ -201,7 +229,6 @@ export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrai
   for (const [k, p] of params) {
     const t = modelHost.get(k)!;
     if (!tf.util.arraysEqual([...t.shape], p.shape)) throw new CheckpointError(`${MODEL_FILE}: "${k}" is [${t.shape}], the model's is [${p.shape}]`);
-    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${MODEL_FILE}: "${k}" is not a float tensor`);
   }
   const dataBefore = trainer.data.state;
   trainer.data.restore(state.data); // validates
