@@ -5,6 +5,7 @@
  * themselves, the other 68 to U+0100.. in byte order. Token strings in tokenizer.json are written
  * in these characters (a space is `Ġ`, a newline `Ċ`).
  */
+import { TextEncodingError } from '../errors.js';
 
 /** `BYTE_TO_CHAR[b]` is the byte-level character (a one-code-unit string) for byte `b`. */
 export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
@@ -64,4 +65,55 @@ export function utf8Encode(s: string): Uint8Array {
 /** UTF-8 decode; invalid sequences become U+FFFD per maximal subpart (same as Rust's from_utf8_lossy). */
 export function utf8Decode(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Offset of the first byte of `bytes` that starts an invalid or truncated UTF-8 sequence
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid), or -1 if all is valid.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let i = 0; i < n; ) {
+    const c = bytes[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c === 0xe0) lo = 0xa0; // no overlong 3-byte forms
+      else if (c === 0xed) hi = 0x9f; // no surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c === 0xf0) lo = 0x90; // no overlong 4-byte forms
+      else if (c === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const x = i + k < n ? bytes[i + k]! : -1;
+      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/**
+ * UTF-8 decode that refuses invalid input instead of turning it into U+FFFD (which `encode` would
+ * then tokenize as three bytes nobody wrote): throws `TextEncodingError` naming the byte offset.
+ * A byte-order mark is kept, as Node's `Buffer.toString('utf8')` keeps it. `source` names the input.
+ */
+export function utf8DecodeStrict(bytes: Uint8Array, source = 'input'): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const shown = Array.from(bytes.subarray(at, at + 4), (b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+    throw new TextEncodingError(at, `${source} is not valid UTF-8: byte offset ${at} (${shown}) does not start a valid UTF-8 character; convert the text to UTF-8 first (e.g. iconv -f latin1 -t utf-8)`);
+  }
 }

@@ -1,4 +1,4 @@
-export { BYTE_TO_CHAR, bytesToByteLevel, tokenBytes, utf8Decode, utf8Encode } from './byte-level.js';
+export { BYTE_TO_CHAR, bytesToByteLevel, firstInvalidUtf8, tokenBytes, utf8Decode, utf8DecodeStrict, utf8Encode } from './byte-level.js';
 export { GPT2_PATTERN, preTokenize, preTokenizeWithRegex } from './pretokenize.js';
 export { scanPreTokens } from './scan.js';
 export { BpeModel, MAX_VOCAB, type BpeModelSpec } from './bpe-model.js';

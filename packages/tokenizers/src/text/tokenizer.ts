@@ -61,6 +61,11 @@ export class BpeTokenizer {
     for (const t of parts.addedTokens) {
       const other = this.addedById.get(t.id);
       if (other && other.content !== t.content) throw new TokenizerConfigError(`added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(t.content)} share id ${t.id}; give each its own id`);
+      const inVocab = this.model.tokens[t.id];
+      if (inVocab !== undefined && inVocab !== t.content) {
+        // HF lets the added token win at decode time, so the vocabulary entry silently changes meaning
+        throw new TokenizerConfigError(`added token ${JSON.stringify(t.content)} has id ${t.id}, which the vocabulary already gives to ${JSON.stringify(inVocab)}; give the added token an id of its own (e.g. >= ${this.model.vocabSize})`);
+      }
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
     }
