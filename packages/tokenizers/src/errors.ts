@@ -1,13 +1,11 @@
 /**
  * Typed errors of @zipper/tokenizers. Every message says what was wrong and what to do.
- * Catch `TokenizerError` to catch all of them. (Append new classes; text and speech share this file.)
+ * Catch `TokenizerError` to catch all of them; it is a `ZipperError` (@zipper/common), the root
+ * of every package's errors. (Append new classes; text and speech share this file.)
  */
-export class TokenizerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+import { ZipperError } from '@zipper/common';
+
+export class TokenizerError extends ZipperError {}
 
 /** A tokenizer.json (or tokenizer directory manifest) is malformed: the message names the field path. */
 export class TokenizerFormatError extends TokenizerError {
@@ -15,8 +13,9 @@ export class TokenizerFormatError extends TokenizerError {
     /** JSON path of the offending field, e.g. `model.merges[12]`. */
     readonly field: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${message}`, options);
   }
 }
 
@@ -57,3 +56,9 @@ export class TextEncodingError extends TokenizerError {
     super(message);
   }
 }
+
+/** The header's sample rate is outside [MIN_WAV_SAMPLE_RATE, MAX_WAV_SAMPLE_RATE] (a damaged or hostile header). */
+export class WavSampleRateError extends WavError {}
+
+/** `decode`'s `length` (a units file's "samples") is not a sample count the units can honestly stand for. */
+export class UnitLengthError extends TokenizerError {}
