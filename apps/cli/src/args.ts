@@ -1,25 +1,85 @@
-/** Small typed wrappers over node:util parseArgs for the subcommands. */
+/** Small typed wrappers over node:util parseArgs and file access for the subcommands. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './command.js';
+import { OutputError, UsageError } from './command.js';
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T, usage: string) {
+/** Parses options strictly; positional arguments are refused unless `positionals` is true. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T, usage: string, { positionals = false } = {}) {
+  let r;
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${usage}`);
   }
+  if (!positionals && r.positionals.length > 0) throw new UsageError(`unexpected argument "${r.positionals[0]}" (options start with --)\n\n${usage}`);
+  return r;
 }
 
 export function intArg(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
 
 export function numArg(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got "${value}"`);
   return n;
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENAMETOOLONG: 'path too long',
+};
+
+/** A file system error as one line: `ENOENT` -> "no such file or folder (ENOENT)". */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code === 'string') return REASONS[code] ? `${REASONS[code]} (${code})` : code;
+  return (e as Error)?.message ?? String(e);
+}
+
+/** Reads an input file named by an option (`--in`, `--ids`); an unreadable path is a usage error. */
+export function readInputFile(file: string, option: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${option} ${file}: ${fsReason(e)}`);
+  }
+}
+
+/** All of standard input (what `... | zipper bpe decode` reads). */
+export function readStdin(): Buffer {
+  try {
+    return readFileSync(0);
+  } catch (e) {
+    throw new UsageError(`cannot read standard input: ${fsReason(e)}; pass the input with --in FILE`);
+  }
+}
+
+/**
+ * Writes an output file named by an option (`--out`). A path that cannot exist (missing folder,
+ * a folder in the way, no permission) is a usage error; a failing device (disk full) an OutputError.
+ */
+export function writeOutputFile(file: string, data: string | Uint8Array, option: string): void {
+  try {
+    writeFileSync(file, data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT') throw new UsageError(`cannot write ${option} ${file}: the folder ${path.dirname(path.resolve(file))} does not exist; create it first`);
+    if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENAMETOOLONG') {
+      throw new UsageError(`cannot write ${option} ${file}: ${fsReason(e)}`);
+    }
+    throw new OutputError(`cannot write ${option} ${file}: ${fsReason(e)}`);
+  }
 }

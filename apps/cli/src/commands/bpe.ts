@@ -1,20 +1,26 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, trainBpe, type BpeTokenizer } from '@zipper/tokenizers';
+import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, trainBpe, firstInvalidUtf8, utf8Decode, utf8DecodeStrict, type BpeTokenizer } from '@zipper/tokenizers';
+import { fsReason, readInputFile, readStdin } from '../args.js';
+import { showValue } from '@zipper/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { median, roundTo as round } from '@zipper/common';
 
 const FORTUNES = '/usr/share/games/fortunes';
 
 const USAGE = `usage:
   zipper bpe train --in FILE [--in FILE...] --vocab N --out DIR [--min-frequency N] [--special <pad>,<bos>,<eos>] [--reserved N]
-  zipper bpe encode --tokenizer DIR [--in FILE] [--json]      ids of the text (stdin by default), space-separated
+  zipper bpe encode --tokenizer DIR [--in FILE] [--json] [--lossy]   ids of the text (stdin by default), space-separated
   zipper bpe decode --tokenizer DIR [--in FILE] [--skip-special]   text of whitespace-separated (or JSON) ids
   zipper bpe bench [--json] [--in FILE] [--runs N] [--vocab N]   encode MB/s and training time vs HF tokenizers
 
+encode refuses input that is not valid UTF-8 (naming the byte offset) rather than tokenizing a
+replacement character nobody wrote; --lossy encodes it anyway with each invalid sequence as U+FFFD
+(with a warning on stderr). decode reads a JSON array of ids or whitespace-separated ids.
 train reads the corpus line by line (as HF's trainer does) and writes DIR/tokenizer.json (HF format)
 and DIR/zipper-tokenizer.json (format version, vocab size, roles, sha256). bench defaults to all
 Debian fortunes files (${FORTUNES}) and needs the \`tokenizers\` npm package (a devDependency).`;
@@ -29,6 +35,7 @@ const OPTIONS = {
   tokenizer: { type: 'string' },
   json: { type: 'boolean', default: false },
   'skip-special': { type: 'boolean', default: false },
+  lossy: { type: 'boolean', default: false },
   runs: { type: 'string', default: '5' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -44,10 +51,21 @@ const int = (v: string | undefined, name: string, min: number): number => {
 /** Splits text into lines that keep their "\n" (what HF's file trainer feeds). */
 const linesOf = (text: string): string[] => text.split(/(?<=\n)/);
 
-function readInput(v: Values): string {
+/** The bytes of the one --in file, or of stdin. */
+function readInputBytes(v: Values): { bytes: Buffer; source: string } {
   const files = v.in ?? [];
   if (files.length > 1) throw new UsageError('give one --in file (or none for stdin)');
-  return readFileSync(files[0] ?? 0, 'utf8');
+  return files[0] === undefined ? { bytes: readStdin(), source: 'standard input' } : { bytes: readInputFile(files[0], '--in'), source: `--in ${files[0]}` };
+}
+
+/** Text of --in (or stdin); invalid UTF-8 is refused unless --lossy. */
+function readText(v: Values): string {
+  const { bytes, source } = readInputBytes(v);
+  if (!v.lossy) return utf8DecodeStrict(bytes, `${source} (pass --lossy to encode invalid bytes as U+FFFD)`);
+  const text = utf8Decode(bytes);
+  const at = firstInvalidUtf8(bytes);
+  if (at >= 0) console.error(`zipper bpe: warning: ${source} is not valid UTF-8 (first at byte offset ${at}); --lossy encodes each invalid sequence as U+FFFD`);
+  return text;
 }
 
 async function tokenizerOf(v: Values): Promise<BpeTokenizer> {
@@ -57,7 +75,7 @@ async function tokenizerOf(v: Values): Promise<BpeTokenizer> {
 
 async function train(v: Values): Promise<number> {
   if (!v.in?.length || !v.out || !v.vocab) throw new UsageError(`bpe train needs --in, --vocab and --out\n\n${USAGE}`);
-  const text = v.in.map((f) => readFileSync(f, 'utf8')).join('');
+  const text = v.in.map((f) => utf8DecodeStrict(readInputFile(f, '--in'), `--in ${f}`)).join('');
   const t0 = performance.now();
   const tok = trainBpe(linesOf(text), {
     vocabSize: int(v.vocab, 'vocab', 1),
@@ -66,6 +84,11 @@ async function train(v: Values): Promise<number> {
     reservedTokens: int(v.reserved, 'reserved', 0),
   });
   const seconds = (performance.now() - t0) / 1000;
+  try {
+    mkdirSync(v.out, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`cannot create --out ${v.out}: ${fsReason(e)}`);
+  }
   const ref = await saveTextTokenizer(tok, v.out);
   console.log(JSON.stringify({ ...ref, merges: tok.model.merges.length, corpusBytes: Buffer.byteLength(text), trainSeconds: Number(seconds.toFixed(3)) }, null, 2));
   return 0;
@@ -73,25 +96,32 @@ async function train(v: Values): Promise<number> {
 
 async function encode(v: Values): Promise<number> {
   const tok = await tokenizerOf(v);
-  const ids = tok.encode(readInput(v));
+  const ids = tok.encode(readText(v));
   console.log(v.json ? JSON.stringify(ids) : ids.join(' '));
   return 0;
 }
 
 async function decode(v: Values): Promise<number> {
   const tok = await tokenizerOf(v);
-  const raw = readInput(v).trim();
-  const ids = raw.startsWith('[') ? (JSON.parse(raw) as number[]) : raw.length ? raw.split(/\s+/).map(Number) : [];
-  process.stdout.write(tok.decode(ids, { skipSpecial: v['skip-special'] }));
+  const { bytes, source } = readInputBytes(v);
+  const raw = bytes.toString('utf8').trim();
+  let ids: unknown[];
+  if (raw.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (e) {
+      throw new UsageError(`${source}: not valid JSON (${(e as Error).message}); give a JSON array of ids like [1, 2, 3] or whitespace-separated ids`);
+    }
+    if (!Array.isArray(parsed)) throw new UsageError(`${source}: expected a JSON array of ids like [1, 2, 3]`);
+    ids = parsed;
+  } else ids = raw.length ? raw.split(/\s+/).map((w) => (/^\d{1,15}$/.test(w) ? Number(w) : w)) : [];
+  const bad = ids.findIndex((x) => typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0);
+  if (bad >= 0) throw new UsageError(`${source}: item ${bad + 1} is ${showValue(ids[bad])}; ids are integers >= 0 (what \`zipper bpe encode\` prints)`);
+  process.stdout.write(tok.decode(ids as number[], { skipSpecial: v['skip-special'] }));
   return 0;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 3): number => Number(x.toFixed(d));
 
 /** CPU seconds (user + system, all threads of this process) used by `f`, also recorded in `cpu`. */
 const cpuSeconds = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
@@ -107,7 +137,13 @@ async function timed<T>(f: () => T | Promise<T>, cpu?: number[]): Promise<[numbe
 }
 
 function defaultCorpus(): { path: string; text: string } {
-  const files = readdirSync(FORTUNES).filter((f) => !f.includes('.') && statSync(join(FORTUNES, f)).isFile()).sort();
+  let names: string[];
+  try {
+    names = readdirSync(FORTUNES);
+  } catch (e) {
+    throw new UsageError(`cannot read ${FORTUNES} (${fsReason(e)}); install the Debian "fortunes" package or pass --in FILE`);
+  }
+  const files = names.filter((f) => !f.includes('.') && statSync(join(FORTUNES, f)).isFile()).sort();
   if (files.length === 0) throw new UsageError(`no fortunes in ${FORTUNES}; install the Debian "fortunes" package or pass --in FILE`);
   return { path: `${FORTUNES}/{${files.join(',')}}`, text: files.map((f) => readFileSync(join(FORTUNES, f), 'utf8')).join('') };
 }
@@ -115,7 +151,7 @@ function defaultCorpus(): { path: string; text: string } {
 async function bench(v: Values): Promise<number> {
   const runs = int(v.runs, 'runs', 1);
   const vocab = int(v.vocab ?? '4096', 'vocab', 1);
-  const { path, text } = v.in?.length ? { path: v.in[0]!, text: readFileSync(v.in[0]!, 'utf8') } : defaultCorpus();
+  const { path, text } = v.in?.length ? { path: v.in[0]!, text: utf8DecodeStrict(readInputFile(v.in[0]!, '--in'), `--in ${v.in[0]!}`) } : defaultCorpus();
   const lines = linesOf(text);
   const mb = Buffer.byteLength(text) / 1e6;
   let hf: typeof import('tokenizers');
@@ -220,7 +256,7 @@ export const bpe: Command = {
     }
     let values: Values;
     try {
-      ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true }));
+      ({ values } = parseArgs({ args: [...rest], options: OPTIONS, strict: true, allowPositionals: false }));
     } catch (e) {
       throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
     }

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchIterator, initBackend, Trainer } from '@zipper/core';
+import { BatchIterator, initBackend, Trainer, ZipperError } from '@zipper/core';
 import { TextTower } from '@zipper/text';
 import { trainBpe } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: zipper demo [--seconds 20] [--steps N] [--vocab 512] [--seed 0] [--out runs/demo]
   Trains a tiny text tower on a bundled sample (Genesis 1-11) for --seconds (or --steps),
@@ -29,7 +29,7 @@ function samplePath(): string {
       // try the next candidate
     }
   }
-  throw new Error('bundled sample assets/genesis-1-11.txt not found next to the zipper CLI');
+  throw new ZipperError('bundled sample assets/genesis-1-11.txt not found next to the zipper CLI; reinstall it (the file is part of apps/cli)');
 }
 
 export const demo: Command = {
@@ -42,6 +42,7 @@ export const demo: Command = {
       return 0;
     }
     const seconds = numArg(values.seconds, 'seconds', 20);
+    if (seconds > 86_400) throw new UsageError(`--seconds must be at most 86400 (a day), got "${values.seconds}"`);
     const maxSteps = intArg(values.steps, 'steps', 0);
     const seed = intArg(values.seed, 'seed', 0);
     const out = values.out ?? 'runs/demo';
@@ -63,8 +64,10 @@ export const demo: Command = {
     const heldLoss = () => heldOut.reduce((s, v) => s + model.loss(v), 0) / heldOut.length;
     const before = heldLoss();
     const plannedSteps = maxSteps || 10_000;
+    const totalSteps = maxSteps || Math.max(50, Math.round(seconds * 4));
     const trainer = new Trainer(model.tower, data, {
-      schedule: { peakLr: 3e-3, minLr: 3e-4, warmupSteps: 10, totalSteps: maxSteps || Math.max(50, Math.round(seconds * 4)) },
+      // warmup: 10 steps, or a fifth of a shorter run (`--steps 5` warms up for 1 step)
+      schedule: { peakLr: 3e-3, minLr: 3e-4, warmupSteps: Math.min(10, Math.floor(totalSteps / 5)), totalSteps },
       optimizer: { weightDecay: 0.01 },
     });
     t0 = performance.now();

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   SpeechTokenizer, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWavFile,
   saveSpeechTokenizer, writeWav, type WavEncoding,
 } from '@zipper/tokenizers';
-import { intArg, parse } from '../args.js';
+import { fsReason, intArg, parse, readInputFile, writeOutputFile } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -51,11 +51,17 @@ export function expandInputs(inputs: readonly string[]): string[] {
       continue;
     }
     const base = dirname(resolve(input));
-    const lines = readFileSync(input, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = readInputFile(input, '--in').toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
     for (const [i, line] of lines.entries()) {
       let path = line;
       if (line.startsWith('{')) {
-        const rec = JSON.parse(line) as { path?: unknown };
+        let rec: { path?: unknown };
+        try {
+          rec = JSON.parse(line) as { path?: unknown };
+        } catch (e) {
+          throw new UsageError(`${input}:${i + 1}: not valid JSON (${(e as Error).message}); a JSONL manifest has one {"path": ...} object per line`);
+        }
+        if (rec === null || typeof rec !== 'object') throw new UsageError(`${input}:${i + 1}: expected a {"path": ...} object`);
         if (typeof rec.path !== 'string') throw new UsageError(`${input}:${i + 1}: manifest record has no "path"`);
         path = rec.path;
       }
@@ -82,13 +88,27 @@ const tokenizerOf = (v: Values): SpeechTokenizer => loadSpeechTokenizer(v.tokeni
 
 function readMono(file: string, tok: { features: { sampleRate: number } } | number, v: Values): Float32Array {
   const maxBytes = v['max-bytes'] ? intArg(v['max-bytes'], 'max-bytes', 0, 1) : undefined;
-  const audio = readWavFile(file, maxBytes === undefined ? {} : { maxBytes });
+  let audio;
+  try {
+    audio = readWavFile(file, maxBytes === undefined ? {} : { maxBytes });
+  } catch (e) {
+    if (typeof (e as NodeJS.ErrnoException)?.code === 'string') throw new UsageError(`cannot read --in ${file}: ${fsReason(e)}`);
+    throw e;
+  }
   return prepareAudio(audio, typeof tok === 'number' ? tok : tok.features.sampleRate);
 }
 
 function one(v: Values, what: string): string {
   if (v.in?.length !== 1) throw new UsageError(`units ${what} needs exactly one --in\n\n${USAGE}`);
-  return v.in[0]!;
+  const file = v.in[0]!;
+  let isFile: boolean | undefined;
+  try {
+    isFile = statSync(file).isFile();
+  } catch (e) {
+    throw new UsageError(`cannot read --in ${file}: ${fsReason(e)}`);
+  }
+  if (!isFile) throw new UsageError(`cannot read --in ${file}: not a regular file`);
+  return file;
 }
 
 async function train(v: Values): Promise<number> {
@@ -120,24 +140,42 @@ async function train(v: Values): Promise<number> {
 }
 
 async function encode(v: Values): Promise<number> {
+  const file = one(v, 'encode');
   const tok = tokenizerOf(v);
-  const x = readMono(one(v, 'encode'), tok, v);
+  const x = readMono(file, tok, v);
   const units = tok.encode(x);
   const json = JSON.stringify({ unitRate: tok.unitRate, samples: x.length, sampleRate: tok.features.sampleRate, units: Array.from(units) });
-  if (v.out) writeFileSync(v.out, `${json}\n`);
+  if (v.out) writeOutputFile(v.out, `${json}\n`, '--out');
   else console.log(json);
   return 0;
+}
+
+/** --out b.wav, checked before the work: required, and its folder must exist. */
+function outPath(v: Values): string {
+  if (!v.out) throw new UsageError(`--out b.wav is required\n\n${USAGE}`);
+  const dir = dirname(resolve(v.out));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write --out ${v.out}: the folder ${dir} does not exist; create it first`);
+  return v.out;
 }
 
 function writeOut(v: Values, y: Float32Array, sampleRate: number): void {
   if (!v.out) throw new UsageError(`--out b.wav is required\n\n${USAGE}`);
   const encoding: WavEncoding = 'pcm16';
-  writeFileSync(v.out, writeWav(y, sampleRate, encoding));
+  writeOutputFile(v.out, writeWav(y, sampleRate, encoding), '--out');
 }
 
 async function decode(v: Values): Promise<number> {
+  outPath(v);
+  const file = one(v, 'decode');
+  let parsed: { units?: unknown; samples?: unknown } | unknown[];
+  try {
+    parsed = JSON.parse(readInputFile(file, '--in').toString('utf8')) as { units?: unknown; samples?: unknown } | unknown[];
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--in ${file}: not valid JSON (${(e as Error).message}); give what \`zipper units encode\` writes: {"units": [...]} or a JSON array of unit ids`);
+  }
+  if (parsed === null || typeof parsed !== 'object') throw new UsageError(`--in ${file}: expected {"units": [...]} or a JSON array of unit ids`);
   const tok = tokenizerOf(v);
-  const parsed = JSON.parse(readFileSync(one(v, 'decode'), 'utf8')) as { units?: unknown; samples?: unknown } | unknown[];
   const units = Array.isArray(parsed) ? parsed : parsed.units;
   if (!Array.isArray(units) || units.some((u) => typeof u !== 'number')) throw new UsageError('--in must hold a JSON array of unit ids or {"units": [...]} (what `units encode` writes)');
   const length = !Array.isArray(parsed) && typeof parsed.samples === 'number' ? parsed.samples : undefined;
@@ -148,8 +186,10 @@ async function decode(v: Values): Promise<number> {
 }
 
 async function resynth(v: Values): Promise<number> {
+  outPath(v);
+  const file = one(v, 'resynth');
   const tok = tokenizerOf(v);
-  const x = readMono(one(v, 'resynth'), tok, v);
+  const x = readMono(file, tok, v);
   const t0 = performance.now();
   const units = tok.encode(x);
   const t1 = performance.now();
