@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeSafetensors, loadTower, type TowerConfig } from '@zipper/core';
-import { resolveZipperConfig, Zipper, type FusionLink, type InputProjectionMode, type TowerEntry } from '@zipper/fuse';
+import { fusionParamSpecs, resolveZipperConfig, Zipper, type FusionLink, type InputProjectionMode, type TowerEntry } from '@zipper/fuse';
 
 export interface FusedTowerDoc {
   readonly name: string;
@@ -32,7 +32,15 @@ export interface ZipperJson {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-export async function loadFusedCheckpoint(dir: string, towers: Readonly<Record<string, string>>): Promise<{ zipper: Zipper; doc: ZipperJson }> {
+/**
+ * `inputProjection` overrides zipper.json's (for the golden variants on the same weights): the
+ * stored fusion weights that mode does not use are left out.
+ */
+export async function loadFusedCheckpoint(
+  dir: string,
+  towers: Readonly<Record<string, string>>,
+  override: { readonly inputProjection?: InputProjectionMode } = {},
+): Promise<{ zipper: Zipper; doc: ZipperJson }> {
   const doc = JSON.parse(readFileSync(path.join(dir, 'zipper.json'), 'utf8')) as ZipperJson;
   if (doc.format !== 'zipper-fused-checkpoint' || doc.formatVersion !== 1) throw new Error(`${dir}: not a zipper-fused-checkpoint v1`);
   const bytes = readFileSync(path.join(dir, doc.weights.file));
@@ -62,9 +70,15 @@ export async function loadFusedCheckpoint(dir: string, towers: Readonly<Record<s
     towers: doc.towers.map((t) => ({ name: t.name, config: t.config, bos: t.bos, eos: t.eos })),
     schedule: doc.schedule.links,
     ...doc.options,
+    ...override,
     freeze: doc.towers.filter((t) => t.frozen).map((t) => t.name),
   });
   const fusion = new Map<string, tf.Variable>();
-  for (const [k, s] of tensors) if (!k.startsWith('towers.')) fusion.set(k, tf.tidy(() => tf.variable(tf.tensor(s.data, [...s.shape], 'float32'), true, undefined)));
+  const used = new Set(fusionParamSpecs(config).map((p) => p.key));
+  for (const [k, s] of tensors) {
+    if (k.startsWith('towers.')) continue;
+    if (!used.has(k) && override.inputProjection === undefined) throw new Error(`${dir}: unexpected weight "${k}"`);
+    if (used.has(k)) fusion.set(k, tf.tidy(() => tf.variable(tf.tensor(s.data, [...s.shape], 'float32'), true, undefined)));
+  }
   return { zipper: Zipper.fromWeights(entries, config, fusion), doc };
 }

@@ -14,7 +14,8 @@
    zipped model with convert.py to-zipper (fixtures/zipped: zipper.json + model.safetensors, both
    towers unfrozen, so every weight is in it; zipper.json records the tower checkpoints' sha256);
 3. writes fixtures/golden.json (the examples, their per-tower streams, logits, per-stream losses,
-   denominators, weights, total loss) and fixtures/golden-grads.safetensors (the gradient of the
+   denominators, weights, total loss; and the logits and losses of the same weights with input
+   projection 'replace' and 'none') and fixtures/golden-grads.safetensors (the gradient of the
    weighted total loss for every parameter, in @zipper/fuse's layout: linear weights [in, out]);
 4. writes fixtures/train.jsonl: 24 aligned ASR/TTS examples for tools/fuse/train_ddp.py.
 The batch is ragged: an ASR row [speech][text], a TTS row [text][speech] and a row
@@ -150,6 +151,16 @@ def main():
     effect = {x: float(((logits[x] - lone[x]) * batch["streams"][x]["valid"][..., None]).abs().max()) for x in logits}
     assert min(effect.values()) > 0.1, f"cross-attention barely moves the logits: {effect}"
 
+    variants = {}  # the other input projections on the same weights (their keys are a subset)
+    for mode in ("replace", "none"):
+        vc = {**config, "options": {**OPTIONS, "inputProjection": mode}}
+        vm = zr.Zipper(vc)
+        vm.load_state_dict({k: v for k, v in m.state_dict().items() if k in vm.state_dict()}, strict=True)
+        with torch.no_grad():
+            vl = vm(batch)
+            vloss, vshares = zr.stream_losses(vl, batch, weights=WEIGHTS)
+        variants[mode] = {"logits": {x: rounded(v) for x, v in vl.items()}, "losses": {x: float(v) for x, v in vshares.items()}, "loss": float(vloss)}
+
     streams = {x: {"ids": s["ids"].tolist(), "global": s["gidx"].tolist(), "lengths": s["valid"].sum(1).tolist(),
                    "targets": s["targets"].tolist(), "mask": s["mask"].tolist()} for x, s in batch["streams"].items()}
     golden = {
@@ -163,6 +174,7 @@ def main():
         "losses": {x: float(v) for x, v in shares.items()},
         "loss": float(loss),
         "fusionEffect": effect,
+        "inputProjectionVariants": variants,
         "grads": "golden-grads.safetensors",
         "torch": torch.__version__,
     }

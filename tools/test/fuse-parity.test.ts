@@ -31,6 +31,7 @@ interface Golden {
   losses: Record<string, number>;
   loss: number;
   fusionEffect: Record<string, number>;
+  inputProjectionVariants: Record<'replace' | 'none', { logits: Record<string, number[]>; losses: Record<string, number>; loss: number }>;
 }
 const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as Golden;
 const goldenGrads = decodeSafetensors(readFileSync(path.join(fixtures, 'golden-grads.safetensors'))).tensors;
@@ -113,6 +114,33 @@ describe('the zipped model against its PyTorch twin (committed golden values)', 
     tf.dispose([r.loss, ...r.grads.values()]);
     expect(bad).toEqual([]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe.each(['replace', 'none'] as const)("input projection '%s' on the same weights", (mode) => {
+  it('gives the twin logits and losses', async () => {
+    const want = golden.inputProjectionVariants[mode];
+    const fixture = await loadFusedCheckpoint(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') }, { inputProjection: mode });
+    const z = fixture.zipper;
+    expect([...z.params.keys()].some((k) => k.endsWith('.gate') && k.startsWith('inproj.'))).toBe(false);
+    expect([...z.params.keys()].some((k) => k.startsWith('inproj.'))).toBe(mode === 'replace');
+    const batch = layoutBatch(z.config, golden.examples);
+    const strategy = fusedGradients(z, golden.weights);
+    const denominators = strategy.countTargets(batch);
+    const r = await strategy.computeGradients(batch, { trainable: [...z.params.keys()], denominator: 1, denominators });
+    const diffs = tf.tidy(() => {
+      const logits = z.forward(batch);
+      return Object.keys(want.logits).map((name) => {
+        const [, T, V] = golden.logitsShape[name]!;
+        return [name, maxRelDiff(logits[name]!.dataSync(), want.logits[name]!, isReal(golden.streams[name]!.lengths, T, V))] as const;
+      });
+    });
+    const loss = r.loss.dataSync()[0] as number;
+    tf.dispose([r.loss, ...r.grads.values()]);
+    z.dispose();
+    for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
+    expect(Math.abs(loss - want.loss) / want.loss).toBeLessThan(1e-5);
+    for (const [name, share] of Object.entries(want.losses)) expect(Math.abs(r.streams![name]! - share) / share, name).toBeLessThan(1e-5);
   });
 });
 
