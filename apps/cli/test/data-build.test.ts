@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sha256Hex as sha } from '@zipper/common/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildData,
-  decodeWav,
   parseJsonl,
   power,
   readPcm16Wav,
@@ -29,7 +28,6 @@ const SEED = 7;
 let a: BuildResult;
 let b: BuildResult;
 
-const sha = (x: Buffer | string) => createHash('sha256').update(x).digest('hex');
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 const manifest = (dir: string, f: string): ManifestRecord[] => parseJsonl(read(dir, f).toString());
 const jsonl = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).sort();
@@ -66,7 +64,7 @@ describe('zipper data build --size tiny', () => {
       for (const r of manifest(dirA, f)) {
         const bytes = read(dirA, r.path);
         expect(sha(bytes)).toBe(r.sha256);
-        const w = decodeWav(bytes);
+        const w = readPcm16Wav(bytes);
         expect(w.sampleRate).toBe(16000);
         expect(r.sampleRate).toBe(16000);
         expect(w.samples.length).toBe(r.samples);
@@ -132,7 +130,7 @@ describe('zipper data build --size tiny', () => {
       const voice = UNSEEN_VOICES.find((v) => v.id === r.voice)!;
       const item: AudioItem = { id: r.id, split: 'test-other', text: r.text!, voice, path: r.path, tempo: r.tempo! };
       const clean = await synthesize(item, cfg, tools, root);
-      const noisy = decodeWav(read(dirA, r.path)).samples;
+      const noisy = readPcm16Wav(read(dirA, r.path)).samples;
       expect(noisy.length).toBe(clean.length);
       const diff = new Float64Array(clean.length);
       for (let i = 0; i < clean.length; i++) diff[i] = noisy[i]! - clean[i]!;

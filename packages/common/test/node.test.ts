@@ -13,8 +13,9 @@ describe('sha256', () => {
   it('matches the FIPS 180-2 vectors, over concatenated parts, and of a file', async () => {
     const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
     expect(sha256Hex('abc')).toBe(abc);
-    expect(sha256Hex('a', bytes('b'), 'c')).toBe(abc);
-    expect(sha256Hex()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(sha256Hex(['a', bytes('b'), 'c'])).toBe(abc);
+    expect(['abc', 'abc'].map(sha256Hex)).toEqual([abc, abc]); // one argument: safe to map
+    expect(sha256Hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(Buffer.from(sha256('abc')).toString('hex')).toBe(abc);
     const file = path.join(root, 'abc.txt');
     writeFileSync(file, 'abc');

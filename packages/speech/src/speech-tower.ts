@@ -7,8 +7,8 @@
  *   DIR/tower/      the tower checkpoint; its metadata names the tokenizer (relative dir,
  *                   number of units, sha256 of its files); loading refuses any other tokenizer.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { sha256Hex } from '@zipper/common/node';
 import { CheckpointError, ConfigError, generate, loadTower, readTowerCheckpointInfo, saveTower, Tower, type FinishReason, type GenerateOptions } from '@zipper/core';
 import { loadSpeechTokenizer, saveSpeechTokenizer, serializeSpeechTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { speechTowerShape, type SpeechTowerPreset, type SpeechTowerShape } from './presets.js';
@@ -27,7 +27,7 @@ export interface SpeechTokenizerRef {
 
 export function speechTokenizerHash(tok: SpeechTokenizer): string {
   const { json, centroids } = serializeSpeechTokenizer(tok);
-  return createHash('sha256').update(json, 'utf8').update(centroids).digest('hex');
+  return sha256Hex([json, centroids]);
 }
 
 export interface ContinueResult {

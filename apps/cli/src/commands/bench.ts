@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchIterator, DataParallelGradients, defaultDataParallelWorkers, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
 import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
+import { median, Mulberry32, roundTo as round } from '@zipper/common';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
@@ -43,12 +44,6 @@ interface Preset {
   readonly batch: number;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, digits = 3): number => +x.toFixed(digits);
 const rssMb = (): number => round(process.memoryUsage().rss / 2 ** 20, 1);
 const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
@@ -59,17 +54,10 @@ function int(values: Record<string, unknown>, key: string, min = 1): number {
   return n;
 }
 
-/** Seeded random token ids in [0, vocab) (xorshift32, so every run sees the same data). */
+/** Seeded random token ids in [0, vocab) (the project's Mulberry32, so every run sees the same data). */
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
-  const out = new Int32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) % vocab;
-  }
-  return out;
+  const rng = new Mulberry32(seed);
+  return Int32Array.from({ length: n }, () => rng.int(vocab));
 }
 
 function towerFor(p: Preset, extraPositions: number): Tower {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@zipper/common/node';
 import type { DataBuildConfig } from './config.js';
 import type { NoiseKind } from './effects.js';
 import { DataBuildError } from './errors.js';
@@ -96,5 +96,5 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
 /** Hash of everything an item's audio depends on; a journal entry is reused only if it matches. */
 export function itemSpecHash(item: AudioItem, cfg: DataBuildConfig): string {
   const spec = { v: 1, seed: cfg.seed, rate: cfg.sampleRate, id: item.id, text: item.text, voice: item.voice, tempo: item.tempo, snrDb: item.snrDb, noise: item.noise };
-  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 32);
+  return sha256Hex(JSON.stringify(spec)).slice(0, 32);
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256Hex } from '@zipper/common/node';
 import { MissingSourceError } from './errors.js';
 import { splitSentences } from './normalize.js';
 import { requireTool } from './tools.js';
@@ -29,7 +29,7 @@ const FORTUNE_SKIP = new Set(['ascii-art', 'art']);
  */
 export function readFortunes(dir = FORTUNES_DIR): SourceText {
   if (!existsSync(join(dir, 'fortunes'))) throw new MissingSourceError('fortunes', dir, 'fortunes fortunes-min');
-  const hash = createHash('sha256');
+  const hashed: string[] = []; // file name, text, file name, text, ...
   const sentences: string[] = [];
   const files = readdirSync(dir)
     .filter((f) => !f.includes('.') && !FORTUNE_SKIP.has(f))
@@ -37,7 +37,7 @@ export function readFortunes(dir = FORTUNES_DIR): SourceText {
     .sort();
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');
-    hash.update(f).update(text);
+    hashed.push(f, text);
     for (const entry of text.split(/^%$/m)) {
       const lines = entry.replace(/.\x08/g, '').split('\n');
       const cut = lines.findIndex((l) => /^\s*--\s*\S/.test(l) || /^\s+-- /.test(l));
@@ -45,7 +45,7 @@ export function readFortunes(dir = FORTUNES_DIR): SourceText {
       sentences.push(...splitSentences(body));
     }
   }
-  return { name: 'fortunes', debianPackage: 'fortunes fortunes-min', sha256: hash.digest('hex'), sentences };
+  return { name: 'fortunes', debianPackage: 'fortunes fortunes-min', sha256: sha256Hex(hashed), sentences };
 }
 
 /**
@@ -54,13 +54,13 @@ export function readFortunes(dir = FORTUNES_DIR): SourceText {
  * Definitions and examples both become sentences.
  */
 export function readWordnet(dir = WORDNET_DIR): SourceText {
-  const hash = createHash('sha256');
+  const hashed: string[] = [];
   const sentences: string[] = [];
   for (const pos of ['adj', 'adv', 'noun', 'verb']) {
     const path = join(dir, `data.${pos}`);
     if (!existsSync(path)) throw new MissingSourceError('wordnet', path, 'wordnet-base');
     const text = readFileSync(path, 'utf8');
-    hash.update(text);
+    hashed.push(text);
     for (const line of text.split('\n')) {
       if (line.startsWith('  ')) continue; // license header
       const bar = line.indexOf(' | ');
@@ -72,7 +72,7 @@ export function readWordnet(dir = WORDNET_DIR): SourceText {
       for (const q of quoted) sentences.push(...splitSentences(q));
     }
   }
-  return { name: 'wordnet', debianPackage: 'wordnet-base', sha256: hash.digest('hex'), sentences };
+  return { name: 'wordnet', debianPackage: 'wordnet-base', sha256: sha256Hex(hashed), sentences };
 }
 
 /**
@@ -88,7 +88,7 @@ export function readBible(env: NodeJS.ProcessEnv = process.env): SourceText {
     const m = /^\s*\d+ (.*)$/.exec(line);
     if (m) sentences.push(...splitSentences(m[1]!));
   }
-  return { name: 'bible-kjv', debianPackage: 'bible-kjv-text bible-kjv', sha256: createHash('sha256').update(text).digest('hex'), sentences };
+  return { name: 'bible-kjv', debianPackage: 'bible-kjv-text bible-kjv', sha256: sha256Hex(text), sentences };
 }
 
 /** Every source, in a fixed order. */

@@ -1,22 +1,19 @@
-import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { sha256Hex, writeFileAtomicSync } from '@zipper/common/node';
 
-export function sha256(b: Buffer | string): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-/** Writes `data` to a temporary sibling and renames it over `path`, so readers never see a partial file. */
-export function writeAtomic(path: string, data: Buffer | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+/**
+ * Writes `data` through a temporary sibling renamed over `path` (`writeFileAtomicSync`), so readers
+ * never see a partial file. Without fsync: a resumed build re-checks every file's sha256 against
+ * the journal, so a file a power loss emptied is re-synthesized, and a build writes thousands.
+ */
+export function writeAtomic(path: string, data: Uint8Array | string): void {
+  writeFileAtomicSync(path, data, { fsync: false });
 }
 
 /** SHA-256 of a file, or null if it does not exist. */
 export function fileSha256(path: string): string | null {
-  return existsSync(path) ? sha256(readFileSync(path)) : null;
+  return existsSync(path) ? sha256Hex(readFileSync(path)) : null;
 }
 
 /** One finished utterance, as recorded in the journal. */

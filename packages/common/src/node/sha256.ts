@@ -1,19 +1,25 @@
 /** SHA-256 (Node's crypto): of bytes and strings, and of a file's contents, as lowercase hex. */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
-/** SHA-256 digest of the concatenation of `parts` (strings are hashed as UTF-8). */
-export function sha256(...parts: readonly (Uint8Array | string)[]): Uint8Array {
+/** Bytes or a string (hashed as UTF-8), or a list of them (hashed as their concatenation). */
+export type Sha256Input = Uint8Array | string | readonly (Uint8Array | string)[];
+
+function hashOf(data: Sha256Input): Hash {
   const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  if (typeof data === 'string' || data instanceof Uint8Array) h.update(data);
+  else for (const part of data) h.update(part);
+  return h;
 }
 
-/** `sha256(...parts)` as 64 lowercase hex digits. */
-export function sha256Hex(...parts: readonly (Uint8Array | string)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
+/** SHA-256 digest of `data` (one argument, so `list.map(sha256)` hashes each element). */
+export function sha256(data: Sha256Input): Uint8Array {
+  return new Uint8Array(hashOf(data).digest());
+}
+
+/** `sha256(data)` as 64 lowercase hex digits. */
+export function sha256Hex(data: Sha256Input): string {
+  return hashOf(data).digest('hex');
 }
 
 /** SHA-256 of a file's bytes as hex, streamed (the file is never held in memory whole). */
