@@ -10,7 +10,7 @@ import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js'
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
 import { BUILD_FILE, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
-import { sha256Hex } from './hash.js';
+import { sha256Hex } from '@zipper/common/node';
 
 /** Reads and validates one manifest file; the record kind comes from its name unless given. */
 export function readManifest<K extends RecordKind = RecordKind>(file: string, kind?: K): RecordOfKind[K][] {

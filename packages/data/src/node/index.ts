@@ -1,4 +1,3 @@
-export * from './hash.js';
 export * from './data-dir.js';
 export * from './unit-cache.js';
 export * from './speech-units.js';
