@@ -3,6 +3,7 @@ export { showValue } from './show-value.js';
 export * from './backend.js';
 export * from './model/config.js';
 export * from './model/cache.js';
+export * from './model/decoder.js';
 export { Mulberry32, Mulberry32 as Rng, hashSeed } from '@zipper/common';
 export * from './model/params.js';
 export * from './model/tower.js';

@@ -1,16 +1,17 @@
 /**
- * Autoregressive generation with the KV cache: the prompt is prefilled in one forward, then one
- * token per step. Prompts of equal length run as one batch; ragged prompts are split into one
- * batch per distinct length, run one after the other (no padding or masks), and the results come
- * back in the caller's row order. No tensors outlive the call.
+ * Autoregressive generation over any `Decoder` (model/decoder.ts: a Tower, a zipped model, ...)
+ * with its cache: the prompt is prefilled in one forward, then one token per step. Prompts of
+ * equal length run as one batch; ragged prompts are split into one batch per distinct length,
+ * run one after the other (no padding or masks), and the results come back in the caller's row
+ * order. The decoder's caches are disposed as soon as the next one exists; no tensors outlive
+ * the call.
  *
  * Legend: B batch, T prompt length, V vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, TokenRangeError } from '../errors.js';
-import { disposeCache, emptyCache, type KVCache } from '../model/cache.js';
 import { Mulberry32 } from '@zipper/common';
-import type { Tower } from '../model/tower.js';
+import type { Decoder } from '../model/decoder.js';
 import { resolveSamplingConfig, sampleToken, type SamplingConfig } from './sampling.js';
 
 export type FinishReason = 'stop' | 'length';
@@ -23,7 +24,7 @@ export interface TokenEvent {
 }
 
 export interface GenerateOptions extends Partial<SamplingConfig> {
-  /** Upper bound on generated tokens per row (also capped by the tower's maxSeqLen). */
+  /** Upper bound on generated tokens per row (also capped by the decoder's maxSeqLen). */
   readonly maxNewTokens: number;
   /** Seed of the sampling PRNG (same seed => same tokens). Default 0. */
   readonly seed?: number;
@@ -66,11 +67,11 @@ async function lastLogits(logits: tf.Tensor3D): Promise<Float32Array> {
   }
 }
 
-export async function generate(tower: Tower, prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate<C>(decoder: Decoder<C>, prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
   const sampling = resolveSamplingConfig(options);
   const maxNew = options.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
-  const rows = toRows(prompt, tower.config.vocabSize);
+  const rows = toRows(prompt, decoder.vocabSize);
   const rng = new Mulberry32(options.seed ?? 0);
   const groups = new Map<number, number[]>(); // prompt length -> row indices, in order of appearance
   rows.forEach((r, i) => groups.set(r.length, [...(groups.get(r.length) ?? []), i]));
@@ -78,7 +79,7 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
   const finishReasons: FinishReason[] = rows.map(() => 'length');
   for (const index of groups.values()) {
     const onToken = options.onToken;
-    const res = await generateBatch(tower, index.map((i) => rows[i] as number[]), sampling, options, rng, onToken && ((e) => onToken({ ...e, row: index[e.row] as number })));
+    const res = await generateBatch(decoder, index.map((i) => rows[i] as number[]), sampling, options, rng, onToken && ((e) => onToken({ ...e, row: index[e.row] as number })));
     index.forEach((i, j) => {
       tokens[i] = res.tokens[j] as number[];
       finishReasons[i] = res.finishReasons[j] as FinishReason;
@@ -88,8 +89,8 @@ export async function generate(tower: Tower, prompt: readonly number[] | readonl
 }
 
 /** One batch of equal-length prompts. */
-async function generateBatch(
-  tower: Tower,
+async function generateBatch<C>(
+  decoder: Decoder<C>,
   rows: number[][],
   sampling: SamplingConfig,
   options: GenerateOptions,
@@ -100,23 +101,31 @@ async function generateBatch(
   const stops = new Set(options.stopTokens ?? []);
   const b = rows.length;
   const t = (rows[0] as number[]).length;
-  const v = tower.config.vocabSize;
+  const v = decoder.vocabSize;
   // token j (0-based) needs a forward over positions < t + j, all below maxSeqLen
-  const limit = Math.min(maxNew, tower.config.maxSeqLen - t + 1);
+  const limit = Math.min(maxNew, decoder.maxSeqLen - t + 1);
   const tokens: number[][] = rows.map(() => []);
   const reasons: (FinishReason | undefined)[] = rows.map(() => undefined);
 
-  let cache: KVCache = emptyCache();
-  try {
-    const ids = tf.tensor2d(rows.flat(), [b, t], 'int32');
+  let cache: C = decoder.emptyCache();
+  /** One forward with the cache; the old cache is disposed once the new one exists. */
+  const advance = (ids: tf.Tensor2D, lastOnly: boolean): tf.Tensor3D => {
     let out;
     try {
-      out = tower.forward(ids, { cache, lastOnly: true });
+      out = decoder.forward(ids, { cache, lastOnly });
     } finally {
       ids.dispose();
     }
-    cache = out.cache as KVCache;
-    let host = await lastLogits(out.logits);
+    if (out.cache === undefined) {
+      out.logits.dispose();
+      throw new ShapeError('the decoder returned no cache from forward(ids, { cache }); a Decoder must return the new cache when given one');
+    }
+    decoder.disposeCache(cache);
+    cache = out.cache;
+    return out.logits;
+  };
+  try {
+    let host = await lastLogits(advance(tf.tensor2d(rows.flat(), [b, t], 'int32'), true));
     for (let step = 0; step < limit; step++) {
       const next = new Array<number>(b).fill(0);
       for (let r = 0; r < b; r++) {
@@ -131,18 +140,11 @@ async function generateBatch(
         onToken?.({ row: r, token: tok, step });
       }
       if (reasons.every((x) => x) || step === limit - 1) break;
-      const stepIds = tf.tensor2d(next, [b, 1], 'int32'); // finished rows feed a dummy id; their outputs are ignored
-      try {
-        out = tower.forward(stepIds, { cache });
-      } finally {
-        stepIds.dispose();
-      }
-      disposeCache(cache);
-      cache = out.cache as KVCache;
-      host = await lastLogits(out.logits);
+      // finished rows feed a dummy id; their outputs are ignored
+      host = await lastLogits(advance(tf.tensor2d(next, [b, 1], 'int32'), false));
     }
   } finally {
-    disposeCache(cache);
+    decoder.disposeCache(cache);
   }
   return { tokens, finishReasons: reasons.map((r) => r ?? 'length') };
 }

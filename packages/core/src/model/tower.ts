@@ -30,8 +30,9 @@ import { ShapeError, TokenRangeError } from '../errors.js';
 import { embedding, tiedLogits } from '../ops/embedding.js';
 import { linear } from '../ops/linear.js';
 import { decoderBlock, type BlockResult, type BlockState, type BlockWeights } from './block.js';
-import type { KVCache, LayerKV } from './cache.js';
+import { disposeCache, emptyCache, type KVCache, type LayerKV } from './cache.js';
 import { headDim, resolveTowerConfig, type TowerConfig, type TowerConfigInput } from './config.js';
+import type { Decoder } from './decoder.js';
 import { rmsNorm } from './norm.js';
 import { initParam, paramSetProblems, towerParamSpecs } from './params.js';
 
@@ -51,7 +52,8 @@ export interface TowerForwardResult {
   readonly hidden?: tf.Tensor3D[];
 }
 
-export class Tower {
+/** A `Decoder` (decoder.ts) whose cache is the KV cache: `generate(tower, ...)` and `evaluateLoss(tower, ...)` take it. */
+export class Tower implements Decoder<KVCache> {
   readonly config: TowerConfig;
   /** Ordered like the reference's state dict; keys are checkpoint keys. */
   readonly params: ReadonlyMap<string, tf.Variable>;
@@ -153,6 +155,26 @@ export class Tower {
       if (options.collectHidden) out.hidden = hidden;
       return out as unknown as tf.TensorContainer;
     }) as unknown as TowerForwardResult;
+  }
+
+  /** V (Decoder). */
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  /** Longest sequence (Decoder). */
+  get maxSeqLen(): number {
+    return this.config.maxSeqLen;
+  }
+
+  /** An empty KV cache (Decoder; holds no tensors). */
+  emptyCache(): KVCache {
+    return emptyCache();
+  }
+
+  /** Disposes a KV cache's tensors (Decoder). */
+  disposeCache(cache: KVCache): void {
+    disposeCache(cache);
   }
 
   /** The variable of one key; throws ShapeError for an unknown key. */
