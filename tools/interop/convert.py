@@ -219,8 +219,10 @@ def tower_reference(d):
 
 
 def model_config(config):
-    """The part of zipper.json that describes the model (what the twin and to-zipper need)."""
-    return {"towers": config["towers"], "schedule": config["schedule"], "options": config["options"]}
+    """The part of zipper.json that describes the model (what the twin and to-zipper need); each
+    tower's config is its config.json (with `arch`, which @zipper/fuse's loader requires)."""
+    towers = [{**t, "config": {"arch": ARCH, **{k: v for k, v in t["config"].items() if k != "arch"}}} for t in config["towers"]]
+    return {"towers": towers, "schedule": config["schedule"], "options": config.get("options", {})}
 
 
 def save_fused(out, config, state_dict, dtype="float32", towers=None, converted_from=None):

@@ -16,8 +16,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
-import { fusedGradients, layoutBatch, type Example, type Zipper } from '@zipper/fuse';
-import { loadFusedCheckpoint } from '../fuse/load-fused.js';
+import { fusedGradients, fusionParamSpecs, layoutBatch, loadZipper, resolveZipperConfig, Zipper, type Example } from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fixtures = new URL('../fuse/fixtures/', import.meta.url).pathname;
@@ -55,7 +54,8 @@ const isReal = (lengths: readonly number[], T: number, V: number) => (i: number)
 let zipper: Zipper;
 beforeAll(async () => {
   await initBackend();
-  zipper = (await loadFusedCheckpoint(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') })).zipper;
+  // @zipper/fuse's own loader reads the converter's fused checkpoint (and verifies both towers' sha256)
+  zipper = await loadZipper(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') });
 });
 afterAll(() => zipper?.dispose());
 
@@ -120,8 +120,10 @@ describe('the zipped model against its PyTorch twin (committed golden values)', 
 describe.each(['replace', 'none'] as const)("input projection '%s' on the same weights", (mode) => {
   it('gives the twin logits and losses', async () => {
     const want = golden.inputProjectionVariants[mode];
-    const fixture = await loadFusedCheckpoint(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') }, { inputProjection: mode });
-    const z = fixture.zipper;
+    // the loaded model's weights under the other input projection (its keys are a subset)
+    const config = resolveZipperConfig({ ...zipper.config, inputProjection: mode });
+    const entries = config.towers.map((t) => ({ name: t.name, tower: zipper.towers.get(t.name)!, bos: t.bos, eos: t.eos }));
+    const z = Zipper.fromWeights(entries, config, new Map(fusionParamSpecs(config).map((p) => [p.key, zipper.param(p.key)])));
     expect([...z.params.keys()].some((k) => k.endsWith('.gate') && k.startsWith('inproj.'))).toBe(false);
     expect([...z.params.keys()].some((k) => k.startsWith('inproj.'))).toBe(mode === 'replace');
     const batch = layoutBatch(z.config, golden.examples);
@@ -136,8 +138,7 @@ describe.each(['replace', 'none'] as const)("input projection '%s' on the same w
       });
     });
     const loss = r.loss.dataSync()[0] as number;
-    tf.dispose([r.loss, ...r.grads.values()]);
-    z.dispose();
+    tf.dispose([r.loss, ...r.grads.values()]); // z shares zipper's variables: zipper.dispose() frees them
     for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
     expect(Math.abs(loss - want.loss) / want.loss).toBeLessThan(1e-5);
     for (const [name, share] of Object.entries(want.losses)) expect(Math.abs(r.streams![name]! - share) / share, name).toBeLessThan(1e-5);
