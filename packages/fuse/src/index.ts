@@ -12,3 +12,4 @@ export * from './tasks.js';
 export * from './training.js';
 export * from './generate.js';
 export * from './checkpoint.js';
+export * from './baseline.js';

@@ -36,8 +36,10 @@ export function taskExample(config: ZipperConfig, task: TaskSpec, item: AlignedI
   return [...task.inputs.map((t) => seg(t, false)), seg(task.output, true)];
 }
 
-export interface TaskMixtureOptions {
+export interface TaskMixtureOptions<B = FusedBatch> {
   readonly batchSize: number;
+  /** How a list of examples becomes a batch (default: `layoutBatch`, per-tower streams). */
+  readonly layout?: (examples: readonly Example[]) => B;
   readonly seed?: number;
   /** Tasks and their relative weights, e.g. [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] (the paper's mixture). */
   readonly tasks: readonly { readonly task: TaskSpec; readonly weight: number }[];
@@ -51,7 +53,7 @@ export interface TaskMixtureState {
   readonly items: number;
 }
 
-export class TaskMixture implements BatchSource<FusedBatch, TaskMixtureState> {
+export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureState> {
   private drawn = 0;
   private readonly seed: number;
   private readonly cumulative: number[];
@@ -60,7 +62,7 @@ export class TaskMixture implements BatchSource<FusedBatch, TaskMixtureState> {
   constructor(
     private readonly config: ZipperConfig,
     private readonly items: readonly AlignedItem[],
-    private readonly options: TaskMixtureOptions,
+    private readonly options: TaskMixtureOptions<B>,
   ) {
     if (!Array.isArray(items) || items.length === 0) throw new ConfigError('TaskMixture needs at least one aligned item');
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${options.batchSize}`);
@@ -85,9 +87,9 @@ export class TaskMixture implements BatchSource<FusedBatch, TaskMixtureState> {
     return taskExample(this.config, task, this.items[this.itemAt(n)] as AlignedItem);
   }
 
-  next(): FusedBatch {
+  next(): B {
     const ex = Array.from({ length: this.options.batchSize }, (_, i) => this.example(this.drawn + i));
-    const batch = layoutBatch(this.config, ex);
+    const batch = this.options.layout ? this.options.layout(ex) : (layoutBatch(this.config, ex) as B);
     this.drawn += this.options.batchSize;
     return batch;
   }

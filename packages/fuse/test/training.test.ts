@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASR, freezePrefixes, fusedGradients, TaskMixture, TTS, Zipper, type AlignedItem } from '../src/index.js';
+import { ASR, freezePrefixes, fusedGradients, generateZipped, TaskMixture, TTS, Zipper, type AlignedItem } from '../src/index.js';
 import { SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
@@ -74,6 +74,9 @@ describe('fused training', () => {
     expect(last.streams['text']!.loss).toBeLessThan(0.3);
     expect(last.streams['speech']!.loss).toBeLessThan(0.3);
     t.dispose();
+    // greedy ASR of a training pair gives its transcript back
+    const asr = await generateZipped(z, [[{ tower: 'speech', ids: [9, ...PAIRS[2]!.speech, 10] }]], { output: ['text'], maxNewTokens: 8 });
+    expect(asr.rows[0]).toEqual([{ tower: 'text', ids: PAIRS[2]!.text, finishReason: 'stop' }]);
     z.dispose();
   });
 
