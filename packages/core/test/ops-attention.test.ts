@@ -204,6 +204,27 @@ describe('attention: fully masked rows, padding invariance', () => {
   }
 });
 
+describe('attention: the README example', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  it('text queries read speech keys with keyPadding and a [T, S] mask; text position 0 sees nothing and gets exactly 0', () => {
+    tf.tidy(() => {
+      const [q, k, v] = qkv();
+      // As in packages/core/README.md, "Ops":
+      const keyPadding = tf.tensor2d([Array(11).fill(1), [...Array(6).fill(1), ...Array(5).fill(0)]], [2, 11], 'bool');
+      const mask = tf.tensor2d(Array.from({ length: 7 * 11 }, (_, i) => i % 11 < Math.floor(i / 11)), [7, 11], 'bool'); // [T, S]
+      const y = attention(q!, k!, v!, { keyPadding, mask }); // text position 0 sees nothing: its row is exactly 0
+      const out = y.arraySync() as number[][][][];
+      for (const b of out) for (const h of b) {
+        expect(h[0]!.every((x) => x === 0)).toBe(true);
+        expect(h[1]!.some((x) => x !== 0)).toBe(true);
+      }
+    });
+  });
+});
+
 describe('attention: typed errors name the argument', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm' });

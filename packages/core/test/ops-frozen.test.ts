@@ -56,10 +56,11 @@ describe('frozen weights: no dW work, identical input gradients', () => {
   });
 
   for (const backend of ['wasm', 'cpu']) {
-    it(`${backend}: linear, tiedLogits, rmsNorm, mlp with frozen weights: dx bit-identical, dW products skipped`, async () => {
+    it(`${backend}: linear (with and without bias), tiedLogits, rmsNorm, mlp with frozen weights: dx bit-identical, dW products skipped`, async () => {
       tf.setBackend(backend);
       const x = rand([2, 7, 11], 1);
       const w = tf.variable(rand([11, 13], 2));
+      const bias = tf.variable(rand([13], 8));
       const up = tf.variable(rand([11, 17], 3));
       const down = tf.variable(rand([17, 11], 4));
       const scale = tf.variable(tf.add(1, tf.mul(0.1, rand([11], 5))) as tf.Tensor1D);
@@ -68,6 +69,7 @@ describe('frozen weights: no dW work, identical input gradients', () => {
       const cases: Array<[string, (x: tf.Tensor) => tf.Tensor, number]> = [
         // [name, f, BatchMatMuls saved by freezing]
         ['linear', (v) => linear(v, w as tf.Tensor as tf.Tensor2D), 1],
+        ['linear with bias', (v) => linear(v, w as tf.Tensor as tf.Tensor2D, bias as tf.Tensor as tf.Tensor1D), 2],
         ['tiedLogits', (v) => tiedLogits(v, table as tf.Tensor as tf.Tensor2D), 1],
         ['rmsNorm', (v) => rmsNorm(v, scale as tf.Tensor as tf.Tensor1D, 1e-5), 1],
         ['mlp', (v) => mlp(v, up as tf.Tensor as tf.Tensor2D, down as tf.Tensor as tf.Tensor2D), 2],
@@ -89,7 +91,7 @@ describe('frozen weights: no dW work, identical input gradients', () => {
         const b = tf.tidy(() => withWatchedVariables([e], gradE)[0]!.dataSync().slice());
         expect(Array.from(b), `${name}: dE with frozen weights`).toEqual(Array.from(a));
       }
-      tf.dispose([x, w, up, down, scale, table, e]);
+      tf.dispose([x, w, bias, up, down, scale, table, e]);
       tf.setBackend('wasm');
     });
 

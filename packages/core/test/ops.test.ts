@@ -94,6 +94,17 @@ describe('fast ops match the plain TF.js formulation', () => {
     }
   });
 
+  it('linear with bias: x [2, 7, 11] @ w [11, 13] + b [13], value and all three gradients; a bad bias is a ShapeError', () => {
+    const inputs = () => [rand([2, 7, 11], 21), rand([11, 13], 22), rand([13], 23)];
+    checkParity(
+      () => valueAndGrads((x, w, b) => linear(x!, w as tf.Tensor2D, b as tf.Tensor1D), inputs),
+      () => valueAndGrads((x, w, b) => tf.add(tf.reshape(tf.matMul(tf.reshape(x!, [-1, 11]), w!), [2, 7, 13]), b!), inputs),
+    );
+    tf.tidy(() => {
+      expect(() => linear(tf.zeros([2, 11]), tf.zeros([11, 13]) as tf.Tensor2D, tf.zeros([11]) as tf.Tensor1D)).toThrow(/bias must be \[out=13\]/);
+    });
+  });
+
   it('embedding: ids [3, 7] with repeats into table [13, 11], value and table gradient', () => {
     const ids = [0, 3, 3, 12, 5, 0, 7, 1, 1, 1, 11, 2, 9, 4, 6, 8, 10, 12, 12, 3, 0];
     const run = (f: (i: tf.Tensor2D, t: tf.Tensor2D) => tf.Tensor) => () => {
