@@ -1,0 +1,110 @@
+/**
+ * A fused checkpoint of ours (saveZipper) through tools/interop/convert.py to PyTorch and back.
+ *
+ * Two fresh towers (text V=17 D=20 L=2 H=2, speech V=19 D=12 L=3 H=2), zipped with the paper's
+ * symmetric schedule (every block reads the other tower's same block), 3-layer source
+ * projections, text frozen; every gate set to 0.5 and the fusion weights scaled up so that
+ * cross-attention moves the logits. Checks: to-torch loads the twin strictly (the frozen text
+ * tower read from its checkpoint, sha256 verified); the twin's logits equal ours; to-zipper brings
+ * it back and loadZipper gives bit-identical weights. Needs PyTorch (requireTorchPython).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, saveTower, Tower } from '@zipper/core';
+import { layoutBatch, loadTowerEntry, loadZipper, saveZipper, Zipper, type Example } from '@zipper/fuse';
+import { requireTorchPython, torchEnv } from '../setup/system.mjs';
+
+const fuse = new URL('../fuse/', import.meta.url).pathname;
+const convert = new URL('../interop/convert.py', import.meta.url).pathname;
+
+const examples: Example[] = [
+  [{ tower: 'speech', ids: [17, 3, 5, 7, 11, 2, 18] }, { tower: 'text', ids: [15, 4, 9, 16], target: true }],
+  [{ tower: 'text', ids: [15, 1, 2, 3, 14, 16] }, { tower: 'speech', ids: [17, 13, 0, 18], target: true }],
+  [{ tower: 'text', ids: [15, 6, 16] }, { tower: 'speech', ids: [17, 8, 8, 1, 18] }, { tower: 'text', ids: [15, 12, 16], target: true }],
+];
+
+describe('fused checkpoints of @zipper/fuse through convert.py', () => {
+  let PY = '';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-convert-'));
+  const dirs = { text: path.join(tmp, 'text'), speech: path.join(tmp, 'speech'), zipped: path.join(tmp, 'zipped'), pt: path.join(tmp, 'zipped.pt'), back: path.join(tmp, 'back') };
+  let zipper: Zipper;
+
+  beforeAll(async () => {
+    PY = requireTorchPython(); // throws with the install command when no python3 has torch
+    await initBackend();
+    await saveTower(dirs.text, Tower.create({ vocabSize: 17, dModel: 20, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed: 1 }));
+    await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
+    const text = await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 });
+    const speech = await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 });
+    zipper = Zipper.create([text, speech], { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'] }, { seed: 3 });
+    tf.tidy(() => {
+      for (const [k, v] of zipper.params) {
+        if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
+        else if (!k.startsWith('towers.') && k.endsWith('.weight')) v.assign(tf.mul(v, 20));
+      }
+    });
+    await saveZipper(dirs.zipped, zipper);
+  });
+  afterAll(() => {
+    zipper?.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('to-torch loads the twin strictly, and its logits equal ours', () => {
+    const res = JSON.parse(execFileSync(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt, '--check'], { encoding: 'utf8', env: torchEnv() }).trim().split('\n').pop()!);
+    expect(res.check).toMatchObject({ strict_load: true, finite: true });
+    const file = path.join(tmp, 'examples.json');
+    writeFileSync(file, JSON.stringify(examples));
+    const twin = JSON.parse(execFileSync(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file], { encoding: 'utf8', env: torchEnv() })) as {
+      logits: Record<string, number[]>;
+      shape: Record<string, [number, number, number]>;
+      lengths: Record<string, number[]>;
+    };
+    const batch = layoutBatch(zipper.config, examples);
+    const results = tf.tidy(() => {
+      const ours = zipper.forward(batch);
+      return Object.keys(twin.logits).map((name) => {
+        const [B, T, V] = twin.shape[name]!;
+        expect(ours[name]!.shape).toEqual([B, T, V]);
+        const a = ours[name]!.dataSync();
+        const ref = twin.logits[name]!;
+        let scale = 1e-6;
+        let m = 0;
+        for (let i = 0; i < ref.length; i++) {
+          if (Math.floor(i / V) % T >= twin.lengths[name]![Math.floor(i / (T * V))]!) continue; // padding
+          scale = Math.max(scale, Math.abs(ref[i]!));
+          m = Math.max(m, Math.abs(a[i]! - ref[i]!));
+        }
+        return [name, m / scale] as const;
+      });
+    });
+    for (const [name, d] of results) expect(d, name).toBeLessThan(1e-5);
+  });
+
+  it('cross-attention matters in this model (gates at 0 change the logits)', () => {
+    const batch = layoutBatch(zipper.config, examples);
+    const gates = [...zipper.params].filter(([k]) => /^cross\..*\.(gate_attn|gate_ff)$/.test(k)).map(([, v]) => v);
+    const diff = tf.tidy(() => {
+      const a = zipper.forward(batch).text!;
+      for (const g of gates) g.assign(tf.zeros(g.shape));
+      const b = zipper.forward(batch).text!;
+      for (const g of gates) g.assign(tf.fill(g.shape, 0.5));
+      return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number;
+    });
+    expect(diff).toBeGreaterThan(0.05);
+  });
+
+  it('to-zipper brings it back: loadZipper gives bit-identical weights, text still frozen', async () => {
+    execFileSync(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt], { env: torchEnv(), stdio: 'ignore' });
+    execFileSync(PY, [convert, 'to-zipper', '--in', dirs.pt, '--tower', `text=${dirs.text}`, '--out', dirs.back], { env: torchEnv(), stdio: 'ignore' });
+    const back = await loadZipper(dirs.back, { text: dirs.text });
+    expect(back.config.freeze).toEqual(['text']);
+    expect([...back.params.keys()].sort()).toEqual([...zipper.params.keys()].sort());
+    for (const [k, v] of zipper.params) expect(Array.from(back.param(k).dataSync()), k).toEqual(Array.from(v.dataSync()));
+    back.dispose();
+  });
+});
