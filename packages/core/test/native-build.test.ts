@@ -5,10 +5,10 @@
  * manifest's, the npm package ships the folder, and on linux-x64 the binary loads and reports a
  * micro-kernel. After editing native/*, run `node packages/core/native/build.mjs`.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sha256Hex as sha256 } from '@zipper/common/node';
 import { describe, expect, it } from 'vitest';
 import { loadNativeGemm, nativeBinaryPath } from '../src/kernels/native.js';
 
@@ -23,20 +23,19 @@ interface Manifest {
   binarySha256: string;
 }
 const manifest = JSON.parse(fs.readFileSync(path.join(prebuilt, 'manifest.json'), 'utf8')) as Manifest;
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('native GEMM prebuilt binary', () => {
   it('was built from the current sources (rebuild: node packages/core/native/build.mjs)', () => {
     const names = Object.keys(manifest.sources);
     const onDisk = fs.readdirSync(nativeDir).filter((f) => /\.(c|h|inc|mjs)$/.test(f)).sort();
     expect(names).toEqual(onDisk);
-    const h = createHash('sha256');
+    const parts: (string | Uint8Array)[] = []; // name \0 text \0 of every source, as build.mjs hashes them
     for (const name of names) {
       const text = fs.readFileSync(path.join(nativeDir, name));
       expect(sha256(text), name).toBe(manifest.sources[name]);
-      h.update(name).update('\0').update(text).update('\0');
+      parts.push(name, '\0', text, '\0');
     }
-    expect(h.digest('hex')).toBe(manifest.sourceSha256);
+    expect(sha256(parts)).toBe(manifest.sourceSha256);
   });
 
   it('is the binary the manifest describes, and the package ships it', () => {

@@ -5,7 +5,8 @@
  * `truncateTo(step)` on resume drops everything after the checkpoint's step (and a torn last line
  * from a kill), so a resumed run's log equals an uninterrupted run's.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@zipper/common/node';
 
 export interface TrainPoint {
   readonly step: number;
@@ -51,9 +52,7 @@ export class LossLog {
   /** Keeps the points of steps <= `step` (rewritten atomically); returns them. */
   truncateTo(step: number): LossPoint[] {
     const kept = this.read().filter((p) => p.step <= step);
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, kept.map((p) => `${JSON.stringify(p)}\n`).join(''));
-    renameSync(tmp, this.file);
+    writeFileAtomicSync(this.file, kept.map((p) => `${JSON.stringify(p)}\n`).join(''));
     return kept;
   }
 }

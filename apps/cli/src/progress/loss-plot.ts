@@ -2,7 +2,7 @@
  * The loss curve of a training run as a standalone SVG: training loss (bucket means, at most 600
  * points) and held-out loss (dots joined by a line) against training tokens seen.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@zipper/common/node';
 import { isHeldOut, type LossPoint } from './loss-log.js';
 
 export interface LossPlotOptions {
@@ -91,9 +91,7 @@ export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions):
   return parts.join('\n') + '\n';
 }
 
-/** Writes the plot to a temporary sibling and renames it over `file`. */
+/** Writes the plot through a temporary sibling renamed over `file` (no fsync: it is redrawn from loss.jsonl). */
 export function writeLossSvg(file: string, points: readonly LossPoint[], o: LossPlotOptions): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, renderLossSvg(points, o));
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, renderLossSvg(points, o), { fsync: false });
 }

@@ -8,8 +8,9 @@
  * written to a temporary sibling and renamed into place; a file that fails to parse (a torn write
  * by some other tool) counts as a miss and is rewritten.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '@zipper/common/node';
 import { DataConfigError } from '../errors.js';
 
 const MAGIC = 0x314e555a; // "ZUN1" little-endian
@@ -52,9 +53,6 @@ export class UnitCache {
     b.writeUInt32LE(MAGIC, 0);
     b.writeUInt32LE(units.length, 4);
     for (let i = 0; i < units.length; i++) b.writeUInt16LE(units[i]!, 8 + 2 * i);
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, b);
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, b, { fsync: false }); // a torn or emptied file is a miss (see get)
   }
 }
