@@ -5,6 +5,7 @@ export * from './model/config.js';
 export * from './model/cache.js';
 export * from './model/decoder.js';
 export { Mulberry32, Mulberry32 as Rng, hashSeed } from '@zipper/common';
+export * from './model/keys.js';
 export * from './model/params.js';
 export * from './model/tower.js';
 export type { BlockState, BlockResult, BlockWeights } from './model/block.js';

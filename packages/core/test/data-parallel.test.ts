@@ -192,7 +192,7 @@ describe('DataParallelGradients', () => {
     const context = { trainable: [...model.params.keys()], denominator: targetsIn(batch) };
     const cases = [
       [{ throwOnCreate: true }, /worker 1 could not start: bigram replica: planned failure in the factory/],
-      [{ width: 5 }, /worker 1 built a replica that does not match the model: "emb.weight" has shape \[11,5\] in the replica, \[11,6\] in the model/],
+      [{ width: 5 }, /worker 1 built a replica that does not match the model: emb.weight: shape \[11, 5\], expected \[11, 6\]; out.weight: shape \[5, 11\], expected \[6, 11\]/],
     ] as const;
     for (const [args, message] of cases) {
       const before = tf.memory().numTensors;

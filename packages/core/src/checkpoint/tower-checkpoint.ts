@@ -16,6 +16,7 @@ import { backendInfo } from '../backend.js';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { showValue } from '../show-value.js';
 import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../model/config.js';
+import { shapesOf } from '../model/keys.js';
 import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
 import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from './atomic.js';
@@ -143,7 +144,7 @@ export async function loadTower(dir: string): Promise<Tower> {
   for (const [key, t] of tensors) {
     if (t.stored !== stored) throw new CheckpointError(`${file}: "${key}" is stored as ${t.stored}, but metadata.json says the weights are ${metadata.weights.dtype} (${stored}); the file was modified or converted wrongly, re-save or re-convert it`);
   }
-  const problems = paramSetProblems(towerParamSpecs(config), new Map([...tensors].map(([k, t]) => [k, t.shape])));
+  const problems = paramSetProblems(towerParamSpecs(config), shapesOf(tensors));
   if (problems.length > 0) throw new CheckpointError(`${file} does not match config.json: ${problems.join('; ')}`);
   const tfTensors = toTfTensors(tensors);
   try {

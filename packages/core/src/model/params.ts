@@ -7,6 +7,7 @@
  * Linear weights are stored [in, out] (PyTorch's nn.Linear is [out, in]).
  */
 import type { TowerConfig } from './config.js';
+import { keySetProblems } from './keys.js';
 import { Mulberry32, hashSeed } from '@zipper/common';
 
 export type ParamInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'ones' };
@@ -52,23 +53,9 @@ export function initParam(spec: ParamSpec, seed: number): Float32Array {
 }
 
 /**
- * Compares a set of named shapes with the expected specs. Returns a list of problems (empty if
- * none), each naming its key: missing keys, unexpected keys, wrong shapes.
+ * Compares a set of named shapes with the expected specs (keys.ts's `keySetProblems`). Returns a
+ * list of problems (empty if none), each naming its key: missing keys, unexpected keys, wrong shapes.
  */
 export function paramSetProblems(specs: readonly ParamSpec[], actual: ReadonlyMap<string, readonly number[]>): string[] {
-  const problems: string[] = [];
-  const expected = new Map(specs.map((s) => [s.key, s.shape]));
-  const missing = specs.filter((s) => !actual.has(s.key)).map((s) => s.key);
-  const unexpected = [...actual.keys()].filter((k) => !expected.has(k));
-  if (missing.length > 0) problems.push(`missing keys: ${missing.join(', ')}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
-  for (const [key, shape] of actual) {
-    const want = expected.get(key);
-    if (want && !sameShape(want, shape)) problems.push(`${key}: shape [${shape.join(', ')}], expected [${want.join(', ')}]`);
-  }
-  return problems;
-}
-
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return keySetProblems(new Map(specs.map((s) => [s.key, s.shape])), actual);
 }

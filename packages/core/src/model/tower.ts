@@ -34,6 +34,7 @@ import { disposeCache, emptyCache, type KVCache, type LayerKV } from './cache.js
 import { headDim, resolveTowerConfig, type TowerConfig, type TowerConfigInput } from './config.js';
 import type { Decoder } from './decoder.js';
 import { rmsNorm } from './norm.js';
+import { shapesOf } from './keys.js';
 import { initParam, paramSetProblems, towerParamSpecs } from './params.js';
 
 export interface TowerForwardOptions {
@@ -94,7 +95,7 @@ export class Tower implements Decoder<KVCache> {
   static fromTensors(config: TowerConfigInput | TowerConfig, tensors: ReadonlyMap<string, tf.Tensor>): Tower {
     const c = resolveTowerConfig(config);
     const specs = towerParamSpecs(c);
-    const problems = paramSetProblems(specs, new Map([...tensors].map(([k, t]) => [k, t.shape])));
+    const problems = paramSetProblems(specs, shapesOf(tensors));
     if (problems.length > 0) throw new ShapeError(`weights do not match the tower config: ${problems.join('; ')}`);
     const params = new Map<string, tf.Variable>();
     for (const spec of specs) {

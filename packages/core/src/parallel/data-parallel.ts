@@ -45,6 +45,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, type BackendInfo, type BackendName } from '../backend.js';
 import { ConfigError, ShapeError, ZipperError } from '../errors.js';
+import { keySetProblems } from '../model/keys.js';
 import { Tower } from '../model/tower.js';
 import type { Batch } from '../train/data.js';
 import { isBatch, streamTargetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
@@ -480,15 +481,11 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     return slot;
   }
 
+  /** The replica's keys and shapes against the model's (keys.ts); undefined when they match. */
   private layoutProblem(keys: readonly string[], shapes: readonly (readonly number[])[]): string | undefined {
-    const mine = new Map(this.layout.keys.map((k, i) => [k, this.layout.shapes[i]!.join(',')]));
-    const theirs = new Map(keys.map((k, i) => [k, shapes[i]!.join(',')]));
-    for (const [k, s] of mine) {
-      if (!theirs.has(k)) return `replica has no parameter "${k}"`;
-      if (theirs.get(k) !== s) return `"${k}" has shape [${theirs.get(k)}] in the replica, [${s}] in the model`;
-    }
-    for (const k of theirs.keys()) if (!mine.has(k)) return `replica has an extra parameter "${k}"`;
-    return undefined;
+    const mine = new Map(this.layout.keys.map((k, i) => [k, this.layout.shapes[i]!]));
+    const problems = keySetProblems(mine, new Map(keys.map((k, i) => [k, shapes[i]!])));
+    return problems.length > 0 ? problems.join('; ') : undefined;
   }
 
   /** Terminates the workers (the main model is not touched). `closed()` resolves once they have exited. */

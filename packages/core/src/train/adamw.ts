@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
+import { keySetProblems, shapesOf } from '../model/keys.js';
 
 export interface AdamWConfig {
   readonly beta1: number;
@@ -133,17 +134,8 @@ export class AdamW {
   loadState(tensors: ReadonlyMap<string, tf.Tensor>, step: number): void {
     if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`optimizer step must be an integer >= 0, got ${step}`);
     const expected = this.stateTensors();
-    const extra = [...tensors.keys()].filter((k) => !expected.has(k));
-    const missing = [...expected.keys()].filter((k) => !tensors.has(k));
-    if (missing.length > 0 || extra.length > 0) {
-      throw new CheckpointError(
-        `optimizer state does not match the trained parameters (missing: ${missing.slice(0, 4).join(', ') || 'none'}; unexpected: ${extra.slice(0, 4).join(', ') || 'none'}); resume with the same trainable selection`,
-      );
-    }
-    for (const [k, target] of expected) {
-      const src = tensors.get(k)!;
-      if (!tf.util.arraysEqual(src.shape, target.shape)) throw new CheckpointError(`optimizer state "${k}" is [${src.shape}], expected [${target.shape}]`);
-    }
+    const problems = keySetProblems(shapesOf(expected), shapesOf(tensors));
+    if (problems.length > 0) throw new CheckpointError(`optimizer state does not match the trained parameters: ${problems.join('; ')}; resume with the same model and trainable selection`);
     tf.tidy(() => {
       for (const [k, target] of expected) (target as tf.Variable).assign(tf.cast(tensors.get(k)!, 'float32'));
     });

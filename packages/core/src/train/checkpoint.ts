@@ -28,6 +28,7 @@ import { sha256Hex as sha256 } from '@zipper/common/node';
 import { readFileOrThrow, toHostTensors, toTfTensors } from '../checkpoint/tensors-file.js';
 import { removeStaleTemps } from '../checkpoint/stale-temps.js';
 import { CheckpointError, ZipperError } from '../errors.js';
+import { keySetProblems, shapesOf } from '../model/keys.js';
 import type { ScheduleConfig } from './schedule.js';
 import type { Trainer } from './trainer.js';
 import { parseTrainerState, stateJson } from './trainer-state.js';
@@ -221,15 +222,8 @@ export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrai
   const modelHost = await read(MODEL_FILE);
   const optHost = await read(OPTIMIZER_FILE);
   const params = trainer.model.params;
-  const missing = [...params.keys()].filter((k) => !modelHost.has(k));
-  const extra = [...modelHost.keys()].filter((k) => !params.has(k));
-  if (missing.length > 0 || extra.length > 0) {
-    throw new CheckpointError(`${MODEL_FILE} does not match the model (missing: ${missing.slice(0, 4).join(', ') || 'none'}; unexpected: ${extra.slice(0, 4).join(', ') || 'none'})`);
-  }
-  for (const [k, p] of params) {
-    const t = modelHost.get(k)!;
-    if (!tf.util.arraysEqual([...t.shape], p.shape)) throw new CheckpointError(`${MODEL_FILE}: "${k}" is [${t.shape}], the model's is [${p.shape}]`);
-  }
+  const problems = keySetProblems(shapesOf(params), shapesOf(modelHost));
+  if (problems.length > 0) throw new CheckpointError(`${path.join(dir, MODEL_FILE)} does not match the model: ${problems.join('; ')}; resume with the model the checkpoint was saved from`);
   const dataBefore = trainer.data.state;
   trainer.data.restore(state.data); // validates
   const optTensors = toTfTensors(optHost);
