@@ -62,14 +62,15 @@ export class SingleDecoder {
     if (!b.tieEmbeddings) throw new ConfigError('the single-decoder baseline needs a base tower with tied embeddings (it extends emb.weight)');
     const extended: TowerConfig = { ...b, vocabSize: v };
     const d = b.dModel;
-    const tower = tf.tidy(() => {
-      const weights = new Map<string, tf.Tensor>();
-      for (const [k, p] of base.tower.params) weights.set(k, p);
-      const rows = v - b.vocabSize;
-      const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, d], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [rows, d]);
-      weights.set('emb.weight', tf.concat([base.tower.param('emb.weight'), fresh], 0));
-      return Tower.fromTensors(extended, weights);
-    });
+    const rows = v - b.vocabSize;
+    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, d], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [rows, d]);
+    const emb = tf.concat([base.tower.param('emb.weight'), fresh], 0);
+    let tower: Tower;
+    try {
+      tower = Tower.fromTensors(extended, new Map<string, tf.Tensor>([...base.tower.params, ['emb.weight', emb]]));
+    } finally {
+      tf.dispose([fresh, emb]);
+    }
     return new SingleDecoder(config, tower, offsets);
   }
 
@@ -82,16 +83,16 @@ export class SingleDecoder {
     if (!Array.isArray(examples) || examples.length === 0) throw new ConfigError('a batch needs at least one example');
     examples.forEach((ex, i) => checkExample(this.config, ex, i));
     const B = examples.length;
-    const lengths = Int32Array.from(examples.map((ex) => ex.reduce((n, s) => n + s.ids.length, 0)));
+    const lengths = Int32Array.from(examples.map((ex: Example) => ex.reduce((n: number, s) => n + s.ids.length, 0)));
     const T = Math.max(...lengths);
     const ids = new Int32Array(B * T).fill(this.config.towers[0]!.eos);
     const targets = new Int32Array(B * T);
     const masks: Record<string, Float32Array> = Object.fromEntries(this.config.towers.map((t) => [t.name, new Float32Array(B * T)]));
-    examples.forEach((ex, b) => {
+    examples.forEach((ex: Example, b: number) => {
       let i = 0;
       for (const seg of ex) {
         const off = this.offsets[seg.tower] as number;
-        seg.ids.forEach((id, k) => {
+        seg.ids.forEach((id: number, k: number) => {
           ids[b * T + i] = off + id;
           if (seg.target && k + 1 < seg.ids.length) {
             targets[b * T + i] = off + (seg.ids[k + 1] as number);

@@ -92,7 +92,7 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
   const rng = new Rng(options.seed ?? 0);
 
   // Per row: the whole sequence so far (segments; the last one open) and the generated segments.
-  const seqs: Segment[][] = inputs.map((ex) => [...ex.map((s) => ({ tower: s.tower, ids: [...s.ids] })), { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] }]);
+  const seqs: Segment[][] = inputs.map((ex: Example) => [...ex.map((s: Segment) => ({ tower: s.tower, ids: [...s.ids] })), { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] }]);
   const results: GeneratedSegment[][] = inputs.map(() => []);
   const open: number[][] = inputs.map(() => []);
   const shapeOf = (r: number) => c.towers.map((t) => seqs[r]!.filter((s) => s.tower === t.name).reduce((n, s) => n + s.ids.length, 0)).join(',');

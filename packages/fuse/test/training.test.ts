@@ -75,7 +75,7 @@ describe('fused training', () => {
     expect(last.streams['speech']!.loss).toBeLessThan(0.3);
     t.dispose();
     // greedy ASR of a training pair gives its transcript back
-    const asr = await generateZipped(z, [[{ tower: 'speech', ids: [9, ...PAIRS[2]!.speech, 10] }]], { output: ['text'], maxNewTokens: 8 });
+    const asr = await generateZipped(z, [[{ tower: 'speech', ids: [9, ...PAIRS[2]!['speech']!, 10] }]], { output: ['text'], maxNewTokens: 8 });
     expect(asr.rows[0]).toEqual([{ tower: 'text', ids: PAIRS[2]!.text, finishReason: 'stop' }]);
     z.dispose();
   });
