@@ -17,7 +17,10 @@
    denominators, weights, total loss; and the logits and losses of the same weights with input
    projection 'replace' and 'none') and fixtures/golden-grads.safetensors (the gradient of the
    weighted total loss for every parameter, in @zipper/fuse's layout: linear weights [in, out]);
-4. writes fixtures/train.jsonl: 24 aligned ASR/TTS examples for tools/fuse/train_ddp.py.
+4. writes fixtures/train.jsonl: 24 aligned ASR/TTS examples for tools/fuse/train_ddp.py;
+5. the same for three towers in fixtures/three (zipped/, golden.json, golden-grads.safetensors):
+   text, speech and image of widths 8, 12 and 4, two links into one reader layer (applied in
+   schedule order), segments of all three towers in one row.
 The batch is ragged: an ASR row [speech][text], a TTS row [text][speech] and a row
 [text][speech][text] whose first text segment sees no speech (v = 0).
 """
@@ -33,6 +36,7 @@ import zipper_reference as zr  # noqa: E402
 from convert import FUSED_LINEAR, encode_safetensors, load_fused, tower_reference  # noqa: E402
 
 SEED = 2405
+CONVERT = str(HERE.parent / "interop" / "convert.py")
 TOWERS = [
     {"name": "text", "config": {"vocabSize": 13, "dModel": 16, "nLayers": 2, "nHeads": 2}, "bos": 11, "eos": 12},
     {"name": "speech", "config": {"vocabSize": 11, "dModel": 24, "nLayers": 3, "nHeads": 3}, "bos": 9, "eos": 10},
@@ -105,34 +109,27 @@ def rounded(t, digits=7):
     return [round(x, digits) for x in t.detach().flatten().tolist()]
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", default=str(HERE / "fixtures"))
-    out = Path(p.parse_args().out)
-    out.mkdir(parents=True, exist_ok=True)
-    config = model_config()
-    m = build(config)
-    convert = str(HERE.parent / "interop" / "convert.py")
-    with tempfile.TemporaryDirectory() as tmp:
-        for t in config["towers"]:
-            pt = Path(tmp) / f"{t['name']}.pt"
-            torch.save(m.towers[t["name"]].state_dict(), pt)
-            d = out / f"{t['name']}-tower"
-            subprocess.run([sys.executable, convert, "to-zipper", "--in", str(pt), "--heads", str(t["config"]["nHeads"]),
-                            "--max-seq-len", str(t["config"]["maxSeqLen"]), "--out", str(d)], check=True, stdout=subprocess.DEVNULL)
-            t["checkpoint"] = tower_reference(d)
-        pt = Path(tmp) / "zipped.pt"
-        torch.save({"config": config, "state_dict": m.state_dict()}, pt)
-        subprocess.run([sys.executable, convert, "to-zipper", "--in", str(pt), "--out", str(out / "zipped")], check=True, stdout=subprocess.DEVNULL)
+GATE_NAMES = ("gate", "gate_attn", "gate_ff")
+
+
+def save_zipped(m, config, out, tmp):
+    """The twin's weights through convert.py to-zipper into out/zipped; checks they load back exactly."""
+    pt = Path(tmp) / "zipped.pt"
+    torch.save({"config": config, "state_dict": m.state_dict()}, pt)
+    subprocess.run([sys.executable, CONVERT, "to-zipper", "--in", str(pt), "--out", str(out / "zipped")], check=True, stdout=subprocess.DEVNULL)
     doc, sd = load_fused(out / "zipped")
+    assert set(sd) == set(m.state_dict())
     for k, v in m.state_dict().items():  # the checkpoint holds exactly the twin's weights
         assert torch.equal(sd[k], v), k
-    assert set(sd) == set(m.state_dict())
+    return doc
 
-    exs = examples()
+
+def golden_case(m, config, doc, exs, weights, out):
+    """Logits, per-stream losses and every gradient of the weighted total loss on `exs`: writes
+    out/golden-grads.safetensors and returns golden.json's content."""
     batch = zr.pack(exs, config)
     logits = m(batch)
-    loss, shares = zr.stream_losses(logits, batch, weights=WEIGHTS)
+    loss, shares = zr.stream_losses(logits, batch, weights=weights)
     m.zero_grad()
     loss.backward()
     grads = {}
@@ -143,14 +140,82 @@ def main():
     (out / "golden-grads.safetensors").write_bytes(encode_safetensors(grads, {"format": "pt", "what": "gradients of the weighted total loss"}))
 
     with torch.no_grad():  # how much the fusion moves each tower's logits (gates 0 = lone towers)
-        plain = build(config)
-        for name, prm in plain.named_parameters():
-            if name.endswith("gate") or name.endswith("gate_attn") or name.endswith("gate_ff"):
-                prm.zero_()
+        plain = zr.Zipper(config)
+        plain.load_state_dict({k: (torch.zeros_like(v) if k.split(".")[-1] in GATE_NAMES else v) for k, v in m.state_dict().items()})
         lone = plain(batch)
     effect = {x: float(((logits[x] - lone[x]) * batch["streams"][x]["valid"][..., None]).abs().max()) for x in logits}
     assert min(effect.values()) > 0.1, f"cross-attention barely moves the logits: {effect}"
 
+    streams = {x: {"ids": s["ids"].tolist(), "global": s["gidx"].tolist(), "lengths": s["valid"].sum(1).tolist(),
+                   "targets": s["targets"].tolist(), "mask": s["mask"].tolist()} for x, s in batch["streams"].items()}
+    return {
+        "config": {k: doc[k] for k in ("towers", "schedule", "options")},
+        "examples": exs,
+        "weights": weights,
+        "streams": streams,
+        "logits": {x: rounded(v) for x, v in logits.items()},
+        "logitsShape": {x: list(v.shape) for x, v in logits.items()},
+        "denominators": zr.target_counts(batch),
+        "losses": {x: float(v) for x, v in shares.items()},
+        "loss": float(loss),
+        "fusionEffect": effect,
+        "grads": "golden-grads.safetensors",
+        "torch": torch.__version__,
+    }
+
+
+def three_towers(out, tmp):
+    """fixtures/three: text V7 D8 H2 L2, speech V5 D12 H3 L2, image V6 D4 H1 L1 (towers stored, no
+    tower checkpoints); text's block 1 is followed by two links, applied in schedule order (from
+    image, then from speech), and image reads text's h0."""
+    towers = [
+        {"name": "text", "config": {"vocabSize": 7, "dModel": 8, "nLayers": 2, "nHeads": 2, **TOWER_DEFAULTS}, "bos": 5, "eos": 6},
+        {"name": "speech", "config": {"vocabSize": 5, "dModel": 12, "nLayers": 2, "nHeads": 3, **TOWER_DEFAULTS}, "bos": 3, "eos": 4},
+        {"name": "image", "config": {"vocabSize": 6, "dModel": 4, "nLayers": 1, "nHeads": 1, **TOWER_DEFAULTS}, "bos": 4, "eos": 5},
+    ]
+    config = {"towers": [{**t, "frozen": False, "checkpoint": None} for t in towers],
+              "schedule": {"links": [  # schedule order: (to, toLayer, from)
+                  {"to": "image", "toLayer": 1, "from": "text", "fromLayer": 0},
+                  {"to": "speech", "toLayer": 2, "from": "text", "fromLayer": 1},
+                  {"to": "text", "toLayer": 1, "from": "image", "fromLayer": 1},
+                  {"to": "text", "toLayer": 1, "from": "speech", "fromLayer": 1},
+                  {"to": "text", "toLayer": 2, "from": "speech", "fromLayer": 2},
+              ]},
+              "options": {"inputProjection": "gated", "inputProjectionLayers": 1, "projectionLayers": 3}}
+    m = build(config)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = save_zipped(m, config, out, tmp)
+    exs = [
+        [{"tower": "image", "ids": [4, 0, 3, 5]}, {"tower": "speech", "ids": [3, 1, 2, 0, 4]}, {"tower": "text", "ids": [5, 2, 4, 6], "target": True}],
+        [{"tower": "text", "ids": [5, 1, 6]}, {"tower": "image", "ids": [4, 2, 2, 1, 5], "target": True}],
+        [{"tower": "speech", "ids": [3, 2, 4]}, {"tower": "text", "ids": [5, 0, 3, 1, 6], "target": True}, {"tower": "speech", "ids": [3, 0, 0, 2, 1, 4], "target": True}],
+    ]
+    golden = golden_case(m, config, doc, exs, {"text": 1.0, "speech": 0.8, "image": 0.6}, out)
+    (out / "golden.json").write_text(json.dumps(golden) + "\n")
+    return golden
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default=str(HERE / "fixtures"))
+    out = Path(p.parse_args().out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = model_config()
+    m = build(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in config["towers"]:
+            pt = Path(tmp) / f"{t['name']}.pt"
+            torch.save(m.towers[t["name"]].state_dict(), pt)
+            d = out / f"{t['name']}-tower"
+            subprocess.run([sys.executable, CONVERT, "to-zipper", "--in", str(pt), "--heads", str(t["config"]["nHeads"]),
+                            "--max-seq-len", str(t["config"]["maxSeqLen"]), "--out", str(d)], check=True, stdout=subprocess.DEVNULL)
+            t["checkpoint"] = tower_reference(d)
+        doc = save_zipped(m, config, out, tmp)
+        three = three_towers(out / "three", tmp)
+
+    exs = examples()
+    golden = golden_case(m, config, doc, exs, WEIGHTS, out)
+    batch = zr.pack(exs, config)
     variants = {}  # the other input projections on the same weights (their keys are a subset)
     for mode in ("replace", "none"):
         vc = {**config, "options": {**OPTIONS, "inputProjection": mode}}
@@ -160,27 +225,11 @@ def main():
             vl = vm(batch)
             vloss, vshares = zr.stream_losses(vl, batch, weights=WEIGHTS)
         variants[mode] = {"logits": {x: rounded(v) for x, v in vl.items()}, "losses": {x: float(v) for x, v in vshares.items()}, "loss": float(vloss)}
-
-    streams = {x: {"ids": s["ids"].tolist(), "global": s["gidx"].tolist(), "lengths": s["valid"].sum(1).tolist(),
-                   "targets": s["targets"].tolist(), "mask": s["mask"].tolist()} for x, s in batch["streams"].items()}
-    golden = {
-        "config": {k: doc[k] for k in ("towers", "schedule", "options")},
-        "examples": exs,
-        "weights": WEIGHTS,
-        "streams": streams,
-        "logits": {x: rounded(v) for x, v in logits.items()},
-        "logitsShape": {x: list(v.shape) for x, v in logits.items()},
-        "denominators": zr.target_counts(batch),
-        "losses": {x: float(v) for x, v in shares.items()},
-        "loss": float(loss),
-        "fusionEffect": effect,
-        "inputProjectionVariants": variants,
-        "grads": "golden-grads.safetensors",
-        "torch": torch.__version__,
-    }
+    golden["inputProjectionVariants"] = variants
     (out / "golden.json").write_text(json.dumps(golden) + "\n")
     (out / "train.jsonl").write_text("".join(json.dumps(ex) + "\n" for ex in training_examples()))
-    print(json.dumps({"wrote": str(out), "loss": float(loss), "losses": golden["losses"], "fusionEffect": effect}))
+    print(json.dumps({"wrote": str(out), "loss": golden["loss"], "losses": golden["losses"], "fusionEffect": golden["fusionEffect"],
+                      "three": {"loss": three["loss"], "losses": three["losses"], "fusionEffect": three["fusionEffect"]}}))
 
 
 if __name__ == "__main__":

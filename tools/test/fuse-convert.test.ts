@@ -8,10 +8,11 @@
  * tower read from its checkpoint, sha256 verified); the twin's logits equal ours; to-zipper brings
  * it back and loadZipper gives bit-identical weights. Needs PyTorch (requireTorchPython).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, saveTower, Tower } from '@zipper/core';
@@ -20,6 +21,11 @@ import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fuse = new URL('../fuse/', import.meta.url).pathname;
 const convert = new URL('../interop/convert.py', import.meta.url).pathname;
+/** Runs the torch interpreter asynchronously (a long synchronous child would block vitest's worker RPC); resolves to stdout. */
+async function python(py: string, args: readonly string[]): Promise<string> {
+  return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20 })).stdout;
+}
+
 
 const examples: Example[] = [
   [{ tower: 'speech', ids: [17, 3, 5, 7, 11, 2, 18] }, { tower: 'text', ids: [15, 4, 9, 16], target: true }],
@@ -54,12 +60,12 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('to-torch loads the twin strictly, and its logits equal ours', () => {
-    const res = JSON.parse(execFileSync(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt, '--check'], { encoding: 'utf8', env: torchEnv() }).trim().split('\n').pop()!);
+  it('to-torch loads the twin strictly, and its logits equal ours', async () => {
+    const res = JSON.parse((await python(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt, '--check'])).trim().split('\n').pop()!);
     expect(res.check).toMatchObject({ strict_load: true, finite: true });
     const file = path.join(tmp, 'examples.json');
     writeFileSync(file, JSON.stringify(examples));
-    const twin = JSON.parse(execFileSync(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file], { encoding: 'utf8', env: torchEnv() })) as {
+    const twin = JSON.parse(await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file])) as {
       logits: Record<string, number[]>;
       shape: Record<string, [number, number, number]>;
       lengths: Record<string, number[]>;
@@ -99,8 +105,8 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
   });
 
   it('to-zipper brings it back: loadZipper gives bit-identical weights, text still frozen', async () => {
-    execFileSync(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt], { env: torchEnv(), stdio: 'ignore' });
-    execFileSync(PY, [convert, 'to-zipper', '--in', dirs.pt, '--tower', `text=${dirs.text}`, '--out', dirs.back], { env: torchEnv(), stdio: 'ignore' });
+    await python(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt]);
+    await python(PY, [convert, 'to-zipper', '--in', dirs.pt, '--tower', `text=${dirs.text}`, '--out', dirs.back]);
     const back = await loadZipper(dirs.back, { text: dirs.text });
     expect(back.config.freeze).toEqual(['text']);
     expect([...back.params.keys()].sort()).toEqual([...zipper.params.keys()].sort());

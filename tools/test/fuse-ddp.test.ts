@@ -9,10 +9,11 @@
  * frozen text tower is left out of the output and the stored speech tower changed; our Zipper
  * loads the output and gives the twin's logits. Needs PyTorch (tools/setup's requireTorchPython).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
@@ -21,6 +22,11 @@ import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fuse = new URL('../fuse/', import.meta.url).pathname;
 const fixtures = path.join(fuse, 'fixtures');
+/** Runs the torch interpreter asynchronously (a long synchronous child would block vitest's worker RPC); resolves to stdout. */
+async function python(py: string, args: readonly string[]): Promise<string> {
+  return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20 })).stdout;
+}
+
 const towers = { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') };
 const STEPS = 8;
 const common = ['--model', path.join(fixtures, 'zipped'), '--tower', `text=${towers.text}`, '--data', path.join(fixtures, 'train.jsonl'),
@@ -44,8 +50,8 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     // torchrun as `python -m torch.distributed.run`, so the interpreter with torch runs it; --standalone
     // picks a free port; --redirects 1 --tee 1: Debian's torch 1.13 crashes on Python 3.11 with the
     // defaults (its Std flag parsing returns None for "0").
-    const run = execFileSync(PY, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1',
-      '--log_dir', path.join(tmp, 'logs'), path.join(fuse, 'train_ddp.py'), ...common, '--batch', '4', '--out', out], { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = await python(PY, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1',
+      '--log_dir', path.join(tmp, 'logs'), path.join(fuse, 'train_ddp.py'), ...common, '--batch', '4', '--out', out]);
     ddp = lines(run);
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -63,8 +69,8 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     expect(ddp.find((l) => l.done)).toMatchObject({ done: true, ranks: 2, frozen: ['text'] });
   });
 
-  it('equals one process on the same global batch (global per-stream denominators)', () => {
-    const single = lines(execFileSync(PY, [path.join(fuse, 'train_ddp.py'), ...common, '--batch', '8', '--out', path.join(tmp, 'single')], { encoding: 'utf8', env: torchEnv() }));
+  it('equals one process on the same global batch (global per-stream denominators)', async () => {
+    const single = lines(await python(PY, [path.join(fuse, 'train_ddp.py'), ...common, '--batch', '8', '--out', path.join(tmp, 'single')]));
     const a = ddp.filter((l) => l.step !== undefined).map((l) => l.loss!);
     const b = single.filter((l) => l.step !== undefined).map((l) => l.loss!);
     expect(b.length).toBe(STEPS);
@@ -82,7 +88,7 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as { examples: Example[] };
     const examplesFile = path.join(tmp, 'examples.json');
     writeFileSync(examplesFile, JSON.stringify(golden.examples));
-    const twin = JSON.parse(execFileSync(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile], { encoding: 'utf8', env: torchEnv() })) as {
+    const twin = JSON.parse(await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile])) as {
       logits: Record<string, number[]>;
       shape: Record<string, [number, number, number]>;
       lengths: Record<string, number[]>;

@@ -1,18 +1,21 @@
 /**
  * Parity of @zipper/fuse with its PyTorch twin (tools/fuse/zipper_reference.py).
  *
- * The committed fixture of tools/fuse/make_golden.py: two towers of different widths and depths
- * (text V=13 D=16 L=2 H=2, speech V=11 D=24 L=3 H=3) zipped by 5 links with every gate in
- * [0.3, 0.9], converted by tools/interop/convert.py; a ragged batch of an ASR row, a TTS row and
- * a [text][speech][text] row. Ours must give the twin's per-tower logits (real positions), the
- * per-stream losses, the weighted total and the gradient of every parameter.
+ * The committed fixtures of tools/fuse/make_golden.py, written by tools/interop/convert.py and
+ * read by @zipper/fuse's loadZipper: two towers of different widths and depths (text V=13 D=16
+ * L=2 H=2, speech V=11 D=24 L=3 H=3) zipped by 5 links with every gate in [0.3, 0.9], on a ragged
+ * batch of an ASR row, a TTS row and a [text][speech][text] row; and three towers (widths 8, 12,
+ * 4) with two links into one reader layer. Ours must give the twin's per-tower logits (real
+ * positions), per-stream losses, weighted total and the gradient of every parameter; and, on the
+ * two-tower weights, the logits and losses of input projections 'replace' and 'none'.
  * Through PyTorch (tools/setup's requireTorchPython): regenerating the golden values reproduces the
  * committed ones, and the twin's own property checks (tools/fuse/check_twin.py) pass.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
@@ -20,6 +23,11 @@ import { fusedGradients, fusionParamSpecs, layoutBatch, loadZipper, resolveZippe
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fixtures = new URL('../fuse/fixtures/', import.meta.url).pathname;
+/** Runs the torch interpreter asynchronously (a long synchronous child would block vitest's worker RPC); resolves to stdout. */
+async function python(py: string, args: readonly string[]): Promise<string> {
+  return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20 })).stdout;
+}
+
 interface Golden {
   examples: Example[];
   weights: Record<string, number>;
@@ -32,8 +40,11 @@ interface Golden {
   fusionEffect: Record<string, number>;
   inputProjectionVariants: Record<'replace' | 'none', { logits: Record<string, number[]>; losses: Record<string, number>; loss: number }>;
 }
-const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as Golden;
-const goldenGrads = decodeSafetensors(readFileSync(path.join(fixtures, 'golden-grads.safetensors'))).tensors;
+const readGolden = (dir: string) => ({
+  golden: JSON.parse(readFileSync(path.join(dir, 'golden.json'), 'utf8')) as Golden,
+  grads: decodeSafetensors(readFileSync(path.join(dir, 'golden-grads.safetensors'))).tensors,
+});
+const { golden } = readGolden(fixtures);
 
 /** max |a - b| over max |b| (the interop test's measure), over the entries where `keep` holds. */
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, keep: (i: number) => boolean = () => true): number {
@@ -52,16 +63,27 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, keep: (i: number
 const isReal = (lengths: readonly number[], T: number, V: number) => (i: number) => Math.floor(i / V) % T < (lengths[Math.floor(i / (T * V))] as number);
 
 let zipper: Zipper;
+let three: Zipper;
 beforeAll(async () => {
   await initBackend();
-  // @zipper/fuse's own loader reads the converter's fused checkpoint (and verifies both towers' sha256)
+  // @zipper/fuse's own loader reads the converter's fused checkpoints (and verifies the towers' sha256)
   zipper = await loadZipper(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') });
+  three = await loadZipper(path.join(fixtures, 'three', 'zipped')); // every tower stored, no tower checkpoint
 });
-afterAll(() => zipper?.dispose());
+afterAll(() => {
+  zipper?.dispose();
+  three?.dispose();
+});
 
-describe('the zipped model against its PyTorch twin (committed golden values)', () => {
+describe.each([
+  ['two towers (text D16 L2, speech D24 L3; 5 links)', () => zipper, fixtures],
+  ['three towers (text D8, speech D12, image D4; two links into one reader layer)', () => three, path.join(fixtures, 'three')],
+] as const)('%s against the PyTorch twin (committed golden values)', (_, model, dir) => {
+  const { golden, grads: goldenGrads } = readGolden(dir);
+
   it('lays the ragged batch out as the twin does (streams, global indices, targets)', () => {
-    const batch = layoutBatch(zipper.config, golden.examples);
+    const batch = layoutBatch(model().config, golden.examples);
+    expect(Object.keys(batch.streams).sort()).toEqual(Object.keys(golden.streams).sort());
     for (const [name, g] of Object.entries(golden.streams)) {
       const s = batch.streams[name]!;
       const T = s.length;
@@ -75,10 +97,12 @@ describe('the zipped model against its PyTorch twin (committed golden values)', 
   });
 
   it('gives the twin per-tower logits at every real position', () => {
-    const batch = layoutBatch(zipper.config, golden.examples);
+    const z = model();
+    const batch = layoutBatch(z.config, golden.examples);
     const before = tf.memory().numTensors;
     const diffs = tf.tidy(() => {
-      const logits = zipper.forward(batch);
+      const logits = z.forward(batch);
+      expect(Object.keys(logits).sort()).toEqual(Object.keys(golden.logits).sort());
       return Object.keys(golden.logits).map((name) => {
         const [B, T, V] = golden.logitsShape[name]!;
         expect(logits[name]!.shape, name).toEqual([B, T, V]);
@@ -92,9 +116,10 @@ describe('the zipped model against its PyTorch twin (committed golden values)', 
   });
 
   it('gives the twin per-stream losses, total loss and the gradient of every parameter', async () => {
-    const batch = layoutBatch(zipper.config, golden.examples);
-    const strategy = fusedGradients(zipper, golden.weights);
-    const keys = [...zipper.params.keys()];
+    const z = model();
+    const batch = layoutBatch(z.config, golden.examples);
+    const strategy = fusedGradients(z, golden.weights);
+    const keys = [...z.params.keys()];
     expect([...keys].sort()).toEqual([...goldenGrads.keys()].sort());
     const denominators = strategy.countTargets(batch);
     expect(denominators).toEqual(golden.denominators);
@@ -153,16 +178,19 @@ describe('the golden values through PyTorch', () => {
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('regenerating them reproduces the committed ones', () => {
-    execFileSync(PY, [new URL('../fuse/make_golden.py', import.meta.url).pathname, '--out', tmp], { stdio: 'ignore', env: torchEnv() });
+  it('regenerating them reproduces the committed ones', async () => {
+    await python(PY, [new URL('../fuse/make_golden.py', import.meta.url).pathname, '--out', tmp]);
     const fresh = JSON.parse(readFileSync(path.join(tmp, 'golden.json'), 'utf8')) as Golden;
     expect(Math.abs(fresh.loss - golden.loss)).toBeLessThan(1e-6);
     for (const name of Object.keys(golden.logits)) expect(maxRelDiff(fresh.logits[name]!, golden.logits[name]!), name).toBeLessThan(1e-6);
     expect(readFileSync(path.join(tmp, 'zipped', 'model.safetensors')).equals(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors')))).toBe(true);
+    for (const f of ['golden-grads.safetensors', 'three/golden-grads.safetensors', 'three/zipped/model.safetensors']) {
+      expect(readFileSync(path.join(tmp, f)).equals(readFileSync(path.join(fixtures, f))), f).toBe(true);
+    }
   });
 
-  it("the twin's property checks pass (tools/fuse/check_twin.py)", () => {
-    const out = execFileSync(PY, [new URL('../fuse/check_twin.py', import.meta.url).pathname], { encoding: 'utf8', env: torchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  it("the twin's property checks pass (tools/fuse/check_twin.py)", async () => {
+    const out = await python(PY, [new URL('../fuse/check_twin.py', import.meta.url).pathname]);
     expect(out).toBe(''); // unittest reports on stderr; a failure throws (non-zero exit)
   });
 });
