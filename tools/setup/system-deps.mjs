@@ -9,7 +9,9 @@ const say = (msg) => console.error(`system-deps: ${msg}`);
 const missing = missingPackages();
 
 if (missing === undefined) {
-  say(`not a Debian system (no dpkg-query); tests that need a system program fail naming it. They use: ${Object.keys(DEBIAN_PACKAGES).join(' ')}`);
+  say(
+    `not a Debian system (no dpkg-query); tests that need a system program fail naming it. They use: ${Object.keys(DEBIAN_PACKAGES).join(' ')}`,
+  );
   process.exit(0);
 }
 if (missing.length === 0) process.exit(0);

@@ -13,5 +13,7 @@ export declare function missingPackages(packages?: readonly string[]): string[] 
 export declare function requireProgram(name: string, debianPackage: string, env?: NodeJS.ProcessEnv): string;
 export declare function requireFile(path: string, debianPackage: string): string;
 export declare function torchEnv(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
-export declare function findTorchPython(env?: NodeJS.ProcessEnv): { readonly python: string; readonly error?: undefined } | { readonly python?: undefined; readonly error: SystemDependencyError };
+export declare function findTorchPython(
+  env?: NodeJS.ProcessEnv,
+): { readonly python: string; readonly error?: undefined } | { readonly python?: undefined; readonly error: SystemDependencyError };
 export declare function requireTorchPython(env?: NodeJS.ProcessEnv): string;

@@ -67,7 +67,9 @@ export function missingPackages(packages = Object.keys(DEBIAN_PACKAGES)) {
 /** @param {string} spec space-separated package names, each one of DEBIAN_PACKAGES */
 function packagesOf(spec) {
   const names = spec.split(/\s+/).filter(Boolean);
-  for (const n of names) if (!(n in DEBIAN_PACKAGES)) throw new Error(`${n} is not in DEBIAN_PACKAGES (tools/setup/system.mjs): add it there so the set-up installs it`);
+  for (const n of names)
+    if (!(n in DEBIAN_PACKAGES))
+      throw new Error(`${n} is not in DEBIAN_PACKAGES (tools/setup/system.mjs): add it there so the set-up installs it`);
   return names;
 }
 
@@ -136,13 +138,25 @@ export function findTorchPython(env = process.env) {
   if (env.ZIPPER_PYTHON) {
     result = canImport(env.ZIPPER_PYTHON)
       ? { python: env.ZIPPER_PYTHON }
-      : { error: new SystemDependencyError(`ZIPPER_PYTHON=${env.ZIPPER_PYTHON} cannot import torch`, ['python3-torch'], 'point ZIPPER_PYTHON at a python3 that can, or unset it') };
+      : {
+          error: new SystemDependencyError(
+            `ZIPPER_PYTHON=${env.ZIPPER_PYTHON} cannot import torch`,
+            ['python3-torch'],
+            'point ZIPPER_PYTHON at a python3 that can, or unset it',
+          ),
+        };
   } else {
     const candidates = onPath('python3', env);
     const python = candidates.find(canImport);
     result = python
       ? { python }
-      : { error: new SystemDependencyError(`no python3 on PATH can import torch (tried: ${candidates.join(', ') || 'none'})`, ['python3-torch'], `install it with: ${installCommand(['python3-torch'])}, or set ZIPPER_PYTHON`) };
+      : {
+          error: new SystemDependencyError(
+            `no python3 on PATH can import torch (tried: ${candidates.join(', ') || 'none'})`,
+            ['python3-torch'],
+            `install it with: ${installCommand(['python3-torch'])}, or set ZIPPER_PYTHON`,
+          ),
+        };
   }
   found.set(key, result);
   return result;

@@ -13,7 +13,9 @@ if (!existsSync(built)) {
   process.stderr.write(`zipper: the CLI is not built yet; building it: npx ${build.join(' ')}\n`);
   const r = spawnSync('npx', build, { cwd: root, stdio: ['ignore', 2, 2] });
   if (r.status !== 0 || !existsSync(built)) {
-    process.stderr.write(`zipper: the build failed${r.error ? ` (${r.error.message})` : ''}; run \`npx turbo run build\` in ${root} and try again\n`);
+    process.stderr.write(
+      `zipper: the build failed${r.error ? ` (${r.error.message})` : ''}; run \`npx turbo run build\` in ${root} and try again\n`,
+    );
     process.exit(1);
   }
 }
