@@ -8,7 +8,8 @@
 - ragged batches: each example alone gives the logits it gets in the batch;
 - causality: changing a later segment changes no logit of an earlier position, in either tower;
 - a tower absent from a batch is skipped, and links reading it leave the reader unchanged;
-- schedules whose links form a cycle, unknown towers and out-of-vocabulary ids are refused;
+- links apply in schedule order (to, toLayer, from) whatever order the config lists them in;
+- cyclic schedules, duplicate links, unknown towers and out-of-vocabulary ids are refused;
 - a fused checkpoint written by convert.py loads back bit-identically, also with a frozen tower
   read from its tower checkpoint, whose sha256 is checked.
 """
@@ -114,12 +115,25 @@ class Twin(unittest.TestCase):
         loss, shares = zr.stream_losses(lg, batch, denominators={"text": 3.0, "speech": 0.0})
         self.assertEqual(list(shares), ["text"])
 
+    def test_links_apply_in_schedule_order_whatever_the_given_order(self):
+        shuffled = {**self.config, "schedule": {"links": list(reversed(self.config["schedule"]["links"]))}}
+        m = zr.Zipper(shuffled)
+        m.load_state_dict(self.model.state_dict(), strict=True)
+        self.assertEqual(list(m.state_dict()), list(self.model.state_dict()))
+        with torch.no_grad():
+            lg = m(self.batch)
+        for x in lg:
+            self.assertTrue(torch.equal(lg[x], self.logits[x]), x)
+
     def test_refusals(self):
         bad = {**self.config, "schedule": {"links": [
             {"to": "text", "toLayer": 1, "from": "speech", "fromLayer": 2},
             {"to": "speech", "toLayer": 1, "from": "text", "fromLayer": 2}]}}
         with self.assertRaisesRegex(zr.ZipperConfigError, "cycle"):
             zr.Zipper(bad)
+        with self.assertRaisesRegex(zr.ZipperConfigError, "duplicate link speech->text after block 1"):
+            zr.Zipper({**self.config, "schedule": {"links": [{"to": "text", "toLayer": 1, "from": "speech", "fromLayer": 1},
+                                                             {"to": "text", "toLayer": 1, "from": "speech", "fromLayer": 2}]}})
         with self.assertRaisesRegex(zr.ZipperConfigError, "toLayer 3 outside 1..2"):
             zr.Zipper({**self.config, "schedule": {"links": [{"to": "text", "toLayer": 3, "from": "speech", "fromLayer": 1}]}})
         with self.assertRaisesRegex(zr.ZipperConfigError, "unknown tower 'image'"):

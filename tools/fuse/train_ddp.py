@@ -125,6 +125,8 @@ def main():
     device = torch.device(f"cuda:{local_rank}") if backend == "nccl" else torch.device("cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
+        # the reference tower builds its rotary tables with factory calls on the default device
+        torch.set_default_tensor_type(torch.cuda.FloatTensor)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 

@@ -77,8 +77,12 @@ def evaluation_order(towers, links):
         for l in range(n + 1):
             prev = set() if l == 0 else {("cross", x, l - 1) if (x, l - 1) in crossed else ("block", x, l - 1)}
             deps[("block", x, l)] = prev
+    seen = set()
     for link in links:
         x, l, y, m = link["to"], link["toLayer"], link["from"], link["fromLayer"]
+        if (x, l, y) in seen:
+            raise ZipperConfigError(f"duplicate link {y}->{x} after block {l}: one cross-attention per (reader, reader layer, source)")
+        seen.add((x, l, y))
         if x not in n_layers or y not in n_layers:
             raise ZipperConfigError(f"link {y}->{x}: unknown tower")
         if x == y:
@@ -211,7 +215,8 @@ class Zipper(nn.Module):
             raise ZipperConfigError(f"a zipped model needs at least 2 towers, got {len(self.tower_specs)}")
         for t in self.tower_specs:
             check_tower(t)
-        self.links = [dict(l) for l in config["schedule"]["links"]]
+        # schedule order (docs/zipper.md): (to, toLayer, from), names by code point, as @zipper/fuse sorts them
+        self.links = sorted((dict(l) for l in config["schedule"]["links"]), key=lambda l: (l["to"], l["toLayer"], l["from"]))
         self.options = resolve_options(config.get("options"))
         self.order = evaluation_order(self.tower_specs, self.links)
         spec = {t["name"]: t for t in self.tower_specs}
@@ -243,7 +248,7 @@ class Zipper(nn.Module):
             tower = self.towers[x]
             if kind == "block" and l == 0:
                 ids = streams[x]["ids"]  # [B, T]
-                pos[x] = torch.arange(ids.shape[1])
+                pos[x] = torch.arange(ids.shape[1], device=ids.device)
                 e = tower.emb(ids)  # [B, T, D]
                 hidden[x] = self.inproj[x](e) if x in self.inproj else e
             elif kind == "block":
