@@ -19,7 +19,7 @@ export interface AffineLayer {
 export function reluMlp(x: tf.Tensor3D, layers: readonly AffineLayer[]): tf.Tensor3D {
   return tf.tidy(() => {
     let h = x;
-    for (const l of layers) h = tf.relu(tf.add(linear(h, l.weight), l.bias)) as tf.Tensor3D;
+    for (const l of layers) h = tf.relu(linear(h, l.weight, l.bias)) as tf.Tensor3D;
     return h;
   });
 }
