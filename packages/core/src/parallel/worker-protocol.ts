@@ -1,5 +1,6 @@
 /**
- * What the data-parallel main thread (data-parallel.ts) and its workers (worker.ts) exchange.
+ * What the data-parallel main thread (worker-pool.ts, for data-parallel.ts) and its workers
+ * (worker.ts) exchange.
  *
  * Shared memory (SharedArrayBuffer, Float32, one offset per parameter key in model order):
  *  - `params`: written by the main thread before every step, read by every worker;

@@ -1,6 +1,6 @@
 /**
- * Entry of a data-parallel training worker (a `worker_threads` Worker started by
- * data-parallel.ts; built as its own tsup entry, dist/worker.js and dist/worker.cjs).
+ * Entry of a data-parallel training worker (a `worker_threads` Worker started by the pool of
+ * worker-pool.ts; built as its own tsup entry, dist/worker.js and dist/worker.cjs).
  *
  * The worker initializes its own TensorFlow.js backend (the main thread's: wasm or cpu, always
  * one wasm thread: the parallelism is the workers themselves), builds its replica (see
