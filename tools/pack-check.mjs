@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Packs every publishable workspace package, installs the tarballs into an empty folder and
-// imports each one under ESM (import) and CJS (require). Then, from the installed @zipper/core,
-// under ESM and CJS: one training gradient of a tiny tower in-process and with one data-parallel
-// worker (so the shipped worker script starts), and whether the shipped native GEMM binary
-// loaded (expected on linux-x64). Prints one JSON line per check and exits non-zero on the first
-// failure. Run after `npm run build`: `node tools/pack-check.mjs`.
+// imports each one, and each subpath export, under ESM (import) and CJS (require), checking that
+// @zipper/core and @zipper/core/ops share one copy of the ops. Then, from the installed
+// @zipper/core, under ESM and CJS: one training gradient of a tiny tower in-process and with
+// one data-parallel worker (so the shipped worker script starts), and whether the shipped native
+// GEMM binary loaded (expected on linux-x64). Prints one JSON line per check and exits non-zero
+// on the first failure. Run after `npm run build`: `node tools/pack-check.mjs`.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +38,23 @@ try {
     const ok = Number(esm) > 0 && Number(esm) === Number(cjs);
     console.log(JSON.stringify({ package: pkg.name, version: pkg.version, esmExports: Number(esm), cjsExports: Number(cjs), ok }));
     if (!ok) throw new Error(`${pkg.name}: ESM exports ${esm}, CJS exports ${cjs}`);
+    // Subpath exports (e.g. @zipper/core/ops): each loads under ESM and CJS with the same names.
+    for (const sub of Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && !k.endsWith('.json'))) {
+      const spec = pkg.name + sub.slice(1);
+      const subEsm = run('node', ['--input-type=module', '-e', `import * as m from '${spec}'; console.log(Object.keys(m).length)`], app).trim();
+      const subCjs = run('node', ['-e', `console.log(Object.keys(require('${spec}')).length)`], app).trim();
+      const subOk = Number(subEsm) > 0 && Number(subEsm) === Number(subCjs);
+      console.log(JSON.stringify({ package: spec, esmExports: Number(subEsm), cjsExports: Number(subCjs), ok: subOk }));
+      if (!subOk) throw new Error(`${spec}: ESM exports ${subEsm}, CJS exports ${subCjs}`);
+    }
   }
+  // @zipper/core and @zipper/core/ops share one copy of the ops (one watched-variable set).
+  const shared = {
+    esm: run('node', ['--input-type=module', '-e', `import * as a from '@zipper/core'; import * as o from '@zipper/core/ops'; console.log(a.withWatchedVariables === o.withWatchedVariables)`], app).trim(),
+    cjs: run('node', ['-e', `console.log(require('@zipper/core').withWatchedVariables === require('@zipper/core/ops').withWatchedVariables)`], app).trim(),
+  };
+  console.log(JSON.stringify({ package: '@zipper/core', check: 'one copy of the ops for @zipper/core and @zipper/core/ops', ...shared, ok: shared.esm === 'true' && shared.cjs === 'true' }));
+  if (shared.esm !== 'true' || shared.cjs !== 'true') throw new Error(`@zipper/core/ops loads a second copy of the ops: ${JSON.stringify(shared)}`);
   const body = `
     const info = await initBackend({ backend: 'wasm' });
     const tower = Tower.create({ vocabSize: 11, dModel: 8, nLayers: 1, nHeads: 2, maxSeqLen: 8 }, { seed: 1 });
