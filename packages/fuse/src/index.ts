@@ -13,3 +13,4 @@ export * from './training.js';
 export * from './generate.js';
 export * from './checkpoint.js';
 export * from './baseline.js';
+export * from './replica.js';
