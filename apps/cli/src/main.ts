@@ -39,9 +39,13 @@ export function reportError(err: unknown): { message: string; code: number } {
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   try {
-    if (!name || name === '--help' || name === '-h') {
+    if (!name) {
+      console.error(`zipper: which command?\n\n${help()}`); // a usage error: on stderr, exit 2
+      return 2;
+    }
+    if (name === '--help' || name === '-h') {
       console.log(help());
-      return name ? 0 : 2;
+      return 0;
     }
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) {

@@ -250,9 +250,10 @@ export const bpe: Command = {
   summary: 'byte-level BPE text tokenizer: train, encode, decode, bench (bpe --help)',
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (!sub || sub === '--help' || sub === '-h') {
+    if (!sub) throw new UsageError(`which subcommand?\n\n${USAGE}`); // a usage error: on stderr, exit 2
+    if (sub === '--help' || sub === '-h') {
       console.log(USAGE);
-      return sub ? 0 : 2;
+      return 0;
     }
     let values: Values;
     try {

@@ -205,9 +205,10 @@ export const units: Command = {
   summary: 'speech units: train a k-means tokenizer, encode WAV -> units, decode units -> WAV, resynth',
   async run(argv) {
     const [sub, ...rest] = argv;
-    if (!sub || sub === '--help' || sub === '-h') {
+    if (!sub) throw new UsageError(`which subcommand?\n\n${USAGE}`); // a usage error: on stderr, exit 2
+    if (sub === '--help' || sub === '-h') {
       console.log(USAGE);
-      return sub ? 0 : 2;
+      return 0;
     }
     const { values } = parse(rest, OPTIONS, USAGE);
     if (values.help) {
