@@ -94,6 +94,13 @@ def to_device(batch, device):
     return {"streams": {x: {k: v.to(device) for k, v in s.items()} for x, s in batch["streams"].items()}}
 
 
+def save(a, doc, model, freeze, towers, when):
+    """Writes the model to --out as a fused checkpoint (atomically); returns its zipper.json."""
+    out_doc = {**doc, "towers": [{**t, "frozen": t["name"] in freeze and (bool(t.get("frozen")) or t["name"] in towers)} for t in doc["towers"]]}
+    cpu_sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return save_fused(a.out, out_doc, cpu_sd, a.dtype, towers, converted_from=f"train_ddp.py --model {a.model}, {when}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="fused checkpoint directory (zipper.json + model.safetensors)")
@@ -109,6 +116,7 @@ def main():
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1)
+    p.add_argument("--save-every", type=int, default=0, help="also write --out every N steps (rank 0; 0: only at the end)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process (CPU)")
     p.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto", help="auto: nccl with CUDA, else gloo")
     p.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="storage dtype of the output")
@@ -180,6 +188,8 @@ def main():
         if rank == 0 and (step % a.log_every == 0 or step == a.steps - 1):
             print(json.dumps({"step": step + 1, "loss": report[0].item(),
                               "losses": {x: report[1 + i].item() for i, x in enumerate(names) if denominators[x] > 0}}), flush=True)
+        if rank == 0 and a.save_every > 0 and (step + 1) % a.save_every == 0 and step + 1 < a.steps:
+            save(a, doc, model, freeze, towers, f"step {step + 1}")
 
     for k, v in frozen_before.items():  # frozen weights did not move
         assert torch.equal(model.state_dict()[k], v), f"frozen weight {k} changed"
@@ -193,9 +203,7 @@ def main():
     if rank == 0:
         if len(set(digests)) != 1:
             sys.exit(f"train_ddp.py: the ranks' weights differ after training: {digests}")
-        out_doc = {**doc, "towers": [{**t, "frozen": t["name"] in freeze and (bool(t.get("frozen")) or t["name"] in towers)} for t in doc["towers"]]}
-        cpu_sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        save_fused(a.out, out_doc, cpu_sd, a.dtype, towers, converted_from=f"train_ddp.py --model {a.model}")
+        out_doc = save(a, doc, model, freeze, towers, f"step {a.steps}")
         print(json.dumps({"done": True, "steps": a.steps, "ranks": world, "backend": backend if distributed else None,
                           "lossFirst": losses[0], "lossLast": losses[-1], "seconds": round(time.perf_counter() - t0, 3),
                           "frozen": [t["name"] for t in out_doc["towers"] if t["frozen"]], "out": a.out}), flush=True)
