@@ -127,7 +127,7 @@ export const pretrain: Command = {
         data: trainBatches(prepared.train, { batchSize: preset.batchSize, seqLen: preset.seqLen, seed }),
         heldOut: evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen),
         trainer: {
-          schedule: { peakLr: preset.peakLr, minLr: preset.minLr, warmupSteps: preset.warmup, totalSteps: preset.steps },
+          schedule: { peakLr: preset.peakLr, minLr: preset.minLr, warmupSteps: Math.min(preset.warmup, preset.steps), totalSteps: preset.steps },
           optimizer: { weightDecay: preset.weightDecay },
           maxGradNorm: preset.clip,
         },

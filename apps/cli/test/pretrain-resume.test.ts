@@ -1,0 +1,65 @@
+// Exact resume of `zipper pretrain`: a run killed (SIGKILL, at whatever moment the log reaches a
+// step) twice and resumed each time ends with the same loss log (train + held-out, every step),
+// the same loss plot and a byte-identical tower as an uninterrupted run.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '@zipper/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTinyData, repo } from '../../../packages/data/test/tiny-build.js';
+import { readLosses, runPretrain } from './pretrain-helpers.js';
+
+let data = '';
+beforeAll(async () => {
+  await initBackend();
+  data = buildTinyData('zipper-pretrain-resume-');
+});
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+const trainLines = (out: string): number => {
+  try {
+    return readFileSync(path.join(out, 'loss.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"')).length;
+  } catch {
+    return 0;
+  }
+};
+
+/** Runs `zipper pretrain ...` from the sources in a child process; SIGKILLs it once the log has `killAt` training steps. */
+async function runAndKill(argv: string[], out: string, killAt: number): Promise<number> {
+  const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', 'pretrain', ...argv], { cwd: repo, detached: true, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && trainLines(out) < killAt) await new Promise((r) => setTimeout(r, 5));
+  if (done) throw new Error(`the child exited before step ${killAt}; cannot test a kill`);
+  process.kill(-child.pid!, 'SIGKILL'); // the whole group: npx, vite-node
+  await exited;
+  return trainLines(out);
+}
+
+describe('zipper pretrain: kill at any moment, --resume', () => {
+  it('killed twice and resumed equals an uninterrupted run (losses every step, plot, final weights)', async () => {
+    const straight = path.join(data, 'straight');
+    const a = await runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', straight, '--workers', '0', '--no-progress']);
+    expect(a.code).toBe(0);
+
+    const killed = path.join(data, 'killed');
+    const args = ['text', '--data', data, '--preset', 'tiny', '--out', killed, '--workers', '0', '--no-progress'];
+    const first = await runAndKill(args, killed, 25);
+    expect(existsSync(path.join(killed, 'tower'))).toBe(false);
+    const second = await runAndKill(['text', '--out', killed, '--resume', '--workers', '0', '--no-progress'], killed, 45);
+    expect(existsSync(path.join(killed, 'tower'))).toBe(false);
+    const b = await runPretrain(['text', '--out', killed, '--resume', '--workers', '0', '--no-progress']);
+    expect(b.code).toBe(0);
+    expect(b.stderr).toMatch(/resumed from .*step-000000[0-9]0 \(step [1-5]0 of 60\)/);
+    expect([first, second]).toEqual([expect.any(Number), expect.any(Number)]);
+
+    expect(readLosses(killed)).toEqual(readLosses(straight));
+    expect(readFileSync(path.join(killed, 'loss.svg'), 'utf8')).toBe(readFileSync(path.join(straight, 'loss.svg'), 'utf8'));
+    const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
+    expect(Buffer.compare(weights(killed), weights(straight))).toBe(0);
+    // three invocations recorded, each continuing from a checkpoint at or before where the last one died
+    const sessions = readFileSync(path.join(killed, 'sessions.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { fromStep: number; toStep: number });
+    expect(sessions[sessions.length - 1]!.toStep).toBe(60);
+  });
+});
