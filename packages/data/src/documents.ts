@@ -7,7 +7,7 @@
 import type { BpeTokenizer } from '@zipper/tokenizers';
 import { speechVocab, unitsToTokens } from '@zipper/speech';
 import { DataConfigError } from './errors.js';
-import type { TranscribedRecord } from './records.js';
+import type { TextRecord } from './records.js';
 
 /** What a text dataset needs of a tokenizer (BpeTokenizer has it). */
 export type TextDocumentTokenizer = Pick<BpeTokenizer, 'encode' | 'roleId'>;
@@ -41,7 +41,7 @@ export interface AlignedPair {
 }
 
 /** Pairs records with their unit sequences (same order, same length). */
-export function alignedPairs(records: readonly TranscribedRecord[], units: readonly ArrayLike<number>[], tokenizer: TextDocumentTokenizer, numUnits: number): AlignedPair[] {
+export function alignedPairs(records: readonly Pick<TextRecord, 'id' | 'voice' | 'text'>[], units: readonly ArrayLike<number>[], tokenizer: TextDocumentTokenizer, numUnits: number): AlignedPair[] {
   if (units.length !== records.length) throw new DataConfigError(`alignedPairs: ${records.length} records but ${units.length} unit sequences; encode every record of the manifest`);
   const texts = textDocuments(records.map((r) => r.text), tokenizer);
   return records.map((r, i) => ({ id: r.id, voice: r.voice, text: texts[i]!, speech: speechDocument(units[i]!, numUnits) }));

@@ -21,24 +21,38 @@ export interface AudioRecordBase {
 /**
  * speech-only: unlabeled speech. No `text` (training code cannot read transcripts), only the
  * transcript's SHA-256, so a test can prove the sentence is in no other split.
+ * (The `?: never` fields make every field readable on the `ManifestRecord` union.)
  */
 export interface SpeechOnlyRecord extends AudioRecordBase {
   readonly textSha256: string;
+  readonly text?: never;
+  readonly tempo?: never;
+  readonly snrDb?: never;
+  readonly noise?: never;
 }
 
 /** aligned-asr, aligned-tts, dev, test-clean: audio with its transcript. */
 export interface TranscribedRecord extends AudioRecordBase {
   readonly text: string;
+  readonly textSha256?: never;
+  readonly tempo?: never;
+  readonly snrDb?: never;
+  readonly noise?: never;
 }
 
 export type NoiseKind = 'white' | 'pink';
 
 /** test-other: unseen voices, a tempo change and additive noise at `snrDb`. */
-export interface TestOtherRecord extends TranscribedRecord {
+export interface TestOtherRecord extends AudioRecordBase {
+  readonly text: string;
+  readonly textSha256?: never;
   readonly tempo: number;
   readonly snrDb: number;
   readonly noise: NoiseKind;
 }
+
+/** A record with a transcript (every split but speech-only). */
+export type TextRecord = TranscribedRecord | TestOtherRecord;
 
 /** Any manifest line. */
 export type ManifestRecord = SpeechOnlyRecord | TranscribedRecord | TestOtherRecord;
@@ -50,8 +64,8 @@ export interface RecordOfKind {
   readonly 'test-other': TestOtherRecord;
 }
 
-export function hasText(r: ManifestRecord): r is TranscribedRecord {
-  return typeof (r as TranscribedRecord).text === 'string';
+export function hasText(r: ManifestRecord): r is TextRecord {
+  return typeof r.text === 'string';
 }
 
 /** Serializes records as JSONL (one line each, trailing newline; empty string for none). */
