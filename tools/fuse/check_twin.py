@@ -7,6 +7,8 @@
 - a position that sees no source position (v = 0) is untouched by every cross-attention layer;
 - ragged batches: each example alone gives the logits it gets in the batch;
 - causality: changing a later segment changes no logit of an earlier position, in either tower;
+- cached greedy decoding (zipper_decode.py) gives the logits of a forward pass over the whole
+  sequence, across a switch of output modality;
 - a tower absent from a batch is skipped, and links reading it leave the reader unchanged;
 - links apply in schedule order (to, toLayer, from) whatever order the config lists them in;
 - cyclic schedules, duplicate links, unknown towers and out-of-vocabulary ids are refused;
@@ -21,6 +23,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "interop"))
+import zipper_decode as zd  # noqa: E402
 import zipper_reference as zr  # noqa: E402
 from convert import load_fused, save_fused  # noqa: E402
 
@@ -124,6 +127,25 @@ class Twin(unittest.TestCase):
             lg = m(self.batch)
         for x in lg:
             self.assertTrue(torch.equal(lg[x], self.logits[x]), x)
+
+    def test_cached_decoding_equals_uncached(self):
+        # ASR-like prompt, then text and, after the modality switch, speech; and a [text] prompt -> speech
+        # (random weights make greedy repeat bos; a scripted pick closes segments with eos early, so
+        # that an eos and the next segment's bos are fed together)
+        eos = {"text": 12, "speech": 10}
+        script = lambda x, logits, n: eos[x] if n == 3 else int(logits[:9].argmax())  # noqa: E731
+        for prompt, outputs, pick in (([{"tower": "speech", "ids": [9, 1, 2, 3, 10]}], ["text", "speech"], None),
+                                      ([{"tower": "speech", "ids": [9, 1, 2, 3, 10]}], ["text", "speech", "text"], script),
+                                      ([{"tower": "text", "ids": [11, 4, 5, 12]}, {"tower": "speech", "ids": [9, 2, 10]}], ["text"], None)):
+            segments, fed = zd.greedy(self.model, prompt, outputs, max_new=6, pick=pick)
+            self.assertEqual([s["tower"] for s in segments], outputs)
+            if pick:
+                self.assertEqual([len(s["ids"]) for s in segments], [5, 5, 5])  # bos, 3 tokens, eos
+            with torch.no_grad():
+                full = self.model(zr.pack([prompt + segments], self.config))
+            self.assertGreaterEqual(len(fed), 6)
+            for x, i, logits in fed:
+                self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
 
     def test_refusals(self):
         bad = {**self.config, "schedule": {"links": [

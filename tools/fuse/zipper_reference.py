@@ -155,11 +155,15 @@ class CrossAttention(nn.Module):
         for lin in (self.q, self.kv, self.out):
             nn.init.normal_(lin.weight, std=0.02)
 
-    def forward(self, n, s, allowed):  # n [B, T, D], s [B, S, D], allowed bool [B, T, S]
+    def keys_values(self, s):  # s [B, S, D] -> k, v [B, H, S, K] (what a decoding cache keeps)
+        B, S, D = s.shape
+        k, v = self.kv(s).view(B, S, 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        return k, v
+
+    def forward(self, n, k, v, allowed):  # n [B, T, D], k, v [B, H, S, K], allowed bool [B, T, S]
         B, T, D = n.shape
-        S, H = s.shape[1], self.h
+        H = self.h
         q = self.q(n).view(B, T, H, D // H).transpose(1, 2)  # [B, H, T, K]
-        k, v = self.kv(s).view(B, S, 2, H, D // H).permute(2, 0, 3, 1, 4)  # 2 x [B, H, S, K]
         scores = q @ k.transpose(-1, -2) / math.sqrt(D // H)  # [B, H, T, S]
         scores = scores.masked_fill(~allowed[:, None], float("-inf"))
         a = torch.softmax(scores, -1) @ v  # [B, H, T, K]
@@ -191,14 +195,19 @@ class GatedCrossAttention(nn.Module):
         self.ff = FeedForward(d_reader)
         self.gate_ff = nn.Parameter(torch.zeros(1))
 
+    def keys_values(self, m_src):  # m_src [B, S, D_Y] -> k, v [B, H_X, S, K_X]
+        return self.attn.keys_values(self.proj(m_src))
+
     def forward(self, x, m_src, allowed):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S]
-        s = self.proj(m_src)  # [B, S, D_X]
+        return self.attend(x, *self.keys_values(m_src), allowed)
+
+    def attend(self, x, k, v, allowed):  # x [B, T, D_X], k, v [B, H_X, S, K_X], allowed bool [B, T, S]
         sees = allowed.any(-1, keepdim=True)  # [B, T, 1]
-        v = sees.to(x.dtype)
+        vis = sees.to(x.dtype)
         # a row that sees nothing attends everything (finite), and v = 0 removes it exactly
         safe = allowed | ~sees
-        x = x + v * torch.tanh(self.gate_attn) * self.attn(self.norm_attn(x), s, safe)
-        return x + v * torch.tanh(self.gate_ff) * self.ff(self.norm_ff(x))
+        x = x + vis * torch.tanh(self.gate_attn) * self.attn(self.norm_attn(x), k, v, safe)
+        return x + vis * torch.tanh(self.gate_ff) * self.ff(self.norm_ff(x))
 
 
 def cross_name(link):
