@@ -19,6 +19,7 @@ export { bfloat16ArrayToFloat32, float16ArrayToFloat32, float16BitsToFloat32, fl
 export { decodeSafetensors, encodeSafetensors, type DecodedTensor, type EncodeOptions, type HostTensor, type StoredDtype } from '@zipper/common';
 export * from './checkpoint/tensors-file.js';
 export * from './checkpoint/tower-checkpoint.js';
+export * from './checkpoint/model-location.js';
 export { writeDirAtomic, writeFileAtomic, resolveCheckpointDir, type WriteHook, type NamedBytes } from './checkpoint/atomic.js';
 export * from './train/index.js';
 export * from './parallel/data-parallel.js';

@@ -19,6 +19,7 @@ import {
   Tower,
   type FinishReason,
   type GenerateOptions,
+  resolveModelLocation,
 } from '@zipper/core';
 import { loadTextTokenizer, saveTextTokenizer, type BpeTokenizer, type TextTokenizerRef } from '@zipper/tokenizers';
 import { textTowerShape, type TextTowerPreset, type TextTowerShape } from './presets.js';
@@ -52,7 +53,9 @@ export class TextTower {
     return new TextTower(tower, tokenizer);
   }
 
-  static async load(dir: string): Promise<TextTower> {
+  /** From a model directory, or an installed checkpoint package's name (resolved from `options.from`, default the working directory). */
+  static async load(nameOrDir: string, options: { from?: string } = {}): Promise<TextTower> {
+    const dir = resolveModelLocation(nameOrDir, options);
     const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
     const ref = metadata.user['tokenizer'] as TextTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string') throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
