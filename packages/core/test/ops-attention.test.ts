@@ -14,6 +14,7 @@ import { values } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { ShapeError } from '../src/errors.js';
 import { attention, type AttentionOptions, causalAttention } from '../src/ops/attention.js';
+import { prepareAttentionMask } from '../src/ops/attention-mask.js';
 
 const [B, H, T, S, K] = [2, 3, 7, 11, 13];
 type Arr = Float32Array | Int32Array | Uint8Array;
@@ -202,6 +203,57 @@ describe('attention: fully masked rows, padding invariance', () => {
       }
     });
   }
+});
+
+describe('attention: prepared masks', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  const sizes = { batch: B, heads: H, queries: T, keys: S };
+  const optionSets: Array<[string, MakeOptions]> = [
+    ['none', () => ({})],
+    ['causal', () => ({ causal: true })],
+    ['causal, offset -3', () => ({ causal: true, causalOffset: -3 })],
+    ['keyPadding', () => ({ keyPadding: padding('bool') })],
+    ['everything', () => ({ causal: true, keyPadding: padding('float32'), mask: additiveMask([B, 1, T, S], 12) })],
+  ];
+  for (const backend of ['wasm', 'cpu']) {
+    it(`${backend}: attention with a prepared mask equals the options bit for bit (values, dq, dk, dv); no leaks`, () => {
+      for (const [name, make] of optionSets) {
+        const direct = on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make())));
+        const viaPrepared = on(backend, () => {
+          const prepared = prepareAttentionMask(make(), sizes);
+          return valueAndGrads((q, k, v) => attention(q, k, v, { prepared }));
+        });
+        direct.forEach((x, i) => expect(Array.from(viaPrepared[i]!), `${name}: output ${i}`).toEqual(Array.from(x)));
+      }
+      tf.setBackend(backend);
+      const o = optionSets[4]![1]();
+      const before = tf.memory().numTensors;
+      const prepared = prepareAttentionMask(o, sizes);
+      const [q, k, v] = qkv();
+      tf.dispose([attention(q!, k!, v!, { prepared }), q!, k!, v!]);
+      prepared.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([o.keyPadding!, o.mask!]);
+      tf.setBackend('wasm');
+    });
+  }
+
+  it('rejects a prepared mask of other sizes, or mixed with mask options', () => {
+    tf.tidy(() => {
+      const [q, k, v] = qkv();
+      const prepared = prepareAttentionMask({ causal: true }, { ...sizes, keys: 13 });
+      expect(() => attention(q!, k!, v!, { prepared })).toThrow(/prepared mask is for \[B, H, T, S\] = \[2,3,7,13\], this call is \[2,3,7,11\]/);
+      const ok = prepareAttentionMask({ causal: true }, sizes);
+      expect(() => attention(q!, k!, v!, { prepared: ok, causal: true })).toThrow(/either prepared/);
+      expect(() => prepareAttentionMask({ keyPadding: padding('bool') }, { ...sizes, batch: 3 })).toThrow(/keyPadding must be \[B=3, S=11\]/);
+      expect(() => prepareAttentionMask({}, { ...sizes, heads: 0 })).toThrow(/sizes.heads must be a positive integer/);
+      prepared.dispose();
+      ok.dispose();
+    });
+  });
 });
 
 describe('attention: the README example', () => {

@@ -16,6 +16,9 @@
  *               finite values are added to the scores like any bias), of rank 2 [T, S],
  *               rank 3 [B|1, T, S] or rank 4 [B|1, H|1, T, S].
  * Masks are constants: no gradient flows to them.
+ * `prepareAttentionMask(options, sizes)` resolves them once for many calls of the same sizes (a
+ * decode loop reading one source segment): each call then adds 2 kernels (add the bias, zero
+ * the empty rows) instead of the 4-7 that build them.
  *
  * Legend: B batch, H heads, T queries, S keys.
  */
@@ -34,6 +37,17 @@ export interface AttentionMaskOptions {
   readonly keyPadding?: tf.Tensor2D;
   /** bool (true = may attend) or float32 additive, [T, S], [B|1, T, S] or [B|1, H|1, T, S]. */
   readonly mask?: tf.Tensor;
+}
+
+/** Masks resolved once for reuse (`prepareAttentionMask`); the caller disposes it. */
+export interface PreparedAttentionMask {
+  /** [B, H, T, S] of the attention calls it is for. */
+  readonly sizes: readonly [number, number, number, number];
+  /** float32, broadcastable to [B, H, T, S]; undefined when nothing is masked. */
+  readonly bias?: tf.Tensor;
+  /** float32 0/1, broadcastable to [B, H, T, S]; undefined when every row sees a key. */
+  readonly visible?: tf.Tensor;
+  dispose(): void;
 }
 
 export interface ResolvedMask {
@@ -109,7 +123,10 @@ export function resolveMask(options: AttentionMaskOptions, b: number, h: number,
   const factors: tf.Tensor[] = []; // float 0/1, each broadcastable to [B, H, T, S]
   let additive: tf.Tensor | undefined; // finite float32
   if (causal) factors.push(causalVisible(t, s, offset));
-  if (keyPadding !== undefined) factors.push(tf.reshape(tf.cast(tf.notEqual(keyPadding, tf.scalar(0, keyPadding.dtype)), 'float32'), [b, 1, 1, s]));
+  if (keyPadding !== undefined) {
+    const real = keyPadding.dtype === 'bool' ? keyPadding : tf.notEqual(keyPadding, tf.scalar(0, keyPadding.dtype));
+    factors.push(tf.reshape(tf.cast(real, 'float32'), [b, 1, 1, s]));
+  }
   if (mask !== undefined) {
     const m = maskAs4D(mask, b, h, t, s);
     if (m.dtype === 'bool') factors.push(tf.cast(m, 'float32'));
@@ -122,4 +139,28 @@ export function resolveMask(options: AttentionMaskOptions, b: number, h: number,
   const visible = factors.reduce((a, f) => tf.mul(a, f)); // [B|1, H|1, T, S]
   const blocked = tf.mul(tf.sub(1, visible), NEG); // NEG where masked, 0 (or -0) elsewhere
   return { bias: additive ? tf.add(additive, blocked) : blocked, visible };
+}
+
+/**
+ * The masks of `options` for attention calls of sizes [B, H, T, S], resolved once: pass the
+ * result as `attention(q, k, v, { prepared })` (values and gradients bit-identical to passing
+ * the options). The caller owns it: `dispose()` when done.
+ */
+export function prepareAttentionMask(options: AttentionMaskOptions, sizes: { batch: number; heads: number; queries: number; keys: number }): PreparedAttentionMask {
+  const { batch: b, heads: h, queries: t, keys: s } = sizes;
+  for (const [name, n] of Object.entries(sizes)) {
+    if (!Number.isInteger(n) || n < 1) throw new ShapeError(`prepareAttentionMask: sizes.${name} must be a positive integer, got ${n}`);
+  }
+  checkMaskOptions(options, b, h, t, s);
+  const m = tf.tidy(() => {
+    const r = resolveMask(options, b, h, t, s);
+    return r ? (r.visible ? [r.bias, r.visible] : [r.bias]) : [];
+  });
+  const [bias, visible] = m;
+  return {
+    sizes: [b, h, t, s],
+    ...(bias ? { bias } : {}),
+    ...(visible ? { visible } : {}),
+    dispose: () => tf.dispose(m),
+  };
 }

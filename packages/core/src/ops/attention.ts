@@ -5,7 +5,8 @@
  *   causal + causalOffset  query t sees keys s <= t + causalOffset (default S - T);
  *   keyPadding [B, S]      true / 1 = a real key (ragged batches);
  *   mask                   bool (true = may attend) or float32 additive (-Infinity = masked),
- *                          [T, S], [B|1, T, S] or [B|1, H|1, T, S].
+ *                          [T, S], [B|1, T, S] or [B|1, H|1, T, S];
+ *   prepared               the same, resolved once by `prepareAttentionMask` (decode loops).
  * A masked key gets exactly zero probability. A query row with no visible key returns exactly
  * 0 and passes exactly 0 gradient to q, k and v (a fully masked softmax would instead average
  * all keys uniformly: the HF IDEFICS bug); no NaN, in values or gradients. Rows with a visible
@@ -30,10 +31,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
-import { type AttentionMaskOptions, checkMaskOptions, resolveMask } from './attention-mask.js';
+import { type AttentionMaskOptions, checkMaskOptions, type PreparedAttentionMask, type ResolvedMask, resolveMask } from './attention-mask.js';
 import { recordingGradients } from './tape.js';
 
-export type AttentionOptions = AttentionMaskOptions;
+export interface AttentionOptions extends AttentionMaskOptions {
+  /** Masks from `prepareAttentionMask` for these sizes, instead of causal / keyPadding / mask. */
+  readonly prepared?: PreparedAttentionMask;
+}
 
 export interface CausalAttentionOptions {
   /** Query t sees keys s <= t + causalOffset; an integer >= 0, default S - T. */
@@ -52,14 +56,16 @@ function check(name: string, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): vo
 }
 
 /** Batched matMul attention with a custom gradient. */
-function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionMaskOptions): tf.Tensor4D {
+function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions): tf.Tensor4D {
   const [b, h, t, kd] = q.shape;
   const s = k.shape[2];
   const scale = 1 / Math.sqrt(kd);
+  const { prepared } = options;
+  const masks = (): ResolvedMask | undefined => (prepared ? (prepared.bias ? { bias: prepared.bias, ...(prepared.visible ? { visible: prepared.visible } : {}) } : undefined) : resolveMask(options, b, h, t, s));
   if (!recordingGradients()) {
     // Rank-4 matMuls straight away (no reshapes): fewer kernels per decode step.
     return tf.tidy(() => {
-      const m = resolveMask(options, b, h, t, s);
+      const m = masks();
       let scores = tf.mul(tf.matMul(q, k, false, true), scale); // [B, H, T, S]
       if (m) scores = tf.add(scores, m.bias);
       let p = tf.softmax(scores, -1); // [B, H, T, S]
@@ -72,7 +78,7 @@ function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
     const q3 = tf.reshape(qi, [b * h, t, kd]) as tf.Tensor3D; // [BH, T, K]
     const k3 = tf.reshape(ki, [b * h, s, kd]) as tf.Tensor3D; // [BH, S, K]
     const v3 = tf.reshape(vi, [b * h, s, kd]) as tf.Tensor3D; // [BH, S, K]
-    const m = resolveMask(options, b, h, t, s);
+    const m = masks();
     let scores = tf.mul(tf.matMul(q3, k3, false, true), scale); // [BH, T, S]
     if (m) scores = tf.reshape(tf.add(tf.reshape(scores, [b, h, t, s]), m.bias), [b * h, t, s]); // [BH, T, S]
     let p = tf.softmax(scores, -1); // [BH, T, S]
@@ -98,7 +104,16 @@ function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
 
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, options: AttentionOptions = {}): tf.Tensor4D {
   check('attention', q, k, v);
-  checkMaskOptions(options, q.shape[0], q.shape[1], q.shape[2], k.shape[2]);
+  const sizes = [q.shape[0], q.shape[1], q.shape[2], k.shape[2]] as const;
+  const { prepared } = options;
+  if (prepared) {
+    if (options.causal !== undefined || options.causalOffset !== undefined || options.keyPadding !== undefined || options.mask !== undefined) {
+      throw new ShapeError('attention: pass either prepared (from prepareAttentionMask) or causal / causalOffset / keyPadding / mask, not both');
+    }
+    if (prepared.sizes.some((n, i) => n !== sizes[i])) {
+      throw new ShapeError(`attention: prepared mask is for [B, H, T, S] = [${prepared.sizes}], this call is [${sizes}]; prepare one for these sizes`);
+    }
+  } else checkMaskOptions(options, ...sizes);
   return batchedAttention(q, k, v, options);
 }
 
