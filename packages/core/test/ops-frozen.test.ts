@@ -75,8 +75,8 @@ describe('frozen weights: no dW work, identical input gradients', () => {
         ['mlp', (v) => mlp(v, up as tf.Tensor as tf.Tensor2D, down as tf.Tensor as tf.Tensor2D), 2],
       ];
       for (const [name, f, saved] of cases) {
-        const r = rand(f(x).shape, 99);
-        const loss = () => tf.sum(tf.mul(f(tf.mul(x, e)), r));
+        const r = tf.tidy(() => rand(f(x).shape, 99));
+        const loss = () => tf.sum(tf.mul(f(tf.mul(x, e)), r)) as tf.Scalar;
         const gradE = () => {
           const g = tf.variableGrads(loss, [e]);
           g.value.dispose();
@@ -90,6 +90,7 @@ describe('frozen weights: no dW work, identical input gradients', () => {
         const a = tf.tidy(() => gradE()[0]!.dataSync().slice());
         const b = tf.tidy(() => withWatchedVariables([e], gradE)[0]!.dataSync().slice());
         expect(Array.from(b), `${name}: dE with frozen weights`).toEqual(Array.from(a));
+        r.dispose();
       }
       tf.dispose([x, w, bias, up, down, scale, table, e]);
       tf.setBackend('wasm');
