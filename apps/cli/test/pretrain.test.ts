@@ -1,7 +1,7 @@
 // `zipper pretrain text|speech --preset tiny` on a tiny data build: the training and held-out
 // losses fall, run.json names everything needed to reproduce the run, the loss plot exists, the
 // saved tower loads with its tokenizer, and a second speech run reads every unit from the cache.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
@@ -59,6 +59,36 @@ describe('zipper pretrain --preset tiny', () => {
       model.dispose();
     });
   }
+
+  it('text: the finished run is a checkpoint package that loads by name and by path, and rebuilds bit-identically from its card', async () => {
+    const out = path.join(data, 'run-text');
+    const pkg = path.join(out, 'package');
+    const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { name: string; files: string[] };
+    expect(manifest.name).toBe('@zipper/checkpoint-text-tiny');
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    expect(card).toMatch(/^---\nlibrary_name: zipper\npipeline_tag: text-generation\nlicense: apache-2.0\ndatasets:\n- zipper-data-build-tiny-seed0\n/);
+    expect(card).toMatch(/\| held-out loss \| \d\.\d{4} at the end; best/);
+    // install it where an app would: node_modules/@zipper/checkpoint-text-tiny -> the package
+    const app = path.join(data, 'app');
+    mkdirSync(path.join(app, 'node_modules', '@zipper'), { recursive: true });
+    symlinkSync(pkg, path.join(app, 'node_modules', '@zipper', 'checkpoint-text-tiny'));
+    const byName = await TextTower.load('@zipper/checkpoint-text-tiny', { from: app });
+    const byPath = await TextTower.load(pkg);
+    const keys = [...byPath.tower.params.keys()];
+    expect([...byName.tower.params.keys()]).toEqual(keys);
+    for (const k of keys) expect(byName.tower.params.get(k)!.dataSync()).toEqual(byPath.tower.params.get(k)!.dataSync());
+    byName.dispose();
+    byPath.dispose();
+    await expect(TextTower.load('@zipper/checkpoint-text-none', { from: app })).rejects.toThrow(/neither a directory nor a package installed .*npm install @zipper\/checkpoint-text-none/);
+
+    // the card's command, run again into another folder, gives the same bytes
+    const command = /```sh\n(zipper pretrain .*)\n```/.exec(card)![1]!.split(' ').slice(2);
+    const again = path.join(data, 'run-text-again');
+    command[command.indexOf('--out') + 1] = again;
+    expect((await runPretrain([...command, '--no-progress'])).code).toBe(0);
+    const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
+    expect(Buffer.compare(weights(path.join(again, 'package')), weights(pkg))).toBe(0);
+  });
 
   it('speech: a second run featurizes nothing (units come from the cache)', async () => {
     const r = await runPretrain(['speech', '--data', data, '--preset', 'tiny', '--out', path.join(data, 'run-speech-2'), '--steps', '2', '--workers', '0', '--no-progress']);

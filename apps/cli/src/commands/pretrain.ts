@@ -10,6 +10,7 @@ import { evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
+import { checkpointPackageName, PACKAGE_DIR, writeCheckpointPackage } from '../pretrain/package.js';
 import { prepareData } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
 import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
@@ -143,10 +144,15 @@ export const pretrain: Command = {
         log,
       });
       if (result.finished) {
-        await prepared.saveModel(tower, out, {
+        const metadata = {
           pretrain: { modality, preset: presetName, seed, steps: result.step, tokens: result.step * tokensPerStep, heldOutLoss: result.lastHeldOut ?? null, dataBuildSha256: data.buildSha256 },
-        });
+        };
+        await prepared.saveModel(tower, out, metadata);
         log(`saved ${path.join(out, 'tower')} (+ tokenizer) after ${result.step} steps`);
+        const pkg = path.join(out, PACKAGE_DIR);
+        await prepared.saveModel(tower, pkg, metadata);
+        writeCheckpointPackage(out, pkg, run, '0.1.0');
+        log(`checkpoint package ${checkpointPackageName(run)} in ${pkg}`);
       }
       console.log(JSON.stringify({
         modality, preset: presetName, step: result.step, steps: preset.steps, finished: result.finished, tokens: result.step * tokensPerStep,

@@ -1,0 +1,115 @@
+/**
+ * A finished pretraining run as an installable checkpoint package, `OUT/package/`:
+ *
+ *   package.json   `@zipper/checkpoint-<modality>-<preset>`, files: tower, tokenizer, card, plot
+ *   README.md      a model card in the Hugging Face hub's style: front matter (library, task,
+ *                  datasets, license, tags), then the command, data, steps, tokens, epochs, wall
+ *                  time, seed, held-out loss and the loss plot
+ *   tower/         the tower (safetensors weights + config), tokenizer/  its tokenizer
+ *   loss.svg, run.json
+ *
+ * `TextTower.load('@zipper/checkpoint-text-small')` (or SpeechTower) loads it by name once
+ * installed, or by path. Copy the folder to packages/checkpoints/<modality>-<preset> to ship it.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isHeldOut, type LossPoint } from '../progress/index.js';
+import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG } from '../training/session.js';
+import type { PretrainRun } from './run-file.js';
+
+export const PACKAGE_DIR = 'package';
+
+export function checkpointPackageName(run: Pick<PretrainRun, 'modality' | 'preset'>): string {
+  return `@zipper/checkpoint-${run.modality}-${run.preset}`;
+}
+
+interface Session {
+  readonly seconds: number;
+  readonly fromStep: number;
+  readonly toStep: number;
+}
+
+/** Writes package.json, README.md, loss.svg and run.json into `dir` (the tower is saved there by the caller). */
+export function writeCheckpointPackage(out: string, dir: string, run: PretrainRun, version: string): void {
+  mkdirSync(dir, { recursive: true });
+  const losses = JSON.parse(`[${readFileSync(path.join(out, LOSS_LOG), 'utf8').trimEnd().split('\n').join(',')}]`) as LossPoint[];
+  const held = losses.filter(isHeldOut);
+  const train = losses.filter((p) => !isHeldOut(p)) as { step: number; loss: number }[];
+  const sessionsFile = path.join(out, SESSIONS_LOG);
+  const sessions: Session[] = existsSync(sessionsFile) ? readFileSync(sessionsFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Session) : [];
+  const wall = sessions.reduce((s, x) => s + x.seconds, 0);
+  const steps = run.config.steps;
+  const tokens = steps * run.tokensPerStep;
+  const name = checkpointPackageName(run);
+  const last = held[held.length - 1];
+  const best = held.reduce<(typeof held)[number] | undefined>((b, p) => (!b || p.heldOut < b.heldOut ? p : b), undefined);
+  const meanLast = (n: number) => train.slice(-n).reduce((s, p) => s + p.loss, 0) / Math.min(n, train.length);
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    `${JSON.stringify(
+      {
+        name,
+        version,
+        description: `Zipper ${run.modality} tower (${run.preset}), pretrained with \`zipper pretrain ${run.modality}\`: weights, config, tokenizer, model card`,
+        license: 'Apache-2.0',
+        files: ['tower', 'tokenizer', 'README.md', 'loss.svg', 'run.json'],
+        keywords: ['zipper', 'checkpoint', run.modality],
+        peerDependencies: { [run.modality === 'text' ? '@zipper/text' : '@zipper/speech']: '0.x' },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  copyFileSync(path.join(out, LOSS_PLOT), path.join(dir, 'loss.svg'));
+  copyFileSync(path.join(out, 'run.json'), path.join(dir, 'run.json'));
+  const loader = run.modality === 'text' ? 'TextTower' : 'SpeechTower';
+  const card = [
+    '---',
+    'library_name: zipper',
+    `pipeline_tag: ${run.modality === 'text' ? 'text-generation' : 'audio-to-audio'}`,
+    'license: apache-2.0',
+    'datasets:',
+    `- zipper-data-build-${run.data.size}-seed${run.data.seed}`,
+    'tags:',
+    '- zipper',
+    '- tensorflow.js',
+    `- ${run.modality}`,
+    '---',
+    '',
+    `# ${name}`,
+    '',
+    `A ${run.modality} tower of Zipper (decoder-only, pretrained alone by next-token prediction), preset \`${run.preset}\`:`,
+    `d ${run.config.shape.dModel}, ${run.config.shape.nLayers} layers, ${run.config.shape.nHeads} heads, vocabulary ${run.tokenizer.vocabSize} (${run.tokenizer.kind}), ${run.parameters.toLocaleString('en-US')} parameters.`,
+    '',
+    '```ts',
+    `import { ${loader} } from '@zipper/${run.modality}';`,
+    `const model = await ${loader}.load('${name}'); // or a path to this folder`,
+    '```',
+    '',
+    '## Training',
+    '',
+    '```sh',
+    run.command,
+    '```',
+    '',
+    '| | |',
+    '|---|---|',
+    `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\`, build.json sha256 \`${run.data.buildSha256}\` |`,
+    `| training data | ${run.counts.trainItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'text-only sentences' : 'speech-only utterances'}, ${run.counts.trainTokens.toLocaleString('en-US')} tokens |`,
+    `| held out | ${run.counts.heldOutItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'dev sentences' : 'speech-only utterances (the last 2% of the manifest)'}, ${run.counts.heldOutTokens.toLocaleString('en-US')} tokens |`,
+    `| steps | ${steps.toLocaleString('en-US')} x ${run.tokensPerStep.toLocaleString('en-US')} tokens (seq ${run.config.seqLen} x batch ${run.config.batchSize}) |`,
+    `| tokens seen | ${tokens.toLocaleString('en-US')} = ${(tokens / run.counts.trainTokens).toFixed(2)} epochs |`,
+    `| optimizer | AdamW, lr ${run.config.peakLr} -> ${run.config.minLr} (cosine, warmup ${run.config.warmup}), weight decay ${run.config.weightDecay}, clip ${run.config.clip} |`,
+    `| seed | ${run.seed} |`,
+    `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s) that ended normally (sessions.jsonl of the run) |`,
+    `| training loss | ${meanLast(50).toFixed(4)} nats/token (mean of the last ${Math.min(50, train.length)} steps) |`,
+    `| held-out loss | ${last ? `${last.heldOut.toFixed(4)} at the end` : 'n/a'}${best ? `; best ${best.heldOut.toFixed(4)} at step ${best.step}` : ''} (perplexity ${last ? Math.exp(last.heldOut).toFixed(2) : 'n/a'}) |`,
+    '',
+    '![training and held-out loss against tokens seen](loss.svg)',
+    '',
+    'Rebuild: run the command above on the same data build (same Debian package versions) and the',
+    'same engine; with the same seed and worker count the weights are bit-identical (the tests rebuild a tiny one).',
+    '',
+  ];
+  writeFileSync(path.join(dir, 'README.md'), card.join('\n'));
+}
