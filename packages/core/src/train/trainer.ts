@@ -17,7 +17,7 @@
  * `learningRateAt(schedule, s - 1)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError } from '../errors.js';
+import { ConfigError, ShapeError, TokenRangeError } from '../errors.js';
 import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type LoadTrainingOptions, type SaveTrainingOptions, type TrainerState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
@@ -179,8 +179,8 @@ export class Trainer<B = Batch> {
       });
     } catch (e) {
       this.data.restore(dataBefore);
-      // Usage errors keep their class; anything else (a failing strategy or worker) becomes a TrainingError with its cause.
-      if (e instanceof TrainingError || e instanceof ConfigError || e instanceof ShapeError) throw e;
+      // Usage and data errors keep their class; anything else (a failing strategy or worker) becomes a TrainingError with its cause.
+      if (e instanceof TrainingError || e instanceof ConfigError || e instanceof ShapeError || e instanceof TokenRangeError) throw e;
       const err = new TrainingError(`step ${stepNo} failed: ${(e as Error)?.message ?? String(e)}; parameters, optimizer state and data position are unchanged`, stepNo);
       (err as { cause?: unknown }).cause = e;
       throw err;
