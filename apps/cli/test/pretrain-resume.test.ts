@@ -6,13 +6,12 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyData, repo } from '../../../packages/data/test/tiny-build.js';
-import { readLosses, runPretrain } from './pretrain-helpers.js';
+import { buildTinyData, readLosses, repo, runPretrain } from './pretrain-helpers.js';
 
 let data = '';
 beforeAll(async () => {
   await initBackend();
-  data = buildTinyData('zipper-pretrain-resume-');
+  data = await buildTinyData('zipper-pretrain-resume-');
 });
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 

@@ -8,15 +8,14 @@ import { initBackend } from '@zipper/core';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyData } from '../../../packages/data/test/tiny-build.js';
 import type { LossPoint } from '../src/progress/index.js';
 import type { PretrainRun } from '../src/pretrain/run-file.js';
-import { readLosses, runPretrain } from './pretrain-helpers.js';
+import { buildTinyData, readLosses, runPretrain } from './pretrain-helpers.js';
 
 let data = '';
 beforeAll(async () => {
   await initBackend();
-  data = buildTinyData('zipper-pretrain-test-');
+  data = await buildTinyData('zipper-pretrain-test-');
 });
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 

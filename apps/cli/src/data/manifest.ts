@@ -17,18 +17,11 @@ export interface Rendered {
 }
 
 export function manifestRecord(item: AudioItem, r: Rendered, sampleRate: number): ManifestRecord {
-  const hidden = item.split === 'speech-only';
-  return {
-    id: item.id,
-    ...(hidden ? { textSha256: sha256(item.text) } : { text: item.text }),
-    voice: item.voice.id,
-    duration: r.samples / sampleRate,
-    sampleRate,
-    samples: r.samples,
-    path: item.path,
-    sha256: r.sha256,
-    ...(item.tempo !== undefined ? { tempo: item.tempo, snrDb: item.snrDb, noise: item.noise } : {}),
-  };
+  // key order is part of the output bytes: id, text | textSha256, voice ... sha256, [tempo, snrDb, noise]
+  const body = { voice: item.voice.id, duration: r.samples / sampleRate, sampleRate, samples: r.samples, path: item.path, sha256: r.sha256 };
+  if (item.split === 'speech-only') return { id: item.id, textSha256: sha256(item.text), ...body };
+  if (item.tempo !== undefined && item.snrDb !== undefined && item.noise !== undefined) return { id: item.id, text: item.text, ...body, tempo: item.tempo, snrDb: item.snrDb, noise: item.noise };
+  return { id: item.id, text: item.text, ...body };
 }
 
 /** The manifest files of a build: name -> which items, in plan order. */
