@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
-import { CheckpointError, ConfigError, generate, loadTower, readTowerCheckpointInfo, saveTower, Tower, type FinishReason, type GenerateOptions } from '@zipper/core';
+import { CheckpointError, ConfigError, generate, loadTower, readTowerCheckpointInfo, saveTower, Tower, type FinishReason, type GenerateOptions, resolveModelLocation } from '@zipper/core';
 import { loadSpeechTokenizer, saveSpeechTokenizer, serializeSpeechTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { speechTowerShape, type SpeechTowerPreset, type SpeechTowerShape } from './presets.js';
 import { speechVocab, tokensToUnits, unitsToTokens, type SpeechVocab } from './vocab.js';
@@ -58,7 +58,9 @@ export class SpeechTower {
     return new SpeechTower(tower, tokenizer);
   }
 
-  static async load(dir: string): Promise<SpeechTower> {
+  /** From a model directory, or an installed checkpoint package's name (resolved from `options.from`, default the working directory). */
+  static async load(nameOrDir: string, options: { from?: string } = {}): Promise<SpeechTower> {
+    const dir = resolveModelLocation(nameOrDir, options);
     const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
     const ref = metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string') throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`);

@@ -1,16 +1,17 @@
 import { sha256Hex } from '@zipper/common/node';
+import { ALIGNED_FRACTIONS, type AlignedFraction, type AudioSplit } from '@zipper/data';
 import type { DataBuildConfig } from './config.js';
 import type { NoiseKind } from './effects.js';
 import { DataBuildError } from './errors.js';
 import { prngFor } from './prng.js';
 import { ASR_VOICES, SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES, type Voice } from './voices.js';
 
-/** Audio splits. aligned-asr and aligned-tts render the same aligned sentences. */
-export type AudioSplit = 'speech-only' | 'aligned-asr' | 'aligned-tts' | 'dev' | 'test-clean' | 'test-other';
+/** Audio splits (`@zipper/data`). aligned-asr and aligned-tts render the same aligned sentences. */
+export type { AudioSplit } from '@zipper/data';
 
-/** Nested subsets of the aligned pairs, in percent. */
-export const ALIGNED_SUBSETS = [1, 10, 100] as const;
-export type AlignedSubset = (typeof ALIGNED_SUBSETS)[number];
+/** Nested subsets of the aligned pairs, in percent (`@zipper/data`'s aligned fractions). */
+export const ALIGNED_SUBSETS = ALIGNED_FRACTIONS;
+export type AlignedSubset = AlignedFraction;
 
 /** One utterance to synthesize: everything its audio depends on. */
 export interface AudioItem {
