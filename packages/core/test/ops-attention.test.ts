@@ -181,6 +181,16 @@ describe('attention: fully masked rows, padding invariance', () => {
       }
     });
 
+    it(`${backend}: no keys at all (S = 0, an empty source segment): output and dq exactly 0`, () => {
+      const [y, dq] = on(backend, () => {
+        const empty = tf.zeros([B, H, 0, K]) as tf.Tensor4D;
+        return valueAndGrads((q, k, v) => attention(q, k, v, { keyPadding: tf.zeros([B, 0], 'bool') as tf.Tensor2D }), [qkv()[0]!, empty, empty]);
+      });
+      expect(y!.length).toBe(B * H * T * K);
+      expect(Array.from(y!).every((x) => x === 0)).toBe(true);
+      expect(Array.from(dq!).every((x) => x === 0)).toBe(true);
+    });
+
     it(`${backend}: changing padded keys and values changes no bit of any output or of dq`, () => {
       // Batch row 1 has 6 real keys; its keys 6..10 get other (and huge) values.
       const changed = (x: tf.Tensor4D, seed: number) => {
