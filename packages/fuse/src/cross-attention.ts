@@ -71,7 +71,7 @@ export function gatedCrossAttention(w: CrossAttentionWeights, x: tf.Tensor3D, kv
   return tf.tidy(() => {
     const [b, t, d] = x.shape;
     const q = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
-    const a = attention(q, kv.k, kv.v, { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
+    const a = attention(q, kv.k, kv.v, mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
     const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
     const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]
     const h = tf.add(x, tf.mul(gated, linear(merged, w.out))) as tf.Tensor3D;

@@ -8,6 +8,7 @@
  * Legend: B batch, T reader positions, S source positions.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { prepareAttentionMask, type PreparedAttentionMask } from '@zipper/core/ops';
 
 export interface HostCrossMask {
   /** [B, T, S]: 1 = may attend. */
@@ -49,6 +50,14 @@ export interface CrossMask {
   readonly mask: tf.Tensor3D;
   /** float32 [B, T, 1] */
   readonly visible: tf.Tensor3D;
+  /** The mask resolved once for every link of this reader/source pair (core's prepareAttentionMask, for H heads). */
+  readonly prepared?: PreparedAttentionMask;
+}
+
+/** The mask resolved for attention calls with `heads` heads (the caller disposes `prepared`). */
+export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
+  const [b, t, s] = m.mask.shape;
+  return { ...m, prepared: prepareAttentionMask({ mask: m.mask }, { batch: b, heads, queries: t, keys: s }) };
 }
 
 /** The mask as tensors (owned by the caller), or undefined when no reader position sees anything. */

@@ -41,8 +41,12 @@ export interface TaskMixtureOptions<B = FusedBatch> {
   /** How a list of examples becomes a batch (default: `layoutBatch`, per-tower streams). */
   readonly layout?: (examples: readonly Example[]) => B;
   readonly seed?: number;
-  /** Tasks and their relative weights, e.g. [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] (the paper's mixture). */
-  readonly tasks: readonly { readonly task: TaskSpec; readonly weight: number }[];
+  /**
+   * Tasks and their relative weights, e.g. [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] (the paper's mixture).
+   * A task may bring its own items (e.g. ASR on other voices' audio, TTS on the target voice's): as many as
+   * the mixture's, index i the same utterance, so the n-th draw picks the same index whichever task it is.
+   */
+  readonly tasks: readonly { readonly task: TaskSpec; readonly weight: number; readonly items?: readonly AlignedItem[] }[];
 }
 
 export interface TaskMixtureState {
@@ -70,8 +74,9 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
     if (!Number.isInteger(this.seed) || this.seed < 0) throw new ConfigError(`seed must be an integer >= 0, got ${this.seed}`);
     if (options.tasks.length === 0) throw new ConfigError('TaskMixture needs at least one task');
     let total = 0;
-    this.cumulative = options.tasks.map(({ task, weight }) => {
+    this.cumulative = options.tasks.map(({ task, weight, items: own }) => {
       if (!(weight >= 0) || !Number.isFinite(weight)) throw new ConfigError(`task weight must be a finite number >= 0, got ${weight}`);
+      if (own !== undefined && own.length !== items.length) throw new ConfigError(`a task's own items must be as many as the mixture's (${items.length}, index i the same utterance), got ${own.length}`);
       for (const t of [...task.inputs, task.output]) if (!config.towers.some((x) => x.name === t)) throw new UnknownTowerError(`task names tower "${t}"; this model's towers are ${config.towers.map((x) => x.name).join(', ')}`);
       total += weight;
       return total;
@@ -83,8 +88,8 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
   example(n: number): Example {
     const u = new Rng(hashSeed(this.seed, `task-${n}`)).next() * (this.cumulative.at(-1) as number);
     const i = this.cumulative.findIndex((c) => u < c);
-    const task = this.options.tasks[i === -1 ? this.cumulative.length - 1 : i]!.task;
-    return taskExample(this.config, task, this.items[this.itemAt(n)] as AlignedItem);
+    const { task, items } = this.options.tasks[i === -1 ? this.cumulative.length - 1 : i]!;
+    return taskExample(this.config, task, (items ?? this.items)[this.itemAt(n)] as AlignedItem);
   }
 
   next(): B {

@@ -25,12 +25,12 @@
  * V vocabulary, L layers, H heads, K head width.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, emptyCache, ShapeError, type KVCache, type LayerKV, type Tower } from '@zipper/core';
+import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type KVCache, type LayerKV, type Tower } from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
 import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
-import { crossMask, type CrossMask } from './masks.js';
+import { crossMask, prepareCrossMask, type CrossMask } from './masks.js';
 import { fusionParamSpecs, initFusionParam } from './params.js';
 import { affineLayers } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
@@ -126,13 +126,11 @@ export class Zipper {
     this.towers = towers;
     this.sources = new Map(entries.filter((e) => e.source).map((e) => [e.name, e.source as TowerSource]));
     const params = new Map<string, tf.Variable>();
-    for (const t of config.towers) for (const [k, v] of (towers.get(t.name) as Tower).params) params.set(`towers.${t.name}.${k}`, v);
-    for (const spec of fusionParamSpecs(config)) {
-      const v = fusion.get(spec.key);
-      if (!v) throw new ShapeError(`missing fusion weight "${spec.key}"`);
-      if (!tf.util.arraysEqual(v.shape, [...spec.shape])) throw new ShapeError(`fusion weight "${spec.key}" has shape [${v.shape}], expected [${spec.shape}]`);
-      params.set(spec.key, v);
-    }
+    for (const t of config.towers) for (const [k, v] of prefixKeys(`towers.${t.name}`, (towers.get(t.name) as Tower).params)) params.set(k, v);
+    const specs = fusionParamSpecs(config);
+    const problems = keySetProblems(new Map(specs.map((s) => [s.key, s.shape])), shapesOf(fusion));
+    if (problems.length > 0) throw new ShapeError(`fusion weights do not match the config: ${problems.join('; ')}`);
+    for (const spec of specs) params.set(spec.key, fusion.get(spec.key) as tf.Variable);
     this.params = params;
   }
 
@@ -155,9 +153,6 @@ export class Zipper {
       if (!given) throw new ConfigError(`no tower given for "${t.name}"`);
       if (JSON.stringify(given.tower.config) !== JSON.stringify(t.config)) throw new ConfigError(`tower "${t.name}": its config differs from the zipper config's`);
     }
-    const expected = new Set(fusionParamSpecs(c).map((s) => s.key));
-    const extra = [...fusion.keys()].filter((k) => !expected.has(k));
-    if (extra.length > 0) throw new ShapeError(`unexpected fusion weights: ${extra.join(', ')}`);
     return new Zipper(c, towers, fusion);
   }
 
@@ -246,6 +241,8 @@ export class Zipper {
       const layerCaches = new Map<string, LayerKV[]>();
       const linkKV = new Map<string, LayerKV | null>();
       const masks = new Map<string, CrossMask | null>();
+      const prepared: CrossMask[] = []; // disposed below (prepared masks are kept past tidy scopes)
+      try {
 
       const getRaw = (x: string, l: number): tf.Tensor3D => {
         const key = `${x}.${l}`;
@@ -302,9 +299,11 @@ export class Zipper {
         if (hit !== undefined) return hit;
         const reader = inputs[link.to] as StreamInput;
         const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
-        const m = source.length === 0 ? null : (crossMask(reader.global, source.global, B, reader.length, source.length) ?? null);
-        masks.set(key, m);
-        return m;
+        const m = source.length === 0 ? undefined : crossMask(reader.global, source.global, B, reader.length, source.length);
+        const p = m ? prepareCrossMask(m, towerSpec(c, link.to).config.nHeads) : null;
+        if (p) prepared.push(p);
+        masks.set(key, p);
+        return p;
       };
 
       const logits: Record<string, tf.Tensor3D> = {};
@@ -333,6 +332,9 @@ export class Zipper {
         if (kv) links[linkKey(link)] = active.includes(link.from) ? kv : { k: tf.clone(kv.k), v: tf.clone(kv.v) };
       }
       return { logits, towers, links } as unknown as tf.TensorContainer;
+      } finally {
+        for (const m of prepared) m.prepared?.dispose();
+      }
     }) as unknown as { logits: Record<string, tf.Tensor3D>; towers?: Record<string, { layers: LayerKV[]; length: number }>; links?: Record<string, LayerKV> };
 
     if (!keep) return { logits: out.logits };
