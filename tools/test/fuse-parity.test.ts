@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
-import { fusedGradients, fusionParamSpecs, layoutBatch, loadZipper, resolveZipperConfig, Zipper, type Example } from '@zipper/fuse';
+import { everyNthSchedule, fusedGradients, fusionParamSpecs, layoutBatch, loadZipper, resolveZipperConfig, Zipper, type Example } from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fixtures = new URL('../fuse/fixtures/', import.meta.url).pathname;
@@ -187,6 +187,25 @@ describe('the golden values through PyTorch', () => {
     for (const f of ['golden-grads.safetensors', 'three/golden-grads.safetensors', 'three/zipped/model.safetensors']) {
       expect(readFileSync(path.join(tmp, f)).equals(readFileSync(path.join(fixtures, f))), f).toBe(true);
     }
+  });
+
+  it("bench_twin.py's every-n-th schedule equals everyNthSchedule, and both of its modes run", async () => {
+    const shapes = [{ name: 'text', nLayers: 4, dModel: 16 }, { name: 'speech', nLayers: 6, dModel: 24 }];
+    const script = [
+      'import sys, json',
+      `sys.path.insert(0, ${JSON.stringify(new URL('../fuse/', import.meta.url).pathname)})`,
+      'import bench_twin',
+      `towers = [{"name": t["name"], "config": {"nLayers": t["nLayers"]}} for t in ${JSON.stringify(shapes)}]`,
+      'print(json.dumps(bench_twin.every_nth(towers, 2)))',
+    ].join('\n');
+    expect(JSON.parse(await python(PY, ['-c', script]))).toEqual(everyNthSchedule(shapes, 2).links);
+    const tiny = ['--d', '16', '--heads', '2', '--layers', '2', '--cross', '2', '--text-vocab', '7', '--speech-vocab', '5', '--speech-len', '6', '--text-len', '3', '--steps', '1'];
+    const bench = new URL('../fuse/bench_twin.py', import.meta.url).pathname;
+    const train = JSON.parse(await python(PY, [bench, 'train', ...tiny, '--batch', '2'])) as { tokens_per_s: number; params: number };
+    const gen = JSON.parse(await python(PY, [bench, 'generate', ...tiny, '--new-tokens', '3'])) as { ms_per_token: number };
+    expect(train.tokens_per_s).toBeGreaterThan(0);
+    expect(train.params).toBeGreaterThan(0);
+    expect(gen.ms_per_token).toBeGreaterThan(0);
   });
 
   it("the twin's property checks pass (tools/fuse/check_twin.py)", async () => {
