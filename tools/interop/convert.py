@@ -18,7 +18,7 @@ Zipped (fused) models, docs/zipper.md "Checkpoint format"; keys `towers.<X>.*`, 
 `cross.*` are the same on both sides, and again exactly the linear weights are transposed:
   to-zipper  --in model.pt --out DIR [--dtype ...] [--tower X=TOWER_DIR ...]
              model.pt = {"config": <zipper.json's towers, schedule, options>, "state_dict": ...}
-             (as tools/fuse writes it) -> a fused checkpoint directory (zipper.json +
+             (as to-torch writes it) -> a fused checkpoint directory (zipper.json +
              model.safetensors without the weights of towers marked `frozen`; a --tower given for
              a frozen tower is checked to hold exactly the weights in model.pt).
   to-torch   --in DIR --out model.pt [--tower X=TOWER_DIR ...] [--check]
@@ -58,12 +58,6 @@ def reference_module():
     except ImportError as e:
         sys.exit(f"convert.py: cannot import torch_reference.py from {where} ({e}); set ZIPPER_TORCH_REFERENCE")
     return torch_reference
-
-
-def write_safetensors(path, tensors, metadata):
-    data = encode_safetensors(tensors, metadata)
-    Path(path).write_bytes(data)
-    return data
 
 
 def encode_safetensors(tensors, metadata):
