@@ -93,7 +93,7 @@ async function check(label: string, argv: string[], stdin: string | Uint8Array =
 let ids = '';
 let tower = '';
 let template = '';
-let wav = new Uint8Array();
+let wav: Uint8Array = new Uint8Array();
 let wavFile = '';
 let speechTok = '';
 let unitsJson = '';
@@ -143,7 +143,6 @@ async function damagedRun(): Promise<string> {
   return dir;
 }
 
-const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = { bpe: ['train', 'encode', 'decode', 'bench'], units: ['train', 'encode', 'decode', 'resynth'], data: ['build'], bench: ['train', 'generate'] };
 
 describe('fuzz every zipper command', () => {
   it('has cases for every command of commands/index.ts (a new command needs its cases here)', () => {

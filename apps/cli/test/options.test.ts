@@ -41,7 +41,7 @@ async function fails(argv: string[], code: number, pattern: RegExp): Promise<voi
 
 const losses = (stdout: string) =>
   stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => {
-    const { step, loss, lr, gradNorm } = JSON.parse(l) as Record<string, number>; // not tokensPerSecond
+    const { step, loss, lr, gradNorm } = JSON.parse(l) as { step: number; loss: number; lr: number; gradNorm: number }; // not tokensPerSecond
     return { step, loss, lr, gradNorm };
   });
 

@@ -169,11 +169,11 @@ describe('training checkpoint integrity', () => {
       return orphans;
     };
     const kept = ['.step-00000002.tmp-1-0badf00d' /* pid 1 is alive */, `.notes.tmp-${dead}-0badf00d` /* not a step */, 'step-00000009-copy'];
-    let orphans = await plant();
+    await plant();
     await run.trainer.train(1);
     await saveTrainingCheckpoint(root, run.trainer);
     expect((await fs.readdir(root)).sort()).toEqual([...kept, 'step-00000001', 'step-00000002'].sort());
-    orphans = await plant();
+    const orphans = await plant();
     const fresh = setup(3);
     await fresh.trainer.resume(root);
     expect(fresh.trainer.step).toBe(2);
