@@ -48,7 +48,7 @@ function numel(shape: readonly number[]): number {
 
 const bytesOf = (a: Float32Array | Int32Array | Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOptions = {}): Uint8Array {
+export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOptions = {}): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (options.metadata) {
     for (const [k, v] of Object.entries(options.metadata)) {

@@ -7,7 +7,7 @@ import { readWav, WavError, writeWav } from '@zipper/tokenizers';
 import { DataError } from './errors.js';
 
 /** 16-bit PCM mono WAV bytes of `samples`, the only format the builder writes. */
-export function encodeWav(samples: Int16Array, sampleRate: number): Uint8Array {
+export function encodeWav(samples: Int16Array, sampleRate: number): Uint8Array<ArrayBuffer> {
   return writeWav(samples, sampleRate, 'pcm16');
 }
 

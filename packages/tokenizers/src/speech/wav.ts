@@ -226,7 +226,7 @@ const FORMAT: Readonly<Record<WavEncoding, { code: 1 | 3; bytes: number }>> = {
  * taken as 16-bit samples verbatim (encoding pcm16 only). Throws `WavSampleError` on NaN/Inf,
  * `WavEmptyError` on zero samples, `WavSampleRateError` for a rate outside the readable range.
  */
-export function writeWav(channels: Float32Array | Int16Array | readonly (Float32Array | Int16Array)[], sampleRate: number, encoding: WavEncoding = 'pcm16'): Uint8Array {
+export function writeWav(channels: Float32Array | Int16Array | readonly (Float32Array | Int16Array)[], sampleRate: number, encoding: WavEncoding = 'pcm16'): Uint8Array<ArrayBuffer> {
   const chans = channels instanceof Float32Array || channels instanceof Int16Array ? [channels] : channels;
   const n = chans[0]?.length ?? 0;
   if (n === 0) throw new WavEmptyError('nothing to write: the audio has no samples');
