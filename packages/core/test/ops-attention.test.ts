@@ -307,6 +307,7 @@ describe('attention: typed errors name the argument', () => {
         [() => attention(q!, k!, v!, { mask: tf.ones([T, S], 'int32') }), /mask has the wrong dtype/],
         [() => attention(q!, k!, v!, { mask: tf.ones([S]) }), /mask has the wrong rank/],
         [() => attention(q!, k!, v!, { causal: true, causalOffset: 1.5 }), /causalOffset must be an integer/],
+        [() => attention(q!, k!, v!, { causalOffset: 2 }), /causalOffset \(2\) is given without causal: true/],
         [() => causalAttention(q!, k!, v!, { causalOffset: -1 }), /causalOffset must be an integer >= 0/],
       ];
       for (const [f, msg] of bad) {

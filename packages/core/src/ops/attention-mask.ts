@@ -88,6 +88,9 @@ function maskAs4D(mask: tf.Tensor, b: number, h: number, t: number, s: number): 
 /** Checks `causalOffset` and `keyPadding` (cheap, no tensors), so errors come before any work. */
 export function checkMaskOptions(options: AttentionMaskOptions, b: number, h: number, t: number, s: number): void {
   const { causalOffset, keyPadding, mask } = options;
+  if (causalOffset !== undefined && options.causal !== true) {
+    throw new ShapeError(`attention: causalOffset (${causalOffset}) is given without causal: true; set causal: true or drop the offset`);
+  }
   if (causalOffset !== undefined && !Number.isInteger(causalOffset)) {
     throw new ShapeError(`attention: causalOffset must be an integer (query t sees keys s <= t + causalOffset), got ${causalOffset}`);
   }
