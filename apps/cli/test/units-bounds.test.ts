@@ -30,7 +30,7 @@ describe('units: bounds from the input', () => {
     const t0 = performance.now();
     const r = await runCli(['units', 'encode', '--tokenizer', TOKENIZER, '--in', at('rate1.wav')]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/WavSampleRateError: the "fmt " chunk declares a sample rate of 1 Hz is outside 1000\.\.384000 Hz/);
+    expect(r.stderr).toMatch(/WavSampleRateError: the "fmt " chunk's sample rate 1 Hz is outside 1000\.\.384000 Hz/);
     expect(r.stderr).not.toMatch(STACK_LINE);
     expect(performance.now() - t0).toBeLessThan(5_000);
   });

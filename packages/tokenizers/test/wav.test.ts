@@ -176,7 +176,7 @@ describe('bad WAV input gives typed errors that say what to do', () => {
       return out;
     };
     for (const hz of [0, 1, 999, 384_001, 0xffffffff]) {
-      expectWavError(() => readWav(withRate(hz)), WavSampleRateError, new RegExp(`declares a sample rate of ${hz} Hz is outside 1000\\.\\.384000 Hz.*sox`));
+      expectWavError(() => readWav(withRate(hz)), WavSampleRateError, new RegExp(`the "fmt " chunk's sample rate ${hz} Hz is outside 1000\\.\\.384000 Hz.*sox`));
       expectWavError(() => writeWav(new Float32Array(3), hz), WavSampleRateError, /outside/);
     }
     expect(readWav(withRate(1000)).sampleRate).toBe(1000);

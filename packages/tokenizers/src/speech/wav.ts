@@ -155,7 +155,7 @@ export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavAud
   if (dataAt < 0) throw new WavFormatError('no "data" chunk found; the file holds no audio');
   const encoding = encodingOf(fmt);
   if (fmt.channels < 1) throw new WavFormatError('"fmt " chunk declares 0 channels');
-  checkSampleRate(fmt.sampleRate, 'the "fmt " chunk declares a sample rate of');
+  checkSampleRate(fmt.sampleRate, 'the "fmt " chunk\'s sample rate');
   const sampleBytes = fmt.bits / 8;
   const frameBytes = sampleBytes * fmt.channels;
   if (fmt.blockAlign !== frameBytes) {
