@@ -15,7 +15,8 @@ block n * L_X / cross, reading the other tower's block n * L_Y / cross), input p
             training. tokens_per_s = batch * (S + T + 4) / step time (bos/eos included).
   generate  greedy decoding with the caches of zipper_decode.py, batch 1: an ASR prompt of S speech
             units, then `--new-tokens` text tokens (eos excluded from the choice so that every
-            run decodes the same count); ms_per_token over the generated tokens, prompt included.
+            run decodes the same count, then eos at the length limit); ms_per_token = time of
+            the whole decode (prompt included) / --new-tokens.
 Prints one JSON line.
 """
 import argparse, json, sys, time
@@ -118,7 +119,7 @@ def main():
 
         def gen():
             segments, _ = zd.greedy(m, prompt, ["text"], a.new_tokens, pick)
-            assert len(segments[0]["ids"]) == a.new_tokens + 1
+            assert len(segments[0]["ids"]) == a.new_tokens + 2  # bos, the tokens, eos at the length limit
 
         gen()
         reps = max(1, a.steps // 5)

@@ -141,6 +141,9 @@ class Twin(unittest.TestCase):
             self.assertEqual([s["tower"] for s in segments], outputs)
             if pick:
                 self.assertEqual([len(s["ids"]) for s in segments], [5, 5, 5])  # bos, 3 tokens, eos
+            else:  # random weights repeat bos: every segment reaches the limit and gets its eos
+                self.assertEqual([s["ids"][-1] for s in segments], [eos[x] for x in outputs])
+                self.assertEqual([len(s["ids"]) for s in segments], [8] * len(outputs))  # bos, 6 tokens, eos
             with torch.no_grad():
                 full = self.model(zr.pack([prompt + segments], self.config))
             self.assertGreaterEqual(len(fed), 6)

@@ -78,7 +78,8 @@ def step(model, inputs, state):
 @torch.no_grad()
 def greedy(model, prompt, outputs, max_new, pick=None):
     """Greedy decoding of one example: `prompt` segments [{tower, ids}], then a segment of each
-    tower in `outputs` (opened with its bos, closed by its eos or after `max_new` tokens).
+    tower in `outputs` (opened with its bos, closed by its eos, which is fed as if generated after
+    `max_new` other tokens).
     `pick(tower, logits [V], n)` chooses the n-th token of a segment (default: argmax).
     Returns (segments generated [{tower, ids}], [(tower, stream position, logits [V])] of every
     position whose logits chose a token)."""
@@ -102,18 +103,17 @@ def greedy(model, prompt, outputs, max_new, pick=None):
         pending[x] = bos_in if x not in pending else (torch.cat([pending[x][0], bos_in[0]], 1), torch.cat([pending[x][1], bos_in[1]], 1))
         g += 1
         ids = [bos]
-        for _ in range(max_new):
+        for n in range(max_new + 1):
             logits = step(model, pending, state)[x][0, -1]  # [V]
             fed.append((x, state.length[x] - 1, logits))
-            nxt = int(logits.argmax()) if pick is None else pick(x, logits, len(ids) - 1)
+            if n == max_new:  # the length limit: eos as if generated (docs/zipper.md, "Decoding")
+                nxt = eos
+            else:
+                nxt = int(logits.argmax()) if pick is None else pick(x, logits, n)
             ids.append(nxt)
             pending = {x: (torch.tensor([[nxt]]), torch.tensor([[g]]))}
             g += 1
             if nxt == eos:
-                break
+                break  # the eos is fed together with the next segment's bos
         out_segments.append({"tower": x, "ids": ids})
-        if ids[-1] != eos:  # not closed by eos: feed the last token before the next segment opens
-            step(model, pending, state)
-            pending = {}
-        # else the eos is fed together with the next segment's bos
     return out_segments, fed
