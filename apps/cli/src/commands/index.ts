@@ -1,8 +1,10 @@
 import type { Command } from '../command.js';
+import { baseline } from './baseline.js';
 import { bench } from './bench.js';
 import { bpe } from './bpe.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
+import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { pretrain } from './pretrain.js';
 import { train } from './train.js';
@@ -19,5 +21,7 @@ export const COMMANDS: readonly Command[] = [
   units,
   train,
   pretrain,
+  baseline,
+  fuse,
   wer,
 ];

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultDataParallelWorkers, initBackend, type Tower } from '@zipper/core';
+import { DataParallelGradients, defaultDataParallelWorkers, evaluateLoss, initBackend, type Tower } from '@zipper/core';
 import { evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { intArg, numArg, parse } from '../args.js';
@@ -122,11 +122,14 @@ export const pretrain: Command = {
       }
       const epochTokens = prepared.counts.trainTokens;
       log(`${modality} tower ${presetName}: ${parameters.toLocaleString('en-US')} parameters; ${preset.steps} steps x ${tokensPerStep} tokens = ${(preset.steps * tokensPerStep).toLocaleString('en-US')} tokens = ${((preset.steps * tokensPerStep) / epochTokens).toFixed(2)} epochs of ${epochTokens.toLocaleString('en-US')}; workers ${workers}`);
+      const model = tower;
+      const heldOut = evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen);
       const result = await runSession({
         out,
-        tower,
+        model,
         data: trainBatches(prepared.train, { batchSize: preset.batchSize, seqLen: preset.seqLen, seed }),
-        heldOut: evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen),
+        ...(heldOut.length > 0 ? { heldOut: () => evaluateLoss(model, heldOut) } : {}),
+        parallel: (n) => new DataParallelGradients(model, { workers: n }),
         trainer: {
           schedule: { peakLr: preset.peakLr, minLr: preset.minLr, warmupSteps: Math.min(preset.warmup, preset.steps), totalSteps: preset.steps },
           optimizer: { weightDecay: preset.weightDecay },

@@ -1,6 +1,7 @@
 /**
  * The loss curve of a training run as a standalone SVG: training loss (bucket means, at most 600
- * points) and held-out loss (dots joined by a line) against training tokens seen.
+ * points) and held-out loss (dots joined by a line) against training tokens seen. A log with
+ * per-stream losses (`streams`) gets one training and one held-out curve per stream instead.
  */
 import { writeFileAtomicSync } from '@zipper/common/node';
 import { isHeldOut, type LossPoint } from './loss-log.js';
@@ -42,13 +43,46 @@ function buckets(points: readonly { tokens: number; loss: number }[], max: numbe
   return out;
 }
 
+interface Series {
+  readonly label: string;
+  readonly color: string;
+  readonly points: readonly { tokens: number; loss: number }[];
+  /** Held-out series: dots joined by a line. */
+  readonly dots: boolean;
+}
+
+const STREAM_COLORS = [
+  ['#1f77b4', '#d62728'],
+  ['#2ca02c', '#9467bd'],
+  ['#ff7f0e', '#8c564b'],
+  ['#17becf', '#e377c2'],
+];
+
+/** The curves of a log: train + held-out, or per stream when the points carry streams. */
+function seriesOf(points: readonly LossPoint[]): Series[] {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.streams ?? {})))];
+  if (names.length === 0) {
+    return [
+      { label: 'train', color: '#1f77b4', dots: false, points: buckets(points.filter((p) => !isHeldOut(p)).map((p) => ({ tokens: p.tokens, loss: (p as { loss: number }).loss })), 600) },
+      { label: 'held-out', color: '#d62728', dots: true, points: points.filter(isHeldOut).map((p) => ({ tokens: p.tokens, loss: p.heldOut })) },
+    ];
+  }
+  return names.flatMap((n, i) => {
+    const [train, held] = STREAM_COLORS[i % STREAM_COLORS.length]!;
+    const of = (held: boolean) => points.filter((p) => isHeldOut(p) === held && p.streams?.[n] !== undefined).map((p) => ({ tokens: p.tokens, loss: p.streams![n]! }));
+    return [
+      { label: `${n} train`, color: train!, dots: false, points: buckets(of(false), 600) },
+      { label: `${n} held-out`, color: held!, dots: true, points: of(true) },
+    ];
+  });
+}
+
 export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
   const m = { left: 64, right: 20, top: 36, bottom: 52 };
-  const train = buckets(points.filter((p) => !isHeldOut(p)).map((p) => ({ tokens: p.tokens, loss: (p as { loss: number }).loss })), 600);
-  const held = points.filter(isHeldOut).map((p) => ({ tokens: p.tokens, loss: p.heldOut }));
-  const all = [...train, ...held];
+  const series = seriesOf(points);
+  const all = series.flatMap((x) => x.points);
   const xMax = Math.max(1, ...all.map((p) => p.tokens));
   const ys = all.map((p) => p.loss).filter(Number.isFinite);
   const yMin = ys.length ? Math.min(...ys) : 0;
@@ -74,19 +108,16 @@ export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions):
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#999"/>`);
   parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">training tokens seen</text>`);
   parts.push(`<text transform="translate(16 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">loss (nats / token)</text>`);
-  if (train.length) parts.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${line(train)}"/>`);
-  if (held.length) {
-    parts.push(`<polyline fill="none" stroke="#d62728" stroke-width="1.5" points="${line(held)}"/>`);
-    for (const p of held) parts.push(`<circle cx="${X(p.tokens).toFixed(1)}" cy="${Y(p.loss).toFixed(1)}" r="2.5" fill="#d62728"/>`);
+  for (const x of series) {
+    if (x.points.length) parts.push(`<polyline fill="none" stroke="${x.color}" stroke-width="1.5" points="${line(x.points)}"/>`);
+    if (x.dots) for (const p of x.points) parts.push(`<circle cx="${X(p.tokens).toFixed(1)}" cy="${Y(p.loss).toFixed(1)}" r="2.5" fill="${x.color}"/>`);
   }
-  const lastTrain = train[train.length - 1];
-  const lastHeld = held[held.length - 1];
-  const legend = [
-    `train${lastTrain ? ` (last ${lastTrain.loss.toFixed(3)})` : ''}`,
-    `held-out${lastHeld ? ` (last ${lastHeld.loss.toFixed(3)})` : ''}`,
-  ];
-  parts.push(`<line x1="${W - 250}" x2="${W - 230}" y1="${m.top + 14}" y2="${m.top + 14}" stroke="#1f77b4" stroke-width="2"/><text x="${W - 225}" y="${m.top + 18}">${legend[0]}</text>`);
-  parts.push(`<line x1="${W - 250}" x2="${W - 230}" y1="${m.top + 32}" y2="${m.top + 32}" stroke="#d62728" stroke-width="2"/><text x="${W - 225}" y="${m.top + 36}">${legend[1]}</text>`);
+  series.forEach((x, i) => {
+    const lastPoint = x.points[x.points.length - 1];
+    const y = m.top + 14 + 18 * i;
+    const label = `${x.label}${lastPoint ? ` (last ${lastPoint.loss.toFixed(3)})` : ''}`;
+    parts.push(`<line x1="${W - 250}" x2="${W - 230}" y1="${y}" y2="${y}" stroke="${x.color}" stroke-width="2"/><text x="${W - 225}" y="${y + 4}">${esc(label)}</text>`);
+  });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

@@ -4,7 +4,12 @@
  * every `plainEvery` steps and at the last step.
  *
  *   step 1200/9000 [####..........................] 13.3% loss 3.412 held-out 3.530 | 3,912 tok/s | elapsed 5m12s eta 33m40s
+ *
+ * With per-stream losses (a zipped model), each loss is followed by its streams:
+ *   ... loss 3.412 (text 2.101 speech 4.301) held-out 3.530 (text 2.230 speech 4.402) | ...
  */
+import type { StreamLosses } from './loss-log.js';
+
 export interface TrainBarOptions {
   readonly totalSteps: number;
   /** Step the bar starts at (a resumed run); rates count only this invocation's steps. */
@@ -25,6 +30,8 @@ export class TrainBar {
   private step: number;
   private loss = NaN;
   private heldOut: number | undefined;
+  private streams: StreamLosses | undefined;
+  private heldOutStreams: StreamLosses | undefined;
 
   constructor(private readonly o: TrainBarOptions) {
     this.stream = o.stream ?? process.stderr;
@@ -33,10 +40,11 @@ export class TrainBar {
     this.plainEvery = o.plainEvery ?? Math.max(1, Math.round(o.totalSteps / 100));
   }
 
-  /** After each step: its number, loss and input tokens. */
-  update(step: number, loss: number, tokens: number): void {
+  /** After each step: its number, loss, input tokens and (several streams) the latest loss of each stream. */
+  update(step: number, loss: number, tokens: number, streams?: StreamLosses): void {
     this.step = step;
     this.loss = loss;
+    this.streams = streams;
     this.tokens += tokens;
     if (this.o.enabled === false) return;
     const now = Date.now();
@@ -50,8 +58,9 @@ export class TrainBar {
     }
   }
 
-  setHeldOut(loss: number): void {
+  setHeldOut(loss: number, streams?: StreamLosses): void {
     this.heldOut = loss;
+    this.heldOutStreams = streams;
   }
 
   /** A message on its own line (the bar is redrawn after it on a terminal). */
@@ -70,10 +79,11 @@ export class TrainBar {
     const done = this.step - startStep;
     const rate = secs > 0 ? this.tokens / secs : 0;
     const eta = done > 0 ? ((totalSteps - this.step) * secs) / done : NaN;
-    const held = this.heldOut === undefined ? '' : ` held-out ${this.heldOut.toFixed(3)}`;
+    const per = (s: StreamLosses | undefined) => (s && Object.keys(s).length > 0 ? ` (${Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')})` : '');
+    const held = this.heldOut === undefined ? '' : ` held-out ${this.heldOut.toFixed(3)}${per(this.heldOutStreams)}`;
     return (
       `step ${this.step}/${totalSteps} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(100 * frac).toFixed(1)}% ` +
-      `loss ${Number.isFinite(this.loss) ? this.loss.toFixed(3) : '-'}${held} | ${Math.round(rate).toLocaleString('en-US')} tok/s | elapsed ${duration(secs)} eta ${Number.isFinite(eta) ? duration(eta) : '-'}`
+      `loss ${Number.isFinite(this.loss) ? this.loss.toFixed(3) : '-'}${per(this.streams)}${held} | ${Math.round(rate).toLocaleString('en-US')} tok/s | elapsed ${duration(secs)} eta ${Number.isFinite(eta) ? duration(eta) : '-'}`
     );
   }
 }

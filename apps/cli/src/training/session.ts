@@ -1,6 +1,8 @@
 /**
  * A resumable training session over core's Trainer, checkpoints and data-parallel workers: the
- * loop shared by commands that train a tower on a batch source (`zipper pretrain`).
+ * loop shared by the commands that train (`zipper pretrain`: a tower on windows of documents;
+ * `zipper fuse train` / `zipper baseline train`: a zipped model or the single decoder on task
+ * mixtures, with one loss stream per tower, logged and plotted per stream).
  *
  * Per completed step, in this order: the training loss goes to `loss.jsonl`; every `evalEvery`
  * steps the held-out loss too; every `every` steps (and at the last step) core's atomic training
@@ -8,30 +10,40 @@
  * most the steps after the newest checkpoint: `resume` reloads it (weights, AdamW state, data
  * position, step) and truncates the log to its step, so the resumed run writes the same log,
  * checkpoints and final weights as an uninterrupted one (for a given worker count; the losses
- * of 0 and 1 workers differ only in float summation order).
+ * of 0 and 1 workers differ only in float summation order). `tokens` in the log is the running
+ * sum of the steps' input tokens (core's `StepProgress.tokens`), restored from the log on resume.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DataParallelGradients,
-  evaluateLoss,
+  ConfigError,
   latestCheckpoint,
   Trainer,
   type Batch,
-  type BatchIterator,
-  type Tower,
+  type BatchSource,
+  type DataParallelGradients,
+  type Evaluation,
+  type GradientStrategy,
+  type TrainableParams,
   type TrainerOptions,
 } from '@zipper/core';
-import { duration, isHeldOut, LossLog, TrainBar, writeLossSvg } from '../progress/index.js';
+import { duration, isHeldOut, LossLog, TrainBar, writeLossSvg, type StreamLosses } from '../progress/index.js';
 
-export interface SessionConfig {
+export interface SessionConfig<B = Batch> {
   /** Run directory: train/, loss.jsonl, loss.svg, sessions.jsonl. */
   readonly out: string;
-  readonly tower: Tower;
-  readonly data: BatchIterator;
-  /** Held-out batches (each window once); their loss is logged every `evalEvery` steps and at step 0. */
-  readonly heldOut: readonly Batch[];
-  readonly trainer: Pick<TrainerOptions, 'schedule' | 'optimizer' | 'maxGradNorm' | 'accumulationSteps'>;
+  /** What trains: a Tower, a zipped model, the single decoder (its `params` are checkpointed). */
+  readonly model: TrainableParams;
+  readonly data: BatchSource<B>;
+  /** The held-out loss (logged every `evalEvery` steps and at step 0); undefined = none. */
+  readonly heldOut?: () => Evaluation;
+  /** The in-process gradient strategy (default: the Trainer's, a Tower's next-token loss). */
+  readonly local?: GradientStrategy<B>;
+  /** A data-parallel strategy with `workers` workers (required when workers > 0; a Tower: `(n) => new DataParallelGradients(tower, { workers: n })`). */
+  readonly parallel?: (workers: number) => DataParallelGradients<B>;
+  /** Log, show and plot every stream's loss (a model with several output streams). */
+  readonly streams?: boolean;
+  readonly trainer: Pick<TrainerOptions<B>, 'schedule' | 'optimizer' | 'maxGradNorm' | 'accumulationSteps' | 'freezePrefixes' | 'trainable'>;
   readonly totalSteps: number;
   /** Checkpoint every this many steps (and at the last step). */
   readonly every: number;
@@ -49,15 +61,21 @@ export interface SessionConfig {
   readonly progress: boolean;
   /** Where status lines go (default stderr). */
   readonly log?: (line: string) => void;
+  /** After every checkpoint (e.g. also write the model in its release format). */
+  readonly onCheckpoint?: (step: number) => Promise<void>;
 }
 
 export interface SessionResult {
   /** Completed steps of the run (not only of this invocation). */
   readonly step: number;
   readonly finished: boolean;
-  readonly tokensPerStep: number;
+  /** Training input tokens seen by the run (all its steps). */
+  readonly tokens: number;
   readonly lastLoss: number;
   readonly lastHeldOut: number | undefined;
+  /** Per stream (`streams` sessions): the last step's and the last held-out evaluation's losses. */
+  readonly lastStreams: StreamLosses | undefined;
+  readonly lastHeldOutStreams: StreamLosses | undefined;
   /** This invocation: steps run, wall seconds, training tokens per second (over the whole loop: evals and checkpoints included). */
   readonly sessionSteps: number;
   readonly sessionSeconds: number;
@@ -69,73 +87,95 @@ export const LOSS_LOG = 'loss.jsonl';
 export const LOSS_PLOT = 'loss.svg';
 export const SESSIONS_LOG = 'sessions.jsonl';
 
-export async function runSession(c: SessionConfig): Promise<SessionResult> {
+/** Per-stream losses rounded for the log (as a step reports them, without target counts). */
+function streamLosses(streams: Readonly<Record<string, { readonly loss: number }>>): StreamLosses {
+  return Object.fromEntries(Object.entries(streams).map(([k, v]) => [k, v.loss]));
+}
+
+export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<SessionResult> {
   const log = c.log ?? ((s: string) => void process.stderr.write(`${s}\n`));
   const trainDir = path.join(c.out, TRAIN_DIR);
   const losses = new LossLog(path.join(c.out, LOSS_LOG));
   const plot = () => writeLossSvg(path.join(c.out, LOSS_PLOT), losses.read(), { title: c.title });
-  const parallel = c.workers > 0 ? new DataParallelGradients(c.tower, { workers: c.workers }) : undefined;
+  if (c.workers > 0 && !c.parallel) throw new ConfigError('runSession: workers > 0 needs `parallel`, a data-parallel strategy factory for this model');
+  const parallel = c.workers > 0 ? c.parallel!(c.workers) : undefined;
   if (parallel?.config.note) log(`--workers: ${parallel.config.note}`);
-  let trainer: Trainer;
+  const strategy = parallel ?? c.local;
+  let trainer: Trainer<B>;
   try {
-    trainer = new Trainer(c.tower, c.data, { ...c.trainer, ...(parallel ? { strategy: parallel } : {}) });
+    trainer = new Trainer<B>(c.model, c.data, { ...c.trainer, ...(strategy ? { strategy } : {}) });
   } catch (e) {
     parallel?.dispose();
     throw e;
   }
-  const tokensPerStep = (c.trainer.accumulationSteps ?? 1) * c.data.config.batchSize * c.data.config.seqLen;
-  const heldOutLoss = () => evaluateLoss(c.tower, c.heldOut).loss;
-  let lastLoss = NaN;
-  let lastHeldOut: number | undefined;
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  try {
-    const last = c.resume ? await latestCheckpoint(trainDir) : undefined;
-    if (last) {
-      await trainer.resume(last);
-      const kept = losses.truncateTo(trainer.step);
-      lastHeldOut = kept.filter(isHeldOut).pop()?.heldOut;
-      log(`resumed from ${last} (step ${trainer.step} of ${c.totalSteps})`);
-    } else {
-      losses.truncateTo(-1); // a fresh run, or a resume before the first checkpoint
-      if (c.heldOut.length > 0) {
-        lastHeldOut = heldOutLoss();
-        losses.append({ step: 0, tokens: 0, heldOut: lastHeldOut });
-      }
-    }
-    const startStep = trainer.step;
-    const bar = new TrainBar({ totalSteps: c.totalSteps, startStep, enabled: c.progress });
-    if (lastHeldOut !== undefined) bar.setHeldOut(lastHeldOut);
-    let saved = trainer.step;
-    const save = async () => {
-      await trainer.save(trainDir, { keep: c.keep });
-      saved = trainer.step;
-      plot();
+  return loop(trainer, parallel?.config.workers ?? 0);
+
+  async function loop(trainer: Trainer<B>, workers: number): Promise<SessionResult> {
+    const heldOut = c.heldOut;
+    let lastLoss = NaN;
+    let lastHeldOut: number | undefined;
+    let lastStreams: StreamLosses | undefined;
+    let lastHeldOutStreams: StreamLosses | undefined;
+    let tokens = 0;
+    const evaluate = (step: number) => {
+      const e = heldOut!();
+      lastHeldOut = e.loss;
+      lastHeldOutStreams = c.streams ? streamLosses(e.streams) : undefined;
+      losses.append({ step, tokens, heldOut: e.loss, ...(lastHeldOutStreams ? { streams: lastHeldOutStreams } : {}) });
     };
-    while (trainer.step < c.totalSteps) {
-      if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
-      const p = await trainer.trainStep();
-      lastLoss = p.loss;
-      losses.append({ step: p.step, tokens: p.step * tokensPerStep, loss: p.loss });
-      if (c.heldOut.length > 0 && (p.step % c.evalEvery === 0 || p.step === c.totalSteps)) {
-        lastHeldOut = heldOutLoss();
-        losses.append({ step: p.step, tokens: p.step * tokensPerStep, heldOut: lastHeldOut });
-        bar.setHeldOut(lastHeldOut);
+    const t0 = performance.now();
+    const startedAt = new Date().toISOString();
+    try {
+      const last = c.resume ? await latestCheckpoint(trainDir) : undefined;
+      if (last) {
+        await trainer.resume(last);
+        const kept = losses.truncateTo(trainer.step);
+        const held = kept.filter(isHeldOut).pop();
+        lastHeldOut = held?.heldOut;
+        lastHeldOutStreams = held?.streams;
+        tokens = kept.filter((p) => !isHeldOut(p)).pop()?.tokens ?? 0;
+        log(`resumed from ${last} (step ${trainer.step} of ${c.totalSteps})`);
+      } else {
+        losses.truncateTo(-1); // a fresh run, or a resume before the first checkpoint
+        if (heldOut) evaluate(0);
       }
-      bar.update(p.step, p.loss, p.tokens);
-      if (p.step % c.every === 0 || p.step === c.totalSteps) await save();
+      const startStep = trainer.step;
+      const tokensBefore = tokens;
+      const bar = new TrainBar({ totalSteps: c.totalSteps, startStep, enabled: c.progress });
+      if (lastHeldOut !== undefined) bar.setHeldOut(lastHeldOut, lastHeldOutStreams);
+      let saved = trainer.step;
+      const save = async () => {
+        await trainer.save(trainDir, { keep: c.keep });
+        saved = trainer.step;
+        plot();
+        await c.onCheckpoint?.(trainer.step);
+      };
+      while (trainer.step < c.totalSteps) {
+        if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
+        const p = await trainer.trainStep();
+        lastLoss = p.loss;
+        tokens += p.tokens;
+        lastStreams = c.streams ? { ...lastStreams, ...streamLosses(p.streams) } : undefined;
+        losses.append({ step: p.step, tokens, loss: p.loss, ...(c.streams ? { streams: streamLosses(p.streams) } : {}) });
+        if (heldOut && (p.step % c.evalEvery === 0 || p.step === c.totalSteps)) {
+          evaluate(p.step);
+          bar.setHeldOut(lastHeldOut!, lastHeldOutStreams);
+        }
+        bar.update(p.step, p.loss, p.tokens, lastStreams);
+        if (p.step % c.every === 0 || p.step === c.totalSteps) await save();
+      }
+      if (saved !== trainer.step) await save(); // stopped by --minutes between checkpoints
+      const sessionSeconds = (performance.now() - t0) / 1000;
+      const sessionSteps = trainer.step - startStep;
+      const tokensPerSecond = sessionSeconds > 0 ? (tokens - tokensBefore) / sessionSeconds : 0;
+      appendFileSync(
+        path.join(c.out, SESSIONS_LOG),
+        `${JSON.stringify({ startedAt, endedAt: new Date().toISOString(), fromStep: startStep, toStep: trainer.step, seconds: +sessionSeconds.toFixed(1), tokensPerSecond: Math.round(tokensPerSecond), workers })}\n`,
+      );
+      if (trainer.step < c.totalSteps) log(`stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`);
+      return { step: trainer.step, finished: trainer.step >= c.totalSteps, tokens, lastLoss, lastHeldOut, lastStreams, lastHeldOutStreams, sessionSteps, sessionSeconds, tokensPerSecond };
+    } finally {
+      trainer.dispose();
     }
-    if (saved !== trainer.step) await save(); // stopped by --minutes between checkpoints
-    const sessionSeconds = (performance.now() - t0) / 1000;
-    const sessionSteps = trainer.step - startStep;
-    const tokensPerSecond = sessionSeconds > 0 ? (sessionSteps * tokensPerStep) / sessionSeconds : 0;
-    appendFileSync(
-      path.join(c.out, SESSIONS_LOG),
-      `${JSON.stringify({ startedAt, endedAt: new Date().toISOString(), fromStep: startStep, toStep: trainer.step, seconds: +sessionSeconds.toFixed(1), tokensPerSecond: Math.round(tokensPerSecond), workers: parallel?.config.workers ?? 0 })}\n`,
-    );
-    if (trainer.step < c.totalSteps) log(`stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`);
-    return { step: trainer.step, finished: trainer.step >= c.totalSteps, tokensPerStep, lastLoss, lastHeldOut, sessionSteps, sessionSeconds, tokensPerSecond };
-  } finally {
-    trainer.dispose();
   }
 }

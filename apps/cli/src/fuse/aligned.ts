@@ -1,0 +1,122 @@
+/**
+ * The aligned data of a fused run, from a data build (`@zipper/data`):
+ *
+ * - ASR examples `[speech][text]` (target text) read the aligned-asr audio (the seen voices other
+ *   than the TTS voice); TTS examples `[text][speech]` (target speech) read the aligned-tts audio
+ *   (the TTS voice). Both manifests hold the same sentences in the same order, so pair i is one
+ *   sentence in two renderings (checked).
+ * - `--fraction 0.01|0.1|1` picks the nested 1% / 10% / 100% subset.
+ * - Text goes through the text tower's BPE, audio through the speech tower's own speech tokenizer
+ *   (units cached on disk by `SpeechUnitEncoder`, DATA/.cache/units).
+ * - Held out (dev split): ASR on every dev utterance, TTS on the dev utterances in the TTS voice
+ *   (all of them when there are none, said in the log).
+ * - A pair whose segment would not fit a tower (`<bos> ids <eos>` longer than its maxSeqLen, or,
+ *   for the single decoder, both segments longer than its one stream) is dropped and counted.
+ */
+import type { AlignedFraction } from '@zipper/data';
+import type { DataDir } from '@zipper/data/node';
+import { SpeechUnitEncoder } from '@zipper/data/node';
+import type { AlignedItem } from '@zipper/fuse';
+import type { BpeTokenizer, SpeechTokenizer } from '@zipper/tokenizers';
+import { UsageError } from '../command.js';
+
+/** --fraction value -> percent of the aligned pool. */
+export const FRACTIONS: Readonly<Record<string, AlignedFraction>> = { '0.01': 1, '0.1': 10, '1': 100 };
+
+export function parseFraction(v: string | undefined): AlignedFraction {
+  if (v === undefined) throw new UsageError('--fraction 0.01|0.1|1 is required (the nested 1% / 10% / 100% subset of the aligned pairs)');
+  const f = FRACTIONS[String(Number(v))];
+  if (f === undefined || v.trim() === '') throw new UsageError(`--fraction must be 0.01, 0.1 or 1 (the nested 1% / 10% / 100% subsets of the aligned pairs), got "${v}"`);
+  return f;
+}
+
+/** Which sequences fit the model: per-tower stream limits (zipped) or one stream for all segments (single decoder). */
+export type LengthLimit = { readonly kind: 'towers'; readonly text: number; readonly speech: number } | { readonly kind: 'stream'; readonly total: number };
+
+export interface AlignedData {
+  /** Per pair: the text and the ASR audio's units (content ids, no bos/eos). */
+  readonly asr: AlignedItem[];
+  /** Per pair: the text and the TTS audio's units. */
+  readonly tts: AlignedItem[];
+  readonly devAsr: AlignedItem[];
+  readonly devTts: AlignedItem[];
+  readonly counts: {
+    readonly pairs: number;
+    readonly kept: number;
+    readonly dropped: number;
+    readonly textTokens: number;
+    readonly asrUnits: number;
+    readonly ttsUnits: number;
+    readonly devAsr: number;
+    readonly devTts: number;
+    readonly devDropped: number;
+    readonly ttsVoice: string;
+  };
+}
+
+function fits(limit: LengthLimit, text: number, speech: number): boolean {
+  return limit.kind === 'towers' ? text + 2 <= limit.text && speech + 2 <= limit.speech : text + speech + 4 <= limit.total;
+}
+
+export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTokenizer, speech: SpeechTokenizer, limit: LengthLimit, log: (s: string) => void): AlignedData {
+  const asrRecords = data.records('aligned-asr', pct);
+  const ttsRecords = data.records('aligned-tts', pct);
+  if (asrRecords.length !== ttsRecords.length || asrRecords.some((r, i) => r.text !== ttsRecords[i]!.text)) {
+    throw new UsageError(`${data.dir}: aligned-asr.${pct}pct and aligned-tts.${pct}pct do not hold the same sentences in the same order; rebuild the data with zipper data build`);
+  }
+  const t0 = performance.now();
+  const encoder = new SpeechUnitEncoder(data, speech);
+  const asrUnits = encoder.encodeAll(asrRecords);
+  const ttsUnits = encoder.encodeAll(ttsRecords);
+  const dev = data.records('dev');
+  const devUnits = encoder.encodeAll(dev);
+  const s = encoder.stats;
+  log(`speech units: ${asrRecords.length + ttsRecords.length + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const ids = (line: string) => Array.from(text.encode(line));
+  const asr: AlignedItem[] = [];
+  const tts: AlignedItem[] = [];
+  let textTokens = 0;
+  let nAsr = 0;
+  let nTts = 0;
+  asrRecords.forEach((r, i) => {
+    const t = ids(r.text);
+    const a = Array.from(asrUnits[i]!);
+    const b = Array.from(ttsUnits[i]!);
+    if (!fits(limit, t.length, a.length) || !fits(limit, t.length, b.length)) return;
+    asr.push({ text: t, speech: a });
+    tts.push({ text: t, speech: b });
+    textTokens += t.length;
+    nAsr += a.length;
+    nTts += b.length;
+  });
+  const pairs = asrRecords.length;
+  const limitText = limit.kind === 'towers' ? `the towers' maxSeqLen (text ${limit.text}, speech ${limit.speech})` : `the single decoder's maxSeqLen ${limit.total}`;
+  if (asr.length < pairs) log(`aligned ${pct}%: ${pairs - asr.length} of ${pairs} pairs dropped: a segment with <bos>/<eos> is longer than ${limitText}`);
+  if (asr.length === 0) throw new UsageError(`no aligned pair of ${data.dir} (${pct}%) fits ${limitText}; use towers with a larger maxSeqLen`);
+
+  const ttsVoice = ttsRecords[0]?.voice ?? '';
+  const devAsr: AlignedItem[] = [];
+  const devTts: AlignedItem[] = [];
+  let devDropped = 0;
+  const inVoice = dev.some((r) => r.voice === ttsVoice);
+  dev.forEach((r, i) => {
+    const t = ids(r.text);
+    const u = Array.from(devUnits[i]!);
+    if (!fits(limit, t.length, u.length)) {
+      devDropped++;
+      return;
+    }
+    devAsr.push({ text: t, speech: u });
+    if (!inVoice || r.voice === ttsVoice) devTts.push({ text: t, speech: u });
+  });
+  if (!inVoice) log(`held out: no dev utterance is in the TTS voice ${ttsVoice}; the TTS held-out loss uses every dev voice`);
+  log(`aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`);
+  return {
+    asr,
+    tts,
+    devAsr,
+    devTts,
+    counts: { pairs, kept: asr.length, dropped: pairs - asr.length, textTokens, asrUnits: nAsr, ttsUnits: nTts, devAsr: devAsr.length, devTts: devTts.length, devDropped, ttsVoice },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * The two models a fused run trains, behind one interface so that `zipper fuse train` and
+ * `zipper baseline train` share the data, the loop, the outputs and the decoding:
+ *
+ * - `fuse`: the zipped model (`Zipper`) of the text and speech towers, `--cross-layers N` gated
+ *   cross-attention layers per direction, `--projection-layers`, `--freeze`; saved as a fused
+ *   checkpoint (`saveZipper`: zipper.json + model.safetensors) that names both towers' sha256.
+ * - `baseline`: the paper's single decoder (`SingleDecoder`): the text tower with the speech
+ *   units as new embedding rows, every weight trained; its one stream holds both segments, so its
+ *   maxSeqLen is raised (default: text + speech maxSeqLen; rotary positions have no weights).
+ *   Saved as a core tower checkpoint whose metadata holds the modalities (`baseline` field).
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError, loadTower, readTowerCheckpointInfo, saveTower, Tower, type DataParallelGradients, type GradientStrategy, type LossSpec } from '@zipper/core';
+import {
+  freezePrefixes,
+  fusedDataParallel,
+  fusedGradients,
+  fusedLoss,
+  generateZipped,
+  layoutBatch,
+  loadZipper,
+  saveZipper,
+  SingleDecoder,
+  Zipper,
+  type Example,
+  type ZippedGenerateOptions,
+  type ZippedGenerateResult,
+  type ZipperConfig,
+} from '@zipper/fuse';
+import { speechSpec, towerEntries, type LoadedTowers } from './towers.js';
+
+export type ModelKind = 'fuse' | 'baseline';
+
+export interface RunModel<B = unknown> {
+  readonly kind: ModelKind;
+  /** The modalities (towers, bos/eos) for task examples. */
+  readonly config: ZipperConfig;
+  readonly params: ReadonlyMap<string, tf.Variable>;
+  layout(examples: readonly Example[]): B;
+  readonly spec: LossSpec<B>;
+  readonly local: GradientStrategy<B>;
+  /** Data-parallel strategy factory, when the model has a worker replica. */
+  readonly parallel?: (workers: number) => DataParallelGradients<B>;
+  readonly freezePrefixes: readonly string[];
+  /** Writes the model in its release format (a directory, atomically). */
+  save(dir: string): Promise<void>;
+  generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
+  dispose(): void;
+}
+
+export interface FuseOptions {
+  readonly crossLayers: number;
+  readonly projectionLayers: number;
+  readonly freeze: readonly string[];
+  readonly seed: number;
+}
+
+function fuseModel(zipper: Zipper): RunModel {
+  return {
+    kind: 'fuse',
+    config: zipper.config,
+    params: zipper.params,
+    layout: (ex) => layoutBatch(zipper.config, ex),
+    spec: fusedLoss(zipper) as LossSpec<unknown>,
+    local: fusedGradients(zipper) as GradientStrategy<unknown>,
+    parallel: (workers) => fusedDataParallel(zipper, { workers }) as DataParallelGradients<unknown>,
+    freezePrefixes: freezePrefixes(zipper),
+    save: (dir) => saveZipper(dir, zipper),
+    generate: (inputs, options) => generateZipped(zipper, inputs, options),
+    dispose: () => zipper.dispose(),
+  };
+}
+
+/** A fresh zipped model of the loaded towers (it takes them: disposing the model disposes them). */
+export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel {
+  const zipper = Zipper.create(towerEntries(towers), { schedule: { every: o.crossLayers }, projectionLayers: o.projectionLayers, freeze: o.freeze }, { seed: o.seed });
+  return fuseModel(zipper);
+}
+
+/** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */
+export async function loadFuseModel(dir: string, towers: LoadedTowers): Promise<RunModel> {
+  try {
+    return fuseModel(await loadZipper(dir, { text: path.join(towers.refs.text.dir, 'tower'), speech: path.join(towers.refs.speech.dir, 'tower') }));
+  } finally {
+    towers.text.dispose(); // loadZipper reads its own copies
+    towers.speech.dispose();
+  }
+}
+
+function baselineModel(sd: SingleDecoder): RunModel {
+  return {
+    kind: 'baseline',
+    config: sd.config,
+    params: sd.params,
+    layout: (ex) => sd.layout(ex),
+    spec: sd.loss() as LossSpec<unknown>,
+    local: sd.gradients() as GradientStrategy<unknown>,
+    freezePrefixes: [],
+    save: (dir) =>
+      saveTower(dir, sd.tower, {
+        metadata: { baseline: { towers: sd.config.towers.map((t) => ({ name: t.name, vocabSize: t.config.vocabSize, bos: t.bos, eos: t.eos })), offsets: sd.offsets } },
+      }),
+    generate: (inputs, options) => sd.generate(inputs, options),
+    dispose: () => sd.dispose(),
+  };
+}
+
+/** The text tower with `maxSeqLen` (a copy; rotary positions have no weights). */
+function withMaxSeqLen(tower: Tower, maxSeqLen: number, vocabSize = tower.config.vocabSize, emb?: tf.Tensor): Tower {
+  const tensors = new Map<string, tf.Tensor>(tower.params);
+  if (emb) tensors.set('emb.weight', emb);
+  return Tower.fromTensors({ ...tower.config, vocabSize, maxSeqLen }, tensors);
+}
+
+/** A fresh single decoder from the text tower (copied) and the speech tower's vocabulary; the loaded towers are disposed. */
+export function createBaselineModel(towers: LoadedTowers, o: { maxSeqLen: number; seed: number }): RunModel {
+  const [text] = towerEntries(towers);
+  const base = withMaxSeqLen(towers.text.tower, o.maxSeqLen);
+  try {
+    return baselineModel(SingleDecoder.create({ ...text!, tower: base }, [speechSpec(towers)], { seed: o.seed }));
+  } finally {
+    base.dispose();
+    towers.text.dispose();
+    towers.speech.dispose();
+  }
+}
+
+/** A trained single decoder from its tower checkpoint; the loaded towers give the modalities and are disposed. */
+export async function loadBaselineModel(dir: string, towers: LoadedTowers): Promise<RunModel> {
+  const [text] = towerEntries(towers);
+  const saved = await loadTower(dir);
+  const { metadata } = await readTowerCheckpointInfo(dir);
+  const vText = towers.text.tower.config.vocabSize;
+  const vAll = vText + towers.speech.tower.config.vocabSize;
+  if (!metadata.user['baseline'] || saved.config.vocabSize !== vAll) {
+    saved.dispose();
+    throw new CheckpointError(`${dir} is not a single-decoder checkpoint of these towers (vocabulary ${saved.config.vocabSize}, expected ${vText} text + ${vAll - vText} speech)`);
+  }
+  const emb = saved.param('emb.weight');
+  const head = tf.slice(emb, [0, 0], [vText, emb.shape[1]!]);
+  const base = withMaxSeqLen(saved, saved.config.maxSeqLen, vText, head);
+  try {
+    const sd = SingleDecoder.create({ ...text!, tower: base }, [speechSpec(towers)]);
+    sd.params.get('emb.weight')!.assign(emb);
+    return baselineModel(sd);
+  } finally {
+    tf.dispose([head]);
+    base.dispose();
+    saved.dispose();
+    towers.text.dispose();
+    towers.speech.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * `OUT/run.json` of a fused run (`zipper fuse train`, `zipper baseline train`): everything needed
+ * to reproduce it (the command, seed, recipe, tasks and mixture, the exact towers and data build)
+ * and to resume it, decode with it (`zipper fuse generate --model OUT`) or evaluate it.
+ */
+import { readFileSync } from 'node:fs';
+import { CheckpointError } from '@zipper/core';
+import type { AlignedData } from './aligned.js';
+import type { ModelKind } from './models.js';
+import type { Modality, TowerRef } from './towers.js';
+
+export const FUSE_RUN_FORMAT = 'zipper-fuse-run';
+export const FUSE_RUN_VERSION = 1;
+/** The trained model, in its release format, under OUT (rewritten at every checkpoint). */
+export const MODEL_DIR = 'model';
+
+export type TaskName = 'asr' | 'tts';
+
+export interface FuseRecipe {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly peakLr: number;
+  readonly minLr: number;
+  readonly warmup: number;
+  readonly weightDecay: number;
+  readonly clip: number;
+  /** Checkpoint (and model, plot) every N steps; keep the newest `keep` training checkpoints. */
+  readonly every: number;
+  readonly keep: number;
+  readonly evalEvery: number;
+}
+
+export interface FuseRun {
+  readonly format: typeof FUSE_RUN_FORMAT;
+  readonly version: number;
+  readonly kind: ModelKind;
+  /** The command that starts this run again from scratch (same outputs with the same towers and data). */
+  readonly command: string;
+  readonly seed: number;
+  readonly towers: Readonly<Record<Modality, TowerRef>>;
+  readonly data: { readonly dir: string; readonly buildSha256: string; readonly size: string; readonly seed: number; readonly fraction: number; readonly percent: number };
+  readonly tasks: readonly TaskName[];
+  /** Relative sampling weights by task (by example count), e.g. { asr: 1, tts: 1.26 }. */
+  readonly mix: Readonly<Record<TaskName, number>>;
+  readonly recipe: FuseRecipe;
+  /** fuse: cross-attention layers per direction, projection layers, frozen towers; baseline: the one stream's maxSeqLen. */
+  readonly model: { readonly crossLayers?: number; readonly projectionLayers?: number; readonly freeze?: readonly string[]; readonly maxSeqLen?: number };
+  readonly counts: AlignedData['counts'];
+  readonly parameters: { readonly total: number; readonly trained: number };
+  readonly createdWith: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+}
+
+export function readFuseRun(file: string): FuseRun {
+  let v: FuseRun;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8')) as FuseRun;
+  } catch (e) {
+    throw new CheckpointError(`${file}: not readable JSON (${(e as Error).message}); restore the run directory or start a new run`);
+  }
+  if (v?.format !== FUSE_RUN_FORMAT || v.version !== FUSE_RUN_VERSION) {
+    throw new CheckpointError(`${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${FUSE_RUN_FORMAT} v${FUSE_RUN_VERSION}; is this a \`zipper fuse train\` or \`zipper baseline train\` run directory?`);
+  }
+  for (const k of ['kind', 'command', 'seed', 'towers', 'data', 'tasks', 'mix', 'recipe', 'model'] as const) {
+    if (v[k] === undefined) throw new CheckpointError(`${file}: field "${k}" is missing; restore the run directory or start a new run`);
+  }
+  return v;
+}

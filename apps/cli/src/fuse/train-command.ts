@@ -1,0 +1,270 @@
+/**
+ * `zipper fuse train` and `zipper baseline train`: one command body for both models (models.ts),
+ * on the same aligned data (aligned.ts), task mixture, loop and outputs (training/session.ts,
+ * shared with `zipper pretrain`): progress with per-stream losses, held-out loss per stream on
+ * the dev split, atomic training checkpoints, exact `--resume` after a kill, `--minutes` chunks,
+ * loss.jsonl + loss.svg per stream, and the trained model in its release format in OUT/model
+ * (rewritten at every checkpoint), which `zipper fuse generate --model OUT` loads.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { defaultDataParallelWorkers, evaluateStreams, initBackend } from '@zipper/core';
+import { DataDir } from '@zipper/data/node';
+import { ASR, TaskMixture, taskExample, TTS, type AlignedItem } from '@zipper/fuse';
+import { intArg, numArg, parse } from '../args.js';
+import { UsageError } from '../command.js';
+import { runSession, TRAIN_DIR } from '../training/session.js';
+import { parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { createBaselineModel, createFuseModel, type ModelKind, type RunModel } from './models.js';
+import { FUSE_RUN_FORMAT, FUSE_RUN_VERSION, MODEL_DIR, readFuseRun, type FuseRecipe, type FuseRun, type TaskName } from './run-file.js';
+import { loadTowers, MODALITIES, parseTowerOptions, type Modality } from './towers.js';
+
+const FUSE_DEFAULTS = { lr: 1e-3 };
+const BASELINE_DEFAULTS = { lr: 3e-4 };
+const DEFAULTS = { steps: 1000, batch: 8, mix: '1:1.26', every: 250, weightDecay: 0.1, clip: 1, keep: 2 } as const;
+/** The paper's mixture: ASR : TTS = 1 : 1.26 by example count. */
+const TASKS: Readonly<Record<TaskName, typeof ASR>> = { asr: ASR, tts: TTS };
+
+export function trainUsage(kind: ModelKind): string {
+  const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
+  const only = kind === 'fuse' ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N]' : ' [--max-seq-len N]';
+  return `usage:
+  ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
+      [--tasks asr,tts] [--mix ASR:TTS] [--steps N] [--batch N] [--lr X] [--seed N]${only}
+      [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
+  ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M]
+
+${
+  kind === 'fuse'
+    ? `Zips the text and speech towers (zipper pretrain outputs or checkpoint packages) with gated
+cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
+--projection-layers 3, the paper's) and fine-tunes on the aligned pairs; --freeze text (default)
+keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
+    : `Trains the paper's single decoder: the text tower with the speech tower's units as new
+embedding rows, every weight fine-tuned, one stream holding both segments (--max-seq-len,
+default text + speech tower maxSeqLen). Choose --lr by a small sweep on the held-out loss
+(docs/fuse-cli.md).`
+}
+ASR examples: [speech of aligned-asr (other voices)][text], target text; TTS: [text][speech of
+aligned-tts (the TTS voice)], target speech; mixed --mix ASR:TTS by example count (default
+${DEFAULTS.mix}, the paper's). --fraction picks the nested 1% / 10% / 100% subset. Held-out loss
+per stream (text, speech) on the dev split. Defaults: --steps ${DEFAULTS.steps} --batch ${DEFAULTS.batch} --lr ${kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr} (cosine to lr/10,
+warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${DEFAULTS.clip}, checkpoint every ${DEFAULTS.every} steps.
+Writes OUT/run.json (the command, towers with sha256s, data build, recipe), OUT/train/step-N/,
+OUT/model/ (the trained model, rewritten at every checkpoint), OUT/loss.jsonl, OUT/loss.svg,
+OUT/sessions.jsonl. --resume continues exactly after a kill; --minutes M stops after M minutes
+with a checkpoint. --workers N: data-parallel worker threads (default 1 on 2+ cores${kind === 'baseline' ? '; the single\ndecoder has no worker replica yet and trains in-process' : ''}).`;
+}
+
+const OPTIONS = {
+  tower: { type: 'string', multiple: true },
+  tasks: { type: 'string' },
+  aligned: { type: 'string' },
+  fraction: { type: 'string' },
+  freeze: { type: 'string' },
+  out: { type: 'string' },
+  steps: { type: 'string' },
+  minutes: { type: 'string' },
+  seed: { type: 'string' },
+  workers: { type: 'string' },
+  lr: { type: 'string' },
+  batch: { type: 'string' },
+  mix: { type: 'string' },
+  every: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'cross-layers': { type: 'string' },
+  'projection-layers': { type: 'string' },
+  'max-seq-len': { type: 'string' },
+  resume: { type: 'boolean', default: false },
+  'no-progress': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Options that shape the run: refused with --resume (run.json has them). */
+const RUN_OPTIONS = ['tasks', 'fraction', 'freeze', 'steps', 'seed', 'lr', 'batch', 'mix', 'every', 'eval-every', 'cross-layers', 'projection-layers', 'max-seq-len'] as const;
+const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers'] as const;
+const BASELINE_ONLY = ['max-seq-len'] as const;
+
+function parseTasks(v: string | undefined): TaskName[] {
+  const names = (v ?? 'asr,tts').split(',').map((s) => s.trim());
+  for (const n of names) if (n !== 'asr' && n !== 'tts') throw new UsageError(`--tasks takes asr, tts or asr,tts, got "${v}"`);
+  if (new Set(names).size !== names.length) throw new UsageError(`--tasks names a task twice: "${v}"`);
+  return names as TaskName[];
+}
+
+function parseMix(v: string): Record<TaskName, number> {
+  const m = /^\s*([0-9.eE+-]+)\s*:\s*([0-9.eE+-]+)\s*$/.exec(v);
+  const a = m ? Number(m[1]) : NaN;
+  const b = m ? Number(m[2]) : NaN;
+  if (!(a >= 0 && b >= 0 && Number.isFinite(a + b) && a + b > 0)) throw new UsageError(`--mix takes ASR:TTS weights by example count (e.g. 1:1.26, the paper's), got "${v}"`);
+  return { asr: a, tts: b };
+}
+
+function parseFreeze(v: string | undefined): string[] {
+  if (v === undefined) return ['text'];
+  if (v.trim() === 'none') return [];
+  const names = v.split(',').map((s) => s.trim());
+  for (const n of names) if (!(MODALITIES as readonly string[]).includes(n)) throw new UsageError(`--freeze takes text, speech, text,speech or none, got "${v}"`);
+  return [...new Set(names)];
+}
+
+function lrArg(v: string | undefined, fallback: number): number {
+  const lr = numArg(v, 'lr', fallback);
+  if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got "${v}"`);
+  return lr;
+}
+
+export async function runFusedTraining(kind: ModelKind, argv: readonly string[]): Promise<number> {
+  const USAGE = trainUsage(kind);
+  const { values: v } = parse(argv, OPTIONS, USAGE);
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  for (const k of kind === 'fuse' ? BASELINE_ONLY : FUSE_ONLY) if (v[k] !== undefined) throw new UsageError(`--${k} is not an option of zipper ${kind} train\n\n${USAGE}`);
+  if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
+  const out = path.resolve(v.out);
+  const runFile = path.join(out, 'run.json');
+  const log = (s: string) => void process.stderr.write(`${s}\n`);
+  const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
+  const given = parseTowerOptions(v.tower, USAGE, { optional: v.resume });
+
+  let run: FuseRun | undefined;
+  if (v.resume) {
+    const refused = RUN_OPTIONS.filter((k) => v[k] !== undefined);
+    if (refused.length > 0) throw new UsageError(`--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`);
+    if (!existsSync(runFile)) throw new UsageError(`--resume: no run.json in ${out}; start the run without --resume first`);
+    run = readFuseRun(runFile);
+    if (run.kind !== kind) throw new UsageError(`${out} holds a zipper ${run.kind} train run, not ${kind}; resume it with zipper ${run.kind} train --resume`);
+  } else {
+    if (!v.aligned) throw new UsageError(`--aligned DATA_DIR is required (the --out of zipper data build)\n\n${USAGE}`);
+    if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile)) throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+  }
+  // parse every option before any heavy work
+  const percent = run ? (run.data.percent as 1 | 10 | 100) : parseFraction(v.fraction);
+  const tasks = run ? [...run.tasks] : parseTasks(v.tasks);
+  const mix = run ? run.mix : parseMix(v.mix ?? DEFAULTS.mix);
+  const freeze = run ? [...(run.model.freeze ?? [])] : kind === 'fuse' ? parseFreeze(v.freeze) : [];
+  const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+  const steps = run?.recipe.steps ?? intArg(v.steps, 'steps', DEFAULTS.steps, 1);
+  const every = run?.recipe.every ?? Math.min(intArg(v.every, 'every', DEFAULTS.every, 1), steps);
+  const recipe: FuseRecipe = run?.recipe ?? {
+    steps,
+    batchSize: intArg(v.batch, 'batch', DEFAULTS.batch, 1),
+    peakLr: lrArg(v.lr, kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr),
+    minLr: lrArg(v.lr, kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr) / 10,
+    warmup: Math.min(100, Math.ceil(steps / 10)),
+    weightDecay: DEFAULTS.weightDecay,
+    clip: DEFAULTS.clip,
+    every,
+    keep: DEFAULTS.keep,
+    evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
+  };
+  const crossLayersArg = run ? run.model.crossLayers : v['cross-layers'] === undefined ? undefined : intArg(v['cross-layers'], 'cross-layers', 1, 1);
+  const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
+  const maxSeqLenArg = run ? run.model.maxSeqLen : v['max-seq-len'] === undefined ? undefined : intArg(v['max-seq-len'], 'max-seq-len', 1, 8);
+  const active = tasks.filter((t) => mix[t] > 0);
+  if (active.length === 0) throw new UsageError(`--mix gives every task of --tasks ${tasks.join(',')} weight 0`);
+
+  const dataDir = path.resolve(v.aligned ?? run!.data.dir);
+  const data = DataDir.open(dataDir);
+  if (run && data.buildSha256 !== run.data.buildSha256) {
+    throw new UsageError(`${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --aligned with that build`);
+  }
+
+  const info = await initBackend();
+  const requested = v.workers === undefined ? defaultDataParallelWorkers(info) : intArg(v.workers, 'workers', 0);
+  const towers = await loadTowers(
+    Object.fromEntries(MODALITIES.map((m) => [m, given[m] ?? run!.towers[m].dir])) as Record<Modality, string>,
+    run?.towers,
+  );
+  const refs = towers.refs;
+  const crossLayers = crossLayersArg ?? Math.min(refs.text.config.nLayers, refs.speech.config.nLayers);
+  const maxSeqLen = maxSeqLenArg ?? refs.text.config.maxSeqLen + refs.speech.config.maxSeqLen;
+  const limit: LengthLimit = kind === 'fuse' ? { kind: 'towers', text: refs.text.config.maxSeqLen, speech: refs.speech.config.maxSeqLen } : { kind: 'stream', total: maxSeqLen };
+  let model: RunModel | undefined;
+  try {
+    const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
+    model = kind === 'fuse' ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed }) : createBaselineModel(towers, { maxSeqLen, seed });
+    const m = model;
+    const workers = m.parallel ? requested : 0;
+    if (!m.parallel && requested > 0) log(`--workers ${requested}: the single decoder has no data-parallel worker replica yet; training in-process`);
+    const total = [...m.params.values()].reduce((n, p) => n + p.size, 0);
+    const trained = [...m.params].filter(([k]) => !m.freezePrefixes.some((p) => k.startsWith(p))).reduce((n, [, p]) => n + p.size, 0);
+    mkdirSync(out, { recursive: true });
+    if (!run) {
+      const towerArgs = MODALITIES.flatMap((x) => ['--tower', `${x}=${refs[x].dir}`]);
+      const command = [
+        `zipper ${kind} train`, ...towerArgs, '--tasks', tasks.join(','), '--aligned', dataDir, '--fraction', String(percent / 100), '--out', out,
+        '--seed', String(seed), '--steps', String(recipe.steps), '--batch', String(recipe.batchSize), '--lr', String(recipe.peakLr), '--mix', `${mix.asr}:${mix.tts}`,
+        ...(kind === 'fuse' ? ['--freeze', freeze.length ? freeze.join(',') : 'none', '--cross-layers', String(crossLayers), '--projection-layers', String(projectionLayers)] : ['--max-seq-len', String(maxSeqLen)]),
+        '--every', String(recipe.every), '--eval-every', String(recipe.evalEvery), '--workers', String(workers),
+      ].join(' ');
+      run = {
+        format: FUSE_RUN_FORMAT, version: FUSE_RUN_VERSION, kind, command, seed, towers: refs,
+        data: { dir: dataDir, buildSha256: data.buildSha256, size: data.build.size, seed: data.build.seed, fraction: percent / 100, percent },
+        tasks, mix, recipe,
+        model: kind === 'fuse' ? { crossLayers, projectionLayers, freeze } : { maxSeqLen },
+        counts: aligned.counts, parameters: { total, trained },
+        createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core, backend: info.backend },
+        createdAt: new Date().toISOString(),
+      };
+      writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
+    }
+    const items: AlignedItem[] = aligned.tts;
+    const mixture = new TaskMixture(m.config, items, {
+      batchSize: recipe.batchSize,
+      seed,
+      layout: (ex) => m.layout(ex),
+      tasks: active.map((t) => ({ task: TASKS[t], weight: mix[t], items: t === 'asr' ? aligned.asr : aligned.tts })),
+    });
+    const dev = [...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []), ...(active.includes('tts') ? aligned.devTts.map((it) => taskExample(m.config, TTS, it)) : [])];
+    const heldOut = Array.from({ length: Math.ceil(dev.length / recipe.batchSize) }, (_, i) => m.layout(dev.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)));
+    log(
+      `zipper ${kind}: ${total.toLocaleString('en-US')} parameters, ${trained.toLocaleString('en-US')} trained${kind === 'fuse' ? ` (frozen: ${freeze.join(', ') || 'none'}; ${crossLayers} cross-attention layers per direction)` : ` (one stream, maxSeqLen ${maxSeqLen})`}; ` +
+        `tasks ${active.map((t) => `${t} ${mix[t]}`).join(' : ')}; ${recipe.steps} steps x ${recipe.batchSize} examples = ${((recipe.steps * recipe.batchSize) / aligned.counts.kept).toFixed(1)} epochs of ${aligned.counts.kept} pairs; lr ${recipe.peakLr}; workers ${workers}`,
+    );
+    const result = await runSession<unknown>({
+      out,
+      model: m,
+      data: mixture,
+      ...(heldOut.length > 0 ? { heldOut: () => evaluateStreams(m.spec, heldOut) } : {}),
+      local: m.local,
+      ...(m.parallel ? { parallel: m.parallel } : {}),
+      streams: true,
+      trainer: {
+        schedule: { peakLr: recipe.peakLr, minLr: recipe.minLr, warmupSteps: recipe.warmup, totalSteps: recipe.steps },
+        optimizer: { weightDecay: recipe.weightDecay },
+        maxGradNorm: recipe.clip,
+        freezePrefixes: [...m.freezePrefixes],
+      },
+      totalSteps: recipe.steps,
+      every: recipe.every,
+      keep: recipe.keep,
+      evalEvery: recipe.evalEvery,
+      workers,
+      resume: v.resume,
+      ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+      title: `zipper ${kind} train: ${active.join('+')} on ${percent}% aligned (seed ${seed})`,
+      progress: !v['no-progress'],
+      log,
+      onCheckpoint: () => m.save(path.join(out, MODEL_DIR)),
+    });
+    if (result.finished) log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper fuse generate --model ${out})`);
+    console.log(
+      JSON.stringify({
+        kind, step: result.step, steps: recipe.steps, finished: result.finished, tokens: result.tokens,
+        loss: result.lastLoss, streams: result.lastStreams ?? null, heldOut: result.lastHeldOut ?? null, heldOutStreams: result.lastHeldOutStreams ?? null,
+        sessionSeconds: +result.sessionSeconds.toFixed(1), tokensPerSecond: Math.round(result.tokensPerSecond), workers, out, model: path.join(out, MODEL_DIR),
+      }),
+    );
+  } finally {
+    if (model) model.dispose();
+    else {
+      towers.text.dispose();
+      towers.speech.dispose();
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,68 @@
+/**
+ * A trained fused run as a decoder, for `zipper fuse generate` and `zipper eval`: OUT/run.json
+ * names the towers (verified by sha256; `towers` overrides their locations when they moved) and
+ * OUT/model holds the trained model (models.ts). ASR: audio -> units (the speech tower's
+ * tokenizer) -> `[speech]` -> text; TTS: text -> BPE ids -> `[text]` -> units -> audio
+ * (the speech tokenizer's vocoder).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CheckpointError } from '@zipper/core';
+import type { Example, ZippedGenerateOptions } from '@zipper/fuse';
+import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
+import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
+import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
+import { loadTowers, MODALITIES, type Modality } from './towers.js';
+
+export interface TrainedModel {
+  readonly run: FuseRun;
+  readonly model: RunModel;
+  readonly text: BpeTokenizer;
+  readonly speech: SpeechTokenizer;
+  /** Units of `audio` (any rate; resampled to the speech tokenizer's). */
+  units(audio: WavAudio): Uint16Array;
+  /** The input segment of a modality: `<bos> ids <eos>`. */
+  segment(tower: Modality, ids: ArrayLike<number>): Example[number];
+  /** Decodes `inputs` (one example per row) into `output`; text as a string, speech as units and audio. */
+  generate(inputs: readonly Example[], output: Modality, options: Omit<ZippedGenerateOptions, 'output' | 'maxNewTokens'> & { maxNewTokens?: number }): Promise<GeneratedRow[]>;
+  dispose(): void;
+}
+
+export type GeneratedRow =
+  | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
+  | { readonly output: 'speech'; readonly units: Uint16Array; readonly audio: Float32Array; readonly sampleRate: number; readonly finishReason: string };
+
+/** Loads the run in `dir` (the --out of zipper fuse train / baseline train). */
+export async function loadTrainedModel(dir: string, towers: Partial<Record<Modality, string>> = {}): Promise<TrainedModel> {
+  const root = path.resolve(dir);
+  const runFile = path.join(root, 'run.json');
+  if (!existsSync(runFile)) throw new CheckpointError(`${root} has no run.json; pass the --out directory of zipper fuse train or zipper baseline train`);
+  const run = readFuseRun(runFile);
+  const modelDir = path.join(root, MODEL_DIR);
+  if (!existsSync(modelDir)) throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
+  const loaded = await loadTowers(Object.fromEntries(MODALITIES.map((m) => [m, towers[m] ?? run.towers[m].dir])) as Record<Modality, string>, run.towers);
+  const text = loaded.text.tokenizer;
+  const speech = loaded.speech.tokenizer;
+  const model = run.kind === 'fuse' ? await loadFuseModel(modelDir, loaded) : await loadBaselineModel(modelDir, loaded);
+  const spec = (m: Modality) => model.config.towers.find((t) => t.name === m)!;
+  return {
+    run,
+    model,
+    text,
+    speech,
+    units: (audio) => speech.encode(prepareAudio(audio, speech.features.sampleRate)),
+    segment: (tower, ids) => ({ tower, ids: [spec(tower).bos, ...Array.from(ids), spec(tower).eos] }),
+    async generate(inputs, output, options) {
+      const s = spec(output);
+      const maxNewTokens = options.maxNewTokens ?? (run.kind === 'fuse' ? s.config.maxSeqLen - 2 : s.config.maxSeqLen);
+      const r = await model.generate(inputs, { ...options, output: [output], maxNewTokens });
+      return r.rows.map((segments) => {
+        const g = segments[0]!;
+        if (output === 'text') return { output, text: text.decode(g.ids, { skipSpecial: true }), ids: g.ids, finishReason: g.finishReason };
+        const units = Uint16Array.from(g.ids);
+        return { output, units, audio: units.length > 0 ? speech.decode(units) : new Float32Array(0), sampleRate: speech.features.sampleRate, finishReason: g.finishReason };
+      });
+    },
+    dispose: () => model.dispose(),
+  };
+}

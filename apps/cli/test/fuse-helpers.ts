@@ -1,0 +1,54 @@
+// Helpers of the fuse / baseline CLI tests: tiny towers saved as `zipper pretrain` outputs, the
+// commands run in-process, their loss logs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DataDir } from '@zipper/data/node';
+import { SpeechTower } from '@zipper/speech';
+import { TextTower } from '@zipper/text';
+import { loadSpeechTokenizer, trainBpe } from '@zipper/tokenizers';
+import { main } from '../src/main.js';
+import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
+import type { LossPoint } from '../src/progress/index.js';
+
+/**
+ * A text tower (BPE 320 on the first 3,000 text-only sentences, d 32, 2 layers, maxSeqLen 96) and
+ * a speech tower (the default 512-unit tokenizer, d 32, 2 layers, maxSeqLen 400: the tiny build's
+ * longest utterance is 6.8 s = 340 units), freshly initialized, saved as DIR/text and DIR/speech.
+ */
+export async function saveTinyTowers(data: string, dir: string): Promise<{ text: string; speech: string }> {
+  const lines = DataDir.open(data).textOnly().slice(0, 3000);
+  const text = TextTower.create(trainBpe(lines, { vocabSize: 320 }), { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 96 }, { seed: 1 });
+  const speech = SpeechTower.create(loadSpeechTokenizer(defaultSpeechTokenizerDir()), { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 400 }, { seed: 2 });
+  const out = { text: path.join(dir, 'text'), speech: path.join(dir, 'speech') };
+  await text.save(out.text);
+  await speech.save(out.speech);
+  text.dispose();
+  speech.dispose();
+  return out;
+}
+
+/** Runs `zipper ...argv` in-process through main (the one error handler): exit code, stdout lines, stderr. */
+export async function runZipper(argv: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (x: unknown) => void out.push(String(x));
+  console.error = (x: unknown) => void err.push(`${String(x)}\n`);
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(argv);
+    return { code, stdout: out, stderr: err.join('') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = write;
+  }
+}
+
+/** The last stdout line as JSON. */
+export const summaryOf = (r: { stdout: string[] }): Record<string, unknown> => JSON.parse(r.stdout[r.stdout.length - 1] ?? '{}') as Record<string, unknown>;
+
+export const readLosses = (out: string): LossPoint[] =>
+  readFileSync(path.join(out, 'loss.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as LossPoint);
