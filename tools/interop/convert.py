@@ -29,7 +29,7 @@ Zipped (fused) models, docs/zipper.md "Checkpoint format"; keys `towers.<X>.*`, 
 
 Run with Debian's torch (apt-get install python3-torch):
   /usr/bin/python3 tools/interop/convert.py to-zipper --in model.pt --heads 4 --out ckpt/
-Set ZIPPER_TORCH_REFERENCE to the folder holding torch_reference.py if it is not ../shared/bench.
+The reference is the repository's tools/bench/torch_reference.py (ZIPPER_TORCH_REFERENCE: another folder).
 """
 import argparse, datetime, hashlib, json, os, re, struct, sys, tempfile
 from pathlib import Path
@@ -51,7 +51,7 @@ DTYPES = {"F32": torch.float32, "F16": torch.float16}
 
 def reference_module():
     here = Path(__file__).resolve()
-    where = os.environ.get("ZIPPER_TORCH_REFERENCE") or str(here.parents[2].parent / "shared" / "bench")
+    where = os.environ.get("ZIPPER_TORCH_REFERENCE") or str(here.parents[1] / "bench")  # tools/bench
     sys.path.insert(0, where)
     try:
         import torch_reference  # noqa: E402
