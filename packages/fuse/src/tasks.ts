@@ -61,15 +61,14 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
   private drawn = 0;
   private readonly seed: number;
   private readonly cumulative: number[];
-  private readonly permutations = new Map<number, { epoch: number; order: Int32Array }>();
+  private permutation: { epoch: number; order: Int32Array } | undefined;
 
   constructor(
     private readonly config: ZipperConfig,
     private readonly items: readonly AlignedItem[],
     private readonly options: TaskMixtureOptions<B>,
   ) {
-    if (!Array.isArray(items) || (items.length === 0 && options.tasks.some((t) => !t.items))) throw new ConfigError('TaskMixture needs at least one aligned item');
-    for (const t of options.tasks) if (t.items && t.items.length === 0) throw new ConfigError('a task with its own items needs at least one');
+    if (!Array.isArray(items) || items.length === 0) throw new ConfigError('TaskMixture needs at least one aligned item');
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${options.batchSize}`);
     this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.seed) || this.seed < 0) throw new ConfigError(`seed must be an integer >= 0, got ${this.seed}`);
@@ -101,37 +100,29 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
   }
 
   get state(): TaskMixtureState {
-    return { seed: this.seed, drawn: this.drawn, items: this.itemCount() };
+    return { seed: this.seed, drawn: this.drawn, items: this.items.length };
   }
 
   restore(state: TaskMixtureState): void {
-    if (state?.seed !== this.seed || state.items !== this.itemCount() || !Number.isInteger(state.drawn) || state.drawn < 0) {
-      throw new CheckpointError(`data position ${JSON.stringify(state)} does not fit this TaskMixture (seed ${this.seed}, ${this.itemCount()} items); resume with the same data and seed`);
+    if (state?.seed !== this.seed || state.items !== this.items.length || !Number.isInteger(state.drawn) || state.drawn < 0) {
+      throw new CheckpointError(`data position ${JSON.stringify(state)} does not fit this TaskMixture (seed ${this.seed}, ${this.items.length} items); resume with the same data and seed`);
     }
     this.drawn = state.drawn;
   }
 
-  private itemCount(): number {
-    return this.items.length + this.options.tasks.reduce((n, t) => n + (t.items?.length ?? 0), 0);
-  }
-
-  /**
-   * Item of draw n from a list of `size` items: position n % size of a seeded permutation of epoch
-   * floor(n / size); `list` -1 = the shared items, k = task k's own (its own permutations).
-   */
-  private itemAt(n: number, size: number, list: number): number {
+  /** Index of draw n: position n % size of a seeded permutation of epoch floor(n / size) (shared by every task). */
+  private itemAt(n: number): number {
+    const size = this.items.length;
     const epoch = Math.floor(n / size);
-    let p = this.permutations.get(list);
-    if (p?.epoch !== epoch) {
-      const rng = new Rng(hashSeed(this.seed, list === -1 ? `epoch-${epoch}` : `task-${list}-epoch-${epoch}`));
+    if (this.permutation?.epoch !== epoch) {
+      const rng = new Rng(hashSeed(this.seed, `epoch-${epoch}`));
       const order = Int32Array.from({ length: size }, (_, i) => i);
       for (let i = size - 1; i > 0; i--) {
         const j = Math.floor(rng.next() * (i + 1));
         [order[i], order[j]] = [order[j] as number, order[i] as number];
       }
-      p = { epoch, order };
-      this.permutations.set(list, p);
+      this.permutation = { epoch, order };
     }
-    return p.order[n % size] as number;
+    return this.permutation.order[n % size] as number;
   }
 }
