@@ -121,7 +121,7 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
   async function prefill(g: Group): Promise<void> {
     const tower = output[g.k] as string;
     const batch = layoutBatch(c, g.rows.map((r) => seqs[r]!));
-    const out = zipper.run(batch.streams, g.rows.length, { logits: [tower], lastOnly: true, keepState: useCache });
+    const out = zipper.run(batch.streams, g.rows.length, { logits: [tower], lastOnly: true, keepState: useCache, futureReaders: output.slice(g.k) });
     g.state = out.state;
     g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
   }
@@ -197,7 +197,7 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
     const old = h.state as ZipperState;
     let out;
     try {
-      out = zipper.run(inputs, h.rows.length, { state: old, keepState: true, logits: [tower], lastOnly: true });
+      out = zipper.run(inputs, h.rows.length, { state: old, keepState: true, logits: [tower], lastOnly: true, futureReaders: output.slice(h.k) });
     } finally {
       disposeZipperState(old); // replaced by the new state (or, on a throw, no longer needed)
       h.state = undefined;

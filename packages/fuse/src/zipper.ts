@@ -91,6 +91,12 @@ export interface RunOptions {
   readonly logits?: readonly string[];
   /** Logits of the last new position only ([B, 1, V]). */
   readonly lastOnly?: boolean;
+  /**
+   * With `keepState`: the towers that will get new positions later (default: every tower). Link
+   * caches into other towers are neither computed nor kept (decoding knows its remaining output
+   * towers: ASR never runs the speech tower again, so text positions need no speech-side keys).
+   */
+  readonly futureReaders?: readonly string[];
 }
 
 export interface RunResult {
@@ -273,7 +279,11 @@ export class Zipper {
         const hit = post.get(key);
         if (hit) return hit;
         let h = getRaw(x, l);
-        for (const link of c.schedule.links) if (link.to === x && link.toLayer === l) h = this.applyLink(link, h, getKV(link), getMask(link));
+        for (const link of c.schedule.links) {
+          if (link.to !== x || link.toLayer !== l) continue;
+          const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
+          if (mask) h = this.applyLink(link, h, getKV(link), mask);
+        }
         post.set(key, h);
         return h;
       };
@@ -327,7 +337,9 @@ export class Zipper {
           towers[t.name] = { layers: old.cache.layers.map((l) => ({ k: tf.clone(l.k), v: tf.clone(l.v) })), length: old.cache.length };
         }
       }
+      const readers = options.futureReaders ?? c.towers.map((t) => t.name);
       for (const link of c.schedule.links) {
+        if (!readers.includes(link.to)) continue;
         const kv = active.includes(link.from) ? getKV(link) : (state.links[linkKey(link)] ?? null);
         if (kv) links[linkKey(link)] = active.includes(link.from) ? kv : { k: tf.clone(kv.k), v: tf.clone(kv.v) };
       }
