@@ -5,7 +5,8 @@ Legend: B batch, T positions of a tower's stream, S positions of a source tower'
 D width (D_X of the reading tower, D_Y of the source), H heads, K head width, V vocabulary,
 E examples, N towers.
 
-The towers are the reference Tower of ../shared/bench/torch_reference.py (imported, not copied).
+The towers are the reference Tower of tools/bench/torch_reference.py (= ../shared/bench/torch_reference.py;
+imported through convert.reference_module, not copied).
 State-dict keys equal @zipper/fuse's checkpoint keys (`towers.<X>.*`, `inproj.<X>.*`,
 `cross.<X>_from_<Y>.<l>.*`); nn.Linear keeps its [out, in] layout and tools/interop/convert.py
 transposes exactly the linear weights.
