@@ -1,14 +1,26 @@
 // Helpers of the fuse / baseline CLI tests: tiny towers saved as `zipper pretrain` outputs, the
 // commands run in-process, their loss logs.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DataDir } from '@zipper/data/node';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { loadSpeechTokenizer, trainBpe } from '@zipper/tokenizers';
+import { buildData } from '../src/data/build.js';
 import { main } from '../src/main.js';
 import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
 import type { LossPoint } from '../src/progress/index.js';
+
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** `zipper data build --size tiny --seed 0` into a new temporary directory. */
+export async function tinyData(prefix: string): Promise<string> {
+  const out = mkdtempSync(path.join(os.tmpdir(), prefix));
+  await buildData({ out, size: 'tiny', seed: 0 });
+  return out;
+}
 
 /**
  * A text tower (BPE 320 on the first 3,000 text-only sentences, d 32, 2 layers, maxSeqLen 96) and

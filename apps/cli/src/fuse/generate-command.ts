@@ -62,7 +62,7 @@ export async function runFusedGenerate(argv: readonly string[]): Promise<number>
   if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
   const seed = intArg(v.seed, 'seed', 0);
   const maxNewTokens = v['max-tokens'] === undefined ? undefined : intArg(v['max-tokens'], 'max-tokens', 1, 1);
-  const towers = parseTowerOptions(v.tower, GENERATE_USAGE, { optional: true });
+  const towers = parseTowerOptions(v.tower, { optional: true });
   let audio;
   if (v.in !== undefined) {
     try {

@@ -36,7 +36,7 @@ export interface TowerRef {
 export type TowerLocations = Readonly<Record<Modality, string>>;
 
 /** `--tower text=A --tower speech=B` -> { text: A, speech: B }; every name known, none twice, both given unless `optional`. */
-export function parseTowerOptions(values: readonly string[] | undefined, usage: string, { optional = false } = {}): Partial<Record<Modality, string>> {
+export function parseTowerOptions(values: readonly string[] | undefined, { optional = false } = {}): Partial<Record<Modality, string>> {
   const out: Partial<Record<Modality, string>> = {};
   for (const v of values ?? []) {
     const eq = v.indexOf('=');
@@ -47,7 +47,7 @@ export function parseTowerOptions(values: readonly string[] | undefined, usage: 
     out[name as Modality] = v.slice(eq + 1);
   }
   if (!optional) {
-    for (const m of MODALITIES) if (out[m] === undefined) throw new UsageError(`--tower ${m}=DIR|PACKAGE is missing (a \`zipper pretrain ${m}\` output directory or a checkpoint package)\n\n${usage}`);
+    for (const m of MODALITIES) if (out[m] === undefined) throw new UsageError(`--tower ${m}=DIR|PACKAGE is missing (a \`zipper pretrain ${m}\` output directory or a checkpoint package)`);
   }
   return out;
 }

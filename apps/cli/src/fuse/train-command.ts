@@ -122,13 +122,13 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     console.log(USAGE);
     return 0;
   }
-  for (const k of kind === 'fuse' ? BASELINE_ONLY : FUSE_ONLY) if (v[k] !== undefined) throw new UsageError(`--${k} is not an option of zipper ${kind} train\n\n${USAGE}`);
+  for (const k of kind === 'fuse' ? BASELINE_ONLY : FUSE_ONLY) if (v[k] !== undefined) throw new UsageError(`--${k} is not an option of zipper ${kind} train (see zipper ${kind} train --help)`);
   if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
   const out = path.resolve(v.out);
   const runFile = path.join(out, 'run.json');
   const log = (s: string) => void process.stderr.write(`${s}\n`);
   const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
-  const given = parseTowerOptions(v.tower, USAGE, { optional: v.resume });
+  const given = parseTowerOptions(v.tower, { optional: v.resume });
 
   let run: FuseRun | undefined;
   if (v.resume) {
@@ -251,7 +251,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       log,
       onCheckpoint: () => m.save(path.join(out, MODEL_DIR)),
     });
-    if (result.finished) log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper fuse generate --model ${out})`);
+    if (result.finished) log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper ${kind} generate --model ${out})`);
     console.log(
       JSON.stringify({
         kind, step: result.step, steps: recipe.steps, finished: result.finished, tokens: result.tokens,

@@ -1,0 +1,187 @@
+// `zipper fuse train|generate` and `zipper baseline train|generate` on a tiny data build with tiny
+// freshly initialized towers (saved as `zipper pretrain` outputs): per-stream losses fall; a run
+// killed (SIGKILL) and resumed equals an uninterrupted one (every loss, final weights, bit for
+// bit); a frozen tower stays bit-identical; the trained models transcribe a WAV and synthesize
+// one; bad input is one typed error line with exit code 2 (usage) or 1 (a tower that changed).
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeSafetensors } from '@zipper/common';
+import { initBackend } from '@zipper/core';
+import { TextTower } from '@zipper/text';
+import { readWav } from '@zipper/tokenizers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FuseRun } from '../src/fuse/run-file.js';
+import type { LossPoint } from '../src/progress/index.js';
+import { readLosses, repo, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+
+let data = '';
+let towers = { text: '', speech: '' };
+beforeAll(async () => {
+  await initBackend();
+  data = await tinyData('zipper-fuse-cli-test-');
+  towers = await saveTinyTowers(data, data);
+}, 240_000);
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+const towerArgs = () => ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`];
+const common = () => [...towerArgs(), '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', '0', '--no-progress'];
+type Train = Extract<LossPoint, { loss: number }>;
+const trainPoints = (out: string) => readLosses(out).filter((p): p is Train => 'loss' in p);
+const held = (out: string) => readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p);
+/** Mean of a stream's loss over the first / last n steps that have it. */
+function ends(points: readonly Train[], stream: string, n: number): [number, number] {
+  const xs = points.map((p) => p.streams?.[stream]).filter((x): x is number => x !== undefined);
+  const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
+  return [mean(xs.slice(0, n)), mean(xs.slice(-n))];
+}
+const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
+const firstAsrWav = () => path.join(data, (JSON.parse(readFileSync(path.join(data, 'aligned-asr.100pct.jsonl'), 'utf8').split('\n')[0]!) as { path: string }).path);
+
+describe('zipper fuse train', () => {
+  it('both towers trained: the text and speech losses fall, per stream, in training and held out', async () => {
+    const out = path.join(data, 'fuse-all');
+    const before = tf.memory().numTensors;
+    const r = await runZipper(['fuse', 'train', ...common(), '--out', out, '--freeze', 'none', '--steps', '24', '--every', '8', '--lr', '1e-2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(summaryOf(r)).toMatchObject({ kind: 'fuse', step: 24, finished: true });
+    const points = trainPoints(out);
+    expect(points.map((p) => p.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    // fresh towers start near ln V (text BPE 320: 5.77, speech 514: 6.24)
+    const [t0, t1] = ends(points, 'text', 4);
+    const [s0, s1] = ends(points, 'speech', 4);
+    expect(t0).toBeGreaterThan(5.5);
+    expect(t1).toBeLessThan(t0 - 0.5);
+    expect(s1).toBeLessThan(s0 - 0.5);
+    const h = held(out);
+    expect(h.map((p) => p.step)).toEqual([0, 8, 16, 24]);
+    expect(h.at(-1)!.streams!['text']!).toBeLessThan(h[0]!.streams!['text']! - 0.3);
+    expect(Object.keys(h[0]!.streams!).sort()).toEqual(['speech', 'text']);
+    const svg = readFileSync(path.join(out, 'loss.svg'), 'utf8');
+    expect(svg.match(/<polyline/g)?.length).toBe(4); // text/speech x train/held-out
+    expect(existsSync(path.join(out, 'model', 'zipper.json'))).toBe(true);
+  }, 180_000);
+
+  it('killed (SIGKILL) and resumed equals an uninterrupted run; the frozen text tower stays bit-identical', async () => {
+    const args = (out: string) => ['fuse', 'train', ...common(), '--out', out, '--steps', '16', '--every', '4', '--eval-every', '8', '--lr', '1e-2'];
+    const straight = path.join(data, 'fuse-straight');
+    expect((await runZipper(args(straight))).code).toBe(0);
+
+    const killed = path.join(data, 'fuse-killed');
+    const lines = () => (existsSync(path.join(killed, 'loss.jsonl')) ? readFileSync(path.join(killed, 'loss.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"')).length : 0);
+    const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', ...args(killed)], { cwd: repo, detached: true, stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done && lines() < 6) await new Promise((r) => setTimeout(r, 5));
+    expect(done).toBe(false); // killed mid-run, after the step-4 checkpoint
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+    const b = await runZipper(['fuse', 'train', '--out', killed, '--resume', '--workers', '0', '--no-progress']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toMatch(/resumed from .*step-0000000[48] \(step [48] of 16\)/);
+
+    expect(readLosses(killed)).toEqual(readLosses(straight));
+    for (const f of ['train/step-00000016/model.safetensors', 'model/model.safetensors']) {
+      expect(Buffer.compare(readFileSync(path.join(killed, f)), readFileSync(path.join(straight, f))), f).toBe(0);
+    }
+    // the frozen text tower: its weights after 16 steps equal the tower checkpoint's, and the fused checkpoint does not store them
+    const trained = weightsOf(path.join(straight, 'train/step-00000016/model.safetensors'));
+    const original = weightsOf(path.join(towers.text, 'tower', 'model.safetensors'));
+    expect(original.size).toBeGreaterThan(5);
+    for (const [k, t] of original) expect(Buffer.from(trained.get(`towers.text.${k}`)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+    expect([...weightsOf(path.join(straight, 'model/model.safetensors')).keys()].some((k) => k.startsWith('towers.text.'))).toBe(false);
+    const [s0, s1] = ends(trainPoints(straight), 'speech', 3);
+    expect(s1).toBeLessThan(s0 - 0.3);
+
+    const run = JSON.parse(readFileSync(path.join(straight, 'run.json'), 'utf8')) as FuseRun;
+    const sha = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'tower', 'metadata.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
+    expect(run.towers.text).toMatchObject({ dir: towers.text, name: 'text', version: null, sha256: sha(towers.text) });
+    expect(run.towers.speech.sha256).toBe(sha(towers.speech));
+    expect(run.command).toBe(
+      `zipper fuse train --tower text=${towers.text} --tower speech=${towers.speech} --tasks asr,tts --aligned ${data} --fraction 0.01 --out ${straight} --seed 0 --steps 16 --batch 4 --lr 0.01 --mix 1:1.26 --freeze text --cross-layers 2 --projection-layers 3 --every 4 --eval-every 8 --workers 0`.replace('--fraction 0.01', '--fraction 1'),
+    );
+    expect(run).toMatchObject({ kind: 'fuse', model: { freeze: ['text'] }, counts: { pairs: 13, kept: 13, devAsr: 3 } });
+  }, 240_000);
+});
+
+describe('zipper fuse generate', () => {
+  it('ASR: a transcript of a WAV; TTS: a WAV of a sentence; a seeded sampled decode repeats exactly', async () => {
+    const model = path.join(data, 'fuse-all');
+    const asr = await runZipper(['fuse', 'generate', '--model', model, '--in', firstAsrWav(), '--output', 'text', '--max-tokens', '12', '--json']);
+    expect(asr.code, asr.stderr).toBe(0);
+    const a = summaryOf(asr);
+    expect(a).toMatchObject({ kind: 'fuse', output: 'text', input: { units: expect.any(Number) } });
+    expect(typeof a['text']).toBe('string');
+    expect(a['tokens']).toBeLessThanOrEqual(12);
+
+    const wav = path.join(data, 'tts.wav');
+    const tts = ['fuse', 'generate', '--model', model, '--text', 'And God said, let there be light.', '--output', 'speech', '--out', wav, '--max-tokens', '40', '--temperature', '1', '--seed', '7', '--json'];
+    const t = await runZipper(tts);
+    expect(t.code, t.stderr).toBe(0);
+    const s = summaryOf(t);
+    expect(s).toMatchObject({ output: 'speech', input: { text: 'and god said let there be light' } });
+    const audio = readWav(new Uint8Array(readFileSync(wav)));
+    expect(audio.sampleRate).toBe(16_000);
+    expect(s['units']).toBeGreaterThan(0);
+    expect(Math.abs(audio.channels[0]!.length - (s['units'] as number) * 320)).toBeLessThanOrEqual(320); // 50 units/s at 16 kHz
+    const again = path.join(data, 'tts-again.wav');
+    expect((await runZipper(tts.map((x) => (x === wav ? again : x)))).code).toBe(0);
+    expect(Buffer.compare(readFileSync(again), readFileSync(wav))).toBe(0);
+  }, 120_000);
+});
+
+describe('zipper baseline train', () => {
+  it('the single decoder on the same examples: both losses fall; it decodes too', async () => {
+    const out = path.join(data, 'baseline');
+    const r = await runZipper(['baseline', 'train', ...common(), '--out', out, '--steps', '16', '--every', '8', '--lr', '1e-2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/one stream, maxSeqLen 496/);
+    const points = trainPoints(out);
+    const [t0, t1] = ends(points, 'text', 3);
+    const [s0, s1] = ends(points, 'speech', 3);
+    expect(t1).toBeLessThan(t0 - 0.5);
+    expect(s1).toBeLessThan(s0 - 0.3);
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+    expect(run).toMatchObject({ kind: 'baseline', model: { maxSeqLen: 496 }, parameters: { total: run.parameters.trained } });
+    const g = await runZipper(['baseline', 'generate', '--model', out, '--in', firstAsrWav(), '--output', 'text', '--max-tokens', '8', '--json']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(summaryOf(g)).toMatchObject({ kind: 'baseline', output: 'text' });
+  }, 120_000);
+});
+
+describe('bad input: one typed error line', () => {
+  const oneLine = (r: { stderr: string }) => r.stderr.trimEnd().split('\n');
+  it('unknown tower name, missing --tower, a fraction that is not a subset, a changed tower on --resume', async () => {
+    const out = path.join(data, 'never');
+    const base = ['fuse', 'train', '--aligned', data, '--out', out];
+    const cases: [string[], RegExp][] = [
+      [[...base, '--fraction', '1', '--tower', `text=${towers.text}`, '--tower', `image=${towers.speech}`], /^zipper: unknown tower name "image" in --tower image=.*; the towers are text and speech/],
+      [[...base, '--fraction', '1', '--tower', `text=${towers.text}`], /^zipper: --tower speech=DIR\|PACKAGE is missing/],
+      [[...base, '--fraction', '0.5', ...towerArgs()], /^zipper: --fraction must be 0.01, 0.1 or 1 .*got "0.5"$/],
+      [['baseline', 'train', ...common(), '--out', out, '--freeze', 'text'], /^zipper: --freeze is not an option of zipper baseline train/],
+    ];
+    for (const [argv, want] of cases) {
+      const r = await runZipper(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(oneLine(r)).toHaveLength(1);
+      expect(oneLine(r)[0]).toMatch(want);
+    }
+    expect(existsSync(out)).toBe(false);
+
+    // the text tower's weights change under the same directory name: resume refuses it, naming both hashes
+    const moved = path.join(data, 'moved', 'text');
+    cpSync(towers.text, moved, { recursive: true });
+    const t = await TextTower.load(towers.text);
+    const other = TextTower.create(t.tokenizer, { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 96 }, { seed: 99 });
+    await other.save(moved);
+    t.dispose();
+    other.dispose();
+    const r = await runZipper(['fuse', 'train', '--out', path.join(data, 'fuse-straight'), '--resume', '--tower', `text=${moved}`, '--workers', '0']);
+    expect(r.code).toBe(1);
+    expect(oneLine(r)).toHaveLength(1);
+    expect(oneLine(r)[0]).toMatch(/^zipper: TowerMismatchError: tower "text": .*moved\/text has weights sha256 [0-9a-f]{64}, but this run was trained on text \(.*\) with sha256 [0-9a-f]{64}; pass --tower text=/);
+  }, 120_000);
+});
