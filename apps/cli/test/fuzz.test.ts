@@ -146,7 +146,7 @@ async function damagedRun(): Promise<string> {
 
 describe('fuzz every zipper command', () => {
   it('has cases for every command of commands/index.ts (a new command needs its cases here)', () => {
-    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'wer'];
+    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'baseline', 'fuse', 'wer'];
     expect(COMMANDS.map((c) => c.name).filter((name) => !fuzzed.includes(name))).toEqual([]);
   });
 
@@ -264,6 +264,32 @@ describe('fuzz every zipper command', () => {
     }
   });
 
+  it('fuse and baseline train|generate: argument parsing, missing or junk towers, data and models (no real fine-tuning)', async () => {
+    const junkModel = at('cases', `${n++}-model`);
+    await fs.mkdir(junkModel, { recursive: true });
+    await fs.writeFile(path.join(junkModel, 'run.json'), f.mutateJson({ kind: 'fuse', towers: { text: tower, speech: tower }, steps: 2 }));
+    for (const cmd of ['fuse', 'baseline']) {
+      for (let i = 0; i < 12; i++) {
+        const towers = [`text=${f.pick([tower, at('missing'), textFile])}`, `speech=${f.pick([tower, speechTok, at('missing')])}`, f.pick(['bogus=x', 'text', '=', 'text=', f.junk()])];
+        const train = f.args({
+          aligned: [[at('missing-data'), at('cases')], [textFile, '']], fraction: [['0.01', '0.1', '1'], ['0.5', 'x', '-1']], out: [[at('cases', `${n++}-fz`), junkModel], []],
+          tasks: [['asr', 'tts', 'asr,tts'], ['asr,asr', 'x', '']], mix: [['1:1.26', '1:0'], ['0:0', 'x', '1:-1']], steps: [['1'], ['0', 'x']], batch: [['2'], ['0']], lr: [['1e-3'], ['0', 'x']],
+          seed: [['0'], ['x']], freeze: [['text', 'none', 'text,speech'], ['x']], 'cross-layers': [['1'], ['0', 'x']], 'projection-layers': [['3'], ['x']], 'max-seq-len': [['64'], ['0']],
+          every: [['1'], ['0']], 'eval-every': [['1'], ['x']], workers: [['0'], ['x']], minutes: [['0.01'], ['-1']], resume: true, 'no-progress': true,
+        }, ['out']);
+        await check(cmd, [cmd, 'train', ...towers.filter(() => f.chance(0.6)).flatMap((t) => ['--tower', t]), ...train]);
+      }
+      for (let i = 0; i < 8; i++) {
+        const gen = f.args({
+          model: [[junkModel, tower, at('missing')], []], in: [[wavFile, await file('g.wav', f.mutateWav(wav))], [tmp]], text: [['the cat', ''], []], output: [['text', 'speech'], ['x', '']],
+          out: [[at('cases', `${n++}-g.wav`)], ['/nodir/g.wav']], temperature: [['0', '0.8'], ['-1', 'x']], 'top-k': [['5'], ['0']], 'top-p': [['0.9'], ['2']], seed: [['1'], ['x']],
+          'max-tokens': [['4'], ['0', 'x']], tower: [[`text=${tower}`], ['x']], json: true,
+        }, ['model']);
+        await check(cmd, [cmd, f.pick(['generate', 'generate', 'bogus', '--help']), ...gen]);
+      }
+    }
+  });
+
   it('demo: bad options, and two short runs', async () => {
     for (let i = 0; i < 8; i++) await check('demo', ['demo', '--out', at('cases', `${n++}-demo`), ...f.args({ seconds: [[], ['-1', 'x', '1e9']], vocab: [[], ['5', 'x', '-1']], seed: [[], ['x', '-1']], steps: [[], ['0.5', 'x', '-1']] }), '--steps', f.pick(['x', '-2', '0.5'])]);
     for (const steps of ['1', '3']) expect((await check('demo', ['demo', '--steps', steps, '--vocab', '280', '--out', at('cases', `${n++}-demo`)])).code).toBe(0);
@@ -273,7 +299,7 @@ describe('fuzz every zipper command', () => {
     const rssGrowthMb = (process.memoryUsage().rss - stats.rssStart) / 2 ** 20;
     console.log(JSON.stringify({ cases: stats.cases, exitCodes: stats.byCode, byCommand: stats.byLabel, slowest: stats.slowest, rssStartMb: Math.round(stats.rssStart / 2 ** 20), rssMaxMb: Math.round(stats.rssMax / 2 ** 20), rssGrowthMb: Math.round(rssGrowthMb), liveTensors: tf.memory().numTensors - stats.tensorsStart }));
     expect(problems).toEqual([]);
-    expect(stats.cases).toBeGreaterThan(380);
+    expect(stats.cases).toBeGreaterThan(410);
     expect(stats.byCode[0]).toBeGreaterThan(20); // the fuzzer also reaches the working paths
     expect(rssGrowthMb).toBeLessThan(1024);
   });
