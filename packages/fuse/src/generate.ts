@@ -23,7 +23,8 @@ import { ConfigError, Rng, resolveSamplingConfig, sampleToken, type FinishReason
 import { towerSpec } from './config.js';
 import { UnknownTowerError } from './errors.js';
 import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
-import { disposeZipperState, type StreamInput, type Zipper, type ZipperState } from './zipper.js';
+import { disposeZipperState, sliceZipperState, type StreamInput, type ZipperState } from './state.js';
+import type { Zipper } from './zipper.js';
 
 export interface ZippedTokenEvent {
   readonly row: number;
@@ -214,23 +215,4 @@ async function hostLogits(logits: tf.Tensor3D): Promise<Float32Array> {
   } finally {
     logits.dispose();
   }
-}
-
-/** The rows `idx` of a state (fresh tensors; the input state is untouched). */
-export function sliceZipperState(state: ZipperState, idx: readonly number[]): ZipperState {
-  const pick = (g: Int32Array) => {
-    const s = g.length / state.batchSize;
-    const out = new Int32Array(idx.length * s);
-    idx.forEach((r, j) => out.set(g.subarray(r * s, (r + 1) * s), j * s));
-    return out;
-  };
-  return tf.tidy(() => {
-    const rows = tf.tensor1d(Array.from(idx), 'int32');
-    const g4 = (t: tf.Tensor4D) => tf.gather(t, rows, 0) as tf.Tensor4D;
-    const towers = Object.fromEntries(
-      Object.entries(state.towers).map(([n, t]) => [n, { cache: { layers: t.cache.layers.map((l) => ({ k: g4(l.k), v: g4(l.v) })), length: t.cache.length }, global: pick(t.global) }]),
-    );
-    const links = Object.fromEntries(Object.entries(state.links).map(([k, l]) => [k, { k: g4(l.k), v: g4(l.v) }]));
-    return { batchSize: idx.length, towers, links } as unknown as tf.TensorContainer;
-  }) as unknown as ZipperState;
 }

@@ -7,6 +7,7 @@ export * from './params.js';
 export * from './projection.js';
 export * from './input-projection.js';
 export * from './cross-attention.js';
+export * from './state.js';
 export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';

@@ -25,7 +25,7 @@
  * V vocabulary, L layers, H heads, K head width.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type KVCache, type LayerKV, type Tower } from '@zipper/core';
+import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type LayerKV, type Tower } from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
 import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
@@ -35,6 +35,7 @@ import { fusionParamSpecs, initFusionParam } from './params.js';
 import { affineLayers } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
 import type { FusedBatch } from './segments.js';
+import { emptyZipperState, type StreamInput, type TowerState, type ZipperState } from './state.js';
 
 /** Which tower checkpoint a tower was loaded from (recorded in fused checkpoints). */
 export interface TowerSource {
@@ -59,29 +60,6 @@ export interface TowerEntry {
 /** The zipper config without its towers (they come from the `TowerEntry`s). */
 export type ZipperOptions = Omit<ZipperConfigInput, 'towers'>;
 
-/** New positions of one tower, row-major [B, T]. */
-export interface StreamInput {
-  readonly length: number;
-  readonly ids: Int32Array;
-  /** Global index of each position; -1 = padding (attends nothing, is never attended). */
-  readonly global: Int32Array;
-}
-
-export interface TowerState {
-  /** Self-attention keys/values of the tower's positions so far. */
-  readonly cache: KVCache;
-  /** int32 [B, S]: global index of each position so far. */
-  readonly global: Int32Array;
-}
-
-/** Everything a continuation needs (explicit state, flax style). */
-export interface ZipperState {
-  readonly batchSize: number;
-  readonly towers: Readonly<Record<string, TowerState>>;
-  /** Per link key: the projected source's keys/values [B, H_X, S_Y, K_X], S_Y = the source's positions so far. */
-  readonly links: Readonly<Record<string, LayerKV>>;
-}
-
 export interface RunOptions {
   /** Earlier positions (default: none). */
   readonly state?: ZipperState;
@@ -103,18 +81,6 @@ export interface RunResult {
   /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
   readonly logits: Readonly<Record<string, tf.Tensor3D>>;
   readonly state?: ZipperState;
-}
-
-/** A state holding nothing, for `batchSize` rows. */
-export function emptyZipperState(batchSize: number): ZipperState {
-  return { batchSize, towers: {}, links: {} };
-}
-
-/** Disposes every tensor of a state. */
-export function disposeZipperState(state: ZipperState | undefined): void {
-  if (!state) return;
-  for (const t of Object.values(state.towers)) for (const l of t.cache.layers) tf.dispose([l.k, l.v]);
-  for (const l of Object.values(state.links)) tf.dispose([l.k, l.v]);
 }
 
 export class Zipper {
