@@ -20,7 +20,10 @@ function lone(z: Zipper, name: string, ex: readonly Example[]): tf.Tensor3D {
 
 describe('Zipper forward', () => {
   it('at initialization returns each lone tower logits exactly (bit-identical), towers of different widths', () => {
-    const z = Zipper.create(towers(), SCHEDULE, { seed: 3 });
+    const entries = towers();
+    const z = Zipper.create(entries, SCHEDULE, { seed: 3 });
+    // the zipper's tower weights are the towers' own variables, not copies
+    for (const e of entries) for (const [k, v] of e.tower.params) expect(z.params.get(`towers.${e.name}.${k}`)).toBe(v);
     const ex = examples();
     const logits = z.forward(layoutBatch(z.config, ex));
     for (const name of ['text', 'speech']) {
