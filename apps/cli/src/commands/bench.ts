@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BatchIterator, DataParallelGradients, defaultDataParallelWorkers, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
-import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
 import { median, Mulberry32, roundTo as round } from '@zipper/common';
 import { UsageError, type Command } from '../command.js';
+import { intOption, log, peakRssMb, referenceRunner, rssMb, runReference, type ReferenceRunner } from '../bench/common.js';
+import { benchFuse } from '../bench/fuse.js';
+import { parallelSummary } from '../bench/parallel-summary.js';
 
 const USAGE = `usage: zipper bench train|generate [--json] [--reference] [--runs N] [--threads N] [--workers N]
                     [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--seq 128] [--batch 8]
@@ -33,7 +32,8 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
                 own single-threaded engine (DataParallelGradients; 0 = in-process). Default: 1 on
                 wasm/cpu with >= 2 cores and single-threaded kernels, else 0 (defaultDataParallelWorkers).
                 The JSON gains "workers" and "parallel" (median per-step sync/wait/reduce ms).
-The last stdout line is one JSON object; progress goes to stderr.`;
+The last stdout line is one JSON object; progress goes to stderr.
+\`zipper bench fuse train|generate\`: a zipped text + speech pair vs its PyTorch twin (\`zipper bench fuse --help\`).`;
 
 interface Preset {
   readonly vocab: number;
@@ -44,15 +44,7 @@ interface Preset {
   readonly batch: number;
 }
 
-const rssMb = (): number => round(process.memoryUsage().rss / 2 ** 20, 1);
-const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
-const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
-
-function int(values: Record<string, unknown>, key: string, min = 1): number {
-  const n = Number(values[key]);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be an integer >= ${min}, got "${String(values[key])}"\n\n${USAGE}`);
-  return n;
-}
+const int = (values: Record<string, unknown>, key: string, min = 1): number => intOption(values, key, USAGE, min);
 
 /** Seeded random token ids in [0, vocab) (the project's Mulberry32, so every run sees the same data). */
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
@@ -89,21 +81,6 @@ async function trainRun(trainer: Trainer, p: Preset, steps: number, parallel?: D
   return (p.batch * p.seq * steps) / ((performance.now() - t0) / 1000);
 }
 
-/** Median per-step timings of the data-parallel strategy (ms). */
-function parallelSummary(stats: readonly DataParallelStats[]): Record<string, unknown> {
-  const m = (f: (s: DataParallelStats) => number): number => round(median(stats.map(f)), 2);
-  return {
-    rows: stats[0]?.rows,
-    sync_ms: m((s) => s.syncMs),
-    main_shard_ms: m((s) => s.mainMs),
-    wait_ms: m((s) => s.waitMs),
-    reduce_ms: m((s) => s.reduceMs),
-    worker_compute_ms: m((s) => s.workerComputeMs),
-    worker_copy_ms: m((s) => s.workerCopyMs),
-    steps: stats.length,
-  };
-}
-
 async function generateRun(tower: Tower, tokens: number): Promise<number> {
   const t0 = performance.now();
   await generate(tower, [0], { maxNewTokens: tokens, temperature: 0 });
@@ -118,21 +95,9 @@ interface TorchResult {
 
 const REFERENCE = path.join('tools', 'bench', 'torch_reference.py');
 
-/** The repository's tools/bench/torch_reference.py: the first on the way up from this module (src/ or dist/). */
-function defaultReferenceScript(): string | undefined {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, REFERENCE))) return path.join(dir, REFERENCE);
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-/** One run of torch_reference.py under `python`, with this machine's OpenBLAS overrides removed. */
-function torchRun(python: string, script: string, mode: string, p: Preset, threads: number | undefined): TorchResult {
-  const args = [script, mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(threads === undefined ? [] : ['--threads', String(threads)])];
-  const r = spawnSync(python, args, { env: torchEnv(), encoding: 'utf8' });
-  if (r.status !== 0) throw new UsageError(`torch_reference.py failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(last) as TorchResult;
+/** One run of torch_reference.py (`mode`, the preset's options). */
+function torchRun(runner: ReferenceRunner, mode: string, p: Preset, threads: number | undefined): TorchResult {
+  return runReference<TorchResult>(runner, [mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(threads === undefined ? [] : ['--threads', String(threads)])]);
 }
 
 async function soak(tower: Tower, tokens: number, calls: number): Promise<Record<string, number>> {
@@ -153,8 +118,9 @@ async function soak(tower: Tower, tokens: number, calls: number): Promise<Record
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'speed of training / generation on the reference preset, optionally vs PyTorch (JSON)',
+  summary: 'speed of training / generation on the reference preset (a tower, or a zipped pair: bench fuse), optionally vs PyTorch (JSON)',
   async run(argv) {
+    if (argv[0] === 'fuse') return benchFuse(argv.slice(1));
     let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({
@@ -212,18 +178,8 @@ export const bench: Command = {
       return 0;
     }
 
-    let script: string | undefined;
-    let python: string | undefined;
-    let refSkipped: string | undefined;
-    if (values['reference']) {
-      script = (values['reference-script'] as string | undefined) ?? defaultReferenceScript();
-      const found = findTorchPython();
-      python = found.python;
-      if (script === undefined) refSkipped = `${REFERENCE} not found in any folder above this CLI (pass --reference-script PATH)`;
-      else if (!existsSync(script)) refSkipped = `reference script not found at ${script} (pass --reference-script PATH)`;
-      else refSkipped = found.error?.message;
-      if (refSkipped) log(`reference skipped: ${refSkipped}`);
-    }
+    const ref = values['reference'] ? referenceRunner(REFERENCE, values['reference-script'] as string | undefined) : undefined;
+    const withTorch = ref !== undefined && ref.skipped === undefined;
 
     const ours: number[] = [];
     const torch: TorchResult[] = [];
@@ -238,8 +194,8 @@ export const bench: Command = {
       for (let r = 0; r < runs; r++) {
         ours.push(await trainRun(trainer, p, steps, parallel, stats));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
-        if (script && python && !refSkipped) {
-          torch.push(torchRun(python, script, 'train', p, refThreads));
+        if (withTorch) {
+          torch.push(torchRun(ref, 'train', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
         }
       }
@@ -252,8 +208,8 @@ export const bench: Command = {
       for (let r = 0; r < runs; r++) {
         ours.push(await generateRun(tower, tokens));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
-        if (script && python && !refSkipped) {
-          torch.push(torchRun(python, script, 'generate', p, refThreads));
+        if (withTorch) {
+          torch.push(torchRun(ref, 'generate', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.ms_per_token!)} ms/token`);
         }
       }
@@ -272,12 +228,12 @@ export const bench: Command = {
       runs: ours.map((x) => round(x, 3)),
       peak_rss_mb: peakRssMb(),
     };
-    if (values['reference']) {
-      if (refSkipped) result['reference'] = { skipped: refSkipped };
+    if (ref) {
+      if (!withTorch) result['reference'] = { skipped: ref.skipped };
       else {
         const tps = median(torch.map((t) => t.tokens_per_s));
         const ms = median(torch.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = { engine: 'pytorch', script, python, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
+        result['reference'] = { engine: 'pytorch', script: ref.script, python: ref.python, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
         result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
         result['ratio_meaning'] = mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
       }

@@ -1,0 +1,60 @@
+/**
+ * What every `zipper bench` mode shares: option parsing of integers, memory readings, progress
+ * on stderr, and running a PyTorch script of tools/ (found above this module, run under the
+ * interpreter `findTorchPython` picks) whose last stdout line is one JSON object.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { roundTo as round } from '@zipper/common';
+import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
+import { UsageError } from '../command.js';
+
+export const rssMb = (): number => round(process.memoryUsage().rss / 2 ** 20, 1);
+export const peakRssMb = (): number => round(process.resourceUsage().maxRSS / 1024, 1);
+export const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+/** `--key` as an integer >= min, or a UsageError quoting the usage text. */
+export function intOption(values: Record<string, unknown>, key: string, usage: string, min = 1): number {
+  const n = Number(values[key]);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be an integer >= ${min}, got "${String(values[key])}"\n\n${usage}`);
+  return n;
+}
+
+/** The repository file `relative` (e.g. tools/bench/torch_reference.py): the first on the way up from this module (src/ or dist/). */
+export function findRepositoryFile(relative: string): string | undefined {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, relative))) return path.join(dir, relative);
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** A reference script and the interpreter to run it, or why the reference is skipped. */
+export interface ReferenceRunner {
+  readonly script?: string;
+  readonly python?: string;
+  readonly skipped?: string;
+}
+
+/** Finds `script` (given, or `relative` above this module) and a python that imports torch. */
+export function referenceRunner(relative: string, given: string | undefined): ReferenceRunner {
+  const script = given ?? findRepositoryFile(relative);
+  const found = findTorchPython();
+  let skipped: string | undefined;
+  if (script === undefined) skipped = `${relative} not found in any folder above this CLI (pass --reference-script PATH)`;
+  else if (!existsSync(script)) skipped = `reference script not found at ${script} (pass --reference-script PATH)`;
+  else skipped = found.error?.message;
+  if (skipped) log(`reference skipped: ${skipped}`);
+  return { ...(script ? { script } : {}), ...(found.python ? { python: found.python } : {}), ...(skipped ? { skipped } : {}) };
+}
+
+/** One run of `python script ...args` with this machine's OpenBLAS overrides removed; its last stdout line, parsed. */
+export function runReference<T>(runner: ReferenceRunner, args: readonly string[]): T {
+  if (!runner.script || !runner.python || runner.skipped) throw new UsageError(`no reference to run: ${runner.skipped ?? 'unknown reason'}`);
+  const r = spawnSync(runner.python, [runner.script, ...args], { env: torchEnv(), encoding: 'utf8' });
+  const name = path.basename(runner.script);
+  if (r.status !== 0) throw new UsageError(`${name} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as T;
+}

@@ -1,0 +1,91 @@
+// `zipper bench fuse train|generate` at a tiny size: the last stdout line is one JSON object with
+// the fields of `bench train`, `ratio` is ours / the twin's (tokens/s for train, ms/token for
+// generate), the twin ran the same workload (equal param counts), the frozen run trains fewer
+// weights, the soak reports flat live tensors, bad options are usage errors. No timing assertions.
+// The twin needs python3-torch (tools/setup/system.mjs finds the interpreter); `--workers 0`
+// keeps the train runs in-process (no built packages needed).
+import { initBackend } from '@zipper/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findTorchPython } from '../../../tools/setup/system.mjs';
+import { runCli } from './cli-harness.js';
+
+// Towers: 13 content tokens (+ bos, eos), D 12, 2 layers, 2 heads; 2 links per direction; S 11, T 5.
+const TINY = ['--vocab', '13', '--d', '12', '--layers', '2', '--heads', '2', '--cross', '2', '--speech-len', '11', '--text-len', '5', '--runs', '2'];
+
+type Json = Record<string, unknown> & { reference: Record<string, unknown> };
+
+async function bench(argv: readonly string[]): Promise<Json> {
+  const r = await runCli(['bench', 'fuse', ...argv, '--json', ...TINY]);
+  expect(r.code, r.stderr).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines.at(-1)!) as Json;
+}
+
+beforeAll(async () => {
+  await initBackend();
+  const py = findTorchPython();
+  if (py.error) throw py.error; // the install command to run, as every test that needs torch
+});
+
+describe('zipper bench fuse', () => {
+  it('train: tokens/s vs the twin, ratio = ours / twin, same param count; --freeze text trains fewer weights', async () => {
+    const j = await bench(['train', '--reference', '--steps', '1', '--batch', '4', '--workers', '0']);
+    expect(j['mode']).toBe('fuse-train');
+    expect(j['tokens_per_step']).toBe(4 * (11 + 5 + 4));
+    expect(j['links']).toBe(4);
+    expect(j['workers']).toBe(0);
+    expect(j['runs']).toHaveLength(2);
+    expect(j['reference']['params']).toBe(j['params']);
+    expect(j['reference']['runs']).toHaveLength(2);
+    expect(typeof j['reference']['python']).toBe('string');
+    const ours = j['tokens_per_s'] as number;
+    const theirs = j['reference']['tokens_per_s'] as number;
+    expect(ours).toBeGreaterThan(0);
+    expect(theirs).toBeGreaterThan(0);
+    expect(j['ratio']).toBeCloseTo(ours / theirs, 1);
+    expect(j['ms_per_token']).toBeCloseTo(1000 / ours, 2);
+    expect(j['trainable_params']).toBe(j['params']);
+    const losses = j['first_step_losses'] as Record<string, number>;
+    expect(losses['text']).toBeGreaterThan(0);
+    expect(losses['speech']).toBeGreaterThan(0);
+
+    const f = await bench(['train', '--steps', '1', '--batch', '2', '--workers', '0', '--freeze', 'text']);
+    expect(f['freeze']).toEqual(['text']);
+    // a text tower: 15 x 12 embedding, per layer 2 norms + qkv + out + MLP, final norm
+    const textTower = 15 * 12 + 2 * (2 * 12 + 12 * 36 + 12 * 12 + 12 * 48 + 48 * 12) + 12;
+    expect(f['params']).toBe(j['params']);
+    expect(f['trainable_params']).toBe((j['params'] as number) - textTower);
+    expect(f['reference']).toBeUndefined();
+  }, 300_000);
+
+  it('generate: ms/token vs the twin, ratio = ours / twin ms/token; soak: live tensors flat', async () => {
+    const j = await bench(['generate', '--reference', '--tokens', '4']);
+    expect(j['mode']).toBe('fuse-generate');
+    expect(j['tokens_per_run']).toBe(4);
+    expect(j['reference']['params']).toBe(j['params']);
+    const ours = j['ms_per_token'] as number;
+    const theirs = j['reference']['ms_per_token'] as number;
+    expect(ours).toBeGreaterThan(0);
+    expect(theirs).toBeGreaterThan(0);
+    expect(j['ratio']).toBeCloseTo(ours / theirs, 1);
+
+    const s = (await bench(['generate', '--soak', '6', '--tokens', '3']))['soak'] as Record<string, number>;
+    expect(s['calls']).toBe(6);
+    expect(s['tensors_middle']).toBe(s['tensors_start']);
+    expect(s['tensors_end']).toBe(s['tensors_start']);
+  }, 300_000);
+
+  it('refuses bad options with a usage error', async () => {
+    const bad = async (argv: string[], message: RegExp) => {
+      const r = await runCli(['bench', 'fuse', ...argv]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    };
+    await bad(['train', '--freeze', 'image'], /--freeze names "image"/);
+    await bad(['train', '--freeze', 'text,speech'], /freeze at most one tower/);
+    await bad(['generate', '--freeze', 'text'], /--freeze applies to `bench fuse train` only/);
+    await bad(['train', '--soak', '3'], /--soak applies/);
+    await bad(['train', '--layers', '4', '--cross', '3'], /--cross 3 must divide --layers 4/);
+    await bad(['decode'], /usage: zipper bench fuse/);
+  }, 60_000);
+});
