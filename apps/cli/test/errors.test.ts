@@ -56,6 +56,8 @@ describe('one-line errors instead of stack traces', () => {
     const big = at('big-ids.txt');
     await fs.writeFile(big, '1 2 3 1000000000 4 5\n');
     await expectError(['train', '--ids', big, '--out', at('r-big')], 2, /vocabulary 1000000001 \(max id 1000000000 \+ 1 in .*big-ids\.txt\).* parameters, more than this command trains/);
+    // found by fuzz.test.ts (seed 3): 2e8 attention scores per layer took 49 s, grew the heap to 4 GB and left the engine aborting
+    await expectError(['train', '--ids', ids, '--out', at('r-big'), '--seq', '5000', '--batch', '2', '--heads', '4', '--layers', '1'], 2, /--layers 1 x --batch 2 x --heads 4 x --seq 5000\^2 = 2\.00e\+8 attention scores per step, more than 67108864/);
     await fs.writeFile(big, '1 2 3 4294967301 4 5\n');
     await expectError(['train', '--ids', big, '--out', at('r-big')], 2, /sequence 1 holds 4294967301; ids must be integers in \[0, 2147483647\]/);
     await fs.writeFile(big, '1 2 x3 4\n');

@@ -33,10 +33,17 @@ export interface RunArgs {
   readonly keep: number;
 }
 
-/** Largest tower this command builds: parameters (x ~16 bytes with AdamW state and gradients). */
-export const MAX_PARAMETERS = 2 ** 28;
-/** Largest attention score tensor of one layer, batch x heads x seq x seq values. */
-export const MAX_ATTENTION_VALUES = 2 ** 28;
+/**
+ * Largest tower this command builds: 2^26 parameters, ~1.1 GB with AdamW state and gradients
+ * (x 16 bytes). The wasm backend's heap ends at 4 GB; past it the engine aborts.
+ */
+export const MAX_PARAMETERS = 2 ** 26;
+/**
+ * Largest attention of one step: layers x batch x heads x seq^2 scores (forward and backward keep
+ * a few float32 copies: 2^26 values is ~0.8 GB). `--seq 5000 --batch 2 --heads 4` (2e8 per layer)
+ * grew the heap to 4 GB in 49 s and left the engine aborting (found by test/fuzz.test.ts).
+ */
+export const MAX_ATTENTION_VALUES = 2 ** 26;
 
 interface NumberRule {
   readonly int?: boolean;
@@ -219,12 +226,13 @@ export function parameterCount(vocab: number, d: number, layers: number, mlpRati
 
 /** Refuses towers and batches that would allocate more than this command is meant for. */
 export function checkSize(vocab: number, a: Pick<RunArgs, 'd' | 'layers' | 'heads' | 'batch' | 'seq'>, vocabSource: string): void {
+  // (the checks multiply validated integers; a product past 2^53 is still far past the limits)
   const params = parameterCount(vocab, a.d, a.layers);
   if (params > MAX_PARAMETERS) {
     throw new UsageError(`a tower of vocabulary ${vocab} (${vocabSource}), --d ${a.d}, --layers ${a.layers} has ${params.toExponential(2)} parameters, more than this command trains (${MAX_PARAMETERS}); lower --d / --layers, or check the ids`);
   }
-  const scores = a.batch * a.heads * a.seq * a.seq;
+  const scores = a.layers * a.batch * a.heads * a.seq * a.seq;
   if (scores > MAX_ATTENTION_VALUES) {
-    throw new UsageError(`--batch ${a.batch} x --heads ${a.heads} x --seq ${a.seq}^2 = ${scores.toExponential(2)} attention scores per layer, more than ${MAX_ATTENTION_VALUES}; lower --seq or --batch`);
+    throw new UsageError(`--layers ${a.layers} x --batch ${a.batch} x --heads ${a.heads} x --seq ${a.seq}^2 = ${scores.toExponential(2)} attention scores per step, more than ${MAX_ATTENTION_VALUES} (the wasm heap ends at 4 GB); lower --seq or --batch`);
   }
 }
