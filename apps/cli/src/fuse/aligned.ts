@@ -10,8 +10,9 @@
  *   (units cached on disk by `SpeechUnitEncoder`, DATA/.cache/units).
  * - Held out (dev split): ASR on every dev utterance, TTS on the dev utterances in the TTS voice
  *   (all of them when there are none, said in the log).
- * - A pair whose segment would not fit a tower (`<bos> ids <eos>` longer than its maxSeqLen, or,
- *   for the single decoder, both segments longer than its one stream) is dropped and counted.
+ * - A pair whose segment would not fit a tower (`<bos> ids <eos>` longer than its maxSeqLen; for
+ *   the single decoder as well, so both models see the same pairs, and both segments must fit its
+ *   one stream) is dropped and counted.
  */
 import type { AlignedFraction } from '@zipper/data';
 import type { DataDir } from '@zipper/data/node';
@@ -30,8 +31,16 @@ export function parseFraction(v: string | undefined): AlignedFraction {
   return f;
 }
 
-/** Which sequences fit the model: per-tower stream limits (zipped) or one stream for all segments (single decoder). */
-export type LengthLimit = { readonly kind: 'towers'; readonly text: number; readonly speech: number } | { readonly kind: 'stream'; readonly total: number };
+/**
+ * Which pairs a run keeps: each segment must fit its tower (`<bos> ids <eos>` <= maxSeqLen), for
+ * the single decoder too, so that both models train on the same examples; the single decoder's
+ * one stream must also hold both segments (`total`).
+ */
+export interface LengthLimit {
+  readonly text: number;
+  readonly speech: number;
+  readonly total?: number;
+}
 
 export interface AlignedData {
   /** Per pair: the text and the ASR audio's units (content ids, no bos/eos). */
@@ -55,7 +64,7 @@ export interface AlignedData {
 }
 
 function fits(limit: LengthLimit, text: number, speech: number): boolean {
-  return limit.kind === 'towers' ? text + 2 <= limit.text && speech + 2 <= limit.speech : text + speech + 4 <= limit.total;
+  return text + 2 <= limit.text && speech + 2 <= limit.speech && (limit.total === undefined || text + speech + 4 <= limit.total);
 }
 
 export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTokenizer, speech: SpeechTokenizer, limit: LengthLimit, log: (s: string) => void): AlignedData {
@@ -91,7 +100,7 @@ export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTok
     nTts += b.length;
   });
   const pairs = asrRecords.length;
-  const limitText = limit.kind === 'towers' ? `the towers' maxSeqLen (text ${limit.text}, speech ${limit.speech})` : `the single decoder's maxSeqLen ${limit.total}`;
+  const limitText = `the towers' maxSeqLen (text ${limit.text}, speech ${limit.speech})${limit.total === undefined ? '' : ` or the single decoder's ${limit.total}`}`;
   if (asr.length < pairs) log(`aligned ${pct}%: ${pairs - asr.length} of ${pairs} pairs dropped: a segment with <bos>/<eos> is longer than ${limitText}`);
   if (asr.length === 0) throw new UsageError(`no aligned pair of ${data.dir} (${pct}%) fits ${limitText}; use towers with a larger maxSeqLen`);
 

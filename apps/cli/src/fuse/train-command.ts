@@ -182,7 +182,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const refs = towers.refs;
   const crossLayers = crossLayersArg ?? Math.min(refs.text.config.nLayers, refs.speech.config.nLayers);
   const maxSeqLen = maxSeqLenArg ?? refs.text.config.maxSeqLen + refs.speech.config.maxSeqLen;
-  const limit: LengthLimit = kind === 'fuse' ? { kind: 'towers', text: refs.text.config.maxSeqLen, speech: refs.speech.config.maxSeqLen } : { kind: 'stream', total: maxSeqLen };
+  const limit: LengthLimit = { text: refs.text.config.maxSeqLen, speech: refs.speech.config.maxSeqLen, ...(kind === 'baseline' ? { total: maxSeqLen } : {}) };
   let model: RunModel | undefined;
   try {
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
