@@ -9,19 +9,19 @@
  *          --train-list FILE (default CORPUS/train/list.txt) --name RUN
  *          --mode units|vocoder (vocoder: no quantization, the vocoder's own WER)
  *          --tokenizer DIR (evaluate an existing tokenizer instead of training) --jobs 2
+ *          --recognizer continuous|batch (pocketsphinx runner of @zipper/eval/node; default continuous,
+ *          as RESULTS.md was measured)
  * Prints one JSON line: WER by sclite (reference) and by our own Levenshtein count, both sets.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import {
   SpeechTokenizer, griffinLim, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
 } from '@zipper/tokenizers';
+import { findPocketsphinx, transcribeWavFiles, type PocketsphinxMode } from '@zipper/eval/node';
 import { requireProgram } from '../setup/system.mjs';
 
-const run = promisify(execFile);
-const pocketsphinx = requireProgram('pocketsphinx_continuous', 'pocketsphinx pocketsphinx-en-us');
 const scliteBin = requireProgram('/usr/lib/sctk/bin/sclite', 'sctk');
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -41,6 +41,9 @@ const maxFrames = Number(opt('max-frames', '60000'));
 const trainLimit = Number(opt('train-limit', '100000'));
 const seed = Number(opt('seed', '0'));
 const jobs = Number(opt('jobs', '2'));
+// continuous: what RESULTS.md was measured with; batch: whole-utterance decoding as `zipper eval` runs it
+const recognizer = opt('recognizer', 'continuous') as PocketsphinxMode;
+findPocketsphinx(recognizer); // fail before any work when it is missing
 const tokDir = opt('tokenizer', '');
 const trainList = opt('train-list', '');
 // units: audio -> units -> audio; vocoder: audio -> log-mel -> audio (no quantization: the vocoder's own ceiling)
@@ -111,20 +114,9 @@ for (const [id] of refs) {
 }
 const tResynth = performance.now();
 
-async function recognize(files: string[]): Promise<string[]> {
-  const out: string[] = new Array(files.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: jobs }, async () => {
-    while (next < files.length) {
-      const i = next++;
-      const { stdout } = await run(pocketsphinx, ['-infile', files[i]!, '-logfn', '/dev/null'], { maxBuffer: 1 << 20 });
-      out[i] = stdout.trim().replace(/\s+/g, ' ').toLowerCase();
-    }
-  }));
-  return out;
-}
+const recognize = (files: string[]): Promise<string[]> => transcribeWavFiles(files, { mode: recognizer, jobs });
 
-const origCache = join(corpus, 'eval', 'hyp-original.txt');
+const origCache = join(corpus, 'eval', recognizer === 'continuous' ? 'hyp-original.txt' : `hyp-original-${recognizer}.txt`);
 let hypOrig: string[];
 if (existsSync(origCache)) hypOrig = readFileSync(origCache, 'utf8').split('\n').slice(0, refs.length);
 else {
