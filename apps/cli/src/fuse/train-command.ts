@@ -225,6 +225,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       `zipper ${kind}: ${total.toLocaleString('en-US')} parameters, ${trained.toLocaleString('en-US')} trained${kind === 'fuse' ? ` (frozen: ${freeze.join(', ') || 'none'}; ${crossLayers} cross-attention layers per direction)` : ` (one stream, maxSeqLen ${maxSeqLen})`}; ` +
         `tasks ${active.map((t) => `${t} ${mix[t]}`).join(' : ')}; ${recipe.steps} steps x ${recipe.batchSize} examples = ${((recipe.steps * recipe.batchSize) / aligned.counts.kept).toFixed(1)} epochs of ${aligned.counts.kept} pairs; lr ${recipe.peakLr}; workers ${workers}`,
     );
+    let modelStep = -1;
     const result = await runSession<unknown>({
       out,
       model: m,
@@ -249,8 +250,13 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       title: `zipper ${kind} train: ${active.join('+')} on ${percent}% aligned (seed ${seed})`,
       progress: !v['no-progress'],
       log,
-      onCheckpoint: () => m.save(path.join(out, MODEL_DIR)),
+      onCheckpoint: async (step) => {
+        await m.save(path.join(out, MODEL_DIR));
+        modelStep = step;
+      },
     });
+    // a run killed between its last training checkpoint and the model's write: write it now
+    if (result.finished && modelStep !== result.step) await m.save(path.join(out, MODEL_DIR));
     if (result.finished) log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper ${kind} generate --model ${out})`);
     console.log(
       JSON.stringify({
