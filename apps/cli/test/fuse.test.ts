@@ -2,7 +2,8 @@
 // freshly initialized towers (saved as `zipper pretrain` outputs): per-stream losses fall; a run
 // killed (SIGKILL) and resumed equals an uninterrupted one (every loss, final weights, bit for
 // bit); a frozen tower stays bit-identical; the trained models transcribe a WAV and synthesize
-// one; bad input is one typed error line with exit code 2 (usage) or 1 (a tower that changed).
+// one; a data-parallel chunk (--workers 1 --minutes) follows the in-process curve; bad input is
+// one typed error line with exit code 2 (usage) or 1 (a tower that changed).
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 const towerArgs = () => ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`];
-const common = () => [...towerArgs(), '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', '0', '--no-progress'];
+const common = (workers = 0) => [...towerArgs(), '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', String(workers), '--no-progress'];
 type Train = Extract<LossPoint, { loss: number }>;
 const trainPoints = (out: string) => readLosses(out).filter((p): p is Train => 'loss' in p);
 const held = (out: string) => readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p);
@@ -101,10 +102,32 @@ describe('zipper fuse train', () => {
     expect(run.towers.text).toMatchObject({ dir: towers.text, name: 'text', version: null, sha256: sha(towers.text) });
     expect(run.towers.speech.sha256).toBe(sha(towers.speech));
     expect(run.command).toBe(
-      `zipper fuse train --tower text=${towers.text} --tower speech=${towers.speech} --tasks asr,tts --aligned ${data} --fraction 0.01 --out ${straight} --seed 0 --steps 16 --batch 4 --lr 0.01 --mix 1:1.26 --freeze text --cross-layers 2 --projection-layers 3 --every 4 --eval-every 8 --workers 0`.replace('--fraction 0.01', '--fraction 1'),
+      `zipper fuse train --tower text=${towers.text} --tower speech=${towers.speech} --tasks asr,tts --aligned ${data} --fraction 1 --out ${straight} --seed 0 --steps 16 --batch 4 --lr 0.01 --mix 1:1.26 --freeze text --cross-layers 2 --projection-layers 3 --every 4 --eval-every 8 --workers 0`,
     );
     expect(run).toMatchObject({ kind: 'fuse', model: { freeze: ['text'] }, counts: { pairs: 13, kept: 13, devAsr: 3 } });
   }, 240_000);
+});
+
+describe('zipper fuse train --workers 1 --minutes', () => {
+  it('a data-parallel chunk follows the in-process curve (float summation order only) and stops with a checkpoint', async () => {
+    const out = path.join(data, 'fuse-workers');
+    const straight = path.join(data, 'fuse-straight');
+    const r = await runZipper(['fuse', 'train', ...common(1), '--out', out, '--steps', '16', '--every', '4', '--eval-every', '8', '--lr', '1e-2', '--minutes', '0.05']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = summaryOf(r);
+    expect(s).toMatchObject({ kind: 'fuse', finished: false, workers: 1 });
+    expect(r.stderr).toMatch(/stopped after .* at step \d+ of 16 \(checkpoint saved\); continue with --resume/);
+    const mine = trainPoints(out);
+    const ref = trainPoints(straight);
+    expect(mine.length).toBeGreaterThan(0);
+    mine.forEach((p, i) => {
+      expect(Math.abs(p.loss - ref[i]!.loss), `step ${p.step}`).toBeLessThan(1e-4);
+      expect(p.tokens).toBe(ref[i]!.tokens);
+    });
+    expect(existsSync(path.join(out, 'train', `step-${String(s['step']).padStart(8, '0')}`))).toBe(true);
+    const sessions = readFileSync(path.join(out, 'sessions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { workers: number });
+    expect(sessions.at(-1)!.workers).toBe(1);
+  }, 120_000);
 });
 
 describe('zipper fuse generate', () => {
