@@ -100,11 +100,16 @@ let speechTok = '';
 let unitsJson = '';
 let bpeTok = '';
 let textFile = '';
+let cwdBefore = '';
 
 beforeAll(async () => {
   await initBackend();
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'zipper-fuzz-'));
   await fs.mkdir(at('cases'));
+  // Mutated arguments can turn an output path into a relative junk word: run every case inside
+  // the temporary folder so nothing lands in the repository.
+  cwdBefore = process.cwd();
+  process.chdir(tmp);
   ids = at('ids.txt');
   await fs.writeFile(ids, CORPUS.map((s) => s.join(' ')).join('\n'));
   template = at('template');
@@ -127,6 +132,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  process.chdir(cwdBefore);
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
@@ -312,7 +318,7 @@ describe('real processes: exit codes and no stack through bin.ts', () => {
     new Promise((resolve) => {
       const t0 = performance.now();
       const child = spawn(process.execPath, [path.join(REPO, 'node_modules/vite-node/vite-node.mjs'), '-c', path.join(REPO, 'vitest.config.ts'), path.join(REPO, 'apps/cli/src/bin.ts'), '--', ...argv], {
-        cwd: REPO,
+        cwd: tmp,
         env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=768', ZIPPER_DEBUG: '' },
         stdio: ['pipe', 'ignore', 'pipe'],
       });
