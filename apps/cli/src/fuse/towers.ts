@@ -65,6 +65,16 @@ function packageOf(dir: string): { name: string; version: string | null } {
   return { name: path.basename(dir), version: null };
 }
 
+/**
+ * Where to load a recorded run's towers from: `--tower` when given, else the directory run.json
+ * names, else (moved or reinstalled) the location as given at the start (e.g. a package name,
+ * resolved again from the working directory).
+ */
+export function recordedLocations(refs: Readonly<Record<Modality, TowerRef>>, given: Partial<Record<Modality, string>>): TowerLocations {
+  const of = (m: Modality) => given[m] ?? (existsSync(refs[m].dir) ? refs[m].dir : refs[m].location);
+  return { text: of('text'), speech: of('speech') };
+}
+
 export interface LoadedTowers {
   readonly text: TextTower;
   readonly speech: SpeechTower;

@@ -18,7 +18,7 @@ import { runSession, TRAIN_DIR } from '../training/session.js';
 import { parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
 import { createBaselineModel, createFuseModel, type ModelKind, type RunModel } from './models.js';
 import { FUSE_RUN_FORMAT, FUSE_RUN_VERSION, MODEL_DIR, readFuseRun, type FuseRecipe, type FuseRun, type TaskName } from './run-file.js';
-import { loadTowers, MODALITIES, parseTowerOptions, type Modality } from './towers.js';
+import { loadTowers, MODALITIES, parseTowerOptions, recordedLocations, type Modality } from './towers.js';
 
 const FUSE_DEFAULTS = { lr: 1e-3 };
 const BASELINE_DEFAULTS = { lr: 3e-4 };
@@ -175,10 +175,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
 
   const info = await initBackend();
   const requested = v.workers === undefined ? defaultDataParallelWorkers(info) : intArg(v.workers, 'workers', 0);
-  const towers = await loadTowers(
-    Object.fromEntries(MODALITIES.map((m) => [m, given[m] ?? run!.towers[m].dir])) as Record<Modality, string>,
-    run?.towers,
-  );
+  const towers = await loadTowers(run ? recordedLocations(run.towers, given) : (given as Record<Modality, string>), run?.towers);
   const refs = towers.refs;
   const crossLayers = crossLayersArg ?? Math.min(refs.text.config.nLayers, refs.speech.config.nLayers);
   const maxSeqLen = maxSeqLenArg ?? refs.text.config.maxSeqLen + refs.speech.config.maxSeqLen;

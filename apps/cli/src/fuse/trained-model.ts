@@ -12,7 +12,7 @@ import type { Example, ZippedGenerateOptions } from '@zipper/fuse';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
-import { loadTowers, MODALITIES, type Modality } from './towers.js';
+import { loadTowers, recordedLocations, type Modality } from './towers.js';
 
 export interface TrainedModel {
   readonly run: FuseRun;
@@ -40,7 +40,7 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
   const run = readFuseRun(runFile);
   const modelDir = path.join(root, MODEL_DIR);
   if (!existsSync(modelDir)) throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
-  const loaded = await loadTowers(Object.fromEntries(MODALITIES.map((m) => [m, towers[m] ?? run.towers[m].dir])) as Record<Modality, string>, run.towers);
+  const loaded = await loadTowers(recordedLocations(run.towers, towers), run.towers);
   const text = loaded.text.tokenizer;
   const speech = loaded.speech.tokenizer;
   const model = run.kind === 'fuse' ? await loadFuseModel(modelDir, loaded) : await loadBaselineModel(modelDir, loaded);
