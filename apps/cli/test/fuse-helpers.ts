@@ -30,7 +30,11 @@ export async function tinyData(prefix: string): Promise<string> {
 export async function saveTinyTowers(data: string, dir: string): Promise<{ text: string; speech: string }> {
   const lines = DataDir.open(data).textOnly().slice(0, 3000);
   const text = TextTower.create(trainBpe(lines, { vocabSize: 320 }), { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 96 }, { seed: 1 });
-  const speech = SpeechTower.create(loadSpeechTokenizer(defaultSpeechTokenizerDir()), { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 400 }, { seed: 2 });
+  const speech = SpeechTower.create(
+    loadSpeechTokenizer(defaultSpeechTokenizerDir()),
+    { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 400 },
+    { seed: 2 },
+  );
   const out = { text: path.join(dir, 'text'), speech: path.join(dir, 'speech') };
   await text.save(out.text);
   await speech.save(out.speech);
@@ -60,7 +64,11 @@ export async function runZipper(argv: string[]): Promise<{ code: number; stdout:
 }
 
 /** The last stdout line as JSON. */
-export const summaryOf = (r: { stdout: string[] }): Record<string, unknown> => JSON.parse(r.stdout[r.stdout.length - 1] ?? '{}') as Record<string, unknown>;
+export const summaryOf = (r: { stdout: string[] }): Record<string, unknown> =>
+  JSON.parse(r.stdout[r.stdout.length - 1] ?? '{}') as Record<string, unknown>;
 
 export const readLosses = (out: string): LossPoint[] =>
-  readFileSync(path.join(out, 'loss.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as LossPoint);
+  readFileSync(path.join(out, 'loss.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LossPoint);

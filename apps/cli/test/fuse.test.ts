@@ -27,7 +27,18 @@ beforeAll(async () => {
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 const towerArgs = () => ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`];
-const common = (workers = 0) => [...towerArgs(), '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', String(workers), '--no-progress'];
+const common = (workers = 0) => [
+  ...towerArgs(),
+  '--aligned',
+  data,
+  '--fraction',
+  '1',
+  '--batch',
+  '4',
+  '--workers',
+  String(workers),
+  '--no-progress',
+];
 type Train = Extract<LossPoint, { loss: number }>;
 const trainPoints = (out: string) => readLosses(out).filter((p): p is Train => 'loss' in p);
 const held = (out: string) => readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p);
@@ -38,13 +49,28 @@ function ends(points: readonly Train[], stream: string, n: number): [number, num
   return [mean(xs.slice(0, n)), mean(xs.slice(-n))];
 }
 const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
-const firstAsrWav = () => path.join(data, (JSON.parse(readFileSync(path.join(data, 'aligned-asr.100pct.jsonl'), 'utf8').split('\n')[0]!) as { path: string }).path);
+const firstAsrWav = () =>
+  path.join(data, (JSON.parse(readFileSync(path.join(data, 'aligned-asr.100pct.jsonl'), 'utf8').split('\n')[0]!) as { path: string }).path);
 
 describe('zipper fuse train', () => {
   it('both towers trained: the text and speech losses fall, per stream, in training and held out', async () => {
     const out = path.join(data, 'fuse-all');
     const before = tf.memory().numTensors;
-    const r = await runZipper(['fuse', 'train', ...common(), '--out', out, '--freeze', 'none', '--steps', '24', '--every', '8', '--lr', '1e-2']);
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      out,
+      '--freeze',
+      'none',
+      '--steps',
+      '24',
+      '--every',
+      '8',
+      '--lr',
+      '1e-2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     expect(summaryOf(r)).toMatchObject({ kind: 'fuse', step: 24, finished: true });
@@ -66,13 +92,36 @@ describe('zipper fuse train', () => {
   }, 180_000);
 
   it('killed (SIGKILL) and resumed equals an uninterrupted run; the frozen text tower stays bit-identical', async () => {
-    const args = (out: string) => ['fuse', 'train', ...common(), '--out', out, '--steps', '16', '--every', '4', '--eval-every', '8', '--lr', '1e-2'];
+    const args = (out: string) => [
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      out,
+      '--steps',
+      '16',
+      '--every',
+      '4',
+      '--eval-every',
+      '8',
+      '--lr',
+      '1e-2',
+    ];
     const straight = path.join(data, 'fuse-straight');
     expect((await runZipper(args(straight))).code).toBe(0);
 
     const killed = path.join(data, 'fuse-killed');
-    const lines = () => (existsSync(path.join(killed, 'loss.jsonl')) ? readFileSync(path.join(killed, 'loss.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"')).length : 0);
-    const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', ...args(killed)], { cwd: repo, detached: true, stdio: 'ignore' });
+    const lines = () =>
+      existsSync(path.join(killed, 'loss.jsonl'))
+        ? readFileSync(path.join(killed, 'loss.jsonl'), 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('"loss"')).length
+        : 0;
+    const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', ...args(killed)], {
+      cwd: repo,
+      detached: true,
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     let done = false;
     void exited.then(() => (done = true));
@@ -92,13 +141,15 @@ describe('zipper fuse train', () => {
     const trained = weightsOf(path.join(straight, 'train/step-00000016/model.safetensors'));
     const original = weightsOf(path.join(towers.text, 'tower', 'model.safetensors'));
     expect(original.size).toBeGreaterThan(5);
-    for (const [k, t] of original) expect(Buffer.from(trained.get(`towers.text.${k}`)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+    for (const [k, t] of original)
+      expect(Buffer.from(trained.get(`towers.text.${k}`)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
     expect([...weightsOf(path.join(straight, 'model/model.safetensors')).keys()].some((k) => k.startsWith('towers.text.'))).toBe(false);
     const [s0, s1] = ends(trainPoints(straight), 'speech', 3);
     expect(s1).toBeLessThan(s0 - 0.3);
 
     const run = JSON.parse(readFileSync(path.join(straight, 'run.json'), 'utf8')) as FuseRun;
-    const sha = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'tower', 'metadata.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
+    const sha = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dir, 'tower', 'metadata.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
     expect(run.towers.text).toMatchObject({ dir: towers.text, name: 'text', version: null, sha256: sha(towers.text) });
     expect(run.towers.speech.sha256).toBe(sha(towers.speech));
     expect(run.command).toBe(
@@ -112,7 +163,23 @@ describe('zipper fuse train --workers 1 --minutes', () => {
   it('a data-parallel chunk follows the in-process curve (float summation order only) and stops with a checkpoint', async () => {
     const out = path.join(data, 'fuse-workers');
     const straight = path.join(data, 'fuse-straight');
-    const r = await runZipper(['fuse', 'train', ...common(1), '--out', out, '--steps', '16', '--every', '4', '--eval-every', '8', '--lr', '1e-2', '--minutes', '0.05']);
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common(1),
+      '--out',
+      out,
+      '--steps',
+      '16',
+      '--every',
+      '4',
+      '--eval-every',
+      '8',
+      '--lr',
+      '1e-2',
+      '--minutes',
+      '0.05',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r);
     expect(s).toMatchObject({ kind: 'fuse', finished: false, workers: 1 });
@@ -125,7 +192,10 @@ describe('zipper fuse train --workers 1 --minutes', () => {
       expect(p.tokens).toBe(ref[i]!.tokens);
     });
     expect(existsSync(path.join(out, 'train', `step-${String(s['step']).padStart(8, '0')}`))).toBe(true);
-    const sessions = readFileSync(path.join(out, 'sessions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { workers: number });
+    const sessions = readFileSync(path.join(out, 'sessions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { workers: number });
     expect(sessions.at(-1)!.workers).toBe(1);
   }, 120_000);
 });
@@ -133,7 +203,19 @@ describe('zipper fuse train --workers 1 --minutes', () => {
 describe('zipper fuse generate', () => {
   it('ASR: a transcript of a WAV; TTS: a WAV of a sentence; a seeded sampled decode repeats exactly', async () => {
     const model = path.join(data, 'fuse-all');
-    const asr = await runZipper(['fuse', 'generate', '--model', model, '--in', firstAsrWav(), '--output', 'text', '--max-tokens', '12', '--json']);
+    const asr = await runZipper([
+      'fuse',
+      'generate',
+      '--model',
+      model,
+      '--in',
+      firstAsrWav(),
+      '--output',
+      'text',
+      '--max-tokens',
+      '12',
+      '--json',
+    ]);
     expect(asr.code, asr.stderr).toBe(0);
     const a = summaryOf(asr);
     expect(a).toMatchObject({ kind: 'fuse', output: 'text', input: { units: expect.any(Number) } });
@@ -141,7 +223,25 @@ describe('zipper fuse generate', () => {
     expect(a['tokens']).toBeLessThanOrEqual(12);
 
     const wav = path.join(data, 'tts.wav');
-    const tts = ['fuse', 'generate', '--model', model, '--text', 'And God said, let there be light.', '--output', 'speech', '--out', wav, '--max-tokens', '40', '--temperature', '1', '--seed', '7', '--json'];
+    const tts = [
+      'fuse',
+      'generate',
+      '--model',
+      model,
+      '--text',
+      'And God said, let there be light.',
+      '--output',
+      'speech',
+      '--out',
+      wav,
+      '--max-tokens',
+      '40',
+      '--temperature',
+      '1',
+      '--seed',
+      '7',
+      '--json',
+    ];
     const t = await runZipper(tts);
     expect(t.code, t.stderr).toBe(0);
     const s = summaryOf(t);
@@ -169,7 +269,19 @@ describe('zipper baseline train', () => {
     expect(s1).toBeLessThan(s0 - 0.3);
     const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
     expect(run).toMatchObject({ kind: 'baseline', model: { maxSeqLen: 496 }, parameters: { total: run.parameters.trained } });
-    const g = await runZipper(['baseline', 'generate', '--model', out, '--in', firstAsrWav(), '--output', 'text', '--max-tokens', '8', '--json']);
+    const g = await runZipper([
+      'baseline',
+      'generate',
+      '--model',
+      out,
+      '--in',
+      firstAsrWav(),
+      '--output',
+      'text',
+      '--max-tokens',
+      '8',
+      '--json',
+    ]);
     expect(g.code, g.stderr).toBe(0);
     expect(summaryOf(g)).toMatchObject({ kind: 'baseline', output: 'text' });
   }, 120_000);
@@ -181,7 +293,10 @@ describe('bad input: one typed error line', () => {
     const out = path.join(data, 'never');
     const base = ['fuse', 'train', '--aligned', data, '--out', out];
     const cases: [string[], RegExp][] = [
-      [[...base, '--fraction', '1', '--tower', `text=${towers.text}`, '--tower', `image=${towers.speech}`], /^zipper: unknown tower name "image" in --tower image=.*; the towers are text and speech/],
+      [
+        [...base, '--fraction', '1', '--tower', `text=${towers.text}`, '--tower', `image=${towers.speech}`],
+        /^zipper: unknown tower name "image" in --tower image=.*; the towers are text and speech/,
+      ],
       [[...base, '--fraction', '1', '--tower', `text=${towers.text}`], /^zipper: --tower speech=DIR\|PACKAGE is missing/],
       [[...base, '--fraction', '0.5', ...towerArgs()], /^zipper: --fraction must be 0.01, 0.1 or 1 .*got "0.5"$/],
       [['baseline', 'train', ...common(), '--out', out, '--freeze', 'text'], /^zipper: --freeze is not an option of zipper baseline train/],
@@ -202,9 +317,21 @@ describe('bad input: one typed error line', () => {
     await other.save(moved);
     t.dispose();
     other.dispose();
-    const r = await runZipper(['fuse', 'train', '--out', path.join(data, 'fuse-straight'), '--resume', '--tower', `text=${moved}`, '--workers', '0']);
+    const r = await runZipper([
+      'fuse',
+      'train',
+      '--out',
+      path.join(data, 'fuse-straight'),
+      '--resume',
+      '--tower',
+      `text=${moved}`,
+      '--workers',
+      '0',
+    ]);
     expect(r.code).toBe(1);
     expect(oneLine(r)).toHaveLength(1);
-    expect(oneLine(r)[0]).toMatch(/^zipper: TowerMismatchError: tower "text": .*moved\/text has weights sha256 [0-9a-f]{64}, but this run was trained on text \(.*\) with sha256 [0-9a-f]{64}; pass --tower text=/);
+    expect(oneLine(r)[0]).toMatch(
+      /^zipper: TowerMismatchError: tower "text": .*moved\/text has weights sha256 [0-9a-f]{64}, but this run was trained on text \(.*\) with sha256 [0-9a-f]{64}; pass --tower text=/,
+    );
   }, 120_000);
 });

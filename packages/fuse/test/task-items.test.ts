@@ -19,8 +19,22 @@ describe('TaskMixture per-task items', () => {
     const shared = [0, 1, 2, 3, 4].map((i) => ({ text: [i + 1], speech: [i, i] }));
     const asr = shared.map((x, i) => ({ ...x, speech: [i, i, i, 7] })); // another rendering of the same text
     const tts = shared.map((x, i) => ({ ...x, speech: [i, 8] }));
-    const plain = new TaskMixture(config, shared, { batchSize: 1, seed: 3, tasks: [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] });
-    const own = new TaskMixture(config, shared, { batchSize: 1, seed: 3, tasks: [{ task: ASR, weight: 1, items: asr }, { task: TTS, weight: 1.26, items: tts }] });
+    const plain = new TaskMixture(config, shared, {
+      batchSize: 1,
+      seed: 3,
+      tasks: [
+        { task: ASR, weight: 1 },
+        { task: TTS, weight: 1.26 },
+      ],
+    });
+    const own = new TaskMixture(config, shared, {
+      batchSize: 1,
+      seed: 3,
+      tasks: [
+        { task: ASR, weight: 1, items: asr },
+        { task: TTS, weight: 1.26, items: tts },
+      ],
+    });
     let seen = { asr: 0, tts: 0 };
     for (let n = 0; n < 23; n++) {
       const a = plain.example(n);
@@ -35,6 +49,8 @@ describe('TaskMixture per-task items', () => {
     }
     expect(seen.asr).toBeGreaterThan(3);
     expect(seen.tts).toBeGreaterThan(3);
-    expect(() => new TaskMixture(config, shared, { batchSize: 1, tasks: [{ task: ASR, weight: 1, items: asr.slice(1) }] })).toThrow(ConfigError);
+    expect(() => new TaskMixture(config, shared, { batchSize: 1, tasks: [{ task: ASR, weight: 1, items: asr.slice(1) }] })).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -18,6 +18,8 @@ export const baseline: Command = {
       console.log(`${trainUsage('baseline')}\n\n${GENERATE_USAGE.replaceAll('zipper fuse generate', 'zipper baseline generate')}`);
       return 0;
     }
-    throw new UsageError(`${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train or generate)\n\n${trainUsage('baseline')}`);
+    throw new UsageError(
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train or generate)\n\n${trainUsage('baseline')}`,
+    );
   },
 };

@@ -19,6 +19,8 @@ export const fuse: Command = {
       console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}`);
       return 0;
     }
-    throw new UsageError(`${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train or generate)\n\n${trainUsage('fuse')}`);
+    throw new UsageError(
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train or generate)\n\n${trainUsage('fuse')}`,
+    );
   },
 };

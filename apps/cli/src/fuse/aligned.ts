@@ -27,7 +27,8 @@ export const FRACTIONS: Readonly<Record<string, AlignedFraction>> = { '0.01': 1,
 export function parseFraction(v: string | undefined): AlignedFraction {
   if (v === undefined) throw new UsageError('--fraction 0.01|0.1|1 is required (the nested 1% / 10% / 100% subset of the aligned pairs)');
   const f = FRACTIONS[String(Number(v))];
-  if (f === undefined || v.trim() === '') throw new UsageError(`--fraction must be 0.01, 0.1 or 1 (the nested 1% / 10% / 100% subsets of the aligned pairs), got "${v}"`);
+  if (f === undefined || v.trim() === '')
+    throw new UsageError(`--fraction must be 0.01, 0.1 or 1 (the nested 1% / 10% / 100% subsets of the aligned pairs), got "${v}"`);
   return f;
 }
 
@@ -67,11 +68,20 @@ function fits(limit: LengthLimit, text: number, speech: number): boolean {
   return text + 2 <= limit.text && speech + 2 <= limit.speech && (limit.total === undefined || text + speech + 4 <= limit.total);
 }
 
-export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTokenizer, speech: SpeechTokenizer, limit: LengthLimit, log: (s: string) => void): AlignedData {
+export function prepareAligned(
+  data: DataDir,
+  pct: AlignedFraction,
+  text: BpeTokenizer,
+  speech: SpeechTokenizer,
+  limit: LengthLimit,
+  log: (s: string) => void,
+): AlignedData {
   const asrRecords = data.records('aligned-asr', pct);
   const ttsRecords = data.records('aligned-tts', pct);
   if (asrRecords.length !== ttsRecords.length || asrRecords.some((r, i) => r.text !== ttsRecords[i]!.text)) {
-    throw new UsageError(`${data.dir}: aligned-asr.${pct}pct and aligned-tts.${pct}pct do not hold the same sentences in the same order; rebuild the data with zipper data build`);
+    throw new UsageError(
+      `${data.dir}: aligned-asr.${pct}pct and aligned-tts.${pct}pct do not hold the same sentences in the same order; rebuild the data with zipper data build`,
+    );
   }
   const t0 = performance.now();
   const encoder = new SpeechUnitEncoder(data, speech);
@@ -80,7 +90,9 @@ export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTok
   const dev = data.records('dev');
   const devUnits = encoder.encodeAll(dev);
   const s = encoder.stats;
-  log(`speech units: ${asrRecords.length + ttsRecords.length + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `speech units: ${asrRecords.length + ttsRecords.length + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const ids = (line: string) => Array.from(text.encode(line));
   const asr: AlignedItem[] = [];
@@ -101,8 +113,10 @@ export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTok
   });
   const pairs = asrRecords.length;
   const limitText = `the towers' maxSeqLen (text ${limit.text}, speech ${limit.speech})${limit.total === undefined ? '' : ` or the single decoder's ${limit.total}`}`;
-  if (asr.length < pairs) log(`aligned ${pct}%: ${pairs - asr.length} of ${pairs} pairs dropped: a segment with <bos>/<eos> is longer than ${limitText}`);
-  if (asr.length === 0) throw new UsageError(`no aligned pair of ${data.dir} (${pct}%) fits ${limitText}; use towers with a larger maxSeqLen`);
+  if (asr.length < pairs)
+    log(`aligned ${pct}%: ${pairs - asr.length} of ${pairs} pairs dropped: a segment with <bos>/<eos> is longer than ${limitText}`);
+  if (asr.length === 0)
+    throw new UsageError(`no aligned pair of ${data.dir} (${pct}%) fits ${limitText}; use towers with a larger maxSeqLen`);
 
   const ttsVoice = ttsRecords[0]?.voice ?? '';
   const devAsr: AlignedItem[] = [];
@@ -120,12 +134,25 @@ export function prepareAligned(data: DataDir, pct: AlignedFraction, text: BpeTok
     if (!inVoice || r.voice === ttsVoice) devTts.push({ text: t, speech: u });
   });
   if (!inVoice) log(`held out: no dev utterance is in the TTS voice ${ttsVoice}; the TTS held-out loss uses every dev voice`);
-  log(`aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`);
+  log(
+    `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`,
+  );
   return {
     asr,
     tts,
     devAsr,
     devTts,
-    counts: { pairs, kept: asr.length, dropped: pairs - asr.length, textTokens, asrUnits: nAsr, ttsUnits: nTts, devAsr: devAsr.length, devTts: devTts.length, devDropped, ttsVoice },
+    counts: {
+      pairs,
+      kept: asr.length,
+      dropped: pairs - asr.length,
+      textTokens,
+      asrUnits: nAsr,
+      ttsUnits: nTts,
+      devAsr: devAsr.length,
+      devTts: devTts.length,
+      devDropped,
+      ttsVoice,
+    },
   };
 }

@@ -42,7 +42,13 @@ const OPTIONS = {
 
 /** The sentence as the towers saw text in training; a sentence the builder's rule rejects is lowercased and stripped instead. */
 function normalizeInput(raw: string): string {
-  return normalizeSentence(raw) ?? raw.toLowerCase().replace(/[^a-z']+/g, ' ').trim();
+  return (
+    normalizeSentence(raw) ??
+    raw
+      .toLowerCase()
+      .replace(/[^a-z']+/g, ' ')
+      .trim()
+  );
 }
 
 export async function runFusedGenerate(argv: readonly string[]): Promise<number> {
@@ -52,8 +58,12 @@ export async function runFusedGenerate(argv: readonly string[]): Promise<number>
     return 0;
   }
   if (!v.model) throw new UsageError(`--model DIR is required\n\n${GENERATE_USAGE}`);
-  if (v.output !== 'text' && v.output !== 'speech') throw new UsageError(`--output must be text or speech, got ${v.output === undefined ? 'nothing' : `"${v.output}"`}\n\n${GENERATE_USAGE}`);
-  if ((v.in === undefined) === (v.text === undefined)) throw new UsageError(`give exactly one input: --in FILE.wav (speech) or --text "..." (text)\n\n${GENERATE_USAGE}`);
+  if (v.output !== 'text' && v.output !== 'speech')
+    throw new UsageError(
+      `--output must be text or speech, got ${v.output === undefined ? 'nothing' : `"${v.output}"`}\n\n${GENERATE_USAGE}`,
+    );
+  if ((v.in === undefined) === (v.text === undefined))
+    throw new UsageError(`give exactly one input: --in FILE.wav (speech) or --text "..." (text)\n\n${GENERATE_USAGE}`);
   const output: Modality = v.output;
   if (output === 'speech' && !v.out) throw new UsageError('--output speech needs --out FILE.wav');
   const temperature = numArg(v.temperature, 'temperature', 0);
@@ -82,13 +92,26 @@ export async function runFusedGenerate(argv: readonly string[]): Promise<number>
     const input = audio ? m.segment('speech', m.units(audio)) : m.segment('text', m.text.encode(text!));
     const [row] = await m.generate([[input]], output, { temperature, topK, topP, seed, ...(maxNewTokens ? { maxNewTokens } : {}) });
     const seconds = +((performance.now() - t0) / 1000).toFixed(2);
-    const base = { kind: m.run.kind, model: path.resolve(v.model), input: audio ? { wav: path.resolve(v.in!), units: input.ids.length - 2 } : { text, tokens: input.ids.length - 2 }, seconds };
+    const base = {
+      kind: m.run.kind,
+      model: path.resolve(v.model),
+      input: audio ? { wav: path.resolve(v.in!), units: input.ids.length - 2 } : { text, tokens: input.ids.length - 2 },
+      seconds,
+    };
     if (row!.output === 'text') {
-      if (v.json) console.log(JSON.stringify({ ...base, output: 'text', text: row!.text, tokens: row!.ids.length, finishReason: row!.finishReason }));
+      if (v.json)
+        console.log(JSON.stringify({ ...base, output: 'text', text: row!.text, tokens: row!.ids.length, finishReason: row!.finishReason }));
       else console.log(row!.text);
     } else {
       writeOutputFile(v.out!, writeWav(row!.audio, row!.sampleRate), '--out');
-      const info = { ...base, output: 'speech', out: path.resolve(v.out!), units: row!.units.length, audioSeconds: +(row!.audio.length / row!.sampleRate).toFixed(2), finishReason: row!.finishReason };
+      const info = {
+        ...base,
+        output: 'speech',
+        out: path.resolve(v.out!),
+        units: row!.units.length,
+        audioSeconds: +(row!.audio.length / row!.sampleRate).toFixed(2),
+        finishReason: row!.finishReason,
+      };
       if (v.json) console.log(JSON.stringify(info));
       else process.stderr.write(`wrote ${info.out}: ${info.units} units, ${info.audioSeconds} s (${info.finishReason})\n`);
     }

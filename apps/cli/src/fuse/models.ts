@@ -12,7 +12,16 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, loadTower, readTowerCheckpointInfo, saveTower, Tower, type DataParallelGradients, type GradientStrategy, type LossSpec } from '@zipper/core';
+import {
+  CheckpointError,
+  loadTower,
+  readTowerCheckpointInfo,
+  saveTower,
+  Tower,
+  type DataParallelGradients,
+  type GradientStrategy,
+  type LossSpec,
+} from '@zipper/core';
 import {
   freezePrefixes,
   fusedDataParallel,
@@ -75,14 +84,20 @@ function fuseModel(zipper: Zipper): RunModel {
 
 /** A fresh zipped model of the loaded towers (it takes them: disposing the model disposes them). */
 export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel {
-  const zipper = Zipper.create(towerEntries(towers), { schedule: { every: o.crossLayers }, projectionLayers: o.projectionLayers, freeze: o.freeze }, { seed: o.seed });
+  const zipper = Zipper.create(
+    towerEntries(towers),
+    { schedule: { every: o.crossLayers }, projectionLayers: o.projectionLayers, freeze: o.freeze },
+    { seed: o.seed },
+  );
   return fuseModel(zipper);
 }
 
 /** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */
 export async function loadFuseModel(dir: string, towers: LoadedTowers): Promise<RunModel> {
   try {
-    return fuseModel(await loadZipper(dir, { text: path.join(towers.refs.text.dir, 'tower'), speech: path.join(towers.refs.speech.dir, 'tower') }));
+    return fuseModel(
+      await loadZipper(dir, { text: path.join(towers.refs.text.dir, 'tower'), speech: path.join(towers.refs.speech.dir, 'tower') }),
+    );
   } finally {
     towers.text.dispose(); // loadZipper reads its own copies
     towers.speech.dispose();
@@ -100,7 +115,12 @@ function baselineModel(sd: SingleDecoder): RunModel {
     freezePrefixes: [],
     save: (dir) =>
       saveTower(dir, sd.tower, {
-        metadata: { baseline: { towers: sd.config.towers.map((t) => ({ name: t.name, vocabSize: t.config.vocabSize, bos: t.bos, eos: t.eos })), offsets: sd.offsets } },
+        metadata: {
+          baseline: {
+            towers: sd.config.towers.map((t) => ({ name: t.name, vocabSize: t.config.vocabSize, bos: t.bos, eos: t.eos })),
+            offsets: sd.offsets,
+          },
+        },
       }),
     generate: (inputs, options) => sd.generate(inputs, options),
     dispose: () => sd.dispose(),
@@ -136,7 +156,9 @@ export async function loadBaselineModel(dir: string, towers: LoadedTowers): Prom
   const vAll = vText + towers.speech.tower.config.vocabSize;
   if (!metadata.user['baseline'] || saved.config.vocabSize !== vAll) {
     saved.dispose();
-    throw new CheckpointError(`${dir} is not a single-decoder checkpoint of these towers (vocabulary ${saved.config.vocabSize}, expected ${vText} text + ${vAll - vText} speech)`);
+    throw new CheckpointError(
+      `${dir} is not a single-decoder checkpoint of these towers (vocabulary ${saved.config.vocabSize}, expected ${vText} text + ${vAll - vText} speech)`,
+    );
   }
   const emb = saved.param('emb.weight');
   const head = tf.slice(emb, [0, 0], [vText, emb.shape[1]!]);

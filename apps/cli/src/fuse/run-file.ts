@@ -38,13 +38,25 @@ export interface FuseRun {
   readonly command: string;
   readonly seed: number;
   readonly towers: Readonly<Record<Modality, TowerRef>>;
-  readonly data: { readonly dir: string; readonly buildSha256: string; readonly size: string; readonly seed: number; readonly fraction: number; readonly percent: number };
+  readonly data: {
+    readonly dir: string;
+    readonly buildSha256: string;
+    readonly size: string;
+    readonly seed: number;
+    readonly fraction: number;
+    readonly percent: number;
+  };
   readonly tasks: readonly TaskName[];
   /** Relative sampling weights by task (by example count), e.g. { asr: 1, tts: 1.26 }. */
   readonly mix: Readonly<Record<TaskName, number>>;
   readonly recipe: FuseRecipe;
   /** fuse: cross-attention layers per direction, projection layers, frozen towers; baseline: the one stream's maxSeqLen. */
-  readonly model: { readonly crossLayers?: number; readonly projectionLayers?: number; readonly freeze?: readonly string[]; readonly maxSeqLen?: number };
+  readonly model: {
+    readonly crossLayers?: number;
+    readonly projectionLayers?: number;
+    readonly freeze?: readonly string[];
+    readonly maxSeqLen?: number;
+  };
   readonly counts: AlignedData['counts'];
   readonly parameters: { readonly total: number; readonly trained: number };
   readonly createdWith: Readonly<Record<string, string>>;
@@ -59,7 +71,9 @@ export function readFuseRun(file: string): FuseRun {
     throw new CheckpointError(`${file}: not readable JSON (${(e as Error).message}); restore the run directory or start a new run`);
   }
   if (v?.format !== FUSE_RUN_FORMAT || v.version !== FUSE_RUN_VERSION) {
-    throw new CheckpointError(`${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${FUSE_RUN_FORMAT} v${FUSE_RUN_VERSION}; is this a \`zipper fuse train\` or \`zipper baseline train\` run directory?`);
+    throw new CheckpointError(
+      `${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${FUSE_RUN_FORMAT} v${FUSE_RUN_VERSION}; is this a \`zipper fuse train\` or \`zipper baseline train\` run directory?`,
+    );
   }
   for (const k of ['kind', 'command', 'seed', 'towers', 'data', 'tasks', 'mix', 'recipe', 'model'] as const) {
     if (v[k] === undefined) throw new CheckpointError(`${file}: field "${k}" is missing; restore the run directory or start a new run`);

@@ -30,7 +30,13 @@ export interface TowerRef {
   readonly sha256: string;
   /** sha256 of the tokenizer (text: tokenizer.json; speech: speechTokenizerHash). */
   readonly tokenizerSha256: string;
-  readonly config: { readonly vocabSize: number; readonly dModel: number; readonly nLayers: number; readonly nHeads: number; readonly maxSeqLen: number };
+  readonly config: {
+    readonly vocabSize: number;
+    readonly dModel: number;
+    readonly nLayers: number;
+    readonly nHeads: number;
+    readonly maxSeqLen: number;
+  };
 }
 
 export type TowerLocations = Readonly<Record<Modality, string>>;
@@ -42,12 +48,17 @@ export function parseTowerOptions(values: readonly string[] | undefined, { optio
     const eq = v.indexOf('=');
     if (eq <= 0 || eq === v.length - 1) throw new UsageError(`--tower takes NAME=DIR|PACKAGE (e.g. --tower text=runs/text), got "${v}"`);
     const name = v.slice(0, eq);
-    if (!(MODALITIES as readonly string[]).includes(name)) throw new UsageError(`unknown tower name "${name}" in --tower ${v}; the towers are ${MODALITIES.join(' and ')}: --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE`);
+    if (!(MODALITIES as readonly string[]).includes(name))
+      throw new UsageError(
+        `unknown tower name "${name}" in --tower ${v}; the towers are ${MODALITIES.join(' and ')}: --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE`,
+      );
     if (out[name as Modality] !== undefined) throw new UsageError(`--tower ${name}=... is given twice`);
     out[name as Modality] = v.slice(eq + 1);
   }
   if (!optional) {
-    for (const m of MODALITIES) if (out[m] === undefined) throw new UsageError(`--tower ${m}=DIR|PACKAGE is missing (a \`zipper pretrain ${m}\` output directory or a checkpoint package)`);
+    for (const m of MODALITIES)
+      if (out[m] === undefined)
+        throw new UsageError(`--tower ${m}=DIR|PACKAGE is missing (a \`zipper pretrain ${m}\` output directory or a checkpoint package)`);
   }
   return out;
 }
@@ -90,9 +101,18 @@ export async function loadTowers(locations: TowerLocations, expected?: Readonly<
     const sha256 = metadata.weights.sha256;
     const want = expected?.[m];
     if (want && sha256 !== want.sha256) {
-      throw new TowerMismatchError(`tower "${m}": ${dir} has weights sha256 ${sha256}, but this run was trained on ${want.name}${want.version ? `@${want.version}` : ''} (${want.dir}) with sha256 ${want.sha256}; pass --tower ${m}=<that tower>`);
+      throw new TowerMismatchError(
+        `tower "${m}": ${dir} has weights sha256 ${sha256}, but this run was trained on ${want.name}${want.version ? `@${want.version}` : ''} (${want.dir}) with sha256 ${want.sha256}; pass --tower ${m}=<that tower>`,
+      );
     }
-    refs[m] = { location: locations[m], dir, ...packageOf(dir), sha256, tokenizerSha256: '', config: { vocabSize: 0, dModel: 0, nLayers: 0, nHeads: 0, maxSeqLen: 0 } };
+    refs[m] = {
+      location: locations[m],
+      dir,
+      ...packageOf(dir),
+      sha256,
+      tokenizerSha256: '',
+      config: { vocabSize: 0, dModel: 0, nLayers: 0, nHeads: 0, maxSeqLen: 0 },
+    };
   }
   const text = await TextTower.load(refs.text.dir);
   let speech: SpeechTower;
@@ -102,8 +122,15 @@ export async function loadTowers(locations: TowerLocations, expected?: Readonly<
     text.dispose();
     throw e;
   }
-  const textMeta = (await readTowerCheckpointInfo(path.join(refs.text.dir, 'tower'))).metadata.user['tokenizer'] as { sha256?: string } | undefined;
-  const shape = (c: TextTower['tower']['config']) => ({ vocabSize: c.vocabSize, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads, maxSeqLen: c.maxSeqLen });
+  const textMeta = (await readTowerCheckpointInfo(path.join(refs.text.dir, 'tower'))).metadata.user['tokenizer'] as
+    { sha256?: string } | undefined;
+  const shape = (c: TextTower['tower']['config']) => ({
+    vocabSize: c.vocabSize,
+    dModel: c.dModel,
+    nLayers: c.nLayers,
+    nHeads: c.nHeads,
+    maxSeqLen: c.maxSeqLen,
+  });
   refs.text = { ...refs.text, tokenizerSha256: textMeta?.sha256 ?? '', config: shape(text.tower.config) };
   refs.speech = { ...refs.speech, tokenizerSha256: speechTokenizerHash(speech.tokenizer), config: shape(speech.tower.config) };
   for (const m of MODALITIES) {
@@ -111,7 +138,9 @@ export async function loadTowers(locations: TowerLocations, expected?: Readonly<
     if (want && want.tokenizerSha256 !== refs[m].tokenizerSha256) {
       text.dispose();
       speech.dispose();
-      throw new TowerMismatchError(`tower "${m}": the tokenizer at ${refs[m].dir} has sha256 ${refs[m].tokenizerSha256}, this run's is ${want.tokenizerSha256}; pass --tower ${m}=<the tower it was trained with>`);
+      throw new TowerMismatchError(
+        `tower "${m}": the tokenizer at ${refs[m].dir} has sha256 ${refs[m].tokenizerSha256}, this run's is ${want.tokenizerSha256}; pass --tower ${m}=<the tower it was trained with>`,
+      );
     }
   }
   return { text, speech, refs };

@@ -82,7 +82,21 @@ const OPTIONS = {
 } as const;
 
 /** Options that shape the run: refused with --resume (run.json has them). */
-const RUN_OPTIONS = ['tasks', 'fraction', 'freeze', 'steps', 'seed', 'lr', 'batch', 'mix', 'every', 'eval-every', 'cross-layers', 'projection-layers', 'max-seq-len'] as const;
+const RUN_OPTIONS = [
+  'tasks',
+  'fraction',
+  'freeze',
+  'steps',
+  'seed',
+  'lr',
+  'batch',
+  'mix',
+  'every',
+  'eval-every',
+  'cross-layers',
+  'projection-layers',
+  'max-seq-len',
+] as const;
 const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers'] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
@@ -97,7 +111,8 @@ function parseMix(v: string): Record<TaskName, number> {
   const m = /^\s*([0-9.eE+-]+)\s*:\s*([0-9.eE+-]+)\s*$/.exec(v);
   const a = m ? Number(m[1]) : NaN;
   const b = m ? Number(m[2]) : NaN;
-  if (!(a >= 0 && b >= 0 && Number.isFinite(a + b) && a + b > 0)) throw new UsageError(`--mix takes ASR:TTS weights by example count (e.g. 1:1.26, the paper's), got "${v}"`);
+  if (!(a >= 0 && b >= 0 && Number.isFinite(a + b) && a + b > 0))
+    throw new UsageError(`--mix takes ASR:TTS weights by example count (e.g. 1:1.26, the paper's), got "${v}"`);
   return { asr: a, tts: b };
 }
 
@@ -105,7 +120,9 @@ function parseFreeze(v: string | undefined): string[] {
   if (v === undefined) return ['text'];
   if (v.trim() === 'none') return [];
   const names = v.split(',').map((s) => s.trim());
-  for (const n of names) if (!(MODALITIES as readonly string[]).includes(n)) throw new UsageError(`--freeze takes text, speech, text,speech or none, got "${v}"`);
+  for (const n of names)
+    if (!(MODALITIES as readonly string[]).includes(n))
+      throw new UsageError(`--freeze takes text, speech, text,speech or none, got "${v}"`);
   return [...new Set(names)];
 }
 
@@ -122,7 +139,8 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     console.log(USAGE);
     return 0;
   }
-  for (const k of kind === 'fuse' ? BASELINE_ONLY : FUSE_ONLY) if (v[k] !== undefined) throw new UsageError(`--${k} is not an option of zipper ${kind} train (see zipper ${kind} train --help)`);
+  for (const k of kind === 'fuse' ? BASELINE_ONLY : FUSE_ONLY)
+    if (v[k] !== undefined) throw new UsageError(`--${k} is not an option of zipper ${kind} train (see zipper ${kind} train --help)`);
   if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
   const out = path.resolve(v.out);
   const runFile = path.join(out, 'run.json');
@@ -133,13 +151,18 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   let run: FuseRun | undefined;
   if (v.resume) {
     const refused = RUN_OPTIONS.filter((k) => v[k] !== undefined);
-    if (refused.length > 0) throw new UsageError(`--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`);
+    if (refused.length > 0)
+      throw new UsageError(
+        `--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`,
+      );
     if (!existsSync(runFile)) throw new UsageError(`--resume: no run.json in ${out}; start the run without --resume first`);
     run = readFuseRun(runFile);
-    if (run.kind !== kind) throw new UsageError(`${out} holds a zipper ${run.kind} train run, not ${kind}; resume it with zipper ${run.kind} train --resume`);
+    if (run.kind !== kind)
+      throw new UsageError(`${out} holds a zipper ${run.kind} train run, not ${kind}; resume it with zipper ${run.kind} train --resume`);
   } else {
     if (!v.aligned) throw new UsageError(`--aligned DATA_DIR is required (the --out of zipper data build)\n\n${USAGE}`);
-    if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile)) throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+    if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile))
+      throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
   }
   // parse every option before any heavy work
   const percent = run ? (run.data.percent as 1 | 10 | 100) : parseFraction(v.fraction);
@@ -161,16 +184,26 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     keep: DEFAULTS.keep,
     evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
   };
-  const crossLayersArg = run ? run.model.crossLayers : v['cross-layers'] === undefined ? undefined : intArg(v['cross-layers'], 'cross-layers', 1, 1);
+  const crossLayersArg = run
+    ? run.model.crossLayers
+    : v['cross-layers'] === undefined
+      ? undefined
+      : intArg(v['cross-layers'], 'cross-layers', 1, 1);
   const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
-  const maxSeqLenArg = run ? run.model.maxSeqLen : v['max-seq-len'] === undefined ? undefined : intArg(v['max-seq-len'], 'max-seq-len', 1, 8);
+  const maxSeqLenArg = run
+    ? run.model.maxSeqLen
+    : v['max-seq-len'] === undefined
+      ? undefined
+      : intArg(v['max-seq-len'], 'max-seq-len', 1, 8);
   const active = tasks.filter((t) => mix[t] > 0);
   if (active.length === 0) throw new UsageError(`--mix gives every task of --tasks ${tasks.join(',')} weight 0`);
 
   const dataDir = path.resolve(v.aligned ?? run!.data.dir);
   const data = DataDir.open(dataDir);
   if (run && data.buildSha256 !== run.data.buildSha256) {
-    throw new UsageError(`${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --aligned with that build`);
+    throw new UsageError(
+      `${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --aligned with that build`,
+    );
   }
 
   const info = await initBackend();
@@ -179,31 +212,86 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const refs = towers.refs;
   const crossLayers = crossLayersArg ?? Math.min(refs.text.config.nLayers, refs.speech.config.nLayers);
   const maxSeqLen = maxSeqLenArg ?? refs.text.config.maxSeqLen + refs.speech.config.maxSeqLen;
-  const limit: LengthLimit = { text: refs.text.config.maxSeqLen, speech: refs.speech.config.maxSeqLen, ...(kind === 'baseline' ? { total: maxSeqLen } : {}) };
+  const limit: LengthLimit = {
+    text: refs.text.config.maxSeqLen,
+    speech: refs.speech.config.maxSeqLen,
+    ...(kind === 'baseline' ? { total: maxSeqLen } : {}),
+  };
   let model: RunModel | undefined;
   try {
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
-    model = kind === 'fuse' ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed }) : createBaselineModel(towers, { maxSeqLen, seed });
+    model =
+      kind === 'fuse'
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed })
+        : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = m.parallel ? requested : 0;
-    if (!m.parallel && requested > 0) log(`--workers ${requested}: the single decoder has no data-parallel worker replica yet; training in-process`);
+    if (!m.parallel && requested > 0)
+      log(`--workers ${requested}: the single decoder has no data-parallel worker replica yet; training in-process`);
     const total = [...m.params.values()].reduce((n, p) => n + p.size, 0);
     const trained = [...m.params].filter(([k]) => !m.freezePrefixes.some((p) => k.startsWith(p))).reduce((n, [, p]) => n + p.size, 0);
     mkdirSync(out, { recursive: true });
     if (!run) {
       const towerArgs = MODALITIES.flatMap((x) => ['--tower', `${x}=${refs[x].dir}`]);
       const command = [
-        `zipper ${kind} train`, ...towerArgs, '--tasks', tasks.join(','), '--aligned', dataDir, '--fraction', String(percent / 100), '--out', out,
-        '--seed', String(seed), '--steps', String(recipe.steps), '--batch', String(recipe.batchSize), '--lr', String(recipe.peakLr), '--mix', `${mix.asr}:${mix.tts}`,
-        ...(kind === 'fuse' ? ['--freeze', freeze.length ? freeze.join(',') : 'none', '--cross-layers', String(crossLayers), '--projection-layers', String(projectionLayers)] : ['--max-seq-len', String(maxSeqLen)]),
-        '--every', String(recipe.every), '--eval-every', String(recipe.evalEvery), '--workers', String(workers),
+        `zipper ${kind} train`,
+        ...towerArgs,
+        '--tasks',
+        tasks.join(','),
+        '--aligned',
+        dataDir,
+        '--fraction',
+        String(percent / 100),
+        '--out',
+        out,
+        '--seed',
+        String(seed),
+        '--steps',
+        String(recipe.steps),
+        '--batch',
+        String(recipe.batchSize),
+        '--lr',
+        String(recipe.peakLr),
+        '--mix',
+        `${mix.asr}:${mix.tts}`,
+        ...(kind === 'fuse'
+          ? [
+              '--freeze',
+              freeze.length ? freeze.join(',') : 'none',
+              '--cross-layers',
+              String(crossLayers),
+              '--projection-layers',
+              String(projectionLayers),
+            ]
+          : ['--max-seq-len', String(maxSeqLen)]),
+        '--every',
+        String(recipe.every),
+        '--eval-every',
+        String(recipe.evalEvery),
+        '--workers',
+        String(workers),
       ].join(' ');
       run = {
-        format: FUSE_RUN_FORMAT, version: FUSE_RUN_VERSION, kind, command, seed, towers: refs,
-        data: { dir: dataDir, buildSha256: data.buildSha256, size: data.build.size, seed: data.build.seed, fraction: percent / 100, percent },
-        tasks, mix, recipe,
+        format: FUSE_RUN_FORMAT,
+        version: FUSE_RUN_VERSION,
+        kind,
+        command,
+        seed,
+        towers: refs,
+        data: {
+          dir: dataDir,
+          buildSha256: data.buildSha256,
+          size: data.build.size,
+          seed: data.build.seed,
+          fraction: percent / 100,
+          percent,
+        },
+        tasks,
+        mix,
+        recipe,
         model: kind === 'fuse' ? { crossLayers, projectionLayers, freeze } : { maxSeqLen },
-        counts: aligned.counts, parameters: { total, trained },
+        counts: aligned.counts,
+        parameters: { total, trained },
         createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core, backend: info.backend },
         createdAt: new Date().toISOString(),
       };
@@ -216,8 +304,13 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       layout: (ex) => m.layout(ex),
       tasks: active.map((t) => ({ task: TASKS[t], weight: mix[t], items: t === 'asr' ? aligned.asr : aligned.tts })),
     });
-    const dev = [...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []), ...(active.includes('tts') ? aligned.devTts.map((it) => taskExample(m.config, TTS, it)) : [])];
-    const heldOut = Array.from({ length: Math.ceil(dev.length / recipe.batchSize) }, (_, i) => m.layout(dev.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)));
+    const dev = [
+      ...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []),
+      ...(active.includes('tts') ? aligned.devTts.map((it) => taskExample(m.config, TTS, it)) : []),
+    ];
+    const heldOut = Array.from({ length: Math.ceil(dev.length / recipe.batchSize) }, (_, i) =>
+      m.layout(dev.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)),
+    );
     log(
       `zipper ${kind}: ${total.toLocaleString('en-US')} parameters, ${trained.toLocaleString('en-US')} trained${kind === 'fuse' ? ` (frozen: ${freeze.join(', ') || 'none'}; ${crossLayers} cross-attention layers per direction)` : ` (one stream, maxSeqLen ${maxSeqLen})`}; ` +
         `tasks ${active.map((t) => `${t} ${mix[t]}`).join(' : ')}; ${recipe.steps} steps x ${recipe.batchSize} examples = ${((recipe.steps * recipe.batchSize) / aligned.counts.kept).toFixed(1)} epochs of ${aligned.counts.kept} pairs; lr ${recipe.peakLr}; workers ${workers}`,
@@ -254,12 +347,24 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     });
     // a run killed between its last training checkpoint and the model's write: write it now
     if (result.finished && modelStep !== result.step) await m.save(path.join(out, MODEL_DIR));
-    if (result.finished) log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper ${kind} generate --model ${out})`);
+    if (result.finished)
+      log(`trained model in ${path.join(out, MODEL_DIR)} after ${result.step} steps (decode: zipper ${kind} generate --model ${out})`);
     console.log(
       JSON.stringify({
-        kind, step: result.step, steps: recipe.steps, finished: result.finished, tokens: result.tokens,
-        loss: result.lastLoss, streams: result.lastStreams ?? null, heldOut: result.lastHeldOut ?? null, heldOutStreams: result.lastHeldOutStreams ?? null,
-        sessionSeconds: +result.sessionSeconds.toFixed(1), tokensPerSecond: Math.round(result.tokensPerSecond), workers, out, model: path.join(out, MODEL_DIR),
+        kind,
+        step: result.step,
+        steps: recipe.steps,
+        finished: result.finished,
+        tokens: result.tokens,
+        loss: result.lastLoss,
+        streams: result.lastStreams ?? null,
+        heldOut: result.lastHeldOut ?? null,
+        heldOutStreams: result.lastHeldOutStreams ?? null,
+        sessionSeconds: +result.sessionSeconds.toFixed(1),
+        tokensPerSecond: Math.round(result.tokensPerSecond),
+        workers,
+        out,
+        model: path.join(out, MODEL_DIR),
       }),
     );
   } finally {

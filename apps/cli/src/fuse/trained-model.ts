@@ -24,22 +24,34 @@ export interface TrainedModel {
   /** The input segment of a modality: `<bos> ids <eos>`. */
   segment(tower: Modality, ids: ArrayLike<number>): Example[number];
   /** Decodes `inputs` (one example per row) into `output`; text as a string, speech as units and audio. */
-  generate(inputs: readonly Example[], output: Modality, options: Omit<ZippedGenerateOptions, 'output' | 'maxNewTokens'> & { maxNewTokens?: number }): Promise<GeneratedRow[]>;
+  generate(
+    inputs: readonly Example[],
+    output: Modality,
+    options: Omit<ZippedGenerateOptions, 'output' | 'maxNewTokens'> & { maxNewTokens?: number },
+  ): Promise<GeneratedRow[]>;
   dispose(): void;
 }
 
 export type GeneratedRow =
   | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
-  | { readonly output: 'speech'; readonly units: Uint16Array; readonly audio: Float32Array; readonly sampleRate: number; readonly finishReason: string };
+  | {
+      readonly output: 'speech';
+      readonly units: Uint16Array;
+      readonly audio: Float32Array;
+      readonly sampleRate: number;
+      readonly finishReason: string;
+    };
 
 /** Loads the run in `dir` (the --out of zipper fuse train / baseline train). */
 export async function loadTrainedModel(dir: string, towers: Partial<Record<Modality, string>> = {}): Promise<TrainedModel> {
   const root = path.resolve(dir);
   const runFile = path.join(root, 'run.json');
-  if (!existsSync(runFile)) throw new CheckpointError(`${root} has no run.json; pass the --out directory of zipper fuse train or zipper baseline train`);
+  if (!existsSync(runFile))
+    throw new CheckpointError(`${root} has no run.json; pass the --out directory of zipper fuse train or zipper baseline train`);
   const run = readFuseRun(runFile);
   const modelDir = path.join(root, MODEL_DIR);
-  if (!existsSync(modelDir)) throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
+  if (!existsSync(modelDir))
+    throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
   const loaded = await loadTowers(recordedLocations(run.towers, towers), run.towers);
   const text = loaded.text.tokenizer;
   const speech = loaded.speech.tokenizer;
@@ -60,7 +72,13 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
         const g = segments[0]!;
         if (output === 'text') return { output, text: text.decode(g.ids, { skipSpecial: true }), ids: g.ids, finishReason: g.finishReason };
         const units = Uint16Array.from(g.ids);
-        return { output, units, audio: units.length > 0 ? speech.decode(units) : new Float32Array(0), sampleRate: speech.features.sampleRate, finishReason: g.finishReason };
+        return {
+          output,
+          units,
+          audio: units.length > 0 ? speech.decode(units) : new Float32Array(0),
+          sampleRate: speech.features.sampleRate,
+          finishReason: g.finishReason,
+        };
       });
     },
     dispose: () => model.dispose(),
