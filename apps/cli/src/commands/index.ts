@@ -4,6 +4,7 @@ import { bench } from './bench.js';
 import { bpe } from './bpe.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
+import { evaluate } from './eval.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { pretrain } from './pretrain.js';
@@ -24,4 +25,5 @@ export const COMMANDS: readonly Command[] = [
   baseline,
   fuse,
   wer,
+  evaluate,
 ];

@@ -1,0 +1,109 @@
+/**
+ * `zipper eval asr`: greedy transcription of every utterance of a held-out split by a trained
+ * fused model (zipped or single decoder), scored against the gold text with @zipper/eval.
+ *
+ * Input units come from the model's own speech tokenizer (cached per tokenizer in
+ * DATA/.cache/units, as in training). An input longer than the model's speech context is cut to
+ * fit (counted as `truncated`): the zipped model's speech tower maxSeqLen; the single decoder's
+ * stream less the text tower's maxSeqLen (its room for the transcript).
+ */
+import path from 'node:path';
+import { initBackend } from '@zipper/core';
+import { SpeechUnitEncoder } from '@zipper/data/node';
+import { intArg, parse } from '../args.js';
+import { UsageError } from '../command.js';
+import { openModel, openSplit, parseSplit } from './inputs.js';
+import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
+
+export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
+      [--limit N] [--batch N] [--out DIR] [--json]
+
+Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
+(the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
+CER against the gold text (@zipper/eval: sclite's counts on normalized text), overall and per
+voice. Keeps ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voice, ref, hyp,
+errors) and metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
+utterances. --batch N: rows decoded together (default 8). --json: the last stdout line is
+{"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  split: { type: 'string' },
+  limit: { type: 'string' },
+  batch: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function runEvalAsr(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, ASR_USAGE);
+  if (v.help) {
+    console.log(ASR_USAGE);
+    return 0;
+  }
+  const split = parseSplit(v.split);
+  const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
+  const batch = intArg(v.batch, 'batch', 8, 1);
+  if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${ASR_USAGE}`);
+  const input = openSplit(v.data, split, limit);
+  await initBackend();
+  const t0 = performance.now();
+  const { dir, defaultOut, m } = await openModel(v.model);
+  try {
+    const out = path.resolve(v.out ?? path.join(defaultOut, split, 'asr'));
+    ensureDir(out);
+    const speechSpec = m.model.config.towers.find((t) => t.name === 'speech')!;
+    const textSpec = m.model.config.towers.find((t) => t.name === 'text')!;
+    const maxUnits = (m.run.kind === 'fuse' ? speechSpec.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textSpec.config.maxSeqLen) - 2;
+    if (maxUnits < 1) throw new UsageError(`${dir}: the model leaves no room for speech input (maxSeqLen ${m.run.model.maxSeqLen})`);
+    const encoder = new SpeechUnitEncoder(input.data, m.speech);
+    const raw = encoder.encodeAll(input.records);
+    const truncated = raw.filter((u) => u.length > maxUnits).length;
+    const units = raw.map((u) => (u.length > maxUnits ? u.subarray(0, maxUnits) : u));
+    // rows of equal length decode together: order by length, decode in batches, put back in split order
+    const order = input.records.map((_, i) => i).sort((a, b) => units[a]!.length - units[b]!.length || a - b);
+    const hyps: string[] = new Array<string>(input.records.length);
+    const finishReasons: string[] = new Array<string>(input.records.length);
+    for (let i = 0; i < order.length; i += batch) {
+      const rows = order.slice(i, i + batch);
+      const got = await m.generate(rows.map((r) => [m.segment('speech', units[r]!)]), 'text', { temperature: 0 });
+      rows.forEach((r, j) => {
+        const g = got[j]!;
+        if (g.output !== 'text') throw new Error('unreachable: text output expected');
+        hyps[r] = g.text;
+        finishReasons[r] = g.finishReason;
+      });
+      process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
+    }
+    process.stderr.write('\n');
+    const refs = input.records.map((r) => r.text);
+    const voices = input.records.map((r) => r.voice);
+    const s = scoreByVoice(refs, hyps, voices);
+    writeTranscripts(
+      out,
+      refs,
+      hyps,
+      input.records.map((r, i) => ({ id: r.id, voice: r.voice, ref: r.text, hyp: oneLine(hyps[i]!), errors: errorsOf(s.perUtterance[i]!), units: units[i]!.length, finishReason: finishReasons[i] })),
+    );
+    const metrics = {
+      task: 'asr',
+      model: dir,
+      kind: m.run.kind,
+      split,
+      data: input.data.dir,
+      ...s.all,
+      voices: s.voices,
+      truncated,
+      decoding: 'greedy',
+      out,
+      command: ['zipper eval asr', ...argv].join(' '),
+      seconds: +((performance.now() - t0) / 1000).toFixed(1),
+    };
+    finish(out, metrics, `ASR ${split} (${m.run.kind}): WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`, v.json);
+  } finally {
+    m.dispose();
+  }
+  return 0;
+}

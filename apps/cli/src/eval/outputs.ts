@@ -1,0 +1,71 @@
+/**
+ * What every `zipper eval` command keeps of a scored set of utterances, in its --out folder:
+ *
+ *   ref.txt, hyp.txt        one utterance a line, in split order (`zipper wer --ref --hyp` rescores them)
+ *   utterances.jsonl        per utterance {id, voice, ref, hyp, errors: {words, sub, del, ins}, ...}
+ *   metrics.json            the metrics (the JSON the command prints as its last line)
+ *
+ * Scores are @zipper/eval's (sclite-identical counts on normalized text); per-voice breakdowns sum
+ * the counts of the voice's utterances.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { scoreCorpus, type CorpusScore, type UtteranceScore } from '@zipper/eval';
+import { OutputError } from '../command.js';
+
+export interface Scored {
+  readonly wer: number;
+  readonly cer: number;
+  readonly words: number;
+  readonly sub: number;
+  readonly del: number;
+  readonly ins: number;
+  readonly utterances: number;
+}
+
+/** A hypothesis on one line (a decoded newline would shift hyp.txt; normalization treats it as a space anyway). */
+export const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+export const scoredOf = (s: CorpusScore): Scored => ({ wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins, utterances: s.utterances });
+
+/** Corpus score of refs/hyps, and one per voice (voices in sorted order). */
+export function scoreByVoice(refs: readonly string[], hyps: readonly string[], voices: readonly string[]): { all: Scored; perUtterance: readonly UtteranceScore[]; voices: Record<string, Scored> } {
+  const s = scoreCorpus(refs, hyps.map(oneLine));
+  const byVoice: Record<string, Scored> = {};
+  for (const v of [...new Set(voices)].sort()) {
+    const idx = voices.flatMap((x, i) => (x === v ? [i] : []));
+    byVoice[v] = scoredOf(scoreCorpus(idx.map((i) => refs[i]!), idx.map((i) => oneLine(hyps[i]!))));
+  }
+  return { all: scoredOf(s), perUtterance: s.perUtterance, voices: byVoice };
+}
+
+export const errorsOf = (u: UtteranceScore) => ({ words: u.words.n, sub: u.words.sub, del: u.words.del, ins: u.words.ins });
+
+/** Creates `dir` (a usage error when it cannot be). */
+export function ensureDir(dir: string, option = '--out'): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new OutputError(`cannot create ${option} ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes ref.txt, hyp.txt and utterances.jsonl (rows as given) into `dir`. */
+export function writeTranscripts(dir: string, refs: readonly string[], hyps: readonly string[], rows: readonly object[], prefix = ''): void {
+  const lines = (xs: readonly string[]) => xs.map((x) => `${oneLine(x)}\n`).join('');
+  writeFileSync(path.join(dir, `${prefix}ref.txt`), lines(refs));
+  writeFileSync(path.join(dir, `${prefix}hyp.txt`), lines(hyps));
+  writeFileSync(path.join(dir, `${prefix}utterances.jsonl`), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+export const METRICS_FILE = 'metrics.json';
+
+/** Writes metrics.json and prints the metrics: a summary on stderr, the JSON as the last stdout line. */
+export function finish(dir: string, metrics: object, summary: string, json: boolean): void {
+  writeFileSync(path.join(dir, METRICS_FILE), `${JSON.stringify(metrics, null, 2)}\n`);
+  process.stderr.write(`${summary}\nkept in ${dir}\n`);
+  if (json) console.log(JSON.stringify(metrics));
+  else console.log(summary);
+}
+
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'inf');

@@ -1,0 +1,135 @@
+/**
+ * What `zipper eval report` reads: saved run outputs only (no model is loaded).
+ *
+ *   RUN/run.json                        the run (zipper fuse train / baseline train)
+ *   RUN/loss.jsonl, RUN/sessions.jsonl  per-step losses; wall time of every session
+ *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr
+ *   RUN/eval/SPLIT/tts/metrics.json     zipper eval tts (+ utterances.jsonl, wav/)
+ *   PEER/metrics.json                   zipper eval peer (or DATA, whose eval/peer/SPLIT/ are read)
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../command.js';
+import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
+import { SESSIONS_LOG } from '../training/session.js';
+import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
+import { EVAL_SPLITS, type EvalSplit } from './inputs.js';
+import { METRICS_FILE } from './outputs.js';
+
+/** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
+export interface Metrics {
+  readonly task: 'asr' | 'tts' | 'peer';
+  readonly split: EvalSplit;
+  readonly wer: number;
+  readonly cer: number;
+  readonly words: number;
+  readonly utterances: number;
+  readonly command?: string;
+  // tts only
+  readonly werMin?: number;
+  readonly werMax?: number;
+  readonly seeds?: readonly number[];
+  readonly vsTarget?: { readonly wer: number };
+  readonly oracle?: { readonly wer: number };
+  readonly unitsRatio?: number;
+  readonly ttsVoice?: string;
+  readonly voices?: Readonly<Record<string, { readonly wer: number; readonly oracle?: number; readonly utterances: number }>>;
+}
+
+export interface RunSummary {
+  readonly name: string;
+  readonly dir: string;
+  readonly run: FuseRun;
+  /** "zipper, frozen: text" | "single decoder" ... */
+  readonly label: string;
+  readonly steps: number;
+  readonly tokens: number;
+  readonly wallSeconds: number;
+  /** Mean of each stream's training loss over the last (up to) 20 steps. */
+  readonly trainLoss: Readonly<Record<string, number>>;
+  /** The last held-out evaluation, per stream. */
+  readonly heldOut: Readonly<Record<string, number>>;
+  readonly losses: readonly LossPoint[];
+  readonly asr: Partial<Record<EvalSplit, Metrics>>;
+  readonly tts: Partial<Record<EvalSplit, Metrics>>;
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new UsageError(`${file}: not readable JSON (${(e as Error).message}); rerun the command that writes it`);
+  }
+}
+
+export function labelOf(run: FuseRun): string {
+  if (run.kind === 'baseline') return 'single decoder';
+  const frozen = [...(run.model.freeze ?? [])].sort();
+  return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}`;
+}
+
+export function readRun(dir: string): RunSummary {
+  const abs = path.resolve(dir);
+  if (!existsSync(path.join(abs, 'run.json'))) throw new UsageError(`--runs ${dir}: no run.json (pass the --out of zipper fuse train or zipper baseline train)`);
+  const run = readFuseRun(path.join(abs, 'run.json'));
+  const losses = new LossLog(path.join(abs, 'loss.jsonl')).read();
+  const train = losses.filter((p) => !isHeldOut(p));
+  const held = losses.filter(isHeldOut);
+  const last = train.slice(-20);
+  const streams = [...new Set(train.flatMap((p) => Object.keys(p.streams ?? {})))].sort();
+  const trainLoss = Object.fromEntries(
+    streams.map((s) => {
+      const xs = last.map((p) => p.streams?.[s]).filter((x): x is number => x !== undefined);
+      return [s, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN];
+    }),
+  );
+  const sessions = existsSync(path.join(abs, SESSIONS_LOG))
+    ? readFileSync(path.join(abs, SESSIONS_LOG), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seconds: number })
+    : [];
+  const evalOf = (task: 'asr' | 'tts') =>
+    Object.fromEntries(EVAL_SPLITS.flatMap((s) => {
+      const f = path.join(abs, 'eval', s, task, METRICS_FILE);
+      return existsSync(f) ? [[s, readJson<Metrics>(f)]] : [];
+    })) as Partial<Record<EvalSplit, Metrics>>;
+  return {
+    name: path.basename(abs),
+    dir: abs,
+    run,
+    label: labelOf(run),
+    steps: train.at(-1)?.step ?? 0,
+    tokens: losses.at(-1)?.tokens ?? 0,
+    wallSeconds: sessions.reduce((a, s) => a + (s.seconds ?? 0), 0),
+    trainLoss,
+    heldOut: { ...(held.at(-1)?.streams ?? {}) },
+    losses,
+    asr: evalOf('asr'),
+    tts: evalOf('tts'),
+  };
+}
+
+/** Peer rows from a metrics folder of zipper eval peer, or a data build holding eval/peer/SPLIT/. */
+export function readPeers(dirs: readonly string[]): Metrics[] {
+  const out: Metrics[] = [];
+  for (const d of dirs) {
+    const abs = path.resolve(d);
+    const direct = path.join(abs, METRICS_FILE);
+    const files = existsSync(direct)
+      ? [direct]
+      : existsSync(path.join(abs, 'eval', 'peer'))
+        ? readdirSync(path.join(abs, 'eval', 'peer')).sort().map((s) => path.join(abs, 'eval', 'peer', s, METRICS_FILE)).filter(existsSync)
+        : [];
+    if (files.length === 0) throw new UsageError(`--peer ${d}: neither a metrics.json nor eval/peer/SPLIT/metrics.json inside (run zipper eval peer first)`);
+    for (const f of files) {
+      const m = readJson<Metrics>(f);
+      if (m.task !== 'peer') throw new UsageError(`--peer ${f}: task "${m.task}", not the output of zipper eval peer`);
+      out.push(m);
+    }
+  }
+  return out.sort((a, b) => EVAL_SPLITS.indexOf(a.split) - EVAL_SPLITS.indexOf(b.split));
+}
+
+/** Runs in report order: model label, aligned fraction, seed, name. */
+export function sortRuns(runs: RunSummary[]): RunSummary[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return runs.sort((a, b) => cmp(a.label, b.label) || a.run.data.percent - b.run.data.percent || a.run.seed - b.run.seed || cmp(a.name, b.name));
+}
