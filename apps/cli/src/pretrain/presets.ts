@@ -68,10 +68,12 @@ export const PRETRAIN_PRESETS: Readonly<Record<Modality, Readonly<Record<string,
   speech: {
     tiny: { ...TINY, heldOutFraction: 0.2 },
     small: {
-      shape: { dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 256 },
-      seqLen: 256,
-      batchSize: 8,
-      steps: 7_500,
+      // Windows of 576 units (11.5 s): every position a zipped model meets is trained (the
+      // longest aligned utterance of the full build is 10.89 s = 545 units + <bos>/<eos>).
+      shape: { dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 576 },
+      seqLen: 576,
+      batchSize: 4,
+      steps: 6_700,
       peakLr: 2e-3,
       minLr: 2e-4,
       warmup: 300,
