@@ -24,7 +24,7 @@ export function frameCount(n: number, hopLength: number): number {
   return 1 + Math.floor(n / hopLength);
 }
 
-function reflectIndex(i: number, n: number): number {
+export function reflectIndex(i: number, n: number): number {
   if (n === 1) return 0;
   const period = 2 * (n - 1);
   const j = ((i % period) + period) % period;
