@@ -16,6 +16,10 @@
  * what the requested logits need is computed (a source tower's blocks above the highest layer
  * any reader reads are skipped).
  *
+ * Without a state, a link runs only on the batch rows in which some reader position sees a
+ * source position (gathered, then put back): the other rows keep x exactly, as v = 0 gives (in
+ * an ASR + TTS batch, half the rows of each direction; `zipper bench fuse train`).
+ *
  * Incremental use (decoding): `run(inputs, { state, keepState: true })` takes the new positions
  * of any towers, reuses each tower's self-attention KV cache and each link's cross-attention
  * keys/values (computed once per source position), and returns a new state (fresh tensors; the
@@ -30,7 +34,7 @@ import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInp
 import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
-import { crossMask, prepareCrossMask, type CrossMask } from './masks.js';
+import { crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
 import { fusionParamSpecs, initFusionParam } from './params.js';
 import { affineLayers } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
@@ -81,6 +85,12 @@ export interface RunResult {
   /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
   readonly logits: Readonly<Record<string, tf.Tensor3D>>;
   readonly state?: ZipperState;
+}
+
+/** The rows of a batch in which some reader position sees a source position, and the cross mask of those rows. */
+interface RowSubset {
+  readonly rows: number[];
+  readonly mask: CrossMask;
 }
 
 export class Zipper {
@@ -247,6 +257,11 @@ export class Zipper {
         let h = getRaw(x, l);
         for (const link of c.schedule.links) {
           if (link.to !== x || link.toLayer !== l) continue;
+          const sub = getSubset(link);
+          if (sub) {
+            h = this.applyLinkRows(link, h, getRaw(link.from, link.fromLayer), sub);
+            continue;
+          }
           const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
           if (mask) h = this.applyLink(link, h, getKV(link), mask);
         }
@@ -267,6 +282,36 @@ export class Zipper {
         }
         linkKV.set(key, kv);
         return kv;
+      };
+
+      // Without a state (training, uncached forward): when only some rows of the batch see any
+      // source position (ASR rows [speech][text]: no speech position sees text), the link runs on
+      // those rows only; the others keep x exactly, as the gated residuals with v = 0 would give.
+      const subsets = new Map<string, RowSubset | null>();
+      const getSubset = (link: FusionLink): RowSubset | null => {
+        const key = `${link.to}<-${link.from}`;
+        const hit = subsets.get(key);
+        if (hit !== undefined) return hit;
+        let out: RowSubset | null = null;
+        const reader = inputs[link.to] as StreamInput;
+        const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
+        const [t, s] = [reader.length, source.length];
+        if (!keep && !options.state && B > 1 && s > 0) {
+          const seen = crossMaskHost(reader.global, source.global, B, t, s).visible;
+          const rows = Array.from({ length: B }, (_, b) => b).filter((b) => seen.subarray(b * t, (b + 1) * t).some((v) => v !== 0));
+          if (rows.length > 0 && rows.length < B) {
+            const pick = (g: Int32Array, n: number) => {
+              const o = new Int32Array(rows.length * n);
+              rows.forEach((r, j) => o.set(g.subarray(r * n, (r + 1) * n), j * n));
+              return o;
+            };
+            const m = prepareCrossMask(crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s) as CrossMask, towerSpec(c, link.to).config.nHeads);
+            prepared.push(m);
+            out = { rows, mask: m };
+          }
+        }
+        subsets.set(key, out);
+        return out;
       };
 
       const getMask = (link: FusionLink): CrossMask | null => {
@@ -342,6 +387,19 @@ export class Zipper {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of this.params.values()) v.dispose();
+  }
+
+  /** The link on the rows `sub.rows` of x [B, T, D_X] (source [B, S, D_Y]); every other row is x's, exactly. */
+  private applyLinkRows(link: FusionLink, x: tf.Tensor3D, source: tf.Tensor3D, sub: RowSubset): tf.Tensor3D {
+    const B = x.shape[0];
+    const rest = Array.from({ length: B }, (_, b) => b).filter((b) => !sub.rows.includes(b));
+    const back = new Int32Array(B); // row b of the result = row back[b] of [link rows; kept rows]
+    [...sub.rows, ...rest].forEach((r, j) => (back[r] = j));
+    const idx = tf.tensor1d(sub.rows, 'int32');
+    const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link)); // [b, H, S, K] each
+    const y = gatedCrossAttention(this.crossWeights(link), tf.gather(x, idx, 0), kv, sub.mask, this.crossOptions(link)); // [b, T, D_X]
+    const kept = tf.gather(x, tf.tensor1d(rest, 'int32'), 0); // [B - b, T, D_X]
+    return tf.gather(tf.concat([y, kept], 0), tf.tensor1d(back, 'int32'), 0) as tf.Tensor3D;
   }
 
   private applyLink(link: FusionLink, x: tf.Tensor3D, kv: LayerKV | null, mask: CrossMask | null): tf.Tensor3D {
