@@ -54,9 +54,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     const out = path.resolve(v.out ?? path.join(defaultOut, split, 'asr'));
     ensureDir(out);
-    const speechSpec = m.model.config.towers.find((t) => t.name === 'speech')!;
-    const textSpec = m.model.config.towers.find((t) => t.name === 'text')!;
-    const maxUnits = (m.run.kind === 'fuse' ? speechSpec.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textSpec.config.maxSeqLen) - 2;
+    const { text: textRef, speech: speechRef } = m.run.towers;
+    const maxUnits = (m.run.kind === 'fuse' ? speechRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textRef.config.maxSeqLen) - 2;
     if (maxUnits < 1) throw new UsageError(`${dir}: the model leaves no room for speech input (maxSeqLen ${m.run.model.maxSeqLen})`);
     const encoder = new SpeechUnitEncoder(input.data, m.speech);
     const raw = encoder.encodeAll(input.records);

@@ -189,7 +189,11 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
     }
     if (copied.length) samples.set(r.name, copied);
   }
-  const command = ['zipper eval report', ...runs.map((r) => `--runs ${path.relative(process.cwd(), r.dir) || '.'}`), ...(v.peer ?? []).map((p) => `--peer ${p}`), `--out ${v.out}`, ...(v.samples !== undefined ? [`--samples ${samplesPer}`] : [])].join(' ');
+  const shown = (dir: string) => {
+    const rel = path.relative(process.cwd(), dir);
+    return rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
+  };
+  const command = ['zipper eval report', ...runs.map((r) => `--runs ${shown(r.dir)}`), ...(v.peer ?? []).map((p) => `--peer ${p}`), `--out ${v.out}`, ...(v.samples !== undefined ? [`--samples ${samplesPer}`] : [])].join(' ');
   writeFileSync(out, `${renderPage({ runs, peers, assets, command, samples })}\n`);
   process.stderr.write(`wrote ${out} and ${assetsDir}/ (${runs.length} runs, ${peers.length} peer rows)\n`);
   console.log(JSON.stringify({ out, assets: assetsDir, runs: runs.length, peers: peers.length, samples: [...samples.values()].reduce((a, x) => a + x.length, 0) }));

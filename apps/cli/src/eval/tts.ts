@@ -96,9 +96,8 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     const out = path.resolve(v.out ?? path.join(defaultOut, split, 'tts'));
     ensureDir(path.join(out, 'wav'));
     const records = input.records;
-    const speechSpec = m.model.config.towers.find((t) => t.name === 'speech')!;
-    const textSpec = m.model.config.towers.find((t) => t.name === 'text')!;
-    const maxTokens = (m.run.kind === 'fuse' ? textSpec.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - speechSpec.config.maxSeqLen) - 2;
+    const { text: textRef, speech: speechRef } = m.run.towers;
+    const maxTokens = (m.run.kind === 'fuse' ? textRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - speechRef.config.maxSeqLen) - 2;
     if (maxTokens < 1) throw new UsageError(`${dir}: the model leaves no room for text input (maxSeqLen ${m.run.model.maxSeqLen})`);
     const tokens = records.map((r) => Array.from(m.text.encode(r.text)));
     const truncated = tokens.filter((t) => t.length > maxTokens).length;
@@ -128,7 +127,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       for (const [i, t] of tokens.entries()) {
         // the model's own decode (not TrainedModel.generate): a sampled segment may hold the speech
         // tower's bos, which is no unit; such ids are dropped before the vocoder and counted
-        const maxNewTokens = maxUnitsArg ?? (m.run.kind === 'fuse' ? speechSpec.config.maxSeqLen - 2 : speechSpec.config.maxSeqLen);
+        const maxNewTokens = maxUnitsArg ?? speechRef.config.maxSeqLen - 2;
         const tDecode = performance.now();
         const r = await m.model.generate([[m.segment('text', t.slice(0, maxTokens))]], { output: ['speech'], maxNewTokens, temperature, topK, topP, seed });
         phases.decode += (performance.now() - tDecode) / 1000;

@@ -1,0 +1,185 @@
+// `zipper eval asr|tts|peer|report` on a tiny data build with tiny towers fine-tuned for a few
+// steps (zipped and single decoder): the printed metrics equal @zipper/eval's scoring of the saved
+// transcript files; TTS computes the oracle and target rows and the mean over seeds; the peer row
+// runs pocketsphinx; the report is byte-identical when regenerated and holds the rows; bad input
+// is one typed line.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@zipper/core';
+import { scoreCorpus } from '@zipper/eval';
+import { readWav } from '@zipper/tokenizers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+
+let data = '';
+let towers = { text: '', speech: '' };
+const runs = { fuse: '', baseline: '' };
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').slice(0, -1);
+const jsonl = (file: string) => lines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+beforeAll(async () => {
+  await initBackend();
+  data = await tinyData('zipper-eval-cli-test-');
+  towers = await saveTinyTowers(data, data);
+  const common = ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`, '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', '0', '--no-progress'];
+  runs.fuse = path.join(data, 'runs', 'fuse-1pct');
+  runs.baseline = path.join(data, 'runs', 'baseline-1pct');
+  const f = await runZipper(['fuse', 'train', ...common, '--out', runs.fuse, '--freeze', 'none', '--steps', '12', '--every', '6', '--lr', '1e-2']);
+  expect(f.code, f.stderr).toBe(0);
+  const b = await runZipper(['baseline', 'train', ...common, '--out', runs.baseline, '--steps', '6', '--every', '6']);
+  expect(b.code, b.stderr).toBe(0);
+}, 300_000);
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+/** The metrics' counts equal @zipper/eval's scoring of two saved files. */
+function expectScored(m: Record<string, unknown>, ref: string, hyp: string): void {
+  const s = scoreCorpus(lines(ref), lines(hyp));
+  expect({ wer: m['wer'], cer: m['cer'], words: m['words'], sub: m['sub'], del: m['del'], ins: m['ins'], utterances: m['utterances'] }).toEqual({ wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins, utterances: s.utterances });
+}
+
+describe('zipper eval asr', () => {
+  it('a zipped model: the JSON counts equal the scoring of the saved hyp/ref; per utterance and per voice add up', async () => {
+    const before = tf.memory().numTensors;
+    const r = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', data, '--split', 'test-clean', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const m = summaryOf(r);
+    const out = path.join(runs.fuse, 'eval', 'test-clean', 'asr');
+    expect(m).toMatchObject({ task: 'asr', kind: 'fuse', split: 'test-clean', utterances: 3, out, decoding: 'greedy' });
+    expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+    expect(JSON.parse(readFileSync(path.join(out, 'metrics.json'), 'utf8'))).toEqual(m);
+    const gold = jsonl(path.join(data, 'test-clean.jsonl'));
+    const rows = jsonl(path.join(out, 'utterances.jsonl'));
+    expect(rows.map((x) => [x['id'], x['voice'], x['ref']])).toEqual(gold.map((g) => [g['id'], g['voice'], g['text']]));
+    expect(rows.map((x) => x['hyp'])).toEqual(lines(path.join(out, 'hyp.txt')));
+    const sum = (k: string) => rows.reduce((a, x) => a + (x['errors'] as Record<string, number>)[k]!, 0);
+    expect([sum('words'), sum('sub'), sum('del'), sum('ins')]).toEqual([m['words'], m['sub'], m['del'], m['ins']]);
+    const voices = Object.values(m['voices'] as Record<string, Record<string, number>>);
+    expect(voices.reduce((a, x) => a + x['words']!, 0)).toBe(m['words']);
+    expect(voices.reduce((a, x) => a + x['utterances']!, 0)).toBe(3);
+  }, 120_000);
+
+  it('a single decoder (its checkpoint kind told from the run), --limit and --out', async () => {
+    const out = path.join(data, 'asr-baseline');
+    const r = await runZipper(['eval', 'asr', '--model', runs.baseline, '--data', data, '--split', 'test-other', '--limit', '2', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = summaryOf(r);
+    expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
+    expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+  }, 120_000);
+});
+
+describe('zipper eval tts', () => {
+  it('runs end to end: oracle, target and every seed scored from the saved transcripts; mean over seeds; WAVs kept', async () => {
+    const before = tf.memory().numTensors;
+    const r = await runZipper(['eval', 'tts', '--model', runs.fuse, '--data', data, '--split', 'test-clean', '--limit', '2', '--seeds', '0,1', '--max-units', '40', '--keep', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const m = summaryOf(r);
+    const out = path.join(runs.fuse, 'eval', 'test-clean', 'tts');
+    expect(m).toMatchObject({ task: 'tts', kind: 'fuse', utterances: 2, seeds: [0, 1], ttsVoice: 'flite/slt' });
+    const ref = lines(path.join(out, 'ref.txt'));
+    const target = lines(path.join(out, 'target.txt'));
+    // the oracle: gold units through the vocoder, heard by pocketsphinx: real words, scored against the gold text
+    expect(target.join(' ').split(' ').filter(Boolean).length).toBeGreaterThan(5);
+    const oracle = scoreCorpus(ref, target);
+    expect(m['oracle']).toEqual({ wer: oracle.wer, cer: oracle.cer, words: oracle.words, sub: oracle.sub, del: oracle.del, ins: oracle.ins, utterances: 2 });
+    const perSeed = [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
+    const vsTarget = [0, 1].map((s) => scoreCorpus(target, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
+    expect(m['wer']).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 12);
+    expect(m['werMin']).toBe(Math.min(...perSeed));
+    expect(m['werMax']).toBe(Math.max(...perSeed));
+    expect((m['vsTarget'] as { wer: number }).wer).toBeCloseTo((vsTarget[0]! + vsTarget[1]!) / 2, 12);
+    expect((m['perSeed'] as { seed: number; wer: number }[]).map((x) => [x.seed, x.wer])).toEqual([[0, perSeed[0]], [1, perSeed[1]]]);
+    // at most 40 units per utterance and seed; the kept WAVs are 16 kHz audio for pocketsphinx
+    const rows = jsonl(path.join(out, 'utterances.jsonl'));
+    for (const row of rows) for (const s of row['seeds'] as { units: number }[]) expect(s.units).toBeLessThanOrEqual(40);
+    expect(readdirSync(path.join(out, 'wav')).sort()).toEqual(['test-clean-000000.oracle.wav', 'test-clean-000000.seed0.wav', 'test-clean-000000.seed1.wav']);
+    const wav = readWav(new Uint8Array(readFileSync(path.join(out, 'wav', 'test-clean-000000.oracle.wav'))));
+    const goldSeconds = (jsonl(path.join(data, 'test-clean.jsonl'))[0]!['duration'] as number);
+    expect(wav.sampleRate).toBe(16000);
+    expect(Math.abs(wav.channels[0]!.length / 16000 - goldSeconds)).toBeLessThan(0.1);
+  }, 180_000);
+});
+
+describe('zipper eval peer', () => {
+  it('pocketsphinx on the original audio: counts equal the scoring of the saved files, and it hears words', async () => {
+    const r = await runZipper(['eval', 'peer', '--data', data, '--split', 'test-clean', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = summaryOf(r);
+    const out = path.join(data, 'eval', 'peer', 'test-clean');
+    expect(m).toMatchObject({ task: 'peer', split: 'test-clean', utterances: 3, out });
+    expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+    expect(m['wer'] as number).toBeLessThan(0.9); // clear synthetic speech: most words are heard
+  }, 120_000);
+});
+
+describe('zipper eval report', () => {
+  it('regenerates byte-identical files from the same saved outputs, with every run, the peer row and the plots', async () => {
+    const out = path.join(data, 'docs', 'results.md');
+    const args = ['eval', 'report', '--runs', runs.fuse, runs.baseline, '--peer', data, '--out', out];
+    const assets = path.join(data, 'docs', 'results');
+    /** Every file the report wrote: the page and the assets folder, path -> bytes. */
+    const snapshot = () =>
+      new Map([out, ...readdirSync(assets, { recursive: true, encoding: 'utf8' }).sort().map((f) => path.join(assets, f))].filter((f) => statSync(f).isFile()).map((f) => [f, readFileSync(f)]));
+    const r1 = await runZipper(args);
+    expect(r1.code, r1.stderr).toBe(0);
+    const first = snapshot();
+    const r2 = await runZipper(args);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(snapshot()).toEqual(first);
+    const md = readFileSync(out, 'utf8');
+    const asr = JSON.parse(readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'metrics.json'), 'utf8')) as { wer: number };
+    const tts = JSON.parse(readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'metrics.json'), 'utf8')) as { wer: number; oracle: { wer: number } };
+    expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| zipper, frozen: none \\| 100% \\| 13 \\| 12 / 12 \\| [0-9,]+ \\| [0-9.]+ s \\| 0 \\| .* \\| ${asr.wer.toFixed(3)} \\|  \\| ${tts.wer.toFixed(3)} \\| ${tts.oracle.wer.toFixed(3)} \\|`));
+    expect(md).toContain('| `baseline-1pct` | single decoder | 100% | 13 | 6 / 6 |');
+    expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row
+    expect(md).toContain('](results/wer-asr.svg)');
+    expect(md).toContain('](results/audio/fuse-1pct.test-clean.test-clean-000000.seed0.wav)');
+    const svg = readFileSync(path.join(data, 'docs', 'results', 'wer-asr.svg'), 'utf8');
+    expect(svg).toContain('>1%<');
+    expect(svg).toContain('>100%<');
+    expect(svg).toContain('pocketsphinx, test-clean');
+    expect(first.has(path.join(assets, 'loss-baseline-1pct.svg'))).toBe(true);
+    expect(first.has(path.join(assets, 'audio', 'fuse-1pct.test-clean.test-clean-000000.oracle.wav'))).toBe(true);
+    // the assets folder belongs to the report: a folder it did not write is refused, not cleared
+    const mine = path.join(data, 'docs', 'x');
+    mkdirSync(mine);
+    writeFileSync(path.join(mine, 'precious.txt'), 'x');
+    const r4 = await runZipper(['eval', 'report', '--runs', runs.fuse, '--out', `${mine}.md`]);
+    expect(r4.code).toBe(2);
+    expect(r4.stderr).toMatch(/was not written by zipper eval report/);
+    expect(existsSync(path.join(mine, 'precious.txt'))).toBe(true);
+  }, 60_000);
+});
+
+describe('bad input is one typed line', () => {
+  it.each([
+    [['eval', 'asr', '--model', '/nonexistent/run', '--data', '?', '--split', 'test-clean'], 1, /CheckpointError: .*not a directory/],
+    [['eval', 'asr', '--model', '?', '--data', '?', '--split', 'test-dirty'], 2, /unknown split "test-dirty"; --split takes dev, test-clean, test-other/],
+    [['eval', 'tts', '--model', '?', '--data', '?', '--split', 'test-clean', '--seeds', '0,x'], 2, /--seeds takes non-negative integers/],
+    [['eval', 'peer', '--data', '/nonexistent/data', '--split', 'dev'], 1, /DataDirError: .*has no build.json/],
+    [['eval', 'frobnicate'], 2, /unknown subcommand "frobnicate"/],
+    [['eval', 'report', '--out', 'x.md'], 2, /--runs RUN_DIR\.\.\. is required/],
+  ])('%j -> exit %i', async (argv, code, message) => {
+    const r = await runZipper(argv.map((a) => (a === '?' ? data : a)));
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')[0]).toMatch(message);
+    if (code === 1) expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a model of the wrong kind: a pretrained tower, a data build, the model/ folder of a run', async () => {
+    for (const [model, message] of [
+      [towers.text, /ModelKindError: .* is a single pretrained tower \(zipper pretrain output\), not a trained fused model/],
+      [data, /ModelKindError: .* is a data build, not a model; pass it as --data/],
+      [path.join(runs.fuse, 'model'), /ModelKindError: .* is the model\/ folder of a run; pass the run directory above it/],
+    ] as const) {
+      const r = await runZipper(['eval', 'asr', '--model', model, '--data', data, '--split', 'dev']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
