@@ -153,7 +153,7 @@ async function damagedRun(): Promise<string> {
 
 describe('fuzz every zipper command', () => {
   it('has cases for every command of commands/index.ts (a new command needs its cases here)', () => {
-    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'baseline', 'fuse', 'wer'];
+    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'baseline', 'fuse', 'wer', 'continue', 'quality'];
     expect(COMMANDS.map((c) => c.name).filter((name) => !fuzzed.includes(name))).toEqual([]);
   });
 
@@ -294,6 +294,33 @@ describe('fuzz every zipper command', () => {
         }, ['model']);
         await check(cmd, [cmd, f.pick(['generate', 'generate', 'bogus', '--help']), ...gen]);
       }
+    }
+  });
+
+  it('continue text|speech and quality: random prompts, mutated WAVs, missing or wrong towers and data', async () => {
+    const { TextTower } = await import('@zipper/text');
+    const { SpeechTower } = await import('@zipper/speech');
+    const { loadTextTokenizer, loadSpeechTokenizer } = await import('@zipper/tokenizers');
+    const textTower = at('text-tower');
+    const speechTower = at('speech-tower');
+    const tt = TextTower.create((await loadTextTokenizer(bpeTok)).tokenizer, 'tiny', { seed: 0 });
+    await tt.save(textTower);
+    tt.dispose();
+    const st = SpeechTower.create(loadSpeechTokenizer(speechTok), 'tiny', { seed: 0 });
+    await st.save(speechTower);
+    st.dispose();
+    const models: Pool = [[textTower, speechTower], [at('missing'), tower, textFile, '@zipper/no-such-checkpoint', '']];
+    const sampling: Record<string, Pool> = { seed: [['0', '7'], ['x', '-1']], temperature: [['0', '0.8'], ['-1', 'x']], 'top-k': [['0', '5'], ['x', '-2']], 'top-p': [['0.9', '1'], ['0', '2', 'x']], json: true };
+    for (let i = 0; i < 16; i++) {
+      const prompt = f.pick(['the cat', '', f.junk(), Buffer.from(f.bytes(f.int(40))).toString('utf8'), 'word '.repeat(f.int(80))]);
+      await check('continue', ['continue', 'text', ...f.args({ model: models, prompt: [[prompt], []], 'max-tokens': [['1', '8'], ['0', 'x', '1e9']], seconds: [[], ['1']], ...sampling }, ['model', 'prompt'])]);
+    }
+    for (let i = 0; i < 14; i++) {
+      const input = f.chance(0.6) ? await file('p.wav', f.mutateWav(wav)) : f.pick([wavFile, at('missing.wav'), tmp, await file('p.wav', f.bytes(f.int(200)))]);
+      await check('continue', ['continue', f.pick(['speech', 'speech', 'text', 'bogus']), ...f.args({ model: models, in: [[input], []], out: [[at('cases', `${n++}-c.wav`)], ['/nodir/c.wav', tmp]], seconds: [['0.2', '0.5'], ['0', 'x', '1e9']], 'prompt-seconds': [['0.1', '0.3'], ['0', 'x']], 'only-continuation': true, ...sampling }, ['model', 'in', 'out'])]);
+    }
+    for (let i = 0; i < 8; i++) {
+      await check('quality', ['quality', f.pick(['text', 'speech', 'bogus']), ...f.args({ model: models, data: [[at('missing-data'), tmp, at('cases')], [textFile, '']], order: [['2', '3'], ['0', '9', 'x']], preset: [['tiny'], ['x']], prompts: [['0', '1'], ['x']], seeds: [['1'], ['0']], json: true, 'no-continuations': true }, ['model', 'data'])]);
     }
   });
 

@@ -2,12 +2,14 @@ import type { Command } from '../command.js';
 import { baseline } from './baseline.js';
 import { bench } from './bench.js';
 import { bpe } from './bpe.js';
+import { continueCommand } from './continue.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
 import { evaluate } from './eval.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { pretrain } from './pretrain.js';
+import { quality } from './quality.js';
 import { train } from './train.js';
 import { units } from './units.js';
 import { wer } from './wer.js';
@@ -22,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   units,
   train,
   pretrain,
+  continueCommand,
+  quality,
   baseline,
   fuse,
   wer,

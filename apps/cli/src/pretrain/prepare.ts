@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { countTokens, holdOut, textDocuments, speechDocument } from '@zipper/data';
+import type { AudioRecordBase } from '@zipper/data';
 import { SpeechUnitEncoder, type DataDir } from '@zipper/data/node';
 import { SpeechTower, speechTokenizerHash } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
@@ -35,6 +36,8 @@ export interface TokenizerRecord {
 export interface PreparedData {
   readonly train: Int32Array[];
   readonly heldOut: Int32Array[];
+  /** Speech: the records behind `heldOut`, in the same order (their audio prompts `zipper quality speech`). */
+  readonly heldOutRecords?: readonly AudioRecordBase[];
   readonly tokenizer: TokenizerRecord;
   readonly counts: { readonly trainItems: number; readonly heldOutItems: number; readonly trainTokens: number; readonly heldOutTokens: number };
   /** A freshly initialized tower of the preset's shape for this tokenizer. */
@@ -126,6 +129,7 @@ async function prepareSpeech(data: DataDir, preset: PretrainPreset, o: PrepareOp
   return {
     train,
     heldOut,
+    heldOutRecords: split.heldOut,
     tokenizer: { kind: 'speech-units', vocabSize: K + 2, sha256, source },
     counts: { trainItems: train.length, heldOutItems: heldOut.length, trainTokens: countTokens(train), heldOutTokens: countTokens(heldOut) },
     createTower: (seed) => SpeechTower.create(tok, preset.shape, { seed }).tower,
