@@ -3,7 +3,7 @@
 // transcript files; TTS computes the oracle and target rows and the mean over seeds; the peer row
 // runs pocketsphinx; the report is byte-identical when regenerated and holds the rows; bad input
 // is one typed line.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
@@ -68,6 +68,21 @@ describe('zipper eval asr', () => {
     expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
     expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
   }, 120_000);
+  it('an installed checkpoint package holding a run: --model NAME, outputs under ./eval/NAME', async () => {
+    const app = path.join(data, 'app');
+    const pkg = path.join(app, 'node_modules', 'zipper-run-test');
+    cpSync(runs.fuse, pkg, { recursive: true, filter: (f) => !f.includes(`${path.sep}eval`) && !f.includes(`${path.sep}train`) });
+    writeFileSync(path.join(pkg, 'package.json'), '{"name": "zipper-run-test", "version": "1.0.0"}\n');
+    const cwd = process.cwd();
+    process.chdir(app);
+    try {
+      const r = await runZipper(['eval', 'asr', '--model', 'zipper-run-test', '--data', data, '--split', 'dev', '--limit', '1', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(summaryOf(r)).toMatchObject({ kind: 'fuse', model: pkg, out: path.join(app, 'eval', 'zipper-run-test', 'dev', 'asr'), utterances: 1 });
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 60_000);
 });
 
 describe('zipper eval tts', () => {
