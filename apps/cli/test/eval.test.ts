@@ -116,6 +116,15 @@ describe('zipper eval tts', () => {
     expect(wav.sampleRate).toBe(16000);
     expect(Math.abs(wav.channels[0]!.length / 16000 - goldSeconds)).toBeLessThan(0.1);
   }, 180_000);
+  it('a single decoder synthesizes too (its speech ids mapped back to units)', async () => {
+    const out = path.join(data, 'tts-baseline');
+    const r = await runZipper(['eval', 'tts', '--model', runs.baseline, '--data', data, '--split', 'dev', '--limit', '1', '--seeds', '3', '--max-units', '20', '--keep', '0', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = summaryOf(r);
+    expect(m).toMatchObject({ task: 'tts', kind: 'baseline', split: 'dev', utterances: 1, seeds: [3], wavs: 0 });
+    expect(m['wer']).toBe(scoreCorpus(lines(path.join(out, 'ref.txt')), lines(path.join(out, 'hyp.seed3.txt'))).wer);
+    expect(readdirSync(path.join(out, 'wav'))).toEqual([]);
+  }, 120_000);
 });
 
 describe('zipper eval peer', () => {
