@@ -4,15 +4,18 @@
 // tower and the Kneser-Ney n-gram on the same number of targets (= held-out tokens - documents,
 // i.e. every token after <bos>), the tower's number equals TextTower.loss over the same documents,
 // and bad inputs give one typed line.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
+import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
-import { readWav, writeWav } from '@zipper/tokenizers';
+import { loadSpeechTokenizer, readWav, writeWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { continueUnits } from '../src/commands/continue.js';
 import { documentBatches, silenceShare, uniqueRatio } from '../src/commands/quality.js';
+import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
 import { runCli, STACK_LINE } from './cli-harness.js';
 import { buildTinyData, runPretrain } from './pretrain-helpers.js';
 
@@ -57,6 +60,24 @@ describe('zipper continue', () => {
     expect(cj.tokens).toBeGreaterThan(0);
   });
 
+  it('by package name: an installed checkpoint package continues like its folder', async () => {
+    const app = path.join(data, 'app');
+    mkdirSync(path.join(app, 'node_modules', '@zipper'), { recursive: true });
+    symlinkSync(path.join(run('text'), 'package'), path.join(app, 'node_modules', '@zipper', 'checkpoint-text-tiny'));
+    const args = ['--prompt', 'and the', '--max-tokens', '10', '--temperature', '0.7', '--seed', '5'];
+    const byDir = await runCli(['continue', 'text', '--model', path.join(run('text'), 'package'), ...args]);
+    const cwd = process.cwd();
+    process.chdir(app);
+    try {
+      const byName = await runCli(['continue', 'text', '--model', '@zipper/checkpoint-text-tiny', ...args]);
+      expect(byName.code, byName.stderr).toBe(0);
+      expect(byName.stdout).toBe(byDir.stdout);
+    } finally {
+      process.chdir(cwd);
+    }
+    oneLineError(await runCli(['continue', 'text', '--model', '@zipper/checkpoint-text-tiny', ...args]), /^zipper: CheckpointError: "@zipper\/checkpoint-text-tiny" is neither a directory nor a package installed/);
+  });
+
   it('speech: a WAV of the prompt + the requested seconds (+- one unit), or the continuation alone', async () => {
     const d = DataDir.open(data);
     const rec = d.records('speech-only')[0]!;
@@ -79,6 +100,19 @@ describe('zipper continue', () => {
     expect(Math.abs(w2.channels[0]!.length - 0.6 * wav.sampleRate)).toBeLessThanOrEqual(unit);
     // same seed: the continuation is the tail of the first file
     expect(Array.from(w2.channels[0]!.subarray(0, 50))).toEqual(Array.from(wav.channels[0]!.subarray(wav.channels[0]!.length - w2.channels[0]!.length).subarray(0, 50)));
+  });
+
+  it('continueUnits: an <eos> before the requested count resumes with the next seed, and the count is reached', async () => {
+    // near-uniform sampling (temperature 100) over 512 units + <bos> + <eos>: ~2 ends in 500 draws
+    const model = SpeechTower.create(loadSpeechTokenizer(defaultSpeechTokenizerDir()), 'tiny', { seed: 0 });
+    const before = tf.memory().numTensors;
+    const c = await continueUnits(model, [7], 500, { temperature: 100, topK: 0, topP: 1, seed: 0 });
+    expect(c.units.length).toBe(500);
+    expect(c.resumedEnds).toBeGreaterThan(0);
+    expect(c.finishReason).toBe('length');
+    expect(Math.max(...c.units)).toBeLessThan(512); // no <bos>/<eos> among the units
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 
   it('bad input: a missing model, a non-WAV --in, a prompt too long for maxSeqLen: one typed line each', async () => {
