@@ -50,7 +50,7 @@ speech: also --prompts held-out utterances: the first --prompt-seconds of real a
 continued per seed (0 .. --seeds - 1, --temperature), vocoded, transcribed by pocketsphinx_batch;
 reported with the real audio of the same span: words recognized, share of silent 20 ms frames
 (RMS below -40 dBFS), unique units / units. --keep DIR keeps the WAVs.
-The last stdout line is one JSON object with both numbers (--json: only that line).`;
+The last stdout line is one JSON object with both numbers (--json: no summary lines on stderr).`;
 
 const OPTIONS = {
   model: { type: 'string' },
