@@ -159,6 +159,7 @@ describe('zipper eval report', () => {
     expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| zipper, frozen: none \\| 100% \\| 13 \\| 12 / 12 \\| [0-9,]+ \\| [0-9.]+ s \\| 0 \\| .* \\| ${asr.wer.toFixed(3)} \\|  \\| ${tts.wer.toFixed(3)} \\| ${tts.oracle.wer.toFixed(3)} \\|`));
     expect(md).toContain('| `baseline-1pct` | single decoder | 100% | 13 | 6 / 6 |');
     expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row
+    expect(md).toMatch(/\| aligned-tts\.100pct\.jsonl \| 13 \| 0\.0\d\d \| 1 \|/); // the data build's pool
     expect(md).toContain('](results/wer-asr.svg)');
     expect(md).toContain('](results/audio/fuse-1pct.test-clean.test-clean-000000.seed0.wav)');
     const svg = readFileSync(path.join(data, 'docs', 'results', 'wer-asr.svg'), 'utf8');

@@ -64,7 +64,8 @@ function readJson<T>(file: string): T {
 
 export function labelOf(run: FuseRun): string {
   if (run.kind === 'baseline') return 'single decoder';
-  const frozen = [...(run.model.freeze ?? [])].sort();
+  const order = ['text', 'speech'];
+  const frozen = [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
   return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}`;
 }
 

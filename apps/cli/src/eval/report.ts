@@ -8,6 +8,8 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { BuildInfo } from '@zipper/data';
+import { DataDir } from '@zipper/data/node';
 import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
@@ -57,6 +59,35 @@ function seriesOf(runs: readonly RunSummary[], labels: readonly string[], pick: 
   });
 }
 
+/** The data builds the runs trained on (by build.json sha256), read where run.json says they are; undefined when moved. */
+function dataBuilds(runs: readonly RunSummary[]): [RunSummary['run']['data'], BuildInfo | undefined][] {
+  const seen = new Map<string, RunSummary['run']['data']>();
+  for (const r of runs) if (!seen.has(r.run.data.buildSha256)) seen.set(r.run.data.buildSha256, r.run.data);
+  return [...seen.values()].map((d) => {
+    try {
+      const dir = DataDir.open(d.dir);
+      return [d, dir.buildSha256 === d.buildSha256 ? dir.build : undefined];
+    } catch {
+      return [d, undefined];
+    }
+  });
+}
+
+function renderData(runs: readonly RunSummary[]): string[] {
+  const lines = ['## Data', '', "The paper's 1% of aligned data is about 2.8k utterances (LibriSpeech + LibriTTS); ours, per build:", ''];
+  for (const [d, build] of dataBuilds(runs)) {
+    lines.push(`Build \`${d.dir}\` (size ${d.size}, seed ${d.seed}, build.json sha256 ${d.buildSha256.slice(0, 12)}):`, '');
+    if (!build) {
+      lines.push('(not found where run.json says; counts not shown)', '');
+      continue;
+    }
+    lines.push(row(['manifest', 'utterances', 'hours', 'voices']), row(['---', '---:', '---:', '---:']));
+    for (const m of build.manifests) lines.push(row([m.file, intl(m.utterances), m.hours.toFixed(3), m.voices.length]));
+    lines.push('');
+  }
+  return lines;
+}
+
 function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics[]; assets: string; command: string; samples: Map<string, string[]> }): string {
   const { runs, peers, assets } = args;
   const asr = (r: RunSummary, s: EvalSplit) => r.asr[s];
@@ -75,6 +106,7 @@ function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics
     'Oracle: gold units -> vocoder -> pocketsphinx vs gold text. Target: WER of the synthesized speech against the oracle\'s transcripts.',
     'Final losses: training loss per stream, mean of the last 20 steps; held-out: the last evaluation on the dev split.',
     '',
+    ...renderData(runs),
     '## Runs',
     '',
     row(['run', 'model', 'aligned', 'pairs', 'steps', 'tokens', 'wall', 'seed', 'train loss text / speech', 'held-out text / speech', 'ASR WER test-clean', 'ASR WER test-other', 'TTS WER', 'TTS oracle', 'TTS vs target']),
