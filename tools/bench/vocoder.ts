@@ -1,7 +1,8 @@
 /**
  * Speed of the speech vocoder (unit ids -> audio: log-mel lookup, mel inversion, Griffin-Lim) on
- * one core: the fast `griffinLim` against the plain `griffinLimReference` loop in the same run,
- * on the same units. Prints one JSON line: seconds of audio, median decode seconds of each
+ * one core: new (memoised `unitMagnitudes` + fast `griffinLim`, what `SpeechTokenizer.decode`
+ * runs) against old (every frame's mel inversion + the plain `griffinLimReference` loop) in the
+ * same run, on the same units, alternating. Prints one JSON line: seconds of audio, median decode seconds of each
  * (split into mel inversion and Griffin-Lim), real-time factors, the speedup, and the relative
  * RMS difference of the two outputs.
  *
@@ -16,7 +17,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  griffinLim, griffinLimReference, loadSpeechTokenizer, prepareAudio, readWavFile, smoothFrames, type VocoderConfig,
+  SpeechTokenizer, griffinLim, griffinLimReference, loadSpeechTokenizer, prepareAudio, readWavFile, smoothFrames, type VocoderConfig,
 } from '@zipper/tokenizers';
 import { median, mulberry32 } from '@zipper/common';
 
@@ -55,11 +56,15 @@ if (evalDir) {
 const ids = tok.encode(audio);
 
 type Gl = typeof griffinLim;
-/** tok.decode's steps with a chosen Griffin-Lim; returns the audio and the two parts' seconds. */
+/**
+ * tok.decode's steps: old = mel inversion of every frame + griffinLimReference; new = the memoised
+ * `unitMagnitudes` (warm after the warm-up: a long-lived tokenizer) + griffinLim. Returns the audio
+ * and the two parts' seconds.
+ */
 function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number } {
   const t0 = performance.now();
   const f = smoothFrames(tok.unitsToLogMel(ids), vocoder.smoothing);
-  const mag = tok.logMelToMagnitude(f, vocoder);
+  const mag = gl === griffinLim && vocoder.smoothing === 0 ? tok.unitMagnitudes(ids, vocoder) : tok.logMelToMagnitude(f, vocoder);
   const t1 = performance.now();
   const y = gl(mag, f.frames, tok.features, Math.max(1, (f.frames - 1) * tok.features.hopLength), {
     iterations: vocoder.griffinLimIterations, momentum: vocoder.momentum, seed: vocoder.seed,
@@ -71,7 +76,7 @@ function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number } {
 // warm-up (JIT), then alternate old and new so both see the same machine load
 const yOld = decodeWith(griffinLimReference).y;
 const yNew = decodeWith(griffinLim).y;
-const times = { old: [] as number[], oldMel: [] as number[], oldGl: [] as number[], new: [] as number[], newMel: [] as number[], newGl: [] as number[] };
+const times = { old: [] as number[], oldMel: [] as number[], oldGl: [] as number[], new: [] as number[], newMel: [] as number[], newGl: [] as number[], coldMel: [] as number[] };
 for (let i = 0; i < runs; i++) {
   const a = decodeWith(griffinLimReference);
   times.old.push(a.mel + a.gl);
@@ -81,6 +86,11 @@ for (let i = 0; i < runs; i++) {
   times.new.push(b.mel + b.gl);
   times.newMel.push(b.mel);
   times.newGl.push(b.gl);
+  // the first decode of a fresh tokenizer: nothing memoised yet
+  const cold = new SpeechTokenizer(tok);
+  const t0 = performance.now();
+  cold.unitMagnitudes(ids, vocoder);
+  times.coldMel.push((performance.now() - t0) / 1000);
 }
 // the shipped path is tok.decode: check it is the fast one (same samples)
 const viaDecode = tok.decode(ids, { vocoder });
@@ -97,7 +107,7 @@ const part = (xs: number[]) => median(xs);
 console.log(JSON.stringify({
   audioSeconds, units: ids.length, source, runs, griffinLimIterations: vocoder.griffinLimIterations, inversion: vocoder.inversion,
   old: { decodeSeconds: part(times.old), rtf: part(times.old) / audioSeconds, melSeconds: part(times.oldMel), griffinLimSeconds: part(times.oldGl) },
-  new: { decodeSeconds: part(times.new), rtf: part(times.new) / audioSeconds, melSeconds: part(times.newMel), griffinLimSeconds: part(times.newGl) },
+  new: { decodeSeconds: part(times.new), rtf: part(times.new) / audioSeconds, melSeconds: part(times.newMel), griffinLimSeconds: part(times.newGl), melSecondsFreshTokenizer: part(times.coldMel) },
   speedup: part(times.old) / part(times.new),
   relRmsNewVsOld: Math.sqrt(d2 / s2),
   tokDecodeIsNew: decodeSame,

@@ -80,6 +80,8 @@ export class SpeechTokenizer {
   readonly training: SpeechTrainingInfo | undefined;
   private index: CentroidIndex | undefined;
   private pinv: Float64Array | undefined;
+  /** Magnitude rows ([Fb]) of each (unit id, stacked frame) decoded so far, per inversion setting. */
+  private magnitudeMemo = new Map<string, Map<number, Float64Array>>();
 
   constructor(spec: {
     features: Partial<LogMelConfig>;
@@ -206,6 +208,29 @@ export class SpeechTokenizer {
   }
 
   /**
+   * `logMelToMagnitude(unitsToLogMel(ids))` with each of the K x s distinct frames inverted once per
+   * tokenizer and remembered (mel inversion is per frame, and unsmoothed frames repeat): the same
+   * numbers, without the NNLS for frames seen before. [U*s, Fb].
+   */
+  unitMagnitudes(ids: ArrayLike<number>, vocoder: VocoderConfig = this.vocoder): Float64Array {
+    const s = this.units.stack;
+    const M = this.features.nMels;
+    const F = this.features.nFft / 2 + 1;
+    const key = vocoder.inversion === 'nnls' ? `nnls:${vocoder.nnlsIterations}` : 'pinv';
+    let memo = this.magnitudeMemo.get(key);
+    if (!memo) this.magnitudeMemo.set(key, (memo = new Map()));
+    const f = this.unitsToLogMel(ids); // validates the ids
+    const mag = new Float64Array(f.frames * F);
+    for (let t = 0; t < f.frames; t++) {
+      const frame = ids[Math.floor(t / s)]! * s + (t % s);
+      let row = memo.get(frame);
+      if (!row) memo.set(frame, (row = this.logMelToMagnitude({ data: f.data.subarray(t * M, t * M + M), frames: 1, dim: M }, vocoder)));
+      mag.set(row, t * F);
+    }
+    return mag;
+  }
+
+  /**
    * The most samples `units` unit ids can stand for: encoding n samples gives
    * ceil((1 + floor(n / hop)) / s) units, so n < units * samplesPerUnit; one unit more of slack
    * allows for a length measured by other means.
@@ -225,7 +250,7 @@ export class SpeechTokenizer {
     if (ids.length === 0) return new Float32Array(o.length ?? 0);
     const vocoder = resolveVocoderConfig({ ...this.vocoder, ...o.vocoder });
     const f = smoothFrames(this.unitsToLogMel(ids), vocoder.smoothing);
-    const mag = this.logMelToMagnitude(f, vocoder);
+    const mag = vocoder.smoothing === 0 ? this.unitMagnitudes(ids, vocoder) : this.logMelToMagnitude(f, vocoder);
     const natural = Math.max(1, (f.frames - 1) * this.features.hopLength);
     const y = griffinLim(mag, f.frames, this.features, natural, {
       iterations: vocoder.griffinLimIterations, momentum: vocoder.momentum, seed: vocoder.seed,
