@@ -25,7 +25,20 @@ beforeAll(async () => {
   await initBackend();
   data = await buildTinyData('zipper-continue-test-');
   for (const m of ['text', 'speech']) {
-    const r = await runPretrain([m, '--data', data, '--preset', 'tiny', '--steps', '20', '--out', run(m), '--workers', '0', '--no-progress']);
+    const r = await runPretrain([
+      m,
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--steps',
+      '20',
+      '--out',
+      run(m),
+      '--workers',
+      '0',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(0);
   }
 }, 180_000);
@@ -41,9 +54,36 @@ const oneLineError = (r: { code: number; stderr: string }, pattern: RegExp) => {
 describe('zipper continue', () => {
   it('text: prints the continuation (last line), the same for the same seed; --json names its tokens', async () => {
     const before = tf.memory().numTensors;
-    const a = await runCli(['continue', 'text', '--model', run('text'), '--prompt', 'the king', '--max-tokens', '12', '--temperature', '0.9', '--seed', '3']);
+    const a = await runCli([
+      'continue',
+      'text',
+      '--model',
+      run('text'),
+      '--prompt',
+      'the king',
+      '--max-tokens',
+      '12',
+      '--temperature',
+      '0.9',
+      '--seed',
+      '3',
+    ]);
     expect(a.code).toBe(0);
-    const b = await runCli(['continue', 'text', '--model', run('text'), '--prompt', 'the king', '--max-tokens', '12', '--temperature', '0.9', '--seed', '3', '--json']);
+    const b = await runCli([
+      'continue',
+      'text',
+      '--model',
+      run('text'),
+      '--prompt',
+      'the king',
+      '--max-tokens',
+      '12',
+      '--temperature',
+      '0.9',
+      '--seed',
+      '3',
+      '--json',
+    ]);
     const j = JSON.parse(lastLine(b.stdout)) as { continuation: string; tokens: number; finishReason: string; promptTokens: number };
     expect(j.continuation).toBe(a.stdout.replace(/\n$/, ''));
     expect(j.tokens).toBeGreaterThan(0);
@@ -51,7 +91,17 @@ describe('zipper continue', () => {
     expect(j.continuation.length).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(before);
     // characters the BPE never saw are bytes: the prompt still works
-    const c = await runCli(['continue', 'text', '--model', path.join(run('text'), 'package'), '--prompt', '日本語 ☃ ∑', '--max-tokens', '5', '--json']);
+    const c = await runCli([
+      'continue',
+      'text',
+      '--model',
+      path.join(run('text'), 'package'),
+      '--prompt',
+      '日本語 ☃ ∑',
+      '--max-tokens',
+      '5',
+      '--json',
+    ]);
     expect(c.code).toBe(0);
     const cj = JSON.parse(lastLine(c.stdout)) as { promptTokens: number; tokens: number };
     // never-merged bytes: about one token per UTF-8 byte (17 bytes; merges only around the spaces)
@@ -75,7 +125,10 @@ describe('zipper continue', () => {
     } finally {
       process.chdir(cwd);
     }
-    oneLineError(await runCli(['continue', 'text', '--model', '@zipper/checkpoint-text-tiny', ...args]), /^zipper: CheckpointError: "@zipper\/checkpoint-text-tiny" is neither a directory nor a package installed/);
+    oneLineError(
+      await runCli(['continue', 'text', '--model', '@zipper/checkpoint-text-tiny', ...args]),
+      /^zipper: CheckpointError: "@zipper\/checkpoint-text-tiny" is neither a directory nor a package installed/,
+    );
   });
 
   it('speech: a WAV of the prompt + the requested seconds (+- one unit), or the continuation alone', async () => {
@@ -85,7 +138,23 @@ describe('zipper continue', () => {
     writeFileSync(prompt, readFileSync(d.audioPath(rec)));
     const out = path.join(data, 'more.wav');
     const before = tf.memory().numTensors;
-    const r = await runCli(['continue', 'speech', '--model', run('speech'), '--in', prompt, '--out', out, '--prompt-seconds', '0.4', '--seconds', '0.6', '--seed', '1', '--json']);
+    const r = await runCli([
+      'continue',
+      'speech',
+      '--model',
+      run('speech'),
+      '--in',
+      prompt,
+      '--out',
+      out,
+      '--prompt-seconds',
+      '0.4',
+      '--seconds',
+      '0.6',
+      '--seed',
+      '1',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     const j = JSON.parse(lastLine(r.stdout)) as { units: number; promptUnits: number; seconds: number; finishReason: string };
@@ -95,11 +164,33 @@ describe('zipper continue', () => {
     const unit = wav.sampleRate / 50;
     expect(Math.abs(wav.channels[0]!.length - 1.0 * wav.sampleRate)).toBeLessThanOrEqual(unit);
     const only = path.join(data, 'only.wav');
-    expect((await runCli(['continue', 'speech', '--model', run('speech'), '--in', prompt, '--out', only, '--prompt-seconds', '0.4', '--seconds', '0.6', '--seed', '1', '--only-continuation'])).code).toBe(0);
+    expect(
+      (
+        await runCli([
+          'continue',
+          'speech',
+          '--model',
+          run('speech'),
+          '--in',
+          prompt,
+          '--out',
+          only,
+          '--prompt-seconds',
+          '0.4',
+          '--seconds',
+          '0.6',
+          '--seed',
+          '1',
+          '--only-continuation',
+        ])
+      ).code,
+    ).toBe(0);
     const w2 = readWav(readFileSync(only));
     expect(Math.abs(w2.channels[0]!.length - 0.6 * wav.sampleRate)).toBeLessThanOrEqual(unit);
     // same seed: the continuation is the tail of the first file
-    expect(Array.from(w2.channels[0]!.subarray(0, 50))).toEqual(Array.from(wav.channels[0]!.subarray(wav.channels[0]!.length - w2.channels[0]!.length).subarray(0, 50)));
+    expect(Array.from(w2.channels[0]!.subarray(0, 50))).toEqual(
+      Array.from(wav.channels[0]!.subarray(wav.channels[0]!.length - w2.channels[0]!.length).subarray(0, 50)),
+    );
   });
 
   it('continueUnits: an <eos> before the requested count resumes with the next seed, and the count is reached', async () => {
@@ -116,17 +207,57 @@ describe('zipper continue', () => {
   });
 
   it('bad input: a missing model, a non-WAV --in, a prompt too long for maxSeqLen: one typed line each', async () => {
-    oneLineError(await runCli(['continue', 'text', '--model', path.join(data, 'nope'), '--prompt', 'x']), /^zipper: CheckpointError: .*is not a directory/);
+    oneLineError(
+      await runCli(['continue', 'text', '--model', path.join(data, 'nope'), '--prompt', 'x']),
+      /^zipper: CheckpointError: .*is not a directory/,
+    );
     const junk = path.join(data, 'junk.wav');
     writeFileSync(junk, 'ID3 this is not a wav file at all');
-    oneLineError(await runCli(['continue', 'speech', '--model', run('speech'), '--in', junk, '--out', path.join(data, 'x.wav')]), /^zipper: Wav\w*Error: /);
-    oneLineError(await runCli(['continue', 'speech', '--model', run('speech'), '--in', junk, '--out', path.join(data, 'x.wav'), '--seconds', '3']), /^zipper: Wav\w*Error: /);
+    oneLineError(
+      await runCli(['continue', 'speech', '--model', run('speech'), '--in', junk, '--out', path.join(data, 'x.wav')]),
+      /^zipper: Wav\w*Error: /,
+    );
+    oneLineError(
+      await runCli(['continue', 'speech', '--model', run('speech'), '--in', junk, '--out', path.join(data, 'x.wav'), '--seconds', '3']),
+      /^zipper: Wav\w*Error: /,
+    );
     const sine = path.join(data, 'sine.wav');
-    writeFileSync(sine, writeWav(Float32Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(i / 5)), 16000));
-    oneLineError(await runCli(['continue', 'speech', '--model', run('speech'), '--in', sine, '--out', path.join(data, 'x.wav'), '--seconds', '3']), /^zipper: the prompt \(51 units \+ <bos>\) and 150 new units need 202 positions; the tower's maxSeqLen is 64/);
-    oneLineError(await runCli(['continue', 'speech', '--model', run('speech'), '--in', sine, '--out', path.join(data, 'nodir', 'x.wav'), '--seconds', '0.2', '--prompt-seconds', '0.2']), /^zipper: cannot write --out .*does not exist/);
-    oneLineError(await runCli(['continue', 'text', '--model', run('text'), '--prompt', 'word '.repeat(100)]), /^zipper: the prompt is \d+ tokens \+ <bos>; the tower's maxSeqLen is 64/);
-    oneLineError(await runCli(['continue', 'text', '--model', run('speech'), '--prompt', 'x']), /^zipper: .* holds a speech tower, not text; use zipper continue speech$/);
+    writeFileSync(
+      sine,
+      writeWav(
+        Float32Array.from({ length: 16000 }, (_, i) => 0.3 * Math.sin(i / 5)),
+        16000,
+      ),
+    );
+    oneLineError(
+      await runCli(['continue', 'speech', '--model', run('speech'), '--in', sine, '--out', path.join(data, 'x.wav'), '--seconds', '3']),
+      /^zipper: the prompt \(51 units \+ <bos>\) and 150 new units need 202 positions; the tower's maxSeqLen is 64/,
+    );
+    oneLineError(
+      await runCli([
+        'continue',
+        'speech',
+        '--model',
+        run('speech'),
+        '--in',
+        sine,
+        '--out',
+        path.join(data, 'nodir', 'x.wav'),
+        '--seconds',
+        '0.2',
+        '--prompt-seconds',
+        '0.2',
+      ]),
+      /^zipper: cannot write --out .*does not exist/,
+    );
+    oneLineError(
+      await runCli(['continue', 'text', '--model', run('text'), '--prompt', 'word '.repeat(100)]),
+      /^zipper: the prompt is \d+ tokens \+ <bos>; the tower's maxSeqLen is 64/,
+    );
+    oneLineError(
+      await runCli(['continue', 'text', '--model', run('speech'), '--prompt', 'x']),
+      /^zipper: .* holds a speech tower, not text; use zipper continue speech$/,
+    );
     oneLineError(await runCli(['continue', 'video', '--model', run('text')]), /^zipper: first argument must be text or speech/);
   });
 });
@@ -147,7 +278,12 @@ describe('zipper quality', () => {
     }
     expect(seen.sort((a, b) => a - b)).toEqual(docs.flatMap((d) => d.slice(1)).sort((a, b) => a - b));
     expect(silenceShare(new Float32Array(3200), 16000)).toBe(1);
-    expect(silenceShare(Float32Array.from({ length: 3200 }, (_, i) => (i < 1600 ? 0.5 * Math.sin(i) : 0)), 16000)).toBe(0.5);
+    expect(
+      silenceShare(
+        Float32Array.from({ length: 3200 }, (_, i) => (i < 1600 ? 0.5 * Math.sin(i) : 0)),
+        16000,
+      ),
+    ).toBe(0.5);
     expect(uniqueRatio([1, 1, 2, 3])).toBe(0.75);
   });
 
@@ -156,7 +292,12 @@ describe('zipper quality', () => {
     const r = await runCli(['quality', 'text', '--model', run('text'), '--data', data, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
-    const q = JSON.parse(lastLine(r.stdout)) as { heldOut: { documents: number; tokens: number; targets: number }; tower: { nats: number; perplexity: number; targets: number }; kneserNey: { nats: number; targets: number; order: number }; sameBuild: boolean };
+    const q = JSON.parse(lastLine(r.stdout)) as {
+      heldOut: { documents: number; tokens: number; targets: number };
+      tower: { nats: number; perplexity: number; targets: number };
+      kneserNey: { nats: number; targets: number; order: number };
+      sameBuild: boolean;
+    };
     expect(q.sameBuild).toBe(true);
     expect(q.heldOut.documents).toBe(3); // the tiny build's dev transcripts
     expect(q.tower.targets).toBe(q.heldOut.tokens - q.heldOut.documents);
@@ -165,7 +306,9 @@ describe('zipper quality', () => {
     expect(q.tower.perplexity).toBeCloseTo(Math.exp(q.tower.nats), 2);
     // independent reference: TextTower.loss (one forward per document) weighted by its targets
     const model = await TextTower.load(run('text'));
-    const dev = DataDir.open(data).records('dev').map((x) => x.text);
+    const dev = DataDir.open(data)
+      .records('dev')
+      .map((x) => x.text);
     let sum = 0;
     let n = 0;
     for (const t of dev) {
@@ -183,10 +326,35 @@ describe('zipper quality', () => {
   });
 
   it('speech: same-target comparison over units (windows past maxSeqLen) and continuations transcribed by pocketsphinx', async () => {
-    const r = await runCli(['quality', 'speech', '--model', run('speech'), '--data', data, '--order', '4', '--prompts', '1', '--seeds', '2', '--prompt-seconds', '0.4', '--seconds', '0.6', '--json']);
+    const before = tf.memory().numTensors;
+    const r = await runCli([
+      'quality',
+      'speech',
+      '--model',
+      run('speech'),
+      '--data',
+      data,
+      '--order',
+      '4',
+      '--prompts',
+      '1',
+      '--seeds',
+      '2',
+      '--prompt-seconds',
+      '0.4',
+      '--seconds',
+      '0.6',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
     type Summary = { clips: number; seconds: number; wordsRecognized: number; silenceShare: number; uniqueUnitRatio: number };
-    const q = JSON.parse(lastLine(r.stdout)) as { heldOut: { documents: number; tokens: number; targets: number }; tower: { nats: number; targets: number }; kneserNey: { nats: number; targets: number; order: number }; continuations: { generated: Summary; real: Summary; clips: { seed: number | null; transcript: string }[] } };
+    const q = JSON.parse(lastLine(r.stdout)) as {
+      heldOut: { documents: number; tokens: number; targets: number };
+      tower: { nats: number; targets: number };
+      kneserNey: { nats: number; targets: number; order: number };
+      continuations: { generated: Summary; real: Summary; clips: { seed: number | null; transcript: string }[] };
+    };
     expect(q.heldOut.documents).toBe(2); // the last 20% of 11 speech-only utterances (tiny preset)
     expect(q.heldOut.tokens).toBeGreaterThan(2 * 64); // longer than maxSeqLen: scored in windows
     expect(q.tower.targets).toBe(q.heldOut.tokens - q.heldOut.documents);

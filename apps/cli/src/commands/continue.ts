@@ -29,7 +29,7 @@ const USAGE = `usage:
 --model: a tower directory (the --out of zipper pretrain, or its package/ folder) or the name of
 an installed checkpoint package (e.g. @zipper/checkpoint-text-small).
 text:   continues <bos> + the prompt's byte-level BPE ids until <eos> or --max-tokens new tokens
-        (and the tower's maxSeqLen). The last stdout line is the continuation alone (--json: one
+        (and the tower's maxSeqLen). stdout is the continuation alone, then a newline (--json: one
         JSON line with the prompt, continuation, token count and finish reason).
 speech: the first --prompt-seconds of --in (any WAV: channels averaged, resampled to the
         tokenizer's rate) -> units with the tower's own speech tokenizer -> --seconds more units
@@ -77,19 +77,32 @@ export interface UnitContinuation {
  * `count` units after `<bos> promptUnits` from the speech tower, resuming after an early `<eos>`
  * with seed + 1, + 2, ... (sampled decoding only). Throws UsageError when it cannot fit maxSeqLen.
  */
-export async function continueUnits(model: SpeechTower, promptUnits: ArrayLike<number>, count: number, s: SamplingConfig & { seed: number }): Promise<UnitContinuation> {
+export async function continueUnits(
+  model: SpeechTower,
+  promptUnits: ArrayLike<number>,
+  count: number,
+  s: SamplingConfig & { seed: number },
+): Promise<UnitContinuation> {
   const { bos, eos } = model.vocab;
   const ids = [bos, ...Array.from(promptUnits)];
   const max = model.tower.config.maxSeqLen;
   if (ids.length + count > max) {
-    throw new UsageError(`the prompt (${promptUnits.length} units + <bos>) and ${count} new units need ${ids.length + count} positions; the tower's maxSeqLen is ${max} (${model.tokenizer.unitRate} units/s): ask for fewer seconds`);
+    throw new UsageError(
+      `the prompt (${promptUnits.length} units + <bos>) and ${count} new units need ${ids.length + count} positions; the tower's maxSeqLen is ${max} (${model.tokenizer.unitRate} units/s): ask for fewer seconds`,
+    );
   }
   const out: number[] = [];
   let ends = 0;
   for (;;) {
-    const r = await generate(model.tower, [...ids, ...out], { ...s, seed: s.seed + ends, maxNewTokens: count - out.length, stopTokens: [eos, bos] });
+    const r = await generate(model.tower, [...ids, ...out], {
+      ...s,
+      seed: s.seed + ends,
+      maxNewTokens: count - out.length,
+      stopTokens: [eos, bos],
+    });
     out.push(...(r.tokens[0] ?? []));
-    if (out.length >= count || r.finishReasons[0] !== 'stop') return { units: Uint16Array.from(out), resumedEnds: ends, finishReason: 'length' };
+    if (out.length >= count || r.finishReasons[0] !== 'stop')
+      return { units: Uint16Array.from(out), resumedEnds: ends, finishReason: 'length' };
     if (s.temperature === 0 || ends >= MAX_RESUMED_ENDS) return { units: Uint16Array.from(out), resumedEnds: ends, finishReason: 'stop' };
     ends++;
   }
@@ -98,7 +111,8 @@ export async function continueUnits(model: SpeechTower, promptUnits: ArrayLike<n
 /** Writes `data` to `file` atomically (temporary sibling + rename); a folder that does not exist is a usage error. */
 export async function writeOutputAtomic(file: string, data: Uint8Array, option: string): Promise<void> {
   const dir = path.dirname(path.resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`cannot write ${option} ${file}: the folder ${dir} does not exist; create it first`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`cannot write ${option} ${file}: the folder ${dir} does not exist; create it first`);
   if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`cannot write ${option} ${file}: is a folder, not a file`);
   try {
     await writeFileAtomic(file, data);
@@ -112,13 +126,15 @@ export async function towerDir(nameOrDir: string, modality: 'text' | 'speech'): 
   const dir = resolveModelLocation(nameOrDir);
   const { metadata } = await readTowerCheckpointInfo(path.join(dir, 'tower'));
   const saved = metadata.user['modality'];
-  if (saved !== undefined && saved !== modality) throw new UsageError(`${dir} holds a ${String(saved)} tower, not ${modality}; use zipper continue ${String(saved)}`);
+  if (saved !== undefined && saved !== modality)
+    throw new UsageError(`${dir} holds a ${String(saved)} tower, not ${modality}; use zipper continue ${String(saved)}`);
   return dir;
 }
 
 async function continueText(v: Values): Promise<number> {
   if (v.prompt === undefined) throw new UsageError(`--prompt "..." is required\n\n${USAGE}`);
-  for (const k of ['in', 'out', 'seconds', 'prompt-seconds'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} is for continue speech`);
+  for (const k of ['in', 'out', 'seconds', 'prompt-seconds'] as const)
+    if (v[k] !== undefined) throw new UsageError(`--${k} is for continue speech`);
   const s = sampling(v, 0);
   const seed = intArg(v.seed, 'seed', 0);
   const maxNewTokens = intArg(v['max-tokens'], 'max-tokens', 64, 1);
@@ -128,9 +144,20 @@ async function continueText(v: Values): Promise<number> {
   try {
     const promptTokens = model.tokenizer.encode(v.prompt).length;
     const max = model.tower.config.maxSeqLen;
-    if (promptTokens + 1 >= max) throw new UsageError(`the prompt is ${promptTokens} tokens + <bos>; the tower's maxSeqLen is ${max}: shorten it`);
+    if (promptTokens + 1 >= max)
+      throw new UsageError(`the prompt is ${promptTokens} tokens + <bos>; the tower's maxSeqLen is ${max}: shorten it`);
     const r = await model.complete(v.prompt, { ...s, seed, maxNewTokens });
-    if (v.json) console.log(JSON.stringify({ model: dir, prompt: v.prompt, promptTokens, continuation: r.text, tokens: r.ids.length, finishReason: r.finishReason }));
+    if (v.json)
+      console.log(
+        JSON.stringify({
+          model: dir,
+          prompt: v.prompt,
+          promptTokens,
+          continuation: r.text,
+          tokens: r.ids.length,
+          finishReason: r.finishReason,
+        }),
+      );
     else console.log(r.text);
   } finally {
     model.dispose();
@@ -141,7 +168,8 @@ async function continueText(v: Values): Promise<number> {
 async function continueSpeech(v: Values): Promise<number> {
   if (!v.in) throw new UsageError(`--in PROMPT.wav is required\n\n${USAGE}`);
   if (!v.out) throw new UsageError(`--out MORE.wav is required\n\n${USAGE}`);
-  for (const k of ['prompt', 'max-tokens'] as const) if (v[k] !== undefined) throw new UsageError(`--${k} is for continue text; speech takes --seconds`);
+  for (const k of ['prompt', 'max-tokens'] as const)
+    if (v[k] !== undefined) throw new UsageError(`--${k} is for continue text; speech takes --seconds`);
   const s = sampling(v, 0.8);
   const seed = intArg(v.seed, 'seed', 0);
   const seconds = numArg(v.seconds, 'seconds', 3);
@@ -162,20 +190,32 @@ async function continueSpeech(v: Values): Promise<number> {
     const audio = prepareAudio(wav, rate);
     const prompt = audio.subarray(0, Math.min(audio.length, Math.round(promptSeconds * rate)));
     const promptUnits = model.tokenizer.encode(prompt);
-    if (promptUnits.length === 0) throw new UsageError(`--in ${v.in} holds ${(audio.length / rate).toFixed(3)} s of audio: too short for one unit`);
+    if (promptUnits.length === 0)
+      throw new UsageError(`--in ${v.in} holds ${(audio.length / rate).toFixed(3)} s of audio: too short for one unit`);
     const count = Math.max(1, Math.round(seconds * model.tokenizer.unitRate));
     const c = await continueUnits(model, promptUnits, count, { ...s, seed });
     const more = c.units.length > 0 ? model.tokenizer.decode(c.units) : new Float32Array(0);
     const samples = v['only-continuation'] ? more : concat(prompt, more);
     await writeOutputAtomic(v.out, writeWav(samples, rate), '--out');
     const info = {
-      model: dir, in: path.resolve(v.in), out: path.resolve(v.out), sampleRate: rate,
-      promptSeconds: +(prompt.length / rate).toFixed(3), promptUnits: promptUnits.length, units: c.units.length,
-      continuationSeconds: +(more.length / rate).toFixed(3), seconds: +(samples.length / rate).toFixed(3),
-      includesPrompt: !v['only-continuation'], resumedEnds: c.resumedEnds, finishReason: c.finishReason,
+      model: dir,
+      in: path.resolve(v.in),
+      out: path.resolve(v.out),
+      sampleRate: rate,
+      promptSeconds: +(prompt.length / rate).toFixed(3),
+      promptUnits: promptUnits.length,
+      units: c.units.length,
+      continuationSeconds: +(more.length / rate).toFixed(3),
+      seconds: +(samples.length / rate).toFixed(3),
+      includesPrompt: !v['only-continuation'],
+      resumedEnds: c.resumedEnds,
+      finishReason: c.finishReason,
     };
     if (v.json) console.log(JSON.stringify(info));
-    else console.log(`wrote ${info.out}: ${info.promptSeconds} s prompt (${info.promptUnits} units) + ${info.continuationSeconds} s continuation (${info.units} units)${info.includesPrompt ? '' : ', continuation only'}`);
+    else
+      console.log(
+        `wrote ${info.out}: ${info.promptSeconds} s prompt (${info.promptUnits} units) + ${info.continuationSeconds} s continuation (${info.units} units)${info.includesPrompt ? '' : ', continuation only'}`,
+      );
   } finally {
     model.dispose();
   }
@@ -201,7 +241,10 @@ export const continueCommand: Command = {
       return 0;
     }
     const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech') throw new UsageError(`first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`);
+    if (modality !== 'text' && modality !== 'speech')
+      throw new UsageError(
+        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
+      );
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
     if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${USAGE}`);
     return modality === 'text' ? continueText(v) : continueSpeech(v);

@@ -122,17 +122,32 @@ const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.redu
 const r4 = (x: number): number => +x.toFixed(4);
 
 /** The tower's pretraining preset name and its tokenizer record, from its checkpoint metadata. */
-async function towerInfo(dir: string, modality: Modality): Promise<{ preset?: string; dataBuildSha256?: string; tokenizer: TokenizerRecord }> {
+async function towerInfo(
+  dir: string,
+  modality: Modality,
+): Promise<{ preset?: string; dataBuildSha256?: string; tokenizer: TokenizerRecord }> {
   const { metadata } = await readTowerCheckpointInfo(path.join(dir, 'tower'));
-  const user = metadata.user as { modality?: string; pretrain?: { preset?: string; dataBuildSha256?: string }; tokenizer?: { vocabSize?: number; numUnits?: number; sha256?: string } };
-  if (user.modality !== undefined && user.modality !== modality) throw new UsageError(`${dir} holds a ${user.modality} tower, not ${modality}`);
+  const user = metadata.user as {
+    modality?: string;
+    pretrain?: { preset?: string; dataBuildSha256?: string };
+    tokenizer?: { vocabSize?: number; numUnits?: number; sha256?: string };
+  };
+  if (user.modality !== undefined && user.modality !== modality)
+    throw new UsageError(`${dir} holds a ${user.modality} tower, not ${modality}`);
   const ref = user.tokenizer;
-  if (!ref || typeof ref.sha256 !== 'string') throw new UsageError(`${dir}/tower/metadata.json names no tokenizer; pass a tower saved by zipper pretrain (TextTower/SpeechTower.save)`);
+  if (!ref || typeof ref.sha256 !== 'string')
+    throw new UsageError(
+      `${dir}/tower/metadata.json names no tokenizer; pass a tower saved by zipper pretrain (TextTower/SpeechTower.save)`,
+    );
   const tokenizer: TokenizerRecord =
     modality === 'text'
       ? { kind: 'byte-level-bpe', vocabSize: ref.vocabSize ?? 0, sha256: ref.sha256 }
       : { kind: 'speech-units', vocabSize: (ref.numUnits ?? 0) + 2, sha256: ref.sha256, source: path.join(dir, TOKENIZER_DIR) };
-  return { ...(user.pretrain?.preset ? { preset: user.pretrain.preset } : {}), ...(user.pretrain?.dataBuildSha256 ? { dataBuildSha256: user.pretrain.dataBuildSha256 } : {}), tokenizer };
+  return {
+    ...(user.pretrain?.preset ? { preset: user.pretrain.preset } : {}),
+    ...(user.pretrain?.dataBuildSha256 ? { dataBuildSha256: user.pretrain.dataBuildSha256 } : {}),
+    tokenizer,
+  };
 }
 
 interface ContinuationOptions {
@@ -145,7 +160,13 @@ interface ContinuationOptions {
 }
 
 /** Continues held-out prompts, vocodes, transcribes; the real audio of the same span as the reference. */
-async function listen(model: SpeechTower, data: DataDir, records: readonly AudioRecordBase[], o: ContinuationOptions, log: (s: string) => void) {
+async function listen(
+  model: SpeechTower,
+  data: DataDir,
+  records: readonly AudioRecordBase[],
+  o: ContinuationOptions,
+  log: (s: string) => void,
+) {
   const rate = model.tokenizer.features.sampleRate;
   const unitRate = model.tokenizer.unitRate;
   const dir = o.keep ? path.resolve(o.keep) : mkdtempSync(path.join(os.tmpdir(), 'zipper-quality-'));
@@ -159,18 +180,35 @@ async function listen(model: SpeechTower, data: DataDir, records: readonly Audio
       const prompt = audio.subarray(0, Math.min(audio.length, Math.round(o.promptSeconds * rate)));
       const promptUnits = model.tokenizer.encode(prompt);
       const count = Math.min(Math.round(o.seconds * unitRate), model.tower.config.maxSeqLen - promptUnits.length - 1);
-      if (promptUnits.length === 0 || count < 1) throw new UsageError(`held-out utterance ${r.id}: ${promptUnits.length} prompt units leave no room in maxSeqLen ${model.tower.config.maxSeqLen}; lower --prompt-seconds`);
+      if (promptUnits.length === 0 || count < 1)
+        throw new UsageError(
+          `held-out utterance ${r.id}: ${promptUnits.length} prompt units leave no room in maxSeqLen ${model.tower.config.maxSeqLen}; lower --prompt-seconds`,
+        );
       const real = audio.subarray(prompt.length, Math.min(audio.length, prompt.length + Math.round((count / unitRate) * rate)));
       const realUnits = real.length > 0 ? model.tokenizer.encode(real) : new Uint16Array(0);
       files.push(path.join(dir, `${r.id}-real.wav`));
       writeFileSync(files[files.length - 1]!, toWav(real));
-      rows.push({ id: r.id, seed: null, units: realUnits.length, seconds: real.length / rate, silence: silenceShare(real, rate), unique: uniqueRatio(realUnits) });
+      rows.push({
+        id: r.id,
+        seed: null,
+        units: realUnits.length,
+        seconds: real.length / rate,
+        silence: silenceShare(real, rate),
+        unique: uniqueRatio(realUnits),
+      });
       for (let seed = 0; seed < o.seeds; seed++) {
         const c = await continueUnits(model, promptUnits, count, { temperature: o.temperature, topK: 0, topP: 1, seed });
         const more = c.units.length > 0 ? model.tokenizer.decode(c.units) : new Float32Array(0);
         files.push(path.join(dir, `${r.id}-seed${seed}.wav`));
         writeFileSync(files[files.length - 1]!, toWav(more));
-        rows.push({ id: r.id, seed, units: c.units.length, seconds: more.length / rate, silence: silenceShare(more, rate), unique: uniqueRatio(c.units) });
+        rows.push({
+          id: r.id,
+          seed,
+          units: c.units.length,
+          seconds: more.length / rate,
+          silence: silenceShare(more, rate),
+          unique: uniqueRatio(c.units),
+        });
       }
       log(`continued ${r.id}: ${(prompt.length / rate).toFixed(2)} s prompt, ${count} units x ${o.seeds} seeds`);
     }
@@ -188,7 +226,15 @@ async function listen(model: SpeechTower, data: DataDir, records: readonly Audio
       temperature: o.temperature,
       generated: summary(all.filter((x) => x.seed !== null)),
       real: summary(all.filter((x) => x.seed === null)),
-      clips: all.map((x) => ({ id: x.id, seed: x.seed, seconds: r4(x.seconds), words: x.words, silence: r4(x.silence), uniqueUnitRatio: r4(x.unique), transcript: x.transcript })),
+      clips: all.map((x) => ({
+        id: x.id,
+        seed: x.seed,
+        seconds: r4(x.seconds),
+        words: x.words,
+        silence: r4(x.silence),
+        uniqueUnitRatio: r4(x.unique),
+        transcript: x.transcript,
+      })),
       ...(o.keep ? { wavs: dir } : {}),
     };
   } finally {
@@ -198,7 +244,8 @@ async function listen(model: SpeechTower, data: DataDir, records: readonly Audio
 
 export const quality: Command = {
   name: 'quality',
-  summary: "held-out cross-entropy of a pretrained tower vs a modified Kneser-Ney n-gram on the same tokens (speech: + continuations' words, silence)",
+  summary:
+    "held-out cross-entropy of a pretrained tower vs a modified Kneser-Ney n-gram on the same tokens (speech: + continuations' words, silence)",
   async run(argv) {
     const { values: v, positionals } = parse(argv, OPTIONS, USAGE, { positionals: true });
     if (v.help) {
@@ -206,7 +253,10 @@ export const quality: Command = {
       return 0;
     }
     const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech') throw new UsageError(`first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`);
+    if (modality !== 'text' && modality !== 'speech')
+      throw new UsageError(
+        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
+      );
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
     if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${USAGE}`);
     if (!v.data) throw new UsageError(`--data DIR is required (the data build the tower was pretrained on)\n\n${USAGE}`);
@@ -220,7 +270,10 @@ export const quality: Command = {
       temperature: numArg(v.temperature, 'temperature', 0.8),
       ...(v.keep ? { keep: v.keep } : {}),
     };
-    if (modality === 'text' && (['prompts', 'seeds', 'prompt-seconds', 'seconds', 'temperature', 'keep'] as const).some((k) => v[k] !== undefined)) {
+    if (
+      modality === 'text' &&
+      (['prompts', 'seeds', 'prompt-seconds', 'seconds', 'temperature', 'keep'] as const).some((k) => v[k] !== undefined)
+    ) {
       throw new UsageError('--prompts, --seeds, --prompt-seconds, --seconds, --temperature and --keep are for quality speech');
     }
     const log = (s: string) => void process.stderr.write(`${s}\n`);
@@ -228,11 +281,15 @@ export const quality: Command = {
     const dir = resolveModelLocation(v.model);
     const info = await towerInfo(dir, modality);
     const presetName = v.preset ?? info.preset;
-    if (!presetName) throw new UsageError(`${dir} records no pretraining preset; pass --preset (${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')})`);
+    if (!presetName)
+      throw new UsageError(`${dir} records no pretraining preset; pass --preset (${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')})`);
     const preset = pretrainPreset(modality, presetName);
     const data = DataDir.open(v.data);
     const sameBuild = info.dataBuildSha256 === undefined ? null : info.dataBuildSha256 === data.buildSha256;
-    if (sameBuild === false) log(`warning: ${data.dir} is not the data build this tower was pretrained on (build.json sha256 ${data.buildSha256.slice(0, 12)}... vs ${info.dataBuildSha256!.slice(0, 12)}...): its held-out split may overlap the training data`);
+    if (sameBuild === false)
+      log(
+        `warning: ${data.dir} is not the data build this tower was pretrained on (build.json sha256 ${data.buildSha256.slice(0, 12)}... vs ${info.dataBuildSha256!.slice(0, 12)}...): its held-out split may overlap the training data`,
+      );
 
     await initBackend();
     const prepared: PreparedData = await prepareData(modality, data, preset, { out: dir, resume: info.tokenizer, log });
@@ -247,13 +304,19 @@ export const quality: Command = {
       const kn = lm.crossEntropy(inner(prepared.heldOut));
       const t2 = performance.now();
       if (kn.targets !== tower.targets) throw new Error(`bug: the tower scored ${tower.targets} targets and the n-gram ${kn.targets}`);
-      log(`tower ${tower.loss.toFixed(4)} nats/token (${((t1 - t0) / 1000).toFixed(1)} s); Kneser-Ney order ${order} ${kn.nats.toFixed(4)} (${((t2 - t1) / 1000).toFixed(1)} s); ${tower.targets} targets`);
+      log(
+        `tower ${tower.loss.toFixed(4)} nats/token (${((t1 - t0) / 1000).toFixed(1)} s); Kneser-Ney order ${order} ${kn.nats.toFixed(4)} (${((t2 - t1) / 1000).toFixed(1)} s); ${tower.targets} targets`,
+      );
       const listener =
         modality === 'speech' && !v['no-continuations'] && cont.prompts > 0
           ? await listen(model as SpeechTower, data, prepared.heldOutRecords ?? [], cont, log)
           : undefined;
       const result = {
-        modality, model: dir, data: data.dir, preset: presetName, sameBuild,
+        modality,
+        model: dir,
+        data: data.dir,
+        preset: presetName,
+        sameBuild,
         heldOut: { documents: prepared.heldOut.length, tokens: countTokens(prepared.heldOut), targets: tower.targets },
         train: { documents: prepared.train.length, tokens: countTokens(prepared.train) },
         tower: { nats: r4(tower.loss), perplexity: r4(tower.perplexity), targets: tower.targets },
@@ -265,7 +328,10 @@ export const quality: Command = {
         log(`held out: ${result.heldOut.documents} documents, ${result.heldOut.targets} targets`);
         log(`tower:             ${result.tower.nats} nats/token, perplexity ${result.tower.perplexity}`);
         log(`Kneser-Ney ${order}-gram: ${result.kneserNey.nats} nats/token, perplexity ${result.kneserNey.perplexity}`);
-        if (listener) log(`continuations: ${listener.generated.wordsRecognized} words, ${listener.generated.silenceShare} silent, ${listener.generated.uniqueUnitRatio} unique units per clip (real audio: ${listener.real.wordsRecognized}, ${listener.real.silenceShare}, ${listener.real.uniqueUnitRatio})`);
+        if (listener)
+          log(
+            `continuations: ${listener.generated.wordsRecognized} words, ${listener.generated.silenceShare} silent, ${listener.generated.uniqueUnitRatio} unique units per clip (real audio: ${listener.real.wordsRecognized}, ${listener.real.silenceShare}, ${listener.real.uniqueUnitRatio})`,
+          );
       }
       console.log(JSON.stringify(result));
     } finally {
