@@ -6,7 +6,8 @@
  *
  * The same algorithm as `griffinLimReference` (the plain loop over `stft` / `istft`), fused
  * for speed: a half-size real FFT with precomputed twiddles (`RealFft`), the window's summed
- * squares computed once, every buffer allocated once, and no callbacks. The audio between the
+ * squares computed once, loops over the window's non-zero span only, every buffer allocated
+ * once, and no callbacks. The audio between the
  * two transforms stays float32 as in the reference, so the output matches it to float rounding
  * (test/speech-griffin-lim.test.ts).
  *
@@ -36,6 +37,9 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
   const fft = realFftOf(N);
   const win = hannWindow(p.winLength, N);
   const half = N / 2;
+  // the window is non-zero only on [w0, w1): the frame loops skip its zero padding
+  const w0 = Math.floor((N - p.winLength) / 2);
+  const w1 = w0 + p.winLength;
   const total = N + hop * (frames - 1);
   // the istft's normaliser: summed squared window at each overlap-added sample
   const norm = new Float64Array(total);
@@ -72,7 +76,7 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
       }
       fft.inverse(sr, si, 0, frame);
       const s = t * hop;
-      for (let i = 0; i < N; i++) acc[s + i]! += frame[i]! * win[i]!;
+      for (let i = w0; i < w1; i++) acc[s + i]! += frame[i]! * win[i]!;
     }
     for (let i = 0; i < kept; i++) {
       const z = norm[i + half]!;
@@ -85,10 +89,12 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
     synthesize();
     for (let t = 0; t < frames; t++) {
       const start = t * hop - half;
+      frame.fill(0, 0, w0);
+      frame.fill(0, w1);
       if (start >= 0 && start + N <= length) {
-        for (let i = 0; i < N; i++) frame[i] = y[start + i]! * win[i]!;
+        for (let i = w0; i < w1; i++) frame[i] = y[start + i]! * win[i]!;
       } else {
-        for (let i = 0; i < N; i++) frame[i] = y[reflectIndex(start + i, length)]! * win[i]!;
+        for (let i = w0; i < w1; i++) frame[i] = y[reflectIndex(start + i, length)]! * win[i]!;
       }
       fft.forward(frame, re, im, 0);
       const o = t * fb;
@@ -97,9 +103,9 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
         const xi = im[k]!;
         const zr = xr - beta * prevR[o + k]!;
         const zi = xi - beta * prevI[o + k]!;
-        const norm = Math.sqrt(zr * zr + zi * zi) + 1e-16;
-        ar[o + k] = zr / norm;
-        ai[o + k] = zi / norm;
+        const inv = 1 / (Math.sqrt(zr * zr + zi * zi) + 1e-16);
+        ar[o + k] = zr * inv;
+        ai[o + k] = zi * inv;
         prevR[o + k] = xr;
         prevI[o + k] = xi;
       }
