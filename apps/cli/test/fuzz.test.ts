@@ -153,7 +153,7 @@ async function damagedRun(): Promise<string> {
 
 describe('fuzz every zipper command', () => {
   it('has cases for every command of commands/index.ts (a new command needs its cases here)', () => {
-    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'baseline', 'fuse', 'wer', 'continue', 'quality'];
+    const fuzzed = ['info', 'demo', 'data', 'bpe', 'bench', 'units', 'train', 'pretrain', 'baseline', 'fuse', 'wer', 'continue', 'quality', 'eval'];
     expect(COMMANDS.map((c) => c.name).filter((name) => !fuzzed.includes(name))).toEqual([]);
   });
 
@@ -327,6 +327,22 @@ describe('fuzz every zipper command', () => {
   it('demo: bad options, and two short runs', async () => {
     for (let i = 0; i < 8; i++) await check('demo', ['demo', '--out', at('cases', `${n++}-demo`), ...f.args({ seconds: [[], ['-1', 'x', '1e9']], vocab: [[], ['5', 'x', '-1']], seed: [[], ['x', '-1']], steps: [[], ['0.5', 'x', '-1']] }), '--steps', f.pick(['x', '-2', '0.5'])]);
     for (const steps of ['1', '3']) expect((await check('demo', ['demo', '--steps', steps, '--vocab', '280', '--out', at('cases', `${n++}-demo`)])).code).toBe(0);
+  });
+
+  it('eval asr|tts|peer|report: missing or junk runs, data and saved metrics (no real evaluation)', async () => {
+    const junkRun = at('cases', `${n++}-evrun`);
+    await fs.mkdir(path.join(junkRun, 'eval', 'test-clean', 'asr'), { recursive: true });
+    const run = { format: 'zipper-fuse-run', version: 1, kind: 'fuse', command: 'zipper fuse train', seed: 0, towers: {}, data: { dir: tmp, buildSha256: 'ab', size: 'tiny', seed: 0, fraction: 1, percent: 100 }, tasks: ['asr'], mix: { asr: 1, tts: 0 }, recipe: { steps: 2 }, model: { freeze: ['text'] }, counts: { kept: 3 } };
+    const metrics = { task: 'asr', split: 'test-clean', wer: 0.5, cer: 0.2, words: 10, utterances: 2, voices: { a: { wer: 0.5, utterances: 2 } } };
+    for (let i = 0; i < 12; i++) {
+      await fs.writeFile(path.join(junkRun, 'run.json'), f.chance(0.3) ? JSON.stringify(run) : f.mutateJson(run));
+      await fs.writeFile(path.join(junkRun, 'loss.jsonl'), f.chance(0.5) ? '{"step":1,"tokens":10,"loss":2}\n' : f.mutateBytes(Buffer.from('{"step":1,"tokens":10,"loss":2,"streams":{"text":2}}\n')));
+      await fs.writeFile(path.join(junkRun, 'sessions.jsonl'), f.mutateBytes(Buffer.from('{"seconds":1.5}\n')));
+      await fs.writeFile(path.join(junkRun, 'eval', 'test-clean', 'asr', 'metrics.json'), f.chance(0.3) ? JSON.stringify(metrics) : f.mutateJson(metrics));
+      const args = f.args({ model: [[junkRun, at('missing'), textFile], ['']], data: [[at('missing-data'), tmp, at('cases')], [textFile, '']], split: [['dev', 'test-clean', 'test-other'], ['x', '']], limit: [['1'], ['0', 'x']], seeds: [['0,1'], ['x', '0,0', '']], jobs: [['1'], ['0']], json: true }, ['model', 'data']);
+      await check('eval', ['eval', f.pick(['asr', 'tts', 'peer', 'bogus', '--help']), ...args]);
+      await check('eval', ['eval', 'report', ...f.args({ runs: [[junkRun], [at('missing'), tmp]], peer: [[junkRun], [at('missing')]], out: [[at('cases', `${n++}-r.md`)], [at('cases', 'x.txt'), '']], samples: [['0', '1'], ['x', '-1']] }, ['runs'])]);
+    }
   });
 
   it('every case ended with exit 0, 1 or 2, one typed line, in time and in bounded memory', () => {
