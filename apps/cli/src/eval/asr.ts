@@ -67,7 +67,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const finishReasons: string[] = new Array<string>(input.records.length);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
-      const got = await m.generate(rows.map((r) => [m.segment('speech', units[r]!)]), 'text', { temperature: 0 });
+      // at most the text tower's context, as long as any transcript the model was trained on
+      const got = await m.generate(rows.map((r) => [m.segment('speech', units[r]!)]), 'text', { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2 });
       rows.forEach((r, j) => {
         const g = got[j]!;
         if (g.output !== 'text') throw new Error('unreachable: text output expected');
