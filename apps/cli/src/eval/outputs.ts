@@ -60,12 +60,11 @@ export function writeTranscripts(dir: string, refs: readonly string[], hyps: rea
 
 export const METRICS_FILE = 'metrics.json';
 
-/** Writes metrics.json and prints the metrics: a summary on stderr, the JSON as the last stdout line. */
+/** Writes metrics.json and prints the metrics: with `json` the summary goes to stderr and the JSON is the last stdout line; else the summary is stdout. */
 export function finish(dir: string, metrics: object, summary: string, json: boolean): void {
   writeFileSync(path.join(dir, METRICS_FILE), `${JSON.stringify(metrics, null, 2)}\n`);
-  process.stderr.write(`${summary}\nkept in ${dir}\n`);
-  if (json) console.log(JSON.stringify(metrics));
-  else console.log(summary);
+  process.stderr.write(`${json ? `${summary}\n` : ''}kept in ${dir}\n`);
+  console.log(json ? JSON.stringify(metrics) : summary);
 }
 
 export const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'inf');
