@@ -2,9 +2,10 @@
  * Speed of the speech vocoder (unit ids -> audio: log-mel lookup, mel inversion, Griffin-Lim) on
  * one core: new (memoised `unitMagnitudes` + fast `griffinLim`, what `SpeechTokenizer.decode`
  * runs) against old (every frame's mel inversion + the plain `griffinLimReference` loop) in the
- * same run, on the same units, alternating. Prints one JSON line: seconds of audio, median decode seconds of each
- * (split into mel inversion and Griffin-Lim), real-time factors, the speedup, and the relative
- * RMS difference of the two outputs.
+ * same run, on the same units, alternating. Prints one JSON line: seconds of audio, median decode
+ * seconds of each in CPU time of this (single-threaded) process, split into mel inversion and
+ * Griffin-Lim, with the median wall time beside it; real-time factors (CPU time / audio), the
+ * speedup, and the relative RMS difference of the two outputs.
  *
  *   flock /tmp/zipper-bench.lock npx vite-node -c vitest.config.ts tools/bench/vocoder.ts -- \
  *     [--tokenizer DIR] [--seconds 3.4] [--runs 5] [--gl ITERS] [--audio-dir DIR]
@@ -56,41 +57,49 @@ if (evalDir) {
 const ids = tok.encode(audio);
 
 type Gl = typeof griffinLim;
+/** This process's CPU time (user + system), ms: steadier than wall time on a shared machine. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 /**
  * tok.decode's steps: old = mel inversion of every frame + griffinLimReference; new = the memoised
  * `unitMagnitudes` (warm after the warm-up: a long-lived tokenizer) + griffinLim. Returns the audio
  * and the two parts' seconds.
  */
-function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number } {
-  const t0 = performance.now();
+function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number; wall: number } {
+  const w0 = performance.now();
+  const t0 = cpuMs();
   const f = smoothFrames(tok.unitsToLogMel(ids), vocoder.smoothing);
   const mag = gl === griffinLim && vocoder.smoothing === 0 ? tok.unitMagnitudes(ids, vocoder) : tok.logMelToMagnitude(f, vocoder);
-  const t1 = performance.now();
+  const t1 = cpuMs();
   const y = gl(mag, f.frames, tok.features, Math.max(1, (f.frames - 1) * tok.features.hopLength), {
     iterations: vocoder.griffinLimIterations, momentum: vocoder.momentum, seed: vocoder.seed,
   });
-  const t2 = performance.now();
-  return { y, mel: (t1 - t0) / 1000, gl: (t2 - t1) / 1000 };
+  const t2 = cpuMs();
+  return { y, mel: (t1 - t0) / 1000, gl: (t2 - t1) / 1000, wall: (performance.now() - w0) / 1000 };
 }
 
 // warm-up (JIT), then alternate old and new so both see the same machine load
 const yOld = decodeWith(griffinLimReference).y;
 const yNew = decodeWith(griffinLim).y;
-const times = { old: [] as number[], oldMel: [] as number[], oldGl: [] as number[], new: [] as number[], newMel: [] as number[], newGl: [] as number[], coldMel: [] as number[] };
+const times = { old: [] as number[], oldMel: [] as number[], oldGl: [] as number[], new: [] as number[], newMel: [] as number[], newGl: [] as number[], coldMel: [] as number[], oldWall: [] as number[], newWall: [] as number[] };
 for (let i = 0; i < runs; i++) {
   const a = decodeWith(griffinLimReference);
   times.old.push(a.mel + a.gl);
   times.oldMel.push(a.mel);
   times.oldGl.push(a.gl);
+  times.oldWall.push(a.wall);
   const b = decodeWith(griffinLim);
   times.new.push(b.mel + b.gl);
   times.newMel.push(b.mel);
   times.newGl.push(b.gl);
+  times.newWall.push(b.wall);
   // the first decode of a fresh tokenizer: nothing memoised yet
   const cold = new SpeechTokenizer(tok);
-  const t0 = performance.now();
+  const t0 = cpuMs();
   cold.unitMagnitudes(ids, vocoder);
-  times.coldMel.push((performance.now() - t0) / 1000);
+  times.coldMel.push((cpuMs() - t0) / 1000);
 }
 // the shipped path is tok.decode: check it is the fast one (same samples)
 const viaDecode = tok.decode(ids, { vocoder });
@@ -106,8 +115,8 @@ const audioSeconds = yNew.length / SR;
 const part = (xs: number[]) => median(xs);
 console.log(JSON.stringify({
   audioSeconds, units: ids.length, source, runs, griffinLimIterations: vocoder.griffinLimIterations, inversion: vocoder.inversion,
-  old: { decodeSeconds: part(times.old), rtf: part(times.old) / audioSeconds, melSeconds: part(times.oldMel), griffinLimSeconds: part(times.oldGl) },
-  new: { decodeSeconds: part(times.new), rtf: part(times.new) / audioSeconds, melSeconds: part(times.newMel), griffinLimSeconds: part(times.newGl), melSecondsFreshTokenizer: part(times.coldMel) },
+  old: { decodeSeconds: part(times.old), rtf: part(times.old) / audioSeconds, melSeconds: part(times.oldMel), griffinLimSeconds: part(times.oldGl), wallSeconds: part(times.oldWall) },
+  new: { decodeSeconds: part(times.new), rtf: part(times.new) / audioSeconds, melSeconds: part(times.newMel), griffinLimSeconds: part(times.newGl), melSecondsFreshTokenizer: part(times.coldMel), wallSeconds: part(times.newWall) },
   speedup: part(times.old) / part(times.new),
   relRmsNewVsOld: Math.sqrt(d2 / s2),
   tokDecodeIsNew: decodeSame,
