@@ -10,7 +10,24 @@ import { findTorchPython } from '../../../tools/setup/system.mjs';
 import { runCli } from './cli-harness.js';
 
 // Towers: 13 content tokens (+ bos, eos), D 12, 2 layers, 2 heads; 2 links per direction; S 11, T 5.
-const TINY = ['--vocab', '13', '--d', '12', '--layers', '2', '--heads', '2', '--cross', '2', '--speech-len', '11', '--text-len', '5', '--runs', '2'];
+const TINY = [
+  '--vocab',
+  '13',
+  '--d',
+  '12',
+  '--layers',
+  '2',
+  '--heads',
+  '2',
+  '--cross',
+  '2',
+  '--speech-len',
+  '11',
+  '--text-len',
+  '5',
+  '--runs',
+  '2',
+];
 
 type Json = Record<string, unknown> & { reference: Record<string, unknown> };
 

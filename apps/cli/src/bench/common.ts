@@ -18,7 +18,8 @@ export const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 /** `--key` as an integer >= min, or a UsageError quoting the usage text. */
 export function intOption(values: Record<string, unknown>, key: string, usage: string, min = 1): number {
   const n = Number(values[key]);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be an integer >= ${min}, got "${String(values[key])}"\n\n${usage}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${key} must be an integer >= ${min}, got "${String(values[key])}"\n\n${usage}`);
   return n;
 }
 
@@ -51,10 +52,14 @@ export function referenceRunner(relative: string, given: string | undefined): Re
 
 /** One run of `python script ...args` with this machine's OpenBLAS overrides removed; its last stdout line, parsed. */
 export function runReference<T>(runner: ReferenceRunner, args: readonly string[]): T {
-  if (!runner.script || !runner.python || runner.skipped) throw new UsageError(`no reference to run: ${runner.skipped ?? 'unknown reason'}`);
+  if (!runner.script || !runner.python || runner.skipped)
+    throw new UsageError(`no reference to run: ${runner.skipped ?? 'unknown reason'}`);
   const r = spawnSync(runner.python, [runner.script, ...args], { env: torchEnv(), encoding: 'utf8' });
   const name = path.basename(runner.script);
-  if (r.status !== 0) throw new UsageError(`${name} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0)
+    throw new UsageError(
+      `${name} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
+    );
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;
 }

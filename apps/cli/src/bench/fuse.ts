@@ -5,12 +5,29 @@
  * stdout line is one JSON object with the fields of `bench train|generate`.
  */
 import { parseArgs } from 'node:util';
-import { defaultDataParallelWorkers, initBackend, liveTensorCount, Trainer, type DataParallelGradients, type DataParallelStats, type GradientStrategy } from '@zipper/core';
+import {
+  defaultDataParallelWorkers,
+  initBackend,
+  liveTensorCount,
+  Trainer,
+  type DataParallelGradients,
+  type DataParallelStats,
+  type GradientStrategy,
+} from '@zipper/core';
 import { median, roundTo as round } from '@zipper/common';
 import { freezePrefixes, fusedDataParallel, fusedGradients, generateZipped, type FusedBatch, type Zipper } from '@zipper/fuse';
 import { UsageError } from '../command.js';
 import { intOption, log, peakRssMb, referenceRunner, rssMb, runReference, type ReferenceRunner } from './common.js';
-import { createBenchZipper, decodePrompt, repeatBatch, tokensPerStep, TOWERS, trainBatch, twinArgs, type FuseBenchShape } from './fuse-workload.js';
+import {
+  createBenchZipper,
+  decodePrompt,
+  repeatBatch,
+  tokensPerStep,
+  TOWERS,
+  trainBatch,
+  twinArgs,
+  type FuseBenchShape,
+} from './fuse-workload.js';
 import { parallelSummary } from './parallel-summary.js';
 
 export const FUSE_USAGE = `usage: zipper bench fuse train|generate [--json] [--reference] [--runs N] [--steps N]
@@ -61,7 +78,10 @@ async function decodeRun(zipper: Zipper, s: FuseBenchShape, tokens: number): Pro
   const r = await generateZipped(zipper, [decodePrompt(s)], { output: ['text'], maxNewTokens: tokens, temperature: 0 });
   const ms = performance.now() - t0;
   const got = r.rows[0]?.[0]?.ids.length ?? 0;
-  if (got !== tokens) throw new UsageError(`the decode stopped after ${got} of ${tokens} tokens (greedy chose eos); ms/token would not compare with the twin's fixed count. Use another --tokens`);
+  if (got !== tokens)
+    throw new UsageError(
+      `the decode stopped after ${got} of ${tokens} tokens (greedy chose eos); ms/token would not compare with the twin's fixed count. Use another --tokens`,
+    );
   return ms / tokens;
 }
 
@@ -125,10 +145,22 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
   const mode = positionals[0];
   if ((mode !== 'train' && mode !== 'generate') || positionals.length !== 1) throw new UsageError(FUSE_USAGE);
   const int = (key: string, min = 1): number => intOption(values, key, FUSE_USAGE, min);
-  const s: FuseBenchShape = { vocab: int('vocab'), d: int('d'), layers: int('layers'), heads: int('heads'), cross: int('cross'), speechLen: int('speech-len'), textLen: int('text-len'), batch: mode === 'generate' ? 1 : int('batch') };
+  const s: FuseBenchShape = {
+    vocab: int('vocab'),
+    d: int('d'),
+    layers: int('layers'),
+    heads: int('heads'),
+    cross: int('cross'),
+    speechLen: int('speech-len'),
+    textLen: int('text-len'),
+    batch: mode === 'generate' ? 1 : int('batch'),
+  };
   if (s.layers % s.cross !== 0) throw new UsageError(`--cross ${s.cross} must divide --layers ${s.layers} (the every-n-th schedule)`);
-  const freeze = String(values['freeze']).split(',').filter((x) => x !== '');
-  for (const f of freeze) if (!(TOWERS as readonly string[]).includes(f)) throw new UsageError(`--freeze names "${f}"; the towers are ${TOWERS.join(', ')}`);
+  const freeze = String(values['freeze'])
+    .split(',')
+    .filter((x) => x !== '');
+  for (const f of freeze)
+    if (!(TOWERS as readonly string[]).includes(f)) throw new UsageError(`--freeze names "${f}"; the towers are ${TOWERS.join(', ')}`);
   if (freeze.length === TOWERS.length) throw new UsageError('--freeze: at least the fusion weights train; freeze at most one tower');
   if (freeze.length > 0 && mode !== 'train') throw new UsageError('--freeze applies to `bench fuse train` only');
   const runs = int('runs');
@@ -140,20 +172,45 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
   if (values['soak'] !== undefined && mode !== 'generate') throw new UsageError('--soak applies to `bench fuse generate` only');
 
   const info = await initBackend(values['threads'] === undefined ? {} : { threads: int('threads') });
-  const native = info.native?.used ? { used: true, isa: info.native.isa, threads: info.native.threads } : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
+  const native = info.native?.used
+    ? { used: true, isa: info.native.isa, threads: info.native.threads }
+    : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
   const zipper = createBenchZipper(s, freeze);
-  const base = { mode: `fuse-${mode}`, backend: info.backend, threads: info.threads, simd: info.simd, native, ...s, links: zipper.config.schedule.links.length, params: zipper.numParams };
+  const base = {
+    mode: `fuse-${mode}`,
+    backend: info.backend,
+    threads: info.threads,
+    simd: info.simd,
+    native,
+    ...s,
+    links: zipper.config.schedule.links.length,
+    params: zipper.numParams,
+  };
   try {
     if (values['soak'] !== undefined) {
       const r = await soak(zipper, s, tokens, int('soak'));
       console.log(JSON.stringify({ ...base, soak: r, peak_rss_mb: peakRssMb() }));
       return 0;
     }
-    const ref: ReferenceRunner | undefined = values['reference'] ? referenceRunner(TWIN, values['reference-script'] as string | undefined) : undefined;
+    const ref: ReferenceRunner | undefined = values['reference']
+      ? referenceRunner(TWIN, values['reference-script'] as string | undefined)
+      : undefined;
     const twin = (): TwinResult => {
-      const args = [mode, ...twinArgs(s), '--steps', String(mode === 'train' ? steps : 5), '--new-tokens', String(tokens), ...(freeze.length ? ['--freeze', freeze.join(',')] : []), ...(refThreads === undefined ? [] : ['--threads', String(refThreads)])];
+      const args = [
+        mode,
+        ...twinArgs(s),
+        '--steps',
+        String(mode === 'train' ? steps : 5),
+        '--new-tokens',
+        String(tokens),
+        ...(freeze.length ? ['--freeze', freeze.join(',')] : []),
+        ...(refThreads === undefined ? [] : ['--threads', String(refThreads)]),
+      ];
       const r = runReference<TwinResult>(ref as ReferenceRunner, args);
-      if (r.params !== zipper.numParams) throw new UsageError(`the twin has ${r.params} weights, ours ${zipper.numParams}: the workloads differ (check ${TWIN}'s options against fuse-workload.ts)`);
+      if (r.params !== zipper.numParams)
+        throw new UsageError(
+          `the twin has ${r.params} weights, ours ${zipper.numParams}: the workloads differ (check ${TWIN}'s options against fuse-workload.ts)`,
+        );
       return r;
     };
     const withTwin = ref !== undefined && ref.skipped === undefined;
@@ -173,7 +230,13 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
         maxGradNorm: 1.0,
       });
       try {
-        Object.assign(extra, { workers: parallel?.workers ?? 0, freeze, trainable_params: sizeOf(zipper, trainer.trainable), tokens_per_step: tokensPerStep(s), steps_per_run: steps });
+        Object.assign(extra, {
+          workers: parallel?.workers ?? 0,
+          freeze,
+          trainable_params: sizeOf(zipper, trainer.trainable),
+          tokens_per_step: tokensPerStep(s),
+          steps_per_run: steps,
+        });
         if (parallel?.config.note) log(`workers: ${parallel.config.note}`);
         await parallel?.start();
         const stats: DataParallelStats[] = [];
@@ -225,13 +288,27 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
       else {
         const tps = median(theirs.map((t) => t.tokens_per_s));
         const ms = median(theirs.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = { engine: 'pytorch', model: 'zipper-twin', script: ref.script, python: ref.python, params: theirs[0]!.params, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: theirs[0]!.threads, median_of: theirs.length, runs: theirs.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
+        result['reference'] = {
+          engine: 'pytorch',
+          model: 'zipper-twin',
+          script: ref.script,
+          python: ref.python,
+          params: theirs[0]!.params,
+          tokens_per_s: round(tps, 1),
+          ms_per_token: round(ms, 4),
+          threads: theirs[0]!.threads,
+          median_of: theirs.length,
+          runs: theirs.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
+        };
         result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
-        result['ratio_meaning'] = mode === 'train' ? 'ours / twin tokens per second (higher is better)' : 'ours / twin ms per token (lower is better)';
+        result['ratio_meaning'] =
+          mode === 'train' ? 'ours / twin tokens per second (higher is better)' : 'ours / twin ms per token (lower is better)';
       }
     }
     if (!values['json']) {
-      log(`fuse ${mode}: ${result['tokens_per_s']} tokens/s, ${result['ms_per_token']} ms/token (median of ${runs}; ${info.backend}, ${info.threads} thread(s))`);
+      log(
+        `fuse ${mode}: ${result['tokens_per_s']} tokens/s, ${result['ms_per_token']} ms/token (median of ${runs}; ${info.backend}, ${info.threads} thread(s))`,
+      );
       if (result['ratio'] !== undefined) log(`ratio vs the PyTorch twin: ${result['ratio']} (${result['ratio_meaning']})`);
     }
     console.log(JSON.stringify(result));

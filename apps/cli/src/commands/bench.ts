@@ -1,6 +1,16 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BatchIterator, DataParallelGradients, defaultDataParallelWorkers, generate, initBackend, liveTensorCount, Tower, Trainer, type DataParallelStats } from '@zipper/core';
+import {
+  BatchIterator,
+  DataParallelGradients,
+  defaultDataParallelWorkers,
+  generate,
+  initBackend,
+  liveTensorCount,
+  Tower,
+  Trainer,
+  type DataParallelStats,
+} from '@zipper/core';
 import { median, Mulberry32, roundTo as round } from '@zipper/common';
 import { UsageError, type Command } from '../command.js';
 import { intOption, log, peakRssMb, referenceRunner, rssMb, runReference, type ReferenceRunner } from '../bench/common.js';
@@ -53,7 +63,10 @@ function randomTokens(n: number, vocab: number, seed: number): Int32Array {
 }
 
 function towerFor(p: Preset, extraPositions: number): Tower {
-  return Tower.create({ vocabSize: p.vocab, dModel: p.d, nLayers: p.layers, nHeads: p.heads, maxSeqLen: p.seq + extraPositions }, { seed: 0 });
+  return Tower.create(
+    { vocabSize: p.vocab, dModel: p.d, nLayers: p.layers, nHeads: p.heads, maxSeqLen: p.seq + extraPositions },
+    { seed: 0 },
+  );
 }
 
 /** Trainer over a corpus of exactly `batch` windows of `seq + 1` random tokens. */
@@ -72,7 +85,13 @@ function trainerFor(p: Preset, workers: number): { tower: Tower; trainer: Traine
   return { tower, trainer, ...(parallel ? { parallel } : {}) };
 }
 
-async function trainRun(trainer: Trainer, p: Preset, steps: number, parallel?: DataParallelGradients, stats?: DataParallelStats[]): Promise<number> {
+async function trainRun(
+  trainer: Trainer,
+  p: Preset,
+  steps: number,
+  parallel?: DataParallelGradients,
+  stats?: DataParallelStats[],
+): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
     await trainer.trainStep();
@@ -97,7 +116,11 @@ const REFERENCE = path.join('tools', 'bench', 'torch_reference.py');
 
 /** One run of torch_reference.py (`mode`, the preset's options). */
 function torchRun(runner: ReferenceRunner, mode: string, p: Preset, threads: number | undefined): TorchResult {
-  return runReference<TorchResult>(runner, [mode, ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(threads === undefined ? [] : ['--threads', String(threads)])]);
+  return runReference<TorchResult>(runner, [
+    mode,
+    ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]),
+    ...(threads === undefined ? [] : ['--threads', String(threads)]),
+  ]);
 }
 
 async function soak(tower: Tower, tokens: number, calls: number): Promise<Record<string, number>> {
@@ -157,7 +180,14 @@ export const bench: Command = {
     }
     const mode = positionals[0];
     if ((mode !== 'train' && mode !== 'generate') || positionals.length !== 1) throw new UsageError(USAGE);
-    const p: Preset = { vocab: int(values, 'vocab'), d: int(values, 'd'), layers: int(values, 'layers'), heads: int(values, 'heads'), seq: int(values, 'seq'), batch: mode === 'generate' ? 1 : int(values, 'batch') };
+    const p: Preset = {
+      vocab: int(values, 'vocab'),
+      d: int(values, 'd'),
+      layers: int(values, 'layers'),
+      heads: int(values, 'heads'),
+      seq: int(values, 'seq'),
+      batch: mode === 'generate' ? 1 : int(values, 'batch'),
+    };
     const runs = int(values, 'runs');
     const steps = int(values, 'steps');
     const tokens = values['tokens'] === undefined ? p.seq : int(values, 'tokens');
@@ -166,7 +196,9 @@ export const bench: Command = {
     if (explicitWorkers !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench train` only');
     const info = await initBackend(values['threads'] === undefined ? {} : { threads: int(values, 'threads') });
     const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
-    const native = info.native?.used ? { used: true, isa: info.native.isa, threads: info.native.threads } : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
+    const native = info.native?.used
+      ? { used: true, isa: info.native.isa, threads: info.native.threads }
+      : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
     const base = { mode, backend: info.backend, threads: info.threads, simd: info.simd, native, ...p };
 
     if (values['soak'] !== undefined) {
@@ -233,13 +265,25 @@ export const bench: Command = {
       else {
         const tps = median(torch.map((t) => t.tokens_per_s));
         const ms = median(torch.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = { engine: 'pytorch', script: ref.script, python: ref.python, tokens_per_s: round(tps, 1), ms_per_token: round(ms, 4), threads: torch[0]!.threads, median_of: torch.length, runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)) };
+        result['reference'] = {
+          engine: 'pytorch',
+          script: ref.script,
+          python: ref.python,
+          tokens_per_s: round(tps, 1),
+          ms_per_token: round(ms, 4),
+          threads: torch[0]!.threads,
+          median_of: torch.length,
+          runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
+        };
         result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
-        result['ratio_meaning'] = mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
+        result['ratio_meaning'] =
+          mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
       }
     }
     if (!values['json']) {
-      log(`${mode}: ${result['tokens_per_s']} tokens/s, ${result['ms_per_token']} ms/token (median of ${runs}; ${info.backend}, ${info.threads} thread(s))`);
+      log(
+        `${mode}: ${result['tokens_per_s']} tokens/s, ${result['ms_per_token']} ms/token (median of ${runs}; ${info.backend}, ${info.threads} thread(s))`,
+      );
       if (result['ratio'] !== undefined) log(`ratio vs PyTorch: ${result['ratio']} (${result['ratio_meaning']})`);
     }
     console.log(JSON.stringify(result));
