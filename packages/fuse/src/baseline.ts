@@ -161,6 +161,7 @@ export class SingleDecoder {
             const logits = (await out.logits.data()) as Float32Array;
             out.logits.dispose();
             const room = cache.length + 2 <= this.tower.config.maxSeqLen;
+            logits[off + spec.bos] = -Infinity; // a segment holds its bos only at its start (as generateZipped)
             const tok = ids.length >= limit || !room ? spec.eos : sampleToken(logits.subarray(off, off + spec.config.vocabSize), sampling, rng);
             if (tok === spec.eos) {
               if (ids.length < limit && room) reason = 'stop';

@@ -134,6 +134,9 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
     const v = spec.config.vocabSize;
     const streamLen = seqs[g.rows[0]!]!.filter((s) => s.tower === tower).reduce((n, s) => n + s.ids.length, 0);
     const forced = g.count >= limitOf(tower) || streamLen + 2 > spec.config.maxSeqLen;
+    // A segment holds its bos only at its start: never sample it (sampled speech could otherwise
+    // contain the speech bos, which no vocoder can decode).
+    for (let j = 0; j < g.rows.length; j++) g.host[j * v + spec.bos] = -Infinity;
     const tokens = g.rows.map((r, j) => (forced ? spec.eos : sampleToken(g.host.subarray(j * v, (j + 1) * v), sampling, rng)));
     const going: number[] = [];
     const ending: number[] = [];

@@ -75,3 +75,21 @@ describe('single-decoder baseline', () => {
     m.dispose();
   });
 });
+
+describe('single-decoder decoding', () => {
+  it('never samples the bos of the open segment, nor a token of another tower (near-uniform sampling)', async () => {
+    const m = make();
+    try {
+      const ids: number[] = [];
+      for (let seed = 0; seed < 16; seed++) {
+        const out = await m.generate([[{ tower: 'text', ids: [11, 1, 2, 12] }]], { output: ['speech'], maxNewTokens: 60, temperature: 50, seed });
+        ids.push(...out.rows[0]![0]!.ids);
+      }
+      expect(ids.length).toBeGreaterThan(60); // without the mask, P(no bos in 60 near-uniform draws of 11) < 0.4%
+      expect(ids).not.toContain(9); // speech bos
+      expect(ids.every((id) => id >= 0 && id < 11)).toBe(true);
+    } finally {
+      m.dispose();
+    }
+  });
+});
