@@ -33,7 +33,11 @@ try {
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'pack-check', private: true, version: '0.0.0' }));
   run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], app);
   for (const { pkg } of packages) {
-    const esm = run('node', ['--input-type=module', '-e', `import * as m from '${pkg.name}'; console.log(Object.keys(m).length)`], app).trim();
+    const esm = run(
+      'node',
+      ['--input-type=module', '-e', `import * as m from '${pkg.name}'; console.log(Object.keys(m).length)`],
+      app,
+    ).trim();
     const cjs = run('node', ['-e', `console.log(Object.keys(require('${pkg.name}')).length)`], app).trim();
     const ok = Number(esm) > 0 && Number(esm) === Number(cjs);
     console.log(JSON.stringify({ package: pkg.name, version: pkg.version, esmExports: Number(esm), cjsExports: Number(cjs), ok }));
@@ -41,7 +45,11 @@ try {
     // Subpath exports (e.g. @zipper/core/ops): each loads under ESM and CJS with the same names.
     for (const sub of Object.keys(pkg.exports ?? {}).filter((k) => k !== '.' && !k.endsWith('.json'))) {
       const spec = pkg.name + sub.slice(1);
-      const subEsm = run('node', ['--input-type=module', '-e', `import * as m from '${spec}'; console.log(Object.keys(m).length)`], app).trim();
+      const subEsm = run(
+        'node',
+        ['--input-type=module', '-e', `import * as m from '${spec}'; console.log(Object.keys(m).length)`],
+        app,
+      ).trim();
       const subCjs = run('node', ['-e', `console.log(Object.keys(require('${spec}')).length)`], app).trim();
       const subOk = Number(subEsm) > 0 && Number(subEsm) === Number(subCjs);
       console.log(JSON.stringify({ package: spec, esmExports: Number(subEsm), cjsExports: Number(subCjs), ok: subOk }));
@@ -50,11 +58,31 @@ try {
   }
   // @zipper/core and @zipper/core/ops share one copy of the ops (one watched-variable set).
   const shared = {
-    esm: run('node', ['--input-type=module', '-e', `import * as a from '@zipper/core'; import * as o from '@zipper/core/ops'; console.log(a.withWatchedVariables === o.withWatchedVariables)`], app).trim(),
-    cjs: run('node', ['-e', `console.log(require('@zipper/core').withWatchedVariables === require('@zipper/core/ops').withWatchedVariables)`], app).trim(),
+    esm: run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `import * as a from '@zipper/core'; import * as o from '@zipper/core/ops'; console.log(a.withWatchedVariables === o.withWatchedVariables)`,
+      ],
+      app,
+    ).trim(),
+    cjs: run(
+      'node',
+      ['-e', `console.log(require('@zipper/core').withWatchedVariables === require('@zipper/core/ops').withWatchedVariables)`],
+      app,
+    ).trim(),
   };
-  console.log(JSON.stringify({ package: '@zipper/core', check: 'one copy of the ops for @zipper/core and @zipper/core/ops', ...shared, ok: shared.esm === 'true' && shared.cjs === 'true' }));
-  if (shared.esm !== 'true' || shared.cjs !== 'true') throw new Error(`@zipper/core/ops loads a second copy of the ops: ${JSON.stringify(shared)}`);
+  console.log(
+    JSON.stringify({
+      package: '@zipper/core',
+      check: 'one copy of the ops for @zipper/core and @zipper/core/ops',
+      ...shared,
+      ok: shared.esm === 'true' && shared.cjs === 'true',
+    }),
+  );
+  if (shared.esm !== 'true' || shared.cjs !== 'true')
+    throw new Error(`@zipper/core/ops loads a second copy of the ops: ${JSON.stringify(shared)}`);
   const body = `
     const info = await initBackend({ backend: 'wasm' });
     const tower = Tower.create({ vocabSize: 11, dModel: 8, nLayers: 1, nHeads: 2, maxSeqLen: 8 }, { seed: 1 });
@@ -68,13 +96,23 @@ try {
     dp.dispose();
     console.log(JSON.stringify(out));`;
   const checks = {
-    esm: ['--input-type=module', '-e', `import { initBackend, Tower, InProcessGradients, DataParallelGradients } from '@zipper/core';${body}`],
-    cjs: ['-e', `const { initBackend, Tower, InProcessGradients, DataParallelGradients } = require('@zipper/core'); (async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`],
+    esm: [
+      '--input-type=module',
+      '-e',
+      `import { initBackend, Tower, InProcessGradients, DataParallelGradients } from '@zipper/core';${body}`,
+    ],
+    cjs: [
+      '-e',
+      `const { initBackend, Tower, InProcessGradients, DataParallelGradients } = require('@zipper/core'); (async () => {${body}})().catch((e) => { console.error(e); process.exit(1); });`,
+    ],
   };
   const expectNative = process.platform === 'linux' && process.arch === 'x64';
   for (const [format, args] of Object.entries(checks)) {
     const r = JSON.parse(run('node', args, app).trim().split('\n').pop());
-    const ok = r.workers === 1 && Math.abs(r.lossInProcess - r.lossWorkers) <= 1e-5 * Math.abs(r.lossInProcess) && (!expectNative || r.native === true);
+    const ok =
+      r.workers === 1 &&
+      Math.abs(r.lossInProcess - r.lossWorkers) <= 1e-5 * Math.abs(r.lossInProcess) &&
+      (!expectNative || r.native === true);
     console.log(JSON.stringify({ package: '@zipper/core', check: `train step in-process vs 1 worker, native GEMM (${format})`, ...r, ok }));
     if (!ok) throw new Error(`@zipper/core ${format}: ${JSON.stringify(r)}`);
   }

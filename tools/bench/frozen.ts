@@ -19,7 +19,11 @@ const arg = process.argv.indexOf('--rounds');
 const rounds = arg > 0 ? Number(process.argv[arg + 1]) : 9;
 const info = await initBackend();
 const tower = Tower.create({ vocabSize: 512, dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 256 }, { seed: 0 });
-const ids = tf.tensor2d(Array.from({ length: 8 * 129 }, (_, i) => (i * 7919) % 512), [8, 129], 'int32');
+const ids = tf.tensor2d(
+  Array.from({ length: 8 * 129 }, (_, i) => (i * 7919) % 512),
+  [8, 129],
+  'int32',
+);
 const inputs = tf.slice(ids, [0, 0], [8, 128]) as tf.Tensor2D;
 const targets = tf.slice(ids, [0, 1], [8, 128]) as tf.Tensor2D;
 const mask = tf.onesLike(targets) as tf.Tensor2D;
@@ -69,6 +73,11 @@ for (const [name, f] of Object.entries(modes)) {
     }),
   );
 }
-console.log(JSON.stringify({ frozen_over_all: +(med.get('frozen')! / med.get('all')!).toFixed(3), frozen_over_frozen_old: +(med.get('frozen')! / med.get('frozen-old')!).toFixed(3) }));
+console.log(
+  JSON.stringify({
+    frozen_over_all: +(med.get('frozen')! / med.get('all')!).toFixed(3),
+    frozen_over_frozen_old: +(med.get('frozen')! / med.get('frozen-old')!).toFixed(3),
+  }),
+);
 tf.dispose([ids, inputs, targets, mask]);
 tower.dispose();

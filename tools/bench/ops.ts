@@ -49,15 +49,28 @@ function time(name: string, flops: number, f: () => tf.Tensor | tf.Tensor[], rea
 const info = await initBackend();
 console.log(JSON.stringify({ backend: info.backend, threads: info.threads, simd: info.simd, native: info.native }));
 
-const N = 1024, D = 256, O = 768, V = 512, BH = 32, T = 128, K = 64;
-const x = tf.randomNormal([N, D]), w = tf.randomNormal([D, O]), wT = tf.randomNormal([O, D]), dy = tf.randomNormal([N, O]);
+const N = 1024,
+  D = 256,
+  O = 768,
+  V = 512,
+  BH = 32,
+  T = 128,
+  K = 64;
+const x = tf.randomNormal([N, D]),
+  w = tf.randomNormal([D, O]),
+  wT = tf.randomNormal([O, D]),
+  dy = tf.randomNormal([N, O]);
 const F = 2 * N * D * O;
 
 /** The products of one training step and of decoding, native GEMM vs the wasm kernels. */
 async function productCases(): Promise<void> {
-  const h1 = tf.randomNormal([1, D]), tab = tf.randomNormal([V, D]), w4 = tf.randomNormal([D, 4 * D]);
-  const qs = tf.randomNormal([BH, T, K]), ks = tf.randomNormal([BH, T, K]);
-  const q1 = tf.randomNormal([1, 4, 1, K]), kc = tf.randomNormal([1, 4, T, K]);
+  const h1 = tf.randomNormal([1, D]),
+    tab = tf.randomNormal([V, D]),
+    w4 = tf.randomNormal([D, 4 * D]);
+  const qs = tf.randomNormal([BH, T, K]),
+    ks = tf.randomNormal([BH, T, K]);
+  const q1 = tf.randomNormal([1, 4, 1, K]),
+    kc = tf.randomNormal([1, 4, T, K]);
   for (const native of [true, false]) {
     const b = await initBackend({ native });
     const tag = native ? `[native x${b.native.threads} ${b.native.isa}]` : '[wasm]';
@@ -93,7 +106,13 @@ async function generatePairs(pairs: number): Promise<void> {
   }
   tower.dispose();
   const med = (a: number[]) => +[...a].sort((x, y) => x - y)[a.length >> 1]!.toFixed(3);
-  console.log(JSON.stringify({ case: `generate 128 tokens, ${pairs} alternating pairs`, native_ms_per_token: med(ms.native), wasm_ms_per_token: med(ms.wasm) }));
+  console.log(
+    JSON.stringify({
+      case: `generate 128 tokens, ${pairs} alternating pairs`,
+      native_ms_per_token: med(ms.native),
+      wasm_ms_per_token: med(ms.wasm),
+    }),
+  );
 }
 await productCases();
 if (info.native.used) await generatePairs(8);
@@ -109,9 +128,12 @@ const linBuiltin = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.matMul(a a
 time('linear fwd+bwd, ops/linear custom gradient', 3 * F, () => lin([x, w]));
 time('linear fwd+bwd, tf.matMul built-in gradient', 3 * F, () => linBuiltin([x, w]));
 
-const q = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D, k = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D, v = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D;
+const q = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D,
+  k = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D,
+  v = tf.randomNormal([8, 4, T, K]) as tf.Tensor4D;
 const FA = 2 * 2 * BH * T * T * K;
-const q3 = tf.reshape(q, [BH, T, K]) as tf.Tensor3D, k3 = tf.reshape(k, [BH, T, K]) as tf.Tensor3D;
+const q3 = tf.reshape(q, [BH, T, K]) as tf.Tensor3D,
+  k3 = tf.reshape(k, [BH, T, K]) as tf.Tensor3D;
 time('scores batched matMul, transposeB flag [32,128,64]', FA / 2, () => tf.matMul(q3, k3, false, true));
 time('scores batched matMul, explicit transpose', FA / 2, () => tf.matMul(q3, tf.transpose(k3, [0, 2, 1])));
 time('scores per-slice 2-D matMuls (32 x [128,64]@[64,128])', FA / 2, () => {
@@ -125,19 +147,26 @@ const plainAttn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor => {
 };
 time('attention fwd, ops/attention [8,4,128,64]', FA, () => causalAttention(q, k, v));
 time('attention fwd, plain TF.js', FA, () => plainAttn(q, k, v));
-const attnG = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D)));
+const attnG = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+  tf.sum(causalAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D)),
+);
 const plainG = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(plainAttn(a, b, c)));
 time('attention fwd+bwd, ops/attention custom gradient', 3 * FA, () => attnG([q, k, v]));
 time('attention fwd+bwd, plain TF.js built-in gradients', 3 * FA, () => plainG([q, k, v]));
 
-const q1 = tf.randomNormal([1, 4, 1, K]) as tf.Tensor4D, kc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D, vc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D;
+const q1 = tf.randomNormal([1, 4, 1, K]) as tf.Tensor4D,
+  kc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D,
+  vc = tf.randomNormal([1, 4, T, K]) as tf.Tensor4D;
 time('decode attention T=1 S=128, ops/attention (rank-4 matMuls)', 0, () => causalAttention(q1, kc, vc));
 time('decode attention T=1 S=128, elementwise sum(q*k) formulation', 0, () => {
   const p = tf.softmax(tf.mul(tf.transpose(tf.sum(tf.mul(q1, kc), 3, true), [0, 1, 3, 2]), 1 / Math.sqrt(K)), -1); // [1, H, 1, S]
   return tf.sum(tf.mul(tf.transpose(p, [0, 1, 3, 2]), vc), 2, true);
 });
 
-const ids = tf.randomUniform([8, T], 0, V, 'int32') as tf.Tensor2D, table = tf.randomNormal([V, D]) as tf.Tensor2D;
+const ids = tf.randomUniform([8, T], 0, V, 'int32') as tf.Tensor2D,
+  table = tf.randomNormal([V, D]) as tf.Tensor2D;
 const embG = tf.grad((t: tf.Tensor) => tf.sum(embedding(ids, t as tf.Tensor2D)));
 time('embedding bwd, unsortedSegmentSum (wasm JS kernel)', 0, () => embG(table));
-time('embedding bwd alternative, oneHot^T @ dy', 2 * N * V * D, () => tf.matMul(tf.transpose(tf.oneHot(tf.reshape(ids, [-1]), V)), tf.ones([N, D])));
+time('embedding bwd alternative, oneHot^T @ dy', 2 * N * V * D, () =>
+  tf.matMul(tf.transpose(tf.oneHot(tf.reshape(ids, [-1]), V)), tf.ones([N, D])),
+);

@@ -12,7 +12,11 @@ import { generate, initBackend, maskedCrossEntropy, Tower } from '@zipper/core';
 const mode = process.argv[2] ?? 'train';
 const info = await initBackend();
 const tower = Tower.create({ vocabSize: 512, dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 256 }, { seed: 0 });
-const ids = tf.tensor2d(Array.from({ length: 8 * 129 }, (_, i) => (i * 7919) % 512), [8, 129], 'int32');
+const ids = tf.tensor2d(
+  Array.from({ length: 8 * 129 }, (_, i) => (i * 7919) % 512),
+  [8, 129],
+  'int32',
+);
 const inputs = tf.slice(ids, [0, 0], [8, 128]) as tf.Tensor2D;
 const targets = tf.slice(ids, [0, 1], [8, 128]) as tf.Tensor2D;
 const mask = tf.onesLike(targets) as tf.Tensor2D;
@@ -41,7 +45,16 @@ for (const k of prof.kernels) {
   by.set(k.name, e);
 }
 const total = [...by.values()].reduce((a, b) => a + b.ms, 0);
-console.log(JSON.stringify({ mode, backend: info.backend, threads: info.threads, wall_ms: +wall.toFixed(1), kernel_ms: +total.toFixed(1), kernels: prof.kernels.length }));
+console.log(
+  JSON.stringify({
+    mode,
+    backend: info.backend,
+    threads: info.threads,
+    wall_ms: +wall.toFixed(1),
+    kernel_ms: +total.toFixed(1),
+    kernels: prof.kernels.length,
+  }),
+);
 for (const [name, e] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
   console.log(JSON.stringify({ kernel: name, ms: +e.ms.toFixed(2), calls: e.calls, share: +(e.ms / total).toFixed(3) }));
 }

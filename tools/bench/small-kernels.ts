@@ -28,7 +28,10 @@ function median(f: () => tf.Tensor): number {
 const C = Math.sqrt(2 / Math.PI);
 const a = 2 * C;
 const b = 2 * C * 0.044715;
-for (const shape of [[1, 1, 256], [8, 128, 256]]) {
+for (const shape of [
+  [1, 1, 256],
+  [8, 128, 256],
+]) {
   const x = tf.randomNormal(shape, 0, 1, 'float32', 1);
   const g = tf.randomNormal([256], 0, 1, 'float32', 2);
   const x4 = tf.reshape(x, [shape[0]!, shape[1]!, 4, 64]);
@@ -48,7 +51,11 @@ for (const shape of [[1, 1, 256], [8, 128, 256]]) {
         tf.tidy(() => {
           // the ops path of model/rope.ts: x * cos' + (x @ S) * sin', tables and S made per call
           const t = shape[1]!;
-          const rep = (v: Float32Array) => tf.tensor3d(Float32Array.from({ length: 2 * v.length }, (_, i) => v[i >> 1]!), [t, 1, 64]);
+          const rep = (v: Float32Array) =>
+            tf.tensor3d(
+              Float32Array.from({ length: 2 * v.length }, (_, i) => v[i >> 1]!),
+              [t, 1, 64],
+            );
           const m = new Float32Array(64 * 64);
           for (let i = 0; i < 64; i += 2) {
             m[(i + 1) * 64 + i] = -1;
@@ -61,6 +68,8 @@ for (const shape of [[1, 1, 256], [8, 128, 256]]) {
   };
   for (const [name, [one, ops]] of Object.entries(cases)) {
     const r = [median(one), median(ops), median(one), median(ops)];
-    console.log(JSON.stringify({ case: name, shape, kernel_ms: +((r[0]! + r[2]!) / 2).toFixed(4), ops_ms: +((r[1]! + r[3]!) / 2).toFixed(4), }));
+    console.log(
+      JSON.stringify({ case: name, shape, kernel_ms: +((r[0]! + r[2]!) / 2).toFixed(4), ops_ms: +((r[1]! + r[3]!) / 2).toFixed(4) }),
+    );
   }
 }

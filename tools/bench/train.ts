@@ -26,7 +26,11 @@ import {
 const repsArg = process.argv.indexOf('--reps');
 const reps = repsArg > 0 ? Number(process.argv[repsArg + 1]) : 5;
 
-async function time(name: string, f: () => unknown | Promise<unknown>, extra: (ms: number) => Record<string, number> = () => ({})): Promise<number> {
+async function time(
+  name: string,
+  f: () => unknown | Promise<unknown>,
+  extra: (ms: number) => Record<string, number> = () => ({}),
+): Promise<number> {
   const run = async () => {
     const t0 = performance.now();
     await f();
@@ -45,7 +49,9 @@ async function time(name: string, f: () => unknown | Promise<unknown>, extra: (m
 const info = await initBackend();
 console.log(JSON.stringify({ backend: info.backend, threads: info.threads, simd: info.simd, reps }));
 
-const V = 512, B = 8, T = 128;
+const V = 512,
+  B = 8,
+  T = 128;
 const config = { vocabSize: V, dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: T };
 const tower = Tower.create(config, { seed: 1 });
 const seqs = Array.from({ length: 64 }, (_, s) => Array.from({ length: T + 1 }, (_, i) => (i * 31 + s * 17 + ((i * i) % 7)) % V));
@@ -53,7 +59,11 @@ const data = new BatchIterator(seqs, { batchSize: B, seqLen: T, seed: 1 });
 const trainer = new Trainer(tower, data, { schedule: { peakLr: 1e-4, totalSteps: 1000 } });
 const tokens = B * T;
 const before = tf.memory().numTensors;
-await time('trainer step (grads + clip + AdamW), B 8, T 128', () => trainer.trainStep(), (ms) => ({ tokensPerSecond: Math.round(tokens / (ms / 1000)) }));
+await time(
+  'trainer step (grads + clip + AdamW), B 8, T 128',
+  () => trainer.trainStep(),
+  (ms) => ({ tokensPerSecond: Math.round(tokens / (ms / 1000)) }),
+);
 console.log(JSON.stringify({ case: 'tensor count change over the step runs', delta: tf.memory().numTensors - before }));
 
 const names = [...tower.params.keys()];
@@ -85,19 +95,28 @@ const logits = tf.randomNormal([B, T, V]) as tf.Tensor3D;
 const targets = tf.tensor2d(batch.targets, [B, T], 'int32');
 const mask = tf.tensor2d(batch.mask, [B, T]);
 const lossGrad = tf.grad((x: tf.Tensor) => maskedCrossEntropy(x as tf.Tensor3D, targets, mask));
-const oursMs = await time('masked CE value + gradient [8,128,512] (ours: fused custom gradient)', () => tf.tidy(() => lossGrad(logits).dataSync()));
+const oursMs = await time('masked CE value + gradient [8,128,512] (ours: fused custom gradient)', () =>
+  tf.tidy(() => lossGrad(logits).dataSync()),
+);
 const plainGrad = tf.grad((x: tf.Tensor) => {
   const logp = tf.logSoftmax(tf.reshape(x, [B * T, V]));
   const nll = tf.neg(tf.sum(tf.mul(logp, tf.oneHot(tf.reshape(targets, [-1]), V)), 1));
   return tf.div(tf.sum(tf.mul(nll, tf.reshape(mask, [-1]))), tf.sum(mask));
 });
-const plainMs = await time('masked CE value + gradient, autodiff logSoftmax * one-hot (reference)', () => tf.tidy(() => plainGrad(logits).dataSync()));
-const flatIdx = tf.tensor1d(Array.from(batch.targets, (t, n) => n * V + t), 'int32');
+const plainMs = await time('masked CE value + gradient, autodiff logSoftmax * one-hot (reference)', () =>
+  tf.tidy(() => plainGrad(logits).dataSync()),
+);
+const flatIdx = tf.tensor1d(
+  Array.from(batch.targets, (t, n) => n * V + t),
+  'int32',
+);
 const gatherGrad = tf.grad((x: tf.Tensor) => {
   const x2 = tf.reshape(x, [B * T, V]);
   const nll = tf.sub(tf.logSumExp(x2, 1), tf.gather(tf.reshape(x2, [-1]), flatIdx));
   return tf.div(tf.sum(tf.mul(nll, tf.reshape(mask, [-1]))), tf.sum(mask));
 });
-const gatherMs = await time('masked CE value + gradient, gather + logSumExp (reference)', () => tf.tidy(() => gatherGrad(logits).dataSync()));
+const gatherMs = await time('masked CE value + gradient, gather + logSumExp (reference)', () =>
+  tf.tidy(() => gatherGrad(logits).dataSync()),
+);
 console.log(JSON.stringify({ case: 'loss ratio ours / autodiff one-hot reference', ratio: +(oursMs / plainMs).toFixed(2) }));
 console.log(JSON.stringify({ case: 'loss ratio ours / gather reference', ratio: +(oursMs / gatherMs).toFixed(2) }));

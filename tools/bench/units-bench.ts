@@ -16,8 +16,17 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  SpeechTokenizer, filterbankOf, loadSpeechTokenizer, prepareAudio, readWavFile, resolveLogMelConfig,
-  stackFrames, logMel, nearestCentroids, CentroidIndex, rowSquaredNorms,
+  SpeechTokenizer,
+  filterbankOf,
+  loadSpeechTokenizer,
+  prepareAudio,
+  readWavFile,
+  resolveLogMelConfig,
+  stackFrames,
+  logMel,
+  nearestCentroids,
+  CentroidIndex,
+  rowSquaredNorms,
 } from '@zipper/tokenizers';
 import { median, mulberry32 } from '@zipper/common';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
@@ -39,7 +48,9 @@ let source = 'synthetic';
 if (existsSync(evalDir)) {
   source = evalDir;
   let at = 0;
-  for (const f of readdirSync(evalDir).filter((f) => f.endsWith('.wav')).sort()) {
+  for (const f of readdirSync(evalDir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()) {
     if (at >= n) break;
     const x = prepareAudio(readWavFile(join(evalDir, f)), SR);
     audio.set(x.subarray(0, n - at), at);
@@ -109,25 +120,48 @@ writeFileSync(join(dir, 'audio.f32'), new Uint8Array(audio.buffer));
 writeFileSync(join(dir, 'mel.f32'), new Uint8Array(Float32Array.from(filterbankOf(tok.features).weights).buffer));
 writeFileSync(join(dir, 'centroids.f32'), new Uint8Array(tok.centroids.buffer, tok.centroids.byteOffset, tok.centroids.byteLength));
 writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tok.features, ...tok.units }));
-const ref = JSON.parse(execFileSync(requireTorchPython(), [join(import.meta.dirname, 'units_ref.py'), dir, String(runs)], { env: torchEnv(), encoding: 'utf8', maxBuffer: 1 << 26 })) as {
-  torch: string; threads: number; medianSeconds: number; ids: number[];
+const ref = JSON.parse(
+  execFileSync(requireTorchPython(), [join(import.meta.dirname, 'units_ref.py'), dir, String(runs)], {
+    env: torchEnv(),
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  }),
+) as {
+  torch: string;
+  threads: number;
+  medianSeconds: number;
+  ids: number[];
 };
 let agree = 0;
 for (let i = 0; i < ids.length; i++) if (ids[i] === ref.ids[i]) agree++;
 
 const ours = median(times);
-console.log(JSON.stringify({
-  bench: 'units featurize+quantize',
-  audio: { source, seconds },
-  config: { ...tok.features, ...tok.units, unitRate: tok.unitRate },
-  runs,
-  ours: { medianSeconds: ours, xRealTime: seconds / ours, featurizeOnlyMedianSeconds: median(featTimes), featurizeOnlyXRealTime: seconds / median(featTimes) },
-  torch: { version: ref.torch, threads: ref.threads, medianSeconds: ref.medianSeconds, xRealTime: seconds / ref.medianSeconds },
-  speedVsTorch: ref.medianSeconds / ours,
-  unitIdAgreement: { same: agree, total: ids.length, lengthMatches: ids.length === ref.ids.length },
-  search: {
-    exactScoresPerVector: index.stats().exactPerVector, numUnits: tok.units.numUnits,
-    bruteForceQuantizeMedianSeconds: median(bruteTimes), indexQuantizeMedianSeconds: median(indexTimes),
-    sameIdsAsBruteForce: bruteSame, total: ids.length,
-  },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      bench: 'units featurize+quantize',
+      audio: { source, seconds },
+      config: { ...tok.features, ...tok.units, unitRate: tok.unitRate },
+      runs,
+      ours: {
+        medianSeconds: ours,
+        xRealTime: seconds / ours,
+        featurizeOnlyMedianSeconds: median(featTimes),
+        featurizeOnlyXRealTime: seconds / median(featTimes),
+      },
+      torch: { version: ref.torch, threads: ref.threads, medianSeconds: ref.medianSeconds, xRealTime: seconds / ref.medianSeconds },
+      speedVsTorch: ref.medianSeconds / ours,
+      unitIdAgreement: { same: agree, total: ids.length, lengthMatches: ids.length === ref.ids.length },
+      search: {
+        exactScoresPerVector: index.stats().exactPerVector,
+        numUnits: tok.units.numUnits,
+        bruteForceQuantizeMedianSeconds: median(bruteTimes),
+        indexQuantizeMedianSeconds: median(indexTimes),
+        sameIdsAsBruteForce: bruteSame,
+        total: ids.length,
+      },
+    },
+    null,
+    2,
+  ),
+);

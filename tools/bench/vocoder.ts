@@ -18,7 +18,14 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  SpeechTokenizer, griffinLim, griffinLimReference, loadSpeechTokenizer, prepareAudio, readWavFile, smoothFrames, type VocoderConfig,
+  SpeechTokenizer,
+  griffinLim,
+  griffinLimReference,
+  loadSpeechTokenizer,
+  prepareAudio,
+  readWavFile,
+  smoothFrames,
+  type VocoderConfig,
 } from '@zipper/tokenizers';
 import { median, mulberry32 } from '@zipper/common';
 
@@ -40,7 +47,9 @@ let source = 'synthetic';
 if (evalDir) {
   source = evalDir;
   let at = 0;
-  for (const f of readdirSync(evalDir).filter((f) => f.endsWith('.wav')).sort()) {
+  for (const f of readdirSync(evalDir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort()) {
     if (at >= n) break;
     const x = prepareAudio(readWavFile(join(evalDir, f)), SR);
     audio.set(x.subarray(0, n - at), at);
@@ -74,7 +83,9 @@ function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number; wall: n
   const mag = gl === griffinLim && vocoder.smoothing === 0 ? tok.unitMagnitudes(ids, vocoder) : tok.logMelToMagnitude(f, vocoder);
   const t1 = cpuMs();
   const y = gl(mag, f.frames, tok.features, Math.max(1, (f.frames - 1) * tok.features.hopLength), {
-    iterations: vocoder.griffinLimIterations, momentum: vocoder.momentum, seed: vocoder.seed,
+    iterations: vocoder.griffinLimIterations,
+    momentum: vocoder.momentum,
+    seed: vocoder.seed,
   });
   const t2 = cpuMs();
   return { y, mel: (t1 - t0) / 1000, gl: (t2 - t1) / 1000, wall: (performance.now() - w0) / 1000 };
@@ -83,7 +94,17 @@ function decodeWith(gl: Gl): { y: Float32Array; mel: number; gl: number; wall: n
 // warm-up (JIT), then alternate old and new so both see the same machine load
 const yOld = decodeWith(griffinLimReference).y;
 const yNew = decodeWith(griffinLim).y;
-const times = { old: [] as number[], oldMel: [] as number[], oldGl: [] as number[], new: [] as number[], newMel: [] as number[], newGl: [] as number[], coldMel: [] as number[], oldWall: [] as number[], newWall: [] as number[] };
+const times = {
+  old: [] as number[],
+  oldMel: [] as number[],
+  oldGl: [] as number[],
+  new: [] as number[],
+  newMel: [] as number[],
+  newGl: [] as number[],
+  coldMel: [] as number[],
+  oldWall: [] as number[],
+  newWall: [] as number[],
+};
 for (let i = 0; i < runs; i++) {
   const a = decodeWith(griffinLimReference);
   times.old.push(a.mel + a.gl);
@@ -113,11 +134,31 @@ for (let i = 0; i < yNew.length; i++) {
 }
 const audioSeconds = yNew.length / SR;
 const part = (xs: number[]) => median(xs);
-console.log(JSON.stringify({
-  audioSeconds, units: ids.length, source, runs, griffinLimIterations: vocoder.griffinLimIterations, inversion: vocoder.inversion,
-  old: { decodeSeconds: part(times.old), rtf: part(times.old) / audioSeconds, melSeconds: part(times.oldMel), griffinLimSeconds: part(times.oldGl), wallSeconds: part(times.oldWall) },
-  new: { decodeSeconds: part(times.new), rtf: part(times.new) / audioSeconds, melSeconds: part(times.newMel), griffinLimSeconds: part(times.newGl), melSecondsFreshTokenizer: part(times.coldMel), wallSeconds: part(times.newWall) },
-  speedup: part(times.old) / part(times.new),
-  relRmsNewVsOld: Math.sqrt(d2 / s2),
-  tokDecodeIsNew: decodeSame,
-}));
+console.log(
+  JSON.stringify({
+    audioSeconds,
+    units: ids.length,
+    source,
+    runs,
+    griffinLimIterations: vocoder.griffinLimIterations,
+    inversion: vocoder.inversion,
+    old: {
+      decodeSeconds: part(times.old),
+      rtf: part(times.old) / audioSeconds,
+      melSeconds: part(times.oldMel),
+      griffinLimSeconds: part(times.oldGl),
+      wallSeconds: part(times.oldWall),
+    },
+    new: {
+      decodeSeconds: part(times.new),
+      rtf: part(times.new) / audioSeconds,
+      melSeconds: part(times.newMel),
+      griffinLimSeconds: part(times.newGl),
+      melSecondsFreshTokenizer: part(times.coldMel),
+      wallSeconds: part(times.newWall),
+    },
+    speedup: part(times.old) / part(times.new),
+    relRmsNewVsOld: Math.sqrt(d2 / s2),
+    tokDecodeIsNew: decodeSame,
+  }),
+);

@@ -17,7 +17,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  SpeechTokenizer, griffinLim, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWav, saveSpeechTokenizer, writeWav,
+  SpeechTokenizer,
+  griffinLim,
+  loadSpeechTokenizer,
+  logMelForUnitRate,
+  prepareAudio,
+  readWav,
+  saveSpeechTokenizer,
+  writeWav,
 } from '@zipper/tokenizers';
 import { findPocketsphinx, transcribeWavFiles, type PocketsphinxMode } from '@zipper/eval/node';
 import { requireProgram } from '../setup/system.mjs';
@@ -48,7 +55,10 @@ const tokDir = opt('tokenizer', '');
 const trainList = opt('train-list', '');
 // units: audio -> units -> audio; vocoder: audio -> log-mel -> audio (no quantization: the vocoder's own ceiling)
 const mode = opt('mode', 'units') as 'units' | 'vocoder';
-const name = opt('name', tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `${mode}-r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`);
+const name = opt(
+  'name',
+  tokDir ? `eval-${tokDir.replace(/\W+/g, '_')}` : `${mode}-r${rate}-k${units}-s${stack}-m${mels}-gl${gl}-${inversion}`,
+);
 const outDir = resolve('.cache/units-runs', name);
 mkdirSync(join(outDir, 'resynth'), { recursive: true });
 
@@ -60,24 +70,37 @@ if (tokDir) {
   if (argv.includes('--smoothing') || argv.includes('--gl')) {
     tok = new SpeechTokenizer({ ...tok, vocoder: { ...tok.vocoder, smoothing, griffinLimIterations: gl }, training: tok.training });
   }
-}
-else if (mode === 'vocoder') {
+} else if (mode === 'vocoder') {
   const features = logMelForUnitRate(rate, stack, { nMels: mels });
   tok = new SpeechTokenizer({
-    features, units: { numUnits: 1, stack }, vocoder: { inversion, griffinLimIterations: gl }, centroids: new Float32Array(stack * mels),
+    features,
+    units: { numUnits: 1, stack },
+    vocoder: { inversion, griffinLimIterations: gl },
+    centroids: new Float32Array(stack * mels),
   });
 } else {
-  const files = readFileSync(trainList || join(corpus, 'train', 'list.txt'), 'utf8').split('\n').filter(Boolean).slice(0, trainLimit);
+  const files = readFileSync(trainList || join(corpus, 'train', 'list.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, trainLimit);
   const features = logMelForUnitRate(rate, stack, { nMels: mels });
   const clips = files.map((f) => readMono(f, features.sampleRate));
   tok = SpeechTokenizer.train(clips, {
-    features, units: { numUnits: units, stack }, vocoder: { inversion, griffinLimIterations: gl, smoothing }, seed, iterations, maxFrames,
+    features,
+    units: { numUnits: units, stack },
+    vocoder: { inversion, griffinLimIterations: gl, smoothing },
+    seed,
+    iterations,
+    maxFrames,
   });
   saveSpeechTokenizer(tok, join(outDir, 'tokenizer'));
 }
 const tTrain = performance.now();
 
-const refs = readFileSync(join(corpus, 'eval', 'refs.txt'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]);
+const refs = readFileSync(join(corpus, 'eval', 'refs.txt'), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => l.split('\t') as [string, string]);
 let quantErr = 0;
 let resynthErr = 0;
 let cells = 0;
@@ -91,7 +114,9 @@ for (const [id] of refs) {
     const mag = tok.logMelToMagnitude(feats);
     const v = tok.vocoder;
     y = griffinLim(mag, feats.frames, tok.features, Math.max(1, (feats.frames - 1) * tok.features.hopLength), {
-      iterations: v.griffinLimIterations, momentum: v.momentum, seed: v.seed,
+      iterations: v.griffinLimIterations,
+      momentum: v.momentum,
+      seed: v.seed,
     });
     const out = new Float32Array(x.length);
     out.set(y.subarray(0, x.length));
@@ -151,10 +176,16 @@ function sclite(hyps: string[], tag: string): number {
   const hypFile = join(outDir, `hyp-${tag}.trn`);
   writeFileSync(refFile, trn(refs.map(([, r]) => r)));
   writeFileSync(hypFile, trn(hyps));
-  const report = execFileSync(scliteBin, ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'spu_id', '-o', 'sum', 'stdout'], { encoding: 'utf8' });
+  const report = execFileSync(scliteBin, ['-r', refFile, 'trn', '-h', hypFile, 'trn', '-i', 'spu_id', '-o', 'sum', 'stdout'], {
+    encoding: 'utf8',
+  });
   writeFileSync(join(outDir, `sclite-${tag}.txt`), report);
   const sum = report.split('\n').find((l) => l.includes('Sum/Avg'));
-  const cells = sum?.split('|').map((c) => c.trim()).filter(Boolean) ?? [];
+  const cells =
+    sum
+      ?.split('|')
+      .map((c) => c.trim())
+      .filter(Boolean) ?? [];
   // | Sum/Avg | # Snt # Wrd | Corr Sub Del Ins Err S.Err |
   const err = Number(cells[2]?.split(/\s+/)[4]);
   return err / 100;
@@ -162,13 +193,23 @@ function sclite(hyps: string[], tag: string): number {
 
 const werOriginal = sclite(hypOrig, 'original');
 const werResynth = sclite(hypRes, 'resynth');
-console.log(JSON.stringify({
-  name, unitRate: tok.unitRate, numUnits: tok.units.numUnits, stack: tok.units.stack, nMels: tok.features.nMels,
-  hopLength: tok.features.hopLength, winLength: tok.features.winLength, nFft: tok.features.nFft, vocoder: tok.vocoder,
-  mode, sentences: refs.length,
-  logMelL1: { quantization: mode === 'units' ? quantErr / cells : 0, resynthesis: resynthErr / cells },
-  sclite: { werOriginal, werResynth, ratio: werResynth / werOriginal },
-  own: { werOriginal: ownWer(hypOrig), werResynth: ownWer(hypRes) },
-  seconds: { train: (tTrain - t0) / 1000, resynth: (tResynth - tTrain) / 1000, asr: (tAsr - tResynth) / 1000 },
-  out: outDir,
-}));
+console.log(
+  JSON.stringify({
+    name,
+    unitRate: tok.unitRate,
+    numUnits: tok.units.numUnits,
+    stack: tok.units.stack,
+    nMels: tok.features.nMels,
+    hopLength: tok.features.hopLength,
+    winLength: tok.features.winLength,
+    nFft: tok.features.nFft,
+    vocoder: tok.vocoder,
+    mode,
+    sentences: refs.length,
+    logMelL1: { quantization: mode === 'units' ? quantErr / cells : 0, resynthesis: resynthErr / cells },
+    sclite: { werOriginal, werResynth, ratio: werResynth / werOriginal },
+    own: { werOriginal: ownWer(hypOrig), werResynth: ownWer(hypRes) },
+    seconds: { train: (tTrain - t0) / 1000, resynth: (tResynth - tTrain) / 1000, asr: (tAsr - tResynth) / 1000 },
+    out: outDir,
+  }),
+);

@@ -41,8 +41,16 @@ const toks: [string, SpeechTokenizer][] = all('tokenizer').map((s) => {
 });
 if (toks.length === 0) throw new Error('pass --tokenizer NAME=DIR at least once');
 
-interface Rec { id: string; voice: string; path: string }
-const readManifest = (file: string): Rec[] => readFileSync(join(data, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+interface Rec {
+  id: string;
+  voice: string;
+  path: string;
+}
+const readManifest = (file: string): Rec[] =>
+  readFileSync(join(data, file), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Rec);
 const firstPerVoice = (recs: Rec[], n: number): Map<string, Rec[]> => {
   const m = new Map<string, Rec[]>();
   for (const r of recs) {
@@ -92,7 +100,11 @@ for (const [name, tok] of toks) {
     }
     let h = 0;
     let used = 0;
-    for (const c of hist) if (c > 0) { used++; h -= (c / n) * Math.log(c / n); }
+    for (const c of hist)
+      if (c > 0) {
+        used++;
+        h -= (c / n) * Math.log(c / n);
+      }
     per.set(voice, { msd: sq / n, ppl: Math.exp(h), used, units: n });
   }
   stats.set(name, per);
@@ -132,7 +144,11 @@ function dtw(a: Float32Array, Ta: number, b: Float32Array, Tb: number, D: number
     const diag = cost[(i - 1) * W + j - 1]!;
     const up = cost[(i - 1) * W + j]!;
     const left = cost[i * W + j - 1]!;
-    if (diag <= up && diag <= left) { i--; j--; } else if (up <= left) i--; else j--;
+    if (diag <= up && diag <= left) {
+      i--;
+      j--;
+    } else if (up <= left) i--;
+    else j--;
   }
   return path.reverse();
 }
@@ -140,7 +156,9 @@ const asr = readManifest('aligned-asr.100pct.jsonl');
 const tts = readManifest('aligned-tts.100pct.jsonl');
 const ttsByIndex = new Map(tts.map((r) => [r.id.replace('aligned-tts-', ''), r]));
 const pairs = firstPerVoice(asr, pairsPerVoice);
-const cross = new Map<string, Map<string, { agree: number; hCond: number; hSlt: number; nmi: number; pairs: number }>>(toks.map(([n]) => [n, new Map()]));
+const cross = new Map<string, Map<string, { agree: number; hCond: number; hSlt: number; nmi: number; pairs: number }>>(
+  toks.map(([n]) => [n, new Map()]),
+);
 for (const [voice, recs] of pairs) {
   const joint = new Map<string, Map<string, number>>(toks.map(([n]) => [n, new Map()]));
   const same = new Map<string, number>(toks.map(([n]) => [n, 0]));

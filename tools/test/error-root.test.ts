@@ -32,7 +32,9 @@ function entryPoints(): string[] {
 const isErrorClass = (v: unknown): v is new (...a: never[]) => Error => typeof v === 'function' && v.prototype instanceof Error;
 /** Names of the error classes among a module's exports that are not ZipperErrors. */
 const strays = (mod: Record<string, unknown>): string[] =>
-  Object.entries(mod).filter(([, v]) => isErrorClass(v) && v !== ZipperError && !(v.prototype instanceof ZipperError)).map(([k]) => k);
+  Object.entries(mod)
+    .filter(([, v]) => isErrorClass(v) && v !== ZipperError && !(v.prototype instanceof ZipperError))
+    .map(([k]) => k);
 
 describe('one error root', () => {
   const entries = entryPoints();
@@ -44,7 +46,16 @@ describe('one error root', () => {
   });
 
   it('finds the packages', () => {
-    expect(entries).toEqual(expect.arrayContaining(['@zipper/common', '@zipper/common/node', '@zipper/core', '@zipper/tokenizers', '@zipper/speech', '@zipper/text']));
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        '@zipper/common',
+        '@zipper/common/node',
+        '@zipper/core',
+        '@zipper/tokenizers',
+        '@zipper/speech',
+        '@zipper/text',
+      ]),
+    );
   });
 
   it.each(entries)('every error class exported by %s is a ZipperError', async (entry) => {
@@ -54,10 +65,10 @@ describe('one error root', () => {
   });
 
   it('the CLI and the data builder throw ZipperErrors too', async () => {
-    const modules = [
-      await import('../../apps/cli/src/command.js'),
-      await import('../../apps/cli/src/data/errors.js'),
-    ] as Record<string, unknown>[];
+    const modules = [await import('../../apps/cli/src/command.js'), await import('../../apps/cli/src/data/errors.js')] as Record<
+      string,
+      unknown
+    >[];
     expect(modules.flatMap((m) => Object.values(m).filter(isErrorClass)).length).toBeGreaterThanOrEqual(5);
     expect(modules.flatMap(strays)).toEqual([]);
   });

@@ -26,17 +26,32 @@ async function python(py: string, args: readonly string[]): Promise<string> {
   return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20 })).stdout;
 }
 
-
 const examples: Example[] = [
-  [{ tower: 'speech', ids: [17, 3, 5, 7, 11, 2, 18] }, { tower: 'text', ids: [15, 4, 9, 16], target: true }],
-  [{ tower: 'text', ids: [15, 1, 2, 3, 14, 16] }, { tower: 'speech', ids: [17, 13, 0, 18], target: true }],
-  [{ tower: 'text', ids: [15, 6, 16] }, { tower: 'speech', ids: [17, 8, 8, 1, 18] }, { tower: 'text', ids: [15, 12, 16], target: true }],
+  [
+    { tower: 'speech', ids: [17, 3, 5, 7, 11, 2, 18] },
+    { tower: 'text', ids: [15, 4, 9, 16], target: true },
+  ],
+  [
+    { tower: 'text', ids: [15, 1, 2, 3, 14, 16] },
+    { tower: 'speech', ids: [17, 13, 0, 18], target: true },
+  ],
+  [
+    { tower: 'text', ids: [15, 6, 16] },
+    { tower: 'speech', ids: [17, 8, 8, 1, 18] },
+    { tower: 'text', ids: [15, 12, 16], target: true },
+  ],
 ];
 
 describe('fused checkpoints of @zipper/fuse through convert.py', () => {
   let PY = '';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-convert-'));
-  const dirs = { text: path.join(tmp, 'text'), speech: path.join(tmp, 'speech'), zipped: path.join(tmp, 'zipped'), pt: path.join(tmp, 'zipped.pt'), back: path.join(tmp, 'back') };
+  const dirs = {
+    text: path.join(tmp, 'text'),
+    speech: path.join(tmp, 'speech'),
+    zipped: path.join(tmp, 'zipped'),
+    pt: path.join(tmp, 'zipped.pt'),
+    back: path.join(tmp, 'back'),
+  };
   let zipper: Zipper;
 
   beforeAll(async () => {
@@ -46,7 +61,11 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
     await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
     const text = await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 });
     const speech = await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 });
-    zipper = Zipper.create([text, speech], { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'] }, { seed: 3 });
+    zipper = Zipper.create(
+      [text, speech],
+      { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'] },
+      { seed: 3 },
+    );
     tf.tidy(() => {
       for (const [k, v] of zipper.params) {
         if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
@@ -61,11 +80,18 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
   });
 
   it('to-torch loads the twin strictly, and its logits equal ours', async () => {
-    const res = JSON.parse((await python(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt, '--check'])).trim().split('\n').pop()!);
+    const res = JSON.parse(
+      (await python(PY, [convert, 'to-torch', '--in', dirs.zipped, '--tower', `text=${dirs.text}`, '--out', dirs.pt, '--check']))
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
     expect(res.check).toMatchObject({ strict_load: true, finite: true });
     const file = path.join(tmp, 'examples.json');
     writeFileSync(file, JSON.stringify(examples));
-    const twin = JSON.parse(await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file])) as {
+    const twin = JSON.parse(
+      await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file]),
+    ) as {
       logits: Record<string, number[]>;
       shape: Record<string, [number, number, number]>;
       lengths: Record<string, number[]>;

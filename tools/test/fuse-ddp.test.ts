@@ -29,13 +29,41 @@ async function python(py: string, args: readonly string[]): Promise<string> {
 
 const towers = { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') };
 const STEPS = 8;
-const common = ['--model', path.join(fixtures, 'zipped'), '--tower', `text=${towers.text}`, '--data', path.join(fixtures, 'train.jsonl'),
-  '--freeze', 'text', '--steps', String(STEPS), '--lr', '3e-3', '--weights', 'text=1,speech=0.5', '--seed', '3'];
+const common = [
+  '--model',
+  path.join(fixtures, 'zipped'),
+  '--tower',
+  `text=${towers.text}`,
+  '--data',
+  path.join(fixtures, 'train.jsonl'),
+  '--freeze',
+  'text',
+  '--steps',
+  String(STEPS),
+  '--lr',
+  '3e-3',
+  '--weights',
+  'text=1,speech=0.5',
+  '--seed',
+  '3',
+];
 
-interface Line { step?: number; loss?: number; rank?: number; paramsSha256?: string; done?: boolean; frozen?: string[]; ranks?: number }
+interface Line {
+  step?: number;
+  loss?: number;
+  rank?: number;
+  paramsSha256?: string;
+  done?: boolean;
+  frozen?: string[];
+  ranks?: number;
+}
 /** JSON lines of a run's output (torchrun's --tee prefixes each with `[defaultN]:`). */
 function lines(out: string): Line[] {
-  return out.split('\n').map((l) => l.replace(/^\[default\d+\]:/, '').trim()).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+  return out
+    .split('\n')
+    .map((l) => l.replace(/^\[default\d+\]:/, '').trim())
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line);
 }
 
 describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
@@ -50,8 +78,25 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     // torchrun as `python -m torch.distributed.run`, so the interpreter with torch runs it; --standalone
     // picks a free port; --redirects 1 --tee 1: Debian's torch 1.13 crashes on Python 3.11 with the
     // defaults (its Std flag parsing returns None for "0").
-    const run = await python(PY, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '--redirects', '1', '--tee', '1',
-      '--log_dir', path.join(tmp, 'logs'), path.join(fuse, 'train_ddp.py'), ...common, '--batch', '4', '--out', out]);
+    const run = await python(PY, [
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      '--nproc_per_node',
+      '2',
+      '--redirects',
+      '1',
+      '--tee',
+      '1',
+      '--log_dir',
+      path.join(tmp, 'logs'),
+      path.join(fuse, 'train_ddp.py'),
+      ...common,
+      '--batch',
+      '4',
+      '--out',
+      out,
+    ]);
     ddp = lines(run);
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,7 +133,9 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as { examples: Example[] };
     const examplesFile = path.join(tmp, 'examples.json');
     writeFileSync(examplesFile, JSON.stringify(golden.examples));
-    const twin = JSON.parse(await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile])) as {
+    const twin = JSON.parse(
+      await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile]),
+    ) as {
       logits: Record<string, number[]>;
       shape: Record<string, [number, number, number]>;
       lengths: Record<string, number[]>;

@@ -19,7 +19,16 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
-import { everyNthSchedule, fusedGradients, fusionParamSpecs, layoutBatch, loadZipper, resolveZipperConfig, Zipper, type Example } from '@zipper/fuse';
+import {
+  everyNthSchedule,
+  fusedGradients,
+  fusionParamSpecs,
+  layoutBatch,
+  loadZipper,
+  resolveZipperConfig,
+  Zipper,
+  type Example,
+} from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 
 const fixtures = new URL('../fuse/fixtures/', import.meta.url).pathname;
@@ -60,14 +69,18 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, keep: (i: number
 }
 
 /** Index i of a flat [B, T, V] array is a real (unpadded) position of its row. */
-const isReal = (lengths: readonly number[], T: number, V: number) => (i: number) => Math.floor(i / V) % T < (lengths[Math.floor(i / (T * V))] as number);
+const isReal = (lengths: readonly number[], T: number, V: number) => (i: number) =>
+  Math.floor(i / V) % T < (lengths[Math.floor(i / (T * V))] as number);
 
 let zipper: Zipper;
 let three: Zipper;
 beforeAll(async () => {
   await initBackend();
   // @zipper/fuse's own loader reads the converter's fused checkpoints (and verifies the towers' sha256)
-  zipper = await loadZipper(path.join(fixtures, 'zipped'), { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') });
+  zipper = await loadZipper(path.join(fixtures, 'zipped'), {
+    text: path.join(fixtures, 'text-tower'),
+    speech: path.join(fixtures, 'speech-tower'),
+  });
   three = await loadZipper(path.join(fixtures, 'three', 'zipped')); // every tower stored, no tower checkpoint
 });
 afterAll(() => {
@@ -92,7 +105,10 @@ describe.each([
       expect(real(s.ids), name).toEqual(g.ids.map((r, b) => r.slice(0, g.lengths[b])));
       expect(Array.from(s.global), name).toEqual(g.global.flat());
       expect(Array.from(s.mask), name).toEqual(g.mask.flat());
-      expect(Array.from(s.targets).filter((_, i) => s.mask[i] === 1), name).toEqual(g.targets.flat().filter((_, i) => g.mask.flat()[i] === 1));
+      expect(
+        Array.from(s.targets).filter((_, i) => s.mask[i] === 1),
+        name,
+      ).toEqual(g.targets.flat().filter((_, i) => g.mask.flat()[i] === 1));
     }
   });
 
@@ -124,7 +140,11 @@ describe.each([
     const denominators = strategy.countTargets(batch);
     expect(denominators).toEqual(golden.denominators);
     const before = tf.memory().numTensors;
-    const r = await strategy.computeGradients(batch, { trainable: keys, denominator: Object.values(denominators).reduce((a, b) => a + b, 0), denominators });
+    const r = await strategy.computeGradients(batch, {
+      trainable: keys,
+      denominator: Object.values(denominators).reduce((a, b) => a + b, 0),
+      denominators,
+    });
     const loss = r.loss.dataSync()[0] as number;
     expect(Math.abs(loss - golden.loss) / golden.loss).toBeLessThan(1e-5);
     for (const [name, share] of Object.entries(golden.losses)) expect(Math.abs(r.streams![name]! - share) / share, name).toBeLessThan(1e-5);
@@ -183,14 +203,19 @@ describe('the golden values through PyTorch', () => {
     const fresh = JSON.parse(readFileSync(path.join(tmp, 'golden.json'), 'utf8')) as Golden;
     expect(Math.abs(fresh.loss - golden.loss)).toBeLessThan(1e-6);
     for (const name of Object.keys(golden.logits)) expect(maxRelDiff(fresh.logits[name]!, golden.logits[name]!), name).toBeLessThan(1e-6);
-    expect(readFileSync(path.join(tmp, 'zipped', 'model.safetensors')).equals(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors')))).toBe(true);
+    expect(
+      readFileSync(path.join(tmp, 'zipped', 'model.safetensors')).equals(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors'))),
+    ).toBe(true);
     for (const f of ['golden-grads.safetensors', 'three/golden-grads.safetensors', 'three/zipped/model.safetensors']) {
       expect(readFileSync(path.join(tmp, f)).equals(readFileSync(path.join(fixtures, f))), f).toBe(true);
     }
   });
 
   it("bench_twin.py's every-n-th schedule equals everyNthSchedule, and both of its modes run", async () => {
-    const shapes = [{ name: 'text', nLayers: 4, dModel: 16 }, { name: 'speech', nLayers: 6, dModel: 24 }];
+    const shapes = [
+      { name: 'text', nLayers: 4, dModel: 16 },
+      { name: 'speech', nLayers: 6, dModel: 24 },
+    ];
     const script = [
       'import sys, json',
       `sys.path.insert(0, ${JSON.stringify(new URL('../fuse/', import.meta.url).pathname)})`,
@@ -199,7 +224,26 @@ describe('the golden values through PyTorch', () => {
       'print(json.dumps(bench_twin.every_nth(towers, 2)))',
     ].join('\n');
     expect(JSON.parse(await python(PY, ['-c', script]))).toEqual(everyNthSchedule(shapes, 2).links);
-    const tiny = ['--d', '16', '--heads', '2', '--layers', '2', '--cross', '2', '--text-vocab', '7', '--speech-vocab', '5', '--speech-len', '6', '--text-len', '3', '--steps', '1'];
+    const tiny = [
+      '--d',
+      '16',
+      '--heads',
+      '2',
+      '--layers',
+      '2',
+      '--cross',
+      '2',
+      '--text-vocab',
+      '7',
+      '--speech-vocab',
+      '5',
+      '--speech-len',
+      '6',
+      '--text-len',
+      '3',
+      '--steps',
+      '1',
+    ];
     const bench = new URL('../fuse/bench_twin.py', import.meta.url).pathname;
     const train = JSON.parse(await python(PY, [bench, 'train', ...tiny, '--batch', '2'])) as { tokens_per_s: number; params: number };
     const gen = JSON.parse(await python(PY, [bench, 'generate', ...tiny, '--new-tokens', '3'])) as { ms_per_token: number };

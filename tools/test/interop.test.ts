@@ -49,8 +49,18 @@ afterAll(() => {
 });
 
 describe('a torch tower converted by tools/interop/convert.py', () => {
-  const inputs = () => tf.tensor2d(golden.ids.map((r) => r.slice(0, -1)), undefined, 'int32');
-  const targets = () => tf.tensor2d(golden.ids.map((r) => r.slice(1)), undefined, 'int32');
+  const inputs = () =>
+    tf.tensor2d(
+      golden.ids.map((r) => r.slice(0, -1)),
+      undefined,
+      'int32',
+    );
+  const targets = () =>
+    tf.tensor2d(
+      golden.ids.map((r) => r.slice(1)),
+      undefined,
+      'int32',
+    );
   const mask = () => tf.tensor2d(golden.mask, undefined, 'float32');
 
   it('gives the reference logits and masked loss', () => {
@@ -88,7 +98,9 @@ describe('round trips through PyTorch', () => {
     const pt = path.join(tmp, 'ours.pt');
     const b = path.join(tmp, 'back');
     await saveTower(a, ours);
-    const toTorch = JSON.parse(execFileSync(PY, [convert, 'to-torch', '--in', a, '--out', pt, '--check'], { encoding: 'utf8' }).trim().split('\n').pop()!);
+    const toTorch = JSON.parse(
+      execFileSync(PY, [convert, 'to-torch', '--in', a, '--out', pt, '--check'], { encoding: 'utf8' }).trim().split('\n').pop()!,
+    );
     expect(toTorch.check).toEqual({ strict_load: true, logits_shape: [1, 4, 17], finite: true });
     execFileSync(PY, [convert, 'to-zipper', '--in', pt, '--heads', '2', '--max-seq-len', '64', '--out', b], { stdio: 'ignore' });
     const back = await loadTower(b);

@@ -20,10 +20,34 @@ function publishedEntries(): string[] {
 describe('published packages', () => {
   it('install from their packed tarballs into an empty folder, import under ESM and CJS, and core trains with a worker and its native GEMM', () => {
     const out = execFileSync('node', ['tools/pack-check.mjs'], { encoding: 'utf8', timeout: 600_000 }); // npm pack + install of every package: ~1-2 min idle, 6 min 47 s measured under load
-    const all = out.trim().split('\n').map((l) => JSON.parse(l) as { package: string; ok: boolean; esmExports?: number; check?: string; lossInProcess?: number; lossWorkers?: number; native?: boolean });
+    const all = out
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            package: string;
+            ok: boolean;
+            esmExports?: number;
+            check?: string;
+            lossInProcess?: number;
+            lossWorkers?: number;
+            native?: boolean;
+          },
+      );
     const rows = all.filter((r) => r.check === undefined);
     const expected = publishedEntries();
-    expect(expected).toEqual(expect.arrayContaining(['@zipper/common', '@zipper/core', '@zipper/core/ops', '@zipper/fuse', '@zipper/speech', '@zipper/text', '@zipper/tokenizers']));
+    expect(expected).toEqual(
+      expect.arrayContaining([
+        '@zipper/common',
+        '@zipper/core',
+        '@zipper/core/ops',
+        '@zipper/fuse',
+        '@zipper/speech',
+        '@zipper/text',
+        '@zipper/tokenizers',
+      ]),
+    );
     expect(rows.map((r) => r.package).sort()).toEqual(expected);
     for (const r of rows) {
       expect(r.ok, r.package).toBe(true);
@@ -33,7 +57,10 @@ describe('published packages', () => {
     // and loads its shipped native GEMM on linux-x64, under ESM and CJS.
     const checks = all.filter((r) => r.check !== undefined && r.check.startsWith('train step'));
     expect(all.find((r) => r.check?.startsWith('one copy of the ops'))?.ok).toBe(true);
-    expect(checks.map((r) => r.check)).toEqual(['train step in-process vs 1 worker, native GEMM (esm)', 'train step in-process vs 1 worker, native GEMM (cjs)']);
+    expect(checks.map((r) => r.check)).toEqual([
+      'train step in-process vs 1 worker, native GEMM (esm)',
+      'train step in-process vs 1 worker, native GEMM (cjs)',
+    ]);
     for (const r of checks) {
       expect(r.ok, r.check).toBe(true);
       expect(Math.abs(r.lossInProcess! - r.lossWorkers!)).toBeLessThanOrEqual(1e-5 * r.lossInProcess!);

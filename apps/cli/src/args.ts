@@ -5,14 +5,20 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OutputError, UsageError } from './command.js';
 
 /** Parses options strictly; positional arguments are refused unless `positionals` is true. */
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T, usage: string, { positionals = false } = {}) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+  { positionals = false } = {},
+) {
   let r;
   try {
     r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${usage}`);
   }
-  if (!positionals && r.positionals.length > 0) throw new UsageError(`unexpected argument "${r.positionals[0]}" (options start with --)\n\n${usage}`);
+  if (!positionals && r.positionals.length > 0)
+    throw new UsageError(`unexpected argument "${r.positionals[0]}" (options start with --)\n\n${usage}`);
   return r;
 }
 
@@ -76,7 +82,10 @@ export function writeOutputFile(file: string, data: string | Uint8Array, option:
     writeFileSync(file, data);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'ENOENT') throw new UsageError(`cannot write ${option} ${file}: the folder ${path.dirname(path.resolve(file))} does not exist; create it first`);
+    if (code === 'ENOENT')
+      throw new UsageError(
+        `cannot write ${option} ${file}: the folder ${path.dirname(path.resolve(file))} does not exist; create it first`,
+      );
     if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENAMETOOLONG') {
       throw new UsageError(`cannot write ${option} ${file}: ${fsReason(e)}`);
     }

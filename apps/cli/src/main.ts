@@ -15,7 +15,13 @@ import { COMMANDS } from './commands/index.js';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
-  return ['usage: zipper <command> [options]', '', ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`), '', 'zipper <command> --help for its options'].join('\n');
+  return [
+    'usage: zipper <command> [options]',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+    'zipper <command> --help for its options',
+  ].join('\n');
 }
 
 const debug = (): boolean => process.env['ZIPPER_DEBUG'] === '1';
@@ -24,12 +30,16 @@ const debug = (): boolean => process.env['ZIPPER_DEBUG'] === '1';
 export function reportError(err: unknown): { message: string; code: number } {
   const trace = debug() && err instanceof Error && err.stack ? `\n${err.stack}` : '';
   if (err instanceof UsageError) return { message: `zipper: ${err.message}${trace}`, code: 2 };
-  if (err instanceof ZipperError || err instanceof TokenizerError) return { message: `zipper: ${err.name}: ${err.message}${trace}`, code: 1 };
+  if (err instanceof ZipperError || err instanceof TokenizerError)
+    return { message: `zipper: ${err.name}: ${err.message}${trace}`, code: 1 };
   const e = err as NodeJS.ErrnoException | undefined;
   if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
     // a file system failure nobody typed: say which call on which path
     const where = e.path ? ` ${e.path}` : '';
-    return { message: `zipper: ${e.syscall}${where} failed: ${fsReason(e)}${trace || '\n(run with ZIPPER_DEBUG=1 for the stack)'}`, code: 1 };
+    return {
+      message: `zipper: ${e.syscall}${where} failed: ${fsReason(e)}${trace || '\n(run with ZIPPER_DEBUG=1 for the stack)'}`,
+      code: 1,
+    };
   }
   const first = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0];
   return { message: `zipper: unexpected error: ${first}${trace || '\n(run with ZIPPER_DEBUG=1 for the stack)'}`, code: 1 };

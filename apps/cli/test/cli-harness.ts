@@ -13,7 +13,8 @@ export interface CliResult {
 /** What the mocked `readStdin` returns: set `stdinBox.data` before a run. */
 export const stdinBox: { data: Buffer } = { data: Buffer.alloc(0) };
 
-const text = (args: unknown[]): string => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? String(a.stack) : JSON.stringify(a) ?? String(a))).join(' ') + '\n';
+const text = (args: unknown[]): string =>
+  args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? String(a.stack) : (JSON.stringify(a) ?? String(a)))).join(' ') + '\n';
 
 /** `zipper ...argv` in this process; stdout/stderr are captured, not printed. */
 export async function runCli(argv: readonly string[], stdin: string | Buffer = ''): Promise<CliResult> {

@@ -30,7 +30,10 @@ let b: BuildResult;
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 const manifest = (dir: string, f: string): ManifestRecord[] => parseJsonl(read(dir, f).toString());
-const jsonl = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl') && !f.startsWith('.')).sort();
+const jsonl = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl') && !f.startsWith('.'))
+    .sort();
 /** Every file of a build (relative path -> sha256), audio included. */
 function tree(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -81,7 +84,8 @@ describe('zipper data build --size tiny', () => {
     const so = manifest(dirA, 'speech-only.jsonl');
     expect(so.every((r) => r.text === undefined && /^[0-9a-f]{64}$/.test(r.textSha256!))).toBe(true);
     splits.set('speech-only', new Set(so.map((r) => r.textSha256!)));
-    for (const s of ['aligned-asr.100pct', 'dev', 'test-clean', 'test-other']) splits.set(s, new Set(manifest(dirA, `${s}.jsonl`).map((r) => sha(r.text!))));
+    for (const s of ['aligned-asr.100pct', 'dev', 'test-clean', 'test-other'])
+      splits.set(s, new Set(manifest(dirA, `${s}.jsonl`).map((r) => sha(r.text!))));
     const tts = new Set(manifest(dirA, 'aligned-tts.100pct.jsonl').map((r) => sha(r.text!)));
     expect(tts).toEqual(splits.get('aligned-asr.100pct')); // same sentences, two renderings
     const names = [...splits.keys()];
@@ -110,7 +114,9 @@ describe('zipper data build --size tiny', () => {
   it('test-other uses only unseen voices, with tempo and noise in range; test-clean only seen voices', () => {
     const seen = new Set(SEEN_VOICES.map((v) => v.id));
     const unseen = new Set(UNSEEN_VOICES.map((v) => v.id));
-    const training = ['speech-only.jsonl', 'aligned-asr.100pct.jsonl', 'aligned-tts.100pct.jsonl', 'dev.jsonl'].flatMap((f) => manifest(dirA, f).map((r) => r.voice));
+    const training = ['speech-only.jsonl', 'aligned-asr.100pct.jsonl', 'aligned-tts.100pct.jsonl', 'dev.jsonl'].flatMap((f) =>
+      manifest(dirA, f).map((r) => r.voice),
+    );
     expect(training.every((v) => seen.has(v))).toBe(true);
     expect(manifest(dirA, 'test-clean.jsonl').every((r) => seen.has(r.voice))).toBe(true);
     const other = manifest(dirA, 'test-other.jsonl');
@@ -143,7 +149,11 @@ describe('zipper data build --size tiny', () => {
     const wav = join(root, 'slt.wav');
     await run(tools.flite, ['-voice', 'slt', '-t', 'seven eleven thirteen', '-o', wav], process.env);
     const direct = readPcm16Wav(readFileSync(wav));
-    const viaSox = await run(tools.sox, ['-D', '-V1', wav, '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'], process.env);
+    const viaSox = await run(
+      tools.sox,
+      ['-D', '-V1', wav, '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'],
+      process.env,
+    );
     expect(direct.sampleRate).toBe(16000);
     expect(Buffer.from(direct.samples.buffer).equals(viaSox)).toBe(true);
   });
@@ -170,5 +180,4 @@ describe('zipper data build --size tiny', () => {
     const after = tree(dirA);
     for (const [k, v] of before) expect(after.get(k), k).toBe(v);
   });
-
 });

@@ -34,7 +34,15 @@ describe('numbers', () => {
       'one hundred twenty three million four hundred fifty six thousand seven hundred eighty nine',
     ]);
     expect(spellDigits('007')).toBe('zero zero seven');
-    expect(['1', '2', '3', '12', '21', '40', '100'].map(spellOrdinal)).toEqual(['first', 'second', 'third', 'twelfth', 'twenty first', 'fortieth', 'one hundredth']);
+    expect(['1', '2', '3', '12', '21', '40', '100'].map(spellOrdinal)).toEqual([
+      'first',
+      'second',
+      'third',
+      'twelfth',
+      'twenty first',
+      'fortieth',
+      'one hundredth',
+    ]);
     expect(['1611', '1900', '1905', '2024', '2000', '250'].map(spellNumber)).toEqual([
       'sixteen eleven',
       'nineteen hundred',
@@ -47,11 +55,14 @@ describe('numbers', () => {
 });
 
 describe('normalization rule', () => {
-  it('maps raw sentences to lowercase words over [a-z\']', () => {
+  it("maps raw sentences to lowercase words over [a-z']", () => {
     const cases: [string, string | null][] = [
       ['And God said, Let there be light: and there was light.', 'and god said let there be light and there was light'],
-      ['Don\u2019t panic -- it\'s only the 3rd time in 1,000 years!', "don't panic it's only the third time in one thousand years"],
-      ['The caf\u00e9 opened in the 1970s at 2.5 miles & 50% off.', 'the cafe opened in the nineteen seventies at two point five miles and fifty percent off'],
+      ["Don\u2019t panic -- it's only the 3rd time in 1,000 years!", "don't panic it's only the third time in one thousand years"],
+      [
+        'The caf\u00e9 opened in the 1970s at 2.5 miles & 50% off.',
+        'the cafe opened in the nineteen seventies at two point five miles and fifty percent off',
+      ],
       ['"Quoted," she said \'loudly\' to them.', 'quoted she said loudly to them'],
       ['x = y + 1; print(x)', null], // code-like symbol
       ['Too short.', null],
@@ -77,7 +88,11 @@ describe('normalization rule', () => {
   });
 
   it('splits running text into sentences', () => {
-    expect(splitSentences('Hello there. "Who are you?" he asked.  I am 7 feet tall! ok')).toEqual(['Hello there.', '"Who are you?" he asked.', 'I am 7 feet tall! ok']);
+    expect(splitSentences('Hello there. "Who are you?" he asked.  I am 7 feet tall! ok')).toEqual([
+      'Hello there.',
+      '"Who are you?" he asked.',
+      'I am 7 feet tall! ok',
+    ]);
   });
 });
 
@@ -129,7 +144,9 @@ describe('config and tools', () => {
     const empty = mkdtempSync(join(tmpdir(), 'zipper-nopath-'));
     expect(() => requireTool('flite', { PATH: empty })).toThrow(MissingToolError);
     expect(() => requireTool('flite', { PATH: empty })).toThrow(/apt-get install flite/);
-    await expect(buildData({ out: join(empty, 'out'), env: { PATH: empty } })).rejects.toThrow(/"flite" not found on PATH.*apt-get install flite/);
+    await expect(buildData({ out: join(empty, 'out'), env: { PATH: empty } })).rejects.toThrow(
+      /"flite" not found on PATH.*apt-get install flite/,
+    );
     // Everything present except espeak-ng: the error names espeak-ng.
     const partial = mkdtempSync(join(tmpdir(), 'zipper-partial-'));
     for (const t of ['flite', 'sox', 'bible'] as const) symlinkSync(requireTool(t), join(partial, t));

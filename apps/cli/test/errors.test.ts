@@ -10,7 +10,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { reportError } from '../src/main.js';
 import { runCli, STACK_LINE, stdinBox } from './cli-harness.js';
 
-vi.mock('../src/args.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../src/args.js')>()), readStdin: () => stdinBox.data }));
+vi.mock('../src/args.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../src/args.js')>()),
+  readStdin: () => stdinBox.data,
+}));
 
 let tmp = '';
 let ids = '';
@@ -24,7 +27,14 @@ beforeAll(async () => {
   ids = at('ids.txt');
   await fs.writeFile(ids, '1 2 3 4 5 6 7 8 9 10 11 12\n3 4 5 6 7 8 9 1 2\n');
   wav = at('a.wav');
-  await fs.writeFile(wav, writeWav(Float32Array.from({ length: 1600 }, (_, i) => 0.3 * Math.sin(i / 5)), 16000, 'pcm16'));
+  await fs.writeFile(
+    wav,
+    writeWav(
+      Float32Array.from({ length: 1600 }, (_, i) => 0.3 * Math.sin(i / 5)),
+      16000,
+      'pcm16',
+    ),
+  );
   tokDir = at('bpe');
   await saveTextTokenizer(trainBpe(['was as it was said, as it was'], { vocabSize: 270 }), tokDir);
 });
@@ -48,18 +58,34 @@ describe('one-line errors instead of stack traces', () => {
     await expectError(['train', '--ids', ids, '--out', at('r0'), '--steps=-5'], 2, /--steps must be an integer >= 1, got "-5"/);
     await expectError(['train', '--steps', '-5'], 2, /argument is ambiguous/); // parseArgs' own word for "-5", still one usage error
     await expectError(['train', 'foo'], 2, /unexpected argument "foo"/);
-    await expectError(['train', '--ids', at('missing.txt'), '--out', at('r0')], 2, /cannot read --ids .*missing\.txt: no such file or folder \(ENOENT\)/);
+    await expectError(
+      ['train', '--ids', at('missing.txt'), '--out', at('r0')],
+      2,
+      /cannot read --ids .*missing\.txt: no such file or folder \(ENOENT\)/,
+    );
     await expectError(['train', '--ids', tmp, '--out', at('r0')], 2, /cannot read --ids .*: is a folder, not a file \(EISDIR\)/);
   });
 
   it('train: an id of 1000000000 names the tower size instead of a RangeError', async () => {
     const big = at('big-ids.txt');
     await fs.writeFile(big, '1 2 3 1000000000 4 5\n');
-    await expectError(['train', '--ids', big, '--out', at('r-big')], 2, /vocabulary 1000000001 \(max id 1000000000 \+ 1 in .*big-ids\.txt\).* parameters, more than this command trains/);
+    await expectError(
+      ['train', '--ids', big, '--out', at('r-big')],
+      2,
+      /vocabulary 1000000001 \(max id 1000000000 \+ 1 in .*big-ids\.txt\).* parameters, more than this command trains/,
+    );
     // found by fuzz.test.ts (seed 3): 2e8 attention scores per layer took 49 s, grew the heap to 4 GB and left the engine aborting
-    await expectError(['train', '--ids', ids, '--out', at('r-big'), '--seq', '5000', '--batch', '2', '--heads', '4', '--layers', '1'], 2, /--layers 1 x --batch 2 x --heads 4 x --seq 5000\^2 = 2\.00e\+8 attention scores per step, more than 67108864/);
+    await expectError(
+      ['train', '--ids', ids, '--out', at('r-big'), '--seq', '5000', '--batch', '2', '--heads', '4', '--layers', '1'],
+      2,
+      /--layers 1 x --batch 2 x --heads 4 x --seq 5000\^2 = 2\.00e\+8 attention scores per step, more than 67108864/,
+    );
     await fs.writeFile(big, '1 2 3 4294967301 4 5\n');
-    await expectError(['train', '--ids', big, '--out', at('r-big')], 2, /sequence 1 holds 4294967301; ids must be integers in \[0, 2147483647\]/);
+    await expectError(
+      ['train', '--ids', big, '--out', at('r-big')],
+      2,
+      /sequence 1 holds 4294967301; ids must be integers in \[0, 2147483647\]/,
+    );
     await fs.writeFile(big, '1 2 x3 4\n');
     await expectError(['train', '--ids', big, '--out', at('r-big')], 2, /sequence 1 holds "x3" \(a string\)/);
   });
@@ -67,7 +93,11 @@ describe('one-line errors instead of stack traces', () => {
   it('train --resume with a run.json of {} names the missing field', async () => {
     await fs.mkdir(at('r-empty'), { recursive: true });
     await fs.writeFile(at('r-empty', 'run.json'), '{}');
-    await expectError(['train', '--out', at('r-empty'), '--resume'], 1, /CheckpointError: .*run\.json: "ids" must be a file path \(a non-empty string\), got nothing \(the field is missing\)/);
+    await expectError(
+      ['train', '--out', at('r-empty'), '--resume'],
+      1,
+      /CheckpointError: .*run\.json: "ids" must be a file path \(a non-empty string\), got nothing \(the field is missing\)/,
+    );
     await fs.writeFile(at('r-empty', 'run.json'), '{"ids": "x", "d": "64"');
     await expectError(['train', '--out', at('r-empty'), '--resume'], 1, /run\.json: not valid JSON/);
   });
@@ -77,7 +107,11 @@ describe('one-line errors instead of stack traces', () => {
     await expectError(['units', 'encode', '--in', at('dir.wav')], 2, /cannot read --in .*dir\.wav: no such file/);
     await fs.mkdir(at('folder.wav'));
     await expectError(['units', 'encode', '--in', at('folder.wav')], 2, /cannot read --in .*folder\.wav: not a regular file/);
-    await expectError(['units', 'resynth', '--in', wav, '--out', '/nodir/x.wav'], 2, /cannot write --out \/nodir\/x\.wav: the folder \/nodir does not exist/);
+    await expectError(
+      ['units', 'resynth', '--in', wav, '--out', '/nodir/x.wav'],
+      2,
+      /cannot write --out \/nodir\/x\.wav: the folder \/nodir does not exist/,
+    );
     await fs.writeFile(at('bad.json'), '{"units": [1, 2');
     await expectError(['units', 'decode', '--in', at('bad.json'), '--out', at('b.wav')], 2, /--in .*bad\.json: not valid JSON/);
     await fs.writeFile(at('bad.jsonl'), '{"path": "a.wav"}\n{"path": \n');
@@ -87,7 +121,11 @@ describe('one-line errors instead of stack traces', () => {
   });
 
   it('bpe: missing input file, truncated JSON on stdin, non-id items', async () => {
-    await expectError(['bpe', 'encode', '--tokenizer', tokDir, '--in', at('missing')], 2, /cannot read --in .*missing: no such file or folder \(ENOENT\)/);
+    await expectError(
+      ['bpe', 'encode', '--tokenizer', tokDir, '--in', at('missing')],
+      2,
+      /cannot read --in .*missing: no such file or folder \(ENOENT\)/,
+    );
     await expectError(['bpe', 'decode', '--tokenizer', tokDir], 2, /standard input: not valid JSON/, '[1,2\n');
     await expectError(['bpe', 'decode', '--tokenizer', tokDir], 2, /standard input: item 2 is "x" \(a string\)/, '[1,"x"]');
     await expectError(['bpe', 'decode', '--tokenizer', tokDir], 2, /standard input: item 3 is "-1"/, '4 5 -1');
@@ -96,7 +134,10 @@ describe('one-line errors instead of stack traces', () => {
 
   it('a disk full during a save is one typed line that says the old checkpoint is intact', () => {
     const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
-    const typed = new CheckpointError(`cannot save the training checkpoint /r/step-4: no space left on the device (ENOSPC); the checkpoints saved before are intact`, { cause: enospc });
+    const typed = new CheckpointError(
+      `cannot save the training checkpoint /r/step-4: no space left on the device (ENOSPC); the checkpoints saved before are intact`,
+      { cause: enospc },
+    );
     expect(reportError(typed)).toEqual({ code: 1, message: `zipper: CheckpointError: ${typed.message}` });
     // an untyped system error still gets one line (plus the debug hint), exit 1
     const raw = reportError(Object.assign(enospc, { path: '/r/x' }));
@@ -106,7 +147,10 @@ describe('one-line errors instead of stack traces', () => {
 
   it('unknown errors: one line and the ZIPPER_DEBUG hint; with ZIPPER_DEBUG=1 the stack', () => {
     const r = reportError(new RangeError('Invalid typed array length: 64000000000'));
-    expect(r).toEqual({ code: 1, message: 'zipper: unexpected error: RangeError: Invalid typed array length: 64000000000\n(run with ZIPPER_DEBUG=1 for the stack)' });
+    expect(r).toEqual({
+      code: 1,
+      message: 'zipper: unexpected error: RangeError: Invalid typed array length: 64000000000\n(run with ZIPPER_DEBUG=1 for the stack)',
+    });
     vi.stubEnv('ZIPPER_DEBUG', '1');
     try {
       expect(reportError(new RangeError('boom')).message).toMatch(STACK_LINE);

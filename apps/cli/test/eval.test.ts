@@ -22,10 +22,38 @@ beforeAll(async () => {
   await initBackend();
   data = await tinyData('zipper-eval-cli-test-');
   towers = await saveTinyTowers(data, data);
-  const common = ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`, '--aligned', data, '--fraction', '1', '--batch', '4', '--workers', '0', '--no-progress'];
+  const common = [
+    '--tower',
+    `text=${towers.text}`,
+    '--tower',
+    `speech=${towers.speech}`,
+    '--aligned',
+    data,
+    '--fraction',
+    '1',
+    '--batch',
+    '4',
+    '--workers',
+    '0',
+    '--no-progress',
+  ];
   runs.fuse = path.join(data, 'runs', 'fuse-1pct');
   runs.baseline = path.join(data, 'runs', 'baseline-1pct');
-  const f = await runZipper(['fuse', 'train', ...common, '--out', runs.fuse, '--freeze', 'none', '--steps', '12', '--every', '6', '--lr', '1e-2']);
+  const f = await runZipper([
+    'fuse',
+    'train',
+    ...common,
+    '--out',
+    runs.fuse,
+    '--freeze',
+    'none',
+    '--steps',
+    '12',
+    '--every',
+    '6',
+    '--lr',
+    '1e-2',
+  ]);
   expect(f.code, f.stderr).toBe(0);
   const b = await runZipper(['baseline', 'train', ...common, '--out', runs.baseline, '--steps', '6', '--every', '6']);
   expect(b.code, b.stderr).toBe(0);
@@ -35,7 +63,15 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 /** The metrics' counts equal @zipper/eval's scoring of two saved files. */
 function expectScored(m: Record<string, unknown>, ref: string, hyp: string): void {
   const s = scoreCorpus(lines(ref), lines(hyp));
-  expect({ wer: m['wer'], cer: m['cer'], words: m['words'], sub: m['sub'], del: m['del'], ins: m['ins'], utterances: m['utterances'] }).toEqual({ wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins, utterances: s.utterances });
+  expect({
+    wer: m['wer'],
+    cer: m['cer'],
+    words: m['words'],
+    sub: m['sub'],
+    del: m['del'],
+    ins: m['ins'],
+    utterances: m['utterances'],
+  }).toEqual({ wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins, utterances: s.utterances });
 }
 
 describe('zipper eval asr', () => {
@@ -62,7 +98,21 @@ describe('zipper eval asr', () => {
 
   it('a single decoder (its checkpoint kind told from the run), --limit and --out', async () => {
     const out = path.join(data, 'asr-baseline');
-    const r = await runZipper(['eval', 'asr', '--model', runs.baseline, '--data', data, '--split', 'test-other', '--limit', '2', '--out', out, '--json']);
+    const r = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      runs.baseline,
+      '--data',
+      data,
+      '--split',
+      'test-other',
+      '--limit',
+      '2',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
@@ -78,7 +128,12 @@ describe('zipper eval asr', () => {
     try {
       const r = await runZipper(['eval', 'asr', '--model', 'zipper-run-test', '--data', data, '--split', 'dev', '--limit', '1', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      expect(summaryOf(r)).toMatchObject({ kind: 'fuse', model: pkg, out: path.join(app, 'eval', 'zipper-run-test', 'dev', 'asr'), utterances: 1 });
+      expect(summaryOf(r)).toMatchObject({
+        kind: 'fuse',
+        model: pkg,
+        out: path.join(app, 'eval', 'zipper-run-test', 'dev', 'asr'),
+        utterances: 1,
+      });
     } finally {
       process.chdir(cwd);
     }
@@ -88,7 +143,25 @@ describe('zipper eval asr', () => {
 describe('zipper eval tts', () => {
   it('runs end to end: oracle, target and every seed scored from the saved transcripts; mean over seeds; WAVs kept', async () => {
     const before = tf.memory().numTensors;
-    const r = await runZipper(['eval', 'tts', '--model', runs.fuse, '--data', data, '--split', 'test-clean', '--limit', '2', '--seeds', '0,1', '--max-units', '40', '--keep', '1', '--json']);
+    const r = await runZipper([
+      'eval',
+      'tts',
+      '--model',
+      runs.fuse,
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--limit',
+      '2',
+      '--seeds',
+      '0,1',
+      '--max-units',
+      '40',
+      '--keep',
+      '1',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     const m = summaryOf(r);
@@ -99,26 +172,61 @@ describe('zipper eval tts', () => {
     // the oracle: gold units through the vocoder, heard by pocketsphinx: real words, scored against the gold text
     expect(target.join(' ').split(' ').filter(Boolean).length).toBeGreaterThan(5);
     const oracle = scoreCorpus(ref, target);
-    expect(m['oracle']).toEqual({ wer: oracle.wer, cer: oracle.cer, words: oracle.words, sub: oracle.sub, del: oracle.del, ins: oracle.ins, utterances: 2 });
+    expect(m['oracle']).toEqual({
+      wer: oracle.wer,
+      cer: oracle.cer,
+      words: oracle.words,
+      sub: oracle.sub,
+      del: oracle.del,
+      ins: oracle.ins,
+      utterances: 2,
+    });
     const perSeed = [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
     const vsTarget = [0, 1].map((s) => scoreCorpus(target, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
     expect(m['wer']).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 12);
     expect(m['werMin']).toBe(Math.min(...perSeed));
     expect(m['werMax']).toBe(Math.max(...perSeed));
     expect((m['vsTarget'] as { wer: number }).wer).toBeCloseTo((vsTarget[0]! + vsTarget[1]!) / 2, 12);
-    expect((m['perSeed'] as { seed: number; wer: number }[]).map((x) => [x.seed, x.wer])).toEqual([[0, perSeed[0]], [1, perSeed[1]]]);
+    expect((m['perSeed'] as { seed: number; wer: number }[]).map((x) => [x.seed, x.wer])).toEqual([
+      [0, perSeed[0]],
+      [1, perSeed[1]],
+    ]);
     // at most 40 units per utterance and seed; the kept WAVs are 16 kHz audio for pocketsphinx
     const rows = jsonl(path.join(out, 'utterances.jsonl'));
     for (const row of rows) for (const s of row['seeds'] as { units: number }[]) expect(s.units).toBeLessThanOrEqual(40);
-    expect(readdirSync(path.join(out, 'wav')).sort()).toEqual(['test-clean-000000.oracle.wav', 'test-clean-000000.seed0.wav', 'test-clean-000000.seed1.wav']);
+    expect(readdirSync(path.join(out, 'wav')).sort()).toEqual([
+      'test-clean-000000.oracle.wav',
+      'test-clean-000000.seed0.wav',
+      'test-clean-000000.seed1.wav',
+    ]);
     const wav = readWav(new Uint8Array(readFileSync(path.join(out, 'wav', 'test-clean-000000.oracle.wav'))));
-    const goldSeconds = (jsonl(path.join(data, 'test-clean.jsonl'))[0]!['duration'] as number);
+    const goldSeconds = jsonl(path.join(data, 'test-clean.jsonl'))[0]!['duration'] as number;
     expect(wav.sampleRate).toBe(16000);
     expect(Math.abs(wav.channels[0]!.length / 16000 - goldSeconds)).toBeLessThan(0.1);
   }, 180_000);
   it('a single decoder synthesizes too (its speech ids mapped back to units)', async () => {
     const out = path.join(data, 'tts-baseline');
-    const r = await runZipper(['eval', 'tts', '--model', runs.baseline, '--data', data, '--split', 'dev', '--limit', '1', '--seeds', '3', '--max-units', '20', '--keep', '0', '--out', out, '--json']);
+    const r = await runZipper([
+      'eval',
+      'tts',
+      '--model',
+      runs.baseline,
+      '--data',
+      data,
+      '--split',
+      'dev',
+      '--limit',
+      '1',
+      '--seeds',
+      '3',
+      '--max-units',
+      '20',
+      '--keep',
+      '0',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'tts', kind: 'baseline', split: 'dev', utterances: 1, seeds: [3], wavs: 0 });
@@ -146,7 +254,16 @@ describe('zipper eval report', () => {
     const assets = path.join(data, 'docs', 'results');
     /** Every file the report wrote: the page and the assets folder, path -> bytes. */
     const snapshot = () =>
-      new Map([out, ...readdirSync(assets, { recursive: true, encoding: 'utf8' }).sort().map((f) => path.join(assets, f))].filter((f) => statSync(f).isFile()).map((f) => [f, readFileSync(f)]));
+      new Map(
+        [
+          out,
+          ...readdirSync(assets, { recursive: true, encoding: 'utf8' })
+            .sort()
+            .map((f) => path.join(assets, f)),
+        ]
+          .filter((f) => statSync(f).isFile())
+          .map((f) => [f, readFileSync(f)]),
+      );
     const r1 = await runZipper(args);
     expect(r1.code, r1.stderr).toBe(0);
     const first = snapshot();
@@ -155,8 +272,15 @@ describe('zipper eval report', () => {
     expect(snapshot()).toEqual(first);
     const md = readFileSync(out, 'utf8');
     const asr = JSON.parse(readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'metrics.json'), 'utf8')) as { wer: number };
-    const tts = JSON.parse(readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'metrics.json'), 'utf8')) as { wer: number; oracle: { wer: number } };
-    expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| zipper, frozen: none \\| 100% \\| 13 \\| 12 / 12 \\| [0-9,]+ \\| [0-9.]+ s \\| 0 \\| .* \\| ${asr.wer.toFixed(3)} \\|  \\| ${tts.wer.toFixed(3)} \\| ${tts.oracle.wer.toFixed(3)} \\|`));
+    const tts = JSON.parse(readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'metrics.json'), 'utf8')) as {
+      wer: number;
+      oracle: { wer: number };
+    };
+    expect(md).toMatch(
+      new RegExp(
+        `\\| \`fuse-1pct\` \\| zipper, frozen: none \\| 100% \\| 13 \\| 12 / 12 \\| [0-9,]+ \\| [0-9.]+ s \\| 0 \\| .* \\| ${asr.wer.toFixed(3)} \\|  \\| ${tts.wer.toFixed(3)} \\| ${tts.oracle.wer.toFixed(3)} \\|`,
+      ),
+    );
     expect(md).toContain('| `baseline-1pct` | single decoder | 100% | 13 | 6 / 6 |');
     expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row
     expect(md).toMatch(/\| aligned-tts\.100pct\.jsonl \| 13 \| 0\.0\d\d \| 1 \|/); // the data build's pool
@@ -182,7 +306,11 @@ describe('zipper eval report', () => {
 describe('bad input is one typed line', () => {
   it.each([
     [['eval', 'asr', '--model', '/nonexistent/run', '--data', '?', '--split', 'test-clean'], 1, /CheckpointError: .*not a directory/],
-    [['eval', 'asr', '--model', '?', '--data', '?', '--split', 'test-dirty'], 2, /unknown split "test-dirty"; --split takes dev, test-clean, test-other/],
+    [
+      ['eval', 'asr', '--model', '?', '--data', '?', '--split', 'test-dirty'],
+      2,
+      /unknown split "test-dirty"; --split takes dev, test-clean, test-other/,
+    ],
     [['eval', 'tts', '--model', '?', '--data', '?', '--split', 'test-clean', '--seeds', '0,x'], 2, /--seeds takes non-negative integers/],
     [['eval', 'peer', '--data', '/nonexistent/data', '--split', 'dev'], 1, /DataDirError: .*has no build.json/],
     [['eval', 'frobnicate'], 2, /unknown subcommand "frobnicate"/],

@@ -13,7 +13,10 @@ import { runCli, STACK_LINE, stdinBox } from './cli-harness.js';
 /** When set, the next directory write whose target matches fails with ENOSPC half-way through a file. */
 const fault = vi.hoisted(() => ({ target: undefined as RegExp | undefined }));
 
-vi.mock('../src/args.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../src/args.js')>()), readStdin: () => stdinBox.data }));
+vi.mock('../src/args.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../src/args.js')>()),
+  readStdin: () => stdinBox.data,
+}));
 vi.mock('@zipper/common/node', async (importOriginal) => {
   const real = await importOriginal<typeof import('@zipper/common/node')>();
   return {
@@ -43,10 +46,36 @@ afterAll(async () => {
 describe('faults through the CLI', () => {
   it('a disk full while saving step 4: one typed line, exit 1, the run resumes from step 2', async () => {
     const ids = at('ids.txt');
-    await fs.writeFile(ids, Array.from({ length: 4 }, (_, s) => Array.from({ length: 12 }, (_, i) => (3 * i + s) % 11).join(' ')).join('\n'));
+    await fs.writeFile(
+      ids,
+      Array.from({ length: 4 }, (_, s) => Array.from({ length: 12 }, (_, i) => (3 * i + s) % 11).join(' ')).join('\n'),
+    );
     const out = at('run');
     fault.target = /step-00000004$/;
-    const r = await runCli(['train', '--ids', ids, '--out', out, '--steps', '4', '--every', '2', '--seq', '6', '--batch', '2', '--d', '8', '--heads', '2', '--layers', '1', '--workers', '0', '--json']);
+    const r = await runCli([
+      'train',
+      '--ids',
+      ids,
+      '--out',
+      out,
+      '--steps',
+      '4',
+      '--every',
+      '2',
+      '--seq',
+      '6',
+      '--batch',
+      '2',
+      '--d',
+      '8',
+      '--heads',
+      '2',
+      '--layers',
+      '1',
+      '--workers',
+      '0',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `zipper: CheckpointError: cannot save the training checkpoint ${path.join(out, 'train', 'step-00000004')}: no space left on the device (ENOSPC); nothing of it was kept and the checkpoints saved before are intact (newest: ${path.join(out, 'train', 'step-00000002')}). Free space and save again, or resume from the newest checkpoint\n`,
@@ -54,7 +83,12 @@ describe('faults through the CLI', () => {
     expect((await fs.readdir(path.join(out, 'train'))).sort()).toEqual(['step-00000002']);
     const resumed = await runCli(['train', '--out', out, '--resume', '--workers', '0', '--json', '--log-every', '1']);
     expect(resumed.code).toBe(0);
-    expect(resumed.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([3, 4]);
+    expect(
+      resumed.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { step: number }).step),
+    ).toEqual([3, 4]);
     expect((await fs.readdir(path.join(out, 'train'))).sort()).toEqual(['step-00000002', 'step-00000004']);
   });
 
@@ -62,9 +96,34 @@ describe('faults through the CLI', () => {
     const ids = at('ids.txt');
     const out = at('run-tower');
     fault.target = /tower$/;
-    const r = await runCli(['train', '--ids', ids, '--out', out, '--steps', '2', '--every', '2', '--seq', '6', '--batch', '2', '--d', '8', '--heads', '2', '--layers', '1', '--workers', '0', '--json']);
+    const r = await runCli([
+      'train',
+      '--ids',
+      ids,
+      '--out',
+      out,
+      '--steps',
+      '2',
+      '--every',
+      '2',
+      '--seq',
+      '6',
+      '--batch',
+      '2',
+      '--d',
+      '8',
+      '--heads',
+      '2',
+      '--layers',
+      '1',
+      '--workers',
+      '0',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^zipper: CheckpointError: cannot save the tower to .*run-tower\/tower: no space left on the device \(ENOSPC\); nothing was written to .*\n$/);
+    expect(r.stderr).toMatch(
+      /^zipper: CheckpointError: cannot save the tower to .*run-tower\/tower: no space left on the device \(ENOSPC\); nothing was written to .*\n$/,
+    );
     const again = await runCli(['train', '--out', out, '--resume', '--workers', '0']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/is complete: step 2 of --steps 2/);
@@ -78,7 +137,9 @@ describe('faults through the CLI', () => {
     const r = await runCli(['bpe', 'encode', '--tokenizer', dir], bad);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('zipper: TextEncodingError: standard input (pass --lossy to encode invalid bytes as U+FFFD) is not valid UTF-8: byte offset 3 (0xff) does not start a valid UTF-8 character; convert the text to UTF-8 first (e.g. iconv -f latin1 -t utf-8)\n');
+    expect(r.stderr).toBe(
+      'zipper: TextEncodingError: standard input (pass --lossy to encode invalid bytes as U+FFFD) is not valid UTF-8: byte offset 3 (0xff) does not start a valid UTF-8 character; convert the text to UTF-8 first (e.g. iconv -f latin1 -t utf-8)\n',
+    );
     await fs.writeFile(at('bad.txt'), bad);
     expect((await runCli(['bpe', 'encode', '--tokenizer', dir, '--in', at('bad.txt')])).stderr).toMatch(/--in .*bad\.txt .*byte offset 3/);
     const lossy = await runCli(['bpe', 'encode', '--tokenizer', dir, '--lossy'], bad);

@@ -33,7 +33,25 @@ export class Fuzz {
 
   /** A string that is not a sensible option value: empty, spaces, unicode, a flag, a huge number, random latin1. */
   junk(): string {
-    return this.pick(['', ' ', '-1', '--', '-', 'NaN', 'Infinity', '1e309', '0x10', '1_000', '٣', '9'.repeat(40), '=', 'a'.repeat(5000), Buffer.from(this.bytes(1 + this.int(12))).toString('latin1').replace(/\0/g, '')]);
+    return this.pick([
+      '',
+      ' ',
+      '-1',
+      '--',
+      '-',
+      'NaN',
+      'Infinity',
+      '1e309',
+      '0x10',
+      '1_000',
+      '٣',
+      '9'.repeat(40),
+      '=',
+      'a'.repeat(5000),
+      Buffer.from(this.bytes(1 + this.int(12)))
+        .toString('latin1')
+        .replace(/\0/g, ''),
+    ]);
   }
 
   /**
@@ -58,7 +76,8 @@ export class Fuzz {
     const mutations = this.chance(0.35) ? 1 + this.int(2) : 0;
     for (let m = 0; m < mutations; m++) {
       const k = this.int(7);
-      if (k === 0 && out.length > 0) out.splice(this.int(out.length), 1); // drop a word (a value becomes an option or a positional)
+      if (k === 0 && out.length > 0)
+        out.splice(this.int(out.length), 1); // drop a word (a value becomes an option or a positional)
       else if (k === 1) out.splice(this.int(out.length + 1), 0, this.pick(['--bogus', '-x', '--help', '-h', '--', '--json', '--in']));
       else if (k === 2) out.splice(this.int(out.length + 1), 0, this.pick(['foo', '1', 'build', 'train']));
       else if (k === 3 && out.length > 0) out[this.int(out.length)] = this.junk();
@@ -85,7 +104,17 @@ export class Fuzz {
     if (this.chance(0.3)) return this.mutateBytes(wav);
     const c = wav.slice();
     const v = new DataView(c.buffer);
-    const fields: [number, 2 | 4][] = [[4, 4], [16, 4], [20, 2], [22, 2], [24, 4], [28, 4], [32, 2], [34, 2], [40, 4]];
+    const fields: [number, 2 | 4][] = [
+      [4, 4],
+      [16, 4],
+      [20, 2],
+      [22, 2],
+      [24, 4],
+      [28, 4],
+      [32, 2],
+      [34, 2],
+      [40, 4],
+    ];
     const [at, size] = this.pick(fields);
     const value = this.pick([0, 1, 2, 3, 7, 8, 24, 255, 1000, 22050, 65535, 0x7fffffff, 0xffffffff, this.int(2 ** 32)]);
     if (at + size <= c.length) {
@@ -122,7 +151,10 @@ export class Fuzz {
   /** Token-id text (one sequence per line) with bad tokens mixed in, or a JSON form of it. */
   ids(valid: readonly (readonly number[])[]): string {
     const bad = this.chance(0.6) ? 0 : 0.03;
-    const token = (x: number): string => (this.chance(bad) ? this.pick(['-1', '1e9', '1000000000', '4294967301', 'abc', '1.5', '0x1', '', '\u00a0', '99999999999999999999']) : String(x));
+    const token = (x: number): string =>
+      this.chance(bad)
+        ? this.pick(['-1', '1e9', '1000000000', '4294967301', 'abc', '1.5', '0x1', '', '\u00a0', '99999999999999999999'])
+        : String(x);
     if (this.chance(0.2)) return this.mutateJson(valid.map((s) => [...s]));
     const lines = valid.filter(() => !this.chance(0.05)).map((s) => s.map(token).join(this.pick([' ', '\t', '  '])));
     return this.chance(0.05) ? '' : lines.join(this.pick(['\n', '\r\n', '\n\n']));

@@ -34,4 +34,7 @@ export async function runPretrain(argv: string[]): Promise<{ code: number; summa
 }
 
 export const readLosses = (out: string): LossPoint[] =>
-  readFileSync(path.join(out, 'loss.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as LossPoint);
+  readFileSync(path.join(out, 'loss.jsonl'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LossPoint);

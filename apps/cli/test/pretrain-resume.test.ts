@@ -17,7 +17,9 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 const trainLines = (out: string): number => {
   try {
-    return readFileSync(path.join(out, 'loss.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"')).length;
+    return readFileSync(path.join(out, 'loss.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"loss"')).length;
   } catch {
     return 0;
   }
@@ -25,7 +27,11 @@ const trainLines = (out: string): number => {
 
 /** Runs `zipper pretrain ...` from the sources in a child process; SIGKILLs it once the log has `killAt` training steps. */
 async function runAndKill(argv: string[], out: string, killAt: number): Promise<number> {
-  const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', 'pretrain', ...argv], { cwd: repo, detached: true, stdio: 'ignore' });
+  const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', 'pretrain', ...argv], {
+    cwd: repo,
+    detached: true,
+    stdio: 'ignore',
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let done = false;
   void exited.then(() => (done = true));
@@ -58,7 +64,10 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
     const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
     expect(Buffer.compare(weights(killed), weights(straight))).toBe(0);
     // three invocations recorded, each continuing from a checkpoint at or before where the last one died
-    const sessions = readFileSync(path.join(killed, 'sessions.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { fromStep: number; toStep: number });
+    const sessions = readFileSync(path.join(killed, 'sessions.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { fromStep: number; toStep: number });
     expect(sessions[sessions.length - 1]!.toStep).toBe(60);
   });
 });

@@ -65,7 +65,9 @@ describe('zipper pretrain --preset tiny', () => {
     const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { name: string; files: string[] };
     expect(manifest.name).toBe('@zipper/checkpoint-text-tiny');
     const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
-    expect(card).toMatch(/^---\nlibrary_name: zipper\npipeline_tag: text-generation\nlicense: apache-2.0\ndatasets:\n- zipper-data-build-tiny-seed0\n/);
+    expect(card).toMatch(
+      /^---\nlibrary_name: zipper\npipeline_tag: text-generation\nlicense: apache-2.0\ndatasets:\n- zipper-data-build-tiny-seed0\n/,
+    );
     expect(card).toMatch(/\| held-out loss \| \d\.\d{4} at the end; best/);
     // install it where an app would: node_modules/@zipper/checkpoint-text-tiny -> the package
     const app = path.join(data, 'app');
@@ -78,7 +80,9 @@ describe('zipper pretrain --preset tiny', () => {
     for (const k of keys) expect(byName.tower.params.get(k)!.dataSync()).toEqual(byPath.tower.params.get(k)!.dataSync());
     byName.dispose();
     byPath.dispose();
-    await expect(TextTower.load('@zipper/checkpoint-text-none', { from: app })).rejects.toThrow(/neither a directory nor a package installed .*npm install @zipper\/checkpoint-text-none/);
+    await expect(TextTower.load('@zipper/checkpoint-text-none', { from: app })).rejects.toThrow(
+      /neither a directory nor a package installed .*npm install @zipper\/checkpoint-text-none/,
+    );
 
     // the card's command, run again into another folder, gives the same bytes
     const command = /```sh\n(zipper pretrain .*)\n```/.exec(card)![1]!.split(' ').slice(2);
@@ -90,16 +94,33 @@ describe('zipper pretrain --preset tiny', () => {
   });
 
   it('speech: a second run featurizes nothing (units come from the cache)', async () => {
-    const r = await runPretrain(['speech', '--data', data, '--preset', 'tiny', '--out', path.join(data, 'run-speech-2'), '--steps', '2', '--workers', '0', '--no-progress']);
+    const r = await runPretrain([
+      'speech',
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--out',
+      path.join(data, 'run-speech-2'),
+      '--steps',
+      '2',
+      '--workers',
+      '0',
+      '--no-progress',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/speech units: 11 utterances, [\d,]+ units \(0 featurized, 11 from /);
   });
 
   it('refuses to overwrite a run, and run options on --resume', async () => {
     const out = path.join(data, 'run-text');
-    await expect(runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', out])).rejects.toThrow(/already holds a run; pass --resume/);
+    await expect(runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', out])).rejects.toThrow(
+      /already holds a run; pass --resume/,
+    );
     await expect(runPretrain(['text', '--out', out, '--resume', '--seed', '3'])).rejects.toThrow(/--seed cannot change on resume/);
     await expect(runPretrain(['speech', '--out', out, '--resume'])).rejects.toThrow(/holds a text run, not speech/);
-    await expect(runPretrain(['text', '--data', data, '--preset', 'huge', '--out', path.join(data, 'x')])).rejects.toThrow(/unknown text pretraining preset "huge"; known: tiny, small/);
+    await expect(runPretrain(['text', '--data', data, '--preset', 'huge', '--out', path.join(data, 'x')])).rejects.toThrow(
+      /unknown text pretraining preset "huge"; known: tiny, small/,
+    );
   });
 });

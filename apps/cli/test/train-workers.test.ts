@@ -9,12 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { train as trainCommand } from '../src/commands/train.js';
 
 let tmp = '';
-const corpus = () => Array.from({ length: 5 }, (_, s) => Array.from({ length: 11 + 2 * s }, (_, i) => (5 * i + 2 * s + ((i * i) % 3)) % 13));
+const corpus = () =>
+  Array.from({ length: 5 }, (_, s) => Array.from({ length: 11 + 2 * s }, (_, i) => (5 * i + 2 * s + ((i * i) % 3)) % 13));
 
 beforeAll(async () => {
   await initBackend();
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'zipper-train-workers-'));
-  await fs.writeFile(path.join(tmp, 'ids.txt'), corpus().map((s) => s.join(' ')).join('\n') + '\n');
+  await fs.writeFile(
+    path.join(tmp, 'ids.txt'),
+    corpus()
+      .map((s) => s.join(' '))
+      .join('\n') + '\n',
+  );
 });
 afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
@@ -36,7 +42,31 @@ async function losses(argv: string[]): Promise<{ step: number; loss: number }[]>
 }
 
 describe('zipper train --workers', () => {
-  const args = (out: string, workers: number) => ['--ids', path.join(tmp, 'ids.txt'), '--out', out, '--steps', '6', '--every', '3', '--keep', '0', '--seq', '7', '--batch', '5', '--d', '12', '--heads', '2', '--log-every', '1', '--json', '--workers', String(workers)];
+  const args = (out: string, workers: number) => [
+    '--ids',
+    path.join(tmp, 'ids.txt'),
+    '--out',
+    out,
+    '--steps',
+    '6',
+    '--every',
+    '3',
+    '--keep',
+    '0',
+    '--seq',
+    '7',
+    '--batch',
+    '5',
+    '--d',
+    '12',
+    '--heads',
+    '2',
+    '--log-every',
+    '1',
+    '--json',
+    '--workers',
+    String(workers),
+  ];
 
   it('1 worker follows the in-process loss curve (|diff| < 1e-4); a run resumes with another count', async () => {
     const single = await losses(args(path.join(tmp, 'w0'), 0));

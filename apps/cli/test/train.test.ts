@@ -22,8 +22,35 @@ afterAll(async () => {
 describe('zipper train', () => {
   it('`zipper train` resumes a run exactly: same losses, byte-identical final tower', async () => {
     const ids = path.join(tmp, 'ids.txt');
-    await fs.writeFile(ids, corpus().map((s) => s.join(' ')).join('\n') + '\n');
-    const args = (out: string) => ['--ids', ids, '--out', out, '--steps', '6', '--every', '2', '--keep', '0', '--seq', '7', '--batch', '2', '--d', '12', '--heads', '2', '--log-every', '1', '--json'];
+    await fs.writeFile(
+      ids,
+      corpus()
+        .map((s) => s.join(' '))
+        .join('\n') + '\n',
+    );
+    const args = (out: string) => [
+      '--ids',
+      ids,
+      '--out',
+      out,
+      '--steps',
+      '6',
+      '--every',
+      '2',
+      '--keep',
+      '0',
+      '--seq',
+      '7',
+      '--batch',
+      '2',
+      '--d',
+      '12',
+      '--heads',
+      '2',
+      '--log-every',
+      '1',
+      '--json',
+    ];
     const lines: string[] = [];
     const log = console.log;
     console.log = (x: unknown) => void lines.push(String(x));

@@ -16,10 +16,21 @@ const at = (...p: string[]) => path.join(tmp, ...p);
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'zipper-units-bounds-'));
   // 100 KB of 16-bit mono audio, then the header's rate (bytes 24..27) set to 1 Hz
-  const bytes = writeWav(Float32Array.from({ length: 50_000 }, (_, i) => 0.3 * Math.sin(i / 7)), 16000, 'pcm16');
+  const bytes = writeWav(
+    Float32Array.from({ length: 50_000 }, (_, i) => 0.3 * Math.sin(i / 7)),
+    16000,
+    'pcm16',
+  );
   new DataView(bytes.buffer).setUint32(24, 1, true);
   await fs.writeFile(at('rate1.wav'), bytes);
-  await fs.writeFile(at('speech.wav'), writeWav(Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin(i / 5) * Math.sin(i / 900)), 16000, 'pcm16'));
+  await fs.writeFile(
+    at('speech.wav'),
+    writeWav(
+      Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin(i / 5) * Math.sin(i / 900)),
+      16000,
+      'pcm16',
+    ),
+  );
 });
 afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
@@ -45,7 +56,11 @@ describe('units: bounds from the input', () => {
       const t0 = performance.now();
       const r = await runCli(['units', 'decode', '--tokenizer', TOKENIZER, '--in', at('bad.json'), '--out', at('bad.wav'), '--gl', '2']);
       expect({ samples, code: r.code }).toEqual({ samples, code: 1 });
-      expect(r.stderr).toMatch(new RegExp(`UnitLengthError: length \\(the "samples" of a units file\\) is ${samples}, but ${units.units.length} units at 320 samples each stand for at most ${(units.units.length + 1) * 320}`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `UnitLengthError: length \\(the "samples" of a units file\\) is ${samples}, but ${units.units.length} units at 320 samples each stand for at most ${(units.units.length + 1) * 320}`,
+        ),
+      );
       expect(r.stderr).not.toMatch(STACK_LINE);
       expect(existsSync(at('bad.wav'))).toBe(false);
       expect(performance.now() - t0).toBeLessThan(5_000);

@@ -52,7 +52,10 @@ export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOpti
   const header: Record<string, unknown> = {};
   if (options.metadata) {
     for (const [k, v] of Object.entries(options.metadata)) {
-      if (typeof v !== 'string') throw new SafetensorsError(`metadata "${k}" must be a string (safetensors allows only strings), got ${typeof v}; JSON.stringify it first`);
+      if (typeof v !== 'string')
+        throw new SafetensorsError(
+          `metadata "${k}" must be a string (safetensors allows only strings), got ${typeof v}; JSON.stringify it first`,
+        );
     }
     header['__metadata__'] = { ...options.metadata };
   }
@@ -61,8 +64,12 @@ export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOpti
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Readonly<Record<string, HostTensor>>);
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new SafetensorsError('"__metadata__" is reserved in safetensors; rename the tensor');
-    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw new SafetensorsError(`tensor "${name}": data must be a Float32Array or Int32Array`);
-    if (numel(t.shape) !== t.data.length) throw new SafetensorsError(`tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} values, data has ${t.data.length}`);
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array))
+      throw new SafetensorsError(`tensor "${name}": data must be a Float32Array or Int32Array`);
+    if (numel(t.shape) !== t.data.length)
+      throw new SafetensorsError(
+        `tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} values, data has ${t.data.length}`,
+      );
     let dtype: StoredDtype;
     let bytes: Uint8Array;
     if (t.data instanceof Int32Array) {
@@ -98,15 +105,20 @@ export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOpti
  * Throws `SafetensorsError` for anything malformed: truncated, bad JSON, unsupported dtype,
  * offsets that overlap, leave holes or run past the data.
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): { tensors: Map<string, DecodedTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source = 'safetensors data',
+): { tensors: Map<string, DecodedTensor>; metadata: Record<string, string> } {
   const fail = (msg: string): never => {
     throw new SafetensorsError(`${source}: ${msg}`);
   };
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, but the file must start with an 8-byte header length; re-save the file`);
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (n > BigInt(MAX_SAFETENSORS_HEADER)) fail(`header length ${n} is larger than ${MAX_SAFETENSORS_HEADER} bytes; this is not a safetensors file or it is corrupted`);
+  if (n > BigInt(MAX_SAFETENSORS_HEADER))
+    fail(`header length ${n} is larger than ${MAX_SAFETENSORS_HEADER} bytes; this is not a safetensors file or it is corrupted`);
   const headerLen = Number(n);
-  if (8 + headerLen > bytes.length) fail(`truncated: header length ${headerLen} runs past the end of the ${bytes.length}-byte file; re-save the file`);
+  if (8 + headerLen > bytes.length)
+    fail(`truncated: header length ${headerLen} runs past the end of the ${bytes.length}-byte file; re-save the file`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
@@ -131,15 +143,22 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== 'object') fail(`tensor "${name}": entry must be an object with dtype, shape, data_offsets`);
     const dtype = e.dtype as StoredDtype;
-    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported (use ${Object.keys(BYTES).join(', ')})`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype))
+      fail(`tensor "${name}": dtype ${JSON.stringify(e.dtype)} is not supported (use ${Object.keys(BYTES).join(', ')})`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}": shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(`tensor "${name}": shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
     const offs = e.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) fail(`tensor "${name}": data_offsets ${JSON.stringify(offs)} must be [begin, end]`);
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0))
+      fail(`tensor "${name}": data_offsets ${JSON.stringify(offs)} must be [begin, end]`);
     const [begin, end] = offs as [number, number];
-    if (begin > end || end > dataLen) fail(`tensor "${name}": data_offsets [${begin}, ${end}] out of range of the ${dataLen}-byte data section (truncated file?)`);
+    if (begin > end || end > dataLen)
+      fail(`tensor "${name}": data_offsets [${begin}, ${end}] out of range of the ${dataLen}-byte data section (truncated file?)`);
     const count = numel(shape as number[]);
-    if (end - begin !== count * BYTES[dtype]) fail(`tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} [${(shape as number[]).join(', ')}] needs ${count * BYTES[dtype]}`);
+    if (end - begin !== count * BYTES[dtype])
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} [${(shape as number[]).join(', ')}] needs ${count * BYTES[dtype]}`,
+      );
     spans.push([begin, end, name]);
     const raw = new Uint8Array(end - begin); // an aligned copy (also when `bytes` is a Buffer, whose slice is a view)
     raw.set(bytes.subarray(dataStart + begin, dataStart + end));
@@ -153,7 +172,12 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let covered = 0;
   for (const [begin, end, name] of spans) {
-    if (begin !== covered) fail(begin < covered ? `tensor "${name}" overlaps the previous tensor's bytes` : `bytes ${covered}..${begin} of the data section belong to no tensor`);
+    if (begin !== covered)
+      fail(
+        begin < covered
+          ? `tensor "${name}" overlaps the previous tensor's bytes`
+          : `bytes ${covered}..${begin} of the data section belong to no tensor`,
+      );
     covered = end;
   }
   if (covered !== dataLen) fail(`${dataLen - covered} bytes after the last tensor belong to no tensor`);

@@ -11,7 +11,10 @@ const pkg = fileURLToPath(new URL('..', import.meta.url));
 const NODE_ONLY = /from\s+['"](node:|fs['"]|path['"]|crypto['"]|os['"])|require\(|\bprocess\.|\bBuffer\b|__dirname/;
 
 /** The code of a source file, without comments (which may name Node things). */
-const code = (file: string): string => readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+const code = (file: string): string =>
+  readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '');
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

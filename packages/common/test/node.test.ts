@@ -31,10 +31,12 @@ describe('atomic writes', () => {
     await writeFileAtomic(file, 'second');
     expect(readFileSync(file, 'utf8')).toBe('second');
     const stages: string[] = [];
-    await expect(writeFileAtomic(file, bytes('third!'), (s) => {
-      stages.push(s);
-      if (s.startsWith('partial:')) throw new Error('disk full');
-    })).rejects.toThrow('disk full');
+    await expect(
+      writeFileAtomic(file, bytes('third!'), (s) => {
+        stages.push(s);
+        if (s.startsWith('partial:')) throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
     expect(stages).toEqual(['write:state.bin', 'partial:state.bin']);
     expect(readFileSync(file, 'utf8')).toBe('second');
     expect(readdirSync(dir)).toEqual(['state.bin']);
@@ -52,13 +54,18 @@ describe('atomic writes', () => {
 
   it('writeDirAtomic swaps a directory in; a crash mid-swap leaves the old one in .prev', async () => {
     const dir = path.join(root, 'ckpt');
-    await writeDirAtomic(dir, [{ name: 'a', data: bytes('1') }, { name: 'b', data: bytes('2') }]);
+    await writeDirAtomic(dir, [
+      { name: 'a', data: bytes('1') },
+      { name: 'b', data: bytes('2') },
+    ]);
     await writeDirAtomic(dir, [{ name: 'a', data: bytes('3') }]);
     expect(readdirSync(dir)).toEqual(['a']);
     expect(readFileSync(path.join(dir, 'a'), 'utf8')).toBe('3');
-    await expect(writeDirAtomic(dir, [{ name: 'a', data: bytes('4') }], (s) => {
-      if (s === 'swap') throw new Error('killed');
-    })).rejects.toThrow('killed');
+    await expect(
+      writeDirAtomic(dir, [{ name: 'a', data: bytes('4') }], (s) => {
+        if (s === 'swap') throw new Error('killed');
+      }),
+    ).rejects.toThrow('killed');
     expect(readFileSync(path.join(previousDir(dir), 'a'), 'utf8')).toBe('3');
     expect(readdirSync(root).filter((f) => f.includes('.tmp-'))).toEqual([]);
     await writeDirAtomic(dir, [{ name: 'a', data: bytes('5') }]); // also removes the stale .prev

@@ -40,7 +40,9 @@ describe('safetensors round trip', () => {
       const json = new TextDecoder().decode(bytes.subarray(8, 8 + n));
       expect(n % 8).toBe(0); // data starts at 8 + n: aligned
       expect(bytes.length).toBe(8 + n + 12);
-      expect(json.trimEnd()).toBe(JSON.stringify({ __metadata__: { note: c.meta }, [c.name]: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }));
+      expect(json.trimEnd()).toBe(
+        JSON.stringify({ __metadata__: { note: c.meta }, [c.name]: { dtype: 'F32', shape: [3], data_offsets: [0, 12] } }),
+      );
       if (json.length % 8 !== n % 8) differs++; // padding by string length would have been wrong here
       const back = decodeSafetensors(bytes);
       expect(back.tensors.get(c.name)!.data).toEqual(data);
@@ -51,8 +53,9 @@ describe('safetensors round trip', () => {
   });
 
   it('parses a hand-written file (F16, BF16, I32, a zero-size tensor, metadata last, space padding)', () => {
-    const header = '{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"bf":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},'
-      + '"e":{"dtype":"F32","shape":[0,3],"data_offsets":[6,6]},"i":{"dtype":"I32","shape":[1],"data_offsets":[6,10]},"__metadata__":{"format":"pt"}}';
+    const header =
+      '{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"bf":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},' +
+      '"e":{"dtype":"F32","shape":[0,3],"data_offsets":[6,6]},"i":{"dtype":"I32","shape":[1],"data_offsets":[6,10]},"__metadata__":{"format":"pt"}}';
     const padded = header.padEnd(Math.ceil(header.length / 8) * 8, ' ');
     const data = [0x00, 0x3c, 0x00, 0xc0, 0x80, 0x3f, 0xff, 0xff, 0xff, 0xff]; // f16 1, f16 -2, bf16 1, int32 -1
     const bytes = new Uint8Array(8 + padded.length + data.length);
@@ -82,7 +85,8 @@ describe('safetensors round trip', () => {
   });
 
   it('refuses what it cannot write, with a typed error', () => {
-    const bad = (t: Record<string, { shape: number[]; data: Float32Array }>, metadata?: Record<string, string>) => () => encodeSafetensors(t, metadata ? { metadata } : {});
+    const bad = (t: Record<string, { shape: number[]; data: Float32Array }>, metadata?: Record<string, string>) => () =>
+      encodeSafetensors(t, metadata ? { metadata } : {});
     expect(bad({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow(/reserved/);
     expect(bad({ a: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(SafetensorsError);
     expect(bad({}, { k: 5 as unknown as string })).toThrow(/must be a string/);
@@ -122,15 +126,54 @@ describe('safetensors header validation', () => {
     ['offsets out of range', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 64] } }), /data_offsets \[0, 64\] out of range/],
     ['reversed offsets', withHeader({ a: { dtype: 'F32', shape: [0], data_offsets: [8, 0] } }), /data_offsets \[8, 0\] out of range/],
     ['negative offset', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [-8, 0] } }), /must be \[begin, end\]/],
-    ['size mismatch', withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /hold 8 bytes, but F32 \[3\] needs 12/],
-    ['bad shape', withHeader({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 8] } }, new Uint8Array(8)), /must be a list of non-negative integers/],
-    ['unknown dtype', withHeader({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /dtype "F64" is not supported/],
-    ['inherited dtype name', withHeader({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /dtype "toString" is not supported/],
+    [
+      'size mismatch',
+      withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /hold 8 bytes, but F32 \[3\] needs 12/,
+    ],
+    [
+      'bad shape',
+      withHeader({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /must be a list of non-negative integers/,
+    ],
+    [
+      'unknown dtype',
+      withHeader({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /dtype "F64" is not supported/,
+    ],
+    [
+      'inherited dtype name',
+      withHeader({ a: { dtype: 'toString', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /dtype "toString" is not supported/,
+    ],
     ['metadata not strings', withHeader({ __metadata__: { k: 1 } }, new Uint8Array(0)), /"__metadata__.k" must be a string/],
-    ['overlap', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)), /overlaps/],
-    ['hole', withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), /bytes 0\.\.4 of the data section belong to no tensor/],
-    ['trailing bytes', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(12)), /4 bytes after the last tensor/],
-    ['huge header length', (() => { const b = new Uint8Array(good); new DataView(b.buffer).setBigUint64(0, 1n << 40n, true); return b; })(), /header length \d+ is larger than/],
+    [
+      'overlap',
+      withHeader(
+        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+        new Uint8Array(12),
+      ),
+      /overlaps/,
+    ],
+    [
+      'hole',
+      withHeader({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+      /bytes 0\.\.4 of the data section belong to no tensor/,
+    ],
+    [
+      'trailing bytes',
+      withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(12)),
+      /4 bytes after the last tensor/,
+    ],
+    [
+      'huge header length',
+      (() => {
+        const b = new Uint8Array(good);
+        new DataView(b.buffer).setBigUint64(0, 1n << 40n, true);
+        return b;
+      })(),
+      /header length \d+ is larger than/,
+    ],
   ])('%s', (_name, bytes, msg) => {
     const decode = () => decodeSafetensors(bytes as Uint8Array, 'x.safetensors');
     expect(decode).toThrow(SafetensorsError);

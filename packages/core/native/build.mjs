@@ -15,20 +15,38 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** Everything the binary is built from, this script (compiler flags) included. */
 export const SOURCES = ['addon.c', 'build.mjs', 'gemm.c', 'gemm.h', 'kernel.inc'];
 const NODE_INCLUDE = process.env.NODE_INCLUDE ?? '/usr/include/node';
-const FLAGS = ['-O3', '-std=gnu11', '-shared', '-fPIC', '-pthread', '-static-libgcc', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', '-s'];
+const FLAGS = [
+  '-O3',
+  '-std=gnu11',
+  '-shared',
+  '-fPIC',
+  '-pthread',
+  '-static-libgcc',
+  '-fvisibility=hidden',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-s',
+];
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
 /** sha256 over (name NUL content NUL) of each source in SOURCES order. */
 export function sourceHash(dir = here) {
   const h = createHash('sha256');
-  for (const name of SOURCES) h.update(name).update('\0').update(fs.readFileSync(path.join(dir, name))).update('\0');
+  for (const name of SOURCES)
+    h.update(name)
+      .update('\0')
+      .update(fs.readFileSync(path.join(dir, name)))
+      .update('\0');
   return h.digest('hex');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`build.mjs builds linux-x64 only (this is ${process.platform}-${process.arch})`);
-  if (!fs.existsSync(path.join(NODE_INCLUDE, 'node_api.h'))) throw new Error(`${NODE_INCLUDE}/node_api.h not found; set NODE_INCLUDE to Node's include folder`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(`build.mjs builds linux-x64 only (this is ${process.platform}-${process.arch})`);
+  if (!fs.existsSync(path.join(NODE_INCLUDE, 'node_api.h')))
+    throw new Error(`${NODE_INCLUDE}/node_api.h not found; set NODE_INCLUDE to Node's include folder`);
   const outDir = path.join(here, 'prebuilt', 'linux-x64');
   fs.mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, 'zipper_gemm.node');
@@ -43,5 +61,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     napiVersion: 8,
   };
   fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  console.log(JSON.stringify({ out: path.relative(process.cwd(), out), bytes: fs.statSync(out).size, sourceSha256: manifest.sourceSha256 }));
+  console.log(
+    JSON.stringify({ out: path.relative(process.cwd(), out), bytes: fs.statSync(out).size, sourceSha256: manifest.sourceSha256 }),
+  );
 }

@@ -65,7 +65,13 @@ function versionOf(name: string): string | undefined {
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.versions.node };
-  for (const n of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+  for (const n of [
+    '@tensorflow/tfjs-core',
+    '@tensorflow/tfjs-backend-wasm',
+    '@tensorflow/tfjs-backend-cpu',
+    '@tensorflow/tfjs-node',
+    '@tensorflow/tfjs-node-gpu',
+  ]) {
     const v = versionOf(n);
     if (v) out[n] = v;
   }
@@ -124,18 +130,37 @@ async function select(wanted: BackendName | undefined, threads: number, native: 
       const provider = await useTensorflow();
       if (provider) return { backend: 'tensorflow', provider, threads: 0, simd: true, versions: versions(), native: notWasm('tensorflow') };
       if (wanted) {
-        throw new BackendError('backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; `npm i @tensorflow/tfjs-node@4.22.0` (or -gpu for CUDA), or use ZIPPER_BACKEND=wasm');
+        throw new BackendError(
+          'backend "tensorflow" requested but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed; `npm i @tensorflow/tfjs-node@4.22.0` (or -gpu for CUDA), or use ZIPPER_BACKEND=wasm',
+        );
       }
     } else if (name === 'wasm') {
       const nativeInfo = configureNative(native);
       if (await useWasm(threads)) {
         const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
-        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasmThreads(), simd, versions: versions(), native: nativeInfo };
+        return {
+          backend: 'wasm',
+          provider: '@tensorflow/tfjs-backend-wasm',
+          threads: wasmThreads(),
+          simd,
+          versions: versions(),
+          native: nativeInfo,
+        };
       }
-      if (wanted) throw new BackendError('backend "wasm" failed to initialize; check that @tensorflow/tfjs-backend-wasm is installed with its dist/*.wasm files');
+      if (wanted)
+        throw new BackendError(
+          'backend "wasm" failed to initialize; check that @tensorflow/tfjs-backend-wasm is installed with its dist/*.wasm files',
+        );
     } else {
       await tf.setBackend('cpu');
-      return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1, simd: false, versions: versions(), native: notWasm('cpu') };
+      return {
+        backend: 'cpu',
+        provider: '@tensorflow/tfjs-backend-cpu',
+        threads: 1,
+        simd: false,
+        versions: versions(),
+        native: notWasm('cpu'),
+      };
     }
   }
   throw new BackendError('no TensorFlow.js backend could be initialized');
@@ -153,13 +178,19 @@ function wasmThreads(): number {
  * Initialize the backend once per process (later calls return the same info unless
  * `backend` names a different one). Call before any tensor work.
  */
-export async function initBackend(options: { backend?: BackendName; threads?: number; native?: boolean; nativeThreads?: number } = {}): Promise<BackendInfo> {
+export async function initBackend(
+  options: { backend?: BackendName; threads?: number; native?: boolean; nativeThreads?: number } = {},
+): Promise<BackendInfo> {
   const wanted = options.backend ?? parseEnv(process.env['ZIPPER_BACKEND']);
   const native = resolveNativeOptions(options);
-  const threads = options.threads !== undefined ? parseThreads(String(options.threads)) ?? DEFAULT_WASM_THREADS : parseThreads(process.env['ZIPPER_THREADS']) ?? DEFAULT_WASM_THREADS;
+  const threads =
+    options.threads !== undefined
+      ? (parseThreads(String(options.threads)) ?? DEFAULT_WASM_THREADS)
+      : (parseThreads(process.env['ZIPPER_THREADS']) ?? DEFAULT_WASM_THREADS);
   if (current && (!wanted || wanted === current.backend) && tf.getBackend() === current.backend) {
     // Native GEMM options may change after initialization (e.g. to compare native on and off).
-    if (current.backend === 'wasm' && (options.native !== undefined || options.nativeThreads !== undefined)) current = { ...current, native: configureNative(native) };
+    if (current.backend === 'wasm' && (options.native !== undefined || options.nativeThreads !== undefined))
+      current = { ...current, native: configureNative(native) };
     return current;
   }
   if (pending && !options.backend) return pending;

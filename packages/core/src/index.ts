@@ -15,8 +15,21 @@ export { geluTanh } from './model/mlp.js';
 export { isFrozen, withWatchedVariables } from './ops/tape.js';
 export * from './generate/sampling.js';
 export * from './generate/generate.js';
-export { bfloat16ArrayToFloat32, float16ArrayToFloat32, float16BitsToFloat32, float32ArrayToFloat16, float32ToFloat16Bits } from '@zipper/common';
-export { decodeSafetensors, encodeSafetensors, type DecodedTensor, type EncodeOptions, type HostTensor, type StoredDtype } from '@zipper/common';
+export {
+  bfloat16ArrayToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToFloat16,
+  float32ToFloat16Bits,
+} from '@zipper/common';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type DecodedTensor,
+  type EncodeOptions,
+  type HostTensor,
+  type StoredDtype,
+} from '@zipper/common';
 export * from './checkpoint/tensors-file.js';
 export * from './checkpoint/tower-checkpoint.js';
 export * from './checkpoint/model-location.js';

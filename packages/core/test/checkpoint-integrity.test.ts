@@ -12,7 +12,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sha256Hex, tempSibling } from '@zipper/common/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, decodeSafetensors, encodeSafetensors, initBackend, loadTower, saveTower, Tower, type HostTensor } from '../src/index.js';
+import {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  initBackend,
+  loadTower,
+  saveTower,
+  Tower,
+  type HostTensor,
+} from '../src/index.js';
 import { removeStaleTemps } from '../src/checkpoint/stale-temps.js';
 
 const cfg = { vocabSize: 13, dModel: 8, nLayers: 1, nHeads: 2 };
@@ -55,7 +64,9 @@ describe('tower checkpoint integrity', () => {
       t.set('blocks.0.qkv.weight', { shape: w.shape, data: Int32Array.from(w.data, (x) => Math.round(x * 1e9)) });
     });
     await expect(loadTower(dir)).rejects.toThrow(CheckpointError);
-    await expect(loadTower(dir)).rejects.toThrow(/"blocks\.0\.qkv\.weight" is stored as I32, but metadata\.json says the weights are float32 \(F32\)/);
+    await expect(loadTower(dir)).rejects.toThrow(
+      /"blocks\.0\.qkv\.weight" is stored as I32, but metadata\.json says the weights are float32 \(F32\)/,
+    );
 
     const f16 = path.join(root, 'f16-in-f32');
     await saveTower(f16, tower);
@@ -85,12 +96,15 @@ describe('tower checkpoint integrity', () => {
     await saveTower(dir, tower);
     const other = Tower.create(cfg, { seed: 4 });
     const enospc = (stage: string) => {
-      if (stage === 'partial:model.safetensors') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+      if (stage === 'partial:model.safetensors')
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     };
     const err = await saveTower(dir, other, { hook: enospc }).catch((e: unknown) => e);
     other.dispose();
     expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as Error).message).toBe(`cannot save the tower to ${dir}: no space left on the device (ENOSPC); the tower saved before in ${dir} is intact. Free space and save again`);
+    expect((err as Error).message).toBe(
+      `cannot save the tower to ${dir}: no space left on the device (ENOSPC); the tower saved before in ${dir} is intact. Free space and save again`,
+    );
     expect((await fs.readdir(root)).filter((e) => e.startsWith('.enospc'))).toEqual([]);
     const back = await loadTower(dir);
     const ids = tf.tensor2d([[1, 2, 3]], undefined, 'int32');

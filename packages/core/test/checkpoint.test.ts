@@ -36,7 +36,15 @@ afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-const ids = () => tf.tensor2d([[1, 2, 3, 4, 5, 6, 7], [12, 11, 10, 9, 8, 7, 6]], undefined, 'int32');
+const ids = () =>
+  tf.tensor2d(
+    [
+      [1, 2, 3, 4, 5, 6, 7],
+      [12, 11, 10, 9, 8, 7, 6],
+    ],
+    undefined,
+    'int32',
+  );
 function logitsOf(t: Tower): Float32Array {
   return tf.tidy(() => t.forward(ids()).logits.dataSync() as Float32Array);
 }
@@ -191,7 +199,13 @@ describe('atomic saves', () => {
     const dir = path.join(root, 'swap');
     await saveTower(dir, tower);
     const other = Tower.create(cfg, { seed: 99 });
-    await expect(saveTower(dir, other, { hook: (s) => { if (s === 'swap') throw new Error('power cut'); } })).rejects.toThrow('power cut');
+    await expect(
+      saveTower(dir, other, {
+        hook: (s) => {
+          if (s === 'swap') throw new Error('power cut');
+        },
+      }),
+    ).rejects.toThrow('power cut');
     await expect(fs.stat(dir)).rejects.toThrow(); // the directory itself is gone at that instant
     const back = await loadTower(dir); // ... but the last good one is found in .swap.prev
     expect(logitsOf(back)).toEqual(logitsOf(tower));
@@ -209,7 +223,11 @@ describe('saveTensors / loadTensors', () => {
   it('round-trips float32 and int32 tensors with metadata, atomically', async () => {
     const file = path.join(root, 'state.safetensors');
     const before = tf.memory().numTensors;
-    const m = tf.tensor2d([[1.5, -2], [3.25, 1e-7], [0, 7]]);
+    const m = tf.tensor2d([
+      [1.5, -2],
+      [3.25, 1e-7],
+      [0, 7],
+    ]);
     const step = tf.tensor1d([3, -4, 2 ** 30], 'int32');
     await saveTensors(file, { 'adam.m.emb': m, step }, { metadata: { step: '3' } });
     const { tensors, metadata } = await loadTensors(file);
@@ -220,7 +238,17 @@ describe('saveTensors / loadTensors', () => {
     expect(Array.from(tensors.get('step')!.dataSync())).toEqual([3, -4, 2 ** 30]);
     tf.dispose([...tensors.values()]);
     const other = tf.zeros([2]);
-    await expect(saveTensors(file, { other }, { hook: (s) => { if (s.startsWith('partial:')) throw new Error('disk full'); } })).rejects.toThrow('disk full');
+    await expect(
+      saveTensors(
+        file,
+        { other },
+        {
+          hook: (s) => {
+            if (s.startsWith('partial:')) throw new Error('disk full');
+          },
+        },
+      ),
+    ).rejects.toThrow('disk full');
     const again = await loadTensors(file);
     expect([...again.tensors.keys()]).toEqual(['adam.m.emb', 'step']);
     tf.dispose([m, step, other, ...again.tensors.values()]);

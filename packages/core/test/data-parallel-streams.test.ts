@@ -12,7 +12,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { maxRel } from './helpers.js';
 import { initBackend } from '../src/backend.js';
 import { DataParallelGradients } from '../src/parallel/data-parallel.js';
-import { BatchIterator, LossGradients, Trainer, accumulateGradients, loadTrainingCheckpoint, saveTrainingCheckpoint, type Batch, type BatchSource, type DataState, type LossSpec } from '../src/train/index.js';
+import {
+  BatchIterator,
+  LossGradients,
+  Trainer,
+  accumulateGradients,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  type Batch,
+  type BatchSource,
+  type DataState,
+  type LossSpec,
+} from '../src/train/index.js';
 // @ts-expect-error plain-JS fixture without types
 import { createTwoStream, splitPair, TEXT_VOCAB, SPEECH_VOCAB } from './two-stream.fixture.mjs';
 
@@ -28,7 +39,10 @@ beforeAll(async () => {
 function corpus(vocab: number, n: number, every: number): { tokens: number[]; mask: number[] }[] {
   return Array.from({ length: 5 }, (_, s) => {
     const len = n + 3 * s;
-    return { tokens: Array.from({ length: len }, (_, i) => (2 * i + s) % vocab), mask: Array.from({ length: len }, (_, i) => ((i + s) % every === 0 ? 0 : 1)) };
+    return {
+      tokens: Array.from({ length: len }, (_, i) => (2 * i + s) % vocab),
+      mask: Array.from({ length: len }, (_, i) => ((i + s) % every === 0 ? 0 : 1)),
+    };
   });
 }
 
@@ -108,7 +122,8 @@ describe('DataParallelGradients with a two-stream LossGradients', () => {
     const before = tf.memory().numTensors;
     const single = await run(undefined, 8);
     const straight = await run(1, 8);
-    for (let i = 0; i < 8; i++) for (let j = 0; j < 3; j++) expect(Math.abs(straight[i]![j]! - single[i]![j]!), `step ${i + 1}`).toBeLessThan(1e-4);
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 3; j++) expect(Math.abs(straight[i]![j]! - single[i]![j]!), `step ${i + 1}`).toBeLessThan(1e-4);
     expect(straight[7]![2]!).toBeLessThan(straight[0]![2]! - 0.1); // speech learns; text is frozen
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'zipper-dp-streams-'));
     try {

@@ -11,7 +11,13 @@ import { ConfigError } from '../src/errors.js';
 import { Tower } from '../src/model/tower.js';
 import os from 'node:os';
 import type { BackendInfo } from '../src/backend.js';
-import { DataParallelGradients, DataParallelWorkerError, defaultDataParallelWorkers, splitBatchRows, workerExecArgv } from '../src/parallel/data-parallel.js';
+import {
+  DataParallelGradients,
+  DataParallelWorkerError,
+  defaultDataParallelWorkers,
+  splitBatchRows,
+  workerExecArgv,
+} from '../src/parallel/data-parallel.js';
 import { BatchIterator, InProcessGradients, Trainer, TrainingError, type Batch, type GradientResult } from '../src/train/index.js';
 // @ts-expect-error plain-JS fixture without types
 import { createBigram } from './data-parallel-replica.fixture.mjs';
@@ -24,7 +30,10 @@ const TOL = 2e-6;
 function corpus(): { tokens: number[]; mask: number[] }[] {
   return Array.from({ length: 7 }, (_, s) => {
     const n = 9 + 4 * s;
-    return { tokens: Array.from({ length: n }, (_, i) => (3 * i + s) % 13), mask: Array.from({ length: n }, (_, i) => ((i + s) % 5 === 0 ? 0 : 1)) };
+    return {
+      tokens: Array.from({ length: n }, (_, i) => (3 * i + s) % 13),
+      mask: Array.from({ length: n }, (_, i) => ((i + s) % 5 === 0 ? 0 : 1)),
+    };
   });
 }
 
@@ -33,7 +42,7 @@ function batchOf(B: number, T: number, vocab: number, emptyRows: readonly number
   const n = B * T;
   const inputs = Int32Array.from({ length: n }, (_, i) => (7 * i + 3) % vocab);
   const targets = Int32Array.from({ length: n }, (_, i) => (5 * i + 1) % vocab);
-  const mask = Float32Array.from({ length: n }, (_, i) => (emptyRows.includes(Math.floor(i / T)) ? 0 : (i % 4 === 3 ? 0 : 1)));
+  const mask = Float32Array.from({ length: n }, (_, i) => (emptyRows.includes(Math.floor(i / T)) ? 0 : i % 4 === 3 ? 0 : 1));
   return { batchSize: B, seqLen: T, inputs, targets, mask };
 }
 
@@ -61,7 +70,9 @@ describe('splitBatchRows', () => {
 
 describe('workerExecArgv', () => {
   it('drops the flags a worker rejects (--input-type, both spellings) and keeps the rest in order', () => {
-    expect(workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '--input-type', 'commonjs', '--enable-source-maps'])).toEqual(['--max-old-space-size=4096', '--enable-source-maps']);
+    expect(
+      workerExecArgv(['--input-type=module', '--max-old-space-size=4096', '--input-type', 'commonjs', '--enable-source-maps']),
+    ).toEqual(['--max-old-space-size=4096', '--enable-source-maps']);
     expect(workerExecArgv([])).toEqual([]);
   });
 });
@@ -151,14 +162,29 @@ describe('DataParallelGradients', () => {
   });
 
   for (const [what, args, message] of [
-    ['throws in its 2nd step', { failOnCall: 2 }, /step 2 failed: data-parallel worker 1 failed: bigram replica: planned failure on call 2/],
+    [
+      'throws in its 2nd step',
+      { failOnCall: 2 },
+      /step 2 failed: data-parallel worker 1 failed: bigram replica: planned failure on call 2/,
+    ],
     ['dies in its 2nd step', { exitOnCall: 2 }, /step 2 failed: data-parallel worker 1 exited with code 3/],
-    ['hangs in its 2nd step (timeoutMs 1500)', { hangOnCall: 2 }, /step 2 failed: data-parallel worker 1 did not answer within 1500 ms and was stopped/],
+    [
+      'hangs in its 2nd step (timeoutMs 1500)',
+      { hangOnCall: 2 },
+      /step 2 failed: data-parallel worker 1 did not answer within 1500 ms and was stopped/,
+    ],
   ] as const) {
     it(`a worker that ${what}: TrainingError naming it, nothing changed, the next step works`, async () => {
       const model = createBigram();
-      const dp = new DataParallelGradients(model, { workers: 1, timeoutMs: 1500, replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args } });
-      const data = new BatchIterator(corpus().map((s) => s.tokens.map((t) => t % 11)), { batchSize: 4, seqLen: 5, seed: 1 });
+      const dp = new DataParallelGradients(model, {
+        workers: 1,
+        timeoutMs: 1500,
+        replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args },
+      });
+      const data = new BatchIterator(
+        corpus().map((s) => s.tokens.map((t) => t % 11)),
+        { batchSize: 4, seqLen: 5, seed: 1 },
+      );
       const trainer = new Trainer(model, data, { strategy: dp, schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1 } });
       await trainer.trainStep();
       const params = snapshot(model.params);
@@ -192,11 +218,17 @@ describe('DataParallelGradients', () => {
     const context = { trainable: [...model.params.keys()], denominator: targetsIn(batch) };
     const cases = [
       [{ throwOnCreate: true }, /worker 1 could not start: bigram replica: planned failure in the factory/],
-      [{ width: 5 }, /worker 1 built a replica that does not match the model: emb.weight: shape \[11, 5\], expected \[11, 6\]; out.weight: shape \[5, 11\], expected \[6, 11\]/],
+      [
+        { width: 5 },
+        /worker 1 built a replica that does not match the model: emb.weight: shape \[11, 5\], expected \[11, 6\]; out.weight: shape \[5, 11\], expected \[6, 11\]/,
+      ],
     ] as const;
     for (const [args, message] of cases) {
       const before = tf.memory().numTensors;
-      const dp = new DataParallelGradients(model, { workers: 1, replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args } });
+      const dp = new DataParallelGradients(model, {
+        workers: 1,
+        replica: { kind: 'module', module: FIXTURE, export: 'createBigram', args },
+      });
       const err = await dp.computeGradients(batch, context).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DataParallelWorkerError);
       expect((err as DataParallelWorkerError).worker).toBe(1);
@@ -232,7 +264,9 @@ describe('DataParallelGradients', () => {
     expect(() => new DataParallelGradients(tower, { workers: 1, timeoutMs: 0 })).toThrow(/timeoutMs must be > 0/);
     const bigram = createBigram();
     expect(() => new DataParallelGradients(bigram, { workers: 1 })).toThrow(/not a Tower; pass replica/);
-    expect(() => new DataParallelGradients(bigram, { workers: 1, replica: { kind: 'module', module: './x.mjs' } })).toThrow(/absolute path/);
+    expect(() => new DataParallelGradients(bigram, { workers: 1, replica: { kind: 'module', module: './x.mjs' } })).toThrow(
+      /absolute path/,
+    );
     const zero = new DataParallelGradients(tower, { workers: 0 });
     expect(zero.workers).toBe(0);
     zero.dispose();
@@ -240,4 +274,3 @@ describe('DataParallelGradients', () => {
     tower.dispose();
   });
 });
-

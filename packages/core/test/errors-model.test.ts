@@ -31,7 +31,14 @@ describe('ConfigError names the broken invariant', () => {
 describe('tower inputs', () => {
   it('TokenRangeError names the id, its position and the range', () => {
     const before = tf.memory().numTensors;
-    const ids = tf.tensor2d([[1, 2], [3, 13]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [1, 2],
+        [3, 13],
+      ],
+      undefined,
+      'int32',
+    );
     expect(() => tower.forward(ids)).toThrow(TokenRangeError);
     expect(() => tower.forward(ids)).toThrow('token id 13 at [1, 1] is outside [0, 13)');
     const neg = tf.tensor2d([[-1]], undefined, 'int32');

@@ -4,7 +4,16 @@
 // out is disposed exactly once, nothing leaks; a decoder that returns no cache is refused.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { argmax, generate, initBackend, ShapeError, Tower, type Decoder, type DecoderForwardOptions, type DecoderOutput } from '../src/index.js';
+import {
+  argmax,
+  generate,
+  initBackend,
+  ShapeError,
+  Tower,
+  type Decoder,
+  type DecoderForwardOptions,
+  type DecoderOutput,
+} from '../src/index.js';
 import { batchTensors, evaluateLoss, maskedCrossEntropy, type Batch } from '../src/train/index.js';
 
 /** The toy's cache: positions seen and each row's token counts so far ([B, V]). */
@@ -23,7 +32,10 @@ class CountingDecoder implements Decoder<CountCache> {
   /** Caches handed out and not yet disposed. */
   readonly live = new Set<CountCache>();
   disposals = 0;
-  private readonly w = tf.tensor2d(Float32Array.from({ length: 49 }, (_, i) => 2 * Math.sin(1.3 * i + 0.4)), [7, 7]); // [V, V]
+  private readonly w = tf.tensor2d(
+    Float32Array.from({ length: 49 }, (_, i) => 2 * Math.sin(1.3 * i + 0.4)),
+    [7, 7],
+  ); // [V, V]
 
   emptyCache(): CountCache {
     const c = { length: 0, counts: null };
@@ -147,7 +159,13 @@ describe('generate over a non-Tower Decoder', () => {
     expect([asDecoder.vocabSize, asDecoder.maxSeqLen]).toEqual([7, 12]);
     tower.dispose();
     const d = new CountingDecoder();
-    const batch: Batch = { batchSize: 2, seqLen: 5, inputs: Int32Array.from([1, 2, 3, 4, 5, 6, 0, 1, 2, 3]), targets: Int32Array.from([2, 3, 4, 5, 6, 0, 1, 2, 3, 4]), mask: Float32Array.from([1, 1, 0, 1, 1, 1, 1, 1, 0, 1]) };
+    const batch: Batch = {
+      batchSize: 2,
+      seqLen: 5,
+      inputs: Int32Array.from([1, 2, 3, 4, 5, 6, 0, 1, 2, 3]),
+      targets: Int32Array.from([2, 3, 4, 5, 6, 0, 1, 2, 3, 4]),
+      mask: Float32Array.from([1, 1, 0, 1, 1, 1, 1, 1, 0, 1]),
+    };
     const ev = evaluateLoss(d, [batch]);
     const direct = tf.tidy(() => {
       const { inputs, targets, mask } = batchTensors(batch);

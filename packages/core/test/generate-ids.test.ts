@@ -18,7 +18,13 @@ describe('generate: prompt id range', () => {
       [[1, 2 ** 32 + 5], 'prompt[0][1] = 4294967301 is outside the vocabulary [0, 11)'],
       [[2 ** 31], 'prompt[0][0] = 2147483648 is outside the vocabulary [0, 11)'],
       [[3, -1], 'prompt[0][1] = -1 is outside the vocabulary [0, 11)'],
-      [[[1, 2], [3, 11]], 'prompt[1][1] = 11 is outside the vocabulary [0, 11)'],
+      [
+        [
+          [1, 2],
+          [3, 11],
+        ],
+        'prompt[1][1] = 11 is outside the vocabulary [0, 11)',
+      ],
       [[Number.MAX_SAFE_INTEGER + 2], 'prompt[0][0] = 9007199254740992 is outside the vocabulary [0, 11)'],
     ];
     for (const [prompt, message] of cases) {

@@ -80,7 +80,12 @@ describe('generate', () => {
   it('onToken streams every returned token in order', async () => {
     const seen: number[][] = [[], [], []];
     const steps: number[] = [];
-    const res = await generate(tower, prompts, { maxNewTokens: 5, temperature: 0.8, seed: 4, onToken: (e) => (seen[e.row]!.push(e.token), steps.push(e.step)) });
+    const res = await generate(tower, prompts, {
+      maxNewTokens: 5,
+      temperature: 0.8,
+      seed: 4,
+      onToken: (e) => (seen[e.row]!.push(e.token), steps.push(e.step)),
+    });
     expect(seen).toEqual(res.tokens);
     expect(steps).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
   });
@@ -90,7 +95,8 @@ describe('generate', () => {
     const ragged = [[4, 8, 1], [1, 5, 2, 11, 3], [9], [2, 2, 7]];
     const streamed: number[][] = [[], [], [], []];
     const res = await generate(tower, ragged, { maxNewTokens: 6, onToken: (e) => streamed[e.row]!.push(e.token) });
-    for (let i = 0; i < ragged.length; i++) expect(res.tokens[i]).toEqual((await generate(tower, ragged[i]!, { maxNewTokens: 6 })).tokens[0]);
+    for (let i = 0; i < ragged.length; i++)
+      expect(res.tokens[i]).toEqual((await generate(tower, ragged[i]!, { maxNewTokens: 6 })).tokens[0]);
     expect(streamed).toEqual(res.tokens);
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -105,7 +111,14 @@ describe('generate', () => {
 
   it('a throwing onToken leaks nothing', async () => {
     const before = tf.memory().numTensors;
-    await expect(generate(tower, prompts, { maxNewTokens: 5, onToken: () => { throw new Error('consumer gone'); } })).rejects.toThrow('consumer gone');
+    await expect(
+      generate(tower, prompts, {
+        maxNewTokens: 5,
+        onToken: () => {
+          throw new Error('consumer gone');
+        },
+      }),
+    ).rejects.toThrow('consumer gone');
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -23,11 +23,12 @@ describe('threaded wasm backend', () => {
     expect(os.cpus().length).toBe(cpus);
 
     const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k));
-    const run = () => tf.tidy(() => {
-      const a = tf.tensor2d(values(257 * 131, 0.3), [257, 131]);
-      const b = tf.tensor2d(values(131 * 127, 0.7), [131, 127]);
-      return Array.from(tf.matMul(a, b).dataSync());
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor2d(values(257 * 131, 0.3), [257, 131]);
+        const b = tf.tensor2d(values(131 * 127, 0.7), [131, 127]);
+        return Array.from(tf.matMul(a, b).dataSync());
+      });
     const got = run();
     tf.setBackend('cpu');
     const ref = run();

@@ -46,12 +46,31 @@ describe('wasm UnsortedSegmentSum', () => {
   const cases: Array<[string, () => tf.Tensor]> = [
     ['float32 x [7, 11], ids [7], 13 segments', () => tf.unsortedSegmentSum(tf.tensor2d(xs, [7, 11]), tf.tensor1d(ids7, 'int32'), 13)],
     ['int32 x [7, 11]', () => tf.unsortedSegmentSum(tf.tensor2d(xs.map(Math.round), [7, 11], 'int32'), tf.tensor1d(ids7, 'int32'), 13)],
-    ['1-D x [77], ids [77], 5 segments', () => tf.unsortedSegmentSum(tf.tensor1d(xs), tf.tensor1d(xs.map((_, i) => (i * 7) % 5), 'int32'), 5)],
-    ['gather gradient, table [13, 11], ids [3, 7]', () => {
-      const ids = tf.tensor2d([...ids7, ...ids7.map((i) => 12 - i), 1, 2, 3, 1, 2, 3, 11], [3, 7], 'int32');
-      const w = tf.tensor2d(Array.from({ length: 21 * 11 }, (_, i) => Math.cos(i)), [21, 11]);
-      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.reshape(tf.gather(t, ids), [21, 11]), w)))(tf.tensor2d(xs.concat(xs.slice(0, 66)), [13, 11]));
-    }],
+    [
+      '1-D x [77], ids [77], 5 segments',
+      () =>
+        tf.unsortedSegmentSum(
+          tf.tensor1d(xs),
+          tf.tensor1d(
+            xs.map((_, i) => (i * 7) % 5),
+            'int32',
+          ),
+          5,
+        ),
+    ],
+    [
+      'gather gradient, table [13, 11], ids [3, 7]',
+      () => {
+        const ids = tf.tensor2d([...ids7, ...ids7.map((i) => 12 - i), 1, 2, 3, 1, 2, 3, 11], [3, 7], 'int32');
+        const w = tf.tensor2d(
+          Array.from({ length: 21 * 11 }, (_, i) => Math.cos(i)),
+          [21, 11],
+        );
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.reshape(tf.gather(t, ids), [21, 11]), w)))(
+          tf.tensor2d(xs.concat(xs.slice(0, 66)), [13, 11]),
+        );
+      },
+    ],
   ];
   for (const [name, fn] of cases) {
     it(`${name} equals the cpu backend's result`, () => {
@@ -77,7 +96,11 @@ describe('wasm UnsortedSegmentSum', () => {
     ['2-D three rows transposeB [3, 16] @ [17, 16]^T', [3, 16], [17, 16], false, true],
     ['batched one row transposeB [5, 1, 11] @ [5, 13, 11]^T', [5, 1, 11], [5, 13, 11], false, true],
   ];
-  const fill = (shape: number[], seed: number) => tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.37 + seed)), shape);
+  const fill = (shape: number[], seed: number) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.37 + seed)),
+      shape,
+    );
   for (const [name, sa, sb, ta, tb] of mm) {
     it(`BatchMatMul ${name} equals the cpu backend's result`, () => {
       const fn = () => tf.matMul(fill(sa, 1), fill(sb, 2), ta, tb);
@@ -99,7 +122,16 @@ describe('wasm UnsortedSegmentSum', () => {
   ];
   for (const [name, shape, begin, size, dtype] of slices) {
     it(`Slice ${name} equals the cpu backend's result`, () => {
-      const fn = () => tf.slice(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 7), shape, dtype), begin, size);
+      const fn = () =>
+        tf.slice(
+          tf.tensor(
+            Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 7),
+            shape,
+            dtype,
+          ),
+          begin,
+          size,
+        );
       const ref = on('cpu', fn);
       const got = on('wasm', fn);
       expect(got.shape).toEqual(ref.shape);
@@ -138,7 +170,15 @@ describe('wasm UnsortedSegmentSum', () => {
   ];
   for (const [name, shape, perm, dtype] of perms) {
     it(`Transpose ${name} equals the cpu backend's result`, () => {
-      const fn = () => tf.transpose(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 5 - 3), shape, dtype), perm);
+      const fn = () =>
+        tf.transpose(
+          tf.tensor(
+            Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 5 - 3),
+            shape,
+            dtype,
+          ),
+          perm,
+        );
       const ref = on('cpu', fn);
       const got = on('wasm', fn);
       expect(got.shape).toEqual(ref.shape);
@@ -160,7 +200,16 @@ describe('wasm GatherV2 (run copies)', () => {
   ];
   for (const [name, shape, idShape, ids, axis, dtype] of cases) {
     it(`GatherV2 ${name} equals the cpu backend's result`, () => {
-      const fn = () => tf.gather(tf.tensor(Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 11), shape, dtype), tf.tensor(ids, idShape, 'int32'), axis);
+      const fn = () =>
+        tf.gather(
+          tf.tensor(
+            Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => i * 3 - 11),
+            shape,
+            dtype,
+          ),
+          tf.tensor(ids, idShape, 'int32'),
+          axis,
+        );
       const ref = on('cpu', fn);
       const got = on('wasm', fn);
       expect(got.shape).toEqual(ref.shape);
@@ -183,11 +232,23 @@ describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'wasm' });
   });
-  for (const shape of [[3, 7, 13], [1, 1, 256], [11, 5]]) {
+  for (const shape of [
+    [3, 7, 13],
+    [1, 1, 256],
+    [11, 5],
+  ]) {
     it(`rmsNorm [${shape}] on wasm (one kernel) equals the cpu backend's ops to float32 rounding`, () => {
       const d = shape[shape.length - 1]!;
       const n = shape.reduce((a, b) => a * b, 1);
-      const fn = () => rmsNorm(tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 5))), shape), tf.tensor1d(Array.from({ length: d }, (_, i) => 0.5 + Math.cos(i))), 1e-6);
+      const fn = () =>
+        rmsNorm(
+          tf.tensor(
+            Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 5))),
+            shape,
+          ),
+          tf.tensor1d(Array.from({ length: d }, (_, i) => 0.5 + Math.cos(i))),
+          1e-6,
+        );
       const ref = on('cpu', fn);
       tf.setBackend('wasm');
       const before = tf.memory().numTensors;
@@ -195,7 +256,8 @@ describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
       expect(tf.memory().numTensors).toBe(before);
       expect(got.shape).toEqual(ref.shape);
       let worst = 0;
-      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got.values[i]! - ref.values[i]!) / Math.max(Math.abs(ref.values[i]!), 1e-3));
+      for (let i = 0; i < n; i++)
+        worst = Math.max(worst, Math.abs(got.values[i]! - ref.values[i]!) / Math.max(Math.abs(ref.values[i]!), 1e-3));
       expect(worst).toBeLessThan(1e-6);
     });
   }
@@ -225,7 +287,8 @@ describe('wasm ZipperGelu / ZipperRope (decode-size element-wise kernels)', () =
     tf.setBackend('wasm');
     expect((await tf.profile(() => fn())).kernelNames).toEqual(['ZipperGelu']);
     const got = on('wasm', fn);
-    for (let i = 0; i < 13; i++) expect(Math.abs(got.values[i]! - ref.values[i]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref.values[i]!)));
+    for (let i = 0; i < 13; i++)
+      expect(Math.abs(got.values[i]! - ref.values[i]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref.values[i]!)));
   });
   it('rope of [2, 3, 5, 8] at start 7 on wasm is one kernel and bit-identical to the cpu ops', async () => {
     const fn = () => applyRope(tf.tensor4d(values(2 * 5 * 3 * 8), [2, 5, 3, 8]), 7, 10000);

@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { CheckpointError, ShapeError } from '../src/errors.js';
@@ -27,9 +27,17 @@ describe('keys', () => {
     expect(() => prefixKeys('towers..text', new Map())).toThrow(/not a module path/);
     const tower = Tower.create(TOWER, { seed: 2 });
     const prefixed = prefixKeys('towers.speech', tower.params);
-    expect([...prefixed.keys()].slice(0, 3)).toEqual(['towers.speech.emb.weight', 'towers.speech.blocks.0.ln1.scale', 'towers.speech.blocks.0.qkv.weight']);
+    expect([...prefixed.keys()].slice(0, 3)).toEqual([
+      'towers.speech.emb.weight',
+      'towers.speech.blocks.0.ln1.scale',
+      'towers.speech.blocks.0.qkv.weight',
+    ]);
     expect(prefixed.get('towers.speech.blocks.3.qkv.weight')).toBe(tower.params.get('blocks.3.qkv.weight'));
-    const zipped = new Map([...prefixed, ...prefixKeys('towers.text', tower.params), ['cross.text_from_speech.2.attn.q.weight', tower.params.get('norm.scale')!]]);
+    const zipped = new Map([
+      ...prefixed,
+      ...prefixKeys('towers.text', tower.params),
+      ['cross.text_from_speech.2.attn.q.weight', tower.params.get('norm.scale')!],
+    ]);
     const back = stripPrefix('towers.speech', zipped);
     expect([...back.keys()]).toEqual([...tower.params.keys()]); // order kept, other towers and links left out
     expect(stripPrefix('towers.spee', zipped).size).toBe(0); // whole segments only
@@ -77,14 +85,18 @@ describe('keys', () => {
       const before = shapesOf(other.params);
       const err = await loadTrainingCheckpoint(dir, t2).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CheckpointError);
-      expect((err as Error).message).toMatch(/model\.safetensors does not match the model: blocks\.0\.up\.weight: shape \[12, 48\], expected \[12, 24\]/);
+      expect((err as Error).message).toMatch(
+        /model\.safetensors does not match the model: blocks\.0\.up\.weight: shape \[12, 48\], expected \[12, 24\]/,
+      );
       expect(t2.step).toBe(0);
       expect(shapesOf(other.params)).toEqual(before);
       t2.dispose();
       other.dispose();
       // Optimizer state of other keys.
       const fresh = new Trainer(tower, data(), { schedule: { peakLr: 1e-2, totalSteps: 4 }, freezePrefixes: ['emb.'] });
-      expect(() => fresh.optimizer.loadState(moments, 1)).toThrow(/optimizer state does not match the trained parameters: unexpected keys: emb\.weight\.exp_avg, emb\.weight\.exp_avg_sq/);
+      expect(() => fresh.optimizer.loadState(moments, 1)).toThrow(
+        /optimizer state does not match the trained parameters: unexpected keys: emb\.weight\.exp_avg, emb\.weight\.exp_avg_sq/,
+      );
       fresh.dispose();
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

@@ -54,7 +54,15 @@ describe('Tower vs the PyTorch reference', () => {
     const [b, t] = [golden.ids.length, golden.ids[0]!.length];
     const v = golden.config.vocabSize;
     const ids = ids2d(golden.ids);
-    const targets = tf.tidy(() => tf.oneHot(tf.tensor1d(golden.ids.flatMap((r) => r.slice(1)), 'int32'), v));
+    const targets = tf.tidy(() =>
+      tf.oneHot(
+        tf.tensor1d(
+          golden.ids.flatMap((r) => r.slice(1)),
+          'int32',
+        ),
+        v,
+      ),
+    );
     const { value, grads } = tf.variableGrads(() => {
       const logits = tf.slice(torchTower.forward(ids).logits, [0, 0, 0], [b, t - 1, v]);
       return tf.losses.softmaxCrossEntropy(targets, tf.reshape(logits, [b * (t - 1), v])) as tf.Scalar;
@@ -75,7 +83,9 @@ describe('Tower vs the PyTorch reference', () => {
   it('keys and order equal the reference state dict', () => {
     expect([...torchTower.params.keys()]).toEqual([
       'emb.weight',
-      ...[0, 1].flatMap((i) => ['ln1.scale', 'qkv.weight', 'out.weight', 'ln2.scale', 'up.weight', 'down.weight'].map((k) => `blocks.${i}.${k}`)),
+      ...[0, 1].flatMap((i) =>
+        ['ln1.scale', 'qkv.weight', 'out.weight', 'ln2.scale', 'up.weight', 'down.weight'].map((k) => `blocks.${i}.${k}`),
+      ),
       'norm.scale',
     ]);
   });
@@ -225,7 +235,10 @@ describe('causality and the composability seam', () => {
     for (const [key, v] of tower.params) {
       const g = all.grads[v.name]!;
       expect(g.shape, key).toEqual(v.shape);
-      expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!), key).toBeGreaterThan(0);
+      expect(
+        tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]!),
+        key,
+      ).toBeGreaterThan(0);
     }
     const trainable = ['blocks.2.up.weight', 'norm.scale'].map((k) => tower.param(k));
     const some = tf.variableGrads(loss, trainable);

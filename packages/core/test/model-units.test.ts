@@ -9,7 +9,16 @@ beforeAll(async () => {
 
 describe('layers against hand-computed values', () => {
   it('RMSNorm: x * rsqrt(mean(x^2) + eps) * scale, eps inside the root', () => {
-    const out = tf.tidy(() => rmsNorm(tf.tensor2d([[3, 4], [1e-3, 1e-3]]), tf.tensor1d([1, 2]), 1e-6).arraySync());
+    const out = tf.tidy(() =>
+      rmsNorm(
+        tf.tensor2d([
+          [3, 4],
+          [1e-3, 1e-3],
+        ]),
+        tf.tensor1d([1, 2]),
+        1e-6,
+      ).arraySync(),
+    );
     // row 0: mean square 12.5 -> [3, 8] / sqrt(12.5); row 1: mean square 1e-6, + eps = 2e-6
     expect(out[0]![0]).toBeCloseTo(0.8485281, 6);
     expect(out[0]![1]).toBeCloseTo(2.2627416, 6);
@@ -20,15 +29,25 @@ describe('layers against hand-computed values', () => {
   it('RoPE rotates interleaved pairs (x0,x1), (x2,x3) by pos * base^(-2i/K)', () => {
     // K = 4, position 2: pair 0 angle 2, pair 1 angle 2 * 10000^-0.5 = 0.02
     const out = tf.tidy(() => Array.from(applyRope(tf.tensor4d([1, 2, 3, 4], [1, 1, 1, 4]), 2, 10000).dataSync()));
-    const want = [1 * Math.cos(2) - 2 * Math.sin(2), 1 * Math.sin(2) + 2 * Math.cos(2), 3 * Math.cos(0.02) - 4 * Math.sin(0.02), 3 * Math.sin(0.02) + 4 * Math.cos(0.02)];
+    const want = [
+      1 * Math.cos(2) - 2 * Math.sin(2),
+      1 * Math.sin(2) + 2 * Math.cos(2),
+      3 * Math.cos(0.02) - 4 * Math.sin(0.02),
+      3 * Math.sin(0.02) + 4 * Math.cos(0.02),
+    ];
     expect(want.map((x) => +x.toFixed(5))).toEqual([-2.23474, 0.077, 2.91941, 4.0592]); // hand check of the formula
     out.forEach((x, i) => expect(x).toBeCloseTo(want[i]!, 5));
   });
 
   it('RoPE at position 0 is the identity and positions follow `start` along T', () => {
-    const x = tf.tensor4d(Array.from({ length: 2 * 3 * 3 * 6 }, (_, i) => Math.sin(i)), [2, 3, 3, 6]); // [B, H, T, K]
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 3 * 3 * 6 }, (_, i) => Math.sin(i)),
+      [2, 3, 3, 6],
+    ); // [B, H, T, K]
     const all = applyRope(x, 0, 10000);
-    expect(Array.from(tf.slice(all, [0, 0, 0, 0], [2, 3, 1, 6]).dataSync())).toEqual(Array.from(tf.slice(x, [0, 0, 0, 0], [2, 3, 1, 6]).dataSync()));
+    expect(Array.from(tf.slice(all, [0, 0, 0, 0], [2, 3, 1, 6]).dataSync())).toEqual(
+      Array.from(tf.slice(x, [0, 0, 0, 0], [2, 3, 1, 6]).dataSync()),
+    );
     const tail = applyRope(tf.slice(x, [0, 0, 1, 0], [2, 3, 2, 6]) as tf.Tensor4D, 1, 10000);
     const a = tf.slice(all, [0, 0, 1, 0], [2, 3, 2, 6]).dataSync();
     const b = tail.dataSync();
@@ -60,14 +79,19 @@ describe('seeded init', () => {
     const t = Tower.create({ vocabSize: 257, dModel: 64, nLayers: 1, nHeads: 4 }, { seed: 1 });
     const stats = (key: string) => {
       const d = t.param(key).dataSync();
-      let s = 0, s2 = 0, mx = 0;
-      for (const x of d) (s += x), (s2 += x * x), (mx = Math.max(mx, Math.abs(x)));
+      let s = 0,
+        s2 = 0,
+        mx = 0;
+      for (const x of d) ((s += x), (s2 += x * x), (mx = Math.max(mx, Math.abs(x))));
       return { mean: s / d.length, std: Math.sqrt(s2 / d.length - (s / d.length) ** 2), max: mx };
     };
     const emb = stats('emb.weight');
     expect(emb.std).toBeGreaterThan(0.0195);
     expect(emb.std).toBeLessThan(0.0205);
-    for (const [key, inDim] of [['blocks.0.qkv.weight', 64], ['blocks.0.down.weight', 256]] as const) {
+    for (const [key, inDim] of [
+      ['blocks.0.qkv.weight', 64],
+      ['blocks.0.down.weight', 256],
+    ] as const) {
       const s = stats(key);
       expect(s.max).toBeLessThanOrEqual(1 / Math.sqrt(inDim));
       expect(s.std).toBeCloseTo(1 / Math.sqrt(inDim) / Math.sqrt(3), 2); // uniform(-a, a) has std a / sqrt(3)

@@ -27,7 +27,10 @@ const manifest = JSON.parse(fs.readFileSync(path.join(prebuilt, 'manifest.json')
 describe('native GEMM prebuilt binary', () => {
   it('was built from the current sources (rebuild: node packages/core/native/build.mjs)', () => {
     const names = Object.keys(manifest.sources);
-    const onDisk = fs.readdirSync(nativeDir).filter((f) => /\.(c|h|inc|mjs)$/.test(f)).sort();
+    const onDisk = fs
+      .readdirSync(nativeDir)
+      .filter((f) => /\.(c|h|inc|mjs)$/.test(f))
+      .sort();
     expect(names).toEqual(onDisk);
     const parts: (string | Uint8Array)[] = []; // name \0 text \0 of every source, as build.mjs hashes them
     for (const name of names) {

@@ -21,7 +21,12 @@ interface Case {
   readonly tb: boolean;
 }
 
-const flags: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+const flags: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 /** op(A) is m x k, op(B) is k x n; stored shapes follow the flags. */
 function mat(lead: number[], rows: number, cols: number, t: boolean): number[] {
   return [...lead, ...(t ? [cols, rows] : [rows, cols])];
@@ -80,7 +85,9 @@ if (!native) console.log(`native-gemm: skipped: ${nativeInfo().reason}`);
 describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
   const refs = new Map<Case, { values: Float32Array; shape: number[] }>();
   const best = native?.isa() ?? '';
-  const isas = ['avx512f', 'avx2+fma', 'generic'].filter((i) => (best === 'avx512f' ? true : best === 'avx2+fma' ? i !== 'avx512f' : i === 'generic'));
+  const isas = ['avx512f', 'avx2+fma', 'generic'].filter((i) =>
+    best === 'avx512f' ? true : best === 'avx2+fma' ? i !== 'avx512f' : i === 'generic',
+  );
 
   beforeAll(async () => {
     const info = await initBackend({ backend: 'wasm', native: true });
@@ -112,12 +119,12 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
         };
         try {
           CASES.forEach((c, i) => {
-          const got = run(c, 11 * i + 1);
-          const ref = refs.get(c)!.values;
-          expect(got.length, name(c)).toBe(ref.length);
-          let worst = 0;
-          for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j]! - ref[j]!) / Math.max(1, Math.abs(ref[j]!)));
-          expect(worst, name(c)).toBeLessThan(2e-5);
+            const got = run(c, 11 * i + 1);
+            const ref = refs.get(c)!.values;
+            expect(got.length, name(c)).toBe(ref.length);
+            let worst = 0;
+            for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j]! - ref[j]!) / Math.max(1, Math.abs(ref[j]!)));
+            expect(worst, name(c)).toBeLessThan(2e-5);
           });
         } finally {
           native!.gemm = gemm;
@@ -128,10 +135,29 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     }
   }
 
-  it('gives the cpu backend\'s shapes and values (zeros for K = 0) when a dimension is empty', () => {
+  it("gives the cpu backend's shapes and values (zeros for K = 0) when a dimension is empty", () => {
     EMPTY.forEach((c, i) => {
       const ref = refs.get(c)!;
-      const out = tf.tidy(() => tf.matMul(tf.tensor(values(c.a.reduce((x, y) => x * y, 1), 11 * (CASES.length + i) + 1), c.a), tf.tensor(values(c.b.reduce((x, y) => x * y, 1), 7), c.b), c.ta, c.tb));
+      const out = tf.tidy(() =>
+        tf.matMul(
+          tf.tensor(
+            values(
+              c.a.reduce((x, y) => x * y, 1),
+              11 * (CASES.length + i) + 1,
+            ),
+            c.a,
+          ),
+          tf.tensor(
+            values(
+              c.b.reduce((x, y) => x * y, 1),
+              7,
+            ),
+            c.b,
+          ),
+          c.ta,
+          c.tb,
+        ),
+      );
       expect(out.shape, name(c)).toEqual(ref.shape);
       expect(Array.from(out.dataSync()), name(c)).toEqual(Array.from(ref.values).map(() => 0));
       out.dispose();
@@ -139,7 +165,9 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
   });
 
   it('rejects operands shorter than their shapes, and non-Float32Array operands, without computing', () => {
-    const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+    const a = new Float32Array(6),
+      b = new Float32Array(6),
+      c = new Float32Array(4);
     expect(() => native!.gemm(a, b, c, 1, 2, 2, 3, 0, 0, 0, 0)).not.toThrow();
     expect(() => native!.gemm(a, b, new Float32Array(3), 1, 2, 2, 3, 0, 0, 0, 0)).toThrow(RangeError);
     expect(() => native!.gemm(a, b, c, 2, 2, 2, 3, 0, 0, 6, 6)).toThrow(RangeError);

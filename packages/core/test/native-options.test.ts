@@ -20,7 +20,10 @@ describe('native GEMM options', () => {
   it('reads ZIPPER_NATIVE and ZIPPER_NATIVE_THREADS; initBackend options win', () => {
     expect(resolveNativeOptions({}, { ZIPPER_NATIVE: '0' })).toEqual({ enabled: false, threads: 1 });
     expect(resolveNativeOptions({}, { ZIPPER_NATIVE: '1', ZIPPER_NATIVE_THREADS: '2' })).toEqual({ enabled: true, threads: 2 });
-    expect(resolveNativeOptions({ native: true, nativeThreads: 3 }, { ZIPPER_NATIVE: '0', ZIPPER_NATIVE_THREADS: '2' })).toEqual({ enabled: true, threads: 3 });
+    expect(resolveNativeOptions({ native: true, nativeThreads: 3 }, { ZIPPER_NATIVE: '0', ZIPPER_NATIVE_THREADS: '2' })).toEqual({
+      enabled: true,
+      threads: 3,
+    });
     expect(resolveNativeOptions({ native: false }, {})).toEqual({ enabled: false, threads: 1 });
   });
 

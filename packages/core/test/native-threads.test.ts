@@ -25,13 +25,18 @@ describe.skipIf(!native)('native GEMM on the threaded wasm build', () => {
     expect(heap.buffer).toBeInstanceOf(SharedArrayBuffer);
     probe.dispose();
 
-    const run = () => tf.tidy(() => {
-      const a = tf.tensor2d(values(257 * 131, 0.3), [257, 131]);
-      const b = tf.tensor2d(values(127 * 131, 0.7), [127, 131]);
-      const q = tf.tensor3d(values(6 * 13 * 11, 0.1), [6, 13, 11]);
-      const k = tf.tensor3d(values(6 * 7 * 11, 0.2), [6, 7, 11]);
-      return [...tf.matMul(a, b, false, true).dataSync(), ...tf.matMul(tf.transpose(a), b, true, true).dataSync(), ...tf.matMul(q, k, false, true).dataSync()];
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor2d(values(257 * 131, 0.3), [257, 131]);
+        const b = tf.tensor2d(values(127 * 131, 0.7), [127, 131]);
+        const q = tf.tensor3d(values(6 * 13 * 11, 0.1), [6, 13, 11]);
+        const k = tf.tensor3d(values(6 * 7 * 11, 0.2), [6, 7, 11]);
+        return [
+          ...tf.matMul(a, b, false, true).dataSync(),
+          ...tf.matMul(tf.transpose(a), b, true, true).dataSync(),
+          ...tf.matMul(q, k, false, true).dataSync(),
+        ];
+      });
     const got: number[][] = [];
     for (const threads of [1, 2]) {
       expect((await initBackend({ nativeThreads: threads })).native.threads).toBe(threads);

@@ -15,7 +15,9 @@ import { maskedCrossEntropy } from '../src/train/loss.js';
 const native = loadNativeGemm();
 if (!native) console.log(`native-tower: skipped: ${nativeInfo().reason}`);
 
-const B = 3, T = 11, V = 37;
+const B = 3,
+  T = 11,
+  V = 37;
 const ids = Array.from({ length: B * (T + 1) }, (_, i) => (i * 7 + 3) % V);
 
 describe.skipIf(!native)('Tower fwd+bwd with the native GEMM on vs off', () => {
@@ -35,7 +37,10 @@ describe.skipIf(!native)('Tower fwd+bwd with the native GEMM on vs off', () => {
       const all = tf.tensor2d(ids, [B, T + 1], 'int32');
       const inputs = tf.slice(all, [0, 0], [B, T]) as tf.Tensor2D;
       const targets = tf.slice(all, [0, 1], [B, T]) as tf.Tensor2D;
-      const r = tf.variableGrads(() => maskedCrossEntropy(tower.forward(inputs).logits, targets), names.map((n) => tower.params.get(n)!));
+      const r = tf.variableGrads(
+        () => maskedCrossEntropy(tower.forward(inputs).logits, targets),
+        names.map((n) => tower.params.get(n)!),
+      );
       return { loss: r.value, grads: names.map((n) => r.grads[tower.params.get(n)!.name]!) };
     });
     const result = { loss: out.loss.dataSync()[0]!, grads: new Map(names.map((n, i) => [n, out.grads[i]!.dataSync() as Float32Array])) };

@@ -20,7 +20,13 @@ const [B, H, T, S, K] = [2, 3, 7, 11, 13];
 type Arr = Float32Array | Int32Array | Uint8Array;
 
 function rand(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 }
 
 const qkv = (): tf.Tensor4D[] => [rand([B, H, T, K], 1), rand([B, H, S, K], 2), rand([B, H, S, K], 3)] as tf.Tensor4D[];
@@ -37,7 +43,13 @@ function reference(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOptions
   const and = (m: tf.Tensor) => (visible = tf.logicalAnd(visible, tf.broadcastTo(m, [b!, h!, t!, s])));
   if (o.causal) {
     const off = o.causalOffset ?? s - t!;
-    and(tf.tensor2d(Array.from({ length: t! * s }, (_, i) => (i % s <= Math.floor(i / s) + off ? 1 : 0)), [t!, s], 'bool'));
+    and(
+      tf.tensor2d(
+        Array.from({ length: t! * s }, (_, i) => (i % s <= Math.floor(i / s) + off ? 1 : 0)),
+        [t!, s],
+        'bool',
+      ),
+    );
   }
   if (o.keyPadding) and(tf.reshape(tf.notEqual(o.keyPadding, 0), [b!, 1, 1, s]));
   if (o.mask) {
@@ -56,10 +68,16 @@ function reference(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOptions
 }
 
 /** [value, dq, dk, dv] of sum(f(q, k, v) * r) for a fixed random r (weights `r` may be given). */
-function valueAndGrads(f: (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor, inputs: tf.Tensor4D[] = qkv(), r?: tf.Tensor): tf.Tensor[] {
+function valueAndGrads(
+  f: (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor,
+  inputs: tf.Tensor4D[] = qkv(),
+  r?: tf.Tensor,
+): tf.Tensor[] {
   const y = f(inputs[0]!, inputs[1]!, inputs[2]!);
   const w = r ?? rand(y.shape, 99);
-  const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)));
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D), w)),
+  );
   return [y, ...g(inputs)];
 }
 
@@ -89,8 +107,17 @@ function expectClose(a: Arr[], b: Arr[], tol = 1e-4): void {
 function checkParity(make: MakeOptions): void {
   const ref = on('cpu', () => valueAndGrads((q, k, v) => reference(q, k, v, make())));
   for (const backend of ['wasm', 'cpu']) {
-    expectClose(on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make()))), ref);
-    expectClose(on(backend, () => { const [q, k, v] = qkv(); return [attention(q!, k!, v!, make())]; }), [ref[0]!]); // no-grad path
+    expectClose(
+      on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make()))),
+      ref,
+    );
+    expectClose(
+      on(backend, () => {
+        const [q, k, v] = qkv();
+        return [attention(q!, k!, v!, make())];
+      }),
+      [ref[0]!],
+    ); // no-grad path
   }
   // No leaked tensors: a forward and a tf.grads call leave only what they return.
   const [q, k, v] = qkv();
@@ -98,7 +125,11 @@ function checkParity(make: MakeOptions): void {
   const before = tf.memory().numTensors;
   tf.dispose(attention(q!, k!, v!, o));
   const r = rand([B, H, T, K], 98);
-  tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, o), r)))([q!, k!, v!]));
+  tf.dispose(
+    tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.sum(tf.mul(attention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, o), r)),
+    )([q!, k!, v!]),
+  );
   r.dispose();
   expect(tf.memory().numTensors, 'tensors left by attention').toBe(before);
   tf.dispose([q!, k!, v!, ...(o.mask ? [o.mask] : []), ...(o.keyPadding ? [o.keyPadding] : [])]);
@@ -106,16 +137,41 @@ function checkParity(make: MakeOptions): void {
 
 /** Pseudo-random bool pattern of `shape` with roughly 1 in 3 false. */
 function boolMask(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(Array.from(values(shape.reduce((a, b) => a * b, 1), seed), (x) => x > -0.33), shape, 'bool');
+  return tf.tensor(
+    Array.from(
+      values(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+      (x) => x > -0.33,
+    ),
+    shape,
+    'bool',
+  );
 }
 
 /** Additive pattern: 0, a finite bias, or -Infinity. */
 function additiveMask(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(Array.from(values(shape.reduce((a, b) => a * b, 1), seed), (x) => (x < -0.4 ? -Infinity : x < 0 ? 2 * x : 0)), shape, 'float32');
+  return tf.tensor(
+    Array.from(
+      values(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+      (x) => (x < -0.4 ? -Infinity : x < 0 ? 2 * x : 0),
+    ),
+    shape,
+    'float32',
+  );
 }
 
 /** Real key counts per batch row: row 0 all 11, row 1 the first 6. */
-const padding = (dtype: 'bool' | 'float32' | 'int32') => tf.tensor2d(Array.from({ length: B * S }, (_, i) => (i < S || i % S < 6 ? 1 : 0)), [B, S], dtype);
+const padding = (dtype: 'bool' | 'float32' | 'int32') =>
+  tf.tensor2d(
+    Array.from({ length: B * S }, (_, i) => (i < S || i % S < 6 ? 1 : 0)),
+    [B, S],
+    dtype,
+  );
 
 describe('attention: cross shapes and masks match the plain TF.js formulation', () => {
   beforeAll(async () => {
@@ -138,7 +194,8 @@ describe('attention: cross shapes and masks match the plain TF.js formulation', 
     it(`additive mask ${name} (0, finite biases, -Infinity)`, () => checkParity(() => ({ mask: additiveMask([...shape], 6) })));
   }
   it('causal (default offset S - T, offset 2, negative offset -3) combined with keyPadding', () => {
-    for (const causalOffset of [undefined, 2, -3]) checkParity(() => ({ causal: true, keyPadding: padding('bool'), ...(causalOffset === undefined ? {} : { causalOffset }) }));
+    for (const causalOffset of [undefined, 2, -3])
+      checkParity(() => ({ causal: true, keyPadding: padding('bool'), ...(causalOffset === undefined ? {} : { causalOffset }) }));
   });
   it('causal + keyPadding + boolean mask + additive mask all at once (AND)', () => {
     checkParity(() => ({ causal: true, causalOffset: 5, keyPadding: padding('float32'), mask: additiveMask([B, H, T, S], 8) }));
@@ -160,21 +217,39 @@ describe('attention: fully masked rows, padding invariance', () => {
   });
 
   // Queries 0..2 see nothing (the whole row is masked), the others see a pattern.
-  const rowsMasked = (): tf.Tensor => tf.tensor2d(Array.from({ length: T * S }, (_, i) => Math.floor(i / S) >= 3 && (i % S) % 3 !== 1), [T, S], 'bool');
+  const rowsMasked = (): tf.Tensor =>
+    tf.tensor2d(
+      Array.from({ length: T * S }, (_, i) => Math.floor(i / S) >= 3 && (i % S) % 3 !== 1),
+      [T, S],
+      'bool',
+    );
   const isEmptyRow = (i: number) => Math.floor(i / K) % T < 3; // flat index into [B, H, T, K]
 
   for (const backend of ['wasm', 'cpu']) {
     it(`${backend}: a row with no visible key gives exactly 0, exactly 0 gradient, no NaN`, () => {
-      for (const make of [() => ({ mask: rowsMasked() }), () => ({ mask: tf.where(rowsMasked(), tf.zeros([T, S]), tf.fill([T, S], -Infinity)) }), () => ({ causal: true, causalOffset: -3 })]) {
+      for (const make of [
+        () => ({ mask: rowsMasked() }),
+        () => ({ mask: tf.where(rowsMasked(), tf.zeros([T, S]), tf.fill([T, S], -Infinity)) }),
+        () => ({ causal: true, causalOffset: -3 }),
+      ]) {
         const [y, dq, dk, dv] = on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make())));
         for (const arr of [y!, dq!, dk!, dv!]) for (const x of arr) expect(Number.isFinite(x)).toBe(true);
         let zeros = 0;
-        y!.forEach((x, i) => { if (isEmptyRow(i)) { expect(x === 0, `y[${i}] = ${x}`).toBe(true); zeros++; } });
-        dq!.forEach((x, i) => { if (isEmptyRow(i)) expect(x === 0, `dq[${i}] = ${x}`).toBe(true); });
+        y!.forEach((x, i) => {
+          if (isEmptyRow(i)) {
+            expect(x === 0, `y[${i}] = ${x}`).toBe(true);
+            zeros++;
+          }
+        });
+        dq!.forEach((x, i) => {
+          if (isEmptyRow(i)) expect(x === 0, `dq[${i}] = ${x}`).toBe(true);
+        });
         expect(zeros).toBe(B * H * 3 * K);
         // The empty rows pass nothing to k and v: zeroing their output weights changes no bit.
         const r = values(B * H * T * K, 99).map((x, i) => (isEmptyRow(i) ? 0 : x));
-        const [, dq2, dk2, dv2] = on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make()), qkv(), tf.tensor(r, [B, H, T, K])));
+        const [, dq2, dk2, dv2] = on(backend, () =>
+          valueAndGrads((q, k, v) => attention(q, k, v, make()), qkv(), tf.tensor(r, [B, H, T, K])),
+        );
         expect(Array.from(dk2!)).toEqual(Array.from(dk!));
         expect(Array.from(dv2!)).toEqual(Array.from(dv!));
         expect(Array.from(dq2!)).toEqual(Array.from(dq!));
@@ -184,7 +259,10 @@ describe('attention: fully masked rows, padding invariance', () => {
     it(`${backend}: no keys at all (S = 0, an empty source segment): output and dq exactly 0`, () => {
       const [y, dq] = on(backend, () => {
         const empty = tf.zeros([B, H, 0, K]) as tf.Tensor4D;
-        return valueAndGrads((q, k, v) => attention(q, k, v, { keyPadding: tf.zeros([B, 0], 'bool') as tf.Tensor2D }), [qkv()[0]!, empty, empty]);
+        return valueAndGrads(
+          (q, k, v) => attention(q, k, v, { keyPadding: tf.zeros([B, 0], 'bool') as tf.Tensor2D }),
+          [qkv()[0]!, empty, empty],
+        );
       });
       expect(y!.length).toBe(B * H * T * K);
       expect(Array.from(y!).every((x) => x === 0)).toBe(true);
@@ -197,7 +275,11 @@ describe('attention: fully masked rows, padding invariance', () => {
         const real = tf.reshape(tf.tensor1d(Array.from({ length: B * S }, (_, i) => (i < S || i % S < 6 ? 1 : 0))), [B, 1, S, 1]);
         return tf.add(tf.mul(x, real), tf.mul(tf.mul(rand(x.shape, seed), 1e3), tf.sub(1, real))) as tf.Tensor4D;
       };
-      for (const make of [() => ({ keyPadding: padding('bool') }), () => ({ causal: true, keyPadding: padding('float32') }), () => ({ keyPadding: padding('int32'), mask: additiveMask([T, S], 4) })]) {
+      for (const make of [
+        () => ({ keyPadding: padding('bool') }),
+        () => ({ causal: true, keyPadding: padding('float32') }),
+        () => ({ keyPadding: padding('int32'), mask: additiveMask([T, S], 4) }),
+      ]) {
         const base = on(backend, () => valueAndGrads((q, k, v) => attention(q, k, v, make())));
         const moved = on(backend, () => {
           const [q, k, v] = qkv();
@@ -208,7 +290,9 @@ describe('attention: fully masked rows, padding invariance', () => {
         // dk, dv of the padded keys are exactly 0; of the real keys unchanged.
         for (const g of [2, 3]) {
           expect(Array.from(moved[g]!)).toEqual(Array.from(base[g]!));
-          moved[g]!.forEach((x, i) => { if (Math.floor(i / (H * S * K)) === 1 && Math.floor(i / K) % S >= 6) expect(x === 0, `padded key gradient ${x}`).toBe(true); }); // [B, H, S, K]
+          moved[g]!.forEach((x, i) => {
+            if (Math.floor(i / (H * S * K)) === 1 && Math.floor(i / K) % S >= 6) expect(x === 0, `padded key gradient ${x}`).toBe(true);
+          }); // [B, H, S, K]
         }
       }
     });
@@ -255,10 +339,14 @@ describe('attention: prepared masks', () => {
     tf.tidy(() => {
       const [q, k, v] = qkv();
       const prepared = prepareAttentionMask({ causal: true }, { ...sizes, keys: 13 });
-      expect(() => attention(q!, k!, v!, { prepared })).toThrow(/prepared mask is for \[B, H, T, S\] = \[2,3,7,13\], this call is \[2,3,7,11\]/);
+      expect(() => attention(q!, k!, v!, { prepared })).toThrow(
+        /prepared mask is for \[B, H, T, S\] = \[2,3,7,13\], this call is \[2,3,7,11\]/,
+      );
       const ok = prepareAttentionMask({ causal: true }, sizes);
       expect(() => attention(q!, k!, v!, { prepared: ok, causal: true })).toThrow(/either prepared/);
-      expect(() => prepareAttentionMask({ keyPadding: padding('bool') }, { ...sizes, batch: 3 })).toThrow(/keyPadding must be \[B=3, S=11\]/);
+      expect(() => prepareAttentionMask({ keyPadding: padding('bool') }, { ...sizes, batch: 3 })).toThrow(
+        /keyPadding must be \[B=3, S=11\]/,
+      );
       expect(() => prepareAttentionMask({}, { ...sizes, heads: 0 })).toThrow(/sizes.heads must be a positive integer/);
       prepared.dispose();
       ok.dispose();
@@ -276,13 +364,18 @@ describe('attention: the README example', () => {
       const [q, k, v] = qkv();
       // As in packages/core/README.md, "Ops":
       const keyPadding = tf.tensor2d([Array(11).fill(1), [...Array(6).fill(1), ...Array(5).fill(0)]], [2, 11], 'bool');
-      const mask = tf.tensor2d(Array.from({ length: 7 * 11 }, (_, i) => i % 11 < Math.floor(i / 11)), [7, 11], 'bool'); // [T, S]
+      const mask = tf.tensor2d(
+        Array.from({ length: 7 * 11 }, (_, i) => i % 11 < Math.floor(i / 11)),
+        [7, 11],
+        'bool',
+      ); // [T, S]
       const y = attention(q!, k!, v!, { keyPadding, mask }); // text position 0 sees nothing: its row is exactly 0
       const out = y.arraySync() as number[][][][];
-      for (const b of out) for (const h of b) {
-        expect(h[0]!.every((x) => x === 0)).toBe(true);
-        expect(h[1]!.some((x) => x !== 0)).toBe(true);
-      }
+      for (const b of out)
+        for (const h of b) {
+          expect(h[0]!.every((x) => x === 0)).toBe(true);
+          expect(h[1]!.some((x) => x !== 0)).toBe(true);
+        }
     });
   });
 });

@@ -18,7 +18,14 @@ import { mlp } from '../src/model/mlp.js';
 import { rmsNorm } from '../src/model/norm.js';
 import { Tower } from '../src/model/tower.js';
 
-const rand = (shape: number[], seed: number): tf.Tensor => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
+const rand = (shape: number[], seed: number): tf.Tensor =>
+  tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 
 /** Kernel names run by `fn` (synchronous work inside tf.profile). */
 async function kernels(fn: () => tf.Tensor[]): Promise<string[]> {
@@ -48,7 +55,11 @@ describe('frozen weights: no dW work, identical input gradients', () => {
       withWatchedVariables([b], () => expect([isFrozen(a), isFrozen(b)]).toEqual([true, false]));
       expect([isFrozen(a), isFrozen(b)]).toEqual([false, true]);
     });
-    expect(() => withWatchedVariables([a], () => { throw new Error('inner'); })).toThrow('inner');
+    expect(() =>
+      withWatchedVariables([a], () => {
+        throw new Error('inner');
+      }),
+    ).toThrow('inner');
     expect(isFrozen(b)).toBe(false);
     expect(() => withWatchedVariables([a], () => Promise.resolve(1))).toThrow(ZipperError);
     expect(isFrozen(b)).toBe(false);
@@ -100,7 +111,11 @@ describe('frozen weights: no dW work, identical input gradients', () => {
       tf.setBackend(backend);
       const nLayers = 3;
       const tower = Tower.create({ vocabSize: 13, dModel: 12, nLayers, nHeads: 3, maxSeqLen: 16 }, { seed: 3 });
-      const ids = tf.tensor2d(Array.from({ length: 2 * 11 }, (_, i) => (i * 7) % 13), [2, 11], 'int32');
+      const ids = tf.tensor2d(
+        Array.from({ length: 2 * 11 }, (_, i) => (i * 7) % 13),
+        [2, 11],
+        'int32',
+      );
       const r = rand([2, 11, 13], 9);
       const trained = [tower.params.get('emb.weight')!];
       const step = () => {

@@ -14,17 +14,25 @@ import { linear } from '../src/ops/linear.js';
 type Arr = Float32Array | Int32Array | Uint8Array;
 
 function rand(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
 }
 
 /** Runs `fn` on `backend` and returns the values of its outputs (all tensors disposed). */
 function on(backend: string, fn: () => tf.Tensor[]): Arr[] {
   tf.setBackend(backend);
-  return tf.tidy(() => fn()).map((t) => {
-    const d = t.dataSync().slice();
-    t.dispose();
-    return d;
-  });
+  return tf
+    .tidy(() => fn())
+    .map((t) => {
+      const d = t.dataSync().slice();
+      t.dispose();
+      return d;
+    });
 }
 
 /**
@@ -66,7 +74,11 @@ function checkParity(ours: () => tf.Tensor[], reference: () => tf.Tensor[]): voi
 function referenceAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, offset: number): tf.Tensor {
   const [t, s, kd] = [q.shape[2]!, k.shape[2]!, q.shape[3]!];
   const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(kd)); // [B, H, T, S]
-  const allowed = tf.tensor2d(Array.from({ length: t * s }, (_, i) => (i % s <= Math.floor(i / s) + offset ? 1 : 0)), [t, s], 'bool');
+  const allowed = tf.tensor2d(
+    Array.from({ length: t * s }, (_, i) => (i % s <= Math.floor(i / s) + offset ? 1 : 0)),
+    [t, s],
+    'bool',
+  );
   const masked = tf.where(tf.broadcastTo(allowed, scores.shape), scores, tf.fill(scores.shape, -Infinity));
   return tf.matMul(tf.softmax(masked, -1), v);
 }
@@ -85,7 +97,11 @@ describe('fast ops match the plain TF.js formulation', () => {
   });
 
   it('linear: x [1, 7, 11], decode x [1, 1, 11] and [1, 1, 3, 11] (direct matMul path)', () => {
-    for (const shape of [[1, 7, 11], [1, 1, 11], [1, 1, 3, 11]]) {
+    for (const shape of [
+      [1, 7, 11],
+      [1, 1, 11],
+      [1, 1, 3, 11],
+    ]) {
       const inputs = () => [rand(shape, 11), rand([11, 13], 12)];
       checkParity(
         () => valueAndGrads((x, w) => linear(x!, w as tf.Tensor2D), inputs),
@@ -101,7 +117,9 @@ describe('fast ops match the plain TF.js formulation', () => {
       () => valueAndGrads((x, w, b) => tf.add(tf.reshape(tf.matMul(tf.reshape(x!, [-1, 11]), w!), [2, 7, 13]), b!), inputs),
     );
     tf.tidy(() => {
-      expect(() => linear(tf.zeros([2, 11]), tf.zeros([11, 13]) as tf.Tensor2D, tf.zeros([11]) as tf.Tensor1D)).toThrow(/bias must be \[out=13\]/);
+      expect(() => linear(tf.zeros([2, 11]), tf.zeros([11, 13]) as tf.Tensor2D, tf.zeros([11]) as tf.Tensor1D)).toThrow(
+        /bias must be \[out=13\]/,
+      );
     });
   });
 
@@ -109,9 +127,16 @@ describe('fast ops match the plain TF.js formulation', () => {
     const ids = [0, 3, 3, 12, 5, 0, 7, 1, 1, 1, 11, 2, 9, 4, 6, 8, 10, 12, 12, 3, 0];
     const run = (f: (i: tf.Tensor2D, t: tf.Tensor2D) => tf.Tensor) => () => {
       const idT = tf.tensor2d(ids, [3, 7], 'int32');
-      return valueAndGrads((t) => f(idT, t as tf.Tensor2D), () => [rand([13, 11], 3)], [idT]);
+      return valueAndGrads(
+        (t) => f(idT, t as tf.Tensor2D),
+        () => [rand([13, 11], 3)],
+        [idT],
+      );
     };
-    checkParity(run(embedding), run((i, t) => tf.reshape(tf.gather(t, tf.reshape(i, [-1])), [3, 7, 11])));
+    checkParity(
+      run(embedding),
+      run((i, t) => tf.reshape(tf.gather(t, tf.reshape(i, [-1])), [3, 7, 11])),
+    );
   });
 
   it('tiedLogits: x [2, 7, 11] @ table [13, 11]^T, value and both gradients', () => {
@@ -133,7 +158,12 @@ describe('fast ops match the plain TF.js formulation', () => {
     it(`causalAttention ${name}: value and q, k, v gradients`, () => {
       const inputs = () => [rand([2, 3, t, 5], 6), rand([2, 3, s, 5], 7), rand([2, 3, s, 5], 8)];
       checkParity(
-        () => valueAndGrads((q, k, v) => causalAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, offset === undefined ? {} : { causalOffset: offset }), inputs),
+        () =>
+          valueAndGrads(
+            (q, k, v) =>
+              causalAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, offset === undefined ? {} : { causalOffset: offset }),
+            inputs,
+          ),
         () => valueAndGrads((q, k, v) => referenceAttention(q!, k!, v!, offset ?? s - t), inputs),
       );
     });

@@ -90,7 +90,10 @@ describe('training checkpoint integrity', () => {
   it('refuses an optimizer moment or a weight stored as I32, naming the key', async () => {
     const dir = await saved('i32');
     await rewrite(dir, 'optimizer.safetensors', (t) => asI32(t, 'blocks.0.up.weight.exp_avg'));
-    await refused(dir, /optimizer\.safetensors: "blocks\.0\.up\.weight\.exp_avg" is stored as I32; training checkpoints hold float32 \(F32\) tensors only/);
+    await refused(
+      dir,
+      /optimizer\.safetensors: "blocks\.0\.up\.weight\.exp_avg" is stored as I32; training checkpoints hold float32 \(F32\) tensors only/,
+    );
     const dir2 = await saved('i32-weight');
     await rewrite(dir2, 'model.safetensors', (t) => asI32(t, 'emb.weight'));
     await refused(dir2, /model\.safetensors: "emb\.weight" is stored as I32/);
@@ -103,7 +106,10 @@ describe('training checkpoint integrity', () => {
     expect(good['integrity']).toMatch(/^[0-9a-f]{64}$/);
     // a hand edit without the hash
     await fs.writeFile(path.join(dir, 'trainer.json'), JSON.stringify({ ...good, step: 1e12 }, null, 2));
-    await refused(dir, /trainer\.json: integrity hash does not match its content; trainer\.json was modified or corrupted, use an older step directory/);
+    await refused(
+      dir,
+      /trainer\.json: integrity hash does not match its content; trainer\.json was modified or corrupted, use an older step directory/,
+    );
     // a forged hash: the fields are still checked
     await writeState(dir, { ...good, step: 1e12 });
     await refused(dir, /"step" must be an integer in \[0, 2147483647\], got 1000000000000/);
@@ -137,7 +143,8 @@ describe('training checkpoint integrity', () => {
     const goodWeights = snapshot(run.tower.params);
     await run.trainer.train(1);
     const enospc = (stage: string) => {
-      if (stage === 'partial:model.safetensors') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      if (stage === 'partial:model.safetensors')
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
     };
     const err = await saveTrainingCheckpoint(root, run.trainer, { hook: enospc }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
@@ -168,7 +175,11 @@ describe('training checkpoint integrity', () => {
       }
       return orphans;
     };
-    const kept = ['.step-00000002.tmp-1-0badf00d' /* pid 1 is alive */, `.notes.tmp-${dead}-0badf00d` /* not a step */, 'step-00000009-copy'];
+    const kept = [
+      '.step-00000002.tmp-1-0badf00d' /* pid 1 is alive */,
+      `.notes.tmp-${dead}-0badf00d` /* not a step */,
+      'step-00000009-copy',
+    ];
     await plant();
     await run.trainer.train(1);
     await saveTrainingCheckpoint(root, run.trainer);

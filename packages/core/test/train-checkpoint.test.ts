@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
 import { CheckpointError } from '../src/errors.js';
 import { Tower } from '../src/model/tower.js';
-import { BatchIterator, Trainer, latestCheckpoint, loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainerOptions } from '../src/train/index.js';
+import {
+  BatchIterator,
+  Trainer,
+  latestCheckpoint,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  type TrainerOptions,
+} from '../src/train/index.js';
 
 const TOWER = { vocabSize: 13, dModel: 12, nLayers: 2, nHeads: 2, maxSeqLen: 16 } as const;
 const N = 3;
@@ -78,7 +85,11 @@ describe('training checkpoints', () => {
     const goodWeights = values(run.tower.params);
     await run.trainer.train(1);
     for (const stage of ['partial:optimizer.safetensors', 'commit']) {
-      const err = await saveTrainingCheckpoint(root, run.trainer, { hook: (s) => { if (s === stage) throw new Error(`crash at ${s}`); } }).catch((e: unknown) => e);
+      const err = await saveTrainingCheckpoint(root, run.trainer, {
+        hook: (s) => {
+          if (s === stage) throw new Error(`crash at ${s}`);
+        },
+      }).catch((e: unknown) => e);
       expect((err as Error).message).toBe(`crash at ${stage}`);
       expect(await latestCheckpoint(root)).toBe(good);
       expect((await fs.readdir(root)).filter((e) => e.startsWith('.'))).toEqual([]); // temp dirs cleaned up
@@ -120,7 +131,18 @@ describe('training checkpoints', () => {
     await check(setup(5, { freezePrefixes: ['emb.'] }), /trained keys differ/);
     const other = setup(5);
     const otherData = new BatchIterator(corpus().slice(1), { batchSize: 2, seqLen: 7, seed: 21 });
-    await check({ ...other, data: otherData, trainer: new Trainer(other.tower, otherData, { schedule: { peakLr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 2 * N }, accumulationSteps: 2, freezePrefixes: ['blocks.0.ln1.'] }) }, /windows/);
+    await check(
+      {
+        ...other,
+        data: otherData,
+        trainer: new Trainer(other.tower, otherData, {
+          schedule: { peakLr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 2 * N },
+          accumulationSteps: 2,
+          freezePrefixes: ['blocks.0.ln1.'],
+        }),
+      },
+      /windows/,
+    );
     other.trainer.dispose();
     const bytes = await fs.readFile(path.join(dir, 'model.safetensors'));
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0x40, bytes.length - 1);

@@ -23,7 +23,13 @@ describe('BatchIterator', () => {
   it('applies a per-token mask to targets and skips windows with nothing to learn', () => {
     const tokens = [5, 6, 7, 8, 9, 10, 11, 12];
     const mask = [0, 0, 0, 1, 1, 0, 0, 0]; // learn to predict tokens 3 and 4 only
-    const it = new BatchIterator([{ tokens, mask }, { tokens: [1, 2, 3], mask: [1, 0, 0] }], { batchSize: 1, seqLen: 7, shuffle: false });
+    const it = new BatchIterator(
+      [
+        { tokens, mask },
+        { tokens: [1, 2, 3], mask: [1, 0, 0] },
+      ],
+      { batchSize: 1, seqLen: 7, shuffle: false },
+    );
     expect(it.size).toBe(1); // the second sequence has no counted target
     const b = it.next();
     expect(Array.from(b.mask)).toEqual([0, 0, 1, 1, 0, 0, 0]);

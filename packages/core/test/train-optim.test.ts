@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend.js';
-import { AdamW, clipByGlobalNorm, defaultDecayFilter, learningRateAt, maskedCrossEntropy, resolveScheduleConfig } from '../src/train/index.js';
+import {
+  AdamW,
+  clipByGlobalNorm,
+  defaultDecayFilter,
+  learningRateAt,
+  maskedCrossEntropy,
+  resolveScheduleConfig,
+} from '../src/train/index.js';
 import { ConfigError, ShapeError } from '../src/errors.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../../tools/golden/adamw.json', import.meta.url), 'utf8'));
@@ -141,7 +148,7 @@ describe('warmup + cosine schedule', () => {
     expect(learningRateAt(s, 9)).toBeCloseTo(1e-3, 12);
     expect(learningRateAt(s, 10)).toBeCloseTo(1e-3, 12); // cosine start
     expect(learningRateAt(s, 60)).toBeCloseTo(5.5e-4, 12); // halfway: (1e-3 + 1e-4) / 2
-    expect(learningRateAt(s, 35)).toBeCloseTo(1e-4 + 9e-4 * (1 + Math.SQRT1_2) / 2, 12); // quarter: cos(pi/4)
+    expect(learningRateAt(s, 35)).toBeCloseTo(1e-4 + (9e-4 * (1 + Math.SQRT1_2)) / 2, 12); // quarter: cos(pi/4)
     expect(learningRateAt(s, 110)).toBe(1e-4);
     expect(learningRateAt(s, 500)).toBe(1e-4);
     expect(() => resolveScheduleConfig({ warmupSteps: 20, totalSteps: 10 })).toThrow(ConfigError);

@@ -44,7 +44,10 @@ beforeAll(async () => {
 function corpus(vocab: number, n: number, every: number): { tokens: number[]; mask: number[] }[] {
   return Array.from({ length: 5 }, (_, s) => {
     const len = n + 3 * s;
-    return { tokens: Array.from({ length: len }, (_, i) => (2 * i + s) % vocab), mask: Array.from({ length: len }, (_, i) => ((i + s) % every === 0 ? 0 : 1)) };
+    return {
+      tokens: Array.from({ length: len }, (_, i) => (2 * i + s) % vocab),
+      mask: Array.from({ length: len }, (_, i) => ((i + s) % every === 0 ? 0 : 1)),
+    };
   });
 }
 
@@ -79,9 +82,22 @@ describe('streamLoss', () => {
   it('one stream of weight 1 is maskedCrossEntropy bit for bit; weights and denominators apply per stream', () => {
     const before = tf.memory().numTensors;
     tf.tidy(() => {
-      const logits = (b: number, t: number, v: number, seed: number) => tf.tensor3d(Float32Array.from({ length: b * t * v }, (_, i) => Math.sin(0.37 * i + seed)), [b, t, v]);
-      const ids = (b: number, t: number, v: number) => tf.tensor2d(Int32Array.from({ length: b * t }, (_, i) => (5 * i + 2) % v), [b, t], 'int32');
-      const mask = (b: number, t: number) => tf.tensor2d(Float32Array.from({ length: b * t }, (_, i) => (i % 3 === 1 ? 0 : 1)), [b, t]);
+      const logits = (b: number, t: number, v: number, seed: number) =>
+        tf.tensor3d(
+          Float32Array.from({ length: b * t * v }, (_, i) => Math.sin(0.37 * i + seed)),
+          [b, t, v],
+        );
+      const ids = (b: number, t: number, v: number) =>
+        tf.tensor2d(
+          Int32Array.from({ length: b * t }, (_, i) => (5 * i + 2) % v),
+          [b, t],
+          'int32',
+        );
+      const mask = (b: number, t: number) =>
+        tf.tensor2d(
+          Float32Array.from({ length: b * t }, (_, i) => (i % 3 === 1 ? 0 : 1)),
+          [b, t],
+        );
       const a = { logits: logits(2, 7, 11, 0), targets: ids(2, 7, 11), mask: mask(2, 7) };
       const s = { logits: logits(2, 13, 5, 1), targets: ids(2, 13, 5), mask: mask(2, 13) };
       const single = streamLoss({ a }, { a: 17 });
@@ -124,13 +140,17 @@ describe('LossGradients', () => {
     });
     expect(a.loss.dataSync()[0]).toBe(b.loss.dataSync()[0]);
     expect(a.streams).toEqual({ tokens: b.loss.dataSync()[0] });
-    trainable.forEach((k, i) => expect(Buffer.from(a.grads.get(k)!.dataSync().buffer).equals(Buffer.from(b.grads[i]!.dataSync().buffer)), k).toBe(true));
+    trainable.forEach((k, i) =>
+      expect(Buffer.from(a.grads.get(k)!.dataSync().buffer).equals(Buffer.from(b.grads[i]!.dataSync().buffer)), k).toBe(true),
+    );
     tf.dispose([a.loss, ...a.grads.values(), b.loss, ...b.grads]);
     expect(tf.memory().numTensors).toBe(before);
     // Without per-stream denominators, only a single-stream loss can run.
     const m = createTwoStream() as TwoStream;
     const pair = new PairSource().next();
-    expect(() => new LossGradients(m).computeGradients(pair, { trainable: [...m.params.keys()], denominator: 40 })).toThrow(/this loss has 2 streams \(text, speech\); pass context.denominators/);
+    expect(() => new LossGradients(m).computeGradients(pair, { trainable: [...m.params.keys()], denominator: 40 })).toThrow(
+      /this loss has 2 streams \(text, speech\); pass context.denominators/,
+    );
     expect(tf.memory().numTensors).toBe(before + m.params.size);
     m.dispose();
     tower.dispose();

@@ -138,7 +138,10 @@ describe('Trainer', () => {
     mode = 'ok';
     const resumed = (await trainer.train(2)).map((p) => p.loss);
     const tower2 = Tower.create(TOWER, { seed: 3 });
-    const clean = new Trainer(tower2, new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 }), { accumulationSteps: 2, schedule: { peakLr: 1e-2, totalSteps: 20 } });
+    const clean = new Trainer(tower2, new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 9 }), {
+      accumulationSteps: 2,
+      schedule: { peakLr: 1e-2, totalSteps: 20 },
+    });
     const cleanLosses = (await clean.train(5)).map((p) => p.loss);
     expect(resumed).toEqual(cleanLosses.slice(3));
     for (const x of [trainer, clean, tower, tower2]) x.dispose();
@@ -188,7 +191,10 @@ describe('Trainer', () => {
     // One random sequence of 14 tokens: with T = 13 the only window is the whole sequence.
     const tokens = [4, 11, 0, 7, 7, 2, 12, 9, 1, 5, 3, 10, 6, 8];
     const data = new BatchIterator([tokens], { batchSize: 1, seqLen: 13, seed: 0 });
-    const trainer = new Trainer(tower, data, { schedule: { peakLr: 2e-2, minLr: 1e-3, warmupSteps: 5, totalSteps: 40 }, optimizer: { weightDecay: 0 } });
+    const trainer = new Trainer(tower, data, {
+      schedule: { peakLr: 2e-2, minLr: 1e-3, warmupSteps: 5, totalSteps: 40 },
+      optimizer: { weightDecay: 0 },
+    });
     const losses = (await trainer.train(40)).map((p) => p.loss);
     expect(losses[0]).toBeGreaterThan(2); // ~ln(13) = 2.56 at init
     const reached = losses.findIndex((l) => l < 0.02);
@@ -204,9 +210,15 @@ describe('Trainer', () => {
     const build = () => {
       const ta = Tower.create({ ...TOWER, vocabSize: 13 }, { seed: 1 });
       const tb = Tower.create({ ...TOWER, vocabSize: 11 }, { seed: 2 });
-      const params = new Map<string, tf.Variable>([...[...ta.params].map(([k, v]) => [`a.${k}`, v] as const), ...[...tb.params].map(([k, v]) => [`b.${k}`, v] as const)]);
+      const params = new Map<string, tf.Variable>([
+        ...[...ta.params].map(([k, v]) => [`a.${k}`, v] as const),
+        ...[...tb.params].map(([k, v]) => [`b.${k}`, v] as const),
+      ]);
       const ia = new BatchIterator(corpus(), { batchSize: 2, seqLen: 7, seed: 1 });
-      const ib = new BatchIterator(corpus().map((s) => ({ tokens: s.tokens.map((t) => t % 11) })), { batchSize: 2, seqLen: 7, seed: 2 });
+      const ib = new BatchIterator(
+        corpus().map((s) => ({ tokens: s.tokens.map((t) => t % 11) })),
+        { batchSize: 2, seqLen: 7, seed: 2 },
+      );
       type Pair = { a: Batch; b: Batch };
       const source: BatchSource<Pair, { a: DataState; b: DataState }> = {
         next: () => ({ a: ia.next(), b: ib.next() }),
@@ -247,7 +259,10 @@ describe('Trainer', () => {
     const straight = build();
     const start = snapshot(straight.params);
     // stream b's held-out loss on fixed batches (a step's loss varies with its batch)
-    const heldOut = new BatchIterator(corpus().map((s) => ({ tokens: s.tokens.map((t) => t % 11) })), { batchSize: 4, seqLen: 7, seed: 9 });
+    const heldOut = new BatchIterator(
+      corpus().map((s) => ({ tokens: s.tokens.map((t) => t % 11) })),
+      { batchSize: 4, seqLen: 7, seed: 9 },
+    );
     const fixed = [heldOut.next(), heldOut.next()];
     const before = evaluateLoss(straight.tb, fixed).loss;
     const losses = (await straight.trainer.train(8)).map((p) => p.loss);

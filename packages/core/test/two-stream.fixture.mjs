@@ -62,7 +62,11 @@ export function createTwoStream(args = {}) {
     return tf.reshape(tf.gather(table, ids), [b.batchSize, b.seqLen, width]); // [B, T, W]
   };
   const head = (x, w, b) => tf.reshape(tf.matMul(tf.reshape(x, [-1, width]), w), [b.batchSize, b.seqLen, -1]); // [B, T, V]
-  const stream = (b, logits) => ({ logits, targets: tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'), mask: tf.tensor2d(b.mask, [b.batchSize, b.seqLen], 'float32') });
+  const stream = (b, logits) => ({
+    logits,
+    targets: tf.tensor2d(b.targets, [b.batchSize, b.seqLen], 'int32'),
+    mask: tf.tensor2d(b.mask, [b.batchSize, b.seqLen], 'float32'),
+  });
   return {
     params,
     ...(weights ? { weights } : {}),

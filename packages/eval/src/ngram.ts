@@ -46,7 +46,8 @@ export class KneserNeyLM {
   constructor(sequences: readonly (readonly number[])[], options: NgramOptions) {
     const order = options.order ?? 3;
     if (!Number.isInteger(order) || order < 1 || order > 8) throw new EvalError(`order must be an integer in 1..8, got ${order}`);
-    if (!Number.isInteger(options.vocabSize) || options.vocabSize < 1) throw new EvalError(`vocabSize must be a positive integer, got ${options.vocabSize}`);
+    if (!Number.isInteger(options.vocabSize) || options.vocabSize < 1)
+      throw new EvalError(`vocabSize must be a positive integer, got ${options.vocabSize}`);
     this.order = order;
     this.vocabSize = options.vocabSize;
     this.eos = options.vocabSize;
@@ -96,7 +97,8 @@ export class KneserNeyLM {
 
   /** p(w | history), interpolated down to the uniform distribution. */
   prob(history: readonly number[], w: number): number {
-    if (!Number.isInteger(w) || w < 0 || w > this.eos) throw new EvalError(`token ${w} is outside [0, ${this.eos}] (ids and eos = vocabSize)`);
+    if (!Number.isInteger(w) || w < 0 || w > this.eos)
+      throw new EvalError(`token ${w} is outside [0, ${this.eos}] (ids and eos = vocabSize)`);
     const h = history.slice(Math.max(0, history.length - (this.order - 1)));
     let p = 1 / (this.vocabSize + 1); // p_0 over the vocabulary plus </s>
     for (let n = 1; n <= h.length + 1; n++) {
@@ -132,7 +134,8 @@ export class KneserNeyLM {
   /** `<s> seq </s>` after checking ids. */
   private wrap(seq: readonly number[], what: string): number[] {
     for (const [i, t] of seq.entries()) {
-      if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) throw new EvalError(`${what}, token ${i}: id ${t} is outside [0, ${this.vocabSize})`);
+      if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize)
+        throw new EvalError(`${what}, token ${i}: id ${t} is outside [0, ${this.vocabSize})`);
     }
     return [this.bos, ...seq, this.eos];
   }

@@ -56,13 +56,23 @@ function rate(c: ErrorCounts): number {
 }
 
 function sum(list: readonly ErrorCounts[]): ErrorCounts {
-  return list.reduce((a, c) => ({ n: a.n + c.n, sub: a.sub + c.sub, del: a.del + c.del, ins: a.ins + c.ins }), { n: 0, sub: 0, del: 0, ins: 0 });
+  return list.reduce((a, c) => ({ n: a.n + c.n, sub: a.sub + c.sub, del: a.del + c.del, ins: a.ins + c.ins }), {
+    n: 0,
+    sub: 0,
+    del: 0,
+    ins: 0,
+  });
 }
 
 /** Scores utterance i of `hyps` against utterance i of `refs`. */
-export function scoreCorpus(refs: readonly string[], hyps: readonly string[]): CorpusScore & { readonly perUtterance: readonly UtteranceScore[] } {
+export function scoreCorpus(
+  refs: readonly string[],
+  hyps: readonly string[],
+): CorpusScore & { readonly perUtterance: readonly UtteranceScore[] } {
   if (refs.length !== hyps.length) {
-    throw new EvalError(`${refs.length} references but ${hyps.length} hypotheses; give one hypothesis per reference, in the same order (an empty line for an empty hypothesis)`);
+    throw new EvalError(
+      `${refs.length} references but ${hyps.length} hypotheses; give one hypothesis per reference, in the same order (an empty line for an empty hypothesis)`,
+    );
   }
   const perUtterance = refs.map((r, i) => scoreUtterance(r, hyps[i]!));
   const w = sum(perUtterance.map((u) => u.words));

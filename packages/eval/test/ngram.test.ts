@@ -54,15 +54,39 @@ describe('KneserNeyLM', () => {
   it('matches the closed form on a corpus small enough to count by hand', () => {
     // corpus "0 1" and "0 1": order 1, V = 2. Unigram counts are continuation counts:
     // a(0) = |{<s>}| = 1, a(1) = |{0}| = 1, a(</s>) = |{1}| = 1; n1 = 3 and n2..n4 = 0, so D = 0.75.
-    const lm = new KneserNeyLM([[0, 1], [0, 1]], { order: 1, vocabSize: 2 });
+    const lm = new KneserNeyLM(
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      { order: 1, vocabSize: 2 },
+    );
     const expected = (1 - 0.75) / 3 + ((0.75 * 3) / 3) * (1 / 3);
     expect(lm.prob([], 0)).toBeCloseTo(expected, 15);
     expect(lm.prob([], 2)).toBeCloseTo(expected, 15);
   });
 
   it('refuses ids outside the vocabulary with a typed error naming the sequence and position', () => {
-    expect(() => new KneserNeyLM([[0, 1], [1, 13]], { vocabSize: 13 })).toThrow(EvalError);
-    expect(() => new KneserNeyLM([[0, 1], [1, 13]], { vocabSize: 13 })).toThrow(/sequence 1, token 1: id 13/);
+    expect(
+      () =>
+        new KneserNeyLM(
+          [
+            [0, 1],
+            [1, 13],
+          ],
+          { vocabSize: 13 },
+        ),
+    ).toThrow(EvalError);
+    expect(
+      () =>
+        new KneserNeyLM(
+          [
+            [0, 1],
+            [1, 13],
+          ],
+          { vocabSize: 13 },
+        ),
+    ).toThrow(/sequence 1, token 1: id 13/);
     expect(() => new KneserNeyLM([], { vocabSize: 0 })).toThrow(/vocabSize/);
   });
 });

@@ -8,10 +8,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvalError, scoreCorpus } from '@zipper/eval';
-import { checkRecognizerWav, findPocketsphinx, parseBatchHypotheses, RecognizerError, RecognizerMissingError, transcribeWavFiles } from '@zipper/eval/node';
+import {
+  checkRecognizerWav,
+  findPocketsphinx,
+  parseBatchHypotheses,
+  RecognizerError,
+  RecognizerMissingError,
+  transcribeWavFiles,
+} from '@zipper/eval/node';
 import { requireProgram } from '../../../tools/setup/system.mjs';
 
-const SENTENCES = ['the quick brown fox jumps over the lazy dog', 'she sells seashells by the seashore', 'a large tree with green leaves stood near the river'];
+const SENTENCES = [
+  'the quick brown fox jumps over the lazy dog',
+  'she sells seashells by the seashore',
+  'a large tree with green leaves stood near the river',
+];
 
 /** A canonical 44-byte-header WAV of int16 samples. */
 function wav(samples: Int16Array, rate = 16000, channels = 1): Buffer {
@@ -85,7 +96,9 @@ describe('transcribeWavFiles', () => {
   it('a missing program is a RecognizerMissingError with the install command', async () => {
     const env = { ...process.env, PATH: dir };
     expect(() => findPocketsphinx('batch', env)).toThrow(RecognizerMissingError);
-    expect(() => findPocketsphinx('continuous', env)).toThrow(/"pocketsphinx_continuous" not found on PATH.*apt-get install -y pocketsphinx pocketsphinx-en-us/);
+    expect(() => findPocketsphinx('continuous', env)).toThrow(
+      /"pocketsphinx_continuous" not found on PATH.*apt-get install -y pocketsphinx pocketsphinx-en-us/,
+    );
     await expect(transcribeWavFiles(files, { env })).rejects.toThrow(RecognizerMissingError);
     await expect(transcribeWavFiles(files, { jobs: 0 })).rejects.toThrow(/jobs must be a positive integer/);
   });

@@ -13,7 +13,32 @@ import { align, scoreCorpus, words } from '../src/index.js';
 
 const SCLITE = '/usr/lib/sctk/bin/sclite';
 
-const VOCAB = ['the', 'a', 'cat', 'sat', 'on', 'mat', 'and', 'god', 'said', 'let', 'there', 'be', 'light', "don't", 'x', 'café', 'über', 'naïve', 'straße', 'señor', 'привет', 'мир', '日本', 'ελλάδα'];
+const VOCAB = [
+  'the',
+  'a',
+  'cat',
+  'sat',
+  'on',
+  'mat',
+  'and',
+  'god',
+  'said',
+  'let',
+  'there',
+  'be',
+  'light',
+  "don't",
+  'x',
+  'café',
+  'über',
+  'naïve',
+  'straße',
+  'señor',
+  'привет',
+  'мир',
+  '日本',
+  'ελλάδα',
+];
 
 function pairs(): Array<[string, string]> {
   const rng = new Mulberry32(2405);
@@ -45,8 +70,20 @@ function pairs(): Array<[string, string]> {
   }
   out.push(['', 'inserted words only'], ['', ''], ['a a a a', 'a a'], ['a b a b a b', 'b a b a'], ['one', 'one one one']);
   out.push(['the cat', 'THE Cat'], ["don't stop", 'dont stop'], ['café', 'cafe'], ['a b c d', 'a x c'], ['hello world', 'world hello']);
-  out.push(['x x x x x x x x', 'y'], ['y', 'x x x x x x x x'], ['a b c d e f g', 'g f e d c b a'], ['ελλάδα мир 日本', 'мир ελλάδα 日本 日本'], ['be be be', 'light']);
-  out.push(['the the cat', 'the cat cat'], ['let there be light', 'let be there light'], ['a', 'b'], ['a b', 'b c'], ['said god', 'god said god']);
+  out.push(
+    ['x x x x x x x x', 'y'],
+    ['y', 'x x x x x x x x'],
+    ['a b c d e f g', 'g f e d c b a'],
+    ['ελλάδα мир 日本', 'мир ελλάδα 日本 日本'],
+    ['be be be', 'light'],
+  );
+  out.push(
+    ['the the cat', 'the cat cat'],
+    ['let there be light', 'let be there light'],
+    ['a', 'b'],
+    ['a b', 'b c'],
+    ['said god', 'god said god'],
+  );
   return out;
 }
 
@@ -62,10 +99,14 @@ function sclite(list: Array<[string, string]>, dir: string): Counts[] {
   const trn = (side: 0 | 1) => list.map((p, k) => `${words(p[side]).join(' ')} (spk_u${String(k).padStart(4, '0')})`).join('\n') + '\n';
   writeFileSync(join(dir, 'ref.trn'), trn(0));
   writeFileSync(join(dir, 'hyp.trn'), trn(1));
-  const report = execFileSync(SCLITE, ['-r', join(dir, 'ref.trn'), 'trn', '-h', join(dir, 'hyp.trn'), 'trn', '-i', 'spu_id', '-e', 'utf-8', '-o', 'pralign', 'stdout'], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  const report = execFileSync(
+    SCLITE,
+    ['-r', join(dir, 'ref.trn'), 'trn', '-h', join(dir, 'hyp.trn'), 'trn', '-i', 'spu_id', '-e', 'utf-8', '-o', 'pralign', 'stdout'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
   const byId = new Map<string, Counts>();
   const re = /id: \(spk_u(\d+)\)\nScores: \(#C #S #D #I\) (\d+) (\d+) (\d+) (\d+)/g;
   for (const m of report.matchAll(re)) byId.set(m[1]!, { c: +m[2]!, s: +m[3]!, d: +m[4]!, i: +m[5]! });
@@ -95,7 +136,12 @@ describe('sclite parity', () => {
       list.map((p) => p[0]),
       list.map((p) => p[1]),
     );
-    expect({ words: corpus.words, sub: corpus.sub, del: corpus.del, ins: corpus.ins }).toEqual({ words: total.c + total.s + total.d, sub: total.s, del: total.d, ins: total.i });
+    expect({ words: corpus.words, sub: corpus.sub, del: corpus.del, ins: corpus.ins }).toEqual({
+      words: total.c + total.s + total.d,
+      sub: total.s,
+      del: total.d,
+      ins: total.i,
+    });
     expect(corpus.wer).toBe((total.s + total.d + total.i) / (total.c + total.s + total.d));
   });
 });

@@ -15,7 +15,20 @@
  * Legend: B batch, T positions of the one stream, V the extended vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, disposeCache, emptyCache, initParam, LossGradients, Rng, resolveSamplingConfig, sampleToken, Tower, type KVCache, type LossSpec, type TowerConfig } from '@zipper/core';
+import {
+  ConfigError,
+  disposeCache,
+  emptyCache,
+  initParam,
+  LossGradients,
+  Rng,
+  resolveSamplingConfig,
+  sampleToken,
+  Tower,
+  type KVCache,
+  type LossSpec,
+  type TowerConfig,
+} from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperTowerInput } from './config.js';
 import { UnknownTowerError } from './errors.js';
 import type { GeneratedSegment, ZippedGenerateOptions, ZippedGenerateResult } from './generate.js';
@@ -51,7 +64,10 @@ export class SingleDecoder {
    * new embedding rows from core's initializer with `seed`.
    */
   static create(base: TowerEntry, others: readonly ZipperTowerInput[], init: { seed?: number } = {}): SingleDecoder {
-    const config = resolveZipperConfig({ towers: [{ name: base.name, config: base.tower.config, bos: base.bos, eos: base.eos }, ...others], schedule: [] });
+    const config = resolveZipperConfig({
+      towers: [{ name: base.name, config: base.tower.config, bos: base.bos, eos: base.eos }, ...others],
+      schedule: [],
+    });
     const offsets: Record<string, number> = {};
     let v = 0;
     for (const t of config.towers) {
@@ -59,11 +75,15 @@ export class SingleDecoder {
       v += t.config.vocabSize;
     }
     const b = base.tower.config;
-    if (!b.tieEmbeddings) throw new ConfigError('the single-decoder baseline needs a base tower with tied embeddings (it extends emb.weight)');
+    if (!b.tieEmbeddings)
+      throw new ConfigError('the single-decoder baseline needs a base tower with tied embeddings (it extends emb.weight)');
     const extended: TowerConfig = { ...b, vocabSize: v };
     const d = b.dModel;
     const rows = v - b.vocabSize;
-    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, d], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [rows, d]);
+    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, d], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [
+      rows,
+      d,
+    ]);
     const emb = tf.concat([base.tower.param('emb.weight'), fresh], 0);
     let tower: Tower;
     try {
@@ -114,7 +134,11 @@ export class SingleDecoder {
         const logits = this.tower.forward(tf.tensor2d(batch.ids, shape, 'int32')).logits;
         const targets = tf.tensor2d(batch.targets, shape, 'int32');
         const names = Object.keys(batch.masks).filter((n) => count(batch.masks[n] as Float32Array) > 0);
-        return { streams: Object.fromEntries(names.map((n) => [n, { logits, targets, mask: tf.tensor2d(batch.masks[n] as Float32Array, shape, 'float32') }])) };
+        return {
+          streams: Object.fromEntries(
+            names.map((n) => [n, { logits, targets, mask: tf.tensor2d(batch.masks[n] as Float32Array, shape, 'float32') }]),
+          ),
+        };
       },
       countTargets: (batch) => Object.fromEntries(Object.entries(batch.masks).map(([n, m]) => [n, count(m)])),
       countTokens: (batch) => batch.lengths.reduce((a, b) => a + b, 0),
@@ -135,7 +159,9 @@ export class SingleDecoder {
     const sampling = resolveSamplingConfig(options);
     const output = options.output;
     if (!Array.isArray(output) || output.length === 0) throw new ConfigError('output must name at least one tower, e.g. ["text"]');
-    for (const o of output) if (!c.towers.some((t) => t.name === o)) throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+    for (const o of output)
+      if (!c.towers.some((t) => t.name === o))
+        throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
     inputs.forEach((ex, i) => checkExample(c, ex, i));
     const rng = new Rng(options.seed ?? 0);
     const rows: GeneratedSegment[][] = [];
@@ -148,7 +174,8 @@ export class SingleDecoder {
           const spec = towerSpec(c, output[k]!);
           const off = this.offsets[spec.name] as number;
           const limit = typeof options.maxNewTokens === 'number' ? options.maxNewTokens : (options.maxNewTokens[spec.name] as number);
-          if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`maxNewTokens for tower "${spec.name}" must be a positive integer, got ${String(limit)}`);
+          if (!Number.isInteger(limit) || limit < 1)
+            throw new ConfigError(`maxNewTokens for tower "${spec.name}" must be a positive integer, got ${String(limit)}`);
           feed.push(off + spec.bos);
           const ids: number[] = [];
           let reason: 'stop' | 'length' = 'length';
@@ -162,7 +189,8 @@ export class SingleDecoder {
             out.logits.dispose();
             const room = cache.length + 2 <= this.tower.config.maxSeqLen;
             logits[off + spec.bos] = -Infinity; // a segment holds its bos only at its start (as generateZipped)
-            const tok = ids.length >= limit || !room ? spec.eos : sampleToken(logits.subarray(off, off + spec.config.vocabSize), sampling, rng);
+            const tok =
+              ids.length >= limit || !room ? spec.eos : sampleToken(logits.subarray(off, off + spec.config.vocabSize), sampling, rng);
             if (tok === spec.eos) {
               if (ids.length < limit && room) reason = 'stop';
               feed = [off + spec.eos];

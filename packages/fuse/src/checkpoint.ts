@@ -12,7 +12,20 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
 import { sha256Hex } from '@zipper/common/node';
-import { CheckpointError, ConfigError, loadTower, readFileOrThrow, readTowerCheckpointInfo, resolveCheckpointDir, toHostTensors, toTfTensors, Tower, TOWER_ARCH, writeDirAtomic, ZipperError } from '@zipper/core';
+import {
+  CheckpointError,
+  ConfigError,
+  loadTower,
+  readFileOrThrow,
+  readTowerCheckpointInfo,
+  resolveCheckpointDir,
+  toHostTensors,
+  toTfTensors,
+  Tower,
+  TOWER_ARCH,
+  writeDirAtomic,
+  ZipperError,
+} from '@zipper/core';
 import { resolveZipperConfig, type ZipperConfig } from './config.js';
 import { TowerMismatchError } from './errors.js';
 import type { FusionLink } from './schedule.js';
@@ -46,10 +59,17 @@ export interface FusedCheckpointInfo {
  * Loads a tower checkpoint as a zipper tower and records where it came from (for the fused
  * checkpoint): `name` / `version` default to the directory's basename and null.
  */
-export async function loadTowerEntry(dir: string, options: { name: string; bos: number; eos: number; source?: { name: string; version: string | null } }): Promise<TowerEntry> {
+export async function loadTowerEntry(
+  dir: string,
+  options: { name: string; bos: number; eos: number; source?: { name: string; version: string | null } },
+): Promise<TowerEntry> {
   const info = await readTowerCheckpointInfo(dir);
   const tower = await loadTower(info.dir);
-  const source: TowerSource = { name: options.source?.name ?? path.basename(info.dir), version: options.source?.version ?? null, sha256: info.metadata.weights.sha256 };
+  const source: TowerSource = {
+    name: options.source?.name ?? path.basename(info.dir),
+    version: options.source?.version ?? null,
+    sha256: info.metadata.weights.sha256,
+  };
   return { name: options.name, tower, bos: options.bos, eos: options.eos, source };
 }
 
@@ -58,7 +78,10 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
   const c = zipper.config;
   const dtype = options.dtype ?? 'float32';
   for (const f of c.freeze) {
-    if (!zipper.sources.has(f)) throw new CheckpointError(`tower "${f}" is frozen but has no tower checkpoint to refer to; save it with saveTower and zip the tower loaded with loadTowerEntry, or unfreeze it`);
+    if (!zipper.sources.has(f))
+      throw new CheckpointError(
+        `tower "${f}" is frozen but has no tower checkpoint to refer to; save it with saveTower and zip the tower loaded with loadTowerEntry, or unfreeze it`,
+      );
   }
   const frozen = c.freeze.map((n) => `towers.${n}.`);
   const stored = new Map([...zipper.params].filter(([k]) => !frozen.some((p) => k.startsWith(p))));
@@ -66,7 +89,14 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
   const info: FusedCheckpointInfo = {
     format: FUSED_FORMAT,
     formatVersion: FUSED_FORMAT_VERSION,
-    towers: c.towers.map((t) => ({ name: t.name, config: { arch: TOWER_ARCH, ...t.config }, bos: t.bos, eos: t.eos, frozen: c.freeze.includes(t.name), checkpoint: zipper.sources.get(t.name) ?? null })),
+    towers: c.towers.map((t) => ({
+      name: t.name,
+      config: { arch: TOWER_ARCH, ...t.config },
+      bos: t.bos,
+      eos: t.eos,
+      frozen: c.freeze.includes(t.name),
+      checkpoint: zipper.sources.get(t.name) ?? null,
+    })),
     schedule: { links: c.schedule.links },
     options: { inputProjection: c.inputProjection, inputProjectionLayers: c.inputProjectionLayers, projectionLayers: c.projectionLayers },
     weights: { file: WEIGHTS, sha256: sha256Hex(weights), bytes: weights.length, dtype },
@@ -91,8 +121,12 @@ export async function readZipperCheckpointInfo(dir: string): Promise<{ dir: stri
     if (e instanceof ZipperError) throw e;
     throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupted`);
   }
-  if (info?.format !== FUSED_FORMAT) throw new CheckpointError(`${file}: format ${JSON.stringify(info?.format)} is not "${FUSED_FORMAT}"; this is not a fused checkpoint`);
-  if (info.formatVersion !== FUSED_FORMAT_VERSION) throw new CheckpointError(`${file}: formatVersion ${JSON.stringify(info.formatVersion)} is not supported (this reader knows ${FUSED_FORMAT_VERSION}); upgrade @zipper/fuse`);
+  if (info?.format !== FUSED_FORMAT)
+    throw new CheckpointError(`${file}: format ${JSON.stringify(info?.format)} is not "${FUSED_FORMAT}"; this is not a fused checkpoint`);
+  if (info.formatVersion !== FUSED_FORMAT_VERSION)
+    throw new CheckpointError(
+      `${file}: formatVersion ${JSON.stringify(info.formatVersion)} is not supported (this reader knows ${FUSED_FORMAT_VERSION}); upgrade @zipper/fuse`,
+    );
   let config: ZipperConfig;
   try {
     config = resolveZipperConfig({
@@ -121,22 +155,32 @@ export async function readZipperCheckpointInfo(dir: string): Promise<{ dir: stri
  */
 export async function loadZipper(dir: string, towers: Readonly<Record<string, string>> = {}): Promise<Zipper> {
   const { dir: root, info, config } = await readZipperCheckpointInfo(dir);
-  for (const name of Object.keys(towers)) if (!config.towers.some((t) => t.name === name)) throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
+  for (const name of Object.keys(towers))
+    if (!config.towers.some((t) => t.name === name))
+      throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
   // verify every given tower checkpoint before loading anything
   for (const t of info.towers) {
     const given = towers[t.name];
-    if (t.frozen && !given) throw new CheckpointError(`tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`);
+    if (t.frozen && !given)
+      throw new CheckpointError(
+        `tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`,
+      );
     if (!given) continue;
     const have = (await readTowerCheckpointInfo(given)).metadata.weights.sha256;
     if (t.checkpoint && have !== t.checkpoint.sha256) {
-      throw new TowerMismatchError(`tower "${t.name}": the tower checkpoint at ${path.resolve(given)} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`);
+      throw new TowerMismatchError(
+        `tower "${t.name}": the tower checkpoint at ${path.resolve(given)} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`,
+      );
     }
   }
   const file = path.join(root, WEIGHTS);
   const buf = await readFileOrThrow(file, 'fused checkpoint weights');
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const digest = sha256Hex(bytes);
-  if (digest !== info.weights.sha256) throw new CheckpointError(`${file}: sha256 ${digest} does not match ${info.weights.sha256} in ${META}; the weights were modified or corrupted`);
+  if (digest !== info.weights.sha256)
+    throw new CheckpointError(
+      `${file}: sha256 ${digest} does not match ${info.weights.sha256} in ${META}; the weights were modified or corrupted`,
+    );
   const host = decodeSafetensors(bytes, file).tensors;
   const tensors = toTfTensors(host);
   const entries: TowerEntry[] = [];
@@ -162,8 +206,11 @@ export async function loadZipper(dir: string, towers: Readonly<Record<string, st
       }
       entries.push({ name: t.name, tower, bos: t.bos, eos: t.eos, ...(t.checkpoint ? { source: t.checkpoint } : {}) });
     }
-    const stray = [...tensors.keys()].filter((k) => k.startsWith('towers.') && !info.towers.some((t) => !t.frozen && k.startsWith(`towers.${t.name}.`)));
-    if (stray.length > 0) throw new CheckpointError(`${file}: unexpected tower weights ${stray.slice(0, 4).join(', ')} (of a frozen or unknown tower)`);
+    const stray = [...tensors.keys()].filter(
+      (k) => k.startsWith('towers.') && !info.towers.some((t) => !t.frozen && k.startsWith(`towers.${t.name}.`)),
+    );
+    if (stray.length > 0)
+      throw new CheckpointError(`${file}: unexpected tower weights ${stray.slice(0, 4).join(', ')} (of a frozen or unknown tower)`);
     for (const [k, v] of tensors) if (!k.startsWith('towers.')) fusion.set(k, tf.variable(v, true));
     try {
       return Zipper.fromWeights(entries, config, fusion);

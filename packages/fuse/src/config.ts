@@ -4,7 +4,15 @@
  * naming the broken invariant.
  */
 import { ConfigError, resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '@zipper/core';
-import { everyNthSchedule, intervalSchedule, resolveFusionSchedule, TOWER_NAME, type FusionLink, type FusionSchedule, type TowerShape } from './schedule.js';
+import {
+  everyNthSchedule,
+  intervalSchedule,
+  resolveFusionSchedule,
+  TOWER_NAME,
+  type FusionLink,
+  type FusionSchedule,
+  type TowerShape,
+} from './schedule.js';
 
 /** One tower of a zipped model. */
 export interface ZipperTowerSpec {
@@ -66,28 +74,46 @@ const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjection
 /** Fills defaults and checks every invariant; the result is frozen. */
 export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): ZipperConfig {
   if (input === null || typeof input !== 'object') throw new ConfigError('zipper config must be an object with towers and schedule');
-  for (const key of Object.keys(input)) if (!KNOWN.has(key)) throw new ConfigError(`unknown zipper config field "${key}"; known fields: ${[...KNOWN].join(', ')}`);
-  if (!Array.isArray(input.towers) || input.towers.length < 2) throw new ConfigError(`a zipped model needs at least 2 towers, got ${Array.isArray(input.towers) ? input.towers.length : String(input.towers)}`);
+  for (const key of Object.keys(input))
+    if (!KNOWN.has(key)) throw new ConfigError(`unknown zipper config field "${key}"; known fields: ${[...KNOWN].join(', ')}`);
+  if (!Array.isArray(input.towers) || input.towers.length < 2)
+    throw new ConfigError(
+      `a zipped model needs at least 2 towers, got ${Array.isArray(input.towers) ? input.towers.length : String(input.towers)}`,
+    );
   const towers = input.towers.map((t, i) => resolveTower(t, i));
   const names = towers.map((t) => t.name);
   for (const n of names) if (names.indexOf(n) !== names.lastIndexOf(n)) throw new ConfigError(`tower name "${n}" appears twice`);
   const shapes: TowerShape[] = towers.map((t) => ({ name: t.name, nLayers: t.config.nLayers, dModel: t.config.dModel }));
   const schedule = resolveSchedule(input.schedule as ScheduleInput | FusionSchedule, shapes);
   const inputProjection = input.inputProjection ?? ZIPPER_DEFAULTS.inputProjection;
-  if (!['gated', 'replace', 'none'].includes(inputProjection)) throw new ConfigError(`inputProjection must be "gated", "replace" or "none", got ${JSON.stringify(inputProjection)}`);
+  if (!['gated', 'replace', 'none'].includes(inputProjection))
+    throw new ConfigError(`inputProjection must be "gated", "replace" or "none", got ${JSON.stringify(inputProjection)}`);
   const inputProjectionLayers = input.inputProjectionLayers ?? ZIPPER_DEFAULTS.inputProjectionLayers;
-  if (!Number.isInteger(inputProjectionLayers) || inputProjectionLayers < 1) throw new ConfigError(`inputProjectionLayers must be an integer >= 1, got ${inputProjectionLayers}`);
+  if (!Number.isInteger(inputProjectionLayers) || inputProjectionLayers < 1)
+    throw new ConfigError(`inputProjectionLayers must be an integer >= 1, got ${inputProjectionLayers}`);
   const projectionLayers = input.projectionLayers ?? ZIPPER_DEFAULTS.projectionLayers;
-  if (!Number.isInteger(projectionLayers) || projectionLayers < 1) throw new ConfigError(`projectionLayers must be an integer >= 1 (1 = linear), got ${projectionLayers}`);
+  if (!Number.isInteger(projectionLayers) || projectionLayers < 1)
+    throw new ConfigError(`projectionLayers must be an integer >= 1 (1 = linear), got ${projectionLayers}`);
   const freeze = [...(input.freeze ?? [])];
-  for (const f of freeze) if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
-  return Object.freeze({ towers, schedule, inputProjection, inputProjectionLayers, projectionLayers, freeze: Object.freeze([...new Set(freeze)]) });
+  for (const f of freeze)
+    if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
+  return Object.freeze({
+    towers,
+    schedule,
+    inputProjection,
+    inputProjectionLayers,
+    projectionLayers,
+    freeze: Object.freeze([...new Set(freeze)]),
+  });
 }
 
 function resolveTower(t: ZipperTowerInput, i: number): ZipperTowerSpec {
   if (t === null || typeof t !== 'object') throw new ConfigError(`towers[${i}] must be { name, config, bos, eos }`);
-  for (const key of Object.keys(t)) if (!['name', 'config', 'bos', 'eos'].includes(key)) throw new ConfigError(`towers[${i}]: unknown field "${key}"; known fields: name, config, bos, eos`);
-  if (typeof t.name !== 'string' || !TOWER_NAME.test(t.name)) throw new ConfigError(`towers[${i}]: name ${JSON.stringify(t.name)} must match [a-z][a-z0-9_]* (it becomes part of weight keys)`);
+  for (const key of Object.keys(t))
+    if (!['name', 'config', 'bos', 'eos'].includes(key))
+      throw new ConfigError(`towers[${i}]: unknown field "${key}"; known fields: name, config, bos, eos`);
+  if (typeof t.name !== 'string' || !TOWER_NAME.test(t.name))
+    throw new ConfigError(`towers[${i}]: name ${JSON.stringify(t.name)} must match [a-z][a-z0-9_]* (it becomes part of weight keys)`);
   let config: TowerConfig;
   try {
     config = resolveTowerConfig(t.config);
@@ -96,8 +122,12 @@ function resolveTower(t: ZipperTowerInput, i: number): ZipperTowerSpec {
     throw e;
   }
   const v = config.vocabSize;
-  for (const [field, id] of [['bos', t.bos], ['eos', t.eos]] as const) {
-    if (!Number.isInteger(id) || id < 0 || id >= v) throw new ConfigError(`tower "${t.name}": ${field} ${String(id)} must be a token id in [0, ${v}) (its vocabSize)`);
+  for (const [field, id] of [
+    ['bos', t.bos],
+    ['eos', t.eos],
+  ] as const) {
+    if (!Number.isInteger(id) || id < 0 || id >= v)
+      throw new ConfigError(`tower "${t.name}": ${field} ${String(id)} must be a token id in [0, ${v}) (its vocabSize)`);
   }
   if (t.bos === t.eos) throw new ConfigError(`tower "${t.name}": bos and eos must differ, both are ${t.bos}`);
   return Object.freeze({ name: t.name, config, bos: t.bos, eos: t.eos });
@@ -109,8 +139,13 @@ function resolveSchedule(s: ScheduleInput | FusionSchedule, towers: readonly Tow
   const o = s as Record<string, unknown>;
   if ('links' in o) {
     const given = o['towers'] as readonly TowerShape[] | undefined;
-    if (given && JSON.stringify(given.map((t) => [t.name, t.nLayers, t.dModel])) !== JSON.stringify(towers.map((t) => [t.name, t.nLayers, t.dModel]))) {
-      throw new ConfigError("the schedule's towers differ from the zipper's towers (names, nLayers, dModel); build the schedule from the same towers");
+    if (
+      given &&
+      JSON.stringify(given.map((t) => [t.name, t.nLayers, t.dModel])) !== JSON.stringify(towers.map((t) => [t.name, t.nLayers, t.dModel]))
+    ) {
+      throw new ConfigError(
+        "the schedule's towers differ from the zipper's towers (names, nLayers, dModel); build the schedule from the same towers",
+      );
     }
     return resolveFusionSchedule({ towers, links: o['links'] as readonly FusionLink[] });
   }

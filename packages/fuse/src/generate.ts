@@ -18,7 +18,7 @@
  *
  * Legend: B rows of a group, V the current tower's vocabulary.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Rng, resolveSamplingConfig, sampleToken, type FinishReason, type SamplingConfig } from '@zipper/core';
 import { towerSpec } from './config.js';
 import { UnknownTowerError } from './errors.js';
@@ -75,15 +75,22 @@ interface Group {
   host: Float32Array;
 }
 
-export async function generateZipped(zipper: Zipper, inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult> {
+export async function generateZipped(
+  zipper: Zipper,
+  inputs: readonly Example[],
+  options: ZippedGenerateOptions,
+): Promise<ZippedGenerateResult> {
   const c = zipper.config;
   const sampling = resolveSamplingConfig(options);
   const output = options.output;
   if (!Array.isArray(output) || output.length === 0) throw new ConfigError('output must name at least one tower, e.g. ["text"]');
-  for (const o of output) if (!c.towers.some((t) => t.name === o)) throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+  for (const o of output)
+    if (!c.towers.some((t) => t.name === o))
+      throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
   const limitOf = (tower: string): number => {
     const m = typeof options.maxNewTokens === 'number' ? options.maxNewTokens : options.maxNewTokens?.[tower];
-    if (!Number.isInteger(m) || (m as number) < 1) throw new ConfigError(`maxNewTokens for tower "${tower}" must be a positive integer, got ${String(m)}`);
+    if (!Number.isInteger(m) || (m as number) < 1)
+      throw new ConfigError(`maxNewTokens for tower "${tower}" must be a positive integer, got ${String(m)}`);
     return m as number;
   };
   output.forEach(limitOf);
@@ -93,10 +100,14 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
   const rng = new Rng(options.seed ?? 0);
 
   // Per row: the whole sequence so far (segments; the last one open) and the generated segments.
-  const seqs: Segment[][] = inputs.map((ex: Example) => [...ex.map((s: Segment) => ({ tower: s.tower, ids: [...s.ids] })), { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] }]);
+  const seqs: Segment[][] = inputs.map((ex: Example) => [
+    ...ex.map((s: Segment) => ({ tower: s.tower, ids: [...s.ids] })),
+    { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] },
+  ]);
   const results: GeneratedSegment[][] = inputs.map(() => []);
   const open: number[][] = inputs.map(() => []);
-  const shapeOf = (r: number) => c.towers.map((t) => seqs[r]!.filter((s) => s.tower === t.name).reduce((n, s) => n + s.ids.length, 0)).join(',');
+  const shapeOf = (r: number) =>
+    c.towers.map((t) => seqs[r]!.filter((s) => s.tower === t.name).reduce((n, s) => n + s.ids.length, 0)).join(',');
   const byShape = new Map<string, number[]>();
   inputs.forEach((_, r) => byShape.set(shapeOf(r), [...(byShape.get(shapeOf(r)) ?? []), r]));
 
@@ -121,8 +132,16 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
   /** Logits of the open position for a fresh group (cached: prefill and keep the state). */
   async function prefill(g: Group): Promise<void> {
     const tower = output[g.k] as string;
-    const batch = layoutBatch(c, g.rows.map((r) => seqs[r]!));
-    const out = zipper.run(batch.streams, g.rows.length, { logits: [tower], lastOnly: true, keepState: useCache, futureReaders: output.slice(g.k) });
+    const batch = layoutBatch(
+      c,
+      g.rows.map((r) => seqs[r]!),
+    );
+    const out = zipper.run(batch.streams, g.rows.length, {
+      logits: [tower],
+      lastOnly: true,
+      keepState: useCache,
+      futureReaders: output.slice(g.k),
+    });
     g.state = out.state;
     g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
   }
@@ -160,11 +179,26 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
     try {
       for (const p of parts) {
         const state = g.state && parts.length > 1 ? sliceZipperState(g.state, p.idx) : g.state;
-        const h: Group = { rows: p.idx.map((j) => g.rows[j]!), k: g.k, count: g.count + 1, next: g.next + 1, state, host: new Float32Array() };
+        const h: Group = {
+          rows: p.idx.map((j) => g.rows[j]!),
+          k: g.k,
+          count: g.count + 1,
+          next: g.next + 1,
+          state,
+          host: new Float32Array(),
+        };
         const B = h.rows.length;
-        const fill = (id: number, global: number) => ({ length: 1, ids: new Int32Array(B).fill(id), global: new Int32Array(B).fill(global) });
+        const fill = (id: number, global: number) => ({
+          length: 1,
+          ids: new Int32Array(B).fill(id),
+          global: new Int32Array(B).fill(global),
+        });
         if (!p.ending) {
-          await feed(h, { [tower]: { length: 1, ids: Int32Array.from(p.idx.map((j) => tokens[j] as number)), global: new Int32Array(B).fill(g.next) } }, tower);
+          await feed(
+            h,
+            { [tower]: { length: 1, ids: Int32Array.from(p.idx.map((j) => tokens[j] as number)), global: new Int32Array(B).fill(g.next) } },
+            tower,
+          );
         } else if (g.k + 1 >= output.length) {
           disposeZipperState(state); // every output segment is done
           continue;
@@ -178,7 +212,13 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
           for (const r of h.rows) seqs[r]!.push({ tower: nextTower, ids: [bos] });
           const feeds: Record<string, StreamInput> =
             nextTower === tower
-              ? { [tower]: { length: 2, ids: Int32Array.from({ length: 2 * B }, (_, i) => (i % 2 === 0 ? spec.eos : bos)), global: Int32Array.from({ length: 2 * B }, (_, i) => g.next + (i % 2)) } }
+              ? {
+                  [tower]: {
+                    length: 2,
+                    ids: Int32Array.from({ length: 2 * B }, (_, i) => (i % 2 === 0 ? spec.eos : bos)),
+                    global: Int32Array.from({ length: 2 * B }, (_, i) => g.next + (i % 2)),
+                  },
+                }
               : { [tower]: fill(spec.eos, g.next), [nextTower]: fill(bos, g.next + 1) };
           await feed(h, feeds, nextTower);
         }
@@ -193,7 +233,10 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
   /** Runs the new positions of group h (cached) or its whole sequences (uncached); stores the open tower's logits. */
   async function feed(h: Group, inputs: Record<string, StreamInput>, tower: string): Promise<void> {
     if (!useCache) {
-      const batch = layoutBatch(c, h.rows.map((r) => seqs[r]!));
+      const batch = layoutBatch(
+        c,
+        h.rows.map((r) => seqs[r]!),
+      );
       const out = zipper.run(batch.streams, h.rows.length, { logits: [tower], lastOnly: true });
       h.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
       return;
@@ -201,7 +244,13 @@ export async function generateZipped(zipper: Zipper, inputs: readonly Example[],
     const old = h.state as ZipperState;
     let out;
     try {
-      out = zipper.run(inputs, h.rows.length, { state: old, keepState: true, logits: [tower], lastOnly: true, futureReaders: output.slice(h.k) });
+      out = zipper.run(inputs, h.rows.length, {
+        state: old,
+        keepState: true,
+        logits: [tower],
+        lastOnly: true,
+        futureReaders: output.slice(h.k),
+      });
     } finally {
       disposeZipperState(old); // replaced by the new state (or, on a throw, no longer needed)
       h.state = undefined;

@@ -30,7 +30,8 @@ export function inputProjectionSpecs(c: ZipperConfig, tower: string): FusionPara
   const d = towerSpec(c, tower).config.dModel;
   const p = `inproj.${tower}`;
   const specs: FusionParamSpec[] = [];
-  for (let i = 0; i < c.inputProjectionLayers; i++) specs.push(normal(`${p}.layers.${i}.weight`, [d, d]), zeros(`${p}.layers.${i}.bias`, [d]));
+  for (let i = 0; i < c.inputProjectionLayers; i++)
+    specs.push(normal(`${p}.layers.${i}.weight`, [d, d]), zeros(`${p}.layers.${i}.bias`, [d]));
   if (c.inputProjection === 'gated') specs.push(zeros(`${p}.gate`, [1]));
   return specs;
 }
@@ -42,7 +43,8 @@ export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] 
   const f = towerSpec(c, link.to).config.mlpRatio * dx;
   const p = linkKey(link);
   const specs: FusionParamSpec[] = [];
-  for (let i = 0; i < c.projectionLayers; i++) specs.push(normal(`${p}.proj.layers.${i}.weight`, [i === 0 ? dy : dx, dx]), zeros(`${p}.proj.layers.${i}.bias`, [dx]));
+  for (let i = 0; i < c.projectionLayers; i++)
+    specs.push(normal(`${p}.proj.layers.${i}.weight`, [i === 0 ? dy : dx, dx]), zeros(`${p}.proj.layers.${i}.bias`, [dx]));
   specs.push(
     ones(`${p}.norm_attn.scale`, [dx]),
     normal(`${p}.attn.q.weight`, [dx, dx]),

@@ -24,7 +24,13 @@ export interface ZipperReplicaArgs {
 export function createZipperReplica(args: ZipperReplicaArgs): ReplicaModel<FusedBatch> {
   const c = resolveZipperConfig(args.config);
   const towers = c.towers.map((t) => ({ name: t.name, tower: Tower.create(t.config), bos: t.bos, eos: t.eos }));
-  const z = Zipper.create(towers, { schedule: c.schedule.links, inputProjection: c.inputProjection, inputProjectionLayers: c.inputProjectionLayers, projectionLayers: c.projectionLayers, freeze: c.freeze });
+  const z = Zipper.create(towers, {
+    schedule: c.schedule.links,
+    inputProjection: c.inputProjection,
+    inputProjectionLayers: c.inputProjectionLayers,
+    projectionLayers: c.projectionLayers,
+    freeze: c.freeze,
+  });
   return { params: z.params, ...fusedLoss(z, args.weights) };
 }
 
@@ -41,7 +47,14 @@ export function splitFusedBatch(batch: FusedBatch, parts: number): FusedBatch[] 
       const lengths = s.lengths.slice(r0, r1);
       if (lengths.every((l) => l === 0)) continue;
       const T = s.length;
-      streams[name] = { length: T, ids: s.ids.slice(r0 * T, r1 * T), global: s.global.slice(r0 * T, r1 * T), lengths, targets: s.targets.slice(r0 * T, r1 * T), mask: s.mask.slice(r0 * T, r1 * T) };
+      streams[name] = {
+        length: T,
+        ids: s.ids.slice(r0 * T, r1 * T),
+        global: s.global.slice(r0 * T, r1 * T),
+        lengths,
+        targets: s.targets.slice(r0 * T, r1 * T),
+        mask: s.mask.slice(r0 * T, r1 * T),
+      };
     }
     out.push({ batchSize: r1 - r0, streams });
     r0 = r1;
@@ -50,13 +63,21 @@ export function splitFusedBatch(batch: FusedBatch, parts: number): FusedBatch[] 
 }
 
 /** A data-parallel gradient strategy for `zipper` (1 worker by default; 0 = in-process). */
-export function fusedDataParallel(zipper: Zipper, options: { workers?: number; weights?: StreamCounts; timeoutMs?: number } = {}): DataParallelGradients<FusedBatch> {
+export function fusedDataParallel(
+  zipper: Zipper,
+  options: { workers?: number; weights?: StreamCounts; timeoutMs?: number } = {},
+): DataParallelGradients<FusedBatch> {
   const local = fusedGradients(zipper, options.weights);
   return new DataParallelGradients<FusedBatch>(zipper, {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     local,
     split: splitFusedBatch,
-    replica: { kind: 'module', module: '@zipper/fuse', export: 'createZipperReplica', args: { config: zipper.config, ...(options.weights ? { weights: options.weights } : {}) } satisfies ZipperReplicaArgs },
+    replica: {
+      kind: 'module',
+      module: '@zipper/fuse',
+      export: 'createZipperReplica',
+      args: { config: zipper.config, ...(options.weights ? { weights: options.weights } : {}) } satisfies ZipperReplicaArgs,
+    },
   });
 }

@@ -60,7 +60,8 @@ export function intervalSchedule(towers: readonly TowerShape[], intervals: Reado
 function intervalOf(t: TowerShape, intervals: Readonly<Record<string, number>>): number {
   const i = intervals[t.name];
   if (i === undefined) throw new ConfigError(`schedule intervals name no interval for tower "${t.name}"; give one per tower`);
-  if (!Number.isInteger(i) || i < 1 || i > t.nLayers) throw new ConfigError(`schedule interval of tower "${t.name}" must be an integer in 1..${t.nLayers} (its nLayers), got ${i}`);
+  if (!Number.isInteger(i) || i < 1 || i > t.nLayers)
+    throw new ConfigError(`schedule interval of tower "${t.name}" must be an integer in 1..${t.nLayers} (its nLayers), got ${i}`);
   return i;
 }
 
@@ -73,7 +74,8 @@ export function everyNthSchedule(towers: readonly TowerShape[], count: number): 
   const intervals: Record<string, number> = {};
   for (const t of towers) {
     if (count > t.nLayers) throw new ConfigError(`tower "${t.name}" has ${t.nLayers} layers, fewer than ${count} fused layers`);
-    if (t.nLayers % count !== 0) throw new ConfigError(`tower "${t.name}": nLayers ${t.nLayers} is not a multiple of ${count} fused layers`);
+    if (t.nLayers % count !== 0)
+      throw new ConfigError(`tower "${t.name}": nLayers ${t.nLayers} is not a multiple of ${count} fused layers`);
     intervals[t.name] = t.nLayers / count;
   }
   return intervalSchedule(towers, intervals);
@@ -81,14 +83,18 @@ export function everyNthSchedule(towers: readonly TowerShape[], count: number): 
 
 /** Validates a schedule: known tower names, layer ranges, no self links, no duplicate links, no cycle. */
 export function resolveFusionSchedule(s: FusionSchedule): FusionSchedule {
-  if (s === null || typeof s !== 'object' || !Array.isArray(s.towers) || !Array.isArray(s.links)) throw new ConfigError('a schedule is { towers: TowerShape[], links: FusionLink[] }');
+  if (s === null || typeof s !== 'object' || !Array.isArray(s.towers) || !Array.isArray(s.links))
+    throw new ConfigError('a schedule is { towers: TowerShape[], links: FusionLink[] }');
   if (s.towers.length < 2) throw new ConfigError(`a schedule needs at least 2 towers, got ${s.towers.length}`);
   const byName = new Map<string, TowerShape>();
   for (const t of s.towers) {
-    if (!TOWER_NAME.test(t.name)) throw new ConfigError(`tower name "${t.name}" must match [a-z][a-z0-9_]* (it becomes part of weight keys)`);
+    if (!TOWER_NAME.test(t.name))
+      throw new ConfigError(`tower name "${t.name}" must match [a-z][a-z0-9_]* (it becomes part of weight keys)`);
     if (byName.has(t.name)) throw new ConfigError(`tower name "${t.name}" appears twice`);
-    if (!Number.isInteger(t.nLayers) || t.nLayers < 1) throw new ConfigError(`tower "${t.name}": nLayers must be a positive integer, got ${t.nLayers}`);
-    if (!Number.isInteger(t.dModel) || t.dModel < 1) throw new ConfigError(`tower "${t.name}": dModel must be a positive integer, got ${t.dModel}`);
+    if (!Number.isInteger(t.nLayers) || t.nLayers < 1)
+      throw new ConfigError(`tower "${t.name}": nLayers must be a positive integer, got ${t.nLayers}`);
+    if (!Number.isInteger(t.dModel) || t.dModel < 1)
+      throw new ConfigError(`tower "${t.name}": dModel must be a positive integer, got ${t.dModel}`);
     byName.set(t.name, t);
   }
   const seen = new Set<string>();
@@ -98,15 +104,24 @@ export function resolveFusionSchedule(s: FusionSchedule): FusionSchedule {
     if (!to) throw new ConfigError(`link target tower "${l.to}" is not one of ${[...byName.keys()].join(', ')}`);
     if (!from) throw new ConfigError(`link source tower "${l.from}" is not one of ${[...byName.keys()].join(', ')}`);
     if (l.to === l.from) throw new ConfigError(`tower "${l.to}" cannot cross-attend to itself`);
-    if (!Number.isInteger(l.toLayer) || l.toLayer < 1 || l.toLayer > to.nLayers) throw new ConfigError(`link ${linkKey(l)}: toLayer ${l.toLayer} outside 1..${to.nLayers} (tower "${to.name}" has ${to.nLayers} layers)`);
-    if (!Number.isInteger(l.fromLayer) || l.fromLayer < 0 || l.fromLayer > from.nLayers) throw new ConfigError(`link ${linkKey(l)}: fromLayer ${l.fromLayer} outside 0..${from.nLayers} (tower "${from.name}" has ${from.nLayers} layers)`);
+    if (!Number.isInteger(l.toLayer) || l.toLayer < 1 || l.toLayer > to.nLayers)
+      throw new ConfigError(
+        `link ${linkKey(l)}: toLayer ${l.toLayer} outside 1..${to.nLayers} (tower "${to.name}" has ${to.nLayers} layers)`,
+      );
+    if (!Number.isInteger(l.fromLayer) || l.fromLayer < 0 || l.fromLayer > from.nLayers)
+      throw new ConfigError(
+        `link ${linkKey(l)}: fromLayer ${l.fromLayer} outside 0..${from.nLayers} (tower "${from.name}" has ${from.nLayers} layers)`,
+      );
     const key = linkKey(l);
     if (seen.has(key)) throw new ConfigError(`duplicate link ${key}: one cross-attention per (reader, reader layer, source)`);
     seen.add(key);
   }
   const links = [...s.links].map((l) => ({ to: l.to, toLayer: l.toLayer, from: l.from, fromLayer: l.fromLayer })).sort(linkOrder);
   const cycle = findCycle(s.towers, links);
-  if (cycle) throw new ConfigError(`the schedule's links form a dependency cycle (${cycle}); a reader layer may only read source layers that do not depend on it`);
+  if (cycle)
+    throw new ConfigError(
+      `the schedule's links form a dependency cycle (${cycle}); a reader layer may only read source layers that do not depend on it`,
+    );
   return { towers: s.towers.map((t) => ({ name: t.name, nLayers: t.nLayers, dModel: t.dModel })), links };
 }
 

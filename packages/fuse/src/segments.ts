@@ -57,30 +57,44 @@ export interface LayoutOptions {
 
 /** Checks one example against the config; throws a typed error naming the example and segment. */
 export function checkExample(config: ZipperConfig, example: Example, row: number, options: LayoutOptions = {}): void {
-  if (!Array.isArray(example) || example.length === 0) throw new SegmentError(`example ${row} has no segment; give at least one { tower, ids } segment`);
+  if (!Array.isArray(example) || example.length === 0)
+    throw new SegmentError(`example ${row} has no segment; give at least one { tower, ids } segment`);
   example.forEach((seg, j) => {
     const where = `example ${row}, segment ${j}`;
     if (seg === null || typeof seg !== 'object') throw new SegmentError(`${where} must be { tower, ids }`);
     if (!config.towers.some((t) => t.name === seg.tower)) {
-      throw new UnknownTowerError(`${where} names tower "${String(seg.tower)}"; this model's towers are ${config.towers.map((t) => t.name).join(', ')}`);
+      throw new UnknownTowerError(
+        `${where} names tower "${String(seg.tower)}"; this model's towers are ${config.towers.map((t) => t.name).join(', ')}`,
+      );
     }
     const spec = towerSpec(config, seg.tower);
-    if (!Array.isArray(seg.ids) || seg.ids.length === 0) throw new SegmentError(`${where} (${seg.tower}) is empty; a segment holds at least its tower's bos ${spec.bos}`);
+    if (!Array.isArray(seg.ids) || seg.ids.length === 0)
+      throw new SegmentError(`${where} (${seg.tower}) is empty; a segment holds at least its tower's bos ${spec.bos}`);
     const v = spec.config.vocabSize;
     seg.ids.forEach((id: number, k: number) => {
       if (!Number.isInteger(id) || id < 0 || id >= v) {
-        throw new TokenRangeError(`${where} (${seg.tower}), position ${k}: token id ${String(id)} is outside [0, ${v}) of tower "${seg.tower}"; the tokenizer and the tower's vocabSize disagree`);
+        throw new TokenRangeError(
+          `${where} (${seg.tower}), position ${k}: token id ${String(id)} is outside [0, ${v}) of tower "${seg.tower}"; the tokenizer and the tower's vocabSize disagree`,
+        );
       }
     });
     if ((options.requireBos ?? true) && seg.ids[0] !== spec.bos) {
-      throw new SegmentError(`${where} (${seg.tower}) starts with ${seg.ids[0]}, not the tower's bos ${spec.bos}; wrap content as [bos, ...ids, eos] (see wrapSegment)`);
+      throw new SegmentError(
+        `${where} (${seg.tower}) starts with ${seg.ids[0]}, not the tower's bos ${spec.bos}; wrap content as [bos, ...ids, eos] (see wrapSegment)`,
+      );
     }
   });
 }
 
 /** `{ tower, ids: [bos, ...content, eos] }` (no eos when `open`). */
-export function wrapSegment(config: ZipperConfig, tower: string, content: readonly number[], options: { open?: boolean; target?: boolean } = {}): Segment {
-  if (!config.towers.some((t) => t.name === tower)) throw new UnknownTowerError(`unknown tower "${tower}"; this model's towers are ${config.towers.map((t) => t.name).join(', ')}`);
+export function wrapSegment(
+  config: ZipperConfig,
+  tower: string,
+  content: readonly number[],
+  options: { open?: boolean; target?: boolean } = {},
+): Segment {
+  if (!config.towers.some((t) => t.name === tower))
+    throw new UnknownTowerError(`unknown tower "${tower}"; this model's towers are ${config.towers.map((t) => t.name).join(', ')}`);
   const spec = towerSpec(config, tower);
   const ids = options.open ? [spec.bos, ...content] : [spec.bos, ...content, spec.eos];
   return options.target === undefined ? { tower, ids } : { tower, ids, target: options.target };

@@ -57,7 +57,10 @@ export function sliceZipperState(state: ZipperState, idx: readonly number[]): Zi
     const rows = tf.tensor1d(Array.from(idx), 'int32');
     const g4 = (t: tf.Tensor4D) => tf.gather(t, rows, 0) as tf.Tensor4D;
     const towers = Object.fromEntries(
-      Object.entries(state.towers).map(([n, t]) => [n, { cache: { layers: t.cache.layers.map((l) => ({ k: g4(l.k), v: g4(l.v) })), length: t.cache.length }, global: pick(t.global) }]),
+      Object.entries(state.towers).map(([n, t]) => [
+        n,
+        { cache: { layers: t.cache.layers.map((l) => ({ k: g4(l.k), v: g4(l.v) })), length: t.cache.length }, global: pick(t.global) },
+      ]),
     );
     const links = Object.fromEntries(Object.entries(state.links).map(([k, l]) => [k, { k: g4(l.k), v: g4(l.v) }]));
     return { batchSize: idx.length, towers, links } as unknown as tf.TensorContainer;

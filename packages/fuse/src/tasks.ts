@@ -69,15 +69,21 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
     private readonly options: TaskMixtureOptions<B>,
   ) {
     if (!Array.isArray(items) || items.length === 0) throw new ConfigError('TaskMixture needs at least one aligned item');
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${options.batchSize}`);
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+      throw new ConfigError(`batchSize must be an integer >= 1, got ${options.batchSize}`);
     this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.seed) || this.seed < 0) throw new ConfigError(`seed must be an integer >= 0, got ${this.seed}`);
     if (options.tasks.length === 0) throw new ConfigError('TaskMixture needs at least one task');
     let total = 0;
     this.cumulative = options.tasks.map(({ task, weight, items: own }) => {
       if (!(weight >= 0) || !Number.isFinite(weight)) throw new ConfigError(`task weight must be a finite number >= 0, got ${weight}`);
-      if (own !== undefined && own.length !== items.length) throw new ConfigError(`a task's own items must be as many as the mixture's (${items.length}, index i the same utterance), got ${own.length}`);
-      for (const t of [...task.inputs, task.output]) if (!config.towers.some((x) => x.name === t)) throw new UnknownTowerError(`task names tower "${t}"; this model's towers are ${config.towers.map((x) => x.name).join(', ')}`);
+      if (own !== undefined && own.length !== items.length)
+        throw new ConfigError(
+          `a task's own items must be as many as the mixture's (${items.length}, index i the same utterance), got ${own.length}`,
+        );
+      for (const t of [...task.inputs, task.output])
+        if (!config.towers.some((x) => x.name === t))
+          throw new UnknownTowerError(`task names tower "${t}"; this model's towers are ${config.towers.map((x) => x.name).join(', ')}`);
       total += weight;
       return total;
     });
@@ -105,7 +111,9 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
 
   restore(state: TaskMixtureState): void {
     if (state?.seed !== this.seed || state.items !== this.items.length || !Number.isInteger(state.drawn) || state.drawn < 0) {
-      throw new CheckpointError(`data position ${JSON.stringify(state)} does not fit this TaskMixture (seed ${this.seed}, ${this.items.length} items); resume with the same data and seed`);
+      throw new CheckpointError(
+        `data position ${JSON.stringify(state)} does not fit this TaskMixture (seed ${this.seed}, ${this.items.length} items); resume with the same data and seed`,
+      );
     }
     this.drawn = state.drawn;
   }

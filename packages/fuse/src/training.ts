@@ -26,7 +26,14 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts): LossSpec<Fuse
         names.map((n) => {
           const s = batch.streams[n]!;
           const shape: [number, number] = [batch.batchSize, s.length];
-          return [n, { logits: logits[n] as tf.Tensor3D, targets: tf.tensor2d(s.targets, shape, 'int32'), mask: tf.tensor2d(s.mask, shape, 'float32') }];
+          return [
+            n,
+            {
+              logits: logits[n] as tf.Tensor3D,
+              targets: tf.tensor2d(s.targets, shape, 'int32'),
+              mask: tf.tensor2d(s.mask, shape, 'float32'),
+            },
+          ];
         }),
       );
       return { streams };

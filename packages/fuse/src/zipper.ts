@@ -108,7 +108,8 @@ export class Zipper {
     this.towers = towers;
     this.sources = new Map(entries.filter((e) => e.source).map((e) => [e.name, e.source as TowerSource]));
     const params = new Map<string, tf.Variable>();
-    for (const t of config.towers) for (const [k, v] of prefixKeys(`towers.${t.name}`, (towers.get(t.name) as Tower).params)) params.set(k, v);
+    for (const t of config.towers)
+      for (const [k, v] of prefixKeys(`towers.${t.name}`, (towers.get(t.name) as Tower).params)) params.set(k, v);
     const specs = fusionParamSpecs(config);
     const problems = keySetProblems(new Map(specs.map((s) => [s.key, s.shape])), shapesOf(fusion));
     if (problems.length > 0) throw new ShapeError(`fusion weights do not match the config: ${problems.join('; ')}`);
@@ -122,7 +123,10 @@ export class Zipper {
    * config and seed give identical weights.
    */
   static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number } = {}): Zipper {
-    const config = resolveZipperConfig({ ...options, towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })) });
+    const config = resolveZipperConfig({
+      ...options,
+      towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })),
+    });
     const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0)]));
     return new Zipper(config, towers, fusion);
   }
@@ -133,7 +137,8 @@ export class Zipper {
     for (const t of c.towers) {
       const given = towers.find((e) => e.name === t.name);
       if (!given) throw new ConfigError(`no tower given for "${t.name}"`);
-      if (JSON.stringify(given.tower.config) !== JSON.stringify(t.config)) throw new ConfigError(`tower "${t.name}": its config differs from the zipper config's`);
+      if (JSON.stringify(given.tower.config) !== JSON.stringify(t.config))
+        throw new ConfigError(`tower "${t.name}": its config differs from the zipper config's`);
     }
     return new Zipper(c, towers, fusion);
   }
@@ -147,9 +152,15 @@ export class Zipper {
   addTower(entry: TowerEntry, links: readonly FusionLink[], init: { seed?: number } = {}): { model: Zipper; newKeys: readonly string[] } {
     this.checkAlive();
     for (const l of links) {
-      if (l.to !== entry.name && l.from !== entry.name) throw new ConfigError(`addTower: link ${linkKey(l)} does not involve the new tower "${entry.name}"; existing links stay as they are`);
+      if (l.to !== entry.name && l.from !== entry.name)
+        throw new ConfigError(
+          `addTower: link ${linkKey(l)} does not involve the new tower "${entry.name}"; existing links stay as they are`,
+        );
     }
-    const towers = [...this.config.towers.map((t) => ({ name: t.name, config: t.config, bos: t.bos, eos: t.eos })), { name: entry.name, config: entry.tower.config, bos: entry.bos, eos: entry.eos }];
+    const towers = [
+      ...this.config.towers.map((t) => ({ name: t.name, config: t.config, bos: t.bos, eos: t.eos })),
+      { name: entry.name, config: entry.tower.config, bos: entry.bos, eos: entry.eos },
+    ];
     const config = resolveZipperConfig({
       towers,
       schedule: [...this.config.schedule.links, ...links],
@@ -168,7 +179,13 @@ export class Zipper {
         newKeys.push(spec.key);
       }
     }
-    const old = this.config.towers.map((t) => ({ name: t.name, tower: this.towers.get(t.name) as Tower, bos: t.bos, eos: t.eos, ...(this.sources.get(t.name) ? { source: this.sources.get(t.name) } : {}) }));
+    const old = this.config.towers.map((t) => ({
+      name: t.name,
+      tower: this.towers.get(t.name) as Tower,
+      bos: t.bos,
+      eos: t.eos,
+      ...(this.sources.get(t.name) ? { source: this.sources.get(t.name) } : {}),
+    }));
     const model = new Zipper(config, [...old, entry], fusion);
     newKeys.unshift(...[...entry.tower.params.keys()].map((k) => `towers.${entry.name}.${k}`));
     this.disposed = true; // consumed: the new model owns the variables
@@ -195,12 +212,20 @@ export class Zipper {
     const keep = options.keepState ?? false;
     if (state.batchSize !== B) throw new ShapeError(`state batch ${state.batchSize} differs from the input batch ${B}`);
     for (const [name, s] of Object.entries(inputs)) {
-      if (!c.towers.some((t) => t.name === name)) throw new UnknownTowerError(`inputs name tower "${name}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
-      if (s.ids.length !== B * s.length || s.global.length !== B * s.length) throw new ShapeError(`tower "${name}": ids and global must hold B * T = ${B} * ${s.length} entries, got ${s.ids.length} and ${s.global.length}`);
+      if (!c.towers.some((t) => t.name === name))
+        throw new UnknownTowerError(`inputs name tower "${name}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+      if (s.ids.length !== B * s.length || s.global.length !== B * s.length)
+        throw new ShapeError(
+          `tower "${name}": ids and global must hold B * T = ${B} * ${s.length} entries, got ${s.ids.length} and ${s.global.length}`,
+        );
     }
     const active = c.towers.filter((t) => (inputs[t.name]?.length ?? 0) > 0).map((t) => t.name);
     const wanted = options.logits ?? active;
-    for (const name of wanted) if (!active.includes(name)) throw new UnknownTowerError(`logits asked for tower "${name}", which has no new positions (active: ${active.join(', ') || 'none'})`);
+    for (const name of wanted)
+      if (!active.includes(name))
+        throw new UnknownTowerError(
+          `logits asked for tower "${name}", which has no new positions (active: ${active.join(', ') || 'none'})`,
+        );
     const pastLength = (name: string) => state.towers[name]?.cache.length ?? 0;
     // Global indices of every position so far, per tower: [B, S_past + T] row-major.
     const allGlobal = new Map<string, { global: Int32Array; length: number }>();
@@ -225,140 +250,152 @@ export class Zipper {
       const masks = new Map<string, CrossMask | null>();
       const prepared: CrossMask[] = []; // disposed below (prepared masks are kept past tidy scopes)
       try {
-
-      const getRaw = (x: string, l: number): tf.Tensor3D => {
-        const key = `${x}.${l}`;
-        const hit = raw.get(key);
-        if (hit) return hit;
-        const tower = this.towers.get(x) as Tower;
-        let y: tf.Tensor3D;
-        if (l === 0) {
-          const s = inputs[x] as StreamInput;
-          const ids = tf.tensor2d(s.ids, [B, s.length], 'int32');
-          y = inputProjection(c.inputProjection, this.inproj(x), tower.embed(ids));
-        } else {
-          const layer = state.towers[x]?.cache.layers[l - 1];
-          const r = tower.block(l - 1, getPost(x, l - 1), { start: pastLength(x), ...(layer ? { cache: layer } : {}), ...(keep ? { useCache: true } : {}) });
-          if (keep) {
-            const list = layerCaches.get(x) ?? [];
-            list[l - 1] = r.cache as LayerKV;
-            layerCaches.set(x, list);
+        const getRaw = (x: string, l: number): tf.Tensor3D => {
+          const key = `${x}.${l}`;
+          const hit = raw.get(key);
+          if (hit) return hit;
+          const tower = this.towers.get(x) as Tower;
+          let y: tf.Tensor3D;
+          if (l === 0) {
+            const s = inputs[x] as StreamInput;
+            const ids = tf.tensor2d(s.ids, [B, s.length], 'int32');
+            y = inputProjection(c.inputProjection, this.inproj(x), tower.embed(ids));
+          } else {
+            const layer = state.towers[x]?.cache.layers[l - 1];
+            const r = tower.block(l - 1, getPost(x, l - 1), {
+              start: pastLength(x),
+              ...(layer ? { cache: layer } : {}),
+              ...(keep ? { useCache: true } : {}),
+            });
+            if (keep) {
+              const list = layerCaches.get(x) ?? [];
+              list[l - 1] = r.cache as LayerKV;
+              layerCaches.set(x, list);
+            }
+            y = r.y;
           }
-          y = r.y;
-        }
-        raw.set(key, y);
-        return y;
-      };
+          raw.set(key, y);
+          return y;
+        };
 
-      const getPost = (x: string, l: number): tf.Tensor3D => {
-        const key = `${x}.${l}`;
-        const hit = post.get(key);
-        if (hit) return hit;
-        let h = getRaw(x, l);
+        const getPost = (x: string, l: number): tf.Tensor3D => {
+          const key = `${x}.${l}`;
+          const hit = post.get(key);
+          if (hit) return hit;
+          let h = getRaw(x, l);
+          for (const link of c.schedule.links) {
+            if (link.to !== x || link.toLayer !== l) continue;
+            const sub = getSubset(link);
+            if (sub) {
+              h = this.applyLinkRows(link, h, getRaw(link.from, link.fromLayer), sub);
+              continue;
+            }
+            const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
+            if (mask) h = this.applyLink(link, h, getKV(link), mask);
+          }
+          post.set(key, h);
+          return h;
+        };
+
+        // The link's keys/values over every source position so far (cached + new), or null if none.
+        const getKV = (link: FusionLink): LayerKV | null => {
+          const key = linkKey(link);
+          const hit = linkKV.get(key);
+          if (hit !== undefined) return hit;
+          const cached = state.links[key];
+          let kv: LayerKV | null = cached ?? null;
+          if (active.includes(link.from)) {
+            const fresh = crossKeysValues(this.crossWeights(link), getRaw(link.from, link.fromLayer), this.crossOptions(link));
+            kv = cached
+              ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D }
+              : fresh;
+          }
+          linkKV.set(key, kv);
+          return kv;
+        };
+
+        // Without a state (training, uncached forward): when only some rows of the batch see any
+        // source position (ASR rows [speech][text]: no speech position sees text), the link runs on
+        // those rows only; the others keep x exactly, as the gated residuals with v = 0 would give.
+        const subsets = new Map<string, RowSubset | null>();
+        const getSubset = (link: FusionLink): RowSubset | null => {
+          const key = `${link.to}<-${link.from}`;
+          const hit = subsets.get(key);
+          if (hit !== undefined) return hit;
+          let out: RowSubset | null = null;
+          const reader = inputs[link.to] as StreamInput;
+          const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
+          const [t, s] = [reader.length, source.length];
+          if (!keep && !options.state && B > 1 && s > 0) {
+            const seen = crossMaskHost(reader.global, source.global, B, t, s).visible;
+            const rows = Array.from({ length: B }, (_, b) => b).filter((b) => seen.subarray(b * t, (b + 1) * t).some((v) => v !== 0));
+            if (rows.length > 0 && rows.length < B) {
+              const pick = (g: Int32Array, n: number) => {
+                const o = new Int32Array(rows.length * n);
+                rows.forEach((r, j) => o.set(g.subarray(r * n, (r + 1) * n), j * n));
+                return o;
+              };
+              const m = prepareCrossMask(
+                crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s) as CrossMask,
+                towerSpec(c, link.to).config.nHeads,
+              );
+              prepared.push(m);
+              out = { rows, mask: m };
+            }
+          }
+          subsets.set(key, out);
+          return out;
+        };
+
+        const getMask = (link: FusionLink): CrossMask | null => {
+          const key = `${link.to}<-${link.from}`;
+          const hit = masks.get(key);
+          if (hit !== undefined) return hit;
+          const reader = inputs[link.to] as StreamInput;
+          const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
+          const m = source.length === 0 ? undefined : crossMask(reader.global, source.global, B, reader.length, source.length);
+          const p = m ? prepareCrossMask(m, towerSpec(c, link.to).config.nHeads) : null;
+          if (p) prepared.push(p);
+          masks.set(key, p);
+          return p;
+        };
+
+        const logits: Record<string, tf.Tensor3D> = {};
+        for (const x of wanted) {
+          const spec = towerSpec(c, x);
+          let h = getPost(x, spec.config.nLayers);
+          const [b, t, d] = h.shape;
+          if (options.lastOnly && t > 1) h = tf.slice(h, [0, t - 1, 0], [b, 1, d]) as tf.Tensor3D;
+          logits[x] = (this.towers.get(x) as Tower).head(h);
+        }
+        if (!keep) return { logits } as unknown as tf.TensorContainer;
+
+        const towers: Record<string, { layers: LayerKV[]; length: number }> = {};
+        const links: Record<string, LayerKV> = {};
+        for (const t of c.towers) {
+          if (active.includes(t.name)) {
+            getRaw(t.name, t.config.nLayers); // every block, for the cache
+            towers[t.name] = { layers: layerCaches.get(t.name) as LayerKV[], length: allGlobal.get(t.name)!.length };
+          } else if (state.towers[t.name]) {
+            const old = state.towers[t.name] as TowerState;
+            towers[t.name] = { layers: old.cache.layers.map((l) => ({ k: tf.clone(l.k), v: tf.clone(l.v) })), length: old.cache.length };
+          }
+        }
+        const readers = options.futureReaders ?? c.towers.map((t) => t.name);
         for (const link of c.schedule.links) {
-          if (link.to !== x || link.toLayer !== l) continue;
-          const sub = getSubset(link);
-          if (sub) {
-            h = this.applyLinkRows(link, h, getRaw(link.from, link.fromLayer), sub);
-            continue;
-          }
-          const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
-          if (mask) h = this.applyLink(link, h, getKV(link), mask);
+          if (!readers.includes(link.to)) continue;
+          const kv = active.includes(link.from) ? getKV(link) : (state.links[linkKey(link)] ?? null);
+          if (kv) links[linkKey(link)] = active.includes(link.from) ? kv : { k: tf.clone(kv.k), v: tf.clone(kv.v) };
         }
-        post.set(key, h);
-        return h;
-      };
-
-      // The link's keys/values over every source position so far (cached + new), or null if none.
-      const getKV = (link: FusionLink): LayerKV | null => {
-        const key = linkKey(link);
-        const hit = linkKV.get(key);
-        if (hit !== undefined) return hit;
-        const cached = state.links[key];
-        let kv: LayerKV | null = cached ?? null;
-        if (active.includes(link.from)) {
-          const fresh = crossKeysValues(this.crossWeights(link), getRaw(link.from, link.fromLayer), this.crossOptions(link));
-          kv = cached ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D } : fresh;
-        }
-        linkKV.set(key, kv);
-        return kv;
-      };
-
-      // Without a state (training, uncached forward): when only some rows of the batch see any
-      // source position (ASR rows [speech][text]: no speech position sees text), the link runs on
-      // those rows only; the others keep x exactly, as the gated residuals with v = 0 would give.
-      const subsets = new Map<string, RowSubset | null>();
-      const getSubset = (link: FusionLink): RowSubset | null => {
-        const key = `${link.to}<-${link.from}`;
-        const hit = subsets.get(key);
-        if (hit !== undefined) return hit;
-        let out: RowSubset | null = null;
-        const reader = inputs[link.to] as StreamInput;
-        const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
-        const [t, s] = [reader.length, source.length];
-        if (!keep && !options.state && B > 1 && s > 0) {
-          const seen = crossMaskHost(reader.global, source.global, B, t, s).visible;
-          const rows = Array.from({ length: B }, (_, b) => b).filter((b) => seen.subarray(b * t, (b + 1) * t).some((v) => v !== 0));
-          if (rows.length > 0 && rows.length < B) {
-            const pick = (g: Int32Array, n: number) => {
-              const o = new Int32Array(rows.length * n);
-              rows.forEach((r, j) => o.set(g.subarray(r * n, (r + 1) * n), j * n));
-              return o;
-            };
-            const m = prepareCrossMask(crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s) as CrossMask, towerSpec(c, link.to).config.nHeads);
-            prepared.push(m);
-            out = { rows, mask: m };
-          }
-        }
-        subsets.set(key, out);
-        return out;
-      };
-
-      const getMask = (link: FusionLink): CrossMask | null => {
-        const key = `${link.to}<-${link.from}`;
-        const hit = masks.get(key);
-        if (hit !== undefined) return hit;
-        const reader = inputs[link.to] as StreamInput;
-        const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
-        const m = source.length === 0 ? undefined : crossMask(reader.global, source.global, B, reader.length, source.length);
-        const p = m ? prepareCrossMask(m, towerSpec(c, link.to).config.nHeads) : null;
-        if (p) prepared.push(p);
-        masks.set(key, p);
-        return p;
-      };
-
-      const logits: Record<string, tf.Tensor3D> = {};
-      for (const x of wanted) {
-        const spec = towerSpec(c, x);
-        let h = getPost(x, spec.config.nLayers);
-        const [b, t, d] = h.shape;
-        if (options.lastOnly && t > 1) h = tf.slice(h, [0, t - 1, 0], [b, 1, d]) as tf.Tensor3D;
-        logits[x] = (this.towers.get(x) as Tower).head(h);
-      }
-      if (!keep) return { logits } as unknown as tf.TensorContainer;
-
-      const towers: Record<string, { layers: LayerKV[]; length: number }> = {};
-      const links: Record<string, LayerKV> = {};
-      for (const t of c.towers) {
-        if (active.includes(t.name)) {
-          getRaw(t.name, t.config.nLayers); // every block, for the cache
-          towers[t.name] = { layers: layerCaches.get(t.name) as LayerKV[], length: allGlobal.get(t.name)!.length };
-        } else if (state.towers[t.name]) {
-          const old = state.towers[t.name] as TowerState;
-          towers[t.name] = { layers: old.cache.layers.map((l) => ({ k: tf.clone(l.k), v: tf.clone(l.v) })), length: old.cache.length };
-        }
-      }
-      const readers = options.futureReaders ?? c.towers.map((t) => t.name);
-      for (const link of c.schedule.links) {
-        if (!readers.includes(link.to)) continue;
-        const kv = active.includes(link.from) ? getKV(link) : (state.links[linkKey(link)] ?? null);
-        if (kv) links[linkKey(link)] = active.includes(link.from) ? kv : { k: tf.clone(kv.k), v: tf.clone(kv.v) };
-      }
-      return { logits, towers, links } as unknown as tf.TensorContainer;
+        return { logits, towers, links } as unknown as tf.TensorContainer;
       } finally {
         for (const m of prepared) m.prepared?.dispose();
       }
-    }) as unknown as { logits: Record<string, tf.Tensor3D>; towers?: Record<string, { layers: LayerKV[]; length: number }>; links?: Record<string, LayerKV> };
+    }) as unknown as {
+      logits: Record<string, tf.Tensor3D>;
+      towers?: Record<string, { layers: LayerKV[]; length: number }>;
+      links?: Record<string, LayerKV>;
+    };
 
     if (!keep) return { logits: out.logits };
     const towers: Record<string, TowerState> = {};
@@ -437,6 +474,9 @@ export class Zipper {
   }
 
   private checkAlive(): void {
-    if (this.disposed) throw new ShapeError('this zipped model was disposed (or consumed by addTower); use the model addTower returned, or create a new one');
+    if (this.disposed)
+      throw new ShapeError(
+        'this zipped model was disposed (or consumed by addTower); use the model addTower returned, or create a new one',
+      );
   }
 }

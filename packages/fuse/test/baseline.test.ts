@@ -49,7 +49,12 @@ describe('single-decoder baseline', () => {
 
   it('lays the segments out as one stream with speech ids offset and per-tower target masks', () => {
     const m = make();
-    const batch = m.layout([[{ tower: 'speech', ids: [9, 1, 2, 10] }, { tower: 'text', ids: [11, 3, 12], target: true }]]);
+    const batch = m.layout([
+      [
+        { tower: 'speech', ids: [9, 1, 2, 10] },
+        { tower: 'text', ids: [11, 3, 12], target: true },
+      ],
+    ]);
     expect([...batch.ids]).toEqual([22, 14, 15, 23, 11, 3, 12]);
     expect([...batch.masks['text']!]).toEqual([0, 0, 0, 0, 1, 1, 0]);
     expect([...batch.targets]).toEqual([0, 0, 0, 0, 3, 12, 0]);
@@ -58,17 +63,34 @@ describe('single-decoder baseline', () => {
 
   it('trains through the same Trainer and task mixture: ASR + TTS on four pairs, both losses below 0.3 within 150 steps; generates', async () => {
     const m = make();
-    const data = new TaskMixture<BaselineBatch>(m.config, PAIRS, { batchSize: 4, seed: 7, tasks: [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }], layout: (ex) => m.layout(ex) });
-    const t = new Trainer(m, data, { strategy: m.gradients(), schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 }, optimizer: { weightDecay: 0 } });
+    const data = new TaskMixture<BaselineBatch>(m.config, PAIRS, {
+      batchSize: 4,
+      seed: 7,
+      tasks: [
+        { task: ASR, weight: 1 },
+        { task: TTS, weight: 1.26 },
+      ],
+      layout: (ex) => m.layout(ex),
+    });
+    const t = new Trainer(m, data, {
+      strategy: m.gradients(),
+      schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
+      optimizer: { weightDecay: 0 },
+    });
     const first = await t.trainStep();
     let last = first;
     for (let i = 0; i < 149 && !(last.streams['text']?.loss! < 0.3 && last.streams['speech']?.loss! < 0.3); i++) last = await t.trainStep();
-    console.log(`baseline overfit: step 1 text ${first.streams['text']!.loss.toFixed(3)} speech ${first.streams['speech']!.loss.toFixed(3)}; step ${last.step} text ${last.streams['text']!.loss.toFixed(3)} speech ${last.streams['speech']!.loss.toFixed(3)}`);
+    console.log(
+      `baseline overfit: step 1 text ${first.streams['text']!.loss.toFixed(3)} speech ${first.streams['speech']!.loss.toFixed(3)}; step ${last.step} text ${last.streams['text']!.loss.toFixed(3)} speech ${last.streams['speech']!.loss.toFixed(3)}`,
+    );
     expect(last.streams['text']!.loss).toBeLessThan(0.3);
     expect(last.streams['speech']!.loss).toBeLessThan(0.3);
     t.dispose();
     const before = tf.memory().numTensors;
-    const out = await m.generate([[{ tower: 'speech', ids: [9, 4, 4, 5, 6, 6, 7, 1, 10] }]], { output: ['text', 'speech'], maxNewTokens: 8 });
+    const out = await m.generate([[{ tower: 'speech', ids: [9, 4, 4, 5, 6, 6, 7, 1, 10] }]], {
+      output: ['text', 'speech'],
+      maxNewTokens: 8,
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(out.rows[0]!.map((s) => s.tower)).toEqual(['text', 'speech']);
     expect(out.rows[0]![0]).toEqual({ tower: 'text', ids: [1, 2, 3], finishReason: 'stop' }); // the memorized transcript
@@ -82,7 +104,12 @@ describe('single-decoder decoding', () => {
     try {
       const ids: number[] = [];
       for (let seed = 0; seed < 16; seed++) {
-        const out = await m.generate([[{ tower: 'text', ids: [11, 1, 2, 12] }]], { output: ['speech'], maxNewTokens: 60, temperature: 50, seed });
+        const out = await m.generate([[{ tower: 'text', ids: [11, 1, 2, 12] }]], {
+          output: ['speech'],
+          maxNewTokens: 60,
+          temperature: 50,
+          seed,
+        });
         ids.push(...out.rows[0]![0]!.ids);
       }
       expect(ids.length).toBeGreaterThan(60); // without the mask, P(no bos in 60 near-uniform draws of 11) < 0.4%

@@ -34,9 +34,25 @@ describe('fused checkpoint', () => {
 
     const info = JSON.parse(readFileSync(path.join(root, 'fused', 'zipper.json'), 'utf8'));
     expect(info.format).toBe('zipper-fused-checkpoint');
-    expect(info.towers.map((x: { name: string; frozen: boolean; checkpoint: { name: string; sha256: string } }) => [x.name, x.frozen, x.checkpoint.name])).toEqual([['text', true, 'text-tower'], ['speech', false, 'speech-tower']]);
-    expect(info.towers[0].checkpoint.sha256).toBe(JSON.parse(readFileSync(path.join(root, 'text-tower', 'metadata.json'), 'utf8')).weights.sha256);
-    expect(info.schedule.links.map((l: { to: string; toLayer: number }) => `${l.to}.${l.toLayer}`)).toEqual(['speech.2', 'speech.3', 'text.1', 'text.2']);
+    expect(
+      info.towers.map((x: { name: string; frozen: boolean; checkpoint: { name: string; sha256: string } }) => [
+        x.name,
+        x.frozen,
+        x.checkpoint.name,
+      ]),
+    ).toEqual([
+      ['text', true, 'text-tower'],
+      ['speech', false, 'speech-tower'],
+    ]);
+    expect(info.towers[0].checkpoint.sha256).toBe(
+      JSON.parse(readFileSync(path.join(root, 'text-tower', 'metadata.json'), 'utf8')).weights.sha256,
+    );
+    expect(info.schedule.links.map((l: { to: string; toLayer: number }) => `${l.to}.${l.toLayer}`)).toEqual([
+      'speech.2',
+      'speech.3',
+      'text.1',
+      'text.2',
+    ]);
     const keys = [...decodeSafetensors(new Uint8Array(readFileSync(path.join(root, 'fused', 'model.safetensors')))).tensors.keys()];
     expect(keys.some((k) => k.startsWith('towers.text.'))).toBe(false);
     expect(keys.filter((k) => k.startsWith('towers.speech.')).length).toBe(speech!.tower.params.size);

@@ -6,7 +6,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, freezePrefixes, fusedDataParallel, fusedGradients, splitFusedBatch, TaskMixture, TTS, Zipper, type AlignedItem } from '../src/index.js';
+import {
+  ASR,
+  freezePrefixes,
+  fusedDataParallel,
+  fusedGradients,
+  splitFusedBatch,
+  TaskMixture,
+  TTS,
+  Zipper,
+  type AlignedItem,
+} from '../src/index.js';
 import { SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
@@ -20,9 +30,20 @@ const PAIRS: AlignedItem[] = [
 
 async function curve(workers: number | undefined): Promise<number[][]> {
   const z = Zipper.create(towers(), { ...SCHEDULE, freeze: ['text'] }, { seed: 2 });
-  const data = new TaskMixture(z.config, PAIRS, { batchSize: 5, seed: 3, tasks: [{ task: ASR, weight: 1 }, { task: TTS, weight: 1 }] });
+  const data = new TaskMixture(z.config, PAIRS, {
+    batchSize: 5,
+    seed: 3,
+    tasks: [
+      { task: ASR, weight: 1 },
+      { task: TTS, weight: 1 },
+    ],
+  });
   const strategy = workers === undefined ? fusedGradients(z) : fusedDataParallel(z, { workers });
-  const t = new Trainer(z, data, { strategy, freezePrefixes: freezePrefixes(z), schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 100 } });
+  const t = new Trainer(z, data, {
+    strategy,
+    freezePrefixes: freezePrefixes(z),
+    schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 100 },
+  });
   const out = (await t.train(4)).map((s) => [s.loss, s.streams['text']?.loss ?? NaN, s.streams['speech']?.loss ?? NaN]);
   t.dispose();
   if (workers !== undefined) await (strategy as ReturnType<typeof fusedDataParallel>).closed();
@@ -44,7 +65,8 @@ describe('data-parallel fused training', () => {
     const before = tf.memory().numTensors;
     const single = await curve(undefined);
     const dp = await curve(1);
-    for (let i = 0; i < single.length; i++) for (let j = 0; j < 3; j++) expect(Math.abs(dp[i]![j]! - single[i]![j]!), `step ${i + 1}`).toBeLessThan(1e-4);
+    for (let i = 0; i < single.length; i++)
+      for (let j = 0; j < 3; j++) expect(Math.abs(dp[i]![j]! - single[i]![j]!), `step ${i + 1}`).toBeLessThan(1e-4);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

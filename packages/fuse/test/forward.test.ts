@@ -46,8 +46,14 @@ describe('Zipper forward', () => {
     setGates(z, 0.7);
     // ASR: no speech position sees text; TTS: no text position sees speech
     const ex: Example[] = [
-      [{ tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 6] }, { tower: 'text', ids: [11, 3, 1, 4, 12] }],
-      [{ tower: 'text', ids: [11, 2, 7, 1, 8, 2, 12] }, { tower: 'speech', ids: [9, 5, 5, 3, 10] }],
+      [
+        { tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 6] },
+        { tower: 'text', ids: [11, 3, 1, 4, 12] },
+      ],
+      [
+        { tower: 'text', ids: [11, 2, 7, 1, 8, 2, 12] },
+        { tower: 'speech', ids: [9, 5, 5, 3, 10] },
+      ],
     ];
     const logits = z.forward(layoutBatch(z.config, ex));
     const aloneSpeech = lone(z, 'speech', ex);
@@ -79,14 +85,27 @@ describe('Zipper forward', () => {
         const l = logits[name]!;
         const V = l.shape[2];
         const data = values(l);
-        out.set(name, ex.map((_, b) => Array.from({ length: s.lengths[b]! }, (_, i) => ({ g: s.global[b * s.length + i]!, v: Array.from(data.slice((b * s.length + i) * V, (b * s.length + i + 1) * V)) }))));
+        out.set(
+          name,
+          ex.map((_, b) =>
+            Array.from({ length: s.lengths[b]! }, (_, i) => ({
+              g: s.global[b * s.length + i]!,
+              v: Array.from(data.slice((b * s.length + i) * V, (b * s.length + i + 1) * V)),
+            })),
+          ),
+        );
       }
       tf.dispose(logits);
       return out;
     }
 
     /** Every position with global index < limit[b] must be bit-identical (or within tol). */
-    function expectEarlierEqual(a: Map<string, { g: number; v: number[] }[][]>, b: Map<string, { g: number; v: number[] }[][]>, limit: number[], tol = 0): number {
+    function expectEarlierEqual(
+      a: Map<string, { g: number; v: number[] }[][]>,
+      b: Map<string, { g: number; v: number[] }[][]>,
+      limit: number[],
+      tol = 0,
+    ): number {
       let checked = 0;
       for (const [name, rowsA] of a) {
         rowsA.forEach((posA, r) => {
@@ -104,18 +123,31 @@ describe('Zipper forward', () => {
 
     it('changing a later segment changes no earlier logit', () => {
       const base = examples();
-      const changed = base.map((ex) => [...ex.slice(0, -1), { ...ex[ex.length - 1]!, ids: ex[ex.length - 1]!.ids.map((id, k) => (k === 0 ? id : (id + 3) % 9)) }]);
+      const changed = base.map((ex) => [
+        ...ex.slice(0, -1),
+        { ...ex[ex.length - 1]!, ids: ex[ex.length - 1]!.ids.map((id, k) => (k === 0 ? id : (id + 3) % 9)) },
+      ]);
       const starts = base.map((ex) => ex.slice(0, -1).reduce((n, s) => n + s.ids.length, 0));
       const a = positions(base);
       const b = positions(changed);
-      expect(expectEarlierEqual(a, b, starts.map((s) => s + 1))).toBeGreaterThan(30);
+      expect(
+        expectEarlierEqual(
+          a,
+          b,
+          starts.map((s) => s + 1),
+        ),
+      ).toBeGreaterThan(30);
       // the later segment itself did change
       expect(b.get('text')![0]!.at(-1)!.v).not.toEqual(a.get('text')![0]!.at(-1)!.v);
     });
 
     it('changing one token changes no logit at an earlier global index, in either tower', () => {
       const base = examples();
-      for (const [r, seg, k] of [[0, 0, 3], [1, 0, 4], [2, 1, 2]] as const) {
+      for (const [r, seg, k] of [
+        [0, 0, 3],
+        [1, 0, 4],
+        [2, 1, 2],
+      ] as const) {
         const changed = base.map((ex) => ex.map((s) => ({ ...s, ids: [...s.ids] })));
         const ids = changed[r]![seg]!.ids as number[];
         ids[k] = (ids[k]! + 1) % 7;
@@ -126,13 +158,26 @@ describe('Zipper forward', () => {
         expectEarlierEqual(a, b, limit);
         // something at or after g changed
         const name = base[r]![seg]!.tower;
-        expect(b.get(name)![r]!.filter((p) => p.g >= g).map((p) => p.v)).not.toEqual(a.get(name)![r]!.filter((p) => p.g >= g).map((p) => p.v));
+        expect(
+          b
+            .get(name)!
+            [r]!.filter((p) => p.g >= g)
+            .map((p) => p.v),
+        ).not.toEqual(
+          a
+            .get(name)!
+            [r]!.filter((p) => p.g >= g)
+            .map((p) => p.v),
+        );
       }
     });
 
     it('padding changes no real logit (a longer neighbour in the batch)', () => {
       const base = examples().slice(0, 2);
-      const long: Example = [{ tower: 'speech', ids: [9, ...Array.from({ length: 13 }, (_, i) => i % 9), 10] }, { tower: 'text', ids: [11, ...Array.from({ length: 11 }, (_, i) => i % 11), 12] }];
+      const long: Example = [
+        { tower: 'speech', ids: [9, ...Array.from({ length: 13 }, (_, i) => i % 9), 10] },
+        { tower: 'text', ids: [11, ...Array.from({ length: 11 }, (_, i) => i % 11), 12] },
+      ];
       const a = positions(base);
       const b = positions([...base, long]);
       b.forEach((rows) => rows.pop());

@@ -5,7 +5,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TokenRangeError } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeZipperState, generateZipped, layoutBatch, SegmentError, UnknownTowerError, Zipper, type Example, type StreamInput } from '../src/index.js';
+import {
+  disposeZipperState,
+  generateZipped,
+  layoutBatch,
+  SegmentError,
+  UnknownTowerError,
+  Zipper,
+  type Example,
+  type StreamInput,
+} from '../src/index.js';
 import { perturbFusion, SCHEDULE, setGates, setup, towers, values } from './helpers.js';
 
 let z: Zipper;
@@ -20,7 +29,10 @@ afterAll(() => z.dispose());
 const INPUTS: Example[] = [
   [{ tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 6, 10] }],
   [{ tower: 'speech', ids: [9, 8, 7, 6, 5, 4, 3, 10] }],
-  [{ tower: 'text', ids: [11, 2, 3, 12] }, { tower: 'speech', ids: [9, 1, 1, 10] }],
+  [
+    { tower: 'text', ids: [11, 2, 3, 12] },
+    { tower: 'speech', ids: [9, 1, 1, 10] },
+  ],
 ];
 
 describe('zipped decoding', () => {
@@ -116,11 +128,19 @@ describe('zipped decoding', () => {
   it('refuses bad input with a typed error naming what is wrong', async () => {
     await expect(generateZipped(z, INPUTS, { output: ['video'], maxNewTokens: 3 })).rejects.toThrow(UnknownTowerError);
     await expect(generateZipped(z, INPUTS, { output: ['video'], maxNewTokens: 3 })).rejects.toThrow(/output names tower "video"/);
-    await expect(generateZipped(z, [[{ tower: 'image', ids: [1] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(/example 0, segment 0 names tower "image"/);
-    await expect(generateZipped(z, [[{ tower: 'speech', ids: [9, 11, 10] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(TokenRangeError);
-    await expect(generateZipped(z, [[{ tower: 'speech', ids: [9, 11, 10] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(/token id 11 is outside \[0, 11\) of tower "speech"/);
+    await expect(generateZipped(z, [[{ tower: 'image', ids: [1] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
+      /example 0, segment 0 names tower "image"/,
+    );
+    await expect(generateZipped(z, [[{ tower: 'speech', ids: [9, 11, 10] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
+      TokenRangeError,
+    );
+    await expect(generateZipped(z, [[{ tower: 'speech', ids: [9, 11, 10] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
+      /token id 11 is outside \[0, 11\) of tower "speech"/,
+    );
     await expect(generateZipped(z, [[{ tower: 'speech', ids: [] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(SegmentError);
-    await expect(generateZipped(z, [[{ tower: 'speech', ids: [1, 2] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(/starts with 1, not the tower's bos 9/);
+    await expect(generateZipped(z, [[{ tower: 'speech', ids: [1, 2] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
+      /starts with 1, not the tower's bos 9/,
+    );
     await expect(generateZipped(z, [[]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(/example 0 has no segment/);
     expect(() => layoutBatch(z.config, [[{ tower: 'text', ids: [11, -1] }]])).toThrow(TokenRangeError);
   });

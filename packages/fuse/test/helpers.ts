@@ -15,13 +15,23 @@ export async function setup(): Promise<void> {
 export function towers(seed = 1): TowerEntry[] {
   return [
     { name: 'text', tower: Tower.create({ vocabSize: 13, dModel: 12, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed }), bos: 11, eos: 12 },
-    { name: 'speech', tower: Tower.create({ vocabSize: 11, dModel: 8, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: seed + 1 }), bos: 9, eos: 10 },
+    {
+      name: 'speech',
+      tower: Tower.create({ vocabSize: 11, dModel: 8, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: seed + 1 }),
+      bos: 9,
+      eos: 10,
+    },
   ];
 }
 
 /** A third tower: image, V 7, D 16, 4 heads, 2 layers (bos 5, eos 6). */
 export function imageTower(seed = 3): TowerEntry {
-  return { name: 'image', tower: Tower.create({ vocabSize: 7, dModel: 16, nLayers: 2, nHeads: 4, maxSeqLen: 64 }, { seed }), bos: 5, eos: 6 };
+  return {
+    name: 'image',
+    tower: Tower.create({ vocabSize: 7, dModel: 16, nLayers: 2, nHeads: 4, maxSeqLen: 64 }, { seed }),
+    bos: 5,
+    eos: 6,
+  };
 }
 
 /** text@1 <- speech@1, text@2 <- speech@3, speech@2 <- text@1, speech@3 <- text@2 (i_text = 1, i_speech != 1 for one direction). */

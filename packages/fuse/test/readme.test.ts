@@ -31,7 +31,14 @@ it('README example runs: zip two towers, fine-tune on ASR + TTS pairs, decode, a
     { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7] },
     { text: [4, 5], speech: [2, 3, 3, 8] },
   ];
-  const data = new TaskMixture(zipper.config, pairs, { batchSize: 2, seed: 0, tasks: [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }] });
+  const data = new TaskMixture(zipper.config, pairs, {
+    batchSize: 2,
+    seed: 0,
+    tasks: [
+      { task: ASR, weight: 1 },
+      { task: TTS, weight: 1.26 },
+    ],
+  });
   const trainer = new Trainer(zipper, data, {
     strategy: fusedGradients(zipper), // one loss stream per tower: `text`, `speech`
     freezePrefixes: freezePrefixes(zipper), // towers.text.*
@@ -51,17 +58,26 @@ it('README example runs: zip two towers, fine-tune on ASR + TTS pairs, decode, a
     { to: 'image', toLayer: 1, from: 'text', fromLayer: 1 },
   ]);
   const only = new Set(newKeys);
-  const next = new Trainer(three, new TaskMixture(three.config, [{ text: [1, 2], image: [0, 3, 4] }], { batchSize: 1, tasks: [{ task: { inputs: ['image'], output: 'text' }, weight: 1 }] }), {
-    strategy: fusedGradients(three),
-    trainable: (key) => only.has(key),
-  });
+  const next = new Trainer(
+    three,
+    new TaskMixture(three.config, [{ text: [1, 2], image: [0, 3, 4] }], {
+      batchSize: 1,
+      tasks: [{ task: { inputs: ['image'], output: 'text' }, weight: 1 }],
+    }),
+    {
+      strategy: fusedGradients(three),
+      trainable: (key) => only.has(key),
+    },
+  );
   await next.train(2);
   trainer.dispose();
   next.dispose();
   three.dispose();
   // README-EXAMPLE-END
   const mean = (xs: { loss: number }[]) => xs.reduce((a, x) => a + x.loss, 0) / xs.length;
-  console.log(`README example: mean loss of steps 1-10 ${mean(steps.slice(0, 10)).toFixed(3)}, of steps 51-60 ${mean(steps.slice(50)).toFixed(3)}`);
+  console.log(
+    `README example: mean loss of steps 1-10 ${mean(steps.slice(0, 10)).toFixed(3)}, of steps 51-60 ${mean(steps.slice(50)).toFixed(3)}`,
+  );
   expect(mean(steps.slice(50))).toBeLessThan(0.5 * mean(steps.slice(0, 10)));
   expect(asr.rows[0]![0]!.tower).toBe('text');
 
@@ -69,7 +85,10 @@ it('README example runs: zip two towers, fine-tune on ASR + TTS pairs, decode, a
   const imports = source.split('// README-IMPORTS-START\n')[1]!.split('// README-IMPORTS-END')[0]!;
   const body = source.split('// README-EXAMPLE-START\n')[1]!.split('  // README-EXAMPLE-END')[0]!;
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const dedent = body.split('\n').map((l) => l.replace(/^ {2}/, '')).join('\n');
+  const dedent = body
+    .split('\n')
+    .map((l) => l.replace(/^ {2}/, ''))
+    .join('\n');
   expect(readme).toContain(imports.trim());
   expect(readme).toContain(dedent.trim());
 });

@@ -5,7 +5,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, fusedGradients, generateZipped, layoutBatch, linkKey, TaskMixture, TTS, Zipper, type AlignedItem, type TaskSpec } from '../src/index.js';
+import {
+  ASR,
+  fusedGradients,
+  generateZipped,
+  layoutBatch,
+  linkKey,
+  TaskMixture,
+  TTS,
+  Zipper,
+  type AlignedItem,
+  type TaskSpec,
+} from '../src/index.js';
 import { examples, imageTower, perturbFusion, SCHEDULE, setGates, setup, towers, values } from './helpers.js';
 
 beforeAll(setup);
@@ -19,7 +30,11 @@ const CAPTION_TO_SPEECH: TaskSpec = { inputs: ['image', 'text'], output: 'speech
 const DESCRIBE: TaskSpec = { inputs: ['image', 'speech'], output: 'text' };
 /** image as the output: the links into image see earlier text and speech */
 const DRAW: TaskSpec = { inputs: ['speech', 'text'], output: 'image' };
-const ALL = [{ task: DESCRIBE, weight: 1 }, { task: CAPTION_TO_SPEECH, weight: 1 }, { task: DRAW, weight: 1 }];
+const ALL = [
+  { task: DESCRIBE, weight: 1 },
+  { task: CAPTION_TO_SPEECH, weight: 1 },
+  { task: DRAW, weight: 1 },
+];
 
 const bytes = (v: tf.Tensor) => Buffer.from((v.dataSync() as Float32Array).slice().buffer);
 
@@ -59,7 +74,10 @@ describe('three towers', () => {
     const ab = Zipper.create(towers(), SCHEDULE, { seed: 3 });
     perturbFusion(ab);
     setGates(ab, 0.3);
-    const tab = trainer(ab, [{ task: ASR, weight: 1 }, { task: TTS, weight: 1 }]);
+    const tab = trainer(ab, [
+      { task: ASR, weight: 1 },
+      { task: TTS, weight: 1 },
+    ]);
     await tab.train(2);
     tab.dispose();
     const batch = layoutBatch(ab.config, examples());
@@ -72,7 +90,9 @@ describe('three towers', () => {
       { to: 'image', toLayer: 2, from: 'speech', fromLayer: 3 },
     ]);
     expect(() => ab.forward(batch)).toThrow(/consumed by addTower/);
-    expect(newKeys.filter((k) => k.startsWith('cross.')).map((k) => k.split('.').slice(0, 3).join('.'))).toContain('cross.text_from_image.2');
+    expect(newKeys.filter((k) => k.startsWith('cross.')).map((k) => k.split('.').slice(0, 3).join('.'))).toContain(
+      'cross.text_from_image.2',
+    );
     expect(newKeys.some((k) => old.has(k))).toBe(false);
     // at addition the new gates are 0: text and speech outputs on text/speech examples are unchanged
     const after = abc.forward(batch);

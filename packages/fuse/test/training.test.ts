@@ -22,7 +22,10 @@ const PAIRS: AlignedItem[] = [
   { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
   { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
 ];
-const TASKS = [{ task: ASR, weight: 1 }, { task: TTS, weight: 1.26 }];
+const TASKS = [
+  { task: ASR, weight: 1 },
+  { task: TTS, weight: 1.26 },
+];
 
 function trainer(z: Zipper, opts: { lr?: number; checkpoint?: { dir: string; every: number } } = {}) {
   const data = new TaskMixture(z.config, PAIRS, { batchSize: 4, seed: 7, tasks: TASKS });
@@ -35,7 +38,10 @@ function trainer(z: Zipper, opts: { lr?: number; checkpoint?: { dir: string; eve
   });
 }
 
-const snapshot = (z: Zipper, prefix: string) => new Map([...z.params].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k, Buffer.from((v.dataSync() as Float32Array).slice().buffer)]));
+const snapshot = (z: Zipper, prefix: string) =>
+  new Map(
+    [...z.params].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k, Buffer.from((v.dataSync() as Float32Array).slice().buffer)]),
+  );
 
 describe('fused training', () => {
   it('keeps a frozen tower bit-identical, trains the rest, reports per-stream losses, leaks no tensor', async () => {
@@ -68,14 +74,19 @@ describe('fused training', () => {
     const first = await t.trainStep();
     let last = first;
     for (let i = 0; i < 149 && !(last.streams['text']?.loss! < 0.3 && last.streams['speech']?.loss! < 0.3); i++) last = await t.trainStep();
-    console.log(`overfit: step 1 text ${first.streams['text']!.loss.toFixed(3)} speech ${first.streams['speech']!.loss.toFixed(3)}; step ${last.step} text ${last.streams['text']!.loss.toFixed(3)} speech ${last.streams['speech']!.loss.toFixed(3)}`);
+    console.log(
+      `overfit: step 1 text ${first.streams['text']!.loss.toFixed(3)} speech ${first.streams['speech']!.loss.toFixed(3)}; step ${last.step} text ${last.streams['text']!.loss.toFixed(3)} speech ${last.streams['speech']!.loss.toFixed(3)}`,
+    );
     expect(first.streams['text']!.loss).toBeGreaterThan(2);
     expect(first.streams['speech']!.loss).toBeGreaterThan(2);
     expect(last.streams['text']!.loss).toBeLessThan(0.3);
     expect(last.streams['speech']!.loss).toBeLessThan(0.3);
     t.dispose();
     // greedy ASR of a training pair gives its transcript back
-    const asr = await generateZipped(z, [[{ tower: 'speech', ids: [9, ...PAIRS[2]!['speech']!, 10] }]], { output: ['text'], maxNewTokens: 8 });
+    const asr = await generateZipped(z, [[{ tower: 'speech', ids: [9, ...PAIRS[2]!['speech']!, 10] }]], {
+      output: ['text'],
+      maxNewTokens: 8,
+    });
     expect(asr.rows[0]).toEqual([{ tower: 'text', ids: PAIRS[2]!.text, finishReason: 'stop' }]);
     z.dispose();
   });
@@ -91,7 +102,11 @@ describe('fused training', () => {
     await tb.resume(path.join(dir, 'step-00000002'));
     const resumed = (await tb.train(2)).map((s) => s.loss);
     expect(resumed).toEqual(full.slice(2));
-    for (const [k, v] of a.params) expect(Buffer.from((v.dataSync() as Float32Array).buffer).equals(Buffer.from((b.param(k).dataSync() as Float32Array).buffer)), k).toBe(true);
+    for (const [k, v] of a.params)
+      expect(
+        Buffer.from((v.dataSync() as Float32Array).buffer).equals(Buffer.from((b.param(k).dataSync() as Float32Array).buffer)),
+        k,
+      ).toBe(true);
     ta.dispose();
     tb.dispose();
     a.dispose();

@@ -9,7 +9,18 @@
  */
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
-import { CheckpointError, ConfigError, generate, loadTower, readTowerCheckpointInfo, saveTower, Tower, type FinishReason, type GenerateOptions, resolveModelLocation } from '@zipper/core';
+import {
+  CheckpointError,
+  ConfigError,
+  generate,
+  loadTower,
+  readTowerCheckpointInfo,
+  saveTower,
+  Tower,
+  type FinishReason,
+  type GenerateOptions,
+  resolveModelLocation,
+} from '@zipper/core';
 import { loadSpeechTokenizer, saveSpeechTokenizer, serializeSpeechTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { speechTowerShape, type SpeechTowerPreset, type SpeechTowerShape } from './presets.js';
 import { speechVocab, tokensToUnits, unitsToTokens, type SpeechVocab } from './vocab.js';
@@ -46,12 +57,21 @@ export class SpeechTower {
   ) {
     this.vocab = speechVocab(tokenizer.units.numUnits);
     if (tower.config.vocabSize !== this.vocab.size) {
-      throw new ConfigError(`tower vocabSize ${tower.config.vocabSize} !== ${this.vocab.numUnits} units + <bos> + <eos> = ${this.vocab.size}; build the tower from this tokenizer`);
+      throw new ConfigError(
+        `tower vocabSize ${tower.config.vocabSize} !== ${this.vocab.numUnits} units + <bos> + <eos> = ${this.vocab.size}; build the tower from this tokenizer`,
+      );
     }
   }
 
-  static create(tokenizer: SpeechTokenizer, shape: SpeechTowerPreset | SpeechTowerShape = 'tiny', options: { seed?: number } = {}): SpeechTower {
-    return new SpeechTower(Tower.create({ ...speechTowerShape(shape), vocabSize: speechVocab(tokenizer.units.numUnits).size }, options), tokenizer);
+  static create(
+    tokenizer: SpeechTokenizer,
+    shape: SpeechTowerPreset | SpeechTowerShape = 'tiny',
+    options: { seed?: number } = {},
+  ): SpeechTower {
+    return new SpeechTower(
+      Tower.create({ ...speechTowerShape(shape), vocabSize: speechVocab(tokenizer.units.numUnits).size }, options),
+      tokenizer,
+    );
   }
 
   static fromParts(tower: Tower, tokenizer: SpeechTokenizer): SpeechTower {
@@ -63,19 +83,29 @@ export class SpeechTower {
     const dir = resolveModelLocation(nameOrDir, options);
     const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
     const ref = metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
-    if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string') throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`);
+    if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string')
+      throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`);
     const tokenizer = loadSpeechTokenizer(path.resolve(dir, TOWER_DIR, ref.dir));
     const hash = speechTokenizerHash(tokenizer);
     if (hash !== ref.sha256) {
-      throw new CheckpointError(`the speech tokenizer in ${path.resolve(dir, TOWER_DIR, ref.dir)} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`);
+      throw new CheckpointError(
+        `the speech tokenizer in ${path.resolve(dir, TOWER_DIR, ref.dir)} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`,
+      );
     }
     return new SpeechTower(await loadTower(path.join(dir, TOWER_DIR)), tokenizer);
   }
 
   async save(dir: string, options: { dtype?: 'float32' | 'float16'; metadata?: Record<string, unknown> } = {}): Promise<void> {
     saveSpeechTokenizer(this.tokenizer, path.join(dir, TOKENIZER_DIR));
-    const tokenizer: SpeechTokenizerRef = { dir: path.join('..', TOKENIZER_DIR), numUnits: this.vocab.numUnits, sha256: speechTokenizerHash(this.tokenizer) };
-    await saveTower(path.join(dir, TOWER_DIR), this.tower, { ...options, metadata: { ...options.metadata, modality: 'speech', tokenizer } });
+    const tokenizer: SpeechTokenizerRef = {
+      dir: path.join('..', TOKENIZER_DIR),
+      numUnits: this.vocab.numUnits,
+      sha256: speechTokenizerHash(this.tokenizer),
+    };
+    await saveTower(path.join(dir, TOWER_DIR), this.tower, {
+      ...options,
+      metadata: { ...options.metadata, modality: 'speech', tokenizer },
+    });
   }
 
   /** Mono samples at the tokenizer's rate -> `<bos> units <eos>`: one pretraining document. */

@@ -39,7 +39,9 @@ export class TextTower {
     readonly tokenizer: BpeTokenizer,
   ) {
     if (tower.config.vocabSize !== tokenizer.vocabSize) {
-      throw new ConfigError(`tower vocabSize ${tower.config.vocabSize} !== tokenizer vocabSize ${tokenizer.vocabSize}; build the tower from this tokenizer`);
+      throw new ConfigError(
+        `tower vocabSize ${tower.config.vocabSize} !== tokenizer vocabSize ${tokenizer.vocabSize}; build the tower from this tokenizer`,
+      );
     }
   }
 
@@ -58,7 +60,8 @@ export class TextTower {
     const dir = resolveModelLocation(nameOrDir, options);
     const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
     const ref = metadata.user['tokenizer'] as TextTokenizerRef | undefined;
-    if (!ref || typeof ref.dir !== 'string') throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
+    if (!ref || typeof ref.dir !== 'string')
+      throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
     const { tokenizer } = await loadTextTokenizer(path.resolve(dir, TOWER_DIR, ref.dir), ref);
     return new TextTower(await loadTower(path.join(dir, TOWER_DIR)), tokenizer);
   }

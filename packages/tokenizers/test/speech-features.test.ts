@@ -1,8 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  frameCount, hannWindow, hzToMel, istft, logMel, melFilterbank, melToHz, powerSpectrogram,
-  resolveLogMelConfig, stft, type LogMelConfig,
+  frameCount,
+  hannWindow,
+  hzToMel,
+  istft,
+  logMel,
+  melFilterbank,
+  melToHz,
+  powerSpectrogram,
+  resolveLogMelConfig,
+  stft,
+  type LogMelConfig,
 } from '@zipper/tokenizers';
 
 interface GoldenCase {
@@ -74,7 +83,12 @@ describe('analytic checks', () => {
     // |X[bin +- 1]| = amp N / 8; the band's energy is the filter-weighted sum of those powers.
     const a = (amp * c.nFft) / 4;
     let expected = 0;
-    for (const [dk, mag] of [[-1, a / 2], [0, a], [1, a / 2]] as const) expected += fb.weights[best * fb.nBins + bin + dk]! * mag * mag;
+    for (const [dk, mag] of [
+      [-1, a / 2],
+      [0, a],
+      [1, a / 2],
+    ] as const)
+      expected += fb.weights[best * fb.nBins + bin + dk]! * mag * mag;
     expect(Math.abs(Math.exp(row[best]!) / expected - 1)).toBeLessThan(1e-3);
   });
 

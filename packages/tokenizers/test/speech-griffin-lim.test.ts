@@ -106,11 +106,13 @@ describe('griffinLim (fast) vs griffinLimReference', () => {
     expect(relRms(griffinLim(mag, s.frames, p, 330, o), ref)).toBeLessThan(1e-6);
   });
   it('rejects magnitudes of the wrong size', () => {
-    expect(() => griffinLim(new Float64Array(10), 3, { nFft: 8, winLength: 8, hopLength: 2 }, 4, { iterations: 1, momentum: 0, seed: 0 })).toThrow(TokenizerConfigError);
+    expect(() =>
+      griffinLim(new Float64Array(10), 3, { nFft: 8, winLength: 8, hopLength: 2 }, 4, { iterations: 1, momentum: 0, seed: 0 }),
+    ).toThrow(TokenizerConfigError);
   });
 });
 
-describe('SpeechTokenizer.unitMagnitudes (the decode path\'s memoised mel inversion)', () => {
+describe("SpeechTokenizer.unitMagnitudes (the decode path's memoised mel inversion)", () => {
   const rand = mulberry32(11);
   const K = 7;
   const stack = 2;
@@ -118,7 +120,12 @@ describe('SpeechTokenizer.unitMagnitudes (the decode path\'s memoised mel invers
   const ids = [3, 3, 0, 6, 3, 5, 0, 0, 2];
   for (const inversion of ['nnls', 'pinv'] as const) {
     it(`${inversion}: equals logMelToMagnitude(unitsToLogMel(ids)) exactly, cold and warm`, () => {
-      const tok = new SpeechTokenizer({ features: { nMels: 40 }, units: { numUnits: K, stack }, vocoder: { inversion, nnlsIterations: 13 }, centroids });
+      const tok = new SpeechTokenizer({
+        features: { nMels: 40 },
+        units: { numUnits: K, stack },
+        vocoder: { inversion, nnlsIterations: 13 },
+        centroids,
+      });
       const ref = tok.logMelToMagnitude(tok.unitsToLogMel(ids));
       expect(ref.length).toBe(ids.length * stack * 257);
       expect(tok.unitMagnitudes(ids)).toEqual(ref);
@@ -129,10 +136,19 @@ describe('SpeechTokenizer.unitMagnitudes (the decode path\'s memoised mel invers
     });
   }
   it('decode uses it: the same audio as mel inversion + griffinLimReference', () => {
-    const tok = new SpeechTokenizer({ features: { nMels: 40 }, units: { numUnits: K, stack }, vocoder: { griffinLimIterations: 8 }, centroids });
+    const tok = new SpeechTokenizer({
+      features: { nMels: 40 },
+      units: { numUnits: K, stack },
+      vocoder: { griffinLimIterations: 8 },
+      centroids,
+    });
     const f = tok.unitsToLogMel(ids);
     const length = (f.frames - 1) * 160;
-    const ref = griffinLimReference(tok.logMelToMagnitude(f), f.frames, tok.features, length, { iterations: 8, momentum: tok.vocoder.momentum, seed: 0 });
+    const ref = griffinLimReference(tok.logMelToMagnitude(f), f.frames, tok.features, length, {
+      iterations: 8,
+      momentum: tok.vocoder.momentum,
+      seed: 0,
+    });
     expect(relRms(tok.decode(ids), ref)).toBeLessThan(1e-4);
   });
 });

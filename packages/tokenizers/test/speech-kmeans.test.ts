@@ -16,7 +16,10 @@ function bruteNearest(x: Float32Array, N: number, D: number, c: Float32Array, K:
     for (let k = 0; k < K; k++) {
       let s = 0;
       for (let d = 0; d < D; d++) s += (x[i * D + d]! - c[k * D + d]!) ** 2;
-      if (s < best) { best = s; arg = k; }
+      if (s < best) {
+        best = s;
+        arg = k;
+      }
     }
     ids.push(arg);
     dist.push(best);
@@ -25,7 +28,12 @@ function bruteNearest(x: Float32Array, N: number, D: number, c: Float32Array, K:
 }
 
 describe('nearest centroid (blocked ||c||^2 - 2 x.c)', () => {
-  for (const [N, K, D] of [[13, 7, 11], [7, 13, 3], [3, 1, 5], [29, 11, 160]] as const) {
+  for (const [N, K, D] of [
+    [13, 7, 11],
+    [7, 13, 3],
+    [3, 1, 5],
+    [29, 11, 160],
+  ] as const) {
     it(`matches brute force for N=${N} K=${K} D=${D} (blocked and remainder paths)`, () => {
       const x = randomMatrix(N, D, N * 100 + K);
       const c = randomMatrix(K, D, D);
@@ -100,7 +108,11 @@ describe('stackFrames', () => {
 });
 
 describe('CentroidIndex (exact search with cepstral lower bounds)', () => {
-  for (const [N, K, stack, M, q] of [[13, 11, 3, 7, 2], [29, 31, 2, 13, 4], [5, 2, 1, 11, 11]] as const) {
+  for (const [N, K, stack, M, q] of [
+    [13, 11, 3, 7, 2],
+    [29, 31, 2, 13, 4],
+    [5, 2, 1, 11, 11],
+  ] as const) {
     it(`equals brute force: N=${N} K=${K} stack=${stack} M=${M} coefficients=${q}`, () => {
       const D = stack * M;
       // smooth random vectors (energy in low cepstra, as log-mel frames have) plus noise
@@ -108,8 +120,11 @@ describe('CentroidIndex (exact search with cepstral lower bounds)', () => {
       const smooth = (rows: number) => {
         const out = new Float32Array(rows * D);
         for (let i = 0; i < rows; i++) {
-          const a = r() * 4 - 2, b = r() * 2 - 1, c = r() - 0.5;
-          for (let d = 0; d < D; d++) out[i * D + d] = a + b * Math.cos((Math.PI * (d % M)) / M) + c * Math.cos((2 * Math.PI * (d % M)) / M) + 0.3 * (r() - 0.5);
+          const a = r() * 4 - 2,
+            b = r() * 2 - 1,
+            c = r() - 0.5;
+          for (let d = 0; d < D; d++)
+            out[i * D + d] = a + b * Math.cos((Math.PI * (d % M)) / M) + c * Math.cos((2 * Math.PI * (d % M)) / M) + 0.3 * (r() - 0.5);
         }
         return out;
       };

@@ -5,9 +5,26 @@ import { decodeSafetensors, encodeSafetensors, mulberry32, ZipperError } from '@
 import { sha256Hex } from '@zipper/common/node';
 import { describe, expect, it } from 'vitest';
 import {
-  CENTROIDS_FILE, SPEECH_TOKENIZER_JSON, SpeechTokenizer, TokenIdError, TokenizerConfigError, TokenizerError, TokenizerFormatError,
-  UnitLengthError, WavSampleRateError, griffinLim, invertMelFrame, loadSpeechTokenizer, logMel, melFilterbank, melPseudoInverse,
-  resample, resolveLogMelConfig, saveSpeechTokenizer, serializeSpeechTokenizer, stft,
+  CENTROIDS_FILE,
+  SPEECH_TOKENIZER_JSON,
+  SpeechTokenizer,
+  TokenIdError,
+  TokenizerConfigError,
+  TokenizerError,
+  TokenizerFormatError,
+  UnitLengthError,
+  WavSampleRateError,
+  griffinLim,
+  invertMelFrame,
+  loadSpeechTokenizer,
+  logMel,
+  melFilterbank,
+  melPseudoInverse,
+  resample,
+  resolveLogMelConfig,
+  saveSpeechTokenizer,
+  serializeSpeechTokenizer,
+  stft,
 } from '@zipper/tokenizers';
 
 const SR = 16000;
@@ -51,9 +68,14 @@ function speechLike(n: number, seed: number): Float32Array {
 }
 
 const clips = [16007, 12011, 14009, 13001, 15013].map((n, i) => speechLike(n, i + 1));
-const train = () => SpeechTokenizer.train(clips, {
-  features: { nMels: 40 }, units: { numUnits: 31, stack: 2 }, vocoder: { griffinLimIterations: 32 }, seed: 5, iterations: 10,
-});
+const train = () =>
+  SpeechTokenizer.train(clips, {
+    features: { nMels: 40 },
+    units: { numUnits: 31, stack: 2 },
+    vocoder: { griffinLimIterations: 32 },
+    seed: 5,
+    iterations: 10,
+  });
 
 describe('SpeechTokenizer', () => {
   const tok = train();
@@ -74,7 +96,7 @@ describe('SpeechTokenizer', () => {
     expect(new Set(ids).size).toBeGreaterThan(3);
   });
 
-  it('audio -> units -> audio keeps the length within one unit and resynthesises the units\' features', () => {
+  it("audio -> units -> audio keeps the length within one unit and resynthesises the units' features", () => {
     const x = speechLike(11003, 77);
     const ids = tok.encode(x);
     const y = tok.decode(ids);
@@ -187,7 +209,9 @@ describe('SpeechTokenizer', () => {
   it('rejects unit ids outside the codebook', () => {
     expect(() => tok.decode([1, 31])).toThrow(TokenIdError);
     expect(() => tok.decode([1, -1])).toThrow(/outside \[0, 31\)/);
-    expect(() => new SpeechTokenizer({ features: {}, units: { numUnits: 3 }, centroids: new Float32Array(5) })).toThrow(TokenizerConfigError);
+    expect(() => new SpeechTokenizer({ features: {}, units: { numUnits: 3 }, centroids: new Float32Array(5) })).toThrow(
+      TokenizerConfigError,
+    );
   });
 });
 

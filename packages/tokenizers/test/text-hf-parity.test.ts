@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BpeTokenizer, bytesToByteLevel, parseHfJson, preTokenize, preTokenizeWithRegex, stringifyHfJson, trainBpe, utf8Encode } from '../src/index.js';
+import {
+  type BpeTokenizer,
+  bytesToByteLevel,
+  parseHfJson,
+  preTokenize,
+  preTokenizeWithRegex,
+  stringifyHfJson,
+  trainBpe,
+  utf8Encode,
+} from '../src/index.js';
 import { emptyHfByteLevelBpe, fortuneLines, hf, SCRIPT_RANGES } from './text-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zipper-bpe-'));
@@ -73,8 +82,26 @@ describe('our tokenizer.json in HF tokenizers', () => {
   });
 
   it('honours lstrip / rstrip / single_word / normalized / non-special added tokens as HF does', async () => {
-    const texts = ['a <bos> b', 'a<bos>b', 'x  <eos>  y', '<eos> <eos>', 'w<pad> z', ' <pad>', 'é<bos>', '_<bos>_', '1<eos>', 'a\t<bos>\n b'];
-    const variants = [{ lstrip: true }, { rstrip: true }, { lstrip: true, rstrip: true }, { single_word: true }, { normalized: true }, { special: false, normalized: true }];
+    const texts = [
+      'a <bos> b',
+      'a<bos>b',
+      'x  <eos>  y',
+      '<eos> <eos>',
+      'w<pad> z',
+      ' <pad>',
+      'é<bos>',
+      '_<bos>_',
+      '1<eos>',
+      'a\t<bos>\n b',
+    ];
+    const variants = [
+      { lstrip: true },
+      { rstrip: true },
+      { lstrip: true, rstrip: true },
+      { single_word: true },
+      { normalized: true },
+      { special: false, normalized: true },
+    ];
     for (const [k, flags] of variants.entries()) {
       const j = JSON.parse(stringifyHfJson(ours));
       j.added_tokens = j.added_tokens.map((t: object) => ({ ...t, ...flags }));
@@ -90,7 +117,11 @@ describe('our tokenizer.json in HF tokenizers', () => {
 
   it('reads add_prefix_space and use_regex: false the way HF does', async () => {
     const texts = ['hello', ' hello', '<bos>hi there<eos> you', '', '\nx', 'a<pad>', "it's  2 x"];
-    for (const [aps, regex] of [[true, true], [false, false], [true, false]] as const) {
+    for (const [aps, regex] of [
+      [true, true],
+      [false, false],
+      [true, false],
+    ] as const) {
       const j = JSON.parse(stringifyHfJson(ours));
       j.pre_tokenizer.add_prefix_space = aps;
       j.pre_tokenizer.use_regex = regex;
@@ -153,7 +184,11 @@ describe('hand-made vocabularies: missing bytes, unk, fuse_unk, ignore_merges', 
   const ascii = [...'abcdefghijklmnopqrstuvwxyz', 'Ġ'];
   const vocab: Record<string, number> = {};
   for (const t of [...ascii, 'ab', 'abc', 'Ġa', 'Ġab', 'Ġabc', '<unk>']) vocab[t] = Object.keys(vocab).length;
-  const merges = [['a', 'b'], ['Ġ', 'a'], ['Ġa', 'b']];
+  const merges = [
+    ['a', 'b'],
+    ['Ġ', 'a'],
+    ['Ġa', 'b'],
+  ];
   const texts = ['abc abcd xabc', 'ab 世界 c', 'zz☃☃z', 'abc', ' abc', 'a b c'];
   const variants = [
     ['dropped', { unk_token: null }],
@@ -182,7 +217,29 @@ describe('pre-tokenizer', () => {
   const hfSplit = (s: string): string[] => pre.preTokenizeString(s).map(([p]) => p);
   const oursSplit = (s: string): string[] => preTokenize(s, false, true).map((p) => bytesToByteLevel(utf8Encode(p)));
   // Characters where the GPT-2 regex's alternatives meet: apostrophes, contraction letters, odd spaces.
-  const tricky = fc.constantFrom(' ', "'", 's', 'l', 'r', 'v', 'e', 'd', 'm', 't', '\t', '\n', '1', '٣', '!', '\u00a0', '\u0085', '\u3000', '\ufeff', '😀', 'é');
+  const tricky = fc.constantFrom(
+    ' ',
+    "'",
+    's',
+    'l',
+    'r',
+    'v',
+    'e',
+    'd',
+    'm',
+    't',
+    '\t',
+    '\n',
+    '1',
+    '٣',
+    '!',
+    '\u00a0',
+    '\u0085',
+    '\u3000',
+    '\ufeff',
+    '😀',
+    'é',
+  );
   const mixed = fc.string({ unit: fc.oneof(tricky, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 40 });
 
   it('splits like HF ByteLevel (GPT-2 regex, Oniguruma classes) on random full-Unicode text', () => {

@@ -2,7 +2,15 @@
 // with its byte offset instead of becoming U+FFFD silently; an added token whose id a vocabulary
 // entry already has is refused (it made "was as" decode to "w<pad> as").
 import { describe, expect, it } from 'vitest';
-import { firstInvalidUtf8, parseHfJson, stringifyHfJson, TextEncodingError, TokenizerFormatError, trainBpe, utf8DecodeStrict } from '../src/index.js';
+import {
+  firstInvalidUtf8,
+  parseHfJson,
+  stringifyHfJson,
+  TextEncodingError,
+  TokenizerFormatError,
+  trainBpe,
+  utf8DecodeStrict,
+} from '../src/index.js';
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 
@@ -58,10 +66,11 @@ describe('strict UTF-8 decoding', () => {
 });
 
 describe('added tokens', () => {
-  const base = () => JSON.parse(stringifyHfJson(trainBpe(['was as it was said, as it was'], { vocabSize: 270, specialTokens: ['<pad>'] }))) as {
-    added_tokens: { id: number; content: string }[];
-    model: { vocab: Record<string, number> };
-  };
+  const base = () =>
+    JSON.parse(stringifyHfJson(trainBpe(['was as it was said, as it was'], { vocabSize: 270, specialTokens: ['<pad>'] }))) as {
+      added_tokens: { id: number; content: string }[];
+      model: { vocab: Record<string, number> };
+    };
 
   it('refuse an id the vocabulary gives to another token, naming both', () => {
     const j = base();
@@ -69,7 +78,9 @@ describe('added tokens', () => {
     j.added_tokens[0]!.id = w; // <pad> takes the id of "w"
     const load = () => parseHfJson(JSON.stringify(j));
     expect(load).toThrow(TokenizerFormatError);
-    expect(load).toThrow(`added_tokens: added token "<pad>" has id ${w}, which the vocabulary already gives to "w"; give the added token an id of its own`);
+    expect(load).toThrow(
+      `added_tokens: added token "<pad>" has id ${w}, which the vocabulary already gives to "w"; give the added token an id of its own`,
+    );
   });
 
   it('accept an added token whose vocabulary entry is the same token (as HF writes them)', () => {

@@ -54,6 +54,6 @@ describe('byte-level BPE round trip', () => {
     const text = fortuneLines(['people'], 500).join('');
     const ids = tok.encode(text);
     expect(tok.decode(ids)).toBe(text);
-    expect(ids.length / Buffer.byteLength(text)).toBeLessThan(0.5) // measured 0.467 with 701 ids; raw bytes would be 1.0;
+    expect(ids.length / Buffer.byteLength(text)).toBeLessThan(0.5); // measured 0.467 with 701 ids; raw bytes would be 1.0;
   });
 });

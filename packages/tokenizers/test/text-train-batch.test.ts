@@ -24,7 +24,14 @@ describe('training config', () => {
   it('fills defaults without mutating its input', () => {
     const partial = { vocabSize: 300 };
     const c = resolveBpeTrainConfig(partial);
-    expect(c).toEqual({ vocabSize: 300, minFrequency: 2, specialTokens: ['<pad>', '<bos>', '<eos>'], reservedTokens: 0, alphabet: 'bytes', addPrefixSpace: false });
+    expect(c).toEqual({
+      vocabSize: 300,
+      minFrequency: 2,
+      specialTokens: ['<pad>', '<bos>', '<eos>'],
+      reservedTokens: 0,
+      alphabet: 'bytes',
+      addPrefixSpace: false,
+    });
     expect(partial).toEqual({ vocabSize: 300 });
   });
 
@@ -46,7 +53,14 @@ describe('training', () => {
   it('puts special and reserved tokens at ids 0.., then the 256 bytes, then exactly vocabSize - 263 merges', () => {
     const tok = trainBpe(lines, { vocabSize: 503, specialTokens: ['<pad>', '<bos>', '<eos>', '<sep>'], reservedTokens: 3 });
     expect(tok.vocabSize).toBe(503);
-    expect([0, 1, 2, 3, 4, 6].map((i) => tok.idToToken(i))).toEqual(['<pad>', '<bos>', '<eos>', '<sep>', '<|reserved_0|>', '<|reserved_2|>']);
+    expect([0, 1, 2, 3, 4, 6].map((i) => tok.idToToken(i))).toEqual([
+      '<pad>',
+      '<bos>',
+      '<eos>',
+      '<sep>',
+      '<|reserved_0|>',
+      '<|reserved_2|>',
+    ]);
     expect(tok.addedTokens.every((t) => t.special)).toBe(true);
     expect(tok.model.merges.length).toBe(503 - 7 - 256);
     expect([tok.roleId('pad'), tok.roleId('bos'), tok.roleId('eos')]).toEqual([0, 1, 2]);
@@ -76,7 +90,15 @@ describe('training', () => {
 
 describe('batch encoding', () => {
   const tok = trainBpe(lines, { vocabSize: 401 });
-  const texts = ['A penny saved is a penny earned.', 'Hi', '', 'The quick brown fox jumps over the lazy dog, twice: the quick brown fox.', 'x y z', 'naïve 😀', 'ok'];
+  const texts = [
+    'A penny saved is a penny earned.',
+    'Hi',
+    '',
+    'The quick brown fox jumps over the lazy dog, twice: the quick brown fox.',
+    'x y z',
+    'naïve 😀',
+    'ok',
+  ];
   const plain = texts.map((t) => tok.encode(t));
   const [PAD, BOS, EOS] = [0, 1, 2];
 
@@ -93,7 +115,14 @@ describe('batch encoding', () => {
   });
 
   it('truncates to maxLength keeping bos/eos, pads left, rounds to a multiple', () => {
-    const { ids, attentionMask, lengths } = encodeBatch(tok, texts, { addBos: true, addEos: true, maxLength: 11, padding: 'maxLength', paddingSide: 'left', padToMultipleOf: 13 });
+    const { ids, attentionMask, lengths } = encodeBatch(tok, texts, {
+      addBos: true,
+      addEos: true,
+      maxLength: 11,
+      padding: 'maxLength',
+      paddingSide: 'left',
+      padToMultipleOf: 13,
+    });
     ids.forEach((row, b) => {
       const keep = Math.min(plain[b]!.length, 9);
       expect(lengths[b]).toBe(keep + 2);

@@ -22,7 +22,12 @@ function readOrTypedError(bytes: Uint8Array): WavAudio | WavError {
 }
 
 const seeds: Uint8Array[] = (['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32', 'float64'] as WavEncoding[]).map((enc, i) =>
-  writeWav(Array.from({ length: 1 + (i % 3) }, (_, c) => new Float32Array(11).map((_, j) => Math.sin(j + c) * 0.8)), 8000 + 1000 * i, enc));
+  writeWav(
+    Array.from({ length: 1 + (i % 3) }, (_, c) => new Float32Array(11).map((_, j) => Math.sin(j + c) * 0.8)),
+    8000 + 1000 * i,
+    enc,
+  ),
+);
 
 describe('WAV parser fuzzing (fast-check)', () => {
   it('random bytes, with and without a RIFF/WAVE prefix', () => {
@@ -59,12 +64,19 @@ describe('WAV parser fuzzing (fast-check)', () => {
     let typed = 0;
     let ok = 0;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(fc.record({ at: fc.integer({ min: 0, max: 47 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 3 }), (which, edits) => {
-        const b = seeds[which]!.slice();
-        for (const { at, value } of edits) b[at] = value;
-        if (readOrTypedError(b) instanceof WavError) typed++;
-        else ok++;
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 47 }), value: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (which, edits) => {
+          const b = seeds[which]!.slice();
+          for (const { at, value } of edits) b[at] = value;
+          if (readOrTypedError(b) instanceof WavError) typed++;
+          else ok++;
+        },
+      ),
       { numRuns: 3000, seed: 11 },
     );
     // both outcomes are exercised: some mutations are harmless, many are caught

@@ -1,8 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import * as wavefileModule from 'wavefile';
 import {
-  MAX_WAV_SAMPLE_RATE, MIN_WAV_SAMPLE_RATE, TokenizerError, WavEmptyError, WavEncodingError, WavError, WavFormatError,
-  WavSampleError, WavSampleRateError, WavTooLargeError, WavTruncatedError, readWav, toMono, writeWav, type WavEncoding,
+  MAX_WAV_SAMPLE_RATE,
+  MIN_WAV_SAMPLE_RATE,
+  TokenizerError,
+  WavEmptyError,
+  WavEncodingError,
+  type WavError,
+  WavFormatError,
+  WavSampleError,
+  WavSampleRateError,
+  WavTooLargeError,
+  WavTruncatedError,
+  readWav,
+  toMono,
+  writeWav,
+  type WavEncoding,
 } from '@zipper/tokenizers';
 
 const { WaveFile } = (wavefileModule as unknown as { WaveFile?: unknown }).WaveFile
@@ -11,8 +24,22 @@ const { WaveFile } = (wavefileModule as unknown as { WaveFile?: unknown }).WaveF
 
 /** 3 channels x 13 frames of distinct values in (-1, 1). */
 const channels = [0, 1, 2].map((c) => new Float32Array(13).map((_, i) => Math.sin(1.3 * i + c) * (0.9 - 0.2 * c)));
-const STEP: Record<WavEncoding, number> = { pcm8: 1 / 128, pcm16: 1 / 32768, pcm24: 1 / 8388608, pcm32: 1 / 2147483648, float32: 1e-7, float64: 1e-15 };
-const SCALE: Record<WavEncoding, [number, number]> = { pcm8: [128, 128], pcm16: [32768, 0], pcm24: [8388608, 0], pcm32: [2147483648, 0], float32: [1, 0], float64: [1, 0] };
+const STEP: Record<WavEncoding, number> = {
+  pcm8: 1 / 128,
+  pcm16: 1 / 32768,
+  pcm24: 1 / 8388608,
+  pcm32: 1 / 2147483648,
+  float32: 1e-7,
+  float64: 1e-15,
+};
+const SCALE: Record<WavEncoding, [number, number]> = {
+  pcm8: [128, 128],
+  pcm16: [32768, 0],
+  pcm24: [8388608, 0],
+  pcm32: [2147483648, 0],
+  float32: [1, 0],
+  float64: [1, 0],
+};
 
 describe('WAV round trip', () => {
   for (const enc of Object.keys(STEP) as WavEncoding[]) {
@@ -62,7 +89,15 @@ describe('WAV round trip', () => {
     samples.forEach((s, i) => v.setInt16(44 + 2 * i, s, true));
     expect(Array.from(bytes)).toEqual(Array.from(expected));
     // the float path writes the same bytes for the same values
-    expect(Array.from(writeWav(Float32Array.from(samples, (s) => s / 32768), 16000, 'pcm16'))).toEqual(Array.from(expected));
+    expect(
+      Array.from(
+        writeWav(
+          Float32Array.from(samples, (s) => s / 32768),
+          16000,
+          'pcm16',
+        ),
+      ),
+    ).toEqual(Array.from(expected));
     expect(() => writeWav(samples, 16000, 'pcm24')).toThrow(WavFormatError);
   });
 
@@ -74,7 +109,11 @@ describe('WAV round trip', () => {
 
 /** A valid 16-bit mono file whose header we can patch. */
 function pcm16(n = 7): Uint8Array {
-  return writeWav(new Float32Array(n).map((_, i) => i / 10), 16000, 'pcm16');
+  return writeWav(
+    new Float32Array(n).map((_, i) => i / 10),
+    16000,
+    'pcm16',
+  );
 }
 function patch(bytes: Uint8Array, at: number, values: number[]): Uint8Array {
   const out = bytes.slice();
@@ -100,12 +139,20 @@ function chunkAt(bytes: Uint8Array, id: string): number {
 
 describe('bad WAV input gives typed errors that say what to do', () => {
   it('not RIFF/WAVE', () => {
-    expectWavError(() => readWav(new TextEncoder().encode('hello, this is not audio')), WavFormatError, /expected a RIFF\/WAVE header, got "hell"/);
+    expectWavError(
+      () => readWav(new TextEncoder().encode('hello, this is not audio')),
+      WavFormatError,
+      /expected a RIFF\/WAVE header, got "hell"/,
+    );
     expectWavError(() => readWav(new Uint8Array([0x52, 0x49])), WavFormatError, /only 2 bytes/);
   });
 
   it('MP3 / Ogg / FLAC bytes name the format and how to convert', () => {
-    expectWavError(() => readWav(new Uint8Array([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])), WavEncodingError, /looks like MP3.*sox/);
+    expectWavError(
+      () => readWav(new Uint8Array([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+      WavEncodingError,
+      /looks like MP3.*sox/,
+    );
     expectWavError(() => readWav(new Uint8Array([0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0, 0, 0, 0, 0])), WavEncodingError, /MP3/);
     expectWavError(() => readWav(new TextEncoder().encode('OggS\0\0\0\0\0\0\0\0')), WavEncodingError, /Ogg/);
   });
@@ -176,7 +223,11 @@ describe('bad WAV input gives typed errors that say what to do', () => {
       return out;
     };
     for (const hz of [0, 1, 999, 384_001, 0xffffffff]) {
-      expectWavError(() => readWav(withRate(hz)), WavSampleRateError, new RegExp(`the "fmt " chunk's sample rate ${hz} Hz is outside 1000\\.\\.384000 Hz.*sox`));
+      expectWavError(
+        () => readWav(withRate(hz)),
+        WavSampleRateError,
+        new RegExp(`the "fmt " chunk's sample rate ${hz} Hz is outside 1000\\.\\.384000 Hz.*sox`),
+      );
       expectWavError(() => writeWav(new Float32Array(3), hz), WavSampleRateError, /outside/);
     }
     expect(readWav(withRate(1000)).sampleRate).toBe(1000);

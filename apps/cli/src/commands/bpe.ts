@@ -3,7 +3,16 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTextTokenizer, saveTextTokenizer, stringifyHfJson, trainBpe, firstInvalidUtf8, utf8Decode, utf8DecodeStrict, type BpeTokenizer } from '@zipper/tokenizers';
+import {
+  loadTextTokenizer,
+  saveTextTokenizer,
+  stringifyHfJson,
+  trainBpe,
+  firstInvalidUtf8,
+  utf8Decode,
+  utf8DecodeStrict,
+  type BpeTokenizer,
+} from '@zipper/tokenizers';
 import { fsReason, readInputFile, readStdin } from '../args.js';
 import { showValue } from '@zipper/core';
 import type { Command } from '../command.js';
@@ -55,7 +64,9 @@ const linesOf = (text: string): string[] => text.split(/(?<=\n)/);
 function readInputBytes(v: Values): { bytes: Buffer; source: string } {
   const files = v.in ?? [];
   if (files.length > 1) throw new UsageError('give one --in file (or none for stdin)');
-  return files[0] === undefined ? { bytes: readStdin(), source: 'standard input' } : { bytes: readInputFile(files[0], '--in'), source: `--in ${files[0]}` };
+  return files[0] === undefined
+    ? { bytes: readStdin(), source: 'standard input' }
+    : { bytes: readInputFile(files[0], '--in'), source: `--in ${files[0]}` };
 }
 
 /** Text of --in (or stdin); invalid UTF-8 is refused unless --lossy. */
@@ -64,7 +75,10 @@ function readText(v: Values): string {
   if (!v.lossy) return utf8DecodeStrict(bytes, `${source} (pass --lossy to encode invalid bytes as U+FFFD)`);
   const text = utf8Decode(bytes);
   const at = firstInvalidUtf8(bytes);
-  if (at >= 0) console.error(`zipper bpe: warning: ${source} is not valid UTF-8 (first at byte offset ${at}); --lossy encodes each invalid sequence as U+FFFD`);
+  if (at >= 0)
+    console.error(
+      `zipper bpe: warning: ${source} is not valid UTF-8 (first at byte offset ${at}); --lossy encodes each invalid sequence as U+FFFD`,
+    );
   return text;
 }
 
@@ -90,7 +104,13 @@ async function train(v: Values): Promise<number> {
     throw new UsageError(`cannot create --out ${v.out}: ${fsReason(e)}`);
   }
   const ref = await saveTextTokenizer(tok, v.out);
-  console.log(JSON.stringify({ ...ref, merges: tok.model.merges.length, corpusBytes: Buffer.byteLength(text), trainSeconds: Number(seconds.toFixed(3)) }, null, 2));
+  console.log(
+    JSON.stringify(
+      { ...ref, merges: tok.model.merges.length, corpusBytes: Buffer.byteLength(text), trainSeconds: Number(seconds.toFixed(3)) },
+      null,
+      2,
+    ),
+  );
   return 0;
 }
 
@@ -111,17 +131,19 @@ async function decode(v: Values): Promise<number> {
     try {
       parsed = JSON.parse(raw);
     } catch (e) {
-      throw new UsageError(`${source}: not valid JSON (${(e as Error).message}); give a JSON array of ids like [1, 2, 3] or whitespace-separated ids`);
+      throw new UsageError(
+        `${source}: not valid JSON (${(e as Error).message}); give a JSON array of ids like [1, 2, 3] or whitespace-separated ids`,
+      );
     }
     if (!Array.isArray(parsed)) throw new UsageError(`${source}: expected a JSON array of ids like [1, 2, 3]`);
     ids = parsed;
   } else ids = raw.length ? raw.split(/\s+/).map((w) => (/^\d{1,15}$/.test(w) ? Number(w) : w)) : [];
   const bad = ids.findIndex((x) => typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0);
-  if (bad >= 0) throw new UsageError(`${source}: item ${bad + 1} is ${showValue(ids[bad])}; ids are integers >= 0 (what \`zipper bpe encode\` prints)`);
+  if (bad >= 0)
+    throw new UsageError(`${source}: item ${bad + 1} is ${showValue(ids[bad])}; ids are integers >= 0 (what \`zipper bpe encode\` prints)`);
   process.stdout.write(tok.decode(ids as number[], { skipSpecial: v['skip-special'] }));
   return 0;
 }
-
 
 /** CPU seconds (user + system, all threads of this process) used by `f`, also recorded in `cpu`. */
 const cpuSeconds = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
@@ -151,14 +173,18 @@ function defaultCorpus(): { path: string; text: string } {
 async function bench(v: Values): Promise<number> {
   const runs = int(v.runs, 'runs', 1);
   const vocab = int(v.vocab ?? '4096', 'vocab', 1);
-  const { path, text } = v.in?.length ? { path: v.in[0]!, text: utf8DecodeStrict(readInputFile(v.in[0]!, '--in'), `--in ${v.in[0]!}`) } : defaultCorpus();
+  const { path, text } = v.in?.length
+    ? { path: v.in[0]!, text: utf8DecodeStrict(readInputFile(v.in[0]!, '--in'), `--in ${v.in[0]!}`) }
+    : defaultCorpus();
   const lines = linesOf(text);
   const mb = Buffer.byteLength(text) / 1e6;
   let hf: typeof import('tokenizers');
   try {
     hf = createRequire(import.meta.url)('tokenizers') as typeof import('tokenizers');
   } catch {
-    throw new UsageError('bpe bench compares against the `tokenizers` npm package; run `npm install` in the repository (it is a devDependency of @zipper/tokenizers)');
+    throw new UsageError(
+      'bpe bench compares against the `tokenizers` npm package; run `npm install` in the repository (it is a devDependency of @zipper/tokenizers)',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'zipper-bpe-bench-'));
   const corpusFile = join(dir, 'corpus.txt');
@@ -170,7 +196,28 @@ async function bench(v: Values): Promise<number> {
   // Training. HF's Node binding only exposes its default BpeTrainer (vocab 30000, min frequency 0,
   // observed alphabet), so the head-to-head uses those settings; ours at --vocab is timed too.
   const trainRuns = Math.min(runs, 3);
-  const empty = JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, post_processor: null, decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab: {}, merges: [] } });
+  const empty = JSON.stringify({
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: {},
+      merges: [],
+    },
+  });
   const hfTrain: number[] = [];
   const trainCpu = { hf: [] as number[], ours30k: [] as number[] };
   const oursTrain30k: number[] = [];
@@ -180,7 +227,10 @@ async function bench(v: Values): Promise<number> {
   for (let r = 0; r < trainRuns; r++) {
     const h = hf.Tokenizer.fromString(empty);
     hfTrain.push((await timed(() => h.train([corpusFile]), trainCpu.hf))[0]);
-    const [s30k, ours30k] = await timed(() => trainBpe(lines, { vocabSize: 30000, minFrequency: 0, specialTokens: [], alphabet: 'observed' }), trainCpu.ours30k);
+    const [s30k, ours30k] = await timed(
+      () => trainBpe(lines, { vocabSize: 30000, minFrequency: 0, specialTokens: [], alphabet: 'observed' }),
+      trainCpu.ours30k,
+    );
     oursTrain30k.push(s30k);
     const hfFile = join(dir, 'hf.json');
     h.save(hfFile, false);

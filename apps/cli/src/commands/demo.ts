@@ -29,14 +29,27 @@ function samplePath(): string {
       // try the next candidate
     }
   }
-  throw new ZipperError('bundled sample assets/genesis-1-11.txt not found next to the zipper CLI; reinstall it (the file is part of apps/cli)');
+  throw new ZipperError(
+    'bundled sample assets/genesis-1-11.txt not found next to the zipper CLI; reinstall it (the file is part of apps/cli)',
+  );
 }
 
 export const demo: Command = {
   name: 'demo',
   summary: 'train a tiny text tower on a bundled sample for a few seconds, generate, save',
   async run(argv) {
-    const { values } = parse(argv, { seconds: { type: 'string' }, steps: { type: 'string' }, vocab: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, USAGE);
+    const { values } = parse(
+      argv,
+      {
+        seconds: { type: 'string' },
+        steps: { type: 'string' },
+        vocab: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      USAGE,
+    );
     if (values.help) {
       console.log(USAGE);
       return 0;
@@ -50,7 +63,9 @@ export const demo: Command = {
 
     const info = await initBackend();
     log(`backend ${info.backend} (${info.provider}), threads ${info.threads}`);
-    const verses = readFileSync(samplePath(), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const verses = readFileSync(samplePath(), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const heldOut = verses.filter((_, i) => i % 20 === 19);
     const train = verses.filter((_, i) => i % 20 !== 19);
 
@@ -74,7 +89,8 @@ export const demo: Command = {
     let last = { step: 0, loss: NaN, tokensPerSecond: 0 };
     while (last.step < plannedSteps && (maxSteps > 0 || performance.now() - t0 < seconds * 1000)) {
       last = await trainer.trainStep();
-      if (last.step % 10 === 0 || last.step === 1) log(`step ${last.step}  loss ${last.loss.toFixed(3)}  ${Math.round(last.tokensPerSecond)} tokens/s`);
+      if (last.step % 10 === 0 || last.step === 1)
+        log(`step ${last.step}  loss ${last.loss.toFixed(3)}  ${Math.round(last.tokensPerSecond)} tokens/s`);
     }
     const trainSeconds = (performance.now() - t0) / 1000;
     const after = heldLoss();
@@ -87,10 +103,18 @@ export const demo: Command = {
     console.log(`sampled: ${prompt}${sampled.text}`);
     await model.save(out);
     log(`saved tower + tokenizer to ${out}`);
-    console.log(JSON.stringify({
-      backend: info.backend, threads: info.threads, steps: last.step, train_seconds: +trainSeconds.toFixed(2),
-      tokens_per_s: Math.round((last.step * 8 * 64) / trainSeconds), heldout_loss_before: +before.toFixed(4), heldout_loss_after: +after.toFixed(4), saved: out,
-    }));
+    console.log(
+      JSON.stringify({
+        backend: info.backend,
+        threads: info.threads,
+        steps: last.step,
+        train_seconds: +trainSeconds.toFixed(2),
+        tokens_per_s: Math.round((last.step * 8 * 64) / trainSeconds),
+        heldout_loss_before: +before.toFixed(4),
+        heldout_loss_after: +after.toFixed(4),
+        saved: out,
+      }),
+    );
     model.dispose();
     trainer.dispose();
     return 0;

@@ -24,6 +24,8 @@ export const evaluate: Command = {
       console.log(USAGE);
       return 0;
     }
-    throw new UsageError(`${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (asr, tts, peer or report)\n\n${USAGE}`);
+    throw new UsageError(
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (asr, tts, peer or report)\n\n${USAGE}`,
+    );
   },
 };

@@ -16,7 +16,13 @@ export const info: Command = {
       return 0;
     }
     const b = await initBackend();
-    console.log(JSON.stringify({ backend: b.backend, provider: b.provider, threads: b.threads, simd: b.simd, native: b.native, versions: b.versions }, null, 2));
+    console.log(
+      JSON.stringify(
+        { backend: b.backend, provider: b.provider, threads: b.threads, simd: b.simd, native: b.native, versions: b.versions },
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };

@@ -26,7 +26,9 @@ text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the p
 speech: the speech-only split's audio -> units with the speech tokenizer (default: the one in
         @zipper/speech), <bos> units <eos> per utterance, every voice; held-out loss on the last
         2% of speech-only (in manifest order). Units are cached in DIR/.cache/units.
-Presets: ${Object.entries(PRETRAIN_PRESETS.text).map(([k]) => k).join(', ')} (docs/pretrain.md: sizes, budget, measured tokens/s).
+Presets: ${Object.entries(PRETRAIN_PRESETS.text)
+  .map(([k]) => k)
+  .join(', ')} (docs/pretrain.md: sizes, budget, measured tokens/s).
 Writes OUT/run.json (the command, seed, preset, data build sha256, tokenizer), OUT/tokenizer/,
 OUT/train/step-N/ (checkpoints), OUT/loss.jsonl, OUT/loss.svg (train + held-out loss vs tokens),
 OUT/sessions.jsonl (wall time and tokens/s per invocation) and, when done, OUT/tower/ (load the
@@ -63,7 +65,10 @@ export const pretrain: Command = {
       return 0;
     }
     const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech') throw new UsageError(`first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`);
+    if (modality !== 'text' && modality !== 'speech')
+      throw new UsageError(
+        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
+      );
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
     if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
     const out = path.resolve(v.out);
@@ -74,19 +79,26 @@ export const pretrain: Command = {
     let run: PretrainRun | undefined;
     if (v.resume) {
       const refused = RUN_OPTIONS.filter((k) => v[k] !== undefined);
-      if (refused.length > 0) throw new UsageError(`--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`);
+      if (refused.length > 0)
+        throw new UsageError(
+          `--resume continues the run in ${out} with the options in its run.json; ${refused.map((k) => `--${k}`).join(', ')} cannot change on resume`,
+        );
       if (!existsSync(runFile)) throw new UsageError(`--resume: no run.json in ${out}; start the run without --resume first`);
       run = readPretrainRun(runFile);
       if (run.modality !== modality) throw new UsageError(`${out} holds a ${run.modality} run, not ${modality}`);
     } else {
       if (!v.data) throw new UsageError(`--data DIR is required (the --out of zipper data build)\n\n${USAGE}`);
-      if (!v.preset) throw new UsageError(`--preset NAME is required: one of ${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')}\n\n${USAGE}`);
-      if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile)) throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
+      if (!v.preset)
+        throw new UsageError(`--preset NAME is required: one of ${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')}\n\n${USAGE}`);
+      if (existsSync(path.join(out, TRAIN_DIR)) || existsSync(runFile))
+        throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
     }
     const dataDir = path.resolve(v.data ?? run!.data.dir);
     const data = DataDir.open(dataDir);
     if (run && data.buildSha256 !== run.data.buildSha256) {
-      throw new UsageError(`${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --data with that build`);
+      throw new UsageError(
+        `${dataDir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build this run trained on (${run.data.buildSha256.slice(0, 12)}...); pass --data with that build`,
+      );
     }
     const presetName = run?.preset ?? v.preset!;
     const base = run?.config ?? pretrainPreset(modality as Modality, presetName);
@@ -108,20 +120,42 @@ export const pretrain: Command = {
       const parameters = [...tower.params.values()].reduce((n, p) => n + p.size, 0);
       if (!run) {
         const command = [
-          'zipper pretrain', modality, '--data', dataDir, '--preset', presetName, '--out', out, '--seed', String(seed),
+          'zipper pretrain',
+          modality,
+          '--data',
+          dataDir,
+          '--preset',
+          presetName,
+          '--out',
+          out,
+          '--seed',
+          String(seed),
           ...(v.steps !== undefined ? ['--steps', String(preset.steps)] : []),
           ...(v['speech-tokenizer'] ? ['--speech-tokenizer', path.resolve(v['speech-tokenizer'])] : []),
-          '--workers', String(workers),
+          '--workers',
+          String(workers),
         ].join(' ');
         run = {
-          format: PRETRAIN_RUN_FORMAT, version: PRETRAIN_RUN_VERSION, command, modality, preset: presetName, config: preset, seed,
+          format: PRETRAIN_RUN_FORMAT,
+          version: PRETRAIN_RUN_VERSION,
+          command,
+          modality,
+          preset: presetName,
+          config: preset,
+          seed,
           data: { dir: dataDir, buildSha256: data.buildSha256, size: data.build.size, seed: data.build.seed },
-          tokenizer: prepared.tokenizer, counts: prepared.counts, tokensPerStep, parameters, createdAt: new Date().toISOString(),
+          tokenizer: prepared.tokenizer,
+          counts: prepared.counts,
+          tokensPerStep,
+          parameters,
+          createdAt: new Date().toISOString(),
         };
         writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
       }
       const epochTokens = prepared.counts.trainTokens;
-      log(`${modality} tower ${presetName}: ${parameters.toLocaleString('en-US')} parameters; ${preset.steps} steps x ${tokensPerStep} tokens = ${(preset.steps * tokensPerStep).toLocaleString('en-US')} tokens = ${((preset.steps * tokensPerStep) / epochTokens).toFixed(2)} epochs of ${epochTokens.toLocaleString('en-US')}; workers ${workers}`);
+      log(
+        `${modality} tower ${presetName}: ${parameters.toLocaleString('en-US')} parameters; ${preset.steps} steps x ${tokensPerStep} tokens = ${(preset.steps * tokensPerStep).toLocaleString('en-US')} tokens = ${((preset.steps * tokensPerStep) / epochTokens).toFixed(2)} epochs of ${epochTokens.toLocaleString('en-US')}; workers ${workers}`,
+      );
       const model = tower;
       const heldOut = evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen);
       const result = await runSession({
@@ -131,7 +165,12 @@ export const pretrain: Command = {
         ...(heldOut.length > 0 ? { heldOut: () => evaluateLoss(model, heldOut) } : {}),
         parallel: (n) => new DataParallelGradients(model, { workers: n }),
         trainer: {
-          schedule: { peakLr: preset.peakLr, minLr: preset.minLr, warmupSteps: Math.min(preset.warmup, preset.steps), totalSteps: preset.steps },
+          schedule: {
+            peakLr: preset.peakLr,
+            minLr: preset.minLr,
+            warmupSteps: Math.min(preset.warmup, preset.steps),
+            totalSteps: preset.steps,
+          },
           optimizer: { weightDecay: preset.weightDecay },
           maxGradNorm: preset.clip,
         },
@@ -148,7 +187,15 @@ export const pretrain: Command = {
       });
       if (result.finished) {
         const metadata = {
-          pretrain: { modality, preset: presetName, seed, steps: result.step, tokens: result.step * tokensPerStep, heldOutLoss: result.lastHeldOut ?? null, dataBuildSha256: data.buildSha256 },
+          pretrain: {
+            modality,
+            preset: presetName,
+            seed,
+            steps: result.step,
+            tokens: result.step * tokensPerStep,
+            heldOutLoss: result.lastHeldOut ?? null,
+            dataBuildSha256: data.buildSha256,
+          },
         };
         await prepared.saveModel(tower, out, metadata);
         log(`saved ${path.join(out, 'tower')} (+ tokenizer) after ${result.step} steps`);
@@ -157,11 +204,22 @@ export const pretrain: Command = {
         writeCheckpointPackage(out, pkg, run, '0.1.0');
         log(`checkpoint package ${checkpointPackageName(run)} in ${pkg}`);
       }
-      console.log(JSON.stringify({
-        modality, preset: presetName, step: result.step, steps: preset.steps, finished: result.finished, tokens: result.step * tokensPerStep,
-        epochs: +((result.step * tokensPerStep) / epochTokens).toFixed(3), loss: result.lastLoss, heldOutLoss: result.lastHeldOut ?? null,
-        sessionSeconds: +result.sessionSeconds.toFixed(1), tokensPerSecond: Math.round(result.tokensPerSecond), out,
-      }));
+      console.log(
+        JSON.stringify({
+          modality,
+          preset: presetName,
+          step: result.step,
+          steps: preset.steps,
+          finished: result.finished,
+          tokens: result.step * tokensPerStep,
+          epochs: +((result.step * tokensPerStep) / epochTokens).toFixed(3),
+          loss: result.lastLoss,
+          heldOutLoss: result.lastHeldOut ?? null,
+          sessionSeconds: +result.sessionSeconds.toFixed(1),
+          tokensPerSecond: Math.round(result.tokensPerSecond),
+          out,
+        }),
+      );
     } finally {
       tower?.dispose();
       tower = undefined;

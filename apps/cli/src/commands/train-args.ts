@@ -72,18 +72,37 @@ const RULES: Readonly<Record<string, { readonly option: string; readonly rule: N
 };
 
 const DEFAULTS: Readonly<Record<string, string>> = {
-  d: '64', layers: '2', heads: '4', steps: '200', batch: '8', seq: '64', lr: '3e-3', warmup: '10',
-  accum: '1', clip: '1', 'weight-decay': '0.1', seed: '0', every: '50', keep: '2',
+  d: '64',
+  layers: '2',
+  heads: '4',
+  steps: '200',
+  batch: '8',
+  seq: '64',
+  lr: '3e-3',
+  warmup: '10',
+  accum: '1',
+  clip: '1',
+  'weight-decay': '0.1',
+  seed: '0',
+  every: '50',
+  keep: '2',
 };
 
 function ruleText(rule: NumberRule): string {
-  const range = [rule.min !== undefined ? `>= ${rule.min}` : '', rule.max !== undefined ? `<= ${rule.max}` : ''].filter(Boolean).join(' and ');
+  const range = [rule.min !== undefined ? `>= ${rule.min}` : '', rule.max !== undefined ? `<= ${rule.max}` : '']
+    .filter(Boolean)
+    .join(' and ');
   return `${rule.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`;
 }
 
 /** Why `n` breaks `rule`, or undefined. */
 function breaks(n: number, rule: NumberRule): boolean {
-  return !Number.isFinite(n) || (rule.int === true && !Number.isSafeInteger(n)) || (rule.min !== undefined && n < rule.min) || (rule.max !== undefined && n > rule.max);
+  return (
+    !Number.isFinite(n) ||
+    (rule.int === true && !Number.isSafeInteger(n)) ||
+    (rule.min !== undefined && n < rule.min) ||
+    (rule.max !== undefined && n > rule.max)
+  );
 }
 
 /** A number option: `--name VALUE` (string) -> number, or a UsageError. */
@@ -137,7 +156,9 @@ export function runJson(a: RunArgs): string {
 /** RunArgs from run.json text, every field checked; a bad file is a CheckpointError naming the field. */
 export function runArgsFromJson(text: string, file: string): RunArgs {
   const fail = (msg: string): never => {
-    throw new CheckpointError(`${file}: ${msg}; this file is written by \`zipper train\` when a run starts: restore it, or start a new run in another --out`);
+    throw new CheckpointError(
+      `${file}: ${msg}; this file is written by \`zipper train\` when a run starts: restore it, or start a new run in another --out`,
+    );
   };
   let raw: unknown;
   try {
@@ -162,9 +183,11 @@ export function runArgsFromJson(text: string, file: string): RunArgs {
   };
   const ids = str('ids')!;
   const freeze = o['freeze'] ?? [];
-  if (!Array.isArray(freeze) || !freeze.every((f) => typeof f === 'string')) fail(`"freeze" must be an array of strings, got ${showValue(freeze)}`);
+  if (!Array.isArray(freeze) || !freeze.every((f) => typeof f === 'string'))
+    fail(`"freeze" must be an array of strings, got ${showValue(freeze)}`);
   const clip = o['clip'];
-  if (clip !== null && (typeof clip !== 'number' || breaks(clip, RULES['clip']!.rule) || clip === 0)) fail(`"clip" must be a number > 0 or null (no clipping), got ${showValue(clip)}`);
+  if (clip !== null && (typeof clip !== 'number' || breaks(clip, RULES['clip']!.rule) || clip === 0))
+    fail(`"clip" must be a number > 0 or null (no clipping), got ${showValue(clip)}`);
   const init = str('init', true);
   const vocab = field('vocab', true);
   const lr = field('lr')!;
@@ -206,14 +229,24 @@ export function parseIdSequences(text: string, source: string): number[][] {
     } catch (e) {
       throw new UsageError(`${source}: not valid JSON (${(e as Error).message}); write one sequence per line or a JSON array of id arrays`);
     }
-    if (!Array.isArray(parsed) || !parsed.every((s) => Array.isArray(s))) throw new UsageError(`${source}: JSON must be an array of id arrays, like [[1, 2, 3], [4, 5]]`);
+    if (!Array.isArray(parsed) || !parsed.every((s) => Array.isArray(s)))
+      throw new UsageError(`${source}: JSON must be an array of id arrays, like [[1, 2, 3], [4, 5]]`);
     seqs = parsed;
   } else {
-    seqs = trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/).map((w) => (/^\d{1,15}$/.test(w) ? Number(w) : w)));
+    seqs = trimmed
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) =>
+        l
+          .trim()
+          .split(/\s+/)
+          .map((w) => (/^\d{1,15}$/.test(w) ? Number(w) : w)),
+      );
   }
   seqs.forEach((s, i) => {
     const bad = (s as unknown[]).find((x) => typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0 || x > 0x7fffffff);
-    if (bad !== undefined) throw new UsageError(`${source}: sequence ${i + 1} holds ${showValue(bad)}; ids must be integers in [0, 2147483647]`);
+    if (bad !== undefined)
+      throw new UsageError(`${source}: sequence ${i + 1} holds ${showValue(bad)}; ids must be integers in [0, 2147483647]`);
   });
   if (seqs.length === 0) throw new UsageError(`${source}: no sequences; write one sequence of ids per line`);
   return seqs as number[][];
@@ -229,10 +262,14 @@ export function checkSize(vocab: number, a: Pick<RunArgs, 'd' | 'layers' | 'head
   // (the checks multiply validated integers; a product past 2^53 is still far past the limits)
   const params = parameterCount(vocab, a.d, a.layers);
   if (params > MAX_PARAMETERS) {
-    throw new UsageError(`a tower of vocabulary ${vocab} (${vocabSource}), --d ${a.d}, --layers ${a.layers} has ${params.toExponential(2)} parameters, more than this command trains (${MAX_PARAMETERS}); lower --d / --layers, or check the ids`);
+    throw new UsageError(
+      `a tower of vocabulary ${vocab} (${vocabSource}), --d ${a.d}, --layers ${a.layers} has ${params.toExponential(2)} parameters, more than this command trains (${MAX_PARAMETERS}); lower --d / --layers, or check the ids`,
+    );
   }
   const scores = a.layers * a.batch * a.heads * a.seq * a.seq;
   if (scores > MAX_ATTENTION_VALUES) {
-    throw new UsageError(`--layers ${a.layers} x --batch ${a.batch} x --heads ${a.heads} x --seq ${a.seq}^2 = ${scores.toExponential(2)} attention scores per step, more than ${MAX_ATTENTION_VALUES} (the wasm heap ends at 4 GB); lower --seq or --batch`);
+    throw new UsageError(
+      `--layers ${a.layers} x --batch ${a.batch} x --heads ${a.heads} x --seq ${a.seq}^2 = ${scores.toExponential(2)} attention scores per step, more than ${MAX_ATTENTION_VALUES} (the wasm heap ends at 4 GB); lower --seq or --batch`,
+    );
   }
 }

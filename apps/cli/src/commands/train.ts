@@ -91,7 +91,9 @@ async function buildTower(a: RunArgs, vocab: number): Promise<Tower> {
     const t = await loadTower(a.init);
     if (t.config.maxSeqLen < a.seq) {
       t.dispose();
-      throw new UsageError(`--seq ${a.seq} is longer than the --init tower's maxSeqLen ${t.config.maxSeqLen}; use --seq <= ${t.config.maxSeqLen}`);
+      throw new UsageError(
+        `--seq ${a.seq} is longer than the --init tower's maxSeqLen ${t.config.maxSeqLen}; use --seq <= ${t.config.maxSeqLen}`,
+      );
     }
     return t;
   }
@@ -108,11 +110,13 @@ async function resolveVocab(a: RunArgs, maxId: number): Promise<number> {
       if (e instanceof CheckpointError) throw new UsageError(`--init ${a.init}: ${e.message}`);
       throw e;
     }
-    if (maxId >= vocab) throw new UsageError(`id ${maxId} in ${a.ids} is outside the --init tower's vocabulary (${vocab} ids: 0..${vocab - 1})`);
+    if (maxId >= vocab)
+      throw new UsageError(`id ${maxId} in ${a.ids} is outside the --init tower's vocabulary (${vocab} ids: 0..${vocab - 1})`);
     return vocab;
   }
   const vocab = a.vocab ?? maxId + 1;
-  if (maxId >= vocab) throw new UsageError(`id ${maxId} in ${a.ids} is outside --vocab ${vocab} (ids 0..${vocab - 1}); raise --vocab or check the ids`);
+  if (maxId >= vocab)
+    throw new UsageError(`id ${maxId} in ${a.ids} is outside --vocab ${vocab} (ids 0..${vocab - 1}); raise --vocab or check the ids`);
   checkSize(vocab, a, a.vocab !== undefined ? '--vocab' : `max id ${maxId} + 1 in ${a.ids}`);
   try {
     resolveTowerConfig({ vocabSize: vocab, dModel: a.d, nLayers: a.layers, nHeads: a.heads, maxSeqLen: a.seq });
@@ -129,7 +133,9 @@ async function resumeDir(trainDir: string, fromStep: string | undefined): Promis
   if (fromStep === undefined) return latestCheckpoint(trainDir);
   const n = numberOption(fromStep, 'from-step', { int: true, min: 0 });
   if (!steps.includes(n)) {
-    throw new UsageError(`--from-step ${n}: no checkpoint ${path.join(trainDir, stepDirName(n))}; saved steps: ${steps.join(', ') || 'none'}`);
+    throw new UsageError(
+      `--from-step ${n}: no checkpoint ${path.join(trainDir, stepDirName(n))}; saved steps: ${steps.join(', ') || 'none'}`,
+    );
   }
   return path.join(trainDir, stepDirName(n));
 }
@@ -139,7 +145,10 @@ async function withOlderSteps(e: unknown, trainDir: string, dir: string): Promis
   if (!(e instanceof CheckpointError)) return e;
   const current = Number(/step-(\d+)/.exec(path.basename(dir))?.[1] ?? NaN);
   const older = (await listTrainingCheckpoints(trainDir)).filter((s: number) => s < current).reverse();
-  const hint = older.length > 0 ? `; to resume from an older checkpoint pass --from-step ${older[0]} (saved steps: ${older.join(', ')})` : '; no older checkpoint is saved';
+  const hint =
+    older.length > 0
+      ? `; to resume from an older checkpoint pass --from-step ${older[0]} (saved steps: ${older.join(', ')})`
+      : '; no older checkpoint is saved';
   return new CheckpointError(`${e.message}${hint}`);
 }
 
@@ -158,7 +167,9 @@ export const train: Command = {
     const out = path.resolve(v.out);
     const runFile = path.join(out, 'run.json');
     const trainDir = path.join(out, 'train');
-    const given = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined && (v as Record<string, unknown>)[k] !== false);
+    const given = Object.keys(v).filter(
+      (k) => (v as Record<string, unknown>)[k] !== undefined && (v as Record<string, unknown>)[k] !== false,
+    );
     let a: RunArgs;
     let vocab: number;
     let seqs: number[][];
@@ -180,12 +191,18 @@ export const train: Command = {
       let maxId: number;
       [seqs, maxId] = readIds(a.ids, v.ids ? '--ids' : `the run's ids file (${runFile}); pass --ids FILE if it moved:`);
       vocab = a.vocab ?? (a.init ? (await readTowerCheckpointInfo(a.init)).config.vocabSize : maxId + 1);
-      if (maxId >= vocab) throw new UsageError(`id ${maxId} in ${a.ids} is outside this run's vocabulary of ${vocab} (ids 0..${vocab - 1}, from ${runFile}); resume with the ids the run was trained on, or start a new run`);
+      if (maxId >= vocab)
+        throw new UsageError(
+          `id ${maxId} in ${a.ids} is outside this run's vocabulary of ${vocab} (ids 0..${vocab - 1}, from ${runFile}); resume with the ids the run was trained on, or start a new run`,
+        );
     } else {
       if (v['from-step'] !== undefined) throw new UsageError('--from-step N picks the checkpoint to --resume from; it needs --resume');
       if (v.init) {
         const clash = ARCHITECTURE_OPTIONS.filter((k) => v[k] !== undefined);
-        if (clash.length > 0) throw new UsageError(`--init takes the architecture (width, layers, heads, vocabulary) from the tower in ${v.init}; drop ${clash.map((k) => `--${k}`).join(', ')}`);
+        if (clash.length > 0)
+          throw new UsageError(
+            `--init takes the architecture (width, layers, heads, vocabulary) from the tower in ${v.init}; drop ${clash.map((k) => `--${k}`).join(', ')}`,
+          );
       }
       a = runArgsFromOptions(v, USAGE);
       if (existsSync(trainDir)) throw new UsageError(`${out} already holds a run; pass --resume to continue it, or choose another --out`);
@@ -212,8 +229,14 @@ export const train: Command = {
     }
     const log = (p: StepProgress) => {
       if (p.step % logEvery !== 0 && p.step !== a.steps) return;
-      if (v.json) console.log(JSON.stringify({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm, tokensPerSecond: Math.round(p.tokensPerSecond) }));
-      else console.log(`step ${p.step}/${a.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  |g| ${p.gradNorm.toFixed(3)}  ${Math.round(p.tokensPerSecond)} tok/s`);
+      if (v.json)
+        console.log(
+          JSON.stringify({ step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm, tokensPerSecond: Math.round(p.tokensPerSecond) }),
+        );
+      else
+        console.log(
+          `step ${p.step}/${a.steps}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  |g| ${p.gradNorm.toFixed(3)}  ${Math.round(p.tokensPerSecond)} tok/s`,
+        );
     };
     const parallel = workers > 0 ? new DataParallelGradients(tower, { workers }) : undefined;
     if (parallel?.config.note && !v.json) console.log(`--workers: ${parallel.config.note}`);

@@ -2,8 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  SpeechTokenizer, loadSpeechTokenizer, logMelForUnitRate, prepareAudio, readWavFile,
-  saveSpeechTokenizer, writeWav, type WavEncoding,
+  SpeechTokenizer,
+  loadSpeechTokenizer,
+  logMelForUnitRate,
+  prepareAudio,
+  readWavFile,
+  saveSpeechTokenizer,
+  writeWav,
+  type WavEncoding,
 } from '@zipper/tokenizers';
 import { fsReason, intArg, parse, readInputFile, writeOutputFile } from '../args.js';
 import type { Command } from '../command.js';
@@ -51,7 +57,11 @@ export function expandInputs(inputs: readonly string[]): string[] {
       continue;
     }
     const base = dirname(resolve(input));
-    const lines = readInputFile(input, '--in').toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = readInputFile(input, '--in')
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     for (const [i, line] of lines.entries()) {
       let path = line;
       if (line.startsWith('{')) {
@@ -59,7 +69,9 @@ export function expandInputs(inputs: readonly string[]): string[] {
         try {
           rec = JSON.parse(line) as { path?: unknown };
         } catch (e) {
-          throw new UsageError(`${input}:${i + 1}: not valid JSON (${(e as Error).message}); a JSONL manifest has one {"path": ...} object per line`);
+          throw new UsageError(
+            `${input}:${i + 1}: not valid JSON (${(e as Error).message}); a JSONL manifest has one {"path": ...} object per line`,
+          );
         }
         if (rec === null || typeof rec !== 'object') throw new UsageError(`${input}:${i + 1}: expected a {"path": ...} object`);
         if (typeof rec.path !== 'string') throw new UsageError(`${input}:${i + 1}: manifest record has no "path"`);
@@ -81,7 +93,9 @@ function defaultTokenizerDir(): string {
       if (dirname(dir) === dir) break;
     }
   }
-  throw new UsageError(`no --tokenizer given and the default (${DEFAULT_TOKENIZER}) was not found; pass --tokenizer DIR or train one with \`zipper units train\``);
+  throw new UsageError(
+    `no --tokenizer given and the default (${DEFAULT_TOKENIZER}) was not found; pass --tokenizer DIR or train one with \`zipper units train\``,
+  );
 }
 
 const tokenizerOf = (v: Values): SpeechTokenizer => loadSpeechTokenizer(v.tokenizer ?? defaultTokenizerDir());
@@ -131,11 +145,20 @@ async function train(v: Values): Promise<number> {
     onIteration: (it, msd) => console.error(`  iteration ${it}: mean squared distance ${msd.toFixed(4)}`),
   });
   saveSpeechTokenizer(tok, v.out);
-  console.log(JSON.stringify({
-    out: v.out, files: files.length, seconds, unitRate: tok.unitRate, numUnits: tok.units.numUnits, stack: tok.units.stack,
-    features: tok.features, trainFrames: tok.training?.trainFrames, finalMeanSquaredDistance: tok.training?.meanSquaredDistance.at(-1),
-    trainSeconds: (performance.now() - t0) / 1000,
-  }));
+  console.log(
+    JSON.stringify({
+      out: v.out,
+      files: files.length,
+      seconds,
+      unitRate: tok.unitRate,
+      numUnits: tok.units.numUnits,
+      stack: tok.units.stack,
+      features: tok.features,
+      trainFrames: tok.training?.trainFrames,
+      finalMeanSquaredDistance: tok.training?.meanSquaredDistance.at(-1),
+      trainSeconds: (performance.now() - t0) / 1000,
+    }),
+  );
   return 0;
 }
 
@@ -154,7 +177,8 @@ async function encode(v: Values): Promise<number> {
 function outPath(v: Values): string {
   if (!v.out) throw new UsageError(`--out b.wav is required\n\n${USAGE}`);
   const dir = dirname(resolve(v.out));
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`cannot write --out ${v.out}: the folder ${dir} does not exist; create it first`);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`cannot write --out ${v.out}: the folder ${dir} does not exist; create it first`);
   return v.out;
 }
 
@@ -172,12 +196,16 @@ async function decode(v: Values): Promise<number> {
     parsed = JSON.parse(readInputFile(file, '--in').toString('utf8')) as { units?: unknown; samples?: unknown } | unknown[];
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`--in ${file}: not valid JSON (${(e as Error).message}); give what \`zipper units encode\` writes: {"units": [...]} or a JSON array of unit ids`);
+    throw new UsageError(
+      `--in ${file}: not valid JSON (${(e as Error).message}); give what \`zipper units encode\` writes: {"units": [...]} or a JSON array of unit ids`,
+    );
   }
-  if (parsed === null || typeof parsed !== 'object') throw new UsageError(`--in ${file}: expected {"units": [...]} or a JSON array of unit ids`);
+  if (parsed === null || typeof parsed !== 'object')
+    throw new UsageError(`--in ${file}: expected {"units": [...]} or a JSON array of unit ids`);
   const tok = tokenizerOf(v);
   const units = Array.isArray(parsed) ? parsed : parsed.units;
-  if (!Array.isArray(units) || units.some((u) => typeof u !== 'number')) throw new UsageError('--in must hold a JSON array of unit ids or {"units": [...]} (what `units encode` writes)');
+  if (!Array.isArray(units) || units.some((u) => typeof u !== 'number'))
+    throw new UsageError('--in must hold a JSON array of unit ids or {"units": [...]} (what `units encode` writes)');
   const length = !Array.isArray(parsed) && typeof parsed.samples === 'number' ? parsed.samples : undefined;
   const y = tok.decode(units as number[], { length, vocoder: v.gl ? { griffinLimIterations: intArg(v.gl, 'gl', 64, 0) } : {} });
   writeOut(v, y, tok.features.sampleRate);
@@ -196,7 +224,16 @@ async function resynth(v: Values): Promise<number> {
   const y = tok.decode(units, { length: x.length, vocoder: v.gl ? { griffinLimIterations: intArg(v.gl, 'gl', 64, 0) } : {} });
   const t2 = performance.now();
   writeOut(v, y, tok.features.sampleRate);
-  console.log(JSON.stringify({ out: v.out, seconds: x.length / tok.features.sampleRate, units: units.length, unitRate: tok.unitRate, encodeMs: t1 - t0, decodeMs: t2 - t1 }));
+  console.log(
+    JSON.stringify({
+      out: v.out,
+      seconds: x.length / tok.features.sampleRate,
+      units: units.length,
+      unitRate: tok.unitRate,
+      encodeMs: t1 - t0,
+      decodeMs: t2 - t1,
+    }),
+  );
   return 0;
 }
 

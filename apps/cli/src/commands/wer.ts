@@ -35,7 +35,8 @@ export const wer: Command = {
     if (!values.ref || !values.hyp) throw new UsageError(`--ref and --hyp are required\n\n${USAGE}`);
     const refs = lines(readInputFile(values.ref, '--ref'), '--ref');
     const hyps = lines(readInputFile(values.hyp, '--hyp'), '--hyp');
-    if (refs.length !== hyps.length) throw new UsageError(`--ref has ${refs.length} lines but --hyp has ${hyps.length}; give one hypothesis line per reference line`);
+    if (refs.length !== hyps.length)
+      throw new UsageError(`--ref has ${refs.length} lines but --hyp has ${hyps.length}; give one hypothesis line per reference line`);
     const s = scoreCorpus(refs, hyps);
     const result = { wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins };
     if (values.json) {

@@ -68,7 +68,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
       // at most the text tower's context, as long as any transcript the model was trained on
-      const got = await m.generate(rows.map((r) => [m.segment('speech', units[r]!)]), 'text', { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2 });
+      const got = await m.generate(
+        rows.map((r) => [m.segment('speech', units[r]!)]),
+        'text',
+        { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2 },
+      );
       rows.forEach((r, j) => {
         const g = got[j]!;
         if (g.output !== 'text') throw new Error('unreachable: text output expected');
@@ -85,7 +89,15 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       out,
       refs,
       hyps,
-      input.records.map((r, i) => ({ id: r.id, voice: r.voice, ref: r.text, hyp: oneLine(hyps[i]!), errors: errorsOf(s.perUtterance[i]!), units: units[i]!.length, finishReason: finishReasons[i] })),
+      input.records.map((r, i) => ({
+        id: r.id,
+        voice: r.voice,
+        ref: r.text,
+        hyp: oneLine(hyps[i]!),
+        errors: errorsOf(s.perUtterance[i]!),
+        units: units[i]!.length,
+        finishReason: finishReasons[i],
+      })),
     );
     const metrics = {
       task: 'asr',
@@ -101,7 +113,12 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),
     };
-    finish(out, metrics, `ASR ${split} (${m.run.kind}): WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`, v.json);
+    finish(
+      out,
+      metrics,
+      `ASR ${split} (${m.run.kind}): WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`,
+      v.json,
+    );
   } finally {
     m.dispose();
   }

@@ -21,7 +21,8 @@ export class ModelKindError extends ZipperError {}
 
 export function parseSplit(v: string | undefined): EvalSplit {
   if (v === undefined) throw new UsageError(`--split is required: ${EVAL_SPLITS.join(', ')}`);
-  if (!(EVAL_SPLITS as readonly string[]).includes(v)) throw new UsageError(`unknown split "${v}"; --split takes ${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build)`);
+  if (!(EVAL_SPLITS as readonly string[]).includes(v))
+    throw new UsageError(`unknown split "${v}"; --split takes ${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build)`);
   return v as EvalSplit;
 }
 
@@ -51,13 +52,19 @@ export interface EvalModel {
 
 /** Opens --model; tells a tower, a data build or an empty folder from a trained fused model. */
 export async function openModel(location: string | undefined): Promise<EvalModel> {
-  if (!location) throw new UsageError('--model DIR|PACKAGE is required (the --out of zipper fuse train or zipper baseline train, or a checkpoint package)');
+  if (!location)
+    throw new UsageError(
+      '--model DIR|PACKAGE is required (the --out of zipper fuse train or zipper baseline train, or a checkpoint package)',
+    );
   const dir = resolveModelLocation(location);
   const hint = 'zipper eval takes the --out of zipper fuse train or zipper baseline train (run.json + model/)';
   if (!existsSync(path.join(dir, 'run.json'))) {
-    if (existsSync(path.join(dir, 'tower'))) throw new ModelKindError(`${dir} is a single pretrained tower (zipper pretrain output), not a trained fused model; ${hint}`);
-    if (existsSync(path.join(dir, 'build.json'))) throw new ModelKindError(`${dir} is a data build, not a model; pass it as --data, and the model as --model`);
-    if (existsSync(path.join(dir, 'zipper.json')) || existsSync(path.join(dir, 'config.json'))) throw new ModelKindError(`${dir} is the model/ folder of a run; pass the run directory above it (${path.dirname(dir)})`);
+    if (existsSync(path.join(dir, 'tower')))
+      throw new ModelKindError(`${dir} is a single pretrained tower (zipper pretrain output), not a trained fused model; ${hint}`);
+    if (existsSync(path.join(dir, 'build.json')))
+      throw new ModelKindError(`${dir} is a data build, not a model; pass it as --data, and the model as --model`);
+    if (existsSync(path.join(dir, 'zipper.json')) || existsSync(path.join(dir, 'config.json')))
+      throw new ModelKindError(`${dir} is the model/ folder of a run; pass the run directory above it (${path.dirname(dir)})`);
     throw new ModelKindError(`${dir} has no run.json; ${hint}`);
   }
   const isPackage = path.resolve(location) !== dir;

@@ -26,15 +26,32 @@ export interface Scored {
 /** A hypothesis on one line (a decoded newline would shift hyp.txt; normalization treats it as a space anyway). */
 export const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
-export const scoredOf = (s: CorpusScore): Scored => ({ wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins, utterances: s.utterances });
+export const scoredOf = (s: CorpusScore): Scored => ({
+  wer: s.wer,
+  cer: s.cer,
+  words: s.words,
+  sub: s.sub,
+  del: s.del,
+  ins: s.ins,
+  utterances: s.utterances,
+});
 
 /** Corpus score of refs/hyps, and one per voice (voices in sorted order). */
-export function scoreByVoice(refs: readonly string[], hyps: readonly string[], voices: readonly string[]): { all: Scored; perUtterance: readonly UtteranceScore[]; voices: Record<string, Scored> } {
+export function scoreByVoice(
+  refs: readonly string[],
+  hyps: readonly string[],
+  voices: readonly string[],
+): { all: Scored; perUtterance: readonly UtteranceScore[]; voices: Record<string, Scored> } {
   const s = scoreCorpus(refs, hyps.map(oneLine));
   const byVoice: Record<string, Scored> = {};
   for (const v of [...new Set(voices)].sort()) {
     const idx = voices.flatMap((x, i) => (x === v ? [i] : []));
-    byVoice[v] = scoredOf(scoreCorpus(idx.map((i) => refs[i]!), idx.map((i) => oneLine(hyps[i]!))));
+    byVoice[v] = scoredOf(
+      scoreCorpus(
+        idx.map((i) => refs[i]!),
+        idx.map((i) => oneLine(hyps[i]!)),
+      ),
+    );
   }
   return { all: scoredOf(s), perUtterance: s.perUtterance, voices: byVoice };
 }
@@ -51,7 +68,13 @@ export function ensureDir(dir: string, option = '--out'): void {
 }
 
 /** Writes ref.txt, hyp.txt and utterances.jsonl (rows as given) into `dir`. */
-export function writeTranscripts(dir: string, refs: readonly string[], hyps: readonly string[], rows: readonly object[], prefix = ''): void {
+export function writeTranscripts(
+  dir: string,
+  refs: readonly string[],
+  hyps: readonly string[],
+  rows: readonly object[],
+  prefix = '',
+): void {
   const lines = (xs: readonly string[]) => xs.map((x) => `${oneLine(x)}\n`).join('');
   writeFileSync(path.join(dir, `${prefix}ref.txt`), lines(refs));
   writeFileSync(path.join(dir, `${prefix}hyp.txt`), lines(hyps));

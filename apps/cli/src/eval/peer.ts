@@ -41,11 +41,23 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
   const out = path.resolve(v.out ?? path.join(input.data.dir, 'eval', 'peer', split));
   ensureDir(out);
   for (const r of input.records) input.data.audioBytes(r); // the audio is what the manifest says
-  const hyps = await transcribeWavFiles(input.records.map((r) => input.data.audioPath(r)), { jobs, onProgress: (d, n) => void process.stderr.write(`\rrecognized ${d}/${n}`) });
+  const hyps = await transcribeWavFiles(
+    input.records.map((r) => input.data.audioPath(r)),
+    { jobs, onProgress: (d, n) => void process.stderr.write(`\rrecognized ${d}/${n}`) },
+  );
   process.stderr.write('\n');
   const refs = input.records.map((r) => r.text);
-  const s = scoreByVoice(refs, hyps, input.records.map((r) => r.voice));
-  writeTranscripts(out, refs, hyps, input.records.map((r, i) => ({ id: r.id, voice: r.voice, ref: r.text, hyp: oneLine(hyps[i]!), errors: errorsOf(s.perUtterance[i]!) })));
+  const s = scoreByVoice(
+    refs,
+    hyps,
+    input.records.map((r) => r.voice),
+  );
+  writeTranscripts(
+    out,
+    refs,
+    hyps,
+    input.records.map((r, i) => ({ id: r.id, voice: r.voice, ref: r.text, hyp: oneLine(hyps[i]!), errors: errorsOf(s.perUtterance[i]!) })),
+  );
   const metrics = {
     task: 'peer',
     model: 'pocketsphinx',
@@ -59,6 +71,11 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
     command: ['zipper eval peer', ...argv].join(' '),
     seconds: +((performance.now() - t0) / 1000).toFixed(1),
   };
-  finish(out, metrics, `peer (pocketsphinx) ${split}: WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`, v.json);
+  finish(
+    out,
+    metrics,
+    `peer (pocketsphinx) ${split}: WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`,
+    v.json,
+  );
   return 0;
 }

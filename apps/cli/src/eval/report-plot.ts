@@ -48,21 +48,29 @@ export function renderWerPlot(title: string, series: readonly PlotSeries[], line
     parts.push(`<line x1="${f1(X(p))}" x2="${f1(X(p))}" y1="${m.top}" y2="${H - m.bottom}" stroke="#f0f0f0"/>`);
     parts.push(`<text x="${f1(X(p))}" y="${H - m.bottom + 16}" text-anchor="middle">${p}%</text>`);
   }
-  parts.push(`<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#999"/>`);
+  parts.push(
+    `<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#999"/>`,
+  );
   parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">aligned pairs used (percent, log scale)</text>`);
   parts.push(`<text transform="translate(16 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">WER</text>`);
-  if (series.length === 0 && lines.length === 0) parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no evaluations found</text>`);
+  if (series.length === 0 && lines.length === 0)
+    parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H / 2}" text-anchor="middle" fill="#999">no evaluations found</text>`);
   const legend: string[] = [];
   lines.forEach((l) => {
     const dash = l.dashed ? ' stroke-dasharray="6 4"' : '';
     parts.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${f1(Y(l.value))}" y2="${f1(Y(l.value))}" stroke="#555"${dash}/>`);
-    legend.push(`<line x1="0" x2="20" y1="0" y2="0" stroke="#555"${dash} stroke-width="2"/><text x="26" y="4">${esc(`${l.label} (${l.value.toFixed(3)})`)}</text>`);
+    legend.push(
+      `<line x1="0" x2="20" y1="0" y2="0" stroke="#555"${dash} stroke-width="2"/><text x="26" y="4">${esc(`${l.label} (${l.value.toFixed(3)})`)}</text>`,
+    );
   });
   for (const s of series) {
     const color = PALETTE[s.color % PALETTE.length]!;
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
-    if (pts.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8"${dash} points="${pts.map((p) => `${f1(X(p[0]))},${f1(Y(p[1]))}`).join(' ')}"/>`);
+    if (pts.length > 1)
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="1.8"${dash} points="${pts.map((p) => `${f1(X(p[0]))},${f1(Y(p[1]))}`).join(' ')}"/>`,
+      );
     for (const p of pts) parts.push(`<circle cx="${f1(X(p[0]))}" cy="${f1(Y(p[1]))}" r="3" fill="${color}"/>`);
     legend.push(`<line x1="0" x2="20" y1="0" y2="0" stroke="${color}"${dash} stroke-width="2"/><text x="26" y="4">${esc(s.label)}</text>`);
   }

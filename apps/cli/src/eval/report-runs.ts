@@ -70,15 +70,26 @@ function readMetrics(file: string): Metrics {
   const m = readJson<Record<string, unknown>>(file);
   const bad = (what: string) => new UsageError(`${file}: ${what}; rerun the zipper eval command that wrote it`);
   if (!isObj(m)) throw bad('not a JSON object');
-  if (m['task'] !== 'asr' && m['task'] !== 'tts' && m['task'] !== 'peer') throw bad(`task ${JSON.stringify(m['task'])} is not asr, tts or peer`);
-  if (!(EVAL_SPLITS as readonly unknown[]).includes(m['split'])) throw bad(`split ${JSON.stringify(m['split'])} is not one of ${EVAL_SPLITS.join(', ')}`);
+  if (m['task'] !== 'asr' && m['task'] !== 'tts' && m['task'] !== 'peer')
+    throw bad(`task ${JSON.stringify(m['task'])} is not asr, tts or peer`);
+  if (!(EVAL_SPLITS as readonly unknown[]).includes(m['split']))
+    throw bad(`split ${JSON.stringify(m['split'])} is not one of ${EVAL_SPLITS.join(', ')}`);
   for (const k of ['wer', 'cer', 'words', 'utterances']) if (!isNum(m[k])) throw bad(`"${k}" is not a number`);
   for (const k of ['werMin', 'werMax', 'unitsRatio']) if (m[k] !== undefined && !isNum(m[k])) throw bad(`"${k}" is not a number`);
-  for (const k of ['oracle', 'vsTarget']) if (m[k] !== undefined && !(isObj(m[k]) && isNum(m[k]['wer']))) throw bad(`"${k}" has no numeric wer`);
+  for (const k of ['oracle', 'vsTarget'])
+    if (m[k] !== undefined && !(isObj(m[k]) && isNum(m[k]['wer']))) throw bad(`"${k}" has no numeric wer`);
   if (m['seeds'] !== undefined && !(Array.isArray(m['seeds']) && m['seeds'].every(isNum))) throw bad('"seeds" is not a list of numbers');
   if (m['command'] !== undefined && typeof m['command'] !== 'string') throw bad('"command" is not a string');
   if (m['ttsVoice'] !== undefined && typeof m['ttsVoice'] !== 'string') throw bad('"ttsVoice" is not a string');
-  if (m['voices'] !== undefined && !(isObj(m['voices']) && Object.values(m['voices']).every((v) => isObj(v) && isNum(v['wer']) && isNum(v['utterances']) && (v['oracle'] === undefined || isNum(v['oracle']))))) {
+  if (
+    m['voices'] !== undefined &&
+    !(
+      isObj(m['voices']) &&
+      Object.values(m['voices']).every(
+        (v) => isObj(v) && isNum(v['wer']) && isNum(v['utterances']) && (v['oracle'] === undefined || isNum(v['oracle'])),
+      )
+    )
+  ) {
     throw bad('"voices" is not an object of {wer, utterances} per voice');
   }
   return m as unknown as Metrics;
@@ -90,10 +101,22 @@ function checkRun(run: FuseRun, file: string): FuseRun {
   const d = run.data as unknown;
   if (run.kind !== 'fuse' && run.kind !== 'baseline') throw bad(`kind ${JSON.stringify(run.kind)} is not fuse or baseline`);
   if (typeof run.command !== 'string' || !isNum(run.seed)) throw bad('"command" or "seed" has the wrong type');
-  if (!isObj(d) || !isNum(d['percent']) || typeof d['dir'] !== 'string' || typeof d['buildSha256'] !== 'string' || typeof d['size'] !== 'string' || !isNum(d['seed'])) throw bad('"data" lacks percent, dir, buildSha256, size or seed');
+  if (
+    !isObj(d) ||
+    !isNum(d['percent']) ||
+    typeof d['dir'] !== 'string' ||
+    typeof d['buildSha256'] !== 'string' ||
+    typeof d['size'] !== 'string' ||
+    !isNum(d['seed'])
+  )
+    throw bad('"data" lacks percent, dir, buildSha256, size or seed');
   if (!isObj(run.recipe) || !isNum(run.recipe.steps)) throw bad('"recipe.steps" is not a number');
   if (!isObj(run.counts) || !isNum(run.counts.kept)) throw bad('"counts.kept" is not a number');
-  if (!isObj(run.model) || (run.model.freeze !== undefined && !(Array.isArray(run.model.freeze) && run.model.freeze.every((x) => typeof x === 'string')))) throw bad('"model.freeze" is not a list of tower names');
+  if (
+    !isObj(run.model) ||
+    (run.model.freeze !== undefined && !(Array.isArray(run.model.freeze) && run.model.freeze.every((x) => typeof x === 'string')))
+  )
+    throw bad('"model.freeze" is not a list of tower names');
   return run;
 }
 
@@ -106,12 +129,18 @@ export function labelOf(run: FuseRun): string {
 
 export function readRun(dir: string): RunSummary {
   const abs = path.resolve(dir);
-  if (!existsSync(path.join(abs, 'run.json'))) throw new UsageError(`--runs ${dir}: no run.json (pass the --out of zipper fuse train or zipper baseline train)`);
+  if (!existsSync(path.join(abs, 'run.json')))
+    throw new UsageError(`--runs ${dir}: no run.json (pass the --out of zipper fuse train or zipper baseline train)`);
   const run = checkRun(readFuseRun(path.join(abs, 'run.json')), path.join(abs, 'run.json'));
   // points of the wrong shape (a damaged log) are skipped
   const losses = new LossLog(path.join(abs, 'loss.jsonl'))
     .read()
-    .filter((p) => isNum(p.tokens) && (isHeldOut(p) ? isNum(p.heldOut) : isNum((p as { loss?: unknown }).loss)) && (p.streams === undefined || (isObj(p.streams) && Object.values(p.streams).every(isNum))));
+    .filter(
+      (p) =>
+        isNum(p.tokens) &&
+        (isHeldOut(p) ? isNum(p.heldOut) : isNum((p as { loss?: unknown }).loss)) &&
+        (p.streams === undefined || (isObj(p.streams) && Object.values(p.streams).every(isNum))),
+    );
   const train = losses.filter((p) => !isHeldOut(p));
   const held = losses.filter(isHeldOut);
   const last = train.slice(-20);
@@ -122,22 +151,27 @@ export function readRun(dir: string): RunSummary {
       return [s, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN];
     }),
   );
-  const sessions = (existsSync(path.join(abs, SESSIONS_LOG)) ? readFileSync(path.join(abs, SESSIONS_LOG), 'utf8').split('\n') : []).flatMap((l) => {
-    try {
-      const x = JSON.parse(l) as { seconds?: unknown };
-      return isObj(x) && isNum(x.seconds) ? [x.seconds] : [];
-    } catch {
-      return []; // an empty or torn line
-    }
-  });
+  const sessions = (existsSync(path.join(abs, SESSIONS_LOG)) ? readFileSync(path.join(abs, SESSIONS_LOG), 'utf8').split('\n') : []).flatMap(
+    (l) => {
+      try {
+        const x = JSON.parse(l) as { seconds?: unknown };
+        return isObj(x) && isNum(x.seconds) ? [x.seconds] : [];
+      } catch {
+        return []; // an empty or torn line
+      }
+    },
+  );
   const evalOf = (task: 'asr' | 'tts') =>
-    Object.fromEntries(EVAL_SPLITS.flatMap((s) => {
-      const f = path.join(abs, 'eval', s, task, METRICS_FILE);
-      if (!existsSync(f)) return [];
-      const m = readMetrics(f);
-      if (m.task !== task || m.split !== s) throw new UsageError(`${f}: holds ${m.task} on ${m.split}, not ${task} on ${s}; rerun zipper eval ${task} --split ${s}`);
-      return [[s, m]];
-    })) as Partial<Record<EvalSplit, Metrics>>;
+    Object.fromEntries(
+      EVAL_SPLITS.flatMap((s) => {
+        const f = path.join(abs, 'eval', s, task, METRICS_FILE);
+        if (!existsSync(f)) return [];
+        const m = readMetrics(f);
+        if (m.task !== task || m.split !== s)
+          throw new UsageError(`${f}: holds ${m.task} on ${m.split}, not ${task} on ${s}; rerun zipper eval ${task} --split ${s}`);
+        return [[s, m]];
+      }),
+    ) as Partial<Record<EvalSplit, Metrics>>;
   return {
     name: path.basename(abs),
     dir: abs,
@@ -163,9 +197,13 @@ export function readPeers(dirs: readonly string[]): Metrics[] {
     const files = existsSync(direct)
       ? [direct]
       : existsSync(path.join(abs, 'eval', 'peer'))
-        ? readdirSync(path.join(abs, 'eval', 'peer')).sort().map((s) => path.join(abs, 'eval', 'peer', s, METRICS_FILE)).filter(existsSync)
+        ? readdirSync(path.join(abs, 'eval', 'peer'))
+            .sort()
+            .map((s) => path.join(abs, 'eval', 'peer', s, METRICS_FILE))
+            .filter(existsSync)
         : [];
-    if (files.length === 0) throw new UsageError(`--peer ${d}: neither a metrics.json nor eval/peer/SPLIT/metrics.json inside (run zipper eval peer first)`);
+    if (files.length === 0)
+      throw new UsageError(`--peer ${d}: neither a metrics.json nor eval/peer/SPLIT/metrics.json inside (run zipper eval peer first)`);
     for (const f of files) {
       const m = readMetrics(f);
       if (m.task !== 'peer') throw new UsageError(`--peer ${f}: task "${m.task}", not the output of zipper eval peer`);
@@ -178,5 +216,7 @@ export function readPeers(dirs: readonly string[]): Metrics[] {
 /** Runs in report order: model label, aligned fraction, seed, name. */
 export function sortRuns(runs: RunSummary[]): RunSummary[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return runs.sort((a, b) => cmp(a.label, b.label) || a.run.data.percent - b.run.data.percent || a.run.seed - b.run.seed || cmp(a.name, b.name));
+  return runs.sort(
+    (a, b) => cmp(a.label, b.label) || a.run.data.percent - b.run.data.percent || a.run.seed - b.run.seed || cmp(a.name, b.name),
+  );
 }

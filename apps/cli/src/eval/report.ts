@@ -40,14 +40,24 @@ const intl = (n: number) => n.toLocaleString('en-US');
 function duration(s: number): string {
   const h = Math.floor(s / 3600);
   const mi = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h} h ${String(mi).padStart(2, '0')} min` : mi > 0 ? `${mi} min ${String(Math.round(s % 60)).padStart(2, '0')} s` : `${s.toFixed(1)} s`;
+  return h > 0
+    ? `${h} h ${String(mi).padStart(2, '0')} min`
+    : mi > 0
+      ? `${mi} min ${String(Math.round(s % 60)).padStart(2, '0')} s`
+      : `${s.toFixed(1)} s`;
 }
 const streamsText = (x: Readonly<Record<string, number>>) => ['text', 'speech'].map((s) => f3(x[s])).join(' / ');
 const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Series by model label, points averaged over runs of one (label, percent). */
-function seriesOf(runs: readonly RunSummary[], labels: readonly string[], pick: (r: RunSummary) => number | undefined, suffix: string, dashed: boolean): PlotSeries[] {
+function seriesOf(
+  runs: readonly RunSummary[],
+  labels: readonly string[],
+  pick: (r: RunSummary) => number | undefined,
+  suffix: string,
+  dashed: boolean,
+): PlotSeries[] {
   return labels.flatMap((label, color) => {
     const byPct = new Map<number, number[]>();
     for (const r of runs.filter((x) => x.label === label)) {
@@ -88,7 +98,13 @@ function renderData(runs: readonly RunSummary[]): string[] {
   return lines;
 }
 
-function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics[]; assets: string; command: string; samples: Map<string, string[]> }): string {
+function renderPage(args: {
+  runs: readonly RunSummary[];
+  peers: readonly Metrics[];
+  assets: string;
+  command: string;
+  samples: Map<string, string[]>;
+}): string {
   const { runs, peers, assets } = args;
   const asr = (r: RunSummary, s: EvalSplit) => r.asr[s];
   const tts = (r: RunSummary) => r.tts['test-clean'] ?? r.tts['test-other'] ?? r.tts.dev;
@@ -102,27 +118,60 @@ function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics
     '```',
     '',
     'WER and CER: `@zipper/eval` (sclite-identical counts on normalized text). ASR: greedy decoding (`zipper eval asr`).',
-    'TTS: text -> units (sampled, once per seed) -> the speech tokenizer\'s vocoder -> pocketsphinx; **the mean over seeds of the corpus WER** (`zipper eval tts`).',
-    'Oracle: gold units -> vocoder -> pocketsphinx vs gold text. Target: WER of the synthesized speech against the oracle\'s transcripts.',
+    "TTS: text -> units (sampled, once per seed) -> the speech tokenizer's vocoder -> pocketsphinx; **the mean over seeds of the corpus WER** (`zipper eval tts`).",
+    "Oracle: gold units -> vocoder -> pocketsphinx vs gold text. Target: WER of the synthesized speech against the oracle's transcripts.",
     'Final losses: training loss per stream, mean of the last 20 steps; held-out: the last evaluation on the dev split.',
     '',
     ...renderData(runs),
     '## Runs',
     '',
-    row(['run', 'model', 'aligned', 'pairs', 'steps', 'tokens', 'wall', 'seed', 'train loss text / speech', 'held-out text / speech', 'ASR WER test-clean', 'ASR WER test-other', 'TTS WER', 'TTS oracle', 'TTS vs target']),
+    row([
+      'run',
+      'model',
+      'aligned',
+      'pairs',
+      'steps',
+      'tokens',
+      'wall',
+      'seed',
+      'train loss text / speech',
+      'held-out text / speech',
+      'ASR WER test-clean',
+      'ASR WER test-other',
+      'TTS WER',
+      'TTS oracle',
+      'TTS vs target',
+    ]),
     row(Array.from({ length: 15 }, (_, i) => (i < 2 ? '---' : '---:'))),
     ...runs.map((r) => {
       const t = tts(r);
       return row([
-        `\`${r.name}\``, r.label, `${r.run.data.percent}%`, intl(r.run.counts.kept), `${intl(r.steps)} / ${intl(r.run.recipe.steps)}`, intl(r.tokens), duration(r.wallSeconds), r.run.seed,
-        streamsText(r.trainLoss), streamsText(r.heldOut), f3(asr(r, 'test-clean')?.wer), f3(asr(r, 'test-other')?.wer),
-        t ? `${f3(t.wer)}${t.split === 'test-clean' ? '' : ` (${t.split})`}` : '', f3(t?.oracle?.wer), f3(t?.vsTarget?.wer),
+        `\`${r.name}\``,
+        r.label,
+        `${r.run.data.percent}%`,
+        intl(r.run.counts.kept),
+        `${intl(r.steps)} / ${intl(r.run.recipe.steps)}`,
+        intl(r.tokens),
+        duration(r.wallSeconds),
+        r.run.seed,
+        streamsText(r.trainLoss),
+        streamsText(r.heldOut),
+        f3(asr(r, 'test-clean')?.wer),
+        f3(asr(r, 'test-other')?.wer),
+        t ? `${f3(t.wer)}${t.split === 'test-clean' ? '' : ` (${t.split})`}` : '',
+        f3(t?.oracle?.wer),
+        f3(t?.vsTarget?.wer),
       ]);
     }),
     '',
   ];
   if (peers.length) {
-    lines.push('## Peer row: pocketsphinx on the same audio', '', row(['split', 'WER', 'CER', 'words', 'utterances']), row(['---', '---:', '---:', '---:', '---:']));
+    lines.push(
+      '## Peer row: pocketsphinx on the same audio',
+      '',
+      row(['split', 'WER', 'CER', 'words', 'utterances']),
+      row(['---', '---:', '---:', '---:', '---:']),
+    );
     for (const p of peers) lines.push(row([p.split, f3(p.wer), f3(p.cer), intl(p.words), intl(p.utterances)]));
     lines.push('');
   }
@@ -130,18 +179,35 @@ function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics
   const withTts = runs.filter((r) => Object.keys(r.tts).length > 0);
   lines.push('## TTS', '', `![TTS WER against aligned fraction](${assets}/wer-tts.svg)`, '');
   if (withTts.length) {
-    lines.push(row(['run', 'split', 'seeds', 'WER mean', 'min', 'max', 'vs target', 'oracle', `WER in the TTS voice`, 'units / gold units']), row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+    lines.push(
+      row(['run', 'split', 'seeds', 'WER mean', 'min', 'max', 'vs target', 'oracle', `WER in the TTS voice`, 'units / gold units']),
+      row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    );
     for (const r of withTts) {
       for (const [split, t] of Object.entries(r.tts) as [EvalSplit, Metrics][]) {
         const inVoice = t.ttsVoice ? t.voices?.[t.ttsVoice] : undefined;
-        lines.push(row([`\`${r.name}\``, split, (t.seeds ?? []).join(','), f3(t.wer), f3(t.werMin), f3(t.werMax), f3(t.vsTarget?.wer), f3(t.oracle?.wer), inVoice ? `${f3(inVoice.wer)} (oracle ${f3(inVoice.oracle)}, ${inVoice.utterances} utt.)` : '', f3(t.unitsRatio)]));
+        lines.push(
+          row([
+            `\`${r.name}\``,
+            split,
+            (t.seeds ?? []).join(','),
+            f3(t.wer),
+            f3(t.werMin),
+            f3(t.werMax),
+            f3(t.vsTarget?.wer),
+            f3(t.oracle?.wer),
+            inVoice ? `${f3(inVoice.wer)} (oracle ${f3(inVoice.oracle)}, ${inVoice.utterances} utt.)` : '',
+            f3(t.unitsRatio),
+          ]),
+        );
       }
     }
     lines.push('');
   }
   if (args.samples.size) {
     lines.push('### Audio samples', '');
-    for (const [name, files] of args.samples) lines.push(`- \`${name}\`: ${files.map((f) => `[${path.basename(f, '.wav')}](${assets}/${f})`).join(', ')}`);
+    for (const [name, files] of args.samples)
+      lines.push(`- \`${name}\`: ${files.map((f) => `[${path.basename(f, '.wav')}](${assets}/${f})`).join(', ')}`);
     lines.push('');
   }
   lines.push('## Loss curves', '');
@@ -158,7 +224,8 @@ function renderPage(args: { runs: readonly RunSummary[]; peers: readonly Metrics
 /** Clears (or creates) the assets folder; refuses a non-empty folder the report did not make. */
 function resetAssets(dir: string): void {
   if (existsSync(dir)) {
-    if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, MARKER))) throw new UsageError(`${dir} exists and was not written by zipper eval report; move it away or choose another --out`);
+    if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, MARKER)))
+      throw new UsageError(`${dir} exists and was not written by zipper eval report; move it away or choose another --out`);
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(path.join(dir, 'audio'), { recursive: true });
@@ -173,7 +240,8 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
   }
   const dirs = [...(v.runs ?? []), ...positionals];
   if (dirs.length === 0) throw new UsageError(`--runs RUN_DIR... is required\n\n${REPORT_USAGE}`);
-  if (!v.out || !v.out.endsWith('.md')) throw new UsageError(`--out FILE.md is required (e.g. docs/results.md), got ${v.out === undefined ? 'nothing' : `"${v.out}"`}`);
+  if (!v.out || !v.out.endsWith('.md'))
+    throw new UsageError(`--out FILE.md is required (e.g. docs/results.md), got ${v.out === undefined ? 'nothing' : `"${v.out}"`}`);
   const samplesPer = v.samples === undefined ? 1 : Number(v.samples);
   if (!Number.isSafeInteger(samplesPer) || samplesPer < 0) throw new UsageError(`--samples must be an integer >= 0, got "${v.samples}"`);
   const runs = sortRuns(dirs.map(readRun));
@@ -191,15 +259,25 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
     ...seriesOf(runs, labels, (r) => r.asr['test-clean']?.wer, ', test-clean', false),
     ...seriesOf(runs, labels, (r) => r.asr['test-other']?.wer, ', test-other', true),
   ];
-  const peerLines: PlotLine[] = peers.filter((p) => p.split !== 'dev').map((p) => ({ label: `pocketsphinx, ${p.split}`, value: p.wer, dashed: p.split === 'test-other' }));
+  const peerLines: PlotLine[] = peers
+    .filter((p) => p.split !== 'dev')
+    .map((p) => ({ label: `pocketsphinx, ${p.split}`, value: p.wer, dashed: p.split === 'test-other' }));
   writeFileSync(path.join(assetsDir, 'wer-asr.svg'), renderWerPlot('ASR WER against aligned fraction', asrSeries, peerLines));
   const ttsOf = (r: RunSummary) => r.tts['test-clean'];
   const oracles = [...new Set(runs.map((r) => ttsOf(r)?.oracle?.wer).filter((x): x is number => x !== undefined))].sort((a, b) => a - b);
   writeFileSync(
     path.join(assetsDir, 'wer-tts.svg'),
-    renderWerPlot('TTS WER (test-clean, mean over seeds) against aligned fraction', seriesOf(runs, labels, (r) => ttsOf(r)?.wer, '', false), oracles.map((o) => ({ label: 'oracle', value: o, dashed: true }))),
+    renderWerPlot(
+      'TTS WER (test-clean, mean over seeds) against aligned fraction',
+      seriesOf(runs, labels, (r) => ttsOf(r)?.wer, '', false),
+      oracles.map((o) => ({ label: 'oracle', value: o, dashed: true })),
+    ),
   );
-  for (const r of runs) writeFileSync(path.join(assetsDir, `loss-${r.name}.svg`), renderLossSvg(r.losses, { title: `${r.name}: ${r.label}, ${r.run.data.percent}% aligned, seed ${r.run.seed}` }));
+  for (const r of runs)
+    writeFileSync(
+      path.join(assetsDir, `loss-${r.name}.svg`),
+      renderLossSvg(r.losses, { title: `${r.name}: ${r.label}, ${r.run.data.percent}% aligned, seed ${r.run.seed}` }),
+    );
 
   // audio: the first --samples kept utterances of each run's first TTS evaluation (oracle + every seed)
   const samples = new Map<string, string[]>();
@@ -209,7 +287,12 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
     const dir = path.join(r.dir, 'eval', entry, 'tts');
     const file = path.join(dir, 'utterances.jsonl');
     if (!existsSync(file)) continue;
-    const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; wavs?: string[] }).filter((x) => x.wavs?.length).slice(0, samplesPer);
+    const rows = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; wavs?: string[] })
+      .filter((x) => x.wavs?.length)
+      .slice(0, samplesPer);
     const copied: string[] = [];
     for (const x of rows) {
       for (const w of x.wavs!) {
@@ -225,9 +308,23 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
     const rel = path.relative(process.cwd(), dir);
     return rel === '' ? '.' : rel.startsWith('..') ? dir : rel;
   };
-  const command = ['zipper eval report', ...runs.map((r) => `--runs ${shown(r.dir)}`), ...(v.peer ?? []).map((p) => `--peer ${p}`), `--out ${v.out}`, ...(v.samples !== undefined ? [`--samples ${samplesPer}`] : [])].join(' ');
+  const command = [
+    'zipper eval report',
+    ...runs.map((r) => `--runs ${shown(r.dir)}`),
+    ...(v.peer ?? []).map((p) => `--peer ${p}`),
+    `--out ${v.out}`,
+    ...(v.samples !== undefined ? [`--samples ${samplesPer}`] : []),
+  ].join(' ');
   writeFileSync(out, `${renderPage({ runs, peers, assets, command, samples })}\n`);
   process.stderr.write(`wrote ${out} and ${assetsDir}/ (${runs.length} runs, ${peers.length} peer rows)\n`);
-  console.log(JSON.stringify({ out, assets: assetsDir, runs: runs.length, peers: peers.length, samples: [...samples.values()].reduce((a, x) => a + x.length, 0) }));
+  console.log(
+    JSON.stringify({
+      out,
+      assets: assetsDir,
+      runs: runs.length,
+      peers: peers.length,
+      samples: [...samples.values()].reduce((a, x) => a + x.length, 0),
+    }),
+  );
   return 0;
 }

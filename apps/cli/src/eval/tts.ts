@@ -56,7 +56,8 @@ const OPTIONS = {
 
 function parseSeeds(v: string | undefined): number[] {
   const seeds = (v ?? '0,1,2').split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new UsageError(`--seeds takes non-negative integers separated by commas (e.g. 0,1,2), got "${v}"`);
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
+    throw new UsageError(`--seeds takes non-negative integers separated by commas (e.g. 0,1,2), got "${v}"`);
   if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds names a seed twice: "${v}"`);
   return seeds;
 }
@@ -64,7 +65,10 @@ function parseSeeds(v: string | undefined): number[] {
 const RECOGNIZER_RATE = 16000;
 /** 16 kHz mono 16-bit WAV bytes of `audio` at `rate`; empty audio becomes 0.1 s of silence. */
 function recognizerWav(audio: Float32Array, rate: number): Uint8Array {
-  const x = audio.length > 0 ? prepareAudio({ sampleRate: rate, channels: [audio], encoding: 'float32' }, RECOGNIZER_RATE) : new Float32Array(RECOGNIZER_RATE / 10);
+  const x =
+    audio.length > 0
+      ? prepareAudio({ sampleRate: rate, channels: [audio], encoding: 'float32' }, RECOGNIZER_RATE)
+      : new Float32Array(RECOGNIZER_RATE / 10);
   return writeWav(x.length > 0 ? x : new Float32Array(RECOGNIZER_RATE / 10), RECOGNIZER_RATE, 'pcm16');
 }
 
@@ -115,7 +119,8 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
         phases[phase] += (performance.now() - t) / 1000;
       }
     };
-    const vocode = (u: Uint16Array) => timed('vocoder', () => recognizerWav(u.length > 0 ? m.speech.decode(u) : new Float32Array(0), m.speech.features.sampleRate));
+    const vocode = (u: Uint16Array) =>
+      timed('vocoder', () => recognizerWav(u.length > 0 ? m.speech.decode(u) : new Float32Array(0), m.speech.features.sampleRate));
     const gold = encoder.encodeAll(records);
     gold.forEach((u, i) => writeFileSync(wavPath(i, 'oracle'), vocode(u)));
 
@@ -129,7 +134,14 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
         // tower's bos, which is no unit; such ids are dropped before the vocoder and counted
         const maxNewTokens = maxUnitsArg ?? speechRef.config.maxSeqLen - 2;
         const tDecode = performance.now();
-        const r = await m.model.generate([[m.segment('text', t.slice(0, maxTokens))]], { output: ['speech'], maxNewTokens, temperature, topK, topP, seed });
+        const r = await m.model.generate([[m.segment('text', t.slice(0, maxTokens))]], {
+          output: ['speech'],
+          maxNewTokens,
+          temperature,
+          topK,
+          topP,
+          seed,
+        });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
         const units = Uint16Array.from(g.ids.filter((id) => id < numUnits));
@@ -153,12 +165,23 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     const oracle = scoreByVoice(refs, target, voices);
     const vsGold = hyps.map((h) => scoreByVoice(refs, h, voices));
     const vsTarget = hyps.map((h) => scoreByVoice(target, h, voices));
-    const summary = (xs: readonly Scored[]) => ({ wer: mean(xs.map((x) => x.wer)), werMin: Math.min(...xs.map((x) => x.wer)), werMax: Math.max(...xs.map((x) => x.wer)), cer: mean(xs.map((x) => x.cer)) });
+    const summary = (xs: readonly Scored[]) => ({
+      wer: mean(xs.map((x) => x.wer)),
+      werMin: Math.min(...xs.map((x) => x.wer)),
+      werMax: Math.max(...xs.map((x) => x.wer)),
+      cer: mean(xs.map((x) => x.cer)),
+    });
     const ttsVoice = m.run.counts.ttsVoice;
     const voiceRows = Object.fromEntries(
       Object.keys(oracle.voices).map((vName) => [
         vName,
-        { utterances: oracle.voices[vName]!.utterances, words: oracle.voices[vName]!.words, ...summary(vsGold.map((s) => s.voices[vName]!)), oracle: oracle.voices[vName]!.wer, vsTarget: summary(vsTarget.map((s) => s.voices[vName]!)).wer },
+        {
+          utterances: oracle.voices[vName]!.utterances,
+          words: oracle.voices[vName]!.words,
+          ...summary(vsGold.map((s) => s.voices[vName]!)),
+          oracle: oracle.voices[vName]!.wer,
+          vsTarget: summary(vsTarget.map((s) => s.voices[vName]!)).wer,
+        },
       ]),
     );
 
@@ -173,7 +196,15 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       oracleErrors: errorsOf(oracle.perUtterance[i]!),
       goldUnits: gold[i]!.length,
       textTokens: tokens[i]!.length,
-      seeds: seeds.map((seed, k) => ({ seed, hyp: hyps[k]![i], units: generated[k]![i]!.units, finishReason: generated[k]![i]!.finishReason, droppedIds: generated[k]![i]!.dropped, errors: errorsOf(vsGold[k]!.perUtterance[i]!), errorsVsTarget: errorsOf(vsTarget[k]!.perUtterance[i]!) })),
+      seeds: seeds.map((seed, k) => ({
+        seed,
+        hyp: hyps[k]![i],
+        units: generated[k]![i]!.units,
+        finishReason: generated[k]![i]!.finishReason,
+        droppedIds: generated[k]![i]!.dropped,
+        errors: errorsOf(vsGold[k]!.perUtterance[i]!),
+        errorsVsTarget: errorsOf(vsTarget[k]!.perUtterance[i]!),
+      })),
       ...(kept(i) ? { wavs: [`wav/${r.id}.oracle.wav`, ...seeds.map((s) => `wav/${r.id}.seed${s}.wav`)] } : {}),
     }));
     writeFileSync(path.join(out, 'utterances.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -193,7 +224,14 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       sampling: { temperature, topK, topP, ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}) },
       vsTarget: summary(vsTarget.map((s) => s.all)),
       oracle: oracle.all,
-      perSeed: seeds.map((seed, k) => ({ seed, ...vsGold[k]!.all, vsTarget: vsTarget[k]!.all.wer, units: totalUnits(k), stopped: generated[k]!.filter((g) => g.finishReason === 'stop').length, droppedIds: generated[k]!.reduce((a, g) => a + g.dropped, 0) })),
+      perSeed: seeds.map((seed, k) => ({
+        seed,
+        ...vsGold[k]!.all,
+        vsTarget: vsTarget[k]!.all.wer,
+        units: totalUnits(k),
+        stopped: generated[k]!.filter((g) => g.finishReason === 'stop').length,
+        droppedIds: generated[k]!.reduce((a, g) => a + g.dropped, 0),
+      })),
       unitsRatio: mean(seeds.map((_, k) => totalUnits(k))) / Math.max(1, goldUnits),
       ttsVoice,
       voices: voiceRows,

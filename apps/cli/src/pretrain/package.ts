@@ -36,7 +36,12 @@ export function writeCheckpointPackage(out: string, dir: string, run: PretrainRu
   const held = losses.filter(isHeldOut);
   const train = losses.filter((p) => !isHeldOut(p)) as { step: number; loss: number }[];
   const sessionsFile = path.join(out, SESSIONS_LOG);
-  const sessions: Session[] = existsSync(sessionsFile) ? readFileSync(sessionsFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Session) : [];
+  const sessions: Session[] = existsSync(sessionsFile)
+    ? readFileSync(sessionsFile, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Session)
+    : [];
   const wall = sessions.reduce((s, x) => s + x.seconds, 0);
   const steps = run.config.steps;
   const tokens = steps * run.tokensPerStep;

@@ -17,7 +17,16 @@ import type { AudioRecordBase } from '@zipper/data';
 import { SpeechUnitEncoder, type DataDir } from '@zipper/data/node';
 import { SpeechTower, speechTokenizerHash } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
-import { loadSpeechTokenizer, loadTextTokenizer, saveSpeechTokenizer, saveTextTokenizer, TEXT_TOKENIZER_FORMAT_VERSION, trainBpe, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import {
+  loadSpeechTokenizer,
+  loadTextTokenizer,
+  saveSpeechTokenizer,
+  saveTextTokenizer,
+  TEXT_TOKENIZER_FORMAT_VERSION,
+  trainBpe,
+  type BpeTokenizer,
+  type SpeechTokenizer,
+} from '@zipper/tokenizers';
 import { CheckpointError, type Tower } from '@zipper/core';
 import type { Modality, PretrainPreset } from './presets.js';
 
@@ -39,7 +48,12 @@ export interface PreparedData {
   /** Speech: the records behind `heldOut`, in the same order (their audio prompts `zipper quality speech`). */
   readonly heldOutRecords?: readonly AudioRecordBase[];
   readonly tokenizer: TokenizerRecord;
-  readonly counts: { readonly trainItems: number; readonly heldOutItems: number; readonly trainTokens: number; readonly heldOutTokens: number };
+  readonly counts: {
+    readonly trainItems: number;
+    readonly heldOutItems: number;
+    readonly trainTokens: number;
+    readonly heldOutTokens: number;
+  };
   /** A freshly initialized tower of the preset's shape for this tokenizer. */
   createTower(seed: number): Tower;
   /** Saves tower + tokenizer as one directory (TextTower / SpeechTower layout: OUT/tower, OUT/tokenizer). */
@@ -72,24 +86,35 @@ async function prepareText(data: DataDir, preset: PretrainPreset, o: PrepareOpti
   let tok: BpeTokenizer;
   let sha256: string;
   if (o.resume) {
-    tok = (await loadTextTokenizer(dir, { formatVersion: TEXT_TOKENIZER_FORMAT_VERSION, vocabSize: o.resume.vocabSize, sha256: o.resume.sha256 })).tokenizer;
+    tok = (
+      await loadTextTokenizer(dir, { formatVersion: TEXT_TOKENIZER_FORMAT_VERSION, vocabSize: o.resume.vocabSize, sha256: o.resume.sha256 })
+    ).tokenizer;
     sha256 = o.resume.sha256;
   } else {
     const t0 = performance.now();
     tok = trainBpe(lines, { vocabSize: preset.vocab ?? 4096 });
-    o.log(`BPE: ${tok.vocabSize} tokens trained on ${lines.length.toLocaleString('en-US')} text-only sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    o.log(
+      `BPE: ${tok.vocabSize} tokens trained on ${lines.length.toLocaleString('en-US')} text-only sentences in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     sha256 = (await saveTextTokenizer(tok, dir)).sha256;
   }
   const t1 = performance.now();
   const train = textDocuments(lines, tok);
   const dev = data.records('dev').map((r) => r.text);
   const heldOut = textDocuments(dev, tok);
-  o.log(`text: ${train.length.toLocaleString('en-US')} sentences -> ${countTokens(train).toLocaleString('en-US')} tokens (${((performance.now() - t1) / 1000).toFixed(1)} s); held out: ${heldOut.length} dev sentences, ${countTokens(heldOut)} tokens`);
+  o.log(
+    `text: ${train.length.toLocaleString('en-US')} sentences -> ${countTokens(train).toLocaleString('en-US')} tokens (${((performance.now() - t1) / 1000).toFixed(1)} s); held out: ${heldOut.length} dev sentences, ${countTokens(heldOut)} tokens`,
+  );
   return {
     train,
     heldOut,
     tokenizer: { kind: 'byte-level-bpe', vocabSize: tok.vocabSize, sha256 },
-    counts: { trainItems: train.length, heldOutItems: heldOut.length, trainTokens: countTokens(train), heldOutTokens: countTokens(heldOut) },
+    counts: {
+      trainItems: train.length,
+      heldOutItems: heldOut.length,
+      trainTokens: countTokens(train),
+      heldOutTokens: countTokens(heldOut),
+    },
     createTower: (seed) => TextTower.create(tok, preset.shape, { seed }).tower,
     saveModel: (tower, out, metadata) => TextTower.fromParts(tower, tok).save(out, { metadata }),
   };
@@ -100,7 +125,8 @@ async function prepareSpeech(data: DataDir, preset: PretrainPreset, o: PrepareOp
   let tok: SpeechTokenizer;
   let source: string;
   if (o.resume) {
-    if (!existsSync(dir)) throw new CheckpointError(`${dir} is missing; the run directory is incomplete (restore it, or start a new run in another --out)`);
+    if (!existsSync(dir))
+      throw new CheckpointError(`${dir} is missing; the run directory is incomplete (restore it, or start a new run in another --out)`);
     tok = loadSpeechTokenizer(dir);
     source = o.resume.source ?? dir;
   } else {
@@ -109,7 +135,10 @@ async function prepareSpeech(data: DataDir, preset: PretrainPreset, o: PrepareOp
     saveSpeechTokenizer(tok, dir);
   }
   const sha256 = speechTokenizerHash(tok);
-  if (o.resume && sha256 !== o.resume.sha256) throw new CheckpointError(`${dir}: speech tokenizer sha256 ${sha256.slice(0, 12)}... is not the run's (${o.resume.sha256.slice(0, 12)}...); restore the run directory`);
+  if (o.resume && sha256 !== o.resume.sha256)
+    throw new CheckpointError(
+      `${dir}: speech tokenizer sha256 ${sha256.slice(0, 12)}... is not the run's (${o.resume.sha256.slice(0, 12)}...); restore the run directory`,
+    );
   const all = data.records('speech-only');
   const records = preset.maxItems !== undefined ? all.slice(0, preset.maxItems) : all;
   const split = holdOut(records, { fraction: preset.heldOutFraction ?? 0.02 });
@@ -121,7 +150,9 @@ async function prepareSpeech(data: DataDir, preset: PretrainPreset, o: PrepareOp
   });
   const units = encoder.encodeAll(records);
   const s = encoder.stats;
-  o.log(`speech units: ${records.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  o.log(
+    `speech units: ${records.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const K = tok.units.numUnits;
   const docs = units.map((u) => speechDocument(u, K));
   const train = docs.slice(0, split.train.length);
@@ -131,7 +162,12 @@ async function prepareSpeech(data: DataDir, preset: PretrainPreset, o: PrepareOp
     heldOut,
     heldOutRecords: split.heldOut,
     tokenizer: { kind: 'speech-units', vocabSize: K + 2, sha256, source },
-    counts: { trainItems: train.length, heldOutItems: heldOut.length, trainTokens: countTokens(train), heldOutTokens: countTokens(heldOut) },
+    counts: {
+      trainItems: train.length,
+      heldOutItems: heldOut.length,
+      trainTokens: countTokens(train),
+      heldOutTokens: countTokens(heldOut),
+    },
     createTower: (seed) => SpeechTower.create(tok, preset.shape, { seed }).tower,
     saveModel: (tower, out, metadata) => SpeechTower.fromParts(tower, tok).save(out, { metadata }),
   };

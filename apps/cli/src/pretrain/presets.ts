@@ -89,6 +89,7 @@ export const PRETRAIN_PRESETS: Readonly<Record<Modality, Readonly<Record<string,
 
 export function pretrainPreset(modality: Modality, name: string): PretrainPreset {
   const p = PRETRAIN_PRESETS[modality][name];
-  if (!p) throw new ConfigError(`unknown ${modality} pretraining preset "${name}"; known: ${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')}`);
+  if (!p)
+    throw new ConfigError(`unknown ${modality} pretraining preset "${name}"; known: ${Object.keys(PRETRAIN_PRESETS[modality]).join(', ')}`);
   return p;
 }

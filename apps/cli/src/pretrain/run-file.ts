@@ -28,7 +28,12 @@ export interface PretrainRun {
     readonly seed: number;
   };
   readonly tokenizer: TokenizerRecord;
-  readonly counts: { readonly trainItems: number; readonly heldOutItems: number; readonly trainTokens: number; readonly heldOutTokens: number };
+  readonly counts: {
+    readonly trainItems: number;
+    readonly heldOutItems: number;
+    readonly trainTokens: number;
+    readonly heldOutTokens: number;
+  };
   readonly tokensPerStep: number;
   readonly parameters: number;
   readonly createdAt: string;
@@ -42,7 +47,9 @@ export function readPretrainRun(file: string): PretrainRun {
     throw new CheckpointError(`${file}: not readable JSON (${(e as Error).message}); restore the run directory or start a new run`);
   }
   if (v?.format !== PRETRAIN_RUN_FORMAT || v.version !== PRETRAIN_RUN_VERSION) {
-    throw new CheckpointError(`${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${PRETRAIN_RUN_FORMAT} v${PRETRAIN_RUN_VERSION}; is this a \`zipper pretrain\` run directory?`);
+    throw new CheckpointError(
+      `${file}: format ${JSON.stringify(v?.format)} v${v?.version} is not ${PRETRAIN_RUN_FORMAT} v${PRETRAIN_RUN_VERSION}; is this a \`zipper pretrain\` run directory?`,
+    );
   }
   for (const k of ['command', 'modality', 'preset', 'config', 'seed', 'data', 'tokenizer'] as const) {
     if (v[k] === undefined) throw new CheckpointError(`${file}: field "${k}" is missing; restore the run directory or start a new run`);

@@ -63,13 +63,27 @@ function seriesOf(points: readonly LossPoint[]): Series[] {
   const names = [...new Set(points.flatMap((p) => Object.keys(p.streams ?? {})))];
   if (names.length === 0) {
     return [
-      { label: 'train', color: '#1f77b4', dots: false, points: buckets(points.filter((p) => !isHeldOut(p)).map((p) => ({ tokens: p.tokens, loss: (p as { loss: number }).loss })), 600) },
-      { label: 'held-out', color: '#d62728', dots: true, points: points.filter(isHeldOut).map((p) => ({ tokens: p.tokens, loss: p.heldOut })) },
+      {
+        label: 'train',
+        color: '#1f77b4',
+        dots: false,
+        points: buckets(
+          points.filter((p) => !isHeldOut(p)).map((p) => ({ tokens: p.tokens, loss: (p as { loss: number }).loss })),
+          600,
+        ),
+      },
+      {
+        label: 'held-out',
+        color: '#d62728',
+        dots: true,
+        points: points.filter(isHeldOut).map((p) => ({ tokens: p.tokens, loss: p.heldOut })),
+      },
     ];
   }
   return names.flatMap((n, i) => {
     const [train, held] = STREAM_COLORS[i % STREAM_COLORS.length]!;
-    const of = (held: boolean) => points.filter((p) => isHeldOut(p) === held && p.streams?.[n] !== undefined).map((p) => ({ tokens: p.tokens, loss: p.streams![n]! }));
+    const of = (held: boolean) =>
+      points.filter((p) => isHeldOut(p) === held && p.streams?.[n] !== undefined).map((p) => ({ tokens: p.tokens, loss: p.streams![n]! }));
     return [
       { label: `${n} train`, color: train!, dots: false, points: buckets(of(false), 600) },
       { label: `${n} held-out`, color: held!, dots: true, points: of(true) },
@@ -91,7 +105,8 @@ export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions):
   const [y0, y1] = [Math.max(0, yMin - pad), yMax + pad];
   const X = (t: number) => m.left + (t / xMax) * (W - m.left - m.right);
   const Y = (l: number) => m.top + (1 - (l - y0) / (y1 - y0)) * (H - m.top - m.bottom);
-  const line = (ps: readonly { tokens: number; loss: number }[]) => ps.map((p) => `${X(p.tokens).toFixed(1)},${Y(p.loss).toFixed(1)}`).join(' ');
+  const line = (ps: readonly { tokens: number; loss: number }[]) =>
+    ps.map((p) => `${X(p.tokens).toFixed(1)},${Y(p.loss).toFixed(1)}`).join(' ');
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -105,18 +120,24 @@ export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions):
     parts.push(`<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${m.top}" y2="${H - m.bottom}" stroke="#f0f0f0"/>`);
     parts.push(`<text x="${X(t).toFixed(1)}" y="${H - m.bottom + 16}" text-anchor="middle">${tokensLabel(t)}</text>`);
   }
-  parts.push(`<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#999"/>`);
+  parts.push(
+    `<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#999"/>`,
+  );
   parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">training tokens seen</text>`);
   parts.push(`<text transform="translate(16 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">loss (nats / token)</text>`);
   for (const x of series) {
     if (x.points.length) parts.push(`<polyline fill="none" stroke="${x.color}" stroke-width="1.5" points="${line(x.points)}"/>`);
-    if (x.dots) for (const p of x.points) parts.push(`<circle cx="${X(p.tokens).toFixed(1)}" cy="${Y(p.loss).toFixed(1)}" r="2.5" fill="${x.color}"/>`);
+    if (x.dots)
+      for (const p of x.points)
+        parts.push(`<circle cx="${X(p.tokens).toFixed(1)}" cy="${Y(p.loss).toFixed(1)}" r="2.5" fill="${x.color}"/>`);
   }
   series.forEach((x, i) => {
     const lastPoint = x.points[x.points.length - 1];
     const y = m.top + 14 + 18 * i;
     const label = `${x.label}${lastPoint ? ` (last ${lastPoint.loss.toFixed(3)})` : ''}`;
-    parts.push(`<line x1="${W - 250}" x2="${W - 230}" y1="${y}" y2="${y}" stroke="${x.color}" stroke-width="2"/><text x="${W - 225}" y="${y + 4}">${esc(label)}</text>`);
+    parts.push(
+      `<line x1="${W - 250}" x2="${W - 230}" y1="${y}" y2="${y}" stroke="${x.color}" stroke-width="2"/><text x="${W - 225}" y="${y + 4}">${esc(label)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -79,7 +79,12 @@ export class TrainBar {
     const done = this.step - startStep;
     const rate = secs > 0 ? this.tokens / secs : 0;
     const eta = done > 0 ? ((totalSteps - this.step) * secs) / done : NaN;
-    const per = (s: StreamLosses | undefined) => (s && Object.keys(s).length > 0 ? ` (${Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ')})` : '');
+    const per = (s: StreamLosses | undefined) =>
+      s && Object.keys(s).length > 0
+        ? ` (${Object.entries(s)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(' ')})`
+        : '';
     const held = this.heldOut === undefined ? '' : ` held-out ${this.heldOut.toFixed(3)}${per(this.heldOutStreams)}`;
     return (
       `step ${this.step}/${totalSteps} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(100 * frac).toFixed(1)}% ` +

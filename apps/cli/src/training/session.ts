@@ -43,7 +43,10 @@ export interface SessionConfig<B = Batch> {
   readonly parallel?: (workers: number) => DataParallelGradients<B>;
   /** Log, show and plot every stream's loss (a model with several output streams). */
   readonly streams?: boolean;
-  readonly trainer: Pick<TrainerOptions<B>, 'schedule' | 'optimizer' | 'maxGradNorm' | 'accumulationSteps' | 'freezePrefixes' | 'trainable'>;
+  readonly trainer: Pick<
+    TrainerOptions<B>,
+    'schedule' | 'optimizer' | 'maxGradNorm' | 'accumulationSteps' | 'freezePrefixes' | 'trainable'
+  >;
   readonly totalSteps: number;
   /** Checkpoint every this many steps (and at the last step). */
   readonly every: number;
@@ -97,7 +100,8 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
   const trainDir = path.join(c.out, TRAIN_DIR);
   const losses = new LossLog(path.join(c.out, LOSS_LOG));
   const plot = () => writeLossSvg(path.join(c.out, LOSS_PLOT), losses.read(), { title: c.title });
-  if (c.workers > 0 && !c.parallel) throw new ConfigError('runSession: workers > 0 needs `parallel`, a data-parallel strategy factory for this model');
+  if (c.workers > 0 && !c.parallel)
+    throw new ConfigError('runSession: workers > 0 needs `parallel`, a data-parallel strategy factory for this model');
   const parallel = c.workers > 0 ? c.parallel!(c.workers) : undefined;
   if (parallel?.config.note) log(`--workers: ${parallel.config.note}`);
   const strategy = parallel ?? c.local;
@@ -172,8 +176,22 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         path.join(c.out, SESSIONS_LOG),
         `${JSON.stringify({ startedAt, endedAt: new Date().toISOString(), fromStep: startStep, toStep: trainer.step, seconds: +sessionSeconds.toFixed(1), tokensPerSecond: Math.round(tokensPerSecond), workers })}\n`,
       );
-      if (trainer.step < c.totalSteps) log(`stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`);
-      return { step: trainer.step, finished: trainer.step >= c.totalSteps, tokens, lastLoss, lastHeldOut, lastStreams, lastHeldOutStreams, sessionSteps, sessionSeconds, tokensPerSecond };
+      if (trainer.step < c.totalSteps)
+        log(
+          `stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`,
+        );
+      return {
+        step: trainer.step,
+        finished: trainer.step >= c.totalSteps,
+        tokens,
+        lastLoss,
+        lastHeldOut,
+        lastStreams,
+        lastHeldOutStreams,
+        sessionSteps,
+        sessionSeconds,
+        tokensPerSecond,
+      };
     } finally {
       trainer.dispose();
     }

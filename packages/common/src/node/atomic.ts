@@ -98,7 +98,7 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string, opt
     const fd = openSync(tmp, 'w');
     try {
       const bytes = asBytes(data);
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -132,7 +132,10 @@ export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], 
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  const exists = await fs.stat(target).then((s) => s.isDirectory(), () => false);
+  const exists = await fs.stat(target).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (exists) {
     await fs.rm(prev, { recursive: true, force: true });
     await fs.rename(target, prev);

@@ -15,8 +15,20 @@ export { previousDir, writeDirAtomic, writeFileAtomic, type NamedBytes, type Wri
  */
 export async function resolveCheckpointDir(dir: string): Promise<string | undefined> {
   const target = path.resolve(dir);
-  if (await fs.stat(target).then((s) => s.isDirectory(), () => false)) return target;
+  if (
+    await fs.stat(target).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  )
+    return target;
   const prev = previousDir(target);
-  if (await fs.stat(prev).then((s) => s.isDirectory(), () => false)) return prev;
+  if (
+    await fs.stat(prev).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  )
+    return prev;
   return undefined;
 }

@@ -14,11 +14,14 @@ export function resolveModelLocation(nameOrPath: string, options: { from?: strin
   const asPath = path.resolve(nameOrPath);
   if (existsSync(asPath) && statSync(asPath).isDirectory()) return asPath;
   const relative = nameOrPath.startsWith('.') || nameOrPath.startsWith('/') || nameOrPath.includes('\\');
-  if (relative || !PACKAGE_NAME.test(nameOrPath)) throw new CheckpointError(`${asPath} is not a directory; pass a model directory or the name of an installed checkpoint package`);
+  if (relative || !PACKAGE_NAME.test(nameOrPath))
+    throw new CheckpointError(`${asPath} is not a directory; pass a model directory or the name of an installed checkpoint package`);
   const from = path.resolve(options.from ?? process.cwd());
   try {
     return path.dirname(createRequire(path.join(from, 'noop.js')).resolve(`${nameOrPath}/package.json`));
   } catch {
-    throw new CheckpointError(`"${nameOrPath}" is neither a directory nor a package installed where ${from} can import it; npm install ${nameOrPath}, or pass the model's directory`);
+    throw new CheckpointError(
+      `"${nameOrPath}" is neither a directory nor a package installed where ${from} can import it; npm install ${nameOrPath}, or pass the model's directory`,
+    );
   }
 }

@@ -17,7 +17,9 @@ export interface SaveTensorsOptions {
 }
 
 /** Reads tensor values to the host (float32 or int32) for encoding. */
-export async function toHostTensors(tensors: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>): Promise<Map<string, HostTensor>> {
+export async function toHostTensors(
+  tensors: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>,
+): Promise<Map<string, HostTensor>> {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   const out = new Map<string, HostTensor>();
   for (const [name, t] of entries) {
@@ -31,7 +33,11 @@ export async function toHostTensors(tensors: ReadonlyMap<string, tf.Tensor> | Re
   return out;
 }
 
-export async function saveTensors(file: string, tensors: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>, options: SaveTensorsOptions = {}): Promise<void> {
+export async function saveTensors(
+  file: string,
+  tensors: ReadonlyMap<string, tf.Tensor> | Readonly<Record<string, tf.Tensor>>,
+  options: SaveTensorsOptions = {},
+): Promise<void> {
   const bytes = encodeSafetensors(await toHostTensors(tensors), options);
   await writeFileAtomic(file, bytes, options.hook);
 }

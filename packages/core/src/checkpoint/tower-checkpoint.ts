@@ -86,7 +86,9 @@ export async function saveTower(dir: string, tower: Tower, options: SaveTowerOpt
   } catch (e) {
     const code = (e as NodeJS.ErrnoException)?.code;
     if (e instanceof CheckpointError || typeof code !== 'string') throw e;
-    const before = (await resolveCheckpointDir(target)) ? `the tower saved before in ${target} is intact` : `nothing was written to ${target}`;
+    const before = (await resolveCheckpointDir(target))
+      ? `the tower saved before in ${target} is intact`
+      : `nothing was written to ${target}`;
     const reason = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : (e as Error).message.split('\n')[0];
     throw new CheckpointError(`cannot save the tower to ${target}: ${reason}; ${before}. Free space and save again`, { cause: e });
   }
@@ -109,16 +111,22 @@ export async function readTowerCheckpointInfo(dir: string): Promise<{ dir: strin
   const root = await resolveCheckpointDir(dir);
   if (!root) throw new CheckpointError(`no checkpoint directory at ${path.resolve(dir)}; save one with saveTower first`);
   const meta = await readJson(path.join(root, 'metadata.json'), 'checkpoint metadata');
-  if (meta['format'] !== CHECKPOINT_FORMAT) throw new CheckpointError(`${root}/metadata.json: format ${JSON.stringify(meta['format'])} is not "${CHECKPOINT_FORMAT}"`);
+  if (meta['format'] !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`${root}/metadata.json: format ${JSON.stringify(meta['format'])} is not "${CHECKPOINT_FORMAT}"`);
   if (meta['formatVersion'] !== CHECKPOINT_FORMAT_VERSION) {
-    throw new CheckpointError(`${root}/metadata.json: formatVersion ${JSON.stringify(meta['formatVersion'])} is not supported (this reader knows ${CHECKPOINT_FORMAT_VERSION}); upgrade @zipper/core`);
+    throw new CheckpointError(
+      `${root}/metadata.json: formatVersion ${JSON.stringify(meta['formatVersion'])} is not supported (this reader knows ${CHECKPOINT_FORMAT_VERSION}); upgrade @zipper/core`,
+    );
   }
   const w = meta['weights'] as Record<string, unknown> | undefined;
-  if (!w || typeof w['sha256'] !== 'string' || w['file'] !== WEIGHTS_FILE) throw new CheckpointError(`${root}/metadata.json: "weights" must name ${WEIGHTS_FILE} and its sha256`);
-  if (w['dtype'] !== 'float32' && w['dtype'] !== 'float16') throw new CheckpointError(`${root}/metadata.json: "weights.dtype" must be "float32" or "float16", got ${showValue(w['dtype'])}`);
+  if (!w || typeof w['sha256'] !== 'string' || w['file'] !== WEIGHTS_FILE)
+    throw new CheckpointError(`${root}/metadata.json: "weights" must name ${WEIGHTS_FILE} and its sha256`);
+  if (w['dtype'] !== 'float32' && w['dtype'] !== 'float16')
+    throw new CheckpointError(`${root}/metadata.json: "weights.dtype" must be "float32" or "float16", got ${showValue(w['dtype'])}`);
   const raw = await readJson(path.join(root, 'config.json'), 'checkpoint config');
   const { arch, ...rest } = raw;
-  if (arch !== TOWER_ARCH) throw new CheckpointError(`${root}/config.json: arch ${JSON.stringify(arch)} is not "${TOWER_ARCH}"; this checkpoint is not a tower`);
+  if (arch !== TOWER_ARCH)
+    throw new CheckpointError(`${root}/config.json: arch ${JSON.stringify(arch)} is not "${TOWER_ARCH}"; this checkpoint is not a tower`);
   let config: TowerConfig;
   try {
     config = resolveTowerConfig(rest as unknown as TowerConfigInput);
@@ -137,12 +145,17 @@ export async function loadTower(dir: string): Promise<Tower> {
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const digest = sha256(bytes);
   if (digest !== metadata.weights.sha256) {
-    throw new CheckpointError(`${file}: sha256 ${digest} does not match ${metadata.weights.sha256} in metadata.json; the weights were modified or corrupted, restore them or re-save`);
+    throw new CheckpointError(
+      `${file}: sha256 ${digest} does not match ${metadata.weights.sha256} in metadata.json; the weights were modified or corrupted, restore them or re-save`,
+    );
   }
   const { tensors } = decodeSafetensors(bytes, file);
   const stored = metadata.weights.dtype === 'float16' ? 'F16' : 'F32';
   for (const [key, t] of tensors) {
-    if (t.stored !== stored) throw new CheckpointError(`${file}: "${key}" is stored as ${t.stored}, but metadata.json says the weights are ${metadata.weights.dtype} (${stored}); the file was modified or converted wrongly, re-save or re-convert it`);
+    if (t.stored !== stored)
+      throw new CheckpointError(
+        `${file}: "${key}" is stored as ${t.stored}, but metadata.json says the weights are ${metadata.weights.dtype} (${stored}); the file was modified or converted wrongly, re-save or re-convert it`,
+      );
   }
   const problems = paramSetProblems(towerParamSpecs(config), shapesOf(tensors));
   if (problems.length > 0) throw new CheckpointError(`${file} does not match config.json: ${problems.join('; ')}`);

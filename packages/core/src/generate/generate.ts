@@ -42,14 +42,18 @@ export interface GenerateResult {
 }
 
 function toRows(prompt: readonly number[] | readonly (readonly number[])[], vocab: number): number[][] {
-  if (!Array.isArray(prompt) || prompt.length === 0) throw new ShapeError('prompt must be a non-empty array of token ids (or of equal-length rows)');
+  if (!Array.isArray(prompt) || prompt.length === 0)
+    throw new ShapeError('prompt must be a non-empty array of token ids (or of equal-length rows)');
   const rows = (typeof prompt[0] === 'number' ? [prompt] : prompt) as readonly (readonly number[])[];
   rows.forEach((r, i) => {
     if (!Array.isArray(r) || r.length === 0) throw new ShapeError(`prompt row ${i} must be a non-empty array of token ids`);
     r.forEach((id, j) => {
       if (!Number.isInteger(id)) throw new ShapeError(`prompt[${i}][${j}] = ${id} is not an integer token id`);
       // checked here, before an Int32Array would wrap 2^32 + 5 to 5 (and show 2^31 as -2^31)
-      if (id < 0 || id >= vocab) throw new TokenRangeError(`prompt[${i}][${j}] = ${id} is outside the vocabulary [0, ${vocab}); pass ids the tower's tokenizer produced`);
+      if (id < 0 || id >= vocab)
+        throw new TokenRangeError(
+          `prompt[${i}][${j}] = ${id} is outside the vocabulary [0, ${vocab}); pass ids the tower's tokenizer produced`,
+        );
     });
   });
   return rows.map((r) => [...r]);
@@ -67,7 +71,11 @@ async function lastLogits(logits: tf.Tensor3D): Promise<Float32Array> {
   }
 }
 
-export async function generate<C>(decoder: Decoder<C>, prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions): Promise<GenerateResult> {
+export async function generate<C>(
+  decoder: Decoder<C>,
+  prompt: readonly number[] | readonly (readonly number[])[],
+  options: GenerateOptions,
+): Promise<GenerateResult> {
   const sampling = resolveSamplingConfig(options);
   const maxNew = options.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
@@ -79,7 +87,14 @@ export async function generate<C>(decoder: Decoder<C>, prompt: readonly number[]
   const finishReasons: FinishReason[] = rows.map(() => 'length');
   for (const index of groups.values()) {
     const onToken = options.onToken;
-    const res = await generateBatch(decoder, index.map((i) => rows[i] as number[]), sampling, options, rng, onToken && ((e) => onToken({ ...e, row: index[e.row] as number })));
+    const res = await generateBatch(
+      decoder,
+      index.map((i) => rows[i] as number[]),
+      sampling,
+      options,
+      rng,
+      onToken && ((e) => onToken({ ...e, row: index[e.row] as number })),
+    );
     index.forEach((i, j) => {
       tokens[i] = res.tokens[j] as number[];
       finishReasons[i] = res.finishReasons[j] as FinishReason;
@@ -118,7 +133,9 @@ async function generateBatch<C>(
     }
     if (out.cache === undefined) {
       out.logits.dispose();
-      throw new ShapeError('the decoder returned no cache from forward(ids, { cache }); a Decoder must return the new cache when given one');
+      throw new ShapeError(
+        'the decoder returned no cache from forward(ids, { cache }); a Decoder must return the new cache when given one',
+      );
     }
     decoder.disposeCache(cache);
     cache = out.cache;

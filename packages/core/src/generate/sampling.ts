@@ -18,7 +18,8 @@ export function resolveSamplingConfig(p: Partial<SamplingConfig>): SamplingConfi
   const temperature = p.temperature ?? 0;
   const topK = p.topK ?? 0;
   const topP = p.topP ?? 1;
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) throw new ConfigError(`temperature must be a finite number >= 0 (0 = greedy), got ${temperature}`);
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+    throw new ConfigError(`temperature must be a finite number >= 0 (0 = greedy), got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new ConfigError(`topK must be an integer >= 0 (0 = no limit), got ${topK}`);
   if (typeof topP !== 'number' || !(topP > 0 && topP <= 1)) throw new ConfigError(`topP must be in (0, 1], got ${topP}`);
   return { temperature, topK, topP };

@@ -27,7 +27,20 @@ import { BMM_WASM_BASE64 } from './bmm/bmm-wasm.js';
 import { nativeGemm } from './native.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-type Bmm = (a: number, b: number, c: number, batch: number, m: number, k: number, n: number, ta: number, tb: number, sa: number, sb: number, pack: number) => void;
+type Bmm = (
+  a: number,
+  b: number,
+  c: number,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  ta: number,
+  tb: number,
+  sa: number,
+  sb: number,
+  pack: number,
+) => void;
 
 /** The slice of the WebAssembly JS API used here (the project's TS lib has no DOM types). */
 interface WasmMemory {
@@ -62,7 +75,18 @@ class BmmModule {
     return new Float32Array(this.memory.buffer, this.base, floats);
   }
 
-  run(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number, ta: boolean, tb: boolean, sa: number, sb: number): Float32Array {
+  run(
+    a: Float32Array,
+    b: Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    ta: boolean,
+    tb: boolean,
+    sa: number,
+    sb: number,
+  ): Float32Array {
     const cLen = batch * m * n;
     const heap = this.heap(a.length + b.length + cLen + m * k + k * n);
     heap.set(a, 0);
@@ -105,8 +129,14 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
           backend.typedArrayFromHeap(a) as Float32Array,
           backend.typedArrayFromHeap(b) as Float32Array,
           backend.typedArrayFromHeap(out) as Float32Array,
-          batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0,
-          batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+          batch,
+          m,
+          n,
+          k,
+          transposeA ? 1 : 0,
+          transposeB ? 1 : 0,
+          batchA === 1 ? 0 : m * k,
+          batchB === 1 ? 0 : k * n,
         );
         return out;
       }
@@ -125,8 +155,14 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
     const c = module_.run(
       backend.typedArrayFromHeap(a) as Float32Array,
       backend.typedArrayFromHeap(b) as Float32Array,
-      batch, m, k, n, transposeA, transposeB,
-      batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n,
+      batch,
+      m,
+      k,
+      n,
+      transposeA,
+      transposeB,
+      batchA === 1 ? 0 : m * k,
+      batchB === 1 ? 0 : k * n,
     );
     const out = backend.makeOutput([...outer, m, n], 'float32');
     (backend.typedArrayFromHeap(out) as Float32Array).set(c);
@@ -135,7 +171,14 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 /** 2-D (or single-matrix) product with flags: explicit transposes, then the XNNPACK path. */
-function viaTranspose(original: tf.KernelFunc, backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
+function viaTranspose(
+  original: tf.KernelFunc,
+  backend: BackendWasm,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): tf.TensorInfo {
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const flip = (x: tf.TensorInfo): tf.TensorInfo => {
     const r = x.shape.length;

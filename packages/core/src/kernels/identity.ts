@@ -5,7 +5,7 @@
  * Like the backend's own Reshape, this shares the data and bumps its reference count: wasm
  * tensor data is never written after creation, so sharing is safe.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };

@@ -21,7 +21,19 @@ import { BackendError } from '../errors.js';
 /** The addon's exports (see native/addon.c). */
 export interface NativeGemm {
   /** C[b] = op(A[b]) @ op(B[b]); sa / sb batch strides in floats, 0 = broadcast; C dense. */
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, ta: number, tb: number, sa: number, sb: number): void;
+  gemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    ta: number,
+    tb: number,
+    sa: number,
+    sb: number,
+  ): void;
   /** Micro-kernel in use: "avx512f", "avx2+fma" or "generic". */
   isa(): string;
   /** Forces a micro-kernel (tests); false if the CPU lacks it. */
@@ -76,7 +88,8 @@ export function findPackageRoot(from: string): string | undefined {
 
 /** Path of the prebuilt binary for this platform (whether or not it exists), or why there is none. */
 export function nativeBinaryPath(): { path?: string; error?: string } {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return { error: `no prebuilt binary for ${process.platform}-${process.arch} (only linux-x64)` };
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return { error: `no prebuilt binary for ${process.platform}-${process.arch} (only linux-x64)` };
   const root = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
   if (root === undefined) return { error: 'could not find the @zipper/core package root above this module' };
   return { path: path.join(root, 'native', 'prebuilt', `${process.platform}-${process.arch}`, BINARY_NAME) };
@@ -87,7 +100,8 @@ export function loadNativeGemm(): NativeGemm | undefined {
   if (loaded === undefined) {
     const where = nativeBinaryPath();
     if (where.path === undefined) loaded = { error: where.error! };
-    else if (!fs.existsSync(where.path)) loaded = { path: where.path, error: `${where.path} is missing; rebuild it with \`node packages/core/native/build.mjs\`` };
+    else if (!fs.existsSync(where.path))
+      loaded = { path: where.path, error: `${where.path} is missing; rebuild it with \`node packages/core/native/build.mjs\`` };
     else {
       try {
         loaded = { module: require_(where.path) as NativeGemm, path: where.path };
@@ -100,14 +114,20 @@ export function loadNativeGemm(): NativeGemm | undefined {
 }
 
 /** Reads ZIPPER_NATIVE / ZIPPER_NATIVE_THREADS, then applies `override`; throws BackendError on bad values. */
-export function resolveNativeOptions(override: { native?: boolean; nativeThreads?: number } = {}, env: NodeJS.ProcessEnv = process.env): NativeOptions {
+export function resolveNativeOptions(
+  override: { native?: boolean; nativeThreads?: number } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): NativeOptions {
   const flag = env['ZIPPER_NATIVE'];
   if (flag !== undefined && flag !== '' && flag !== '0' && flag !== '1') {
     throw new BackendError(`ZIPPER_NATIVE="${flag}" is not 0 or 1; use 0 to turn the native GEMM off, 1 (or unset) to use it`);
   }
   const threads = override.nativeThreads ?? (env['ZIPPER_NATIVE_THREADS'] ? Number(env['ZIPPER_NATIVE_THREADS']) : DEFAULT_NATIVE_THREADS);
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_NATIVE_THREADS) {
-    const src = override.nativeThreads !== undefined ? `nativeThreads=${override.nativeThreads}` : `ZIPPER_NATIVE_THREADS="${env['ZIPPER_NATIVE_THREADS']}"`;
+    const src =
+      override.nativeThreads !== undefined
+        ? `nativeThreads=${override.nativeThreads}`
+        : `ZIPPER_NATIVE_THREADS="${env['ZIPPER_NATIVE_THREADS']}"`;
     throw new BackendError(`${src} is not a thread count; use an integer from 1 to ${MAX_NATIVE_THREADS}`);
   }
   return { enabled: override.native ?? flag !== '0', threads };

@@ -40,8 +40,13 @@ export function registerWasmKernels(): void {
   wrap('Identity', makeIdentityWasm);
   wrap('Transpose', makeTransposeWasm);
   wrap('GatherV2', makeGatherWasm);
-  for (const [kernelName, kernelFunc] of [[RMS_NORM_KERNEL, rmsNormWasm], [GELU_KERNEL, geluWasm], [ROPE_KERNEL, ropeWasm]] as const) {
-    if (tf.getKernel(kernelName, 'wasm') === undefined) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  for (const [kernelName, kernelFunc] of [
+    [RMS_NORM_KERNEL, rmsNormWasm],
+    [GELU_KERNEL, geluWasm],
+    [ROPE_KERNEL, ropeWasm],
+  ] as const) {
+    if (tf.getKernel(kernelName, 'wasm') === undefined)
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }
 

@@ -39,11 +39,21 @@ export function geluWasm(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { a, b } = args.attrs as { a: number; b: number };
   const out = backend.makeOutput(x.shape, 'float32');
-  if (tf.util.sizeFromShape(x.shape) > 0) geluLoop(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, a, b);
+  if (tf.util.sizeFromShape(x.shape) > 0)
+    geluLoop(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, a, b);
   return out;
 }
 
-function ropeLoop(X: Float32Array, Y: Float32Array, cos: ArrayLike<number>, sin: ArrayLike<number>, bt: number, t: number, g: number, k: number): void {
+function ropeLoop(
+  X: Float32Array,
+  Y: Float32Array,
+  cos: ArrayLike<number>,
+  sin: ArrayLike<number>,
+  bt: number,
+  t: number,
+  g: number,
+  k: number,
+): void {
   const f = Math.fround;
   const half = k / 2;
   for (let r = 0, o = 0; r < bt; r++) {
@@ -67,7 +77,8 @@ export function ropeWasm(args: KernelArgs): tf.TensorInfo {
   const { cos, sin } = args.attrs as { cos: number[]; sin: number[] };
   const [b, t, g, k] = x.shape as [number, number, number, number];
   const out = backend.makeOutput(x.shape, 'float32');
-  if (b * t * g * k > 0) ropeLoop(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, cos, sin, b * t, t, g, k);
+  if (b * t * g * k > 0)
+    ropeLoop(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, cos, sin, b * t, t, g, k);
   return out;
 }
 

@@ -66,7 +66,10 @@ export function makeTransposeWasm(original: tf.KernelFunc): tf.KernelFunc {
     const swapLast = lead && perm[r - 2] === r - 1 && perm[r - 1] === r - 2;
     const keepLast = perm[r - 1] === r - 1;
     if (!swapLast && !keepLast) return original(args as never);
-    const out = backend.makeOutput(perm.map((p) => x.shape[p]!), x.dtype);
+    const out = backend.makeOutput(
+      perm.map((p) => x.shape[p]!),
+      x.dtype,
+    );
     const dst = backend.typedArrayFromHeap(out);
     const src = backend.typedArrayFromHeap(x);
     if (dst.length === 0) return out;

@@ -15,7 +15,8 @@ export function unsortedSegmentSumWasm(args: { inputs: tf.NamedTensorInfoMap; ba
   const backend = args.backend as BackendWasm;
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (args.attrs as { numSegments: number }).numSegments;
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum (wasm): dtype ${x.dtype} is not supported; cast x to float32`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32')
+    throw new Error(`UnsortedSegmentSum (wasm): dtype ${x.dtype} is not supported; cast x to float32`);
   const idRank = segmentIds.shape.length;
   const rows = tf.util.sizeFromShape(segmentIds.shape);
   const inner = tf.util.sizeFromShape(x.shape.slice(idRank));

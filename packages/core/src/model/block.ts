@@ -34,7 +34,12 @@ export interface BlockResult {
   readonly cache?: LayerKV;
 }
 
-export function decoderBlock(w: BlockWeights, x: tf.Tensor3D, state: BlockState, opts: { nHeads: number; ropeBase: number; normEps: number }): BlockResult {
+export function decoderBlock(
+  w: BlockWeights,
+  x: tf.Tensor3D,
+  state: BlockState,
+  opts: { nHeads: number; ropeBase: number; normEps: number },
+): BlockResult {
   return tf.tidy(() => {
     const attn = selfAttention({ qkv: w.qkv, out: w.out }, rmsNorm(x, w.ln1, opts.normEps), {
       nHeads: opts.nHeads,

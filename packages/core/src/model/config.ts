@@ -49,7 +49,8 @@ function positiveFinite(name: string, value: unknown): number {
 
 /** Fills defaults and checks every invariant; the result is frozen. */
 export function resolveTowerConfig(partial: TowerConfigInput): TowerConfig {
-  if (partial === null || typeof partial !== 'object') throw new ConfigError('tower config must be an object with vocabSize, dModel, nLayers, nHeads');
+  if (partial === null || typeof partial !== 'object')
+    throw new ConfigError('tower config must be an object with vocabSize, dModel, nLayers, nHeads');
   const known = new Set(['vocabSize', 'dModel', 'nLayers', 'nHeads', ...Object.keys(TOWER_DEFAULTS)]);
   for (const key of Object.keys(partial)) {
     if (!known.has(key)) throw new ConfigError(`unknown tower config field "${key}"; known fields: ${[...known].join(', ')}`);

@@ -22,14 +22,18 @@ const SEGMENT = /^[^.\s]+(\.[^.\s]+)*$/;
 
 /** Checks that `key` is a dotted path of non-empty segments (no spaces, no leading/trailing/double dots). */
 export function checkKey(key: string): string {
-  if (typeof key !== 'string' || !SEGMENT.test(key)) throw new ShapeError(`parameter key ${JSON.stringify(key)} is not a module path: dotted non-empty segments without spaces, e.g. "blocks.3.qkv.weight"`);
+  if (typeof key !== 'string' || !SEGMENT.test(key))
+    throw new ShapeError(
+      `parameter key ${JSON.stringify(key)} is not a module path: dotted non-empty segments without spaces, e.g. "blocks.3.qkv.weight"`,
+    );
   return key;
 }
 
 /** Joins path segments (strings or layer indices) with dots: joinKey('blocks', 3, 'qkv.weight'). */
 export function joinKey(...parts: readonly (string | number)[]): string {
   for (const p of parts) {
-    if (typeof p === 'number' && !(Number.isInteger(p) && p >= 0)) throw new ShapeError(`a key segment index must be an integer >= 0, got ${p}`);
+    if (typeof p === 'number' && !(Number.isInteger(p) && p >= 0))
+      throw new ShapeError(`a key segment index must be an integer >= 0, got ${p}`);
   }
   return checkKey(parts.map(String).join('.'));
 }

@@ -31,7 +31,8 @@ function forward(x: tf.Tensor, scale: tf.Tensor, eps: number): [tf.Tensor, tf.Te
 
 export function rmsNorm<R extends tf.Rank>(x: tf.Tensor<R>, scale: tf.Tensor1D, eps: number): tf.Tensor<R> {
   const d = scale.shape[0];
-  if (scale.rank !== 1 || x.shape[x.rank - 1] !== d) throw new ShapeError(`rmsNorm: x's last axis must equal scale's width ${d}, got x [${x.shape}], scale [${scale.shape}]`);
+  if (scale.rank !== 1 || x.shape[x.rank - 1] !== d)
+    throw new ShapeError(`rmsNorm: x's last axis must equal scale's width ${d}, got x [${x.shape}], scale [${scale.shape}]`);
   if (!recordingGradients()) return tf.tidy(() => forward(x, scale, eps)[0] as tf.Tensor<R>);
   const frozen = isFrozen(scale);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -10,7 +10,8 @@ import type { TowerConfig } from './config.js';
 import { keySetProblems } from './keys.js';
 import { Mulberry32, hashSeed } from '@zipper/common';
 
-export type ParamInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'ones' };
+export type ParamInit =
+  { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'ones' };
 
 export interface ParamSpec {
   readonly key: string;
@@ -22,7 +23,11 @@ export interface ParamSpec {
 export function towerParamSpecs(c: TowerConfig): ParamSpec[] {
   const d = c.dModel;
   const f = c.mlpRatio * d;
-  const lin = (key: string, inDim: number, outDim: number): ParamSpec => ({ key, shape: [inDim, outDim], init: { kind: 'uniform', bound: 1 / Math.sqrt(inDim) } });
+  const lin = (key: string, inDim: number, outDim: number): ParamSpec => ({
+    key,
+    shape: [inDim, outDim],
+    init: { kind: 'uniform', bound: 1 / Math.sqrt(inDim) },
+  });
   const scale = (key: string): ParamSpec => ({ key, shape: [d], init: { kind: 'ones' } });
   const specs: ParamSpec[] = [{ key: 'emb.weight', shape: [c.vocabSize, d], init: { kind: 'normal', std: 0.02 } }];
   for (let i = 0; i < c.nLayers; i++) {

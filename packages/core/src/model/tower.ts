@@ -116,7 +116,8 @@ export class Tower implements Decoder<KVCache> {
   /** Block i (0-based) on x [B, T, D]; see BlockState for caching. */
   block(i: number, x: tf.Tensor3D, state: BlockState): BlockResult {
     this.checkAlive();
-    if (!Number.isInteger(i) || i < 0 || i >= this.config.nLayers) throw new ShapeError(`block index ${i} outside 0..${this.config.nLayers - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.config.nLayers)
+      throw new ShapeError(`block index ${i} outside 0..${this.config.nLayers - 1}`);
     this.checkHidden(x, 'block input');
     this.checkState(x, state);
     return decoderBlock(this.blockWeights[i] as BlockWeights, x, state, this.config);
@@ -128,7 +129,9 @@ export class Tower implements Decoder<KVCache> {
     this.checkHidden(x, 'head input');
     return tf.tidy(() => {
       const n = rmsNorm(x, this.param('norm.scale') as tf.Tensor1D, this.config.normEps);
-      return this.config.tieEmbeddings ? tiedLogits(n, this.param('emb.weight') as tf.Tensor2D) : linear(n, this.param('head.weight') as tf.Tensor2D);
+      return this.config.tieEmbeddings
+        ? tiedLogits(n, this.param('emb.weight') as tf.Tensor2D)
+        : linear(n, this.param('head.weight') as tf.Tensor2D);
     });
   }
 
@@ -205,7 +208,8 @@ export class Tower implements Decoder<KVCache> {
 
   private checkIds(ids: tf.Tensor2D): void {
     this.checkAlive();
-    if (!(ids instanceof tf.Tensor)) throw new ShapeError('token ids must be a tf.Tensor2D of int32 [B, T]; use tf.tensor2d(ids, undefined, "int32")');
+    if (!(ids instanceof tf.Tensor))
+      throw new ShapeError('token ids must be a tf.Tensor2D of int32 [B, T]; use tf.tensor2d(ids, undefined, "int32")');
     if (ids.rank !== 2) throw new ShapeError(`token ids must have rank 2 [B, T], got shape [${ids.shape.join(', ')}]`);
     if (ids.dtype !== 'int32') throw new ShapeError(`token ids must be int32, got ${ids.dtype}; cast with tf.cast(ids, "int32")`);
     if (ids.shape[0] < 1 || ids.shape[1] < 1) throw new ShapeError(`token ids must be non-empty, got shape [${ids.shape.join(', ')}]`);
@@ -215,14 +219,18 @@ export class Tower implements Decoder<KVCache> {
       const id = data[i] as number;
       if (id < 0 || id >= v) {
         const t = ids.shape[1];
-        throw new TokenRangeError(`token id ${id} at [${Math.floor(i / t)}, ${i % t}] is outside [0, ${v}); the tokenizer and the tower's vocabSize disagree`);
+        throw new TokenRangeError(
+          `token id ${id} at [${Math.floor(i / t)}, ${i % t}] is outside [0, ${v}); the tokenizer and the tower's vocabSize disagree`,
+        );
       }
     }
   }
 
   private checkHidden(x: tf.Tensor3D, what: string): void {
-    if (!(x instanceof tf.Tensor) || x.rank !== 3) throw new ShapeError(`${what} must be [B, T, D], got shape [${x instanceof tf.Tensor ? x.shape.join(', ') : typeof x}]`);
-    if (x.shape[2] !== this.config.dModel) throw new ShapeError(`${what} must have last axis dModel = ${this.config.dModel}, got shape [${x.shape.join(', ')}]`);
+    if (!(x instanceof tf.Tensor) || x.rank !== 3)
+      throw new ShapeError(`${what} must be [B, T, D], got shape [${x instanceof tf.Tensor ? x.shape.join(', ') : typeof x}]`);
+    if (x.shape[2] !== this.config.dModel)
+      throw new ShapeError(`${what} must have last axis dModel = ${this.config.dModel}, got shape [${x.shape.join(', ')}]`);
     if (x.dtype !== 'float32') throw new ShapeError(`${what} must be float32, got ${x.dtype}`);
   }
 
@@ -230,21 +238,34 @@ export class Tower implements Decoder<KVCache> {
     const { start, cache } = state;
     if (!Number.isInteger(start) || start < 0) throw new ShapeError(`block state start must be a non-negative integer, got ${start}`);
     const end = start + x.shape[1];
-    if (end > this.config.maxSeqLen) throw new ShapeError(`positions up to ${end} exceed maxSeqLen ${this.config.maxSeqLen}; shorten the input or raise maxSeqLen`);
+    if (end > this.config.maxSeqLen)
+      throw new ShapeError(`positions up to ${end} exceed maxSeqLen ${this.config.maxSeqLen}; shorten the input or raise maxSeqLen`);
     if (!cache) {
-      if (start !== 0 && state.useCache) throw new ShapeError(`start ${start} with useCache but no cache: the cache would miss positions 0..${start - 1}`);
+      if (start !== 0 && state.useCache)
+        throw new ShapeError(`start ${start} with useCache but no cache: the cache would miss positions 0..${start - 1}`);
       return;
     }
     const [b, h, s, k] = cache.k.shape;
     const want = [x.shape[0], this.config.nHeads, start, headDim(this.config)];
-    if (cache.k.rank !== 4 || b !== want[0] || h !== want[1] || s !== want[2] || k !== want[3] || cache.v.shape.join() !== cache.k.shape.join()) {
-      throw new ShapeError(`layer cache must be k, v [B, H, S=start, K] = [${want.join(', ')}], got k [${cache.k.shape.join(', ')}], v [${cache.v.shape.join(', ')}]`);
+    if (
+      cache.k.rank !== 4 ||
+      b !== want[0] ||
+      h !== want[1] ||
+      s !== want[2] ||
+      k !== want[3] ||
+      cache.v.shape.join() !== cache.k.shape.join()
+    ) {
+      throw new ShapeError(
+        `layer cache must be k, v [B, H, S=start, K] = [${want.join(', ')}], got k [${cache.k.shape.join(', ')}], v [${cache.v.shape.join(', ')}]`,
+      );
     }
   }
 
   private checkCache(cache: KVCache, batch: number): void {
     if (cache.layers.length !== 0 && cache.layers.length !== this.config.nLayers) {
-      throw new ShapeError(`cache has ${cache.layers.length} layers, the tower ${this.config.nLayers}; use emptyCache() or a cache this tower returned`);
+      throw new ShapeError(
+        `cache has ${cache.layers.length} layers, the tower ${this.config.nLayers}; use emptyCache() or a cache this tower returned`,
+      );
     }
     if (cache.layers.length === 0 && cache.length !== 0) throw new ShapeError(`an empty cache must have length 0, got ${cache.length}`);
     const first = cache.layers[0];

@@ -74,11 +74,16 @@ function causalVisible(t: number, s: number, offset: number): tf.Tensor2D {
 /** `mask` viewed as rank 4 [B|1, H|1, T, S], checked against the attention's sizes. */
 function maskAs4D(mask: tf.Tensor, b: number, h: number, t: number, s: number): tf.Tensor4D {
   const fail = (why: string): never => {
-    throw new ShapeError(`attention: mask ${why}; expected bool or float32 [T=${t}, S=${s}], [B=${b}|1, T, S] or [B|1, H=${h}|1, T, S], got ${mask.dtype} [${mask.shape}]`);
+    throw new ShapeError(
+      `attention: mask ${why}; expected bool or float32 [T=${t}, S=${s}], [B=${b}|1, T, S] or [B|1, H=${h}|1, T, S], got ${mask.dtype} [${mask.shape}]`,
+    );
   };
-  if (mask.dtype !== 'bool' && mask.dtype !== 'float32') fail('has the wrong dtype (use bool for may-attend, float32 for an additive mask)');
+  if (mask.dtype !== 'bool' && mask.dtype !== 'float32')
+    fail('has the wrong dtype (use bool for may-attend, float32 for an additive mask)');
   if (mask.rank < 2 || mask.rank > 4) fail('has the wrong rank');
-  const shape = (mask.rank === 2 ? [1, 1, ...mask.shape] : mask.rank === 3 ? [mask.shape[0], 1, mask.shape[1], mask.shape[2]] : [...mask.shape]) as [number, number, number, number];
+  const shape = (
+    mask.rank === 2 ? [1, 1, ...mask.shape] : mask.rank === 3 ? [mask.shape[0], 1, mask.shape[1], mask.shape[2]] : [...mask.shape]
+  ) as [number, number, number, number];
   const [mb, mh, mt, ms] = shape;
   if (mt !== t || ms !== s) fail('must end in [T, S]');
   if ((mb !== 1 && mb !== b) || (mh !== 1 && mh !== h)) fail('must have batch 1 or B and heads 1 or H');
@@ -96,7 +101,9 @@ export function checkMaskOptions(options: AttentionMaskOptions, b: number, h: nu
   }
   if (keyPadding !== undefined) {
     if (keyPadding.rank !== 2 || keyPadding.shape[0] !== b || keyPadding.shape[1] !== s) {
-      throw new ShapeError(`attention: keyPadding must be [B=${b}, S=${s}] (true / 1 = a real key), got ${keyPadding.dtype} [${keyPadding.shape}]`);
+      throw new ShapeError(
+        `attention: keyPadding must be [B=${b}, S=${s}] (true / 1 = a real key), got ${keyPadding.dtype} [${keyPadding.shape}]`,
+      );
     }
     if (keyPadding.dtype === 'complex64' || keyPadding.dtype === 'string') {
       throw new ShapeError(`attention: keyPadding must be bool, float32 or int32 (true / 1 = a real key), got ${keyPadding.dtype}`);
@@ -149,7 +156,10 @@ export function resolveMask(options: AttentionMaskOptions, b: number, h: number,
  * result as `attention(q, k, v, { prepared })` (values and gradients bit-identical to passing
  * the options). The caller owns it: `dispose()` when done.
  */
-export function prepareAttentionMask(options: AttentionMaskOptions, sizes: { batch: number; heads: number; queries: number; keys: number }): PreparedAttentionMask {
+export function prepareAttentionMask(
+  options: AttentionMaskOptions,
+  sizes: { batch: number; heads: number; queries: number; keys: number },
+): PreparedAttentionMask {
   const { batch: b, heads: h, queries: t, keys: s } = sizes;
   for (const [name, n] of Object.entries(sizes)) {
     if (!Number.isInteger(n) || n < 1) throw new ShapeError(`prepareAttentionMask: sizes.${name} must be a positive integer, got ${n}`);

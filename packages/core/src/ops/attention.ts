@@ -31,7 +31,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError } from '../errors.js';
 import '../kernels/gradients.js';
-import { type AttentionMaskOptions, checkMaskOptions, type PreparedAttentionMask, type ResolvedMask, resolveMask } from './attention-mask.js';
+import {
+  type AttentionMaskOptions,
+  checkMaskOptions,
+  type PreparedAttentionMask,
+  type ResolvedMask,
+  resolveMask,
+} from './attention-mask.js';
 import { recordingGradients } from './tape.js';
 
 export interface AttentionOptions extends AttentionMaskOptions {
@@ -45,8 +51,13 @@ export interface CausalAttentionOptions {
 }
 
 function check(name: string, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): void {
-  for (const [arg, x] of [['q', q], ['k', k], ['v', v]] as const) {
-    if (x.rank !== 4 || x.dtype !== 'float32') throw new ShapeError(`${name}: ${arg} must be float32 of rank 4 [B, H, ${arg === 'q' ? 'T' : 'S'}, K], got ${x.dtype} [${x.shape}]`);
+  for (const [arg, x] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    if (x.rank !== 4 || x.dtype !== 'float32')
+      throw new ShapeError(`${name}: ${arg} must be float32 of rank 4 [B, H, ${arg === 'q' ? 'T' : 'S'}, K], got ${x.dtype} [${x.shape}]`);
   }
   const [b, h, , kd] = q.shape;
   const sameKV = k.shape.every((n, i) => n === v.shape[i]);
@@ -61,7 +72,12 @@ function batchedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
   const s = k.shape[2];
   const scale = 1 / Math.sqrt(kd);
   const { prepared } = options;
-  const masks = (): ResolvedMask | undefined => (prepared ? (prepared.bias ? { bias: prepared.bias, ...(prepared.visible ? { visible: prepared.visible } : {}) } : undefined) : resolveMask(options, b, h, t, s));
+  const masks = (): ResolvedMask | undefined =>
+    prepared
+      ? prepared.bias
+        ? { bias: prepared.bias, ...(prepared.visible ? { visible: prepared.visible } : {}) }
+        : undefined
+      : resolveMask(options, b, h, t, s);
   if (!recordingGradients()) {
     // Rank-4 matMuls straight away (no reshapes): fewer kernels per decode step.
     return tf.tidy(() => {
@@ -107,11 +123,20 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, option
   const sizes = [q.shape[0], q.shape[1], q.shape[2], k.shape[2]] as const;
   const { prepared } = options;
   if (prepared) {
-    if (options.causal !== undefined || options.causalOffset !== undefined || options.keyPadding !== undefined || options.mask !== undefined) {
-      throw new ShapeError('attention: pass either prepared (from prepareAttentionMask) or causal / causalOffset / keyPadding / mask, not both');
+    if (
+      options.causal !== undefined ||
+      options.causalOffset !== undefined ||
+      options.keyPadding !== undefined ||
+      options.mask !== undefined
+    ) {
+      throw new ShapeError(
+        'attention: pass either prepared (from prepareAttentionMask) or causal / causalOffset / keyPadding / mask, not both',
+      );
     }
     if (prepared.sizes.some((n, i) => n !== sizes[i])) {
-      throw new ShapeError(`attention: prepared mask is for [B, H, T, S] = [${prepared.sizes}], this call is [${sizes}]; prepare one for these sizes`);
+      throw new ShapeError(
+        `attention: prepared mask is for [B, H, T, S] = [${prepared.sizes}], this call is [${sizes}]; prepare one for these sizes`,
+      );
     }
   } else checkMaskOptions(options, ...sizes);
   return batchedAttention(q, k, v, options);

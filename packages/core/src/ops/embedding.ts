@@ -29,7 +29,8 @@ export function embedding(ids: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor3D {
   if (table.rank !== 2) throw new ShapeError(`embedding: table must be [V, D], got [${table.shape}]`);
   const [b, t] = ids.shape;
   const [v, d] = table.shape;
-  if (!recordingGradients() || isFrozen(table)) return tf.tidy(() => tf.reshape(tf.gather(table, tf.reshape(ids, [-1])), [b, t, d]) as tf.Tensor3D);
+  if (!recordingGradients() || isFrozen(table))
+    return tf.tidy(() => tf.reshape(tf.gather(table, tf.reshape(ids, [-1])), [b, t, d]) as tf.Tensor3D);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [tab, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [N]
@@ -49,7 +50,13 @@ export function tiedLogits<R extends tf.Rank>(x: tf.Tensor<R>, table: tf.Tensor2
   if (x.rank < 1 || x.shape[x.rank - 1] !== d) throw new ShapeError(`tiedLogits: x's last axis must be D=${d}, got x shape [${x.shape}]`);
   const lead = x.shape.slice(0, -1);
   if (!recordingGradients()) {
-    return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, table, false, true), [...lead, v] as number[]) as tf.Tensor as tf.Tensor<R>);
+    return tf.tidy(
+      () =>
+        tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, table, false, true), [
+          ...lead,
+          v,
+        ] as number[]) as tf.Tensor as tf.Tensor<R>,
+    );
   }
   if (isFrozen(table)) {
     const g = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

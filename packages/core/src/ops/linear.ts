@@ -41,8 +41,15 @@ export function linear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D, bias?
   if (!recordingGradients()) {
     // One kernel when every axis before the rows is 1 (decode: x [1, 1, in], or [1, 1, G, K]):
     // TF.js's matMul takes rank-N x rank-2 directly and on wasm that still reaches XNNPACK.
-    if (bias === undefined && x.shape.slice(0, -2).every((n) => n === 1)) return tf.matMul(x as tf.Tensor as tf.Tensor3D, w) as tf.Tensor as tf.Tensor<R>;
-    return tf.tidy(() => tf.reshape(addBias(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w)), [...lead, outDim] as number[]) as tf.Tensor as tf.Tensor<R>);
+    if (bias === undefined && x.shape.slice(0, -2).every((n) => n === 1))
+      return tf.matMul(x as tf.Tensor as tf.Tensor3D, w) as tf.Tensor as tf.Tensor<R>;
+    return tf.tidy(
+      () =>
+        tf.reshape(addBias(tf.matMul(tf.reshape(x, [-1, inDim]) as tf.Tensor2D, w)), [
+          ...lead,
+          outDim,
+        ] as number[]) as tf.Tensor as tf.Tensor<R>,
+    );
   }
   // Differentiate x always; w and bias unless frozen (then they are constants, no gradient work).
   const trainW = !isFrozen(w);

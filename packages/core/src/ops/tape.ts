@@ -37,7 +37,9 @@ export function withWatchedVariables<T>(vars: readonly tf.Variable[], fn: () => 
   try {
     const result = fn();
     if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-      throw new ZipperError('withWatchedVariables: fn returned a Promise; the set only holds while fn runs synchronously, so keep the gradient computation (tf.variableGrads) synchronous inside it');
+      throw new ZipperError(
+        'withWatchedVariables: fn returned a Promise; the set only holds while fn runs synchronously, so keep the gradient computation (tf.variableGrads) synchronous inside it',
+      );
     }
     return result;
   } finally {

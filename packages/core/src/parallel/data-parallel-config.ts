@@ -70,12 +70,22 @@ export function resolveDataParallelConfig<B>(model: TrainableParams, options: Da
   const info = backendInfo();
   if (!info) throw new ConfigError('DataParallelGradients needs an initialized backend; await initBackend() first');
   const replica = options.replica ?? (model instanceof Tower ? ({ kind: 'tower', config: model.config } as const) : undefined);
-  if (!replica) throw new ConfigError('DataParallelGradients: the model is not a Tower; pass replica: { kind: "module", module, export } (a factory building the same model in a worker)');
+  if (!replica)
+    throw new ConfigError(
+      'DataParallelGradients: the model is not a Tower; pass replica: { kind: "module", module, export } (a factory building the same model in a worker)',
+    );
   if (replica.kind === 'module' && (typeof replica.module !== 'string' || replica.module === '' || replica.module.startsWith('.'))) {
     throw new ConfigError(`replica.module must be an absolute path, a file: URL or a package name, got "${String(replica.module)}"`);
   }
   if (info.backend === 'tensorflow') {
-    return { workers: 0, requested, backend: info.backend, replica, timeoutMs, ...(requested > 0 ? { note: 'the tensorflow backend already uses every core; training runs in-process' } : {}) };
+    return {
+      workers: 0,
+      requested,
+      backend: info.backend,
+      replica,
+      timeoutMs,
+      ...(requested > 0 ? { note: 'the tensorflow backend already uses every core; training runs in-process' } : {}),
+    };
   }
   return { workers: requested, requested, backend: info.backend, replica, timeoutMs };
 }

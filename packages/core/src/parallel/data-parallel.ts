@@ -41,7 +41,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '../errors.js';
 import type { Batch } from '../train/data.js';
-import { isBatch, streamTargetsOf, tokensOf, type GradientContext, type GradientResult, type GradientStrategy } from '../train/gradients.js';
+import {
+  isBatch,
+  streamTargetsOf,
+  tokensOf,
+  type GradientContext,
+  type GradientResult,
+  type GradientStrategy,
+} from '../train/gradients.js';
 import { InProcessGradients } from '../train/loss-gradients.js';
 import type { TrainableModel, TrainableParams } from '../train/model.js';
 import { addCounts, type StreamCounts } from '../train/streams.js';
@@ -82,7 +89,13 @@ export function splitBatchRows(batch: Batch, parts: number): Batch[] {
     const rows = Math.floor(B / n) + (i < B % n ? 1 : 0);
     const a = row * T;
     const b = (row + rows) * T;
-    out.push({ batchSize: rows, seqLen: T, inputs: batch.inputs.slice(a, b), targets: batch.targets.slice(a, b), mask: batch.mask.slice(a, b) });
+    out.push({
+      batchSize: rows,
+      seqLen: T,
+      inputs: batch.inputs.slice(a, b),
+      targets: batch.targets.slice(a, b),
+      mask: batch.mask.slice(a, b),
+    });
     row += rows;
   }
   return out;
@@ -106,7 +119,9 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
     this.model = model;
     this.options = options;
     if (!options.local && typeof (model as TrainableModel).forward !== 'function') {
-      throw new ConfigError('DataParallelGradients: the model has no forward(ids); pass local: a GradientStrategy for the main thread shard');
+      throw new ConfigError(
+        'DataParallelGradients: the model has no forward(ids); pass local: a GradientStrategy for the main thread shard',
+      );
     }
     this.local = options.local ?? (new InProcessGradients(model as TrainableModel) as unknown as GradientStrategy<B>);
     this.split =
@@ -140,7 +155,8 @@ export class DataParallelGradients<B = Batch> implements GradientStrategy<B> {
 
   async computeGradients(batch: B, context: GradientContext): Promise<GradientResult> {
     if (this.disposed) throw new ConfigError('this DataParallelGradients was disposed; create a new one');
-    if (this.busy) throw new ConfigError('computeGradients is already running on this DataParallelGradients; await each call before the next');
+    if (this.busy)
+      throw new ConfigError('computeGradients is already running on this DataParallelGradients; await each call before the next');
     if (this.config.workers === 0) return this.local.computeGradients(batch, context);
     this.busy = true;
     try {

@@ -76,7 +76,10 @@ export class WorkerPool {
     this.params = new SharedArrayBuffer(options.workers > 0 ? options.layout.total * 4 : 0);
     this.slots = Array.from({ length: options.workers }, () => undefined);
     if (options.workers > 0) {
-      if (!existsSync(workerScriptPath())) throw new ConfigError(`data-parallel worker script not found at ${workerScriptPath()}; build @zipper/core first: npx turbo run build`);
+      if (!existsSync(workerScriptPath()))
+        throw new ConfigError(
+          `data-parallel worker script not found at ${workerScriptPath()}; build @zipper/core first: npx turbo run build`,
+        );
       warnIfStale(workerScriptPath());
     }
   }
@@ -114,7 +117,8 @@ export class WorkerPool {
     const { keys, shapes, offsets } = this.options.layout;
     keys.forEach((k, i) => {
       const v = params.get(k);
-      if (!v || v.size !== sizeOf(shapes[i]!)) throw new ShapeError(`parameter "${k}" is missing or changed shape since DataParallelGradients was created`);
+      if (!v || v.size !== sizeOf(shapes[i]!))
+        throw new ShapeError(`parameter "${k}" is missing or changed shape since DataParallelGradients was created`);
       readInto(v, view, offsets[i]!);
     });
   }
@@ -168,7 +172,14 @@ export class WorkerPool {
     if (existing && !existing.dead) return existing;
     const index = i + 1;
     const { layout, replica, backend } = this.options;
-    const data: WorkerInit = { index, replica, backend, layout, params: this.params, grads: existing?.grads ?? new SharedArrayBuffer(layout.total * 4) };
+    const data: WorkerInit = {
+      index,
+      replica,
+      backend,
+      layout,
+      params: this.params,
+      grads: existing?.grads ?? new SharedArrayBuffer(layout.total * 4),
+    };
     const worker = new Worker(workerScriptPath(), { workerData: data, execArgv: workerExecArgv() });
     worker.unref();
     let onReady!: () => void;

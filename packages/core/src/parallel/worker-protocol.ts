@@ -68,7 +68,14 @@ export interface StepCommand<B = unknown> {
 
 export type WorkerReply =
   | { readonly type: 'ready'; readonly keys: readonly string[]; readonly shapes: readonly (readonly number[])[] }
-  | { readonly type: 'done'; readonly id: number; readonly loss: number; readonly streams?: StreamCounts; readonly computeMs: number; readonly copyMs: number }
+  | {
+      readonly type: 'done';
+      readonly id: number;
+      readonly loss: number;
+      readonly streams?: StreamCounts;
+      readonly computeMs: number;
+      readonly copyMs: number;
+    }
   | { readonly type: 'error'; readonly id: number | null; readonly message: string; readonly stack?: string };
 
 export function layoutOf(params: ReadonlyMap<string, tf.Variable>): ParamLayout {

@@ -16,7 +16,9 @@ export function workerScriptPath(): string {
   const here = fileURLToPath(import.meta.url);
   const cjs = here.endsWith('.cjs');
   const fromSource = here.endsWith('.ts');
-  const file = fromSource ? new URL('../../dist/worker.js', import.meta.url) : new URL(cjs ? './worker.cjs' : './worker.js', import.meta.url);
+  const file = fromSource
+    ? new URL('../../dist/worker.js', import.meta.url)
+    : new URL(cjs ? './worker.cjs' : './worker.js', import.meta.url);
   return fileURLToPath(file);
 }
 
@@ -59,5 +61,9 @@ export function warnIfStale(script: string): void {
     return undefined;
   };
   const hit = newer(src);
-  if (hit) process.emitWarning(`${path.relative(src, hit)} is newer than the built data-parallel worker ${script}; the workers run the built engine: npx turbo run build`, 'ZipperStaleWorker');
+  if (hit)
+    process.emitWarning(
+      `${path.relative(src, hit)} is newer than the built data-parallel worker ${script}; the workers run the built engine: npx turbo run build`,
+      'ZipperStaleWorker',
+    );
 }

@@ -16,7 +16,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
 import { Tower } from '../model/tower.js';
 import type { GradientStrategy } from '../train/gradients.js';
@@ -31,7 +31,8 @@ interface Replica {
 }
 
 const port = parentPort;
-if (!port) throw new Error('@zipper/core parallel/worker is a worker_threads entry; DataParallelGradients starts it, do not run it directly');
+if (!port)
+  throw new Error('@zipper/core parallel/worker is a worker_threads entry; DataParallelGradients starts it, do not run it directly');
 const init = workerData as WorkerInit;
 const reply = (m: WorkerReply): void => port.postMessage(m);
 /** Position of each key in the shared layout (fixed for the worker's life). */
@@ -47,11 +48,18 @@ async function build(spec: ReplicaSpec): Promise<Replica> {
   const name = spec.export ?? 'default';
   const factory = mod[name];
   if (typeof factory !== 'function') throw new Error(`replica module ${spec.module} has no function export "${name}"`);
-  const made = (await (factory as (args: unknown) => ReplicaModel | Promise<ReplicaModel>)(spec.args)) as Partial<TrainableModel & LossSpec<unknown>> & { strategy?: GradientStrategy<unknown> };
-  if (!made || !(made.params instanceof Map)) throw new Error(`replica factory ${spec.module}#${name} must return { params: Map<string, tf.Variable>, forward }, { params, loss, countTargets } or { params, strategy }`);
+  const made = (await (factory as (args: unknown) => ReplicaModel | Promise<ReplicaModel>)(spec.args)) as Partial<
+    TrainableModel & LossSpec<unknown>
+  > & { strategy?: GradientStrategy<unknown> };
+  if (!made || !(made.params instanceof Map))
+    throw new Error(
+      `replica factory ${spec.module}#${name} must return { params: Map<string, tf.Variable>, forward }, { params, loss, countTargets } or { params, strategy }`,
+    );
   if (made.strategy) return { params: made.params, strategy: made.strategy };
-  if (typeof made.loss === 'function') return { params: made.params, strategy: new LossGradients({ ...(made as LossSpec<unknown>), params: made.params }) };
-  if (typeof made.forward !== 'function') throw new Error(`replica factory ${spec.module}#${name} returned none of forward(ids), loss(batch, context) or a strategy`);
+  if (typeof made.loss === 'function')
+    return { params: made.params, strategy: new LossGradients({ ...(made as LossSpec<unknown>), params: made.params }) };
+  if (typeof made.forward !== 'function')
+    throw new Error(`replica factory ${spec.module}#${name} returned none of forward(ids), loss(batch, context) or a strategy`);
   return { params: made.params, strategy: new InProcessGradients(made as TrainableModel) as GradientStrategy<unknown> };
 }
 
@@ -65,7 +73,11 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
     writeVariable(v, params.subarray(layout.offsets[i]!, layout.offsets[i]! + v.size));
   });
   const t1 = performance.now();
-  const r = replica.strategy.computeGradients(cmd.batch, { trainable: cmd.trainable, denominator: cmd.denominator, ...(cmd.denominators ? { denominators: cmd.denominators } : {}) });
+  const r = replica.strategy.computeGradients(cmd.batch, {
+    trainable: cmd.trainable,
+    denominator: cmd.denominator,
+    ...(cmd.denominators ? { denominators: cmd.denominators } : {}),
+  });
   if (r instanceof Promise) throw new Error('a worker replica strategy must compute synchronously');
   const t2 = performance.now();
   try {
@@ -75,7 +87,14 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
       readInto(g, grads, layout.offsets[keyIndex.get(k)!]!);
     }
     const loss = r.loss.dataSync()[0]!;
-    return { type: 'done', id: cmd.id, loss, ...(r.streams ? { streams: r.streams } : {}), computeMs: t2 - t1, copyMs: t1 - t0 + (performance.now() - t2) };
+    return {
+      type: 'done',
+      id: cmd.id,
+      loss,
+      ...(r.streams ? { streams: r.streams } : {}),
+      computeMs: t2 - t1,
+      copyMs: t1 - t0 + (performance.now() - t2),
+    };
   } finally {
     r.loss.dispose();
     for (const g of r.grads.values()) g.dispose();
@@ -84,7 +103,12 @@ function step(replica: Replica, cmd: StepCommand): WorkerReply {
 
 function errorReply(id: number | null, e: unknown): WorkerReply {
   const err = e instanceof Error ? e : new Error(String(e));
-  return { type: 'error', id, message: `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`, ...(err.stack ? { stack: err.stack } : {}) };
+  return {
+    type: 'error',
+    id,
+    message: `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`,
+    ...(err.stack ? { stack: err.stack } : {}),
+  };
 }
 
 async function main(): Promise<void> {

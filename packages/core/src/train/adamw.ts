@@ -42,7 +42,8 @@ export function resolveAdamWConfig(partial: Partial<AdamWConfig> = {}): AdamWCon
     if (!(c[k] >= 0 && c[k] < 1)) throw new ConfigError(`adamw.${k} must be in [0, 1), got ${c[k]}`);
   }
   if (!(c.eps > 0 && Number.isFinite(c.eps))) throw new ConfigError(`adamw.eps must be a finite number > 0, got ${c.eps}`);
-  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) throw new ConfigError(`adamw.weightDecay must be finite and >= 0, got ${c.weightDecay}`);
+  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay)))
+    throw new ConfigError(`adamw.weightDecay must be finite and >= 0, got ${c.weightDecay}`);
   return c;
 }
 
@@ -69,8 +70,14 @@ export class AdamW {
     for (const n of names) {
       const p = params.get(n);
       if (!p) throw new ConfigError(`AdamW: no parameter "${n}" in the model`);
-      this.m.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-      this.v.set(n, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.m.set(
+        n,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        n,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
       if (this.config.weightDecay > 0 && this.config.decay(n, p.shape)) decayed.add(n);
     }
     this.decayed = decayed;
@@ -88,7 +95,8 @@ export class AdamW {
       const g = grads.get(n);
       const p = this.params.get(n)!;
       if (!g) throw new ShapeError(`AdamW: no gradient for trained parameter "${n}"`);
-      if (!tf.util.arraysEqual(g.shape, p.shape)) throw new ShapeError(`AdamW: gradient of "${n}" is [${g.shape}], parameter is [${p.shape}]`);
+      if (!tf.util.arraysEqual(g.shape, p.shape))
+        throw new ShapeError(`AdamW: gradient of "${n}" is [${g.shape}], parameter is [${p.shape}]`);
     }
     const { beta1, beta2, eps, weightDecay } = this.config;
     const t = this.t + 1;
@@ -135,7 +143,10 @@ export class AdamW {
     if (!Number.isInteger(step) || step < 0) throw new CheckpointError(`optimizer step must be an integer >= 0, got ${step}`);
     const expected = this.stateTensors();
     const problems = keySetProblems(shapesOf(expected), shapesOf(tensors));
-    if (problems.length > 0) throw new CheckpointError(`optimizer state does not match the trained parameters: ${problems.join('; ')}; resume with the same model and trainable selection`);
+    if (problems.length > 0)
+      throw new CheckpointError(
+        `optimizer state does not match the trained parameters: ${problems.join('; ')}; resume with the same model and trainable selection`,
+      );
     tf.tidy(() => {
       for (const [k, target] of expected) (target as tf.Variable).assign(tf.cast(tensors.get(k)!, 'float32'));
     });

@@ -57,7 +57,13 @@ export interface TrainerState {
   /** The batch source's position (`BatchIterator`: seed, epoch, cursor, windows). */
   readonly data: unknown;
   readonly schedule: ScheduleConfig;
-  readonly optimizer: { readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number; readonly decayed: readonly string[] };
+  readonly optimizer: {
+    readonly beta1: number;
+    readonly beta2: number;
+    readonly eps: number;
+    readonly weightDecay: number;
+    readonly decayed: readonly string[];
+  };
   /** `null` stands for Infinity (no clipping): JSON has no Infinity. */
   readonly maxGradNorm: number | null;
   readonly accumulationSteps: number;
@@ -89,7 +95,13 @@ export function trainerState(trainer: AnyTrainer): Omit<TrainerState, 'files' | 
     optimizerStep: trainer.optimizer.step,
     data: trainer.data.state,
     schedule: { ...schedule },
-    optimizer: { beta1: optimizer.beta1, beta2: optimizer.beta2, eps: optimizer.eps, weightDecay: optimizer.weightDecay, decayed: [...trainer.optimizer.decayed] },
+    optimizer: {
+      beta1: optimizer.beta1,
+      beta2: optimizer.beta2,
+      eps: optimizer.eps,
+      weightDecay: optimizer.weightDecay,
+      decayed: [...trainer.optimizer.decayed],
+    },
     maxGradNorm: maxGradNorm === Infinity ? null : maxGradNorm,
     accumulationSteps,
     trainable: [...trainer.trainable],
@@ -105,7 +117,10 @@ export async function saveTrainingCheckpoint(root: string, trainer: AnyTrainer, 
   const optimizer = encodeSafetensors(await toHostTensors(trainer.optimizer.stateTensors()), { metadata: { format: 'pt' } });
   const full: TrainerState = {
     ...state,
-    files: { [MODEL_FILE]: { sha256: sha256(model), bytes: model.length }, [OPTIMIZER_FILE]: { sha256: sha256(optimizer), bytes: optimizer.length } },
+    files: {
+      [MODEL_FILE]: { sha256: sha256(model), bytes: model.length },
+      [OPTIMIZER_FILE]: { sha256: sha256(optimizer), bytes: optimizer.length },
+    },
     createdAt: new Date().toISOString(),
   };
   const dir = path.join(path.resolve(root), stepDirName(state.step));
@@ -125,7 +140,8 @@ export async function saveTrainingCheckpoint(root: string, trainer: AnyTrainer, 
   }
   if (keep > 0) {
     const steps = await listSteps(root);
-    for (const s of steps.slice(0, Math.max(0, steps.length - keep))) await fs.rm(path.join(path.resolve(root), stepDirName(s)), { recursive: true, force: true });
+    for (const s of steps.slice(0, Math.max(0, steps.length - keep)))
+      await fs.rm(path.join(path.resolve(root), stepDirName(s)), { recursive: true, force: true });
   }
   return dir;
 }
@@ -141,7 +157,10 @@ async function saveFailure(e: unknown, dir: string, root: string): Promise<unkno
   const reason = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : `${(e as Error).message.split('\n')[0]}`;
   const newest = await latestCheckpoint(root);
   const kept = newest ? `the checkpoints saved before are intact (newest: ${newest})` : 'no earlier checkpoint exists under the root';
-  return new CheckpointError(`cannot save the training checkpoint ${dir}: ${reason}; nothing of it was kept and ${kept}. Free space and save again, or resume from the newest checkpoint`, { cause: e });
+  return new CheckpointError(
+    `cannot save the training checkpoint ${dir}: ${reason}; nothing of it was kept and ${kept}. Free space and save again, or resume from the newest checkpoint`,
+    { cause: e },
+  );
 }
 
 /** The steps saved under `root` (finished step directories, and `.prev` backups of a crashed save), ascending. */
@@ -164,7 +183,14 @@ export async function latestCheckpoint(root: string): Promise<string | undefined
   const steps = await listSteps(root);
   for (let i = steps.length - 1; i >= 0; i--) {
     const dir = await resolveCheckpointDir(path.join(path.resolve(root), stepDirName(steps[i]!)));
-    if (dir && (await fs.stat(path.join(dir, STATE_FILE)).then(() => true, () => false))) return dir;
+    if (
+      dir &&
+      (await fs.stat(path.join(dir, STATE_FILE)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return dir;
   }
   return undefined;
 }
@@ -191,31 +217,60 @@ export interface LoadTrainingOptions {
  * Restore weights, optimizer state, data position and step from a step directory, or from the
  * newest one when `dirOrRoot` is a root. Nothing changes if it throws.
  */
-export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrainer, options: LoadTrainingOptions = {}): Promise<TrainerState> {
+export async function loadTrainingCheckpoint(
+  dirOrRoot: string,
+  trainer: AnyTrainer,
+  options: LoadTrainingOptions = {},
+): Promise<TrainerState> {
   await removeStaleTemps(path.resolve(dirOrRoot), (name) => STEP_DIR.test(name)); // a root
   await removeStaleTemps(path.dirname(path.resolve(dirOrRoot)), (name) => STEP_DIR.test(name)); // a step directory's root
   let dir = await resolveCheckpointDir(dirOrRoot);
-  if (dir && !(await fs.stat(path.join(dir, STATE_FILE)).then(() => true, () => false))) dir = await latestCheckpoint(dirOrRoot);
-  if (!dir) throw new CheckpointError(`no training checkpoint at ${path.resolve(dirOrRoot)}; save one with saveTrainingCheckpoint (or Trainer checkpoint options) first`);
+  if (
+    dir &&
+    !(await fs.stat(path.join(dir, STATE_FILE)).then(
+      () => true,
+      () => false,
+    ))
+  )
+    dir = await latestCheckpoint(dirOrRoot);
+  if (!dir)
+    throw new CheckpointError(
+      `no training checkpoint at ${path.resolve(dirOrRoot)}; save one with saveTrainingCheckpoint (or Trainer checkpoint options) first`,
+    );
   const stateFile = path.join(dir, STATE_FILE);
-  const state = parseTrainerState((await readFileOrThrow(stateFile, 'trainer state')).toString('utf8'), stateFile, TRAIN_STATE_FORMAT, READABLE_VERSIONS);
+  const state = parseTrainerState(
+    (await readFileOrThrow(stateFile, 'trainer state')).toString('utf8'),
+    stateFile,
+    TRAIN_STATE_FORMAT,
+    READABLE_VERSIONS,
+  );
   const current = trainerState(trainer);
   if (JSON.stringify(state.trainable) !== JSON.stringify(current.trainable)) {
-    throw new CheckpointError(`${stateFile}: trained keys differ from this trainer's (${state.trainable.length} vs ${current.trainable.length}); resume with the same trainable / freezePrefixes selection`);
+    throw new CheckpointError(
+      `${stateFile}: trained keys differ from this trainer's (${state.trainable.length} vs ${current.trainable.length}); resume with the same trainable / freezePrefixes selection`,
+    );
   }
   const diffs = configDifferences(state, current);
   if (diffs.length > 0 && !options.allowConfigChange) {
-    throw new CheckpointError(`${stateFile}: training config differs (${diffs.join('; ')}); build the Trainer with the saved config, or pass allowConfigChange`);
+    throw new CheckpointError(
+      `${stateFile}: training config differs (${diffs.join('; ')}); build the Trainer with the saved config, or pass allowConfigChange`,
+    );
   }
   const read = async (name: string) => {
     const file = path.join(dir!, name);
     const buf = await readFileOrThrow(file, 'checkpoint tensors');
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const want = state.files?.[name]?.sha256;
-    if (sha256(bytes) !== want) throw new CheckpointError(`${file}: sha256 does not match trainer.json; the file was modified or corrupted, use an older step directory`);
+    if (sha256(bytes) !== want)
+      throw new CheckpointError(
+        `${file}: sha256 does not match trainer.json; the file was modified or corrupted, use an older step directory`,
+      );
     const tensors = decodeSafetensors(bytes, file).tensors;
     for (const [key, t] of tensors) {
-      if (t.stored !== 'F32') throw new CheckpointError(`${file}: "${key}" is stored as ${t.stored}; training checkpoints hold float32 (F32) tensors only, the file was modified or corrupted, use an older step directory`);
+      if (t.stored !== 'F32')
+        throw new CheckpointError(
+          `${file}: "${key}" is stored as ${t.stored}; training checkpoints hold float32 (F32) tensors only, the file was modified or corrupted, use an older step directory`,
+        );
     }
     return tensors;
   };
@@ -223,7 +278,10 @@ export async function loadTrainingCheckpoint(dirOrRoot: string, trainer: AnyTrai
   const optHost = await read(OPTIMIZER_FILE);
   const params = trainer.model.params;
   const problems = keySetProblems(shapesOf(params), shapesOf(modelHost));
-  if (problems.length > 0) throw new CheckpointError(`${path.join(dir, MODEL_FILE)} does not match the model: ${problems.join('; ')}; resume with the model the checkpoint was saved from`);
+  if (problems.length > 0)
+    throw new CheckpointError(
+      `${path.join(dir, MODEL_FILE)} does not match the model: ${problems.join('; ')}; resume with the model the checkpoint was saved from`,
+    );
   const dataBefore = trainer.data.state;
   trainer.data.restore(state.data); // validates
   const optTensors = toTfTensors(optHost);

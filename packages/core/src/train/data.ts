@@ -61,7 +61,9 @@ export interface DataState {
   readonly windows: number;
 }
 
-export function resolveBatchIteratorConfig(partial: Partial<BatchIteratorConfig> & Pick<BatchIteratorConfig, 'batchSize' | 'seqLen'>): BatchIteratorConfig {
+export function resolveBatchIteratorConfig(
+  partial: Partial<BatchIteratorConfig> & Pick<BatchIteratorConfig, 'batchSize' | 'seqLen'>,
+): BatchIteratorConfig {
   const c: BatchIteratorConfig = {
     batchSize: partial.batchSize,
     seqLen: partial.seqLen,
@@ -69,7 +71,8 @@ export function resolveBatchIteratorConfig(partial: Partial<BatchIteratorConfig>
     shuffle: partial.shuffle ?? true,
     padId: partial.padId ?? 0,
   };
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new ConfigError(`data.batchSize must be an integer >= 1, got ${c.batchSize}`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw new ConfigError(`data.batchSize must be an integer >= 1, got ${c.batchSize}`);
   if (!Number.isInteger(c.seqLen) || c.seqLen < 1) throw new ConfigError(`data.seqLen must be an integer >= 1, got ${c.seqLen}`);
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed > 0xffffffff) throw new ConfigError(`data.seed must be a uint32, got ${c.seed}`);
   if (!Number.isInteger(c.padId) || c.padId < 0) throw new ConfigError(`data.padId must be an integer >= 0, got ${c.padId}`);
@@ -91,7 +94,10 @@ export class BatchIterator implements BatchSource<Batch, DataState> {
   private order: Uint32Array | undefined;
   private orderEpoch = -1;
 
-  constructor(sequences: readonly TokenSequence[], config: Partial<BatchIteratorConfig> & Pick<BatchIteratorConfig, 'batchSize' | 'seqLen'>) {
+  constructor(
+    sequences: readonly TokenSequence[],
+    config: Partial<BatchIteratorConfig> & Pick<BatchIteratorConfig, 'batchSize' | 'seqLen'>,
+  ) {
     this.config = resolveBatchIteratorConfig(config);
     const T = this.config.seqLen;
     const tokens: ArrayLike<number>[] = [];
@@ -126,11 +132,22 @@ export class BatchIterator implements BatchSource<Batch, DataState> {
 
   /** Continue from a saved position. Throws CheckpointError when the seed or the data differ. */
   restore(state: DataState): void {
-    if (state.seed !== this.config.seed) throw new CheckpointError(`data seed ${state.seed} in the checkpoint differs from this iterator's ${this.config.seed}; build the iterator with the saved seed`);
+    if (state.seed !== this.config.seed)
+      throw new CheckpointError(
+        `data seed ${state.seed} in the checkpoint differs from this iterator's ${this.config.seed}; build the iterator with the saved seed`,
+      );
     if (state.windows !== this.windows.length) {
-      throw new CheckpointError(`the checkpoint was made over ${state.windows} windows, this data has ${this.windows.length}; resume with the same sequences and seqLen`);
+      throw new CheckpointError(
+        `the checkpoint was made over ${state.windows} windows, this data has ${this.windows.length}; resume with the same sequences and seqLen`,
+      );
     }
-    if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.cursor) || state.cursor < 0 || state.cursor >= this.windows.length) {
+    if (
+      !Number.isInteger(state.epoch) ||
+      state.epoch < 0 ||
+      !Number.isInteger(state.cursor) ||
+      state.cursor < 0 ||
+      state.cursor >= this.windows.length
+    ) {
       throw new CheckpointError(`invalid data position epoch=${state.epoch} cursor=${state.cursor}`);
     }
     this.epoch = state.epoch;

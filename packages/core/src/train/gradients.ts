@@ -56,13 +56,20 @@ export interface GradientStrategy<B = Batch> {
 /** Whether `b` is a single-stream `Batch` (typed arrays and a batch size). */
 export function isBatch(b: unknown): b is Batch {
   const x = b as Batch;
-  return typeof x === 'object' && x !== null && x.mask instanceof Float32Array && x.inputs instanceof Int32Array && typeof x.batchSize === 'number';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    x.mask instanceof Float32Array &&
+    x.inputs instanceof Int32Array &&
+    typeof x.batchSize === 'number'
+  );
 }
 
 /** Loss targets of `batch` per stream, as the strategy counts them. */
 export function streamTargetsOf<B>(strategy: GradientStrategy<B>, batch: B): StreamCounts {
   const n = strategy.countTargets ? strategy.countTargets(batch) : isBatch(batch) ? countTargets([batch]) : undefined;
-  if (n === undefined) throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTargets(batch)');
+  if (n === undefined)
+    throw new ShapeError('this batch is not a single-stream Batch; its GradientStrategy must implement countTargets(batch)');
   return typeof n === 'number' ? { [DEFAULT_STREAM]: n } : n;
 }
 
@@ -83,7 +90,9 @@ export function batchTensors(batch: Batch): { inputs: tf.Tensor2D; targets: tf.T
   const { batchSize: B, seqLen: T } = batch;
   const n = B * T;
   if (batch.inputs.length !== n || batch.targets.length !== n || batch.mask.length !== n) {
-    throw new ShapeError(`batch arrays must hold B * T = ${n} entries (inputs ${batch.inputs.length}, targets ${batch.targets.length}, mask ${batch.mask.length})`);
+    throw new ShapeError(
+      `batch arrays must hold B * T = ${n} entries (inputs ${batch.inputs.length}, targets ${batch.targets.length}, mask ${batch.mask.length})`,
+    );
   }
   return {
     inputs: tf.tensor2d(batch.inputs, [B, T], 'int32'),
@@ -111,10 +120,15 @@ export interface AccumulatedGradients extends GradientResult {
  * denominators over the whole step. Returns tensors owned by the caller. On a throw, everything
  * computed so far is disposed and nothing else changes.
  */
-export async function accumulateGradients<B>(strategy: GradientStrategy<B>, batches: readonly B[], trainable: readonly string[]): Promise<AccumulatedGradients> {
+export async function accumulateGradients<B>(
+  strategy: GradientStrategy<B>,
+  batches: readonly B[],
+  trainable: readonly string[],
+): Promise<AccumulatedGradients> {
   const denominators = addCounts(batches.map((b) => streamTargetsOf(strategy, b)));
   const denominator = totalCount(denominators);
-  if (denominator === 0) throw new ShapeError('the loss mask selects no target in this step; every step needs at least one target with mask 1');
+  if (denominator === 0)
+    throw new ShapeError('the loss mask selects no target in this step; every step needs at least one target with mask 1');
   let loss: tf.Scalar | undefined;
   let grads: Map<string, tf.Tensor> | undefined;
   let reported: Record<string, number> | undefined;

@@ -65,10 +65,12 @@ export interface LossGradientsOptions<B> extends LossSpec<B> {
 export function runLoss<B>(spec: LossSpec<B>, weights: StreamCounts, batch: B, context: LossContext): StreamLossResult {
   const out = spec.loss(batch, context);
   if (out && 'loss' in out) {
-    if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0) throw new ShapeError('a loss function returning { loss, streams } must give loss as a scalar tensor');
+    if (!(out.loss instanceof tf.Tensor) || out.loss.rank !== 0)
+      throw new ShapeError('a loss function returning { loss, streams } must give loss as a scalar tensor');
     return { loss: out.loss, streams: out.streams ?? {} };
   }
-  if (!out || typeof out.streams !== 'object') throw new ShapeError('a loss function must return { streams: { name: { logits, targets, mask } } } or { loss, streams }');
+  if (!out || typeof out.streams !== 'object')
+    throw new ShapeError('a loss function must return { streams: { name: { logits, targets, mask } } } or { loss, streams }');
   return streamLoss(out.streams, context.denominators, weights);
 }
 
@@ -79,7 +81,8 @@ export class LossGradients<B> implements GradientStrategy<B> {
 
   constructor(options: LossGradientsOptions<B>) {
     if (!(options.params instanceof Map)) throw new ShapeError('LossGradients needs params: a Map<string, tf.Variable>');
-    if (typeof options.loss !== 'function' || typeof options.countTargets !== 'function') throw new ShapeError('LossGradients needs loss(batch, context) and countTargets(batch) functions');
+    if (typeof options.loss !== 'function' || typeof options.countTargets !== 'function')
+      throw new ShapeError('LossGradients needs loss(batch, context) and countTargets(batch) functions');
     this.params = options.params;
     this.spec = options;
     this.weights = resolveStreamWeights(options.weights);
@@ -102,7 +105,10 @@ export class LossGradients<B> implements GradientStrategy<B> {
       if (!v) throw new ShapeError(`no parameter "${k}" in the model`);
       return v;
     });
-    const lossContext: LossContext = { denominators: context.denominators ?? this.singleDenominator(batch, context.denominator), training: true };
+    const lossContext: LossContext = {
+      denominators: context.denominators ?? this.singleDenominator(batch, context.denominator),
+      training: true,
+    };
     let shares: Record<string, tf.Scalar> = {};
     let out: { loss: tf.Scalar; grads: tf.Tensor[] };
     try {
@@ -134,7 +140,10 @@ export class LossGradients<B> implements GradientStrategy<B> {
   /** A context without per-stream denominators: only a single-stream batch can use `denominator`. */
   private singleDenominator(batch: B, denominator: number): StreamCounts {
     const names = Object.keys(this.spec.countTargets(batch));
-    if (names.length !== 1) throw new ShapeError(`this loss has ${names.length} streams (${names.join(', ')}); pass context.denominators with each stream's step target count`);
+    if (names.length !== 1)
+      throw new ShapeError(
+        `this loss has ${names.length} streams (${names.join(', ')}); pass context.denominators with each stream's step target count`,
+      );
     return { [names[0]!]: denominator };
   }
 }

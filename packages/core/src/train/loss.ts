@@ -31,7 +31,8 @@ export function maskedCrossEntropy(
     throw new ShapeError(`mask must be [B, T] = [${B}, ${T}], got [${mask.shape}]`);
   }
   const denom = denominator ?? (mask ? sumOf(mask) : B * T);
-  if (!(denom > 0)) throw new ShapeError('the loss mask selects no position (sum(mask) = 0); every batch needs at least one target with mask 1');
+  if (!(denom > 0))
+    throw new ShapeError('the loss mask selects no position (sum(mask) = 0); every batch needs at least one target with mask 1');
   return tf.tidy(() => {
     const x = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // [N, V]
     const onehot = tf.oneHot(tf.reshape(targets, [B * T]), V); // [N, V]

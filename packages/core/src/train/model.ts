@@ -47,7 +47,8 @@ export function selectTrainable(params: ReadonlyMap<string, tf.Variable>, select
   if (names.length === 0) throw new ConfigError('no trainable parameter left after freezing; loosen `trainable` / `freezePrefixes`');
   for (const n of names) {
     const v = params.get(n)!;
-    if (v.dtype !== 'float32') throw new ConfigError(`parameter "${n}" has dtype ${v.dtype}; only float32 parameters can be trained, freeze it`);
+    if (v.dtype !== 'float32')
+      throw new ConfigError(`parameter "${n}" has dtype ${v.dtype}; only float32 parameters can be trained, freeze it`);
   }
   return names;
 }

@@ -35,7 +35,8 @@ export function resolveScheduleConfig(partial: Partial<ScheduleConfig> = {}): Sc
   if (!(Number.isFinite(c.minLr) && c.minLr >= 0 && c.minLr <= c.peakLr)) {
     throw new ConfigError(`schedule.minLr must satisfy 0 <= minLr <= peakLr (${c.peakLr}), got ${c.minLr}`);
   }
-  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new ConfigError(`schedule.warmupSteps must be an integer >= 0, got ${c.warmupSteps}`);
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0)
+    throw new ConfigError(`schedule.warmupSteps must be an integer >= 0, got ${c.warmupSteps}`);
   if (!Number.isInteger(c.totalSteps) || c.totalSteps < c.warmupSteps || c.totalSteps < 1) {
     throw new ConfigError(`schedule.totalSteps must be an integer >= max(1, warmupSteps = ${c.warmupSteps}), got ${c.totalSteps}`);
   }

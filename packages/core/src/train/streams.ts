@@ -47,7 +47,8 @@ export interface StreamLossResult {
 /** Checks stream weights (finite, >= 0, not all 0); throws ConfigError naming the stream. */
 export function resolveStreamWeights(weights: StreamCounts = {}): StreamCounts {
   for (const [s, w] of Object.entries(weights)) {
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new ConfigError(`weight of stream "${s}" must be a finite number >= 0, got ${String(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      throw new ConfigError(`weight of stream "${s}" must be a finite number >= 0, got ${String(w)}`);
   }
   return { ...weights };
 }
@@ -57,7 +58,11 @@ export function resolveStreamWeights(weights: StreamCounts = {}): StreamCounts {
  * order; a missing weight is 1. Throws ShapeError when a stream has no denominator. Call inside
  * `tf.tidy` (or `tf.variableGrads`): the returned scalars are new tensors.
  */
-export function streamLoss(streams: Readonly<Record<string, LossStream>>, denominators: StreamCounts, weights: StreamCounts = {}): StreamLossResult {
+export function streamLoss(
+  streams: Readonly<Record<string, LossStream>>,
+  denominators: StreamCounts,
+  weights: StreamCounts = {},
+): StreamLossResult {
   const names = Object.keys(streams);
   if (names.length === 0) throw new ShapeError('the loss returned no stream; return { streams: { name: { logits, targets, mask } } }');
   let loss: tf.Scalar | undefined;
@@ -65,7 +70,13 @@ export function streamLoss(streams: Readonly<Record<string, LossStream>>, denomi
   for (const s of names) {
     const d = denominators[s];
     if (d === undefined) {
-      throw new ShapeError(`the loss returned stream "${s}" but the target counts name only ${Object.keys(denominators).map((k) => `"${k}"`).join(', ') || 'none'}; countTargets(batch) must count every stream the loss returns`);
+      throw new ShapeError(
+        `the loss returned stream "${s}" but the target counts name only ${
+          Object.keys(denominators)
+            .map((k) => `"${k}"`)
+            .join(', ') || 'none'
+        }; countTargets(batch) must count every stream the loss returns`,
+      );
     }
     if (!(d >= 0)) throw new ShapeError(`the denominator of stream "${s}" must be >= 0, got ${d}`);
     if (d === 0) continue; // no target of this stream in the whole step

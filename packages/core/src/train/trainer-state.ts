@@ -45,30 +45,39 @@ export function parseTrainerState(text: string, file: string, format: string, ve
   const s = v as Record<string, unknown>;
   if (s['format'] !== format) fail(`format ${showValue(s['format'])} is not "${format}"; this is not a training checkpoint`);
   const version = s['formatVersion'];
-  if (typeof version !== 'number' || !versions.includes(version)) fail(`formatVersion ${showValue(version)} is not supported (this reader knows ${versions.join(', ')}); upgrade @zipper/core`);
+  if (typeof version !== 'number' || !versions.includes(version))
+    fail(`formatVersion ${showValue(version)} is not supported (this reader knows ${versions.join(', ')}); upgrade @zipper/core`);
   if (version !== 1) {
     const want = s['integrity'];
-    if (typeof want !== 'string') fail(`"integrity" must be the sha256 of the file's other fields, got ${showValue(want)}; the checkpoint is corrupted, use an older step directory`);
-    if (stateIntegrity(s) !== want) fail('integrity hash does not match its content; trainer.json was modified or corrupted, use an older step directory');
+    if (typeof want !== 'string')
+      fail(
+        `"integrity" must be the sha256 of the file's other fields, got ${showValue(want)}; the checkpoint is corrupted, use an older step directory`,
+      );
+    if (stateIntegrity(s) !== want)
+      fail('integrity hash does not match its content; trainer.json was modified or corrupted, use an older step directory');
   }
   const count = (key: string, min: number): void => {
     const x = s[key];
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > MAX_CHECKPOINT_STEP) fail(`"${key}" must be an integer in [${min}, ${MAX_CHECKPOINT_STEP}], got ${showValue(x)}`);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > MAX_CHECKPOINT_STEP)
+      fail(`"${key}" must be an integer in [${min}, ${MAX_CHECKPOINT_STEP}], got ${showValue(x)}`);
   };
   count('step', 0);
   count('optimizerStep', 0);
   count('accumulationSteps', 1);
   const clip = s['maxGradNorm'];
-  if (clip !== null && (typeof clip !== 'number' || !(clip > 0) || !Number.isFinite(clip))) fail(`"maxGradNorm" must be a number > 0 or null (no clipping), got ${showValue(clip)}`);
+  if (clip !== null && (typeof clip !== 'number' || !(clip > 0) || !Number.isFinite(clip)))
+    fail(`"maxGradNorm" must be a number > 0 or null (no clipping), got ${showValue(clip)}`);
   const trainable = s['trainable'];
-  if (!Array.isArray(trainable) || !trainable.every((k) => typeof k === 'string')) fail(`"trainable" must be an array of parameter keys, got ${showValue(trainable)}`);
+  if (!Array.isArray(trainable) || !trainable.every((k) => typeof k === 'string'))
+    fail(`"trainable" must be an array of parameter keys, got ${showValue(trainable)}`);
   for (const key of ['schedule', 'optimizer', 'files']) {
     const x = s[key];
     if (x === null || typeof x !== 'object' || Array.isArray(x)) fail(`"${key}" must be an object, got ${showValue(x)}`);
   }
   for (const [name, f] of Object.entries(s['files'] as Record<string, unknown>)) {
     const sha = (f as { sha256?: unknown } | null)?.sha256;
-    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) fail(`"files.${name}.sha256" must be a sha256 hex digest, got ${showValue(sha)}`);
+    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))
+      fail(`"files.${name}.sha256" must be a sha256 hex digest, got ${showValue(sha)}`);
   }
   return s as unknown as TrainerState;
 }

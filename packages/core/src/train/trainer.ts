@@ -19,7 +19,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, TokenRangeError } from '../errors.js';
 import { AdamW, resolveAdamWConfig, type AdamWConfig } from './adamw.js';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, type LoadTrainingOptions, type SaveTrainingOptions, type TrainerState } from './checkpoint.js';
+import {
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  type LoadTrainingOptions,
+  type SaveTrainingOptions,
+  type TrainerState,
+} from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { Batch, BatchSource } from './data.js';
 import { TrainingError } from './errors.js';
@@ -92,7 +98,8 @@ export function resolveTrainerConfig(options: TrainerOptions<unknown> = {}): Tra
   const maxGradNorm = options.maxGradNorm ?? 1.0;
   const accumulationSteps = options.accumulationSteps ?? 1;
   if (!(maxGradNorm > 0)) throw new ConfigError(`maxGradNorm must be > 0 (Infinity disables clipping), got ${maxGradNorm}`);
-  if (!Number.isInteger(accumulationSteps) || accumulationSteps < 1) throw new ConfigError(`accumulationSteps must be an integer >= 1, got ${accumulationSteps}`);
+  if (!Number.isInteger(accumulationSteps) || accumulationSteps < 1)
+    throw new ConfigError(`accumulationSteps must be an integer >= 1, got ${accumulationSteps}`);
   const schedule = resolveScheduleConfig(options.schedule);
   const optimizer = resolveAdamWConfig(options.optimizer);
   return { schedule, optimizer, maxGradNorm, accumulationSteps };
@@ -168,12 +175,18 @@ export class Trainer<B = Batch> {
       tf.tidy(() => {
         loss = r.loss.dataSync()[0]!;
         if (!Number.isFinite(loss)) {
-          throw new TrainingError(`step ${stepNo}: loss is ${loss}; nothing was updated. Lower the learning rate (now ${lr}) or check the data and the model's init`, stepNo);
+          throw new TrainingError(
+            `step ${stepNo}: loss is ${loss}; nothing was updated. Lower the learning rate (now ${lr}) or check the data and the model's init`,
+            stepNo,
+          );
         }
         const clipped = clipByGlobalNorm(r.grads, this.config.maxGradNorm);
         gradNorm = clipped.norm.dataSync()[0]!;
         if (!Number.isFinite(gradNorm)) {
-          throw new TrainingError(`step ${stepNo}: gradient norm is ${gradNorm} (loss ${loss}); nothing was updated. Lower the learning rate (now ${lr})`, stepNo);
+          throw new TrainingError(
+            `step ${stepNo}: gradient norm is ${gradNorm} (loss ${loss}); nothing was updated. Lower the learning rate (now ${lr})`,
+            stepNo,
+          );
         }
         this.optimizer.apply(clipped.grads, lr);
       });
@@ -181,7 +194,10 @@ export class Trainer<B = Batch> {
       this.data.restore(dataBefore);
       // Usage and data errors keep their class; anything else (a failing strategy or worker) becomes a TrainingError with its cause.
       if (e instanceof TrainingError || e instanceof ConfigError || e instanceof ShapeError || e instanceof TokenRangeError) throw e;
-      const err = new TrainingError(`step ${stepNo} failed: ${(e as Error)?.message ?? String(e)}; parameters, optimizer state and data position are unchanged`, stepNo);
+      const err = new TrainingError(
+        `step ${stepNo} failed: ${(e as Error)?.message ?? String(e)}; parameters, optimizer state and data position are unchanged`,
+        stepNo,
+      );
       (err as { cause?: unknown }).cause = e;
       throw err;
     } finally {
@@ -195,7 +211,17 @@ export class Trainer<B = Batch> {
     const { streams: shares, targets: counts } = result!;
     const streams = Object.fromEntries(Object.entries(shares).map(([s, l]) => [s, { loss: l, targets: counts[s] ?? 0 }]));
     const targets = totalCount(counts);
-    const progress: StepProgress = { step: stepNo, loss, lr, gradNorm, streams, tokens, targets, tokensPerSecond: tokens / (milliseconds / 1000), milliseconds };
+    const progress: StepProgress = {
+      step: stepNo,
+      loss,
+      lr,
+      gradNorm,
+      streams,
+      tokens,
+      targets,
+      tokensPerSecond: tokens / (milliseconds / 1000),
+      milliseconds,
+    };
     this.onStep?.(progress);
     return progress;
   }

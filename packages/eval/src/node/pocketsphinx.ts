@@ -17,7 +17,20 @@
  * garbage). Output: whitespace collapsed, lowercase; an utterance with no words gives ''.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecognizerError, RecognizerMissingError } from './errors.js';
@@ -41,7 +54,8 @@ export const POCKETSPHINX_PACKAGES = ['pocketsphinx', 'pocketsphinx-en-us'] as c
 export const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us/en-us';
 
 const PROGRAMS: Readonly<Record<PocketsphinxMode, string>> = { batch: 'pocketsphinx_batch', continuous: 'pocketsphinx_continuous' };
-const install = () => `${typeof process.getuid === 'function' && process.getuid() === 0 ? '' : 'sudo '}apt-get install -y ${POCKETSPHINX_PACKAGES.join(' ')}`;
+const install = () =>
+  `${typeof process.getuid === 'function' && process.getuid() === 0 ? '' : 'sudo '}apt-get install -y ${POCKETSPHINX_PACKAGES.join(' ')}`;
 
 /** Absolute path of the recognizer program of `mode`; throws RecognizerMissingError with the install command. */
 export function findPocketsphinx(mode: PocketsphinxMode = 'batch', env: NodeJS.ProcessEnv = process.env): string {
@@ -53,13 +67,18 @@ export function findPocketsphinx(mode: PocketsphinxMode = 'batch', env: NodeJS.P
     try {
       if (!statSync(p).isFile()) continue;
       accessSync(p, constants.X_OK);
-      if (!existsSync(POCKETSPHINX_MODEL_DIR)) throw new RecognizerMissingError(`pocketsphinx's English model ${POCKETSPHINX_MODEL_DIR} is missing; install it with: ${install()}`);
+      if (!existsSync(POCKETSPHINX_MODEL_DIR))
+        throw new RecognizerMissingError(
+          `pocketsphinx's English model ${POCKETSPHINX_MODEL_DIR} is missing; install it with: ${install()}`,
+        );
       return p;
     } catch (e) {
       if (e instanceof RecognizerMissingError) throw e;
     }
   }
-  throw new RecognizerMissingError(`program "${name}" not found on PATH (the independent speech recognizer); install it with: ${install()}`);
+  throw new RecognizerMissingError(
+    `program "${name}" not found on PATH (the independent speech recognizer); install it with: ${install()}`,
+  );
 }
 
 /** Checks that `file` is a 16 kHz mono 16-bit PCM WAV whose samples start at byte 44. */
@@ -79,13 +98,21 @@ export function checkRecognizerWav(file: string): void {
   }
   const tag = (at: number) => h.toString('latin1', at, at + 4);
   const why =
-    n < 44 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE' ? 'not a RIFF/WAVE file'
-    : tag(12) !== 'fmt ' || h.readUInt32LE(16) !== 16 || tag(36) !== 'data' ? 'its header is not the canonical 44 bytes (fmt of 16 bytes, then data)'
-    : h.readUInt16LE(20) !== 1 || h.readUInt16LE(34) !== 16 ? 'not 16-bit PCM'
-    : h.readUInt16LE(22) !== 1 ? `${h.readUInt16LE(22)} channels, not mono`
-    : h.readUInt32LE(24) !== 16000 ? `${h.readUInt32LE(24)} Hz, not 16000 Hz`
-    : undefined;
-  if (why) throw new RecognizerError(`${file}: ${why}; pocketsphinx reads 16 kHz mono 16-bit PCM WAV with a 44-byte header (write it with writeWav(prepareAudio(audio, 16000), 16000, 'pcm16') of @zipper/tokenizers, or sox -r 16000 -c 1 -b 16)`);
+    n < 44 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE'
+      ? 'not a RIFF/WAVE file'
+      : tag(12) !== 'fmt ' || h.readUInt32LE(16) !== 16 || tag(36) !== 'data'
+        ? 'its header is not the canonical 44 bytes (fmt of 16 bytes, then data)'
+        : h.readUInt16LE(20) !== 1 || h.readUInt16LE(34) !== 16
+          ? 'not 16-bit PCM'
+          : h.readUInt16LE(22) !== 1
+            ? `${h.readUInt16LE(22)} channels, not mono`
+            : h.readUInt32LE(24) !== 16000
+              ? `${h.readUInt32LE(24)} Hz, not 16000 Hz`
+              : undefined;
+  if (why)
+    throw new RecognizerError(
+      `${file}: ${why}; pocketsphinx reads 16 kHz mono 16-bit PCM WAV with a 44-byte header (write it with writeWav(prepareAudio(audio, 16000), 16000, 'pcm16') of @zipper/tokenizers, or sox -r 16000 -c 1 -b 16)`,
+    );
 }
 
 /** Runs a program; resolves to its stdout, rejects with RecognizerError naming the exit code and stderr (or `logFile`'s tail). */
@@ -131,7 +158,13 @@ export function parseBatchHypotheses(text: string): Map<string, string> {
   return out;
 }
 
-async function batch(bin: string, files: readonly string[], jobs: number, env: NodeJS.ProcessEnv, onProgress?: (done: number, total: number) => void): Promise<string[]> {
+async function batch(
+  bin: string,
+  files: readonly string[],
+  jobs: number,
+  env: NodeJS.ProcessEnv,
+  onProgress?: (done: number, total: number) => void,
+): Promise<string[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-pocketsphinx-'));
   try {
     files.forEach((f, i) => symlinkSync(path.resolve(f), path.join(tmp, `u${i}.wav`)));
@@ -143,11 +176,19 @@ async function batch(bin: string, files: readonly string[], jobs: number, env: N
         const hyp = path.join(tmp, `job${j}.hyp`);
         const log = path.join(tmp, `job${j}.log`);
         writeFileSync(ctl, ids.map((i) => `u${i}\n`).join(''));
-        await run(bin, ['-adcin', 'yes', '-adchdr', '44', '-cepdir', tmp, '-cepext', '.wav', '-ctl', ctl, '-hyp', hyp, '-logfn', log], env, log);
+        await run(
+          bin,
+          ['-adcin', 'yes', '-adchdr', '44', '-cepdir', tmp, '-cepext', '.wav', '-ctl', ctl, '-hyp', hyp, '-logfn', log],
+          env,
+          log,
+        );
         const got = parseBatchHypotheses(existsSync(hyp) ? readFileSync(hyp, 'utf8') : '');
         for (const i of ids) {
           const h = got.get(`u${i}`);
-          if (h === undefined) throw new RecognizerError(`pocketsphinx_batch wrote no hypothesis for ${files[i]}; its log: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`);
+          if (h === undefined)
+            throw new RecognizerError(
+              `pocketsphinx_batch wrote no hypothesis for ${files[i]}; its log: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`,
+            );
           out[i] = h;
         }
         done += ids.length;
@@ -160,7 +201,13 @@ async function batch(bin: string, files: readonly string[], jobs: number, env: N
   }
 }
 
-async function continuous(bin: string, files: readonly string[], jobs: number, env: NodeJS.ProcessEnv, onProgress?: (done: number, total: number) => void): Promise<string[]> {
+async function continuous(
+  bin: string,
+  files: readonly string[],
+  jobs: number,
+  env: NodeJS.ProcessEnv,
+  onProgress?: (done: number, total: number) => void,
+): Promise<string[]> {
   const out: string[] = new Array<string>(files.length);
   let next = 0;
   let done = 0;

@@ -79,7 +79,10 @@ export class CentroidIndex {
 
   private exactScore(x: Float32Array, off: number, k: number): number {
     const { D, centroids: c } = this;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     const o = k * D;
     let d = 0;
     for (; d + 4 <= D; d += 4) {
@@ -116,15 +119,28 @@ export class CentroidIndex {
         xr2[r] = 2 * Math.sqrt(Math.max(0, sq - this.project(x, off, xp, r * p)));
       }
       // lower bounds for 4 rows at once: each projected centroid is loaded once, used 4 times
-      const q0 = 0, q1 = p, q2 = 2 * p, q3 = 3 * p;
-      const w0 = xr2[0]!, w1 = xr2[1]!, w2 = xr2[2]!, w3 = xr2[3]!;
+      const q0 = 0,
+        q1 = p,
+        q2 = 2 * p,
+        q3 = 3 * p;
+      const w0 = xr2[0]!,
+        w1 = xr2[1]!,
+        w2 = xr2[2]!,
+        w3 = xr2[3]!;
       for (let k = 0; k < K; k++) {
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0;
         for (let j = 0, o = k * p; j < p; j++) {
           const c = cp[o + j]!;
-          s0 += xp[q0 + j]! * c; s1 += xp[q1 + j]! * c; s2 += xp[q2 + j]! * c; s3 += xp[q3 + j]! * c;
+          s0 += xp[q0 + j]! * c;
+          s1 += xp[q1 + j]! * c;
+          s2 += xp[q2 + j]! * c;
+          s3 += xp[q3 + j]! * c;
         }
-        const n = cNorm[k]!, cr = cRest[k]!;
+        const n = cNorm[k]!,
+          cr = cRest[k]!;
         lb[k] = n - 2 * s0 - w0 * cr;
         lb[K + k] = n - 2 * s1 - w1 * cr;
         lb[2 * K + k] = n - 2 * s2 - w2 * cr;
@@ -135,7 +151,11 @@ export class CentroidIndex {
         const base = r * K;
         let arg = 0;
         let low = Infinity;
-        for (let k = 0; k < K; k++) if (lb[base + k]! < low) { low = lb[base + k]!; arg = k; }
+        for (let k = 0; k < K; k++)
+          if (lb[base + k]! < low) {
+            low = lb[base + k]!;
+            arg = k;
+          }
         let best = this.exactScore(x, off, arg);
         let exact = 1;
         // slack covers float rounding of the scores (relative to the magnitudes involved)
@@ -144,7 +164,10 @@ export class CentroidIndex {
           if (k === arg || lb[base + k]! > best + slack) continue;
           const e = this.exactScore(x, off, k);
           exact++;
-          if (e < best || (e === best && k < arg)) { best = e; arg = k; }
+          if (e < best || (e === best && k < arg)) {
+            best = e;
+            arg = k;
+          }
         }
         ids[i0 + r] = arg;
         this.searched++;

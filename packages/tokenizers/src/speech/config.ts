@@ -82,7 +82,8 @@ export function resolveLogMelConfig(partial: Partial<LogMelConfig> = {}): LogMel
   positiveInt('nMels', c.nMels);
   if ((c.nFft & (c.nFft - 1)) !== 0 || c.nFft < 16) throw new TokenizerConfigError(`nFft must be a power of two >= 16, got ${c.nFft}`);
   if (c.winLength > c.nFft) throw new TokenizerConfigError(`winLength (${c.winLength}) must be <= nFft (${c.nFft})`);
-  if (c.hopLength > c.winLength) throw new TokenizerConfigError(`hopLength (${c.hopLength}) must be <= winLength (${c.winLength}) or frames leave gaps`);
+  if (c.hopLength > c.winLength)
+    throw new TokenizerConfigError(`hopLength (${c.hopLength}) must be <= winLength (${c.winLength}) or frames leave gaps`);
   if (!(c.fMin >= 0 && c.fMin < c.fMax && c.fMax <= c.sampleRate / 2)) {
     throw new TokenizerConfigError(`need 0 <= fMin < fMax <= sampleRate / 2, got fMin=${c.fMin} fMax=${c.fMax} sampleRate=${c.sampleRate}`);
   }
@@ -101,13 +102,15 @@ export function resolveUnitConfig(partial: Partial<UnitConfig> = {}): UnitConfig
 
 export function resolveVocoderConfig(partial: Partial<VocoderConfig> = {}): VocoderConfig {
   const c: VocoderConfig = { ...DEFAULT_VOCODER, ...partial };
-  if (c.inversion !== 'nnls' && c.inversion !== 'pinv') throw new TokenizerConfigError(`inversion must be 'nnls' or 'pinv', got ${String(c.inversion)}`);
+  if (c.inversion !== 'nnls' && c.inversion !== 'pinv')
+    throw new TokenizerConfigError(`inversion must be 'nnls' or 'pinv', got ${String(c.inversion)}`);
   positiveInt('nnlsIterations', c.nnlsIterations);
   if (!Number.isInteger(c.griffinLimIterations) || c.griffinLimIterations < 0) {
     throw new TokenizerConfigError(`griffinLimIterations must be an integer >= 0, got ${c.griffinLimIterations}`);
   }
   if (!(c.momentum >= 0 && c.momentum < 1)) throw new TokenizerConfigError(`momentum must be in [0, 1), got ${c.momentum}`);
-  if (!Number.isInteger(c.smoothing) || c.smoothing < 0) throw new TokenizerConfigError(`smoothing must be an integer >= 0, got ${c.smoothing}`);
+  if (!Number.isInteger(c.smoothing) || c.smoothing < 0)
+    throw new TokenizerConfigError(`smoothing must be an integer >= 0, got ${c.smoothing}`);
   if (!Number.isInteger(c.seed)) throw new TokenizerConfigError(`seed must be an integer, got ${c.seed}`);
   return c;
 }
@@ -120,7 +123,9 @@ export function logMelForUnitRate(unitRate: number, stack: number, base: Partial
   const sampleRate = base.sampleRate ?? DEFAULT_LOG_MEL.sampleRate;
   const hop = sampleRate / (unitRate * stack);
   if (!Number.isInteger(hop)) {
-    throw new TokenizerConfigError(`sampleRate / (unitRate * stack) must be an integer hop, got ${sampleRate} / (${unitRate} * ${stack}) = ${hop}`);
+    throw new TokenizerConfigError(
+      `sampleRate / (unitRate * stack) must be an integer hop, got ${sampleRate} / (${unitRate} * ${stack}) = ${hop}`,
+    );
   }
   const winLength = base.winLength ?? Math.round(hop * 2.5);
   let nFft = 16;

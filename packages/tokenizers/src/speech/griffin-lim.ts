@@ -32,7 +32,10 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
   const { nFft: N, hopLength: hop } = p;
   const fb = N / 2 + 1;
   const n = frames * fb;
-  if (mag.length !== n) throw new TokenizerConfigError(`griffinLim: magnitudes hold ${mag.length} values, expected frames x (nFft / 2 + 1) = ${frames} x ${fb} = ${n}`);
+  if (mag.length !== n)
+    throw new TokenizerConfigError(
+      `griffinLim: magnitudes hold ${mag.length} values, expected frames x (nFft / 2 + 1) = ${frames} x ${fb} = ${n}`,
+    );
   if (length === 0 && o.iterations > 0) throw new WavEmptyError('cannot analyse zero samples of audio');
   const fft = realFftOf(N);
   const win = hannWindow(p.winLength, N);

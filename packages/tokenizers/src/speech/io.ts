@@ -42,8 +42,16 @@ export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Arr
   } catch (e) {
     throw new TokenizerFormatError(SPEECH_TOKENIZER_JSON, `not valid JSON (${(e as Error).message})`);
   }
-  if (m.format !== SPEECH_TOKENIZER_FORMAT) throw new TokenizerFormatError('format', `expected "${SPEECH_TOKENIZER_FORMAT}", got ${JSON.stringify(m.format)}; is this a speech tokenizer directory?`);
-  if (m.version !== SPEECH_TOKENIZER_VERSION) throw new TokenizerFormatError('version', `this build reads version ${SPEECH_TOKENIZER_VERSION}, got ${JSON.stringify(m.version)}; upgrade @zipper/tokenizers or retrain`);
+  if (m.format !== SPEECH_TOKENIZER_FORMAT)
+    throw new TokenizerFormatError(
+      'format',
+      `expected "${SPEECH_TOKENIZER_FORMAT}", got ${JSON.stringify(m.format)}; is this a speech tokenizer directory?`,
+    );
+  if (m.version !== SPEECH_TOKENIZER_VERSION)
+    throw new TokenizerFormatError(
+      'version',
+      `this build reads version ${SPEECH_TOKENIZER_VERSION}, got ${JSON.stringify(m.version)}; upgrade @zipper/tokenizers or retrain`,
+    );
   for (const key of ['features', 'units'] as const) {
     if (typeof m[key] !== 'object' || m[key] === null) throw new TokenizerFormatError(key, 'missing or not an object');
   }
@@ -51,11 +59,15 @@ export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Arr
   try {
     c = decodeSafetensors(centroidBytes, CENTROIDS_FILE).tensors.get('centroids');
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new TokenizerFormatError(CENTROIDS_FILE, `${e.message.replace(`${CENTROIDS_FILE}: `, '')}; retrain or restore the tokenizer`, { cause: e });
+    if (e instanceof SafetensorsError)
+      throw new TokenizerFormatError(CENTROIDS_FILE, `${e.message.replace(`${CENTROIDS_FILE}: `, '')}; retrain or restore the tokenizer`, {
+        cause: e,
+      });
     throw e;
   }
   if (!c) throw new TokenizerFormatError('centroids', `no tensor "centroids" in ${CENTROIDS_FILE}`);
-  if (!(c.data instanceof Float32Array)) throw new TokenizerFormatError('centroids', `stored as ${c.stored}; the codebook must be a float tensor (F32, F16 or BF16)`);
+  if (!(c.data instanceof Float32Array))
+    throw new TokenizerFormatError('centroids', `stored as ${c.stored}; the codebook must be a float tensor (F32, F16 or BF16)`);
   const tok = new SpeechTokenizer({
     features: m.features as Record<string, number>,
     units: m.units as Record<string, number>,
@@ -64,7 +76,10 @@ export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Arr
     training: m.training as SpeechTrainingInfo | undefined,
   });
   if (c.shape.length !== 2 || c.shape[0] !== tok.units.numUnits || c.shape[1] !== tok.dim) {
-    throw new TokenizerFormatError('centroids', `shape [${c.shape.join(', ')}] does not match [numUnits, stack * nMels] = [${tok.units.numUnits}, ${tok.dim}]`);
+    throw new TokenizerFormatError(
+      'centroids',
+      `shape [${c.shape.join(', ')}] does not match [numUnits, stack * nMels] = [${tok.units.numUnits}, ${tok.dim}]`,
+    );
   }
   return tok;
 }
@@ -83,7 +98,10 @@ export function loadSpeechTokenizer(dir: string): SpeechTokenizer {
     json = readFileSync(join(dir, SPEECH_TOKENIZER_JSON), 'utf8');
     bytes = readFileSync(join(dir, CENTROIDS_FILE));
   } catch (e) {
-    throw new TokenizerFormatError(dir, `cannot read a speech tokenizer here (${(e as Error).message}); train one with \`zipper units train\``);
+    throw new TokenizerFormatError(
+      dir,
+      `cannot read a speech tokenizer here (${(e as Error).message}); train one with \`zipper units train\``,
+    );
   }
   return deserializeSpeechTokenizer(json, bytes);
 }

@@ -27,61 +27,158 @@ export function rowSquaredNorms(c: Float32Array, K: number, D: number): Float32A
  * `dist` is given, the squared distance (computed as ||x||^2 + ||c||^2 - 2 x.c, clamped at 0).
  */
 export function nearestCentroids(
-  x: Float32Array, N: number, D: number,
-  c: Float32Array, K: number, cNorm: Float32Array,
-  ids: Uint16Array | Int32Array, dist?: Float32Array,
+  x: Float32Array,
+  N: number,
+  D: number,
+  c: Float32Array,
+  K: number,
+  cNorm: Float32Array,
+  ids: Uint16Array | Int32Array,
+  dist?: Float32Array,
 ): void {
   let i = 0;
   for (; i + 4 <= N; i += 4) {
-    const x0 = i * D, x1 = x0 + D, x2 = x1 + D, x3 = x2 + D;
-    let b0 = Infinity, b1 = Infinity, b2 = Infinity, b3 = Infinity;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const x0 = i * D,
+      x1 = x0 + D,
+      x2 = x1 + D,
+      x3 = x2 + D;
+    let b0 = Infinity,
+      b1 = Infinity,
+      b2 = Infinity,
+      b3 = Infinity;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0;
     let k = 0;
     for (; k + 2 <= K; k += 2) {
-      const c0 = k * D, c1 = c0 + D;
-      let s00 = 0, s10 = 0, s20 = 0, s30 = 0, s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      const c0 = k * D,
+        c1 = c0 + D;
+      let s00 = 0,
+        s10 = 0,
+        s20 = 0,
+        s30 = 0,
+        s01 = 0,
+        s11 = 0,
+        s21 = 0,
+        s31 = 0;
       for (let d = 0; d < D; d++) {
-        const u = c[c0 + d]!, v = c[c1 + d]!;
-        const p0 = x[x0 + d]!, p1 = x[x1 + d]!, p2 = x[x2 + d]!, p3 = x[x3 + d]!;
-        s00 += p0 * u; s10 += p1 * u; s20 += p2 * u; s30 += p3 * u;
-        s01 += p0 * v; s11 += p1 * v; s21 += p2 * v; s31 += p3 * v;
+        const u = c[c0 + d]!,
+          v = c[c1 + d]!;
+        const p0 = x[x0 + d]!,
+          p1 = x[x1 + d]!,
+          p2 = x[x2 + d]!,
+          p3 = x[x3 + d]!;
+        s00 += p0 * u;
+        s10 += p1 * u;
+        s20 += p2 * u;
+        s30 += p3 * u;
+        s01 += p0 * v;
+        s11 += p1 * v;
+        s21 += p2 * v;
+        s31 += p3 * v;
       }
-      const nu = cNorm[k]!, nv = cNorm[k + 1]!;
-      let e = nu - 2 * s00; if (e < b0) { b0 = e; a0 = k; }
-      e = nu - 2 * s10; if (e < b1) { b1 = e; a1 = k; }
-      e = nu - 2 * s20; if (e < b2) { b2 = e; a2 = k; }
-      e = nu - 2 * s30; if (e < b3) { b3 = e; a3 = k; }
-      e = nv - 2 * s01; if (e < b0) { b0 = e; a0 = k + 1; }
-      e = nv - 2 * s11; if (e < b1) { b1 = e; a1 = k + 1; }
-      e = nv - 2 * s21; if (e < b2) { b2 = e; a2 = k + 1; }
-      e = nv - 2 * s31; if (e < b3) { b3 = e; a3 = k + 1; }
+      const nu = cNorm[k]!,
+        nv = cNorm[k + 1]!;
+      let e = nu - 2 * s00;
+      if (e < b0) {
+        b0 = e;
+        a0 = k;
+      }
+      e = nu - 2 * s10;
+      if (e < b1) {
+        b1 = e;
+        a1 = k;
+      }
+      e = nu - 2 * s20;
+      if (e < b2) {
+        b2 = e;
+        a2 = k;
+      }
+      e = nu - 2 * s30;
+      if (e < b3) {
+        b3 = e;
+        a3 = k;
+      }
+      e = nv - 2 * s01;
+      if (e < b0) {
+        b0 = e;
+        a0 = k + 1;
+      }
+      e = nv - 2 * s11;
+      if (e < b1) {
+        b1 = e;
+        a1 = k + 1;
+      }
+      e = nv - 2 * s21;
+      if (e < b2) {
+        b2 = e;
+        a2 = k + 1;
+      }
+      e = nv - 2 * s31;
+      if (e < b3) {
+        b3 = e;
+        a3 = k + 1;
+      }
     }
     for (; k < K; k++) {
       const c0 = k * D;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let d = 0; d < D; d++) {
         const u = c[c0 + d]!;
-        s0 += x[x0 + d]! * u; s1 += x[x1 + d]! * u; s2 += x[x2 + d]! * u; s3 += x[x3 + d]! * u;
+        s0 += x[x0 + d]! * u;
+        s1 += x[x1 + d]! * u;
+        s2 += x[x2 + d]! * u;
+        s3 += x[x3 + d]! * u;
       }
       const nu = cNorm[k]!;
-      let e = nu - 2 * s0; if (e < b0) { b0 = e; a0 = k; }
-      e = nu - 2 * s1; if (e < b1) { b1 = e; a1 = k; }
-      e = nu - 2 * s2; if (e < b2) { b2 = e; a2 = k; }
-      e = nu - 2 * s3; if (e < b3) { b3 = e; a3 = k; }
+      let e = nu - 2 * s0;
+      if (e < b0) {
+        b0 = e;
+        a0 = k;
+      }
+      e = nu - 2 * s1;
+      if (e < b1) {
+        b1 = e;
+        a1 = k;
+      }
+      e = nu - 2 * s2;
+      if (e < b2) {
+        b2 = e;
+        a2 = k;
+      }
+      e = nu - 2 * s3;
+      if (e < b3) {
+        b3 = e;
+        a3 = k;
+      }
     }
-    ids[i] = a0; ids[i + 1] = a1; ids[i + 2] = a2; ids[i + 3] = a3;
+    ids[i] = a0;
+    ids[i + 1] = a1;
+    ids[i + 2] = a2;
+    ids[i + 3] = a3;
     if (dist) {
-      dist[i] = b0; dist[i + 1] = b1; dist[i + 2] = b2; dist[i + 3] = b3;
+      dist[i] = b0;
+      dist[i + 1] = b1;
+      dist[i + 2] = b2;
+      dist[i + 3] = b3;
     }
   }
   for (; i < N; i++) {
     const x0 = i * D;
-    let best = Infinity, arg = 0;
+    let best = Infinity,
+      arg = 0;
     for (let k = 0; k < K; k++) {
       let s = 0;
       for (let d = 0, c0 = k * D; d < D; d++) s += x[x0 + d]! * c[c0 + d]!;
       const e = cNorm[k]! - 2 * s;
-      if (e < best) { best = e; arg = k; }
+      if (e < best) {
+        best = e;
+        arg = k;
+      }
     }
     ids[i] = arg;
     if (dist) dist[i] = best;
@@ -117,7 +214,9 @@ function sampleRows(x: Float32Array, N: number, D: number, n: number, rand: () =
   const idx = Int32Array.from({ length: N }, (_, i) => i);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(rand() * (N - i));
-    const t = idx[i]!; idx[i] = idx[j]!; idx[j] = t;
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
   }
   const out = new Float32Array(n * D);
   for (let i = 0; i < n; i++) out.set(x.subarray(idx[i]! * D, idx[i]! * D + D), i * D);
@@ -150,7 +249,10 @@ export function kmeansPlusPlus(x: Float32Array, N: number, D: number, K: number,
     pick = N - 1;
     for (let i = 0; i < N; i++) {
       r -= minD[i]!;
-      if (r < 0) { pick = i; break; }
+      if (r < 0) {
+        pick = i;
+        break;
+      }
     }
   }
   return c;

@@ -48,7 +48,13 @@ export function melFilterbank(c: MelParams): MelFilterbank {
 }
 
 /** mel[m] = sum_k W[m, k] * power[k] for one frame. */
-export function applyFilterbank(fb: MelFilterbank, power: ArrayLike<number>, pOff: number, out: Float64Array | Float32Array, oOff: number): void {
+export function applyFilterbank(
+  fb: MelFilterbank,
+  power: ArrayLike<number>,
+  pOff: number,
+  out: Float64Array | Float32Array,
+  oOff: number,
+): void {
   const { weights, lo, hi, nBins } = fb;
   for (let m = 0; m < fb.nMels; m++) {
     let s = 0;

@@ -10,8 +10,12 @@
  */
 import { TokenIdError, TokenizerConfigError, UnitLengthError } from '../errors.js';
 import {
-  resolveLogMelConfig, resolveUnitConfig, resolveVocoderConfig,
-  type LogMelConfig, type UnitConfig, type VocoderConfig,
+  resolveLogMelConfig,
+  resolveUnitConfig,
+  resolveVocoderConfig,
+  type LogMelConfig,
+  type UnitConfig,
+  type VocoderConfig,
 } from './config.js';
 import { logMel, filterbankOf, prepareAudio, type FeatureFrames } from './features.js';
 import { stackFrames, trainKMeans } from './kmeans.js';
@@ -95,7 +99,9 @@ export class SpeechTokenizer {
     this.vocoder = resolveVocoderConfig(spec.vocoder);
     const expected = this.units.numUnits * this.dim;
     if (spec.centroids.length !== expected) {
-      throw new TokenizerConfigError(`centroids hold ${spec.centroids.length} values, expected numUnits x stack x nMels = ${this.units.numUnits} x ${this.units.stack} x ${this.features.nMels} = ${expected}`);
+      throw new TokenizerConfigError(
+        `centroids hold ${spec.centroids.length} values, expected numUnits x stack x nMels = ${this.units.numUnits} x ${this.units.stack} x ${this.features.nMels} = ${expected}`,
+      );
     }
     this.centroids = spec.centroids;
     this.training = spec.training;
@@ -138,7 +144,10 @@ export class SpeechTokenizer {
     }
     const km = trainKMeans(all, N, D, { k: units.numUnits, iterations, seed, maxSamples: maxFrames, onIteration: o.onIteration });
     return new SpeechTokenizer({
-      features, units, vocoder, centroids: km.centroids,
+      features,
+      units,
+      vocoder,
+      centroids: km.centroids,
       training: { seed, iterations, maxFrames, trainFrames: N, meanSquaredDistance: km.history },
     });
   }
@@ -183,7 +192,8 @@ export class SpeechTokenizer {
     const data = new Float32Array(ids.length * D);
     for (let u = 0; u < ids.length; u++) {
       const id = ids[u]!;
-      if (!Number.isInteger(id) || id < 0 || id >= K) throw new TokenIdError(`unit id ${id} at position ${u} is outside [0, ${K}); was it encoded with a different tokenizer?`);
+      if (!Number.isInteger(id) || id < 0 || id >= K)
+        throw new TokenIdError(`unit id ${id} at position ${u} is outside [0, ${K}); was it encoded with a different tokenizer?`);
       data.set(this.centroids.subarray(id * D, id * D + D), u * D);
     }
     return { data, frames: ids.length * this.units.stack, dim: this.features.nMels };
@@ -244,7 +254,9 @@ export class SpeechTokenizer {
     if (o.length !== undefined) {
       const max = this.maxDecodeLength(ids.length);
       if (!Number.isInteger(o.length) || o.length < 0 || o.length > max) {
-        throw new UnitLengthError(`length (the "samples" of a units file) is ${o.length}, but ${ids.length} units at ${this.samplesPerUnit} samples each stand for at most ${max}: it must be an integer in [0, ${max}]; fix it, or leave it out to decode the units' own length`);
+        throw new UnitLengthError(
+          `length (the "samples" of a units file) is ${o.length}, but ${ids.length} units at ${this.samplesPerUnit} samples each stand for at most ${max}: it must be an integer in [0, ${max}]; fix it, or leave it out to decode the units' own length`,
+        );
       }
     }
     if (ids.length === 0) return new Float32Array(o.length ?? 0);
@@ -253,7 +265,9 @@ export class SpeechTokenizer {
     const mag = vocoder.smoothing === 0 ? this.unitMagnitudes(ids, vocoder) : this.logMelToMagnitude(f, vocoder);
     const natural = Math.max(1, (f.frames - 1) * this.features.hopLength);
     const y = griffinLim(mag, f.frames, this.features, natural, {
-      iterations: vocoder.griffinLimIterations, momentum: vocoder.momentum, seed: vocoder.seed,
+      iterations: vocoder.griffinLimIterations,
+      momentum: vocoder.momentum,
+      seed: vocoder.seed,
     });
     if (o.length === undefined || o.length === y.length) return y;
     const out = new Float32Array(o.length);

@@ -7,7 +7,9 @@ export function readWavFile(path: string, options: ReadWavOptions = {}): WavAudi
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_WAV_BYTES;
   const size = statSync(path).size;
   if (size > maxBytes) {
-    throw new WavTooLargeError(`${path} is ${size} bytes, above the limit of ${maxBytes}; split the audio (e.g. \`sox in.wav out.wav trim 0 600 : newfile : restart\`) or raise maxBytes`);
+    throw new WavTooLargeError(
+      `${path} is ${size} bytes, above the limit of ${maxBytes}; split the audio (e.g. \`sox in.wav out.wav trim 0 600 : newfile : restart\`) or raise maxBytes`,
+    );
   }
   return readWav(readFileSync(path), options);
 }

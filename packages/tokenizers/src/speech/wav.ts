@@ -48,7 +48,9 @@ export const MAX_WAV_SAMPLE_RATE = 384_000;
 /** Throws `WavSampleRateError` unless `rate` is an integer in [MIN_WAV_SAMPLE_RATE, MAX_WAV_SAMPLE_RATE]. */
 export function checkSampleRate(rate: number, what = 'sample rate'): void {
   if (!Number.isInteger(rate) || rate < MIN_WAV_SAMPLE_RATE || rate > MAX_WAV_SAMPLE_RATE) {
-    throw new WavSampleRateError(`${what} ${rate} Hz is outside ${MIN_WAV_SAMPLE_RATE}..${MAX_WAV_SAMPLE_RATE} Hz; the header is damaged, or resample the audio first (e.g. \`sox in.wav -r 16000 out.wav\`)`);
+    throw new WavSampleRateError(
+      `${what} ${rate} Hz is outside ${MIN_WAV_SAMPLE_RATE}..${MAX_WAV_SAMPLE_RATE} Hz; the header is damaged, or resample the audio first (e.g. \`sox in.wav -r 16000 out.wav\`)`,
+    );
   }
 }
 
@@ -123,14 +125,19 @@ function encodingOf(fmt: FmtChunk): WavEncoding {
 export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavAudio {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_WAV_BYTES;
   if (bytes.length > maxBytes) {
-    throw new WavTooLargeError(`input is ${bytes.length} bytes, above the limit of ${maxBytes}; split the audio (e.g. \`sox in.wav out.wav trim 0 600 : newfile : restart\`) or raise maxBytes`);
+    throw new WavTooLargeError(
+      `input is ${bytes.length} bytes, above the limit of ${maxBytes}; split the audio (e.g. \`sox in.wav out.wav trim 0 600 : newfile : restart\`) or raise maxBytes`,
+    );
   }
   if (bytes.length < 12 || fourcc(bytes, 0) !== 'RIFF' || fourcc(bytes, 8) !== 'WAVE') {
     const kind = sniffNonWav(bytes);
     if (kind) throw new WavEncodingError(`input looks like ${kind}, not WAV; ${CONVERT_HINT}`);
     const head = fourcc(bytes, 0);
-    if (head === 'RIFX' || head === 'RF64') throw new WavEncodingError(`${head} (big-endian or 64-bit RIFF) is not supported; ${CONVERT_HINT}`);
-    throw new WavFormatError(`expected a RIFF/WAVE header, got ${JSON.stringify(head)}${bytes.length < 12 ? ` in only ${bytes.length} bytes` : ''}; is this a WAV file?`);
+    if (head === 'RIFX' || head === 'RF64')
+      throw new WavEncodingError(`${head} (big-endian or 64-bit RIFF) is not supported; ${CONVERT_HINT}`);
+    throw new WavFormatError(
+      `expected a RIFF/WAVE header, got ${JSON.stringify(head)}${bytes.length < 12 ? ` in only ${bytes.length} bytes` : ''}; is this a WAV file?`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let fmt: FmtChunk | undefined;
@@ -142,7 +149,8 @@ export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavAud
     const size = view.getUint32(at + 4, true);
     const body = at + 8;
     if (id === 'fmt ') {
-      if (body + size > bytes.length) throw new WavTruncatedError(`"fmt " chunk declares ${size} bytes but the file ends first; the file was cut short`);
+      if (body + size > bytes.length)
+        throw new WavTruncatedError(`"fmt " chunk declares ${size} bytes but the file ends first; the file was cut short`);
       fmt = parseFmt(view, body, size);
     } else if (id === 'data') {
       dataAt = body;
@@ -159,11 +167,15 @@ export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavAud
   const sampleBytes = fmt.bits / 8;
   const frameBytes = sampleBytes * fmt.channels;
   if (fmt.blockAlign !== frameBytes) {
-    throw new WavFormatError(`"fmt " block align is ${fmt.blockAlign}, expected ${frameBytes} (${fmt.channels} channels x ${sampleBytes} bytes); the header is inconsistent`);
+    throw new WavFormatError(
+      `"fmt " block align is ${fmt.blockAlign}, expected ${frameBytes} (${fmt.channels} channels x ${sampleBytes} bytes); the header is inconsistent`,
+    );
   }
   const available = bytes.length - dataAt;
   if (dataSize > available && !options.allowTruncated) {
-    throw new WavTruncatedError(`"data" chunk declares ${dataSize} bytes but only ${available} remain; the file was cut short (re-export it, or pass allowTruncated to read what is there)`);
+    throw new WavTruncatedError(
+      `"data" chunk declares ${dataSize} bytes but only ${available} remain; the file was cut short (re-export it, or pass allowTruncated to read what is there)`,
+    );
   }
   const frames = Math.floor(Math.min(dataSize, available) / frameBytes);
   if (frames === 0) throw new WavEmptyError('the "data" chunk holds no complete sample frame; the audio is empty');
@@ -195,8 +207,12 @@ function decodeChannel(view: DataView, start: number, stride: number, enc: WavEn
     case 'float64':
       for (let i = 0; i < n; i++, p += stride) {
         const v = enc === 'float32' ? view.getFloat32(p, true) : view.getFloat64(p, true);
-        if (!Number.isFinite(v)) throw new WavSampleError(`sample ${i} of channel ${channel} is ${v}; the float data is corrupt (re-render the audio)`);
-        if (!Number.isFinite(Math.fround(v))) throw new WavSampleError(`sample ${i} of channel ${channel} is ${v}, beyond float32 range; the float data is corrupt (re-render the audio)`);
+        if (!Number.isFinite(v))
+          throw new WavSampleError(`sample ${i} of channel ${channel} is ${v}; the float data is corrupt (re-render the audio)`);
+        if (!Number.isFinite(Math.fround(v)))
+          throw new WavSampleError(
+            `sample ${i} of channel ${channel} is ${v}, beyond float32 range; the float data is corrupt (re-render the audio)`,
+          );
         out[i] = v;
       }
       return;
@@ -216,8 +232,12 @@ export function toMono(audio: WavAudio): Float32Array {
 }
 
 const FORMAT: Readonly<Record<WavEncoding, { code: 1 | 3; bytes: number }>> = {
-  pcm8: { code: 1, bytes: 1 }, pcm16: { code: 1, bytes: 2 }, pcm24: { code: 1, bytes: 3 },
-  pcm32: { code: 1, bytes: 4 }, float32: { code: 3, bytes: 4 }, float64: { code: 3, bytes: 8 },
+  pcm8: { code: 1, bytes: 1 },
+  pcm16: { code: 1, bytes: 2 },
+  pcm24: { code: 1, bytes: 3 },
+  pcm32: { code: 1, bytes: 4 },
+  float32: { code: 3, bytes: 4 },
+  float64: { code: 3, bytes: 8 },
 };
 
 /**
@@ -226,7 +246,11 @@ const FORMAT: Readonly<Record<WavEncoding, { code: 1 | 3; bytes: number }>> = {
  * taken as 16-bit samples verbatim (encoding pcm16 only). Throws `WavSampleError` on NaN/Inf,
  * `WavEmptyError` on zero samples, `WavSampleRateError` for a rate outside the readable range.
  */
-export function writeWav(channels: Float32Array | Int16Array | readonly (Float32Array | Int16Array)[], sampleRate: number, encoding: WavEncoding = 'pcm16'): Uint8Array<ArrayBuffer> {
+export function writeWav(
+  channels: Float32Array | Int16Array | readonly (Float32Array | Int16Array)[],
+  sampleRate: number,
+  encoding: WavEncoding = 'pcm16',
+): Uint8Array<ArrayBuffer> {
   const chans = channels instanceof Float32Array || channels instanceof Int16Array ? [channels] : channels;
   const n = chans[0]?.length ?? 0;
   if (n === 0) throw new WavEmptyError('nothing to write: the audio has no samples');
@@ -238,7 +262,8 @@ export function writeWav(channels: Float32Array | Int16Array | readonly (Float32
   const dataBytes = n * frame;
   const fmtBytes = code === 3 ? 18 : 16; // IEEE float: cbSize field, then a "fact" chunk
   const head = 12 + 8 + fmtBytes + (code === 3 ? 12 : 0) + 8;
-  if (head + dataBytes + (dataBytes & 1) - 8 > 0xffffffff) throw new WavFormatError(`${dataBytes} bytes of audio do not fit a RIFF file (4 GiB); split it`);
+  if (head + dataBytes + (dataBytes & 1) - 8 > 0xffffffff)
+    throw new WavFormatError(`${dataBytes} bytes of audio do not fit a RIFF file (4 GiB); split it`);
   const out = new Uint8Array(head + dataBytes + (dataBytes & 1));
   const v = new DataView(out.buffer);
   const ascii = (at: number, s: string) => {
@@ -274,7 +299,8 @@ function encodeChannel(v: DataView, start: number, stride: number, enc: WavEncod
   const n = c.length;
   let p = start;
   if (c instanceof Int16Array) {
-    if (enc !== 'pcm16') throw new WavFormatError(`Int16Array samples are written as pcm16 only, not ${enc}; pass Float32Array samples in [-1, 1]`);
+    if (enc !== 'pcm16')
+      throw new WavFormatError(`Int16Array samples are written as pcm16 only, not ${enc}; pass Float32Array samples in [-1, 1]`);
     for (let i = 0; i < n; i++, p += stride) v.setInt16(p, c[i]!, true);
     return;
   }

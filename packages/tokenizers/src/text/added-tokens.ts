@@ -47,7 +47,9 @@ class Matcher {
     try {
       this.re = new RegExp(alts.join('|'), 'gu');
     } catch (e) {
-      throw new TokenizerConfigError(`cannot build the added-token matcher for ${alts.length} tokens (${(e as Error).message}); use fewer added tokens`);
+      throw new TokenizerConfigError(
+        `cannot build the added-token matcher for ${alts.length} tokens (${(e as Error).message}); use fewer added tokens`,
+      );
     }
   }
 

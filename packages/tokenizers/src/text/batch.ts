@@ -48,11 +48,16 @@ export function resolveBatchEncodeOptions(partial: Partial<BatchEncodeOptions> =
   if (o.maxLength !== null && (!Number.isInteger(o.maxLength) || o.maxLength <= specials)) {
     throw new TokenizerConfigError(`maxLength must be an integer above the ${specials} bos/eos ids it includes, got ${o.maxLength}`);
   }
-  if (!['right', 'left'].includes(o.truncationSide)) throw new TokenizerConfigError(`truncationSide must be 'right' or 'left', got ${String(o.truncationSide)}`);
-  if (!['right', 'left'].includes(o.paddingSide)) throw new TokenizerConfigError(`paddingSide must be 'right' or 'left', got ${String(o.paddingSide)}`);
-  if (!['longest', 'maxLength', 'none'].includes(o.padding)) throw new TokenizerConfigError(`padding must be 'longest', 'maxLength' or 'none', got ${String(o.padding)}`);
-  if (o.padding === 'maxLength' && o.maxLength === null) throw new TokenizerConfigError("padding 'maxLength' needs maxLength; set it or use padding 'longest'");
-  if (!Number.isInteger(o.padToMultipleOf) || o.padToMultipleOf < 1) throw new TokenizerConfigError(`padToMultipleOf must be an integer >= 1, got ${o.padToMultipleOf}`);
+  if (!['right', 'left'].includes(o.truncationSide))
+    throw new TokenizerConfigError(`truncationSide must be 'right' or 'left', got ${String(o.truncationSide)}`);
+  if (!['right', 'left'].includes(o.paddingSide))
+    throw new TokenizerConfigError(`paddingSide must be 'right' or 'left', got ${String(o.paddingSide)}`);
+  if (!['longest', 'maxLength', 'none'].includes(o.padding))
+    throw new TokenizerConfigError(`padding must be 'longest', 'maxLength' or 'none', got ${String(o.padding)}`);
+  if (o.padding === 'maxLength' && o.maxLength === null)
+    throw new TokenizerConfigError("padding 'maxLength' needs maxLength; set it or use padding 'longest'");
+  if (!Number.isInteger(o.padToMultipleOf) || o.padToMultipleOf < 1)
+    throw new TokenizerConfigError(`padToMultipleOf must be an integer >= 1, got ${o.padToMultipleOf}`);
   return o;
 }
 

@@ -33,7 +33,6 @@ export interface BpeModelSpec {
   readonly ignoreMerges?: boolean;
 }
 
-
 export class BpeModel {
   readonly tokens: readonly (string | undefined)[];
   readonly merges: readonly (readonly [string, string])[];
@@ -59,7 +58,8 @@ export class BpeModel {
     this.unkToken = spec.unkToken ?? null;
     this.fuseUnk = spec.fuseUnk ?? false;
     this.ignoreMerges = spec.ignoreMerges ?? false;
-    if (spec.tokens.length > MAX_VOCAB) throw new TokenizerConfigError(`vocabulary has ${spec.tokens.length} ids; at most ${MAX_VOCAB} are supported`);
+    if (spec.tokens.length > MAX_VOCAB)
+      throw new TokenizerConfigError(`vocabulary has ${spec.tokens.length} ids; at most ${MAX_VOCAB} are supported`);
     const vocab = new Map<string, number>();
     spec.tokens.forEach((t, id) => {
       if (t !== undefined) vocab.set(t, id);
@@ -67,7 +67,10 @@ export class BpeModel {
     this.vocab = vocab;
     for (let b = 0; b < 256; b++) this.byteId[b] = vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
     this.unkId = this.unkToken === null ? -1 : (vocab.get(this.unkToken) ?? -2);
-    if (this.unkId === -2) throw new TokenizerConfigError(`unk token ${JSON.stringify(this.unkToken)} is not in the vocabulary; add it or set unk_token to null`);
+    if (this.unkId === -2)
+      throw new TokenizerConfigError(
+        `unk token ${JSON.stringify(this.unkToken)} is not in the vocabulary; add it or set unk_token to null`,
+      );
     this.stride = Math.max(1, spec.tokens.length);
     this.mergeTo = new Int32Array(spec.merges.length);
     spec.merges.forEach(([a, b], r) => {
@@ -76,7 +79,9 @@ export class BpeModel {
       const ic = vocab.get(a + b);
       if (ia === undefined || ib === undefined || ic === undefined) {
         const missing = ia === undefined ? a : ib === undefined ? b : a + b;
-        throw new TokenizerConfigError(`merge ${r} (${JSON.stringify(a)} ${JSON.stringify(b)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`);
+        throw new TokenizerConfigError(
+          `merge ${r} (${JSON.stringify(a)} ${JSON.stringify(b)}) uses ${JSON.stringify(missing)}, which is not in the vocabulary`,
+        );
       }
       this.rank.set(ia * this.stride + ib, r); // a later duplicate wins, as in HF's merge map
       this.mergeTo[r] = ic;
@@ -233,7 +238,7 @@ class MinHeap {
     this.r.push(rank);
     this.p.push(pos);
     this.t.push(to);
-    for (let i = this.r.length - 1; i > 0; ) {
+    for (let i = this.r.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
       this.swap(i, parent);
@@ -248,7 +253,7 @@ class MinHeap {
     this.r.pop();
     this.p.pop();
     this.t.pop();
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const rr = l + 1;
       let m = i;

@@ -75,7 +75,7 @@ const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
   const n = bytes.length;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const c = bytes[i]!;
     if (c < 0x80) {
       i++;
@@ -87,11 +87,13 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     if (c >= 0xc2 && c <= 0xdf) need = 1;
     else if (c >= 0xe0 && c <= 0xef) {
       need = 2;
-      if (c === 0xe0) lo = 0xa0; // no overlong 3-byte forms
+      if (c === 0xe0)
+        lo = 0xa0; // no overlong 3-byte forms
       else if (c === 0xed) hi = 0x9f; // no surrogates
     } else if (c >= 0xf0 && c <= 0xf4) {
       need = 3;
-      if (c === 0xf0) lo = 0x90; // no overlong 4-byte forms
+      if (c === 0xf0)
+        lo = 0x90; // no overlong 4-byte forms
       else if (c === 0xf4) hi = 0x8f; // nothing above U+10FFFF
     } else return i;
     for (let k = 1; k <= need; k++) {
@@ -114,6 +116,9 @@ export function utf8DecodeStrict(bytes: Uint8Array, source = 'input'): string {
   } catch {
     const at = firstInvalidUtf8(bytes);
     const shown = Array.from(bytes.subarray(at, at + 4), (b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
-    throw new TextEncodingError(at, `${source} is not valid UTF-8: byte offset ${at} (${shown}) does not start a valid UTF-8 character; convert the text to UTF-8 first (e.g. iconv -f latin1 -t utf-8)`);
+    throw new TextEncodingError(
+      at,
+      `${source} is not valid UTF-8: byte offset ${at} (${shown}) does not start a valid UTF-8 character; convert the text to UTF-8 first (e.g. iconv -f latin1 -t utf-8)`,
+    );
   }
 }

@@ -26,7 +26,7 @@ for (let c = 0; c <= 0x10ffff; c++) {
 }
 const ranges = (cs) => {
   const out = [];
-  for (let i = 0; i < cs.length; ) {
+  for (let i = 0; i < cs.length;) {
     let j = i;
     while (j + 1 < cs.length && cs[j + 1] === cs[j] + 1) j++;
     out.push(i === j ? cs[i].toString(16) : `${cs[i].toString(16)}-${cs[j].toString(16)}`);

@@ -34,13 +34,16 @@ function str(v: Json, field: string): string {
   return typeof v === 'string' ? v : fail(field, `expected a string, got ${show(v)}`);
 }
 function id(v: Json, field: string): number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_VOCAB ? v : fail(field, `expected an integer id in [0, ${MAX_VOCAB}), got ${show(v)}`);
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_VOCAB
+    ? v
+    : fail(field, `expected an integer id in [0, ${MAX_VOCAB}), got ${show(v)}`);
 }
 function nullOrType(v: Json, field: string, allowed: readonly string[]): Obj | null {
   if (v === null || v === undefined) return null;
   const o = obj(v, field);
   const type = o['type'];
-  if (typeof type !== 'string' || !allowed.includes(type)) fail(`${field}.type`, `unsupported ${show(type)}; this loader reads ${allowed.join(', ')} or null (byte-level BPE tokenizers)`);
+  if (typeof type !== 'string' || !allowed.includes(type))
+    fail(`${field}.type`, `unsupported ${show(type)}; this loader reads ${allowed.join(', ')} or null (byte-level BPE tokenizers)`);
   return o;
 }
 
@@ -83,24 +86,33 @@ function parseModel(v: Json): BpeModel {
   const m = obj(v, 'model');
   if (m['type'] !== undefined && m['type'] !== 'BPE') fail('model.type', `unsupported ${show(m['type'])}; only "BPE" is supported`);
   const dropout = m['dropout'];
-  if (dropout !== null && dropout !== undefined && dropout !== 0) fail('model.dropout', `unsupported ${show(dropout)}; BPE dropout makes encoding random, set it to null`);
+  if (dropout !== null && dropout !== undefined && dropout !== 0)
+    fail('model.dropout', `unsupported ${show(dropout)}; BPE dropout makes encoding random, set it to null`);
   for (const k of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     const x = m[k];
     if (x !== null && x !== undefined && x !== '') fail(`model.${k}`, `unsupported ${show(x)}; byte-level BPE uses none (null)`);
   }
-  if (bool(m, 'byte_fallback', 'model', false)) fail('model.byte_fallback', 'unsupported true; byte-level BPE needs no byte fallback (set false)');
+  if (bool(m, 'byte_fallback', 'model', false))
+    fail('model.byte_fallback', 'unsupported true; byte-level BPE needs no byte fallback (set false)');
   const unk = m['unk_token'] ?? null;
   if (unk !== null) str(unk, 'model.unk_token');
   const vocab = obj(m['vocab'], 'model.vocab');
   const tokens: (string | undefined)[] = [];
   for (const [tok, value] of Object.entries(vocab)) {
     const i = id(value, `model.vocab[${JSON.stringify(tok)}]`);
-    if (tokens[i] !== undefined) fail(`model.vocab[${JSON.stringify(tok)}]`, `id ${i} is also used by ${show(tokens[i])}; ids must be unique`);
+    if (tokens[i] !== undefined)
+      fail(`model.vocab[${JSON.stringify(tok)}]`, `id ${i} is also used by ${show(tokens[i])}; ids must be unique`);
     tokens[i] = tok;
   }
   const merges = parseMerges(m['merges']);
   try {
-    return new BpeModel({ tokens, merges, unkToken: unk as string | null, fuseUnk: bool(m, 'fuse_unk', 'model', false), ignoreMerges: bool(m, 'ignore_merges', 'model', false) });
+    return new BpeModel({
+      tokens,
+      merges,
+      unkToken: unk as string | null,
+      fuseUnk: bool(m, 'fuse_unk', 'model', false),
+      ignoreMerges: bool(m, 'ignore_merges', 'model', false),
+    });
   } catch (e) {
     if (e instanceof TokenizerConfigError) return fail('model', e.message);
     throw e;
@@ -112,9 +124,11 @@ export function fromHfJson(root: Json, roles?: Partial<SpecialTokenRoles>): BpeT
   const r = obj(root, '(root)');
   if (r['version'] !== undefined) str(r['version'], 'version');
   for (const k of ['truncation', 'padding']) {
-    if (r[k] !== null && r[k] !== undefined) fail(k, `unsupported ${show(r[k])}; set it to null and pass padding/truncation to encodeBatch instead`);
+    if (r[k] !== null && r[k] !== undefined)
+      fail(k, `unsupported ${show(r[k])}; set it to null and pass padding/truncation to encodeBatch instead`);
   }
-  if (r['normalizer'] !== null && r['normalizer'] !== undefined) fail('normalizer', `unsupported ${show(r['normalizer'])}; byte-level BPE uses none (null)`);
+  if (r['normalizer'] !== null && r['normalizer'] !== undefined)
+    fail('normalizer', `unsupported ${show(r['normalizer'])}; byte-level BPE uses none (null)`);
   const pre = nullOrType(r['pre_tokenizer'], 'pre_tokenizer', ['ByteLevel']);
   if (pre === null) fail('pre_tokenizer', 'missing; expected {"type": "ByteLevel", ...}');
   nullOrType(r['post_processor'], 'post_processor', ['ByteLevel']);
@@ -158,7 +172,15 @@ export function toHfJson(tok: BpeTokenizer): object {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: tok.addedTokens.map((t) => ({ id: t.id, content: t.content, single_word: t.singleWord, lstrip: t.lstrip, rstrip: t.rstrip, normalized: t.normalized, special: t.special })),
+    added_tokens: tok.addedTokens.map((t) => ({
+      id: t.id,
+      content: t.content,
+      single_word: t.singleWord,
+      lstrip: t.lstrip,
+      rstrip: t.rstrip,
+      normalized: t.normalized,
+      special: t.special,
+    })),
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: null,

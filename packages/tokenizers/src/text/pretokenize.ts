@@ -15,7 +15,12 @@ import { LETTER_RANGES, NUMBER_RANGES, SPACE_RANGES } from './unicode-classes.js
 const classBody = (ranges: string): string =>
   ranges
     .split(',')
-    .map((r) => r.split('-').map((h) => `\\u{${h}}`).join('-'))
+    .map((r) =>
+      r
+        .split('-')
+        .map((h) => `\\u{${h}}`)
+        .join('-'),
+    )
     .join('');
 
 const L = classBody(LETTER_RANGES);

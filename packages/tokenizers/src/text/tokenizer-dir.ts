@@ -62,7 +62,10 @@ async function readText(path: string, field: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw new TokenizerFormatError(field, `cannot read ${path} (${(e as Error).message}); is this a tokenizer directory written by saveTextTokenizer / \`zipper bpe train\`?`);
+    throw new TokenizerFormatError(
+      field,
+      `cannot read ${path} (${(e as Error).message}); is this a tokenizer directory written by saveTextTokenizer / \`zipper bpe train\`?`,
+    );
   }
 }
 
@@ -70,7 +73,10 @@ async function readText(path: string, field: string): Promise<string> {
  * Loads a tokenizer directory. With a `ref` (from a checkpoint), also checks that the version,
  * vocabulary size and hash are the ones the checkpoint was built with.
  */
-export async function loadTextTokenizer(dir: string, ref?: Omit<TextTokenizerRef, 'dir'>): Promise<{ tokenizer: BpeTokenizer; manifest: TextTokenizerManifest }> {
+export async function loadTextTokenizer(
+  dir: string,
+  ref?: Omit<TextTokenizerRef, 'dir'>,
+): Promise<{ tokenizer: BpeTokenizer; manifest: TextTokenizerManifest }> {
   const mText = await readText(join(dir, MANIFEST_FILE), MANIFEST_FILE);
   let m: Partial<TextTokenizerManifest>;
   try {
@@ -78,20 +84,42 @@ export async function loadTextTokenizer(dir: string, ref?: Omit<TextTokenizerRef
   } catch {
     throw new TokenizerFormatError(MANIFEST_FILE, 'not valid JSON; re-save the tokenizer with saveTextTokenizer');
   }
-  if (m?.format !== TEXT_TOKENIZER_FORMAT) throw new TokenizerFormatError(`${MANIFEST_FILE}.format`, `expected ${JSON.stringify(TEXT_TOKENIZER_FORMAT)}, got ${JSON.stringify(m?.format)}`);
+  if (m?.format !== TEXT_TOKENIZER_FORMAT)
+    throw new TokenizerFormatError(
+      `${MANIFEST_FILE}.format`,
+      `expected ${JSON.stringify(TEXT_TOKENIZER_FORMAT)}, got ${JSON.stringify(m?.format)}`,
+    );
   if (m.formatVersion !== TEXT_TOKENIZER_FORMAT_VERSION) {
-    throw new TokenizerFormatError(`${MANIFEST_FILE}.formatVersion`, `this build reads version ${TEXT_TOKENIZER_FORMAT_VERSION}, the directory has ${JSON.stringify(m.formatVersion)}; upgrade @zipper/tokenizers or re-save the tokenizer`);
+    throw new TokenizerFormatError(
+      `${MANIFEST_FILE}.formatVersion`,
+      `this build reads version ${TEXT_TOKENIZER_FORMAT_VERSION}, the directory has ${JSON.stringify(m.formatVersion)}; upgrade @zipper/tokenizers or re-save the tokenizer`,
+    );
   }
   const json = await readText(join(dir, HF_FILE), HF_FILE);
   const hash = sha256(json);
-  if (hash !== m.sha256) throw new TokenizerFormatError(`${MANIFEST_FILE}.sha256`, `tokenizer.json was modified after saving (sha256 ${hash}, manifest says ${String(m.sha256)}); restore it or re-save the directory`);
+  if (hash !== m.sha256)
+    throw new TokenizerFormatError(
+      `${MANIFEST_FILE}.sha256`,
+      `tokenizer.json was modified after saving (sha256 ${hash}, manifest says ${String(m.sha256)}); restore it or re-save the directory`,
+    );
   const roles = m.roles && typeof m.roles === 'object' ? m.roles : undefined;
   const tokenizer = parseHfJson(json, roles);
-  if (tokenizer.vocabSize !== m.vocabSize) throw new TokenizerFormatError(`${MANIFEST_FILE}.vocabSize`, `manifest says ${String(m.vocabSize)}, tokenizer.json has ${tokenizer.vocabSize}; re-save the directory`);
+  if (tokenizer.vocabSize !== m.vocabSize)
+    throw new TokenizerFormatError(
+      `${MANIFEST_FILE}.vocabSize`,
+      `manifest says ${String(m.vocabSize)}, tokenizer.json has ${tokenizer.vocabSize}; re-save the directory`,
+    );
   if (ref) {
-    if (ref.formatVersion !== m.formatVersion) throw new TokenizerFormatError('ref.formatVersion', `checkpoint expects version ${ref.formatVersion}, directory has ${m.formatVersion}`);
+    if (ref.formatVersion !== m.formatVersion)
+      throw new TokenizerFormatError(
+        'ref.formatVersion',
+        `checkpoint expects version ${ref.formatVersion}, directory has ${m.formatVersion}`,
+      );
     if (ref.vocabSize !== tokenizer.vocabSize || ref.sha256 !== hash) {
-      throw new TokenizerFormatError('ref.sha256', `the checkpoint was built with a different tokenizer (vocabSize ${ref.vocabSize}, sha256 ${ref.sha256.slice(0, 12)}...) than ${dir} (vocabSize ${tokenizer.vocabSize}, sha256 ${hash.slice(0, 12)}...); point it at the tokenizer it was trained with`);
+      throw new TokenizerFormatError(
+        'ref.sha256',
+        `the checkpoint was built with a different tokenizer (vocabSize ${ref.vocabSize}, sha256 ${ref.sha256.slice(0, 12)}...) than ${dir} (vocabSize ${tokenizer.vocabSize}, sha256 ${hash.slice(0, 12)}...); point it at the tokenizer it was trained with`,
+      );
     }
   }
   return { tokenizer, manifest: m as TextTokenizerManifest };

@@ -60,11 +60,16 @@ export class BpeTokenizer {
     this.byteLevelDecoder = parts.byteLevelDecoder;
     for (const t of parts.addedTokens) {
       const other = this.addedById.get(t.id);
-      if (other && other.content !== t.content) throw new TokenizerConfigError(`added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(t.content)} share id ${t.id}; give each its own id`);
+      if (other && other.content !== t.content)
+        throw new TokenizerConfigError(
+          `added tokens ${JSON.stringify(other.content)} and ${JSON.stringify(t.content)} share id ${t.id}; give each its own id`,
+        );
       const inVocab = this.model.tokens[t.id];
       if (inVocab !== undefined && inVocab !== t.content) {
         // HF lets the added token win at decode time, so the vocabulary entry silently changes meaning
-        throw new TokenizerConfigError(`added token ${JSON.stringify(t.content)} has id ${t.id}, which the vocabulary already gives to ${JSON.stringify(inVocab)}; give the added token an id of its own (e.g. >= ${this.model.vocabSize})`);
+        throw new TokenizerConfigError(
+          `added token ${JSON.stringify(t.content)} has id ${t.id}, which the vocabulary already gives to ${JSON.stringify(inVocab)}; give the added token an id of its own (e.g. >= ${this.model.vocabSize})`,
+        );
       }
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
@@ -74,7 +79,10 @@ export class BpeTokenizer {
     const role = (name: keyof SpecialTokenRoles, fallback: string): string | null => {
       const given = parts.roles?.[name];
       if (given !== undefined && given !== null) {
-        if (!this.addedByContent.has(given)) throw new TokenizerConfigError(`${name} token ${JSON.stringify(given)} is not an added token; add it as a special token when training`);
+        if (!this.addedByContent.has(given))
+          throw new TokenizerConfigError(
+            `${name} token ${JSON.stringify(given)} is not an added token; add it as a special token when training`,
+          );
         return given;
       }
       return this.addedByContent.has(fallback) ? fallback : null;
@@ -95,7 +103,8 @@ export class BpeTokenizer {
   /** Id of a role's token (`bos`, `eos`, `pad`); throws if the tokenizer has none. */
   roleId(role: keyof SpecialTokenRoles): number {
     const content = this.roles[role];
-    if (content === null) throw new TokenizerConfigError(`this tokenizer has no ${role} token; train with specialTokens including it, or pass roles.${role}`);
+    if (content === null)
+      throw new TokenizerConfigError(`this tokenizer has no ${role} token; train with specialTokens including it, or pass roles.${role}`);
     return this.addedByContent.get(content)!.id;
   }
 
@@ -161,7 +170,10 @@ export class BpeTokenizer {
 
   private tokenOf(id: number): string {
     const tok = Number.isInteger(id) ? this.idToToken(id) : undefined;
-    if (tok === undefined) throw new TokenIdError(`token id ${id} is not in this tokenizer (vocabulary size ${this.vocabSize}); decode only ids this tokenizer produced`);
+    if (tok === undefined)
+      throw new TokenIdError(
+        `token id ${id} is not in this tokenizer (vocabulary size ${this.vocabSize}); decode only ids this tokenizer produced`,
+      );
     return tok;
   }
 

@@ -40,10 +40,12 @@ export function resolveBpeTrainConfig(partial: Partial<BpeTrainConfig> = {}): Bp
   };
   int(c.minFrequency, 0, 'minFrequency');
   int(c.reservedTokens, 0, 'reservedTokens');
-  if (c.alphabet !== 'bytes' && c.alphabet !== 'observed') throw new TokenizerConfigError(`alphabet must be 'bytes' or 'observed', got ${String(c.alphabet)}`);
+  if (c.alphabet !== 'bytes' && c.alphabet !== 'observed')
+    throw new TokenizerConfigError(`alphabet must be 'bytes' or 'observed', got ${String(c.alphabet)}`);
   const seen = new Set<string>();
   for (const t of c.specialTokens) {
-    if (typeof t !== 'string' || t.length === 0) throw new TokenizerConfigError(`specialTokens must be non-empty strings, got ${JSON.stringify(t)}`);
+    if (typeof t !== 'string' || t.length === 0)
+      throw new TokenizerConfigError(`specialTokens must be non-empty strings, got ${JSON.stringify(t)}`);
     if (seen.has(t)) throw new TokenizerConfigError(`special token ${JSON.stringify(t)} is listed twice; list each once`);
     seen.add(t);
   }

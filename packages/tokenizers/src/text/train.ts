@@ -60,7 +60,7 @@ class EntryHeap {
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -174,7 +174,15 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
     flush();
   }
 
-  const addedTokens: AddedToken[] = specials.map((content) => ({ id: vocab.get(content)!, content, singleWord: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const addedTokens: AddedToken[] = specials.map((content) => ({
+    id: vocab.get(content)!,
+    content,
+    singleWord: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   return new BpeTokenizer({
     model: new BpeModel({ tokens, merges }),
     addedTokens,
@@ -188,7 +196,17 @@ export function trainBpe(texts: Iterable<string>, partial: Partial<BpeTrainConfi
  * Replaces every non-overlapping (a, b) in word `w` by c, left to right, and reports the pair
  * count changes (HF `Word::merge`). The word is compacted in place; its length is in lens[w].
  */
-function mergeInWord(s: Int32Array, lens: number[], w: number, a: number, b: number, c: number, n: number, SHIFT: number, note: (key: number, delta: number, w: number) => void): void {
+function mergeInWord(
+  s: Int32Array,
+  lens: number[],
+  w: number,
+  a: number,
+  b: number,
+  c: number,
+  n: number,
+  SHIFT: number,
+  note: (key: number, delta: number, w: number) => void,
+): void {
   const len = lens[w]!;
   let out = 0;
   let i = 0;

@@ -14,7 +14,18 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const clang = process.env.CLANG ?? 'clang-14';
 const dir = mkdtempSync(path.join(tmpdir(), 'bmm-'));
 const out = path.join(dir, 'bmm.wasm');
-const args = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-nostdlib', '-Wl,--no-entry', '-Wl,--export=__heap_base', '-o', out, path.join(here, 'bmm.c')];
+const args = [
+  '--target=wasm32',
+  '-O3',
+  '-msimd128',
+  '-mbulk-memory',
+  '-nostdlib',
+  '-Wl,--no-entry',
+  '-Wl,--export=__heap_base',
+  '-o',
+  out,
+  path.join(here, 'bmm.c'),
+];
 execFileSync(clang, args, { stdio: 'inherit' });
 const bytes = readFileSync(out);
 rmSync(dir, { recursive: true, force: true });
