@@ -81,8 +81,8 @@ else {
   tok = new SpeechTokenizer({ features, units: { numUnits: K, stack: 2 }, centroids: c });
 }
 
-let ids = tok.encode(audio); // warm-up (JIT)
-ids = tok.encode(audio);
+tok.encode(audio); // warm-up (JIT)
+const ids = tok.encode(audio);
 const times: number[] = [];
 const featTimes: number[] = [];
 for (let i = 0; i < runs; i++) {

@@ -26,7 +26,6 @@ const dirA = join(root, 'a');
 const dirB = join(root, 'b');
 const SEED = 7;
 let a: BuildResult;
-let b: BuildResult;
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f));
 const manifest = (dir: string, f: string): ManifestRecord[] => parseJsonl(read(dir, f).toString());
@@ -47,7 +46,7 @@ function tree(dir: string): Map<string, string> {
 
 beforeAll(async () => {
   a = await buildData({ out: dirA, size: 'tiny', seed: SEED });
-  b = await buildData({ out: dirB, size: 'tiny', seed: SEED });
+  await buildData({ out: dirB, size: 'tiny', seed: SEED });
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

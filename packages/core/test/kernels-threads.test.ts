@@ -30,9 +30,9 @@ describe('threaded wasm backend', () => {
         return Array.from(tf.matMul(a, b).dataSync());
       });
     const got = run();
-    tf.setBackend('cpu');
+    await tf.setBackend('cpu');
     const ref = run();
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     got.forEach((v, i) => expect(v).toBeCloseTo(ref[i]!, 3));
   });
 

@@ -24,7 +24,7 @@ import { geluTanh } from '../src/model/mlp.js';
 import { applyRope } from '../src/model/rope.js';
 
 function on(backend: string, fn: () => tf.Tensor): { values: number[]; shape: number[] } {
-  tf.setBackend(backend);
+  void tf.setBackend(backend);
   const t = tf.tidy(fn);
   const out = { values: Array.from(t.dataSync()), shape: t.shape };
   t.dispose();
@@ -140,7 +140,7 @@ describe('wasm UnsortedSegmentSum', () => {
   }
 
   it('Identity: clones share data safely (dispose, variable assign) and leak nothing', () => {
-    tf.setBackend('wasm');
+    void tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     const bytes = tf.memory().numBytes;
     const x = tf.tensor1d([1, 2, 3, 5, 7]);
@@ -217,7 +217,7 @@ describe('wasm GatherV2 (run copies)', () => {
     });
   }
   it('GatherV2 rejects an out-of-range index with a ShapeError naming it, and leaks nothing', () => {
-    tf.setBackend('wasm');
+    void tf.setBackend('wasm');
     const x = tf.ones([7, 5]);
     const ids = tf.tensor1d([1, 7], 'int32');
     const before = tf.memory().numTensors;
@@ -250,7 +250,7 @@ describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
           1e-6,
         );
       const ref = on('cpu', fn);
-      tf.setBackend('wasm');
+      void tf.setBackend('wasm');
       const before = tf.memory().numTensors;
       const got = on('wasm', fn);
       expect(tf.memory().numTensors).toBe(before);
@@ -262,7 +262,7 @@ describe('wasm ZipperRmsNorm (fused RMSNorm forward)', () => {
     });
   }
   it('is the one kernel rmsNorm runs on wasm (two outputs) and rmsNorm rejects a mismatched scale', async () => {
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     const x = tf.ones([2, 3, 4]);
     const g = tf.ones([4]) as tf.Tensor1D;
     const prof = await tf.profile(() => rmsNorm(x, g, 1e-6));
@@ -284,7 +284,7 @@ describe('wasm ZipperGelu / ZipperRope (decode-size element-wise kernels)', () =
   it('geluTanh of a [1, 1, 13] row on wasm is one kernel and equals the cpu ops within 1e-6', async () => {
     const fn = () => geluTanh(tf.tensor3d(values(13), [1, 1, 13]));
     const ref = on('cpu', fn);
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     expect((await tf.profile(() => fn())).kernelNames).toEqual(['ZipperGelu']);
     const got = on('wasm', fn);
     for (let i = 0; i < 13; i++)
@@ -293,7 +293,7 @@ describe('wasm ZipperGelu / ZipperRope (decode-size element-wise kernels)', () =
   it('rope of [2, 3, 5, 8] at start 7 on wasm is one kernel and bit-identical to the cpu ops', async () => {
     const fn = () => applyRope(tf.tensor4d(values(2 * 5 * 3 * 8), [2, 5, 3, 8]), 7, 10000);
     const ref = on('cpu', fn);
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     const kernels = (await tf.profile(() => fn())).kernelNames;
     expect(kernels.filter((k) => k.startsWith('Zipper'))).toEqual(['ZipperRope']);
     const got = on('wasm', fn);
@@ -301,7 +301,7 @@ describe('wasm ZipperGelu / ZipperRope (decode-size element-wise kernels)', () =
     expect(got.values).toEqual(ref.values);
   });
   it('large inputs keep the wasm ops (no Zipper kernel)', async () => {
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     const x = tf.ones([1, 32, 1024]);
     const names = (await tf.profile(() => geluTanh(x))).kernelNames;
     expect(names).not.toContain('ZipperGelu');

@@ -82,7 +82,11 @@ describe('seeded init', () => {
       let s = 0,
         s2 = 0,
         mx = 0;
-      for (const x of d) ((s += x), (s2 += x * x), (mx = Math.max(mx, Math.abs(x))));
+      for (const x of d) {
+        s += x;
+        s2 += x * x;
+        mx = Math.max(mx, Math.abs(x));
+      }
       return { mean: s / d.length, std: Math.sqrt(s2 / d.length - (s / d.length) ** 2), max: mx };
     };
     const emb = stats('emb.weight');

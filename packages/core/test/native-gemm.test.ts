@@ -92,13 +92,13 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
   beforeAll(async () => {
     const info = await initBackend({ backend: 'wasm', native: true });
     expect(info.native.used).toBe(true);
-    tf.setBackend('cpu');
+    await tf.setBackend('cpu');
     [...CASES, ...EMPTY].forEach((c, i) => {
       const values = run(c, 11 * i + 1);
       const shape = tf.tidy(() => tf.matMul(tf.zeros(c.a), tf.zeros(c.b), c.ta, c.tb).shape);
       refs.set(c, { values, shape });
     });
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
   });
   afterAll(() => {
     native!.setIsa(best);

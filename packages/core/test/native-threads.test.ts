@@ -42,9 +42,9 @@ describe.skipIf(!native)('native GEMM on the threaded wasm build', () => {
       expect((await initBackend({ nativeThreads: threads })).native.threads).toBe(threads);
       got.push(run());
     }
-    tf.setBackend('cpu');
+    await tf.setBackend('cpu');
     const ref = run();
-    tf.setBackend('wasm');
+    await tf.setBackend('wasm');
     for (const g of got) {
       expect(g.length).toBe(ref.length);
       g.forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[i]!))));

@@ -83,9 +83,9 @@ function valueAndGrads(
 
 /** Runs `fn` on `backend` and returns the values of its outputs (all tensors disposed). */
 function on(backend: string, fn: () => tf.Tensor[]): Arr[] {
-  tf.setBackend(backend);
+  void tf.setBackend(backend);
   const out = tf.tidy(() => fn().map((t) => t.dataSync().slice()));
-  tf.setBackend('wasm');
+  void tf.setBackend('wasm');
   return out;
 }
 
@@ -322,7 +322,7 @@ describe('attention: prepared masks', () => {
         });
         direct.forEach((x, i) => expect(Array.from(viaPrepared[i]!), `${name}: output ${i}`).toEqual(Array.from(x)));
       }
-      tf.setBackend(backend);
+      void tf.setBackend(backend);
       const o = optionSets[4]![1]();
       const before = tf.memory().numTensors;
       const prepared = prepareAttentionMask(o, sizes);
@@ -331,7 +331,7 @@ describe('attention: prepared masks', () => {
       prepared.dispose();
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([o.keyPadding!, o.mask!]);
-      tf.setBackend('wasm');
+      void tf.setBackend('wasm');
     });
   }
 

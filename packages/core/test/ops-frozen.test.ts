@@ -68,7 +68,7 @@ describe('frozen weights: no dW work, identical input gradients', () => {
 
   for (const backend of ['wasm', 'cpu']) {
     it(`${backend}: linear (with and without bias), tiedLogits, rmsNorm, mlp with frozen weights: dx bit-identical, dW products skipped`, async () => {
-      tf.setBackend(backend);
+      await tf.setBackend(backend);
       const x = rand([2, 7, 11], 1);
       const w = tf.variable(rand([11, 13], 2));
       const bias = tf.variable(rand([13], 8));
@@ -104,11 +104,11 @@ describe('frozen weights: no dW work, identical input gradients', () => {
         r.dispose();
       }
       tf.dispose([x, w, bias, up, down, scale, table, e]);
-      tf.setBackend('wasm');
+      await tf.setBackend('wasm');
     });
 
     it(`${backend}: a tower with frozen blocks: trained gradients bit-identical, 6 per block + 1 fewer BatchMatMuls`, async () => {
-      tf.setBackend(backend);
+      await tf.setBackend(backend);
       const nLayers = 3;
       const tower = Tower.create({ vocabSize: 13, dModel: 12, nLayers, nHeads: 3, maxSeqLen: 16 }, { seed: 3 });
       const ids = tf.tensor2d(
@@ -145,7 +145,7 @@ describe('frozen weights: no dW work, identical input gradients', () => {
       expect(fb).toEqual(fa);
       tf.dispose([ids, r]);
       tower.dispose();
-      tf.setBackend('wasm');
+      await tf.setBackend('wasm');
     });
   }
 });

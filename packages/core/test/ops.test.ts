@@ -25,7 +25,7 @@ function rand(shape: number[], seed: number): tf.Tensor {
 
 /** Runs `fn` on `backend` and returns the values of its outputs (all tensors disposed). */
 function on(backend: string, fn: () => tf.Tensor[]): Arr[] {
-  tf.setBackend(backend);
+  void tf.setBackend(backend);
   return tf
     .tidy(() => fn())
     .map((t) => {
@@ -65,7 +65,7 @@ function checkParity(ours: () => tf.Tensor[], reference: () => tf.Tensor[]): voi
   const ref = on('cpu', reference);
   expectClose(on('wasm', ours), ref);
   expectClose(on('cpu', ours), ref);
-  tf.setBackend('wasm');
+  void tf.setBackend('wasm');
   const before = tf.memory().numTensors;
   tf.dispose(ours());
   expect(tf.memory().numTensors).toBe(before);

@@ -233,7 +233,7 @@ describe('Trainer', () => {
         schedule: { peakLr: 3e-2, totalSteps: 12 },
         strategy: {
           countTargets: (p) => maskSum(p.a) + maskSum(p.b),
-          countTokens: (p) => 2 * 2 * 7,
+          countTokens: () => 2 * 2 * 7,
           computeGradients(p, ctx) {
             const vars = ctx.trainable.map((k) => params.get(k)!);
             const out = tf.tidy(() => {

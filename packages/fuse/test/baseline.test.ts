@@ -79,7 +79,8 @@ describe('single-decoder baseline', () => {
     });
     const first = await t.trainStep();
     let last = first;
-    for (let i = 0; i < 149 && !(last.streams['text']?.loss! < 0.3 && last.streams['speech']?.loss! < 0.3); i++) last = await t.trainStep();
+    for (let i = 0; i < 149 && !((last.streams['text']?.loss ?? Infinity) < 0.3 && (last.streams['speech']?.loss ?? Infinity) < 0.3); i++)
+      last = await t.trainStep();
     console.log(
       `baseline overfit: step 1 text ${first.streams['text']!.loss.toFixed(3)} speech ${first.streams['speech']!.loss.toFixed(3)}; step ${last.step} text ${last.streams['text']!.loss.toFixed(3)} speech ${last.streams['speech']!.loss.toFixed(3)}`,
     );

@@ -6,6 +6,7 @@ import { parseHfJson, stringifyHfJson, TokenizerError, TokenizerFormatError, tra
 const valid = stringifyHfJson(trainBpe(['hello world, hello there\n', 'the cat sat\n'], { vocabSize: 270, minFrequency: 1 }));
 const base = (): Record<string, unknown> => JSON.parse(valid) as Record<string, unknown>;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case corrupts an arbitrary path of untyped parsed JSON
 type Mutate = (j: any) => void;
 const cases: [string, Mutate, string][] = [
   ['vocab id is a string', (j) => (j.model.vocab['a'] = 'x'), 'model.vocab["a"]'],
@@ -57,9 +58,9 @@ describe('tokenizer.json loader errors', () => {
   });
 
   it('accepts the legacy "a b" merge spelling with the same ids', () => {
-    const j = base() as any;
+    const j = base() as { model: { merges: [string, string][] | string[] } };
     const tok = parseHfJson(valid);
-    j.model.merges = j.model.merges.map(([a, b]: [string, string]) => `${a} ${b}`);
+    j.model.merges = (j.model.merges as [string, string][]).map(([a, b]) => `${a} ${b}`);
     expect(parseHfJson(JSON.stringify(j)).encode('hello the cat')).toEqual(tok.encode('hello the cat'));
   });
 });
@@ -111,13 +112,14 @@ describe('tokenizer.json loader fuzz', () => {
             loadsOrTypedError(valid.slice(0, m.cut));
             continue;
           }
-          const j: any = base();
-          let o = j;
-          for (const k of m.path.slice(0, -1)) o = o?.[k];
+          const j = base();
+          let o: unknown = j;
+          for (const k of m.path.slice(0, -1)) o = (o as Record<string | number, unknown> | null | undefined)?.[k];
           if (o === null || typeof o !== 'object') continue;
           const last = m.path[m.path.length - 1]!;
-          if (m.kind === 'delete') delete o[last];
-          else o[last] = m.value;
+          const parent = o as Record<string | number, unknown>;
+          if (m.kind === 'delete') delete parent[last];
+          else parent[last] = m.value;
           loadsOrTypedError(JSON.stringify(j));
         }
       }),

@@ -115,7 +115,7 @@ export const pretrain: Command = {
       log,
     });
     const tokensPerStep = preset.batchSize * preset.seqLen;
-    let tower: Tower | undefined = prepared.createTower(seed);
+    const tower: Tower = prepared.createTower(seed);
     try {
       const parameters = [...tower.params.values()].reduce((n, p) => n + p.size, 0);
       if (!run) {
@@ -221,8 +221,7 @@ export const pretrain: Command = {
         }),
       );
     } finally {
-      tower?.dispose();
-      tower = undefined;
+      tower.dispose();
     }
     return 0;
   },

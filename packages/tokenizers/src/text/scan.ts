@@ -13,7 +13,7 @@
  */
 import { LETTER_RANGES, NUMBER_RANGES, SPACE_RANGES } from './unicode-classes.js';
 
-const O = 0;
+// Classes: O (other) = 0 is the table's zero fill; L, N, WS are filled from the ranges below.
 const L = 1;
 const N = 2;
 const WS = 3;
