@@ -9,6 +9,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // the node entry imports the main entry by name: one EvalError class for both
-  external: ['@zipper/eval'],
+  // Shared chunks in both formats (tsup splits only ESM by default), so `@zipper/eval` and
+  // `@zipper/eval/node` load one copy of EvalError: `instanceof` holds across the two entries.
+  splitting: true,
 });

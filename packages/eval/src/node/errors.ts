@@ -1,6 +1,6 @@
-// Through the package's own name, so the built node entry shares the main entry's EvalError
-// (ESM and CJS alike) instead of bundling a second copy of the class.
-import { EvalError } from '@zipper/eval';
+// Relative import: tsup splits the shared code into one chunk (splitting: true in both formats),
+// so the node entry and the main entry share one EvalError class under ESM and CJS alike.
+import { EvalError } from '../errors.js';
 
 /** The speech recognizer (pocketsphinx) or its English model is not installed. */
 export class RecognizerMissingError extends EvalError {}
