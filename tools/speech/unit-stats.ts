@@ -31,7 +31,7 @@ const opt = (name: string, dflt: string): string => {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
 };
 const all = (name: string): string[] => argv.flatMap((a, i) => (a === `--${name}` && argv[i + 1] ? [argv[i + 1]!] : []));
-const data = opt('data', '/work/data/full');
+const data = opt('data', 'data/full'); // a `zipper data build --size full` output
 const manifest = opt('manifest', 'dev.jsonl');
 const perVoice = Number(opt('per-voice', '25'));
 const pairsPerVoice = Number(opt('pairs', '30'));
