@@ -57,7 +57,7 @@ export interface SessionConfig<B = Batch> {
   readonly workers: number;
   /** Continue from the newest checkpoint under out/train (a fresh start if there is none). */
   readonly resume: boolean;
-  /** Stop after this many seconds of this invocation (with a checkpoint), to train in chunks. */
+  /** Stop (with a checkpoint) after the first step that ends past this many seconds of this invocation, to train in chunks; every invocation makes at least one step. */
   readonly maxSeconds?: number;
   /** Title of the loss plot. */
   readonly title: string;
@@ -155,7 +155,6 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         await c.onCheckpoint?.(trainer.step);
       };
       while (trainer.step < c.totalSteps) {
-        if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
         const p = await trainer.trainStep();
         lastLoss = p.loss;
         tokens += p.tokens;
@@ -167,6 +166,8 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         }
         bar.update(p.step, p.loss, p.tokens, lastStreams);
         if (p.step % c.every === 0 || p.step === c.totalSteps) await save();
+        // Checked after a step, so every session makes progress (at least one step).
+        if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
       }
       if (saved !== trainer.step) await save(); // stopped by --minutes between checkpoints
       const sessionSeconds = (performance.now() - t0) / 1000;
