@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { roundTo as round } from '@zipper/common';
+import { median, roundTo as round } from '@zipper/common';
 import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
 import { UsageError } from '../command.js';
 
@@ -62,4 +62,44 @@ export function runReference<T>(runner: ReferenceRunner, args: readonly string[]
     );
   const last = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;
+}
+
+/** One reference run's speed, as the PyTorch scripts print it. */
+export interface ReferenceRun {
+  readonly tokens_per_s: number;
+  readonly ms_per_token?: number;
+  readonly threads?: number;
+}
+
+/**
+ * The `reference` object of a bench JSON and the same-run `ratio`: medians of the reference's
+ * runs, and ours over theirs (tokens/s for train, ms/token for generate). `extra` adds fields
+ * such as the twin's model name and parameter count.
+ */
+export function referenceSummary(
+  mode: 'train' | 'generate',
+  runner: ReferenceRunner,
+  runs: readonly ReferenceRun[],
+  ours: { readonly tokensPerS: number; readonly msPerToken: number },
+  name: string,
+  extra: Readonly<Record<string, unknown>> = {},
+): { reference: Record<string, unknown>; ratio: number; ratio_meaning: string } {
+  const tps = median(runs.map((t) => t.tokens_per_s));
+  const ms = median(runs.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
+  return {
+    reference: {
+      engine: 'pytorch',
+      ...extra,
+      script: runner.script,
+      python: runner.python,
+      tokens_per_s: round(tps, 1),
+      ms_per_token: round(ms, 4),
+      threads: runs[0]!.threads,
+      median_of: runs.length,
+      runs: runs.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
+    },
+    ratio: mode === 'train' ? round(ours.tokensPerS / tps) : round(ours.msPerToken / ms),
+    ratio_meaning:
+      mode === 'train' ? `ours / ${name} tokens per second (higher is better)` : `ours / ${name} ms per token (lower is better)`,
+  };
 }

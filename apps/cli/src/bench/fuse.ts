@@ -17,7 +17,7 @@ import {
 import { median, roundTo as round } from '@zipper/common';
 import { freezePrefixes, fusedDataParallel, fusedGradients, generateZipped, type FusedBatch, type Zipper } from '@zipper/fuse';
 import { UsageError } from '../command.js';
-import { intOption, log, peakRssMb, referenceRunner, rssMb, runReference, type ReferenceRunner } from './common.js';
+import { intOption, log, peakRssMb, referenceRunner, referenceSummary, rssMb, runReference, type ReferenceRunner } from './common.js';
 import {
   createBenchZipper,
   decodePrompt,
@@ -286,23 +286,8 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
     if (ref) {
       if (!withTwin) result['reference'] = { skipped: ref.skipped };
       else {
-        const tps = median(theirs.map((t) => t.tokens_per_s));
-        const ms = median(theirs.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = {
-          engine: 'pytorch',
-          model: 'zipper-twin',
-          script: ref.script,
-          python: ref.python,
-          params: theirs[0]!.params,
-          tokens_per_s: round(tps, 1),
-          ms_per_token: round(ms, 4),
-          threads: theirs[0]!.threads,
-          median_of: theirs.length,
-          runs: theirs.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
-        };
-        result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
-        result['ratio_meaning'] =
-          mode === 'train' ? 'ours / twin tokens per second (higher is better)' : 'ours / twin ms per token (lower is better)';
+        const extra = { model: 'zipper-twin', params: theirs[0]!.params };
+        Object.assign(result, referenceSummary(mode, ref, theirs, { tokensPerS: median(ours), msPerToken }, 'twin', extra));
       }
     }
     if (!values['json']) {

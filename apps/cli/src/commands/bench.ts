@@ -13,7 +13,16 @@ import {
 } from '@zipper/core';
 import { median, Mulberry32, roundTo as round } from '@zipper/common';
 import { UsageError, type Command } from '../command.js';
-import { intOption, log, peakRssMb, referenceRunner, rssMb, runReference, type ReferenceRunner } from '../bench/common.js';
+import {
+  intOption,
+  log,
+  peakRssMb,
+  referenceRunner,
+  referenceSummary,
+  rssMb,
+  runReference,
+  type ReferenceRunner,
+} from '../bench/common.js';
 import { benchFuse } from '../bench/fuse.js';
 import { parallelSummary } from '../bench/parallel-summary.js';
 
@@ -263,21 +272,7 @@ export const bench: Command = {
     if (ref) {
       if (!withTorch) result['reference'] = { skipped: ref.skipped };
       else {
-        const tps = median(torch.map((t) => t.tokens_per_s));
-        const ms = median(torch.map((t) => t.ms_per_token ?? 1000 / t.tokens_per_s));
-        result['reference'] = {
-          engine: 'pytorch',
-          script: ref.script,
-          python: ref.python,
-          tokens_per_s: round(tps, 1),
-          ms_per_token: round(ms, 4),
-          threads: torch[0]!.threads,
-          median_of: torch.length,
-          runs: torch.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
-        };
-        result['ratio'] = mode === 'train' ? round(median(ours) / tps) : round(msPerToken / ms);
-        result['ratio_meaning'] =
-          mode === 'train' ? 'ours / torch tokens per second (higher is better)' : 'ours / torch ms per token (lower is better)';
+        Object.assign(result, referenceSummary(mode, ref, torch, { tokensPerS: median(ours), msPerToken }, 'torch'));
       }
     }
     if (!values['json']) {
