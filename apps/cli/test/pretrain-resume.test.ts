@@ -70,4 +70,38 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
       .map((l) => JSON.parse(l) as { fromStep: number; toStep: number });
     expect(sessions[sessions.length - 1]!.toStep).toBe(60);
   });
+
+  it('--until-step releases the tower part-way without changing the run: same losses, the card names the stop, the run continues to the uninterrupted end', async () => {
+    const straight = path.join(data, 'straight-until');
+    const a = await runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', straight, '--workers', '0', '--no-progress']);
+    expect(a.code).toBe(0);
+    const part = path.join(data, 'until');
+    const args = ['text', '--data', data, '--preset', 'tiny', '--out', part, '--workers', '0', '--no-progress', '--until-step', '20'];
+    const b = await runPretrain(args);
+    expect(b.code).toBe(0);
+    expect(b.summary).toMatchObject({ step: 20, steps: 60, finished: false });
+    expect(readLosses(part)).toEqual(readLosses(straight).filter((p) => p.step <= 20));
+    const held = readLosses(part).filter((p) => 'heldOut' in p);
+    expect(held[held.length - 1]!.step).toBe(20); // evaluated at the stop
+    const card = readFileSync(path.join(part, 'package', 'README.md'), 'utf8');
+    expect(card).toMatch(/--until-step 20\n```/);
+    expect(card).toMatch(/\| steps \| 20 of the 60-step schedule/);
+    // the released tower is the step-20 checkpoint's model
+    const towerWeights = readFileSync(path.join(part, 'tower', 'model.safetensors'));
+    expect(towerWeights.length).toBeGreaterThan(0);
+    // a stop before the newest checkpoint is refused; going on without the stop ends where the straight run ended
+    const back = await runPretrain(['text', '--out', part, '--resume', '--workers', '0', '--no-progress', '--until-step', '20']);
+    expect(back.code).toBe(0);
+    await expect(runPretrain(['text', '--out', part, '--resume', '--workers', '0', '--no-progress', '--until-step', '61'])).rejects.toThrow(
+      /--until-step 61 is past the run's 60 steps/,
+    );
+    const c = await runPretrain(['text', '--out', part, '--resume', '--workers', '0', '--no-progress']);
+    expect(c.code).toBe(0);
+    expect(readLosses(part)).toEqual(readLosses(straight));
+    const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
+    expect(Buffer.compare(weights(part), weights(straight))).toBe(0);
+    await expect(runPretrain(['text', '--out', part, '--resume', '--workers', '0', '--no-progress', '--until-step', '20'])).rejects.toThrow(
+      /past the requested stop at step 20/,
+    );
+  });
 });

@@ -19,7 +19,7 @@ import { runSession, TRAIN_DIR } from '../training/session.js';
 const USAGE = `usage:
   zipper pretrain text|speech --data DIR --preset NAME --out DIR [--steps N] [--seed 0]
                   [--workers N] [--minutes M] [--speech-tokenizer DIR] [--no-progress]
-  zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M]
+  zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M] [--until-step N]
 
 text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the preset), then the
         tower on <bos> sentence <eos> documents; held-out loss on the dev split's transcripts.
@@ -34,7 +34,10 @@ OUT/train/step-N/ (checkpoints), OUT/loss.jsonl, OUT/loss.svg (train + held-out 
 OUT/sessions.jsonl (wall time and tokens/s per invocation) and, when done, OUT/tower/ (load the
 model with TextTower.load(OUT) / SpeechTower.load(OUT)).
 --resume continues from the newest checkpoint, exactly (kill the run at any moment and resume).
---minutes M stops after M minutes with a checkpoint (train in chunks). --workers N: data-parallel
+--minutes M stops after M minutes with a checkpoint (train in chunks). --until-step N stops at
+step N (a multiple of the checkpoint interval, or any step) without changing the schedule, and writes
+OUT/tower/ and OUT/package/ as of that step: a release taken part-way through the run, reproduced by
+the run's command with the same --until-step. --workers N: data-parallel
 worker threads (default 1 on 2+ cores); the losses of different worker counts differ in float
 summation order, so resume with the same count for a bit-identical curve.`;
 
@@ -46,6 +49,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   workers: { type: 'string' },
   minutes: { type: 'string' },
+  'until-step': { type: 'string' },
   'speech-tokenizer': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
@@ -75,6 +79,7 @@ export const pretrain: Command = {
     const runFile = path.join(out, 'run.json');
     const log = (s: string) => void process.stderr.write(`${s}\n`);
     const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
+    const untilStep = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
 
     let run: PretrainRun | undefined;
     if (v.resume) {
@@ -104,6 +109,8 @@ export const pretrain: Command = {
     const base = run?.config ?? pretrainPreset(modality as Modality, presetName);
     const preset = run ? base : { ...base, steps: intArg(v.steps, 'steps', base.steps, 1) };
     const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+    if (untilStep !== undefined && untilStep > preset.steps)
+      throw new UsageError(`--until-step ${untilStep} is past the run's ${preset.steps} steps; leave it out to train to the end`);
 
     const info = await initBackend();
     const workers = v.workers === undefined ? defaultDataParallelWorkers(info) : intArg(v.workers, 'workers', 0);
@@ -181,11 +188,12 @@ export const pretrain: Command = {
         workers,
         resume: v.resume,
         ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+        ...(untilStep !== undefined ? { untilStep } : {}),
         title: `zipper pretrain ${modality} --preset ${presetName} (seed ${seed})`,
         progress: !v['no-progress'],
         log,
       });
-      if (result.finished) {
+      if (result.finished || result.step === untilStep) {
         const metadata = {
           pretrain: {
             modality,
@@ -201,7 +209,7 @@ export const pretrain: Command = {
         log(`saved ${path.join(out, 'tower')} (+ tokenizer) after ${result.step} steps`);
         const pkg = path.join(out, PACKAGE_DIR);
         await prepared.saveModel(tower, pkg, metadata);
-        writeCheckpointPackage(out, pkg, run, '0.1.0');
+        writeCheckpointPackage(out, pkg, run, '0.1.0', { step: result.step, untilStep });
         log(`checkpoint package ${checkpointPackageName(run)} in ${pkg}`);
       }
       console.log(

@@ -30,7 +30,13 @@ interface Session {
 }
 
 /** Writes package.json, README.md, loss.svg and run.json into `dir` (the tower is saved there by the caller). */
-export function writeCheckpointPackage(out: string, dir: string, run: PretrainRun, version: string): void {
+export function writeCheckpointPackage(
+  out: string,
+  dir: string,
+  run: PretrainRun,
+  version: string,
+  release: { readonly step: number; readonly untilStep?: number | undefined },
+): void {
   mkdirSync(dir, { recursive: true });
   const losses = JSON.parse(`[${readFileSync(path.join(out, LOSS_LOG), 'utf8').trimEnd().split('\n').join(',')}]`) as LossPoint[];
   const held = losses.filter(isHeldOut);
@@ -43,8 +49,9 @@ export function writeCheckpointPackage(out: string, dir: string, run: PretrainRu
         .map((l) => JSON.parse(l) as Session)
     : [];
   const wall = sessions.reduce((s, x) => s + x.seconds, 0);
-  const steps = run.config.steps;
+  const steps = release.step;
   const tokens = steps * run.tokensPerStep;
+  const command = release.untilStep === undefined ? run.command : `${run.command} --until-step ${release.untilStep}`;
   const name = checkpointPackageName(run);
   const last = held[held.length - 1];
   const best = held.reduce<(typeof held)[number] | undefined>((b, p) => (!b || p.heldOut < b.heldOut ? p : b), undefined);
@@ -94,7 +101,7 @@ export function writeCheckpointPackage(out: string, dir: string, run: PretrainRu
     '## Training',
     '',
     '```sh',
-    run.command,
+    command,
     '```',
     '',
     '| | |',
@@ -102,7 +109,7 @@ export function writeCheckpointPackage(out: string, dir: string, run: PretrainRu
     `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\`, build.json sha256 \`${run.data.buildSha256}\` |`,
     `| training data | ${run.counts.trainItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'text-only sentences' : 'speech-only utterances'}, ${run.counts.trainTokens.toLocaleString('en-US')} tokens |`,
     `| held out | ${run.counts.heldOutItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'dev sentences' : 'speech-only utterances (the last 2% of the manifest)'}, ${run.counts.heldOutTokens.toLocaleString('en-US')} tokens |`,
-    `| steps | ${steps.toLocaleString('en-US')} x ${run.tokensPerStep.toLocaleString('en-US')} tokens (seq ${run.config.seqLen} x batch ${run.config.batchSize}) |`,
+    `| steps | ${steps.toLocaleString('en-US')}${steps < run.config.steps ? ` of the ${run.config.steps.toLocaleString('en-US')}-step schedule (stopped with --until-step; the learning rate had not reached its minimum)` : ''} x ${run.tokensPerStep.toLocaleString('en-US')} tokens (seq ${run.config.seqLen} x batch ${run.config.batchSize}) |`,
     `| tokens seen | ${tokens.toLocaleString('en-US')} = ${(tokens / run.counts.trainTokens).toFixed(2)} epochs |`,
     `| optimizer | AdamW, lr ${run.config.peakLr} -> ${run.config.minLr} (cosine, warmup ${run.config.warmup}), weight decay ${run.config.weightDecay}, clip ${run.config.clip} |`,
     `| seed | ${run.seed} |`,

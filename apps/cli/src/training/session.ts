@@ -59,6 +59,8 @@ export interface SessionConfig<B = Batch> {
   readonly resume: boolean;
   /** Stop (with a checkpoint) after the first step that ends past this many seconds of this invocation, to train in chunks; every invocation makes at least one step. */
   readonly maxSeconds?: number;
+  /** Stop at this step (with a held-out evaluation and a checkpoint there), before `totalSteps`, without changing the schedule: a release taken part-way through a run, reproducible by the same command with the same stop. */
+  readonly untilStep?: number;
   /** Title of the loss plot. */
   readonly title: string;
   readonly progress: boolean;
@@ -139,6 +141,10 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         lastHeldOutStreams = held?.streams;
         tokens = kept.filter((p) => !isHeldOut(p)).pop()?.tokens ?? 0;
         log(`resumed from ${last} (step ${trainer.step} of ${c.totalSteps})`);
+        if (c.untilStep !== undefined && trainer.step > c.untilStep)
+          throw new ConfigError(
+            `the newest checkpoint (${last}) is at step ${trainer.step}, past the requested stop at step ${c.untilStep}; a run cannot go back: restart it from scratch with the stop, or stop at a later step`,
+          );
       } else {
         losses.truncateTo(-1); // a fresh run, or a resume before the first checkpoint
         if (heldOut) evaluate(0);
@@ -154,18 +160,19 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         plot();
         await c.onCheckpoint?.(trainer.step);
       };
-      while (trainer.step < c.totalSteps) {
+      const stop = Math.min(c.totalSteps, c.untilStep ?? c.totalSteps);
+      while (trainer.step < stop) {
         const p = await trainer.trainStep();
         lastLoss = p.loss;
         tokens += p.tokens;
         lastStreams = c.streams ? { ...lastStreams, ...streamLosses(p.streams) } : undefined;
         losses.append({ step: p.step, tokens, loss: p.loss, ...(c.streams ? { streams: streamLosses(p.streams) } : {}) });
-        if (heldOut && (p.step % c.evalEvery === 0 || p.step === c.totalSteps)) {
+        if (heldOut && (p.step % c.evalEvery === 0 || p.step === stop)) {
           evaluate(p.step);
           bar.setHeldOut(lastHeldOut!, lastHeldOutStreams);
         }
         bar.update(p.step, p.loss, p.tokens, lastStreams);
-        if (p.step % c.every === 0 || p.step === c.totalSteps) await save();
+        if (p.step % c.every === 0 || p.step === stop) await save();
         // Checked after a step, so every session makes progress (at least one step).
         if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
       }
@@ -177,7 +184,7 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         path.join(c.out, SESSIONS_LOG),
         `${JSON.stringify({ startedAt, endedAt: new Date().toISOString(), fromStep: startStep, toStep: trainer.step, seconds: +sessionSeconds.toFixed(1), tokensPerSecond: Math.round(tokensPerSecond), workers })}\n`,
       );
-      if (trainer.step < c.totalSteps)
+      if (trainer.step < stop)
         log(
           `stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`,
         );
