@@ -27,6 +27,7 @@ import {
   Tower,
   type KVCache,
   type LossSpec,
+  type StreamCounts,
   type TowerConfig,
 } from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperTowerInput } from './config.js';
@@ -68,21 +69,12 @@ export class SingleDecoder {
       towers: [{ name: base.name, config: base.tower.config, bos: base.bos, eos: base.eos }, ...others],
       schedule: [],
     });
-    const offsets: Record<string, number> = {};
-    let v = 0;
-    for (const t of config.towers) {
-      offsets[t.name] = v;
-      v += t.config.vocabSize;
-    }
+    const { extended, offsets } = extendedVocabulary(config);
     const b = base.tower.config;
-    if (!b.tieEmbeddings)
-      throw new ConfigError('the single-decoder baseline needs a base tower with tied embeddings (it extends emb.weight)');
-    const extended: TowerConfig = { ...b, vocabSize: v };
-    const d = b.dModel;
-    const rows = v - b.vocabSize;
-    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, d], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [
+    const rows = extended.vocabSize - b.vocabSize;
+    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, b.dModel], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [
       rows,
-      d,
+      b.dModel,
     ]);
     const emb = tf.concat([base.tower.param('emb.weight'), fresh], 0);
     let tower: Tower;
@@ -92,6 +84,18 @@ export class SingleDecoder {
       tf.dispose([fresh, emb]);
     }
     return new SingleDecoder(config, tower, offsets);
+  }
+
+  /**
+   * A single decoder of `config` (a `SingleDecoder`'s `config`) with every weight fresh from
+   * core's initializer: the data-parallel worker replica (replica.ts), whose weights are then
+   * overwritten from the main thread's every step.
+   */
+  static fromConfig(config: ZipperConfig, init: { seed?: number } = {}): SingleDecoder {
+    const c = resolveZipperConfig(config);
+    if (c.schedule.links.length > 0) throw new ConfigError('a single-decoder config has no fusion links (its schedule is empty)');
+    const { extended, offsets } = extendedVocabulary(c);
+    return new SingleDecoder(c, Tower.create(extended, init), offsets);
   }
 
   get params(): ReadonlyMap<string, tf.Variable> {
@@ -125,8 +129,8 @@ export class SingleDecoder {
     return { batchSize: B, length: T, ids, lengths, targets, masks };
   }
 
-  /** The per-tower next-token loss on `BaselineBatch`es (for core's LossGradients / evaluateStreams). */
-  loss(): LossSpec<BaselineBatch> {
+  /** The per-tower next-token loss on `BaselineBatch`es (for core's LossGradients / evaluateStreams); `weights` per stream (default 1). */
+  loss(weights?: StreamCounts): LossSpec<BaselineBatch> {
     const count = (m: Float32Array) => m.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
     return {
       loss: (batch) => {
@@ -142,12 +146,13 @@ export class SingleDecoder {
       },
       countTargets: (batch) => Object.fromEntries(Object.entries(batch.masks).map(([n, m]) => [n, count(m)])),
       countTokens: (batch) => batch.lengths.reduce((a, b) => a + b, 0),
+      ...(weights ? { weights } : {}),
     };
   }
 
-  /** A core gradient strategy for the baseline (loss streams = tower names). */
-  gradients(): LossGradients<BaselineBatch> {
-    return new LossGradients<BaselineBatch>({ params: this.tower.params, ...this.loss() });
+  /** A core gradient strategy for the baseline (loss streams = tower names); on both cores: `singleDecoderDataParallel` (replica.ts). */
+  gradients(weights?: StreamCounts): LossGradients<BaselineBatch> {
+    return new LossGradients<BaselineBatch>({ params: this.tower.params, ...this.loss(weights) });
   }
 
   /**
@@ -213,4 +218,18 @@ export class SingleDecoder {
   dispose(): void {
     this.tower.dispose();
   }
+}
+
+/** The base tower's config with every tower's tokens in one vocabulary, and where each tower's ids start. */
+function extendedVocabulary(config: ZipperConfig): { extended: TowerConfig; offsets: Record<string, number> } {
+  const offsets: Record<string, number> = {};
+  let v = 0;
+  for (const t of config.towers) {
+    offsets[t.name] = v;
+    v += t.config.vocabSize;
+  }
+  const b = config.towers[0]!.config;
+  if (!b.tieEmbeddings)
+    throw new ConfigError('the single-decoder baseline needs a base tower with tied embeddings (it extends emb.weight)');
+  return { extended: { ...b, vocabSize: v }, offsets };
 }
