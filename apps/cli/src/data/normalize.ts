@@ -20,19 +20,24 @@ import { pluralizeSpelled, spellDigits, spellNumber, spellOrdinal } from './numb
  */
 export const NORMALIZATION = { minWords: 3, maxWords: 24, maxChars: 160, maxWord: 20 } as const;
 
-const REJECT = /[@#$<>{}[\]|\\_=~^*/]|[^\x20-\x7e]/;
+/** Step 2's characters: a sentence holding any of them is rejected (`zipper speak` drops them instead). */
+export const REJECTED_CHARACTERS = /[@#$<>{}[\]|\\_=~^*/]|[^\x20-\x7e]/;
 
-export function normalizeSentence(raw: string): string | null {
-  let s = raw.replace(/\s+/g, ' ');
-  if (/[^\x00-\x7f]/.test(s)) {
-    s = s
-      .normalize('NFKD')
-      .replace(/\p{M}/gu, '')
-      .replace(/[\u2018\u2019\u02bc]/g, "'")
-      .replace(/[\u201c\u201d]/g, '"')
-      .replace(/[\u2013\u2014]/g, ' - ');
-  }
-  if (REJECT.test(s)) return null;
+/** Step 1: Unicode NFKD with combining marks dropped, curly quotes and dashes made ASCII (whitespace collapsed). */
+export function foldToAscii(raw: string): string {
+  const s = raw.replace(/\s+/g, ' ');
+  if (!/[^\x00-\x7f]/.test(s)) return s;
+  return s
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/[\u2018\u2019\u02bc]/g, "'")
+    .replace(/[\u201c\u201d]/g, '"')
+    .replace(/[\u2013\u2014]/g, ' - ');
+}
+
+/** Steps 3-6 on text that passed step 2: symbols and numbers spelled out, lowercase words over [a-z'], single spaces. */
+export function spellOutWords(folded: string): string {
+  let s = folded;
   if (/[&%]/.test(s)) s = s.replace(/&/g, ' and ').replace(/%/g, ' percent ');
   if (/\d/.test(s)) {
     s = s
@@ -44,7 +49,13 @@ export function normalizeSentence(raw: string): string | null {
   }
   s = s.toLowerCase().replace(/[^a-z']/g, ' ');
   if (s.includes("'")) s = s.replace(/'+/g, "'").replace(/(^|[^a-z])'|'(?=[^a-z]|$)/g, '$1 ');
-  s = s.replace(/ +/g, ' ').trim();
+  return s.replace(/ +/g, ' ').trim();
+}
+
+export function normalizeSentence(raw: string): string | null {
+  const folded = foldToAscii(raw);
+  if (REJECTED_CHARACTERS.test(folded)) return null;
+  const s = spellOutWords(folded);
   const words = s.split(' ');
   const { minWords, maxWords, maxChars, maxWord } = NORMALIZATION;
   if (s.length === 0 || words.length < minWords || words.length > maxWords || s.length > maxChars) return null;
