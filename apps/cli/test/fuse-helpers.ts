@@ -1,6 +1,7 @@
 // Helpers of the fuse / baseline CLI tests: tiny towers saved as `zipper pretrain` outputs, the
 // commands run in-process, their loss logs.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,3 +73,31 @@ export const readLosses = (out: string): LossPoint[] =>
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as LossPoint);
+
+/**
+ * Runs `zipper ...argv` (a training run whose --out is `out`) in a child process (vite-node on
+ * the sources) and SIGKILLs its whole process group once OUT/loss.jsonl holds `steps` training
+ * lines. Throws, with the child's stderr, if the run exits before that (it was not killed mid-run).
+ */
+export async function killAfterSteps(argv: string[], out: string, steps: number): Promise<void> {
+  const lines = () =>
+    existsSync(path.join(out, 'loss.jsonl'))
+      ? readFileSync(path.join(out, 'loss.jsonl'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"loss"')).length
+      : 0;
+  const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', ...argv], {
+    cwd: repo,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => void (stderr += b.toString()));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && lines() < steps) await new Promise((r) => setTimeout(r, 5));
+  if (done) throw new Error(`zipper ${argv.slice(0, 2).join(' ')} exited after ${lines()} steps, before step ${steps}:\n${stderr}`);
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
+}

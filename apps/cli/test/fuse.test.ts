@@ -4,7 +4,6 @@
 // bit); a frozen tower stays bit-identical; the trained models transcribe a WAV and synthesize
 // one; a data-parallel chunk (--workers 1 --minutes) follows the in-process curve; bad input is
 // one typed error line with exit code 2 (usage) or 1 (a tower that changed).
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +14,7 @@ import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, repo, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import { killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -111,24 +110,7 @@ describe('zipper fuse train', () => {
     expect((await runZipper(args(straight))).code).toBe(0);
 
     const killed = path.join(data, 'fuse-killed');
-    const lines = () =>
-      existsSync(path.join(killed, 'loss.jsonl'))
-        ? readFileSync(path.join(killed, 'loss.jsonl'), 'utf8')
-            .split('\n')
-            .filter((l) => l.includes('"loss"')).length
-        : 0;
-    const child = spawn('npx', ['vite-node', '-c', 'vitest.config.ts', 'apps/cli/src/bin.ts', '--', ...args(killed)], {
-      cwd: repo,
-      detached: true,
-      stdio: 'ignore',
-    });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    let done = false;
-    void exited.then(() => (done = true));
-    while (!done && lines() < 6) await new Promise((r) => setTimeout(r, 5));
-    expect(done).toBe(false); // killed mid-run, after the step-4 checkpoint
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
+    await killAfterSteps(args(killed), killed, 6); // killed mid-run, after the step-4 checkpoint
     const b = await runZipper(['fuse', 'train', '--out', killed, '--resume', '--workers', '0', '--no-progress']);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toMatch(/resumed from .*step-0000000[48] \(step [48] of 16\)/);

@@ -8,6 +8,7 @@
  * - `baseline`: the paper's single decoder (`SingleDecoder`): the text tower with the speech
  *   units as new embedding rows, every weight trained; its one stream holds both segments, so its
  *   maxSeqLen is raised (default: text + speech maxSeqLen; rotary positions have no weights).
+ * Both train on data-parallel workers (`fusedDataParallel` / `singleDecoderDataParallel`).
  *   Saved as a core tower checkpoint whose metadata holds the modalities (`baseline` field).
  */
 import path from 'node:path';
@@ -32,6 +33,7 @@ import {
   loadZipper,
   saveZipper,
   SingleDecoder,
+  singleDecoderDataParallel,
   Zipper,
   type Example,
   type ZippedGenerateOptions,
@@ -50,8 +52,8 @@ export interface RunModel<B = unknown> {
   layout(examples: readonly Example[]): B;
   readonly spec: LossSpec<B>;
   readonly local: GradientStrategy<B>;
-  /** Data-parallel strategy factory, when the model has a worker replica. */
-  readonly parallel?: (workers: number) => DataParallelGradients<B>;
+  /** Data-parallel strategy factory (`--workers N`): each worker a replica of the model. */
+  readonly parallel: (workers: number) => DataParallelGradients<B>;
   readonly freezePrefixes: readonly string[];
   /** Writes the model in its release format (a directory, atomically). */
   save(dir: string): Promise<void>;
@@ -112,6 +114,7 @@ function baselineModel(sd: SingleDecoder): RunModel {
     layout: (ex) => sd.layout(ex),
     spec: sd.loss() as LossSpec<unknown>,
     local: sd.gradients() as GradientStrategy<unknown>,
+    parallel: (workers) => singleDecoderDataParallel(sd, { workers }) as DataParallelGradients<unknown>,
     freezePrefixes: [],
     save: (dir) =>
       saveTower(dir, sd.tower, {

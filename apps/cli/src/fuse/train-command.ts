@@ -54,7 +54,7 @@ warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${D
 Writes OUT/run.json (the command, towers with sha256s, data build, recipe), OUT/train/step-N/,
 OUT/model/ (the trained model, rewritten at every checkpoint), OUT/loss.jsonl, OUT/loss.svg,
 OUT/sessions.jsonl. --resume continues exactly after a kill; --minutes M stops after M minutes
-with a checkpoint. --workers N: data-parallel worker threads (default 1 on 2+ cores${kind === 'baseline' ? '; the single\ndecoder has no worker replica yet and trains in-process' : ''}).`;
+with a checkpoint. --workers N: data-parallel worker threads (default 1 on 2+ cores).`;
 }
 
 const OPTIONS = {
@@ -225,9 +225,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
-    const workers = m.parallel ? requested : 0;
-    if (!m.parallel && requested > 0)
-      log(`--workers ${requested}: the single decoder has no data-parallel worker replica yet; training in-process`);
+    const workers = requested;
     const total = [...m.params.values()].reduce((n, p) => n + p.size, 0);
     const trained = [...m.params].filter(([k]) => !m.freezePrefixes.some((p) => k.startsWith(p))).reduce((n, [, p]) => n + p.size, 0);
     mkdirSync(out, { recursive: true });
@@ -322,7 +320,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       data: mixture,
       ...(heldOut.length > 0 ? { heldOut: () => evaluateStreams(m.spec, heldOut) } : {}),
       local: m.local,
-      ...(m.parallel ? { parallel: m.parallel } : {}),
+      parallel: m.parallel,
       streams: true,
       trainer: {
         schedule: { peakLr: recipe.peakLr, minLr: recipe.minLr, warmupSteps: recipe.warmup, totalSteps: recipe.steps },
