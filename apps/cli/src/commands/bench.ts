@@ -23,6 +23,7 @@ import {
   runReference,
   type ReferenceRunner,
 } from '../bench/common.js';
+import { benchApps } from '../bench/apps.js';
 import { benchFuse } from '../bench/fuse.js';
 import { parallelSummary } from '../bench/parallel-summary.js';
 
@@ -52,7 +53,8 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
                 wasm/cpu with >= 2 cores and single-threaded kernels, else 0 (defaultDataParallelWorkers).
                 The JSON gains "workers" and "parallel" (median per-step sync/wait/reduce ms).
 The last stdout line is one JSON object; progress goes to stderr.
-\`zipper bench fuse train|generate\`: a zipped text + speech pair vs its PyTorch twin (\`zipper bench fuse --help\`).`;
+\`zipper bench fuse train|generate\`: a zipped text + speech pair vs its PyTorch twin (\`zipper bench fuse --help\`).
+\`zipper bench asr|tts\`: real-time factor of transcribe / speak on one core, pocketsphinx as reference (\`zipper bench asr --help\`).`;
 
 interface Preset {
   readonly vocab: number;
@@ -153,6 +155,7 @@ export const bench: Command = {
   summary: 'speed of training / generation on the reference preset (a tower, or a zipped pair: bench fuse), optionally vs PyTorch (JSON)',
   async run(argv) {
     if (argv[0] === 'fuse') return benchFuse(argv.slice(1));
+    if (argv[0] === 'asr' || argv[0] === 'tts') return benchApps(argv[0], argv.slice(1));
     let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({

@@ -12,9 +12,11 @@ import { TextTower } from '@zipper/text';
 import { trainBpe } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
+import { runSpeechDemo } from '../apps/round-trip.js';
 
-const USAGE = `usage: zipper demo [--seconds 20] [--steps N] [--vocab 512] [--seed 0] [--out runs/demo]
-  Trains a tiny text tower on a bundled sample (Genesis 1-11) for --seconds (or --steps),
+const USAGE = `usage: zipper demo speech [options]     the speech round trip (npm run demo; zipper demo speech --help)
+       zipper demo [text] [--seconds 20] [--steps N] [--vocab 512] [--seed 0] [--out runs/demo]
+  text: trains a tiny text tower on a bundled sample (Genesis 1-11) for --seconds (or --steps),
   then generates from it and saves it (tower + tokenizer) to --out.`;
 
 function samplePath(): string {
@@ -36,8 +38,10 @@ function samplePath(): string {
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'train a tiny text tower on a bundled sample for a few seconds, generate, save',
-  async run(argv) {
+  summary: 'demo speech: speak a sentence and transcribe it (npm run demo); demo [text]: train a tiny text tower for a few seconds',
+  async run(args) {
+    if (args[0] === 'speech') return runSpeechDemo(args.slice(1));
+    const argv = args[0] === 'text' ? args.slice(1) : args;
     const { values } = parse(
       argv,
       {

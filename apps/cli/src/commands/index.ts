@@ -10,7 +10,9 @@ import { fuse } from './fuse.js';
 import { info } from './info.js';
 import { pretrain } from './pretrain.js';
 import { quality } from './quality.js';
+import { speak } from './speak.js';
 import { train } from './train.js';
+import { transcribe } from './transcribe.js';
 import { units } from './units.js';
 import { wer } from './wer.js';
 
@@ -18,6 +20,8 @@ import { wer } from './wer.js';
 export const COMMANDS: readonly Command[] = [
   info,
   demo,
+  transcribe,
+  speak,
   data,
   bpe,
   bench,

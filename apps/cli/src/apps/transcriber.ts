@@ -1,0 +1,66 @@
+/**
+ * Speech recognition with a zipped model: audio -> units (the speech tower's tokenizer) ->
+ * `[speech]` -> greedy text. Audio longer than one decode is cut at pauses (audio-input.ts);
+ * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
+ * so several files are ordered by length and decoded `batch` rows per call.
+ */
+import type { AppModel } from './model.js';
+import { splitUnits, type AudioInput } from './audio-input.js';
+
+export interface Transcript {
+  readonly file: string;
+  readonly text: string;
+  /** Seconds of audio. */
+  readonly seconds: number;
+  readonly units: number;
+  /** Pieces decoded (1 unless the audio is longer than the model's speech context). */
+  readonly pieces: number;
+  /** 'stop' when every piece ended with the text tower's eos, else 'length'. */
+  readonly finishReason: string;
+}
+
+export interface TranscribeOptions {
+  /** Rows decoded together (default 8). */
+  readonly batch?: number;
+  /** Called after each decode call with pieces done and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
+  const { m } = app;
+  const batch = o.batch ?? 8;
+  const spu = m.speech.samplesPerUnit;
+  const units = inputs.map((a) => m.speech.encode(a.samples));
+  const pieces = inputs.flatMap((a, i) => splitUnits(units[i]!, a.samples, spu, app.maxUnits).map((u, k) => ({ file: i, k, u })));
+  const order = pieces.map((_, j) => j).sort((a, b) => pieces[a]!.u.length - pieces[b]!.u.length || a - b);
+  const texts: string[] = new Array<string>(pieces.length);
+  const reasons: string[] = new Array<string>(pieces.length);
+  for (let at = 0; at < order.length; at += batch) {
+    const rows = order.slice(at, at + batch);
+    const got = await m.generate(
+      rows.map((j) => [m.segment('speech', pieces[j]!.u)]),
+      'text',
+      { temperature: 0, maxNewTokens: app.maxTextTokens },
+    );
+    rows.forEach((j, r) => {
+      const g = got[r]!;
+      texts[j] = g.output === 'text' ? g.text.trim() : '';
+      reasons[j] = g.finishReason;
+    });
+    o.onProgress?.(Math.min(at + batch, order.length), order.length);
+  }
+  return inputs.map((a, i) => {
+    const mine = pieces.map((p, j) => ({ p, j })).filter(({ p }) => p.file === i);
+    return {
+      file: a.file,
+      text: mine
+        .map(({ j }) => texts[j]!)
+        .filter(Boolean)
+        .join(' '),
+      seconds: a.seconds,
+      units: units[i]!.length,
+      pieces: mine.length,
+      finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
+    };
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * `zipper transcribe FILE.wav [FILE2.wav ...]`: speech recognition with a zipped model (default:
+ * the shipped @zipper/checkpoint-zipper-small). Every file is checked before the model loads.
+ */
+import path from 'node:path';
+import { roundTo as round } from '@zipper/common';
+import { initBackend } from '@zipper/core';
+import { intArg, parse } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
+import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
+import { appProgress } from '../apps/progress.js';
+import { transcribeAudio } from '../apps/transcriber.js';
+
+const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--json] [--batch 8]
+
+Prints the transcript of each WAV file: for one file the transcript alone, for several one line
+per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
+with every file's text, seconds, units, pieces and finish reason, the model and the timings.
+--model: the --out of zipper fuse train (run.json + model/) or a checkpoint package
+(default ${DEFAULT_MODEL}, installed by npm ci in the repository).
+Input: WAV (PCM 8/16/24/32-bit or float, any rate and channels: mixed to mono and resampled),
+${MAX_AUDIO_SECONDS} s per file at most (MAX_AUDIO_SECONDS) and ${MAX_WAV_BYTES / 2 ** 20} MB; audio longer than the model's
+speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transcripts joined.
+--batch N: pieces decoded together (equal lengths share the work; default 8).
+Progress goes to stderr on a terminal only. Exit 0 ok, 2 bad input or options, 1 other failures.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  batch: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const transcribe: Command = {
+  name: 'transcribe',
+  summary: 'speech recognition: print the transcript of WAV files (zipped model, default the shipped one)',
+  async run(argv) {
+    const { values: v, positionals: files } = parse(argv, OPTIONS, USAGE, { positionals: true });
+    if (v.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (files.length === 0) throw new UsageError(`which WAV file(s)?\n\n${USAGE}`);
+    const batch = intArg(v.batch, 'batch', 8, 1);
+    if (batch > 256) throw new UsageError(`--batch must be at most 256, got "${v.batch}"`);
+    const checked = files.map((f) => readAudioInput(f));
+    await initBackend();
+    const app = await openAppModel(v.model);
+    try {
+      const inputs = checked.map((c) => atRate(c, app.m.speech.features.sampleRate));
+      const progress = appProgress();
+      const t0 = performance.now();
+      const out = await transcribeAudio(app, inputs, {
+        batch,
+        onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
+      });
+      const decodeSeconds = (performance.now() - t0) / 1000;
+      progress.done();
+      const audioSeconds = out.reduce((s, t) => s + t.seconds, 0);
+      if (v.json) {
+        console.log(
+          JSON.stringify({
+            model: app.location,
+            dir: app.dir,
+            results: out.map((t) => ({ ...t, file: path.resolve(t.file), seconds: round(t.seconds, 3) })),
+            audio_seconds: round(audioSeconds, 3),
+            load_seconds: round(app.loadSeconds, 3),
+            decode_seconds: round(decodeSeconds, 3),
+            rtf: round(decodeSeconds / audioSeconds, 4),
+          }),
+        );
+      } else if (out.length === 1) console.log(out[0]!.text);
+      else for (const t of out) console.log(`${t.file}: ${t.text}`);
+    } finally {
+      app.m.dispose();
+    }
+    return 0;
+  },
+};
