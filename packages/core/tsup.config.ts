@@ -4,12 +4,13 @@ export default defineConfig({
   // worker: the data-parallel training worker (src/parallel/worker.ts), started by
   // DataParallelGradients from dist/worker.js (ESM) or dist/worker.cjs (CJS) next to the index.
   // ops: the `@zipper/core/ops` subpath (src/ops/index.ts).
-  entry: { index: 'src/index.ts', worker: 'src/parallel/worker.ts', ops: 'src/ops/index.ts' },
+  // browser: the `browser` export condition (src/browser.ts, no Node built-ins).
+  entry: { index: 'src/index.ts', worker: 'src/parallel/worker.ts', ops: 'src/ops/index.ts', browser: 'src/browser.ts' },
   format: ['esm', 'cjs'],
   // Shared chunks in both formats, so `@zipper/core` and `@zipper/core/ops` load one copy of the
   // ops (one watched-variable set, ops/tape.ts) under CJS too (tsup splits only ESM by default).
   splitting: true,
-  dts: { entry: { index: 'src/index.ts', ops: 'src/ops/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', ops: 'src/ops/index.ts', browser: 'src/browser.ts' } },
   shims: true,
   sourcemap: true,
   clean: true,

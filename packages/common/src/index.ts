@@ -3,3 +3,4 @@ export * from './float16.js';
 export * from './safetensors.js';
 export * from './random/index.js';
 export * from './stats.js';
+export * from './sha256-async.js';

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export { showValue } from './show-value.js';
 export * from './backend.js';
+export * from './backend-browser.js';
 export * from './model/config.js';
 export * from './model/cache.js';
 export * from './model/decoder.js';
@@ -30,6 +31,8 @@ export {
   type HostTensor,
   type StoredDtype,
 } from '@zipper/common';
+export * from './checkpoint/model-files.js';
+export * from './checkpoint/node-files.js';
 export * from './checkpoint/tensors-file.js';
 export * from './checkpoint/tower-checkpoint.js';
 export * from './checkpoint/model-location.js';

@@ -7,24 +7,26 @@
  * written atomically. A frozen tower's weights come from its tower checkpoint, which loading
  * requires and verifies; any tower checkpoint given is verified against the stored sha256 and a
  * mismatch is refused with `TowerMismatchError` naming the tower and both hashes.
+ * Checkpoints and towers load from directories (Node) or ModelFiles (e.g. `fetchModelFiles(url)`
+ * in a browser), through the same loader.
  */
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
-import { sha256Hex } from '@zipper/common/node';
+import { decodeSafetensors, encodeSafetensors, sha256HexAsync } from '@zipper/common';
 import {
   CheckpointError,
   ConfigError,
+  joinLocation,
   loadTower,
-  readFileOrThrow,
+  modelFileSystem,
+  openCheckpointFiles,
+  readModelText,
   readTowerCheckpointInfo,
-  resolveCheckpointDir,
   toHostTensors,
   toTfTensors,
   Tower,
   TOWER_ARCH,
-  writeDirAtomic,
   ZipperError,
+  type ModelFiles,
 } from '@zipper/core';
 import { resolveZipperConfig, type ZipperConfig } from './config.js';
 import { TowerMismatchError } from './errors.js';
@@ -60,13 +62,13 @@ export interface FusedCheckpointInfo {
  * checkpoint): `name` / `version` default to the directory's basename and null.
  */
 export async function loadTowerEntry(
-  dir: string,
+  dir: string | ModelFiles,
   options: { name: string; bos: number; eos: number; source?: { name: string; version: string | null } },
 ): Promise<TowerEntry> {
   const info = await readTowerCheckpointInfo(dir);
   const tower = await loadTower(info.dir);
   const source: TowerSource = {
-    name: options.source?.name ?? path.basename(info.dir),
+    name: options.source?.name ?? (info.dir.replace(/[/\\]+$/, '').split(/[/\\]/).pop() as string),
     version: options.source?.version ?? null,
     sha256: info.metadata.weights.sha256,
   };
@@ -75,6 +77,7 @@ export async function loadTowerEntry(
 
 /** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
 export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
+  const fs = modelFileSystem();
   const c = zipper.config;
   const dtype = options.dtype ?? 'float32';
   for (const f of c.freeze) {
@@ -99,24 +102,30 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
     })),
     schedule: { links: c.schedule.links },
     options: { inputProjection: c.inputProjection, inputProjectionLayers: c.inputProjectionLayers, projectionLayers: c.projectionLayers },
-    weights: { file: WEIGHTS, sha256: sha256Hex(weights), bytes: weights.length, dtype },
+    weights: { file: WEIGHTS, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
     createdAt: new Date().toISOString(),
-    createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core },
+    createdWith: { node: fs.versions()['node'] ?? '', '@tensorflow/tfjs-core': tf.version_core },
   };
-  await writeDirAtomic(dir, [
-    { name: WEIGHTS, data: weights },
-    { name: META, data: new TextEncoder().encode(JSON.stringify(info, null, 2) + '\n') },
-  ]);
+  await fs.writeCheckpoint(
+    dir,
+    [
+      { name: WEIGHTS, data: weights },
+      { name: META, data: new TextEncoder().encode(JSON.stringify(info, null, 2) + '\n') },
+    ],
+    { what: 'the fused checkpoint' },
+  );
 }
 
-/** Reads and checks zipper.json; returns the resolved config too. */
-export async function readZipperCheckpointInfo(dir: string): Promise<{ dir: string; info: FusedCheckpointInfo; config: ZipperConfig }> {
-  const root = await resolveCheckpointDir(dir);
-  if (!root) throw new CheckpointError(`no fused checkpoint at ${path.resolve(dir)}; save one with saveZipper first`);
-  const file = path.join(root, META);
+/** Reads and checks zipper.json (of a directory or ModelFiles); returns the resolved config too. */
+export async function readZipperCheckpointInfo(
+  source: string | ModelFiles,
+): Promise<{ dir: string; files: ModelFiles; info: FusedCheckpointInfo; config: ZipperConfig }> {
+  const files = await openCheckpointFiles(source, (dir) => `no fused checkpoint at ${dir}; save one with saveZipper first`);
+  const root = files.location;
+  const file = joinLocation(root, META);
   let info: FusedCheckpointInfo;
   try {
-    info = JSON.parse((await readFileOrThrow(file, 'fused checkpoint metadata')).toString('utf8')) as FusedCheckpointInfo;
+    info = JSON.parse(await readModelText(files, META)) as FusedCheckpointInfo;
   } catch (e) {
     if (e instanceof ZipperError) throw e;
     throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupted`);
@@ -145,16 +154,17 @@ export async function readZipperCheckpointInfo(dir: string): Promise<{ dir: stri
     if (e instanceof ConfigError) throw new CheckpointError(`${file}: ${e.message}`);
     throw e;
   }
-  return { dir: root, info, config };
+  return { dir: root, files, info, config };
 }
 
 /**
- * Loads a fused checkpoint. `towers` maps tower names to tower checkpoint directories: required
- * for frozen towers (their weights are not in the fused checkpoint), optional for the others
- * (then only verified). Every given tower checkpoint must have the stored sha256.
+ * Loads a fused checkpoint (a directory or ModelFiles). `towers` maps tower names to tower
+ * checkpoints (directories or ModelFiles): required for frozen towers (their weights are not in
+ * the fused checkpoint), optional for the others (then only verified). Every given tower
+ * checkpoint must have the stored sha256.
  */
-export async function loadZipper(dir: string, towers: Readonly<Record<string, string>> = {}): Promise<Zipper> {
-  const { dir: root, info, config } = await readZipperCheckpointInfo(dir);
+export async function loadZipper(source: string | ModelFiles, towers: Readonly<Record<string, string | ModelFiles>> = {}): Promise<Zipper> {
+  const { dir: root, files, info, config } = await readZipperCheckpointInfo(source);
   for (const name of Object.keys(towers))
     if (!config.towers.some((t) => t.name === name))
       throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
@@ -166,17 +176,17 @@ export async function loadZipper(dir: string, towers: Readonly<Record<string, st
         `tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`,
       );
     if (!given) continue;
-    const have = (await readTowerCheckpointInfo(given)).metadata.weights.sha256;
+    const { dir: givenDir, metadata } = await readTowerCheckpointInfo(given);
+    const have = metadata.weights.sha256;
     if (t.checkpoint && have !== t.checkpoint.sha256) {
       throw new TowerMismatchError(
-        `tower "${t.name}": the tower checkpoint at ${path.resolve(given)} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`,
+        `tower "${t.name}": the tower checkpoint at ${givenDir} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`,
       );
     }
   }
-  const file = path.join(root, WEIGHTS);
-  const buf = await readFileOrThrow(file, 'fused checkpoint weights');
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const digest = sha256Hex(bytes);
+  const file = joinLocation(root, WEIGHTS);
+  const bytes = await files.read(WEIGHTS);
+  const digest = await sha256HexAsync(bytes);
   if (digest !== info.weights.sha256)
     throw new CheckpointError(
       `${file}: sha256 ${digest} does not match ${info.weights.sha256} in ${META}; the weights were modified or corrupted`,
@@ -191,7 +201,7 @@ export async function loadZipper(dir: string, towers: Readonly<Record<string, st
       const prefix = `towers.${t.name}.`;
       let tower: Tower;
       if (t.frozen) {
-        tower = await loadTower(towers[t.name] as string);
+        tower = await loadTower(towers[t.name]!);
         if (JSON.stringify(tower.config) !== JSON.stringify(spec.config)) {
           tower.dispose();
           throw new CheckpointError(`tower "${t.name}": the tower checkpoint's config differs from ${META}'s`);

@@ -6,9 +6,10 @@
  *   DIR/tokenizer/  the speech tokenizer (speech-tokenizer.json + centroids.safetensors)
  *   DIR/tower/      the tower checkpoint; its metadata names the tokenizer (relative dir,
  *                   number of units, sha256 of its files); loading refuses any other tokenizer.
+ * Loaded from a directory or checkpoint package name (Node) or from ModelFiles (e.g.
+ * `fetchModelFiles(url)` in a browser): one loader for both.
  */
-import path from 'node:path';
-import { sha256Hex } from '@zipper/common/node';
+import { sha256HexAsync } from '@zipper/common';
 import {
   CheckpointError,
   ConfigError,
@@ -19,9 +20,20 @@ import {
   Tower,
   type FinishReason,
   type GenerateOptions,
-  resolveModelLocation,
+  joinLocation,
+  modelFileSystem,
+  openModelFiles,
+  readModelText,
+  type ModelFiles,
 } from '@zipper/core';
-import { loadSpeechTokenizer, saveSpeechTokenizer, serializeSpeechTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import {
+  CENTROIDS_FILE,
+  deserializeSpeechTokenizer,
+  serializeSpeechTokenizer,
+  SPEECH_TOKENIZER_JSON,
+  TokenizerFormatError,
+  type SpeechTokenizer,
+} from '@zipper/tokenizers';
 import { speechTowerShape, type SpeechTowerPreset, type SpeechTowerShape } from './presets.js';
 import { speechVocab, tokensToUnits, unitsToTokens, type SpeechVocab } from './vocab.js';
 
@@ -36,9 +48,10 @@ export interface SpeechTokenizerRef {
   readonly sha256: string;
 }
 
-export function speechTokenizerHash(tok: SpeechTokenizer): string {
+/** sha256 over the tokenizer's speech-tokenizer.json followed by centroids.safetensors (what SpeechTokenizerRef stores). */
+export async function speechTokenizerSha256(tok: SpeechTokenizer): Promise<string> {
   const { json, centroids } = serializeSpeechTokenizer(tok);
-  return sha256Hex([json, centroids]);
+  return sha256HexAsync([json, centroids]);
 }
 
 export interface ContinueResult {
@@ -78,31 +91,56 @@ export class SpeechTower {
     return new SpeechTower(tower, tokenizer);
   }
 
-  /** From a model directory, or an installed checkpoint package's name (resolved from `options.from`, default the working directory). */
-  static async load(nameOrDir: string, options: { from?: string } = {}): Promise<SpeechTower> {
-    const dir = resolveModelLocation(nameOrDir, options);
-    const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
+  /**
+   * From a model directory or an installed checkpoint package's name (resolved from
+   * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
+   */
+  static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<SpeechTower> {
+    const files = openModelFiles(source, options);
+    // a path keeps the checkpoint's `.prev` fallback (a crashed save)
+    const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
+      typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR),
+    );
     const ref = metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string')
-      throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`);
-    const tokenizer = loadSpeechTokenizer(path.resolve(dir, TOWER_DIR, ref.dir));
-    const hash = speechTokenizerHash(tokenizer);
-    if (hash !== ref.sha256) {
       throw new CheckpointError(
-        `the speech tokenizer in ${path.resolve(dir, TOWER_DIR, ref.dir)} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`,
+        `${files.location}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`,
+      );
+    const tokFiles = towerFiles.at(ref.dir);
+    let json: string;
+    let centroids: Uint8Array;
+    try {
+      json = await readModelText(tokFiles, SPEECH_TOKENIZER_JSON);
+      centroids = await tokFiles.read(CENTROIDS_FILE);
+    } catch (e) {
+      throw new TokenizerFormatError(
+        tokFiles.location,
+        `cannot read a speech tokenizer here (${(e as Error).message}); train one with \`zipper units train\``,
       );
     }
-    return new SpeechTower(await loadTower(path.join(dir, TOWER_DIR)), tokenizer);
+    const tokenizer = deserializeSpeechTokenizer(json, centroids);
+    const hash = await sha256HexAsync([json, centroids]);
+    if (hash !== ref.sha256) {
+      throw new CheckpointError(
+        `the speech tokenizer in ${tokFiles.location} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`,
+      );
+    }
+    return new SpeechTower(await loadTower(towerFiles), tokenizer);
   }
 
+  /** Writes DIR/tokenizer and DIR/tower (Node). */
   async save(dir: string, options: { dtype?: 'float32' | 'float16'; metadata?: Record<string, unknown> } = {}): Promise<void> {
-    saveSpeechTokenizer(this.tokenizer, path.join(dir, TOKENIZER_DIR));
+    const { json, centroids } = serializeSpeechTokenizer(this.tokenizer);
+    await modelFileSystem().writeFiles(joinLocation(dir, TOKENIZER_DIR), [
+      { name: CENTROIDS_FILE, data: centroids },
+      { name: SPEECH_TOKENIZER_JSON, data: new TextEncoder().encode(json) },
+    ]);
     const tokenizer: SpeechTokenizerRef = {
-      dir: path.join('..', TOKENIZER_DIR),
+      dir: `../${TOKENIZER_DIR}`,
       numUnits: this.vocab.numUnits,
-      sha256: speechTokenizerHash(this.tokenizer),
+      sha256: await sha256HexAsync([json, centroids]),
     };
-    await saveTower(path.join(dir, TOWER_DIR), this.tower, {
+    await saveTower(joinLocation(dir, TOWER_DIR), this.tower, {
       ...options,
       metadata: { ...options.metadata, modality: 'speech', tokenizer },
     });

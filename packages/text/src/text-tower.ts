@@ -6,8 +6,9 @@
  *   DIR/tower/      the tower checkpoint; its metadata names the tokenizer (relative dir,
  *                   format version, vocabulary size, sha256), and loading refuses a tokenizer
  *                   that is not the one the tower was trained with.
+ * Loaded from a directory or checkpoint package name (Node) or from ModelFiles (e.g.
+ * `fetchModelFiles(url)` in a browser): one loader for both.
  */
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
@@ -19,9 +20,13 @@ import {
   Tower,
   type FinishReason,
   type GenerateOptions,
-  resolveModelLocation,
+  joinLocation,
+  modelFileSystem,
+  openModelFiles,
+  readModelText,
+  type ModelFiles,
 } from '@zipper/core';
-import { loadTextTokenizer, saveTextTokenizer, type BpeTokenizer, type TextTokenizerRef } from '@zipper/tokenizers';
+import { readTextTokenizer, textTokenizerFiles, type BpeTokenizer, type TextTokenizerRef } from '@zipper/tokenizers';
 import { textTowerShape, type TextTowerPreset, type TextTowerShape } from './presets.js';
 
 export const TOWER_DIR = 'tower';
@@ -55,21 +60,29 @@ export class TextTower {
     return new TextTower(tower, tokenizer);
   }
 
-  /** From a model directory, or an installed checkpoint package's name (resolved from `options.from`, default the working directory). */
-  static async load(nameOrDir: string, options: { from?: string } = {}): Promise<TextTower> {
-    const dir = resolveModelLocation(nameOrDir, options);
-    const { metadata } = await readTowerCheckpointInfo(path.join(dir, TOWER_DIR));
+  /**
+   * From a model directory or an installed checkpoint package's name (resolved from
+   * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
+   */
+  static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<TextTower> {
+    const files = openModelFiles(source, options);
+    // a path keeps the checkpoint's `.prev` fallback (a crashed save)
+    const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
+      typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR),
+    );
     const ref = metadata.user['tokenizer'] as TextTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string')
-      throw new CheckpointError(`${dir}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
-    const { tokenizer } = await loadTextTokenizer(path.resolve(dir, TOWER_DIR, ref.dir), ref);
-    return new TextTower(await loadTower(path.join(dir, TOWER_DIR)), tokenizer);
+      throw new CheckpointError(`${files.location}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
+    const tokFiles = towerFiles.at(ref.dir);
+    const { tokenizer } = await readTextTokenizer((file) => readModelText(tokFiles, file), tokFiles.location, ref);
+    return new TextTower(await loadTower(towerFiles), tokenizer);
   }
 
+  /** Writes DIR/tokenizer and DIR/tower (Node). */
   async save(dir: string, options: { dtype?: 'float32' | 'float16'; metadata?: Record<string, unknown> } = {}): Promise<void> {
-    const ref = await saveTextTokenizer(this.tokenizer, path.join(dir, TOKENIZER_DIR));
-    const tokenizer: TextTokenizerRef = { ...ref, dir: path.join('..', TOKENIZER_DIR) };
-    await saveTower(path.join(dir, TOWER_DIR), this.tower, { ...options, metadata: { ...options.metadata, modality: 'text', tokenizer } });
+    const { files, ref } = await textTokenizerFiles(this.tokenizer, `../${TOKENIZER_DIR}`);
+    await modelFileSystem().writeFiles(joinLocation(dir, TOKENIZER_DIR), files);
+    await saveTower(joinLocation(dir, TOWER_DIR), this.tower, { ...options, metadata: { ...options.metadata, modality: 'text', tokenizer: ref } });
   }
 
   /** `<bos> text <eos>` as ids: one pretraining document. */

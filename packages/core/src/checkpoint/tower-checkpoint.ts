@@ -4,26 +4,23 @@
  *   config.json        the resolved TowerConfig plus `arch`
  *   metadata.json      format version, sha256 of model.safetensors, dtype, created-with
  *                      versions, free-form user metadata (e.g. a tokenizer reference)
- * written atomically (atomic.ts). Loading verifies the hash, the header, the full key set,
+ * written atomically (atomic.ts). Reading goes through `ModelFiles` (model-files.ts): a directory
+ * path under Node, or `fetchModelFiles(url)` in a browser, one loader for both. Loading verifies the hash, the header, the full key set,
  * every shape and every stored dtype (F32, or F16 when metadata.json says float16), and throws
  * CheckpointError saying what is wrong. Saving first removes temp folders that a killed save of
  * the same directory left behind (stale-temps.ts); a save that fails on the device (disk full)
  * throws a CheckpointError saying that the tower saved before is intact.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { backendInfo } from '../backend.js';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { showValue } from '../show-value.js';
 import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../model/config.js';
 import { shapesOf } from '../model/keys.js';
 import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
-import { resolveCheckpointDir, writeDirAtomic, type WriteHook } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors } from '@zipper/common';
-import { sha256Hex as sha256 } from '@zipper/common/node';
-import { removeStaleTemps } from './stale-temps.js';
-import { readFileOrThrow, toHostTensors, toTfTensors } from './tensors-file.js';
+import { decodeSafetensors, encodeSafetensors, sha256HexAsync } from '@zipper/common';
+import type { WriteHook } from '@zipper/common/node';
+import { toHostTensors, toTfTensors } from './host-tensors.js';
+import { joinLocation, modelFileSystem, openCheckpointFiles, readModelJson, type ModelFiles } from './model-files.js';
 
 export const TOWER_ARCH = 'zipper-decoder-tower';
 export const CHECKPOINT_FORMAT = 'zipper-checkpoint';
@@ -47,70 +44,42 @@ export interface SaveTowerOptions {
   readonly hook?: WriteHook;
 }
 
-function createdWith(): Record<string, string> {
-  const out: Record<string, string> = { ...(backendInfo()?.versions ?? { node: process.versions.node }) };
-  try {
-    out['@zipper/core'] = (createRequire(import.meta.url)('@zipper/core/package.json') as { version: string }).version;
-  } catch {
-    // running from an unpublished copy: no version to record
-  }
-  return out;
-}
-
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
 
 export async function saveTower(dir: string, tower: Tower, options: SaveTowerOptions = {}): Promise<void> {
+  const fs = modelFileSystem();
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new CheckpointError(`dtype must be "float32" or "float16", got ${String(dtype)}`);
   const weights = encodeSafetensors(await toHostTensors(tower.params), { dtype, metadata: { format: 'pt', arch: TOWER_ARCH } });
   const metadata: CheckpointMetadata = {
     format: CHECKPOINT_FORMAT,
     formatVersion: CHECKPOINT_FORMAT_VERSION,
-    weights: { file: WEIGHTS_FILE, sha256: sha256(weights), bytes: weights.length, dtype },
+    weights: { file: WEIGHTS_FILE, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
     createdAt: new Date().toISOString(),
-    createdWith: createdWith(),
+    createdWith: fs.versions(),
     user: { ...(options.metadata ?? {}) },
   };
-  const target = path.resolve(dir);
-  await removeStaleTemps(path.dirname(target), (name) => name === path.basename(target));
-  try {
-    await writeDirAtomic(
-      dir,
-      [
-        { name: WEIGHTS_FILE, data: weights },
-        { name: 'config.json', data: json({ arch: TOWER_ARCH, ...tower.config }) },
-        { name: 'metadata.json', data: json(metadata) },
-      ],
-      options.hook,
-    );
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException)?.code;
-    if (e instanceof CheckpointError || typeof code !== 'string') throw e;
-    const before = (await resolveCheckpointDir(target))
-      ? `the tower saved before in ${target} is intact`
-      : `nothing was written to ${target}`;
-    const reason = code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : (e as Error).message.split('\n')[0];
-    throw new CheckpointError(`cannot save the tower to ${target}: ${reason}; ${before}. Free space and save again`, { cause: e });
-  }
+  await fs.writeCheckpoint(
+    dir,
+    [
+      { name: WEIGHTS_FILE, data: weights },
+      { name: 'config.json', data: json({ arch: TOWER_ARCH, ...tower.config }) },
+      { name: 'metadata.json', data: json(metadata) },
+    ],
+    { what: 'the tower', hook: options.hook },
+  );
 }
 
-async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
-  const text = (await readFileOrThrow(file, what)).toString('utf8');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupted`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CheckpointError(`${file} must hold a JSON object`);
-  return v as Record<string, unknown>;
-}
-
-/** Reads and validates metadata.json and config.json of a checkpoint directory. */
-export async function readTowerCheckpointInfo(dir: string): Promise<{ dir: string; config: TowerConfig; metadata: CheckpointMetadata }> {
-  const root = await resolveCheckpointDir(dir);
-  if (!root) throw new CheckpointError(`no checkpoint directory at ${path.resolve(dir)}; save one with saveTower first`);
-  const meta = await readJson(path.join(root, 'metadata.json'), 'checkpoint metadata');
+/**
+ * Reads and validates metadata.json and config.json of a checkpoint: a directory (its `.prev`
+ * backup after a crashed save) or ModelFiles. `dir` is where it was found.
+ */
+export async function readTowerCheckpointInfo(
+  source: string | ModelFiles,
+): Promise<{ dir: string; files: ModelFiles; config: TowerConfig; metadata: CheckpointMetadata }> {
+  const files = await openCheckpointFiles(source, (dir) => `no checkpoint directory at ${dir}; save one with saveTower first`);
+  const root = files.location;
+  const meta = await readModelJson(files, 'metadata.json');
   if (meta['format'] !== CHECKPOINT_FORMAT)
     throw new CheckpointError(`${root}/metadata.json: format ${JSON.stringify(meta['format'])} is not "${CHECKPOINT_FORMAT}"`);
   if (meta['formatVersion'] !== CHECKPOINT_FORMAT_VERSION) {
@@ -123,7 +92,7 @@ export async function readTowerCheckpointInfo(dir: string): Promise<{ dir: strin
     throw new CheckpointError(`${root}/metadata.json: "weights" must name ${WEIGHTS_FILE} and its sha256`);
   if (w['dtype'] !== 'float32' && w['dtype'] !== 'float16')
     throw new CheckpointError(`${root}/metadata.json: "weights.dtype" must be "float32" or "float16", got ${showValue(w['dtype'])}`);
-  const raw = await readJson(path.join(root, 'config.json'), 'checkpoint config');
+  const raw = await readModelJson(files, 'config.json');
   const { arch, ...rest } = raw;
   if (arch !== TOWER_ARCH)
     throw new CheckpointError(`${root}/config.json: arch ${JSON.stringify(arch)} is not "${TOWER_ARCH}"; this checkpoint is not a tower`);
@@ -134,16 +103,15 @@ export async function readTowerCheckpointInfo(dir: string): Promise<{ dir: strin
     if (e instanceof ConfigError) throw new CheckpointError(`${root}/config.json: ${e.message}`);
     throw e;
   }
-  return { dir: root, config, metadata: meta as unknown as CheckpointMetadata };
+  return { dir: root, files, config, metadata: meta as unknown as CheckpointMetadata };
 }
 
-/** Loads a tower saved by `saveTower`, checking hash, header, key set and shapes. */
-export async function loadTower(dir: string): Promise<Tower> {
-  const { dir: root, config, metadata } = await readTowerCheckpointInfo(dir);
-  const file = path.join(root, WEIGHTS_FILE);
-  const buf = await readFileOrThrow(file, 'checkpoint weights');
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const digest = sha256(bytes);
+/** Loads a tower saved by `saveTower` (a directory or ModelFiles), checking hash, header, key set and shapes. */
+export async function loadTower(source: string | ModelFiles): Promise<Tower> {
+  const { files, config, metadata } = await readTowerCheckpointInfo(source);
+  const file = joinLocation(files.location, WEIGHTS_FILE);
+  const bytes = await files.read(WEIGHTS_FILE);
+  const digest = await sha256HexAsync(bytes);
   if (digest !== metadata.weights.sha256) {
     throw new CheckpointError(
       `${file}: sha256 ${digest} does not match ${metadata.weights.sha256} in metadata.json; the weights were modified or corrupted, restore them or re-save`,

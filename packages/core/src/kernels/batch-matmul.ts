@@ -24,7 +24,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BMM_WASM_BASE64 } from './bmm/bmm-wasm.js';
-import { nativeGemm } from './native.js';
+import type { NativeGemm } from './native.js';
+
+/**
+ * Where the native GEMM comes from: Node's backend.ts installs kernels/native.ts's `nativeGemm`
+ * (this module stays free of Node built-ins, for the browser); none means the wasm paths.
+ */
+let nativeSource: () => NativeGemm | undefined = () => undefined;
+export function setNativeGemmSource(source: () => NativeGemm | undefined): void {
+  nativeSource = source;
+}
+
+/** Base64 -> bytes with `atob` (browsers and Node >= 16). */
+function base64Bytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Bmm = (
@@ -59,7 +76,7 @@ class BmmModule {
   private readonly base: number;
 
   constructor() {
-    const bytes = Buffer.from(BMM_WASM_BASE64, 'base64');
+    const bytes = base64Bytes(BMM_WASM_BASE64);
     const instance = new WA.Instance(new WA.Module(bytes), {});
     const ex = instance.exports as { memory: WasmMemory; bmm: Bmm; __heap_base: { value: number } };
     this.memory = ex.memory;
@@ -119,7 +136,7 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
     const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
     const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
     if (k !== kb) return original(args as never);
-    const native = nativeGemm();
+    const native = nativeSource();
     if (native !== undefined && (batchA === batchB || batchA === 1 || batchB === 1)) {
       const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
       const batch = Math.max(batchA, batchB);

@@ -1,6 +1,5 @@
 export * from './config.js';
 export * from './wav.js';
-export * from './wav-file.js';
 export * from './resample.js';
 export * from './stft.js';
 export * from './mel.js';

@@ -3,9 +3,10 @@
  *
  *   speech-tokenizer.json    format + version, feature / unit / vocoder configs, training info
  *   centroids.safetensors    the [K, stack * nMels] float32 codebook, tensor "centroids"
+ *
+ * This module is browser-safe (bytes in, bytes out); reading and writing directories on disk is
+ * io-node.ts.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type DecodedTensor } from '@zipper/common';
 import { TokenizerFormatError } from '../errors.js';
 import { SpeechTokenizer, type SpeechTrainingInfo } from './tokenizer.js';
@@ -82,26 +83,4 @@ export function deserializeSpeechTokenizer(json: string, centroidBytes: Uint8Arr
     );
   }
   return tok;
-}
-
-export function saveSpeechTokenizer(tok: SpeechTokenizer, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const { json, centroids } = serializeSpeechTokenizer(tok);
-  writeFileSync(join(dir, CENTROIDS_FILE), centroids);
-  writeFileSync(join(dir, SPEECH_TOKENIZER_JSON), json);
-}
-
-export function loadSpeechTokenizer(dir: string): SpeechTokenizer {
-  let json: string;
-  let bytes: Uint8Array;
-  try {
-    json = readFileSync(join(dir, SPEECH_TOKENIZER_JSON), 'utf8');
-    bytes = readFileSync(join(dir, CENTROIDS_FILE));
-  } catch (e) {
-    throw new TokenizerFormatError(
-      dir,
-      `cannot read a speech tokenizer here (${(e as Error).message}); train one with \`zipper units train\``,
-    );
-  }
-  return deserializeSpeechTokenizer(json, bytes);
 }

@@ -13,8 +13,8 @@ export {
   MANIFEST_FILE,
   TEXT_TOKENIZER_FORMAT,
   TEXT_TOKENIZER_FORMAT_VERSION,
-  loadTextTokenizer,
-  saveTextTokenizer,
+  readTextTokenizer,
+  textTokenizerFiles,
   type TextTokenizerManifest,
   type TextTokenizerRef,
 } from './tokenizer-dir.js';

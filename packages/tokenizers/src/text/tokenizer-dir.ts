@@ -6,10 +6,12 @@
  *
  * Loading checks the format name, the version, and the hash, so a checkpoint never silently runs
  * with a different vocabulary than it was trained with.
+ *
+ * This module is browser-safe: `textTokenizerFiles` gives the two files' bytes, and
+ * `readTextTokenizer` rebuilds the tokenizer through any file reader (a directory under Node:
+ * tokenizer-dir-node.ts; a model served over HTTP: @zipper/text's TextTower.load).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { sha256Hex as sha256 } from '@zipper/common/node';
+import { sha256HexAsync as sha256 } from '@zipper/common';
 import { TokenizerFormatError } from '../errors.js';
 import { parseHfJson, stringifyHfJson } from './hf-json.js';
 import type { BpeTokenizer, SpecialTokenRoles } from './tokenizer.js';
@@ -40,9 +42,11 @@ export interface TextTokenizerManifest {
   readonly sha256: string;
 }
 
-/** Writes DIR/tokenizer.json and DIR/zipper-tokenizer.json; returns the ref a checkpoint stores. */
-export async function saveTextTokenizer(tok: BpeTokenizer, dir: string): Promise<TextTokenizerRef> {
-  await mkdir(dir, { recursive: true });
+/** The two files of a tokenizer directory and the ref a checkpoint stores (with `dir` as given). */
+export async function textTokenizerFiles(
+  tok: BpeTokenizer,
+  dir: string,
+): Promise<{ files: { name: string; data: Uint8Array }[]; ref: TextTokenizerRef }> {
   const json = stringifyHfJson(tok);
   const manifest: TextTokenizerManifest = {
     format: TEXT_TOKENIZER_FORMAT,
@@ -51,33 +55,29 @@ export async function saveTextTokenizer(tok: BpeTokenizer, dir: string): Promise
     file: HF_FILE,
     vocabSize: tok.vocabSize,
     roles: tok.roles,
-    sha256: sha256(json),
+    sha256: await sha256(json),
   };
-  await writeFile(join(dir, HF_FILE), json);
-  await writeFile(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-  return { dir, formatVersion: manifest.formatVersion, vocabSize: manifest.vocabSize, sha256: manifest.sha256 };
-}
-
-async function readText(path: string, field: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new TokenizerFormatError(
-      field,
-      `cannot read ${path} (${(e as Error).message}); is this a tokenizer directory written by saveTextTokenizer / \`zipper bpe train\`?`,
-    );
-  }
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+  return {
+    files: [
+      { name: HF_FILE, data: utf8(json) },
+      { name: MANIFEST_FILE, data: utf8(JSON.stringify(manifest, null, 2) + '\n') },
+    ],
+    ref: { dir, formatVersion: manifest.formatVersion, vocabSize: manifest.vocabSize, sha256: manifest.sha256 },
+  };
 }
 
 /**
- * Loads a tokenizer directory. With a `ref` (from a checkpoint), also checks that the version,
- * vocabulary size and hash are the ones the checkpoint was built with.
+ * Reads a tokenizer directory through `read` (file name -> its text; throws when missing),
+ * `where` naming the directory in messages. With a `ref` (from a checkpoint), also checks that
+ * the version, vocabulary size and hash are the ones the checkpoint was built with.
  */
-export async function loadTextTokenizer(
-  dir: string,
+export async function readTextTokenizer(
+  read: (file: string) => Promise<string>,
+  where: string,
   ref?: Omit<TextTokenizerRef, 'dir'>,
 ): Promise<{ tokenizer: BpeTokenizer; manifest: TextTokenizerManifest }> {
-  const mText = await readText(join(dir, MANIFEST_FILE), MANIFEST_FILE);
+  const mText = await read(MANIFEST_FILE);
   let m: Partial<TextTokenizerManifest>;
   try {
     m = JSON.parse(mText) as Partial<TextTokenizerManifest>;
@@ -95,8 +95,8 @@ export async function loadTextTokenizer(
       `this build reads version ${TEXT_TOKENIZER_FORMAT_VERSION}, the directory has ${JSON.stringify(m.formatVersion)}; upgrade @zipper/tokenizers or re-save the tokenizer`,
     );
   }
-  const json = await readText(join(dir, HF_FILE), HF_FILE);
-  const hash = sha256(json);
+  const json = await read(HF_FILE);
+  const hash = await sha256(json);
   if (hash !== m.sha256)
     throw new TokenizerFormatError(
       `${MANIFEST_FILE}.sha256`,
@@ -118,7 +118,7 @@ export async function loadTextTokenizer(
     if (ref.vocabSize !== tokenizer.vocabSize || ref.sha256 !== hash) {
       throw new TokenizerFormatError(
         'ref.sha256',
-        `the checkpoint was built with a different tokenizer (vocabSize ${ref.vocabSize}, sha256 ${ref.sha256.slice(0, 12)}...) than ${dir} (vocabSize ${tokenizer.vocabSize}, sha256 ${hash.slice(0, 12)}...); point it at the tokenizer it was trained with`,
+        `the checkpoint was built with a different tokenizer (vocabSize ${ref.vocabSize}, sha256 ${ref.sha256.slice(0, 12)}...) than ${where} (vocabSize ${tokenizer.vocabSize}, sha256 ${hash.slice(0, 12)}...); point it at the tokenizer it was trained with`,
       );
     }
   }

@@ -1,0 +1,58 @@
+/**
+ * The browser entry of @zipper/core (package.json "exports" condition `browser`): everything
+ * of index.ts that runs without Node built-ins, i.e. the model, generation, the ops and checkpoint
+ * loading through `ModelFiles` (`fetchModelFiles(url)`), losses and gradients, with
+ * `initBrowserBackend` in place of `initBackend`. Not here: the Trainer and its checkpoints,
+ * data-parallel workers, the native GEMM (Node only). Saving and loading by path need a file
+ * system: here they throw a CheckpointError saying to pass `fetchModelFiles(url)`.
+ * test/browser-bundle.test.ts bundles this file for the browser and fails on any Node import.
+ */
+export * from './errors.js';
+export { showValue } from './show-value.js';
+export * from './backend-browser.js';
+export * from './model/config.js';
+export * from './model/cache.js';
+export * from './model/decoder.js';
+export { Mulberry32, Mulberry32 as Rng, hashSeed } from '@zipper/common';
+export * from './model/keys.js';
+export * from './model/params.js';
+export * from './model/tower.js';
+export type { BlockState, BlockResult, BlockWeights } from './model/block.js';
+export { rmsNorm } from './model/norm.js';
+export { applyRope, ropeTables } from './model/rope.js';
+export { geluTanh } from './model/mlp.js';
+export { isFrozen, withWatchedVariables } from './ops/tape.js';
+export * from './generate/sampling.js';
+export * from './generate/generate.js';
+export {
+  bfloat16ArrayToFloat32,
+  float16ArrayToFloat32,
+  float16BitsToFloat32,
+  float32ArrayToFloat16,
+  float32ToFloat16Bits,
+} from '@zipper/common';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type DecodedTensor,
+  type EncodeOptions,
+  type HostTensor,
+  type StoredDtype,
+} from '@zipper/common';
+export * from './checkpoint/model-files.js';
+export * from './checkpoint/host-tensors.js';
+export * from './checkpoint/tower-checkpoint.js';
+export * from './model/preset.js';
+// training's browser-safe parts (the Trainer and its checkpoints need Node's file system)
+export * from './train/errors.js';
+export * from './train/schedule.js';
+export * from './train/adamw.js';
+export * from './train/clip.js';
+export * from './train/loss.js';
+export * from './train/streams.js';
+export * from './train/rng.js';
+export * from './train/data.js';
+export * from './train/model.js';
+export * from './train/gradients.js';
+export * from './train/loss-gradients.js';
+export * from './train/evaluate.js';

@@ -1,0 +1,20 @@
+/**
+ * The browser entry of @zipper/fuse (package.json "exports" condition `browser`): index.ts
+ * without the data-parallel replica (replica.ts: worker threads, Node only).
+ */
+export * from './errors.js';
+export * from './schedule.js';
+export * from './config.js';
+export * from './segments.js';
+export * from './masks.js';
+export * from './params.js';
+export * from './projection.js';
+export * from './input-projection.js';
+export * from './cross-attention.js';
+export * from './state.js';
+export * from './zipper.js';
+export * from './tasks.js';
+export * from './training.js';
+export * from './generate.js';
+export * from './checkpoint.js';
+export * from './baseline.js';
