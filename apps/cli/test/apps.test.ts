@@ -138,7 +138,19 @@ describe('zipper transcribe', () => {
 
 describe('zipper speak', () => {
   it('a valid WAV of exactly units x 320 samples; the same seed gives the same bytes, another seed other bytes', async () => {
-    const args = (out: string, seed: string) => ['speak', 'And God said, let there be light.', '--out', out, '--model', model, '--seed', seed, '--max-units', '60', '--json'];
+    const args = (out: string, seed: string) => [
+      'speak',
+      'And God said, let there be light.',
+      '--out',
+      out,
+      '--model',
+      model,
+      '--seed',
+      seed,
+      '--max-units',
+      '60',
+      '--json',
+    ];
     const r = await runZipper(args(at('a.wav'), '7'));
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r);
@@ -167,7 +179,17 @@ describe('zipper speak', () => {
   }, 60_000);
 
   it('characters the model never saw are dropped and named; long text is split into sentences and parts', async () => {
-    const r = await runZipper(['speak', 'Café @ 5 <b>o\'clock</b> 🙂 déjà vu', '--out', at('d.wav'), '--model', model, '--max-units', '10', '--json']);
+    const r = await runZipper([
+      'speak',
+      "Café @ 5 <b>o'clock</b> 🙂 déjà vu",
+      '--out',
+      at('d.wav'),
+      '--model',
+      model,
+      '--max-units',
+      '10',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/dropped characters the model never saw: "@", "<", ">", "\/", U\+1F642/);
     expect(summaryOf(r)).toMatchObject({ text: "cafe five b o'clock b deja vu", dropped: ['@', '<', '>', '/', '🙂'] });
@@ -207,7 +229,11 @@ describe('zipper demo speech', () => {
     const out = at('demo');
     const r = await runZipper(['demo', 'speech', '--model', model, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    const s = summaryOf(r) as { text: string; speech: { wav: string; transcript: string; units: number }; sample: { wav: string; transcript: string } };
+    const s = summaryOf(r) as {
+      text: string;
+      speech: { wav: string; transcript: string; units: number };
+      sample: { wav: string; transcript: string };
+    };
     expect(s.text).toBe(sampleUtterance().text);
     expect(s.speech.wav).toBe(path.resolve(out, 'speech.wav'));
     expect(readWav(new Uint8Array(readFileSync(s.speech.wav))).channels[0]!.length).toBe(s.speech.units * 320);
@@ -233,11 +259,25 @@ describe('zipper bench asr|tts', () => {
     expect(tts.code, tts.stderr).toBe(0);
     const t = summaryOf(tts);
     expect(t).toMatchObject({ mode: 'tts', target: 0.25, utterances: 1 });
-    for (const k of ['rtf', 'decode_rtf', 'vocoder_rtf', 'speech_seconds', 'load_seconds', 'peak_rss_mb']) expect(t[k], k).toEqual(expect.any(Number));
+    for (const k of ['rtf', 'decode_rtf', 'vocoder_rtf', 'speech_seconds', 'load_seconds', 'peak_rss_mb'])
+      expect(t[k], k).toEqual(expect.any(Number));
     expect(t['units']).toBeLessThanOrEqual(20);
     expect(t['speech_seconds']).toBeCloseTo((t['units'] as number) / 50, 3);
 
-    const fromData = await runZipper(['bench', 'asr', '--model', model, '--runs', '1', '--data', data, '--split', 'test-clean', '--limit', '1']);
+    const fromData = await runZipper([
+      'bench',
+      'asr',
+      '--model',
+      model,
+      '--runs',
+      '1',
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--limit',
+      '1',
+    ]);
     expect(fromData.code, fromData.stderr).toBe(0);
     expect(summaryOf(fromData)).toMatchObject({ utterances: 1, set: `${data} test-clean` });
     failed(await runZipper(['bench', 'asr', '--model', model, '--split', 'dev']), 2, /--split needs --data/);

@@ -198,6 +198,8 @@ describe('fuzz every zipper command', () => {
       'continue',
       'quality',
       'eval',
+      'transcribe',
+      'speak',
     ];
     expect(COMMANDS.map((c) => c.name).filter((name) => !fuzzed.includes(name))).toEqual([]);
   });
@@ -916,6 +918,130 @@ describe('fuzz every zipper command', () => {
       ]);
     }
   });
+
+  it('transcribe, speak, demo speech, bench asr|tts: an untrained tiny zipped run; mutated WAVs, junk text, bad options', async () => {
+    const { untrainedZippedRun, toneWav } = await import('./apps-helpers.js');
+    const run = await untrainedZippedRun(at('apps-model'), TEXT.repeat(20).split('\n').filter(Boolean));
+    const models: Pool = [[run], [at('missing'), tower, textFile, template, '@zipper/no-such-checkpoint', '']];
+    const long = toneWav(at('apps-31s.wav'), 31);
+    const audio = async (): Promise<string> =>
+      f.chance(0.5)
+        ? await file('t.wav', f.mutateWav(wav))
+        : f.pick([
+            wavFile,
+            long,
+            at('missing.wav'),
+            tmp,
+            textFile,
+            await file('t.wav', f.bytes(f.int(300))),
+            toneWav(at('cases', `${n++}-t.wav`), f.pick([0.02, 3, 9])),
+          ]);
+    for (let i = 0; i < 24; i++) {
+      const files = await Promise.all(Array.from({ length: f.int(4) }, audio));
+      await check('transcribe', [
+        'transcribe',
+        ...files,
+        ...f.args(
+          {
+            model: models,
+            json: true,
+            batch: [
+              ['1', '8'],
+              ['0', 'x', '1000'],
+            ],
+            help: true,
+          },
+          ['model'],
+          0.2,
+        ),
+      ]);
+    }
+    const texts = (): string =>
+      f.pick([
+        'the cat sat on the mat',
+        '',
+        f.junk(),
+        Buffer.from(f.bytes(f.int(60))).toString('utf8'),
+        'word '.repeat(f.int(250)),
+        'Sentence one. Sentence two! And 3 more, at 5% & 7.5 degrees?',
+        '@@@ ### <<>>',
+      ]);
+    for (let i = 0; i < 24; i++) {
+      const viaFile = f.chance(0.3);
+      const input = viaFile
+        ? [
+            '--in',
+            f.chance(0.6)
+              ? await file('s.txt', `${texts()}\n${texts()}\n`)
+              : f.pick([at('missing.txt'), tmp, await file('s.bin', f.bytes(f.int(400)))]),
+          ]
+        : [texts()];
+      await check('speak', [
+        'speak',
+        ...input,
+        ...f.args(
+          {
+            model: models,
+            out: [[at('cases', `${n++}-${viaFile ? 'dir' : 's.wav'}`)], [tmp, path.join(textFile, 'x.wav'), '']],
+            seed: [
+              ['0', '4294967295'],
+              ['x', '-1', '4294967296'],
+            ],
+            temperature: [
+              ['0', '1'],
+              ['-1', 'x'],
+            ],
+            'top-k': [['0', '5'], ['x']],
+            'top-p': [['0.9'], ['0', '2']],
+            'max-units': [
+              ['4', '20'],
+              ['0', 'x'],
+            ],
+            json: true,
+          },
+          ['model', 'out', 'max-units'],
+          0.3,
+        ),
+      ]);
+    }
+    for (let i = 0; i < 6; i++)
+      await check('demo speech', [
+        'demo',
+        'speech',
+        ...f.args(
+          {
+            model: models,
+            text: [
+              ['hello there my friend', 'One. Two.'],
+              ['', '@@@', 'x'.repeat(2000)],
+            ],
+            seed: [['1'], ['x']],
+            out: [[at('cases', `${n++}-demo-speech`)], [textFile]],
+          },
+          ['model', 'out'],
+        ),
+      ]);
+    for (let i = 0; i < 8; i++)
+      await check('bench apps', [
+        'bench',
+        f.pick(['asr', 'tts', 'asr', 'tts']),
+        ...f.args(
+          {
+            model: models,
+            runs: [['1'], ['0', 'x']],
+            limit: [
+              ['1', '2'],
+              ['0', 'x'],
+            ],
+            'max-units': [['8'], ['0']],
+            data: [[], [at('missing-data'), tmp]],
+            split: [['dev'], ['x']],
+            json: true,
+          },
+          ['model', 'runs', 'limit'],
+        ),
+      ]);
+  }, 600_000);
 
   it('every case ended with exit 0, 1 or 2, one typed line, in time and in bounded memory', () => {
     const rssGrowthMb = (process.memoryUsage().rss - stats.rssStart) / 2 ** 20;

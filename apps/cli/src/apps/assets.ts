@@ -38,5 +38,8 @@ export function benchUtterances(): Utterance[] {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.wav'))
     .sort();
-  return [sampleUtterance(), ...files.map((f) => ({ id: f.replace(/\.wav$/, ''), wav: path.join(dir, f), text: textOf(path.join(dir, f)) }))];
+  return [
+    sampleUtterance(),
+    ...files.map((f) => ({ id: f.replace(/\.wav$/, ''), wav: path.join(dir, f), text: textOf(path.join(dir, f)) })),
+  ];
 }

@@ -4,17 +4,16 @@
  * that WAV and the bundled assets/sample.wav (flite's slt reading the same sentence), and prints
  * the text, both transcripts and their word error rates; the last stdout line is one JSON object.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { scoreUtterance } from '@zipper/eval';
 import { writeWav } from '@zipper/tokenizers';
-import { fsReason, intArg, parse, writeOutputFile } from '../args.js';
-import { UsageError } from '../command.js';
+import { intArg, parse, writeOutputFile } from '../args.js';
 import { sampleUtterance } from './assets.js';
 import { atRate, readAudioInput } from './audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from './model.js';
+import { makeOutDir } from './out-dir.js';
 import { synthesize } from './synthesizer.js';
 import { speechText } from './text-input.js';
 import { transcribeAudio } from './transcriber.js';
@@ -51,11 +50,7 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
   const text = speechText(v.text ?? sample.text, '--text');
   const said = text.chunks.join(' ');
   const out = v.out ?? path.join('runs', 'demo-speech');
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`cannot create --out ${out}: ${fsReason(e)}`);
-  }
+  makeOutDir(out);
   const sampleAudio = readAudioInput(sample.wav);
   const t0 = performance.now();
   const info = await initBackend();
@@ -72,7 +67,13 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
     const result = {
       model: app.location,
       text: said,
-      speech: { wav: path.resolve(wav), seconds: round(spokenSeconds, 2), units: speech.units, transcript: back!.text, wer: wer(said, back!.text) },
+      speech: {
+        wav: path.resolve(wav),
+        seconds: round(spokenSeconds, 2),
+        units: speech.units,
+        transcript: back!.text,
+        wer: wer(said, back!.text),
+      },
       sample: { wav: sample.wav, text: sample.text, transcript: heard!.text, wer: wer(sample.text, heard!.text) },
       seconds: round((performance.now() - t0) / 1000, 2),
     };

@@ -142,7 +142,12 @@ async function benchAsr(app: AppModel, items: readonly Utterance[], runs: number
       runs: ours.map((x) => round(x / audioSeconds, 4)),
       wer: round(scoreCorpus(texts, hyps).wer, 4),
       reference,
-      ...(ref.program ? { ratio: round(rtf / (median(theirs) / audioSeconds), 3), ratio_meaning: 'ours / pocketsphinx real-time factor (lower is better)' } : {}),
+      ...(ref.program
+        ? {
+            ratio: round(rtf / (median(theirs) / audioSeconds), 3),
+            ratio_meaning: 'ours / pocketsphinx real-time factor (lower is better)',
+          }
+        : {}),
     },
   };
 }
@@ -181,7 +186,13 @@ async function benchTts(app: AppModel, items: readonly Utterance[], runs: number
         writeFileSync(f, writeWav(p.audio, p.sampleRate, 'pcm16'));
         return f;
       });
-      wer = round(scoreCorpus(items.map((u) => u.text), await transcribeWavFiles(files, { jobs: 1 })).wer, 4);
+      wer = round(
+        scoreCorpus(
+          items.map((u) => u.text),
+          await transcribeWavFiles(files, { jobs: 1 }),
+        ).wer,
+        4,
+      );
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -231,7 +242,9 @@ export async function benchApps(mode: 'asr' | 'tts', argv: readonly string[]): P
       peak_rss_mb: peakRssMb(),
       backend: info.backend,
       threads: info.threads,
-      native: info.native.used ? { used: true, isa: info.native.isa, threads: info.native.threads } : { used: false, reason: info.native.reason },
+      native: info.native.used
+        ? { used: true, isa: info.native.isa, threads: info.native.threads }
+        : { used: false, reason: info.native.reason },
     };
     if (!v.json) log(`${mode}: real-time factor ${result.rtf} (target <= ${result.target}: ${result.met ? 'met' : 'not met'})`);
     console.log(JSON.stringify(result));

@@ -3,17 +3,26 @@
  * synthesis with a zipped model (default: the shipped @zipper/checkpoint-zipper-small). All text
  * is checked and normalized before the model loads.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
-import { fsReason, intArg, numArg, parse, readInputFile, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, readInputFile, writeOutputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
+import { makeOutDir } from '../apps/out-dir.js';
 import { appProgress } from '../apps/progress.js';
 import { synthesize, type SpeakOptions } from '../apps/synthesizer.js';
-import { describeDropped, MAX_CHUNK_WORDS, MAX_TEXT_CHARS, MAX_TEXT_LINES, speechText, textLines, type SpeechText } from '../apps/text-input.js';
+import {
+  describeDropped,
+  MAX_CHUNK_WORDS,
+  MAX_TEXT_CHARS,
+  MAX_TEXT_LINES,
+  speechText,
+  textLines,
+  type SpeechText,
+} from '../apps/text-input.js';
 
 const USAGE = `usage: zipper speak "text" --out FILE.wav [--model DIR|PACKAGE] [--seed N] [--json]
        zipper speak --in FILE.txt --out DIR [...]       one WAV per non-blank line: DIR/<line number>.wav
@@ -48,14 +57,6 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-function makeDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UsageError(`cannot create --out ${dir}: ${fsReason(e)}`);
-  }
-}
 
 interface Written {
   readonly out: string;
@@ -119,7 +120,9 @@ export const speak: Command = {
         // readInputFile says why it cannot be read
       }
       if (size > MAX_IN_BYTES)
-        throw new UsageError(`--in ${v.in} is ${size} bytes, above the limit of ${MAX_IN_BYTES} (${MAX_TEXT_LINES} lines of ${MAX_TEXT_CHARS} characters); split it`);
+        throw new UsageError(
+          `--in ${v.in} is ${size} bytes, above the limit of ${MAX_IN_BYTES} (${MAX_TEXT_LINES} lines of ${MAX_TEXT_CHARS} characters); split it`,
+        );
       const content = readInputFile(v.in, '--in');
       const lines = textLines(new TextDecoder('utf-8', { fatal: false }).decode(content), v.in);
       const width = Math.max(3, String(lines.at(-1)!.line).length);
@@ -136,7 +139,7 @@ export const speak: Command = {
     }
     const dropped = [...new Set(jobs.flatMap((j) => j.text.dropped))];
     if (dropped.length > 0) process.stderr.write(`zipper: dropped characters the model never saw: ${describeDropped(dropped)}\n`);
-    if (v.in !== undefined) makeDir(v.out);
+    if (v.in !== undefined) makeOutDir(v.out);
 
     await initBackend();
     const app = await openAppModel(v.model);
@@ -144,14 +147,22 @@ export const speak: Command = {
     const written: Written[] = [];
     try {
       for (const [i, j] of jobs.entries()) {
-        const w = await speakTo(app, j.text, j.out, {
-          ...o,
-          onChunk: (done, total) => progress.update(`speaking: ${i + 1}/${jobs.length}${total > 1 ? `, sentence ${done}/${total}` : ''}`),
-        }, j.line);
+        const w = await speakTo(
+          app,
+          j.text,
+          j.out,
+          {
+            ...o,
+            onChunk: (done, total) => progress.update(`speaking: ${i + 1}/${jobs.length}${total > 1 ? `, sentence ${done}/${total}` : ''}`),
+          },
+          j.line,
+        );
         written.push(w);
         if (!v.json) {
           progress.done();
-          console.log(`wrote ${w.out}: ${w.seconds} s of speech (${w.units} units${w.finishReason === 'stop' ? '' : ', cut at the unit limit'})`);
+          console.log(
+            `wrote ${w.out}: ${w.seconds} s of speech (${w.units} units${w.finishReason === 'stop' ? '' : ', cut at the unit limit'})`,
+          );
         }
       }
     } finally {
