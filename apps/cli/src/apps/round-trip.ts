@@ -80,7 +80,8 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
     console.log(`said:          ${said}`);
     console.log(`spoke:         ${wav} (${result.speech.seconds} s of speech)`);
     console.log(`heard back:    ${back!.text}   (WER ${result.speech.wer})`);
-    console.log(`bundled WAV:   ${path.relative(process.cwd(), sample.wav)} (flite slt: "${sample.text}")`);
+    const shown = path.relative(process.cwd(), sample.wav);
+    console.log(`bundled WAV:   ${shown.startsWith('..') ? sample.wav : shown} (flite slt: "${sample.text}")`);
     console.log(`heard:         ${heard!.text}   (WER ${result.sample.wer})`);
     console.log(JSON.stringify(result));
     return 0;
