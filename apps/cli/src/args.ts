@@ -22,6 +22,18 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   return r;
 }
 
+/**
+ * The one positional argument of `zipper pretrain|continue|quality text|speech`: the modality.
+ * Anything else, a missing one or a second positional is a usage error.
+ */
+export function modalityArg(positionals: readonly string[], usage: string): 'text' | 'speech' {
+  const modality = positionals[0];
+  if (modality !== 'text' && modality !== 'speech')
+    throw new UsageError(`first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${usage}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${usage}`);
+  return modality;
+}
+
 export function intArg(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   const n = value.trim() === '' ? NaN : Number(value);

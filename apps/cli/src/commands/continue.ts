@@ -13,7 +13,7 @@ import { generate, initBackend, readTowerCheckpointInfo, resolveModelLocation, w
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { prepareAudio, readWavFile, writeWav } from '@zipper/tokenizers';
-import { fsReason, intArg, numArg, parse } from '../args.js';
+import { fsReason, intArg, modalityArg, numArg, parse } from '../args.js';
 import { OutputError, UsageError, type Command } from '../command.js';
 
 /** How often a speech continuation may resume sampling after the tower ends the utterance. */
@@ -240,12 +240,7 @@ export const continueCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech')
-      throw new UsageError(
-        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
-      );
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
+    const modality = modalityArg(positionals, USAGE);
     if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${USAGE}`);
     return modality === 'text' ? continueText(v) : continueSpeech(v);
   },

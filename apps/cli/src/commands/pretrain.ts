@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DataParallelGradients, defaultDataParallelWorkers, evaluateLoss, initBackend, type Tower } from '@zipper/core';
 import { evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, modalityArg, numArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { checkpointPackageName, PACKAGE_DIR, writeCheckpointPackage } from '../pretrain/package.js';
 import { prepareData } from '../pretrain/prepare.js';
@@ -68,12 +68,7 @@ export const pretrain: Command = {
       console.log(USAGE);
       return 0;
     }
-    const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech')
-      throw new UsageError(
-        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
-      );
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
+    const modality = modalityArg(positionals, USAGE);
     if (!v.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
     const out = path.resolve(v.out);
     const runFile = path.join(out, 'run.json');

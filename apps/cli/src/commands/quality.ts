@@ -18,7 +18,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { evaluateLoss, initBackend, readTowerCheckpointInfo, resolveModelLocation, type Batch } from '@zipper/core';
+import { evaluateLoss, initBackend, readTowerCheckpointInfo, resolveModelLocation, ZipperError, type Batch } from '@zipper/core';
 import { countTokens, type AudioRecordBase } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { KneserNeyLM } from '@zipper/eval';
@@ -26,11 +26,17 @@ import { transcribeWavFiles } from '@zipper/eval/node';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { prepareAudio, resample, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, modalityArg, numArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { prepareData, TOKENIZER_DIR, type PreparedData, type TokenizerRecord } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
 import { continueUnits } from './continue.js';
+
+/**
+ * The tower and the Kneser-Ney n-gram scored different numbers of held-out targets: both must
+ * score the same tokens (the comparison above), so this is a bug in `zipper quality`, not bad input.
+ */
+export class QualityInvariantError extends ZipperError {}
 
 const USAGE = `usage:
   zipper quality text|speech --model DIR|PACKAGE --data DIR [--order 3] [--preset NAME] [--json]
@@ -252,12 +258,7 @@ export const quality: Command = {
       console.log(USAGE);
       return 0;
     }
-    const modality = positionals[0];
-    if (modality !== 'text' && modality !== 'speech')
-      throw new UsageError(
-        `first argument must be text or speech, got ${modality === undefined ? 'nothing' : `"${modality}"`}\n\n${USAGE}`,
-      );
-    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
+    const modality = modalityArg(positionals, USAGE);
     if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${USAGE}`);
     if (!v.data) throw new UsageError(`--data DIR is required (the data build the tower was pretrained on)\n\n${USAGE}`);
     const order = intArg(v.order, 'order', 3, 1);
@@ -303,7 +304,10 @@ export const quality: Command = {
       const lm = new KneserNeyLM(inner(prepared.train), { order, vocabSize: V });
       const kn = lm.crossEntropy(inner(prepared.heldOut));
       const t2 = performance.now();
-      if (kn.targets !== tower.targets) throw new Error(`bug: the tower scored ${tower.targets} targets and the n-gram ${kn.targets}`);
+      if (kn.targets !== tower.targets)
+        throw new QualityInvariantError(
+          `the tower scored ${tower.targets} held-out targets and the Kneser-Ney n-gram ${kn.targets}; both must score the same tokens, so this is a bug in zipper quality: please report it with the command (ZIPPER_DEBUG=1 prints the stack)`,
+        );
       log(
         `tower ${tower.loss.toFixed(4)} nats/token (${((t1 - t0) / 1000).toFixed(1)} s); Kneser-Ney order ${order} ${kn.nats.toFixed(4)} (${((t2 - t1) / 1000).toFixed(1)} s); ${tower.targets} targets`,
       );

@@ -1,0 +1,55 @@
+// The `text|speech` positional of `zipper pretrain|continue|quality` (one helper, modalityArg,
+// used by all three commands) and the typed error of quality's internal invariant.
+import { describe, expect, it } from 'vitest';
+import { modalityArg } from '../src/args.js';
+import { UsageError } from '../src/command.js';
+import { QualityInvariantError } from '../src/commands/quality.js';
+import { reportError } from '../src/main.js';
+import { runCli } from './cli-harness.js';
+
+const USAGE = 'usage: zipper x text|speech';
+const usageError = (positionals: string[]): UsageError => {
+  try {
+    modalityArg(positionals, USAGE);
+  } catch (e) {
+    return e as UsageError;
+  }
+  throw new Error(`modalityArg accepted ${JSON.stringify(positionals)}`);
+};
+
+describe('modalityArg', () => {
+  it('takes exactly one positional, text or speech', () => {
+    expect(modalityArg(['text'], USAGE)).toBe('text');
+    expect(modalityArg(['speech'], USAGE)).toBe('speech');
+    for (const [positionals, message] of [
+      [[], 'first argument must be text or speech, got nothing'],
+      [['video'], 'first argument must be text or speech, got "video"'],
+      [['Text'], 'first argument must be text or speech, got "Text"'],
+      [['text', 'speech'], 'unexpected argument "speech"'],
+    ] as const) {
+      const e = usageError([...positionals]);
+      expect(e).toBeInstanceOf(UsageError);
+      expect(e.message).toBe(`${message}\n\n${USAGE}`);
+    }
+  });
+
+  it('pretrain, continue and quality: the same usage error, exit 2, before any other check', async () => {
+    for (const command of ['pretrain', 'continue', 'quality']) {
+      const none = await runCli([command]);
+      expect(none.code, command).toBe(2);
+      expect(none.stderr.split('\n')[0]).toBe('zipper: first argument must be text or speech, got nothing');
+      const two = await runCli([command, 'speech', 'text']);
+      expect(two.code, command).toBe(2);
+      expect(two.stderr.split('\n')[0]).toBe('zipper: unexpected argument "text"');
+      expect(two.stderr).toContain(`usage:`);
+      expect(two.stderr).toContain(`zipper ${command} text`); // the command's own usage follows
+    }
+  });
+});
+
+describe('zipper quality: internal invariant', () => {
+  it('is a typed error (QualityInvariantError, exit 1), not an unexpected one', () => {
+    const r = reportError(new QualityInvariantError('the tower scored 7 held-out targets and the Kneser-Ney n-gram 11'));
+    expect(r).toEqual({ code: 1, message: 'zipper: QualityInvariantError: the tower scored 7 held-out targets and the Kneser-Ney n-gram 11' });
+  });
+});
