@@ -3,11 +3,11 @@
  * rule, docs/data.md): Unicode folded to ASCII, numbers and & % spelled out, lowercase words over
  * [a-z'] with single spaces. Where the builder rejects a sentence (characters such as @ # < > or
  * any non-ASCII letter left after folding), speak drops those characters and says which. Long
- * text is split into sentences, and a sentence longer than the training sentences (24 words)
- * into near-equal parts, each decoded alone.
+ * text is split into sentences (after . ! ? ; and at line breaks), and a sentence longer than the
+ * training sentences (24 words) into near-equal parts, each decoded alone.
  */
 import { UsageError } from '../command.js';
-import { foldToAscii, NORMALIZATION, REJECTED_CHARACTERS, spellOutWords, splitSentences } from '../data/normalize.js';
+import { foldToAscii, NORMALIZATION, REJECTED_CHARACTERS, spellOutWords } from '../data/normalize.js';
 
 /** Characters of one text (one --in line) at most: about a minute of speech. */
 export const MAX_TEXT_CHARS = 1000;
@@ -24,6 +24,14 @@ export interface SpeechText {
 }
 
 const ALL_REJECTED = new RegExp(REJECTED_CHARACTERS.source, 'gu');
+
+/** Sentences of typed text: split after . ! ? ; (and closing quotes or brackets) before any next word, whatever its case. */
+function sentencesOf(raw: string): string[] {
+  return raw
+    .split(/(?<=[.!?;]["')\]]*)\s+|\n+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
 
 /** `words` in parts of at most `max` words, as equal as possible. */
 function splitWords(words: readonly string[], max: number): string[] {
@@ -45,7 +53,7 @@ export function speechText(raw: string, what = 'the text'): SpeechText {
     );
   const dropped = new Set<string>();
   const chunks: string[] = [];
-  for (const sentence of splitSentences(raw)) {
+  for (const sentence of sentencesOf(raw)) {
     const kept = foldToAscii(sentence).replace(ALL_REJECTED, (c) => (dropped.add(c), ' '));
     const words = spellOutWords(kept).split(' ').filter(Boolean);
     if (words.length > 0) chunks.push(...splitWords(words, MAX_CHUNK_WORDS));
