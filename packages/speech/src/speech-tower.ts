@@ -96,6 +96,19 @@ export class SpeechTower {
    * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
    */
   static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<SpeechTower> {
+    const { tokenizer, towerFiles } = await SpeechTower.readTokenizer(source, options);
+    return new SpeechTower(await loadTower(towerFiles), tokenizer);
+  }
+
+  /** The speech tokenizer a saved speech tower was trained with (checked by sha256), without the tower's weights. */
+  static async loadTokenizer(source: string | ModelFiles, options: { from?: string } = {}): Promise<SpeechTokenizer> {
+    return (await SpeechTower.readTokenizer(source, options)).tokenizer;
+  }
+
+  private static async readTokenizer(
+    source: string | ModelFiles,
+    options: { from?: string },
+  ): Promise<{ tokenizer: SpeechTokenizer; towerFiles: ModelFiles }> {
     const files = openModelFiles(source, options);
     // a path keeps the checkpoint's `.prev` fallback (a crashed save)
     const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
@@ -125,7 +138,7 @@ export class SpeechTower {
         `the speech tokenizer in ${tokFiles.location} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`,
       );
     }
-    return new SpeechTower(await loadTower(towerFiles), tokenizer);
+    return { tokenizer, towerFiles };
   }
 
   /** Writes DIR/tokenizer and DIR/tower (Node). */

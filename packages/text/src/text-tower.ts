@@ -65,6 +65,19 @@ export class TextTower {
    * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
    */
   static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<TextTower> {
+    const { tokenizer, towerFiles } = await TextTower.readTokenizer(source, options);
+    return new TextTower(await loadTower(towerFiles), tokenizer);
+  }
+
+  /** The tokenizer a saved text tower was trained with (checked against its ref), without the tower's weights. */
+  static async loadTokenizer(source: string | ModelFiles, options: { from?: string } = {}): Promise<BpeTokenizer> {
+    return (await TextTower.readTokenizer(source, options)).tokenizer;
+  }
+
+  private static async readTokenizer(
+    source: string | ModelFiles,
+    options: { from?: string },
+  ): Promise<{ tokenizer: BpeTokenizer; towerFiles: ModelFiles }> {
     const files = openModelFiles(source, options);
     // a path keeps the checkpoint's `.prev` fallback (a crashed save)
     const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
@@ -75,7 +88,7 @@ export class TextTower {
       throw new CheckpointError(`${files.location}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
     const tokFiles = towerFiles.at(ref.dir);
     const { tokenizer } = await readTextTokenizer((file) => readModelText(tokFiles, file), tokFiles.location, ref);
-    return new TextTower(await loadTower(towerFiles), tokenizer);
+    return { tokenizer, towerFiles };
   }
 
   /** Writes DIR/tokenizer and DIR/tower (Node). */

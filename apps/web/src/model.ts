@@ -1,0 +1,161 @@
+/**
+ * The zipped model of the page, loaded from ModelFiles (fetched URLs in the browser; the same code
+ * runs under Node with directoryFiles) and run with the packages' pipelines:
+ *
+ * - ASR: WAV bytes -> readWav -> prepareAudio (mono, the speech tokenizer's rate) -> the speech
+ *   tokenizer's units -> `[speech]` segment -> greedy text (generateZipped) -> BPE decode.
+ * - TTS: text -> BPE ids -> `[text]` segment -> sampled units -> the speech tokenizer's vocoder
+ *   -> 16-bit WAV bytes (exactly units x samplesPerUnit samples).
+ *
+ * Layout (the shipped checkpoint package, or a `zipper fuse train` run directory): run.json
+ * names the towers; model/ is the fused checkpoint; each tower directory holds tower/ and
+ * tokenizer/. Only the tokenizers are read from the towers' directories here: loadZipper loads
+ * (and verifies by sha256) the tower weights itself.
+ */
+import { readModelJson, type ModelFiles } from '@zipper/core';
+import { generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
+import { SpeechTower } from '@zipper/speech';
+import { TextTower } from '@zipper/text';
+import { prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
+
+export interface ModelSources {
+  /** The run / checkpoint package directory: run.json, model/. */
+  readonly run: ModelFiles;
+  readonly text: ModelFiles;
+  readonly speech: ModelFiles;
+}
+
+/** Milliseconds per named step, in order. */
+export type Timings = Readonly<Record<string, number>>;
+
+export interface Transcript {
+  readonly text: string;
+  readonly seconds: number;
+  readonly units: number;
+  readonly tokens: number;
+  readonly finishReason: string;
+  readonly timings: Timings;
+}
+
+export interface Speech {
+  readonly text: string;
+  readonly units: number;
+  readonly sampleRate: number;
+  readonly samples: number;
+  readonly wav: Uint8Array<ArrayBuffer>;
+  readonly finishReason: string;
+  readonly timings: Timings;
+}
+
+export interface WebModel {
+  readonly zipper: Zipper;
+  readonly text: BpeTokenizer;
+  readonly speech: SpeechTokenizer;
+  /** Longest audio one request transcribes (the speech tower's context), in seconds. */
+  readonly maxAudioSeconds: number;
+  /** Most text tokens one request speaks (the text tower's context). */
+  readonly maxTextTokens: number;
+  transcribe(wav: Uint8Array): Promise<Transcript>;
+  speak(text: string, options?: { seed?: number }): Promise<Speech>;
+  dispose(): void;
+}
+
+const now = (): number => performance.now();
+
+/**
+ * Griffin-Lim iterations of the page's vocoder: 48, as the CLI's apps (apps/cli/src/apps/
+ * synthesizer.ts), the cheapest setting measured with no loss of resynthesis WER
+ * (tools/speech/RESULTS.md, "vocoder speed").
+ */
+export const WEB_GRIFFIN_LIM_ITERATIONS = 48;
+
+/** Loads the run's fused checkpoint and the towers' tokenizers (weights verified by sha256). */
+export async function loadWebModel(src: ModelSources): Promise<WebModel> {
+  const run = await readModelJson(src.run, 'run.json');
+  if (run['format'] !== 'zipper-fuse-run')
+    throw new InputError(`${src.run.location}/run.json is not a \`zipper fuse train\` run (format ${JSON.stringify(run['format'])})`);
+  if (run['kind'] !== 'fuse')
+    throw new InputError(`${src.run.location} holds a ${String(run['kind'])} model; the page runs zipped models (zipper fuse train)`);
+  const text = await TextTower.loadTokenizer(src.text);
+  const speech = await SpeechTower.loadTokenizer(src.speech);
+  const zipper = await loadZipper(src.run.at('model'), { text: src.text.at('tower'), speech: src.speech.at('tower') });
+  const spec = (name: string) => zipper.config.towers.find((t) => t.name === name)!;
+  const maxUnits = spec('speech').config.maxSeqLen - 2;
+  const maxTextTokens = spec('text').config.maxSeqLen - 2;
+  const seen = seenCharacters(text);
+  const maxAudioSeconds = maxUnits / speech.unitRate;
+
+  async function transcribe(bytes: Uint8Array): Promise<Transcript> {
+    const t0 = now();
+    if (bytes.length > MAX_WAV_BYTES)
+      throw new InputError(`the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, above the limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${maxAudioSeconds.toFixed(1)} s at most`);
+    const wav = readWav(bytes, { maxBytes: MAX_WAV_BYTES });
+    const seconds = (wav.channels[0]?.length ?? 0) / wav.sampleRate;
+    if (seconds < MIN_AUDIO_SECONDS) throw new InputError(`the audio lasts ${seconds.toFixed(2)} s; record or upload at least ${MIN_AUDIO_SECONDS} s of speech`);
+    if (seconds > maxAudioSeconds)
+      throw new InputError(
+        `the audio lasts ${seconds.toFixed(1)} s; this model hears ${maxAudioSeconds.toFixed(1)} s at most at once (its speech context is ${maxUnits} units); cut it into shorter pieces`,
+      );
+    const samples = prepareAudio(wav, speech.features.sampleRate);
+    const t1 = now();
+    const units = speech.encode(samples);
+    const t2 = now();
+    const r = await generateZipped(zipper, [[wrapSegment(zipper.config, 'speech', Array.from(units))]], {
+      output: ['text'],
+      maxNewTokens: maxTextTokens,
+      temperature: 0,
+    });
+    const g = r.rows[0]![0]!;
+    const out = text.decode(g.ids, { skipSpecial: true }).trim();
+    const t3 = now();
+    return {
+      text: out,
+      seconds,
+      units: units.length,
+      tokens: g.ids.length,
+      finishReason: g.finishReason,
+      timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text': t3 - t2 },
+    };
+  }
+
+  async function speak(raw: string, options: { seed?: number } = {}): Promise<Speech> {
+    const t0 = now();
+    const prepared = prepareText(raw, seen);
+    const ids = text.encode(prepared);
+    if (ids.length > maxTextTokens)
+      throw new InputError(
+        `the text is ${ids.length} tokens long; this model speaks ${maxTextTokens} tokens at most at once (its text context); split it into shorter sentences`,
+      );
+    const t1 = now();
+    const r = await generateZipped(zipper, [[wrapSegment(zipper.config, 'text', ids)]], {
+      output: ['speech'],
+      maxNewTokens: maxUnits,
+      temperature: 1,
+      seed: options.seed ?? 0,
+    });
+    const g = r.rows[0]![0]!;
+    const units = Uint16Array.from(g.ids.filter((id) => id < speech.units.numUnits));
+    const t2 = now();
+    if (units.length === 0)
+      throw new InputError(`the model ended the speech of "${prepared}" at once (0 units) with seed ${options.seed ?? 0}; try another seed`);
+    const audio = speech.decode(units, {
+      length: units.length * speech.samplesPerUnit,
+      vocoder: { griffinLimIterations: WEB_GRIFFIN_LIM_ITERATIONS },
+    });
+    const t3 = now();
+    const wav = writeWav(audio, speech.features.sampleRate, 'pcm16');
+    const t4 = now();
+    return {
+      text: prepared,
+      units: units.length,
+      sampleRate: speech.features.sampleRate,
+      samples: audio.length,
+      wav,
+      finishReason: g.finishReason,
+      timings: { 'text to tokens': t1 - t0, 'decode units': t2 - t1, vocoder: t3 - t2, 'write WAV': t4 - t3 },
+    };
+  }
+
+  return { zipper, text, speech, maxAudioSeconds, maxTextTokens, transcribe, speak, dispose: () => zipper.dispose() };
+}

@@ -1,0 +1,78 @@
+/**
+ * The page's browser bundle holds no Node built-in: esbuild bundles apps/web/src/main.ts for
+ * platform=browser (the packages resolve through their package.json "browser" export condition
+ * to their built browser entries), which fails on any import of fs, path, crypto, worker_threads,
+ * node:* or the native addon. The control: core's Node entry does not bundle for the browser.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const web = path.join(repo, 'apps/web');
+
+/** Vite's `?url` imports (the wasm binaries) stay URLs; esbuild need not load them. */
+const viteUrls: Plugin = {
+  name: 'vite-url-imports',
+  setup(b) {
+    b.onResolve({ filter: /\?url$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+async function bundle(entry: string): Promise<{ errors: string[]; metafile?: Metafile }> {
+  try {
+    const r = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: web,
+      plugins: [viteUrls],
+    });
+    return { errors: [], metafile: r.metafile };
+  } catch (e) {
+    return { errors: ((e as { errors?: { text: string }[] }).errors ?? [{ text: String(e) }]).map((x) => x.text) };
+  }
+}
+
+describe('the browser bundle', () => {
+  beforeAll(() => {
+    // the packages' dist/ (a cache hit when `npm test` has built them)
+    const r = spawnSync('nice', ['-n', '19', 'npx', 'turbo', 'run', 'build', '--filter=@zipper/web^...', '--output-logs=errors-only'], {
+      cwd: repo,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`turbo run build failed:\n${r.stdout}\n${r.stderr}`);
+  });
+
+  it('bundles the page for platform=browser from the packages\' browser entries, with no Node built-in', async () => {
+    const { errors, metafile } = await bundle(path.join(web, 'src/main.ts'));
+    expect(errors).toEqual([]);
+    const inputs = Object.keys(metafile!.inputs).map((f) => path.resolve(web, f));
+    const rel = inputs.map((f) => path.relative(repo, f));
+    for (const entry of [
+      'packages/core/dist/browser/index.js',
+      'packages/core/dist/browser/ops.js',
+      'packages/tokenizers/dist/browser.js',
+      'packages/speech/dist/browser.js',
+      'packages/fuse/dist/browser.js',
+      'packages/text/dist/index.js',
+      'packages/common/dist/index.js',
+    ])
+      expect(rel).toContain(entry);
+    // nothing of the Node entries, the native addon or the workers
+    expect(rel.filter((f) => /packages\/[a-z]+\/(dist\/(index|node|worker)\.js|native\/)/.test(f) && !/packages\/(text|common)\/dist\/index\.js/.test(f))).toEqual([]);
+  });
+
+  it('fails for a Node entry (the check can fail): core\'s dist/index.js imports node built-ins', async () => {
+    const { errors } = await bundle(path.join(repo, 'packages/core/dist/index.js'));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.join('\n')).toMatch(/"(node:)?(module|path|fs|os|url|worker_threads)"/);
+  });
+});
