@@ -33,7 +33,7 @@ export function trainUsage(kind: ModelKind): string {
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
       [--tasks asr,tts] [--mix ASR:TTS] [--steps N] [--batch N] [--lr X] [--seed N]${only}
       [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
-  ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M]
+  ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
 ${
   kind === 'fuse'
@@ -54,7 +54,9 @@ warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${D
 Writes OUT/run.json (the command, towers with sha256s, data build, recipe), OUT/train/step-N/,
 OUT/model/ (the trained model, rewritten at every checkpoint), OUT/loss.jsonl, OUT/loss.svg,
 OUT/sessions.jsonl. --resume continues exactly after a kill; --minutes M stops after M minutes
-with a checkpoint. --workers N: data-parallel worker threads (default 1 on 2+ cores).`;
+with a checkpoint; --until-step N stops at step N (held-out loss and a checkpoint there) without
+changing the schedule, so OUT/model as of step N is reproduced by the run's command with the same
+--until-step. --workers N: data-parallel worker threads (default 1 on 2+ cores).`;
 }
 
 const OPTIONS = {
@@ -66,6 +68,7 @@ const OPTIONS = {
   out: { type: 'string' },
   steps: { type: 'string' },
   minutes: { type: 'string' },
+  'until-step': { type: 'string' },
   seed: { type: 'string' },
   workers: { type: 'string' },
   lr: { type: 'string' },
@@ -146,6 +149,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const runFile = path.join(out, 'run.json');
   const log = (s: string) => void process.stderr.write(`${s}\n`);
   const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
+  const untilStep = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
   const given = parseTowerOptions(v.tower, { optional: v.resume });
 
   let run: FuseRun | undefined;
@@ -335,6 +339,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       workers,
       resume: v.resume,
       ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+      ...(untilStep !== undefined ? { untilStep } : {}),
       title: `zipper ${kind} train: ${active.join('+')} on ${percent}% aligned (seed ${seed})`,
       progress: !v['no-progress'],
       log,
