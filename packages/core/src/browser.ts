@@ -8,7 +8,6 @@
  * test/browser-bundle.test.ts bundles this file for the browser and fails on any Node import.
  */
 export * from './errors.js';
-export { showValue } from './show-value.js';
 export * from './backend-browser.js';
 export * from './model/config.js';
 export * from './model/cache.js';

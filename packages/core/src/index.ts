@@ -1,5 +1,4 @@
 export * from './errors.js';
-export { showValue } from './show-value.js';
 export * from './backend.js';
 export * from './backend-browser.js';
 export * from './model/config.js';

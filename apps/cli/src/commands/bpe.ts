@@ -14,10 +14,9 @@ import {
   type BpeTokenizer,
 } from '@zipper/tokenizers';
 import { fsReason, readInputFile, readStdin } from '../args.js';
-import { showValue } from '@zipper/core';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { median, roundTo as round } from '@zipper/common';
+import { median, roundTo as round, showValue } from '@zipper/common';
 
 const FORTUNES = '/usr/share/games/fortunes';
 

@@ -5,7 +5,8 @@
  * a typo (an id of 1000000000, `--d 100000`) from allocating gigabytes.
  */
 import path from 'node:path';
-import { CheckpointError, showValue } from '@zipper/core';
+import { showValue } from '@zipper/common';
+import { CheckpointError } from '@zipper/core';
 import { UsageError } from '../command.js';
 
 /** Everything a run depends on; saved as DIR/run.json so --resume rebuilds the same trainer. */

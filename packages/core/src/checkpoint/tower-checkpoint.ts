@@ -12,12 +12,11 @@
  * throws a CheckpointError saying that the tower saved before is intact.
  */
 import { CheckpointError, ConfigError } from '../errors.js';
-import { showValue } from '../show-value.js';
 import { resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '../model/config.js';
 import { shapesOf } from '../model/keys.js';
 import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
-import { decodeSafetensors, encodeSafetensors, sha256HexAsync } from '@zipper/common';
+import { decodeSafetensors, encodeSafetensors, sha256HexAsync, showValue } from '@zipper/common';
 import type { WriteHook } from '@zipper/common/node';
 import { toHostTensors, toTfTensors } from './host-tensors.js';
 import { joinLocation, modelFileSystem, openCheckpointFiles, readModelJson, type ModelFiles } from './model-files.js';

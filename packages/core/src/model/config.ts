@@ -3,7 +3,7 @@
  * defaults, never mutates its input and throws `ConfigError` naming the broken invariant.
  */
 import { ConfigError } from '../errors.js';
-import { showValue } from '../show-value.js';
+import { showValue } from '@zipper/common';
 
 export interface TowerConfig {
   /** V: vocabulary size (token ids are in [0, V)). */

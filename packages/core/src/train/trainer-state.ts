@@ -9,7 +9,7 @@
  */
 import { sha256Hex } from '@zipper/common/node';
 import { CheckpointError } from '../errors.js';
-import { showValue } from '../show-value.js';
+import { showValue } from '@zipper/common';
 import type { TrainerState } from './checkpoint.js';
 
 /** Largest step count a checkpoint may claim (int32: ids, counters and schedules stay exact). */
