@@ -50,6 +50,9 @@ describe('modalityArg', () => {
 describe('zipper quality: internal invariant', () => {
   it('is a typed error (QualityInvariantError, exit 1), not an unexpected one', () => {
     const r = reportError(new QualityInvariantError('the tower scored 7 held-out targets and the Kneser-Ney n-gram 11'));
-    expect(r).toEqual({ code: 1, message: 'zipper: QualityInvariantError: the tower scored 7 held-out targets and the Kneser-Ney n-gram 11' });
+    expect(r).toEqual({
+      code: 1,
+      message: 'zipper: QualityInvariantError: the tower scored 7 held-out targets and the Kneser-Ney n-gram 11',
+    });
   });
 });

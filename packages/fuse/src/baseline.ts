@@ -72,10 +72,10 @@ export class SingleDecoder {
     const { extended, offsets } = extendedVocabulary(config);
     const b = base.tower.config;
     const rows = extended.vocabSize - b.vocabSize;
-    const fresh = tf.tensor2d(initParam({ key: 'emb.weight', shape: [rows, b.dModel], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0), [
-      rows,
-      b.dModel,
-    ]);
+    const fresh = tf.tensor2d(
+      initParam({ key: 'emb.weight', shape: [rows, b.dModel], init: { kind: 'normal', std: 0.02 } }, init.seed ?? 0),
+      [rows, b.dModel],
+    );
     const emb = tf.concat([base.tower.param('emb.weight'), fresh], 0);
     let tower: Tower;
     try {

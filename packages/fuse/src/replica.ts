@@ -149,7 +149,10 @@ export function fusedDataParallel(zipper: Zipper, options: FuseDataParallelOptio
 }
 
 /** A data-parallel gradient strategy for the single-decoder baseline (1 worker by default; 0 = in-process). */
-export function singleDecoderDataParallel(model: SingleDecoder, options: FuseDataParallelOptions = {}): DataParallelGradients<BaselineBatch> {
+export function singleDecoderDataParallel(
+  model: SingleDecoder,
+  options: FuseDataParallelOptions = {},
+): DataParallelGradients<BaselineBatch> {
   return packageDataParallel<BaselineBatch>(
     model,
     {
