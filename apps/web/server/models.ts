@@ -40,8 +40,10 @@ function packageOf(dir: string): { name: string; version: string | null } {
 export function locateModel(model: string, from: string): Located {
   const run = resolveModelLocation(model, { from });
   const runFile = path.join(run, 'run.json');
-  if (!existsSync(runFile)) throw new Error(`${run} has no run.json; point ZIPPER_WEB_MODEL at a \`zipper fuse train\` run or the zipped checkpoint package`);
-  const towers = (JSON.parse(readFileSync(runFile, 'utf8')) as { towers?: Record<string, { dir?: string; location?: string }> }).towers ?? {};
+  if (!existsSync(runFile))
+    throw new Error(`${run} has no run.json; point ZIPPER_WEB_MODEL at a \`zipper fuse train\` run or the zipped checkpoint package`);
+  const towers =
+    (JSON.parse(readFileSync(runFile, 'utf8')) as { towers?: Record<string, { dir?: string; location?: string }> }).towers ?? {};
   const towerDir = (m: 'text' | 'speech'): string => {
     const t = towers[m];
     if (!t) throw new Error(`${runFile} names no ${m} tower`);
@@ -56,7 +58,11 @@ export function locateModel(model: string, from: string): Located {
 /** The files of one root that the page reads. */
 function filesOf(root: Root, dir: string): string[] {
   const under = (sub: string): string[] =>
-    existsSync(path.join(dir, sub)) ? readdirSync(path.join(dir, sub)).filter((f) => statSync(path.join(dir, sub, f)).isFile()).map((f) => `${sub}/${f}`) : [];
+    existsSync(path.join(dir, sub))
+      ? readdirSync(path.join(dir, sub))
+          .filter((f) => statSync(path.join(dir, sub, f)).isFile())
+          .map((f) => `${sub}/${f}`)
+      : [];
   return root === 'run' ? ['run.json', ...under('model')] : [...under('tower'), ...under('tokenizer')];
 }
 

@@ -9,7 +9,14 @@ import '@tensorflow/tfjs-backend-webgl';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { BROWSER_BACKEND_ORDER, fetchModelFiles, initBrowserBackend, type BrowserBackendName, type FetchProgress } from '@zipper/core';
+import {
+  BROWSER_BACKEND_ORDER,
+  fetchModelFiles,
+  initBrowserBackend,
+  ZipperError,
+  type BrowserBackendName,
+  type FetchProgress,
+} from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
 import { MAX_TEXT_CHARS, MAX_WAV_BYTES } from './limits.js';
 import { loadWebModel, type Timings, type WebModel } from './model.js';
@@ -28,9 +35,15 @@ function showTimings(list: HTMLElement, timings: Timings, extra: string[] = []):
   );
 }
 
+/** Our errors' messages say what to do and stand alone; anything else is shown with its class. */
 function showError(el: HTMLElement, e: unknown): void {
   el.hidden = false;
-  el.textContent = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  el.textContent =
+    e instanceof ZipperError || (e instanceof Error && e.name === 'Error')
+      ? e.message
+      : e instanceof Error
+        ? `${e.name}: ${e.message}`
+        : String(e);
 }
 
 function clearError(el: HTMLElement): void {
@@ -79,9 +92,13 @@ async function chooseBackend(): Promise<void> {
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
     },
   });
-  const detail = info.backend === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
+  const detail =
+    info.backend === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
   $('backend').textContent = `${info.backend}${detail}`;
-  const skipped = [...info.skipped.map((s) => `${s.backend}: ${s.reason}`), ...(software ? [`webgl: software renderer (${software}), slower than wasm`] : [])];
+  const skipped = [
+    ...info.skipped.map((s) => `${s.backend}: ${s.reason}`),
+    ...(software ? [`webgl: software renderer (${software}), slower than wasm`] : []),
+  ];
   $('backend').title = skipped.join('\n');
   if (software) $('backend').textContent += ' (WebGL skipped: software renderer)';
   document.body.dataset['backend'] = info.backend;
@@ -105,7 +122,11 @@ async function loadModel(): Promise<WebModel> {
   const onProgress = progressTracker();
   const files = (url: string) => fetchModelFiles(new URL(url, location.href).href, { onProgress });
   const t0 = performance.now();
-  const model = await loadWebModel({ run: files(index.run.url), text: files(index.towers.text.url), speech: files(index.towers.speech.url) });
+  const model = await loadWebModel({
+    run: files(index.run.url),
+    text: files(index.towers.text.url),
+    speech: files(index.towers.speech.url),
+  });
   const t = performance.now() - t0;
   $<HTMLProgressElement>('load-progress').value = 1;
   $('load-time').textContent = ms(t);
@@ -216,7 +237,12 @@ async function start(): Promise<void> {
       if (!file) return;
       void (async () => {
         if (file.size > MAX_WAV_BYTES) {
-          showError($('asr-error'), new Error(`${file.name} is ${mb(file.size)}, above the upload limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${model.maxAudioSeconds.toFixed(1)} s at most`));
+          showError(
+            $('asr-error'),
+            new Error(
+              `${file.name} is ${mb(file.size)}, above the upload limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${model.maxAudioSeconds.toFixed(1)} s at most`,
+            ),
+          );
           state('asr', 'error');
           return;
         }

@@ -89,10 +89,13 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   async function transcribe(bytes: Uint8Array): Promise<Transcript> {
     const t0 = now();
     if (bytes.length > MAX_WAV_BYTES)
-      throw new InputError(`the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, above the limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${maxAudioSeconds.toFixed(1)} s at most`);
+      throw new InputError(
+        `the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, above the limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${maxAudioSeconds.toFixed(1)} s at most`,
+      );
     const wav = readWav(bytes, { maxBytes: MAX_WAV_BYTES });
     const seconds = (wav.channels[0]?.length ?? 0) / wav.sampleRate;
-    if (seconds < MIN_AUDIO_SECONDS) throw new InputError(`the audio lasts ${seconds.toFixed(2)} s; record or upload at least ${MIN_AUDIO_SECONDS} s of speech`);
+    if (seconds < MIN_AUDIO_SECONDS)
+      throw new InputError(`the audio lasts ${seconds.toFixed(2)} s; record or upload at least ${MIN_AUDIO_SECONDS} s of speech`);
     if (seconds > maxAudioSeconds)
       throw new InputError(
         `the audio lasts ${seconds.toFixed(1)} s; this model hears ${maxAudioSeconds.toFixed(1)} s at most at once (its speech context is ${maxUnits} units); cut it into shorter pieces`,
@@ -138,7 +141,9 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const units = Uint16Array.from(g.ids.filter((id) => id < speech.units.numUnits));
     const t2 = now();
     if (units.length === 0)
-      throw new InputError(`the model ended the speech of "${prepared}" at once (0 units) with seed ${options.seed ?? 0}; try another seed`);
+      throw new InputError(
+        `the model ended the speech of "${prepared}" at once (0 units) with seed ${options.seed ?? 0}; try another seed`,
+      );
     const audio = speech.decode(units, {
       length: units.length * speech.samplesPerUnit,
       vocoder: { griffinLimIterations: WEB_GRIFFIN_LIM_ITERATIONS },

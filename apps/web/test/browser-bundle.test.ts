@@ -51,7 +51,7 @@ describe('the browser bundle', () => {
     if (r.status !== 0) throw new Error(`turbo run build failed:\n${r.stdout}\n${r.stderr}`);
   });
 
-  it('bundles the page for platform=browser from the packages\' browser entries, with no Node built-in', async () => {
+  it("bundles the page for platform=browser from the packages' browser entries, with no Node built-in", async () => {
     const { errors, metafile } = await bundle(path.join(web, 'src/main.ts'));
     expect(errors).toEqual([]);
     const inputs = Object.keys(metafile!.inputs).map((f) => path.resolve(web, f));
@@ -67,10 +67,14 @@ describe('the browser bundle', () => {
     ])
       expect(rel).toContain(entry);
     // nothing of the Node entries, the native addon or the workers
-    expect(rel.filter((f) => /packages\/[a-z]+\/(dist\/(index|node|worker)\.js|native\/)/.test(f) && !/packages\/(text|common)\/dist\/index\.js/.test(f))).toEqual([]);
+    expect(
+      rel.filter(
+        (f) => /packages\/[a-z]+\/(dist\/(index|node|worker)\.js|native\/)/.test(f) && !/packages\/(text|common)\/dist\/index\.js/.test(f),
+      ),
+    ).toEqual([]);
   });
 
-  it('fails for a Node entry (the check can fail): core\'s dist/index.js imports node built-ins', async () => {
+  it("fails for a Node entry (the check can fail): core's dist/index.js imports node built-ins", async () => {
     const { errors } = await bundle(path.join(repo, 'packages/core/dist/index.js'));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.join('\n')).toMatch(/"(node:)?(module|path|fs|os|url|worker_threads)"/);

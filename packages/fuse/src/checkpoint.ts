@@ -68,7 +68,12 @@ export async function loadTowerEntry(
   const info = await readTowerCheckpointInfo(dir);
   const tower = await loadTower(info.dir);
   const source: TowerSource = {
-    name: options.source?.name ?? (info.dir.replace(/[/\\]+$/, '').split(/[/\\]/).pop() as string),
+    name:
+      options.source?.name ??
+      (info.dir
+        .replace(/[/\\]+$/, '')
+        .split(/[/\\]/)
+        .pop() as string),
     version: options.source?.version ?? null,
     sha256: info.metadata.weights.sha256,
   };

@@ -95,7 +95,10 @@ export class TextTower {
   async save(dir: string, options: { dtype?: 'float32' | 'float16'; metadata?: Record<string, unknown> } = {}): Promise<void> {
     const { files, ref } = await textTokenizerFiles(this.tokenizer, `../${TOKENIZER_DIR}`);
     await modelFileSystem().writeFiles(joinLocation(dir, TOKENIZER_DIR), files);
-    await saveTower(joinLocation(dir, TOWER_DIR), this.tower, { ...options, metadata: { ...options.metadata, modality: 'text', tokenizer: ref } });
+    await saveTower(joinLocation(dir, TOWER_DIR), this.tower, {
+      ...options,
+      metadata: { ...options.metadata, modality: 'text', tokenizer: ref },
+    });
   }
 
   /** `<bos> text <eos>` as ids: one pretraining document. */
