@@ -130,7 +130,11 @@ async function loadModel(): Promise<WebModel> {
   const t = performance.now() - t0;
   $<HTMLProgressElement>('load-progress').value = 1;
   $('load-time').textContent = ms(t);
-  document.body.dataset['loadMs'] = t.toFixed(0);
+  Object.assign(document.body.dataset, {
+    loadMs: t.toFixed(0),
+    maxAudioSeconds: model.maxAudioSeconds.toFixed(2),
+    maxTextTokens: String(model.maxTextTokens),
+  });
   $('load-status').textContent =
     `Ready. Speech up to ${model.maxAudioSeconds.toFixed(1)} s per request (WAV files up to ${MAX_WAV_BYTES / 2 ** 20} MiB); text up to ${model.maxTextTokens} tokens and ${MAX_TEXT_CHARS} characters.`;
   return model;

@@ -1,10 +1,12 @@
 /**
  * The web demo end to end in headless Chromium (Debian `chromium`, driven by playwright-core
  * through its executable path; no browser is downloaded): the Vite dev server of `npm run web`
- * serves a tiny zipped run (tiny-run.ts; or ZIPPER_WEB_MODEL), the page loads it, transcribes an
+ * serves a tiny zipped run (tiny-run.ts), or the model ZIPPER_WEB_MODEL names (a run directory
+ * or checkpoint package, e.g. @zipper/checkpoint-zipper-small), the page loads it, transcribes an
  * uploaded WAV as `zipper transcribe` does in Node (WER and CER <= 0.1 between them), speaks text
  * into a playable <audio> whose length is units x samplesPerUnit, and answers bad input with a
- * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored).
+ * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored), and the page's
+ * load and step times are printed as one JSON line ("webTimings").
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,14 +21,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../../../tools/setup/system.mjs';
 import { runZipper } from '../../cli/test/fuse-helpers.js';
 import { MAX_TEXT_CHARS, MAX_WAV_BYTES } from '../src/limits.js';
-import { tinyFusedRun, type TinyRun } from './tiny-run.js';
+import { tinyData } from '../../cli/test/fuse-helpers.js';
+import { tinyFusedRun } from './tiny-run.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const web = path.join(repo, 'apps/web');
 const shots = path.join(web, 'test-output');
 
+/** The model as given (ZIPPER_WEB_MODEL) or the tiny run built here. */
+const given = process.env['ZIPPER_WEB_MODEL'];
+let model: string;
 let tmp: string;
-let tiny: TinyRun;
+let data: string;
 let server: ViteDevServer;
 let url: string;
 let browser: Browser;
@@ -80,13 +86,20 @@ describe('web demo in headless Chromium', () => {
     });
     if (built.status !== 0) throw new Error(`turbo run build failed:\n${built.stdout}\n${built.stderr}`);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-web-'));
-    tiny = await tinyFusedRun(tmp);
-    const first = readFileSync(path.join(tiny.data, 'test-clean.jsonl'), 'utf8').split('\n')[0]!;
-    wavFile = path.join(tiny.data, (JSON.parse(first) as { path: string }).path);
-    const cli = await runZipper(['transcribe', wavFile, '--model', tiny.run, '--json']);
+    if (given) {
+      model = given;
+      data = await tinyData('zipper-web-data-');
+    } else {
+      const tiny = await tinyFusedRun(tmp);
+      model = tiny.run;
+      data = tiny.data;
+    }
+    const first = readFileSync(path.join(data, 'test-clean.jsonl'), 'utf8').split('\n')[0]!;
+    wavFile = path.join(data, (JSON.parse(first) as { path: string }).path);
+    const cli = await runZipper(['transcribe', wavFile, '--model', model, '--json']);
     if (cli.code !== 0) throw new Error(`zipper transcribe failed: ${cli.stderr}`);
     cliText = (JSON.parse(cli.stdout[cli.stdout.length - 1]!) as { results: { text: string }[] }).results[0]!.text;
-    process.env['ZIPPER_WEB_MODEL'] = tiny.run;
+    process.env['ZIPPER_WEB_MODEL'] = model;
     server = await createServer({
       configFile: path.join(web, 'vite.config.ts'),
       server: { port: 0, host: '127.0.0.1' },
@@ -101,9 +114,9 @@ describe('web demo in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    delete process.env['ZIPPER_WEB_MODEL'];
+    if (given === undefined) delete process.env['ZIPPER_WEB_MODEL'];
     if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if (tiny) rmSync(tiny.data, { recursive: true, force: true });
+    if (data) rmSync(data, { recursive: true, force: true });
   });
 
   it('loads the model with a progress bar, transcribes a WAV as the CLI does, speaks text into a playable WAV', async () => {
@@ -139,6 +152,13 @@ describe('web demo in headless Chromium', () => {
     expect(audio.samples).toBe(audio.units * (audio.sampleRate / 50)); // 20 ms a unit
     expect(Math.abs(audio.duration - audio.samples / audio.sampleRate)).toBeLessThan(0.01);
     expect(await page.textContent('#tts-timings')).toMatch(/decode units: .*vocoder: /);
+    const timings = await page.evaluate(() => ({
+      backend: document.body.dataset['backend'],
+      loadMs: Number(document.body.dataset['loadMs']),
+      asr: document.getElementById('asr-timings')!.innerText.split('\n'),
+      tts: document.getElementById('tts-timings')!.innerText.split('\n'),
+    }));
+    console.log(JSON.stringify({ webTimings: { model, wav: path.basename(wavFile), ...timings } }));
     await page.screenshot({ path: path.join(shots, 'web.png'), fullPage: true });
     await page.close();
   });
@@ -154,20 +174,29 @@ describe('web demo in headless Chromium', () => {
     const huge = await upload(page, { name: 'huge.wav', mimeType: 'audio/wav', buffer: Buffer.alloc(MAX_WAV_BYTES + 1) });
     expect(huge.state).toBe('error');
     expect(huge.error).toMatch(/above the upload limit of 10 MiB/);
+    const limits = await page.evaluate(() => ({
+      seconds: Number(document.body.dataset['maxAudioSeconds']),
+      tokens: Number(document.body.dataset['maxTextTokens']),
+    }));
+    const over = Math.ceil(limits.seconds + 1);
     const long = writeWav(
-      new Float32Array(16000 * 9).map((_, i) => 0.1 * Math.sin(i / 10)),
+      new Float32Array(16000 * over).map((_, i) => 0.1 * Math.sin(i / 10)),
       16000,
     );
     const tooLong = await upload(page, { name: 'long.wav', mimeType: 'audio/wav', buffer: Buffer.from(long) });
     expect(tooLong.state).toBe('error');
-    expect(tooLong.error).toMatch(/lasts 9\.0 s; this model hears 8\.0 s at most/);
+    expect(tooLong.error).toContain(`lasts ${over.toFixed(1)} s; this model hears ${limits.seconds.toFixed(1)} s at most`);
 
     expect((await speak(page, '   ')).error).toMatch(/no text to speak/);
     expect((await speak(page, 'café costs 42 @ noon')).error).toMatch(/never saw U\+00E9, "4", "2", "@" in training/);
     expect((await speak(page, 'word '.repeat(MAX_TEXT_CHARS / 4))).error).toMatch(/above the limit of 1000/);
-    expect((await speak(page, 'and god said let there be light '.repeat(12))).error).toMatch(
-      /tokens long; this model speaks 94 tokens at most/,
-    );
+    // more tokens than the text context (7 words, at least 7 tokens a sentence), when that fits the character limit
+    const sentence = 'and god said let there be light ';
+    const reps = Math.ceil((limits.tokens + 1) / 7);
+    if (reps * sentence.length <= MAX_TEXT_CHARS)
+      expect((await speak(page, sentence.repeat(reps))).error).toMatch(
+        new RegExp(`tokens long; this model speaks ${limits.tokens} tokens at most`),
+      );
     await page.screenshot({ path: path.join(shots, 'web-errors.png'), fullPage: true });
     await page.close();
   });
