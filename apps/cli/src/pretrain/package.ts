@@ -49,6 +49,7 @@ export function writeCheckpointPackage(
         .map((l) => JSON.parse(l) as Session)
     : [];
   const wall = sessions.reduce((s, x) => s + x.seconds, 0);
+  const recordedSteps = sessions.reduce((s, x) => s + Math.max(0, Math.min(x.toStep, release.step) - x.fromStep), 0);
   const steps = release.step;
   const tokens = steps * run.tokensPerStep;
   const command = release.untilStep === undefined ? run.command : `${run.command} --until-step ${release.untilStep}`;
@@ -113,7 +114,7 @@ export function writeCheckpointPackage(
     `| tokens seen | ${tokens.toLocaleString('en-US')} = ${(tokens / run.counts.trainTokens).toFixed(2)} epochs |`,
     `| optimizer | AdamW, lr ${run.config.peakLr} -> ${run.config.minLr} (cosine, warmup ${run.config.warmup}), weight decay ${run.config.weightDecay}, clip ${run.config.clip} |`,
     `| seed | ${run.seed} |`,
-    `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s) that ended normally (sessions.jsonl of the run) |`,
+    `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s) that ended normally, covering ${recordedSteps.toLocaleString('en-US')} of the ${steps.toLocaleString('en-US')} steps (sessions.jsonl of the run)${recordedSteps < steps ? '; the other steps ran in sessions that were killed (machine stops), whose time is not recorded' : ''} |`,
     `| training loss | ${meanLast(50).toFixed(4)} nats/token (mean of the last ${Math.min(50, train.length)} steps) |`,
     `| held-out loss | ${last ? `${last.heldOut.toFixed(4)} at the end` : 'n/a'}${best ? `; best ${best.heldOut.toFixed(4)} at step ${best.step}` : ''} (perplexity ${last ? Math.exp(last.heldOut).toFixed(2) : 'n/a'}) |`,
     '',
