@@ -107,7 +107,17 @@ describe('web demo in headless Chromium', () => {
     });
     await server.listen();
     url = server.resolvedUrls!.local[0]!;
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'] });
+    browser = await chromium.launch({
+      executablePath,
+      // fake microphone (a beep) granted without asking, for the recording test
+      args: [
+        '--no-sandbox',
+        '--enable-unsafe-swiftshader',
+        '--use-angle=swiftshader',
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+      ],
+    });
     mkdirSync(shots, { recursive: true });
   }, 600_000);
 
@@ -198,6 +208,22 @@ describe('web demo in headless Chromium', () => {
         new RegExp(`tokens long; this model speaks ${limits.tokens} tokens at most`),
       );
     await page.screenshot({ path: path.join(shots, 'web-errors.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('records from the (fake) microphone and transcribes the recording', async () => {
+    const page = await openPage();
+    await page.evaluate(() => void (document.body.dataset['asr'] = 'waiting'));
+    await page.click('#record');
+    await page.waitForFunction(() => document.getElementById('record')!.textContent!.startsWith('Stop'), null, { timeout: 10_000 });
+    await page.waitForTimeout(1500);
+    await page.click('#record');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset['asr'] ?? ''), null, { timeout: 150_000 });
+    expect(await page.textContent('#asr-error')).toBe('');
+    expect(await page.evaluate(() => document.body.dataset['asr'])).toBe('done');
+    const seconds = Number(/([\d.]+) s of audio/.exec((await page.textContent('#asr-timings')) ?? '')?.[1]);
+    expect(seconds).toBeGreaterThan(1); // about the 1.5 s recorded
+    expect(seconds).toBeLessThan(4);
     await page.close();
   });
 
