@@ -1,32 +1,25 @@
 /**
- * The page: picks the TF.js backend (WebGPU / WebGL where the browser has them, else wasm;
- * `?backend=wasm|webgl|webgpu|cpu` forces one), fetches the model with a progress bar, and wires
- * upload / record -> transcript and text -> <audio>. Every failure is shown in the page; the
+ * The page: asks the server where the model is (/models/index.json), starts the model worker
+ * (worker.ts: backend choice, loading, decoding) and wires upload / record -> transcript and
+ * text -> <audio>, with a progress bar, decode progress, a Stop button and the step times.
+ * `?backend=wasm|webgl|webgpu|cpu` forces a backend. Every failure is shown in the page; the
  * body's data-model / data-asr / data-tts attributes say what state each part is in (tests wait
  * on them).
  */
-import '@tensorflow/tfjs-backend-webgl';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import {
-  BROWSER_BACKEND_ORDER,
-  fetchModelFiles,
-  initBrowserBackend,
-  ZipperError,
-  type BrowserBackendName,
-  type FetchProgress,
-} from '@zipper/core';
+import { BROWSER_BACKEND_ORDER, type BrowserBackendName, type FetchProgress } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
 import { MAX_TEXT_CHARS, MAX_WAV_BYTES } from './limits.js';
-import { loadWebModel, type Timings, type WebModel } from './model.js';
+import type { Timings } from './model.js';
+import type { FromWorker, ModelIndex, ToWorker, WorkerError } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const state = (part: 'model' | 'asr' | 'tts', value: string): void => void (document.body.dataset[part] = value);
 const ms = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
-/** Lets the browser paint a status before synchronous work starts. */
-const paint = (): Promise<void> => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+const abs = (url: string): string => new URL(url, location.href).href;
 
 function showTimings(list: HTMLElement, timings: Timings, extra: string[] = []): void {
   list.replaceChildren(
@@ -36,14 +29,11 @@ function showTimings(list: HTMLElement, timings: Timings, extra: string[] = []):
 }
 
 /** Our errors' messages say what to do and stand alone; anything else is shown with its class. */
-function showError(el: HTMLElement, e: unknown): void {
+function showError(el: HTMLElement, e: WorkerError | Error | string): void {
   el.hidden = false;
-  el.textContent =
-    e instanceof ZipperError || (e instanceof Error && e.name === 'Error')
-      ? e.message
-      : e instanceof Error
-        ? `${e.name}: ${e.message}`
-        : String(e);
+  if (typeof e === 'string') el.textContent = e;
+  else if (('ours' in e && e.ours) || e.name === 'Error') el.textContent = e.message;
+  else el.textContent = `${e.name}: ${e.message}`;
 }
 
 function clearError(el: HTMLElement): void {
@@ -67,102 +57,169 @@ function progressTracker(): (p: FetchProgress) => void {
   };
 }
 
-/**
- * The WebGL renderer when it is a software one (SwiftShader, llvmpipe: no GPU), where TF.js's
- * WebGL runs a decode step about 100x slower than wasm (apps/web/README.md, "Backends").
- */
-function softwareWebGL(): string | undefined {
-  const gl = document.createElement('canvas').getContext('webgl2');
-  if (!gl) return undefined;
-  const ext = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  gl.getExtension('WEBGL_lose_context')?.loseContext();
-  return /swiftshader|llvmpipe|softpipe|software/i.test(renderer) ? renderer : undefined;
-}
-
-async function chooseBackend(): Promise<void> {
-  const forced = new URLSearchParams(location.search).get('backend');
-  const software = forced ? undefined : softwareWebGL();
-  const order = forced ? [forced as BrowserBackendName] : BROWSER_BACKEND_ORDER.filter((b) => !(software && b === 'webgl'));
-  const info = await initBrowserBackend({
-    order,
-    wasmPaths: {
-      'tfjs-backend-wasm.wasm': wasmPlain,
-      'tfjs-backend-wasm-simd.wasm': wasmSimd,
-      'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-    },
-  });
-  const detail =
-    info.backend === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
-  $('backend').textContent = `${info.backend}${detail}`;
-  const skipped = [
-    ...info.skipped.map((s) => `${s.backend}: ${s.reason}`),
-    ...(software ? [`webgl: software renderer (${software}), slower than wasm`] : []),
-  ];
-  $('backend').title = skipped.join('\n');
-  if (software) $('backend').textContent += ' (WebGL skipped: software renderer)';
-  document.body.dataset['backend'] = info.backend;
-}
-
-interface ModelIndex {
-  readonly ok: boolean;
-  readonly error?: string;
-  readonly model?: string;
-  readonly run: { url: string; name: string; version: string | null };
-  readonly towers: Record<'text' | 'speech', { url: string; name: string; version: string | null }>;
-}
-
-async function loadModel(): Promise<WebModel> {
+async function modelIndex(): Promise<ModelIndex> {
   const res = await fetch('/models/index.json');
   if (!res.ok) throw new Error(`the server has no /models/index.json (HTTP ${res.status}); serve the page with \`npm run web\``);
   const index = (await res.json()) as ModelIndex;
   if (!index.ok) throw new Error(`no model to run: ${index.error ?? 'unknown reason'}`);
-  const named = (e: { name: string; version: string | null }) => `${e.name}${e.version ? `@${e.version}` : ''}`;
-  $('model-name').textContent = `${named(index.run)} (towers ${named(index.towers.text)}, ${named(index.towers.speech)})`;
-  const onProgress = progressTracker();
-  const files = (url: string) => fetchModelFiles(new URL(url, location.href).href, { onProgress });
-  const t0 = performance.now();
-  const model = await loadWebModel({
-    run: files(index.run.url),
-    text: files(index.towers.text.url),
-    speech: files(index.towers.speech.url),
-  });
-  const t = performance.now() - t0;
-  $<HTMLProgressElement>('load-progress').value = 1;
-  $('load-time').textContent = ms(t);
-  Object.assign(document.body.dataset, {
-    loadMs: t.toFixed(0),
-    maxAudioSeconds: model.maxAudioSeconds.toFixed(2),
-    maxTextTokens: String(model.maxTextTokens),
-  });
-  $('load-status').textContent =
-    `Ready. Speech up to ${model.maxAudioSeconds.toFixed(1)} s per request (WAV files up to ${MAX_WAV_BYTES / 2 ** 20} MiB); text up to ${model.maxTextTokens} tokens and ${MAX_TEXT_CHARS} characters.`;
-  return model;
+  return index;
 }
 
-async function transcribe(model: WebModel, bytes: Uint8Array, source: string): Promise<void> {
-  const err = $('asr-error');
-  clearError(err);
-  state('asr', 'busy');
-  $('transcript').textContent = `Transcribing ${source}...`;
-  $('asr-timings').replaceChildren();
-  await paint();
-  try {
-    const r = await model.transcribe(bytes);
-    $('transcript').textContent = r.text;
-    showTimings($('asr-timings'), r.timings, [
-      `${r.seconds.toFixed(2)} s of audio, ${r.units} units, ${r.tokens} text tokens (${r.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
-    ]);
-    state('asr', 'done');
-  } catch (e) {
-    $('transcript').textContent = '';
-    showError(err, e);
-    state('asr', 'error');
+type Busy = { readonly kind: 'asr' | 'tts'; readonly id: number };
+
+/** The model worker and the page around it; `restart()` ends a running request by replacing the worker. */
+class App {
+  private worker: Worker | undefined;
+  private busy: Busy | undefined;
+  private nextId = 1;
+  private maxAudioSeconds = 0;
+
+  constructor(private readonly index: ModelIndex) {}
+
+  start(): void {
+    state('model', 'loading');
+    this.enable(false);
+    $<HTMLProgressElement>('load-progress').value = 0;
+    const forced = new URLSearchParams(location.search).get('backend');
+    const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    this.worker = w;
+    const onProgress = progressTracker();
+    w.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data, onProgress);
+    w.onerror = (e) => this.loadFailed(new Error(`the model worker failed: ${e.message}`));
+    const init: ToWorker = {
+      type: 'init',
+      order: forced ? [forced as BrowserBackendName] : BROWSER_BACKEND_ORDER,
+      forced: forced !== null,
+      wasmPaths: {
+        'tfjs-backend-wasm.wasm': abs(wasmPlain),
+        'tfjs-backend-wasm-simd.wasm': abs(wasmSimd),
+        'tfjs-backend-wasm-threaded-simd.wasm': abs(wasmThreaded),
+      },
+      urls: { run: abs(this.index.run.url), text: abs(this.index.towers.text.url), speech: abs(this.index.towers.speech.url) },
+    };
+    w.postMessage(init);
+  }
+
+  /** Ends the running request: the worker is replaced and the model loaded again (from the browser's cache). */
+  stop(): void {
+    const busy = this.busy;
+    this.worker?.terminate();
+    this.busy = undefined;
+    if (busy) {
+      showError($(`${busy.kind}-error`), 'Stopped. The model is loading again; try a shorter input.');
+      state(busy.kind, 'error');
+    }
+    this.start();
+  }
+
+  transcribe(wav: Uint8Array, source: string): void {
+    clearError($('asr-error'));
+    $('transcript').textContent = `Transcribing ${source}...`;
+    $('asr-timings').replaceChildren();
+    this.send('asr', (id) => ({ type: 'transcribe', id, wav }), [wav.buffer]);
+  }
+
+  speak(): void {
+    clearError($('tts-error'));
+    $('tts-info').textContent = 'Speaking...';
+    $('tts-timings').replaceChildren();
+    const seed = Number($<HTMLInputElement>('tts-seed').value || 0);
+    const text = $<HTMLTextAreaElement>('tts-text').value;
+    this.send('tts', (id) => ({ type: 'speak', id, text, seed }));
+  }
+
+  get audioLimit(): number {
+    return this.maxAudioSeconds;
+  }
+
+  private send(kind: 'asr' | 'tts', message: (id: number) => ToWorker, transfer: Transferable[] = []): void {
+    const id = this.nextId++;
+    this.busy = { kind, id };
+    state(kind, 'busy');
+    this.enable(false);
+    $<HTMLButtonElement>('stop').hidden = false;
+    this.worker!.postMessage(message(id), transfer);
+  }
+
+  private finish(kind: 'asr' | 'tts', result: 'done' | 'error'): void {
+    this.busy = undefined;
+    $<HTMLButtonElement>('stop').hidden = true;
+    this.enable(true);
+    state(kind, result);
+  }
+
+  private enable(on: boolean): void {
+    for (const id of ['wav-input', 'record', 'speak', 'tts-text']) $<HTMLInputElement>(id).disabled = !on;
+  }
+
+  private loadFailed(e: WorkerError | Error): void {
+    showError($('load-status'), e);
+    $('load-status').classList.add('error');
+    state('model', 'error');
+  }
+
+  private receive(m: FromWorker, onProgress: (p: FetchProgress) => void): void {
+    switch (m.type) {
+      case 'backend': {
+        const detail = m.backend === 'wasm' ? ` (SIMD ${m.simd ? 'on' : 'off'}, ${m.threads} thread${m.threads === 1 ? '' : 's'})` : '';
+        $('backend').textContent = `${m.backend}${detail}${m.software ? ' (WebGL skipped: software renderer)' : ''}`;
+        $('backend').title = m.skipped.join('\n');
+        document.body.dataset['backend'] = m.backend;
+        return;
+      }
+      case 'progress':
+        return onProgress(m.progress);
+      case 'ready':
+        this.maxAudioSeconds = m.maxAudioSeconds;
+        $<HTMLProgressElement>('load-progress').value = 1;
+        $('load-time').textContent = ms(m.loadMs);
+        $('load-status').classList.remove('error');
+        $('load-status').textContent =
+          `Ready. Speech up to ${m.maxAudioSeconds.toFixed(1)} s per request (WAV files up to ${MAX_WAV_BYTES / 2 ** 20} MiB); text up to ${m.maxTextTokens} tokens and ${MAX_TEXT_CHARS} characters.`;
+        Object.assign(document.body.dataset, {
+          loadMs: m.loadMs.toFixed(0),
+          maxAudioSeconds: m.maxAudioSeconds.toFixed(2),
+          maxTextTokens: String(m.maxTextTokens),
+        });
+        this.enable(true);
+        state('model', 'ready');
+        return;
+      case 'tokens':
+        if (this.busy?.id !== m.id) return;
+        if (this.busy.kind === 'asr') $('transcript').textContent = `Decoding... ${m.count} text tokens`;
+        else $('tts-info').textContent = `Decoding... ${m.count} units (${(m.count / 50).toFixed(1)} s of speech)`;
+        return;
+      case 'transcript':
+        $('transcript').textContent = m.text;
+        showTimings($('asr-timings'), m.timings, [
+          `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
+        ]);
+        return this.finish('asr', 'done');
+      case 'speech': {
+        const audio = $<HTMLAudioElement>('tts-audio');
+        if (audio.src) URL.revokeObjectURL(audio.src);
+        audio.src = URL.createObjectURL(new Blob([m.wav], { type: 'audio/wav' }));
+        Object.assign(audio.dataset, { units: String(m.units), samples: String(m.samples), sampleRate: String(m.sampleRate) });
+        $('tts-info').textContent =
+          `"${m.text}": ${m.units} units, ${(m.samples / m.sampleRate).toFixed(2)} s at ${m.sampleRate} Hz (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`;
+        showTimings($('tts-timings'), m.timings);
+        return this.finish('tts', 'done');
+      }
+      case 'error': {
+        if (m.id === undefined) return this.loadFailed(m.error);
+        const kind = this.busy?.id === m.id ? this.busy.kind : undefined;
+        if (!kind) return;
+        if (kind === 'asr') $('transcript').textContent = '';
+        else $('tts-info').textContent = '';
+        showError($(`${kind}-error`), m.error);
+        return this.finish(kind, 'error');
+      }
+    }
   }
 }
 
 /** Records from the microphone until stopped (or the model's longest audio), then transcribes a WAV of it. */
-function recorder(model: WebModel): () => Promise<void> {
+function recorder(app: App): () => Promise<void> {
   let active: MediaRecorder | undefined;
   return async () => {
     const button = $<HTMLButtonElement>('record');
@@ -176,7 +233,7 @@ function recorder(model: WebModel): () => Promise<void> {
       const rec = new MediaRecorder(stream);
       active = rec;
       rec.ondataavailable = (e) => chunks.push(e.data);
-      const limit = setTimeout(() => rec.stop(), model.maxAudioSeconds * 1000);
+      const limit = setTimeout(() => rec.stop(), app.audioLimit * 1000);
       rec.onstop = () => {
         clearTimeout(limit);
         active = undefined;
@@ -188,81 +245,57 @@ function recorder(model: WebModel): () => Promise<void> {
             const audio = await ctx.decodeAudioData(await new Blob(chunks).arrayBuffer());
             const channels = Array.from({ length: audio.numberOfChannels }, (_, c) => audio.getChannelData(c));
             await ctx.close();
-            await transcribe(model, writeWav(channels, audio.sampleRate, 'pcm16'), 'the recording');
+            app.transcribe(writeWav(channels, audio.sampleRate, 'pcm16'), 'the recording');
           } catch (e) {
-            showError($('asr-error'), e);
+            showError($('asr-error'), e as Error);
             state('asr', 'error');
           }
         })();
       };
       rec.start();
-      button.textContent = `Stop (max ${model.maxAudioSeconds.toFixed(0)} s)`;
+      button.disabled = false;
+      button.textContent = `Stop recording (max ${app.audioLimit.toFixed(0)} s)`;
     } catch (e) {
-      showError($('asr-error'), new Error(`cannot record: ${(e as Error).message}; allow the microphone, or upload a WAV file`));
+      showError($('asr-error'), `cannot record: ${(e as Error).message}; allow the microphone, or upload a WAV file`);
       state('asr', 'error');
     }
   };
 }
 
-async function speak(model: WebModel): Promise<void> {
-  const err = $('tts-error');
-  clearError(err);
-  state('tts', 'busy');
-  $('tts-info').textContent = 'Speaking...';
-  $('tts-timings').replaceChildren();
-  await paint();
-  try {
-    const seed = Number($<HTMLInputElement>('tts-seed').value || 0);
-    const r = await model.speak($<HTMLTextAreaElement>('tts-text').value, { seed });
-    const audio = $<HTMLAudioElement>('tts-audio');
-    if (audio.src) URL.revokeObjectURL(audio.src);
-    audio.src = URL.createObjectURL(new Blob([r.wav], { type: 'audio/wav' }));
-    Object.assign(audio.dataset, { units: String(r.units), samples: String(r.samples), sampleRate: String(r.sampleRate) });
-    $('tts-info').textContent =
-      `"${r.text}": ${r.units} units, ${(r.samples / r.sampleRate).toFixed(2)} s at ${r.sampleRate} Hz (${r.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`;
-    showTimings($('tts-timings'), r.timings);
-    state('tts', 'done');
-  } catch (e) {
-    $('tts-info').textContent = '';
-    showError(err, e);
-    state('tts', 'error');
-  }
-}
-
-async function start(): Promise<void> {
+async function main(): Promise<void> {
   state('model', 'loading');
+  let index: ModelIndex;
   try {
-    await chooseBackend();
-    const model = await loadModel();
-    const input = $<HTMLInputElement>('wav-input');
-    input.addEventListener('change', () => {
-      const file = input.files?.[0];
-      input.value = '';
-      if (!file) return;
-      void (async () => {
-        if (file.size > MAX_WAV_BYTES) {
-          showError(
-            $('asr-error'),
-            new Error(
-              `${file.name} is ${mb(file.size)}, above the upload limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${model.maxAudioSeconds.toFixed(1)} s at most`,
-            ),
-          );
-          state('asr', 'error');
-          return;
-        }
-        await transcribe(model, new Uint8Array(await file.arrayBuffer()), file.name);
-      })();
-    });
-    const rec = recorder(model);
-    $('record').addEventListener('click', () => void rec());
-    $('speak').addEventListener('click', () => void speak(model));
-    for (const id of ['wav-input', 'record', 'speak', 'tts-text']) $<HTMLInputElement>(id).disabled = false;
-    state('model', 'ready');
+    index = await modelIndex();
   } catch (e) {
-    showError($('load-status'), e);
+    showError($('load-status'), e as Error);
     $('load-status').classList.add('error');
     state('model', 'error');
+    return;
   }
+  const named = (e: { name: string; version: string | null }) => `${e.name}${e.version ? `@${e.version}` : ''}`;
+  $('model-name').textContent = `${named(index.run)} (towers ${named(index.towers.text)}, ${named(index.towers.speech)})`;
+  const app = new App(index);
+  const input = $<HTMLInputElement>('wav-input');
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    if (file.size > MAX_WAV_BYTES) {
+      showError(
+        $('asr-error'),
+        `${file.name} is ${mb(file.size)}, above the upload limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${app.audioLimit.toFixed(1)} s at most`,
+      );
+      state('asr', 'error');
+      return;
+    }
+    void file.arrayBuffer().then((b) => app.transcribe(new Uint8Array(b), file.name));
+  });
+  const rec = recorder(app);
+  $('record').addEventListener('click', () => void rec());
+  $('speak').addEventListener('click', () => app.speak());
+  $('stop').addEventListener('click', () => app.stop());
+  app.start();
 }
 
-void start();
+void main();

@@ -56,12 +56,20 @@ export interface WebModel {
   readonly maxAudioSeconds: number;
   /** Most text tokens one request speaks (the text tower's context). */
   readonly maxTextTokens: number;
-  transcribe(wav: Uint8Array): Promise<Transcript>;
-  speak(text: string, options?: { seed?: number }): Promise<Speech>;
+  /** `onToken(n)`: called with the count of tokens decoded so far. */
+  transcribe(wav: Uint8Array, options?: { onToken?: (count: number) => void }): Promise<Transcript>;
+  speak(text: string, options?: { seed?: number; onToken?: (count: number) => void }): Promise<Speech>;
   dispose(): void;
 }
 
 const now = (): number => performance.now();
+
+/** generateZipped's per-token callback as a running count. */
+function counter(onCount: ((count: number) => void) | undefined): (() => void) | undefined {
+  if (!onCount) return undefined;
+  let n = 0;
+  return () => onCount(++n);
+}
 
 /**
  * Griffin-Lim iterations of the page's vocoder: 48, as the CLI's apps (apps/cli/src/apps/
@@ -86,7 +94,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const seen = seenCharacters(text);
   const maxAudioSeconds = maxUnits / speech.unitRate;
 
-  async function transcribe(bytes: Uint8Array): Promise<Transcript> {
+  async function transcribe(bytes: Uint8Array, options: { onToken?: (count: number) => void } = {}): Promise<Transcript> {
     const t0 = now();
     if (bytes.length > MAX_WAV_BYTES)
       throw new InputError(
@@ -108,6 +116,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       output: ['text'],
       maxNewTokens: maxTextTokens,
       temperature: 0,
+      onToken: counter(options.onToken),
     });
     const g = r.rows[0]![0]!;
     const out = text.decode(g.ids, { skipSpecial: true }).trim();
@@ -122,7 +131,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     };
   }
 
-  async function speak(raw: string, options: { seed?: number } = {}): Promise<Speech> {
+  async function speak(raw: string, options: { seed?: number; onToken?: (count: number) => void } = {}): Promise<Speech> {
     const t0 = now();
     const prepared = prepareText(raw, seen);
     const ids = text.encode(prepared);
@@ -136,6 +145,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       maxNewTokens: maxUnits,
       temperature: 1,
       seed: options.seed ?? 0,
+      onToken: counter(options.onToken),
     });
     const g = r.rows[0]![0]!;
     const units = Uint16Array.from(g.ids.filter((id) => id < speech.units.numUnits));

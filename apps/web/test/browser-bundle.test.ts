@@ -1,8 +1,8 @@
 /**
- * The page's browser bundle holds no Node built-in: esbuild bundles apps/web/src/main.ts for
- * platform=browser (the packages resolve through their package.json "browser" export condition
- * to their built browser entries), which fails on any import of fs, path, crypto, worker_threads,
- * node:* or the native addon. The control: core's Node entry does not bundle for the browser.
+ * The page's browser bundle holds no Node built-in: esbuild bundles apps/web/src/main.ts and the
+ * model worker src/worker.ts for platform=browser (the packages resolve through their
+ * package.json "browser" export condition to their built browser entries), which fails on any
+ * import of fs, path, crypto, worker_threads, node:* or the native addon. The control: core's Node entry does not bundle for the browser.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -21,10 +21,11 @@ const viteUrls: Plugin = {
   },
 };
 
-async function bundle(entry: string): Promise<{ errors: string[]; metafile?: Metafile }> {
+async function bundle(...entries: string[]): Promise<{ errors: string[]; metafile?: Metafile }> {
   try {
     const r = await build({
-      entryPoints: [entry],
+      entryPoints: entries,
+      outdir: 'out', // not written
       bundle: true,
       platform: 'browser',
       format: 'esm',
@@ -51,8 +52,8 @@ describe('the browser bundle', () => {
     if (r.status !== 0) throw new Error(`turbo run build failed:\n${r.stdout}\n${r.stderr}`);
   });
 
-  it("bundles the page for platform=browser from the packages' browser entries, with no Node built-in", async () => {
-    const { errors, metafile } = await bundle(path.join(web, 'src/main.ts'));
+  it("bundles the page and its worker for platform=browser from the packages' browser entries, with no Node built-in", async () => {
+    const { errors, metafile } = await bundle(path.join(web, 'src/main.ts'), path.join(web, 'src/worker.ts'));
     expect(errors).toEqual([]);
     const inputs = Object.keys(metafile!.inputs).map((f) => path.resolve(web, f));
     const rel = inputs.map((f) => path.relative(repo, f));

@@ -227,6 +227,31 @@ describe('web demo in headless Chromium', () => {
     await page.close();
   });
 
+  it('Stop ends a running decode: the message says so, the model loads again and answers the next request', async () => {
+    const page = await openPage();
+    await page.evaluate(() => void (document.body.dataset['asr'] = 'waiting'));
+    // press Stop as soon as the first decoded token is shown (before the worker's result is handled)
+    const stopped = page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          const out = document.getElementById('transcript')!;
+          new MutationObserver((_, obs) => {
+            if (!/Decoding\.\.\. \d+ text tokens/.test(out.textContent ?? '')) return;
+            obs.disconnect();
+            document.getElementById('stop')!.click();
+            resolve(document.body.dataset['asr'] ?? '');
+          }).observe(out, { childList: true, characterData: true, subtree: true });
+        }),
+    );
+    await page.setInputFiles('#wav-input', wavFile);
+    expect(await stopped).toBe('error');
+    expect(await page.textContent('#asr-error')).toMatch(/^Stopped\. The model is loading again/);
+    await page.waitForFunction(() => document.body.dataset['model'] === 'ready', null, { timeout: 120_000 });
+    expect((await speak(page, 'little value')).state).toBe('done');
+    expect((await upload(page, wavFile)).state).toBe('done');
+    await page.close();
+  });
+
   // WebGL without a GPU runs on SwiftShader, ~100x slower than wasm (30.7 s vs 0.28 s for this
   // decode on an idle machine, over 150 s under load): opt in with ZIPPER_WEB_WEBGL=1.
   it.runIf(process.env['ZIPPER_WEB_WEBGL'] === '1')(
