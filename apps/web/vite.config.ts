@@ -10,5 +10,7 @@ export default defineConfig({
   plugins: [zipperModels({ model: process.env['ZIPPER_WEB_MODEL'] || undefined, from: here })],
   server: { host: '127.0.0.1', port: 5173 },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // the model worker (src/worker.ts) is a module worker
+  worker: { format: 'es' },
   optimizeDeps: { esbuildOptions: { target: 'es2022' } },
 });
