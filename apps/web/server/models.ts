@@ -77,7 +77,11 @@ export function zipperModels(options: { model?: string; from: string }): Plugin 
     }
   };
   const indexJson = (l: Located | Error) =>
-    JSON.stringify(l instanceof Error ? { ok: false, model, error: l.message } : { model, ...l.index });
+    JSON.stringify(
+      l instanceof Error
+        ? { ok: false, model, error: `${l.message} (to serve another model: ZIPPER_WEB_MODEL=DIR|PACKAGE npm run web)` }
+        : { model, ...l.index },
+    );
   return {
     name: 'zipper-models',
     configureServer(server) {

@@ -252,6 +252,30 @@ describe('web demo in headless Chromium', () => {
     await page.close();
   });
 
+  it('a missing model is a message in the page, naming it and how to serve another', async () => {
+    const saved = process.env['ZIPPER_WEB_MODEL'];
+    process.env['ZIPPER_WEB_MODEL'] = path.join(tmp, 'no-such-run');
+    const other = await createServer({
+      configFile: path.join(web, 'vite.config.ts'),
+      server: { port: 0, host: '127.0.0.1' },
+      logLevel: 'error',
+    });
+    process.env['ZIPPER_WEB_MODEL'] = saved;
+    await other.listen();
+    const page = await browser.newPage();
+    try {
+      await page.goto(other.resolvedUrls!.local[0]!);
+      await page.waitForFunction(() => document.body.dataset['model'] === 'error', null, { timeout: 60_000 });
+      const status = (await page.textContent('#load-status')) ?? '';
+      expect(status).toContain(`no model to run: ${path.join(tmp, 'no-such-run')} is not a directory`);
+      expect(status).toContain('ZIPPER_WEB_MODEL=DIR|PACKAGE npm run web');
+      expect(await page.isDisabled('#speak')).toBe(true);
+    } finally {
+      await page.close();
+      await other.close();
+    }
+  });
+
   // WebGL without a GPU runs on SwiftShader, ~100x slower than wasm (30.7 s vs 0.28 s for this
   // decode on an idle machine, over 150 s under load): opt in with ZIPPER_WEB_WEBGL=1.
   it.runIf(process.env['ZIPPER_WEB_WEBGL'] === '1')(
