@@ -117,8 +117,8 @@ class Affine(nn.Module):
     def __init__(self, d_in, d_out, n):
         super().__init__()
         self.layers = nn.ModuleList([nn.Linear(d_in if i == 0 else d_out, d_out) for i in range(n)])
-        for lin in self.layers:
-            nn.init.normal_(lin.weight, std=0.02)
+        for lin in self.layers:  # He: each layer is followed by ReLU (as @zipper/fuse's params.ts)
+            nn.init.normal_(lin.weight, std=(2.0 / lin.in_features) ** 0.5)
             nn.init.zeros_(lin.bias)
 
     def forward(self, x):
@@ -153,8 +153,8 @@ class CrossAttention(nn.Module):
         self.q = nn.Linear(d, d, bias=False)
         self.kv = nn.Linear(d, 2 * d, bias=False)
         self.out = nn.Linear(d, d, bias=False)
-        for lin in (self.q, self.kv, self.out):
-            nn.init.normal_(lin.weight, std=0.02)
+        for lin in (self.q, self.kv, self.out):  # LeCun
+            nn.init.normal_(lin.weight, std=(1.0 / lin.in_features) ** 0.5)
 
     def keys_values(self, s):  # s [B, S, D] -> k, v [B, H, S, K] (what a decoding cache keeps)
         B, S, D = s.shape
@@ -176,8 +176,8 @@ class FeedForward(nn.Module):
         super().__init__()
         self.up = nn.Linear(d, 4 * d, bias=False)
         self.down = nn.Linear(4 * d, d, bias=False)
-        for lin in (self.up, self.down):
-            nn.init.normal_(lin.weight, std=0.02)
+        for lin in (self.up, self.down):  # LeCun
+            nn.init.normal_(lin.weight, std=(1.0 / lin.in_features) ** 0.5)
 
     def forward(self, x):
         return self.down(F.gelu(self.up(x), approximate="tanh"))
