@@ -162,6 +162,7 @@ describe('web demo in headless Chromium', () => {
     expect(audio.samples).toBe(audio.units * (audio.sampleRate / 50)); // 20 ms a unit
     expect(Math.abs(audio.duration - audio.samples / audio.sampleRate)).toBeLessThan(0.01);
     expect(await page.textContent('#tts-timings')).toMatch(/decode units: .*vocoder: /);
+    expect(await page.isVisible('#stop')).toBe(false); // only while a request runs
     const timings = await page.evaluate(() => ({
       backend: document.body.dataset['backend'],
       loadMs: Number(document.body.dataset['loadMs']),
