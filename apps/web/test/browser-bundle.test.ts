@@ -4,11 +4,11 @@
  * package.json "browser" export condition to their built browser entries), which fails on any
  * import of fs, path, crypto, worker_threads, node:* or the native addon. The control: core's Node entry does not bundle for the browser.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { requireBuilt } from './built.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const web = path.join(repo, 'apps/web');
@@ -44,12 +44,7 @@ async function bundle(...entries: string[]): Promise<{ errors: string[]; metafil
 
 describe('the browser bundle', () => {
   beforeAll(() => {
-    // the packages' dist/ (a cache hit when `npm test` has built them)
-    const r = spawnSync('nice', ['-n', '19', 'npx', 'turbo', 'run', 'build', '--filter=@zipper/web^...', '--output-logs=errors-only'], {
-      cwd: repo,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`turbo run build failed:\n${r.stdout}\n${r.stderr}`);
+    requireBuilt(repo);
   });
 
   it("bundles the page and its worker for platform=browser from the packages' browser entries, with no Node built-in", async () => {

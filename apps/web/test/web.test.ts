@@ -8,7 +8,6 @@
  * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { writeWav } from '@zipper/tokenizers';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuilt } from './built.js';
 import { requireProgram } from '../../../tools/setup/system.mjs';
 import { runZipper } from '../../cli/test/fuse-helpers.js';
 import { MAX_TEXT_CHARS, MAX_WAV_BYTES } from '../src/limits.js';
@@ -80,11 +80,7 @@ async function speak(page: Page, text: string): Promise<{ state: string; error: 
 describe('web demo in headless Chromium', () => {
   beforeAll(async () => {
     const executablePath = requireProgram('chromium', 'chromium');
-    const built = spawnSync('nice', ['-n', '19', 'npx', 'turbo', 'run', 'build', '--filter=@zipper/web^...', '--output-logs=errors-only'], {
-      cwd: repo,
-      encoding: 'utf8',
-    });
-    if (built.status !== 0) throw new Error(`turbo run build failed:\n${built.stdout}\n${built.stderr}`);
+    requireBuilt(repo);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-web-'));
     if (given) {
       model = given;
