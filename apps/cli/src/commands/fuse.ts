@@ -4,9 +4,61 @@
  * an output-modality schedule (docs/fuse-cli.md). `zipper baseline` is the same command body for
  * the single-decoder baseline.
  */
+import path from 'node:path';
+import { parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
+import { existingVersion, releaseFusedRun } from '../fuse/release.js';
+import { readFuseRun } from '../fuse/run-file.js';
 import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
+
+const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--name @zipper/checkpoint-zipper-small]
+      [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N]
+
+Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
+checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
+tower versions), run.json, model/ (--dtype, default float16), loss.svg and a model card with the
+run's numbers and the evaluation tables of RUN/eval/SPLIT/{asr,tts}/metrics.json (zipper eval
+asr|tts --out RUN/eval/SPLIT/asr|tts), with pocketsphinx's rows from --peer (zipper eval peer
+outputs). --until-step N: the run was stopped there (its command in the card gets the flag).
+--version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
+changesets once the package is in the repository).`;
+
+const RELEASE_OPTIONS = {
+  run: { type: 'string' },
+  out: { type: 'string' },
+  name: { type: 'string' },
+  version: { type: 'string' },
+  dtype: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  'until-step': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function runRelease(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, RELEASE_OPTIONS, RELEASE_USAGE);
+  if (v.help) {
+    console.log(RELEASE_USAGE);
+    return 0;
+  }
+  if (!v.run || !v.out) throw new UsageError(`--run RUN_DIR and --out DIR are required\n\n${RELEASE_USAGE}`);
+  const dtype = v.dtype ?? 'float16';
+  if (dtype !== 'float16' && dtype !== 'float32') throw new UsageError(`--dtype must be float16 or float32, got "${dtype}"`);
+  const name = v.name ?? '@zipper/checkpoint-zipper-small';
+  if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(name)) throw new UsageError(`--name must be a scoped npm package name, got "${name}"`);
+  const version = v.version ?? existingVersion(path.resolve(v.out)) ?? '0.1.0';
+  if (!/^\d+\.\d+\.\d+(-[0-9a-z.]+)?$/.test(version)) throw new UsageError(`--version must be a semver version, got "${version}"`);
+  const until = v['until-step'];
+  if (until !== undefined && !/^[1-9]\d*$/.test(until)) throw new UsageError(`--until-step must be a positive integer, got "${until}"`);
+  const command =
+    until === undefined ? undefined : `${readFuseRun(path.join(path.resolve(v.run), 'run.json')).command} --until-step ${until}`;
+  const out = await releaseFusedRun(
+    { run: v.run, out: v.out, name, version, dtype, peers: v.peer ?? [], ...(command ? { command } : {}) },
+    (s) => void process.stderr.write(`${s}\n`),
+  );
+  console.log(JSON.stringify({ name, version, dtype, out }));
+  return 0;
+}
 
 export const fuse: Command = {
   name: 'fuse',
@@ -15,12 +67,13 @@ export const fuse: Command = {
     const [sub, ...rest] = argv;
     if (sub === 'train') return runFusedTraining('fuse', rest);
     if (sub === 'generate') return runFusedGenerate(rest);
+    if (sub === 'release') return runRelease(rest);
     if (sub === '--help' || sub === '-h') {
-      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}`);
+      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${RELEASE_USAGE}`);
       return 0;
     }
     throw new UsageError(
-      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train or generate)\n\n${trainUsage('fuse')}`,
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate or release)\n\n${trainUsage('fuse')}`,
     );
   },
 };

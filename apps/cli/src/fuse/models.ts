@@ -55,8 +55,8 @@ export interface RunModel<B = unknown> {
   /** Data-parallel strategy factory (`--workers N`): each worker a replica of the model. */
   readonly parallel: (workers: number) => DataParallelGradients<B>;
   readonly freezePrefixes: readonly string[];
-  /** Writes the model in its release format (a directory, atomically). */
-  save(dir: string): Promise<void>;
+  /** Writes the model in its release format (a directory, atomically); float16 halves the trained weights' bytes (a release). */
+  save(dir: string, options?: { readonly dtype?: 'float32' | 'float16' }): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
   dispose(): void;
 }
@@ -78,7 +78,7 @@ function fuseModel(zipper: Zipper): RunModel {
     local: fusedGradients(zipper) as GradientStrategy<unknown>,
     parallel: (workers) => fusedDataParallel(zipper, { workers }) as DataParallelGradients<unknown>,
     freezePrefixes: freezePrefixes(zipper),
-    save: (dir) => saveZipper(dir, zipper),
+    save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
     dispose: () => zipper.dispose(),
   };
@@ -116,8 +116,9 @@ function baselineModel(sd: SingleDecoder): RunModel {
     local: sd.gradients() as GradientStrategy<unknown>,
     parallel: (workers) => singleDecoderDataParallel(sd, { workers }) as DataParallelGradients<unknown>,
     freezePrefixes: [],
-    save: (dir) =>
+    save: (dir, options) =>
       saveTower(dir, sd.tower, {
+        ...(options?.dtype ? { dtype: options.dtype } : {}),
         metadata: {
           baseline: {
             towers: sd.config.towers.map((t) => ({ name: t.name, vocabSize: t.config.vocabSize, bos: t.bos, eos: t.eos })),

@@ -1,0 +1,181 @@
+/**
+ * `zipper fuse release`: a trained fused run (or single decoder) as an installable checkpoint
+ * package, the way `zipper pretrain` writes the towers' (docs/fuse-cli.md, "Release"):
+ *
+ *   package.json  `@zipper/checkpoint-<name>`, depending on the exact tower package versions
+ *   run.json      the run's (its towers by package name and sha256: loadTrainedModel resolves them)
+ *   model/        the trained model in its release format, float16 by default (half the bytes)
+ *   README.md     a model card in the Hugging Face hub's style: front matter, the towers, the
+ *                 command, data, steps, tokens, wall time, seed, losses, the plot, and the
+ *                 evaluation tables found in RUN/eval/SPLIT/{asr,tts}/metrics.json (+ --peer rows)
+ *   loss.svg
+ *
+ * The weights are rewritten from the run's model/ (loaded, verified against the towers' sha256,
+ * saved in --dtype), so the same run gives the same bytes.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../command.js';
+import { readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
+import { LOSS_PLOT } from '../training/session.js';
+import { MODEL_DIR } from './run-file.js';
+import { loadTrainedModel } from './trained-model.js';
+
+export interface ReleaseOptions {
+  readonly run: string;
+  readonly out: string;
+  readonly name: string;
+  readonly version: string;
+  readonly dtype: 'float32' | 'float16';
+  readonly peers: readonly string[];
+  /** The run's command as released (e.g. with --until-step), if not run.json's. */
+  readonly command?: string;
+}
+
+const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
+const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
+  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.tts)])];
+  if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
+  const lines = [
+    '### Speech recognition (greedy), WER / CER against the gold text',
+    '',
+    '| split | utterances | this model | pocketsphinx (same audio) |',
+    '|---|---|---|---|',
+  ];
+  for (const split of splits) {
+    const m = s.asr[split as keyof typeof s.asr];
+    if (!m) continue;
+    const p = peers.find((x) => x.split === split);
+    lines.push(`| ${split} | ${m.utterances} | ${pct(m.wer)} / ${pct(m.cer)} | ${p ? `${pct(p.wer)} / ${pct(p.cer)}` : 'not run'} |`);
+  }
+  lines.push('', '### Speech synthesis: pocketsphinx transcribes our audio; WER against the gold text', '');
+  lines.push(
+    '| split | utterances | this model: mean over seeds (min-max) | vs target | oracle (gold units -> vocoder) |',
+    '|---|---|---|---|---|',
+  );
+  for (const split of splits) {
+    const m = s.tts[split as keyof typeof s.tts];
+    if (!m) continue;
+    lines.push(
+      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)} |`,
+    );
+  }
+  lines.push('', 'Commands:', '', '```sh');
+  for (const m of [...Object.values(s.asr), ...Object.values(s.tts), ...peers]) if (m?.command) lines.push(m.command);
+  lines.push('```', '');
+  return lines;
+}
+
+export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => void): Promise<string> {
+  const runDir = path.resolve(o.run);
+  const summary = readRun(runDir);
+  const run = summary.run;
+  for (const [m, t] of Object.entries(run.towers))
+    if (t.version === null)
+      throw new UsageError(
+        `the ${m} tower of ${runDir} is a directory (${t.location}), not a checkpoint package: a released model must name installable towers; train with --tower ${m}=@zipper/checkpoint-...`,
+      );
+  const out = path.resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const trained = await loadTrainedModel(runDir);
+  try {
+    await trained.model.save(path.join(out, MODEL_DIR), { dtype: o.dtype });
+  } finally {
+    trained.dispose();
+  }
+  copyFileSync(path.join(runDir, 'run.json'), path.join(out, 'run.json'));
+  if (existsSync(path.join(runDir, LOSS_PLOT))) copyFileSync(path.join(runDir, LOSS_PLOT), path.join(out, LOSS_PLOT));
+  const towers = Object.values(run.towers);
+  writeFileSync(
+    path.join(out, 'package.json'),
+    `${JSON.stringify(
+      {
+        name: o.name,
+        version: o.version,
+        description: `Zipper ${summary.label} of ${towers.map((t) => `${t.name}@${t.version}`).join(' + ')}: speech recognition and synthesis from one model (weights, run.json, model card)`,
+        license: 'Apache-2.0',
+        files: ['model', 'run.json', 'README.md', LOSS_PLOT],
+        keywords: ['zipper', 'checkpoint', 'asr', 'tts'],
+        dependencies: Object.fromEntries(towers.map((t) => [t.name, t.version])),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const peers = readPeers(o.peers);
+  const r = run.recipe;
+  const held = summary.heldOut;
+  const card = [
+    '---',
+    'library_name: zipper',
+    'pipeline_tag: automatic-speech-recognition',
+    'license: apache-2.0',
+    'base_model:',
+    ...towers.map((t) => `- ${t.name}@${t.version}`),
+    'datasets:',
+    `- zipper-data-build-${run.data.size}-seed${run.data.seed}`,
+    'tags:',
+    '- zipper',
+    '- text-to-speech',
+    '- tensorflow.js',
+    '---',
+    '',
+    `# ${o.name}`,
+    '',
+    `A Zipper model (${summary.label}) fusing ${towers.map((t) => `\`${t.name}@${t.version}\``).join(' and ')} with gated cross-attention`,
+    `(${run.model.crossLayers ?? '-'} cross-attention layers per direction, ${run.model.projectionLayers ?? '-'}-layer projections), fine-tuned on ${run.data.percent}% of the aligned pairs for speech recognition and synthesis.`,
+    `${run.parameters.total.toLocaleString('en-US')} parameters, ${run.parameters.trained.toLocaleString('en-US')} trained here; weights stored as ${o.dtype}.`,
+    '',
+    '```sh',
+    'npx zipper transcribe FILE.wav   # this package is the default model',
+    'npx zipper speak "hello world" --out hello.wav',
+    '```',
+    '',
+    '## Towers (verified by sha256 when loading)',
+    '',
+    '| tower | package | sha256 of its weights |',
+    '|---|---|---|',
+    ...Object.entries(run.towers).map(([m, t]) => `| ${m} | \`${t.name}@${t.version}\` | \`${t.sha256}\` |`),
+    '',
+    '## Training',
+    '',
+    '```sh',
+    o.command ?? run.command,
+    '```',
+    '',
+    '| | |',
+    '|---|---|',
+    `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\` (build.json sha256 \`${run.data.buildSha256}\`), ${run.data.percent}% of the aligned pairs |`,
+    `| tasks | ${run.tasks.join(' + ')}, mixed ${Object.entries(run.mix)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(' : ')} by example count |`,
+    `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
+    `| optimizer | AdamW, lr ${r.peakLr} -> ${r.minLr} (cosine, warmup ${r.warmup}), weight decay ${r.weightDecay}, clip ${r.clip} |`,
+    `| seed | ${run.seed} |`,
+    `| wall time | ${(summary.wallSeconds / 60).toFixed(1)} min (sessions.jsonl of the run) |`,
+    `| training loss, last 20 steps | ${Object.entries(summary.trainLoss)
+      .map(([k, v]) => `${k} ${f4(v)}`)
+      .join(', ')} nats/token |`,
+    `| held-out loss (dev), last evaluation | ${Object.entries(held)
+      .map(([k, v]) => `${k} ${f4(v)}`)
+      .join(', ')} nats/token |`,
+    '',
+    '![training and held-out loss per stream against tokens seen](loss.svg)',
+    '',
+    '## Evaluation (this package, as shipped)',
+    '',
+    ...evalTables(summary, peers),
+  ];
+  writeFileSync(path.join(out, 'README.md'), `${card.join('\n')}\n`);
+  log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
+  return out;
+}
+
+/** The version in an existing package.json of `dir`, if any (a re-release keeps it unless --version is given). */
+export function existingVersion(dir: string): string | undefined {
+  const f = path.join(dir, 'package.json');
+  if (!existsSync(f)) return undefined;
+  return (JSON.parse(readFileSync(f, 'utf8')) as { version?: string }).version;
+}

@@ -1,0 +1,114 @@
+// `zipper fuse release`: a trained run as an installable checkpoint package (float16 weights,
+// package.json naming the exact tower versions, a model card), on a tiny data build and tiny towers.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeSafetensors } from '@zipper/common';
+import { initBackend } from '@zipper/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTrainedModel } from '../src/fuse/trained-model.js';
+import { runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+
+let data = '';
+let towers = { text: '', speech: '' };
+beforeAll(async () => {
+  await initBackend();
+  data = await tinyData('zipper-fuse-release-test-');
+  towers = await saveTinyTowers(data, data);
+}, 240_000);
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
+const train = (out: string) =>
+  runZipper([
+    'fuse',
+    'train',
+    '--tower',
+    `text=${towers.text}`,
+    '--tower',
+    `speech=${towers.speech}`,
+    '--aligned',
+    data,
+    '--fraction',
+    '1',
+    '--batch',
+    '4',
+    '--steps',
+    '6',
+    '--every',
+    '6',
+    '--lr',
+    '1e-2',
+    '--freeze',
+    'text',
+    '--workers',
+    '0',
+    '--no-progress',
+    '--out',
+    out,
+  ]);
+
+describe('zipper fuse release', () => {
+  it('refuses a run whose towers are plain directories, not versioned packages', async () => {
+    const run = path.join(data, 'run-dirs');
+    expect((await train(run)).code).toBe(0);
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-dirs')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tower of .* is a directory .*not a checkpoint package/);
+  }, 240_000);
+
+  it('writes float16 weights equal to the run rounded to float16, the exact tower versions, a card; loads; same bytes twice', async () => {
+    for (const [m, dir] of Object.entries(towers))
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    const run = path.join(data, 'run-pkgs');
+    expect((await train(run)).code).toBe(0);
+    const pkg = path.join(data, 'pkg');
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--version', '0.2.0', '--until-step', '6']);
+    expect(r.code).toBe(0);
+    expect(summaryOf(r)).toMatchObject({ name: '@zipper/checkpoint-zipper-small', version: '0.2.0', dtype: 'float16' });
+
+    const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest['dependencies']).toEqual({ '@zipper/checkpoint-text-tiny': '0.0.1', '@zipper/checkpoint-speech-tiny': '0.0.1' });
+    const info = JSON.parse(readFileSync(path.join(pkg, 'model', 'zipper.json'), 'utf8')) as { weights: { dtype: string } };
+    expect(info.weights.dtype).toBe('float16');
+
+    // every trained weight is the run's, rounded to float16 (relative error <= 2^-11, or tiny absolute near 0)
+    const full = weightsOf(path.join(run, 'model', 'model.safetensors'));
+    const half = weightsOf(path.join(pkg, 'model', 'model.safetensors'));
+    expect([...half.keys()].sort()).toEqual([...full.keys()].sort());
+    let worst = 0;
+    for (const [k, t] of full) {
+      const a = t.data as Float32Array;
+      const b = half.get(k)!.data as Float32Array;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(a[i]!), 2 ** -14));
+    }
+    expect(worst).toBeGreaterThan(0); // really stored as float16
+    expect(worst).toBeLessThanOrEqual(2 ** -11);
+
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
+      command: string;
+      towers: Record<string, { sha256: string }>;
+    };
+    expect(card).toContain(`${runJson.command} --until-step 6`);
+    expect(card).toContain(runJson.towers['text']!.sha256);
+    expect(card).toMatch(/^---\nlibrary_name: zipper\n/);
+
+    // the package loads as a model (towers verified by sha256) and decodes
+    const model = await loadTrainedModel(pkg);
+    try {
+      const rows = await model.generate([[model.segment('text', model.text.encode('a test'))]], 'speech', { maxNewTokens: 4 });
+      expect(rows[0]!.output).toBe('speech');
+    } finally {
+      model.dispose();
+    }
+    // a second release of the same run writes the same weights, byte for byte
+    const again = path.join(data, 'pkg-again');
+    expect((await runZipper(['fuse', 'release', '--run', run, '--out', again, '--version', '0.2.0'])).code).toBe(0);
+    expect(
+      Buffer.compare(
+        readFileSync(path.join(again, 'model', 'model.safetensors')),
+        readFileSync(path.join(pkg, 'model', 'model.safetensors')),
+      ),
+    ).toBe(0);
+  }, 240_000);
+});
