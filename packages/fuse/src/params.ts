@@ -74,11 +74,20 @@ export function fusionParamSpecs(c: ZipperConfig): FusionParamSpec[] {
   return [...c.towers.flatMap((t) => inputProjectionSpecs(c, t.name)), ...c.schedule.links.flatMap((l) => linkSpecs(c, l))];
 }
 
-/** A new trainable variable with the spec's initial value; the values depend only on (seed, key). */
-export function initFusionParam(spec: FusionParamSpec, seed: number): tf.Variable {
+/** Whether `key` is a cross-attention gate (`gate_attn` / `gate_ff`; the input projections' gates are not). */
+export const isCrossGate = (key: string): boolean => key.startsWith('cross.') && (key.endsWith('.gate_attn') || key.endsWith('.gate_ff'));
+
+/**
+ * A new trainable variable with the spec's initial value; the values depend only on (seed, key).
+ * `crossGate` (default 0, Flamingo's and the paper's) is the initial value of every cross-attention
+ * gate: a non-zero value (e.g. 0.1, tanh 0.0997) lets the cross-attention change the output from
+ * step 0, so its weights' gradients do not flip sign with a gate wandering around 0.
+ */
+export function initFusionParam(spec: FusionParamSpec, seed: number, crossGate = 0): tf.Variable {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   let values: Float32Array;
-  if (spec.init.kind === 'zeros') values = new Float32Array(n);
+  if (isCrossGate(spec.key)) values = new Float32Array(n).fill(crossGate);
+  else if (spec.init.kind === 'zeros') values = new Float32Array(n);
   else if (spec.init.kind === 'ones') values = new Float32Array(n).fill(1);
   else values = initParam({ key: spec.key, shape: spec.shape, init: spec.init }, seed);
   return tf.tidy(() => tf.variable(tf.tensor(values, [...spec.shape], 'float32'), true, undefined));

@@ -120,14 +120,17 @@ export class Zipper {
   /**
    * A zipped model over the given towers (taken, not copied: the zipper's params are their
    * variables, and `dispose()` disposes them), with freshly initialized fusion weights; the same
-   * config and seed give identical weights.
+   * config and seed give identical weights. `init.crossGate`: the cross-attention gates' initial
+   * value (default 0: the model starts as the lone towers; see initFusionParam).
    */
-  static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number } = {}): Zipper {
+  static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number; crossGate?: number } = {}): Zipper {
     const config = resolveZipperConfig({
       ...options,
       towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })),
     });
-    const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0)]));
+    const crossGate = init.crossGate ?? 0;
+    if (!Number.isFinite(crossGate)) throw new ConfigError(`crossGate must be a finite number, got ${crossGate}`);
+    const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0, crossGate)]));
     return new Zipper(config, towers, fusion);
   }
 

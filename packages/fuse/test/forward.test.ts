@@ -40,6 +40,34 @@ describe('Zipper forward', () => {
     z.dispose();
   });
 
+  it("crossGate: every cross-attention gate starts at the value, the input projections' gates at 0, every other weight as with gate 0", () => {
+    const a = Zipper.create(towers(), SCHEDULE, { seed: 3 });
+    const b = Zipper.create(towers(), SCHEDULE, { seed: 3, crossGate: 0.1 });
+    let gates = 0;
+    for (const [k, v] of a.params) {
+      if (k.startsWith('towers.')) continue;
+      const x = values(v);
+      const y = values(b.params.get(k)!);
+      if (/^cross\..*\.gate_(attn|ff)$/.test(k)) {
+        gates++;
+        expect([...x]).toEqual([0]);
+        expect([...y]).toEqual([Math.fround(0.1)]);
+      } else expect(Buffer.from(y.buffer).equals(Buffer.from(x.buffer))).toBe(true);
+    }
+    expect(gates).toBe(2 * a.config.schedule.links.length);
+    // open gates from step 0: the logits move off the lone towers'
+    const ex = examples();
+    const la = a.forward(layoutBatch(a.config, ex));
+    const lb = b.forward(layoutBatch(b.config, ex));
+    expect(Math.max(...values(tf.abs(tf.sub(lb['text']!, la['text']!))))).toBeGreaterThan(1e-4);
+    tf.dispose([la, lb]);
+    a.dispose();
+    b.dispose();
+    const entries = towers();
+    expect(() => Zipper.create(entries, SCHEDULE, { crossGate: Number.NaN })).toThrow(/crossGate must be a finite number/);
+    for (const e of entries) e.tower.dispose();
+  });
+
   it('a position that sees no position of the other tower equals the lone tower, even with gates 0.7', () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, inputProjection: 'none' }, { seed: 3 });
     perturbFusion(z);

@@ -66,6 +66,8 @@ export interface FuseOptions {
   readonly projectionLayers: number;
   readonly freeze: readonly string[];
   readonly seed: number;
+  /** Initial value of the cross-attention gates (default 0: the paper's). */
+  readonly crossGate?: number;
 }
 
 function fuseModel(zipper: Zipper): RunModel {
@@ -89,7 +91,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
   const zipper = Zipper.create(
     towerEntries(towers),
     { schedule: { every: o.crossLayers }, projectionLayers: o.projectionLayers, freeze: o.freeze },
-    { seed: o.seed },
+    { seed: o.seed, crossGate: o.crossGate ?? 0 },
   );
   return fuseModel(zipper);
 }

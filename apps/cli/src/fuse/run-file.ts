@@ -54,6 +54,8 @@ export interface FuseRun {
   readonly model: {
     readonly crossLayers?: number;
     readonly projectionLayers?: number;
+    /** The cross-attention gates' initial value (absent: 0). */
+    readonly crossGate?: number;
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };

@@ -28,7 +28,8 @@ const TASKS: Readonly<Record<TaskName, typeof ASR>> = { asr: ASR, tts: TTS };
 
 export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
-  const only = kind === 'fuse' ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N]' : ' [--max-seq-len N]';
+  const only =
+    kind === 'fuse' ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X]' : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
       [--tasks asr,tts] [--mix ASR:TTS] [--steps N] [--batch N] [--lr X] [--seed N]${only}
@@ -39,7 +40,8 @@ ${
   kind === 'fuse'
     ? `Zips the text and speech towers (zipper pretrain outputs or checkpoint packages) with gated
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
---projection-layers 3, the paper's) and fine-tunes on the aligned pairs; --freeze text (default)
+--projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
+0, the paper's) and fine-tunes on the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
 embedding rows, every weight fine-tuned, one stream holding both segments (--max-seq-len,
@@ -78,6 +80,7 @@ const OPTIONS = {
   'eval-every': { type: 'string' },
   'cross-layers': { type: 'string' },
   'projection-layers': { type: 'string' },
+  'gate-init': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
@@ -98,9 +101,10 @@ const RUN_OPTIONS = [
   'eval-every',
   'cross-layers',
   'projection-layers',
+  'gate-init',
   'max-seq-len',
 ] as const;
-const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers'] as const;
+const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init'] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
 function parseTasks(v: string | undefined): TaskName[] {
@@ -194,6 +198,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       ? undefined
       : intArg(v['cross-layers'], 'cross-layers', 1, 1);
   const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
+  const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
   const maxSeqLenArg = run
     ? run.model.maxSeqLen
     : v['max-seq-len'] === undefined
@@ -226,7 +231,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed })
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -264,6 +269,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               String(crossLayers),
               '--projection-layers',
               String(projectionLayers),
+              ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -291,7 +297,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         tasks,
         mix,
         recipe,
-        model: kind === 'fuse' ? { crossLayers, projectionLayers, freeze } : { maxSeqLen },
+        model: kind === 'fuse' ? { crossLayers, projectionLayers, freeze, ...(crossGate !== 0 ? { crossGate } : {}) } : { maxSeqLen },
         counts: aligned.counts,
         parameters: { total, trained },
         createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core, backend: info.backend },
