@@ -5,6 +5,7 @@
  * the single-decoder baseline.
  */
 import path from 'node:path';
+import { initBackend } from '@zipper/core';
 import { parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
@@ -52,6 +53,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   if (until !== undefined && !/^[1-9]\d*$/.test(until)) throw new UsageError(`--until-step must be a positive integer, got "${until}"`);
   const command =
     until === undefined ? undefined : `${readFuseRun(path.join(path.resolve(v.run), 'run.json')).command} --until-step ${until}`;
+  await initBackend();
   const out = await releaseFusedRun(
     { run: v.run, out: v.out, name, version, dtype, peers: v.peer ?? [], ...(command ? { command } : {}) },
     (s) => void process.stderr.write(`${s}\n`),

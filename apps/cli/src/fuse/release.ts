@@ -94,7 +94,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       {
         name: o.name,
         version: o.version,
-        description: `Zipper ${summary.label} of ${towers.map((t) => `${t.name}@${t.version}`).join(' + ')}: speech recognition and synthesis from one model (weights, run.json, model card)`,
+        description: `Zipper model (${summary.label}) of ${towers.map((t) => `${t.name}@${t.version}`).join(' + ')}: speech recognition and synthesis from one model (weights, run.json, model card)`,
         license: 'Apache-2.0',
         files: ['model', 'run.json', 'README.md', LOSS_PLOT],
         keywords: ['zipper', 'checkpoint', 'asr', 'tts'],
