@@ -142,7 +142,7 @@ describe('zipper transcribe', () => {
   );
 
   it.skipIf(!defaultInstalled)(
-    `the shipped ${DEFAULT_MODEL}: transcribe (no --model) prints what zipper fuse generate prints for the same WAV; speak repeats its bytes (skipped: the package is not installed yet; npm ci installs it once it ships)`,
+    `the shipped ${DEFAULT_MODEL}: transcribe (no --model) prints what zipper fuse generate prints for the same WAV; speak repeats its bytes (skipped while the package is not installed; npm ci installs it)`,
     async () => {
       const wav = sampleUtterance().wav;
       const r = await runZipper(['transcribe', wav]);
