@@ -89,12 +89,30 @@ describe('zipper fuse release', () => {
       command: string;
       towers: Record<string, { sha256: string }>;
     };
-    expect(card).toContain(`${runJson.command} --until-step 6`);
+    const shipped = JSON.parse(readFileSync(path.join(pkg, 'run.json'), 'utf8')) as {
+      command: string;
+      towers: Record<string, { dir: string }>;
+    };
+    expect(shipped.command).toBe(
+      runJson.command
+        .split(towers.text)
+        .join('@zipper/checkpoint-text-tiny')
+        .split(towers.speech)
+        .join('@zipper/checkpoint-speech-tiny')
+        .split(run)
+        .join('OUT')
+        .split(data)
+        .join('DATA'),
+    );
+    expect(shipped.towers['text']!.dir).toBe('@zipper/checkpoint-text-tiny'); // found by name on another machine
+    expect(card).toContain(`${shipped.command} --until-step 6`);
+    expect(card + JSON.stringify(shipped)).not.toContain(data); // no path of the training machine
     expect(card).toContain(runJson.towers['text']!.sha256);
     expect(card).toMatch(/^---\nlibrary_name: zipper\n/);
 
     // the package loads as a model (towers verified by sha256) and decodes
-    const model = await loadTrainedModel(pkg);
+    // (the tiny towers are not installed packages here: pass their folders, as --tower does)
+    const model = await loadTrainedModel(pkg, { text: towers.text, speech: towers.speech });
     try {
       const rows = await model.generate([[model.segment('text', model.text.encode('a test'))]], 'speech', { maxNewTokens: 4 });
       expect(rows[0]!.output).toBe('speech');

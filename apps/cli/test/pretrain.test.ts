@@ -87,6 +87,9 @@ describe('zipper pretrain --preset tiny', () => {
     // the card's command, run again into another folder, gives the same bytes
     const command = /```sh\n(zipper pretrain .*)\n```/.exec(card)![1]!.split(' ').slice(2);
     const again = path.join(data, 'run-text-again');
+    expect(card).not.toContain(data); // no path of the training machine: DATA and OUT stand for them
+    expect(command[command.indexOf('--data') + 1]).toBe('DATA');
+    command[command.indexOf('--data') + 1] = data;
     command[command.indexOf('--out') + 1] = again;
     expect((await runPretrain([...command, '--no-progress'])).code).toBe(0);
     const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));

@@ -17,6 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { UsageError } from '../command.js';
 import { readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
+import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import { MODEL_DIR } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
@@ -85,7 +86,11 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   } finally {
     trained.dispose();
   }
-  copyFileSync(path.join(runDir, 'run.json'), path.join(out, 'run.json'));
+  // machine paths -> placeholders / package names (towers are found by name on other machines)
+  const machine: Record<string, string> = { [run.data.dir]: 'DATA', [runDir]: 'OUT' };
+  for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
+  for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
+  writeFileSync(path.join(out, 'run.json'), portable(readFileSync(path.join(runDir, 'run.json'), 'utf8'), machine));
   if (existsSync(path.join(runDir, LOSS_PLOT))) copyFileSync(path.join(runDir, LOSS_PLOT), path.join(out, LOSS_PLOT));
   const towers = Object.values(run.towers);
   writeFileSync(
@@ -145,6 +150,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     o.command ?? run.command,
     '```',
     '',
+    '`DATA`: the data build below; `OUT`: the run folder (its `eval/` holds the evaluation outputs); `PEER`: a `zipper eval peer` output.',
+    '',
     '| | |',
     '|---|---|',
     `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\` (build.json sha256 \`${run.data.buildSha256}\`), ${run.data.percent}% of the aligned pairs |`,
@@ -168,7 +175,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '',
     ...evalTables(summary, peers),
   ];
-  writeFileSync(path.join(out, 'README.md'), `${card.join('\n')}\n`);
+  writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
   return out;
 }

@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { isHeldOut, type LossPoint } from '../progress/index.js';
 import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG } from '../training/session.js';
+import { packageDir, portable } from '../training/portable.js';
 import type { PretrainRun } from './run-file.js';
 
 export const PACKAGE_DIR = 'package';
@@ -74,7 +75,9 @@ export function writeCheckpointPackage(
     )}\n`,
   );
   copyFileSync(path.join(out, LOSS_PLOT), path.join(dir, 'loss.svg'));
-  copyFileSync(path.join(out, 'run.json'), path.join(dir, 'run.json'));
+  const speechPackage = packageDir('@zipper/speech');
+  const machine = { [run.data.dir]: 'DATA', [out]: 'OUT', ...(speechPackage ? { [speechPackage]: '@zipper/speech' } : {}) };
+  writeFileSync(path.join(dir, 'run.json'), portable(readFileSync(path.join(out, 'run.json'), 'utf8'), machine));
   const loader = run.modality === 'text' ? 'TextTower' : 'SpeechTower';
   const card = [
     '---',
@@ -105,6 +108,8 @@ export function writeCheckpointPackage(
     command,
     '```',
     '',
+    '`DATA`: the data build below (`zipper data build --out DATA ...`); `OUT`: a new run folder.',
+    '',
     '| | |',
     '|---|---|',
     `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\`, build.json sha256 \`${run.data.buildSha256}\` |`,
@@ -124,5 +129,5 @@ export function writeCheckpointPackage(
     'same engine; with the same seed and worker count the weights are bit-identical (the tests rebuild a tiny one).',
     '',
   ];
-  writeFileSync(path.join(dir, 'README.md'), card.join('\n'));
+  writeFileSync(path.join(dir, 'README.md'), portable(card.join('\n'), machine));
 }

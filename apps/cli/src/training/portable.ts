@@ -1,0 +1,29 @@
+/**
+ * Machine paths out of what ships: a checkpoint package's run.json and model card are read on
+ * other machines, so the absolute paths of the training machine (the data build, the run
+ * directory, a tower's or tokenizer's folder) are replaced by placeholders (`DATA`, `OUT`) or by
+ * the package name that finds the same files anywhere. One function for `zipper pretrain`'s and
+ * `zipper fuse release`'s packages.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** `text` with every occurrence of each absolute path (longest first) replaced by its placeholder. */
+export function portable(text: string, paths: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(paths)
+    .filter(([p]) => path.isAbsolute(p))
+    .map(([p, to]) => [path.resolve(p), to] as const)
+    .sort((a, b) => b[0].length - a[0].length);
+  let out = text;
+  for (const [p, to] of entries) out = out.split(p).join(to);
+  return out;
+}
+
+/** The folder of an installed package (for mapping its files back to `name/...`), or undefined. */
+export function packageDir(name: string): string | undefined {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
