@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
-import { parse } from '../args.js';
+import { intArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
@@ -49,8 +49,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(name)) throw new UsageError(`--name must be a scoped npm package name, got "${name}"`);
   const version = v.version ?? existingVersion(path.resolve(v.out)) ?? '0.1.0';
   if (!/^\d+\.\d+\.\d+(-[0-9a-z.]+)?$/.test(version)) throw new UsageError(`--version must be a semver version, got "${version}"`);
-  const until = v['until-step'];
-  if (until !== undefined && !/^[1-9]\d*$/.test(until)) throw new UsageError(`--until-step must be a positive integer, got "${until}"`);
+  const until = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
   const command =
     until === undefined ? undefined : `${readFuseRun(path.join(path.resolve(v.run), 'run.json')).command} --until-step ${until}`;
   await initBackend();
