@@ -28,7 +28,7 @@ import {
   ZipperError,
   type ModelFiles,
 } from '@zipper/core';
-import { resolveZipperConfig, type ZipperConfig } from './config.js';
+import { resolveZipperConfig, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { TowerMismatchError } from './errors.js';
 import type { FusionLink } from './schedule.js';
 import { Zipper, type TowerEntry, type TowerSource } from './zipper.js';
@@ -51,7 +51,13 @@ export interface FusedCheckpointInfo {
     readonly checkpoint: TowerSource | null;
   }[];
   readonly schedule: { readonly links: readonly FusionLink[] };
-  readonly options: { readonly inputProjection: string; readonly inputProjectionLayers: number; readonly projectionLayers: number };
+  readonly options: {
+    readonly inputProjection: string;
+    readonly inputProjectionLayers: number;
+    readonly projectionLayers: number;
+    /** Auxiliary CTC heads (absent when none). */
+    readonly ctc?: readonly CtcHeadSpec[];
+  };
   readonly weights: { readonly file: string; readonly sha256: string; readonly bytes: number; readonly dtype: 'float32' | 'float16' };
   readonly createdAt: string;
   readonly createdWith: Readonly<Record<string, string>>;
@@ -106,7 +112,12 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
       checkpoint: zipper.sources.get(t.name) ?? null,
     })),
     schedule: { links: c.schedule.links },
-    options: { inputProjection: c.inputProjection, inputProjectionLayers: c.inputProjectionLayers, projectionLayers: c.projectionLayers },
+    options: {
+      inputProjection: c.inputProjection,
+      inputProjectionLayers: c.inputProjectionLayers,
+      projectionLayers: c.projectionLayers,
+      ...(c.ctc.length > 0 ? { ctc: c.ctc } : {}),
+    },
     weights: { file: WEIGHTS, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
     createdAt: new Date().toISOString(),
     createdWith: { node: fs.versions()['node'] ?? '', '@tensorflow/tfjs-core': tf.version_core },
@@ -153,6 +164,7 @@ export async function readZipperCheckpointInfo(
       inputProjection: info.options.inputProjection as never,
       inputProjectionLayers: info.options.inputProjectionLayers,
       projectionLayers: info.options.projectionLayers,
+      ...(info.options.ctc ? { ctc: info.options.ctc } : {}),
       freeze: info.towers.filter((t) => t.frozen).map((t) => t.name),
     });
   } catch (e) {

@@ -31,6 +31,17 @@ export interface ZipperTowerSpec {
  */
 export type InputProjectionMode = 'gated' | 'replace' | 'none';
 
+/**
+ * An auxiliary CTC head (docs/zipper.md, "CTC head"; not in the paper): the tokens of tower `to`'s
+ * segments predicted from tower `from`'s positions, through the source projection of the first
+ * link `to <- from` and a linear layer to `to`'s vocabulary plus a blank (the last class). Its loss
+ * trains that projection to carry `to`'s content, which the link's cross-attention then reads.
+ */
+export interface CtcHeadSpec {
+  readonly from: string;
+  readonly to: string;
+}
+
 /** The schedule as links, or one of its constructors: `{ every: n }` or `{ intervals: { text: 2, speech: 1 } }`. */
 export type ScheduleInput = readonly FusionLink[] | { readonly every: number } | { readonly intervals: Readonly<Record<string, number>> };
 
@@ -45,6 +56,8 @@ export interface ZipperConfig {
   readonly projectionLayers: number;
   /** Names of towers whose weights do not train. */
   readonly freeze: readonly string[];
+  /** Auxiliary CTC heads (default none). */
+  readonly ctc: readonly CtcHeadSpec[];
 }
 
 export interface ZipperTowerInput {
@@ -61,6 +74,7 @@ export interface ZipperConfigInput {
   readonly inputProjectionLayers?: number;
   readonly projectionLayers?: number;
   readonly freeze?: readonly string[];
+  readonly ctc?: readonly CtcHeadSpec[];
 }
 
 export const ZIPPER_DEFAULTS = {
@@ -69,7 +83,7 @@ export const ZIPPER_DEFAULTS = {
   projectionLayers: 3,
 } as const;
 
-const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjectionLayers', 'projectionLayers', 'freeze']);
+const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjectionLayers', 'projectionLayers', 'freeze', 'ctc']);
 
 /** Fills defaults and checks every invariant; the result is frozen. */
 export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): ZipperConfig {
@@ -97,6 +111,7 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
   const freeze = [...(input.freeze ?? [])];
   for (const f of freeze)
     if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
+  const ctc = resolveCtcHeads(input.ctc ?? [], names, schedule);
   return Object.freeze({
     towers,
     schedule,
@@ -104,7 +119,31 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
     inputProjectionLayers,
     projectionLayers,
     freeze: Object.freeze([...new Set(freeze)]),
+    ctc,
   });
+}
+
+/** The stream name of a CTC head's loss (`<to>_ctc`) and its module name (`<to>_from_<from>`). */
+export const ctcStreamName = (h: CtcHeadSpec): string => `${h.to}_ctc`;
+export const ctcHeadName = (h: CtcHeadSpec): string => `${h.to}_from_${h.from}`;
+
+function resolveCtcHeads(input: readonly CtcHeadSpec[], names: readonly string[], schedule: FusionSchedule): readonly CtcHeadSpec[] {
+  if (!Array.isArray(input)) throw new ConfigError(`ctc must be a list of { from, to } heads, got ${JSON.stringify(input)}`);
+  const heads = input.map((h, i) => {
+    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => k !== 'from' && k !== 'to'))
+      throw new ConfigError(`ctc[${i}] must be { from, to }, got ${JSON.stringify(h)}`);
+    for (const n of [h.from, h.to])
+      if (!names.includes(n)) throw new ConfigError(`ctc[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
+    if (!schedule.links.some((l) => l.to === h.to && l.from === h.from))
+      throw new ConfigError(`ctc[${i}]: no link ${h.to} <- ${h.from} in the schedule; the head reads that link's source projection`);
+    if (names.includes(ctcStreamName(h)))
+      throw new ConfigError(`ctc[${i}]: its loss stream "${ctcStreamName(h)}" would share a tower's name; rename the tower`);
+    return Object.freeze({ from: h.from, to: h.to });
+  });
+  const keys = heads.map(ctcStreamName);
+  for (const k of keys)
+    if (keys.indexOf(k) !== keys.lastIndexOf(k)) throw new ConfigError(`ctc: two heads predict tower "${k.slice(0, -4)}"`);
+  return Object.freeze(heads);
 }
 
 function resolveTower(t: ZipperTowerInput, i: number): ZipperTowerSpec {

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initParam } from '@zipper/core';
-import { towerSpec, type ZipperConfig } from './config.js';
+import { ctcHeadName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { linkKey, type FusionLink } from './schedule.js';
 
 export type FusionInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
@@ -69,9 +69,20 @@ export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] 
   return specs;
 }
 
-/** Every fusion weight in module order: input projections (tower order), then links (schedule order). */
+/** `ctc.<to>_from_<from>.*` of one CTC head: [D_to, V_to + 1] (the blank last) and its bias. */
+export function ctcHeadSpecs(c: ZipperConfig, head: CtcHeadSpec): FusionParamSpec[] {
+  const t = towerSpec(c, head.to).config;
+  const p = `ctc.${ctcHeadName(head)}`;
+  return [normal(`${p}.weight`, [t.dModel, t.vocabSize + 1]), zeros(`${p}.bias`, [t.vocabSize + 1])];
+}
+
+/** Every fusion weight in module order: input projections (tower order), links (schedule order), CTC heads. */
 export function fusionParamSpecs(c: ZipperConfig): FusionParamSpec[] {
-  return [...c.towers.flatMap((t) => inputProjectionSpecs(c, t.name)), ...c.schedule.links.flatMap((l) => linkSpecs(c, l))];
+  return [
+    ...c.towers.flatMap((t) => inputProjectionSpecs(c, t.name)),
+    ...c.schedule.links.flatMap((l) => linkSpecs(c, l)),
+    ...(c.ctc ?? []).flatMap((h) => ctcHeadSpecs(c, h)),
+  ];
 }
 
 /** Whether `key` is a cross-attention gate (`gate_attn` / `gate_ff`; the input projections' gates are not). */

@@ -32,6 +32,8 @@ import { Zipper } from './zipper.js';
 export interface ReplicaArgs {
   readonly config: ZipperConfig;
   readonly weights?: StreamCounts;
+  /** fusedLoss's ctcWeight (zipped models only). */
+  readonly ctcWeight?: number;
 }
 
 export interface FuseDataParallelOptions {
@@ -39,6 +41,8 @@ export interface FuseDataParallelOptions {
   readonly workers?: number;
   /** Loss weight per stream (default 1 each). */
   readonly weights?: StreamCounts;
+  /** fusedLoss's ctcWeight: weight of the CTC heads' loss (default 0). */
+  readonly ctcWeight?: number;
   /** A worker that has not answered a step after this many ms fails the step (default: no limit). */
   readonly timeoutMs?: number;
 }
@@ -53,8 +57,9 @@ export function createZipperReplica(args: ReplicaArgs): ReplicaModel<FusedBatch>
     inputProjectionLayers: c.inputProjectionLayers,
     projectionLayers: c.projectionLayers,
     freeze: c.freeze,
+    ctc: c.ctc,
   });
-  return { params: z.params, ...fusedLoss(z, args.weights) };
+  return { params: z.params, ...fusedLoss(z, args.weights, args.ctcWeight ? { ctcWeight: args.ctcWeight } : {}) };
 }
 
 /** The worker-side factory of the baseline: a single decoder of `config` (fresh weights) and its per-tower loss. */
@@ -139,10 +144,10 @@ export function fusedDataParallel(zipper: Zipper, options: FuseDataParallelOptio
   return packageDataParallel<FusedBatch>(
     zipper,
     {
-      local: fusedGradients(zipper, options.weights),
+      local: fusedGradients(zipper, options.weights, options.ctcWeight ? { ctcWeight: options.ctcWeight } : {}),
       split: splitFusedBatch,
       factory: 'createZipperReplica',
-      args: replicaArgs(zipper.config, options.weights),
+      args: { ...replicaArgs(zipper.config, options.weights), ...(options.ctcWeight ? { ctcWeight: options.ctcWeight } : {}) },
     },
     options,
   );

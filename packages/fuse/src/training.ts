@@ -11,17 +11,69 @@
  * bit-identical and, inside core's watched-variable scope, cost no weight-gradient work.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { LossGradients, type LossSpec, type StreamCounts } from '@zipper/core';
+import { ConfigError, LossGradients, streamLoss, type LossSpec, type StreamCounts } from '@zipper/core';
+import { ctcLoss, ctcMinFrames } from '@zipper/core/ops';
+import { ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { countStreamTargets, type FusedBatch } from './segments.js';
 import type { Zipper } from './zipper.js';
 
-/** The per-tower next-token loss of a zipped model on `FusedBatch`es. */
-export function fusedLoss(zipper: Zipper, weights?: StreamCounts): LossSpec<FusedBatch> {
+export interface FusedLossOptions {
+  /**
+   * Weight of each CTC head's loss (config.ctc; stream `<to>_ctc`, its mean NLL per label; default
+   * 0: the heads are not trained). ESPnet's hybrid CTC/attention ASR uses 0.3.
+   */
+  readonly ctcWeight?: number;
+}
+
+/** One CTC head's targets in a batch: the rows holding both towers, their source frames and the reader tower's tokens. */
+export interface CtcTargets {
+  readonly rows: number[];
+  readonly frames: number[];
+  readonly labels: number[][];
+}
+
+/**
+ * Per row with positions of both towers: the `from` stream's length (its frames) and the content
+ * tokens of the `to` stream (every real position except the tower's bos and eos), in order. A row
+ * whose tokens cannot align to its frames (fewer frames than core's ctcMinFrames) is left out.
+ */
+export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHeadSpec): CtcTargets {
+  const src = batch.streams[head.from];
+  const dst = batch.streams[head.to];
+  const out: CtcTargets = { rows: [], frames: [], labels: [] };
+  if (!src || !dst) return out;
+  const { bos, eos } = towerSpec(config, head.to);
+  for (let b = 0; b < batch.batchSize; b++) {
+    const n = src.lengths[b] as number;
+    if (n === 0) continue;
+    const labels: number[] = [];
+    for (let i = 0; i < dst.length; i++) {
+      const j = b * dst.length + i;
+      const id = dst.ids[j] as number;
+      if ((dst.global[j] as number) >= 0 && id !== bos && id !== eos) labels.push(id);
+    }
+    if (labels.length === 0 || ctcMinFrames(labels) > n) continue;
+    out.rows.push(b);
+    out.frames.push(n);
+    out.labels.push(labels);
+  }
+  return out;
+}
+
+/** The per-tower next-token loss of a zipped model on `FusedBatch`es, plus its CTC heads' with `ctcWeight` > 0. */
+export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: FusedLossOptions = {}): LossSpec<FusedBatch> {
+  const ctcWeight = options.ctcWeight ?? 0;
+  if (!(ctcWeight >= 0)) throw new ConfigError(`ctcWeight must be >= 0, got ${ctcWeight}`);
+  if (ctcWeight > 0 && zipper.config.ctc.length === 0)
+    throw new ConfigError('ctcWeight > 0 needs a CTC head in the zipper config (ctc: [{ from, to }])');
+  const heads = ctcWeight > 0 ? zipper.config.ctc : [];
+  const allWeights: StreamCounts = { ...Object.fromEntries(heads.map((h) => [ctcStreamName(h), ctcWeight])), ...(weights ?? {}) };
   return {
-    loss: (batch) => {
+    loss: (batch, context) => {
       const counts = countStreamTargets(batch);
       const names = Object.keys(counts).filter((n) => (counts[n] as number) > 0);
-      const logits = zipper.forward(batch, { logits: names });
+      const run = zipper.run(batch.streams, batch.batchSize, { logits: names, ...(heads.length > 0 ? { ctc: true } : {}) });
+      const logits = run.logits;
       const streams = Object.fromEntries(
         names.map((n) => {
           const s = batch.streams[n]!;
@@ -36,20 +88,38 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts): LossSpec<Fuse
           ];
         }),
       );
-      return { streams };
+      if (heads.length === 0) return { streams };
+      const base = streamLoss(streams, context.denominators, allWeights);
+      let loss = base.loss;
+      const shares: Record<string, tf.Scalar> = { ...base.streams };
+      for (const head of heads) {
+        const name = ctcStreamName(head);
+        const d = context.denominators[name] ?? 0;
+        const t = ctcTargets(zipper.config, batch, head);
+        if (d === 0 || t.rows.length === 0) continue;
+        const all = (run.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(head)] as tf.Tensor3D; // [B, S, V + 1]
+        const x = t.rows.length === batch.batchSize ? all : (tf.gather(all, tf.tensor1d(t.rows, 'int32'), 0) as tf.Tensor3D);
+        const blank = towerSpec(zipper.config, head.to).config.vocabSize;
+        const share = tf.div(tf.sum(ctcLoss(x, t.labels, { blank, frameLengths: t.frames })), d) as tf.Scalar;
+        shares[name] = share;
+        loss = tf.add(loss, tf.mul(share, ctcWeight)) as tf.Scalar;
+      }
+      return { loss, streams: shares };
     },
     countTargets: (batch) => {
       const counts = countStreamTargets(batch);
-      return Object.fromEntries(zipper.config.towers.map((t) => [t.name, counts[t.name] ?? 0]));
+      const out: Record<string, number> = Object.fromEntries(zipper.config.towers.map((t) => [t.name, counts[t.name] ?? 0]));
+      for (const head of heads) out[ctcStreamName(head)] = ctcTargets(zipper.config, batch, head).labels.reduce((n, l) => n + l.length, 0);
+      return out;
     },
     countTokens: (batch) => Object.values(batch.streams).reduce((n, s) => n + s.lengths.reduce((a, b) => a + b, 0), 0),
-    ...(weights ? { weights } : {}),
+    ...(heads.length > 0 || weights ? { weights: allWeights } : {}),
   };
 }
 
-/** A core gradient strategy for the zipped model (loss streams = tower names). */
-export function fusedGradients(zipper: Zipper, weights?: StreamCounts): LossGradients<FusedBatch> {
-  return new LossGradients<FusedBatch>({ params: zipper.params, ...fusedLoss(zipper, weights) });
+/** A core gradient strategy for the zipped model (loss streams = tower names, plus `<to>_ctc` per trained CTC head). */
+export function fusedGradients(zipper: Zipper, weights?: StreamCounts, options: FusedLossOptions = {}): LossGradients<FusedBatch> {
+  return new LossGradients<FusedBatch>({ params: zipper.params, ...fusedLoss(zipper, weights, options) });
 }
 
 /** Trainer `freezePrefixes` for the towers the config freezes (`towers.<X>.`). */

@@ -29,14 +29,15 @@
  * V vocabulary, L layers, H heads, K head width.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { linear } from '@zipper/core/ops';
 import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type LayerKV, type Tower } from '@zipper/core';
-import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
+import { ctcHeadName, resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
 import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
 import { crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
 import { fusionParamSpecs, initFusionParam } from './params.js';
-import { affineLayers } from './projection.js';
+import { affineLayers, reluMlp } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
 import type { FusedBatch } from './segments.js';
 import { emptyZipperState, type StreamInput, type TowerState, type ZipperState } from './state.js';
@@ -79,9 +80,13 @@ export interface RunOptions {
    * towers: ASR never runs the speech tower again, so text positions need no speech-side keys).
    */
   readonly futureReaders?: readonly string[];
+  /** Also the CTC heads' logits (`RunResult.ctc`) over the new positions of their source towers (default false). */
+  readonly ctc?: boolean;
 }
 
 export interface RunResult {
+  /** Per CTC head (`<to>_from_<from>`), when `ctc` was asked for: logits [B, S_from, V_to + 1] over the source's new positions, the blank last. */
+  readonly ctc?: Readonly<Record<string, tf.Tensor3D>>;
   /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
   readonly logits: Readonly<Record<string, tf.Tensor3D>>;
   readonly state?: ZipperState;
@@ -171,6 +176,7 @@ export class Zipper {
       inputProjectionLayers: this.config.inputProjectionLayers,
       projectionLayers: this.config.projectionLayers,
       freeze: this.config.freeze,
+      ctc: this.config.ctc,
     });
     const fusion = new Map<string, tf.Variable>();
     const newKeys: string[] = [];
@@ -371,7 +377,19 @@ export class Zipper {
           if (options.lastOnly && t > 1) h = tf.slice(h, [0, t - 1, 0], [b, 1, d]) as tf.Tensor3D;
           logits[x] = (this.towers.get(x) as Tower).head(h);
         }
-        if (!keep) return { logits } as unknown as tf.TensorContainer;
+        const ctc: Record<string, tf.Tensor3D> = {};
+        for (const head of options.ctc ? c.ctc : []) {
+          if (!active.includes(head.from)) continue;
+          const link = c.schedule.links.find((l) => l.to === head.to && l.from === head.from) as FusionLink;
+          const p = `ctc.${ctcHeadName(head)}`;
+          const s = reluMlp(getRaw(head.from, link.fromLayer), this.crossWeights(link).proj); // [B, S, D_to]
+          ctc[ctcHeadName(head)] = linear(
+            s,
+            this.param(`${p}.weight`) as tf.Tensor as tf.Tensor2D,
+            this.param(`${p}.bias`) as tf.Tensor as tf.Tensor1D,
+          );
+        }
+        if (!keep) return { logits, ctc } as unknown as tf.TensorContainer;
 
         const towers: Record<string, { layers: LayerKV[]; length: number }> = {};
         const links: Record<string, LayerKV> = {};
@@ -396,11 +414,12 @@ export class Zipper {
       }
     }) as unknown as {
       logits: Record<string, tf.Tensor3D>;
+      ctc?: Record<string, tf.Tensor3D>;
       towers?: Record<string, { layers: LayerKV[]; length: number }>;
       links?: Record<string, LayerKV>;
     };
 
-    if (!keep) return { logits: out.logits };
+    if (!keep) return options.ctc ? { logits: out.logits, ctc: out.ctc ?? {} } : { logits: out.logits };
     const towers: Record<string, TowerState> = {};
     for (const [name, t] of Object.entries(out.towers ?? {})) {
       towers[name] = { cache: t.length === 0 ? emptyCache() : { layers: t.layers, length: t.length }, global: allGlobal.get(name)!.global };

@@ -68,17 +68,20 @@ export interface FuseOptions {
   readonly seed: number;
   /** Initial value of the cross-attention gates (default 0: the paper's). */
   readonly crossGate?: number;
+  /** > 0: a CTC head text <- speech (config.ctc) trained with this loss weight (default 0: no head). */
+  readonly ctcWeight?: number;
 }
 
-function fuseModel(zipper: Zipper): RunModel {
+function fuseModel(zipper: Zipper, ctcWeight = 0): RunModel {
+  const ctc = ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {};
   return {
     kind: 'fuse',
     config: zipper.config,
     params: zipper.params,
     layout: (ex) => layoutBatch(zipper.config, ex),
-    spec: fusedLoss(zipper) as LossSpec<unknown>,
-    local: fusedGradients(zipper) as GradientStrategy<unknown>,
-    parallel: (workers) => fusedDataParallel(zipper, { workers }) as DataParallelGradients<unknown>,
+    spec: fusedLoss(zipper, undefined, ctc) as LossSpec<unknown>,
+    local: fusedGradients(zipper, undefined, ctc) as GradientStrategy<unknown>,
+    parallel: (workers) => fusedDataParallel(zipper, { workers, ...ctc }) as DataParallelGradients<unknown>,
     freezePrefixes: freezePrefixes(zipper),
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
@@ -90,10 +93,15 @@ function fuseModel(zipper: Zipper): RunModel {
 export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel {
   const zipper = Zipper.create(
     towerEntries(towers),
-    { schedule: { every: o.crossLayers }, projectionLayers: o.projectionLayers, freeze: o.freeze },
+    {
+      schedule: { every: o.crossLayers },
+      projectionLayers: o.projectionLayers,
+      freeze: o.freeze,
+      ...((o.ctcWeight ?? 0) > 0 ? { ctc: [{ from: 'speech', to: 'text' }] } : {}),
+    },
     { seed: o.seed, crossGate: o.crossGate ?? 0 },
   );
-  return fuseModel(zipper);
+  return fuseModel(zipper, o.ctcWeight ?? 0);
 }
 
 /** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */

@@ -47,6 +47,8 @@ export interface FuseRun {
     readonly percent: number;
   };
   readonly tasks: readonly TaskName[];
+  /** The audio of ASR examples: `asr` (aligned-asr, the other voices; absent = this) or `asr,tts` (both renderings of every pair). */
+  readonly asrAudio?: AsrAudio;
   /** Relative sampling weights by task (by example count), e.g. { asr: 1, tts: 1.26 }. */
   readonly mix: Readonly<Record<TaskName, number>>;
   readonly recipe: FuseRecipe;
@@ -56,6 +58,8 @@ export interface FuseRun {
     readonly projectionLayers?: number;
     /** The cross-attention gates' initial value (absent: 0). */
     readonly crossGate?: number;
+    /** Weight of the auxiliary CTC loss of the text <- speech head (absent: 0, no head). */
+    readonly ctcWeight?: number;
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };
@@ -64,6 +68,9 @@ export interface FuseRun {
   readonly createdWith: Readonly<Record<string, string>>;
   readonly createdAt: string;
 }
+
+/** Which renderings of a pair serve as ASR examples. */
+export type AsrAudio = 'asr' | 'asr,tts';
 
 export function readFuseRun(file: string): FuseRun {
   let v: FuseRun;

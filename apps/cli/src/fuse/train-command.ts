@@ -17,7 +17,16 @@ import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
 import { createBaselineModel, createFuseModel, type ModelKind, type RunModel } from './models.js';
-import { FUSE_RUN_FORMAT, FUSE_RUN_VERSION, MODEL_DIR, readFuseRun, type FuseRecipe, type FuseRun, type TaskName } from './run-file.js';
+import {
+  FUSE_RUN_FORMAT,
+  FUSE_RUN_VERSION,
+  MODEL_DIR,
+  readFuseRun,
+  type AsrAudio,
+  type FuseRecipe,
+  type FuseRun,
+  type TaskName,
+} from './run-file.js';
 import { loadTowers, MODALITIES, parseTowerOptions, recordedLocations, type Modality } from './towers.js';
 
 const FUSE_DEFAULTS = { lr: 1e-3 };
@@ -29,10 +38,12 @@ const TASKS: Readonly<Record<TaskName, typeof ASR>> = { asr: ASR, tts: TTS };
 export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
-    kind === 'fuse' ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X]' : ' [--max-seq-len N]';
+    kind === 'fuse'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--ctc-weight X]'
+      : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
-      [--tasks asr,tts] [--mix ASR:TTS] [--steps N] [--batch N] [--lr X] [--seed N]${only}
+      [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts] [--steps N] [--batch N] [--lr X] [--seed N]${only}
       [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
@@ -41,7 +52,9 @@ ${
     ? `Zips the text and speech towers (zipper pretrain outputs or checkpoint packages) with gated
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
 --projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
-0, the paper's) and fine-tunes on the aligned pairs; --freeze text (default)
+0, the paper's; --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
+the first text <- speech link's projection, its loss weighted X, not in the paper) and fine-tunes on
+the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
 embedding rows, every weight fine-tuned, one stream holding both segments (--max-seq-len,
@@ -49,7 +62,8 @@ default text + speech tower maxSeqLen). Choose --lr by a small sweep on the held
 (docs/fuse-cli.md).`
 }
 ASR examples: [speech of aligned-asr (other voices)][text], target text; TTS: [text][speech of
-aligned-tts (the TTS voice)], target speech; mixed --mix ASR:TTS by example count (default
+aligned-tts (the TTS voice)], target speech (--asr-audio asr,tts: ASR reads both renderings
+of each pair, the TTS voice's too); mixed --mix ASR:TTS by example count (default
 ${DEFAULTS.mix}, the paper's). --fraction picks the nested 1% / 10% / 100% subset. Held-out loss
 per stream (text, speech) on the dev split. Defaults: --steps ${DEFAULTS.steps} --batch ${DEFAULTS.batch} --lr ${kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr} (cosine to lr/10,
 warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${DEFAULTS.clip}, checkpoint every ${DEFAULTS.every} steps.
@@ -81,6 +95,8 @@ const OPTIONS = {
   'cross-layers': { type: 'string' },
   'projection-layers': { type: 'string' },
   'gate-init': { type: 'string' },
+  'ctc-weight': { type: 'string' },
+  'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
@@ -102,9 +118,11 @@ const RUN_OPTIONS = [
   'cross-layers',
   'projection-layers',
   'gate-init',
+  'ctc-weight',
+  'asr-audio',
   'max-seq-len',
 ] as const;
-const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init'] as const;
+const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'ctc-weight'] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
 function parseTasks(v: string | undefined): TaskName[] {
@@ -112,6 +130,13 @@ function parseTasks(v: string | undefined): TaskName[] {
   for (const n of names) if (n !== 'asr' && n !== 'tts') throw new UsageError(`--tasks takes asr, tts or asr,tts, got "${v}"`);
   if (new Set(names).size !== names.length) throw new UsageError(`--tasks names a task twice: "${v}"`);
   return names as TaskName[];
+}
+
+function parseAsrAudio(v: string | undefined): AsrAudio {
+  const a = v ?? 'asr';
+  if (a !== 'asr' && a !== 'asr,tts')
+    throw new UsageError(`--asr-audio takes asr (the aligned-asr voices) or asr,tts (both renderings of each pair), got "${v}"`);
+  return a;
 }
 
 function parseMix(v: string): Record<TaskName, number> {
@@ -199,6 +224,8 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       : intArg(v['cross-layers'], 'cross-layers', 1, 1);
   const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
   const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
+  const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
+  const asrAudio = run ? (run.asrAudio ?? 'asr') : parseAsrAudio(v['asr-audio']);
   const maxSeqLenArg = run
     ? run.model.maxSeqLen
     : v['max-seq-len'] === undefined
@@ -231,7 +258,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate })
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, ctcWeight })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -261,6 +288,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         String(recipe.peakLr),
         '--mix',
         `${mix.asr}:${mix.tts}`,
+        ...(asrAudio !== 'asr' ? ['--asr-audio', asrAudio] : []),
         ...(kind === 'fuse'
           ? [
               '--freeze',
@@ -270,6 +298,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               '--projection-layers',
               String(projectionLayers),
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
+              ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight)] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -295,9 +324,19 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
           percent,
         },
         tasks,
+        ...(asrAudio !== 'asr' ? { asrAudio } : {}),
         mix,
         recipe,
-        model: kind === 'fuse' ? { crossLayers, projectionLayers, freeze, ...(crossGate !== 0 ? { crossGate } : {}) } : { maxSeqLen },
+        model:
+          kind === 'fuse'
+            ? {
+                crossLayers,
+                projectionLayers,
+                freeze,
+                ...(crossGate !== 0 ? { crossGate } : {}),
+                ...(ctcWeight !== 0 ? { ctcWeight } : {}),
+              }
+            : { maxSeqLen },
         counts: aligned.counts,
         parameters: { total, trained },
         createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core, backend: info.backend },
@@ -310,7 +349,11 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       batchSize: recipe.batchSize,
       seed,
       layout: (ex) => m.layout(ex),
-      tasks: active.map((t) => ({ task: TASKS[t], weight: mix[t], items: t === 'asr' ? aligned.asr : aligned.tts })),
+      tasks: active.map((t) => ({
+        task: TASKS[t],
+        weight: mix[t],
+        items: t === 'tts' ? aligned.tts : asrAudio === 'asr,tts' ? [...aligned.asr, ...aligned.tts] : aligned.asr,
+      })),
     });
     const dev = [
       ...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []),

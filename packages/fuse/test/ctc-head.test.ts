@@ -1,0 +1,147 @@
+/**
+ * The auxiliary CTC head (config.ctc, training.ts `ctcWeight`): its stream equals core's ctcLoss
+ * on the head's logits over the step's label count; the total adds weight x that stream; the
+ * head and the link projection it reads train (with both towers frozen) and its loss falls; with
+ * ctcWeight 0 the losses and gradients are the plain model's; bad configs are typed errors; a
+ * checkpoint keeps the head.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, Trainer } from '@zipper/core';
+import { ctcLoss } from '@zipper/core/ops';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ASR,
+  ctcTargets,
+  freezePrefixes,
+  fusedGradients,
+  layoutBatch,
+  loadZipper,
+  resolveZipperConfig,
+  saveZipper,
+  TaskMixture,
+  TTS,
+  Zipper,
+  type AlignedItem,
+} from '../src/index.js';
+import { examples, SCHEDULE, setup, towers } from './helpers.js';
+
+beforeAll(setup);
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const CTC = { ...SCHEDULE, ctc: [{ from: 'speech', to: 'text' }] };
+
+const PAIRS: AlignedItem[] = [
+  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
+  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
+  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
+  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
+];
+
+describe('CTC head', () => {
+  it('adds ctc.text_from_speech.{weight,bias} [D_text, V_text + 1] after the links; rejects heads without a link or tower', () => {
+    const z = Zipper.create(towers(), CTC, { seed: 2 });
+    const keys = [...z.params.keys()];
+    expect(keys.slice(-2)).toEqual(['ctc.text_from_speech.weight', 'ctc.text_from_speech.bias']);
+    expect(z.param('ctc.text_from_speech.weight').shape).toEqual([12, 14]);
+    z.dispose();
+    const base = { towers: towers().map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })) };
+    expect(() =>
+      resolveZipperConfig({
+        ...base,
+        schedule: [{ to: 'speech', toLayer: 1, from: 'text', fromLayer: 1 }],
+        ctc: [{ from: 'speech', to: 'text' }],
+      }),
+    ).toThrow(/no link text <- speech/);
+    expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'audio', to: 'text' }] })).toThrow(ConfigError);
+    expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'speech', to: 'text', weight: 1 } as never] })).toThrow(
+      /must be \{ from, to \}/,
+    );
+    expect(resolveZipperConfig({ ...base, ...SCHEDULE }).ctc).toEqual([]);
+  });
+
+  it('its stream is ctcLoss on the head logits over the step label count; the total adds weight x stream', () => {
+    const z = Zipper.create(towers(), CTC, { seed: 2, crossGate: 0.3 });
+    const batch = layoutBatch(z.config, examples());
+    const t = ctcTargets(z.config, batch, z.config.ctc[0]!);
+    // labels: the text content, bos/eos dropped, of all text segments; row 1 (6 tokens, 5 speech positions) cannot align
+    expect(t.rows).toEqual([0, 2]);
+    expect(t.labels).toEqual([
+      [3, 1, 4],
+      [1, 2, 9, 10, 0],
+    ]);
+    expect(t.frames).toEqual([9, 7]);
+    const plain = fusedGradients(z);
+    const withCtc = fusedGradients(z, undefined, { ctcWeight: 0.3 });
+    expect(withCtc.countTargets(batch)['text_ctc']).toBe(8);
+    const trainable = z.trainableKeys();
+    const den = withCtc.countTargets(batch);
+    const a = plain.computeGradients(batch, { trainable, denominator: 0, denominators: den });
+    const b = withCtc.computeGradients(batch, { trainable, denominator: 0, denominators: den });
+    const direct = tf.tidy(() => {
+      const run = z.run(batch.streams, batch.batchSize, { ctc: true });
+      const rows = tf.gather(run.ctc!['text_from_speech']!, tf.tensor1d(t.rows, 'int32'), 0) as tf.Tensor3D;
+      return tf.sum(ctcLoss(rows, t.labels, { blank: 13, frameLengths: t.frames })).dataSync()[0]! / 8;
+    });
+    expect(b.streams!['text_ctc']).toBeCloseTo(direct, 5);
+    expect(b.streams!['text']).toBeCloseTo(a.streams!['text']!, 6);
+    expect(b.loss.dataSync()[0]).toBeCloseTo(a.loss.dataSync()[0]! + 0.3 * direct, 5);
+    // the head and the link projection it reads get gradient; the attention weights' gradients are the plain model's plus nothing from CTC
+    const head = b.grads.get('ctc.text_from_speech.weight')!;
+    expect(tf.max(tf.abs(head)).dataSync()[0]).toBeGreaterThan(0);
+    const projKey = 'cross.text_from_speech.1.proj.layers.0.weight';
+    expect(tf.max(tf.abs(tf.sub(b.grads.get(projKey)!, a.grads.get(projKey)!))).dataSync()[0]).toBeGreaterThan(1e-6);
+    const qKey = 'cross.text_from_speech.1.attn.q.weight';
+    expect(tf.max(tf.abs(tf.sub(b.grads.get(qKey)!, a.grads.get(qKey)!))).dataSync()[0]).toBeLessThan(1e-7);
+    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+    z.dispose();
+  });
+
+  it('with both towers frozen, the CTC loss falls below a third of its start in 60 steps; ctcWeight 0 leaves the head untouched', async () => {
+    for (const ctcWeight of [1, 0]) {
+      const z = Zipper.create(towers(), { ...CTC, freeze: ['text', 'speech'] }, { seed: 2 });
+      const head0 = z.param('ctc.text_from_speech.weight').dataSync().slice();
+      const data = new TaskMixture(z.config, PAIRS, {
+        batchSize: 4,
+        seed: 7,
+        tasks: [
+          { task: ASR, weight: 1 },
+          { task: TTS, weight: 1 },
+        ],
+      });
+      const t = new Trainer(z, data, {
+        strategy: fusedGradients(z, undefined, { ctcWeight }),
+        freezePrefixes: freezePrefixes(z),
+        schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
+        optimizer: { weightDecay: 0 },
+      });
+      const steps = await t.train(60);
+      if (ctcWeight > 0) {
+        const first = steps[0]!.streams['text_ctc']!.loss;
+        const last = steps.at(-1)!.streams['text_ctc']!.loss;
+        console.log(`ctc head: text_ctc ${first.toFixed(3)} -> ${last.toFixed(3)} nats/label in 60 steps`);
+        expect(last).toBeLessThan(first / 3);
+      } else {
+        expect(steps[0]!.streams['text_ctc']).toBeUndefined();
+        expect(Buffer.from(z.param('ctc.text_from_speech.weight').dataSync().buffer).equals(Buffer.from(head0.buffer))).toBe(true);
+      }
+      t.dispose();
+      z.dispose();
+    }
+  });
+
+  it('a fused checkpoint keeps the head and its config', async () => {
+    const z = Zipper.create(towers(), CTC, { seed: 2 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'zipper-ctc-'));
+    dirs.push(dir);
+    await saveZipper(dir, z);
+    const back = await loadZipper(dir);
+    expect(back.config.ctc).toEqual([{ from: 'speech', to: 'text' }]);
+    expect(back.param('ctc.text_from_speech.weight').dataSync()).toEqual(z.param('ctc.text_from_speech.weight').dataSync());
+    back.dispose();
+    z.dispose();
+  });
+});
