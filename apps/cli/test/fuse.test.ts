@@ -90,6 +90,49 @@ describe('zipper fuse train', () => {
     expect(existsSync(path.join(out, 'model', 'zipper.json'))).toBe(true);
   }, 180_000);
 
+  it('--ctc-weight with both towers frozen: the text_ctc stream falls, in training and held out; --asr-audio asr,tts; both recorded', async () => {
+    const out = path.join(data, 'fuse-ctc');
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      out,
+      '--freeze',
+      'text,speech',
+      '--ctc-weight',
+      '0.5',
+      '--asr-audio',
+      'asr,tts',
+      '--steps',
+      '24',
+      '--every',
+      '12',
+      '--lr',
+      '1e-2',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const points = trainPoints(out);
+    const [c0, c1] = ends(points, 'text_ctc', 4);
+    expect(c1).toBeLessThan(c0 - 1);
+    const h = held(out);
+    expect(Object.keys(h[0]!.streams!).sort()).toEqual(['speech', 'text', 'text_ctc']);
+    expect(h.at(-1)!.streams!['text_ctc']!).toBeLessThan(h[0]!.streams!['text_ctc']! - 1);
+    // the total is text + speech + 0.5 text_ctc
+    const p = points.at(-1)!;
+    expect(p.loss).toBeCloseTo((p.streams!['text'] ?? 0) + (p.streams!['speech'] ?? 0) + 0.5 * p.streams!['text_ctc']!, 4);
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+    expect(run.model.ctcWeight).toBe(0.5);
+    expect(run.asrAudio).toBe('asr,tts');
+    expect(run.command).toContain('--ctc-weight 0.5');
+    expect(run.command).toContain('--asr-audio asr,tts');
+    const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as { options: { ctc?: unknown } };
+    expect(fused.options.ctc).toEqual([{ from: 'speech', to: 'text' }]);
+    const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-ctc'), '--asr-audio', 'tts']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);
+  }, 180_000);
+
   it('killed (SIGKILL) and resumed equals an uninterrupted run; the frozen text tower stays bit-identical', async () => {
     const args = (out: string) => [
       'fuse',
@@ -282,6 +325,11 @@ describe('bad input: one typed error line', () => {
       [[...base, '--fraction', '1', '--tower', `text=${towers.text}`], /^zipper: --tower speech=DIR\|PACKAGE is missing/],
       [[...base, '--fraction', '0.5', ...towerArgs()], /^zipper: --fraction must be 0.01, 0.1 or 1 .*got "0.5"$/],
       [['baseline', 'train', ...common(), '--out', out, '--freeze', 'text'], /^zipper: --freeze is not an option of zipper baseline train/],
+      [
+        ['baseline', 'train', ...common(), '--out', out, '--ctc-weight', '0.3'],
+        /^zipper: --ctc-weight is not an option of zipper baseline train/,
+      ],
+      [[...base, '--fraction', '1', ...towerArgs(), '--ctc-weight=-1'], /^zipper: --ctc-weight must be a non-negative number, got "-1"$/],
     ];
     for (const [argv, want] of cases) {
       const r = await runZipper(argv);

@@ -344,7 +344,10 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       };
       writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
     }
-    const items: AlignedItem[] = aligned.tts;
+    // --asr-audio asr,tts: the mixture runs over both renderings of each pair (index i < N the
+    // aligned-asr audio, i >= N the TTS voice's); a TTS draw of either index is pair i mod N
+    const both = asrAudio === 'asr,tts';
+    const items: AlignedItem[] = both ? [...aligned.tts, ...aligned.tts] : aligned.tts;
     const mixture = new TaskMixture(m.config, items, {
       batchSize: recipe.batchSize,
       seed,
@@ -352,7 +355,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       tasks: active.map((t) => ({
         task: TASKS[t],
         weight: mix[t],
-        items: t === 'tts' ? aligned.tts : asrAudio === 'asr,tts' ? [...aligned.asr, ...aligned.tts] : aligned.asr,
+        items: t === 'tts' ? items : both ? [...aligned.asr, ...aligned.tts] : aligned.asr,
       })),
     });
     const dev = [
