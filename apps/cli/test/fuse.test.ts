@@ -126,8 +126,17 @@ describe('zipper fuse train', () => {
     expect(run.asrAudio).toBe('asr,tts');
     expect(run.command).toContain('--ctc-weight 0.5');
     expect(run.command).toContain('--asr-audio asr,tts');
-    const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as { options: { ctc?: unknown } };
-    expect(fused.options.ctc).toEqual([{ from: 'speech', to: 'text' }]);
+    expect(run.model.ctcLabels).toBe('bytes');
+    // the default byte labels: each text token stands for the UTF-8 bytes of its text
+    const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as {
+      options: { ctc: { from: string; to: string; labels: { classes: number; map: number[][] } }[] };
+    };
+    const [head] = fused.options.ctc;
+    expect([head!.from, head!.to, head!.labels.classes]).toEqual(['speech', 'text', 256]);
+    const tok = (await TextTower.load(towers.text)).tokenizer;
+    const id = tok.encode(' the')[0]!;
+    expect(String.fromCharCode(...head!.labels.map[id]!)).toBe(tok.decode([id]));
+    expect(head!.labels.map[tok.roleId('eos')]).toEqual([]);
     const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-ctc'), '--asr-audio', 'tts']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);

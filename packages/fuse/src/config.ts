@@ -40,6 +40,19 @@ export type InputProjectionMode = 'gated' | 'replace' | 'none';
 export interface CtcHeadSpec {
   readonly from: string;
   readonly to: string;
+  /**
+   * The head's label alphabet (default: `to`'s tokens, V_to classes). With `{ classes, map }`, a
+   * token id t of `to` stands for the labels `map[t]` (each in [0, classes); [] for specials),
+   * e.g. the bytes of each BPE token: a character-level CTC over a subword tower, which learns
+   * from far fewer examples than one over thousands of subwords.
+   */
+  readonly labels?: CtcLabels;
+}
+
+export interface CtcLabels {
+  readonly classes: number;
+  /** One entry per token id of the `to` tower. */
+  readonly map: readonly (readonly number[])[];
 }
 
 /** The schedule as links, or one of its constructors: `{ every: n }` or `{ intervals: { text: 2, speech: 1 } }`. */
@@ -111,7 +124,7 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
   const freeze = [...(input.freeze ?? [])];
   for (const f of freeze)
     if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
-  const ctc = resolveCtcHeads(input.ctc ?? [], names, schedule);
+  const ctc = resolveCtcHeads(input.ctc ?? [], towers, schedule);
   return Object.freeze({
     towers,
     schedule,
@@ -127,18 +140,45 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
 export const ctcStreamName = (h: CtcHeadSpec): string => `${h.to}_ctc`;
 export const ctcHeadName = (h: CtcHeadSpec): string => `${h.to}_from_${h.from}`;
 
-function resolveCtcHeads(input: readonly CtcHeadSpec[], names: readonly string[], schedule: FusionSchedule): readonly CtcHeadSpec[] {
+/** The number of classes of a head's softmax without the blank (the blank is class `ctcClasses`). */
+export function ctcClasses(c: ZipperConfig, h: CtcHeadSpec): number {
+  return h.labels ? h.labels.classes : towerSpec(c, h.to).config.vocabSize;
+}
+
+function resolveCtcHeads(
+  input: readonly CtcHeadSpec[],
+  towers: readonly ZipperTowerSpec[],
+  schedule: FusionSchedule,
+): readonly CtcHeadSpec[] {
+  const names = towers.map((t) => t.name);
   if (!Array.isArray(input)) throw new ConfigError(`ctc must be a list of { from, to } heads, got ${JSON.stringify(input)}`);
   const heads = input.map((h, i) => {
-    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => k !== 'from' && k !== 'to'))
-      throw new ConfigError(`ctc[${i}] must be { from, to }, got ${JSON.stringify(h)}`);
+    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => k !== 'from' && k !== 'to' && k !== 'labels'))
+      throw new ConfigError(`ctc[${i}] must be { from, to, labels? }, got ${JSON.stringify(h)}`);
     for (const n of [h.from, h.to])
       if (!names.includes(n)) throw new ConfigError(`ctc[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
     if (!schedule.links.some((l) => l.to === h.to && l.from === h.from))
       throw new ConfigError(`ctc[${i}]: no link ${h.to} <- ${h.from} in the schedule; the head reads that link's source projection`);
     if (names.includes(ctcStreamName(h)))
       throw new ConfigError(`ctc[${i}]: its loss stream "${ctcStreamName(h)}" would share a tower's name; rename the tower`);
-    return Object.freeze({ from: h.from, to: h.to });
+    if (h.labels === undefined) return Object.freeze({ from: h.from, to: h.to });
+    const { classes, map } = h.labels;
+    const v = (towers.find((t) => t.name === h.to) as ZipperTowerSpec).config.vocabSize;
+    if (!Number.isInteger(classes) || classes < 1)
+      throw new ConfigError(`ctc[${i}].labels.classes must be an integer >= 1, got ${classes}`);
+    if (!Array.isArray(map) || map.length !== v)
+      throw new ConfigError(
+        `ctc[${i}].labels.map must hold one entry per token of tower "${h.to}" (${v}), got ${Array.isArray(map) ? map.length : typeof map}`,
+      );
+    map.forEach((m, t) => {
+      if (!Array.isArray(m) || m.some((l) => !Number.isInteger(l) || l < 0 || l >= classes))
+        throw new ConfigError(`ctc[${i}].labels.map[${t}] must be a list of labels in [0, ${classes}), got ${JSON.stringify(m)}`);
+    });
+    return Object.freeze({
+      from: h.from,
+      to: h.to,
+      labels: Object.freeze({ classes, map: Object.freeze(map.map((m) => Object.freeze([...m]))) }),
+    });
   });
   const keys = heads.map(ctcStreamName);
   for (const k of keys)

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initParam } from '@zipper/core';
-import { ctcHeadName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { linkKey, type FusionLink } from './schedule.js';
 
 export type FusionInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
@@ -69,11 +69,12 @@ export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] 
   return specs;
 }
 
-/** `ctc.<to>_from_<from>.*` of one CTC head: [D_to, V_to + 1] (the blank last) and its bias. */
+/** `ctc.<to>_from_<from>.*` of one CTC head: [D_to, C + 1] (C classes, the blank last) and its bias. */
 export function ctcHeadSpecs(c: ZipperConfig, head: CtcHeadSpec): FusionParamSpec[] {
-  const t = towerSpec(c, head.to).config;
+  const d = towerSpec(c, head.to).config.dModel;
+  const n = ctcClasses(c, head) + 1;
   const p = `ctc.${ctcHeadName(head)}`;
-  return [normal(`${p}.weight`, [t.dModel, t.vocabSize + 1]), zeros(`${p}.bias`, [t.vocabSize + 1])];
+  return [normal(`${p}.weight`, [d, n]), zeros(`${p}.bias`, [n])];
 }
 
 /** Every fusion weight in module order: input projections (tower order), links (schedule order), CTC heads. */

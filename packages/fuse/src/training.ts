@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, LossGradients, streamLoss, type LossSpec, type StreamCounts } from '@zipper/core';
 import { ctcLoss, ctcMinFrames } from '@zipper/core/ops';
-import { ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { ctcClasses, ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { countStreamTargets, type FusedBatch } from './segments.js';
 import type { Zipper } from './zipper.js';
 
@@ -34,7 +34,8 @@ export interface CtcTargets {
 
 /**
  * Per row with positions of both towers: the `from` stream's length (its frames) and the content
- * tokens of the `to` stream (every real position except the tower's bos and eos), in order. A row
+ * tokens of the `to` stream (every real position except the tower's bos and eos), in order, or
+ * with `head.labels` their label sequences concatenated. A row
  * whose tokens cannot align to its frames (fewer frames than core's ctcMinFrames) is left out.
  */
 export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHeadSpec): CtcTargets {
@@ -50,7 +51,10 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
     for (let i = 0; i < dst.length; i++) {
       const j = b * dst.length + i;
       const id = dst.ids[j] as number;
-      if ((dst.global[j] as number) >= 0 && id !== bos && id !== eos) labels.push(id);
+      if ((dst.global[j] as number) >= 0 && id !== bos && id !== eos) {
+        if (head.labels) labels.push(...(head.labels.map[id] as readonly number[]));
+        else labels.push(id);
+      }
     }
     if (labels.length === 0 || ctcMinFrames(labels) > n) continue;
     out.rows.push(b);
@@ -99,7 +103,7 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
         if (d === 0 || t.rows.length === 0) continue;
         const all = (run.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(head)] as tf.Tensor3D; // [B, S, V + 1]
         const x = t.rows.length === batch.batchSize ? all : (tf.gather(all, tf.tensor1d(t.rows, 'int32'), 0) as tf.Tensor3D);
-        const blank = towerSpec(zipper.config, head.to).config.vocabSize;
+        const blank = ctcClasses(zipper.config, head);
         const share = tf.div(tf.sum(ctcLoss(x, t.labels, { blank, frameLengths: t.frames })), d) as tf.Scalar;
         shares[name] = share;
         loss = tf.add(loss, tf.mul(share, ctcWeight)) as tf.Scalar;

@@ -58,7 +58,7 @@ describe('CTC head', () => {
     ).toThrow(/no link text <- speech/);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'audio', to: 'text' }] })).toThrow(ConfigError);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'speech', to: 'text', weight: 1 } as never] })).toThrow(
-      /must be \{ from, to \}/,
+      /must be \{ from, to, labels\? \}/,
     );
     expect(resolveZipperConfig({ ...base, ...SCHEDULE }).ctc).toEqual([]);
   });
@@ -131,6 +131,29 @@ describe('CTC head', () => {
       t.dispose();
       z.dispose();
     }
+  });
+
+  it('labels { classes, map }: each token stands for its label sequence; the head has classes + 1 outputs', () => {
+    // text tokens 0..12 -> labels over 3 classes: token t -> [t % 3, (t + 1) % 3]; specials (11, 12) -> []
+    const map = Array.from({ length: 13 }, (_, t) => (t >= 11 ? [] : [t % 3, (t + 1) % 3]));
+    const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [{ from: 'speech', to: 'text', labels: { classes: 3, map } }] }, { seed: 2 });
+    expect(z.param('ctc.text_from_speech.weight').shape).toEqual([12, 4]);
+    const batch = layoutBatch(z.config, examples());
+    const t = ctcTargets(z.config, batch, z.config.ctc[0]!);
+    expect(t.rows).toEqual([0]); // row 1: 12 labels in 5 positions; row 2: 10 labels with 3 repeats need 13, it has 7
+    expect(t.labels[0]).toEqual([0, 1, 1, 2, 1, 2]); // tokens 3, 1, 4
+    const g = fusedGradients(z, undefined, { ctcWeight: 1 });
+    const r = g.computeGradients(batch, { trainable: z.trainableKeys(), denominator: 0, denominators: g.countTargets(batch) });
+    expect(Number.isFinite(r.streams!['text_ctc']!)).toBe(true);
+    tf.dispose([r.loss, ...r.grads.values()]);
+    z.dispose();
+    const base = { towers: towers().map((x) => ({ name: x.name, config: x.tower.config, bos: x.bos, eos: x.eos })), ...SCHEDULE };
+    expect(() =>
+      resolveZipperConfig({ ...base, ctc: [{ from: 'speech', to: 'text', labels: { classes: 3, map: map.slice(1) } }] }),
+    ).toThrow(/one entry per token of tower "text" \(13\), got 12/);
+    expect(() => resolveZipperConfig({ ...base, ctc: [{ from: 'speech', to: 'text', labels: { classes: 2, map } }] })).toThrow(
+      /labels.map\[1\] must be a list of labels in \[0, 2\)/,
+    );
   });
 
   it('a fused checkpoint keeps the head and its config', async () => {

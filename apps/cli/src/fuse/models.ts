@@ -41,6 +41,7 @@ import {
   type ZipperConfig,
 } from '@zipper/fuse';
 import { speechSpec, towerEntries, type LoadedTowers } from './towers.js';
+import type { BpeTokenizer } from '@zipper/tokenizers';
 
 export type ModelKind = 'fuse' | 'baseline';
 
@@ -70,6 +71,16 @@ export interface FuseOptions {
   readonly crossGate?: number;
   /** > 0: a CTC head text <- speech (config.ctc) trained with this loss weight (default 0: no head). */
   readonly ctcWeight?: number;
+  /** The head's labels: `bytes` (default: the UTF-8 bytes of each text token, 256 classes) or `tokens` (the text tokens). */
+  readonly ctcLabels?: CtcLabelKind;
+}
+
+export type CtcLabelKind = 'bytes' | 'tokens';
+
+/** Per text token id, the UTF-8 bytes of its text (specials: none): a byte-level CTC alphabet over a BPE tower. */
+export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
+  const enc = new TextEncoder();
+  return Array.from({ length: tokenizer.vocabSize }, (_, id) => [...enc.encode(tokenizer.decode([id], { skipSpecial: true }))]);
 }
 
 function fuseModel(zipper: Zipper, ctcWeight = 0): RunModel {
@@ -97,7 +108,17 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
       schedule: { every: o.crossLayers },
       projectionLayers: o.projectionLayers,
       freeze: o.freeze,
-      ...((o.ctcWeight ?? 0) > 0 ? { ctc: [{ from: 'speech', to: 'text' }] } : {}),
+      ...((o.ctcWeight ?? 0) > 0
+        ? {
+            ctc: [
+              {
+                from: 'speech',
+                to: 'text',
+                ...((o.ctcLabels ?? 'bytes') === 'bytes' ? { labels: { classes: 256, map: tokenBytesMap(towers.text.tokenizer) } } : {}),
+              },
+            ],
+          }
+        : {}),
     },
     { seed: o.seed, crossGate: o.crossGate ?? 0 },
   );

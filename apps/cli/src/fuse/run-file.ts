@@ -60,6 +60,8 @@ export interface FuseRun {
     readonly crossGate?: number;
     /** Weight of the auxiliary CTC loss of the text <- speech head (absent: 0, no head). */
     readonly ctcWeight?: number;
+    /** The CTC head's labels (with ctcWeight; absent: bytes). */
+    readonly ctcLabels?: 'bytes' | 'tokens';
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };

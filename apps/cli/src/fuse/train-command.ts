@@ -16,7 +16,7 @@ import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
-import { createBaselineModel, createFuseModel, type ModelKind, type RunModel } from './models.js';
+import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
   FUSE_RUN_FORMAT,
   FUSE_RUN_VERSION,
@@ -53,7 +53,8 @@ ${
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
 --projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
 0, the paper's; --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
-the first text <- speech link's projection, its loss weighted X, not in the paper) and fine-tunes on
+the first text <- speech link's projection, its loss weighted X, over the bytes of the text
+(--ctc-labels bytes, default) or its tokens (tokens); not in the paper) and fine-tunes on
 the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
@@ -96,6 +97,7 @@ const OPTIONS = {
   'projection-layers': { type: 'string' },
   'gate-init': { type: 'string' },
   'ctc-weight': { type: 'string' },
+  'ctc-labels': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -119,10 +121,11 @@ const RUN_OPTIONS = [
   'projection-layers',
   'gate-init',
   'ctc-weight',
+  'ctc-labels',
   'asr-audio',
   'max-seq-len',
 ] as const;
-const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'ctc-weight'] as const;
+const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'ctc-weight', 'ctc-labels'] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
 function parseTasks(v: string | undefined): TaskName[] {
@@ -130,6 +133,13 @@ function parseTasks(v: string | undefined): TaskName[] {
   for (const n of names) if (n !== 'asr' && n !== 'tts') throw new UsageError(`--tasks takes asr, tts or asr,tts, got "${v}"`);
   if (new Set(names).size !== names.length) throw new UsageError(`--tasks names a task twice: "${v}"`);
   return names as TaskName[];
+}
+
+function parseCtcLabels(v: string | undefined): CtcLabelKind {
+  const a = v ?? 'bytes';
+  if (a !== 'bytes' && a !== 'tokens')
+    throw new UsageError(`--ctc-labels takes bytes (the text's UTF-8 bytes) or tokens (its BPE tokens), got "${v}"`);
+  return a;
 }
 
 function parseAsrAudio(v: string | undefined): AsrAudio {
@@ -225,6 +235,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
   const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
+  const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
+  if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
+    throw new UsageError('--ctc-labels needs --ctc-weight X > 0 (the CTC head it shapes)');
   const asrAudio = run ? (run.asrAudio ?? 'asr') : parseAsrAudio(v['asr-audio']);
   const maxSeqLenArg = run
     ? run.model.maxSeqLen
@@ -258,7 +271,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, ctcWeight })
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, ctcWeight, ctcLabels })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -298,7 +311,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               '--projection-layers',
               String(projectionLayers),
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
-              ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight)] : []),
+              ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -334,7 +347,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 projectionLayers,
                 freeze,
                 ...(crossGate !== 0 ? { crossGate } : {}),
-                ...(ctcWeight !== 0 ? { ctcWeight } : {}),
+                ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
               }
             : { maxSeqLen },
         counts: aligned.counts,
