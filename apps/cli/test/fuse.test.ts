@@ -137,6 +137,29 @@ describe('zipper fuse train', () => {
     const id = tok.encode(' the')[0]!;
     expect(String.fromCharCode(...head!.labels.map[id]!)).toBe(tok.decode([id]));
     expect(head!.labels.map[tok.roleId('eos')]).toEqual([]);
+    // zipper eval asr --decoder ctc: greedy decoding of the head, scored like the attention decoder
+    const e = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--decoder', 'ctc', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const m = summaryOf(e) as { decoding: string; wer: number; words: number; out: string };
+    expect(m.decoding).toBe('ctc-greedy');
+    expect(m.out).toBe(path.join(out, 'eval', 'test-clean', 'asr-ctc'));
+    expect(m.words).toBeGreaterThan(0);
+    expect(m.wer).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(path.join(m.out, 'hyp.txt'), 'utf8').split('\n').length).toBeGreaterThan(1);
+    const noHead = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      path.join(data, 'fuse-all'),
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--decoder',
+      'ctc',
+    ]);
+    expect(noHead.code).toBe(2);
+    expect(noHead.stderr).toMatch(/has no CTC head \(train it with zipper fuse train --ctc-weight X\); use --decoder attention/);
     const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-ctc'), '--asr-audio', 'tts']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);

@@ -15,6 +15,7 @@ export * from './state.js';
 export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';
+export * from './ctc-decode.js';
 export * from './generate.js';
 export * from './checkpoint.js';
 export * from './baseline.js';

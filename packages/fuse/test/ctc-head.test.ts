@@ -14,6 +14,7 @@ import { ctcLoss } from '@zipper/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ASR,
+  ctcGreedy,
   ctcTargets,
   freezePrefixes,
   fusedGradients,
@@ -26,7 +27,7 @@ import {
   Zipper,
   type AlignedItem,
 } from '../src/index.js';
-import { examples, SCHEDULE, setup, towers } from './helpers.js';
+import { examples, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 const dirs: string[] = [];
@@ -40,6 +41,24 @@ const PAIRS: AlignedItem[] = [
   { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
   { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
 ];
+
+/** Levenshtein distance of two label sequences. */
+function editDistance(a: readonly number[], b: readonly number[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Summed edit distance of the head's greedy decoding of each pair's speech to its text. */
+const distanceToPairs = (z: Zipper) =>
+  ctcGreedy(
+    z,
+    PAIRS.map((p) => [9, ...p.speech, 10]),
+  ).reduce((n, got, i) => n + editDistance(got, PAIRS[i]!.text), 0);
 
 describe('CTC head', () => {
   it('adds ctc.text_from_speech.{weight,bias} [D_text, V_text + 1] after the links; rejects heads without a link or tower', () => {
@@ -118,8 +137,13 @@ describe('CTC head', () => {
         schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
         optimizer: { weightDecay: 0 },
       });
+      const before = ctcWeight > 0 ? distanceToPairs(z) : 0;
       const steps = await t.train(60);
       if (ctcWeight > 0) {
+        // greedy decoding of the head follows its loss: closer to the pairs' text after training
+        const after = distanceToPairs(z);
+        console.log(`ctc head: greedy edit distance to the 4 pairs' text ${before} -> ${after}`);
+        expect(after).toBeLessThan(before);
         const first = steps[0]!.streams['text_ctc']!.loss;
         const last = steps.at(-1)!.streams['text_ctc']!.loss;
         console.log(`ctc head: text_ctc ${first.toFixed(3)} -> ${last.toFixed(3)} nats/label in 60 steps`);
@@ -154,6 +178,20 @@ describe('CTC head', () => {
     expect(() => resolveZipperConfig({ ...base, ctc: [{ from: 'speech', to: 'text', labels: { classes: 2, map } }] })).toThrow(
       /labels.map\[1\] must be a list of labels in \[0, 2\)/,
     );
+  });
+
+  it('greedy decoding: a batch of ragged rows decodes as each row alone; no blank in the output; a model without a head refuses', () => {
+    const z = Zipper.create(towers(), CTC, { seed: 2 });
+    perturbFusion(z, 9);
+    const rows = PAIRS.map((p) => [9, ...p.speech, 10]);
+    const batch = ctcGreedy(z, rows);
+    rows.forEach((r, i) => expect(ctcGreedy(z, [r])[0]).toEqual(batch[i]));
+    expect(batch.flat().some((k) => k === 13)).toBe(false);
+    expect(batch.flat().length).toBeGreaterThan(0);
+    z.dispose();
+    const plain = Zipper.create(towers(), SCHEDULE, { seed: 2 });
+    expect(() => ctcGreedy(plain, rows)).toThrow(ConfigError);
+    plain.dispose();
   });
 
   it('a fused checkpoint keeps the head and its config', async () => {

@@ -16,14 +16,16 @@ import { openModel, openSplit, parseSplit } from './inputs.js';
 import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
-      [--limit N] [--batch N] [--out DIR] [--json]
+      [--decoder attention|ctc] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
 CER against the gold text (@zipper/eval: sclite's counts on normalized text), overall and per
 voice. Keeps ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voice, ref, hyp,
 errors) and metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
-utterances. --batch N: rows decoded together (default 8). --json: the last stdout line is
+utterances. --batch N: rows decoded together (default 8). --decoder ctc: greedy decoding of the
+zipped model's CTC head (zipper fuse train --ctc-weight) instead of the text tower (default
+attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
 const OPTIONS = {
@@ -32,6 +34,7 @@ const OPTIONS = {
   split: { type: 'string' },
   limit: { type: 'string' },
   batch: { type: 'string' },
+  decoder: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -47,12 +50,16 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const batch = intArg(v.batch, 'batch', 8, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${ASR_USAGE}`);
+  const decoder = v.decoder ?? 'attention';
+  if (decoder !== 'attention' && decoder !== 'ctc') throw new UsageError(`--decoder takes attention or ctc, got "${v.decoder}"`);
   const input = openSplit(v.data, split, limit);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
   try {
-    const out = path.resolve(v.out ?? path.join(defaultOut, split, 'asr'));
+    if (decoder === 'ctc' && !m.ctcTranscribe)
+      throw new UsageError(`${dir} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
+    const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'ctc' ? 'asr-ctc' : 'asr'));
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
     const maxUnits = (m.run.kind === 'fuse' ? speechRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textRef.config.maxSeqLen) - 2;
@@ -67,6 +74,15 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const finishReasons: string[] = new Array<string>(input.records.length);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
+      if (decoder === 'ctc') {
+        const texts = m.ctcTranscribe!(rows.map((r) => units[r]!));
+        rows.forEach((r, j) => {
+          hyps[r] = texts[j]!;
+          finishReasons[r] = 'ctc';
+        });
+        process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
+        continue;
+      }
       // at most the text tower's context, as long as any transcript the model was trained on
       const got = await m.generate(
         rows.map((r) => [m.segment('speech', units[r]!)]),
@@ -108,7 +124,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       ...s.all,
       voices: s.voices,
       truncated,
-      decoding: 'greedy',
+      decoding: decoder === 'ctc' ? 'ctc-greedy' : 'greedy',
       out,
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),

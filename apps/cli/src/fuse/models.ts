@@ -24,6 +24,7 @@ import {
   type LossSpec,
 } from '@zipper/core';
 import {
+  ctcGreedy,
   freezePrefixes,
   fusedDataParallel,
   fusedGradients,
@@ -59,6 +60,8 @@ export interface RunModel<B = unknown> {
   /** Writes the model in its release format (a directory, atomically); float16 halves the trained weights' bytes (a release). */
   save(dir: string, options?: { readonly dtype?: 'float32' | 'float16' }): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
+  /** Greedy decoding of the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included), its labels. */
+  readonly ctcDecode?: (inputs: readonly (readonly number[])[]) => number[][];
   dispose(): void;
 }
 
@@ -96,6 +99,7 @@ function fuseModel(zipper: Zipper, ctcWeight = 0): RunModel {
     freezePrefixes: freezePrefixes(zipper),
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
+    ...(zipper.config.ctc.length > 0 ? { ctcDecode: (inputs: readonly (readonly number[])[]) => ctcGreedy(zipper, inputs) } : {}),
     dispose: () => zipper.dispose(),
   };
 }
