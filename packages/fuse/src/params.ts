@@ -89,17 +89,33 @@ export function fusionParamSpecs(c: ZipperConfig): FusionParamSpec[] {
 /** Whether `key` is a cross-attention gate (`gate_attn` / `gate_ff`; the input projections' gates are not). */
 export const isCrossGate = (key: string): boolean => key.startsWith('cross.') && (key.endsWith('.gate_attn') || key.endsWith('.gate_ff'));
 
-/**
- * A new trainable variable with the spec's initial value; the values depend only on (seed, key).
- * `crossGate` (default 0, Flamingo's and the paper's) is the initial value of every cross-attention
- * gate: a non-zero value (e.g. 0.1, tanh 0.0997) lets the cross-attention change the output from
- * step 0, so its weights' gradients do not flip sign with a gate wandering around 0.
- */
-export function initFusionParam(spec: FusionParamSpec, seed: number, crossGate = 0): tf.Variable {
+/** Whether `key` is a cross-attention layer's output weight (`attn.out.weight` / `ff.down.weight`). */
+export const isCrossOutput = (key: string): boolean =>
+  key.startsWith('cross.') && (key.endsWith('.attn.out.weight') || key.endsWith('.ff.down.weight'));
+
+/** How the fusion weights start besides the seed (Zipper.create's `init`). */
+export interface FusionInitOptions {
+  /**
+   * The initial value of every cross-attention gate (default 0, Flamingo's and the paper's). A
+   * non-zero value (e.g. 0.1, tanh 0.0997) lets the cross-attention change the output from step 0.
+   */
+  readonly crossGate?: number;
+  /**
+   * Start each cross-attention layer's output weights (`attn.out`, `ff.down`) at 0 (default
+   * false; CALM's zero-initialized output projection, LoRA's zero B). With a non-zero `crossGate`
+   * the model still starts as the lone towers, and the gates then need not cross 0: with gates at 0,
+   * tanh(gate) random-walks around 0 and flips the sign of every attention weight's gradient.
+   */
+  readonly zeroOutput?: boolean;
+}
+
+/** A new trainable variable with the spec's initial value; the values depend only on (seed, key) and `init`. */
+export function initFusionParam(spec: FusionParamSpec, seed: number, init: FusionInitOptions | number = {}): tf.Variable {
+  const o = typeof init === 'number' ? { crossGate: init } : init;
   const n = spec.shape.reduce((a, b) => a * b, 1);
   let values: Float32Array;
-  if (isCrossGate(spec.key)) values = new Float32Array(n).fill(crossGate);
-  else if (spec.init.kind === 'zeros') values = new Float32Array(n);
+  if (isCrossGate(spec.key)) values = new Float32Array(n).fill(o.crossGate ?? 0);
+  else if (spec.init.kind === 'zeros' || (o.zeroOutput && isCrossOutput(spec.key))) values = new Float32Array(n);
   else if (spec.init.kind === 'ones') values = new Float32Array(n).fill(1);
   else values = initParam({ key: spec.key, shape: spec.shape, init: spec.init }, seed);
   return tf.tidy(() => tf.variable(tf.tensor(values, [...spec.shape], 'float32'), true, undefined));

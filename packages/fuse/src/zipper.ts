@@ -36,7 +36,7 @@ import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
 import { crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
-import { fusionParamSpecs, initFusionParam } from './params.js';
+import { fusionParamSpecs, initFusionParam, type FusionInitOptions } from './params.js';
 import { affineLayers, reluMlp } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
 import type { FusedBatch } from './segments.js';
@@ -125,17 +125,20 @@ export class Zipper {
   /**
    * A zipped model over the given towers (taken, not copied: the zipper's params are their
    * variables, and `dispose()` disposes them), with freshly initialized fusion weights; the same
-   * config and seed give identical weights. `init.crossGate`: the cross-attention gates' initial
-   * value (default 0: the model starts as the lone towers; see initFusionParam).
+   * config and seed give identical weights. `init.crossGate`, `init.zeroOutput`: how the
+   * cross-attention layers start (default: gates 0, so the model starts as the lone towers; see
+   * FusionInitOptions).
    */
-  static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number; crossGate?: number } = {}): Zipper {
+  static create(towers: readonly TowerEntry[], options: ZipperOptions, init: { seed?: number } & FusionInitOptions = {}): Zipper {
     const config = resolveZipperConfig({
       ...options,
       towers: towers.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })),
     });
     const crossGate = init.crossGate ?? 0;
     if (!Number.isFinite(crossGate)) throw new ConfigError(`crossGate must be a finite number, got ${crossGate}`);
-    const fusion = new Map(fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0, crossGate)]));
+    const fusion = new Map(
+      fusionParamSpecs(config).map((s) => [s.key, initFusionParam(s, init.seed ?? 0, { crossGate, zeroOutput: init.zeroOutput ?? false })]),
+    );
     return new Zipper(config, towers, fusion);
   }
 

@@ -57,8 +57,8 @@ function editDistance(a: readonly number[], b: readonly number[]): number {
 const distanceToPairs = (z: Zipper) =>
   ctcGreedy(
     z,
-    PAIRS.map((p) => [9, ...p.speech, 10]),
-  ).reduce((n, got, i) => n + editDistance(got, PAIRS[i]!.text), 0);
+    PAIRS.map((p) => [9, ...p.speech!, 10]),
+  ).reduce((n, got, i) => n + editDistance(got, PAIRS[i]!.text!), 0);
 
 describe('CTC head', () => {
   it('adds ctc.text_from_speech.{weight,bias} [D_text, V_text + 1] after the links; rejects heads without a link or tower', () => {
@@ -183,7 +183,7 @@ describe('CTC head', () => {
   it('greedy decoding: a batch of ragged rows decodes as each row alone; no blank in the output; a model without a head refuses', () => {
     const z = Zipper.create(towers(), CTC, { seed: 2 });
     perturbFusion(z, 9);
-    const rows = PAIRS.map((p) => [9, ...p.speech, 10]);
+    const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
     const batch = ctcGreedy(z, rows);
     rows.forEach((r, i) => expect(ctcGreedy(z, [r])[0]).toEqual(batch[i]));
     expect(batch.flat().some((k) => k === 13)).toBe(false);

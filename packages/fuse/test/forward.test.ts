@@ -68,6 +68,37 @@ describe('Zipper forward', () => {
     for (const e of entries) e.tower.dispose();
   });
 
+  it('zeroOutput with gates 1: the cross output weights start at 0, so the logits are the lone towers; only those weights get gradient at first', () => {
+    const z = Zipper.create(towers(), SCHEDULE, { seed: 3, crossGate: 1, zeroOutput: true });
+    const plain = Zipper.create(towers(), SCHEDULE, { seed: 3 });
+    for (const [k, v] of z.params) {
+      if (k.startsWith('towers.')) continue;
+      const x = values(v);
+      if (/^cross\..*\.(attn\.out|ff\.down)\.weight$/.test(k)) expect(x.every((a) => a === 0)).toBe(true);
+      else if (/^cross\..*\.gate_(attn|ff)$/.test(k)) expect([...x]).toEqual([1]);
+      else expect(Buffer.from(x.buffer).equals(Buffer.from(values(plain.params.get(k)!).buffer)), k).toBe(true);
+    }
+    const ex = examples();
+    const batch = layoutBatch(z.config, ex);
+    const logits = z.forward(batch);
+    for (const name of ['text', 'speech']) {
+      const alone = lone(z, name, ex);
+      expect(Buffer.from(values(logits[name]!).buffer).equals(Buffer.from(values(alone).buffer))).toBe(true);
+      alone.dispose();
+    }
+    // d loss / d W: the output weights get gradient, the attention's q (behind a zero output) none
+    const keys = ['cross.text_from_speech.1.attn.out.weight', 'cross.text_from_speech.1.attn.q.weight'];
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.square(z.forward(batch)['text']!)) as tf.Scalar,
+      keys.map((k) => z.param(k)),
+    );
+    expect(Math.max(...values(tf.abs(grads[z.param(keys[0]!).name]!)))).toBeGreaterThan(0);
+    expect(Math.max(...values(tf.abs(grads[z.param(keys[1]!).name]!)))).toBe(0);
+    tf.dispose([logits, ...Object.values(grads)]);
+    z.dispose();
+    plain.dispose();
+  });
+
   it('a position that sees no position of the other tower equals the lone tower, even with gates 0.7', () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, inputProjection: 'none' }, { seed: 3 });
     perturbFusion(z);

@@ -72,6 +72,8 @@ export interface FuseOptions {
   readonly seed: number;
   /** Initial value of the cross-attention gates (default 0: the paper's). */
   readonly crossGate?: number;
+  /** Start the cross-attention output weights at 0 (FusionInitOptions.zeroOutput; default false). */
+  readonly zeroOutput?: boolean;
   /** > 0: a CTC head text <- speech (config.ctc) trained with this loss weight (default 0: no head). */
   readonly ctcWeight?: number;
   /** The head's labels: `bytes` (default: the UTF-8 bytes of each text token, 256 classes) or `tokens` (the text tokens). */
@@ -124,7 +126,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
           }
         : {}),
     },
-    { seed: o.seed, crossGate: o.crossGate ?? 0 },
+    { seed: o.seed, crossGate: o.crossGate ?? 0, zeroOutput: o.zeroOutput ?? false },
   );
   return fuseModel(zipper, o.ctcWeight ?? 0);
 }

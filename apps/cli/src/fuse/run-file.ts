@@ -58,6 +58,8 @@ export interface FuseRun {
     readonly projectionLayers?: number;
     /** The cross-attention gates' initial value (absent: 0). */
     readonly crossGate?: number;
+    /** The cross-attention output weights started at 0 (absent: false). */
+    readonly zeroOutput?: boolean;
     /** Weight of the auxiliary CTC loss of the text <- speech head (absent: 0, no head). */
     readonly ctcWeight?: number;
     /** The CTC head's labels (with ctcWeight; absent: bytes). */

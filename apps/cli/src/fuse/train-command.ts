@@ -52,7 +52,9 @@ ${
     ? `Zips the text and speech towers (zipper pretrain outputs or checkpoint packages) with gated
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
 --projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
-0, the paper's; --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
+0, the paper's; --zero-output starts the cross-attention output weights at 0, so that with
+--gate-init X > 0 the model still starts as the lone towers and no gate has to leave 0;
+--ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
 (--ctc-labels bytes, default) or its tokens (tokens); not in the paper) and fine-tunes on
 the aligned pairs; --freeze text (default)
@@ -97,6 +99,7 @@ const OPTIONS = {
   'projection-layers': { type: 'string' },
   'gate-init': { type: 'string' },
   'ctc-weight': { type: 'string' },
+  'zero-output': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
@@ -122,10 +125,11 @@ const RUN_OPTIONS = [
   'gate-init',
   'ctc-weight',
   'ctc-labels',
+  'zero-output',
   'asr-audio',
   'max-seq-len',
 ] as const;
-const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'ctc-weight', 'ctc-labels'] as const;
+const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'zero-output', 'ctc-weight', 'ctc-labels'] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
 function parseTasks(v: string | undefined): TaskName[] {
@@ -235,6 +239,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const projectionLayers = run?.model.projectionLayers ?? intArg(v['projection-layers'], 'projection-layers', 3, 1);
   const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
+  const zeroOutput = run ? (run.model.zeroOutput ?? false) : v['zero-output'] === true;
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
   if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
     throw new UsageError('--ctc-labels needs --ctc-weight X > 0 (the CTC head it shapes)');
@@ -271,7 +276,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, ctcWeight, ctcLabels })
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, zeroOutput, ctcWeight, ctcLabels })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -311,6 +316,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               '--projection-layers',
               String(projectionLayers),
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
+              ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
@@ -347,6 +353,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 projectionLayers,
                 freeze,
                 ...(crossGate !== 0 ? { crossGate } : {}),
+                ...(zeroOutput ? { zeroOutput } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
               }
             : { maxSeqLen },
