@@ -15,19 +15,11 @@ import {
   TaskMixture,
   taskExample,
   TTS,
-  type AlignedItem,
   type BaselineBatch,
 } from '../src/index.js';
-import { setup, towers } from './helpers.js';
+import { PAIRS, setup, towers } from './helpers.js';
 
 beforeAll(setup);
-
-const PAIRS: AlignedItem[] = [
-  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
-  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
-  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
-  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
-];
 
 function make(): SingleDecoder {
   const [text, speech] = towers();

@@ -5,17 +5,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, SingleDecoder, TaskMixture, TTS, type AlignedItem, type BaselineBatch } from '../src/index.js';
-import { setup, towers, values } from './helpers.js';
+import { ASR, SingleDecoder, TaskMixture, TTS, type BaselineBatch } from '../src/index.js';
+import { PAIRS, setup, towers, values } from './helpers.js';
 
 beforeAll(setup);
-
-const PAIRS: AlignedItem[] = [
-  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
-  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
-  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
-  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
-];
 
 function make(): SingleDecoder {
   const [text, speech] = towers();

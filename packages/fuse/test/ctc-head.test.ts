@@ -25,22 +25,14 @@ import {
   TaskMixture,
   TTS,
   Zipper,
-  type AlignedItem,
 } from '../src/index.js';
-import { examples, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
+import { examples, PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const CTC = { ...SCHEDULE, ctc: [{ from: 'speech', to: 'text' }] };
-
-const PAIRS: AlignedItem[] = [
-  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
-  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
-  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
-  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
-];
 
 /** Levenshtein distance of two label sequences. */
 function editDistance(a: readonly number[], b: readonly number[]): number {

@@ -6,27 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASR,
-  freezePrefixes,
-  fusedDataParallel,
-  fusedGradients,
-  splitFusedBatch,
-  TaskMixture,
-  TTS,
-  Zipper,
-  type AlignedItem,
-} from '../src/index.js';
-import { SCHEDULE, setup, towers } from './helpers.js';
+import { ASR, freezePrefixes, fusedDataParallel, fusedGradients, splitFusedBatch, TaskMixture, TTS, Zipper } from '../src/index.js';
+import { PAIRS, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
-
-const PAIRS: AlignedItem[] = [
-  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
-  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
-  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
-  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
-];
 
 async function curve(workers: number | undefined): Promise<number[][]> {
   const z = Zipper.create(towers(), { ...SCHEDULE, freeze: ['text'] }, { seed: 2 });

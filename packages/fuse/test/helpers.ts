@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Tower } from '@zipper/core';
-import type { Example, TowerEntry, Zipper, ZipperOptions } from '../src/index.js';
+import type { AlignedItem, Example, TowerEntry, Zipper, ZipperOptions } from '../src/index.js';
 
 export async function setup(): Promise<void> {
   await initBackend();
@@ -23,6 +23,14 @@ export function towers(seed = 1): TowerEntry[] {
     },
   ];
 }
+
+/** Four aligned pairs for the tiny towers: text content in [0, 11), speech units in [0, 9). */
+export const PAIRS: AlignedItem[] = [
+  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
+  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
+  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
+  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
+];
 
 /** A third tower: image, V 7, D 16, 4 heads, 2 layers (bos 5, eos 6). */
 export function imageTower(seed = 3): TowerEntry {

@@ -8,20 +8,13 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASR, freezePrefixes, fusedGradients, generateZipped, TaskMixture, TTS, Zipper, type AlignedItem } from '../src/index.js';
-import { SCHEDULE, setup, towers } from './helpers.js';
+import { ASR, freezePrefixes, fusedGradients, generateZipped, TaskMixture, TTS, Zipper } from '../src/index.js';
+import { PAIRS, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** Four aligned pairs: text content in [0, 11), speech units in [0, 9). */
-const PAIRS: AlignedItem[] = [
-  { text: [1, 2, 3], speech: [4, 4, 5, 6, 6, 7, 1] },
-  { text: [4, 5], speech: [2, 3, 3, 8, 0] },
-  { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
-  { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
-];
 const TASKS = [
   { task: ASR, weight: 1 },
   { task: TTS, weight: 1.26 },
