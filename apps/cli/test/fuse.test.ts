@@ -146,6 +146,14 @@ describe('zipper fuse train', () => {
     expect(m.words).toBeGreaterThan(0);
     expect(m.wer).toBeGreaterThanOrEqual(0);
     expect(readFileSync(path.join(m.out, 'hyp.txt'), 'utf8').split('\n').length).toBeGreaterThan(1);
+    // zipper transcribe --decoder ctc gives the same transcript as the evaluation for the same audio
+    const first = JSON.parse(readFileSync(path.join(m.out, 'utterances.jsonl'), 'utf8').split('\n')[0]!) as { id: string; hyp: string };
+    const wav = path.join(data, 'audio', 'test-clean', `${first.id}.wav`);
+    const tr = await runZipper(['transcribe', wav, '--model', out, '--decoder', 'ctc', '--json']);
+    expect(tr.code, tr.stderr).toBe(0);
+    const got = summaryOf(tr) as { decoder: string; results: { text: string }[] };
+    expect(got.decoder).toBe('ctc');
+    expect(got.results[0]!.text).toBe(first.hyp.trim());
     const noHead = await runZipper([
       'eval',
       'asr',

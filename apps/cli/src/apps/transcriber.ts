@@ -4,6 +4,7 @@
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
+import { UsageError } from '../command.js';
 import type { AppModel } from './model.js';
 import { splitUnits, type AudioInput } from './audio-input.js';
 
@@ -22,12 +23,16 @@ export interface Transcript {
 export interface TranscribeOptions {
   /** Rows decoded together (default 8). */
   readonly batch?: number;
+  /** `attention` (default): the text tower decodes through cross-attention; `ctc`: greedy decoding of the model's CTC head. */
+  readonly decoder?: 'attention' | 'ctc';
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
+  if (o.decoder === 'ctc' && !m.ctcTranscribe)
+    throw new UsageError(`${app.location} has no CTC head (zipper fuse train --ctc-weight X trains one); use --decoder attention`);
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
   const units = inputs.map((a) => m.speech.encode(a.samples));
@@ -37,6 +42,15 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const reasons: string[] = new Array<string>(pieces.length);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
+    if (o.decoder === 'ctc') {
+      const got = m.ctcTranscribe!(rows.map((j) => pieces[j]!.u));
+      rows.forEach((j, r) => {
+        texts[j] = got[r]!;
+        reasons[j] = 'stop';
+      });
+      o.onProgress?.(Math.min(at + batch, order.length), order.length);
+      continue;
+    }
     const got = await m.generate(
       rows.map((j) => [m.segment('speech', pieces[j]!.u)]),
       'text',

@@ -12,7 +12,7 @@ import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
 import { transcribeAudio } from '../apps/transcriber.js';
 
-const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--json] [--batch 8]
+const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder attention|ctc] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -22,6 +22,8 @@ with every file's text, seconds, units, pieces and finish reason, the model and 
 Input: WAV (PCM 8/16/24/32-bit or float, any rate and channels: mixed to mono and resampled),
 ${MAX_AUDIO_SECONDS} s per file at most (MAX_AUDIO_SECONDS) and ${MAX_WAV_BYTES / 2 ** 20} MB; audio longer than the model's
 speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transcripts joined.
+--decoder ctc: greedy decoding of the model's CTC head (a model trained with --ctc-weight) instead of
+the text tower (attention, the default).
 --batch N: pieces decoded together (equal lengths share the work; default 8).
 Progress goes to stderr on a terminal only. Exit 0 ok, 2 bad input or options, 1 other failures.`;
 
@@ -29,6 +31,7 @@ const OPTIONS = {
   model: { type: 'string' },
   json: { type: 'boolean', default: false },
   batch: { type: 'string' },
+  decoder: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -44,6 +47,8 @@ export const transcribe: Command = {
     if (files.length === 0) throw new UsageError(`which WAV file(s)?\n\n${USAGE}`);
     const batch = intArg(v.batch, 'batch', 8, 1);
     if (batch > 256) throw new UsageError(`--batch must be at most 256, got "${v.batch}"`);
+    const decoder = v.decoder ?? 'attention';
+    if (decoder !== 'attention' && decoder !== 'ctc') throw new UsageError(`--decoder takes attention or ctc, got "${v.decoder}"`);
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();
     const app = await openAppModel(v.model);
@@ -53,6 +58,7 @@ export const transcribe: Command = {
       const t0 = performance.now();
       const out = await transcribeAudio(app, inputs, {
         batch,
+        decoder,
         onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
       });
       const decodeSeconds = (performance.now() - t0) / 1000;
@@ -63,6 +69,7 @@ export const transcribe: Command = {
           JSON.stringify({
             model: app.location,
             dir: app.dir,
+            decoder,
             results: out.map((t) => ({ ...t, file: path.resolve(t.file), seconds: round(t.seconds, 3) })),
             audio_seconds: round(audioSeconds, 3),
             load_seconds: round(app.loadSeconds, 3),

@@ -51,6 +51,8 @@ export interface RunSummary {
   readonly heldOut: Readonly<Record<string, number>>;
   readonly losses: readonly LossPoint[];
   readonly asr: Partial<Record<EvalSplit, Metrics>>;
+  /** ASR by greedy decoding of the CTC head (zipper eval asr --decoder ctc: eval/SPLIT/asr-ctc). */
+  readonly asrCtc: Partial<Record<EvalSplit, Metrics>>;
   readonly tts: Partial<Record<EvalSplit, Metrics>>;
 }
 
@@ -124,7 +126,12 @@ export function labelOf(run: FuseRun): string {
   if (run.kind === 'baseline') return 'single decoder';
   const order = ['text', 'speech'];
   const frozen = [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
-  return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}`;
+  const extras = [
+    run.model.ctcWeight ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'})` : '',
+    run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '',
+    run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
+  ].filter(Boolean);
+  return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}${extras.length ? `; ${extras.join('; ')}` : ''}`;
 }
 
 export function readRun(dir: string): RunSummary {
@@ -161,10 +168,10 @@ export function readRun(dir: string): RunSummary {
       }
     },
   );
-  const evalOf = (task: 'asr' | 'tts') =>
+  const evalOf = (task: 'asr' | 'tts', folder: string = task) =>
     Object.fromEntries(
       EVAL_SPLITS.flatMap((s) => {
-        const f = path.join(abs, 'eval', s, task, METRICS_FILE);
+        const f = path.join(abs, 'eval', s, folder, METRICS_FILE);
         if (!existsSync(f)) return [];
         const m = readMetrics(f);
         if (m.task !== task || m.split !== s)
@@ -184,6 +191,7 @@ export function readRun(dir: string): RunSummary {
     heldOut: { ...(held.at(-1)?.streams ?? {}) },
     losses,
     asr: evalOf('asr'),
+    asrCtc: evalOf('asr', 'asr-ctc'),
     tts: evalOf('tts'),
   };
 }

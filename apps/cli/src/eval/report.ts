@@ -165,6 +165,28 @@ function renderPage(args: {
     }),
     '',
   ];
+  const withCtc = runs.filter((r) => Object.keys(r.asrCtc).length > 0);
+  if (withCtc.length) {
+    lines.push(
+      '## ASR by the CTC head',
+      '',
+      "Greedy decoding of the zipped model's auxiliary CTC head (`zipper eval asr --decoder ctc`), not the text tower.",
+      '',
+      row(['run', 'WER test-clean', 'CER test-clean', 'WER test-other', 'CER test-other', 'WER dev']),
+      row(['---', '---:', '---:', '---:', '---:', '---:']),
+      ...withCtc.map((r) =>
+        row([
+          `\`${r.name}\``,
+          f3(r.asrCtc['test-clean']?.wer),
+          f3(r.asrCtc['test-clean']?.cer),
+          f3(r.asrCtc['test-other']?.wer),
+          f3(r.asrCtc['test-other']?.cer),
+          f3(r.asrCtc.dev?.wer),
+        ]),
+      ),
+      '',
+    );
+  }
   if (peers.length) {
     lines.push(
       '## Peer row: pocketsphinx on the same audio',
@@ -215,7 +237,7 @@ function renderPage(args: {
   lines.push('', '## Commands', '');
   for (const r of runs) {
     lines.push(`\`${r.name}\`:`, '', '```sh', r.run.command);
-    for (const m of [...Object.values(r.asr), ...Object.values(r.tts)]) if (m?.command) lines.push(m.command);
+    for (const m of [...Object.values(r.asr), ...Object.values(r.asrCtc), ...Object.values(r.tts)]) if (m?.command) lines.push(m.command);
     lines.push('```', '');
   }
   return lines.join('\n');
