@@ -37,19 +37,24 @@ const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
-  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.tts)])];
+  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.asrCtc), ...Object.keys(s.tts)])];
   if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
+  const ctc = Object.keys(s.asrCtc).length > 0;
   const lines = [
     '### Speech recognition (greedy), WER / CER against the gold text',
     '',
-    '| split | utterances | this model | pocketsphinx (same audio) |',
-    '|---|---|---|---|',
+    ctc
+      ? '| split | utterances | this model (text tower decodes) | its CTC head (`--decoder ctc`) | pocketsphinx (same audio) |'
+      : '| split | utterances | this model | pocketsphinx (same audio) |',
+    ctc ? '|---|---|---|---|---|' : '|---|---|---|---|',
   ];
-  for (const split of splits) {
+  for (const split of [...new Set([...splits, ...Object.keys(s.asrCtc)])]) {
     const m = s.asr[split as keyof typeof s.asr];
-    if (!m) continue;
+    const c = s.asrCtc[split as keyof typeof s.asrCtc];
+    if (!m && !c) continue;
     const p = peers.find((x) => x.split === split);
-    lines.push(`| ${split} | ${m.utterances} | ${pct(m.wer)} / ${pct(m.cer)} | ${p ? `${pct(p.wer)} / ${pct(p.cer)}` : 'not run'} |`);
+    const cell = (x: Metrics | undefined) => (x ? `${pct(x.wer)} / ${pct(x.cer)}` : 'not run');
+    lines.push(`| ${split} | ${(m ?? c)!.utterances} | ${cell(m)} |${ctc ? ` ${cell(c)} |` : ''} ${p ? cell(p) : 'not run'} |`);
   }
   lines.push('', '### Speech synthesis: pocketsphinx transcribes our audio; WER against the gold text', '');
   lines.push(
@@ -64,7 +69,8 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     );
   }
   lines.push('', 'Commands:', '', '```sh');
-  for (const m of [...Object.values(s.asr), ...Object.values(s.tts), ...peers]) if (m?.command) lines.push(m.command);
+  for (const m of [...Object.values(s.asr), ...Object.values(s.asrCtc), ...Object.values(s.tts), ...peers])
+    if (m?.command) lines.push(m.command);
   lines.push('```', '');
   return lines;
 }
