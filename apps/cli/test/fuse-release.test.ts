@@ -62,7 +62,9 @@ describe('zipper fuse release', () => {
     const run = path.join(data, 'run-pkgs');
     expect((await train(run)).code).toBe(0);
     const pkg = path.join(data, 'pkg');
-    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--version', '0.2.0', '--until-step', '6']);
+    const notes = path.join(data, 'notes.md');
+    writeFileSync(notes, '## Limitations\n\nA tiny test model.\n');
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--version', '0.2.0', '--until-step', '6', '--notes', notes]);
     expect(r.code).toBe(0);
     expect(summaryOf(r)).toMatchObject({ name: '@zipper/checkpoint-zipper-small', version: '0.2.0', dtype: 'float16' });
 
@@ -85,6 +87,7 @@ describe('zipper fuse release', () => {
     expect(worst).toBeLessThanOrEqual(2 ** -11);
 
     const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    expect(card).toContain('```\n\n## Limitations\n\nA tiny test model.\n\n## Towers');
     const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
       command: string;
       towers: Record<string, { sha256: string }>;

@@ -63,7 +63,10 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
     writeOutputFile(wav, writeWav(speech.audio, speech.sampleRate, 'pcm16'), '--out');
     const spokenSeconds = speech.audio.length / speech.sampleRate;
     const rate = app.m.speech.features.sampleRate;
-    const [back, heard] = await transcribeAudio(app, [atRate(readAudioInput(wav), rate), atRate(sampleAudio, rate)]);
+    const inputs = [atRate(readAudioInput(wav), rate), atRate(sampleAudio, rate)];
+    const [back, heard] = await transcribeAudio(app, inputs);
+    // a model with a CTC head also transcribes through it (zipper transcribe --decoder ctc)
+    const [backCtc, heardCtc] = app.m.ctcTranscribe ? await transcribeAudio(app, inputs, { decoder: 'ctc' }) : [];
     const result = {
       model: app.location,
       text: said,
@@ -73,16 +76,25 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
         units: speech.units,
         transcript: back!.text,
         wer: wer(said, back!.text),
+        ...(backCtc ? { ctc: { transcript: backCtc.text, wer: wer(said, backCtc.text) } } : {}),
       },
-      sample: { wav: sample.wav, text: sample.text, transcript: heard!.text, wer: wer(sample.text, heard!.text) },
+      sample: {
+        wav: sample.wav,
+        text: sample.text,
+        transcript: heard!.text,
+        wer: wer(sample.text, heard!.text),
+        ...(heardCtc ? { ctc: { transcript: heardCtc.text, wer: wer(sample.text, heardCtc.text) } } : {}),
+      },
       seconds: round((performance.now() - t0) / 1000, 2),
     };
     console.log(`said:          ${said}`);
     console.log(`spoke:         ${wav} (${result.speech.seconds} s of speech)`);
     console.log(`heard back:    ${back!.text}   (WER ${result.speech.wer})`);
+    if (result.speech.ctc) console.log(`  (CTC head):  ${result.speech.ctc.transcript}   (WER ${result.speech.ctc.wer})`);
     const shown = path.relative(process.cwd(), sample.wav);
     console.log(`bundled WAV:   ${shown.startsWith('..') ? sample.wav : shown} (flite slt: "${sample.text}")`);
     console.log(`heard:         ${heard!.text}   (WER ${result.sample.wer})`);
+    if (result.sample.ctc) console.log(`  (CTC head):  ${result.sample.ctc.transcript}   (WER ${result.sample.ctc.wer})`);
     console.log(JSON.stringify(result));
     return 0;
   } finally {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
-import { intArg, parse } from '../args.js';
+import { intArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
@@ -22,6 +22,7 @@ tower versions), run.json, model/ (--dtype, default float16), loss.svg and a mod
 run's numbers and the evaluation tables of RUN/eval/SPLIT/{asr,tts}/metrics.json (zipper eval
 asr|tts --out RUN/eval/SPLIT/asr|tts), with pocketsphinx's rows from --peer (zipper eval peer
 outputs). --until-step N: the run was stopped there (its command in the card gets the flag).
+--notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).
 --version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
 changesets once the package is in the repository).`;
 
@@ -33,6 +34,7 @@ const RELEASE_OPTIONS = {
   dtype: { type: 'string' },
   peer: { type: 'string', multiple: true },
   'until-step': { type: 'string' },
+  notes: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -52,9 +54,10 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   const until = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
   const command =
     until === undefined ? undefined : `${readFuseRun(path.join(path.resolve(v.run), 'run.json')).command} --until-step ${until}`;
+  const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
   await initBackend();
   const out = await releaseFusedRun(
-    { run: v.run, out: v.out, name, version, dtype, peers: v.peer ?? [], ...(command ? { command } : {}) },
+    { run: v.run, out: v.out, name, version, dtype, peers: v.peer ?? [], ...(command ? { command } : {}), ...(notes ? { notes } : {}) },
     (s) => void process.stderr.write(`${s}\n`),
   );
   console.log(JSON.stringify({ name, version, dtype, out }));

@@ -31,6 +31,8 @@ export interface ReleaseOptions {
   readonly peers: readonly string[];
   /** The run's command as released (e.g. with --until-step), if not run.json's. */
   readonly command?: string;
+  /** Markdown placed in the card after its usage block (e.g. a "Limitations" section), verbatim. */
+  readonly notes?: string;
 }
 
 const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
@@ -144,6 +146,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     'npx zipper speak "hello world" --out hello.wav',
     '```',
     '',
+    ...(o.notes ? [o.notes.trimEnd(), ''] : []),
     '## Towers (verified by sha256 when loading)',
     '',
     '| tower | package | sha256 of its weights |',
