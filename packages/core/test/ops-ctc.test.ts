@@ -40,7 +40,7 @@ function bruteForce(logits: Float32Array, t: number, v: number, labels: readonly
     let p = 1;
     path.forEach((k, f) => (p *= probs[f * v + k]!));
     total += p;
-    path.forEach((k, f) => (occ[f * v + k] += p));
+    path.forEach((k, f) => (occ[f * v + k] = occ[f * v + k]! + p));
   }
   const grad = new Float64Array(t * v);
   for (let i = 0; i < t * v; i++) grad[i] = probs[i]! - occ[i]! / total;
