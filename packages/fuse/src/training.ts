@@ -101,7 +101,7 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
         const d = context.denominators[name] ?? 0;
         const t = ctcTargets(zipper.config, batch, head);
         if (d === 0 || t.rows.length === 0) continue;
-        const all = (run.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(head)] as tf.Tensor3D; // [B, S, V + 1]
+        const all = (run.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(head)] as tf.Tensor3D; // [B, S, C + 1], C the head's classes
         const x = t.rows.length === batch.batchSize ? all : (tf.gather(all, tf.tensor1d(t.rows, 'int32'), 0) as tf.Tensor3D);
         const blank = ctcClasses(zipper.config, head);
         const share = tf.div(tf.sum(ctcLoss(x, t.labels, { blank, frameLengths: t.frames })), d) as tf.Scalar;
