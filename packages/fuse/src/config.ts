@@ -34,7 +34,8 @@ export type InputProjectionMode = 'gated' | 'replace' | 'none';
 /**
  * An auxiliary CTC head (docs/zipper.md, "CTC head"; not in the paper): the tokens of tower `to`'s
  * segments predicted from tower `from`'s positions, through the source projection of the first
- * link `to <- from` and a linear layer to `to`'s vocabulary plus a blank (the last class). Its loss
+ * link `to <- from` and a linear layer to `to`'s vocabulary (or the `labels` classes) plus a blank
+ * (the last class). Its loss
  * trains that projection to carry `to`'s content, which the link's cross-attention then reads.
  */
 export interface CtcHeadSpec {

@@ -85,7 +85,11 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** Per CTC head (`<to>_from_<from>`), when `ctc` was asked for: logits [B, S_from, V_to + 1] over the source's new positions, the blank last. */
+  /**
+   * Per CTC head (`<to>_from_<from>`), when `ctc` was asked for without `keepState`: logits
+   * [B, S_from, C + 1] over the source's new positions (C = ctcClasses: V_to, or the head's label
+   * classes), the blank last.
+   */
   readonly ctc?: Readonly<Record<string, tf.Tensor3D>>;
   /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
   readonly logits: Readonly<Record<string, tf.Tensor3D>>;
