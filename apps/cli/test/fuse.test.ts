@@ -137,6 +137,9 @@ describe('zipper fuse train', () => {
     const id = tok.encode(' the')[0]!;
     expect(String.fromCharCode(...head!.labels.map[id]!)).toBe(tok.decode([id]));
     expect(head!.labels.map[tok.roleId('eos')]).toEqual([]);
+    // a byte-level base token of a multi-byte character keeps its one byte (0xc3, the lead byte of "é")
+    const lead = tok.tokenToId('Ã')!;
+    expect(head!.labels.map[lead]).toEqual([0xc3]);
     // zipper eval asr --decoder ctc: greedy decoding of the head, scored like the attention decoder
     const e = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--decoder', 'ctc', '--json']);
     expect(e.code, e.stderr).toBe(0);

@@ -42,7 +42,7 @@ import {
   type ZipperConfig,
 } from '@zipper/fuse';
 import { speechSpec, towerEntries, type LoadedTowers } from './towers.js';
-import type { BpeTokenizer } from '@zipper/tokenizers';
+import { tokenBytes, type BpeTokenizer } from '@zipper/tokenizers';
 
 export type ModelKind = 'fuse' | 'baseline';
 
@@ -82,10 +82,15 @@ export interface FuseOptions {
 
 export type CtcLabelKind = 'bytes' | 'tokens';
 
-/** Per text token id, the UTF-8 bytes of its text (specials: none): a byte-level CTC alphabet over a BPE tower. */
+/**
+ * Per text token id, its bytes as the byte-level decoder sees them (`tokenBytes`; specials: none):
+ * a byte-level CTC alphabet over a BPE tower. A token holding part of a multi-byte character keeps
+ * its own bytes (decoding it alone would give U+FFFD's three).
+ */
 export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
-  const enc = new TextEncoder();
-  return Array.from({ length: tokenizer.vocabSize }, (_, id) => [...enc.encode(tokenizer.decode([id], { skipSpecial: true }))]);
+  return Array.from({ length: tokenizer.vocabSize }, (_, id) =>
+    tokenizer.decode([id], { skipSpecial: true }) === '' ? [] : [...tokenBytes(tokenizer.idToToken(id) as string)],
+  );
 }
 
 function fuseModel(zipper: Zipper, ctcWeight = 0): RunModel {
