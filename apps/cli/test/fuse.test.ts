@@ -176,6 +176,53 @@ describe('zipper fuse train', () => {
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);
   }, 180_000);
 
+  it('--align-weight: the align stream falls and is recorded; zipper fuse probe equals the held-out losses and reports the gain', async () => {
+    const out = path.join(data, 'fuse-align');
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      out,
+      '--freeze',
+      'text,speech',
+      '--gate-init',
+      '1',
+      '--align-weight',
+      '1',
+      '--steps',
+      '24',
+      '--every',
+      '12',
+      '--lr',
+      '1e-2',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [a0, a1] = ends(trainPoints(out), 'align', 4);
+    console.log(`fuse --align-weight 1: align ${a0.toFixed(4)} -> ${a1.toFixed(4)} (first / last 4 steps)`);
+    expect(a1).toBeLessThan(0.9 * a0);
+    const h = held(out);
+    expect(Object.keys(h[0]!.streams!).sort()).toEqual(['align', 'speech', 'text']);
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+    expect(run.model.alignWeight).toBe(1);
+    expect(run.command).toContain('--align-weight 1');
+    // the probe's matched losses are the run's last held-out text (ASR) and speech (TTS) losses, in other batches
+    const p = await runZipper(['fuse', 'probe', '--model', out, '--batch', '3', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const probe = summaryOf(p) as Record<'asr' | 'tts', { matched: number; mismatched: number; gain: number; targets: number }>;
+    const last = h.at(-1)!.streams!;
+    expect(probe.asr.matched).toBeCloseTo(last['text']!, 4);
+    expect(probe.tts.matched).toBeCloseTo(last['speech']!, 4);
+    for (const t of [probe.asr, probe.tts]) {
+      expect(t.gain).toBeCloseTo(t.mismatched - t.matched, 10);
+      expect(t.mismatched).not.toBe(t.matched);
+      expect(t.targets).toBeGreaterThan(0);
+    }
+    const bad = await runZipper(['fuse', 'probe', '--model', out, '--limit', '1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--limit/);
+  }, 180_000);
+
   it('killed (SIGKILL) and resumed equals an uninterrupted run; the frozen text tower stays bit-identical', async () => {
     const args = (out: string) => [
       'fuse',

@@ -68,14 +68,48 @@ export function crossKeysValues(w: CrossAttentionWeights, source: tf.Tensor3D, o
 
 /** The reader side: x [B, T, D_X] with the source's keys/values and the link's mask -> [B, T, D_X]. */
 export function gatedCrossAttention(w: CrossAttentionWeights, x: tf.Tensor3D, kv: LayerKV, mask: CrossMask, o: CrossOptions): tf.Tensor3D {
+  return tf.tidy(() => crossBlock(w, x, kv, mask, o).y);
+}
+
+/**
+ * `gatedCrossAttention` plus the alignment-prior penalty of its attention (masks.ts
+ * `alignPriorHost`, `prior` [B, T, S]): the sum over heads and reader positions that see a source
+ * position of sum_s p[b, h, t, s] * prior[b, t, s], p the attention probabilities. Differentiable
+ * in q, k and the source projection; training only (decoding needs no probabilities).
+ */
+export function gatedCrossAttentionWithPrior(
+  w: CrossAttentionWeights,
+  x: tf.Tensor3D,
+  kv: LayerKV,
+  mask: CrossMask,
+  o: CrossOptions,
+  prior: tf.Tensor3D,
+): { y: tf.Tensor3D; penalty: tf.Scalar } {
   return tf.tidy(() => {
+    const r = crossBlock(w, x, kv, mask, o);
     const [b, t, d] = x.shape;
-    const q = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
-    const a = attention(q, kv.k, kv.v, mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
-    const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
-    const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]
-    const h = tf.add(x, tf.mul(gated, linear(merged, w.out))) as tf.Tensor3D;
-    const ff = mlp(rmsNorm(h, w.normFf, o.normEps), w.up, w.down); // [B, T, D_X]
-    return tf.add(h, tf.mul(tf.mul(mask.visible, tf.tanh(w.gateFf)), ff)) as tf.Tensor3D;
+    const s = kv.k.shape[2];
+    const scores = tf.mul(tf.matMul(r.q, kv.k, false, true), 1 / Math.sqrt(d / o.nHeads)); // [B, H, T, S]
+    const blocked = tf.mul(tf.sub(1, tf.cast(tf.reshape(mask.mask, [b, 1, t, s]), 'float32')), -1e9); // [B, 1, T, S]
+    const p = tf.softmax(tf.add(scores, blocked)); // rows with no visible key: uniform, zeroed by `visible` below
+    const weighted = tf.mul(tf.mul(p, tf.reshape(prior, [b, 1, t, s])), tf.reshape(mask.visible, [b, 1, t, 1]));
+    return { y: r.y, penalty: tf.sum(weighted) as tf.Scalar };
   });
+}
+
+function crossBlock(
+  w: CrossAttentionWeights,
+  x: tf.Tensor3D,
+  kv: LayerKV,
+  mask: CrossMask,
+  o: CrossOptions,
+): { y: tf.Tensor3D; q: tf.Tensor4D } {
+  const [b, t, d] = x.shape;
+  const q = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
+  const a = attention(q, kv.k, kv.v, mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
+  const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
+  const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]
+  const h = tf.add(x, tf.mul(gated, linear(merged, w.out))) as tf.Tensor3D;
+  const ff = mlp(rmsNorm(h, w.normFf, o.normEps), w.up, w.down); // [B, T, D_X]
+  return { y: tf.add(h, tf.mul(tf.mul(mask.visible, tf.tanh(w.gateFf)), ff)) as tf.Tensor3D, q };
 }

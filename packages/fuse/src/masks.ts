@@ -66,3 +66,44 @@ export function crossMask(readerGlobal: Int32Array, sourceGlobal: Int32Array, b:
   if (!h.any) return undefined;
   return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32') };
 }
+
+/**
+ * The alignment prior of one link (beyond the paper: DC-TTS's guided attention, Tachibana et al.
+ * 2018), [B, T, S]: W = 1 - exp(-(n/N - m/M)^2 / (2 width^2)) with n the reader position's rank
+ * among its row's real reader positions (N of them) and m the source position's among its row's
+ * real source positions (M), both at their centres ((n + 0.5) / N). It is small near the diagonal
+ * of the (reader, source) grid and near 1 far from it, so attention that walks through the source
+ * as the reader advances pays little. With one segment per tower in a row (ASR `[speech][text]`,
+ * TTS `[text][speech]`) the ranks are the positions within the segments. Padding gets 0.
+ */
+export function alignPriorHost(
+  readerGlobal: Int32Array,
+  sourceGlobal: Int32Array,
+  b: number,
+  t: number,
+  s: number,
+  width: number,
+): Float32Array {
+  const out = new Float32Array(b * t * s);
+  const k = 1 / (2 * width * width);
+  for (let r = 0; r < b; r++) {
+    let nReal = 0;
+    let mReal = 0;
+    for (let i = 0; i < t; i++) if ((readerGlobal[r * t + i] as number) >= 0) nReal++;
+    for (let j = 0; j < s; j++) if ((sourceGlobal[r * s + j] as number) >= 0) mReal++;
+    let n = 0;
+    for (let i = 0; i < t; i++) {
+      if ((readerGlobal[r * t + i] as number) < 0) continue;
+      const x = (n + 0.5) / nReal;
+      let m = 0;
+      for (let j = 0; j < s; j++) {
+        if ((sourceGlobal[r * s + j] as number) < 0) continue;
+        const d = x - (m + 0.5) / mReal;
+        out[(r * t + i) * s + j] = 1 - Math.exp(-d * d * k);
+        m++;
+      }
+      n++;
+    }
+  }
+  return out;
+}

@@ -25,15 +25,15 @@ import {
 import { SingleDecoder, type BaselineBatch } from './baseline.js';
 import { resolveZipperConfig, type ZipperConfig } from './config.js';
 import type { FusedBatch, TowerStream } from './segments.js';
-import { fusedGradients, fusedLoss } from './training.js';
+import { fusedGradients, fusedLoss, type FusedLossOptions } from './training.js';
 import { Zipper } from './zipper.js';
 
 /** What a worker gets to build its replica: the model's config and the loss stream weights. */
 export interface ReplicaArgs {
   readonly config: ZipperConfig;
   readonly weights?: StreamCounts;
-  /** fusedLoss's ctcWeight (zipped models only). */
-  readonly ctcWeight?: number;
+  /** fusedLoss's options (zipped models only): the CTC heads' and alignment prior's weights. */
+  readonly loss?: FusedLossOptions;
 }
 
 export interface FuseDataParallelOptions {
@@ -41,8 +41,8 @@ export interface FuseDataParallelOptions {
   readonly workers?: number;
   /** Loss weight per stream (default 1 each). */
   readonly weights?: StreamCounts;
-  /** fusedLoss's ctcWeight: weight of the CTC heads' loss (default 0). */
-  readonly ctcWeight?: number;
+  /** fusedLoss's options: the CTC heads' and alignment prior's weights (default: both 0). */
+  readonly loss?: FusedLossOptions;
   /** A worker that has not answered a step after this many ms fails the step (default: no limit). */
   readonly timeoutMs?: number;
 }
@@ -59,7 +59,7 @@ export function createZipperReplica(args: ReplicaArgs): ReplicaModel<FusedBatch>
     freeze: c.freeze,
     ctc: c.ctc,
   });
-  return { params: z.params, ...fusedLoss(z, args.weights, args.ctcWeight ? { ctcWeight: args.ctcWeight } : {}) };
+  return { params: z.params, ...fusedLoss(z, args.weights, args.loss ?? {}) };
 }
 
 /** The worker-side factory of the baseline: a single decoder of `config` (fresh weights) and its per-tower loss. */
@@ -144,10 +144,10 @@ export function fusedDataParallel(zipper: Zipper, options: FuseDataParallelOptio
   return packageDataParallel<FusedBatch>(
     zipper,
     {
-      local: fusedGradients(zipper, options.weights, options.ctcWeight ? { ctcWeight: options.ctcWeight } : {}),
+      local: fusedGradients(zipper, options.weights, options.loss ?? {}),
       split: splitFusedBatch,
       factory: 'createZipperReplica',
-      args: { ...replicaArgs(zipper.config, options.weights), ...(options.ctcWeight ? { ctcWeight: options.ctcWeight } : {}) },
+      args: { ...replicaArgs(zipper.config, options.weights), ...(options.loss ? { loss: options.loss } : {}) },
     },
     options,
   );

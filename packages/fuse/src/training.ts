@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, LossGradients, streamLoss, type LossSpec, type StreamCounts } from '@zipper/core';
 import { ctcLoss, ctcMinFrames } from '@zipper/core/ops';
 import { ctcClasses, ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { crossMaskHost } from './masks.js';
 import { countStreamTargets, type FusedBatch } from './segments.js';
 import type { Zipper } from './zipper.js';
 
@@ -23,6 +24,41 @@ export interface FusedLossOptions {
    * 0: the heads are not trained). ESPnet's hybrid CTC/attention ASR uses 0.3.
    */
   readonly ctcWeight?: number;
+  /**
+   * Weight of the alignment prior (beyond the paper; DC-TTS's guided attention): stream `align`,
+   * the mean over links, heads and reader positions of the attention mass far from the diagonal
+   * of (reader position / reader length, source position / source length) (masks.ts
+   * `alignPriorHost`). Default 0: off. It pushes the cross-attention to read the source in order,
+   * which a small model on little paired data may not find from the next-token loss alone.
+   */
+  readonly alignWeight?: number;
+  /** The prior's width (default 0.2, DC-TTS's g). */
+  readonly alignWidth?: number;
+}
+
+/** Stream name of the alignment prior's penalty (FusedLossOptions.alignWeight). */
+export const ALIGN_STREAM = 'align';
+
+/**
+ * The alignment prior's denominator: per link, the reader positions that see a source position,
+ * times the reader's heads, summed over links (what `RunResult.align` sums over).
+ */
+export function alignTargets(config: ZipperConfig, batch: FusedBatch): number {
+  let n = 0;
+  const visible = new Map<string, number>();
+  for (const link of config.schedule.links) {
+    const key = `${link.to}<-${link.from}`;
+    let v = visible.get(key);
+    if (v === undefined) {
+      const r = batch.streams[link.to];
+      const src = batch.streams[link.from];
+      v = 0;
+      if (r && src) for (const x of crossMaskHost(r.global, src.global, batch.batchSize, r.length, src.length).visible) v += x;
+      visible.set(key, v);
+    }
+    n += v * towerSpec(config, link.to).config.nHeads;
+  }
+  return n;
 }
 
 /** One CTC head's targets in a batch: the rows holding both towers, their source frames and the reader tower's tokens. */
@@ -68,15 +104,28 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
 export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: FusedLossOptions = {}): LossSpec<FusedBatch> {
   const ctcWeight = options.ctcWeight ?? 0;
   if (!(ctcWeight >= 0)) throw new ConfigError(`ctcWeight must be >= 0, got ${ctcWeight}`);
+  const alignWeight = options.alignWeight ?? 0;
+  if (!(alignWeight >= 0) || !Number.isFinite(alignWeight)) throw new ConfigError(`alignWeight must be >= 0, got ${alignWeight}`);
+  const alignWidth = options.alignWidth ?? 0.2;
+  if (!(alignWidth > 0) || !Number.isFinite(alignWidth)) throw new ConfigError(`alignWidth must be > 0, got ${alignWidth}`);
+  const align = alignWeight > 0;
   if (ctcWeight > 0 && zipper.config.ctc.length === 0)
     throw new ConfigError('ctcWeight > 0 needs a CTC head in the zipper config (ctc: [{ from, to }])');
   const heads = ctcWeight > 0 ? zipper.config.ctc : [];
-  const allWeights: StreamCounts = { ...Object.fromEntries(heads.map((h) => [ctcStreamName(h), ctcWeight])), ...(weights ?? {}) };
+  const allWeights: StreamCounts = {
+    ...Object.fromEntries(heads.map((h) => [ctcStreamName(h), ctcWeight])),
+    ...(align ? { [ALIGN_STREAM]: alignWeight } : {}),
+    ...(weights ?? {}),
+  };
   return {
     loss: (batch, context) => {
       const counts = countStreamTargets(batch);
       const names = Object.keys(counts).filter((n) => (counts[n] as number) > 0);
-      const run = zipper.run(batch.streams, batch.batchSize, { logits: names, ...(heads.length > 0 ? { ctc: true } : {}) });
+      const run = zipper.run(batch.streams, batch.batchSize, {
+        logits: names,
+        ...(heads.length > 0 ? { ctc: true } : {}),
+        ...(align ? { align: { width: alignWidth } } : {}),
+      });
       const logits = run.logits;
       const streams = Object.fromEntries(
         names.map((n) => {
@@ -92,7 +141,7 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
           ];
         }),
       );
-      if (heads.length === 0) return { streams };
+      if (heads.length === 0 && !align) return { streams };
       const base = streamLoss(streams, context.denominators, allWeights);
       let loss = base.loss;
       const shares: Record<string, tf.Scalar> = { ...base.streams };
@@ -108,16 +157,23 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
         shares[name] = share;
         loss = tf.add(loss, tf.mul(share, ctcWeight)) as tf.Scalar;
       }
+      const d = context.denominators[ALIGN_STREAM] ?? 0;
+      if (align && d > 0) {
+        const share = tf.div(run.align as tf.Scalar, d) as tf.Scalar;
+        shares[ALIGN_STREAM] = share;
+        loss = tf.add(loss, tf.mul(share, alignWeight)) as tf.Scalar;
+      }
       return { loss, streams: shares };
     },
     countTargets: (batch) => {
       const counts = countStreamTargets(batch);
       const out: Record<string, number> = Object.fromEntries(zipper.config.towers.map((t) => [t.name, counts[t.name] ?? 0]));
       for (const head of heads) out[ctcStreamName(head)] = ctcTargets(zipper.config, batch, head).labels.reduce((n, l) => n + l.length, 0);
+      if (align) out[ALIGN_STREAM] = alignTargets(zipper.config, batch);
       return out;
     },
     countTokens: (batch) => Object.values(batch.streams).reduce((n, s) => n + s.lengths.reduce((a, b) => a + b, 0), 0),
-    ...(heads.length > 0 || weights ? { weights: allWeights } : {}),
+    ...(heads.length > 0 || align || weights ? { weights: allWeights } : {}),
   };
 }
 

@@ -32,10 +32,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { linear } from '@zipper/core/ops';
 import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type LayerKV, type Tower } from '@zipper/core';
 import { ctcHeadName, resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
-import { crossKeysValues, gatedCrossAttention, type CrossAttentionWeights } from './cross-attention.js';
+import { crossKeysValues, gatedCrossAttention, gatedCrossAttentionWithPrior, type CrossAttentionWeights } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
-import { crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
+import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
 import { fusionParamSpecs, initFusionParam, type FusionInitOptions } from './params.js';
 import { affineLayers, reluMlp } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
@@ -82,6 +82,11 @@ export interface RunOptions {
   readonly futureReaders?: readonly string[];
   /** Also the CTC heads' logits (`RunResult.ctc`) over the new positions of their source towers (default false). */
   readonly ctc?: boolean;
+  /**
+   * Also the alignment-prior penalty of every applied link's attention (`RunResult.align`; masks.ts
+   * `alignPriorHost` with this width, e.g. 0.2). Training only: not with `state` or `keepState`.
+   */
+  readonly align?: { readonly width: number };
 }
 
 export interface RunResult {
@@ -93,6 +98,11 @@ export interface RunResult {
   readonly ctc?: Readonly<Record<string, tf.Tensor3D>>;
   /** Per tower asked for: [B, T, V] ([B, 1, V] with `lastOnly`). */
   readonly logits: Readonly<Record<string, tf.Tensor3D>>;
+  /**
+   * With `align`: the penalty summed over links, heads and reader positions that see a source
+   * position (divide by `alignTargets` for the mean); 0 when no link applies.
+   */
+  readonly align?: tf.Scalar;
   readonly state?: ZipperState;
 }
 
@@ -227,6 +237,11 @@ export class Zipper {
     const state = options.state ?? emptyZipperState(B);
     const keep = options.keepState ?? false;
     if (state.batchSize !== B) throw new ShapeError(`state batch ${state.batchSize} differs from the input batch ${B}`);
+    const align = options.align;
+    if (align && (keep || options.state))
+      throw new ConfigError('run: align (the alignment-prior penalty) is for training; it cannot be combined with state or keepState');
+    if (align && !(align.width > 0 && Number.isFinite(align.width)))
+      throw new ConfigError(`run: align.width must be a positive number, got ${align.width}`);
     for (const [name, s] of Object.entries(inputs)) {
       if (!c.towers.some((t) => t.name === name))
         throw new UnknownTowerError(`inputs name tower "${name}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
@@ -265,6 +280,8 @@ export class Zipper {
       const linkKV = new Map<string, LayerKV | null>();
       const masks = new Map<string, CrossMask | null>();
       const prepared: CrossMask[] = []; // disposed below (prepared masks are kept past tidy scopes)
+      const penalties: tf.Scalar[] = [];
+      const priors = new Map<string, Float32Array>();
       try {
         const getRaw = (x: string, l: number): tf.Tensor3D => {
           const key = `${x}.${l}`;
@@ -303,11 +320,18 @@ export class Zipper {
             if (link.to !== x || link.toLayer !== l) continue;
             const sub = getSubset(link);
             if (sub) {
-              h = this.applyLinkRows(link, h, getRaw(link.from, link.fromLayer), sub);
+              h = this.applyLinkRows(
+                link,
+                h,
+                getRaw(link.from, link.fromLayer),
+                sub,
+                align ? getPrior(link, sub.rows) : undefined,
+                penalties,
+              );
               continue;
             }
             const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
-            if (mask) h = this.applyLink(link, h, getKV(link), mask);
+            if (mask) h = this.applyLink(link, h, getKV(link), mask, align ? getPrior(link) : undefined, penalties);
           }
           post.set(key, h);
           return h;
@@ -363,6 +387,23 @@ export class Zipper {
           return out;
         };
 
+        // The alignment prior [rows, T, S] of the link's reader/source pair (all rows, or `rows`).
+        const getPrior = (link: FusionLink, rows?: readonly number[]): tf.Tensor3D => {
+          const key = `${link.to}<-${link.from}`;
+          const reader = inputs[link.to] as StreamInput;
+          const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
+          const [t, s] = [reader.length, source.length];
+          let all = priors.get(key);
+          if (!all) {
+            all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width);
+            priors.set(key, all);
+          }
+          if (!rows) return tf.tensor3d(all, [B, t, s]);
+          const o = new Float32Array(rows.length * t * s);
+          rows.forEach((r, j) => o.set(all.subarray(r * t * s, (r + 1) * t * s), j * t * s));
+          return tf.tensor3d(o, [rows.length, t, s]);
+        };
+
         const getMask = (link: FusionLink): CrossMask | null => {
           const key = `${link.to}<-${link.from}`;
           const hit = masks.get(key);
@@ -396,7 +437,10 @@ export class Zipper {
             this.param(`${p}.bias`) as tf.Tensor as tf.Tensor1D,
           );
         }
-        if (!keep) return { logits, ctc } as unknown as tf.TensorContainer;
+        if (!keep) {
+          const penalty = align ? (penalties.length > 0 ? tf.addN(penalties) : tf.scalar(0)) : undefined;
+          return { logits, ctc, ...(penalty ? { align: penalty } : {}) } as unknown as tf.TensorContainer;
+        }
 
         const towers: Record<string, { layers: LayerKV[]; length: number }> = {};
         const links: Record<string, LayerKV> = {};
@@ -422,11 +466,17 @@ export class Zipper {
     }) as unknown as {
       logits: Record<string, tf.Tensor3D>;
       ctc?: Record<string, tf.Tensor3D>;
+      align?: tf.Scalar;
       towers?: Record<string, { layers: LayerKV[]; length: number }>;
       links?: Record<string, LayerKV>;
     };
 
-    if (!keep) return options.ctc ? { logits: out.logits, ctc: out.ctc ?? {} } : { logits: out.logits };
+    if (!keep)
+      return {
+        logits: out.logits,
+        ...(options.ctc ? { ctc: out.ctc ?? {} } : {}),
+        ...(out.align ? { align: out.align } : {}),
+      };
     const towers: Record<string, TowerState> = {};
     for (const [name, t] of Object.entries(out.towers ?? {})) {
       towers[name] = { cache: t.length === 0 ? emptyCache() : { layers: t.layers, length: t.length }, global: allGlobal.get(name)!.global };
@@ -456,21 +506,50 @@ export class Zipper {
   }
 
   /** The link on the rows `sub.rows` of x [B, T, D_X] (source [B, S, D_Y]); every other row is x's, exactly. */
-  private applyLinkRows(link: FusionLink, x: tf.Tensor3D, source: tf.Tensor3D, sub: RowSubset): tf.Tensor3D {
+  private applyLinkRows(
+    link: FusionLink,
+    x: tf.Tensor3D,
+    source: tf.Tensor3D,
+    sub: RowSubset,
+    prior: tf.Tensor3D | undefined,
+    penalties: tf.Scalar[],
+  ): tf.Tensor3D {
     const B = x.shape[0];
     const rest = Array.from({ length: B }, (_, b) => b).filter((b) => !sub.rows.includes(b));
     const back = new Int32Array(B); // row b of the result = row back[b] of [link rows; kept rows]
     [...sub.rows, ...rest].forEach((r, j) => (back[r] = j));
     const idx = tf.tensor1d(sub.rows, 'int32');
     const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link)); // [b, H, S, K] each
-    const y = gatedCrossAttention(this.crossWeights(link), tf.gather(x, idx, 0), kv, sub.mask, this.crossOptions(link)); // [b, T, D_X]
+    const y = this.crossBlock(link, tf.gather(x, idx, 0), kv, sub.mask, prior, penalties); // [b, T, D_X]
     const kept = tf.gather(x, tf.tensor1d(rest, 'int32'), 0); // [B - b, T, D_X]
     return tf.gather(tf.concat([y, kept], 0), tf.tensor1d(back, 'int32'), 0) as tf.Tensor3D;
   }
 
-  private applyLink(link: FusionLink, x: tf.Tensor3D, kv: LayerKV | null, mask: CrossMask | null): tf.Tensor3D {
+  private applyLink(
+    link: FusionLink,
+    x: tf.Tensor3D,
+    kv: LayerKV | null,
+    mask: CrossMask | null,
+    prior: tf.Tensor3D | undefined,
+    penalties: tf.Scalar[],
+  ): tf.Tensor3D {
     if (!kv || !mask) return x; // no source position is visible to any reader position: exactly x
-    return gatedCrossAttention(this.crossWeights(link), x, kv, mask, this.crossOptions(link));
+    return this.crossBlock(link, x, kv, mask, prior, penalties);
+  }
+
+  /** The gated block; with a prior, its penalty goes to `penalties`. */
+  private crossBlock(
+    link: FusionLink,
+    x: tf.Tensor3D,
+    kv: LayerKV,
+    mask: CrossMask,
+    prior: tf.Tensor3D | undefined,
+    penalties: tf.Scalar[],
+  ): tf.Tensor3D {
+    if (!prior) return gatedCrossAttention(this.crossWeights(link), x, kv, mask, this.crossOptions(link));
+    const r = gatedCrossAttentionWithPrior(this.crossWeights(link), x, kv, mask, this.crossOptions(link), prior);
+    penalties.push(r.penalty);
+    return r.y;
   }
 
   private inproj(x: string): { layers: ReturnType<typeof affineLayers>; gate?: tf.Tensor1D } {

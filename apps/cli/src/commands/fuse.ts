@@ -1,5 +1,5 @@
 /**
- * `zipper fuse train|generate`: zip a pretrained text tower and speech tower with gated
+ * `zipper fuse train|generate|probe|release`: zip a pretrained text tower and speech tower with gated
  * cross-attention (@zipper/fuse), fine-tune on the aligned pairs of a data build, and decode with
  * an output-modality schedule (docs/fuse-cli.md). `zipper baseline` is the same command body for
  * the single-decoder baseline.
@@ -9,6 +9,7 @@ import { initBackend } from '@zipper/core';
 import { intArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
+import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
@@ -66,18 +67,20 @@ async function runRelease(argv: readonly string[]): Promise<number> {
 
 export const fuse: Command = {
   name: 'fuse',
-  summary: 'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate)',
+  summary:
+    'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate), test input use (probe), package (release)',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'train') return runFusedTraining('fuse', rest);
     if (sub === 'generate') return runFusedGenerate(rest);
     if (sub === 'release') return runRelease(rest);
+    if (sub === 'probe') return runFusedProbe(rest);
     if (sub === '--help' || sub === '-h') {
-      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${RELEASE_USAGE}`);
+      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${PROBE_USAGE}\n\n${RELEASE_USAGE}`);
       return 0;
     }
     throw new UsageError(
-      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate or release)\n\n${trainUsage('fuse')}`,
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate, probe or release)\n\n${trainUsage('fuse')}`,
     );
   },
 };

@@ -30,6 +30,7 @@ import {
   fusedGradients,
   fusedLoss,
   generateZipped,
+  type FusedLossOptions,
   layoutBatch,
   loadZipper,
   saveZipper,
@@ -78,6 +79,8 @@ export interface FuseOptions {
   readonly ctcWeight?: number;
   /** The head's labels: `bytes` (default: the UTF-8 bytes of each text token, 256 classes) or `tokens` (the text tokens). */
   readonly ctcLabels?: CtcLabelKind;
+  /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
+  readonly alignWeight?: number;
 }
 
 export type CtcLabelKind = 'bytes' | 'tokens';
@@ -93,16 +96,19 @@ export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
   );
 }
 
-function fuseModel(zipper: Zipper, ctcWeight = 0): RunModel {
-  const ctc = ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {};
+function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
+  const loss: FusedLossOptions = {
+    ...(ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {}),
+    ...(alignWeight > 0 ? { alignWeight } : {}),
+  };
   return {
     kind: 'fuse',
     config: zipper.config,
     params: zipper.params,
     layout: (ex) => layoutBatch(zipper.config, ex),
-    spec: fusedLoss(zipper, undefined, ctc) as LossSpec<unknown>,
-    local: fusedGradients(zipper, undefined, ctc) as GradientStrategy<unknown>,
-    parallel: (workers) => fusedDataParallel(zipper, { workers, ...ctc }) as DataParallelGradients<unknown>,
+    spec: fusedLoss(zipper, undefined, loss) as LossSpec<unknown>,
+    local: fusedGradients(zipper, undefined, loss) as GradientStrategy<unknown>,
+    parallel: (workers) => fusedDataParallel(zipper, { workers, loss }) as DataParallelGradients<unknown>,
     freezePrefixes: freezePrefixes(zipper),
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
@@ -133,7 +139,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
     },
     { seed: o.seed, crossGate: o.crossGate ?? 0, zeroOutput: o.zeroOutput ?? false },
   );
-  return fuseModel(zipper, o.ctcWeight ?? 0);
+  return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0);
 }
 
 /** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */

@@ -64,6 +64,8 @@ export interface FuseRun {
     readonly ctcWeight?: number;
     /** The CTC head's labels (with ctcWeight; absent: bytes). */
     readonly ctcLabels?: 'bytes' | 'tokens';
+    /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
+    readonly alignWeight?: number;
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };

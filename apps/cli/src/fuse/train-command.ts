@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -56,7 +56,10 @@ cross-attention (--cross-layers N per direction, default every layer of the shal
 --gate-init X > 0 the model still starts as the lone towers and no gate has to leave 0;
 --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
-(--ctc-labels bytes, default) or its tokens (tokens); not in the paper) and fine-tunes on
+(--ctc-labels bytes, default) or its tokens (tokens); not in the paper; --align-weight X > 0 adds
+an alignment prior, DC-TTS's guided attention: a loss, weighted X, on the cross-attention mass
+far from the diagonal of (reader position / its length, source position / its length), so the
+attention learns to read the source in order; not in the paper) and fine-tunes on
 the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
@@ -101,6 +104,7 @@ const OPTIONS = {
   'ctc-weight': { type: 'string' },
   'zero-output': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
+  'align-weight': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -125,11 +129,21 @@ const RUN_OPTIONS = [
   'gate-init',
   'ctc-weight',
   'ctc-labels',
+  'align-weight',
   'zero-output',
   'asr-audio',
   'max-seq-len',
 ] as const;
-const FUSE_ONLY = ['freeze', 'cross-layers', 'projection-layers', 'gate-init', 'zero-output', 'ctc-weight', 'ctc-labels'] as const;
+const FUSE_ONLY = [
+  'freeze',
+  'cross-layers',
+  'projection-layers',
+  'gate-init',
+  'zero-output',
+  'ctc-weight',
+  'ctc-labels',
+  'align-weight',
+] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
 function parseTasks(v: string | undefined): TaskName[] {
@@ -240,6 +254,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
   const zeroOutput = run ? (run.model.zeroOutput ?? false) : v['zero-output'] === true;
+  const alignWeight = run ? (run.model.alignWeight ?? 0) : numArg(v['align-weight'], 'align-weight', 0);
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
   if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
     throw new UsageError('--ctc-labels needs --ctc-weight X > 0 (the CTC head it shapes)');
@@ -276,7 +291,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, zeroOutput, ctcWeight, ctcLabels })
+        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, zeroOutput, ctcWeight, ctcLabels, alignWeight })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -318,6 +333,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
+              ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -355,6 +371,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(crossGate !== 0 ? { crossGate } : {}),
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
+                ...(alignWeight !== 0 ? { alignWeight } : {}),
               }
             : { maxSeqLen },
         counts: aligned.counts,

@@ -1,0 +1,104 @@
+/**
+ * `zipper fuse probe`: does a trained fused run use its input modality? The held-out loss of each
+ * task's output with the matched input and with a mismatched one (each dev utterance's input
+ * swapped for the next utterance's): ASR's text loss with the right audio vs another sentence's
+ * audio, TTS's speech loss with the right text vs another sentence's text. The difference
+ * (mismatched - matched, nats/token) is what the input is worth to the model; 0 means the output
+ * ignores it and the model is its own tower's language model.
+ */
+import type { AlignedFraction } from '@zipper/data';
+import { DataDir } from '@zipper/data/node';
+import { evaluateStreams, initBackend } from '@zipper/core';
+import { ASR, taskExample, TTS, type AlignedItem, type TaskSpec } from '@zipper/fuse';
+import { intArg, parse } from '../args.js';
+import { UsageError } from '../command.js';
+import { prepareAligned } from './aligned.js';
+import { loadTrainedModel } from './trained-model.js';
+import { parseTowerOptions } from './towers.js';
+
+export const PROBE_USAGE = `usage: zipper fuse probe --model RUN_DIR [--limit N] [--batch 8] [--tower NAME=DIR] [--json]
+
+Held-out (dev) loss of each task's output with its matched input and with a mismatched one (each
+utterance's input swapped for the next utterance's): ASR text loss given the right audio vs another
+sentence's audio; TTS speech loss given the right text vs another's. "gain" = mismatched - matched
+(nats/token): what the input is worth to the model (0: it ignores the input). --limit N: the first
+N dev utterances per task (default all). --json: the last line is
+{"asr":{"matched","mismatched","gain","targets"},"tts":{...}}.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  limit: { type: 'string' },
+  batch: { type: 'string' },
+  tower: { type: 'string', multiple: true },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface ProbeRow {
+  readonly matched: number;
+  readonly mismatched: number;
+  readonly gain: number;
+  readonly targets: number;
+}
+
+/** Each item's `input` modality taken from the next item (cyclically); the output stays. */
+export function mismatch(items: readonly AlignedItem[], input: string): AlignedItem[] {
+  return items.map((it, i) => ({ ...it, [input]: items[(i + 1) % items.length]![input]! }));
+}
+
+export async function runFusedProbe(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, PROBE_USAGE);
+  if (v.help) {
+    console.log(PROBE_USAGE);
+    return 0;
+  }
+  if (!v.model) throw new UsageError(`--model RUN_DIR is required\n\n${PROBE_USAGE}`);
+  const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 2);
+  const batchSize = intArg(v.batch, 'batch', 8, 1);
+  const log = (s: string) => void process.stderr.write(`${s}\n`);
+  await initBackend();
+  const tm = await loadTrainedModel(v.model, parseTowerOptions(v.tower, { optional: true }));
+  try {
+    const m = tm.model;
+    const data = DataDir.open(tm.run.data.dir);
+    const maxLen = (x: string) => m.config.towers.find((t) => t.name === x)?.config.maxSeqLen;
+    const total = tm.run.kind === 'baseline' ? tm.run.model.maxSeqLen : undefined;
+    const aligned = prepareAligned(
+      data,
+      tm.run.data.percent as AlignedFraction,
+      tm.text,
+      tm.speech,
+      { text: maxLen('text') ?? total ?? 0, speech: maxLen('speech') ?? total ?? 0, ...(total ? { total } : {}) },
+      log,
+    );
+    const score = (task: TaskSpec, items: readonly AlignedItem[]): number[] => {
+      const ex = items.map((it) => taskExample(m.config, task, it));
+      const batches = Array.from({ length: Math.ceil(ex.length / batchSize) }, (_, i) =>
+        m.layout(ex.slice(i * batchSize, (i + 1) * batchSize)),
+      );
+      const s = evaluateStreams(m.spec, batches).streams[task.output]!;
+      return [s.loss, s.targets];
+    };
+    const out: Record<string, ProbeRow> = {};
+    for (const [name, task, items] of [
+      ['asr', ASR, aligned.devAsr],
+      ['tts', TTS, aligned.devTts],
+    ] as const) {
+      const set = limit === undefined ? items : items.slice(0, limit);
+      if (set.length < 2) continue;
+      const [matched, targets] = score(task, set) as [number, number];
+      const [mismatched] = score(task, mismatch(set, task.inputs[0]!)) as [number];
+      out[name] = { matched, mismatched, gain: mismatched - matched, targets };
+      log(
+        `${name}: ${task.output} loss ${matched.toFixed(4)} with the matched ${task.inputs[0]}, ${mismatched.toFixed(4)} with another utterance's (gain ${(mismatched - matched).toFixed(4)} nats/token over ${targets} targets, ${set.length} utterances)`,
+      );
+    }
+    if (v.json) console.log(JSON.stringify(out));
+    else
+      for (const [k, r] of Object.entries(out))
+        console.log(`${k}\tmatched ${r.matched.toFixed(4)}\tmismatched ${r.mismatched.toFixed(4)}\tgain ${r.gain.toFixed(4)}`);
+    return 0;
+  } finally {
+    tm.dispose();
+  }
+}
