@@ -176,7 +176,7 @@ describe('zipper fuse train', () => {
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);
   }, 180_000);
 
-  it('--align-weight: the align stream falls and is recorded; zipper fuse probe equals the held-out losses and reports the gain', async () => {
+  it('--align-weight --cross-rope: the align stream falls; both recorded; zipper fuse probe equals the held-out losses and reports the gain', async () => {
     const out = path.join(data, 'fuse-align');
     const r = await runZipper([
       'fuse',
@@ -190,6 +190,7 @@ describe('zipper fuse train', () => {
       '1',
       '--align-weight',
       '1',
+      '--cross-rope',
       '--steps',
       '24',
       '--every',
@@ -206,6 +207,13 @@ describe('zipper fuse train', () => {
     const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
     expect(run.model.alignWeight).toBe(1);
     expect(run.command).toContain('--align-weight 1');
+    expect(run.command).toContain('--cross-rope');
+    // the rates: speech positions per text position over the training pairs, and its inverse; the model keeps them
+    const [ts, st] = run.model.crossRope!;
+    expect(ts!.rate * st!.rate).toBeCloseTo(1, 10);
+    expect(ts!.rate).toBeGreaterThan(1);
+    const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as { options: { crossRope: unknown } };
+    expect(fused.options.crossRope).toEqual(run.model.crossRope);
     // the probe's matched losses are the run's last held-out text (ASR) and speech (TTS) losses, in other batches
     const p = await runZipper(['fuse', 'probe', '--model', out, '--batch', '3', '--json']);
     expect(p.code, p.stderr).toBe(0);

@@ -28,7 +28,7 @@ import {
   ZipperError,
   type ModelFiles,
 } from '@zipper/core';
-import { resolveZipperConfig, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { resolveZipperConfig, type CrossRopeSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { TowerMismatchError } from './errors.js';
 import type { FusionLink } from './schedule.js';
 import { Zipper, type TowerEntry, type TowerSource } from './zipper.js';
@@ -57,6 +57,8 @@ export interface FusedCheckpointInfo {
     readonly projectionLayers: number;
     /** Auxiliary CTC heads (absent when none). */
     readonly ctc?: readonly CtcHeadSpec[];
+    /** Rotary cross positions (absent when none). */
+    readonly crossRope?: readonly CrossRopeSpec[];
   };
   readonly weights: { readonly file: string; readonly sha256: string; readonly bytes: number; readonly dtype: 'float32' | 'float16' };
   readonly createdAt: string;
@@ -117,6 +119,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
       inputProjectionLayers: c.inputProjectionLayers,
       projectionLayers: c.projectionLayers,
       ...(c.ctc.length > 0 ? { ctc: c.ctc } : {}),
+      ...(c.crossRope.length > 0 ? { crossRope: c.crossRope } : {}),
     },
     weights: { file: WEIGHTS, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
     createdAt: new Date().toISOString(),
@@ -165,6 +168,7 @@ export async function readZipperCheckpointInfo(
       inputProjectionLayers: info.options.inputProjectionLayers,
       projectionLayers: info.options.projectionLayers,
       ...(info.options.ctc ? { ctc: info.options.ctc } : {}),
+      ...(info.options.crossRope ? { crossRope: info.options.crossRope } : {}),
       freeze: info.towers.filter((t) => t.frozen).map((t) => t.name),
     });
   } catch (e) {

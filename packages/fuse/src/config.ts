@@ -56,6 +56,21 @@ export interface CtcLabels {
   readonly map: readonly (readonly number[])[];
 }
 
+/**
+ * Rotary positions in the cross-attention of the links `to <- from` (docs/zipper.md, "Cross
+ * positions"; not in the paper): the queries at reader position n are rotated as position
+ * n * rate, the keys at source position m as m (positions = each tower's positions in the row,
+ * from 0), so a score depends on n * rate - m: `rate` is the expected number of source positions
+ * per reader position (ASR text <- speech: units per text token), and the attention can follow
+ * the diagonal without knowing either length. The towers' own hidden states carry no absolute
+ * position (their self-attention is rotary), so without this the cross-attention is position-blind.
+ */
+export interface CrossRopeSpec {
+  readonly to: string;
+  readonly from: string;
+  readonly rate: number;
+}
+
 /** The schedule as links, or one of its constructors: `{ every: n }` or `{ intervals: { text: 2, speech: 1 } }`. */
 export type ScheduleInput = readonly FusionLink[] | { readonly every: number } | { readonly intervals: Readonly<Record<string, number>> };
 
@@ -72,6 +87,8 @@ export interface ZipperConfig {
   readonly freeze: readonly string[];
   /** Auxiliary CTC heads (default none). */
   readonly ctc: readonly CtcHeadSpec[];
+  /** Rotary cross positions per reader/source pair (default none: position-blind, the paper's). */
+  readonly crossRope: readonly CrossRopeSpec[];
 }
 
 export interface ZipperTowerInput {
@@ -89,6 +106,7 @@ export interface ZipperConfigInput {
   readonly projectionLayers?: number;
   readonly freeze?: readonly string[];
   readonly ctc?: readonly CtcHeadSpec[];
+  readonly crossRope?: readonly CrossRopeSpec[];
 }
 
 export const ZIPPER_DEFAULTS = {
@@ -97,7 +115,7 @@ export const ZIPPER_DEFAULTS = {
   projectionLayers: 3,
 } as const;
 
-const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjectionLayers', 'projectionLayers', 'freeze', 'ctc']);
+const KNOWN = new Set(['towers', 'schedule', 'inputProjection', 'inputProjectionLayers', 'projectionLayers', 'freeze', 'ctc', 'crossRope']);
 
 /** Fills defaults and checks every invariant; the result is frozen. */
 export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): ZipperConfig {
@@ -126,6 +144,7 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
   for (const f of freeze)
     if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
   const ctc = resolveCtcHeads(input.ctc ?? [], towers, schedule);
+  const crossRope = resolveCrossRope(input.crossRope ?? [], towers, schedule);
   return Object.freeze({
     towers,
     schedule,
@@ -134,7 +153,36 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
     projectionLayers,
     freeze: Object.freeze([...new Set(freeze)]),
     ctc,
+    crossRope,
   });
+}
+
+/** The rotary cross positions of links `to <- from`, or undefined (position-blind). */
+export function crossRopeOf(c: ZipperConfig, to: string, from: string): CrossRopeSpec | undefined {
+  return c.crossRope.find((r) => r.to === to && r.from === from);
+}
+
+function resolveCrossRope(
+  input: readonly CrossRopeSpec[],
+  towers: readonly ZipperTowerSpec[],
+  schedule: FusionSchedule,
+): readonly CrossRopeSpec[] {
+  const names = towers.map((t) => t.name);
+  if (!Array.isArray(input)) throw new ConfigError(`crossRope must be a list of { to, from, rate }, got ${JSON.stringify(input)}`);
+  const out = input.map((r, i) => {
+    if (r === null || typeof r !== 'object' || Object.keys(r).some((k) => k !== 'from' && k !== 'to' && k !== 'rate'))
+      throw new ConfigError(`crossRope[${i}] must be { to, from, rate }, got ${JSON.stringify(r)}`);
+    for (const n of [r.from, r.to])
+      if (!names.includes(n)) throw new ConfigError(`crossRope[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
+    if (!schedule.links.some((l) => l.to === r.to && l.from === r.from))
+      throw new ConfigError(`crossRope[${i}]: no link ${r.to} <- ${r.from} in the schedule`);
+    if (typeof r.rate !== 'number' || !(r.rate > 0) || !Number.isFinite(r.rate))
+      throw new ConfigError(`crossRope[${i}].rate must be a positive number (source positions per reader position), got ${String(r.rate)}`);
+    return Object.freeze({ to: r.to, from: r.from, rate: r.rate });
+  });
+  const keys = out.map((r) => `${r.to}<-${r.from}`);
+  for (const k of keys) if (keys.indexOf(k) !== keys.lastIndexOf(k)) throw new ConfigError(`crossRope: ${k} appears twice`);
+  return Object.freeze(out);
 }
 
 /** The stream name of a CTC head's loss (`<to>_ctc`) and its module name (`<to>_from_<from>`). */

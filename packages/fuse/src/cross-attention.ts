@@ -3,7 +3,8 @@
  *   s = ReLU(g(m_Y))                                    source projection, [B, S, D_X]
  *   x = x + v * tanh(gate_attn) * attn(norm_attn(x), s)
  *   x = x + v * tanh(gate_ff)   * ff(norm_ff(x))
- * attn: the reader's H heads, no rotary positions, no biases; q = n Wq, [k, v] = s Wkv (k
+ * attn: the reader's H heads, no biases, no rotary positions unless config.crossRope asks
+ * (then q at reader position n is rotated as n * rate, k at source position m as m); q = n Wq, [k, v] = s Wkv (k
  * first; head h is columns hK..(h+1)K-1 of each), scores scaled by 1/sqrt(K), heads
  * concatenated before Wout. v [B, T, 1] is 1 where the reader position sees a source position,
  * so a position that sees none keeps exactly its input (no leak through either residual).
@@ -15,7 +16,7 @@
  * the source (D_Y), H heads, K head width (D_X / H).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { attention, linear, mlp, rmsNorm } from '@zipper/core/ops';
+import { applyRope, attention, linear, mlp, rmsNorm } from '@zipper/core/ops';
 import type { LayerKV } from '@zipper/core';
 import type { CrossMask } from './masks.js';
 import { reluMlp, type AffineLayer } from './projection.js';
@@ -46,6 +47,11 @@ export interface CrossOptions {
   readonly nHeads: number;
   /** The reader's RMSNorm eps. */
   readonly normEps: number;
+  /**
+   * Rotary cross positions (config.crossRope; absent: none): keys at source positions m rotated as
+   * m, queries at reader positions n as n * rate, with the reader tower's rope base.
+   */
+  readonly rope?: { readonly base: number; readonly rate: number };
 }
 
 /** [B, T, H*K] -> [B, H, T, K] */
@@ -54,21 +60,29 @@ function splitHeads(x: tf.Tensor3D, h: number): tf.Tensor4D {
   return tf.transpose(tf.reshape(x, [b, t, h, d / h]), [0, 2, 1, 3]) as tf.Tensor4D;
 }
 
-/** The source side: m_Y [B, S, D_Y] -> keys and values [B, H, S, K] each. */
-export function crossKeysValues(w: CrossAttentionWeights, source: tf.Tensor3D, o: CrossOptions): LayerKV {
+/** The source side: m_Y [B, S, D_Y] at source positions start.. -> keys and values [B, H, S, K] each. */
+export function crossKeysValues(w: CrossAttentionWeights, source: tf.Tensor3D, o: CrossOptions, start = 0): LayerKV {
   return tf.tidy(() => {
     const s = reluMlp(source, w.proj); // [B, S, D_X]
     const [b, n, d] = s.shape;
     const kv = linear(s, w.kv); // [B, S, 2 D_X], columns [k | v]
-    const k = splitHeads(tf.slice(kv, [0, 0, 0], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
+    const k0 = splitHeads(tf.slice(kv, [0, 0, 0], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
+    const k = o.rope ? applyRope(k0, start, o.rope.base) : k0;
     const v = splitHeads(tf.slice(kv, [0, 0, d], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
     return { k, v } as unknown as tf.TensorContainer;
   }) as unknown as LayerKV;
 }
 
-/** The reader side: x [B, T, D_X] with the source's keys/values and the link's mask -> [B, T, D_X]. */
-export function gatedCrossAttention(w: CrossAttentionWeights, x: tf.Tensor3D, kv: LayerKV, mask: CrossMask, o: CrossOptions): tf.Tensor3D {
-  return tf.tidy(() => crossBlock(w, x, kv, mask, o).y);
+/** The reader side: x [B, T, D_X] at reader positions start.. with the source's keys/values and the link's mask -> [B, T, D_X]. */
+export function gatedCrossAttention(
+  w: CrossAttentionWeights,
+  x: tf.Tensor3D,
+  kv: LayerKV,
+  mask: CrossMask,
+  o: CrossOptions,
+  start = 0,
+): tf.Tensor3D {
+  return tf.tidy(() => crossBlock(w, x, kv, mask, o, start).y);
 }
 
 /**
@@ -84,9 +98,10 @@ export function gatedCrossAttentionWithPrior(
   mask: CrossMask,
   o: CrossOptions,
   prior: tf.Tensor3D,
+  start = 0,
 ): { y: tf.Tensor3D; penalty: tf.Scalar } {
   return tf.tidy(() => {
-    const r = crossBlock(w, x, kv, mask, o);
+    const r = crossBlock(w, x, kv, mask, o, start);
     const [b, t, d] = x.shape;
     const s = kv.k.shape[2];
     const scores = tf.mul(tf.matMul(r.q, kv.k, false, true), 1 / Math.sqrt(d / o.nHeads)); // [B, H, T, S]
@@ -103,9 +118,11 @@ function crossBlock(
   kv: LayerKV,
   mask: CrossMask,
   o: CrossOptions,
+  start: number,
 ): { y: tf.Tensor3D; q: tf.Tensor4D } {
   const [b, t, d] = x.shape;
-  const q = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
+  const q0 = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
+  const q = o.rope ? applyRope(q0, start, o.rope.base, o.rope.rate) : q0;
   const a = attention(q, kv.k, kv.v, mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
   const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
   const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]

@@ -58,6 +58,7 @@ export function createZipperReplica(args: ReplicaArgs): ReplicaModel<FusedBatch>
     projectionLayers: c.projectionLayers,
     freeze: c.freeze,
     ctc: c.ctc,
+    crossRope: c.crossRope,
   });
   return { params: z.params, ...fusedLoss(z, args.weights, args.loss ?? {}) };
 }

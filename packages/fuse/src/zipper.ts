@@ -31,8 +31,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { linear } from '@zipper/core/ops';
 import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type LayerKV, type Tower } from '@zipper/core';
-import { ctcHeadName, resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
-import { crossKeysValues, gatedCrossAttention, gatedCrossAttentionWithPrior, type CrossAttentionWeights } from './cross-attention.js';
+import { crossRopeOf, ctcHeadName, resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
+import {
+  crossKeysValues,
+  gatedCrossAttention,
+  gatedCrossAttentionWithPrior,
+  type CrossAttentionWeights,
+  type CrossOptions,
+} from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
@@ -194,6 +200,7 @@ export class Zipper {
       projectionLayers: this.config.projectionLayers,
       freeze: this.config.freeze,
       ctc: this.config.ctc,
+      crossRope: this.config.crossRope,
     });
     const fusion = new Map<string, tf.Variable>();
     const newKeys: string[] = [];
@@ -331,7 +338,7 @@ export class Zipper {
               continue;
             }
             const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
-            if (mask) h = this.applyLink(link, h, getKV(link), mask, align ? getPrior(link) : undefined, penalties);
+            if (mask) h = this.applyLink(link, h, getKV(link), mask, pastLength(x), align ? getPrior(link) : undefined, penalties);
           }
           post.set(key, h);
           return h;
@@ -345,7 +352,12 @@ export class Zipper {
           const cached = state.links[key];
           let kv: LayerKV | null = cached ?? null;
           if (active.includes(link.from)) {
-            const fresh = crossKeysValues(this.crossWeights(link), getRaw(link.from, link.fromLayer), this.crossOptions(link));
+            const fresh = crossKeysValues(
+              this.crossWeights(link),
+              getRaw(link.from, link.fromLayer),
+              this.crossOptions(link),
+              pastLength(link.from),
+            );
             kv = cached
               ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D }
               : fresh;
@@ -520,7 +532,7 @@ export class Zipper {
     [...sub.rows, ...rest].forEach((r, j) => (back[r] = j));
     const idx = tf.tensor1d(sub.rows, 'int32');
     const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link)); // [b, H, S, K] each
-    const y = this.crossBlock(link, tf.gather(x, idx, 0), kv, sub.mask, prior, penalties); // [b, T, D_X]
+    const y = this.crossBlock(link, tf.gather(x, idx, 0), kv, sub.mask, 0, prior, penalties); // [b, T, D_X] (no state: positions from 0)
     const kept = tf.gather(x, tf.tensor1d(rest, 'int32'), 0); // [B - b, T, D_X]
     return tf.gather(tf.concat([y, kept], 0), tf.tensor1d(back, 'int32'), 0) as tf.Tensor3D;
   }
@@ -530,11 +542,12 @@ export class Zipper {
     x: tf.Tensor3D,
     kv: LayerKV | null,
     mask: CrossMask | null,
+    start: number,
     prior: tf.Tensor3D | undefined,
     penalties: tf.Scalar[],
   ): tf.Tensor3D {
     if (!kv || !mask) return x; // no source position is visible to any reader position: exactly x
-    return this.crossBlock(link, x, kv, mask, prior, penalties);
+    return this.crossBlock(link, x, kv, mask, start, prior, penalties);
   }
 
   /** The gated block; with a prior, its penalty goes to `penalties`. */
@@ -543,11 +556,12 @@ export class Zipper {
     x: tf.Tensor3D,
     kv: LayerKV,
     mask: CrossMask,
+    start: number,
     prior: tf.Tensor3D | undefined,
     penalties: tf.Scalar[],
   ): tf.Tensor3D {
-    if (!prior) return gatedCrossAttention(this.crossWeights(link), x, kv, mask, this.crossOptions(link));
-    const r = gatedCrossAttentionWithPrior(this.crossWeights(link), x, kv, mask, this.crossOptions(link), prior);
+    if (!prior) return gatedCrossAttention(this.crossWeights(link), x, kv, mask, this.crossOptions(link), start);
+    const r = gatedCrossAttentionWithPrior(this.crossWeights(link), x, kv, mask, this.crossOptions(link), prior, start);
     penalties.push(r.penalty);
     return r.y;
   }
@@ -576,9 +590,10 @@ export class Zipper {
     };
   }
 
-  private crossOptions(link: FusionLink): { nHeads: number; normEps: number } {
+  private crossOptions(link: FusionLink): CrossOptions {
     const c = towerSpec(this.config, link.to).config;
-    return { nHeads: c.nHeads, normEps: c.normEps };
+    const rope = crossRopeOf(this.config, link.to, link.from);
+    return { nHeads: c.nHeads, normEps: c.normEps, ...(rope ? { rope: { base: c.ropeBase, rate: rope.rate } } : {}) };
   }
 
   private checkAlive(): void {

@@ -18,13 +18,25 @@ import {
 import { perturbFusion, SCHEDULE, setGates, setup, towers, values } from './helpers.js';
 
 let z: Zipper;
+/** The same with rotary cross positions (config.crossRope): the caches must carry each position's rotation. */
+let zr: Zipper;
+const CROSS_ROPE = [
+  { to: 'text', from: 'speech', rate: 1.75 },
+  { to: 'speech', from: 'text', rate: 0.57 },
+];
 beforeAll(async () => {
   await setup();
   z = Zipper.create(towers(), SCHEDULE, { seed: 3 });
   perturbFusion(z);
   setGates(z, 0.7);
+  zr = Zipper.create(towers(), { ...SCHEDULE, crossRope: CROSS_ROPE }, { seed: 3 });
+  perturbFusion(zr);
+  setGates(zr, 0.7);
 });
-afterAll(() => z.dispose());
+afterAll(() => {
+  z.dispose();
+  zr.dispose();
+});
 
 const INPUTS: Example[] = [
   [{ tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 6, 10] }],
@@ -36,7 +48,11 @@ const INPUTS: Example[] = [
 ];
 
 describe('zipped decoding', () => {
-  it('cached step logits equal the uncached forward, feeding tokens one by one across a switch of tower', () => {
+  it.each([
+    ['position-blind', () => z],
+    ['crossRope', () => zr],
+  ])('%s: cached step logits equal the uncached forward, feeding tokens one by one across a switch of tower', (_, model) => {
+    const z = model();
     // [speech 7][text: bos a b eos][speech: bos c d], fed as prefill of the first 8 positions, then one position at a time
     const full: Example = [
       { tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 10] },
@@ -70,7 +86,11 @@ describe('zipped decoding', () => {
     tf.dispose(whole);
   });
 
-  it('generates the same tokens with and without caches, batched and ragged, across [text, speech]', async () => {
+  it.each([
+    ['position-blind', () => z],
+    ['crossRope', () => zr],
+  ])('%s: generates the same tokens with and without caches, batched and ragged, across [text, speech]', async (_, model) => {
+    const z = model();
     for (const sampling of [{}, { temperature: 1, topK: 5, topP: 0.9, seed: 11 }]) {
       const opts = { output: ['text', 'speech'], maxNewTokens: { text: 5, speech: 6 }, ...sampling };
       const cached = await generateZipped(z, INPUTS, opts);

@@ -64,6 +64,25 @@ export interface AlignedData {
   };
 }
 
+/**
+ * `--cross-rope` rates from the training pairs: text <- speech reads `r` speech positions per text
+ * position (all ASR segments' positions, bos and eos included, over all text segments'), speech
+ * <- text reads 1 / r.
+ */
+export function crossRopeRates(aligned: AlignedData): { to: string; from: string; rate: number }[] {
+  let text = 0;
+  let speech = 0;
+  for (const it of aligned.asr) {
+    text += (it['text']?.length ?? 0) + 2;
+    speech += (it['speech']?.length ?? 0) + 2;
+  }
+  const r = speech / text;
+  return [
+    { to: 'text', from: 'speech', rate: r },
+    { to: 'speech', from: 'text', rate: 1 / r },
+  ];
+}
+
 function fits(limit: LengthLimit, text: number, speech: number): boolean {
   return text + 2 <= limit.text && speech + 2 <= limit.speech && (limit.total === undefined || text + speech + 4 <= limit.total);
 }

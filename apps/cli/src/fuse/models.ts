@@ -30,6 +30,7 @@ import {
   fusedGradients,
   fusedLoss,
   generateZipped,
+  type CrossRopeSpec,
   type FusedLossOptions,
   layoutBatch,
   loadZipper,
@@ -81,6 +82,8 @@ export interface FuseOptions {
   readonly ctcLabels?: CtcLabelKind;
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
+  /** Rotary cross positions (config.crossRope; default none). */
+  readonly crossRope?: readonly CrossRopeSpec[];
 }
 
 export type CtcLabelKind = 'bytes' | 'tokens';
@@ -125,6 +128,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
       schedule: { every: o.crossLayers },
       projectionLayers: o.projectionLayers,
       freeze: o.freeze,
+      ...(o.crossRope ? { crossRope: o.crossRope } : {}),
       ...((o.ctcWeight ?? 0) > 0
         ? {
             ctc: [

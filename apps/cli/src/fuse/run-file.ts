@@ -66,6 +66,8 @@ export interface FuseRun {
     readonly ctcLabels?: 'bytes' | 'tokens';
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
     readonly alignWeight?: number;
+    /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */
+    readonly crossRope?: readonly { readonly to: string; readonly from: string; readonly rate: number }[];
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };

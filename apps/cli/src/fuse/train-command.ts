@@ -15,7 +15,7 @@ import { ASR, TaskMixture, taskExample, TTS, type AlignedItem } from '@zipper/fu
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
-import { parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
 import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
   FUSE_RUN_FORMAT,
@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X] [--cross-rope]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -59,7 +59,10 @@ the first text <- speech link's projection, its loss weighted X, over the bytes 
 (--ctc-labels bytes, default) or its tokens (tokens); not in the paper; --align-weight X > 0 adds
 an alignment prior, DC-TTS's guided attention: a loss, weighted X, on the cross-attention mass
 far from the diagonal of (reader position / its length, source position / its length), so the
-attention learns to read the source in order; not in the paper) and fine-tunes on
+attention learns to read the source in order; not in the paper; --cross-rope gives the
+cross-attention rotary positions, text position n at n * r and speech position m at m, r the
+training pairs' speech positions per text position, so it can follow the diagonal; not in the
+paper) and fine-tunes on
 the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
@@ -105,6 +108,7 @@ const OPTIONS = {
   'zero-output': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
   'align-weight': { type: 'string' },
+  'cross-rope': { type: 'boolean' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -130,6 +134,7 @@ const RUN_OPTIONS = [
   'ctc-weight',
   'ctc-labels',
   'align-weight',
+  'cross-rope',
   'zero-output',
   'asr-audio',
   'max-seq-len',
@@ -143,6 +148,7 @@ const FUSE_ONLY = [
   'ctc-weight',
   'ctc-labels',
   'align-weight',
+  'cross-rope',
 ] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
 
@@ -289,9 +295,23 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   let model: RunModel | undefined;
   try {
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
+    // --cross-rope: the rates come from the training pairs (recorded in run.json, reused on --resume)
+    const crossRope = run ? run.model.crossRope : v['cross-rope'] === true ? crossRopeRates(aligned) : undefined;
+    if (crossRope && !run) log(`cross-rope: text <- speech rate ${crossRope[0]!.rate.toFixed(4)} speech positions per text position`);
     model =
       kind === 'fuse'
-        ? createFuseModel(towers, { crossLayers, projectionLayers, freeze, seed, crossGate, zeroOutput, ctcWeight, ctcLabels, alignWeight })
+        ? createFuseModel(towers, {
+            crossLayers,
+            projectionLayers,
+            freeze,
+            seed,
+            crossGate,
+            zeroOutput,
+            ctcWeight,
+            ctcLabels,
+            alignWeight,
+            ...(crossRope ? { crossRope } : {}),
+          })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     const workers = requested;
@@ -334,6 +354,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
+              ...(crossRope ? ['--cross-rope'] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -372,6 +393,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
                 ...(alignWeight !== 0 ? { alignWeight } : {}),
+                ...(crossRope ? { crossRope } : {}),
               }
             : { maxSeqLen },
         counts: aligned.counts,

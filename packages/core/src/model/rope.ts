@@ -19,15 +19,20 @@ import '../kernels/gradients.js';
 import { ROPE_KERNEL, useSmallKernel } from '../kernels/small-elementwise.js';
 import { recordingGradients } from '../ops/tape.js';
 
-/** cos and sin tables [T, K/2] for positions start .. start+T-1 (float32, like the reference). */
-export function ropeTables(start: number, t: number, k: number, base: number): { cos: Float32Array; sin: Float32Array } {
+/**
+ * cos and sin tables [T, K/2] for positions start .. start+T-1 (float32, like the reference),
+ * each multiplied by `scale` (default 1: the integer positions, bit for bit; another scale puts
+ * position p at p * scale, e.g. a cross-attention reader whose positions advance `scale` source
+ * positions each).
+ */
+export function ropeTables(start: number, t: number, k: number, base: number, scale = 1): { cos: Float32Array; sin: Float32Array } {
   const half = k / 2;
   const cos = new Float32Array(t * half);
   const sin = new Float32Array(t * half);
   for (let i = 0; i < half; i++) {
     const inv = Math.fround(1 / Math.fround(Math.pow(base, Math.fround((2 * i) / k))));
     for (let p = 0; p < t; p++) {
-      const ang = Math.fround((start + p) * inv);
+      const ang = Math.fround((scale === 1 ? start + p : Math.fround((start + p) * scale)) * inv);
       cos[p * half + i] = Math.cos(ang);
       sin[p * half + i] = Math.sin(ang);
     }
@@ -46,20 +51,20 @@ function swapMatrix(k: number): tf.Tensor2D {
 }
 
 /**
- * x [B, T, G, K] at positions start .. start+T-1 (the same position for all G) -> rotated,
- * same shape.
+ * x [B, T, G, K] at positions start .. start+T-1 (the same position for all G; times `scale`,
+ * see ropeTables) -> rotated, same shape.
  */
-export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
+export function ropeBTGK(x: tf.Tensor4D, start: number, base: number, scale = 1): tf.Tensor4D {
   const [, t, , k] = x.shape;
   const shape = x.shape;
   const swap = (v: tf.Tensor, s: tf.Tensor2D): tf.Tensor => tf.reshape(tf.matMul(tf.reshape(v, [-1, k]) as tf.Tensor2D, s), shape); // [B, T, G, K]
   if (!recordingGradients() && useSmallKernel(ROPE_KERNEL, x)) {
     // A decode step: one kernel, no table tensors (kernels/small-elementwise.ts; bit-identical).
-    const { cos, sin } = ropeTables(start, t, k, base);
+    const { cos, sin } = ropeTables(start, t, k, base, scale);
     return tf.engine().runKernel(ROPE_KERNEL, { x }, { cos: Array.from(cos), sin: Array.from(sin) }) as tf.Tensor4D;
   }
   return tf.tidy(() => {
-    const { cos, sin } = ropeTables(start, t, k, base);
+    const { cos, sin } = ropeTables(start, t, k, base, scale);
     const rep = (a: Float32Array) => {
       const full = new Float32Array(2 * a.length);
       for (let i = 0; i < a.length; i++) full[2 * i] = full[2 * i + 1] = a[i] as number;
@@ -84,7 +89,9 @@ export function ropeBTGK(x: tf.Tensor4D, start: number, base: number): tf.Tensor
   });
 }
 
-/** x [B, H, T, K] at positions start .. start+T-1 -> rotated [B, H, T, K]. */
-export function applyRope(x: tf.Tensor4D, start: number, base: number): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(ropeBTGK(tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D, start, base), [0, 2, 1, 3]) as tf.Tensor4D);
+/** x [B, H, T, K] at positions start .. start+T-1 (times `scale`, see ropeTables) -> rotated [B, H, T, K]. */
+export function applyRope(x: tf.Tensor4D, start: number, base: number, scale = 1): tf.Tensor4D {
+  return tf.tidy(
+    () => tf.transpose(ropeBTGK(tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D, start, base, scale), [0, 2, 1, 3]) as tf.Tensor4D,
+  );
 }
