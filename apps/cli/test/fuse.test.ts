@@ -157,6 +157,37 @@ describe('zipper fuse train', () => {
     const got = summaryOf(tr) as { decoder: string; results: { text: string }[] };
     expect(got.decoder).toBe('ctc');
     expect(got.results[0]!.text).toBe(first.hyp.trim());
+    // --decoder joint with --joint-ctc-weight 0 and one beam is the attention decoder's greedy search
+    const att = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '6', '--json']);
+    expect(att.code, att.stderr).toBe(0);
+    const j0 = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      out,
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--limit',
+      '6',
+      '--decoder',
+      'joint',
+      '--beam',
+      '1',
+      '--joint-ctc-weight',
+      '0',
+      '--json',
+    ]);
+    expect(j0.code, j0.stderr).toBe(0);
+    const jm = summaryOf(j0) as { decoding: string; out: string; beam: number };
+    expect([jm.decoding, jm.beam]).toEqual(['joint-ctc-attention', 1]);
+    expect(jm.out).toBe(path.join(out, 'eval', 'test-clean', 'asr-joint'));
+    const hypsOf = (r: typeof att) => readFileSync(path.join((summaryOf(r) as { out: string }).out, 'hyp.txt'), 'utf8');
+    expect(hypsOf(j0)).toBe(hypsOf(att));
+    const wrongBeam = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--beam', '2']);
+    expect(wrongBeam.code).toBe(2);
+    expect(wrongBeam.stderr).toMatch(/--beam and --joint-ctc-weight are for --decoder joint/);
     const noHead = await runZipper([
       'eval',
       'asr',

@@ -16,6 +16,7 @@ export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';
 export * from './ctc-decode.js';
+export * from './ctc-joint.js';
 export * from './generate.js';
 export * from './checkpoint.js';
 export * from './baseline.js';

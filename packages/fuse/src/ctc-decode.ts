@@ -9,8 +9,9 @@
  * Legend: B rows, S the longest row.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError } from '@zipper/core';
-import { ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec } from './config.js';
+import { ConfigError } from '@zipper/core';
+import { ctcClasses, ctcHeadName, type CtcHeadSpec } from './config.js';
+import { sourceBatch } from './ctc-joint.js';
 import type { Zipper } from './zipper.js';
 
 /** Per row of `inputs` (ids of the head's source tower, bos and eos included): the decoded labels. */
@@ -18,20 +19,7 @@ export function ctcGreedy(zipper: Zipper, inputs: readonly (readonly number[])[]
   const h = head ?? zipper.config.ctc[0];
   if (!h) throw new ConfigError('this zipped model has no CTC head (config.ctc); decode with generateZipped');
   if (inputs.length === 0) return [];
-  const from = towerSpec(zipper.config, h.from);
-  const b = inputs.length;
-  const s = Math.max(...inputs.map((r) => r.length));
-  if (s === 0) throw new ShapeError('ctcGreedy: every row is empty; give the source ids with their bos and eos');
-  const ids = new Int32Array(b * s).fill(from.eos);
-  const global = new Int32Array(b * s).fill(-1);
-  inputs.forEach((row, r) => {
-    row.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= from.config.vocabSize)
-        throw new ShapeError(`ctcGreedy: row ${r}, position ${i}: ${id} is not a token of tower "${h.from}" [0, ${from.config.vocabSize})`);
-      ids[r * s + i] = id;
-      global[r * s + i] = i;
-    });
-  });
+  const { ids, global, b, s } = sourceBatch(zipper, h, inputs);
   const blank = ctcClasses(zipper.config, h);
   const best = tf.tidy(() => {
     const out = zipper.run({ [h.from]: { length: s, ids, global } }, b, { logits: [], ctc: true });

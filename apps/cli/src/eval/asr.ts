@@ -10,13 +10,13 @@
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
-import { intArg, parse } from '../args.js';
+import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit } from './inputs.js';
 import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
-      [--decoder attention|ctc] [--limit N] [--batch N] [--out DIR] [--json]
+      [--decoder attention|ctc|joint] [--beam 4] [--joint-ctc-weight 0.3] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -25,7 +25,9 @@ voice. Keeps ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voic
 errors) and metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
 utterances. --batch N: rows decoded together (default 8). --decoder ctc: greedy decoding of the
 zipped model's CTC head (zipper fuse train --ctc-weight) instead of the text tower (default
-attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --json: the last stdout line is
+attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --decoder joint: joint CTC/attention
+beam search (--beam, default 4; score (1 - w) * text tower + w * CTC head, w = --joint-ctc-weight,
+default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr-joint. --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
 const OPTIONS = {
@@ -35,6 +37,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   batch: { type: 'string' },
   decoder: { type: 'string' },
+  beam: { type: 'string' },
+  'joint-ctc-weight': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -51,15 +55,20 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const batch = intArg(v.batch, 'batch', 8, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${ASR_USAGE}`);
   const decoder = v.decoder ?? 'attention';
-  if (decoder !== 'attention' && decoder !== 'ctc') throw new UsageError(`--decoder takes attention or ctc, got "${v.decoder}"`);
+  if (decoder !== 'attention' && decoder !== 'ctc' && decoder !== 'joint')
+    throw new UsageError(`--decoder takes attention, ctc or joint, got "${v.decoder}"`);
+  if (decoder !== 'joint' && (v.beam !== undefined || v['joint-ctc-weight'] !== undefined))
+    throw new UsageError('--beam and --joint-ctc-weight are for --decoder joint');
+  const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
+  if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
   const input = openSplit(v.data, split, limit);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
   try {
-    if (decoder === 'ctc' && !m.ctcTranscribe)
+    if (decoder !== 'attention' && !m.ctcTranscribe)
       throw new UsageError(`${dir} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
-    const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'ctc' ? 'asr-ctc' : 'asr'));
+    const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}`));
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
     const maxUnits = (m.run.kind === 'fuse' ? speechRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textRef.config.maxSeqLen) - 2;
@@ -74,11 +83,14 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const finishReasons: string[] = new Array<string>(input.records.length);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
-      if (decoder === 'ctc') {
-        const texts = m.ctcTranscribe!(rows.map((r) => units[r]!));
+      if (decoder !== 'attention') {
+        const texts = m.ctcTranscribe!(
+          rows.map((r) => units[r]!),
+          decoder === 'joint' ? joint : undefined,
+        );
         rows.forEach((r, j) => {
           hyps[r] = texts[j]!;
-          finishReasons[r] = 'ctc';
+          finishReasons[r] = decoder;
         });
         process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
         continue;
@@ -124,7 +136,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       ...s.all,
       voices: s.voices,
       truncated,
-      decoding: decoder === 'ctc' ? 'ctc-greedy' : 'greedy',
+      decoding: decoder === 'ctc' ? 'ctc-greedy' : decoder === 'joint' ? 'joint-ctc-attention' : 'greedy',
+      ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       out,
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),

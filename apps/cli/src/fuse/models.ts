@@ -24,6 +24,7 @@ import {
   type LossSpec,
 } from '@zipper/core';
 import {
+  ctcAttentionBeam,
   ctcGreedy,
   freezePrefixes,
   fusedDataParallel,
@@ -32,6 +33,7 @@ import {
   generateZipped,
   type CrossRopeSpec,
   type FusedLossOptions,
+  type JointDecodeOptions,
   layoutBatch,
   loadZipper,
   saveZipper,
@@ -64,6 +66,8 @@ export interface RunModel<B = unknown> {
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
   /** Greedy decoding of the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included), its labels. */
   readonly ctcDecode?: (inputs: readonly (readonly number[])[]) => number[][];
+  /** Joint CTC/attention beam search (zipped models with a CTC head): text token ids per row. */
+  readonly jointDecode?: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) => number[][];
   dispose(): void;
 }
 
@@ -115,7 +119,13 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
     freezePrefixes: freezePrefixes(zipper),
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
-    ...(zipper.config.ctc.length > 0 ? { ctcDecode: (inputs: readonly (readonly number[])[]) => ctcGreedy(zipper, inputs) } : {}),
+    ...(zipper.config.ctc.length > 0
+      ? {
+          ctcDecode: (inputs: readonly (readonly number[])[]) => ctcGreedy(zipper, inputs),
+          jointDecode: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) =>
+            ctcAttentionBeam(zipper, inputs, options).map((r) => r.ids),
+        }
+      : {}),
     dispose: () => zipper.dispose(),
   };
 }

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
-import type { Example, ZippedGenerateOptions, ZipperConfig } from '@zipper/fuse';
+import type { Example, JointDecodeOptions, ZippedGenerateOptions, ZipperConfig } from '@zipper/fuse';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
@@ -29,8 +29,11 @@ export interface TrainedModel {
     output: Modality,
     options: Omit<ZippedGenerateOptions, 'output' | 'maxNewTokens'> & { maxNewTokens?: number },
   ): Promise<GeneratedRow[]>;
-  /** Transcripts of unit sequences by greedy decoding of the model's CTC head; undefined when it has none. */
-  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[]) => string[];
+  /**
+   * Transcripts of unit sequences by greedy decoding of the model's CTC head, or with `joint` by
+   * joint CTC/attention beam search (@zipper/fuse ctcAttentionBeam); undefined when it has no head.
+   */
+  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], joint?: JointDecodeOptions) => string[];
   dispose(): void;
 }
 
@@ -92,8 +95,11 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
 function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
   const head = (model.config as ZipperConfig).ctc[0]!;
   const utf8 = new TextDecoder();
-  return (units: readonly ArrayLike<number>[]): string[] =>
-    model.ctcDecode!(units.map((u) => [speech.bos, ...Array.from(u), speech.eos])).map((labels) =>
+  return (units: readonly ArrayLike<number>[], joint?: JointDecodeOptions): string[] => {
+    const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
+    if (joint) return model.jointDecode!(rows, joint).map((ids) => text.decode(ids, { skipSpecial: true }).trim());
+    return model.ctcDecode!(rows).map((labels) =>
       (head.labels ? utf8.decode(Uint8Array.from(labels)) : text.decode(labels, { skipSpecial: true })).trim(),
     );
+  };
 }
