@@ -185,6 +185,35 @@ describe('zipper fuse train', () => {
     expect(jm.out).toBe(path.join(out, 'eval', 'test-clean', 'asr-joint'));
     const hypsOf = (r: typeof att) => readFileSync(path.join((summaryOf(r) as { out: string }).out, 'hyp.txt'), 'utf8');
     expect(hypsOf(j0)).toBe(hypsOf(att));
+    // zipper transcribe --decoder joint (beam 4, weight 0.3) gives eval's default joint hypothesis for the same audio
+    const jd = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      out,
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--limit',
+      '2',
+      '--decoder',
+      'joint',
+      '--json',
+    ]);
+    expect(jd.code, jd.stderr).toBe(0);
+    const jFirst = JSON.parse(readFileSync(path.join(jm.out, 'utterances.jsonl'), 'utf8').split('\n')[0]!) as { id: string; hyp: string };
+    const jt = await runZipper([
+      'transcribe',
+      path.join(data, 'audio', 'test-clean', `${jFirst.id}.wav`),
+      '--model',
+      out,
+      '--decoder',
+      'joint',
+      '--json',
+    ]);
+    expect(jt.code, jt.stderr).toBe(0);
+    expect((summaryOf(jt) as { results: { text: string }[] }).results[0]!.text).toBe(jFirst.hyp.trim());
     const wrongBeam = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--beam', '2']);
     expect(wrongBeam.code).toBe(2);
     expect(wrongBeam.stderr).toMatch(/--beam and --joint-ctc-weight are for --decoder joint/);

@@ -23,15 +23,18 @@ export interface Transcript {
 export interface TranscribeOptions {
   /** Rows decoded together (default 8). */
   readonly batch?: number;
-  /** `attention` (default): the text tower decodes through cross-attention; `ctc`: greedy decoding of the model's CTC head. */
-  readonly decoder?: 'attention' | 'ctc';
+  /**
+   * `attention` (default): the text tower decodes through cross-attention; `ctc`: greedy decoding
+   * of the model's CTC head; `joint`: joint CTC/attention beam search (beam 4, CTC weight 0.3).
+   */
+  readonly decoder?: 'attention' | 'ctc' | 'joint';
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
-  if (o.decoder === 'ctc' && !m.ctcTranscribe)
+  if ((o.decoder === 'ctc' || o.decoder === 'joint') && !m.ctcTranscribe)
     throw new UsageError(`${app.location} has no CTC head (zipper fuse train --ctc-weight X trains one); use --decoder attention`);
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
@@ -42,8 +45,11 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const reasons: string[] = new Array<string>(pieces.length);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
-    if (o.decoder === 'ctc') {
-      const got = m.ctcTranscribe!(rows.map((j) => pieces[j]!.u));
+    if (o.decoder === 'ctc' || o.decoder === 'joint') {
+      const got = m.ctcTranscribe!(
+        rows.map((j) => pieces[j]!.u),
+        o.decoder === 'joint' ? { beam: 4, ctcWeight: 0.3, maxNewTokens: app.maxTextTokens } : undefined,
+      );
       rows.forEach((j, r) => {
         texts[j] = got[r]!;
         reasons[j] = 'stop';

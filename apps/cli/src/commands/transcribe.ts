@@ -12,7 +12,7 @@ import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
 import { transcribeAudio } from '../apps/transcriber.js';
 
-const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder attention|ctc] [--json] [--batch 8]
+const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder attention|ctc|joint] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -23,7 +23,8 @@ Input: WAV (PCM 8/16/24/32-bit or float, any rate and channels: mixed to mono an
 ${MAX_AUDIO_SECONDS} s per file at most (MAX_AUDIO_SECONDS) and ${MAX_WAV_BYTES / 2 ** 20} MB; audio longer than the model's
 speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transcripts joined.
 --decoder ctc: greedy decoding of the model's CTC head (a model trained with --ctc-weight) instead of
-the text tower (attention, the default).
+the text tower (attention, the default); --decoder joint: joint CTC/attention beam search (beam 4,
+score 0.7 * text tower + 0.3 * CTC head; zipper eval asr --decoder joint tunes both).
 --batch N: pieces decoded together (equal lengths share the work; default 8).
 Progress goes to stderr on a terminal only. Exit 0 ok, 2 bad input or options, 1 other failures.`;
 
@@ -48,7 +49,8 @@ export const transcribe: Command = {
     const batch = intArg(v.batch, 'batch', 8, 1);
     if (batch > 256) throw new UsageError(`--batch must be at most 256, got "${v.batch}"`);
     const decoder = v.decoder ?? 'attention';
-    if (decoder !== 'attention' && decoder !== 'ctc') throw new UsageError(`--decoder takes attention or ctc, got "${v.decoder}"`);
+    if (decoder !== 'attention' && decoder !== 'ctc' && decoder !== 'joint')
+      throw new UsageError(`--decoder takes attention, ctc or joint, got "${v.decoder}"`);
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();
     const app = await openAppModel(v.model);
