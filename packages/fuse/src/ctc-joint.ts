@@ -14,17 +14,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '@zipper/core';
-import { ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec } from './config.js';
+import { logAdd } from '@zipper/core/ops';
+import { towerSpec, type CtcHeadSpec } from './config.js';
+import { ctcLogProbs } from './ctc-decode.js';
 import { disposeZipperState, sliceZipperState, type StreamInput, type ZipperState } from './state.js';
 import type { Zipper } from './zipper.js';
 
 const NEG = -Infinity;
-
-function logAdd(a: number, b: number): number {
-  if (a === NEG) return b;
-  if (b === NEG) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
-}
 
 /** The forward variables of one label prefix: ending in a label (n) or a blank (b) at each position. */
 export interface CtcPrefixState {
@@ -94,50 +90,6 @@ export class CtcPrefixScorer {
   private at(t: number, k: number): number {
     return this.logp[t * (this.classes + 1) + k] as number;
   }
-}
-
-/** Per row of `inputs` (source ids with bos and eos): the head's log-probabilities [S_row, C + 1] and C. */
-export function ctcLogProbs(
-  zipper: Zipper,
-  inputs: readonly (readonly number[])[],
-  head?: CtcHeadSpec,
-): { rows: Float64Array[]; classes: number } {
-  const h = head ?? zipper.config.ctc[0];
-  if (!h) throw new ConfigError('this zipped model has no CTC head (config.ctc); decode with generateZipped');
-  const classes = ctcClasses(zipper.config, h);
-  if (inputs.length === 0) return { rows: [], classes };
-  const { ids, global, b, s } = sourceBatch(zipper, h, inputs);
-  const lp = tf.tidy(() => {
-    const out = zipper.run({ [h.from]: { length: s, ids, global } }, b, { logits: [], ctc: true });
-    return tf.logSoftmax((out.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(h)] as tf.Tensor3D); // [B, S, C + 1]
-  });
-  const all = lp.dataSync() as Float32Array;
-  lp.dispose();
-  const width = classes + 1;
-  return { rows: inputs.map((row, r) => Float64Array.from(all.subarray(r * s * width, (r * s + row.length) * width))), classes };
-}
-
-/** Right-padded source ids of a head's `from` tower (global index = position; padding -1). */
-export function sourceBatch(
-  zipper: Zipper,
-  h: CtcHeadSpec,
-  inputs: readonly (readonly number[])[],
-): { ids: Int32Array; global: Int32Array; b: number; s: number } {
-  const from = towerSpec(zipper.config, h.from);
-  const b = inputs.length;
-  const s = Math.max(...inputs.map((r) => r.length));
-  if (s === 0) throw new ShapeError('every row is empty; give the source ids with their bos and eos');
-  const ids = new Int32Array(b * s).fill(from.eos);
-  const global = new Int32Array(b * s).fill(-1);
-  inputs.forEach((row, r) => {
-    row.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= from.config.vocabSize)
-        throw new ShapeError(`row ${r}, position ${i}: ${id} is not a token of tower "${h.from}" [0, ${from.config.vocabSize})`);
-      ids[r * s + i] = id;
-      global[r * s + i] = i;
-    });
-  });
-  return { ids, global, b, s };
 }
 
 export interface JointDecodeOptions {
@@ -287,9 +239,17 @@ function logSoftmaxHost(logits: tf.Tensor3D, v: number): Float64Array {
   return out;
 }
 
-/** The k largest entries' indices, best first, skipping `skip`. */
+/** The k largest entries' indices, best first (ties: lower index first), skipping `skip`: one pass, O(V k). */
 function topK(row: Float64Array, k: number, skip: number): number[] {
-  const idx = Array.from({ length: row.length }, (_, i) => i).filter((i) => i !== skip);
-  idx.sort((a, b) => (row[b] as number) - (row[a] as number));
-  return idx.slice(0, k);
+  const best: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    if (i === skip) continue;
+    const v = row[i] as number;
+    if (best.length === k && v <= (row[best[k - 1] as number] as number)) continue;
+    let j = best.length < k ? best.length : k - 1;
+    while (j > 0 && v > (row[best[j - 1] as number] as number)) j--;
+    best.splice(j, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }

@@ -288,7 +288,7 @@ export class Zipper {
       const masks = new Map<string, CrossMask | null>();
       const prepared: CrossMask[] = []; // disposed below (prepared masks are kept past tidy scopes)
       const penalties: tf.Scalar[] = [];
-      const priors = new Map<string, Float32Array>();
+      const priors = new Map<string, tf.Tensor3D>(); // per reader/source pair and row subset: every link of the pair reads it
       try {
         const getRaw = (x: string, l: number): tf.Tensor3D => {
           const key = `${x}.${l}`;
@@ -401,19 +401,22 @@ export class Zipper {
 
         // The alignment prior [rows, T, S] of the link's reader/source pair (all rows, or `rows`).
         const getPrior = (link: FusionLink, rows?: readonly number[]): tf.Tensor3D => {
-          const key = `${link.to}<-${link.from}`;
+          const key = `${link.to}<-${link.from}|${rows ? rows.join(',') : 'all'}`;
+          const hit = priors.get(key);
+          if (hit) return hit;
           const reader = inputs[link.to] as StreamInput;
           const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
           const [t, s] = [reader.length, source.length];
-          let all = priors.get(key);
-          if (!all) {
-            all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width);
-            priors.set(key, all);
+          const all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width);
+          let prior: tf.Tensor3D;
+          if (!rows) prior = tf.tensor3d(all, [B, t, s]);
+          else {
+            const o = new Float32Array(rows.length * t * s);
+            rows.forEach((r, j) => o.set(all.subarray(r * t * s, (r + 1) * t * s), j * t * s));
+            prior = tf.tensor3d(o, [rows.length, t, s]);
           }
-          if (!rows) return tf.tensor3d(all, [B, t, s]);
-          const o = new Float32Array(rows.length * t * s);
-          rows.forEach((r, j) => o.set(all.subarray(r * t * s, (r + 1) * t * s), j * t * s));
-          return tf.tensor3d(o, [rows.length, t, s]);
+          priors.set(key, prior);
+          return prior;
         };
 
         const getMask = (link: FusionLink): CrossMask | null => {

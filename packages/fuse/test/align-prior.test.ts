@@ -7,21 +7,10 @@
  * output or feed-forward weights of a tower's last link; training on it with both towers frozen lowers it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Trainer } from '@zipper/core';
+import { ConfigError } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  alignPriorHost,
-  alignTargets,
-  ASR,
-  crossMaskHost,
-  freezePrefixes,
-  fusedGradients,
-  layoutBatch,
-  TaskMixture,
-  TTS,
-  Zipper,
-} from '../src/index.js';
-import { examples, PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
+import { alignPriorHost, alignTargets, crossMaskHost, fusedGradients, layoutBatch, Zipper } from '../src/index.js';
+import { examples, pairsTrainer, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 
@@ -129,20 +118,7 @@ describe('alignment prior', () => {
 
   it('with both towers frozen, training on it lowers the penalty by a quarter in 40 steps', async () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, freeze: ['text', 'speech'] }, { seed: 2, crossGate: 0.5 });
-    const data = new TaskMixture(z.config, PAIRS, {
-      batchSize: 4,
-      seed: 7,
-      tasks: [
-        { task: ASR, weight: 1 },
-        { task: TTS, weight: 1 },
-      ],
-    });
-    const t = new Trainer(z, data, {
-      strategy: fusedGradients(z, undefined, { alignWeight: 1 }),
-      freezePrefixes: freezePrefixes(z),
-      schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
-      optimizer: { weightDecay: 0 },
-    });
+    const t = pairsTrainer(z, { alignWeight: 1 });
     const steps = await t.train(40);
     const first = steps[0]!.streams['align']!.loss;
     const last = steps.at(-1)!.streams['align']!.loss;

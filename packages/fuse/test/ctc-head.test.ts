@@ -9,24 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Trainer } from '@zipper/core';
+import { ConfigError } from '@zipper/core';
 import { ctcLoss } from '@zipper/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASR,
-  ctcGreedy,
-  ctcTargets,
-  freezePrefixes,
-  fusedGradients,
-  layoutBatch,
-  loadZipper,
-  resolveZipperConfig,
-  saveZipper,
-  TaskMixture,
-  TTS,
-  Zipper,
-} from '../src/index.js';
-import { examples, PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
+import { ctcGreedy, ctcTargets, fusedGradients, layoutBatch, loadZipper, resolveZipperConfig, saveZipper, Zipper } from '../src/index.js';
+import { examples, PAIRS, pairsTrainer, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 const dirs: string[] = [];
@@ -115,20 +102,7 @@ describe('CTC head', () => {
     for (const ctcWeight of [1, 0]) {
       const z = Zipper.create(towers(), { ...CTC, freeze: ['text', 'speech'] }, { seed: 2 });
       const head0 = z.param('ctc.text_from_speech.weight').dataSync().slice();
-      const data = new TaskMixture(z.config, PAIRS, {
-        batchSize: 4,
-        seed: 7,
-        tasks: [
-          { task: ASR, weight: 1 },
-          { task: TTS, weight: 1 },
-        ],
-      });
-      const t = new Trainer(z, data, {
-        strategy: fusedGradients(z, undefined, { ctcWeight }),
-        freezePrefixes: freezePrefixes(z),
-        schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
-        optimizer: { weightDecay: 0 },
-      });
+      const t = pairsTrainer(z, { ctcWeight });
       const before = ctcWeight > 0 ? distanceToPairs(z) : 0;
       const steps = await t.train(60);
       if (ctcWeight > 0) {

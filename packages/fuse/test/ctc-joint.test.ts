@@ -6,21 +6,10 @@
  * wins over the attention decoder; bad options are typed errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Trainer } from '@zipper/core';
+import { ConfigError } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ASR,
-  ctcAttentionBeam,
-  ctcGreedy,
-  CtcPrefixScorer,
-  freezePrefixes,
-  fusedGradients,
-  generateZipped,
-  TaskMixture,
-  TTS,
-  Zipper,
-} from '../src/index.js';
-import { PAIRS, perturbFusion, SCHEDULE, setGates, setup, towers } from './helpers.js';
+import { ctcAttentionBeam, ctcGreedy, CtcPrefixScorer, generateZipped, Zipper } from '../src/index.js';
+import { PAIRS, pairsTrainer, perturbFusion, SCHEDULE, setGates, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 
@@ -97,20 +86,7 @@ describe('joint CTC/attention decoding', () => {
 
   it('with ctcWeight 1 a trained head decides: the result spells the head greedy labelling when it is a token sequence', async () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [{ from: 'speech', to: 'text' }], freeze: ['text', 'speech'] }, { seed: 2 });
-    const data = new TaskMixture(z.config, PAIRS, {
-      batchSize: 4,
-      seed: 7,
-      tasks: [
-        { task: ASR, weight: 1 },
-        { task: TTS, weight: 1 },
-      ],
-    });
-    const t = new Trainer(z, data, {
-      strategy: fusedGradients(z, undefined, { ctcWeight: 1 }),
-      freezePrefixes: freezePrefixes(z),
-      schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
-      optimizer: { weightDecay: 0 },
-    });
+    const t = pairsTrainer(z, { ctcWeight: 1 });
     await t.train(80);
     t.dispose();
     const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);

@@ -4,8 +4,9 @@
  * axis cannot pass by accident.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Tower } from '@zipper/core';
-import type { AlignedItem, Example, TowerEntry, Zipper, ZipperOptions } from '../src/index.js';
+import { initBackend, Tower, Trainer } from '@zipper/core';
+import { ASR, freezePrefixes, fusedGradients, TaskMixture, TTS } from '../src/index.js';
+import type { AlignedItem, Example, FusedBatch, FusedLossOptions, TowerEntry, Zipper, ZipperOptions } from '../src/index.js';
 
 export async function setup(): Promise<void> {
   await initBackend();
@@ -31,6 +32,24 @@ export const PAIRS: AlignedItem[] = [
   { text: [6, 7, 8, 9], speech: [1, 1, 5, 2, 7, 7, 3] },
   { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
 ];
+
+/** A Trainer of `z` on PAIRS (ASR and TTS 1:1, batch 4, seed 7) at a constant lr 1e-2, no weight decay, with `loss`. */
+export function pairsTrainer(z: Zipper, loss: FusedLossOptions): Trainer<FusedBatch> {
+  const data = new TaskMixture(z.config, PAIRS, {
+    batchSize: 4,
+    seed: 7,
+    tasks: [
+      { task: ASR, weight: 1 },
+      { task: TTS, weight: 1 },
+    ],
+  });
+  return new Trainer(z, data, {
+    strategy: fusedGradients(z, undefined, loss),
+    freezePrefixes: freezePrefixes(z),
+    schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
+    optimizer: { weightDecay: 0 },
+  });
+}
 
 /** A third tower: image, V 7, D 16, 4 heads, 2 layers (bos 5, eos 6). */
 export function imageTower(seed = 3): TowerEntry {

@@ -31,7 +31,8 @@ export interface CtcOptions {
   readonly zeroInfinity?: boolean;
 }
 
-const logAdd = (a: number, b: number): number => {
+/** log(exp(a) + exp(b)), exact at -Infinity (host float64; CTC forward-backward and prefix scoring). */
+export const logAdd = (a: number, b: number): number => {
   if (a === -Infinity) return b;
   if (b === -Infinity) return a;
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));

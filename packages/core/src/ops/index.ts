@@ -8,7 +8,7 @@ export { linear } from './linear.js';
 export { embedding, tiedLogits } from './embedding.js';
 export { attention, causalAttention, type AttentionOptions, type CausalAttentionOptions } from './attention.js';
 export { prepareAttentionMask, type AttentionMaskOptions, type PreparedAttentionMask } from './attention-mask.js';
-export { ctcLoss, ctcMinFrames, type CtcOptions } from './ctc.js';
+export { ctcLoss, ctcMinFrames, logAdd, type CtcOptions } from './ctc.js';
 export { isFrozen, recordingGradients, withWatchedVariables } from './tape.js';
 export { rmsNorm } from '../model/norm.js';
 export { geluTanh, mlp } from '../model/mlp.js';
