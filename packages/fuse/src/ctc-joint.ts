@@ -12,7 +12,7 @@
  *
  * Legend: S source positions of a row, C the head's classes (+1 blank, the last).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '@zipper/core';
 import { logAdd } from '@zipper/core/ops';
 import { towerSpec, type CtcHeadSpec } from './config.js';
