@@ -8,7 +8,8 @@
  * wasm threads: `ZIPPER_THREADS=N` (or `initBackend({ threads: N })`, N in 1..4) runs the wasm
  * backend's multi-threaded build with N XNNPACK threads (see parallel/wasm-threads.ts; TF.js
  * itself never enables it under Node). Default: DEFAULT_WASM_THREADS. If the threaded build
- * fails to start, the single-threaded build is used and `threads` reports 1.
+ * fails to start (see the watchdog in parallel/wasm-threads.ts), the single-threaded build is used,
+ * `threads` reports 1 and a process warning says why.
  *
  * Native GEMM (wasm backend only): float32 BatchMatMul runs in the prebuilt addon when it loads
  * (kernels/native.ts); `ZIPPER_NATIVE=0` / `initBackend({ native: false })` turns it off,
@@ -112,8 +113,9 @@ async function useWasm(threads: number): Promise<boolean> {
   if (threads > 1 && tf.engine().registry['wasm'] === undefined) {
     try {
       if (await enableWasmThreads(threads, () => tf.setBackend('wasm'))) return true;
-    } catch {
-      // fall through to the single-threaded build
+    } catch (e) {
+      // fall through to the single-threaded build, and say why (the info reports threads: 1)
+      process.emitWarning(`zipper: wasm threads unavailable, using the single-threaded build: ${(e as Error).message}`);
     }
     if (tf.engine().registry['wasm'] !== undefined) return tf.setBackend('wasm');
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
