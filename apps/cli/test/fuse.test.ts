@@ -291,6 +291,80 @@ describe('zipper fuse train', () => {
     expect(bad.stderr).toMatch(/--limit/);
   }, 180_000);
 
+  it('--tower-lr-scale: the unfrozen speech tower trains at the scaled rate (0 keeps it bit-identical, the fusion weights still move); recorded; refused when both towers are frozen', async () => {
+    const train = (out: string, scale: string) =>
+      runZipper([
+        'fuse',
+        'train',
+        ...common(),
+        '--out',
+        out,
+        '--freeze',
+        'text',
+        '--tower-lr-scale',
+        scale,
+        '--steps',
+        '4',
+        '--every',
+        '2',
+        '--lr',
+        '1e-2',
+      ]);
+    const original = weightsOf(path.join(towers.speech, 'tower', 'model.safetensors'));
+    const moved = (out: string) => {
+      const w = weightsOf(path.join(out, 'train/step-00000004/model.safetensors'));
+      let tower = 0;
+      for (const [k, t] of original) {
+        const a = t.data as Float32Array;
+        const b = w.get(`towers.speech.${k}`)!.data as Float32Array;
+        for (let i = 0; i < a.length; i++) tower = Math.max(tower, Math.abs(a[i]! - b[i]!));
+      }
+      return { tower, w };
+    };
+    const zero = path.join(data, 'fuse-lr-scale-0');
+    const half = path.join(data, 'fuse-lr-scale-half');
+    for (const [out, scale] of [
+      [zero, '0'],
+      [half, '0.5'],
+    ] as const) {
+      const r = await train(out, scale);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const z = moved(zero);
+    const h = moved(half);
+    expect(z.tower).toBe(0);
+    expect(h.tower).toBeGreaterThan(1e-4);
+    // the fusion weights move between steps 2 and 4 even at scale 0
+    const key = [...z.w.keys()].find((k) => k.startsWith('cross.text_from_speech.') && k.endsWith('weight'))!;
+    const at2 = weightsOf(path.join(zero, 'train/step-00000002/model.safetensors')).get(key)!.data as Float32Array;
+    const at4 = z.w.get(key)!.data as Float32Array;
+    expect(at4.some((x, i) => Math.abs(x - at2[i]!) > 1e-6)).toBe(true);
+    const run = JSON.parse(readFileSync(path.join(half, 'run.json'), 'utf8')) as FuseRun;
+    expect(run.recipe.towerLrScale).toBe(0.5);
+    expect(run.command).toContain('--tower-lr-scale 0.5');
+    const state = JSON.parse(readFileSync(path.join(half, 'train/step-00000004/trainer.json'), 'utf8')) as {
+      optimizer: { lrScales: Record<string, number> };
+    };
+    expect(Object.keys(state.optimizer.lrScales).length).toBe(original.size);
+    expect(Object.entries(state.optimizer.lrScales).every(([k, x]) => k.startsWith('towers.speech.') && x === 0.5)).toBe(true);
+    const bad = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      path.join(data, 'never-scale'),
+      '--freeze',
+      'text,speech',
+      '--tower-lr-scale',
+      '0.1',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--tower-lr-scale .* --freeze freezes both/);
+    const neg = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-scale'), '--tower-lr-scale=-1']);
+    expect(neg.code).toBe(2);
+    expect(neg.stderr).toMatch(/--tower-lr-scale takes a number >= 0, got "-1"/);
+  }, 180_000);
+
   it('killed (SIGKILL) and resumed equals an uninterrupted run; the frozen text tower stays bit-identical', async () => {
     const args = (out: string) => [
       'fuse',

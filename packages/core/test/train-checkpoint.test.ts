@@ -129,6 +129,10 @@ describe('training checkpoints', () => {
     };
     await check(setup(5, { maxGradNorm: 0.5 }), /maxGradNorm: checkpoint 1, trainer 0.5/);
     await check(setup(5, { freezePrefixes: ['emb.'] }), /trained keys differ/);
+    await check(
+      setup(5, { optimizer: { lrScale: (n) => (n.startsWith('emb.') ? 0.1 : 1) } }),
+      /optimizer: checkpoint .*"lrScales":\{"emb\.weight":0\.1\}/,
+    );
     const other = setup(5);
     const otherData = new BatchIterator(corpus().slice(1), { batchSize: 2, seqLen: 7, seed: 21 });
     await check(

@@ -91,6 +91,41 @@ describe('AdamW', () => {
   });
 });
 
+describe('AdamW learning-rate scales (param groups)', () => {
+  it('steps a parameter at scale s like a lone parameter at lr * s (PyTorch param group semantics, decay included); scale 0 freezes', () => {
+    const init = [0.5, -1, 2, 3, 0.25, -0.75];
+    const grad = (i: number) => tf.tensor2d([Math.sin(i), 0.1, -0.2, 0.3 * i, 1e-3, -5], [2, 3]);
+    const lrs = [1e-2, 5e-3, 2e-3, 1e-3];
+    const run = (scales: Record<string, number>, lrMul: number) => {
+      const names = ['tower.w', 'fusion.w', 'still.w'];
+      const p = new Map(names.map((n) => [n, tf.variable(tf.tensor2d(init, [2, 3]))] as const));
+      const opt = new AdamW(p, names, { weightDecay: 0.1, lrScale: (n) => scales[n] ?? 1 });
+      lrs.forEach((lr, i) => {
+        const grads = new Map(names.map((n) => [n, grad(i)] as const));
+        opt.apply(grads, lr * lrMul);
+        for (const g of grads.values()) g.dispose();
+      });
+      const out = Object.fromEntries(names.map((n) => [n, Array.from(p.get(n)!.dataSync())]));
+      const lrScales = Object.fromEntries(opt.lrScales);
+      opt.dispose();
+      for (const v of p.values()) v.dispose();
+      return { out, lrScales };
+    };
+    const grouped = run({ 'tower.w': 0.1, 'still.w': 0 }, 1);
+    expect(grouped.lrScales).toEqual({ 'tower.w': 0.1, 'still.w': 0 });
+    const full = run({}, 1);
+    const tenth = run({}, 0.1);
+    expect(grouped.out['fusion.w']).toEqual(full.out['fusion.w']);
+    grouped.out['tower.w']!.forEach((v, i) => expect(v).toBeCloseTo(tenth.out['tower.w']![i]!, 6));
+    expect(maxRelErr(grouped.out['tower.w']!, full.out['tower.w']!)).toBeGreaterThan(1e-3);
+    expect(grouped.out['still.w']).toEqual(init.map(Math.fround));
+    const p = new Map([['x', tf.variable(tf.zeros([2, 2]))]]);
+    expect(() => new AdamW(p, ['x'], { lrScale: () => -1 })).toThrow(/lrScale of "x" must be finite and >= 0/);
+    expect(() => new AdamW(p, ['x'], { lrScale: () => NaN })).toThrow(ConfigError);
+    p.get('x')!.dispose();
+  });
+});
+
 describe('clipByGlobalNorm', () => {
   for (const name of ['clip_large', 'clip_small'] as const) {
     it(`matches torch clip_grad_norm_ (${name})`, () => {

@@ -28,6 +28,8 @@ export interface FuseRecipe {
   readonly every: number;
   readonly keep: number;
   readonly evalEvery: number;
+  /** Learning-rate multiple of the unfrozen towers' own weights (fuse --tower-lr-scale; absent = 1). */
+  readonly towerLrScale?: number;
 }
 
 export interface FuseRun {

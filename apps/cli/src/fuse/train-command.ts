@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X] [--cross-rope]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -64,7 +64,9 @@ cross-attention rotary positions, text position n at n * r and speech position m
 training pairs' speech positions per text position, so it can follow the diagonal; not in the
 paper) and fine-tunes on
 the aligned pairs; --freeze text (default)
-keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither.`
+keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither;
+--tower-lr-scale X trains the unfrozen towers' own weights at X times the learning rate (a
+parameter group; the fusion weights at the full rate).`
     : `Trains the paper's single decoder: the text tower with the speech tower's units as new
 embedding rows, every weight fine-tuned, one stream holding both segments (--max-seq-len,
 default text + speech tower maxSeqLen). Choose --lr by a small sweep on the held-out loss
@@ -109,6 +111,7 @@ const OPTIONS = {
   'ctc-labels': { type: 'string' },
   'align-weight': { type: 'string' },
   'cross-rope': { type: 'boolean' },
+  'tower-lr-scale': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -135,6 +138,7 @@ const RUN_OPTIONS = [
   'ctc-labels',
   'align-weight',
   'cross-rope',
+  'tower-lr-scale',
   'zero-output',
   'asr-audio',
   'max-seq-len',
@@ -149,8 +153,25 @@ const FUSE_ONLY = [
   'ctc-labels',
   'align-weight',
   'cross-rope',
+  'tower-lr-scale',
 ] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
+
+/** --tower-lr-scale X: a finite X >= 0, and some tower must train for it to mean anything. */
+function towerLrScaleArg(v: string, freeze: readonly string[]): number {
+  const x = Number(v);
+  if (v.trim() === '' || !(x >= 0 && Number.isFinite(x))) throw new UsageError(`--tower-lr-scale takes a number >= 0, got "${v}"`);
+  if (MODALITIES.every((m) => freeze.includes(m)))
+    throw new UsageError(
+      '--tower-lr-scale scales the learning rate of unfrozen towers, but --freeze freezes both; pass --freeze text (or none)',
+    );
+  return x;
+}
+
+/** The optimizer's lrScale: the towers' own weights (`towers.<name>.`) at `scale`, the fusion weights at 1. */
+export function towerLrScale(scale: number): (name: string) => number {
+  return (name) => (name.startsWith('towers.') ? scale : 1);
+}
 
 function parseTasks(v: string | undefined): TaskName[] {
   const names = (v ?? 'asr,tts').split(',').map((s) => s.trim());
@@ -250,6 +271,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     every,
     keep: DEFAULTS.keep,
     evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
+    ...(v['tower-lr-scale'] !== undefined ? { towerLrScale: towerLrScaleArg(v['tower-lr-scale'], parseFreeze(v.freeze)) } : {}),
   };
   const crossLayersArg = run
     ? run.model.crossLayers
@@ -355,6 +377,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
               ...(crossRope ? ['--cross-rope'] : []),
+              ...(recipe.towerLrScale !== undefined ? ['--tower-lr-scale', String(recipe.towerLrScale)] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),
         '--every',
@@ -439,7 +462,10 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       streams: true,
       trainer: {
         schedule: { peakLr: recipe.peakLr, minLr: recipe.minLr, warmupSteps: recipe.warmup, totalSteps: recipe.steps },
-        optimizer: { weightDecay: recipe.weightDecay },
+        optimizer: {
+          weightDecay: recipe.weightDecay,
+          ...(recipe.towerLrScale !== undefined ? { lrScale: towerLrScale(recipe.towerLrScale) } : {}),
+        },
         maxGradNorm: recipe.clip,
         freezePrefixes: [...m.freezePrefixes],
       },

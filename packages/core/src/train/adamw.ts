@@ -7,7 +7,9 @@
  *   v <- beta2 * v + (1 - beta2) * g^2
  *   p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  *
- * The learning rate is an argument of `apply` (the schedule lives outside). State (`m`, `v`) is
+ * The learning rate is an argument of `apply` (the schedule lives outside). `lrScale` gives a
+ * parameter its own multiple of it, like a PyTorch param group with lr = scale * lr (weight decay
+ * too then uses the scaled lr, as PyTorch's does); default 1 for every parameter. State (`m`, `v`) is
  * created at construction for every trained parameter, so the tensor count does not grow while
  * training. `apply` computes every new value before assigning any, so a failure leaves the
  * parameters and the state untouched. Deterministic: plain element-wise ops in a fixed order.
@@ -23,6 +25,8 @@ export interface AdamWConfig {
   readonly weightDecay: number;
   /** Which parameters decay (default `defaultDecayFilter`: rank >= 2 and not a norm scale / bias / gate). */
   readonly decay: (name: string, shape: readonly number[]) => boolean;
+  /** Each parameter's learning-rate multiple (default 1: one group). Finite and >= 0. */
+  readonly lrScale: (name: string, shape: readonly number[]) => number;
 }
 
 /** Decay matrices (linear and embedding weights); never norm scales, biases or gates. */
@@ -37,6 +41,7 @@ export function resolveAdamWConfig(partial: Partial<AdamWConfig> = {}): AdamWCon
     eps: partial.eps ?? 1e-8,
     weightDecay: partial.weightDecay ?? 0.1,
     decay: partial.decay ?? defaultDecayFilter,
+    lrScale: partial.lrScale ?? (() => 1),
   };
   for (const k of ['beta1', 'beta2'] as const) {
     if (!(c[k] >= 0 && c[k] < 1)) throw new ConfigError(`adamw.${k} must be in [0, 1), got ${c[k]}`);
@@ -57,6 +62,8 @@ export class AdamW {
   readonly names: readonly string[];
   /** The keys that get weight decay. */
   readonly decayed: ReadonlySet<string>;
+  /** The keys whose learning rate is scaled, with their scale (keys at scale 1 are absent). */
+  readonly lrScales: ReadonlyMap<string, number>;
   private readonly params: ReadonlyMap<string, tf.Variable>;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
@@ -67,6 +74,7 @@ export class AdamW {
     this.params = params;
     this.names = [...names];
     const decayed = new Set<string>();
+    const lrScales = new Map<string, number>();
     for (const n of names) {
       const p = params.get(n);
       if (!p) throw new ConfigError(`AdamW: no parameter "${n}" in the model`);
@@ -79,8 +87,12 @@ export class AdamW {
         tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
       );
       if (this.config.weightDecay > 0 && this.config.decay(n, p.shape)) decayed.add(n);
+      const scale = this.config.lrScale(n, p.shape);
+      if (!(scale >= 0 && Number.isFinite(scale))) throw new ConfigError(`AdamW: lrScale of "${n}" must be finite and >= 0, got ${scale}`);
+      if (scale !== 1) lrScales.set(n, scale);
     }
     this.decayed = decayed;
+    this.lrScales = lrScales;
   }
 
   /** Updates applied so far (PyTorch's `state['step']`). */
@@ -108,14 +120,20 @@ export class AdamW {
       const b2c = tf.scalar(1 - beta2);
       const sqrtBc2 = tf.scalar(bc2Sqrt);
       const epsT = tf.scalar(eps);
-      const negStep = tf.scalar(-stepSize);
-      const keep = tf.scalar(1 - lr * weightDecay);
+      // per learning-rate scale: -lr_s / (1 - beta1^t) and 1 - lr_s * wd, lr_s = scale * lr
+      const groups = new Map<number, { negStep: tf.Scalar; keep: tf.Scalar }>();
+      const group = (scale: number) => {
+        let g = groups.get(scale);
+        if (!g) groups.set(scale, (g = { negStep: tf.scalar(-stepSize * scale), keep: tf.scalar(1 - lr * scale * weightDecay) }));
+        return g;
+      };
       const updates: [tf.Variable, tf.Tensor][] = [];
       for (const n of this.names) {
         const p = this.params.get(n)!;
         const g = grads.get(n)!;
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
+        const { negStep, keep } = group(this.lrScales.get(n) ?? 1);
         const decayedP = this.decayed.has(n) ? tf.mul(p, keep) : p;
         const m1 = tf.add(m, tf.mul(tf.sub(g, m), b1c));
         const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.mul(g, g), b2c));

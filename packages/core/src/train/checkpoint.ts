@@ -63,6 +63,8 @@ export interface TrainerState {
     readonly eps: number;
     readonly weightDecay: number;
     readonly decayed: readonly string[];
+    /** Learning-rate scales other than 1 (absent when every parameter is at 1). */
+    readonly lrScales?: Readonly<Record<string, number>>;
   };
   /** `null` stands for Infinity (no clipping): JSON has no Infinity. */
   readonly maxGradNorm: number | null;
@@ -101,6 +103,7 @@ export function trainerState(trainer: AnyTrainer): Omit<TrainerState, 'files' | 
       eps: optimizer.eps,
       weightDecay: optimizer.weightDecay,
       decayed: [...trainer.optimizer.decayed],
+      ...(trainer.optimizer.lrScales.size > 0 ? { lrScales: Object.fromEntries(trainer.optimizer.lrScales) } : {}),
     },
     maxGradNorm: maxGradNorm === Infinity ? null : maxGradNorm,
     accumulationSteps,
