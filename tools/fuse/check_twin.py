@@ -8,7 +8,7 @@
 - ragged batches: each example alone gives the logits it gets in the batch;
 - causality: changing a later segment changes no logit of an earlier position, in either tower;
 - cached greedy decoding (zipper_decode.py) gives the logits of a forward pass over the whole
-  sequence, across a switch of output modality;
+  sequence, across a switch of output modality, also with rotary cross positions (crossRope);
 - a tower absent from a batch is skipped, and links reading it leave the reader unchanged;
 - links apply in schedule order (to, toLayer, from) whatever order the config lists them in;
 - cyclic schedules, duplicate links, unknown towers and out-of-vocabulary ids are refused;
@@ -149,6 +149,21 @@ class Twin(unittest.TestCase):
             self.assertGreaterEqual(len(fed), 6)
             for x, i, logits in fed:
                 self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
+
+    def test_cached_decoding_equals_uncached_with_cross_positions(self):
+        # crossRope rotates cached keys at their source positions and each new query at n * rate
+        config = {**self.config, "options": {**self.config.get("options", {}), "crossRope": [
+            {"to": "text", "from": "speech", "rate": 2.5}, {"to": "speech", "from": "text", "rate": 0.4}]}}
+        model = zr.Zipper(config)
+        model.load_state_dict(self.model.state_dict())
+        prompt = [{"tower": "speech", "ids": [9, 1, 2, 3, 10]}]
+        segments, fed = zd.greedy(model, prompt, ["text", "speech"], max_new=6)
+        with torch.no_grad():
+            full = model(zr.pack([prompt + segments], config))
+            plain = self.model(zr.pack([prompt + segments], self.config))
+        for x, i, logits in fed:
+            self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
+        self.assertGreater(float((full["text"] - plain["text"]).abs().max()), 1e-4)  # the positions matter
 
     def test_refusals(self):
         bad = {**self.config, "schedule": {"links": [

@@ -40,7 +40,7 @@ def step(model, inputs, state):
     def link_kv(link):
         key, y = link_key(link), link["from"]
         if y in inputs and key not in appended:  # the source gained positions: project them once
-            k, v = model.link_module(link).keys_values(saved[(y, link["fromLayer"])])
+            k, v = model.link_module(link).keys_values(saved[(y, link["fromLayer"])], state.length[y])
             old = state.kv.get(key)
             g = inputs[y][1]
             state.kv[key] = (k, v, g) if old is None else (torch.cat([old[0], k], 2), torch.cat([old[1], v], 2), torch.cat([old[2], g], 1))
@@ -64,7 +64,7 @@ def step(model, inputs, state):
                     kv = link_kv(link)
                     if kv is not None:
                         allowed = kv[2][:, None, :] < inputs[x][1][:, :, None]  # [1, T, S]
-                        hidden[x] = model.link_module(link).attend(hidden[x], kv[0], kv[1], allowed)
+                        hidden[x] = model.link_module(link).attend(hidden[x], kv[0], kv[1], allowed, state.length[x])
             continue
         saved[(x, l)] = hidden[x]
     for link in model.links:  # readers without new positions still need the new source positions later

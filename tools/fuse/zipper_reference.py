@@ -31,7 +31,9 @@ from convert import reference_module  # noqa: E402
 ref = reference_module()
 
 INPUT_PROJECTIONS = ("gated", "replace", "none")
-OPTION_DEFAULTS = {"inputProjection": "gated", "inputProjectionLayers": 2, "projectionLayers": 3}
+OPTION_DEFAULTS = {"inputProjection": "gated", "inputProjectionLayers": 2, "projectionLayers": 3, "ctc": [], "crossRope": []}
+# options of zipper.json that do not change the computation (freeze: which weights train)
+INERT_OPTIONS = ("freeze",)
 
 
 class ZipperConfigError(ValueError):
@@ -43,6 +45,10 @@ class ZipperConfigError(ValueError):
 
 
 def resolve_options(options):
+    unknown = sorted(set(options or {}) - set(OPTION_DEFAULTS) - set(INERT_OPTIONS))
+    if unknown:
+        # an option the twin does not implement would silently change the numbers: refuse it
+        raise ZipperConfigError(f"options {', '.join(unknown)} are not implemented by the PyTorch twin (it knows {', '.join(sorted(OPTION_DEFAULTS))})")
     o = {**OPTION_DEFAULTS, **(options or {})}
     if o["inputProjection"] not in INPUT_PROJECTIONS:
         raise ZipperConfigError(f"inputProjection must be one of {INPUT_PROJECTIONS}, got {o['inputProjection']!r}")
@@ -144,27 +150,42 @@ class InputProjection(nn.Module):
         return h if self.mode == "replace" else e + torch.tanh(self.gate) * h
 
 
-class CrossAttention(nn.Module):
-    """Multi-head attention of reader positions over projected source positions; no rotary, no biases."""
+def rope_at(x, pos):
+    """Rotary embedding at float positions pos [T] (the reference tower's rope, base 10000).
 
-    def __init__(self, d, heads):
+    As core's ropeTables with a scale: the position n * rate is formed in float64 and rounded to
+    float32, then multiplied by the float32 inverse frequency."""
+    return ref.rope(x, pos.to(torch.float32))
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention of reader positions over projected source positions; no biases; no
+    rotary positions unless `rope_rate` (the zipper.json option crossRope): then keys at source
+    stream position m are rotated as m and queries at reader stream position n as n * rate."""
+
+    def __init__(self, d, heads, rope_rate=None):
         super().__init__()
         self.h = heads
+        self.rope_rate = rope_rate
         self.q = nn.Linear(d, d, bias=False)
         self.kv = nn.Linear(d, 2 * d, bias=False)
         self.out = nn.Linear(d, d, bias=False)
         for lin in (self.q, self.kv, self.out):  # LeCun
             nn.init.normal_(lin.weight, std=(1.0 / lin.in_features) ** 0.5)
 
-    def keys_values(self, s):  # s [B, S, D] -> k, v [B, H, S, K] (what a decoding cache keeps)
+    def keys_values(self, s, start=0):  # s [B, S, D] at source positions start.. -> k, v [B, H, S, K] (what a decoding cache keeps)
         B, S, D = s.shape
         k, v = self.kv(s).view(B, S, 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        if self.rope_rate is not None:
+            k = rope_at(k, torch.arange(start, start + S, dtype=torch.float32))
         return k, v
 
-    def forward(self, n, k, v, allowed):  # n [B, T, D], k, v [B, H, S, K], allowed bool [B, T, S]
+    def forward(self, n, k, v, allowed, start=0):  # n [B, T, D], k, v [B, H, S, K], allowed bool [B, T, S]
         B, T, D = n.shape
         H = self.h
         q = self.q(n).view(B, T, H, D // H).transpose(1, 2)  # [B, H, T, K]
+        if self.rope_rate is not None:  # reader positions start.. start+T-1 (start > 0 when decoding)
+            q = rope_at(q, torch.arange(start, start + T, dtype=torch.float64) * self.rope_rate)
         scores = q @ k.transpose(-1, -2) / math.sqrt(D // H)  # [B, H, T, S]
         scores = scores.masked_fill(~allowed[:, None], float("-inf"))
         a = torch.softmax(scores, -1) @ v  # [B, H, T, K]
@@ -186,28 +207,28 @@ class FeedForward(nn.Module):
 class GatedCrossAttention(nn.Module):
     """One link: x + v tanh(a) attn(norm(x), ReLU(g(m_Y))), then x + v tanh(b) ff(norm(x))."""
 
-    def __init__(self, d_reader, heads, d_source, proj_layers, eps):
+    def __init__(self, d_reader, heads, d_source, proj_layers, eps, rope_rate=None):
         super().__init__()
         self.proj = Affine(d_source, d_reader, proj_layers)
         self.norm_attn = ref.RMSNorm(d_reader, eps)
-        self.attn = CrossAttention(d_reader, heads)
+        self.attn = CrossAttention(d_reader, heads, rope_rate)
         self.gate_attn = nn.Parameter(torch.zeros(1))
         self.norm_ff = ref.RMSNorm(d_reader, eps)
         self.ff = FeedForward(d_reader)
         self.gate_ff = nn.Parameter(torch.zeros(1))
 
-    def keys_values(self, m_src):  # m_src [B, S, D_Y] -> k, v [B, H_X, S, K_X]
-        return self.attn.keys_values(self.proj(m_src))
+    def keys_values(self, m_src, start=0):  # m_src [B, S, D_Y] at source positions start.. -> k, v [B, H_X, S, K_X]
+        return self.attn.keys_values(self.proj(m_src), start)
 
     def forward(self, x, m_src, allowed):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S]
         return self.attend(x, *self.keys_values(m_src), allowed)
 
-    def attend(self, x, k, v, allowed):  # x [B, T, D_X], k, v [B, H_X, S, K_X], allowed bool [B, T, S]
+    def attend(self, x, k, v, allowed, start=0):  # x [B, T, D_X], k, v [B, H_X, S, K_X], allowed bool [B, T, S]
         sees = allowed.any(-1, keepdim=True)  # [B, T, 1]
         vis = sees.to(x.dtype)
         # a row that sees nothing attends everything (finite), and v = 0 removes it exactly
         safe = allowed | ~sees
-        x = x + vis * torch.tanh(self.gate_attn) * self.attn(self.norm_attn(x), k, v, safe)
+        x = x + vis * torch.tanh(self.gate_attn) * self.attn(self.norm_attn(x), k, v, safe, start)
         return x + vis * torch.tanh(self.gate_ff) * self.ff(self.norm_ff(x))
 
 
@@ -238,18 +259,46 @@ class Zipper(nn.Module):
         if self.options["inputProjection"] != "none":
             for t in self.tower_specs:
                 self.inproj[t["name"]] = InputProjection(t["config"]["dModel"], self.options["inputProjectionLayers"], self.options["inputProjection"])
+        rates = {(r["to"], r["from"]): float(r["rate"]) for r in self.options["crossRope"]}
         self.cross = nn.ModuleDict()
         for link in self.links:
             cx, cy = spec[link["to"]]["config"], spec[link["from"]]["config"]
             by_layer = self.cross[cross_name(link)] if cross_name(link) in self.cross else nn.ModuleDict()
-            by_layer[str(link["toLayer"])] = GatedCrossAttention(cx["dModel"], cx["nHeads"], cy["dModel"], self.options["projectionLayers"], cx.get("normEps", 1e-6))
+            by_layer[str(link["toLayer"])] = GatedCrossAttention(
+                cx["dModel"], cx["nHeads"], cy["dModel"], self.options["projectionLayers"], cx.get("normEps", 1e-6), rates.get((link["to"], link["from"]))
+            )
             self.cross[cross_name(link)] = by_layer
+        # CTC heads (option ctc): a linear layer [D_to -> C + 1] on the first to <- from link's source projection
+        self.ctc_heads = [dict(h) for h in self.options["ctc"]]
+        self.ctc = nn.ModuleDict()
+        for h in self.ctc_heads:
+            link = self.ctc_link(h)
+            if link is None:
+                raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: no such link in the schedule")
+            classes = h["labels"]["classes"] if h.get("labels") else spec[h["to"]]["config"]["vocabSize"]
+            self.ctc[f"{h['to']}_from_{h['from']}"] = nn.Linear(spec[h["to"]]["config"]["dModel"], classes + 1)
 
+    def ctc_link(self, head):
+        """The link whose source projection a CTC head reads: the first `to <- from` in schedule order."""
+        return next((l for l in self.links if l["to"] == head["to"] and l["from"] == head["from"]), None)
     def link_module(self, link):
         return self.cross[cross_name(link)][str(link["toLayer"])]
 
-    def forward(self, batch):
-        """Per-tower logits {X: [B, T_X, V_X]} of a packed batch (see `pack`)."""
+    def ctc_logits(self, batch):
+        """Per CTC head {"<to>_from_<from>": [B, S_from, C + 1]} (blank last) of a packed batch."""
+        saved = self.forward(batch, keep_states=True)[1]
+        out = {}
+        for h in self.ctc_heads:
+            if h["from"] not in batch["streams"]:
+                continue
+            link = self.ctc_link(h)
+            name = f"{h['to']}_from_{h['from']}"
+            out[name] = self.ctc[name](self.link_module(link).proj(saved[(h["from"], link["fromLayer"])]))
+        return out
+
+    def forward(self, batch, keep_states=False):
+        """Per-tower logits {X: [B, T_X, V_X]} of a packed batch (see `pack`); with keep_states,
+        (logits, {(X, l): m_X(l)})."""
         streams = batch["streams"]
         hidden, saved, pos = {}, {}, {}
         for kind, x, l in self.order:
@@ -271,7 +320,8 @@ class Zipper(nn.Module):
                         hidden[x] = self.link_module(link)(hidden[x], saved[(y, link["fromLayer"])], allowed)
                 continue
             saved[(x, l)] = hidden[x]  # m_X(l): before the cross-attention after block l
-        return {x: self.towers[x].norm(hidden[x]) @ self.towers[x].emb.weight.T for x in (t["name"] for t in self.tower_specs) if x in hidden}
+        logits = {x: self.towers[x].norm(hidden[x]) @ self.towers[x].emb.weight.T for x in (t["name"] for t in self.tower_specs) if x in hidden}
+        return (logits, saved) if keep_states else logits
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,10 +7,13 @@
  * fusion weights keep their scale-preserving init: scaled 20x, as when the init was std 0.02,
  * their activations saturate and float32 rounding alone split the twins by 0.76 relative). Checks: to-torch loads the twin strictly (the frozen text
  * tower read from its checkpoint, sha256 verified); the twin's logits equal ours; to-zipper brings
- * it back and loadZipper gives bit-identical weights. Needs PyTorch (requireTorchPython).
+ * it back and loadZipper gives bit-identical weights. A second model with the options beyond the
+ * paper that change the numbers (crossRope: rotary cross positions; ctc: a CTC head with a label
+ * map): the twin's tower logits and CTC logits equal ours, and the twin refuses an option it does
+ * not implement instead of silently computing something else. Needs PyTorch (requireTorchPython).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -138,5 +141,129 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
     expect([...back.params.keys()].sort()).toEqual([...zipper.params.keys()].sort());
     for (const [k, v] of zipper.params) expect(Array.from(back.param(k).dataSync()), k).toEqual(Array.from(v.dataSync()));
     back.dispose();
+  });
+});
+
+describe('the twin with cross positions and a CTC head (options beyond the paper)', () => {
+  let PY = '';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-convert-rope-'));
+  const dirs = {
+    text: path.join(tmp, 'text'),
+    speech: path.join(tmp, 'speech'),
+    zipped: path.join(tmp, 'zipped'),
+    odd: path.join(tmp, 'odd'),
+  };
+  let zipper: Zipper;
+
+  beforeAll(async () => {
+    PY = requireTorchPython();
+    await initBackend();
+    await saveTower(dirs.text, Tower.create({ vocabSize: 17, dModel: 20, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed: 1 }));
+    await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
+    const text = await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 });
+    const speech = await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 });
+    // labels: each text token spells as 1-2 of 5 classes (as bytes do)
+    const map = Array.from({ length: 17 }, (_, t) => (t >= 15 ? [] : t % 3 === 0 ? [t % 5, (t + 2) % 5] : [t % 5]));
+    zipper = Zipper.create(
+      [text, speech],
+      {
+        schedule: { intervals: { text: 1, speech: 1 } },
+        projectionLayers: 3,
+        freeze: ['text'],
+        crossRope: [
+          { to: 'text', from: 'speech', rate: 2.37 },
+          { to: 'speech', from: 'text', rate: 1 / 2.37 },
+        ],
+        ctc: [{ from: 'speech', to: 'text', labels: { classes: 5, map } }],
+      },
+      { seed: 3 },
+    );
+    tf.tidy(() => {
+      for (const [k, v] of zipper.params) {
+        if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
+      }
+    });
+    await saveZipper(dirs.zipped, zipper);
+  });
+  afterAll(() => {
+    zipper?.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the twin loads it strictly; its tower logits and CTC logits equal ours; the rotary positions matter', async () => {
+    const file = path.join(tmp, 'examples.json');
+    writeFileSync(file, JSON.stringify(examples));
+    const twin = JSON.parse(
+      await python(PY, [
+        path.join(fuse, 'twin_logits.py'),
+        '--model',
+        dirs.zipped,
+        '--tower',
+        `text=${dirs.text}`,
+        '--examples',
+        file,
+        '--ctc',
+      ]),
+    ) as {
+      logits: Record<string, number[]>;
+      shape: Record<string, [number, number, number]>;
+      lengths: Record<string, number[]>;
+    };
+    expect(Object.keys(twin.logits).sort()).toEqual(['speech', 'text', 'text_from_speech']);
+    const batch = layoutBatch(zipper.config, examples);
+    const worst = tf.tidy(() => {
+      const r = zipper.run(batch.streams, batch.batchSize, { ctc: true });
+      const ours: Record<string, tf.Tensor3D> = { ...r.logits, ...r.ctc };
+      return Object.keys(twin.logits).map((name) => {
+        const [B, T, V] = twin.shape[name]!;
+        expect(ours[name]!.shape).toEqual([B, T, V]);
+        const a = ours[name]!.dataSync();
+        const ref = twin.logits[name]!;
+        const lengths = twin.lengths[name === 'text_from_speech' ? 'speech' : name]!;
+        let scale = 1e-6;
+        let m = 0;
+        for (let i = 0; i < ref.length; i++) {
+          if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
+          scale = Math.max(scale, Math.abs(ref[i]!));
+          m = Math.max(m, Math.abs(a[i]! - ref[i]!));
+        }
+        return [name, m / scale] as const;
+      });
+    });
+    for (const [name, d] of worst) expect(d, name).toBeLessThan(1e-5);
+    // without the rotary positions the text logits differ: the parity above is not vacuous
+    const plain = Zipper.create(
+      [
+        await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 }),
+        await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 }),
+      ],
+      { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'], ctc: zipper.config.ctc },
+      { seed: 3 },
+    );
+    tf.tidy(() => {
+      for (const [k, v] of zipper.params) plain.param(k).assign(v);
+    });
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(plain.forward(batch).text!, zipper.forward(batch).text!))).dataSync()[0]!);
+    plain.dispose();
+    expect(diff).toBeGreaterThan(1e-3);
+  });
+
+  it('the twin refuses an option it does not implement', async () => {
+    const doc = JSON.parse(readFileSync(path.join(dirs.zipped, 'zipper.json'), 'utf8')) as { options: Record<string, unknown> };
+    doc.options['crossGateScale'] = 2;
+    cpSync(dirs.zipped, dirs.odd, { recursive: true });
+    writeFileSync(path.join(dirs.odd, 'zipper.json'), JSON.stringify(doc));
+    const file = path.join(tmp, 'examples.json');
+    const err = await python(PY, [
+      path.join(fuse, 'twin_logits.py'),
+      '--model',
+      dirs.odd,
+      '--tower',
+      `text=${dirs.text}`,
+      '--examples',
+      file,
+    ]).catch((e: unknown) => e as { stderr: string });
+    expect(typeof err).not.toBe('string');
+    expect((err as { stderr: string }).stderr).toMatch(/options crossGateScale are not implemented by the PyTorch twin/);
   });
 });
