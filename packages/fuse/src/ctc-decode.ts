@@ -30,6 +30,23 @@ export function ctcGreedy(zipper: Zipper, inputs: readonly (readonly number[])[]
   });
 }
 
+/** Classes of a label map read as UTF-8 bytes (`zipper fuse train --ctc-labels bytes`). */
+export const CTC_BYTE_CLASSES = 256;
+
+/**
+ * The text of a CTC head's labels (ctcGreedy's output): a head over its `to` tower's tokens is
+ * decoded by `decodeTokens` (the tower's tokenizer); a head with a label map of 256 classes holds
+ * UTF-8 bytes (invalid sequences become U+FFFD). Trimmed. Other label maps have no known text.
+ */
+export function ctcText(head: CtcHeadSpec, labels: readonly number[], decodeTokens: (ids: number[]) => string): string {
+  if (!head.labels) return decodeTokens([...labels]).trim();
+  if (head.labels.classes !== CTC_BYTE_CLASSES)
+    throw new ConfigError(
+      `CTC head ${head.to} <- ${head.from} has a label map of ${head.labels.classes} classes; only tokens or ${CTC_BYTE_CLASSES} UTF-8 bytes decode to text`,
+    );
+  return new TextDecoder().decode(Uint8Array.from(labels)).trim();
+}
+
 /** Per row of `inputs` (source ids with bos and eos): the head's log-probabilities [S_row, C + 1] and C. */
 export function ctcLogProbs(
   zipper: Zipper,

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@zipper/core';
 import { ctcLoss } from '@zipper/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctcGreedy, ctcTargets, fusedGradients, layoutBatch, loadZipper, resolveZipperConfig, saveZipper, Zipper } from '../src/index.js';
+import { ctcGreedy, ctcTargets, ctcText, fusedGradients, layoutBatch, loadZipper, resolveZipperConfig, saveZipper, Zipper } from '../src/index.js';
 import { examples, PAIRS, pairsTrainer, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
@@ -170,5 +170,15 @@ describe('CTC head', () => {
     expect(back.param('ctc.text_from_speech.weight').dataSync()).toEqual(z.param('ctc.text_from_speech.weight').dataSync());
     back.dispose();
     z.dispose();
+  });
+});
+
+describe('ctcText', () => {
+  it('reads 256-class labels as UTF-8 bytes, token heads through the tokenizer, and refuses other label maps', () => {
+    const bytes = { from: 'speech', to: 'text', labels: { classes: 256, map: [] } };
+    expect(ctcText(bytes, [...new TextEncoder().encode(' héllo ')], () => 'never')).toBe('héllo');
+    expect(ctcText(bytes, [0xff], () => 'never')).toBe('\uFFFD');
+    expect(ctcText({ from: 'speech', to: 'text' }, [3, 4], (ids) => ` ${ids.join('-')} `)).toBe('3-4');
+    expect(() => ctcText({ from: 'speech', to: 'text', labels: { classes: 5, map: [] } }, [1], () => '')).toThrow(/5 classes/);
   });
 });

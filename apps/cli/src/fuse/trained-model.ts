@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
-import type { Example, JointDecodeOptions, ZippedGenerateOptions, ZipperConfig } from '@zipper/fuse';
+import { ctcText, type Example, type JointDecodeOptions, type ZippedGenerateOptions, type ZipperConfig } from '@zipper/fuse';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
@@ -94,12 +94,10 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
 /** Units -> `<bos> units <eos>` -> the CTC head's labels -> text (bytes: UTF-8; tokens: the BPE tokenizer). */
 function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
   const head = (model.config as ZipperConfig).ctc[0]!;
-  const utf8 = new TextDecoder();
+  const decodeTokens = (ids: number[]) => text.decode(ids, { skipSpecial: true });
   return (units: readonly ArrayLike<number>[], joint?: JointDecodeOptions): string[] => {
     const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
-    if (joint) return model.jointDecode!(rows, joint).map((ids) => text.decode(ids, { skipSpecial: true }).trim());
-    return model.ctcDecode!(rows).map((labels) =>
-      (head.labels ? utf8.decode(Uint8Array.from(labels)) : text.decode(labels, { skipSpecial: true })).trim(),
-    );
+    if (joint) return model.jointDecode!(rows, joint).map((ids) => decodeTokens(ids).trim());
+    return model.ctcDecode!(rows).map((labels) => ctcText(head, labels, decodeTokens));
   };
 }
