@@ -12,7 +12,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@zipper/core';
 import { ctcLoss } from '@zipper/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctcGreedy, ctcTargets, ctcText, fusedGradients, layoutBatch, loadZipper, resolveZipperConfig, saveZipper, Zipper } from '../src/index.js';
+import {
+  ctcGreedy,
+  ctcTargets,
+  ctcText,
+  fusedGradients,
+  layoutBatch,
+  loadZipper,
+  resolveZipperConfig,
+  saveZipper,
+  Zipper,
+} from '../src/index.js';
 import { examples, PAIRS, pairsTrainer, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
