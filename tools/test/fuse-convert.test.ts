@@ -46,6 +46,79 @@ const examples: Example[] = [
   ],
 ];
 
+interface TwinLogits {
+  logits: Record<string, number[]>;
+  shape: Record<string, [number, number, number]>;
+  lengths: Record<string, number[]>;
+}
+
+/** The two tiny fresh towers both models zip (text V=17 D=20 L=2 H=2, speech V=19 D=12 L=3 H=2), saved and loaded as entries. */
+async function tinyTowers(dirs: { text: string; speech: string }) {
+  await saveTower(dirs.text, Tower.create({ vocabSize: 17, dModel: 20, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed: 1 }));
+  await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
+  return towerEntries(dirs);
+}
+
+async function towerEntries(dirs: { text: string; speech: string }) {
+  return [
+    await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 }),
+    await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 }),
+  ];
+}
+
+/** Every gate at 0.5, so that cross-attention moves the logits. */
+function openGates(zipper: Zipper): void {
+  tf.tidy(() => {
+    for (const [k, v] of zipper.params) {
+      if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
+    }
+  });
+}
+
+/** twin_logits.py on `examples` (written to `file`). */
+async function twinLogits(
+  py: string,
+  dirs: { zipped: string; text: string },
+  file: string,
+  extra: readonly string[] = [],
+): Promise<TwinLogits> {
+  writeFileSync(file, JSON.stringify(examples));
+  return JSON.parse(
+    await python(py, [
+      path.join(fuse, 'twin_logits.py'),
+      '--model',
+      dirs.zipped,
+      '--tower',
+      `text=${dirs.text}`,
+      '--examples',
+      file,
+      ...extra,
+    ]),
+  ) as TwinLogits;
+}
+
+/**
+ * Per output of `twin`: the largest |ours - twin| over real (unpadded) positions, relative to the
+ * largest |twin|. `lengthsOf` names the stream whose row lengths an output has (default itself).
+ */
+function worstRelative(ours: Record<string, tf.Tensor3D>, twin: TwinLogits, lengthsOf: (name: string) => string = (n) => n) {
+  return Object.keys(twin.logits).map((name) => {
+    const [B, T, V] = twin.shape[name]!;
+    expect(ours[name]!.shape).toEqual([B, T, V]);
+    const a = ours[name]!.dataSync();
+    const ref = twin.logits[name]!;
+    const lengths = twin.lengths[lengthsOf(name)]!;
+    let scale = 1e-6;
+    let m = 0;
+    for (let i = 0; i < ref.length; i++) {
+      if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
+      scale = Math.max(scale, Math.abs(ref[i]!));
+      m = Math.max(m, Math.abs(a[i]! - ref[i]!));
+    }
+    return [name, m / scale] as const;
+  });
+}
+
 describe('fused checkpoints of @zipper/fuse through convert.py', () => {
   let PY = '';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-convert-'));
@@ -61,20 +134,13 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
   beforeAll(async () => {
     PY = requireTorchPython(); // throws with the install command when no python3 has torch
     await initBackend();
-    await saveTower(dirs.text, Tower.create({ vocabSize: 17, dModel: 20, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed: 1 }));
-    await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
-    const text = await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 });
-    const speech = await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 });
+    const [text, speech] = await tinyTowers(dirs);
     zipper = Zipper.create(
       [text, speech],
       { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'] },
       { seed: 3 },
     );
-    tf.tidy(() => {
-      for (const [k, v] of zipper.params) {
-        if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
-      }
-    });
+    openGates(zipper);
     await saveZipper(dirs.zipped, zipper);
   });
   afterAll(() => {
@@ -90,33 +156,9 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
         .pop()!,
     );
     expect(res.check).toMatchObject({ strict_load: true, finite: true });
-    const file = path.join(tmp, 'examples.json');
-    writeFileSync(file, JSON.stringify(examples));
-    const twin = JSON.parse(
-      await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', dirs.zipped, '--tower', `text=${dirs.text}`, '--examples', file]),
-    ) as {
-      logits: Record<string, number[]>;
-      shape: Record<string, [number, number, number]>;
-      lengths: Record<string, number[]>;
-    };
+    const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'));
     const batch = layoutBatch(zipper.config, examples);
-    const results = tf.tidy(() => {
-      const ours = zipper.forward(batch);
-      return Object.keys(twin.logits).map((name) => {
-        const [B, T, V] = twin.shape[name]!;
-        expect(ours[name]!.shape).toEqual([B, T, V]);
-        const a = ours[name]!.dataSync();
-        const ref = twin.logits[name]!;
-        let scale = 1e-6;
-        let m = 0;
-        for (let i = 0; i < ref.length; i++) {
-          if (Math.floor(i / V) % T >= twin.lengths[name]![Math.floor(i / (T * V))]!) continue; // padding
-          scale = Math.max(scale, Math.abs(ref[i]!));
-          m = Math.max(m, Math.abs(a[i]! - ref[i]!));
-        }
-        return [name, m / scale] as const;
-      });
-    });
+    const results = tf.tidy(() => worstRelative(zipper.forward(batch) as Record<string, tf.Tensor3D>, twin));
     for (const [name, d] of results) expect(d, name).toBeLessThan(1e-5);
   });
 
@@ -158,10 +200,7 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
   beforeAll(async () => {
     PY = requireTorchPython();
     await initBackend();
-    await saveTower(dirs.text, Tower.create({ vocabSize: 17, dModel: 20, nLayers: 2, nHeads: 2, maxSeqLen: 64 }, { seed: 1 }));
-    await saveTower(dirs.speech, Tower.create({ vocabSize: 19, dModel: 12, nLayers: 3, nHeads: 2, maxSeqLen: 64 }, { seed: 2 }));
-    const text = await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 });
-    const speech = await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 });
+    const [text, speech] = await tinyTowers(dirs);
     // labels: each text token spells as 1-2 of 5 classes (as bytes do)
     const map = Array.from({ length: 17 }, (_, t) => (t >= 15 ? [] : t % 3 === 0 ? [t % 5, (t + 2) % 5] : [t % 5]));
     zipper = Zipper.create(
@@ -178,11 +217,7 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
       },
       { seed: 3 },
     );
-    tf.tidy(() => {
-      for (const [k, v] of zipper.params) {
-        if (/\.(gate|gate_attn|gate_ff)$/.test(k)) v.assign(tf.fill(v.shape, 0.5));
-      }
-    });
+    openGates(zipper);
     await saveZipper(dirs.zipped, zipper);
   });
   afterAll(() => {
@@ -191,52 +226,17 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
   });
 
   it('the twin loads it strictly; its tower logits and CTC logits equal ours; the rotary positions matter', async () => {
-    const file = path.join(tmp, 'examples.json');
-    writeFileSync(file, JSON.stringify(examples));
-    const twin = JSON.parse(
-      await python(PY, [
-        path.join(fuse, 'twin_logits.py'),
-        '--model',
-        dirs.zipped,
-        '--tower',
-        `text=${dirs.text}`,
-        '--examples',
-        file,
-        '--ctc',
-      ]),
-    ) as {
-      logits: Record<string, number[]>;
-      shape: Record<string, [number, number, number]>;
-      lengths: Record<string, number[]>;
-    };
+    const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'), ['--ctc']);
     expect(Object.keys(twin.logits).sort()).toEqual(['speech', 'text', 'text_from_speech']);
     const batch = layoutBatch(zipper.config, examples);
     const worst = tf.tidy(() => {
       const r = zipper.run(batch.streams, batch.batchSize, { ctc: true });
-      const ours: Record<string, tf.Tensor3D> = { ...r.logits, ...r.ctc };
-      return Object.keys(twin.logits).map((name) => {
-        const [B, T, V] = twin.shape[name]!;
-        expect(ours[name]!.shape).toEqual([B, T, V]);
-        const a = ours[name]!.dataSync();
-        const ref = twin.logits[name]!;
-        const lengths = twin.lengths[name === 'text_from_speech' ? 'speech' : name]!;
-        let scale = 1e-6;
-        let m = 0;
-        for (let i = 0; i < ref.length; i++) {
-          if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
-          scale = Math.max(scale, Math.abs(ref[i]!));
-          m = Math.max(m, Math.abs(a[i]! - ref[i]!));
-        }
-        return [name, m / scale] as const;
-      });
+      return worstRelative({ ...r.logits, ...r.ctc }, twin, (n) => (n === 'text_from_speech' ? 'speech' : n));
     });
     for (const [name, d] of worst) expect(d, name).toBeLessThan(1e-5);
     // without the rotary positions the text logits differ: the parity above is not vacuous
     const plain = Zipper.create(
-      [
-        await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 }),
-        await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 }),
-      ],
+      await towerEntries(dirs),
       { schedule: { intervals: { text: 1, speech: 1 } }, projectionLayers: 3, freeze: ['text'], ctc: zipper.config.ctc },
       { seed: 3 },
     );

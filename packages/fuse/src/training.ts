@@ -186,3 +186,12 @@ export function fusedGradients(zipper: Zipper, weights?: StreamCounts, options: 
 export function freezePrefixes(zipper: Zipper): string[] {
   return zipper.config.freeze.map((n) => `towers.${n}.`);
 }
+
+/**
+ * AdamW `lrScale` (core's parameter groups): the towers' own weights (`towers.<X>.`) at `scale`
+ * times the learning rate, the fusion weights at 1 (`zipper fuse train --tower-lr-scale`).
+ * Frozen towers do not train at all (`freezePrefixes`), whatever their scale.
+ */
+export function towerLrScale(scale: number): (name: string) => number {
+  return (name) => (name.startsWith('towers.') ? scale : 1);
+}

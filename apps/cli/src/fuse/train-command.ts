@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultDataParallelWorkers, evaluateStreams, initBackend } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
-import { ASR, TaskMixture, taskExample, TTS, type AlignedItem } from '@zipper/fuse';
+import { ASR, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
@@ -168,11 +168,6 @@ function towerLrScaleArg(v: string, freeze: readonly string[]): number {
   return x;
 }
 
-/** The optimizer's lrScale: the towers' own weights (`towers.<name>.`) at `scale`, the fusion weights at 1. */
-export function towerLrScale(scale: number): (name: string) => number {
-  return (name) => (name.startsWith('towers.') ? scale : 1);
-}
-
 function parseTasks(v: string | undefined): TaskName[] {
   const names = (v ?? 'asr,tts').split(',').map((s) => s.trim());
   for (const n of names) if (n !== 'asr' && n !== 'tts') throw new UsageError(`--tasks takes asr, tts or asr,tts, got "${v}"`);
@@ -271,7 +266,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     every,
     keep: DEFAULTS.keep,
     evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
-    ...(v['tower-lr-scale'] !== undefined ? { towerLrScale: towerLrScaleArg(v['tower-lr-scale'], parseFreeze(v.freeze)) } : {}),
+    ...(v['tower-lr-scale'] !== undefined ? { towerLrScale: towerLrScaleArg(v['tower-lr-scale'], freeze) } : {}),
   };
   const crossLayersArg = run
     ? run.model.crossLayers
