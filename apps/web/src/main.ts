@@ -116,7 +116,8 @@ class App {
     clearError($('asr-error'));
     $('transcript').textContent = `Transcribing ${source}...`;
     $('asr-timings').replaceChildren();
-    this.send('asr', (id) => ({ type: 'transcribe', id, wav }), [wav.buffer]);
+    const decoder = $<HTMLSelectElement>('asr-decoder').value === 'ctc' ? 'ctc' : 'attention';
+    this.send('asr', (id) => ({ type: 'transcribe', id, wav, decoder }), [wav.buffer]);
   }
 
   speak(): void {
@@ -149,7 +150,7 @@ class App {
   }
 
   private enable(on: boolean): void {
-    for (const id of ['wav-input', 'record', 'speak', 'tts-text']) $<HTMLInputElement>(id).disabled = !on;
+    for (const id of ['wav-input', 'record', 'speak', 'tts-text', 'asr-decoder']) $<HTMLInputElement>(id).disabled = !on;
   }
 
   private loadFailed(e: WorkerError | Error): void {
@@ -171,6 +172,10 @@ class App {
         return onProgress(m.progress);
       case 'ready':
         this.maxAudioSeconds = m.maxAudioSeconds;
+        for (const o of Array.from($<HTMLSelectElement>('asr-decoder').options)) {
+          o.disabled = !m.decoders.includes(o.value as 'attention' | 'ctc');
+          if (o.disabled) o.title = 'this model has no CTC head';
+        }
         $<HTMLProgressElement>('load-progress').value = 1;
         $('load-time').textContent = ms(m.loadMs);
         $('load-status').classList.remove('error');
@@ -192,7 +197,9 @@ class App {
       case 'transcript':
         $('transcript').textContent = m.text;
         showTimings($('asr-timings'), m.timings, [
-          `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
+          m.timings['decode text (CTC)'] !== undefined
+            ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
+            : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
         ]);
         return this.finish('asr', 'done');
       case 'speech': {

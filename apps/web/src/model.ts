@@ -3,7 +3,9 @@
  * runs under Node with directoryFiles) and run with the packages' pipelines:
  *
  * - ASR: WAV bytes -> readWav -> prepareAudio (mono, the speech tokenizer's rate) -> the speech
- *   tokenizer's units -> `[speech]` segment -> greedy text (generateZipped) -> BPE decode.
+ *   tokenizer's units -> `[speech]` segment -> greedy text (generateZipped) -> BPE decode; or,
+ *   with `decoder: 'ctc'` on a model with a CTC head, greedy decoding of the head (ctcGreedy ->
+ *   ctcText), as `zipper transcribe --decoder ctc`.
  * - TTS: text -> BPE ids -> `[text]` segment -> sampled units -> the speech tokenizer's vocoder
  *   -> 16-bit WAV bytes (exactly units x samplesPerUnit samples).
  *
@@ -13,7 +15,7 @@
  * (and verifies by sha256) the tower weights itself.
  */
 import { readModelJson, type ModelFiles } from '@zipper/core';
-import { generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
+import { ctcGreedy, ctcText, generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
@@ -48,6 +50,9 @@ export interface Speech {
   readonly timings: Timings;
 }
 
+/** How a transcript is decoded: the text tower through cross-attention, or the model's CTC head. */
+export type Decoder = 'attention' | 'ctc';
+
 export interface WebModel {
   readonly zipper: Zipper;
   readonly text: BpeTokenizer;
@@ -56,8 +61,10 @@ export interface WebModel {
   readonly maxAudioSeconds: number;
   /** Most text tokens one request speaks (the text tower's context). */
   readonly maxTextTokens: number;
-  /** `onToken(n)`: called with the count of tokens decoded so far. */
-  transcribe(wav: Uint8Array, options?: { onToken?: (count: number) => void }): Promise<Transcript>;
+  /** The decoders this model has: `attention` always, `ctc` when it has a CTC head over the speech. */
+  readonly decoders: readonly Decoder[];
+  /** `onToken(n)`: called with the count of tokens decoded so far (attention only). Default decoder: attention. */
+  transcribe(wav: Uint8Array, options?: { decoder?: Decoder; onToken?: (count: number) => void }): Promise<Transcript>;
   speak(text: string, options?: { seed?: number; onToken?: (count: number) => void }): Promise<Speech>;
   dispose(): void;
 }
@@ -93,9 +100,19 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const maxTextTokens = spec('text').config.maxSeqLen - 2;
   const seen = seenCharacters(text);
   const maxAudioSeconds = maxUnits / speech.unitRate;
+  const ctcHead = zipper.config.ctc.find((h) => h.from === 'speech' && h.to === 'text');
+  const decoders: readonly Decoder[] = ctcHead ? ['attention', 'ctc'] : ['attention'];
 
-  async function transcribe(bytes: Uint8Array, options: { onToken?: (count: number) => void } = {}): Promise<Transcript> {
+  async function transcribe(
+    bytes: Uint8Array,
+    options: { decoder?: Decoder; onToken?: (count: number) => void } = {},
+  ): Promise<Transcript> {
     const t0 = now();
+    const decoder = options.decoder ?? 'attention';
+    if (!decoders.includes(decoder))
+      throw new InputError(
+        `this model has no ${decoder} decoder (it has ${decoders.join(', ')}); a CTC head is trained by zipper fuse train --ctc-weight X`,
+      );
     if (bytes.length > MAX_WAV_BYTES)
       throw new InputError(
         `the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, above the limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${maxAudioSeconds.toFixed(1)} s at most`,
@@ -112,6 +129,19 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const t1 = now();
     const units = speech.encode(samples);
     const t2 = now();
+    if (decoder === 'ctc') {
+      const spec = zipper.config.towers.find((t) => t.name === 'speech')!;
+      const labels = ctcGreedy(zipper, [[spec.bos, ...units, spec.eos]], ctcHead)[0]!;
+      const out = ctcText(ctcHead!, labels, (ids) => text.decode(ids, { skipSpecial: true }));
+      return {
+        text: out,
+        seconds,
+        units: units.length,
+        tokens: labels.length,
+        finishReason: 'stop',
+        timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text (CTC)': now() - t2 },
+      };
+    }
     const r = await generateZipped(zipper, [[wrapSegment(zipper.config, 'speech', Array.from(units))]], {
       output: ['text'],
       maxNewTokens: maxTextTokens,
@@ -172,5 +202,5 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     };
   }
 
-  return { zipper, text, speech, maxAudioSeconds, maxTextTokens, transcribe, speak, dispose: () => zipper.dispose() };
+  return { zipper, text, speech, maxAudioSeconds, maxTextTokens, decoders, transcribe, speak, dispose: () => zipper.dispose() };
 }

@@ -4,7 +4,7 @@
  * progress, and can stop a request (by ending the worker and starting a fresh one).
  */
 import type { BrowserBackendName, FetchProgress } from '@zipper/core';
-import type { Timings } from './model.js';
+import type { Decoder, Timings } from './model.js';
 
 export interface ModelIndex {
   readonly ok: boolean;
@@ -24,7 +24,7 @@ export type ToWorker =
       /** Absolute URLs of the run and the towers. */
       readonly urls: { readonly run: string; readonly text: string; readonly speech: string };
     }
-  | { readonly type: 'transcribe'; readonly id: number; readonly wav: Uint8Array }
+  | { readonly type: 'transcribe'; readonly id: number; readonly wav: Uint8Array; readonly decoder: Decoder }
   | { readonly type: 'speak'; readonly id: number; readonly text: string; readonly seed: number };
 
 export interface WorkerError {
@@ -45,7 +45,13 @@ export type FromWorker =
       readonly software?: string;
     }
   | { readonly type: 'progress'; readonly progress: FetchProgress }
-  | { readonly type: 'ready'; readonly loadMs: number; readonly maxAudioSeconds: number; readonly maxTextTokens: number }
+  | {
+      readonly type: 'ready';
+      readonly loadMs: number;
+      readonly maxAudioSeconds: number;
+      readonly maxTextTokens: number;
+      readonly decoders: readonly Decoder[];
+    }
   | { readonly type: 'tokens'; readonly id: number; readonly count: number }
   | {
       readonly type: 'transcript';

@@ -54,7 +54,13 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   const files = (url: string) => fetchModelFiles(url, { onProgress });
   const t0 = performance.now();
   model = await loadWebModel({ run: files(m.urls.run), text: files(m.urls.text), speech: files(m.urls.speech) });
-  post({ type: 'ready', loadMs: performance.now() - t0, maxAudioSeconds: model.maxAudioSeconds, maxTextTokens: model.maxTextTokens });
+  post({
+    type: 'ready',
+    loadMs: performance.now() - t0,
+    maxAudioSeconds: model.maxAudioSeconds,
+    maxTextTokens: model.maxTextTokens,
+    decoders: model.decoders,
+  });
 }
 
 async function handle(m: ToWorker): Promise<void> {
@@ -70,7 +76,7 @@ async function handle(m: ToWorker): Promise<void> {
     if (!model) throw new ZipperError('the model is not loaded yet; wait for "Ready"');
     const onToken = (count: number) => post({ type: 'tokens', id: m.id, count });
     if (m.type === 'transcribe') {
-      const r = await model.transcribe(m.wav, { onToken });
+      const r = await model.transcribe(m.wav, { decoder: m.decoder, onToken });
       post({ type: 'transcript', id: m.id, ...r });
     } else {
       const r = await model.speak(m.text, { seed: m.seed, onToken });

@@ -1,6 +1,6 @@
 /**
  * A tiny zipped run for the web tests, laid out like the shipped package: `zipper fuse train` (8
- * steps) on the tiny data build with tiny fresh towers (apps/cli/test/fuse-helpers.ts). Its
+ * steps, with a byte-level CTC head) on the tiny data build with tiny fresh towers (apps/cli/test/fuse-helpers.ts). Its
  * transcripts and speech mean nothing; the tests compare the page with Node on the same model.
  */
 import path from 'node:path';
@@ -46,6 +46,10 @@ export async function tinyFusedRun(root: string): Promise<TinyRun> {
     'text',
     '--cross-layers',
     '2',
+    '--ctc-weight',
+    '0.3',
+    '--ctc-labels',
+    'bytes',
     '--every',
     '8',
     '--workers',

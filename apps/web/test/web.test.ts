@@ -3,7 +3,8 @@
  * through its executable path; no browser is downloaded): the Vite dev server of `npm run web`
  * serves a tiny zipped run (tiny-run.ts), or the model ZIPPER_WEB_MODEL names (a run directory
  * or checkpoint package, e.g. @zipper/checkpoint-zipper-small), the page loads it, transcribes an
- * uploaded WAV as `zipper transcribe` does in Node (WER and CER <= 0.1 between them), speaks text
+ * uploaded WAV as `zipper transcribe` does in Node (WER and CER <= 0.1 between them; with the CTC
+ * head selected, the same text as `--decoder ctc`), speaks text
  * into a playable <audio> whose length is units x samplesPerUnit, and answers bad input with a
  * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
@@ -36,9 +37,10 @@ let data: string;
 let server: ViteDevServer;
 let url: string;
 let browser: Browser;
-/** The test utterance and `zipper transcribe --json`'s transcript of it. */
+/** The test utterance and `zipper transcribe --json`'s transcripts of it (attention and CTC decoders). */
 let wavFile: string;
 let cliText: string;
+let cliCtcText: string;
 
 const rate = (c: { n: number; sub: number; del: number; ins: number }) => (c.sub + c.del + c.ins) / Math.max(c.n, 1);
 
@@ -95,6 +97,9 @@ describe('web demo in headless Chromium', () => {
     const cli = await runZipper(['transcribe', wavFile, '--model', model, '--json']);
     if (cli.code !== 0) throw new Error(`zipper transcribe failed: ${cli.stderr}`);
     cliText = (JSON.parse(cli.stdout[cli.stdout.length - 1]!) as { results: { text: string }[] }).results[0]!.text;
+    const ctc = await runZipper(['transcribe', wavFile, '--model', model, '--decoder', 'ctc', '--json']);
+    if (ctc.code !== 0) throw new Error(`zipper transcribe --decoder ctc failed: ${ctc.stderr}`);
+    cliCtcText = (JSON.parse(ctc.stdout[ctc.stdout.length - 1]!) as { results: { text: string }[] }).results[0]!.text;
     process.env['ZIPPER_WEB_MODEL'] = model;
     server = await createServer({
       configFile: path.join(web, 'vite.config.ts'),
@@ -140,6 +145,14 @@ describe('web demo in headless Chromium', () => {
     expect(rate(score.words)).toBeLessThanOrEqual(0.1);
     expect(rate(score.chars)).toBeLessThanOrEqual(0.1);
     expect(await page.textContent('#asr-timings')).toMatch(/audio to units: \d+ ms.*decode text: [\d.]+ m?s/);
+
+    // the model's CTC head (the tiny run and the shipped package have one), as `--decoder ctc` in Node
+    expect(await page.evaluate(() => (document.querySelector('#asr-decoder option[value=ctc]') as HTMLOptionElement).disabled)).toBe(false);
+    await page.selectOption('#asr-decoder', 'ctc');
+    const byCtc = await upload(page, wavFile);
+    expect(byCtc.state).toBe('done');
+    expect(byCtc.text.trim()).toBe(cliCtcText.trim());
+    expect(await page.textContent('#asr-timings')).toMatch(/decode text \(CTC\): [\d.]+ m?s.*CTC labels/);
 
     const tts = await speak(page, 'Paper money, of little value.');
     expect(tts.error).toBe('');
