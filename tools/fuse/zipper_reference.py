@@ -232,6 +232,60 @@ class GatedCrossAttention(nn.Module):
         return x + vis * torch.tanh(self.gate_ff) * self.ff(self.norm_ff(x))
 
 
+class EncoderBlock(nn.Module):
+    """core's block (ln1, qkv, out, ln2, up, down; keys as the reference tower's) attending as `allowed` says:
+    rotary q/k at the stream's positions, a query with no allowed key gets 0 from the attention."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.h = heads
+        self.ln1, self.ln2 = ref.RMSNorm(d), ref.RMSNorm(d)
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        self.out = nn.Linear(d, d, bias=False)
+        self.up = nn.Linear(d, 4 * d, bias=False)
+        self.down = nn.Linear(4 * d, d, bias=False)
+
+    def forward(self, x, pos, allowed):  # x [B, S, D], pos [S], allowed bool [B, S, S]
+        B, S, D = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, S, 3, self.h, D // self.h).permute(2, 0, 3, 1, 4)  # [B, H, S, K] each
+        q, k = ref.rope(q, pos), ref.rope(k, pos)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])  # [B, H, S, S]
+        m = allowed[:, None]
+        p = torch.softmax(scores.masked_fill(~m, float("-inf")), -1).nan_to_num(0.0) * m
+        x = x + self.out((p @ v).transpose(1, 2).reshape(B, S, D))
+        return x + self.down(F.gelu(self.up(self.ln2(x)), approximate="tanh"))
+
+
+def segment_mask(source):
+    """bool [B, S, S]: both positions real and in the same segment of the stream (a run of consecutive global indices)."""
+    g, valid = source["gidx"], source["valid"]
+    start = torch.ones_like(valid)
+    start[:, 1:] = g[:, 1:] != g[:, :-1] + 1
+    seg = torch.cumsum((start & valid).long(), 1)
+    return (seg[:, :, None] == seg[:, None, :]) & valid[:, :, None] & valid[:, None, :]
+
+
+class CtcHead(nn.Module):
+    """`ctc.<to>_from_<from>.*`: optional bidirectional encoder blocks (encoderLayers) and their norm, then weight/bias."""
+
+    def __init__(self, d, heads, classes, encoder_layers):
+        super().__init__()
+        self.encoder = nn.ModuleList([EncoderBlock(d, heads) for _ in range(encoder_layers)])
+        if encoder_layers:
+            self.encoder_norm = ref.RMSNorm(d)
+        lin = nn.Linear(d, classes + 1)  # the initialization of a linear layer; keys weight / bias
+        self.weight, self.bias = lin.weight, lin.bias
+
+    def forward(self, s, source):  # s [B, S, D] (the link's projection of the source states)
+        if len(self.encoder):
+            pos = torch.arange(s.shape[1], device=s.device)
+            allowed = segment_mask(source)
+            for b in self.encoder:
+                s = b(s, pos, allowed)
+            s = self.encoder_norm(s)
+        return F.linear(s, self.weight, self.bias)
+
+
 def cross_name(link):
     return f"{link['to']}_from_{link['from']}"
 
@@ -275,8 +329,12 @@ class Zipper(nn.Module):
             link = self.ctc_link(h)
             if link is None:
                 raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: no such link in the schedule")
+            unknown = sorted(set(h) - {"from", "to", "labels", "encoderLayers"})
+            if unknown:
+                raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: {', '.join(unknown)} not implemented by the PyTorch twin")
             classes = h["labels"]["classes"] if h.get("labels") else spec[h["to"]]["config"]["vocabSize"]
-            self.ctc[f"{h['to']}_from_{h['from']}"] = nn.Linear(spec[h["to"]]["config"]["dModel"], classes + 1)
+            c_to = spec[h["to"]]["config"]
+            self.ctc[f"{h['to']}_from_{h['from']}"] = CtcHead(c_to["dModel"], c_to["nHeads"], classes, int(h.get("encoderLayers", 0)))
 
     def ctc_link(self, head):
         """The link whose source projection a CTC head reads: the first `to <- from` in schedule order."""
@@ -293,7 +351,7 @@ class Zipper(nn.Module):
                 continue
             link = self.ctc_link(h)
             name = f"{h['to']}_from_{h['from']}"
-            out[name] = self.ctc[name](self.link_module(link).proj(saved[(h["from"], link["fromLayer"])]))
+            out[name] = self.ctc[name](self.link_module(link).proj(saved[(h["from"], link["fromLayer"])]), batch["streams"][h["from"]])
         return out
 
     def forward(self, batch, keep_states=False):

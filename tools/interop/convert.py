@@ -45,7 +45,7 @@ FUSED_LINEAR = re.compile(
     rf"^(towers\.{_NAME}\.blocks\.\d+\.(qkv|out|up|down)"
     rf"|inproj\.{_NAME}\.layers\.\d+"
     rf"|cross\.{_NAME}_from_{_NAME}\.\d+\.(proj\.layers\.\d+|attn\.(q|kv|out)|ff\.(up|down))"
-    rf"|ctc\.{_NAME}_from_{_NAME})\.weight$"
+    rf"|ctc\.{_NAME}_from_{_NAME}(\.encoder\.\d+\.(qkv|out|up|down))?)\.weight$"
 )
 DTYPES = {"F32": torch.float32, "F16": torch.float16}
 

@@ -81,8 +81,9 @@ async function twinLogits(
   dirs: { zipped: string; text: string },
   file: string,
   extra: readonly string[] = [],
+  rows: readonly Example[] = examples,
 ): Promise<TwinLogits> {
-  writeFileSync(file, JSON.stringify(examples));
+  writeFileSync(file, JSON.stringify(rows));
   return JSON.parse(
     await python(py, [
       path.join(fuse, 'twin_logits.py'),
@@ -213,7 +214,7 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
           { to: 'text', from: 'speech', rate: 2.37 },
           { to: 'speech', from: 'text', rate: 1 / 2.37 },
         ],
-        ctc: [{ from: 'speech', to: 'text', labels: { classes: 5, map } }],
+        ctc: [{ from: 'speech', to: 'text', labels: { classes: 5, map }, encoderLayers: 2 }],
       },
       { seed: 3 },
     );
@@ -225,10 +226,19 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the twin loads it strictly; its tower logits and CTC logits equal ours; the rotary positions matter', async () => {
-    const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'), ['--ctc']);
+  it('the twin loads it strictly; its tower logits and CTC logits (bidirectional encoder included) equal ours; the rotary positions matter', async () => {
+    // a row with two speech segments: the CTC encoder sees each segment alone
+    const rows: Example[] = [
+      ...examples,
+      [
+        { tower: 'speech', ids: [17, 3, 4, 18] },
+        { tower: 'text', ids: [15, 5, 16] },
+        { tower: 'speech', ids: [17, 9, 10, 11, 18], target: true },
+      ],
+    ];
+    const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'), ['--ctc'], rows);
     expect(Object.keys(twin.logits).sort()).toEqual(['speech', 'text', 'text_from_speech']);
-    const batch = layoutBatch(zipper.config, examples);
+    const batch = layoutBatch(zipper.config, rows);
     const worst = tf.tidy(() => {
       const r = zipper.run(batch.streams, batch.batchSize, { ctc: true });
       return worstRelative({ ...r.logits, ...r.ctc }, twin, (n) => (n === 'text_from_speech' ? 'speech' : n));

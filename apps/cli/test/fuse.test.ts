@@ -90,7 +90,7 @@ describe('zipper fuse train', () => {
     expect(existsSync(path.join(out, 'model', 'zipper.json'))).toBe(true);
   }, 180_000);
 
-  it('--ctc-weight with both towers frozen: the text_ctc stream falls, in training and held out; --asr-audio asr,tts; both recorded', async () => {
+  it('--ctc-weight with both towers frozen (the head with a 1-block bidirectional encoder): the text_ctc stream falls, in training and held out; --asr-audio asr,tts; all recorded', async () => {
     const out = path.join(data, 'fuse-ctc');
     const r = await runZipper([
       'fuse',
@@ -102,6 +102,8 @@ describe('zipper fuse train', () => {
       'text,speech',
       '--ctc-weight',
       '0.5',
+      '--ctc-encoder-layers',
+      '1',
       '--asr-audio',
       'asr,tts',
       '--steps',
@@ -127,12 +129,14 @@ describe('zipper fuse train', () => {
     expect(run.command).toContain('--ctc-weight 0.5');
     expect(run.command).toContain('--asr-audio asr,tts');
     expect(run.model.ctcLabels).toBe('bytes');
+    expect(run.model.ctcEncoderLayers).toBe(1);
+    expect(run.command).toContain('--ctc-encoder-layers 1');
     // the default byte labels: each text token stands for the UTF-8 bytes of its text
     const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as {
-      options: { ctc: { from: string; to: string; labels: { classes: number; map: number[][] } }[] };
+      options: { ctc: { from: string; to: string; labels: { classes: number; map: number[][] }; encoderLayers?: number }[] };
     };
     const [head] = fused.options.ctc;
-    expect([head!.from, head!.to, head!.labels.classes]).toEqual(['speech', 'text', 256]);
+    expect([head!.from, head!.to, head!.labels.classes, head!.encoderLayers]).toEqual(['speech', 'text', 256, 1]);
     const tok = (await TextTower.load(towers.text)).tokenizer;
     const id = tok.encode(' the')[0]!;
     expect(String.fromCharCode(...head!.labels.map[id]!)).toBe(tok.decode([id]));
@@ -360,6 +364,9 @@ describe('zipper fuse train', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--tower-lr-scale .* --freeze freezes both/);
+    const noHead = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-enc'), '--ctc-encoder-layers', '2']);
+    expect(noHead.code).toBe(2);
+    expect(noHead.stderr).toMatch(/--ctc-encoder-layers needs --ctc-weight X > 0/);
     const neg = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-scale'), '--tower-lr-scale=-1']);
     expect(neg.code).toBe(2);
     expect(neg.stderr).toMatch(/--tower-lr-scale takes a number >= 0, got "-1"/);

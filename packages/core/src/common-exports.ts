@@ -10,7 +10,7 @@ export { Mulberry32, Mulberry32 as Rng, hashSeed } from '@zipper/common';
 export * from './model/keys.js';
 export * from './model/params.js';
 export * from './model/tower.js';
-export type { BlockState, BlockResult, BlockWeights } from './model/block.js';
+export { decoderBlock, type BlockState, type BlockResult, type BlockWeights } from './model/block.js';
 export { rmsNorm } from './model/norm.js';
 export { applyRope, ropeTables } from './model/rope.js';
 export { geluTanh } from './model/mlp.js';

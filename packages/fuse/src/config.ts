@@ -48,6 +48,14 @@ export interface CtcHeadSpec {
    * from far fewer examples than one over thousands of subwords.
    */
   readonly labels?: CtcLabels;
+  /**
+   * Bidirectional blocks between the projection and the linear layer (default 0; not in the
+   * paper): pre-norm blocks of the `to` tower's shape (width, heads, MLP ratio, rotary base) whose
+   * self-attention sees every position of the same source segment, earlier and later, then an
+   * RMSNorm. A causal tower's state at a frame has not heard the rest of the word yet; these let
+   * the head read it. Only the head uses them (the cross-attention reads the projection as before).
+   */
+  readonly encoderLayers?: number;
 }
 
 export interface CtcLabels {
@@ -202,15 +210,19 @@ function resolveCtcHeads(
   const names = towers.map((t) => t.name);
   if (!Array.isArray(input)) throw new ConfigError(`ctc must be a list of { from, to } heads, got ${JSON.stringify(input)}`);
   const heads = input.map((h, i) => {
-    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => k !== 'from' && k !== 'to' && k !== 'labels'))
-      throw new ConfigError(`ctc[${i}] must be { from, to, labels? }, got ${JSON.stringify(h)}`);
+    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => !['from', 'to', 'labels', 'encoderLayers'].includes(k)))
+      throw new ConfigError(`ctc[${i}] must be { from, to, labels?, encoderLayers? }, got ${JSON.stringify(h)}`);
     for (const n of [h.from, h.to])
       if (!names.includes(n)) throw new ConfigError(`ctc[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
     if (!schedule.links.some((l) => l.to === h.to && l.from === h.from))
       throw new ConfigError(`ctc[${i}]: no link ${h.to} <- ${h.from} in the schedule; the head reads that link's source projection`);
     if (names.includes(ctcStreamName(h)))
       throw new ConfigError(`ctc[${i}]: its loss stream "${ctcStreamName(h)}" would share a tower's name; rename the tower`);
-    if (h.labels === undefined) return Object.freeze({ from: h.from, to: h.to });
+    const encoderLayers = h.encoderLayers ?? 0;
+    if (!Number.isInteger(encoderLayers) || encoderLayers < 0)
+      throw new ConfigError(`ctc[${i}].encoderLayers must be an integer >= 0, got ${JSON.stringify(h.encoderLayers)}`);
+    const encoder = encoderLayers > 0 ? { encoderLayers } : {}; // 0 is not stored: zipper.json stays as before
+    if (h.labels === undefined) return Object.freeze({ from: h.from, to: h.to, ...encoder });
     const { classes, map } = h.labels;
     const v = (towers.find((t) => t.name === h.to) as ZipperTowerSpec).config.vocabSize;
     if (!Number.isInteger(classes) || classes < 1)
@@ -227,6 +239,7 @@ function resolveCtcHeads(
       from: h.from,
       to: h.to,
       labels: Object.freeze({ classes, map: Object.freeze(map.map((m) => Object.freeze([...m]))) }),
+      ...encoder,
     });
   });
   const keys = heads.map(ctcStreamName);

@@ -69,12 +69,32 @@ export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] 
   return specs;
 }
 
-/** `ctc.<to>_from_<from>.*` of one CTC head: [D_to, C + 1] (C classes, the blank last) and its bias. */
+/**
+ * `ctc.<to>_from_<from>.*` of one CTC head: with `encoderLayers` N > 0, `encoder.<i>.{ln1.scale,
+ * qkv.weight, out.weight, ln2.scale, up.weight, down.weight}` (core's block layout, the `to`
+ * tower's width and MLP ratio) and `encoder_norm.scale`; then `weight` [D_to, C + 1] (C classes,
+ * the blank last) and `bias`.
+ */
 export function ctcHeadSpecs(c: ZipperConfig, head: CtcHeadSpec): FusionParamSpec[] {
-  const d = towerSpec(c, head.to).config.dModel;
+  const to = towerSpec(c, head.to).config;
+  const d = to.dModel;
+  const f = to.mlpRatio * d;
   const n = ctcClasses(c, head) + 1;
   const p = `ctc.${ctcHeadName(head)}`;
-  return [normal(`${p}.weight`, [d, n]), zeros(`${p}.bias`, [n])];
+  const encoder: FusionParamSpec[] = [];
+  for (let i = 0; i < (head.encoderLayers ?? 0); i++) {
+    const e = `${p}.encoder.${i}`;
+    encoder.push(
+      ones(`${e}.ln1.scale`, [d]),
+      normal(`${e}.qkv.weight`, [d, 3 * d]),
+      normal(`${e}.out.weight`, [d, d]),
+      ones(`${e}.ln2.scale`, [d]),
+      normal(`${e}.up.weight`, [d, f]),
+      normal(`${e}.down.weight`, [f, d]),
+    );
+  }
+  if (encoder.length > 0) encoder.push(ones(`${p}.encoder_norm.scale`, [d]));
+  return [...encoder, normal(`${p}.weight`, [d, n]), zeros(`${p}.bias`, [n])];
 }
 
 /** Every fusion weight in module order: input projections (tower order), links (schedule order), CTC heads. */

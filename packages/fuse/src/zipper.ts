@@ -40,6 +40,7 @@ import {
   type CrossOptions,
 } from './cross-attention.js';
 import { UnknownTowerError } from './errors.js';
+import { ctcEncoder } from './ctc-encoder.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
 import { fusionParamSpecs, initFusionParam, type FusionInitOptions } from './params.js';
@@ -445,7 +446,16 @@ export class Zipper {
           if (!active.includes(head.from)) continue;
           const link = c.schedule.links.find((l) => l.to === head.to && l.from === head.from) as FusionLink;
           const p = `ctc.${ctcHeadName(head)}`;
-          const s = reluMlp(getRaw(head.from, link.fromLayer), this.crossWeights(link).proj); // [B, S, D_to]
+          let s = reluMlp(getRaw(head.from, link.fromLayer), this.crossWeights(link).proj); // [B, S, D_to]
+          if (head.encoderLayers) {
+            if (pastLength(head.from) > 0)
+              throw new ConfigError(
+                `CTC head ${ctcHeadName(head)} has a bidirectional encoder, which reads a whole source segment; run it without a decoding state`,
+              );
+            const to = towerSpec(c, head.to).config;
+            const g = (inputs[head.from] as StreamInput).global;
+            s = ctcEncoder((k) => this.param(k) as tf.Tensor, p, s, g, head.encoderLayers, to);
+          }
           ctc[ctcHeadName(head)] = linear(
             s,
             this.param(`${p}.weight`) as tf.Tensor as tf.Tensor2D,

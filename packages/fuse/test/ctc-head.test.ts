@@ -21,6 +21,7 @@ import {
   loadZipper,
   resolveZipperConfig,
   saveZipper,
+  segmentMaskHost,
   Zipper,
 } from '../src/index.js';
 import { examples, PAIRS, pairsTrainer, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
@@ -66,7 +67,7 @@ describe('CTC head', () => {
     ).toThrow(/no link text <- speech/);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'audio', to: 'text' }] })).toThrow(ConfigError);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'speech', to: 'text', weight: 1 } as never] })).toThrow(
-      /must be \{ from, to, labels\? \}/,
+      /must be \{ from, to, labels\?, encoderLayers\? \}/,
     );
     expect(resolveZipperConfig({ ...base, ...SCHEDULE }).ctc).toEqual([]);
   });
@@ -179,6 +180,117 @@ describe('CTC head', () => {
     expect(back.config.ctc).toEqual([{ from: 'speech', to: 'text' }]);
     expect(back.param('ctc.text_from_speech.weight').dataSync()).toEqual(z.param('ctc.text_from_speech.weight').dataSync());
     back.dispose();
+    z.dispose();
+  });
+});
+
+describe('CTC head with a bidirectional encoder (encoderLayers)', () => {
+  const ENC = { ...SCHEDULE, ctc: [{ from: 'speech', to: 'text', encoderLayers: 2 }] };
+  const logits = (z: Zipper, rows: readonly (readonly number[])[]): number[][][] => {
+    const s = Math.max(...rows.map((r) => r.length));
+    const ids = new Int32Array(rows.length * s).fill(10);
+    const global = new Int32Array(rows.length * s).fill(-1);
+    rows.forEach((r, b) =>
+      r.forEach((id, i) => {
+        ids[b * s + i] = id;
+        global[b * s + i] = i;
+      }),
+    );
+    return tf.tidy(() => {
+      const out = z.run({ speech: { length: s, ids, global } }, rows.length, { logits: [], ctc: true });
+      return out.ctc!['text_from_speech']!.arraySync();
+    });
+  };
+  const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((r, i) => r.map((v, j) => Math.abs(v - b[i]![j]!))));
+
+  it('adds encoder.<i>.* (core block layout) and encoder_norm before the head weights; 0 layers is the plain head; bad counts are typed errors', () => {
+    const z = Zipper.create(towers(), ENC, { seed: 2 });
+    const keys = [...z.params.keys()].filter((k) => k.startsWith('ctc.'));
+    const block = ['ln1.scale', 'qkv.weight', 'out.weight', 'ln2.scale', 'up.weight', 'down.weight'];
+    expect(keys).toEqual([
+      ...[0, 1].flatMap((i) => block.map((b) => `ctc.text_from_speech.encoder.${i}.${b}`)),
+      'ctc.text_from_speech.encoder_norm.scale',
+      'ctc.text_from_speech.weight',
+      'ctc.text_from_speech.bias',
+    ]);
+    expect(z.param('ctc.text_from_speech.encoder.1.up.weight').shape).toEqual([12, 48]); // the text tower's width and MLP ratio
+    z.dispose();
+    const base = { towers: towers().map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })), ...SCHEDULE };
+    expect(resolveZipperConfig({ ...base, ctc: [{ from: 'speech', to: 'text', encoderLayers: 0 }] }).ctc).toEqual([
+      { from: 'speech', to: 'text' },
+    ]);
+    for (const bad of [-1, 1.5, '2'])
+      expect(() => resolveZipperConfig({ ...base, ctc: [{ from: 'speech', to: 'text', encoderLayers: bad as number }] })).toThrow(
+        /encoderLayers must be an integer >= 0/,
+      );
+  });
+
+  it('reads later positions (the plain head does not); a ragged batch gives each row as alone (1e-5); segments do not see each other', () => {
+    const row = [9, 1, 2, 3, 4, 5, 6, 10];
+    const changed = [9, 1, 2, 3, 4, 5, 7, 10];
+    for (const [config, later] of [
+      [ENC, true],
+      [CTC, false],
+    ] as const) {
+      const z = Zipper.create(towers(), config, { seed: 2 });
+      perturbFusion(z, 9);
+      const [a, b] = [logits(z, [row])[0]!, logits(z, [changed])[0]!];
+      if (later) expect(maxDiff([a[0]!], [b[0]!])).toBeGreaterThan(1e-4);
+      else expect(maxDiff([a[0]!], [b[0]!])).toBe(0);
+      const rows = [row, [9, 3, 1, 10], [9, 2, 2, 2, 2, 2, 2, 2, 2, 10]];
+      const batch = logits(z, rows);
+      rows.forEach((r, i) => expect(maxDiff(batch[i]!.slice(0, r.length), logits(z, [r])[0]!)).toBeLessThan(1e-5));
+      z.dispose();
+    }
+    // [B=1, S=6]: global 0 1 2 | 5 6 | pad: two segments (a gap in the global indices) and padding
+    const m = segmentMaskHost(Int32Array.from([0, 1, 2, 5, 6, -1]), 1, 6);
+    const rowsOf = Array.from({ length: 6 }, (_, i) => Array.from(m.subarray(i * 6, i * 6 + 6)));
+    expect(rowsOf).toEqual([
+      [1, 1, 1, 0, 0, 0],
+      [1, 1, 1, 0, 0, 0],
+      [1, 1, 1, 0, 0, 0],
+      [0, 0, 0, 1, 1, 0],
+      [0, 0, 0, 1, 1, 0],
+      [0, 0, 0, 0, 0, 0],
+    ]);
+  });
+
+  it('with both towers frozen, the CTC loss falls below a third of its start in 60 steps and greedy decoding gets closer to the text', async () => {
+    const z = Zipper.create(towers(), { ...ENC, freeze: ['text', 'speech'] }, { seed: 2 });
+    const t = pairsTrainer(z, { ctcWeight: 1 });
+    const before = distanceToPairs(z);
+    const steps = await t.train(60);
+    const after = distanceToPairs(z);
+    const first = steps[0]!.streams['text_ctc']!.loss;
+    const last = steps.at(-1)!.streams['text_ctc']!.loss;
+    console.log(`ctc encoder head: text_ctc ${first.toFixed(3)} -> ${last.toFixed(3)}, greedy edit distance ${before} -> ${after}`);
+    expect(last).toBeLessThan(first / 3);
+    expect(after).toBeLessThan(before);
+    t.dispose();
+    z.dispose();
+  });
+
+  it('a fused checkpoint keeps encoderLayers and the encoder weights; a decoding state with past source positions is refused', async () => {
+    const z = Zipper.create(towers(), ENC, { seed: 2 });
+    perturbFusion(z, 3);
+    const dir = mkdtempSync(path.join(tmpdir(), 'zipper-ctc-enc-'));
+    dirs.push(dir);
+    await saveZipper(dir, z);
+    const back = await loadZipper(dir);
+    expect(back.config.ctc).toEqual([{ from: 'speech', to: 'text', encoderLayers: 2 }]);
+    const row = [9, 1, 2, 3, 10];
+    expect(maxDiff(logits(back, [row])[0]!, logits(z, [row])[0]!)).toBe(0);
+    back.dispose();
+    const pre = z.run({ speech: { length: 5, ids: Int32Array.from(row), global: Int32Array.from([0, 1, 2, 3, 4]) } }, 1, {
+      keepState: true,
+    });
+    expect(() =>
+      z.run({ speech: { length: 1, ids: Int32Array.from([4]), global: Int32Array.from([5]) } }, 1, {
+        state: pre.state!,
+        ctc: true,
+        logits: [],
+      }),
+    ).toThrow(/reads a whole source segment/);
     z.dispose();
   });
 });

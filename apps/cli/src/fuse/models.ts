@@ -84,6 +84,8 @@ export interface FuseOptions {
   readonly ctcWeight?: number;
   /** The head's labels: `bytes` (default: the UTF-8 bytes of each text token, 256 classes) or `tokens` (the text tokens). */
   readonly ctcLabels?: CtcLabelKind;
+  /** Bidirectional blocks of the CTC head (CtcHeadSpec.encoderLayers; default 0). */
+  readonly ctcEncoderLayers?: number;
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
   /** Rotary cross positions (config.crossRope; default none). */
@@ -146,6 +148,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
                 from: 'speech',
                 to: 'text',
                 ...((o.ctcLabels ?? 'bytes') === 'bytes' ? { labels: { classes: 256, map: tokenBytesMap(towers.text.tokenizer) } } : {}),
+                ...((o.ctcEncoderLayers ?? 0) > 0 ? { encoderLayers: o.ctcEncoderLayers } : {}),
               },
             ],
           }

@@ -66,6 +66,8 @@ export interface FuseRun {
     readonly ctcWeight?: number;
     /** The CTC head's labels (with ctcWeight; absent: bytes). */
     readonly ctcLabels?: 'bytes' | 'tokens';
+    /** Bidirectional blocks of the CTC head (with ctcWeight; absent: 0). */
+    readonly ctcEncoderLayers?: number;
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
     readonly alignWeight?: number;
     /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */

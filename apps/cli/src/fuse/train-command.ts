@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -56,7 +56,9 @@ cross-attention (--cross-layers N per direction, default every layer of the shal
 --gate-init X > 0 the model still starts as the lone towers and no gate has to leave 0;
 --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
-(--ctc-labels bytes, default) or its tokens (tokens); not in the paper; --align-weight X > 0 adds
+(--ctc-labels bytes, default) or its tokens (tokens), through N bidirectional blocks over each
+speech segment (--ctc-encoder-layers N, default 0) so a frame's label can depend on the frames
+after it; not in the paper; --align-weight X > 0 adds
 an alignment prior, DC-TTS's guided attention: a loss, weighted X, on the cross-attention mass
 far from the diagonal of (reader position / its length, source position / its length), so the
 attention learns to read the source in order; not in the paper; --cross-rope gives the
@@ -109,6 +111,7 @@ const OPTIONS = {
   'ctc-weight': { type: 'string' },
   'zero-output': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
+  'ctc-encoder-layers': { type: 'string' },
   'align-weight': { type: 'string' },
   'cross-rope': { type: 'boolean' },
   'tower-lr-scale': { type: 'string' },
@@ -136,6 +139,7 @@ const RUN_OPTIONS = [
   'gate-init',
   'ctc-weight',
   'ctc-labels',
+  'ctc-encoder-layers',
   'align-weight',
   'cross-rope',
   'tower-lr-scale',
@@ -151,6 +155,7 @@ const FUSE_ONLY = [
   'zero-output',
   'ctc-weight',
   'ctc-labels',
+  'ctc-encoder-layers',
   'align-weight',
   'cross-rope',
   'tower-lr-scale',
@@ -281,6 +286,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
   if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
     throw new UsageError('--ctc-labels needs --ctc-weight X > 0 (the CTC head it shapes)');
+  const ctcEncoderLayers = run ? (run.model.ctcEncoderLayers ?? 0) : intArg(v['ctc-encoder-layers'], 'ctc-encoder-layers', 0, 0);
+  if (!run && ctcEncoderLayers > 0 && ctcWeight === 0)
+    throw new UsageError('--ctc-encoder-layers needs --ctc-weight X > 0 (the CTC head it feeds)');
   const asrAudio = run ? (run.asrAudio ?? 'asr') : parseAsrAudio(v['asr-audio']);
   const maxSeqLenArg = run
     ? run.model.maxSeqLen
@@ -326,6 +334,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
             zeroOutput,
             ctcWeight,
             ctcLabels,
+            ctcEncoderLayers,
             alignWeight,
             ...(crossRope ? { crossRope } : {}),
           })
@@ -370,6 +379,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
+              ...(ctcEncoderLayers > 0 ? ['--ctc-encoder-layers', String(ctcEncoderLayers)] : []),
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
               ...(crossRope ? ['--cross-rope'] : []),
               ...(recipe.towerLrScale !== undefined ? ['--tower-lr-scale', String(recipe.towerLrScale)] : []),
@@ -410,6 +420,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(crossGate !== 0 ? { crossGate } : {}),
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
+                ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
                 ...(alignWeight !== 0 ? { alignWeight } : {}),
                 ...(crossRope ? { crossRope } : {}),
               }

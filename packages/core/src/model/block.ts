@@ -1,10 +1,12 @@
 /**
- * One pre-norm decoder block: x + attn(ln1(x)), then + mlp(ln2(x)).
+ * One pre-norm decoder block: x + attn(ln1(x)), then + mlp(ln2(x)). Causal; with `state.mask` the
+ * same block attends as that mask says (an encoder block: e.g. bidirectional within a segment).
  * A function of (weights, x, state) -> (y, cache), flax style: the cache is passed in and returned.
  *
  * Legend: B batch, T time, D model width.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionMaskOptions } from '../ops/attention-mask.js';
 import type { LayerKV } from './cache.js';
 import { selfAttention } from './attention.js';
 import { mlp } from './mlp.js';
@@ -26,6 +28,8 @@ export interface BlockState {
   readonly cache?: LayerKV;
   /** Return a cache even when none was passed in (prefill from an empty cache). */
   readonly useCache?: boolean;
+  /** The keys each query sees (attention's masks), instead of the causal staircase. */
+  readonly mask?: AttentionMaskOptions;
 }
 
 export interface BlockResult {
@@ -47,6 +51,7 @@ export function decoderBlock(
       start: state.start,
       ...(state.cache ? { cache: state.cache } : {}),
       ...(state.useCache ? { useCache: true } : {}),
+      ...(state.mask ? { mask: state.mask } : {}),
     });
     const h = tf.add(x, attn.y) as tf.Tensor3D;
     const y = tf.add(h, mlp(rmsNorm(h, w.ln2, opts.normEps), w.up, w.down)) as tf.Tensor3D;
