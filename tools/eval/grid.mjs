@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+// The experiment grid of issue 11 (docs/eval.md, "The grid"), run as resumable chunks: zipped
+// models (paper-faithful with the speech tower frozen or trained, and this project's recipe)
+// against the single decoder, each on 1%, 10% and 100% of the aligned pairs, with equal step
+// budgets and seed 0; then each finished run's evaluations. Every invocation continues where the
+// last one stopped: a run's training resumes exactly (`--resume`), an evaluation whose
+// metrics.json exists is skipped. With --minutes M it stops starting new work after M minutes and
+// gives a training chunk only what is left, so it fits in a session; call it again to go on.
+//
+//   node tools/eval/grid.mjs --data DIR --out DIR [--steps 1500] [--minutes M] [--only NAME,...] [--plan]
+//
+// --plan prints the runs, their commands and the budget, and runs nothing. Progress goes to
+// stderr; the last stdout line is a JSON summary: { runs: [{ name, trained, step, steps, evals }], done }.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ZIPPER = path.join(root, 'apps', 'cli', 'dist', 'bin.js');
+
+export class GridError extends Error {
+  name = 'GridError';
+}
+
+/**
+ * Throughput measured on this project's 2-core machine (docs/eval.md, "The grid"), to size the
+ * budget: zipped small pair, batch 8, one worker, steps per minute (the shipped model's run:
+ * 2,200 steps in 4,214 s).
+ */
+export const ZIPPED_STEPS_PER_MINUTE = 31;
+
+export const FRACTIONS = [
+  { name: '1pct', fraction: '0.01' },
+  { name: '10pct', fraction: '0.1' },
+  { name: '100pct', fraction: '1' },
+];
+
+/** The models of the grid: zipper train options (fuse) or baseline options (single). */
+export const MODELS = [
+  {
+    name: 'zipper-frozen',
+    kind: 'fuse',
+    what: 'paper: both towers frozen, gates 0',
+    args: ['--freeze', 'text,speech', '--cross-layers', '2', '--lr', '0.005'],
+  },
+  {
+    name: 'zipper-unfrozen',
+    kind: 'fuse',
+    what: 'paper: text frozen, speech tower trained, gates 0',
+    args: ['--freeze', 'text', '--cross-layers', '2', '--lr', '0.005'],
+  },
+  {
+    name: 'zipper-ours',
+    kind: 'fuse',
+    what: 'beyond the paper: speech at 0.1x lr, zero-output + gates 1, CTC head (bytes, 2-block encoder), alignment prior, rotary cross positions, ASR on both renderings',
+    args: [
+      '--freeze',
+      'text',
+      '--tower-lr-scale',
+      '0.1',
+      '--cross-layers',
+      '2',
+      '--lr',
+      '0.005',
+      '--gate-init',
+      '1',
+      '--zero-output',
+      '--ctc-weight',
+      '0.3',
+      '--ctc-encoder-layers',
+      '2',
+      '--align-weight',
+      '1',
+      '--cross-rope',
+      '--asr-audio',
+      'asr,tts',
+    ],
+  },
+  { name: 'single', kind: 'baseline', what: "the paper's single decoder, every weight trained", args: ['--lr', '0.001'] },
+];
+
+/** Every run of the grid with its training command (arguments after `zipper`). */
+export function gridRuns(o) {
+  const runs = [];
+  for (const f of FRACTIONS)
+    for (const m of MODELS) {
+      const name = `${m.name}-${f.name}`;
+      const out = path.join(o.out, name);
+      runs.push({
+        name,
+        model: m,
+        fraction: f,
+        out,
+        train: [
+          m.kind === 'fuse' ? 'fuse' : 'baseline',
+          'train',
+          '--tower',
+          `text=${o.text}`,
+          '--tower',
+          `speech=${o.speech}`,
+          '--tasks',
+          'asr,tts',
+          '--aligned',
+          o.data,
+          '--fraction',
+          f.fraction,
+          '--out',
+          out,
+          '--seed',
+          '0',
+          '--steps',
+          String(o.steps),
+          '--batch',
+          '8',
+          '--every',
+          '200',
+          '--eval-every',
+          '500',
+          '--workers',
+          '1',
+          ...m.args,
+        ],
+        evals: [
+          ...['test-clean', 'test-other'].map((split) => ({
+            id: `asr ${split}`,
+            args: ['eval', 'asr', '--split', split],
+            dir: ['eval', split, 'asr'],
+          })),
+          ...(m.args.includes('--ctc-weight')
+            ? ['test-clean', 'test-other'].map((split) => ({
+                id: `asr-ctc ${split}`,
+                args: ['eval', 'asr', '--split', split, '--decoder', 'ctc'],
+                dir: ['eval', split, 'asr-ctc'],
+              }))
+            : []),
+          {
+            id: 'tts test-clean',
+            args: ['eval', 'tts', '--split', 'test-clean', '--seeds', '0,1,2', '--limit', String(o.ttsLimit)],
+            dir: ['eval', 'test-clean', 'tts'],
+          },
+        ],
+      });
+    }
+  return o.only ? runs.filter((r) => o.only.includes(r.name)) : runs;
+}
+
+/**
+ * Whether a run's training started (run.json), the last step in its loss.jsonl, and whether it
+ * finished (grid-trained.json, written when `zipper ... train` reported `finished`).
+ */
+export function trainingState(run) {
+  const loss = path.join(run.out, 'loss.jsonl');
+  if (!fs.existsSync(path.join(run.out, 'run.json')) || !fs.existsSync(loss)) return { started: false, step: 0, finished: false };
+  let step = 0;
+  for (const l of fs.readFileSync(loss, 'utf8').trim().split('\n').filter(Boolean)) step = Math.max(step, JSON.parse(l).step ?? 0);
+  return { started: true, step, finished: fs.existsSync(path.join(run.out, 'grid-trained.json')) };
+}
+
+function parseArgs(argv) {
+  const o = { steps: 1500, minutes: Infinity, ttsLimit: 48, plan: false, only: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new GridError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--data') o.data = path.resolve(next());
+    else if (a === '--out') o.out = path.resolve(next());
+    else if (a === '--steps') o.steps = Number(next());
+    else if (a === '--minutes') o.minutes = Number(next());
+    else if (a === '--tts-limit') o.ttsLimit = Number(next());
+    else if (a === '--text') o.text = next();
+    else if (a === '--speech') o.speech = next();
+    else if (a === '--only') o.only = next().split(',');
+    else if (a === '--plan') o.plan = true;
+    else
+      throw new GridError(
+        `unknown option ${a}; usage: node tools/eval/grid.mjs --data DIR --out DIR [--steps N] [--minutes M] [--only NAME,...] [--plan]`,
+      );
+  }
+  if (!o.data || !o.out) throw new GridError('--data DIR (a zipper data build) and --out DIR (the runs) are required');
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw new GridError(`--steps must be an integer >= 1, got ${o.steps}`);
+  if (!(o.minutes >= 0)) throw new GridError(`--minutes must be >= 0, got ${o.minutes}`);
+  if (!Number.isInteger(o.ttsLimit) || o.ttsLimit < 1) throw new GridError(`--tts-limit must be an integer >= 1, got ${o.ttsLimit}`);
+  o.text ??= '@zipper/checkpoint-text-small';
+  o.speech ??= '@zipper/checkpoint-speech-small';
+  if (o.only) {
+    const names = gridRuns({ ...o, only: undefined }).map((r) => r.name);
+    const bad = o.only.filter((n) => !names.includes(n));
+    if (bad.length) throw new GridError(`--only names ${bad.join(', ')}, not runs of the grid (${names.join(', ')})`);
+  }
+  return o;
+}
+
+const log = (s) => process.stderr.write(`grid: ${s}\n`);
+
+/** Runs `zipper ARGS`, output to stderr; returns its stdout's last line parsed as JSON (or null). */
+function zipper(args) {
+  log(`zipper ${args.join(' ')}`);
+  const r = spawnSync(process.execPath, [ZIPPER, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new GridError(`zipper ${args.slice(0, 2).join(' ')} failed (exit ${r.status}); its message is above`);
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last);
+  } catch {
+    return null;
+  }
+}
+
+export function main(argv) {
+  const o = parseArgs(argv);
+  const runs = gridRuns(o);
+  if (o.plan) {
+    const zipped = runs.filter((r) => r.model.kind === 'fuse').length;
+    for (const r of runs) console.log(`${r.name}\t${r.model.what}\n  zipper ${r.train.join(' ')}`);
+    const hours = (zipped * o.steps) / ZIPPED_STEPS_PER_MINUTE / 60;
+    console.log(
+      JSON.stringify({
+        runs: runs.length,
+        steps: o.steps,
+        batch: 8,
+        zippedRuns: zipped,
+        zippedTrainingHours: +hours.toFixed(1),
+        zippedStepsPerMinute: ZIPPED_STEPS_PER_MINUTE,
+      }),
+    );
+    return 0;
+  }
+  if (!fs.existsSync(ZIPPER))
+    throw new GridError(`${ZIPPER} is missing; build the CLI first (npx turbo run build --filter=@zipper/cli...)`);
+  fs.mkdirSync(o.out, { recursive: true });
+  const t0 = Date.now();
+  const left = () => o.minutes - (Date.now() - t0) / 60_000;
+  const summary = [];
+  let stopped = false;
+  for (const run of runs) {
+    const s = trainingState(run);
+    const done = [];
+    if (!stopped && !s.finished) {
+      if (left() <= 0) stopped = true;
+      else {
+        const chunk = Number.isFinite(left()) ? ['--minutes', left().toFixed(2)] : [];
+        const kind = run.model.kind === 'fuse' ? 'fuse' : 'baseline';
+        const r = s.started
+          ? zipper([kind, 'train', '--out', run.out, '--resume', '--no-progress', ...chunk])
+          : zipper([...run.train, '--no-progress', ...chunk]);
+        if (r?.finished)
+          fs.writeFileSync(
+            path.join(run.out, 'grid-trained.json'),
+            `${JSON.stringify({ step: r.step, tokens: r.tokens, at: new Date().toISOString() })}\n`,
+          );
+        else stopped = true;
+      }
+    }
+    const trained = fs.existsSync(path.join(run.out, 'grid-trained.json'));
+    for (const e of run.evals) {
+      const metrics = path.join(run.out, ...e.dir, 'metrics.json');
+      if (fs.existsSync(metrics)) done.push(e.id);
+      else if (trained && !stopped && left() > 0) {
+        zipper([...e.args, '--model', run.out, '--data', o.data, '--out', path.join(run.out, ...e.dir), '--json']);
+        done.push(e.id);
+      }
+    }
+    summary.push({ name: run.name, trained, step: trainingState(run).step, steps: o.steps, evals: done });
+  }
+  const all = summary.every((r) => r.trained && r.evals.length === runs.find((x) => x.name === r.name).evals.length);
+  if (all)
+    log(
+      `every run is trained and evaluated; the report: zipper eval report ${runs.map((r) => `--runs ${r.out}`).join(' ')} --out docs/results.md`,
+    );
+  console.log(JSON.stringify({ runs: summary, done: all }));
+  return 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (e) {
+    console.error(e instanceof GridError ? `grid: ${e.message}` : e);
+    process.exitCode = e instanceof GridError ? 2 : 1;
+  }
+}
