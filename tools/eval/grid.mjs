@@ -19,8 +19,14 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ZIPPER = path.join(root, 'apps', 'cli', 'dist', 'bin.js');
 
+/** Bad options (exit 2). */
 export class GridError extends Error {
   name = 'GridError';
+}
+
+/** A zipper command of the grid failed (exit 1); its own message is above on stderr. */
+export class GridStepError extends Error {
+  name = 'GridStepError';
 }
 
 /**
@@ -205,7 +211,7 @@ function zipper(args) {
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 28,
   });
-  if (r.status !== 0) throw new GridError(`zipper ${args.slice(0, 2).join(' ')} failed (exit ${r.status}); its message is above`);
+  if (r.status !== 0) throw new GridStepError(`zipper ${args.slice(0, 2).join(' ')} failed (exit ${r.status}); its message is above`);
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
   try {
     return JSON.parse(last);
@@ -283,7 +289,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (e) {
-    console.error(e instanceof GridError ? `grid: ${e.message}` : e);
+    console.error(e instanceof GridError || e instanceof GridStepError ? `grid: ${e.message}` : e);
     process.exitCode = e instanceof GridError ? 2 : 1;
   }
 }
