@@ -127,8 +127,13 @@ export function labelOf(run: FuseRun): string {
   const order = ['text', 'speech'];
   const frozen = [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
   const extras = [
-    run.model.ctcWeight ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'})` : '',
+    run.recipe.towerLrScale !== undefined ? `towers at ${run.recipe.towerLrScale}x lr` : '',
+    run.model.ctcWeight
+      ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''})`
+      : '',
     run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '',
+    run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
+    run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
   ].filter(Boolean);
   return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}${extras.length ? `; ${extras.join('; ')}` : ''}`;
