@@ -1,8 +1,10 @@
 # A probe (tools/speech/README.md, "CTC probes"): CTC from the pretrained speech tower's (frozen, causal) hidden
 # states at layer L through N trainable bidirectional layers. Does a bidirectional adapter over the
 # tower's states read the characters far better than the shipped causal CTC head (test-clean CER 0.436)?
-import json, struct, sys, time, os, random, argparse, math
+import json, sys, time, os, random, argparse, math
 import torch, torch.nn as nn, torch.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctc_common import CHARS, load_split, score, targets  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__)); sys.path.insert(0, os.path.join(HERE, '../../interop')); sys.path.insert(0, os.path.join(HERE, '../../bench'))
 import convert, torch_reference as ref
 p = argparse.ArgumentParser()
@@ -16,17 +18,6 @@ p.add_argument('--tower', default=os.path.join(os.path.dirname(os.path.abspath(_
 a = p.parse_args()
 torch.manual_seed(0); random.seed(0); torch.set_num_threads(int(os.environ.get('THREADS', '2')))
 D = a.data; C = f'{D}/.cache/units/{a.units_cache}'
-def units(sha):
-    b = open(f'{C}/{sha[:2]}/{sha}.units', 'rb').read(); n = struct.unpack('<I', b[4:8])[0]
-    return list(struct.unpack(f'<{n}H', b[8:8 + 2 * n]))
-def load(f):
-    out = []
-    for l in open(f'{D}/{f}'):
-        r = json.loads(l)
-        try: out.append([units(r['sha256']), r['text']])
-        except FileNotFoundError: pass
-        if a.limit and len(out) >= a.limit: break
-    return out
 cfg, t, _ = convert.read_tower_checkpoint(a.tower)
 tower = ref.Tower(cfg['vocabSize'], cfg['dModel'], cfg['nLayers'], cfg['nHeads'])
 sd = {k: (v.T.contiguous() if v.dim() == 2 and not k.startswith('emb') else v) for k, v in t.items()}
@@ -47,15 +38,14 @@ def states(rs):
                 rs[j].append(x[0, 1:-1].clone())
     return rs
 t0 = time.time()
-train = states(load('aligned-asr.100pct.jsonl') + load('aligned-tts.100pct.jsonl')); dev = states(load('dev.jsonl')); test = states(load('test-clean.jsonl'))
+train = states(load_split(D, C, 'aligned-asr.100pct.jsonl', a.limit) + load_split(D, C, 'aligned-tts.100pct.jsonl', a.limit)); dev = states(load_split(D, C, 'dev.jsonl', a.limit)); test = states(load_split(D, C, 'test-clean.jsonl', a.limit))
 print(f'states in {time.time()-t0:.0f}s', len(train), file=sys.stderr, flush=True)
-chars = " 'abcdefghijklmnopqrstuvwxyz"; cid = {c: i + 1 for i, c in enumerate(chars)}
 d = cfg['dModel']
 class M(nn.Module):
     def __init__(s):
         super().__init__(); s.pos = nn.Embedding(2048, d); s.inp = nn.Linear(d, d)
         l = nn.TransformerEncoderLayer(d, 4, 4 * d, 0.1, batch_first=True, norm_first=True)
-        s.enc = nn.TransformerEncoder(l, a.adapter) if a.adapter > 0 else None; s.out = nn.Linear(d, len(chars) + 1)
+        s.enc = nn.TransformerEncoder(l, a.adapter) if a.adapter > 0 else None; s.out = nn.Linear(d, len(CHARS) + 1)
     def forward(s, x, pad):
         h = s.inp(x) + s.pos(torch.arange(x.shape[1]))[None]
         if s.enc is not None: h = s.enc(h, src_key_padding_mask=pad)
@@ -65,22 +55,6 @@ def batch(rs):
     T = max(len(r[0]) for r in rs); x = torch.zeros(len(rs), T, d); pad = torch.ones(len(rs), T, dtype=torch.bool)
     for i, r in enumerate(rs): x[i, :len(r[0])] = r[2]; pad[i, :len(r[0])] = False
     return x, pad
-def ed(a_, b_):
-    dd = list(range(len(b_) + 1))
-    for i in range(1, len(a_) + 1):
-        prev, dd[0] = dd[0], i
-        for j in range(1, len(b_) + 1):
-            cur = min(dd[j] + 1, dd[j - 1] + 1, prev + (a_[i - 1] != b_[j - 1])); prev, dd[j] = dd[j], cur
-    return dd[-1]
-def evaluate(rs):
-    m.eval(); ce = cn = we = wn = 0
-    with torch.no_grad():
-        for i in range(0, len(rs), 32):
-            b = rs[i:i + 32]; x, pad = batch(b); lp = m(x, pad).argmax(-1)
-            for k, r in enumerate(b):
-                s = lp[k, :len(r[0])].tolist(); hyp = ' '.join(''.join(chars[c - 1] for j, c in enumerate(s) if c and (j == 0 or c != s[j - 1])).split())
-                ce += ed(hyp, r[1]); cn += len(r[1]); we += ed(hyp.split(), r[1].split()); wn += len(r[1].split())
-    m.train(); return ce / cn, we / wn
 t0 = time.time(); step = 0; hist = []
 order = sorted(range(len(train)), key=lambda i: len(train[i][0])); buckets = [order[i:i + a.batch] for i in range(0, len(order), a.batch)]
 done = False
@@ -88,14 +62,14 @@ while not done:
     random.shuffle(buckets)
     for bk in buckets:
         rs = [train[i] for i in bk]; x, pad = batch(rs)
-        tgt = torch.cat([torch.tensor([cid[c] for c in r[1] if c in cid]) for r in rs]); tl = torch.tensor([sum(c in cid for c in r[1]) for r in rs])
+        tgt, tl = targets(rs)
         lp = m(x, pad).log_softmax(-1).transpose(0, 1); il = (~pad).sum(1)
         for g in opt.param_groups: g['lr'] = a.lr * min(1, step / 300)
         loss = F.ctc_loss(lp, tgt, il, tl, zero_infinity=True); opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step(); step += 1
         if step % 100 == 0: print(f'step {step} loss {loss.item():.3f} {time.time()-t0:.0f}s', file=sys.stderr, flush=True)
         if step % 625 == 0:
-            cer, wer = evaluate(dev); hist.append({'step': step, 'devCER': cer, 'devWER': wer, 'sec': time.time() - t0}); print(hist[-1], file=sys.stderr, flush=True)
+            cer, wer = score(m, dev, batch); hist.append({'step': step, 'devCER': cer, 'devWER': wer, 'sec': time.time() - t0}); print(hist[-1], file=sys.stderr, flush=True)
         if time.time() - t0 > a.minutes * 60: done = True; break
-cer, wer = evaluate(dev); tc, tw = evaluate(test)
+cer, wer = score(m, dev, batch); tc, tw = score(m, test, batch)
 res = {'args': vars(a), 'steps': step, 'devCER': cer, 'devWER': wer, 'testCleanCER': tc, 'testCleanWER': tw, 'hist': hist}
 print(json.dumps(res)); json.dump(res, open(a.out, 'w'))

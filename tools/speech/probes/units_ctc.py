@@ -1,7 +1,9 @@
 # A probe (tools/speech/README.md, "CTC probes"): how well can CTC read characters from the speech units alone?
 # A from-scratch transformer over unit embeddings, bidirectional or causal, CTC over characters.
-import json, struct, sys, time, math, os, random, argparse
+import json, sys, time, math, os, random, argparse
 import torch, torch.nn as nn, torch.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctc_common import CHARS, load_split, score, targets  # noqa: E402
 p = argparse.ArgumentParser()
 p.add_argument('--causal', action='store_true'); p.add_argument('--minutes', type=float, default=20)
 p.add_argument('--layers', type=int, default=4); p.add_argument('--d', type=int, default=256)
@@ -12,27 +14,13 @@ p.add_argument('--units-cache', default='0d2b4d91158f59b4', help='the default sp
 a = p.parse_args()
 torch.manual_seed(0); random.seed(0); torch.set_num_threads(int(os.environ.get('THREADS', '2')))
 D = a.data; C = f'{D}/.cache/units/{a.units_cache}'
-def units(sha):
-    b = open(f'{C}/{sha[:2]}/{sha}.units', 'rb').read(); assert b[:4] == b'ZUN1'
-    n = struct.unpack('<I', b[4:8])[0]; u = list(struct.unpack(f'<{n}H', b[8:8 + 2 * n]))
-    if a.dedup: u = [x for i, x in enumerate(u) if i == 0 or x != u[i - 1]]
-    return u
-def load(f):
-    out = []
-    for l in open(f'{D}/{f}'):
-        r = json.loads(l)
-        try: out.append((units(r['sha256']), r['text'], r['voice']))
-        except FileNotFoundError: pass
-    return out
-chars = " 'abcdefghijklmnopqrstuvwxyz"
-cid = {c: i + 1 for i, c in enumerate(chars)}
-train = load('aligned-asr.100pct.jsonl') + load('aligned-tts.100pct.jsonl'); dev = load('dev.jsonl'); test = load('test-clean.jsonl')
+train = load_split(D, C, 'aligned-asr.100pct.jsonl', dedup=a.dedup) + load_split(D, C, 'aligned-tts.100pct.jsonl', dedup=a.dedup); dev = load_split(D, C, 'dev.jsonl', dedup=a.dedup); test = load_split(D, C, 'test-clean.jsonl', dedup=a.dedup)
 print(len(train), len(dev), len(test), file=sys.stderr)
 class M(nn.Module):
     def __init__(s):
         super().__init__(); s.emb = nn.Embedding(512, a.d); s.pos = nn.Embedding(2048, a.d)
         l = nn.TransformerEncoderLayer(a.d, 4, 4 * a.d, 0.1, batch_first=True, norm_first=True)
-        s.enc = nn.TransformerEncoder(l, a.layers); s.out = nn.Linear(a.d, len(chars) + 1)
+        s.enc = nn.TransformerEncoder(l, a.layers); s.out = nn.Linear(a.d, len(CHARS) + 1)
     def forward(s, x, pad):
         T = x.shape[1]; h = s.emb(x) + s.pos(torch.arange(T))[None]
         mask = torch.triu(torch.full((T, T), float('-inf')), 1) if a.causal else None
@@ -42,22 +30,6 @@ def batch(rs):
     T = max(len(r[0]) for r in rs); x = torch.zeros(len(rs), T, dtype=torch.long); pad = torch.ones(len(rs), T, dtype=torch.bool)
     for i, r in enumerate(rs): x[i, :len(r[0])] = torch.tensor(r[0]); pad[i, :len(r[0])] = False
     return x, pad
-def ed(a_, b_):
-    d = list(range(len(b_) + 1))
-    for i in range(1, len(a_) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(b_) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a_[i - 1] != b_[j - 1])); prev, d[j] = d[j], cur
-    return d[-1]
-def evaluate(rs):
-    m.eval(); ce = cn = we = wn = 0
-    with torch.no_grad():
-        for i in range(0, len(rs), 32):
-            b = rs[i:i + 32]; x, pad = batch(b); lp = m(x, pad).argmax(-1)
-            for k, r in enumerate(b):
-                s = lp[k, :len(r[0])].tolist(); hyp = ''.join(chars[c - 1] for j, c in enumerate(s) if c and (j == 0 or c != s[j - 1]))
-                hyp = ' '.join(hyp.split()); ce += ed(hyp, r[1]); cn += len(r[1]); we += ed(hyp.split(), r[1].split()); wn += len(r[1].split())
-    m.train(); return ce / cn, we / wn
 t0 = time.time(); step = 0; hist = []
 order = sorted(range(len(train)), key=lambda i: len(train[i][0]))
 buckets = [order[i:i + a.batch] for i in range(0, len(order), a.batch)]
@@ -65,15 +37,15 @@ while time.time() - t0 < a.minutes * 60:
     random.shuffle(buckets)
     for bk in buckets:
         rs = [train[i] for i in bk]; x, pad = batch(rs)
-        tgt = torch.cat([torch.tensor([cid[c] for c in r[1] if c in cid]) for r in rs]); tl = torch.tensor([sum(c in cid for c in r[1]) for r in rs])
+        tgt, tl = targets(rs)
         lp = m(x, pad).log_softmax(-1).transpose(0, 1); il = (~pad).sum(1)
         frac = min(1, step / 300); lr = a.lr * frac
         for g in opt.param_groups: g['lr'] = lr
         loss = F.ctc_loss(lp, tgt, il, tl, zero_infinity=True); opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step(); step += 1
         if step % 100 == 0: print(f'step {step} loss {loss.item():.3f} {time.time()-t0:.0f}s', file=sys.stderr, flush=True)
         if step % 600 == 0:
-            cer, wer = evaluate(dev); hist.append({'step': step, 'devCER': cer, 'devWER': wer, 'sec': time.time() - t0}); print(hist[-1], file=sys.stderr, flush=True)
+            cer, wer = score(m, dev, batch); hist.append({'step': step, 'devCER': cer, 'devWER': wer, 'sec': time.time() - t0}); print(hist[-1], file=sys.stderr, flush=True)
         if time.time() - t0 > a.minutes * 60: break
-cer, wer = evaluate(dev); tc, tw = evaluate(test)
+cer, wer = score(m, dev, batch); tc, tw = score(m, test, batch)
 res = {'args': vars(a), 'steps': step, 'devCER': cer, 'devWER': wer, 'testCleanCER': tc, 'testCleanWER': tw, 'hist': hist}
 print(json.dumps(res)); json.dump(res, open(a.out, 'w'))
