@@ -3,7 +3,7 @@
 
   torchrun --nproc_per_node N tools/fuse/train_ddp.py --model FUSED_DIR --data train.jsonl --out OUT_DIR \
       [--tower text=TOWER_DIR ...] [--freeze text,speech] [--steps 100] [--batch 8] [--lr 1e-3] \
-      [--weights text=1,speech=1] [--seed 0] [--backend auto|gloo|nccl]
+      [--weights text=1,speech=1] [--seed 0] [--backend auto|gloo|nccl] [--timeout 1800]
 
 Reads a fused checkpoint (docs/zipper.md; a frozen tower's weights come from its --tower
 checkpoint) through tools/interop/convert.py, trains the PyTorch twin (zipper_reference.py) on
@@ -25,6 +25,7 @@ Prints one JSON line per logged step ({"step", "loss", "losses"}) from rank 0, o
 with the sha256 of its parameters at the end ({"rank", "paramsSha256"}), and a summary line.
 """
 import argparse, hashlib, json, os, random, sys, time
+from datetime import timedelta
 from pathlib import Path
 
 import torch
@@ -120,12 +121,13 @@ def main():
     p.add_argument("--threads", type=int, default=1, help="torch threads per process (CPU)")
     p.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto", help="auto: nccl with CUDA, else gloo")
     p.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="storage dtype of the output")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds a rank waits for the others (rendezvous, collectives) before failing")
     a = p.parse_args()
 
     distributed = "WORLD_SIZE" in os.environ
     backend = a.backend if a.backend != "auto" else ("nccl" if torch.cuda.is_available() else "gloo")
     if distributed:
-        dist.init_process_group(backend)
+        dist.init_process_group(backend, timeout=timedelta(seconds=a.timeout))
         rank, world = dist.get_rank(), dist.get_world_size()
     else:
         rank, world = 0, 1

@@ -10,7 +10,7 @@
  * loads the output and gives the twin's logits. Needs PyTorch (tools/setup's requireTorchPython).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,8 +23,18 @@ import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 const fuse = new URL('../fuse/', import.meta.url).pathname;
 const fixtures = path.join(fuse, 'fixtures');
 /** Runs the torch interpreter asynchronously (a long synchronous child would block vitest's worker RPC); resolves to stdout. */
-async function python(py: string, args: readonly string[]): Promise<string> {
-  return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20 })).stdout;
+async function python(py: string, args: readonly string[], timeout = 0): Promise<string> {
+  return (await promisify(execFile)(py, [...args], { env: torchEnv(), maxBuffer: 256 << 20, timeout, killSignal: 'SIGTERM' })).stdout;
+}
+
+/** The tail of every file under `dir` (torchrun's per-rank logs), for a failure message. */
+function logTails(dir: string): string {
+  if (!existsSync(dir)) return `(no logs in ${dir})`;
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => path.join(dir, f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => `--- ${f}\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`)
+    .join('\n');
 }
 
 const towers = { text: path.join(fixtures, 'text-tower'), speech: path.join(fixtures, 'speech-tower') };
@@ -78,27 +88,46 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     // torchrun as `python -m torch.distributed.run`, so the interpreter with torch runs it; --standalone
     // picks a free port; --redirects 1 --tee 1: Debian's torch 1.13 crashes on Python 3.11 with the
     // defaults (its Std flag parsing returns None for "0").
-    const run = await python(PY, [
-      '-m',
-      'torch.distributed.run',
-      '--standalone',
-      '--nproc_per_node',
-      '2',
-      '--redirects',
-      '1',
-      '--tee',
-      '1',
-      '--log_dir',
-      path.join(tmp, 'logs'),
-      path.join(fuse, 'train_ddp.py'),
-      ...common,
-      '--batch',
-      '4',
-      '--out',
-      out,
-    ]);
+    // Bounded: once in CI (2026-12-01) this run did not return in 180 s, though it takes ~10 s
+    // and 6 runs in parallel pairs passed here; the cause (torchrun's rendezvous or a gloo
+    // collective) is not known. A rank now gives up after --timeout 60 s, the launcher is ended at
+    // 120 s, and a hung attempt is retried once with its logs printed.
+    const attempt = (n: number) =>
+      python(
+        PY,
+        [
+          '-m',
+          'torch.distributed.run',
+          '--standalone',
+          '--nproc_per_node',
+          '2',
+          '--redirects',
+          '1',
+          '--tee',
+          '1',
+          '--log_dir',
+          path.join(tmp, `logs-${n}`),
+          path.join(fuse, 'train_ddp.py'),
+          ...common,
+          '--batch',
+          '4',
+          '--timeout',
+          '60',
+          '--out',
+          out,
+        ],
+        120_000,
+      );
+    let run: string;
+    try {
+      run = await attempt(1);
+    } catch (e) {
+      if (!(e as { killed?: boolean }).killed) throw e;
+      console.warn(`train_ddp.py under torchrun did not end in 120 s; its logs:\n${logTails(path.join(tmp, 'logs-1'))}\nretrying once`);
+      run = await attempt(2);
+    }
     ddp = lines(run);
-  });
+  }, 300_000);
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('the loss falls and both ranks end with identical weights', () => {

@@ -197,7 +197,7 @@ class App {
       case 'transcript':
         $('transcript').textContent = m.text;
         showTimings($('asr-timings'), m.timings, [
-          m.timings['decode text (CTC)'] !== undefined
+          m.decoder === 'ctc'
             ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
             : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
         ]);

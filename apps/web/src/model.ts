@@ -33,6 +33,8 @@ export type Timings = Readonly<Record<string, number>>;
 
 export interface Transcript {
   readonly text: string;
+  /** The decoder that wrote it. */
+  readonly decoder: Decoder;
   readonly seconds: number;
   readonly units: number;
   readonly tokens: number;
@@ -135,6 +137,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       const out = ctcText(ctcHead!, labels, (ids) => text.decode(ids, { skipSpecial: true }));
       return {
         text: out,
+        decoder,
         seconds,
         units: units.length,
         tokens: labels.length,
@@ -153,6 +156,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const t3 = now();
     return {
       text: out,
+      decoder,
       seconds,
       units: units.length,
       tokens: g.ids.length,

@@ -57,6 +57,7 @@ export type FromWorker =
       readonly type: 'transcript';
       readonly id: number;
       readonly text: string;
+      readonly decoder: Decoder;
       readonly seconds: number;
       readonly units: number;
       readonly tokens: number;
