@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, saveTower, Tower } from '@zipper/core';
 import { layoutBatch, loadTowerEntry, loadZipper, saveZipper, Zipper, type Example } from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
+import { worstRelative, type TwinLogits } from './twin-logits.js';
 
 const fuse = new URL('../fuse/', import.meta.url).pathname;
 const convert = new URL('../interop/convert.py', import.meta.url).pathname;
@@ -45,12 +46,6 @@ const examples: Example[] = [
     { tower: 'text', ids: [15, 12, 16], target: true },
   ],
 ];
-
-interface TwinLogits {
-  logits: Record<string, number[]>;
-  shape: Record<string, [number, number, number]>;
-  lengths: Record<string, number[]>;
-}
 
 /** The two tiny fresh towers both models zip (text V=17 D=20 L=2 H=2, speech V=19 D=12 L=3 H=2), saved and loaded as entries. */
 async function tinyTowers(dirs: { text: string; speech: string }) {
@@ -96,28 +91,6 @@ async function twinLogits(
       ...extra,
     ]),
   ) as TwinLogits;
-}
-
-/**
- * Per output of `twin`: the largest |ours - twin| over real (unpadded) positions, relative to the
- * largest |twin|. `lengthsOf` names the stream whose row lengths an output has (default itself).
- */
-function worstRelative(ours: Record<string, tf.Tensor3D>, twin: TwinLogits, lengthsOf: (name: string) => string = (n) => n) {
-  return Object.keys(twin.logits).map((name) => {
-    const [B, T, V] = twin.shape[name]!;
-    expect(ours[name]!.shape).toEqual([B, T, V]);
-    const a = ours[name]!.dataSync();
-    const ref = twin.logits[name]!;
-    const lengths = twin.lengths[lengthsOf(name)]!;
-    let scale = 1e-6;
-    let m = 0;
-    for (let i = 0; i < ref.length; i++) {
-      if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
-      scale = Math.max(scale, Math.abs(ref[i]!));
-      m = Math.max(m, Math.abs(a[i]! - ref[i]!));
-    }
-    return [name, m / scale] as const;
-  });
 }
 
 describe('fused checkpoints of @zipper/fuse through convert.py', () => {
@@ -263,17 +236,10 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     doc.options['crossGateScale'] = 2;
     cpSync(dirs.zipped, dirs.odd, { recursive: true });
     writeFileSync(path.join(dirs.odd, 'zipper.json'), JSON.stringify(doc));
-    const file = path.join(tmp, 'examples.json');
-    const err = await python(PY, [
-      path.join(fuse, 'twin_logits.py'),
-      '--model',
-      dirs.odd,
-      '--tower',
-      `text=${dirs.text}`,
-      '--examples',
-      file,
-    ]).catch((e: unknown) => e as { stderr: string });
-    expect(typeof err).not.toBe('string');
+    const err = await twinLogits(PY, { zipped: dirs.odd, text: dirs.text }, path.join(tmp, 'examples.json')).catch(
+      (e: unknown) => e as { stderr: string },
+    );
+    expect((err as Partial<TwinLogits>).logits).toBeUndefined();
     expect((err as { stderr: string }).stderr).toMatch(/options crossGateScale are not implemented by the PyTorch twin/);
   });
 });

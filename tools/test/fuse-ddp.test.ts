@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, initBackend } from '@zipper/core';
 import { layoutBatch, loadZipper, type Example } from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
+import { worstRelative, type TwinLogits } from './twin-logits.js';
 
 const fuse = new URL('../fuse/', import.meta.url).pathname;
 const fixtures = path.join(fuse, 'fixtures');
@@ -164,29 +165,12 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     writeFileSync(examplesFile, JSON.stringify(golden.examples));
     const twin = JSON.parse(
       await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', out, '--tower', `text=${towers.text}`, '--examples', examplesFile]),
-    ) as {
-      logits: Record<string, number[]>;
-      shape: Record<string, [number, number, number]>;
-      lengths: Record<string, number[]>;
-    };
+    ) as TwinLogits;
     const zipper = await loadZipper(out, { text: towers.text }); // the frozen text tower from its checkpoint (sha256 verified)
     expect(zipper.config.freeze).toEqual(['text']);
     const diffs = tf.tidy(() => {
       const logits = zipper.forward(layoutBatch(zipper.config, golden.examples));
-      return Object.keys(twin.logits).map((name) => {
-        const [, T, V] = twin.shape[name]!;
-        const ours = logits[name]!.dataSync();
-        const ref = twin.logits[name]!;
-        const lengths = twin.lengths[name]!;
-        let scale = 1e-6;
-        let m = 0;
-        for (let i = 0; i < ref.length; i++) {
-          if (Math.floor(i / V) % T >= lengths[Math.floor(i / (T * V))]!) continue; // padding
-          scale = Math.max(scale, Math.abs(ref[i]!));
-          m = Math.max(m, Math.abs(ours[i]! - ref[i]!));
-        }
-        return [name, m / scale] as const;
-      });
+      return worstRelative(logits as Record<string, tf.Tensor3D>, twin);
     });
     zipper.dispose();
     for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
