@@ -41,10 +41,13 @@ export function intArg(value: string | undefined, name: string, fallback: number
   return n;
 }
 
-export function numArg(value: string | undefined, name: string, fallback: number): number {
+export function numArg(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
   const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got "${value}"`);
+  if (!Number.isFinite(n) || n < min)
+    throw new UsageError(
+      `--${name} must be ${min === 0 ? 'a non-negative number' : min === -Infinity ? 'a number' : `a number >= ${min}`}, got "${value}"`,
+    );
   return n;
 }
 

@@ -264,10 +264,12 @@ describe('zipper eval report', () => {
           .filter((f) => statSync(f).isFile())
           .map((f) => [f, readFileSync(f)]),
       );
-    // an ASR evaluation of the CTC head (here a copy of the attention decoder's metrics) gets its own table
-    const ctcDir = path.join(runs.fuse, 'eval', 'test-clean', 'asr-ctc');
-    mkdirSync(ctcDir, { recursive: true });
-    cpSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'metrics.json'), path.join(ctcDir, 'metrics.json'));
+    // ASR evaluations of the CTC head (here copies of the attention decoder's metrics) get their own table, a row per decoder
+    for (const decoder of ['asr-ctc', 'asr-lexicon']) {
+      const ctcDir = path.join(runs.fuse, 'eval', 'test-clean', decoder);
+      mkdirSync(ctcDir, { recursive: true });
+      cpSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'metrics.json'), path.join(ctcDir, 'metrics.json'));
+    }
     const r1 = await runZipper(args);
     expect(r1.code, r1.stderr).toBe(0);
     const first = snapshot();
@@ -287,7 +289,8 @@ describe('zipper eval report', () => {
     );
     expect(md).toContain('| `baseline-1pct` | single decoder | 100% | 13 | 6 / 6 |');
     expect(md).toContain('## ASR by the CTC head');
-    expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| ${asr.wer.toFixed(3)} \\| [0-9.]+ \\|  \\|  \\|  \\|`));
+    for (const decoder of ['greedy', 'lexicon \\+ word LM'])
+      expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| ${decoder} \\| ${asr.wer.toFixed(3)} \\| [0-9.]+ \\|  \\|  \\|  \\|`));
     expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row
     expect(md).toMatch(/\| aligned-tts\.100pct\.jsonl \| 13 \| 0\.0\d\d \| 1 \|/); // the data build's pool
     expect(md).toContain('](results/wer-asr.svg)');

@@ -220,7 +220,78 @@ describe('zipper fuse train', () => {
     expect((summaryOf(jt) as { results: { text: string }[] }).results[0]!.text).toBe(jFirst.hyp.trim());
     const wrongBeam = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--beam', '2']);
     expect(wrongBeam.code).toBe(2);
-    expect(wrongBeam.stderr).toMatch(/--beam and --joint-ctc-weight are for --decoder joint/);
+    expect(wrongBeam.stderr).toMatch(/--beam is for --decoder joint or lexicon/);
+    // zipper lm build: a word LM of the data's text; --decoder lexicon spells only its words, and
+    // zipper transcribe --decoder lexicon --lm gives the evaluation's hypothesis for the same audio
+    const lmFile = path.join(data, 'words.safetensors');
+    const built = await runZipper([
+      'lm',
+      'build',
+      '--text',
+      path.join(data, 'text-only.txt'),
+      '--out',
+      lmFile,
+      '--min-count',
+      '1',
+      '--json',
+    ]);
+    expect(built.code, built.stderr).toBe(0);
+    const lmInfo = summaryOf(built) as { words: number; bigrams: number; sha256: string };
+    expect(lmInfo.words).toBeGreaterThan(10);
+    const again = await runZipper([
+      'lm',
+      'build',
+      '--text',
+      path.join(data, 'text-only.txt'),
+      '--out',
+      `${lmFile}.2`,
+      '--min-count',
+      '1',
+      '--json',
+    ]);
+    expect((summaryOf(again) as { sha256: string }).sha256).toBe(lmInfo.sha256);
+    const lx = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--json'],
+    ]);
+    expect(lx.code, lx.stderr).toBe(0);
+    const lxm = summaryOf(lx) as { decoding: string; out: string; lexicon: { beam: number; words: number } };
+    expect([lxm.decoding, lxm.out, lxm.lexicon.beam, lxm.lexicon.words]).toEqual([
+      'ctc-lexicon',
+      path.join(out, 'eval', 'test-clean', 'asr-lexicon'),
+      8,
+      lmInfo.words,
+    ]);
+    const lexicon = new Set(readFileSync(path.join(data, 'text-only.txt'), 'utf8').split(/\s+/));
+    const lxRows = readFileSync(path.join(lxm.out, 'utterances.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; hyp: string });
+    for (const row of lxRows) for (const w of row.hyp.split(' ').filter(Boolean)) expect(lexicon.has(w)).toBe(true);
+    const lt = await runZipper([
+      ...['transcribe', path.join(data, 'audio', 'test-clean', `${lxRows[0]!.id}.wav`), '--model', out],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--json'],
+    ]);
+    expect(lt.code, lt.stderr).toBe(0);
+    expect((summaryOf(lt) as { decoder: string }).decoder).toBe('lexicon');
+    // the eval searched with beam 8, transcribe with the default 128: compare with eval at the default
+    const lxd = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '1'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--out', path.join(data, 'lexicon-default'), '--json'],
+    ]);
+    expect(lxd.code, lxd.stderr).toBe(0);
+    const lxFirst = JSON.parse(readFileSync(path.join(data, 'lexicon-default', 'utterances.jsonl'), 'utf8').split('\n')[0]!) as {
+      hyp: string;
+    };
+    expect((summaryOf(lt) as { results: { text: string }[] }).results[0]!.text).toBe(lxFirst.hyp.trim());
+    // without a word LM next to its text tower, auto decodes with the CTC head greedily; lexicon needs --lm
+    const auto = await runZipper(['transcribe', wav, '--model', out, '--json']);
+    expect(auto.code, auto.stderr).toBe(0);
+    expect((summaryOf(auto) as { decoder: string; results: { text: string }[] }).decoder).toBe('ctc');
+    expect((summaryOf(auto) as { results: { text: string }[] }).results[0]!.text).toBe(first.hyp.trim());
+    const noLm = await runZipper(['transcribe', wav, '--model', out, '--decoder', 'lexicon']);
+    expect(noLm.code).toBe(2);
+    expect(noLm.stderr).toMatch(/ships no word LM; build one \(zipper lm build/);
     const noHead = await runZipper([
       'eval',
       'asr',
@@ -238,7 +309,7 @@ describe('zipper fuse train', () => {
     const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-ctc'), '--asr-audio', 'tts']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);
-  }, 180_000);
+  }, 300_000);
 
   it('--align-weight --cross-rope: the align stream falls; both recorded; zipper fuse probe equals the held-out losses and reports the gain', async () => {
     const out = path.join(data, 'fuse-align');

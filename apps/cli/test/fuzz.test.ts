@@ -200,6 +200,7 @@ describe('fuzz every zipper command', () => {
       'eval',
       'transcribe',
       'speak',
+      'lm',
     ];
     expect(COMMANDS.map((c) => c.name).filter((name) => !fuzzed.includes(name))).toEqual([]);
   });
@@ -601,6 +602,33 @@ describe('fuzz every zipper command', () => {
             json: true,
           },
           ['ref', 'hyp'],
+        ),
+      ]);
+    }
+  });
+
+  it('lm build: random and mutated corpora, junk options', async () => {
+    for (let i = 0; i < 12; i++) {
+      const corpus = await file('corpus.txt', f.chance(0.5) ? f.mutateBytes(Buffer.from(TEXT.repeat(3))) : f.bytes(f.int(300)));
+      await check('lm', [
+        'lm',
+        f.pick(['build', 'build', 'bogus', '']),
+        ...f.args(
+          {
+            text: [[corpus, corpus, at('missing'), tmp], []],
+            out: [[at('cases', `${n++}-lm.safetensors`), at('missing', 'deep', 'lm.safetensors'), tmp], []],
+            'min-count': [
+              ['1', '2'],
+              ['0', '-1', 'x', '1.5'],
+            ],
+            'min-bigram-count': [['1'], ['0', 'y']],
+            discount: [
+              ['0.5', '0.75'],
+              ['1', '0', 'nan'],
+            ],
+            json: true,
+          },
+          ['text', 'out'],
         ),
       ]);
     }

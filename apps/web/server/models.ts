@@ -15,6 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation } from '@zipper/core';
+import { WORD_LM_FILE } from '@zipper/text';
 import type { Plugin } from 'vite';
 
 export const DEFAULT_MODEL = '@zipper/checkpoint-zipper-small';
@@ -63,7 +64,9 @@ function filesOf(root: Root, dir: string): string[] {
           .filter((f) => statSync(path.join(dir, sub, f)).isFile())
           .map((f) => `${sub}/${f}`)
       : [];
-  return root === 'run' ? ['run.json', ...under('model')] : [...under('tower'), ...under('tokenizer')];
+  // a text tower package may hold its word LM (WORD_LM_FILE, zipper lm build) for lexicon decoding
+  const lm = root === 'text' && existsSync(path.join(dir, WORD_LM_FILE)) ? [WORD_LM_FILE] : [];
+  return root === 'run' ? ['run.json', ...under('model')] : [...under('tower'), ...under('tokenizer'), ...lm];
 }
 
 export function zipperModels(options: { model?: string; from: string }): Plugin {

@@ -12,7 +12,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { BROWSER_BACKEND_ORDER, type BrowserBackendName, type FetchProgress } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
 import { MAX_TEXT_CHARS, MAX_WAV_BYTES } from './limits.js';
-import type { Timings } from './model.js';
+import type { Decoder, Timings } from './model.js';
 import type { FromWorker, ModelIndex, ToWorker, WorkerError } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -116,7 +116,7 @@ class App {
     clearError($('asr-error'));
     $('transcript').textContent = `Transcribing ${source}...`;
     $('asr-timings').replaceChildren();
-    const decoder = $<HTMLSelectElement>('asr-decoder').value === 'ctc' ? 'ctc' : 'attention';
+    const decoder = $<HTMLSelectElement>('asr-decoder').value as Decoder;
     this.send('asr', (id) => ({ type: 'transcribe', id, wav, decoder }), [wav.buffer]);
   }
 
@@ -173,9 +173,12 @@ class App {
       case 'ready':
         this.maxAudioSeconds = m.maxAudioSeconds;
         for (const o of Array.from($<HTMLSelectElement>('asr-decoder').options)) {
-          o.disabled = !m.decoders.includes(o.value as 'attention' | 'ctc');
-          if (o.disabled) o.title = 'this model has no CTC head';
+          o.disabled = !m.decoders.includes(o.value as Decoder);
+          if (o.disabled)
+            o.title = o.value === 'lexicon' ? 'this model has no byte-label CTC head or word LM' : 'this model has no CTC head';
         }
+        // the best decoder the model has, as zipper transcribe's auto
+        $<HTMLSelectElement>('asr-decoder').value = m.decoders[0]!;
         $<HTMLProgressElement>('load-progress').value = 1;
         $('load-time').textContent = ms(m.loadMs);
         $('load-status').classList.remove('error');
@@ -197,9 +200,11 @@ class App {
       case 'transcript':
         $('transcript').textContent = m.text;
         showTimings($('asr-timings'), m.timings, [
-          m.decoder === 'ctc'
-            ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
-            : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
+          m.decoder === 'lexicon'
+            ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} words of the lexicon`
+            : m.decoder === 'ctc'
+              ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
+              : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,
         ]);
         return this.finish('asr', 'done');
       case 'speech': {

@@ -3,21 +3,34 @@
  * runs under Node with directoryFiles) and run with the packages' pipelines:
  *
  * - ASR: WAV bytes -> readWav -> prepareAudio (mono, the speech tokenizer's rate) -> the speech
- *   tokenizer's units -> `[speech]` segment -> greedy text (generateZipped) -> BPE decode; or,
- *   with `decoder: 'ctc'` on a model with a CTC head, greedy decoding of the head (ctcGreedy ->
- *   ctcText), as `zipper transcribe --decoder ctc`.
+ *   tokenizer's units -> then one of the model's decoders (`decoders`, best first; the default
+ *   is the first, as `zipper transcribe`'s `auto`): `lexicon`, the CTC head's lexicon beam search
+ *   with the text tower package's word LM (ctcLogProbs -> ctcLexiconBeam; a byte-label head and a
+ *   package with WORD_LM_FILE); `ctc`, greedy decoding of the head (ctcGreedy -> ctcText);
+ *   `attention`, the text tower through cross-attention (generateZipped -> BPE decode).
  * - TTS: text -> BPE ids -> `[text]` segment -> sampled units -> the speech tokenizer's vocoder
  *   -> 16-bit WAV bytes (exactly units x samplesPerUnit samples).
  *
  * Layout (the shipped checkpoint package, or a `zipper fuse train` run directory): run.json
  * names the towers; model/ is the fused checkpoint; each tower directory holds tower/ and
- * tokenizer/. Only the tokenizers are read from the towers' directories here: loadZipper loads
- * (and verifies by sha256) the tower weights itself.
+ * tokenizer/ (the text tower's may hold WORD_LM_FILE). Only the tokenizers and the word LM are
+ * read from the towers' directories here: loadZipper loads (and verifies by sha256) the weights.
  */
-import { readModelJson, type ModelFiles } from '@zipper/core';
-import { ctcGreedy, ctcText, generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
+import { CheckpointError, readModelJson, type ModelFiles } from '@zipper/core';
+import {
+  ByteLexicon,
+  CTC_BYTE_CLASSES,
+  ctcGreedy,
+  ctcLexiconBeam,
+  ctcLogProbs,
+  ctcText,
+  generateZipped,
+  loadZipper,
+  wrapSegment,
+  type Zipper,
+} from '@zipper/fuse';
 import { SpeechTower } from '@zipper/speech';
-import { TextTower } from '@zipper/text';
+import { TextTower, WORD_LM_FILE, WordLm } from '@zipper/text';
 import { prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
 
@@ -52,8 +65,8 @@ export interface Speech {
   readonly timings: Timings;
 }
 
-/** How a transcript is decoded: the text tower through cross-attention, or the model's CTC head. */
-export type Decoder = 'attention' | 'ctc';
+/** How a transcript is decoded: the CTC head's lexicon search or greedy path, or the text tower through cross-attention. */
+export type Decoder = 'lexicon' | 'ctc' | 'attention';
 
 export interface WebModel {
   readonly zipper: Zipper;
@@ -63,9 +76,12 @@ export interface WebModel {
   readonly maxAudioSeconds: number;
   /** Most text tokens one request speaks (the text tower's context). */
   readonly maxTextTokens: number;
-  /** The decoders this model has: `attention` always, `ctc` when it has a CTC head over the speech. */
+  /**
+   * The decoders this model has, best first by dev WER (docs/results.md): `lexicon` (a byte-label
+   * CTC head and a word LM), `ctc` (a CTC head over the speech), `attention` (always).
+   */
   readonly decoders: readonly Decoder[];
-  /** `onToken(n)`: called with the count of tokens decoded so far (attention only). Default decoder: attention. */
+  /** `onToken(n)`: called with the count of tokens decoded so far (attention only). Default decoder: decoders[0]. */
   transcribe(wav: Uint8Array, options?: { decoder?: Decoder; onToken?: (count: number) => void }): Promise<Transcript>;
   speak(text: string, options?: { seed?: number; onToken?: (count: number) => void }): Promise<Speech>;
   dispose(): void;
@@ -87,6 +103,18 @@ function counter(onCount: ((count: number) => void) | undefined): (() => void) |
  */
 export const WEB_GRIFFIN_LIM_ITERATIONS = 48;
 
+/** The text tower package's word LM as a lexicon, or undefined when it ships none (the file is missing). */
+async function readLexicon(text: ModelFiles): Promise<ByteLexicon | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await text.read(WORD_LM_FILE);
+  } catch (e) {
+    if (e instanceof CheckpointError) return undefined;
+    throw e;
+  }
+  return ByteLexicon.of(WordLm.decode(bytes, `${text.location}/${WORD_LM_FILE}`));
+}
+
 /** Loads the run's fused checkpoint and the towers' tokenizers (weights verified by sha256). */
 export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const run = await readModelJson(src.run, 'run.json');
@@ -103,14 +131,15 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const seen = seenCharacters(text);
   const maxAudioSeconds = maxUnits / speech.unitRate;
   const ctcHead = zipper.config.ctc.find((h) => h.from === 'speech' && h.to === 'text');
-  const decoders: readonly Decoder[] = ctcHead ? ['attention', 'ctc'] : ['attention'];
+  const lexicon = ctcHead?.labels?.classes === CTC_BYTE_CLASSES ? await readLexicon(src.text) : undefined;
+  const decoders: readonly Decoder[] = [...(lexicon ? ['lexicon' as const] : []), ...(ctcHead ? ['ctc' as const] : []), 'attention'];
 
   async function transcribe(
     bytes: Uint8Array,
     options: { decoder?: Decoder; onToken?: (count: number) => void } = {},
   ): Promise<Transcript> {
     const t0 = now();
-    const decoder = options.decoder ?? 'attention';
+    const decoder = options.decoder ?? decoders[0]!;
     if (!decoders.includes(decoder))
       throw new InputError(
         `this model has no ${decoder} decoder (it has ${decoders.join(', ')}); a CTC head is trained by zipper fuse train --ctc-weight X`,
@@ -131,6 +160,20 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const t1 = now();
     const units = speech.encode(samples);
     const t2 = now();
+    if (decoder === 'lexicon') {
+      const spec = zipper.config.towers.find((t) => t.name === 'speech')!;
+      const { rows, classes } = ctcLogProbs(zipper, [[spec.bos, ...units, spec.eos]], ctcHead);
+      const best = ctcLexiconBeam(rows[0]!, classes, lexicon!)[0];
+      return {
+        text: best?.text ?? '',
+        decoder,
+        seconds,
+        units: units.length,
+        tokens: best?.words.length ?? 0,
+        finishReason: 'stop',
+        timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text (CTC + word LM)': now() - t2 },
+      };
+    }
     if (decoder === 'ctc') {
       const spec = zipper.config.towers.find((t) => t.name === 'speech')!;
       const labels = ctcGreedy(zipper, [[spec.bos, ...units, spec.eos]], ctcHead)[0]!;

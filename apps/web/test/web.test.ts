@@ -3,8 +3,10 @@
  * through its executable path; no browser is downloaded): the Vite dev server of `npm run web`
  * serves a tiny zipped run (tiny-run.ts), or the model ZIPPER_WEB_MODEL names (a run directory
  * or checkpoint package, e.g. @zipper/checkpoint-zipper-small), the page loads it, transcribes an
- * uploaded WAV as `zipper transcribe` does in Node (WER and CER <= 0.1 between them; with the CTC
- * head selected, the same text as `--decoder ctc`), speaks text
+ * uploaded WAV as `zipper transcribe` does in Node: by default with the same decoder as its `auto`
+ * and the same text; with the text tower selected WER and CER <= 0.1 against `--decoder attention`
+ * (float sums differ between the page's backend and Node's); with the CTC head the same text as
+ * `--decoder ctc`. It speaks text
  * into a playable <audio> whose length is units x samplesPerUnit, and answers bad input with a
  * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
@@ -37,10 +39,13 @@ let data: string;
 let server: ViteDevServer;
 let url: string;
 let browser: Browser;
-/** The test utterance and `zipper transcribe --json`'s transcripts of it (attention and CTC decoders). */
+/** The test utterance and `zipper transcribe --json`'s transcripts of it per --decoder (auto's: the one it chose). */
 let wavFile: string;
-let cliText: string;
-let cliCtcText: string;
+const cli: Record<'auto' | 'attention' | 'ctc', { text: string; decoder: string }> = {
+  auto: { text: '', decoder: '' },
+  attention: { text: '', decoder: '' },
+  ctc: { text: '', decoder: '' },
+};
 
 const rate = (c: { n: number; sub: number; del: number; ins: number }) => (c.sub + c.del + c.ins) / Math.max(c.n, 1);
 
@@ -94,12 +99,12 @@ describe('web demo in headless Chromium', () => {
     }
     const first = readFileSync(path.join(data, 'test-clean.jsonl'), 'utf8').split('\n')[0]!;
     wavFile = path.join(data, (JSON.parse(first) as { path: string }).path);
-    const cli = await runZipper(['transcribe', wavFile, '--model', model, '--json']);
-    if (cli.code !== 0) throw new Error(`zipper transcribe failed: ${cli.stderr}`);
-    cliText = (JSON.parse(cli.stdout[cli.stdout.length - 1]!) as { results: { text: string }[] }).results[0]!.text;
-    const ctc = await runZipper(['transcribe', wavFile, '--model', model, '--decoder', 'ctc', '--json']);
-    if (ctc.code !== 0) throw new Error(`zipper transcribe --decoder ctc failed: ${ctc.stderr}`);
-    cliCtcText = (JSON.parse(ctc.stdout[ctc.stdout.length - 1]!) as { results: { text: string }[] }).results[0]!.text;
+    for (const decoder of ['auto', 'attention', 'ctc'] as const) {
+      const r = await runZipper(['transcribe', wavFile, '--model', model, '--decoder', decoder, '--json']);
+      if (r.code !== 0) throw new Error(`zipper transcribe --decoder ${decoder} failed: ${r.stderr}`);
+      const j = JSON.parse(r.stdout[r.stdout.length - 1]!) as { decoder: string; results: { text: string }[] };
+      cli[decoder] = { text: j.results[0]!.text, decoder: j.decoder };
+    }
     process.env['ZIPPER_WEB_MODEL'] = model;
     server = await createServer({
       configFile: path.join(web, 'vite.config.ts'),
@@ -138,21 +143,34 @@ describe('web demo in headless Chromium', () => {
     expect(await page.textContent('#backend')).toMatch(new RegExp(`^${backend}`));
     expect(Number(await page.evaluate(() => document.body.dataset['loadMs']))).toBeGreaterThan(0);
 
-    const asr = await upload(page, wavFile);
-    expect(asr.state).toBe('done');
-    const score = scoreUtterance(cliText, asr.text);
+    // the default is the decoder zipper transcribe's auto picks (the tiny run: the CTC head, no word LM;
+    // the shipped package: the lexicon search); it transcribes last, below, for the screenshot
+    expect(await page.inputValue('#asr-decoder')).toBe(cli.auto.decoder);
+
+    // the text tower (the paper's decoder), as `--decoder attention` in Node
+    await page.selectOption('#asr-decoder', 'attention');
+    const byText = await upload(page, wavFile);
+    expect(byText.state).toBe('done');
+    const score = scoreUtterance(cli.attention.text, byText.text);
     expect(score.chars.n).toBeGreaterThan(0); // a transcript to compare
     expect(rate(score.words)).toBeLessThanOrEqual(0.1);
     expect(rate(score.chars)).toBeLessThanOrEqual(0.1);
-    expect(await page.textContent('#asr-timings')).toMatch(/audio to units: \d+ ms.*decode text: [\d.]+ m?s/);
+    expect(await page.textContent('#asr-timings')).toMatch(/audio to units: \d+ ms.*decode text: [\d.]+ m?s.*text tokens/);
 
-    // the model's CTC head (the tiny run and the shipped package have one), as `--decoder ctc` in Node
+    // the model's CTC head greedily (the tiny run and the shipped package have one), as `--decoder ctc` in Node
     expect(await page.evaluate(() => (document.querySelector('#asr-decoder option[value=ctc]') as HTMLOptionElement).disabled)).toBe(false);
     await page.selectOption('#asr-decoder', 'ctc');
     const byCtc = await upload(page, wavFile);
     expect(byCtc.state).toBe('done');
-    expect(byCtc.text.trim()).toBe(cliCtcText.trim());
+    expect(byCtc.text.trim()).toBe(cli.ctc.text.trim());
     expect(await page.textContent('#asr-timings')).toMatch(/decode text \(CTC\): [\d.]+ m?s.*CTC labels/);
+
+    // back to the default: the same text as zipper transcribe (auto)
+    await page.selectOption('#asr-decoder', cli.auto.decoder);
+    const asr = await upload(page, wavFile);
+    expect(asr.state).toBe('done');
+    expect(asr.text.trim()).toBe(cli.auto.text.trim());
+    expect(await page.textContent('#asr-timings')).toMatch(/audio to units: \d+ ms.*decode text \(CTC/);
 
     const tts = await speak(page, 'Paper money, of little value.');
     expect(tts.error).toBe('');
@@ -239,6 +257,7 @@ describe('web demo in headless Chromium', () => {
 
   it('Stop ends a running decode: the message says so, the model loads again and answers the next request', async () => {
     const page = await openPage();
+    await page.selectOption('#asr-decoder', 'attention'); // the decoder that streams tokens
     await page.evaluate(() => void (document.body.dataset['asr'] = 'waiting'));
     // press Stop as soon as the first decoded token is shown (before the worker's result is handled)
     const stopped = page.evaluate(
@@ -293,9 +312,10 @@ describe('web demo in headless Chromium', () => {
     async () => {
       const page = await openPage('?backend=webgl');
       expect(await page.evaluate(() => document.body.dataset['backend'])).toBe('webgl');
+      await page.selectOption('#asr-decoder', 'attention');
       const asr = await upload(page, wavFile, 600_000);
       expect(asr.state).toBe('done');
-      const score = scoreUtterance(cliText, asr.text);
+      const score = scoreUtterance(cli.attention.text, asr.text);
       expect(rate(score.words)).toBeLessThanOrEqual(0.1);
       expect(rate(score.chars)).toBeLessThanOrEqual(0.1);
       await page.close();

@@ -3,6 +3,8 @@
  * model. Speaks a sentence (default: the bundled sample's text) into OUT/speech.wav, transcribes
  * that WAV and the bundled assets/sample.wav (flite's slt reading the same sentence), and prints
  * the text, both transcripts and their word error rates; the last stdout line is one JSON object.
+ * Transcripts come from the apps' default decoder (`auto`: the shipped model's lexicon search over
+ * its CTC head); when that is not the text tower, the text tower's transcripts are printed too.
  */
 import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
@@ -65,36 +67,39 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
     const rate = app.m.speech.features.sampleRate;
     const inputs = [atRate(readAudioInput(wav), rate), atRate(sampleAudio, rate)];
     const [back, heard] = await transcribeAudio(app, inputs);
-    // a model with a CTC head also transcribes through it (zipper transcribe --decoder ctc)
-    const [backCtc, heardCtc] = app.m.ctcTranscribe ? await transcribeAudio(app, inputs, { decoder: 'ctc' }) : [];
+    // when the default decoder is not the text tower, the paper's decoder transcribes too
+    const [backText, heardText] = back!.decoder !== 'attention' ? await transcribeAudio(app, inputs, { decoder: 'attention' }) : [];
     const result = {
       model: app.location,
       text: said,
+      decoder: back!.decoder,
       speech: {
         wav: path.resolve(wav),
         seconds: round(spokenSeconds, 2),
         units: speech.units,
         transcript: back!.text,
         wer: wer(said, back!.text),
-        ...(backCtc ? { ctc: { transcript: backCtc.text, wer: wer(said, backCtc.text) } } : {}),
+        ...(backText ? { attention: { transcript: backText.text, wer: wer(said, backText.text) } } : {}),
       },
       sample: {
         wav: sample.wav,
         text: sample.text,
         transcript: heard!.text,
         wer: wer(sample.text, heard!.text),
-        ...(heardCtc ? { ctc: { transcript: heardCtc.text, wer: wer(sample.text, heardCtc.text) } } : {}),
+        ...(heardText ? { attention: { transcript: heardText.text, wer: wer(sample.text, heardText.text) } } : {}),
       },
       seconds: round((performance.now() - t0) / 1000, 2),
     };
     console.log(`said:          ${said}`);
     console.log(`spoke:         ${wav} (${result.speech.seconds} s of speech)`);
-    console.log(`heard back:    ${back!.text}   (WER ${result.speech.wer})`);
-    if (result.speech.ctc) console.log(`  (CTC head):  ${result.speech.ctc.transcript}   (WER ${result.speech.ctc.wer})`);
+    console.log(`heard back:    ${back!.text}   (WER ${result.speech.wer}; decoder ${back!.decoder})`);
+    if (result.speech.attention)
+      console.log(`  (text tower): ${result.speech.attention.transcript}   (WER ${result.speech.attention.wer})`);
     const shown = path.relative(process.cwd(), sample.wav);
     console.log(`bundled WAV:   ${shown.startsWith('..') ? sample.wav : shown} (flite slt: "${sample.text}")`);
-    console.log(`heard:         ${heard!.text}   (WER ${result.sample.wer})`);
-    if (result.sample.ctc) console.log(`  (CTC head):  ${result.sample.ctc.transcript}   (WER ${result.sample.ctc.wer})`);
+    console.log(`heard:         ${heard!.text}   (WER ${result.sample.wer}; decoder ${heard!.decoder})`);
+    if (result.sample.attention)
+      console.log(`  (text tower): ${result.sample.attention.transcript}   (WER ${result.sample.attention.wer})`);
     console.log(JSON.stringify(result));
     return 0;
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Speech recognition with a zipped model: audio -> units (the speech tower's tokenizer) ->
- * `[speech]` -> greedy text. Audio longer than one decode is cut at pauses (audio-input.ts);
+ * `[speech]` -> text, by the decoder `resolveDecoder` picks (the CTC head's lexicon search for the
+ * shipped model; the text tower for a model without a head). Audio longer than one decode is cut at pauses (audio-input.ts);
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
@@ -18,24 +19,56 @@ export interface Transcript {
   readonly pieces: number;
   /** 'stop' when every piece ended with the text tower's eos, else 'length'. */
   readonly finishReason: string;
+  /** The decoder that wrote it (`auto` resolved). */
+  readonly decoder: Exclude<AppDecoder, 'auto'>;
 }
+
+/** How the apps decode speech: see `TranscribeOptions.decoder`. */
+export type AppDecoder = 'auto' | 'attention' | 'ctc' | 'joint' | 'lexicon';
+
+export const APP_DECODERS: readonly AppDecoder[] = ['auto', 'attention', 'ctc', 'joint', 'lexicon'];
 
 export interface TranscribeOptions {
   /** Rows decoded together (default 8). */
   readonly batch?: number;
   /**
-   * `attention` (default): the text tower decodes through cross-attention; `ctc`: greedy decoding
-   * of the model's CTC head; `joint`: joint CTC/attention beam search (beam 4, CTC weight 0.3).
+   * `attention`: the text tower decodes through cross-attention (the paper's decoder); `ctc`:
+   * greedy decoding of the model's CTC head; `joint`: joint CTC/attention beam search (beam 4,
+   * CTC weight 0.3); `lexicon`: the CTC head's lexicon beam search with the text tower package's
+   * word LM (ctcLexiconBeam, its dev-chosen defaults). `auto` (default): the best the model
+   * offers by docs/results.md's dev measurements: lexicon, else ctc, else attention
+   * (`resolveDecoder`).
    */
-  readonly decoder?: 'attention' | 'ctc' | 'joint';
+  readonly decoder?: AppDecoder;
+  /** A word LM file for `lexicon` (default: the text tower package's). */
+  readonly lm?: string;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** `auto` made concrete for this model; other decoders are checked against what it has. */
+export function resolveDecoder(app: AppModel, decoder: AppDecoder = 'auto', lm?: string): Exclude<AppDecoder, 'auto'> {
+  const { m } = app;
+  if (decoder === 'auto') {
+    if (!m.ctcTranscribe) return 'attention';
+    return m.ctcBytes && m.lexicon(lm) ? 'lexicon' : 'ctc';
+  }
+  if (decoder !== 'attention' && !m.ctcTranscribe)
+    throw new UsageError(`${app.location} has no CTC head (zipper fuse train --ctc-weight X trains one); use --decoder attention`);
+  if (decoder === 'lexicon') {
+    if (!m.ctcBytes)
+      throw new UsageError(`${app.location}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
+    if (!m.lexicon(lm))
+      throw new UsageError(
+        `${app.location}'s text tower package ships no word LM; build one (zipper lm build --text CORPUS.txt --out LM.safetensors) and pass --lm LM.safetensors`,
+      );
+  }
+  return decoder;
+}
+
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
-  if ((o.decoder === 'ctc' || o.decoder === 'joint') && !m.ctcTranscribe)
-    throw new UsageError(`${app.location} has no CTC head (zipper fuse train --ctc-weight X trains one); use --decoder attention`);
+  const decoder = resolveDecoder(app, o.decoder, o.lm);
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
   const units = inputs.map((a) => m.speech.encode(a.samples));
@@ -45,10 +78,14 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const reasons: string[] = new Array<string>(pieces.length);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
-    if (o.decoder === 'ctc' || o.decoder === 'joint') {
+    if (decoder !== 'attention') {
       const got = m.ctcTranscribe!(
         rows.map((j) => pieces[j]!.u),
-        o.decoder === 'joint' ? { beam: 4, ctcWeight: 0.3, maxNewTokens: app.maxTextTokens } : undefined,
+        decoder === 'joint'
+          ? { joint: { beam: 4, ctcWeight: 0.3, maxNewTokens: app.maxTextTokens } }
+          : decoder === 'lexicon'
+            ? { lexicon: m.lexicon(o.lm)! }
+            : undefined,
       );
       rows.forEach((j, r) => {
         texts[j] = got[r]!;
@@ -81,6 +118,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       units: units[i]!.length,
       pieces: mine.length,
       finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
+      decoder,
     };
   });
 }

@@ -20,7 +20,7 @@ const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--nam
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
 tower versions), run.json, model/ (--dtype, default float16), loss.svg and a model card with the
-run's numbers and the evaluation tables of RUN/eval/SPLIT/{asr,tts}/metrics.json (zipper eval
+run's numbers and the evaluation tables of RUN/eval/SPLIT/{asr,asr-ctc,asr-lexicon,tts}/metrics.json (zipper eval
 asr|tts --out RUN/eval/SPLIT/asr|tts), with pocketsphinx's rows from --peer (zipper eval peer
 outputs). --until-step N: the run was stopped there (its command in the card gets the flag).
 --notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).

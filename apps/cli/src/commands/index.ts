@@ -8,6 +8,7 @@ import { demo } from './demo.js';
 import { evaluate } from './eval.js';
 import { fuse } from './fuse.js';
 import { info } from './info.js';
+import { lm } from './lm.js';
 import { pretrain } from './pretrain.js';
 import { quality } from './quality.js';
 import { speak } from './speak.js';
@@ -34,4 +35,5 @@ export const COMMANDS: readonly Command[] = [
   fuse,
   wer,
   evaluate,
+  lm,
 ];

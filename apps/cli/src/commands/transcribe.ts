@@ -10,9 +10,9 @@ import { UsageError, type Command } from '../command.js';
 import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
-import { transcribeAudio } from '../apps/transcriber.js';
+import { APP_DECODERS, resolveDecoder, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
-const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder attention|ctc|joint] [--json] [--batch 8]
+const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -22,9 +22,13 @@ with every file's text, seconds, units, pieces and finish reason, the model and 
 Input: WAV (PCM 8/16/24/32-bit or float, any rate and channels: mixed to mono and resampled),
 ${MAX_AUDIO_SECONDS} s per file at most (MAX_AUDIO_SECONDS) and ${MAX_WAV_BYTES / 2 ** 20} MB; audio longer than the model's
 speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transcripts joined.
---decoder ctc: greedy decoding of the model's CTC head (a model trained with --ctc-weight) instead of
-the text tower (attention, the default); --decoder joint: joint CTC/attention beam search (beam 4,
-score 0.7 * text tower + 0.3 * CTC head; zipper eval asr --decoder joint tunes both).
+--decoder: auto (default) picks the best the model has, measured on dev (docs/results.md):
+lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling only words of a
+word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
+them with it; ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
+beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
+The decoder used is in --json's "decoder".
 --batch N: pieces decoded together (equal lengths share the work; default 8).
 Progress goes to stderr on a terminal only. Exit 0 ok, 2 bad input or options, 1 other failures.`;
 
@@ -33,6 +37,7 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   batch: { type: 'string' },
   decoder: { type: 'string' },
+  lm: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -48,19 +53,21 @@ export const transcribe: Command = {
     if (files.length === 0) throw new UsageError(`which WAV file(s)?\n\n${USAGE}`);
     const batch = intArg(v.batch, 'batch', 8, 1);
     if (batch > 256) throw new UsageError(`--batch must be at most 256, got "${v.batch}"`);
-    const decoder = v.decoder ?? 'attention';
-    if (decoder !== 'attention' && decoder !== 'ctc' && decoder !== 'joint')
-      throw new UsageError(`--decoder takes attention, ctc or joint, got "${v.decoder}"`);
+    const decoder = (v.decoder ?? 'auto') as AppDecoder;
+    if (!APP_DECODERS.includes(decoder)) throw new UsageError(`--decoder takes ${APP_DECODERS.join(', ')}; got "${v.decoder}"`);
+    if (v.lm !== undefined && decoder !== 'auto' && decoder !== 'lexicon') throw new UsageError('--lm is for --decoder lexicon (or auto)');
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();
     const app = await openAppModel(v.model);
     try {
+      const used = resolveDecoder(app, decoder, v.lm);
       const inputs = checked.map((c) => atRate(c, app.m.speech.features.sampleRate));
       const progress = appProgress();
       const t0 = performance.now();
       const out = await transcribeAudio(app, inputs, {
         batch,
-        decoder,
+        decoder: used,
+        ...(v.lm !== undefined ? { lm: v.lm } : {}),
         onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
       });
       const decodeSeconds = (performance.now() - t0) / 1000;
@@ -71,7 +78,7 @@ export const transcribe: Command = {
           JSON.stringify({
             model: app.location,
             dir: app.dir,
-            decoder,
+            decoder: used,
             results: out.map((t) => ({ ...t, file: path.resolve(t.file), seconds: round(t.seconds, 3) })),
             audio_seconds: round(audioSeconds, 3),
             load_seconds: round(app.loadSeconds, 3),

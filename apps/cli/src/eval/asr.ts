@@ -10,13 +10,15 @@
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
+import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit } from './inputs.js';
 import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
-      [--decoder attention|ctc|joint] [--beam 4] [--joint-ctc-weight 0.3] [--limit N] [--batch N] [--out DIR] [--json]
+      [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
+      [--lm FILE] [--lm-weight 0.7] [--word-bonus 0.5] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -27,7 +29,11 @@ utterances. --batch N: rows decoded together (default 8). --decoder ctc: greedy 
 zipped model's CTC head (zipper fuse train --ctc-weight) instead of the text tower (default
 attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --decoder joint: joint CTC/attention
 beam search (--beam, default 4; score (1 - w) * text tower + w * CTC head, w = --joint-ctc-weight,
-default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr-joint. --json: the last stdout line is
+default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr-joint.
+--decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
+tower package's lm.safetensors from zipper lm build), score CTC + --lm-weight * LM + --word-bonus
+per word, --beam prefixes (defaults 128, 0.7, 0.5: chosen on dev); --out defaults to
+MODEL/eval/SPLIT/asr-lexicon. --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
 const OPTIONS = {
@@ -39,6 +45,9 @@ const OPTIONS = {
   decoder: { type: 'string' },
   beam: { type: 'string' },
   'joint-ctc-weight': { type: 'string' },
+  lm: { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-bonus': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -55,12 +64,21 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const batch = intArg(v.batch, 'batch', 8, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${ASR_USAGE}`);
   const decoder = v.decoder ?? 'attention';
-  if (decoder !== 'attention' && decoder !== 'ctc' && decoder !== 'joint')
-    throw new UsageError(`--decoder takes attention, ctc or joint, got "${v.decoder}"`);
-  if (decoder !== 'joint' && (v.beam !== undefined || v['joint-ctc-weight'] !== undefined))
-    throw new UsageError('--beam and --joint-ctc-weight are for --decoder joint');
+  if (decoder !== 'attention' && decoder !== 'ctc' && decoder !== 'joint' && decoder !== 'lexicon')
+    throw new UsageError(`--decoder takes attention, ctc, joint or lexicon, got "${v.decoder}"`);
+  if (decoder !== 'joint' && decoder !== 'lexicon' && v.beam !== undefined)
+    throw new UsageError('--beam is for --decoder joint or lexicon');
+  if (decoder !== 'joint' && v['joint-ctc-weight'] !== undefined) throw new UsageError('--joint-ctc-weight is for --decoder joint');
+  if (decoder !== 'lexicon' && (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined))
+    throw new UsageError('--lm, --lm-weight and --word-bonus are for --decoder lexicon');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
   if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
+  const defaults = resolveLexiconBeamOptions();
+  const lexiconOptions = resolveLexiconBeamOptions({
+    beam: intArg(v.beam, 'beam', defaults.beam, 1),
+    lmWeight: numArg(v['lm-weight'], 'lm-weight', defaults.lmWeight),
+    wordBonus: numArg(v['word-bonus'], 'word-bonus', defaults.wordBonus, -Infinity),
+  });
   const input = openSplit(v.data, split, limit);
   await initBackend();
   const t0 = performance.now();
@@ -68,6 +86,13 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     if (decoder !== 'attention' && !m.ctcTranscribe)
       throw new UsageError(`${dir} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
+    if (decoder === 'lexicon' && !m.ctcBytes)
+      throw new UsageError(`${dir}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
+    const lexicon = decoder === 'lexicon' ? m.lexicon(v.lm) : undefined;
+    if (decoder === 'lexicon' && !lexicon)
+      throw new UsageError(
+        `${dir}'s text tower package ships no word LM; build one (zipper lm build --text DATA/text-only.txt --out LM.safetensors) and pass --lm LM.safetensors`,
+      );
     const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}`));
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
@@ -86,7 +111,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       if (decoder !== 'attention') {
         const texts = m.ctcTranscribe!(
           rows.map((r) => units[r]!),
-          decoder === 'joint' ? joint : undefined,
+          decoder === 'joint' ? { joint } : lexicon ? { lexicon, options: lexiconOptions } : undefined,
         );
         rows.forEach((r, j) => {
           hyps[r] = texts[j]!;
@@ -136,8 +161,9 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       ...s.all,
       voices: s.voices,
       truncated,
-      decoding: decoder === 'ctc' ? 'ctc-greedy' : decoder === 'joint' ? 'joint-ctc-attention' : 'greedy',
+      decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
+      ...(lexicon ? { lexicon: { ...lexiconOptions, words: lexicon.lm.words.length } } : {}),
       out,
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),

@@ -53,6 +53,8 @@ export interface RunSummary {
   readonly asr: Partial<Record<EvalSplit, Metrics>>;
   /** ASR by greedy decoding of the CTC head (zipper eval asr --decoder ctc: eval/SPLIT/asr-ctc). */
   readonly asrCtc: Partial<Record<EvalSplit, Metrics>>;
+  /** ASR by the CTC head's lexicon search with a word LM (zipper eval asr --decoder lexicon: eval/SPLIT/asr-lexicon). */
+  readonly asrLexicon: Partial<Record<EvalSplit, Metrics>>;
   readonly tts: Partial<Record<EvalSplit, Metrics>>;
 }
 
@@ -197,6 +199,7 @@ export function readRun(dir: string): RunSummary {
     losses,
     asr: evalOf('asr'),
     asrCtc: evalOf('asr', 'asr-ctc'),
+    asrLexicon: evalOf('asr', 'asr-lexicon'),
     tts: evalOf('tts'),
   };
 }

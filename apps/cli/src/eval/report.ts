@@ -165,25 +165,36 @@ function renderPage(args: {
     }),
     '',
   ];
-  const withCtc = runs.filter((r) => Object.keys(r.asrCtc).length > 0);
-  if (withCtc.length) {
+  const ctcRows = runs.flatMap((r) =>
+    (
+      [
+        ['greedy', r.asrCtc],
+        ['lexicon + word LM', r.asrLexicon],
+      ] as const
+    )
+      .filter(([, m]) => Object.keys(m).length > 0)
+      .map(([decoder, m]) =>
+        row([
+          `\`${r.name}\``,
+          decoder,
+          f3(m['test-clean']?.wer),
+          f3(m['test-clean']?.cer),
+          f3(m['test-other']?.wer),
+          f3(m['test-other']?.cer),
+          f3(m.dev?.wer),
+        ]),
+      ),
+  );
+  if (ctcRows.length) {
     lines.push(
       '## ASR by the CTC head',
       '',
-      "Greedy decoding of the zipped model's auxiliary CTC head (`zipper eval asr --decoder ctc`), not the text tower.",
+      "The zipped model's auxiliary CTC head, not the text tower: greedy decoding (`zipper eval asr --decoder ctc`), " +
+        "and the lexicon beam search with the text tower package's word LM (`--decoder lexicon`, its dev-chosen defaults).",
       '',
-      row(['run', 'WER test-clean', 'CER test-clean', 'WER test-other', 'CER test-other', 'WER dev']),
-      row(['---', '---:', '---:', '---:', '---:', '---:']),
-      ...withCtc.map((r) =>
-        row([
-          `\`${r.name}\``,
-          f3(r.asrCtc['test-clean']?.wer),
-          f3(r.asrCtc['test-clean']?.cer),
-          f3(r.asrCtc['test-other']?.wer),
-          f3(r.asrCtc['test-other']?.cer),
-          f3(r.asrCtc.dev?.wer),
-        ]),
-      ),
+      row(['run', 'decoder', 'WER test-clean', 'CER test-clean', 'WER test-other', 'CER test-other', 'WER dev']),
+      row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
+      ...ctcRows,
       '',
     );
   }
@@ -237,7 +248,8 @@ function renderPage(args: {
   lines.push('', '## Commands', '');
   for (const r of runs) {
     lines.push(`\`${r.name}\`:`, '', '```sh', r.run.command);
-    for (const m of [...Object.values(r.asr), ...Object.values(r.asrCtc), ...Object.values(r.tts)]) if (m?.command) lines.push(m.command);
+    for (const m of [...Object.values(r.asr), ...Object.values(r.asrCtc), ...Object.values(r.asrLexicon), ...Object.values(r.tts)])
+      if (m?.command) lines.push(m.command);
     lines.push('```', '');
   }
   return lines.join('\n');

@@ -26,6 +26,7 @@ import {
 import {
   ctcAttentionBeam,
   ctcGreedy,
+  ctcLogProbs,
   freezePrefixes,
   fusedDataParallel,
   fusedGradients,
@@ -66,6 +67,8 @@ export interface RunModel<B = unknown> {
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
   /** Greedy decoding of the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included), its labels. */
   readonly ctcDecode?: (inputs: readonly (readonly number[])[]) => number[][];
+  /** The CTC head's log-probabilities per row (zipped models with a CTC head; ctcLogProbs). */
+  readonly ctcLogProbs?: (inputs: readonly (readonly number[])[]) => { rows: Float64Array[]; classes: number };
   /** Joint CTC/attention beam search (zipped models with a CTC head): text token ids per row. */
   readonly jointDecode?: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) => number[][];
   dispose(): void;
@@ -124,6 +127,7 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
     ...(zipper.config.ctc.length > 0
       ? {
           ctcDecode: (inputs: readonly (readonly number[])[]) => ctcGreedy(zipper, inputs),
+          ctcLogProbs: (inputs: readonly (readonly number[])[]) => ctcLogProbs(zipper, inputs),
           jointDecode: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) =>
             ctcAttentionBeam(zipper, inputs, options).map((r) => r.ids),
         }

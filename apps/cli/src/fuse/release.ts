@@ -39,24 +39,29 @@ const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
-  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.asrCtc), ...Object.keys(s.tts)])];
+  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.asrCtc), ...Object.keys(s.asrLexicon), ...Object.keys(s.tts)])];
   if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
-  const ctc = Object.keys(s.asrCtc).length > 0;
+  // a column per decoder evaluated on some split: the text tower, the CTC head greedily, its lexicon search
+  const columns = (
+    [
+      ['this model (text tower decodes)', s.asr],
+      ['its CTC head (`--decoder ctc`)', s.asrCtc],
+      ["its CTC head + word LM (`--decoder lexicon`, the apps' default)", s.asrLexicon],
+    ] as const
+  ).filter(([, m], i) => i === 0 || Object.keys(m).length > 0);
   const lines = [
-    '### Speech recognition (greedy), WER / CER against the gold text',
+    '### Speech recognition, WER / CER against the gold text',
     '',
-    ctc
-      ? '| split | utterances | this model (text tower decodes) | its CTC head (`--decoder ctc`) | pocketsphinx (same audio) |'
-      : '| split | utterances | this model | pocketsphinx (same audio) |',
-    ctc ? '|---|---|---|---|---|' : '|---|---|---|---|',
+    `| split | utterances | ${columns.map(([name]) => name).join(' | ')} | pocketsphinx (same audio) |`,
+    `|---|---|${columns.map(() => '---|').join('')}---|`,
   ];
-  for (const split of [...new Set([...splits, ...Object.keys(s.asrCtc)])]) {
-    const m = s.asr[split as keyof typeof s.asr];
-    const c = s.asrCtc[split as keyof typeof s.asrCtc];
-    if (!m && !c) continue;
+  for (const split of splits) {
+    const cells = columns.map(([, m]) => m[split as keyof typeof m]);
+    const any = cells.find((c) => c !== undefined);
+    if (!any) continue;
     const p = peers.find((x) => x.split === split);
     const cell = (x: Metrics | undefined) => (x ? `${pct(x.wer)} / ${pct(x.cer)}` : 'not run');
-    lines.push(`| ${split} | ${(m ?? c)!.utterances} | ${cell(m)} |${ctc ? ` ${cell(c)} |` : ''} ${p ? cell(p) : 'not run'} |`);
+    lines.push(`| ${split} | ${any.utterances} | ${cells.map(cell).join(' | ')} | ${p ? cell(p) : 'not run'} |`);
   }
   lines.push('', '### Speech synthesis: pocketsphinx transcribes our audio; WER against the gold text', '');
   lines.push(
@@ -71,7 +76,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     );
   }
   lines.push('', 'Commands:', '', '```sh');
-  for (const m of [...Object.values(s.asr), ...Object.values(s.asrCtc), ...Object.values(s.tts), ...peers])
+  for (const m of [...Object.values(s.asr), ...Object.values(s.asrCtc), ...Object.values(s.asrLexicon), ...Object.values(s.tts), ...peers])
     if (m?.command) lines.push(m.command);
   lines.push('```', '');
   return lines;
@@ -98,6 +103,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const machine: Record<string, string> = { [run.data.dir]: 'DATA', [runDir]: 'OUT' };
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
+  machine[out] = o.name; // evaluations of the released package itself name it
   writeFileSync(path.join(out, 'run.json'), portable(readFileSync(path.join(runDir, 'run.json'), 'utf8'), machine));
   if (existsSync(path.join(runDir, LOSS_PLOT))) copyFileSync(path.join(runDir, LOSS_PLOT), path.join(out, LOSS_PLOT));
   const towers = Object.values(run.towers);

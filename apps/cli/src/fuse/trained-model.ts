@@ -5,10 +5,21 @@
  * tokenizer) -> `[speech]` -> text; TTS: text -> BPE ids -> `[text]` -> units -> audio
  * (the speech tokenizer's vocoder).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
-import { ctcText, type Example, type JointDecodeOptions, type ZippedGenerateOptions, type ZipperConfig } from '@zipper/fuse';
+import {
+  ByteLexicon,
+  CTC_BYTE_CLASSES,
+  ctcLexiconBeam,
+  ctcText,
+  type Example,
+  type JointDecodeOptions,
+  type LexiconBeamOptions,
+  type ZippedGenerateOptions,
+  type ZipperConfig,
+} from '@zipper/fuse';
+import { WORD_LM_FILE, WordLm } from '@zipper/text';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
@@ -30,12 +41,24 @@ export interface TrainedModel {
     options: Omit<ZippedGenerateOptions, 'output' | 'maxNewTokens'> & { maxNewTokens?: number },
   ): Promise<GeneratedRow[]>;
   /**
-   * Transcripts of unit sequences by greedy decoding of the model's CTC head, or with `joint` by
-   * joint CTC/attention beam search (@zipper/fuse ctcAttentionBeam); undefined when it has no head.
+   * Transcripts of unit sequences by greedy decoding of the model's CTC head; with `joint` by
+   * joint CTC/attention beam search (@zipper/fuse ctcAttentionBeam), with `lexicon` by the
+   * lexicon-constrained beam search with a word LM (ctcLexiconBeam; a head over bytes only).
+   * Undefined when the model has no head.
    */
-  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], joint?: JointDecodeOptions) => string[];
+  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], decoding?: CtcDecoding) => string[];
+  /** Whether the CTC head's labels are UTF-8 bytes (what lexicon decoding spells). */
+  readonly ctcBytes: boolean;
+  /**
+   * The word LM as a lexicon for `ctcTranscribe`: `file`, or else the text tower package's
+   * WORD_LM_FILE (built by `zipper lm build`); undefined when there is none. Read once per file.
+   */
+  lexicon(file?: string): ByteLexicon | undefined;
   dispose(): void;
 }
+
+/** How `ctcTranscribe` searches (default: greedy). */
+export type CtcDecoding = { readonly joint: JointDecodeOptions } | { readonly lexicon: ByteLexicon; readonly options?: LexiconBeamOptions };
 
 export type GeneratedRow =
   | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
@@ -87,7 +110,26 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
       });
     },
     ...(model.ctcDecode ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech')) } : {}),
+    ctcBytes: (model.config as ZipperConfig).ctc?.[0]?.labels?.classes === CTC_BYTE_CLASSES,
+    lexicon: lexiconLoader(path.join(loaded.refs.text.dir, WORD_LM_FILE)),
     dispose: () => model.dispose(),
+  };
+}
+
+/** Lexicons by file, read on first use; the default file may be absent (undefined). */
+function lexiconLoader(defaultFile: string): (file?: string) => ByteLexicon | undefined {
+  const cache = new Map<string, ByteLexicon>();
+  return (file) => {
+    const f = path.resolve(file ?? defaultFile);
+    const hit = cache.get(f);
+    if (hit) return hit;
+    if (!existsSync(f)) {
+      if (file === undefined) return undefined;
+      throw new CheckpointError(`word LM ${f} does not exist; build one with zipper lm build --text CORPUS.txt --out ${f}`);
+    }
+    const lexicon = ByteLexicon.of(WordLm.decode(readFileSync(f), f));
+    cache.set(f, lexicon);
+    return lexicon;
   };
 }
 
@@ -95,9 +137,17 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
 function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
   const head = (model.config as ZipperConfig).ctc[0]!;
   const decodeTokens = (ids: number[]) => text.decode(ids, { skipSpecial: true });
-  return (units: readonly ArrayLike<number>[], joint?: JointDecodeOptions): string[] => {
+  return (units: readonly ArrayLike<number>[], decoding?: CtcDecoding): string[] => {
     const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
-    if (joint) return model.jointDecode!(rows, joint).map((ids) => decodeTokens(ids).trim());
+    if (decoding && 'joint' in decoding) return model.jointDecode!(rows, decoding.joint).map((ids) => decodeTokens(ids).trim());
+    if (decoding && 'lexicon' in decoding) {
+      if (head.labels?.classes !== CTC_BYTE_CLASSES)
+        throw new CheckpointError(
+          "lexicon decoding spells words in UTF-8 bytes, but this model's CTC head predicts text tokens; train it with zipper fuse train --ctc-labels bytes",
+        );
+      const { rows: lp, classes } = model.ctcLogProbs!(rows);
+      return lp.map((row) => ctcLexiconBeam(row, classes, decoding.lexicon, decoding.options)[0]?.text ?? '');
+    }
     return model.ctcDecode!(rows).map((labels) => ctcText(head, labels, decodeTokens));
   };
 }

@@ -1,0 +1,98 @@
+/**
+ * `zipper lm build`: a word bigram LM (@zipper/text WordLm) of a text corpus, one sentence a
+ * line, for the CTC head's lexicon decoding (`--decoder lexicon`). The shipped one sits in the
+ * text tower package (WORD_LM_FILE), built from the text tower's own pretraining text.
+ */
+import path from 'node:path';
+import { sha256Hex, writeFileAtomicSync } from '@zipper/common/node';
+import { ConfigError } from '@zipper/core';
+import { WORD_LM_FILE, WordLm } from '@zipper/text';
+import { intArg, numArg, parse, readInputFile } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+
+const USAGE = `usage: zipper lm build --text CORPUS.txt --out FILE [--min-count 2] [--min-bigram-count 2] [--discount 0.75] [--json]
+
+Counts a word bigram language model of CORPUS.txt (one sentence a line, words split at
+whitespace; e.g. DATA/text-only.txt of zipper data build, the text tower's pretraining text):
+the lexicon is every word seen --min-count times, probabilities are interpolated absolute
+discounting (--discount D) over sentence-bounded bigrams, bigrams seen fewer than
+--min-bigram-count times are not stored. Writes FILE (safetensors, atomically); a text tower
+package holds it as ${WORD_LM_FILE}, where zipper transcribe / zipper eval asr --decoder lexicon
+find it. Deterministic: the same corpus and options give the same bytes. --json: the last stdout
+line is {"out","words","bigrams","sentences","tokens","bytes","sha256","corpusSha256","seconds"}.`;
+
+const OPTIONS = {
+  text: { type: 'string' },
+  out: { type: 'string' },
+  'min-count': { type: 'string' },
+  'min-bigram-count': { type: 'string' },
+  discount: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function build(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, USAGE);
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!v.text || !v.out) throw new UsageError(`--text and --out are required\n\n${USAGE}`);
+  const discount = numArg(v.discount, 'discount', 0.75);
+  if (!(discount > 0 && discount < 1)) throw new UsageError(`--discount must be in (0, 1), got "${v.discount}"`);
+  const config = {
+    minCount: intArg(v['min-count'], 'min-count', 2, 1),
+    minBigramCount: intArg(v['min-bigram-count'], 'min-bigram-count', 2, 1),
+    discount,
+  };
+  const t0 = performance.now();
+  const corpus = readInputFile(v.text, '--text');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(corpus);
+  } catch {
+    throw new UsageError(`--text ${v.text} is not valid UTF-8 text; convert it (e.g. iconv -t utf-8)`);
+  }
+  let lm: WordLm;
+  try {
+    lm = WordLm.build(text.split('\n'), config);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`--text ${v.text}: ${e.message}`);
+    throw e;
+  }
+  const bytes = lm.encode();
+  const out = path.resolve(v.out);
+  writeFileAtomicSync(out, bytes);
+  const result = {
+    out,
+    words: lm.words.length,
+    bigrams: lm.bigramCount,
+    sentences: lm.info.sentences,
+    tokens: lm.info.tokens,
+    bytes: bytes.length,
+    sha256: sha256Hex(bytes),
+    corpusSha256: sha256Hex(corpus),
+    seconds: +((performance.now() - t0) / 1000).toFixed(2),
+  };
+  if (v.json) console.log(JSON.stringify(result));
+  else
+    console.log(
+      `${out}: ${result.words} words, ${result.bigrams} bigrams from ${result.sentences} sentences (${result.tokens} words), ${(result.bytes / 2 ** 20).toFixed(1)} MB in ${result.seconds} s`,
+    );
+  return 0;
+}
+
+export const lm: Command = {
+  name: 'lm',
+  summary: 'word language models for lexicon decoding: zipper lm build --text CORPUS.txt --out FILE',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'build') return build(rest);
+    if (sub === '--help' || sub === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    if (sub === undefined) throw new UsageError(`zipper lm needs a subcommand (build)\n\n${USAGE}`);
+    throw new UsageError(`unknown subcommand "lm ${sub}"\n\n${USAGE}`);
+  },
+};

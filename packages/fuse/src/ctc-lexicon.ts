@@ -1,0 +1,262 @@
+/**
+ * Lexicon-constrained CTC prefix beam search with a word language model (docs/zipper.md,
+ * "Lexicon decoding"; not in the paper): the decoding of a byte-label CTC head (e.g.
+ * `zipper fuse train --ctc-labels bytes`) that only spells words of a lexicon, scored by
+ *   log p_ctc(labels) + lmWeight * log p_lm(words) + wordBonus * |words|,
+ * the frame-synchronous prefix search of Hannun et al. (2014, "First-pass large vocabulary
+ * continuous speech recognition using bi-directional recurrent DNNs"). Labels are UTF-8 bytes, the
+ * space (32) separates words; a partial word is ranked with its best unigram below it in the
+ * lexicon's trie (the LM lookahead), replaced by the real bigram when the word ends. A word the
+ * lexicon lacks cannot be spelled: that is the price of the constraint (about 1% of our test
+ * words, docs/results.md).
+ *
+ *   const lm = WordLm.decode(bytes);                   // @zipper/text
+ *   const lexicon = ByteLexicon.of(lm);                 // once per LM
+ *   const { rows, classes } = ctcLogProbs(zipper, inputs);
+ *   const best = ctcLexiconBeam(rows[0], classes, lexicon)[0];   // best.text
+ *
+ * Legend: T source positions (frames) of a row, C the head's classes (+1 blank, the last).
+ */
+import { ConfigError, ShapeError } from '@zipper/core';
+import { logAdd } from '@zipper/core/ops';
+
+/** The word LM the search reads (@zipper/text's WordLm is one). */
+export interface WordScorer {
+  /** The lexicon: word i has id i. */
+  readonly words: readonly string[];
+  /** The sentence boundary's id (<s> as a context, </s> as the last word). */
+  readonly boundary: number;
+  /** ln p(next | prev). */
+  logProb(prev: number, next: number): number;
+  /** ln p(w). */
+  unigramLogProb(w: number): number;
+}
+
+const SPACE = 32;
+
+/** The lexicon's words as a trie over their UTF-8 bytes, each node with its best unigram below. */
+export class ByteLexicon {
+  /** Per node: child node per byte. Node 0 is the root. */
+  private readonly children: Map<number, number>[] = [new Map()];
+  /** Per node: the word id ending there, or -1. */
+  private readonly wordAt: number[] = [-1];
+  /** Per node: the largest ln p(w) of the words at or below it. */
+  private readonly best: number[] = [-Infinity];
+
+  private constructor(readonly lm: WordScorer) {
+    const enc = new TextEncoder();
+    lm.words.forEach((w, id) => {
+      const bytes = enc.encode(w);
+      if (bytes.length === 0 || bytes.includes(SPACE))
+        throw new ConfigError(`lexicon word ${id} (${JSON.stringify(w)}) is empty or holds a space`);
+      const p = lm.unigramLogProb(id);
+      let node = 0;
+      this.best[0] = Math.max(this.best[0]!, p);
+      for (const b of bytes) {
+        let next = this.children[node]!.get(b);
+        if (next === undefined) {
+          next = this.children.length;
+          this.children.push(new Map());
+          this.wordAt.push(-1);
+          this.best.push(-Infinity);
+          this.children[node]!.set(b, next);
+        }
+        node = next;
+        this.best[node] = Math.max(this.best[node]!, p);
+      }
+      this.wordAt[node] = id;
+    });
+  }
+
+  static of(lm: WordScorer): ByteLexicon {
+    return new ByteLexicon(lm);
+  }
+
+  /** Trie nodes. */
+  get size(): number {
+    return this.children.length;
+  }
+
+  child(node: number, byte: number): number | undefined {
+    return this.children[node]!.get(byte);
+  }
+
+  word(node: number): number {
+    return this.wordAt[node]!;
+  }
+
+  lookahead(node: number): number {
+    return this.best[node]!;
+  }
+}
+
+/**
+ * The search's settings. The defaults were chosen on dev with the shipped zipper-small and its
+ * text tower's word LM (docs/results.md, "Lexicon decoding"), never on a test split.
+ */
+export interface LexiconBeamOptions {
+  /** Prefixes kept after each frame (default 128). */
+  readonly beam?: number;
+  /** Weight of ln p_lm (default 0.7). */
+  readonly lmWeight?: number;
+  /** Added per word (default 0.5). */
+  readonly wordBonus?: number;
+  /** A frame extends prefixes only by labels with ln p above this (default -5; the space always). */
+  readonly labelThreshold?: number;
+  /** After each frame, prefixes ranked more than this below the best are dropped (default 15). */
+  readonly margin?: number;
+  /** Hypotheses returned, best first (default 1). */
+  readonly nBest?: number;
+}
+
+export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
+
+export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedLexiconBeamOptions {
+  const r = {
+    beam: o.beam ?? 128,
+    lmWeight: o.lmWeight ?? 0.7,
+    wordBonus: o.wordBonus ?? 0.5,
+    labelThreshold: o.labelThreshold ?? -5,
+    margin: o.margin ?? 15,
+    nBest: o.nBest ?? 1,
+  };
+  if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
+  if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
+    throw new ConfigError(`nBest must be an integer in [1, beam = ${r.beam}], got ${r.nBest}`);
+  for (const k of ['lmWeight', 'wordBonus', 'labelThreshold', 'margin'] as const)
+    if (!Number.isFinite(r[k])) throw new ConfigError(`${k} must be a finite number, got ${r[k]}`);
+  if (r.lmWeight < 0) throw new ConfigError(`lmWeight must be >= 0, got ${r.lmWeight}`);
+  if (r.margin <= 0) throw new ConfigError(`margin must be > 0, got ${r.margin}`);
+  return r;
+}
+
+export interface LexiconHypothesis {
+  readonly text: string;
+  /** Word ids of the lexicon. */
+  readonly words: readonly number[];
+  /** ln p_ctc(the labels): summed over the alignments the search kept. */
+  readonly ctc: number;
+  /** ln p_lm(words, </s>). */
+  readonly lm: number;
+  /** ctc + lmWeight * lm + wordBonus * |words|: the rank. */
+  readonly score: number;
+}
+
+interface WordList {
+  readonly word: number;
+  readonly rest: WordList | null;
+}
+
+function wordArray(l: WordList | null): number[] {
+  const out: number[] = [];
+  for (let x = l; x; x = x.rest) out.push(x.word);
+  return out.reverse();
+}
+
+interface Prefix {
+  readonly key: string;
+  /** The last label, -1 for none. */
+  readonly last: number;
+  /** The trie node of the word being spelled (0: between words). */
+  readonly node: number;
+  /** The completed words, last first (shared tails). */
+  readonly words: WordList | null;
+  /** How many. */
+  readonly count: number;
+  /** ln p_lm of the completed words. */
+  readonly lm: number;
+  /** ln p of the prefix's alignments ending in a blank (b) or in its last label (n). */
+  b: number;
+  n: number;
+}
+
+/**
+ * The best `nBest` lexicon transcripts of one row's CTC log-probabilities `logp` [T, C + 1]
+ * (blank = C; `ctcLogProbs`'s rows). Throws ShapeError for a row of the wrong size; returns no
+ * hypothesis when nothing of the lexicon fits (e.g. every frame is blank: one empty transcript).
+ */
+export function ctcLexiconBeam(
+  logp: Float64Array,
+  classes: number,
+  lexicon: ByteLexicon,
+  options: LexiconBeamOptions = {},
+): LexiconHypothesis[] {
+  const o = resolveLexiconBeamOptions(options);
+  const width = classes + 1;
+  if (classes <= SPACE || logp.length % width !== 0)
+    throw new ShapeError(`ctcLexiconBeam: ${logp.length} log-probs are not T x ${width} byte classes (+ blank)`);
+  const T = logp.length / width;
+  const lm = lexicon.lm;
+  const partial = (p: Prefix) => (p.node === 0 ? 0 : lexicon.lookahead(p.node));
+  const rank = (p: Prefix) => logAdd(p.b, p.n) + o.lmWeight * (p.lm + partial(p)) + o.wordBonus * p.count;
+  let beam: Prefix[] = [{ key: '', last: -1, node: 0, words: null, count: 0, lm: 0, b: 0, n: -Infinity }];
+  for (let t = 0; t < T; t++) {
+    const row = logp.subarray(t * width, (t + 1) * width);
+    const blank = row[classes]!;
+    const labels: number[] = [];
+    for (let c = 0; c < classes; c++) if (row[c]! > o.labelThreshold || c === SPACE) labels.push(c);
+    const next = new Map<string, Prefix>();
+    const at = (from: Prefix, key: string, make: () => Omit<Prefix, 'b' | 'n'>): Prefix => {
+      let p = next.get(key);
+      if (!p) {
+        p = { ...make(), b: -Infinity, n: -Infinity };
+        next.set(key, p);
+      }
+      return p;
+    };
+    for (const p of beam) {
+      const total = logAdd(p.b, p.n);
+      const same = at(p, p.key, () => p);
+      same.b = logAdd(same.b, total + blank);
+      if (p.last >= 0) same.n = logAdd(same.n, p.n + row[p.last]!);
+      for (const c of labels) {
+        const ext = extension(p, c);
+        if (!ext) continue;
+        const q = at(p, ext.key, () => ext);
+        // a repeated label needs a blank between its two copies
+        q.n = logAdd(q.n, (c === p.last ? p.b : total) + row[c]!);
+      }
+    }
+    const ranked = [...next.values()].map((p) => ({ p, r: rank(p) })).sort((a, b) => b.r - a.r);
+    const floor = ranked[0]!.r - o.margin;
+    beam = ranked
+      .slice(0, o.beam)
+      .filter((x) => x.r >= floor)
+      .map((x) => x.p);
+  }
+  const done: LexiconHypothesis[] = [];
+  for (const p of beam) {
+    let words = p.words;
+    let lmSum = p.lm;
+    if (p.node !== 0) {
+      const w = lexicon.word(p.node);
+      if (w < 0) continue; // ends inside a word
+      lmSum += lm.logProb(words ? words.word : lm.boundary, w);
+      words = { word: w, rest: words };
+    }
+    lmSum += lm.logProb(words ? words.word : lm.boundary, lm.boundary);
+    const ids = wordArray(words);
+    const ctc = logAdd(p.b, p.n);
+    done.push({
+      text: ids.map((w) => lm.words[w]).join(' '),
+      words: ids,
+      ctc,
+      lm: lmSum,
+      score: ctc + o.lmWeight * lmSum + o.wordBonus * ids.length,
+    });
+  }
+  return done.sort((a, b) => b.score - a.score).slice(0, o.nBest);
+
+  /** `p` extended by the label `c`, or undefined when the lexicon cannot spell it. */
+  function extension(p: Prefix, c: number): Omit<Prefix, 'b' | 'n'> | undefined {
+    if (c === SPACE) {
+      const w = p.node === 0 ? -1 : lexicon.word(p.node);
+      if (w < 0) return undefined; // no word ends here (or two spaces)
+      const prev = p.words ? p.words.word : lm.boundary;
+      return { key: `${p.key} `, last: c, node: 0, words: { word: w, rest: p.words }, count: p.count + 1, lm: p.lm + lm.logProb(prev, w) };
+    }
+    const node = lexicon.child(p.node, c);
+    if (node === undefined) return undefined;
+    return { key: p.key + String.fromCharCode(c), last: c, node, words: p.words, count: p.count, lm: p.lm };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Lexicon-constrained CTC beam search (ctc-lexicon.ts) on hand-made byte log-probabilities: it
+ * spells only lexicon words where greedy decoding does not; with the LM off and a wide beam its CTC
+ * score is the exact probability of its labels (CtcPrefixScorer, itself checked against every
+ * alignment in ctc-joint.test.ts); the LM weight and the word bonus move the choice the way their
+ * definitions say; the trie's lookahead is the best unigram below a node; bad input is a typed error.
+ */
+import { ConfigError, ShapeError } from '@zipper/core';
+import { describe, expect, it } from 'vitest';
+import { ByteLexicon, ctcLexiconBeam, CtcPrefixScorer, type WordScorer } from '../src/index.js';
+
+const C = 256; // byte classes; the blank is C
+const BLANK = C;
+const FLOOR = Math.log(1e-6);
+
+/** Frames of byte probabilities (each a map letter | 'space' | 'blank' -> p; the rest on the floor), as log-probs [T, C + 1]. */
+function frames(...ps: Record<string, number>[]): Float64Array {
+  const out = new Float64Array(ps.length * (C + 1)).fill(FLOOR);
+  ps.forEach((p, t) => {
+    for (const [k, v] of Object.entries(p)) {
+      const label = k === 'blank' ? BLANK : k === 'space' ? 32 : k.charCodeAt(0);
+      out[t * (C + 1) + label] = Math.log(v);
+    }
+  });
+  return out;
+}
+
+/** A unigram LM (bigrams equal to unigrams) over `probs` (word -> p; the rest is the boundary's). */
+function unigramLm(probs: Record<string, number>): WordScorer {
+  const words = Object.keys(probs);
+  const p = [...Object.values(probs), 1 - Object.values(probs).reduce((a, b) => a + b, 0)];
+  return {
+    words,
+    boundary: words.length,
+    logProb: (_prev, next) => Math.log(p[next]!),
+    unigramLogProb: (w) => Math.log(p[w]!),
+  };
+}
+
+const greedy = (lp: Float64Array): string => {
+  let out = '';
+  let prev = -1;
+  for (let t = 0; t < lp.length / (C + 1); t++) {
+    const row = lp.subarray(t * (C + 1), (t + 1) * (C + 1));
+    const k = row.indexOf(Math.max(...row));
+    if (k !== prev && k !== BLANK) out += String.fromCharCode(k);
+    prev = k;
+  }
+  return out;
+};
+
+describe('ctcLexiconBeam', () => {
+  // "cat" with an unclear last letter: x is more likely than t, but "cax" is no word
+  const cat = frames(
+    { c: 0.9, blank: 0.1 },
+    { blank: 0.9, c: 0.1 },
+    { a: 0.8, blank: 0.2 },
+    { x: 0.5, t: 0.4, blank: 0.1 },
+    { blank: 0.95 },
+  );
+  const lexicon = ByteLexicon.of(unigramLm({ cat: 0.3, cab: 0.2, at: 0.2, a: 0.1 }));
+
+  it('spells only lexicon words where greedy decoding does not', () => {
+    expect(greedy(cat)).toBe('cax');
+    const [best] = ctcLexiconBeam(cat, C, lexicon, { lmWeight: 0, wordBonus: 0 });
+    expect(best!.text).toBe('cat');
+    expect(best!.words).toEqual([0]);
+  });
+
+  it('with the LM off and a wide beam, its CTC score is the exact probability of its labels', () => {
+    const hyps = ctcLexiconBeam(cat, C, lexicon, { lmWeight: 0, wordBonus: 0, beam: 64, nBest: 3, labelThreshold: -1e9, margin: 1e9 });
+    const scorer = new CtcPrefixScorer(cat, cat.length / (C + 1), C);
+    for (const h of hyps) {
+      let g = scorer.initial();
+      for (const b of new TextEncoder().encode(h.text)) g = scorer.extend(g, b);
+      expect(h.ctc).toBeCloseTo(scorer.final(g), 10);
+      expect(h.score).toBeCloseTo(h.ctc, 12);
+    }
+    // best first, each a different lexicon spelling: "at" skips the weak first c, "cab" needs a b at the floor
+    expect(hyps.map((h) => h.text)).toEqual(['cat', 'at', 'a']);
+    expect(hyps[0]!.score).toBeGreaterThan(hyps[1]!.score);
+  });
+
+  it('the LM weight moves a close acoustic call to the likelier word; its score is the sum of its parts', () => {
+    // one letter: a slightly ahead of b acoustically, b far more likely under the LM
+    const lp = frames({ a: 0.51, b: 0.49 }, { blank: 0.99 });
+    const lex = ByteLexicon.of(unigramLm({ a: 0.01, b: 0.5 }));
+    expect(ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0 })[0]!.text).toBe('a');
+    const [b] = ctcLexiconBeam(lp, C, lex, { lmWeight: 1, wordBonus: 0 });
+    expect(b!.text).toBe('b');
+    // ln p_lm(b, </s>) = ln 0.5 + ln(1 - 0.51)
+    expect(b!.lm).toBeCloseTo(Math.log(0.5) + Math.log(0.49), 10);
+    expect(b!.score).toBeCloseTo(b!.ctc + b!.lm, 10);
+  });
+
+  it('spaces separate words; the word bonus trades one long word for two short ones', () => {
+    // "at", a weak space, "a": the words "at a", or without the space the rarer word "ata"
+    const lp = frames({ a: 0.9 }, { t: 0.9 }, { space: 0.3, blank: 0.7 }, { a: 0.9 }, { blank: 0.9 });
+    const lex = ByteLexicon.of(unigramLm({ at: 0.3, a: 0.3, ata: 0.01 }));
+    const [two] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0 });
+    expect(two!.text).toBe('ata'); // without the space: the space costs ln 0.3 against ln 0.7
+    const [bonus] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 2 });
+    expect(bonus!.text).toBe('at a');
+    expect(bonus!.words).toEqual([0, 1]);
+    expect(bonus!.score).toBeCloseTo(bonus!.ctc + 2 * 2, 10);
+  });
+
+  it('all blanks: one empty transcript; the lookahead is the best unigram below a node', () => {
+    const lp = frames({ blank: 0.99 }, { blank: 0.99 });
+    const [h] = ctcLexiconBeam(lp, C, lexicon);
+    expect(h!.text).toBe('');
+    expect(h!.words).toEqual([]);
+    const c = lexicon.child(0, 'c'.charCodeAt(0))!;
+    expect(lexicon.lookahead(c)).toBeCloseTo(Math.log(0.3), 12); // cat (0.3) and cab (0.2) below "c"
+    expect(lexicon.lookahead(lexicon.child(c, 'a'.charCodeAt(0))!)).toBeCloseTo(Math.log(0.3), 12);
+    expect(lexicon.word(lexicon.child(0, 'a'.charCodeAt(0))!)).toBe(3);
+    expect(lexicon.child(0, 'z'.charCodeAt(0))).toBeUndefined();
+  });
+
+  it('bad input is a typed error', () => {
+    expect(() => ctcLexiconBeam(new Float64Array(10), C, lexicon)).toThrow(ShapeError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { beam: 2, nBest: 3 })).toThrow(ConfigError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { lmWeight: -1 })).toThrow(ConfigError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { margin: 0 })).toThrow(ConfigError);
+    expect(() => ByteLexicon.of(unigramLm({ 'a b': 0.5 }))).toThrow(/holds a space/);
+  });
+});
