@@ -133,12 +133,15 @@ export function gridRuns(o) {
             args: ['eval', 'asr', '--split', split],
             dir: ['eval', split, 'asr'],
           })),
+          // a CTC head: greedy, and the lexicon search with the text tower package's word LM (the apps' default)
           ...(m.args.includes('--ctc-weight')
-            ? ['test-clean', 'test-other'].map((split) => ({
-                id: `asr-ctc ${split}`,
-                args: ['eval', 'asr', '--split', split, '--decoder', 'ctc'],
-                dir: ['eval', split, 'asr-ctc'],
-              }))
+            ? ['ctc', 'lexicon'].flatMap((decoder) =>
+                ['test-clean', 'test-other'].map((split) => ({
+                  id: `asr-${decoder} ${split}`,
+                  args: ['eval', 'asr', '--split', split, '--decoder', decoder],
+                  dir: ['eval', split, `asr-${decoder}`],
+                })),
+              )
             : []),
           {
             id: 'tts test-clean',

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveTinyTowers, tinyData } from '../../apps/cli/test/fuse-helpers.js';
+import { runZipper, saveTinyTowers, tinyData } from '../../apps/cli/test/fuse-helpers.js';
 
 /** Runs the script without blocking the test worker (a blocking spawn starves vitest's RPC). */
 async function grid(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; last: unknown }> {
@@ -33,6 +33,18 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-grid-'));
   data = await tinyData('zipper-grid-data-');
   towers = await saveTinyTowers(data, tmp);
+  // the text tower's word LM, as a text tower package ships it (lm.safetensors), for the lexicon evaluations
+  const lm = await runZipper([
+    'lm',
+    'build',
+    '--text',
+    path.join(data, 'text-only.txt'),
+    '--out',
+    path.join(towers.text, 'lm.safetensors'),
+    '--min-count',
+    '1',
+  ]);
+  if (lm.code !== 0) throw new Error(`zipper lm build failed: ${lm.stderr}`);
 }, 300_000);
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
@@ -76,8 +88,16 @@ describe('tools/eval/grid.mjs', () => {
       ['zipper-ours-100pct', true, 3],
       ['single-100pct', true, 3],
     ]);
-    // the CTC decoder is evaluated only for the model with a CTC head
-    expect(s.runs[0]!.evals).toEqual(['asr test-clean', 'asr test-other', 'asr-ctc test-clean', 'asr-ctc test-other', 'tts test-clean']);
+    // the CTC decoders (greedy, lexicon) are evaluated only for the model with a CTC head
+    expect(s.runs[0]!.evals).toEqual([
+      'asr test-clean',
+      'asr test-other',
+      'asr-ctc test-clean',
+      'asr-ctc test-other',
+      'asr-lexicon test-clean',
+      'asr-lexicon test-other',
+      'tts test-clean',
+    ]);
     expect(s.runs[1]!.evals).toEqual(['asr test-clean', 'asr test-other', 'tts test-clean']);
     const tts = JSON.parse(readFileSync(path.join(out, 'single-100pct', 'eval', 'test-clean', 'tts', 'metrics.json'), 'utf8')) as {
       seeds: number[];
