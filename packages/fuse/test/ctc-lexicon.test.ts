@@ -2,8 +2,8 @@
  * Lexicon-constrained CTC beam search (ctc-lexicon.ts) on hand-made byte log-probabilities: it
  * spells only lexicon words where greedy decoding does not; with the LM off and a wide beam its CTC
  * score is the exact probability of its labels (CtcPrefixScorer, itself checked against every
- * alignment in ctc-joint.test.ts); the LM weight and the word bonus move the choice the way their
- * definitions say; the trie's lookahead is the best unigram below a node; bad input is a typed error.
+ * alignment in ctc-joint.test.ts); the LM weight, the word bonus and the blank penalty move the
+ * choice the way their definitions say; the trie's lookahead is the best unigram below a node; bad input is a typed error.
  */
 import { ConfigError, ShapeError } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
@@ -62,13 +62,21 @@ describe('ctcLexiconBeam', () => {
 
   it('spells only lexicon words where greedy decoding does not', () => {
     expect(greedy(cat)).toBe('cax');
-    const [best] = ctcLexiconBeam(cat, C, lexicon, { lmWeight: 0, wordBonus: 0 });
+    const [best] = ctcLexiconBeam(cat, C, lexicon, { lmWeight: 0, wordBonus: 0, blankPenalty: 0 });
     expect(best!.text).toBe('cat');
     expect(best!.words).toEqual([0]);
   });
 
   it('with the LM off and a wide beam, its CTC score is the exact probability of its labels', () => {
-    const hyps = ctcLexiconBeam(cat, C, lexicon, { lmWeight: 0, wordBonus: 0, beam: 64, nBest: 3, labelThreshold: -1e9, margin: 1e9 });
+    const hyps = ctcLexiconBeam(cat, C, lexicon, {
+      lmWeight: 0,
+      wordBonus: 0,
+      blankPenalty: 0,
+      beam: 64,
+      nBest: 3,
+      labelThreshold: -1e9,
+      margin: 1e9,
+    });
     const scorer = new CtcPrefixScorer(cat, cat.length / (C + 1), C);
     for (const h of hyps) {
       let g = scorer.initial();
@@ -85,8 +93,8 @@ describe('ctcLexiconBeam', () => {
     // one letter: a slightly ahead of b acoustically, b far more likely under the LM
     const lp = frames({ a: 0.51, b: 0.49 }, { blank: 0.99 });
     const lex = ByteLexicon.of(unigramLm({ a: 0.01, b: 0.5 }));
-    expect(ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0 })[0]!.text).toBe('a');
-    const [b] = ctcLexiconBeam(lp, C, lex, { lmWeight: 1, wordBonus: 0 });
+    expect(ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0, blankPenalty: 0 })[0]!.text).toBe('a');
+    const [b] = ctcLexiconBeam(lp, C, lex, { lmWeight: 1, wordBonus: 0, blankPenalty: 0 });
     expect(b!.text).toBe('b');
     // ln p_lm(b, </s>) = ln 0.5 + ln(1 - 0.51)
     expect(b!.lm).toBeCloseTo(Math.log(0.5) + Math.log(0.49), 10);
@@ -97,12 +105,25 @@ describe('ctcLexiconBeam', () => {
     // "at", a weak space, "a": the words "at a", or without the space the rarer word "ata"
     const lp = frames({ a: 0.9 }, { t: 0.9 }, { space: 0.3, blank: 0.7 }, { a: 0.9 }, { blank: 0.9 });
     const lex = ByteLexicon.of(unigramLm({ at: 0.3, a: 0.3, ata: 0.01 }));
-    const [two] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0 });
+    const [two] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 0, blankPenalty: 0 });
     expect(two!.text).toBe('ata'); // without the space: the space costs ln 0.3 against ln 0.7
-    const [bonus] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 2 });
+    const [bonus] = ctcLexiconBeam(lp, C, lex, { lmWeight: 0, wordBonus: 2, blankPenalty: 0 });
     expect(bonus!.text).toBe('at a');
     expect(bonus!.words).toEqual([0, 1]);
     expect(bonus!.score).toBeCloseTo(bonus!.ctc + 2 * 2, 10);
+  });
+
+  it('the blank penalty keeps a letter the head half drops; the CTC score is then that of the penalized blank', () => {
+    // "a", then b against a likelier blank: "a" without a penalty, "ab" once the blank costs 1 more
+    const lp = frames({ a: 0.9, blank: 0.1 }, { b: 0.3, blank: 0.7 });
+    const lex = ByteLexicon.of(unigramLm({ a: 0.3, ab: 0.3 }));
+    const opts = { lmWeight: 0, wordBonus: 0, beam: 64, labelThreshold: -1e9, margin: 1e9 };
+    expect(ctcLexiconBeam(lp, C, lex, { ...opts, blankPenalty: 0 })[0]!.text).toBe('a');
+    const [ab] = ctcLexiconBeam(lp, C, lex, { ...opts, blankPenalty: 1 });
+    expect(ab!.text).toBe('ab');
+    const penalized = lp.map((x, i) => (i % (C + 1) === BLANK ? x - 1 : x));
+    const scorer = new CtcPrefixScorer(penalized, 2, C);
+    expect(ab!.ctc).toBeCloseTo(scorer.final(scorer.extend(scorer.extend(scorer.initial(), 97), 98)), 10);
   });
 
   it('all blanks: one empty transcript; the lookahead is the best unigram below a node', () => {
@@ -122,6 +143,7 @@ describe('ctcLexiconBeam', () => {
     expect(() => ctcLexiconBeam(cat, C, lexicon, { beam: 2, nBest: 3 })).toThrow(ConfigError);
     expect(() => ctcLexiconBeam(cat, C, lexicon, { lmWeight: -1 })).toThrow(ConfigError);
     expect(() => ctcLexiconBeam(cat, C, lexicon, { margin: 0 })).toThrow(ConfigError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { blankPenalty: NaN })).toThrow(ConfigError);
     expect(() => ByteLexicon.of(unigramLm({ 'a b': 0.5 }))).toThrow(/holds a space/);
   });
 });

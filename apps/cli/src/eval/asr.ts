@@ -18,7 +18,7 @@ import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscrip
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
-      [--lm FILE] [--lm-weight 0.7] [--word-bonus 0.5] [--limit N] [--batch N] [--out DIR] [--json]
+      [--lm FILE] [--lm-weight 1.3] [--word-bonus 0] [--blank-penalty 1.5] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -31,8 +31,9 @@ attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --decoder joint: jo
 beam search (--beam, default 4; score (1 - w) * text tower + w * CTC head, w = --joint-ctc-weight,
 default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr-joint.
 --decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
-tower package's lm.safetensors from zipper lm build), score CTC + --lm-weight * LM + --word-bonus
-per word, --beam prefixes (defaults 128, 0.7, 0.5: chosen on dev); --out defaults to
+tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
+by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.3,
+0, 1.5: chosen on dev); --out defaults to
 MODEL/eval/SPLIT/asr-lexicon. --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
@@ -48,6 +49,7 @@ const OPTIONS = {
   lm: { type: 'string' },
   'lm-weight': { type: 'string' },
   'word-bonus': { type: 'string' },
+  'blank-penalty': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -69,8 +71,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   if (decoder !== 'joint' && decoder !== 'lexicon' && v.beam !== undefined)
     throw new UsageError('--beam is for --decoder joint or lexicon');
   if (decoder !== 'joint' && v['joint-ctc-weight'] !== undefined) throw new UsageError('--joint-ctc-weight is for --decoder joint');
-  if (decoder !== 'lexicon' && (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined))
-    throw new UsageError('--lm, --lm-weight and --word-bonus are for --decoder lexicon');
+  if (
+    decoder !== 'lexicon' &&
+    (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined || v['blank-penalty'] !== undefined)
+  )
+    throw new UsageError('--lm, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
   if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
   const defaults = resolveLexiconBeamOptions();
@@ -78,6 +83,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     beam: intArg(v.beam, 'beam', defaults.beam, 1),
     lmWeight: numArg(v['lm-weight'], 'lm-weight', defaults.lmWeight),
     wordBonus: numArg(v['word-bonus'], 'word-bonus', defaults.wordBonus, -Infinity),
+    blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', defaults.blankPenalty, -Infinity),
   });
   const input = openSplit(v.data, split, limit);
   await initBackend();
