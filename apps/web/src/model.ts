@@ -6,7 +6,7 @@
  *   tokenizer's units -> then one of the model's decoders (`decoders`, best first; the default
  *   is the first, as `zipper transcribe`'s `auto`): `lexicon`, the CTC head's lexicon beam search
  *   with the text tower package's word LM (ctcLogProbs -> ctcLexiconBeam; a byte-label head and a
- *   package with WORD_LM_FILE); `ctc`, greedy decoding of the head (ctcGreedy -> ctcText);
+ *   package with WORD_LM_FILE); `ctc`, greedy decoding of the head (both: ctcTranscripts);
  *   `attention`, the text tower through cross-attention (generateZipped -> BPE decode).
  * - TTS: text -> BPE ids -> `[text]` segment -> sampled units -> the speech tokenizer's vocoder
  *   -> 16-bit WAV bytes (exactly units x samplesPerUnit samples).
@@ -17,18 +17,7 @@
  * read from the towers' directories here: loadZipper loads (and verifies by sha256) the weights.
  */
 import { CheckpointError, readModelJson, type ModelFiles } from '@zipper/core';
-import {
-  ByteLexicon,
-  CTC_BYTE_CLASSES,
-  ctcGreedy,
-  ctcLexiconBeam,
-  ctcLogProbs,
-  ctcText,
-  generateZipped,
-  loadZipper,
-  wrapSegment,
-  type Zipper,
-} from '@zipper/fuse';
+import { ByteLexicon, CTC_BYTE_CLASSES, ctcTranscripts, generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower, WORD_LM_FILE, WordLm } from '@zipper/text';
 import { prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
@@ -131,6 +120,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const seen = seenCharacters(text);
   const maxAudioSeconds = maxUnits / speech.unitRate;
   const ctcHead = zipper.config.ctc.find((h) => h.from === 'speech' && h.to === 'text');
+  const speechSpec = spec('speech');
   const lexicon = ctcHead?.labels?.classes === CTC_BYTE_CLASSES ? await readLexicon(src.text) : undefined;
   const decoders: readonly Decoder[] = [...(lexicon ? ['lexicon' as const] : []), ...(ctcHead ? ['ctc' as const] : []), 'attention'];
 
@@ -160,32 +150,23 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const t1 = now();
     const units = speech.encode(samples);
     const t2 = now();
-    if (decoder === 'lexicon') {
-      const spec = zipper.config.towers.find((t) => t.name === 'speech')!;
-      const { rows, classes } = ctcLogProbs(zipper, [[spec.bos, ...units, spec.eos]], ctcHead);
-      const best = ctcLexiconBeam(rows[0]!, classes, lexicon!)[0];
+    if (decoder !== 'attention') {
+      const [t] = ctcTranscripts(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], (ids) => text.decode(ids, { skipSpecial: true }), {
+        head: ctcHead!,
+        ...(decoder === 'lexicon' ? { lexicon: lexicon! } : {}),
+      });
       return {
-        text: best?.text ?? '',
+        text: t!.text,
         decoder,
         seconds,
         units: units.length,
-        tokens: best?.words.length ?? 0,
+        tokens: t!.count,
         finishReason: 'stop',
-        timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text (CTC + word LM)': now() - t2 },
-      };
-    }
-    if (decoder === 'ctc') {
-      const spec = zipper.config.towers.find((t) => t.name === 'speech')!;
-      const labels = ctcGreedy(zipper, [[spec.bos, ...units, spec.eos]], ctcHead)[0]!;
-      const out = ctcText(ctcHead!, labels, (ids) => text.decode(ids, { skipSpecial: true }));
-      return {
-        text: out,
-        decoder,
-        seconds,
-        units: units.length,
-        tokens: labels.length,
-        finishReason: 'stop',
-        timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text (CTC)': now() - t2 },
+        timings: {
+          'read WAV': t1 - t0,
+          'audio to units': t2 - t1,
+          [decoder === 'lexicon' ? 'decode text (CTC + word LM)' : 'decode text (CTC)']: now() - t2,
+        },
       };
     }
     const r = await generateZipped(zipper, [[wrapSegment(zipper.config, 'speech', Array.from(units))]], {

@@ -19,6 +19,7 @@ export * from './ctc-encoder.js';
 export * from './ctc-decode.js';
 export * from './ctc-joint.js';
 export * from './ctc-lexicon.js';
+export * from './ctc-transcribe.js';
 export * from './generate.js';
 export * from './checkpoint.js';
 export * from './baseline.js';

@@ -13,9 +13,13 @@ import { ConfigError } from '@zipper/core';
 import { ctcLoss } from '@zipper/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ByteLexicon,
   ctcGreedy,
+  ctcLexiconBeam,
+  ctcLogProbs,
   ctcTargets,
   ctcText,
+  ctcTranscripts,
   fusedGradients,
   layoutBatch,
   loadZipper,
@@ -292,6 +296,38 @@ describe('CTC head with a bidirectional encoder (encoderLayers)', () => {
       }),
     ).toThrow(/reads a whole source segment/);
     z.dispose();
+  });
+});
+
+describe('ctcTranscripts', () => {
+  it('greedy: ctcText of ctcGreedy; with a lexicon: ctcLexiconBeam of ctcLogProbs, row by row; a token head refuses a lexicon', () => {
+    // a byte head over the tiny text tower: token t spells the letter "a" + t; specials nothing
+    const map = Array.from({ length: 13 }, (_, t) => (t < 11 ? [97 + t] : []));
+    const head = { from: 'speech', to: 'text', labels: { classes: 256, map } };
+    const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [head] }, { seed: 2 });
+    perturbFusion(z, 9);
+    const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
+    const decodeTokens = () => 'never';
+    const greedy = ctcTranscripts(z, rows, decodeTokens);
+    expect(greedy).toEqual(ctcGreedy(z, rows).map((l) => ({ text: ctcText(z.config.ctc[0]!, l, decodeTokens), count: l.length })));
+    const words = ['a', 'b', 'ab', 'ba', 'cab'];
+    const lexicon = ByteLexicon.of({
+      words,
+      boundary: words.length,
+      logProb: () => Math.log(1 / 6),
+      unigramLogProb: () => Math.log(1 / 6),
+    });
+    const search = { labelThreshold: -1e9, beam: 8 };
+    const got = ctcTranscripts(z, rows, decodeTokens, { lexicon, search });
+    const { rows: lp, classes } = ctcLogProbs(z, rows);
+    const want = lp.map((r) => ctcLexiconBeam(r, classes, lexicon, search)[0]!);
+    expect(got).toEqual(want.map((h) => ({ text: h.text, count: h.words.length })));
+    expect(got.some((t) => t.text !== '')).toBe(true);
+    for (const t of got) for (const w of t.text.split(' ').filter(Boolean)) expect(words).toContain(w);
+    z.dispose();
+    const tokens = Zipper.create(towers(), CTC, { seed: 2 });
+    expect(() => ctcTranscripts(tokens, rows, decodeTokens, { lexicon })).toThrow(/lexicon decoding spells UTF-8 bytes/);
+    tokens.dispose();
   });
 });
 

@@ -25,14 +25,15 @@ import {
 } from '@zipper/core';
 import {
   ctcAttentionBeam,
-  ctcGreedy,
-  ctcLogProbs,
+  ctcTranscripts,
   freezePrefixes,
   fusedDataParallel,
   fusedGradients,
   fusedLoss,
   generateZipped,
   type CrossRopeSpec,
+  type CtcTranscript,
+  type CtcTranscriptOptions,
   type FusedLossOptions,
   type JointDecodeOptions,
   layoutBatch,
@@ -65,10 +66,12 @@ export interface RunModel<B = unknown> {
   /** Writes the model in its release format (a directory, atomically); float16 halves the trained weights' bytes (a release). */
   save(dir: string, options?: { readonly dtype?: 'float32' | 'float16' }): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
-  /** Greedy decoding of the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included), its labels. */
-  readonly ctcDecode?: (inputs: readonly (readonly number[])[]) => number[][];
-  /** The CTC head's log-probabilities per row (zipped models with a CTC head; ctcLogProbs). */
-  readonly ctcLogProbs?: (inputs: readonly (readonly number[])[]) => { rows: Float64Array[]; classes: number };
+  /** Transcripts by the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included); ctcTranscripts. */
+  readonly ctcTranscripts?: (
+    inputs: readonly (readonly number[])[],
+    decodeTokens: (ids: number[]) => string,
+    options?: CtcTranscriptOptions,
+  ) => CtcTranscript[];
   /** Joint CTC/attention beam search (zipped models with a CTC head): text token ids per row. */
   readonly jointDecode?: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) => number[][];
   dispose(): void;
@@ -126,8 +129,11 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
     ...(zipper.config.ctc.length > 0
       ? {
-          ctcDecode: (inputs: readonly (readonly number[])[]) => ctcGreedy(zipper, inputs),
-          ctcLogProbs: (inputs: readonly (readonly number[])[]) => ctcLogProbs(zipper, inputs),
+          ctcTranscripts: (
+            inputs: readonly (readonly number[])[],
+            decodeTokens: (ids: number[]) => string,
+            options?: CtcTranscriptOptions,
+          ) => ctcTranscripts(zipper, inputs, decodeTokens, options),
           jointDecode: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) =>
             ctcAttentionBeam(zipper, inputs, options).map((r) => r.ids),
         }

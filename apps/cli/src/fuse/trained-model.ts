@@ -11,8 +11,6 @@ import { CheckpointError } from '@zipper/core';
 import {
   ByteLexicon,
   CTC_BYTE_CLASSES,
-  ctcLexiconBeam,
-  ctcText,
   type Example,
   type JointDecodeOptions,
   type LexiconBeamOptions,
@@ -109,7 +107,7 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
         };
       });
     },
-    ...(model.ctcDecode ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech')) } : {}),
+    ...(model.ctcTranscripts ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech')) } : {}),
     ctcBytes: (model.config as ZipperConfig).ctc?.[0]?.labels?.classes === CTC_BYTE_CLASSES,
     lexicon: lexiconLoader(path.join(loaded.refs.text.dir, WORD_LM_FILE)),
     dispose: () => model.dispose(),
@@ -133,21 +131,14 @@ function lexiconLoader(defaultFile: string): (file?: string) => ByteLexicon | un
   };
 }
 
-/** Units -> `<bos> units <eos>` -> the CTC head's labels -> text (bytes: UTF-8; tokens: the BPE tokenizer). */
+/** Units -> `<bos> units <eos>` -> the CTC head -> text (ctcTranscripts: greedy or the lexicon search), or the joint search's tokens. */
 function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
-  const head = (model.config as ZipperConfig).ctc[0]!;
   const decodeTokens = (ids: number[]) => text.decode(ids, { skipSpecial: true });
   return (units: readonly ArrayLike<number>[], decoding?: CtcDecoding): string[] => {
     const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
     if (decoding && 'joint' in decoding) return model.jointDecode!(rows, decoding.joint).map((ids) => decodeTokens(ids).trim());
-    if (decoding && 'lexicon' in decoding) {
-      if (head.labels?.classes !== CTC_BYTE_CLASSES)
-        throw new CheckpointError(
-          "lexicon decoding spells words in UTF-8 bytes, but this model's CTC head predicts text tokens; train it with zipper fuse train --ctc-labels bytes",
-        );
-      const { rows: lp, classes } = model.ctcLogProbs!(rows);
-      return lp.map((row) => ctcLexiconBeam(row, classes, decoding.lexicon, decoding.options)[0]?.text ?? '');
-    }
-    return model.ctcDecode!(rows).map((labels) => ctcText(head, labels, decodeTokens));
+    const lexicon =
+      decoding && 'lexicon' in decoding ? { lexicon: decoding.lexicon, ...(decoding.options ? { search: decoding.options } : {}) } : {};
+    return model.ctcTranscripts!(rows, decodeTokens, lexicon).map((t) => t.text);
   };
 }
