@@ -6,6 +6,7 @@
  * so several files are ordered by length and decoded `batch` rows per call.
  */
 import { UsageError } from '../command.js';
+import type { TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import { splitUnits, type AudioInput } from './audio-input.js';
 
@@ -46,21 +47,23 @@ export interface TranscribeOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** `auto` made concrete for this model; other decoders are checked against what it has. */
-export function resolveDecoder(app: AppModel, decoder: AppDecoder = 'auto', lm?: string): Exclude<AppDecoder, 'auto'> {
-  const { m } = app;
+/**
+ * `auto` made concrete for the model `m` (named `where` in messages); other decoders are checked
+ * against what it has (UsageError). `zipper eval asr` checks its --decoder here too.
+ */
+export function resolveDecoder(m: TrainedModel, where: string, decoder: AppDecoder = 'auto', lm?: string): Exclude<AppDecoder, 'auto'> {
   if (decoder === 'auto') {
     if (!m.ctcTranscribe) return 'attention';
     return m.ctcBytes && m.lexicon(lm) ? 'lexicon' : 'ctc';
   }
   if (decoder !== 'attention' && !m.ctcTranscribe)
-    throw new UsageError(`${app.location} has no CTC head (zipper fuse train --ctc-weight X trains one); use --decoder attention`);
+    throw new UsageError(`${where} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
   if (decoder === 'lexicon') {
     if (!m.ctcBytes)
-      throw new UsageError(`${app.location}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
+      throw new UsageError(`${where}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
     if (!m.lexicon(lm))
       throw new UsageError(
-        `${app.location}'s text tower package ships no word LM; build one (zipper lm build --text CORPUS.txt --out LM.safetensors) and pass --lm LM.safetensors`,
+        `${where}'s text tower package ships no word LM; build one (zipper lm build --text CORPUS.txt --out LM.safetensors) and pass --lm LM.safetensors`,
       );
   }
   return decoder;
@@ -68,7 +71,7 @@ export function resolveDecoder(app: AppModel, decoder: AppDecoder = 'auto', lm?:
 
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
-  const decoder = resolveDecoder(app, o.decoder, o.lm);
+  const decoder = resolveDecoder(m, app.location, o.decoder, o.lm);
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
   const units = inputs.map((a) => m.speech.encode(a.samples));

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { sha256Hex, writeFileAtomicSync } from '@zipper/common/node';
 import { ConfigError } from '@zipper/core';
 import { WORD_LM_FILE, WordLm } from '@zipper/text';
+import { utf8DecodeStrict } from '@zipper/tokenizers';
 import { intArg, numArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -47,12 +48,7 @@ async function build(argv: readonly string[]): Promise<number> {
   };
   const t0 = performance.now();
   const corpus = readInputFile(v.text, '--text');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(corpus);
-  } catch {
-    throw new UsageError(`--text ${v.text} is not valid UTF-8 text; convert it (e.g. iconv -t utf-8)`);
-  }
+  const text = utf8DecodeStrict(corpus, `--text ${v.text}`);
   let lm: WordLm;
   try {
     lm = WordLm.build(text.split('\n'), config);

@@ -10,7 +10,7 @@ import { UsageError, type Command } from '../command.js';
 import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
-import { APP_DECODERS, resolveDecoder, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
+import { APP_DECODERS, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE] [--json] [--batch 8]
 
@@ -60,13 +60,12 @@ export const transcribe: Command = {
     await initBackend();
     const app = await openAppModel(v.model);
     try {
-      const used = resolveDecoder(app, decoder, v.lm);
       const inputs = checked.map((c) => atRate(c, app.m.speech.features.sampleRate));
       const progress = appProgress();
       const t0 = performance.now();
       const out = await transcribeAudio(app, inputs, {
         batch,
-        decoder: used,
+        decoder,
         ...(v.lm !== undefined ? { lm: v.lm } : {}),
         onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
       });
@@ -78,7 +77,7 @@ export const transcribe: Command = {
           JSON.stringify({
             model: app.location,
             dir: app.dir,
-            decoder: used,
+            decoder: out[0]!.decoder,
             results: out.map((t) => ({ ...t, file: path.resolve(t.file), seconds: round(t.seconds, 3) })),
             audio_seconds: round(audioSeconds, 3),
             load_seconds: round(app.loadSeconds, 3),

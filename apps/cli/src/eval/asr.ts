@@ -11,6 +11,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
+import { resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit } from './inputs.js';
@@ -90,15 +91,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
   try {
-    if (decoder !== 'attention' && !m.ctcTranscribe)
-      throw new UsageError(`${dir} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
-    if (decoder === 'lexicon' && !m.ctcBytes)
-      throw new UsageError(`${dir}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
+    resolveDecoder(m, dir, decoder, v.lm);
     const lexicon = decoder === 'lexicon' ? m.lexicon(v.lm) : undefined;
-    if (decoder === 'lexicon' && !lexicon)
-      throw new UsageError(
-        `${dir}'s text tower package ships no word LM; build one (zipper lm build --text DATA/text-only.txt --out LM.safetensors) and pass --lm LM.safetensors`,
-      );
     const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}`));
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
