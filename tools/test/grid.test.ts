@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runZipper, saveTinyTowers, tinyData } from '../../apps/cli/test/fuse-helpers.js';
+import { buildTinyWordLm, saveTinyTowers, tinyData } from '../../apps/cli/test/fuse-helpers.js';
 
 /** Runs the script without blocking the test worker (a blocking spawn starves vitest's RPC). */
 async function grid(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; last: unknown }> {
@@ -34,16 +34,7 @@ beforeAll(async () => {
   data = await tinyData('zipper-grid-data-');
   towers = await saveTinyTowers(data, tmp);
   // the text tower's word LM, as a text tower package ships it (lm.safetensors), for the lexicon evaluations
-  const lm = await runZipper([
-    'lm',
-    'build',
-    '--text',
-    path.join(data, 'text-only.txt'),
-    '--out',
-    path.join(towers.text, 'lm.safetensors'),
-    '--min-count',
-    '1',
-  ]);
+  const lm = await buildTinyWordLm(data, path.join(towers.text, 'lm.safetensors'));
   if (lm.code !== 0) throw new Error(`zipper lm build failed: ${lm.stderr}`);
 }, 300_000);
 afterAll(() => {

@@ -64,6 +64,10 @@ export async function runZipper(argv: string[]): Promise<{ code: number; stdout:
   }
 }
 
+/** `zipper lm build --min-count 1 --json` of a tiny data build's text-only.txt into `out`. */
+export const buildTinyWordLm = (data: string, out: string) =>
+  runZipper(['lm', 'build', '--text', path.join(data, 'text-only.txt'), '--out', out, '--min-count', '1', '--json']);
+
 /** The last stdout line as JSON. */
 export const summaryOf = (r: { stdout: string[] }): Record<string, unknown> =>
   JSON.parse(r.stdout[r.stdout.length - 1] ?? '{}') as Record<string, unknown>;

@@ -14,7 +14,7 @@ import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import { buildTinyWordLm, killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -224,13 +224,11 @@ describe('zipper fuse train', () => {
     // zipper lm build: a word LM of the data's text; --decoder lexicon spells only its words, and
     // zipper transcribe --decoder lexicon --lm gives the evaluation's hypothesis for the same audio
     const lmFile = path.join(data, 'words.safetensors');
-    const buildLm = (out: string) =>
-      runZipper(['lm', 'build', '--text', path.join(data, 'text-only.txt'), '--out', out, '--min-count', '1', '--json']);
-    const built = await buildLm(lmFile);
+    const built = await buildTinyWordLm(data, lmFile);
     expect(built.code, built.stderr).toBe(0);
     const lmInfo = summaryOf(built) as { words: number; bigrams: number; sha256: string };
     expect(lmInfo.words).toBeGreaterThan(10);
-    const again = await buildLm(`${lmFile}.2`); // the same bytes again
+    const again = await buildTinyWordLm(data, `${lmFile}.2`); // the same bytes again
     expect((summaryOf(again) as { sha256: string }).sha256).toBe(lmInfo.sha256);
     const lx = await runZipper([
       ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
