@@ -8,7 +8,8 @@
 - ragged batches: each example alone gives the logits it gets in the batch;
 - causality: changing a later segment changes no logit of an earlier position, in either tower;
 - cached greedy decoding (zipper_decode.py) gives the logits of a forward pass over the whole
-  sequence, across a switch of output modality, also with rotary cross positions (crossRope);
+  sequence, across a switch of output modality, also with rotary cross positions (crossRope) and
+  with links that read a CTC head's encoder (feedLinks);
 - a tower absent from a batch is skipped, and links reading it leave the reader unchanged;
 - links apply in schedule order (to, toLayer, from) whatever order the config lists them in;
 - cyclic schedules, duplicate links, unknown towers and out-of-vocabulary ids are refused;
@@ -164,6 +165,26 @@ class Twin(unittest.TestCase):
         for x, i, logits in fed:
             self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
         self.assertGreater(float((full["text"] - plain["text"]).abs().max()), 1e-4)  # the positions matter
+
+    def test_cached_decoding_equals_uncached_with_fed_links(self):
+        # feedLinks: the text <- speech links read the CTC head's bidirectional encoder, computed once
+        # over the whole speech prompt and cached as keys/values
+        config = {**self.config, "options": {**self.config.get("options", {}), "ctc": [
+            {"from": "speech", "to": "text", "encoderLayers": 1, "feedLinks": True}]}}
+        torch.manual_seed(1)
+        model = zr.Zipper(config)
+        missing, unexpected = model.load_state_dict(self.model.state_dict(), strict=False)
+        self.assertTrue(all(k.startswith("ctc.") for k in missing), missing)
+        self.assertTrue(unexpected and all(k.startswith("cross.text_from_speech.") and ".proj." in k for k in unexpected), unexpected)
+        prompt = [{"tower": "speech", "ids": [9, 1, 2, 3, 4, 5, 10]}]
+        segments, fed = zd.greedy(model, prompt, ["text"], max_new=6)
+        with torch.no_grad():
+            full = model(zr.pack([prompt + segments], config))
+            plain = self.model(zr.pack([prompt + segments], self.config))
+        self.assertGreaterEqual(len(fed), 6)
+        for x, i, logits in fed:
+            self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
+        self.assertGreater(float((full["text"] - plain["text"]).abs().max()), 1e-4)  # the links read the encoder
 
     def test_refusals(self):
         bad = {**self.config, "schedule": {"links": [

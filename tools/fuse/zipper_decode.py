@@ -40,7 +40,13 @@ def step(model, inputs, state):
     def link_kv(link):
         key, y = link_key(link), link["from"]
         if y in inputs and key not in appended:  # the source gained positions: project them once
-            k, v = model.link_module(link).keys_values(saved[(y, link["fromLayer"])], state.length[y])
+            src = saved[(y, link["fromLayer"])]
+            if model.link_module(link).fed:  # feedLinks: the CTC head's encoder reads the whole source segment at once
+                if state.length[y] > 0:
+                    raise ValueError(f"link {key} reads a CTC head's encoder: give the whole {y} segment in one step")
+                g = inputs[y][1]
+                src = model.fed_source(link, saved, {y: {"gidx": g, "valid": torch.ones_like(g, dtype=torch.bool)}})
+            k, v = model.link_module(link).keys_values(src, state.length[y])
             old = state.kv.get(key)
             g = inputs[y][1]
             state.kv[key] = (k, v, g) if old is None else (torch.cat([old[0], k], 2), torch.cat([old[1], v], 2), torch.cat([old[2], g], 1))

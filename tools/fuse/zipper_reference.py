@@ -207,8 +207,9 @@ class FeedForward(nn.Module):
 class GatedCrossAttention(nn.Module):
     """One link: x + v tanh(a) attn(norm(x), ReLU(g(m_Y))), then x + v tanh(b) ff(norm(x))."""
 
-    def __init__(self, d_reader, heads, d_source, proj_layers, eps, rope_rate=None):
+    def __init__(self, d_reader, heads, d_source, proj_layers, eps, rope_rate=None, fed=False):
         super().__init__()
+        self.fed = fed  # reads a CTC head's encoder output (feedLinks): the source is already projected
         self.proj = Affine(d_source, d_reader, proj_layers)
         self.norm_attn = ref.RMSNorm(d_reader, eps)
         self.attn = CrossAttention(d_reader, heads, rope_rate)
@@ -217,8 +218,8 @@ class GatedCrossAttention(nn.Module):
         self.ff = FeedForward(d_reader)
         self.gate_ff = nn.Parameter(torch.zeros(1))
 
-    def keys_values(self, m_src, start=0):  # m_src [B, S, D_Y] at source positions start.. -> k, v [B, H_X, S, K_X]
-        return self.attn.keys_values(self.proj(m_src), start)
+    def keys_values(self, m_src, start=0):  # m_src [B, S, D_Y] (fed: [B, S, D_X]) at source positions start.. -> k, v [B, H_X, S, K_X]
+        return self.attn.keys_values(m_src if self.fed else self.proj(m_src), start)
 
     def forward(self, x, m_src, allowed):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S]
         return self.attend(x, *self.keys_values(m_src), allowed)
@@ -277,13 +278,16 @@ class CtcHead(nn.Module):
         self.weight, self.bias = lin.weight, lin.bias
 
     def forward(self, s, source):  # s [B, S, D] (the link's projection of the source states)
+        return F.linear(self.encode(s, source), self.weight, self.bias)
+
+    def encode(self, s, source):  # what the linear layer (and, with feedLinks, the links) read
         if len(self.encoder):
             pos = torch.arange(s.shape[1], device=s.device)
             allowed = segment_mask(source)
             for b in self.encoder:
                 s = b(s, pos, allowed)
             s = self.encoder_norm(s)
-        return F.linear(s, self.weight, self.bias)
+        return s
 
 
 def cross_name(link):
@@ -314,22 +318,32 @@ class Zipper(nn.Module):
             for t in self.tower_specs:
                 self.inproj[t["name"]] = InputProjection(t["config"]["dModel"], self.options["inputProjectionLayers"], self.options["inputProjection"])
         rates = {(r["to"], r["from"]): float(r["rate"]) for r in self.options["crossRope"]}
+        self.ctc_heads = [dict(h) for h in self.options["ctc"]]
+        fed = {(h["to"], h["from"]) for h in self.ctc_heads if h.get("feedLinks")}
         self.cross = nn.ModuleDict()
         for link in self.links:
             cx, cy = spec[link["to"]]["config"], spec[link["from"]]["config"]
             by_layer = self.cross[cross_name(link)] if cross_name(link) in self.cross else nn.ModuleDict()
+            is_fed = (link["to"], link["from"]) in fed
+            # a fed link has no projection of its own, but for the head's link, whose projection is the encoder's input
+            own_proj = not is_fed or link is next(l for l in self.links if l["to"] == link["to"] and l["from"] == link["from"])
             by_layer[str(link["toLayer"])] = GatedCrossAttention(
-                cx["dModel"], cx["nHeads"], cy["dModel"], self.options["projectionLayers"], cx.get("normEps", 1e-6), rates.get((link["to"], link["from"]))
+                cx["dModel"],
+                cx["nHeads"],
+                cy["dModel"],
+                self.options["projectionLayers"] if own_proj else 0,
+                cx.get("normEps", 1e-6),
+                rates.get((link["to"], link["from"])),
+                fed=is_fed,
             )
             self.cross[cross_name(link)] = by_layer
         # CTC heads (option ctc): a linear layer [D_to -> C + 1] on the first to <- from link's source projection
-        self.ctc_heads = [dict(h) for h in self.options["ctc"]]
         self.ctc = nn.ModuleDict()
         for h in self.ctc_heads:
             link = self.ctc_link(h)
             if link is None:
                 raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: no such link in the schedule")
-            unknown = sorted(set(h) - {"from", "to", "labels", "encoderLayers"})
+            unknown = sorted(set(h) - {"from", "to", "labels", "encoderLayers", "feedLinks"})
             if unknown:
                 raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: {', '.join(unknown)} not implemented by the PyTorch twin")
             classes = h["labels"]["classes"] if h.get("labels") else spec[h["to"]]["config"]["vocabSize"]
@@ -339,6 +353,7 @@ class Zipper(nn.Module):
     def ctc_link(self, head):
         """The link whose source projection a CTC head reads: the first `to <- from` in schedule order."""
         return next((l for l in self.links if l["to"] == head["to"] and l["from"] == head["from"]), None)
+
     def link_module(self, link):
         return self.cross[cross_name(link)][str(link["toLayer"])]
 
@@ -349,10 +364,21 @@ class Zipper(nn.Module):
         for h in self.ctc_heads:
             if h["from"] not in batch["streams"]:
                 continue
-            link = self.ctc_link(h)
             name = f"{h['to']}_from_{h['from']}"
-            out[name] = self.ctc[name](self.link_module(link).proj(saved[(h["from"], link["fromLayer"])]), batch["streams"][h["from"]])
+            out[name] = self.ctc[name](self.head_input(h, saved), batch["streams"][h["from"]])
         return out
+
+    def head_input(self, h, saved):
+        """The head's link's projection of the source states it reads."""
+        link = self.ctc_link(h)
+        return self.link_module(link).proj(saved[(h["from"], link["fromLayer"])])
+
+    def fed_source(self, link, saved, streams):
+        """What a link reads: the source block's output, or (feedLinks) its CTC head's encoder output."""
+        h = next((h for h in self.ctc_heads if h.get("feedLinks") and h["to"] == link["to"] and h["from"] == link["from"]), None)
+        if h is None:
+            return saved[(link["from"], link["fromLayer"])]
+        return self.ctc[f"{h['to']}_from_{h['from']}"].encode(self.head_input(h, saved), streams[h["from"]])
 
     def forward(self, batch, keep_states=False):
         """Per-tower logits {X: [B, T_X, V_X]} of a packed batch (see `pack`); with keep_states,
@@ -375,7 +401,7 @@ class Zipper(nn.Module):
                     if link["to"] == x and link["toLayer"] == l and link["from"] in streams:
                         y = link["from"]
                         allowed = cross_mask(streams[x], streams[y])
-                        hidden[x] = self.link_module(link)(hidden[x], saved[(y, link["fromLayer"])], allowed)
+                        hidden[x] = self.link_module(link)(hidden[x], self.fed_source(link, saved, streams), allowed)
                 continue
             saved[(x, l)] = hidden[x]  # m_X(l): before the cross-attention after block l
         logits = {x: self.towers[x].norm(hidden[x]) @ self.towers[x].emb.weight.T for x in (t["name"] for t in self.tower_specs) if x in hidden}

@@ -187,7 +187,8 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
           { to: 'text', from: 'speech', rate: 2.37 },
           { to: 'speech', from: 'text', rate: 1 / 2.37 },
         ],
-        ctc: [{ from: 'speech', to: 'text', labels: { classes: 5, map }, encoderLayers: 2 }],
+        // feedLinks: the text <- speech links read the head's encoder (the plain links are the first suite's)
+        ctc: [{ from: 'speech', to: 'text', labels: { classes: 5, map }, encoderLayers: 2, feedLinks: true }],
       },
       { seed: 3 },
     );
@@ -199,7 +200,7 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the twin loads it strictly; its tower logits and CTC logits (bidirectional encoder included) equal ours; the rotary positions matter', async () => {
+  it('the twin loads it strictly; its tower logits and CTC logits (bidirectional encoder included, read by the links) equal ours; the rotary positions matter', async () => {
     // a row with two speech segments: the CTC encoder sees each segment alone
     const rows: Example[] = [
       ...examples,

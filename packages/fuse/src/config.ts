@@ -53,9 +53,19 @@ export interface CtcHeadSpec {
    * paper): pre-norm blocks of the `to` tower's shape (width, heads, MLP ratio, rotary base) whose
    * self-attention sees every position of the same source segment, earlier and later, then an
    * RMSNorm. A causal tower's state at a frame has not heard the rest of the word yet; these let
-   * the head read it. Only the head uses them (the cross-attention reads the projection as before).
+   * the head read it. Only the head uses them (the cross-attention reads the projection as before)
+   * unless `feedLinks` is set.
    */
   readonly encoderLayers?: number;
+  /**
+   * The links `to <- from` read the head's encoder output instead of their own projection of the
+   * source (default false; not in the paper; needs `encoderLayers` >= 1): the hybrid CTC/attention
+   * recipe of ESPnet, where the decoder attends to the encoder that CTC shapes. The keys and values
+   * then carry what the head is trained to spell. The head's link keeps its projection (it is the
+   * encoder's input); the other links `to <- from` have none. Every such link must read a source
+   * layer at or above the head link's, so that reading the encoder adds no dependency cycle.
+   */
+  readonly feedLinks?: boolean;
 }
 
 export interface CtcLabels {
@@ -197,6 +207,16 @@ function resolveCrossRope(
 export const ctcStreamName = (h: CtcHeadSpec): string => `${h.to}_ctc`;
 export const ctcHeadName = (h: CtcHeadSpec): string => `${h.to}_from_${h.from}`;
 
+/** The link whose source projection a CTC head reads: the first `to <- from` in schedule order. */
+export function ctcHeadLink(c: ZipperConfig, h: CtcHeadSpec): FusionLink {
+  return c.schedule.links.find((l) => l.to === h.to && l.from === h.from) as FusionLink;
+}
+
+/** The CTC head whose encoder a link reads (`feedLinks`), if any. */
+export function feedingHead(c: ZipperConfig, link: FusionLink): CtcHeadSpec | undefined {
+  return c.ctc.find((h) => h.feedLinks === true && h.to === link.to && h.from === link.from);
+}
+
 /** The number of classes of a head's softmax without the blank (the blank is class `ctcClasses`). */
 export function ctcClasses(c: ZipperConfig, h: CtcHeadSpec): number {
   return h.labels ? h.labels.classes : towerSpec(c, h.to).config.vocabSize;
@@ -210,8 +230,12 @@ function resolveCtcHeads(
   const names = towers.map((t) => t.name);
   if (!Array.isArray(input)) throw new ConfigError(`ctc must be a list of { from, to } heads, got ${JSON.stringify(input)}`);
   const heads = input.map((h, i) => {
-    if (h === null || typeof h !== 'object' || Object.keys(h).some((k) => !['from', 'to', 'labels', 'encoderLayers'].includes(k)))
-      throw new ConfigError(`ctc[${i}] must be { from, to, labels?, encoderLayers? }, got ${JSON.stringify(h)}`);
+    if (
+      h === null ||
+      typeof h !== 'object' ||
+      Object.keys(h).some((k) => !['from', 'to', 'labels', 'encoderLayers', 'feedLinks'].includes(k))
+    )
+      throw new ConfigError(`ctc[${i}] must be { from, to, labels?, encoderLayers?, feedLinks? }, got ${JSON.stringify(h)}`);
     for (const n of [h.from, h.to])
       if (!names.includes(n)) throw new ConfigError(`ctc[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
     if (!schedule.links.some((l) => l.to === h.to && l.from === h.from))
@@ -221,7 +245,20 @@ function resolveCtcHeads(
     const encoderLayers = h.encoderLayers ?? 0;
     if (!Number.isInteger(encoderLayers) || encoderLayers < 0)
       throw new ConfigError(`ctc[${i}].encoderLayers must be an integer >= 0, got ${JSON.stringify(h.encoderLayers)}`);
-    const encoder = encoderLayers > 0 ? { encoderLayers } : {}; // 0 is not stored: zipper.json stays as before
+    const feedLinks = h.feedLinks ?? false;
+    if (typeof feedLinks !== 'boolean') throw new ConfigError(`ctc[${i}].feedLinks must be a boolean, got ${JSON.stringify(h.feedLinks)}`);
+    if (feedLinks) {
+      if (encoderLayers < 1) throw new ConfigError(`ctc[${i}].feedLinks needs encoderLayers >= 1 (the links read the head's encoder)`);
+      const fed = schedule.links.filter((l) => l.to === h.to && l.from === h.from);
+      const first = fed[0] as FusionLink;
+      const low = fed.find((l) => l.fromLayer < first.fromLayer);
+      if (low)
+        throw new ConfigError(
+          `ctc[${i}].feedLinks: link ${h.to}@${low.toLayer} <- ${h.from}@${low.fromLayer} reads a lower source layer than the head's link (${h.from}@${first.fromLayer}); the encoder reads that one`,
+        );
+    }
+    // 0 and false are not stored: zipper.json stays as before
+    const encoder = { ...(encoderLayers > 0 ? { encoderLayers } : {}), ...(feedLinks ? { feedLinks } : {}) };
     if (h.labels === undefined) return Object.freeze({ from: h.from, to: h.to, ...encoder });
     const { classes, map } = h.labels;
     const v = (towers.find((t) => t.name === h.to) as ZipperTowerSpec).config.vocabSize;

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initParam } from '@zipper/core';
-import { ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { ctcClasses, ctcHeadLink, ctcHeadName, feedingHead, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { linkKey, type FusionLink } from './schedule.js';
 
 export type FusionInit = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
@@ -46,6 +46,16 @@ export function inputProjectionSpecs(c: ZipperConfig, tower: string): FusionPara
   return specs;
 }
 
+/**
+ * The layers of a link's own source projection: `projectionLayers`, but none for a link that reads
+ * a CTC head's encoder (`feedLinks`) unless it is the head's own link, whose projection is the
+ * encoder's input.
+ */
+export function linkProjectionLayers(c: ZipperConfig, link: FusionLink): number {
+  const head = feedingHead(c, link);
+  return head && linkKey(ctcHeadLink(c, head)) !== linkKey(link) ? 0 : c.projectionLayers;
+}
+
 /** `cross.<X>_from_<Y>.<l>.*` of one link. */
 export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] {
   const dx = towerSpec(c, link.to).config.dModel;
@@ -53,7 +63,7 @@ export function linkSpecs(c: ZipperConfig, link: FusionLink): FusionParamSpec[] 
   const f = towerSpec(c, link.to).config.mlpRatio * dx;
   const p = linkKey(link);
   const specs: FusionParamSpec[] = [];
-  for (let i = 0; i < c.projectionLayers; i++)
+  for (let i = 0; i < linkProjectionLayers(c, link); i++)
     specs.push(normal(`${p}.proj.layers.${i}.weight`, [i === 0 ? dy : dx, dx], 2), zeros(`${p}.proj.layers.${i}.bias`, [dx]));
   specs.push(
     ones(`${p}.norm_attn.scale`, [dx]),

@@ -31,7 +31,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { linear } from '@zipper/core/ops';
 import { ConfigError, emptyCache, keySetProblems, prefixKeys, ShapeError, shapesOf, type LayerKV, type Tower } from '@zipper/core';
-import { crossRopeOf, ctcHeadName, resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperConfigInput } from './config.js';
+import {
+  crossRopeOf,
+  ctcHeadLink,
+  ctcHeadName,
+  feedingHead,
+  resolveZipperConfig,
+  towerSpec,
+  type CtcHeadSpec,
+  type ZipperConfig,
+  type ZipperConfigInput,
+} from './config.js';
 import {
   crossKeysValues,
   gatedCrossAttention,
@@ -43,8 +53,8 @@ import { UnknownTowerError } from './errors.js';
 import { ctcEncoder } from './ctc-encoder.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
-import { fusionParamSpecs, initFusionParam, type FusionInitOptions } from './params.js';
-import { affineLayers, reluMlp } from './projection.js';
+import { fusionParamSpecs, initFusionParam, linkProjectionLayers, type FusionInitOptions } from './params.js';
+import { affineLayers, reluMlp, type AffineLayer } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
 import type { FusedBatch } from './segments.js';
 import { emptyZipperState, type StreamInput, type TowerState, type ZipperState } from './state.js';
@@ -328,14 +338,7 @@ export class Zipper {
             if (link.to !== x || link.toLayer !== l) continue;
             const sub = getSubset(link);
             if (sub) {
-              h = this.applyLinkRows(
-                link,
-                h,
-                getRaw(link.from, link.fromLayer),
-                sub,
-                align ? getPrior(link, sub.rows) : undefined,
-                penalties,
-              );
+              h = this.applyLinkRows(link, h, getSource(link), sub, align ? getPrior(link, sub.rows) : undefined, penalties);
               continue;
             }
             const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
@@ -343,6 +346,34 @@ export class Zipper {
           }
           post.set(key, h);
           return h;
+        };
+
+        // A CTC head's input: its link's projection of the source states, then its encoder if it has
+        // one, over the source tower's new positions [B, S, D_to]; the head and any fed link read it.
+        const encoded = new Map<string, tf.Tensor3D>();
+        const getEncoded = (head: CtcHeadSpec): tf.Tensor3D => {
+          const name = ctcHeadName(head);
+          const hit = encoded.get(name);
+          if (hit) return hit;
+          const link = ctcHeadLink(c, head);
+          let s = reluMlp(getRaw(head.from, link.fromLayer), this.linkProjection(link)); // [B, S, D_to]
+          if (head.encoderLayers) {
+            if (pastLength(head.from) > 0)
+              throw new ConfigError(
+                `CTC head ${name} has a bidirectional encoder, which reads a whole source segment; run it without a decoding state` +
+                  (head.feedLinks ? ' (its links read the encoder: give the whole source segment in one run)' : ''),
+              );
+            const to = towerSpec(c, head.to).config;
+            const g = (inputs[head.from] as StreamInput).global;
+            s = ctcEncoder((k) => this.param(k) as tf.Tensor, `ctc.${name}`, s, g, head.encoderLayers, to);
+          }
+          encoded.set(name, s);
+          return s;
+        };
+        // What a link reads over the source tower's new positions: the source block's output, or a fed link's head encoder.
+        const getSource = (link: FusionLink): tf.Tensor3D => {
+          const head = feedingHead(c, link);
+          return head ? getEncoded(head) : getRaw(link.from, link.fromLayer);
         };
 
         // The link's keys/values over every source position so far (cached + new), or null if none.
@@ -353,12 +384,7 @@ export class Zipper {
           const cached = state.links[key];
           let kv: LayerKV | null = cached ?? null;
           if (active.includes(link.from)) {
-            const fresh = crossKeysValues(
-              this.crossWeights(link),
-              getRaw(link.from, link.fromLayer),
-              this.crossOptions(link),
-              pastLength(link.from),
-            );
+            const fresh = crossKeysValues(this.crossWeights(link), getSource(link), this.crossOptions(link), pastLength(link.from));
             kv = cached
               ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D }
               : fresh;
@@ -444,20 +470,9 @@ export class Zipper {
         const ctc: Record<string, tf.Tensor3D> = {};
         for (const head of options.ctc ? c.ctc : []) {
           if (!active.includes(head.from)) continue;
-          const link = c.schedule.links.find((l) => l.to === head.to && l.from === head.from) as FusionLink;
           const p = `ctc.${ctcHeadName(head)}`;
-          let s = reluMlp(getRaw(head.from, link.fromLayer), this.crossWeights(link).proj); // [B, S, D_to]
-          if (head.encoderLayers) {
-            if (pastLength(head.from) > 0)
-              throw new ConfigError(
-                `CTC head ${ctcHeadName(head)} has a bidirectional encoder, which reads a whole source segment; run it without a decoding state`,
-              );
-            const to = towerSpec(c, head.to).config;
-            const g = (inputs[head.from] as StreamInput).global;
-            s = ctcEncoder((k) => this.param(k) as tf.Tensor, p, s, g, head.encoderLayers, to);
-          }
           ctc[ctcHeadName(head)] = linear(
-            s,
+            getEncoded(head),
             this.param(`${p}.weight`) as tf.Tensor as tf.Tensor2D,
             this.param(`${p}.bias`) as tf.Tensor as tf.Tensor1D,
           );
@@ -586,11 +601,16 @@ export class Zipper {
     return c.inputProjection === 'gated' ? { layers, gate: this.param(`inproj.${x}.gate`) as tf.Tensor as tf.Tensor1D } : { layers };
   }
 
+  /** The link's own source projection g (`cross.<X>_from_<Y>.<l>.proj`; none for a fed link other than its head's). */
+  private linkProjection(link: FusionLink): AffineLayer[] {
+    return affineLayers((k) => this.param(k), `${linkKey(link)}.proj`, linkProjectionLayers(this.config, link));
+  }
+
   private crossWeights(link: FusionLink): CrossAttentionWeights {
     const p = linkKey(link);
     const w = (k: string) => this.param(`${p}.${k}`) as tf.Tensor;
     return {
-      proj: affineLayers((k) => this.param(k), `${p}.proj`, this.config.projectionLayers),
+      proj: feedingHead(this.config, link) ? [] : this.linkProjection(link), // a fed link's source is already projected (the head's encoder)
       normAttn: w('norm_attn.scale') as tf.Tensor1D,
       q: w('attn.q.weight') as tf.Tensor2D,
       kv: w('attn.kv.weight') as tf.Tensor2D,

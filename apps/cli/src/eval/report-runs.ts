@@ -131,7 +131,7 @@ export function labelOf(run: FuseRun): string {
   const extras = [
     run.recipe.towerLrScale !== undefined ? `towers at ${run.recipe.towerLrScale}x lr` : '',
     run.model.ctcWeight
-      ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''})`
+      ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',
     run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '',
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',

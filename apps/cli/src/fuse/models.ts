@@ -92,6 +92,8 @@ export interface FuseOptions {
   readonly ctcLabels?: CtcLabelKind;
   /** Bidirectional blocks of the CTC head (CtcHeadSpec.encoderLayers; default 0). */
   readonly ctcEncoderLayers?: number;
+  /** The text <- speech links read the CTC head's encoder (CtcHeadSpec.feedLinks; default false). */
+  readonly ctcFeedLinks?: boolean;
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
   /** Rotary cross positions (config.crossRope; default none). */
@@ -159,6 +161,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
                 to: 'text',
                 ...((o.ctcLabels ?? 'bytes') === 'bytes' ? { labels: { classes: 256, map: tokenBytesMap(towers.text.tokenizer) } } : {}),
                 ...((o.ctcEncoderLayers ?? 0) > 0 ? { encoderLayers: o.ctcEncoderLayers } : {}),
+                ...(o.ctcFeedLinks ? { feedLinks: true } : {}),
               },
             ],
           }

@@ -68,6 +68,8 @@ export interface FuseRun {
     readonly ctcLabels?: 'bytes' | 'tokens';
     /** Bidirectional blocks of the CTC head (with ctcWeight; absent: 0). */
     readonly ctcEncoderLayers?: number;
+    /** The text <- speech links read the CTC head's encoder (absent: false). */
+    readonly ctcFeedLinks?: boolean;
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
     readonly alignWeight?: number;
     /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */

@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -58,7 +58,9 @@ cross-attention (--cross-layers N per direction, default every layer of the shal
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
 (--ctc-labels bytes, default) or its tokens (tokens), through N bidirectional blocks over each
 speech segment (--ctc-encoder-layers N, default 0) so a frame's label can depend on the frames
-after it; not in the paper; --align-weight X > 0 adds
+after it; --ctc-feed-links makes the text <- speech cross-attention read that encoder's output
+instead of its own projection of the speech tower (hybrid CTC/attention, as ESPnet's decoder
+reads the encoder CTC shapes); not in the paper; --align-weight X > 0 adds
 an alignment prior, DC-TTS's guided attention: a loss, weighted X, on the cross-attention mass
 far from the diagonal of (reader position / its length, source position / its length), so the
 attention learns to read the source in order; not in the paper; --cross-rope gives the
@@ -112,6 +114,7 @@ const OPTIONS = {
   'zero-output': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
   'ctc-encoder-layers': { type: 'string' },
+  'ctc-feed-links': { type: 'boolean' },
   'align-weight': { type: 'string' },
   'cross-rope': { type: 'boolean' },
   'tower-lr-scale': { type: 'string' },
@@ -140,6 +143,7 @@ const RUN_OPTIONS = [
   'ctc-weight',
   'ctc-labels',
   'ctc-encoder-layers',
+  'ctc-feed-links',
   'align-weight',
   'cross-rope',
   'tower-lr-scale',
@@ -156,6 +160,7 @@ const FUSE_ONLY = [
   'ctc-weight',
   'ctc-labels',
   'ctc-encoder-layers',
+  'ctc-feed-links',
   'align-weight',
   'cross-rope',
   'tower-lr-scale',
@@ -289,6 +294,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const ctcEncoderLayers = run ? (run.model.ctcEncoderLayers ?? 0) : intArg(v['ctc-encoder-layers'], 'ctc-encoder-layers', 0, 0);
   if (!run && ctcEncoderLayers > 0 && ctcWeight === 0)
     throw new UsageError('--ctc-encoder-layers needs --ctc-weight X > 0 (the CTC head it feeds)');
+  const ctcFeedLinks = run ? (run.model.ctcFeedLinks ?? false) : v['ctc-feed-links'] === true;
+  if (!run && ctcFeedLinks && ctcEncoderLayers === 0)
+    throw new UsageError('--ctc-feed-links needs --ctc-encoder-layers N > 0 (the links read that encoder)');
   const asrAudio = run ? (run.asrAudio ?? 'asr') : parseAsrAudio(v['asr-audio']);
   const maxSeqLenArg = run
     ? run.model.maxSeqLen
@@ -335,6 +343,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
             ctcWeight,
             ctcLabels,
             ctcEncoderLayers,
+            ctcFeedLinks,
             alignWeight,
             ...(crossRope ? { crossRope } : {}),
           })
@@ -380,6 +389,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
               ...(ctcEncoderLayers > 0 ? ['--ctc-encoder-layers', String(ctcEncoderLayers)] : []),
+              ...(ctcFeedLinks ? ['--ctc-feed-links'] : []),
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
               ...(crossRope ? ['--cross-rope'] : []),
               ...(recipe.towerLrScale !== undefined ? ['--tower-lr-scale', String(recipe.towerLrScale)] : []),
@@ -421,6 +431,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
                 ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
+                ...(ctcFeedLinks ? { ctcFeedLinks } : {}),
                 ...(alignWeight !== 0 ? { alignWeight } : {}),
                 ...(crossRope ? { crossRope } : {}),
               }
