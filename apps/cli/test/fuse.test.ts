@@ -90,7 +90,7 @@ describe('zipper fuse train', () => {
     expect(existsSync(path.join(out, 'model', 'zipper.json'))).toBe(true);
   }, 180_000);
 
-  it('--ctc-weight with both towers frozen (the head with a 1-block bidirectional encoder): the text_ctc stream falls, in training and held out; --asr-audio asr,tts; all recorded', async () => {
+  it('--ctc-weight with both towers frozen (the head with a 1-block bidirectional encoder that the links read, gates frozen at 1): the text_ctc stream falls, in training and held out; --asr-audio asr,tts; all recorded', async () => {
     const out = path.join(data, 'fuse-ctc');
     const r = await runZipper([
       'fuse',
@@ -104,6 +104,10 @@ describe('zipper fuse train', () => {
       '0.5',
       '--ctc-encoder-layers',
       '1',
+      '--ctc-feed-links',
+      '--gate-init',
+      '1',
+      '--freeze-gates',
       '--asr-audio',
       'asr,tts',
       '--steps',
@@ -130,13 +134,23 @@ describe('zipper fuse train', () => {
     expect(run.command).toContain('--asr-audio asr,tts');
     expect(run.model.ctcLabels).toBe('bytes');
     expect(run.model.ctcEncoderLayers).toBe(1);
-    expect(run.command).toContain('--ctc-encoder-layers 1');
+    expect(run.command).toContain('--ctc-encoder-layers 1 --ctc-feed-links');
+    expect(run.model.ctcFeedLinks).toBe(true);
+    expect(run.model.freezeGates).toBe(true);
+    expect(run.command).toContain('--gate-init 1 --freeze-gates');
+    // the gates kept their initial value, bit for bit
+    const weights = weightsOf(path.join(out, 'model', 'model.safetensors'));
+    const gates = [...weights.keys()].filter((k) => /^cross\..*\.gate_(attn|ff)$/.test(k));
+    expect(gates).toHaveLength(8); // 2 links per direction, 2 gates each
+    for (const k of gates) expect(Array.from(weights.get(k)!.data), k).toEqual([1]);
     // the default byte labels: each text token stands for the UTF-8 bytes of its text
     const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as {
-      options: { ctc: { from: string; to: string; labels: { classes: number; map: number[][] }; encoderLayers?: number }[] };
+      options: {
+        ctc: { from: string; to: string; labels: { classes: number; map: number[][] }; encoderLayers?: number; feedLinks?: boolean }[];
+      };
     };
     const [head] = fused.options.ctc;
-    expect([head!.from, head!.to, head!.labels.classes, head!.encoderLayers]).toEqual(['speech', 'text', 256, 1]);
+    expect([head!.from, head!.to, head!.labels.classes, head!.encoderLayers, head!.feedLinks]).toEqual(['speech', 'text', 256, 1, true]);
     const tok = (await TextTower.load(towers.text)).tokenizer;
     const id = tok.encode(' the')[0]!;
     expect(String.fromCharCode(...head!.labels.map[id]!)).toBe(tok.decode([id]));
@@ -418,6 +432,21 @@ describe('zipper fuse train', () => {
     const noHead = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-enc'), '--ctc-encoder-layers', '2']);
     expect(noHead.code).toBe(2);
     expect(noHead.stderr).toMatch(/--ctc-encoder-layers needs --ctc-weight X > 0/);
+    const noEncoder = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      path.join(data, 'never-feed'),
+      '--ctc-weight',
+      '0.3',
+      '--ctc-feed-links',
+    ]);
+    expect(noEncoder.code).toBe(2);
+    expect(noEncoder.stderr).toMatch(/--ctc-feed-links needs --ctc-encoder-layers N > 0/);
+    const shut = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-gates'), '--freeze-gates']);
+    expect(shut.code).toBe(2);
+    expect(shut.stderr).toMatch(/--freeze-gates needs --gate-init X != 0/);
     const neg = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-scale'), '--tower-lr-scale=-1']);
     expect(neg.code).toBe(2);
     expect(neg.stderr).toMatch(/--tower-lr-scale takes a number >= 0, got "-1"/);

@@ -15,6 +15,7 @@ import { ConfigError, LossGradients, streamLoss, type LossSpec, type StreamCount
 import { ctcLoss, ctcMinFrames } from '@zipper/core/ops';
 import { ctcClasses, ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { crossMaskHost } from './masks.js';
+import { isCrossGate } from './params.js';
 import { countStreamTargets, type FusedBatch } from './segments.js';
 import type { Zipper } from './zipper.js';
 
@@ -182,9 +183,15 @@ export function fusedGradients(zipper: Zipper, weights?: StreamCounts, options: 
   return new LossGradients<FusedBatch>({ params: zipper.params, ...fusedLoss(zipper, weights, options) });
 }
 
-/** Trainer `freezePrefixes` for the towers the config freezes (`towers.<X>.`). */
-export function freezePrefixes(zipper: Zipper): string[] {
-  return zipper.config.freeze.map((n) => `towers.${n}.`);
+/**
+ * Trainer `freezePrefixes` for the towers the config freezes (`towers.<X>.`); with `gates`, also
+ * every cross-attention gate (`cross.*.gate_attn` / `gate_ff`), which then keep their initial
+ * value (`zipper fuse train --freeze-gates`; not in the paper: with trained gates and Adam, the
+ * gates of our runs fell from 1 to about 0.02 within the first few hundred steps, shutting the
+ * cross-attention before it had learned to read anything; docs/zipper.md).
+ */
+export function freezePrefixes(zipper: Zipper, options: { readonly gates?: boolean } = {}): string[] {
+  return [...zipper.config.freeze.map((n) => `towers.${n}.`), ...(options.gates ? [...zipper.params.keys()].filter(isCrossGate) : [])];
 }
 
 /**

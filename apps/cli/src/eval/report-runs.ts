@@ -133,7 +133,8 @@ export function labelOf(run: FuseRun): string {
     run.model.ctcWeight
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',
-    run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '',
+    (run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '') +
+      (run.model.freezeGates ? ' (frozen)' : ''),
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',

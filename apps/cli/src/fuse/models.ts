@@ -94,6 +94,8 @@ export interface FuseOptions {
   readonly ctcEncoderLayers?: number;
   /** The text <- speech links read the CTC head's encoder (CtcHeadSpec.feedLinks; default false). */
   readonly ctcFeedLinks?: boolean;
+  /** The cross-attention gates keep their initial value (@zipper/fuse freezePrefixes `gates`; default false). */
+  readonly freezeGates?: boolean;
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
   /** Rotary cross positions (config.crossRope; default none). */
@@ -113,7 +115,7 @@ export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
   );
 }
 
-function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
+function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates = false): RunModel {
   const loss: FusedLossOptions = {
     ...(ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {}),
     ...(alignWeight > 0 ? { alignWeight } : {}),
@@ -126,7 +128,7 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0): RunModel {
     spec: fusedLoss(zipper, undefined, loss) as LossSpec<unknown>,
     local: fusedGradients(zipper, undefined, loss) as GradientStrategy<unknown>,
     parallel: (workers) => fusedDataParallel(zipper, { workers, loss }) as DataParallelGradients<unknown>,
-    freezePrefixes: freezePrefixes(zipper),
+    freezePrefixes: freezePrefixes(zipper, { gates: freezeGates }),
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
     ...(zipper.config.ctc.length > 0
@@ -169,7 +171,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
     },
     { seed: o.seed, crossGate: o.crossGate ?? 0, zeroOutput: o.zeroOutput ?? false },
   );
-  return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0);
+  return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0, o.freezeGates ?? false);
 }
 
 /** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */

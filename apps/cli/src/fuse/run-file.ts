@@ -70,6 +70,8 @@ export interface FuseRun {
     readonly ctcEncoderLayers?: number;
     /** The text <- speech links read the CTC head's encoder (absent: false). */
     readonly ctcFeedLinks?: boolean;
+    /** The cross-attention gates kept at their initial value (absent: false, they train). */
+    readonly freezeGates?: boolean;
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
     readonly alignWeight?: number;
     /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */

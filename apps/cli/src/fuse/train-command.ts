@@ -39,7 +39,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -52,7 +52,8 @@ ${
     ? `Zips the text and speech towers (zipper pretrain outputs or checkpoint packages) with gated
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
 --projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
-0, the paper's; --zero-output starts the cross-attention output weights at 0, so that with
+0, the paper's; --freeze-gates keeps the gates at that value instead of training them (not in the
+paper); --zero-output starts the cross-attention output weights at 0, so that with
 --gate-init X > 0 the model still starts as the lone towers and no gate has to leave 0;
 --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
@@ -112,6 +113,7 @@ const OPTIONS = {
   'gate-init': { type: 'string' },
   'ctc-weight': { type: 'string' },
   'zero-output': { type: 'boolean' },
+  'freeze-gates': { type: 'boolean' },
   'ctc-labels': { type: 'string' },
   'ctc-encoder-layers': { type: 'string' },
   'ctc-feed-links': { type: 'boolean' },
@@ -148,6 +150,7 @@ const RUN_OPTIONS = [
   'cross-rope',
   'tower-lr-scale',
   'zero-output',
+  'freeze-gates',
   'asr-audio',
   'max-seq-len',
 ] as const;
@@ -156,6 +159,7 @@ const FUSE_ONLY = [
   'cross-layers',
   'projection-layers',
   'gate-init',
+  'freeze-gates',
   'zero-output',
   'ctc-weight',
   'ctc-labels',
@@ -287,6 +291,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const crossGate = run?.model.crossGate ?? numArg(v['gate-init'], 'gate-init', 0);
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
   const zeroOutput = run ? (run.model.zeroOutput ?? false) : v['zero-output'] === true;
+  const freezeGates = run ? (run.model.freezeGates ?? false) : v['freeze-gates'] === true;
+  if (!run && freezeGates && crossGate === 0)
+    throw new UsageError('--freeze-gates needs --gate-init X != 0 (gates frozen at 0 would shut the cross-attention for good)');
   const alignWeight = run ? (run.model.alignWeight ?? 0) : numArg(v['align-weight'], 'align-weight', 0);
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
   if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
@@ -340,6 +347,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
             seed,
             crossGate,
             zeroOutput,
+            freezeGates,
             ctcWeight,
             ctcLabels,
             ctcEncoderLayers,
@@ -386,6 +394,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               '--projection-layers',
               String(projectionLayers),
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
+              ...(freezeGates ? ['--freeze-gates'] : []),
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
               ...(ctcEncoderLayers > 0 ? ['--ctc-encoder-layers', String(ctcEncoderLayers)] : []),
@@ -429,6 +438,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 freeze,
                 ...(crossGate !== 0 ? { crossGate } : {}),
                 ...(zeroOutput ? { zeroOutput } : {}),
+                ...(freezeGates ? { freezeGates } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
                 ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
                 ...(ctcFeedLinks ? { ctcFeedLinks } : {}),
