@@ -206,8 +206,18 @@ describe('the golden values through PyTorch', () => {
     expect(
       readFileSync(path.join(tmp, 'zipped', 'model.safetensors')).equals(readFileSync(path.join(fixtures, 'zipped', 'model.safetensors'))),
     ).toBe(true);
-    for (const f of ['golden-grads.safetensors', 'three/golden-grads.safetensors', 'three/zipped/model.safetensors']) {
-      expect(readFileSync(path.join(tmp, f)).equals(readFileSync(path.join(fixtures, f))), f).toBe(true);
+    expect(
+      readFileSync(path.join(tmp, 'three/zipped/model.safetensors')).equals(
+        readFileSync(path.join(fixtures, 'three/zipped/model.safetensors')),
+      ),
+    ).toBe(true);
+    // gradients: the same within float32 summation order, which PyTorch's thread count and BLAS
+    // change (on a new machine of this kind, torch 1.13.1 with 1 thread, 106 of 109 tensors
+    // differed from the fixtures, written on an earlier one, by at most 5.2e-6 of their largest entry)
+    for (const f of ['golden-grads.safetensors', 'three/golden-grads.safetensors']) {
+      const [got, want] = [tmp, fixtures].map((d) => decodeSafetensors(readFileSync(path.join(d, f))).tensors);
+      expect([...got!.keys()].sort(), f).toEqual([...want!.keys()].sort());
+      for (const [k, w] of want!) expect(maxRelDiff(got!.get(k)!.data, w.data), `${f} ${k}`).toBeLessThan(1e-5);
     }
   });
 
