@@ -326,7 +326,7 @@ class Zipper(nn.Module):
             by_layer = self.cross[cross_name(link)] if cross_name(link) in self.cross else nn.ModuleDict()
             is_fed = (link["to"], link["from"]) in fed
             # a fed link has no projection of its own, but for the head's link, whose projection is the encoder's input
-            own_proj = not is_fed or link is next(l for l in self.links if l["to"] == link["to"] and l["from"] == link["from"])
+            own_proj = not is_fed or link is self.ctc_link(link)
             by_layer[str(link["toLayer"])] = GatedCrossAttention(
                 cx["dModel"],
                 cx["nHeads"],

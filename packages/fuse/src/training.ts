@@ -187,8 +187,8 @@ export function fusedGradients(zipper: Zipper, weights?: StreamCounts, options: 
  * Trainer `freezePrefixes` for the towers the config freezes (`towers.<X>.`); with `gates`, also
  * every cross-attention gate (`cross.*.gate_attn` / `gate_ff`), which then keep their initial
  * value (`zipper fuse train --freeze-gates`; not in the paper: with trained gates and Adam, the
- * gates of our runs fell from 1 to about 0.02 within the first few hundred steps, shutting the
- * cross-attention before it had learned to read anything; docs/zipper.md).
+ * gates of our runs, started at 1, were at about 0.02 by step 800, shutting the cross-attention
+ * before it had learned to read anything; docs/zipper.md).
  */
 export function freezePrefixes(zipper: Zipper, options: { readonly gates?: boolean } = {}): string[] {
   return [...zipper.config.freeze.map((n) => `towers.${n}.`), ...(options.gates ? [...zipper.params.keys()].filter(isCrossGate) : [])];

@@ -3,10 +3,9 @@
  * initial value, bit for bit, while the rest of the fusion weights train; the input projections'
  * gates are not cross-attention gates and train.
  */
-import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, freezePrefixes, fusedGradients, TaskMixture, TTS, Zipper } from '../src/index.js';
-import { PAIRS, SCHEDULE, setup, towers } from './helpers.js';
+import { freezePrefixes, Zipper } from '../src/index.js';
+import { pairsTrainer, SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
 
@@ -19,19 +18,7 @@ describe('freezePrefixes with gates', () => {
     expect(prefixes).toHaveLength(1 + 2 * 4); // 4 links, 2 gates each
     expect(freezePrefixes(z)).toEqual(['towers.text.']);
     const before = new Map([...z.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
-    const data = new TaskMixture(z.config, PAIRS, {
-      batchSize: 4,
-      seed: 7,
-      tasks: [
-        { task: ASR, weight: 1 },
-        { task: TTS, weight: 1 },
-      ],
-    });
-    const t = new Trainer(z, data, {
-      strategy: fusedGradients(z),
-      freezePrefixes: prefixes,
-      schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 100 },
-    });
+    const t = pairsTrainer(z, {}, prefixes);
     await t.train(10);
     const moved = (k: string) => before.get(k)!.some((x, i) => x !== z.param(k).dataSync()[i]);
     for (const k of prefixes.slice(1)) {

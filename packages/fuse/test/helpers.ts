@@ -33,8 +33,11 @@ export const PAIRS: AlignedItem[] = [
   { text: [10, 0, 1], speech: [8, 6, 4, 2, 0] },
 ];
 
-/** A Trainer of `z` on PAIRS (ASR and TTS 1:1, batch 4, seed 7) at a constant lr 1e-2, no weight decay, with `loss`. */
-export function pairsTrainer(z: Zipper, loss: FusedLossOptions): Trainer<FusedBatch> {
+/**
+ * A Trainer of `z` on PAIRS (ASR and TTS 1:1, batch 4, seed 7) at a constant lr 1e-2, no weight
+ * decay, with `loss`; frozen: `freeze` (default the config's towers).
+ */
+export function pairsTrainer(z: Zipper, loss: FusedLossOptions, freeze: readonly string[] = freezePrefixes(z)): Trainer<FusedBatch> {
   const data = new TaskMixture(z.config, PAIRS, {
     batchSize: 4,
     seed: 7,
@@ -45,7 +48,7 @@ export function pairsTrainer(z: Zipper, loss: FusedLossOptions): Trainer<FusedBa
   });
   return new Trainer(z, data, {
     strategy: fusedGradients(z, undefined, loss),
-    freezePrefixes: freezePrefixes(z),
+    freezePrefixes: [...freeze],
     schedule: { peakLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 1000 },
     optimizer: { weightDecay: 0 },
   });
