@@ -262,6 +262,37 @@ describe('zipper fuse train', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { id: string; hyp: string });
     for (const row of lxRows) for (const w of row.hyp.split(' ').filter(Boolean)) expect(lexicon.has(w)).toBe(true);
+    // --rescore W: weight 0 keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
+    const rs = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--rescore', '0', '--n-best', '4', '--json'],
+    ]);
+    expect(rs.code, rs.stderr).toBe(0);
+    const rsm = summaryOf(rs) as { out: string; wer: number; rescore: { weight: number; nBest: number; oracle: { wer: number } } };
+    expect([rsm.out, rsm.rescore.weight, rsm.rescore.nBest]).toEqual([path.join(out, 'eval', 'test-clean', 'asr-lexicon-rescore'), 0, 4]);
+    // the n-best oracle: at most the first hypothesis's WER
+    expect(rsm.rescore.oracle.wer).toBeLessThanOrEqual(rsm.wer);
+    expect(rsm.rescore.oracle.wer).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(path.join(rsm.out, 'hyp.txt'), 'utf8')).toBe(readFileSync(path.join(lxm.out, 'hyp.txt'), 'utf8'));
+    // weight 1: the text tower's tokenizer encodes each hypothesis for the zipped decoder's score
+    const rs1 = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--rescore', '1', '--out', path.join(data, 'rescore-1'), '--json'],
+    ]);
+    expect(rs1.code, rs1.stderr).toBe(0);
+    for (const h of readFileSync(path.join(data, 'rescore-1', 'hyp.txt'), 'utf8')
+      .split(/\s+/)
+      .filter(Boolean))
+      expect(lexicon.has(h)).toBe(true);
+    for (const [args, message] of [
+      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon/],
+      [['--decoder', 'lexicon', '--lm', lmFile, '--n-best', '4'], /--n-best needs --rescore W/],
+      [['--decoder', 'lexicon', '--lm', lmFile, '--rescore', 'x'], /--rescore must be a non-negative number/],
+    ] as const) {
+      const bad = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', ...args]);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
     const lt = await runZipper([
       ...['transcribe', path.join(data, 'audio', 'test-clean', `${lxRows[0]!.id}.wav`), '--model', out],
       ...['--decoder', 'lexicon', '--lm', lmFile, '--json'],

@@ -111,7 +111,7 @@ export interface LexiconBeamOptions {
   readonly labelThreshold?: number;
   /** After each frame, prefixes ranked more than this below the best are dropped (default 15). */
   readonly margin?: number;
-  /** Hypotheses returned, best first (default 1). */
+  /** Hypotheses returned, best first, each transcript once (default 1). */
   readonly nBest?: number;
 }
 
@@ -252,7 +252,12 @@ export function ctcLexiconBeam(
       score: ctc + o.lmWeight * lmSum + o.wordBonus * ids.length,
     });
   }
-  return done.sort((a, b) => b.score - a.score).slice(0, o.nBest);
+  // a transcript reached by two label sequences (e.g. with and without a closing space) is listed once, at its best score
+  const seen = new Set<string>();
+  return done
+    .sort((a, b) => b.score - a.score)
+    .filter((h) => !seen.has(h.text) && seen.add(h.text))
+    .slice(0, o.nBest);
 
   /** `p` extended by the label `c`, or undefined when the lexicon cannot spell it. */
   function extension(p: Prefix, c: number): Omit<Prefix, 'b' | 'n'> | undefined {

@@ -91,7 +91,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
             : undefined,
       );
       rows.forEach((j, r) => {
-        texts[j] = got[r]!;
+        texts[j] = got[r]!.text;
         reasons[j] = 'stop';
       });
       o.onProgress?.(Math.min(at + batch, order.length), order.length);

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
+import { scoreUtterance } from '@zipper/eval';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
@@ -19,7 +20,8 @@ import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscrip
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
-      [--lm FILE] [--lm-weight 1.3] [--word-bonus 0] [--blank-penalty 1.5] [--limit N] [--batch N] [--out DIR] [--json]
+      [--lm FILE] [--lm-weight 1.3] [--word-bonus 0] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
+      [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -34,8 +36,9 @@ default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr
 --decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
 tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
 by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.3,
-0, 1.5: chosen on dev); --out defaults to
-MODEL/eval/SPLIT/asr-lexicon. --json: the last stdout line is
+0, 1.5: chosen on dev); --rescore W re-ranks its --n-best hypotheses by adding W x the zipped
+text tower's log-probability of each given the speech (two-pass decoding; not in the paper);
+--out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
 const OPTIONS = {
@@ -51,6 +54,8 @@ const OPTIONS = {
   'lm-weight': { type: 'string' },
   'word-bonus': { type: 'string' },
   'blank-penalty': { type: 'string' },
+  rescore: { type: 'string' },
+  'n-best': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -77,6 +82,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined || v['blank-penalty'] !== undefined)
   )
     throw new UsageError('--lm, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon');
+  if (decoder !== 'lexicon' && (v.rescore !== undefined || v['n-best'] !== undefined))
+    throw new UsageError('--rescore and --n-best are for --decoder lexicon');
+  if (v['n-best'] !== undefined && v.rescore === undefined) throw new UsageError('--n-best needs --rescore W');
+  const rescore =
+    v.rescore === undefined ? undefined : { weight: numArg(v.rescore, 'rescore', 0), nBest: intArg(v['n-best'], 'n-best', 8, 1) };
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
   if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
   const defaults = resolveLexiconBeamOptions();
@@ -93,7 +103,9 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     resolveDecoder(m, dir, decoder, v.lm);
     const lexicon = decoder === 'lexicon' ? m.lexicon(v.lm) : undefined;
-    const out = path.resolve(v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}`));
+    const out = path.resolve(
+      v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${rescore ? '-rescore' : ''}`),
+    );
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
     const maxUnits = (m.run.kind === 'fuse' ? speechRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textRef.config.maxSeqLen) - 2;
@@ -106,16 +118,18 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const order = input.records.map((_, i) => i).sort((a, b) => units[a]!.length - units[b]!.length || a - b);
     const hyps: string[] = new Array<string>(input.records.length);
     const finishReasons: string[] = new Array<string>(input.records.length);
+    const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
       if (decoder !== 'attention') {
         const texts = m.ctcTranscribe!(
           rows.map((r) => units[r]!),
-          decoder === 'joint' ? { joint } : lexicon ? { lexicon, options: lexiconOptions } : undefined,
+          decoder === 'joint' ? { joint } : lexicon ? { lexicon, options: lexiconOptions, ...(rescore ? { rescore } : {}) } : undefined,
         );
         rows.forEach((r, j) => {
-          hyps[r] = texts[j]!;
+          hyps[r] = texts[j]!.text;
           finishReasons[r] = decoder;
+          if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
         });
         process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
         continue;
@@ -164,6 +178,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(lexicon ? { lexicon: { ...lexiconOptions, words: lexicon.lm.words.length } } : {}),
+      ...(rescore ? { rescore: { ...rescore, oracle: nBestOracle(refs, candidates) } } : {}),
       out,
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),
@@ -178,4 +193,25 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     m.dispose();
   }
   return 0;
+}
+
+/**
+ * The n-best oracle: corpus WER when each utterance takes its candidate with the fewest word errors
+ * (an empty transcript when it has none), a bound on what any re-ranking of the candidates can reach.
+ */
+function nBestOracle(refs: readonly string[], candidates: readonly (readonly string[] | undefined)[]): { wer: number; words: number } {
+  let errors = 0;
+  let words = 0;
+  refs.forEach((ref, i) => {
+    const all = (candidates[i] ?? []).length > 0 ? candidates[i]! : [''];
+    const best = Math.min(
+      ...all.map((h) => {
+        const w = scoreUtterance(ref, h).words;
+        return w.sub + w.del + w.ins;
+      }),
+    );
+    errors += best;
+    words += scoreUtterance(ref, '').words.n;
+  });
+  return { wer: words === 0 ? 0 : errors / words, words };
 }

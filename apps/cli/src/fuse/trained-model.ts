@@ -11,6 +11,7 @@ import { CheckpointError } from '@zipper/core';
 import {
   ByteLexicon,
   CTC_BYTE_CLASSES,
+  type CtcTranscript,
   type Example,
   type JointDecodeOptions,
   type LexiconBeamOptions,
@@ -44,7 +45,7 @@ export interface TrainedModel {
    * lexicon-constrained beam search with a word LM (ctcLexiconBeam; a head over bytes only).
    * Undefined when the model has no head.
    */
-  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], decoding?: CtcDecoding) => string[];
+  readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], decoding?: CtcDecoding) => CtcTranscript[];
   /** Whether the CTC head's labels are UTF-8 bytes (what lexicon decoding spells). */
   readonly ctcBytes: boolean;
   /**
@@ -56,7 +57,14 @@ export interface TrainedModel {
 }
 
 /** How `ctcTranscribe` searches (default: greedy). */
-export type CtcDecoding = { readonly joint: JointDecodeOptions } | { readonly lexicon: ByteLexicon; readonly options?: LexiconBeamOptions };
+export type CtcDecoding =
+  | { readonly joint: JointDecodeOptions }
+  | {
+      readonly lexicon: ByteLexicon;
+      readonly options?: LexiconBeamOptions;
+      /** Re-rank the search's n best with the zipped text tower (@zipper/fuse ctcTranscripts `rescore`; the text tokenizer encodes). */
+      readonly rescore?: { readonly weight: number; readonly nBest?: number };
+    };
 
 export type GeneratedRow =
   | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
@@ -131,14 +139,21 @@ function lexiconLoader(defaultFile: string): (file?: string) => ByteLexicon | un
   };
 }
 
-/** Units -> `<bos> units <eos>` -> the CTC head -> text (ctcTranscripts: greedy or the lexicon search), or the joint search's tokens. */
+/** Units -> `<bos> units <eos>` -> the CTC head -> transcripts (ctcTranscripts: greedy, or the lexicon search and its rescoring), or the joint search's tokens. */
 function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
   const decodeTokens = (ids: number[]) => text.decode(ids, { skipSpecial: true });
-  return (units: readonly ArrayLike<number>[], decoding?: CtcDecoding): string[] => {
+  return (units: readonly ArrayLike<number>[], decoding?: CtcDecoding): CtcTranscript[] => {
     const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
-    if (decoding && 'joint' in decoding) return model.jointDecode!(rows, decoding.joint).map((ids) => decodeTokens(ids).trim());
+    if (decoding && 'joint' in decoding)
+      return model.jointDecode!(rows, decoding.joint).map((ids) => ({ text: decodeTokens(ids).trim(), count: ids.length }));
     const lexicon =
-      decoding && 'lexicon' in decoding ? { lexicon: decoding.lexicon, ...(decoding.options ? { search: decoding.options } : {}) } : {};
-    return model.ctcTranscripts!(rows, decodeTokens, lexicon).map((t) => t.text);
+      decoding && 'lexicon' in decoding
+        ? {
+            lexicon: decoding.lexicon,
+            ...(decoding.options ? { search: decoding.options } : {}),
+            ...(decoding.rescore ? { rescore: { ...decoding.rescore, encode: (t: string) => text.encode(t) } } : {}),
+          }
+        : {};
+    return model.ctcTranscripts!(rows, decodeTokens, lexicon);
   };
 }

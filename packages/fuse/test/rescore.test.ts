@@ -1,0 +1,122 @@
+/**
+ * Teacher-forced target log-probabilities (target-log-probs.ts) and the n-best rescoring of the
+ * lexicon search with them (ctc-transcribe.ts `rescore`): the scores equal a float64 log-softmax
+ * of each example's own logits, whatever the batch; rescoring with weight 0 is the search's
+ * ranking; with a large weight it picks the n-best hypothesis the zipped decoder likes most;
+ * bad options are typed errors.
+ */
+import { ConfigError } from '@zipper/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ByteLexicon,
+  ctcLexiconBeam,
+  ctcLogProbs,
+  ctcTranscripts,
+  layoutBatch,
+  targetLogProbs,
+  wrapSegment,
+  Zipper,
+  type Example,
+} from '../src/index.js';
+import { PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
+
+beforeAll(setup);
+
+/** Σ_k ln softmax(logits of the target segment's position k)[its next id], in float64, from the example's own forward. */
+function reference(z: Zipper, ex: Example): number {
+  const target = ex.find((s) => s.target)!;
+  const x = z.forward(layoutBatch(z.config, [ex]), { logits: [target.tower] })[target.tower]!;
+  const V = x.shape[2];
+  const data = x.dataSync();
+  x.dispose();
+  // the target's first position in its tower's stream: after that tower's earlier segments
+  let start = 0;
+  for (const s of ex.slice(0, ex.indexOf(target))) if (s.tower === target.tower) start += s.ids.length;
+  let sum = 0;
+  for (let k = 0; k + 1 < target.ids.length; k++) {
+    const row = Array.from(data.subarray((start + k) * V, (start + k + 1) * V), Number);
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+    sum += row[target.ids[k + 1]!]! - lse;
+  }
+  return sum;
+}
+
+describe('targetLogProbs', () => {
+  it('equals a float64 log-softmax of each example alone, in a ragged batch of ASR and TTS examples', () => {
+    const z = Zipper.create(towers(), SCHEDULE, { seed: 2 });
+    perturbFusion(z, 9);
+    const examples: Example[] = PAIRS.flatMap((p) => [
+      [wrapSegment(z.config, 'speech', p.speech!), wrapSegment(z.config, 'text', p.text!, { target: true })],
+      [wrapSegment(z.config, 'text', p.text!), wrapSegment(z.config, 'speech', p.speech!, { target: true })],
+    ]);
+    const got = targetLogProbs(z, examples);
+    expect(got.length).toBe(8);
+    examples.forEach((ex, i) => {
+      const want = reference(z, ex);
+      expect(want).toBeLessThan(0);
+      expect(Math.abs(got[i]! - want)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want)));
+      expect(Math.abs(targetLogProbs(z, [ex])[0]! - got[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+    });
+    // no target segment: 0
+    expect(Array.from(targetLogProbs(z, [[wrapSegment(z.config, 'text', [1, 2])]]))).toEqual([0]);
+    z.dispose();
+  });
+});
+
+describe('ctcTranscripts rescore', () => {
+  // a byte head over the tiny text tower: token t spells the letter "a" + t
+  const map = Array.from({ length: 13 }, (_, t) => (t < 11 ? [97 + t] : []));
+  const head = { from: 'speech', to: 'text', labels: { classes: 256, map } };
+  const words = ['a', 'b', 'ab', 'ba', 'cab', 'c', 'bc'];
+  const lexicon = ByteLexicon.of({
+    words,
+    boundary: words.length,
+    logProb: () => Math.log(1 / 8),
+    unigramLogProb: () => Math.log(1 / 8),
+  });
+  // the text tower's "tokenizer" of those words: a letter is a token, the space token 10 ("k")
+  const encode = (text: string) => [...text].map((c) => (c === ' ' ? 10 : c.charCodeAt(0) - 97));
+  const search = { labelThreshold: -1e9, beam: 16 };
+
+  it('weight 0 is the search; a large weight picks the n-best hypothesis the zipped decoder scores highest', () => {
+    const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [head] }, { seed: 2 });
+    perturbFusion(z, 9);
+    const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
+    const plain = ctcTranscripts(z, rows, () => '', { lexicon, search });
+    const zero = ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 0, encode } });
+    expect(zero.map(({ text, count }) => ({ text, count }))).toEqual(plain);
+    // the candidates: the search's n best, distinct, its transcript first
+    zero.forEach((t, i) => {
+      expect(t.candidates![0]).toBe(plain[i]!.text);
+      expect(new Set(t.candidates).size).toBe(t.candidates!.length);
+    });
+    const big = ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 1e6, nBest: 6, encode } });
+    const { rows: lp, classes } = ctcLogProbs(z, rows);
+    let changed = 0;
+    rows.forEach((row, i) => {
+      const hyps = ctcLexiconBeam(lp[i]!, classes, lexicon, { ...search, nBest: 6 });
+      expect(hyps.length).toBeGreaterThan(1);
+      const att = targetLogProbs(
+        z,
+        hyps.map((h) => [{ tower: 'speech', ids: row }, wrapSegment(z.config, 'text', encode(h.text), { target: true })]),
+      );
+      const best = hyps[att.indexOf(Math.max(...att))]!;
+      expect(big[i]).toEqual({ text: best.text, count: best.words.length, candidates: hyps.map((h) => h.text) });
+      if (best.text !== plain[i]!.text) changed++;
+    });
+    // the rescoring is not a no-op on these rows
+    expect(changed).toBeGreaterThan(0);
+    z.dispose();
+  });
+
+  it('bad options are ConfigErrors', () => {
+    const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [head] }, { seed: 2 });
+    const rows = [[9, ...PAIRS[0]!.speech!, 10]];
+    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: -1, encode } })).toThrow(ConfigError);
+    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: Infinity, encode } })).toThrow(ConfigError);
+    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 1, nBest: 0, encode } })).toThrow(ConfigError);
+    expect(() => ctcTranscripts(z, rows, () => '', { rescore: { weight: 1, encode } })).toThrow(/rescore needs a lexicon/);
+    z.dispose();
+  });
+});
