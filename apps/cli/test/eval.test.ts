@@ -138,6 +138,32 @@ describe('zipper eval asr', () => {
       process.chdir(cwd);
     }
   }, 60_000);
+  it("a package whose towers' recorded folders are gone finds them as its own dependencies, from any working directory", async () => {
+    const app = path.join(data, 'app-moved');
+    const pkg = path.join(app, 'lib', 'zipper-run-moved');
+    cpSync(runs.fuse, pkg, { recursive: true, filter: (f) => !f.includes(`${path.sep}eval`) && !f.includes(`${path.sep}train`) });
+    writeFileSync(path.join(pkg, 'package.json'), '{"name": "zipper-run-moved", "version": "1.0.0"}\n');
+    const run = JSON.parse(readFileSync(path.join(pkg, 'run.json'), 'utf8')) as {
+      towers: Record<string, { dir: string; location: string }>;
+    };
+    for (const [name, ref] of Object.entries(run.towers)) {
+      // the tower as a package installed under the model's own node_modules only
+      const dep = `zipper-tower-${name}-moved`;
+      cpSync(ref.dir, path.join(pkg, 'node_modules', dep), { recursive: true });
+      writeFileSync(path.join(pkg, 'node_modules', dep, 'package.json'), `{"name": "${dep}", "version": "1.0.0"}\n`);
+      run.towers[name] = { ...ref, dir: path.join(data, 'gone', name), location: dep };
+    }
+    writeFileSync(path.join(pkg, 'run.json'), JSON.stringify(run));
+    const cwd = process.cwd();
+    process.chdir(app);
+    try {
+      const r = await runZipper(['eval', 'asr', '--model', pkg, '--data', data, '--split', 'dev', '--limit', '1', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(summaryOf(r)).toMatchObject({ kind: 'fuse', model: pkg, utterances: 1 });
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 60_000);
 });
 
 describe('zipper eval tts', () => {

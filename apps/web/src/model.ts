@@ -18,9 +18,9 @@
  */
 import { CheckpointError, readModelJson, type ModelFiles } from '@zipper/core';
 import { ByteLexicon, CTC_BYTE_CLASSES, ctcTranscripts, generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
-import { SpeechTower } from '@zipper/speech';
+import { SpeechTower, speechVocab, tokensToUnits } from '@zipper/speech';
 import { TextTower, WORD_LM_FILE, WordLm } from '@zipper/text';
-import { prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import { FAST_GRIFFIN_LIM_ITERATIONS, prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
 
 export interface ModelSources {
@@ -84,13 +84,6 @@ function counter(onCount: ((count: number) => void) | undefined): (() => void) |
   let n = 0;
   return () => onCount(++n);
 }
-
-/**
- * Griffin-Lim iterations of the page's vocoder: 48, as the CLI's apps (apps/cli/src/apps/
- * synthesizer.ts), the cheapest setting measured with no loss of resynthesis WER
- * (tools/speech/RESULTS.md, "vocoder speed").
- */
-export const WEB_GRIFFIN_LIM_ITERATIONS = 48;
 
 /** The text tower package's word LM as a lexicon, or undefined when it ships none (the file is missing). */
 async function readLexicon(text: ModelFiles): Promise<ByteLexicon | undefined> {
@@ -206,7 +199,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       onToken: counter(options.onToken),
     });
     const g = r.rows[0]![0]!;
-    const units = Uint16Array.from(g.ids.filter((id) => id < speech.units.numUnits));
+    const units = tokensToUnits(speechVocab(speech.units.numUnits), g.ids);
     const t2 = now();
     if (units.length === 0)
       throw new InputError(
@@ -214,7 +207,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       );
     const audio = speech.decode(units, {
       length: units.length * speech.samplesPerUnit,
-      vocoder: { griffinLimIterations: WEB_GRIFFIN_LIM_ITERATIONS },
+      vocoder: { griffinLimIterations: FAST_GRIFFIN_LIM_ITERATIONS },
     });
     const t3 = now();
     const wav = writeWav(audio, speech.features.sampleRate, 'pcm16');

@@ -4,16 +4,15 @@
  * `@zipper/checkpoint-zipper-small` (a `zipper fuse train` run directory published as a package:
  * run.json + model/). A package is looked up from the working directory, then from this CLI's own
  * folder (so `npx zipper ...` finds the repository's packages from anywhere); its towers, named by
- * package in run.json, are looked up from the model's folder first (they are its dependencies).
+ * package in run.json, are looked up from the model's folder when their recorded folder is gone
+ * (they are its dependencies; loadTrainedModel).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
 import { UsageError } from '../command.js';
-import { readFuseRun } from '../fuse/run-file.js';
 import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
-import { MODALITIES, type Modality } from '../fuse/towers.js';
 
 /** The zipped checkpoint the apps use without --model. */
 export const DEFAULT_MODEL = '@zipper/checkpoint-zipper-small';
@@ -63,22 +62,6 @@ function checkRunDir(dir: string): void {
   throw new UsageError(`--model ${dir} has no run.json; ${hint}`);
 }
 
-/** Towers named by package in run.json, resolved from the model's folder (its dependencies) when their recorded folder is gone. */
-function towerLocations(dir: string): Partial<Record<Modality, string>> {
-  const run = readFuseRun(path.join(dir, 'run.json'));
-  const out: Partial<Record<Modality, string>> = {};
-  for (const m of MODALITIES) {
-    const ref = run.towers?.[m];
-    if (!ref || (typeof ref.dir === 'string' && existsSync(ref.dir))) continue;
-    try {
-      out[m] = resolveModelLocation(ref.location, { from: dir });
-    } catch {
-      // not a package reachable from the model: loadTrainedModel reports the recorded location
-    }
-  }
-  return out;
-}
-
 /** Loads the model for the apps; the caller disposes `m`. */
 export async function openAppModel(location: string | undefined): Promise<AppModel> {
   const t0 = performance.now();
@@ -86,7 +69,7 @@ export async function openAppModel(location: string | undefined): Promise<AppMod
   if (given.trim() === '') throw new UsageError('--model is empty; pass a run directory or a checkpoint package name');
   const dir = findModelDir(given);
   checkRunDir(dir);
-  const m = await loadTrainedModel(dir, towerLocations(dir));
+  const m = await loadTrainedModel(dir);
   const { text, speech } = m.run.towers;
   const fuse = m.run.kind === 'fuse';
   const total = m.run.model.maxSeqLen ?? 0;

@@ -2,19 +2,14 @@
  * Speech synthesis with a zipped model: each chunk of normalized text (text-input.ts) -> BPE ids
  * -> `[text]` -> sampled units, decoded alone with the same seed (so a chunk's speech does not
  * depend on the others); the units of all chunks, in order, go through the speech tokenizer's
- * vocoder once (APP_GRIFFIN_LIM_ITERATIONS): the audio is exactly units x samplesPerUnit samples
+ * vocoder once (FAST_GRIFFIN_LIM_ITERATIONS of @zipper/tokenizers): the audio is exactly units x samplesPerUnit samples
  * (20 ms a unit at 50 units/s).
  */
 import { ZipperError, type SamplingConfig } from '@zipper/core';
+import { speechVocab, tokensToUnits } from '@zipper/speech';
+import { FAST_GRIFFIN_LIM_ITERATIONS } from '@zipper/tokenizers';
 import type { AppModel } from './model.js';
 import type { SpeechText } from './text-input.js';
-
-/**
- * Griffin-Lim iterations of the apps' vocoder: 48, the cheapest setting measured with no loss of
- * resynthesis WER (0.320 vs 0.331 at the tokenizer's default 64 on 60 held-out slt sentences, RTF
- * 0.089 vs 0.118: tools/speech/RESULTS.md, "vocoder speed").
- */
-export const APP_GRIFFIN_LIM_ITERATIONS = 48;
 
 /** The model ended the speech at once (no unit) for a whole text. */
 export class NoSpeechError extends ZipperError {}
@@ -51,7 +46,7 @@ function fitTokens(app: AppModel, chunk: string): number[][] {
 export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOptions): Promise<Speech> {
   const { m } = app;
   const maxNewTokens = Math.min(o.maxUnits ?? app.maxUnits, app.maxUnits);
-  const numUnits = m.speech.units.numUnits;
+  const vocab = speechVocab(m.speech.units.numUnits);
   const inputs = text.chunks.flatMap((c) => fitTokens(app, c));
   const all: number[] = [];
   let stopped = true;
@@ -66,7 +61,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
       seed: o.seed,
     });
     const g = r.rows[0]![0]!;
-    for (const id of g.ids) if (id < numUnits) all.push(id); // ids past the units (bos/eos) are no sound
+    all.push(...tokensToUnits(vocab, g.ids)); // ids past the units (bos/eos) are no sound
     stopped &&= g.finishReason === 'stop';
     o.onChunk?.(i + 1, inputs.length);
   }
@@ -78,7 +73,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
     );
   const audio = m.speech.decode(units, {
     length: units.length * m.speech.samplesPerUnit,
-    vocoder: { griffinLimIterations: APP_GRIFFIN_LIM_ITERATIONS },
+    vocoder: { griffinLimIterations: FAST_GRIFFIN_LIM_ITERATIONS },
   });
   return {
     audio,

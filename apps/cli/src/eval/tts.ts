@@ -18,6 +18,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { transcribeWavFiles } from '@zipper/eval/node';
+import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
@@ -126,7 +127,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
 
     // the model: every utterance alone, once per seed
     const generated: { units: number; finishReason: string; dropped: number }[][] = seeds.map(() => []);
-    const numUnits = m.speech.units.numUnits;
+    const vocab = speechVocab(m.speech.units.numUnits);
     let done = 0;
     for (const [k, seed] of seeds.entries()) {
       for (const [i, t] of tokens.entries()) {
@@ -144,7 +145,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
-        const units = Uint16Array.from(g.ids.filter((id) => id < numUnits));
+        const units = tokensToUnits(vocab, g.ids);
         writeFileSync(wavPath(i, `seed${seed}`), vocode(units));
         generated[k]!.push({ units: units.length, finishReason: g.finishReason, dropped: g.ids.length - units.length });
         process.stderr.write(`\rsynthesized ${++done}/${seeds.length * records.length}`);

@@ -78,11 +78,28 @@ function packageOf(dir: string): { name: string; version: string | null } {
 
 /**
  * Where to load a recorded run's towers from: `--tower` when given, else the directory run.json
- * names, else (moved or reinstalled) the location as given at the start (e.g. a package name,
- * resolved again from the working directory).
+ * names, else (moved or reinstalled) the location as given at the start (e.g. a package name):
+ * resolved from `from` (a run or checkpoint package's folder, whose dependencies the tower
+ * packages are) when it is there, else again from the working directory.
  */
-export function recordedLocations(refs: Readonly<Record<Modality, TowerRef>>, given: Partial<Record<Modality, string>>): TowerLocations {
-  const of = (m: Modality) => given[m] ?? (existsSync(refs[m].dir) ? refs[m].dir : refs[m].location);
+export function recordedLocations(
+  refs: Readonly<Record<Modality, TowerRef>>,
+  given: Partial<Record<Modality, string>>,
+  from?: string,
+): TowerLocations {
+  const of = (m: Modality) => {
+    const g = given[m];
+    if (g !== undefined) return g;
+    if (existsSync(refs[m].dir)) return refs[m].dir;
+    if (from !== undefined) {
+      try {
+        return resolveModelLocation(refs[m].location, { from });
+      } catch {
+        // not reachable from there: loadTowers resolves (and reports) the recorded location
+      }
+    }
+    return refs[m].location;
+  };
   return { text: of('text'), speech: of('speech') };
 }
 

@@ -323,7 +323,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
 
   const info = await initBackend();
   const requested = v.workers === undefined ? defaultDataParallelWorkers(info) : intArg(v.workers, 'workers', 0);
-  const towers = await loadTowers(run ? recordedLocations(run.towers, given) : (given as Record<Modality, string>), run?.towers);
+  const towers = await loadTowers(run ? recordedLocations(run.towers, given, out) : (given as Record<Modality, string>), run?.towers);
   const refs = towers.refs;
   const crossLayers = crossLayersArg ?? Math.min(refs.text.config.nLayers, refs.speech.config.nLayers);
   const maxSeqLen = maxSeqLenArg ?? refs.text.config.maxSeqLen + refs.speech.config.maxSeqLen;

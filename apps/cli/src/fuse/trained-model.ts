@@ -86,7 +86,7 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
   const modelDir = path.join(root, MODEL_DIR);
   if (!existsSync(modelDir))
     throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
-  const loaded = await loadTowers(recordedLocations(run.towers, towers), run.towers);
+  const loaded = await loadTowers(recordedLocations(run.towers, towers, root), run.towers);
   const text = loaded.text.tokenizer;
   const speech = loaded.speech.tokenizer;
   const model = run.kind === 'fuse' ? await loadFuseModel(modelDir, loaded) : await loadBaselineModel(modelDir, loaded);
