@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, saveTower, Tower } from '@zipper/core';
-import { layoutBatch, loadTowerEntry, loadZipper, saveZipper, Zipper, type Example } from '@zipper/fuse';
+import { layoutBatch, loadTowerEntry, loadZipper, saveZipper, Zipper, type Example, type TowerEntry } from '@zipper/fuse';
 import { requireTorchPython, torchEnv } from '../setup/system.mjs';
 import { worstRelative, type TwinLogits } from './twin-logits.js';
 
@@ -54,7 +54,7 @@ async function tinyTowers(dirs: { text: string; speech: string }) {
   return towerEntries(dirs);
 }
 
-async function towerEntries(dirs: { text: string; speech: string }) {
+async function towerEntries(dirs: { text: string; speech: string }): Promise<[TowerEntry, TowerEntry]> {
   return [
     await loadTowerEntry(dirs.text, { name: 'text', bos: 15, eos: 16 }),
     await loadTowerEntry(dirs.speech, { name: 'speech', bos: 17, eos: 18 }),
@@ -132,7 +132,7 @@ describe('fused checkpoints of @zipper/fuse through convert.py', () => {
     expect(res.check).toMatchObject({ strict_load: true, finite: true });
     const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'));
     const batch = layoutBatch(zipper.config, examples);
-    const results = tf.tidy(() => worstRelative(zipper.forward(batch) as Record<string, tf.Tensor3D>, twin));
+    const results = worstRelative(() => zipper.forward(batch) as Record<string, tf.Tensor3D>, twin);
     for (const [name, d] of results) expect(d, name).toBeLessThan(1e-5);
   });
 
@@ -213,10 +213,14 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'), ['--ctc'], rows);
     expect(Object.keys(twin.logits).sort()).toEqual(['speech', 'text', 'text_from_speech']);
     const batch = layoutBatch(zipper.config, rows);
-    const worst = tf.tidy(() => {
-      const r = zipper.run(batch.streams, batch.batchSize, { ctc: true });
-      return worstRelative({ ...r.logits, ...r.ctc }, twin, (n) => (n === 'text_from_speech' ? 'speech' : n));
-    });
+    const worst = worstRelative(
+      () => {
+        const r = zipper.run(batch.streams, batch.batchSize, { ctc: true });
+        return { ...r.logits, ...r.ctc } as Record<string, tf.Tensor3D>;
+      },
+      twin,
+      (n) => (n === 'text_from_speech' ? 'speech' : n),
+    );
     for (const [name, d] of worst) expect(d, name).toBeLessThan(1e-5);
     // without the rotary positions the text logits differ: the parity above is not vacuous
     const plain = Zipper.create(

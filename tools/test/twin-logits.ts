@@ -1,5 +1,5 @@
 /** What the tests comparing our logits with the PyTorch twin's (tools/fuse/twin_logits.py) share. */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 
 /** twin_logits.py's JSON: per output, flat logits [B * T * V], their shape, and each row's real length per stream. */
@@ -11,9 +11,23 @@ export interface TwinLogits {
 
 /**
  * Per output of `twin`: the largest |ours - twin| over real (unpadded) positions, relative to the
- * largest |twin|. `lengthsOf` names the stream whose row lengths an output has (default itself).
+ * largest |twin|. `make` computes our outputs (in a tidy scope; they are disposed here).
+ * `lengthsOf` names the stream whose row lengths an output has (default itself).
  */
-export function worstRelative(ours: Record<string, tf.Tensor3D>, twin: TwinLogits, lengthsOf: (name: string) => string = (n) => n) {
+export function worstRelative(
+  make: () => Record<string, tf.Tensor3D>,
+  twin: TwinLogits,
+  lengthsOf: (name: string) => string = (n) => n,
+): (readonly [string, number])[] {
+  const ours = tf.tidy(make);
+  try {
+    return compare(ours, twin, lengthsOf);
+  } finally {
+    tf.dispose(Object.values(ours));
+  }
+}
+
+function compare(ours: Record<string, tf.Tensor3D>, twin: TwinLogits, lengthsOf: (name: string) => string) {
   return Object.keys(twin.logits).map((name) => {
     const [B, T, V] = twin.shape[name]!;
     expect(ours[name]!.shape).toEqual([B, T, V]);
