@@ -205,6 +205,11 @@ export function readRun(dir: string): RunSummary {
   };
 }
 
+/** Every evaluation of a run, in report order: ASR by the text tower, by the CTC head greedily and with the lexicon, then TTS. */
+export function evaluations(s: RunSummary): Metrics[] {
+  return [s.asr, s.asrCtc, s.asrLexicon, s.tts].flatMap((by) => Object.values(by).filter((m): m is Metrics => m !== undefined));
+}
+
 /** Peer rows from a metrics folder of zipper eval peer, or a data build holding eval/peer/SPLIT/. */
 export function readPeers(dirs: readonly string[]): Metrics[] {
   const out: Metrics[] = [];

@@ -15,7 +15,7 @@ import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
-import { readPeers, readRun, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
+import { evaluations, readPeers, readRun, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
 
 export const REPORT_USAGE = `usage: zipper eval report --runs RUN_DIR... [--peer DIR...] --out docs/results.md [--samples N]
 
@@ -248,8 +248,7 @@ function renderPage(args: {
   lines.push('', '## Commands', '');
   for (const r of runs) {
     lines.push(`\`${r.name}\`:`, '', '```sh', r.run.command);
-    for (const m of [...Object.values(r.asr), ...Object.values(r.asrCtc), ...Object.values(r.asrLexicon), ...Object.values(r.tts)])
-      if (m?.command) lines.push(m.command);
+    for (const m of evaluations(r)) if (m.command) lines.push(m.command);
     lines.push('```', '');
   }
   return lines.join('\n');

@@ -16,7 +16,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../command.js';
-import { readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
+import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import { MODEL_DIR } from './run-file.js';
@@ -39,7 +39,7 @@ const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
-  const splits = [...new Set([...Object.keys(s.asr), ...Object.keys(s.asrCtc), ...Object.keys(s.asrLexicon), ...Object.keys(s.tts)])];
+  const splits = [...new Set(evaluations(s).map((m) => m.split))];
   if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
   // a column per decoder evaluated on some split: the text tower, the CTC head greedily, its lexicon search
   const columns = (
@@ -76,8 +76,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     );
   }
   lines.push('', 'Commands:', '', '```sh');
-  for (const m of [...Object.values(s.asr), ...Object.values(s.asrCtc), ...Object.values(s.asrLexicon), ...Object.values(s.tts), ...peers])
-    if (m?.command) lines.push(m.command);
+  for (const m of [...evaluations(s), ...peers]) if (m.command) lines.push(m.command);
   lines.push('```', '');
   return lines;
 }
