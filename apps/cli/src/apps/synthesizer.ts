@@ -2,8 +2,8 @@
  * Speech synthesis with a zipped model: each chunk of normalized text (text-input.ts) -> BPE ids
  * -> `[text]` -> sampled units, decoded alone with the same seed (so a chunk's speech does not
  * depend on the others); the units of all chunks, in order, go through the speech tokenizer's
- * vocoder once (FAST_GRIFFIN_LIM_ITERATIONS of @zipper/tokenizers): the audio is exactly units x samplesPerUnit samples
- * (20 ms a unit at 50 units/s).
+ * vocoder once (@zipper/tokenizers FAST_GRIFFIN_LIM_ITERATIONS): the audio is exactly units x
+ * samplesPerUnit samples (20 ms a unit at 50 units/s).
  */
 import { ZipperError, type SamplingConfig } from '@zipper/core';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
