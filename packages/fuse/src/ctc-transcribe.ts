@@ -14,7 +14,7 @@
 import { ConfigError } from '@zipper/core';
 import { towerSpec, type CtcHeadSpec } from './config.js';
 import { CTC_BYTE_CLASSES, ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
-import { ctcLexiconBeam, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
+import { ctcLexiconBeam, resolveLexiconBeamOptions, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
 import { wrapSegment } from './segments.js';
 import { targetLogProbs } from './target-log-probs.js';
 import type { Zipper } from './zipper.js';
@@ -79,8 +79,9 @@ export function ctcTranscripts(
   if (!(r.weight >= 0) || !Number.isFinite(r.weight)) throw new ConfigError(`rescore weight must be a finite number >= 0, got ${r.weight}`);
   if (!Number.isInteger(nBest) || nBest < 1) throw new ConfigError(`rescore nBest must be an integer >= 1, got ${nBest}`);
   const target = towerSpec(zipper.config, head.to);
+  const { beam } = resolveLexiconBeamOptions(o.search);
   return rows.map((row, i) => {
-    const hyps = ctcLexiconBeam(row, classes, o.lexicon!, { ...o.search, nBest: Math.min(nBest, o.search?.beam ?? nBest) });
+    const hyps = ctcLexiconBeam(row, classes, o.lexicon!, { ...o.search, nBest: Math.min(nBest, beam) });
     if (hyps.length === 0) return { text: '', count: 0, candidates: [] };
     const candidates = hyps.map((h) => h.text);
     const ids = hyps.map((h) => Array.from(r.encode(h.text)));

@@ -204,14 +204,9 @@ function nBestOracle(refs: readonly string[], candidates: readonly (readonly str
   let words = 0;
   refs.forEach((ref, i) => {
     const all = (candidates[i] ?? []).length > 0 ? candidates[i]! : [''];
-    const best = Math.min(
-      ...all.map((h) => {
-        const w = scoreUtterance(ref, h).words;
-        return w.sub + w.del + w.ins;
-      }),
-    );
-    errors += best;
-    words += scoreUtterance(ref, '').words.n;
+    const scored = all.map((h) => scoreUtterance(ref, h).words);
+    errors += Math.min(...scored.map((w) => w.sub + w.del + w.ins));
+    words += scored[0]!.n; // the reference's words, whatever the hypothesis
   });
   return { wer: words === 0 ? 0 : errors / words, words };
 }
