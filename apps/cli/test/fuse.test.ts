@@ -316,7 +316,7 @@ describe('zipper fuse train', () => {
     expect((summaryOf(auto) as { results: { text: string }[] }).results[0]!.text).toBe(first.hyp.trim());
     const noLm = await runZipper(['transcribe', wav, '--model', out, '--decoder', 'lexicon']);
     expect(noLm.code).toBe(2);
-    expect(noLm.stderr).toMatch(/ships no word LM; build one \(zipper lm build/);
+    expect(noLm.stderr).toMatch(/ships no word LM for lexicon decoding; build one with zipper lm build .* --lm/);
     const noHead = await runZipper([
       'eval',
       'asr',
@@ -330,7 +330,9 @@ describe('zipper fuse train', () => {
       'ctc',
     ]);
     expect(noHead.code).toBe(2);
-    expect(noHead.stderr).toMatch(/has no CTC head \(train it with zipper fuse train --ctc-weight X\); use --decoder attention/);
+    expect(noHead.stderr).toMatch(
+      /has no CTC head from speech to text \(train one with zipper fuse train --ctc-weight X\), so it has no ctc decoder; decode with attention/,
+    );
     const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-ctc'), '--asr-audio', 'tts']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--asr-audio takes asr .* or asr,tts/);

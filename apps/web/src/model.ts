@@ -3,11 +3,12 @@
  * runs under Node with directoryFiles) and run with the packages' pipelines:
  *
  * - ASR: WAV bytes -> readWav -> prepareAudio (mono, the speech tokenizer's rate) -> the speech
- *   tokenizer's units -> then one of the model's decoders (`decoders`, best first; the default
- *   is the first, as `zipper transcribe`'s `auto`): `lexicon`, the CTC head's lexicon beam search
- *   with the text tower package's word LM (ctcLogProbs -> ctcLexiconBeam; a byte-label head and a
- *   package with WORD_LM_FILE); `ctc`, greedy decoding of the head (both: ctcTranscripts);
- *   `attention`, the text tower through cross-attention (generateZipped -> BPE decode).
+ *   tokenizer's units -> then one of the model's decoders (`decoders`: @zipper/fuse asrDecoders,
+ *   `auto`'s choice first and the default, as in `zipper transcribe`): `lexicon`, the CTC head's
+ *   lexicon beam search with the text tower package's word LM (TextTower.loadWordLm); `ctc`,
+ *   greedy decoding of the head (both: ctcTranscripts); `attention`, the text tower through
+ *   cross-attention (generateZipped -> BPE decode); `joint`, joint CTC/attention beam search
+ *   (ctcAttentionBeam, beam 4, CTC weight 0.3).
  * - TTS: text -> BPE ids -> `[text]` segment -> sampled units -> the speech tokenizer's vocoder
  *   -> 16-bit WAV bytes (exactly units x samplesPerUnit samples).
  *
@@ -16,10 +17,22 @@
  * tokenizer/ (the text tower's may hold WORD_LM_FILE). Only the tokenizers and the word LM are
  * read from the towers' directories here: loadZipper loads (and verifies by sha256) the weights.
  */
-import { CheckpointError, readModelJson, type ModelFiles } from '@zipper/core';
-import { ByteLexicon, CTC_BYTE_CLASSES, ctcTranscripts, generateZipped, loadZipper, wrapSegment, type Zipper } from '@zipper/fuse';
+import { readModelJson, type ModelFiles } from '@zipper/core';
+import {
+  asrDecoders,
+  asrHead,
+  ByteLexicon,
+  ctcAttentionBeam,
+  ctcTranscripts,
+  generateZipped,
+  loadZipper,
+  resolveAsrDecoder,
+  wrapSegment,
+  type AsrDecoder,
+  type Zipper,
+} from '@zipper/fuse';
 import { SpeechTower, speechVocab, tokensToUnits } from '@zipper/speech';
-import { TextTower, WORD_LM_FILE, WordLm } from '@zipper/text';
+import { TextTower } from '@zipper/text';
 import { FAST_GRIFFIN_LIM_ITERATIONS, prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
 
@@ -54,8 +67,8 @@ export interface Speech {
   readonly timings: Timings;
 }
 
-/** How a transcript is decoded: the CTC head's lexicon search or greedy path, or the text tower through cross-attention. */
-export type Decoder = 'lexicon' | 'ctc' | 'attention';
+/** How a transcript is decoded (@zipper/fuse AsrDecoder). */
+export type Decoder = AsrDecoder;
 
 export interface WebModel {
   readonly zipper: Zipper;
@@ -65,10 +78,7 @@ export interface WebModel {
   readonly maxAudioSeconds: number;
   /** Most text tokens one request speaks (the text tower's context). */
   readonly maxTextTokens: number;
-  /**
-   * The decoders this model has, best first by dev WER (docs/results.md): `lexicon` (a byte-label
-   * CTC head and a word LM), `ctc` (a CTC head over the speech), `attention` (always).
-   */
+  /** The decoders this model has, the default first (@zipper/fuse asrDecoders). */
   readonly decoders: readonly Decoder[];
   /** `onToken(n)`: called with the count of tokens decoded so far (attention only). Default decoder: decoders[0]. */
   transcribe(wav: Uint8Array, options?: { decoder?: Decoder; onToken?: (count: number) => void }): Promise<Transcript>;
@@ -83,18 +93,6 @@ function counter(onCount: ((count: number) => void) | undefined): (() => void) |
   if (!onCount) return undefined;
   let n = 0;
   return () => onCount(++n);
-}
-
-/** The text tower package's word LM as a lexicon, or undefined when it ships none (the file is missing). */
-async function readLexicon(text: ModelFiles): Promise<ByteLexicon | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await text.read(WORD_LM_FILE);
-  } catch (e) {
-    if (e instanceof CheckpointError) return undefined;
-    throw e;
-  }
-  return ByteLexicon.of(WordLm.decode(bytes, `${text.location}/${WORD_LM_FILE}`));
 }
 
 /** Loads the run's fused checkpoint and the towers' tokenizers (weights verified by sha256). */
@@ -112,21 +110,19 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const maxTextTokens = spec('text').config.maxSeqLen - 2;
   const seen = seenCharacters(text);
   const maxAudioSeconds = maxUnits / speech.unitRate;
-  const ctcHead = zipper.config.ctc.find((h) => h.from === 'speech' && h.to === 'text');
+  const ctcHead = asrHead(zipper.config);
   const speechSpec = spec('speech');
-  const lexicon = ctcHead?.labels?.classes === CTC_BYTE_CLASSES ? await readLexicon(src.text) : undefined;
-  const decoders: readonly Decoder[] = [...(lexicon ? ['lexicon' as const] : []), ...(ctcHead ? ['ctc' as const] : []), 'attention'];
+  const wordLm = ctcHead ? await TextTower.loadWordLm(src.text) : undefined;
+  const lexicon = wordLm && ByteLexicon.of(wordLm);
+  const offer = { head: ctcHead, lexicon: lexicon !== undefined };
+  const decoders = asrDecoders(offer);
 
   async function transcribe(
     bytes: Uint8Array,
     options: { decoder?: Decoder; onToken?: (count: number) => void } = {},
   ): Promise<Transcript> {
     const t0 = now();
-    const decoder = options.decoder ?? decoders[0]!;
-    if (!decoders.includes(decoder))
-      throw new InputError(
-        `this model has no ${decoder} decoder (it has ${decoders.join(', ')}); a CTC head is trained by zipper fuse train --ctc-weight X`,
-      );
+    const decoder = resolveAsrDecoder(options.decoder ?? 'auto', offer, 'this model');
     if (bytes.length > MAX_WAV_BYTES)
       throw new InputError(
         `the file is ${(bytes.length / 2 ** 20).toFixed(1)} MiB, above the limit of ${MAX_WAV_BYTES / 2 ** 20} MiB; cut the audio to ${maxAudioSeconds.toFixed(1)} s at most`,
@@ -143,6 +139,18 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const t1 = now();
     const units = speech.encode(samples);
     const t2 = now();
+    if (decoder === 'joint') {
+      const [r] = ctcAttentionBeam(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], { maxNewTokens: maxTextTokens }, ctcHead);
+      return {
+        text: text.decode(r!.ids, { skipSpecial: true }).trim(),
+        decoder,
+        seconds,
+        units: units.length,
+        tokens: r!.ids.length,
+        finishReason: r!.finishReason,
+        timings: { 'read WAV': t1 - t0, 'audio to units': t2 - t1, 'decode text (joint CTC/attention)': now() - t2 },
+      };
+    }
     if (decoder !== 'attention') {
       const [t] = ctcTranscripts(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], (ids) => text.decode(ids, { skipSpecial: true }), {
         head: ctcHead!,

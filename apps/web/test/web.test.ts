@@ -6,7 +6,8 @@
  * uploaded WAV as `zipper transcribe` does in Node: by default with the same decoder as its `auto`
  * and the same text; with the text tower selected WER and CER <= 0.1 against `--decoder attention`
  * (float sums differ between the page's backend and Node's); with the CTC head the same text as
- * `--decoder ctc`. It speaks text
+ * `--decoder ctc`, and with joint CTC/attention search within the text tower's tolerance of
+ * `--decoder joint`. It speaks text
  * into a playable <audio> whose length is units x samplesPerUnit, and answers bad input with a
  * message. A screenshot of each run goes to apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
@@ -41,10 +42,11 @@ let url: string;
 let browser: Browser;
 /** The test utterance and `zipper transcribe --json`'s transcripts of it per --decoder (auto's: the one it chose). */
 let wavFile: string;
-const cli: Record<'auto' | 'attention' | 'ctc', { text: string; decoder: string }> = {
+const cli: Record<'auto' | 'attention' | 'ctc' | 'joint', { text: string; decoder: string }> = {
   auto: { text: '', decoder: '' },
   attention: { text: '', decoder: '' },
   ctc: { text: '', decoder: '' },
+  joint: { text: '', decoder: '' },
 };
 
 const rate = (c: { n: number; sub: number; del: number; ins: number }) => (c.sub + c.del + c.ins) / Math.max(c.n, 1);
@@ -99,7 +101,7 @@ describe('web demo in headless Chromium', () => {
     }
     const first = readFileSync(path.join(data, 'test-clean.jsonl'), 'utf8').split('\n')[0]!;
     wavFile = path.join(data, (JSON.parse(first) as { path: string }).path);
-    for (const decoder of ['auto', 'attention', 'ctc'] as const) {
+    for (const decoder of ['auto', 'attention', 'ctc', 'joint'] as const) {
       const r = await runZipper(['transcribe', wavFile, '--model', model, '--decoder', decoder, '--json']);
       if (r.code !== 0) throw new Error(`zipper transcribe --decoder ${decoder} failed: ${r.stderr}`);
       const j = JSON.parse(r.stdout[r.stdout.length - 1]!) as { decoder: string; results: { text: string }[] };
@@ -164,6 +166,16 @@ describe('web demo in headless Chromium', () => {
     expect(byCtc.state).toBe('done');
     expect(byCtc.text.trim()).toBe(cli.ctc.text.trim());
     expect(await page.textContent('#asr-timings')).toMatch(/decode text \(CTC\): [\d.]+ m?s.*CTC labels/);
+
+    // joint CTC/attention beam search, as `--decoder joint` in Node (within the attention path's tolerance)
+    await page.selectOption('#asr-decoder', 'joint');
+    const byJoint = await upload(page, wavFile);
+    expect(byJoint.state).toBe('done');
+    const jointScore = scoreUtterance(cli.joint.text, byJoint.text);
+    expect(jointScore.chars.n).toBeGreaterThan(0);
+    expect(rate(jointScore.words)).toBeLessThanOrEqual(0.1);
+    expect(rate(jointScore.chars)).toBeLessThanOrEqual(0.1);
+    expect(await page.textContent('#asr-timings')).toMatch(/decode text \(joint CTC\/attention\): [\d.]+ m?s.*text tokens/);
 
     // back to the default: the same text as zipper transcribe (auto)
     await page.selectOption('#asr-decoder', cli.auto.decoder);

@@ -20,6 +20,7 @@ export * from './ctc-decode.js';
 export * from './ctc-joint.js';
 export * from './ctc-lexicon.js';
 export * from './ctc-transcribe.js';
+export * from './asr-decoders.js';
 export * from './target-log-probs.js';
 export * from './generate.js';
 export * from './checkpoint.js';

@@ -4,7 +4,7 @@
  * lexicon by the lexicon search (ctcLogProbs -> ctcLexiconBeam; a byte-label head only), and then,
  * with `rescore`, the search's n best re-ranked by the zipped model's own decoder: each
  * hypothesis's first-pass score plus `weight` x ln p_att(its tokens, eos | the source), the head's
- * `to` tower reading the source segment through the cross-attention (targetLogProbs; two-pass
+ * `to` tower reading the source segment through the cross-attention (targetLogProbsAfter: the source runs once per row; two-pass
  * decoding as in Sainath et al. 2019, "Two-pass end-to-end speech recognition"; not in the paper).
  *
  *   ctcTranscripts(zipper, [[bos, ...units, eos]], decodeTokens);                 // greedy
@@ -16,7 +16,7 @@ import { towerSpec, type CtcHeadSpec } from './config.js';
 import { CTC_BYTE_CLASSES, ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
 import { ctcLexiconBeam, resolveLexiconBeamOptions, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
 import { wrapSegment } from './segments.js';
-import { targetLogProbs } from './target-log-probs.js';
+import { targetLogProbsAfter } from './target-log-probs.js';
 import type { Zipper } from './zipper.js';
 
 export interface CtcTranscriptOptions {
@@ -89,9 +89,10 @@ export function ctcTranscripts(
     if (hyps.length === 1 || r.weight === 0 || ids.some((x) => x.length + 2 > target.config.maxSeqLen))
       return { text: hyps[0]!.text, count: hyps[0]!.words.length, candidates };
     const source = { tower: head.from, ids: inputs[i]! };
-    const att = targetLogProbs(
+    const att = targetLogProbsAfter(
       zipper,
-      ids.map((x) => [source, wrapSegment(zipper.config, head.to, x, { target: true })]),
+      [source],
+      ids.map((x) => wrapSegment(zipper.config, head.to, x)),
     );
     let best = 0;
     hyps.forEach((h, k) => {

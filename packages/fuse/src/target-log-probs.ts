@@ -6,11 +6,18 @@
  * transcript, which n-best rescoring adds to a first pass's (ctc-transcribe.ts, `rescore`).
  *
  *   const lp = targetLogProbs(zipper, hyps.map((h) => [speechSegment, wrapSegment(config, 'text', ids(h), { target: true })]));
+ *   const same = targetLogProbsAfter(zipper, [speechSegment], hyps.map((h) => wrapSegment(config, 'text', ids(h))));
+ *
+ * `targetLogProbsAfter` scores several targets after one shared context (n-best rescoring: one
+ * utterance, n transcripts): the context runs once, its state (KV caches) is replicated per
+ * target, and only the targets' positions run again.
  *
  * Legend: B examples, T a stream's longest row, V its vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { layoutBatch, type Example } from './segments.js';
+import { SegmentError } from './errors.js';
+import { layoutBatch, type Example, type Segment } from './segments.js';
+import { disposeZipperState, sliceZipperState, type StreamInput, type ZipperState } from './state.js';
 import type { Zipper } from './zipper.js';
 
 /** Per example, ln p of its target tokens (0 for an example without targets). Segments are checked as by layoutBatch. */
@@ -34,4 +41,63 @@ export function targetLogProbs(zipper: Zipper, examples: readonly Example[]): Fl
   const out = Float64Array.from(total.dataSync());
   total.dispose();
   return out;
+}
+
+/**
+ * Per target segment (one tower's ids, bos and eos included), ln p of its tokens after `context`:
+ * targetLogProbs of the examples `[...context, target]`, with the context run once. Segments
+ * are checked as by layoutBatch; the context must not be empty.
+ */
+export function targetLogProbsAfter(zipper: Zipper, context: readonly Segment[], targets: readonly Segment[]): Float64Array {
+  if (context.length === 0) throw new SegmentError('targetLogProbsAfter needs a context segment; use targetLogProbs');
+  if (targets.length === 0) return new Float64Array(0);
+  const plain = context.map((s) => ({ tower: s.tower, ids: s.ids }));
+  const batch = layoutBatch(
+    zipper.config,
+    targets.map((t) => [...plain, { tower: t.tower, ids: t.ids, target: true }]),
+  );
+  const B = batch.batchSize;
+  const to = targets[0]!.tower;
+  if (targets.some((t) => t.tower !== to))
+    throw new SegmentError(
+      `targetLogProbsAfter scores targets of one tower, got ${[...new Set(targets.map((t) => t.tower))].join(' and ')}`,
+    );
+  // the context's positions per tower: the first `n` of every row's stream, the same in each row
+  const ctx = new Map<string, number>();
+  for (const s of plain) ctx.set(s.tower, (ctx.get(s.tower) ?? 0) + s.ids.length);
+  const first: Record<string, StreamInput> = {};
+  for (const [name, n] of ctx) {
+    const s = batch.streams[name]!;
+    first[name] = { length: n, ids: s.ids.slice(0, n), global: s.global.slice(0, n) };
+  }
+  const once = zipper.run(first, 1, { keepState: true, logits: [], futureReaders: [to] });
+  const shared = once.state as ZipperState;
+  let picked: ZipperState | undefined;
+  try {
+    picked = sliceZipperState(shared, new Array<number>(B).fill(0));
+    const s = batch.streams[to]!;
+    const n0 = ctx.get(to) ?? 0;
+    const T = s.length - n0;
+    const rest = (a: Int32Array) => {
+      const out = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) out.set(a.subarray(b * s.length + n0, (b + 1) * s.length), b * T);
+      return out;
+    };
+    const maskRest = new Float32Array(B * T);
+    for (let b = 0; b < B; b++) maskRest.set(s.mask.subarray(b * s.length + n0, (b + 1) * s.length), b * T);
+    const out = zipper.run({ [to]: { length: T, ids: rest(s.ids), global: rest(s.global) } }, B, { state: picked, logits: [to] });
+    const total = tf.tidy(() => {
+      const x = out.logits[to] as tf.Tensor3D; // [B, T, V]
+      const shape: [number, number] = [B, T];
+      const picked = tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(rest(s.targets), shape, 'int32'), x.shape[2])), -1);
+      return tf.sum(tf.mul(picked, tf.tensor2d(maskRest, shape, 'float32')), 1);
+    });
+    for (const t of Object.values(out.logits)) t.dispose();
+    const r = Float64Array.from(total.dataSync());
+    total.dispose();
+    return r;
+  } finally {
+    disposeZipperState(shared);
+    if (picked) disposeZipperState(picked);
+  }
 }

@@ -5,7 +5,8 @@
  * ranking; with a large weight it picks the n-best hypothesis the zipped decoder likes most;
  * bad options are typed errors.
  */
-import { ConfigError } from '@zipper/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, TokenRangeError } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ByteLexicon,
@@ -13,10 +14,13 @@ import {
   ctcLogProbs,
   ctcTranscripts,
   layoutBatch,
+  SegmentError,
   targetLogProbs,
+  targetLogProbsAfter,
   wrapSegment,
   Zipper,
   type Example,
+  type Segment,
 } from '../src/index.js';
 import { PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
 
@@ -60,6 +64,35 @@ describe('targetLogProbs', () => {
     });
     // no target segment: 0
     expect(Array.from(targetLogProbs(z, [[wrapSegment(z.config, 'text', [1, 2])]]))).toEqual([0]);
+    z.dispose();
+  });
+
+  it('targetLogProbsAfter (the context run once) equals targetLogProbs of each [context, target], without leaking tensors', () => {
+    const z = Zipper.create(towers(), SCHEDULE, { seed: 2 });
+    perturbFusion(z, 9);
+    const contexts: Segment[][] = [
+      [wrapSegment(z.config, 'speech', PAIRS[0]!.speech!)], // ASR: n transcripts of one utterance
+      [wrapSegment(z.config, 'text', PAIRS[1]!.text!)], // TTS
+      [wrapSegment(z.config, 'text', PAIRS[2]!.text!), wrapSegment(z.config, 'speech', PAIRS[2]!.speech!)], // a third segment
+    ];
+    const targetsOf = (tower: string): Segment[] => PAIRS.map((p) => wrapSegment(z.config, tower, tower === 'text' ? p.text! : p.speech!)); // ragged lengths
+    const before = tf.memory().numTensors;
+    for (const ctx of contexts) {
+      const tower = ctx.at(-1)!.tower === 'speech' ? 'text' : 'speech';
+      const targets = targetsOf(tower);
+      const got = targetLogProbsAfter(z, ctx, targets);
+      const want = targetLogProbs(
+        z,
+        targets.map((t) => [...ctx, { ...t, target: true }]),
+      );
+      expect(got.length).toBe(targets.length);
+      got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want[i]!))));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(targetLogProbsAfter(z, contexts[0]!, []).length).toBe(0);
+    expect(() => targetLogProbsAfter(z, [], targetsOf('text'))).toThrow(SegmentError);
+    expect(() => targetLogProbsAfter(z, contexts[0]!, [...targetsOf('text'), ...targetsOf('speech')])).toThrow(/one tower/);
+    expect(() => targetLogProbsAfter(z, contexts[0]!, [wrapSegment(z.config, 'text', [99])])).toThrow(TokenRangeError);
     z.dispose();
   });
 });

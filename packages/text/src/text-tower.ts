@@ -27,6 +27,7 @@ import {
   type ModelFiles,
 } from '@zipper/core';
 import { readTextTokenizer, textTokenizerFiles, type BpeTokenizer, type TextTokenizerRef } from '@zipper/tokenizers';
+import { WORD_LM_FILE, WordLm } from './word-lm.js';
 import { textTowerShape, type TextTowerPreset, type TextTowerShape } from './presets.js';
 
 export const TOWER_DIR = 'tower';
@@ -72,6 +73,22 @@ export class TextTower {
   /** The tokenizer a saved text tower was trained with (checked against its ref), without the tower's weights. */
   static async loadTokenizer(source: string | ModelFiles, options: { from?: string } = {}): Promise<BpeTokenizer> {
     return (await TextTower.readTokenizer(source, options)).tokenizer;
+  }
+
+  /**
+   * The word LM a text tower package ships next to its tower/ (WORD_LM_FILE, built by
+   * `zipper lm build`), or undefined when it ships none; what lexicon decoding searches.
+   */
+  static async loadWordLm(source: string | ModelFiles, options: { from?: string } = {}): Promise<WordLm | undefined> {
+    const files = openModelFiles(source, options);
+    let bytes: Uint8Array;
+    try {
+      bytes = await files.read(WORD_LM_FILE);
+    } catch (e) {
+      if (e instanceof CheckpointError) return undefined; // ModelFiles.read's error for a missing file
+      throw e;
+    }
+    return WordLm.decode(bytes, joinLocation(files.location, WORD_LM_FILE));
   }
 
   private static async readTokenizer(

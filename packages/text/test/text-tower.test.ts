@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, ConfigError, initBackend, Tower } from '@zipper/core';
+import { CheckpointError, ConfigError, initBackend, SafetensorsError, Tower } from '@zipper/core';
 import { trainBpe, TokenizerFormatError } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TextTower, textTowerShape } from '../src/index.js';
+import { TextTower, textTowerShape, WORD_LM_FILE, WordLm } from '../src/index.js';
 
 const lines = [
   'the quick brown fox jumps over the lazy dog',
@@ -51,6 +51,22 @@ describe('TextTower', () => {
     writeFileSync(path.join(dir, 'tower', 'metadata.json'), '{}');
     await expect(TextTower.load(dir)).rejects.toThrow(CheckpointError);
     a.dispose();
+  });
+
+  it('reads the word LM a package ships next to its tower (loadWordLm), and undefined when it ships none', async () => {
+    const dir = path.join(tmp, 'with-lm');
+    const t = TextTower.create(tokenizer, { dModel: 8, nLayers: 1, nHeads: 2 }, { seed: 0 });
+    await t.save(dir);
+    t.dispose();
+    expect(await TextTower.loadWordLm(dir)).toBeUndefined();
+    const lm = WordLm.build(lines, { minCount: 1, minBigramCount: 1 });
+    writeFileSync(path.join(dir, WORD_LM_FILE), lm.encode());
+    const got = await TextTower.loadWordLm(dir);
+    expect(got?.words).toEqual(lm.words);
+    expect(got!.logProb(got!.boundary, 0)).toBe(lm.logProb(lm.boundary, 0));
+    // a file that is not a word LM is an error, not "none"
+    writeFileSync(path.join(dir, WORD_LM_FILE), 'not safetensors');
+    await expect(TextTower.loadWordLm(dir)).rejects.toThrow(SafetensorsError);
   });
 
   it('checks vocabulary sizes and preset names', () => {

@@ -5,6 +5,8 @@
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
+import { ASR_DECODERS, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
+import { ConfigError } from '@zipper/core';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
@@ -21,13 +23,13 @@ export interface Transcript {
   /** 'stop' when every piece ended with the text tower's eos, else 'length'. */
   readonly finishReason: string;
   /** The decoder that wrote it (`auto` resolved). */
-  readonly decoder: Exclude<AppDecoder, 'auto'>;
+  readonly decoder: AsrDecoder;
 }
 
 /** How the apps decode speech: see `TranscribeOptions.decoder`. */
-export type AppDecoder = 'auto' | 'attention' | 'ctc' | 'joint' | 'lexicon';
+export type AppDecoder = AsrDecoder | 'auto';
 
-export const APP_DECODERS: readonly AppDecoder[] = ['auto', 'attention', 'ctc', 'joint', 'lexicon'];
+export const APP_DECODERS: readonly AppDecoder[] = ['auto', ...ASR_DECODERS];
 
 export interface TranscribeOptions {
   /** Rows decoded together (default 8). */
@@ -37,8 +39,7 @@ export interface TranscribeOptions {
    * greedy decoding of the model's CTC head; `joint`: joint CTC/attention beam search (beam 4,
    * CTC weight 0.3); `lexicon`: the CTC head's lexicon beam search with the text tower package's
    * word LM (ctcLexiconBeam, its dev-chosen defaults). `auto` (default): the best the model
-   * offers by docs/results.md's dev measurements: lexicon, else ctc, else attention
-   * (`resolveDecoder`).
+   * offers by dev WER: lexicon, else ctc, else attention (@zipper/fuse resolveAsrDecoder).
    */
   readonly decoder?: AppDecoder;
   /** A word LM file for `lexicon` (default: the text tower package's). */
@@ -49,29 +50,23 @@ export interface TranscribeOptions {
 
 /**
  * `auto` made concrete for the model `m` (named `where` in messages); other decoders are checked
- * against what it has (UsageError). `zipper eval asr` checks its --decoder here too.
+ * against what it has (UsageError). The word LM (`lm`, else the text tower package's) is read
+ * only when `auto` or `lexicon` needs it. `zipper eval asr` checks its --decoder here too.
  */
-export function resolveDecoder(m: TrainedModel, where: string, decoder: AppDecoder = 'auto', lm?: string): Exclude<AppDecoder, 'auto'> {
-  if (decoder === 'auto') {
-    if (!m.ctcTranscribe) return 'attention';
-    return m.ctcBytes && m.lexicon(lm) ? 'lexicon' : 'ctc';
+export async function resolveDecoder(m: TrainedModel, where: string, decoder: AppDecoder = 'auto', lm?: string): Promise<AsrDecoder> {
+  const needsLm = (decoder === 'auto' || decoder === 'lexicon') && m.ctcHead !== undefined;
+  try {
+    return resolveAsrDecoder(decoder, { head: m.ctcHead, lexicon: needsLm && (await m.lexicon(lm)) !== undefined }, where);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
   }
-  if (decoder !== 'attention' && !m.ctcTranscribe)
-    throw new UsageError(`${where} has no CTC head (train it with zipper fuse train --ctc-weight X); use --decoder attention`);
-  if (decoder === 'lexicon') {
-    if (!m.ctcBytes)
-      throw new UsageError(`${where}'s CTC head predicts text tokens, not bytes; lexicon decoding spells bytes: use --decoder ctc`);
-    if (!m.lexicon(lm))
-      throw new UsageError(
-        `${where}'s text tower package ships no word LM; build one (zipper lm build --text CORPUS.txt --out LM.safetensors) and pass --lm LM.safetensors`,
-      );
-  }
-  return decoder;
 }
 
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
-  const decoder = resolveDecoder(m, app.location, o.decoder, o.lm);
+  const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
+  const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
   const units = inputs.map((a) => m.speech.encode(a.samples));
@@ -87,7 +82,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         decoder === 'joint'
           ? { joint: { beam: 4, ctcWeight: 0.3, maxNewTokens: app.maxTextTokens } }
           : decoder === 'lexicon'
-            ? { lexicon: m.lexicon(o.lm)! }
+            ? { lexicon: lexicon! }
             : undefined,
       );
       rows.forEach((j, r) => {

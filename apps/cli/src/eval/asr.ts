@@ -101,8 +101,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
   try {
-    resolveDecoder(m, dir, decoder, v.lm);
-    const lexicon = decoder === 'lexicon' ? m.lexicon(v.lm) : undefined;
+    await resolveDecoder(m, dir, decoder, v.lm);
+    const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
     const out = path.resolve(
       v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${rescore ? '-rescore' : ''}`),
     );

@@ -9,8 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
 import {
+  asrHead,
   ByteLexicon,
-  CTC_BYTE_CLASSES,
+  type CtcHeadSpec,
   type CtcTranscript,
   type Example,
   type JointDecodeOptions,
@@ -18,7 +19,7 @@ import {
   type ZippedGenerateOptions,
   type ZipperConfig,
 } from '@zipper/fuse';
-import { WORD_LM_FILE, WordLm } from '@zipper/text';
+import { TextTower, WordLm } from '@zipper/text';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
@@ -46,13 +47,13 @@ export interface TrainedModel {
    * Undefined when the model has no head.
    */
   readonly ctcTranscribe?: (units: readonly ArrayLike<number>[], decoding?: CtcDecoding) => CtcTranscript[];
-  /** Whether the CTC head's labels are UTF-8 bytes (what lexicon decoding spells). */
-  readonly ctcBytes: boolean;
+  /** The speech -> text CTC head (@zipper/fuse asrHead) of a zipped model that has one. */
+  readonly ctcHead?: CtcHeadSpec;
   /**
    * The word LM as a lexicon for `ctcTranscribe`: `file`, or else the text tower package's
-   * WORD_LM_FILE (built by `zipper lm build`); undefined when there is none. Read once per file.
+   * (TextTower.loadWordLm; built by `zipper lm build`); undefined when there is none. Read once per file.
    */
-  lexicon(file?: string): ByteLexicon | undefined;
+  lexicon(file?: string): Promise<ByteLexicon | undefined>;
   dispose(): void;
 }
 
@@ -91,6 +92,7 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
   const speech = loaded.speech.tokenizer;
   const model = run.kind === 'fuse' ? await loadFuseModel(modelDir, loaded) : await loadBaselineModel(modelDir, loaded);
   const spec = (m: Modality) => model.config.towers.find((t) => t.name === m)!;
+  const ctcHead = run.kind === 'fuse' ? asrHead(model.config as ZipperConfig) : undefined;
   return {
     run,
     model,
@@ -116,26 +118,29 @@ export async function loadTrainedModel(dir: string, towers: Partial<Record<Modal
       });
     },
     ...(model.ctcTranscripts ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech')) } : {}),
-    ctcBytes: (model.config as ZipperConfig).ctc?.[0]?.labels?.classes === CTC_BYTE_CLASSES,
-    lexicon: lexiconLoader(path.join(loaded.refs.text.dir, WORD_LM_FILE)),
+    ...(ctcHead ? { ctcHead } : {}),
+    lexicon: lexiconLoader(loaded.refs.text.dir),
     dispose: () => model.dispose(),
   };
 }
 
-/** Lexicons by file, read on first use; the default file may be absent (undefined). */
-function lexiconLoader(defaultFile: string): (file?: string) => ByteLexicon | undefined {
-  const cache = new Map<string, ByteLexicon>();
-  return (file) => {
-    const f = path.resolve(file ?? defaultFile);
-    const hit = cache.get(f);
-    if (hit) return hit;
-    if (!existsSync(f)) {
-      if (file === undefined) return undefined;
-      throw new CheckpointError(`word LM ${f} does not exist; build one with zipper lm build --text CORPUS.txt --out ${f}`);
+/** Lexicons by file (the text tower package's by default, which may be absent: undefined), read on first use. */
+function lexiconLoader(textTowerDir: string): (file?: string) => Promise<ByteLexicon | undefined> {
+  const cache = new Map<string, Promise<ByteLexicon | undefined>>();
+  const read = async (file: string | undefined): Promise<ByteLexicon | undefined> => {
+    if (file === undefined) {
+      const lm = await TextTower.loadWordLm(textTowerDir);
+      return lm && ByteLexicon.of(lm);
     }
-    const lexicon = ByteLexicon.of(WordLm.decode(readFileSync(f), f));
-    cache.set(f, lexicon);
-    return lexicon;
+    if (!existsSync(file))
+      throw new CheckpointError(`word LM ${file} does not exist; build one with zipper lm build --text CORPUS.txt --out ${file}`);
+    return ByteLexicon.of(WordLm.decode(readFileSync(file), file));
+  };
+  return (file) => {
+    const key = file === undefined ? '' : path.resolve(file);
+    let hit = cache.get(key);
+    if (!hit) cache.set(key, (hit = read(file === undefined ? undefined : key)));
+    return hit;
   };
 }
 
