@@ -112,7 +112,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const maxAudioSeconds = maxUnits / speech.unitRate;
   const ctcHead = asrHead(zipper.config);
   const speechSpec = spec('speech');
-  const wordLm = ctcHead ? await TextTower.loadWordLm(src.text) : undefined;
+  // the word LM is read only for a head lexicon decoding can search (bytes)
+  const wordLm = asrDecoders({ head: ctcHead, lexicon: true }).includes('lexicon') ? await TextTower.loadWordLm(src.text) : undefined;
   const lexicon = wordLm && ByteLexicon.of(wordLm);
   const offer = { head: ctcHead, lexicon: lexicon !== undefined };
   const decoders = asrDecoders(offer);

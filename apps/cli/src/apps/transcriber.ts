@@ -5,7 +5,7 @@
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
-import { ASR_DECODERS, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
+import { ASR_DECODERS, asrDecoders, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
@@ -54,7 +54,8 @@ export interface TranscribeOptions {
  * only when `auto` or `lexicon` needs it. `zipper eval asr` checks its --decoder here too.
  */
 export async function resolveDecoder(m: TrainedModel, where: string, decoder: AppDecoder = 'auto', lm?: string): Promise<AsrDecoder> {
-  const needsLm = (decoder === 'auto' || decoder === 'lexicon') && m.ctcHead !== undefined;
+  // the word LM is read only when the choice may need it and the head can search it (bytes)
+  const needsLm = (decoder === 'auto' || decoder === 'lexicon') && asrDecoders({ head: m.ctcHead, lexicon: true }).includes('lexicon');
   try {
     return resolveAsrDecoder(decoder, { head: m.ctcHead, lexicon: needsLm && (await m.lexicon(lm)) !== undefined }, where);
   } catch (e) {
