@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from blas_threads import blas_threads, set_threads  # noqa: E402
 import zipper_decode as zd  # noqa: E402
 import zipper_reference as zr  # noqa: E402
 
@@ -73,7 +75,7 @@ def main():
     a = p.parse_args()
     torch.manual_seed(0)
     if a.threads:
-        torch.set_num_threads(a.threads)
+        set_threads(torch, a.threads)
     config = config_of(a)
     m = zr.Zipper(config)
     n_params = sum(p.numel() for p in m.parameters())
@@ -131,6 +133,7 @@ def main():
                "ms_per_token": 1000 * dt / a.new_tokens, "tokens_per_s": a.new_tokens / dt}
     out.update({k: getattr(a, k) for k in ("text_vocab", "speech_vocab", "d", "speech_d", "layers", "heads", "cross", "projection_layers", "text_len", "speech_len", "batch")})
     out["threads"] = torch.get_num_threads()
+    out["blas_threads"] = blas_threads()
     print(json.dumps(out))
 
 

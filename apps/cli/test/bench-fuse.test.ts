@@ -55,6 +55,8 @@ describe('zipper bench fuse', () => {
     expect(j['reference']['params']).toBe(j['params']);
     expect(j['reference']['runs']).toHaveLength(2);
     expect(typeof j['reference']['python']).toBe('string');
+    // PyTorch's default: OpenBLAS's own thread count, at least 1 (reported, not set)
+    expect(j['reference']['blas_threads']).toBeGreaterThanOrEqual(1);
     const ours = j['tokens_per_s'] as number;
     const theirs = j['reference']['tokens_per_s'] as number;
     expect(ours).toBeGreaterThan(0);
@@ -79,8 +81,11 @@ describe('zipper bench fuse', () => {
   }, 300_000);
 
   it('generate: ms/token vs the twin, ratio = ours / twin ms/token; soak: live tensors flat', async () => {
-    const j = await bench(['generate', '--reference', '--tokens', '4']);
+    const j = await bench(['generate', '--reference', '--tokens', '4', '--reference-threads', '1']);
     expect(j['mode']).toBe('fuse-generate');
+    // --reference-threads 1 pins PyTorch's pool and OpenBLAS's GEMM threads (Debian's torch links OpenBLAS)
+    expect(j['reference']['threads']).toBe(1);
+    expect(j['reference']['blas_threads']).toBe(1);
     expect(j['tokens_per_run']).toBe(4);
     expect(j['reference']['params']).toBe(j['params']);
     const ours = j['ms_per_token'] as number;

@@ -69,6 +69,8 @@ export interface ReferenceRun {
   readonly tokens_per_s: number;
   readonly ms_per_token?: number;
   readonly threads?: number;
+  /** OpenBLAS's threads in the reference's process (tools/bench/blas_threads.py), null without OpenBLAS. */
+  readonly blas_threads?: number | null;
 }
 
 /**
@@ -95,6 +97,7 @@ export function referenceSummary(
       tokens_per_s: round(tps, 1),
       ms_per_token: round(ms, 4),
       threads: runs[0]!.threads,
+      blas_threads: runs[0]!.blas_threads ?? null,
       median_of: runs.length,
       runs: runs.map((t) => round(mode === 'train' ? t.tokens_per_s : t.ms_per_token!, 3)),
     },

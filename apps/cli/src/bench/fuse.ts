@@ -53,7 +53,8 @@ plus bos and eos, --d, --layers, --heads), --cross gated cross-attention layers 
                 tokens/s; generate: ours / twin ms/token). Interpreter: $ZIPPER_PYTHON, else the
                 first python3 on PATH that can import torch. Fails if the param counts differ.
 --reference-threads N
-                torch.set_num_threads(N) for the twin (default: PyTorch's own choice).
+                N threads for the twin: PyTorch's pool and OpenBLAS's GEMMs (default: their own
+                choice; the JSON's reference.threads / blas_threads say what ran).
 --workers N     train: data-parallel worker threads besides the main thread (0 = in-process;
                 default as \`bench train\`: 1 on wasm/cpu with >= 2 cores). Workers load the built
                 @zipper/fuse: \`npx turbo run build\` first.

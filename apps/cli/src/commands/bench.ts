@@ -43,8 +43,9 @@ Speed of the engine on the reference preset (the defaults of torch_reference.py)
                 ours/torch ms/token). Interpreter: $ZIPPER_PYTHON, else the first python3 on
                 PATH that can import torch (Debian: python3-torch); the JSON names it.
 --reference-threads N
-                torch.set_num_threads(N) for the reference (default: PyTorch's own choice, which
-                is 1 on this 2-core machine). Use 2 to compare with --workers 1 on equal cores.
+                N threads for the reference: PyTorch's pool and OpenBLAS's GEMMs (default: their
+                own choice; on this 2-core machine PyTorch's pool is 1 thread while OpenBLAS
+                runs every product on both cores: the JSON's reference.threads / blas_threads).
 --soak N        generate only: N generate calls (of --tokens each), RSS and live tensors at the
                 start, middle and end.
 --threads N     wasm threads (same as ZIPPER_THREADS).
