@@ -5,6 +5,8 @@
  * pointer is touched; a bad call throws a RangeError/TypeError instead of reading out of bounds.
  *
  *   gemm(a, b, c, batch, m, n, k, transposeA, transposeB, strideA, strideB): undefined
+ *   adamw(p, g, m, v, p1, m1, v1, scalars): undefined   (adamw.c; scalars: Float32Array of 7
+ *       [b1c, b2, b2c, sqrtBc2, eps, negStep, keep], keep NaN for no decay; all arrays of one length)
  *   isa(): string            setIsa(name): boolean
  *   threads(): number        setThreads(n): number (threads actually available)
  */
@@ -81,6 +83,37 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 8) {
+    napi_throw_type_error(env, NULL, "zipper_gemm.adamw: expected 8 arguments (p, g, m, v, p1, m1, v1, scalars)");
+    return NULL;
+  }
+  static const char *const names[8] = {"zipper_gemm.adamw: p must be a Float32Array",  "zipper_gemm.adamw: g must be a Float32Array",
+                                       "zipper_gemm.adamw: m must be a Float32Array",  "zipper_gemm.adamw: v must be a Float32Array",
+                                       "zipper_gemm.adamw: p1 must be a Float32Array", "zipper_gemm.adamw: m1 must be a Float32Array",
+                                       "zipper_gemm.adamw: v1 must be a Float32Array", "zipper_gemm.adamw: scalars must be a Float32Array"};
+  float *x[8];
+  size_t len[8];
+  for (int i = 0; i < 8; i++)
+    if (!f32_arg(env, argv[i], &x[i], &len[i], names[i])) return NULL;
+  for (int i = 1; i < 7; i++)
+    if (len[i] != len[0]) {
+      napi_throw_range_error(env, NULL, "zipper_gemm.adamw: p, g, m, v, p1, m1, v1 must have one length");
+      return NULL;
+    }
+  if (len[7] != 7) {
+    napi_throw_range_error(env, NULL, "zipper_gemm.adamw: scalars must hold 7 floats");
+    return NULL;
+  }
+  const float *sc = x[7];
+  const zg_adamw_t s = {sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], !__builtin_isnan(sc[6])};
+  zg_adamw((long)len[0], x[0], x[1], x[2], x[3], x[4], x[5], x[6], &s);
+  return NULL;
+}
+
 static napi_value isa(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -125,6 +158,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"isa", NULL, isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default_jsproperty, NULL},

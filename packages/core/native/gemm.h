@@ -25,4 +25,11 @@ int zg_get_threads(void);
 /* Forces a micro-kernel ("avx512f", "avx2+fma", "generic"); returns 0 if the CPU lacks it. */
 int zg_set_isa(const char *isa);
 
+/* One AdamW update of n elements (adamw.c): p1, m1, v1 from p, g, m, v with these float32 scalars. */
+typedef struct {
+  float b1c, b2, b2c, sqrt_bc2, eps, neg_step, keep;
+  int decay; /* 0: p is not multiplied by keep */
+} zg_adamw_t;
+void zg_adamw(long n, const float *p, const float *g, const float *m, const float *v, float *p1, float *m1, float *v1, const zg_adamw_t *s);
+
 #endif

@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
+import { setNativeAdamWSource } from './kernels/adamw.js';
 import { setNativeGemmSource } from './kernels/batch-matmul.js';
 import { configureNative, nativeGemm, resolveNativeOptions, type NativeInfo, type NativeOptions } from './kernels/native.js';
 import { registerWasmKernels } from './kernels/register.js';
@@ -109,6 +110,7 @@ async function useWasm(threads: number): Promise<boolean> {
   const dist = path.dirname(require_.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
   setNativeGemmSource(nativeGemm);
+  setNativeAdamWSource(nativeGemm);
   registerWasmKernels();
   if (threads > 1 && tf.engine().registry['wasm'] === undefined) {
     try {

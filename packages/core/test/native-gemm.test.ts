@@ -179,6 +179,35 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(() => native!.setThreads(9)).toThrow(RangeError);
   });
 
+  it('adamw: one update of n elements, a scalar loop past the last 8; bad arguments rejected without computing', () => {
+    const n = 19; // two AVX2 blocks and 3 left for the scalar tail
+    const f = Math.fround;
+    const arr = (k: number) => Float32Array.from({ length: n }, (_, i) => f(Math.sin(i * 1.7 + k) * (k + 1)));
+    const [p, g, m] = [arr(1), arr(2), arr(3)];
+    const v = Float32Array.from(arr(4), Math.abs);
+    const sc = Float32Array.of(0.1, 0.999, f(0.001), f(0.03), f(1e-8), f(-0.002), f(0.9999));
+    const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+    native!.adamw(p, g, m, v, ...out, sc);
+    // the same float32 operations in JS (Math.fround after each), in the kernel's order
+    for (let i = 0; i < n; i++) {
+      const m1 = f(m[i]! + f(f(g[i]! - m[i]!) * sc[0]!));
+      const v1 = f(f(v[i]! * sc[1]!) + f(f(g[i]! * g[i]!) * sc[2]!));
+      const den = f(f(f(Math.sqrt(v1)) / sc[3]!) + sc[4]!);
+      expect([out[0][i], out[1][i], out[2][i]], String(i)).toEqual([f(f(p[i]! * sc[6]!) + f(f(m1 / den) * sc[5]!)), m1, v1]);
+    }
+    // keep NaN: no weight decay
+    const noDecay = Float32Array.of(...sc.subarray(0, 6), NaN);
+    native!.adamw(p, g, m, v, ...out, noDecay);
+    const m1 = f(m[0]! + f(f(g[0]! - m[0]!) * sc[0]!));
+    const v1 = f(f(v[0]! * sc[1]!) + f(f(g[0]! * g[0]!) * sc[2]!));
+    expect(out[0][0]).toBe(f(p[0]! + f(f(m1 / f(f(f(Math.sqrt(v1)) / sc[3]!) + sc[4]!)) * sc[5]!)));
+    const before = Array.from(out[0]);
+    expect(() => native!.adamw(p, g, m, new Float32Array(n - 1), ...out, sc)).toThrow(RangeError);
+    expect(() => native!.adamw(p, g, m, v, ...out, sc.subarray(0, 6))).toThrow(RangeError);
+    expect(() => native!.adamw(p, g, m, new Float64Array(n) as unknown as Float32Array, ...out, sc)).toThrow(TypeError);
+    expect(Array.from(out[0])).toEqual(before);
+  });
+
   it('is turned off by initBackend({ native: false }) and back on, computing the same', async () => {
     const c = CASES[1]!;
     const on = run(c, 5);

@@ -13,6 +13,7 @@ import {
   resolveScheduleConfig,
 } from '../src/train/index.js';
 import { ConfigError, ShapeError } from '../src/errors.js';
+import { ADAMW_KERNEL, canFuseAdamW } from '../src/kernels/adamw.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../../tools/golden/adamw.json', import.meta.url), 'utf8'));
 
@@ -88,6 +89,49 @@ describe('AdamW', () => {
     expect(defaultDecayFilter('blocks.0.ln1.scale', [7])).toBe(false);
     expect(defaultDecayFilter('blocks.0.qkv.weight', [7, 21])).toBe(true);
     expect(defaultDecayFilter('cross.a_from_b.1.gate_attn', [1, 1])).toBe(false);
+  });
+});
+
+describe('AdamW on wasm: the fused kernel (kernels/adamw.ts)', () => {
+  it('equals the element-wise ops bit for bit: decay and none, lr scales, several steps', () => {
+    expect(tf.getBackend()).toBe('wasm');
+    expect(canFuseAdamW()).toBe(true);
+    const shapes: Record<string, number[]> = { w: [67, 31], scale: [31], emb: [13, 7, 5] };
+    const run = (fused: boolean) => {
+      const config = tf.getKernel(ADAMW_KERNEL, 'wasm')!;
+      if (!fused) tf.unregisterKernel(ADAMW_KERNEL, 'wasm');
+      try {
+        expect(canFuseAdamW()).toBe(fused);
+        let seed = 1;
+        const params = new Map(
+          Object.entries(shapes).map(([n, s]) => [n, tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', seed++)))]),
+        );
+        const opt = new AdamW(params, [...params.keys()], { weightDecay: 0.1, lrScale: (n) => (n === 'emb' ? 0.3 : 1) });
+        const w0 = Array.from(params.get('w')!.dataSync());
+        for (let step = 0; step < 4; step++) {
+          const grads = new Map(
+            Object.entries(shapes).map(([n, s]) => [n, tf.randomNormal(s, 0, step === 2 ? 1e-6 : 0.5, 'float32', 100 * step + seed++)]),
+          );
+          opt.apply(grads, 1e-2 / (step + 1));
+          for (const t of grads.values()) t.dispose();
+        }
+        const out = new Map([...params].map(([n, v]) => [n, Array.from(v.dataSync())]));
+        expect(out.get('w')!.filter((x, i) => x !== w0[i]).length).toBe(w0.length); // every weight moved
+        for (const [k, t] of opt.stateTensors()) out.set(k, Array.from(t.dataSync()));
+        opt.dispose();
+        for (const v of params.values()) v.dispose();
+        return out;
+      } finally {
+        if (!fused) tf.registerKernel(config);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const fused = run(true);
+    const ops = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expect([...fused.keys()].sort()).toEqual([...ops.keys()].sort());
+    expect(fused.size).toBe(9);
+    for (const [k, a] of fused) expect(a, k).toEqual(ops.get(k));
   });
 });
 

@@ -34,6 +34,20 @@ export interface NativeGemm {
     sa: number,
     sb: number,
   ): void;
+  /**
+   * One AdamW update (native/adamw.c): p1, m1, v1 from p, g, m, v (one length);
+   * `scalars` = [b1c, b2, b2c, sqrtBc2, eps, negStep, keep], keep NaN for no weight decay.
+   */
+  adamw(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    p1: Float32Array,
+    m1: Float32Array,
+    v1: Float32Array,
+    scalars: Float32Array,
+  ): void;
   /** Micro-kernel in use: "avx512f", "avx2+fma" or "generic". */
   isa(): string;
   /** Forces a micro-kernel (tests); false if the CPU lacks it. */

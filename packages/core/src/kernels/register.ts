@@ -15,9 +15,12 @@
  * - `GatherV2` (embedding lookups): contiguous-run copies, see gather.ts.
  * - `ZipperRmsNorm`, `ZipperGelu`, `ZipperRope` (new): RMSNorm, GELU and rotary embeddings of
  *   small (decode) inputs as one kernel each, see rms-norm.ts and small-elementwise.ts.
+ * - `ZipperAdamW` (new): one parameter's AdamW update as one kernel run by the native addon,
+ *   see adamw.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
+import { ADAMW_KERNEL, adamwWasm } from './adamw.js';
 import { makeBatchMatMulWasm } from './batch-matmul.js';
 import { makeGatherWasm } from './gather.js';
 import { makeIdentityWasm } from './identity.js';
@@ -44,6 +47,7 @@ export function registerWasmKernels(): void {
     [RMS_NORM_KERNEL, rmsNormWasm],
     [GELU_KERNEL, geluWasm],
     [ROPE_KERNEL, ropeWasm],
+    [ADAMW_KERNEL, adamwWasm],
   ] as const) {
     if (tf.getKernel(kernelName, 'wasm') === undefined)
       tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });

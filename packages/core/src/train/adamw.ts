@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
+import { canFuseAdamW, fusedAdamW } from '../kernels/adamw.js';
 import { keySetProblems, shapesOf } from '../model/keys.js';
 
 export interface AdamWConfig {
@@ -128,12 +129,29 @@ export class AdamW {
         return g;
       };
       const updates: [tf.Variable, tf.Tensor][] = [];
+      // with the native addon on wasm: one kernel per parameter (kernels/adamw.ts), bit-identical to the ops below
+      const fuse = canFuseAdamW();
+      const f = Math.fround;
       for (const n of this.names) {
         const p = this.params.get(n)!;
         const g = grads.get(n)!;
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
-        const { negStep, keep } = group(this.lrScales.get(n) ?? 1);
+        const scale = this.lrScales.get(n) ?? 1;
+        if (fuse && p.dtype === 'float32' && g.dtype === 'float32') {
+          const [p1, m1, v1] = fusedAdamW(p, g, m, v, {
+            b1c: f(1 - beta1),
+            b2: f(beta2),
+            b2c: f(1 - beta2),
+            sqrtBc2: f(bc2Sqrt),
+            eps: f(eps),
+            negStep: f(-stepSize * scale),
+            keep: this.decayed.has(n) ? f(1 - lr * scale * weightDecay) : null,
+          });
+          updates.push([m, m1], [v, v1], [p, p1]);
+          continue;
+        }
+        const { negStep, keep } = group(scale);
         const decayedP = this.decayed.has(n) ? tf.mul(p, keep) : p;
         const m1 = tf.add(m, tf.mul(tf.sub(g, m), b1c));
         const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.mul(g, g), b2c));
