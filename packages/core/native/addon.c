@@ -44,14 +44,23 @@ static bool i64_arg(napi_env env, napi_value v, int64_t *out, int64_t lo, const 
   return true;
 }
 
-static napi_value gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 11) {
-    napi_throw_type_error(env, NULL, "zipper_gemm.gemm: expected 11 arguments (a, b, c, batch, m, n, k, ta, tb, sa, sb)");
-    return NULL;
+/* The call's n arguments into argv; false (with a TypeError `usage` thrown) unless exactly n were given. */
+static bool args_n(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "zipper_gemm: Node-API call failed");
+    return false;
   }
+  if (argc != n) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  if (!args_n(env, info, 11, argv, "zipper_gemm.gemm: expected 11 arguments (a, b, c, batch, m, n, k, ta, tb, sa, sb)")) return NULL;
   float *a, *b, *c;
   size_t la, lb, lc;
   int64_t batch, m, n, k, ta, tb, sa, sb;
@@ -84,13 +93,8 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value adamw(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 8) {
-    napi_throw_type_error(env, NULL, "zipper_gemm.adamw: expected 8 arguments (p, g, m, v, p1, m1, v1, scalars)");
-    return NULL;
-  }
+  if (!args_n(env, info, 8, argv, "zipper_gemm.adamw: expected 8 arguments (p, g, m, v, p1, m1, v1, scalars)")) return NULL;
   static const char *const names[8] = {"zipper_gemm.adamw: p must be a Float32Array",  "zipper_gemm.adamw: g must be a Float32Array",
                                        "zipper_gemm.adamw: m must be a Float32Array",  "zipper_gemm.adamw: v must be a Float32Array",
                                        "zipper_gemm.adamw: p1 must be a Float32Array", "zipper_gemm.adamw: m1 must be a Float32Array",

@@ -174,6 +174,7 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(() => native!.gemm(a, b, c, 1, 2, 2, 4, 0, 0, 0, 0)).toThrow(RangeError);
     expect(() => native!.gemm(a, new Float64Array(6) as unknown as Float32Array, c, 1, 2, 2, 3, 0, 0, 0, 0)).toThrow(TypeError);
     expect(() => native!.gemm(a, b, c, 1, -2, 2, 3, 0, 0, 0, 0)).toThrow(RangeError);
+    expect(() => (native!.gemm as (...x: unknown[]) => void)(a, b, c, 1, 2, 2, 3)).toThrow(/expected 11 arguments/);
     // (batch - 1) * stride and batch * m * n would wrap around in 64 bits
     expect(() => native!.gemm(a, b, c, 2 ** 40, 2 ** 40, 2 ** 40, 1, 0, 0, 2 ** 40, 2 ** 40)).toThrow(RangeError);
     expect(() => native!.setThreads(9)).toThrow(RangeError);
@@ -205,6 +206,7 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(() => native!.adamw(p, g, m, new Float32Array(n - 1), ...out, sc)).toThrow(RangeError);
     expect(() => native!.adamw(p, g, m, v, ...out, sc.subarray(0, 6))).toThrow(RangeError);
     expect(() => native!.adamw(p, g, m, new Float64Array(n) as unknown as Float32Array, ...out, sc)).toThrow(TypeError);
+    expect(() => (native!.adamw as (...a: unknown[]) => void)(p, g, m, v, ...out)).toThrow(/expected 8 arguments/);
     expect(Array.from(out[0])).toEqual(before);
   });
 
