@@ -22,6 +22,7 @@ import {
   asrDecoders,
   asrHead,
   ByteLexicon,
+  canSearchLexicon,
   ctcAttentionBeam,
   ctcTranscripts,
   generateZipped,
@@ -113,7 +114,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const ctcHead = asrHead(zipper.config);
   const speechSpec = spec('speech');
   // the word LM is read only for a head lexicon decoding can search (bytes)
-  const wordLm = asrDecoders({ head: ctcHead, lexicon: true }).includes('lexicon') ? await TextTower.loadWordLm(src.text) : undefined;
+  const wordLm = canSearchLexicon(ctcHead) ? await TextTower.loadWordLm(src.text) : undefined;
   const lexicon = wordLm && ByteLexicon.of(wordLm);
   const offer = { head: ctcHead, lexicon: lexicon !== undefined };
   const decoders = asrDecoders(offer);

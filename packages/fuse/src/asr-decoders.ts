@@ -40,6 +40,11 @@ export function asrHead(config: Pick<ZipperConfig, 'ctc'>, from = 'speech', to =
   return config.ctc.find((h) => h.from === from && h.to === to);
 }
 
+/** Whether lexicon decoding can search `head`'s output: a head over UTF-8 bytes (what the search spells). */
+export function canSearchLexicon(head: CtcHeadSpec | undefined): boolean {
+  return head?.labels?.classes === CTC_BYTE_CLASSES;
+}
+
 /** The decoders `offer` allows, `auto`'s choice first. */
 export function asrDecoders(offer: AsrDecoderOffer): AsrDecoder[] {
   return ASR_DECODERS.filter((d) => whyNot(d, offer, '') === undefined);
@@ -65,7 +70,7 @@ function whyNot(d: AsrDecoder, offer: AsrDecoderOffer, where: string): string | 
   if (!offer.head)
     return `${where} has no CTC head from speech to text (train one with zipper fuse train --ctc-weight X), so it has no ${d} decoder; decode with attention`;
   if (d !== 'lexicon') return undefined;
-  if (offer.head.labels?.classes !== CTC_BYTE_CLASSES)
+  if (!canSearchLexicon(offer.head))
     return `${where}'s CTC head predicts text tokens, not bytes, and lexicon decoding spells bytes (train with zipper fuse train --ctc-labels bytes); decode with ctc`;
   if (!offer.lexicon)
     return `${where}'s text tower package ships no word LM for lexicon decoding; build one with zipper lm build --text CORPUS.txt --out LM.safetensors and give it (the CLI's --lm), or decode with ctc`;

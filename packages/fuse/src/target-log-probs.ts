@@ -29,17 +29,26 @@ export function targetLogProbs(zipper: Zipper, examples: readonly Example[]): Fl
   const total = tf.tidy(() => {
     const logits = zipper.forward(batch, { logits: names });
     let sum = tf.zeros([B]) as tf.Tensor1D;
-    for (const n of names) {
-      const s = batch.streams[n]!;
-      const x = logits[n] as tf.Tensor3D; // [B, T, V]
-      const shape: [number, number] = [B, s.length];
-      const picked = tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(s.targets, shape, 'int32'), x.shape[2])), -1); // [B, T]
-      sum = tf.add(sum, tf.sum(tf.mul(picked, tf.tensor2d(s.mask, shape, 'float32')), 1));
-    }
+    for (const n of names) sum = tf.add(sum, maskedLogProbs(logits[n] as tf.Tensor3D, batch.streams[n]!.targets, batch.streams[n]!.mask));
     return sum;
   });
   const out = Float64Array.from(total.dataSync());
   total.dispose();
+  return out;
+}
+
+/** Per row of logits x [B, T, V], the sum of ln softmax(x)[targets] where `mask` is 1 (targets, mask: [B, T] row-major). */
+function maskedLogProbs(x: tf.Tensor3D, targets: Int32Array, mask: Float32Array): tf.Tensor1D {
+  const shape: [number, number] = [x.shape[0], x.shape[1]];
+  const picked = tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(targets, shape, 'int32'), x.shape[2])), -1); // [B, T]
+  return tf.sum(tf.mul(picked, tf.tensor2d(mask, shape, 'float32')), 1);
+}
+
+/** The last `a.length / B - from` entries of each of the B rows of `a` (row-major), as one array. */
+function rowTails<A extends Int32Array | Float32Array>(a: A, B: number, from: number): A {
+  const len = a.length / B;
+  const out = a.slice(0, B * (len - from)) as A;
+  for (let b = 0; b < B; b++) out.set(a.subarray(b * len + from, (b + 1) * len), b * (len - from));
   return out;
 }
 
@@ -51,17 +60,17 @@ export function targetLogProbs(zipper: Zipper, examples: readonly Example[]): Fl
 export function targetLogProbsAfter(zipper: Zipper, context: readonly Segment[], targets: readonly Segment[]): Float64Array {
   if (context.length === 0) throw new SegmentError('targetLogProbsAfter needs a context segment; use targetLogProbs');
   if (targets.length === 0) return new Float64Array(0);
+  const to = targets[0]!.tower;
+  if (targets.some((t) => t.tower !== to))
+    throw new SegmentError(
+      `targetLogProbsAfter scores targets of one tower, got ${[...new Set(targets.map((t) => t.tower))].join(' and ')}`,
+    );
   const plain = context.map((s) => ({ tower: s.tower, ids: s.ids }));
   const batch = layoutBatch(
     zipper.config,
     targets.map((t) => [...plain, { tower: t.tower, ids: t.ids, target: true }]),
   );
   const B = batch.batchSize;
-  const to = targets[0]!.tower;
-  if (targets.some((t) => t.tower !== to))
-    throw new SegmentError(
-      `targetLogProbsAfter scores targets of one tower, got ${[...new Set(targets.map((t) => t.tower))].join(' and ')}`,
-    );
   // the context's positions per tower: the first `n` of every row's stream, the same in each row
   const ctx = new Map<string, number>();
   for (const s of plain) ctx.set(s.tower, (ctx.get(s.tower) ?? 0) + s.ids.length);
@@ -76,22 +85,10 @@ export function targetLogProbsAfter(zipper: Zipper, context: readonly Segment[],
   try {
     picked = sliceZipperState(shared, new Array<number>(B).fill(0));
     const s = batch.streams[to]!;
-    const n0 = ctx.get(to) ?? 0;
-    const T = s.length - n0;
-    const rest = (a: Int32Array) => {
-      const out = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) out.set(a.subarray(b * s.length + n0, (b + 1) * s.length), b * T);
-      return out;
-    };
-    const maskRest = new Float32Array(B * T);
-    for (let b = 0; b < B; b++) maskRest.set(s.mask.subarray(b * s.length + n0, (b + 1) * s.length), b * T);
-    const out = zipper.run({ [to]: { length: T, ids: rest(s.ids), global: rest(s.global) } }, B, { state: picked, logits: [to] });
-    const total = tf.tidy(() => {
-      const x = out.logits[to] as tf.Tensor3D; // [B, T, V]
-      const shape: [number, number] = [B, T];
-      const picked = tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(rest(s.targets), shape, 'int32'), x.shape[2])), -1);
-      return tf.sum(tf.mul(picked, tf.tensor2d(maskRest, shape, 'float32')), 1);
-    });
+    const n0 = ctx.get(to) ?? 0; // the target tower's context positions, already in the state
+    const input = { length: s.length - n0, ids: rowTails(s.ids, B, n0), global: rowTails(s.global, B, n0) };
+    const out = zipper.run({ [to]: input }, B, { state: picked, logits: [to] });
+    const total = tf.tidy(() => maskedLogProbs(out.logits[to] as tf.Tensor3D, rowTails(s.targets, B, n0), rowTails(s.mask, B, n0)));
     for (const t of Object.values(out.logits)) t.dispose();
     const r = Float64Array.from(total.dataSync());
     total.dispose();

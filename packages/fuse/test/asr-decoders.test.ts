@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR_DECODERS, asrDecoders, asrHead, resolveAsrDecoder, Zipper } from '../src/index.js';
+import { ASR_DECODERS, asrDecoders, asrHead, canSearchLexicon, resolveAsrDecoder, Zipper } from '../src/index.js';
 import { SCHEDULE, setup, towers } from './helpers.js';
 
 beforeAll(setup);
@@ -40,6 +40,8 @@ describe('asrDecoders / resolveAsrDecoder', () => {
     expect(asrDecoders({ head: byteHead, lexicon: false })).toEqual(['ctc', 'attention', 'joint']);
     expect(asrDecoders({ head: byteHead, lexicon: true })).toEqual(['lexicon', 'ctc', 'attention', 'joint']);
     expect(resolveAsrDecoder('auto', { head: byteHead, lexicon: true }, 'm')).toBe('lexicon');
+    // what the apps ask before reading a word LM
+    expect([canSearchLexicon(undefined), canSearchLexicon(tokens.head), canSearchLexicon(byteHead)]).toEqual([false, false, true]);
     // any decoder the model has resolves to itself
     for (const d of ASR_DECODERS) expect(resolveAsrDecoder(d, { head: byteHead, lexicon: true }, 'm')).toBe(d);
   });

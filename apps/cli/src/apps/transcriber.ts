@@ -5,7 +5,7 @@
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
-import { ASR_DECODERS, asrDecoders, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
+import { ASR_DECODERS, canSearchLexicon, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
@@ -55,7 +55,7 @@ export interface TranscribeOptions {
  */
 export async function resolveDecoder(m: TrainedModel, where: string, decoder: AppDecoder = 'auto', lm?: string): Promise<AsrDecoder> {
   // the word LM is read only when the choice may need it and the head can search it (bytes)
-  const needsLm = (decoder === 'auto' || decoder === 'lexicon') && asrDecoders({ head: m.ctcHead, lexicon: true }).includes('lexicon');
+  const needsLm = (decoder === 'auto' || decoder === 'lexicon') && canSearchLexicon(m.ctcHead);
   try {
     return resolveAsrDecoder(decoder, { head: m.ctcHead, lexicon: needsLm && (await m.lexicon(lm)) !== undefined }, where);
   } catch (e) {
@@ -81,7 +81,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       const got = m.ctcTranscribe!(
         rows.map((j) => pieces[j]!.u),
         decoder === 'joint'
-          ? { joint: { beam: 4, ctcWeight: 0.3, maxNewTokens: app.maxTextTokens } }
+          ? { joint: { maxNewTokens: app.maxTextTokens } } // ctcAttentionBeam's defaults: beam 4, CTC weight 0.3
           : decoder === 'lexicon'
             ? { lexicon: lexicon! }
             : undefined,

@@ -115,48 +115,45 @@ export class AdamW {
     const t = this.t + 1;
     const stepSize = lr / (1 - beta1 ** t);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
+    // The update's scalars as float32 values, each computed once: the fused kernel takes the
+    // numbers, the ops tensors of the same values. Per learning-rate scale s (lr_s = s * lr):
+    // -lr_s / (1 - beta1^t) and 1 - lr_s * wd.
+    const f = Math.fround;
+    const shared = { b1c: f(1 - beta1), b2: f(beta2), b2c: f(1 - beta2), sqrtBc2: f(bc2Sqrt), eps: f(eps) };
+    const groups = new Map<number, { negStep: number; keep: number }>();
+    const group = (scale: number) => {
+      let g = groups.get(scale);
+      if (!g) groups.set(scale, (g = { negStep: f(-stepSize * scale), keep: f(1 - lr * scale * weightDecay) }));
+      return g;
+    };
     tf.tidy(() => {
-      const b1c = tf.scalar(1 - beta1);
-      const b2 = tf.scalar(beta2);
-      const b2c = tf.scalar(1 - beta2);
-      const sqrtBc2 = tf.scalar(bc2Sqrt);
-      const epsT = tf.scalar(eps);
-      // per learning-rate scale: -lr_s / (1 - beta1^t) and 1 - lr_s * wd, lr_s = scale * lr
-      const groups = new Map<number, { negStep: tf.Scalar; keep: tf.Scalar }>();
-      const group = (scale: number) => {
-        let g = groups.get(scale);
-        if (!g) groups.set(scale, (g = { negStep: tf.scalar(-stepSize * scale), keep: tf.scalar(1 - lr * scale * weightDecay) }));
-        return g;
+      // the ops' scalar tensors, made on first use (none when every parameter takes the fused kernel)
+      const tensors = new Map<number, tf.Scalar>();
+      const scalar = (x: number) => {
+        let t = tensors.get(x);
+        if (!t) tensors.set(x, (t = tf.scalar(x)));
+        return t;
       };
       const updates: [tf.Variable, tf.Tensor][] = [];
       // with the native addon on wasm: one kernel per parameter (kernels/adamw.ts), bit-identical to the ops below
       const fuse = canFuseAdamW();
-      const f = Math.fround;
       for (const n of this.names) {
         const p = this.params.get(n)!;
         const g = grads.get(n)!;
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
-        const scale = this.lrScales.get(n) ?? 1;
+        const { negStep, keep } = group(this.lrScales.get(n) ?? 1);
+        const decayed = this.decayed.has(n);
         if (fuse && p.dtype === 'float32' && g.dtype === 'float32') {
-          const [p1, m1, v1] = fusedAdamW(p, g, m, v, {
-            b1c: f(1 - beta1),
-            b2: f(beta2),
-            b2c: f(1 - beta2),
-            sqrtBc2: f(bc2Sqrt),
-            eps: f(eps),
-            negStep: f(-stepSize * scale),
-            keep: this.decayed.has(n) ? f(1 - lr * scale * weightDecay) : null,
-          });
+          const [p1, m1, v1] = fusedAdamW(p, g, m, v, { ...shared, negStep, keep: decayed ? keep : null });
           updates.push([m, m1], [v, v1], [p, p1]);
           continue;
         }
-        const { negStep, keep } = group(scale);
-        const decayedP = this.decayed.has(n) ? tf.mul(p, keep) : p;
-        const m1 = tf.add(m, tf.mul(tf.sub(g, m), b1c));
-        const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.mul(g, g), b2c));
-        const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), epsT);
-        const p1 = tf.add(decayedP, tf.mul(tf.div(m1, denom), negStep));
+        const decayedP = decayed ? tf.mul(p, scalar(keep)) : p;
+        const m1 = tf.add(m, tf.mul(tf.sub(g, m), scalar(shared.b1c)));
+        const v1 = tf.add(tf.mul(v, scalar(shared.b2)), tf.mul(tf.mul(g, g), scalar(shared.b2c)));
+        const denom = tf.add(tf.div(tf.sqrt(v1), scalar(shared.sqrtBc2)), scalar(shared.eps));
+        const p1 = tf.add(decayedP, tf.mul(tf.div(m1, denom), scalar(negStep)));
         updates.push([m, m1], [v, v1], [p, p1]);
       }
       for (const [variable, value] of updates) variable.assign(value);
