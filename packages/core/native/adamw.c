@@ -8,8 +8,8 @@
  *   p1 = p * keep + m1 / (sqrt(v1) / sqrt_bc2 + eps) * neg_step      (decay = 0: p, not p * keep)
  *
  * Each operation is one IEEE float32 operation in this order, none fused (fp-contract off, no
- * FMA), so the results equal the TF.js ops' bit for bit. AVX2 when the CPU has it, else scalar;
- * both give the same bits (float32 +, -, *, / and sqrt are correctly rounded either way).
+ * FMA), so the results equal the TF.js ops' bit for bit. AVX2 when the GEMM's chosen ISA has it
+ * (zg_isa_vector: setIsa("generic") makes this scalar too), else scalar; both give the same bits (float32 +, -, *, / and sqrt are correctly rounded either way).
  */
 #pragma GCC optimize("fp-contract=off")
 #include <immintrin.h>
@@ -61,8 +61,7 @@ __attribute__((target("avx2"))) static long adamw_avx2(long n, const float *p, c
 }
 
 void zg_adamw(long n, const float *p, const float *g, const float *m, const float *v, float *p1, float *m1, float *v1, const zg_adamw_t *s) {
-  long i = 0;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2")) i = adamw_avx2(n, p, g, m, v, p1, m1, v1, s);
+  /* AVX2 when the GEMM's chosen ISA has it (setIsa("generic") selects the scalar loop here too) */
+  const long i = zg_isa_vector() ? adamw_avx2(n, p, g, m, v, p1, m1, v1, s) : 0;
   adamw_scalar(i, n, p, g, m, v, p1, m1, v1, s);
 }

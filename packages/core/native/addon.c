@@ -7,7 +7,7 @@
  *   gemm(a, b, c, batch, m, n, k, transposeA, transposeB, strideA, strideB): undefined
  *   adamw(p, g, m, v, p1, m1, v1, scalars): undefined   (adamw.c; scalars: Float32Array of 7
  *       [b1c, b2, b2c, sqrtBc2, eps, negStep, keep], keep NaN for no decay; all arrays of one length)
- *   isa(): string            setIsa(name): boolean
+ *   isa(): string            setIsa(name): boolean   (the kernels of gemm and adamw)
  *   threads(): number        setThreads(n): number (threads actually available)
  */
 #define NAPI_VERSION 8

@@ -79,6 +79,11 @@ const char *zg_isa(void) {
   return isa->name;
 }
 
+int zg_isa_vector(void) {
+  if (!isa) isa = isa_best();
+  return isa != &ISA_GENERIC;
+}
+
 int zg_set_isa(const char *name) {
   const isa_t *best = isa_best();
   const isa_t *want = !strcmp(name, "avx512f") ? &ISA_AVX512 : !strcmp(name, "avx2+fma") ? &ISA_AVX2 : !strcmp(name, "generic") ? &ISA_GENERIC : NULL;

@@ -25,6 +25,9 @@ int zg_get_threads(void);
 /* Forces a micro-kernel ("avx512f", "avx2+fma", "generic"); returns 0 if the CPU lacks it. */
 int zg_set_isa(const char *isa);
 
+/* 1 when the chosen micro-kernel (zg_isa, zg_set_isa) has AVX2, so the other kernels may use it too. */
+int zg_isa_vector(void);
+
 /* One AdamW update of n elements (adamw.c): p1, m1, v1 from p, g, m, v with these float32 scalars. */
 typedef struct {
   float b1c, b2, b2c, sqrt_bc2, eps, neg_step, keep;

@@ -180,8 +180,9 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(() => native!.setThreads(9)).toThrow(RangeError);
   });
 
-  it('adamw: one update of n elements, a scalar loop past the last 8; bad arguments rejected without computing', () => {
-    const n = 19; // two AVX2 blocks and 3 left for the scalar tail
+  it.each(isas)('adamw (%s): one update of n elements, a scalar loop past the last 8; bad arguments rejected without computing', (isa) => {
+    expect(native!.setIsa(isa)).toBe(true);
+    const n = 19; // two AVX2 blocks and 3 left for the scalar tail (generic: all 19 scalar)
     const f = Math.fround;
     const arr = (k: number) => Float32Array.from({ length: n }, (_, i) => f(Math.sin(i * 1.7 + k) * (k + 1)));
     const [p, g, m] = [arr(1), arr(2), arr(3)];
