@@ -166,6 +166,59 @@ describe('zipper eval asr', () => {
   }, 60_000);
 });
 
+describe("zipper eval asr|tts --split train: the model's own training pairs", () => {
+  it("reads the run's aligned subset (aligned-asr for ASR, aligned-tts for TTS) and scores it like a held-out split", async () => {
+    const asr = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', data, '--split', 'train', '--limit', '2', '--json']);
+    expect(asr.code, asr.stderr).toBe(0);
+    const a = summaryOf(asr);
+    const aOut = path.join(runs.fuse, 'eval', 'train', 'asr');
+    expect(a).toMatchObject({ task: 'asr', split: 'train', manifest: 'aligned-asr.100pct.jsonl', utterances: 2, out: aOut });
+    expectScored(a, path.join(aOut, 'ref.txt'), path.join(aOut, 'hyp.txt'));
+    const goldAsr = jsonl(path.join(data, 'aligned-asr.100pct.jsonl')).slice(0, 2);
+    expect(jsonl(path.join(aOut, 'utterances.jsonl')).map((x) => [x['id'], x['voice'], x['ref']])).toEqual(
+      goldAsr.map((g) => [g['id'], g['voice'], g['text']]),
+    );
+    const tts = await runZipper([
+      'eval',
+      'tts',
+      '--model',
+      runs.fuse,
+      '--data',
+      data,
+      '--split',
+      'train',
+      '--limit',
+      '1',
+      '--seeds',
+      '0',
+      '--keep',
+      '0',
+      '--json',
+    ]);
+    expect(tts.code, tts.stderr).toBe(0);
+    const t = summaryOf(tts);
+    expect(t).toMatchObject({ task: 'tts', split: 'train', manifest: 'aligned-tts.100pct.jsonl', utterances: 1 });
+    const goldTts = jsonl(path.join(data, 'aligned-tts.100pct.jsonl'))[0]!;
+    expect(jsonl(path.join(runs.fuse, 'eval', 'train', 'tts', 'utterances.jsonl')).map((x) => x['id'])).toEqual([goldTts['id']]);
+  }, 180_000);
+
+  it("refuses another data build than the run's, and --split train for the peer row", async () => {
+    const other = path.join(data, 'other-build');
+    mkdirSync(other, { recursive: true });
+    for (const f of readdirSync(data)) if (f.endsWith('.jsonl') || f === 'text-only.txt') cpSync(path.join(data, f), path.join(other, f));
+    const build = JSON.parse(readFileSync(path.join(data, 'build.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(other, 'build.json'), JSON.stringify({ ...build, seed: 12345 }, null, 2));
+    const r = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', other, '--split', 'train']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is not the data build the model trained on .*--split train needs --data to be that build/);
+    const p = await runZipper(['eval', 'peer', '--data', data, '--split', 'train']);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(
+      /unknown split "train"; --split takes dev, test-clean, test-other \(the held-out splits of zipper data build\)$/m,
+    );
+  }, 60_000);
+});
+
 describe('zipper eval tts', () => {
   it('runs end to end: oracle, target and every seed scored from the saved transcripts; mean over seeds; WAVs kept', async () => {
     const before = tf.memory().numTensors;

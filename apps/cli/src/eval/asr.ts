@@ -15,10 +15,10 @@ import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
-import { openModel, openSplit, parseSplit } from './inputs.js';
+import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
-export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
+export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|train
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.3] [--word-bonus 0] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
       [--limit N] [--batch N] [--out DIR] [--json]
@@ -26,8 +26,10 @@ export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
 CER against the gold text (@zipper/eval: sclite's counts on normalized text), overall and per
-voice. Keeps ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voice, ref, hyp,
-errors) and metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
+voice. --split train: the model's own training pairs instead (aligned-asr at the run's fraction;
+--data must be the run's build): next to dev, it tells memorization from generalization. Keeps
+ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voice, ref, hyp, errors) and
+metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
 utterances. --batch N: rows decoded together (default 8). --decoder ctc: greedy decoding of the
 zipped model's CTC head (zipper fuse train --ctc-weight) instead of the text tower (default
 attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --decoder joint: joint CTC/attention
@@ -67,7 +69,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     console.log(ASR_USAGE);
     return 0;
   }
-  const split = parseSplit(v.split);
+  const split = parseSplit(v.split, { train: true });
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const batch = intArg(v.batch, 'batch', 8, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${ASR_USAGE}`);
@@ -96,7 +98,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     wordBonus: numArg(v['word-bonus'], 'word-bonus', defaults.wordBonus, -Infinity),
     blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', defaults.blankPenalty, -Infinity),
   });
-  const input = openSplit(v.data, split, limit);
+  const input = openSplit(v.data, split, limit, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'asr') : undefined);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
@@ -171,6 +173,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       model: dir,
       kind: m.run.kind,
       split,
+      manifest: input.manifest,
       data: input.data.dir,
       ...s.all,
       voices: s.voices,

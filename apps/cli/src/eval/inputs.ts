@@ -3,43 +3,98 @@
  * trained model (--model DIR|PACKAGE: the --out of `zipper fuse train` or `zipper baseline
  * train`, or an installed checkpoint package holding the same files), with one-line typed errors
  * for a missing model, an unknown split and a folder that holds another kind of model.
+ *
+ * `--split train` (eval asr and tts) reads the model's own training pairs instead of a held-out
+ * split: the aligned subset at the run's fraction, aligned-asr for ASR (the other voices'
+ * renderings, which every run trains on) and aligned-tts for TTS. Scoring them next to dev tells
+ * memorization from generalization.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import type { TextRecord } from '@zipper/data';
+import { manifestFileName, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
+import { readFuseRun } from '../fuse/run-file.js';
 import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
 
 /** The splits with transcripts that are held out from training. */
 export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
+/** The model's own training pairs (`--split train`), for `eval asr` and `eval tts`. */
+export const TRAIN_SPLIT = 'train';
+export type InputSplit = EvalSplit | typeof TRAIN_SPLIT;
 
 /** A --model that is not a trained fused model (a tower, a data build, ...). */
 export class ModelKindError extends ZipperError {}
 
-export function parseSplit(v: string | undefined): EvalSplit {
-  if (v === undefined) throw new UsageError(`--split is required: ${EVAL_SPLITS.join(', ')}`);
-  if (!(EVAL_SPLITS as readonly string[]).includes(v))
-    throw new UsageError(`unknown split "${v}"; --split takes ${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build)`);
-  return v as EvalSplit;
+export function parseSplit(v: string | undefined): EvalSplit;
+export function parseSplit(v: string | undefined, options: { readonly train: true }): InputSplit;
+export function parseSplit(v: string | undefined, options: { readonly train?: boolean } = {}): InputSplit {
+  const allowed: readonly string[] = options.train ? [...EVAL_SPLITS, TRAIN_SPLIT] : EVAL_SPLITS;
+  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
+  if (v === undefined) throw new UsageError(`--split is required: ${what}`);
+  if (!allowed.includes(v)) throw new UsageError(`unknown split "${v}"; --split takes ${what}`);
+  return v as InputSplit;
 }
 
-export interface SplitInput {
+export interface SplitInput<S extends InputSplit = EvalSplit> {
   readonly data: DataDir;
-  readonly split: EvalSplit;
+  readonly split: S;
+  /** The manifest read: `dev.jsonl`, ..., or for `train` the run's aligned subset. */
+  readonly manifest: string;
   /** In manifest order, the first --limit of them. */
   readonly records: readonly TextRecord[];
 }
 
-export function openSplit(dataDir: string | undefined, split: EvalSplit, limit: number | undefined): SplitInput {
+/** The model's own training pairs of `task` (`--split train`): the run's aligned subset of its data build. */
+export interface TrainPairs {
+  readonly task: 'asr' | 'tts';
+  /** The run's fraction of the aligned pairs, in percent (1, 10, 100). */
+  readonly percent: number;
+  /** The run's data build (build.json sha256): --data must be that build. */
+  readonly buildSha256: string;
+}
+
+/** For `--split train`: the training pairs of the run at `location` (its run.json), by task. */
+export function trainPairsOf(location: string | undefined, task: TrainPairs['task']): TrainPairs {
+  const run = readFuseRun(path.join(runDirOf(location).dir, 'run.json'));
+  return { task, percent: run.data.percent, buildSha256: run.data.buildSha256 };
+}
+
+export function openSplit(dataDir: string | undefined, split: EvalSplit, limit: number | undefined): SplitInput;
+export function openSplit(
+  dataDir: string | undefined,
+  split: InputSplit,
+  limit: number | undefined,
+  train: TrainPairs | undefined,
+): SplitInput<InputSplit>;
+export function openSplit(
+  dataDir: string | undefined,
+  split: InputSplit,
+  limit: number | undefined,
+  train?: TrainPairs,
+): SplitInput<InputSplit> {
   if (!dataDir) throw new UsageError('--data DIR is required (the --out of zipper data build)');
   const data = DataDir.open(dataDir);
-  const all = data.records(split) as TextRecord[];
+  let all: TextRecord[];
+  let manifest: string;
+  if (split === TRAIN_SPLIT) {
+    if (!train) throw new UsageError(`--split ${TRAIN_SPLIT} is for zipper eval asr and tts`);
+    if (data.buildSha256 !== train.buildSha256)
+      throw new UsageError(
+        `${data.dir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build the model trained on (${train.buildSha256.slice(0, 12)}...); --split ${TRAIN_SPLIT} needs --data to be that build`,
+      );
+    const aligned = train.task === 'asr' ? 'aligned-asr' : 'aligned-tts';
+    manifest = manifestFileName(aligned, train.percent);
+    all = data.records(aligned, train.percent);
+  } else {
+    manifest = manifestFileName(split);
+    all = data.records(split) as TextRecord[];
+  }
   const records = limit === undefined ? all : all.slice(0, limit);
-  if (records.length === 0) throw new UsageError(`${data.dir}: split ${split} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
-  return { data, split, records };
+  if (records.length === 0) throw new UsageError(`${data.dir}: ${manifest} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
+  return { data, split, manifest, records };
 }
 
 export interface EvalModel {
@@ -50,8 +105,8 @@ export interface EvalModel {
   readonly m: TrainedModel;
 }
 
-/** Opens --model; tells a tower, a data build or an empty folder from a trained fused model. */
-export async function openModel(location: string | undefined): Promise<EvalModel> {
+/** The directory of --model, a trained fused model's (it holds run.json); tells a tower, a data build or an empty folder from one. */
+function runDirOf(location: string | undefined): { readonly dir: string; readonly isPackage: boolean } {
   if (!location)
     throw new UsageError(
       '--model DIR|PACKAGE is required (the --out of zipper fuse train or zipper baseline train, or a checkpoint package)',
@@ -67,7 +122,12 @@ export async function openModel(location: string | undefined): Promise<EvalModel
       throw new ModelKindError(`${dir} is the model/ folder of a run; pass the run directory above it (${path.dirname(dir)})`);
     throw new ModelKindError(`${dir} has no run.json; ${hint}`);
   }
-  const isPackage = path.resolve(location) !== dir;
+  return { dir, isPackage: path.resolve(location) !== dir };
+}
+
+/** Opens --model: a trained fused model (see runDirOf for what is refused). */
+export async function openModel(location: string | undefined): Promise<EvalModel> {
+  const { dir, isPackage } = runDirOf(location);
   const m = await loadTrainedModel(dir);
   return { dir, defaultOut: isPackage ? path.resolve('eval', path.basename(dir)) : path.join(dir, 'eval'), m };
 }

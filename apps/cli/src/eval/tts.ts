@@ -22,10 +22,10 @@ import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
-import { openModel, openSplit, parseSplit } from './inputs.js';
+import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, type Scored } from './outputs.js';
 
-export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other
+export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
       [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 
@@ -34,7 +34,8 @@ Synthesizes the gold text of every utterance of the split (text -> units, sample
 WER against the gold text and against the target (pocketsphinx's transcript of the gold units
 through the vocoder). Oracle row: gold units -> vocoder -> pocketsphinx vs gold text. Reported:
 the mean over seeds of the corpus WER (wer), min and max over seeds, every seed, per voice.
-Keeps ref.txt, target.txt, hyp.seedN.txt, utterances.jsonl, metrics.json and the WAVs of the
+--split train: the model's own training sentences instead (aligned-tts at the run's fraction;
+--data must be the run's build), to tell memorization from generalization. Keeps ref.txt, target.txt, hyp.seedN.txt, utterances.jsonl, metrics.json and the WAVs of the
 first --keep utterances (wav/ID.seedN.wav, wav/ID.oracle.wav) in --out (default
 MODEL/eval/SPLIT/tts). --jobs: pocketsphinx processes (default 2).`;
 
@@ -81,7 +82,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     console.log(TTS_USAGE);
     return 0;
   }
-  const split = parseSplit(v.split);
+  const split = parseSplit(v.split, { train: true });
   const seeds = parseSeeds(v.seeds);
   const temperature = numArg(v.temperature, 'temperature', 1);
   const topK = intArg(v['top-k'], 'top-k', 0);
@@ -92,7 +93,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const keep = intArg(v.keep, 'keep', 3);
   const jobs = intArg(v.jobs, 'jobs', 2, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${TTS_USAGE}`);
-  const input = openSplit(v.data, split, limit);
+  const input = openSplit(v.data, split, limit, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'tts') : undefined);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
@@ -216,6 +217,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       model: dir,
       kind: m.run.kind,
       split,
+      manifest: input.manifest,
       data: input.data.dir,
       statistic: 'mean over seeds of the corpus WER (werMin, werMax: over seeds)',
       ...summary(vsGold.map((s) => s.all)),
