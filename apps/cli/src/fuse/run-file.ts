@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { CheckpointError } from '@zipper/core';
 import type { AlignedData } from './aligned.js';
+import type { InitFrom } from './init-from.js';
 import type { ModelKind } from './models.js';
 import type { Modality, TowerRef } from './towers.js';
 
@@ -51,6 +52,8 @@ export interface FuseRun {
   readonly tasks: readonly TaskName[];
   /** The audio of ASR examples: `asr` (aligned-asr, the other voices; absent = this) or `asr,tts` (both renderings of every pair). */
   readonly asrAudio?: AsrAudio;
+  /** --init-from: the run whose trained weights this one started from, and their sha256 (absent: a fresh initialization). */
+  readonly initFrom?: InitFrom;
   /** Relative sampling weights by task (by example count), e.g. { asr: 1, tts: 1.26 }. */
   readonly mix: Readonly<Record<TaskName, number>>;
   readonly recipe: FuseRecipe;

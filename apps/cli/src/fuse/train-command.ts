@@ -9,13 +9,14 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultDataParallelWorkers, evaluateStreams, initBackend } from '@zipper/core';
+import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
 import { ASR, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { checkInitSource, initFrom } from './init-from.js';
 import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
   FUSE_RUN_FORMAT,
@@ -44,7 +45,7 @@ export function trainUsage(kind: ModelKind): string {
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
       [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts] [--steps N] [--batch N] [--lr X] [--seed N]${only}
-      [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
+      [--init-from RUN_DIR] [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
 ${
@@ -85,7 +86,11 @@ per stream (text, speech) on the dev split. Defaults: --steps ${DEFAULTS.steps} 
 warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${DEFAULTS.clip}, checkpoint every ${DEFAULTS.every} steps.
 Writes OUT/run.json (the command, towers with sha256s, data build, recipe), OUT/train/step-N/,
 OUT/model/ (the trained model, rewritten at every checkpoint), OUT/loss.jsonl, OUT/loss.svg,
-OUT/sessions.jsonl. --resume continues exactly after a kill; --minutes M stops after M minutes
+OUT/sessions.jsonl. --init-from RUN_DIR starts from that run's trained weights (RUN_DIR/model:
+same kind, same tower checkpoints, same weight keys and shapes) instead of a fresh
+initialization, with this run's schedule, seed and a fresh optimizer: a warm start, e.g. more
+passes for an underfit model (run.json records the source and the sha256 of its weights).
+--resume continues exactly after a kill; --minutes M stops after M minutes
 with a checkpoint; --until-step N stops at step N (held-out loss and a checkpoint there) without
 changing the schedule, so OUT/model as of step N is reproduced by the run's command with the same
 --until-step. --workers N: data-parallel worker threads (default 1 on 2+ cores).`;
@@ -122,6 +127,7 @@ const OPTIONS = {
   'tower-lr-scale': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
+  'init-from': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -129,6 +135,7 @@ const OPTIONS = {
 
 /** Options that shape the run: refused with --resume (run.json has them). */
 const RUN_OPTIONS = [
+  'init-from',
   'tasks',
   'fraction',
   'freeze',
@@ -357,6 +364,13 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
           })
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
+    // --init-from: the source's weights replace the fresh ones (on a resume, only before the first checkpoint)
+    const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs) : undefined;
+    const init =
+      source !== undefined && !(v.resume && (await latestCheckpoint(path.join(out, TRAIN_DIR))))
+        ? await initFrom(m, source, run?.initFrom)
+        : run?.initFrom;
+    if (init && !run) log(`init-from: ${init.dir} (weights sha256 ${init.sha256.slice(0, 12)}...)`);
     const workers = requested;
     const total = [...m.params.values()].reduce((n, p) => n + p.size, 0);
     const trained = [...m.params].filter(([k]) => !m.freezePrefixes.some((p) => k.startsWith(p))).reduce((n, [, p]) => n + p.size, 0);
@@ -385,6 +399,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         '--mix',
         `${mix.asr}:${mix.tts}`,
         ...(asrAudio !== 'asr' ? ['--asr-audio', asrAudio] : []),
+        ...(init ? ['--init-from', init.dir] : []),
         ...(kind === 'fuse'
           ? [
               '--freeze',
@@ -428,6 +443,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         },
         tasks,
         ...(asrAudio !== 'asr' ? { asrAudio } : {}),
+        ...(init ? { initFrom: init } : {}),
         mix,
         recipe,
         model:

@@ -1,0 +1,149 @@
+// `zipper fuse train --init-from RUN`: a new run starts from another run's trained weights. Its
+// held-out loss before the first step equals the source's last held-out loss exactly (a fresh run
+// with the same seed does not); run.json records the source and its weights' sha256; a resume
+// before the first checkpoint refuses a source whose weights changed; a source of another kind,
+// other towers or other weight keys is one usage error line (exit 2).
+import { cpSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '@zipper/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelWeightsSha256 } from '../src/fuse/init-from.js';
+import type { FuseRun } from '../src/fuse/run-file.js';
+import type { LossPoint } from '../src/progress/index.js';
+import { readLosses, runZipper, saveTinyTowers, tinyData } from './fuse-helpers.js';
+
+let data = '';
+let towers = { text: '', speech: '' };
+const runs = { source: '', other: '' };
+type Held = Extract<LossPoint, { heldOut: number }>;
+const held = (out: string) => readLosses(out).filter((p): p is Held => 'heldOut' in p);
+const runJson = (out: string) => JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+const common = () => [
+  '--tower',
+  `text=${towers.text}`,
+  '--tower',
+  `speech=${towers.speech}`,
+  '--aligned',
+  data,
+  '--fraction',
+  '1',
+  '--batch',
+  '4',
+  '--workers',
+  '0',
+  '--no-progress',
+  '--freeze',
+  'text',
+];
+
+beforeAll(async () => {
+  await initBackend();
+  data = await tinyData('zipper-init-from-test-');
+  towers = await saveTinyTowers(data, data);
+  runs.source = path.join(data, 'source');
+  runs.other = path.join(data, 'other');
+  for (const [out, seed] of [
+    [runs.source, '0'],
+    [runs.other, '5'],
+  ] as const) {
+    const r = await runZipper(['fuse', 'train', ...common(), '--out', out, '--seed', seed, '--steps', '6', '--every', '3', '--lr', '1e-2']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+}, 300_000);
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+describe('zipper fuse train --init-from', () => {
+  it("starts from the source's weights: held-out loss at step 0 = the source's last; recorded in run.json", async () => {
+    const out = path.join(data, 'warm');
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common(),
+      '--out',
+      out,
+      '--seed',
+      '1',
+      '--steps',
+      '4',
+      '--every',
+      '2',
+      '--init-from',
+      runs.source,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const last = held(runs.source).at(-1)!;
+    expect(last.step).toBe(6);
+    const first = held(out)[0]!;
+    expect(first.step).toBe(0);
+    expect({ heldOut: first.heldOut, streams: first.streams }).toEqual({ heldOut: last.heldOut, streams: last.streams });
+    // a fresh run with the same seed starts elsewhere
+    const fresh = path.join(data, 'fresh');
+    const f = await runZipper(['fuse', 'train', ...common(), '--out', fresh, '--seed', '1', '--steps', '1', '--every', '1']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(Math.abs(held(fresh)[0]!.heldOut - last.heldOut)).toBeGreaterThan(1e-3);
+    const run = runJson(out);
+    expect(run.initFrom).toEqual({ dir: runs.source, sha256: modelWeightsSha256(path.join(runs.source, 'model')) });
+    expect(run.command).toContain(`--init-from ${runs.source}`);
+  }, 180_000);
+
+  it('a resume before the first checkpoint refuses a source whose weights changed since', async () => {
+    const source = path.join(data, 'source-copy');
+    cpSync(runs.source, source, { recursive: true });
+    const out = path.join(data, 'warm-resume');
+    const r = await runZipper(['fuse', 'train', ...common(), '--out', out, '--steps', '2', '--every', '2', '--init-from', source]);
+    expect(r.code, r.stderr).toBe(0);
+    rmSync(path.join(out, 'train'), { recursive: true }); // as if killed before its first checkpoint
+    cpSync(path.join(runs.other, 'model'), path.join(source, 'model'), { recursive: true }); // the source trained on
+    const again = await runZipper(['fuse', 'train', '--out', out, '--resume', '--workers', '0', '--no-progress']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(
+      /--init-from .*source-copy: its weights changed since this run started \(sha256 [0-9a-f]{12}\.\.\., recorded [0-9a-f]{12}\.\.\.\); start a new run/,
+    );
+  }, 180_000);
+
+  it.each([
+    [['--ctc-weight', '0.3'], /its weights do not fit this model \(missing keys: ctc\./],
+    [['--cross-layers', '1'], /its weights do not fit this model/],
+  ])(
+    'other model options %j: one usage line',
+    async (extra, message) => {
+      const r = await runZipper([
+        'fuse',
+        'train',
+        ...common(),
+        '--out',
+        path.join(data, `bad-${extra[0]}`),
+        '--steps',
+        '2',
+        '--init-from',
+        runs.source,
+        ...extra,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(message);
+    },
+    120_000,
+  );
+
+  it('another kind, a folder without a run, or with --resume: one usage line', async () => {
+    const b = await runZipper([
+      'baseline',
+      'train',
+      ...common().slice(0, -2),
+      '--out',
+      path.join(data, 'bad-kind'),
+      '--steps',
+      '2',
+      '--init-from',
+      runs.source,
+    ]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/--init-from .* holds a zipper fuse train run; this is zipper baseline train/);
+    const n = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'bad-none'), '--steps', '2', '--init-from', data]);
+    expect(n.code).toBe(2);
+    expect(n.stderr).toMatch(/--init-from .*: no run\.json; pass the --out directory of a zipper fuse train run/);
+    const res = await runZipper(['fuse', 'train', '--out', runs.source, '--resume', '--init-from', runs.other]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--init-from cannot change on resume/);
+  }, 120_000);
+});
