@@ -349,6 +349,31 @@ describe('zipper eval report', () => {
       mkdirSync(ctcDir, { recursive: true });
       cpSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'metrics.json'), path.join(ctcDir, 'metrics.json'));
     }
+    // the run scored on its own pairs (as the --split train test above does, if it has not run)
+    const trainMetrics = (task: string) => path.join(runs.fuse, 'eval', 'train', task, 'metrics.json');
+    if (!existsSync(trainMetrics('asr')))
+      expect((await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', data, '--split', 'train', '--limit', '2'])).code).toBe(0);
+    if (!existsSync(trainMetrics('tts')))
+      expect(
+        (
+          await runZipper([
+            'eval',
+            'tts',
+            '--model',
+            runs.fuse,
+            '--data',
+            data,
+            '--split',
+            'train',
+            '--limit',
+            '1',
+            '--seeds',
+            '0',
+            '--keep',
+            '0',
+          ])
+        ).code,
+      ).toBe(0);
     const r1 = await runZipper(args);
     expect(r1.code, r1.stderr).toBe(0);
     const first = snapshot();
@@ -372,6 +397,14 @@ describe('zipper eval report', () => {
       expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| ${decoder} \\| ${asr.wer.toFixed(3)} \\| [0-9.]+ \\|  \\|  \\|  \\|`));
     expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row
     expect(md).toMatch(/\| aligned-tts\.100pct\.jsonl \| 13 \| 0\.0\d\d \| 1 \|/); // the data build's pool
+    const [trainAsr, trainTts] = ['asr', 'tts'].map(
+      (t) => JSON.parse(readFileSync(trainMetrics(t), 'utf8')) as { wer: number; utterances: number; oracle?: { wer: number } },
+    );
+    expect(md).toContain('## On the training pairs');
+    expect(md).toContain(
+      `| \`fuse-1pct\` | 13 | ${trainAsr!.wer.toFixed(3)} (${trainAsr!.utterances} utt.) | ${asr.wer.toFixed(3)} | ${trainTts!.wer.toFixed(3)} (${trainTts!.utterances} utt.) | ${trainTts!.oracle!.wer.toFixed(3)} | ${tts.wer.toFixed(3)} | ${tts.oracle.wer.toFixed(3)} |`,
+    );
+    expect(md).toContain('--split train'); // their commands listed with the run's
     expect(md).toContain('](results/wer-asr.svg)');
     expect(md).toContain('](results/audio/fuse-1pct.test-clean.test-clean-000000.seed0.wav)');
     const svg = readFileSync(path.join(data, 'docs', 'results', 'wer-asr.svg'), 'utf8');

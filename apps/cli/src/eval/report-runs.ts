@@ -13,13 +13,14 @@ import { UsageError } from '../command.js';
 import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
 import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
-import { EVAL_SPLITS, type EvalSplit } from './inputs.js';
+import { EVAL_SPLITS, TRAIN_SPLIT, type EvalSplit, type InputSplit } from './inputs.js';
 import { METRICS_FILE } from './outputs.js';
 
 /** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
 export interface Metrics {
   readonly task: 'asr' | 'tts' | 'peer';
-  readonly split: EvalSplit;
+  /** A held-out split, or `train` (the run's own pairs: zipper eval asr|tts --split train). */
+  readonly split: InputSplit;
   readonly wer: number;
   readonly cer: number;
   readonly words: number;
@@ -56,6 +57,8 @@ export interface RunSummary {
   /** ASR by the CTC head's lexicon search with a word LM (zipper eval asr --decoder lexicon: eval/SPLIT/asr-lexicon). */
   readonly asrLexicon: Partial<Record<EvalSplit, Metrics>>;
   readonly tts: Partial<Record<EvalSplit, Metrics>>;
+  /** The run scored on its own training pairs (eval/train/asr, eval/train/tts), where evaluated. */
+  readonly train: { readonly asr?: Metrics; readonly tts?: Metrics };
 }
 
 function readJson<T>(file: string): T {
@@ -70,14 +73,14 @@ const isNum = (x: unknown): x is number => typeof x === 'number';
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** A metrics.json of zipper eval, with the types the report relies on checked. */
-function readMetrics(file: string): Metrics {
+function readMetrics(file: string, splits: readonly string[] = EVAL_SPLITS): Metrics {
   const m = readJson<Record<string, unknown>>(file);
   const bad = (what: string) => new UsageError(`${file}: ${what}; rerun the zipper eval command that wrote it`);
   if (!isObj(m)) throw bad('not a JSON object');
   if (m['task'] !== 'asr' && m['task'] !== 'tts' && m['task'] !== 'peer')
     throw bad(`task ${JSON.stringify(m['task'])} is not asr, tts or peer`);
-  if (!(EVAL_SPLITS as readonly unknown[]).includes(m['split']))
-    throw bad(`split ${JSON.stringify(m['split'])} is not one of ${EVAL_SPLITS.join(', ')}`);
+  if (!(splits as readonly unknown[]).includes(m['split']))
+    throw bad(`split ${JSON.stringify(m['split'])} is not one of ${splits.join(', ')}`);
   for (const k of ['wer', 'cer', 'words', 'utterances']) if (!isNum(m[k])) throw bad(`"${k}" is not a number`);
   for (const k of ['werMin', 'werMax', 'unitsRatio']) if (m[k] !== undefined && !isNum(m[k])) throw bad(`"${k}" is not a number`);
   for (const k of ['oracle', 'vsTarget'])
@@ -202,12 +205,21 @@ export function readRun(dir: string): RunSummary {
     asrCtc: evalOf('asr', 'asr-ctc'),
     asrLexicon: evalOf('asr', 'asr-lexicon'),
     tts: evalOf('tts'),
+    train: Object.fromEntries(
+      (['asr', 'tts'] as const).flatMap((task) => {
+        const f = path.join(abs, 'eval', TRAIN_SPLIT, task, METRICS_FILE);
+        if (!existsSync(f)) return [];
+        const m = readMetrics(f, [TRAIN_SPLIT]);
+        if (m.task !== task) throw new UsageError(`${f}: holds ${m.task}, not ${task}; rerun zipper eval ${task} --split ${TRAIN_SPLIT}`);
+        return [[task, m]];
+      }),
+    ),
   };
 }
 
-/** Every evaluation of a run, in report order: ASR by the text tower, by the CTC head greedily and with the lexicon, then TTS. */
+/** Every evaluation of a run, in report order: ASR by the text tower, by the CTC head greedily and with the lexicon, TTS, then on the training pairs. */
 export function evaluations(s: RunSummary): Metrics[] {
-  return [s.asr, s.asrCtc, s.asrLexicon, s.tts].flatMap((by) => Object.values(by).filter((m): m is Metrics => m !== undefined));
+  return [s.asr, s.asrCtc, s.asrLexicon, s.tts, s.train].flatMap((by) => Object.values(by).filter((m): m is Metrics => m !== undefined));
 }
 
 /** Peer rows from a metrics folder of zipper eval peer, or a data build holding eval/peer/SPLIT/. */
@@ -232,7 +244,8 @@ export function readPeers(dirs: readonly string[]): Metrics[] {
       out.push(m);
     }
   }
-  return out.sort((a, b) => EVAL_SPLITS.indexOf(a.split) - EVAL_SPLITS.indexOf(b.split));
+  const order = (s: string) => (EVAL_SPLITS as readonly string[]).indexOf(s);
+  return out.sort((a, b) => order(a.split) - order(b.split));
 }
 
 /** Runs in report order: model label, aligned fraction, seed, name. */

@@ -237,6 +237,44 @@ function renderPage(args: {
     }
     lines.push('');
   }
+  const withTrain = runs.filter((r) => r.train.asr || r.train.tts);
+  if (withTrain.length) {
+    lines.push(
+      '## On the training pairs',
+      '',
+      'Each run scored on the pairs it trained on (`zipper eval asr|tts --split train`: aligned-asr, aligned-tts at its fraction) next to test-clean: low on its own pairs and high held out is memorization; high on both, underfitting.',
+      '',
+      row([
+        'run',
+        'pairs',
+        'ASR WER train',
+        'ASR WER test-clean',
+        'TTS WER train',
+        'TTS oracle train',
+        'TTS WER test-clean',
+        'TTS oracle test-clean',
+      ]),
+      row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    );
+    for (const r of withTrain) {
+      const a = r.train.asr;
+      const t = r.train.tts;
+      const tc = r.tts['test-clean'];
+      lines.push(
+        row([
+          `\`${r.name}\``,
+          intl(r.run.counts.kept),
+          a ? `${f3(a.wer)} (${a.utterances} utt.)` : '',
+          f3(asr(r, 'test-clean')?.wer),
+          t ? `${f3(t.wer)} (${t.utterances} utt.)` : '',
+          f3(t?.oracle?.wer),
+          f3(tc?.wer),
+          f3(tc?.oracle?.wer),
+        ]),
+      );
+    }
+    lines.push('');
+  }
   if (args.samples.size) {
     lines.push('### Audio samples', '');
     for (const [name, files] of args.samples)
