@@ -148,6 +148,13 @@ export function gridRuns(o) {
             args: ['eval', 'tts', '--split', 'test-clean', '--seeds', '0,1,2', '--limit', String(o.ttsLimit)],
             dir: ['eval', 'test-clean', 'tts'],
           },
+          // the run on its own pairs (memorization or underfitting; docs/eval.md "Memorization"): ASR on up to 200, TTS on --tts-limit with seed 0
+          { id: 'asr train', args: ['eval', 'asr', '--split', 'train', '--limit', '200'], dir: ['eval', 'train', 'asr'] },
+          {
+            id: 'tts train',
+            args: ['eval', 'tts', '--split', 'train', '--seeds', '0', '--limit', String(o.ttsLimit)],
+            dir: ['eval', 'train', 'tts'],
+          },
         ],
       });
     }

@@ -88,8 +88,10 @@ describe('tools/eval/grid.mjs', () => {
       'asr-lexicon test-clean',
       'asr-lexicon test-other',
       'tts test-clean',
+      'asr train',
+      'tts train',
     ]);
-    expect(s.runs[1]!.evals).toEqual(['asr test-clean', 'asr test-other', 'tts test-clean']);
+    expect(s.runs[1]!.evals).toEqual(['asr test-clean', 'asr test-other', 'tts test-clean', 'asr train', 'tts train']);
     const tts = JSON.parse(readFileSync(path.join(out, 'single-100pct', 'eval', 'test-clean', 'tts', 'metrics.json'), 'utf8')) as {
       seeds: number[];
       utterances: number;
