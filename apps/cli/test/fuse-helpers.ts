@@ -26,15 +26,24 @@ export async function tinyData(prefix: string): Promise<string> {
 /**
  * A text tower (BPE 320 on the first 3,000 text-only sentences, d 32, 2 layers, maxSeqLen 96) and
  * a speech tower (the default 512-unit tokenizer, d 32, 2 layers, maxSeqLen 400: the tiny build's
- * longest utterance is 6.8 s = 340 units), freshly initialized, saved as DIR/text and DIR/speech.
+ * longest utterance is 6.8 s = 340 units), freshly initialized (seeds 1 and 2 unless given), saved as
+ * DIR/text and DIR/speech.
  */
-export async function saveTinyTowers(data: string, dir: string): Promise<{ text: string; speech: string }> {
+export async function saveTinyTowers(
+  data: string,
+  dir: string,
+  seeds: { readonly text?: number; readonly speech?: number } = {},
+): Promise<{ text: string; speech: string }> {
   const lines = DataDir.open(data).textOnly().slice(0, 3000);
-  const text = TextTower.create(trainBpe(lines, { vocabSize: 320 }), { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 96 }, { seed: 1 });
+  const text = TextTower.create(
+    trainBpe(lines, { vocabSize: 320 }),
+    { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 96 },
+    { seed: seeds.text ?? 1 },
+  );
   const speech = SpeechTower.create(
     loadSpeechTokenizer(defaultSpeechTokenizerDir()),
     { dModel: 32, nLayers: 2, nHeads: 2, maxSeqLen: 400 },
-    { seed: 2 },
+    { seed: seeds.speech ?? 2 },
   );
   const out = { text: path.join(dir, 'text'), speech: path.join(dir, 'speech') };
   await text.save(out.text);

@@ -125,6 +125,26 @@ describe('zipper fuse train --init-from', () => {
     120_000,
   );
 
+  it('a source trained on another tower: one usage line naming the tower and both hashes', async () => {
+    const text2 = (await saveTinyTowers(data, path.join(data, 'towers-2'), { text: 3 })).text; // same shapes, other weights
+    const args = common().map((a) => (a === `text=${towers.text}` ? `text=${text2}` : a));
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...args,
+      '--out',
+      path.join(data, 'bad-tower'),
+      '--steps',
+      '2',
+      '--init-from',
+      runs.source,
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /--init-from .* was trained on another text tower \(sha256 [0-9a-f]{12}\.\.\., this run's [0-9a-f]{12}\.\.\.\); pass the same --tower text/,
+    );
+  }, 120_000);
+
   it('another kind, a folder without a run, or with --resume: one usage line', async () => {
     const b = await runZipper([
       'baseline',
