@@ -53,6 +53,20 @@ export async function saveTinyTowers(
   return out;
 }
 
+/** The tiny runs' common training options: both towers, the data build, all of its pairs, batch 4. */
+export const tinyRunArgs = (towers: { readonly text: string; readonly speech: string }, data: string): string[] => [
+  '--tower',
+  `text=${towers.text}`,
+  '--tower',
+  `speech=${towers.speech}`,
+  '--aligned',
+  data,
+  '--fraction',
+  '1',
+  '--batch',
+  '4',
+];
+
 /** Runs `zipper ...argv` in-process through main (the one error handler): exit code, stdout lines, stderr. */
 export async function runZipper(argv: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
   const out: string[] = [];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelWeightsSha256 } from '../src/fuse/init-from.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, tinyData } from './fuse-helpers.js';
+import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -18,23 +18,7 @@ const runs = { source: '', other: '' };
 type Held = Extract<LossPoint, { heldOut: number }>;
 const held = (out: string) => readLosses(out).filter((p): p is Held => 'heldOut' in p);
 const runJson = (out: string) => JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
-const common = () => [
-  '--tower',
-  `text=${towers.text}`,
-  '--tower',
-  `speech=${towers.speech}`,
-  '--aligned',
-  data,
-  '--fraction',
-  '1',
-  '--batch',
-  '4',
-  '--workers',
-  '0',
-  '--no-progress',
-  '--freeze',
-  'text',
-];
+const common = () => [...tinyRunArgs(towers, data), '--workers', '0', '--no-progress', '--freeze', 'text'];
 
 beforeAll(async () => {
   await initBackend();
