@@ -15,7 +15,7 @@ import { benchUtterances, sampleUtterance } from '../src/apps/assets.js';
 import { DEFAULT_MODEL, findModelDir } from '../src/apps/model.js';
 import { toneWav } from './apps-helpers.js';
 import { STACK_LINE } from './cli-harness.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let model = '';
@@ -44,16 +44,7 @@ beforeAll(async () => {
   const r = await runZipper([
     'fuse',
     'train',
-    '--tower',
-    `text=${towers.text}`,
-    '--tower',
-    `speech=${towers.speech}`,
-    '--aligned',
-    data,
-    '--fraction',
-    '1',
-    '--batch',
-    '4',
+    ...tinyRunArgs(towers, data),
     '--steps',
     '4',
     '--every',

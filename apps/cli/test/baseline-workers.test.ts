@@ -8,7 +8,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LossPoint } from '../src/progress/index.js';
-import { killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import { killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -23,16 +23,7 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 const args = (out: string, workers: number) => [
   'baseline',
   'train',
-  '--tower',
-  `text=${towers.text}`,
-  '--tower',
-  `speech=${towers.speech}`,
-  '--aligned',
-  data,
-  '--fraction',
-  '1',
-  '--batch',
-  '4',
+  ...tinyRunArgs(towers, data),
   '--steps',
   '12',
   '--every',

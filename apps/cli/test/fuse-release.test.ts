@@ -6,7 +6,7 @@ import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -22,16 +22,7 @@ const train = (out: string) =>
   runZipper([
     'fuse',
     'train',
-    '--tower',
-    `text=${towers.text}`,
-    '--tower',
-    `speech=${towers.speech}`,
-    '--aligned',
-    data,
-    '--fraction',
-    '1',
-    '--batch',
-    '4',
+    ...tinyRunArgs(towers, data),
     '--steps',
     '6',
     '--every',

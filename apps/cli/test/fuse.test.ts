@@ -14,7 +14,16 @@ import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { buildTinyWordLm, killAfterSteps, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData } from './fuse-helpers.js';
+import {
+  buildTinyWordLm,
+  killAfterSteps,
+  readLosses,
+  runZipper,
+  saveTinyTowers,
+  summaryOf,
+  tinyData,
+  tinyRunArgs,
+} from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -26,18 +35,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 const towerArgs = () => ['--tower', `text=${towers.text}`, '--tower', `speech=${towers.speech}`];
-const common = (workers = 0) => [
-  ...towerArgs(),
-  '--aligned',
-  data,
-  '--fraction',
-  '1',
-  '--batch',
-  '4',
-  '--workers',
-  String(workers),
-  '--no-progress',
-];
+const common = (workers = 0) => [...tinyRunArgs(towers, data), '--workers', String(workers), '--no-progress'];
 type Train = Extract<LossPoint, { loss: number }>;
 const trainPoints = (out: string) => readLosses(out).filter((p): p is Train => 'loss' in p);
 const held = (out: string) => readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p);
