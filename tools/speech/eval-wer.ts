@@ -5,6 +5,7 @@
  *   npx vite-node -c vitest.config.ts tools/speech/eval-wer.ts -- --rate 50 --units 512 --stack 2
  *
  * Options: --corpus DIR (.cache/units-eval) --rate U/s --units K --stack S --mels M --gl ITERS --smoothing R
+ *          --phase-init random|pghi (Griffin-Lim's starting phase; default: the tokenizer's, else random)
  *          --inversion nnls|pinv --iterations LLOYD --max-frames N --train-limit FILES --seed N
  *          --train-list FILE (default CORPUS/train/list.txt) --name RUN
  *          --mode units|vocoder (vocoder: no quantization, the vocoder's own WER)
@@ -41,6 +42,7 @@ const units = Number(opt('units', '512'));
 const stack = Number(opt('stack', '2'));
 const mels = Number(opt('mels', '80'));
 const gl = Number(opt('gl', '64'));
+const phaseInit = opt('phase-init', 'random') as 'random' | 'pghi';
 const smoothing = Number(opt('smoothing', '0'));
 const inversion = opt('inversion', 'nnls') as 'nnls' | 'pinv';
 const iterations = Number(opt('iterations', '20'));
@@ -67,15 +69,25 @@ const readMono = (file: string, sr: number) => prepareAudio(readWav(readFileSync
 let tok: SpeechTokenizer;
 if (tokDir) {
   tok = loadSpeechTokenizer(tokDir);
-  if (argv.includes('--smoothing') || argv.includes('--gl')) {
-    tok = new SpeechTokenizer({ ...tok, vocoder: { ...tok.vocoder, smoothing, griffinLimIterations: gl }, training: tok.training });
+  if (argv.includes('--smoothing') || argv.includes('--gl') || argv.includes('--phase-init')) {
+    const v = tok.vocoder;
+    tok = new SpeechTokenizer({
+      ...tok,
+      vocoder: {
+        ...v,
+        smoothing: argv.includes('--smoothing') ? smoothing : v.smoothing,
+        griffinLimIterations: argv.includes('--gl') ? gl : v.griffinLimIterations,
+        phaseInit: argv.includes('--phase-init') ? phaseInit : v.phaseInit,
+      },
+      training: tok.training,
+    });
   }
 } else if (mode === 'vocoder') {
   const features = logMelForUnitRate(rate, stack, { nMels: mels });
   tok = new SpeechTokenizer({
     features,
     units: { numUnits: 1, stack },
-    vocoder: { inversion, griffinLimIterations: gl },
+    vocoder: { inversion, griffinLimIterations: gl, phaseInit },
     centroids: new Float32Array(stack * mels),
   });
 } else {
@@ -88,7 +100,7 @@ if (tokDir) {
   tok = SpeechTokenizer.train(clips, {
     features,
     units: { numUnits: units, stack },
-    vocoder: { inversion, griffinLimIterations: gl, smoothing },
+    vocoder: { inversion, griffinLimIterations: gl, smoothing, phaseInit },
     seed,
     iterations,
     maxFrames,
@@ -117,6 +129,7 @@ for (const [id] of refs) {
       iterations: v.griffinLimIterations,
       momentum: v.momentum,
       seed: v.seed,
+      init: v.phaseInit,
     });
     const out = new Float32Array(x.length);
     out.set(y.subarray(0, x.length));

@@ -34,7 +34,7 @@ import {
 } from '@zipper/fuse';
 import { SpeechTower, speechVocab, tokensToUnits } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
-import { FAST_GRIFFIN_LIM_ITERATIONS, prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import { FAST_VOCODER, prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
 import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
 
 export interface ModelSources {
@@ -217,7 +217,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       );
     const audio = speech.decode(units, {
       length: units.length * speech.samplesPerUnit,
-      vocoder: { griffinLimIterations: FAST_GRIFFIN_LIM_ITERATIONS },
+      vocoder: FAST_VOCODER,
     });
     const t3 = now();
     const wav = writeWav(audio, speech.features.sampleRate, 'pcm16');

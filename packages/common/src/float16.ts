@@ -46,9 +46,17 @@ export function float32ArrayToFloat16(a: Float32Array): Uint16Array {
   return out;
 }
 
+/** Every float16 bit pattern's value (256 KiB), built on first use: loading a float16 checkpoint is a lookup per weight. */
+let valueOfBits: Float32Array | undefined;
+
 export function float16ArrayToFloat32(a: Uint16Array): Float32Array {
+  if (!valueOfBits) {
+    valueOfBits = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) valueOfBits[h] = float16BitsToFloat32(h); // every float16 is exact in float32
+  }
+  const table = valueOfBits;
   const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = float16BitsToFloat32(a[i] as number);
+  for (let i = 0; i < a.length; i++) out[i] = table[a[i] as number] as number;
   return out;
 }
 

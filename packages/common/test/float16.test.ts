@@ -1,6 +1,6 @@
 /** float32 <-> float16 bit conversion, round to nearest even. */
 import { describe, expect, it } from 'vitest';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/index.js';
+import { float16ArrayToFloat32, float16BitsToFloat32, float32ToFloat16Bits } from '../src/index.js';
 
 describe('float16', () => {
   it('every non-NaN float16 survives float16 -> float32 -> float16', () => {
@@ -12,6 +12,15 @@ describe('float16', () => {
       checked++;
     }
     expect(checked).toBe(0x10000 - 2 * 1023 * 1); // 2 * (2^10 - 1) NaN patterns
+  });
+
+  it('the array decoder (a lookup table) equals the per-value decoder on every bit pattern, -0 and NaN included', () => {
+    const all = Uint16Array.from({ length: 0x10000 }, (_, h) => h);
+    const out = float16ArrayToFloat32(all);
+    let same = 0;
+    for (let h = 0; h < 0x10000; h++) if (Object.is(out[h], float16BitsToFloat32(h))) same++;
+    expect(same).toBe(0x10000);
+    expect(Array.from(float16ArrayToFloat32(Uint16Array.of(0x3c00, 0xc000, 0x0001)))).toEqual([1, -2, 2 ** -24]);
   });
 
   it('decodes known patterns', () => {

@@ -16,7 +16,7 @@
  * the source (D_Y), H heads, K head width (D_X / H).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyRope, attention, linear, mlp, rmsNorm } from '@zipper/core/ops';
+import { applyRope, attention, linear, mergeHeads, mlp, rmsNorm, splitHeads } from '@zipper/core/ops';
 import type { LayerKV } from '@zipper/core';
 import type { CrossMask } from './masks.js';
 import { reluMlp, type AffineLayer } from './projection.js';
@@ -52,12 +52,6 @@ export interface CrossOptions {
    * m, queries at reader positions n as n * rate, with the reader tower's rope base.
    */
   readonly rope?: { readonly base: number; readonly rate: number };
-}
-
-/** [B, T, H*K] -> [B, H, T, K] */
-function splitHeads(x: tf.Tensor3D, h: number): tf.Tensor4D {
-  const [b, t, d] = x.shape;
-  return tf.transpose(tf.reshape(x, [b, t, h, d / h]), [0, 2, 1, 3]) as tf.Tensor4D;
 }
 
 /** The source side: m_Y [B, S, D_Y] at source positions start.. -> keys and values [B, H, S, K] each. */
@@ -120,13 +114,14 @@ function crossBlock(
   o: CrossOptions,
   start: number,
 ): { y: tf.Tensor3D; q: tf.Tensor4D } {
-  const [b, t, d] = x.shape;
   const q0 = splitHeads(linear(rmsNorm(x, w.normAttn, o.normEps), w.q), o.nHeads); // [B, H, T, K]
   const q = o.rope ? applyRope(q0, start, o.rope.base, o.rope.rate) : q0;
-  const a = attention(q, kv.k, kv.v, mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask }); // [B, H, T, K]; rows with no visible key are 0
-  const merged = tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D_X]
-  const gated = tf.mul(mask.visible, tf.tanh(w.gateAttn)); // [B, T, 1]
-  const h = tf.add(x, tf.mul(gated, linear(merged, w.out))) as tf.Tensor3D;
+  // a full mask (every position sees every source position) needs neither the mask nor `visible`
+  const masked = mask.full ? {} : mask.prepared ? { prepared: mask.prepared } : { mask: mask.mask };
+  const gate = (g: tf.Tensor1D): tf.Tensor => (mask.full ? tf.tanh(g) : tf.mul(mask.visible, tf.tanh(g))); // [1] or [B, T, 1]
+  const a = attention(q, kv.k, kv.v, masked); // [B, H, T, K]; rows with no visible key are 0
+  const merged = mergeHeads(a); // [B, T, D_X]
+  const h = tf.add(x, tf.mul(gate(w.gateAttn), linear(merged, w.out))) as tf.Tensor3D;
   const ff = mlp(rmsNorm(h, w.normFf, o.normEps), w.up, w.down); // [B, T, D_X]
-  return { y: tf.add(h, tf.mul(tf.mul(mask.visible, tf.tanh(w.gateFf)), ff)) as tf.Tensor3D, q };
+  return { y: tf.add(h, tf.mul(gate(w.gateFf), ff)) as tf.Tensor3D, q };
 }

@@ -17,6 +17,8 @@ export interface HostCrossMask {
   readonly visible: Float32Array;
   /** Whether any reader position sees any source position. */
   readonly any: boolean;
+  /** Whether every reader position sees every source position (no padding): the mask is all ones. */
+  readonly full: boolean;
 }
 
 /** readerGlobal [B, T], sourceGlobal [B, S] (row-major, -1 = padding) -> the host mask. */
@@ -24,17 +26,21 @@ export function crossMaskHost(readerGlobal: Int32Array, sourceGlobal: Int32Array
   const mask = new Uint8Array(b * t * s);
   const visible = new Float32Array(b * t);
   let any = false;
+  let full = true;
   for (let r = 0; r < b; r++) {
     for (let i = 0; i < t; i++) {
       const g = readerGlobal[r * t + i] as number;
-      if (g < 0) continue;
+      if (g < 0) {
+        full = false;
+        continue;
+      }
       let seen = false;
       for (let j = 0; j < s; j++) {
         const h = sourceGlobal[r * s + j] as number;
         if (h >= 0 && h < g) {
           mask[(r * t + i) * s + j] = 1;
           seen = true;
-        }
+        } else full = false;
       }
       if (seen) {
         visible[r * t + i] = 1;
@@ -42,7 +48,7 @@ export function crossMaskHost(readerGlobal: Int32Array, sourceGlobal: Int32Array
       }
     }
   }
-  return { mask, visible, any };
+  return { mask, visible, any, full: full && any };
 }
 
 export interface CrossMask {
@@ -52,10 +58,16 @@ export interface CrossMask {
   readonly visible: tf.Tensor3D;
   /** The mask resolved once for every link of this reader/source pair (core's prepareAttentionMask, for H heads). */
   readonly prepared?: PreparedAttentionMask;
+  /**
+   * Every reader position sees every source position (e.g. each decode step of TTS's speech
+   * reading its whole text): attention needs no mask and the gates no `visible`.
+   */
+  readonly full?: boolean;
 }
 
 /** The mask resolved for attention calls with `heads` heads (the caller disposes `prepared`). */
 export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
+  if (m.full) return m; // nothing to resolve
   const [b, t, s] = m.mask.shape;
   return { ...m, prepared: prepareAttentionMask({ mask: m.mask }, { batch: b, heads, queries: t, keys: s }) };
 }
@@ -64,7 +76,7 @@ export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
 export function crossMask(readerGlobal: Int32Array, sourceGlobal: Int32Array, b: number, t: number, s: number): CrossMask | undefined {
   const h = crossMaskHost(readerGlobal, sourceGlobal, b, t, s);
   if (!h.any) return undefined;
-  return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32') };
+  return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32'), full: h.full };
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   resample,
   resolveLogMelConfig,
   saveSpeechTokenizer,
+  deserializeSpeechTokenizer,
   serializeSpeechTokenizer,
   stft,
 } from '@zipper/tokenizers';
@@ -182,6 +183,12 @@ describe('SpeechTokenizer', () => {
     const { json, centroids } = serializeSpeechTokenizer(loadSpeechTokenizer(asset));
     expect(Buffer.from(centroids).equals(bytes)).toBe(true);
     expect(json).toBe(readFileSync(join(asset, SPEECH_TOKENIZER_JSON), 'utf8'));
+    // a vocoder phaseInit other than the default is written and read back
+    const loaded = loadSpeechTokenizer(asset);
+    const pghi = new SpeechTokenizer({ ...loaded, vocoder: { ...loaded.vocoder, phaseInit: 'pghi' }, training: loaded.training });
+    const written = serializeSpeechTokenizer(pghi);
+    expect(JSON.parse(written.json).vocoder.phaseInit).toBe('pghi');
+    expect(deserializeSpeechTokenizer(written.json, written.centroids).vocoder).toEqual(pghi.vocoder);
   });
 
   it('decode bounds `length` by what the units can stand for', () => {

@@ -2,12 +2,12 @@
  * Speech synthesis with a zipped model: each chunk of normalized text (text-input.ts) -> BPE ids
  * -> `[text]` -> sampled units, decoded alone with the same seed (so a chunk's speech does not
  * depend on the others); the units of all chunks, in order, go through the speech tokenizer's
- * vocoder once (@zipper/tokenizers FAST_GRIFFIN_LIM_ITERATIONS): the audio is exactly units x
+ * vocoder once (@zipper/tokenizers FAST_VOCODER): the audio is exactly units x
  * samplesPerUnit samples (20 ms a unit at 50 units/s).
  */
 import { ZipperError, type SamplingConfig } from '@zipper/core';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
-import { FAST_GRIFFIN_LIM_ITERATIONS } from '@zipper/tokenizers';
+import { FAST_VOCODER } from '@zipper/tokenizers';
 import type { AppModel } from './model.js';
 import type { SpeechText } from './text-input.js';
 
@@ -73,7 +73,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
     );
   const audio = m.speech.decode(units, {
     length: units.length * m.speech.samplesPerUnit,
-    vocoder: { griffinLimIterations: FAST_GRIFFIN_LIM_ITERATIONS },
+    vocoder: FAST_VOCODER,
   });
   return {
     audio,

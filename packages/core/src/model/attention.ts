@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attention, causalAttention } from '../ops/attention.js';
 import type { AttentionMaskOptions } from '../ops/attention-mask.js';
+import { headsFirst, mergeHeads } from '../ops/heads.js';
 import { linear } from '../ops/linear.js';
 import type { LayerKV } from './cache.js';
 import { ropeBTGK } from './rope.js';
@@ -18,12 +19,6 @@ export interface SelfAttentionWeights {
   readonly qkv: tf.Tensor2D;
   /** [D, D]. */
   readonly out: tf.Tensor2D;
-}
-
-/** [B, T, G, K] -> [B, G, T, K]; a reshape when T = 1 (same memory order). */
-function headsFirst(x: tf.Tensor4D): tf.Tensor4D {
-  const [b, t, g, k] = x.shape;
-  return (t === 1 ? tf.reshape(x, [b, g, 1, k]) : tf.transpose(x, [0, 2, 1, 3])) as tf.Tensor4D;
 }
 
 /**
@@ -50,7 +45,7 @@ export function selfAttention(
     const a = opts.mask
       ? attention(q, keys, values, opts.mask) // [B, H, T, K]
       : causalAttention(q, keys, values, { causalOffset: keys.shape[2] - t }); // [B, H, T, K]
-    const merged = t === 1 ? tf.reshape(a, [b, 1, d]) : tf.reshape(tf.transpose(a, [0, 2, 1, 3]), [b, t, d]); // [B, T, D]
+    const merged = mergeHeads(a); // [B, T, D]
     const y = linear(merged, w.out);
     const keep = opts.cache !== undefined || opts.useCache === true;
     return (keep ? { y, cache: { k: keys, v: values } } : { y }) as unknown as tf.TensorContainer;

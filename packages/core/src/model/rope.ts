@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../kernels/gradients.js';
 import { ROPE_KERNEL, useSmallKernel } from '../kernels/small-elementwise.js';
+import { headsFirst, headsLast } from '../ops/heads.js';
 import { recordingGradients } from '../ops/tape.js';
 
 /**
@@ -91,7 +92,5 @@ export function ropeBTGK(x: tf.Tensor4D, start: number, base: number, scale = 1)
 
 /** x [B, H, T, K] at positions start .. start+T-1 (times `scale`, see ropeTables) -> rotated [B, H, T, K]. */
 export function applyRope(x: tf.Tensor4D, start: number, base: number, scale = 1): tf.Tensor4D {
-  return tf.tidy(
-    () => tf.transpose(ropeBTGK(tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D, start, base, scale), [0, 2, 1, 3]) as tf.Tensor4D,
-  );
+  return tf.tidy(() => headsFirst(ropeBTGK(headsLast(x), start, base, scale)));
 }

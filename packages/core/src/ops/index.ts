@@ -5,6 +5,7 @@
  * cpu and tfjs-node. Frozen weights: `withWatchedVariables` / `isFrozen` (ops/tape.ts).
  */
 export { linear } from './linear.js';
+export { headsFirst, headsLast, mergeHeads, splitHeads } from './heads.js';
 export { embedding, tiedLogits } from './embedding.js';
 export { attention, causalAttention, type AttentionOptions, type CausalAttentionOptions } from './attention.js';
 export { prepareAttentionMask, type AttentionMaskOptions, type PreparedAttentionMask } from './attention-mask.js';

@@ -2,7 +2,8 @@
  * Griffin-Lim phase reconstruction (Griffin & Lim 1984) with the "fast" momentum variant
  * (Perraudin, Balazs & Sondergaard 2013, as in librosa.griffinlim): from a magnitude
  * spectrogram, alternate between the consistent STFTs (istft then stft) and the set of
- * spectra with the target magnitude. Seeded random initial phase.
+ * spectra with the target magnitude. The initial phase is seeded random, or with `init: 'pghi'`
+ * the phase gradient heap integration of the magnitudes (pghi.ts), which needs fewer iterations.
  *
  * The same algorithm as `griffinLimReference` (the plain loop over `stft` / `istft`), fused
  * for speed: a half-size real FFT with precomputed twiddles (`RealFft`), the window's summed
@@ -15,6 +16,7 @@
  */
 import type { LogMelConfig } from './config.js';
 import { hannWindow, reflectIndex } from './stft.js';
+import { pghiPhase } from './pghi.js';
 import { realFftOf } from './real-fft.js';
 import { TokenizerConfigError, WavEmptyError } from '../errors.js';
 import { mulberry32 } from '@zipper/common';
@@ -23,7 +25,11 @@ export interface GriffinLimOptions {
   readonly iterations: number;
   readonly momentum: number;
   readonly seed: number;
+  /** The initial phase: 'random' (seeded; the default) or 'pghi' (pghiPhase, its low coefficients seeded random). */
+  readonly init?: GriffinLimInit;
 }
+
+export type GriffinLimInit = 'random' | 'pghi';
 
 type StftParams = Pick<LogMelConfig, 'nFft' | 'winLength' | 'hopLength'>;
 
@@ -48,15 +54,23 @@ export function griffinLim(mag: Float64Array, frames: number, p: StftParams, len
   const norm = new Float64Array(total);
   for (let t = 0; t < frames; t++) for (let i = 0; i < N; i++) norm[t * hop + i]! += win[i]! * win[i]!;
 
-  const rand = mulberry32(o.seed);
-  // unit phasors (angles), start random
+  // unit phasors (angles): random, or integrated from the magnitudes' gradients
   const ar = new Float64Array(n);
   const ai = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const phi = 2 * Math.PI * rand();
-    ar[i] = Math.cos(phi);
-    ai[i] = Math.sin(phi);
-  }
+  if (o.init === 'pghi') {
+    const phase = pghiPhase(mag, frames, p, { seed: o.seed });
+    for (let i = 0; i < n; i++) {
+      ar[i] = Math.cos(phase[i]!);
+      ai[i] = Math.sin(phase[i]!);
+    }
+  } else if (o.init === undefined || o.init === 'random') {
+    const rand = mulberry32(o.seed);
+    for (let i = 0; i < n; i++) {
+      const phi = 2 * Math.PI * rand();
+      ar[i] = Math.cos(phi);
+      ai[i] = Math.sin(phi);
+    }
+  } else throw new TokenizerConfigError(`griffinLim: init must be 'random' or 'pghi', got ${String(o.init)}`);
   const prevR = new Float64Array(n);
   const prevI = new Float64Array(n);
   const sr = new Float64Array(fb);

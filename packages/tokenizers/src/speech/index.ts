@@ -7,6 +7,7 @@ export * from './features.js';
 export * from './kmeans.js';
 export * from './real-fft.js';
 export * from './griffin-lim.js';
+export * from './pghi.js';
 export * from './griffin-lim-reference.js';
 export * from './tokenizer.js';
 export * from './io.js';

@@ -18,13 +18,16 @@ export const CENTROIDS_FILE = 'centroids.safetensors';
 
 /** The JSON manifest and the centroid file's bytes (what `saveSpeechTokenizer` writes). */
 export function serializeSpeechTokenizer(tok: SpeechTokenizer): { json: string; centroids: Uint8Array } {
+  // phaseInit came later: at its default it is left out, so a tokenizer written before it
+  // serializes (and hashes, speechTokenizerHash) byte for byte as it did
+  const { phaseInit, ...vocoder } = tok.vocoder;
   const manifest = {
     format: SPEECH_TOKENIZER_FORMAT,
     version: SPEECH_TOKENIZER_VERSION,
     unitRate: tok.unitRate,
     features: tok.features,
     units: tok.units,
-    vocoder: tok.vocoder,
+    vocoder: phaseInit === 'random' ? vocoder : tok.vocoder,
     centroids: { file: CENTROIDS_FILE, tensor: 'centroids', shape: [tok.units.numUnits, tok.dim], dtype: 'float32' },
     training: tok.training,
   };

@@ -268,6 +268,7 @@ export class SpeechTokenizer {
       iterations: vocoder.griffinLimIterations,
       momentum: vocoder.momentum,
       seed: vocoder.seed,
+      init: vocoder.phaseInit,
     });
     if (o.length === undefined || o.length === y.length) return y;
     const out = new Float32Array(o.length);
