@@ -80,6 +80,26 @@ describe('zipper bench fuse', () => {
     expect(f['reference']).toBeUndefined();
   }, 300_000);
 
+  it('--freeze-ab: both sides in one process, alternating; the frozen side trains exactly the weights outside the tower; ratios are the medians', async () => {
+    const j = await bench(['train', '--freeze-ab', 'text', '--steps', '1', '--batch', '2', '--workers', '0']);
+    const ab = j['freeze_ab'] as Record<string, unknown>;
+    type Side = { tokens_per_s: number; cpu_ms_per_step: number; trainable_params: number; runs: number[]; cpu_runs: number[] };
+    const [u, f] = [ab['unfrozen'] as Side, ab['frozen'] as Side];
+    const textTower = 15 * 12 + 2 * (2 * 12 + 12 * 36 + 12 * 12 + 12 * 48 + 48 * 12) + 12;
+    expect(ab['tower']).toBe('text');
+    expect(u.trainable_params).toBe(ab['params']);
+    expect(f.trainable_params).toBe(u.trainable_params - textTower);
+    for (const x of [u, f]) {
+      expect(x.runs).toHaveLength(2);
+      expect(x.cpu_runs).toHaveLength(2);
+      expect(x.cpu_ms_per_step).toBeGreaterThan(0);
+    }
+    expect(j['tokens_per_s']).toBe(u.tokens_per_s);
+    // the ratios are the medians' (each rounded: tokens/s and CPU ms to 0.1, the ratio to 0.001)
+    expect(Math.abs((ab['ratio_tokens_per_s'] as number) - f.tokens_per_s / u.tokens_per_s)).toBeLessThan(0.002 + 0.1 / u.tokens_per_s);
+    expect(Math.abs((ab['ratio_cpu'] as number) - f.cpu_ms_per_step / u.cpu_ms_per_step)).toBeLessThan(0.002 + 0.2 / u.cpu_ms_per_step);
+  }, 300_000);
+
   it('generate: ms/token vs the twin, ratio = ours / twin ms/token; soak: live tensors flat', async () => {
     const j = await bench(['generate', '--reference', '--tokens', '4', '--reference-threads', '1']);
     expect(j['mode']).toBe('fuse-generate');
@@ -115,5 +135,8 @@ describe('zipper bench fuse', () => {
     await bad(['train', '--soak', '3'], /--soak applies/);
     await bad(['train', '--layers', '4', '--cross', '3'], /--cross 3 must divide --layers 4/);
     await bad(['decode'], /usage: zipper bench fuse/);
+    await bad(['generate', '--freeze-ab', 'text'], /--freeze-ab applies to `bench fuse train` only/);
+    await bad(['train', '--freeze-ab', 'image'], /--freeze-ab names "image"/);
+    await bad(['train', '--freeze-ab', 'text', '--freeze', 'speech'], /leave out --freeze and --reference/);
   }, 60_000);
 });

@@ -31,7 +31,7 @@ import {
 import { parallelSummary } from './parallel-summary.js';
 
 export const FUSE_USAGE = `usage: zipper bench fuse train|generate [--json] [--reference] [--runs N] [--steps N]
-                    [--freeze text[,speech]] [--workers N] [--tokens N] [--soak N]
+                    [--freeze text[,speech]] [--freeze-ab text|speech] [--workers N] [--tokens N] [--soak N]
                     [--vocab 512] [--d 256] [--layers 4] [--heads 4] [--cross 4]
                     [--speech-len 150] [--text-len 15] [--batch 8]
                     [--reference-script PATH] [--reference-threads N] [--threads N]
@@ -47,6 +47,11 @@ plus bos and eos, --d, --layers, --heads), --cross gated cross-attention layers 
   generate  ASR decoding, batch 1, greedy, with the caches: a prompt of --speech-len units, then
             --tokens text tokens (default: --text-len): ms/token = the whole call / --tokens, per
             run of one call, after 1 warm-up call.
+--freeze-ab T   train: the same pair twice, every weight trained and tower T frozen, runs
+                alternating in one process (the order swapped every round); the JSON gains
+                "freeze_ab": each side's tokens/s and process CPU ms per step (main thread and
+                workers; CPU time is what a busy host's stolen cycles do not inflate), both
+                ratios frozen / unfrozen and the trainable weights. Not with --freeze or --reference.
 --reference     also run tools/fuse/bench_twin.py (the PyTorch twin) once per run, alternating
                 with ours, same shapes, batch, freeze and step count; the JSON gains "reference"
                 (its median, param count and interpreter) and "ratio" (train: ours / twin
@@ -72,6 +77,80 @@ interface TwinResult {
 }
 
 const sizeOf = (z: Zipper, keys: readonly string[]): number => keys.reduce((n, k) => n + z.param(k).size, 0);
+
+/** The bench's trainer for `zipper`: data-parallel with `workers` threads (0 = in-process), AdamW lr 1e-3, clip 1.0. */
+function benchTrainer(
+  zipper: Zipper,
+  s: FuseBenchShape,
+  workers: number,
+): { trainer: Trainer<FusedBatch>; parallel?: DataParallelGradients<FusedBatch> } {
+  const parallel: DataParallelGradients<FusedBatch> | undefined = workers > 0 ? fusedDataParallel(zipper, { workers }) : undefined;
+  const strategy: GradientStrategy<FusedBatch> = parallel ?? fusedGradients(zipper);
+  const trainer = new Trainer(zipper, repeatBatch(trainBatch(zipper, s)), {
+    strategy,
+    freezePrefixes: freezePrefixes(zipper),
+    schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
+    optimizer: { weightDecay: 0.01 },
+    maxGradNorm: 1.0,
+  });
+  return parallel ? { trainer, parallel } : { trainer };
+}
+
+/** CPU seconds of this process so far (every thread: the main one and the data-parallel workers). */
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * `--freeze-ab T`: the pair with every weight trained against the pair with tower T frozen, runs
+ * alternating (A B, then B A, ...) so that a drifting machine weighs on both alike.
+ */
+async function freezeAb(s: FuseBenchShape, tower: string, runs: number, steps: number, workers: number): Promise<Record<string, unknown>> {
+  const sides = [
+    { name: 'unfrozen', zipper: createBenchZipper(s, []) },
+    { name: 'frozen', zipper: createBenchZipper(s, [tower]) },
+  ].map((x) => ({ ...x, ...benchTrainer(x.zipper, s, workers), tokens: [] as number[], cpuMs: [] as number[] }));
+  try {
+    for (const x of sides) {
+      await x.parallel?.start();
+      await x.trainer.trainStep();
+      await x.trainer.trainStep();
+    }
+    for (let r = 0; r < runs; r++) {
+      for (const x of r % 2 === 0 ? sides : [...sides].reverse()) {
+        const c0 = cpuSeconds();
+        const t0 = performance.now();
+        for (let i = 0; i < steps; i++) await x.trainer.trainStep();
+        x.tokens.push((tokensPerStep(s) * steps) / ((performance.now() - t0) / 1000));
+        x.cpuMs.push(((cpuSeconds() - c0) * 1000) / steps);
+        log(`run ${r + 1}/${runs}: ${x.name} ${round(x.tokens.at(-1)!, 1)} tokens/s, ${round(x.cpuMs.at(-1)!, 1)} CPU ms/step`);
+      }
+    }
+    const [u, f] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    const side = (x: (typeof sides)[0]) => ({
+      tokens_per_s: round(median(x.tokens), 1),
+      cpu_ms_per_step: round(median(x.cpuMs), 1),
+      trainable_params: sizeOf(x.zipper, x.trainer.trainable),
+      runs: x.tokens.map((v) => round(v, 1)),
+      cpu_runs: x.cpuMs.map((v) => round(v, 1)),
+    });
+    return {
+      tower,
+      params: u.zipper.numParams,
+      unfrozen: side(u),
+      frozen: side(f),
+      ratio_tokens_per_s: round(median(f.tokens) / median(u.tokens), 3),
+      ratio_cpu: round(median(f.cpuMs) / median(u.cpuMs), 3),
+      ratio_meaning: 'frozen / unfrozen (tokens/s: above 1 = frozen faster; CPU ms per step: below 1 = frozen cheaper)',
+    };
+  } finally {
+    for (const x of sides) {
+      x.trainer.dispose();
+      x.zipper.dispose();
+    }
+  }
+}
 
 /** One decode call (ASR, greedy); ms per generated token. Throws if the text ended before `tokens`. */
 async function decodeRun(zipper: Zipper, s: FuseBenchShape, tokens: number): Promise<number> {
@@ -118,6 +197,7 @@ function parse(argv: readonly string[]): ReturnType<typeof parseArgs> {
         threads: { type: 'string' },
         workers: { type: 'string' },
         freeze: { type: 'string', default: '' },
+        'freeze-ab': { type: 'string' },
         tokens: { type: 'string' },
         soak: { type: 'string' },
         vocab: { type: 'string', default: '512' },
@@ -171,11 +251,45 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
   const explicitWorkers = values['workers'] === undefined ? undefined : int('workers', 0);
   if (explicitWorkers !== undefined && mode !== 'train') throw new UsageError('--workers applies to `bench fuse train` only');
   if (values['soak'] !== undefined && mode !== 'generate') throw new UsageError('--soak applies to `bench fuse generate` only');
+  const ab = values['freeze-ab'] as string | undefined;
+  if (ab !== undefined) {
+    if (mode !== 'train') throw new UsageError('--freeze-ab applies to `bench fuse train` only');
+    if (!(TOWERS as readonly string[]).includes(ab)) throw new UsageError(`--freeze-ab names "${ab}"; the towers are ${TOWERS.join(', ')}`);
+    if (freeze.length > 0 || values['reference'])
+      throw new UsageError('--freeze-ab compares frozen with unfrozen itself: leave out --freeze and --reference');
+  }
 
   const info = await initBackend(values['threads'] === undefined ? {} : { threads: int('threads') });
   const native = info.native?.used
     ? { used: true, isa: info.native.isa, threads: info.native.threads }
     : { used: false, reason: info.native?.reason ?? 'not applicable to this backend' };
+  if (ab !== undefined) {
+    const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
+    const r = await freezeAb(s, ab, runs, steps, workers);
+    const unfrozen = (r['unfrozen'] as { tokens_per_s: number }).tokens_per_s;
+    const result = {
+      tokens_per_s: unfrozen,
+      ms_per_token: round(1000 / unfrozen, 4),
+      mode: 'fuse-train',
+      backend: info.backend,
+      threads: info.threads,
+      simd: info.simd,
+      native,
+      ...s,
+      workers,
+      tokens_per_step: tokensPerStep(s),
+      steps_per_run: steps,
+      median_of: runs,
+      freeze_ab: r,
+      peak_rss_mb: peakRssMb(),
+    };
+    if (!values['json'])
+      log(
+        `fuse train, ${ab} frozen vs every weight trained: tokens/s x${String(r['ratio_tokens_per_s'])}, CPU per step x${String(r['ratio_cpu'])} (median of ${runs} runs each)`,
+      );
+    console.log(JSON.stringify(result));
+    return 0;
+  }
   const zipper = createBenchZipper(s, freeze);
   const base = {
     mode: `fuse-${mode}`,
@@ -221,15 +335,7 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
     const extra: Record<string, unknown> = {};
     if (mode === 'train') {
       const workers = explicitWorkers ?? defaultDataParallelWorkers(info);
-      const parallel: DataParallelGradients<FusedBatch> | undefined = workers > 0 ? fusedDataParallel(zipper, { workers }) : undefined;
-      const strategy: GradientStrategy<FusedBatch> = parallel ?? fusedGradients(zipper);
-      const trainer = new Trainer(zipper, repeatBatch(trainBatch(zipper, s)), {
-        strategy,
-        freezePrefixes: freezePrefixes(zipper),
-        schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
-        optimizer: { weightDecay: 0.01 },
-        maxGradNorm: 1.0,
-      });
+      const { trainer, parallel } = benchTrainer(zipper, s, workers);
       try {
         Object.assign(extra, {
           workers: parallel?.workers ?? 0,
