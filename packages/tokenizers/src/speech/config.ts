@@ -70,7 +70,7 @@ export const DEFAULT_UNITS: UnitConfig = { numUnits: 512, stack: 2 };
  * started from the phase gradient heap integration of the magnitudes (pghi.ts) instead of random
  * phase, 16 iterations. Over 797 held-out slt words (two sets) pocketsphinx makes 301 errors on its
  * resynthesis, against 302 for the tokenizer's default (random phase, 64 iterations) and 299 for
- * random phase with 48 (the apps' setting before it), at about a third of the vocoder time
+ * random phase with 48 (the apps' setting before it), at 0.45x the vocoder time in `zipper bench tts`
  * (tools/speech/RESULTS.md, "Phase from the magnitudes").
  */
 export const FAST_VOCODER: Readonly<Pick<VocoderConfig, 'griffinLimIterations' | 'phaseInit'>> = {
