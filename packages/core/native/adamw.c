@@ -3,6 +3,7 @@
  * (src/kernels/adamw.ts): every element of p, g, m, v is read once and p1, m1, v1 written once,
  * instead of about twelve full passes of TF.js element-wise kernels.
  *
+ *   g  = g * gscale                          (only when scaling: the gradient clipping's coefficient)
  *   m1 = m + (g - m) * b1c
  *   v1 = v * b2 + g * g * b2c
  *   p1 = p * keep + m1 / (sqrt(v1) / sqrt_bc2 + eps) * neg_step      (decay = 0: p, not p * keep)
@@ -19,7 +20,7 @@
 static void adamw_scalar(long i, long n, const float *p, const float *g, const float *m, const float *v, float *p1, float *m1, float *v1,
                          const zg_adamw_t *s) {
   for (; i < n; i++) {
-    const float gi = g[i], mi = m[i];
+    const float gi = s->scale ? g[i] * s->gscale : g[i], mi = m[i];
     const float d = gi - mi;
     const float e = d * s->b1c;
     const float mn = mi + e;
@@ -43,10 +44,11 @@ __attribute__((target("avx2"))) static long adamw_avx2(long n, const float *p, c
                                                       float *v1, const zg_adamw_t *s) {
   const __m256 b1c = _mm256_set1_ps(s->b1c), b2 = _mm256_set1_ps(s->b2), b2c = _mm256_set1_ps(s->b2c);
   const __m256 sq = _mm256_set1_ps(s->sqrt_bc2), eps = _mm256_set1_ps(s->eps), ns = _mm256_set1_ps(s->neg_step);
-  const __m256 keep = _mm256_set1_ps(s->keep);
+  const __m256 keep = _mm256_set1_ps(s->keep), gs = _mm256_set1_ps(s->gscale);
   long i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 gi = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
+    const __m256 g0 = _mm256_loadu_ps(g + i), mi = _mm256_loadu_ps(m + i);
+    const __m256 gi = s->scale ? _mm256_mul_ps(g0, gs) : g0;
     const __m256 mn = _mm256_add_ps(mi, _mm256_mul_ps(_mm256_sub_ps(gi, mi), b1c));
     const __m256 vn = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), b2), _mm256_mul_ps(_mm256_mul_ps(gi, gi), b2c));
     const __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vn), sq), eps);

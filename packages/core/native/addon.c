@@ -5,9 +5,11 @@
  * pointer is touched; a bad call throws a RangeError/TypeError instead of reading out of bounds.
  *
  *   gemm(a, b, c, batch, m, n, k, transposeA, transposeB, strideA, strideB): undefined
- *   adamw(p, g, m, v, p1, m1, v1, scalars): undefined   (adamw.c; scalars: Float32Array of 7
- *       [b1c, b2, b2c, sqrtBc2, eps, negStep, keep], keep NaN for no decay; all arrays of one length)
- *   isa(): string            setIsa(name): boolean   (the kernels of gemm and adamw)
+ *   adamw(p, g, m, v, p1, m1, v1, scalars): undefined   (adamw.c; scalars: Float32Array of 8
+ *       [b1c, b2, b2c, sqrtBc2, eps, negStep, keep, gscale], keep NaN for no decay, gscale 1 for
+ *       no gradient scaling; all arrays of one length)
+ *   sumSquares(x): number    (sumsq.c: the sum of x[i]^2 in double precision)
+ *   isa(): string            setIsa(name): boolean   (the kernels of gemm, adamw and sumSquares)
  *   threads(): number        setThreads(n): number (threads actually available)
  */
 #define NAPI_VERSION 8
@@ -108,14 +110,24 @@ static napi_value adamw(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "zipper_gemm.adamw: p, g, m, v, p1, m1, v1 must have one length");
       return NULL;
     }
-  if (len[7] != 7) {
-    napi_throw_range_error(env, NULL, "zipper_gemm.adamw: scalars must hold 7 floats");
+  if (len[7] != 8) {
+    napi_throw_range_error(env, NULL, "zipper_gemm.adamw: scalars must hold 8 floats");
     return NULL;
   }
   const float *sc = x[7];
-  const zg_adamw_t s = {sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], !__builtin_isnan(sc[6])};
+  const zg_adamw_t s = {sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6], sc[7], !__builtin_isnan(sc[6]), sc[7] != 1.0f};
   zg_adamw((long)len[0], x[0], x[1], x[2], x[3], x[4], x[5], x[6], &s);
   return NULL;
+}
+
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  if (!args_n(env, info, 1, argv, "zipper_gemm.sumSquares: expected 1 argument (x)")) return NULL;
+  float *x;
+  size_t len;
+  if (!f32_arg(env, argv[0], &x, &len, "zipper_gemm.sumSquares: x must be a Float32Array")) return NULL;
+  CHECK(napi_create_double(env, zg_sumsq((long)len, x), &out));
+  return out;
 }
 
 static napi_value isa(napi_env env, napi_callback_info info) {
@@ -163,6 +175,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default_jsproperty, NULL},
+      {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"isa", NULL, isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"setIsa", NULL, set_isa, NULL, NULL, NULL, napi_default_jsproperty, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default_jsproperty, NULL},

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native GEMM addon (gemm.c + adamw.c + addon.c, Node-API) with gcc, no node-gyp:
+// Builds the native GEMM addon (gemm.c + adamw.c + sumsq.c + addon.c, Node-API) with gcc, no node-gyp:
 //   node packages/core/native/build.mjs
 // Writes prebuilt/linux-x64/zipper_gemm.node and prebuilt/linux-x64/manifest.json (sha256 of
 // every source file, of the sources together, of the binary, and the compiler used). The binary
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Everything the binary is built from, this script (compiler flags) included. */
-export const SOURCES = ['adamw.c', 'addon.c', 'build.mjs', 'gemm.c', 'gemm.h', 'kernel.inc'];
+export const SOURCES = ['adamw.c', 'addon.c', 'build.mjs', 'gemm.c', 'gemm.h', 'kernel.inc', 'sumsq.c'];
 const NODE_INCLUDE = process.env.NODE_INCLUDE ?? '/usr/include/node';
 const FLAGS = [
   '-O3',
@@ -50,7 +50,10 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const outDir = path.join(here, 'prebuilt', 'linux-x64');
   fs.mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, 'zipper_gemm.node');
-  execFileSync('gcc', [...FLAGS, `-I${NODE_INCLUDE}`, 'addon.c', 'gemm.c', 'adamw.c', '-o', out], { cwd: here, stdio: 'inherit' });
+  execFileSync('gcc', [...FLAGS, `-I${NODE_INCLUDE}`, 'addon.c', 'gemm.c', 'adamw.c', 'sumsq.c', '-o', out], {
+    cwd: here,
+    stdio: 'inherit',
+  });
   const manifest = {
     binary: 'zipper_gemm.node',
     sourceSha256: sourceHash(),

@@ -30,9 +30,13 @@ int zg_isa_vector(void);
 
 /* One AdamW update of n elements (adamw.c): p1, m1, v1 from p, g, m, v with these float32 scalars. */
 typedef struct {
-  float b1c, b2, b2c, sqrt_bc2, eps, neg_step, keep;
+  float b1c, b2, b2c, sqrt_bc2, eps, neg_step, keep, gscale;
   int decay; /* 0: p is not multiplied by keep */
+  int scale; /* 0: g is used as it is (gscale 1), else g * gscale first (the clipping's coefficient) */
 } zg_adamw_t;
 void zg_adamw(long n, const float *p, const float *g, const float *m, const float *v, float *p1, float *m1, float *v1, const zg_adamw_t *s);
+
+/* The sum of x[i]^2 over n float32 values, in double precision, deterministic (sumsq.c). */
+double zg_sumsq(long n, const float *x);
 
 #endif

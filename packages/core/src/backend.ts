@@ -23,6 +23,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
 import { setNativeAdamWSource } from './kernels/adamw.js';
+import { setNativeSumSquaresSource } from './kernels/sum-squares.js';
 import { setNativeGemmSource } from './kernels/batch-matmul.js';
 import { configureNative, nativeGemm, resolveNativeOptions, type NativeInfo, type NativeOptions } from './kernels/native.js';
 import { registerWasmKernels } from './kernels/register.js';
@@ -111,6 +112,7 @@ async function useWasm(threads: number): Promise<boolean> {
   wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
   setNativeGemmSource(nativeGemm);
   setNativeAdamWSource(nativeGemm);
+  setNativeSumSquaresSource(nativeGemm);
   registerWasmKernels();
   if (threads > 1 && tf.engine().registry['wasm'] === undefined) {
     try {

@@ -187,7 +187,7 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     const arr = (k: number) => Float32Array.from({ length: n }, (_, i) => f(Math.sin(i * 1.7 + k) * (k + 1)));
     const [p, g, m] = [arr(1), arr(2), arr(3)];
     const v = Float32Array.from(arr(4), Math.abs);
-    const sc = Float32Array.of(0.1, 0.999, f(0.001), f(0.03), f(1e-8), f(-0.002), f(0.9999));
+    const sc = Float32Array.of(0.1, 0.999, f(0.001), f(0.03), f(1e-8), f(-0.002), f(0.9999), 1);
     const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
     native!.adamw(p, g, m, v, ...out, sc);
     // the same float32 operations in JS (Math.fround after each), in the kernel's order
@@ -197,18 +197,44 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
       const den = f(f(f(Math.sqrt(v1)) / sc[3]!) + sc[4]!);
       expect([out[0][i], out[1][i], out[2][i]], String(i)).toEqual([f(f(p[i]! * sc[6]!) + f(f(m1 / den) * sc[5]!)), m1, v1]);
     }
+    // gscale: the gradient scaled first (the clipping's coefficient), one float32 multiply
+    const scaled = Float32Array.of(...sc.subarray(0, 7), f(0.37));
+    native!.adamw(p, g, m, v, ...out, scaled);
+    for (let i = 0; i < n; i++) {
+      const gi = f(g[i]! * scaled[7]!);
+      const m1 = f(m[i]! + f(f(gi - m[i]!) * sc[0]!));
+      const v1 = f(f(v[i]! * sc[1]!) + f(f(gi * gi) * sc[2]!));
+      const den = f(f(f(Math.sqrt(v1)) / sc[3]!) + sc[4]!);
+      expect([out[0][i], out[1][i], out[2][i]], `scaled ${i}`).toEqual([f(f(p[i]! * sc[6]!) + f(f(m1 / den) * sc[5]!)), m1, v1]);
+    }
     // keep NaN: no weight decay
-    const noDecay = Float32Array.of(...sc.subarray(0, 6), NaN);
+    const noDecay = Float32Array.of(...sc.subarray(0, 6), NaN, 1);
     native!.adamw(p, g, m, v, ...out, noDecay);
     const m1 = f(m[0]! + f(f(g[0]! - m[0]!) * sc[0]!));
     const v1 = f(f(v[0]! * sc[1]!) + f(f(g[0]! * g[0]!) * sc[2]!));
     expect(out[0][0]).toBe(f(p[0]! + f(f(m1 / f(f(f(Math.sqrt(v1)) / sc[3]!) + sc[4]!)) * sc[5]!)));
     const before = Array.from(out[0]);
     expect(() => native!.adamw(p, g, m, new Float32Array(n - 1), ...out, sc)).toThrow(RangeError);
-    expect(() => native!.adamw(p, g, m, v, ...out, sc.subarray(0, 6))).toThrow(RangeError);
+    expect(() => native!.adamw(p, g, m, v, ...out, sc.subarray(0, 7))).toThrow(RangeError);
     expect(() => native!.adamw(p, g, m, new Float64Array(n) as unknown as Float32Array, ...out, sc)).toThrow(TypeError);
     expect(() => (native!.adamw as (...a: unknown[]) => void)(p, g, m, v, ...out)).toThrow(/expected 8 arguments/);
     expect(Array.from(out[0])).toEqual(before);
+  });
+
+  it.each(isas)('sumSquares (%s): the double-precision sum in lane order (element i in lane i %% 8), exactly', (isa) => {
+    expect(native!.setIsa(isa)).toBe(true);
+    for (const n of [0, 1, 7, 8, 19, 1000]) {
+      const x = Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 0.91) * 10 ** ((i % 7) - 3)));
+      const lanes = new Float64Array(8);
+      for (let i = 0; i < n; i++) lanes[i % 8]! += x[i]! * x[i]!; // a float32 squared is exact in double
+      let want = 0;
+      for (const l of lanes) want += l;
+      expect(native!.sumSquares(x), `n = ${n}`).toBe(want);
+    }
+    expect(native!.sumSquares(Float32Array.of(1, Number.NaN, 2))).toBeNaN();
+    expect(native!.sumSquares(Float32Array.of(1, Number.POSITIVE_INFINITY))).toBe(Number.POSITIVE_INFINITY);
+    expect(() => native!.sumSquares(new Float64Array(3) as unknown as Float32Array)).toThrow(TypeError);
+    expect(() => (native!.sumSquares as (...a: unknown[]) => number)()).toThrow(/expected 1 argument/);
   });
 
   it('is turned off by initBackend({ native: false }) and back on, computing the same', async () => {

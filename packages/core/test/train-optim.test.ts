@@ -7,6 +7,8 @@ import { initBackend } from '../src/backend.js';
 import {
   AdamW,
   clipByGlobalNorm,
+  clipCoefficient,
+  globalNormValue,
   defaultDecayFilter,
   learningRateAt,
   maskedCrossEntropy,
@@ -112,7 +114,7 @@ describe('AdamW on wasm: the fused kernel (kernels/adamw.ts)', () => {
           const grads = new Map(
             Object.entries(shapes).map(([n, s]) => [n, tf.randomNormal(s, 0, step === 2 ? 1e-6 : 0.5, 'float32', 100 * step + seed++)]),
           );
-          opt.apply(grads, 1e-2 / (step + 1));
+          opt.apply(grads, 1e-2 / (step + 1), step === 1 ? 0.37 : 1); // step 1 clipped (gradScale)
           for (const t of grads.values()) t.dispose();
         }
         const out = new Map([...params].map(([n, v]) => [n, Array.from(v.dataSync())]));
@@ -167,6 +169,61 @@ describe('AdamW learning-rate scales (param groups)', () => {
     expect(() => new AdamW(p, ['x'], { lrScale: () => -1 })).toThrow(/lrScale of "x" must be finite and >= 0/);
     expect(() => new AdamW(p, ['x'], { lrScale: () => NaN })).toThrow(ConfigError);
     p.get('x')!.dispose();
+  });
+});
+
+describe('AdamW gradScale (the clipping folded into the update)', () => {
+  it('equals the update with the gradients multiplied first, bit for bit; rejects a bad scale', () => {
+    const run = (fold: boolean) => {
+      const params = new Map([['w', tf.tidy(() => tf.variable(tf.randomNormal([37, 11], 0, 1, 'float32', 3)))]]);
+      const opt = new AdamW(params, ['w'], { weightDecay: 0.1 });
+      for (let step = 0; step < 3; step++) {
+        const g = tf.randomNormal([37, 11], 0, 2, 'float32', 10 + step);
+        const scale = Math.fround(0.1 + 0.2 * step);
+        if (fold) opt.apply(new Map([['w', g]]), 1e-2, scale);
+        else tf.tidy(() => opt.apply(new Map([['w', tf.mul(g, tf.scalar(scale))]]), 1e-2));
+        g.dispose();
+      }
+      const out = Array.from(params.get('w')!.dataSync());
+      opt.dispose();
+      params.get('w')!.dispose();
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    expect(run(true)).toEqual(run(false));
+    expect(tf.memory().numTensors).toBe(before);
+    const p = new Map([['x', tf.variable(tf.zeros([2, 2]))]]);
+    const opt = new AdamW(p, ['x']);
+    const g = new Map([['x', tf.ones([2, 2])]]);
+    expect(() => opt.apply(g, 1e-3, NaN)).toThrow(/gradScale must be finite and >= 0/);
+    expect(() => opt.apply(g, 1e-3, -1)).toThrow(ConfigError);
+    opt.dispose();
+    tf.dispose([p.get('x')!, g.get('x')!]);
+  });
+});
+
+describe('global norm and clip coefficient', () => {
+  it('natively: the sum of squares in double precision, equal to the float32 ops within float32 rounding', async () => {
+    const grads = new Map(
+      [[67, 31], [5], [13, 7, 5], [0]].map((s, i) => [`g${i}`, tf.randomNormal(s, 0, 10 ** (i - 2), 'float32', 40 + i) as tf.Tensor]),
+    );
+    let want = 0; // the double-precision sum, in map order
+    for (const g of grads.values()) for (const x of g.dataSync()) want += x * x;
+    const native = globalNormValue(grads);
+    expect(Math.abs(native - Math.sqrt(want)) / Math.sqrt(want)).toBeLessThan(1e-12); // the lanes' order differs only in double rounding
+    expect((await initBackend({ native: false })).native.used).toBe(false);
+    try {
+      const ops = globalNormValue(grads); // TF.js Square / Sum / Add in float32
+      expect(Math.abs(ops - native) / native).toBeLessThan(1e-6);
+    } finally {
+      expect((await initBackend({ native: true })).native.used).toBe(true);
+    }
+    for (const g of grads.values()) g.dispose();
+    // the coefficient: float32 as PyTorch's min(1, max / (norm + 1e-6))
+    expect(clipCoefficient(4, 1)).toBe(Math.fround(Math.fround(1) / Math.fround(4 + Math.fround(1e-6))));
+    expect(clipCoefficient(0.5, 1)).toBe(1);
+    expect(clipCoefficient(1e9, Infinity)).toBe(1);
+    expect(() => clipCoefficient(1, 0)).toThrow(ConfigError);
   });
 });
 

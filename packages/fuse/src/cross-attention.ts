@@ -99,6 +99,7 @@ export function gatedCrossAttentionWithPrior(
     const [b, t, d] = x.shape;
     const s = kv.k.shape[2];
     const scores = tf.mul(tf.matMul(r.q, kv.k, false, true), 1 / Math.sqrt(d / o.nHeads)); // [B, H, T, S]
+    if (mask.full) return { y: r.y, penalty: tf.sum(tf.mul(tf.softmax(scores), tf.reshape(prior, [b, 1, t, s]))) as tf.Scalar };
     const blocked = tf.mul(tf.sub(1, tf.cast(tf.reshape(mask.mask, [b, 1, t, s]), 'float32')), -1e9); // [B, 1, T, S]
     const p = tf.softmax(tf.add(scores, blocked)); // rows with no visible key: uniform, zeroed by `visible` below
     const weighted = tf.mul(tf.mul(p, tf.reshape(prior, [b, 1, t, s])), tf.reshape(mask.visible, [b, 1, t, 1]));

@@ -51,19 +51,22 @@ export function crossMaskHost(readerGlobal: Int32Array, sourceGlobal: Int32Array
   return { mask, visible, any, full: full && any };
 }
 
-export interface CrossMask {
-  /** bool [B, T, S] */
-  readonly mask: tf.Tensor3D;
-  /** float32 [B, T, 1] */
-  readonly visible: tf.Tensor3D;
-  /** The mask resolved once for every link of this reader/source pair (core's prepareAttentionMask, for H heads). */
-  readonly prepared?: PreparedAttentionMask;
-  /**
-   * Every reader position sees every source position (e.g. each decode step of TTS's speech
-   * reading its whole text): attention needs no mask and the gates no `visible`.
-   */
-  readonly full?: boolean;
-}
+/**
+ * The cross mask of one link as tensors. `full`: every reader position sees every source position
+ * (e.g. each decode step of TTS's speech reading its whole text), so attention needs no mask and
+ * the gates no `visible`, and neither is uploaded.
+ */
+export type CrossMask =
+  | { readonly full: true }
+  | {
+      readonly full?: false;
+      /** bool [B, T, S] */
+      readonly mask: tf.Tensor3D;
+      /** float32 [B, T, 1] */
+      readonly visible: tf.Tensor3D;
+      /** The mask resolved once for every link of this reader/source pair (core's prepareAttentionMask, for H heads). */
+      readonly prepared?: PreparedAttentionMask;
+    };
 
 /** The mask resolved for attention calls with `heads` heads (the caller disposes `prepared`). */
 export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
@@ -76,7 +79,8 @@ export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
 export function crossMask(readerGlobal: Int32Array, sourceGlobal: Int32Array, b: number, t: number, s: number): CrossMask | undefined {
   const h = crossMaskHost(readerGlobal, sourceGlobal, b, t, s);
   if (!h.any) return undefined;
-  return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32'), full: h.full };
+  if (h.full) return { full: true };
+  return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32') };
 }
 
 /**

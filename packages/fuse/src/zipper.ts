@@ -501,7 +501,7 @@ export class Zipper {
         }
         return { logits, towers, links } as unknown as tf.TensorContainer;
       } finally {
-        for (const m of prepared) m.prepared?.dispose();
+        for (const m of prepared) if (!m.full) m.prepared?.dispose();
       }
     }) as unknown as {
       logits: Record<string, tf.Tensor3D>;

@@ -5,7 +5,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crossKeysValues, crossMask, crossMaskHost, gatedCrossAttention, type CrossAttentionWeights } from '../src/index.js';
+import {
+  crossKeysValues,
+  crossMask,
+  crossMaskHost,
+  gatedCrossAttention,
+  gatedCrossAttentionWithPrior,
+  type CrossAttentionWeights,
+} from '../src/index.js';
 import { setup } from './helpers.js';
 
 beforeAll(setup);
@@ -45,12 +52,23 @@ describe('cross mask', () => {
     const kv = crossKeysValues(weights, w([b, s, dy], 1) as tf.Tensor3D, o);
     const reader = Int32Array.from({ length: b * t }, (_, i) => 10 + (i % t));
     const source = Int32Array.from({ length: b * s }, (_, i) => i % s);
+    const before = tf.memory().numTensors;
     const m = crossMask(reader, source, b, t, s)!;
     expect(m.full).toBe(true);
+    expect(tf.memory().numTensors).toBe(before); // a full mask uploads nothing
+    const h = crossMaskHost(reader, source, b, t, s);
+    const explicit = { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32') };
     const full = gatedCrossAttention(weights, x, kv, m, o);
-    const masked = gatedCrossAttention(weights, x, kv, { ...m, full: false }, o);
+    const masked = gatedCrossAttention(weights, x, kv, explicit, o);
     const diff = tf.max(tf.abs(tf.sub(full, masked))).dataSync()[0]!;
     expect(diff).toBeLessThan(1e-6);
     expect(tf.max(tf.abs(tf.sub(full, x))).dataSync()[0]!).toBeGreaterThan(1e-2); // the block did something
+    // the alignment prior's penalty too
+    const prior = tf.randomUniform([b, t, s], 0, 1, 'float32', 7) as tf.Tensor3D;
+    const pf = gatedCrossAttentionWithPrior(weights, x, kv, m, o, prior);
+    const pm = gatedCrossAttentionWithPrior(weights, x, kv, explicit, o, prior);
+    expect(Math.abs(pf.penalty.dataSync()[0]! - pm.penalty.dataSync()[0]!)).toBeLessThan(1e-5);
+    expect(pf.penalty.dataSync()[0]!).toBeGreaterThan(0.1);
+    expect(tf.max(tf.abs(tf.sub(pf.y, pm.y))).dataSync()[0]!).toBeLessThan(1e-6);
   });
 });

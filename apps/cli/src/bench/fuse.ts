@@ -86,14 +86,19 @@ function benchTrainer(
 ): { trainer: Trainer<FusedBatch>; parallel?: DataParallelGradients<FusedBatch> } {
   const parallel: DataParallelGradients<FusedBatch> | undefined = workers > 0 ? fusedDataParallel(zipper, { workers }) : undefined;
   const strategy: GradientStrategy<FusedBatch> = parallel ?? fusedGradients(zipper);
-  const trainer = new Trainer(zipper, repeatBatch(trainBatch(zipper, s)), {
-    strategy,
-    freezePrefixes: freezePrefixes(zipper),
-    schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
-    optimizer: { weightDecay: 0.01 },
-    maxGradNorm: 1.0,
-  });
-  return parallel ? { trainer, parallel } : { trainer };
+  try {
+    const trainer = new Trainer(zipper, repeatBatch(trainBatch(zipper, s)), {
+      strategy,
+      freezePrefixes: freezePrefixes(zipper),
+      schedule: { peakLr: 1e-3, minLr: 1e-3, warmupSteps: 0, totalSteps: 1 },
+      optimizer: { weightDecay: 0.01 },
+      maxGradNorm: 1.0,
+    });
+    return parallel ? { trainer, parallel } : { trainer };
+  } catch (e) {
+    parallel?.dispose(); // the trainer would have owned the workers; without it nothing else stops them
+    throw e;
+  }
 }
 
 /** CPU seconds of this process so far (every thread: the main one and the data-parallel workers). */
@@ -107,11 +112,25 @@ const cpuSeconds = (): number => {
  * alternating (A B, then B A, ...) so that a drifting machine weighs on both alike.
  */
 async function freezeAb(s: FuseBenchShape, tower: string, runs: number, steps: number, workers: number): Promise<Record<string, unknown>> {
-  const sides = [
-    { name: 'unfrozen', zipper: createBenchZipper(s, []) },
-    { name: 'frozen', zipper: createBenchZipper(s, [tower]) },
-  ].map((x) => ({ ...x, ...benchTrainer(x.zipper, s, workers), tokens: [] as number[], cpuMs: [] as number[] }));
+  type Side = {
+    name: string;
+    zipper: Zipper;
+    trainer?: Trainer<FusedBatch>;
+    parallel?: DataParallelGradients<FusedBatch>;
+    tokens: number[];
+    cpuMs: number[];
+  };
+  const built: Side[] = []; // each side is disposed below as far as it got built, whatever throws
   try {
+    for (const [name, frozen] of [
+      ['unfrozen', []],
+      ['frozen', [tower]],
+    ] as const) {
+      const side: Side = { name, zipper: createBenchZipper(s, frozen), tokens: [], cpuMs: [] };
+      built.push(side);
+      Object.assign(side, benchTrainer(side.zipper, s, workers));
+    }
+    const sides = built as Array<Side & { trainer: Trainer<FusedBatch> }>;
     for (const x of sides) {
       await x.parallel?.start();
       await x.trainer.trainStep();
@@ -145,8 +164,8 @@ async function freezeAb(s: FuseBenchShape, tower: string, runs: number, steps: n
       ratio_meaning: 'frozen / unfrozen (tokens/s: above 1 = frozen faster; CPU ms per step: below 1 = frozen cheaper)',
     };
   } finally {
-    for (const x of sides) {
-      x.trainer.dispose();
+    for (const x of built) {
+      x.trainer?.dispose();
       x.zipper.dispose();
     }
   }

@@ -9,7 +9,9 @@
  *
  * Inputs p, g, m, v (same shape, float32). Attributes, each the float32 scalar the ops use:
  * b1c = 1 - beta1, b2 = beta2, b2c = 1 - beta2, sqrtBc2 = sqrt(1 - beta2^t), eps,
- * negStep = -lr_s / (1 - beta1^t), keep = 1 - lr_s * weightDecay (null: no decay). Outputs
+ * negStep = -lr_s / (1 - beta1^t), keep = 1 - lr_s * weightDecay (null: no decay), gscale (the
+ * gradient clipping's coefficient; 1: none). Outputs
+ *   g  = g * gscale      (only when gscale is not 1)
  *   m1 = m + (g - m) * b1c
  *   v1 = v * b2 + g * g * b2c
  *   p1 = p * keep + m1 / (sqrt(v1) / sqrtBc2 + eps) * negStep
@@ -32,6 +34,8 @@ export interface AdamWScalars {
   readonly negStep: number;
   /** null: the parameter gets no weight decay. */
   readonly keep: number | null;
+  /** The gradient's scale (global-norm clipping), applied first; 1 = none. */
+  readonly gscale: number;
 }
 
 /** Where the native addon comes from (Node's backend.ts sets it; this module stays free of Node built-ins). */
@@ -62,7 +66,7 @@ export function adamwWasm(args: KernelArgs): tf.TensorInfo[] {
       view(p1),
       view(m1),
       view(v1),
-      Float32Array.of(s.b1c, s.b2, s.b2c, s.sqrtBc2, s.eps, s.negStep, s.keep ?? NaN),
+      Float32Array.of(s.b1c, s.b2, s.b2c, s.sqrtBc2, s.eps, s.negStep, s.keep ?? NaN, s.gscale),
     );
   return [p1, m1, v1];
 }

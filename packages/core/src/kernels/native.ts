@@ -36,7 +36,8 @@ export interface NativeGemm {
   ): void;
   /**
    * One AdamW update (native/adamw.c): p1, m1, v1 from p, g, m, v (one length);
-   * `scalars` = [b1c, b2, b2c, sqrtBc2, eps, negStep, keep], keep NaN for no weight decay.
+   * `scalars` = [b1c, b2, b2c, sqrtBc2, eps, negStep, keep, gscale], keep NaN for no weight
+   * decay, gscale 1 for no gradient scaling.
    */
   adamw(
     p: Float32Array,
@@ -48,6 +49,8 @@ export interface NativeGemm {
     v1: Float32Array,
     scalars: Float32Array,
   ): void;
+  /** The sum of x[i]^2 in double precision (native/sumsq.c), deterministic. */
+  sumSquares(x: Float32Array): number;
   /** Micro-kernel in use: "avx512f", "avx2+fma" or "generic". */
   isa(): string;
   /** Forces a micro-kernel (tests); false if the CPU lacks it. */

@@ -101,9 +101,15 @@ export class AdamW {
     return this.t;
   }
 
-  /** One update with learning rate `lr`. `grads` must hold every trained key with its parameter's shape. */
-  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with learning rate `lr`. `grads` must hold every trained key with its parameter's
+   * shape. `gradScale` multiplies every gradient first (float32), as `g * gradScale` would: the
+   * global-norm clipping's coefficient (train/clip.ts `clipCoefficient`) without a pass of its own.
+   */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number, gradScale = 1): void {
     if (!(lr >= 0 && Number.isFinite(lr))) throw new ConfigError(`AdamW: learning rate must be finite and >= 0, got ${lr}`);
+    if (!(gradScale >= 0 && Number.isFinite(gradScale)))
+      throw new ConfigError(`AdamW: gradScale must be finite and >= 0, got ${gradScale}`);
     for (const n of this.names) {
       const g = grads.get(n);
       const p = this.params.get(n)!;
@@ -119,7 +125,8 @@ export class AdamW {
     // numbers, the ops tensors of the same values. Per learning-rate scale s (lr_s = s * lr):
     // -lr_s / (1 - beta1^t) and 1 - lr_s * wd.
     const f = Math.fround;
-    const shared = { b1c: f(1 - beta1), b2: f(beta2), b2c: f(1 - beta2), sqrtBc2: f(bc2Sqrt), eps: f(eps) };
+    const gscale = f(gradScale);
+    const shared = { b1c: f(1 - beta1), b2: f(beta2), b2c: f(1 - beta2), sqrtBc2: f(bc2Sqrt), eps: f(eps), gscale };
     const groups = new Map<number, { negStep: number; keep: number }>();
     const group = (scale: number) => {
       let g = groups.get(scale);
@@ -139,16 +146,17 @@ export class AdamW {
       const fuse = canFuseAdamW();
       for (const n of this.names) {
         const p = this.params.get(n)!;
-        const g = grads.get(n)!;
+        const g0 = grads.get(n)!;
         const m = this.m.get(n)!;
         const v = this.v.get(n)!;
         const { negStep, keep } = group(this.lrScales.get(n) ?? 1);
         const decayed = this.decayed.has(n);
-        if (fuse && p.dtype === 'float32' && g.dtype === 'float32') {
-          const [p1, m1, v1] = fusedAdamW(p, g, m, v, { ...shared, negStep, keep: decayed ? keep : null });
+        if (fuse && p.dtype === 'float32' && g0.dtype === 'float32') {
+          const [p1, m1, v1] = fusedAdamW(p, g0, m, v, { ...shared, negStep, keep: decayed ? keep : null });
           updates.push([m, m1], [v, v1], [p, p1]);
           continue;
         }
+        const g = gscale === 1 ? g0 : tf.mul(g0, scalar(gscale));
         const decayedP = decayed ? tf.mul(p, scalar(keep)) : p;
         const m1 = tf.add(m, tf.mul(tf.sub(g, m), scalar(shared.b1c)));
         const v1 = tf.add(tf.mul(v, scalar(shared.b2)), tf.mul(tf.mul(g, g), scalar(shared.b2c)));

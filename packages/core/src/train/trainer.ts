@@ -26,7 +26,7 @@ import {
   type SaveTrainingOptions,
   type TrainerState,
 } from './checkpoint.js';
-import { clipByGlobalNorm } from './clip.js';
+import { clipCoefficient, globalNormValue } from './clip.js';
 import type { Batch, BatchSource } from './data.js';
 import { TrainingError } from './errors.js';
 import { accumulateGradients, tokensOf, type AccumulatedGradients, type GradientStrategy } from './gradients.js';
@@ -180,15 +180,14 @@ export class Trainer<B = Batch> {
             stepNo,
           );
         }
-        const clipped = clipByGlobalNorm(r.grads, this.config.maxGradNorm);
-        gradNorm = clipped.norm.dataSync()[0]!;
+        gradNorm = globalNormValue(r.grads);
         if (!Number.isFinite(gradNorm)) {
           throw new TrainingError(
             `step ${stepNo}: gradient norm is ${gradNorm} (loss ${loss}); nothing was updated. Lower the learning rate (now ${lr})`,
             stepNo,
           );
         }
-        this.optimizer.apply(clipped.grads, lr);
+        this.optimizer.apply(r.grads, lr, clipCoefficient(gradNorm, this.config.maxGradNorm)); // clipping folded into the update
       });
     } catch (e) {
       this.data.restore(dataBefore);
