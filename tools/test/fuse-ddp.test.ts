@@ -7,7 +7,9 @@
  * text tower frozen. Checks: the loss falls; both ranks end with bit-identical weights; the run
  * equals one process on the same global batch (the per-stream denominators are global); the
  * frozen text tower is left out of the output and the stored speech tower changed; our Zipper
- * loads the output and gives the twin's logits. Needs PyTorch (tools/setup's requireTorchPython).
+ * loads the output and gives the twin's logits. And with no tower frozen (one process): the text
+ * tower trains, is stored, and the output loads alone with the twin's logits. Needs PyTorch
+ * (tools/setup's requireTorchPython).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -168,6 +170,29 @@ describe('train_ddp.py: 2 processes of DistributedDataParallel', () => {
     ) as TwinLogits;
     const zipper = await loadZipper(out, { text: towers.text }); // the frozen text tower from its checkpoint (sha256 verified)
     expect(zipper.config.freeze).toEqual(['text']);
+    const diffs = worstRelative(() => zipper.forward(layoutBatch(zipper.config, golden.examples)) as Record<string, tf.Tensor3D>, twin);
+    zipper.dispose();
+    for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);
+  });
+
+  it('with no tower frozen, the text tower trains too and is stored; our Zipper loads it alone with the twin logits', async () => {
+    const unfrozen = path.join(tmp, 'unfrozen');
+    const args = common.filter((x, i) => x !== '--freeze' && common[i - 1] !== '--freeze');
+    const run = lines(await python(PY, [path.join(fuse, 'train_ddp.py'), ...args, '--batch', '8', '--out', unfrozen]));
+    expect(run.find((l) => l.done)).toMatchObject({ done: true, frozen: [] });
+    const stored = decodeSafetensors(readFileSync(path.join(unfrozen, 'model.safetensors'))).tensors;
+    const textTower = decodeSafetensors(readFileSync(path.join(towers.text, 'model.safetensors'))).tensors;
+    const key = 'blocks.0.qkv.weight';
+    expect(stored.get(`towers.text.${key}`)!.data.some((v, i) => v !== textTower.get(key)!.data[i])).toBe(true); // it trained
+
+    const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden.json'), 'utf8')) as { examples: Example[] };
+    const examplesFile = path.join(tmp, 'examples-unfrozen.json');
+    writeFileSync(examplesFile, JSON.stringify(golden.examples));
+    const twin = JSON.parse(
+      await python(PY, [path.join(fuse, 'twin_logits.py'), '--model', unfrozen, '--examples', examplesFile]),
+    ) as TwinLogits;
+    const zipper = await loadZipper(unfrozen); // every tower's weights in the checkpoint
+    expect(zipper.config.freeze).toEqual([]);
     const diffs = worstRelative(() => zipper.forward(layoutBatch(zipper.config, golden.examples)) as Record<string, tf.Tensor3D>, twin);
     zipper.dispose();
     for (const [name, d] of diffs) expect(d, name).toBeLessThan(1e-5);

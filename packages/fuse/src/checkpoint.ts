@@ -19,6 +19,7 @@ import {
   loadTower,
   modelFileSystem,
   openCheckpointFiles,
+  openModelFiles,
   readModelText,
   readTowerCheckpointInfo,
   toHostTensors,
@@ -66,27 +67,86 @@ export interface FusedCheckpointInfo {
 }
 
 /**
- * Loads a tower checkpoint as a zipper tower and records where it came from (for the fused
- * checkpoint): `name` / `version` default to the directory's basename and null.
+ * The `name` and `version` of the package.json at `files`' location, or undefined when it has
+ * none (or one without a name): how a tower checkpoint package names the towers it holds.
+ */
+export async function readPackageIdentity(files: ModelFiles): Promise<{ name: string; version: string | null } | undefined> {
+  let p: { name?: unknown; version?: unknown };
+  try {
+    p = JSON.parse(await readModelText(files, 'package.json')) as typeof p;
+  } catch {
+    return undefined; // no package.json, or not one we can read: not a package
+  }
+  if (typeof p.name !== 'string') return undefined;
+  return { name: p.name, version: typeof p.version === 'string' ? p.version : null };
+}
+
+/**
+ * A tower checkpoint where `source` points: a tower checkpoint directory (core's `saveTower`), or a
+ * folder holding one as `tower/`: a `zipper pretrain` output directory or a checkpoint package,
+ * also by its package name (e.g. `'@zipper/checkpoint-text-small'`, resolved from the working
+ * directory; Node); or the ModelFiles of either (any platform). `outer`: the folder around
+ * `tower/` when the checkpoint is there (where a package.json names it).
+ */
+export async function openTowerCheckpoint(
+  source: string | ModelFiles,
+): Promise<{ info: Awaited<ReturnType<typeof readTowerCheckpointInfo>>; outer?: ModelFiles }> {
+  let first: CheckpointError;
+  try {
+    return { info: await readTowerCheckpointInfo(source) }; // a checkpoint directory (with its `.prev` fallback) or ModelFiles
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    first = e;
+  }
+  const fail = () =>
+    new CheckpointError(
+      `${typeof source === 'string' ? source : source.location} holds no tower checkpoint, neither itself nor in ${TOWER_SUBDIR}/ (${first.message}); pass a saveTower directory, a zipper pretrain output or a checkpoint package`,
+    );
+  let root: ModelFiles;
+  try {
+    root = openModelFiles(source); // resolves a package name (Node)
+  } catch {
+    throw fail();
+  }
+  const tries: (string | ModelFiles)[] =
+    typeof source === 'string' ? [root.location, joinLocation(root.location, TOWER_SUBDIR)] : [root.at(TOWER_SUBDIR)];
+  for (const [i, at] of tries.entries()) {
+    try {
+      const info = await readTowerCheckpointInfo(at);
+      return i === tries.length - 1 ? { info, outer: root } : { info };
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+    }
+  }
+  throw fail();
+}
+
+/**
+ * Loads a tower as a zipper tower and records where it came from (for the fused checkpoint).
+ * `source` as `openTowerCheckpoint` takes it. `name` / `version` default to the package.json's
+ * next to `tower/` when there is one, else the directory's basename and null.
  */
 export async function loadTowerEntry(
-  dir: string | ModelFiles,
+  source: string | ModelFiles,
   options: { name: string; bos: number; eos: number; source?: { name: string; version: string | null } },
 ): Promise<TowerEntry> {
-  const info = await readTowerCheckpointInfo(dir);
-  const tower = await loadTower(info.dir);
-  const source: TowerSource = {
-    name:
-      options.source?.name ??
-      (info.dir
-        .replace(/[/\\]+$/, '')
-        .split(/[/\\]/)
-        .pop() as string),
-    version: options.source?.version ?? null,
+  const { info, outer } = await openTowerCheckpoint(source);
+  const identity = outer ? await readPackageIdentity(outer) : undefined;
+  const dirName = (outer?.location ?? info.dir)
+    .replace(/[/\\]+$/, '')
+    .split(/[/\\]/)
+    .pop() as string;
+  const tower = await loadTower(info.files);
+  const from: TowerSource = {
+    name: options.source?.name ?? identity?.name ?? dirName,
+    version: options.source?.version ?? identity?.version ?? null,
     sha256: info.metadata.weights.sha256,
   };
-  return { name: options.name, tower, bos: options.bos, eos: options.eos, source };
+  return { name: options.name, tower, bos: options.bos, eos: options.eos, source: from };
 }
+
+/** Where a `zipper pretrain` output or a checkpoint package keeps its tower checkpoint. */
+const TOWER_SUBDIR = 'tower';
 
 /** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
 export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
@@ -180,7 +240,8 @@ export async function readZipperCheckpointInfo(
 
 /**
  * Loads a fused checkpoint (a directory or ModelFiles). `towers` maps tower names to tower
- * checkpoints (directories or ModelFiles): required for frozen towers (their weights are not in
+ * checkpoints (any form `openTowerCheckpoint` takes: a directory, a `zipper pretrain` output, a
+ * checkpoint package or its name, ModelFiles): required for frozen towers (their weights are not in
  * the fused checkpoint), optional for the others (then only verified). Every given tower
  * checkpoint must have the stored sha256.
  */
@@ -190,6 +251,7 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
     if (!config.towers.some((t) => t.name === name))
       throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
   // verify every given tower checkpoint before loading anything
+  const opened = new Map<string, ModelFiles>();
   for (const t of info.towers) {
     const given = towers[t.name];
     if (t.frozen && !given)
@@ -197,7 +259,10 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
         `tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`,
       );
     if (!given) continue;
-    const { dir: givenDir, metadata } = await readTowerCheckpointInfo(given);
+    const {
+      info: { dir: givenDir, metadata, files: givenFiles },
+    } = await openTowerCheckpoint(given);
+    opened.set(t.name, givenFiles);
     const have = metadata.weights.sha256;
     if (t.checkpoint && have !== t.checkpoint.sha256) {
       throw new TowerMismatchError(
@@ -222,7 +287,7 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
       const prefix = `towers.${t.name}.`;
       let tower: Tower;
       if (t.frozen) {
-        tower = await loadTower(towers[t.name]!);
+        tower = await loadTower(opened.get(t.name)!);
         if (JSON.stringify(tower.config) !== JSON.stringify(spec.config)) {
           tower.dispose();
           throw new CheckpointError(`tower "${t.name}": the tower checkpoint's config differs from ${META}'s`);

@@ -19,7 +19,15 @@
  * Legend: B rows of a group, V the current tower's vocabulary.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, resolveSamplingConfig, sampleToken, type FinishReason, type SamplingConfig } from '@zipper/core';
+import {
+  ConfigError,
+  Rng,
+  TokenRangeError,
+  resolveSamplingConfig,
+  sampleToken,
+  type FinishReason,
+  type SamplingConfig,
+} from '@zipper/core';
 import { towerSpec } from './config.js';
 import { UnknownTowerError } from './errors.js';
 import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
@@ -43,6 +51,12 @@ export interface ZippedGenerateOptions extends Partial<SamplingConfig> {
   readonly maxNewTokens: number | Readonly<Record<string, number>>;
   /** Seed of the sampling PRNG (same seed => same tokens). Default 0. */
   readonly seed?: number;
+  /**
+   * Tokens that end the open segment as its eos does (finishReason 'stop'; the token is not
+   * returned, and the sequence continues as if eos had been sampled): one list for every output
+   * tower, or a list per tower (core's `generate` option, per modality here).
+   */
+  readonly stopTokens?: readonly number[] | Readonly<Record<string, readonly number[]>>;
   /** Use the self- and cross-attention caches (default true). */
   readonly useCache?: boolean;
   /** Streaming: called for every generated token (not for eos). */
@@ -94,6 +108,21 @@ export async function generateZipped(
     return m as number;
   };
   output.forEach(limitOf);
+  const stops = new Map<string, ReadonlySet<number>>();
+  for (const tower of new Set(output)) {
+    const list = Array.isArray(options.stopTokens)
+      ? options.stopTokens
+      : (options.stopTokens as Record<string, readonly number[]> | undefined)?.[tower];
+    const v = towerSpec(c, tower).config.vocabSize;
+    for (const id of list ?? [])
+      if (!Number.isInteger(id) || id < 0 || id >= v)
+        throw new TokenRangeError(`stop token ${String(id)} is outside [0, ${v}) of tower "${tower}"`);
+    stops.set(tower, new Set(list ?? []));
+  }
+  if (options.stopTokens !== undefined && !Array.isArray(options.stopTokens))
+    for (const name of Object.keys(options.stopTokens))
+      if (!output.includes(name))
+        throw new UnknownTowerError(`stopTokens names tower "${name}", which is not in output [${output.join(', ')}]`);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError('inputs must hold at least one example (a list of segments)');
   inputs.forEach((ex, b) => checkExample(c, ex, b));
   const useCache = options.useCache ?? true;
@@ -159,7 +188,9 @@ export async function generateZipped(
     const tokens = g.rows.map((r, j) => (forced ? spec.eos : sampleToken(g.host.subarray(j * v, (j + 1) * v), sampling, rng)));
     const going: number[] = [];
     const ending: number[] = [];
+    const stopping = stops.get(tower)!;
     g.rows.forEach((r, j) => {
+      if (stopping.has(tokens[j] as number)) tokens[j] = spec.eos; // ends the segment as eos does
       const tok = tokens[j] as number;
       if (tok === spec.eos) {
         results[r]!.push({ tower, ids: open[r]!, finishReason: forced ? 'length' : 'stop' });

@@ -118,6 +118,33 @@ describe('zipped decoding', () => {
     }
   });
 
+  it('stopTokens end a segment as eos does: the greedy tokens up to the stop, then the next tower, cached = uncached', async () => {
+    const opts = { output: ['text', 'speech'], maxNewTokens: { text: 5, speech: 4 } };
+    const free = await generateZipped(z, INPUTS, opts);
+    // stop text at the first row's third token: every row ends where that token first appears
+    const stop = free.rows[0]![0]!.ids[2]!;
+    expect(stop).toBeDefined();
+    for (const stopTokens of [[stop], { text: [stop] }]) {
+      const cached = await generateZipped(z, INPUTS, { ...opts, stopTokens });
+      const plain = await generateZipped(z, INPUTS, { ...opts, stopTokens, useCache: false });
+      expect(cached.rows).toEqual(plain.rows);
+      cached.rows.forEach((row, r) => {
+        const ids = free.rows[r]![0]!.ids;
+        const at = ids.indexOf(stop);
+        expect(row[0]).toEqual(at < 0 ? free.rows[r]![0] : { tower: 'text', ids: ids.slice(0, at), finishReason: 'stop' });
+        expect(row[1]!.tower).toBe('speech');
+      });
+      expect(cached.rows[0]![0]!.ids.length).toBeLessThan(free.rows[0]![0]!.ids.length); // the first row was cut
+    }
+    // a stop list for speech only leaves text as it was
+    const speechOnly = await generateZipped(z, INPUTS, { ...opts, stopTokens: { speech: [] } });
+    expect(speechOnly.rows).toEqual(free.rows);
+    await expect(generateZipped(z, INPUTS, { ...opts, stopTokens: [11] })).rejects.toThrow(
+      /stop token 11 is outside \[0, 11\) of tower "speech"/,
+    );
+    await expect(generateZipped(z, INPUTS, { ...opts, stopTokens: { video: [1] } })).rejects.toThrow(UnknownTowerError);
+  });
+
   it('rows that switch tower at different steps split into groups; cached still equals uncached', async () => {
     const t = z.towers.get('text')!;
     const emb = t.param('emb.weight');
@@ -150,6 +177,9 @@ describe('zipped decoding', () => {
     await expect(generateZipped(z, INPUTS, { output: ['video'], maxNewTokens: 3 })).rejects.toThrow(/output names tower "video"/);
     await expect(generateZipped(z, [[{ tower: 'image', ids: [1] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
       /example 0, segment 0 names tower "image"/,
+    );
+    await expect(generateZipped(z, [[{ tower: 'image', ids: [1] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
+      UnknownTowerError,
     );
     await expect(generateZipped(z, [[{ tower: 'speech', ids: [9, 11, 10] }]], { output: ['text'], maxNewTokens: 3 })).rejects.toThrow(
       TokenRangeError,

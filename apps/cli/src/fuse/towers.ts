@@ -6,10 +6,10 @@
  * its weights and tokenizer, so a resume, `fuse generate` and `zipper eval` load the very same
  * towers (a tower whose sha256 changed is refused with `TowerMismatchError`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { readTowerCheckpointInfo, resolveModelLocation } from '@zipper/core';
-import { TowerMismatchError, type TowerEntry, type ZipperTowerInput } from '@zipper/fuse';
+import { openModelFiles, readTowerCheckpointInfo, resolveModelLocation } from '@zipper/core';
+import { readPackageIdentity, TowerMismatchError, type TowerEntry, type ZipperTowerInput } from '@zipper/fuse';
 import { SpeechTower, speechTokenizerHash } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { UsageError } from '../command.js';
@@ -63,19 +63,6 @@ export function parseTowerOptions(values: readonly string[] | undefined, { optio
   return out;
 }
 
-function packageOf(dir: string): { name: string; version: string | null } {
-  const file = path.join(dir, 'package.json');
-  if (existsSync(file)) {
-    try {
-      const p = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-      if (typeof p.name === 'string') return { name: p.name, version: typeof p.version === 'string' ? p.version : null };
-    } catch {
-      // not a package manifest we can read: fall back to the directory's name
-    }
-  }
-  return { name: path.basename(dir), version: null };
-}
-
 /**
  * Where to load a recorded run's towers from: `--tower` when given, else the directory run.json
  * names, else (moved or reinstalled) the location as given at the start (e.g. a package name):
@@ -125,7 +112,7 @@ export async function loadTowers(locations: TowerLocations, expected?: Readonly<
     refs[m] = {
       location: locations[m],
       dir,
-      ...packageOf(dir),
+      ...((await readPackageIdentity(openModelFiles(dir))) ?? { name: path.basename(dir), version: null }),
       sha256,
       tokenizerSha256: '',
       config: { vocabSize: 0, dModel: 0, nLayers: 0, nHeads: 0, maxSeqLen: 0 },
