@@ -221,6 +221,32 @@ describe.skipIf(!native)('native GEMM BatchMatMul on wasm', () => {
     expect(Array.from(out[0])).toEqual(before);
   });
 
+  it.each(isas)('few rows (%s): each element is the ordered chain over k of A(i, p) * B[p, j], vector columns and tail alike', (isa) => {
+    expect(native!.setIsa(isa)).toBe(true);
+    const f = Math.fround;
+    const fused = isa !== 'generic'; // FMA: one rounding per step; SSE2: the product rounded, then the sum
+    for (const m of [1, 2, 4])
+      for (const [k, n] of [
+        [13, 514],
+        [6, 1030],
+        [5, 3],
+        [9, 600],
+        [7, 17],
+      ] as const) {
+        const a = Float32Array.from({ length: m * k }, (_, i) => f(Math.sin(i * 1.3) * 2));
+        const b = Float32Array.from({ length: k * n }, (_, i) => f(Math.cos(i * 0.7) * 3));
+        const c = new Float32Array(m * n);
+        native!.gemm(a, b, c, 1, m, n, k, 0, 0, 0, 0);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s = f(s + (fused ? a[i * k + p]! * b[p * n + j]! : f(a[i * k + p]! * b[p * n + j]!)));
+            if (c[i * n + j] !== s)
+              throw new Error(`${isa} m ${m} k ${k} n ${n}: C[${i}, ${j}] = ${c[i * n + j]}, the ordered chain gives ${s}`);
+          }
+      }
+  });
+
   it.each(isas)('sumSquares (%s): the double-precision sum in lane order (element i in lane i %% 8), exactly', (isa) => {
     expect(native!.setIsa(isa)).toBe(true);
     for (const n of [0, 1, 7, 8, 19, 1000]) {

@@ -99,7 +99,7 @@ export interface ZipperConfig {
   readonly inputProjection: InputProjectionMode;
   /** Affine layers of the input projection's MLP (D_X -> D_X each). */
   readonly inputProjectionLayers: number;
-  /** Affine layers of each link's source projection (the paper: 3; 1 = linear). */
+  /** Affine layers of each link's source projection g, each followed by ReLU: the paper's h = ReLU(g(m)) (its §4.1: 3 layers; 1 = g linear, §3). */
   readonly projectionLayers: number;
   /** Names of towers whose weights do not train. */
   readonly freeze: readonly string[];
@@ -157,7 +157,7 @@ export function resolveZipperConfig(input: ZipperConfigInput | ZipperConfig): Zi
     throw new ConfigError(`inputProjectionLayers must be an integer >= 1, got ${inputProjectionLayers}`);
   const projectionLayers = input.projectionLayers ?? ZIPPER_DEFAULTS.projectionLayers;
   if (!Number.isInteger(projectionLayers) || projectionLayers < 1)
-    throw new ConfigError(`projectionLayers must be an integer >= 1 (1 = linear), got ${projectionLayers}`);
+    throw new ConfigError(`projectionLayers must be an integer >= 1 (1 = a linear g under the ReLU), got ${projectionLayers}`);
   const freeze = [...(input.freeze ?? [])];
   for (const f of freeze)
     if (!names.includes(f)) throw new ConfigError(`freeze names tower "${f}", which is not one of ${names.join(', ')}`);
