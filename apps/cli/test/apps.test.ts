@@ -4,7 +4,7 @@
 // seed gives the same bytes, --in/--out writes one WAV per non-blank line; `zipper demo speech`
 // runs the round trip; `zipper bench asr|tts` prints its JSON keys; bad input exits 2 (or 1) with
 // one message and no stack. No assertion depends on the tiny model's quality.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
@@ -75,6 +75,7 @@ describe('zipper transcribe', () => {
     const one = await runZipper(['transcribe', wavs[0]!, '--model', model]);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toHaveLength(1);
+    expect(one.stderr).toBe(''); // no progress when stderr is not a terminal
     expect(tf.memory().numTensors).toBe(before);
 
     const many = await runZipper(['transcribe', ...wavs, '--model', model]);
@@ -104,10 +105,13 @@ describe('zipper transcribe', () => {
     expect(x!.pieces).toBe(2);
   }, 60_000);
 
-  it('bad input: not a WAV, too long, too short, missing, a folder, no file: exit 2 with the reason', async () => {
+  it('bad input: over 100 MB, not a WAV, too long, too short, missing, a folder, no file: exit 2 with the reason', async () => {
     writeFileSync(at('notes.wav'), 'these are words, not audio\n');
     writeFileSync(at('song.mp3.wav'), Buffer.concat([Buffer.from('ID3\x04\x00'), Buffer.alloc(200)]));
+    writeFileSync(at('huge.wav'), '');
+    truncateSync(at('huge.wav'), 100 * 2 ** 20 + 1); // sparse: refused by its size before any byte is read
     const cases: [string[], RegExp][] = [
+      [[at('huge.wav')], /huge\.wav is 100\.0 MB, above the limit of 100 MB .*cut it first, e\.g\. `sox/],
       [[at('notes.wav')], /notes\.wav is not a WAV file zipper can read/],
       [[at('song.mp3.wav')], /MP3/],
       [[toneWav(at('31s.wav'), 31)], /31\.0 s long, above the limit of 30 s per file; cut it .*sox/],
@@ -180,6 +184,7 @@ describe('zipper speak', () => {
     ];
     const r = await runZipper(args(at('a.wav'), '7'));
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe(''); // no progress when stderr is not a terminal
     const s = summaryOf(r);
     expect(s).toMatchObject({ text: 'and god said let there be light', chunks: 1, seed: 7, dropped: [] });
     const audio = readWav(new Uint8Array(readFileSync(at('a.wav'))));
