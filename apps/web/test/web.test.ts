@@ -14,14 +14,14 @@
  * apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scoreUtterance } from '@zipper/eval';
 import { writeWav } from '@zipper/tokenizers';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuilt } from './built.js';
 import { requireProgram } from '../../../tools/setup/system.mjs';
@@ -336,6 +336,33 @@ describe('web demo in headless Chromium', () => {
     } finally {
       await page.close();
       await shipped.close();
+    }
+  });
+
+  it('the static build (build:static) carries the model: served by vite preview, the page loads it and answers', async () => {
+    const outDir = path.join(tmp, 'static');
+    const saved = process.env['ZIPPER_WEB_MODEL'];
+    process.env['ZIPPER_WEB_MODEL'] = model;
+    try {
+      await build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+    } finally {
+      process.env['ZIPPER_WEB_MODEL'] = saved;
+    }
+    expect(existsSync(path.join(outDir, 'index.html'))).toBe(true);
+    expect(readdirSync(path.join(outDir, 'models')).length).toBeGreaterThan(0);
+    const server = await preview({
+      configFile: path.join(web, 'vite.config.ts'),
+      logLevel: 'error',
+      build: { outDir },
+      preview: { port: 0, host: '127.0.0.1' },
+    });
+    const page = await openPage('', server.resolvedUrls!.local[0]!);
+    try {
+      expect((await upload(page, wavFile)).state).toBe('done');
+      expect((await speak(page, 'little value')).state).toBe('done');
+    } finally {
+      await page.close();
+      await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
     }
   });
 
