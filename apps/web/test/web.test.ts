@@ -53,6 +53,24 @@ const cli: Record<'auto' | 'attention' | 'ctc' | 'joint', { text: string; decode
 
 const rate = (c: { n: number; sub: number; del: number; ins: number }) => (c.sub + c.del + c.ins) / Math.max(c.n, 1);
 
+/** A Vite dev server of the page serving `modelName` (ZIPPER_WEB_MODEL is read when the server is created), listening. */
+async function serveModel(modelName: string): Promise<ViteDevServer> {
+  const saved = process.env['ZIPPER_WEB_MODEL'];
+  process.env['ZIPPER_WEB_MODEL'] = modelName;
+  try {
+    const s = await createServer({
+      configFile: path.join(web, 'vite.config.ts'),
+      server: { port: 0, host: '127.0.0.1' },
+      logLevel: 'error',
+    });
+    await s.listen();
+    return s;
+  } finally {
+    if (saved === undefined) delete process.env['ZIPPER_WEB_MODEL'];
+    else process.env['ZIPPER_WEB_MODEL'] = saved;
+  }
+}
+
 async function openPage(query = '', base = url): Promise<Page> {
   const page = await browser.newPage();
   const problems: string[] = [];
@@ -110,12 +128,7 @@ describe('web demo in headless Chromium', () => {
       cli[decoder] = { text: j.results[0]!.text, decoder: j.decoder };
     }
     process.env['ZIPPER_WEB_MODEL'] = model;
-    server = await createServer({
-      configFile: path.join(web, 'vite.config.ts'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'error',
-    });
-    await server.listen();
+    server = await serveModel(model);
     url = server.resolvedUrls!.local[0]!;
     browser = await chromium.launch({
       executablePath,
@@ -298,15 +311,7 @@ describe('web demo in headless Chromium', () => {
   it('the shipped model (@zipper/checkpoint-zipper-small): a bundled WAV within WER 0.5 of its text, speech of plausible length', async () => {
     // the model `npm run web` serves with no ZIPPER_WEB_MODEL; its `zipper transcribe` of this WAV
     // reads "a small boat drifted across the quietly that do" (WER 0.4 against the text)
-    const saved = process.env['ZIPPER_WEB_MODEL'];
-    process.env['ZIPPER_WEB_MODEL'] = '@zipper/checkpoint-zipper-small';
-    const shipped = await createServer({
-      configFile: path.join(web, 'vite.config.ts'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'error',
-    });
-    process.env['ZIPPER_WEB_MODEL'] = saved;
-    await shipped.listen();
+    const shipped = await serveModel('@zipper/checkpoint-zipper-small');
     const page = await openPage('', shipped.resolvedUrls!.local[0]!);
     try {
       const assets = path.join(repo, 'apps/cli/assets');
@@ -367,15 +372,7 @@ describe('web demo in headless Chromium', () => {
   });
 
   it('a missing model is a message in the page, naming it and how to serve another', async () => {
-    const saved = process.env['ZIPPER_WEB_MODEL'];
-    process.env['ZIPPER_WEB_MODEL'] = path.join(tmp, 'no-such-run');
-    const other = await createServer({
-      configFile: path.join(web, 'vite.config.ts'),
-      server: { port: 0, host: '127.0.0.1' },
-      logLevel: 'error',
-    });
-    process.env['ZIPPER_WEB_MODEL'] = saved;
-    await other.listen();
+    const other = await serveModel(path.join(tmp, 'no-such-run'));
     const page = await browser.newPage();
     try {
       await page.goto(other.resolvedUrls!.local[0]!);
