@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expectReadmeHolds } from '../../packages/fuse/test/readme-snippets.js';
 // README-PACKAGES-IMPORTS-START
 import { Zipper, generateZipped, loadTowerEntry, loadZipper, saveZipper } from '@zipper/fuse';
 import { SpeechTower, speechVocab } from '@zipper/speech';
@@ -83,14 +84,8 @@ it('README: the shipped towers zip by package name, and the fused checkpoint loa
   again.dispose();
   expect(tf.memory().numTensors).toBe(before);
 
-  const source = readFileSync(new URL(import.meta.url), 'utf8');
-  const imports = source.split('// README-PACKAGES-IMPORTS-START\n')[1]!.split('// README-PACKAGES-IMPORTS-END')[0]!;
-  const body = source.split('// README-PACKAGES-START\n')[1]!.split('  // README-PACKAGES-END')[0]!;
-  const readme = readFileSync(here('../../packages/fuse/README.md'), 'utf8');
-  const dedent = body
-    .split('\n')
-    .map((l) => l.replace(/^ {2}/, ''))
-    .join('\n');
-  expect(readme).toContain(imports.trim());
-  expect(readme).toContain(dedent.trim());
+  expectReadmeHolds(import.meta.url, here('../../packages/fuse/README.md'), [
+    { name: 'README-PACKAGES-IMPORTS' },
+    { name: 'README-PACKAGES', indent: 2 },
+  ]);
 });

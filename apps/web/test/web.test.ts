@@ -53,11 +53,21 @@ const cli: Record<'auto' | 'attention' | 'ctc' | 'joint', { text: string; decode
 
 const rate = (c: { n: number; sub: number; del: number; ins: number }) => (c.sub + c.del + c.ins) / Math.max(c.n, 1);
 
-/** A Vite dev server of the page serving `modelName` (ZIPPER_WEB_MODEL is read when the server is created), listening. */
-async function serveModel(modelName: string): Promise<ViteDevServer> {
+/** `run` with ZIPPER_WEB_MODEL set to `modelName` (the page's config reads it when a server or build starts), restored after. */
+async function withModel<T>(modelName: string, run: () => Promise<T>): Promise<T> {
   const saved = process.env['ZIPPER_WEB_MODEL'];
   process.env['ZIPPER_WEB_MODEL'] = modelName;
   try {
+    return await run();
+  } finally {
+    if (saved === undefined) delete process.env['ZIPPER_WEB_MODEL'];
+    else process.env['ZIPPER_WEB_MODEL'] = saved;
+  }
+}
+
+/** A Vite dev server of the page serving `modelName`, listening. */
+function serveModel(modelName: string): Promise<ViteDevServer> {
+  return withModel(modelName, async () => {
     const s = await createServer({
       configFile: path.join(web, 'vite.config.ts'),
       server: { port: 0, host: '127.0.0.1' },
@@ -65,10 +75,7 @@ async function serveModel(modelName: string): Promise<ViteDevServer> {
     });
     await s.listen();
     return s;
-  } finally {
-    if (saved === undefined) delete process.env['ZIPPER_WEB_MODEL'];
-    else process.env['ZIPPER_WEB_MODEL'] = saved;
-  }
+  });
 }
 
 async function openPage(query = '', base = url): Promise<Page> {
@@ -346,13 +353,9 @@ describe('web demo in headless Chromium', () => {
 
   it('the static build (build:static) carries the model: served by vite preview, the page loads it and answers', async () => {
     const outDir = path.join(tmp, 'static');
-    const saved = process.env['ZIPPER_WEB_MODEL'];
-    process.env['ZIPPER_WEB_MODEL'] = model;
-    try {
-      await build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    } finally {
-      process.env['ZIPPER_WEB_MODEL'] = saved;
-    }
+    await withModel(model, () =>
+      build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } }),
+    );
     expect(existsSync(path.join(outDir, 'index.html'))).toBe(true);
     expect(readdirSync(path.join(outDir, 'models')).length).toBeGreaterThan(0);
     const server = await preview({

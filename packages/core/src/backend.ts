@@ -22,9 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
-import { setNativeAdamWSource } from './kernels/adamw.js';
-import { setNativeSumSquaresSource } from './kernels/sum-squares.js';
-import { setNativeGemmSource } from './kernels/batch-matmul.js';
+import { setNativeSource } from './kernels/native-source.js';
 import { configureNative, nativeGemm, resolveNativeOptions, type NativeInfo, type NativeOptions } from './kernels/native.js';
 import { registerWasmKernels } from './kernels/register.js';
 import { enableWasmThreads, MAX_WASM_THREADS } from './parallel/wasm-threads.js';
@@ -110,9 +108,7 @@ function parseThreads(value: string | undefined): number | undefined {
 async function useWasm(threads: number): Promise<boolean> {
   const dist = path.dirname(require_.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   wasm.setWasmPaths(path.join(dist, 'dist') + path.sep);
-  setNativeGemmSource(nativeGemm);
-  setNativeAdamWSource(nativeGemm);
-  setNativeSumSquaresSource(nativeGemm);
+  setNativeSource(nativeGemm);
   registerWasmKernels();
   if (threads > 1 && tf.engine().registry['wasm'] === undefined) {
     try {

@@ -108,16 +108,20 @@ export async function openTowerCheckpoint(
   } catch {
     throw fail();
   }
-  const tries: (string | ModelFiles)[] =
-    typeof source === 'string' ? [root.location, joinLocation(root.location, TOWER_SUBDIR)] : [root.at(TOWER_SUBDIR)];
-  for (const [i, at] of tries.entries()) {
+  // the usual layout first (a package or a pretrain output: tower/), then a package folder that is
+  // itself the checkpoint (only a package name resolves to a folder not already read above)
+  const inner = typeof source === 'string' ? joinLocation(root.location, TOWER_SUBDIR) : root.at(TOWER_SUBDIR);
+  try {
+    return { info: await readTowerCheckpointInfo(inner), outer: root };
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+  }
+  if (typeof source === 'string')
     try {
-      const info = await readTowerCheckpointInfo(at);
-      return i === tries.length - 1 ? { info, outer: root } : { info };
+      return { info: await readTowerCheckpointInfo(root.location) };
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e;
     }
-  }
   throw fail();
 }
 

@@ -2,13 +2,13 @@
  * The README's example, run as written: this file holds it between the markers, and the test
  * checks that packages/fuse/README.md contains the same lines (so the README stays true).
  */
-import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 // README-IMPORTS-START
 import { Tower, Trainer } from '@zipper/core';
 import { ASR, TTS, TaskMixture, Zipper, freezePrefixes, fusedGradients, generateZipped } from '@zipper/fuse';
 // README-IMPORTS-END
 import { setup } from './helpers.js';
+import { expectReadmeHolds } from './readme-snippets.js';
 
 beforeAll(setup);
 
@@ -81,14 +81,8 @@ it('README example runs: zip two towers, fine-tune on ASR + TTS pairs, decode, a
   expect(mean(steps.slice(50))).toBeLessThan(0.5 * mean(steps.slice(0, 10)));
   expect(asr.rows[0]![0]!.tower).toBe('text');
 
-  const source = readFileSync(new URL(import.meta.url), 'utf8');
-  const imports = source.split('// README-IMPORTS-START\n')[1]!.split('// README-IMPORTS-END')[0]!;
-  const body = source.split('// README-EXAMPLE-START\n')[1]!.split('  // README-EXAMPLE-END')[0]!;
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const dedent = body
-    .split('\n')
-    .map((l) => l.replace(/^ {2}/, ''))
-    .join('\n');
-  expect(readme).toContain(imports.trim());
-  expect(readme).toContain(dedent.trim());
+  expectReadmeHolds(import.meta.url, new URL('../README.md', import.meta.url), [
+    { name: 'README-IMPORTS' },
+    { name: 'README-EXAMPLE', indent: 2 },
+  ]);
 });

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { NativeGemm } from './native.js';
+import { nativeAddon } from './native-source.js';
 
 export const ADAMW_KERNEL = 'ZipperAdamW';
 
@@ -38,16 +38,10 @@ export interface AdamWScalars {
   readonly gscale: number;
 }
 
-/** Where the native addon comes from (Node's backend.ts sets it; this module stays free of Node built-ins). */
-let nativeSource: () => NativeGemm | undefined = () => undefined;
-export function setNativeAdamWSource(source: () => NativeGemm | undefined): void {
-  nativeSource = source;
-}
-
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 export function adamwWasm(args: KernelArgs): tf.TensorInfo[] {
-  const native = nativeSource();
+  const native = nativeAddon();
   if (!native) throw new Error(`${ADAMW_KERNEL} needs the native addon; check canFuseAdamW() first`);
   const backend = args.backend as BackendWasm;
   const { p, g, m, v } = args.inputs as { p: tf.TensorInfo; g: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
@@ -73,7 +67,7 @@ export function adamwWasm(args: KernelArgs): tf.TensorInfo[] {
 
 /** Whether `fusedAdamW` can run: the wasm backend, this kernel registered and the native addon in use. */
 export function canFuseAdamW(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(ADAMW_KERNEL, 'wasm') !== undefined && nativeSource() !== undefined;
+  return tf.getBackend() === 'wasm' && tf.getKernel(ADAMW_KERNEL, 'wasm') !== undefined && nativeAddon() !== undefined;
 }
 
 /** [p1, m1, v1] of one update (see the header); the caller checks shapes and dtypes. */

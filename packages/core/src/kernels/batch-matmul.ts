@@ -24,16 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BMM_WASM_BASE64 } from './bmm/bmm-wasm.js';
-import type { NativeGemm } from './native.js';
-
-/**
- * Where the native GEMM comes from: Node's backend.ts installs kernels/native.ts's `nativeGemm`
- * (this module stays free of Node built-ins, for the browser); none means the wasm paths.
- */
-let nativeSource: () => NativeGemm | undefined = () => undefined;
-export function setNativeGemmSource(source: () => NativeGemm | undefined): void {
-  nativeSource = source;
-}
+import { nativeAddon } from './native-source.js';
 
 /** Base64 -> bytes with `atob` (browsers and Node >= 16). */
 function base64Bytes(b64: string): Uint8Array {
@@ -136,7 +127,7 @@ export function makeBatchMatMulWasm(original: tf.KernelFunc): tf.KernelFunc {
     const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
     const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
     if (k !== kb) return original(args as never);
-    const native = nativeSource();
+    const native = nativeAddon(); // native-source.ts: none means the wasm paths
     if (native !== undefined && (batchA === batchB || batchA === 1 || batchB === 1)) {
       const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
       const batch = Math.max(batchA, batchB);

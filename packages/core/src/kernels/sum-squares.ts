@@ -7,22 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { NativeGemm } from './native.js';
-
-/** Where the native addon comes from (Node's backend.ts sets it; this module stays free of Node built-ins). */
-let nativeSource: () => NativeGemm | undefined = () => undefined;
-export function setNativeSumSquaresSource(source: () => NativeGemm | undefined): void {
-  nativeSource = source;
-}
+import { nativeAddon } from './native-source.js';
 
 /** Whether `nativeSumSquares` can run: the wasm backend with the native addon in use. */
 export function canSumSquaresNatively(): boolean {
-  return tf.getBackend() === 'wasm' && nativeSource() !== undefined;
+  return tf.getBackend() === 'wasm' && nativeAddon() !== undefined;
 }
 
 /** sum(t^2) in double precision; the caller checks `canSumSquaresNatively()` and that t is float32. */
 export function nativeSumSquares(t: tf.Tensor): number {
-  const native = nativeSource();
+  const native = nativeAddon();
   if (!native || tf.getBackend() !== 'wasm')
     throw new Error('nativeSumSquares needs the native addon on the wasm backend; check canSumSquaresNatively() first');
   if (t.size === 0) return 0;
