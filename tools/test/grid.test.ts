@@ -1,5 +1,6 @@
 /**
- * tools/eval/grid.mjs on the tiny data build with tiny towers: --plan lists the 12 runs; --minutes 0
+ * tools/eval/grid.mjs on the tiny data build with tiny towers: --plan lists the 12 runs (zipper-ours-100pct
+ * is the shipped model's run, option for option); --minutes 0
  * starts nothing; a run of two models trains each to its steps and writes every evaluation; a
  * second invocation finds everything done and runs nothing; bad options are exit 2.
  */
@@ -60,6 +61,29 @@ describe('tools/eval/grid.mjs', () => {
     }
     expect(r.last).toMatchObject({ runs: 12, zippedRuns: 9, steps: 1500 });
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
+  });
+
+  it("--plan by default: 3,000 steps, and zipper-ours-100pct is the shipped model's run, option for option", async () => {
+    const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
+    const lines = r.stdout.split('\n');
+    const ours = lines[lines.findIndex((l) => l.startsWith('zipper-ours-100pct\t')) + 1]!.trim();
+    // option -> values, towers, data and output aside (machine paths; the card writes placeholders)
+    const options = (cmd: string) => {
+      const words = cmd.split(/\s+/).slice(3); // zipper fuse train
+      const m = new Map<string, string[]>();
+      for (let i = 0; i < words.length; i++) {
+        const key = words[i]!;
+        expect(key.startsWith('--'), `${key} in ${cmd}`).toBe(true);
+        const value = words[i + 1] !== undefined && !words[i + 1]!.startsWith('--') ? words[++i]! : '';
+        if (!['--tower', '--aligned', '--out'].includes(key)) m.set(key, [...(m.get(key) ?? []), value]);
+      }
+      return Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
+    };
+    const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
+    expect(options(ours)).toEqual(options(shipped.command));
+    expect(shipped.command).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
   });
 
   it('trains and evaluates the chosen runs in chunks; a second call finds them done; bad options are exit 2', async () => {
