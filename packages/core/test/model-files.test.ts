@@ -111,6 +111,38 @@ describe('ModelFiles', () => {
     await expect(readTowerCheckpointInfo(missing)).rejects.toThrow(`cannot fetch ${BASE}nowhere/metadata.json: HTTP 404 Not Found`);
   });
 
+  it("a host's index page for a missing file (200, HTML) is refused as not the file, by content-type and by its bytes", async () => {
+    const page = new TextEncoder().encode('\ufeff\n  <!DOCTYPE html><html><body>app</body></html>');
+    /** A single-page-app host: files under root as stubFetch serves them, anything else 200 with the index page. */
+    const spa = (contentType: string | null) => {
+      const files = stubFetch();
+      return async (url: string): Promise<FetchResponse> => {
+        const r = await files(url);
+        if (r.ok) return r;
+        return {
+          ok: true,
+          status: 200,
+          statusText: 'OK',
+          headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? contentType : null) },
+          body: null,
+          arrayBuffer: async () => page.slice().buffer,
+        };
+      };
+    };
+    for (const type of ['text/html; charset=utf-8', null]) {
+      const files = fetchModelFiles(BASE, { fetch: spa(type) });
+      const tower = await loadTower(files.at('tower')); // the files that exist still load
+      tower.dispose();
+      const missing = files.at('nowhere');
+      await expect(readTowerCheckpointInfo(missing)).rejects.toThrow(CheckpointError);
+      await expect(readTowerCheckpointInfo(missing)).rejects.toThrow(
+        `cannot fetch ${BASE}nowhere/metadata.json: the server answered with an HTML page (${type ? 'content-type text/html' : 'its body starts like an HTML document'}), not the file`,
+      );
+      // an .html file is HTML by right
+      expect(new TextDecoder().decode(await files.read('nowhere/index.html'))).toContain('<html>');
+    }
+  });
+
   it('paths resolve as on disk and as URLs: at(), ../, joinLocation', async () => {
     const dir = directoryFiles(path.join(root, 'zoo'));
     const viaParent = dir.at('tower').at('../tower');

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CheckpointError, ConfigError, initBackend, SafetensorsError, Tower } from '@zipper/core';
+import { CheckpointError, ConfigError, fetchModelFiles, initBackend, SafetensorsError, Tower } from '@zipper/core';
 import { trainBpe, TokenizerFormatError } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TextTower, textTowerShape, WORD_LM_FILE, WordLm } from '../src/index.js';
@@ -67,6 +67,19 @@ describe('TextTower', () => {
     // a file that is not a word LM is an error, not "none"
     writeFileSync(path.join(dir, WORD_LM_FILE), 'not safetensors');
     await expect(TextTower.loadWordLm(dir)).rejects.toThrow(SafetensorsError);
+    // over HTTP, a host that answers a missing file with its index page (200, HTML) ships none as well
+    const page = new TextEncoder().encode('<!doctype html><html></html>');
+    const spa = fetchModelFiles('http://host.test/m/', {
+      fetch: async () => ({
+        ok: true,
+        status: 200,
+        statusText: 'OK',
+        headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? 'text/html' : null) },
+        body: null,
+        arrayBuffer: async () => page.slice().buffer,
+      }),
+    });
+    expect(await TextTower.loadWordLm(spa)).toBeUndefined();
   });
 
   it('checks vocabulary sizes and preset names', () => {

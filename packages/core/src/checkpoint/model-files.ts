@@ -160,6 +160,25 @@ async function readBody(url: string, res: FetchResponse, onProgress: FetchModelF
   return out;
 }
 
+/**
+ * A host that answers every unknown path with its index page (a single-page app's fallback, as many
+ * static hosts are configured) turns a missing model file into 200 and an HTML page: said so, rather
+ * than a JSON or safetensors parse error about the page's bytes.
+ */
+function notTheFile(url: string, why: string): CheckpointError {
+  return new CheckpointError(
+    `cannot fetch ${url}: the server answered with an HTML page (${why}), not the file; a host that serves its index page for missing paths (a single-page-app fallback) does this when the file is not there; is the model (with this file) served there?`,
+  );
+}
+
+/** Whether `bytes` open (after whitespace and a UTF-8 byte-order mark) with `<!doctype html` or `<html`. */
+function looksLikeHtml(bytes: Uint8Array): boolean {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  const head = String.fromCharCode(...bytes.subarray(i, i + 14)).toLowerCase();
+  return head.startsWith('<!doctype html') || head.startsWith('<html');
+}
+
 /** Model files served over HTTP(S) under `baseUrl` (absolute, or relative to the page). */
 export function fetchModelFiles(baseUrl: string, options: FetchModelFilesOptions = {}): ModelFiles {
   const get = options.fetch ?? ((url: string) => (globalThis as unknown as { fetch: (u: string) => Promise<FetchResponse> }).fetch(url));
@@ -176,7 +195,11 @@ export function fetchModelFiles(baseUrl: string, options: FetchModelFilesOptions
       }
       if (!res.ok)
         throw new CheckpointError(`cannot fetch ${url}: HTTP ${res.status} ${res.statusText}; is the model (with this file) served there?`);
-      return readBody(url, res, options.onProgress);
+      const html = !/\.html?$/i.test(path);
+      if (html && /^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')) throw notTheFile(url, 'content-type text/html');
+      const bytes = await readBody(url, res, options.onProgress);
+      if (html && looksLikeHtml(bytes)) throw notTheFile(url, 'its body starts like an HTML document');
+      return bytes;
     },
   };
 }
