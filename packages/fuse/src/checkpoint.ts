@@ -19,9 +19,8 @@ import {
   loadTower,
   modelFileSystem,
   openCheckpointFiles,
-  openModelFiles,
+  openTowerCheckpoint,
   readModelText,
-  readTowerCheckpointInfo,
   toHostTensors,
   toTfTensors,
   Tower,
@@ -33,6 +32,9 @@ import { resolveZipperConfig, type CrossRopeSpec, type CtcHeadSpec, type ZipperC
 import { TowerMismatchError } from './errors.js';
 import type { FusionLink } from './schedule.js';
 import { Zipper, type TowerEntry, type TowerSource } from './zipper.js';
+
+/** Moved to @zipper/core (every tower loader takes the same sources); re-exported here as before. */
+export { openTowerCheckpoint } from '@zipper/core';
 
 export const FUSED_FORMAT = 'zipper-fused-checkpoint';
 export const FUSED_FORMAT_VERSION = 1;
@@ -82,50 +84,6 @@ export async function readPackageIdentity(files: ModelFiles): Promise<{ name: st
 }
 
 /**
- * A tower checkpoint where `source` points: a tower checkpoint directory (core's `saveTower`), or a
- * folder holding one as `tower/`: a `zipper pretrain` output directory or a checkpoint package,
- * also by its package name (e.g. `'@zipper/checkpoint-text-small'`, resolved from the working
- * directory; Node); or the ModelFiles of either (any platform). `outer`: the folder around
- * `tower/` when the checkpoint is there (where a package.json names it).
- */
-export async function openTowerCheckpoint(
-  source: string | ModelFiles,
-): Promise<{ info: Awaited<ReturnType<typeof readTowerCheckpointInfo>>; outer?: ModelFiles }> {
-  let first: CheckpointError;
-  try {
-    return { info: await readTowerCheckpointInfo(source) }; // a checkpoint directory (with its `.prev` fallback) or ModelFiles
-  } catch (e) {
-    if (!(e instanceof CheckpointError)) throw e;
-    first = e;
-  }
-  const fail = () =>
-    new CheckpointError(
-      `${typeof source === 'string' ? source : source.location} holds no tower checkpoint, neither itself nor in ${TOWER_SUBDIR}/ (${first.message}); pass a saveTower directory, a zipper pretrain output or a checkpoint package`,
-    );
-  let root: ModelFiles;
-  try {
-    root = openModelFiles(source); // resolves a package name (Node)
-  } catch {
-    throw fail();
-  }
-  // the usual layout first (a package or a pretrain output: tower/), then a package folder that is
-  // itself the checkpoint (only a package name resolves to a folder not already read above)
-  const inner = typeof source === 'string' ? joinLocation(root.location, TOWER_SUBDIR) : root.at(TOWER_SUBDIR);
-  try {
-    return { info: await readTowerCheckpointInfo(inner), outer: root };
-  } catch (e) {
-    if (!(e instanceof CheckpointError)) throw e;
-  }
-  if (typeof source === 'string')
-    try {
-      return { info: await readTowerCheckpointInfo(root.location) };
-    } catch (e) {
-      if (!(e instanceof CheckpointError)) throw e;
-    }
-  throw fail();
-}
-
-/**
  * Loads a tower as a zipper tower and records where it came from (for the fused checkpoint).
  * `source` as `openTowerCheckpoint` takes it. `name` / `version` default to the package.json's
  * next to `tower/` when there is one, else the directory's basename and null.
@@ -148,9 +106,6 @@ export async function loadTowerEntry(
   };
   return { name: options.name, tower, bos: options.bos, eos: options.eos, source: from };
 }
-
-/** Where a `zipper pretrain` output or a checkpoint package keeps its tower checkpoint. */
-const TOWER_SUBDIR = 'tower';
 
 /** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
 export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {

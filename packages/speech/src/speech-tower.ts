@@ -14,16 +14,17 @@ import {
   CheckpointError,
   ConfigError,
   generate,
-  loadTower,
-  readTowerCheckpointInfo,
-  saveTower,
-  Tower,
-  type FinishReason,
-  type GenerateOptions,
   joinLocation,
+  loadTower,
   modelFileSystem,
   openModelFiles,
   readModelText,
+  readTowerCheckpointInfo,
+  saveTower,
+  Tower,
+  TOWER_DIR,
+  type FinishReason,
+  type GenerateOptions,
   type ModelFiles,
 } from '@zipper/core';
 import {
@@ -37,7 +38,7 @@ import {
 import { speechTowerShape, type SpeechTowerPreset, type SpeechTowerShape } from './presets.js';
 import { speechVocab, tokensToUnits, unitsToTokens, type SpeechVocab } from './vocab.js';
 
-export const TOWER_DIR = 'tower';
+export { TOWER_DIR };
 export const TOKENIZER_DIR = 'tokenizer';
 
 /** What a speech tower checkpoint stores to name its tokenizer. */

@@ -11,26 +11,27 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ConfigError,
   CheckpointError,
+  ConfigError,
   generate,
-  loadTower,
-  readTowerCheckpointInfo,
-  saveTower,
-  Tower,
-  type FinishReason,
-  type GenerateOptions,
   joinLocation,
+  loadTower,
   modelFileSystem,
   openModelFiles,
   readModelText,
+  readTowerCheckpointInfo,
+  saveTower,
+  Tower,
+  TOWER_DIR,
+  type FinishReason,
+  type GenerateOptions,
   type ModelFiles,
 } from '@zipper/core';
 import { readTextTokenizer, textTokenizerFiles, type BpeTokenizer, type TextTokenizerRef } from '@zipper/tokenizers';
 import { WORD_LM_FILE, WordLm } from './word-lm.js';
 import { textTowerShape, type TextTowerPreset, type TextTowerShape } from './presets.js';
 
-export const TOWER_DIR = 'tower';
+export { TOWER_DIR };
 export const TOKENIZER_DIR = 'tokenizer';
 
 export interface CompleteResult {

@@ -19,7 +19,7 @@ import { Tower } from '../model/tower.js';
 import { decodeSafetensors, encodeSafetensors, sha256HexAsync, showValue } from '@zipper/common';
 import type { WriteHook } from '@zipper/common/node';
 import { toHostTensors, toTfTensors } from './host-tensors.js';
-import { joinLocation, modelFileSystem, openCheckpointFiles, readModelJson, type ModelFiles } from './model-files.js';
+import { joinLocation, modelFileSystem, openCheckpointFiles, openModelFiles, readModelJson, type ModelFiles } from './model-files.js';
 
 export const TOWER_ARCH = 'zipper-decoder-tower';
 export const CHECKPOINT_FORMAT = 'zipper-checkpoint';
@@ -105,9 +105,62 @@ export async function readTowerCheckpointInfo(
   return { dir: root, files, config, metadata: meta as unknown as CheckpointMetadata };
 }
 
-/** Loads a tower saved by `saveTower` (a directory or ModelFiles), checking hash, header, key set and shapes. */
+/** Where a `zipper pretrain` output or a checkpoint package keeps its tower checkpoint. */
+export const TOWER_DIR = 'tower';
+
+/**
+ * A tower checkpoint where `source` points: a tower checkpoint directory (`saveTower`), or a
+ * folder holding one as `tower/`: a `zipper pretrain` output directory or a checkpoint package,
+ * also by its package name (e.g. `'@zipper/checkpoint-text-small'`, resolved from the working
+ * directory; Node); or the ModelFiles of either (any platform). `outer`: the folder around
+ * `tower/` when the checkpoint is there (where a package.json names it).
+ */
+export async function openTowerCheckpoint(
+  source: string | ModelFiles,
+): Promise<{ info: Awaited<ReturnType<typeof readTowerCheckpointInfo>>; outer?: ModelFiles }> {
+  let first: CheckpointError;
+  try {
+    return { info: await readTowerCheckpointInfo(source) }; // a checkpoint directory (with its `.prev` fallback) or ModelFiles
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    first = e;
+  }
+  const fail = () =>
+    new CheckpointError(
+      `${typeof source === 'string' ? source : source.location} holds no tower checkpoint, neither itself nor in ${TOWER_DIR}/ (${first.message}); pass a saveTower directory, a zipper pretrain output or a checkpoint package`,
+    );
+  let root: ModelFiles;
+  try {
+    root = openModelFiles(source); // resolves a package name (Node)
+  } catch {
+    throw fail();
+  }
+  // the usual layout first (a package or a pretrain output: tower/), then a package folder that is
+  // itself the checkpoint (only a package name resolves to a folder not already read above)
+  const inner = typeof source === 'string' ? joinLocation(root.location, TOWER_DIR) : root.at(TOWER_DIR);
+  try {
+    return { info: await readTowerCheckpointInfo(inner), outer: root };
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+  }
+  if (typeof source === 'string')
+    try {
+      return { info: await readTowerCheckpointInfo(root.location) };
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+    }
+  throw fail();
+}
+
+/**
+ * Loads a tower saved by `saveTower`, checking hash, header, key set and shapes: from any `source`
+ * `openTowerCheckpoint` takes (its directory, a `zipper pretrain` output or checkpoint package
+ * holding it as `tower/`, an installed package's name, or ModelFiles of these).
+ */
 export async function loadTower(source: string | ModelFiles): Promise<Tower> {
-  const { files, config, metadata } = await readTowerCheckpointInfo(source);
+  const {
+    info: { files, config, metadata },
+  } = await openTowerCheckpoint(source);
   const file = joinLocation(files.location, WEIGHTS_FILE);
   const bytes = await files.read(WEIGHTS_FILE);
   const digest = await sha256HexAsync(bytes);
