@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@zipper/core';
+import { generate, initBackend } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
@@ -157,8 +157,8 @@ describe('zipper continue', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
-    const j = JSON.parse(lastLine(r.stdout)) as { units: number; promptUnits: number; seconds: number; finishReason: string };
-    expect(j).toMatchObject({ units: 30, finishReason: 'length' });
+    const j = JSON.parse(lastLine(r.stdout)) as { units: number; promptUnits: number; seconds: number };
+    expect(j).toMatchObject({ units: 30 });
     expect(Math.abs(j.promptUnits - 20)).toBeLessThanOrEqual(1); // 0.4 s at 50 units/s (frames centred: one more)
     const wav = readWav(readFileSync(out));
     const unit = wav.sampleRate / 50;
@@ -193,14 +193,15 @@ describe('zipper continue', () => {
     );
   });
 
-  it('continueUnits: an <eos> before the requested count resumes with the next seed, and the count is reached', async () => {
-    // near-uniform sampling (temperature 100) over 512 units + <bos> + <eos>: ~2 ends in 500 draws
+  it('continueUnits: the tower cannot end before the requested count (its <eos> masked), and gives exactly that many units', async () => {
+    // near-uniform sampling (temperature 100) over 512 units + <bos> + <eos>: unmasked, ~2 ends in 500 draws
     const model = SpeechTower.create(loadSpeechTokenizer(defaultSpeechTokenizerDir()), 'tiny', { seed: 0 });
     const before = tf.memory().numTensors;
+    const { bos, eos } = model.vocab;
+    const free = await generate(model.tower, [bos, 7], { maxNewTokens: 500, stopTokens: [eos, bos], temperature: 100, seed: 0 });
+    expect(free.finishReasons[0]).toBe('stop'); // what the mask prevents
     const c = await continueUnits(model, [7], 500, { temperature: 100, topK: 0, topP: 1, seed: 0 });
     expect(c.units.length).toBe(500);
-    expect(c.resumedEnds).toBeGreaterThan(0);
-    expect(c.finishReason).toBe('length');
     expect(Math.max(...c.units)).toBeLessThan(512); // no <bos>/<eos> among the units
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();

@@ -68,7 +68,9 @@ describe('zipper pretrain --preset tiny', () => {
     expect(card).toMatch(
       /^---\nlibrary_name: zipper\npipeline_tag: text-generation\nlicense: apache-2.0\ndatasets:\n- zipper-data-build-tiny-seed0\n/,
     );
-    expect(card).toMatch(/\| held-out loss \| \d\.\d{4} at the end; best/);
+    const held = /\| held-out loss \| (\d+\.\d{4}) at the end \(perplexity (\d+\.\d{2})\); best \d+\.\d{4} at step \d+ \|/.exec(card);
+    expect(held, 'the held-out row of the card').not.toBeNull();
+    expect(Math.exp(Number(held![1])).toFixed(2)).toBe(held![2]); // the perplexity of the end value, beside it
     // install it where an app would: node_modules/@zipper/checkpoint-text-tiny -> the package
     const app = path.join(data, 'app');
     mkdirSync(path.join(app, 'node_modules', '@zipper'), { recursive: true });

@@ -1,7 +1,7 @@
 /** Generation: greedy parity with uncached argmax, seeded sampling, stop tokens, streaming, leaks. */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { argmax, generate, initBackend, resolveSamplingConfig, Rng, sampleToken, Tower } from '../src/index.js';
+import { argmax, ConfigError, generate, initBackend, resolveSamplingConfig, Rng, sampleToken, Tower } from '../src/index.js';
 
 let tower: Tower;
 const V = 13;
@@ -75,6 +75,38 @@ describe('generate', () => {
       }
     });
     expect(res.finishReasons[1]).toBe('stop');
+  });
+
+  it('minNewTokens: no row stops before it; greedy takes the best other token there, then stops as before', async () => {
+    const greedy = (await generate(tower, prompts, { maxNewTokens: 9 })).tokens;
+    const stop = greedy[0]![0]!; // row 0's first greedy token
+    expect((await generate(tower, prompts, { maxNewTokens: 9, stopTokens: [stop] })).tokens[0]).toEqual([]);
+    const res = await generate(tower, prompts, { maxNewTokens: 9, stopTokens: [stop], minNewTokens: 4 });
+    // step 0 of row 0: the argmax with the stop token's logit at -Infinity
+    const logits = tf.tidy(() => {
+      const l = tower.forward(tf.tensor2d([prompts[0]!], undefined, 'int32')).logits;
+      return Array.from(tf.slice(l, [0, 4, 0], [1, 1, V]).dataSync());
+    });
+    logits[stop] = -Infinity;
+    expect(res.tokens[0]![0]).toBe(argmax(logits));
+    res.tokens.forEach((row, b) => {
+      expect(row.length, `row ${b}`).toBeGreaterThanOrEqual(4);
+      expect(row.slice(0, 4)).not.toContain(stop);
+      if (res.finishReasons[b] === 'length') expect(row.length).toBe(9);
+    });
+    // sampled: the same holds for every seed tried
+    for (let seed = 0; seed < 5; seed++) {
+      const r = await generate(tower, prompts, { maxNewTokens: 6, stopTokens: [stop], minNewTokens: 6, temperature: 1.5, seed });
+      r.tokens.forEach((row, b) => {
+        expect(row.length).toBe(6);
+        expect(row).not.toContain(stop);
+        expect(r.finishReasons[b]).toBe('length');
+      });
+    }
+    await expect(generate(tower, prompts, { maxNewTokens: 3, minNewTokens: 4 })).rejects.toThrow(
+      /minNewTokens must be an integer in \[0, maxNewTokens = 3\], got 4/,
+    );
+    await expect(generate(tower, prompts, { maxNewTokens: 3, minNewTokens: 1.5 })).rejects.toThrow(ConfigError);
   });
 
   it('onToken streams every returned token in order', async () => {

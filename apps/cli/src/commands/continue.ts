@@ -16,9 +16,6 @@ import { prepareAudio, readWavFile, writeWav } from '@zipper/tokenizers';
 import { fsReason, intArg, modalityArg, numArg, parse } from '../args.js';
 import { OutputError, UsageError, type Command } from '../command.js';
 
-/** How often a speech continuation may resume sampling after the tower ends the utterance. */
-export const MAX_RESUMED_ENDS = 8;
-
 const USAGE = `usage:
   zipper continue text   --model DIR|PACKAGE --prompt "..." [--max-tokens 64] [--seed 0]
                          [--temperature 0] [--top-k 0] [--top-p 1] [--json]
@@ -34,10 +31,10 @@ text:   continues <bos> + the prompt's byte-level BPE ids until <eos> or --max-t
 speech: the first --prompt-seconds of --in (any WAV: channels averaged, resampled to the
         tokenizer's rate) -> units with the tower's own speech tokenizer -> --seconds more units
         -> its vocoder. --out holds the prompt audio followed by the continuation
-        (--only-continuation: the continuation alone), written atomically. When the tower ends
-        the utterance (<eos>) early, sampling resumes from there with the next seed, at most
-        ${MAX_RESUMED_ENDS} times (greedy decoding stops instead): the JSON says how often. Prompt plus
-        continuation must fit the tower's maxSeqLen (units/s x seconds + 1).
+        (--only-continuation: the continuation alone), written atomically. The tower may not end
+        the utterance before --seconds (its <eos> is masked until then), so the continuation has
+        the length asked for. Prompt plus continuation must fit the tower's maxSeqLen (units/s x
+        seconds + 1).
 Sampling: --temperature 0 is greedy; --seed fixes a sampled continuation.`;
 
 const OPTIONS = {
@@ -65,17 +62,14 @@ function sampling(v: { temperature?: string; 'top-k'?: string; 'top-p'?: string 
 }
 
 export interface UnitContinuation {
-  /** Generated units (no <bos>/<eos>). */
+  /** Generated units (no <bos>/<eos>): exactly the count asked for. */
   readonly units: Uint16Array;
-  /** Times the tower produced <eos>/<bos> and sampling resumed with the next seed. */
-  readonly resumedEnds: number;
-  /** 'stop' when the tower ended the utterance and it could not resume (greedy, or too many ends). */
-  readonly finishReason: 'stop' | 'length';
 }
 
 /**
- * `count` units after `<bos> promptUnits` from the speech tower, resuming after an early `<eos>`
- * with seed + 1, + 2, ... (sampled decoding only). Throws UsageError when it cannot fit maxSeqLen.
+ * `count` units after `<bos> promptUnits` from the speech tower: the tower may not end the
+ * utterance before (its <eos> and <bos> are masked until `count` units exist: `minNewTokens`), so
+ * the continuation has the length asked for. Throws UsageError when it cannot fit maxSeqLen.
  */
 export async function continueUnits(
   model: SpeechTower,
@@ -91,21 +85,8 @@ export async function continueUnits(
       `the prompt (${promptUnits.length} units + <bos>) and ${count} new units need ${ids.length + count} positions; the tower's maxSeqLen is ${max} (${model.tokenizer.unitRate} units/s): ask for fewer seconds`,
     );
   }
-  const out: number[] = [];
-  let ends = 0;
-  for (;;) {
-    const r = await generate(model.tower, [...ids, ...out], {
-      ...s,
-      seed: s.seed + ends,
-      maxNewTokens: count - out.length,
-      stopTokens: [eos, bos],
-    });
-    out.push(...(r.tokens[0] ?? []));
-    if (out.length >= count || r.finishReasons[0] !== 'stop')
-      return { units: Uint16Array.from(out), resumedEnds: ends, finishReason: 'length' };
-    if (s.temperature === 0 || ends >= MAX_RESUMED_ENDS) return { units: Uint16Array.from(out), resumedEnds: ends, finishReason: 'stop' };
-    ends++;
-  }
+  const r = await generate(model.tower, ids, { ...s, maxNewTokens: count, minNewTokens: count, stopTokens: [eos, bos] });
+  return { units: Uint16Array.from(r.tokens[0] ?? []) };
 }
 
 /** Writes `data` to `file` atomically (temporary sibling + rename); a folder that does not exist is a usage error. */
@@ -208,8 +189,6 @@ async function continueSpeech(v: Values): Promise<number> {
       continuationSeconds: +(more.length / rate).toFixed(3),
       seconds: +(samples.length / rate).toFixed(3),
       includesPrompt: !v['only-continuation'],
-      resumedEnds: c.resumedEnds,
-      finishReason: c.finishReason,
     };
     if (v.json) console.log(JSON.stringify(info));
     else

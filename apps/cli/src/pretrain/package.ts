@@ -121,7 +121,7 @@ export function writeCheckpointPackage(
     `| seed | ${run.seed} |`,
     `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s) that ended normally, covering ${recordedSteps.toLocaleString('en-US')} of the ${steps.toLocaleString('en-US')} steps (sessions.jsonl of the run)${recordedSteps < steps ? '; the other steps ran in sessions that were killed (machine stops), whose time is not recorded' : ''} |`,
     `| training loss | ${meanLast(50).toFixed(4)} nats/token (mean of the last ${Math.min(50, train.length)} steps) |`,
-    `| held-out loss | ${last ? `${last.heldOut.toFixed(4)} at the end` : 'n/a'}${best ? `; best ${best.heldOut.toFixed(4)} at step ${best.step}` : ''} (perplexity ${last ? Math.exp(last.heldOut).toFixed(2) : 'n/a'}) |`,
+    `| held-out loss | ${last ? `${last.heldOut.toFixed(4)} at the end (perplexity ${Math.exp(last.heldOut).toFixed(2)})` : 'n/a'}${best ? `; best ${best.heldOut.toFixed(4)} at step ${best.step}` : ''} |`,
     '',
     '![training and held-out loss against tokens seen](loss.svg)',
     '',

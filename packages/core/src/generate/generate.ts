@@ -30,6 +30,11 @@ export interface GenerateOptions extends Partial<SamplingConfig> {
   readonly seed?: number;
   /** Generating one of these ends its row (the stop token is not included in `tokens`). */
   readonly stopTokens?: readonly number[];
+  /**
+   * A row cannot stop before it has this many tokens: until then its stop tokens' logits are
+   * -Infinity before sampling (Hugging Face's `min_new_tokens`). Default 0; at most maxNewTokens.
+   */
+  readonly minNewTokens?: number;
   /** Streaming: called for every generated token (not for stop tokens), in row order per step (ragged prompts: one length group after the other). */
   readonly onToken?: (e: TokenEvent) => void;
 }
@@ -79,6 +84,9 @@ export async function generate<C>(
   const sampling = resolveSamplingConfig(options);
   const maxNew = options.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new ConfigError(`maxNewTokens must be a positive integer, got ${maxNew}`);
+  const minNew = options.minNewTokens ?? 0;
+  if (!Number.isInteger(minNew) || minNew < 0 || minNew > maxNew)
+    throw new ConfigError(`minNewTokens must be an integer in [0, maxNewTokens = ${maxNew}], got ${minNew}`);
   const rows = toRows(prompt, decoder.vocabSize);
   const rng = new Mulberry32(options.seed ?? 0);
   const groups = new Map<number, number[]>(); // prompt length -> row indices, in order of appearance
@@ -113,6 +121,7 @@ async function generateBatch<C>(
   onToken: ((e: TokenEvent) => void) | undefined,
 ): Promise<GenerateResult> {
   const maxNew = options.maxNewTokens;
+  const minNew = options.minNewTokens ?? 0;
   const stops = new Set(options.stopTokens ?? []);
   const b = rows.length;
   const t = (rows[0] as number[]).length;
@@ -147,7 +156,9 @@ async function generateBatch<C>(
       const next = new Array<number>(b).fill(0);
       for (let r = 0; r < b; r++) {
         if (reasons[r]) continue;
-        const tok = sampleToken(host.subarray(r * v, (r + 1) * v), sampling, rng);
+        const row = host.subarray(r * v, (r + 1) * v);
+        if (step < minNew) for (const s of stops) if (s >= 0 && s < v) row[s] = -Infinity;
+        const tok = sampleToken(row, sampling, rng);
         next[r] = tok;
         if (stops.has(tok)) {
           reasons[r] = 'stop';
