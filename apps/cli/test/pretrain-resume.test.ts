@@ -6,6 +6,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CURRENT_SESSION, type SessionRecord } from '../src/training/session.js';
 import { buildTinyData, readLosses, repo, runPretrain } from './pretrain-helpers.js';
 
 let data = '';
@@ -63,12 +64,24 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
     expect(readFileSync(path.join(killed, 'loss.svg'), 'utf8')).toBe(readFileSync(path.join(straight, 'loss.svg'), 'utf8'));
     const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
     expect(Buffer.compare(weights(killed), weights(straight))).toBe(0);
-    // three invocations recorded, each continuing from a checkpoint at or before where the last one died
+    // three invocations recorded: the two killed ones up to their last checkpoint (moved from
+    // session.json by the next resume), each next one continuing from a checkpoint at or after it
     const sessions = readFileSync(path.join(killed, 'sessions.jsonl'), 'utf8')
       .trimEnd()
       .split('\n')
-      .map((l) => JSON.parse(l) as { fromStep: number; toStep: number });
-    expect(sessions[sessions.length - 1]!.toStep).toBe(60);
+      .map((l) => JSON.parse(l) as SessionRecord);
+    expect(sessions.map((x) => x.ended ?? 'normally')).toEqual(['killed', 'killed', 'normally']);
+    expect(sessions[0]!.fromStep).toBe(0);
+    for (let i = 1; i < sessions.length; i++) expect(sessions[i]!.fromStep).toBeGreaterThanOrEqual(sessions[i - 1]!.toStep);
+    for (const x of sessions) {
+      expect(x.toStep).toBeGreaterThan(x.fromStep);
+      expect(x.seconds).toBeGreaterThan(0);
+    }
+    expect(sessions[2]!.toStep).toBe(60);
+    expect(existsSync(path.join(killed, CURRENT_SESSION))).toBe(false);
+    expect(b.stderr).toMatch(/a session killed after step [1-5]0 is recorded in sessions\.jsonl/);
+    const card = readFileSync(path.join(killed, 'package', 'README.md'), 'utf8');
+    expect(card).toMatch(/min over 3 session\(s\) \(2 killed, counted to their last checkpoint\), covering 60 of the 60 steps/);
   });
 
   it('--until-step releases the tower part-way without changing the run: same losses, the card names the stop, the run continues to the uninterrupted end', async () => {

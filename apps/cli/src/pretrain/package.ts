@@ -14,7 +14,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isHeldOut, type LossPoint } from '../progress/index.js';
-import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG } from '../training/session.js';
+import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, type SessionRecord } from '../training/session.js';
 import { packageDir, portable } from '../training/portable.js';
 import type { PretrainRun } from './run-file.js';
 
@@ -22,12 +22,6 @@ export const PACKAGE_DIR = 'package';
 
 export function checkpointPackageName(run: Pick<PretrainRun, 'modality' | 'preset'>): string {
   return `@zipper/checkpoint-${run.modality}-${run.preset}`;
-}
-
-interface Session {
-  readonly seconds: number;
-  readonly fromStep: number;
-  readonly toStep: number;
 }
 
 /** Writes package.json, README.md, loss.svg and run.json into `dir` (the tower is saved there by the caller). */
@@ -43,13 +37,14 @@ export function writeCheckpointPackage(
   const held = losses.filter(isHeldOut);
   const train = losses.filter((p) => !isHeldOut(p)) as { step: number; loss: number }[];
   const sessionsFile = path.join(out, SESSIONS_LOG);
-  const sessions: Session[] = existsSync(sessionsFile)
+  const sessions: SessionRecord[] = existsSync(sessionsFile)
     ? readFileSync(sessionsFile, 'utf8')
         .trimEnd()
         .split('\n')
-        .map((l) => JSON.parse(l) as Session)
+        .map((l) => JSON.parse(l) as SessionRecord)
     : [];
   const wall = sessions.reduce((s, x) => s + x.seconds, 0);
+  const killed = sessions.filter((x) => x.ended === 'killed').length;
   const recordedSteps = sessions.reduce((s, x) => s + Math.max(0, Math.min(x.toStep, release.step) - x.fromStep), 0);
   const steps = release.step;
   const tokens = steps * run.tokensPerStep;
@@ -119,7 +114,7 @@ export function writeCheckpointPackage(
     `| tokens seen | ${tokens.toLocaleString('en-US')} = ${(tokens / run.counts.trainTokens).toFixed(2)} epochs |`,
     `| optimizer | AdamW, lr ${run.config.peakLr} -> ${run.config.minLr} (cosine, warmup ${run.config.warmup}), weight decay ${run.config.weightDecay}, clip ${run.config.clip} |`,
     `| seed | ${run.seed} |`,
-    `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s) that ended normally, covering ${recordedSteps.toLocaleString('en-US')} of the ${steps.toLocaleString('en-US')} steps (sessions.jsonl of the run)${recordedSteps < steps ? '; the other steps ran in sessions that were killed (machine stops), whose time is not recorded' : ''} |`,
+    `| wall time | ${(wall / 60).toFixed(1)} min over ${sessions.length} session(s)${killed > 0 ? ` (${killed} killed, counted to their last checkpoint)` : ''}, covering ${recordedSteps.toLocaleString('en-US')} of the ${steps.toLocaleString('en-US')} steps (sessions.jsonl of the run)${recordedSteps < steps ? '; the other steps ran in sessions killed before their time was recorded (runs from before 2026-12-02)' : ''} |`,
     `| training loss | ${meanLast(50).toFixed(4)} nats/token (mean of the last ${Math.min(50, train.length)} steps) |`,
     `| held-out loss | ${last ? `${last.heldOut.toFixed(4)} at the end (perplexity ${Math.exp(last.heldOut).toFixed(2)})` : 'n/a'}${best ? `; best ${best.heldOut.toFixed(4)} at step ${best.step}` : ''} |`,
     '',

@@ -12,8 +12,14 @@
  * checkpoints and final weights as an uninterrupted one (for a given worker count; the losses
  * of 0 and 1 workers differ only in float summation order). `tokens` in the log is the running
  * sum of the steps' input tokens (core's `StepProgress.tokens`), restored from the log on resume.
+ *
+ * Wall time: a session that ends (finished, --minutes, --until-step) appends its line to
+ * `sessions.jsonl`. At every checkpoint it also writes `session.json` (atomically): its line as of
+ * that checkpoint, `"ended": "killed"`. A session killed later leaves that file behind, and the
+ * next `resume` moves it into `sessions.jsonl`, so a killed session's time counts up to its last
+ * checkpoint (the steps it ran after that are run again, and counted, by the resumed session).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   ConfigError,
@@ -27,6 +33,7 @@ import {
   type TrainableParams,
   type TrainerOptions,
 } from '@zipper/core';
+import { writeFileAtomicSync } from '@zipper/common/node';
 import { duration, isHeldOut, LossLog, TrainBar, writeLossSvg, type StreamLosses } from '../progress/index.js';
 
 export interface SessionConfig<B = Batch> {
@@ -91,6 +98,43 @@ export const TRAIN_DIR = 'train';
 export const LOSS_LOG = 'loss.jsonl';
 export const LOSS_PLOT = 'loss.svg';
 export const SESSIONS_LOG = 'sessions.jsonl';
+/** The running session's line as of its last checkpoint (`"ended": "killed"`), until it ends. */
+export const CURRENT_SESSION = 'session.json';
+
+/** One line of `sessions.jsonl`. */
+export interface SessionRecord {
+  readonly startedAt: string;
+  /** When it ended; for a killed session, when it saved its last checkpoint. */
+  readonly endedAt: string;
+  readonly fromStep: number;
+  readonly toStep: number;
+  readonly seconds: number;
+  readonly tokensPerSecond: number;
+  readonly workers: number;
+  /** 'killed': recovered from `session.json` by the next resume, counted to its last checkpoint. */
+  readonly ended?: 'killed';
+}
+
+/**
+ * A session killed after a checkpoint left `session.json`: its record goes to `sessions.jsonl`
+ * (unless it is there already: killed between the two writes of a normal end). Returns it.
+ */
+function recoverKilledSession(out: string): SessionRecord | undefined {
+  const file = path.join(out, CURRENT_SESSION);
+  if (!existsSync(file)) return undefined;
+  let record: SessionRecord;
+  try {
+    record = JSON.parse(readFileSync(file, 'utf8')) as SessionRecord;
+  } catch {
+    rmSync(file, { force: true }); // written atomically, so only a foreign file gets here
+    return undefined;
+  }
+  const log = path.join(out, SESSIONS_LOG);
+  const known = existsSync(log) && readFileSync(log, 'utf8').includes(`"startedAt":${JSON.stringify(record.startedAt)}`);
+  if (!known) appendFileSync(log, `${JSON.stringify(record)}\n`);
+  rmSync(file, { force: true });
+  return known ? undefined : record;
+}
 
 /** Per-stream losses rounded for the log (as a step reports them, without target counts). */
 function streamLosses(streams: Readonly<Record<string, { readonly loss: number }>>): StreamLosses {
@@ -132,6 +176,11 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
     const t0 = performance.now();
     const startedAt = new Date().toISOString();
     try {
+      const killed = recoverKilledSession(c.out);
+      if (killed)
+        log(
+          `a session killed after step ${killed.toStep} is recorded in ${SESSIONS_LOG} (steps ${killed.fromStep}-${killed.toStep}, ${duration(killed.seconds)} to its last checkpoint)`,
+        );
       const last = c.resume ? await latestCheckpoint(trainDir) : undefined;
       if (last) {
         await trainer.resume(last);
@@ -154,9 +203,24 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
       const bar = new TrainBar({ totalSteps: c.totalSteps, startStep, enabled: c.progress });
       if (lastHeldOut !== undefined) bar.setHeldOut(lastHeldOut, lastHeldOutStreams);
       let saved = trainer.step;
+      /** This session's line as of now. */
+      const record = (ended?: 'killed'): SessionRecord => {
+        const seconds = (performance.now() - t0) / 1000;
+        return {
+          startedAt,
+          endedAt: new Date().toISOString(),
+          fromStep: startStep,
+          toStep: trainer.step,
+          seconds: +seconds.toFixed(1),
+          tokensPerSecond: Math.round(seconds > 0 ? (tokens - tokensBefore) / seconds : 0),
+          workers,
+          ...(ended ? { ended } : {}),
+        };
+      };
       const save = async () => {
         await trainer.save(trainDir, { keep: c.keep });
         saved = trainer.step;
+        writeFileAtomicSync(path.join(c.out, CURRENT_SESSION), `${JSON.stringify(record('killed'))}\n`, { fsync: false });
         plot();
         await c.onCheckpoint?.(trainer.step);
       };
@@ -180,10 +244,8 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
       const sessionSeconds = (performance.now() - t0) / 1000;
       const sessionSteps = trainer.step - startStep;
       const tokensPerSecond = sessionSeconds > 0 ? (tokens - tokensBefore) / sessionSeconds : 0;
-      appendFileSync(
-        path.join(c.out, SESSIONS_LOG),
-        `${JSON.stringify({ startedAt, endedAt: new Date().toISOString(), fromStep: startStep, toStep: trainer.step, seconds: +sessionSeconds.toFixed(1), tokensPerSecond: Math.round(tokensPerSecond), workers })}\n`,
-      );
+      appendFileSync(path.join(c.out, SESSIONS_LOG), `${JSON.stringify(record())}\n`);
+      rmSync(path.join(c.out, CURRENT_SESSION), { force: true });
       if (trainer.step < stop)
         log(
           `stopped after ${duration(sessionSeconds)} at step ${trainer.step} of ${c.totalSteps} (checkpoint saved); continue with --resume`,
