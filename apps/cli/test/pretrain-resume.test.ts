@@ -1,6 +1,7 @@
 // Exact resume of `zipper pretrain`: a run killed (SIGKILL, at whatever moment the log reaches a
 // step) twice and resumed each time ends with the same loss log (train + held-out, every step),
-// the same loss plot and a byte-identical tower as an uninterrupted run.
+// the same loss plot and a byte-identical tower as an uninterrupted run; a speech run killed once
+// likewise (its data are unit windows, not text).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -82,6 +83,21 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
     expect(b.stderr).toMatch(/a session killed after step [1-5]0 is recorded in sessions\.jsonl/);
     const card = readFileSync(path.join(killed, 'package', 'README.md'), 'utf8');
     expect(card).toMatch(/min over 3 session\(s\) \(2 killed, counted to their last checkpoint\), covering 60 of the 60 steps/);
+  });
+
+  it('speech: killed once and resumed equals an uninterrupted run (losses every step, the tower and its tokenizer)', async () => {
+    const straight = path.join(data, 'speech-straight');
+    const a = await runPretrain(['speech', '--data', data, '--preset', 'tiny', '--out', straight, '--workers', '0', '--no-progress']);
+    expect(a.code).toBe(0);
+    const killed = path.join(data, 'speech-killed');
+    await runAndKill(['speech', '--data', data, '--preset', 'tiny', '--out', killed, '--workers', '0', '--no-progress'], killed, 25);
+    expect(existsSync(path.join(killed, 'tower'))).toBe(false);
+    const b = await runPretrain(['speech', '--out', killed, '--resume', '--workers', '0', '--no-progress']);
+    expect(b.code).toBe(0);
+    expect(b.stderr).toMatch(/resumed from .*step-000000[0-9]0 \(step [1-5]0 of 60\)/);
+    expect(readLosses(killed)).toEqual(readLosses(straight));
+    for (const f of ['tower/model.safetensors', 'tokenizer/centroids.safetensors', 'tokenizer/speech-tokenizer.json'])
+      expect(Buffer.compare(readFileSync(path.join(killed, f)), readFileSync(path.join(straight, f))), f).toBe(0);
   });
 
   it('--until-step releases the tower part-way without changing the run: same losses, the card names the stop, the run continues to the uninterrupted end', async () => {
