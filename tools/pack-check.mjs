@@ -4,7 +4,9 @@
 // @zipper/core and @zipper/core/ops share one copy of the ops. Then, from the installed
 // @zipper/core, under ESM and CJS: one training gradient of a tiny tower in-process and with
 // one data-parallel worker (so the shipped worker script starts), and whether the shipped native
-// GEMM binary loaded (expected on linux-x64). Prints one JSON line per check and exits non-zero
+// GEMM binary loaded (expected on linux-x64). Then each tower package alone: an empty folder with
+// only @zipper/text (or @zipper/speech), its dependencies and its checkpoint package continues a
+// text prompt (an audio prompt into a WAV). Prints one JSON line per check and exits non-zero
 // on the first failure. Run after `npm run build`: `node tools/pack-check.mjs`.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -115,6 +117,60 @@ try {
       (!expectNative || r.native === true);
     console.log(JSON.stringify({ package: '@zipper/core', check: `train step in-process vs 1 worker, native GEMM (${format})`, ...r, ok }));
     if (!ok) throw new Error(`@zipper/core ${format}: ${JSON.stringify(r)}`);
+  }
+
+  // Each tower package alone (issue 10): a folder with only @zipper/text (or @zipper/speech), what
+  // it depends on, and its checkpoint package, installed from the tarballs, continues a prompt.
+  const tarballOf = (name) => tarballs[packages.findIndex(({ pkg }) => pkg.name === name)];
+  const packDir = (dir) => path.join(work, JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], dir))[0].filename);
+  const sample = path.join(root, 'apps', 'cli', 'assets', 'sample.wav');
+  const alone = {
+    text: {
+      deps: ['@zipper/common', '@zipper/core', '@zipper/tokenizers', '@zipper/text'],
+      script: `import { initBackend } from '@zipper/core';
+        import { TextTower } from '@zipper/text';
+        await initBackend();
+        const m = await TextTower.load('@zipper/checkpoint-text-small');
+        const r = await m.complete('the weather today is', { maxNewTokens: 12 });
+        console.log(JSON.stringify({ continuation: r.text, tokens: r.ids.length }));
+        m.dispose();`,
+      ok: (r) => r.tokens > 0 && r.continuation.trim().length > 0,
+    },
+    speech: {
+      deps: ['@zipper/common', '@zipper/core', '@zipper/tokenizers', '@zipper/speech'],
+      script: `import { readFileSync, writeFileSync } from 'node:fs';
+        import { initBackend } from '@zipper/core';
+        import { SpeechTower } from '@zipper/speech';
+        import { prepareAudio, readWav, writeWav } from '@zipper/tokenizers';
+        await initBackend();
+        const m = await SpeechTower.load('@zipper/checkpoint-speech-small');
+        const rate = m.tokenizer.features.sampleRate;
+        const prompt = prepareAudio(readWav(readFileSync(${JSON.stringify(sample)})), rate).subarray(0, rate); // 1 s
+        const r = await m.continue(prompt, { maxNewTokens: 50, minNewTokens: 50, temperature: 0.8, seed: 0 });
+        writeFileSync('more.wav', writeWav(r.audio, rate));
+        const back = readWav(readFileSync('more.wav'));
+        console.log(JSON.stringify({ units: r.units.length, seconds: back.channels[0].length / back.sampleRate }));
+        m.dispose();`,
+      ok: (r) => r.units === 50 && Math.abs(r.seconds - 1) <= 0.02, // 50 units of 20 ms
+    },
+  };
+  for (const [modality, a] of Object.entries(alone)) {
+    const dir = path.join(work, `alone-${modality}`);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: `alone-${modality}`, private: true, version: '0.0.0', type: 'module' }),
+    );
+    const checkpoint = packDir(path.join(root, 'packages', 'checkpoints', `${modality}-small`));
+    run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...a.deps.map(tarballOf), checkpoint], dir);
+    const installed = fs.readdirSync(path.join(dir, 'node_modules', '@zipper')).sort();
+    const r = JSON.parse(run('node', ['--input-type=module', '-e', a.script], dir).trim().split('\n').pop());
+    const expected = [`checkpoint-${modality}-small`, ...a.deps.map((d) => d.slice('@zipper/'.length))].sort();
+    const ok = JSON.stringify(installed) === JSON.stringify(expected) && a.ok(r);
+    console.log(
+      JSON.stringify({ package: `@zipper/${modality}`, check: `${modality} tower alone with its checkpoint package`, installed, ...r, ok }),
+    );
+    if (!ok) throw new Error(`@zipper/${modality} alone: ${JSON.stringify({ installed, expected, ...r })}`);
   }
 } finally {
   if (!process.env.KEEP_PACK_DIR) fs.rmSync(work, { recursive: true, force: true });

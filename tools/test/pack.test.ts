@@ -18,7 +18,7 @@ function publishedEntries(): string[] {
 
 // Builds are done by `npm test` (turbo run build) before vitest starts.
 describe('published packages', () => {
-  it('install from their packed tarballs into an empty folder, import under ESM and CJS, and core trains with a worker and its native GEMM', () => {
+  it('install from their packed tarballs into an empty folder, import under ESM and CJS, and core trains with a worker and its native GEMM; each tower package alone with its checkpoint continues a prompt', () => {
     const out = execFileSync('node', ['tools/pack-check.mjs'], { encoding: 'utf8', timeout: 600_000 }); // npm pack + install of every package: ~1-2 min idle, 6 min 47 s measured under load
     const all = out
       .trim()
@@ -66,5 +66,25 @@ describe('published packages', () => {
       expect(Math.abs(r.lossInProcess! - r.lossWorkers!)).toBeLessThanOrEqual(1e-5 * r.lossInProcess!);
       if (process.platform === 'linux' && process.arch === 'x64') expect(r.native, r.check).toBe(true);
     }
+    // Each tower package alone with its checkpoint (issue 10): only these packages installed, and
+    // a text continuation / 1 s of continued speech written to a WAV and read back.
+    const alone = all.filter((r) => r.check?.endsWith('tower alone with its checkpoint package')) as unknown as {
+      check: string;
+      ok: boolean;
+      installed: string[];
+      tokens?: number;
+      units?: number;
+      seconds?: number;
+    }[];
+    expect(alone.map((r) => r.check)).toEqual([
+      'text tower alone with its checkpoint package',
+      'speech tower alone with its checkpoint package',
+    ]);
+    expect(alone[0]!.installed).toEqual(['checkpoint-text-small', 'common', 'core', 'text', 'tokenizers']);
+    expect(alone[0]!.tokens).toBeGreaterThan(0);
+    expect(alone[1]!.installed).toEqual(['checkpoint-speech-small', 'common', 'core', 'speech', 'tokenizers']);
+    expect(alone[1]!.units).toBe(50);
+    expect(Math.abs(alone[1]!.seconds! - 1)).toBeLessThanOrEqual(0.02);
+    for (const r of alone) expect(r.ok, r.check).toBe(true);
   }, 660_000);
 });
