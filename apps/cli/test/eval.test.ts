@@ -374,6 +374,7 @@ describe('zipper eval report', () => {
     expect(svg).toContain('>1%<');
     expect(svg).toContain('>100%<');
     expect(svg).toContain('pocketsphinx, test-clean');
+    expect(svg).toContain('zipper, frozen: none, CTC head + word LM, test-clean'); // the lexicon search's series beside the text tower's
     expect(first.has(path.join(assets, 'loss-baseline-1pct.svg'))).toBe(true);
     expect(first.has(path.join(assets, 'audio', 'fuse-1pct.test-clean.test-clean-000000.oracle.wav'))).toBe(true);
     // the assets folder belongs to the report: a folder it did not write is refused, not cleared

@@ -24,10 +24,17 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const f1 = (x: number) => x.toFixed(1);
 
+/** Legend text width estimate at 12 px sans-serif (px per character, generous for capitals). */
+const CHAR_PX = 6.8;
+
 export function renderWerPlot(title: string, series: readonly PlotSeries[], lines: readonly PlotLine[]): string {
-  const W = 720;
+  // the plot keeps its size; the picture widens so the longest legend label fits beside it
+  const plotRight = 470;
+  const labels = [...lines.map((l) => `${l.label} (${l.value.toFixed(3)})`), ...series.map((s) => s.label)];
+  const legendWidth = 12 + 26 + Math.ceil(Math.max(0, ...labels.map((l) => l.length)) * CHAR_PX) + 12;
+  const W = Math.max(720, plotRight + legendWidth);
   const H = 440;
-  const m = { left: 64, right: 250, top: 36, bottom: 52 };
+  const m = { left: 64, right: W - plotRight, top: 36, bottom: 52 };
   const values = [...series.flatMap((s) => s.points.map((p) => p[1])), ...lines.map((l) => l.value)].filter(Number.isFinite);
   const yMax = Math.max(1, Math.ceil(Math.max(0, ...values) * 10) / 10);
   const [lx0, lx1] = [Math.log10(0.5), Math.log10(200)];

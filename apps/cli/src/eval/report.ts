@@ -326,9 +326,14 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
   const assets = path.basename(assetsDir);
   resetAssets(assetsDir);
   const labels = [...new Set(runs.map((r) => r.label))];
+  // the text tower's greedy transcripts (the paper's decoder), then a CTC head's lexicon search
+  // where a run has one (its own colours: one per model after the text tower's)
+  const lexicon = (series: PlotSeries[]) => series.map((x) => ({ ...x, color: x.color + labels.length }));
   const asrSeries = [
     ...seriesOf(runs, labels, (r) => r.asr['test-clean']?.wer, ', test-clean', false),
     ...seriesOf(runs, labels, (r) => r.asr['test-other']?.wer, ', test-other', true),
+    ...lexicon(seriesOf(runs, labels, (r) => r.asrLexicon['test-clean']?.wer, ', CTC head + word LM, test-clean', false)),
+    ...lexicon(seriesOf(runs, labels, (r) => r.asrLexicon['test-other']?.wer, ', CTC head + word LM, test-other', true)),
   ];
   const peerLines: PlotLine[] = peers
     .filter((p) => p.split !== 'dev')
