@@ -24,11 +24,12 @@ const packages = fs
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zipper-pack-'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** `npm pack` of the package in `dir` into the work folder; returns the tarball's path. */
+const packDir = (dir) => path.join(work, JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], dir))[0].filename);
 try {
   const tarballs = packages.map(({ dir, pkg }) => {
     if (!fs.existsSync(path.join(dir, 'dist'))) throw new Error(`${pkg.name}: no dist/; run \`npm run build\` first`);
-    const out = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], dir));
-    return path.join(work, out[0].filename);
+    return packDir(dir);
   });
   const app = path.join(work, 'app');
   fs.mkdirSync(app);
@@ -122,7 +123,6 @@ try {
   // Each tower package alone (issue 10): a folder with only @zipper/text (or @zipper/speech), what
   // it depends on, and its checkpoint package, installed from the tarballs, continues a prompt.
   const tarballOf = (name) => tarballs[packages.findIndex(({ pkg }) => pkg.name === name)];
-  const packDir = (dir) => path.join(work, JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], dir))[0].filename);
   const sample = path.join(root, 'apps', 'cli', 'assets', 'sample.wav');
   const alone = {
     text: {

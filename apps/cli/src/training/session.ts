@@ -203,24 +203,23 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
       const bar = new TrainBar({ totalSteps: c.totalSteps, startStep, enabled: c.progress });
       if (lastHeldOut !== undefined) bar.setHeldOut(lastHeldOut, lastHeldOutStreams);
       let saved = trainer.step;
-      /** This session's line as of now. */
-      const record = (ended?: 'killed'): SessionRecord => {
-        const seconds = (performance.now() - t0) / 1000;
-        return {
-          startedAt,
-          endedAt: new Date().toISOString(),
-          fromStep: startStep,
-          toStep: trainer.step,
-          seconds: +seconds.toFixed(1),
-          tokensPerSecond: Math.round(seconds > 0 ? (tokens - tokensBefore) / seconds : 0),
-          workers,
-          ...(ended ? { ended } : {}),
-        };
-      };
+      const elapsed = () => (performance.now() - t0) / 1000;
+      const rate = (seconds: number) => (seconds > 0 ? (tokens - tokensBefore) / seconds : 0);
+      /** This session's line after `seconds`. */
+      const record = (seconds: number, ended?: 'killed'): SessionRecord => ({
+        startedAt,
+        endedAt: new Date().toISOString(),
+        fromStep: startStep,
+        toStep: trainer.step,
+        seconds: +seconds.toFixed(1),
+        tokensPerSecond: Math.round(rate(seconds)),
+        workers,
+        ...(ended ? { ended } : {}),
+      });
       const save = async () => {
         await trainer.save(trainDir, { keep: c.keep });
         saved = trainer.step;
-        writeFileAtomicSync(path.join(c.out, CURRENT_SESSION), `${JSON.stringify(record('killed'))}\n`, { fsync: false });
+        writeFileAtomicSync(path.join(c.out, CURRENT_SESSION), `${JSON.stringify(record(elapsed(), 'killed'))}\n`, { fsync: false });
         plot();
         await c.onCheckpoint?.(trainer.step);
       };
@@ -238,13 +237,13 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         bar.update(p.step, p.loss, p.tokens, lastStreams);
         if (p.step % c.every === 0 || p.step === stop) await save();
         // Checked after a step, so every session makes progress (at least one step).
-        if (c.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= c.maxSeconds) break;
+        if (c.maxSeconds !== undefined && elapsed() >= c.maxSeconds) break;
       }
       if (saved !== trainer.step) await save(); // stopped by --minutes between checkpoints
-      const sessionSeconds = (performance.now() - t0) / 1000;
+      const sessionSeconds = elapsed();
       const sessionSteps = trainer.step - startStep;
-      const tokensPerSecond = sessionSeconds > 0 ? (tokens - tokensBefore) / sessionSeconds : 0;
-      appendFileSync(path.join(c.out, SESSIONS_LOG), `${JSON.stringify(record())}\n`);
+      const tokensPerSecond = rate(sessionSeconds);
+      appendFileSync(path.join(c.out, SESSIONS_LOG), `${JSON.stringify(record(sessionSeconds))}\n`);
       rmSync(path.join(c.out, CURRENT_SESSION), { force: true });
       if (trainer.step < stop)
         log(

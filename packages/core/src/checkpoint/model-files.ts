@@ -195,10 +195,10 @@ export function fetchModelFiles(baseUrl: string, options: FetchModelFilesOptions
       }
       if (!res.ok)
         throw new CheckpointError(`cannot fetch ${url}: HTTP ${res.status} ${res.statusText}; is the model (with this file) served there?`);
-      const html = !/\.html?$/i.test(path);
-      if (html && /^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')) throw notTheFile(url, 'content-type text/html');
+      const htmlIsWrong = !/\.html?$/i.test(path); // a model file is never an HTML page
+      if (htmlIsWrong && /^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')) throw notTheFile(url, 'content-type text/html');
       const bytes = await readBody(url, res, options.onProgress);
-      if (html && looksLikeHtml(bytes)) throw notTheFile(url, 'its body starts like an HTML document');
+      if (htmlIsWrong && looksLikeHtml(bytes)) throw notTheFile(url, 'its body starts like an HTML document');
       return bytes;
     },
   };
