@@ -7,12 +7,20 @@
 // metrics.json exists is skipped. With --minutes M it stops starting new work after M minutes and
 // gives a training chunk only what is left, so it fits in a session; call it again to go on.
 //
-//   node tools/eval/grid.mjs --data DIR --out DIR [--steps 3000] [--minutes M] [--only NAME,...] [--plan]
+//   node tools/eval/grid.mjs --data DIR --out DIR [--steps 3000] [--minutes M] [--only NAME,...]
+//                            [--reuse NAME=RUN ...] [--plan]
+//
+// --reuse NAME=RUN counts a finished run made elsewhere as the grid's run NAME instead of training
+// it again (zipper-ours-100pct is the shipped model's run): RUN's run.json must hold the same
+// command option for option (towers, data and output aside), towers with the same weights (sha256)
+// and the same data, and its loss log must reach --steps. NAME becomes a link to RUN; the
+// evaluations RUN lacks are written into it.
 //
 // --plan prints the runs, their commands and the budget, and runs nothing. Progress goes to
 // stderr; the last stdout line is a JSON summary: { runs: [{ name, trained, step, steps, evals }], done }.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -126,10 +134,11 @@ export function gridRuns(o) {
           String(o.steps),
           '--batch',
           '8',
+          // as zipper ... train records them (at most --steps), so that a run.json's command reads the same
           '--every',
-          '200',
+          String(Math.min(200, o.steps)),
           '--eval-every',
-          '500',
+          String(Math.min(500, o.steps)),
           '--workers',
           '1',
           ...m.args,
@@ -180,8 +189,70 @@ export function trainingState(run) {
   return { started: true, step, finished: fs.existsSync(path.join(run.out, 'grid-trained.json')) };
 }
 
+/** A zipper command's options as option -> values, towers, data and output aside (machine paths). */
+export function commandOptions(words) {
+  const m = new Map();
+  for (let i = 0; i < words.length; i++) {
+    const key = words[i];
+    if (!key.startsWith('--')) continue; // the command's words (fuse train)
+    const value = words[i + 1] !== undefined && !words[i + 1].startsWith('--') ? words[++i] : '';
+    if (!['--tower', '--aligned', '--out'].includes(key)) m.set(key, [...(m.get(key) ?? []), value]);
+  }
+  return Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** sha256 of a tower's weights: LOCATION is a package name or a folder (a package or its tower/). */
+function towerSha256(location) {
+  let dir = path.resolve(root, location);
+  if (!fs.existsSync(dir)) {
+    try {
+      dir = path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${location}/package.json`));
+    } catch {
+      throw new GridError(`tower ${location}: neither a folder nor an installed package`);
+    }
+  }
+  const meta = [path.join(dir, 'tower', 'metadata.json'), path.join(dir, 'metadata.json')].find((f) => fs.existsSync(f));
+  if (!meta) throw new GridError(`tower ${location}: no metadata.json in ${dir} or its tower/`);
+  return JSON.parse(fs.readFileSync(meta, 'utf8')).weights?.sha256;
+}
+
+/**
+ * Checks that the finished run in DIR is the grid's RUN (see --reuse) and returns its last step;
+ * throws GridError saying what differs.
+ */
+export function checkReuse(run, dir, o) {
+  const file = path.join(dir, 'run.json');
+  if (!fs.existsSync(file)) throw new GridError(`--reuse ${run.name}=${dir}: no run.json there`);
+  const got = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const want = commandOptions(run.train);
+  const have = commandOptions(String(got.command ?? '').split(/\s+/));
+  const keys = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter(
+    (k) => JSON.stringify(want[k]) !== JSON.stringify(have[k]),
+  );
+  if (keys.length)
+    throw new GridError(
+      `--reuse ${run.name}=${dir}: its command differs from the grid's in ${keys.map((k) => `${k} (${have[k]?.join(' ') ?? 'absent'} vs ${want[k]?.join(' ') ?? 'absent'})`).join(', ')}`,
+    );
+  for (const [name, location] of [
+    ['text', o.text],
+    ['speech', o.speech],
+  ]) {
+    const sha = towerSha256(location);
+    if (got.towers?.[name]?.sha256 !== sha)
+      throw new GridError(
+        `--reuse ${run.name}=${dir}: its ${name} tower has sha256 ${got.towers?.[name]?.sha256 ?? '?'}, the grid's (${location}) ${sha}`,
+      );
+  }
+  if (path.resolve(got.data?.dir ?? '') !== o.data)
+    throw new GridError(`--reuse ${run.name}=${dir}: trained on ${got.data?.dir}, the grid's data is ${o.data}`);
+  const s = trainingState({ out: dir });
+  if (s.step < o.steps || !fs.existsSync(path.join(dir, 'model')))
+    throw new GridError(`--reuse ${run.name}=${dir}: trained to step ${s.step} of ${o.steps} (or no model/); finish it first`);
+  return s.step;
+}
+
 function parseArgs(argv) {
-  const o = { steps: 3000, minutes: Infinity, ttsLimit: 48, plan: false, only: undefined };
+  const o = { steps: 3000, minutes: Infinity, ttsLimit: 48, plan: false, only: undefined, reuse: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -197,10 +268,15 @@ function parseArgs(argv) {
     else if (a === '--text') o.text = next();
     else if (a === '--speech') o.speech = next();
     else if (a === '--only') o.only = next().split(',');
-    else if (a === '--plan') o.plan = true;
+    else if (a === '--reuse') {
+      const v = next();
+      const eq = v.indexOf('=');
+      if (eq < 1) throw new GridError(`--reuse wants NAME=RUN, got ${v}`);
+      o.reuse.set(v.slice(0, eq), path.resolve(v.slice(eq + 1)));
+    } else if (a === '--plan') o.plan = true;
     else
       throw new GridError(
-        `unknown option ${a}; usage: node tools/eval/grid.mjs --data DIR --out DIR [--steps N] [--minutes M] [--only NAME,...] [--plan]`,
+        `unknown option ${a}; usage: node tools/eval/grid.mjs --data DIR --out DIR [--steps N] [--minutes M] [--only NAME,...] [--reuse NAME=RUN ...] [--plan]`,
       );
   }
   if (!o.data || !o.out) throw new GridError('--data DIR (a zipper data build) and --out DIR (the runs) are required');
@@ -209,10 +285,13 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.ttsLimit) || o.ttsLimit < 1) throw new GridError(`--tts-limit must be an integer >= 1, got ${o.ttsLimit}`);
   o.text ??= '@zipper/checkpoint-text-small';
   o.speech ??= '@zipper/checkpoint-speech-small';
-  if (o.only) {
-    const names = gridRuns({ ...o, only: undefined }).map((r) => r.name);
-    const bad = o.only.filter((n) => !names.includes(n));
-    if (bad.length) throw new GridError(`--only names ${bad.join(', ')}, not runs of the grid (${names.join(', ')})`);
+  const names = gridRuns({ ...o, only: undefined }).map((r) => r.name);
+  for (const [flag, list] of [
+    ['--only', o.only ?? []],
+    ['--reuse', [...o.reuse.keys()]],
+  ]) {
+    const bad = list.filter((n) => !names.includes(n));
+    if (bad.length) throw new GridError(`${flag} names ${bad.join(', ')}, not runs of the grid (${names.join(', ')})`);
   }
   return o;
 }
@@ -259,6 +338,15 @@ export function main(argv) {
   if (!fs.existsSync(ZIPPER))
     throw new GridError(`${ZIPPER} is missing; build the CLI first (npx turbo run build --filter=@zipper/cli...)`);
   fs.mkdirSync(o.out, { recursive: true });
+  for (const run of runs.filter((r) => o.reuse.has(r.name))) {
+    const dir = o.reuse.get(run.name);
+    const step = checkReuse(run, dir, o);
+    if (fs.existsSync(run.out) && fs.realpathSync(run.out) === fs.realpathSync(dir)) continue;
+    if (fs.existsSync(run.out)) throw new GridError(`--reuse ${run.name}=${dir}: ${run.out} exists already and is another run`);
+    fs.symlinkSync(dir, run.out, 'dir');
+    fs.writeFileSync(path.join(run.out, 'grid-trained.json'), `${JSON.stringify({ step, reused: dir, at: new Date().toISOString() })}\n`);
+    log(`${run.name} is ${dir} (the same command, towers and data, trained to step ${step}); not trained again`);
+  }
   const t0 = Date.now();
   const left = () => o.minutes - (Date.now() - t0) / 60_000;
   const summary = [];

@@ -2,15 +2,17 @@
  * tools/eval/grid.mjs on the tiny data build with tiny towers: --plan lists the 12 runs (zipper-ours-100pct
  * is the shipped model's run, option for option); --minutes 0
  * starts nothing; a run of two models trains each to its steps and writes every evaluation; a
- * second invocation finds everything done and runs nothing; bad options are exit 2.
+ * second invocation finds everything done and runs nothing; --reuse counts a finished run of the
+ * same command as the grid's and refuses one that differs; bad options are exit 2.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyWordLm, saveTinyTowers, tinyData } from '../../apps/cli/test/fuse-helpers.js';
+import { commandOptions } from '../eval/grid.mjs';
 
 /** Runs the script without blocking the test worker (a blocking spawn starves vitest's RPC). */
 async function grid(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; last: unknown }> {
@@ -70,18 +72,9 @@ describe('tools/eval/grid.mjs', () => {
     const lines = r.stdout.split('\n');
     const ours = lines[lines.findIndex((l) => l.startsWith('zipper-ours-100pct\t')) + 1]!.trim();
     // option -> values, towers, data and output aside (machine paths; the card writes placeholders)
-    const options = (cmd: string) => {
-      const words = cmd.split(/\s+/).slice(3); // zipper fuse train
-      const m = new Map<string, string[]>();
-      for (let i = 0; i < words.length; i++) {
-        const key = words[i]!;
-        expect(key.startsWith('--'), `${key} in ${cmd}`).toBe(true);
-        const value = words[i + 1] !== undefined && !words[i + 1]!.startsWith('--') ? words[++i]! : '';
-        if (!['--tower', '--aligned', '--out'].includes(key)) m.set(key, [...(m.get(key) ?? []), value]);
-      }
-      return Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
-    };
+    const options = (cmd: string) => commandOptions(cmd.split(/\s+/));
     const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
+    expect(Object.keys(options(ours)).length).toBeGreaterThan(15);
     expect(options(ours)).toEqual(options(shipped.command));
     expect(shipped.command).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
   });
@@ -128,6 +121,56 @@ describe('tools/eval/grid.mjs', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.last).toEqual(s);
     expect(again.stderr).not.toMatch(/grid: zipper /); // nothing ran
+
+    // --reuse: another grid counts the finished run as its own (a link), trains and evaluates nothing
+    const other = path.join(tmp, 'other');
+    const ours = path.join(out, 'zipper-ours-100pct');
+    const reused = await grid([
+      ...common.map((w) => (w === out ? other : w)),
+      '--only',
+      'zipper-ours-100pct',
+      '--reuse',
+      `zipper-ours-100pct=${ours}`,
+    ]);
+    expect(reused.code, reused.stderr).toBe(0);
+    expect(reused.stderr).not.toMatch(/grid: zipper /);
+    expect(reused.last).toEqual({ runs: [s.runs[0]], done: true });
+    expect(realpathSync(path.join(other, 'zipper-ours-100pct'))).toBe(realpathSync(ours));
+    // ... and refuses a run of another command, or one short of --steps
+    const wrong = await grid([...common, '--only', 'single-10pct', '--reuse', `single-10pct=${ours}`]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/its command differs from the grid's in --fraction \(1 vs 0\.1\), --lr \(0\.005 vs 0\.001\)/);
+    const short = await grid([
+      ...common.map((w) => (w === '3' ? '4' : w)),
+      '--only',
+      'zipper-ours-100pct',
+      '--reuse',
+      `zipper-ours-100pct=${ours}`,
+    ]);
+    expect(short.code).toBe(2);
+    // the same command stopped short of its steps (a copy whose loss log ends at step 2)
+    const partial = path.join(tmp, 'partial');
+    cpSync(ours, partial, { recursive: true });
+    const lossLog = path.join(partial, 'loss.jsonl');
+    writeFileSync(
+      lossLog,
+      readFileSync(lossLog, 'utf8')
+        .split('\n')
+        .filter((l) => l && JSON.parse(l).step <= 2)
+        .join('\n') + '\n',
+    );
+    const unfinished = await grid([
+      ...common,
+      '--out',
+      path.join(tmp, 'third'),
+      '--only',
+      'zipper-ours-100pct',
+      '--reuse',
+      `zipper-ours-100pct=${partial}`,
+    ]);
+    expect(unfinished.code).toBe(2);
+    expect(unfinished.stderr).toMatch(/trained to step 2 of 3 \(or no model\/\); finish it first/);
+    expect(short.stderr).toMatch(/command differs from the grid's in --eval-every \(3 vs 4\), --every \(3 vs 4\), --steps \(3 vs 4\)/);
 
     const bad = await grid([...common, '--steps', '0']);
     expect(bad.code).toBe(2);
