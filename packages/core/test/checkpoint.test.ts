@@ -20,6 +20,7 @@ import {
   saveTensors,
   saveTower,
   Tower,
+  towerFromCheckpoint,
 } from '../src/index.js';
 
 const cfg = { vocabSize: 13, dModel: 28, nLayers: 2, nHeads: 2 };
@@ -123,6 +124,21 @@ describe('tower checkpoints', () => {
     await fs.writeFile(file, bytes);
     await expect(loadTower(dir)).rejects.toThrow(CheckpointError);
     await expect(loadTower(dir)).rejects.toThrow(/sha256 [0-9a-f]{64} does not match [0-9a-f]{64} in metadata.json/);
+  });
+
+  it('towerFromCheckpoint loads from the JSON already read, with the same checks as loadTower', async () => {
+    const dir = path.join(root, 'from-info');
+    await saveTower(dir, tower);
+    const info = await readTowerCheckpointInfo(dir);
+    const loaded = await towerFromCheckpoint(info);
+    expect(logitsOf(loaded)).toEqual(logitsOf(tower));
+    loaded.dispose();
+    // the weights changed after the JSON was read: the hash recorded in it catches that
+    const file = path.join(dir, 'model.safetensors');
+    const bytes = await fs.readFile(file);
+    bytes[bytes.length - 5]! ^= 0x01;
+    await fs.writeFile(file, bytes);
+    await expect(towerFromCheckpoint(info)).rejects.toThrow(/sha256 [0-9a-f]{64} does not match [0-9a-f]{64} in metadata.json/);
   });
 
   it('a truncated weights file is rejected', async () => {

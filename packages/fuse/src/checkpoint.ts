@@ -16,7 +16,8 @@ import {
   CheckpointError,
   ConfigError,
   joinLocation,
-  loadTower,
+  towerFromCheckpoint,
+  type TowerCheckpointInfo,
   modelFileSystem,
   openCheckpointFiles,
   openTowerCheckpoint,
@@ -98,7 +99,7 @@ export async function loadTowerEntry(
     .replace(/[/\\]+$/, '')
     .split(/[/\\]/)
     .pop() as string;
-  const tower = await loadTower(info.files);
+  const tower = await towerFromCheckpoint(info);
   const from: TowerSource = {
     name: options.source?.name ?? identity?.name ?? dirName,
     version: options.source?.version ?? identity?.version ?? null,
@@ -210,7 +211,7 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
     if (!config.towers.some((t) => t.name === name))
       throw new CheckpointError(`tower "${name}" is not in this fused checkpoint (towers: ${config.towers.map((t) => t.name).join(', ')})`);
   // verify every given tower checkpoint before loading anything
-  const opened = new Map<string, ModelFiles>();
+  const opened = new Map<string, TowerCheckpointInfo>();
   for (const t of info.towers) {
     const given = towers[t.name];
     if (t.frozen && !given)
@@ -218,14 +219,12 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
         `tower "${t.name}" is frozen in ${root}: its weights are not stored there; pass its tower checkpoint directory (built on ${t.checkpoint?.name ?? '?'}, sha256 ${t.checkpoint?.sha256 ?? '?'})`,
       );
     if (!given) continue;
-    const {
-      info: { dir: givenDir, metadata, files: givenFiles },
-    } = await openTowerCheckpoint(given);
-    opened.set(t.name, givenFiles);
-    const have = metadata.weights.sha256;
+    const { info: givenInfo } = await openTowerCheckpoint(given);
+    opened.set(t.name, givenInfo);
+    const have = givenInfo.metadata.weights.sha256;
     if (t.checkpoint && have !== t.checkpoint.sha256) {
       throw new TowerMismatchError(
-        `tower "${t.name}": the tower checkpoint at ${givenDir} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`,
+        `tower "${t.name}": the tower checkpoint at ${givenInfo.dir} has sha256 ${have}, but this fused checkpoint was built on ${t.checkpoint.name} with sha256 ${t.checkpoint.sha256}; pass the tower checkpoint it was trained with`,
       );
     }
   }
@@ -246,7 +245,7 @@ export async function loadZipper(source: string | ModelFiles, towers: Readonly<R
       const prefix = `towers.${t.name}.`;
       let tower: Tower;
       if (t.frozen) {
-        tower = await loadTower(opened.get(t.name)!);
+        tower = await towerFromCheckpoint(opened.get(t.name)!);
         if (JSON.stringify(tower.config) !== JSON.stringify(spec.config)) {
           tower.dispose();
           throw new CheckpointError(`tower "${t.name}": the tower checkpoint's config differs from ${META}'s`);

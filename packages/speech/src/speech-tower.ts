@@ -15,11 +15,12 @@ import {
   ConfigError,
   generate,
   joinLocation,
-  loadTower,
   modelFileSystem,
   openModelFiles,
   readModelText,
   readTowerCheckpointInfo,
+  towerFromCheckpoint,
+  type TowerCheckpointInfo,
   saveTower,
   Tower,
   TOWER_DIR,
@@ -97,8 +98,8 @@ export class SpeechTower {
    * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
    */
   static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<SpeechTower> {
-    const { tokenizer, towerFiles } = await SpeechTower.readTokenizer(source, options);
-    return new SpeechTower(await loadTower(towerFiles), tokenizer);
+    const { tokenizer, tower } = await SpeechTower.readTokenizer(source, options);
+    return new SpeechTower(await towerFromCheckpoint(tower), tokenizer);
   }
 
   /** The speech tokenizer a saved speech tower was trained with (checked by sha256), without the tower's weights. */
@@ -109,18 +110,16 @@ export class SpeechTower {
   private static async readTokenizer(
     source: string | ModelFiles,
     options: { from?: string },
-  ): Promise<{ tokenizer: SpeechTokenizer; towerFiles: ModelFiles }> {
+  ): Promise<{ tokenizer: SpeechTokenizer; tower: TowerCheckpointInfo }> {
     const files = openModelFiles(source, options);
     // a path keeps the checkpoint's `.prev` fallback (a crashed save)
-    const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
-      typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR),
-    );
-    const ref = metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
+    const tower = await readTowerCheckpointInfo(typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR));
+    const ref = tower.metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string')
       throw new CheckpointError(
         `${files.location}/${TOWER_DIR}/metadata.json names no speech tokenizer; save speech towers with SpeechTower.save`,
       );
-    const tokFiles = towerFiles.at(ref.dir);
+    const tokFiles = tower.files.at(ref.dir);
     let json: string;
     let centroids: Uint8Array;
     try {
@@ -139,7 +138,7 @@ export class SpeechTower {
         `the speech tokenizer in ${tokFiles.location} (sha256 ${hash.slice(0, 12)}...) is not the one this tower was trained with (${ref.sha256.slice(0, 12)}...); point it at the original tokenizer`,
       );
     }
-    return { tokenizer, towerFiles };
+    return { tokenizer, tower };
   }
 
   /** Writes DIR/tokenizer and DIR/tower (Node). */

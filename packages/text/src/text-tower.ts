@@ -15,11 +15,12 @@ import {
   ConfigError,
   generate,
   joinLocation,
-  loadTower,
   modelFileSystem,
   openModelFiles,
   readModelText,
   readTowerCheckpointInfo,
+  towerFromCheckpoint,
+  type TowerCheckpointInfo,
   saveTower,
   Tower,
   TOWER_DIR,
@@ -67,8 +68,8 @@ export class TextTower {
    * `options.from`, default the working directory; Node), or from ModelFiles (any platform).
    */
   static async load(source: string | ModelFiles, options: { from?: string } = {}): Promise<TextTower> {
-    const { tokenizer, towerFiles } = await TextTower.readTokenizer(source, options);
-    return new TextTower(await loadTower(towerFiles), tokenizer);
+    const { tokenizer, tower } = await TextTower.readTokenizer(source, options);
+    return new TextTower(await towerFromCheckpoint(tower), tokenizer);
   }
 
   /** The tokenizer a saved text tower was trained with (checked against its ref), without the tower's weights. */
@@ -95,18 +96,16 @@ export class TextTower {
   private static async readTokenizer(
     source: string | ModelFiles,
     options: { from?: string },
-  ): Promise<{ tokenizer: BpeTokenizer; towerFiles: ModelFiles }> {
+  ): Promise<{ tokenizer: BpeTokenizer; tower: TowerCheckpointInfo }> {
     const files = openModelFiles(source, options);
     // a path keeps the checkpoint's `.prev` fallback (a crashed save)
-    const { metadata, files: towerFiles } = await readTowerCheckpointInfo(
-      typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR),
-    );
-    const ref = metadata.user['tokenizer'] as TextTokenizerRef | undefined;
+    const tower = await readTowerCheckpointInfo(typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR));
+    const ref = tower.metadata.user['tokenizer'] as TextTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string')
       throw new CheckpointError(`${files.location}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);
-    const tokFiles = towerFiles.at(ref.dir);
+    const tokFiles = tower.files.at(ref.dir);
     const { tokenizer } = await readTextTokenizer((file) => readModelText(tokFiles, file), tokFiles.location, ref);
-    return { tokenizer, towerFiles };
+    return { tokenizer, tower };
   }
 
   /** Writes DIR/tokenizer and DIR/tower (Node). */

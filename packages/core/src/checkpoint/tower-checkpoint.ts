@@ -69,13 +69,19 @@ export async function saveTower(dir: string, tower: Tower, options: SaveTowerOpt
   );
 }
 
+/** A tower checkpoint's validated metadata.json and config.json, and where they were found. */
+export interface TowerCheckpointInfo {
+  readonly dir: string;
+  readonly files: ModelFiles;
+  readonly config: TowerConfig;
+  readonly metadata: CheckpointMetadata;
+}
+
 /**
  * Reads and validates metadata.json and config.json of a checkpoint: a directory (its `.prev`
  * backup after a crashed save) or ModelFiles. `dir` is where it was found.
  */
-export async function readTowerCheckpointInfo(
-  source: string | ModelFiles,
-): Promise<{ dir: string; files: ModelFiles; config: TowerConfig; metadata: CheckpointMetadata }> {
+export async function readTowerCheckpointInfo(source: string | ModelFiles): Promise<TowerCheckpointInfo> {
   const files = await openCheckpointFiles(source, (dir) => `no checkpoint directory at ${dir}; save one with saveTower first`);
   const root = files.location;
   const meta = await readModelJson(files, 'metadata.json');
@@ -115,9 +121,7 @@ export const TOWER_DIR = 'tower';
  * directory; Node); or the ModelFiles of either (any platform). `outer`: the folder around
  * `tower/` when the checkpoint is there (where a package.json names it).
  */
-export async function openTowerCheckpoint(
-  source: string | ModelFiles,
-): Promise<{ info: Awaited<ReturnType<typeof readTowerCheckpointInfo>>; outer?: ModelFiles }> {
+export async function openTowerCheckpoint(source: string | ModelFiles): Promise<{ info: TowerCheckpointInfo; outer?: ModelFiles }> {
   let first: CheckpointError;
   try {
     return { info: await readTowerCheckpointInfo(source) }; // a checkpoint directory (with its `.prev` fallback) or ModelFiles
@@ -158,9 +162,16 @@ export async function openTowerCheckpoint(
  * holding it as `tower/`, an installed package's name, or ModelFiles of these).
  */
 export async function loadTower(source: string | ModelFiles): Promise<Tower> {
-  const {
-    info: { files, config, metadata },
-  } = await openTowerCheckpoint(source);
+  return towerFromCheckpoint((await openTowerCheckpoint(source)).info);
+}
+
+/**
+ * The tower of a checkpoint whose metadata.json and config.json were read already
+ * (`readTowerCheckpointInfo`, `openTowerCheckpoint`): reads its weights and checks hash, header,
+ * key set and shapes as `loadTower` does, without reading the two JSON files again.
+ */
+export async function towerFromCheckpoint(info: TowerCheckpointInfo): Promise<Tower> {
+  const { files, config, metadata } = info;
   const file = joinLocation(files.location, WEIGHTS_FILE);
   const bytes = await files.read(WEIGHTS_FILE);
   const digest = await sha256HexAsync(bytes);
