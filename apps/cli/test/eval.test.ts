@@ -356,6 +356,8 @@ describe('zipper eval report', () => {
     );
     expect(md).toContain('| `baseline-1pct` | single decoder | 100% | 13 | 6 / 6 |');
     expect(md).toContain('## ASR by the CTC head');
+    // the paper's claims: no zipped run of the grid's models (fuse-1pct trains its text tower), and the single decoder has no test-clean ASR here
+    expect(md).toContain('| ASR: about equal with all the data | 100% | missing: the single decoder and a zipped model |  |');
     for (const decoder of ['greedy', 'lexicon \\+ word LM'])
       expect(md).toMatch(new RegExp(`\\| \`fuse-1pct\` \\| ${decoder} \\| ${asr.wer.toFixed(3)} \\| [0-9.]+ \\|  \\|  \\|  \\|`));
     expect(md).toMatch(/\| test-clean \| [0-9.]+ \| [0-9.]+ \| \d+ \| 3 \|/); // the peer row

@@ -127,11 +127,15 @@ function checkRun(run: FuseRun, file: string): FuseRun {
   return run;
 }
 
-export function labelOf(run: FuseRun): string {
-  if (run.kind === 'baseline') return 'single decoder';
+/** The frozen towers of a zipped run, text first, then speech, then any others by name. */
+export function frozenTowers(run: FuseRun): string[] {
   const order = ['text', 'speech'];
-  const frozen = [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
-  const extras = [
+  return [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** What a zipped run adds to the paper's recipe (none: the paper's), as the report names it. */
+export function recipeExtras(run: FuseRun): string[] {
+  return [
     run.recipe.towerLrScale !== undefined ? `towers at ${run.recipe.towerLrScale}x lr` : '',
     run.model.ctcWeight
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
@@ -142,6 +146,12 @@ export function labelOf(run: FuseRun): string {
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
   ].filter(Boolean);
+}
+
+export function labelOf(run: FuseRun): string {
+  if (run.kind === 'baseline') return 'single decoder';
+  const frozen = frozenTowers(run);
+  const extras = recipeExtras(run);
   return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}${extras.length ? `; ${extras.join('; ')}` : ''}`;
 }
 

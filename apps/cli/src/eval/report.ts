@@ -1,7 +1,7 @@
 /**
  * `zipper eval report`: docs/results.md regenerated from saved run outputs (report-runs.ts):
- * the runs table, the peer row, TTS details, WER against aligned fraction (SVG, log x axis),
- * loss curves (SVG), and a few audio samples copied next to the report. Assets go to the folder
+ * the runs table, the peer row, the paper's claims checked (report-paper.ts), TTS details, WER
+ * against aligned fraction (SVG, log x axis), loss curves (SVG), and a few audio samples copied next to the report. Assets go to the folder
  * named like the report without `.md` (docs/results/), which the command owns: it is cleared
  * and rewritten on every run (a marker file guards against clearing anything else). Same inputs,
  * same bytes.
@@ -14,6 +14,7 @@ import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
+import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
 import { evaluations, readPeers, readRun, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
 
@@ -208,6 +209,7 @@ function renderPage(args: {
     for (const p of peers) lines.push(row([p.split, f3(p.wer), f3(p.cer), intl(p.words), intl(p.utterances)]));
     lines.push('');
   }
+  lines.push(...renderPaperChecks(runs));
   lines.push('## ASR: WER against aligned fraction', '', `![ASR WER against aligned fraction](${assets}/wer-asr.svg)`, '');
   const withTts = runs.filter((r) => Object.keys(r.tts).length > 0);
   lines.push('## TTS', '', `![TTS WER against aligned fraction](${assets}/wer-tts.svg)`, '');

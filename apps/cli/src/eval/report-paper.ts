@@ -1,0 +1,181 @@
+/**
+ * The report's "What the paper leads us to expect" section: the paper's four claims about zipped
+ * models against the single decoder (issue 11), each checked on the runs given, per aligned
+ * fraction, with the numbers it rests on; a claim whose runs are missing says which.
+ *
+ * The runs are grouped as the grid's models (tools/eval/grid.mjs): the single decoder, Zipper as
+ * the paper trains it with the speech tower frozen or trained (text frozen, nothing added), and
+ * Zipper with this project's additions (any recipe extra, text frozen). Runs of one group and
+ * fraction are averaged. WERs are on test-clean: ASR by the text tower (the paper's decoder), TTS
+ * the mean over seeds.
+ */
+import { frozenTowers, recipeExtras, type RunSummary } from './report-runs.js';
+
+export type PaperModel = 'single' | 'zipper-frozen' | 'zipper-unfrozen' | 'zipper-ours';
+
+export const PAPER_MODEL_NAMES: Readonly<Record<PaperModel, string>> = {
+  single: 'single decoder',
+  'zipper-frozen': 'Zipper, speech frozen',
+  'zipper-unfrozen': 'Zipper, speech trained',
+  'zipper-ours': "Zipper, this project's recipe",
+};
+
+const ZIPPED: readonly PaperModel[] = ['zipper-frozen', 'zipper-unfrozen', 'zipper-ours'];
+
+/** Thresholds of the verdicts, stated on the page. */
+export const PAPER_THRESHOLDS = {
+  /** ASR WERs within this relative distance are "about equal". */
+  equal: 0.1,
+  /** An ASR WER under this is "usable". */
+  usable: 0.5,
+  /** An ASR WER at or over this is "near 100%". */
+  near100: 0.9,
+} as const;
+
+/** The grid model a run is, or undefined for a recipe the comparisons leave out (e.g. text trained). */
+export function paperModelOf(r: RunSummary): PaperModel | undefined {
+  if (r.run.kind === 'baseline') return 'single';
+  const frozen = frozenTowers(r.run);
+  if (!frozen.includes('text')) return undefined;
+  if (recipeExtras(r.run).length > 0) return 'zipper-ours';
+  if (frozen.length === 1) return 'zipper-unfrozen';
+  if (frozen.length === 2 && frozen[1] === 'speech') return 'zipper-frozen';
+  return undefined;
+}
+
+interface Cell {
+  readonly asr?: number;
+  /** ASR by a CTC head's lexicon search, where the runs have one (this project's recipe). */
+  readonly lexicon?: number;
+  readonly tts?: number;
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+const f3 = (x: number) => x.toFixed(3);
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+
+/** Mean test-clean ASR and TTS WER per (model, aligned percent). */
+function cells(runs: readonly RunSummary[]): Map<string, Cell> {
+  const acc = new Map<string, { asr: number[]; lexicon: number[]; tts: number[] }>();
+  for (const r of runs) {
+    const m = paperModelOf(r);
+    if (!m) continue;
+    const key = `${m}@${r.run.data.percent}`;
+    const a = acc.get(key) ?? { asr: [], lexicon: [], tts: [] };
+    const asr = r.asr['test-clean']?.wer;
+    const lexicon = r.asrLexicon['test-clean']?.wer;
+    const tts = r.tts['test-clean']?.wer;
+    if (asr !== undefined) a.asr.push(asr);
+    if (lexicon !== undefined) a.lexicon.push(lexicon);
+    if (tts !== undefined) a.tts.push(tts);
+    acc.set(key, a);
+  }
+  return new Map([...acc].map(([k, v]) => [k, { asr: mean(v.asr), lexicon: mean(v.lexicon), tts: mean(v.tts) }]));
+}
+
+/** The section's lines (empty when no run is one of the grid's models). */
+export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
+  const by = cells(runs);
+  if (by.size === 0) return [];
+  const at = (m: PaperModel, p: number) => by.get(`${m}@${p}`);
+  const percents = [...new Set([...by.keys()].map((k) => Number(k.split('@')[1])))].sort((a, b) => a - b);
+  const name = (m: PaperModel) => PAPER_MODEL_NAMES[m];
+  const rows: string[][] = [];
+  const missing = (claim: string, p: number | string, what: string) => rows.push([claim, String(p), `missing: ${what}`, '']);
+  // the CTC head's lexicon search beside the text tower's ASR, where a group has one
+  const lex = (m: PaperModel, p: number) => {
+    const x = at(m, p)?.lexicon;
+    return x === undefined ? '' : ` (its CTC head + word LM ${f3(x)})`;
+  };
+  const babble = (...xs: number[]) => (xs.every((x) => x >= 1) ? ' (all at or above 1: babble)' : '');
+
+  // 1. TTS: zipped about 40% relatively lower WER than the single decoder
+  const ttsClaim = 'TTS: Zipper about 40% relatively lower WER than the single decoder';
+  for (const p of percents) {
+    const s = at('single', p)?.tts;
+    for (const m of ZIPPED) {
+      const z = at(m, p)?.tts;
+      if (z === undefined) continue;
+      if (s === undefined) {
+        missing(ttsClaim, `${p}%`, `the single decoder's TTS at ${p}%`);
+        break;
+      }
+      const rel = 1 - z / s;
+      rows.push([
+        ttsClaim,
+        `${p}%`,
+        `${name(m)} ${f3(z)} vs ${f3(s)}${babble(z, s)}`,
+        rel > 0 ? `lower by ${pct(rel)}` : `not lower (${pct(-rel)} higher)`,
+      ]);
+    }
+  }
+  // 2. ASR: about equal with all the data
+  const asrClaim = 'ASR: about equal with all the data';
+  const s100 = at('single', 100)?.asr;
+  const z100 = ZIPPED.filter((m) => at(m, 100)?.asr !== undefined);
+  if (s100 === undefined || z100.length === 0)
+    missing(
+      asrClaim,
+      '100%',
+      [s100 === undefined ? 'the single decoder' : '', z100.length ? '' : 'a zipped model'].filter(Boolean).join(' and '),
+    );
+  else
+    for (const m of z100) {
+      const z = at(m, 100)!.asr!;
+      const ratio = z / s100;
+      rows.push([
+        asrClaim,
+        '100%',
+        `${name(m)} ${f3(z)}${lex(m, 100)} vs ${f3(s100)}`,
+        Math.abs(ratio - 1) <= PAPER_THRESHOLDS.equal
+          ? 'about equal'
+          : ratio < 1
+            ? `Zipper lower (x${ratio.toFixed(2)})`
+            : `Zipper higher (x${ratio.toFixed(2)})`,
+      ]);
+    }
+  // 3. 1%: zipped usable, single decoder near 100% WER
+  const lowClaim = 'ASR with 1%: Zipper usable, the single decoder near 100% WER';
+  const s1 = at('single', 1)?.asr;
+  const z1 = ZIPPED.filter((m) => at(m, 1)?.asr !== undefined);
+  if (s1 === undefined && z1.length === 0) missing(lowClaim, '1%', 'the 1% runs');
+  else {
+    for (const m of z1) {
+      const z = at(m, 1)!.asr!;
+      rows.push([lowClaim, '1%', `${name(m)} ${f3(z)}${lex(m, 1)}`, z < PAPER_THRESHOLDS.usable ? 'usable' : 'not usable']);
+    }
+    if (s1 === undefined) missing(lowClaim, '1%', "the single decoder's ASR");
+    else rows.push([lowClaim, '1%', `${name('single')} ${f3(s1)}`, s1 >= PAPER_THRESHOLDS.near100 ? 'near 100%' : 'below 90%']);
+  }
+  // 4. unfreezing the speech tower helps TTS
+  const unfreezeClaim = 'TTS: training the speech tower helps';
+  for (const p of percents) {
+    const fr = at('zipper-frozen', p)?.tts;
+    const un = at('zipper-unfrozen', p)?.tts;
+    if (fr === undefined && un === undefined) continue;
+    if (fr === undefined || un === undefined) {
+      missing(unfreezeClaim, `${p}%`, `${name(fr === undefined ? 'zipper-frozen' : 'zipper-unfrozen')} with TTS`);
+      continue;
+    }
+    rows.push([
+      unfreezeClaim,
+      `${p}%`,
+      `trained ${f3(un)} vs frozen ${f3(fr)}${babble(un, fr)}`,
+      un < fr ? `helps (${pct(1 - un / fr)} lower)` : `does not help (${pct(un / fr - 1)} higher)`,
+    ]);
+  }
+  return [
+    '## What the paper leads us to expect',
+    '',
+    "Each claim of the paper (issue 11) checked on the runs above, per aligned fraction, test-clean WER: ASR by the text tower (the paper's decoder), TTS the mean over seeds. " +
+      `Runs are grouped as the grid's models (${['single' as const, ...ZIPPED].map((m) => `"${name(m)}"`).join(', ')}) and averaged within a group and fraction; the verdict reads the text tower's WER. ` +
+      `"About equal": within ${pct(PAPER_THRESHOLDS.equal)} relative; "usable": WER under ${PAPER_THRESHOLDS.usable}; "near 100%": ${PAPER_THRESHOLDS.near100} or more. ` +
+      'Where every TTS WER compared is at or above 1 the speech is babble and the ordering says little.',
+    '',
+    row(['the paper leads us to expect', 'aligned', 'measured', 'here']),
+    row(['---', '---:', '---', '---']),
+    ...rows.map(row),
+    '',
+  ];
+}

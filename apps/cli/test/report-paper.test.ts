@@ -1,0 +1,81 @@
+/**
+ * The report's check of the paper's claims (report-paper.ts) on made-up run summaries: each run
+ * lands in the grid's model it is, the verdicts follow the numbers (relative TTS gain, ASR ratio,
+ * the 1% thresholds, unfreezing), runs of one group average, and missing runs are named.
+ */
+import { describe, expect, it } from 'vitest';
+import { paperModelOf, renderPaperChecks } from '../src/eval/report-paper.js';
+import type { RunSummary } from '../src/eval/report-runs.js';
+
+type Model = { freeze?: string[]; ctcWeight?: number; crossRope?: boolean };
+
+function summary(
+  name: string,
+  kind: 'fuse' | 'baseline',
+  percent: number,
+  wers: { asr?: number; lexicon?: number; tts?: number },
+  model: Model = {},
+): RunSummary {
+  const m = (wer: number | undefined) => (wer === undefined ? {} : { 'test-clean': { wer } });
+  return {
+    name,
+    run: { kind, model, recipe: { steps: 3000 }, asrAudio: 'asr', data: { percent } },
+    asr: m(wers.asr),
+    asrLexicon: m(wers.lexicon),
+    tts: m(wers.tts),
+  } as unknown as RunSummary;
+}
+
+const frozen = { freeze: ['speech', 'text'] };
+const unfrozen = { freeze: ['text'] };
+const ours = { freeze: ['text'], ctcWeight: 0.3, crossRope: true };
+
+describe("the paper's claims checked", () => {
+  it('groups runs as the grid does', () => {
+    expect(paperModelOf(summary('a', 'baseline', 1, {}))).toBe('single');
+    expect(paperModelOf(summary('b', 'fuse', 1, {}, frozen))).toBe('zipper-frozen');
+    expect(paperModelOf(summary('c', 'fuse', 1, {}, unfrozen))).toBe('zipper-unfrozen');
+    expect(paperModelOf(summary('d', 'fuse', 1, {}, ours))).toBe('zipper-ours');
+    expect(paperModelOf(summary('e', 'fuse', 1, {}, { freeze: [] }))).toBeUndefined(); // text trained: not a grid model
+    expect(paperModelOf(summary('f', 'fuse', 1, {}, { freeze: ['speech'] }))).toBeUndefined();
+  });
+
+  it('verdicts follow the numbers; groups average; missing runs are named', () => {
+    const lines = renderPaperChecks([
+      summary('single-1', 'baseline', 1, { asr: 0.95, tts: 1.0 }),
+      summary('frozen-1', 'fuse', 1, { asr: 0.4, tts: 0.6 }, frozen),
+      summary('unfrozen-1', 'fuse', 1, { asr: 0.6, tts: 0.5 }, unfrozen),
+      summary('ours-1a', 'fuse', 1, { asr: 0.2, lexicon: 0.1, tts: 1.2 }, ours),
+      summary('ours-1b', 'fuse', 1, { asr: 0.4, lexicon: 0.3, tts: 1.4 }, ours), // averaged with ours-1a: 0.3, 0.2, 1.3
+      summary('single-100', 'baseline', 100, { asr: 0.2 }),
+      summary('frozen-100', 'fuse', 100, { asr: 0.21, tts: 0.9 }, frozen),
+      summary('ours-100', 'fuse', 100, { asr: 0.1 }, ours),
+    ]);
+    const table = lines.filter((l) => l.startsWith('| ') && !l.startsWith('| the paper') && !l.startsWith('| ---'));
+    expect(table).toEqual([
+      '| TTS: Zipper about 40% relatively lower WER than the single decoder | 1% | Zipper, speech frozen 0.600 vs 1.000 | lower by 40% |',
+      '| TTS: Zipper about 40% relatively lower WER than the single decoder | 1% | Zipper, speech trained 0.500 vs 1.000 | lower by 50% |',
+      "| TTS: Zipper about 40% relatively lower WER than the single decoder | 1% | Zipper, this project's recipe 1.300 vs 1.000 (all at or above 1: babble) | not lower (30% higher) |",
+      "| TTS: Zipper about 40% relatively lower WER than the single decoder | 100% | missing: the single decoder's TTS at 100% |  |",
+      '| ASR: about equal with all the data | 100% | Zipper, speech frozen 0.210 vs 0.200 | about equal |',
+      "| ASR: about equal with all the data | 100% | Zipper, this project's recipe 0.100 vs 0.200 | Zipper lower (x0.50) |",
+      '| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | Zipper, speech frozen 0.400 | usable |',
+      '| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | Zipper, speech trained 0.600 | not usable |',
+      "| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | Zipper, this project's recipe 0.300 (its CTC head + word LM 0.200) | usable |",
+      '| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | single decoder 0.950 | near 100% |',
+      '| TTS: training the speech tower helps | 1% | trained 0.500 vs frozen 0.600 | helps (17% lower) |',
+      '| TTS: training the speech tower helps | 100% | missing: Zipper, speech trained with TTS |  |',
+    ]);
+    expect(lines[0]).toBe('## What the paper leads us to expect');
+  });
+
+  it('nothing to check: no section; only zipped runs: the single decoder is named as missing', () => {
+    expect(renderPaperChecks([summary('e', 'fuse', 1, { asr: 0.5 }, { freeze: [] })])).toEqual([]);
+    const lines = renderPaperChecks([summary('ours-100', 'fuse', 100, { asr: 0.9, tts: 1.2 }, ours)]);
+    expect(lines).toContain(
+      "| TTS: Zipper about 40% relatively lower WER than the single decoder | 100% | missing: the single decoder's TTS at 100% |  |",
+    );
+    expect(lines).toContain('| ASR: about equal with all the data | 100% | missing: the single decoder |  |');
+    expect(lines).toContain('| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | missing: the 1% runs |  |');
+  });
+});
