@@ -48,6 +48,8 @@ interface Cell {
   /** ASR by a CTC head's lexicon search, where the runs have one (this project's recipe). */
   readonly lexicon?: number;
   readonly tts?: number;
+  /** The lowest and highest TTS WER of any seed in the group (a run without per-seed numbers gives its mean). */
+  readonly ttsSpread?: readonly [number, number];
 }
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
@@ -57,21 +59,36 @@ const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 
 /** Mean test-clean ASR and TTS WER per (model, aligned percent). */
 function cells(runs: readonly RunSummary[]): Map<string, Cell> {
-  const acc = new Map<string, { asr: number[]; lexicon: number[]; tts: number[] }>();
+  const acc = new Map<string, { asr: number[]; lexicon: number[]; tts: number[]; lo: number[]; hi: number[] }>();
   for (const r of runs) {
     const m = paperModelOf(r);
     if (!m) continue;
     const key = `${m}@${r.run.data.percent}`;
-    const a = acc.get(key) ?? { asr: [], lexicon: [], tts: [] };
+    const a = acc.get(key) ?? { asr: [], lexicon: [], tts: [], lo: [], hi: [] };
     const asr = r.asr['test-clean']?.wer;
     const lexicon = r.asrLexicon['test-clean']?.wer;
-    const tts = r.tts['test-clean']?.wer;
+    const t = r.tts['test-clean'];
+    const tts = t?.wer;
     if (asr !== undefined) a.asr.push(asr);
     if (lexicon !== undefined) a.lexicon.push(lexicon);
-    if (tts !== undefined) a.tts.push(tts);
+    if (tts !== undefined) {
+      a.tts.push(tts);
+      a.lo.push(t?.werMin ?? tts);
+      a.hi.push(t?.werMax ?? tts);
+    }
     acc.set(key, a);
   }
-  return new Map([...acc].map(([k, v]) => [k, { asr: mean(v.asr), lexicon: mean(v.lexicon), tts: mean(v.tts) }]));
+  return new Map(
+    [...acc].map(([k, v]) => [
+      k,
+      {
+        asr: mean(v.asr),
+        lexicon: mean(v.lexicon),
+        tts: mean(v.tts),
+        ...(v.tts.length ? { ttsSpread: [Math.min(...v.lo), Math.max(...v.hi)] as const } : {}),
+      },
+    ]),
+  );
 }
 
 /** The section's lines (empty when no run is one of the grid's models). */
@@ -89,13 +106,19 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
     return x === undefined ? '' : ` (its CTC head + word LM ${f3(x)})`;
   };
   const babble = (...xs: number[]) => (xs.every((x) => x >= 1) ? ' (all at or above 1: babble)' : '');
+  // TTS is sampled: two groups whose seeds' WERs overlap are not told apart by these seeds
+  const spread = (c: Cell) => `${f3(c.ttsSpread![0])}-${f3(c.ttsSpread![1])}`;
+  const overlap = (a: Cell, b: Cell) => a.ttsSpread![0] <= b.ttsSpread![1] && b.ttsSpread![0] <= a.ttsSpread![1];
+  const seeds = (a: Cell, b: Cell) => (overlap(a, b) ? `; the seeds' WERs overlap, ${spread(a)} vs ${spread(b)}` : '');
 
   // 1. TTS: zipped about 40% relatively lower WER than the single decoder
   const ttsClaim = 'TTS: Zipper about 40% relatively lower WER than the single decoder';
   for (const p of percents) {
-    const s = at('single', p)?.tts;
+    const sc = at('single', p);
+    const s = sc?.tts;
     for (const m of ZIPPED) {
-      const z = at(m, p)?.tts;
+      const zc = at(m, p);
+      const z = zc?.tts;
       if (z === undefined) continue;
       if (s === undefined) {
         missing(ttsClaim, `${p}%`, `the single decoder's TTS at ${p}%`);
@@ -105,8 +128,8 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
       rows.push([
         ttsClaim,
         `${p}%`,
-        `${name(m)} ${f3(z)} vs ${f3(s)}${babble(z, s)}`,
-        rel > 0 ? `lower by ${pct(rel)}` : `not lower (${pct(-rel)} higher)`,
+        `${name(m)} ${f3(z)} vs ${f3(s)}${babble(z, s)}${seeds(zc!, sc!)}`,
+        overlap(zc!, sc!) ? 'not told apart by the seeds' : rel > 0 ? `lower by ${pct(rel)}` : `not lower (${pct(-rel)} higher)`,
       ]);
     }
   }
@@ -151,8 +174,10 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
   // 4. unfreezing the speech tower helps TTS
   const unfreezeClaim = 'TTS: training the speech tower helps';
   for (const p of percents) {
-    const fr = at('zipper-frozen', p)?.tts;
-    const un = at('zipper-unfrozen', p)?.tts;
+    const frc = at('zipper-frozen', p);
+    const unc = at('zipper-unfrozen', p);
+    const fr = frc?.tts;
+    const un = unc?.tts;
     if (fr === undefined && un === undefined) continue;
     if (fr === undefined || un === undefined) {
       missing(unfreezeClaim, `${p}%`, `${name(fr === undefined ? 'zipper-frozen' : 'zipper-unfrozen')} with TTS`);
@@ -161,8 +186,12 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
     rows.push([
       unfreezeClaim,
       `${p}%`,
-      `trained ${f3(un)} vs frozen ${f3(fr)}${babble(un, fr)}`,
-      un < fr ? `helps (${pct(1 - un / fr)} lower)` : `does not help (${pct(un / fr - 1)} higher)`,
+      `trained ${f3(un)} vs frozen ${f3(fr)}${babble(un, fr)}${seeds(unc!, frc!)}`,
+      overlap(unc!, frc!)
+        ? 'not told apart by the seeds'
+        : un < fr
+          ? `helps (${pct(1 - un / fr)} lower)`
+          : `does not help (${pct(un / fr - 1)} higher)`,
     ]);
   }
   return [
@@ -171,7 +200,7 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
     "Each claim of the paper (issue 11) checked on the runs above, per aligned fraction, test-clean WER: ASR by the text tower (the paper's decoder), TTS the mean over seeds. " +
       `Runs are grouped as the grid's models (${['single' as const, ...ZIPPED].map((m) => `"${name(m)}"`).join(', ')}) and averaged within a group and fraction; the verdict reads the text tower's WER. ` +
       `"About equal": within ${pct(PAPER_THRESHOLDS.equal)} relative; "usable": WER under ${PAPER_THRESHOLDS.usable}; "near 100%": ${PAPER_THRESHOLDS.near100} or more. ` +
-      'Where every TTS WER compared is at or above 1 the speech is babble and the ordering says little.',
+      "TTS is sampled: where the seeds' WERs of two groups overlap, the seeds do not tell them apart; where every TTS WER compared is at or above 1 the speech is babble and the ordering says little.",
     '',
     row(['the paper leads us to expect', 'aligned', 'measured', 'here']),
     row(['---', '---:', '---', '---']),
