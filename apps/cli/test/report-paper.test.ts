@@ -77,6 +77,13 @@ describe("the paper's claims checked", () => {
       "| TTS: Zipper about 40% relatively lower WER than the single decoder | 100% | missing: the single decoder's TTS at 100% |  |",
     );
     expect(lines).toContain('| ASR: about equal with all the data | 100% | missing: the single decoder |  |');
+    const both = renderPaperChecks([
+      summary('ours-100', 'fuse', 100, { asr: 0.95 }, ours),
+      summary('single-100', 'baseline', 100, { asr: 1.0 }),
+    ]);
+    expect(both).toContain(
+      "| ASR: about equal with all the data | 100% | Zipper, this project's recipe 0.950 vs 1.000 | about equal, but neither transcribes (both near 100%) |",
+    );
     expect(lines).toContain('| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | missing: the 1% runs |  |');
   });
 });

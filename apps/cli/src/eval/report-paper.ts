@@ -152,7 +152,9 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
         '100%',
         `${name(m)} ${f3(z)}${lex(m, 100)} vs ${f3(s100)}`,
         Math.abs(ratio - 1) <= PAPER_THRESHOLDS.equal
-          ? 'about equal'
+          ? z >= PAPER_THRESHOLDS.near100 && s100 >= PAPER_THRESHOLDS.near100
+            ? 'about equal, but neither transcribes (both near 100%)'
+            : 'about equal'
           : ratio < 1
             ? `Zipper lower (x${ratio.toFixed(2)})`
             : `Zipper higher (x${ratio.toFixed(2)})`,
