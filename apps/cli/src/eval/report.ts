@@ -1,10 +1,10 @@
 /**
  * `zipper eval report`: docs/results.md regenerated from saved run outputs (report-runs.ts):
  * the runs table, the peer row, the paper's claims checked (report-paper.ts), TTS details, WER
- * against aligned fraction (SVG, log x axis), loss curves (SVG), and a few audio samples copied next to the report. Assets go to the folder
- * named like the report without `.md` (docs/results/), which the command owns: it is cleared
- * and rewritten on every run (a marker file guards against clearing anything else). Same inputs,
- * same bytes.
+ * against aligned fraction (SVG, log x axis), loss curves (SVG), and a few audio samples copied
+ * next to the report. Assets go to the folder named like the report without `.md`
+ * (docs/results/), which the command owns: it is cleared and rewritten on every run (a marker
+ * file guards against clearing anything else). Same inputs, same bytes.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
