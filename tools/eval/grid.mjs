@@ -20,7 +20,6 @@
 // stderr; the last stdout line is a JSON summary: { runs: [{ name, trained, step, steps, evals }], done }.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -201,26 +200,27 @@ export function commandOptions(words) {
   return Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** sha256 of a tower's weights: LOCATION is a package name or a folder (a package or its tower/). */
-function towerSha256(location) {
-  let dir = path.resolve(root, location);
-  if (!fs.existsSync(dir)) {
-    try {
-      dir = path.dirname(createRequire(path.join(root, 'package.json')).resolve(`${location}/package.json`));
-    } catch {
-      throw new GridError(`tower ${location}: neither a folder nor an installed package`);
-    }
+/**
+ * sha256 of a tower's weights as core's loaders read it (openTowerCheckpoint: a checkpoint
+ * folder, a package or pretrain output holding tower/, or an installed package's name), with
+ * folders and names taken from the repository root as the zipper commands the grid runs take them.
+ */
+async function towerSha256(location) {
+  const { openModelFiles, openTowerCheckpoint } = await import('@zipper/core'); // built with the CLI
+  const folder = path.resolve(root, location);
+  try {
+    const files = openModelFiles(fs.existsSync(folder) ? folder : location, { from: root });
+    return (await openTowerCheckpoint(files)).info.metadata.weights.sha256;
+  } catch (e) {
+    throw new GridError(`tower ${location}: ${e.message}`);
   }
-  const meta = [path.join(dir, 'tower', 'metadata.json'), path.join(dir, 'metadata.json')].find((f) => fs.existsSync(f));
-  if (!meta) throw new GridError(`tower ${location}: no metadata.json in ${dir} or its tower/`);
-  return JSON.parse(fs.readFileSync(meta, 'utf8')).weights?.sha256;
 }
 
 /**
  * Checks that the finished run in DIR is the grid's RUN (see --reuse) and returns its last step;
  * throws GridError saying what differs.
  */
-export function checkReuse(run, dir, o) {
+export async function checkReuse(run, dir, o) {
   const file = path.join(dir, 'run.json');
   if (!fs.existsSync(file)) throw new GridError(`--reuse ${run.name}=${dir}: no run.json there`);
   const got = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -237,7 +237,7 @@ export function checkReuse(run, dir, o) {
     ['text', o.text],
     ['speech', o.speech],
   ]) {
-    const sha = towerSha256(location);
+    const sha = await towerSha256(location);
     if (got.towers?.[name]?.sha256 !== sha)
       throw new GridError(
         `--reuse ${run.name}=${dir}: its ${name} tower has sha256 ${got.towers?.[name]?.sha256 ?? '?'}, the grid's (${location}) ${sha}`,
@@ -316,7 +316,7 @@ function zipper(args) {
   }
 }
 
-export function main(argv) {
+export async function main(argv) {
   const o = parseArgs(argv);
   const runs = gridRuns(o);
   if (o.plan) {
@@ -340,7 +340,7 @@ export function main(argv) {
   fs.mkdirSync(o.out, { recursive: true });
   for (const run of runs.filter((r) => o.reuse.has(r.name))) {
     const dir = o.reuse.get(run.name);
-    const step = checkReuse(run, dir, o);
+    const step = await checkReuse(run, dir, o);
     if (fs.existsSync(run.out) && fs.realpathSync(run.out) === fs.realpathSync(dir)) continue;
     if (fs.existsSync(run.out)) throw new GridError(`--reuse ${run.name}=${dir}: ${run.out} exists already and is another run`);
     fs.symlinkSync(dir, run.out, 'dir');
@@ -392,7 +392,7 @@ export function main(argv) {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    process.exitCode = await main(process.argv.slice(2));
   } catch (e) {
     console.error(e instanceof GridError || e instanceof GridStepError ? `grid: ${e.message}` : e);
     process.exitCode = e instanceof GridError ? 2 : 1;
