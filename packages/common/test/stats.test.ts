@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, roundTo, ShapeError } from '../src/index.js';
+import { mean, median, roundTo, ShapeError } from '../src/index.js';
 
 describe('median', () => {
   it('middle value, or the mean of the two middle ones; input untouched', () => {
@@ -10,6 +10,12 @@ describe('median', () => {
     expect(median([7])).toBe(7);
     expect(median([10, 2, 33])).toBe(10); // numeric, not lexicographic, order
     expect(() => median([])).toThrow(ShapeError);
+  });
+
+  it('mean, NaN for an empty list', () => {
+    expect(mean([1, 2, 6])).toBe(3);
+    expect(mean([0.1, 0.2])).toBeCloseTo(0.15, 15);
+    expect(mean([])).toBeNaN();
   });
 
   it('roundTo', () => {

@@ -18,6 +18,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mean } from '@zipper/common';
 import { evaluateLoss, initBackend, readTowerCheckpointInfo, resolveModelLocation, ZipperError, type Batch } from '@zipper/core';
 import { countTokens, type AudioRecordBase } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
@@ -124,7 +125,6 @@ export function silenceShare(samples: Float32Array, sampleRate: number): number 
 
 export const uniqueRatio = (units: ArrayLike<number>): number => (units.length === 0 ? 0 : new Set(Array.from(units)).size / units.length);
 const words = (t: string): number => (t.trim() === '' ? 0 : t.trim().split(/\s+/).length);
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 const r4 = (x: number): number => +x.toFixed(4);
 
 /** The tower's pretraining preset name and its tokenizer record, from its checkpoint metadata. */

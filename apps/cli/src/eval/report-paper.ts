@@ -9,6 +9,8 @@
  * fraction are averaged. WERs are on test-clean: ASR by the text tower (the paper's decoder), TTS
  * the mean over seeds.
  */
+import { mean } from '@zipper/common';
+import { f3, row } from './report-format.js';
 import { frozenTowers, recipeExtras, type RunSummary } from './report-runs.js';
 
 export type PaperModel = 'single' | 'zipper-frozen' | 'zipper-unfrozen' | 'zipper-ours';
@@ -52,10 +54,8 @@ interface Cell {
   readonly ttsSpread?: readonly [number, number];
 }
 
-const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
-const f3 = (x: number) => x.toFixed(3);
+const meanOrNone = (xs: readonly number[]) => (xs.length ? mean(xs) : undefined);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 
 /** Mean test-clean ASR and TTS WER per (model, aligned percent). */
 function cells(runs: readonly RunSummary[]): Map<string, Cell> {
@@ -82,9 +82,9 @@ function cells(runs: readonly RunSummary[]): Map<string, Cell> {
     [...acc].map(([k, v]) => [
       k,
       {
-        asr: mean(v.asr),
-        lexicon: mean(v.lexicon),
-        tts: mean(v.tts),
+        asr: meanOrNone(v.asr),
+        lexicon: meanOrNone(v.lexicon),
+        tts: meanOrNone(v.tts),
         ...(v.tts.length ? { ttsSpread: [Math.min(...v.lo), Math.max(...v.hi)] as const } : {}),
       },
     ]),

@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { mean } from '@zipper/common';
 import { UsageError } from '../command.js';
 import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
@@ -176,7 +177,7 @@ export function readRun(dir: string): RunSummary {
   const trainLoss = Object.fromEntries(
     streams.map((s) => {
       const xs = last.map((p) => p.streams?.[s]).filter((x): x is number => x !== undefined);
-      return [s, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN];
+      return [s, mean(xs)];
     }),
   );
   const sessions = (existsSync(path.join(abs, SESSIONS_LOG)) ? readFileSync(path.join(abs, SESSIONS_LOG), 'utf8').split('\n') : []).flatMap(

@@ -8,12 +8,14 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { mean } from '@zipper/common';
 import type { BuildInfo } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
+import { f3, intl, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
 import { evaluations, readPeers, readRun, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
@@ -36,8 +38,6 @@ const OPTIONS = {
 } as const;
 
 const MARKER = '.zipper-eval-report';
-const f3 = (x: number | undefined) => (x === undefined ? '' : Number.isFinite(x) ? x.toFixed(3) : 'inf');
-const intl = (n: number) => n.toLocaleString('en-US');
 function duration(s: number): string {
   const h = Math.floor(s / 3600);
   const mi = Math.floor((s % 3600) / 60);
@@ -48,8 +48,6 @@ function duration(s: number): string {
       : `${s.toFixed(1)} s`;
 }
 const streamsText = (x: Readonly<Record<string, number>>) => ['text', 'speech'].map((s) => f3(x[s])).join(' / ');
-const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Series by model label, points averaged over runs of one (label, percent). */
 function seriesOf(

@@ -15,6 +15,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mean } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { transcribeWavFiles } from '@zipper/eval/node';
@@ -73,8 +74,6 @@ function recognizerWav(audio: Float32Array, rate: number): Uint8Array {
       : new Float32Array(RECOGNIZER_RATE / 10);
   return writeWav(x.length > 0 ? x : new Float32Array(RECOGNIZER_RATE / 10), RECOGNIZER_RATE, 'pcm16');
 }
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const { values: v } = parse(argv, OPTIONS, TTS_USAGE);

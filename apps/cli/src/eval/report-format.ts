@@ -1,0 +1,10 @@
+/** How `zipper eval report` writes numbers and table rows (Markdown), one place for every section. */
+
+/** A WER or loss to 3 decimals; '' when not measured, 'inf' when infinite. */
+export const f3 = (x: number | undefined): string => (x === undefined ? '' : Number.isFinite(x) ? x.toFixed(3) : 'inf');
+
+/** A count with thousands separators (1,234). */
+export const intl = (n: number): string => n.toLocaleString('en-US');
+
+/** A Markdown table row. */
+export const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
