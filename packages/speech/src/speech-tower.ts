@@ -19,6 +19,7 @@ import {
   openModelFiles,
   readModelText,
   readTowerCheckpointInfo,
+  towerDirIn,
   towerFromCheckpoint,
   type TowerCheckpointInfo,
   saveTower,
@@ -112,8 +113,7 @@ export class SpeechTower {
     options: { from?: string },
   ): Promise<{ tokenizer: SpeechTokenizer; tower: TowerCheckpointInfo }> {
     const files = openModelFiles(source, options);
-    // a path keeps the checkpoint's `.prev` fallback (a crashed save)
-    const tower = await readTowerCheckpointInfo(typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR));
+    const tower = await readTowerCheckpointInfo(towerDirIn(source, files));
     const ref = tower.metadata.user['tokenizer'] as SpeechTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string' || typeof ref.sha256 !== 'string')
       throw new CheckpointError(

@@ -19,6 +19,7 @@ import {
   openModelFiles,
   readModelText,
   readTowerCheckpointInfo,
+  towerDirIn,
   towerFromCheckpoint,
   type TowerCheckpointInfo,
   saveTower,
@@ -98,8 +99,7 @@ export class TextTower {
     options: { from?: string },
   ): Promise<{ tokenizer: BpeTokenizer; tower: TowerCheckpointInfo }> {
     const files = openModelFiles(source, options);
-    // a path keeps the checkpoint's `.prev` fallback (a crashed save)
-    const tower = await readTowerCheckpointInfo(typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR));
+    const tower = await readTowerCheckpointInfo(towerDirIn(source, files));
     const ref = tower.metadata.user['tokenizer'] as TextTokenizerRef | undefined;
     if (!ref || typeof ref.dir !== 'string')
       throw new CheckpointError(`${files.location}/${TOWER_DIR}/metadata.json names no tokenizer; save text towers with TextTower.save`);

@@ -115,6 +115,14 @@ export async function readTowerCheckpointInfo(source: string | ModelFiles): Prom
 export const TOWER_DIR = 'tower';
 
 /**
+ * The `tower/` inside `files` (opened from `source`): a path when `source` was one, so that
+ * reading it keeps the checkpoint's `.prev` fallback (a crashed save), else ModelFiles.
+ */
+export function towerDirIn(source: string | ModelFiles, files: ModelFiles): string | ModelFiles {
+  return typeof source === 'string' ? joinLocation(files.location, TOWER_DIR) : files.at(TOWER_DIR);
+}
+
+/**
  * A tower checkpoint where `source` points: a tower checkpoint directory (`saveTower`), or a
  * folder holding one as `tower/`: a `zipper pretrain` output directory or a checkpoint package,
  * also by its package name (e.g. `'@zipper/checkpoint-text-small'`, resolved from the working
@@ -141,7 +149,7 @@ export async function openTowerCheckpoint(source: string | ModelFiles): Promise<
   }
   // the usual layout first (a package or a pretrain output: tower/), then a package folder that is
   // itself the checkpoint (only a package name resolves to a folder not already read above)
-  const inner = typeof source === 'string' ? joinLocation(root.location, TOWER_DIR) : root.at(TOWER_DIR);
+  const inner = towerDirIn(source, root);
   try {
     return { info: await readTowerCheckpointInfo(inner), outer: root };
   } catch (e) {
