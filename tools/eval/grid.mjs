@@ -8,7 +8,7 @@
 // gives a training chunk only what is left, so it fits in a session; call it again to go on.
 //
 //   node tools/eval/grid.mjs --data DIR --out DIR [--steps 3000] [--minutes M] [--only NAME,...]
-//                            [--reuse NAME=RUN ...] [--plan]
+//                            [--reuse NAME=RUN ...] [--records DIR] [--plan]
 //
 // --reuse NAME=RUN counts a finished run made elsewhere as the grid's run NAME instead of training
 // it again (zipper-ours-100pct is the shipped model's run): RUN's run.json must hold the same
@@ -16,8 +16,14 @@
 // and the same data, and its loss log must reach --steps. NAME becomes a link to RUN; the
 // evaluations RUN lacks are written into it.
 //
+// --records DIR keeps each finished run's results (`zipper eval record`: run.json, losses, every
+// evaluation's metrics and transcripts, a sample of audio; no weights) in DIR/NAME, a folder small
+// enough to commit (docs/runs). A run whose record holds every evaluation is done: it is not
+// trained or evaluated again even when its run folder is gone (a new machine), and the report
+// reads the record. So the grid's progress survives the machine at the granularity of a run.
+//
 // --plan prints the runs, their commands and the budget, and runs nothing. Progress goes to
-// stderr; the last stdout line is a JSON summary: { runs: [{ name, trained, step, steps, evals }], done }.
+// stderr; the last stdout line is a JSON summary: { runs: [{ name, trained, step, steps, evals, record }], done }.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -188,6 +194,19 @@ export function trainingState(run) {
   return { started: true, step, finished: fs.existsSync(path.join(run.out, 'grid-trained.json')) };
 }
 
+/**
+ * The step a run's record in `records` reached, if that record holds the training marker and
+ * every evaluation of the run; undefined otherwise (no --records, no record, or one that lacks some).
+ */
+export function recordedStep(run, records) {
+  if (!records) return undefined;
+  const dir = path.join(records, run.name);
+  const marker = path.join(dir, 'grid-trained.json');
+  if (!fs.existsSync(path.join(dir, 'record.json')) || !fs.existsSync(marker)) return undefined;
+  if (!run.evals.every((e) => fs.existsSync(path.join(dir, ...e.dir, 'metrics.json')))) return undefined;
+  return JSON.parse(fs.readFileSync(marker, 'utf8')).step;
+}
+
 /** A zipper command's options as option -> values, towers, data and output aside (machine paths). */
 export function commandOptions(words) {
   const m = new Map();
@@ -273,10 +292,11 @@ function parseArgs(argv) {
       const eq = v.indexOf('=');
       if (eq < 1) throw new GridError(`--reuse wants NAME=RUN, got ${v}`);
       o.reuse.set(v.slice(0, eq), path.resolve(v.slice(eq + 1)));
-    } else if (a === '--plan') o.plan = true;
+    } else if (a === '--records') o.records = path.resolve(next());
+    else if (a === '--plan') o.plan = true;
     else
       throw new GridError(
-        `unknown option ${a}; usage: node tools/eval/grid.mjs --data DIR --out DIR [--steps N] [--minutes M] [--only NAME,...] [--reuse NAME=RUN ...] [--plan]`,
+        `unknown option ${a}; usage: node tools/eval/grid.mjs --data DIR --out DIR [--steps N] [--minutes M] [--only NAME,...] [--reuse NAME=RUN ...] [--records DIR] [--plan]`,
       );
   }
   if (!o.data || !o.out) throw new GridError('--data DIR (a zipper data build) and --out DIR (the runs) are required');
@@ -352,6 +372,11 @@ export async function main(argv) {
   const summary = [];
   let stopped = false;
   for (const run of runs) {
+    const recorded = recordedStep(run, o.records);
+    if (recorded !== undefined) {
+      summary.push({ name: run.name, trained: true, step: recorded, steps: o.steps, evals: run.evals.map((e) => e.id), record: true });
+      continue;
+    }
     const s = trainingState(run);
     const done = [];
     if (!stopped && !s.finished) {
@@ -379,12 +404,14 @@ export async function main(argv) {
         done.push(e.id);
       }
     }
-    summary.push({ name: run.name, trained, step: trainingState(run).step, steps: o.steps, evals: done });
+    const record = Boolean(o.records && trained && done.length === run.evals.length);
+    if (record) zipper(['eval', 'record', '--run', run.out, '--out', path.join(o.records, run.name), '--json']);
+    summary.push({ name: run.name, trained, step: trainingState(run).step, steps: o.steps, evals: done, record });
   }
   const all = summary.every((r) => r.trained && r.evals.length === runs.find((x) => x.name === r.name).evals.length);
   if (all)
     log(
-      `every run is trained and evaluated; the report: zipper eval report ${runs.map((r) => `--runs ${r.out}`).join(' ')} --out docs/results.md`,
+      `every run is trained and evaluated; the report: zipper eval report ${runs.map((r) => `--runs ${o.records ? path.join(o.records, r.name) : r.out}`).join(' ')} --out docs/results.md`,
     );
   console.log(JSON.stringify({ runs: summary, done: all }));
   return 0;

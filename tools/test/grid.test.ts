@@ -3,7 +3,8 @@
  * is the shipped model's run, option for option); --minutes 0
  * starts nothing; a run of two models trains each to its steps and writes every evaluation; a
  * second invocation finds everything done and runs nothing; --reuse counts a finished run of the
- * same command as the grid's and refuses one that differs; bad options are exit 2.
+ * same command as the grid's and refuses one that differs; bad options are exit 2; --records keeps
+ * each finished run's record and counts a complete record done when the run folder is gone.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ async function grid(args: string[]): Promise<{ code: number | null; stdout: stri
   return { code, stdout, stderr, last: JSON.parse(last) as unknown };
 }
 
-type Summary = { runs: { name: string; trained: boolean; step: number; evals: string[] }[]; done: boolean };
+type Summary = { runs: { name: string; trained: boolean; step: number; evals: string[]; record: boolean }[]; done: boolean };
 
 let tmp: string;
 let data: string;
@@ -175,5 +176,28 @@ describe('tools/eval/grid.mjs', () => {
     const bad = await grid([...common, '--steps', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--steps must be an integer >= 1/);
+
+    // --records: finished runs are recorded once; with the run folders gone (a new machine) the
+    // records alone count them done; a record that lacks an evaluation gets its run trained again
+    const records = path.join(tmp, 'records');
+    const recorded = await grid([...common, ...only, '--records', records]);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(recorded.stderr.match(/grid: zipper eval record /g)).toHaveLength(2);
+    expect(recorded.stderr).not.toMatch(/grid: zipper (fuse|baseline) train|grid: zipper eval (asr|tts) /);
+    const withRecords = { ...s, runs: s.runs.map((x) => ({ ...x, record: true })) };
+    expect(recorded.last).toEqual(withRecords);
+    rmSync(out, { recursive: true, force: true });
+    const fromRecords = await grid([...common, ...only, '--records', records]);
+    expect(fromRecords.code, fromRecords.stderr).toBe(0);
+    expect(fromRecords.stderr).not.toMatch(/grid: zipper /);
+    expect(fromRecords.last).toEqual(withRecords);
+    expect(existsSync(path.join(out, 'single-100pct'))).toBe(false);
+    rmSync(path.join(records, 'single-100pct', 'eval', 'train', 'tts', 'metrics.json'));
+    const redo = await grid([...common, ...only, '--records', records]);
+    expect(redo.code, redo.stderr).toBe(0);
+    expect(redo.stderr).toMatch(/grid: zipper baseline train /);
+    expect(redo.stderr).not.toMatch(/grid: zipper fuse train /);
+    expect(redo.last).toEqual(withRecords);
+    expect(existsSync(path.join(records, 'single-100pct', 'eval', 'train', 'tts', 'metrics.json'))).toBe(true);
   }, 600_000);
 });

@@ -1,8 +1,8 @@
-// `zipper eval asr|tts|peer|report` on a tiny data build with tiny towers fine-tuned for a few
+// `zipper eval asr|tts|peer|report|record` on a tiny data build with tiny towers fine-tuned for a few
 // steps (zipped and single decoder): the printed metrics equal @zipper/eval's scoring of the saved
 // transcript files; TTS computes the oracle and target rows and the mean over seeds; the peer row
-// runs pocketsphinx; the report is byte-identical when regenerated and holds the rows; bad input
-// is one typed line.
+// runs pocketsphinx; the report is byte-identical when regenerated and holds the rows, and the same
+// when made from the runs' records; bad input is one typed line.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -387,6 +387,81 @@ describe('zipper eval report', () => {
     expect(r4.code).toBe(2);
     expect(r4.stderr).toMatch(/was not written by zipper eval report/);
     expect(existsSync(path.join(mine, 'precious.txt'))).toBe(true);
+  }, 60_000);
+
+  it('zipper eval record keeps what the report reads, no weights; the report from the records equals the one from the runs', async () => {
+    const records = path.join(data, 'records');
+    const peerRecord = path.join(records, 'peer', 'test-clean');
+    for (const [run, out] of [
+      [runs.fuse, path.join(records, 'fuse-1pct')],
+      [runs.baseline, path.join(records, 'baseline-1pct')],
+      [path.join(data, 'eval', 'peer', 'test-clean'), peerRecord],
+    ] as const) {
+      const r = await runZipper(['eval', 'record', '--run', run, '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(path.join(out, 'record.json'), 'utf8')) as {
+        files: { name: string; bytes: number; sha256: string }[];
+      };
+      const kept = readdirSync(out, { recursive: true, encoding: 'utf8' })
+        .filter((f) => statSync(path.join(out, f)).isFile() && f !== 'record.json')
+        .sort();
+      expect(manifest.files.map((f) => f.name)).toEqual(kept);
+      for (const f of manifest.files) expect(readFileSync(path.join(out, f.name))).toEqual(readFileSync(path.join(run, f.name)));
+      expect(summaryOf(r)).toMatchObject({ files: kept.length + 1 });
+      expect(kept.filter((f) => /safetensors|model|train\//.test(f) && !f.startsWith('eval/train/'))).toEqual([]);
+    }
+    const fuseKept = readdirSync(path.join(records, 'fuse-1pct'), { recursive: true, encoding: 'utf8' });
+    expect(fuseKept).toContain('run.json');
+    expect(fuseKept).toContain('loss.jsonl');
+    expect(fuseKept).toContain(path.join('eval', 'test-clean', 'tts', 'hyp.seed0.txt'));
+    // the WAVs of the first kept utterance only (--samples 1), not every kept one
+    const wavs = fuseKept.filter((f) => f.startsWith(path.join('eval', 'test-clean', 'tts')) && f.endsWith('.wav'));
+    const first = jsonl(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'utterances.jsonl')).find((u) => Array.isArray(u['wavs']))!;
+    expect(wavs.sort()).toEqual((first['wavs'] as string[]).map((w) => path.join('eval', 'test-clean', 'tts', w)).sort());
+    expect(wavs.length).toBeGreaterThan(1); // the oracle and every seed
+
+    const page = async (runDirs: readonly string[], peer: string, out: string) => {
+      const r = await runZipper(['eval', 'report', '--runs', ...runDirs, '--peer', peer, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const assets = out.replace(/\.md$/, '');
+      const files = readdirSync(assets, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(assets, f)).isFile());
+      // the command at the top names the folders; everything else is the same
+      const md = readFileSync(out, 'utf8')
+        .replaceAll(`${path.basename(assets)}/`, 'ASSETS/')
+        .split('\n')
+        .filter((l) => !l.includes('zipper eval report'));
+      return { md, files: new Map(files.sort().map((f) => [f, readFileSync(path.join(assets, f))])) };
+    };
+    const fromRuns = await page(
+      [runs.fuse, runs.baseline],
+      path.join(data, 'eval', 'peer', 'test-clean'),
+      path.join(data, 'docs', 'from-runs.md'),
+    );
+    const fromRecords = await page(
+      [path.join(records, 'fuse-1pct'), path.join(records, 'baseline-1pct')],
+      peerRecord,
+      path.join(data, 'docs', 'from-records.md'),
+    );
+    expect(fromRecords.md).toEqual(fromRuns.md);
+    expect(fromRecords.files).toEqual(fromRuns.files);
+
+    // an existing record is replaced; a folder that is not one, or one inside the run, is refused
+    writeFileSync(path.join(runs.baseline, 'extra.txt'), 'x\n');
+    const again = await runZipper(['eval', 'record', '--run', runs.baseline, '--out', path.join(records, 'baseline-1pct')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(records, 'baseline-1pct', 'extra.txt'), 'utf8')).toBe('x\n');
+    rmSync(path.join(runs.baseline, 'extra.txt'));
+    for (const [out, message] of [
+      [path.join(data, 'docs'), /exists and is not a record/],
+      [path.join(runs.fuse, 'rec'), /inside the run it records/],
+    ] as const) {
+      const r = await runZipper(['eval', 'record', '--run', runs.fuse, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const none = await runZipper(['eval', 'record', '--run', path.join(data, 'audio'), '--out', path.join(records, 'x')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/neither run\.json .* nor metrics\.json/);
   }, 60_000);
 });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ZipperError } from '../src/errors.js';
 import { previousDir, sha256, sha256File, sha256Hex, writeDirAtomic, writeFileAtomic, writeFileAtomicSync } from '../src/node/index.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'zipper-common-'));
@@ -71,5 +72,21 @@ describe('atomic writes', () => {
     await writeDirAtomic(dir, [{ name: 'a', data: bytes('5') }]); // also removes the stale .prev
     expect(readFileSync(path.join(dir, 'a'), 'utf8')).toBe('5');
     expect(readdirSync(root).filter((f) => f.startsWith('.ckpt'))).toEqual([]);
+  });
+
+  it('writeDirAtomic writes files in subfolders and refuses names outside the directory', async () => {
+    const dir = path.join(root, 'record');
+    await writeDirAtomic(dir, [
+      { name: 'run.json', data: bytes('{}') },
+      { name: 'eval/test-clean/asr/metrics.json', data: bytes('{"wer":0.5}') },
+      { name: 'eval/test-clean/tts/wav/a.wav', data: bytes('RIFF') },
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(['eval', 'run.json']);
+    expect(readFileSync(path.join(dir, 'eval/test-clean/asr/metrics.json'), 'utf8')).toBe('{"wer":0.5}');
+    expect(readFileSync(path.join(dir, 'eval/test-clean/tts/wav/a.wav'), 'utf8')).toBe('RIFF');
+    for (const name of ['../x', 'a/../../x', '/etc/x', 'a//b', './a', 'a\\b', ''])
+      await expect(writeDirAtomic(dir, [{ name, data: bytes('1') }])).rejects.toThrow(ZipperError);
+    expect(readFileSync(path.join(dir, 'run.json'), 'utf8')).toBe('{}'); // a refused write leaves the old directory
+    expect(readdirSync(root).filter((f) => f.includes('.tmp-') || f === 'x')).toEqual([]);
   });
 });

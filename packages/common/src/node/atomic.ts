@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { ZipperError } from '../errors.js';
 
 /** `write:<file>` before a file, `partial:<file>` with half its bytes written, `commit` before the rename (step 2), `swap` between 2 and 3. */
 export type WriteHook = (stage: string) => void;
@@ -117,15 +118,30 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string, opt
   }
 }
 
-/** Writes `files` as the whole content of directory `dir`, replacing it atomically (steps above). */
+/** A file name inside the directory: relative, '/'-separated, no '.', '..' or empty segments. */
+function checkName(name: string): void {
+  const parts = name.split('/');
+  if (path.isAbsolute(name) || name.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..'))
+    throw new ZipperError(`writeDirAtomic: file name ${JSON.stringify(name)} is not a relative path inside the directory`);
+}
+
+/**
+ * Writes `files` as the whole content of directory `dir`, replacing it atomically (steps above).
+ * Names may hold subfolders (`eval/dev/metrics.json`); they are made and fsynced too.
+ */
 export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], hook?: WriteHook): Promise<void> {
   const target = path.resolve(dir);
+  for (const f of files) checkName(f.name);
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempSibling(target);
   const prev = previousDir(target);
   await fs.mkdir(tmp);
   try {
+    const subdirs = [...new Set(files.map((f) => path.posix.dirname(f.name)).filter((d) => d !== '.'))].sort();
+    for (const d of subdirs) await fs.mkdir(path.join(tmp, d), { recursive: true });
     for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
+    // deepest first, so each folder's entry is durable in its parent
+    for (const d of subdirs.reverse()) await syncDir(path.join(tmp, d));
     await syncDir(tmp);
     hook?.('commit');
   } catch (e) {

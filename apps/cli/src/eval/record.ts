@@ -1,0 +1,108 @@
+/**
+ * `zipper eval record`: what `zipper eval report` reads of a run (or of a `zipper eval peer`
+ * output), copied into a folder small enough to commit, so that a finished run's results outlive
+ * the machine that trained it (a run's folder holds hundreds of MB of weights and checkpoints and
+ * lives in git-ignored space). The record has the run's layout, so `zipper eval report --runs
+ * RECORD` reads it like the run:
+ *
+ *   run.json, loss.jsonl, sessions.jsonl, grid-trained.json, ...   the run root's .json/.jsonl/.txt
+ *   eval/SPLIT/TASK/{metrics.json, ref.txt, hyp*.txt, target.txt, utterances.jsonl, ...}
+ *   eval/SPLIT/tts/wav/*.wav       only the WAVs of the first --samples kept utterances
+ *   record.json                    where it came from, and every file's size and sha256
+ *
+ * Never weights, checkpoints or other folders. Written atomically (a crash leaves the old record or
+ * none); a folder at --out that is not a record is refused rather than replaced.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sha256Hex, writeDirAtomic } from '@zipper/common/node';
+import { intArg, parse } from '../args.js';
+import { UsageError } from '../command.js';
+
+export const RECORD_USAGE = `usage: zipper eval record --run DIR --out DIR [--samples N] [--json]
+
+Copies what zipper eval report reads of a run (the --out of zipper fuse train or zipper baseline
+train, or a zipper eval peer output) into --out, small enough to commit: the run root's .json,
+.jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...), every eval/SPLIT/TASK/ folder's
+.json, .jsonl and .txt files, the WAVs of the first --samples (default 1) kept utterances of each
+TTS evaluation, and record.json (source, every file's size and sha256). Never weights or
+checkpoints. zipper eval report --runs --out reads the record like the run. Atomic; an existing
+--out must be an earlier record.`;
+
+const OPTIONS = {
+  run: { type: 'string' },
+  out: { type: 'string' },
+  samples: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The record's own manifest file. */
+export const RECORD_FILE = 'record.json';
+const KEPT = /\.(json|jsonl|txt)$/;
+
+/** What `recordFiles` picks from a run folder: paths relative to it, '/'-separated, sorted. */
+export function recordFiles(dir: string, samples: number): string[] {
+  const files = (rel: string) =>
+    readdirSync(path.join(dir, rel), { withFileTypes: true })
+      .filter((e) => e.isFile() && KEPT.test(e.name) && !(rel === '' && e.name === RECORD_FILE))
+      .map((e) => (rel === '' ? e.name : `${rel}/${e.name}`));
+  const subdirs = (rel: string) =>
+    existsSync(path.join(dir, rel))
+      ? readdirSync(path.join(dir, rel), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => `${rel}/${e.name}`)
+      : [];
+  const out = files('');
+  for (const split of subdirs('eval'))
+    for (const task of subdirs(split)) {
+      out.push(...files(task));
+      const utterances = path.join(dir, task, 'utterances.jsonl');
+      if (samples === 0 || !existsSync(utterances)) continue;
+      // the WAVs zipper eval report copies: of the first --samples utterances that kept some
+      const rows = readFileSync(utterances, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { wavs?: unknown })
+        .filter((x) => Array.isArray(x.wavs) && x.wavs.length > 0)
+        .slice(0, samples);
+      for (const x of rows)
+        for (const w of x.wavs as unknown[]) {
+          if (typeof w !== 'string' || w.split('/').includes('..') || path.isAbsolute(w)) continue;
+          if (existsSync(path.join(dir, task, w))) out.push(`${task}/${w}`);
+        }
+    }
+  return out.sort();
+}
+
+export async function runEvalRecord(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, OPTIONS, RECORD_USAGE);
+  if (v.help) {
+    console.log(RECORD_USAGE);
+    return 0;
+  }
+  if (!v.run || !v.out) throw new UsageError(`--run and --out are required\n\n${RECORD_USAGE}`);
+  const samples = intArg(v.samples, 'samples', 1, 0);
+  const src = path.resolve(v.run);
+  const out = path.resolve(v.out);
+  if (!existsSync(path.join(src, 'run.json')) && !existsSync(path.join(src, 'metrics.json')))
+    throw new UsageError(`--run ${v.run}: neither run.json (a training run) nor metrics.json (a zipper eval peer output) inside`);
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, RECORD_FILE)))
+    throw new UsageError(`--out ${v.out}: exists and is not a record (no ${RECORD_FILE}); choose an empty or new folder`);
+  const rel = path.relative(src, out);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+    throw new UsageError(`--out ${v.out}: inside the run it records; choose a folder outside it`);
+  const names = recordFiles(src, samples);
+  const files = names.map((name) => ({ name, data: new Uint8Array(readFileSync(path.join(src, name))) }));
+  const manifest = {
+    source: src,
+    samples,
+    files: files.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha256Hex(f.data) })),
+  };
+  files.push({ name: RECORD_FILE, data: new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`) });
+  await writeDirAtomic(out, files);
+  const bytes = files.reduce((a, f) => a + f.data.length, 0);
+  process.stderr.write(`recorded ${src} in ${out}: ${files.length} files, ${(bytes / 1e6).toFixed(2)} MB\n`);
+  if (v.json) console.log(JSON.stringify({ out, source: src, files: files.length, bytes }));
+  return 0;
+}
