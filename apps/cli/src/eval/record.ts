@@ -7,7 +7,8 @@
  *
  *   run.json, loss.jsonl, sessions.jsonl, grid-trained.json, ...   the run root's .json/.jsonl/.txt
  *   eval/SPLIT/TASK/{metrics.json, ref.txt, hyp*.txt, target.txt, utterances.jsonl, ...}
- *   eval/SPLIT/tts/wav/*.wav       only the WAVs of the first --samples kept utterances
+ *   eval/SPLIT/tts/wav/*.wav       only the WAVs the report links: the first --samples kept
+ *                                  utterances of test-clean's TTS evaluation (else test-other's, dev's)
  *   record.json                    where it came from, and every file's size and sha256
  *
  * Never weights, checkpoints or other folders. Written atomically (a crash leaves the old record or
@@ -18,14 +19,16 @@ import path from 'node:path';
 import { sha256Hex, writeDirAtomic } from '@zipper/common/node';
 import { intArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
+import { METRICS_FILE } from './outputs.js';
+import { SAMPLE_SPLITS } from './report-runs.js';
 
 export const RECORD_USAGE = `usage: zipper eval record --run DIR --out DIR [--samples N] [--json]
 
 Copies what zipper eval report reads of a run (the --out of zipper fuse train or zipper baseline
 train, or a zipper eval peer output) into --out, small enough to commit: the run root's .json,
 .jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...), every eval/SPLIT/TASK/ folder's
-.json, .jsonl and .txt files, the WAVs of the first --samples (default 1) kept utterances of each
-TTS evaluation, and record.json (source, every file's size and sha256). Never weights or
+.json, .jsonl and .txt files, the WAVs the report links (the first --samples, default 1, kept
+utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (source, every file's size and sha256). Never weights or
 checkpoints. zipper eval report --runs --out reads the record like the run. Atomic; an existing
 --out must be an earlier record.`;
 
@@ -54,12 +57,13 @@ export function recordFiles(dir: string, samples: number): string[] {
           .map((e) => `${rel}/${e.name}`)
       : [];
   const out = files('');
-  for (const split of subdirs('eval'))
-    for (const task of subdirs(split)) {
-      out.push(...files(task));
-      const utterances = path.join(dir, task, 'utterances.jsonl');
-      if (samples === 0 || !existsSync(utterances)) continue;
-      // the WAVs zipper eval report copies: of the first --samples utterances that kept some
+  for (const split of subdirs('eval')) for (const task of subdirs(split)) out.push(...files(task));
+  // the WAVs zipper eval report links: its sample split's TTS evaluation, the first --samples utterances that kept some
+  const sampled = SAMPLE_SPLITS.map((s) => `eval/${s}/tts`).find((t) => existsSync(path.join(dir, t, METRICS_FILE)));
+  if (samples > 0 && sampled !== undefined) {
+    const task = sampled;
+    const utterances = path.join(dir, task, 'utterances.jsonl');
+    if (existsSync(utterances)) {
       const rows = readFileSync(utterances, 'utf8')
         .split('\n')
         .filter(Boolean)
@@ -72,6 +76,7 @@ export function recordFiles(dir: string, samples: number): string[] {
           if (existsSync(path.join(dir, task, w))) out.push(`${task}/${w}`);
         }
     }
+  }
   return out.sort();
 }
 

@@ -259,6 +259,9 @@ export function readPeers(dirs: readonly string[]): Metrics[] {
   return out.sort((a, b) => order(a.split) - order(b.split));
 }
 
+/** The splits whose TTS evaluation gives a run's audio samples, in order of preference (the first a run has). */
+export const SAMPLE_SPLITS = ['test-clean', 'test-other', 'dev'] as const satisfies readonly EvalSplit[];
+
 /** Runs in report order: model label, aligned fraction, seed, name. */
 export function sortRuns(runs: RunSummary[]): RunSummary[] {
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

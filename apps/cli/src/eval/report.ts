@@ -18,7 +18,7 @@ import type { EvalSplit } from './inputs.js';
 import { f3, intl, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
-import { evaluations, readPeers, readRun, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
+import { evaluations, readPeers, readRun, SAMPLE_SPLITS, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
 
 export const REPORT_USAGE = `usage: zipper eval report --runs RUN_DIR... [--peer DIR...] --out docs/results.md [--samples N]
 
@@ -358,7 +358,7 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
   // audio: the first --samples kept utterances of each run's first TTS evaluation (oracle + every seed)
   const samples = new Map<string, string[]>();
   for (const r of runs) {
-    const entry = (['test-clean', 'test-other', 'dev'] as const).find((s) => r.tts[s]);
+    const entry = SAMPLE_SPLITS.find((s) => r.tts[s]);
     if (!entry || samplesPer === 0) continue;
     const dir = path.join(r.dir, 'eval', entry, 'tts');
     const file = path.join(dir, 'utterances.jsonl');
