@@ -70,11 +70,16 @@ interface Line {
   frozen?: string[];
   ranks?: number;
 }
-/** JSON lines of a run's output (torchrun's --tee prefixes each with `[defaultN]:`). */
+/**
+ * JSON lines of a run's output. torchrun's --tee prefixes each with `[defaultN]:`, and under load
+ * it can write one rank's line before the other's newline (`{...}[default1]:{...}`, seen in CI on
+ * 2026-12-02), so every prefix starts a line.
+ */
 function lines(out: string): Line[] {
   return out
+    .replace(/\[default\d+\]:/g, '\n')
     .split('\n')
-    .map((l) => l.replace(/^\[default\d+\]:/, '').trim())
+    .map((l) => l.trim())
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Line);
 }
