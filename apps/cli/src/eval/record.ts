@@ -28,9 +28,9 @@ Copies what zipper eval report reads of a run (the --out of zipper fuse train or
 train, or a zipper eval peer output) into --out, small enough to commit: the run root's .json,
 .jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...), every eval/SPLIT/TASK/ folder's
 .json, .jsonl and .txt files, the WAVs the report links (the first --samples, default 1, kept
-utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (source, every file's size and sha256). Never weights or
-checkpoints. zipper eval report --runs --out reads the record like the run. Atomic; an existing
---out must be an earlier record.`;
+utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (the
+source, every file's size and sha256). Never weights or checkpoints. zipper eval report reads the
+record like the run. Atomic; an existing --out must be an earlier record.`;
 
 const OPTIONS = {
   run: { type: 'string' },
@@ -44,7 +44,7 @@ const OPTIONS = {
 export const RECORD_FILE = 'record.json';
 const KEPT = /\.(json|jsonl|txt)$/;
 
-/** What `recordFiles` picks from a run folder: paths relative to it, '/'-separated, sorted. */
+/** The files a record of run folder `dir` keeps: paths relative to it, '/'-separated, sorted. */
 export function recordFiles(dir: string, samples: number): string[] {
   const files = (rel: string) =>
     readdirSync(path.join(dir, rel), { withFileTypes: true })
@@ -59,9 +59,8 @@ export function recordFiles(dir: string, samples: number): string[] {
   const out = files('');
   for (const split of subdirs('eval')) for (const task of subdirs(split)) out.push(...files(task));
   // the WAVs zipper eval report links: its sample split's TTS evaluation, the first --samples utterances that kept some
-  const sampled = SAMPLE_SPLITS.map((s) => `eval/${s}/tts`).find((t) => existsSync(path.join(dir, t, METRICS_FILE)));
-  if (samples > 0 && sampled !== undefined) {
-    const task = sampled;
+  const task = SAMPLE_SPLITS.map((s) => `eval/${s}/tts`).find((t) => existsSync(path.join(dir, t, METRICS_FILE)));
+  if (samples > 0 && task !== undefined) {
     const utterances = path.join(dir, task, 'utterances.jsonl');
     if (existsSync(utterances)) {
       const rows = readFileSync(utterances, 'utf8')

@@ -137,10 +137,20 @@ export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], 
   const prev = previousDir(target);
   await fs.mkdir(tmp);
   try {
-    const subdirs = [...new Set(files.map((f) => path.posix.dirname(f.name)).filter((d) => d !== '.'))].sort();
+    // every folder a name holds, its ancestors too (a/b/c.json: a, a/b)
+    const subdirs = [
+      ...new Set(
+        files.flatMap((f) =>
+          f.name
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, p) => p.slice(0, i + 1).join('/')),
+        ),
+      ),
+    ].sort();
     for (const d of subdirs) await fs.mkdir(path.join(tmp, d), { recursive: true });
     for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
-    // deepest first, so each folder's entry is durable in its parent
+    // children before parents (reverse sorted order), so each folder's entry is durable in its parent
     for (const d of subdirs.reverse()) await syncDir(path.join(tmp, d));
     await syncDir(tmp);
     hook?.('commit');
