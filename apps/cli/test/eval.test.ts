@@ -453,6 +453,7 @@ describe('zipper eval report', () => {
     rmSync(path.join(runs.baseline, 'extra.txt'));
     for (const [out, message] of [
       [path.join(data, 'docs'), /exists and is not a record/],
+      [path.join(data, 'docs', 'results.md'), /is a file, not a folder/],
       [path.join(runs.fuse, 'rec'), /inside the run it records/],
     ] as const) {
       const r = await runZipper(['eval', 'record', '--run', runs.fuse, '--out', out]);

@@ -14,7 +14,7 @@
  * Never weights, checkpoints or other folders. Written atomically (a crash leaves the old record or
  * none); a folder at --out that is not a record is refused rather than replaced.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex, writeDirAtomic } from '@zipper/common/node';
 import { intArg, parse } from '../args.js';
@@ -91,6 +91,7 @@ export async function runEvalRecord(argv: readonly string[]): Promise<number> {
   const out = path.resolve(v.out);
   if (!existsSync(path.join(src, 'run.json')) && !existsSync(path.join(src, 'metrics.json')))
     throw new UsageError(`--run ${v.run}: neither run.json (a training run) nor metrics.json (a zipper eval peer output) inside`);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${v.out}: is a file, not a folder`);
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, RECORD_FILE)))
     throw new UsageError(`--out ${v.out}: exists and is not a record (no ${RECORD_FILE}); choose an empty or new folder`);
   const rel = path.relative(src, out);

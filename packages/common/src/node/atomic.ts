@@ -138,16 +138,9 @@ export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], 
   await fs.mkdir(tmp);
   try {
     // every folder a name holds, its ancestors too (a/b/c.json: a, a/b)
-    const subdirs = [
-      ...new Set(
-        files.flatMap((f) =>
-          f.name
-            .split('/')
-            .slice(0, -1)
-            .map((_, i, p) => p.slice(0, i + 1).join('/')),
-        ),
-      ),
-    ].sort();
+    const folders = new Set<string>();
+    for (const f of files) for (let d = path.posix.dirname(f.name); d !== '.'; d = path.posix.dirname(d)) folders.add(d);
+    const subdirs = [...folders].sort();
     for (const d of subdirs) await fs.mkdir(path.join(tmp, d), { recursive: true });
     for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
     // children before parents (reverse sorted order), so each folder's entry is durable in its parent
