@@ -370,6 +370,16 @@ describe('zipper eval report', () => {
       `| \`fuse-1pct\` | 13 | ${trainAsr!.wer.toFixed(3)} (${trainAsr!.utterances} utt.) | ${asr.wer.toFixed(3)} | ${trainTts!.wer.toFixed(3)} (${trainTts!.utterances} utt.) | ${trainTts!.oracle!.wer.toFixed(3)} | ${tts.wer.toFixed(3)} | ${tts.oracle.wer.toFixed(3)} |`,
     );
     expect(md).toContain('--split train'); // their commands listed with the run's
+    // how the text tower's transcripts vary, counted here from its hyp.txt
+    const hyps = readFileSync(path.join(runs.fuse, 'eval', 'test-clean', 'asr', 'hyp.txt'), 'utf8')
+      .split('\n')
+      .slice(0, -1);
+    const counts = hyps.reduce((m, h) => m.set(h, (m.get(h) ?? 0) + 1), new Map<string, number>());
+    expect(md).toContain('## ASR: do the transcripts follow the audio?');
+    expect(md).toMatch(
+      new RegExp(`\\| \`fuse-1pct\` \\| test-clean \\| ${counts.size} of ${hyps.length} \\| .* \\(${Math.max(...counts.values())}\\) \\|`),
+    );
+    expect(md).toMatch(/\| `fuse-1pct` \| train \| \d+ of \d+ \|/);
     expect(md).toContain('](results/wer-asr.svg)');
     expect(md).toContain('](results/audio/fuse-1pct.test-clean.test-clean-000000.seed0.wav)');
     const svg = readFileSync(path.join(data, 'docs', 'results', 'wer-asr.svg'), 'utf8');

@@ -67,6 +67,10 @@ export function ensureDir(dir: string, option = '--out'): void {
   }
 }
 
+/** The gold text and the hypotheses of an evaluation, one utterance a line, in split order. */
+export const REF_FILE = 'ref.txt';
+export const HYP_FILE = 'hyp.txt';
+
 /** Writes ref.txt, hyp.txt and utterances.jsonl (rows as given) into `dir`. */
 export function writeTranscripts(
   dir: string,
@@ -76,8 +80,8 @@ export function writeTranscripts(
   prefix = '',
 ): void {
   const lines = (xs: readonly string[]) => xs.map((x) => `${oneLine(x)}\n`).join('');
-  writeFileSync(path.join(dir, `${prefix}ref.txt`), lines(refs));
-  writeFileSync(path.join(dir, `${prefix}hyp.txt`), lines(hyps));
+  writeFileSync(path.join(dir, `${prefix}${REF_FILE}`), lines(refs));
+  writeFileSync(path.join(dir, `${prefix}${HYP_FILE}`), lines(hyps));
   writeFileSync(path.join(dir, `${prefix}utterances.jsonl`), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 

@@ -8,3 +8,7 @@ export const intl = (n: number): string => n.toLocaleString('en-US');
 
 /** A Markdown table row. */
 export const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
+
+/** A transcript in a table cell: in quotes, cut to `max` characters, its pipes escaped; `(empty)` for an empty one. */
+export const quoted = (text: string, max = 80): string =>
+  text ? `"${(text.length > max ? `${text.slice(0, max - 1)}…` : text).replace(/\|/g, '\\|')}"` : '(empty)';

@@ -3,7 +3,7 @@
  *
  *   RUN/run.json                        the run (zipper fuse train / baseline train)
  *   RUN/loss.jsonl, RUN/sessions.jsonl  per-step losses; wall time of every session
- *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr
+ *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr (+ hyp.txt: how many distinct transcripts)
  *   RUN/eval/SPLIT/tts/metrics.json     zipper eval tts (+ utterances.jsonl, wav/)
  *   PEER/metrics.json                   zipper eval peer (or DATA, whose eval/peer/SPLIT/ are read)
  */
@@ -15,7 +15,7 @@ import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
 import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
 import { EVAL_SPLITS, TRAIN_SPLIT, type EvalSplit, type InputSplit } from './inputs.js';
-import { METRICS_FILE } from './outputs.js';
+import { HYP_FILE, METRICS_FILE } from './outputs.js';
 
 /** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
 export interface Metrics {
@@ -38,6 +38,32 @@ export interface Metrics {
   readonly voices?: Readonly<Record<string, { readonly wer: number; readonly oracle?: number; readonly utterances: number }>>;
 }
 
+/**
+ * How much an ASR evaluation's transcripts vary: a model that ignores the audio writes one
+ * transcript (its language model's favourite) for every utterance, and its WER alone does not say so.
+ */
+export interface TranscriptSpread {
+  readonly utterances: number;
+  /** Distinct transcripts, compared as written (hyp.txt: whitespace already collapsed). */
+  readonly distinct: number;
+  /** The most frequent transcript (the first in split order among equals) and how often it was written. */
+  readonly top: string;
+  readonly topCount: number;
+}
+
+export function transcriptSpread(hyps: readonly string[]): TranscriptSpread {
+  const counts = new Map<string, number>();
+  for (const h of hyps) counts.set(h, (counts.get(h) ?? 0) + 1);
+  let top = '';
+  let topCount = 0;
+  for (const [h, n] of counts)
+    if (n > topCount) {
+      top = h;
+      topCount = n;
+    }
+  return { utterances: hyps.length, distinct: counts.size, top, topCount };
+}
+
 export interface RunSummary {
   readonly name: string;
   readonly dir: string;
@@ -53,6 +79,8 @@ export interface RunSummary {
   readonly heldOut: Readonly<Record<string, number>>;
   readonly losses: readonly LossPoint[];
   readonly asr: Partial<Record<EvalSplit, Metrics>>;
+  /** How the text tower's transcripts vary, per split where its hyp.txt is kept (held-out splits, then train). */
+  readonly asrSpread: Partial<Record<InputSplit, TranscriptSpread>>;
   /** ASR by greedy decoding of the CTC head (zipper eval asr --decoder ctc: eval/SPLIT/asr-ctc). */
   readonly asrCtc: Partial<Record<EvalSplit, Metrics>>;
   /** ASR by the CTC head's lexicon search with a word LM (zipper eval asr --decoder lexicon: eval/SPLIT/asr-lexicon). */
@@ -213,6 +241,15 @@ export function readRun(dir: string): RunSummary {
     heldOut: { ...(held.at(-1)?.streams ?? {}) },
     losses,
     asr: evalOf('asr'),
+    asrSpread: Object.fromEntries(
+      [...EVAL_SPLITS, TRAIN_SPLIT].flatMap((s) => {
+        const f = path.join(abs, 'eval', s, 'asr', HYP_FILE);
+        if (!existsSync(path.join(abs, 'eval', s, 'asr', METRICS_FILE)) || !existsSync(f)) return [];
+        const hyps = readFileSync(f, 'utf8').split('\n');
+        if (hyps.at(-1) === '') hyps.pop(); // the last line's newline
+        return [[s, transcriptSpread(hyps)]];
+      }),
+    ),
     asrCtc: evalOf('asr', 'asr-ctc'),
     asrLexicon: evalOf('asr', 'asr-lexicon'),
     tts: evalOf('tts'),

@@ -15,10 +15,19 @@ import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
-import { f3, intl, row } from './report-format.js';
+import { f3, intl, quoted, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
-import { evaluations, readPeers, readRun, SAMPLE_SPLITS, sortRuns, type Metrics, type RunSummary } from './report-runs.js';
+import {
+  evaluations,
+  readPeers,
+  readRun,
+  SAMPLE_SPLITS,
+  sortRuns,
+  type Metrics,
+  type RunSummary,
+  type TranscriptSpread,
+} from './report-runs.js';
 
 export const REPORT_USAGE = `usage: zipper eval report --runs RUN_DIR... [--peer DIR...] --out docs/results.md [--samples N]
 
@@ -194,6 +203,29 @@ function renderPage(args: {
       row(['run', 'decoder', 'WER test-clean', 'CER test-clean', 'WER test-other', 'CER test-other', 'WER dev']),
       row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
       ...ctcRows,
+      '',
+    );
+  }
+  const spreadRows = runs.flatMap((r) =>
+    (Object.entries(r.asrSpread) as [string, TranscriptSpread][]).map(([split, t]) =>
+      row([
+        `\`${r.name}\``,
+        split,
+        `${intl(t.distinct)} of ${intl(t.utterances)}`,
+        t.utterances ? `${quoted(t.top)} (${intl(t.topCount)})` : '',
+      ]),
+    ),
+  );
+  if (spreadRows.length) {
+    lines.push(
+      '## ASR: do the transcripts follow the audio?',
+      '',
+      "The text tower's transcripts (`eval/SPLIT/asr/hyp.txt`): how many differ, and the most frequent one. " +
+        'A model that ignores the audio writes the same transcript for every utterance, whatever its WER.',
+      '',
+      row(['run', 'split', 'distinct transcripts', 'most frequent (times)']),
+      row(['---', '---', '---:', '---']),
+      ...spreadRows,
       '',
     );
   }
