@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 /** Every published package of packages/ and each of its subpath exports (e.g. @zipper/core/ops). */
@@ -18,8 +19,15 @@ function publishedEntries(): string[] {
 
 // Builds are done by `npm test` (turbo run build) before vitest starts.
 describe('published packages', () => {
-  it('install from their packed tarballs into an empty folder, import under ESM and CJS, and core trains with a worker and its native GEMM; each tower package alone with its checkpoint continues a prompt', () => {
-    const out = execFileSync('node', ['tools/pack-check.mjs'], { encoding: 'utf8', timeout: 600_000 }); // npm pack + install of every package: ~1-2 min idle, 6 min 47 s measured under load
+  it('install from their packed tarballs into an empty folder, import under ESM and CJS, and core trains with a worker and its native GEMM; each tower package alone with its checkpoint continues a prompt', async () => {
+    // npm pack + install of every package: ~1-2 min idle, 6 min 47 s measured under load. Not
+    // execFileSync: a worker blocked for over 60 s misses vitest's RPC deadline and fails the run
+    // ("Timeout calling onTaskUpdate", the CI of 5f11d28 with every test passed).
+    const { stdout: out } = await promisify(execFile)('node', ['tools/pack-check.mjs'], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const all = out
       .trim()
       .split('\n')
