@@ -229,6 +229,17 @@ export function readRun(dir: string): RunSummary {
         return [[s, m]];
       }),
     ) as Partial<Record<EvalSplit, Metrics>>;
+  const asr = evalOf('asr');
+  /** The run scored on its own pairs, where it was. */
+  const onOwnPairs: RunSummary['train'] = Object.fromEntries(
+    (['asr', 'tts'] as const).flatMap((task) => {
+      const f = path.join(abs, 'eval', TRAIN_SPLIT, task, METRICS_FILE);
+      if (!existsSync(f)) return [];
+      const m = readMetrics(f, [TRAIN_SPLIT]);
+      if (m.task !== task) throw new UsageError(`${f}: holds ${m.task}, not ${task}; rerun zipper eval ${task} --split ${TRAIN_SPLIT}`);
+      return [[task, m]];
+    }),
+  );
   return {
     name: path.basename(abs),
     dir: abs,
@@ -240,11 +251,11 @@ export function readRun(dir: string): RunSummary {
     trainLoss,
     heldOut: { ...(held.at(-1)?.streams ?? {}) },
     losses,
-    asr: evalOf('asr'),
+    asr,
     asrSpread: Object.fromEntries(
-      [...EVAL_SPLITS, TRAIN_SPLIT].flatMap((s) => {
+      [...Object.keys(asr), ...(onOwnPairs.asr ? [TRAIN_SPLIT] : [])].flatMap((s) => {
         const f = path.join(abs, 'eval', s, 'asr', HYP_FILE);
-        if (!existsSync(path.join(abs, 'eval', s, 'asr', METRICS_FILE)) || !existsSync(f)) return [];
+        if (!existsSync(f)) return [];
         const hyps = readFileSync(f, 'utf8').split('\n');
         if (hyps.at(-1) === '') hyps.pop(); // the last line's newline
         return [[s, transcriptSpread(hyps)]];
@@ -253,15 +264,7 @@ export function readRun(dir: string): RunSummary {
     asrCtc: evalOf('asr', 'asr-ctc'),
     asrLexicon: evalOf('asr', 'asr-lexicon'),
     tts: evalOf('tts'),
-    train: Object.fromEntries(
-      (['asr', 'tts'] as const).flatMap((task) => {
-        const f = path.join(abs, 'eval', TRAIN_SPLIT, task, METRICS_FILE);
-        if (!existsSync(f)) return [];
-        const m = readMetrics(f, [TRAIN_SPLIT]);
-        if (m.task !== task) throw new UsageError(`${f}: holds ${m.task}, not ${task}; rerun zipper eval ${task} --split ${TRAIN_SPLIT}`);
-        return [[task, m]];
-      }),
-    ),
+    train: onOwnPairs,
   };
 }
 
