@@ -71,6 +71,11 @@ export function ensureDir(dir: string, option = '--out'): void {
 export const REF_FILE = 'ref.txt';
 export const HYP_FILE = 'hyp.txt';
 
+/** Writes `xs` to `file`, one utterance a line (each made one line), so line i is utterance i. */
+export function writeLines(file: string, xs: readonly string[]): void {
+  writeFileSync(file, xs.map((x) => `${oneLine(x)}\n`).join(''));
+}
+
 /** Writes ref.txt, hyp.txt and utterances.jsonl (rows as given) into `dir`. */
 export function writeTranscripts(
   dir: string,
@@ -79,9 +84,8 @@ export function writeTranscripts(
   rows: readonly object[],
   prefix = '',
 ): void {
-  const lines = (xs: readonly string[]) => xs.map((x) => `${oneLine(x)}\n`).join('');
-  writeFileSync(path.join(dir, `${prefix}${REF_FILE}`), lines(refs));
-  writeFileSync(path.join(dir, `${prefix}${HYP_FILE}`), lines(hyps));
+  writeLines(path.join(dir, `${prefix}${REF_FILE}`), refs);
+  writeLines(path.join(dir, `${prefix}${HYP_FILE}`), hyps);
   writeFileSync(path.join(dir, `${prefix}utterances.jsonl`), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 

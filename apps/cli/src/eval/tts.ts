@@ -24,7 +24,7 @@ import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
-import { ensureDir, errorsOf, finish, oneLine, pct, REF_FILE, scoreByVoice, type Scored } from './outputs.js';
+import { ensureDir, errorsOf, finish, pct, REF_FILE, scoreByVoice, writeLines, type Scored } from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
@@ -186,9 +186,9 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       ]),
     );
 
-    writeFileSync(path.join(out, REF_FILE), refs.map((x) => `${oneLine(x)}\n`).join(''));
-    writeFileSync(path.join(out, 'target.txt'), target.map((x) => `${x}\n`).join(''));
-    seeds.forEach((s, k) => writeFileSync(path.join(out, `hyp.seed${s}.txt`), hyps[k]!.map((x) => `${x}\n`).join('')));
+    writeLines(path.join(out, REF_FILE), refs);
+    writeLines(path.join(out, 'target.txt'), target);
+    seeds.forEach((s, k) => writeLines(path.join(out, `hyp.seed${s}.txt`), hyps[k]!));
     const rows = records.map((r, i) => ({
       id: r.id,
       voice: r.voice,
