@@ -10,7 +10,7 @@ import { initBackend } from '@zipper/core';
 import { scoreCorpus } from '@zipper/eval';
 import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import { filesUnder, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -319,16 +319,7 @@ describe('zipper eval report', () => {
     const assets = path.join(data, 'docs', 'results');
     /** Every file the report wrote: the page and the assets folder, path -> bytes. */
     const snapshot = () =>
-      new Map(
-        [
-          out,
-          ...readdirSync(assets, { recursive: true, encoding: 'utf8' })
-            .sort()
-            .map((f) => path.join(assets, f)),
-        ]
-          .filter((f) => statSync(f).isFile())
-          .map((f) => [f, readFileSync(f)]),
-      );
+      new Map([[out, readFileSync(out)], ...[...filesUnder(assets)].map(([f, b]) => [path.join(assets, f), b] as const)]);
     // ASR evaluations of the CTC head (here copies of the attention decoder's metrics) get their own table, a row per decoder
     for (const decoder of ['asr-ctc', 'asr-lexicon']) {
       const ctcDir = path.join(runs.fuse, 'eval', 'test-clean', decoder);
@@ -434,13 +425,12 @@ describe('zipper eval report', () => {
       const r = await runZipper(['eval', 'report', '--runs', ...runDirs, '--peer', peer, '--out', out]);
       expect(r.code, r.stderr).toBe(0);
       const assets = out.replace(/\.md$/, '');
-      const files = readdirSync(assets, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(path.join(assets, f)).isFile());
       // the command at the top names the folders; everything else is the same
       const md = readFileSync(out, 'utf8')
         .replaceAll(`${path.basename(assets)}/`, 'ASSETS/')
         .split('\n')
         .filter((l) => !l.includes('zipper eval report'));
-      return { md, files: new Map(files.sort().map((f) => [f, readFileSync(path.join(assets, f))])) };
+      return { md, files: filesUnder(assets) };
     };
     const fromRuns = await page(
       [runs.fuse, runs.baseline],

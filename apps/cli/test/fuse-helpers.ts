@@ -1,7 +1,7 @@
 // Helpers of the fuse / baseline CLI tests: tiny towers saved as `zipper pretrain` outputs, the
 // commands run in-process, their loss logs.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,15 @@ export async function runZipper(argv: string[]): Promise<{ code: number; stdout:
 /** `zipper lm build --min-count 1 --json` of a tiny data build's text-only.txt into `out`. */
 export const buildTinyWordLm = (data: string, out: string) =>
   runZipper(['lm', 'build', '--text', path.join(data, 'text-only.txt'), '--out', out, '--min-count', '1', '--json']);
+
+/** Every file under `dir` (a report's assets folder), path relative to `dir` -> bytes, in sorted order. */
+export const filesUnder = (dir: string): Map<string, Buffer> =>
+  new Map(
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => statSync(path.join(dir, f)).isFile())
+      .sort()
+      .map((f) => [f, readFileSync(path.join(dir, f))]),
+  );
 
 /** The last stdout line as JSON. */
 export const summaryOf = (r: { stdout: string[] }): Record<string, unknown> =>

@@ -2,24 +2,15 @@
 // top writes from the committed records (docs/runs/): nobody edits it by hand, and a record or a
 // report change that moves a number shows up here. Runs from the repository root (vitest's cwd),
 // as the page's command is written with repository-relative paths.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repo as root, runZipper } from './fuse-helpers.js';
+import { filesUnder, repo as root, runZipper } from './fuse-helpers.js';
 
 const page = path.join(root, 'docs', 'results.md');
 const tmp = mkdtempSync(path.join(tmpdir(), 'zipper-results-page-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Every file under `dir`, relative path -> bytes. */
-const filesOf = (dir: string): Map<string, Buffer> =>
-  new Map(
-    readdirSync(dir, { recursive: true, encoding: 'utf8' })
-      .sort()
-      .filter((f) => statSync(path.join(dir, f)).isFile())
-      .map((f) => [f, readFileSync(path.join(dir, f))]),
-  );
 
 describe('docs/results.md', () => {
   it('is byte for byte what its own command writes from docs/runs', async () => {
@@ -42,8 +33,8 @@ describe('docs/results.md', () => {
     expect(written[at]).toBe(command!.replace('--out docs/results.md', `--out ${out}`));
     expect(written.filter((_, i) => i !== at)).toEqual(committed.filter((_, i) => i !== at));
 
-    const assets = filesOf(path.join(tmp, 'results'));
-    const shipped = filesOf(path.join(root, 'docs', 'results'));
+    const assets = filesUnder(path.join(tmp, 'results'));
+    const shipped = filesUnder(path.join(root, 'docs', 'results'));
     expect([...assets.keys()]).toEqual([...shipped.keys()]);
     for (const [f, bytes] of assets) expect(bytes.equals(shipped.get(f)!), f).toBe(true);
   }, 120_000);
