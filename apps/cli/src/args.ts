@@ -1,5 +1,5 @@
 /** Small typed wrappers over node:util parseArgs and file access for the subcommands. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OutputError, UsageError } from './command.js';
@@ -79,13 +79,32 @@ export function readInputFile(file: string, option: string): Buffer {
   }
 }
 
-/** All of standard input (what `... | zipper bpe decode` reads). */
+/**
+ * All of standard input (what `... | zipper bpe decode` reads). A non-blocking stdin (the pipe a
+ * Node parent's spawn() gives its child) answers EAGAIN while the writer has not written yet, where
+ * readFileSync(0) gave up: this waits 5 ms and reads on until end of input.
+ */
 export function readStdin(): Buffer {
-  try {
-    return readFileSync(0);
-  } catch (e) {
-    throw new UsageError(`cannot read standard input: ${fsReason(e)}; pass the input with --in FILE`);
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(1 << 16);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException)?.code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break; // Windows: end of a pipe
+      throw new UsageError(`cannot read standard input: ${fsReason(e)}; pass the input with --in FILE`);
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
   }
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -1094,7 +1094,11 @@ describe('fuzz every zipper command', () => {
 
 describe('real processes: exit codes and no stack through bin.ts', () => {
   /** `zipper ...argv` as its own node process (from source through vite-node), with a heap cap and a timeout. */
-  const spawnCli = (argv: string[], stdin: string | Uint8Array = ''): Promise<{ code: number | null; stderr: string; seconds: number }> =>
+  const spawnCli = (
+    argv: string[],
+    stdin: string | Uint8Array = '',
+    stdinAfterMs = 0,
+  ): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> =>
     new Promise((resolve) => {
       const t0 = performance.now();
       const child = spawn(
@@ -1110,17 +1114,19 @@ describe('real processes: exit codes and no stack through bin.ts', () => {
         {
           cwd: tmp,
           env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=768', ZIPPER_DEBUG: '' },
-          stdio: ['pipe', 'ignore', 'pipe'],
+          stdio: ['pipe', 'pipe', 'pipe'],
         },
       );
+      let stdout = '';
       let stderr = '';
+      child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
       const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ code, stderr, seconds: (performance.now() - t0) / 1000 });
+        resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
       });
-      child.stdin.end(stdin);
+      setTimeout(() => child.stdin.end(stdin), stdinAfterMs);
     });
 
   it('usage errors exit 2, runtime errors exit 1, each one line', async () => {
@@ -1140,4 +1146,17 @@ describe('real processes: exit codes and no stack through bin.ts', () => {
       if (code === 1) expect(r.stderr).toMatch(/^zipper: [^\n]*\n$/); // runtime errors: exactly one line
     });
   }, 240_000);
+
+  it('stdin written late and all of stdout through pipes (bpe encode of 300 KB: was EAGAIN, then cut at 64 KiB)', async () => {
+    const big = TEXT.repeat(Math.ceil(300_000 / TEXT.length));
+    const inProcess = await runCli(['bpe', 'encode', '--tokenizer', bpeTok], big);
+    expect(inProcess.code).toBe(0);
+    const ids = inProcess.stdout.trim().split(/\s+/).length;
+    expect(ids).toBeGreaterThan(50_000); // far more than 64 KiB of "12 345 ..." on the pipe
+    // the input arrives 3 s after the start, when the child is long past startup and waiting on stdin
+    const r = await spawnCli(['bpe', 'encode', '--tokenizer', bpeTok], big, 3000);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout.length).toBeGreaterThan(65_536);
+    expect(r.stdout).toBe(inProcess.stdout);
+  }, 120_000);
 });
