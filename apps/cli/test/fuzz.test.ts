@@ -1153,7 +1153,8 @@ describe('real processes: exit codes and no stack through bin.ts', () => {
     expect(inProcess.code).toBe(0);
     const ids = inProcess.stdout.trim().split(/\s+/).length;
     expect(ids).toBeGreaterThan(50_000); // far more than 64 KiB of "12 345 ..." on the pipe
-    // the input arrives 3 s after the start, when the child is long past startup and waiting on stdin
+    // the input arrives 3 s after the start, when the child is usually waiting on stdin already (the
+    // read before this fix failed here with EAGAIN; the exit before it cut stdout)
     const r = await spawnCli(['bpe', 'encode', '--tokenizer', bpeTok], big, 3000);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(r.stdout.length).toBeGreaterThan(65_536);
