@@ -7,7 +7,6 @@ import { main, reportError } from './main.js';
  * after every earlier write on that stream has completed.
  */
 const exitAfterFlush = (code: number): void => {
-  process.exitCode = code;
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 };
 
