@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import {
   buildCorpus,
   buildData,
+  countOverrides,
+  itemSpecHash,
   MissingToolError,
   normalizeSentence,
   planBuild,
@@ -164,8 +166,11 @@ describe('config and tools', () => {
 });
 
 describe('split plan on the real corpus at --size full', () => {
+  let memo: ReturnType<typeof buildCorpus> | undefined;
+  const realCorpus = () => (memo ??= buildCorpus(readAllSources()));
+
   it('has enough sentences, keeps every split disjoint, nests aligned subsets and moves with the seed', () => {
-    const corpus = buildCorpus(readAllSources());
+    const corpus = realCorpus();
     expect(corpus.sentences.length).toBeGreaterThan(150_000);
     const bytes = corpus.sentences.reduce((n, s) => n + s.length + 1, 0);
     expect(bytes).toBeGreaterThan(5e6); // several MB of text
@@ -195,5 +200,31 @@ describe('split plan on the real corpus at --size full', () => {
     const testClean = (p: typeof plan) => p.items.filter((i) => i.split === 'test-clean').map((i) => i.text);
     expect(testClean(other)).not.toEqual(testClean(plan));
     expect(testClean(planBuild(corpus.sentences, cfg))).toEqual(testClean(plan));
+  });
+
+  it('--aligned grows the pool: same dev/test sentences, same first pairs and voices, nested subsets, text-only shrinks by the growth', () => {
+    const corpus = realCorpus();
+    const base = resolveDataBuildConfig({ out: 'unused', size: 'full', seed: 0 });
+    const grown = resolveDataBuildConfig({ out: 'unused', size: 'full', seed: 0, counts: { aligned: 15_000 } });
+    expect(countOverrides(base)).toBeUndefined();
+    expect(countOverrides(grown)).toEqual({ aligned: 15_000 });
+    const [a, b] = [planBuild(corpus.sentences, base), planBuild(corpus.sentences, grown)];
+    const split = (p: typeof a, name: string) => p.items.filter((i) => i.split === name);
+    for (const name of ['dev', 'test-clean', 'test-other']) expect(split(b, name)).toEqual(split(a, name));
+    for (const name of ['aligned-asr', 'aligned-tts']) {
+      const [x, y] = [split(a, name), split(b, name)];
+      expect(y).toHaveLength(15_000);
+      // Same id, text and voice, so the same spec hash: the base build's audio is reused.
+      expect(y.slice(0, 5_000).map((i) => itemSpecHash(i, grown))).toEqual(x.map((i) => itemSpecHash(i, base)));
+      expect(y.filter((i) => i.subset === 1)).toHaveLength(150);
+      expect(y.filter((i) => i.subset! <= 10).map((i) => i.text)).toEqual(y.slice(0, 1_500).map((i) => i.text));
+    }
+    const textOnly = new Set(a.textOnly);
+    expect(b.textOnly.length).toBe(a.textOnly.length - 10_000);
+    expect(b.textOnly.every((t) => textOnly.has(t))).toBe(true);
+    // The grown pairs are the base build's speech-only sentences first: none was ever a test sentence.
+    const tests = new Set([...split(a, 'test-clean'), ...split(a, 'test-other'), ...split(a, 'dev')].map((i) => i.text));
+    expect(split(b, 'aligned-asr').some((i) => tests.has(i.text))).toBe(false);
+    expect(split(b, 'aligned-asr')[5_000]!.text).toBe(split(a, 'speech-only')[0]!.text);
   });
 });

@@ -20,6 +20,8 @@ export interface BuildInfo {
   /** `tiny`, `small` or `full`. */
   readonly size: string;
   readonly seed: number;
+  /** Only in builds whose split counts differ from the size's defaults (`zipper data build --aligned N`): those counts. */
+  readonly counts?: Readonly<Record<string, number>>;
   readonly sampleRate: number;
   readonly corpusSentences: number;
   readonly textOnly: TextOnlySummary;
@@ -43,6 +45,7 @@ export function parseBuildInfo(text: string, file: string): BuildInfo {
   if (typeof o !== 'object' || o === null) bad('(root)', 'an object');
   if (typeof o.size !== 'string') bad('size', 'a string');
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer');
+  if (o.counts !== undefined && (typeof o.counts !== 'object' || o.counts === null || !Object.values(o.counts).every((n) => Number.isInteger(n) && (n as number) >= 1))) bad('counts', 'an object of integer split counts >= 1');
   if (!Number.isInteger(o.sampleRate) || (o.sampleRate as number) <= 0) bad('sampleRate', 'a positive integer');
   const t = o.textOnly as Record<string, unknown> | undefined;
   if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.sha256 !== 'string' || !Number.isInteger(t.sentences)) bad('textOnly', '{ file, sentences, bytes, sha256 }');

@@ -3,11 +3,14 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { buildData, SIZES, type DataSize } from '../data/index.js';
 
-const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--seed N] [--jobs N] [--no-progress]
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--seed N] [--jobs N] [--no-progress]
 
 Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
 no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
-test-other.jsonl, build.json and README.md. Rerunning resumes: finished audio verified by
+test-other.jsonl, build.json and README.md. --aligned N grows (or shrinks) the aligned pool of the
+size: test and dev sets stay the same sentences, the first pairs stay the same pairs (the base
+build's audio is reused when DIR holds it), and the 1%/10% subsets stay nested; build.json then
+records "counts". Rerunning resumes: finished audio verified by
 sha256 is kept. Prints a JSON summary on stdout; progress goes to stderr.`;
 
 export const data: Command = {
@@ -27,6 +30,7 @@ export const data: Command = {
         options: {
           out: { type: 'string' },
           size: { type: 'string', default: 'tiny' },
+          aligned: { type: 'string' },
           seed: { type: 'string', default: '0' },
           jobs: { type: 'string', default: '2' },
           'no-progress': { type: 'boolean', default: false },
@@ -45,7 +49,15 @@ export const data: Command = {
     if (!(values.size in SIZES)) throw new UsageError(`--size must be one of ${Object.keys(SIZES).join(', ')}, got "${values.size}"`);
     const seed = Number(values.seed);
     const jobs = Number(values.jobs);
-    const r = await buildData({ out: values.out, size: values.size as DataSize, seed, jobs, progress: !values['no-progress'] });
+    const counts = values.aligned !== undefined ? { aligned: Number(values.aligned) } : undefined;
+    const r = await buildData({
+      out: values.out,
+      size: values.size as DataSize,
+      seed,
+      jobs,
+      progress: !values['no-progress'],
+      ...(counts ? { counts } : {}),
+    });
     const m = r.summary.manifests;
     const hours = (prefix: string) => m.filter((x) => x.file.startsWith(prefix)).reduce((a, x) => a + x.hours, 0);
     console.log(

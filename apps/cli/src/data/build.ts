@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveDataBuildConfig, type DataBuildConfig, type DataBuildOptions } from './config.js';
+import { countOverrides, resolveDataBuildConfig, type DataBuildConfig, type DataBuildOptions, type SplitCounts } from './config.js';
 import { cpuSeconds } from './cpu.js';
 import { buildCorpus, type Corpus, type SourceStats } from './corpus.js';
 import { manifestFiles, manifestRecord, toJsonl, type ManifestRecord, type Rendered } from './manifest.js';
@@ -24,6 +24,8 @@ export interface ManifestSummary {
 export interface BuildSummary {
   readonly size: string;
   readonly seed: number;
+  /** Only in builds whose split counts differ from the size's defaults (`--aligned`): those counts. */
+  readonly counts?: Partial<SplitCounts>;
   readonly sampleRate: number;
   readonly corpusSentences: number;
   readonly textOnly: { readonly file: string; readonly sentences: number; readonly bytes: number; readonly sha256: string };
@@ -73,9 +75,11 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
     const hours = records.reduce((a, r) => a + r.samples, 0) / cfg.sampleRate / 3600;
     manifests.push({ file, utterances: records.length, hours, voices: [...new Set(records.map((r) => r.voice))].sort() });
   }
+  const overrides = countOverrides(cfg);
   const summary: BuildSummary = {
     size: cfg.size,
     seed: cfg.seed,
+    ...(overrides ? { counts: overrides } : {}),
     sampleRate: cfg.sampleRate,
     corpusSentences: corpus.sentences.length,
     textOnly: { file: 'text-only.txt', sentences: plan.textOnly.length, bytes: Buffer.byteLength(textOnly), sha256: sha256(textOnly) },

@@ -43,6 +43,13 @@ export interface DataBuildConfig {
 
 export type DataBuildOptions = Partial<Omit<DataBuildConfig, 'counts'>> & { readonly out: string; readonly counts?: Partial<SplitCounts> };
 
+/** The split counts that differ from the size's defaults (`--aligned`), or undefined when none does. */
+export function countOverrides(cfg: Pick<DataBuildConfig, 'size' | 'counts'>): Partial<SplitCounts> | undefined {
+  const base = SIZES[cfg.size];
+  const diff = Object.fromEntries(Object.entries(cfg.counts).filter(([k, v]) => base[k as keyof SplitCounts] !== v));
+  return Object.keys(diff).length > 0 ? (diff as Partial<SplitCounts>) : undefined;
+}
+
 /** Fills defaults, never mutates `opts`, throws ConfigError naming the broken invariant. */
 export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig {
   const size = opts.size ?? 'tiny';
