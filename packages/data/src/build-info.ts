@@ -30,6 +30,26 @@ export interface BuildInfo {
   readonly sources: readonly unknown[];
 }
 
+/** What names a data build: its size, seed and any split counts changed from the size's defaults. */
+export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts'>;
+
+/**
+ * The `zipper data build` arguments that make this build (after `--out DIR`). Counts the command
+ * has no flag for (only `--aligned` has one; others come from `buildData({ counts })`) are named
+ * after them in parentheses.
+ */
+export function buildArgs(b: BuildIdentity): string {
+  const { aligned, ...other } = b.counts ?? {};
+  const rest = Object.keys(other).length > 0 ? ` (buildData counts ${JSON.stringify(other)})` : '';
+  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${rest}`;
+}
+
+/** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown). */
+export function buildName(b: BuildIdentity): string {
+  const counts = Object.entries(b.counts ?? {}).map(([k, v]) => `-${k}${v}`);
+  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}`;
+}
+
 /** Parses and checks build.json; throws DataDirError naming the file and the field. */
 export function parseBuildInfo(text: string, file: string): BuildInfo {
   let v: unknown;

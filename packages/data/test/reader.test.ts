@@ -3,7 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allManifestFiles, AudioMismatchError, hasText, holdOut, ManifestError, manifestFileName, parseManifestFileName, SPLITS, type AudioSplit } from '@zipper/data';
+import { allManifestFiles, AudioMismatchError, buildArgs, buildName, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, SPLITS, type AudioSplit } from '@zipper/data';
 import { DataDir, readManifest } from '@zipper/data/node';
 import { buildTinyData } from './tiny-build.js';
 
@@ -141,5 +141,24 @@ describe('splits and hold-out', () => {
     expect(holdOut(n(11)).heldOut).toEqual([10]);
     expect(holdOut(n(2), { fraction: 0.9 }).heldOut).toEqual([1]);
     expect(() => holdOut(n(1))).toThrow(/at least 2 items/);
+  });
+});
+
+describe('build identity', () => {
+  it('names a build by its command and a dataset name; --aligned only when the counts changed', () => {
+    const data = DataDir.open(dir);
+    expect(data.build.counts).toBeUndefined(); // a build without --aligned writes no counts
+    expect(buildArgs(data.build)).toBe('--size tiny --seed 0');
+    expect(buildName(data.build)).toBe('zipper-data-build-tiny-seed0');
+    const grown = { size: 'full', seed: 0, counts: { aligned: 15_000 } };
+    expect(buildArgs(grown)).toBe('--size full --seed 0 --aligned 15000');
+    expect(buildName(grown)).toBe('zipper-data-build-full-seed0-aligned15000');
+    expect(buildArgs({ size: 'tiny', seed: 3, counts: { dev: 5 } })).toBe('--size tiny --seed 3 (buildData counts {"dev":5})');
+    const text = readFileSync(path.join(dir, 'build.json'), 'utf8');
+    const withCounts = JSON.stringify({ ...JSON.parse(text), counts: { aligned: 20 } });
+    expect(parseBuildInfo(withCounts, 'build.json').counts).toEqual({ aligned: 20 });
+    const bad = JSON.stringify({ ...JSON.parse(text), counts: { aligned: 0 } });
+    expect(() => parseBuildInfo(bad, 'build.json')).toThrow(DataDirError);
+    expect(() => parseBuildInfo(bad, 'build.json')).toThrow(/field "counts"/);
   });
 });

@@ -1,3 +1,4 @@
+import { buildArgs } from '@zipper/data';
 import type { BuildSummary } from './build.js';
 import type { DataBuildConfig } from './config.js';
 import { NORMALIZATION } from './normalize.js';
@@ -22,7 +23,7 @@ export function renderReadme(s: BuildSummary, cfg: DataBuildConfig): string {
   const src = s.sources.map((x) => `| ${x.name} | ${x.debianPackage} | ${x.raw} | ${x.rejected} | ${x.duplicates} | ${x.kept} |`);
   return `# Zipper synthetic data (generated)
 
-Built by \`zipper data build --out <this directory> --size ${s.size} --seed ${s.seed}${s.counts?.aligned !== undefined ? ` --aligned ${s.counts.aligned}` : ''}\`; rebuilding with the
+Built by \`zipper data build --out <this directory> ${buildArgs(s)}\`; rebuilding with the
 same seed and the same Debian packages gives the same manifests and byte-identical audio.
 Do not edit: rerun the command (it skips files that are done and verified by sha256).
 

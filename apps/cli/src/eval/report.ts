@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mean } from '@zipper/common';
-import type { BuildInfo } from '@zipper/data';
+import { buildArgs, type BuildInfo } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { parse } from '../args.js';
 import { UsageError } from '../command.js';
@@ -94,7 +94,7 @@ function dataBuilds(runs: readonly RunSummary[]): [RunSummary['run']['data'], Bu
 function renderData(runs: readonly RunSummary[]): string[] {
   const lines = ['## Data', '', "The paper's 1% of aligned data is about 2.8k utterances (LibriSpeech + LibriTTS); ours, per build:", ''];
   for (const [d, build] of dataBuilds(runs)) {
-    lines.push(`Build \`${d.dir}\` (size ${d.size}, seed ${d.seed}, build.json sha256 ${d.buildSha256.slice(0, 12)}):`, '');
+    lines.push(`Build \`${d.dir}\` (\`zipper data build ${buildArgs(d)}\`, build.json sha256 ${d.buildSha256.slice(0, 12)}):`, '');
     if (!build) {
       lines.push('(not found where run.json says; counts not shown)', '');
       continue;

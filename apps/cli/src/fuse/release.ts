@@ -21,6 +21,7 @@ import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import { MODEL_DIR } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
+import { buildArgs, buildName } from '@zipper/data';
 
 export interface ReleaseOptions {
   readonly run: string;
@@ -133,7 +134,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     'base_model:',
     ...towers.map((t) => `- ${t.name}@${t.version}`),
     'datasets:',
-    `- zipper-data-build-${run.data.size}-seed${run.data.seed}`,
+    `- ${buildName(run.data)}`,
     'tags:',
     '- zipper',
     '- text-to-speech',
@@ -168,7 +169,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '',
     '| | |',
     '|---|---|',
-    `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\` (build.json sha256 \`${run.data.buildSha256}\`), ${run.data.percent}% of the aligned pairs |`,
+    `| data | \`zipper data build ${buildArgs(run.data)}\` (build.json sha256 \`${run.data.buildSha256}\`), ${run.data.percent}% of the aligned pairs |`,
     `| tasks | ${run.tasks.join(' + ')}, mixed ${Object.entries(run.mix)
       .map(([k, v]) => `${k} ${v}`)
       .join(' : ')} by example count |`,

@@ -46,6 +46,8 @@ export interface FuseRun {
     readonly buildSha256: string;
     readonly size: string;
     readonly seed: number;
+    /** The build's split counts changed from its size's defaults (build.json `counts`, `zipper data build --aligned`); absent when none. */
+    readonly counts?: Readonly<Record<string, number>>;
     readonly fraction: number;
     readonly percent: number;
   };

@@ -438,6 +438,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
           buildSha256: data.buildSha256,
           size: data.build.size,
           seed: data.build.seed,
+          ...(data.build.counts ? { counts: data.build.counts } : {}),
           fraction: percent / 100,
           percent,
         },

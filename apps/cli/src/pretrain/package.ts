@@ -17,6 +17,7 @@ import { isHeldOut, type LossPoint } from '../progress/index.js';
 import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, type SessionRecord } from '../training/session.js';
 import { packageDir, portable } from '../training/portable.js';
 import type { PretrainRun } from './run-file.js';
+import { buildArgs, buildName } from '@zipper/data';
 
 export const PACKAGE_DIR = 'package';
 
@@ -80,7 +81,7 @@ export function writeCheckpointPackage(
     `pipeline_tag: ${run.modality === 'text' ? 'text-generation' : 'audio-to-audio'}`,
     'license: apache-2.0',
     'datasets:',
-    `- zipper-data-build-${run.data.size}-seed${run.data.seed}`,
+    `- ${buildName(run.data)}`,
     'tags:',
     '- zipper',
     '- tensorflow.js',
@@ -107,7 +108,7 @@ export function writeCheckpointPackage(
     '',
     '| | |',
     '|---|---|',
-    `| data | \`zipper data build --size ${run.data.size} --seed ${run.data.seed}\`, build.json sha256 \`${run.data.buildSha256}\` |`,
+    `| data | \`zipper data build ${buildArgs(run.data)}\`, build.json sha256 \`${run.data.buildSha256}\` |`,
     `| training data | ${run.counts.trainItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'text-only sentences' : 'speech-only utterances'}, ${run.counts.trainTokens.toLocaleString('en-US')} tokens |`,
     `| held out | ${run.counts.heldOutItems.toLocaleString('en-US')} ${run.modality === 'text' ? 'dev sentences' : 'speech-only utterances (the last 2% of the manifest)'}, ${run.counts.heldOutTokens.toLocaleString('en-US')} tokens |`,
     `| steps | ${steps.toLocaleString('en-US')}${steps < run.config.steps ? ` of the ${run.config.steps.toLocaleString('en-US')}-step schedule (stopped with --until-step; the learning rate had not reached its minimum)` : ''} x ${run.tokensPerStep.toLocaleString('en-US')} tokens (seq ${run.config.seqLen} x batch ${run.config.batchSize}) |`,

@@ -26,6 +26,8 @@ export interface PretrainRun {
     readonly buildSha256: string;
     readonly size: string;
     readonly seed: number;
+    /** The build's split counts changed from its size's defaults (build.json `counts`); absent when none. */
+    readonly counts?: Readonly<Record<string, number>>;
   };
   readonly tokenizer: TokenizerRecord;
   readonly counts: {
