@@ -33,6 +33,18 @@ export interface BuildInfo {
 /** What names a data build: its size, seed and any split counts changed from the size's defaults. */
 export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts'>;
 
+/** Where a run's data build is and which one it is: the `data` record of the run files. */
+export interface BuildRef extends BuildIdentity {
+  readonly dir: string;
+  /** sha256 of the build's build.json: the exact data build. */
+  readonly buildSha256: string;
+}
+
+/** The `data` record a run file keeps of the build it trained on (`counts` only when the build has them). */
+export function buildRef(dir: string, build: BuildInfo, buildSha256: string): BuildRef {
+  return { dir, buildSha256, size: build.size, seed: build.seed, ...(build.counts ? { counts: build.counts } : {}) };
+}
+
 /**
  * The `zipper data build` arguments that make this build (after `--out DIR`). Counts the command
  * has no flag for (only `--aligned` has one; others come from `buildData({ counts })`) are named

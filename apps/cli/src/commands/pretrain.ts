@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DataParallelGradients, defaultDataParallelWorkers, evaluateLoss, initBackend, type Tower } from '@zipper/core';
-import { evalBatches, trainBatches } from '@zipper/data';
+import { buildRef, evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { intArg, modalityArg, numArg, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
@@ -145,13 +145,7 @@ export const pretrain: Command = {
           preset: presetName,
           config: preset,
           seed,
-          data: {
-            dir: dataDir,
-            buildSha256: data.buildSha256,
-            size: data.build.size,
-            seed: data.build.seed,
-            ...(data.build.counts ? { counts: data.build.counts } : {}),
-          },
+          data: buildRef(dataDir, data.build, data.buildSha256),
           tokenizer: prepared.tokenizer,
           counts: prepared.counts,
           tokensPerStep,

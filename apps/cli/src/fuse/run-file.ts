@@ -9,6 +9,7 @@ import type { AlignedData } from './aligned.js';
 import type { InitFrom } from './init-from.js';
 import type { ModelKind } from './models.js';
 import type { Modality, TowerRef } from './towers.js';
+import type { BuildRef } from '@zipper/data';
 
 export const FUSE_RUN_FORMAT = 'zipper-fuse-run';
 export const FUSE_RUN_VERSION = 1;
@@ -41,13 +42,8 @@ export interface FuseRun {
   readonly command: string;
   readonly seed: number;
   readonly towers: Readonly<Record<Modality, TowerRef>>;
-  readonly data: {
-    readonly dir: string;
-    readonly buildSha256: string;
-    readonly size: string;
-    readonly seed: number;
-    /** The build's split counts changed from its size's defaults (build.json `counts`, `zipper data build --aligned`); absent when none. */
-    readonly counts?: Readonly<Record<string, number>>;
+  /** The data build (`buildRef`) and the aligned fraction trained on. */
+  readonly data: BuildRef & {
     readonly fraction: number;
     readonly percent: number;
   };

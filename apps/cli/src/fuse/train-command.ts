@@ -29,6 +29,7 @@ import {
   type TaskName,
 } from './run-file.js';
 import { loadTowers, MODALITIES, parseTowerOptions, recordedLocations, type Modality } from './towers.js';
+import { buildRef } from '@zipper/data';
 
 const FUSE_DEFAULTS = { lr: 1e-3 };
 const BASELINE_DEFAULTS = { lr: 1e-3 }; // the sweep of docs/fuse-cli.md, "Choosing the baseline's learning rate"
@@ -434,11 +435,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         seed,
         towers: refs,
         data: {
-          dir: dataDir,
-          buildSha256: data.buildSha256,
-          size: data.build.size,
-          seed: data.build.seed,
-          ...(data.build.counts ? { counts: data.build.counts } : {}),
+          ...buildRef(dataDir, data.build, data.buildSha256),
           fraction: percent / 100,
           percent,
         },

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CheckpointError } from '@zipper/core';
 import type { TokenizerRecord } from './prepare.js';
 import type { Modality, PretrainPreset } from './presets.js';
+import type { BuildRef } from '@zipper/data';
 
 export const PRETRAIN_RUN_FORMAT = 'zipper-pretrain-run';
 export const PRETRAIN_RUN_VERSION = 1;
@@ -20,15 +21,8 @@ export interface PretrainRun {
   /** The preset's values, `--steps` applied. */
   readonly config: PretrainPreset;
   readonly seed: number;
-  readonly data: {
-    readonly dir: string;
-    /** sha256 of the build's build.json: the exact data build. */
-    readonly buildSha256: string;
-    readonly size: string;
-    readonly seed: number;
-    /** The build's split counts changed from its size's defaults (build.json `counts`); absent when none. */
-    readonly counts?: Readonly<Record<string, number>>;
-  };
+  /** The data build it trained on (`buildRef`). */
+  readonly data: BuildRef;
   readonly tokenizer: TokenizerRecord;
   readonly counts: {
     readonly trainItems: number;
