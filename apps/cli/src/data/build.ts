@@ -9,27 +9,19 @@ import { Progress } from './progress.js';
 import { renderReadme } from './readme.js';
 import { readAllSources, sourcesFingerprint } from './sources.js';
 import { sha256Hex as sha256 } from '@zipper/common/node';
+import type { BuildInfo, ManifestSummary } from '@zipper/data';
 import { fileSha256, Journal, writeAtomic } from './store.js';
 import { synthesize } from './synth.js';
 import { requireTools, type ToolName } from './tools.js';
 import { encodeWav } from './wav.js';
 
-export interface ManifestSummary {
-  readonly file: string;
-  readonly utterances: number;
-  readonly hours: number;
-  readonly voices: readonly string[];
-}
-
-export interface BuildSummary {
-  readonly size: string;
-  readonly seed: number;
+/**
+ * What build.json holds: `@zipper/data`'s BuildInfo (the reader's type), with the builder's own
+ * types for the counts it changed and the per-source statistics.
+ */
+export interface BuildSummary extends BuildInfo {
   /** Only in builds whose split counts differ from the size's defaults (`--aligned`): those counts. */
   readonly counts?: Partial<SplitCounts>;
-  readonly sampleRate: number;
-  readonly corpusSentences: number;
-  readonly textOnly: { readonly file: string; readonly sentences: number; readonly bytes: number; readonly sha256: string };
-  readonly manifests: readonly ManifestSummary[];
   readonly sources: readonly SourceStats[];
 }
 
