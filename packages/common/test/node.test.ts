@@ -4,7 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ZipperError } from '../src/errors.js';
-import { previousDir, sha256, sha256File, sha256Hex, writeDirAtomic, writeFileAtomic, writeFileAtomicSync } from '../src/node/index.js';
+import {
+  previousDir,
+  replaceDirAtomic,
+  sha256,
+  sha256File,
+  sha256Hex,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from '../src/node/index.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'zipper-common-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -88,5 +97,25 @@ describe('atomic writes', () => {
       await expect(writeDirAtomic(dir, [{ name, data: bytes('1') }])).rejects.toThrow(ZipperError);
     expect(readFileSync(path.join(dir, 'run.json'), 'utf8')).toBe('{}'); // a refused write leaves the old directory
     expect(readdirSync(root).filter((f) => f.includes('.tmp-') || f === 'x')).toEqual([]);
+  });
+
+  it('replaceDirAtomic swaps in what another writer put in the temp directory; a failing fill leaves the old one', async () => {
+    const dir = path.join(root, 'best');
+    await replaceDirAtomic(dir, async (tmp) => {
+      await writeDirAtomic(path.join(tmp, 'model'), [{ name: 'w.bin', data: bytes('step 1') }]);
+      await writeFileAtomic(path.join(tmp, 'run.json'), '{"step":1}');
+    });
+    expect(readdirSync(dir).sort()).toEqual(['model', 'run.json']);
+    await expect(
+      replaceDirAtomic(dir, async (tmp) => {
+        await writeFileAtomic(path.join(tmp, 'run.json'), '{"step":2}');
+        throw new Error('model write failed');
+      }),
+    ).rejects.toThrow('model write failed');
+    expect(readFileSync(path.join(dir, 'run.json'), 'utf8')).toBe('{"step":1}');
+    expect(readFileSync(path.join(dir, 'model', 'w.bin'), 'utf8')).toBe('step 1');
+    await replaceDirAtomic(dir, async (tmp) => writeFileAtomic(path.join(tmp, 'run.json'), '{"step":3}'));
+    expect(readdirSync(dir)).toEqual(['run.json']); // the whole directory is replaced, not merged
+    expect(readdirSync(root).filter((f) => f.includes('.tmp-') || f.startsWith('.best'))).toEqual([]);
   });
 });

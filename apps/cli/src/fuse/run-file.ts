@@ -10,6 +10,7 @@ import type { InitFrom } from './init-from.js';
 import type { ModelKind } from './models.js';
 import type { Modality, TowerRef } from './towers.js';
 import type { BuildRef } from '@zipper/data';
+import type { BestEvaluation } from '../training/session.js';
 
 export const FUSE_RUN_FORMAT = 'zipper-fuse-run';
 export const FUSE_RUN_VERSION = 1;
@@ -32,6 +33,8 @@ export interface FuseRecipe {
   readonly evalEvery: number;
   /** Learning-rate multiple of the unfrozen towers' own weights (fuse --tower-lr-scale; absent = 1). */
   readonly towerLrScale?: number;
+  /** --keep-best: OUT/best holds the model of the best held-out evaluation by this (`total` or a stream; absent = none). */
+  readonly keepBest?: string;
 }
 
 export interface FuseRun {
@@ -84,6 +87,8 @@ export interface FuseRun {
   readonly parameters: { readonly total: number; readonly trained: number };
   readonly createdWith: Readonly<Record<string, string>>;
   readonly createdAt: string;
+  /** In OUT/best/run.json only (--keep-best): the evaluation these weights were kept for; `command` then ends in `--until-step` its step. */
+  readonly best?: BestEvaluation;
 }
 
 /** Which renderings of a pair serve as ASR examples. */

@@ -16,6 +16,7 @@ import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { checkKeepBest, keepBestArg, saveBestModel } from './best.js';
 import { checkInitSource, initFrom } from './init-from.js';
 import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
@@ -46,7 +47,7 @@ export function trainUsage(kind: ModelKind): string {
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
       [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts] [--steps N] [--batch N] [--lr X] [--seed N]${only}
-      [--init-from RUN_DIR] [--every N] [--eval-every N] [--workers N] [--minutes M] [--no-progress]
+      [--init-from RUN_DIR] [--every N] [--eval-every N] [--keep-best total|STREAM] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
 ${
@@ -91,6 +92,10 @@ OUT/sessions.jsonl. --init-from RUN_DIR starts from that run's trained weights (
 same kind, same tower checkpoints, same weight keys and shapes) instead of a fresh
 initialization, with this run's schedule, seed and a fresh optimizer: a warm start, e.g. more
 passes for an underfit model (run.json records the source and the sha256 of its weights).
+--keep-best BY keeps OUT/best/, the run as of its best held-out evaluation past step 0 so far,
+by the total held-out loss (total) or one stream's (text, speech, text_ctc, align): a run
+directory (run.json with \`best\` and the command + --until-step STEP that reproduces it, model/,
+loss.jsonl, sessions.jsonl, loss.svg), so every command that takes a run takes OUT/best.
 --resume continues exactly after a kill; --minutes M stops after M minutes
 with a checkpoint; --until-step N stops at step N (held-out loss and a checkpoint there) without
 changing the schedule, so OUT/model as of step N is reproduced by the run's command with the same
@@ -129,6 +134,7 @@ const OPTIONS = {
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
   'init-from': { type: 'string' },
+  'keep-best': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -137,6 +143,7 @@ const OPTIONS = {
 /** Options that shape the run: refused with --resume (run.json has them). */
 const RUN_OPTIONS = [
   'init-from',
+  'keep-best',
   'tasks',
   'fraction',
   'freeze',
@@ -288,6 +295,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     every,
     keep: DEFAULTS.keep,
     evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
+    ...(v['keep-best'] !== undefined ? { keepBest: keepBestArg(v['keep-best']) } : {}),
     ...(v['tower-lr-scale'] !== undefined ? { towerLrScale: towerLrScaleArg(v['tower-lr-scale'], freeze) } : {}),
   };
   const crossLayersArg = run
@@ -424,6 +432,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         String(recipe.every),
         '--eval-every',
         String(recipe.evalEvery),
+        ...(recipe.keepBest !== undefined ? ['--keep-best', recipe.keepBest] : []),
         '--workers',
         String(workers),
       ].join(' ');
@@ -465,7 +474,6 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         createdWith: { node: process.versions.node, '@tensorflow/tfjs-core': tf.version_core, backend: info.backend },
         createdAt: new Date().toISOString(),
       };
-      writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
     }
     // --asr-audio asr,tts: the mixture runs over both renderings of each pair (index i < N the
     // aligned-asr audio, i >= N the TTS voice's); a TTS draw of either index is pair i mod N
@@ -488,6 +496,8 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const heldOut = Array.from({ length: Math.ceil(dev.length / recipe.batchSize) }, (_, i) =>
       m.layout(dev.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)),
     );
+    if (recipe.keepBest !== undefined) checkKeepBest(recipe.keepBest, heldOut, m.spec);
+    if (!v.resume) writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`); // after every check
     log(
       `zipper ${kind}: ${total.toLocaleString('en-US')} parameters, ${trained.toLocaleString('en-US')} trained${kind === 'fuse' ? ` (frozen: ${freeze.join(', ') || 'none'}; ${crossLayers} cross-attention layers per direction)` : ` (one stream, maxSeqLen ${maxSeqLen})`}; ` +
         `tasks ${active.map((t) => `${t} ${mix[t]}`).join(' : ')}; ${recipe.steps} steps x ${recipe.batchSize} examples = ${((recipe.steps * recipe.batchSize) / aligned.counts.kept).toFixed(1)} epochs of ${aligned.counts.kept} pairs; lr ${recipe.peakLr}; workers ${workers}`,
@@ -525,6 +535,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         await m.save(path.join(out, MODEL_DIR));
         modelStep = step;
       },
+      ...(recipe.keepBest !== undefined ? { best: { by: recipe.keepBest, save: saveBestModel(run!, m) } } : {}),
     });
     // a run killed between its last training checkpoint and the model's write: write it now
     if (result.finished && modelStep !== result.step) await m.save(path.join(out, MODEL_DIR));

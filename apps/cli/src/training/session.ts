@@ -13,6 +13,13 @@
  * of 0 and 1 workers differ only in float summation order). `tokens` in the log is the running
  * sum of the steps' input tokens (core's `StepProgress.tokens`), restored from the log on resume.
  *
+ * Keep-best (`best`): after every held-out evaluation past step 0 whose score (the total or one
+ * stream) is below every earlier one, OUT/best/ is replaced (atomically, as a whole) by the run
+ * as of that step: `loss.jsonl`, `sessions.jsonl` (this session's line as of the step), `loss.svg`
+ * and what `best.save` writes (the model, the run file), before that step's checkpoint. So
+ * OUT/best/ reads like a run stopped there. A resume takes the best so far from the kept log and
+ * redoes the steps after its checkpoint exactly, evaluations and saves included.
+ *
  * Wall time: a session that ends (finished, --minutes, --until-step) appends its line to
  * `sessions.jsonl`. At every checkpoint it also writes `session.json` (atomically): its line as of
  * that checkpoint, `"ended": "killed"`. A session killed later leaves that file behind, and the
@@ -33,7 +40,7 @@ import {
   type TrainableParams,
   type TrainerOptions,
 } from '@zipper/core';
-import { writeFileAtomicSync } from '@zipper/common/node';
+import { replaceDirAtomic, writeFileAtomicSync } from '@zipper/common/node';
 import { duration, isHeldOut, LossLog, TrainBar, writeLossSvg, type StreamLosses } from '../progress/index.js';
 
 export interface SessionConfig<B = Batch> {
@@ -75,6 +82,41 @@ export interface SessionConfig<B = Batch> {
   readonly log?: (line: string) => void;
   /** After every checkpoint (e.g. also write the model in its release format). */
   readonly onCheckpoint?: (step: number) => Promise<void>;
+  /** Keep the model of the best held-out evaluation (needs `heldOut`). */
+  readonly best?: KeepBest;
+}
+
+/** The total held-out loss, as `KeepBest.by`. */
+export const TOTAL = 'total';
+/** OUT/best/: the run as of its best held-out evaluation (`best`). */
+export const BEST_DIR = 'best';
+
+export interface KeepBest {
+  /** What is minimized: `total` (the held-out loss) or one stream's held-out loss (`streams` sessions). */
+  readonly by: string;
+  /** Writes the model (and the run's own files) of a new best into `dir`, the new OUT/best/ before it is swapped in. */
+  readonly save: (best: BestEvaluation, dir: string) => Promise<void>;
+}
+
+/** A held-out evaluation chosen by `KeepBest.by`. */
+export interface BestEvaluation {
+  readonly step: number;
+  readonly by: string;
+  /** The minimized loss (nats per target). */
+  readonly value: number;
+  readonly heldOut: number;
+  readonly streams?: StreamLosses;
+}
+
+/** The score of a held-out evaluation by `by`; a stream it lacks is a ConfigError naming those it has. */
+export function bestScore(by: string, heldOut: number, streams: StreamLosses | undefined): number {
+  if (by === TOTAL) return heldOut;
+  const v = streams?.[by];
+  if (v === undefined)
+    throw new ConfigError(
+      `keep-best: the held-out evaluation has no stream "${by}"; choose ${[TOTAL, ...Object.keys(streams ?? {})].join(', ')}`,
+    );
+  return v;
 }
 
 export interface SessionResult {
@@ -88,6 +130,8 @@ export interface SessionResult {
   /** Per stream (`streams` sessions): the last step's and the last held-out evaluation's losses. */
   readonly lastStreams: StreamLosses | undefined;
   readonly lastHeldOutStreams: StreamLosses | undefined;
+  /** With `best`: the best evaluation of the run so far (undefined before the first past step 0). */
+  readonly best: BestEvaluation | undefined;
   /** This invocation: steps run, wall seconds, training tokens per second (over the whole loop: evals and checkpoints included). */
   readonly sessionSteps: number;
   readonly sessionSeconds: number;
@@ -146,6 +190,7 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
   const trainDir = path.join(c.out, TRAIN_DIR);
   const losses = new LossLog(path.join(c.out, LOSS_LOG));
   const plot = () => writeLossSvg(path.join(c.out, LOSS_PLOT), losses.read(), { title: c.title });
+  if (c.best && !c.heldOut) throw new ConfigError('runSession: `best` needs `heldOut`, the evaluation it chooses by');
   if (c.workers > 0 && !c.parallel)
     throw new ConfigError('runSession: workers > 0 needs `parallel`, a data-parallel strategy factory for this model');
   const parallel = c.workers > 0 ? c.parallel!(c.workers) : undefined;
@@ -167,14 +212,51 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
     let lastStreams: StreamLosses | undefined;
     let lastHeldOutStreams: StreamLosses | undefined;
     let tokens = 0;
-    const evaluate = (step: number) => {
+    let best: BestEvaluation | undefined;
+    const t0 = performance.now();
+    const startedAt = new Date().toISOString();
+    let startStep = 0; // set once the checkpoint (if any) is loaded
+    let tokensBefore = 0;
+    const elapsed = () => (performance.now() - t0) / 1000;
+    const rate = (seconds: number) => (seconds > 0 ? (tokens - tokensBefore) / seconds : 0);
+    /** This session's line after `seconds`. */
+    const record = (seconds: number, ended?: 'killed'): SessionRecord => ({
+      startedAt,
+      endedAt: new Date().toISOString(),
+      fromStep: startStep,
+      toStep: trainer.step,
+      seconds: +seconds.toFixed(1),
+      tokensPerSecond: Math.round(rate(seconds)),
+      workers,
+      ...(ended ? { ended } : {}),
+    });
+    /** The step's evaluation beats every earlier one past step 0 (by `c.best.by`): the new best. */
+    const better = (step: number, heldOut: number, streams: StreamLosses | undefined): BestEvaluation | undefined => {
+      if (!c.best) return undefined;
+      const value = bestScore(c.best.by, heldOut, streams); // also checks `by` at step 0
+      if (step === 0 || (best && value >= best.value)) return undefined;
+      return { step, by: c.best.by, value, heldOut, ...(streams ? { streams } : {}) };
+    };
+    /** Replaces OUT/best/ by the run as of now (the step of `b`): its log, sessions, plot, and the model. */
+    const saveBest = (b: BestEvaluation) =>
+      replaceDirAtomic(path.join(c.out, BEST_DIR), async (dir) => {
+        writeFileAtomicSync(path.join(dir, LOSS_LOG), readFileSync(path.join(c.out, LOSS_LOG)));
+        const ended = existsSync(path.join(c.out, SESSIONS_LOG)) ? readFileSync(path.join(c.out, SESSIONS_LOG), 'utf8') : '';
+        writeFileAtomicSync(path.join(dir, SESSIONS_LOG), `${ended}${JSON.stringify(record(elapsed()))}\n`);
+        writeLossSvg(path.join(dir, LOSS_PLOT), losses.read(), { title: c.title });
+        await c.best!.save(b, dir);
+      });
+    const evaluate = async (step: number) => {
       const e = heldOut!();
       lastHeldOut = e.loss;
       lastHeldOutStreams = c.streams ? streamLosses(e.streams) : undefined;
       losses.append({ step, tokens, heldOut: e.loss, ...(lastHeldOutStreams ? { streams: lastHeldOutStreams } : {}) });
+      const b = better(step, e.loss, lastHeldOutStreams);
+      if (b) {
+        await saveBest(b);
+        best = b;
+      }
     };
-    const t0 = performance.now();
-    const startedAt = new Date().toISOString();
     try {
       const killed = recoverKilledSession(c.out);
       if (killed)
@@ -188,6 +270,7 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         const held = kept.filter(isHeldOut).pop();
         lastHeldOut = held?.heldOut;
         lastHeldOutStreams = held?.streams;
+        for (const p of kept.filter(isHeldOut)) best = better(p.step, p.heldOut, p.streams) ?? best;
         tokens = kept.filter((p) => !isHeldOut(p)).pop()?.tokens ?? 0;
         log(`resumed from ${last} (step ${trainer.step} of ${c.totalSteps})`);
         if (c.untilStep !== undefined && trainer.step > c.untilStep)
@@ -196,26 +279,13 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
           );
       } else {
         losses.truncateTo(-1); // a fresh run, or a resume before the first checkpoint
-        if (heldOut) evaluate(0);
+        if (heldOut) await evaluate(0);
       }
-      const startStep = trainer.step;
-      const tokensBefore = tokens;
+      startStep = trainer.step;
+      tokensBefore = tokens;
       const bar = new TrainBar({ totalSteps: c.totalSteps, startStep, enabled: c.progress });
       if (lastHeldOut !== undefined) bar.setHeldOut(lastHeldOut, lastHeldOutStreams);
       let saved = trainer.step;
-      const elapsed = () => (performance.now() - t0) / 1000;
-      const rate = (seconds: number) => (seconds > 0 ? (tokens - tokensBefore) / seconds : 0);
-      /** This session's line after `seconds`. */
-      const record = (seconds: number, ended?: 'killed'): SessionRecord => ({
-        startedAt,
-        endedAt: new Date().toISOString(),
-        fromStep: startStep,
-        toStep: trainer.step,
-        seconds: +seconds.toFixed(1),
-        tokensPerSecond: Math.round(rate(seconds)),
-        workers,
-        ...(ended ? { ended } : {}),
-      });
       const save = async () => {
         await trainer.save(trainDir, { keep: c.keep });
         saved = trainer.step;
@@ -231,7 +301,7 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         lastStreams = c.streams ? { ...lastStreams, ...streamLosses(p.streams) } : undefined;
         losses.append({ step: p.step, tokens, loss: p.loss, ...(c.streams ? { streams: streamLosses(p.streams) } : {}) });
         if (heldOut && (p.step % c.evalEvery === 0 || p.step === stop)) {
-          evaluate(p.step);
+          await evaluate(p.step);
           bar.setHeldOut(lastHeldOut!, lastHeldOutStreams);
         }
         bar.update(p.step, p.loss, p.tokens, lastStreams);
@@ -257,6 +327,7 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
         lastHeldOut,
         lastStreams,
         lastHeldOutStreams,
+        best,
         sessionSteps,
         sessionSeconds,
         tokensPerSecond,

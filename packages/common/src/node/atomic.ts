@@ -130,21 +130,38 @@ function checkName(name: string): void {
  * Names may hold subfolders (`eval/dev/metrics.json`); they are made and fsynced too.
  */
 export async function writeDirAtomic(dir: string, files: readonly NamedBytes[], hook?: WriteHook): Promise<void> {
-  const target = path.resolve(dir);
   for (const f of files) checkName(f.name);
+  await replaceDirAtomic(
+    dir,
+    async (tmp) => {
+      // every folder a name holds, its ancestors too (a/b/c.json: a, a/b)
+      const folders = new Set<string>();
+      for (const f of files) for (let d = path.posix.dirname(f.name); d !== '.'; d = path.posix.dirname(d)) folders.add(d);
+      const subdirs = [...folders].sort();
+      for (const d of subdirs) await fs.mkdir(path.join(tmp, d), { recursive: true });
+      for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
+      // children before parents (reverse sorted order), so each folder's entry is durable in its parent
+      for (const d of subdirs.reverse()) await syncDir(path.join(tmp, d));
+    },
+    hook,
+  );
+}
+
+/**
+ * Replaces directory `dir` atomically with what `fill(tmp)` writes into a fresh temp sibling
+ * (steps 1-4 above; `fill` is step 1): for content written by other writers, e.g. a model saved
+ * next to its run file. `fill` makes its own files durable (the atomic writers here do); the temp
+ * directory itself is fsynced before the swap. If `fill` throws, the temp directory is removed
+ * and `dir` is untouched.
+ */
+export async function replaceDirAtomic(dir: string, fill: (tmp: string) => Promise<void>, hook?: WriteHook): Promise<void> {
+  const target = path.resolve(dir);
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempSibling(target);
   const prev = previousDir(target);
   await fs.mkdir(tmp);
   try {
-    // every folder a name holds, its ancestors too (a/b/c.json: a, a/b)
-    const folders = new Set<string>();
-    for (const f of files) for (let d = path.posix.dirname(f.name); d !== '.'; d = path.posix.dirname(d)) folders.add(d);
-    const subdirs = [...folders].sort();
-    for (const d of subdirs) await fs.mkdir(path.join(tmp, d), { recursive: true });
-    for (const f of files) await writeAndSync(path.join(tmp, f.name), f.data, f.name, hook);
-    // children before parents (reverse sorted order), so each folder's entry is durable in its parent
-    for (const d of subdirs.reverse()) await syncDir(path.join(tmp, d));
+    await fill(tmp);
     await syncDir(tmp);
     hook?.('commit');
   } catch (e) {
