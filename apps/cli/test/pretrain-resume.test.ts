@@ -7,6 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PretrainRun } from '../src/pretrain/run-file.js';
+import type { LossPoint } from '../src/progress/index.js';
 import { CURRENT_SESSION, type SessionRecord } from '../src/training/session.js';
 import { buildTinyData, readLosses, repo, runPretrain } from './pretrain-helpers.js';
 
@@ -132,5 +134,57 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
     await expect(runPretrain(['text', '--out', part, '--resume', '--workers', '0', '--no-progress', '--until-step', '20'])).rejects.toThrow(
       /past the requested stop at step 20/,
     );
+  });
+  it('--keep-best total: OUT/best is the run at its lowest held-out loss; its command (+ --until-step) gives the same tower; the package card prints no machine path', async () => {
+    const out = path.join(data, 'keep-best');
+    const a = await runPretrain([
+      'text',
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--out',
+      out,
+      '--workers',
+      '0',
+      '--no-progress',
+      '--keep-best',
+      'total',
+    ]);
+    expect(a.code).toBe(0);
+    const held = readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p && p.step > 0);
+    const argmin = held.reduce((b, p) => (p.heldOut < b.heldOut ? p : b));
+    const best = JSON.parse(readFileSync(path.join(out, 'best', 'run.json'), 'utf8')) as PretrainRun;
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as PretrainRun;
+    expect(run.command).toContain('--keep-best total');
+    expect(best.best).toEqual({ step: argmin.step, by: 'total', value: argmin.heldOut, heldOut: argmin.heldOut });
+    expect(best.command).toBe(`${run.command} --until-step ${argmin.step}`);
+    expect(readLosses(path.join(out, 'best')).at(-1)).toEqual(argmin);
+    const card = readFileSync(path.join(out, 'best', 'package', 'README.md'), 'utf8');
+    expect(card).toContain(`--until-step ${argmin.step}\n\`\`\``);
+    expect(card).toContain('--data DATA --preset tiny --out OUT --seed 0'); // the run's paths print as DATA / OUT
+    expect(card).not.toContain(data);
+    const until = path.join(data, 'keep-best-until');
+    const b = await runPretrain([
+      'text',
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--out',
+      until,
+      '--workers',
+      '0',
+      '--no-progress',
+      '--until-step',
+      String(argmin.step),
+    ]);
+    expect(b.code).toBe(0);
+    const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
+    expect(Buffer.compare(weights(path.join(out, 'best')), weights(until))).toBe(0);
+    expect(Buffer.compare(weights(path.join(out, 'best', 'package')), weights(until))).toBe(0);
+    await expect(
+      runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', path.join(data, 'kb-text'), '--keep-best', 'text']),
+    ).rejects.toThrow(/a tower has one held-out loss; pass --keep-best total/);
   });
 });

@@ -14,11 +14,12 @@ import { checkpointPackageName, PACKAGE_DIR, writeCheckpointPackage } from '../p
 import { prepareData } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
 import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
-import { runSession, TRAIN_DIR } from '../training/session.js';
+import { runSession, TOTAL, TRAIN_DIR } from '../training/session.js';
+import { writeFileAtomicSync } from '@zipper/common/node';
 
 const USAGE = `usage:
   zipper pretrain text|speech --data DIR --preset NAME --out DIR [--steps N] [--seed 0]
-                  [--workers N] [--minutes M] [--speech-tokenizer DIR] [--no-progress]
+                  [--keep-best total] [--workers N] [--minutes M] [--speech-tokenizer DIR] [--no-progress]
   zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M] [--until-step N]
 
 text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the preset), then the
@@ -37,7 +38,10 @@ model with TextTower.load(OUT) / SpeechTower.load(OUT)).
 --minutes M stops after M minutes with a checkpoint (train in chunks). --until-step N stops at
 step N (a multiple of the checkpoint interval, or any step) without changing the schedule, and writes
 OUT/tower/ and OUT/package/ as of that step: a release taken part-way through the run, reproduced by
-the run's command with the same --until-step. --workers N: data-parallel
+the run's command with the same --until-step. --keep-best total keeps OUT/best/, the run as of its
+lowest held-out loss past step 0 so far (run.json with \`best\` and the command + --until-step STEP
+that reproduces it, tower/, tokenizer/, package/, loss.jsonl, sessions.jsonl, loss.svg).
+--workers N: data-parallel
 worker threads (default 1 on 2+ cores); the losses of different worker counts differ in float
 summation order, so resume with the same count for a bit-identical curve.`;
 
@@ -51,13 +55,14 @@ const OPTIONS = {
   minutes: { type: 'string' },
   'until-step': { type: 'string' },
   'speech-tokenizer': { type: 'string' },
+  'keep-best': { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 /** Options that shape the run itself: refused with --resume (run.json has them). */
-const RUN_OPTIONS = ['preset', 'steps', 'seed', 'speech-tokenizer'] as const;
+const RUN_OPTIONS = ['preset', 'steps', 'seed', 'speech-tokenizer', 'keep-best'] as const;
 
 export const pretrain: Command = {
   name: 'pretrain',
@@ -104,6 +109,9 @@ export const pretrain: Command = {
     const base = run?.config ?? pretrainPreset(modality as Modality, presetName);
     const preset = run ? base : { ...base, steps: intArg(v.steps, 'steps', base.steps, 1) };
     const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+    if (!run && v['keep-best'] !== undefined && v['keep-best'] !== TOTAL)
+      throw new UsageError(`--keep-best: a tower has one held-out loss; pass --keep-best ${TOTAL}, got "${v['keep-best']}"`);
+    const keepBest = run ? run.keepBest !== undefined : v['keep-best'] !== undefined;
     if (untilStep !== undefined && untilStep > preset.steps)
       throw new UsageError(`--until-step ${untilStep} is past the run's ${preset.steps} steps; leave it out to train to the end`);
 
@@ -120,6 +128,9 @@ export const pretrain: Command = {
     const tower: Tower = prepared.createTower(seed);
     try {
       const parameters = [...tower.params.values()].reduce((n, p) => n + p.size, 0);
+      const heldOut = evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen);
+      if (keepBest && heldOut.length === 0)
+        throw new UsageError('--keep-best chooses by the held-out loss, but the data has no held-out split');
       if (!run) {
         const command = [
           'zipper pretrain',
@@ -134,6 +145,7 @@ export const pretrain: Command = {
           String(seed),
           ...(v.steps !== undefined ? ['--steps', String(preset.steps)] : []),
           ...(v['speech-tokenizer'] ? ['--speech-tokenizer', path.resolve(v['speech-tokenizer'])] : []),
+          ...(keepBest ? ['--keep-best', TOTAL] : []),
           '--workers',
           String(workers),
         ].join(' ');
@@ -150,6 +162,7 @@ export const pretrain: Command = {
           counts: prepared.counts,
           tokensPerStep,
           parameters,
+          ...(keepBest ? { keepBest: TOTAL } : {}),
           createdAt: new Date().toISOString(),
         };
         writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
@@ -159,7 +172,25 @@ export const pretrain: Command = {
         `${modality} tower ${presetName}: ${parameters.toLocaleString('en-US')} parameters; ${preset.steps} steps x ${tokensPerStep} tokens = ${(preset.steps * tokensPerStep).toLocaleString('en-US')} tokens = ${((preset.steps * tokensPerStep) / epochTokens).toFixed(2)} epochs of ${epochTokens.toLocaleString('en-US')}; workers ${workers}`,
       );
       const model = tower;
-      const heldOut = evalBatches(prepared.heldOut, preset.batchSize, preset.seqLen);
+      const pretrainRun = run;
+      /** DIR/tower (+ tokenizer), DIR/package as of `step` (the model as it is now); `untilStep`: a stop before the end. */
+      const release = async (dir: string, r: PretrainRun, step: number, heldOutLoss: number | undefined, stop: number | undefined) => {
+        const metadata = {
+          pretrain: {
+            modality,
+            preset: presetName,
+            seed,
+            steps: step,
+            tokens: step * tokensPerStep,
+            heldOutLoss: heldOutLoss ?? null,
+            dataBuildSha256: data.buildSha256,
+          },
+        };
+        await prepared.saveModel(tower, dir, metadata);
+        const pkg = path.join(dir, PACKAGE_DIR);
+        await prepared.saveModel(tower, pkg, metadata);
+        writeCheckpointPackage(dir, pkg, r, '0.1.0', { step, untilStep: stop, runDir: out });
+      };
       const result = await runSession({
         out,
         model,
@@ -187,25 +218,23 @@ export const pretrain: Command = {
         title: `zipper pretrain ${modality} --preset ${presetName} (seed ${seed})`,
         progress: !v['no-progress'],
         log,
+        ...(keepBest
+          ? {
+              best: {
+                by: TOTAL,
+                save: async (b, dir) => {
+                  const r: PretrainRun = { ...pretrainRun, command: `${pretrainRun.command} --until-step ${b.step}`, best: b };
+                  writeFileAtomicSync(path.join(dir, 'run.json'), `${JSON.stringify(r, null, 2)}\n`);
+                  await release(dir, pretrainRun, b.step, b.heldOut, b.step);
+                },
+              },
+            }
+          : {}),
       });
       if (result.finished || result.step === untilStep) {
-        const metadata = {
-          pretrain: {
-            modality,
-            preset: presetName,
-            seed,
-            steps: result.step,
-            tokens: result.step * tokensPerStep,
-            heldOutLoss: result.lastHeldOut ?? null,
-            dataBuildSha256: data.buildSha256,
-          },
-        };
-        await prepared.saveModel(tower, out, metadata);
+        await release(out, run, result.step, result.lastHeldOut, untilStep);
         log(`saved ${path.join(out, 'tower')} (+ tokenizer) after ${result.step} steps`);
-        const pkg = path.join(out, PACKAGE_DIR);
-        await prepared.saveModel(tower, pkg, metadata);
-        writeCheckpointPackage(out, pkg, run, '0.1.0', { step: result.step, untilStep });
-        log(`checkpoint package ${checkpointPackageName(run)} in ${pkg}`);
+        log(`checkpoint package ${checkpointPackageName(run)} in ${path.join(out, PACKAGE_DIR)}`);
       }
       console.log(
         JSON.stringify({

@@ -25,13 +25,17 @@ export function checkpointPackageName(run: Pick<PretrainRun, 'modality' | 'prese
   return `@zipper/checkpoint-${run.modality}-${run.preset}`;
 }
 
-/** Writes package.json, README.md, loss.svg and run.json into `dir` (the tower is saved there by the caller). */
+/**
+ * Writes package.json, README.md, loss.svg and run.json into `dir` (the tower is saved there by the
+ * caller), from the run files in `out`; `release.runDir`: the run's --out as its files name it, when
+ * `out` is elsewhere (OUT/best/ written in a temp directory), so its paths print as OUT too.
+ */
 export function writeCheckpointPackage(
   out: string,
   dir: string,
   run: PretrainRun,
   version: string,
-  release: { readonly step: number; readonly untilStep?: number | undefined },
+  release: { readonly step: number; readonly untilStep?: number | undefined; readonly runDir?: string },
 ): void {
   mkdirSync(dir, { recursive: true });
   const losses = JSON.parse(`[${readFileSync(path.join(out, LOSS_LOG), 'utf8').trimEnd().split('\n').join(',')}]`) as LossPoint[];
@@ -72,7 +76,11 @@ export function writeCheckpointPackage(
   );
   copyFileSync(path.join(out, LOSS_PLOT), path.join(dir, 'loss.svg'));
   const speechPackage = packageDir('@zipper/speech');
-  const machine = { [run.data.dir]: 'DATA', [out]: 'OUT', ...(speechPackage ? { [speechPackage]: '@zipper/speech' } : {}) };
+  const machine = {
+    [run.data.dir]: 'DATA',
+    [release.runDir ?? out]: 'OUT',
+    ...(speechPackage ? { [speechPackage]: '@zipper/speech' } : {}),
+  };
   writeFileSync(path.join(dir, 'run.json'), portable(readFileSync(path.join(out, 'run.json'), 'utf8'), machine));
   const loader = run.modality === 'text' ? 'TextTower' : 'SpeechTower';
   const card = [

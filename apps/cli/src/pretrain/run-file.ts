@@ -7,6 +7,7 @@ import { CheckpointError } from '@zipper/core';
 import type { TokenizerRecord } from './prepare.js';
 import type { Modality, PretrainPreset } from './presets.js';
 import type { BuildRef } from '@zipper/data';
+import type { BestEvaluation } from '../training/session.js';
 
 export const PRETRAIN_RUN_FORMAT = 'zipper-pretrain-run';
 export const PRETRAIN_RUN_VERSION = 1;
@@ -32,7 +33,11 @@ export interface PretrainRun {
   };
   readonly tokensPerStep: number;
   readonly parameters: number;
+  /** --keep-best: OUT/best holds the run as of its lowest held-out loss (`total`; absent = none). */
+  readonly keepBest?: string;
   readonly createdAt: string;
+  /** In OUT/best/run.json only (--keep-best): the evaluation kept; `command` then ends in `--until-step` its step. */
+  readonly best?: BestEvaluation;
 }
 
 export function readPretrainRun(file: string): PretrainRun {
