@@ -135,22 +135,12 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
       /past the requested stop at step 20/,
     );
   });
+
   it('--keep-best total: OUT/best is the run at its lowest held-out loss; its command (+ --until-step) gives the same tower; the package card prints no machine path', async () => {
     const out = path.join(data, 'keep-best');
-    const a = await runPretrain([
-      'text',
-      '--data',
-      data,
-      '--preset',
-      'tiny',
-      '--out',
-      out,
-      '--workers',
-      '0',
-      '--no-progress',
-      '--keep-best',
-      'total',
-    ]);
+    const tiny = (dir: string, ...more: string[]) =>
+      runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', dir, '--workers', '0', '--no-progress', ...more]);
+    const a = await tiny(out, '--keep-best', 'total');
     expect(a.code).toBe(0);
     const held = readLosses(out).filter((p): p is Extract<LossPoint, { heldOut: number }> => 'heldOut' in p && p.step > 0);
     const argmin = held.reduce((b, p) => (p.heldOut < b.heldOut ? p : b));
@@ -165,26 +155,13 @@ describe('zipper pretrain: kill at any moment, --resume', () => {
     expect(card).toContain('--data DATA --preset tiny --out OUT --seed 0'); // the run's paths print as DATA / OUT
     expect(card).not.toContain(data);
     const until = path.join(data, 'keep-best-until');
-    const b = await runPretrain([
-      'text',
-      '--data',
-      data,
-      '--preset',
-      'tiny',
-      '--out',
-      until,
-      '--workers',
-      '0',
-      '--no-progress',
-      '--until-step',
-      String(argmin.step),
-    ]);
+    const b = await tiny(until, '--until-step', String(argmin.step));
     expect(b.code).toBe(0);
     const weights = (dir: string) => readFileSync(path.join(dir, 'tower', 'model.safetensors'));
     expect(Buffer.compare(weights(path.join(out, 'best')), weights(until))).toBe(0);
     expect(Buffer.compare(weights(path.join(out, 'best', 'package')), weights(until))).toBe(0);
-    await expect(
-      runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', path.join(data, 'kb-text'), '--keep-best', 'text']),
-    ).rejects.toThrow(/a tower has one held-out loss; pass --keep-best total/);
+    await expect(tiny(path.join(data, 'kb-text'), '--keep-best', 'text')).rejects.toThrow(
+      /a tower has one held-out loss; pass --keep-best total/,
+    );
   });
 });
