@@ -5,6 +5,7 @@ import path from 'node:path';
 import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
 
@@ -18,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
 const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
-const train = (out: string) =>
+const train = (out: string, ...more: string[]) =>
   runZipper([
     'fuse',
     'train',
@@ -36,6 +37,7 @@ const train = (out: string) =>
     '--no-progress',
     '--out',
     out,
+    ...more,
   ]);
 
 describe('zipper fuse release', () => {
@@ -122,5 +124,48 @@ describe('zipper fuse release', () => {
         readFileSync(path.join(pkg, 'model', 'model.safetensors')),
       ),
     ).toBe(0);
+  }, 240_000);
+  it("a warm-started run: the card names the source run's command first (INIT); OUT/best of --keep-best: its --until-step command; no machine path", async () => {
+    for (const [m, dir] of Object.entries(towers))
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    const source = path.join(data, 'run-source');
+    const warm = path.join(data, 'run-warm');
+    expect((await train(source)).code).toBe(0);
+    expect((await train(warm, '--init-from', source, '--keep-best', 'speech', '--eval-every', '2', '--seed', '3')).code).toBe(0);
+    const sourceCommand = (JSON.parse(readFileSync(path.join(source, 'run.json'), 'utf8')) as FuseRun).command;
+    const warmRun = JSON.parse(readFileSync(path.join(warm, 'run.json'), 'utf8')) as FuseRun;
+
+    const pkg = path.join(data, 'pkg-warm');
+    const r = await runZipper(['fuse', 'release', '--run', warm, '--out', pkg]);
+    expect(r.code, r.stderr).toBe(0);
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    const shipped = readFileSync(path.join(pkg, 'run.json'), 'utf8');
+    const commands = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    const placeholders = (cmd: string) =>
+      [
+        [towers.text, '@zipper/checkpoint-text-tiny'],
+        [towers.speech, '@zipper/checkpoint-speech-tiny'],
+        [source, 'INIT'],
+        [warm, 'OUT'],
+        [data, 'DATA'],
+      ].reduce((c, [from, to]) => c.split(from!).join(to), cmd);
+    expect(commands).toEqual([placeholders(sourceCommand), placeholders(warmRun.command)]);
+    expect(commands[1]).toContain('--init-from INIT ');
+    expect(card).toContain(`\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`)`);
+    expect(card + shipped).not.toContain(data);
+
+    const best = JSON.parse(readFileSync(path.join(warm, 'best', 'run.json'), 'utf8')) as FuseRun;
+    const b = await runZipper(['fuse', 'release', '--run', path.join(warm, 'best'), '--out', path.join(data, 'pkg-best')]);
+    expect(b.code, b.stderr).toBe(0);
+    const bestCard = readFileSync(path.join(data, 'pkg-best', 'README.md'), 'utf8');
+    expect(bestCard).toContain(`--out OUT --seed 3`);
+    expect(bestCard).toContain(` --until-step ${best.best!.step}\n\`\`\``);
+    expect(bestCard + readFileSync(path.join(data, 'pkg-best', 'run.json'), 'utf8')).not.toContain(data);
+
+    // without the source's run.json the card could not say how the weights came to be
+    rmSync(path.join(source, 'run.json'));
+    const gone = await runZipper(['fuse', 'release', '--run', warm, '--out', path.join(data, 'pkg-gone')]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain(`the run started from ${source} (--init-from), which has no run.json here`);
   }, 240_000);
 });

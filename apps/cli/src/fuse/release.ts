@@ -19,7 +19,7 @@ import { UsageError } from '../command.js';
 import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
-import { MODEL_DIR } from './run-file.js';
+import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { buildArgs, buildName } from '@zipper/data';
 
@@ -99,8 +99,15 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   } finally {
     trained.dispose();
   }
-  // machine paths -> placeholders / package names (towers are found by name on other machines)
+  // machine paths -> placeholders / package names (towers are found by name on other machines);
+  // a --keep-best OUT/best names its run folder (in its command) too
   const machine: Record<string, string> = { [run.data.dir]: 'DATA', [runDir]: 'OUT' };
+  if (run.best) Object.assign(machine, { [path.dirname(runDir)]: 'OUT', [runDir]: `OUT/${path.basename(runDir)}` });
+  const chain = initChain(run);
+  for (const c of chain) {
+    machine[c.dir] = c.label;
+    machine[c.run.data.dir] ??= `${c.label}_DATA`;
+  }
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   machine[out] = o.name; // evaluations of the released package itself name it
@@ -162,10 +169,15 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '## Training',
     '',
     '```sh',
+    ...[...chain].reverse().map((c) => c.run.command),
     o.command ?? run.command,
     '```',
     '',
     '`DATA`: the data build below; `OUT`: the run folder (its `eval/` holds the evaluation outputs); `PEER`: a `zipper eval peer` output.',
+    ...chain.map(
+      (c) =>
+        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${machine[c.run.data.dir] === `${c.label}_DATA` ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)` : ''}.`,
+    ),
     '',
     '| | |',
     '|---|---|',
@@ -193,6 +205,37 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
   return out;
+}
+
+/** A run that a released run started from (`--init-from`), nearest first: `INIT`, `INIT_2`, ... */
+interface InitSource {
+  readonly label: string;
+  /** The placeholder of the run that started from it. */
+  readonly of: string;
+  readonly dir: string;
+  readonly run: FuseRun;
+  /** Its weights' sha256 as the run that started from it recorded them. */
+  readonly sha256: string;
+}
+
+/** The --init-from chain of `run`: every source's run.json must be readable, else the card could not say how the weights came to be. */
+function initChain(run: FuseRun): InitSource[] {
+  const chain: InitSource[] = [];
+  for (let r = run, of = 'OUT'; r.initFrom;) {
+    const file = path.join(r.initFrom.dir, 'run.json');
+    if (!existsSync(file))
+      throw new UsageError(
+        `the run started from ${r.initFrom.dir} (--init-from), which has no run.json here: the model card could not name the command that trained it; restore that run folder`,
+      );
+    const label = chain.length === 0 ? 'INIT' : `INIT_${chain.length + 1}`;
+    const source = readFuseRun(file);
+    chain.push({ label, of, dir: r.initFrom.dir, run: source, sha256: r.initFrom.sha256 });
+    if (chain.length > 16)
+      throw new UsageError(`the --init-from chain of the run is longer than 16 runs (a cycle through ${r.initFrom.dir}?)`);
+    r = source;
+    of = label;
+  }
+  return chain;
 }
 
 /** The version in an existing package.json of `dir`, if any (a re-release keeps it unless --version is given). */
