@@ -73,7 +73,7 @@ export const MODELS = [
     name: 'zipper-ours',
     kind: 'fuse',
     what: 'beyond the paper: speech at 0.1x lr, zero-output + gates 1, CTC head (bytes, 2-block encoder), alignment prior, rotary cross positions, ASR on both renderings',
-    // the shipped model's recipe, option for option (its 100% run at the default --steps is @zipper/checkpoint-zipper-small's run)
+    // the shipped model's recipe, option for option (@zipper/checkpoint-zipper-small: its 100% run on the 15,000-pair build, warm-started for 4,000 more steps)
     args: [
       '--freeze',
       'text',

@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps, and zipper-ours-100pct is the shipped model's run, option for option", async () => {
+  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, warm-started (--init-from) from that recipe's run", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -76,7 +76,16 @@ describe('tools/eval/grid.mjs', () => {
     const options = (cmd: string) => commandOptions(cmd.split(/\s+/));
     const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
     expect(Object.keys(options(ours)).length).toBeGreaterThan(15);
-    expect(options(ours)).toEqual(options(shipped.command));
+    // the card's training block: the source run (INIT), then the shipped run from it
+    const card = readFileSync('packages/checkpoints/zipper-small/README.md', 'utf8');
+    const [source, warm] = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    expect(warm).toBe(shipped.command);
+    expect(options(source!)).toEqual(options(ours));
+    const { ['--init-from']: init, ['--steps']: steps, ...rest } = options(shipped.command);
+    const { ['--steps']: _, ...oursRest } = options(ours);
+    expect(init).toEqual(['INIT']);
+    expect(steps).toHaveLength(1);
+    expect(rest).toEqual(oursRest);
     expect(shipped.command).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
   });
 

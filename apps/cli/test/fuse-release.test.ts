@@ -1,6 +1,7 @@
 // `zipper fuse release`: a trained run as an installable checkpoint package (float16 weights,
 // package.json naming the exact tower versions, a model card), on a tiny data build and tiny towers.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
@@ -135,6 +136,24 @@ describe('zipper fuse release', () => {
     const sourceCommand = (JSON.parse(readFileSync(path.join(source, 'run.json'), 'utf8')) as FuseRun).command;
     const warmRun = JSON.parse(readFileSync(path.join(warm, 'run.json'), 'utf8')) as FuseRun;
 
+    // an evaluation on another build whose dev manifest is the same bytes (a copy) prints as DATA
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'zipper-release-copy-'));
+    cpSync(data, copy, { recursive: true, filter: (f) => !f.includes('run-') && !f.includes('pkg') });
+    const e = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      warm,
+      '--data',
+      copy,
+      '--split',
+      'dev',
+      '--out',
+      path.join(warm, 'eval', 'dev', 'asr'),
+      '--json',
+    ]);
+    expect(e.code, e.stderr).toBe(0);
+
     const pkg = path.join(data, 'pkg-warm');
     const r = await runZipper(['fuse', 'release', '--run', warm, '--out', pkg]);
     expect(r.code, r.stderr).toBe(0);
@@ -153,6 +172,9 @@ describe('zipper fuse release', () => {
     expect(commands[1]).toContain('--init-from INIT ');
     expect(card).toContain(`\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`)`);
     expect(card + shipped).not.toContain(data);
+    expect(card).toContain(`--data DATA --split dev --out OUT/eval/dev/asr --json`);
+    expect(card).not.toContain(copy);
+    rmSync(copy, { recursive: true, force: true });
 
     const best = JSON.parse(readFileSync(path.join(warm, 'best', 'run.json'), 'utf8')) as FuseRun;
     const b = await runZipper(['fuse', 'release', '--run', path.join(warm, 'best'), '--out', path.join(data, 'pkg-best')]);

@@ -27,6 +27,9 @@ export interface Metrics {
   readonly words: number;
   readonly utterances: number;
   readonly command?: string;
+  /** The data build evaluated on, and the split's manifest file in it. */
+  readonly data?: string;
+  readonly manifest?: string;
   // tts only
   readonly werMin?: number;
   readonly werMax?: number;

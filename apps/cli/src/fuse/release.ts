@@ -15,6 +15,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256Hex } from '@zipper/common/node';
 import { UsageError } from '../command.js';
 import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -108,6 +109,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     machine[c.dir] = c.label;
     machine[c.run.data.dir] ??= `${c.label}_DATA`;
   }
+  const peers = readPeers(o.peers);
+  for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   machine[out] = o.name; // evaluations of the released package itself name it
@@ -130,7 +133,6 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       2,
     )}\n`,
   );
-  const peers = readPeers(o.peers);
   const r = run.recipe;
   const held = summary.heldOut;
   const card = [
@@ -205,6 +207,22 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
   return out;
+}
+
+/**
+ * The other data builds that evaluations (or peers) ran on, where the split's manifest is byte for
+ * byte the run's (the same utterances, texts and audio sha256s: e.g. a build grown with
+ * --aligned keeps dev and test): their paths print as DATA, since they are DATA's splits.
+ */
+function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string): string[] {
+  const dirs = new Set<string>();
+  for (const m of metrics) {
+    if (m.data === undefined || path.resolve(m.data) === path.resolve(dataDir)) continue;
+    const name = m.manifest ?? `${m.split}.jsonl`;
+    const [a, b] = [path.join(m.data, name), path.join(dataDir, name)];
+    if (existsSync(a) && existsSync(b) && sha256Hex(readFileSync(a)) === sha256Hex(readFileSync(b))) dirs.add(path.resolve(m.data));
+  }
+  return [...dirs];
 }
 
 /** A run that a released run started from (`--init-from`), nearest first: `INIT`, `INIT_2`, ... */
