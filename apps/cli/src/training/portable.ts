@@ -8,14 +8,18 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-/** `text` with every occurrence of each absolute path (longest first) replaced by its placeholder. */
+/**
+ * `text` with every occurrence of each absolute path (longest first) replaced by its placeholder:
+ * the whole path or a prefix of a longer one at a `/`, not part of a longer name (`/tmp/run` is
+ * not replaced inside `/tmp/run-copy`).
+ */
 export function portable(text: string, paths: Readonly<Record<string, string>>): string {
   const entries = Object.entries(paths)
     .filter(([p]) => path.isAbsolute(p))
     .map(([p, to]) => [path.resolve(p), to] as const)
     .sort((a, b) => b[0].length - a[0].length);
   let out = text;
-  for (const [p, to] of entries) out = out.split(p).join(to);
+  for (const [p, to] of entries) out = out.replace(new RegExp(`${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.-])`, 'g'), () => to);
   return out;
 }
 
