@@ -13,6 +13,7 @@ import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
+import { untilStepCommand } from '../training/session.js';
 
 const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--name @zipper/checkpoint-zipper-small]
       [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N]
@@ -54,7 +55,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   if (!/^\d+\.\d+\.\d+(-[0-9a-z.]+)?$/.test(version)) throw new UsageError(`--version must be a semver version, got "${version}"`);
   const until = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
   const command =
-    until === undefined ? undefined : `${readFuseRun(path.join(path.resolve(v.run), 'run.json')).command} --until-step ${until}`;
+    until === undefined ? undefined : untilStepCommand(readFuseRun(path.join(path.resolve(v.run), 'run.json')).command, until);
   const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
   await initBackend();
   const out = await releaseFusedRun(

@@ -14,7 +14,7 @@ import { checkpointPackageName, PACKAGE_DIR, writeCheckpointPackage } from '../p
 import { prepareData } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
 import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
-import { runSession, TOTAL, TRAIN_DIR } from '../training/session.js';
+import { bestRunFile, runSession, TOTAL, TRAIN_DIR } from '../training/session.js';
 import { writeFileAtomicSync } from '@zipper/common/node';
 
 const USAGE = `usage:
@@ -223,8 +223,7 @@ export const pretrain: Command = {
               best: {
                 by: TOTAL,
                 save: async (b, dir) => {
-                  const r: PretrainRun = { ...pretrainRun, command: `${pretrainRun.command} --until-step ${b.step}`, best: b };
-                  writeFileAtomicSync(path.join(dir, 'run.json'), `${JSON.stringify(r, null, 2)}\n`);
+                  writeFileAtomicSync(path.join(dir, 'run.json'), `${JSON.stringify(bestRunFile(pretrainRun, b), null, 2)}\n`);
                   await release(dir, pretrainRun, b.step, b.heldOut, b.step);
                 },
               },

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '@zipper/common/node';
 import type { LossSpec } from '@zipper/core';
 import { UsageError } from '../command.js';
-import { TOTAL, type BestEvaluation } from '../training/session.js';
+import { bestRunFile, TOTAL, type BestEvaluation } from '../training/session.js';
 import type { RunModel } from './models.js';
 import { MODEL_DIR, type FuseRun } from './run-file.js';
 
@@ -35,15 +35,10 @@ export function checkKeepBest<B>(by: string, heldOut: readonly B[], spec: LossSp
     throw new UsageError(`--keep-best ${by}: the held-out set has no stream "${by}"; choose ${[TOTAL, ...[...streams].sort()].join(', ')}`);
 }
 
-/** run.json of OUT/best: the run's, its best evaluation, and the command that reproduces the weights. */
-export function bestRun(run: FuseRun, best: BestEvaluation): FuseRun {
-  return { ...run, command: `${run.command} --until-step ${best.step}`, best };
-}
-
 /** KeepBest.save: the model and run.json of a new best into `dir` (the session writes the rest). */
 export function saveBestModel(run: FuseRun, model: RunModel): (best: BestEvaluation, dir: string) => Promise<void> {
   return async (best, dir) => {
     await model.save(path.join(dir, MODEL_DIR));
-    await writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(bestRun(run, best), null, 2)}\n`);
+    await writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(bestRunFile(run, best), null, 2)}\n`);
   };
 }

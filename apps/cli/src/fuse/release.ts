@@ -215,12 +215,17 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
  * --aligned keeps dev and test): their paths print as DATA, since they are DATA's splits.
  */
 function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string): string[] {
+  const hashes = new Map<string, string | undefined>(); // each manifest read once (a split has several evaluations)
+  const hash = (file: string) => {
+    if (!hashes.has(file)) hashes.set(file, existsSync(file) ? sha256Hex(readFileSync(file)) : undefined);
+    return hashes.get(file);
+  };
   const dirs = new Set<string>();
   for (const m of metrics) {
     if (m.data === undefined || path.resolve(m.data) === path.resolve(dataDir)) continue;
     const name = m.manifest ?? `${m.split}.jsonl`;
-    const [a, b] = [path.join(m.data, name), path.join(dataDir, name)];
-    if (existsSync(a) && existsSync(b) && sha256Hex(readFileSync(a)) === sha256Hex(readFileSync(b))) dirs.add(path.resolve(m.data));
+    const theirs = hash(path.join(path.resolve(m.data), name));
+    if (theirs !== undefined && theirs === hash(path.join(path.resolve(dataDir), name))) dirs.add(path.resolve(m.data));
   }
   return [...dirs];
 }

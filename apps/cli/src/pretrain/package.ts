@@ -14,7 +14,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isHeldOut, type LossPoint } from '../progress/index.js';
-import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, type SessionRecord } from '../training/session.js';
+import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, untilStepCommand, type SessionRecord } from '../training/session.js';
 import { packageDir, portable } from '../training/portable.js';
 import type { PretrainRun } from './run-file.js';
 import { buildArgs, buildName } from '@zipper/data';
@@ -53,7 +53,7 @@ export function writeCheckpointPackage(
   const recordedSteps = sessions.reduce((s, x) => s + Math.max(0, Math.min(x.toStep, release.step) - x.fromStep), 0);
   const steps = release.step;
   const tokens = steps * run.tokensPerStep;
-  const command = release.untilStep === undefined ? run.command : `${run.command} --until-step ${release.untilStep}`;
+  const command = release.untilStep === undefined ? run.command : untilStepCommand(run.command, release.untilStep);
   const name = checkpointPackageName(run);
   const last = held[held.length - 1];
   const best = held.reduce<(typeof held)[number] | undefined>((b, p) => (!b || p.heldOut < b.heldOut ? p : b), undefined);

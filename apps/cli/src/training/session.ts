@@ -108,6 +108,16 @@ export interface BestEvaluation {
   readonly streams?: StreamLosses;
 }
 
+/** The command that reproduces a run's weights as of `step`: its own, stopped there (`--until-step` keeps the schedule). */
+export function untilStepCommand(command: string, step: number): string {
+  return `${command} --until-step ${step}`;
+}
+
+/** The run file of OUT/best/: the run's, with its best evaluation and the command that reproduces those weights. */
+export function bestRunFile<R extends { readonly command: string }>(run: R, best: BestEvaluation): R & { readonly best: BestEvaluation } {
+  return { ...run, command: untilStepCommand(run.command, best.step), best };
+}
+
 /** The score of a held-out evaluation by `by`; a stream it lacks is a ConfigError naming those it has. */
 export function bestScore(by: string, heldOut: number, streams: StreamLosses | undefined): number {
   if (by === TOTAL) return heldOut;
