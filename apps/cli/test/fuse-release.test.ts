@@ -6,9 +6,13 @@ import path from 'node:path';
 import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import type { LossPoint } from '../src/progress/index.js';
+import { readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+
+type Held = Extract<LossPoint, { heldOut: number }>;
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -40,6 +44,18 @@ const train = (out: string, ...more: string[]) =>
     out,
     ...more,
   ]);
+
+describe("relabel: a package card's placeholders in the card of a run that started from it", () => {
+  it('renames all at once, whole names only; DATA stays when the build is the same', () => {
+    const text = '--out OUT --init-from INIT --aligned DATA on INIT_2_DATA, OUT/best, INIT_DATA; OUTPUT INITIAL DATASET';
+    expect(relabel(text, 1, false)).toBe(
+      '--out INIT --init-from INIT_2 --aligned INIT_DATA on INIT_3_DATA, INIT/best, INIT_2_DATA; OUTPUT INITIAL DATASET',
+    );
+    expect(relabel(text, 2, true)).toBe(
+      '--out INIT_2 --init-from INIT_3 --aligned DATA on INIT_4_DATA, INIT_2/best, INIT_3_DATA; OUTPUT INITIAL DATASET',
+    );
+  });
+});
 
 describe('zipper fuse release', () => {
   it('refuses a run whose towers are plain directories, not versioned packages', async () => {
@@ -183,6 +199,56 @@ describe('zipper fuse release', () => {
     expect(bestCard).toContain(`--out OUT --seed 3`);
     expect(bestCard).toContain(` --until-step ${best.best!.step}\n\`\`\``);
     expect(bestCard + readFileSync(path.join(data, 'pkg-best', 'run.json'), 'utf8')).not.toContain(data);
+
+    // a run started from the released package (--init-from its folder): it starts at the package's weights (float16),
+    // run.json keeps the package's card chain, and its release names the whole chain with the package folder gone
+    const warm2 = path.join(data, 'run-warm2');
+    const t2 = await train(warm2, '--init-from', pkg, '--seed', '4');
+    expect(t2.code, t2.stderr).toBe(0);
+    const pkgJson = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { name: string; version: string };
+    const w2 = JSON.parse(readFileSync(path.join(warm2, 'run.json'), 'utf8')) as FuseRun;
+    expect(w2.initFrom!.package).toEqual({
+      name: pkgJson.name,
+      version: pkgJson.version,
+      commands,
+      legend: [
+        `\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`), trained first by the command above it.`,
+      ],
+      dataSha256: warmRun.data.buildSha256,
+    });
+    const heldOut = (out: string) => readLosses(out).filter((p): p is Held => 'heldOut' in p);
+    const last = heldOut(warm).at(-1)!;
+    expect(last.step).toBe(6);
+    expect(Math.abs(heldOut(warm2)[0]!.heldOut - last.heldOut)).toBeLessThan(0.02); // float16 weights of the same model
+    rmSync(pkg, { recursive: true });
+    const pkg2 = path.join(data, 'pkg-warm2');
+    const r2 = await runZipper(['fuse', 'release', '--run', warm2, '--out', pkg2]);
+    expect(r2.code, r2.stderr).toBe(0);
+    const card2 = readFileSync(path.join(pkg2, 'README.md'), 'utf8');
+    const commands2 = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card2)![1]!.split('\n');
+    expect(commands2).toEqual([
+      commands[0]!.replace('--out INIT ', '--out INIT_2 '),
+      commands[1]!.replace('--out OUT ', '--out INIT ').replace('--init-from INIT ', '--init-from INIT_2 '),
+      w2.command
+        .split(towers.text)
+        .join('@zipper/checkpoint-text-tiny')
+        .split(towers.speech)
+        .join('@zipper/checkpoint-speech-tiny')
+        .split(warm2)
+        .join('OUT')
+        .split(pkg)
+        .join('INIT')
+        .split(data)
+        .join('DATA'),
+    ]);
+    expect(commands2[2]).toContain('--init-from INIT ');
+    expect(card2).toContain(
+      `\`INIT\`: the run OUT started from (\`--init-from\`): the checkpoint package \`${pkgJson.name}@${pkgJson.version}\` (its weights as released, sha256 \`${w2.initFrom!.sha256}\`)`,
+    );
+    expect(card2).toContain(
+      `\`INIT_2\`: the run INIT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`), trained first by the command above it.`,
+    );
+    expect(card2 + readFileSync(path.join(pkg2, 'run.json'), 'utf8')).not.toContain(data);
 
     // without the source's run.json the card could not say how the weights came to be
     rmSync(path.join(source, 'run.json'));

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
-import { CheckpointError, keySetProblems, shapesOf } from '@zipper/core';
+import { CheckpointError, keySetProblems, resolveModelLocation, shapesOf } from '@zipper/core';
 import { UsageError } from '../command.js';
 import type { ModelKind, RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
@@ -18,10 +18,51 @@ import { loadTrainedModel } from './trained-model.js';
 
 /** What run.json records of the source (`initFrom`). */
 export interface InitFrom {
-  /** The source run directory (absolute). */
+  /** The source run directory or checkpoint package folder (absolute). */
   readonly dir: string;
   /** sha256 over the source's model/*.safetensors (names and bytes, in name order). */
   readonly sha256: string;
+  /** The source is a released checkpoint package (`zipper fuse release`): what its card says trained it, read when the run started. */
+  readonly package?: PackageSource;
+}
+
+/**
+ * A checkpoint package as a warm-start source: its name and version and the training block of its
+ * model card (its commands, oldest first, and the lines naming their placeholders), kept in the
+ * new run's run.json so that its release can name the whole chain after the package is gone or
+ * re-released (a training machine's run folders do not outlive it; the package does, in git and npm).
+ */
+export interface PackageSource {
+  readonly name: string;
+  readonly version: string;
+  /** The commands of the card's "## Training" block, with the card's placeholders (`OUT`, `INIT`, `DATA`, ...). */
+  readonly commands: readonly string[];
+  /** The card's lines that say what `INIT`, `INIT_2`, ... are. */
+  readonly legend: readonly string[];
+  /** The data build its last command trained on (build.json sha256): its `DATA`. */
+  readonly dataSha256: string;
+}
+
+/** The package source of `dir`, if it is a released checkpoint package (package.json + run.json + a model card with a training block). */
+export function packageSource(dir: string, run: FuseRun): PackageSource | undefined {
+  const pkgFile = path.join(dir, 'package.json');
+  const cardFile = path.join(dir, 'README.md');
+  if (!existsSync(pkgFile)) return undefined;
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string; version?: string };
+  if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return undefined;
+  const card = existsSync(cardFile) ? readFileSync(cardFile, 'utf8') : '';
+  const block = /^## Training\n\n```sh\n([\s\S]*?)\n```\n([\s\S]*?)(?=\n\| \||\n## )/m.exec(card);
+  if (!block)
+    throw new UsageError(
+      `--init-from ${dir}: the package ${pkg.name}@${pkg.version} has no model card with a "## Training" block (zipper fuse release writes one), so a release of this run could not say how its weights came to be`,
+    );
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    commands: block[1]!.split('\n').filter((l) => l.trim() !== ''),
+    legend: block[2]!.split('\n').filter((l) => /^`INIT(_\d+)?`: /.test(l)),
+    dataSha256: run.data.buildSha256,
+  };
 }
 
 /** sha256 over a model directory's weight files (names and bytes, sorted by name): what `--init-from` read. */
@@ -34,11 +75,22 @@ export function modelWeightsSha256(modelDir: string): string {
   return sha256Hex(Buffer.concat(parts));
 }
 
-/** Checks the source run of `--init-from DIR` against the new run's kind and towers; returns its absolute path. */
+/**
+ * Checks the source of `--init-from DIR|PACKAGE` (a run's --out directory, or a checkpoint package
+ * of `zipper fuse release` by folder or installed name) against the new run's kind and towers;
+ * returns its absolute path.
+ */
 export function checkInitSource(dir: string, kind: ModelKind, towers: Readonly<Record<Modality, TowerRef>>): string {
-  const abs = path.resolve(dir);
+  let abs: string;
+  try {
+    abs = resolveModelLocation(dir);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new UsageError(`--init-from ${dir}: ${e.message}`);
+    throw e;
+  }
   const runFile = path.join(abs, 'run.json');
-  if (!existsSync(runFile)) throw new UsageError(`--init-from ${dir}: no run.json; pass the --out directory of a zipper ${kind} train run`);
+  if (!existsSync(runFile))
+    throw new UsageError(`--init-from ${dir}: no run.json; pass the --out directory of a zipper ${kind} train run or a checkpoint package`);
   const src: FuseRun = readFuseRun(runFile);
   if (src.kind !== kind) throw new UsageError(`--init-from ${dir} holds a zipper ${src.kind} train run; this is zipper ${kind} train`);
   for (const m of MODALITIES) {
@@ -54,19 +106,26 @@ export function checkInitSource(dir: string, kind: ModelKind, towers: Readonly<R
 }
 
 /**
- * Assigns the weights of the run in `dir` to `model`'s parameters. `expected` (a resume) must
+ * Assigns the weights of the run (or checkpoint package) in `dir` to `model`'s parameters. `expected` (a resume) must
  * equal the source's weights as they are now, else the source changed since the run started.
  * Returns what was read (the weights are hashed before and after loading, so a source that is
  * rewritten meanwhile, e.g. by its own training, is refused rather than recorded wrongly).
  */
-export async function initFrom(model: RunModel, dir: string, expected?: InitFrom): Promise<InitFrom> {
+export async function initFrom(
+  model: RunModel,
+  dir: string,
+  towers: Readonly<Record<Modality, TowerRef>>,
+  expected?: InitFrom,
+): Promise<InitFrom> {
   const modelDir = path.join(dir, MODEL_DIR);
   const sha256 = modelWeightsSha256(modelDir);
   if (expected && sha256 !== expected.sha256)
     throw new UsageError(
       `--init-from ${dir}: its weights changed since this run started (sha256 ${sha256.slice(0, 12)}..., recorded ${expected.sha256.slice(0, 12)}...); start a new run`,
     );
-  const src = await loadTrainedModel(dir);
+  // the source's towers are this run's (checkInitSource compared their sha256s): read from here, so a
+  // checkpoint package (whose run.json names its towers by package name) loads where they are not installed
+  const src = await loadTrainedModel(dir, { text: towers.text.dir, speech: towers.speech.dir });
   try {
     if (modelWeightsSha256(modelDir) !== sha256)
       throw new UsageError(`--init-from ${dir}: its weights changed while being read (is it still training?); try again`);
@@ -77,5 +136,6 @@ export async function initFrom(model: RunModel, dir: string, expected?: InitFrom
   } finally {
     src.dispose();
   }
-  return { dir, sha256 };
+  const pkg = expected ? expected.package : packageSource(dir, readFuseRun(path.join(dir, 'run.json')));
+  return { dir, sha256, ...(pkg ? { package: pkg } : {}) };
 }

@@ -20,6 +20,7 @@ import { UsageError } from '../command.js';
 import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
+import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { buildArgs, buildName } from '@zipper/data';
@@ -107,13 +108,14 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const chain = initChain(run);
   for (const c of chain) {
     machine[c.dir] = c.label;
-    machine[c.run.data.dir] ??= `${c.label}_DATA`;
+    if (c.run) machine[c.run.data.dir] ??= `${c.label}_DATA`;
   }
+  const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
   for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
-  machine[out] = o.name; // evaluations of the released package itself name it
+  machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
   writeFileSync(path.join(out, 'run.json'), portable(readFileSync(path.join(runDir, 'run.json'), 'utf8'), machine));
   if (existsSync(path.join(runDir, LOSS_PLOT))) copyFileSync(path.join(runDir, LOSS_PLOT), path.join(out, LOSS_PLOT));
   const towers = Object.values(run.towers);
@@ -171,15 +173,12 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '## Training',
     '',
     '```sh',
-    ...[...chain].reverse().map((c) => c.run.command),
+    ...lineage.commands,
     o.command ?? run.command,
     '```',
     '',
     '`DATA`: the data build below; `OUT`: the run folder (its `eval/` holds the evaluation outputs); `PEER`: a `zipper eval peer` output.',
-    ...chain.map(
-      (c) =>
-        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${machine[c.run.data.dir] === `${c.label}_DATA` ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)` : ''}.`,
-    ),
+    ...lineage.legend,
     '',
     '| | |',
     '|---|---|',
@@ -236,29 +235,80 @@ interface InitSource {
   /** The placeholder of the run that started from it. */
   readonly of: string;
   readonly dir: string;
-  readonly run: FuseRun;
+  /** Its run.json (a run folder) or, for a checkpoint package, the package's (read when the run started from it). */
+  readonly run?: FuseRun;
   /** Its weights' sha256 as the run that started from it recorded them. */
   readonly sha256: string;
+  /** A checkpoint package: the chain ends here, its card's commands and legend relabeled into this card's placeholders. */
+  readonly package?: PackageSource & { readonly relabeled: { readonly commands: string[]; readonly legend: string[] } };
 }
 
-/** The --init-from chain of `run`: every source's run.json must be readable, else the card could not say how the weights came to be. */
+const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
+
+/**
+ * A package card's placeholders in the card of a run `k` sources down the chain: its `OUT` is
+ * this card's `INIT_k`, its `INIT_n` this card's `INIT_(k+n)`, its `DATA` stays `DATA` when it
+ * is the same build (else `INIT_k_DATA`), all at once (one pass, so no name is renamed twice).
+ */
+export function relabel(text: string, k: number, sameData: boolean): string {
+  return text.replace(/\b(OUT|INIT(?:_(\d+))?|DATA)(_DATA)?\b/g, (all, name: string, n: string | undefined, data: string | undefined) => {
+    if (name === 'DATA') return data ? all : sameData ? 'DATA' : `${label(k)}_DATA`;
+    const to = name === 'OUT' ? label(k) : label(k + (n === undefined ? 1 : Number(n)));
+    return data ? `${to}_DATA` : to;
+  });
+}
+
+/**
+ * The --init-from chain of `run`: every source's run.json must be readable, else the card could
+ * not say how the weights came to be; a checkpoint package ends it (its card, recorded in
+ * run.json when the run started from it, names the runs before).
+ */
 function initChain(run: FuseRun): InitSource[] {
   const chain: InitSource[] = [];
   for (let r = run, of = 'OUT'; r.initFrom;) {
+    const here = label(chain.length + 1);
+    const pkg = r.initFrom.package;
+    if (pkg) {
+      const k = chain.length + 1;
+      const same = pkg.dataSha256 === run.data.buildSha256;
+      const relabeled = { commands: pkg.commands.map((c) => relabel(c, k, same)), legend: pkg.legend.map((l) => relabel(l, k, same)) };
+      chain.push({ label: here, of, dir: r.initFrom.dir, sha256: r.initFrom.sha256, package: { ...pkg, relabeled } });
+      break;
+    }
     const file = path.join(r.initFrom.dir, 'run.json');
     if (!existsSync(file))
       throw new UsageError(
         `the run started from ${r.initFrom.dir} (--init-from), which has no run.json here: the model card could not name the command that trained it; restore that run folder`,
       );
-    const label = chain.length === 0 ? 'INIT' : `INIT_${chain.length + 1}`;
     const source = readFuseRun(file);
-    chain.push({ label, of, dir: r.initFrom.dir, run: source, sha256: r.initFrom.sha256 });
+    chain.push({ label: here, of, dir: r.initFrom.dir, run: source, sha256: r.initFrom.sha256 });
     if (chain.length > 16)
       throw new UsageError(`the --init-from chain of the run is longer than 16 runs (a cycle through ${r.initFrom.dir}?)`);
     r = source;
-    of = label;
+    of = here;
   }
   return chain;
+}
+
+/** The card's training block (oldest command first) and the lines that name the chain's placeholders. */
+function chainLines(chain: readonly InitSource[], machine: Readonly<Record<string, string>>): { commands: string[]; legend: string[] } {
+  const commands: string[] = [];
+  const legend: string[] = [];
+  for (const c of chain) {
+    if (c.package) {
+      commands.unshift(...c.package.relabeled.commands);
+      legend.push(
+        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`): the checkpoint package \`${c.package.name}@${c.package.version}\` (its weights as released, sha256 \`${c.sha256}\`), the release of the last command above it; its model card named the commands and placeholders repeated here.`,
+        ...c.package.relabeled.legend,
+      );
+    } else if (c.run) {
+      commands.unshift(c.run.command);
+      legend.push(
+        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${machine[c.run.data.dir] === `${c.label}_DATA` ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)` : ''}.`,
+      );
+    }
+  }
+  return { commands, legend };
 }
 
 /** The version in an existing package.json of `dir`, if any (a re-release keeps it unless --version is given). */

@@ -47,7 +47,7 @@ export function trainUsage(kind: ModelKind): string {
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
       [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts] [--steps N] [--batch N] [--lr X] [--seed N]${only}
-      [--init-from RUN_DIR] [--every N] [--eval-every N] [--keep-best total|STREAM] [--workers N] [--minutes M] [--no-progress]
+      [--init-from RUN_DIR|PACKAGE] [--every N] [--eval-every N] [--keep-best total|STREAM] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
 ${
@@ -92,6 +92,9 @@ OUT/sessions.jsonl. --init-from RUN_DIR starts from that run's trained weights (
 same kind, same tower checkpoints, same weight keys and shapes) instead of a fresh
 initialization, with this run's schedule, seed and a fresh optimizer: a warm start, e.g. more
 passes for an underfit model (run.json records the source and the sha256 of its weights).
+--init-from PACKAGE (a zipper fuse release package, by folder or installed name) starts from
+its released weights; run.json also keeps the commands its model card names, so this run's
+release names the whole chain.
 --keep-best BY keeps OUT/best/, the run as of its best held-out evaluation past step 0 so far,
 by the total held-out loss (total) or one stream's (text, speech, text_ctc, align): a run
 directory (run.json with \`best\` and the command + --until-step STEP that reproduces it, model/,
@@ -377,7 +380,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs) : undefined;
     const init =
       source !== undefined && !(v.resume && (await latestCheckpoint(path.join(out, TRAIN_DIR))))
-        ? await initFrom(m, source, run?.initFrom)
+        ? await initFrom(m, source, refs, run?.initFrom)
         : run?.initFrom;
     if (init && !run) log(`init-from: ${init.dir} (weights sha256 ${init.sha256.slice(0, 12)}...)`);
     const workers = requested;
