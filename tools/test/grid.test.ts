@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, warm-started (--init-from) from that recipe's run", async () => {
+  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -76,17 +76,26 @@ describe('tools/eval/grid.mjs', () => {
     const options = (cmd: string) => commandOptions(cmd.split(/\s+/));
     const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
     expect(Object.keys(options(ours)).length).toBeGreaterThan(15);
-    // the card's training block: the source run (INIT), then the shipped run from it
+    // the card's training block: the source run (the last INIT), then each run from the one before, the shipped one last
     const card = readFileSync('packages/checkpoints/zipper-small/README.md', 'utf8');
-    const [source, warm] = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
-    expect(warm).toBe(shipped.command);
+    const [source, ...warm] = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    expect(warm.length).toBeGreaterThanOrEqual(1);
+    expect(warm.at(-1)).toBe(shipped.command);
     expect(options(source!)).toEqual(options(ours));
-    const { ['--init-from']: init, ['--steps']: steps, ...rest } = options(shipped.command);
-    const { ['--steps']: _, ...oursRest } = options(ours);
-    expect(init).toEqual(['INIT']);
-    expect(steps).toHaveLength(1);
-    expect(rest).toEqual(oursRest);
-    expect(shipped.command).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
+    const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
+    const outOf = (cmd: string) => /--out (\S+)/.exec(cmd)![1];
+    warm.forEach((cmd, i) => {
+      // the same recipe with its own --steps (and --lr: a warm start's peak), from the run before it
+      const { ['--init-from']: init, ['--steps']: steps, ['--lr']: lr, ...rest } = options(cmd);
+      const { ['--steps']: _s, ['--lr']: _l, ...oursRest } = options(ours);
+      expect(init).toEqual([label(warm.length - i)]);
+      expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
+      expect(steps).toHaveLength(1);
+      expect(lr).toHaveLength(1);
+      expect(rest).toEqual(oursRest);
+      expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
+    });
+    expect(outOf(source!)).toBe(label(warm.length));
   });
 
   it('trains and evaluates the chosen runs in chunks; a second call finds them done; bad options are exit 2', async () => {
