@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { decodeSafetensors } from '@zipper/common';
+import { sha256Hex } from '@zipper/common/node';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relabel } from '../src/fuse/release.js';
@@ -169,6 +170,9 @@ describe('zipper fuse release', () => {
       '--json',
     ]);
     expect(e.code, e.stderr).toBe(0);
+    const devSha = sha256Hex(readFileSync(path.join(data, 'dev.jsonl')));
+    expect((summaryOf(e) as { manifest: string; manifestSha256: string }).manifestSha256).toBe(devSha);
+    rmSync(copy, { recursive: true, force: true }); // the release goes by the recorded manifestSha256, not the copy's file
 
     const pkg = path.join(data, 'pkg-warm');
     const r = await runZipper(['fuse', 'release', '--run', warm, '--out', pkg]);
@@ -190,7 +194,6 @@ describe('zipper fuse release', () => {
     expect(card + shipped).not.toContain(data);
     expect(card).toContain(`--data DATA --split dev --out OUT/eval/dev/asr --json`);
     expect(card).not.toContain(copy);
-    rmSync(copy, { recursive: true, force: true });
 
     const best = JSON.parse(readFileSync(path.join(warm, 'best', 'run.json'), 'utf8')) as FuseRun;
     const b = await runZipper(['fuse', 'release', '--run', path.join(warm, 'best'), '--out', path.join(data, 'pkg-best')]);

@@ -174,6 +174,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       kind: m.run.kind,
       split,
       manifest: input.manifest,
+      manifestSha256: input.manifestSha256,
       data: input.data.dir,
       ...s.all,
       voices: s.voices,

@@ -9,8 +9,9 @@
  * renderings, which every run trains on) and aligned-tts for TTS. Scoring them next to dev tells
  * memorization from generalization.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256Hex } from '@zipper/common/node';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
 import { manifestFileName, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
@@ -43,6 +44,8 @@ export interface SplitInput<S extends InputSplit = EvalSplit> {
   readonly split: S;
   /** The manifest read: `dev.jsonl`, ..., or for `train` the run's aligned subset. */
   readonly manifest: string;
+  /** sha256 of the manifest's bytes: the split's identity across builds (a grown build keeps dev and test byte for byte). */
+  readonly manifestSha256: string;
   /** In manifest order, the first --limit of them. */
   readonly records: readonly TextRecord[];
 }
@@ -94,7 +97,7 @@ export function openSplit(
   }
   const records = limit === undefined ? all : all.slice(0, limit);
   if (records.length === 0) throw new UsageError(`${data.dir}: ${manifest} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
-  return { data, split, manifest, records };
+  return { data, split, manifest, manifestSha256: sha256Hex(readFileSync(path.join(data.dir, manifest))), records };
 }
 
 export interface EvalModel {

@@ -64,6 +64,8 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
     kind: 'peer',
     split,
     data: input.data.dir,
+    manifest: input.manifest,
+    manifestSha256: input.manifestSha256,
     ...s.all,
     voices: s.voices,
     recognizer: 'pocketsphinx_batch (en-us)',

@@ -27,9 +27,10 @@ export interface Metrics {
   readonly words: number;
   readonly utterances: number;
   readonly command?: string;
-  /** The data build evaluated on, and the split's manifest file in it. */
+  /** The data build evaluated on, the split's manifest file in it and the sha256 of its bytes (records from 2026-12-03 on). */
   readonly data?: string;
   readonly manifest?: string;
+  readonly manifestSha256?: string;
   // tts only
   readonly werMin?: number;
   readonly werMax?: number;

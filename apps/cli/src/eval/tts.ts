@@ -217,6 +217,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       kind: m.run.kind,
       split,
       manifest: input.manifest,
+      manifestSha256: input.manifestSha256,
       data: input.data.dir,
       statistic: 'mean over seeds of the corpus WER (werMin, werMax: over seeds)',
       ...summary(vsGold.map((s) => s.all)),

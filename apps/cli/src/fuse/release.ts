@@ -211,7 +211,9 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
 /**
  * The other data builds that evaluations (or peers) ran on, where the split's manifest is byte for
  * byte the run's (the same utterances, texts and audio sha256s: e.g. a build grown with
- * --aligned keeps dev and test): their paths print as DATA, since they are DATA's splits.
+ * --aligned keeps dev and test): their paths print as DATA, since they are DATA's splits. The
+ * evaluation's recorded manifestSha256 is what it read; records without one (before 2026-12-03)
+ * are compared by hashing the manifest in their build, if it is still there.
  */
 function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string): string[] {
   const hashes = new Map<string, string | undefined>(); // each manifest read once (a split has several evaluations)
@@ -223,7 +225,7 @@ function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string): string[]
   for (const m of metrics) {
     if (m.data === undefined || path.resolve(m.data) === path.resolve(dataDir)) continue;
     const name = m.manifest ?? `${m.split}.jsonl`;
-    const theirs = hash(path.join(path.resolve(m.data), name));
+    const theirs = m.manifestSha256 ?? hash(path.join(path.resolve(m.data), name));
     if (theirs !== undefined && theirs === hash(path.join(path.resolve(dataDir), name))) dirs.add(path.resolve(m.data));
   }
   return [...dirs];
