@@ -85,8 +85,9 @@ describe('tools/eval/grid.mjs', () => {
     const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
     const outOf = (cmd: string) => /--out (\S+)/.exec(cmd)![1];
     warm.forEach((cmd, i) => {
-      // the same recipe with its own --steps (and --lr: a warm start's peak), from the run before it
-      const { ['--init-from']: init, ['--steps']: steps, ['--lr']: lr, ...rest } = options(cmd);
+      // the same recipe with its own --steps (and --lr: a warm start's peak), from the run before it;
+      // --keep-best and --until-step (a kept best) pick the weights, they do not change the training
+      const { ['--init-from']: init, ['--steps']: steps, ['--lr']: lr, ['--keep-best']: _k, ['--until-step']: _u, ...rest } = options(cmd);
       const { ['--steps']: _s, ['--lr']: _l, ...oursRest } = options(ours);
       expect(init).toEqual([label(warm.length - i)]);
       expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
