@@ -100,7 +100,7 @@ export interface LexiconBeamOptions {
   readonly beam?: number;
   /** Weight of ln p_lm (default 1.3). */
   readonly lmWeight?: number;
-  /** Added per word (default 0). */
+  /** Added per word (default -1: a cost per word, against the insertions of short words). */
   readonly wordBonus?: number;
   /**
    * Subtracted from the blank's log-probability at every frame (default 1.5): against the head's
@@ -121,7 +121,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
   const r = {
     beam: o.beam ?? 128,
     lmWeight: o.lmWeight ?? 1.3,
-    wordBonus: o.wordBonus ?? 0,
+    wordBonus: o.wordBonus ?? -1,
     blankPenalty: o.blankPenalty ?? 1.5,
     labelThreshold: o.labelThreshold ?? -5,
     margin: o.margin ?? 15,

@@ -38,8 +38,9 @@ default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr
 --decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
 tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
 by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.3,
-0, 1.5: chosen on dev); --rescore W re-ranks its --n-best hypotheses by adding W x the zipped
-text tower's log-probability of each given the speech (two-pass decoding; not in the paper);
+-1, 1.5: chosen on dev; a negative value as --word-bonus=-1); --rescore W re-ranks its --n-best
+hypotheses by adding W x the zipped text tower's log-probability of each given the speech
+(two-pass decoding; not in the paper);
 --out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
