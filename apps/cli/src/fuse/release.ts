@@ -300,7 +300,7 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
     if (c.package) {
       commands.unshift(...c.package.relabeled.commands);
       legend.push(
-        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`): the checkpoint package \`${c.package.name}@${c.package.version}\` (its weights as released, sha256 \`${c.sha256}\`), the release of the last command above it; its model card named the commands and placeholders repeated here.`,
+        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`): the checkpoint package \`${c.package.name}@${c.package.version}\` (its weights as released, sha256 \`${c.sha256}\`): the release of the run with \`--out ${c.label}\` above; its model card named the commands and placeholders repeated here.`,
         ...c.package.relabeled.legend,
       );
     } else if (c.run) {
