@@ -133,9 +133,10 @@ export async function initFrom(
     if (problems.length > 0)
       throw new UsageError(`--init-from ${dir}: its weights do not fit this model (${problems.join('; ')}); use the same model options`);
     for (const [k, p] of model.params) p.assign(src.model.params.get(k)!);
+    // the run.json loadTrainedModel read names the package's data build (no second read)
+    const pkg = expected ? expected.package : packageSource(dir, src.run);
+    return { dir, sha256, ...(pkg ? { package: pkg } : {}) };
   } finally {
     src.dispose();
   }
-  const pkg = expected ? expected.package : packageSource(dir, readFuseRun(path.join(dir, 'run.json')));
-  return { dir, sha256, ...(pkg ? { package: pkg } : {}) };
 }
