@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { runProgram } from '@zipper/common/node';
 import { MissingToolError, SynthesisError } from './errors.js';
 
 /** Programs the builder runs, the Debian package of each, and what for. */
@@ -38,17 +38,13 @@ export function requireTools(tools: readonly ToolName[], env: NodeJS.ProcessEnv 
 }
 
 /** Runs a program (no shell), resolves to its stdout; rejects with its stderr on failure. */
-export function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new SynthesisError(`${bin} failed to start: ${e.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new SynthesisError(`${bin} ${args.join(' ')} exited with ${code ?? signal}: ${Buffer.concat(err).toString().trim().slice(0, 400)}`));
-    });
-  });
+export async function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
+  let r;
+  try {
+    r = await runProgram(bin, args, env);
+  } catch (e) {
+    throw new SynthesisError(`${bin} failed to start: ${(e as Error).message}`);
+  }
+  if (r.code === 0) return r.stdout;
+  throw new SynthesisError(`${bin} ${args.join(' ')} exited with ${r.code ?? r.signal}: ${r.stderr.toString().trim().slice(0, 400)}`);
 }

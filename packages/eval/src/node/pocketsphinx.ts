@@ -16,7 +16,6 @@
  * anything else is refused with `RecognizerError` (pocketsphinx would skip 44 bytes and decode
  * garbage). Output: whitespace collapsed, lowercase; an utterance with no words gives ''.
  */
-import { spawn } from 'node:child_process';
 import {
   accessSync,
   closeSync,
@@ -33,6 +32,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProgram } from '@zipper/common/node';
 import { RecognizerError, RecognizerMissingError } from './errors.js';
 
 export type PocketsphinxMode = 'batch' | 'continuous';
@@ -116,21 +116,17 @@ export function checkRecognizerWav(file: string): void {
 }
 
 /** Runs a program; resolves to its stdout, rejects with RecognizerError naming the exit code and stderr (or `logFile`'s tail). */
-function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new RecognizerError(`${bin} failed to start: ${e.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
-      const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : Buffer.concat(err).toString('utf8');
-      const tail = log.trim().split('\n').slice(-3).join(' | ').slice(0, 500);
-      reject(new RecognizerError(`${path.basename(bin)} exited with ${code ?? signal}: ${tail || '(no output)'}`));
-    });
-  });
+async function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile?: string): Promise<string> {
+  let r;
+  try {
+    r = await runProgram(bin, args, env);
+  } catch (e) {
+    throw new RecognizerError(`${bin} failed to start: ${(e as Error).message}`);
+  }
+  if (r.code === 0) return r.stdout.toString('utf8');
+  const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : r.stderr.toString('utf8');
+  const tail = log.trim().split('\n').slice(-3).join(' | ').slice(0, 500);
+  throw new RecognizerError(`${path.basename(bin)} exited with ${r.code ?? r.signal}: ${tail || '(no output)'}`);
 }
 
 const clean = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
