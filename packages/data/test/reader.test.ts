@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allManifestFiles, AudioMismatchError, buildArgs, buildName, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, SPLITS, type AudioSplit } from '@zipper/data';
+import { sha256Hex } from '@zipper/common/node';
 import { DataDir, readManifest } from '@zipper/data/node';
 import { buildTinyData } from './tiny-build.js';
 
@@ -21,6 +22,8 @@ describe('DataDir on a tiny build', () => {
       const { split, fraction } = parseManifestFileName(m.file)!;
       const records = data.records(split as AudioSplit, fraction);
       expect(records.length).toBe(m.utterances);
+      const read = data.manifest(split as AudioSplit, fraction); // the records and the sha256 of the bytes they came from
+      expect([read.file, read.records, read.sha256]).toEqual([m.file, records, sha256Hex(readFileSync(path.join(dir, m.file)))]);
       expect([...new Set(records.map((r) => r.voice))].sort()).toEqual(m.voices);
       expect(records.every((r) => hasText(r))).toBe(split !== 'speech-only');
       const hours = records.reduce((s, r) => s + r.samples, 0) / data.build.sampleRate / 3600;

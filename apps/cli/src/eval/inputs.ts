@@ -9,11 +9,10 @@
  * renderings, which every run trains on) and aligned-tts for TTS. Scoring them next to dev tells
  * memorization from generalization.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { sha256Hex } from '@zipper/common/node';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { manifestFileName, type TextRecord } from '@zipper/data';
+import type { TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
@@ -80,24 +79,18 @@ export function openSplit(
 ): SplitInput<InputSplit> {
   if (!dataDir) throw new UsageError('--data DIR is required (the --out of zipper data build)');
   const data = DataDir.open(dataDir);
-  let all: TextRecord[];
-  let manifest: string;
+  let read: { readonly file: string; readonly records: TextRecord[]; readonly sha256: string };
   if (split === TRAIN_SPLIT) {
     if (!train) throw new UsageError(`--split ${TRAIN_SPLIT} is for zipper eval asr and tts`);
     if (data.buildSha256 !== train.buildSha256)
       throw new UsageError(
         `${data.dir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build the model trained on (${train.buildSha256.slice(0, 12)}...); --split ${TRAIN_SPLIT} needs --data to be that build`,
       );
-    const aligned = train.task === 'asr' ? 'aligned-asr' : 'aligned-tts';
-    manifest = manifestFileName(aligned, train.percent);
-    all = data.records(aligned, train.percent);
-  } else {
-    manifest = manifestFileName(split);
-    all = data.records(split) as TextRecord[];
-  }
-  const records = limit === undefined ? all : all.slice(0, limit);
-  if (records.length === 0) throw new UsageError(`${data.dir}: ${manifest} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
-  return { data, split, manifest, manifestSha256: sha256Hex(readFileSync(path.join(data.dir, manifest))), records };
+    read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
+  } else read = data.manifest(split) as typeof read;
+  const records = limit === undefined ? read.records : read.records.slice(0, limit);
+  if (records.length === 0) throw new UsageError(`${data.dir}: ${read.file} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
+  return { data, split, manifest: read.file, manifestSha256: read.sha256, records };
 }
 
 export interface EvalModel {

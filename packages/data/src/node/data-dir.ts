@@ -15,8 +15,12 @@ import { sha256Hex } from '@zipper/common/node';
 /** Reads and validates one manifest file; the record kind comes from its name unless given. */
 export function readManifest<K extends RecordKind = RecordKind>(file: string, kind?: K): RecordOfKind[K][] {
   const k = kind ?? kindFromName(file);
+  return parseManifest(manifestBytes(file).toString('utf8'), k as K, file);
+}
+
+function manifestBytes(file: string): Buffer {
   if (!existsSync(file)) throw new DataDirError(`manifest ${file} does not exist; build the data first (npx zipper data build --out DIR)`);
-  return parseManifest(readFileSync(file, 'utf8'), k as K, file);
+  return readFileSync(file);
 }
 
 function kindFromName(file: string): RecordKind {
@@ -47,7 +51,18 @@ export class DataDir {
 
   /** The records of a split (aligned splits need a fraction: 1, 10 or 100), validated. */
   records<S extends AudioSplit>(split: S, fraction?: number): RecordOfSplit<S>[] {
-    return readManifest(path.join(this.dir, manifestFileName(split, fraction)), recordKindOf(split)) as RecordOfSplit<S>[];
+    return this.manifest(split, fraction).records;
+  }
+
+  /**
+   * A split's manifest: its file name, its records (validated) and the sha256 of the bytes they
+   * were read from (one read: an evaluation records which manifest it scored).
+   */
+  manifest<S extends AudioSplit>(split: S, fraction?: number): { readonly file: string; readonly records: RecordOfSplit<S>[]; readonly sha256: string } {
+    const file = manifestFileName(split, fraction);
+    const abs = path.join(this.dir, file);
+    const bytes = manifestBytes(abs);
+    return { file, records: parseManifest(bytes.toString('utf8'), recordKindOf(split), abs) as RecordOfSplit<S>[], sha256: sha256Hex(bytes) };
   }
 
   /** The text-only split's sentences, after checking its sha256 against build.json. */
