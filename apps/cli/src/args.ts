@@ -4,6 +4,26 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OutputError, UsageError } from './command.js';
 
+/**
+ * `--name -1` as `--name=-1` when `--name` takes a value and the next argument is a negative
+ * number. Node's parseArgs refuses a value that starts with a dash as ambiguous, so
+ * `--word-bonus -1` was a usage error while `--word-bonus=-1` worked.
+ */
+export function joinNegativeValues(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return out.concat(argv.slice(i));
+    const next = argv[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parses options strictly; positional arguments are refused unless `positionals` is true. */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   argv: readonly string[],
@@ -13,7 +33,7 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
 ) {
   let r;
   try {
-    r = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    r = parseArgs({ args: joinNegativeValues(argv, options), options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${usage}`);
   }

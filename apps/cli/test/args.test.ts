@@ -1,7 +1,7 @@
 // The `text|speech` positional of `zipper pretrain|continue|quality` (one helper, modalityArg,
 // used by all three commands) and the typed error of quality's internal invariant.
 import { describe, expect, it } from 'vitest';
-import { modalityArg } from '../src/args.js';
+import { joinNegativeValues, modalityArg, parse } from '../src/args.js';
 import { UsageError } from '../src/command.js';
 import { QualityInvariantError } from '../src/commands/quality.js';
 import { reportError } from '../src/main.js';
@@ -54,5 +54,24 @@ describe('zipper quality: internal invariant', () => {
       code: 1,
       message: 'zipper: QualityInvariantError: the tower scored 7 held-out targets and the Kneser-Ney n-gram 11',
     });
+  });
+});
+
+describe('negative option values', () => {
+  const options = { 'word-bonus': { type: 'string' }, json: { type: 'boolean' } } as const;
+  it('--name -1 is read as --name=-1 when --name takes a value', () => {
+    expect(joinNegativeValues(['--word-bonus', '-1', '--json'], options)).toEqual(['--word-bonus=-1', '--json']);
+    expect(joinNegativeValues(['--word-bonus', '-.5'], options)).toEqual(['--word-bonus=-.5']);
+    expect(parse(['--word-bonus', '-1.5'], options, USAGE).values['word-bonus']).toBe('-1.5');
+  });
+  it('leaves alone what is not a negative number after a value option, and everything after --', () => {
+    for (const argv of [
+      ['--word-bonus', '-x'],
+      ['--json', '-1'],
+      ['--word-bonus=-2', '-3'],
+      ['--', '--word-bonus', '-1'],
+    ])
+      expect(joinNegativeValues(argv, options)).toEqual(argv);
+    expect(() => parse(['--word-bonus', '--json'], options, USAGE)).toThrow(UsageError);
   });
 });
