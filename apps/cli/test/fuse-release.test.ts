@@ -7,6 +7,7 @@ import { decodeSafetensors } from '@zipper/common';
 import { sha256Hex } from '@zipper/common/node';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageSource } from '../src/fuse/init-from.js';
 import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
@@ -55,6 +56,42 @@ describe("relabel: a package card's placeholders in the card of a run that start
     expect(relabel(text, 2, true)).toBe(
       '--out INIT_2 --init-from INIT_3 --aligned DATA on INIT_4_DATA, INIT_2/best, INIT_3_DATA; OUTPUT INITIAL DATASET',
     );
+  });
+});
+
+describe('packageSource: what a run started from a package records of it', () => {
+  it("reads run.json's lineage; a package released before that is read from its card's training block", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zipper-package-source-'));
+    try {
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@zipper/checkpoint-x', version: '0.2.0' }));
+      const block = ['zipper fuse train --out INIT --aligned DATA', 'zipper fuse train --out OUT --init-from INIT --aligned DATA'];
+      const legendLine = '`INIT`: the run OUT started from (`--init-from`, weights sha256 `ab`), trained first by the command above it.';
+      const card = [
+        '# x',
+        '',
+        '## Training',
+        '',
+        '```sh',
+        ...block,
+        '```',
+        '',
+        '`DATA`: the data build below.',
+        legendLine,
+        '',
+        '| | |',
+        '',
+      ];
+      writeFileSync(path.join(dir, 'README.md'), card.join('\n'));
+      const run = { data: { buildSha256: 'cd' } } as unknown as FuseRun;
+      const about = { name: '@zipper/checkpoint-x', version: '0.2.0', dataSha256: 'cd' };
+      expect(packageSource(dir, run)).toEqual({ ...about, commands: block, legend: [legendLine] });
+      const lineage = { commands: ['zipper fuse train --out OUT'], legend: [] };
+      expect(packageSource(dir, { ...run, lineage })).toEqual({ ...about, ...lineage });
+      rmSync(path.join(dir, 'README.md'));
+      expect(() => packageSource(dir, run)).toThrow(/has no model card with a "## Training" block/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -190,7 +227,11 @@ describe('zipper fuse release', () => {
       ].reduce((c, [from, to]) => c.split(from!).join(to), cmd);
     expect(commands).toEqual([placeholders(sourceCommand), placeholders(warmRun.command)]);
     expect(commands[1]).toContain('--init-from INIT ');
-    expect(card).toContain(`\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`)`);
+    const legend = [
+      `\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`), trained first by the command above it.`,
+    ];
+    expect(card).toContain(legend[0]);
+    expect((JSON.parse(shipped) as FuseRun).lineage).toEqual({ commands, legend }); // the card's block, kept in run.json
     expect(card + shipped).not.toContain(data);
     expect(card).toContain(`--data DATA --split dev --out OUT/eval/dev/asr --json`);
     expect(card).not.toContain(copy);
@@ -205,6 +246,8 @@ describe('zipper fuse release', () => {
 
     // a run started from the released package (--init-from its folder): it starts at the package's weights (float16),
     // run.json keeps the package's card chain, and its release names the whole chain with the package folder gone
+    // (the chain is read from the package's run.json, not its card: the card is gone)
+    rmSync(path.join(pkg, 'README.md'));
     const warm2 = path.join(data, 'run-warm2');
     const t2 = await train(warm2, '--init-from', pkg, '--seed', '4');
     expect(t2.code, t2.stderr).toBe(0);
@@ -214,9 +257,7 @@ describe('zipper fuse release', () => {
       name: pkgJson.name,
       version: pkgJson.version,
       commands,
-      legend: [
-        `\`INIT\`: the run OUT started from (\`--init-from\`, weights sha256 \`${warmRun.initFrom!.sha256}\`), trained first by the command above it.`,
-      ],
+      legend,
       dataSha256: warmRun.data.buildSha256,
     });
     const heldOut = (out: string) => readLosses(out).filter((p): p is Held => 'heldOut' in p);

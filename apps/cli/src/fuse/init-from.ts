@@ -43,13 +43,16 @@ export interface PackageSource {
   readonly dataSha256: string;
 }
 
-/** The package source of `dir`, if it is a released checkpoint package (package.json + run.json + a model card with a training block). */
+/** The package source of `dir`, if it is a released checkpoint package (package.json + run.json with its lineage, or a model card with a training block). */
 export function packageSource(dir: string, run: FuseRun): PackageSource | undefined {
   const pkgFile = path.join(dir, 'package.json');
   const cardFile = path.join(dir, 'README.md');
   if (!existsSync(pkgFile)) return undefined;
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string; version?: string };
   if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return undefined;
+  const about = { name: pkg.name, version: pkg.version, dataSha256: run.data.buildSha256 };
+  if (run.lineage) return { ...about, commands: run.lineage.commands, legend: run.lineage.legend };
+  // a package released before run.json kept its lineage: read its card's training block
   const card = existsSync(cardFile) ? readFileSync(cardFile, 'utf8') : '';
   const block = /^## Training\n\n```sh\n([\s\S]*?)\n```\n([\s\S]*?)(?=\n\| \||\n## )/m.exec(card);
   if (!block)
@@ -57,11 +60,9 @@ export function packageSource(dir: string, run: FuseRun): PackageSource | undefi
       `--init-from ${dir}: the package ${pkg.name}@${pkg.version} has no model card with a "## Training" block (zipper fuse release writes one), so a release of this run could not say how its weights came to be`,
     );
   return {
-    name: pkg.name,
-    version: pkg.version,
+    ...about,
     commands: block[1]!.split('\n').filter((l) => l.trim() !== ''),
     legend: block[2]!.split('\n').filter((l) => /^`INIT(_\d+)?`: /.test(l)),
-    dataSha256: run.data.buildSha256,
   };
 }
 

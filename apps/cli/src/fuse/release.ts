@@ -21,7 +21,7 @@ import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
-import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
+import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { buildArgs, buildName } from '@zipper/data';
 
@@ -116,7 +116,10 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
-  writeFileSync(path.join(out, 'run.json'), portable(readFileSync(path.join(runDir, 'run.json'), 'utf8'), machine));
+  const trainedBy: Lineage = { commands: [...lineage.commands, o.command ?? run.command], legend: lineage.legend };
+  // run.json as the run wrote it, plus the lineage the card prints (what --init-from this package reads)
+  const released: FuseRun = { ...run, lineage: trainedBy };
+  writeFileSync(path.join(out, 'run.json'), portable(`${JSON.stringify(released, null, 2)}\n`, machine));
   if (existsSync(path.join(runDir, LOSS_PLOT))) copyFileSync(path.join(runDir, LOSS_PLOT), path.join(out, LOSS_PLOT));
   const towers = Object.values(run.towers);
   writeFileSync(
@@ -173,12 +176,11 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '## Training',
     '',
     '```sh',
-    ...lineage.commands,
-    o.command ?? run.command,
+    ...trainedBy.commands,
     '```',
     '',
     '`DATA`: the data build below; `OUT`: the run folder (its `eval/` holds the evaluation outputs); `PEER`: a `zipper eval peer` output.',
-    ...lineage.legend,
+    ...trainedBy.legend,
     '',
     '| | |',
     '|---|---|',

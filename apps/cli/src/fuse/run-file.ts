@@ -37,6 +37,12 @@ export interface FuseRecipe {
   readonly keepBest?: string;
 }
 
+/** How a released package's weights came to be: the commands of its card's training block and the lines naming their placeholders. */
+export interface Lineage {
+  readonly commands: readonly string[];
+  readonly legend: readonly string[];
+}
+
 export interface FuseRun {
   readonly format: typeof FUSE_RUN_FORMAT;
   readonly version: number;
@@ -55,6 +61,13 @@ export interface FuseRun {
   readonly asrAudio?: AsrAudio;
   /** --init-from: the run whose trained weights this one started from, and their sha256 (absent: a fresh initialization). */
   readonly initFrom?: InitFrom;
+  /**
+   * Only in a released package's run.json (`zipper fuse release`): the model card's training
+   * block, i.e. every command that made these weights, oldest first, with the card's placeholders
+   * (`OUT`, `INIT`, `DATA`, ...), and the lines naming `INIT`, `INIT_2`, ... . A run started
+   * from the package with `--init-from` reads its chain from here (not from the card's text).
+   */
+  readonly lineage?: Lineage;
   /** Relative sampling weights by task (by example count), e.g. { asr: 1, tts: 1.26 }. */
   readonly mix: Readonly<Record<TaskName, number>>;
   readonly recipe: FuseRecipe;
