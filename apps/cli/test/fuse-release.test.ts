@@ -112,7 +112,47 @@ describe('zipper fuse release', () => {
     const pkg = path.join(data, 'pkg');
     const notes = path.join(data, 'notes.md');
     writeFileSync(notes, '## Limitations\n\nA tiny test model.\n');
-    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--version', '0.2.0', '--until-step', '6', '--notes', notes]);
+    // a peer output copied away from where it was written (as docs/runs/peer is): its recorded --out prints as PEER too
+    const peer = path.join(data, 'peer-copy');
+    const wrote = '/elsewhere/peer/test-clean';
+    cpSync(notes, path.join(peer, 'unused')); // creates the folder
+    const asr = path.join(run, 'eval', 'test-clean', 'asr'); // the table needs an evaluation of the run to print the peer's row
+    cpSync(notes, path.join(asr, 'unused'));
+    const scored = { split: 'test-clean', wer: 0.75, cer: 0.5, words: 8, utterances: 2, data };
+    writeFileSync(
+      path.join(asr, 'metrics.json'),
+      JSON.stringify({ ...scored, task: 'asr', command: `zipper eval asr --model ${run} --out ${asr}` }),
+    );
+    writeFileSync(
+      path.join(peer, 'metrics.json'),
+      JSON.stringify({
+        task: 'peer',
+        split: 'test-clean',
+        wer: 0.5,
+        cer: 0.25,
+        words: 8,
+        utterances: 2,
+        data,
+        out: wrote,
+        command: `zipper eval peer --data ${data} --split test-clean --out ${wrote} --json`,
+      }),
+    );
+    const r = await runZipper([
+      'fuse',
+      'release',
+      '--run',
+      run,
+      '--out',
+      pkg,
+      '--version',
+      '0.2.0',
+      '--until-step',
+      '6',
+      '--notes',
+      notes,
+      '--peer',
+      peer,
+    ]);
     expect(r.code).toBe(0);
     expect(summaryOf(r)).toMatchObject({ name: '@zipper/checkpoint-zipper-small', version: '0.2.0', dtype: 'float16' });
 
@@ -136,6 +176,9 @@ describe('zipper fuse release', () => {
 
     const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
     expect(card).toContain('```\n\n## Limitations\n\nA tiny test model.\n\n## Towers');
+    expect(card).toContain('| test-clean | 2 | 75.0% / 50.0% |');
+    expect(card).toContain('zipper eval peer --data DATA --split test-clean --out PEER --json');
+    expect(card).not.toContain(wrote);
     const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
       command: string;
       towers: Record<string, { sha256: string }>;

@@ -27,6 +27,8 @@ export interface Metrics {
   readonly words: number;
   readonly utterances: number;
   readonly command?: string;
+  /** Where the command wrote it (its --out), as recorded. */
+  readonly out?: string;
   /** The data build evaluated on, the split's manifest file in it and the sha256 of its bytes (records from 2026-12-03 on). */
   readonly data?: string;
   readonly manifest?: string;
@@ -119,7 +121,7 @@ function readMetrics(file: string, splits: readonly string[] = EVAL_SPLITS): Met
   for (const k of ['oracle', 'vsTarget'])
     if (m[k] !== undefined && !(isObj(m[k]) && isNum(m[k]['wer']))) throw bad(`"${k}" has no numeric wer`);
   if (m['seeds'] !== undefined && !(Array.isArray(m['seeds']) && m['seeds'].every(isNum))) throw bad('"seeds" is not a list of numbers');
-  if (m['command'] !== undefined && typeof m['command'] !== 'string') throw bad('"command" is not a string');
+  for (const k of ['command', 'out']) if (m[k] !== undefined && typeof m[k] !== 'string') throw bad(`"${k}" is not a string`);
   if (m['ttsVoice'] !== undefined && typeof m['ttsVoice'] !== 'string') throw bad('"ttsVoice" is not a string');
   if (
     m['voices'] !== undefined &&

@@ -115,6 +115,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
   for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
+  for (const m of peers) if (m.out) machine[m.out] ??= 'PEER'; // a peer output copied elsewhere (docs/runs/peer) names where it was written
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
   const trainedBy: Lineage = { commands: [...lineage.commands, o.command ?? run.command], legend: lineage.legend };
   // run.json as the run wrote it, plus the lineage the card prints (what --init-from this package reads)
