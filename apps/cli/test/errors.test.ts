@@ -56,7 +56,8 @@ describe('one-line errors instead of stack traces', () => {
   it('train: unknown option, bad number, stray argument, missing ids file -> usage error, exit 2', async () => {
     await expectError(['train', '--bogus'], 2, /Unknown option '--bogus'/);
     await expectError(['train', '--ids', ids, '--out', at('r0'), '--steps=-5'], 2, /--steps must be an integer >= 1, got "-5"/);
-    await expectError(['train', '--steps', '-5'], 2, /argument is ambiguous/); // parseArgs' own word for "-5", still one usage error
+    await expectError(['train', '--ids', ids, '--out', at('r0'), '--steps', '-5'], 2, /--steps must be an integer >= 1, got "-5"/); // "--steps -5" reads as --steps=-5
+    await expectError(['train', '--steps', '-x'], 2, /argument is ambiguous/); // parseArgs' own word for "-x", still one usage error
     await expectError(['train', 'foo'], 2, /unexpected argument "foo"/);
     await expectError(
       ['train', '--ids', at('missing.txt'), '--out', at('r0')],
