@@ -51,7 +51,7 @@ export class DataDir {
 
   /** The records of a split (aligned splits need a fraction: 1, 10 or 100), validated. */
   records<S extends AudioSplit>(split: S, fraction?: number): RecordOfSplit<S>[] {
-    return this.manifest(split, fraction).records;
+    return readManifest(path.join(this.dir, manifestFileName(split, fraction)), recordKindOf(split)) as RecordOfSplit<S>[];
   }
 
   /**
