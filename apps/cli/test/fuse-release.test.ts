@@ -1,6 +1,7 @@
 // `zipper fuse release`: a trained run as an installable checkpoint package (float16 weights,
 // package.json naming the exact tower versions, a model card), on a tiny data build and tiny towers.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A run stopped before its schedule ended (--minutes) is refused unless --allow-unfinished.
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeSafetensors } from '@zipper/common';
@@ -102,6 +103,51 @@ describe('zipper fuse release', () => {
     const r = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-dirs')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/tower of .* is a directory .*not a checkpoint package/);
+  }, 240_000);
+
+  it('refuses a run stopped early (--minutes) and its OUT/best, naming the step and how to continue; --allow-unfinished releases it; after --resume both release', async () => {
+    for (const [m, dir] of Object.entries(towers))
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    const run = path.join(data, 'run-early');
+    const best = path.join(run, 'best');
+    // --minutes 0: every session makes one step, so the run stops at step 1 of 6 (best: step 1, evaluated every step)
+    const t = await train(run, '--minutes', '0', '--keep-best', 'speech', '--eval-every', '1');
+    expect(t.code, t.stderr).toBe(0);
+    const release = (from: string, out: string, ...more: string[]) =>
+      runZipper(['fuse', 'release', '--run', from, '--out', path.join(data, out), ...more]);
+
+    const early = await release(run, 'pkg-early');
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain(
+      `${run} stopped at step 1 of its 6-step schedule (--minutes, or a kill, stops a run early): continue it with \`zipper fuse train --out ${run} --resume\` and release again, or pass --allow-unfinished`,
+    );
+    expect(existsSync(path.join(data, 'pkg-early'))).toBe(false); // nothing written
+    const earlyBest = await release(best, 'pkg-early-best');
+    expect(earlyBest.code).toBe(2);
+    expect(earlyBest.stderr).toContain(
+      `${best} is the best evaluation so far (step 1) of ${run}, which stopped at step 1 of its 6-step schedule, so a later evaluation may replace it: continue the run with \`zipper fuse train --out ${run} --resume\``,
+    );
+    // a stop named with --until-step is the schedule's end for the release: not reached, or passed
+    const notYet = await release(run, 'pkg-early', '--until-step', '3');
+    expect(notYet.code).toBe(2);
+    expect(notYet.stderr).toContain(`stopped at step 1 of its stop at --until-step 3`);
+    expect(notYet.stderr).toContain(`--out ${run} --resume --until-step 3\``);
+
+    const allowed = await release(run, 'pkg-early', '--allow-unfinished');
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain(`released unfinished (--allow-unfinished): ${run} stopped at step 1 of its 6-step schedule`);
+    expect(readFileSync(path.join(data, 'pkg-early', 'README.md'), 'utf8')).toContain('| steps | 1 of 6 x 4 examples');
+
+    const resumed = await runZipper(['fuse', 'train', '--out', run, '--resume', '--workers', '0', '--no-progress']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const done = await release(run, 'pkg-done');
+    expect(done.code, done.stderr).toBe(0);
+    expect(readFileSync(path.join(data, 'pkg-done', 'README.md'), 'utf8')).toContain('| steps | 6 of 6 x 4 examples');
+    const doneBest = await release(best, 'pkg-done-best'); // the best of a finished run, whatever its step
+    expect(doneBest.code, doneBest.stderr).toBe(0);
+    const past = await release(run, 'pkg-past', '--until-step', '3');
+    expect(past.code).toBe(2);
+    expect(past.stderr).toContain(`${run} is at step 6, past --until-step 3`);
   }, 240_000);
 
   it('writes float16 weights equal to the run rounded to float16, the exact tower versions, a card; loads; same bytes twice', async () => {

@@ -2,10 +2,12 @@
 // 16-bit): both modes recognize clear sentences nearly word for word; batch results do not depend
 // on the number of jobs or on the file names (spaces); silence gives an empty transcript; audio in
 // another format, a missing program and a missing model are typed errors that say what to do.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// A process killed during a batch run leaves neither recognizer nor temporary folder behind.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvalError, scoreCorpus } from '@zipper/eval';
 import {
@@ -108,6 +110,50 @@ describe('transcribeWavFiles', () => {
     mkdirSync(fake);
     writeFileSync(path.join(fake, 'pocketsphinx_batch'), '#!/bin/sh\necho "ERROR: acoustic model broken" >&2\nexit 3\n', { mode: 0o755 });
     await expect(transcribeWavFiles(files, { env: { ...process.env, PATH: fake } })).rejects.toThrow(/pocketsphinx_batch exited with 3/);
+  });
+});
+
+/** Pids of `sleep TAG` processes. */
+function sleeping(tag: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('a process killed during a batch run (the built @zipper/eval/node, a stand-in recognizer)', () => {
+  it('SIGTERM: the recognizers end and the temporary folder of links is removed; the process ends by SIGTERM', async () => {
+    const dist = fileURLToPath(new URL('../dist/node.js', import.meta.url));
+    if (!existsSync(dist)) throw new Error(`${dist} is missing: build first (npx turbo run build --filter=@zipper/eval)`);
+    const tag = `${40 + Math.floor(Math.random() * 1000)}.${process.pid}`;
+    const fake = path.join(dir, 'slow-bin');
+    const tmp = path.join(dir, 'tmp'); // TMPDIR of the killed process: where its folder of links goes
+    mkdirSync(fake);
+    mkdirSync(tmp);
+    writeFileSync(path.join(fake, 'pocketsphinx_batch'), `#!/bin/sh\nexec sleep ${tag}\n`, { mode: 0o755 });
+    const program = `const { transcribeWavFiles } = await import(${JSON.stringify(dist)}); await transcribeWavFiles(${JSON.stringify(files)}, { jobs: 2 });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+      env: { ...process.env, PATH: `${fake}${path.delimiter}${process.env['PATH'] ?? ''}`, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      for (let i = 0; i < 200 && sleeping(tag).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      const during = readdirSync(tmp);
+      expect([sleeping(tag).length, during.length]).toEqual([2, 1]); // two jobs, one folder
+      expect(during[0]).toMatch(/^zipper-pocketsphinx-/);
+      child.kill('SIGTERM');
+      expect(await ended).toBe('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      expect([sleeping(tag).length, readdirSync(tmp)]).toEqual([0, []]);
+    } finally {
+      child.kill('SIGKILL');
+      sleeping(tag).forEach((p) => process.kill(p, 'SIGKILL'));
+    }
   });
 });
 

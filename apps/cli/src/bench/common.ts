@@ -1,13 +1,15 @@
 /**
  * What every `zipper bench` mode shares: option parsing of integers, memory readings, progress
  * on stderr, and running a PyTorch script of tools/ (found above this module, run under the
- * interpreter `findTorchPython` picks) whose last stdout line is one JSON object.
+ * interpreter `findTorchPython` picks) whose last stdout line is one JSON object. The script runs
+ * through `runProgram` (@zipper/common/node), so it ends with the bench: a bench killed while the
+ * reference ran (with spawnSync) left the PyTorch process running on its own.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, roundTo as round } from '@zipper/common';
+import { runProgram, type ProgramExit } from '@zipper/common/node';
 import { findTorchPython, torchEnv } from '../../../../tools/setup/system.mjs';
 import { UsageError } from '../command.js';
 
@@ -51,16 +53,20 @@ export function referenceRunner(relative: string, given: string | undefined): Re
 }
 
 /** One run of `python script ...args` with this machine's OpenBLAS overrides removed; its last stdout line, parsed. */
-export function runReference<T>(runner: ReferenceRunner, args: readonly string[]): T {
+export async function runReference<T>(runner: ReferenceRunner, args: readonly string[]): Promise<T> {
   if (!runner.script || !runner.python || runner.skipped)
     throw new UsageError(`no reference to run: ${runner.skipped ?? 'unknown reason'}`);
-  const r = spawnSync(runner.python, [runner.script, ...args], { env: torchEnv(), encoding: 'utf8' });
   const name = path.basename(runner.script);
-  if (r.status !== 0)
-    throw new UsageError(
-      `${name} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
-    );
-  const last = r.stdout.trim().split('\n').pop() ?? '';
+  const failed = (status: string, why: string) =>
+    new UsageError(`${name} failed (exit ${status}): ${why.trim().split('\n').slice(-3).join(' | ')}`);
+  let r: ProgramExit;
+  try {
+    r = await runProgram(runner.python, [runner.script, ...args], torchEnv());
+  } catch (e) {
+    throw failed('null', (e as Error).message); // it did not start (spawnSync's status was null then)
+  }
+  if (r.code !== 0) throw failed(String(r.code ?? r.signal), r.stderr.toString('utf8'));
+  const last = r.stdout.toString('utf8').trim().split('\n').pop() ?? '';
   return JSON.parse(last) as T;
 }
 

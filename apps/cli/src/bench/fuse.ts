@@ -329,7 +329,7 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
     const ref: ReferenceRunner | undefined = values['reference']
       ? referenceRunner(TWIN, values['reference-script'] as string | undefined)
       : undefined;
-    const twin = (): TwinResult => {
+    const twin = async (): Promise<TwinResult> => {
       const args = [
         mode,
         ...twinArgs(s),
@@ -340,7 +340,7 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
         ...(freeze.length ? ['--freeze', freeze.join(',')] : []),
         ...(refThreads === undefined ? [] : ['--threads', String(refThreads)]),
       ];
-      const r = runReference<TwinResult>(ref as ReferenceRunner, args);
+      const r = await runReference<TwinResult>(ref as ReferenceRunner, args);
       if (r.params !== zipper.numParams)
         throw new UsageError(
           `the twin has ${r.params} weights, ours ${zipper.numParams}: the workloads differ (check ${TWIN}'s options against fuse-workload.ts)`,
@@ -378,7 +378,7 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
           ours.push((tokensPerStep(s) * steps) / ((performance.now() - t0) / 1000));
           log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
           if (withTwin) {
-            theirs.push(twin());
+            theirs.push(await twin());
             log(`run ${r + 1}/${runs}: twin ${round(theirs[r]!.tokens_per_s, 1)} tokens/s`);
           }
         }
@@ -393,7 +393,7 @@ export async function benchFuse(argv: readonly string[]): Promise<number> {
         ours.push(await decodeRun(zipper, s, tokens));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
         if (withTwin) {
-          theirs.push(twin());
+          theirs.push(await twin());
           log(`run ${r + 1}/${runs}: twin ${round(theirs[r]!.ms_per_token!)} ms/token`);
         }
       }

@@ -127,7 +127,7 @@ interface TorchResult {
 const REFERENCE = path.join('tools', 'bench', 'torch_reference.py');
 
 /** One run of torch_reference.py (`mode`, the preset's options). */
-function torchRun(runner: ReferenceRunner, mode: string, p: Preset, threads: number | undefined): TorchResult {
+function torchRun(runner: ReferenceRunner, mode: string, p: Preset, threads: number | undefined): Promise<TorchResult> {
   return runReference<TorchResult>(runner, [
     mode,
     ...Object.entries(p).flatMap(([k, v]) => [`--${k}`, String(v)]),
@@ -240,7 +240,7 @@ export const bench: Command = {
         ours.push(await trainRun(trainer, p, steps, parallel, stats));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!, 1)} tokens/s`);
         if (withTorch) {
-          torch.push(torchRun(ref, 'train', p, refThreads));
+          torch.push(await torchRun(ref, 'train', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.tokens_per_s, 1)} tokens/s`);
         }
       }
@@ -254,7 +254,7 @@ export const bench: Command = {
         ours.push(await generateRun(tower, tokens));
         log(`run ${r + 1}/${runs}: ours ${round(ours[r]!)} ms/token`);
         if (withTorch) {
-          torch.push(torchRun(ref, 'generate', p, refThreads));
+          torch.push(await torchRun(ref, 'generate', p, refThreads));
           log(`run ${r + 1}/${runs}: torch ${round(torch[r]!.ms_per_token!)} ms/token`);
         }
       }

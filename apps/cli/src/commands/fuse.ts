@@ -16,7 +16,7 @@ import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
 import { untilStepCommand } from '../training/session.js';
 
 const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--name @zipper/checkpoint-zipper-small]
-      [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N]
+      [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N] [--allow-unfinished]
 
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
@@ -24,6 +24,10 @@ tower versions), run.json, model/ (--dtype, default float16), loss.svg and a mod
 run's numbers and the evaluation tables of RUN/eval/SPLIT/{asr,asr-ctc,asr-lexicon,tts}/metrics.json (zipper eval
 asr|tts --out RUN/eval/SPLIT/asr|tts), with pocketsphinx's rows from --peer (zipper eval peer
 outputs). --until-step N: the run was stopped there (its command in the card gets the flag).
+Only a finished run is released: one whose loss.jsonl reached its schedule's last step (or
+--until-step N); a run stopped early (--minutes, a kill) is refused with the step it reached and
+how to continue it (zipper fuse train --out RUN_DIR --resume). RUN_DIR/best (--keep-best) counts
+as finished once its run is. --allow-unfinished releases it anyway (the card says "steps N of M").
 --notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).
 --version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
 changesets once the package is in the repository).`;
@@ -36,6 +40,7 @@ const RELEASE_OPTIONS = {
   dtype: { type: 'string' },
   peer: { type: 'string', multiple: true },
   'until-step': { type: 'string' },
+  'allow-unfinished': { type: 'boolean', default: false },
   notes: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -59,7 +64,18 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
   await initBackend();
   const out = await releaseFusedRun(
-    { run: v.run, out: v.out, name, version, dtype, peers: v.peer ?? [], ...(command ? { command } : {}), ...(notes ? { notes } : {}) },
+    {
+      run: v.run,
+      out: v.out,
+      name,
+      version,
+      dtype,
+      peers: v.peer ?? [],
+      ...(command ? { command } : {}),
+      ...(until === undefined ? {} : { untilStep: until }),
+      allowUnfinished: v['allow-unfinished'],
+      ...(notes ? { notes } : {}),
+    },
     (s) => void process.stderr.write(`${s}\n`),
   );
   console.log(JSON.stringify({ name, version, dtype, out }));

@@ -12,6 +12,11 @@
  *
  * The weights are rewritten from the run's model/ (loaded, verified against the towers' sha256,
  * saved in --dtype), so the same run gives the same bytes.
+ *
+ * Only a finished run is released (unless `allowUnfinished`): its loss.jsonl reached the end of its
+ * schedule (recipe.steps, or the `--until-step` it was released at). `--minutes` or a kill stops a
+ * run early, and its weights are not the recipe's. OUT/best (--keep-best) is the best evaluation
+ * so far of the run folder around it: final once that run has finished.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +24,8 @@ import { sha256Hex } from '@zipper/common/node';
 import { UsageError } from '../command.js';
 import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
-import { LOSS_PLOT } from '../training/session.js';
+import { isHeldOut, LossLog } from '../progress/index.js';
+import { LOSS_LOG, LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
@@ -34,6 +40,10 @@ export interface ReleaseOptions {
   readonly peers: readonly string[];
   /** The run's command as released (e.g. with --until-step), if not run.json's. */
   readonly command?: string;
+  /** The step the run was stopped at on purpose (--until-step): where its schedule ends for the release. */
+  readonly untilStep?: number;
+  /** Release a run stopped before the end of its schedule (its card says "steps N of M"). */
+  readonly allowUnfinished?: boolean;
   /** Markdown placed in the card after its usage block (e.g. a "Limitations" section), verbatim. */
   readonly notes?: string;
 }
@@ -93,6 +103,10 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       throw new UsageError(
         `the ${m} tower of ${runDir} is a directory (${t.location}), not a checkpoint package: a released model must name installable towers; train with --tower ${m}=@zipper/checkpoint-...`,
       );
+  const unfinished = unfinishedReason(summary, o.untilStep);
+  if (unfinished && !o.allowUnfinished)
+    throw new UsageError(`${unfinished}, or pass --allow-unfinished to release it as it is (its card then says "steps N of M")`);
+  if (unfinished) log(`released unfinished (--allow-unfinished): ${unfinished}`);
   const out = path.resolve(o.out);
   mkdirSync(out, { recursive: true });
   const trained = await loadTrainedModel(runDir);
@@ -209,6 +223,48 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
   return out;
+}
+
+/** The last training step in DIR/loss.jsonl (what the card's "steps N of M" counts); 0 without one. */
+function stepReached(dir: string): number {
+  return (
+    new LossLog(path.join(dir, LOSS_LOG))
+      .read()
+      .filter((p) => !isHeldOut(p))
+      .at(-1)?.step ?? 0
+  );
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/**
+ * Why the run is not finished (undefined when it is): stopped before the end of its schedule,
+ * `recipe.steps` or `untilStep` when the release names the stop. OUT/best (`run.best`) is judged
+ * by the run folder around it: until that run has finished, a later evaluation may replace the
+ * best. A run past `untilStep` is a UsageError (the card's command would not give its weights).
+ */
+function unfinishedReason(s: RunSummary, untilStep: number | undefined): string | undefined {
+  const train = `zipper ${s.run.kind === 'baseline' ? 'baseline' : 'fuse'} train`;
+  const best = s.run.best;
+  if (best) {
+    const parent = path.dirname(s.dir);
+    const file = path.join(parent, 'run.json');
+    if (!existsSync(file))
+      return `${s.dir} is the --keep-best copy of a run (its best evaluation, step ${n(best.step)}), but ${parent} has no run.json: whether that run finished (a later evaluation could have replaced this best) cannot be told; release it inside its run folder`;
+    const total = readFuseRun(file).recipe.steps;
+    const reached = stepReached(parent);
+    if (reached < total)
+      return `${s.dir} is the best evaluation so far (step ${n(best.step)}) of ${parent}, which stopped at step ${n(reached)} of its ${n(total)}-step schedule, so a later evaluation may replace it: continue the run with \`${train} --out ${parent} --resume\` and release again`;
+    return undefined;
+  }
+  const end = untilStep ?? s.run.recipe.steps;
+  if (s.steps > end)
+    throw new UsageError(
+      `${s.dir} is at step ${n(s.steps)}, past --until-step ${n(end)}: the card's command would stop before these weights; pass --until-step ${s.steps} or leave it out`,
+    );
+  if (s.steps < end)
+    return `${s.dir} stopped at step ${n(s.steps)} of ${untilStep === undefined ? `its ${n(end)}-step schedule` : `its stop at --until-step ${n(end)}`} (--minutes, or a kill, stops a run early): continue it with \`${train} --out ${s.dir} --resume${untilStep === undefined ? '' : ` --until-step ${untilStep}`}\` and release again`;
+  return undefined;
 }
 
 /**

@@ -10,6 +10,13 @@
  * that signal, those run too and the signal is not raised again (they decide). The handlers are
  * removed when the last child ends, so a long computation between programs keeps Node's default
  * (immediate) Ctrl-C. An ordinary `process.exit()` while children run kills them too.
+ *
+ * Re-raising the signal ends the process before a caller's `finally` runs, so whatever the caller
+ * set up for its programs (`zipper eval peer`'s temporary folder of links for pocketsphinx_batch)
+ * would stay behind. `cleanupOnExit(fn)` registers a synchronous cleanup for that: it runs when
+ * such a signal ends the process (before it is raised again) or on `process.exit()`, and the
+ * handlers stay installed while any cleanup is registered. Register it just around the programs
+ * and call the function it returns in the same `finally` that cleans up on the ordinary path.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -23,29 +30,70 @@ export interface ProgramExit {
 }
 
 const running = new Set<ChildProcess>();
+const cleanups = new Set<() => void>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let handling = false;
 
 function killRunning(signal: NodeJS.Signals): void {
   for (const child of running) child.kill(signal);
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  killRunning(signal);
-  removeHandlers();
-  // Others listening decide what the signal means; otherwise end as the default action would.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+/** Every registered cleanup, once; one that throws does not stop the others (the process is ending). */
+function runCleanups(): void {
+  const all = [...cleanups];
+  cleanups.clear();
+  for (const fn of all)
+    try {
+      fn();
+    } catch {
+      // nothing to report to: the process is ending
+    }
 }
 
-const onExit = (): void => killRunning('SIGTERM');
+function onSignal(signal: NodeJS.Signals): void {
+  killRunning(signal);
+  // Others listening decide what the signal means (the process may go on: callers clean up, and
+  // an exit runs the cleanups); otherwise clean up and end as the default action would.
+  if (process.listenerCount(signal) > 1) return;
+  removeHandlers();
+  runCleanups();
+  process.kill(process.pid, signal);
+}
 
-function addHandlers(): void {
-  for (const s of SIGNALS) process.on(s, onSignal);
-  process.on('exit', onExit);
+const onExit = (): void => {
+  killRunning('SIGTERM');
+  runCleanups();
+};
+
+/** Handlers installed exactly while a program runs or a cleanup is registered. */
+function updateHandlers(): void {
+  const wanted = running.size > 0 || cleanups.size > 0;
+  if (wanted && !handling) {
+    for (const s of SIGNALS) process.on(s, onSignal);
+    process.on('exit', onExit);
+    handling = true;
+  } else if (!wanted && handling) removeHandlers();
 }
 
 function removeHandlers(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
   process.off('exit', onExit);
+  handling = false;
+}
+
+/**
+ * Registers `cleanup` (synchronous: e.g. `() => rmSync(tmp, { recursive: true, force: true })`) to
+ * run if SIGINT, SIGTERM or SIGHUP ends this process (before the signal is raised again) or
+ * `process.exit()` is called, until the returned function unregisters it. While it is registered
+ * those signals are handled here (see above), as while a program runs.
+ */
+export function cleanupOnExit(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  updateHandlers();
+  return () => {
+    cleanups.delete(cleanup);
+    updateHandlers();
+  };
 }
 
 /**
@@ -56,11 +104,11 @@ function removeHandlers(): void {
 export function runProgram(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ProgramExit> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    if (running.size === 0) addHandlers();
     running.add(child);
+    updateHandlers();
     const settle = (): void => {
       running.delete(child);
-      if (running.size === 0) removeHandlers();
+      updateHandlers();
     };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -80,4 +128,9 @@ export function runProgram(bin: string, args: readonly string[], env: NodeJS.Pro
 /** How many programs started by `runProgram` are still running (for tests and diagnostics). */
 export function runningPrograms(): number {
   return running.size;
+}
+
+/** How many cleanups `cleanupOnExit` holds (for tests and diagnostics). */
+export function pendingCleanups(): number {
+  return cleanups.size;
 }

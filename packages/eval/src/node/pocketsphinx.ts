@@ -7,7 +7,8 @@
  * - `batch` (default): `pocketsphinx_batch` over a control file, each file decoded as one whole
  *   utterance (no voice-activity segmentation), one process per job for many files (the acoustic
  *   model loads once per job). The files are linked into a temporary folder under fixed names
- *   (`u<i>.wav`), so any path works (the control file splits at spaces).
+ *   (`u<i>.wav`), so any path works (the control file splits at spaces); the folder is removed
+ *   afterwards, also when SIGINT, SIGTERM or SIGHUP ends the process (`cleanupOnExit`).
  * - `continuous`: `pocketsphinx_continuous -infile FILE` per file (its own silence segmentation;
  *   what tools/speech/eval-wer.ts measured the vocoder with, see tools/speech/RESULTS.md).
  * Both read the default en-us acoustic model, language model and dictionary of
@@ -32,7 +33,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runProgram } from '@zipper/common/node';
+import { cleanupOnExit, runProgram } from '@zipper/common/node';
 import { RecognizerError, RecognizerMissingError } from './errors.js';
 
 export type PocketsphinxMode = 'batch' | 'continuous';
@@ -162,6 +163,9 @@ async function batch(
   onProgress?: (done: number, total: number) => void,
 ): Promise<string[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-pocketsphinx-'));
+  const remove = () => rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+  // also when a signal ends the process (runProgram raises it again before this finally could run)
+  const forget = cleanupOnExit(remove);
   try {
     files.forEach((f, i) => symlinkSync(path.resolve(f), path.join(tmp, `u${i}.wav`)));
     const out: string[] = new Array<string>(files.length);
@@ -193,7 +197,8 @@ async function batch(
     );
     return out;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    forget();
+    remove();
   }
 }
 
