@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex as sha } from '@zipper/common/node';
@@ -178,5 +178,38 @@ describe('zipper data build --size tiny', () => {
     expect(r.reused).toBe(a.synthesized - 2);
     const after = tree(dirA);
     for (const [k, v] of before) expect(after.get(k), k).toBe(v);
+  });
+
+  it('--noisy adds aligned-noisy and dev-noisy (same sentences and voices, with effects) and leaves every other file as it was', async () => {
+    const dirC = join(root, 'c');
+    cpSync(dirB, dirC, { recursive: true }); // with its journal: the base audio is reused
+    const base = tree(dirB);
+    const r = await buildData({ out: dirC, size: 'tiny', seed: SEED, noisy: true });
+    expect(r.synthesized).toBe(13 + 3);
+    expect(r.reused).toBe(a.synthesized);
+    const after = tree(dirC);
+    for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
+    const info = JSON.parse(read(dirC, 'build.json').toString());
+    expect(info.noisy).toBe(true);
+    expect(info.manifests.slice(0, -4)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
+    expect(jsonl(dirC)).toEqual(
+      [...jsonl(dirB), 'aligned-noisy.100pct.jsonl', 'aligned-noisy.10pct.jsonl', 'aligned-noisy.1pct.jsonl', 'dev-noisy.jsonl'].sort(),
+    );
+    for (const [noisy, clean] of [
+      ...[1, 10, 100].map((p) => [`aligned-noisy.${p}pct.jsonl`, `aligned-asr.${p}pct.jsonl`]),
+      ['dev-noisy.jsonl', 'dev.jsonl'],
+    ] as const) {
+      const n = manifest(dirC, noisy);
+      const c = manifest(dirC, clean);
+      expect(n.map((x) => [x.text, x.voice])).toEqual(c.map((x) => [x.text, x.voice]));
+      for (const x of n) {
+        expect(x.tempo).toBeGreaterThanOrEqual(0.85);
+        expect(x.tempo).toBeLessThanOrEqual(1.15);
+        expect(x.snrDb).toBeGreaterThanOrEqual(5);
+        expect(x.snrDb).toBeLessThanOrEqual(15);
+      }
+      expect(n.some((x, i) => x.samples !== c[i]!.samples)).toBe(true); // the tempo changed the lengths
+    }
+    expect(read(dirC, 'README.md').toString()).toContain('--noisy');
   });
 });

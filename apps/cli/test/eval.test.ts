@@ -200,7 +200,7 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
     const p = await runZipper(['eval', 'peer', '--data', data, '--split', 'train']);
     expect(p.code).toBe(2);
     expect(p.stderr).toMatch(
-      /unknown split "train"; --split takes dev, test-clean, test-other \(the held-out splits of zipper data build\)$/m,
+      /unknown split "train"; --split takes dev, test-clean, test-other, dev-noisy \(the held-out splits of zipper data build; dev-noisy of a build made with --noisy\)$/m,
     );
   }, 60_000);
 });

@@ -31,7 +31,7 @@ export interface SpeechOnlyRecord extends AudioRecordBase {
   readonly noise?: never;
 }
 
-/** aligned-asr, aligned-tts, dev, test-clean: audio with its transcript. */
+/** aligned-asr, aligned-tts, dev, test-clean: audio with its transcript (no effects). */
 export interface TranscribedRecord extends AudioRecordBase {
   readonly text: string;
   readonly textSha256?: never;
@@ -42,7 +42,10 @@ export interface TranscribedRecord extends AudioRecordBase {
 
 export type NoiseKind = 'white' | 'pink';
 
-/** test-other: unseen voices, a tempo change and additive noise at `snrDb`. */
+/**
+ * test-other (unseen voices), aligned-noisy and dev-noisy (seen voices; builds made with --noisy):
+ * a tempo change and additive noise at `snrDb`.
+ */
 export interface TestOtherRecord extends AudioRecordBase {
   readonly text: string;
   readonly textSha256?: never;

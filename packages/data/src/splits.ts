@@ -5,11 +5,14 @@
  *   speech-only.jsonl                  speech tower pretraining (no transcripts)
  *   aligned-{tts,asr}.{1,10,100}pct.jsonl  aligned pairs; 1% ⊂ 10% ⊂ 100%
  *   dev.jsonl, test-clean.jsonl, test-other.jsonl
+ *   aligned-noisy.{1,10,100}pct.jsonl, dev-noisy.jsonl   only in builds made with --noisy:
+ *                                      the aligned-asr and dev renderings again, with test-other's
+ *                                      kind of tempo change and additive noise (seen voices)
  */
 import { DataConfigError } from './errors.js';
 
 /** Splits with audio (a JSONL manifest each, aligned ones once per fraction). */
-export const AUDIO_SPLITS = ['speech-only', 'aligned-asr', 'aligned-tts', 'dev', 'test-clean', 'test-other'] as const;
+export const AUDIO_SPLITS = ['speech-only', 'aligned-asr', 'aligned-tts', 'dev', 'test-clean', 'test-other', 'aligned-noisy', 'dev-noisy'] as const;
 export type AudioSplit = (typeof AUDIO_SPLITS)[number];
 
 /** Every split of a build, the text-only one included. */
@@ -20,10 +23,19 @@ export type Split = (typeof SPLITS)[number];
 export const ALIGNED_FRACTIONS = [1, 10, 100] as const;
 export type AlignedFraction = (typeof ALIGNED_FRACTIONS)[number];
 
-export type AlignedSplit = 'aligned-asr' | 'aligned-tts';
+export type AlignedSplit = 'aligned-asr' | 'aligned-tts' | 'aligned-noisy';
 
-/** What a manifest's records look like (decides which fields are required). */
+/** The splits a build has only when made with `--noisy` (`zipper data build`). */
+export const NOISY_SPLITS = ['aligned-noisy', 'dev-noisy'] as const satisfies readonly AudioSplit[];
+
+/**
+ * What a manifest's records look like (decides which fields are required). `test-other`: audio with
+ * a tempo change and additive noise (test-other, aligned-noisy, dev-noisy).
+ */
 export type RecordKind = 'speech-only' | 'transcribed' | 'test-other';
+
+/** The splits whose records carry tempo, snrDb and noise. */
+export type EffectSplit = 'test-other' | 'aligned-noisy' | 'dev-noisy';
 
 export const TEXT_ONLY_FILE = 'text-only.txt';
 export const BUILD_FILE = 'build.json';
@@ -33,12 +45,17 @@ export function isAudioSplit(s: string): s is AudioSplit {
 }
 
 export function isAlignedSplit(s: string): s is AlignedSplit {
-  return s === 'aligned-asr' || s === 'aligned-tts';
+  return s === 'aligned-asr' || s === 'aligned-tts' || s === 'aligned-noisy';
+}
+
+/** Whether a split's audio has test-other's effects (tempo, noise). */
+export function isEffectSplit(s: string): s is EffectSplit {
+  return s === 'test-other' || s === 'aligned-noisy' || s === 'dev-noisy';
 }
 
 /** The record kind of a split's manifest. */
 export function recordKindOf(split: AudioSplit): RecordKind {
-  return split === 'speech-only' ? 'speech-only' : split === 'test-other' ? 'test-other' : 'transcribed';
+  return split === 'speech-only' ? 'speech-only' : isEffectSplit(split) ? 'test-other' : 'transcribed';
 }
 
 /**
@@ -53,7 +70,7 @@ export function manifestFileName(split: AudioSplit, fraction?: number): string {
     }
     return `${split}.${fraction}pct.jsonl`;
   }
-  if (fraction !== undefined) throw new DataConfigError(`${split} has no fractions (only aligned-asr and aligned-tts do); drop fraction ${fraction}`);
+  if (fraction !== undefined) throw new DataConfigError(`${split} has no fractions (only aligned-asr, aligned-tts and aligned-noisy do); drop fraction ${fraction}`);
   return `${split}.jsonl`;
 }
 
@@ -70,10 +87,14 @@ export function parseManifestFileName(name: string): { split: AudioSplit; fracti
   return m[2] === undefined ? { split } : undefined;
 }
 
-/** Every manifest file of a complete build, in build.json order. */
-export function allManifestFiles(): string[] {
+/** Every manifest file of a complete build, in build.json order (`noisy`: a build made with --noisy). */
+export function allManifestFiles(options: { readonly noisy?: boolean } = {}): string[] {
   const out: string[] = [];
   for (const s of ['aligned-tts', 'aligned-asr'] as const) for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName(s, f));
   for (const s of ['dev', 'test-clean', 'test-other', 'speech-only'] as const) out.push(manifestFileName(s));
+  if (options.noisy) {
+    for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName('aligned-noisy', f));
+    out.push(manifestFileName('dev-noisy'));
+  }
   return out;
 }

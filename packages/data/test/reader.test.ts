@@ -3,7 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allManifestFiles, AudioMismatchError, buildArgs, buildName, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, SPLITS, type AudioSplit } from '@zipper/data';
+import { allManifestFiles, AudioMismatchError, buildArgs, buildName, buildRef, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, recordKindOf, SPLITS, type AudioSplit } from '@zipper/data';
 import { sha256Hex } from '@zipper/common/node';
 import { DataDir, readManifest } from '@zipper/data/node';
 import { buildTinyData } from './tiny-build.js';
@@ -124,10 +124,17 @@ describe('DataDir on a tiny build', () => {
 describe('splits and hold-out', () => {
   it('maps every split and fraction to its file and back', () => {
     expect(SPLITS).toContain('text-only');
-    for (const file of allManifestFiles()) {
+    for (const file of allManifestFiles({ noisy: true })) {
       const p = parseManifestFileName(file)!;
       expect(manifestFileName(p.split, p.fraction)).toBe(file);
     }
+    expect(allManifestFiles({ noisy: true }).slice(0, -4)).toEqual(allManifestFiles());
+    expect(allManifestFiles({ noisy: true }).slice(-4)).toEqual(['aligned-noisy.1pct.jsonl', 'aligned-noisy.10pct.jsonl', 'aligned-noisy.100pct.jsonl', 'dev-noisy.jsonl']);
+    expect(recordKindOf('aligned-noisy')).toBe('test-other'); // records with tempo, snrDb, noise
+    expect(recordKindOf('dev-noisy')).toBe('test-other');
+    expect(recordKindOf('dev')).toBe('transcribed');
+    expect(() => manifestFileName('dev-noisy', 10)).toThrow(/has no fractions/);
+    expect(() => manifestFileName('aligned-noisy')).toThrow(/needs a fraction/);
     expect(manifestFileName('aligned-asr', 10)).toBe('aligned-asr.10pct.jsonl');
     expect(() => manifestFileName('aligned-asr', 50)).toThrow(/fraction of 1, 10, 100/);
     expect(() => manifestFileName('dev', 10)).toThrow(/has no fractions/);
@@ -163,5 +170,12 @@ describe('build identity', () => {
     const bad = JSON.stringify({ ...JSON.parse(text), counts: { aligned: 0 } });
     expect(() => parseBuildInfo(bad, 'build.json')).toThrow(DataDirError);
     expect(() => parseBuildInfo(bad, 'build.json')).toThrow(/field "counts"/);
+    const noisy = { ...grown, noisy: true as const };
+    expect(buildArgs(noisy)).toBe('--size full --seed 0 --aligned 15000 --noisy');
+    expect(buildName(noisy)).toBe('zipper-data-build-full-seed0-aligned15000-noisy');
+    expect(buildRef('D', { ...data.build, noisy: true }, 'abc')).toMatchObject({ noisy: true, buildSha256: 'abc' });
+    expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('noisy');
+    expect(parseBuildInfo(JSON.stringify({ ...JSON.parse(text), noisy: true }), 'build.json').noisy).toBe(true);
+    expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), noisy: false }), 'build.json')).toThrow(/field "noisy"/);
   });
 });

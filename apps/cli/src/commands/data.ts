@@ -3,14 +3,18 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { buildData, SIZES, type DataSize } from '../data/index.js';
 
-const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--seed N] [--jobs N] [--no-progress]
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--seed N] [--jobs N] [--no-progress]
 
 Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
 no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
 test-other.jsonl, build.json and README.md. --aligned N grows (or shrinks) the aligned pool of the
 size: test and dev sets stay the same sentences, the first pairs stay the same pairs (the base
 build's audio is reused when DIR holds it), and the 1%/10% subsets stay nested; build.json then
-records "counts". Rerunning resumes: finished audio verified by
+records "counts". --noisy also renders every aligned pair's ASR audio and every dev utterance again
+with test-other's kind of tempo change and additive noise, in the same seen voices
+(aligned-noisy.{1,10,100}pct.jsonl, dev-noisy.jsonl: training data for noise robustness and a dev
+set to choose by; test-other's voices stay unseen); build.json then records "noisy": true and the
+other files stay those of the build without it. Rerunning resumes: finished audio verified by
 sha256 is kept. Prints a JSON summary on stdout; progress goes to stderr.`;
 
 export const data: Command = {
@@ -31,6 +35,7 @@ export const data: Command = {
           out: { type: 'string' },
           size: { type: 'string', default: 'tiny' },
           aligned: { type: 'string' },
+          noisy: { type: 'boolean', default: false },
           seed: { type: 'string', default: '0' },
           jobs: { type: 'string', default: '2' },
           'no-progress': { type: 'boolean', default: false },
@@ -56,6 +61,7 @@ export const data: Command = {
       seed,
       jobs,
       progress: !values['no-progress'],
+      ...(values.noisy ? { noisy: true } : {}),
       ...(counts ? { counts } : {}),
     });
     const m = r.summary.manifests;

@@ -32,9 +32,14 @@ export interface DataBuildConfig {
   readonly sampleRate: number;
   /** Word-count range of sentences eligible for audio splits (longer ones mean fewer processes per hour of speech). */
   readonly audioWords: readonly [number, number];
-  /** test-other: SNR range (dB) of the additive noise and tempo factor range. */
+  /** test-other (and aligned-noisy, dev-noisy): SNR range (dB) of the additive noise and tempo factor range. */
   readonly snrDb: readonly [number, number];
   readonly tempo: readonly [number, number];
+  /**
+   * Also render every aligned pair's ASR rendering and every dev utterance again with test-other's
+   * kind of effects (tempo, noise; the same seen voices): aligned-noisy.* and dev-noisy.
+   */
+  readonly noisy: boolean;
   /** Draw a progress bar on stderr. */
   readonly progress: boolean;
   /** Environment for the child processes (PATH decides which synthesizers are found). */
@@ -68,6 +73,7 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
     audioWords: opts.audioWords ?? [8, 24],
     snrDb: opts.snrDb ?? [5, 15],
     tempo: opts.tempo ?? [0.85, 1.15],
+    noisy: opts.noisy ?? false,
     progress: opts.progress ?? false,
     env: opts.env ?? process.env,
   };

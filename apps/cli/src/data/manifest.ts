@@ -32,7 +32,7 @@ export function manifestFiles(items: readonly AudioItem[]): Map<string, AudioIte
     list.push(it);
     files.set(name, list);
   };
-  const simple: readonly AudioSplit[] = ['speech-only', 'dev', 'test-clean', 'test-other'];
+  const simple: readonly AudioSplit[] = ['speech-only', 'dev', 'test-clean', 'test-other', 'dev-noisy'];
   for (const it of items) {
     if (simple.includes(it.split)) put(manifestFileName(it.split), it);
     else for (const pct of [1, 10, 100]) if ((it.subset ?? 100) <= pct) put(manifestFileName(it.split, pct), it);

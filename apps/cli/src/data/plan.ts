@@ -21,7 +21,7 @@ export interface AudioItem {
   readonly voice: Voice;
   /** Output path relative to the data directory. */
   readonly path: string;
-  /** test-other only: sox tempo factor, additive noise SNR (dB) and kind. */
+  /** test-other, aligned-noisy and dev-noisy only: sox tempo factor, additive noise SNR (dB) and kind. */
   readonly tempo?: number;
   readonly snrDb?: number;
   readonly noise?: NoiseKind;
@@ -46,7 +46,10 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
  * first sentences with `cfg.audioWords` words fill the audio slices test-clean | test-other | dev
  * | aligned | speech-only in turn, and every other sentence goes to text-only. A sentence lands in
  * exactly one split. Voices are dealt round-robin from a seeded shuffle of the split's voice pool;
- * test-other draws tempo, SNR and noise kind per item from its own stream.
+ * test-other draws tempo, SNR and noise kind per item from its own stream. With `cfg.noisy`,
+ * aligned-noisy renders each aligned-asr item again (same sentence, voice and subset) and dev-noisy
+ * each dev item, with effects drawn the same way; they come last, so the other items (and their
+ * manifests) are those of the build without it.
  */
 export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
   const c = cfg.counts;
@@ -73,24 +76,37 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
   const items: AudioItem[] = [];
   const add = (split: AudioSplit, texts: readonly string[], pool: readonly Voice[], extra?: (id: string, i: number) => Partial<AudioItem>) => {
     const voices = prngFor(cfg.seed, `voices/${split}`).shuffle(pool);
-    texts.forEach((text, i) => {
+    const added: AudioItem[] = texts.map((text, i) => {
       const id = `${split}-${String(i).padStart(6, '0')}`;
-      items.push({ id, split, text, voice: voices[i % voices.length]!, path: `audio/${split}/${id}.wav`, ...extra?.(id, i) });
+      return { id, split, text, voice: voices[i % voices.length]!, path: `audio/${split}/${id}.wav`, ...extra?.(id, i) };
     });
+    items.push(...added);
+    return added;
   };
-  add('aligned-tts', aligned, [TTS_VOICE], (_, i) => ({ subset: subsetOf(i, aligned.length) }));
-  add('aligned-asr', aligned, ASR_VOICES, (_, i) => ({ subset: subsetOf(i, aligned.length) }));
-  add('dev', dev, SEEN_VOICES);
-  add('test-clean', testClean, SEEN_VOICES);
-  add('test-other', testOther, UNSEEN_VOICES, (id) => {
+  /** `of` again as `split`: the same sentences, voices and subsets, with effects. */
+  const again = (split: AudioSplit, of: readonly AudioItem[]) =>
+    of.forEach((it, i) => {
+      const id = `${split}-${String(i).padStart(6, '0')}`;
+      items.push({ ...it, id, split, path: `audio/${split}/${id}.wav`, ...effects(id) });
+    });
+  const effects = (id: string): Pick<AudioItem, 'tempo' | 'snrDb' | 'noise'> => {
     const r = prngFor(cfg.seed, `effects/${id}`);
     return {
       tempo: Math.round(r.uniform(cfg.tempo[0], cfg.tempo[1]) * 1000) / 1000,
       snrDb: Math.round(r.uniform(cfg.snrDb[0], cfg.snrDb[1]) * 10) / 10,
       noise: r.next() < 0.5 ? 'white' : 'pink',
     };
-  });
+  };
+  add('aligned-tts', aligned, [TTS_VOICE], (_, i) => ({ subset: subsetOf(i, aligned.length) }));
+  const asr = add('aligned-asr', aligned, ASR_VOICES, (_, i) => ({ subset: subsetOf(i, aligned.length) }));
+  const devItems = add('dev', dev, SEEN_VOICES);
+  add('test-clean', testClean, SEEN_VOICES);
+  add('test-other', testOther, UNSEEN_VOICES, effects);
   add('speech-only', speechOnly, SEEN_VOICES);
+  if (cfg.noisy) {
+    again('aligned-noisy', asr);
+    again('dev-noisy', devItems);
+  }
   return { textOnly, items };
 }
 

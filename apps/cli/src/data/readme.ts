@@ -11,6 +11,8 @@ const PURPOSE: Record<string, string> = {
   'dev.jsonl': 'validation (seen voices, unseen sentences)',
   'test-clean.jsonl': 'test: seen voices, unseen sentences',
   'test-other.jsonl': 'test: unseen voices, additive noise and tempo changes',
+  'aligned-noisy': 'the aligned-asr renderings again with tempo changes and additive noise (--noisy)',
+  'dev-noisy.jsonl': 'validation: dev again with tempo changes and additive noise (--noisy)',
 };
 
 function purpose(file: string): string {
@@ -51,7 +53,13 @@ Voices seen in training, dev and test-clean: ${SEEN_VOICES.map((v) => v.id).join
 Voices only in test-other: ${UNSEEN_VOICES.map((v) => v.id).join(', ')}.
 TTS target voice: ${TTS_VOICE.id} (CMU Arctic SLT, US English female).
 test-other: tempo x${cfg.tempo[0]}..${cfg.tempo[1]} (sox tempo), then additive white or pink Gaussian
-noise at ${cfg.snrDb[0]}..${cfg.snrDb[1]} dB SNR from the builder's own seeded PRNG (per-item values in the manifest).
+noise at ${cfg.snrDb[0]}..${cfg.snrDb[1]} dB SNR from the builder's own seeded PRNG (per-item values in the manifest).${
+    cfg.noisy
+      ? `
+aligned-noisy.* and dev-noisy (--noisy): the aligned-asr and dev utterances again, same sentences and seen
+voices, with effects drawn the same way (the voices of test-other stay unseen).`
+      : ''
+  }
 
 ## Split rule
 The sorted unique corpus is shuffled with the seed. Walking that order, the first sentences

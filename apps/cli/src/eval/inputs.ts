@@ -18,8 +18,8 @@ import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
 
-/** The splits with transcripts that are held out from training. */
-export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other'] as const;
+/** The splits with transcripts that are held out from training (dev-noisy: only in a data build made with --noisy). */
+export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other', 'dev-noisy'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 /** The model's own training pairs (`--split train`), for `eval asr` and `eval tts`. */
 export const TRAIN_SPLIT = 'train';
@@ -32,7 +32,7 @@ export function parseSplit(v: string | undefined): EvalSplit;
 export function parseSplit(v: string | undefined, options: { readonly train: true }): InputSplit;
 export function parseSplit(v: string | undefined, options: { readonly train?: boolean } = {}): InputSplit {
   const allowed: readonly string[] = options.train ? [...EVAL_SPLITS, TRAIN_SPLIT] : EVAL_SPLITS;
-  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
+  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build; dev-noisy of a build made with --noisy)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
   if (v === undefined) throw new UsageError(`--split is required: ${what}`);
   if (!allowed.includes(v)) throw new UsageError(`unknown split "${v}"; --split takes ${what}`);
   return v as InputSplit;
@@ -87,7 +87,11 @@ export function openSplit(
         `${data.dir}/build.json (sha256 ${data.buildSha256.slice(0, 12)}...) is not the data build the model trained on (${train.buildSha256.slice(0, 12)}...); --split ${TRAIN_SPLIT} needs --data to be that build`,
       );
     read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
-  } else read = data.manifest(split) as typeof read;
+  } else {
+    if (split === 'dev-noisy' && !data.build.noisy)
+      throw new UsageError(`${data.dir} has no dev-noisy split; it is made by zipper data build ... --noisy`);
+    read = data.manifest(split) as typeof read;
+  }
   const records = limit === undefined ? read.records : read.records.slice(0, limit);
   if (records.length === 0) throw new UsageError(`${data.dir}: ${read.file} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
   return { data, split, manifest: read.file, manifestSha256: read.sha256, records };

@@ -26,7 +26,7 @@ import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import { ensureDir, errorsOf, finish, pct, REF_FILE, scoreByVoice, writeLines, type Scored } from './outputs.js';
 
-export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|train
+export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
       [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 

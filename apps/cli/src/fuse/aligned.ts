@@ -5,6 +5,8 @@
  *   than the TTS voice); TTS examples `[text][speech]` (target speech) read the aligned-tts audio
  *   (the TTS voice). Both manifests hold the same sentences in the same order, so pair i is one
  *   sentence in two renderings (checked).
+ * - `--asr-audio ...,noisy` adds ASR examples read from aligned-noisy (the aligned-asr audio again
+ *   with tempo changes and additive noise; a data build made with --noisy), pair i's third rendering.
  * - `--fraction 0.01|0.1|1` picks the nested 1% / 10% / 100% subset.
  * - Text goes through the text tower's BPE, audio through the speech tower's own speech tokenizer
  *   (units cached on disk by `SpeechUnitEncoder`, DATA/.cache/units).
@@ -20,6 +22,7 @@ import { SpeechUnitEncoder } from '@zipper/data/node';
 import type { AlignedItem } from '@zipper/fuse';
 import type { BpeTokenizer, SpeechTokenizer } from '@zipper/tokenizers';
 import { UsageError } from '../command.js';
+import type { AsrAudio } from './run-file.js';
 
 /** --fraction value -> percent of the aligned pool. */
 export const FRACTIONS: Readonly<Record<string, AlignedFraction>> = { '0.01': 1, '0.1': 10, '1': 100 };
@@ -48,6 +51,8 @@ export interface AlignedData {
   readonly asr: AlignedItem[];
   /** Per pair: the text and the TTS audio's units. */
   readonly tts: AlignedItem[];
+  /** Per pair: the text and the noisy audio's units (only when asked for; aligned-noisy). */
+  readonly noisy?: AlignedItem[];
   readonly devAsr: AlignedItem[];
   readonly devTts: AlignedItem[];
   readonly counts: {
@@ -57,6 +62,8 @@ export interface AlignedData {
     readonly textTokens: number;
     readonly asrUnits: number;
     readonly ttsUnits: number;
+    /** Units of the noisy renderings (only with them). */
+    readonly noisyUnits?: number;
     readonly devAsr: number;
     readonly devTts: number;
     readonly devDropped: number;
@@ -87,6 +94,14 @@ function fits(limit: LengthLimit, text: number, speech: number): boolean {
   return text + 2 <= limit.text && speech + 2 <= limit.speech && (limit.total === undefined || text + speech + 4 <= limit.total);
 }
 
+/** The ASR examples `asrAudio` names, pair after pair for each rendering in turn (aligned-asr, then aligned-tts, then aligned-noisy). */
+export function asrSources(asrAudio: AsrAudio, aligned: Pick<AlignedData, 'asr' | 'tts' | 'noisy'>): AlignedItem[] {
+  const parts = asrAudio.split(',');
+  if (parts.includes('noisy') && !aligned.noisy)
+    throw new UsageError(`--asr-audio ${asrAudio} needs the noisy renderings; prepareAligned was not asked for them`);
+  return [...aligned.asr, ...(parts.includes('tts') ? aligned.tts : []), ...(parts.includes('noisy') ? aligned.noisy! : [])];
+}
+
 export function prepareAligned(
   data: DataDir,
   pct: AlignedFraction,
@@ -94,41 +109,60 @@ export function prepareAligned(
   speech: SpeechTokenizer,
   limit: LengthLimit,
   log: (s: string) => void,
+  options: { readonly noisy?: boolean } = {},
 ): AlignedData {
   const asrRecords = data.records('aligned-asr', pct);
   const ttsRecords = data.records('aligned-tts', pct);
-  if (asrRecords.length !== ttsRecords.length || asrRecords.some((r, i) => r.text !== ttsRecords[i]!.text)) {
-    throw new UsageError(
-      `${data.dir}: aligned-asr.${pct}pct and aligned-tts.${pct}pct do not hold the same sentences in the same order; rebuild the data with zipper data build`,
-    );
+  const sameSentences = (name: string, records: readonly { readonly text: string }[]) => {
+    if (asrRecords.length !== records.length || asrRecords.some((r, i) => r.text !== records[i]!.text)) {
+      throw new UsageError(
+        `${data.dir}: aligned-asr.${pct}pct and ${name}.${pct}pct do not hold the same sentences in the same order; rebuild the data with zipper data build`,
+      );
+    }
+  };
+  sameSentences('aligned-tts', ttsRecords);
+  let noisyRecords: ReturnType<typeof data.records<'aligned-noisy'>> | undefined;
+  if (options.noisy) {
+    if (!data.build.noisy)
+      throw new UsageError(
+        `${data.dir} has no noisy renderings (aligned-noisy); build the data with zipper data build ... --noisy, or drop noisy from --asr-audio`,
+      );
+    noisyRecords = data.records('aligned-noisy', pct);
+    sameSentences('aligned-noisy', noisyRecords);
   }
   const t0 = performance.now();
   const encoder = new SpeechUnitEncoder(data, speech);
   const asrUnits = encoder.encodeAll(asrRecords);
   const ttsUnits = encoder.encodeAll(ttsRecords);
+  const noisyUnits = noisyRecords ? encoder.encodeAll(noisyRecords) : undefined;
   const dev = data.records('dev');
   const devUnits = encoder.encodeAll(dev);
   const s = encoder.stats;
   log(
-    `speech units: ${asrRecords.length + ttsRecords.length + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `speech units: ${asrRecords.length + ttsRecords.length + (noisyRecords?.length ?? 0) + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
   const ids = (line: string) => Array.from(text.encode(line));
   const asr: AlignedItem[] = [];
   const tts: AlignedItem[] = [];
+  const noisy: AlignedItem[] = [];
   let textTokens = 0;
   let nAsr = 0;
   let nTts = 0;
+  let nNoisy = 0;
   asrRecords.forEach((r, i) => {
     const t = ids(r.text);
     const a = Array.from(asrUnits[i]!);
     const b = Array.from(ttsUnits[i]!);
-    if (!fits(limit, t.length, a.length) || !fits(limit, t.length, b.length)) return;
+    const c = noisyUnits ? Array.from(noisyUnits[i]!) : [];
+    if (!fits(limit, t.length, a.length) || !fits(limit, t.length, b.length) || !fits(limit, t.length, c.length)) return;
     asr.push({ text: t, speech: a });
     tts.push({ text: t, speech: b });
+    if (noisyUnits) noisy.push({ text: t, speech: c });
     textTokens += t.length;
     nAsr += a.length;
     nTts += b.length;
+    nNoisy += c.length;
   });
   const pairs = asrRecords.length;
   const limitText = `the towers' maxSeqLen (text ${limit.text}, speech ${limit.speech})${limit.total === undefined ? '' : ` or the single decoder's ${limit.total}`}`;
@@ -154,11 +188,12 @@ export function prepareAligned(
   });
   if (!inVoice) log(`held out: no dev utterance is in the TTS voice ${ttsVoice}; the TTS held-out loss uses every dev voice`);
   log(
-    `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`,
+    `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units${noisyUnits ? `, ${nNoisy.toLocaleString('en-US')} noisy units` : ''}); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`,
   );
   return {
     asr,
     tts,
+    ...(noisyUnits ? { noisy } : {}),
     devAsr,
     devTts,
     counts: {
@@ -168,6 +203,7 @@ export function prepareAligned(
       textTokens,
       asrUnits: nAsr,
       ttsUnits: nTts,
+      ...(noisyUnits ? { noisyUnits: nNoisy } : {}),
       devAsr: devAsr.length,
       devTts: devTts.length,
       devDropped,

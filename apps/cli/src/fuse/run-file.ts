@@ -104,8 +104,15 @@ export interface FuseRun {
   readonly best?: BestEvaluation;
 }
 
-/** Which renderings of a pair serve as ASR examples. */
-export type AsrAudio = 'asr' | 'asr,tts';
+/**
+ * Which renderings of a pair serve as ASR examples: aligned-asr (the other seen voices) always,
+ * aligned-tts (the TTS voice) with `tts`, aligned-noisy (the aligned-asr audio again with tempo and
+ * noise; a data build made with --noisy) with `noisy`.
+ */
+export type AsrAudio = 'asr' | 'asr,tts' | 'asr,noisy' | 'asr,tts,noisy';
+
+/** Every --asr-audio value. */
+export const ASR_AUDIO: readonly AsrAudio[] = ['asr', 'asr,tts', 'asr,noisy', 'asr,tts,noisy'];
 
 export function readFuseRun(file: string): FuseRun {
   let v: FuseRun;

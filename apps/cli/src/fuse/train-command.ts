@@ -15,7 +15,7 @@ import { ASR, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } fr
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
-import { crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { asrSources, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
 import { checkKeepBest, keepBestArg, saveBestModel } from './best.js';
 import { checkInitSource, initFrom } from './init-from.js';
 import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
@@ -24,6 +24,7 @@ import {
   FUSE_RUN_VERSION,
   MODEL_DIR,
   readFuseRun,
+  ASR_AUDIO,
   type AsrAudio,
   type FuseRecipe,
   type FuseRun,
@@ -46,7 +47,7 @@ export function trainUsage(kind: ModelKind): string {
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
-      [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts] [--steps N] [--batch N] [--lr X] [--seed N]${only}
+      [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts|asr,noisy|asr,tts,noisy] [--steps N] [--batch N] [--lr X] [--seed N]${only}
       [--init-from RUN_DIR|PACKAGE] [--every N] [--eval-every N] [--keep-best total|STREAM] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
@@ -82,7 +83,8 @@ default text + speech tower maxSeqLen). Choose --lr by a small sweep on the held
 }
 ASR examples: [speech of aligned-asr (other voices)][text], target text; TTS: [text][speech of
 aligned-tts (the TTS voice)], target speech (--asr-audio asr,tts: ASR reads both renderings
-of each pair, the TTS voice's too); mixed --mix ASR:TTS by example count (default
+of each pair, the TTS voice's too; ...,noisy: also the aligned-asr audio with tempo changes and
+additive noise, aligned-noisy of a data build made with --noisy); mixed --mix ASR:TTS by example count (default
 ${DEFAULTS.mix}, the paper's). --fraction picks the nested 1% / 10% / 100% subset. Held-out loss
 per stream (text, speech) on the dev split. Defaults: --steps ${DEFAULTS.steps} --batch ${DEFAULTS.batch} --lr ${kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr} (cosine to lr/10,
 warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${DEFAULTS.clip}, checkpoint every ${DEFAULTS.every} steps.
@@ -216,9 +218,11 @@ function parseCtcLabels(v: string | undefined): CtcLabelKind {
 
 function parseAsrAudio(v: string | undefined): AsrAudio {
   const a = v ?? 'asr';
-  if (a !== 'asr' && a !== 'asr,tts')
-    throw new UsageError(`--asr-audio takes asr (the aligned-asr voices) or asr,tts (both renderings of each pair), got "${v}"`);
-  return a;
+  if (!(ASR_AUDIO as readonly string[]).includes(a))
+    throw new UsageError(
+      `--asr-audio takes asr (the aligned-asr voices), asr,tts (both renderings of each pair), asr,noisy or asr,tts,noisy (also the aligned-asr audio with tempo and noise, from a data build made with --noisy), got "${v}"`,
+    );
+  return a as AsrAudio;
 }
 
 function parseMix(v: string): Record<TaskName, number> {
@@ -353,7 +357,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   };
   let model: RunModel | undefined;
   try {
-    const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log);
+    const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log, {
+      noisy: asrAudio.includes('noisy'),
+    });
     // --cross-rope: the rates come from the training pairs (recorded in run.json, reused on --resume)
     const crossRope = run ? run.model.crossRope : v['cross-rope'] === true ? crossRopeRates(aligned) : undefined;
     if (crossRope && !run) log(`cross-rope: text <- speech rate ${crossRope[0]!.rate.toFixed(4)} speech positions per text position`);
@@ -478,10 +484,12 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         createdAt: new Date().toISOString(),
       };
     }
-    // --asr-audio asr,tts: the mixture runs over both renderings of each pair (index i < N the
-    // aligned-asr audio, i >= N the TTS voice's); a TTS draw of either index is pair i mod N
-    const both = asrAudio === 'asr,tts';
-    const items: AlignedItem[] = both ? [...aligned.tts, ...aligned.tts] : aligned.tts;
+    // --asr-audio with more than asr: the mixture runs over every rendering it names, N pairs each
+    // (index i < N the aligned-asr audio, then the TTS voice's, then the noisy audio); a TTS draw
+    // of any index is pair i mod N
+    const asrItems = asrSources(asrAudio, aligned);
+    const items: AlignedItem[] =
+      asrItems.length === aligned.tts.length ? aligned.tts : asrItems.map((_, i) => aligned.tts[i % aligned.tts.length]!);
     const mixture = new TaskMixture(m.config, items, {
       batchSize: recipe.batchSize,
       seed,
@@ -489,7 +497,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       tasks: active.map((t) => ({
         task: TASKS[t],
         weight: mix[t],
-        items: t === 'tts' ? items : both ? [...aligned.asr, ...aligned.tts] : aligned.asr,
+        items: t === 'tts' ? items : asrItems,
       })),
     });
     const dev = [

@@ -8,7 +8,7 @@ import { readWav, type WavAudio } from '@zipper/tokenizers';
 import { parseBuildInfo, type BuildInfo } from '../build-info.js';
 import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js';
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
-import { BUILD_FILE, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type RecordKind } from '../splits.js';
+import { BUILD_FILE, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
 import { sha256Hex } from '@zipper/common/node';
 
@@ -29,7 +29,7 @@ function kindFromName(file: string): RecordKind {
   return recordKindOf(parsed.split);
 }
 
-type RecordOfSplit<S extends AudioSplit> = S extends 'speech-only' ? RecordOfKind['speech-only'] : S extends 'test-other' ? RecordOfKind['test-other'] : RecordOfKind['transcribed'];
+type RecordOfSplit<S extends AudioSplit> = S extends 'speech-only' ? RecordOfKind['speech-only'] : S extends EffectSplit ? RecordOfKind['test-other'] : RecordOfKind['transcribed'];
 
 export class DataDir {
   private constructor(
