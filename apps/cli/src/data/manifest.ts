@@ -4,8 +4,8 @@
  * planned items to records and groups them into manifest files.
  */
 import { basename } from 'node:path';
-import { manifestFileName, parseManifest, parseManifestFileName, recordKindOf, type ManifestRecord, type RecordKind } from '@zipper/data';
-import type { AudioItem, AudioSplit } from './plan.js';
+import { ALIGNED_FRACTIONS, isAlignedSplit, manifestFileName, parseManifest, parseManifestFileName, recordKindOf, type ManifestRecord, type RecordKind } from '@zipper/data';
+import type { AudioItem } from './plan.js';
 import { sha256Hex as sha256 } from '@zipper/common/node';
 
 export { toJsonl, type ManifestRecord } from '@zipper/data';
@@ -32,10 +32,9 @@ export function manifestFiles(items: readonly AudioItem[]): Map<string, AudioIte
     list.push(it);
     files.set(name, list);
   };
-  const simple: readonly AudioSplit[] = ['speech-only', 'dev', 'test-clean', 'test-other', 'dev-noisy'];
   for (const it of items) {
-    if (simple.includes(it.split)) put(manifestFileName(it.split), it);
-    else for (const pct of [1, 10, 100]) if ((it.subset ?? 100) <= pct) put(manifestFileName(it.split, pct), it);
+    if (!isAlignedSplit(it.split)) put(manifestFileName(it.split), it);
+    else for (const pct of ALIGNED_FRACTIONS) if ((it.subset ?? 100) <= pct) put(manifestFileName(it.split, pct), it);
   }
   return files;
 }

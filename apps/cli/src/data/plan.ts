@@ -74,11 +74,16 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
   const speechOnly = take(c.speechOnly);
 
   const items: AudioItem[] = [];
+  /** The i-th item of `split`: its id, split and path. */
+  const place = (split: AudioSplit, i: number) => {
+    const id = `${split}-${String(i).padStart(6, '0')}`;
+    return { id, split, path: `audio/${split}/${id}.wav` };
+  };
   const add = (split: AudioSplit, texts: readonly string[], pool: readonly Voice[], extra?: (id: string, i: number) => Partial<AudioItem>) => {
     const voices = prngFor(cfg.seed, `voices/${split}`).shuffle(pool);
     const added: AudioItem[] = texts.map((text, i) => {
-      const id = `${split}-${String(i).padStart(6, '0')}`;
-      return { id, split, text, voice: voices[i % voices.length]!, path: `audio/${split}/${id}.wav`, ...extra?.(id, i) };
+      const at = place(split, i);
+      return { ...at, text, voice: voices[i % voices.length]!, ...extra?.(at.id, i) };
     });
     items.push(...added);
     return added;
@@ -86,8 +91,8 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
   /** `of` again as `split`: the same sentences, voices and subsets, with effects. */
   const again = (split: AudioSplit, of: readonly AudioItem[]) =>
     of.forEach((it, i) => {
-      const id = `${split}-${String(i).padStart(6, '0')}`;
-      items.push({ ...it, id, split, path: `audio/${split}/${id}.wav`, ...effects(id) });
+      const at = place(split, i);
+      items.push({ ...it, ...at, ...effects(at.id) });
     });
   const effects = (id: string): Pick<AudioItem, 'tempo' | 'snrDb' | 'noise'> => {
     const r = prngFor(cfg.seed, `effects/${id}`);

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import type { TextRecord } from '@zipper/data';
+import { NOISY_SPLITS, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
@@ -88,8 +88,8 @@ export function openSplit(
       );
     read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
   } else {
-    if (split === 'dev-noisy' && !data.build.noisy)
-      throw new UsageError(`${data.dir} has no dev-noisy split; it is made by zipper data build ... --noisy`);
+    if ((NOISY_SPLITS as readonly string[]).includes(split) && !data.build.noisy)
+      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --noisy`);
     read = data.manifest(split) as typeof read;
   }
   const records = limit === undefined ? read.records : read.records.slice(0, limit);

@@ -24,8 +24,7 @@ import { sha256Hex } from '@zipper/common/node';
 import { UsageError } from '../command.js';
 import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
-import { isHeldOut, LossLog } from '../progress/index.js';
-import { LOSS_LOG, LOSS_PLOT } from '../training/session.js';
+import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
@@ -225,16 +224,6 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   return out;
 }
 
-/** The last training step in DIR/loss.jsonl (what the card's "steps N of M" counts); 0 without one. */
-function stepReached(dir: string): number {
-  return (
-    new LossLog(path.join(dir, LOSS_LOG))
-      .read()
-      .filter((p) => !isHeldOut(p))
-      .at(-1)?.step ?? 0
-  );
-}
-
 const n = (x: number) => x.toLocaleString('en-US');
 
 /**
@@ -251,8 +240,10 @@ function unfinishedReason(s: RunSummary, untilStep: number | undefined): string 
     const file = path.join(parent, 'run.json');
     if (!existsSync(file))
       return `${s.dir} is the --keep-best copy of a run (its best evaluation, step ${n(best.step)}), but ${parent} has no run.json: whether that run finished (a later evaluation could have replaced this best) cannot be told; release it inside its run folder`;
-    const total = readFuseRun(file).recipe.steps;
-    const reached = stepReached(parent);
+    // the run around it, read as the release reads any run (its steps: the last of its loss.jsonl)
+    const around = readRun(parent);
+    const total = around.run.recipe.steps;
+    const reached = around.steps;
     if (reached < total)
       return `${s.dir} is the best evaluation so far (step ${n(best.step)}) of ${parent}, which stopped at step ${n(reached)} of its ${n(total)}-step schedule, so a later evaluation may replace it: continue the run with \`${train} --out ${parent} --resume\` and release again`;
     return undefined;

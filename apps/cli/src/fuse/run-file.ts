@@ -109,10 +109,8 @@ export interface FuseRun {
  * aligned-tts (the TTS voice) with `tts`, aligned-noisy (the aligned-asr audio again with tempo and
  * noise; a data build made with --noisy) with `noisy`.
  */
-export type AsrAudio = 'asr' | 'asr,tts' | 'asr,noisy' | 'asr,tts,noisy';
-
-/** Every --asr-audio value. */
-export const ASR_AUDIO: readonly AsrAudio[] = ['asr', 'asr,tts', 'asr,noisy', 'asr,tts,noisy'];
+export const ASR_AUDIO = ['asr', 'asr,tts', 'asr,noisy', 'asr,tts,noisy'] as const;
+export type AsrAudio = (typeof ASR_AUDIO)[number];
 
 export function readFuseRun(file: string): FuseRun {
   let v: FuseRun;
