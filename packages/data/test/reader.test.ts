@@ -37,6 +37,10 @@ describe('DataDir on a tiny build', () => {
     const ids = (f: number) => data.records('aligned-tts', f).map((r) => r.id);
     expect(ids(100).slice(0, ids(10).length)).toEqual(ids(10));
     expect(ids(10).slice(0, ids(1).length)).toEqual(ids(1));
+    // a build made without --noisy: its noisy splits are named as missing for that reason
+    expect(data.build.noisy).toBeUndefined();
+    expect(() => data.records('dev-noisy')).toThrow(DataDirError);
+    expect(() => data.manifest('aligned-noisy', 10)).toThrow(/has no aligned-noisy split: it was built without --noisy/);
   });
 
   it('rejects a malformed manifest, naming file, line and field', () => {

@@ -102,6 +102,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       throw new UsageError(
         `the ${m} tower of ${runDir} is a directory (${t.location}), not a checkpoint package: a released model must name installable towers; train with --tower ${m}=@zipper/checkpoint-...`,
       );
+  refusePastUntilStep(summary, o.untilStep);
   const unfinished = unfinishedReason(summary, o.untilStep);
   if (unfinished && !o.allowUnfinished)
     throw new UsageError(`${unfinished}, or pass --allow-unfinished to release it as it is (its card then says "steps N of M")`);
@@ -226,11 +227,21 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
 
 const n = (x: number) => x.toLocaleString('en-US');
 
+/** A run past --until-step cannot be released even with --allow-unfinished: the card's command would stop before its weights. */
+function refusePastUntilStep(s: RunSummary, untilStep: number | undefined): void {
+  if (s.run.best) return; // a --keep-best copy is judged by the run around it
+  const end = untilStep ?? s.run.recipe.steps;
+  if (s.steps > end)
+    throw new UsageError(
+      `${s.dir} is at step ${n(s.steps)}, past --until-step ${n(end)}: the card's command would stop before these weights; pass --until-step ${s.steps} or leave it out`,
+    );
+}
+
 /**
  * Why the run is not finished (undefined when it is): stopped before the end of its schedule,
  * `recipe.steps` or `untilStep` when the release names the stop. OUT/best (`run.best`) is judged
  * by the run folder around it: until that run has finished, a later evaluation may replace the
- * best. A run past `untilStep` is a UsageError (the card's command would not give its weights).
+ * best. (A run past `untilStep` is refusePastUntilStep's.)
  */
 function unfinishedReason(s: RunSummary, untilStep: number | undefined): string | undefined {
   const train = `zipper ${s.run.kind === 'baseline' ? 'baseline' : 'fuse'} train`;
@@ -249,10 +260,6 @@ function unfinishedReason(s: RunSummary, untilStep: number | undefined): string 
     return undefined;
   }
   const end = untilStep ?? s.run.recipe.steps;
-  if (s.steps > end)
-    throw new UsageError(
-      `${s.dir} is at step ${n(s.steps)}, past --until-step ${n(end)}: the card's command would stop before these weights; pass --until-step ${s.steps} or leave it out`,
-    );
   if (s.steps < end)
     return `${s.dir} stopped at step ${n(s.steps)} of ${untilStep === undefined ? `its ${n(end)}-step schedule` : `its stop at --until-step ${n(end)}`} (--minutes, or a kill, stops a run early): continue it with \`${train} --out ${s.dir} --resume${untilStep === undefined ? '' : ` --until-step ${untilStep}`}\` and release again`;
   return undefined;
