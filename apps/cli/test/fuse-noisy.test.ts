@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildData } from '../src/data/build.js';
 import { asrSources } from '../src/fuse/aligned.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import type { LossPoint } from '../src/progress/index.js';
+import { readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+
+type Held = Extract<LossPoint, { heldOut: number }>;
 
 let clean = '';
 let noisy = '';
@@ -42,9 +45,27 @@ describe('noisy renderings', () => {
   it('fuse train --asr-audio asr,tts,noisy reads and records them; eval asr scores dev-noisy; a build without them is refused', async () => {
     const out = path.join(noisy, 'run');
     const args = [...tinyRunArgs(towers, noisy), '--workers', '0', '--no-progress'];
-    const r = await runZipper(['fuse', 'train', ...args, '--out', out, '--asr-audio', 'asr,tts,noisy', '--steps', '4', '--every', '4']);
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...args,
+      '--out',
+      out,
+      '--asr-audio',
+      'asr,tts,noisy',
+      '--steps',
+      '4',
+      '--every',
+      '4',
+      '--eval-every',
+      '2',
+      '--keep-best',
+      'noisy_text',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/aligned 100%: 13 pairs \(.* TTS units, [\d,]+ noisy units\)/);
+    expect(r.stderr).toMatch(
+      /aligned 100%: 13 pairs \(.* TTS units, [\d,]+ noisy units\); held out: 3 dev utterances for ASR, \d+ for TTS, 3 dev-noisy for ASR/,
+    );
     const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
     expect(run.asrAudio).toBe('asr,tts,noisy');
     expect(run.command).toContain('--asr-audio asr,tts,noisy');
@@ -52,6 +73,25 @@ describe('noisy renderings', () => {
     expect(run.counts.noisyUnits).toBeGreaterThan(0);
     // the noisy audio is another rendering: its units differ from the clean ASR audio's
     expect(run.counts.noisyUnits).not.toBe(run.counts.asrUnits);
+    expect(run.counts.devNoisy).toBe(3);
+    // dev-noisy is a second held-out set: its streams are logged as noisy_<stream>, beside clean
+    // dev's, and --keep-best chooses by one of them; the total stays clean dev's
+    const held = readLosses(out).filter((p): p is Held => 'heldOut' in p);
+    expect(held.map((p) => p.step)).toEqual([0, 2, 4]);
+    for (const p of held) {
+      expect(Object.keys(p.streams!).sort()).toEqual(expect.arrayContaining(['noisy_text', 'speech', 'text']));
+      expect(Object.keys(p.streams!).filter((k) => k.startsWith('noisy_'))).not.toContain('noisy_noisy_text');
+    }
+    // at step 0 the gates are 0 (the lone towers): the text loss cannot depend on the audio; once
+    // trained, the noisy audio gives another text loss than the clean
+    expect(held[0]!.streams!['noisy_text']).toBe(held[0]!.streams!['text']);
+    for (const p of held.slice(1)) expect(p.streams!['noisy_text']).not.toBe(p.streams!['text']);
+    const svg = readFileSync(path.join(out, 'loss.svg'), 'utf8');
+    expect(svg).toMatch(/noisy_text held-out \(last /);
+    expect(svg).not.toContain('noisy_text train');
+    const argmin = held.slice(1).reduce((a, b) => (b.streams!['noisy_text']! < a.streams!['noisy_text']! ? b : a));
+    const best = JSON.parse(readFileSync(path.join(out, 'best', 'run.json'), 'utf8')) as FuseRun;
+    expect(best.best).toMatchObject({ step: argmin.step, by: 'noisy_text', value: argmin.streams!['noisy_text'], heldOut: argmin.heldOut });
 
     const e = await runZipper(['eval', 'asr', '--model', out, '--data', noisy, '--split', 'dev-noisy', '--decoder', 'attention', '--json']);
     expect(e.code, e.stderr).toBe(0);

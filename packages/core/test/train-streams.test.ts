@@ -20,6 +20,7 @@ import {
   accumulateGradients,
   batchTensors,
   evaluateStreams,
+  withPrefixedStreams,
   loadTrainingCheckpoint,
   maskedCrossEntropy,
   saveTrainingCheckpoint,
@@ -180,6 +181,14 @@ describe('LossGradients', () => {
       expect(ev.streams[s]!.targets).toBe(counts[s]);
     }
     expect(Math.abs(ev.loss - one.loss.dataSync()[0]!)).toBeLessThan(1e-6);
+    // A second held-out set beside it: its streams prefixed, the total and targets the first set's.
+    const second = evaluateStreams(m, micro.slice(0, 1));
+    const both = withPrefixedStreams(ev, second, 'noisy_');
+    expect(Object.keys(both.streams).sort()).toEqual(['noisy_speech', 'noisy_text', 'speech', 'text']);
+    expect([both.loss, both.targets, both.streams['text']]).toEqual([ev.loss, ev.targets, ev.streams['text']]);
+    expect(both.streams['noisy_speech']).toEqual(second.streams['speech']);
+    expect(() => withPrefixedStreams(ev, second, 'Noisy')).toThrow(ShapeError);
+    expect(() => withPrefixedStreams(both, second, 'noisy_')).toThrow(/noisy_\w+ is already/);
     tf.dispose([acc.loss, ...acc.grads.values(), one.loss, ...one.grads.values()]);
     expect(tf.memory().numTensors).toBe(before);
     m.dispose();

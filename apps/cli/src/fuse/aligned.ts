@@ -55,6 +55,8 @@ export interface AlignedData {
   readonly noisy?: AlignedItem[];
   readonly devAsr: AlignedItem[];
   readonly devTts: AlignedItem[];
+  /** dev-noisy (dev again with tempo and noise) for a second ASR held-out set (only with the noisy renderings). */
+  readonly devNoisy?: AlignedItem[];
   readonly counts: {
     readonly pairs: number;
     readonly kept: number;
@@ -67,6 +69,8 @@ export interface AlignedData {
     readonly devAsr: number;
     readonly devTts: number;
     readonly devDropped: number;
+    /** dev-noisy utterances kept (only with the noisy renderings). */
+    readonly devNoisy?: number;
     readonly ttsVoice: string;
   };
 }
@@ -122,6 +126,7 @@ export function prepareAligned(
   };
   sameSentences('aligned-tts', ttsRecords);
   let noisyRecords: ReturnType<typeof data.records<'aligned-noisy'>> | undefined;
+  let devNoisyRecords: ReturnType<typeof data.records<'dev-noisy'>> | undefined;
   if (options.noisy) {
     if (!data.build.noisy)
       throw new UsageError(
@@ -129,6 +134,7 @@ export function prepareAligned(
       );
     noisyRecords = data.records('aligned-noisy', pct);
     sameSentences('aligned-noisy', noisyRecords);
+    devNoisyRecords = data.records('dev-noisy');
   }
   const t0 = performance.now();
   const encoder = new SpeechUnitEncoder(data, speech);
@@ -137,9 +143,10 @@ export function prepareAligned(
   const noisyUnits = noisyRecords ? encoder.encodeAll(noisyRecords) : undefined;
   const dev = data.records('dev');
   const devUnits = encoder.encodeAll(dev);
+  const devNoisyUnits = devNoisyRecords ? encoder.encodeAll(devNoisyRecords) : undefined;
   const s = encoder.stats;
   log(
-    `speech units: ${asrRecords.length + ttsRecords.length + (noisyRecords?.length ?? 0) + dev.length} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `speech units: ${asrRecords.length + ttsRecords.length + (noisyRecords?.length ?? 0) + dev.length + (devNoisyRecords?.length ?? 0)} utterances, ${s.units.toLocaleString('en-US')} units (${s.featurized} featurized, ${s.cached} from ${encoder.cache?.dir}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
   const ids = (line: string) => Array.from(text.encode(line));
@@ -186,9 +193,16 @@ export function prepareAligned(
     devAsr.push({ text: t, speech: u });
     if (!inVoice || r.voice === ttsVoice) devTts.push({ text: t, speech: u });
   });
+  const devNoisy: AlignedItem[] = [];
+  devNoisyRecords?.forEach((r, i) => {
+    const t = ids(r.text);
+    const u = Array.from(devNoisyUnits![i]!);
+    if (fits(limit, t.length, u.length)) devNoisy.push({ text: t, speech: u });
+    else devDropped++;
+  });
   if (!inVoice) log(`held out: no dev utterance is in the TTS voice ${ttsVoice}; the TTS held-out loss uses every dev voice`);
   log(
-    `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units${noisyUnits ? `, ${nNoisy.toLocaleString('en-US')} noisy units` : ''}); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devDropped ? ` (${devDropped} too long)` : ''}`,
+    `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units${noisyUnits ? `, ${nNoisy.toLocaleString('en-US')} noisy units` : ''}); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devNoisyRecords ? `, ${devNoisy.length} dev-noisy for ASR` : ''}${devDropped ? ` (${devDropped} too long)` : ''}`,
   );
   return {
     asr,
@@ -196,6 +210,7 @@ export function prepareAligned(
     ...(noisyUnits ? { noisy } : {}),
     devAsr,
     devTts,
+    ...(devNoisyRecords ? { devNoisy } : {}),
     counts: {
       pairs,
       kept: asr.length,
@@ -207,6 +222,7 @@ export function prepareAligned(
       devAsr: devAsr.length,
       devTts: devTts.length,
       devDropped,
+      ...(devNoisyRecords ? { devNoisy: devNoisy.length } : {}),
       ttsVoice,
     },
   };

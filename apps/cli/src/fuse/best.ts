@@ -1,7 +1,8 @@
 /**
  * `--keep-best BY` of `zipper fuse train` / `zipper baseline train`: OUT/best/ is the run as of its
  * best held-out evaluation so far (by the total held-out loss, `total`, or one stream's, e.g.
- * `text_ctc`; the held-out set is the data build's dev split), a run directory, so every command
+ * `text_ctc`; the held-out set is the data build's dev split; with --asr-audio ...,noisy also
+ * dev-noisy's ASR examples, as streams `noisy_<stream>`, e.g. `noisy_text_ctc`), a run directory, so every command
  * that takes a run takes it (`zipper eval asr --model OUT/best`, `zipper fuse release --run
  * OUT/best`, `zipper eval report --runs OUT/best`, `--init-from OUT/best`):
  *   run.json         the run's, with `best` (step, score, the evaluation's losses) and the command
@@ -26,11 +27,23 @@ export function keepBestArg(v: string): string {
   return v;
 }
 
-/** The streams the held-out batches have targets of: `by` must be one, or `total`. */
-export function checkKeepBest<B>(by: string, heldOut: readonly B[], spec: LossSpec<B>): void {
-  if (heldOut.length === 0) throw new UsageError('--keep-best chooses by the held-out loss, but the run has no held-out examples');
+/** The prefix of the second held-out set's streams (dev-noisy, with --asr-audio ...,noisy): `noisy_text_ctc`. */
+export const NOISY_HELD_OUT = 'noisy_';
+
+/**
+ * The streams the held-out sets have targets of (each set's under its prefix; the first set, with
+ * prefix '', is the one `total` is of): `by` must be one, or `total`.
+ */
+export function checkKeepBest<B>(
+  by: string,
+  sets: readonly { readonly prefix: string; readonly batches: readonly B[] }[],
+  spec: LossSpec<B>,
+): void {
+  if (!sets[0] || sets[0].batches.length === 0)
+    throw new UsageError('--keep-best chooses by the held-out loss, but the run has no held-out examples');
   const streams = new Set<string>();
-  for (const b of heldOut) for (const [s, n] of Object.entries(spec.countTargets(b))) if (n > 0) streams.add(s);
+  for (const { prefix, batches } of sets)
+    for (const b of batches) for (const [s, n] of Object.entries(spec.countTargets(b))) if (n > 0) streams.add(`${prefix}${s}`);
   if (by !== TOTAL && !streams.has(by))
     throw new UsageError(`--keep-best ${by}: the held-out set has no stream "${by}"; choose ${[TOTAL, ...[...streams].sort()].join(', ')}`);
 }

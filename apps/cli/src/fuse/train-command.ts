@@ -9,14 +9,14 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint } from '@zipper/core';
+import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint, withPrefixedStreams } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
 import { ASR, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { asrSources, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
-import { checkKeepBest, keepBestArg, saveBestModel } from './best.js';
+import { checkKeepBest, keepBestArg, NOISY_HELD_OUT, saveBestModel } from './best.js';
 import { checkInitSource, initFrom } from './init-from.js';
 import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
@@ -98,7 +98,8 @@ passes for an underfit model (run.json records the source and the sha256 of its 
 its released weights; run.json also keeps the commands its model card names, so this run's
 release names the whole chain.
 --keep-best BY keeps OUT/best/, the run as of its best held-out evaluation past step 0 so far,
-by the total held-out loss (total) or one stream's (text, speech, text_ctc, align): a run
+by the total held-out loss (total) or one stream's (text, speech, text_ctc, align; with
+--asr-audio ...,noisy also dev-noisy's, noisy_text, noisy_speech, noisy_text_ctc, noisy_align): a run
 directory (run.json with \`best\` and the command + --until-step STEP that reproduces it, model/,
 loss.jsonl, sessions.jsonl, loss.svg), so every command that takes a run takes OUT/best.
 --resume continues exactly after a kill; --minutes M stops after M minutes
@@ -504,10 +505,24 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       ...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []),
       ...(active.includes('tts') ? aligned.devTts.map((it) => taskExample(m.config, TTS, it)) : []),
     ];
-    const heldOut = Array.from({ length: Math.ceil(dev.length / recipe.batchSize) }, (_, i) =>
-      m.layout(dev.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)),
-    );
-    if (recipe.keepBest !== undefined) checkKeepBest(recipe.keepBest, heldOut, m.spec);
+    const batches = (examples: typeof dev) =>
+      Array.from({ length: Math.ceil(examples.length / recipe.batchSize) }, (_, i) =>
+        m.layout(examples.slice(i * recipe.batchSize, (i + 1) * recipe.batchSize)),
+      );
+    const heldOut = batches(dev);
+    // with the noisy renderings (--asr-audio ...,noisy): dev-noisy's ASR examples, a second held-out
+    // set whose streams are logged as noisy_<stream> (e.g. --keep-best noisy_text_ctc)
+    const heldOutNoisy =
+      active.includes('asr') && aligned.devNoisy ? batches(aligned.devNoisy.map((it) => taskExample(m.config, ASR, it))) : [];
+    if (recipe.keepBest !== undefined)
+      checkKeepBest(
+        recipe.keepBest,
+        [
+          { prefix: '', batches: heldOut },
+          { prefix: NOISY_HELD_OUT, batches: heldOutNoisy },
+        ],
+        m.spec,
+      );
     if (!v.resume) writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`); // after every check
     log(
       `zipper ${kind}: ${total.toLocaleString('en-US')} parameters, ${trained.toLocaleString('en-US')} trained${kind === 'fuse' ? ` (frozen: ${freeze.join(', ') || 'none'}; ${crossLayers} cross-attention layers per direction)` : ` (one stream, maxSeqLen ${maxSeqLen})`}; ` +
@@ -518,7 +533,14 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       out,
       model: m,
       data: mixture,
-      ...(heldOut.length > 0 ? { heldOut: () => evaluateStreams(m.spec, heldOut) } : {}),
+      ...(heldOut.length > 0
+        ? {
+            heldOut: () => {
+              const e = evaluateStreams(m.spec, heldOut);
+              return heldOutNoisy.length > 0 ? withPrefixedStreams(e, evaluateStreams(m.spec, heldOutNoisy), NOISY_HELD_OUT) : e;
+            },
+          }
+        : {}),
       local: m.local,
       parallel: m.parallel,
       streams: true,

@@ -80,15 +80,20 @@ function seriesOf(points: readonly LossPoint[]): Series[] {
       },
     ];
   }
-  return names.flatMap((n, i) => {
-    const [train, held] = STREAM_COLORS[i % STREAM_COLORS.length]!;
-    const of = (held: boolean) =>
-      points.filter((p) => isHeldOut(p) === held && p.streams?.[n] !== undefined).map((p) => ({ tokens: p.tokens, loss: p.streams![n]! }));
-    return [
-      { label: `${n} train`, color: train!, dots: false, points: buckets(of(false), 600) },
-      { label: `${n} held-out`, color: held!, dots: true, points: of(true) },
-    ];
-  });
+  // a stream only one side has (noisy_text: a second held-out set) gets no empty curve in the legend
+  return names
+    .flatMap((n, i) => {
+      const [train, held] = STREAM_COLORS[i % STREAM_COLORS.length]!;
+      const of = (held: boolean) =>
+        points
+          .filter((p) => isHeldOut(p) === held && p.streams?.[n] !== undefined)
+          .map((p) => ({ tokens: p.tokens, loss: p.streams![n]! }));
+      return [
+        { label: `${n} train`, color: train!, dots: false, points: buckets(of(false), 600) },
+        { label: `${n} held-out`, color: held!, dots: true, points: of(true) },
+      ];
+    })
+    .filter((x) => x.points.length > 0);
 }
 
 export function renderLossSvg(points: readonly LossPoint[], o: LossPlotOptions): string {

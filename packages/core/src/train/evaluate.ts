@@ -66,3 +66,20 @@ export function evaluateStreams<B>(spec: LossSpec<B>, batches: readonly B[]): Ev
   }
   return { loss, perplexity: Math.exp(loss), targets, streams };
 }
+
+/**
+ * `base` with `extra`'s streams added under `prefix` (e.g. `noisy_text_ctc`): a second held-out set
+ * reported beside the first. `loss`, `perplexity` and `targets` stay `base`'s, so the total stays
+ * comparable with runs that have no second set.
+ */
+export function withPrefixedStreams(base: Evaluation, extra: Evaluation, prefix: string): Evaluation {
+  if (!/^[a-z][a-z0-9]*_$/.test(prefix))
+    throw new ShapeError(`withPrefixedStreams: prefix "${prefix}" must be lowercase letters and digits ending in "_"`);
+  const streams: Record<string, StreamEvaluation> = { ...base.streams };
+  for (const [s, e] of Object.entries(extra.streams)) {
+    if (streams[`${prefix}${s}`] !== undefined)
+      throw new ShapeError(`withPrefixedStreams: stream ${prefix}${s} is already in the base evaluation`);
+    streams[`${prefix}${s}`] = e;
+  }
+  return { ...base, streams };
+}
