@@ -68,6 +68,7 @@ export interface AlignedData {
     readonly noisyUnits?: number;
     readonly devAsr: number;
     readonly devTts: number;
+    /** Held-out utterances too long for the towers: dev's and, with the noisy renderings, dev-noisy's. */
     readonly devDropped: number;
     /** dev-noisy utterances kept (only with the noisy renderings). */
     readonly devNoisy?: number;

@@ -5,6 +5,7 @@
  *
  *   evaluateLoss(tower, batches)        // `Batch`es through forward(ids): one stream, `tokens`
  *   evaluateStreams(spec, batches)      // any LossSpec (the one a LossGradients was built from)
+ *   withPrefixedStreams(e, e2, 'noisy_') // a second held-out set's streams beside the first's
  *
  * Legend: B batch, T time, V vocabulary.
  */
