@@ -99,7 +99,7 @@ its released weights; run.json also keeps the commands its model card names, so 
 release names the whole chain.
 --keep-best BY keeps OUT/best/, the run as of its best held-out evaluation past step 0 so far,
 by the total held-out loss (total) or one stream's (text, speech, text_ctc, align; with
---asr-audio ...,noisy also dev-noisy's, noisy_text, noisy_speech, noisy_text_ctc, noisy_align): a run
+--asr-audio ...,noisy also dev-noisy's ASR streams, noisy_text, noisy_text_ctc, noisy_align): a run
 directory (run.json with \`best\` and the command + --until-step STEP that reproduces it, model/,
 loss.jsonl, sessions.jsonl, loss.svg), so every command that takes a run takes OUT/best.
 --resume continues exactly after a kill; --minutes M stops after M minutes
