@@ -48,6 +48,11 @@ export function isAlignedSplit(s: string): s is AlignedSplit {
   return s === 'aligned-asr' || s === 'aligned-tts' || s === 'aligned-noisy';
 }
 
+/** Whether a split is one only a build made with `--noisy` has (aligned-noisy, dev-noisy). */
+export function isNoisySplit(s: string): s is (typeof NOISY_SPLITS)[number] {
+  return (NOISY_SPLITS as readonly string[]).includes(s);
+}
+
 /** Whether a split's audio has test-other's effects (tempo, noise). */
 export function isEffectSplit(s: string): s is EffectSplit {
   return s === 'test-other' || s === 'aligned-noisy' || s === 'dev-noisy';

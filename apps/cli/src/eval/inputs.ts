@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { NOISY_SPLITS, type TextRecord } from '@zipper/data';
+import { isNoisySplit, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
@@ -88,7 +88,7 @@ export function openSplit(
       );
     read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
   } else {
-    if ((NOISY_SPLITS as readonly string[]).includes(split) && !data.build.noisy)
+    if (isNoisySplit(split) && !data.build.noisy)
       throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --noisy`);
     read = data.manifest(split) as typeof read;
   }

@@ -8,7 +8,7 @@ import { readWav, type WavAudio } from '@zipper/tokenizers';
 import { parseBuildInfo, type BuildInfo } from '../build-info.js';
 import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js';
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
-import { BUILD_FILE, manifestFileName, NOISY_SPLITS, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
+import { BUILD_FILE, isNoisySplit, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
 import { sha256Hex } from '@zipper/common/node';
 
@@ -69,7 +69,7 @@ export class DataDir {
 
   /** A build made without --noisy has no noisy splits: say so instead of "build the data first". */
   private needNoisy(split: AudioSplit): void {
-    if (!this.build.noisy && (NOISY_SPLITS as readonly string[]).includes(split)) {
+    if (!this.build.noisy && isNoisySplit(split)) {
       throw new DataDirError(`${this.dir} has no ${split} split: it was built without --noisy; run npx zipper data build again with the same options and --noisy (only the noisy renderings are synthesized)`);
     }
   }
