@@ -4,13 +4,14 @@
 // it ran on alone). The kill case runs the built CLI (apps/cli/dist/bin.js: build first) with a
 // stand-in reference script that only sleeps; the interpreter is the one bench finds
 // (python3-torch, as bench-fuse.test.ts).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runningPrograms } from '@zipper/common/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTorchPython } from '../../../tools/setup/system.mjs';
+import { pidsMatching } from '../../../tools/test/processes.mjs';
 import { UsageError } from '../src/command.js';
 import { runReference } from '../src/bench/common.js';
 import { repo } from './fuse-helpers.js';
@@ -25,13 +26,7 @@ afterAll(() => {
 });
 
 /** Pids of processes whose command line names a file in `folder`. */
-function running(folder: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', folder], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
+const running = (folder: string): number[] => pidsMatching(folder);
 
 /** A reference "script" run by node in place of python (runReference runs `python script ...args`). */
 function script(name: string, body: string): { python: string; script: string } {

@@ -6,10 +6,11 @@
  * The signal cases run a small Node program against the built `@zipper/common/node`
  * (`npm test` builds first).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidsMatching } from '../../../tools/test/processes.mjs';
 import { cleanupOnExit, pendingCleanups, runningPrograms, runProgram } from '../src/node/run-program.js';
 
 const dist = fileURLToPath(new URL('../dist/node.js', import.meta.url));
@@ -21,16 +22,7 @@ afterAll(() => {
 });
 
 /** Pids of `sleep TAG` processes. */
-function pids(tag: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
+const pids = (tag: string): number[] => pidsMatching(`^sleep ${tag}$`);
 
 /**
  * Starts a Node program that runs `sleep TAG` (via runProgram, or plain spawn for the control),

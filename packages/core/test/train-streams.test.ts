@@ -187,7 +187,8 @@ describe('LossGradients', () => {
     expect(Object.keys(both.streams).sort()).toEqual(['noisy_speech', 'noisy_text', 'speech', 'text']);
     expect([both.loss, both.targets, both.streams['text']]).toEqual([ev.loss, ev.targets, ev.streams['text']]);
     expect(both.streams['noisy_speech']).toEqual(second.streams['speech']);
-    expect(() => withPrefixedStreams(ev, second, 'Noisy')).toThrow(ShapeError);
+    expect(() => withPrefixedStreams(ev, second, 'Noisy')).toThrow(ConfigError);
+    expect(() => withPrefixedStreams(both, second, 'noisy_')).toThrow(ConfigError);
     expect(() => withPrefixedStreams(both, second, 'noisy_')).toThrow(/noisy_\w+ is already/);
     tf.dispose([acc.loss, ...acc.grads.values(), one.loss, ...one.grads.values()]);
     expect(tf.memory().numTensors).toBe(before);

@@ -19,6 +19,7 @@ import {
   transcribeWavFiles,
 } from '@zipper/eval/node';
 import { requireProgram } from '../../../tools/setup/system.mjs';
+import { pidsMatching } from '../../../tools/test/processes.mjs';
 
 const SENTENCES = [
   'the quick brown fox jumps over the lazy dog',
@@ -114,16 +115,7 @@ describe('transcribeWavFiles', () => {
 });
 
 /** Pids of `sleep TAG` processes. */
-function sleeping(tag: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
+const sleeping = (tag: string): number[] => pidsMatching(`^sleep ${tag}$`);
 
 describe('a process killed during a batch run (the built @zipper/eval/node, a stand-in recognizer)', () => {
   it('SIGTERM: the recognizers end and the temporary folder of links is removed; the process ends by SIGTERM', async () => {

@@ -10,7 +10,7 @@
  * Legend: B batch, T time, V vocabulary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError } from '../errors.js';
+import { ConfigError, ShapeError } from '../errors.js';
 import type { Batch } from './data.js';
 import { nextTokenLoss, runLoss, type LossSpec } from './loss-gradients.js';
 import type { LogitsModel } from './model.js';
@@ -71,15 +71,16 @@ export function evaluateStreams<B>(spec: LossSpec<B>, batches: readonly B[]): Ev
 /**
  * `base` with `extra`'s streams added under `prefix` (e.g. `noisy_text_ctc`): a second held-out set
  * reported beside the first. `loss`, `perplexity` and `targets` stay `base`'s, so the total stays
- * comparable with runs that have no second set.
+ * comparable with runs that have no second set. Throws ConfigError for a prefix that is not
+ * lowercase letters and digits ending in "_", or that would overwrite a stream of `base`.
  */
 export function withPrefixedStreams(base: Evaluation, extra: Evaluation, prefix: string): Evaluation {
   if (!/^[a-z][a-z0-9]*_$/.test(prefix))
-    throw new ShapeError(`withPrefixedStreams: prefix "${prefix}" must be lowercase letters and digits ending in "_"`);
+    throw new ConfigError(`withPrefixedStreams: prefix "${prefix}" must be lowercase letters and digits ending in "_"`);
   const streams: Record<string, StreamEvaluation> = { ...base.streams };
   for (const [s, e] of Object.entries(extra.streams)) {
     if (streams[`${prefix}${s}`] !== undefined)
-      throw new ShapeError(`withPrefixedStreams: stream ${prefix}${s} is already in the base evaluation`);
+      throw new ConfigError(`withPrefixedStreams: stream ${prefix}${s} is already in the base evaluation`);
     streams[`${prefix}${s}`] = e;
   }
   return { ...base, streams };
