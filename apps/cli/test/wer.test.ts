@@ -50,4 +50,50 @@ describe('zipper wer', () => {
     await expect(run(['--ref', ref, '--hyp', hyp])).rejects.toThrow(UsageError);
     await expect(run(['--ref', ref])).rejects.toThrow(/--ref and --hyp are required/);
   });
+
+  it('--baseline adds a paired bootstrap of HYP minus BASE, WER and CER, on the JSON line', async () => {
+    // 40 utterances "a b c d e": the baseline misses "e" in all of them, the hypothesis in 10.
+    const n = 40;
+    const ref = path.join(tmp, 'r3.txt');
+    const hyp = path.join(tmp, 'h3.txt');
+    const base = path.join(tmp, 'b3.txt');
+    await fs.writeFile(ref, 'a b c d e\n'.repeat(n));
+    await fs.writeFile(base, 'a b c d\n'.repeat(n));
+    await fs.writeFile(hyp, 'a b c d\n'.repeat(10) + 'a b c d e\n'.repeat(n - 10));
+    const { code, lines } = await run(['--ref', ref, '--hyp', hyp, '--baseline', base, '--samples', '500', '--seed', '1', '--json']);
+    expect(code).toBe(0);
+    const last = JSON.parse(lines.at(-1)!) as {
+      wer: number;
+      baseline: { wer: number; del: number };
+      bootstrap: { wer: { delta: number; low: number; high: number; fractionLower: number }; samples: number; seed: number; level: number };
+    };
+    expect([last.wer, last.baseline.wer, last.baseline.del]).toEqual([10 / 200, 40 / 200, 40]);
+    expect(last.bootstrap.wer.delta).toBeCloseTo(-30 / 200, 12);
+    // Every resample: a share p of fixed utterances, delta = -p / 5 with p in [0, 1]; p = 0 needs
+    // all 40 draws from the 10 unfixed ones (0.25^40), so hyp is lower in every resample.
+    expect(last.bootstrap.wer.fractionLower).toBe(1);
+    expect(last.bootstrap.wer.low).toBeLessThan(last.bootstrap.wer.delta);
+    expect(last.bootstrap.wer.high).toBeGreaterThan(last.bootstrap.wer.delta);
+    expect(last.bootstrap.wer.high).toBeLessThan(0);
+    expect([last.bootstrap.samples, last.bootstrap.seed, last.bootstrap.level]).toEqual([500, 1, 0.95]);
+    const text = await run(['--ref', ref, '--hyp', hyp, '--baseline', base]);
+    expect(text.lines.join('\n')).toMatch(
+      /WER -15\.00% against the baseline's 20\.00%; 95% interval -\d+\.\d+% to -\d+\.\d+%; lower in 100\.0% of resamples/,
+    );
+  });
+
+  it('refuses bootstrap options without --baseline, a bad level, too few samples, a baseline of another length', async () => {
+    const ref = path.join(tmp, 'r4.txt');
+    const hyp = path.join(tmp, 'h4.txt');
+    await fs.writeFile(ref, 'one\ntwo\n');
+    await fs.writeFile(hyp, 'one\ntwo\n');
+    await expect(run(['--ref', ref, '--hyp', hyp, '--samples', '500'])).rejects.toThrow(/give --baseline/);
+    await expect(run(['--ref', ref, '--hyp', hyp, '--baseline', hyp, '--level', '95'])).rejects.toThrow(/--level must be between 0 and 1/);
+    await expect(run(['--ref', ref, '--hyp', hyp, '--baseline', hyp, '--samples', '10'])).rejects.toThrow(
+      /--samples must be an integer >= 100/,
+    );
+    const short = path.join(tmp, 'b4.txt');
+    await fs.writeFile(short, 'one\n');
+    await expect(run(['--ref', ref, '--hyp', hyp, '--baseline', short])).rejects.toThrow(/--ref has 2 lines but --baseline has 1/);
+  });
 });

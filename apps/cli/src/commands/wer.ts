@@ -1,14 +1,24 @@
-import { scoreCorpus } from '@zipper/eval';
-import { readInputFile, parse } from '../args.js';
+import { pairedBootstrap, scoreCorpus, type PairedBootstrap } from '@zipper/eval';
+import { intArg, numArg, readInputFile, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
 const USAGE = `usage: zipper wer --ref REF.txt --hyp HYP.txt [--json]
+       zipper wer --ref REF.txt --hyp HYP.txt --baseline BASE.txt [--samples 1000] [--seed 0] [--level 0.95] [--json]
 
 Scores two files of one utterance a line (line i of HYP against line i of REF; an empty line is
 an empty hypothesis) with NIST sclite's alignment (substitution 4, insertion 3, deletion 3) on
 normalized text (lowercase, NFKC, punctuation removed; see @zipper/eval). Prints WER, CER and the
 word error counts; with --json the last line is one JSON object
-{"wer", "cer", "words", "sub", "del", "ins"}.`;
+{"wer", "cer", "words", "sub", "del", "ins"}.
+
+--baseline BASE.txt  another system's hypotheses for the same REF: adds a paired bootstrap over
+                     utterances of HYP minus BASE (WER and CER; negative: HYP is better), with a
+                     --level percentile interval over --samples resamples drawn with --seed, and
+                     the share of resamples where HYP's rate is lower. It measures the test set's
+                     sampling noise, not the noise between training runs. The JSON object gains
+                     "baseline": {"wer", "cer", "sub", "del", "ins"} and
+                     "bootstrap": {"wer": {"delta", "low", "high", "fractionLower"}, "cer": {...},
+                     "samples", "seed", "level"}.`;
 
 /** Lines of a text file; a final newline does not start another utterance. */
 function lines(buf: Buffer, option: string): string[] {
@@ -31,20 +41,62 @@ export const wer: Command = {
       console.log(USAGE);
       return 0;
     }
-    const { values } = parse(argv, { ref: { type: 'string' }, hyp: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const { values } = parse(
+      argv,
+      {
+        ref: { type: 'string' },
+        hyp: { type: 'string' },
+        baseline: { type: 'string' },
+        samples: { type: 'string' },
+        seed: { type: 'string' },
+        level: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      USAGE,
+    );
     if (!values.ref || !values.hyp) throw new UsageError(`--ref and --hyp are required\n\n${USAGE}`);
+    if (!values.baseline && (values.samples ?? values.seed ?? values.level) !== undefined)
+      throw new UsageError(`--samples, --seed and --level set the bootstrap against --baseline; give --baseline\n\n${USAGE}`);
+    const samples = intArg(values.samples, 'samples', 1000, 100);
+    const seed = intArg(values.seed, 'seed', 0);
+    const level = numArg(values.level, 'level', 0.95);
+    if (!(level > 0 && level < 1)) throw new UsageError(`--level must be between 0 and 1 (e.g. 0.95), got "${values.level}"`);
     const refs = lines(readInputFile(values.ref, '--ref'), '--ref');
-    const hyps = lines(readInputFile(values.hyp, '--hyp'), '--hyp');
-    if (refs.length !== hyps.length)
-      throw new UsageError(`--ref has ${refs.length} lines but --hyp has ${hyps.length}; give one hypothesis line per reference line`);
-    const s = scoreCorpus(refs, hyps);
-    const result = { wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins };
-    if (values.json) {
-      console.log(JSON.stringify(result));
-    } else {
-      const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'inf');
+    const scoreFile = (option: '--hyp' | '--baseline', file: string) => {
+      const hyps = lines(readInputFile(file, option), option);
+      if (refs.length !== hyps.length)
+        throw new UsageError(
+          `--ref has ${refs.length} lines but ${option} has ${hyps.length}; give one hypothesis line per reference line`,
+        );
+      return scoreCorpus(refs, hyps);
+    };
+    const s = scoreFile('--hyp', values.hyp);
+    const base = values.baseline ? scoreFile('--baseline', values.baseline) : undefined;
+    const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'inf');
+    const counts = { wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins };
+    if (!values.json) {
       console.log(`utterances ${s.utterances}, reference words ${s.words}`);
       console.log(`WER ${pct(s.wer)} (sub ${s.sub}, del ${s.del}, ins ${s.ins}); CER ${pct(s.cer)} over ${s.chars.n} characters`);
+    }
+    if (!base) {
+      if (values.json) console.log(JSON.stringify(counts));
+      return 0;
+    }
+    const boot = (unit: 'words' | 'chars') => pairedBootstrap(base.perUtterance, s.perUtterance, { samples, seed, level, unit });
+    const summary = (b: PairedBootstrap) => ({ delta: b.delta, low: b.low, high: b.high, fractionLower: b.fractionBLower });
+    const w = boot('words');
+    const c = boot('chars');
+    if (values.json) {
+      const baseline = { wer: base.wer, cer: base.cer, sub: base.sub, del: base.del, ins: base.ins };
+      console.log(JSON.stringify({ ...counts, baseline, bootstrap: { wer: summary(w), cer: summary(c), samples, seed, level } }));
+    } else {
+      const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
+      const line = (name: string, b: PairedBootstrap) =>
+        `${name} ${signed(b.delta)} against the baseline's ${pct(b.a)}; ${(100 * level).toFixed(0)}% interval ${signed(b.low)} to ${signed(b.high)}; lower in ${(100 * b.fractionBLower).toFixed(1)}% of resamples`;
+      console.log(`baseline WER ${pct(base.wer)} (sub ${base.sub}, del ${base.del}, ins ${base.ins}); CER ${pct(base.cer)}`);
+      console.log(`paired bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}:`);
+      console.log(`  ${line('WER', w)}`);
+      console.log(`  ${line('CER', c)}`);
     }
     return 0;
   },
