@@ -12,3 +12,8 @@ export function pidsMatching(pattern) {
     return []; // pgrep exits 1 when nothing matches
   }
 }
+
+/** Pids of `sleep TAG` processes: the stand-in child the signal tests start and look for. */
+export function sleepingPids(tag) {
+  return pidsMatching(`^sleep ${tag}$`);
+}

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pidsMatching } from '../../../tools/test/processes.mjs';
+import { sleepingPids as pids } from '../../../tools/test/processes.mjs';
 import { cleanupOnExit, pendingCleanups, runningPrograms, runProgram } from '../src/node/run-program.js';
 
 const dist = fileURLToPath(new URL('../dist/node.js', import.meta.url));
@@ -20,9 +20,6 @@ afterAll(() => {
   for (const tag of leftovers) pids(tag).forEach((p) => process.kill(p, 'SIGKILL'));
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Pids of `sleep TAG` processes. */
-const pids = (tag: string): number[] => pidsMatching(`^sleep ${tag}$`);
 
 /**
  * Starts a Node program that runs `sleep TAG` (via runProgram, or plain spawn for the control),

@@ -101,8 +101,8 @@ export function pairedBootstrap(
   }
   const total = (xs: Float64Array) => xs.reduce((s, x) => s + x, 0);
   const N = total(refTokens);
-  const rateA = ratio(total(errA), N);
-  const rateB = ratio(total(errB), N);
+  const sumA = total(errA);
+  const sumB = total(errB);
   const rng = new Mulberry32(seed);
   const deltas = new Float64Array(samples);
   let lower = 0;
@@ -125,9 +125,9 @@ export function pairedBootstrap(
     seed,
     level,
     utterances: n,
-    a: rateA,
-    b: rateB,
-    delta: N > 0 ? rateB - rateA : ratio(total(errB) - total(errA), 0),
+    a: ratio(sumA, N),
+    b: ratio(sumB, N),
+    delta: ratio(sumB - sumA, N),
     low: percentile(deltas, (1 - level) / 2),
     high: percentile(deltas, (1 + level) / 2),
     fractionBLower: lower / samples,

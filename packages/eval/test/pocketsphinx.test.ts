@@ -19,7 +19,7 @@ import {
   transcribeWavFiles,
 } from '@zipper/eval/node';
 import { requireProgram } from '../../../tools/setup/system.mjs';
-import { pidsMatching } from '../../../tools/test/processes.mjs';
+import { sleepingPids as sleeping } from '../../../tools/test/processes.mjs';
 
 const SENTENCES = [
   'the quick brown fox jumps over the lazy dog',
@@ -113,9 +113,6 @@ describe('transcribeWavFiles', () => {
     await expect(transcribeWavFiles(files, { env: { ...process.env, PATH: fake } })).rejects.toThrow(/pocketsphinx_batch exited with 3/);
   });
 });
-
-/** Pids of `sleep TAG` processes. */
-const sleeping = (tag: string): number[] => pidsMatching(`^sleep ${tag}$`);
 
 describe('a process killed during a batch run (the built @zipper/eval/node, a stand-in recognizer)', () => {
   it('SIGTERM: the recognizers end and the temporary folder of links is removed; the process ends by SIGTERM', async () => {
