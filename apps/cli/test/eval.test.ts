@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
-import { scoreCorpus } from '@zipper/eval';
+import { bootstrapInterval, scoreCorpus, type UtteranceScore } from '@zipper/eval';
 import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesUnder, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
@@ -46,9 +46,25 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
-/** The metrics' counts equal @zipper/eval's scoring of two saved files. */
+/** The metrics' interval: @zipper/eval's bootstrapInterval (defaults: 1,000 resamples, seed 0, 95%) of these decodes' scores. */
+function expectInterval(m: Record<string, unknown>, systems: readonly (readonly UtteranceScore[])[]): void {
+  const w = bootstrapInterval(systems, { unit: 'words' });
+  const c = bootstrapInterval(systems, { unit: 'chars' });
+  expect(m['interval']).toEqual({
+    wer: { low: w.low, high: w.high },
+    cer: { low: c.low, high: c.high },
+    samples: 1000,
+    seed: 0,
+    level: 0.95,
+  });
+  expect(w.low).toBeLessThanOrEqual(m['wer'] as number);
+  expect(w.high).toBeGreaterThanOrEqual(m['wer'] as number);
+}
+
+/** The metrics' counts and interval equal @zipper/eval's scoring of two saved files. */
 function expectScored(m: Record<string, unknown>, ref: string, hyp: string): void {
   const s = scoreCorpus(lines(ref), lines(hyp));
+  expectInterval(m, [s.perUtterance]);
   expect({
     wer: m['wer'],
     cer: m['cer'],
@@ -247,6 +263,10 @@ describe('zipper eval tts', () => {
       utterances: 2,
     });
     const perSeed = [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
+    expectInterval(
+      m,
+      [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).perUtterance),
+    );
     const vsTarget = [0, 1].map((s) => scoreCorpus(target, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
     expect(m['wer']).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 12);
     expect(m['werMin']).toBe(Math.min(...perSeed));

@@ -82,12 +82,37 @@ describe('zipper wer', () => {
     );
   });
 
-  it('refuses bootstrap options without --baseline, a bad level, too few samples, a baseline of another length', async () => {
+  it('--interval adds the bootstrap interval of HYP itself, WER and CER, on the JSON line and in the text', async () => {
+    // 40 utterances "a b c d e", the hypothesis misses "e" in 10: a resample's WER is m / 200 with
+    // m ~ Binomial(40, 1/4), so the 95% interval is about (10 -+ 1.96 * sqrt(7.5)) / 200 = 0.023 to 0.077.
+    const n = 40;
+    const ref = path.join(tmp, 'r5.txt');
+    const hyp = path.join(tmp, 'h5.txt');
+    await fs.writeFile(ref, 'a b c d e\n'.repeat(n));
+    await fs.writeFile(hyp, 'a b c d\n'.repeat(10) + 'a b c d e\n'.repeat(n - 10));
+    const { code, lines } = await run(['--ref', ref, '--hyp', hyp, '--interval', '--samples', '2000', '--json']);
+    expect(code).toBe(0);
+    const last = JSON.parse(lines.at(-1)!) as {
+      wer: number;
+      interval: { wer: { low: number; high: number }; cer: { low: number; high: number }; samples: number; seed: number; level: number };
+    };
+    expect(last.wer).toBe(10 / 200);
+    expect(last.interval.wer.low).toBeGreaterThan(0.015);
+    expect(last.interval.wer.low).toBeLessThan(0.03);
+    expect(last.interval.wer.high).toBeGreaterThan(0.07);
+    expect(last.interval.wer.high).toBeLessThan(0.085);
+    expect(last.interval.cer.low).toBeCloseTo(last.interval.wer.low, 12); // one character per missing word, 5 per utterance
+    expect([last.interval.samples, last.interval.seed, last.interval.level]).toEqual([2000, 0, 0.95]);
+    const text = await run(['--ref', ref, '--hyp', hyp, '--interval']);
+    expect(text.lines.join('\n')).toMatch(/95% interval WER \d\.\d\d% to \d\.\d\d%, CER \d\.\d\d% to \d\.\d\d%/);
+  });
+
+  it('refuses bootstrap options without --interval or --baseline, a bad level, too few samples, a baseline of another length', async () => {
     const ref = path.join(tmp, 'r4.txt');
     const hyp = path.join(tmp, 'h4.txt');
     await fs.writeFile(ref, 'one\ntwo\n');
     await fs.writeFile(hyp, 'one\ntwo\n');
-    await expect(run(['--ref', ref, '--hyp', hyp, '--samples', '500'])).rejects.toThrow(/give --baseline/);
+    await expect(run(['--ref', ref, '--hyp', hyp, '--samples', '500'])).rejects.toThrow(/give --interval or --baseline/);
     await expect(run(['--ref', ref, '--hyp', hyp, '--baseline', hyp, '--level', '95'])).rejects.toThrow(/--level must be between 0 and 1/);
     await expect(run(['--ref', ref, '--hyp', hyp, '--baseline', hyp, '--samples', '10'])).rejects.toThrow(
       /--samples must be an integer >= 100/,

@@ -1,22 +1,26 @@
 /**
- * Paired bootstrap over utterances (Koehn 2004; Bisani & Ney 2004): how far the corpus error rate
- * of one system's hypotheses (`b`) is from another's (`a`) on the same references, and how sure
- * that difference is given the finite test set.
+ * Bootstrap over utterances (Koehn 2004; Bisani & Ney 2004): how sure a corpus error rate, or the
+ * difference of two systems' rates, is given the finite test set.
  *
- *   delta  = rate(b) - rate(a)                    on the corpus as scored (negative: b is better)
- *   resample s: draw n utterance indices with replacement, the same draw for a and b;
- *              delta_s = (sum errors_b - sum errors_a) / sum reference tokens   over the draw
- *   interval = percentiles (1 - level) / 2 and (1 + level) / 2 of delta_s (linear interpolation
+ * Both statistics are a ratio of sums over utterances, sum_i v_i / sum_i n_i, with n_i the
+ * reference tokens of utterance i:
+ *   bootstrapInterval  v_i = mean over the k systems of errors_i   (k = 1: one system's corpus rate;
+ *                      k > 1: several decodes of one model, e.g. TTS seeds, whose mean rate is
+ *                      reported; each rate has the same denominator, so the ratio is their mean)
+ *   pairedBootstrap    v_i = errors_b,i - errors_a,i               (rate(b) - rate(a); negative: b is better)
+ *   resample s: draw n utterance indices with replacement (one draw for every system);
+ *               stat_s = sum v / sum n over the draw
+ *   interval = percentiles (1 - level) / 2 and (1 + level) / 2 of stat_s (linear interpolation
  *              between order statistics, numpy's default)
- *   fractionBLower = share of resamples with delta_s < 0
+ *   fractionLower (paired) = share of resamples with stat_s < 0
  *
  * It measures the sampling noise of the test set only, not the noise between training runs (seeds,
  * data order): two runs of one recipe can differ by more than this interval.
- * A resample whose drawn references hold no token has delta 0 when both error sums are equal,
- * else +-Infinity (as the corpus rate is, see wer.ts).
+ * A resample whose drawn references hold no token has the rate of rate.ts (0 or +-Infinity).
  */
 import { Mulberry32 } from '@zipper/common';
 import { EvalError } from './errors.js';
+import { errorRate } from './rate.js';
 import type { ErrorCounts, UtteranceScore } from './wer.js';
 
 export interface BootstrapOptions {
@@ -30,12 +34,25 @@ export interface BootstrapOptions {
   readonly unit?: 'words' | 'chars';
 }
 
-export interface PairedBootstrap {
+interface Resampled {
   readonly unit: 'words' | 'chars';
   readonly samples: number;
   readonly seed: number;
   readonly level: number;
   readonly utterances: number;
+}
+
+export interface BootstrapInterval extends Resampled {
+  /** Systems (decodes) averaged; 1 for one system. */
+  readonly systems: number;
+  /** The mean of the systems' corpus rates on the utterances as given. */
+  readonly rate: number;
+  /** The percentile interval of that rate over the resamples. */
+  readonly low: number;
+  readonly high: number;
+}
+
+export interface PairedBootstrap extends Resampled {
   /** Corpus rates of a and b on the utterances as given. */
   readonly a: number;
   readonly b: number;
@@ -45,7 +62,7 @@ export interface PairedBootstrap {
   readonly low: number;
   readonly high: number;
   /** Share of resamples where b's rate is below a's. */
-  readonly fractionBLower: number;
+  readonly fractionLower: number;
 }
 
 function resolve(options: BootstrapOptions): Required<BootstrapOptions> {
@@ -55,11 +72,6 @@ function resolve(options: BootstrapOptions): Required<BootstrapOptions> {
   if (!(level > 0 && level < 1)) throw new EvalError(`level must be in (0, 1), got ${level}`);
   if (unit !== 'words' && unit !== 'chars') throw new EvalError(`unit must be "words" or "chars", got ${String(unit)}`);
   return { samples, seed, level, unit };
-}
-
-/** Errors over reference tokens, with wer.ts's convention for an empty reference. */
-function ratio(errors: number, n: number): number {
-  return n > 0 ? errors / n : errors === 0 ? 0 : errors > 0 ? Infinity : -Infinity;
 }
 
 /** Percentile q in [0, 1] of ascending `sorted`, interpolating linearly between order statistics. */
@@ -73,6 +85,80 @@ function percentile(sorted: Float64Array, q: number): number {
   return a + (at - lo) * (b - a);
 }
 
+/** Reference tokens and errors of each system, per utterance; EvalError unless every system has the same references in the same order. */
+function table(systems: readonly (readonly UtteranceScore[])[], unit: 'words' | 'chars', names: readonly string[]) {
+  const first = systems[0]!;
+  const n = first.length;
+  if (n === 0) throw new EvalError('no utterances to resample');
+  const tokens = new Float64Array(n);
+  const errors = systems.map(() => new Float64Array(n));
+  const count = (c: ErrorCounts) => c.sub + c.del + c.ins;
+  systems.forEach((s, k) => {
+    if (s.length !== n)
+      throw new EvalError(`${names[0]} has ${n} utterances but ${names[k]} has ${s.length}; score both against the same references`);
+  });
+  for (let i = 0; i < n; i++) {
+    tokens[i] = first[i]![unit].n;
+    systems.forEach((s, k) => {
+      if (s[i]!.ref !== first[i]!.ref)
+        throw new EvalError(`utterance ${i}: ${names[0]} and ${names[k]} were scored against different references`);
+      errors[k]![i] = count(s[i]![unit]);
+    });
+  }
+  return { n, tokens, errors };
+}
+
+const total = (xs: Float64Array) => xs.reduce((s, x) => s + x, 0);
+
+/** The rate sum(v) / sum(tokens) over `samples` resamples of the utterances, ascending. */
+function resample(v: Float64Array, tokens: Float64Array, samples: number, seed: number): Float64Array {
+  const n = v.length;
+  const rng = new Mulberry32(seed);
+  const out = new Float64Array(samples);
+  for (let s = 0; s < samples; s++) {
+    let t = 0;
+    let e = 0;
+    for (let k = 0; k < n; k++) {
+      const i = rng.int(n);
+      t += tokens[i]!;
+      e += v[i]!;
+    }
+    out[s] = errorRate(e, t);
+  }
+  return out.sort();
+}
+
+/**
+ * The corpus error rate of one system (`[scores]`), or the mean rate of several decodes of one
+ * model on the same references (TTS seeds: `[seed0, seed1, ...]`), with its bootstrap percentile
+ * interval. Each system is the per-utterance scores of `scoreCorpus(refs, hyps)`. Throws EvalError
+ * when there is no system or no utterance, or the systems' references differ.
+ */
+export function bootstrapInterval(systems: readonly (readonly UtteranceScore[])[], options: BootstrapOptions = {}): BootstrapInterval {
+  const { samples, seed, level, unit } = resolve(options);
+  if (systems.length === 0) throw new EvalError('no system to resample; give [scores] for one system');
+  const { n, tokens, errors } = table(
+    systems,
+    unit,
+    systems.map((_, k) => `system ${k}`),
+  );
+  const k = systems.length;
+  const v = new Float64Array(n);
+  for (const e of errors) for (let i = 0; i < n; i++) v[i]! += e[i]! / k;
+  const rates = resample(v, tokens, samples, seed);
+  return {
+    unit,
+    samples,
+    seed,
+    level,
+    utterances: n,
+    systems: k,
+    rate: errorRate(total(v), total(tokens)),
+    low: percentile(rates, (1 - level) / 2),
+    high: percentile(rates, (1 + level) / 2),
+  };
+}
+
 /**
  * Paired bootstrap of `b` against `a`: both the per-utterance scores of `scoreCorpus(refs, hyps)`
  * on the same references in the same order. Throws EvalError when they are not.
@@ -83,53 +169,22 @@ export function pairedBootstrap(
   options: BootstrapOptions = {},
 ): PairedBootstrap {
   const { samples, seed, level, unit } = resolve(options);
-  if (a.length !== b.length)
-    throw new EvalError(`a has ${a.length} utterances but b has ${b.length}; score both against the same references`);
-  if (a.length === 0) throw new EvalError('no utterances to resample');
-  const n = a.length;
-  const refTokens = new Float64Array(n);
-  const errA = new Float64Array(n);
-  const errB = new Float64Array(n);
-  const errors = (c: ErrorCounts) => c.sub + c.del + c.ins;
-  for (let i = 0; i < n; i++) {
-    const ua = a[i]!;
-    const ub = b[i]!;
-    if (ua.ref !== ub.ref) throw new EvalError(`utterance ${i}: a and b were scored against different references`);
-    refTokens[i] = ua[unit].n;
-    errA[i] = errors(ua[unit]);
-    errB[i] = errors(ub[unit]);
-  }
-  const total = (xs: Float64Array) => xs.reduce((s, x) => s + x, 0);
-  const N = total(refTokens);
-  const sumA = total(errA);
-  const sumB = total(errB);
-  const rng = new Mulberry32(seed);
-  const deltas = new Float64Array(samples);
-  let lower = 0;
-  for (let s = 0; s < samples; s++) {
-    let tokens = 0;
-    let diff = 0;
-    for (let k = 0; k < n; k++) {
-      const i = rng.int(n);
-      tokens += refTokens[i]!;
-      diff += errB[i]! - errA[i]!;
-    }
-    const d = ratio(diff, tokens);
-    deltas[s] = d;
-    if (d < 0) lower++;
-  }
-  deltas.sort();
+  const { n, tokens, errors } = table([a, b], unit, ['a', 'b']);
+  const [errA, errB] = errors as [Float64Array, Float64Array];
+  const diff = errB.map((e, i) => e - errA[i]!);
+  const deltas = resample(diff, tokens, samples, seed);
+  const N = total(tokens);
   return {
     unit,
     samples,
     seed,
     level,
     utterances: n,
-    a: ratio(sumA, N),
-    b: ratio(sumB, N),
-    delta: ratio(sumB - sumA, N),
+    a: errorRate(total(errA), N),
+    b: errorRate(total(errB), N),
+    delta: errorRate(total(diff), N),
     low: percentile(deltas, (1 - level) / 2),
     high: percentile(deltas, (1 + level) / 2),
-    fractionBLower: lower / samples,
+    fractionLower: deltas.filter((d) => d < 0).length / samples,
   };
 }

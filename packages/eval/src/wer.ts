@@ -12,6 +12,7 @@
 import { align, type AlignmentCounts } from './align.js';
 import { EvalError } from './errors.js';
 import { characters, words } from './normalize.js';
+import { errorRate } from './rate.js';
 
 export interface ErrorCounts {
   /** Reference tokens. */
@@ -51,8 +52,7 @@ export function scoreUtterance(ref: string, hyp: string): UtteranceScore {
 }
 
 function rate(c: ErrorCounts): number {
-  const e = c.sub + c.del + c.ins;
-  return c.n === 0 ? (e === 0 ? 0 : Infinity) : e / c.n;
+  return errorRate(c.sub + c.del + c.ins, c.n);
 }
 
 function sum(list: readonly ErrorCounts[]): ErrorCounts {

@@ -1,14 +1,16 @@
 /**
- * pairedBootstrap: exact answers where the bootstrap has no freedom (identical systems, one
+ * bootstrapInterval and pairedBootstrap: exact answers where the bootstrap has no freedom (identical systems, one
  * system better on every utterance), and on a 400-utterance synthetic corpus the spread of the
  * resampled deltas against the delta method's standard error of a paired ratio estimator:
  *   sigma = sqrt(sum_i z_i^2) / N,  z_i = (errB_i - errA_i) - delta * n_i.
  * The two systems' errors are correlated (b = a with some errors fixed and a few added), so an
  * unpaired resampling would spread wider (1.66 times on this corpus): the test asserts over 1.5.
+ * For one system's rate (or the mean of several decodes' rates), the delta method's standard error
+ * is sqrt(sum_i (v_i - rate * n_i)^2) / N with v_i the utterance's (mean) errors.
  */
 import { Mulberry32 } from '@zipper/common';
 import { describe, expect, it } from 'vitest';
-import { EvalError, pairedBootstrap, scoreCorpus, type UtteranceScore } from '../src/index.js';
+import { bootstrapInterval, EvalError, pairedBootstrap, scoreCorpus, type UtteranceScore } from '../src/index.js';
 
 const VOCAB = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'dog', 'ran', 'home', 'fast', 'red', 'big'];
 
@@ -79,7 +81,7 @@ describe('pairedBootstrap', () => {
     expect(dm.unpaired / dm.sigma).toBeGreaterThan(1.5); // what pairing buys on this corpus
     expect(r.low).toBeLessThan(r.delta);
     expect(r.high).toBeGreaterThan(r.delta);
-    expect(r.fractionBLower).toBe(1); // delta is many sigmas below 0
+    expect(r.fractionLower).toBe(1); // delta is many sigmas below 0
   });
 
   it('is deterministic per seed; another seed moves the interval, not the point difference', () => {
@@ -93,7 +95,7 @@ describe('pairedBootstrap', () => {
 
   it('identical systems: delta 0, interval [0, 0], b never lower; a system better everywhere: always lower', () => {
     const same = pairedBootstrap(sa.perUtterance, sa.perUtterance);
-    expect([same.delta, same.low, same.high, same.fractionBLower]).toEqual([0, 0, 0, 0]);
+    expect([same.delta, same.low, same.high, same.fractionLower]).toEqual([0, 0, 0, 0]);
     const perfect = scoreCorpus(refs, refs).perUtterance;
     const worse = scoreCorpus(
       refs,
@@ -102,7 +104,7 @@ describe('pairedBootstrap', () => {
     const r = pairedBootstrap(worse, perfect);
     expect(r.b).toBe(0);
     expect(r.high).toBeLessThan(0);
-    expect(r.fractionBLower).toBe(1);
+    expect(r.fractionLower).toBe(1);
   });
 
   it('refuses unpaired inputs and bad options with EvalError', () => {
@@ -113,5 +115,64 @@ describe('pairedBootstrap', () => {
     expect(() => pairedBootstrap(sa.perUtterance, sb.perUtterance, { samples: 10 })).toThrow(/samples/);
     expect(() => pairedBootstrap(sa.perUtterance, sb.perUtterance, { level: 1 })).toThrow(/level/);
     expect(() => pairedBootstrap(sa.perUtterance, sb.perUtterance, { seed: -1 })).toThrow(/seed/);
+  });
+});
+
+/** The delta method's standard error of sum(v) / sum(n), v_i the mean errors of utterance i over the systems. */
+function ratioSigma(systems: readonly (readonly UtteranceScore[])[]): { rate: number; sigma: number } {
+  const e = (u: UtteranceScore) => u.words.sub + u.words.del + u.words.ins;
+  const first = systems[0]!;
+  const v = first.map((_, i) => systems.reduce((s, sys) => s + e(sys[i]!), 0) / systems.length);
+  const N = first.reduce((s, u) => s + u.words.n, 0);
+  const rate = v.reduce((s, x) => s + x, 0) / N;
+  const z2 = v.reduce((s, x, i) => s + (x - rate * first[i]!.words.n) ** 2, 0);
+  return { rate, sigma: Math.sqrt(z2) / N };
+}
+
+describe('bootstrapInterval', () => {
+  const { refs, a, b } = corpus(400, 7);
+  const sa = scoreCorpus(refs, a);
+  const sb = scoreCorpus(refs, b);
+
+  it("one system: the corpus rate exactly, and an interval as wide as the delta method's (within 8%)", () => {
+    const r = bootstrapInterval([sa.perUtterance], { samples: 4000, seed: 3 });
+    expect([r.rate, r.utterances, r.systems, r.samples, r.seed, r.level, r.unit]).toEqual([sa.wer, 400, 1, 4000, 3, 0.95, 'words']);
+    const dm = ratioSigma([sa.perUtterance]);
+    expect(Math.abs((r.high - r.low) / (2 * 1.959964) / dm.sigma - 1)).toBeLessThan(0.08);
+    expect(r.low).toBeLessThan(r.rate);
+    expect(r.high).toBeGreaterThan(r.rate);
+    expect(bootstrapInterval([sa.perUtterance], { unit: 'chars' }).rate).toBe(sa.cer);
+  });
+
+  it("several decodes: the mean of their rates, resampled with one draw for all (the delta method's width within 8%)", () => {
+    const r = bootstrapInterval([sa.perUtterance, sb.perUtterance], { samples: 4000, seed: 3 });
+    expect(r.systems).toBe(2);
+    expect(r.rate).toBeCloseTo((sa.wer + sb.wer) / 2, 12);
+    const dm = ratioSigma([sa.perUtterance, sb.perUtterance]);
+    expect(Math.abs((r.high - r.low) / (2 * 1.959964) / dm.sigma - 1)).toBeLessThan(0.08);
+    // The systems' errors share the utterances' difficulty, so the mean's interval is not the
+    // narrower one of two independent draws would give: it lies between the two systems' widths.
+    const wa = bootstrapInterval([sa.perUtterance], { samples: 4000, seed: 3 });
+    const wb = bootstrapInterval([sb.perUtterance], { samples: 4000, seed: 3 });
+    const width = (x: { low: number; high: number }) => x.high - x.low;
+    expect(width(r)).toBeGreaterThan(Math.min(width(wa), width(wb)));
+    expect(width(r)).toBeLessThan(Math.max(width(wa), width(wb)));
+  });
+
+  it('a perfect system: rate 0, interval [0, 0]; deterministic per seed', () => {
+    const perfect = scoreCorpus(refs, refs).perUtterance;
+    const r = bootstrapInterval([perfect]);
+    expect([r.rate, r.low, r.high]).toEqual([0, 0, 0]);
+    expect(bootstrapInterval([sa.perUtterance], { seed: 5 })).toEqual(bootstrapInterval([sa.perUtterance], { seed: 5 }));
+    expect(bootstrapInterval([sa.perUtterance], { seed: 6 }).low).not.toBe(bootstrapInterval([sa.perUtterance], { seed: 5 }).low);
+  });
+
+  it('refuses no system, no utterance, unequal systems and bad options with EvalError', () => {
+    expect(() => bootstrapInterval([])).toThrow(/no system/);
+    expect(() => bootstrapInterval([[]])).toThrow(/no utterances/);
+    expect(() => bootstrapInterval([sa.perUtterance, sb.perUtterance.slice(1)])).toThrow(/system 1 has 399/);
+    const shifted = scoreCorpus(refs.slice(1), b.slice(1)).perUtterance;
+    expect(() => bootstrapInterval([sa.perUtterance.slice(0, -1), shifted])).toThrow(/different references/);
+    expect(() => bootstrapInterval([sa.perUtterance], { samples: 99 })).toThrow(EvalError);
   });
 });

@@ -1,9 +1,9 @@
-import { pairedBootstrap, scoreCorpus, type PairedBootstrap } from '@zipper/eval';
+import { bootstrapInterval, pairedBootstrap, scoreCorpus, type BootstrapInterval, type PairedBootstrap } from '@zipper/eval';
 import { intArg, numArg, readInputFile, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
-const USAGE = `usage: zipper wer --ref REF.txt --hyp HYP.txt [--json]
-       zipper wer --ref REF.txt --hyp HYP.txt --baseline BASE.txt [--samples 1000] [--seed 0] [--level 0.95] [--json]
+const USAGE = `usage: zipper wer --ref REF.txt --hyp HYP.txt [--interval] [--baseline BASE.txt]
+                  [--samples 1000] [--seed 0] [--level 0.95] [--json]
 
 Scores two files of one utterance a line (line i of HYP against line i of REF; an empty line is
 an empty hypothesis) with NIST sclite's alignment (substitution 4, insertion 3, deletion 3) on
@@ -11,11 +11,14 @@ normalized text (lowercase, NFKC, punctuation removed; see @zipper/eval). Prints
 word error counts; with --json the last line is one JSON object
 {"wer", "cer", "words", "sub", "del", "ins"}.
 
+--interval           adds HYP's bootstrap interval over utterances: the --level percentile interval
+                     of its WER and CER over --samples resamples drawn with --seed. It measures the
+                     test set's sampling noise, not the noise between training runs. The JSON object
+                     gains "interval": {"wer": {"low", "high"}, "cer": {...}, "samples", "seed", "level"}.
 --baseline BASE.txt  another system's hypotheses for the same REF: adds a paired bootstrap over
                      utterances of HYP minus BASE (WER and CER; negative: HYP is better), with a
                      --level percentile interval over --samples resamples drawn with --seed, and
-                     the share of resamples where HYP's rate is lower. It measures the test set's
-                     sampling noise, not the noise between training runs. The JSON object gains
+                     the share of resamples where HYP's rate is lower. The JSON object gains
                      "baseline": {"wer", "cer", "sub", "del", "ins"} and
                      "bootstrap": {"wer": {"delta", "low", "high", "fractionLower"}, "cer": {...},
                      "samples", "seed", "level"}.`;
@@ -46,6 +49,7 @@ export const wer: Command = {
       {
         ref: { type: 'string' },
         hyp: { type: 'string' },
+        interval: { type: 'boolean' },
         baseline: { type: 'string' },
         samples: { type: 'string' },
         seed: { type: 'string' },
@@ -55,8 +59,8 @@ export const wer: Command = {
       USAGE,
     );
     if (!values.ref || !values.hyp) throw new UsageError(`--ref and --hyp are required\n\n${USAGE}`);
-    if (!values.baseline && (values.samples ?? values.seed ?? values.level) !== undefined)
-      throw new UsageError(`--samples, --seed and --level set the bootstrap against --baseline; give --baseline\n\n${USAGE}`);
+    if (!values.baseline && !values.interval && (values.samples ?? values.seed ?? values.level) !== undefined)
+      throw new UsageError(`--samples, --seed and --level set the bootstrap; give --interval or --baseline\n\n${USAGE}`);
     const samples = intArg(values.samples, 'samples', 1000, 100);
     const seed = intArg(values.seed, 'seed', 0);
     const level = numArg(values.level, 'level', 0.95);
@@ -78,26 +82,35 @@ export const wer: Command = {
       console.log(`utterances ${s.utterances}, reference words ${s.words}`);
       console.log(`WER ${pct(s.wer)} (sub ${s.sub}, del ${s.del}, ins ${s.ins}); CER ${pct(s.cer)} over ${s.chars.n} characters`);
     }
-    if (!base) {
-      if (values.json) console.log(JSON.stringify(counts));
-      return 0;
+    const levelPct = `${(100 * level).toFixed(0)}%`;
+    const json: Record<string, unknown> = { ...counts };
+    if (values.interval) {
+      const own = (unit: 'words' | 'chars') => bootstrapInterval([s.perUtterance], { samples, seed, level, unit });
+      const range = (b: BootstrapInterval) => ({ low: b.low, high: b.high });
+      const [w, c] = [own('words'), own('chars')];
+      json['interval'] = { wer: range(w), cer: range(c), samples, seed, level };
+      if (!values.json)
+        console.log(
+          `bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}: ${levelPct} interval WER ${pct(w.low)} to ${pct(w.high)}, CER ${pct(c.low)} to ${pct(c.high)}`,
+        );
     }
-    const boot = (unit: 'words' | 'chars') => pairedBootstrap(base.perUtterance, s.perUtterance, { samples, seed, level, unit });
-    const summary = (b: PairedBootstrap) => ({ delta: b.delta, low: b.low, high: b.high, fractionLower: b.fractionBLower });
-    const w = boot('words');
-    const c = boot('chars');
-    if (values.json) {
-      const baseline = { wer: base.wer, cer: base.cer, sub: base.sub, del: base.del, ins: base.ins };
-      console.log(JSON.stringify({ ...counts, baseline, bootstrap: { wer: summary(w), cer: summary(c), samples, seed, level } }));
-    } else {
-      const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
-      const line = (name: string, b: PairedBootstrap) =>
-        `${name} ${signed(b.delta)} against the baseline's ${pct(b.a)}; ${(100 * level).toFixed(0)}% interval ${signed(b.low)} to ${signed(b.high)}; lower in ${(100 * b.fractionBLower).toFixed(1)}% of resamples`;
-      console.log(`baseline WER ${pct(base.wer)} (sub ${base.sub}, del ${base.del}, ins ${base.ins}); CER ${pct(base.cer)}`);
-      console.log(`paired bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}:`);
-      console.log(`  ${line('WER', w)}`);
-      console.log(`  ${line('CER', c)}`);
+    if (base) {
+      const boot = (unit: 'words' | 'chars') => pairedBootstrap(base.perUtterance, s.perUtterance, { samples, seed, level, unit });
+      const summary = (b: PairedBootstrap) => ({ delta: b.delta, low: b.low, high: b.high, fractionLower: b.fractionLower });
+      const [w, c] = [boot('words'), boot('chars')];
+      json['baseline'] = { wer: base.wer, cer: base.cer, sub: base.sub, del: base.del, ins: base.ins };
+      json['bootstrap'] = { wer: summary(w), cer: summary(c), samples, seed, level };
+      if (!values.json) {
+        const signed = (x: number) => `${x >= 0 ? '+' : ''}${pct(x)}`;
+        const line = (name: string, b: PairedBootstrap) =>
+          `${name} ${signed(b.delta)} against the baseline's ${pct(b.a)}; ${levelPct} interval ${signed(b.low)} to ${signed(b.high)}; lower in ${(100 * b.fractionLower).toFixed(1)}% of resamples`;
+        console.log(`baseline WER ${pct(base.wer)} (sub ${base.sub}, del ${base.del}, ins ${base.ins}); CER ${pct(base.cer)}`);
+        console.log(`paired bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}:`);
+        console.log(`  ${line('WER', w)}`);
+        console.log(`  ${line('CER', c)}`);
+      }
     }
+    if (values.json) console.log(JSON.stringify(json));
     return 0;
   },
 };

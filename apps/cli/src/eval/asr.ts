@@ -16,7 +16,7 @@ import { resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
-import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
+import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
@@ -169,6 +169,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         finishReason: finishReasons[i],
       })),
     );
+    const interval = intervalOf([s.perUtterance]);
     const metrics = {
       task: 'asr',
       model: dir,
@@ -178,6 +179,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       manifestSha256: input.manifestSha256,
       data: input.data.dir,
       ...s.all,
+      interval,
       voices: s.voices,
       truncated,
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
@@ -191,7 +193,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     finish(
       out,
       metrics,
-      `ASR ${split} (${m.run.kind}): WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`,
+      `ASR ${split} (${m.run.kind}): WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances; WER ${intervalText(interval)}`,
       v.json,
     );
   } finally {

@@ -6,11 +6,12 @@
  *   metrics.json            the metrics (the JSON the command prints as its last line)
  *
  * Scores are @zipper/eval's (sclite-identical counts on normalized text); per-voice breakdowns sum
- * the counts of the voice's utterances.
+ * the counts of the voice's utterances. Every metrics.json has an `interval`: the bootstrap
+ * percentile interval over utterances of its reported WER and CER (intervalOf).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { scoreCorpus, type CorpusScore, type UtteranceScore } from '@zipper/eval';
+import { bootstrapInterval, scoreCorpus, type CorpusScore, type UtteranceScore } from '@zipper/eval';
 import { OutputError } from '../command.js';
 
 export interface Scored {
@@ -55,6 +56,34 @@ export function scoreByVoice(
   }
   return { all: scoredOf(s), perUtterance: s.perUtterance, voices: byVoice };
 }
+
+export interface Interval {
+  readonly wer: { readonly low: number; readonly high: number };
+  readonly cer: { readonly low: number; readonly high: number };
+  readonly samples: number;
+  readonly seed: number;
+  readonly level: number;
+}
+
+/**
+ * The 95% bootstrap interval over utterances (1,000 resamples, seed 0; @zipper/eval's
+ * bootstrapInterval) of the WER and CER of one decode (`[perUtterance]`) or of the mean over
+ * several decodes of the same references (TTS seeds). The test set's sampling noise only.
+ */
+export function intervalOf(systems: readonly (readonly UtteranceScore[])[]): Interval {
+  const words = bootstrapInterval(systems, { unit: 'words' });
+  const chars = bootstrapInterval(systems, { unit: 'chars' });
+  return {
+    wer: { low: words.low, high: words.high },
+    cer: { low: chars.low, high: chars.high },
+    samples: words.samples,
+    seed: words.seed,
+    level: words.level,
+  };
+}
+
+/** "95% interval 25.90% to 29.10%" of an interval's WER, for the commands' summaries. */
+export const intervalText = (i: Interval): string => `${(100 * i.level).toFixed(0)}% interval ${pct(i.wer.low)} to ${pct(i.wer.high)}`;
 
 export const errorsOf = (u: UtteranceScore) => ({ words: u.words.n, sub: u.words.sub, del: u.words.del, ins: u.words.ins });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { intArg, parse } from '../args.js';
 import { openSplit, parseSplit } from './inputs.js';
-import { ensureDir, errorsOf, finish, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
+import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const PEER_USAGE = `usage: zipper eval peer --data DIR --split dev|test-clean|test-other|dev-noisy [--limit N] [--jobs N] [--out DIR] [--json]
 
@@ -58,6 +58,7 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
     hyps,
     input.records.map((r, i) => ({ id: r.id, voice: r.voice, ref: r.text, hyp: oneLine(hyps[i]!), errors: errorsOf(s.perUtterance[i]!) })),
   );
+  const interval = intervalOf([s.perUtterance]);
   const metrics = {
     task: 'peer',
     model: 'pocketsphinx',
@@ -67,6 +68,7 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
     manifest: input.manifest,
     manifestSha256: input.manifestSha256,
     ...s.all,
+    interval,
     voices: s.voices,
     recognizer: 'pocketsphinx_batch (en-us)',
     out,
@@ -76,7 +78,7 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
   finish(
     out,
     metrics,
-    `peer (pocketsphinx) ${split}: WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances`,
+    `peer (pocketsphinx) ${split}: WER ${pct(s.all.wer)} (sub ${s.all.sub}, del ${s.all.del}, ins ${s.all.ins} / ${s.all.words} words), CER ${pct(s.all.cer)}, ${s.all.utterances} utterances; WER ${intervalText(interval)}`,
     v.json,
   );
   return 0;

@@ -24,7 +24,7 @@ import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
-import { ensureDir, errorsOf, finish, pct, REF_FILE, scoreByVoice, writeLines, type Scored } from './outputs.js';
+import { ensureDir, errorsOf, finish, intervalOf, intervalText, pct, REF_FILE, scoreByVoice, writeLines, type Scored } from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
@@ -211,6 +211,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     writeFileSync(path.join(out, 'utterances.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     const totalUnits = (k: number) => generated[k]!.reduce((a, g) => a + g.units, 0);
     const goldUnits = gold.reduce((a, u) => a + u.length, 0);
+    const interval = intervalOf(vsGold.map((x) => x.perUtterance)); // of the mean over seeds, one draw of utterances for all
     const metrics = {
       task: 'tts',
       model: dir,
@@ -221,6 +222,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       data: input.data.dir,
       statistic: 'mean over seeds of the corpus WER (werMin, werMax: over seeds)',
       ...summary(vsGold.map((s) => s.all)),
+      interval,
       words: oracle.all.words,
       utterances: records.length,
       seeds,
@@ -249,7 +251,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     finish(
       out,
       metrics,
-      `TTS ${split} (${m.run.kind}), ${seeds.length} seeds: WER ${pct(s.wer)} mean (min ${pct(s.werMin)}, max ${pct(s.werMax)}); vs target ${pct(metrics.vsTarget.wer)}; oracle ${pct(oracle.all.wer)}; ${records.length} utterances, ${oracle.all.words} words`,
+      `TTS ${split} (${m.run.kind}), ${seeds.length} seeds: WER ${pct(s.wer)} mean (min ${pct(s.werMin)}, max ${pct(s.werMax)}); vs target ${pct(metrics.vsTarget.wer)}; oracle ${pct(oracle.all.wer)}; ${records.length} utterances, ${oracle.all.words} words; mean WER ${intervalText(interval)}`,
       v.json,
     );
   } finally {
