@@ -180,27 +180,21 @@ export function prepareAligned(
     throw new UsageError(`no aligned pair of ${data.dir} (${pct}%) fits ${limitText}; use towers with a larger maxSeqLen`);
 
   const ttsVoice = ttsRecords[0]?.voice ?? '';
-  const devAsr: AlignedItem[] = [];
-  const devTts: AlignedItem[] = [];
-  let devDropped = 0;
   const inVoice = dev.some((r) => r.voice === ttsVoice);
-  dev.forEach((r, i) => {
-    const t = ids(r.text);
-    const u = Array.from(devUnits[i]!);
-    if (!fits(limit, t.length, u.length)) {
+  let devDropped = 0;
+  /** Held-out utterances whose segments fit the towers, with their voices; the others are counted in devDropped. */
+  const fitting = (records: readonly { readonly text: string; readonly voice: string }[], units: readonly ArrayLike<number>[]) =>
+    records.flatMap((r, i) => {
+      const t = ids(r.text);
+      const u = Array.from(units[i]!);
+      if (fits(limit, t.length, u.length)) return [{ item: { text: t, speech: u } as AlignedItem, voice: r.voice }];
       devDropped++;
-      return;
-    }
-    devAsr.push({ text: t, speech: u });
-    if (!inVoice || r.voice === ttsVoice) devTts.push({ text: t, speech: u });
-  });
-  const devNoisy: AlignedItem[] = [];
-  devNoisyRecords?.forEach((r, i) => {
-    const t = ids(r.text);
-    const u = Array.from(devNoisyUnits![i]!);
-    if (fits(limit, t.length, u.length)) devNoisy.push({ text: t, speech: u });
-    else devDropped++;
-  });
+      return [];
+    });
+  const devKept = fitting(dev, devUnits);
+  const devAsr = devKept.map((d) => d.item);
+  const devTts = devKept.filter((d) => !inVoice || d.voice === ttsVoice).map((d) => d.item);
+  const devNoisy = devNoisyRecords && devNoisyUnits ? fitting(devNoisyRecords, devNoisyUnits).map((d) => d.item) : [];
   if (!inVoice) log(`held out: no dev utterance is in the TTS voice ${ttsVoice}; the TTS held-out loss uses every dev voice`);
   log(
     `aligned ${pct}%: ${asr.length} pairs (${textTokens.toLocaleString('en-US')} text tokens, ${nAsr.toLocaleString('en-US')} ASR units, ${nTts.toLocaleString('en-US')} TTS units${noisyUnits ? `, ${nNoisy.toLocaleString('en-US')} noisy units` : ''}); held out: ${devAsr.length} dev utterances for ASR, ${devTts.length} for TTS${devNoisyRecords ? `, ${devNoisy.length} dev-noisy for ASR` : ''}${devDropped ? ` (${devDropped} too long)` : ''}`,
