@@ -3,6 +3,7 @@
  * lands in the grid's model it is, the verdicts follow the numbers (relative TTS gain, ASR ratio,
  * the 1% thresholds, unfreezing), runs of one group average, and missing runs are named.
  */
+import { scoreCorpus } from '@zipper/eval';
 import { describe, expect, it } from 'vitest';
 import { paperModelOf, renderPaperChecks } from '../src/eval/report-paper.js';
 import type { RunSummary } from '../src/eval/report-runs.js';
@@ -15,6 +16,7 @@ function summary(
   percent: number,
   wers: { asr?: number; lexicon?: number; tts?: number; ttsSeeds?: [number, number] },
   model: Model = {},
+  testClean?: RunSummary['testClean'],
 ): RunSummary {
   const m = (wer: number | undefined, more = {}) => (wer === undefined ? {} : { 'test-clean': { wer, ...more } });
   return {
@@ -23,6 +25,7 @@ function summary(
     asr: m(wers.asr),
     asrLexicon: m(wers.lexicon),
     tts: m(wers.tts, wers.ttsSeeds ? { werMin: wers.ttsSeeds[0], werMax: wers.ttsSeeds[1] } : {}),
+    ...(testClean ? { testClean } : {}),
   } as unknown as RunSummary;
 }
 
@@ -85,5 +88,51 @@ describe("the paper's claims checked", () => {
       "| ASR: about equal with all the data | 100% | Zipper, this project's recipe 0.950 vs 1.000 | about equal, but neither transcribes (both near 100%) |",
     );
     expect(lines).toContain('| ASR with 1%: Zipper usable, the single decoder near 100% WER | 1% | missing: the 1% runs |  |');
+  });
+
+  it('with the transcripts kept, a comparison carries the paired bootstrap of its difference and its verdict follows the interval', () => {
+    // 60 utterances of 5 words; a decode makes errs(i) substitutions in utterance i
+    const refs = Array.from({ length: 60 }, (_, i) => `w${i} a b c d`);
+    const dec = (errs: (i: number) => number) =>
+      scoreCorpus(
+        refs,
+        refs.map((r, i) =>
+          r
+            .split(' ')
+            .map((w, j) => (j < errs(i) ? 'x' : w))
+            .join(' '),
+        ),
+      ).perUtterance;
+    const lines = renderPaperChecks([
+      // TTS, two seeds each: single 2 errors everywhere (0.4); frozen 1 everywhere (0.2); trained 1 or 3 (0.4, noisy)
+      summary('single-10', 'baseline', 10, { tts: 0.4 }, {}, { tts: [dec(() => 2), dec(() => 2)] }),
+      summary('frozen-10', 'fuse', 10, { tts: 0.2 }, frozen, { tts: [dec(() => 1), dec(() => 1)] }),
+      summary('unfrozen-10', 'fuse', 10, { tts: 0.4 }, unfrozen, {
+        tts: [dec((i) => (i % 2 ? 3 : 1)), dec((i) => (i % 2 ? 3 : 1))],
+      }),
+      // ASR at 100%: single 0.1 (5 errors in every 10th utterance); frozen 0.04 (2 errors in the same ones);
+      // trained 0.2 on 12 other utterances: twice the single decoder's, but on 60 utterances not told apart
+      summary('single-100', 'baseline', 100, { asr: 0.1 }, {}, { asr: [dec((i) => (i % 10 === 0 ? 5 : 0))] }),
+      summary('frozen-100', 'fuse', 100, { asr: 0.04 }, frozen, { asr: [dec((i) => (i % 10 === 0 ? 2 : 0))] }),
+      summary('unfrozen-100', 'fuse', 100, { asr: 0.2 }, unfrozen, { asr: [dec((i) => (i % 10 === 1 || i % 10 === 2 ? 5 : 0))] }),
+    ]);
+    const table = lines.filter((l) => l.startsWith('| ') && !l.startsWith('| the paper') && !l.startsWith('| ---'));
+    const rowOf = (claim: string, what: string) => table.find((l) => l.startsWith(`| ${claim}`) && l.includes(what));
+    const tts = 'TTS: Zipper about 40% relatively lower WER than the single decoder | 10%';
+    expect(rowOf(tts, 'speech frozen')).toBe(
+      `| ${tts} | Zipper, speech frozen 0.200 vs 0.400; difference -0.200 (95% interval -0.200 to -0.200) | lower by 50% |`,
+    );
+    expect(rowOf(tts, 'speech trained')).toMatch(
+      /Zipper, speech trained 0\.400 vs 0\.400; difference \+0\.000 \(95% interval -0\.\d{3} to \+0\.\d{3}\) \| not told apart \(the interval holds 0\) \|$/,
+    );
+    expect(rowOf('TTS: training the speech tower helps', '10%')).toMatch(
+      /trained 0\.400 vs frozen 0\.200; difference \+0\.200 \(95% interval \+0\.\d{3} to \+0\.\d{3}\) \| does not help \(100% higher\) \|$/,
+    );
+    expect(rowOf('ASR: about equal', 'speech frozen')).toMatch(
+      /speech frozen 0\.040 vs 0\.100; difference -0\.060 \(95% interval -0\.\d{3} to -0\.\d{3}\) \| Zipper lower \(x0\.40\) \|$/,
+    );
+    expect(rowOf('ASR: about equal', 'speech trained')).toMatch(
+      /speech trained 0\.200 vs 0\.100; difference \+0\.100 \(95% interval -0\.\d{3} to \+0\.\d{3}\) \| not told apart \(the interval holds 0\) \|$/,
+    );
   });
 });

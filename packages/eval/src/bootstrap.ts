@@ -2,12 +2,14 @@
  * Bootstrap over utterances (Koehn 2004; Bisani & Ney 2004): how sure a corpus error rate, or the
  * difference of two systems' rates, is given the finite test set.
  *
- * Both statistics are a ratio of sums over utterances, sum_i v_i / sum_i n_i, with n_i the
- * reference tokens of utterance i:
- *   bootstrapInterval  v_i = mean over the k systems of errors_i   (k = 1: one system's corpus rate;
- *                      k > 1: several decodes of one model, e.g. TTS seeds, whose mean rate is
- *                      reported; each rate has the same denominator, so the ratio is their mean)
- *   pairedBootstrap    v_i = errors_b,i - errors_a,i               (rate(b) - rate(a); negative: b is better)
+ * A system is one decode's per-utterance scores, or several decodes of one model on the same
+ * references (TTS seeds) whose mean rate is its statistic: each decode's rate has the same
+ * denominator, so the mean rate is sum_i ebar_i / sum_i n_i with ebar_i the mean errors of
+ * utterance i over the decodes and n_i its reference tokens. Both statistics are such a ratio:
+ *   bootstrapInterval  v_i = ebar_i                      (the system's rate)
+ *   pairedBootstrap    v_i = ebar_b,i - ebar_a,i         (rate(b) - rate(a); negative: b is better)
+ * Resampling utterances also carries the decodes' own noise (a seed's luck on an utterance is part
+ * of that utterance's v_i), averaged over the decodes given.
  *   resample s: draw n utterance indices with replacement (one draw for every system);
  *               stat_s = sum v / sum n over the draw
  *   interval = percentiles (1 - level) / 2 and (1 + level) / 2 of stat_s (linear interpolation
@@ -34,6 +36,14 @@ export interface BootstrapOptions {
   readonly unit?: 'words' | 'chars';
 }
 
+/** One decode's per-utterance scores (`scoreCorpus(refs, hyps).perUtterance`), or several decodes' of the same references. */
+export type Decodes = readonly UtteranceScore[] | readonly (readonly UtteranceScore[])[];
+
+/** The decodes of a system (one when given one decode's scores). */
+function decodesOf(x: Decodes): readonly (readonly UtteranceScore[])[] {
+  return x.length > 0 && Array.isArray(x[0]) ? (x as readonly (readonly UtteranceScore[])[]) : [x as readonly UtteranceScore[]];
+}
+
 interface Resampled {
   readonly unit: 'words' | 'chars';
   readonly samples: number;
@@ -43,9 +53,9 @@ interface Resampled {
 }
 
 export interface BootstrapInterval extends Resampled {
-  /** Systems (decodes) averaged; 1 for one system. */
-  readonly systems: number;
-  /** The mean of the systems' corpus rates on the utterances as given. */
+  /** Decodes averaged; 1 for one decode. */
+  readonly decodes: number;
+  /** The mean of the decodes' corpus rates on the utterances as given. */
   readonly rate: number;
   /** The percentile interval of that rate over the resamples. */
   readonly low: number;
@@ -53,7 +63,7 @@ export interface BootstrapInterval extends Resampled {
 }
 
 export interface PairedBootstrap extends Resampled {
-  /** Corpus rates of a and b on the utterances as given. */
+  /** Corpus rates of a and b (each the mean over its decodes) on the utterances as given. */
   readonly a: number;
   readonly b: number;
   /** b - a on the utterances as given. */
@@ -85,27 +95,34 @@ function percentile(sorted: Float64Array, q: number): number {
   return a + (at - lo) * (b - a);
 }
 
-/** Reference tokens and errors of each system, per utterance; EvalError unless every system has the same references in the same order. */
-function table(systems: readonly (readonly UtteranceScore[])[], unit: 'words' | 'chars', names: readonly string[]) {
-  const first = systems[0]!;
+/**
+ * Reference tokens and mean errors over the decodes, per utterance, of each system; EvalError
+ * unless every decode of every system has the same references in the same order.
+ */
+function table(systems: readonly Decodes[], unit: 'words' | 'chars', names: readonly string[]) {
+  const decodes = systems.map(decodesOf);
+  const first = decodes[0]![0]!;
   const n = first.length;
   if (n === 0) throw new EvalError('no utterances to resample');
-  const tokens = new Float64Array(n);
-  const errors = systems.map(() => new Float64Array(n));
+  const tokens = Float64Array.from(first, (u) => u[unit].n);
   const count = (c: ErrorCounts) => c.sub + c.del + c.ins;
-  systems.forEach((s, k) => {
-    if (s.length !== n)
-      throw new EvalError(`${names[0]} has ${n} utterances but ${names[k]} has ${s.length}; score both against the same references`);
-  });
-  for (let i = 0; i < n; i++) {
-    tokens[i] = first[i]![unit].n;
-    systems.forEach((s, k) => {
-      if (s[i]!.ref !== first[i]!.ref)
-        throw new EvalError(`utterance ${i}: ${names[0]} and ${names[k]} were scored against different references`);
-      errors[k]![i] = count(s[i]![unit]);
+  const label = (k: number, j: number) => (decodes[k]!.length > 1 ? `${names[k]}'s decode ${j}` : names[k]!);
+  const errors = decodes.map((list, k) => {
+    const mean = new Float64Array(n);
+    list.forEach((d, j) => {
+      if (d.length !== n)
+        throw new EvalError(
+          `${label(0, 0)} has ${n} utterances but ${label(k, j)} has ${d.length}; score both against the same references`,
+        );
+      for (let i = 0; i < n; i++) {
+        if (d[i]!.ref !== first[i]!.ref)
+          throw new EvalError(`utterance ${i}: ${label(0, 0)} and ${label(k, j)} were scored against different references`);
+        mean[i]! += count(d[i]![unit]) / list.length;
+      }
     });
-  }
-  return { n, tokens, errors };
+    return mean;
+  });
+  return { n, tokens, errors, decodes: decodes.map((d) => d.length) };
 }
 
 const total = (xs: Float64Array) => xs.reduce((s, x) => s + x, 0);
@@ -129,22 +146,14 @@ function resample(v: Float64Array, tokens: Float64Array, samples: number, seed: 
 }
 
 /**
- * The corpus error rate of one system (`[scores]`), or the mean rate of several decodes of one
- * model on the same references (TTS seeds: `[seed0, seed1, ...]`), with its bootstrap percentile
- * interval. Each system is the per-utterance scores of `scoreCorpus(refs, hyps)`. Throws EvalError
- * when there is no system or no utterance, or the systems' references differ.
+ * The corpus error rate of one decode, or the mean rate of several decodes of one model on the
+ * same references (TTS seeds: `[seed0, seed1, ...]`), with its bootstrap percentile interval.
+ * Throws EvalError when there is no utterance or the decodes' references differ.
  */
-export function bootstrapInterval(systems: readonly (readonly UtteranceScore[])[], options: BootstrapOptions = {}): BootstrapInterval {
+export function bootstrapInterval(system: Decodes, options: BootstrapOptions = {}): BootstrapInterval {
   const { samples, seed, level, unit } = resolve(options);
-  if (systems.length === 0) throw new EvalError('no system to resample; give [scores] for one system');
-  const { n, tokens, errors } = table(
-    systems,
-    unit,
-    systems.map((_, k) => `system ${k}`),
-  );
-  const k = systems.length;
-  const v = new Float64Array(n);
-  for (const e of errors) for (let i = 0; i < n; i++) v[i]! += e[i]! / k;
+  const { n, tokens, errors, decodes } = table([system], unit, ['the system']);
+  const v = errors[0]!;
   const rates = resample(v, tokens, samples, seed);
   return {
     unit,
@@ -152,7 +161,7 @@ export function bootstrapInterval(systems: readonly (readonly UtteranceScore[])[
     seed,
     level,
     utterances: n,
-    systems: k,
+    decodes: decodes[0]!,
     rate: errorRate(total(v), total(tokens)),
     low: percentile(rates, (1 - level) / 2),
     high: percentile(rates, (1 + level) / 2),
@@ -160,14 +169,11 @@ export function bootstrapInterval(systems: readonly (readonly UtteranceScore[])[
 }
 
 /**
- * Paired bootstrap of `b` against `a`: both the per-utterance scores of `scoreCorpus(refs, hyps)`
- * on the same references in the same order. Throws EvalError when they are not.
+ * Paired bootstrap of `b` against `a`: each one decode's per-utterance scores of
+ * `scoreCorpus(refs, hyps)`, or several decodes' (their mean rate compared), on the same references
+ * in the same order. Throws EvalError when they are not.
  */
-export function pairedBootstrap(
-  a: readonly UtteranceScore[],
-  b: readonly UtteranceScore[],
-  options: BootstrapOptions = {},
-): PairedBootstrap {
+export function pairedBootstrap(a: Decodes, b: Decodes, options: BootstrapOptions = {}): PairedBootstrap {
   const { samples, seed, level, unit } = resolve(options);
   const { n, tokens, errors } = table([a, b], unit, ['a', 'b']);
   const [errA, errB] = errors as [Float64Array, Float64Array];

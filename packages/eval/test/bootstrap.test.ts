@@ -136,7 +136,7 @@ describe('bootstrapInterval', () => {
 
   it("one system: the corpus rate exactly, and an interval as wide as the delta method's (within 8%)", () => {
     const r = bootstrapInterval([sa.perUtterance], { samples: 4000, seed: 3 });
-    expect([r.rate, r.utterances, r.systems, r.samples, r.seed, r.level, r.unit]).toEqual([sa.wer, 400, 1, 4000, 3, 0.95, 'words']);
+    expect([r.rate, r.utterances, r.decodes, r.samples, r.seed, r.level, r.unit]).toEqual([sa.wer, 400, 1, 4000, 3, 0.95, 'words']);
     const dm = ratioSigma([sa.perUtterance]);
     expect(Math.abs((r.high - r.low) / (2 * 1.959964) / dm.sigma - 1)).toBeLessThan(0.08);
     expect(r.low).toBeLessThan(r.rate);
@@ -146,7 +146,7 @@ describe('bootstrapInterval', () => {
 
   it("several decodes: the mean of their rates, resampled with one draw for all (the delta method's width within 8%)", () => {
     const r = bootstrapInterval([sa.perUtterance, sb.perUtterance], { samples: 4000, seed: 3 });
-    expect(r.systems).toBe(2);
+    expect(r.decodes).toBe(2);
     expect(r.rate).toBeCloseTo((sa.wer + sb.wer) / 2, 12);
     const dm = ratioSigma([sa.perUtterance, sb.perUtterance]);
     expect(Math.abs((r.high - r.low) / (2 * 1.959964) / dm.sigma - 1)).toBeLessThan(0.08);
@@ -159,6 +159,17 @@ describe('bootstrapInterval', () => {
     expect(width(r)).toBeLessThan(Math.max(width(wa), width(wb)));
   });
 
+  it('one decode given bare or in a list is the same system; a paired bootstrap compares mean rates of decodes', () => {
+    expect(bootstrapInterval(sa.perUtterance)).toEqual(bootstrapInterval([sa.perUtterance]));
+    // [a, b] against [b, b]: the means differ by half of b - a on every utterance
+    const half = pairedBootstrap([sa.perUtterance, sb.perUtterance], [sb.perUtterance, sb.perUtterance]);
+    const full = pairedBootstrap(sa.perUtterance, sb.perUtterance);
+    expect(half.delta).toBeCloseTo(full.delta / 2, 12);
+    expect(half.low).toBeCloseTo(full.low / 2, 12); // the same draws (seed 0), every resampled delta halved
+    expect(half.high).toBeCloseTo(full.high / 2, 12);
+    expect(half.a).toBeCloseTo((sa.wer + sb.wer) / 2, 12);
+  });
+
   it('a perfect system: rate 0, interval [0, 0]; deterministic per seed', () => {
     const perfect = scoreCorpus(refs, refs).perUtterance;
     const r = bootstrapInterval([perfect]);
@@ -167,10 +178,10 @@ describe('bootstrapInterval', () => {
     expect(bootstrapInterval([sa.perUtterance], { seed: 6 }).low).not.toBe(bootstrapInterval([sa.perUtterance], { seed: 5 }).low);
   });
 
-  it('refuses no system, no utterance, unequal systems and bad options with EvalError', () => {
-    expect(() => bootstrapInterval([])).toThrow(/no system/);
+  it('refuses no utterance, unequal decodes and bad options with EvalError', () => {
+    expect(() => bootstrapInterval([])).toThrow(/no utterances/);
     expect(() => bootstrapInterval([[]])).toThrow(/no utterances/);
-    expect(() => bootstrapInterval([sa.perUtterance, sb.perUtterance.slice(1)])).toThrow(/system 1 has 399/);
+    expect(() => bootstrapInterval([sa.perUtterance, sb.perUtterance.slice(1)])).toThrow(/system's decode 1 has 399/);
     const shifted = scoreCorpus(refs.slice(1), b.slice(1)).perUtterance;
     expect(() => bootstrapInterval([sa.perUtterance.slice(0, -1), shifted])).toThrow(/different references/);
     expect(() => bootstrapInterval([sa.perUtterance], { samples: 99 })).toThrow(EvalError);

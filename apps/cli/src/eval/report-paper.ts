@@ -8,10 +8,17 @@
  * Zipper with this project's additions (any recipe extra, text frozen). Runs of one group and
  * fraction are averaged. WERs are on test-clean: ASR by the text tower (the paper's decoder), TTS
  * the mean over seeds.
+ *
+ * How sure: where the groups' test-clean transcripts are kept (RunSummary.testClean), a comparison
+ * carries the paired bootstrap over utterances of its difference (@zipper/eval pairedBootstrap,
+ * 1,000 resamples, seed 0, 95%; a group's decodes, its runs' and seeds', averaged), and a verdict
+ * whose interval holds 0 says the data do not tell the two apart. Without them, TTS falls back to
+ * whether the seeds' WERs overlap.
  */
 import { mean } from '@zipper/common';
+import { EvalError, pairedBootstrap, type PairedBootstrap } from '@zipper/eval';
 import { f3, row } from './report-format.js';
-import { frozenTowers, recipeExtras, type RunSummary } from './report-runs.js';
+import { frozenTowers, recipeExtras, type RunSummary, type SavedDecodes } from './report-runs.js';
 
 export type PaperModel = 'single' | 'zipper-frozen' | 'zipper-unfrozen' | 'zipper-ours';
 
@@ -52,6 +59,9 @@ interface Cell {
   readonly tts?: number;
   /** The lowest and highest TTS WER of any seed in the group (a run without per-seed numbers gives its mean). */
   readonly ttsSpread?: readonly [number, number];
+  /** Every decode of the group's runs on test-clean, where each run kept its transcripts. */
+  readonly asrDecodes?: SavedDecodes;
+  readonly ttsDecodes?: SavedDecodes;
 }
 
 const meanOrNone = (xs: readonly number[]) => (xs.length ? mean(xs) : undefined);
@@ -59,19 +69,27 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** Mean test-clean ASR and TTS WER per (model, aligned percent). */
 function cells(runs: readonly RunSummary[]): Map<string, Cell> {
-  const acc = new Map<string, { asr: number[]; lexicon: number[]; tts: number[]; lo: number[]; hi: number[] }>();
+  type Acc = { asr: number[]; lexicon: number[]; tts: number[]; lo: number[]; hi: number[]; asrD?: SavedDecodes; ttsD?: SavedDecodes };
+  const acc = new Map<string, Acc>();
+  /** The group's decodes so far plus a run's; undefined once a run with the metric lacks them. */
+  const join = (sofar: SavedDecodes | undefined, first: boolean, more: SavedDecodes | undefined) =>
+    more && (first || sofar) ? [...(sofar ?? []), ...more] : undefined;
   for (const r of runs) {
     const m = paperModelOf(r);
     if (!m) continue;
     const key = `${m}@${r.run.data.percent}`;
-    const a = acc.get(key) ?? { asr: [], lexicon: [], tts: [], lo: [], hi: [] };
+    const a: Acc = acc.get(key) ?? { asr: [], lexicon: [], tts: [], lo: [], hi: [] };
     const asr = r.asr['test-clean']?.wer;
     const lexicon = r.asrLexicon['test-clean']?.wer;
     const t = r.tts['test-clean'];
     const tts = t?.wer;
-    if (asr !== undefined) a.asr.push(asr);
+    if (asr !== undefined) {
+      a.asrD = join(a.asrD, a.asr.length === 0, r.testClean?.asr);
+      a.asr.push(asr);
+    }
     if (lexicon !== undefined) a.lexicon.push(lexicon);
     if (tts !== undefined) {
+      a.ttsD = join(a.ttsD, a.tts.length === 0, r.testClean?.tts);
       a.tts.push(tts);
       a.lo.push(t?.werMin ?? tts);
       a.hi.push(t?.werMax ?? tts);
@@ -86,6 +104,8 @@ function cells(runs: readonly RunSummary[]): Map<string, Cell> {
         lexicon: meanOrNone(v.lexicon),
         tts: meanOrNone(v.tts),
         ...(v.tts.length ? { ttsSpread: [Math.min(...v.lo), Math.max(...v.hi)] as const } : {}),
+        ...(v.asrD ? { asrDecodes: v.asrD } : {}),
+        ...(v.ttsD ? { ttsDecodes: v.ttsD } : {}),
       },
     ]),
   );
@@ -110,6 +130,26 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
   const spread = (c: Cell) => `${f3(c.ttsSpread![0])}-${f3(c.ttsSpread![1])}`;
   const overlap = (a: Cell, b: Cell) => a.ttsSpread![0] <= b.ttsSpread![1] && b.ttsSpread![0] <= a.ttsSpread![1];
   const seeds = (a: Cell, b: Cell) => (overlap(a, b) ? `; the seeds' WERs overlap, ${spread(a)} vs ${spread(b)}` : '');
+  // the paired bootstrap of b - a over test-clean's utterances, where both groups kept their transcripts of the same utterances
+  const paired = (a: SavedDecodes | undefined, b: SavedDecodes | undefined): PairedBootstrap | undefined => {
+    if (!a || !b) return undefined;
+    try {
+      return pairedBootstrap(a, b);
+    } catch (e) {
+      if (e instanceof EvalError) return undefined; // different utterances (e.g. another --limit): not paired
+      throw e;
+    }
+  };
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${f3(x)}`;
+  const interval = (p: PairedBootstrap) => `; difference ${signed(p.delta)} (95% interval ${signed(p.low)} to ${signed(p.high)})`;
+  const holdsZero = (p: PairedBootstrap) => p.low <= 0 && p.high >= 0;
+  const apart = 'not told apart (the interval holds 0)';
+  /** The TTS comparison's note and whether it tells b from a: by the bootstrap where it can, else by the seeds' spread. */
+  const ttsEvidence = (a: Cell, b: Cell): { note: string; told: boolean; because: string } => {
+    const p = paired(a.ttsDecodes, b.ttsDecodes);
+    if (p) return { note: interval(p), told: !holdsZero(p), because: apart };
+    return { note: seeds(b, a), told: !overlap(b, a), because: 'not told apart by the seeds' };
+  };
 
   // 1. TTS: zipped about 40% relatively lower WER than the single decoder
   const ttsClaim = 'TTS: Zipper about 40% relatively lower WER than the single decoder';
@@ -125,11 +165,12 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
         break;
       }
       const rel = 1 - z / s;
+      const ev = ttsEvidence(sc!, zc!);
       rows.push([
         ttsClaim,
         `${p}%`,
-        `${name(m)} ${f3(z)} vs ${f3(s)}${babble(z, s)}${seeds(zc!, sc!)}`,
-        overlap(zc!, sc!) ? 'not told apart by the seeds' : rel > 0 ? `lower by ${pct(rel)}` : `not lower (${pct(-rel)} higher)`,
+        `${name(m)} ${f3(z)} vs ${f3(s)}${babble(z, s)}${ev.note}`,
+        !ev.told ? ev.because : rel > 0 ? `lower by ${pct(rel)}` : `not lower (${pct(-rel)} higher)`,
       ]);
     }
   }
@@ -147,17 +188,20 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
     for (const m of z100) {
       const z = at(m, 100)!.asr!;
       const ratio = z / s100;
+      const pb = paired(at('single', 100)!.asrDecodes, at(m, 100)!.asrDecodes);
       rows.push([
         asrClaim,
         '100%',
-        `${name(m)} ${f3(z)}${lex(m, 100)} vs ${f3(s100)}`,
-        Math.abs(ratio - 1) <= PAPER_THRESHOLDS.equal
-          ? z >= PAPER_THRESHOLDS.near100 && s100 >= PAPER_THRESHOLDS.near100
-            ? 'about equal, but neither transcribes (both near 100%)'
-            : 'about equal'
-          : ratio < 1
-            ? `Zipper lower (x${ratio.toFixed(2)})`
-            : `Zipper higher (x${ratio.toFixed(2)})`,
+        `${name(m)} ${f3(z)}${lex(m, 100)} vs ${f3(s100)}${pb ? interval(pb) : ''}`,
+        Math.abs(ratio - 1) > PAPER_THRESHOLDS.equal && pb && holdsZero(pb)
+          ? apart
+          : Math.abs(ratio - 1) <= PAPER_THRESHOLDS.equal
+            ? z >= PAPER_THRESHOLDS.near100 && s100 >= PAPER_THRESHOLDS.near100
+              ? 'about equal, but neither transcribes (both near 100%)'
+              : 'about equal'
+            : ratio < 1
+              ? `Zipper lower (x${ratio.toFixed(2)})`
+              : `Zipper higher (x${ratio.toFixed(2)})`,
       ]);
     }
   // 3. 1%: zipped usable, single decoder near 100% WER
@@ -185,15 +229,12 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
       missing(unfreezeClaim, `${p}%`, `${name(fr === undefined ? 'zipper-frozen' : 'zipper-unfrozen')} with TTS`);
       continue;
     }
+    const ev = ttsEvidence(frc!, unc!);
     rows.push([
       unfreezeClaim,
       `${p}%`,
-      `trained ${f3(un)} vs frozen ${f3(fr)}${babble(un, fr)}${seeds(unc!, frc!)}`,
-      overlap(unc!, frc!)
-        ? 'not told apart by the seeds'
-        : un < fr
-          ? `helps (${pct(1 - un / fr)} lower)`
-          : `does not help (${pct(un / fr - 1)} higher)`,
+      `trained ${f3(un)} vs frozen ${f3(fr)}${babble(un, fr)}${ev.note}`,
+      !ev.told ? ev.because : un < fr ? `helps (${pct(1 - un / fr)} lower)` : `does not help (${pct(un / fr - 1)} higher)`,
     ]);
   }
   return [
@@ -202,7 +243,8 @@ export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
     "Each claim of the paper (issue 11) checked on the runs above, per aligned fraction, test-clean WER: ASR by the text tower (the paper's decoder), TTS the mean over seeds. " +
       `Runs are grouped as the grid's models (${['single' as const, ...ZIPPED].map((m) => `"${name(m)}"`).join(', ')}) and averaged within a group and fraction; the verdict reads the text tower's WER. ` +
       `"About equal": within ${pct(PAPER_THRESHOLDS.equal)} relative; "usable": WER under ${PAPER_THRESHOLDS.usable}; "near 100%": ${PAPER_THRESHOLDS.near100} or more. ` +
-      "TTS is sampled: where the seeds' WERs of two groups overlap, the seeds do not tell them apart; where every TTS WER compared is at or above 1 the speech is babble and the ordering says little.",
+      "How sure: where both groups kept their test-clean transcripts, a comparison gives the difference (second minus first) with its 95% interval from the paired bootstrap over utterances (1,000 resamples, seed 0; a group's runs and TTS seeds averaged), and \"not told apart\" where that interval holds 0; it counts the test set's sampling noise and the seeds', not that of training runs. " +
+      "Without transcripts, TTS falls back to the seeds: where the seeds' WERs of two groups overlap, the seeds do not tell them apart. Where every TTS WER compared is at or above 1 the speech is babble and the ordering says little.",
     '',
     row(['the paper leads us to expect', 'aligned', 'measured', 'here']),
     row(['---', '---:', '---', '---']),

@@ -5,17 +5,20 @@
  *   RUN/loss.jsonl, RUN/sessions.jsonl  per-step losses; wall time of every session
  *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr (+ hyp.txt: how many distinct transcripts)
  *   RUN/eval/SPLIT/tts/metrics.json     zipper eval tts (+ utterances.jsonl, wav/)
+ *   RUN/eval/test-clean/{asr,tts}/      ref.txt with hyp.txt / hyp.seedN.txt: scored per utterance
+ *                                       for the paper checks' bootstrap intervals
  *   PEER/metrics.json                   zipper eval peer (or DATA, whose eval/peer/SPLIT/ are read)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mean } from '@zipper/common';
+import { scoreCorpus, type UtteranceScore } from '@zipper/eval';
 import { UsageError } from '../command.js';
 import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
 import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
 import { EVAL_SPLITS, TRAIN_SPLIT, type EvalSplit, type InputSplit } from './inputs.js';
-import { HYP_FILE, METRICS_FILE } from './outputs.js';
+import { HYP_FILE, METRICS_FILE, REF_FILE } from './outputs.js';
 
 /** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
 export interface Metrics {
@@ -94,6 +97,30 @@ export interface RunSummary {
   readonly tts: Partial<Record<EvalSplit, Metrics>>;
   /** The run scored on its own training pairs (eval/train/asr, eval/train/tts), where evaluated. */
   readonly train: { readonly asr?: Metrics; readonly tts?: Metrics };
+  /**
+   * The saved test-clean transcripts scored per utterance, where kept: ASR by the text tower (one
+   * decode), TTS one decode per seed of its metrics. The paper checks' bootstrap reads them.
+   */
+  readonly testClean?: { readonly asr?: SavedDecodes; readonly tts?: SavedDecodes };
+}
+
+/** Per-utterance scores of one or more decodes of the same references. */
+export type SavedDecodes = readonly (readonly UtteranceScore[])[];
+
+/** Lines of a transcript file (its last newline ends the last line), or undefined when it is missing. */
+function transcript(file: string): string[] | undefined {
+  if (!existsSync(file)) return undefined;
+  const xs = readFileSync(file, 'utf8').split('\n');
+  if (xs.at(-1) === '') xs.pop();
+  return xs;
+}
+
+/** `hyps` files of `dir` scored against its ref.txt, or undefined when one is missing or their line counts differ. */
+function scoredDecodes(dir: string, hyps: readonly string[]): SavedDecodes | undefined {
+  const refs = transcript(path.join(dir, REF_FILE));
+  const decodes = hyps.map((h) => transcript(path.join(dir, h)));
+  if (!refs || decodes.some((d) => d === undefined || d.length !== refs.length)) return undefined;
+  return decodes.map((d) => scoreCorpus(refs, d!).perUtterance);
 }
 
 function readJson<T>(file: string): T {
@@ -236,6 +263,7 @@ export function readRun(dir: string): RunSummary {
       }),
     ) as Partial<Record<EvalSplit, Metrics>>;
   const asr = evalOf('asr');
+  const tts = evalOf('tts');
   /** The run scored on its own pairs, where it was. */
   const onOwnPairs: RunSummary['train'] = Object.fromEntries(
     (['asr', 'tts'] as const).flatMap((task) => {
@@ -260,17 +288,25 @@ export function readRun(dir: string): RunSummary {
     asr,
     asrSpread: Object.fromEntries(
       [...Object.keys(asr), ...(onOwnPairs.asr ? [TRAIN_SPLIT] : [])].flatMap((s) => {
-        const f = path.join(abs, 'eval', s, 'asr', HYP_FILE);
-        if (!existsSync(f)) return [];
-        const hyps = readFileSync(f, 'utf8').split('\n');
-        if (hyps.at(-1) === '') hyps.pop(); // the last line's newline
-        return [[s, transcriptSpread(hyps)]];
+        const hyps = transcript(path.join(abs, 'eval', s, 'asr', HYP_FILE));
+        return hyps ? [[s, transcriptSpread(hyps)]] : [];
       }),
     ),
     asrCtc: evalOf('asr', 'asr-ctc'),
     asrLexicon: evalOf('asr', 'asr-lexicon'),
-    tts: evalOf('tts'),
+    tts,
     train: onOwnPairs,
+    testClean: {
+      ...(asr['test-clean'] ? { asr: scoredDecodes(path.join(abs, 'eval', 'test-clean', 'asr'), [HYP_FILE]) } : {}),
+      ...(tts['test-clean']?.seeds
+        ? {
+            tts: scoredDecodes(
+              path.join(abs, 'eval', 'test-clean', 'tts'),
+              tts['test-clean'].seeds.map((n) => `hyp.seed${n}.txt`),
+            ),
+          }
+        : {}),
+    },
   };
 }
 
