@@ -167,7 +167,12 @@ describe('zipper fuse release', () => {
     const scored = { split: 'test-clean', wer: 0.75, cer: 0.5, words: 8, utterances: 2, data };
     writeFileSync(
       path.join(asr, 'metrics.json'),
-      JSON.stringify({ ...scored, task: 'asr', command: `zipper eval asr --model ${run} --out ${asr}` }),
+      JSON.stringify({
+        ...scored,
+        task: 'asr',
+        interval: { wer: { low: 0.5, high: 1 }, cer: { low: 0.25, high: 0.75 }, samples: 1000, seed: 0, level: 0.95 },
+        command: `zipper eval asr --model ${run} --out ${asr}`,
+      }),
     );
     writeFileSync(
       path.join(peer, 'metrics.json'),
@@ -222,7 +227,7 @@ describe('zipper fuse release', () => {
 
     const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
     expect(card).toContain('```\n\n## Limitations\n\nA tiny test model.\n\n## Towers');
-    expect(card).toContain('| test-clean | 2 | 75.0% / 50.0% |');
+    expect(card).toContain('| test-clean | 2 | 75.0% / 50.0%; WER 95% interval 50.0%-100.0% | 50.0% / 25.0% |'); // the peer's metrics keep no interval
     expect(card).toContain('zipper eval peer --data DATA --split test-clean --out PEER --json');
     expect(card).not.toContain(wrote);
     const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {

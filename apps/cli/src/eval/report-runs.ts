@@ -36,6 +36,8 @@ export interface Metrics {
   readonly data?: string;
   readonly manifest?: string;
   readonly manifestSha256?: string;
+  /** The 95% bootstrap interval over utterances of the reported rates (metrics from 2026-12-04 on; outputs.ts intervalOf). */
+  readonly interval?: { readonly wer: { readonly low: number; readonly high: number } };
   // tts only
   readonly werMin?: number;
   readonly werMax?: number;

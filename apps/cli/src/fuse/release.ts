@@ -50,6 +50,9 @@ export interface ReleaseOptions {
 const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
+/** "; WER 95% interval 24.4%-30.8%" where the evaluation kept one (the bootstrap over utterances; TTS: of the mean over seeds). */
+const within = (m: Metrics) => (m.interval ? `; WER 95% interval ${pct(m.interval.wer.low)}-${pct(m.interval.wer.high)}` : '');
+
 function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
   const splits = [...new Set(evaluations(s).map((m) => m.split))];
   if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
@@ -72,7 +75,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     const any = cells.find((c) => c !== undefined);
     if (!any) continue;
     const p = peers.find((x) => x.split === split);
-    const cell = (x: Metrics | undefined) => (x ? `${pct(x.wer)} / ${pct(x.cer)}` : 'not run');
+    const cell = (x: Metrics | undefined) => (x ? `${pct(x.wer)} / ${pct(x.cer)}${within(x)}` : 'not run');
     lines.push(`| ${split} | ${any.utterances} | ${cells.map(cell).join(' | ')} | ${p ? cell(p) : 'not run'} |`);
   }
   lines.push('', '### Speech synthesis: pocketsphinx transcribes our audio; WER against the gold text', '');
@@ -84,7 +87,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     const m = s.tts[split as keyof typeof s.tts];
     if (!m) continue;
     lines.push(
-      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)} |`,
+      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')}${within(m)} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)} |`,
     );
   }
   lines.push('', 'Commands:', '', '```sh');
