@@ -122,17 +122,20 @@ function table(systems: readonly Decodes[], unit: 'words' | 'chars', names: read
     });
     return mean;
   });
-  return { n, tokens, errors, decodes: decodes.map((d) => d.length) };
+  return { tokens, errors, decodes: decodes.map((d) => d.length) };
 }
 
 const total = (xs: Float64Array) => xs.reduce((s, x) => s + x, 0);
 
-/** The rate sum(v) / sum(tokens) over `samples` resamples of the utterances, ascending. */
-function resample(v: Float64Array, tokens: Float64Array, samples: number, seed: number): Float64Array {
+/**
+ * The rate sum(v) / sum(tokens) over `samples` resamples of the utterances: the fields every
+ * result shares, the percentile interval and the resampled rates (ascending).
+ */
+function resample(v: Float64Array, tokens: Float64Array, o: Required<BootstrapOptions>) {
   const n = v.length;
-  const rng = new Mulberry32(seed);
-  const out = new Float64Array(samples);
-  for (let s = 0; s < samples; s++) {
+  const rng = new Mulberry32(o.seed);
+  const rates = new Float64Array(o.samples);
+  for (let s = 0; s < o.samples; s++) {
     let t = 0;
     let e = 0;
     for (let k = 0; k < n; k++) {
@@ -140,9 +143,15 @@ function resample(v: Float64Array, tokens: Float64Array, samples: number, seed: 
       t += tokens[i]!;
       e += v[i]!;
     }
-    out[s] = errorRate(e, t);
+    rates[s] = errorRate(e, t);
   }
-  return out.sort();
+  rates.sort();
+  return {
+    shared: { unit: o.unit, samples: o.samples, seed: o.seed, level: o.level, utterances: n },
+    low: percentile(rates, (1 - o.level) / 2),
+    high: percentile(rates, (1 + o.level) / 2),
+    rates,
+  };
 }
 
 /**
@@ -151,21 +160,11 @@ function resample(v: Float64Array, tokens: Float64Array, samples: number, seed: 
  * Throws EvalError when there is no utterance or the decodes' references differ.
  */
 export function bootstrapInterval(system: Decodes, options: BootstrapOptions = {}): BootstrapInterval {
-  const { samples, seed, level, unit } = resolve(options);
-  const { n, tokens, errors, decodes } = table([system], unit, ['the system']);
+  const o = resolve(options);
+  const { tokens, errors, decodes } = table([system], o.unit, ['the system']);
   const v = errors[0]!;
-  const rates = resample(v, tokens, samples, seed);
-  return {
-    unit,
-    samples,
-    seed,
-    level,
-    utterances: n,
-    decodes: decodes[0]!,
-    rate: errorRate(total(v), total(tokens)),
-    low: percentile(rates, (1 - level) / 2),
-    high: percentile(rates, (1 + level) / 2),
-  };
+  const r = resample(v, tokens, o);
+  return { ...r.shared, decodes: decodes[0]!, rate: errorRate(total(v), total(tokens)), low: r.low, high: r.high };
 }
 
 /**
@@ -174,23 +173,19 @@ export function bootstrapInterval(system: Decodes, options: BootstrapOptions = {
  * in the same order. Throws EvalError when they are not.
  */
 export function pairedBootstrap(a: Decodes, b: Decodes, options: BootstrapOptions = {}): PairedBootstrap {
-  const { samples, seed, level, unit } = resolve(options);
-  const { n, tokens, errors } = table([a, b], unit, ['a', 'b']);
+  const o = resolve(options);
+  const { tokens, errors } = table([a, b], o.unit, ['a', 'b']);
   const [errA, errB] = errors as [Float64Array, Float64Array];
   const diff = errB.map((e, i) => e - errA[i]!);
-  const deltas = resample(diff, tokens, samples, seed);
+  const r = resample(diff, tokens, o);
   const N = total(tokens);
   return {
-    unit,
-    samples,
-    seed,
-    level,
-    utterances: n,
+    ...r.shared,
     a: errorRate(total(errA), N),
     b: errorRate(total(errB), N),
     delta: errorRate(total(diff), N),
-    low: percentile(deltas, (1 - level) / 2),
-    high: percentile(deltas, (1 + level) / 2),
-    fractionLower: deltas.filter((d) => d < 0).length / samples,
+    low: r.low,
+    high: r.high,
+    fractionLower: r.rates.filter((d) => d < 0).length / o.samples,
   };
 }
