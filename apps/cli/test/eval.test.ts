@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
-import { bootstrapInterval, scoreCorpus, type UtteranceScore } from '@zipper/eval';
+import { bootstrapInterval, ratioBootstrap, scoreCorpus, type UtteranceScore } from '@zipper/eval';
 import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesUnder, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
@@ -263,10 +263,12 @@ describe('zipper eval tts', () => {
       utterances: 2,
     });
     const perSeed = [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
-    expectInterval(
-      m,
-      [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).perUtterance),
-    );
+    const seedScores = [0, 1].map((s) => scoreCorpus(ref, lines(path.join(out, `hyp.seed${s}.txt`))).perUtterance);
+    expectInterval(m, seedScores);
+    // the mean WER over the oracle's, with the bootstrap of that ratio over utterances
+    const q = ratioBootstrap(oracle.perUtterance, seedScores);
+    expect(m['oracleRatio']).toEqual({ ratio: q.ratio, low: q.low, high: q.high, samples: 1000, seed: 0, level: 0.95 });
+    if (oracle.wer > 0) expect(q.ratio).toBeCloseTo((m['wer'] as number) / oracle.wer, 12);
     const vsTarget = [0, 1].map((s) => scoreCorpus(target, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
     expect(m['wer']).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 12);
     expect(m['werMin']).toBe(Math.min(...perSeed));

@@ -8,6 +8,7 @@
  * utterance i over the decodes and n_i its reference tokens. Both statistics are such a ratio:
  *   bootstrapInterval  v_i = ebar_i                      (the system's rate)
  *   pairedBootstrap    v_i = ebar_b,i - ebar_a,i         (rate(b) - rate(a); negative: b is better)
+ *   ratioBootstrap     v_i = ebar_b,i, n_i = ebar_a,i    (rate(b) / rate(a): the references' tokens cancel)
  * Resampling utterances also carries the decodes' own noise (a seed's luck on an utterance is part
  * of that utterance's v_i), averaged over the decodes given.
  *   resample s: draw n utterance indices with replacement (one draw for every system);
@@ -58,6 +59,17 @@ export interface BootstrapInterval extends Resampled {
   /** The mean of the decodes' corpus rates on the utterances as given. */
   readonly rate: number;
   /** The percentile interval of that rate over the resamples. */
+  readonly low: number;
+  readonly high: number;
+}
+
+export interface RatioBootstrap extends Resampled {
+  /** Corpus rates of a and b (each the mean over its decodes) on the utterances as given. */
+  readonly a: number;
+  readonly b: number;
+  /** b / a on the utterances as given (e.g. a model's TTS WER over the oracle's). */
+  readonly ratio: number;
+  /** The percentile interval of b / a over the resamples. */
   readonly low: number;
   readonly high: number;
 }
@@ -187,5 +199,26 @@ export function pairedBootstrap(a: Decodes, b: Decodes, options: BootstrapOption
     low: r.low,
     high: r.high,
     fractionLower: r.rates.filter((d) => d < 0).length / o.samples,
+  };
+}
+
+/**
+ * Bootstrap of the ratio of `b`'s error rate to `a`'s on the same references (e.g. a model's TTS
+ * WER over the oracle's, issue 11's "within 1.5x"): one draw of utterances for both, the ratio of
+ * the drawn error sums. Throws EvalError when they are not paired.
+ */
+export function ratioBootstrap(a: Decodes, b: Decodes, options: BootstrapOptions = {}): RatioBootstrap {
+  const o = resolve(options);
+  const { tokens, errors } = table([a, b], o.unit, ['a', 'b']);
+  const [errA, errB] = errors as [Float64Array, Float64Array];
+  const r = resample(errB, errA, o);
+  const N = total(tokens);
+  return {
+    ...r.shared,
+    a: errorRate(total(errA), N),
+    b: errorRate(total(errB), N),
+    ratio: errorRate(total(errB), total(errA)),
+    low: r.low,
+    high: r.high,
   };
 }

@@ -10,7 +10,7 @@
  */
 import { Mulberry32 } from '@zipper/common';
 import { describe, expect, it } from 'vitest';
-import { bootstrapInterval, EvalError, pairedBootstrap, scoreCorpus, type UtteranceScore } from '../src/index.js';
+import { bootstrapInterval, EvalError, pairedBootstrap, ratioBootstrap, scoreCorpus, type UtteranceScore } from '../src/index.js';
 
 const VOCAB = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'dog', 'ran', 'home', 'fast', 'red', 'big'];
 
@@ -185,5 +185,35 @@ describe('bootstrapInterval', () => {
     const shifted = scoreCorpus(refs.slice(1), b.slice(1)).perUtterance;
     expect(() => bootstrapInterval([sa.perUtterance.slice(0, -1), shifted])).toThrow(/different references/);
     expect(() => bootstrapInterval([sa.perUtterance], { samples: 99 })).toThrow(EvalError);
+  });
+});
+
+describe('ratioBootstrap', () => {
+  const { refs, a, b } = corpus(400, 7);
+  const sa = scoreCorpus(refs, a);
+  const sb = scoreCorpus(refs, b);
+
+  it("b's rate over a's: the ratio of the corpus rates, and an interval as wide as the delta method's for a ratio of sums (within 8%)", () => {
+    const r = ratioBootstrap(sa.perUtterance, sb.perUtterance, { samples: 4000, seed: 3 });
+    expect([r.a, r.b]).toEqual([sa.wer, sb.wer]);
+    expect(r.ratio).toBeCloseTo(sb.wer / sa.wer, 12);
+    // R = sum eb / sum ea; sigma = sqrt(sum_i (eb_i - R ea_i)^2) / sum ea
+    const e = (u: UtteranceScore) => u.words.sub + u.words.del + u.words.ins;
+    const ea = sa.perUtterance.map(e);
+    const eb = sb.perUtterance.map(e);
+    const sumA = ea.reduce((x, y) => x + y, 0);
+    const sigma = Math.sqrt(eb.reduce((x, y, i) => x + (y - r.ratio * ea[i]!) ** 2, 0)) / sumA;
+    expect(Math.abs((r.high - r.low) / (2 * 1.959964) / sigma - 1)).toBeLessThan(0.08);
+    expect(r.low).toBeLessThan(r.ratio);
+    expect(r.high).toBeGreaterThan(r.ratio);
+    expect(r.high).toBeLessThan(1); // b fixed about half of a's errors
+  });
+
+  it('a system against itself: ratio 1, interval [1, 1]; several decodes compare their mean rates; unpaired inputs are refused', () => {
+    const same = ratioBootstrap(sa.perUtterance, sa.perUtterance);
+    expect([same.ratio, same.low, same.high]).toEqual([1, 1, 1]);
+    const two = ratioBootstrap(sa.perUtterance, [sb.perUtterance, sa.perUtterance]);
+    expect(two.ratio).toBeCloseTo((sb.wer + sa.wer) / 2 / sa.wer, 12);
+    expect(() => ratioBootstrap(sa.perUtterance, sb.perUtterance.slice(1))).toThrow(EvalError);
   });
 });

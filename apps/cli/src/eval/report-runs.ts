@@ -44,6 +44,8 @@ export interface Metrics {
   readonly seeds?: readonly number[];
   readonly vsTarget?: { readonly wer: number };
   readonly oracle?: { readonly wer: number };
+  /** The mean WER over the oracle's, with its 95% bootstrap interval over utterances (metrics from 2026-12-04 on). */
+  readonly oracleRatio?: { readonly ratio: number; readonly low: number; readonly high: number };
   readonly unitsRatio?: number;
   readonly ttsVoice?: string;
   readonly voices?: Readonly<Record<string, { readonly wer: number; readonly oracle?: number; readonly utterances: number }>>;

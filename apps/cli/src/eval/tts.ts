@@ -18,6 +18,7 @@ import path from 'node:path';
 import { mean } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
+import { ratioBootstrap } from '@zipper/eval';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
@@ -212,6 +213,12 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     const totalUnits = (k: number) => generated[k]!.reduce((a, g) => a + g.units, 0);
     const goldUnits = gold.reduce((a, u) => a + u.length, 0);
     const interval = intervalOf(vsGold.map((x) => x.perUtterance)); // of the mean over seeds, one draw of utterances for all
+    // the mean WER over the oracle's (issue 11: "within 1.5x of the oracle"), with the bootstrap over utterances of that ratio
+    const r = ratioBootstrap(
+      oracle.perUtterance,
+      vsGold.map((x) => x.perUtterance),
+    );
+    const oracleRatio = { ratio: r.ratio, low: r.low, high: r.high, samples: r.samples, seed: r.seed, level: r.level };
     const metrics = {
       task: 'tts',
       model: dir,
@@ -229,6 +236,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       sampling: { temperature, topK, topP, ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}) },
       vsTarget: summary(vsTarget.map((s) => s.all)),
       oracle: oracle.all,
+      oracleRatio,
       perSeed: seeds.map((seed, k) => ({
         seed,
         ...vsGold[k]!.all,
@@ -251,7 +259,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     finish(
       out,
       metrics,
-      `TTS ${split} (${m.run.kind}), ${seeds.length} seeds: WER ${pct(s.wer)} mean (min ${pct(s.werMin)}, max ${pct(s.werMax)}); vs target ${pct(metrics.vsTarget.wer)}; oracle ${pct(oracle.all.wer)}; ${records.length} utterances, ${oracle.all.words} words; mean WER ${intervalText(interval)}`,
+      `TTS ${split} (${m.run.kind}), ${seeds.length} seeds: WER ${pct(s.wer)} mean (min ${pct(s.werMin)}, max ${pct(s.werMax)}); vs target ${pct(metrics.vsTarget.wer)}; oracle ${pct(oracle.all.wer)}; ${records.length} utterances, ${oracle.all.words} words; mean WER ${intervalText(interval)}; x${oracleRatio.ratio.toFixed(2)} the oracle's (95% interval ${oracleRatio.low.toFixed(2)} to ${oracleRatio.high.toFixed(2)})`,
       v.json,
     );
   } finally {

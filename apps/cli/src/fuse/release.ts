@@ -87,7 +87,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     const m = s.tts[split as keyof typeof s.tts];
     if (!m) continue;
     lines.push(
-      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')}${within(m)} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)} |`,
+      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')}${within(m)} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)}${m.oracleRatio ? `; this model x${m.oracleRatio.ratio.toFixed(2)} (95% interval ${m.oracleRatio.low.toFixed(2)}-${m.oracleRatio.high.toFixed(2)})` : ''} |`,
     );
   }
   lines.push('', 'Commands:', '', '```sh');
