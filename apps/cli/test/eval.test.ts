@@ -269,6 +269,17 @@ describe('zipper eval tts', () => {
     const q = ratioBootstrap(oracle.perUtterance, seedScores);
     expect(m['oracleRatio']).toEqual({ ratio: q.ratio, low: q.low, high: q.high, samples: 1000, seed: 0, level: 0.95 });
     if (oracle.wer > 0) expect(q.ratio).toBeCloseTo((m['wer'] as number) / oracle.wer, 12);
+    // and per voice, on that voice's utterances (an oracle without error gives Infinity, stored as null)
+    const voiceOf = jsonl(path.join(out, 'utterances.jsonl')).map((x) => x['voice'] as string);
+    for (const [v, row] of Object.entries(m['voices'] as Record<string, { oracleRatio: unknown }>)) {
+      const pick = <T>(xs: readonly T[]) => xs.filter((_, i) => voiceOf[i] === v);
+      const qv = ratioBootstrap(
+        pick(oracle.perUtterance),
+        seedScores.map((x) => pick(x)),
+      );
+      const want = { ratio: qv.ratio, low: qv.low, high: qv.high, samples: 1000, seed: 0, level: 0.95 };
+      expect(row.oracleRatio).toEqual(JSON.parse(JSON.stringify(want)));
+    }
     const vsTarget = [0, 1].map((s) => scoreCorpus(target, lines(path.join(out, `hyp.seed${s}.txt`))).wer);
     expect(m['wer']).toBeCloseTo((perSeed[0]! + perSeed[1]!) / 2, 12);
     expect(m['werMin']).toBe(Math.min(...perSeed));
