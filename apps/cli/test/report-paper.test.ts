@@ -5,8 +5,8 @@
  */
 import { scoreCorpus } from '@zipper/eval';
 import { describe, expect, it } from 'vitest';
-import { paperModelOf, renderPaperChecks } from '../src/eval/report-paper.js';
-import type { RunSummary } from '../src/eval/report-runs.js';
+import { paperModelOf, renderPaperChecks, type DecodesOf } from '../src/eval/report-paper.js';
+import type { RunSummary, SavedDecodes } from '../src/eval/report-runs.js';
 
 type Model = { freeze?: string[]; ctcWeight?: number; crossRope?: boolean };
 
@@ -16,11 +16,12 @@ function summary(
   percent: number,
   wers: { asr?: number; lexicon?: number; tts?: number; ttsSeeds?: [number, number] },
   model: Model = {},
-  testClean?: RunSummary['testClean'],
+  testClean?: { asr?: SavedDecodes; tts?: SavedDecodes },
 ): RunSummary {
   const m = (wer: number | undefined, more = {}) => (wer === undefined ? {} : { 'test-clean': { wer, ...more } });
   return {
     name,
+    dir: `/nonexistent/${name}`, // no saved transcripts: the checks fall back to the seeds' spread
     run: { kind, model, recipe: { steps: 3000 }, asrAudio: 'asr', data: { percent } },
     asr: m(wers.asr),
     asrLexicon: m(wers.lexicon),
@@ -28,6 +29,9 @@ function summary(
     ...(testClean ? { testClean } : {}),
   } as unknown as RunSummary;
 }
+
+/** The made-up runs' transcripts (in place of testCleanDecodes reading them from RUN/eval/test-clean). */
+const madeUp: DecodesOf = (r, task) => (r as RunSummary & { testClean?: { asr?: SavedDecodes; tts?: SavedDecodes } }).testClean?.[task];
 
 const frozen = { freeze: ['speech', 'text'] };
 const unfrozen = { freeze: ['text'] };
@@ -103,19 +107,22 @@ describe("the paper's claims checked", () => {
             .join(' '),
         ),
       ).perUtterance;
-    const lines = renderPaperChecks([
-      // TTS, two seeds each: single 2 errors everywhere (0.4); frozen 1 everywhere (0.2); trained 1 or 3 (0.4, noisy)
-      summary('single-10', 'baseline', 10, { tts: 0.4 }, {}, { tts: [dec(() => 2), dec(() => 2)] }),
-      summary('frozen-10', 'fuse', 10, { tts: 0.2 }, frozen, { tts: [dec(() => 1), dec(() => 1)] }),
-      summary('unfrozen-10', 'fuse', 10, { tts: 0.4 }, unfrozen, {
-        tts: [dec((i) => (i % 2 ? 3 : 1)), dec((i) => (i % 2 ? 3 : 1))],
-      }),
-      // ASR at 100%: single 0.1 (5 errors in every 10th utterance); frozen 0.04 (2 errors in the same ones);
-      // trained 0.2 on 12 other utterances: twice the single decoder's, but on 60 utterances not told apart
-      summary('single-100', 'baseline', 100, { asr: 0.1 }, {}, { asr: [dec((i) => (i % 10 === 0 ? 5 : 0))] }),
-      summary('frozen-100', 'fuse', 100, { asr: 0.04 }, frozen, { asr: [dec((i) => (i % 10 === 0 ? 2 : 0))] }),
-      summary('unfrozen-100', 'fuse', 100, { asr: 0.2 }, unfrozen, { asr: [dec((i) => (i % 10 === 1 || i % 10 === 2 ? 5 : 0))] }),
-    ]);
+    const lines = renderPaperChecks(
+      [
+        // TTS, two seeds each: single 2 errors everywhere (0.4); frozen 1 everywhere (0.2); trained 1 or 3 (0.4, noisy)
+        summary('single-10', 'baseline', 10, { tts: 0.4 }, {}, { tts: [dec(() => 2), dec(() => 2)] }),
+        summary('frozen-10', 'fuse', 10, { tts: 0.2 }, frozen, { tts: [dec(() => 1), dec(() => 1)] }),
+        summary('unfrozen-10', 'fuse', 10, { tts: 0.4 }, unfrozen, {
+          tts: [dec((i) => (i % 2 ? 3 : 1)), dec((i) => (i % 2 ? 3 : 1))],
+        }),
+        // ASR at 100%: single 0.1 (5 errors in every 10th utterance); frozen 0.04 (2 errors in the same ones);
+        // trained 0.2 on 12 other utterances: twice the single decoder's, but on 60 utterances not told apart
+        summary('single-100', 'baseline', 100, { asr: 0.1 }, {}, { asr: [dec((i) => (i % 10 === 0 ? 5 : 0))] }),
+        summary('frozen-100', 'fuse', 100, { asr: 0.04 }, frozen, { asr: [dec((i) => (i % 10 === 0 ? 2 : 0))] }),
+        summary('unfrozen-100', 'fuse', 100, { asr: 0.2 }, unfrozen, { asr: [dec((i) => (i % 10 === 1 || i % 10 === 2 ? 5 : 0))] }),
+      ],
+      madeUp,
+    );
     const table = lines.filter((l) => l.startsWith('| ') && !l.startsWith('| the paper') && !l.startsWith('| ---'));
     const rowOf = (claim: string, what: string) => table.find((l) => l.startsWith(`| ${claim}`) && l.includes(what));
     const tts = 'TTS: Zipper about 40% relatively lower WER than the single decoder | 10%';

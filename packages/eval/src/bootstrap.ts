@@ -179,6 +179,14 @@ export function bootstrapInterval(system: Decodes, options: BootstrapOptions = {
   return { ...r.shared, decodes: decodes[0]!, rate: errorRate(total(v), total(tokens)), low: r.low, high: r.high };
 }
 
+/** Two systems on the same references: tokens, each one's mean errors per utterance, and their corpus rates as given. */
+function pair(a: Decodes, b: Decodes, o: Required<BootstrapOptions>) {
+  const { tokens, errors } = table([a, b], o.unit, ['a', 'b']);
+  const [errA, errB] = errors as [Float64Array, Float64Array];
+  const N = total(tokens);
+  return { tokens, errA, errB, rates: { a: errorRate(total(errA), N), b: errorRate(total(errB), N) } };
+}
+
 /**
  * Paired bootstrap of `b` against `a`: each one decode's per-utterance scores of
  * `scoreCorpus(refs, hyps)`, or several decodes' (their mean rate compared), on the same references
@@ -186,16 +194,13 @@ export function bootstrapInterval(system: Decodes, options: BootstrapOptions = {
  */
 export function pairedBootstrap(a: Decodes, b: Decodes, options: BootstrapOptions = {}): PairedBootstrap {
   const o = resolve(options);
-  const { tokens, errors } = table([a, b], o.unit, ['a', 'b']);
-  const [errA, errB] = errors as [Float64Array, Float64Array];
-  const diff = errB.map((e, i) => e - errA[i]!);
-  const r = resample(diff, tokens, o);
-  const N = total(tokens);
+  const p = pair(a, b, o);
+  const diff = p.errB.map((e, i) => e - p.errA[i]!);
+  const r = resample(diff, p.tokens, o);
   return {
     ...r.shared,
-    a: errorRate(total(errA), N),
-    b: errorRate(total(errB), N),
-    delta: errorRate(total(diff), N),
+    ...p.rates,
+    delta: errorRate(total(diff), total(p.tokens)),
     low: r.low,
     high: r.high,
     fractionLower: r.rates.filter((d) => d < 0).length / o.samples,
@@ -209,16 +214,7 @@ export function pairedBootstrap(a: Decodes, b: Decodes, options: BootstrapOption
  */
 export function ratioBootstrap(a: Decodes, b: Decodes, options: BootstrapOptions = {}): RatioBootstrap {
   const o = resolve(options);
-  const { tokens, errors } = table([a, b], o.unit, ['a', 'b']);
-  const [errA, errB] = errors as [Float64Array, Float64Array];
-  const r = resample(errB, errA, o);
-  const N = total(tokens);
-  return {
-    ...r.shared,
-    a: errorRate(total(errA), N),
-    b: errorRate(total(errB), N),
-    ratio: errorRate(total(errB), total(errA)),
-    low: r.low,
-    high: r.high,
-  };
+  const p = pair(a, b, o);
+  const r = resample(p.errB, p.errA, o);
+  return { ...r.shared, ...p.rates, ratio: errorRate(total(p.errB), total(p.errA)), low: r.low, high: r.high };
 }

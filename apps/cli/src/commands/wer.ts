@@ -1,6 +1,7 @@
-import { bootstrapInterval, pairedBootstrap, scoreCorpus, type BootstrapInterval, type PairedBootstrap } from '@zipper/eval';
+import { pairedBootstrap, scoreCorpus, type PairedBootstrap } from '@zipper/eval';
 import { intArg, numArg, readInputFile, parse } from '../args.js';
 import { UsageError, type Command } from '../command.js';
+import { intervalOf, pct } from '../eval/outputs.js';
 
 const USAGE = `usage: zipper wer --ref REF.txt --hyp HYP.txt [--interval] [--baseline BASE.txt]
                   [--samples 1000] [--seed 0] [--level 0.95] [--json]
@@ -76,7 +77,6 @@ export const wer: Command = {
     };
     const s = scoreFile('--hyp', values.hyp);
     const base = values.baseline ? scoreFile('--baseline', values.baseline) : undefined;
-    const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : 'inf');
     const counts = { wer: s.wer, cer: s.cer, words: s.words, sub: s.sub, del: s.del, ins: s.ins };
     if (!values.json) {
       console.log(`utterances ${s.utterances}, reference words ${s.words}`);
@@ -85,13 +85,11 @@ export const wer: Command = {
     const levelPct = `${(100 * level).toFixed(0)}%`;
     const json: Record<string, unknown> = { ...counts };
     if (values.interval) {
-      const own = (unit: 'words' | 'chars') => bootstrapInterval([s.perUtterance], { samples, seed, level, unit });
-      const range = (b: BootstrapInterval) => ({ low: b.low, high: b.high });
-      const [w, c] = [own('words'), own('chars')];
-      json['interval'] = { wer: range(w), cer: range(c), samples, seed, level };
+      const i = intervalOf(s.perUtterance, { samples, seed, level });
+      json['interval'] = i;
       if (!values.json)
         console.log(
-          `bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}: ${levelPct} interval WER ${pct(w.low)} to ${pct(w.high)}, CER ${pct(c.low)} to ${pct(c.high)}`,
+          `bootstrap, ${samples} resamples of ${s.utterances} utterances, seed ${seed}: ${levelPct} interval WER ${pct(i.wer.low)} to ${pct(i.wer.high)}, CER ${pct(i.cer.low)} to ${pct(i.cer.high)}`,
         );
     }
     if (base) {

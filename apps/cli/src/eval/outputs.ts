@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bootstrapInterval, scoreCorpus, type CorpusScore, type UtteranceScore } from '@zipper/eval';
+import { bootstrapInterval, scoreCorpus, type BootstrapOptions, type CorpusScore, type Decodes, type UtteranceScore } from '@zipper/eval';
 import { OutputError } from '../command.js';
 
 export interface Scored {
@@ -66,13 +66,13 @@ export interface Interval {
 }
 
 /**
- * The 95% bootstrap interval over utterances (1,000 resamples, seed 0; @zipper/eval's
- * bootstrapInterval) of the WER and CER of one decode (`[perUtterance]`) or of the mean over
- * several decodes of the same references (TTS seeds). The test set's sampling noise only.
+ * The bootstrap interval over utterances (@zipper/eval's bootstrapInterval; by default 95%, 1,000
+ * resamples, seed 0, as every metrics.json keeps it) of the WER and CER of one decode or of the mean
+ * over several decodes of the same references (TTS seeds). The test set's sampling noise only.
  */
-export function intervalOf(systems: readonly (readonly UtteranceScore[])[]): Interval {
-  const words = bootstrapInterval(systems, { unit: 'words' });
-  const chars = bootstrapInterval(systems, { unit: 'chars' });
+export function intervalOf(system: Decodes, options: Omit<BootstrapOptions, 'unit'> = {}): Interval {
+  const words = bootstrapInterval(system, { ...options, unit: 'words' });
+  const chars = bootstrapInterval(system, { ...options, unit: 'chars' });
   return {
     wer: { low: words.low, high: words.high },
     cer: { low: chars.low, high: chars.high },

@@ -9,7 +9,7 @@
  * fraction are averaged. WERs are on test-clean: ASR by the text tower (the paper's decoder), TTS
  * the mean over seeds.
  *
- * How sure: where the groups' test-clean transcripts are kept (RunSummary.testClean), a comparison
+ * How sure: where the groups' test-clean transcripts are kept (testCleanDecodes), a comparison
  * carries the paired bootstrap over utterances of its difference (@zipper/eval pairedBootstrap,
  * 1,000 resamples, seed 0, 95%; a group's decodes, its runs' and seeds', averaged), and a verdict
  * whose interval holds 0 says the data do not tell the two apart. Without them, TTS falls back to
@@ -18,7 +18,7 @@
 import { mean } from '@zipper/common';
 import { EvalError, pairedBootstrap, type PairedBootstrap } from '@zipper/eval';
 import { f3, row } from './report-format.js';
-import { frozenTowers, recipeExtras, type RunSummary, type SavedDecodes } from './report-runs.js';
+import { frozenTowers, recipeExtras, testCleanDecodes, type RunSummary, type SavedDecodes } from './report-runs.js';
 
 export type PaperModel = 'single' | 'zipper-frozen' | 'zipper-unfrozen' | 'zipper-ours';
 
@@ -67,8 +67,11 @@ interface Cell {
 const meanOrNone = (xs: readonly number[]) => (xs.length ? mean(xs) : undefined);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+/** A run's test-clean decodes per task, where kept (testCleanDecodes reads the run's saved transcripts). */
+export type DecodesOf = (r: RunSummary, task: 'asr' | 'tts') => SavedDecodes | undefined;
+
 /** Mean test-clean ASR and TTS WER per (model, aligned percent). */
-function cells(runs: readonly RunSummary[]): Map<string, Cell> {
+function cells(runs: readonly RunSummary[], decodesOf: DecodesOf): Map<string, Cell> {
   type Acc = { asr: number[]; lexicon: number[]; tts: number[]; lo: number[]; hi: number[]; asrD?: SavedDecodes; ttsD?: SavedDecodes };
   const acc = new Map<string, Acc>();
   /** The group's decodes so far plus a run's; undefined once a run with the metric lacks them. */
@@ -84,12 +87,12 @@ function cells(runs: readonly RunSummary[]): Map<string, Cell> {
     const t = r.tts['test-clean'];
     const tts = t?.wer;
     if (asr !== undefined) {
-      a.asrD = join(a.asrD, a.asr.length === 0, r.testClean?.asr);
+      a.asrD = join(a.asrD, a.asr.length === 0, decodesOf(r, 'asr'));
       a.asr.push(asr);
     }
     if (lexicon !== undefined) a.lexicon.push(lexicon);
     if (tts !== undefined) {
-      a.ttsD = join(a.ttsD, a.tts.length === 0, r.testClean?.tts);
+      a.ttsD = join(a.ttsD, a.tts.length === 0, decodesOf(r, 'tts'));
       a.tts.push(tts);
       a.lo.push(t?.werMin ?? tts);
       a.hi.push(t?.werMax ?? tts);
@@ -112,8 +115,8 @@ function cells(runs: readonly RunSummary[]): Map<string, Cell> {
 }
 
 /** The section's lines (empty when no run is one of the grid's models). */
-export function renderPaperChecks(runs: readonly RunSummary[]): string[] {
-  const by = cells(runs);
+export function renderPaperChecks(runs: readonly RunSummary[], decodesOf: DecodesOf = testCleanDecodes): string[] {
+  const by = cells(runs, decodesOf);
   if (by.size === 0) return [];
   const at = (m: PaperModel, p: number) => by.get(`${m}@${p}`);
   const percents = [...new Set([...by.keys()].map((k) => Number(k.split('@')[1])))].sort((a, b) => a - b);

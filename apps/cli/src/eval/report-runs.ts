@@ -6,7 +6,7 @@
  *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr (+ hyp.txt: how many distinct transcripts)
  *   RUN/eval/SPLIT/tts/metrics.json     zipper eval tts (+ utterances.jsonl, wav/)
  *   RUN/eval/test-clean/{asr,tts}/      ref.txt with hyp.txt / hyp.seedN.txt: scored per utterance
- *                                       for the paper checks' bootstrap intervals
+ *                                       for the paper checks' bootstrap intervals (testCleanDecodes)
  *   PEER/metrics.json                   zipper eval peer (or DATA, whose eval/peer/SPLIT/ are read)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -101,11 +101,6 @@ export interface RunSummary {
   readonly tts: Partial<Record<EvalSplit, Metrics>>;
   /** The run scored on its own training pairs (eval/train/asr, eval/train/tts), where evaluated. */
   readonly train: { readonly asr?: Metrics; readonly tts?: Metrics };
-  /**
-   * The saved test-clean transcripts scored per utterance, where kept: ASR by the text tower (one
-   * decode), TTS one decode per seed of its metrics. The paper checks' bootstrap reads them.
-   */
-  readonly testClean?: { readonly asr?: SavedDecodes; readonly tts?: SavedDecodes };
 }
 
 /** Per-utterance scores of one or more decodes of the same references. */
@@ -119,8 +114,16 @@ function transcript(file: string): string[] | undefined {
   return xs;
 }
 
-/** `hyps` files of `dir` scored against its ref.txt, or undefined when one is missing or their line counts differ. */
-function scoredDecodes(dir: string, hyps: readonly string[]): SavedDecodes | undefined {
+/**
+ * A run's saved test-clean transcripts scored per utterance, where kept (else undefined): ASR by the
+ * text tower (eval/test-clean/asr: one decode), TTS one decode per seed of its metrics
+ * (eval/test-clean/tts/hyp.seedN.txt). Read only by the paper checks' bootstrap, when they need it.
+ */
+export function testCleanDecodes(r: RunSummary, task: 'asr' | 'tts'): SavedDecodes | undefined {
+  const m = r[task]['test-clean'];
+  const hyps = task === 'asr' ? [HYP_FILE] : m?.seeds?.map((n) => `hyp.seed${n}.txt`);
+  if (!m || !hyps) return undefined;
+  const dir = path.join(r.dir, 'eval', 'test-clean', task);
   const refs = transcript(path.join(dir, REF_FILE));
   const decodes = hyps.map((h) => transcript(path.join(dir, h)));
   if (!refs || decodes.some((d) => d === undefined || d.length !== refs.length)) return undefined;
@@ -267,7 +270,6 @@ export function readRun(dir: string): RunSummary {
       }),
     ) as Partial<Record<EvalSplit, Metrics>>;
   const asr = evalOf('asr');
-  const tts = evalOf('tts');
   /** The run scored on its own pairs, where it was. */
   const onOwnPairs: RunSummary['train'] = Object.fromEntries(
     (['asr', 'tts'] as const).flatMap((task) => {
@@ -298,19 +300,8 @@ export function readRun(dir: string): RunSummary {
     ),
     asrCtc: evalOf('asr', 'asr-ctc'),
     asrLexicon: evalOf('asr', 'asr-lexicon'),
-    tts,
+    tts: evalOf('tts'),
     train: onOwnPairs,
-    testClean: {
-      ...(asr['test-clean'] ? { asr: scoredDecodes(path.join(abs, 'eval', 'test-clean', 'asr'), [HYP_FILE]) } : {}),
-      ...(tts['test-clean']?.seeds
-        ? {
-            tts: scoredDecodes(
-              path.join(abs, 'eval', 'test-clean', 'tts'),
-              tts['test-clean'].seeds.map((n) => `hyp.seed${n}.txt`),
-            ),
-          }
-        : {}),
-    },
   };
 }
 
