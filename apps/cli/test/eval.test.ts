@@ -413,6 +413,32 @@ describe('zipper eval report', () => {
     expect(svg).toContain('zipper, frozen: none, CTC head + word LM, test-clean'); // the lexicon search's series beside the text tower's
     expect(first.has(path.join(assets, 'loss-baseline-1pct.svg'))).toBe(true);
     expect(first.has(path.join(assets, 'audio', 'fuse-1pct.test-clean.test-clean-000000.oracle.wav'))).toBe(true);
+    // how sure: each cell's 95% interval and the TTS ratio to the oracle as metrics.json keeps them ...
+    type Kept = {
+      wer: number;
+      interval: { wer: { low: number; high: number } };
+      oracleRatio?: { ratio: number; low: number; high: number };
+    };
+    const metricsFile = (task: string) => path.join(runs.fuse, 'eval', 'test-clean', task, 'metrics.json');
+    const [asrKept, ttsKept] = ['asr', 'tts'].map((t) => JSON.parse(readFileSync(metricsFile(t), 'utf8')) as Kept);
+    const cell = (x: number, i: { low: number; high: number }) => `${x.toFixed(3)} (${i.low.toFixed(3)}-${i.high.toFixed(3)})`;
+    expect(md).toContain('## How sure: 95% intervals over utterances');
+    expect(md).toContain(
+      `| \`fuse-1pct\` | ${cell(asrKept!.wer, asrKept!.interval.wer)} |  | ${cell(asrKept!.wer, asrKept!.interval.wer)} |  | ${cell(ttsKept!.wer, ttsKept!.interval.wer)} | ${cell(ttsKept!.oracleRatio!.ratio, ttsKept!.oracleRatio!)} |`,
+    );
+    // ... and the same cells computed from the saved transcripts where metrics.json predates them (the committed records)
+    const kept = new Map(['asr', 'tts'].map((t) => [t, readFileSync(metricsFile(t))]));
+    try {
+      for (const [t, bytes] of kept) {
+        const { interval: _i, oracleRatio: _r, ...older } = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+        writeFileSync(metricsFile(t), JSON.stringify(older));
+      }
+      const r3 = await runZipper(args);
+      expect(r3.code, r3.stderr).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe(md);
+    } finally {
+      for (const [t, bytes] of kept) writeFileSync(metricsFile(t), bytes);
+    }
     // the assets folder belongs to the report: a folder it did not write is refused, not cleared
     const mine = path.join(data, 'docs', 'x');
     mkdirSync(mine);

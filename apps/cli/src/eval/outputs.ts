@@ -11,7 +11,15 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bootstrapInterval, scoreCorpus, type BootstrapOptions, type CorpusScore, type Decodes, type UtteranceScore } from '@zipper/eval';
+import {
+  bootstrapInterval,
+  ratioBootstrap,
+  scoreCorpus,
+  type BootstrapOptions,
+  type CorpusScore,
+  type Decodes,
+  type UtteranceScore,
+} from '@zipper/eval';
 import { OutputError } from '../command.js';
 
 export interface Scored {
@@ -80,6 +88,32 @@ export function intervalOf(system: Decodes, options: Omit<BootstrapOptions, 'uni
     seed: words.seed,
     level: words.level,
   };
+}
+
+/** A TTS evaluation's mean WER over the oracle's, with the bootstrap interval of that ratio (metrics.json `oracleRatio`). */
+export interface OracleRatio {
+  readonly ratio: number;
+  readonly low: number;
+  readonly high: number;
+  readonly samples: number;
+  readonly seed: number;
+  readonly level: number;
+}
+
+/**
+ * The model's mean WER over the seeds' decodes divided by the oracle's (issue 11: "within 1.5x of
+ * the oracle"), on the utterances `keep` selects (default all), with its bootstrap interval over
+ * them (@zipper/eval's ratioBootstrap; 95%, 1,000 resamples, seed 0). `zipper eval tts` keeps it
+ * overall and per voice; `zipper eval report` recomputes it from saved transcripts.
+ */
+export function oracleRatioOf(
+  oracle: readonly UtteranceScore[],
+  seeds: readonly (readonly UtteranceScore[])[],
+  keep: (i: number) => boolean = () => true,
+): OracleRatio {
+  const pick = <T>(xs: readonly T[]) => xs.filter((_, i) => keep(i));
+  const r = ratioBootstrap(pick(oracle), seeds.map(pick));
+  return { ratio: r.ratio, low: r.low, high: r.high, samples: r.samples, seed: r.seed, level: r.level };
 }
 
 /** "95% interval 25.90% to 29.10%" of an interval's WER, for the commands' summaries. */

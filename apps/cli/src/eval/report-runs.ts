@@ -5,8 +5,9 @@
  *   RUN/loss.jsonl, RUN/sessions.jsonl  per-step losses; wall time of every session
  *   RUN/eval/SPLIT/asr/metrics.json     zipper eval asr (+ hyp.txt: how many distinct transcripts)
  *   RUN/eval/SPLIT/tts/metrics.json     zipper eval tts (+ utterances.jsonl, wav/)
- *   RUN/eval/test-clean/{asr,tts}/      ref.txt with hyp.txt / hyp.seedN.txt: scored per utterance
- *                                       for the paper checks' bootstrap intervals (testCleanDecodes)
+ *   RUN/eval/SPLIT/FOLDER/              ref.txt with hyp.txt, or hyp.seedN.txt and target.txt (TTS):
+ *                                       scored per utterance for the bootstraps of the paper checks
+ *                                       and the intervals table (savedEvaluation)
  *   PEER/metrics.json                   zipper eval peer (or DATA, whose eval/peer/SPLIT/ are read)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -114,20 +115,60 @@ function transcript(file: string): string[] | undefined {
   return xs;
 }
 
+/** Where a run keeps each kind of evaluation: eval/SPLIT/FOLDER/. */
+export type EvalFolder = 'asr' | 'asr-ctc' | 'asr-lexicon' | 'tts';
+
+/** A run's metrics of one evaluation (eval/SPLIT/FOLDER/metrics.json), where it has one. */
+export function evaluationOf(r: RunSummary, split: EvalSplit, folder: EvalFolder): Metrics | undefined {
+  return { asr: r.asr, 'asr-ctc': r.asrCtc, 'asr-lexicon': r.asrLexicon, tts: r.tts }[folder][split];
+}
+
+/** A saved evaluation's transcripts, scored per utterance. */
+export interface SavedEvaluation {
+  /** One per decode: ASR hyp.txt; TTS hyp.seedN.txt for every seed of its metrics. */
+  readonly decodes: SavedDecodes;
+  /** TTS: the oracle (target.txt, pocketsphinx on the gold units) against ref.txt. */
+  readonly oracle?: readonly UtteranceScore[];
+  /** TTS: each utterance's voice (utterances.jsonl), where every line names one. */
+  readonly voices?: readonly string[];
+}
+
 /**
- * A run's saved test-clean transcripts scored per utterance, where kept (else undefined): ASR by the
- * text tower (eval/test-clean/asr: one decode), TTS one decode per seed of its metrics
- * (eval/test-clean/tts/hyp.seedN.txt). Read only by the paper checks' bootstrap, when they need it.
+ * A run's saved transcripts of one evaluation (eval/SPLIT/FOLDER: ref.txt with hyp.txt, or with
+ * hyp.seedN.txt and target.txt for TTS) scored per utterance; undefined when the evaluation or any
+ * of its files is missing or a file's line count is not the references'. Read only where a
+ * bootstrap needs it (the paper checks, the intervals table), not by readRun.
  */
-export function testCleanDecodes(r: RunSummary, task: 'asr' | 'tts'): SavedDecodes | undefined {
-  const m = r[task]['test-clean'];
-  const hyps = task === 'asr' ? [HYP_FILE] : m?.seeds?.map((n) => `hyp.seed${n}.txt`);
+export function savedEvaluation(r: RunSummary, split: EvalSplit, folder: EvalFolder): SavedEvaluation | undefined {
+  const m = evaluationOf(r, split, folder);
+  const hyps = folder === 'tts' ? m?.seeds?.map((n) => `hyp.seed${n}.txt`) : [HYP_FILE];
   if (!m || !hyps) return undefined;
-  const dir = path.join(r.dir, 'eval', 'test-clean', task);
+  const dir = path.join(r.dir, 'eval', split, folder);
   const refs = transcript(path.join(dir, REF_FILE));
+  const paired = (xs: string[] | undefined): xs is string[] => xs !== undefined && xs.length === refs?.length;
   const decodes = hyps.map((h) => transcript(path.join(dir, h)));
-  if (!refs || decodes.some((d) => d === undefined || d.length !== refs.length)) return undefined;
-  return decodes.map((d) => scoreCorpus(refs, d!).perUtterance);
+  if (!refs || !decodes.every(paired)) return undefined;
+  const scored = { decodes: decodes.map((d) => scoreCorpus(refs, d).perUtterance) };
+  if (folder !== 'tts') return scored;
+  const target = transcript(path.join(dir, 'target.txt'));
+  const voices = (transcript(path.join(dir, 'utterances.jsonl')) ?? []).map((l) => {
+    try {
+      const v = (JSON.parse(l) as { voice?: unknown }).voice;
+      return typeof v === 'string' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return {
+    ...scored,
+    ...(paired(target) ? { oracle: scoreCorpus(refs, target).perUtterance } : {}),
+    ...(voices.length === refs.length && voices.every((v) => v !== undefined) ? { voices: voices as string[] } : {}),
+  };
+}
+
+/** A run's test-clean decodes per task (ASR by the text tower, TTS per seed), where kept: what the paper checks compare. */
+export function testCleanDecodes(r: RunSummary, task: 'asr' | 'tts'): SavedDecodes | undefined {
+  return savedEvaluation(r, 'test-clean', task)?.decodes;
 }
 
 function readJson<T>(file: string): T {

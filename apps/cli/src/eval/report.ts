@@ -15,15 +15,19 @@ import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
+import { intervalOf, oracleRatioOf } from './outputs.js';
 import { f3, intl, quoted, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
 import {
+  evaluationOf,
   evaluations,
   readPeers,
   readRun,
   SAMPLE_SPLITS,
+  savedEvaluation,
   sortRuns,
+  type EvalFolder,
   type Metrics,
   type RunSummary,
   type TranscriptSpread,
@@ -104,6 +108,78 @@ function renderData(runs: readonly RunSummary[]): string[] {
     lines.push('');
   }
   return lines;
+}
+
+const span = (x: { readonly low: number; readonly high: number }) => `${f3(x.low)}-${f3(x.high)}`;
+
+/**
+ * "How sure": every held-out WER of the runs table and the CTC table with its 95% bootstrap
+ * interval over utterances, and TTS's ratio to the oracle (overall and in the TTS voice) with its
+ * own. Taken from metrics.json where it keeps them (evaluations from 2026-12-04 on), otherwise
+ * computed by the same functions (intervalOf, oracleRatioOf) from the saved transcripts; a cell
+ * whose transcripts are not kept says so.
+ */
+function renderIntervals(runs: readonly RunSummary[]): string[] {
+  const werCell = (r: RunSummary, split: EvalSplit, folder: EvalFolder) => {
+    const m = evaluationOf(r, split, folder);
+    if (!m) return '';
+    const i =
+      m.interval?.wer ??
+      (() => {
+        const saved = savedEvaluation(r, split, folder);
+        return saved && intervalOf(saved.decodes).wer;
+      })();
+    return i ? `${f3(m.wer)} (${span(i)})` : `${f3(m.wer)} (transcripts not kept)`;
+  };
+  const ratioCells = (r: RunSummary): [string, string] => {
+    const m = r.tts['test-clean'];
+    if (!m) return ['', ''];
+    const saved = savedEvaluation(r, 'test-clean', 'tts');
+    const oracle = saved?.oracle;
+    const overall = m.oracleRatio ?? (oracle && saved ? oracleRatioOf(oracle, saved.decodes) : undefined);
+    const voice = m.ttsVoice;
+    const voices = saved?.voices;
+    const inVoice =
+      oracle && voices && voice && voices.includes(voice) ? oracleRatioOf(oracle, saved.decodes, (i) => voices[i] === voice) : undefined;
+    const text = (x: { ratio: number; low: number; high: number } | undefined) =>
+      x ? `${f3(x.ratio)} (${span(x)})` : 'transcripts not kept';
+    return [text(overall), voice ? text(inVoice) : ''];
+  };
+  const rows = runs.map((r) =>
+    row([
+      `\`${r.name}\``,
+      werCell(r, 'test-clean', 'asr'),
+      werCell(r, 'test-other', 'asr'),
+      werCell(r, 'test-clean', 'asr-lexicon'),
+      werCell(r, 'test-other', 'asr-lexicon'),
+      werCell(r, 'test-clean', 'tts'),
+      ...ratioCells(r),
+    ]),
+  );
+  const ttsVoices = [...new Set(runs.flatMap((r) => r.tts['test-clean']?.ttsVoice ?? []))].sort();
+  return [
+    '## How sure: 95% intervals over utterances',
+    '',
+    "Each WER with its 95% bootstrap percentile interval over the split's utterances (1,000 resamples, seed 0; " +
+      "for TTS, of the mean over seeds, one draw of utterances for every seed), and TTS's mean WER over the oracle's with the interval of that ratio " +
+      "(issue 11's aim: within 1.5x), overall and in the TTS voice" +
+      (ttsVoices.length ? ` (${ttsVoices.join(', ')})` : '') +
+      ". The test sets' sampling noise only, not the noise between training runs.",
+    '',
+    row([
+      'run',
+      'ASR test-clean (text tower)',
+      'ASR test-other (text tower)',
+      'CTC head + word LM, test-clean',
+      'CTC head + word LM, test-other',
+      'TTS test-clean',
+      'TTS / oracle',
+      'TTS / oracle in the TTS voice',
+    ]),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...rows,
+    '',
+  ];
 }
 
 function renderPage(args: {
@@ -216,6 +292,7 @@ function renderPage(args: {
       ]),
     ),
   );
+  lines.push(...renderIntervals(runs));
   if (spreadRows.length) {
     lines.push(
       '## ASR: do the transcripts follow the audio?',

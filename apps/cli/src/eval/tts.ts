@@ -18,14 +18,26 @@ import path from 'node:path';
 import { mean } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
-import { ratioBootstrap } from '@zipper/eval';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
-import { ensureDir, errorsOf, finish, intervalOf, intervalText, pct, REF_FILE, scoreByVoice, writeLines, type Scored } from './outputs.js';
+import {
+  ensureDir,
+  errorsOf,
+  finish,
+  intervalOf,
+  intervalText,
+  oracleRatioOf,
+  pct,
+  REF_FILE,
+  scoreByVoice,
+  writeLines,
+  type OracleRatio,
+  type Scored,
+} from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
@@ -174,21 +186,14 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       cer: mean(xs.map((x) => x.cer)),
     });
     const ttsVoice = m.run.counts.ttsVoice;
-    /**
-     * The mean WER over the oracle's (issue 11: "within 1.5x of the oracle") on the utterances
-     * `keep` selects, with the bootstrap over them of that ratio.
-     */
-    const ratioOver = (keep: (i: number) => boolean) => {
-      const pick = <T>(xs: readonly T[]) => xs.filter((_, i) => keep(i));
-      const r = ratioBootstrap(
-        pick(oracle.perUtterance),
-        vsGold.map((x) => pick(x.perUtterance)),
+    const ratioOver = (keep: (i: number) => boolean) =>
+      oracleRatioOf(
+        oracle.perUtterance,
+        vsGold.map((x) => x.perUtterance),
+        keep,
       );
-      return { ratio: r.ratio, low: r.low, high: r.high, samples: r.samples, seed: r.seed, level: r.level };
-    };
     const oracleRatio = ratioOver(() => true);
-    const ratioText = (x: typeof oracleRatio) =>
-      `x${x.ratio.toFixed(2)} the oracle's (95% interval ${x.low.toFixed(2)} to ${x.high.toFixed(2)})`;
+    const ratioText = (x: OracleRatio) => `x${x.ratio.toFixed(2)} the oracle's (95% interval ${x.low.toFixed(2)} to ${x.high.toFixed(2)})`;
     const voiceRows = Object.fromEntries(
       Object.keys(oracle.voices).map((vName) => [
         vName,
