@@ -107,6 +107,54 @@ describe('zipper wer', () => {
     expect(text.lines.join('\n')).toMatch(/95% interval WER \d\.\d\d% to \d\.\d\d%, CER \d\.\d\d% to \d\.\d\d%/);
   });
 
+  it('several --hyp and --baseline files are decodes of one system: the means over them, and one bootstrap over utterances for all', async () => {
+    // 40 utterances "a b c d e"; system A's two decodes miss "e" in 10 and in 30 utterances (mean
+    // 20 of 200 words), system B's in all 40 and in none (mean 20 too): the paired difference is 0
+    // in every resample that draws the same utterances for both decodes of a system.
+    const n = 40;
+    const ref = path.join(tmp, 'r6.txt');
+    const file = async (name: string, missing: number) => {
+      const f = path.join(tmp, name);
+      await fs.writeFile(f, 'a b c d\n'.repeat(missing) + 'a b c d e\n'.repeat(n - missing));
+      return f;
+    };
+    await fs.writeFile(ref, 'a b c d e\n'.repeat(n));
+    const [a1, a2, b1, b2] = [await file('a1.txt', 10), await file('a2.txt', 30), await file('b1.txt', n), await file('b2.txt', 0)];
+    const { code, lines } = await run(['--ref', ref, '--hyp', a1, '--hyp', a2, '--baseline', b1, '--baseline', b2, '--interval', '--json']);
+    expect(code).toBe(0);
+    const last = JSON.parse(lines.at(-1)!) as {
+      wer: number;
+      words: number;
+      sub: number;
+      del: number;
+      ins: number;
+      hyps: { file: string; wer: number; del: number }[];
+      baseline: { wer: number; del: number; hyps: { file: string; wer: number }[] };
+      interval: { wer: { low: number; high: number } };
+      bootstrap: { wer: { delta: number; low: number; high: number } };
+    };
+    expect([last.wer, last.words, last.del, (last.sub + last.del + last.ins) / last.words]).toEqual([20 / 200, 200, 20, 20 / 200]);
+    expect(last.hyps).toEqual([
+      { file: a1, wer: 10 / 200, cer: 10 / 200, sub: 0, del: 10, ins: 0 },
+      { file: a2, wer: 30 / 200, cer: 30 / 200, sub: 0, del: 30, ins: 0 },
+    ]);
+    expect([last.baseline.wer, last.baseline.del, last.baseline.hyps.map((h) => h.wer)]).toEqual([20 / 200, 20, [40 / 200, 0]]);
+    // the mean of the two decodes over resampled utterances: (m1 + m2) / 400 with m1 ~ Bin(40, 1/4) and m2 ~ Bin(40, 3/4)
+    // drawn together, not a fixed 0.1 (one file's interval would be wider or narrower, never a point)
+    expect(last.interval.wer.low).toBeLessThan(0.1);
+    expect(last.interval.wer.high).toBeGreaterThan(0.1);
+    // B's decodes miss "e" in every utterance together (1 + 0 of 2 decodes): each resample's B mean is
+    // exactly 0.1; A's is the drawn share, so the difference is A's interval less 0.1
+    expect(last.bootstrap.wer.delta).toBeCloseTo(0, 12);
+    expect(last.bootstrap.wer.low).toBeCloseTo(last.interval.wer.low - 0.1, 12);
+    expect(last.bootstrap.wer.high).toBeCloseTo(last.interval.wer.high - 0.1, 12);
+    const text = await run(['--ref', ref, '--hyp', a1, '--hyp', a2]);
+    expect(text.lines.join('\n')).toContain('WER 10.00% (sub 0, del 20, ins 0, mean over 2 files)');
+    const short = await file('a3.txt', 0);
+    await fs.writeFile(short, 'a b c d e\n');
+    await expect(run(['--ref', ref, '--hyp', a1, '--hyp', short])).rejects.toThrow(/--ref has 40 lines but --hyp has 1 \(.*a3\.txt\)/);
+  });
+
   it('refuses bootstrap options without --interval or --baseline, a bad level, too few samples, a baseline of another length', async () => {
     const ref = path.join(tmp, 'r4.txt');
     const hyp = path.join(tmp, 'h4.txt');
