@@ -19,7 +19,7 @@ import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
 import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
 import { EVAL_SPLITS, TRAIN_SPLIT, type EvalSplit, type InputSplit } from './inputs.js';
-import { HYP_FILE, METRICS_FILE, REF_FILE } from './outputs.js';
+import { HYP_FILE, METRICS_FILE, REF_FILE, type Interval, type OracleRatio } from './outputs.js';
 
 /** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
 export interface Metrics {
@@ -38,7 +38,7 @@ export interface Metrics {
   readonly manifest?: string;
   readonly manifestSha256?: string;
   /** The 95% bootstrap interval over utterances of the reported rates (metrics from 2026-12-04 on; outputs.ts intervalOf). */
-  readonly interval?: { readonly wer: { readonly low: number; readonly high: number } };
+  readonly interval?: Pick<Interval, 'wer'>;
   // tts only
   readonly werMin?: number;
   readonly werMax?: number;
@@ -46,7 +46,7 @@ export interface Metrics {
   readonly vsTarget?: { readonly wer: number };
   readonly oracle?: { readonly wer: number };
   /** The mean WER over the oracle's, with its 95% bootstrap interval over utterances (metrics from 2026-12-04 on). */
-  readonly oracleRatio?: { readonly ratio: number; readonly low: number; readonly high: number };
+  readonly oracleRatio?: Pick<OracleRatio, 'ratio' | 'low' | 'high'>;
   readonly unitsRatio?: number;
   readonly ttsVoice?: string;
   readonly voices?: Readonly<Record<string, { readonly wer: number; readonly oracle?: number; readonly utterances: number }>>;
