@@ -4,7 +4,7 @@
 // bit); a frozen tower stays bit-identical; the trained models transcribe a WAV and synthesize
 // one; a data-parallel chunk (--workers 1 --minutes) follows the in-process curve; bad input is
 // one typed error line with exit code 2 (usage) or 1 (a tower that changed).
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeSafetensors } from '@zipper/common';
@@ -389,6 +389,18 @@ describe('zipper fuse train', () => {
     const bad = await runZipper(['fuse', 'probe', '--model', out, '--limit', '1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--limit/);
+    // a run whose data build is elsewhere (a checkpoint package's run.json names DATA): --data names it, and scores the same
+    const moved = `${out}-moved`;
+    cpSync(out, moved, { recursive: true });
+    const movedRun = JSON.parse(readFileSync(path.join(moved, 'run.json'), 'utf8')) as { data: { dir: string } };
+    const dataDir = movedRun.data.dir;
+    writeFileSync(path.join(moved, 'run.json'), JSON.stringify({ ...movedRun, data: { ...movedRun.data, dir: 'DATA' } }));
+    const lost = await runZipper(['fuse', 'probe', '--model', moved, '--batch', '3', '--json']);
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toMatch(/names its data build as DATA, which is not here; pass --data DIR/);
+    const found = await runZipper(['fuse', 'probe', '--model', moved, '--data', dataDir, '--batch', '3', '--json']);
+    expect(found.code, found.stderr).toBe(0);
+    expect(summaryOf(found)).toEqual(probe);
   }, 180_000);
 
   it('--tower-lr-scale: the unfrozen speech tower trains at the scaled rate (0 keeps it bit-identical, the fusion weights still move); recorded; refused when both towers are frozen', async () => {

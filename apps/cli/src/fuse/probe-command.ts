@@ -6,9 +6,10 @@
  * (mismatched - matched, nats/token) is what the input is worth to the model; 0 means the output
  * ignores it and the model is its own tower's language model.
  */
+import { existsSync } from 'node:fs';
 import type { AlignedFraction } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
-import { evaluateStreams, initBackend } from '@zipper/core';
+import { evaluateStreams, initBackend, resolveModelLocation } from '@zipper/core';
 import { ASR, taskExample, TTS, type AlignedItem, type TaskSpec } from '@zipper/fuse';
 import { intArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
@@ -16,17 +17,19 @@ import { prepareAligned } from './aligned.js';
 import { loadTrainedModel } from './trained-model.js';
 import { parseTowerOptions } from './towers.js';
 
-export const PROBE_USAGE = `usage: zipper fuse probe --model RUN_DIR [--limit N] [--batch 8] [--tower NAME=DIR] [--json]
+export const PROBE_USAGE = `usage: zipper fuse probe --model RUN_DIR|PACKAGE [--data DIR] [--limit N] [--batch 8] [--tower NAME=DIR] [--json]
 
 Held-out (dev) loss of each task's output with its matched input and with a mismatched one (each
 utterance's input swapped for the next utterance's): ASR text loss given the right audio vs another
 sentence's audio; TTS speech loss given the right text vs another's. "gain" = mismatched - matched
 (nats/token): what the input is worth to the model (0: it ignores the input). --limit N: the first
-N dev utterances per task (default all). --json: the last line is
-{"asr":{"matched","mismatched","gain","targets"},"tts":{...}}.`;
+N dev utterances per task (default all). --data DIR: the data build whose dev split is scored
+(default the run's, as run.json names it; a checkpoint package, whose run.json names DATA, needs
+it). --json: the last line is {"asr":{"matched","mismatched","gain","targets"},"tts":{...}}.`;
 
 const OPTIONS = {
   model: { type: 'string' },
+  data: { type: 'string' },
   limit: { type: 'string' },
   batch: { type: 'string' },
   tower: { type: 'string', multiple: true },
@@ -52,15 +55,19 @@ export async function runFusedProbe(argv: readonly string[]): Promise<number> {
     console.log(PROBE_USAGE);
     return 0;
   }
-  if (!v.model) throw new UsageError(`--model RUN_DIR is required\n\n${PROBE_USAGE}`);
+  if (!v.model) throw new UsageError(`--model RUN_DIR|PACKAGE is required\n\n${PROBE_USAGE}`);
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 2);
   const batchSize = intArg(v.batch, 'batch', 8, 1);
   const log = (s: string) => void process.stderr.write(`${s}\n`);
   await initBackend();
-  const tm = await loadTrainedModel(v.model, parseTowerOptions(v.tower, { optional: true }));
+  const tm = await loadTrainedModel(resolveModelLocation(v.model), parseTowerOptions(v.tower, { optional: true }));
   try {
     const m = tm.model;
-    const data = DataDir.open(tm.run.data.dir);
+    if (v.data === undefined && !existsSync(tm.run.data.dir))
+      throw new UsageError(
+        `--model ${v.model} names its data build as ${tm.run.data.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. zipper data build --size ${tm.run.data.size} --seed ${tm.run.data.seed})`,
+      );
+    const data = DataDir.open(v.data ?? tm.run.data.dir);
     const maxLen = (x: string) => m.config.towers.find((t) => t.name === x)?.config.maxSeqLen;
     const total = tm.run.kind === 'baseline' ? tm.run.model.maxSeqLen : undefined;
     const aligned = prepareAligned(
