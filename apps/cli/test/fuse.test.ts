@@ -392,12 +392,13 @@ describe('zipper fuse train', () => {
     // a run whose data build is elsewhere (a checkpoint package's run.json names DATA): --data names it, and scores the same
     const moved = `${out}-moved`;
     cpSync(out, moved, { recursive: true });
-    const movedRun = JSON.parse(readFileSync(path.join(moved, 'run.json'), 'utf8')) as { data: { dir: string } };
+    const movedRun = JSON.parse(readFileSync(path.join(moved, 'run.json'), 'utf8')) as { data: { dir: string; size: string } };
     const dataDir = movedRun.data.dir;
     writeFileSync(path.join(moved, 'run.json'), JSON.stringify({ ...movedRun, data: { ...movedRun.data, dir: 'DATA' } }));
     const lost = await runZipper(['fuse', 'probe', '--model', moved, '--batch', '3', '--json']);
     expect(lost.code).toBe(2);
     expect(lost.stderr).toMatch(/names its data build as DATA, which is not here; pass --data DIR/);
+    expect(lost.stderr).toContain(`its own: zipper data build --size ${movedRun.data.size} --seed`);
     const found = await runZipper(['fuse', 'probe', '--model', moved, '--data', dataDir, '--batch', '3', '--json']);
     expect(found.code, found.stderr).toBe(0);
     expect(summaryOf(found)).toEqual(probe);

@@ -7,7 +7,7 @@
  * ignores it and the model is its own tower's language model.
  */
 import { existsSync } from 'node:fs';
-import type { AlignedFraction } from '@zipper/data';
+import { buildArgs, type AlignedFraction } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { evaluateStreams, initBackend, resolveModelLocation } from '@zipper/core';
 import { ASR, taskExample, TTS, type AlignedItem, type TaskSpec } from '@zipper/fuse';
@@ -65,7 +65,7 @@ export async function runFusedProbe(argv: readonly string[]): Promise<number> {
     const m = tm.model;
     if (v.data === undefined && !existsSync(tm.run.data.dir))
       throw new UsageError(
-        `--model ${v.model} names its data build as ${tm.run.data.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. zipper data build --size ${tm.run.data.size} --seed ${tm.run.data.seed})`,
+        `--model ${v.model} names its data build as ${tm.run.data.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. its own: zipper data build ${buildArgs(tm.run.data)})`,
       );
     const data = DataDir.open(v.data ?? tm.run.data.dir);
     const maxLen = (x: string) => m.config.towers.find((t) => t.name === x)?.config.maxSeqLen;
