@@ -49,7 +49,18 @@ export interface Metrics {
   readonly oracleRatio?: Pick<OracleRatio, 'ratio' | 'low' | 'high'>;
   readonly unitsRatio?: number;
   readonly ttsVoice?: string;
-  readonly voices?: Readonly<Record<string, { readonly wer: number; readonly oracle?: number; readonly utterances: number }>>;
+  readonly voices?: Readonly<
+    Record<
+      string,
+      {
+        readonly wer: number;
+        readonly oracle?: number;
+        readonly utterances: number;
+        /** tts: the voice's ratio to the oracle with its interval (metrics from 2026-12-04 on). */
+        readonly oracleRatio?: Pick<OracleRatio, 'ratio' | 'low' | 'high'>;
+      }
+    >
+  >;
 }
 
 /**
@@ -163,6 +174,19 @@ export function savedEvaluation(r: RunSummary, split: EvalSplit, folder: EvalFol
     ...scored,
     ...(paired(target) ? { oracle: scoreCorpus(refs, target).perUtterance } : {}),
     ...(voices.length === refs.length && voices.every((v) => v !== undefined) ? { voices: voices as string[] } : {}),
+  };
+}
+
+/** Reads savedEvaluation's transcripts once per (run, split, folder), for the sections of one report that share them. */
+export type SavedEvaluations = (r: RunSummary, split: EvalSplit, folder: EvalFolder) => SavedEvaluation | undefined;
+
+/** savedEvaluation, each (run, split, folder) read and scored once however often it is asked for. */
+export function savedEvaluations(): SavedEvaluations {
+  const memo = new Map<string, SavedEvaluation | undefined>();
+  return (r, split, folder) => {
+    const key = `${r.dir}\0${split}\0${folder}`;
+    if (!memo.has(key)) memo.set(key, savedEvaluation(r, split, folder));
+    return memo.get(key);
   };
 }
 

@@ -15,7 +15,7 @@ import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
-import { intervalOf, oracleRatioOf } from './outputs.js';
+import { intervalOf, oracleRatioOf, type OracleRatio } from './outputs.js';
 import { f3, intl, quoted, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
@@ -25,11 +25,12 @@ import {
   readPeers,
   readRun,
   SAMPLE_SPLITS,
-  savedEvaluation,
+  savedEvaluations,
   sortRuns,
   type EvalFolder,
   type Metrics,
   type RunSummary,
+  type SavedEvaluations,
   type TranscriptSpread,
 } from './report-runs.js';
 
@@ -116,33 +117,29 @@ const span = (x: { readonly low: number; readonly high: number }) => `${f3(x.low
  * "How sure": every held-out WER of the runs table and the CTC table with its 95% bootstrap
  * interval over utterances, and TTS's ratio to the oracle (overall and in the TTS voice) with its
  * own. Taken from metrics.json where it keeps them (evaluations from 2026-12-04 on), otherwise
- * computed by the same functions (intervalOf, oracleRatioOf) from the saved transcripts; a cell
- * whose transcripts are not kept says so.
+ * computed by the same functions (intervalOf, oracleRatioOf) from the saved transcripts, read only
+ * then (`saved`, shared with the paper checks); a cell whose transcripts are not kept says so.
  */
-function renderIntervals(runs: readonly RunSummary[]): string[] {
+function renderIntervals(runs: readonly RunSummary[], saved: SavedEvaluations): string[] {
+  type Span = { readonly low: number; readonly high: number };
+  const cell = (x: number, i: Span | undefined) => (i ? `${f3(x)} (${span(i)})` : `${f3(x)} (transcripts not kept)`);
   const werCell = (r: RunSummary, split: EvalSplit, folder: EvalFolder) => {
     const m = evaluationOf(r, split, folder);
     if (!m) return '';
-    const i =
-      m.interval?.wer ??
-      (() => {
-        const saved = savedEvaluation(r, split, folder);
-        return saved && intervalOf(saved.decodes).wer;
-      })();
-    return i ? `${f3(m.wer)} (${span(i)})` : `${f3(m.wer)} (transcripts not kept)`;
+    const s = m.interval ? undefined : saved(r, split, folder);
+    return cell(m.wer, m.interval?.wer ?? (s && intervalOf(s.decodes).wer));
   };
   const ratioCells = (r: RunSummary): [string, string] => {
     const m = r.tts['test-clean'];
     if (!m) return ['', ''];
-    const saved = savedEvaluation(r, 'test-clean', 'tts');
-    const oracle = saved?.oracle;
-    const overall = m.oracleRatio ?? (oracle && saved ? oracleRatioOf(oracle, saved.decodes) : undefined);
-    const voice = m.ttsVoice;
-    const voices = saved?.voices;
-    const inVoice =
-      oracle && voices && voice && voices.includes(voice) ? oracleRatioOf(oracle, saved.decodes, (i) => voices[i] === voice) : undefined;
-    const text = (x: { ratio: number; low: number; high: number } | undefined) =>
-      x ? `${f3(x.ratio)} (${span(x)})` : 'transcripts not kept';
+    // the TTS voice, when the split has utterances in it (metrics.json's voices say which it has)
+    const voice = m.ttsVoice && (!m.voices || m.ttsVoice in m.voices) ? m.ttsVoice : undefined;
+    const kept = voice ? m.voices?.[voice]?.oracleRatio : undefined;
+    const s = m.oracleRatio && (!voice || kept) ? undefined : saved(r, 'test-clean', 'tts');
+    const from = (keep?: (i: number) => boolean) => (s?.oracle ? oracleRatioOf(s.oracle, s.decodes, keep) : undefined);
+    const overall = m.oracleRatio ?? from();
+    const inVoice = kept ?? (s?.voices?.includes(voice!) ? from((i) => s.voices![i] === voice) : undefined);
+    const text = (x: Pick<OracleRatio, 'ratio' | 'low' | 'high'> | undefined) => (x ? cell(x.ratio, x) : 'transcripts not kept');
     return [text(overall), voice ? text(inVoice) : ''];
   };
   const rows = runs.map((r) =>
@@ -190,6 +187,7 @@ function renderPage(args: {
   samples: Map<string, string[]>;
 }): string {
   const { runs, peers, assets } = args;
+  const saved = savedEvaluations(); // the paper checks and the intervals table read the same transcripts
   const asr = (r: RunSummary, s: EvalSplit) => r.asr[s];
   const tts = (r: RunSummary) => r.tts['test-clean'] ?? r.tts['test-other'] ?? r.tts.dev;
   const lines: string[] = [
@@ -292,7 +290,7 @@ function renderPage(args: {
       ]),
     ),
   );
-  lines.push(...renderIntervals(runs));
+  lines.push(...renderIntervals(runs, saved));
   if (spreadRows.length) {
     lines.push(
       '## ASR: do the transcripts follow the audio?',
@@ -316,7 +314,7 @@ function renderPage(args: {
     for (const p of peers) lines.push(row([p.split, f3(p.wer), f3(p.cer), intl(p.words), intl(p.utterances)]));
     lines.push('');
   }
-  lines.push(...renderPaperChecks(runs));
+  lines.push(...renderPaperChecks(runs, (r, task) => saved(r, 'test-clean', task)?.decodes));
   lines.push('## ASR: WER against aligned fraction', '', `![ASR WER against aligned fraction](${assets}/wer-asr.svg)`, '');
   const withTts = runs.filter((r) => Object.keys(r.tts).length > 0);
   lines.push('## TTS', '', `![TTS WER against aligned fraction](${assets}/wer-tts.svg)`, '');
