@@ -894,7 +894,9 @@ describe('fuzz every zipper command', () => {
       cer: 0.2,
       words: 10,
       utterances: 2,
-      voices: { a: { wer: 0.5, utterances: 2 } },
+      interval: { wer: { low: 0.4, high: 0.6 } },
+      oracleRatio: { ratio: 1.2, low: 1.1, high: 1.3 },
+      voices: { a: { wer: 0.5, utterances: 2, oracleRatio: { ratio: 1.2, low: 1.1, high: 1.3 } } },
     };
     for (let i = 0; i < 12; i++) {
       await fs.writeFile(path.join(junkRun, 'run.json'), f.chance(0.3) ? JSON.stringify(run) : f.mutateJson(run));
@@ -945,6 +947,17 @@ describe('fuzz every zipper command', () => {
         ),
       ]);
     }
+    // a per-voice ratio of the wrong type is the report's usage error naming the field, not a crash later
+    await fs.writeFile(path.join(junkRun, 'run.json'), JSON.stringify(run));
+    await fs.writeFile(path.join(junkRun, 'loss.jsonl'), '{"step":1,"tokens":10,"loss":2,"streams":{"text":2}}\n');
+    await fs.writeFile(path.join(junkRun, 'sessions.jsonl'), '{"seconds":1.5}\n');
+    const badVoice = { ...metrics, voices: { a: { wer: 0.5, utterances: 2, oracleRatio: { ratio: '1.2', low: 1.1, high: 1.3 } } } };
+    await fs.writeFile(path.join(junkRun, 'eval', 'test-clean', 'asr', 'metrics.json'), JSON.stringify(badVoice));
+    const r = await check('eval', ['eval', 'report', '--runs', junkRun, '--out', at('cases', `${n++}-r.md`)]);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      expect.stringContaining('"voices" is not an object of {wer, utterances[, oracle, oracleRatio]}'),
+    ]);
   });
 
   it('transcribe, speak, demo speech, bench asr|tts: an untrained tiny zipped run; mutated WAVs, junk text, bad options', async () => {

@@ -222,16 +222,27 @@ function readMetrics(file: string, splits: readonly string[] = EVAL_SPLITS): Met
   if (m['seeds'] !== undefined && !(Array.isArray(m['seeds']) && m['seeds'].every(isNum))) throw bad('"seeds" is not a list of numbers');
   for (const k of ['command', 'out']) if (m[k] !== undefined && typeof m[k] !== 'string') throw bad(`"${k}" is not a string`);
   if (m['ttsVoice'] !== undefined && typeof m['ttsVoice'] !== 'string') throw bad('"ttsVoice" is not a string');
+  /** Absent, or {ratio, low, high} numbers (an OracleRatio). */
+  const ratioOk = (r: unknown) => r === undefined || (isObj(r) && isNum(r['ratio']) && isNum(r['low']) && isNum(r['high']));
+  const wer = isObj(m['interval']) ? m['interval']['wer'] : undefined;
+  if (m['interval'] !== undefined && !(isObj(wer) && isNum(wer['low']) && isNum(wer['high'])))
+    throw bad('"interval" has no numeric wer {low, high}');
+  if (!ratioOk(m['oracleRatio'])) throw bad('"oracleRatio" is not {ratio, low, high} numbers');
   if (
     m['voices'] !== undefined &&
     !(
       isObj(m['voices']) &&
       Object.values(m['voices']).every(
-        (v) => isObj(v) && isNum(v['wer']) && isNum(v['utterances']) && (v['oracle'] === undefined || isNum(v['oracle'])),
+        (v) =>
+          isObj(v) &&
+          isNum(v['wer']) &&
+          isNum(v['utterances']) &&
+          (v['oracle'] === undefined || isNum(v['oracle'])) &&
+          ratioOk(v['oracleRatio']),
       )
     )
   ) {
-    throw bad('"voices" is not an object of {wer, utterances} per voice');
+    throw bad('"voices" is not an object of {wer, utterances[, oracle, oracleRatio]} per voice');
   }
   return m as unknown as Metrics;
 }

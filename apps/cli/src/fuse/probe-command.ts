@@ -14,6 +14,7 @@ import { ASR, taskExample, TTS, type AlignedItem, type TaskSpec } from '@zipper/
 import { intArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { prepareAligned } from './aligned.js';
+import { readRunDir } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { parseTowerOptions } from './towers.js';
 
@@ -59,15 +60,18 @@ export async function runFusedProbe(argv: readonly string[]): Promise<number> {
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 2);
   const batchSize = intArg(v.batch, 'batch', 8, 1);
   const log = (s: string) => void process.stderr.write(`${s}\n`);
+  const dir = resolveModelLocation(v.model);
+  // The data build is checked before the weights load: a missing one is a usage error at once.
+  const recorded = readRunDir(dir).data;
+  if (v.data === undefined && !existsSync(recorded.dir))
+    throw new UsageError(
+      `--model ${v.model} names its data build as ${recorded.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. its own: zipper data build ${buildArgs(recorded)})`,
+    );
+  const data = DataDir.open(v.data ?? recorded.dir);
   await initBackend();
-  const tm = await loadTrainedModel(resolveModelLocation(v.model), parseTowerOptions(v.tower, { optional: true }));
+  const tm = await loadTrainedModel(dir, parseTowerOptions(v.tower, { optional: true }));
   try {
     const m = tm.model;
-    if (v.data === undefined && !existsSync(tm.run.data.dir))
-      throw new UsageError(
-        `--model ${v.model} names its data build as ${tm.run.data.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. its own: zipper data build ${buildArgs(tm.run.data)})`,
-      );
-    const data = DataDir.open(v.data ?? tm.run.data.dir);
     const maxLen = (x: string) => m.config.towers.find((t) => t.name === x)?.config.maxSeqLen;
     const total = tm.run.kind === 'baseline' ? tm.run.model.maxSeqLen : undefined;
     const aligned = prepareAligned(

@@ -3,7 +3,8 @@
  * to reproduce it (the command, seed, recipe, tasks and mixture, the exact towers and data build)
  * and to resume it, decode with it (`zipper fuse generate --model OUT`) or evaluate it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
 import type { AlignedData } from './aligned.js';
 import type { InitFrom } from './init-from.js';
@@ -111,6 +112,16 @@ export interface FuseRun {
  */
 export const ASR_AUDIO = ['asr', 'asr,tts', 'asr,noisy', 'asr,tts,noisy'] as const;
 export type AsrAudio = (typeof ASR_AUDIO)[number];
+
+/** The run.json of run directory `dir` (the --out of zipper fuse train / baseline train). */
+export function readRunDir(dir: string): FuseRun {
+  const runFile = path.join(path.resolve(dir), 'run.json');
+  if (!existsSync(runFile))
+    throw new CheckpointError(
+      `${path.resolve(dir)} has no run.json; pass the --out directory of zipper fuse train or zipper baseline train`,
+    );
+  return readFuseRun(runFile);
+}
 
 export function readFuseRun(file: string): FuseRun {
   let v: FuseRun;

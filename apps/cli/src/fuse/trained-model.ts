@@ -22,7 +22,7 @@ import {
 import { TextTower, WordLm } from '@zipper/text';
 import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
-import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
+import { MODEL_DIR, readRunDir, type FuseRun } from './run-file.js';
 import { loadTowers, recordedLocations, type Modality } from './towers.js';
 
 export interface TrainedModel {
@@ -80,10 +80,7 @@ export type GeneratedRow =
 /** Loads the run in `dir` (the --out of zipper fuse train / baseline train). */
 export async function loadTrainedModel(dir: string, towers: Partial<Record<Modality, string>> = {}): Promise<TrainedModel> {
   const root = path.resolve(dir);
-  const runFile = path.join(root, 'run.json');
-  if (!existsSync(runFile))
-    throw new CheckpointError(`${root} has no run.json; pass the --out directory of zipper fuse train or zipper baseline train`);
-  const run = readFuseRun(runFile);
+  const run = readRunDir(root);
   const modelDir = path.join(root, MODEL_DIR);
   if (!existsSync(modelDir))
     throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
