@@ -129,6 +129,26 @@ describe('zipper fuse train --init-from', () => {
     );
   }, 120_000);
 
+  it('freezing a tower the source trained: one usage line (its trained weights would not be saved)', async () => {
+    const r = await runZipper([
+      'fuse',
+      'train',
+      ...common().slice(0, -2),
+      '--freeze',
+      'text,speech',
+      '--out',
+      path.join(data, 'bad-freeze'),
+      '--steps',
+      '2',
+      '--init-from',
+      runs.source,
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /--init-from .*source trained the speech tower, which this run freezes: .* --tower-lr-scale 0 \(and --freeze text\)$/,
+    );
+  }, 120_000);
+
   it('another kind, a folder without a run, or with --resume: one usage line', async () => {
     const b = await runZipper([
       'baseline',

@@ -78,10 +78,17 @@ export function modelWeightsSha256(modelDir: string): string {
 
 /**
  * Checks the source of `--init-from DIR|PACKAGE` (a run's --out directory, or a checkpoint package
- * of `zipper fuse release` by folder or installed name) against the new run's kind and towers;
- * returns its absolute path.
+ * of `zipper fuse release` by folder or installed name) against the new run's kind, towers and
+ * frozen towers; returns its absolute path. A tower this run freezes must be frozen in the source
+ * too: a frozen tower is saved by reference to its tower checkpoint (@zipper/fuse saveZipper), so
+ * weights the source trained would be trained on here and then lost from every checkpoint.
  */
-export function checkInitSource(dir: string, kind: ModelKind, towers: Readonly<Record<Modality, TowerRef>>): string {
+export function checkInitSource(
+  dir: string,
+  kind: ModelKind,
+  towers: Readonly<Record<Modality, TowerRef>>,
+  freeze: readonly string[] = [],
+): string {
   let abs: string;
   try {
     abs = resolveModelLocation(dir);
@@ -100,6 +107,11 @@ export function checkInitSource(dir: string, kind: ModelKind, towers: Readonly<R
         `--init-from ${dir} was trained on another ${m} tower (sha256 ${src.towers[m].sha256.slice(0, 12)}..., this run's ${towers[m].sha256.slice(0, 12)}...); pass the same --tower ${m}`,
       );
   }
+  const trained = freeze.filter((t) => !(src.model.freeze ?? []).includes(t));
+  if (trained.length > 0)
+    throw new UsageError(
+      `--init-from ${dir} trained the ${trained.join(' and ')} tower${trained.length > 1 ? 's' : ''}, which this run freezes: a frozen tower is saved as a reference to its tower checkpoint, so the source's trained weights would be lost; keep them fixed and saved with --tower-lr-scale 0 (and --freeze ${freeze.filter((t) => !trained.includes(t)).join(',') || 'none'})`,
+    );
   const modelDir = path.join(abs, MODEL_DIR);
   if (!existsSync(modelDir))
     throw new UsageError(`--init-from ${dir}: no ${MODEL_DIR}/ yet (the run has not reached its first checkpoint)`);

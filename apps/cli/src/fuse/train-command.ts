@@ -384,7 +384,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     // --init-from: the source's weights replace the fresh ones (on a resume, only before the first checkpoint)
-    const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs) : undefined;
+    const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs, freeze) : undefined;
     const init =
       source !== undefined && !(v.resume && (await latestCheckpoint(path.join(out, TRAIN_DIR))))
         ? await initFrom(m, source, refs, run?.initFrom)
