@@ -222,8 +222,9 @@ function readMetrics(file: string, splits: readonly string[] = EVAL_SPLITS): Met
   if (m['seeds'] !== undefined && !(Array.isArray(m['seeds']) && m['seeds'].every(isNum))) throw bad('"seeds" is not a list of numbers');
   for (const k of ['command', 'out']) if (m[k] !== undefined && typeof m[k] !== 'string') throw bad(`"${k}" is not a string`);
   if (m['ttsVoice'] !== undefined && typeof m['ttsVoice'] !== 'string') throw bad('"ttsVoice" is not a string');
-  /** Absent, or {ratio, low, high} numbers (an OracleRatio). */
-  const ratioOk = (r: unknown) => r === undefined || (isObj(r) && isNum(r['ratio']) && isNum(r['low']) && isNum(r['high']));
+  /** Absent, or {ratio, low, high} numbers (an OracleRatio; null where the oracle made no error: JSON has no Infinity). */
+  const numOrNull = (x: unknown) => x === null || isNum(x);
+  const ratioOk = (r: unknown) => r === undefined || (isObj(r) && numOrNull(r['ratio']) && numOrNull(r['low']) && numOrNull(r['high']));
   const wer = isObj(m['interval']) ? m['interval']['wer'] : undefined;
   if (m['interval'] !== undefined && !(isObj(wer) && isNum(wer['low']) && isNum(wer['high'])))
     throw bad('"interval" has no numeric wer {low, high}');
