@@ -282,7 +282,11 @@ export function frozenTowers(run: FuseRun): string[] {
 /** What a zipped run adds to the paper's recipe (none: the paper's), as the report names it. */
 export function recipeExtras(run: FuseRun): string[] {
   return [
-    run.recipe.towerLrScale !== undefined ? `towers at ${run.recipe.towerLrScale}x lr` : '',
+    run.recipe.towerLrScale === 0
+      ? 'unfrozen towers held fixed (0x lr)'
+      : run.recipe.towerLrScale !== undefined
+        ? `towers at ${run.recipe.towerLrScale}x lr`
+        : '',
     run.model.ctcWeight
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',

@@ -1,0 +1,30 @@
+// How the report, the release's package description and its card name a zipped run's recipe
+// (recipeExtras / labelOf): the shipped package's run.json gives the label its card starts with.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { labelOf, recipeExtras } from '../src/eval/report-runs.js';
+import type { FuseRun } from '../src/fuse/run-file.js';
+
+const shipped = JSON.parse(
+  readFileSync(new URL('../../../packages/checkpoints/zipper-small/run.json', import.meta.url), 'utf8'),
+) as FuseRun;
+const withScale = (towerLrScale: number | undefined): FuseRun => ({
+  ...shipped,
+  recipe: { ...shipped.recipe, ...(towerLrScale === undefined ? { towerLrScale: undefined } : { towerLrScale }) },
+});
+
+describe('recipeExtras', () => {
+  it('names the towers learning-rate scale: held fixed at 0, a multiple otherwise, nothing when absent', () => {
+    expect(recipeExtras(withScale(0))[0]).toBe('unfrozen towers held fixed (0x lr)');
+    expect(recipeExtras(withScale(0.1))[0]).toBe('towers at 0.1x lr');
+    expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 0.3 (bytes, 2-block encoder)');
+  });
+
+  it("labels the shipped package's run as its model card does", () => {
+    const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
+    expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
+    expect(labelOf(shipped)).toBe(
+      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 0.3 (bytes, 2-block encoder); zero-output, gates 1; align prior 1; cross-rope; ASR audio asr,noisy',
+    );
+  });
+});
