@@ -19,6 +19,9 @@ type Held = Extract<LossPoint, { heldOut: number }>;
 const held = (out: string) => readLosses(out).filter((p): p is Held => 'heldOut' in p);
 const runJson = (out: string) => JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
 const common = () => [...tinyRunArgs(towers, data), '--workers', '0', '--no-progress', '--freeze', 'text'];
+/** A 2-step `zipper fuse train` with `args`, out `data/out`, started from the source run. */
+const fromSource = (args: readonly string[], out: string, ...extra: string[]) =>
+  runZipper(['fuse', 'train', ...args, '--out', path.join(data, out), '--steps', '2', '--init-from', runs.source, ...extra]);
 
 beforeAll(async () => {
   await initBackend();
@@ -91,18 +94,7 @@ describe('zipper fuse train --init-from', () => {
   ])(
     'other model options %j: one usage line',
     async (extra, message) => {
-      const r = await runZipper([
-        'fuse',
-        'train',
-        ...common(),
-        '--out',
-        path.join(data, `bad-${extra[0]}`),
-        '--steps',
-        '2',
-        '--init-from',
-        runs.source,
-        ...extra,
-      ]);
+      const r = await fromSource(common(), `bad-${extra[0]}`, ...extra);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(message);
     },
@@ -112,17 +104,7 @@ describe('zipper fuse train --init-from', () => {
   it('a source trained on another tower: one usage line naming the tower and both hashes', async () => {
     const text2 = (await saveTinyTowers(data, path.join(data, 'towers-2'), { text: 3 })).text; // same shapes, other weights
     const args = common().map((a) => (a === `text=${towers.text}` ? `text=${text2}` : a));
-    const r = await runZipper([
-      'fuse',
-      'train',
-      ...args,
-      '--out',
-      path.join(data, 'bad-tower'),
-      '--steps',
-      '2',
-      '--init-from',
-      runs.source,
-    ]);
+    const r = await fromSource(args, 'bad-tower');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(
       /--init-from .* was trained on another text tower \(sha256 [0-9a-f]{12}\.\.\., this run's [0-9a-f]{12}\.\.\.\); pass the same --tower text/,
@@ -130,19 +112,7 @@ describe('zipper fuse train --init-from', () => {
   }, 120_000);
 
   it('freezing a tower the source trained: one usage line (its trained weights would not be saved)', async () => {
-    const r = await runZipper([
-      'fuse',
-      'train',
-      ...common().slice(0, -2),
-      '--freeze',
-      'text,speech',
-      '--out',
-      path.join(data, 'bad-freeze'),
-      '--steps',
-      '2',
-      '--init-from',
-      runs.source,
-    ]);
+    const r = await fromSource([...common().slice(0, -2), '--freeze', 'text,speech'], 'bad-freeze');
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(
       /--init-from .*source trained the speech tower, which this run freezes: .* --tower-lr-scale 0 \(and --freeze text\)$/,
