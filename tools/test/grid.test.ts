@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe", async () => {
+  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last with noisy ASR audio and the speech tower held fixed", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -93,7 +93,9 @@ describe('tools/eval/grid.mjs', () => {
       expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
       expect(steps).toHaveLength(1);
       expect(lr).toHaveLength(1);
-      expect(rest).toEqual(oursRest);
+      // the last (the fourth release, 2026-12-04) also reads noisy ASR audio with the speech tower held fixed, evaluated every 600
+      const last = { '--asr-audio': ['asr,noisy'], '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
+      expect(rest).toEqual(i === warm.length - 1 ? { ...oursRest, ...last } : oursRest);
       expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
     });
     expect(outOf(source!)).toBe(label(warm.length));
