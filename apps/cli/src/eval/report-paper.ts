@@ -115,7 +115,7 @@ function cells(runs: readonly RunSummary[], decodesOf: DecodesOf): Map<string, C
 }
 
 /** The section's lines (empty when no run is one of the grid's models). */
-export function renderPaperChecks(runs: readonly RunSummary[], decodesOf: DecodesOf = testCleanDecodes): string[] {
+export function renderPaperChecks(runs: readonly RunSummary[], decodesOf: DecodesOf = testCleanDecodes()): string[] {
   const by = cells(runs, decodesOf);
   if (by.size === 0) return [];
   const at = (m: PaperModel, p: number) => by.get(`${m}@${p}`);

@@ -190,9 +190,15 @@ export function savedEvaluations(): SavedEvaluations {
   };
 }
 
-/** A run's test-clean decodes per task (ASR by the text tower, TTS per seed), where kept: what the paper checks compare. */
-export function testCleanDecodes(r: RunSummary, task: 'asr' | 'tts'): SavedDecodes | undefined {
-  return savedEvaluation(r, 'test-clean', task)?.decodes;
+/**
+ * A run's test-clean decodes per task (ASR by the text tower, TTS per seed), where kept: what the
+ * paper checks compare; read through `saved` (a report's savedEvaluations, shared with its other
+ * sections; by default read at each call).
+ */
+export function testCleanDecodes(
+  saved: SavedEvaluations = savedEvaluation,
+): (r: RunSummary, task: 'asr' | 'tts') => SavedDecodes | undefined {
+  return (r, task) => saved(r, 'test-clean', task)?.decodes;
 }
 
 function readJson<T>(file: string): T {

@@ -27,6 +27,7 @@ import {
   SAMPLE_SPLITS,
   savedEvaluations,
   sortRuns,
+  testCleanDecodes,
   type EvalFolder,
   type Metrics,
   type RunSummary,
@@ -314,7 +315,7 @@ function renderPage(args: {
     for (const p of peers) lines.push(row([p.split, f3(p.wer), f3(p.cer), intl(p.words), intl(p.utterances)]));
     lines.push('');
   }
-  lines.push(...renderPaperChecks(runs, (r, task) => saved(r, 'test-clean', task)?.decodes));
+  lines.push(...renderPaperChecks(runs, testCleanDecodes(saved)));
   lines.push('## ASR: WER against aligned fraction', '', `![ASR WER against aligned fraction](${assets}/wer-asr.svg)`, '');
   const withTts = runs.filter((r) => Object.keys(r.tts).length > 0);
   lines.push('## TTS', '', `![TTS WER against aligned fraction](${assets}/wer-tts.svg)`, '');
