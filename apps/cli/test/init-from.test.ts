@@ -2,9 +2,12 @@
 // held-out loss before the first step equals the source's last held-out loss exactly (a fresh run
 // with the same seed does not); run.json records the source and its weights' sha256; a resume
 // before the first checkpoint refuses a source whose weights changed; a source of another kind,
-// other towers or other weight keys is one usage error line (exit 2).
+// other towers or other weight keys is one usage error line (exit 2). --reopen-gates X sets the
+// source's cross-attention gates to X without changing the model (held-out loss at step 0 within
+// float rounding of the source's), and with --freeze-gates holds them there.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelWeightsSha256 } from '../src/fuse/init-from.js';
@@ -72,6 +75,48 @@ describe('zipper fuse train --init-from', () => {
     expect(run.initFrom).toEqual({ dir: runs.source, sha256: modelWeightsSha256(path.join(runs.source, 'model')) });
     expect(run.command).toContain(`--init-from ${runs.source}`);
   }, 180_000);
+
+  it('--reopen-gates 1 --freeze-gates: step 0 is the source (held-out loss within 1e-5), every cross gate is 1 and stays 1; recorded', async () => {
+    const out = path.join(data, 'reopen');
+    const r = await fromSource(common(), 'reopen', '--every', '1', '--reopen-gates', '1', '--freeze-gates');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /reopen-gates: 8 cross-attention gates set to tanh 0\.762 \(were -?0\.\d+ to -?0\.\d+\), their output weights rescaled/,
+    );
+    const last = held(runs.source).at(-1)!;
+    const first = held(out)[0]!;
+    expect(first.step).toBe(0);
+    expect(Math.abs(first.heldOut - last.heldOut)).toBeLessThan(1e-5);
+    for (const [k, v] of Object.entries(last.streams!)) expect(Math.abs(first.streams![k]! - v), k).toBeLessThan(1e-5);
+    const source = decodeSafetensors(new Uint8Array(readFileSync(path.join(runs.source, 'model', 'model.safetensors')))).tensors;
+    const weights = decodeSafetensors(new Uint8Array(readFileSync(path.join(out, 'model', 'model.safetensors')))).tensors;
+    const gates = [...weights.keys()].filter((k) => /^cross\..*\.gate_(attn|ff)$/.test(k));
+    expect(gates).toHaveLength(8);
+    for (const k of gates) {
+      expect(Array.from(weights.get(k)!.data), k).toEqual([1]);
+      expect(Math.abs(source.get(k)!.data[0]!), k).toBeLessThan(0.2); // the source's trained gates, near 0
+    }
+    const run = runJson(out);
+    expect(run.model.reopenGates).toBe(1);
+    expect(run.command).toContain(`--init-from ${runs.source} --reopen-gates 1`);
+  }, 180_000);
+
+  it.each([
+    [['--reopen-gates', '1'], false, /--reopen-gates X .* it needs --init-from$/],
+    [['--reopen-gates', '0'], true, /--reopen-gates X \(X != 0\)/],
+    [['--freeze-gates'], true, /--freeze-gates with --init-from would hold the source's trained gates .* give --reopen-gates X/],
+  ])(
+    '%j (with --init-from: %s): one usage line',
+    async (extra, warm, message) => {
+      const out = `bad-reopen-${extra.join('')}-${warm}`;
+      const r = warm
+        ? await fromSource(common(), out, ...extra)
+        : await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, out), '--steps', '2', ...extra]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(message);
+    },
+    120_000,
+  );
 
   it('a resume before the first checkpoint refuses a source whose weights changed since', async () => {
     const source = path.join(data, 'source-copy');

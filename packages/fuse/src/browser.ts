@@ -15,6 +15,7 @@ export * from './state.js';
 export * from './zipper.js';
 export * from './tasks.js';
 export * from './training.js';
+export * from './reopen-gates.js';
 export * from './ctc-encoder.js';
 export * from './ctc-decode.js';
 export * from './ctc-joint.js';

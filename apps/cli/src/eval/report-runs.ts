@@ -297,6 +297,7 @@ export function recipeExtras(run: FuseRun): string[] {
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',
     (run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '') +
+      (run.model.reopenGates !== undefined ? `gates reopened at ${run.model.reopenGates}` : '') +
       (run.model.freezeGates ? ' (frozen)' : ''),
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.crossRope ? 'cross-rope' : '',

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint, withPrefixedStreams } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
-import { ASR, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
+import { ASR, reopenGates, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
@@ -43,7 +43,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -97,6 +97,10 @@ passes for an underfit model (run.json records the source and the sha256 of its 
 --init-from PACKAGE (a zipper fuse release package, by folder or installed name) starts from
 its released weights; run.json also keeps the commands its model card names, so this run's
 release names the whole chain.
+--reopen-gates X (with --init-from; not in the paper) sets every cross-attention gate of the
+source to X (raw, as --gate-init) and scales each gate's output weight by tanh(old) / tanh(X), so
+the model starts computing exactly what the source did, with gates trained to about 0 open again;
+--freeze-gates with --init-from needs it (else the source's gates would be held where they are).
 --keep-best BY keeps OUT/best/, the run as of its best held-out evaluation past step 0 so far,
 by the total held-out loss (total) or one stream's (text, speech, text_ctc, align; with
 --asr-audio ...,noisy also dev-noisy's ASR streams, noisy_text, noisy_text_ctc, noisy_align): a run
@@ -131,6 +135,7 @@ const OPTIONS = {
   'ctc-weight': { type: 'string' },
   'zero-output': { type: 'boolean' },
   'freeze-gates': { type: 'boolean' },
+  'reopen-gates': { type: 'string' },
   'ctc-labels': { type: 'string' },
   'ctc-encoder-layers': { type: 'string' },
   'ctc-feed-links': { type: 'boolean' },
@@ -172,6 +177,7 @@ const RUN_OPTIONS = [
   'tower-lr-scale',
   'zero-output',
   'freeze-gates',
+  'reopen-gates',
   'asr-audio',
   'max-seq-len',
 ] as const;
@@ -181,6 +187,7 @@ const FUSE_ONLY = [
   'projection-layers',
   'gate-init',
   'freeze-gates',
+  'reopen-gates',
   'zero-output',
   'ctc-weight',
   'ctc-labels',
@@ -316,7 +323,16 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
   const zeroOutput = run ? (run.model.zeroOutput ?? false) : v['zero-output'] === true;
   const freezeGates = run ? (run.model.freezeGates ?? false) : v['freeze-gates'] === true;
-  if (!run && freezeGates && crossGate === 0)
+  const reopen = run ? run.model.reopenGates : v['reopen-gates'] === undefined ? undefined : numArg(v['reopen-gates'], 'reopen-gates', 0);
+  if (!run && reopen !== undefined && (reopen === 0 || v['init-from'] === undefined))
+    throw new UsageError(
+      '--reopen-gates X (X != 0) sets the gates of the --init-from source to X, rescaling their output weights so the model computes the same; it needs --init-from',
+    );
+  if (!run && freezeGates && v['init-from'] !== undefined && reopen === undefined)
+    throw new UsageError(
+      "--freeze-gates with --init-from would hold the source's trained gates where they are (training leaves them near 0, shutting the links); give --reopen-gates X to set them to X first, the model unchanged",
+    );
+  if (!run && freezeGates && v['init-from'] === undefined && crossGate === 0)
     throw new UsageError('--freeze-gates needs --gate-init X != 0 (gates frozen at 0 would shut the cross-attention for good)');
   const alignWeight = run ? (run.model.alignWeight ?? 0) : numArg(v['align-weight'], 'align-weight', 0);
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
@@ -390,6 +406,14 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         ? await initFrom(m, source, refs, run?.initFrom)
         : run?.initFrom;
     if (init && !run) log(`init-from: ${init.dir} (weights sha256 ${init.sha256.slice(0, 12)}...)`);
+    // --reopen-gates: on the source's weights, before the first step (a resume past it has them in its checkpoint)
+    if (reopen !== undefined && init && init !== run?.initFrom) {
+      const gates = reopenGates(m, reopen);
+      const from = gates.map((g) => g.from);
+      log(
+        `reopen-gates: ${gates.length} cross-attention gates set to tanh ${Math.tanh(reopen).toFixed(3)} (were ${Math.min(...from).toFixed(3)} to ${Math.max(...from).toFixed(3)}), their output weights rescaled`,
+      );
+    }
     const workers = requested;
     const total = [...m.params.values()].reduce((n, p) => n + p.size, 0);
     const trained = [...m.params].filter(([k]) => !m.freezePrefixes.some((p) => k.startsWith(p))).reduce((n, [, p]) => n + p.size, 0);
@@ -419,6 +443,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         `${mix.asr}:${mix.tts}`,
         ...(asrAudio !== 'asr' ? ['--asr-audio', asrAudio] : []),
         ...(init ? ['--init-from', init.dir] : []),
+        ...(reopen !== undefined ? ['--reopen-gates', String(reopen)] : []),
         ...(kind === 'fuse'
           ? [
               '--freeze',
@@ -472,6 +497,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(crossGate !== 0 ? { crossGate } : {}),
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(freezeGates ? { freezeGates } : {}),
+                ...(reopen !== undefined ? { reopenGates: reopen } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
                 ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
                 ...(ctcFeedLinks ? { ctcFeedLinks } : {}),
