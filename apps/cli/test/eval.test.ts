@@ -120,6 +120,43 @@ describe('zipper eval asr', () => {
     expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
     expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
   }, 120_000);
+  it('--voice NAME: only the utterances in that voice, recorded in metrics.json; a voice the split lacks is one usage line naming its voices', async () => {
+    const gold = jsonl(path.join(data, 'test-clean.jsonl'));
+    const voice = gold[0]!['voice'] as string;
+    const mine = gold.filter((g) => g['voice'] === voice);
+    expect(mine.length).toBeLessThan(gold.length); // the tiny build's test-clean has several voices
+    const out = path.join(data, 'asr-voice');
+    const r = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      runs.fuse,
+      '--data',
+      data,
+      '--split',
+      'test-clean',
+      '--voice',
+      voice,
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = summaryOf(r);
+    expect(m).toMatchObject({ split: 'test-clean', voice, utterances: mine.length });
+    expect(Object.keys(m['voices'] as object)).toEqual([voice]);
+    expect(jsonl(path.join(out, 'utterances.jsonl')).map((x) => x['id'])).toEqual(mine.map((g) => g['id']));
+    expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+    const all = [...new Set(gold.map((g) => g['voice'] as string))].join(', ');
+    for (const task of ['asr', 'tts']) {
+      const bad = await runZipper(['eval', task, '--model', runs.fuse, '--data', data, '--split', 'test-clean', '--voice', 'flite/nobody']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split('\n').at(-1)).toBe(
+        `zipper: ${data}: test-clean.jsonl has no utterance in the voice "flite/nobody"; its voices: ${all}`,
+      );
+    }
+  }, 120_000);
+
   it('an installed checkpoint package holding a run: --model NAME, outputs under ./eval/NAME', async () => {
     const app = path.join(data, 'app');
     const pkg = path.join(app, 'node_modules', 'zipper-run-test');

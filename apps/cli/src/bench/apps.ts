@@ -73,7 +73,7 @@ function utterancesOf(v: { data?: string; split?: string; limit?: string }): { s
     return { set: 'bundled', items: limit === undefined ? all : all.slice(0, limit) };
   }
   const split = parseSplit(v.split);
-  const input = openSplit(v.data, split, limit);
+  const input = openSplit(v.data, split, { limit });
   return {
     set: `${input.data.dir} ${split}`,
     items: input.records.map((r) => ({ id: r.id, wav: input.data.audioPath(r), text: r.text })),

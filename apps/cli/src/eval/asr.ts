@@ -21,7 +21,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.3] [--word-bonus -1] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
-      [--limit N] [--batch N] [--out DIR] [--json]
+      [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -29,8 +29,9 @@ CER against the gold text (@zipper/eval: sclite's counts on normalized text), ov
 voice. --split train: the model's own training pairs instead (aligned-asr at the run's fraction;
 --data must be the run's build): next to dev, it tells memorization from generalization. Keeps
 ref.txt, hyp.txt (one utterance a line), utterances.jsonl (id, voice, ref, hyp, errors) and
-metrics.json in --out (default MODEL/eval/SPLIT/asr). --limit N: the first N
-utterances. --batch N: rows decoded together (default 8). --decoder ctc: greedy decoding of the
+metrics.json in --out (default MODEL/eval/SPLIT/asr). --voice NAME: only the utterances in
+that voice (e.g. flite/slt, the TTS voice; metrics.json records it); --limit N: the first N
+utterances (of --voice's, with it). --batch N: rows decoded together (default 8). --decoder ctc: greedy decoding of the
 zipped model's CTC head (zipper fuse train --ctc-weight) instead of the text tower (default
 attention); --out then defaults to MODEL/eval/SPLIT/asr-ctc. --decoder joint: joint CTC/attention
 beam search (--beam, default 4; score (1 - w) * text tower + w * CTC head, w = --joint-ctc-weight,
@@ -49,6 +50,7 @@ const OPTIONS = {
   data: { type: 'string' },
   split: { type: 'string' },
   limit: { type: 'string' },
+  voice: { type: 'string' },
   batch: { type: 'string' },
   decoder: { type: 'string' },
   beam: { type: 'string' },
@@ -99,7 +101,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     wordBonus: numArg(v['word-bonus'], 'word-bonus', defaults.wordBonus, -Infinity),
     blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', defaults.blankPenalty, -Infinity),
   });
-  const input = openSplit(v.data, split, limit, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'asr') : undefined);
+  const input = openSplit(v.data, split, { limit, voice: v.voice }, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'asr') : undefined);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
@@ -177,6 +179,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       split,
       manifest: input.manifest,
       manifestSha256: input.manifestSha256,
+      ...(input.voice !== undefined ? { voice: input.voice } : {}),
       data: input.data.dir,
       ...s.all,
       interval,

@@ -1,5 +1,5 @@
 /**
- * The inputs of `zipper eval`: the split of a data build (--data, --split, --limit) and the
+ * The inputs of `zipper eval`: the split of a data build (--data, --split, --voice, --limit) and the
  * trained model (--model DIR|PACKAGE: the --out of `zipper fuse train` or `zipper baseline
  * train`, or an installed checkpoint package holding the same files), with one-line typed errors
  * for a missing model, an unknown split and a folder that holds another kind of model.
@@ -45,8 +45,16 @@ export interface SplitInput<S extends InputSplit = EvalSplit> {
   readonly manifest: string;
   /** sha256 of the manifest's bytes: the split's identity across builds (a grown build keeps dev and test byte for byte). */
   readonly manifestSha256: string;
-  /** In manifest order, the first --limit of them. */
+  /** In manifest order, those of --voice (all voices without it), the first --limit of them. */
   readonly records: readonly TextRecord[];
+  /** --voice: the one voice kept (undefined: every voice of the split). */
+  readonly voice?: string;
+}
+
+/** Which utterances of a split to read: only those of `voice` (e.g. `flite/slt`, the TTS voice), then the first `limit`. */
+export interface Selection {
+  readonly limit?: number | undefined;
+  readonly voice?: string | undefined;
 }
 
 /** The model's own training pairs of `task` (`--split train`): the run's aligned subset of its data build. */
@@ -64,17 +72,17 @@ export function trainPairsOf(location: string | undefined, task: TrainPairs['tas
   return { task, percent: run.data.percent, buildSha256: run.data.buildSha256 };
 }
 
-export function openSplit(dataDir: string | undefined, split: EvalSplit, limit: number | undefined): SplitInput;
+export function openSplit(dataDir: string | undefined, split: EvalSplit, select: Selection): SplitInput;
 export function openSplit(
   dataDir: string | undefined,
   split: InputSplit,
-  limit: number | undefined,
+  select: Selection,
   train: TrainPairs | undefined,
 ): SplitInput<InputSplit>;
 export function openSplit(
   dataDir: string | undefined,
   split: InputSplit,
-  limit: number | undefined,
+  { limit, voice }: Selection,
   train?: TrainPairs,
 ): SplitInput<InputSplit> {
   if (!dataDir) throw new UsageError('--data DIR is required (the --out of zipper data build)');
@@ -92,9 +100,14 @@ export function openSplit(
       throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --noisy`);
     read = data.manifest(split) as typeof read;
   }
-  const records = limit === undefined ? read.records : read.records.slice(0, limit);
+  const voiced = voice === undefined ? read.records : read.records.filter((r) => r.voice === voice);
+  if (voice !== undefined && voiced.length === 0)
+    throw new UsageError(
+      `${data.dir}: ${read.file} has no utterance in the voice "${voice}"; its voices: ${[...new Set(read.records.map((r) => r.voice))].join(', ')}`,
+    );
+  const records = limit === undefined ? voiced : voiced.slice(0, limit);
   if (records.length === 0) throw new UsageError(`${data.dir}: ${read.file} holds no utterance${limit === 0 ? ' (--limit 0)' : ''}`);
-  return { data, split, manifest: read.file, manifestSha256: read.sha256, records };
+  return { data, split, manifest: read.file, manifestSha256: read.sha256, records, ...(voice !== undefined ? { voice } : {}) };
 }
 
 export interface EvalModel {

@@ -36,7 +36,7 @@ export async function runEvalPeer(argv: readonly string[]): Promise<number> {
   const split = parseSplit(v.split);
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const jobs = intArg(v.jobs, 'jobs', 2, 1);
-  const input = openSplit(v.data, split, limit);
+  const input = openSplit(v.data, split, { limit });
   const t0 = performance.now();
   const out = path.resolve(v.out ?? path.join(input.data.dir, 'eval', 'peer', split));
   ensureDir(out);

@@ -41,7 +41,7 @@ import {
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
-      [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
+      [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 
 Synthesizes the gold text of every utterance of the split (text -> units, sampled once per seed;
 -> audio by the speech tokenizer's vocoder), transcribes the audio with pocketsphinx and scores
@@ -51,7 +51,9 @@ the mean over seeds of the corpus WER (wer), min and max over seeds, every seed,
 --split train: the model's own training sentences instead (aligned-tts at the run's fraction;
 --data must be the run's build), to tell memorization from generalization. Keeps ref.txt, target.txt, hyp.seedN.txt, utterances.jsonl, metrics.json and the WAVs of the
 first --keep utterances (wav/ID.seedN.wav, wav/ID.oracle.wav) in --out (default
-MODEL/eval/SPLIT/tts). --jobs: pocketsphinx processes (default 2).`;
+MODEL/eval/SPLIT/tts). --voice NAME: only the utterances in that voice (e.g. flite/slt, the TTS
+voice, where the oracle's units are good; metrics.json records it), then --limit N the first N.
+--jobs: pocketsphinx processes (default 2).`;
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -63,6 +65,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   'max-units': { type: 'string' },
   limit: { type: 'string' },
+  voice: { type: 'string' },
   keep: { type: 'string' },
   jobs: { type: 'string' },
   out: { type: 'string' },
@@ -105,7 +108,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const keep = intArg(v.keep, 'keep', 3);
   const jobs = intArg(v.jobs, 'jobs', 2, 1);
   if (!v.model) throw new UsageError(`--model DIR|PACKAGE is required\n\n${TTS_USAGE}`);
-  const input = openSplit(v.data, split, limit, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'tts') : undefined);
+  const input = openSplit(v.data, split, { limit, voice: v.voice }, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'tts') : undefined);
   await initBackend();
   const t0 = performance.now();
   const { dir, defaultOut, m } = await openModel(v.model);
@@ -241,6 +244,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       split,
       manifest: input.manifest,
       manifestSha256: input.manifestSha256,
+      ...(input.voice !== undefined ? { voice: input.voice } : {}),
       data: input.data.dir,
       statistic: 'mean over seeds of the corpus WER (werMin, werMax: over seeds)',
       ...summary(vsGold.map((s) => s.all)),
