@@ -17,6 +17,9 @@ let towers = { text: '', speech: '' };
 const runs = { fuse: '', baseline: '' };
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').slice(0, -1);
 const jsonl = (file: string) => lines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
+/** `zipper eval asr --model MODEL --data <the tiny build> --split SPLIT ...extra`. */
+const evalAsr = (model: string, split: string, ...extra: string[]) =>
+  runZipper(['eval', 'asr', '--model', model, '--data', data, '--split', split, ...extra]);
 
 beforeAll(async () => {
   await initBackend();
@@ -79,7 +82,7 @@ function expectScored(m: Record<string, unknown>, ref: string, hyp: string): voi
 describe('zipper eval asr', () => {
   it('a zipped model: the JSON counts equal the scoring of the saved hyp/ref; per utterance and per voice add up', async () => {
     const before = tf.memory().numTensors;
-    const r = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', data, '--split', 'test-clean', '--json']);
+    const r = await evalAsr(runs.fuse, 'test-clean', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
     const m = summaryOf(r);
@@ -100,21 +103,7 @@ describe('zipper eval asr', () => {
 
   it('a single decoder (its checkpoint kind told from the run), --limit and --out', async () => {
     const out = path.join(data, 'asr-baseline');
-    const r = await runZipper([
-      'eval',
-      'asr',
-      '--model',
-      runs.baseline,
-      '--data',
-      data,
-      '--split',
-      'test-other',
-      '--limit',
-      '2',
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = await evalAsr(runs.baseline, 'test-other', '--limit', '2', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
@@ -126,21 +115,7 @@ describe('zipper eval asr', () => {
     const mine = gold.filter((g) => g['voice'] === voice);
     expect(mine.length).toBeLessThan(gold.length); // the tiny build's test-clean has several voices
     const out = path.join(data, 'asr-voice');
-    const r = await runZipper([
-      'eval',
-      'asr',
-      '--model',
-      runs.fuse,
-      '--data',
-      data,
-      '--split',
-      'test-clean',
-      '--voice',
-      voice,
-      '--out',
-      out,
-      '--json',
-    ]);
+    const r = await evalAsr(runs.fuse, 'test-clean', '--voice', voice, '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ split: 'test-clean', voice, utterances: mine.length });
@@ -165,7 +140,7 @@ describe('zipper eval asr', () => {
     const cwd = process.cwd();
     process.chdir(app);
     try {
-      const r = await runZipper(['eval', 'asr', '--model', 'zipper-run-test', '--data', data, '--split', 'dev', '--limit', '1', '--json']);
+      const r = await evalAsr('zipper-run-test', 'dev', '--limit', '1', '--json');
       expect(r.code, r.stderr).toBe(0);
       expect(summaryOf(r)).toMatchObject({
         kind: 'fuse',
@@ -196,7 +171,7 @@ describe('zipper eval asr', () => {
     const cwd = process.cwd();
     process.chdir(app);
     try {
-      const r = await runZipper(['eval', 'asr', '--model', pkg, '--data', data, '--split', 'dev', '--limit', '1', '--json']);
+      const r = await evalAsr(pkg, 'dev', '--limit', '1', '--json');
       expect(r.code, r.stderr).toBe(0);
       expect(summaryOf(r)).toMatchObject({ kind: 'fuse', model: pkg, utterances: 1 });
     } finally {
@@ -207,7 +182,7 @@ describe('zipper eval asr', () => {
 
 describe("zipper eval asr|tts --split train: the model's own training pairs", () => {
   it("reads the run's aligned subset (aligned-asr for ASR, aligned-tts for TTS) and scores it like a held-out split", async () => {
-    const asr = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', data, '--split', 'train', '--limit', '2', '--json']);
+    const asr = await evalAsr(runs.fuse, 'train', '--limit', '2', '--json');
     expect(asr.code, asr.stderr).toBe(0);
     const a = summaryOf(asr);
     const aOut = path.join(runs.fuse, 'eval', 'train', 'asr');
@@ -596,7 +571,7 @@ describe('bad input is one typed line', () => {
       [data, /ModelKindError: .* is a data build, not a model; pass it as --data/],
       [path.join(runs.fuse, 'model'), /ModelKindError: .* is the model\/ folder of a run; pass the run directory above it/],
     ] as const) {
-      const r = await runZipper(['eval', 'asr', '--model', model, '--data', data, '--split', 'dev']);
+      const r = await evalAsr(model, 'dev');
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
