@@ -3,9 +3,9 @@
  * (not in the paper). A cross-attention layer adds `tanh(gate) * W_out(...)` to the reader's
  * residual stream (`attn.out` after the attention, `ff.down` after the feed-forward), so only the
  * product `tanh(gate) * W_out` matters. Training drives the gates of our runs to about 0 (the
- * shipped model's eight are within 0.04 of it, docs/zipper.md "Initialization"); the product then
- * rests on a tiny factor, and AdamW, whose steps do not grow with a weight, keeps `W_out` where
- * weight decay holds it. `reopenGates(zipper, gate)` sets every cross-attention gate to `gate`
+ * shipped model's four attention gates are within 0.031 of it, docs/zipper.md "Initialization"),
+ * so the product rests on a tiny factor (our reading, not measured: AdamW's steps do not grow with
+ * a weight, and weight decay holds `W_out` back). `reopenGates(zipper, gate)` sets every gate to `gate`
  * (its raw value, as `crossGate` of Zipper.create: tanh(1) = 0.762) and scales that layer's output
  * weight by `tanh(old) / tanh(gate)`, so every output stays the same (to float rounding) while
  * the gate is open again: with the gates then held (`freezePrefixes(zipper, { gates: true })`),
