@@ -20,6 +20,13 @@ describe('recipeExtras', () => {
     expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 0.3 (bytes, 2-block encoder)');
   });
 
+  it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
+    const reopened: FuseRun = { ...shipped, model: { ...shipped.model, reopenGates: 1, freezeGates: true } };
+    expect(recipeExtras(reopened)).toContain('zero-output, gates 1, reopened at 1 (frozen)');
+    const plain: FuseRun = { ...shipped, model: { ...shipped.model, zeroOutput: false, crossGate: 0, reopenGates: 0.5 } };
+    expect(recipeExtras(plain)).toContain('gates reopened at 0.5');
+  });
+
   it("labels the shipped package's run as its model card does", () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);

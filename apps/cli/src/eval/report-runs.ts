@@ -296,13 +296,19 @@ export function recipeExtras(run: FuseRun): string[] {
     run.model.ctcWeight
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',
-    (run.model.zeroOutput ? `zero-output, gates ${run.model.crossGate ?? 0}` : run.model.crossGate ? `gates ${run.model.crossGate}` : '') +
-      (run.model.reopenGates !== undefined ? `gates reopened at ${run.model.reopenGates}` : '') +
-      (run.model.freezeGates ? ' (frozen)' : ''),
+    gatesLabel(run),
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
   ].filter(Boolean);
+}
+
+/** How the gates started (`--zero-output`, `--gate-init`), were reopened on a warm start (`--reopen-gates`) and whether they were held (`--freeze-gates`); '' for the paper's. */
+function gatesLabel(run: FuseRun): string {
+  const m = run.model;
+  const initial = m.zeroOutput ? `zero-output, gates ${m.crossGate ?? 0}` : m.crossGate ? `gates ${m.crossGate}` : '';
+  const reopened = m.reopenGates === undefined ? '' : `${initial ? ', ' : 'gates '}reopened at ${m.reopenGates}`;
+  return initial + reopened + (m.freezeGates ? ' (frozen)' : '');
 }
 
 export function labelOf(run: FuseRun): string {
