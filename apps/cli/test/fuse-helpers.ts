@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeSafetensors } from '@zipper/common';
 import { DataDir } from '@zipper/data/node';
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
@@ -13,6 +14,9 @@ import { buildData } from '../src/data/build.js';
 import { main } from '../src/main.js';
 import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
 import type { LossPoint } from '../src/progress/index.js';
+
+/** The tensors of a safetensors file by key (a run's model/ or checkpoint weights, a tower's). */
+export const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 

@@ -4,7 +4,6 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeSafetensors } from '@zipper/common';
 import { sha256Hex } from '@zipper/common/node';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import { readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
 
 type Held = Extract<LossPoint, { heldOut: number }>;
 
@@ -26,7 +25,6 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
-const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
 const train = (out: string, ...more: string[]) =>
   runZipper([
     'fuse',

@@ -7,7 +7,6 @@
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { TextTower } from '@zipper/text';
 import { readWav } from '@zipper/tokenizers';
@@ -23,6 +22,7 @@ import {
   summaryOf,
   tinyData,
   tinyRunArgs,
+  weightsOf,
 } from './fuse-helpers.js';
 
 let data = '';
@@ -45,7 +45,6 @@ function ends(points: readonly Train[], stream: string, n: number): [number, num
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   return [mean(xs.slice(0, n)), mean(xs.slice(-n))];
 }
-const weightsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
 const firstAsrWav = () =>
   path.join(data, (JSON.parse(readFileSync(path.join(data, 'aligned-asr.100pct.jsonl'), 'utf8').split('\n')[0]!) as { path: string }).path);
 

@@ -7,13 +7,12 @@
 // float rounding of the source's), and with --freeze-gates holds them there.
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { decodeSafetensors } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelWeightsSha256 } from '../src/fuse/init-from.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -88,8 +87,8 @@ describe('zipper fuse train --init-from', () => {
     expect(first.step).toBe(0);
     expect(Math.abs(first.heldOut - last.heldOut)).toBeLessThan(1e-5);
     for (const [k, v] of Object.entries(last.streams!)) expect(Math.abs(first.streams![k]! - v), k).toBeLessThan(1e-5);
-    const source = decodeSafetensors(new Uint8Array(readFileSync(path.join(runs.source, 'model', 'model.safetensors')))).tensors;
-    const weights = decodeSafetensors(new Uint8Array(readFileSync(path.join(out, 'model', 'model.safetensors')))).tensors;
+    const source = weightsOf(path.join(runs.source, 'model', 'model.safetensors'));
+    const weights = weightsOf(path.join(out, 'model', 'model.safetensors'));
     const gates = [...weights.keys()].filter((k) => /^cross\..*\.gate_(attn|ff)$/.test(k));
     expect(gates).toHaveLength(8);
     for (const k of gates) {
