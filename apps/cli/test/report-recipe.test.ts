@@ -23,7 +23,12 @@ describe('recipeExtras', () => {
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
     const reopened: FuseRun = { ...shipped, model: { ...shipped.model, reopenGates: 1, freezeGates: true } };
     expect(recipeExtras(reopened)).toContain('zero-output, gates 1, reopened at 1 (frozen)');
-    const plain: FuseRun = { ...shipped, model: { ...shipped.model, zeroOutput: false, crossGate: 0, reopenGates: 0.5 } };
+    const free: FuseRun = { ...shipped, model: { ...shipped.model, reopenGates: undefined, freezeGates: false } };
+    expect(recipeExtras(free)).toContain('zero-output, gates 1');
+    const plain: FuseRun = {
+      ...shipped,
+      model: { ...shipped.model, zeroOutput: false, crossGate: 0, reopenGates: 0.5, freezeGates: false },
+    };
     expect(recipeExtras(plain)).toContain('gates reopened at 0.5');
   });
 
@@ -31,7 +36,7 @@ describe('recipeExtras', () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
     expect(labelOf(shipped)).toBe(
-      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 0.3 (bytes, 2-block encoder); zero-output, gates 1; align prior 1; cross-rope; ASR audio asr,noisy',
+      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 0.3 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; ASR audio asr,noisy',
     );
   });
 });

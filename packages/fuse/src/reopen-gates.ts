@@ -3,7 +3,7 @@
  * (not in the paper). A cross-attention layer adds `tanh(gate) * W_out(...)` to the reader's
  * residual stream (`attn.out` after the attention, `ff.down` after the feed-forward), so only the
  * product `tanh(gate) * W_out` matters. Training drives the gates of our runs to about 0 (the
- * shipped model's four attention gates are within 0.031 of it, docs/zipper.md "Initialization"),
+ * fourth release's four attention gates were within 0.031 of it, docs/zipper.md "Initialization"),
  * so the product rests on a tiny factor (our reading, not measured: AdamW's steps do not grow with
  * a weight, and weight decay holds `W_out` back). `reopenGates(zipper, gate)` sets every gate to `gate`
  * (its raw value, as `crossGate` of Zipper.create: tanh(1) = 0.762) and scales that layer's output
@@ -52,8 +52,9 @@ export function reopenGates(zipper: GatedWeights, gate: number): ReopenedGate[] 
     const g = zipper.params.get(key)!;
     const w = zipper.params.get(output);
     if (!w) throw new ConfigError(`reopenGates: ${key} has no output weight ${output}`);
-    const from = Math.tanh(g.dataSync()[0]!);
-    if (g.dataSync()[0] !== gate) {
+    const raw = g.dataSync()[0]!;
+    const from = Math.tanh(raw);
+    if (raw !== gate) {
       tf.tidy(() => {
         w.assign(tf.mul(w, tf.scalar(from / to)));
         g.assign(tf.fill(g.shape, gate));
