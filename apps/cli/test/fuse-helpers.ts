@@ -91,9 +91,9 @@ export async function runZipper(argv: string[]): Promise<{ code: number; stdout:
   }
 }
 
-/** `zipper lm build --min-count 1 --json` of a tiny data build's text-only.txt into `out`. */
+/** `zipper lm build --order 3 --min-count 1 --json` of a tiny data build's text-only.txt into `out` (a trigram LM, as the shipped one). */
 export const buildTinyWordLm = (data: string, out: string) =>
-  runZipper(['lm', 'build', '--text', path.join(data, 'text-only.txt'), '--out', out, '--min-count', '1', '--json']);
+  runZipper(['lm', 'build', '--text', path.join(data, 'text-only.txt'), '--out', out, '--order', '3', '--min-count', '1', '--json']);
 
 /** Every file under `dir` (a report's assets folder), path relative to `dir` -> bytes, in sorted order. */
 export const filesUnder = (dir: string): Map<string, Buffer> =>

@@ -237,8 +237,10 @@ describe('zipper fuse train', () => {
     const lmFile = path.join(data, 'words.safetensors');
     const built = await buildTinyWordLm(data, lmFile);
     expect(built.code, built.stderr).toBe(0);
-    const lmInfo = summaryOf(built) as { words: number; bigrams: number; sha256: string };
+    const lmInfo = summaryOf(built) as { order: number; words: number; bigrams: number; trigrams: number; sha256: string };
     expect(lmInfo.words).toBeGreaterThan(10);
+    expect(lmInfo.order).toBe(3);
+    expect(lmInfo.trigrams).toBeGreaterThan(0);
     const again = await buildTinyWordLm(data, `${lmFile}.2`); // the same bytes again
     expect((summaryOf(again) as { sha256: string }).sha256).toBe(lmInfo.sha256);
     const lx = await runZipper([

@@ -622,6 +622,14 @@ describe('fuzz every zipper command', () => {
               ['0', '-1', 'x', '1.5'],
             ],
             'min-bigram-count': [['1'], ['0', 'y']],
+            order: [
+              ['2', '3'],
+              ['1', '4', 'x'],
+            ],
+            'min-trigram-count': [
+              ['1', '2'],
+              ['0', 'z'],
+            ],
             discount: [
               ['0.5', '0.75'],
               ['1', '0', 'nan'],

@@ -7,9 +7,10 @@
  * the frame-synchronous prefix search of Hannun et al. (2014, "First-pass large vocabulary
  * continuous speech recognition using bi-directional recurrent DNNs"). Labels are UTF-8 bytes, the
  * space (32) separates words; a partial word is ranked with its best unigram below it in the
- * lexicon's trie (the LM lookahead), replaced by the real bigram when the word ends. A word the
- * lexicon lacks cannot be spelled: that is the price of the constraint (1.6% of dev's words and
- * 1.8% of test-clean's with the shipped lexicon, docs/zipper.md).
+ * lexicon's trie (the LM lookahead), replaced by its LM probability after the two words before it
+ * (a bigram LM reads one) when the word ends. A word the lexicon lacks cannot be spelled: that is
+ * the price of the constraint (1.6% of dev's words and 1.8% of test-clean's with the shipped
+ * lexicon, docs/zipper.md).
  *
  *   const lm = WordLm.decode(bytes);                   // @zipper/text
  *   const lexicon = ByteLexicon.of(lm);                 // once per LM
@@ -27,8 +28,11 @@ export interface WordScorer {
   readonly words: readonly string[];
   /** The sentence boundary's id (<s> as a context, </s> as the last word). */
   readonly boundary: number;
-  /** ln p(next | prev). */
-  logProb(prev: number, next: number): number;
+  /**
+   * ln p(next | before, prev): `before` is the word before `prev` (the boundary at a sentence's
+   * start); a bigram model ignores it (@zipper/text's WordLm of order 2 or 3).
+   */
+  logProb(prev: number, next: number, before: number): number;
   /** ln p(w). */
   unigramLogProb(w: number): number;
 }
@@ -93,14 +97,15 @@ export class ByteLexicon {
 
 /**
  * The search's settings. The defaults were chosen on dev with the shipped zipper-small and its
- * text tower's word LM (docs/results.md, "Lexicon decoding"), never on a test split.
+ * text tower's word LM, a trigram since 2026-12-05 (docs/zipper.md, "Lexicon decoding"), never on
+ * a test split; an LM of another order or corpus wants its own.
  */
 export interface LexiconBeamOptions {
   /** Prefixes kept after each frame (default 128). */
   readonly beam?: number;
-  /** Weight of ln p_lm (default 1.3). */
+  /** Weight of ln p_lm (default 1.0). */
   readonly lmWeight?: number;
-  /** Added per word (default -1: a cost per word, against the insertions of short words). */
+  /** Added per word (default -2: a cost per word, against the insertions of short words). */
   readonly wordBonus?: number;
   /**
    * Subtracted from the blank's log-probability at every frame (default 1.5): against the head's
@@ -120,8 +125,8 @@ export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
 export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedLexiconBeamOptions {
   const r = {
     beam: o.beam ?? 128,
-    lmWeight: o.lmWeight ?? 1.3,
-    wordBonus: o.wordBonus ?? -1,
+    lmWeight: o.lmWeight ?? 1.0,
+    wordBonus: o.wordBonus ?? -2,
     blankPenalty: o.blankPenalty ?? 1.5,
     labelThreshold: o.labelThreshold ?? -5,
     margin: o.margin ?? 15,
@@ -238,10 +243,12 @@ export function ctcLexiconBeam(
     if (p.node !== 0) {
       const w = lexicon.word(p.node);
       if (w < 0) continue; // ends inside a word
-      lmSum += lm.logProb(words ? words.word : lm.boundary, w);
+      const [prev, before] = context(words);
+      lmSum += lm.logProb(prev, w, before);
       words = { word: w, rest: words };
     }
-    lmSum += lm.logProb(words ? words.word : lm.boundary, lm.boundary);
+    const [last, beforeLast] = context(words);
+    lmSum += lm.logProb(last, lm.boundary, beforeLast);
     const ids = wordArray(words);
     const ctc = logAdd(p.b, p.n);
     done.push({
@@ -259,13 +266,25 @@ export function ctcLexiconBeam(
     .filter((h) => !seen.has(h.text) && seen.add(h.text))
     .slice(0, o.nBest);
 
+  /** The last two completed words [prev, before], the boundary in place of missing ones (`<s> <s>`). */
+  function context(words: WordList | null): [number, number] {
+    return [words ? words.word : lm.boundary, words?.rest ? words.rest.word : lm.boundary];
+  }
+
   /** `p` extended by the label `c`, or undefined when the lexicon cannot spell it. */
   function extension(p: Prefix, c: number): Omit<Prefix, 'b' | 'n'> | undefined {
     if (c === SPACE) {
       const w = p.node === 0 ? -1 : lexicon.word(p.node);
       if (w < 0) return undefined; // no word ends here (or two spaces)
-      const prev = p.words ? p.words.word : lm.boundary;
-      return { key: `${p.key} `, last: c, node: 0, words: { word: w, rest: p.words }, count: p.count + 1, lm: p.lm + lm.logProb(prev, w) };
+      const [prev, before] = context(p.words);
+      return {
+        key: `${p.key} `,
+        last: c,
+        node: 0,
+        words: { word: w, rest: p.words },
+        count: p.count + 1,
+        lm: p.lm + lm.logProb(prev, w, before),
+      };
     }
     const node = lexicon.child(p.node, c);
     if (node === undefined) return undefined;

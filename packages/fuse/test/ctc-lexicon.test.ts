@@ -3,7 +3,7 @@
  * spells only lexicon words where greedy decoding does not; with the LM off and a wide beam its CTC
  * score is the exact probability of its labels (CtcPrefixScorer, itself checked against every
  * alignment in ctc-joint.test.ts); the LM weight, the word bonus and the blank penalty move the
- * choice the way their definitions say; the trie's lookahead is the best unigram below a node; bad input is a typed error.
+ * choice the way their definitions say; each word is scored after the two before it (a trigram LM); the trie's lookahead is the best unigram below a node; bad input is a typed error.
  */
 import { ConfigError, ShapeError } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
@@ -111,6 +111,30 @@ describe('ctcLexiconBeam', () => {
     expect(bonus!.text).toBe('at a');
     expect(bonus!.words).toEqual([0, 1]);
     expect(bonus!.score).toBeCloseTo(bonus!.ctc + 2 * 2, 10);
+  });
+
+  it('scores each word in the context of the two before it (a trigram LM), the boundary standing for missing ones', () => {
+    // "at a at a" spelled clearly; an LM whose every (before, prev, next) has its own value
+    const lp = frames(
+      { a: 0.9 },
+      { t: 0.9 },
+      { space: 0.9 },
+      { a: 0.9 },
+      { space: 0.9 },
+      { a: 0.9 },
+      { t: 0.9 },
+      { space: 0.9 },
+      { a: 0.9 },
+      { blank: 0.9 },
+    );
+    const words = ['at', 'a'];
+    const B = words.length;
+    const value = (prev: number, next: number, before: number) => -(1 + before * 9 + prev * 3 + next) / 100;
+    const lm: WordScorer = { words, boundary: B, logProb: value, unigramLogProb: () => Math.log(0.3) };
+    const [best] = ctcLexiconBeam(lp, C, ByteLexicon.of(lm), { lmWeight: 1, wordBonus: 0, blankPenalty: 0 });
+    expect(best!.text).toBe('at a at a');
+    // <s> <s> at, <s> at a, at a at, a at a, at a </s>
+    expect(best!.lm).toBeCloseTo(value(B, 0, B) + value(0, 1, B) + value(1, 0, 0) + value(0, 1, 1) + value(1, B, 0), 12);
   });
 
   it('the blank penalty keeps a letter the head half drops; the CTC score is then that of the penalized blank', () => {

@@ -1,19 +1,26 @@
 /**
- * A word bigram language model of a text corpus (the text tower's unlabeled sentences): its
- * lexicon and log-probabilities for decoders that spell words, e.g. lexicon-constrained CTC beam
- * search (@zipper/fuse `ctcLexiconBeam`). Not in the paper: the Zipper text tower is the model's
- * language model; this one is a cheap, exact count model of the same text for the CTC head's search.
+ * A word bigram or trigram language model of a text corpus (the text tower's unlabeled sentences):
+ * its lexicon and log-probabilities for decoders that spell words, e.g. lexicon-constrained CTC
+ * beam search (@zipper/fuse `ctcLexiconBeam`). Not in the paper: the Zipper text tower is the
+ * model's language model; this one is a cheap, exact count model of the same text for the CTC
+ * head's search.
  *
  * Words are the corpus's whitespace-separated tokens seen at least `minCount` times. Probabilities
- * are interpolated absolute discounting (Ney et al. 1994) over sentence-bounded bigrams:
- *   p(w | v) = max(c(v, w) - D, 0) / c(v) + D * n(v) / c(v) * p(w),   p(w) = c(w) / N,
- * c(v) the count of v as a context, n(v) its distinct followers; the sentence boundary is one
- * symbol (`boundary`, id = words.length): the context of a first word and the word after the last.
- * Bigrams seen fewer than `minBigramCount` times are not stored: they take the backed-off value.
- * Rare words count towards N and c(v), so the lexicon's probabilities are the corpus's.
+ * are interpolated absolute discounting (Ney et al. 1994) over sentence-bounded n-grams:
+ *   p(w | v)    = max(c(v, w) - D, 0) / c(v) + D * n(v) / c(v) * p(w),            p(w) = c(w) / N,
+ *   p(w | u, v) = max(c(u, v, w) - D, 0) / c(u, v) + D * n(u, v) / c(u, v) * p(w | v)   (order 3),
+ * c(.) the count of a context, n(.) its distinct followers; the sentence boundary is one symbol
+ * (`boundary`, id = words.length): the context of a first word (twice, `<s> <s>`, for a trigram)
+ * and the word after the last. N-grams seen fewer than `minBigramCount` / `minTrigramCount` times
+ * are not stored: they take the backed-off value. A trigram context none of whose trigrams is
+ * stored is not stored either: it passes p(w | v) on whole (the pruned mass, as in KenLM's pruning).
+ * Rare words count towards N and the context counts, so the lexicon's probabilities are the
+ * corpus's. (@zipper/eval's KneserNeyLM is the other n-gram estimator here: modified Kneser-Ney,
+ * unpruned and in memory, the baseline the towers' held-out loss is compared with.)
  *
- *   const lm = WordLm.build(lines, { minCount: 2 });
+ *   const lm = WordLm.build(lines, { minCount: 2, order: 3 });
  *   lm.logProb(lm.boundary, lm.wordId('the')!);          // ln p(the | <s>)
+ *   lm.logProb(the, cat, lm.boundary);                    // ln p(cat | <s> the) (order 3; a bigram model ignores `before`)
  *   await writeFile('lm.safetensors', lm.encode());      // WordLm.decode(bytes) reads it back
  */
 import { ConfigError, decodeSafetensors, encodeSafetensors, SafetensorsError } from '@zipper/core';
@@ -23,14 +30,27 @@ export interface WordLmConfig {
   readonly minCount?: number;
   /** Bigrams seen fewer times are not stored (default 2). */
   readonly minBigramCount?: number;
-  /** The absolute discount D, in (0, 1) (default 0.75). */
+  /** The absolute discount D, in (0, 1) (default 0.75), at every order. */
   readonly discount?: number;
+  /** 2 (bigram, the default) or 3 (trigram). */
+  readonly order?: 2 | 3;
+  /** Trigrams seen fewer times are not stored (default 2; order 3 only). */
+  readonly minTrigramCount?: number;
 }
 
 export type ResolvedWordLmConfig = Required<WordLmConfig>;
 
 export function resolveWordLmConfig(c: WordLmConfig = {}): ResolvedWordLmConfig {
-  const r = { minCount: c.minCount ?? 2, minBigramCount: c.minBigramCount ?? 2, discount: c.discount ?? 0.75 };
+  const r = {
+    minCount: c.minCount ?? 2,
+    minBigramCount: c.minBigramCount ?? 2,
+    discount: c.discount ?? 0.75,
+    order: c.order ?? 2,
+    minTrigramCount: c.minTrigramCount ?? 2,
+  };
+  if (r.order !== 2 && r.order !== 3) throw new ConfigError(`order must be 2 or 3, got ${String(r.order)}`);
+  if (!Number.isInteger(r.minTrigramCount) || r.minTrigramCount < 1)
+    throw new ConfigError(`minTrigramCount must be an integer >= 1, got ${r.minTrigramCount}`);
   if (!Number.isInteger(r.minCount) || r.minCount < 1) throw new ConfigError(`minCount must be an integer >= 1, got ${r.minCount}`);
   if (!Number.isInteger(r.minBigramCount) || r.minBigramCount < 1)
     throw new ConfigError(`minBigramCount must be an integer >= 1, got ${r.minBigramCount}`);
@@ -40,7 +60,8 @@ export function resolveWordLmConfig(c: WordLmConfig = {}): ResolvedWordLmConfig 
 
 /** What the file records besides the numbers. */
 export interface WordLmInfo {
-  readonly config: ResolvedWordLmConfig;
+  /** As built (a file written before trigrams has no `order` / `minTrigramCount`: a bigram model). */
+  readonly config: ResolvedWordLmConfig | Omit<ResolvedWordLmConfig, 'order' | 'minTrigramCount'>;
   readonly sentences: number;
   /** Word tokens of the corpus (rare ones included), without boundaries. */
   readonly tokens: number;
@@ -50,13 +71,25 @@ export interface WordLmInfo {
 export const WORD_LM_FILE = 'lm.safetensors';
 
 const FORMAT = 'zipper-word-lm';
-const VERSION = '1';
+/** '1': a bigram model; '2': a trigram model (its trigram.* and context.* tensors; a reader of '1' would drop them). */
+const VERSIONS = { 2: '1', 3: '2' } as const;
+
+/** A trigram model's tables: stored trigrams and the contexts that have one. */
+interface Trigrams {
+  /** ln p(w | u, v) by key (u, v, w). */
+  readonly logp: Map<number, number>;
+  /** ln(D n(u, v) / c(u, v)) by key (u, v). */
+  readonly backoff: Map<number, number>;
+}
 
 export class WordLm {
   /** The boundary symbol's id (<s> as a context, </s> as a word): words.length. */
   readonly boundary: number;
+  /** 2 or 3. */
+  readonly order: 2 | 3;
   private readonly index: Map<string, number>;
   private readonly bigrams: Map<number, number>;
+  private readonly trigrams: Trigrams | undefined;
 
   private constructor(
     /** The lexicon, most frequent first. */
@@ -69,11 +102,14 @@ export class WordLm {
     bigramNext: Int32Array,
     bigramLogp: Float32Array,
     readonly info: WordLmInfo,
+    trigrams?: Trigrams,
   ) {
     this.boundary = words.length;
     this.index = new Map(words.map((w, i) => [w, i]));
     this.bigrams = new Map();
     for (let i = 0; i < bigramPrev.length; i++) this.bigrams.set(this.key(bigramPrev[i]!, bigramNext[i]!), bigramLogp[i]!);
+    this.trigrams = trigrams;
+    this.order = trigrams ? 3 : 2;
   }
 
   /** Counts `sentences` (one per item; words split at whitespace; empty ones skipped). */
@@ -126,11 +162,44 @@ export class WordLm {
       nexts.push(w);
       logps.push(Math.log((n - c.discount) / ctx[v]! + Math.exp(backoff[v]! + unigram[w]!)));
     }
-    return new WordLm(words, unigram, backoff, Int32Array.from(prevs), Int32Array.from(nexts), Float32Array.from(logps), {
+    const lm = new WordLm(words, unigram, backoff, Int32Array.from(prevs), Int32Array.from(nexts), Float32Array.from(logps), {
       config: c,
       sentences: lines.length,
       tokens,
     });
+    if (c.order === 2) return lm;
+    // order 3: count (u, v, w) with <s> <s> before the first word, then interpolate with the bigram above
+    const B = V + 2;
+    const triples = new Map<number, number>();
+    for (const l of lines) {
+      let [u, v] = [V, V];
+      for (const w of [...l.map((x) => index.get(x) ?? UNK), V]) {
+        const k = (u * B + v) * B + w;
+        triples.set(k, (triples.get(k) ?? 0) + 1);
+        [u, v] = [v, w];
+      }
+    }
+    const contexts = new Map<number, [count: number, followers: number]>();
+    for (const [k, n] of triples) {
+      const e = contexts.get(Math.floor(k / B));
+      if (e) {
+        e[0] += n;
+        e[1] += 1;
+      } else contexts.set(Math.floor(k / B), [n, 1]);
+    }
+    const tri: Trigrams = { logp: new Map(), backoff: new Map() };
+    for (const [k, n] of triples) {
+      const w = k % B;
+      const uv = Math.floor(k / B);
+      const [u, v] = [Math.floor(uv / B), uv % B];
+      if (n < c.minTrigramCount || u === UNK || v === UNK || w === UNK) continue;
+      const [count, followers] = contexts.get(uv)!;
+      // float32, as the file keeps them (a built model and its file give the same numbers)
+      const bo = Math.fround(Math.log((c.discount * followers) / count));
+      tri.backoff.set(lm.key(u, v), bo);
+      tri.logp.set(lm.key3(u, v, w), Math.fround(Math.log((n - c.discount) / count + Math.exp(bo + lm.logProb(v, w)))));
+    }
+    return new WordLm(words, unigram, backoff, Int32Array.from(prevs), Int32Array.from(nexts), Float32Array.from(logps), lm.info, tri);
   }
 
   /** Stored bigrams. */
@@ -138,16 +207,28 @@ export class WordLm {
     return this.bigrams.size;
   }
 
+  /** Stored trigrams (0 for a bigram model). */
+  get trigramCount(): number {
+    return this.trigrams?.logp.size ?? 0;
+  }
+
   /** The id of `word`, or undefined outside the lexicon. */
   wordId(word: string): number | undefined {
     return this.index.get(word);
   }
 
-  /** ln p(next | prev); ids in [0, words.length], `boundary` as the context <s> or the word </s>. */
-  logProb(prev: number, next: number): number {
+  /**
+   * ln p(next | before, prev): ids in [0, words.length], `boundary` as the context <s> or the word
+   * </s>; `before` is the word before `prev` (`boundary` at a sentence's start: `<s> <s>`). A bigram
+   * model, or no `before`, gives ln p(next | prev).
+   */
+  logProb(prev: number, next: number, before?: number): number {
     this.check(prev);
     this.check(next);
-    return this.bigrams.get(this.key(prev, next)) ?? this.backoff[prev]! + this.unigram[next]!;
+    const bigram = this.bigrams.get(this.key(prev, next)) ?? this.backoff[prev]! + this.unigram[next]!;
+    if (!this.trigrams || before === undefined) return bigram;
+    this.check(before);
+    return this.trigrams.logp.get(this.key3(before, prev, next)) ?? (this.trigrams.backoff.get(this.key(before, prev)) ?? 0) + bigram;
   }
 
   /** ln p(w) (the unigram; boundary: the sentence end). */
@@ -158,15 +239,15 @@ export class WordLm {
 
   /** ln p(sentence) with its end, or -Infinity when a word is outside the lexicon. */
   sentenceLogProb(sentence: string): number {
-    let prev = this.boundary;
+    let [before, prev] = [this.boundary, this.boundary];
     let sum = 0;
     for (const w of sentence.split(/\s+/).filter(Boolean)) {
       const id = this.index.get(w);
       if (id === undefined) return -Infinity;
-      sum += this.logProb(prev, id);
-      prev = id;
+      sum += this.logProb(prev, id, before);
+      [before, prev] = [prev, id];
     }
-    return sum + this.logProb(prev, this.boundary);
+    return sum + this.logProb(prev, this.boundary, before);
   }
 
   /** The model as a safetensors file (the words and counts in its metadata). */
@@ -189,11 +270,12 @@ export class WordLm {
         'bigram.prev': { shape: [n], data: prev },
         'bigram.next': { shape: [n], data: next },
         'bigram.logp': { shape: [n], data: logp },
+        ...(this.trigrams ? this.trigramTensors(this.trigrams) : {}),
       },
       {
         metadata: {
           format: FORMAT,
-          version: VERSION,
+          version: VERSIONS[this.order],
           words: this.words.join('\n'),
           info: JSON.stringify(this.info),
         },
@@ -204,8 +286,11 @@ export class WordLm {
   /** Reads `encode`'s bytes; `source` names the file in errors (SafetensorsError). */
   static decode(bytes: Uint8Array, source = 'word LM'): WordLm {
     const { tensors, metadata } = decodeSafetensors(bytes, source);
-    if (metadata['format'] !== FORMAT || metadata['version'] !== VERSION)
-      throw new SafetensorsError(`${source} is not a word LM (format ${FORMAT} v${VERSION}); build one with \`zipper lm build\``);
+    const version = metadata['version'];
+    if (metadata['format'] !== FORMAT || (version !== VERSIONS[2] && version !== VERSIONS[3]))
+      throw new SafetensorsError(
+        `${source} is not a word LM (format ${FORMAT} v${VERSIONS[2]} or v${VERSIONS[3]}); build one with \`zipper lm build\``,
+      );
     const words = (metadata['words'] ?? '').split('\n');
     const get = (name: string, n?: number) => {
       const t = tensors.get(name);
@@ -217,9 +302,30 @@ export class WordLm {
     const prev = get('bigram.prev') as Int32Array;
     const next = get('bigram.next', prev.length) as Int32Array;
     const logp = get('bigram.logp', prev.length) as Float32Array;
+    const inRange = (...ids: number[]) => ids.every((x) => x >= 0 && x <= V);
     for (let i = 0; i < prev.length; i++)
-      if (!(prev[i]! >= 0 && prev[i]! <= V && next[i]! >= 0 && next[i]! <= V))
-        throw new SafetensorsError(`${source}: bigram ${i} names a word outside [0, ${V}]`);
+      if (!inRange(prev[i]!, next[i]!)) throw new SafetensorsError(`${source}: bigram ${i} names a word outside [0, ${V}]`);
+    let trigrams: Trigrams | undefined;
+    if (version === VERSIONS[3]) {
+      const key = (...ids: number[]) => ids.reduce((k, x) => k * (V + 1) + x, 0);
+      const tFirst = get('trigram.first') as Int32Array;
+      const tPrev = get('trigram.prev', tFirst.length) as Int32Array;
+      const tNext = get('trigram.next', tFirst.length) as Int32Array;
+      const tLogp = get('trigram.logp', tFirst.length) as Float32Array;
+      const cFirst = get('context.first') as Int32Array;
+      const cPrev = get('context.prev', cFirst.length) as Int32Array;
+      const cBackoff = get('context.backoff', cFirst.length) as Float32Array;
+      trigrams = { logp: new Map(), backoff: new Map() };
+      for (let i = 0; i < tFirst.length; i++) {
+        if (!inRange(tFirst[i]!, tPrev[i]!, tNext[i]!))
+          throw new SafetensorsError(`${source}: trigram ${i} names a word outside [0, ${V}]`);
+        trigrams.logp.set(key(tFirst[i]!, tPrev[i]!, tNext[i]!), tLogp[i]!);
+      }
+      for (let i = 0; i < cFirst.length; i++) {
+        if (!inRange(cFirst[i]!, cPrev[i]!)) throw new SafetensorsError(`${source}: trigram context ${i} names a word outside [0, ${V}]`);
+        trigrams.backoff.set(key(cFirst[i]!, cPrev[i]!), cBackoff[i]!);
+      }
+    }
     return new WordLm(
       words,
       get('unigram', V + 1) as Float32Array,
@@ -228,11 +334,47 @@ export class WordLm {
       next,
       logp,
       JSON.parse(metadata['info'] ?? '{}') as WordLmInfo,
+      trigrams,
     );
+  }
+
+  private trigramTensors(t: Trigrams): Record<string, { shape: number[]; data: Int32Array | Float32Array }> {
+    const V1 = this.words.length + 1;
+    const tensor = (data: Int32Array | Float32Array) => ({ shape: [data.length], data });
+    const [first, prev, next, logp] = [
+      new Int32Array(t.logp.size),
+      new Int32Array(t.logp.size),
+      new Int32Array(t.logp.size),
+      new Float32Array(t.logp.size),
+    ];
+    let i = 0;
+    for (const [k, v] of t.logp) {
+      [first[i], prev[i], next[i], logp[i]] = [Math.floor(k / V1 / V1), Math.floor(k / V1) % V1, k % V1, v];
+      i++;
+    }
+    const [cFirst, cPrev, cBackoff] = [new Int32Array(t.backoff.size), new Int32Array(t.backoff.size), new Float32Array(t.backoff.size)];
+    i = 0;
+    for (const [k, v] of t.backoff) {
+      [cFirst[i], cPrev[i], cBackoff[i]] = [Math.floor(k / V1), k % V1, v];
+      i++;
+    }
+    return {
+      'trigram.first': tensor(first),
+      'trigram.prev': tensor(prev),
+      'trigram.next': tensor(next),
+      'trigram.logp': tensor(logp),
+      'context.first': tensor(cFirst),
+      'context.prev': tensor(cPrev),
+      'context.backoff': tensor(cBackoff),
+    };
   }
 
   private key(prev: number, next: number): number {
     return prev * (this.words.length + 1) + next;
+  }
+
+  private key3(before: number, prev: number, next: number): number {
+    return (before * (this.words.length + 1) + prev) * (this.words.length + 1) + next;
   }
 
   private check(id: number): void {

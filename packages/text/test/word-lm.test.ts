@@ -1,7 +1,8 @@
 /**
- * WordLm: interpolated absolute discounting by hand on a tiny corpus; every context's distribution
- * sums to 1 when nothing is pruned (and to less when rare words leave the lexicon); the file round
- * trip keeps every probability bit for bit and the bytes are deterministic; bad input is typed.
+ * WordLm: interpolated absolute discounting by hand on a tiny corpus, bigram and trigram; every
+ * context's distribution sums to 1 when nothing is pruned (and to less when rare words leave the
+ * lexicon); the file round trip keeps every probability bit for bit and the bytes are
+ * deterministic; bad input is typed.
  */
 import { ConfigError, SafetensorsError, encodeSafetensors } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,13 @@ describe('WordLm', () => {
 
   it('equals interpolated absolute discounting computed by hand', () => {
     // tokens a 4, b 4, c 2; 5 sentences -> N = 15 with the ends
-    expect(lm.info).toEqual({ config: { minCount: 1, minBigramCount: 1, discount: 0.5 }, sentences: 5, tokens: 10 });
+    expect(lm.info).toEqual({
+      config: { minCount: 1, minBigramCount: 1, discount: 0.5, order: 2, minTrigramCount: 2 },
+      sentences: 5,
+      tokens: 10,
+    });
+    expect(lm.order).toBe(2);
+    expect(lm.logProb(0, 1, 2)).toBe(lm.logProb(0, 1)); // a bigram model ignores the word before
     expect(lm.words).toEqual(['a', 'b', 'c']);
     const [a, b, c] = [0, 1, 2];
     const end = lm.boundary;
@@ -55,7 +62,60 @@ describe('WordLm', () => {
     expect(kept.logProb(0, 2)).not.toBe(lm.logProb(0, 2)); // a -> c, seen once
   });
 
+  describe('order 3', () => {
+    const tri = WordLm.build(CORPUS, { minCount: 1, minBigramCount: 1, minTrigramCount: 1, discount: 0.5, order: 3 });
+    const [a, b, c] = [0, 1, 2];
+    const end = tri.boundary;
+
+    it('equals interpolated absolute discounting computed by hand, on the bigram of the same corpus', () => {
+      expect(tri.order).toBe(3);
+      // after <s> <s>: a 3, b 1, c 1 (c = 5, n = 3), as the bigram after <s>
+      expect(tri.logProb(end, a, end)).toBeCloseTo(Math.log((3 - 0.5) / 5 + ((0.5 * 3) / 5) * Math.exp(lm.logProb(end, a))), 6);
+      // after <s> a: b 2 ('a b', 'a b b'), c 1 ('a c'): c(<s>, a) = 3, n = 2
+      expect(tri.logProb(a, b, end)).toBeCloseTo(Math.log((2 - 0.5) / 3 + ((0.5 * 2) / 3) * Math.exp(lm.logProb(a, b))), 6);
+      // <s> a -> </s> never seen: the backed-off bigram
+      expect(tri.logProb(a, end, end)).toBeCloseTo(Math.log(((0.5 * 2) / 3) * Math.exp(lm.logProb(a, end))), 6);
+      // the context (b, a) never occurs: p(w | a) on whole
+      expect(tri.logProb(a, c, b)).toBe(lm.logProb(a, c));
+      // no word before: the bigram
+      expect(tri.logProb(a, b)).toBe(lm.logProb(a, b));
+      expect(tri.sentenceLogProb('a b b')).toBeCloseTo(
+        tri.logProb(end, a, end) + tri.logProb(a, b, end) + tri.logProb(b, b, a) + tri.logProb(b, end, b),
+        6,
+      );
+    });
+
+    it('each context sums to 1 with nothing pruned; pruned trigrams take the backed-off value', () => {
+      const V = tri.words.length;
+      for (let u = 0; u <= V; u++)
+        for (let v = 0; v <= V; v++) {
+          const sum = Array.from({ length: V + 1 }, (_, w) => Math.exp(tri.logProb(v, w, u))).reduce((x, y) => x + y);
+          expect(sum).toBeCloseTo(1, 5);
+        }
+      const pruned = WordLm.build(CORPUS, { minCount: 1, minBigramCount: 1, discount: 0.5, order: 3 }); // minTrigramCount 2
+      expect(pruned.trigramCount).toBeLessThan(tri.trigramCount);
+      expect(pruned.trigramCount).toBeGreaterThan(0);
+      // <s> a c was seen once: not stored, so (3 - 0.5 backed-off share) of <s> a's mass times p(c | a)
+      expect(pruned.logProb(a, c, end)).toBeCloseTo(Math.log(((0.5 * 2) / 3) * Math.exp(lm.logProb(a, c))), 6);
+    });
+
+    it('round-trips through its file (version 2) bit for bit; a bigram file still reads', () => {
+      const bytes = tri.encode();
+      const back = WordLm.decode(bytes);
+      expect(back.order).toBe(3);
+      expect(back.trigramCount).toBe(tri.trigramCount);
+      expect(back.info).toEqual(tri.info);
+      const V = tri.words.length;
+      for (let u = 0; u <= V; u++)
+        for (let v = 0; v <= V; v++) for (let w = 0; w <= V; w++) expect(back.logProb(v, w, u)).toBe(tri.logProb(v, w, u));
+      expect(WordLm.build(CORPUS, { minCount: 1, minBigramCount: 1, minTrigramCount: 1, discount: 0.5, order: 3 }).encode()).toEqual(bytes);
+      expect(WordLm.decode(lm.encode()).order).toBe(2);
+    });
+  });
+
   it('bad input is a typed error', () => {
+    expect(() => WordLm.build(CORPUS, { order: 4 as 3 })).toThrow(/order must be 2 or 3/);
+    expect(() => WordLm.build(CORPUS, { order: 3, minTrigramCount: 0 })).toThrow(ConfigError);
     expect(() => WordLm.build([' ', ''])).toThrow(ConfigError);
     expect(() => WordLm.build(['a b'], { minCount: 2 })).toThrow(/no word is seen 2 times/);
     expect(() => WordLm.build(CORPUS, { discount: 1 })).toThrow(ConfigError);

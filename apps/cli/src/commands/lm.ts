@@ -1,6 +1,6 @@
 /**
- * `zipper lm build`: a word bigram LM (@zipper/text WordLm) of a text corpus, one sentence a
- * line, for the CTC head's lexicon decoding (`--decoder lexicon`). The shipped one sits in the
+ * `zipper lm build`: a word bigram or trigram LM (@zipper/text WordLm) of a text corpus, one
+ * sentence a line, for the CTC head's lexicon decoding (`--decoder lexicon`). The shipped one sits in the
  * text tower package (WORD_LM_FILE), built from the text tower's own pretraining text.
  */
 import path from 'node:path';
@@ -11,22 +11,26 @@ import { utf8DecodeStrict } from '@zipper/tokenizers';
 import { intArg, numArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
-const USAGE = `usage: zipper lm build --text CORPUS.txt --out FILE [--min-count 2] [--min-bigram-count 2] [--discount 0.75] [--json]
+const USAGE = `usage: zipper lm build --text CORPUS.txt --out FILE [--order 2|3] [--min-count 2] [--min-bigram-count 2]
+      [--min-trigram-count 2] [--discount 0.75] [--json]
 
-Counts a word bigram language model of CORPUS.txt (one sentence a line, words split at
+Counts a word n-gram language model of CORPUS.txt (one sentence a line, words split at
 whitespace; e.g. DATA/text-only.txt of zipper data build, the text tower's pretraining text):
 the lexicon is every word seen --min-count times, probabilities are interpolated absolute
-discounting (--discount D) over sentence-bounded bigrams, bigrams seen fewer than
---min-bigram-count times are not stored. Writes FILE (safetensors, atomically); a text tower
+discounting (--discount D) over sentence-bounded bigrams (--order 2, the default) or trigrams
+(--order 3); bigrams seen fewer than --min-bigram-count times and trigrams seen fewer than
+--min-trigram-count times are not stored. Writes FILE (safetensors, atomically); a text tower
 package holds it as ${WORD_LM_FILE}, where zipper transcribe / zipper eval asr --decoder lexicon
 find it. Deterministic: the same corpus and options give the same bytes. --json: the last stdout
-line is {"out","words","bigrams","sentences","tokens","bytes","sha256","corpusSha256","seconds"}.`;
+line is {"out","order","words","bigrams","trigrams","sentences","tokens","bytes","sha256","corpusSha256","seconds"}.`;
 
 const OPTIONS = {
   text: { type: 'string' },
   out: { type: 'string' },
   'min-count': { type: 'string' },
   'min-bigram-count': { type: 'string' },
+  'min-trigram-count': { type: 'string' },
+  order: { type: 'string' },
   discount: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -41,11 +45,16 @@ async function build(argv: readonly string[]): Promise<number> {
   if (!v.text || !v.out) throw new UsageError(`--text and --out are required\n\n${USAGE}`);
   const discount = numArg(v.discount, 'discount', 0.75);
   if (!(discount > 0 && discount < 1)) throw new UsageError(`--discount must be in (0, 1), got "${v.discount}"`);
+  const order = intArg(v.order, 'order', 2, 2);
+  if (order !== 2 && order !== 3) throw new UsageError(`--order takes 2 or 3, got "${v.order}"`);
+  if (order === 2 && v['min-trigram-count'] !== undefined) throw new UsageError('--min-trigram-count is for --order 3');
   const config = {
     minCount: intArg(v['min-count'], 'min-count', 2, 1),
     minBigramCount: intArg(v['min-bigram-count'], 'min-bigram-count', 2, 1),
+    minTrigramCount: intArg(v['min-trigram-count'], 'min-trigram-count', 2, 1),
     discount,
-  };
+    order,
+  } as const;
   const t0 = performance.now();
   const corpus = readInputFile(v.text, '--text');
   const text = utf8DecodeStrict(corpus, `--text ${v.text}`);
@@ -61,8 +70,10 @@ async function build(argv: readonly string[]): Promise<number> {
   writeFileAtomicSync(out, bytes);
   const result = {
     out,
+    order: lm.order,
     words: lm.words.length,
     bigrams: lm.bigramCount,
+    trigrams: lm.trigramCount,
     sentences: lm.info.sentences,
     tokens: lm.info.tokens,
     bytes: bytes.length,
@@ -73,7 +84,7 @@ async function build(argv: readonly string[]): Promise<number> {
   if (v.json) console.log(JSON.stringify(result));
   else
     console.log(
-      `${out}: ${result.words} words, ${result.bigrams} bigrams from ${result.sentences} sentences (${result.tokens} words), ${(result.bytes / 2 ** 20).toFixed(1)} MB in ${result.seconds} s`,
+      `${out}: ${result.words} words, ${result.bigrams} bigrams${lm.order === 3 ? `, ${result.trigrams} trigrams` : ''} from ${result.sentences} sentences (${result.tokens} words), ${(result.bytes / 2 ** 20).toFixed(1)} MB in ${result.seconds} s`,
     );
   return 0;
 }

@@ -20,7 +20,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
-      [--lm FILE] [--lm-weight 1.3] [--word-bonus -1] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
+      [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
       [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -38,8 +38,8 @@ beam search (--beam, default 4; score (1 - w) * text tower + w * CTC head, w = -
 default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr-joint.
 --decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
 tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
-by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.3,
--1, 1.5: chosen on dev); --rescore W re-ranks its --n-best
+by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.0,
+-2, 1.5: chosen on dev with the shipped trigram LM); --rescore W re-ranks its --n-best
 hypotheses by adding W x the zipped text tower's log-probability of each given the speech
 (two-pass decoding; not in the paper);
 --out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
