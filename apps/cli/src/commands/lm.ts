@@ -1,7 +1,8 @@
 /**
  * `zipper lm build`: a word bigram or trigram LM (@zipper/text WordLm) of a text corpus, one
- * sentence a line, for the CTC head's lexicon decoding (`--decoder lexicon`). The shipped one sits in the
- * text tower package (WORD_LM_FILE), built from the text tower's own pretraining text.
+ * sentence a line, for the CTC head's lexicon decoding (`--decoder lexicon`). The shipped one (a
+ * trigram) sits in the text tower package (WORD_LM_FILE), built from the text tower's own
+ * pretraining text.
  */
 import path from 'node:path';
 import { sha256Hex, writeFileAtomicSync } from '@zipper/common/node';
