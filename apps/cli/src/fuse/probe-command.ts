@@ -62,14 +62,15 @@ export async function runFusedProbe(argv: readonly string[]): Promise<number> {
   const log = (s: string) => void process.stderr.write(`${s}\n`);
   const dir = resolveModelLocation(v.model);
   // The data build is checked before the weights load: a missing one is a usage error at once.
-  const recorded = readRunDir(dir).data;
+  const run = readRunDir(dir);
+  const recorded = run.data;
   if (v.data === undefined && !existsSync(recorded.dir))
     throw new UsageError(
       `--model ${v.model} names its data build as ${recorded.dir}, which is not here; pass --data DIR (a build with the same dev split, e.g. its own: zipper data build ${buildArgs(recorded)})`,
     );
   const data = DataDir.open(v.data ?? recorded.dir);
   await initBackend();
-  const tm = await loadTrainedModel(dir, parseTowerOptions(v.tower, { optional: true }));
+  const tm = await loadTrainedModel(dir, parseTowerOptions(v.tower, { optional: true }), run);
   try {
     const m = tm.model;
     const maxLen = (x: string) => m.config.towers.find((t) => t.name === x)?.config.maxSeqLen;

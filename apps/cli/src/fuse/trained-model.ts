@@ -77,10 +77,13 @@ export type GeneratedRow =
       readonly finishReason: string;
     };
 
-/** Loads the run in `dir` (the --out of zipper fuse train / baseline train). */
-export async function loadTrainedModel(dir: string, towers: Partial<Record<Modality, string>> = {}): Promise<TrainedModel> {
+/** Loads the run in `dir` (the --out of zipper fuse train / baseline train); `run`: its run.json when the caller has read it already. */
+export async function loadTrainedModel(
+  dir: string,
+  towers: Partial<Record<Modality, string>> = {},
+  run: FuseRun = readRunDir(dir),
+): Promise<TrainedModel> {
   const root = path.resolve(dir);
-  const run = readRunDir(root);
   const modelDir = path.join(root, MODEL_DIR);
   if (!existsSync(modelDir))
     throw new CheckpointError(`${modelDir} does not exist: the run has not reached its first checkpoint; train (or --resume) it first`);
