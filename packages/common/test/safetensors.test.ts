@@ -26,6 +26,15 @@ describe('safetensors round trip', () => {
     expect(half.metadata).toEqual({});
   });
 
+  it('U16 storage from a Uint16Array: two bytes a value, read back as int32', () => {
+    const ids = new Uint16Array([0, 1, 65535, 300]);
+    const bytes = encodeSafetensors({ ids: { shape: [2, 2], data: ids }, x: { shape: [1], data: new Float32Array([2]) } });
+    const { tensors } = decodeSafetensors(bytes);
+    expect(tensors.get('ids')).toEqual({ shape: [2, 2], data: new Int32Array([0, 1, 65535, 300]), stored: 'U16' });
+    expect(tensors.get('x')!.data).toEqual(new Float32Array([2]));
+    expect(bytes.length - 8 - headerLength(bytes)).toBe(4 * 2 + 4);
+  });
+
   it('pads the header in bytes: non-ASCII names and metadata keep the data 8-byte aligned', () => {
     const cases = [
       { name: 'gewicht.ä', meta: 'naïve' }, // 1 extra byte each

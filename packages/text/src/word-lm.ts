@@ -250,36 +250,49 @@ export class WordLm {
     return sum + this.logProb(prev, this.boundary, before);
   }
 
-  /** The model as a safetensors file (the words and counts in its metadata). */
+  /**
+   * The model as a safetensors file (the words and counts in its metadata). A bigram model is
+   * version 1: its bigrams as (prev, next, logp) rows. A trigram model is version 2, a compact
+   * layout (a trigram model's lexicon must hold at most 65,535 words): word ids as U16, the
+   * bigrams grouped by `prev` (`bigram.offset`: row range per prev), the trigram contexts
+   * (`context.first`, `context.prev`, their backoff) and their trigrams grouped by context
+   * (`trigram.offset`), each group sorted by `next`. The probabilities are the same float32s.
+   */
   encode(): Uint8Array<ArrayBuffer> {
-    const n = this.bigrams.size;
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
-    const logp = new Float32Array(n);
-    let i = 0;
-    const V2 = this.words.length + 1;
-    for (const [k, v] of this.bigrams) {
-      prev[i] = Math.floor(k / V2);
-      next[i] = k % V2;
-      logp[i++] = v;
+    const metadata = { format: FORMAT, version: VERSIONS[this.order], words: this.words.join('\n'), info: JSON.stringify(this.info) };
+    const V1 = this.words.length + 1;
+    const tensor = (data: Int32Array | Uint16Array | Float32Array) => ({ shape: [data.length], data });
+    const common = { unigram: tensor(this.unigram), backoff: tensor(this.backoff) };
+    if (!this.trigrams) {
+      const rows = [...this.bigrams];
+      return encodeSafetensors(
+        {
+          ...common,
+          'bigram.prev': tensor(Int32Array.from(rows, ([k]) => Math.floor(k / V1))),
+          'bigram.next': tensor(Int32Array.from(rows, ([k]) => k % V1)),
+          'bigram.logp': tensor(Float32Array.from(rows, ([, v]) => v)),
+        },
+        { metadata },
+      );
     }
+    if (V1 > 65536) throw new ConfigError(`a trigram word LM holds at most 65,535 words (U16 ids), this one ${this.words.length}`);
+    const bigram = grouped(this.bigrams, V1, V1);
+    const contexts = [...this.trigrams.backoff.keys()].sort((a, b) => a - b);
+    const trigram = grouped(this.trigrams.logp, V1, contexts.length, new Map(contexts.map((c, i) => [c, i])));
     return encodeSafetensors(
       {
-        unigram: { shape: [this.unigram.length], data: this.unigram },
-        backoff: { shape: [this.backoff.length], data: this.backoff },
-        'bigram.prev': { shape: [n], data: prev },
-        'bigram.next': { shape: [n], data: next },
-        'bigram.logp': { shape: [n], data: logp },
-        ...(this.trigrams ? this.trigramTensors(this.trigrams) : {}),
+        ...common,
+        'bigram.offset': tensor(bigram.offset),
+        'bigram.next': tensor(bigram.next),
+        'bigram.logp': tensor(bigram.logp),
+        'context.first': tensor(Uint16Array.from(contexts, (c) => Math.floor(c / V1))),
+        'context.prev': tensor(Uint16Array.from(contexts, (c) => c % V1)),
+        'context.backoff': tensor(Float32Array.from(contexts, (c) => this.trigrams!.backoff.get(c)!)),
+        'trigram.offset': tensor(trigram.offset),
+        'trigram.next': tensor(trigram.next),
+        'trigram.logp': tensor(trigram.logp),
       },
-      {
-        metadata: {
-          format: FORMAT,
-          version: VERSIONS[this.order],
-          words: this.words.join('\n'),
-          info: JSON.stringify(this.info),
-        },
-      },
+      { metadata },
     );
   }
 
@@ -299,74 +312,45 @@ export class WordLm {
       return t.data;
     };
     const V = words.length;
-    const prev = get('bigram.prev') as Int32Array;
-    const next = get('bigram.next', prev.length) as Int32Array;
-    const logp = get('bigram.logp', prev.length) as Float32Array;
-    const inRange = (...ids: number[]) => ids.every((x) => x >= 0 && x <= V);
-    for (let i = 0; i < prev.length; i++)
-      if (!inRange(prev[i]!, next[i]!)) throw new SafetensorsError(`${source}: bigram ${i} names a word outside [0, ${V}]`);
-    let trigrams: Trigrams | undefined;
-    if (version === VERSIONS[3]) {
-      const key = (...ids: number[]) => ids.reduce((k, x) => k * (V + 1) + x, 0);
-      const tFirst = get('trigram.first') as Int32Array;
-      const tPrev = get('trigram.prev', tFirst.length) as Int32Array;
-      const tNext = get('trigram.next', tFirst.length) as Int32Array;
-      const tLogp = get('trigram.logp', tFirst.length) as Float32Array;
-      const cFirst = get('context.first') as Int32Array;
-      const cPrev = get('context.prev', cFirst.length) as Int32Array;
-      const cBackoff = get('context.backoff', cFirst.length) as Float32Array;
-      trigrams = { logp: new Map(), backoff: new Map() };
-      for (let i = 0; i < tFirst.length; i++) {
-        if (!inRange(tFirst[i]!, tPrev[i]!, tNext[i]!))
-          throw new SafetensorsError(`${source}: trigram ${i} names a word outside [0, ${V}]`);
-        trigrams.logp.set(key(tFirst[i]!, tPrev[i]!, tNext[i]!), tLogp[i]!);
-      }
-      for (let i = 0; i < cFirst.length; i++) {
-        if (!inRange(cFirst[i]!, cPrev[i]!)) throw new SafetensorsError(`${source}: trigram context ${i} names a word outside [0, ${V}]`);
-        trigrams.backoff.set(key(cFirst[i]!, cPrev[i]!), cBackoff[i]!);
-      }
+    const V1 = V + 1;
+    const bad = (what: string) => new SafetensorsError(`${source}: ${what} names a word outside [0, ${V}]`);
+    const inRange = (x: number) => x >= 0 && x <= V;
+    const info = JSON.parse(metadata['info'] ?? '{}') as WordLmInfo;
+    const [unigram, backoff] = [get('unigram', V1) as Float32Array, get('backoff', V1) as Float32Array];
+    if (version === VERSIONS[2]) {
+      const prev = get('bigram.prev') as Int32Array;
+      const next = get('bigram.next', prev.length) as Int32Array;
+      const logp = get('bigram.logp', prev.length) as Float32Array;
+      for (let i = 0; i < prev.length; i++) if (!inRange(prev[i]!) || !inRange(next[i]!)) throw bad(`bigram ${i}`);
+      return new WordLm(words, unigram, backoff, prev, next, logp, info);
     }
-    return new WordLm(
-      words,
-      get('unigram', V + 1) as Float32Array,
-      get('backoff', V + 1) as Float32Array,
-      prev,
-      next,
-      logp,
-      JSON.parse(metadata['info'] ?? '{}') as WordLmInfo,
-      trigrams,
-    );
-  }
-
-  private trigramTensors(t: Trigrams): Record<string, { shape: number[]; data: Int32Array | Float32Array }> {
-    const V1 = this.words.length + 1;
-    const tensor = (data: Int32Array | Float32Array) => ({ shape: [data.length], data });
-    const [first, prev, next, logp] = [
-      new Int32Array(t.logp.size),
-      new Int32Array(t.logp.size),
-      new Int32Array(t.logp.size),
-      new Float32Array(t.logp.size),
-    ];
-    let i = 0;
-    for (const [k, v] of t.logp) {
-      [first[i], prev[i], next[i], logp[i]] = [Math.floor(k / V1 / V1), Math.floor(k / V1) % V1, k % V1, v];
-      i++;
-    }
-    const [cFirst, cPrev, cBackoff] = [new Int32Array(t.backoff.size), new Int32Array(t.backoff.size), new Float32Array(t.backoff.size)];
-    i = 0;
-    for (const [k, v] of t.backoff) {
-      [cFirst[i], cPrev[i], cBackoff[i]] = [Math.floor(k / V1), k % V1, v];
-      i++;
-    }
-    return {
-      'trigram.first': tensor(first),
-      'trigram.prev': tensor(prev),
-      'trigram.next': tensor(next),
-      'trigram.logp': tensor(logp),
-      'context.first': tensor(cFirst),
-      'context.prev': tensor(cPrev),
-      'context.backoff': tensor(cBackoff),
+    // version 2 (a trigram model): rows grouped by their context, see encode
+    const rows = (what: string, groups: number) => {
+      const offset = get(`${what}.offset`, groups + 1) as Int32Array;
+      const next = get(`${what}.next`) as Int32Array;
+      const logp = get(`${what}.logp`, next.length) as Float32Array;
+      for (let g = 0; g < groups; g++)
+        if (!(offset[g]! >= 0 && offset[g]! <= offset[g + 1]!)) throw new SafetensorsError(`${source}: ${what}.offset is not ascending`);
+      if (offset[0] !== 0 || offset[groups] !== next.length)
+        throw new SafetensorsError(`${source}: ${what}.offset does not span its ${next.length} rows`);
+      for (let i = 0; i < next.length; i++) if (!inRange(next[i]!)) throw bad(`${what} ${i}`);
+      return { offset, next, logp };
     };
+    const big = rows('bigram', V1);
+    const bigramPrev = new Int32Array(big.next.length);
+    for (let v = 0; v < V1; v++) bigramPrev.fill(v, big.offset[v], big.offset[v + 1]);
+    const first = get('context.first') as Int32Array;
+    const prev = get('context.prev', first.length) as Int32Array;
+    const contextBackoff = get('context.backoff', first.length) as Float32Array;
+    const tri = rows('trigram', first.length);
+    const trigrams: Trigrams = { logp: new Map(), backoff: new Map() };
+    for (let c = 0; c < first.length; c++) {
+      if (!inRange(first[c]!) || !inRange(prev[c]!)) throw bad(`trigram context ${c}`);
+      const ctx = first[c]! * V1 + prev[c]!;
+      trigrams.backoff.set(ctx, contextBackoff[c]!);
+      for (let i = tri.offset[c]!; i < tri.offset[c + 1]!; i++) trigrams.logp.set(ctx * V1 + tri.next[i]!, tri.logp[i]!);
+    }
+    return new WordLm(words, unigram, backoff, bigramPrev, big.next, big.logp, info, trigrams);
   }
 
   private key(prev: number, next: number): number {
@@ -381,4 +365,29 @@ export class WordLm {
     if (!Number.isInteger(id) || id < 0 || id > this.words.length)
       throw new ConfigError(`word id ${id} is outside [0, ${this.words.length}] (the lexicon and the boundary)`);
   }
+}
+
+/**
+ * The rows of `table` (key = context * base + next, value = ln p) grouped by context for a file:
+ * `offset[g]..offset[g + 1]` are group g's rows, sorted by next; `index` maps a context to its
+ * group (default: the context is the group).
+ */
+function grouped(
+  table: ReadonlyMap<number, number>,
+  base: number,
+  groups: number,
+  index?: ReadonlyMap<number, number>,
+): { offset: Int32Array; next: Uint16Array; logp: Float32Array } {
+  const keys = [...table.keys()].sort((a, b) => a - b);
+  const offset = new Int32Array(groups + 1);
+  for (const k of keys) {
+    const c = Math.floor(k / base);
+    offset[(index ? index.get(c)! : c) + 1]! += 1;
+  }
+  for (let g = 0; g < groups; g++) offset[g + 1]! += offset[g]!;
+  return {
+    offset,
+    next: Uint16Array.from(keys, (k) => k % base),
+    logp: Float32Array.from(keys, (k) => table.get(k)!),
+  };
 }

@@ -4,7 +4,7 @@
  * lexicon); the file round trip keeps every probability bit for bit and the bytes are
  * deterministic; bad input is typed.
  */
-import { ConfigError, SafetensorsError, encodeSafetensors } from '@zipper/core';
+import { ConfigError, SafetensorsError, decodeSafetensors, encodeSafetensors } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
 import { WordLm } from '../src/index.js';
 
@@ -110,6 +110,21 @@ describe('WordLm', () => {
         for (let v = 0; v <= V; v++) for (let w = 0; w <= V; w++) expect(back.logProb(v, w, u)).toBe(tri.logProb(v, w, u));
       expect(WordLm.build(CORPUS, { minCount: 1, minBigramCount: 1, minTrigramCount: 1, discount: 0.5, order: 3 }).encode()).toEqual(bytes);
       expect(WordLm.decode(lm.encode()).order).toBe(2);
+    });
+
+    it('its file stores ids as U16 grouped by context; a broken group or a lexicon past 65,535 words is a typed error', () => {
+      const { tensors, metadata } = decodeSafetensors(tri.encode());
+      expect(metadata['version']).toBe('2');
+      expect(tensors.get('trigram.next')!.stored).toBe('U16');
+      expect(Array.from(tensors.get('bigram.offset')!.data)).toHaveLength(tri.words.length + 2);
+      const broken = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+      const offset = Int32Array.from(broken.get('trigram.offset')!.data as Int32Array);
+      [offset[1], offset[2]] = [offset[2]!, offset[1]!];
+      broken.set('trigram.offset', { shape: [offset.length], data: offset });
+      const bytes = encodeSafetensors(broken as Map<string, { shape: number[]; data: Int32Array | Float32Array }>, { metadata });
+      expect(() => WordLm.decode(bytes, 'x.safetensors')).toThrow(/x.safetensors: trigram.offset is not ascending/);
+      const many = Array.from({ length: 65536 }, (_, i) => `w${i}`);
+      expect(() => WordLm.build([many.join(' ')], { minCount: 1, order: 3 }).encode()).toThrow(/at most 65,535 words/);
     });
   });
 
