@@ -308,6 +308,29 @@ describe('zipper fuse train', () => {
       hyp: string;
     };
     expect((summaryOf(lt) as { results: { text: string }[] }).results[0]!.text).toBe(lxFirst.hyp.trim());
+    // transcribe --rescore W --n-best N: the evaluation's second pass for the same audio
+    const rsd = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '1'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--rescore', '1', '--n-best', '4', '--out', path.join(data, 'rescore-default'), '--json'],
+    ]);
+    expect(rsd.code, rsd.stderr).toBe(0);
+    const rt = await runZipper([
+      ...['transcribe', path.join(data, 'audio', 'test-clean', `${lxRows[0]!.id}.wav`), '--model', out],
+      ...['--lm', lmFile, '--rescore', '1', '--n-best', '4', '--json'],
+    ]);
+    expect(rt.code, rt.stderr).toBe(0);
+    expect((summaryOf(rt) as { results: { text: string }[] }).results[0]!.text).toBe(
+      readFileSync(path.join(data, 'rescore-default', 'hyp.txt'), 'utf8').trim(),
+    );
+    for (const [args, message] of [
+      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon or auto/],
+      [['--n-best', '4'], /--n-best needs --rescore W/],
+      [['--rescore', '1'], /--rescore re-ranks the lexicon search's n best, but .* decodes with ctc here/], // auto without a word LM: ctc
+    ] as const) {
+      const bad = await runZipper(['transcribe', wav, '--model', out, ...args]);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
     // without a word LM next to its text tower, auto decodes with the CTC head greedily; lexicon needs --lm
     const auto = await runZipper(['transcribe', wav, '--model', out, '--json']);
     expect(auto.code, auto.stderr).toBe(0);

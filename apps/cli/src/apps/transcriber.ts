@@ -7,6 +7,7 @@
  */
 import { ASR_DECODERS, canSearchLexicon, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
+import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
@@ -44,8 +45,32 @@ export interface TranscribeOptions {
   readonly decoder?: AppDecoder;
   /** A word LM file for `lexicon` (default: the text tower package's). */
   readonly lm?: string;
+  /** `lexicon` only: re-rank the search's `nBest` by adding `weight` x the zipped text tower's log-probability (two-pass). */
+  readonly rescore?: LexiconRescore;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The second pass of the lexicon search (@zipper/fuse ctcTranscripts `rescore`, the text tokenizer encoding). */
+export interface LexiconRescore {
+  readonly weight: number;
+  readonly nBest: number;
+}
+
+/**
+ * `--rescore W [--n-best N]` of zipper eval asr and zipper transcribe (N default 8), for the decoders
+ * `allowed` names (the lexicon search, or what may resolve to it); undefined without --rescore.
+ */
+export function parseRescore(
+  rescore: string | undefined,
+  nBest: string | undefined,
+  decoder: string,
+  allowed: readonly string[],
+): LexiconRescore | undefined {
+  if (!allowed.includes(decoder) && (rescore !== undefined || nBest !== undefined))
+    throw new UsageError(`--rescore and --n-best are for --decoder ${allowed.join(' or ')}`);
+  if (nBest !== undefined && rescore === undefined) throw new UsageError('--n-best needs --rescore W');
+  return rescore === undefined ? undefined : { weight: numArg(rescore, 'rescore', 0), nBest: intArg(nBest, 'n-best', 8, 1) };
 }
 
 /**
@@ -67,6 +92,8 @@ export async function resolveDecoder(m: TrainedModel, where: string, decoder: Ap
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
   const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
+  if (o.rescore && decoder !== 'lexicon')
+    throw new UsageError(`--rescore re-ranks the lexicon search's n best, but ${app.location} decodes with ${decoder} here`);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
@@ -83,7 +110,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         decoder === 'joint'
           ? { joint: { maxNewTokens: app.maxTextTokens } } // ctcAttentionBeam's defaults: beam 4, CTC weight 0.3
           : decoder === 'lexicon'
-            ? { lexicon: lexicon! }
+            ? { lexicon: lexicon!, ...(o.rescore ? { rescore: o.rescore } : {}) }
             : undefined,
       );
       rows.forEach((j, r) => {

@@ -12,7 +12,7 @@ import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
-import { resolveDecoder } from '../apps/transcriber.js';
+import { parseRescore, resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
@@ -87,11 +87,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined || v['blank-penalty'] !== undefined)
   )
     throw new UsageError('--lm, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon');
-  if (decoder !== 'lexicon' && (v.rescore !== undefined || v['n-best'] !== undefined))
-    throw new UsageError('--rescore and --n-best are for --decoder lexicon');
-  if (v['n-best'] !== undefined && v.rescore === undefined) throw new UsageError('--n-best needs --rescore W');
-  const rescore =
-    v.rescore === undefined ? undefined : { weight: numArg(v.rescore, 'rescore', 0), nBest: intArg(v['n-best'], 'n-best', 8, 1) };
+  const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon']);
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
   if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
   const defaults = resolveLexiconBeamOptions();
