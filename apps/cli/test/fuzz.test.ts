@@ -966,6 +966,14 @@ describe('fuzz every zipper command', () => {
       2,
       expect.stringContaining('"voices" is not an object of {wer, utterances[, oracle, oracleRatio]}'),
     ]);
+    // so is a lexicon search's settings record of the wrong shape
+    const badLexicon = { ...metrics, lexicon: { lmWeight: 1, wordBonus: '-2', blankPenalty: 1.5, beam: 128, words: 10 } };
+    await fs.writeFile(path.join(junkRun, 'eval', 'test-clean', 'asr', 'metrics.json'), JSON.stringify(badLexicon));
+    const rl = await check('eval', ['eval', 'report', '--runs', junkRun, '--out', at('cases', `${n++}-r.md`)]);
+    expect([rl.code, rl.stderr]).toEqual([
+      2,
+      expect.stringContaining('"lexicon" is not {lmWeight, wordBonus, blankPenalty, beam, words} numbers'),
+    ]);
   });
 
   it('transcribe, speak, demo speech, bench asr|tts: an untrained tiny zipped run; mutated WAVs, junk text, bad options', async () => {

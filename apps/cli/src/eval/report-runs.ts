@@ -39,6 +39,8 @@ export interface Metrics {
   readonly manifestSha256?: string;
   /** The 95% bootstrap interval over utterances of the reported rates (metrics from 2026-12-04 on; outputs.ts intervalOf). */
   readonly interval?: Pick<Interval, 'wer'>;
+  /** asr --decoder lexicon: the search's settings and the word LM's lexicon size, as recorded. */
+  readonly lexicon?: LexiconSettings;
   // tts only
   readonly werMin?: number;
   readonly werMax?: number;
@@ -61,6 +63,16 @@ export interface Metrics {
       }
     >
   >;
+}
+
+/** What an ASR evaluation with `--decoder lexicon` records of its search (metrics.json `lexicon`). */
+export interface LexiconSettings {
+  readonly lmWeight: number;
+  readonly wordBonus: number;
+  readonly blankPenalty: number;
+  readonly beam: number;
+  /** Words of the word LM's lexicon. */
+  readonly words: number;
 }
 
 /**
@@ -235,6 +247,9 @@ function readMetrics(file: string, splits: readonly string[] = EVAL_SPLITS): Met
   if (m['interval'] !== undefined && !(isObj(wer) && isNum(wer['low']) && isNum(wer['high'])))
     throw bad('"interval" has no numeric wer {low, high}');
   if (!ratioOk(m['oracleRatio'])) throw bad('"oracleRatio" is not {ratio, low, high} numbers');
+  const lex = m['lexicon'];
+  if (lex !== undefined && !(isObj(lex) && ['lmWeight', 'wordBonus', 'blankPenalty', 'beam', 'words'].every((k) => isNum(lex[k]))))
+    throw bad('"lexicon" is not {lmWeight, wordBonus, blankPenalty, beam, words} numbers');
   if (
     m['voices'] !== undefined &&
     !(

@@ -269,11 +269,25 @@ function renderPage(args: {
       ),
   );
   if (ctcRows.length) {
+    // the search's settings as the evaluations recorded them (the defaults and the shipped word LM change over time)
+    const settings = [
+      ...new Set(
+        runs.flatMap((r) =>
+          Object.values(r.asrLexicon).map((m) =>
+            m?.lexicon
+              ? `a word LM of ${intl(m.lexicon.words)} words, LM weight ${m.lexicon.lmWeight}, word bonus ${m.lexicon.wordBonus}, blank penalty ${m.lexicon.blankPenalty}, beam ${m.lexicon.beam}`
+              : 'settings not recorded',
+          ),
+        ),
+      ),
+    ];
     lines.push(
       '## ASR by the CTC head',
       '',
-      "The zipped model's auxiliary CTC head, not the text tower: greedy decoding (`zipper eval asr --decoder ctc`), " +
-        "and the lexicon beam search with the text tower package's word LM (`--decoder lexicon`, its dev-chosen defaults).",
+      "The zipped model's auxiliary CTC head, not the text tower: greedy decoding (`zipper eval asr --decoder ctc`)" +
+        (settings.length === 0
+          ? '.'
+          : `, and the lexicon beam search (\`--decoder lexicon\`: ${settings.length === 1 ? `${settings[0]!}, as its metrics.json records` : "each run's settings are in its metrics.json"}).`),
       '',
       row(['run', 'decoder', 'WER test-clean', 'CER test-clean', 'WER test-other', 'CER test-other', 'WER dev']),
       row(['---', '---', '---:', '---:', '---:', '---:', '---:']),
