@@ -85,11 +85,10 @@ interface Trigrams {
 export class WordLm {
   /** The boundary symbol's id (<s> as a context, </s> as a word): words.length. */
   readonly boundary: number;
-  /** 2 or 3. */
-  readonly order: 2 | 3;
   private readonly index: Map<string, number>;
   private readonly bigrams: Map<number, number>;
-  private readonly trigrams: Trigrams | undefined;
+  /** A trigram model's tables (set once, by the constructor or by `build` right after the bigram part). */
+  private trigrams: Trigrams | undefined;
 
   private constructor(
     /** The lexicon, most frequent first. */
@@ -109,7 +108,11 @@ export class WordLm {
     this.bigrams = new Map();
     for (let i = 0; i < bigramPrev.length; i++) this.bigrams.set(this.key(bigramPrev[i]!, bigramNext[i]!), bigramLogp[i]!);
     this.trigrams = trigrams;
-    this.order = trigrams ? 3 : 2;
+  }
+
+  /** 2 or 3. */
+  get order(): 2 | 3 {
+    return this.trigrams ? 3 : 2;
   }
 
   /** Counts `sentences` (one per item; words split at whitespace; empty ones skipped). */
@@ -199,7 +202,8 @@ export class WordLm {
       tri.backoff.set(lm.key(u, v), bo);
       tri.logp.set(lm.key3(u, v, w), Math.fround(Math.log((n - c.discount) / count + Math.exp(bo + lm.logProb(v, w)))));
     }
-    return new WordLm(words, unigram, backoff, Int32Array.from(prevs), Int32Array.from(nexts), Float32Array.from(logps), lm.info, tri);
+    lm.trigrams = tri; // computed from the bigram part of the same model, which stays as it is
+    return lm;
   }
 
   /** Stored bigrams. */

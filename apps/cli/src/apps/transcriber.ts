@@ -9,7 +9,7 @@ import { ASR_DECODERS, canSearchLexicon, resolveAsrDecoder, type AsrDecoder } fr
 import { ConfigError } from '@zipper/core';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
-import type { TrainedModel } from '../fuse/trained-model.js';
+import type { LexiconRescore, TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import { splitUnits, type AudioInput } from './audio-input.js';
 
@@ -49,12 +49,6 @@ export interface TranscribeOptions {
   readonly rescore?: LexiconRescore;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
-}
-
-/** The second pass of the lexicon search (@zipper/fuse ctcTranscripts `rescore`, the text tokenizer encoding). */
-export interface LexiconRescore {
-  readonly weight: number;
-  readonly nBest: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mean } from '@zipper/common';
 import { scoreCorpus, type UtteranceScore } from '@zipper/eval';
+import type { ResolvedLexiconBeamOptions } from '@zipper/fuse';
 import { UsageError } from '../command.js';
 import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
@@ -65,15 +66,10 @@ export interface Metrics {
   >;
 }
 
-/** What an ASR evaluation with `--decoder lexicon` records of its search (metrics.json `lexicon`). */
-export interface LexiconSettings {
-  readonly lmWeight: number;
-  readonly wordBonus: number;
-  readonly blankPenalty: number;
-  readonly beam: number;
-  /** Words of the word LM's lexicon. */
+/** What an ASR evaluation with `--decoder lexicon` records of its search (metrics.json `lexicon`) that the report names, and its word LM's lexicon size. */
+export type LexiconSettings = Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> & {
   readonly words: number;
-}
+};
 
 /**
  * How much an ASR evaluation's transcripts vary: a model that ignores the audio writes one

@@ -16,6 +16,7 @@ import {
   type Example,
   type JointDecodeOptions,
   type LexiconBeamOptions,
+  type RescoreOptions,
   type ZippedGenerateOptions,
   type ZipperConfig,
 } from '@zipper/fuse';
@@ -63,9 +64,11 @@ export type CtcDecoding =
   | {
       readonly lexicon: ByteLexicon;
       readonly options?: LexiconBeamOptions;
-      /** Re-rank the search's n best with the zipped text tower (@zipper/fuse ctcTranscripts `rescore`; the text tokenizer encodes). */
-      readonly rescore?: { readonly weight: number; readonly nBest?: number };
+      readonly rescore?: LexiconRescore;
     };
+
+/** Re-ranking the lexicon search's n best with the zipped text tower: @zipper/fuse ctcTranscripts `rescore`, the text tokenizer encoding. */
+export type LexiconRescore = Omit<RescoreOptions, 'encode'>;
 
 export type GeneratedRow =
   | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
