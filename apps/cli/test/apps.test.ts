@@ -198,6 +198,13 @@ describe('zipper speak', () => {
     expect(Buffer.compare(readFileSync(at('a.wav')), readFileSync(at('b.wav')))).toBe(0);
     expect((await runZipper(args(at('c.wav'), '8'))).code).toBe(0);
     expect(Buffer.compare(readFileSync(at('a.wav')), readFileSync(at('c.wav')))).not.toBe(0);
+    // classifier-free guidance: recorded, and a WAV of its units again
+    const g = await runZipper([...args(at('g.wav'), '7'), '--guidance', '2']);
+    expect(g.code, g.stderr).toBe(0);
+    const gs = summaryOf(g);
+    expect(gs).toMatchObject({ guidance: 2, seed: 7 });
+    expect(readWav(new Uint8Array(readFileSync(at('g.wav')))).channels[0]!.length).toBe((gs['units'] as number) * 320);
+    expect(s['guidance']).toBe(0);
   }, 60_000);
 
   it('--in FILE.txt --out DIR: one WAV per non-blank line, named by line number', async () => {
@@ -245,6 +252,7 @@ describe('zipper speak', () => {
       [speakArgs('hello there', '--out', at()), /is a folder; pass the WAV file/],
       [speakArgs('hello there', '--out', at('nodir', 'x.wav')), /the folder .*nodir does not exist/],
       [speakArgs('hello there', '--out', at('x.wav'), '--top-p', '0'), /--top-p must be in \(0, 1\]/],
+      [speakArgs('hello there', '--out', at('x.wav'), '--guidance', '-1'), /--guidance must be a non-negative number, got "-1"/],
       [speakArgs('--in', at('missing.txt'), '--out', at('x')), /cannot read --in/],
     ];
     for (const [argv, re] of cases) failed(await runZipper(argv), 2, re);

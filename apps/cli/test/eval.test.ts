@@ -304,6 +304,15 @@ describe('zipper eval tts', () => {
     // at most 40 units per utterance and seed; the kept WAVs are 16 kHz audio for pocketsphinx
     const rows = jsonl(path.join(out, 'utterances.jsonl'));
     for (const row of rows) for (const s of row['seeds'] as { units: number }[]) expect(s.units).toBeLessThanOrEqual(40);
+    // the sampled units are kept, one utterance a line, as many as counted; the kept WAV is theirs (320 samples a unit, to within one)
+    for (const k of [0, 1]) {
+      const units = lines(path.join(out, `units.seed${k}.txt`)).map((l) => (l === '' ? [] : l.split(' ').map(Number)));
+      expect(units.map((u) => u.length)).toEqual(rows.map((row) => (row['seeds'] as { units: number }[])[k]!.units));
+      expect(units.flat().every((u) => Number.isInteger(u) && u >= 0)).toBe(true);
+      const kept = readWav(new Uint8Array(readFileSync(path.join(out, 'wav', `test-clean-000000.seed${k}.wav`))));
+      if (units[0]!.length === 0) expect(kept.channels[0]!.length).toBe(1600);
+      else expect(Math.abs(kept.channels[0]!.length - units[0]!.length * 320)).toBeLessThan(320);
+    }
     expect(readdirSync(path.join(out, 'wav')).sort()).toEqual([
       'test-clean-000000.oracle.wav',
       'test-clean-000000.seed0.wav',
@@ -314,7 +323,7 @@ describe('zipper eval tts', () => {
     expect(wav.sampleRate).toBe(16000);
     expect(Math.abs(wav.channels[0]!.length / 16000 - goldSeconds)).toBeLessThan(0.1);
   }, 180_000);
-  it('a single decoder synthesizes too (its speech ids mapped back to units)', async () => {
+  it('a single decoder synthesizes too (its speech ids mapped back to units), with classifier-free guidance recorded', async () => {
     const out = path.join(data, 'tts-baseline');
     const r = await runZipper([
       'eval',
@@ -331,6 +340,8 @@ describe('zipper eval tts', () => {
       '3',
       '--max-units',
       '20',
+      '--guidance',
+      '1.5',
       '--keep',
       '0',
       '--out',
@@ -340,6 +351,7 @@ describe('zipper eval tts', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'tts', kind: 'baseline', split: 'dev', utterances: 1, seeds: [3], wavs: 0 });
+    expect(m['sampling']).toEqual({ temperature: 1, topK: 0, topP: 1, guidance: 1.5, maxUnits: 20 });
     expect(m['wer']).toBe(scoreCorpus(lines(path.join(out, 'ref.txt')), lines(path.join(out, 'hyp.seed3.txt'))).wer);
     expect(readdirSync(path.join(out, 'wav'))).toEqual([]);
   }, 120_000);
@@ -494,6 +506,8 @@ describe('zipper eval report', () => {
     expect(fuseKept).toContain('run.json');
     expect(fuseKept).toContain('loss.jsonl');
     expect(fuseKept).toContain(path.join('eval', 'test-clean', 'tts', 'hyp.seed0.txt'));
+    expect(existsSync(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'units.seed0.txt'))).toBe(true);
+    expect(fuseKept.filter((f) => f.includes('units.seed'))).toEqual([]); // the sampled units stay with the run
     // the WAVs of the first kept utterance only (--samples 1), not every kept one
     const wavs = fuseKept.filter((f) => f.startsWith(path.join('eval', 'test-clean', 'tts')) && f.endsWith('.wav'));
     const first = jsonl(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'utterances.jsonl')).find((u) => Array.isArray(u['wavs']))!;

@@ -32,7 +32,13 @@ import {
 } from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperTowerInput } from './config.js';
 import { UnknownTowerError } from './errors.js';
-import type { GeneratedSegment, ZippedGenerateOptions, ZippedGenerateResult } from './generate.js';
+import {
+  resolveGuidance,
+  resolveStopTokens,
+  type GeneratedSegment,
+  type ZippedGenerateOptions,
+  type ZippedGenerateResult,
+} from './generate.js';
 import { checkExample, type Example } from './segments.js';
 import type { TowerEntry } from './zipper.js';
 
@@ -157,7 +163,8 @@ export class SingleDecoder {
 
   /**
    * Decoding with an output-modality schedule, as `generateZipped` (same options and result);
-   * each row runs alone with the KV cache.
+   * each row runs alone with the KV cache (with `guidance`, its unconditional twin beside it with
+   * a cache of its own).
    */
   async generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult> {
     const c = this.config;
@@ -167,13 +174,29 @@ export class SingleDecoder {
     for (const o of output)
       if (!c.towers.some((t) => t.name === o))
         throw new UnknownTowerError(`output names tower "${String(o)}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
+    const stops = resolveStopTokens(c, output, options.stopTokens);
     inputs.forEach((ex, i) => checkExample(c, ex, i));
+    const guidance = resolveGuidance(c, inputs.length, options.guidance);
     const rng = new Rng(options.seed ?? 0);
     const rows: GeneratedSegment[][] = [];
+    /** Feeds `feed` after `cache`: the last position's logits (host) and the new cache (the old one disposed). */
+    const step = async (feed: number[], cache: KVCache): Promise<{ logits: Float32Array; cache: KVCache }> => {
+      const input = tf.tensor2d(feed, [1, feed.length], 'int32');
+      const out = this.tower.forward(input, { cache, lastOnly: true });
+      input.dispose();
+      disposeCache(cache);
+      try {
+        return { logits: (await out.logits.data()) as Float32Array, cache: out.cache as KVCache };
+      } finally {
+        out.logits.dispose();
+      }
+    };
     for (let r = 0; r < inputs.length; r++) {
       const segments: GeneratedSegment[] = [];
       let feed = [...this.layout([inputs[r]!]).ids];
       let cache: KVCache = emptyCache();
+      // the unconditional twin: the same tokens fed after its own input
+      const twin = guidance.scale > 0 ? { feed: [...this.layout([guidance.inputs[r]!]).ids], cache: emptyCache() } : undefined;
       try {
         for (let k = 0; k < output.length; k++) {
           const spec = towerSpec(c, output[k]!);
@@ -182,33 +205,40 @@ export class SingleDecoder {
           if (!Number.isInteger(limit) || limit < 1)
             throw new ConfigError(`maxNewTokens for tower "${spec.name}" must be a positive integer, got ${String(limit)}`);
           feed.push(off + spec.bos);
+          twin?.feed.push(off + spec.bos);
           const ids: number[] = [];
           let reason: 'stop' | 'length' = 'length';
           for (;;) {
-            const input = tf.tensor2d(feed, [1, feed.length], 'int32');
-            const out = this.tower.forward(input, { cache, lastOnly: true });
-            input.dispose();
-            disposeCache(cache);
-            cache = out.cache as KVCache;
-            const logits = (await out.logits.data()) as Float32Array;
-            out.logits.dispose();
-            const room = cache.length + 2 <= this.tower.config.maxSeqLen;
+            const cond = await step(feed, cache);
+            cache = cond.cache;
+            let logits = cond.logits;
+            let room = cache.length + 2 <= this.tower.config.maxSeqLen;
+            if (twin) {
+              const u = await step(twin.feed, twin.cache);
+              twin.cache = u.cache;
+              logits = logits.map((x, j) => x + guidance.scale * (x - (u.logits[j] as number)));
+              room &&= twin.cache.length + 2 <= this.tower.config.maxSeqLen;
+            }
             logits[off + spec.bos] = -Infinity; // a segment holds its bos only at its start (as generateZipped)
-            const tok =
+            let tok =
               ids.length >= limit || !room ? spec.eos : sampleToken(logits.subarray(off, off + spec.config.vocabSize), sampling, rng);
+            if (stops.get(spec.name)!.has(tok)) tok = spec.eos; // ends the segment as eos does
             if (tok === spec.eos) {
               if (ids.length < limit && room) reason = 'stop';
               feed = [off + spec.eos];
+              if (twin) twin.feed = [off + spec.eos];
               break;
             }
             ids.push(tok);
             options.onToken?.({ row: r, tower: spec.name, token: tok, segment: k, step: ids.length - 1 });
             feed = [off + tok];
+            if (twin) twin.feed = [off + tok];
           }
           segments.push({ tower: spec.name, ids, finishReason: reason });
         }
       } finally {
         disposeCache(cache);
+        if (twin) disposeCache(twin.cache);
       }
       rows.push(segments);
     }

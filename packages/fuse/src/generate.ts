@@ -16,6 +16,11 @@
  * a fixed order, rows in order within a group, so the sampling PRNG is consumed in the same
  * order with and without the cache. No tensors outlive the call.
  *
+ * Classifier-free guidance (`guidance`, beyond the paper): each row also decodes, in lockstep, an
+ * unconditional twin (the caller's input for it, e.g. the empty text segment); the row samples
+ * from cond + scale * (cond - uncond) and both are fed the sampled token. The twins are rows of
+ * their own (grouped and cached like any row), so guidance costs one more row per row.
+ *
  * Legend: B rows of a group, V the current tower's vocabulary.
  */
 import type * as tf from '@tensorflow/tfjs-core';
@@ -28,7 +33,7 @@ import {
   type FinishReason,
   type SamplingConfig,
 } from '@zipper/core';
-import { towerSpec } from './config.js';
+import { towerSpec, type ZipperConfig } from './config.js';
 import { UnknownTowerError } from './errors.js';
 import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
 import { disposeZipperState, sliceZipperState, type StreamInput, type ZipperState } from './state.js';
@@ -61,6 +66,19 @@ export interface ZippedGenerateOptions extends Partial<SamplingConfig> {
   readonly useCache?: boolean;
   /** Streaming: called for every generated token (not for eos). */
   readonly onToken?: (e: ZippedTokenEvent) => void;
+  /**
+   * Classifier-free guidance: row i samples from cond + scale * (cond - uncond), where uncond is the
+   * same decode (the same generated tokens) after `inputs[i]` instead of the row's input. Scale 0
+   * is plain decoding; one unconditional example per input.
+   */
+  readonly guidance?: ZippedGuidance;
+}
+
+export interface ZippedGuidance {
+  /** >= 0; 0 decodes without guidance. */
+  readonly scale: number;
+  /** Per input row, its unconditional input (e.g. `[wrapSegment(config, 'text', [])]`, the empty text). */
+  readonly inputs: readonly Example[];
 }
 
 export interface GeneratedSegment {
@@ -89,6 +107,52 @@ interface Group {
   host: Float32Array;
 }
 
+/**
+ * `stopTokens` checked against the output towers: per output tower, the tokens that end its
+ * segment as its eos does (the zipped model and the single-decoder baseline both use this).
+ */
+export function resolveStopTokens(
+  config: ZipperConfig,
+  output: readonly string[],
+  stopTokens: ZippedGenerateOptions['stopTokens'],
+): ReadonlyMap<string, ReadonlySet<number>> {
+  const stops = new Map<string, ReadonlySet<number>>();
+  for (const tower of new Set(output)) {
+    const list = Array.isArray(stopTokens) ? stopTokens : (stopTokens as Record<string, readonly number[]> | undefined)?.[tower];
+    const v = towerSpec(config, tower).config.vocabSize;
+    for (const id of list ?? [])
+      if (!Number.isInteger(id) || id < 0 || id >= v)
+        throw new TokenRangeError(`stop token ${String(id)} is outside [0, ${v}) of tower "${tower}"`);
+    stops.set(tower, new Set(list ?? []));
+  }
+  if (stopTokens !== undefined && !Array.isArray(stopTokens))
+    for (const name of Object.keys(stopTokens))
+      if (!output.includes(name))
+        throw new UnknownTowerError(`stopTokens names tower "${name}", which is not in output [${output.join(', ')}]`);
+  return stops;
+}
+
+/**
+ * `guidance` checked against `rows` inputs: scale 0 (or none) gives no twins; else one valid
+ * unconditional example per row (the zipped model and the single-decoder baseline both use this).
+ */
+export function resolveGuidance(
+  config: ZipperConfig,
+  rows: number,
+  guidance: ZippedGuidance | undefined,
+): { readonly scale: number; readonly inputs: readonly Example[] } {
+  const scale = guidance?.scale ?? 0;
+  if (!(scale >= 0) || !Number.isFinite(scale)) throw new ConfigError(`guidance.scale must be a finite number >= 0, got ${String(scale)}`);
+  if (scale === 0) return { scale, inputs: [] };
+  const twins = (guidance as ZippedGuidance).inputs;
+  if (!Array.isArray(twins) || twins.length !== rows)
+    throw new ConfigError(
+      `guidance.inputs must hold one unconditional example per input (${rows}), got ${Array.isArray(twins) ? twins.length : String(twins)}`,
+    );
+  twins.forEach((ex, b) => checkExample(config, ex, b));
+  return { scale, inputs: twins };
+}
+
 export async function generateZipped(
   zipper: Zipper,
   inputs: readonly Example[],
@@ -108,37 +172,26 @@ export async function generateZipped(
     return m as number;
   };
   output.forEach(limitOf);
-  const stops = new Map<string, ReadonlySet<number>>();
-  for (const tower of new Set(output)) {
-    const list = Array.isArray(options.stopTokens)
-      ? options.stopTokens
-      : (options.stopTokens as Record<string, readonly number[]> | undefined)?.[tower];
-    const v = towerSpec(c, tower).config.vocabSize;
-    for (const id of list ?? [])
-      if (!Number.isInteger(id) || id < 0 || id >= v)
-        throw new TokenRangeError(`stop token ${String(id)} is outside [0, ${v}) of tower "${tower}"`);
-    stops.set(tower, new Set(list ?? []));
-  }
-  if (options.stopTokens !== undefined && !Array.isArray(options.stopTokens))
-    for (const name of Object.keys(options.stopTokens))
-      if (!output.includes(name))
-        throw new UnknownTowerError(`stopTokens names tower "${name}", which is not in output [${output.join(', ')}]`);
+  const stops = resolveStopTokens(c, output, options.stopTokens);
   if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError('inputs must hold at least one example (a list of segments)');
   inputs.forEach((ex, b) => checkExample(c, ex, b));
+  const { scale, inputs: twins } = resolveGuidance(c, inputs.length, options.guidance);
+  const nRows = inputs.length; // rows nRows + i are the unconditional twins of rows i
+  const all: readonly Example[] = [...inputs, ...twins];
   const useCache = options.useCache ?? true;
   const rng = new Rng(options.seed ?? 0);
 
   // Per row: the whole sequence so far (segments; the last one open) and the generated segments.
-  const seqs: Segment[][] = inputs.map((ex: Example) => [
+  const seqs: Segment[][] = all.map((ex: Example) => [
     ...ex.map((s: Segment) => ({ tower: s.tower, ids: [...s.ids] })),
     { tower: output[0] as string, ids: [towerSpec(c, output[0] as string).bos] },
   ]);
-  const results: GeneratedSegment[][] = inputs.map(() => []);
-  const open: number[][] = inputs.map(() => []);
+  const results: GeneratedSegment[][] = all.map(() => []);
+  const open: number[][] = all.map(() => []);
   const shapeOf = (r: number) =>
     c.towers.map((t) => seqs[r]!.filter((s) => s.tower === t.name).reduce((n, s) => n + s.ids.length, 0)).join(',');
   const byShape = new Map<string, number[]>();
-  inputs.forEach((_, r) => byShape.set(shapeOf(r), [...(byShape.get(shapeOf(r)) ?? []), r]));
+  all.forEach((_, r) => byShape.set(shapeOf(r), [...(byShape.get(shapeOf(r)) ?? []), r]));
 
   let groups: Group[] = [];
   try {
@@ -149,14 +202,56 @@ export async function generateZipped(
       groups.push(g);
     }
     while (groups.length > 0) {
+      const tokens = choose(groups);
       const after: Group[] = [];
-      for (const g of groups) after.push(...(await advance(g)));
+      for (const g of groups) after.push(...(await advance(g, tokens)));
       groups = after;
     }
   } finally {
     for (const g of groups) disposeZipperState(g.state);
   }
-  return { rows: results };
+  return { rows: results.slice(0, nRows) };
+
+  /** Whether group g's open segment must end now (its token limit, or its tower's context is full). */
+  function isForced(g: Group): boolean {
+    const tower = output[g.k] as string;
+    const spec = towerSpec(c, tower);
+    const streamLen = seqs[g.rows[0]!]!.filter((s) => s.tower === tower).reduce((m, s) => m + s.ids.length, 0);
+    return g.count >= limitOf(tower) || streamLen + 2 > spec.config.maxSeqLen;
+  }
+
+  /**
+   * This round's token of every open row (row -> token), sampled in group order, rows in order
+   * (the PRNG's order without guidance too); a twin takes its row's token.
+   */
+  function choose(live: readonly Group[]): Map<number, number> {
+    const at = new Map<number, { g: Group; j: number }>();
+    for (const g of live) g.rows.forEach((r, j) => at.set(r, { g, j }));
+    const chosen = new Map<number, number>();
+    for (const g of live) {
+      const tower = output[g.k] as string;
+      const spec = towerSpec(c, tower);
+      const v = spec.config.vocabSize;
+      const forced = isForced(g);
+      g.rows.forEach((r, j) => {
+        if (r >= nRows) return; // a twin: its row chooses
+        let logits = g.host.subarray(j * v, (j + 1) * v);
+        const twin = scale > 0 ? at.get(r + nRows) : undefined;
+        if (twin) {
+          const u = twin.g.host.subarray(twin.j * v, (twin.j + 1) * v);
+          logits = logits.map((x, k) => x + scale * (x - (u[k] as number)));
+        }
+        // A segment holds its bos only at its start: never sample it (sampled speech could otherwise
+        // contain the speech bos, which no vocoder can decode).
+        logits[spec.bos] = -Infinity;
+        let tok = forced ? spec.eos : sampleToken(logits, sampling, rng);
+        if (stops.get(tower)!.has(tok)) tok = spec.eos; // ends the segment as eos does
+        chosen.set(r, tok);
+        if (scale > 0) chosen.set(r + nRows, tok);
+      });
+    }
+    return chosen;
+  }
 
   /** Logits of the open position for a fresh group (cached: prefill and keep the state). */
   async function prefill(g: Group): Promise<void> {
@@ -175,22 +270,15 @@ export async function generateZipped(
     g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
   }
 
-  /** One round for a group: sample, then feed; returns the groups that continue. */
-  async function advance(g: Group): Promise<Group[]> {
+  /** One round for a group: its rows' chosen tokens, then feed; returns the groups that continue. */
+  async function advance(g: Group, chosen: ReadonlyMap<number, number>): Promise<Group[]> {
     const tower = output[g.k] as string;
     const spec = towerSpec(c, tower);
-    const v = spec.config.vocabSize;
-    const streamLen = seqs[g.rows[0]!]!.filter((s) => s.tower === tower).reduce((n, s) => n + s.ids.length, 0);
-    const forced = g.count >= limitOf(tower) || streamLen + 2 > spec.config.maxSeqLen;
-    // A segment holds its bos only at its start: never sample it (sampled speech could otherwise
-    // contain the speech bos, which no vocoder can decode).
-    for (let j = 0; j < g.rows.length; j++) g.host[j * v + spec.bos] = -Infinity;
-    const tokens = g.rows.map((r, j) => (forced ? spec.eos : sampleToken(g.host.subarray(j * v, (j + 1) * v), sampling, rng)));
+    const forced = isForced(g);
+    const tokens = g.rows.map((r) => chosen.get(r) as number);
     const going: number[] = [];
     const ending: number[] = [];
-    const stopping = stops.get(tower)!;
     g.rows.forEach((r, j) => {
-      if (stopping.has(tokens[j] as number)) tokens[j] = spec.eos; // ends the segment as eos does
       const tok = tokens[j] as number;
       if (tok === spec.eos) {
         results[r]!.push({ tower, ids: open[r]!, finishReason: forced ? 'length' : 'stop' });
@@ -198,7 +286,7 @@ export async function generateZipped(
         ending.push(j);
       } else {
         open[r]!.push(tok);
-        options.onToken?.({ row: r, tower, token: tok, segment: g.k, step: g.count });
+        if (r < nRows) options.onToken?.({ row: r, tower, token: tok, segment: g.k, step: g.count });
         going.push(j);
       }
       (seqs[r]!.at(-1)!.ids as number[]).push(tok);

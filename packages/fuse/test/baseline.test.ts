@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, SingleDecoder, TaskMixture, TTS, type BaselineBatch } from '../src/index.js';
+import { ASR, SingleDecoder, TaskMixture, TTS, type BaselineBatch, type Example } from '../src/index.js';
 import { PAIRS, setup, towers, values } from './helpers.js';
 
 beforeAll(setup);
@@ -88,6 +88,51 @@ describe('single-decoder baseline', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(out.rows[0]!.map((s) => s.tower)).toEqual(['text', 'speech']);
     expect(out.rows[0]![0]).toEqual({ tower: 'text', ids: [1, 2, 3], finishReason: 'stop' }); // the memorized transcript
+    // stopTokens end a segment as its eos does (as generateZipped), checked as generateZipped checks them
+    const asr: Example[] = [[{ tower: 'speech', ids: [9, 4, 4, 5, 6, 6, 7, 1, 10] }]];
+    for (const stopTokens of [[2], { text: [2] }]) {
+      const cut = await m.generate(asr, { output: ['text', 'speech'], maxNewTokens: 8, stopTokens });
+      expect(cut.rows[0]![0]).toEqual({ tower: 'text', ids: [1], finishReason: 'stop' });
+      expect(cut.rows[0]![1]!.tower).toBe('speech');
+    }
+    await expect(m.generate(asr, { output: ['text'], maxNewTokens: 8, stopTokens: [13] })).rejects.toThrow(
+      /stop token 13 is outside \[0, 13\) of tower "text"/,
+    );
+    await expect(m.generate(asr, { output: ['text'], maxNewTokens: 8, stopTokens: { speech: [1] } })).rejects.toThrow(
+      /stopTokens names tower "speech", which is not in output \[text\]/,
+    );
+
+    // guidance: the greedy tokens of cond + 2 * (cond - uncond) (uncond: the empty text), by whole forwards
+    const text: Example = [{ tower: 'text', ids: [11, 4, 5, 12] }];
+    const empty: Example = [{ tower: 'text', ids: [11, 12] }];
+    const opts = { output: ['speech'], maxNewTokens: 6 };
+    const guided = await m.generate([text], { ...opts, guidance: { scale: 2, inputs: [empty] } });
+    expect(tf.memory().numTensors).toBe(before);
+    const off = m.offsets['speech']!;
+    const lastLogits = (example: Example, ids: number[]): Float32Array => {
+      const flat = [...m.layout([[...example, { tower: 'speech', ids: [9, ...ids] }]]).ids];
+      const input = tf.tensor2d(flat, [1, flat.length], 'int32');
+      const out = m.tower.forward(input);
+      const all = values(out.logits);
+      tf.dispose([input, out.logits]);
+      return all.slice(all.length - m.tower.config.vocabSize);
+    };
+    const ids: number[] = [];
+    let finishReason = 'length';
+    while (ids.length < opts.maxNewTokens) {
+      const c = lastLogits(text, ids);
+      const u = lastLogits(empty, ids);
+      const mixed = Array.from({ length: 11 }, (_, k) => (k === 9 ? -Infinity : c[off + k]! + 2 * (c[off + k]! - u[off + k]!)));
+      const tok = mixed.indexOf(Math.max(...mixed));
+      if (tok === 10) {
+        finishReason = 'stop';
+        break;
+      }
+      ids.push(tok);
+    }
+    expect(guided.rows[0]).toEqual([{ tower: 'speech', ids, finishReason }]);
+    const free = await m.generate([text], opts);
+    console.log(`single decoder TTS of [4, 5]: unguided ${JSON.stringify(free.rows[0]![0]!.ids)}, guided ${JSON.stringify(ids)}`);
     m.dispose();
   });
 });

@@ -3,7 +3,7 @@
  * batched and ragged; sampling options; no tensor leak; typed errors for bad input.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { TokenRangeError } from '@zipper/core';
+import { ConfigError, TokenRangeError } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   disposeZipperState,
@@ -15,7 +15,7 @@ import {
   type Example,
   type StreamInput,
 } from '../src/index.js';
-import { perturbFusion, SCHEDULE, setGates, setup, towers, values } from './helpers.js';
+import { pairsTrainer, perturbFusion, SCHEDULE, setGates, setup, towers, values } from './helpers.js';
 
 let z: Zipper;
 /** The same with rotary cross positions (config.crossRope): the caches must carry each position's rotation. */
@@ -162,6 +162,66 @@ describe('zipped decoding', () => {
     console.log('text segment lengths per row:', cached.rows.map((r) => `${r[0]!.ids.length}:${r[0]!.finishReason}`).join(' '));
     expect(textLengths.size).toBeGreaterThan(1);
     expect(cached.rows.some((r) => r[0]!.finishReason === 'stop')).toBe(true);
+  });
+
+  it('guidance: greedy tokens equal a reference of whole forwards sampling cond + s * (cond - uncond); uncond = cond changes nothing', async () => {
+    // trained on PAIRS (nothing frozen) so that the speech depends on the text: untrained, the
+    // text moves the tiny speech tower's logits by ~4e-5 and no guidance scale changes a token
+    const z = Zipper.create(towers(), SCHEDULE, { seed: 3 });
+    perturbFusion(z);
+    const t = pairsTrainer(z, {}, []);
+    await t.train(120);
+    t.dispose();
+    const inputs: Example[] = [[{ tower: 'text', ids: [11, 1, 2, 3, 12] }], [{ tower: 'text', ids: [11, 4, 5, 12] }]];
+    const empty: Example = [{ tower: 'text', ids: [11, 12] }];
+    const scale = 2;
+    const opts = { output: ['speech'], maxNewTokens: 6 };
+    const guided = await generateZipped(z, inputs, { ...opts, guidance: { scale, inputs: [empty, empty] } });
+    const plain = await generateZipped(z, inputs, { ...opts, guidance: { scale, inputs: [empty, empty] }, useCache: false });
+    expect(guided.rows).toEqual(plain.rows);
+    /** The speech logits after `example` and the speech segment [bos, ...ids], by one whole forward. */
+    const lastLogits = (example: Example, ids: number[]): Float32Array => {
+      const out = z.forward(layoutBatch(z.config, [[...example, { tower: 'speech', ids: [9, ...ids] }]]));
+      const all = values(out.speech!);
+      tf.dispose(out);
+      return all.slice(all.length - 11);
+    };
+    for (const [r, example] of inputs.entries()) {
+      const ids: number[] = [];
+      let finishReason = 'length';
+      while (ids.length < opts.maxNewTokens) {
+        const c = lastLogits(example, ids);
+        const u = lastLogits(empty, ids);
+        const mixed = c.map((x, k) => x + scale * (x - u[k]!));
+        mixed[9] = -Infinity; // the open segment's bos is never sampled
+        const tok = mixed.indexOf(Math.max(...mixed));
+        if (tok === 10) {
+          finishReason = 'stop';
+          break;
+        }
+        ids.push(tok);
+      }
+      expect(guided.rows[r]).toEqual([{ tower: 'speech', ids, finishReason }]);
+    }
+    const free = await generateZipped(z, inputs, opts);
+    console.log('unguided', JSON.stringify(free.rows.map((r) => r[0]!.ids)), 'guided', JSON.stringify(guided.rows.map((r) => r[0]!.ids)));
+    expect(free.rows).not.toEqual(guided.rows); // the guidance changed the tokens
+    // an unconditional input equal to the row's own: cond - uncond is 0, the tokens are the unguided ones (sampled too)
+    const sampled = { ...opts, temperature: 1, seed: 4 };
+    expect((await generateZipped(z, inputs, { ...sampled, guidance: { scale: 3, inputs } })).rows).toEqual(
+      (await generateZipped(z, inputs, sampled)).rows,
+    );
+    expect((await generateZipped(z, inputs, { ...sampled, guidance: { scale: 0, inputs: [] } })).rows).toEqual(
+      (await generateZipped(z, inputs, sampled)).rows,
+    );
+    await expect(generateZipped(z, inputs, { ...opts, guidance: { scale: 1, inputs: [empty] } })).rejects.toThrow(
+      /guidance.inputs must hold one unconditional example per input \(2\), got 1/,
+    );
+    await expect(generateZipped(z, inputs, { ...opts, guidance: { scale: -1, inputs: [empty, empty] } })).rejects.toThrow(ConfigError);
+    await expect(
+      generateZipped(z, inputs, { ...opts, guidance: { scale: 1, inputs: [empty, [{ tower: 'text', ids: [1] }]] } }),
+    ).rejects.toThrow(/example 1, segment 0 \(text\) starts with 1/);
+    z.dispose();
   });
 
   it('leaks no tensor across generate calls', async () => {

@@ -27,7 +27,7 @@ export const RECORD_USAGE = `usage: zipper eval record --run DIR --out DIR [--sa
 Copies what zipper eval report reads of a run (the --out of zipper fuse train or zipper baseline
 train, or a zipper eval peer output) into --out, small enough to commit: the run root's .json,
 .jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...), every eval/SPLIT/TASK/ folder's
-.json, .jsonl and .txt files, the WAVs the report links (the first --samples, default 1, kept
+.json, .jsonl and .txt files (but the TTS evaluations' units.seedN.txt), the WAVs the report links (the first --samples, default 1, kept
 utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (the
 source, every file's size and sha256). Never weights or checkpoints. zipper eval report reads the
 record like the run. Atomic; an existing --out must be an earlier record.`;
@@ -43,12 +43,14 @@ const OPTIONS = {
 /** The record's own manifest file. */
 export const RECORD_FILE = 'record.json';
 const KEPT = /\.(json|jsonl|txt)$/;
+/** TTS evaluations' sampled units (units.seedN.txt): what the audio was made of, not what the report reads; left out. */
+const UNITS = /^units\.seed\d+\.txt$/;
 
 /** The files a record of run folder `dir` keeps: paths relative to it, '/'-separated, sorted. */
 export function recordFiles(dir: string, samples: number): string[] {
   const files = (rel: string) =>
     readdirSync(path.join(dir, rel), { withFileTypes: true })
-      .filter((e) => e.isFile() && KEPT.test(e.name) && !(rel === '' && e.name === RECORD_FILE))
+      .filter((e) => e.isFile() && KEPT.test(e.name) && !UNITS.test(e.name) && !(rel === '' && e.name === RECORD_FILE))
       .map((e) => (rel === '' ? e.name : `${rel}/${e.name}`));
   const subdirs = (rel: string) =>
     existsSync(path.join(dir, rel))

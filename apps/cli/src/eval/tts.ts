@@ -22,6 +22,7 @@ import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
+import { ttsGuidance } from '../apps/synthesizer.js';
 import { UsageError } from '../command.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
@@ -40,7 +41,7 @@ import {
 } from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
-      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--max-units N]
+      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--max-units N]
       [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 
 Synthesizes the gold text of every utterance of the split (text -> units, sampled once per seed;
@@ -49,10 +50,12 @@ WER against the gold text and against the target (pocketsphinx's transcript of t
 through the vocoder). Oracle row: gold units -> vocoder -> pocketsphinx vs gold text. Reported:
 the mean over seeds of the corpus WER (wer), min and max over seeds, every seed, per voice.
 --split train: the model's own training sentences instead (aligned-tts at the run's fraction;
---data must be the run's build), to tell memorization from generalization. Keeps ref.txt, target.txt, hyp.seedN.txt, utterances.jsonl, metrics.json and the WAVs of the
+--data must be the run's build), to tell memorization from generalization. Keeps ref.txt, target.txt, hyp.seedN.txt, units.seedN.txt (the
+sampled units, one utterance a line), utterances.jsonl, metrics.json and the WAVs of the
 first --keep utterances (wav/ID.seedN.wav, wav/ID.oracle.wav) in --out (default
 MODEL/eval/SPLIT/tts). --voice NAME: only the utterances in that voice (e.g. flite/slt, the TTS
 voice, where the oracle's units are good; metrics.json records it), then --limit N the first N.
+--guidance G: classifier-free guidance as zipper speak --guidance (recorded in metrics.json's sampling).
 --jobs: pocketsphinx processes (default 2).`;
 
 const OPTIONS = {
@@ -63,6 +66,7 @@ const OPTIONS = {
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
+  guidance: { type: 'string' },
   'max-units': { type: 'string' },
   limit: { type: 'string' },
   voice: { type: 'string' },
@@ -103,6 +107,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const topK = intArg(v['top-k'], 'top-k', 0);
   const topP = numArg(v['top-p'], 'top-p', 1);
   if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
+  const guidance = numArg(v.guidance, 'guidance', 0);
   const maxUnitsArg = v['max-units'] === undefined ? undefined : intArg(v['max-units'], 'max-units', 1, 1);
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const keep = intArg(v.keep, 'keep', 3);
@@ -143,6 +148,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
 
     // the model: every utterance alone, once per seed
     const generated: { units: number; finishReason: string; dropped: number }[][] = seeds.map(() => []);
+    const unitLines: string[][] = seeds.map(() => []); // per seed, each utterance's units (space-separated)
     const vocab = speechVocab(m.speech.units.numUnits);
     let done = 0;
     for (const [k, seed] of seeds.entries()) {
@@ -158,12 +164,14 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
           topK,
           topP,
           seed,
+          ...ttsGuidance(m, guidance),
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
         const units = tokensToUnits(vocab, g.ids);
         writeFileSync(wavPath(i, `seed${seed}`), vocode(units));
         generated[k]!.push({ units: units.length, finishReason: g.finishReason, dropped: g.ids.length - units.length });
+        unitLines[k]!.push(Array.from(units).join(' '));
         process.stderr.write(`\rsynthesized ${++done}/${seeds.length * records.length}`);
       }
     }
@@ -214,6 +222,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     writeLines(path.join(out, REF_FILE), refs);
     writeLines(path.join(out, 'target.txt'), target);
     seeds.forEach((s, k) => writeLines(path.join(out, `hyp.seed${s}.txt`), hyps[k]!));
+    seeds.forEach((s, k) => writeLines(path.join(out, `units.seed${s}.txt`), unitLines[k]!));
     const rows = records.map((r, i) => ({
       id: r.id,
       voice: r.voice,
@@ -252,7 +261,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       words: oracle.all.words,
       utterances: records.length,
       seeds,
-      sampling: { temperature, topK, topP, ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}) },
+      sampling: { temperature, topK, topP, ...(guidance > 0 ? { guidance } : {}), ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}) },
       vsTarget: summary(vsTarget.map((s) => s.all)),
       oracle: oracle.all,
       oracleRatio,
