@@ -40,7 +40,7 @@ it('README: the shipped towers zip by package name, and the fused checkpoint loa
     { schedule: { every: 2 }, freeze: ['text'] },
     { seed: 0 },
   );
-  console.log(zipper.sources.get('text')); // { name: '@zipper/checkpoint-text-small', version: '0.1.0', sha256: '...' }
+  console.log(zipper.sources.get('text')); // { name: '@zipper/checkpoint-text-small', version: <its package.json's>, sha256: <its weights'> }
 
   // Fine-tune on aligned pairs as above (text ids from words.encode, units from the speech tokenizer), then save:
   // the fused checkpoint refers to the frozen text tower by its sha256 and stores everything else.
