@@ -108,6 +108,12 @@ describe('zipper eval asr', () => {
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'asr', kind: 'baseline', split: 'test-other', utterances: 2, out });
     expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+    // classifier-free guidance (uncond: the empty speech segment), recorded and scored the same way
+    const guided = path.join(data, 'asr-baseline-guided');
+    const g = await evalAsr(runs.baseline, 'test-other', '--limit', '2', '--guidance', '1.5', '--out', guided, '--json');
+    expect(g.code, g.stderr).toBe(0);
+    expect(summaryOf(g)).toMatchObject({ decoding: 'greedy', guidance: 1.5, utterances: 2 });
+    expectScored(summaryOf(g), path.join(guided, 'ref.txt'), path.join(guided, 'hyp.txt'));
   }, 120_000);
   it('--voice NAME: only the utterances in that voice, recorded in metrics.json; a voice the split lacks is one usage line naming its voices', async () => {
     const gold = jsonl(path.join(data, 'test-clean.jsonl'));
@@ -568,6 +574,11 @@ describe('bad input is one typed line', () => {
       /unknown split "test-dirty"; --split takes dev, test-clean, test-other/,
     ],
     [['eval', 'tts', '--model', '?', '--data', '?', '--split', 'test-clean', '--seeds', '0,x'], 2, /--seeds takes non-negative integers/],
+    [
+      ['eval', 'asr', '--model', '?', '--data', '?', '--split', 'dev', '--decoder', 'lexicon', '--guidance', '1'],
+      2,
+      /--guidance is for --decoder attention/,
+    ],
     [['eval', 'peer', '--data', '/nonexistent/data', '--split', 'dev'], 1, /DataDirError: .*has no build.json/],
     [['eval', 'frobnicate'], 2, /unknown subcommand "frobnicate"/],
     [['eval', 'report', '--out', 'x.md'], 2, /--runs RUN_DIR\.\.\. is required/],

@@ -6,10 +6,9 @@
  * samplesPerUnit samples (20 ms a unit at 50 units/s).
  */
 import { ZipperError, type SamplingConfig } from '@zipper/core';
-import type { ZippedGenerateOptions } from '@zipper/fuse';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { FAST_VOCODER } from '@zipper/tokenizers';
-import type { TrainedModel } from '../fuse/trained-model.js';
+import { emptyInputGuidance } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import type { SpeechText } from './text-input.js';
 
@@ -18,7 +17,7 @@ export class NoSpeechError extends ZipperError {}
 
 export interface SpeakOptions extends Partial<Pick<SamplingConfig, 'temperature' | 'topK' | 'topP'>> {
   readonly seed: number;
-  /** Classifier-free guidance scale (`ttsGuidance`; default 0, none). */
+  /** Classifier-free guidance scale (`emptyInputGuidance`: uncond is the empty text; default 0, none). */
   readonly guidance?: number;
   /** Most units per chunk (default: the model's speech context). */
   readonly maxUnits?: number;
@@ -36,15 +35,6 @@ export interface Speech {
   /** Seconds in the model's decoding and in the vocoder. */
   readonly decodeSeconds: number;
   readonly vocoderSeconds: number;
-}
-
-/**
- * The decode option of classifier-free guidance for speech from one text (@zipper/fuse
- * generateZipped `guidance`): units sampled from cond + scale * (cond - uncond), the unconditional
- * input being the empty text (the text segment's bos and eos only). None at scale 0.
- */
-export function ttsGuidance(m: TrainedModel, scale: number): Pick<ZippedGenerateOptions, 'guidance'> {
-  return scale > 0 ? { guidance: { scale, inputs: [[m.segment('text', [])]] } } : {};
 }
 
 /** Token ids of `chunk`, split in halves by words until each part fits `max` tokens. */
@@ -72,7 +62,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
       topK: o.topK ?? 0,
       topP: o.topP ?? 1,
       seed: o.seed,
-      ...ttsGuidance(m, o.guidance ?? 0),
+      ...emptyInputGuidance(m, 'text', o.guidance ?? 0),
     });
     const g = r.rows[0]![0]!;
     all.push(...tokensToUnits(vocab, g.ids)); // ids past the units (bos/eos) are no sound

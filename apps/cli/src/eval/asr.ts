@@ -15,13 +15,14 @@ import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { parseRescore, resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
+import { emptyInputGuidance } from '../fuse/trained-model.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
-      [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
+      [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
 (the --out of zipper fuse train / zipper baseline train, or a checkpoint package), scores WER and
@@ -41,7 +42,9 @@ tower package's lm.safetensors from zipper lm build), score CTC (the blank's log
 by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.0,
 -2, 1.5: chosen on dev with the shipped trigram LM); --rescore W re-ranks its --n-best
 hypotheses by adding W x the zipped text tower's log-probability of each given the speech
-(two-pass decoding; not in the paper);
+(two-pass decoding; not in the paper); --guidance G (--decoder attention): classifier-free guidance,
+tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
+speech segment (not in the paper; metrics.json records it);
 --out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
@@ -58,6 +61,7 @@ const OPTIONS = {
   lm: { type: 'string' },
   'lm-weight': { type: 'string' },
   'word-bonus': { type: 'string' },
+  guidance: { type: 'string' },
   'blank-penalty': { type: 'string' },
   rescore: { type: 'string' },
   'n-best': { type: 'string' },
@@ -88,6 +92,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   )
     throw new UsageError('--lm, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon');
   const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon']);
+  const guidance = numArg(v.guidance, 'guidance', 0);
+  if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
   if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
   const defaults = resolveLexiconBeamOptions();
@@ -139,7 +145,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       const got = await m.generate(
         rows.map((r) => [m.segment('speech', units[r]!)]),
         'text',
-        { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2 },
+        { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2, ...emptyInputGuidance(m, 'speech', guidance, rows.length) },
       );
       rows.forEach((r, j) => {
         const g = got[j]!;
@@ -183,6 +189,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       truncated,
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
+      ...(guidance > 0 ? { guidance } : {}),
       ...(lexicon ? { lexicon: { ...lexiconOptions, words: lexicon.lm.words.length } } : {}),
       ...(rescore ? { rescore: { ...rescore, oracle: nBestOracle(refs, candidates) } } : {}),
       out,

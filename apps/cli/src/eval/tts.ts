@@ -22,8 +22,8 @@ import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, numArg, parse } from '../args.js';
-import { ttsGuidance } from '../apps/synthesizer.js';
 import { UsageError } from '../command.js';
+import { emptyInputGuidance } from '../fuse/trained-model.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
   ensureDir,
@@ -164,7 +164,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
           topK,
           topP,
           seed,
-          ...ttsGuidance(m, guidance),
+          ...emptyInputGuidance(m, 'text', guidance),
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;

@@ -80,6 +80,15 @@ export type GeneratedRow =
       readonly finishReason: string;
     };
 
+/**
+ * The decode option of classifier-free guidance (@zipper/fuse generateZipped `guidance`) for
+ * `rows` rows whose input is one segment of `input`: tokens sampled from cond + scale * (cond -
+ * uncond), the unconditional input being that segment empty (its bos and eos only). None at scale 0.
+ */
+export function emptyInputGuidance(m: TrainedModel, input: Modality, scale: number, rows = 1): Pick<ZippedGenerateOptions, 'guidance'> {
+  return scale > 0 ? { guidance: { scale, inputs: Array.from({ length: rows }, () => [m.segment(input, [])]) } } : {};
+}
+
 /** Loads the run in `dir` (the --out of zipper fuse train / baseline train); `run`: its run.json when the caller has read it already. */
 export async function loadTrainedModel(
   dir: string,
