@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last two with noisy ASR audio and the speech tower held fixed, the last with its gates reopened", async () => {
+  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last three with noisy ASR audio and the speech tower held fixed, the last two with their gates reopened, the last with CTC weight 1", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -93,11 +93,20 @@ describe('tools/eval/grid.mjs', () => {
       expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
       expect(steps).toHaveLength(1);
       expect(lr).toHaveLength(1);
-      // the last two (the fourth release, 2026-12-04, and the fifth, 2026-12-05) also read noisy ASR audio with the
-      // speech tower held fixed, evaluated every 600; the fifth also reopened every cross-attention gate at 1 and held it
+      // the last three (the fourth release, 2026-12-04, the fifth and the sixth, 2026-12-05) also read noisy ASR audio
+      // with the speech tower held fixed, evaluated every 600; the fifth and the sixth also reopened every
+      // cross-attention gate at 1 and held it; the sixth weighted the CTC loss 1 (the recipe's 0.3 before)
       const noisy = { '--asr-audio': ['asr,noisy'], '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
       const reopened = { '--reopen-gates': ['1'], '--freeze-gates': [''] };
-      const extra = i === warm.length - 1 ? { ...noisy, ...reopened } : i === warm.length - 2 ? noisy : {};
+      const fromLast = warm.length - 1 - i;
+      const extra =
+        fromLast === 0
+          ? { ...noisy, ...reopened, '--ctc-weight': ['1'] }
+          : fromLast === 1
+            ? { ...noisy, ...reopened }
+            : fromLast === 2
+              ? noisy
+              : {};
       expect(rest).toEqual({ ...oursRest, ...extra });
       expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
     });

@@ -17,7 +17,7 @@ describe('recipeExtras', () => {
   it('names the towers learning-rate scale: held fixed at 0, a multiple otherwise, nothing when absent', () => {
     expect(recipeExtras(withScale(0))[0]).toBe('unfrozen towers held fixed (0x lr)');
     expect(recipeExtras(withScale(0.1))[0]).toBe('towers at 0.1x lr');
-    expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 0.3 (bytes, 2-block encoder)');
+    expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 1 (bytes, 2-block encoder)');
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
@@ -36,7 +36,7 @@ describe('recipeExtras', () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
     expect(labelOf(shipped)).toBe(
-      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 0.3 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; ASR audio asr,noisy',
+      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; ASR audio asr,noisy',
     );
   });
 });
