@@ -98,15 +98,8 @@ describe('tools/eval/grid.mjs', () => {
       // cross-attention gate at 1 and held it; the sixth weighted the CTC loss 1 (the recipe's 0.3 before)
       const noisy = { '--asr-audio': ['asr,noisy'], '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
       const reopened = { '--reopen-gates': ['1'], '--freeze-gates': [''] };
-      const fromLast = warm.length - 1 - i;
-      const extra =
-        fromLast === 0
-          ? { ...noisy, ...reopened, '--ctc-weight': ['1'] }
-          : fromLast === 1
-            ? { ...noisy, ...reopened }
-            : fromLast === 2
-              ? noisy
-              : {};
+      const lastThree = [noisy, { ...noisy, ...reopened }, { ...noisy, ...reopened, '--ctc-weight': ['1'] }];
+      const extra = lastThree[i - (warm.length - 3)] ?? {};
       expect(rest).toEqual({ ...oursRest, ...extra });
       expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
     });

@@ -202,9 +202,10 @@ export async function generateZipped(
       groups.push(g);
     }
     while (groups.length > 0) {
-      const tokens = choose(groups);
+      const forced = new Set(groups.filter(isForced));
+      const tokens = choose(groups, forced);
       const after: Group[] = [];
-      for (const g of groups) after.push(...(await advance(g, tokens)));
+      for (const g of groups) after.push(...(await advance(g, tokens, forced.has(g))));
       groups = after;
     }
   } finally {
@@ -224,7 +225,7 @@ export async function generateZipped(
    * This round's token of every open row (row -> token), sampled in group order, rows in order
    * (the PRNG's order without guidance too); a twin takes its row's token.
    */
-  function choose(live: readonly Group[]): Map<number, number> {
+  function choose(live: readonly Group[], forcedGroups: ReadonlySet<Group>): Map<number, number> {
     const at = new Map<number, { g: Group; j: number }>();
     for (const g of live) g.rows.forEach((r, j) => at.set(r, { g, j }));
     const chosen = new Map<number, number>();
@@ -232,7 +233,7 @@ export async function generateZipped(
       const tower = output[g.k] as string;
       const spec = towerSpec(c, tower);
       const v = spec.config.vocabSize;
-      const forced = isForced(g);
+      const forced = forcedGroups.has(g);
       g.rows.forEach((r, j) => {
         if (r >= nRows) return; // a twin: its row chooses
         let logits = g.host.subarray(j * v, (j + 1) * v);
@@ -270,11 +271,10 @@ export async function generateZipped(
     g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
   }
 
-  /** One round for a group: its rows' chosen tokens, then feed; returns the groups that continue. */
-  async function advance(g: Group, chosen: ReadonlyMap<number, number>): Promise<Group[]> {
+  /** One round for a group: its rows' chosen tokens (`forced`: the segment had to end), then feed; returns the groups that continue. */
+  async function advance(g: Group, chosen: ReadonlyMap<number, number>, forced: boolean): Promise<Group[]> {
     const tower = output[g.k] as string;
     const spec = towerSpec(c, tower);
-    const forced = isForced(g);
     const tokens = g.rows.map((r) => chosen.get(r) as number);
     const going: number[] = [];
     const ending: number[] = [];

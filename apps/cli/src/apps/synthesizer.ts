@@ -52,6 +52,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
   const vocab = speechVocab(m.speech.units.numUnits);
   const inputs = text.chunks.flatMap((c) => fitTokens(app, c));
   const all: number[] = [];
+  const guided = emptyInputGuidance(m, 'text', o.guidance ?? 0);
   let stopped = true;
   const t0 = performance.now();
   for (const [i, ids] of inputs.entries()) {
@@ -62,7 +63,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
       topK: o.topK ?? 0,
       topP: o.topP ?? 1,
       seed: o.seed,
-      ...emptyInputGuidance(m, 'text', o.guidance ?? 0),
+      ...guided,
     });
     const g = r.rows[0]![0]!;
     all.push(...tokensToUnits(vocab, g.ids)); // ids past the units (bos/eos) are no sound

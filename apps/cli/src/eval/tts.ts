@@ -147,8 +147,8 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     gold.forEach((u, i) => writeFileSync(wavPath(i, 'oracle'), vocode(u)));
 
     // the model: every utterance alone, once per seed
-    const generated: { units: number; finishReason: string; dropped: number }[][] = seeds.map(() => []);
-    const unitLines: string[][] = seeds.map(() => []); // per seed, each utterance's units (space-separated)
+    const generated: { units: Uint16Array; finishReason: string; dropped: number }[][] = seeds.map(() => []);
+    const guided = emptyInputGuidance(m, 'text', guidance);
     const vocab = speechVocab(m.speech.units.numUnits);
     let done = 0;
     for (const [k, seed] of seeds.entries()) {
@@ -164,14 +164,13 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
           topK,
           topP,
           seed,
-          ...emptyInputGuidance(m, 'text', guidance),
+          ...guided,
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
         const units = tokensToUnits(vocab, g.ids);
         writeFileSync(wavPath(i, `seed${seed}`), vocode(units));
-        generated[k]!.push({ units: units.length, finishReason: g.finishReason, dropped: g.ids.length - units.length });
-        unitLines[k]!.push(Array.from(units).join(' '));
+        generated[k]!.push({ units, finishReason: g.finishReason, dropped: g.ids.length - units.length });
         process.stderr.write(`\rsynthesized ${++done}/${seeds.length * records.length}`);
       }
     }
@@ -222,7 +221,12 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
     writeLines(path.join(out, REF_FILE), refs);
     writeLines(path.join(out, 'target.txt'), target);
     seeds.forEach((s, k) => writeLines(path.join(out, `hyp.seed${s}.txt`), hyps[k]!));
-    seeds.forEach((s, k) => writeLines(path.join(out, `units.seed${s}.txt`), unitLines[k]!));
+    seeds.forEach((s, k) =>
+      writeLines(
+        path.join(out, `units.seed${s}.txt`),
+        generated[k]!.map((g) => g.units.join(' ')),
+      ),
+    );
     const rows = records.map((r, i) => ({
       id: r.id,
       voice: r.voice,
@@ -234,7 +238,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       seeds: seeds.map((seed, k) => ({
         seed,
         hyp: hyps[k]![i],
-        units: generated[k]![i]!.units,
+        units: generated[k]![i]!.units.length,
         finishReason: generated[k]![i]!.finishReason,
         droppedIds: generated[k]![i]!.dropped,
         errors: errorsOf(vsGold[k]!.perUtterance[i]!),
@@ -243,7 +247,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       ...(kept(i) ? { wavs: [`wav/${r.id}.oracle.wav`, ...seeds.map((s) => `wav/${r.id}.seed${s}.wav`)] } : {}),
     }));
     writeFileSync(path.join(out, 'utterances.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    const totalUnits = (k: number) => generated[k]!.reduce((a, g) => a + g.units, 0);
+    const totalUnits = (k: number) => generated[k]!.reduce((a, g) => a + g.units.length, 0);
     const goldUnits = gold.reduce((a, u) => a + u.length, 0);
     const interval = intervalOf(vsGold.map((x) => x.perUtterance)); // of the mean over seeds, one draw of utterances for all
     const metrics = {
