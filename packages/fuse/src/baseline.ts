@@ -122,8 +122,9 @@ export class SingleDecoder {
       let i = 0;
       for (const seg of ex) {
         const off = this.offsets[seg.tower] as number;
-        seg.ids.forEach((id: number, k: number) => {
-          ids[b * T + i] = off + id;
+        const fed = seg.fed ?? seg.ids;
+        seg.ids.forEach((_: number, k: number) => {
+          ids[b * T + i] = off + (fed[k] as number);
           if (seg.target && k + 1 < seg.ids.length) {
             targets[b * T + i] = off + (seg.ids[k + 1] as number);
             (masks[seg.tower] as Float32Array)[b * T + i] = 1;

@@ -13,6 +13,7 @@ export * from './input-projection.js';
 export * from './cross-attention.js';
 export * from './state.js';
 export * from './zipper.js';
+export * from './input-noise.js';
 export * from './tasks.js';
 export * from './training.js';
 export * from './reopen-gates.js';

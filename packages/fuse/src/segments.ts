@@ -22,6 +22,12 @@ export interface Segment {
   readonly ids: readonly number[];
   /** Whether this segment's next tokens are loss targets (default false). */
   readonly target?: boolean;
+  /**
+   * The ids fed to the tower at each position when they differ from `ids` (input corruption such
+   * as `withInputNoise`); as long as `ids`, starting with the same bos. Targets are always `ids`'
+   * next tokens (absent: `ids` are fed).
+   */
+  readonly fed?: readonly number[];
 }
 
 /** One example: segments in linear order. */
@@ -31,7 +37,7 @@ export type Example = readonly Segment[];
 export interface TowerStream {
   /** T: the longest stream of this tower in the batch. */
   readonly length: number;
-  /** int32 [B, T]; padding holds the tower's eos. */
+  /** int32 [B, T]: the fed ids (a segment's `fed` where it has one); padding holds the tower's eos. */
   readonly ids: Int32Array;
   /** int32 [B, T]: global index of each position, -1 for padding. */
   readonly global: Int32Array;
@@ -71,13 +77,22 @@ export function checkExample(config: ZipperConfig, example: Example, row: number
     if (!Array.isArray(seg.ids) || seg.ids.length === 0)
       throw new SegmentError(`${where} (${seg.tower}) is empty; a segment holds at least its tower's bos ${spec.bos}`);
     const v = spec.config.vocabSize;
-    seg.ids.forEach((id: number, k: number) => {
-      if (!Number.isInteger(id) || id < 0 || id >= v) {
-        throw new TokenRangeError(
-          `${where} (${seg.tower}), position ${k}: token id ${String(id)} is outside [0, ${v}) of tower "${seg.tower}"; the tokenizer and the tower's vocabSize disagree`,
+    const inRange = (ids: readonly number[], what: string) =>
+      ids.forEach((id: number, k: number) => {
+        if (!Number.isInteger(id) || id < 0 || id >= v) {
+          throw new TokenRangeError(
+            `${where} (${seg.tower}), ${what}position ${k}: token id ${String(id)} is outside [0, ${v}) of tower "${seg.tower}"; the tokenizer and the tower's vocabSize disagree`,
+          );
+        }
+      });
+    inRange(seg.ids, '');
+    if (seg.fed !== undefined) {
+      if (!Array.isArray(seg.fed) || seg.fed.length !== seg.ids.length || seg.fed[0] !== seg.ids[0])
+        throw new SegmentError(
+          `${where} (${seg.tower}): fed must be as long as ids (${seg.ids.length}) and start with the same token ${seg.ids[0]}, got ${Array.isArray(seg.fed) ? `${seg.fed.length} ids starting with ${seg.fed[0]}` : typeof seg.fed}`,
         );
-      }
-    });
+      inRange(seg.fed, 'fed ');
+    }
     if ((options.requireBos ?? true) && seg.ids[0] !== spec.bos) {
       throw new SegmentError(
         `${where} (${seg.tower}) starts with ${seg.ids[0]}, not the tower's bos ${spec.bos}; wrap content as [bos, ...ids, eos] (see wrapSegment)`,
@@ -122,8 +137,9 @@ export function layoutBatch(config: ZipperConfig, examples: readonly Example[], 
       let i = 0;
       for (const seg of ex) {
         if (seg.tower === spec.name) {
-          seg.ids.forEach((id: number, k: number) => {
-            ids[b * T + i] = id;
+          const fed = seg.fed ?? seg.ids;
+          seg.ids.forEach((_: number, k: number) => {
+            ids[b * T + i] = fed[k] as number;
             global[b * T + i] = g + k;
             if (seg.target && k + 1 < seg.ids.length) {
               targets[b * T + i] = seg.ids[k + 1] as number;

@@ -4,12 +4,14 @@
  * (`[speech][text]`, target text) and TTS (`[text][speech]`, target speech), mixed by a ratio.
  *
  * `TaskMixture` is a core `BatchSource<FusedBatch>`: draw n (0, 1, 2, ...) picks its task from a
- * PRNG seeded by (seed, n) and its item from a seeded per-epoch permutation, so the whole
+ * PRNG seeded by (seed, n), its item from a seeded per-epoch permutation and its input noise (if
+ * any) from a PRNG seeded by (seed, n) again, so the whole
  * position is `{ seed, drawn }` and `restore` continues with exactly the same batches.
  */
 import { ConfigError, CheckpointError, hashSeed, Rng, type BatchSource } from '@zipper/core';
 import type { ZipperConfig } from './config.js';
 import { UnknownTowerError } from './errors.js';
+import { resolveInputNoise, withInputNoise, type InputNoise } from './input-noise.js';
 import { layoutBatch, wrapSegment, type Example, type FusedBatch } from './segments.js';
 
 /** Input towers' segments in order, then the output tower's segment (the loss target). */
@@ -47,6 +49,8 @@ export interface TaskMixtureOptions<B = FusedBatch> {
    * the mixture's, index i the same utterance, so the n-th draw picks the same index whichever task it is.
    */
   readonly tasks: readonly { readonly task: TaskSpec; readonly weight: number; readonly items?: readonly AlignedItem[] }[];
+  /** Corrupt the fed tokens of these towers' target segments (input-noise.ts; absent or rate 0: none). Draw n's noise is a function of (seed, n). */
+  readonly inputNoise?: InputNoise;
 }
 
 export interface TaskMixtureState {
@@ -62,6 +66,7 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
   private readonly seed: number;
   private readonly cumulative: number[];
   private permutation: { epoch: number; order: Int32Array } | undefined;
+  private readonly noise: InputNoise | undefined;
 
   constructor(
     private readonly config: ZipperConfig,
@@ -88,6 +93,8 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
       return total;
     });
     if (!(total > 0)) throw new ConfigError('task weights must not all be 0');
+    const noise = options.inputNoise === undefined ? undefined : resolveInputNoise(config, options.inputNoise);
+    this.noise = noise && noise.rate > 0 ? noise : undefined;
   }
 
   /** The n-th example drawn (a pure function of seed and n). */
@@ -95,7 +102,8 @@ export class TaskMixture<B = FusedBatch> implements BatchSource<B, TaskMixtureSt
     const u = new Rng(hashSeed(this.seed, `task-${n}`)).next() * (this.cumulative.at(-1) as number);
     const i = this.cumulative.findIndex((c) => u < c);
     const { task, items } = this.options.tasks[i === -1 ? this.cumulative.length - 1 : i]!;
-    return taskExample(this.config, task, (items ?? this.items)[this.itemAt(n)] as AlignedItem);
+    const example = taskExample(this.config, task, (items ?? this.items)[this.itemAt(n)] as AlignedItem);
+    return this.noise ? withInputNoise(this.config, example, this.noise, new Rng(hashSeed(this.seed, `noise-${n}`))) : example;
   }
 
   next(): B {

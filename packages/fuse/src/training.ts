@@ -71,7 +71,8 @@ export interface CtcTargets {
 
 /**
  * Per row with positions of both towers: the `from` stream's length (its frames) and the content
- * tokens of the `to` stream (every real position except the tower's bos and eos), in order, or
+ * tokens of the `to` stream (every real position except the tower's bos and eos; the true tokens,
+ * not corrupted fed ones), in order, or
  * with `head.labels` their label sequences concatenated. A row
  * whose tokens cannot align to its frames (fewer frames than core's ctcMinFrames) is left out.
  */
@@ -87,7 +88,8 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
     const labels: number[] = [];
     for (let i = 0; i < dst.length; i++) {
       const j = b * dst.length + i;
-      const id = dst.ids[j] as number;
+      // a target segment's token is its predecessor's target (its fed id may be corrupted: Segment.fed)
+      const id = (i > 0 && dst.mask[j - 1] !== 0 ? dst.targets[j - 1] : dst.ids[j]) as number;
       if ((dst.global[j] as number) >= 0 && id !== bos && id !== eos) {
         if (head.labels) labels.push(...(head.labels.map[id] as readonly number[]));
         else labels.push(id);

@@ -311,6 +311,7 @@ export function recipeExtras(run: FuseRun): string[] {
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
+    run.recipe.unitNoise ? `unit noise ${run.recipe.unitNoise}` : '',
   ].filter(Boolean);
 }
 

@@ -36,6 +36,8 @@ export interface FuseRecipe {
   readonly towerLrScale?: number;
   /** --keep-best: OUT/best holds the model of the best held-out evaluation by this (`total` or a stream; absent = none). */
   readonly keepBest?: string;
+  /** --unit-noise: probability of replacing each speech unit fed in TTS examples by a random unit (@zipper/fuse InputNoise; absent = 0). */
+  readonly unitNoise?: number;
 }
 
 /** How a released package's weights came to be: the commands of its card's training block and the lines naming their placeholders. */

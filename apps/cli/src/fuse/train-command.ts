@@ -47,7 +47,7 @@ export function trainUsage(kind: ModelKind): string {
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
-      [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts|asr,noisy|asr,tts,noisy] [--steps N] [--batch N] [--lr X] [--seed N]${only}
+      [--tasks asr,tts] [--mix ASR:TTS] [--asr-audio asr|asr,tts|asr,noisy|asr,tts,noisy] [--unit-noise P] [--steps N] [--batch N] [--lr X] [--seed N]${only}
       [--init-from RUN_DIR|PACKAGE] [--every N] [--eval-every N] [--keep-best total|STREAM] [--workers N] [--minutes M] [--no-progress]
   ${cmd} --out DIR --resume [--tower NAME=DIR] [--aligned DIR] [--workers N] [--minutes M] [--until-step N]
 
@@ -85,7 +85,9 @@ ASR examples: [speech of aligned-asr (other voices)][text], target text; TTS: [t
 aligned-tts (the TTS voice)], target speech (--asr-audio asr,tts: ASR reads both renderings
 of each pair, the TTS voice's too; ...,noisy: also the aligned-asr audio with tempo changes and
 additive noise, aligned-noisy of a data build made with --noisy); mixed --mix ASR:TTS by example count (default
-${DEFAULTS.mix}, the paper's). --fraction picks the nested 1% / 10% / 100% subset. Held-out loss
+${DEFAULTS.mix}, the paper's). --unit-noise P (not in the paper): in TTS examples each speech unit
+fed to the model (not the bos) is replaced, with probability P, by a random unit, the targets
+kept, so the next unit must come more from the text (Tacotron's pre-net dropout; default 0). --fraction picks the nested 1% / 10% / 100% subset. Held-out loss
 per stream (text, speech) on the dev split. Defaults: --steps ${DEFAULTS.steps} --batch ${DEFAULTS.batch} --lr ${kind === 'fuse' ? FUSE_DEFAULTS.lr : BASELINE_DEFAULTS.lr} (cosine to lr/10,
 warmup min(100, steps/10)), AdamW weight decay ${DEFAULTS.weightDecay}, clip ${DEFAULTS.clip}, checkpoint every ${DEFAULTS.every} steps.
 Writes OUT/run.json (the command, towers with sha256s, data build, recipe), OUT/train/step-N/,
@@ -144,6 +146,7 @@ const OPTIONS = {
   'tower-lr-scale': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
+  'unit-noise': { type: 'string' },
   'init-from': { type: 'string' },
   'keep-best': { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -179,6 +182,7 @@ const RUN_OPTIONS = [
   'freeze-gates',
   'reopen-gates',
   'asr-audio',
+  'unit-noise',
   'max-seq-len',
 ] as const;
 const FUSE_ONLY = [
@@ -207,6 +211,15 @@ function towerLrScaleArg(v: string, freeze: readonly string[]): number {
     throw new UsageError(
       '--tower-lr-scale scales the learning rate of unfrozen towers, but --freeze freezes both; pass --freeze text (or none)',
     );
+  return x;
+}
+
+/** --unit-noise P: a probability in [0, 1); it corrupts TTS examples' speech, so the run must train TTS. */
+function unitNoiseArg(v: string, tasks: readonly TaskName[], mix: Readonly<Record<TaskName, number>>): number {
+  const x = Number(v);
+  if (v.trim() === '' || !(x >= 0 && x < 1)) throw new UsageError(`--unit-noise takes a probability in [0, 1), got "${v}"`);
+  if (!tasks.includes('tts') || mix.tts === 0)
+    throw new UsageError('--unit-noise corrupts the speech fed in TTS examples; this run has none (--tasks, --mix)');
   return x;
 }
 
@@ -312,6 +325,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     evalEvery: Math.min(intArg(v['eval-every'], 'eval-every', every, 1), steps),
     ...(v['keep-best'] !== undefined ? { keepBest: keepBestArg(v['keep-best']) } : {}),
     ...(v['tower-lr-scale'] !== undefined ? { towerLrScale: towerLrScaleArg(v['tower-lr-scale'], freeze) } : {}),
+    ...(v['unit-noise'] !== undefined ? { unitNoise: unitNoiseArg(v['unit-noise'], tasks, mix) } : {}),
   };
   const crossLayersArg = run
     ? run.model.crossLayers
@@ -442,6 +456,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         '--mix',
         `${mix.asr}:${mix.tts}`,
         ...(asrAudio !== 'asr' ? ['--asr-audio', asrAudio] : []),
+        ...(recipe.unitNoise !== undefined ? ['--unit-noise', String(recipe.unitNoise)] : []),
         ...(init ? ['--init-from', init.dir] : []),
         ...(reopen !== undefined ? ['--reopen-gates', String(reopen)] : []),
         ...(kind === 'fuse'
@@ -526,6 +541,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         weight: mix[t],
         items: t === 'tts' ? items : asrItems,
       })),
+      ...(recipe.unitNoise !== undefined ? { inputNoise: { rate: recipe.unitNoise, towers: ['speech'] } } : {}),
     });
     const dev = [
       ...(active.includes('asr') ? aligned.devAsr.map((it) => taskExample(m.config, ASR, it)) : []),
