@@ -16,7 +16,7 @@ import { ctcLoss, ctcMinFrames } from '@zipper/core/ops';
 import { ctcClasses, ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
 import { crossMaskHost } from './masks.js';
 import { isCrossGate } from './params.js';
-import { countStreamTargets, type FusedBatch } from './segments.js';
+import { countStreamTargets, type FusedBatch, type TowerStream } from './segments.js';
 import type { Zipper } from './zipper.js';
 
 export interface FusedLossOptions {
@@ -74,7 +74,9 @@ export interface CtcTargets {
  * tokens of the `to` stream (every real position except the tower's bos and eos; the true tokens,
  * not corrupted fed ones), in order, or
  * with `head.labels` their label sequences concatenated. A row
- * whose tokens cannot align to its frames (fewer frames than core's ctcMinFrames) is left out.
+ * whose tokens cannot align to its frames (fewer frames than core's ctcMinFrames) is left out, and
+ * so is a row whose source frames were fed corrupted tokens (`Segment.fed`: the head learns from
+ * true input only).
  */
 export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHeadSpec): CtcTargets {
   const src = batch.streams[head.from];
@@ -84,7 +86,7 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
   const { bos, eos } = towerSpec(config, head.to);
   for (let b = 0; b < batch.batchSize; b++) {
     const n = src.lengths[b] as number;
-    if (n === 0) continue;
+    if (n === 0 || fedDiffers(src, b)) continue;
     const labels: number[] = [];
     for (let i = 0; i < dst.length; i++) {
       const j = b * dst.length + i;
@@ -101,6 +103,15 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
     out.labels.push(labels);
   }
   return out;
+}
+
+/** Whether row b of `s` was fed a token other than the true one (a target segment's `fed`, e.g. input noise). */
+function fedDiffers(s: TowerStream, b: number): boolean {
+  for (let i = 1; i < s.length; i++) {
+    const j = b * s.length + i;
+    if (s.mask[j - 1] !== 0 && s.ids[j] !== s.targets[j - 1]) return true;
+  }
+  return false;
 }
 
 /** The per-tower next-token loss of a zipped model on `FusedBatch`es, plus its CTC heads' with `ctcWeight` > 0. */

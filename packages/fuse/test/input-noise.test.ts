@@ -71,6 +71,21 @@ describe('Segment.fed', () => {
     expect(t.labels).toEqual([[3, 1, 4]]);
     expect(t).toEqual(ctcTargets(config, layoutBatch(config, [clean]), config.ctc[0]!));
   });
+
+  it('a row whose source frames were fed corrupted units is left out of the CTC targets; an unchanged fed keeps it', () => {
+    const tts = (fed?: number[]): Example => [
+      { tower: 'text', ids: [11, 3, 1, 12] },
+      { tower: 'speech', ids: [9, 1, 2, 3, 4, 5, 10], target: true, ...(fed ? { fed } : {}) },
+    ];
+    const batch = layoutBatch(config, [tts(), tts([9, 1, 7, 3, 4, 5, 10]), tts([9, 1, 2, 3, 4, 5, 10]), tts([9, 1, 2, 3, 4, 5, 0])]);
+    const t = ctcTargets(config, batch, config.ctc[0]!);
+    expect(t.rows).toEqual([0, 2]);
+    expect(t.labels).toEqual([
+      [3, 1],
+      [3, 1],
+    ]);
+    expect(t.frames).toEqual([7, 7]);
+  });
 });
 
 describe('withInputNoise', () => {
