@@ -5,8 +5,8 @@
  *
  * `TaskMixture` is a core `BatchSource<FusedBatch>`: draw n (0, 1, 2, ...) picks its task from a
  * PRNG seeded by (seed, n), its item from a seeded per-epoch permutation and its input noise (if
- * any) from a PRNG seeded by (seed, n) again, so the whole
- * position is `{ seed, drawn }` and `restore` continues with exactly the same batches.
+ * any) from a second PRNG seeded by (seed, n), so the whole position is `{ seed, drawn }` and
+ * `restore` continues with exactly the same batches.
  */
 import { ConfigError, CheckpointError, hashSeed, Rng, type BatchSource } from '@zipper/core';
 import type { ZipperConfig } from './config.js';
