@@ -5,6 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recipeExtras } from '../src/eval/report-runs.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
 import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs } from './fuse-helpers.js';
@@ -61,6 +62,36 @@ describe('fuse train --unit-noise', () => {
     const rest = await runZipper(['fuse', 'train', '--out', path.join(data, 'resumed'), '--resume', '--workers', '0', '--no-progress']);
     expect(rest.code, rest.stderr).toBe(0);
     expect(readLosses(path.join(data, 'resumed'))).toEqual(b);
+  }, 240_000);
+
+  it('baseline train takes it too: its one stream fed the noisy units, held-out at step 0 equal; the report names it', async () => {
+    const args = (out: string) => [
+      'baseline',
+      'train',
+      ...tinyRunArgs(towers, data),
+      '--out',
+      path.join(data, out),
+      '--steps',
+      '2',
+      '--every',
+      '2',
+      '--mix',
+      '0:1',
+      '--workers',
+      '0',
+      '--no-progress',
+    ];
+    const plain = await runZipper(args('single-plain'));
+    expect(plain.code, plain.stderr).toBe(0);
+    const noisy = await runZipper([...args('single-noisy'), '--unit-noise', '0.5']);
+    expect(noisy.code, noisy.stderr).toBe(0);
+    const a = readLosses(path.join(data, 'single-plain'));
+    const b = readLosses(path.join(data, 'single-noisy'));
+    expect(held(b)[0]).toEqual(held(a)[0]);
+    expect(train(b)[0]!.loss).not.toBeCloseTo(train(a)[0]!.loss, 4);
+    const run = JSON.parse(readFileSync(path.join(data, 'single-noisy', 'run.json'), 'utf8')) as FuseRun;
+    expect(run.recipe.unitNoise).toBe(0.5);
+    expect(recipeExtras(run)).toContain('unit noise 0.5');
   }, 240_000);
 
   it('refuses a value outside [0, 1) and runs without TTS', async () => {

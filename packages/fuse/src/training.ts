@@ -90,8 +90,7 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
     const labels: number[] = [];
     for (let i = 0; i < dst.length; i++) {
       const j = b * dst.length + i;
-      // a target segment's token is its predecessor's target (its fed id may be corrupted: Segment.fed)
-      const id = (i > 0 && dst.mask[j - 1] !== 0 ? dst.targets[j - 1] : dst.ids[j]) as number;
+      const id = trueId(dst, j, i);
       if ((dst.global[j] as number) >= 0 && id !== bos && id !== eos) {
         if (head.labels) labels.push(...(head.labels.map[id] as readonly number[]));
         else labels.push(id);
@@ -105,11 +104,19 @@ export function ctcTargets(config: ZipperConfig, batch: FusedBatch, head: CtcHea
   return out;
 }
 
+/**
+ * The true token at position i (flat index j) of stream `s`: in a target segment, its
+ * predecessor's target (the fed id may be corrupted: Segment.fed); elsewhere the fed id.
+ */
+function trueId(s: TowerStream, j: number, i: number): number {
+  return (i > 0 && s.mask[j - 1] !== 0 ? s.targets[j - 1] : s.ids[j]) as number;
+}
+
 /** Whether row b of `s` was fed a token other than the true one (a target segment's `fed`, e.g. input noise). */
 function fedDiffers(s: TowerStream, b: number): boolean {
   for (let i = 1; i < s.length; i++) {
     const j = b * s.length + i;
-    if (s.mask[j - 1] !== 0 && s.ids[j] !== s.targets[j - 1]) return true;
+    if (s.ids[j] !== trueId(s, j, i)) return true;
   }
   return false;
 }

@@ -216,8 +216,8 @@ function towerLrScaleArg(v: string, freeze: readonly string[]): number {
 
 /** --unit-noise P: a probability in [0, 1); it corrupts TTS examples' speech, so the run must train TTS. */
 function unitNoiseArg(v: string, tasks: readonly TaskName[], mix: Readonly<Record<TaskName, number>>): number {
-  const x = Number(v);
-  if (v.trim() === '' || !(x >= 0 && x < 1)) throw new UsageError(`--unit-noise takes a probability in [0, 1), got "${v}"`);
+  const x = numArg(v, 'unit-noise', 0);
+  if (x >= 1) throw new UsageError(`--unit-noise takes a probability in [0, 1), got "${v}"`);
   if (!tasks.includes('tts') || mix.tts === 0)
     throw new UsageError('--unit-noise corrupts the speech fed in TTS examples; this run has none (--tasks, --mix)');
   return x;
