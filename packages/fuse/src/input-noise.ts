@@ -48,7 +48,7 @@ export function withInputNoise(config: ZipperConfig, example: Example, noise: In
     const fed = seg.ids.map((id, k) => {
       if (k === 0 || rng.next() >= noise.rate) return id;
       // uniform over the vocabulary without bos and eos: draw among V - 2 and skip past them
-      let x = Math.floor(rng.next() * (tower.vocabSize - 2));
+      let x = rng.int(tower.vocabSize - 2);
       if (x >= lo) x++;
       if (x >= hi) x++;
       return x;

@@ -109,9 +109,14 @@ describe('zipped decoding', () => {
     const saved = emb.clone();
     // make text's eos row huge, so every text position predicts eos
     emb.assign(tf.tidy(() => tf.concat([tf.slice(saved, [0, 0], [12, 12]), tf.mul(tf.ones([1, 12]), 30)], 0)));
-    const out = await generateZipped(z, INPUTS.slice(0, 2), { output: ['text', 'speech'], maxNewTokens: 4 });
-    emb.assign(saved);
-    saved.dispose();
+    let out: Awaited<ReturnType<typeof generateZipped>>;
+    try {
+      out = await generateZipped(z, INPUTS.slice(0, 2), { output: ['text', 'speech'], maxNewTokens: 4 });
+    } finally {
+      // restored even on failure: the later tests share z
+      emb.assign(saved);
+      saved.dispose();
+    }
     for (const row of out.rows) {
       expect(row[0]).toEqual({ tower: 'text', ids: [], finishReason: 'stop' });
       expect(row[1]!.tower).toBe('speech');
@@ -153,10 +158,15 @@ describe('zipped decoding', () => {
     emb.assign(tf.tidy(() => tf.concat([tf.slice(saved, [0, 0], [12, 12]), tf.mul(tf.ones([1, 12]), 1)], 0)));
     const inputs = [...INPUTS, ...INPUTS, ...INPUTS];
     const opts = { output: ['text', 'speech'], maxNewTokens: { text: 6, speech: 3 }, temperature: 1, seed: 5 };
-    const cached = await generateZipped(z, inputs, opts);
-    const plain = await generateZipped(z, inputs, { ...opts, useCache: false });
-    emb.assign(saved);
-    saved.dispose();
+    let cached: Awaited<ReturnType<typeof generateZipped>>;
+    let plain: Awaited<ReturnType<typeof generateZipped>>;
+    try {
+      cached = await generateZipped(z, inputs, opts);
+      plain = await generateZipped(z, inputs, { ...opts, useCache: false });
+    } finally {
+      emb.assign(saved);
+      saved.dispose();
+    }
     expect(cached.rows).toEqual(plain.rows);
     const textLengths = new Set(cached.rows.map((r) => r[0]!.ids.length));
     console.log('text segment lengths per row:', cached.rows.map((r) => `${r[0]!.ids.length}:${r[0]!.finishReason}`).join(' '));
@@ -168,10 +178,22 @@ describe('zipped decoding', () => {
     // trained on PAIRS (nothing frozen) so that the speech depends on the text: untrained, the
     // text moves the tiny speech tower's logits by ~4e-5 and no guidance scale changes a token
     const z = Zipper.create(towers(), SCHEDULE, { seed: 3 });
+    try {
+      await guidanceChecks(z);
+    } finally {
+      z.dispose();
+    }
+  });
+
+  /** The guidance test's body on its own model `z` (disposed by the caller whatever happens). */
+  async function guidanceChecks(z: Zipper): Promise<void> {
     perturbFusion(z);
     const t = pairsTrainer(z, {}, []);
-    await t.train(120);
-    t.dispose();
+    try {
+      await t.train(120);
+    } finally {
+      t.dispose();
+    }
     const inputs: Example[] = [[{ tower: 'text', ids: [11, 1, 2, 3, 12] }], [{ tower: 'text', ids: [11, 4, 5, 12] }]];
     const empty: Example = [{ tower: 'text', ids: [11, 12] }];
     const scale = 2;
@@ -221,8 +243,7 @@ describe('zipped decoding', () => {
     await expect(
       generateZipped(z, inputs, { ...opts, guidance: { scale: 1, inputs: [empty, [{ tower: 'text', ids: [1] }]] } }),
     ).rejects.toThrow(/example 1, segment 0 \(text\) starts with 1/);
-    z.dispose();
-  });
+  }
 
   it('leaks no tensor across generate calls', async () => {
     await generateZipped(z, INPUTS, { output: ['speech'], maxNewTokens: 3 });
