@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last three with noisy ASR audio and the speech tower held fixed, the last two with their gates reopened, the last with CTC weight 1", async () => {
+  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last four with the speech tower held fixed, three of them with noisy ASR audio, the last three with their gates reopened, the last two with CTC weight 1, the last on TTS examples only with unit noise", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -93,14 +93,22 @@ describe('tools/eval/grid.mjs', () => {
       expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
       expect(steps).toHaveLength(1);
       expect(lr).toHaveLength(1);
-      // the last three (the fourth release, 2026-12-04, the fifth and the sixth, 2026-12-05) also read noisy ASR audio
-      // with the speech tower held fixed, evaluated every 600; the fifth and the sixth also reopened every
-      // cross-attention gate at 1 and held it; the sixth weighted the CTC loss 1 (the recipe's 0.3 before)
-      const noisy = { '--asr-audio': ['asr,noisy'], '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
+      // the last four (the fourth release, 2026-12-04, the fifth to the seventh, 2026-12-05) held the speech tower
+      // fixed, evaluated every 600; the fourth to the sixth also read noisy ASR audio; the fifth on also reopened
+      // every cross-attention gate at 1 and held it; the sixth on weighted the CTC loss 1 (the recipe's 0.3 before);
+      // the seventh trained TTS examples only (no ASR audio) with unit noise 0.5
+      const fixed = { '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
+      const noisy = { ...fixed, '--asr-audio': ['asr,noisy'] };
       const reopened = { '--reopen-gates': ['1'], '--freeze-gates': [''] };
-      const lastThree = [noisy, { ...noisy, ...reopened }, { ...noisy, ...reopened, '--ctc-weight': ['1'] }];
-      const extra = lastThree[i - (warm.length - 3)] ?? {};
-      expect(rest).toEqual({ ...oursRest, ...extra });
+      const { ['--asr-audio']: _a, ...oursNoAsr } = oursRest;
+      const ttsOnly = { ...oursNoAsr, ...fixed, ...reopened, '--ctc-weight': ['1'], '--tasks': ['tts'], '--unit-noise': ['0.5'] };
+      const lastFour = [
+        { ...oursRest, ...noisy },
+        { ...oursRest, ...noisy, ...reopened },
+        { ...oursRest, ...noisy, ...reopened, '--ctc-weight': ['1'] },
+        ttsOnly,
+      ];
+      expect(rest).toEqual(lastFour[i - (warm.length - 4)] ?? oursRest);
       expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
     });
     expect(outOf(source!)).toBe(label(warm.length));

@@ -228,6 +228,7 @@ describe('zipper fuse release', () => {
     expect(card).toContain('| test-clean | 2 | 75.0% / 50.0%; WER 95% interval 50.0%-100.0% | 50.0% / 25.0% |'); // the peer's metrics keep no interval
     expect(card).toContain('zipper eval peer --data DATA --split test-clean --out PEER --json');
     expect(card).not.toContain(wrote);
+    expect(card).toContain('| tasks | asr + tts, mixed asr 1 : tts 1.26 by example count |');
     const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
       command: string;
       towers: Record<string, { sha256: string }>;
@@ -272,6 +273,19 @@ describe('zipper fuse release', () => {
       ),
     ).toBe(0);
   }, 240_000);
+  it('a run of one task: the card says so and names no mixture (its run.json keeps the default mix it never used)', async () => {
+    for (const [m, dir] of Object.entries(towers))
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    const run = path.join(data, 'run-tts-only');
+    expect((await train(run, '--tasks', 'tts')).code).toBe(0);
+    const pkg = path.join(data, 'pkg-tts-only');
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg]);
+    expect(r.code, r.stderr).toBe(0);
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    expect(card).toContain('| tasks | tts only |');
+    expect(card).not.toContain('mixed asr');
+  }, 240_000);
+
   it("a warm-started run: the card names the source run's command first (INIT); OUT/best of --keep-best: its --until-step command; no machine path", async () => {
     for (const [m, dir] of Object.entries(towers))
       writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));

@@ -10,6 +10,7 @@ const shipped = JSON.parse(
 ) as FuseRun;
 const withScale = (towerLrScale: number | undefined): FuseRun => ({
   ...shipped,
+  tasks: ['asr', 'tts'],
   recipe: { ...shipped.recipe, ...(towerLrScale === undefined ? { towerLrScale: undefined } : { towerLrScale }) },
 });
 
@@ -18,6 +19,13 @@ describe('recipeExtras', () => {
     expect(recipeExtras(withScale(0))[0]).toBe('unfrozen towers held fixed (0x lr)');
     expect(recipeExtras(withScale(0.1))[0]).toBe('towers at 0.1x lr');
     expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 1 (bytes, 2-block encoder)');
+  });
+
+  it('names a run of one task (the shipped release trained on TTS examples only), nothing for both', () => {
+    expect(recipeExtras(shipped)[0]).toBe('TTS examples only');
+    expect(recipeExtras({ ...shipped, tasks: ['asr'] })[0]).toBe('ASR examples only');
+    expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })).not.toContain('TTS examples only');
+    expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })[0]).toBe('unfrozen towers held fixed (0x lr)');
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
@@ -36,7 +44,7 @@ describe('recipeExtras', () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
     expect(labelOf(shipped)).toBe(
-      'zipper, frozen: text; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; ASR audio asr,noisy',
+      'zipper, frozen: text; TTS examples only; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; unit noise 0.5',
     );
   });
 });

@@ -299,6 +299,7 @@ export function frozenTowers(run: FuseRun): string[] {
 /** What a zipped run adds to the paper's recipe (none: the paper's), as the report names it. */
 export function recipeExtras(run: FuseRun): string[] {
   return [
+    run.tasks.length === 1 ? `${(run.tasks[0] as string).toUpperCase()} examples only` : '',
     run.recipe.towerLrScale === 0
       ? 'unfrozen towers held fixed (0x lr)'
       : run.recipe.towerLrScale !== undefined

@@ -203,9 +203,12 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '| | |',
     '|---|---|',
     `| data | \`zipper data build ${buildArgs(run.data)}\` (build.json sha256 \`${run.data.buildSha256}\`), ${run.data.percent}% of the aligned pairs |`,
-    `| tasks | ${run.tasks.join(' + ')}, mixed ${Object.entries(run.mix)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(' : ')} by example count |`,
+    // the mix only where it mixes: a run of one task records the default mix it never used
+    `| tasks | ${
+      run.tasks.length > 1
+        ? `${run.tasks.join(' + ')}, mixed ${run.tasks.map((t) => `${t} ${run.mix[t]}`).join(' : ')} by example count`
+        : `${run.tasks[0]} only`
+    } |`,
     `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
     `| optimizer | AdamW, lr ${r.peakLr} -> ${r.minLr} (cosine, warmup ${r.warmup}), weight decay ${r.weightDecay}, clip ${r.clip} |`,
     `| seed | ${run.seed} |`,
