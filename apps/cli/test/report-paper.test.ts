@@ -22,7 +22,7 @@ function summary(
   return {
     name,
     dir: `/nonexistent/${name}`, // no saved transcripts: the checks fall back to the seeds' spread
-    run: { kind, model, recipe: { steps: 3000 }, asrAudio: 'asr', data: { percent } },
+    run: { kind, model, recipe: { steps: 3000 }, tasks: ['asr', 'tts'], asrAudio: 'asr', data: { percent } },
     asr: m(wers.asr),
     asrLexicon: m(wers.lexicon),
     tts: m(wers.tts, wers.ttsSeeds ? { werMin: wers.ttsSeeds[0], werMax: wers.ttsSeeds[1] } : {}),
