@@ -22,39 +22,45 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 const train = (p: LossPoint[]) => p.filter((x) => 'loss' in x);
 const held = (p: LossPoint[]) => p.filter((x) => 'heldOut' in x);
 
+/** `zipper KIND train` on TTS examples only (--mix 0:1), checkpoints and held-out every 2 steps, into data/OUT. */
+const runArgs = (kind: 'fuse' | 'baseline', out: string, steps: number) => [
+  kind,
+  'train',
+  ...tinyRunArgs(towers, data),
+  '--out',
+  path.join(data, out),
+  '--steps',
+  String(steps),
+  '--every',
+  '2',
+  '--eval-every',
+  '2',
+  '--mix',
+  '0:1',
+  '--workers',
+  '0',
+  '--no-progress',
+];
+
+/** The same run without and with --unit-noise 0.5 (outs PREFIX-plain, PREFIX-noisy): both loss logs and the noisy run's run.json. */
+async function plainAndNoisy(kind: 'fuse' | 'baseline', prefix: string, steps: number) {
+  const plain = await runZipper(runArgs(kind, `${prefix}plain`, steps));
+  expect(plain.code, plain.stderr).toBe(0);
+  const noisy = await runZipper([...runArgs(kind, `${prefix}noisy`, steps), '--unit-noise', '0.5']);
+  expect(noisy.code, noisy.stderr).toBe(0);
+  const run = JSON.parse(readFileSync(path.join(data, `${prefix}noisy`, 'run.json'), 'utf8')) as FuseRun;
+  return { a: readLosses(path.join(data, `${prefix}plain`)), b: readLosses(path.join(data, `${prefix}noisy`)), run };
+}
+
 describe('fuse train --unit-noise', () => {
   it('corrupts the TTS input only: training losses differ from a clean run, held-out at step 0 equal; recorded; a resumed run equals an uninterrupted one', async () => {
-    const args = (out: string) => [
-      'fuse',
-      'train',
-      ...tinyRunArgs(towers, data),
-      '--out',
-      path.join(data, out),
-      '--steps',
-      '4',
-      '--every',
-      '2',
-      '--eval-every',
-      '2',
-      '--mix',
-      '0:1',
-      '--workers',
-      '0',
-      '--no-progress',
-    ];
-    const plain = await runZipper(args('plain'));
-    expect(plain.code, plain.stderr).toBe(0);
-    const noisy = await runZipper([...args('noisy'), '--unit-noise', '0.5']);
-    expect(noisy.code, noisy.stderr).toBe(0);
-    const a = readLosses(path.join(data, 'plain'));
-    const b = readLosses(path.join(data, 'noisy'));
+    const { a, b, run } = await plainAndNoisy('fuse', '', 4);
     expect(held(b)[0]).toEqual(held(a)[0]); // step 0: the same model on the same clean held-out set
     expect(train(b)[0]!.loss).not.toBeCloseTo(train(a)[0]!.loss, 4); // step 1 fed other units
-    const run = JSON.parse(readFileSync(path.join(data, 'noisy', 'run.json'), 'utf8')) as FuseRun;
     expect(run.recipe.unitNoise).toBe(0.5);
     expect(run.command).toContain('--unit-noise 0.5');
     // stopped at step 2, resumed: every loss equals the uninterrupted run's
-    const first = await runZipper([...args('resumed'), '--unit-noise', '0.5', '--until-step', '2']);
+    const first = await runZipper([...runArgs('fuse', 'resumed', 4), '--unit-noise', '0.5', '--until-step', '2']);
     expect(first.code, first.stderr).toBe(0);
     const refused = await runZipper(['fuse', 'train', '--out', path.join(data, 'resumed'), '--resume', '--unit-noise', '0.2']);
     expect(refused.code).toBe(2);
@@ -65,31 +71,9 @@ describe('fuse train --unit-noise', () => {
   }, 240_000);
 
   it('baseline train takes it too: its one stream fed the noisy units, held-out at step 0 equal; the report names it', async () => {
-    const args = (out: string) => [
-      'baseline',
-      'train',
-      ...tinyRunArgs(towers, data),
-      '--out',
-      path.join(data, out),
-      '--steps',
-      '2',
-      '--every',
-      '2',
-      '--mix',
-      '0:1',
-      '--workers',
-      '0',
-      '--no-progress',
-    ];
-    const plain = await runZipper(args('single-plain'));
-    expect(plain.code, plain.stderr).toBe(0);
-    const noisy = await runZipper([...args('single-noisy'), '--unit-noise', '0.5']);
-    expect(noisy.code, noisy.stderr).toBe(0);
-    const a = readLosses(path.join(data, 'single-plain'));
-    const b = readLosses(path.join(data, 'single-noisy'));
+    const { a, b, run } = await plainAndNoisy('baseline', 'single-', 2);
     expect(held(b)[0]).toEqual(held(a)[0]);
     expect(train(b)[0]!.loss).not.toBeCloseTo(train(a)[0]!.loss, 4);
-    const run = JSON.parse(readFileSync(path.join(data, 'single-noisy', 'run.json'), 'utf8')) as FuseRun;
     expect(run.recipe.unitNoise).toBe(0.5);
     expect(recipeExtras(run)).toContain('unit noise 0.5');
   }, 240_000);
