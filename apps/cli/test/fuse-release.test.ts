@@ -169,7 +169,38 @@ describe('zipper fuse release', () => {
         ...scored,
         task: 'asr',
         interval: { wer: { low: 0.5, high: 1 }, cer: { low: 0.25, high: 0.75 }, samples: 1000, seed: 0, level: 0.95 },
+        voices: { 'flite/slt': { wer: 0.5, utterances: 1 }, 'flite/awb': { wer: 1, utterances: 1 } },
         command: `zipper eval asr --model ${run} --out ${asr}`,
+      }),
+    );
+    // a TTS evaluation in the TTS voice and one other, whose oracle made no error (its ratio is null in JSON)
+    const tts = path.join(run, 'eval', 'test-clean', 'tts');
+    cpSync(notes, path.join(tts, 'unused'));
+    const ratio = (r: number | null, low: number | null, high: number | null) => ({
+      ratio: r,
+      low,
+      high,
+      samples: 1000,
+      seed: 0,
+      level: 0.95,
+    });
+    writeFileSync(
+      path.join(tts, 'metrics.json'),
+      JSON.stringify({
+        ...scored,
+        task: 'tts',
+        wer: 1.2,
+        werMin: 1.1,
+        werMax: 1.3,
+        seeds: [0, 1],
+        oracle: { wer: 0.6 },
+        oracleRatio: ratio(2, 1.5, 3),
+        ttsVoice: 'flite/slt',
+        voices: {
+          'flite/slt': { wer: 1.2, oracle: 0.4, utterances: 1, oracleRatio: ratio(3, 2, 4) },
+          'flite/awb': { wer: 1.2, oracle: 0, utterances: 1, oracleRatio: ratio(null, null, null) },
+        },
+        command: `zipper eval tts --model ${run} --out ${tts}`,
       }),
     );
     writeFileSync(
@@ -183,6 +214,7 @@ describe('zipper fuse release', () => {
         utterances: 2,
         data,
         out: wrote,
+        voices: { 'flite/slt': { wer: 0.75, utterances: 1 }, 'flite/awb': { wer: 0.25, utterances: 1 } },
         command: `zipper eval peer --data ${data} --split test-clean --out ${wrote} --json`,
       }),
     );
@@ -227,6 +259,13 @@ describe('zipper fuse release', () => {
     expect(card).toContain('```\n\n## Limitations\n\nA tiny test model.\n\n## Towers');
     expect(card).toContain('| test-clean | 2 | 75.0% / 50.0%; WER 95% interval 50.0%-100.0% | 50.0% / 25.0% |'); // the peer's metrics keep no interval
     expect(card).toContain('zipper eval peer --data DATA --split test-clean --out PEER --json');
+    expect(card).toContain(
+      '| test-clean | 2 | 120.0% (110.0%-130.0%), seeds 0, 1 | n/a | 60.0%; this model x2.00 (95% interval 1.50-3.00) |',
+    );
+    // by voice: the apps' decoder beside pocketsphinx, TTS beside its oracle, the TTS voice marked
+    expect(card).toContain('### test-clean by voice (WER)');
+    expect(card).toContain('| flite/awb | 1 | 100.0% | 25.0% | 1 | 120.0% | 0.0% | n/a (the oracle made no error) |');
+    expect(card).toContain('| flite/slt (the TTS voice) | 1 | 50.0% | 75.0% | 1 | 120.0% | 40.0% | x3.00 (2.00-4.00) |');
     expect(card).not.toContain(wrote);
     expect(card).toContain('| tasks | asr + tts, mixed asr 1 : tts 1.26 by example count |');
     const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
@@ -282,8 +321,10 @@ describe('zipper fuse release', () => {
     const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg]);
     expect(r.code, r.stderr).toBe(0);
     const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
-    expect(card).toContain('| tasks | tts only |');
+    expect(card).toContain('| tasks | TTS examples only |');
     expect(card).not.toContain('mixed asr');
+    // a fresh run of one task was fine-tuned for that task alone (no earlier stage trained ASR)
+    expect(card).toContain('of the aligned pairs for speech synthesis.');
   }, 240_000);
 
   it("a warm-started run: the card names the source run's command first (INIT); OUT/best of --keep-best: its --until-step command; no machine path", async () => {

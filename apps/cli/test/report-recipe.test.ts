@@ -1,8 +1,9 @@
 // How the report, the release's package description and its card name a zipped run's recipe
-// (recipeExtras / labelOf): the shipped package's run.json gives the label its card starts with.
+// (recipeExtras / labelOf, and the card's first line, purpose): the shipped package's run.json gives the label its card starts with.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { labelOf, recipeExtras } from '../src/eval/report-runs.js';
+import { purpose } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 
 const shipped = JSON.parse(
@@ -26,6 +27,15 @@ describe('recipeExtras', () => {
     expect(recipeExtras({ ...shipped, tasks: ['asr'] })[0]).toBe('ASR examples only');
     expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })).not.toContain('TTS examples only');
     expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })[0]).toBe('unfrozen towers held fixed (0x lr)');
+  });
+
+  it("the card's first line: both tasks, one task alone, or one task as a warm start's last stage", () => {
+    expect(purpose({ tasks: ['asr', 'tts'] }, 1)).toBe('for speech recognition and synthesis');
+    expect(purpose({ tasks: ['tts'] }, 1)).toBe('for speech synthesis');
+    expect(purpose({ tasks: ['asr'] }, 1)).toBe('for speech recognition');
+    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe(
+      'for speech recognition and synthesis, its last stage on TTS examples only',
+    );
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {

@@ -296,10 +296,15 @@ export function frozenTowers(run: FuseRun): string[] {
   return [...(run.model.freeze ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** A run of one task, as the report and the model card name it ("TTS examples only"); '' for a run of both. */
+export function oneTaskLabel(run: Pick<FuseRun, 'tasks'>): string {
+  return run.tasks.length === 1 ? `${(run.tasks[0] as string).toUpperCase()} examples only` : '';
+}
+
 /** What a zipped run adds to the paper's recipe (none: the paper's), as the report names it. */
 export function recipeExtras(run: FuseRun): string[] {
   return [
-    run.tasks.length === 1 ? `${(run.tasks[0] as string).toUpperCase()} examples only` : '',
+    oneTaskLabel(run),
     run.recipe.towerLrScale === 0
       ? 'unfrozen towers held fixed (0x lr)'
       : run.recipe.towerLrScale !== undefined

@@ -22,7 +22,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
 import { UsageError } from '../command.js';
-import { evaluations, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
+import type { OracleRatio } from '../eval/outputs.js';
+import { evaluations, oneTaskLabel, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
@@ -49,6 +50,15 @@ export interface ReleaseOptions {
 
 const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+/**
+ * "x1.27 (95% interval 1.16-1.42)": a TTS / oracle ratio as metrics.json keeps it, where a ratio
+ * over an oracle that made no error is null (JSON has no Infinity).
+ */
+const ratioCell = (r: Pick<OracleRatio, 'ratio' | 'low' | 'high'>, prefix = '95% interval '): string => {
+  const x = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
+  return r.ratio === null ? 'n/a (the oracle made no error)' : `x${x(r.ratio)} (${prefix}${x(r.low)}-${x(r.high)})`;
+};
 
 /** "; WER 95% interval 24.4%-30.8%" where the evaluation kept one (the bootstrap over utterances; TTS: of the mean over seeds). */
 const within = (m: Metrics) => (m.interval ? `; WER 95% interval ${pct(m.interval.wer.low)}-${pct(m.interval.wer.high)}` : '');
@@ -87,12 +97,49 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     const m = s.tts[split as keyof typeof s.tts];
     if (!m) continue;
     lines.push(
-      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')}${within(m)} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)}${m.oracleRatio ? `; this model x${m.oracleRatio.ratio.toFixed(2)} (95% interval ${m.oracleRatio.low.toFixed(2)}-${m.oracleRatio.high.toFixed(2)})` : ''} |`,
+      `| ${split} | ${m.utterances} | ${pct(m.wer)} (${pct(m.werMin)}-${pct(m.werMax)}), seeds ${(m.seeds ?? []).join(', ')}${within(m)} | ${pct(m.vsTarget?.wer)} | ${pct(m.oracle?.wer)}${m.oracleRatio ? `; this model ${ratioCell(m.oracleRatio)}` : ''} |`,
     );
   }
+  lines.push(...voiceTables(s, peers, splits));
   lines.push('', 'Commands:', '', '```sh');
   for (const m of [...evaluations(s), ...peers]) if (m.command) lines.push(m.command);
   lines.push('```', '');
+  return lines;
+}
+
+/**
+ * Per voice, for each split whose evaluations kept voices: the apps' decoder (the last ASR column
+ * evaluated: lexicon, else CTC, else the text tower) beside pocketsphinx, and TTS beside its oracle
+ * with the ratio's interval; the TTS voice (the one the model speaks in, and an independent
+ * held-out set's) is marked.
+ */
+function voiceTables(s: RunSummary, peers: readonly Metrics[], splits: readonly string[]): string[] {
+  const lines: string[] = [];
+  const ttsVoice = Object.values(s.tts).find((m) => m?.ttsVoice)?.ttsVoice;
+  for (const split of splits) {
+    const key = split as keyof RunSummary['asr'];
+    const asr = s.asrLexicon[key] ?? s.asrCtc[key] ?? s.asr[key];
+    const tts = s.tts[key];
+    const peer = peers.find((x) => x.split === split);
+    const names = [...new Set([...Object.keys(asr?.voices ?? {}), ...Object.keys(tts?.voices ?? {})])].sort();
+    if (names.length === 0) continue;
+    lines.push(
+      '',
+      `### ${split} by voice (WER)`,
+      '',
+      "| voice | ASR utterances | this model (the apps' decoder) | pocketsphinx | TTS utterances | TTS, mean over seeds | oracle | TTS / oracle (95% interval) |",
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const v of names) {
+      const a = asr?.voices?.[v];
+      const p = peer?.voices?.[v];
+      const t = tts?.voices?.[v];
+      const r = t?.oracleRatio;
+      lines.push(
+        `| ${v}${v === ttsVoice ? ' (the TTS voice)' : ''} | ${a?.utterances ?? '-'} | ${a ? pct(a.wer) : '-'} | ${p ? pct(p.wer) : '-'} | ${t?.utterances ?? '-'} | ${t ? pct(t.wer) : '-'} | ${t ? pct(t.oracle) : '-'} | ${r ? ratioCell(r, '') : '-'} |`,
+      );
+    }
+  }
   return lines;
 }
 
@@ -176,7 +223,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     `# ${o.name}`,
     '',
     `A Zipper model (${summary.label}) fusing ${towers.map((t) => `\`${t.name}@${t.version}\``).join(' and ')} with gated cross-attention`,
-    `(${run.model.crossLayers ?? '-'} cross-attention layers per direction, ${run.model.projectionLayers ?? '-'}-layer projections), fine-tuned on ${run.data.percent}% of the aligned pairs for speech recognition and synthesis.`,
+    `(${run.model.crossLayers ?? '-'} cross-attention layers per direction, ${run.model.projectionLayers ?? '-'}-layer projections), fine-tuned on ${run.data.percent}% of the aligned pairs ${purpose(run, trainedBy.commands.length)}.`,
     `${run.parameters.total.toLocaleString('en-US')} parameters, ${run.parameters.trained.toLocaleString('en-US')} trained here; weights stored as ${o.dtype}.`,
     '',
     '```sh',
@@ -207,7 +254,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     `| tasks | ${
       run.tasks.length > 1
         ? `${run.tasks.join(' + ')}, mixed ${run.tasks.map((t) => `${t} ${run.mix[t]}`).join(' : ')} by example count`
-        : `${run.tasks[0]} only`
+        : oneTaskLabel(run)
     } |`,
     `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
     `| optimizer | AdamW, lr ${r.peakLr} -> ${r.minLr} (cosine, warmup ${r.warmup}), weight decay ${r.weightDecay}, clip ${r.clip} |`,
@@ -229,6 +276,18 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);
   return out;
+}
+
+/**
+ * What the card's first line says the model was fine-tuned for: both tasks, or one; a warm start
+ * of one task (`stages` > 1 commands) over stages of both says so ("... its last stage on TTS
+ * examples only"), since the earlier stages trained the other task.
+ */
+export function purpose(run: Pick<FuseRun, 'tasks'>, stages: number): string {
+  const both = 'for speech recognition and synthesis';
+  if (run.tasks.length > 1) return both;
+  if (stages > 1) return `${both}, its last stage on ${oneTaskLabel(run)}`;
+  return run.tasks[0] === 'asr' ? 'for speech recognition' : 'for speech synthesis';
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
