@@ -71,6 +71,13 @@ export function numArg(value: string | undefined, name: string, fallback: number
   return n;
 }
 
+/** A probability in [0, 1) (`--unit-noise`): numArg's checks, then below 1. */
+export function probabilityArg(value: string | undefined, name: string, fallback = 0): number {
+  const x = numArg(value, name, fallback);
+  if (x >= 1) throw new UsageError(`--${name} takes a probability in [0, 1), got "${value}"`);
+  return x;
+}
+
 const REASONS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or folder',
   ENOTDIR: 'a part of the path is not a folder',

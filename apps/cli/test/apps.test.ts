@@ -205,6 +205,14 @@ describe('zipper speak', () => {
     expect(gs).toMatchObject({ guidance: 2, seed: 7 });
     expect(readWav(new Uint8Array(readFileSync(at('g.wav')))).channels[0]!.length).toBe((gs['units'] as number) * 320);
     expect(s['guidance']).toBe(0);
+    // decode-time unit noise: recorded, a WAV of its units; the same seed gives the same bytes
+    const n = await runZipper([...args(at('n.wav'), '7'), '--unit-noise', '0.5']);
+    expect(n.code, n.stderr).toBe(0);
+    expect(summaryOf(n)).toMatchObject({ unit_noise: 0.5, seed: 7 });
+    expect(readWav(new Uint8Array(readFileSync(at('n.wav')))).channels[0]!.length).toBe((summaryOf(n)['units'] as number) * 320);
+    expect((await runZipper([...args(at('n2.wav'), '7'), '--unit-noise', '0.5'])).code).toBe(0);
+    expect(Buffer.compare(readFileSync(at('n.wav')), readFileSync(at('n2.wav')))).toBe(0);
+    expect(s['unit_noise']).toBe(0);
   }, 60_000);
 
   it('--in FILE.txt --out DIR: one WAV per non-blank line, named by line number', async () => {
@@ -253,6 +261,7 @@ describe('zipper speak', () => {
       [speakArgs('hello there', '--out', at('nodir', 'x.wav')), /the folder .*nodir does not exist/],
       [speakArgs('hello there', '--out', at('x.wav'), '--top-p', '0'), /--top-p must be in \(0, 1\]/],
       [speakArgs('hello there', '--out', at('x.wav'), '--guidance', '-1'), /--guidance must be a non-negative number, got "-1"/],
+      [speakArgs('hello there', '--out', at('x.wav'), '--unit-noise', '1'), /--unit-noise takes a probability in \[0, 1\), got "1"/],
       [speakArgs('--in', at('missing.txt'), '--out', at('x')), /cannot read --in/],
     ];
     for (const [argv, re] of cases) failed(await runZipper(argv), 2, re);

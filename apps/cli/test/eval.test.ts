@@ -329,7 +329,7 @@ describe('zipper eval tts', () => {
     expect(wav.sampleRate).toBe(16000);
     expect(Math.abs(wav.channels[0]!.length / 16000 - goldSeconds)).toBeLessThan(0.1);
   }, 180_000);
-  it('a single decoder synthesizes too (its speech ids mapped back to units), with classifier-free guidance recorded', async () => {
+  it('a single decoder synthesizes too (its speech ids mapped back to units), with classifier-free guidance and unit noise recorded', async () => {
     const out = path.join(data, 'tts-baseline');
     const r = await runZipper([
       'eval',
@@ -348,6 +348,8 @@ describe('zipper eval tts', () => {
       '20',
       '--guidance',
       '1.5',
+      '--unit-noise',
+      '0.5',
       '--keep',
       '0',
       '--out',
@@ -357,7 +359,7 @@ describe('zipper eval tts', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = summaryOf(r);
     expect(m).toMatchObject({ task: 'tts', kind: 'baseline', split: 'dev', utterances: 1, seeds: [3], wavs: 0 });
-    expect(m['sampling']).toEqual({ temperature: 1, topK: 0, topP: 1, guidance: 1.5, maxUnits: 20 });
+    expect(m['sampling']).toEqual({ temperature: 1, topK: 0, topP: 1, guidance: 1.5, unitNoise: 0.5, maxUnits: 20 });
     expect(m['wer']).toBe(scoreCorpus(lines(path.join(out, 'ref.txt')), lines(path.join(out, 'hyp.seed3.txt'))).wer);
     expect(readdirSync(path.join(out, 'wav'))).toEqual([]);
   }, 120_000);

@@ -33,9 +33,7 @@ describe('recipeExtras', () => {
     expect(purpose({ tasks: ['asr', 'tts'] }, 1)).toBe('for speech recognition and synthesis');
     expect(purpose({ tasks: ['tts'] }, 1)).toBe('for speech synthesis');
     expect(purpose({ tasks: ['asr'] }, 1)).toBe('for speech recognition');
-    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe(
-      'for speech recognition and synthesis, its last stage on TTS examples only',
-    );
+    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe('in 8 stages (the commands below), the last on TTS examples only');
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {

@@ -19,6 +19,7 @@ import {
   ConfigError,
   disposeCache,
   emptyCache,
+  hashSeed,
   initParam,
   LossGradients,
   Rng,
@@ -32,6 +33,7 @@ import {
 } from '@zipper/core';
 import { resolveZipperConfig, towerSpec, type ZipperConfig, type ZipperTowerInput } from './config.js';
 import { UnknownTowerError } from './errors.js';
+import { noisyToken, resolveInputNoise } from './input-noise.js';
 import {
   resolveGuidance,
   resolveStopTokens,
@@ -163,7 +165,8 @@ export class SingleDecoder {
   }
 
   /**
-   * Decoding with an output-modality schedule, as `generateZipped` (same options and result);
+   * Decoding with an output-modality schedule, as `generateZipped` (same options and result,
+   * `inputNoise` too);
    * each row runs alone with the KV cache (with `guidance`, its unconditional twin beside it with
    * a cache of its own).
    */
@@ -179,6 +182,8 @@ export class SingleDecoder {
     inputs.forEach((ex, i) => checkExample(c, ex, i));
     const guidance = resolveGuidance(c, inputs.length, options.guidance);
     const rng = new Rng(options.seed ?? 0);
+    const noise = options.inputNoise ? resolveInputNoise(c, options.inputNoise) : undefined;
+    const noiseRng = new Rng(hashSeed(options.seed ?? 0, 'input-noise')); // as generateZipped: rows in order, tokens in order
     const rows: GeneratedSegment[][] = [];
     /** Feeds `feed` after `cache`: the last position's logits (host) and the new cache (the old one disposed). */
     const step = async (feed: number[], cache: KVCache): Promise<{ logits: Float32Array; cache: KVCache }> => {
@@ -232,8 +237,10 @@ export class SingleDecoder {
             }
             ids.push(tok);
             options.onToken?.({ row: r, tower: spec.name, token: tok, segment: k, step: ids.length - 1 });
-            feed = [off + tok];
-            if (twin) twin.feed = [off + tok];
+            // fed back: the token, or with inputNoise its replacement (the result keeps the token)
+            const fed = noise?.towers.includes(spec.name) ? noisyToken(c, spec.name, tok, noise.rate, noiseRng) : tok;
+            feed = [off + fed];
+            if (twin) twin.feed = [off + fed];
           }
           segments.push({ tower: spec.name, ids, finishReason: reason });
         }

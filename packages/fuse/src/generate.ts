@@ -21,11 +21,18 @@
  * from cond + scale * (cond - uncond) and both are fed the sampled token. The twins are rows of
  * their own (grouped and cached like any row), so guidance costs one more row per row.
  *
+ * Input noise (`inputNoise`, beyond the paper): the decode-side twin of training's unit noise
+ * (input-noise.ts): each generated token of the named towers is fed back, with probability
+ * `rate`, as a random token instead; the returned ids are the sampled ones. A model trained on
+ * corrupted pasts then decodes from pasts like those. Its draws come from a PRNG of their own
+ * (seeded by `seed` and "input-noise"), so the sampling PRNG's order is the same at every rate.
+ *
  * Legend: B rows of a group, V the current tower's vocabulary.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
+  hashSeed,
   Rng,
   TokenRangeError,
   resolveSamplingConfig,
@@ -35,6 +42,7 @@ import {
 } from '@zipper/core';
 import { towerSpec, type ZipperConfig } from './config.js';
 import { UnknownTowerError } from './errors.js';
+import { noisyToken, resolveInputNoise, type InputNoise } from './input-noise.js';
 import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
 import { disposeZipperState, sliceZipperState, type StreamInput, type ZipperState } from './state.js';
 import type { Zipper } from './zipper.js';
@@ -72,6 +80,12 @@ export interface ZippedGenerateOptions extends Partial<SamplingConfig> {
    * is plain decoding; one unconditional example per input.
    */
   readonly guidance?: ZippedGuidance;
+  /**
+   * Decode-time input noise: each generated token of `towers` is fed back replaced, with
+   * probability `rate` in [0, 1), by a token drawn uniformly from the tower's vocabulary without
+   * bos and eos (as training's `InputNoise`); results keep the sampled tokens. Default none.
+   */
+  readonly inputNoise?: InputNoise;
 }
 
 export interface ZippedGuidance {
@@ -180,6 +194,10 @@ export async function generateZipped(
   const all: readonly Example[] = [...inputs, ...twins];
   const useCache = options.useCache ?? true;
   const rng = new Rng(options.seed ?? 0);
+  const noise = options.inputNoise ? resolveInputNoise(c, options.inputNoise) : undefined;
+  const noiseRng = new Rng(hashSeed(options.seed ?? 0, 'input-noise'));
+  /** Per row, the token fed for this round's sampled one (absent: the sampled token itself); a twin takes its row's. */
+  const fedFor = new Map<number, number>();
 
   // Per row: the whole sequence so far (segments; the last one open) and the generated segments.
   const seqs: Segment[][] = all.map((ex: Example) => [
@@ -229,6 +247,7 @@ export async function generateZipped(
     const at = new Map<number, { g: Group; j: number }>();
     for (const g of live) g.rows.forEach((r, j) => at.set(r, { g, j }));
     const chosen = new Map<number, number>();
+    fedFor.clear();
     for (const g of live) {
       const tower = output[g.k] as string;
       const spec = towerSpec(c, tower);
@@ -249,6 +268,11 @@ export async function generateZipped(
         if (stops.get(tower)!.has(tok)) tok = spec.eos; // ends the segment as eos does
         chosen.set(r, tok);
         if (scale > 0) chosen.set(r + nRows, tok);
+        if (noise && tok !== spec.eos && noise.towers.includes(tower)) {
+          const fed = noisyToken(c, tower, tok, noise.rate, noiseRng);
+          fedFor.set(r, fed);
+          if (scale > 0) fedFor.set(r + nRows, fed);
+        }
       });
     }
     return chosen;
@@ -276,6 +300,8 @@ export async function generateZipped(
     const tower = output[g.k] as string;
     const spec = towerSpec(c, tower);
     const tokens = g.rows.map((r) => chosen.get(r) as number);
+    // what the model reads back: the sampled token, or its input-noise replacement
+    const fed = g.rows.map((r, j) => fedFor.get(r) ?? (tokens[j] as number));
     const going: number[] = [];
     const ending: number[] = [];
     g.rows.forEach((r, j) => {
@@ -289,7 +315,7 @@ export async function generateZipped(
         if (r < nRows) options.onToken?.({ row: r, tower, token: tok, segment: g.k, step: g.count });
         going.push(j);
       }
-      (seqs[r]!.at(-1)!.ids as number[]).push(tok);
+      (seqs[r]!.at(-1)!.ids as number[]).push(fed[j] as number);
     });
     const parts: { idx: number[]; ending: boolean }[] = [];
     if (going.length > 0) parts.push({ idx: going, ending: false });
@@ -315,7 +341,7 @@ export async function generateZipped(
         if (!p.ending) {
           await feed(
             h,
-            { [tower]: { length: 1, ids: Int32Array.from(p.idx.map((j) => tokens[j] as number)), global: new Int32Array(B).fill(g.next) } },
+            { [tower]: { length: 1, ids: Int32Array.from(p.idx.map((j) => fed[j] as number)), global: new Int32Array(B).fill(g.next) } },
             tower,
           );
         } else if (g.k + 1 >= output.length) {

@@ -43,16 +43,23 @@ export function resolveInputNoise(config: ZipperConfig, noise: InputNoise): Inpu
 export function withInputNoise(config: ZipperConfig, example: Example, noise: InputNoise, rng: Rng): Example {
   return example.map((seg) => {
     if (!seg.target || !noise.towers.includes(seg.tower)) return seg;
-    const { bos, eos, config: tower } = towerSpec(config, seg.tower);
-    const [lo, hi] = bos < eos ? [bos, eos] : [eos, bos];
-    const fed = seg.ids.map((id, k) => {
-      if (k === 0 || rng.next() >= noise.rate) return id;
-      // uniform over the vocabulary without bos and eos: draw among V - 2 and skip past them
-      let x = rng.int(tower.vocabSize - 2);
-      if (x >= lo) x++;
-      if (x >= hi) x++;
-      return x;
-    });
+    const fed = seg.ids.map((id, k) => (k === 0 ? id : noisyToken(config, seg.tower, id, noise.rate, rng)));
     return { ...seg, fed };
   });
+}
+
+/**
+ * `id`, or with probability `rate` a token of `tower` drawn uniformly from its vocabulary without
+ * its bos and eos: one draw of `rng` (`next`), and a second (`int`) when replaced. The training
+ * examples' noise (withInputNoise) and decoding's (generateZipped's `inputNoise`) both draw here.
+ */
+export function noisyToken(config: ZipperConfig, tower: string, id: number, rate: number, rng: Rng): number {
+  if (rng.next() >= rate) return id;
+  const { bos, eos, config: spec } = towerSpec(config, tower);
+  const [lo, hi] = bos < eos ? [bos, eos] : [eos, bos];
+  // uniform over the vocabulary without bos and eos: draw among V - 2 and skip past them
+  let x = rng.int(spec.vocabSize - 2);
+  if (x >= lo) x++;
+  if (x >= hi) x++;
+  return x;
 }

@@ -3,9 +3,9 @@
  * stream of the same segments, the same tasks and training loop.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Trainer } from '@zipper/core';
+import { hashSeed, resolveSamplingConfig, Rng, sampleToken, Trainer } from '@zipper/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASR, SingleDecoder, TaskMixture, TTS, type BaselineBatch, type Example } from '../src/index.js';
+import { ASR, noisyToken, SingleDecoder, TaskMixture, TTS, type BaselineBatch, type Example } from '../src/index.js';
 import { PAIRS, setup, towers, values } from './helpers.js';
 
 beforeAll(setup);
@@ -133,6 +133,29 @@ describe('single-decoder baseline', () => {
     expect(guided.rows[0]).toEqual([{ tower: 'speech', ids, finishReason }]);
     const free = await m.generate([text], opts);
     console.log(`single decoder TTS of [4, 5]: unguided ${JSON.stringify(free.rows[0]![0]!.ids)}, guided ${JSON.stringify(ids)}`);
+
+    // inputNoise: sampled tokens equal whole forwards over the corrupted past (the noise PRNG as generateZipped's)
+    const sampled = { output: ['speech'], maxNewTokens: 10, temperature: 1, seed: 3 };
+    const noisy = await m.generate([text], { ...sampled, inputNoise: { rate: 0.5, towers: ['speech'] } });
+    expect(tf.memory().numTensors).toBe(before);
+    const sampler = new Rng(3);
+    const noiseRng = new Rng(hashSeed(3, 'input-noise'));
+    const got: number[] = [];
+    const fed: number[] = [];
+    let reason = 'length';
+    while (got.length < sampled.maxNewTokens) {
+      const c = lastLogits(text, fed);
+      const row = Array.from({ length: 11 }, (_, k) => (k === 9 ? -Infinity : c[off + k]!));
+      const tok = sampleToken(row, resolveSamplingConfig({ temperature: 1 }), sampler);
+      if (tok === 10) {
+        reason = 'stop';
+        break;
+      }
+      got.push(tok);
+      fed.push(noisyToken(m.config, 'speech', tok, 0.5, noiseRng));
+    }
+    expect(noisy.rows[0]).toEqual([{ tower: 'speech', ids: got, finishReason: reason }]);
+    expect(fed).not.toEqual(got); // some fed token was replaced
     m.dispose();
   });
 });

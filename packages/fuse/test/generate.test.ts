@@ -3,12 +3,13 @@
  * batched and ragged; sampling options; no tensor leak; typed errors for bad input.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, TokenRangeError } from '@zipper/core';
+import { ConfigError, hashSeed, resolveSamplingConfig, Rng, sampleToken, TokenRangeError } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   disposeZipperState,
   generateZipped,
   layoutBatch,
+  noisyToken,
   SegmentError,
   UnknownTowerError,
   Zipper,
@@ -244,6 +245,48 @@ describe('zipped decoding', () => {
       generateZipped(z, inputs, { ...opts, guidance: { scale: 1, inputs: [empty, [{ tower: 'text', ids: [1] }]] } }),
     ).rejects.toThrow(/example 1, segment 0 \(text\) starts with 1/);
   }
+
+  it('inputNoise: sampled tokens equal a reference of whole forwards over the corrupted past; rate 0 is plain decoding; cached = uncached', async () => {
+    const inputs: Example[] = [[{ tower: 'text', ids: [11, 1, 2, 3, 12] }], [{ tower: 'text', ids: [11, 4, 5, 12] }]];
+    const opts = { output: ['speech'], maxNewTokens: 12, temperature: 1, seed: 5 };
+    const inputNoise = { rate: 0.5, towers: ['speech'] };
+    const noisy = await generateZipped(z, inputs, { ...opts, inputNoise });
+    expect((await generateZipped(z, inputs, { ...opts, inputNoise, useCache: false })).rows).toEqual(noisy.rows);
+    const plain = await generateZipped(z, inputs, opts);
+    expect((await generateZipped(z, inputs, { ...opts, inputNoise: { rate: 0, towers: ['speech'] } })).rows).toEqual(plain.rows);
+    expect(noisy.rows).not.toEqual(plain.rows); // the corrupted past changed the tokens
+    // the reference: per round, rows in order (one group while both are open), each row's next token
+    // sampled (the sampling PRNG, seed 5) after its corrupted past, then its noise drawn (the noise PRNG)
+    const sampler = new Rng(5);
+    const rng = new Rng(hashSeed(5, 'input-noise'));
+    const ids: number[][] = inputs.map(() => []);
+    const fed: number[][] = inputs.map(() => []);
+    const done = inputs.map(() => false);
+    let replaced = 0;
+    for (let step = 0; step < opts.maxNewTokens && done.includes(false); step++)
+      for (const [r, example] of inputs.entries()) {
+        if (done[r]) continue;
+        const out = z.forward(layoutBatch(z.config, [[...example, { tower: 'speech', ids: [9, ...fed[r]!] }]]));
+        const logits = values(out.speech!).slice(-11);
+        tf.dispose(out);
+        logits[9] = -Infinity; // the open segment's bos is never sampled
+        const tok = sampleToken(logits, resolveSamplingConfig({ temperature: 1 }), sampler);
+        if (tok === 10) {
+          done[r] = true;
+          continue;
+        }
+        ids[r]!.push(tok);
+        const f = noisyToken(z.config, 'speech', tok, 0.5, rng);
+        if (f !== tok) replaced++;
+        fed[r]!.push(f);
+      }
+    expect(noisy.rows.map((row) => row[0]!.ids)).toEqual(ids);
+    expect(replaced).toBeGreaterThan(2);
+    await expect(generateZipped(z, inputs, { ...opts, inputNoise: { rate: 1, towers: ['speech'] } })).rejects.toThrow(
+      /input noise rate must be a number in \[0, 1\), got 1/,
+    );
+    await expect(generateZipped(z, inputs, { ...opts, inputNoise: { rate: 0.5, towers: ['image'] } })).rejects.toThrow(UnknownTowerError);
+  });
 
   it('leaks no tensor across generate calls', async () => {
     await generateZipped(z, INPUTS, { output: ['speech'], maxNewTokens: 3 });

@@ -8,7 +8,7 @@
 import { ZipperError, type SamplingConfig } from '@zipper/core';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { FAST_VOCODER } from '@zipper/tokenizers';
-import { emptyInputGuidance } from '../fuse/trained-model.js';
+import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import type { SpeechText } from './text-input.js';
 
@@ -19,6 +19,8 @@ export interface SpeakOptions extends Partial<Pick<SamplingConfig, 'temperature'
   readonly seed: number;
   /** Classifier-free guidance scale (`emptyInputGuidance`: uncond is the empty text; default 0, none). */
   readonly guidance?: number;
+  /** Decode-time unit noise (`speechInputNoise`: each generated unit fed back as a random one with this probability; default 0, none). */
+  readonly unitNoise?: number;
   /** Most units per chunk (default: the model's speech context). */
   readonly maxUnits?: number;
   /** Called after each decoded chunk. */
@@ -64,6 +66,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
       topP: o.topP ?? 1,
       seed: o.seed,
       ...guided,
+      ...speechInputNoise(o.unitNoise ?? 0),
     });
     const g = r.rows[0]![0]!;
     all.push(...tokensToUnits(vocab, g.ids)); // ids past the units (bos/eos) are no sound

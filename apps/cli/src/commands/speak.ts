@@ -8,7 +8,7 @@ import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, readInputFile, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, probabilityArg, readInputFile, writeOutputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
 import { makeOutDir } from '../apps/out-dir.js';
@@ -26,7 +26,7 @@ import {
 
 const USAGE = `usage: zipper speak "text" --out FILE.wav [--model DIR|PACKAGE] [--seed N] [--json]
        zipper speak --in FILE.txt --out DIR [...]       one WAV per non-blank line: DIR/<line number>.wav
-      [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--max-units N]
+      [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
 
 Writes speech (16 kHz mono 16-bit WAV) of English text with a zipped model.
 --model: the --out of zipper fuse train (run.json + model/) or a checkpoint package
@@ -39,7 +39,9 @@ words (the training sentences' limit) into parts, each decoded alone with --seed
 Sampling: --temperature 1 (what zipper eval tts measures), --top-k, --top-p; the same --seed
 gives the same WAV bytes. --guidance G: classifier-free guidance (beyond the paper): units are
 sampled from cond + G * (cond - uncond), uncond the model's prediction after an empty text (twice
-the decoding time; default 0, none). --max-units N: units per sentence at most (50 a second; default the
+the decoding time; default 0, none). --unit-noise P (beyond the paper): each generated unit is fed
+back to the model, with probability P, as a random unit (the WAV keeps the generated ones): the
+decode-side twin of zipper fuse train --unit-noise (default 0, none). --max-units N: units per sentence at most (50 a second; default the
 model's speech context, 11.5 s for zipper-small).
 --json: one JSON object (the last stdout line). Progress on stderr on a terminal only.
 Exit 0 ok, 2 bad input or options, 1 other failures.`;
@@ -56,6 +58,7 @@ const OPTIONS = {
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
   guidance: { type: 'string' },
+  'unit-noise': { type: 'string' },
   'max-units': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -109,6 +112,7 @@ export const speak: Command = {
       topK: intArg(v['top-k'], 'top-k', 0),
       topP: numArg(v['top-p'], 'top-p', 1),
       guidance: numArg(v.guidance, 'guidance', 0),
+      unitNoise: probabilityArg(v['unit-noise'], 'unit-noise'),
       ...(v['max-units'] === undefined ? {} : { maxUnits: intArg(v['max-units'], 'max-units', 1, 1) }),
     };
     if (!(o.topP! > 0 && o.topP! <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
@@ -185,6 +189,7 @@ export const speak: Command = {
           seed: o.seed,
           temperature: o.temperature,
           guidance: o.guidance,
+          unit_noise: o.unitNoise,
           dropped,
           ...(v.in === undefined ? files[0] : { out: path.resolve(v.out), files }),
           audio_seconds: round(seconds, 3),

@@ -21,9 +21,9 @@ import { SpeechUnitEncoder } from '@zipper/data/node';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, numArg, parse, probabilityArg } from '../args.js';
 import { UsageError } from '../command.js';
-import { emptyInputGuidance } from '../fuse/trained-model.js';
+import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
   ensureDir,
@@ -41,7 +41,7 @@ import {
 } from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|train
-      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--max-units N]
+      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
       [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 
 Synthesizes the gold text of every utterance of the split (text -> units, sampled once per seed;
@@ -56,6 +56,7 @@ first --keep utterances (wav/ID.seedN.wav, wav/ID.oracle.wav) in --out (default
 MODEL/eval/SPLIT/tts). --voice NAME: only the utterances in that voice (e.g. flite/slt, the TTS
 voice, where the oracle's units are good; metrics.json records it), then --limit N the first N.
 --guidance G: classifier-free guidance as zipper speak --guidance (recorded in metrics.json's sampling).
+--unit-noise P: decode-time unit noise as zipper speak --unit-noise (recorded in sampling).
 --jobs: pocketsphinx processes (default 2).`;
 
 const OPTIONS = {
@@ -67,6 +68,7 @@ const OPTIONS = {
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
   guidance: { type: 'string' },
+  'unit-noise': { type: 'string' },
   'max-units': { type: 'string' },
   limit: { type: 'string' },
   voice: { type: 'string' },
@@ -108,6 +110,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const topP = numArg(v['top-p'], 'top-p', 1);
   if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
   const guidance = numArg(v.guidance, 'guidance', 0);
+  const unitNoise = probabilityArg(v['unit-noise'], 'unit-noise');
   const maxUnitsArg = v['max-units'] === undefined ? undefined : intArg(v['max-units'], 'max-units', 1, 1);
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const keep = intArg(v.keep, 'keep', 3);
@@ -165,6 +168,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
           topP,
           seed,
           ...guided,
+          ...speechInputNoise(unitNoise),
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
@@ -265,7 +269,14 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
       words: oracle.all.words,
       utterances: records.length,
       seeds,
-      sampling: { temperature, topK, topP, ...(guidance > 0 ? { guidance } : {}), ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}) },
+      sampling: {
+        temperature,
+        topK,
+        topP,
+        ...(guidance > 0 ? { guidance } : {}),
+        ...(unitNoise > 0 ? { unitNoise } : {}),
+        ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}),
+      },
       vsTarget: summary(vsTarget.map((s) => s.all)),
       oracle: oracle.all,
       oracleRatio,

@@ -279,14 +279,13 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
 }
 
 /**
- * What the card's first line says the model was fine-tuned for: both tasks, or one; a warm start
- * of one task (`stages` > 1 commands) over stages of both says so ("... its last stage on TTS
- * examples only"), since the earlier stages trained the other task.
+ * What the card's first line says the model was fine-tuned for: both tasks, or one; a one-task
+ * warm start (`stages` > 1 commands) names its stages and the last one's task only (the lineage
+ * keeps the earlier stages' commands, which the card prints, not their tasks).
  */
 export function purpose(run: Pick<FuseRun, 'tasks'>, stages: number): string {
-  const both = 'for speech recognition and synthesis';
-  if (run.tasks.length > 1) return both;
-  if (stages > 1) return `${both}, its last stage on ${oneTaskLabel(run)}`;
+  if (run.tasks.length > 1) return 'for speech recognition and synthesis';
+  if (stages > 1) return `in ${stages} stages (the commands below), the last on ${oneTaskLabel(run)}`;
   return run.tasks[0] === 'asr' ? 'for speech recognition' : 'for speech synthesis';
 }
 

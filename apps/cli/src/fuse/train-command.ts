@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint, withPrefixedStreams } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
 import { ASR, reopenGates, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, numArg, parse, probabilityArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { asrSources, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
@@ -216,8 +216,7 @@ function towerLrScaleArg(v: string, freeze: readonly string[]): number {
 
 /** --unit-noise P: a probability in [0, 1); it corrupts TTS examples' speech, so the run must train TTS. */
 function unitNoiseArg(v: string, tasks: readonly TaskName[], mix: Readonly<Record<TaskName, number>>): number {
-  const x = numArg(v, 'unit-noise', 0);
-  if (x >= 1) throw new UsageError(`--unit-noise takes a probability in [0, 1), got "${v}"`);
+  const x = probabilityArg(v, 'unit-noise');
   if (!tasks.includes('tts') || mix.tts === 0)
     throw new UsageError('--unit-noise corrupts the speech fed in TTS examples; this run has none (--tasks, --mix)');
   return x;

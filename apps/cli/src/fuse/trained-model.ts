@@ -81,6 +81,15 @@ export type GeneratedRow =
     };
 
 /**
+ * The decode option of unit noise (@zipper/fuse generateZipped `inputNoise`, the decode-side twin
+ * of `--unit-noise` in training) for `zipper speak` and `zipper eval tts --unit-noise P`: each
+ * generated speech unit is fed back, with probability `rate`, as a random unit; 0 gives none.
+ */
+export function speechInputNoise(rate: number): Pick<ZippedGenerateOptions, 'inputNoise'> {
+  return rate > 0 ? { inputNoise: { rate, towers: ['speech'] } } : {};
+}
+
+/**
  * The decode option of classifier-free guidance (@zipper/fuse generateZipped `guidance`) for
  * `rows` rows whose input is one segment of `input`: tokens sampled from cond + scale * (cond -
  * uncond), the unconditional input being that segment empty (its bos and eos only). None at scale 0.
