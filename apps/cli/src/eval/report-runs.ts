@@ -287,6 +287,9 @@ function checkRun(run: FuseRun, file: string): FuseRun {
     (run.model.freeze !== undefined && !(Array.isArray(run.model.freeze) && run.model.freeze.every((x) => typeof x === 'string')))
   )
     throw bad('"model.freeze" is not a list of tower names');
+  const held = run.model.freezeParams;
+  if (held !== undefined && !(Array.isArray(held) && held.every((x) => typeof x === 'string')))
+    throw bad('"model.freezeParams" is not a list of weight key prefixes');
   return run;
 }
 
@@ -314,6 +317,7 @@ export function recipeExtras(run: FuseRun): string[] {
       ? `CTC ${run.model.ctcWeight} (${run.model.ctcLabels ?? 'bytes'}${run.model.ctcEncoderLayers ? `, ${run.model.ctcEncoderLayers}-block encoder` : ''}${run.model.ctcFeedLinks ? ', links read it' : ''})`
       : '',
     gatesLabel(run),
+    run.model.freezeParams?.length ? `held: ${run.model.freezeParams.join(', ')}` : '',
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',

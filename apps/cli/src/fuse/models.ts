@@ -47,6 +47,7 @@ import {
   type ZippedGenerateResult,
   type ZipperConfig,
 } from '@zipper/fuse';
+import { UsageError } from '../command.js';
 import { speechSpec, towerEntries, type LoadedTowers } from './towers.js';
 import { tokenBytes, type BpeTokenizer } from '@zipper/tokenizers';
 
@@ -96,6 +97,8 @@ export interface FuseOptions {
   readonly ctcFeedLinks?: boolean;
   /** The cross-attention gates keep their initial value (@zipper/fuse freezePrefixes `gates`; default false). */
   readonly freezeGates?: boolean;
+  /** Fusion weights held at their initial value, by key prefix (`--freeze-params`; default none). */
+  readonly freezeParams?: readonly string[];
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
   /** Rotary cross positions (config.crossRope; default none). */
@@ -115,7 +118,7 @@ export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
   );
 }
 
-function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates = false): RunModel {
+function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates = false, freezeParams: readonly string[] = []): RunModel {
   const loss: FusedLossOptions = {
     ...(ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {}),
     ...(alignWeight > 0 ? { alignWeight } : {}),
@@ -128,7 +131,7 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates =
     spec: fusedLoss(zipper, undefined, loss) as LossSpec<unknown>,
     local: fusedGradients(zipper, undefined, loss) as GradientStrategy<unknown>,
     parallel: (workers) => fusedDataParallel(zipper, { workers, loss }) as DataParallelGradients<unknown>,
-    freezePrefixes: freezePrefixes(zipper, { gates: freezeGates }),
+    freezePrefixes: [...freezePrefixes(zipper, { gates: freezeGates }), ...checkFreezeParams(zipper, freezeParams)],
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
     ...(zipper.config.ctc.length > 0
@@ -171,7 +174,29 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
     },
     { seed: o.seed, crossGate: o.crossGate ?? 0, zeroOutput: o.zeroOutput ?? false },
   );
-  return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0, o.freezeGates ?? false);
+  try {
+    return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0, o.freezeGates ?? false, o.freezeParams ?? []);
+  } catch (e) {
+    zipper.dispose();
+    throw e;
+  }
+}
+
+/**
+ * `--freeze-params P,...`: each prefix must name fusion weights of this model (a weight key starts
+ * with it; keys are module paths, docs/zipper.md) and no tower's (`--freeze` holds towers).
+ */
+function checkFreezeParams(zipper: Zipper, prefixes: readonly string[]): string[] {
+  const keys = [...zipper.params.keys()];
+  for (const p of prefixes) {
+    if (p.startsWith('towers.'))
+      throw new UsageError(`--freeze-params ${p}: tower weights are held with --freeze ${p.split('.')[1] ?? 'NAME'}, not --freeze-params`);
+    if (!keys.some((k) => k.startsWith(p))) {
+      const roots = [...new Set(keys.filter((k) => !k.startsWith('towers.')).map((k) => k.split('.').slice(0, 2).join('.')))].sort();
+      throw new UsageError(`--freeze-params ${p} names no weight of this model; its fusion weights start with ${roots.join(', ')}`);
+    }
+  }
+  return [...prefixes];
 }
 
 /** A trained zipped model from its fused checkpoint; the towers are verified by sha256 (and supply frozen weights); the loaded towers are disposed. */

@@ -92,6 +92,8 @@ export interface FuseRun {
     readonly ctcFeedLinks?: boolean;
     /** The cross-attention gates kept at their initial value (absent: false, they train). */
     readonly freezeGates?: boolean;
+    /** Fusion weights held at their initial (or --init-from) value, by key prefix (`--freeze-params`; absent: none). */
+    readonly freezeParams?: readonly string[];
     /** With initFrom: every cross-attention gate set to this raw value, its output weight rescaled so the model computed the same (@zipper/fuse reopenGates; absent: the source's gates). */
     readonly reopenGates?: number;
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */

@@ -43,7 +43,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--freeze-params P,...] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -57,7 +57,11 @@ ${
 cross-attention (--cross-layers N per direction, default every layer of the shallower tower;
 --projection-layers 3, the paper's; --gate-init X, the cross-attention gates' initial value, default
 0, the paper's; --freeze-gates keeps the gates at that value instead of training them (not in the
-paper); --zero-output starts the cross-attention output weights at 0, so that with
+paper); --freeze-params P,... holds the fusion weights whose keys start with a prefix P at their
+initial (or --init-from) value, e.g. inproj.speech,ctc.,cross.text_from_speech. (the recognition
+path) for a TTS-only stage, which would otherwise train the shared speech input projection and
+decay the rest (AdamW's weight decay reaches weights without gradient; not in the paper);
+--zero-output starts the cross-attention output weights at 0, so that with
 --gate-init X > 0 the model still starts as the lone towers and no gate has to leave 0;
 --ctc-weight X > 0 adds a CTC head predicting the text from the speech positions through
 the first text <- speech link's projection, its loss weighted X, over the bytes of the text
@@ -137,6 +141,7 @@ const OPTIONS = {
   'ctc-weight': { type: 'string' },
   'zero-output': { type: 'boolean' },
   'freeze-gates': { type: 'boolean' },
+  'freeze-params': { type: 'string' },
   'reopen-gates': { type: 'string' },
   'ctc-labels': { type: 'string' },
   'ctc-encoder-layers': { type: 'string' },
@@ -180,6 +185,7 @@ const RUN_OPTIONS = [
   'tower-lr-scale',
   'zero-output',
   'freeze-gates',
+  'freeze-params',
   'reopen-gates',
   'asr-audio',
   'unit-noise',
@@ -191,6 +197,7 @@ const FUSE_ONLY = [
   'projection-layers',
   'gate-init',
   'freeze-gates',
+  'freeze-params',
   'reopen-gates',
   'zero-output',
   'ctc-weight',
@@ -212,6 +219,14 @@ function towerLrScaleArg(v: string, freeze: readonly string[]): number {
       '--tower-lr-scale scales the learning rate of unfrozen towers, but --freeze freezes both; pass --freeze text (or none)',
     );
   return x;
+}
+
+/** --freeze-params P,...: fusion weight key prefixes (checked against the model when it is built); none when absent. */
+function freezeParamsArg(v: string | undefined): string[] {
+  if (v === undefined) return [];
+  const prefixes = v.split(',').map((p) => p.trim());
+  if (prefixes.some((p) => p === '')) throw new UsageError(`--freeze-params takes weight key prefixes separated by commas, got "${v}"`);
+  return [...new Set(prefixes)];
 }
 
 /** --unit-noise P: a probability in [0, 1); it corrupts TTS examples' speech, so the run must train TTS. */
@@ -336,6 +351,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const ctcWeight = run ? (run.model.ctcWeight ?? 0) : numArg(v['ctc-weight'], 'ctc-weight', 0);
   const zeroOutput = run ? (run.model.zeroOutput ?? false) : v['zero-output'] === true;
   const freezeGates = run ? (run.model.freezeGates ?? false) : v['freeze-gates'] === true;
+  const freezeParams = run ? (run.model.freezeParams ?? []) : freezeParamsArg(v['freeze-params']);
   const reopen = run ? run.model.reopenGates : v['reopen-gates'] === undefined ? undefined : numArg(v['reopen-gates'], 'reopen-gates', 0);
   if (!run && reopen !== undefined && (reopen === 0 || v['init-from'] === undefined))
     throw new UsageError(
@@ -403,6 +419,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
             crossGate,
             zeroOutput,
             freezeGates,
+            freezeParams,
             ctcWeight,
             ctcLabels,
             ctcEncoderLayers,
@@ -468,6 +485,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               String(projectionLayers),
               ...(crossGate !== 0 ? ['--gate-init', String(crossGate)] : []),
               ...(freezeGates ? ['--freeze-gates'] : []),
+              ...(freezeParams.length > 0 ? ['--freeze-params', freezeParams.join(',')] : []),
               ...(zeroOutput ? ['--zero-output'] : []),
               ...(ctcWeight !== 0 ? ['--ctc-weight', String(ctcWeight), '--ctc-labels', ctcLabels] : []),
               ...(ctcEncoderLayers > 0 ? ['--ctc-encoder-layers', String(ctcEncoderLayers)] : []),
@@ -511,6 +529,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(crossGate !== 0 ? { crossGate } : {}),
                 ...(zeroOutput ? { zeroOutput } : {}),
                 ...(freezeGates ? { freezeGates } : {}),
+                ...(freezeParams.length > 0 ? { freezeParams } : {}),
                 ...(reopen !== undefined ? { reopenGates: reopen } : {}),
                 ...(ctcWeight !== 0 ? { ctcWeight, ctcLabels } : {}),
                 ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
