@@ -60,7 +60,8 @@ function compare(a: ReturnType<typeof model>, b: ReturnType<typeof model>): { sa
   const changed: string[] = [];
   for (const [k, t] of a) {
     const u = b.get(k)!;
-    (Buffer.compare(Buffer.from(t.data.buffer), Buffer.from(u.data.buffer)) === 0 ? same : changed).push(k);
+    const bytes = (x: typeof t.data) => Buffer.from(x.buffer, x.byteOffset, x.byteLength); // the tensor's own bytes, even in a shared buffer
+    (Buffer.compare(bytes(t.data), bytes(u.data)) === 0 ? same : changed).push(k);
   }
   return { same, changed };
 }

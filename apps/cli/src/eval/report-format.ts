@@ -1,7 +1,8 @@
 /** How `zipper eval report` writes numbers and table rows (Markdown), one place for every section. */
 
-/** A WER or loss to 3 decimals; '' when not measured, 'inf' when infinite. */
-export const f3 = (x: number | undefined): string => (x === undefined ? '' : Number.isFinite(x) ? x.toFixed(3) : 'inf');
+/** A WER or loss to 3 decimals; '' when not measured, 'inf' when infinite (metrics.json's null: KeptRatio). */
+export const f3 = (x: number | null | undefined): string =>
+  x === undefined ? '' : x !== null && Number.isFinite(x) ? x.toFixed(3) : 'inf';
 
 /** A count with thousands separators (1,234). */
 export const intl = (n: number): string => n.toLocaleString('en-US');

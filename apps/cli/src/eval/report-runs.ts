@@ -20,7 +20,17 @@ import { readFuseRun, type FuseRun } from '../fuse/run-file.js';
 import { SESSIONS_LOG } from '../training/session.js';
 import { isHeldOut, LossLog, type LossPoint } from '../progress/index.js';
 import { EVAL_SPLITS, TRAIN_SPLIT, type EvalSplit, type InputSplit } from './inputs.js';
-import { HYP_FILE, METRICS_FILE, REF_FILE, type Interval, type OracleRatio } from './outputs.js';
+import { HYP_FILE, METRICS_FILE, REF_FILE, type Interval } from './outputs.js';
+
+/**
+ * A TTS / oracle ratio with its interval as metrics.json keeps it (OracleRatio's numbers): null where
+ * it was infinite, the oracle having made no error (JSON has no Infinity).
+ */
+export interface KeptRatio {
+  readonly ratio: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+}
 
 /** The fields of a metrics.json the report uses (asr, tts and peer share the first ones). */
 export interface Metrics {
@@ -49,7 +59,7 @@ export interface Metrics {
   readonly vsTarget?: { readonly wer: number };
   readonly oracle?: { readonly wer: number };
   /** The mean WER over the oracle's, with its 95% bootstrap interval over utterances (metrics from 2026-12-04 on). */
-  readonly oracleRatio?: Pick<OracleRatio, 'ratio' | 'low' | 'high'>;
+  readonly oracleRatio?: KeptRatio;
   readonly unitsRatio?: number;
   readonly ttsVoice?: string;
   readonly voices?: Readonly<
@@ -60,7 +70,7 @@ export interface Metrics {
         readonly oracle?: number;
         readonly utterances: number;
         /** tts: the voice's ratio to the oracle with its interval (metrics from 2026-12-04 on). */
-        readonly oracleRatio?: Pick<OracleRatio, 'ratio' | 'low' | 'high'>;
+        readonly oracleRatio?: KeptRatio;
       }
     >
   >;

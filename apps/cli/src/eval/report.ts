@@ -15,7 +15,7 @@ import { parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { renderLossSvg } from '../progress/index.js';
 import type { EvalSplit } from './inputs.js';
-import { intervalOf, oracleRatioOf, type OracleRatio } from './outputs.js';
+import { intervalOf, oracleRatioOf } from './outputs.js';
 import { f3, intl, quoted, row } from './report-format.js';
 import { renderPaperChecks } from './report-paper.js';
 import { renderWerPlot, type PlotLine, type PlotSeries } from './report-plot.js';
@@ -29,6 +29,7 @@ import {
   sortRuns,
   testCleanDecodes,
   type EvalFolder,
+  type KeptRatio,
   type Metrics,
   type RunSummary,
   type SavedEvaluations,
@@ -112,7 +113,7 @@ function renderData(runs: readonly RunSummary[]): string[] {
   return lines;
 }
 
-const span = (x: { readonly low: number; readonly high: number }) => `${f3(x.low)}-${f3(x.high)}`;
+const span = (x: { readonly low: number | null; readonly high: number | null }) => `${f3(x.low)}-${f3(x.high)}`;
 
 /**
  * "How sure": every held-out WER of the runs table and the CTC table with its 95% bootstrap
@@ -122,8 +123,8 @@ const span = (x: { readonly low: number; readonly high: number }) => `${f3(x.low
  * then (`saved`, shared with the paper checks); a cell whose transcripts are not kept says so.
  */
 function renderIntervals(runs: readonly RunSummary[], saved: SavedEvaluations): string[] {
-  type Span = { readonly low: number; readonly high: number };
-  const cell = (x: number, i: Span | undefined) => (i ? `${f3(x)} (${span(i)})` : `${f3(x)} (transcripts not kept)`);
+  type Span = { readonly low: number | null; readonly high: number | null };
+  const cell = (x: number | null, i: Span | undefined) => (i ? `${f3(x)} (${span(i)})` : `${f3(x)} (transcripts not kept)`);
   const werCell = (r: RunSummary, split: EvalSplit, folder: EvalFolder) => {
     const m = evaluationOf(r, split, folder);
     if (!m) return '';
@@ -140,7 +141,7 @@ function renderIntervals(runs: readonly RunSummary[], saved: SavedEvaluations): 
     const from = (keep?: (i: number) => boolean) => (s?.oracle ? oracleRatioOf(s.oracle, s.decodes, keep) : undefined);
     const overall = m.oracleRatio ?? from();
     const inVoice = kept ?? (s?.voices?.includes(voice!) ? from((i) => s.voices![i] === voice) : undefined);
-    const text = (x: Pick<OracleRatio, 'ratio' | 'low' | 'high'> | undefined) => (x ? cell(x.ratio, x) : 'transcripts not kept');
+    const text = (x: KeptRatio | undefined) => (x ? cell(x.ratio, x) : 'transcripts not kept');
     return [text(overall), voice ? text(inVoice) : ''];
   };
   const rows = runs.map((r) =>

@@ -22,8 +22,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
 import { UsageError } from '../command.js';
-import type { OracleRatio } from '../eval/outputs.js';
-import { evaluations, oneTaskLabel, readPeers, readRun, type Metrics, type RunSummary } from '../eval/report-runs.js';
+import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
@@ -55,7 +54,7 @@ const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
  * "x1.27 (95% interval 1.16-1.42)": a TTS / oracle ratio as metrics.json keeps it, where a ratio
  * over an oracle that made no error is null (JSON has no Infinity).
  */
-const ratioCell = (r: Pick<OracleRatio, 'ratio' | 'low' | 'high'>, prefix = '95% interval '): string => {
+const ratioCell = (r: KeptRatio, prefix = '95% interval '): string => {
   const x = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
   return r.ratio === null ? 'n/a (the oracle made no error)' : `x${x(r.ratio)} (${prefix}${x(r.low)}-${x(r.high)})`;
 };
