@@ -212,4 +212,35 @@ describe('zipper data build --size tiny', () => {
     }
     expect(read(dirC, 'README.md').toString()).toContain('--noisy');
   });
+
+  it('--tts-voice-sets adds dev-tts-voice and test-clean-tts-voice (same sentences, all by the TTS voice) and leaves every other file as it was', async () => {
+    const dirD = join(root, 'd');
+    cpSync(dirB, dirD, { recursive: true });
+    const base = tree(dirB);
+    const r = await buildData({ out: dirD, size: 'tiny', seed: SEED, ttsVoiceSets: true });
+    expect(r.synthesized).toBe(3 + 3);
+    expect(r.reused).toBe(a.synthesized);
+    const after = tree(dirD);
+    for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
+    const info = JSON.parse(read(dirD, 'build.json').toString());
+    expect(info.ttsVoiceSets).toBe(true);
+    expect(info.noisy).toBeUndefined();
+    expect(info.manifests.slice(0, -2)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
+    expect(jsonl(dirD)).toEqual([...jsonl(dirB), 'dev-tts-voice.jsonl', 'test-clean-tts-voice.jsonl'].sort());
+    for (const [voiced, source] of [
+      ['dev-tts-voice.jsonl', 'dev.jsonl'],
+      ['test-clean-tts-voice.jsonl', 'test-clean.jsonl'],
+    ] as const) {
+      const v = manifest(dirD, voiced);
+      const s = manifest(dirD, source);
+      expect(v.map((x) => x.text)).toEqual(s.map((x) => x.text));
+      expect(new Set(v.map((x) => x.voice))).toEqual(new Set([TTS_VOICE.id]));
+      expect(v.every((x) => x.tempo === undefined && x.samples > 0)).toBe(true);
+      // where the source item is in the TTS voice already, the same sentence gives the same audio
+      s.forEach((x, i) => {
+        if (x.voice === TTS_VOICE.id) expect(v[i]!.sha256).toBe(x.sha256);
+      });
+    }
+    expect(read(dirD, 'README.md').toString()).toContain('--tts-voice-sets');
+  });
 });

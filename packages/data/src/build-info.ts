@@ -24,6 +24,8 @@ export interface BuildInfo {
   readonly counts?: Readonly<Record<string, number>>;
   /** Only in builds made with `zipper data build --noisy`: they also hold aligned-noisy.* and dev-noisy. */
   readonly noisy?: true;
+  /** Only in builds made with `zipper data build --tts-voice-sets`: they also hold dev-tts-voice and test-clean-tts-voice. */
+  readonly ttsVoiceSets?: true;
   readonly sampleRate: number;
   readonly corpusSentences: number;
   readonly textOnly: TextOnlySummary;
@@ -32,8 +34,8 @@ export interface BuildInfo {
   readonly sources: readonly unknown[];
 }
 
-/** What names a data build: its size, seed, any split counts changed from the size's defaults, and --noisy. */
-export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | 'noisy'>;
+/** What names a data build: its size, seed, any split counts changed from the size's defaults, --noisy and --tts-voice-sets. */
+export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | 'noisy' | 'ttsVoiceSets'>;
 
 /** Where a run's data build is and which one it is: the `data` record of the run files. */
 export interface BuildRef extends BuildIdentity {
@@ -42,9 +44,17 @@ export interface BuildRef extends BuildIdentity {
   readonly buildSha256: string;
 }
 
-/** The `data` record a run file keeps of the build it trained on (`counts` and `noisy` only when the build has them). */
+/** The `data` record a run file keeps of the build it trained on (`counts`, `noisy` and `ttsVoiceSets` only when the build has them). */
 export function buildRef(dir: string, build: BuildInfo, buildSha256: string): BuildRef {
-  return { dir, buildSha256, size: build.size, seed: build.seed, ...(build.counts ? { counts: build.counts } : {}), ...(build.noisy ? { noisy: true } : {}) };
+  return {
+    dir,
+    buildSha256,
+    size: build.size,
+    seed: build.seed,
+    ...(build.counts ? { counts: build.counts } : {}),
+    ...(build.noisy ? { noisy: true } : {}),
+    ...(build.ttsVoiceSets ? { ttsVoiceSets: true } : {}),
+  };
 }
 
 /**
@@ -55,13 +65,13 @@ export function buildRef(dir: string, build: BuildInfo, buildSha256: string): Bu
 export function buildArgs(b: BuildIdentity): string {
   const { aligned, ...other } = b.counts ?? {};
   const rest = Object.keys(other).length > 0 ? ` (buildData counts ${JSON.stringify(other)})` : '';
-  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${b.noisy ? ' --noisy' : ''}${rest}`;
+  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${b.noisy ? ' --noisy' : ''}${b.ttsVoiceSets ? ' --tts-voice-sets' : ''}${rest}`;
 }
 
-/** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown, `-noisy` with --noisy). */
+/** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown, `-noisy` with --noisy, `-ttsvoice` with --tts-voice-sets). */
 export function buildName(b: BuildIdentity): string {
   const counts = Object.entries(b.counts ?? {}).map(([k, v]) => `-${k}${v}`);
-  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}`;
+  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}${b.ttsVoiceSets ? '-ttsvoice' : ''}`;
 }
 
 /** Parses and checks build.json; throws DataDirError naming the file and the field. */
@@ -81,6 +91,7 @@ export function parseBuildInfo(text: string, file: string): BuildInfo {
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer');
   if (o.counts !== undefined && (typeof o.counts !== 'object' || o.counts === null || !Object.values(o.counts).every((n) => Number.isInteger(n) && (n as number) >= 1))) bad('counts', 'an object of integer split counts >= 1');
   if (o.noisy !== undefined && o.noisy !== true) bad('noisy', 'true when present');
+  if (o.ttsVoiceSets !== undefined && o.ttsVoiceSets !== true) bad('ttsVoiceSets', 'true when present');
   if (!Number.isInteger(o.sampleRate) || (o.sampleRate as number) <= 0) bad('sampleRate', 'a positive integer');
   const t = o.textOnly as Record<string, unknown> | undefined;
   if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.sha256 !== 'string' || !Number.isInteger(t.sentences)) bad('textOnly', '{ file, sentences, bytes, sha256 }');

@@ -8,11 +8,25 @@
  *   aligned-noisy.{1,10,100}pct.jsonl, dev-noisy.jsonl   only in builds made with --noisy:
  *                                      the aligned-asr and dev renderings again, with test-other's
  *                                      kind of tempo change and additive noise (seen voices)
+ *   dev-tts-voice.jsonl, test-clean-tts-voice.jsonl   only in builds made with --tts-voice-sets:
+ *                                      the dev and test-clean sentences again, every one by the
+ *                                      TTS voice (no effects)
  */
 import { DataConfigError } from './errors.js';
 
 /** Splits with audio (a JSONL manifest each, aligned ones once per fraction). */
-export const AUDIO_SPLITS = ['speech-only', 'aligned-asr', 'aligned-tts', 'dev', 'test-clean', 'test-other', 'aligned-noisy', 'dev-noisy'] as const;
+export const AUDIO_SPLITS = [
+  'speech-only',
+  'aligned-asr',
+  'aligned-tts',
+  'dev',
+  'test-clean',
+  'test-other',
+  'aligned-noisy',
+  'dev-noisy',
+  'dev-tts-voice',
+  'test-clean-tts-voice',
+] as const;
 export type AudioSplit = (typeof AUDIO_SPLITS)[number];
 
 /** Every split of a build, the text-only one included. */
@@ -27,6 +41,9 @@ export type AlignedSplit = 'aligned-asr' | 'aligned-tts' | 'aligned-noisy';
 
 /** The splits a build has only when made with `--noisy` (`zipper data build`). */
 export const NOISY_SPLITS = ['aligned-noisy', 'dev-noisy'] as const satisfies readonly AudioSplit[];
+
+/** The splits a build has only when made with `--tts-voice-sets` (`zipper data build`). */
+export const TTS_VOICE_SPLITS = ['dev-tts-voice', 'test-clean-tts-voice'] as const satisfies readonly AudioSplit[];
 
 /**
  * What a manifest's records look like (decides which fields are required). `test-other`: audio with
@@ -51,6 +68,11 @@ export function isAlignedSplit(s: string): s is AlignedSplit {
 /** Whether a split is one only a build made with `--noisy` has (aligned-noisy, dev-noisy). */
 export function isNoisySplit(s: string): s is (typeof NOISY_SPLITS)[number] {
   return (NOISY_SPLITS as readonly string[]).includes(s);
+}
+
+/** Whether a split is one only a build made with `--tts-voice-sets` has (dev-tts-voice, test-clean-tts-voice). */
+export function isTtsVoiceSplit(s: string): s is (typeof TTS_VOICE_SPLITS)[number] {
+  return (TTS_VOICE_SPLITS as readonly string[]).includes(s);
 }
 
 /** Whether a split's audio has test-other's effects (tempo, noise). */
@@ -92,8 +114,8 @@ export function parseManifestFileName(name: string): { split: AudioSplit; fracti
   return m[2] === undefined ? { split } : undefined;
 }
 
-/** Every manifest file of a complete build, in build.json order (`noisy`: a build made with --noisy). */
-export function allManifestFiles(options: { readonly noisy?: boolean } = {}): string[] {
+/** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`: a build made with --noisy, --tts-voice-sets). */
+export function allManifestFiles(options: { readonly noisy?: boolean; readonly ttsVoiceSets?: boolean } = {}): string[] {
   const out: string[] = [];
   for (const s of ['aligned-tts', 'aligned-asr'] as const) for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName(s, f));
   for (const s of ['dev', 'test-clean', 'test-other', 'speech-only'] as const) out.push(manifestFileName(s));
@@ -101,5 +123,6 @@ export function allManifestFiles(options: { readonly noisy?: boolean } = {}): st
     for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName('aligned-noisy', f));
     out.push(manifestFileName('dev-noisy'));
   }
+  if (options.ttsVoiceSets) for (const s of TTS_VOICE_SPLITS) out.push(manifestFileName(s));
   return out;
 }

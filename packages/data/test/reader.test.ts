@@ -41,6 +41,10 @@ describe('DataDir on a tiny build', () => {
     expect(data.build.noisy).toBeUndefined();
     expect(() => data.records('dev-noisy')).toThrow(DataDirError);
     expect(() => data.manifest('aligned-noisy', 10)).toThrow(/has no aligned-noisy split: it was built without --noisy/);
+    // likewise without --tts-voice-sets
+    expect(data.build.ttsVoiceSets).toBeUndefined();
+    expect(() => data.records('dev-tts-voice')).toThrow(/has no dev-tts-voice split: it was built without --tts-voice-sets/);
+    expect(() => data.records('test-clean-tts-voice')).toThrow(DataDirError);
   });
 
   it('rejects a malformed manifest, naming file, line and field', () => {
@@ -138,6 +142,12 @@ describe('splits and hold-out', () => {
     expect(recordKindOf('dev-noisy')).toBe('test-other');
     expect(recordKindOf('dev')).toBe('transcribed');
     expect(() => manifestFileName('dev-noisy', 10)).toThrow(/has no fractions/);
+    const both = allManifestFiles({ noisy: true, ttsVoiceSets: true });
+    expect(both.slice(0, -2)).toEqual(allManifestFiles({ noisy: true }));
+    expect(both.slice(-2)).toEqual(['dev-tts-voice.jsonl', 'test-clean-tts-voice.jsonl']);
+    for (const file of both.slice(-2)) expect(manifestFileName(parseManifestFileName(file)!.split)).toBe(file);
+    expect(recordKindOf('dev-tts-voice')).toBe('transcribed'); // no effects
+    expect(recordKindOf('test-clean-tts-voice')).toBe('transcribed');
     expect(() => manifestFileName('aligned-noisy')).toThrow(/needs a fraction/);
     expect(manifestFileName('aligned-asr', 10)).toBe('aligned-asr.10pct.jsonl');
     expect(() => manifestFileName('aligned-asr', 50)).toThrow(/fraction of 1, 10, 100/);
@@ -181,5 +191,11 @@ describe('build identity', () => {
     expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('noisy');
     expect(parseBuildInfo(JSON.stringify({ ...JSON.parse(text), noisy: true }), 'build.json').noisy).toBe(true);
     expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), noisy: false }), 'build.json')).toThrow(/field "noisy"/);
+    const voiced = { ...noisy, ttsVoiceSets: true as const };
+    expect(buildArgs(voiced)).toBe('--size full --seed 0 --aligned 15000 --noisy --tts-voice-sets');
+    expect(buildName(voiced)).toBe('zipper-data-build-full-seed0-aligned15000-noisy-ttsvoice');
+    expect(buildRef('D', { ...data.build, ttsVoiceSets: true }, 'abc')).toMatchObject({ ttsVoiceSets: true });
+    expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('ttsVoiceSets');
+    expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), ttsVoiceSets: 1 }), 'build.json')).toThrow(/field "ttsVoiceSets"/);
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { buildData, SIZES, type DataSize } from '../data/index.js';
 
-const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--seed N] [--jobs N] [--no-progress]
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--tts-voice-sets] [--seed N] [--jobs N] [--no-progress]
 
 Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
 no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
@@ -14,7 +14,10 @@ records "counts". --noisy also renders every aligned pair's ASR audio and every 
 with test-other's kind of tempo change and additive noise, in the same seen voices
 (aligned-noisy.{1,10,100}pct.jsonl, dev-noisy.jsonl: training data for noise robustness and a dev
 set to choose by; test-other's voices stay unseen); build.json then records "noisy": true and the
-other files stay those of the build without it. Rerunning resumes: finished audio verified by
+other files stay those of the build without it. --tts-voice-sets also renders every dev and
+test-clean sentence again by the TTS voice, without effects (dev-tts-voice.jsonl,
+test-clean-tts-voice.jsonl: recognition and the TTS oracle in the voice the model speaks); build.json
+then records "ttsVoiceSets": true and the other files stay the same. Rerunning resumes: finished audio verified by
 sha256 is kept. Prints a JSON summary on stdout; progress goes to stderr.`;
 
 export const data: Command = {
@@ -36,6 +39,7 @@ export const data: Command = {
           size: { type: 'string', default: 'tiny' },
           aligned: { type: 'string' },
           noisy: { type: 'boolean', default: false },
+          'tts-voice-sets': { type: 'boolean', default: false },
           seed: { type: 'string', default: '0' },
           jobs: { type: 'string', default: '2' },
           'no-progress': { type: 'boolean', default: false },
@@ -62,6 +66,7 @@ export const data: Command = {
       jobs,
       progress: !values['no-progress'],
       ...(values.noisy ? { noisy: true } : {}),
+      ...(values['tts-voice-sets'] ? { ttsVoiceSets: true } : {}),
       ...(counts ? { counts } : {}),
     });
     const m = r.summary.manifests;

@@ -73,6 +73,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
     seed: cfg.seed,
     ...(overrides ? { counts: overrides } : {}),
     ...(cfg.noisy ? { noisy: true as const } : {}),
+    ...(cfg.ttsVoiceSets ? { ttsVoiceSets: true as const } : {}),
     sampleRate: cfg.sampleRate,
     corpusSentences: corpus.sentences.length,
     textOnly: { file: 'text-only.txt', sentences: plan.textOnly.length, bytes: Buffer.byteLength(textOnly), sha256: sha256(textOnly) },

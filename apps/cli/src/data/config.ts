@@ -40,6 +40,11 @@ export interface DataBuildConfig {
    * kind of effects (tempo, noise; the same seen voices): aligned-noisy.* and dev-noisy.
    */
   readonly noisy: boolean;
+  /**
+   * Also render every dev and test-clean sentence again by the TTS voice (no effects):
+   * dev-tts-voice and test-clean-tts-voice, to measure recognition and the oracle in that voice.
+   */
+  readonly ttsVoiceSets: boolean;
   /** Draw a progress bar on stderr. */
   readonly progress: boolean;
   /** Environment for the child processes (PATH decides which synthesizers are found). */
@@ -74,6 +79,7 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
     snrDb: opts.snrDb ?? [5, 15],
     tempo: opts.tempo ?? [0.85, 1.15],
     noisy: opts.noisy ?? false,
+    ttsVoiceSets: opts.ttsVoiceSets ?? false,
     progress: opts.progress ?? false,
     env: opts.env ?? process.env,
   };

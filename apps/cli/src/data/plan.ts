@@ -49,7 +49,9 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
  * test-other draws tempo, SNR and noise kind per item from its own stream. With `cfg.noisy`,
  * aligned-noisy renders each aligned-asr item again (same sentence, voice and subset) and dev-noisy
  * each dev item, with effects drawn the same way; they come last, so the other items (and their
- * manifests) are those of the build without it.
+ * manifests) are those of the build without it. With `cfg.ttsVoiceSets`, dev-tts-voice and
+ * test-clean-tts-voice render each dev and test-clean sentence again by the TTS voice (no effects),
+ * after everything else.
  */
 export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
   const c = cfg.counts;
@@ -105,12 +107,19 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
   add('aligned-tts', aligned, [TTS_VOICE], (_, i) => ({ subset: subsetOf(i, aligned.length) }));
   const asr = add('aligned-asr', aligned, ASR_VOICES, (_, i) => ({ subset: subsetOf(i, aligned.length) }));
   const devItems = add('dev', dev, SEEN_VOICES);
-  add('test-clean', testClean, SEEN_VOICES);
+  const testCleanItems = add('test-clean', testClean, SEEN_VOICES);
   add('test-other', testOther, UNSEEN_VOICES, effects);
   add('speech-only', speechOnly, SEEN_VOICES);
   if (cfg.noisy) {
     again('aligned-noisy', asr);
     again('dev-noisy', devItems);
+  }
+  if (cfg.ttsVoiceSets) {
+    /** `of` again as `split`, every sentence by the TTS voice. */
+    const inTtsVoice = (split: AudioSplit, of: readonly AudioItem[]) =>
+      of.forEach((it, i) => items.push({ ...place(split, i), text: it.text, voice: TTS_VOICE }));
+    inTtsVoice('dev-tts-voice', devItems);
+    inTtsVoice('test-clean-tts-voice', testCleanItems);
   }
   return { textOnly, items };
 }

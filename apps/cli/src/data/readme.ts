@@ -13,6 +13,8 @@ const PURPOSE: Record<string, string> = {
   'test-other.jsonl': 'test: unseen voices, additive noise and tempo changes',
   'aligned-noisy': 'the aligned-asr renderings again with tempo changes and additive noise (--noisy)',
   'dev-noisy.jsonl': 'validation: dev again with tempo changes and additive noise (--noisy)',
+  'dev-tts-voice.jsonl': 'validation: the dev sentences again, by the TTS voice (--tts-voice-sets)',
+  'test-clean-tts-voice.jsonl': 'test: the test-clean sentences again, by the TTS voice (--tts-voice-sets)',
 };
 
 function purpose(file: string): string {
@@ -58,6 +60,12 @@ noise at ${cfg.snrDb[0]}..${cfg.snrDb[1]} dB SNR from the builder's own seeded P
       ? `
 aligned-noisy.* and dev-noisy (--noisy): the aligned-asr and dev utterances again, same sentences and seen
 voices, with effects drawn the same way (the voices of test-other stay unseen).`
+      : ''
+  }${
+    cfg.ttsVoiceSets
+      ? `
+dev-tts-voice and test-clean-tts-voice (--tts-voice-sets): the dev and test-clean sentences again, every one
+by the TTS voice, without effects.`
       : ''
   }
 

@@ -12,14 +12,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { isNoisySplit, type TextRecord } from '@zipper/data';
+import { isNoisySplit, isTtsVoiceSplit, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
 
-/** The splits with transcripts that are held out from training (dev-noisy: only in a data build made with --noisy). */
-export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other', 'dev-noisy'] as const;
+/**
+ * The splits with transcripts that are held out from training (dev-noisy: only in a data build made
+ * with --noisy; dev-tts-voice, test-clean-tts-voice: only with --tts-voice-sets).
+ */
+export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other', 'dev-noisy', 'dev-tts-voice', 'test-clean-tts-voice'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 /** The model's own training pairs (`--split train`), for `eval asr` and `eval tts`. */
 export const TRAIN_SPLIT = 'train';
@@ -32,7 +35,7 @@ export function parseSplit(v: string | undefined): EvalSplit;
 export function parseSplit(v: string | undefined, options: { readonly train: true }): InputSplit;
 export function parseSplit(v: string | undefined, options: { readonly train?: boolean } = {}): InputSplit {
   const allowed: readonly string[] = options.train ? [...EVAL_SPLITS, TRAIN_SPLIT] : EVAL_SPLITS;
-  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build; dev-noisy of a build made with --noisy)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
+  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
   if (v === undefined) throw new UsageError(`--split is required: ${what}`);
   if (!allowed.includes(v)) throw new UsageError(`unknown split "${v}"; --split takes ${what}`);
   return v as InputSplit;
@@ -98,6 +101,8 @@ export function openSplit(
   } else {
     if (isNoisySplit(split) && !data.build.noisy)
       throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --noisy`);
+    if (isTtsVoiceSplit(split) && !data.build.ttsVoiceSets)
+      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --tts-voice-sets`);
     read = data.manifest(split) as typeof read;
   }
   const voiced = voice === undefined ? read.records : read.records.filter((r) => r.voice === voice);

@@ -8,7 +8,7 @@ import { readWav, type WavAudio } from '@zipper/tokenizers';
 import { parseBuildInfo, type BuildInfo } from '../build-info.js';
 import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js';
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
-import { BUILD_FILE, isNoisySplit, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
+import { BUILD_FILE, isNoisySplit, isTtsVoiceSplit, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
 import { sha256Hex } from '@zipper/common/node';
 
@@ -51,7 +51,7 @@ export class DataDir {
 
   /** The records of a split (aligned splits need a fraction: 1, 10 or 100), validated. */
   records<S extends AudioSplit>(split: S, fraction?: number): RecordOfSplit<S>[] {
-    this.needNoisy(split);
+    this.needOptionalSplit(split);
     return readManifest(path.join(this.dir, manifestFileName(split, fraction)), recordKindOf(split)) as RecordOfSplit<S>[];
   }
 
@@ -60,17 +60,22 @@ export class DataDir {
    * were read from (one read: an evaluation records which manifest it scored).
    */
   manifest<S extends AudioSplit>(split: S, fraction?: number): { readonly file: string; readonly records: RecordOfSplit<S>[]; readonly sha256: string } {
-    this.needNoisy(split);
+    this.needOptionalSplit(split);
     const file = manifestFileName(split, fraction);
     const abs = path.join(this.dir, file);
     const bytes = manifestBytes(abs);
     return { file, records: parseManifest(bytes.toString('utf8'), recordKindOf(split), abs) as RecordOfSplit<S>[], sha256: sha256Hex(bytes) };
   }
 
-  /** A build made without --noisy has no noisy splits: say so instead of "build the data first". */
-  private needNoisy(split: AudioSplit): void {
+  /** A build made without --noisy (--tts-voice-sets) has no noisy (TTS-voice) splits: say so instead of "build the data first". */
+  private needOptionalSplit(split: AudioSplit): void {
     if (!this.build.noisy && isNoisySplit(split)) {
       throw new DataDirError(`${this.dir} has no ${split} split: it was built without --noisy; run npx zipper data build again with the same options and --noisy (only the noisy renderings are synthesized)`);
+    }
+    if (!this.build.ttsVoiceSets && isTtsVoiceSplit(split)) {
+      throw new DataDirError(
+        `${this.dir} has no ${split} split: it was built without --tts-voice-sets; run npx zipper data build again with the same options and --tts-voice-sets (only the TTS voice's renderings are synthesized)`,
+      );
     }
   }
 
