@@ -61,14 +61,30 @@ export function intArg(value: string | undefined, name: string, fallback: number
   return n;
 }
 
-export function numArg(value: string | undefined, name: string, fallback: number, min = 0): number {
+/** A finite number in [min, max] (`max` Infinity: no upper bound). */
+export function numArg(value: string | undefined, name: string, fallback: number, min = 0, max = Infinity): number {
   if (value === undefined) return fallback;
   const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n) || n < min)
+  if (!Number.isFinite(n) || n < min || n > max)
     throw new UsageError(
-      `--${name} must be ${min === 0 ? 'a non-negative number' : min === -Infinity ? 'a number' : `a number >= ${min}`}, got "${value}"`,
+      `--${name} must be ${
+        max !== Infinity
+          ? `a number in [${min}, ${max}]`
+          : min === 0
+            ? 'a non-negative number'
+            : min === -Infinity
+              ? 'a number'
+              : `a number >= ${min}`
+      }, got "${value}"`,
     );
   return n;
+}
+
+/** The nucleus mass of top-p sampling (`--top-p`), in (0, 1]. */
+export function topPArg(value: string | undefined, fallback = 1): number {
+  const p = numArg(value, 'top-p', fallback);
+  if (!(p > 0 && p <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${value}"`);
+  return p;
 }
 
 /** A probability in [0, 1) (`--unit-noise`): numArg's checks, then below 1. */

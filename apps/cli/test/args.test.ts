@@ -1,7 +1,8 @@
 // The `text|speech` positional of `zipper pretrain|continue|quality` (one helper, modalityArg,
-// used by all three commands) and the typed error of quality's internal invariant.
+// used by all three commands), the numeric option readers, and the typed error of quality's
+// internal invariant.
 import { describe, expect, it } from 'vitest';
-import { joinNegativeValues, modalityArg, parse } from '../src/args.js';
+import { intArg, joinNegativeValues, modalityArg, numArg, parse, probabilityArg, topPArg } from '../src/args.js';
 import { UsageError } from '../src/command.js';
 import { QualityInvariantError } from '../src/commands/quality.js';
 import { reportError } from '../src/main.js';
@@ -73,5 +74,39 @@ describe('negative option values', () => {
     ])
       expect(joinNegativeValues(argv, options)).toEqual(argv);
     expect(() => parse(['--word-bonus', '--json'], options, USAGE)).toThrow(UsageError);
+  });
+});
+
+describe('numeric options: one reader per kind, its bounds in its message', () => {
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(UsageError);
+      return (e as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  it('numArg: the fallback when absent, the number when in [min, max], else one line naming the bounds', () => {
+    expect(numArg(undefined, 'x', 0.3)).toBe(0.3);
+    expect(numArg('0.25', 'x', 0)).toBe(0.25);
+    expect(numArg('-2', 'x', 0, -Infinity)).toBe(-2);
+    expect(numArg('1', 'x', 0, 0, 1)).toBe(1);
+    expect(message(() => numArg('-1', 'x', 0))).toBe('--x must be a non-negative number, got "-1"');
+    expect(message(() => numArg('nope', 'x', 0, -Infinity))).toBe('--x must be a number, got "nope"');
+    expect(message(() => numArg('0.5', 'x', 1, 1))).toBe('--x must be a number >= 1, got "0.5"');
+    expect(message(() => numArg('1.5', 'joint-ctc-weight', 0.3, 0, 1))).toBe('--joint-ctc-weight must be a number in [0, 1], got "1.5"');
+    expect(message(() => numArg('', 'x', 0))).toBe('--x must be a non-negative number, got ""');
+    expect(message(() => numArg('Infinity', 'x', 0))).toBe('--x must be a non-negative number, got "Infinity"');
+    expect(message(() => intArg('2.5', 'steps', 1, 1))).toBe('--steps must be an integer >= 1, got "2.5"');
+  });
+  it('topPArg takes (0, 1]; probabilityArg takes [0, 1)', () => {
+    expect(topPArg(undefined)).toBe(1);
+    expect(topPArg('0.9')).toBe(0.9);
+    expect(topPArg('1')).toBe(1);
+    for (const bad of ['0', '1.01', '-0.5'])
+      expect(message(() => topPArg(bad))).toMatch(/^--top-p must be (in \(0, 1\]|a non-negative number), got "/);
+    expect(probabilityArg('0', 'unit-noise')).toBe(0);
+    expect(message(() => probabilityArg('1', 'unit-noise'))).toBe('--unit-noise takes a probability in [0, 1), got "1"');
   });
 });

@@ -13,7 +13,7 @@ import { generate, initBackend, readTowerCheckpointInfo, resolveModelLocation, w
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { prepareAudio, readWavFile, writeWav } from '@zipper/tokenizers';
-import { fsReason, intArg, modalityArg, numArg, parse } from '../args.js';
+import { fsReason, intArg, modalityArg, numArg, parse, topPArg } from '../args.js';
 import { OutputError, UsageError, type Command } from '../command.js';
 
 const USAGE = `usage:
@@ -56,9 +56,11 @@ const OPTIONS = {
 
 /** The sampling options of both modes (temperature default differs: greedy text, sampled speech). */
 function sampling(v: { temperature?: string; 'top-k'?: string; 'top-p'?: string }, temperature: number): SamplingConfig {
-  const topP = numArg(v['top-p'], 'top-p', 1);
-  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
-  return { temperature: numArg(v.temperature, 'temperature', temperature), topK: intArg(v['top-k'], 'top-k', 0), topP };
+  return {
+    temperature: numArg(v.temperature, 'temperature', temperature),
+    topK: intArg(v['top-k'], 'top-k', 0),
+    topP: topPArg(v['top-p']),
+  };
 }
 
 export interface UnitContinuation {

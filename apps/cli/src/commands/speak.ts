@@ -8,7 +8,7 @@ import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, probabilityArg, readInputFile, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, probabilityArg, readInputFile, topPArg, writeOutputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
 import { makeOutDir } from '../apps/out-dir.js';
@@ -110,12 +110,11 @@ export const speak: Command = {
       seed: intArg(v.seed, 'seed', 0),
       temperature: numArg(v.temperature, 'temperature', 1),
       topK: intArg(v['top-k'], 'top-k', 0),
-      topP: numArg(v['top-p'], 'top-p', 1),
+      topP: topPArg(v['top-p']),
       guidance: numArg(v.guidance, 'guidance', 0),
       unitNoise: probabilityArg(v['unit-noise'], 'unit-noise'),
       ...(v['max-units'] === undefined ? {} : { maxUnits: intArg(v['max-units'], 'max-units', 1, 1) }),
     };
-    if (!(o.topP! > 0 && o.topP! <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
     if (o.seed > 0xffffffff) throw new UsageError(`--seed must be at most 4294967295, got "${v.seed}"`);
 
     // every text is checked before the model loads

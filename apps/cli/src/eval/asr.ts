@@ -94,8 +94,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon']);
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
-  const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3) };
-  if (joint.ctcWeight > 1) throw new UsageError(`--joint-ctc-weight must be in [0, 1], got "${v['joint-ctc-weight']}"`);
+  const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3, 0, 1) };
   const defaults = resolveLexiconBeamOptions();
   const lexiconOptions = resolveLexiconBeamOptions({
     beam: intArg(v.beam, 'beam', defaults.beam, 1),

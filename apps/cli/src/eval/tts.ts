@@ -21,7 +21,7 @@ import { SpeechUnitEncoder } from '@zipper/data/node';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, probabilityArg } from '../args.js';
+import { intArg, numArg, parse, probabilityArg, topPArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
@@ -107,8 +107,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const seeds = parseSeeds(v.seeds);
   const temperature = numArg(v.temperature, 'temperature', 1);
   const topK = intArg(v['top-k'], 'top-k', 0);
-  const topP = numArg(v['top-p'], 'top-p', 1);
-  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
+  const topP = topPArg(v['top-p']);
   const guidance = numArg(v.guidance, 'guidance', 0);
   const unitNoise = probabilityArg(v['unit-noise'], 'unit-noise');
   const maxUnitsArg = v['max-units'] === undefined ? undefined : intArg(v['max-units'], 'max-units', 1, 1);

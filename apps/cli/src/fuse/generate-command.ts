@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { readWavFile, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, topPArg, writeOutputFile } from '../args.js';
 import { UsageError } from '../command.js';
 import { normalizeSentence } from '../data/normalize.js';
 import { loadTrainedModel } from './trained-model.js';
@@ -68,8 +68,7 @@ export async function runFusedGenerate(argv: readonly string[]): Promise<number>
   if (output === 'speech' && !v.out) throw new UsageError('--output speech needs --out FILE.wav');
   const temperature = numArg(v.temperature, 'temperature', 0);
   const topK = intArg(v['top-k'], 'top-k', 0);
-  const topP = numArg(v['top-p'], 'top-p', 1);
-  if (!(topP > 0 && topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got "${v['top-p']}"`);
+  const topP = topPArg(v['top-p']);
   const seed = intArg(v.seed, 'seed', 0);
   const maxNewTokens = v['max-tokens'] === undefined ? undefined : intArg(v['max-tokens'], 'max-tokens', 1, 1);
   const towers = parseTowerOptions(v.tower, { optional: true });
