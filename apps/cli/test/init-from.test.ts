@@ -163,7 +163,7 @@ describe('zipper fuse train --init-from', () => {
     );
   }, 120_000);
 
-  it('another kind, a folder without a run, or with --resume: one usage line', async () => {
+  it('another kind, a folder without a run, or with --resume: one usage line, before the data is read', async () => {
     const b = await runZipper([
       'baseline',
       'train',
@@ -180,6 +180,7 @@ describe('zipper fuse train --init-from', () => {
     const n = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'bad-none'), '--steps', '2', '--init-from', data]);
     expect(n.code).toBe(2);
     expect(n.stderr).toMatch(/--init-from .*: no run\.json; pass the --out directory of a zipper fuse train run/);
+    for (const r of [b, n]) expect(r.stderr).not.toMatch(/^aligned \d+%:/m); // refused before the data is featurized
     const res = await runZipper(['fuse', 'train', '--out', runs.source, '--resume', '--init-from', runs.other]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--init-from cannot change on resume/);

@@ -403,6 +403,8 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   };
   let model: RunModel | undefined;
   try {
+    // --init-from is checked against the loaded towers before the data is featurized (minutes on a full build)
+    const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs, freeze) : undefined;
     const aligned = prepareAligned(data, percent, towers.text.tokenizer, towers.speech.tokenizer, limit, log, {
       noisy: asrAudio.includes('noisy'),
     });
@@ -430,7 +432,6 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
         : createBaselineModel(towers, { maxSeqLen, seed });
     const m = model;
     // --init-from: the source's weights replace the fresh ones (on a resume, only before the first checkpoint)
-    const source = run ? run.initFrom?.dir : v['init-from'] !== undefined ? checkInitSource(v['init-from'], kind, refs, freeze) : undefined;
     const init =
       source !== undefined && !(v.resume && (await latestCheckpoint(path.join(out, TRAIN_DIR))))
         ? await initFrom(m, source, refs, run?.initFrom)
