@@ -16,9 +16,10 @@ with test-other's kind of tempo change and additive noise, in the same seen voic
 set to choose by; test-other's voices stay unseen); build.json then records "noisy": true and the
 other files stay those of the build without it. --tts-voice-sets also renders every dev and
 test-clean sentence again by the TTS voice, without effects (dev-tts-voice.jsonl,
-test-clean-tts-voice.jsonl: recognition and the TTS oracle in the voice the model speaks); build.json
-then records "ttsVoiceSets": true and the other files stay the same. Rerunning resumes: finished audio verified by
-sha256 is kept. Prints a JSON summary on stdout; progress goes to stderr.`;
+test-clean-tts-voice.jsonl: recognition and the TTS oracle in the voice the model speaks);
+build.json then records "ttsVoiceSets": true and the other files stay the same. Rerunning
+resumes: finished audio verified by sha256 is kept. Prints a JSON summary on stdout; progress
+goes to stderr.`;
 
 export const data: Command = {
   name: 'data',
