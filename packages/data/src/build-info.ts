@@ -1,5 +1,6 @@
 /** `build.json`: the summary a data build writes next to its manifests (counts, hours, hashes). */
 import { DataDirError } from './errors.js';
+import { splitFlag, type AudioSplit } from './splits.js';
 
 export interface ManifestSummary {
   readonly file: string;
@@ -72,6 +73,12 @@ export function buildArgs(b: BuildIdentity): string {
 export function buildName(b: BuildIdentity): string {
   const counts = Object.entries(b.counts ?? {}).map(([k, v]) => `-${k}${v}`);
   return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}${b.ttsVoiceSets ? '-ttsvoice' : ''}`;
+}
+
+/** Whether a build holds `split`: every build has the base splits, a build made with `--noisy` / `--tts-voice-sets` also that flag's. */
+export function buildHasSplit(build: Pick<BuildInfo, 'noisy' | 'ttsVoiceSets'>, split: AudioSplit): boolean {
+  const flag = splitFlag(split);
+  return flag === undefined || (flag === '--noisy' ? build.noisy === true : build.ttsVoiceSets === true);
 }
 
 /** Parses and checks build.json; throws DataDirError naming the file and the field. */

@@ -75,6 +75,11 @@ export function isTtsVoiceSplit(s: string): s is (typeof TTS_VOICE_SPLITS)[numbe
   return (TTS_VOICE_SPLITS as readonly string[]).includes(s);
 }
 
+/** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`); undefined for the splits every build has. */
+export function splitFlag(split: AudioSplit): '--noisy' | '--tts-voice-sets' | undefined {
+  return isNoisySplit(split) ? '--noisy' : isTtsVoiceSplit(split) ? '--tts-voice-sets' : undefined;
+}
+
 /** Whether a split's audio has test-other's effects (tempo, noise). */
 export function isEffectSplit(s: string): s is EffectSplit {
   return s === 'test-other' || s === 'aligned-noisy' || s === 'dev-noisy';

@@ -3,7 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allManifestFiles, AudioMismatchError, buildArgs, buildName, buildRef, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, recordKindOf, SPLITS, type AudioSplit } from '@zipper/data';
+import { allManifestFiles, AudioMismatchError, buildArgs, buildHasSplit, buildName, buildRef, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, recordKindOf, splitFlag, SPLITS, type AudioSplit } from '@zipper/data';
 import { sha256Hex } from '@zipper/common/node';
 import { DataDir, readManifest } from '@zipper/data/node';
 import { buildTinyData } from './tiny-build.js';
@@ -146,6 +146,14 @@ describe('splits and hold-out', () => {
     expect(both.slice(0, -2)).toEqual(allManifestFiles({ noisy: true }));
     expect(both.slice(-2)).toEqual(['dev-tts-voice.jsonl', 'test-clean-tts-voice.jsonl']);
     for (const file of both.slice(-2)) expect(manifestFileName(parseManifestFileName(file)!.split)).toBe(file);
+    expect(splitFlag('dev-tts-voice')).toBe('--tts-voice-sets');
+    expect(splitFlag('aligned-noisy')).toBe('--noisy');
+    expect(splitFlag('test-clean')).toBeUndefined();
+    expect(buildHasSplit({}, 'dev')).toBe(true);
+    expect(buildHasSplit({}, 'dev-noisy')).toBe(false);
+    expect(buildHasSplit({ noisy: true }, 'dev-noisy')).toBe(true);
+    expect(buildHasSplit({ noisy: true }, 'dev-tts-voice')).toBe(false);
+    expect(buildHasSplit({ ttsVoiceSets: true }, 'test-clean-tts-voice')).toBe(true);
     expect(recordKindOf('dev-tts-voice')).toBe('transcribed'); // no effects
     expect(recordKindOf('test-clean-tts-voice')).toBe('transcribed');
     expect(() => manifestFileName('aligned-noisy')).toThrow(/needs a fraction/);

@@ -90,11 +90,11 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
     items.push(...added);
     return added;
   };
-  /** `of` again as `split`: the same sentences, voices and subsets, with effects. */
-  const again = (split: AudioSplit, of: readonly AudioItem[]) =>
+  /** `of` again as `split`: the same sentences, voices and subsets, changed by `change` (effects, another voice). */
+  const again = (split: AudioSplit, of: readonly AudioItem[], change: (id: string) => Partial<AudioItem>) =>
     of.forEach((it, i) => {
       const at = place(split, i);
-      items.push({ ...it, ...at, ...effects(at.id) });
+      items.push({ ...it, ...at, ...change(at.id) });
     });
   const effects = (id: string): Pick<AudioItem, 'tempo' | 'snrDb' | 'noise'> => {
     const r = prngFor(cfg.seed, `effects/${id}`);
@@ -111,15 +111,12 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
   add('test-other', testOther, UNSEEN_VOICES, effects);
   add('speech-only', speechOnly, SEEN_VOICES);
   if (cfg.noisy) {
-    again('aligned-noisy', asr);
-    again('dev-noisy', devItems);
+    again('aligned-noisy', asr, effects);
+    again('dev-noisy', devItems, effects);
   }
   if (cfg.ttsVoiceSets) {
-    /** `of` again as `split`, every sentence by the TTS voice. */
-    const inTtsVoice = (split: AudioSplit, of: readonly AudioItem[]) =>
-      of.forEach((it, i) => items.push({ ...place(split, i), text: it.text, voice: TTS_VOICE }));
-    inTtsVoice('dev-tts-voice', devItems);
-    inTtsVoice('test-clean-tts-voice', testCleanItems);
+    again('dev-tts-voice', devItems, () => ({ voice: TTS_VOICE }));
+    again('test-clean-tts-voice', testCleanItems, () => ({ voice: TTS_VOICE }));
   }
   return { textOnly, items };
 }

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { isNoisySplit, isTtsVoiceSplit, type TextRecord } from '@zipper/data';
+import { buildHasSplit, splitFlag, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
@@ -99,10 +99,8 @@ export function openSplit(
       );
     read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
   } else {
-    if (isNoisySplit(split) && !data.build.noisy)
-      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --noisy`);
-    if (isTtsVoiceSplit(split) && !data.build.ttsVoiceSets)
-      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... --tts-voice-sets`);
+    if (!buildHasSplit(data.build, split))
+      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... ${splitFlag(split)}`);
     read = data.manifest(split) as typeof read;
   }
   const voiced = voice === undefined ? read.records : read.records.filter((r) => r.voice === voice);

@@ -5,10 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readWav, type WavAudio } from '@zipper/tokenizers';
-import { parseBuildInfo, type BuildInfo } from '../build-info.js';
+import { buildHasSplit, parseBuildInfo, type BuildInfo } from '../build-info.js';
 import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js';
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
-import { BUILD_FILE, isNoisySplit, isTtsVoiceSplit, manifestFileName, parseManifestFileName, recordKindOf, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
+import { BUILD_FILE, manifestFileName, parseManifestFileName, recordKindOf, splitFlag, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
 import { sha256Hex } from '@zipper/common/node';
 
@@ -67,15 +67,11 @@ export class DataDir {
     return { file, records: parseManifest(bytes.toString('utf8'), recordKindOf(split), abs) as RecordOfSplit<S>[], sha256: sha256Hex(bytes) };
   }
 
-  /** A build made without --noisy (--tts-voice-sets) has no noisy (TTS-voice) splits: say so instead of "build the data first". */
+  /** A build made without a split's flag (--noisy, --tts-voice-sets) lacks that split: say so instead of "build the data first". */
   private needOptionalSplit(split: AudioSplit): void {
-    if (!this.build.noisy && isNoisySplit(split)) {
-      throw new DataDirError(`${this.dir} has no ${split} split: it was built without --noisy; run npx zipper data build again with the same options and --noisy (only the noisy renderings are synthesized)`);
-    }
-    if (!this.build.ttsVoiceSets && isTtsVoiceSplit(split)) {
-      throw new DataDirError(
-        `${this.dir} has no ${split} split: it was built without --tts-voice-sets; run npx zipper data build again with the same options and --tts-voice-sets (only the TTS voice's renderings are synthesized)`,
-      );
+    if (!buildHasSplit(this.build, split)) {
+      const flag = splitFlag(split)!;
+      throw new DataDirError(`${this.dir} has no ${split} split: it was built without ${flag}; run npx zipper data build again with the same options and ${flag} (only that flag's renderings are synthesized)`);
     }
   }
 
