@@ -54,11 +54,27 @@ export function modalityArg(positionals: readonly string[], usage: string): 'tex
   return modality;
 }
 
-export function intArg(value: string | undefined, name: string, fallback: number, min = 0): number {
+/** An integer in [min, max] (`max` absent: no upper bound but the safe integers'). */
+export function intArg(value: string | undefined, name: string, fallback: number, min = 0, max?: number): number {
   if (value === undefined) return fallback;
   const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < min || (max !== undefined && n > max))
+    throw new UsageError(`--${name} must be an integer ${max === undefined ? `>= ${min}` : `in [${min}, ${max}]`}, got "${value}"`);
   return n;
+}
+
+/** The largest seed: every random stream is seeded with a uint32 (@zipper/core's data config checks it too). */
+export const MAX_SEED = 0xffffffff;
+
+/** A `--seed` (or another option naming a seed): an integer in [0, 2^32 - 1], so no two seeds alias. */
+export function seedArg(value: string | undefined, fallback = 0, name = 'seed'): number {
+  return intArg(value, name, fallback, 0, MAX_SEED);
+}
+
+/** An npm package name with a scope (`--name` of a checkpoint package), e.g. `@zipper/checkpoint-text-small`. */
+export function packageNameArg(value: string, option = 'name'): string {
+  if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(value)) throw new UsageError(`--${option} must be a scoped npm package name, got "${value}"`);
+  return value;
 }
 
 /** A finite number in [min, max] (`max` Infinity: no upper bound). */

@@ -2,7 +2,18 @@
 // used by all three commands), the numeric option readers, and the typed error of quality's
 // internal invariant.
 import { describe, expect, it } from 'vitest';
-import { intArg, joinNegativeValues, modalityArg, numArg, parse, probabilityArg, topPArg } from '../src/args.js';
+import {
+  intArg,
+  joinNegativeValues,
+  MAX_SEED,
+  modalityArg,
+  numArg,
+  packageNameArg,
+  parse,
+  probabilityArg,
+  seedArg,
+  topPArg,
+} from '../src/args.js';
 import { UsageError } from '../src/command.js';
 import { QualityInvariantError } from '../src/commands/quality.js';
 import { reportError } from '../src/main.js';
@@ -108,5 +119,18 @@ describe('numeric options: one reader per kind, its bounds in its message', () =
       expect(message(() => topPArg(bad))).toMatch(/^--top-p must be (in \(0, 1\]|a non-negative number), got "/);
     expect(probabilityArg('0', 'unit-noise')).toBe(0);
     expect(message(() => probabilityArg('1', 'unit-noise'))).toBe('--unit-noise takes a probability in [0, 1), got "1"');
+  });
+  it('intArg takes an upper bound; seedArg is a uint32, so no two seeds alias; packageNameArg a scoped npm name', () => {
+    expect(intArg('7', 'x', 0, 0, 7)).toBe(7);
+    expect(message(() => intArg('8', 'x', 0, 0, 7))).toBe('--x must be an integer in [0, 7], got "8"');
+    expect(seedArg(undefined)).toBe(0);
+    expect(seedArg('4294967295')).toBe(MAX_SEED);
+    expect(MAX_SEED).toBe(2 ** 32 - 1);
+    // 2^32 would alias seed 0 in every uint32 random stream (data order, sampling)
+    expect(message(() => seedArg('4294967296'))).toBe('--seed must be an integer in [0, 4294967295], got "4294967296"');
+    expect(message(() => seedArg('-1'))).toBe('--seed must be an integer in [0, 4294967295], got "-1"');
+    expect(packageNameArg('@zipper/checkpoint-speech-small-2048')).toBe('@zipper/checkpoint-speech-small-2048');
+    for (const bad of ['checkpoint-x', '@Zipper/x', '@zipper/', '@zipper/a b'])
+      expect(message(() => packageNameArg(bad))).toBe(`--name must be a scoped npm package name, got "${bad}"`);
   });
 });

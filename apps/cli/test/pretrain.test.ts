@@ -117,6 +117,42 @@ describe('zipper pretrain --preset tiny', () => {
     expect(r.stderr).toMatch(/speech units: 11 utterances, [\d,]+ units \(0 featurized, 11 from /);
   });
 
+  it("--name names the checkpoint package; --resume --name renames a finished run's package without training", async () => {
+    const out = path.join(data, 'run-named');
+    const base = ['text', '--data', data, '--preset', 'tiny', '--out', out, '--steps', '2', '--workers', '0', '--no-progress'];
+    await expect(runPretrain([...base, '--name', 'checkpoint-mine'])).rejects.toThrow(
+      /--name must be a scoped npm package name, got "checkpoint-mine"/,
+    );
+    expect(existsSync(out)).toBe(false); // refused before anything is written
+    expect((await runPretrain([...base, '--name', '@acme/checkpoint-text-mine'])).code).toBe(0);
+    const manifest = () => JSON.parse(readFileSync(path.join(out, 'package', 'package.json'), 'utf8')) as { name: string };
+    const runFile = () => JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as PretrainRun;
+    const card = () => readFileSync(path.join(out, 'package', 'README.md'), 'utf8');
+    expect(manifest().name).toBe('@acme/checkpoint-text-mine');
+    expect(runFile().packageName).toBe('@acme/checkpoint-text-mine');
+    expect(runFile().command).toBe(
+      `zipper pretrain text --data ${data} --preset tiny --out ${out} --seed 0 --steps 2 --name @acme/checkpoint-text-mine --workers 0`,
+    );
+    expect(card()).toContain("TextTower.load('@acme/checkpoint-text-mine')");
+    const weights = readFileSync(path.join(out, 'package', 'tower', 'model.safetensors'));
+
+    const r = await runPretrain(['text', '--out', out, '--resume', '--name', '@acme/checkpoint-text-renamed', '--no-progress']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('checkpoint package renamed: @acme/checkpoint-text-mine -> @acme/checkpoint-text-renamed');
+    expect(r.summary).toMatchObject({ step: 2, finished: true });
+    expect(manifest().name).toBe('@acme/checkpoint-text-renamed');
+    expect(runFile().packageName).toBe('@acme/checkpoint-text-renamed');
+    expect(runFile().command).toContain(' --name @acme/checkpoint-text-renamed --workers 0');
+    expect(card()).toContain("TextTower.load('@acme/checkpoint-text-renamed')");
+    expect(card()).not.toContain('checkpoint-text-mine');
+    expect(Buffer.compare(readFileSync(path.join(out, 'package', 'tower', 'model.safetensors')), weights)).toBe(0);
+    expect(
+      readLosses(out)
+        .filter((p) => 'loss' in p)
+        .map((p) => p.step),
+    ).toEqual([1, 2]); // no step trained again
+  });
+
   it('refuses to overwrite a run, and run options on --resume', async () => {
     const out = path.join(data, 'run-text');
     await expect(runPretrain(['text', '--data', data, '--preset', 'tiny', '--out', out])).rejects.toThrow(

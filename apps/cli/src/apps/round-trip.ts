@@ -11,7 +11,7 @@ import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { scoreUtterance } from '@zipper/eval';
 import { writeWav } from '@zipper/tokenizers';
-import { intArg, parse, writeOutputFile } from '../args.js';
+import { parse, seedArg, writeOutputFile } from '../args.js';
 import { sampleUtterance } from './assets.js';
 import { atRate, readAudioInput } from './audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from './model.js';
@@ -47,7 +47,7 @@ export async function runSpeechDemo(argv: readonly string[]): Promise<number> {
     console.log(SPEECH_DEMO_USAGE);
     return 0;
   }
-  const seed = intArg(v.seed, 'seed', 0);
+  const seed = seedArg(v.seed);
   const sample = sampleUtterance();
   const text = speechText(v.text ?? sample.text, '--text');
   const said = text.chunks.join(' ');

@@ -13,7 +13,7 @@ import { generate, initBackend, readTowerCheckpointInfo, resolveModelLocation, w
 import { SpeechTower } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
 import { prepareAudio, readWavFile, writeWav } from '@zipper/tokenizers';
-import { fsReason, intArg, modalityArg, numArg, parse, topPArg } from '../args.js';
+import { fsReason, intArg, modalityArg, numArg, parse, seedArg, topPArg } from '../args.js';
 import { OutputError, UsageError, type Command } from '../command.js';
 
 const USAGE = `usage:
@@ -119,7 +119,7 @@ async function continueText(v: Values): Promise<number> {
   for (const k of ['in', 'out', 'seconds', 'prompt-seconds'] as const)
     if (v[k] !== undefined) throw new UsageError(`--${k} is for continue speech`);
   const s = sampling(v, 0);
-  const seed = intArg(v.seed, 'seed', 0);
+  const seed = seedArg(v.seed);
   const maxNewTokens = intArg(v['max-tokens'], 'max-tokens', 64, 1);
   await initBackend();
   const dir = await towerDir(v.model!, 'text');
@@ -154,7 +154,7 @@ async function continueSpeech(v: Values): Promise<number> {
   for (const k of ['prompt', 'max-tokens'] as const)
     if (v[k] !== undefined) throw new UsageError(`--${k} is for continue text; speech takes --seconds`);
   const s = sampling(v, 0.8);
-  const seed = intArg(v.seed, 'seed', 0);
+  const seed = seedArg(v.seed);
   const seconds = numArg(v.seconds, 'seconds', 3);
   const promptSeconds = numArg(v['prompt-seconds'], 'prompt-seconds', 1);
   if (!(seconds > 0) || !(promptSeconds > 0)) throw new UsageError('--seconds and --prompt-seconds must be > 0');

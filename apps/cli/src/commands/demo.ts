@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { BatchIterator, initBackend, Trainer, ZipperError } from '@zipper/core';
 import { TextTower } from '@zipper/text';
 import { trainBpe } from '@zipper/tokenizers';
-import { intArg, numArg, parse } from '../args.js';
+import { intArg, numArg, parse, seedArg } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { runSpeechDemo } from '../apps/round-trip.js';
 
@@ -61,7 +61,7 @@ export const demo: Command = {
     const seconds = numArg(values.seconds, 'seconds', 20);
     if (seconds > 86_400) throw new UsageError(`--seconds must be at most 86400 (a day), got "${values.seconds}"`);
     const maxSteps = intArg(values.steps, 'steps', 0);
-    const seed = intArg(values.seed, 'seed', 0);
+    const seed = seedArg(values.seed);
     const out = values.out ?? 'runs/demo';
     const log = (s: string) => process.stderr.write(s + '\n');
 

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
-import { intArg, parse, readInputFile } from '../args.js';
+import { intArg, packageNameArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
@@ -54,8 +54,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   if (!v.run || !v.out) throw new UsageError(`--run RUN_DIR and --out DIR are required\n\n${RELEASE_USAGE}`);
   const dtype = v.dtype ?? 'float16';
   if (dtype !== 'float16' && dtype !== 'float32') throw new UsageError(`--dtype must be float16 or float32, got "${dtype}"`);
-  const name = v.name ?? '@zipper/checkpoint-zipper-small';
-  if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(name)) throw new UsageError(`--name must be a scoped npm package name, got "${name}"`);
+  const name = packageNameArg(v.name ?? '@zipper/checkpoint-zipper-small');
   const version = v.version ?? existingVersion(path.resolve(v.out)) ?? '0.1.0';
   if (!/^\d+\.\d+\.\d+(-[0-9a-z.]+)?$/.test(version)) throw new UsageError(`--version must be a semver version, got "${version}"`);
   const until = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);

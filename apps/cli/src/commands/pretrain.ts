@@ -8,9 +8,9 @@ import path from 'node:path';
 import { DataParallelGradients, defaultDataParallelWorkers, evaluateLoss, initBackend, type Tower } from '@zipper/core';
 import { buildRef, evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
-import { intArg, modalityArg, numArg, parse } from '../args.js';
+import { intArg, modalityArg, numArg, packageNameArg, parse, seedArg } from '../args.js';
 import { UsageError, type Command } from '../command.js';
-import { checkpointPackageName, PACKAGE_DIR, writeCheckpointPackage } from '../pretrain/package.js';
+import { checkpointPackageName, PACKAGE_DIR, withPackageName, writeCheckpointPackage } from '../pretrain/package.js';
 import { prepareData } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
 import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
@@ -19,8 +19,10 @@ import { writeFileAtomicSync } from '@zipper/common/node';
 
 const USAGE = `usage:
   zipper pretrain text|speech --data DIR --preset NAME --out DIR [--steps N] [--seed 0]
-                  [--keep-best total] [--workers N] [--minutes M] [--speech-tokenizer DIR] [--no-progress]
+                  [--keep-best total] [--workers N] [--minutes M] [--speech-tokenizer DIR] [--name NAME]
+                  [--no-progress]
   zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M] [--until-step N]
+                  [--name NAME]
 
 text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the preset), then the
         tower on <bos> sentence <eos> documents; held-out loss on the dev split's transcripts.
@@ -41,6 +43,10 @@ OUT/tower/ and OUT/package/ as of that step: a release taken part-way through th
 the run's command with the same --until-step. --keep-best total keeps OUT/best/, the run as of its
 lowest held-out loss past step 0 so far (run.json with \`best\` and the command + --until-step STEP
 that reproduces it, tower/, tokenizer/, package/, loss.jsonl, sessions.jsonl, loss.svg).
+--name NAME: the checkpoint package's npm name (default @zipper/checkpoint-<modality>-<preset>; give
+another when the tower differs from the published one of that name, e.g. another speech tokenizer).
+It does not change the training: with --resume it renames the run's package (run.json and its command
+record it), and --resume of a finished run writes OUT/tower/ and OUT/package/ again under the name.
 --workers N: data-parallel
 worker threads (default 1 on 2+ cores); the losses of different worker counts differ in float
 summation order, so resume with the same count for a bit-identical curve.`;
@@ -56,6 +62,7 @@ const OPTIONS = {
   'until-step': { type: 'string' },
   'speech-tokenizer': { type: 'string' },
   'keep-best': { type: 'string' },
+  name: { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -80,6 +87,7 @@ export const pretrain: Command = {
     const log = (s: string) => void process.stderr.write(`${s}\n`);
     const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
     const untilStep = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
+    const packageName = v.name === undefined ? undefined : packageNameArg(v.name);
 
     let run: PretrainRun | undefined;
     if (v.resume) {
@@ -91,6 +99,11 @@ export const pretrain: Command = {
       if (!existsSync(runFile)) throw new UsageError(`--resume: no run.json in ${out}; start the run without --resume first`);
       run = readPretrainRun(runFile);
       if (run.modality !== modality) throw new UsageError(`${out} holds a ${run.modality} run, not ${modality}`);
+      if (packageName !== undefined && packageName !== checkpointPackageName(run)) {
+        log(`checkpoint package renamed: ${checkpointPackageName(run)} -> ${packageName} (run.json and its command record it)`);
+        run = { ...run, packageName, command: withPackageName(run.command, packageName) };
+        writeFileAtomicSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
+      }
     } else {
       if (!v.data) throw new UsageError(`--data DIR is required (the --out of zipper data build)\n\n${USAGE}`);
       if (!v.preset)
@@ -108,7 +121,7 @@ export const pretrain: Command = {
     const presetName = run?.preset ?? v.preset!;
     const base = run?.config ?? pretrainPreset(modality as Modality, presetName);
     const preset = run ? base : { ...base, steps: intArg(v.steps, 'steps', base.steps, 1) };
-    const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+    const seed = run?.seed ?? seedArg(v.seed);
     if (!run && v['keep-best'] !== undefined && v['keep-best'] !== TOTAL)
       throw new UsageError(`--keep-best: a tower has one held-out loss; pass --keep-best ${TOTAL}, got "${v['keep-best']}"`);
     const keepBest = run ? run.keepBest !== undefined : v['keep-best'] !== undefined;
@@ -146,6 +159,7 @@ export const pretrain: Command = {
           ...(v.steps !== undefined ? ['--steps', String(preset.steps)] : []),
           ...(v['speech-tokenizer'] ? ['--speech-tokenizer', path.resolve(v['speech-tokenizer'])] : []),
           ...(keepBest ? ['--keep-best', TOTAL] : []),
+          ...(packageName ? ['--name', packageName] : []),
           '--workers',
           String(workers),
         ].join(' ');
@@ -163,6 +177,7 @@ export const pretrain: Command = {
           tokensPerStep,
           parameters,
           ...(keepBest ? { keepBest: TOTAL } : {}),
+          ...(packageName ? { packageName } : {}),
           createdAt: new Date().toISOString(),
         };
         writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { roundTo as round } from '@zipper/common';
 import { initBackend } from '@zipper/core';
 import { writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, probabilityArg, readInputFile, topPArg, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, probabilityArg, readInputFile, seedArg, topPArg, writeOutputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
 import { makeOutDir } from '../apps/out-dir.js';
@@ -107,7 +107,7 @@ export const speak: Command = {
       throw new UsageError(`give exactly one input: "text" or --in FILE.txt\n\n${USAGE}`);
     if (!v.out) throw new UsageError(`--out is required (FILE.wav for a text, DIR for --in)\n\n${USAGE}`);
     const o: SpeakOptions = {
-      seed: intArg(v.seed, 'seed', 0),
+      seed: seedArg(v.seed),
       temperature: numArg(v.temperature, 'temperature', 1),
       topK: intArg(v['top-k'], 'top-k', 0),
       topP: topPArg(v['top-p']),
@@ -115,7 +115,6 @@ export const speak: Command = {
       unitNoise: probabilityArg(v['unit-noise'], 'unit-noise'),
       ...(v['max-units'] === undefined ? {} : { maxUnits: intArg(v['max-units'], 'max-units', 1, 1) }),
     };
-    if (o.seed > 0xffffffff) throw new UsageError(`--seed must be at most 4294967295, got "${v.seed}"`);
 
     // every text is checked before the model loads
     const jobs: { text: SpeechText; out: string; line?: number }[] = [];

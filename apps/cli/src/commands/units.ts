@@ -11,7 +11,7 @@ import {
   writeWav,
   type WavEncoding,
 } from '@zipper/tokenizers';
-import { fsReason, intArg, parse, readInputFile, writeOutputFile } from '../args.js';
+import { fsReason, intArg, parse, readInputFile, seedArg, writeOutputFile } from '../args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -139,7 +139,7 @@ async function train(v: Values): Promise<number> {
     features,
     units: { numUnits: intArg(v.units, 'units', 512, 1), stack },
     vocoder: { griffinLimIterations: intArg(v.gl, 'gl', 64, 0) },
-    seed: intArg(v.seed, 'seed', 0, 0),
+    seed: seedArg(v.seed),
     iterations: intArg(v.iterations, 'iterations', 15, 0),
     maxFrames: intArg(v['max-frames'], 'max-frames', 40_000, 1),
     onIteration: (it, msd) => console.error(`  iteration ${it}: mean squared distance ${msd.toFixed(4)}`),

@@ -1,6 +1,6 @@
 import { mean } from '@zipper/common';
 import { pairedBootstrap, scoreCorpus, type CorpusScore, type PairedBootstrap } from '@zipper/eval';
-import { intArg, numArg, readInputFile, parse } from '../args.js';
+import { intArg, numArg, parse, readInputFile, seedArg } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { intervalOf, pct } from '../eval/outputs.js';
 
@@ -78,7 +78,7 @@ export const wer: Command = {
     if (baseFiles.length === 0 && !values.interval && (values.samples ?? values.seed ?? values.level) !== undefined)
       throw new UsageError(`--samples, --seed and --level set the bootstrap; give --interval or --baseline\n\n${USAGE}`);
     const samples = intArg(values.samples, 'samples', 1000, 100);
-    const seed = intArg(values.seed, 'seed', 0);
+    const seed = seedArg(values.seed);
     const level = numArg(values.level, 'level', 0.95);
     if (!(level > 0 && level < 1)) throw new UsageError(`--level must be between 0 and 1 (e.g. 0.95), got "${values.level}"`);
     const refs = lines(readInputFile(values.ref, '--ref'), '--ref');

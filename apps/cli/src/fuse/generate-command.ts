@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { readWavFile, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, topPArg, writeOutputFile } from '../args.js';
+import { intArg, numArg, parse, seedArg, topPArg, writeOutputFile } from '../args.js';
 import { UsageError } from '../command.js';
 import { normalizeSentence } from '../data/normalize.js';
 import { loadTrainedModel } from './trained-model.js';
@@ -69,7 +69,7 @@ export async function runFusedGenerate(argv: readonly string[]): Promise<number>
   const temperature = numArg(v.temperature, 'temperature', 0);
   const topK = intArg(v['top-k'], 'top-k', 0);
   const topP = topPArg(v['top-p']);
-  const seed = intArg(v.seed, 'seed', 0);
+  const seed = seedArg(v.seed);
   const maxNewTokens = v['max-tokens'] === undefined ? undefined : intArg(v['max-tokens'], 'max-tokens', 1, 1);
   const towers = parseTowerOptions(v.tower, { optional: true });
   let audio;

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint, withPrefixedStreams } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
 import { ASR, reopenGates, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
-import { intArg, numArg, parse, probabilityArg } from '../args.js';
+import { intArg, numArg, parse, probabilityArg, seedArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
 import { asrSources, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
@@ -323,7 +323,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   const tasks = run ? [...run.tasks] : parseTasks(v.tasks);
   const mix = run ? run.mix : parseMix(v.mix ?? DEFAULTS.mix);
   const freeze = run ? [...(run.model.freeze ?? [])] : kind === 'fuse' ? parseFreeze(v.freeze) : [];
-  const seed = run?.seed ?? intArg(v.seed, 'seed', 0);
+  const seed = run?.seed ?? seedArg(v.seed);
   const steps = run?.recipe.steps ?? intArg(v.steps, 'steps', DEFAULTS.steps, 1);
   const every = run?.recipe.every ?? Math.min(intArg(v.every, 'every', DEFAULTS.every, 1), steps);
   const recipe: FuseRecipe = run?.recipe ?? {

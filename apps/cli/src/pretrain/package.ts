@@ -1,7 +1,8 @@
 /**
  * A finished pretraining run as an installable checkpoint package, `OUT/package/`:
  *
- *   package.json   `@zipper/checkpoint-<modality>-<preset>`, files: tower, tokenizer, card, plot
+ *   package.json   `@zipper/checkpoint-<modality>-<preset>` (or the run's --name), files: tower,
+ *                  tokenizer, card, plot
  *   README.md      a model card in the Hugging Face hub's style: front matter (library, task,
  *                  datasets, license, tags), then the command, data, steps, tokens, epochs, wall
  *                  time, seed, held-out loss and the loss plot
@@ -21,8 +22,18 @@ import { buildArgs, buildName } from '@zipper/data';
 
 export const PACKAGE_DIR = 'package';
 
-export function checkpointPackageName(run: Pick<PretrainRun, 'modality' | 'preset'>): string {
-  return `@zipper/checkpoint-${run.modality}-${run.preset}`;
+/** The run's `--name`, else `@zipper/checkpoint-<modality>-<preset>`. */
+export function checkpointPackageName(run: Pick<PretrainRun, 'modality' | 'preset' | 'packageName'>): string {
+  return run.packageName ?? `@zipper/checkpoint-${run.modality}-${run.preset}`;
+}
+
+/** `command` with `--name NAME` (replacing the one it has): the run's command once its package is renamed. */
+export function withPackageName(command: string, name: string): string {
+  const words = command.split(' ');
+  const at = words.indexOf('--name');
+  if (at < 0) return `${command} --name ${name}`;
+  words[at + 1] = name;
+  return words.join(' ');
 }
 
 /**

@@ -33,6 +33,8 @@ export interface PretrainRun {
   };
   readonly tokensPerStep: number;
   readonly parameters: number;
+  /** --name: the checkpoint package's npm name (absent: `@zipper/checkpoint-<modality>-<preset>`). */
+  readonly packageName?: string;
   /** --keep-best: OUT/best holds the run as of its lowest held-out loss (`total`; absent = none). */
   readonly keepBest?: string;
   readonly createdAt: string;
