@@ -16,6 +16,7 @@ import {
 } from '../src/args.js';
 import { UsageError } from '../src/command.js';
 import { QualityInvariantError } from '../src/commands/quality.js';
+import { parseSeeds } from '../src/eval/tts.js';
 import { reportError } from '../src/main.js';
 import { runCli } from './cli-harness.js';
 
@@ -120,7 +121,7 @@ describe('numeric options: one reader per kind, its bounds in its message', () =
     expect(probabilityArg('0', 'unit-noise')).toBe(0);
     expect(message(() => probabilityArg('1', 'unit-noise'))).toBe('--unit-noise takes a probability in [0, 1), got "1"');
   });
-  it('intArg takes an upper bound; seedArg is a uint32, so no two seeds alias; packageNameArg a scoped npm name', () => {
+  it('intArg takes an upper bound; seedArg and eval tts --seeds are uint32s, so no two seeds alias; packageNameArg a scoped npm name', () => {
     expect(intArg('7', 'x', 0, 0, 7)).toBe(7);
     expect(message(() => intArg('8', 'x', 0, 0, 7))).toBe('--x must be an integer in [0, 7], got "8"');
     expect(seedArg(undefined)).toBe(0);
@@ -129,6 +130,10 @@ describe('numeric options: one reader per kind, its bounds in its message', () =
     // 2^32 would alias seed 0 in every uint32 random stream (data order, sampling)
     expect(message(() => seedArg('4294967296'))).toBe('--seed must be an integer in [0, 4294967295], got "4294967296"');
     expect(message(() => seedArg('-1'))).toBe('--seed must be an integer in [0, 4294967295], got "-1"');
+    expect(parseSeeds('0,1,4294967295')).toEqual([0, 1, MAX_SEED]);
+    expect(message(() => parseSeeds('0,4294967296'))).toBe(
+      '--seeds takes integers in [0, 4294967295] separated by commas (e.g. 0,1,2), got "0,4294967296"',
+    );
     expect(packageNameArg('@zipper/checkpoint-speech-small-2048')).toBe('@zipper/checkpoint-speech-small-2048');
     for (const bad of ['checkpoint-x', '@Zipper/x', '@zipper/', '@zipper/a b'])
       expect(message(() => packageNameArg(bad))).toBe(`--name must be a scoped npm package name, got "${bad}"`);

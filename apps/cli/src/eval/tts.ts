@@ -21,7 +21,7 @@ import { SpeechUnitEncoder } from '@zipper/data/node';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
-import { intArg, numArg, parse, probabilityArg, topPArg } from '../args.js';
+import { intArg, MAX_SEED, numArg, parse, probabilityArg, topPArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
 import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
@@ -79,10 +79,10 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function parseSeeds(v: string | undefined): number[] {
+export function parseSeeds(v: string | undefined): number[] {
   const seeds = (v ?? '0,1,2').split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
-  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0))
-    throw new UsageError(`--seeds takes non-negative integers separated by commas (e.g. 0,1,2), got "${v}"`);
+  if (seeds.some((s) => !Number.isSafeInteger(s) || s < 0 || s > MAX_SEED))
+    throw new UsageError(`--seeds takes integers in [0, ${MAX_SEED}] separated by commas (e.g. 0,1,2), got "${v}"`);
   if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds names a seed twice: "${v}"`);
   return seeds;
 }
