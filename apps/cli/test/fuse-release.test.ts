@@ -95,12 +95,110 @@ describe('packageSource: what a run started from a package records of it', () =>
 });
 
 describe('zipper fuse release', () => {
-  it('refuses a run whose towers are plain directories, not versioned packages', async () => {
+  it('refuses a run whose towers are plain directories, not versioned packages; --tower m=PACKAGE names those folders published since (same sha256)', async () => {
     const run = path.join(data, 'run-dirs');
     expect((await train(run)).code).toBe(0);
-    const r = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-dirs')]);
+    const out = path.join(data, 'pkg-dirs');
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/tower of .* is a directory .*not a checkpoint package/);
+    expect(r.stderr).toMatch(/tower of .* is a directory .*not a checkpoint package.*pass --tower text=PACKAGE/);
+    expect(existsSync(out)).toBe(false);
+
+    // the two folders published as packages (copies with a package.json), and a speech package of other weights
+    const publish = (from: string, to: string, name: string) => {
+      cpSync(from, to, { recursive: true });
+      writeFileSync(path.join(to, 'package.json'), JSON.stringify({ name, version: '1.0.0' }));
+      return to;
+    };
+    const pubText = publish(towers.text, path.join(data, 'pub-text'), '@acme/checkpoint-text-tiny');
+    const pubSpeech = publish(towers.speech, path.join(data, 'pub-speech'), '@acme/checkpoint-speech-tiny');
+    const other = await saveTinyTowers(data, path.join(data, 'other-towers'), { speech: 9 });
+    const otherSpeech = publish(other.speech, path.join(data, 'pub-other'), '@acme/checkpoint-speech-other');
+    const sha = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dir, 'tower', 'metadata.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
+
+    const one = await runZipper(['fuse', 'release', '--run', run, '--out', out, '--tower', `text=${pubText}`]);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/the speech tower of .* is a directory .*pass --tower speech=PACKAGE/);
+    const wrong = await runZipper([
+      'fuse',
+      'release',
+      '--run',
+      run,
+      '--out',
+      out,
+      '--tower',
+      `text=${pubText}`,
+      '--tower',
+      `speech=${otherSpeech}`,
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(
+      `--tower speech=${otherSpeech}: @acme/checkpoint-speech-other@1.0.0 has tower weights sha256 ${sha(otherSpeech)}, but ${run} was trained on speech (${towers.speech}) with sha256 ${sha(towers.speech)}`,
+    );
+    const plain = await runZipper([
+      'fuse',
+      'release',
+      '--run',
+      run,
+      '--out',
+      out,
+      '--tower',
+      `text=${pubText}`,
+      '--tower',
+      `speech=${other.speech}`,
+    ]);
+    expect(plain.stderr).toMatch(/--tower speech=.*: .* is not a checkpoint package \(no package.json with a name and a version\)/);
+    expect(existsSync(out)).toBe(false); // nothing written by a refused release
+
+    const ok = await runZipper([
+      'fuse',
+      'release',
+      '--run',
+      run,
+      '--out',
+      out,
+      '--tower',
+      `text=${pubText}`,
+      '--tower',
+      `speech=${pubSpeech}`,
+    ]);
+    expect(ok.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(manifest.dependencies).toEqual({ '@acme/checkpoint-text-tiny': '1.0.0', '@acme/checkpoint-speech-tiny': '1.0.0' });
+    const zipperJson = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as {
+      towers: { name: string; checkpoint: { name: string; version: string | null; sha256: string } }[];
+    };
+    expect(zipperJson.towers.map((t) => t.checkpoint)).toEqual([
+      { name: '@acme/checkpoint-text-tiny', version: '1.0.0', sha256: sha(towers.text) },
+      { name: '@acme/checkpoint-speech-tiny', version: '1.0.0', sha256: sha(towers.speech) },
+    ]);
+    const shipped = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+    expect(shipped.towers.speech).toMatchObject({
+      name: '@acme/checkpoint-speech-tiny',
+      version: '1.0.0',
+      dir: '@acme/checkpoint-speech-tiny',
+    });
+    expect(shipped.command).toContain('--tower text=@acme/checkpoint-text-tiny --tower speech=@acme/checkpoint-speech-tiny');
+    const card = readFileSync(path.join(out, 'README.md'), 'utf8');
+    expect(card).toContain(`| speech | \`@acme/checkpoint-speech-tiny@1.0.0\` | \`${sha(towers.speech)}\` |`);
+    expect(card + JSON.stringify(shipped)).not.toContain(data); // no path of the training machine
+
+    // it loads from the packages (verified by sha256) and decodes like the run
+    const model = await loadTrainedModel(out, { text: pubText, speech: pubSpeech });
+    const source = await loadTrainedModel(run);
+    try {
+      const input = [[model.segment('text', model.text.encode('a test'))]];
+      const a = await model.generate(input, 'speech', { maxNewTokens: 4 });
+      const b = await source.generate(input, 'speech', { maxNewTokens: 4 });
+      expect(a[0]!.output).toBe('speech');
+      expect(a[0]!.output === 'speech' && b[0]!.output === 'speech' && Array.from(a[0]!.units)).toEqual(
+        b[0]!.output === 'speech' && Array.from(b[0]!.units),
+      );
+    } finally {
+      model.dispose();
+      source.dispose();
+    }
   }, 240_000);
 
   it('refuses a run stopped early (--minutes) and its OUT/best, naming the step and how to continue; --allow-unfinished releases it; after --resume both release', async () => {

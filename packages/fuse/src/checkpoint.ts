@@ -108,13 +108,36 @@ export async function loadTowerEntry(
   return { name: options.name, tower, bos: options.bos, eos: options.eos, source: from };
 }
 
+/** Options of `saveZipper`. */
+export interface SaveZipperOptions {
+  /** The stored weights' dtype (default float32). */
+  readonly dtype?: 'float32' | 'float16';
+  /**
+   * Tower checkpoints to name in zipper.json instead of the ones the towers were loaded from, by
+   * tower name: the same weights published since under another name (a tower folder released as a
+   * package). Each must have the loaded tower's sha256 (a `TowerMismatchError` otherwise).
+   */
+  readonly sources?: Readonly<Record<string, TowerSource>>;
+}
+
 /** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
-export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?: 'float32' | 'float16' } = {}): Promise<void> {
+export async function saveZipper(dir: string, zipper: Zipper, options: SaveZipperOptions = {}): Promise<void> {
   const fs = modelFileSystem();
   const c = zipper.config;
   const dtype = options.dtype ?? 'float32';
+  const sources = new Map(zipper.sources);
+  for (const [name, given] of Object.entries(options.sources ?? {})) {
+    const had = zipper.sources.get(name);
+    if (!c.towers.some((t) => t.name === name))
+      throw new CheckpointError(`sources: tower "${name}" is not in this model (towers: ${c.towers.map((t) => t.name).join(', ')})`);
+    if (!had || had.sha256 !== given.sha256)
+      throw new TowerMismatchError(
+        `sources: tower "${name}" was loaded from ${had ? `${had.name} with sha256 ${had.sha256}` : 'no tower checkpoint'}; ${given.name}${given.version ? `@${given.version}` : ''} has sha256 ${given.sha256}, so it does not hold these weights`,
+      );
+    sources.set(name, { name: given.name, version: given.version, sha256: given.sha256 });
+  }
   for (const f of c.freeze) {
-    if (!zipper.sources.has(f))
+    if (!sources.has(f))
       throw new CheckpointError(
         `tower "${f}" is frozen but has no tower checkpoint to refer to; save it with saveTower and zip the tower loaded with loadTowerEntry, or unfreeze it`,
       );
@@ -131,7 +154,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: { dtype?:
       bos: t.bos,
       eos: t.eos,
       frozen: c.freeze.includes(t.name),
-      checkpoint: zipper.sources.get(t.name) ?? null,
+      checkpoint: sources.get(t.name) ?? null,
     })),
     schedule: { links: c.schedule.links },
     options: {

@@ -86,4 +86,29 @@ describe('fused checkpoint', () => {
     await expect(loadZipper(path.join(root, 'fused'), { text: path.join(root, 'text-other') })).rejects.toThrow(TowerMismatchError);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('sources: names a tower checkpoint published since under another name (same sha256), the weights file unchanged; other weights refused', async () => {
+    const z = await loadZipper(path.join(root, 'fused'), { text: path.join(root, 'text-tower') });
+    const sha = (dir: string) => JSON.parse(readFileSync(path.join(root, dir, 'metadata.json'), 'utf8')).weights.sha256 as string;
+    const published = { name: '@acme/checkpoint-text-tiny', version: '1.2.3', sha256: sha('text-tower') };
+    await saveZipper(path.join(root, 'renamed'), z, { sources: { text: published } });
+    const info = (dir: string) => JSON.parse(readFileSync(path.join(root, dir, 'zipper.json'), 'utf8'));
+    expect(info('renamed').towers[0].checkpoint).toEqual(published);
+    expect(info('renamed').towers[1].checkpoint).toEqual(info('fused').towers[1].checkpoint); // speech as it was
+    expect(info('renamed').weights.sha256).toBe(info('fused').weights.sha256);
+    const back = await loadZipper(path.join(root, 'renamed'), { text: path.join(root, 'text-tower') });
+    expect(back.sources.get('text')).toEqual(published);
+    back.dispose();
+
+    const other = { ...published, sha256: sha('text-other') };
+    const err = await saveZipper(path.join(root, 'renamed-bad'), z, { sources: { text: other } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TowerMismatchError);
+    expect((err as Error).message).toBe(
+      `sources: tower "text" was loaded from text-tower with sha256 ${sha('text-tower')}; @acme/checkpoint-text-tiny@1.2.3 has sha256 ${sha('text-other')}, so it does not hold these weights`,
+    );
+    await expect(saveZipper(path.join(root, 'renamed-bad'), z, { sources: { image: published } })).rejects.toThrow(
+      /sources: tower "image" is not in this model \(towers: text, speech\)/,
+    );
+    z.dispose();
+  });
 });

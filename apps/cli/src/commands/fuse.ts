@@ -12,11 +12,13 @@ import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
+import { parseTowerOptions } from '../fuse/towers.js';
 import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
 import { untilStepCommand } from '../training/session.js';
 
 const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--name @zipper/checkpoint-zipper-small]
       [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N] [--allow-unfinished]
+      [--tower text|speech=PACKAGE ...]
 
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
@@ -28,6 +30,10 @@ Only a finished run is released: one whose loss.jsonl reached its schedule's las
 --until-step N); a run stopped early (--minutes, a kill) is refused with the step it reached and
 how to continue it (zipper fuse train --out RUN_DIR --resume). RUN_DIR/best (--keep-best) counts
 as finished once its run is. --allow-unfinished releases it anyway (the card says "steps N of M").
+--tower speech=PACKAGE: the run trained on a tower folder that is published since as a checkpoint
+package (e.g. zipper pretrain speech --out DIR --resume --name NAME): the package must hold the
+same tower weights and tokenizer (sha256), and the release names it (package.json, run.json,
+model/zipper.json, the card's commands). A tower recorded as a plain folder needs it.
 --notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).
 --version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
 changesets once the package is in the repository).`;
@@ -36,6 +42,7 @@ const RELEASE_OPTIONS = {
   run: { type: 'string' },
   out: { type: 'string' },
   name: { type: 'string' },
+  tower: { type: 'string', multiple: true },
   version: { type: 'string' },
   dtype: { type: 'string' },
   peer: { type: 'string', multiple: true },
@@ -61,6 +68,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   const command =
     until === undefined ? undefined : untilStepCommand(readFuseRun(path.join(path.resolve(v.run), 'run.json')).command, until);
   const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
+  const towers = parseTowerOptions(v.tower, { optional: true });
   await initBackend();
   const out = await releaseFusedRun(
     {
@@ -74,6 +82,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
       ...(until === undefined ? {} : { untilStep: until }),
       allowUnfinished: v['allow-unfinished'],
       ...(notes ? { notes } : {}),
+      towers,
     },
     (s) => void process.stderr.write(`${s}\n`),
   );

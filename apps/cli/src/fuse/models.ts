@@ -39,6 +39,7 @@ import {
   layoutBatch,
   loadZipper,
   saveZipper,
+  type SaveZipperOptions,
   SingleDecoder,
   singleDecoderDataParallel,
   Zipper,
@@ -64,8 +65,12 @@ export interface RunModel<B = unknown> {
   /** Data-parallel strategy factory (`--workers N`): each worker a replica of the model. */
   readonly parallel: (workers: number) => DataParallelGradients<B>;
   readonly freezePrefixes: readonly string[];
-  /** Writes the model in its release format (a directory, atomically); float16 halves the trained weights' bytes (a release). */
-  save(dir: string, options?: { readonly dtype?: 'float32' | 'float16' }): Promise<void>;
+  /**
+   * Writes the model in its release format (a directory, atomically); float16 halves the trained
+   * weights' bytes (a release); `sources` names tower checkpoints published since (saveZipper; a
+   * single decoder names none).
+   */
+  save(dir: string, options?: Pick<SaveZipperOptions, 'dtype' | 'sources'>): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
   /** Transcripts by the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included); ctcTranscripts. */
   readonly ctcTranscripts?: (

@@ -13,6 +13,10 @@
  * The weights are rewritten from the run's model/ (loaded, verified against the towers' sha256,
  * saved in --dtype), so the same run gives the same bytes.
  *
+ * A run trained on a tower folder is released once that folder is published as a checkpoint
+ * package: `towers` names the package, which must hold the same weights and tokenizer (sha256);
+ * run.json, model/zipper.json, package.json and the card then name it (`publishedTowers`).
+ *
  * Only a finished run is released (unless `allowUnfinished`): its loss.jsonl reached the end of its
  * schedule (recipe.steps, or the `--until-step` it was released at). `--minutes` or a kill stops a
  * run early, and its weights are not the recipe's. OUT/best (--keep-best) is the best evaluation
@@ -21,6 +25,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
+import { openModelFiles, readTowerCheckpointInfo, resolveModelLocation } from '@zipper/core';
+import { readPackageIdentity, TowerMismatchError } from '@zipper/fuse';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -28,6 +34,7 @@ import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
+import type { Modality, TowerRef } from './towers.js';
 import { buildArgs, buildName } from '@zipper/data';
 
 export interface ReleaseOptions {
@@ -45,6 +52,40 @@ export interface ReleaseOptions {
   readonly allowUnfinished?: boolean;
   /** Markdown placed in the card after its usage block (e.g. a "Limitations" section), verbatim. */
   readonly notes?: string;
+  /** `--tower m=PACKAGE`: a checkpoint package holding the very tower the run trained on (its folder, published since). */
+  readonly towers?: Partial<Record<Modality, string>>;
+}
+
+/**
+ * The run's towers as checkpoint packages: each `given` location must resolve to a package (a
+ * name and a version) whose tower weights have the sha256 run.json recorded (the tokenizer's is
+ * checked when the model loads); the others as recorded, each a package already.
+ */
+export async function publishedTowers(
+  run: Pick<FuseRun, 'towers'>,
+  runDir: string,
+  given: Partial<Record<Modality, string>>,
+): Promise<Record<Modality, TowerRef>> {
+  const out = { ...run.towers } as Record<Modality, TowerRef>;
+  for (const [m, location] of Object.entries(given) as [Modality, string][]) {
+    const want = run.towers[m];
+    const dir = resolveModelLocation(location);
+    const identity = await readPackageIdentity(openModelFiles(dir));
+    if (!identity?.version)
+      throw new UsageError(`--tower ${m}=${location}: ${dir} is not a checkpoint package (no package.json with a name and a version)`);
+    const sha256 = (await readTowerCheckpointInfo(path.join(dir, 'tower'))).metadata.weights.sha256;
+    if (sha256 !== want.sha256)
+      throw new TowerMismatchError(
+        `--tower ${m}=${location}: ${identity.name}@${identity.version} has tower weights sha256 ${sha256}, but ${runDir} was trained on ${want.name} (${want.dir}) with sha256 ${want.sha256}`,
+      );
+    out[m] = { ...want, location, dir, name: identity.name, version: identity.version };
+  }
+  for (const [m, t] of Object.entries(out))
+    if (t.version === null)
+      throw new UsageError(
+        `the ${m} tower of ${runDir} is a directory (${t.location}), not a checkpoint package: a released model must name installable towers; pass --tower ${m}=PACKAGE (that folder published as a checkpoint package, e.g. \`zipper pretrain ${m} --out DIR --resume --name NAME\`), or train with --tower ${m}=@zipper/checkpoint-...`,
+      );
+  return out;
 }
 
 const f4 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
@@ -145,12 +186,9 @@ function voiceTables(s: RunSummary, peers: readonly Metrics[], splits: readonly 
 export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => void): Promise<string> {
   const runDir = path.resolve(o.run);
   const summary = readRun(runDir);
-  const run = summary.run;
-  for (const [m, t] of Object.entries(run.towers))
-    if (t.version === null)
-      throw new UsageError(
-        `the ${m} tower of ${runDir} is a directory (${t.location}), not a checkpoint package: a released model must name installable towers; train with --tower ${m}=@zipper/checkpoint-...`,
-      );
+  const trainedOn = summary.run.towers;
+  const given = o.towers ?? {};
+  const run: FuseRun = { ...summary.run, towers: await publishedTowers(summary.run, runDir, given) };
   refusePastUntilStep(summary, o.untilStep);
   const unfinished = unfinishedReason(summary, o.untilStep);
   if (unfinished && !o.allowUnfinished)
@@ -158,9 +196,15 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   if (unfinished) log(`released unfinished (--allow-unfinished): ${unfinished}`);
   const out = path.resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const trained = await loadTrainedModel(runDir);
+  const trained = await loadTrainedModel(runDir, given);
+  const sources = Object.fromEntries(
+    Object.keys(given).map((m) => {
+      const t = run.towers[m as Modality];
+      return [m, { name: t.name, version: t.version, sha256: t.sha256 }];
+    }),
+  );
   try {
-    await trained.model.save(path.join(out, MODEL_DIR), { dtype: o.dtype });
+    await trained.model.save(path.join(out, MODEL_DIR), { dtype: o.dtype, sources });
   } finally {
     trained.dispose();
   }
@@ -176,7 +220,10 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
   for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
-  for (const t of Object.values(run.towers)) machine[t.dir] = t.name;
+  for (const m of Object.keys(run.towers) as Modality[]) {
+    machine[trainedOn[m].dir] = run.towers[m].name; // the folder it trained on, published as this package
+    machine[run.towers[m].dir] = run.towers[m].name;
+  }
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   for (const m of peers) if (m.out) machine[m.out] ??= 'PEER'; // a peer output copied elsewhere (docs/runs/peer) names where it was written
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
