@@ -66,9 +66,9 @@ export function intArg(value: string | undefined, name: string, fallback: number
 /** The largest seed: every random stream is seeded with a uint32 (@zipper/core's data config checks it too). */
 export const MAX_SEED = 0xffffffff;
 
-/** A `--seed` (or another option naming a seed): an integer in [0, 2^32 - 1], so no two seeds alias. */
-export function seedArg(value: string | undefined, fallback = 0, name = 'seed'): number {
-  return intArg(value, name, fallback, 0, MAX_SEED);
+/** `--seed` (default 0): an integer in [0, 2^32 - 1], so no two seeds alias. */
+export function seedArg(value: string | undefined): number {
+  return intArg(value, 'seed', 0, 0, MAX_SEED);
 }
 
 /** An npm package name with a scope (`--name` of a checkpoint package), e.g. `@zipper/checkpoint-text-small`. */
