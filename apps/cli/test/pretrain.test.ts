@@ -1,7 +1,7 @@
 // `zipper pretrain text|speech --preset tiny` on a tiny data build: the training and held-out
 // losses fall, run.json names everything needed to reproduce the run, the loss plot exists, the
 // saved tower loads with its tokenizer, and a second speech run reads every unit from the cache.
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
@@ -10,6 +10,7 @@ import { TextTower } from '@zipper/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LossPoint } from '../src/progress/index.js';
 import type { PretrainRun } from '../src/pretrain/run-file.js';
+import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
 import { buildTinyData, readLosses, runPretrain } from './pretrain-helpers.js';
 
 let data = '';
@@ -151,6 +152,50 @@ describe('zipper pretrain --preset tiny', () => {
         .filter((p) => 'loss' in p)
         .map((p) => p.step),
     ).toEqual([1, 2]); // no step trained again
+    expect(readFileSync(path.join(out, 'sessions.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(1); // nor a session recorded
+    expect(card()).toMatch(/over 1 session\(s\)/);
+  });
+
+  it("speech with --speech-tokenizer DIR: the card's command names it TOKENIZER, this package's tokenizer/ (no machine path)", async () => {
+    const tokenizer = path.join(data, 'my-units');
+    cpSync(defaultSpeechTokenizerDir(), tokenizer, { recursive: true });
+    const out = path.join(data, 'run-own-units');
+    const r = await runPretrain([
+      'speech',
+      '--data',
+      data,
+      '--preset',
+      'tiny',
+      '--out',
+      out,
+      '--steps',
+      '2',
+      '--speech-tokenizer',
+      tokenizer,
+      '--workers',
+      '0',
+      '--no-progress',
+    ]);
+    expect(r.code).toBe(0);
+    const card = readFileSync(path.join(out, 'package', 'README.md'), 'utf8');
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as PretrainRun;
+    expect(card).toContain(
+      'zipper pretrain speech --data DATA --preset tiny --out OUT --seed 0 --steps 2 --speech-tokenizer TOKENIZER --workers 0',
+    );
+    expect(card).toContain(
+      `\`TOKENIZER\`: this package's \`tokenizer/\` folder (the speech tokenizer it trained with, sha256 \`${run.tokenizer.sha256}\`)`,
+    );
+    expect(card).not.toContain(data);
+    const shipped = JSON.parse(readFileSync(path.join(out, 'package', 'run.json'), 'utf8')) as PretrainRun;
+    expect(shipped.tokenizer.source).toBe('TOKENIZER');
+    // the package's tokenizer/ is that tokenizer: the same files (its README aside)
+    const files = readdirSync(path.join(out, 'package', 'tokenizer'));
+    expect(files.sort()).toEqual(['centroids.safetensors', 'speech-tokenizer.json']);
+    for (const f of files)
+      expect(Buffer.compare(readFileSync(path.join(out, 'package', 'tokenizer', f)), readFileSync(path.join(tokenizer, f))), f).toBe(0);
+    // the default tokenizer is @zipper/speech's, named as such (no TOKENIZER legend)
+    const plain = readFileSync(path.join(data, 'run-speech', 'package', 'README.md'), 'utf8');
+    expect(plain).not.toContain('TOKENIZER');
   });
 
   it('refuses to overwrite a run, and run options on --resume', async () => {

@@ -87,10 +87,14 @@ export function writeCheckpointPackage(
   );
   copyFileSync(path.join(out, LOSS_PLOT), path.join(dir, 'loss.svg'));
   const speechPackage = packageDir('@zipper/speech');
+  // a speech tokenizer of its own (--speech-tokenizer DIR, not @zipper/speech's): the package's tokenizer/ is a copy
+  const source = run.tokenizer.source;
+  const ownTokenizer = source !== undefined && !(speechPackage && source.startsWith(speechPackage + path.sep)) ? source : undefined;
   const machine = {
     [run.data.dir]: 'DATA',
     [release.runDir ?? out]: 'OUT',
     ...(speechPackage ? { [speechPackage]: '@zipper/speech' } : {}),
+    ...(ownTokenizer ? { [ownTokenizer]: 'TOKENIZER' } : {}),
   };
   writeFileSync(path.join(dir, 'run.json'), portable(readFileSync(path.join(out, 'run.json'), 'utf8'), machine));
   const loader = run.modality === 'text' ? 'TextTower' : 'SpeechTower';
@@ -123,7 +127,11 @@ export function writeCheckpointPackage(
     command,
     '```',
     '',
-    '`DATA`: the data build below (`zipper data build --out DATA ...`); `OUT`: a new run folder.',
+    `\`DATA\`: the data build below (\`zipper data build --out DATA ...\`); \`OUT\`: a new run folder${
+      ownTokenizer
+        ? `; \`TOKENIZER\`: this package's \`tokenizer/\` folder (the speech tokenizer it trained with, sha256 \`${run.tokenizer.sha256}\`)`
+        : ''
+    }.`,
     '',
     '| | |',
     '|---|---|',

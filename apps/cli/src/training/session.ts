@@ -323,7 +323,8 @@ export async function runSession<B = Batch>(c: SessionConfig<B>): Promise<Sessio
       const sessionSeconds = elapsed();
       const sessionSteps = trainer.step - startStep;
       const tokensPerSecond = rate(sessionSeconds);
-      appendFileSync(path.join(c.out, SESSIONS_LOG), `${JSON.stringify(record(sessionSeconds))}\n`);
+      // a session that trained nothing (--resume of a finished run, e.g. to rename its package) is no training session
+      if (sessionSteps > 0) appendFileSync(path.join(c.out, SESSIONS_LOG), `${JSON.stringify(record(sessionSeconds))}\n`);
       rmSync(path.join(c.out, CURRENT_SESSION), { force: true });
       if (trainer.step < stop)
         log(
