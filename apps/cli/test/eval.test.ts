@@ -581,7 +581,11 @@ describe('bad input is one typed line', () => {
       2,
       /unknown split "test-dirty"; --split takes dev, test-clean, test-other/,
     ],
-    [['eval', 'tts', '--model', '?', '--data', '?', '--split', 'test-clean', '--seeds', '0,x'], 2, /--seeds takes non-negative integers/],
+    [
+      ['eval', 'tts', '--model', '?', '--data', '?', '--split', 'test-clean', '--seeds', '0,x'],
+      2,
+      /--seeds takes integers in \[0, 4294967295\] separated by commas/,
+    ],
     [
       ['eval', 'asr', '--model', '?', '--data', '?', '--split', 'dev', '--decoder', 'lexicon', '--guidance', '1'],
       2,
