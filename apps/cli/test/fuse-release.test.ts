@@ -117,52 +117,21 @@ describe('zipper fuse release', () => {
     const sha = (dir: string) =>
       (JSON.parse(readFileSync(path.join(dir, 'tower', 'metadata.json'), 'utf8')) as { weights: { sha256: string } }).weights.sha256;
 
-    const one = await runZipper(['fuse', 'release', '--run', run, '--out', out, '--tower', `text=${pubText}`]);
+    const release = (...given: string[]) =>
+      runZipper(['fuse', 'release', '--run', run, '--out', out, ...given.flatMap((g) => ['--tower', g])]);
+    const one = await release(`text=${pubText}`);
     expect(one.code).toBe(2);
     expect(one.stderr).toMatch(/the speech tower of .* is a directory .*pass --tower speech=PACKAGE/);
-    const wrong = await runZipper([
-      'fuse',
-      'release',
-      '--run',
-      run,
-      '--out',
-      out,
-      '--tower',
-      `text=${pubText}`,
-      '--tower',
-      `speech=${otherSpeech}`,
-    ]);
+    const wrong = await release(`text=${pubText}`, `speech=${otherSpeech}`);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(
       `--tower speech=${otherSpeech}: @acme/checkpoint-speech-other@1.0.0 has tower weights sha256 ${sha(otherSpeech)}, but ${run} was trained on speech (${towers.speech}) with sha256 ${sha(towers.speech)}`,
     );
-    const plain = await runZipper([
-      'fuse',
-      'release',
-      '--run',
-      run,
-      '--out',
-      out,
-      '--tower',
-      `text=${pubText}`,
-      '--tower',
-      `speech=${other.speech}`,
-    ]);
+    const plain = await release(`text=${pubText}`, `speech=${other.speech}`);
     expect(plain.stderr).toMatch(/--tower speech=.*: .* is not a checkpoint package \(no package.json with a name and a version\)/);
     expect(existsSync(out)).toBe(false); // nothing written by a refused release
 
-    const ok = await runZipper([
-      'fuse',
-      'release',
-      '--run',
-      run,
-      '--out',
-      out,
-      '--tower',
-      `text=${pubText}`,
-      '--tower',
-      `speech=${pubSpeech}`,
-    ]);
+    const ok = await release(`text=${pubText}`, `speech=${pubSpeech}`);
     expect(ok.code).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(manifest.dependencies).toEqual({ '@acme/checkpoint-text-tiny': '1.0.0', '@acme/checkpoint-speech-tiny': '1.0.0' });
