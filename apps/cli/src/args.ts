@@ -72,8 +72,8 @@ export function seedArg(value: string | undefined): number {
 }
 
 /** An npm package name with a scope (`--name` of a checkpoint package), e.g. `@zipper/checkpoint-text-small`. */
-export function packageNameArg(value: string, option = 'name'): string {
-  if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(value)) throw new UsageError(`--${option} must be a scoped npm package name, got "${value}"`);
+export function packageNameArg(value: string): string {
+  if (!/^@[a-z0-9-]+\/[a-z0-9.-]+$/.test(value)) throw new UsageError(`--name must be a scoped npm package name, got "${value}"`);
   return value;
 }
 

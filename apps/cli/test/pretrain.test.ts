@@ -20,6 +20,10 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
+/** A 2-step speech run of the tiny preset into `out` (`more`: options before --workers). */
+const tinySpeechRun = (out: string, ...more: string[]) =>
+  runPretrain(['speech', '--data', data, '--preset', 'tiny', '--out', out, '--steps', '2', ...more, '--workers', '0', '--no-progress']);
+
 describe('zipper pretrain --preset tiny', () => {
   for (const modality of ['text', 'speech'] as const) {
     it(`${modality}: training and held-out loss fall; run.json, loss.svg and a loadable tower`, async () => {
@@ -100,20 +104,7 @@ describe('zipper pretrain --preset tiny', () => {
   });
 
   it('speech: a second run featurizes nothing (units come from the cache)', async () => {
-    const r = await runPretrain([
-      'speech',
-      '--data',
-      data,
-      '--preset',
-      'tiny',
-      '--out',
-      path.join(data, 'run-speech-2'),
-      '--steps',
-      '2',
-      '--workers',
-      '0',
-      '--no-progress',
-    ]);
+    const r = await tinySpeechRun(path.join(data, 'run-speech-2'));
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/speech units: 11 utterances, [\d,]+ units \(0 featurized, 11 from /);
   });
@@ -160,22 +151,7 @@ describe('zipper pretrain --preset tiny', () => {
     const tokenizer = path.join(data, 'my-units');
     cpSync(defaultSpeechTokenizerDir(), tokenizer, { recursive: true });
     const out = path.join(data, 'run-own-units');
-    const r = await runPretrain([
-      'speech',
-      '--data',
-      data,
-      '--preset',
-      'tiny',
-      '--out',
-      out,
-      '--steps',
-      '2',
-      '--speech-tokenizer',
-      tokenizer,
-      '--workers',
-      '0',
-      '--no-progress',
-    ]);
+    const r = await tinySpeechRun(out, '--speech-tokenizer', tokenizer);
     expect(r.code).toBe(0);
     const card = readFileSync(path.join(out, 'package', 'README.md'), 'utf8');
     const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as PretrainRun;

@@ -70,7 +70,7 @@ export interface RunModel<B = unknown> {
    * weights' bytes (a release); `sources` names tower checkpoints published since (saveZipper; a
    * single decoder names none).
    */
-  save(dir: string, options?: Pick<SaveZipperOptions, 'dtype' | 'sources'>): Promise<void>;
+  save(dir: string, options?: SaveZipperOptions): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
   /** Transcripts by the zipped model's CTC head (present when it has one): per row of speech ids (bos/eos included); ctcTranscripts. */
   readonly ctcTranscripts?: (

@@ -25,8 +25,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
-import { openModelFiles, readTowerCheckpointInfo, resolveModelLocation } from '@zipper/core';
-import { readPackageIdentity, TowerMismatchError } from '@zipper/fuse';
+import { TowerMismatchError } from '@zipper/fuse';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -34,7 +33,7 @@ import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
-import type { Modality, TowerRef } from './towers.js';
+import { towerIdentity, type Modality, type TowerRef } from './towers.js';
 import { buildArgs, buildName } from '@zipper/data';
 
 export interface ReleaseOptions {
@@ -69,16 +68,16 @@ export async function publishedTowers(
   const out = { ...run.towers } as Record<Modality, TowerRef>;
   for (const [m, location] of Object.entries(given) as [Modality, string][]) {
     const want = run.towers[m];
-    const dir = resolveModelLocation(location);
-    const identity = await readPackageIdentity(openModelFiles(dir));
-    if (!identity?.version)
-      throw new UsageError(`--tower ${m}=${location}: ${dir} is not a checkpoint package (no package.json with a name and a version)`);
-    const sha256 = (await readTowerCheckpointInfo(path.join(dir, 'tower'))).metadata.weights.sha256;
-    if (sha256 !== want.sha256)
-      throw new TowerMismatchError(
-        `--tower ${m}=${location}: ${identity.name}@${identity.version} has tower weights sha256 ${sha256}, but ${runDir} was trained on ${want.name} (${want.dir}) with sha256 ${want.sha256}`,
+    const found = await towerIdentity(location);
+    if (found.version === null)
+      throw new UsageError(
+        `--tower ${m}=${location}: ${found.dir} is not a checkpoint package (no package.json with a name and a version)`,
       );
-    out[m] = { ...want, location, dir, name: identity.name, version: identity.version };
+    if (found.sha256 !== want.sha256)
+      throw new TowerMismatchError(
+        `--tower ${m}=${location}: ${found.name}@${found.version} has tower weights sha256 ${found.sha256}, but ${runDir} was trained on ${want.name} (${want.dir}) with sha256 ${want.sha256}`,
+      );
+    out[m] = { ...want, ...found };
   }
   for (const [m, t] of Object.entries(out))
     if (t.version === null)

@@ -96,27 +96,26 @@ export interface LoadedTowers {
   readonly refs: Readonly<Record<Modality, TowerRef>>;
 }
 
+/** A tower's identity without loading its weights: where `location` resolves, its package name and version (or the folder's name and null), its weights' sha256. */
+export async function towerIdentity(location: string): Promise<Pick<TowerRef, 'location' | 'dir' | 'name' | 'version' | 'sha256'>> {
+  const dir = resolveModelLocation(location);
+  const { metadata } = await readTowerCheckpointInfo(path.join(dir, 'tower'));
+  const identity = (await readPackageIdentity(openModelFiles(dir))) ?? { name: path.basename(dir), version: null };
+  return { location, dir, ...identity, sha256: metadata.weights.sha256 };
+}
+
 /** Loads both towers; with `expected` (a resume, a trained model) each sha256 must match. */
 export async function loadTowers(locations: TowerLocations, expected?: Readonly<Record<Modality, TowerRef>>): Promise<LoadedTowers> {
   const refs = {} as Record<Modality, TowerRef>;
   for (const m of MODALITIES) {
-    const dir = resolveModelLocation(locations[m]);
-    const { metadata } = await readTowerCheckpointInfo(path.join(dir, 'tower'));
-    const sha256 = metadata.weights.sha256;
+    const found = await towerIdentity(locations[m]);
     const want = expected?.[m];
-    if (want && sha256 !== want.sha256) {
+    if (want && found.sha256 !== want.sha256) {
       throw new TowerMismatchError(
-        `tower "${m}": ${dir} has weights sha256 ${sha256}, but this run was trained on ${want.name}${want.version ? `@${want.version}` : ''} (${want.dir}) with sha256 ${want.sha256}; pass --tower ${m}=<that tower>`,
+        `tower "${m}": ${found.dir} has weights sha256 ${found.sha256}, but this run was trained on ${want.name}${want.version ? `@${want.version}` : ''} (${want.dir}) with sha256 ${want.sha256}; pass --tower ${m}=<that tower>`,
       );
     }
-    refs[m] = {
-      location: locations[m],
-      dir,
-      ...((await readPackageIdentity(openModelFiles(dir))) ?? { name: path.basename(dir), version: null }),
-      sha256,
-      tokenizerSha256: '',
-      config: { vocabSize: 0, dModel: 0, nLayers: 0, nHeads: 0, maxSeqLen: 0 },
-    };
+    refs[m] = { ...found, tokenizerSha256: '', config: { vocabSize: 0, dModel: 0, nLayers: 0, nHeads: 0, maxSeqLen: 0 } };
   }
   const text = await TextTower.load(refs.text.dir);
   let speech: SpeechTower;

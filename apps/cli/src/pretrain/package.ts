@@ -17,6 +17,7 @@ import path from 'node:path';
 import { isHeldOut, type LossPoint } from '../progress/index.js';
 import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, untilStepCommand, type SessionRecord } from '../training/session.js';
 import { packageDir, portable } from '../training/portable.js';
+import { defaultSpeechTokenizerDir } from './prepare.js';
 import type { PretrainRun } from './run-file.js';
 import { buildArgs, buildName } from '@zipper/data';
 
@@ -89,7 +90,7 @@ export function writeCheckpointPackage(
   const speechPackage = packageDir('@zipper/speech');
   // a speech tokenizer of its own (--speech-tokenizer DIR, not @zipper/speech's): the package's tokenizer/ is a copy
   const source = run.tokenizer.source;
-  const ownTokenizer = source !== undefined && !(speechPackage && source.startsWith(speechPackage + path.sep)) ? source : undefined;
+  const ownTokenizer = source !== undefined && source !== defaultSpeechTokenizerDir() ? source : undefined;
   const machine = {
     [run.data.dir]: 'DATA',
     [release.runDir ?? out]: 'OUT',
