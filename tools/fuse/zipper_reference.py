@@ -343,7 +343,7 @@ class Zipper(nn.Module):
             link = self.ctc_link(h)
             if link is None:
                 raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: no such link in the schedule")
-            unknown = sorted(set(h) - {"from", "to", "labels", "encoderLayers", "feedLinks"})
+            unknown = sorted(set(h) - {"from", "to", "labels", "encoderLayers", "feedLinks", "search"})  # search: decoding settings, no weights
             if unknown:
                 raise ZipperConfigError(f"ctc head {h['to']} <- {h['from']}: {', '.join(unknown)} not implemented by the PyTorch twin")
             classes = h["labels"]["classes"] if h.get("labels") else spec[h["to"]]["config"]["vocabSize"]

@@ -236,6 +236,18 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     expect(diff).toBeGreaterThan(1e-3);
   });
 
+  it("a CTC head's lexicon search settings (decoding only, no weights) load in the twin and change no logit", async () => {
+    const doc = JSON.parse(readFileSync(path.join(dirs.zipped, 'zipper.json'), 'utf8')) as { options: { ctc: Record<string, unknown>[] } };
+    doc.options.ctc[0]!['search'] = { wordBonus: -1, blankPenalty: 1 };
+    const searched = path.join(tmp, 'searched');
+    cpSync(dirs.zipped, searched, { recursive: true });
+    writeFileSync(path.join(searched, 'zipper.json'), JSON.stringify(doc));
+    const plain = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'), ['--ctc']);
+    const carried = await twinLogits(PY, { zipped: searched, text: dirs.text }, path.join(tmp, 'examples.json'), ['--ctc']);
+    expect(Object.keys(carried.logits).sort()).toEqual(['speech', 'text', 'text_from_speech']);
+    expect(carried.logits).toEqual(plain.logits);
+  });
+
   it('the twin refuses an option it does not implement', async () => {
     const doc = JSON.parse(readFileSync(path.join(dirs.zipped, 'zipper.json'), 'utf8')) as { options: Record<string, unknown> };
     doc.options['crossGateScale'] = 2;

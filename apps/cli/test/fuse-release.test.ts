@@ -1,7 +1,7 @@
 // `zipper fuse release`: a trained run as an installable checkpoint package (float16 weights,
 // package.json naming the exact tower versions, a model card), on a tiny data build and tiny towers.
 // A run stopped before its schedule ended (--minutes) is refused unless --allow-unfinished.
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
@@ -12,7 +12,7 @@ import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
+import { buildTinyWordLm, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
 
 type Held = Extract<LossPoint, { heldOut: number }>;
 
@@ -513,5 +513,78 @@ describe('zipper fuse release', () => {
     const gone = await runZipper(['fuse', 'release', '--run', warm, '--out', path.join(data, 'pkg-gone')]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain(`the run started from ${source} (--init-from), which has no run.json here`);
+  }, 240_000);
+  it('--beam, --word-bonus, --blank-penalty: the package carries the settings its lexicon evaluations used, and the apps search with them; other settings refused', async () => {
+    // the tiny towers as packages, installed beside the release (found by name, as npm installs them)
+    const modules = path.join(data, 'node_modules', '@zipper');
+    mkdirSync(modules, { recursive: true });
+    for (const [m, dir] of Object.entries(towers)) {
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+      if (!existsSync(path.join(modules, `checkpoint-${m}-tiny`))) symlinkSync(dir, path.join(modules, `checkpoint-${m}-tiny`));
+    }
+    const run = path.join(data, 'run-search');
+    expect((await train(run, '--ctc-weight', '0.3', '--ctc-labels', 'bytes')).code).toBe(0);
+    const lm = path.join(data, 'search-lm.safetensors');
+    expect((await buildTinyWordLm(data, lm)).code).toBe(0);
+    const lexiconEval = (model: string, ...more: string[]) =>
+      runZipper([
+        ...['eval', 'asr', '--model', model, '--data', data, '--split', 'test-clean', '--limit', '4'],
+        ...['--decoder', 'lexicon', '--lm', lm, '--json', ...more],
+      ]);
+    const settings = ['--beam', '8', '--word-bonus', '1', '--blank-penalty', '0'];
+    const evaluated = await lexiconEval(run, ...settings);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const runEval = summaryOf(evaluated) as { out: string };
+
+    // released with the search's defaults, the card would show what the apps do not do
+    const pkg = path.join(data, 'pkg-search');
+    const refused = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--dtype', 'float32']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'test-clean (beam 8 where the package has 128, word bonus 1 where the package has -2, blank penalty 0 where the package has 1.5)',
+    );
+    expect(existsSync(pkg)).toBe(false);
+    const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--dtype', 'float32', ...settings]);
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(readFileSync(path.join(pkg, 'model', 'zipper.json'), 'utf8')) as { options: { ctc: { search?: unknown }[] } };
+    expect(info.options.ctc[0]!.search).toEqual({ beam: 8, wordBonus: 1, blankPenalty: 0 });
+    expect(readFileSync(path.join(pkg, 'README.md'), 'utf8')).toContain(
+      "with LM weight 1, word bonus 1, blank penalty 0, beam 8: this package's own settings (model/zipper.json, its CTC head's `search`), which the apps use.",
+    );
+    // the package evaluated with no setting given searches with its own: the run's transcripts
+    const pkgEval = await lexiconEval(pkg, '--out', path.join(data, 'pkg-search-eval'));
+    expect(pkgEval.code, pkgEval.stderr).toBe(0);
+    const pm = summaryOf(pkgEval) as { out: string; lexicon: Record<string, number> };
+    expect(pm.lexicon).toMatchObject({ beam: 8, lmWeight: 1, wordBonus: 1, blankPenalty: 0 });
+    const hyps = (out: string) => readFileSync(path.join(out, 'hyp.txt'), 'utf8');
+    expect(hyps(pm.out)).toBe(hyps(runEval.out));
+    // zipper transcribe too; a setting given overrides its own, the others stay
+    const first = JSON.parse(readFileSync(path.join(runEval.out, 'utterances.jsonl'), 'utf8').split('\n')[0]!) as {
+      id: string;
+      hyp: string;
+    };
+    const t = await runZipper([
+      'transcribe',
+      path.join(data, 'audio', 'test-clean', `${first.id}.wav`),
+      '--model',
+      pkg,
+      '--lm',
+      lm,
+      '--json',
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    expect((summaryOf(t) as { decoder: string; results: { text: string }[] }).results[0]!.text).toBe(first.hyp.trim());
+    const over = await lexiconEval(pkg, '--word-bonus', '-2', '--out', path.join(data, 'pkg-search-over'));
+    expect((summaryOf(over) as { lexicon: Record<string, number> }).lexicon).toMatchObject({ beam: 8, wordBonus: -2, blankPenalty: 0 });
+
+    // the settings need a byte-label head; bad values are usage errors
+    const noHead = path.join(data, 'run-search-nohead');
+    expect((await train(noHead)).code).toBe(0);
+    const none = await runZipper(['fuse', 'release', '--run', noHead, '--out', path.join(data, 'pkg-nohead'), '--word-bonus', '1']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/needs a byte-label CTC head .*this model has none/);
+    const bad = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-bad'), '--beam', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--beam must be an integer >= 1/);
   }, 240_000);
 });

@@ -19,8 +19,7 @@
  *   resolveAsrDecoder('auto', offer, where);  // 'lexicon'
  */
 import { ConfigError } from '@zipper/core';
-import type { CtcHeadSpec, ZipperConfig } from './config.js';
-import { CTC_BYTE_CLASSES } from './ctc-decode.js';
+import { CTC_BYTE_CLASSES, type CtcHeadSpec, type ZipperConfig } from './config.js';
 
 export type AsrDecoder = 'lexicon' | 'ctc' | 'attention' | 'joint';
 

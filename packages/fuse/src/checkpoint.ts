@@ -29,7 +29,8 @@ import {
   ZipperError,
   type ModelFiles,
 } from '@zipper/core';
-import { resolveZipperConfig, type CrossRopeSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import { ctcHeadName, resolveZipperConfig, type CrossRopeSpec, type CtcHeadSpec, type ZipperConfig } from './config.js';
+import type { LexiconSearchSettings } from './ctc-lexicon.js';
 import { TowerMismatchError } from './errors.js';
 import type { FusionLink } from './schedule.js';
 import { Zipper, type TowerEntry, type TowerSource } from './zipper.js';
@@ -118,6 +119,27 @@ export interface SaveZipperOptions {
    * package). Each must have the loaded tower's sha256 (a `TowerMismatchError` otherwise).
    */
   readonly sources?: Readonly<Record<string, TowerSource>>;
+  /**
+   * The lexicon search settings to store with CTC heads, by head name (`ctcHeadName`, e.g.
+   * `text_from_speech`), replacing what the head carried (`{}`: none, the search's defaults):
+   * a released model's decoder settings, chosen on dev (`zipper fuse release --word-bonus ...`).
+   */
+  readonly search?: Readonly<Record<string, LexiconSearchSettings>>;
+}
+
+/** `c`'s CTC heads with the `search` settings given by head name (ConfigError for a head the model lacks). */
+function headsWithSearch(c: ZipperConfig, search: Readonly<Record<string, LexiconSearchSettings>>): readonly CtcHeadSpec[] {
+  const names = c.ctc.map(ctcHeadName);
+  for (const n of Object.keys(search))
+    if (!names.includes(n))
+      throw new ConfigError(`search: the model has no CTC head "${n}" (heads: ${names.length > 0 ? names.join(', ') : 'none'})`);
+  const ctc = c.ctc.map((h) => {
+    const given = search[ctcHeadName(h)];
+    if (given === undefined) return h;
+    const { search: _carried, ...rest } = h;
+    return { ...rest, search: given };
+  });
+  return resolveZipperConfig({ ...c, ctc }).ctc;
 }
 
 /** Saves the fused checkpoint of `zipper` to `dir` (see the file header). */
@@ -142,6 +164,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: SaveZippe
         `tower "${f}" is frozen but has no tower checkpoint to refer to; save it with saveTower and zip the tower loaded with loadTowerEntry, or unfreeze it`,
       );
   }
+  const ctc = options.search ? headsWithSearch(c, options.search) : c.ctc;
   const frozen = c.freeze.map((n) => `towers.${n}.`);
   const stored = new Map([...zipper.params].filter(([k]) => !frozen.some((p) => k.startsWith(p))));
   const weights = encodeSafetensors(await toHostTensors(stored), { dtype, metadata: { format: 'pt', arch: FUSED_FORMAT } });
@@ -161,7 +184,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: SaveZippe
       inputProjection: c.inputProjection,
       inputProjectionLayers: c.inputProjectionLayers,
       projectionLayers: c.projectionLayers,
-      ...(c.ctc.length > 0 ? { ctc: c.ctc } : {}),
+      ...(ctc.length > 0 ? { ctc } : {}),
       ...(c.crossRope.length > 0 ? { crossRope: c.crossRope } : {}),
     },
     weights: { file: WEIGHTS, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },

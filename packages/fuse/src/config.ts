@@ -4,6 +4,7 @@
  * naming the broken invariant.
  */
 import { ConfigError, resolveTowerConfig, type TowerConfig, type TowerConfigInput } from '@zipper/core';
+import { resolveLexiconSearchSettings, type LexiconSearchSettings } from './ctc-lexicon.js';
 import {
   everyNthSchedule,
   intervalSchedule,
@@ -66,7 +67,17 @@ export interface CtcHeadSpec {
    * layer at or above the head link's, so that reading the encoder adds no dependency cycle.
    */
   readonly feedLinks?: boolean;
+  /**
+   * The lexicon search's settings chosen for this head (on a dev split; not in the paper): the
+   * apps search with them where the caller gives none (`ctcTranscripts`), so a checkpoint decodes
+   * as its model card measured it. Absent: the search's defaults (`resolveLexiconBeamOptions`).
+   * A byte-label head only (the search spells bytes). Not architecture: no weight depends on it.
+   */
+  readonly search?: LexiconSearchSettings;
 }
+
+/** Classes of a label map read as UTF-8 bytes (`zipper fuse train --ctc-labels bytes`): what the lexicon search spells. */
+export const CTC_BYTE_CLASSES = 256;
 
 export interface CtcLabels {
   readonly classes: number;
@@ -233,9 +244,9 @@ function resolveCtcHeads(
     if (
       h === null ||
       typeof h !== 'object' ||
-      Object.keys(h).some((k) => !['from', 'to', 'labels', 'encoderLayers', 'feedLinks'].includes(k))
+      Object.keys(h).some((k) => !['from', 'to', 'labels', 'encoderLayers', 'feedLinks', 'search'].includes(k))
     )
-      throw new ConfigError(`ctc[${i}] must be { from, to, labels?, encoderLayers?, feedLinks? }, got ${JSON.stringify(h)}`);
+      throw new ConfigError(`ctc[${i}] must be { from, to, labels?, encoderLayers?, feedLinks?, search? }, got ${JSON.stringify(h)}`);
     for (const n of [h.from, h.to])
       if (!names.includes(n)) throw new ConfigError(`ctc[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
     if (!schedule.links.some((l) => l.to === h.to && l.from === h.from))
@@ -257,8 +268,17 @@ function resolveCtcHeads(
           `ctc[${i}].feedLinks: link ${h.to}@${low.toLayer} <- ${h.from}@${low.fromLayer} reads a lower source layer than the head's link (${h.from}@${first.fromLayer}); the encoder reads that one`,
         );
     }
-    // 0 and false are not stored: zipper.json stays as before
-    const encoder = { ...(encoderLayers > 0 ? { encoderLayers } : {}), ...(feedLinks ? { feedLinks } : {}) };
+    if (h.search !== undefined && h.labels?.classes !== CTC_BYTE_CLASSES)
+      throw new ConfigError(
+        `ctc[${i}].search: the lexicon search spells UTF-8 bytes, but this head predicts ${h.labels ? `${h.labels.classes} labels` : 'tokens'}`,
+      );
+    const search = h.search === undefined ? {} : resolveLexiconSearchSettings(h.search, `ctc[${i}].search`);
+    // 0, false and no search settings are not stored: zipper.json stays as before
+    const encoder = {
+      ...(encoderLayers > 0 ? { encoderLayers } : {}),
+      ...(feedLinks ? { feedLinks } : {}),
+      ...(Object.keys(search).length > 0 ? { search } : {}),
+    };
     if (h.labels === undefined) return Object.freeze({ from: h.from, to: h.to, ...encoder });
     const { classes, map } = h.labels;
     const v = (towers.find((t) => t.name === h.to) as ZipperTowerSpec).config.vocabSize;

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { argmax, ConfigError, ShapeError } from '@zipper/core';
-import { ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec } from './config.js';
+import { CTC_BYTE_CLASSES, ctcClasses, ctcHeadName, towerSpec, type CtcHeadSpec } from './config.js';
 import type { Zipper } from './zipper.js';
 
 /** Per row of `inputs` (ids of the head's source tower, bos and eos included): the decoded labels. */
@@ -29,9 +29,6 @@ export function ctcGreedy(zipper: Zipper, inputs: readonly (readonly number[])[]
     return labels;
   });
 }
-
-/** Classes of a label map read as UTF-8 bytes (`zipper fuse train --ctc-labels bytes`). */
-export const CTC_BYTE_CLASSES = 256;
 
 /**
  * The text of a CTC head's labels (ctcGreedy's output): a head over its `to` tower's tokens is

@@ -122,6 +122,49 @@ export interface LexiconBeamOptions {
 
 export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
 
+/**
+ * The search settings a model may carry for its CTC head (`CtcHeadSpec.search`, chosen on a dev
+ * split for that model): `ctcTranscripts`, and so both apps, search with them where the caller
+ * gives none. The other settings are the search's own (pruning, n best), not the model's.
+ */
+export type LexiconSearchSettings = Pick<LexiconBeamOptions, 'beam' | 'lmWeight' | 'wordBonus' | 'blankPenalty'>;
+
+export const LEXICON_SEARCH_KEYS: readonly (keyof LexiconSearchSettings)[] = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty'];
+
+/**
+ * `given` over the model's `carried` settings, key by key (a key `given` leaves undefined keeps
+ * the carried value): what a search of that model uses, before the defaults fill the rest.
+ */
+export function withCarriedSearch(carried: LexiconSearchSettings | undefined, given: LexiconBeamOptions = {}): LexiconBeamOptions {
+  const out: Record<string, number> = { ...carried };
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v as number;
+  return out;
+}
+
+/**
+ * Checks settings to be carried by a model: only `LEXICON_SEARCH_KEYS`, each valid for the search
+ * (ConfigError otherwise, `where` naming them); the defined ones, frozen.
+ */
+export function resolveLexiconSearchSettings(s: LexiconSearchSettings, where = 'search'): LexiconSearchSettings {
+  if (s === null || typeof s !== 'object' || Array.isArray(s))
+    throw new ConfigError(`${where} must be an object of ${LEXICON_SEARCH_KEYS.join(', ')}, got ${JSON.stringify(s)}`);
+  const unknown = Object.keys(s).filter((k) => !(LEXICON_SEARCH_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `${where}: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a model's search setting (${LEXICON_SEARCH_KEYS.join(', ')})`,
+    );
+  const defined = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as LexiconSearchSettings;
+  for (const [k, v] of Object.entries(defined))
+    if (typeof v !== 'number') throw new ConfigError(`${where}.${k} must be a number, got ${JSON.stringify(v)}`);
+  try {
+    resolveLexiconBeamOptions(defined);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${where}: ${e.message}`);
+    throw e;
+  }
+  return Object.freeze(defined);
+}
+
 export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedLexiconBeamOptions {
   const r = {
     beam: o.beam ?? 128,

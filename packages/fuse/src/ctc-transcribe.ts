@@ -12,9 +12,9 @@
  *   ctcTranscripts(zipper, rows, decodeTokens, { lexicon, rescore: { weight: 0.5, encode } });  // + the zipped decoder
  */
 import { ConfigError } from '@zipper/core';
-import { towerSpec, type CtcHeadSpec } from './config.js';
-import { CTC_BYTE_CLASSES, ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
-import { ctcLexiconBeam, resolveLexiconBeamOptions, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
+import { CTC_BYTE_CLASSES, towerSpec, type CtcHeadSpec } from './config.js';
+import { ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
+import { ctcLexiconBeam, resolveLexiconBeamOptions, withCarriedSearch, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
 import { wrapSegment } from './segments.js';
 import { targetLogProbsAfter } from './target-log-probs.js';
 import type { Zipper } from './zipper.js';
@@ -24,7 +24,7 @@ export interface CtcTranscriptOptions {
   readonly head?: CtcHeadSpec;
   /** Search the words of this lexicon instead of decoding greedily. */
   readonly lexicon?: ByteLexicon;
-  /** The lexicon search's settings (its dev-chosen defaults otherwise). */
+  /** The lexicon search's settings, over the ones the head carries (`CtcHeadSpec.search`), over the search's defaults. */
   readonly search?: LexiconBeamOptions;
   /** Re-rank the lexicon search's n best with the zipped decoder (needs `lexicon`). */
   readonly rescore?: RescoreOptions;
@@ -67,11 +67,12 @@ export function ctcTranscripts(
     throw new ConfigError(
       `lexicon decoding spells UTF-8 bytes, but the CTC head ${head.to} <- ${head.from} predicts ${head.labels ? `${head.labels.classes} labels` : 'tokens'}; train it with zipper fuse train --ctc-labels bytes`,
     );
+  const search = withCarriedSearch(head.search, o.search);
   const { rows, classes } = ctcLogProbs(zipper, inputs, head);
   const r = o.rescore;
   if (!r) {
     return rows.map((row) => {
-      const best = ctcLexiconBeam(row, classes, o.lexicon!, o.search)[0];
+      const best = ctcLexiconBeam(row, classes, o.lexicon!, search)[0];
       return { text: best?.text ?? '', count: best?.words.length ?? 0 };
     });
   }
@@ -79,9 +80,9 @@ export function ctcTranscripts(
   if (!(r.weight >= 0) || !Number.isFinite(r.weight)) throw new ConfigError(`rescore weight must be a finite number >= 0, got ${r.weight}`);
   if (!Number.isInteger(nBest) || nBest < 1) throw new ConfigError(`rescore nBest must be an integer >= 1, got ${nBest}`);
   const target = towerSpec(zipper.config, head.to);
-  const { beam } = resolveLexiconBeamOptions(o.search);
+  const { beam } = resolveLexiconBeamOptions(search);
   return rows.map((row, i) => {
-    const hyps = ctcLexiconBeam(row, classes, o.lexicon!, { ...o.search, nBest: Math.min(nBest, beam) });
+    const hyps = ctcLexiconBeam(row, classes, o.lexicon!, { ...search, nBest: Math.min(nBest, beam) });
     if (hyps.length === 0) return { text: '', count: 0, candidates: [] };
     const candidates = hyps.map((h) => h.text);
     const ids = hyps.map((h) => Array.from(r.encode(h.text)));

@@ -71,7 +71,7 @@ describe('CTC head', () => {
     ).toThrow(/no link text <- speech/);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'audio', to: 'text' }] })).toThrow(ConfigError);
     expect(() => resolveZipperConfig({ ...base, ...CTC, ctc: [{ from: 'speech', to: 'text', weight: 1 } as never] })).toThrow(
-      /must be \{ from, to, labels\?, encoderLayers\?, feedLinks\? \}/,
+      /must be \{ from, to, labels\?, encoderLayers\?, feedLinks\?, search\? \}/,
     );
     expect(resolveZipperConfig({ ...base, ...SCHEDULE }).ctc).toEqual([]);
   });

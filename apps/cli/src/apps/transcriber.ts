@@ -5,7 +5,14 @@
  * pieces of equal length decode together (generateZipped batches rows whose streams are equal),
  * so several files are ordered by length and decoded `batch` rows per call.
  */
-import { ASR_DECODERS, canSearchLexicon, resolveAsrDecoder, type AsrDecoder } from '@zipper/fuse';
+import {
+  ASR_DECODERS,
+  canSearchLexicon,
+  resolveAsrDecoder,
+  resolveLexiconSearchSettings,
+  type AsrDecoder,
+  type LexiconSearchSettings,
+} from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
@@ -65,6 +72,31 @@ export function parseRescore(
     throw new UsageError(`--rescore and --n-best are for --decoder ${allowed.join(' or ')}`);
   if (nBest !== undefined && rescore === undefined) throw new UsageError('--n-best needs --rescore W');
   return rescore === undefined ? undefined : { weight: numArg(rescore, 'rescore', 0), nBest: intArg(nBest, 'n-best', 8, 1) };
+}
+
+/**
+ * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty` (zipper eval asr, zipper fuse release):
+ * the lexicon search settings given, each checked, the absent ones left out (the model's own, else
+ * the search's defaults, fill them: @zipper/fuse withCarriedSearch).
+ */
+export function lexiconSearchArgs(v: {
+  readonly beam?: string;
+  readonly 'lm-weight'?: string;
+  readonly 'word-bonus'?: string;
+  readonly 'blank-penalty'?: string;
+}): LexiconSearchSettings {
+  const given = {
+    ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
+    ...(v['lm-weight'] !== undefined ? { lmWeight: numArg(v['lm-weight'], 'lm-weight', 0) } : {}),
+    ...(v['word-bonus'] !== undefined ? { wordBonus: numArg(v['word-bonus'], 'word-bonus', 0, -Infinity) } : {}),
+    ...(v['blank-penalty'] !== undefined ? { blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', 0, -Infinity) } : {}),
+  };
+  try {
+    return resolveLexiconSearchSettings(given);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { intArg, packageNameArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
+import { lexiconSearchArgs } from '../apps/transcriber.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { parseTowerOptions } from '../fuse/towers.js';
@@ -18,7 +19,7 @@ import { untilStepCommand } from '../training/session.js';
 
 const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--name @zipper/checkpoint-zipper-small]
       [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N] [--allow-unfinished]
-      [--tower text|speech=PACKAGE ...]
+      [--tower text|speech=PACKAGE ...] [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P]
 
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
@@ -34,6 +35,10 @@ as finished once its run is. --allow-unfinished releases it anyway (the card say
 package (e.g. zipper pretrain speech --out DIR --resume --name NAME): the package must hold the
 same tower weights and tokenizer (sha256), and the release names it (package.json, run.json,
 model/zipper.json, the card's commands). A tower recorded as a plain folder needs it.
+--beam, --lm-weight, --word-bonus, --blank-penalty: the lexicon search's settings stored with the
+package's CTC head (model/zipper.json), which zipper transcribe, zipper eval asr and the web page
+then use where none is given (chosen on dev; default: none stored, the search's defaults). Every
+lexicon evaluation in RUN/eval must have searched with the package's settings (else refused).
 --notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).
 --version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
 changesets once the package is in the repository).`;
@@ -49,6 +54,10 @@ const RELEASE_OPTIONS = {
   'until-step': { type: 'string' },
   'allow-unfinished': { type: 'boolean', default: false },
   notes: { type: 'string' },
+  beam: { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-bonus': { type: 'string' },
+  'blank-penalty': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -69,6 +78,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
     until === undefined ? undefined : untilStepCommand(readFuseRun(path.join(path.resolve(v.run), 'run.json')).command, until);
   const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
   const towers = parseTowerOptions(v.tower, { optional: true });
+  const search = lexiconSearchArgs(v);
   await initBackend();
   const out = await releaseFusedRun(
     {
@@ -83,6 +93,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
       allowUnfinished: v['allow-unfinished'],
       ...(notes ? { notes } : {}),
       towers,
+      ...(Object.keys(search).length > 0 ? { search } : {}),
     },
     (s) => void process.stderr.write(`${s}\n`),
   );

@@ -26,7 +26,8 @@ speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transc
 --decoder: auto (default) picks the best the model has, measured on dev (docs/results.md):
 lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling only words of a
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
-them with it; ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
+else the search's defaults; ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
 --rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best transcripts by

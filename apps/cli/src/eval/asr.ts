@@ -11,8 +11,8 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { resolveLexiconBeamOptions } from '@zipper/fuse';
-import { parseRescore, resolveDecoder } from '../apps/transcriber.js';
+import { resolveLexiconBeamOptions, withCarriedSearch } from '@zipper/fuse';
+import { lexiconSearchArgs, parseRescore, resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -40,7 +40,8 @@ default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr
 --decoder lexicon: the CTC head's beam search over words of a word LM (--lm FILE, default the text
 tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
 by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.0,
--2, 1.5: chosen on dev with the shipped trigram LM); --rescore W re-ranks its --n-best
+-2, 1.5: chosen on dev with the shipped trigram LM; a model that carries its own, written by
+zipper fuse release --word-bonus ..., searches with those where none is given); --rescore W re-ranks its --n-best
 hypotheses by adding W x the zipped text tower's log-probability of each given the speech
 (two-pass decoding; not in the paper); --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
@@ -95,13 +96,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3, 0, 1) };
-  const defaults = resolveLexiconBeamOptions();
-  const lexiconOptions = resolveLexiconBeamOptions({
-    beam: intArg(v.beam, 'beam', defaults.beam, 1),
-    lmWeight: numArg(v['lm-weight'], 'lm-weight', defaults.lmWeight),
-    wordBonus: numArg(v['word-bonus'], 'word-bonus', defaults.wordBonus, -Infinity),
-    blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', defaults.blankPenalty, -Infinity),
-  });
+  // the settings given; the others are the model's own (its CTC head's `search`), else the search's defaults
+  const givenSearch = lexiconSearchArgs(v);
   const input = openSplit(v.data, split, { limit, voice: v.voice }, split === TRAIN_SPLIT ? trainPairsOf(v.model, 'asr') : undefined);
   await initBackend();
   const t0 = performance.now();
@@ -109,6 +105,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     await resolveDecoder(m, dir, decoder, v.lm);
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
+    const lexiconOptions = resolveLexiconBeamOptions(withCarriedSearch(m.ctcHead?.search, givenSearch));
     const out = path.resolve(
       v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${rescore ? '-rescore' : ''}`),
     );

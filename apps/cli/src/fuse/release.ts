@@ -25,7 +25,16 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
-import { TowerMismatchError } from '@zipper/fuse';
+import {
+  canSearchLexicon,
+  ctcHeadName,
+  LEXICON_SEARCH_KEYS,
+  resolveLexiconBeamOptions,
+  TowerMismatchError,
+  withCarriedSearch,
+  type LexiconSearchSettings,
+  type ResolvedLexiconBeamOptions,
+} from '@zipper/fuse';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -53,6 +62,29 @@ export interface ReleaseOptions {
   readonly notes?: string;
   /** `--tower m=PACKAGE`: a checkpoint package holding the very tower the run trained on (its folder, published since). */
   readonly towers?: Partial<Record<Modality, string>>;
+  /**
+   * `--word-bonus ...`: lexicon search settings the package's CTC head carries (its model/zipper.json),
+   * so the apps decode with them (chosen on dev); replaces what the run's head carried. Every
+   * lexicon evaluation in RUN/eval must have been decoded with the package's settings.
+   */
+  readonly search?: LexiconSearchSettings;
+}
+
+/**
+ * The lexicon evaluations of the run that searched with other settings than `settings` (the
+ * package's), as "SPLIT (word bonus -2 where the package has -1, ...)": a card must show what the
+ * apps do. Evaluations that recorded no settings (before 2026-12-05) cannot be checked.
+ */
+export function searchMismatches(s: RunSummary, settings: ResolvedLexiconBeamOptions): string[] {
+  const label = { lmWeight: 'LM weight', wordBonus: 'word bonus', blankPenalty: 'blank penalty', beam: 'beam' } as const;
+  return Object.entries(s.asrLexicon).flatMap(([split, m]) => {
+    if (!m?.lexicon) return [];
+    const got = m.lexicon;
+    const differ = LEXICON_SEARCH_KEYS.filter((k) => got[k] !== settings[k]).map(
+      (k) => `${label[k]} ${got[k]} where the package has ${settings[k]}`,
+    );
+    return differ.length > 0 ? [`${split} (${differ.join(', ')})`] : [];
+  });
 }
 
 /**
@@ -194,16 +226,36 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     throw new UsageError(`${unfinished}, or pass --allow-unfinished to release it as it is (its card then says "steps N of M")`);
   if (unfinished) log(`released unfinished (--allow-unfinished): ${unfinished}`);
   const out = path.resolve(o.out);
-  mkdirSync(out, { recursive: true });
   const trained = await loadTrainedModel(runDir, given);
+  const head = trained.ctcHead;
+  if (o.search && !canSearchLexicon(head)) {
+    trained.dispose();
+    throw new UsageError(
+      `${runDir}: --beam, --lm-weight, --word-bonus and --blank-penalty set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+    );
+  }
+  const carried = o.search ?? head?.search;
+  const settings = resolveLexiconBeamOptions(withCarriedSearch(carried));
+  const mismatched = searchMismatches(summary, settings);
+  if (mismatched.length > 0) {
+    trained.dispose();
+    throw new UsageError(
+      `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon --beam ${settings.beam} --lm-weight ${settings.lmWeight} --word-bonus ${settings.wordBonus} --blank-penalty ${settings.blankPenalty}), or give this command the settings they used`,
+    );
+  }
   const sources = Object.fromEntries(
     Object.keys(given).map((m) => {
       const t = run.towers[m as Modality];
       return [m, { name: t.name, version: t.version, sha256: t.sha256 }];
     }),
   );
+  mkdirSync(out, { recursive: true });
   try {
-    await trained.model.save(path.join(out, MODEL_DIR), { dtype: o.dtype, sources });
+    await trained.model.save(path.join(out, MODEL_DIR), {
+      dtype: o.dtype,
+      sources,
+      ...(o.search && head ? { search: { [ctcHeadName(head)]: o.search } } : {}),
+    });
   } finally {
     trained.dispose();
   }
@@ -317,6 +369,16 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '## Evaluation (this package, as shipped)',
     '',
     ...evalTables(summary, peers),
+    ...(Object.keys(summary.asrLexicon).length > 0
+      ? [
+          `The lexicon search (\`--decoder lexicon\`, the apps' default) with LM weight ${settings.lmWeight}, word bonus ${settings.wordBonus}, blank penalty ${settings.blankPenalty}, beam ${settings.beam}: ${
+            carried && Object.keys(carried).length > 0
+              ? "this package's own settings (model/zipper.json, its CTC head's `search`), which the apps use"
+              : "the search's defaults"
+          }.`,
+          '',
+        ]
+      : []),
   ];
   writeFileSync(path.join(out, 'README.md'), portable(`${card.join('\n')}\n`, machine));
   log(`checkpoint package ${o.name}@${o.version} in ${out} (${o.dtype} weights)`);

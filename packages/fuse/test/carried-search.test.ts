@@ -1,0 +1,105 @@
+/**
+ * Lexicon search settings carried by a model's CTC head (`CtcHeadSpec.search`): validated with the
+ * config; `ctcTranscripts` searches with them where the caller gives none, and a caller's setting
+ * overrides the carried one key by key; `saveZipper`'s `search` stores them in zipper.json without
+ * touching the weights, and `loadZipper` brings them back.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '@zipper/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ByteLexicon,
+  ctcTranscripts,
+  loadZipper,
+  resolveZipperConfig,
+  saveZipper,
+  withCarriedSearch,
+  Zipper,
+  type CtcHeadSpec,
+} from '../src/index.js';
+import { PAIRS, perturbFusion, SCHEDULE, setup, towers } from './helpers.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'fuse-search-'));
+beforeAll(setup);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// a byte head over the tiny text tower: token t spells the letter "a" + t (as in rescore.test.ts)
+const map = Array.from({ length: 13 }, (_, t) => (t < 11 ? [97 + t] : []));
+const head: CtcHeadSpec = { from: 'speech', to: 'text', labels: { classes: 256, map } };
+const words = ['a', 'b', 'ab', 'ba', 'cab', 'c', 'bc'];
+const lexicon = ByteLexicon.of({ words, boundary: words.length, logProb: () => Math.log(1 / 8), unigramLogProb: () => Math.log(1 / 8) });
+// the search's own settings, not the model's: every label may extend a prefix
+const pruning = { labelThreshold: -1e9 };
+const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
+// far from the defaults (word bonus -2, blank penalty 1.5): more words, more blanks
+const carried = { wordBonus: 4, blankPenalty: -1 };
+
+/** The same weights (seed 2, perturbed), the head carrying `search` or not. */
+function model(search?: CtcHeadSpec['search']): Zipper {
+  const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [search ? { ...head, search } : head] }, { seed: 2 });
+  perturbFusion(z, 9);
+  return z;
+}
+
+describe('a CTC head carrying its lexicon search settings', () => {
+  it('ctcTranscripts searches with them; the caller overrides them key by key', () => {
+    const plain = model();
+    const withSettings = model(carried);
+    expect(withSettings.config.ctc[0]!.search).toEqual(carried);
+    const carriedOut = ctcTranscripts(withSettings, rows, () => '', { lexicon, search: pruning });
+    // equal to the plain model searched with the same settings given
+    expect(carriedOut).toEqual(ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, ...carried } }));
+    // and not the defaults' transcripts: the settings matter on these rows
+    const defaults = ctcTranscripts(plain, rows, () => '', { lexicon, search: pruning });
+    expect(carriedOut.map((t) => t.text)).not.toEqual(defaults.map((t) => t.text));
+    // a setting the caller gives wins; the other stays the carried one
+    expect(ctcTranscripts(withSettings, rows, () => '', { lexicon, search: { ...pruning, wordBonus: -2 } })).toEqual(
+      ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, wordBonus: -2, blankPenalty: -1 } }),
+    );
+    // an undefined key given keeps the carried value
+    expect(withCarriedSearch(carried, { wordBonus: undefined, beam: 8 })).toEqual({ wordBonus: 4, blankPenalty: -1, beam: 8 });
+    plain.dispose();
+    withSettings.dispose();
+  });
+
+  it('is validated with the config: a byte head only, known keys, valid values; none stored when empty', () => {
+    const specs = towers();
+    const base = { ...SCHEDULE, towers: specs.map((t) => ({ name: t.name, config: t.tower.config, bos: t.bos, eos: t.eos })) };
+    for (const t of specs) t.tower.dispose();
+    const resolve = (h: CtcHeadSpec) => resolveZipperConfig({ ...base, ctc: [h] });
+    expect(resolve({ ...head, search: { beam: 64, lmWeight: 0.5 } }).ctc[0]!.search).toEqual({ beam: 64, lmWeight: 0.5 });
+    expect('search' in resolve({ ...head, search: {} }).ctc[0]!).toBe(false);
+    expect(() => resolve({ from: 'speech', to: 'text', search: { wordBonus: 1 } })).toThrow(
+      /spells UTF-8 bytes, but this head predicts tokens/,
+    );
+    expect(() => resolve({ ...head, search: { nBest: 2 } as never })).toThrow(/ctc\[0\]\.search: nBest is not a model's search setting/);
+    expect(() => resolve({ ...head, search: { beam: 0 } })).toThrow(ConfigError);
+    expect(() => resolve({ ...head, search: { lmWeight: -1 } })).toThrow(/lmWeight must be >= 0/);
+    expect(() => resolve({ ...head, search: { wordBonus: '1' as never } })).toThrow(/ctc\[0\]\.search\.wordBonus must be a number/);
+  });
+
+  it('saveZipper stores them in zipper.json (the weights unchanged); loadZipper reads them back', async () => {
+    const z = model();
+    await saveZipper(path.join(root, 'plain'), z);
+    await saveZipper(path.join(root, 'tuned'), z, { search: { text_from_speech: carried } });
+    const info = (dir: string) => JSON.parse(readFileSync(path.join(root, dir, 'zipper.json'), 'utf8'));
+    expect(info('tuned').options.ctc[0].search).toEqual(carried);
+    expect('search' in info('plain').options.ctc[0]).toBe(false);
+    expect(info('tuned').weights.sha256).toBe(info('plain').weights.sha256);
+    const loaded = await loadZipper(path.join(root, 'tuned'));
+    expect(loaded.config.ctc[0]!.search).toEqual(carried);
+    expect(ctcTranscripts(loaded, rows, () => '', { lexicon, search: pruning })).toEqual(
+      ctcTranscripts(z, rows, () => '', { lexicon, search: { ...pruning, ...carried } }),
+    );
+    // {} replaces what the head carried by nothing; a head the model lacks is refused
+    await saveZipper(path.join(root, 'cleared'), loaded, { search: { text_from_speech: {} } });
+    expect('search' in info('cleared').options.ctc[0]).toBe(false);
+    await expect(saveZipper(path.join(root, 'bad'), z, { search: { speech_from_text: carried } })).rejects.toThrow(
+      /the model has no CTC head "speech_from_text" \(heads: text_from_speech\)/,
+    );
+    z.dispose();
+    loaded.dispose();
+  });
+});
