@@ -575,7 +575,24 @@ describe('zipper fuse release', () => {
     expect(t.code, t.stderr).toBe(0);
     expect((summaryOf(t) as { decoder: string; results: { text: string }[] }).results[0]!.text).toBe(first.hyp.trim());
     const over = await lexiconEval(pkg, '--word-bonus', '-2', '--out', path.join(data, 'pkg-search-over'));
-    expect((summaryOf(over) as { lexicon: Record<string, number> }).lexicon).toMatchObject({ beam: 8, wordBonus: -2, blankPenalty: 0 });
+    const om = summaryOf(over) as { out: string; lexicon: Record<string, number> };
+    expect(om.lexicon).toMatchObject({ beam: 8, wordBonus: -2, blankPenalty: 0 });
+    expect(hyps(om.out)).not.toBe(hyps(pm.out)); // the setting matters on these utterances
+    // an utterance the override transcribes differently: zipper transcribe with it gives the override's transcript
+    const rowsOf = (out: string) =>
+      readFileSync(path.join(out, 'utterances.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; hyp: string });
+    const own = rowsOf(pm.out);
+    const moved = rowsOf(om.out).find((u, i) => u.hyp !== own[i]!.hyp)!;
+    const wav = path.join(data, 'audio', 'test-clean', `${moved.id}.wav`);
+    const t2 = await runZipper(['transcribe', wav, '--model', pkg, '--lm', lm, '--word-bonus', '-2', '--json']);
+    expect(t2.code, t2.stderr).toBe(0);
+    expect((summaryOf(t2) as { results: { text: string }[] }).results[0]!.text).toBe(moved.hyp.trim());
+    const notLexicon = await runZipper(['transcribe', wav, '--model', pkg, '--decoder', 'ctc', '--word-bonus', '1']);
+    expect(notLexicon.code).toBe(2);
+    expect(notLexicon.stderr).toContain('--lm, --beam, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon (or auto)');
 
     // the settings need a byte-label head; bad values are usage errors
     const noHead = path.join(data, 'run-search-nohead');

@@ -54,6 +54,8 @@ export interface TranscribeOptions {
   readonly lm?: string;
   /** `lexicon` only: re-rank the search's `nBest` by adding `weight` x the zipped text tower's log-probability (two-pass). */
   readonly rescore?: LexiconRescore;
+  /** `lexicon` only: search settings over the model's own (its CTC head's `search`) and the search's defaults. */
+  readonly search?: LexiconSearchSettings;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -120,6 +122,8 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
   if (o.rescore && decoder !== 'lexicon')
     throw new UsageError(`--rescore re-ranks the lexicon search's n best, but ${app.location} decodes with ${decoder} here`);
+  if (o.search && decoder !== 'lexicon')
+    throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
@@ -136,7 +140,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         decoder === 'joint'
           ? { joint: { maxNewTokens: app.maxTextTokens } } // ctcAttentionBeam's defaults: beam 4, CTC weight 0.3
           : decoder === 'lexicon'
-            ? { lexicon: lexicon!, ...(o.rescore ? { rescore: o.rescore } : {}) }
+            ? { lexicon: lexicon!, ...(o.search ? { options: o.search } : {}), ...(o.rescore ? { rescore: o.rescore } : {}) }
             : undefined,
       );
       rows.forEach((j, r) => {

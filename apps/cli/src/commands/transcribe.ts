@@ -10,10 +10,10 @@ import { UsageError, type Command } from '../command.js';
 import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
-import { APP_DECODERS, parseRescore, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
+import { APP_DECODERS, lexiconSearchArgs, parseRescore, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE]
-      [--rescore W] [--n-best 8] [--json] [--batch 8]
+      [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best 8] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -27,7 +27,8 @@ speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transc
 lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling only words of a
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
 them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
-else the search's defaults; ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty override them, as in
+zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
 --rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best transcripts by
@@ -46,6 +47,10 @@ const OPTIONS = {
   lm: { type: 'string' },
   rescore: { type: 'string' },
   'n-best': { type: 'string' },
+  beam: { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-bonus': { type: 'string' },
+  'blank-penalty': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -63,7 +68,9 @@ export const transcribe: Command = {
     if (batch > 256) throw new UsageError(`--batch must be at most 256, got "${v.batch}"`);
     const decoder = (v.decoder ?? 'auto') as AppDecoder;
     if (!APP_DECODERS.includes(decoder)) throw new UsageError(`--decoder takes ${APP_DECODERS.join(', ')}; got "${v.decoder}"`);
-    if (v.lm !== undefined && decoder !== 'auto' && decoder !== 'lexicon') throw new UsageError('--lm is for --decoder lexicon (or auto)');
+    const search = lexiconSearchArgs(v);
+    if ((v.lm !== undefined || Object.keys(search).length > 0) && decoder !== 'auto' && decoder !== 'lexicon')
+      throw new UsageError('--lm, --beam, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon (or auto)');
     const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon', 'auto']);
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();
@@ -77,6 +84,7 @@ export const transcribe: Command = {
         decoder,
         ...(v.lm !== undefined ? { lm: v.lm } : {}),
         ...(rescore ? { rescore } : {}),
+        ...(Object.keys(search).length > 0 ? { search } : {}),
         onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
       });
       const decodeSeconds = (performance.now() - t0) / 1000;
