@@ -44,7 +44,7 @@ interface PretrainRun {
 }
 
 describe('shipped checkpoint packages', () => {
-  for (const dir of ['text-small', 'speech-small']) {
+  for (const dir of ['text-small', 'speech-small', 'speech-small-2048']) {
     it(`${dir}: the card states its run.json, the weights match their sha256, under 20 MB`, () => {
       const run = json<PretrainRun>(dir, 'run.json');
       const card = read(dir, 'README.md');
@@ -82,8 +82,11 @@ describe('shipped checkpoint packages', () => {
     const card = read('zipper-small', 'README.md');
     const deps = json<{ dependencies: Record<string, string> }>('zipper-small', 'package.json').dependencies;
     expect(Object.keys(run.towers).sort()).toEqual(['speech', 'text']);
+    // each tower's package, found among the shipped ones by its name
+    const byName = new Map(readdirSync(base).map((d) => [json<{ name: string }>(d, 'package.json').name, d]));
     for (const [m, t] of Object.entries(run.towers)) {
-      const dir = `${m}-small`;
+      const dir = byName.get(t.name)!;
+      expect(dir, `${m}: ${t.name} is one of ${base}`).toBeDefined();
       const pkg = json<{ name: string; version: string }>(dir, 'package.json');
       expect([t.name, t.version]).toEqual([pkg.name, pkg.version]);
       expect(t.sha256).toBe(json<{ weights: { sha256: string } }>(dir, 'tower/metadata.json').weights.sha256);
