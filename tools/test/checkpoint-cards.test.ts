@@ -44,7 +44,7 @@ interface PretrainRun {
 }
 
 describe('shipped checkpoint packages', () => {
-  for (const dir of ['text-small', 'speech-small']) {
+  for (const dir of ['text-small', 'speech-small', 'speech-small-2048']) {
     it(`${dir}: the card states its run.json, the weights match their sha256, under 20 MB`, () => {
       const run = json<PretrainRun>(dir, 'run.json');
       const card = read(dir, 'README.md');
