@@ -11,7 +11,7 @@
 //                            [--reuse NAME=RUN ...] [--records DIR] [--plan]
 //
 // --reuse NAME=RUN counts a finished run made elsewhere as the grid's run NAME instead of training
-// it again (zipper-ours-100pct is the shipped model's run): RUN's run.json must hold the same
+// it again (zipper-ours-100pct was the first run of the shipped model's chain up to its 0.4 releases): RUN's run.json must hold the same
 // command option for option (towers, data and output aside), towers with the same weights (sha256)
 // and the same data, and its loss log must reach --steps. NAME becomes a link to RUN; the
 // evaluations RUN lacks are written into it.
@@ -73,7 +73,9 @@ export const MODELS = [
     name: 'zipper-ours',
     kind: 'fuse',
     what: 'beyond the paper: speech at 0.1x lr, zero-output + gates 1, CTC head (bytes, 2-block encoder), alignment prior, rotary cross positions, ASR on both renderings',
-    // the shipped model's recipe, option for option (@zipper/checkpoint-zipper-small: its 100% run on the 15,000-pair build, warm-started for 4,000 more steps)
+    // the recipe the shipped model's chain starts from, option for option (@zipper/checkpoint-zipper-small: up to 0.4 its 100% run on the
+    // 15,000-pair build, warm-started; from 0.5 the same with the 2,048-unit speech tower, 6,000 steps at lr 0.003, CTC weight 1, noisy
+    // ASR audio too and gates held, then two warm starts: tools/test/grid.test.ts reads the card's chain)
     args: [
       '--freeze',
       'text',

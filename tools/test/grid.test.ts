@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model is zipper-ours-100pct's recipe, option for option, then warm starts (--init-from) of that recipe, the last four with the speech tower held fixed, three of them with noisy ASR audio, the last three with their gates reopened, the last two with CTC weight 1, the last on TTS examples only with unit noise", async () => {
+  it("--plan by default: 3,000 steps; the shipped model's chain starts from zipper-ours-100pct's recipe over the 2,048-unit speech tower (6,000 steps at lr 0.003, CTC weight 1, noisy ASR audio too, gates held), then 1,800 steps at lr 0.001 on the clean renderings, then 1,800 on TTS examples only with unit noise and the recognition path held", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -76,42 +76,42 @@ describe('tools/eval/grid.mjs', () => {
     const options = (cmd: string) => commandOptions(cmd.split(/\s+/));
     const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
     expect(Object.keys(options(ours)).length).toBeGreaterThan(15);
-    // the card's training block: the source run (the last INIT), then each run from the one before, the shipped one last
+    // the card's training block: the source run (INIT_2), then each run from the one before, the shipped one last
     const card = readFileSync('packages/checkpoints/zipper-small/README.md', 'utf8');
-    const [source, ...warm] = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
-    expect(warm.length).toBeGreaterThanOrEqual(1);
-    expect(warm.at(-1)).toBe(shipped.command);
-    expect(options(source!)).toEqual(options(ours));
-    const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
-    const outOf = (cmd: string) => /--out (\S+)/.exec(cmd)![1];
-    warm.forEach((cmd, i) => {
-      // the same recipe with its own --steps (and --lr: a warm start's peak), from the run before it;
-      // --keep-best and --until-step (a kept best) pick the weights, they do not change the training
-      const { ['--init-from']: init, ['--steps']: steps, ['--lr']: lr, ['--keep-best']: _k, ['--until-step']: _u, ...rest } = options(cmd);
-      const { ['--steps']: _s, ['--lr']: _l, ...oursRest } = options(ours);
-      expect(init).toEqual([label(warm.length - i)]);
-      expect(outOf(cmd)).toBe(i === warm.length - 1 ? 'OUT' : label(warm.length - i - 1));
-      expect(steps).toHaveLength(1);
-      expect(lr).toHaveLength(1);
-      // the last four (the fourth release, 2026-12-04, the fifth to the seventh, 2026-12-05) held the speech tower
-      // fixed, evaluated every 600; the fourth to the sixth also read noisy ASR audio; the fifth on also reopened
-      // every cross-attention gate at 1 and held it; the sixth on weighted the CTC loss 1 (the recipe's 0.3 before);
-      // the seventh trained TTS examples only (no ASR audio) with unit noise 0.5
-      const fixed = { '--tower-lr-scale': ['0'], '--eval-every': ['600'] };
-      const noisy = { ...fixed, '--asr-audio': ['asr,noisy'] };
-      const reopened = { '--reopen-gates': ['1'], '--freeze-gates': [''] };
-      const { ['--asr-audio']: _a, ...oursNoAsr } = oursRest;
-      const ttsOnly = { ...oursNoAsr, ...fixed, ...reopened, '--ctc-weight': ['1'], '--tasks': ['tts'], '--unit-noise': ['0.5'] };
-      const lastFour = [
-        { ...oursRest, ...noisy },
-        { ...oursRest, ...noisy, ...reopened },
-        { ...oursRest, ...noisy, ...reopened, '--ctc-weight': ['1'] },
-        ttsOnly,
-      ];
-      expect(rest).toEqual(lastFour[i - (warm.length - 4)] ?? oursRest);
-      expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small');
-    });
-    expect(outOf(source!)).toBe(label(warm.length));
+    const chain = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    expect(chain).toHaveLength(3);
+    expect(chain[2]).toBe(shipped.command);
+    const source = {
+      ...options(ours),
+      '--steps': ['6000'],
+      '--lr': ['0.003'],
+      '--ctc-weight': ['1'],
+      '--asr-audio': ['asr,tts,noisy'],
+      '--freeze-gates': [''],
+      '--eval-every': ['1000'],
+    };
+    const lowLr = {
+      ...source,
+      '--steps': ['1800'],
+      '--lr': ['0.001'],
+      '--asr-audio': ['asr,tts'],
+      '--eval-every': ['600'],
+      '--init-from': ['INIT_2'],
+      '--reopen-gates': ['1'],
+    };
+    const { ['--asr-audio']: _a, ...lowLrNoAsr } = lowLr;
+    const ttsOnly = {
+      ...lowLrNoAsr,
+      '--init-from': ['INIT'],
+      '--tasks': ['tts'],
+      '--unit-noise': ['0.5'],
+      '--tower-lr-scale': ['0'],
+      '--freeze-params': ['cross.text_from_speech.,ctc.text_from_speech.,inproj.speech.'],
+    };
+    expect(chain.map(options)).toEqual([source, lowLr, ttsOnly]);
+    expect(chain.map((cmd) => /--out (\S+)/.exec(cmd)![1])).toEqual(['INIT_2', 'INIT', 'OUT']);
+    for (const cmd of chain)
+      expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small-2048');
   });
 
   it('trains and evaluates the chosen runs in chunks; a second call finds them done; bad options are exit 2', async () => {

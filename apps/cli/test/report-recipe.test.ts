@@ -33,7 +33,7 @@ describe('recipeExtras', () => {
     expect(purpose({ tasks: ['asr', 'tts'] }, 1)).toBe('for speech recognition and synthesis');
     expect(purpose({ tasks: ['tts'] }, 1)).toBe('for speech synthesis');
     expect(purpose({ tasks: ['asr'] }, 1)).toBe('for speech recognition');
-    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe('in 8 stages (the commands below), the last on TTS examples only');
+    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe('in 3 stages (the commands below), the last on TTS examples only');
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
@@ -52,7 +52,7 @@ describe('recipeExtras', () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
     expect(labelOf(shipped)).toBe(
-      'zipper, frozen: text; TTS examples only; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); align prior 1; cross-rope; unit noise 0.5',
+      'zipper, frozen: text; TTS examples only; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); held: cross.text_from_speech., ctc.text_from_speech., inproj.speech.; align prior 1; cross-rope; unit noise 0.5',
     );
   });
 });
