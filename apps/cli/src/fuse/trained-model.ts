@@ -138,7 +138,7 @@ export async function loadTrainedModel(
         };
       });
     },
-    ...(model.ctcTranscripts ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech')) } : {}),
+    ...(model.ctcTranscripts ? { ctcTranscribe: ctcTranscriber(model, text, spec('speech'), ctcHead) } : {}),
     ...(ctcHead ? { ctcHead } : {}),
     lexicon: lexiconLoader(loaded.refs.text.dir),
     dispose: () => model.dispose(),
@@ -165,8 +165,12 @@ function lexiconLoader(textTowerDir: string): (file?: string) => Promise<ByteLex
   };
 }
 
-/** Units -> `<bos> units <eos>` -> the CTC head -> transcripts (ctcTranscripts: greedy, or the lexicon search and its rescoring), or the joint search's tokens. */
-function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }) {
+/**
+ * Units -> `<bos> units <eos>` -> the CTC head -> transcripts (ctcTranscripts: greedy, or the lexicon
+ * search and its rescoring), or the joint search's tokens. `head`: the speech -> text head (asrHead),
+ * the one the web page decodes and whose search settings `zipper eval asr` records.
+ */
+function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: number; eos: number }, head?: CtcHeadSpec) {
   const decodeTokens = (ids: number[]) => text.decode(ids, { skipSpecial: true });
   return (units: readonly ArrayLike<number>[], decoding?: CtcDecoding): CtcTranscript[] => {
     const rows = units.map((u) => [speech.bos, ...Array.from(u), speech.eos]);
@@ -175,11 +179,14 @@ function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: numb
     const lexicon =
       decoding && 'lexicon' in decoding
         ? {
+            ...(head ? { head } : {}),
             lexicon: decoding.lexicon,
             ...(decoding.options ? { search: decoding.options } : {}),
             ...(decoding.rescore ? { rescore: { ...decoding.rescore, encode: (t: string) => text.encode(t) } } : {}),
           }
-        : {};
+        : head
+          ? { head }
+          : {};
     return model.ctcTranscripts!(rows, decodeTokens, lexicon);
   };
 }
