@@ -127,9 +127,9 @@ export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
  * split for that model): `ctcTranscripts`, and so both apps, search with them where the caller
  * gives none. The other settings are the search's own (pruning, n best), not the model's.
  */
-export type LexiconSearchSettings = Pick<LexiconBeamOptions, 'beam' | 'lmWeight' | 'wordBonus' | 'blankPenalty'>;
+export type LexiconSearchSettings = Pick<LexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
 
-export const LEXICON_SEARCH_KEYS: readonly (keyof LexiconSearchSettings)[] = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty'];
+export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty'] as const;
 
 /**
  * `given` over the model's `carried` settings, key by key (a key `given` leaves undefined keeps

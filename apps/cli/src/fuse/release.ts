@@ -228,29 +228,26 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const out = path.resolve(o.out);
   const trained = await loadTrainedModel(runDir, given);
   const head = trained.ctcHead;
-  if (o.search && !canSearchLexicon(head)) {
-    trained.dispose();
-    throw new UsageError(
-      `${runDir}: --beam, --lm-weight, --word-bonus and --blank-penalty set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
-    );
-  }
+  // what the package's head will carry, and so what the apps search with
   const carried = o.search ?? head?.search;
   const settings = resolveLexiconBeamOptions(withCarriedSearch(carried));
-  const mismatched = searchMismatches(summary, settings);
-  if (mismatched.length > 0) {
-    trained.dispose();
-    throw new UsageError(
-      `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon --beam ${settings.beam} --lm-weight ${settings.lmWeight} --word-bonus ${settings.wordBonus} --blank-penalty ${settings.blankPenalty}), or give this command the settings they used`,
-    );
-  }
-  const sources = Object.fromEntries(
-    Object.keys(given).map((m) => {
-      const t = run.towers[m as Modality];
-      return [m, { name: t.name, version: t.version, sha256: t.sha256 }];
-    }),
-  );
-  mkdirSync(out, { recursive: true });
   try {
+    if (o.search && !canSearchLexicon(head))
+      throw new UsageError(
+        `${runDir}: --beam, --lm-weight, --word-bonus and --blank-penalty set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+      );
+    const mismatched = searchMismatches(summary, settings);
+    if (mismatched.length > 0)
+      throw new UsageError(
+        `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon --beam ${settings.beam} --lm-weight ${settings.lmWeight} --word-bonus ${settings.wordBonus} --blank-penalty ${settings.blankPenalty}), or give this command the settings they used`,
+      );
+    const sources = Object.fromEntries(
+      Object.keys(given).map((m) => {
+        const t = run.towers[m as Modality];
+        return [m, { name: t.name, version: t.version, sha256: t.sha256 }];
+      }),
+    );
+    mkdirSync(out, { recursive: true });
     await trained.model.save(path.join(out, MODEL_DIR), {
       dtype: o.dtype,
       sources,

@@ -179,14 +179,11 @@ function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: numb
     const lexicon =
       decoding && 'lexicon' in decoding
         ? {
-            ...(head ? { head } : {}),
             lexicon: decoding.lexicon,
             ...(decoding.options ? { search: decoding.options } : {}),
             ...(decoding.rescore ? { rescore: { ...decoding.rescore, encode: (t: string) => text.encode(t) } } : {}),
           }
-        : head
-          ? { head }
-          : {};
-    return model.ctcTranscripts!(rows, decodeTokens, lexicon);
+        : {};
+    return model.ctcTranscripts!(rows, decodeTokens, { ...(head ? { head } : {}), ...lexicon });
   };
 }
