@@ -5,6 +5,7 @@ import { sha256Hex as sha } from '@zipper/common/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildData,
+  DEV_OTHER_VOICES,
   parseJsonl,
   power,
   readPcm16Wav,
@@ -242,5 +243,37 @@ describe('zipper data build --size tiny', () => {
       });
     }
     expect(read(dirD, 'README.md').toString()).toContain('--tts-voice-sets');
+  });
+
+  it('--dev-other adds dev-other (the dev sentences, by voices no other split uses, with effects) and leaves every other file as it was', async () => {
+    const dirE = join(root, 'e');
+    cpSync(dirB, dirE, { recursive: true });
+    const base = tree(dirB);
+    const r = await buildData({ out: dirE, size: 'tiny', seed: SEED, devOther: true });
+    expect(r.synthesized).toBe(3);
+    expect(r.reused).toBe(a.synthesized);
+    const after = tree(dirE);
+    for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
+    const info = JSON.parse(read(dirE, 'build.json').toString());
+    expect(info.devOther).toBe(true);
+    expect(info.ttsVoiceSets).toBeUndefined();
+    expect(info.manifests.slice(0, -1)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
+    expect(jsonl(dirE)).toEqual([...jsonl(dirB), 'dev-other.jsonl'].sort());
+    const other = manifest(dirE, 'dev-other.jsonl');
+    const dev = manifest(dirE, 'dev.jsonl');
+    expect(other.map((x) => x.text)).toEqual(dev.map((x) => x.text));
+    const elsewhere = new Set([...SEEN_VOICES, ...UNSEEN_VOICES].map((v) => v.id));
+    for (const x of other) {
+      expect(DEV_OTHER_VOICES.map((v) => v.id)).toContain(x.voice);
+      expect(elsewhere.has(x.voice)).toBe(false);
+      expect(x.tempo).toBeGreaterThanOrEqual(0.85);
+      expect(x.tempo).toBeLessThanOrEqual(1.15);
+      expect(x.snrDb).toBeGreaterThanOrEqual(5);
+      expect(x.snrDb).toBeLessThanOrEqual(15);
+    }
+    expect(new Set(other.map((x) => x.voice)).size).toBe(Math.min(other.length, DEV_OTHER_VOICES.length)); // dealt round-robin
+    const md = read(dirE, 'README.md').toString();
+    expect(md).toContain('--dev-other');
+    for (const v of DEV_OTHER_VOICES) expect(md).toContain(v.id);
   });
 });

@@ -234,7 +234,7 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
     const p = await runZipper(['eval', 'peer', '--data', data, '--split', 'train']);
     expect(p.code).toBe(2);
     expect(p.stderr).toMatch(
-      /unknown split "train"; --split takes dev, test-clean, test-other, dev-noisy, dev-tts-voice, test-clean-tts-voice \(the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets\)$/m,
+      /unknown split "train"; --split takes dev, test-clean, test-other, dev-noisy, dev-tts-voice, test-clean-tts-voice, dev-other \(the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets, dev-other with --dev-other\)$/m,
     );
     // the TTS voice's sets are named, and refused by a build made without them
     for (const split of ['dev-tts-voice', 'test-clean-tts-voice']) {
@@ -242,6 +242,9 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
       expect(t.code).toBe(2);
       expect(t.stderr).toMatch(new RegExp(`has no ${split} split; it is made by zipper data build \\.\\.\\. --tts-voice-sets$`, 'm'));
     }
+    const o = await evalAsr(runs.fuse, 'dev-other');
+    expect(o.code).toBe(2);
+    expect(o.stderr).toMatch(/has no dev-other split; it is made by zipper data build \.\.\. --dev-other$/m);
   }, 60_000);
 });
 

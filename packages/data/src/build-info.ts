@@ -27,6 +27,8 @@ export interface BuildInfo {
   readonly noisy?: true;
   /** Only in builds made with `zipper data build --tts-voice-sets`: they also hold dev-tts-voice and test-clean-tts-voice. */
   readonly ttsVoiceSets?: true;
+  /** Only in builds made with `zipper data build --dev-other`: they also hold dev-other. */
+  readonly devOther?: true;
   readonly sampleRate: number;
   readonly corpusSentences: number;
   readonly textOnly: TextOnlySummary;
@@ -35,8 +37,8 @@ export interface BuildInfo {
   readonly sources: readonly unknown[];
 }
 
-/** What names a data build: its size, seed, any split counts changed from the size's defaults, --noisy and --tts-voice-sets. */
-export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | 'noisy' | 'ttsVoiceSets'>;
+/** What names a data build: its size, seed, any split counts changed from the size's defaults, --noisy, --tts-voice-sets and --dev-other. */
+export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | 'noisy' | 'ttsVoiceSets' | 'devOther'>;
 
 /** Where a run's data build is and which one it is: the `data` record of the run files. */
 export interface BuildRef extends BuildIdentity {
@@ -45,7 +47,7 @@ export interface BuildRef extends BuildIdentity {
   readonly buildSha256: string;
 }
 
-/** The `data` record a run file keeps of the build it trained on (`counts`, `noisy` and `ttsVoiceSets` only when the build has them). */
+/** The `data` record a run file keeps of the build it trained on (`counts`, `noisy`, `ttsVoiceSets` and `devOther` only when the build has them). */
 export function buildRef(dir: string, build: BuildInfo, buildSha256: string): BuildRef {
   return {
     dir,
@@ -55,6 +57,7 @@ export function buildRef(dir: string, build: BuildInfo, buildSha256: string): Bu
     ...(build.counts ? { counts: build.counts } : {}),
     ...(build.noisy ? { noisy: true } : {}),
     ...(build.ttsVoiceSets ? { ttsVoiceSets: true } : {}),
+    ...(build.devOther ? { devOther: true } : {}),
   };
 }
 
@@ -66,19 +69,20 @@ export function buildRef(dir: string, build: BuildInfo, buildSha256: string): Bu
 export function buildArgs(b: BuildIdentity): string {
   const { aligned, ...other } = b.counts ?? {};
   const rest = Object.keys(other).length > 0 ? ` (buildData counts ${JSON.stringify(other)})` : '';
-  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${b.noisy ? ' --noisy' : ''}${b.ttsVoiceSets ? ' --tts-voice-sets' : ''}${rest}`;
+  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${b.noisy ? ' --noisy' : ''}${b.ttsVoiceSets ? ' --tts-voice-sets' : ''}${b.devOther ? ' --dev-other' : ''}${rest}`;
 }
 
-/** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown, `-noisy` with --noisy, `-ttsvoice` with --tts-voice-sets). */
+/** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown, `-noisy` with --noisy, `-ttsvoice` with --tts-voice-sets, `-devother` with --dev-other). */
 export function buildName(b: BuildIdentity): string {
   const counts = Object.entries(b.counts ?? {}).map(([k, v]) => `-${k}${v}`);
-  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}${b.ttsVoiceSets ? '-ttsvoice' : ''}`;
+  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}${b.ttsVoiceSets ? '-ttsvoice' : ''}${b.devOther ? '-devother' : ''}`;
 }
 
-/** Whether a build holds `split`: every build has the base splits, a build made with `--noisy` / `--tts-voice-sets` also that flag's. */
-export function buildHasSplit(build: Pick<BuildInfo, 'noisy' | 'ttsVoiceSets'>, split: AudioSplit): boolean {
+/** Whether a build holds `split`: every build has the base splits, a build made with `--noisy` / `--tts-voice-sets` / `--dev-other` also that flag's. */
+export function buildHasSplit(build: Pick<BuildInfo, 'noisy' | 'ttsVoiceSets' | 'devOther'>, split: AudioSplit): boolean {
   const flag = splitFlag(split);
-  return flag === undefined || (flag === '--noisy' ? build.noisy === true : build.ttsVoiceSets === true);
+  if (flag === undefined) return true;
+  return (flag === '--noisy' ? build.noisy : flag === '--tts-voice-sets' ? build.ttsVoiceSets : build.devOther) === true;
 }
 
 /** Parses and checks build.json; throws DataDirError naming the file and the field. */
@@ -99,6 +103,7 @@ export function parseBuildInfo(text: string, file: string): BuildInfo {
   if (o.counts !== undefined && (typeof o.counts !== 'object' || o.counts === null || !Object.values(o.counts).every((n) => Number.isInteger(n) && (n as number) >= 1))) bad('counts', 'an object of integer split counts >= 1');
   if (o.noisy !== undefined && o.noisy !== true) bad('noisy', 'true when present');
   if (o.ttsVoiceSets !== undefined && o.ttsVoiceSets !== true) bad('ttsVoiceSets', 'true when present');
+  if (o.devOther !== undefined && o.devOther !== true) bad('devOther', 'true when present');
   if (!Number.isInteger(o.sampleRate) || (o.sampleRate as number) <= 0) bad('sampleRate', 'a positive integer');
   const t = o.textOnly as Record<string, unknown> | undefined;
   if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.sha256 !== 'string' || !Number.isInteger(t.sentences)) bad('textOnly', '{ file, sentences, bytes, sha256 }');

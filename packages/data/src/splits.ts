@@ -11,6 +11,9 @@
  *   dev-tts-voice.jsonl, test-clean-tts-voice.jsonl   only in builds made with --tts-voice-sets:
  *                                      the dev and test-clean sentences again, every one by the
  *                                      TTS voice (no effects)
+ *   dev-other.jsonl                    only in builds made with --dev-other: the dev sentences
+ *                                      again by voices no other split uses, with test-other's
+ *                                      kind of tempo change and additive noise
  */
 import { DataConfigError } from './errors.js';
 
@@ -26,6 +29,7 @@ export const AUDIO_SPLITS = [
   'dev-noisy',
   'dev-tts-voice',
   'test-clean-tts-voice',
+  'dev-other',
 ] as const;
 export type AudioSplit = (typeof AUDIO_SPLITS)[number];
 
@@ -45,14 +49,17 @@ export const NOISY_SPLITS = ['aligned-noisy', 'dev-noisy'] as const satisfies re
 /** The splits a build has only when made with `--tts-voice-sets` (`zipper data build`). */
 export const TTS_VOICE_SPLITS = ['dev-tts-voice', 'test-clean-tts-voice'] as const satisfies readonly AudioSplit[];
 
+/** The split a build has only when made with `--dev-other` (`zipper data build`). */
+export const DEV_OTHER_SPLIT = 'dev-other' as const satisfies AudioSplit;
+
 /**
  * What a manifest's records look like (decides which fields are required). `test-other`: audio with
- * a tempo change and additive noise (test-other, aligned-noisy, dev-noisy).
+ * a tempo change and additive noise (test-other, aligned-noisy, dev-noisy, dev-other).
  */
 export type RecordKind = 'speech-only' | 'transcribed' | 'test-other';
 
 /** The splits whose records carry tempo, snrDb and noise. */
-export type EffectSplit = 'test-other' | 'aligned-noisy' | 'dev-noisy';
+export type EffectSplit = 'test-other' | 'aligned-noisy' | 'dev-noisy' | 'dev-other';
 
 export const TEXT_ONLY_FILE = 'text-only.txt';
 export const BUILD_FILE = 'build.json';
@@ -75,14 +82,14 @@ export function isTtsVoiceSplit(s: string): s is (typeof TTS_VOICE_SPLITS)[numbe
   return (TTS_VOICE_SPLITS as readonly string[]).includes(s);
 }
 
-/** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`); undefined for the splits every build has. */
-export function splitFlag(split: AudioSplit): '--noisy' | '--tts-voice-sets' | undefined {
-  return isNoisySplit(split) ? '--noisy' : isTtsVoiceSplit(split) ? '--tts-voice-sets' : undefined;
+/** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`, `--dev-other`); undefined for the splits every build has. */
+export function splitFlag(split: AudioSplit): '--noisy' | '--tts-voice-sets' | '--dev-other' | undefined {
+  return isNoisySplit(split) ? '--noisy' : isTtsVoiceSplit(split) ? '--tts-voice-sets' : split === DEV_OTHER_SPLIT ? '--dev-other' : undefined;
 }
 
 /** Whether a split's audio has test-other's effects (tempo, noise). */
 export function isEffectSplit(s: string): s is EffectSplit {
-  return s === 'test-other' || s === 'aligned-noisy' || s === 'dev-noisy';
+  return s === 'test-other' || s === 'aligned-noisy' || s === 'dev-noisy' || s === 'dev-other';
 }
 
 /** The record kind of a split's manifest. */
@@ -119,8 +126,8 @@ export function parseManifestFileName(name: string): { split: AudioSplit; fracti
   return m[2] === undefined ? { split } : undefined;
 }
 
-/** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`: a build made with --noisy, --tts-voice-sets). */
-export function allManifestFiles(options: { readonly noisy?: boolean; readonly ttsVoiceSets?: boolean } = {}): string[] {
+/** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`, `devOther`: a build made with --noisy, --tts-voice-sets, --dev-other). */
+export function allManifestFiles(options: { readonly noisy?: boolean; readonly ttsVoiceSets?: boolean; readonly devOther?: boolean } = {}): string[] {
   const out: string[] = [];
   for (const s of ['aligned-tts', 'aligned-asr'] as const) for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName(s, f));
   for (const s of ['dev', 'test-clean', 'test-other', 'speech-only'] as const) out.push(manifestFileName(s));
@@ -129,5 +136,6 @@ export function allManifestFiles(options: { readonly noisy?: boolean; readonly t
     out.push(manifestFileName('dev-noisy'));
   }
   if (options.ttsVoiceSets) for (const s of TTS_VOICE_SPLITS) out.push(manifestFileName(s));
+  if (options.devOther) out.push(manifestFileName(DEV_OTHER_SPLIT));
   return out;
 }

@@ -45,6 +45,9 @@ describe('DataDir on a tiny build', () => {
     expect(data.build.ttsVoiceSets).toBeUndefined();
     expect(() => data.records('dev-tts-voice')).toThrow(/has no dev-tts-voice split: it was built without --tts-voice-sets/);
     expect(() => data.records('test-clean-tts-voice')).toThrow(DataDirError);
+    // and without --dev-other
+    expect(data.build.devOther).toBeUndefined();
+    expect(() => data.records('dev-other')).toThrow(/has no dev-other split: it was built without --dev-other/);
   });
 
   it('rejects a malformed manifest, naming file, line and field', () => {
@@ -156,6 +159,14 @@ describe('splits and hold-out', () => {
     expect(buildHasSplit({ ttsVoiceSets: true }, 'test-clean-tts-voice')).toBe(true);
     expect(recordKindOf('dev-tts-voice')).toBe('transcribed'); // no effects
     expect(recordKindOf('test-clean-tts-voice')).toBe('transcribed');
+    const all = allManifestFiles({ noisy: true, ttsVoiceSets: true, devOther: true });
+    expect(all).toEqual([...both, 'dev-other.jsonl']);
+    expect(manifestFileName(parseManifestFileName('dev-other.jsonl')!.split)).toBe('dev-other.jsonl');
+    expect(splitFlag('dev-other')).toBe('--dev-other');
+    expect(buildHasSplit({ noisy: true, ttsVoiceSets: true }, 'dev-other')).toBe(false);
+    expect(buildHasSplit({ devOther: true }, 'dev-other')).toBe(true);
+    expect(buildHasSplit({ devOther: true }, 'dev-noisy')).toBe(false);
+    expect(recordKindOf('dev-other')).toBe('test-other'); // tempo, snrDb, noise
     expect(() => manifestFileName('aligned-noisy')).toThrow(/needs a fraction/);
     expect(manifestFileName('aligned-asr', 10)).toBe('aligned-asr.10pct.jsonl');
     expect(() => manifestFileName('aligned-asr', 50)).toThrow(/fraction of 1, 10, 100/);
@@ -205,5 +216,11 @@ describe('build identity', () => {
     expect(buildRef('D', { ...data.build, ttsVoiceSets: true }, 'abc')).toMatchObject({ ttsVoiceSets: true });
     expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('ttsVoiceSets');
     expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), ttsVoiceSets: 1 }), 'build.json')).toThrow(/field "ttsVoiceSets"/);
+    const other = { ...voiced, devOther: true as const };
+    expect(buildArgs(other)).toBe('--size full --seed 0 --aligned 15000 --noisy --tts-voice-sets --dev-other');
+    expect(buildName(other)).toBe('zipper-data-build-full-seed0-aligned15000-noisy-ttsvoice-devother');
+    expect(buildRef('D', { ...data.build, devOther: true }, 'abc')).toMatchObject({ devOther: true });
+    expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('devOther');
+    expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), devOther: false }), 'build.json')).toThrow(/field "devOther"/);
   });
 });

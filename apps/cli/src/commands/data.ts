@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { buildData, SIZES, type DataSize } from '../data/index.js';
 
-const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--tts-voice-sets] [--seed N] [--jobs N] [--no-progress]
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--tts-voice-sets] [--dev-other] [--seed N] [--jobs N] [--no-progress]
 
 Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
 no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
@@ -17,8 +17,11 @@ set to choose by; test-other's voices stay unseen); build.json then records "noi
 other files stay those of the build without it. --tts-voice-sets also renders every dev and
 test-clean sentence again by the TTS voice, without effects (dev-tts-voice.jsonl,
 test-clean-tts-voice.jsonl: recognition and the TTS oracle in the voice the model speaks);
-build.json then records "ttsVoiceSets": true and the other files stay the same. Rerunning
-resumes: finished audio verified by sha256 is kept. Prints a JSON summary on stdout; progress
+build.json then records "ttsVoiceSets": true and the other files stay the same. --dev-other also
+renders every dev sentence again by voices no other split uses (not test-other's either), with
+test-other's kind of tempo change and additive noise (dev-other.jsonl: a dev set that stands for
+test-other's unseen voices); build.json then records "devOther": true and the other files stay
+the same. Rerunning resumes: finished audio verified by sha256 is kept. Prints a JSON summary on stdout; progress
 goes to stderr.`;
 
 export const data: Command = {
@@ -41,6 +44,7 @@ export const data: Command = {
           aligned: { type: 'string' },
           noisy: { type: 'boolean', default: false },
           'tts-voice-sets': { type: 'boolean', default: false },
+          'dev-other': { type: 'boolean', default: false },
           seed: { type: 'string', default: '0' },
           jobs: { type: 'string', default: '2' },
           'no-progress': { type: 'boolean', default: false },
@@ -68,6 +72,7 @@ export const data: Command = {
       progress: !values['no-progress'],
       ...(values.noisy ? { noisy: true } : {}),
       ...(values['tts-voice-sets'] ? { ttsVoiceSets: true } : {}),
+      ...(values['dev-other'] ? { devOther: true } : {}),
       ...(counts ? { counts } : {}),
     });
     const m = r.summary.manifests;

@@ -74,6 +74,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
     ...(overrides ? { counts: overrides } : {}),
     ...(cfg.noisy ? { noisy: true as const } : {}),
     ...(cfg.ttsVoiceSets ? { ttsVoiceSets: true as const } : {}),
+    ...(cfg.devOther ? { devOther: true as const } : {}),
     sampleRate: cfg.sampleRate,
     corpusSentences: corpus.sentences.length,
     textOnly: { file: 'text-only.txt', sentences: plan.textOnly.length, bytes: Buffer.byteLength(textOnly), sha256: sha256(textOnly) },

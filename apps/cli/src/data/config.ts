@@ -32,7 +32,7 @@ export interface DataBuildConfig {
   readonly sampleRate: number;
   /** Word-count range of sentences eligible for audio splits (longer ones mean fewer processes per hour of speech). */
   readonly audioWords: readonly [number, number];
-  /** test-other (and aligned-noisy, dev-noisy): SNR range (dB) of the additive noise and tempo factor range. */
+  /** test-other (and aligned-noisy, dev-noisy, dev-other): SNR range (dB) of the additive noise and tempo factor range. */
   readonly snrDb: readonly [number, number];
   readonly tempo: readonly [number, number];
   /**
@@ -45,6 +45,12 @@ export interface DataBuildConfig {
    * dev-tts-voice and test-clean-tts-voice, to measure recognition and the oracle in that voice.
    */
   readonly ttsVoiceSets: boolean;
+  /**
+   * Also render every dev sentence again by voices no other split uses (neither training, dev,
+   * test-clean nor test-other's), with test-other's kind of effects: dev-other, a dev set that
+   * stands for test-other (unseen voices) without reading it.
+   */
+  readonly devOther: boolean;
   /** Draw a progress bar on stderr. */
   readonly progress: boolean;
   /** Environment for the child processes (PATH decides which synthesizers are found). */
@@ -80,6 +86,7 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
     tempo: opts.tempo ?? [0.85, 1.15],
     noisy: opts.noisy ?? false,
     ttsVoiceSets: opts.ttsVoiceSets ?? false,
+    devOther: opts.devOther ?? false,
     progress: opts.progress ?? false,
     env: opts.env ?? process.env,
   };

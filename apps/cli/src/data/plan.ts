@@ -4,7 +4,7 @@ import type { DataBuildConfig } from './config.js';
 import type { NoiseKind } from './effects.js';
 import { DataBuildError } from './errors.js';
 import { prngFor } from './prng.js';
-import { ASR_VOICES, SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES, type Voice } from './voices.js';
+import { ASR_VOICES, DEV_OTHER_VOICES, SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES, type Voice } from './voices.js';
 
 /** Audio splits (`@zipper/data`). aligned-asr and aligned-tts render the same aligned sentences. */
 export type { AudioSplit } from '@zipper/data';
@@ -21,7 +21,7 @@ export interface AudioItem {
   readonly voice: Voice;
   /** Output path relative to the data directory. */
   readonly path: string;
-  /** test-other, aligned-noisy and dev-noisy only: sox tempo factor, additive noise SNR (dB) and kind. */
+  /** test-other, aligned-noisy, dev-noisy and dev-other only: sox tempo factor, additive noise SNR (dB) and kind. */
   readonly tempo?: number;
   readonly snrDb?: number;
   readonly noise?: NoiseKind;
@@ -51,7 +51,8 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
  * each dev item, with effects drawn the same way; they come last, so the other items (and their
  * manifests) are those of the build without it. With `cfg.ttsVoiceSets`, dev-tts-voice and
  * test-clean-tts-voice render each dev and test-clean sentence again by the TTS voice (no effects),
- * after everything else.
+ * after those. With `cfg.devOther`, dev-other renders each dev sentence again by DEV_OTHER_VOICES
+ * (dealt like any split's) with effects drawn like test-other's, after everything else.
  */
 export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
   const c = cfg.counts;
@@ -118,6 +119,7 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
     again('dev-tts-voice', devItems, () => ({ voice: TTS_VOICE }));
     again('test-clean-tts-voice', testCleanItems, () => ({ voice: TTS_VOICE }));
   }
+  if (cfg.devOther) add('dev-other', dev, DEV_OTHER_VOICES, effects);
   return { textOnly, items };
 }
 

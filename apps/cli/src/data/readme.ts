@@ -2,7 +2,7 @@ import { buildArgs } from '@zipper/data';
 import type { BuildSummary } from './build.js';
 import type { DataBuildConfig } from './config.js';
 import { NORMALIZATION } from './normalize.js';
-import { SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES } from './voices.js';
+import { DEV_OTHER_VOICES, SEEN_VOICES, TTS_VOICE, UNSEEN_VOICES } from './voices.js';
 
 const PURPOSE: Record<string, string> = {
   'speech-only.jsonl': 'speech tower pretraining (unlabeled: no text field, only textSha256)',
@@ -15,6 +15,7 @@ const PURPOSE: Record<string, string> = {
   'dev-noisy.jsonl': 'validation: dev again with tempo changes and additive noise (--noisy)',
   'dev-tts-voice.jsonl': 'validation: the dev sentences again, by the TTS voice (--tts-voice-sets)',
   'test-clean-tts-voice.jsonl': 'test: the test-clean sentences again, by the TTS voice (--tts-voice-sets)',
+  'dev-other.jsonl': "validation: dev again by voices no other split uses, with test-other's effects (--dev-other)",
 };
 
 function purpose(file: string): string {
@@ -66,6 +67,12 @@ voices, with effects drawn the same way (the voices of test-other stay unseen).`
       ? `
 dev-tts-voice and test-clean-tts-voice (--tts-voice-sets): the dev and test-clean sentences again, every one
 by the TTS voice, without effects.`
+      : ''
+  }${
+    cfg.devOther
+      ? `
+dev-other (--dev-other): the dev sentences again, by voices of no other split (${DEV_OTHER_VOICES.map((v) => v.id).join(', ')}),
+with effects drawn the same way: a dev set for test-other's conditions that shares none of its voices.`
       : ''
   }
 

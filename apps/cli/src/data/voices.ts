@@ -35,5 +35,17 @@ export const UNSEEN_VOICES: readonly Voice[] = [
   espeak('en-gb-x-gbclan+f5'),
 ];
 
+/**
+ * Voices of dev-other only (`zipper data build --dev-other`): an accent no other split uses
+ * (West Midlands), a Klatt variant and variants no other split uses, so that a dev set stands for
+ * test-other's unseen voices without sharing any of them.
+ */
+export const DEV_OTHER_VOICES: readonly Voice[] = [
+  espeak('en-gb-x-gbcwmd+m7'),
+  espeak('en-gb-x-gbcwmd+f1'),
+  espeak('en-us+klatt3'),
+  espeak('en-gb+m6'),
+];
+
 /** Voices for ASR renderings of aligned pairs: the seen voices other than the TTS target (which renders every aligned sentence anyway). */
 export const ASR_VOICES: readonly Voice[] = SEEN_VOICES.filter((v) => v.id !== TTS_VOICE.id);

@@ -9,7 +9,7 @@ import { intArg, parse } from '../args.js';
 import { openSplit, parseSplit } from './inputs.js';
 import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
-export const PEER_USAGE = `usage: zipper eval peer --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice [--limit N] [--jobs N] [--out DIR] [--json]
+export const PEER_USAGE = `usage: zipper eval peer --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|dev-other [--limit N] [--jobs N] [--out DIR] [--json]
 
 The peer row for ASR: pocketsphinx (pocketsphinx_batch, en-us acoustic model, language model and
 dictionary of Debian pocketsphinx-en-us; each file one utterance) on the split's original audio,

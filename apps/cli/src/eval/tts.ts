@@ -40,7 +40,7 @@ import {
   type Scored,
 } from './outputs.js';
 
-export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|train
+export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|dev-other|train
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
       [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 

@@ -67,7 +67,7 @@ export class DataDir {
     return { file, records: parseManifest(bytes.toString('utf8'), recordKindOf(split), abs) as RecordOfSplit<S>[], sha256: sha256Hex(bytes) };
   }
 
-  /** A build made without a split's flag (--noisy, --tts-voice-sets) lacks that split: say so instead of "build the data first". */
+  /** A build made without a split's flag (--noisy, --tts-voice-sets, --dev-other) lacks that split: say so instead of "build the data first". */
   private needOptionalSplit(split: AudioSplit): void {
     if (!buildHasSplit(this.build, split)) {
       const flag = splitFlag(split)!;
