@@ -131,6 +131,19 @@ export type LexiconSearchSettings = Pick<LexiconBeamOptions, (typeof LEXICON_SEA
 
 export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty'] as const;
 
+/** Each search setting's name in prose (model cards, reports, messages). */
+export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
+  beam: 'beam',
+  lmWeight: 'LM weight',
+  wordBonus: 'word bonus',
+  blankPenalty: 'blank penalty',
+};
+
+/** The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank penalty 2, beam 128". */
+export function lexiconSearchText(s: Required<LexiconSearchSettings>): string {
+  return (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const).map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`).join(', ');
+}
+
 /**
  * `given` over the model's `carried` settings, key by key (a key `given` leaves undefined keeps
  * the carried value): what a search of that model uses, before the defaults fill the rest.

@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ByteLexicon,
   ctcTranscripts,
+  LEXICON_SEARCH_KEYS,
+  LEXICON_SEARCH_LABELS,
+  lexiconSearchText,
   loadZipper,
   resolveZipperConfig,
   saveZipper,
@@ -101,5 +104,12 @@ describe('a CTC head carrying its lexicon search settings', () => {
     );
     z.dispose();
     loaded.dispose();
+  });
+
+  it("are written in prose one way (cards, reports, messages): every key labelled, in the cards' order", () => {
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2 })).toBe(
+      'LM weight 1, word bonus -2, blank penalty 2, beam 128',
+    );
+    expect(Object.keys(LEXICON_SEARCH_LABELS).sort()).toEqual([...LEXICON_SEARCH_KEYS].sort());
   });
 });

@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import path from 'node:path';
 import { mean } from '@zipper/common';
 import { buildArgs, type BuildInfo } from '@zipper/data';
+import { lexiconSearchText } from '@zipper/fuse';
 import { DataDir } from '@zipper/data/node';
 import { parse } from '../args.js';
 import { UsageError } from '../command.js';
@@ -275,9 +276,7 @@ function renderPage(args: {
       ...new Set(
         runs.flatMap((r) =>
           Object.values(r.asrLexicon).map((m) =>
-            m?.lexicon
-              ? `a word LM of ${intl(m.lexicon.words)} words, LM weight ${m.lexicon.lmWeight}, word bonus ${m.lexicon.wordBonus}, blank penalty ${m.lexicon.blankPenalty}, beam ${m.lexicon.beam}`
-              : 'settings not recorded',
+            m?.lexicon ? `a word LM of ${intl(m.lexicon.words)} words, ${lexiconSearchText(m.lexicon)}` : 'settings not recorded',
           ),
         ),
       ),

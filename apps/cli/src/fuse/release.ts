@@ -29,6 +29,8 @@ import {
   canSearchLexicon,
   ctcHeadName,
   LEXICON_SEARCH_KEYS,
+  LEXICON_SEARCH_LABELS,
+  lexiconSearchText,
   resolveLexiconBeamOptions,
   TowerMismatchError,
   withCarriedSearch,
@@ -76,12 +78,11 @@ export interface ReleaseOptions {
  * apps do. Evaluations that recorded no settings (before 2026-12-05) cannot be checked.
  */
 export function searchMismatches(s: RunSummary, settings: ResolvedLexiconBeamOptions): string[] {
-  const label = { lmWeight: 'LM weight', wordBonus: 'word bonus', blankPenalty: 'blank penalty', beam: 'beam' } as const;
   return Object.entries(s.asrLexicon).flatMap(([split, m]) => {
     if (!m?.lexicon) return [];
     const got = m.lexicon;
     const differ = LEXICON_SEARCH_KEYS.filter((k) => got[k] !== settings[k]).map(
-      (k) => `${label[k]} ${got[k]} where the package has ${settings[k]}`,
+      (k) => `${LEXICON_SEARCH_LABELS[k]} ${got[k]} where the package has ${settings[k]}`,
     );
     return differ.length > 0 ? [`${split} (${differ.join(', ')})`] : [];
   });
@@ -368,7 +369,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     ...evalTables(summary, peers),
     ...(Object.keys(summary.asrLexicon).length > 0
       ? [
-          `The lexicon search (\`--decoder lexicon\`, the apps' default) with LM weight ${settings.lmWeight}, word bonus ${settings.wordBonus}, blank penalty ${settings.blankPenalty}, beam ${settings.beam}: ${
+          `The lexicon search (\`--decoder lexicon\`, the apps' default) with ${lexiconSearchText(settings)}: ${
             carried && Object.keys(carried).length > 0
               ? "this package's own settings (model/zipper.json, its CTC head's `search`), which the apps use"
               : "the search's defaults"
