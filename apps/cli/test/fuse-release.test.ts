@@ -424,6 +424,26 @@ describe('zipper fuse release', () => {
     const devSha = sha256Hex(readFileSync(path.join(data, 'dev.jsonl')));
     expect((summaryOf(e) as { manifest: string; manifestSha256: string }).manifestSha256).toBe(devSha);
     rmSync(copy, { recursive: true, force: true }); // the release goes by the recorded manifestSha256, not the copy's file
+    // one on a build whose test-clean differs (another build): EVAL_DATA, its command in the legend
+    const other = mkdtempSync(path.join(os.tmpdir(), 'zipper-release-other-'));
+    cpSync(data, other, { recursive: true, filter: (f) => !f.includes('run-') && !f.includes('pkg') });
+    const lines = readFileSync(path.join(other, 'test-clean.jsonl'), 'utf8').trimEnd().split('\n');
+    writeFileSync(path.join(other, 'test-clean.jsonl'), `${lines.slice(0, -1).join('\n')}\n`);
+    const o = await runZipper([
+      'eval',
+      'asr',
+      '--model',
+      warm,
+      '--data',
+      other,
+      '--split',
+      'test-clean',
+      '--out',
+      path.join(warm, 'eval', 'test-clean', 'asr'),
+      '--json',
+    ]);
+    expect(o.code, o.stderr).toBe(0);
+    const otherBuild = readFileSync(path.join(other, 'build.json'));
 
     const pkg = path.join(data, 'pkg-warm');
     const r = await runZipper(['fuse', 'release', '--run', warm, '--out', pkg]);
@@ -449,6 +469,13 @@ describe('zipper fuse release', () => {
     expect(card + shipped).not.toContain(data);
     expect(card).toContain(`--data DATA --split dev --out OUT/eval/dev/asr --json`);
     expect(card).not.toContain(copy);
+    expect(card).toContain(`--data EVAL_DATA --split test-clean --out OUT/eval/test-clean/asr --json`);
+    const { size, seed } = JSON.parse(otherBuild.toString('utf8')) as { size: string; seed: number };
+    expect(card).toContain(
+      `\`EVAL_DATA\`: the data build of the evaluations that name it, \`zipper data build --out EVAL_DATA --size ${size} --seed ${seed}\` (build.json sha256 \`${sha256Hex(otherBuild)}\`).`,
+    );
+    expect(card + shipped).not.toContain(other);
+    rmSync(other, { recursive: true, force: true });
 
     const best = JSON.parse(readFileSync(path.join(warm, 'best', 'run.json'), 'utf8')) as FuseRun;
     const b = await runZipper(['fuse', 'release', '--run', path.join(warm, 'best'), '--out', path.join(data, 'pkg-best')]);

@@ -45,7 +45,7 @@ import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { towerIdentity, type Modality, type TowerRef } from './towers.js';
-import { buildArgs, buildName } from '@zipper/data';
+import { BUILD_FILE, buildArgs, buildName, parseBuildInfo } from '@zipper/data';
 
 export interface ReleaseOptions {
   readonly run: string;
@@ -269,6 +269,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
   for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
+  const evalBuilds = otherBuilds([...evaluations(summary), ...peers], machine);
+  for (const b of evalBuilds) machine[b.dir] = b.label;
   for (const m of Object.keys(run.towers) as Modality[]) {
     machine[trainedOn[m].dir] = run.towers[m].name; // the folder it trained on, published as this package
     machine[run.towers[m].dir] = run.towers[m].name;
@@ -340,6 +342,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '```',
     '',
     '`DATA`: the data build below; `OUT`: the run folder (its `eval/` holds the evaluation outputs); `PEER`: a `zipper eval peer` output.',
+    ...evalBuilds.map((b) => b.legend),
     ...trainedBy.legend,
     '',
     '| | |',
@@ -455,6 +458,34 @@ function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string): string[]
     if (theirs !== undefined && theirs === hash(path.join(path.resolve(dataDir), name))) dirs.add(path.resolve(m.data));
   }
   return [...dirs];
+}
+
+/**
+ * The data builds that evaluations (or peers) ran on which are neither the run's nor hold its
+ * splits byte for byte (e.g. one made with `--dev-other` for its dev-other split): each prints as
+ * `EVAL_DATA`, `EVAL_DATA_2`, ..., with a legend line naming the command that makes it (from its
+ * build.json), not as a machine path. A build whose build.json is gone keeps its path.
+ */
+function otherBuilds(
+  metrics: readonly Metrics[],
+  machine: Readonly<Record<string, string>>,
+): { dir: string; label: string; legend: string }[] {
+  const known = new Set(Object.keys(machine).map((d) => path.resolve(d)));
+  const dirs = [...new Set(metrics.flatMap((m) => (m.data === undefined ? [] : [path.resolve(m.data)])))].filter((d) => !known.has(d));
+  const out: { dir: string; label: string; legend: string }[] = [];
+  for (const dir of dirs) {
+    const file = path.join(dir, BUILD_FILE);
+    if (!existsSync(file)) continue;
+    const bytes = readFileSync(file);
+    const label = out.length === 0 ? 'EVAL_DATA' : `EVAL_DATA_${out.length + 1}`;
+    const args = buildArgs(parseBuildInfo(bytes.toString('utf8'), file));
+    out.push({
+      dir,
+      label,
+      legend: `\`${label}\`: the data build of the evaluations that name it, \`zipper data build --out ${label} ${args}\` (build.json sha256 \`${sha256Hex(bytes)}\`).`,
+    });
+  }
+  return out;
 }
 
 /** A run that a released run started from (`--init-from`), nearest first: `INIT`, `INIT_2`, ... */
