@@ -181,21 +181,30 @@ describe('zipper data build --size tiny', () => {
     for (const [k, v] of before) expect(after.get(k), k).toBe(v);
   });
 
-  it('--noisy adds aligned-noisy and dev-noisy (same sentences and voices, with effects) and leaves every other file as it was', async () => {
-    const dirC = join(root, 'c');
-    cpSync(dirB, dirC, { recursive: true }); // with its journal: the base audio is reused
+  /**
+   * Builds `dirB` again with `flags` in a copy named `name` (with its journal: the base audio is
+   * reused): `added` new files synthesized, every file of the base but build.json and README.md
+   * byte-identical, build.json's manifests the base's followed by `added` more.
+   */
+  const buildAgain = async (name: string, flags: Partial<Parameters<typeof buildData>[0]>, synthesized: number, added: string[]) => {
+    const dir = join(root, name);
+    cpSync(dirB, dir, { recursive: true });
     const base = tree(dirB);
-    const r = await buildData({ out: dirC, size: 'tiny', seed: SEED, noisy: true });
-    expect(r.synthesized).toBe(13 + 3);
+    const r = await buildData({ out: dir, size: 'tiny', seed: SEED, ...flags });
+    expect(r.synthesized).toBe(synthesized);
     expect(r.reused).toBe(a.synthesized);
-    const after = tree(dirC);
+    const after = tree(dir);
     for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
-    const info = JSON.parse(read(dirC, 'build.json').toString());
+    const info = JSON.parse(read(dir, 'build.json').toString());
+    expect(info.manifests.slice(0, -added.length)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
+    expect(jsonl(dir)).toEqual([...jsonl(dirB), ...added].sort());
+    return { dir, info };
+  };
+
+  it('--noisy adds aligned-noisy and dev-noisy (same sentences and voices, with effects) and leaves every other file as it was', async () => {
+    const added = ['aligned-noisy.1pct.jsonl', 'aligned-noisy.10pct.jsonl', 'aligned-noisy.100pct.jsonl', 'dev-noisy.jsonl'];
+    const { dir: dirC, info } = await buildAgain('c', { noisy: true }, 13 + 3, added);
     expect(info.noisy).toBe(true);
-    expect(info.manifests.slice(0, -4)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
-    expect(jsonl(dirC)).toEqual(
-      [...jsonl(dirB), 'aligned-noisy.100pct.jsonl', 'aligned-noisy.10pct.jsonl', 'aligned-noisy.1pct.jsonl', 'dev-noisy.jsonl'].sort(),
-    );
     for (const [noisy, clean] of [
       ...[1, 10, 100].map((p) => [`aligned-noisy.${p}pct.jsonl`, `aligned-asr.${p}pct.jsonl`]),
       ['dev-noisy.jsonl', 'dev.jsonl'],
@@ -215,19 +224,9 @@ describe('zipper data build --size tiny', () => {
   });
 
   it('--tts-voice-sets adds dev-tts-voice and test-clean-tts-voice (same sentences, all by the TTS voice) and leaves every other file as it was', async () => {
-    const dirD = join(root, 'd');
-    cpSync(dirB, dirD, { recursive: true });
-    const base = tree(dirB);
-    const r = await buildData({ out: dirD, size: 'tiny', seed: SEED, ttsVoiceSets: true });
-    expect(r.synthesized).toBe(3 + 3);
-    expect(r.reused).toBe(a.synthesized);
-    const after = tree(dirD);
-    for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
-    const info = JSON.parse(read(dirD, 'build.json').toString());
+    const { dir: dirD, info } = await buildAgain('d', { ttsVoiceSets: true }, 3 + 3, ['dev-tts-voice.jsonl', 'test-clean-tts-voice.jsonl']);
     expect(info.ttsVoiceSets).toBe(true);
     expect(info.noisy).toBeUndefined();
-    expect(info.manifests.slice(0, -2)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
-    expect(jsonl(dirD)).toEqual([...jsonl(dirB), 'dev-tts-voice.jsonl', 'test-clean-tts-voice.jsonl'].sort());
     for (const [voiced, source] of [
       ['dev-tts-voice.jsonl', 'dev.jsonl'],
       ['test-clean-tts-voice.jsonl', 'test-clean.jsonl'],
@@ -246,19 +245,9 @@ describe('zipper data build --size tiny', () => {
   });
 
   it('--dev-other adds dev-other (the dev sentences, by voices no other split uses, with effects) and leaves every other file as it was', async () => {
-    const dirE = join(root, 'e');
-    cpSync(dirB, dirE, { recursive: true });
-    const base = tree(dirB);
-    const r = await buildData({ out: dirE, size: 'tiny', seed: SEED, devOther: true });
-    expect(r.synthesized).toBe(3);
-    expect(r.reused).toBe(a.synthesized);
-    const after = tree(dirE);
-    for (const [k, v] of base) if (k !== 'build.json' && k !== 'README.md') expect(after.get(k), k).toBe(v);
-    const info = JSON.parse(read(dirE, 'build.json').toString());
+    const { dir: dirE, info } = await buildAgain('e', { devOther: true }, 3, ['dev-other.jsonl']);
     expect(info.devOther).toBe(true);
     expect(info.ttsVoiceSets).toBeUndefined();
-    expect(info.manifests.slice(0, -1)).toEqual(JSON.parse(read(dirB, 'build.json').toString()).manifests);
-    expect(jsonl(dirE)).toEqual([...jsonl(dirB), 'dev-other.jsonl'].sort());
     const other = manifest(dirE, 'dev-other.jsonl');
     const dev = manifest(dirE, 'dev.jsonl');
     expect(other.map((x) => x.text)).toEqual(dev.map((x) => x.text));

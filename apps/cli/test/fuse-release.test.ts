@@ -405,43 +405,36 @@ describe('zipper fuse release', () => {
     const warmRun = JSON.parse(readFileSync(path.join(warm, 'run.json'), 'utf8')) as FuseRun;
 
     // an evaluation on another build whose dev manifest is the same bytes (a copy) prints as DATA
-    const copy = mkdtempSync(path.join(os.tmpdir(), 'zipper-release-copy-'));
-    cpSync(data, copy, { recursive: true, filter: (f) => !f.includes('run-') && !f.includes('pkg') });
-    const e = await runZipper([
-      'eval',
-      'asr',
-      '--model',
-      warm,
-      '--data',
-      copy,
-      '--split',
-      'dev',
-      '--out',
-      path.join(warm, 'eval', 'dev', 'asr'),
-      '--json',
-    ]);
+    const copyOfData = (prefix: string) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+      cpSync(data, dir, { recursive: true, filter: (f) => !f.includes('run-') && !f.includes('pkg') });
+      return dir;
+    };
+    const evalOn = (dir: string, split: string) =>
+      runZipper([
+        'eval',
+        'asr',
+        '--model',
+        warm,
+        '--data',
+        dir,
+        '--split',
+        split,
+        '--out',
+        path.join(warm, 'eval', split, 'asr'),
+        '--json',
+      ]);
+    const copy = copyOfData('zipper-release-copy-');
+    const e = await evalOn(copy, 'dev');
     expect(e.code, e.stderr).toBe(0);
     const devSha = sha256Hex(readFileSync(path.join(data, 'dev.jsonl')));
     expect((summaryOf(e) as { manifest: string; manifestSha256: string }).manifestSha256).toBe(devSha);
     rmSync(copy, { recursive: true, force: true }); // the release goes by the recorded manifestSha256, not the copy's file
     // one on a build whose test-clean differs (another build): EVAL_DATA, its command in the legend
-    const other = mkdtempSync(path.join(os.tmpdir(), 'zipper-release-other-'));
-    cpSync(data, other, { recursive: true, filter: (f) => !f.includes('run-') && !f.includes('pkg') });
+    const other = copyOfData('zipper-release-other-');
     const lines = readFileSync(path.join(other, 'test-clean.jsonl'), 'utf8').trimEnd().split('\n');
     writeFileSync(path.join(other, 'test-clean.jsonl'), `${lines.slice(0, -1).join('\n')}\n`);
-    const o = await runZipper([
-      'eval',
-      'asr',
-      '--model',
-      warm,
-      '--data',
-      other,
-      '--split',
-      'test-clean',
-      '--out',
-      path.join(warm, 'eval', 'test-clean', 'asr'),
-      '--json',
-    ]);
+    const o = await evalOn(other, 'test-clean');
     expect(o.code, o.stderr).toBe(0);
     const otherBuild = readFileSync(path.join(other, 'build.json'));
 
