@@ -68,7 +68,9 @@ describe('runReference', () => {
     });
     const ended = new Promise<NodeJS.Signals | null>((resolve) => bench.on('exit', (_code, signal) => resolve(signal)));
     try {
-      const reference = () => running(slow).filter((p) => p !== bench.pid);
+      // the interpreter running the script: a child the bench forks shows the bench's own command
+      // line (which names the script) until it execs, so matching the path alone can catch one
+      const reference = () => pidsMatching(`^\\S*python\\S* ${slow}( |$)`);
       for (let i = 0; i < 1200 && reference().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(reference()).toHaveLength(1);
       bench.kill('SIGTERM');
