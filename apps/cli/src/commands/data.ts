@@ -21,8 +21,8 @@ build.json then records "ttsVoiceSets": true and the other files stay the same. 
 renders every dev sentence again by voices no other split uses (not test-other's either), with
 test-other's kind of tempo change and additive noise (dev-other.jsonl: a dev set that stands for
 test-other's unseen voices); build.json then records "devOther": true and the other files stay
-the same. Rerunning resumes: finished audio verified by sha256 is kept. Prints a JSON summary on stdout; progress
-goes to stderr.`;
+the same. Rerunning resumes: finished audio verified by sha256 is kept. Prints a JSON summary
+on stdout; progress goes to stderr.`;
 
 export const data: Command = {
   name: 'data',
