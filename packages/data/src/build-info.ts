@@ -1,6 +1,6 @@
 /** `build.json`: the summary a data build writes next to its manifests (counts, hours, hashes). */
 import { DataDirError } from './errors.js';
-import { splitFlag, type AudioSplit } from './splits.js';
+import { OPTIONAL_SETS, optionalSetOf, type AudioSplit, type OptionalSetField } from './splits.js';
 
 export interface ManifestSummary {
   readonly file: string;
@@ -38,7 +38,7 @@ export interface BuildInfo {
 }
 
 /** What names a data build: its size, seed, any split counts changed from the size's defaults, --noisy, --tts-voice-sets and --dev-other. */
-export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | 'noisy' | 'ttsVoiceSets' | 'devOther'>;
+export type BuildIdentity = Pick<BuildInfo, 'size' | 'seed' | 'counts' | OptionalSetField>;
 
 /** Where a run's data build is and which one it is: the `data` record of the run files. */
 export interface BuildRef extends BuildIdentity {
@@ -55,9 +55,7 @@ export function buildRef(dir: string, build: BuildInfo, buildSha256: string): Bu
     size: build.size,
     seed: build.seed,
     ...(build.counts ? { counts: build.counts } : {}),
-    ...(build.noisy ? { noisy: true } : {}),
-    ...(build.ttsVoiceSets ? { ttsVoiceSets: true } : {}),
-    ...(build.devOther ? { devOther: true } : {}),
+    ...optionalSetsOf(build),
   };
 }
 
@@ -69,20 +67,24 @@ export function buildRef(dir: string, build: BuildInfo, buildSha256: string): Bu
 export function buildArgs(b: BuildIdentity): string {
   const { aligned, ...other } = b.counts ?? {};
   const rest = Object.keys(other).length > 0 ? ` (buildData counts ${JSON.stringify(other)})` : '';
-  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${b.noisy ? ' --noisy' : ''}${b.ttsVoiceSets ? ' --tts-voice-sets' : ''}${b.devOther ? ' --dev-other' : ''}${rest}`;
+  return `--size ${b.size} --seed ${b.seed}${aligned !== undefined ? ` --aligned ${aligned}` : ''}${OPTIONAL_SETS.map((o) => (b[o.field] ? ` ${o.flag}` : '')).join('')}${rest}`;
 }
 
 /** A short dataset name for model cards, e.g. `zipper-data-build-full-seed0` (`-aligned15000` when grown, `-noisy` with --noisy, `-ttsvoice` with --tts-voice-sets, `-devother` with --dev-other). */
 export function buildName(b: BuildIdentity): string {
   const counts = Object.entries(b.counts ?? {}).map(([k, v]) => `-${k}${v}`);
-  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${b.noisy ? '-noisy' : ''}${b.ttsVoiceSets ? '-ttsvoice' : ''}${b.devOther ? '-devother' : ''}`;
+  return `zipper-data-build-${b.size}-seed${b.seed}${counts.join('')}${OPTIONAL_SETS.map((o) => (b[o.field] ? o.nameSuffix : '')).join('')}`;
 }
 
 /** Whether a build holds `split`: every build has the base splits, a build made with `--noisy` / `--tts-voice-sets` / `--dev-other` also that flag's. */
-export function buildHasSplit(build: Pick<BuildInfo, 'noisy' | 'ttsVoiceSets' | 'devOther'>, split: AudioSplit): boolean {
-  const flag = splitFlag(split);
-  if (flag === undefined) return true;
-  return (flag === '--noisy' ? build.noisy : flag === '--tts-voice-sets' ? build.ttsVoiceSets : build.devOther) === true;
+export function buildHasSplit(build: Pick<BuildInfo, OptionalSetField>, split: AudioSplit): boolean {
+  const set = optionalSetOf(split);
+  return set === undefined || build[set.field] === true;
+}
+
+/** The optional renderings a build holds, as build.json records them (`{ noisy: true, ... }`, in `OPTIONAL_SETS` order). */
+export function optionalSetsOf(build: Readonly<Partial<Record<OptionalSetField, boolean>>>): { [K in OptionalSetField]?: true } {
+  return Object.fromEntries(OPTIONAL_SETS.filter((o) => build[o.field] === true).map((o) => [o.field, true]));
 }
 
 /** Parses and checks build.json; throws DataDirError naming the file and the field. */
@@ -101,9 +103,7 @@ export function parseBuildInfo(text: string, file: string): BuildInfo {
   if (typeof o.size !== 'string') bad('size', 'a string');
   if (!Number.isInteger(o.seed)) bad('seed', 'an integer');
   if (o.counts !== undefined && (typeof o.counts !== 'object' || o.counts === null || !Object.values(o.counts).every((n) => Number.isInteger(n) && (n as number) >= 1))) bad('counts', 'an object of integer split counts >= 1');
-  if (o.noisy !== undefined && o.noisy !== true) bad('noisy', 'true when present');
-  if (o.ttsVoiceSets !== undefined && o.ttsVoiceSets !== true) bad('ttsVoiceSets', 'true when present');
-  if (o.devOther !== undefined && o.devOther !== true) bad('devOther', 'true when present');
+  for (const { field } of OPTIONAL_SETS) if (o[field] !== undefined && o[field] !== true) bad(field, 'true when present');
   if (!Number.isInteger(o.sampleRate) || (o.sampleRate as number) <= 0) bad('sampleRate', 'a positive integer');
   const t = o.textOnly as Record<string, unknown> | undefined;
   if (typeof t !== 'object' || t === null || typeof t.file !== 'string' || typeof t.sha256 !== 'string' || !Number.isInteger(t.sentences)) bad('textOnly', '{ file, sentences, bytes, sha256 }');

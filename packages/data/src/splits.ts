@@ -53,6 +53,20 @@ export const TTS_VOICE_SPLITS = ['dev-tts-voice', 'test-clean-tts-voice'] as con
 export const DEV_OTHER_SPLIT = 'dev-other' as const satisfies AudioSplit;
 
 /**
+ * The optional renderings of a build, in build.json order: the build.json field (and `buildData`
+ * option) that records one, its `zipper data build` flag, the suffix `buildName` gives it, and the
+ * splits it adds. Every rule about optional splits (`splitFlag`, `buildHasSplit`, `buildArgs`,
+ * `buildName`, `buildRef`, build.json's checks, `allManifestFiles`) reads this one table.
+ */
+export const OPTIONAL_SETS = [
+  { field: 'noisy', flag: '--noisy', nameSuffix: '-noisy', splits: NOISY_SPLITS },
+  { field: 'ttsVoiceSets', flag: '--tts-voice-sets', nameSuffix: '-ttsvoice', splits: TTS_VOICE_SPLITS },
+  { field: 'devOther', flag: '--dev-other', nameSuffix: '-devother', splits: [DEV_OTHER_SPLIT] },
+] as const;
+export type OptionalSet = (typeof OPTIONAL_SETS)[number];
+export type OptionalSetField = OptionalSet['field'];
+
+/**
  * What a manifest's records look like (decides which fields are required). `test-other`: audio with
  * a tempo change and additive noise (test-other, aligned-noisy, dev-noisy, dev-other).
  */
@@ -82,9 +96,14 @@ export function isTtsVoiceSplit(s: string): s is (typeof TTS_VOICE_SPLITS)[numbe
   return (TTS_VOICE_SPLITS as readonly string[]).includes(s);
 }
 
+/** The optional rendering a split belongs to (`OPTIONAL_SETS`); undefined for the splits every build has. */
+export function optionalSetOf(split: AudioSplit): OptionalSet | undefined {
+  return OPTIONAL_SETS.find((o) => (o.splits as readonly string[]).includes(split));
+}
+
 /** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`, `--dev-other`); undefined for the splits every build has. */
-export function splitFlag(split: AudioSplit): '--noisy' | '--tts-voice-sets' | '--dev-other' | undefined {
-  return isNoisySplit(split) ? '--noisy' : isTtsVoiceSplit(split) ? '--tts-voice-sets' : split === DEV_OTHER_SPLIT ? '--dev-other' : undefined;
+export function splitFlag(split: AudioSplit): OptionalSet['flag'] | undefined {
+  return optionalSetOf(split)?.flag;
 }
 
 /** Whether a split's audio has test-other's effects (tempo, noise). */
@@ -127,15 +146,10 @@ export function parseManifestFileName(name: string): { split: AudioSplit; fracti
 }
 
 /** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`, `devOther`: a build made with --noisy, --tts-voice-sets, --dev-other). */
-export function allManifestFiles(options: { readonly noisy?: boolean; readonly ttsVoiceSets?: boolean; readonly devOther?: boolean } = {}): string[] {
+export function allManifestFiles(options: Readonly<Partial<Record<OptionalSetField, boolean>>> = {}): string[] {
   const out: string[] = [];
-  for (const s of ['aligned-tts', 'aligned-asr'] as const) for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName(s, f));
-  for (const s of ['dev', 'test-clean', 'test-other', 'speech-only'] as const) out.push(manifestFileName(s));
-  if (options.noisy) {
-    for (const f of ALIGNED_FRACTIONS) out.push(manifestFileName('aligned-noisy', f));
-    out.push(manifestFileName('dev-noisy'));
-  }
-  if (options.ttsVoiceSets) for (const s of TTS_VOICE_SPLITS) out.push(manifestFileName(s));
-  if (options.devOther) out.push(manifestFileName(DEV_OTHER_SPLIT));
+  const add = (s: AudioSplit) => (isAlignedSplit(s) ? ALIGNED_FRACTIONS.forEach((f) => out.push(manifestFileName(s, f))) : out.push(manifestFileName(s)));
+  for (const s of ['aligned-tts', 'aligned-asr', 'dev', 'test-clean', 'test-other', 'speech-only'] as const) add(s);
+  for (const o of OPTIONAL_SETS) if (options[o.field]) o.splits.forEach(add);
   return out;
 }

@@ -35,11 +35,11 @@ import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
 import { synthesize } from '../apps/synthesizer.js';
 import { speechText } from '../apps/text-input.js';
 import { transcribeAudio } from '../apps/transcriber.js';
-import { openSplit, parseSplit } from '../eval/inputs.js';
+import { EVAL_SPLITS, openSplit, parseSplit } from '../eval/inputs.js';
 import { log, peakRssMb } from './common.js';
 
 export const APPS_BENCH_USAGE = `usage: zipper bench asr|tts [--json] [--model DIR|PACKAGE] [--runs 3]
-                    [--data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|dev-other] [--limit N] [--max-units N]
+                    [--data DIR --split ${EVAL_SPLITS.join('|')}] [--limit N] [--max-units N]
 
 Real-time factor (compute seconds / audio seconds, lower is better) of the apps on one core
 (single-threaded engine), over the bundled utterances (apps/cli/assets: 8 flite slt sentences)

@@ -9,7 +9,7 @@ import { Progress } from './progress.js';
 import { renderReadme } from './readme.js';
 import { readAllSources, sourcesFingerprint } from './sources.js';
 import { sha256Hex as sha256 } from '@zipper/common/node';
-import type { BuildInfo, ManifestSummary } from '@zipper/data';
+import { optionalSetsOf, type BuildInfo, type ManifestSummary } from '@zipper/data';
 import { fileSha256, Journal, writeAtomic } from './store.js';
 import { synthesize } from './synth.js';
 import { requireTools, type ToolName } from './tools.js';
@@ -72,9 +72,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
     size: cfg.size,
     seed: cfg.seed,
     ...(overrides ? { counts: overrides } : {}),
-    ...(cfg.noisy ? { noisy: true as const } : {}),
-    ...(cfg.ttsVoiceSets ? { ttsVoiceSets: true as const } : {}),
-    ...(cfg.devOther ? { devOther: true as const } : {}),
+    ...optionalSetsOf(cfg),
     sampleRate: cfg.sampleRate,
     corpusSentences: corpus.sentences.length,
     textOnly: { file: 'text-only.txt', sentences: plan.textOnly.length, bytes: Buffer.byteLength(textOnly), sha256: sha256(textOnly) },

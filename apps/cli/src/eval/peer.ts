@@ -6,10 +6,10 @@
 import path from 'node:path';
 import { transcribeWavFiles } from '@zipper/eval/node';
 import { intArg, parse } from '../args.js';
-import { openSplit, parseSplit } from './inputs.js';
+import { EVAL_SPLITS, openSplit, parseSplit } from './inputs.js';
 import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, scoreByVoice, writeTranscripts } from './outputs.js';
 
-export const PEER_USAGE = `usage: zipper eval peer --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|dev-other [--limit N] [--jobs N] [--out DIR] [--json]
+export const PEER_USAGE = `usage: zipper eval peer --data DIR --split ${EVAL_SPLITS.join('|')} [--limit N] [--jobs N] [--out DIR] [--json]
 
 The peer row for ASR: pocketsphinx (pocketsphinx_batch, en-us acoustic model, language model and
 dictionary of Debian pocketsphinx-en-us; each file one utterance) on the split's original audio,

@@ -24,7 +24,7 @@ import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, MAX_SEED, numArg, parse, probabilityArg, topPArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
-import { openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
+import { EVAL_SPLITS, openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
   ensureDir,
   errorsOf,
@@ -40,7 +40,7 @@ import {
   type Scored,
 } from './outputs.js';
 
-export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split dev|test-clean|test-other|dev-noisy|dev-tts-voice|test-clean-tts-voice|dev-other|train
+export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
       [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 

@@ -45,7 +45,8 @@ import type { PackageSource } from './init-from.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { towerIdentity, type Modality, type TowerRef } from './towers.js';
-import { BUILD_FILE, buildArgs, buildName, parseBuildInfo } from '@zipper/data';
+import { BUILD_FILE, buildArgs, buildName } from '@zipper/data';
+import { DataDir } from '@zipper/data/node';
 
 export interface ReleaseOptions {
   readonly run: string;
@@ -268,8 +269,9 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   }
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
-  for (const dir of sameSplitBuilds([...evaluations(summary), ...peers], run.data.dir)) machine[dir] ??= 'DATA';
-  const evalBuilds = otherBuilds([...evaluations(summary), ...peers], machine);
+  const evaluated = [...evaluations(summary), ...peers];
+  for (const dir of sameSplitBuilds(evaluated, run.data.dir)) machine[dir] ??= 'DATA';
+  const evalBuilds = otherBuilds(evaluated, machine);
   for (const b of evalBuilds) machine[b.dir] = b.label;
   for (const m of Object.keys(run.towers) as Modality[]) {
     machine[trainedOn[m].dir] = run.towers[m].name; // the folder it trained on, published as this package
@@ -474,15 +476,13 @@ function otherBuilds(
   const dirs = [...new Set(metrics.flatMap((m) => (m.data === undefined ? [] : [path.resolve(m.data)])))].filter((d) => !known.has(d));
   const out: { dir: string; label: string; legend: string }[] = [];
   for (const dir of dirs) {
-    const file = path.join(dir, BUILD_FILE);
-    if (!existsSync(file)) continue;
-    const bytes = readFileSync(file);
+    if (!existsSync(path.join(dir, BUILD_FILE))) continue;
+    const data = DataDir.open(dir);
     const label = out.length === 0 ? 'EVAL_DATA' : `EVAL_DATA_${out.length + 1}`;
-    const args = buildArgs(parseBuildInfo(bytes.toString('utf8'), file));
     out.push({
       dir,
       label,
-      legend: `\`${label}\`: the data build of the evaluations that name it, \`zipper data build --out ${label} ${args}\` (build.json sha256 \`${sha256Hex(bytes)}\`).`,
+      legend: `\`${label}\`: the data build of the evaluations that name it, \`zipper data build --out ${label} ${buildArgs(data.build)}\` (build.json sha256 \`${data.buildSha256}\`).`,
     });
   }
   return out;
