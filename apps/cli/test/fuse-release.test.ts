@@ -534,7 +534,7 @@ describe('zipper fuse release', () => {
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain(`the run started from ${source} (--init-from), which has no run.json here`);
   }, 240_000);
-  it('--beam, --word-bonus, --blank-penalty: the package carries the settings its lexicon evaluations used, and the apps search with them; other settings refused', async () => {
+  it('--beam, --word-bonus, --blank-penalty, --rescore, --n-best: the package carries the settings its lexicon evaluations used, and the apps search with them; other settings refused', async () => {
     // the tiny towers as packages, installed beside the release (found by name, as npm installs them)
     const modules = path.join(data, 'node_modules', '@zipper');
     mkdirSync(modules, { recursive: true });
@@ -612,7 +612,38 @@ describe('zipper fuse release', () => {
     expect((summaryOf(t2) as { results: { text: string }[] }).results[0]!.text).toBe(moved.hyp.trim());
     const notLexicon = await runZipper(['transcribe', wav, '--model', pkg, '--decoder', 'ctc', '--word-bonus', '1']);
     expect(notLexicon.code).toBe(2);
-    expect(notLexicon.stderr).toContain('--lm, --beam, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon (or auto)');
+    expect(notLexicon.stderr).toContain(
+      '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best are for --decoder lexicon (or auto)',
+    );
+
+    // the rescoring is a setting too: carried, it makes the package's default decoder the two-pass one
+    const rescoring = [...settings, '--rescore', '1', '--n-best', '4'];
+    const pkgR = path.join(data, 'pkg-search-rescore');
+    const refusedR = await runZipper(['fuse', 'release', '--run', run, '--out', pkgR, '--dtype', 'float32', ...rescoring]);
+    expect(refusedR.code).toBe(2);
+    expect(refusedR.stderr).toContain('test-clean (rescore weight 0 where the package has 1, n best 1 where the package has 4)');
+    expect(refusedR.stderr).toContain(
+      "evaluate them again with the package's (zipper eval asr --decoder lexicon --beam 8 --lm-weight 1 --word-bonus 1 --blank-penalty 0 --rescore 1 --n-best 4)",
+    );
+    const rescored = await lexiconEval(run, ...rescoring, '--out', runEval.out);
+    expect(rescored.code, rescored.stderr).toBe(0);
+    expect((summaryOf(rescored) as { rescore: { weight: number; nBest: number } }).rescore).toMatchObject({ weight: 1, nBest: 4 });
+    const rr = await runZipper(['fuse', 'release', '--run', run, '--out', pkgR, '--dtype', 'float32', ...rescoring]);
+    expect(rr.code, rr.stderr).toBe(0);
+    const infoR = JSON.parse(readFileSync(path.join(pkgR, 'model', 'zipper.json'), 'utf8')) as { options: { ctc: { search?: unknown }[] } };
+    expect(infoR.options.ctc[0]!.search).toEqual({ beam: 8, wordBonus: 1, blankPenalty: 0, rescoreWeight: 1, nBest: 4 });
+    expect(readFileSync(path.join(pkgR, 'README.md'), 'utf8')).toContain(
+      "with LM weight 1, word bonus 1, blank penalty 0, beam 8, then the 4 best re-ranked by the zipped model's decoder at weight 1: this package's own settings",
+    );
+    // its evaluation with no setting given rescores, as the run's did with the flags; --rescore 0 is the search alone
+    const pkgR1 = await lexiconEval(pkgR, '--out', path.join(data, 'pkg-rescore-eval'));
+    expect(pkgR1.code, pkgR1.stderr).toBe(0);
+    expect(hyps((summaryOf(pkgR1) as { out: string }).out)).toBe(hyps(runEval.out));
+    expect((summaryOf(pkgR1) as { rescore: { weight: number; nBest: number } }).rescore).toMatchObject({ weight: 1, nBest: 4 });
+    const pkgR0 = await lexiconEval(pkgR, '--rescore', '0', '--out', path.join(data, 'pkg-rescore-off'));
+    expect(pkgR0.code, pkgR0.stderr).toBe(0);
+    expect(hyps((summaryOf(pkgR0) as { out: string }).out)).toBe(hyps(pm.out));
+    expect('rescore' in (summaryOf(pkgR0) as object)).toBe(false);
 
     // the settings need a byte-label head; bad values are usage errors
     const noHead = path.join(data, 'run-search-nohead');

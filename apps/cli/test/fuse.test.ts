@@ -261,14 +261,18 @@ describe('zipper fuse train', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { id: string; hyp: string });
     for (const row of lxRows) for (const w of row.hyp.split(' ').filter(Boolean)) expect(lexicon.has(w)).toBe(true);
-    // --rescore W: weight 0 keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
+    // --rescore W: a vanishing weight keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
     const rs = await runZipper([
       ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
-      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--rescore', '0', '--n-best', '4', '--json'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--rescore', '1e-12', '--n-best', '4', '--json'],
     ]);
     expect(rs.code, rs.stderr).toBe(0);
     const rsm = summaryOf(rs) as { out: string; wer: number; rescore: { weight: number; nBest: number; oracle: { wer: number } } };
-    expect([rsm.out, rsm.rescore.weight, rsm.rescore.nBest]).toEqual([path.join(out, 'eval', 'test-clean', 'asr-lexicon-rescore'), 0, 4]);
+    expect([rsm.out, rsm.rescore.weight, rsm.rescore.nBest]).toEqual([
+      path.join(out, 'eval', 'test-clean', 'asr-lexicon-rescore'),
+      1e-12,
+      4,
+    ]);
     // the n-best oracle: at most the first hypothesis's WER
     expect(rsm.rescore.oracle.wer).toBeLessThanOrEqual(rsm.wer);
     expect(rsm.rescore.oracle.wer).toBeGreaterThanOrEqual(0);
@@ -285,8 +289,12 @@ describe('zipper fuse train', () => {
       expect(lexicon.has(h)).toBe(true);
     for (const [args, message] of [
       [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon/],
-      [['--decoder', 'lexicon', '--lm', lmFile, '--n-best', '4'], /--n-best needs --rescore W/],
+      [['--decoder', 'ctc', '--n-best', '4'], /--rescore and --n-best are for --decoder lexicon/],
       [['--decoder', 'lexicon', '--lm', lmFile, '--rescore', 'x'], /--rescore must be a non-negative number/],
+      [
+        ['--decoder', 'lexicon', '--lm', lmFile, '--rescore', '1', '--n-best', '200'],
+        /nBest must be an integer in \[1, beam = 128\], got 200/,
+      ],
     ] as const) {
       const bad = await runZipper(['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', ...args]);
       expect(bad.code, bad.stderr).toBe(2);
@@ -323,9 +331,9 @@ describe('zipper fuse train', () => {
       readFileSync(path.join(data, 'rescore-default', 'hyp.txt'), 'utf8').trim(),
     );
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon or auto/],
-      [['--n-best', '4'], /--n-best needs --rescore W/],
-      [['--rescore', '1'], /--rescore re-ranks the lexicon search's n best, but .* decodes with ctc here/], // auto without a word LM: ctc
+      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon \(or auto\)/],
+      [['--n-best', '0'], /--n-best must be an integer >= 1/],
+      [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc
     ] as const) {
       const bad = await runZipper(['transcribe', wav, '--model', out, ...args]);
       expect(bad.code, bad.stderr).toBe(2);

@@ -5,7 +5,8 @@
  * - ASR: WAV bytes -> readWav -> prepareAudio (mono, the speech tokenizer's rate) -> the speech
  *   tokenizer's units -> then one of the model's decoders (`decoders`: @zipper/fuse asrDecoders,
  *   `auto`'s choice first and the default, as in `zipper transcribe`): `lexicon`, the CTC head's
- *   lexicon beam search with the text tower package's word LM (TextTower.loadWordLm); `ctc`,
+ *   lexicon beam search with the text tower package's word LM (TextTower.loadWordLm), its n best
+ *   re-ranked by the text tower where the package carries a rescore weight; `ctc`,
  *   greedy decoding of the head (both: ctcTranscripts); `attention`, the text tower through
  *   cross-attention (generateZipped -> BPE decode); `joint`, joint CTC/attention beam search
  *   (ctcAttentionBeam, beam 4, CTC weight 0.3).
@@ -156,7 +157,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     if (decoder !== 'attention') {
       const [t] = ctcTranscripts(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], (ids) => text.decode(ids, { skipSpecial: true }), {
         head: ctcHead!,
-        ...(decoder === 'lexicon' ? { lexicon: lexicon! } : {}),
+        // the search with the package's settings; a package carrying a rescore weight re-ranks its n best by the text tower
+        ...(decoder === 'lexicon' ? { lexicon: lexicon!, encode: (t: string) => text.encode(t) } : {}),
       });
       return {
         text: t!.text,

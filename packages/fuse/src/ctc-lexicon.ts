@@ -116,8 +116,18 @@ export interface LexiconBeamOptions {
   readonly labelThreshold?: number;
   /** After each frame, prefixes ranked more than this below the best are dropped (default 15). */
   readonly margin?: number;
-  /** Hypotheses returned, best first, each transcript once (default 1). */
+  /**
+   * Hypotheses returned, best first, each transcript once (default 1; 8 with a `rescoreWeight`):
+   * the ones `ctcTranscripts` re-ranks.
+   */
   readonly nBest?: number;
+  /**
+   * Not the search's own: the weight of ln p_att(hypothesis | the source) when `ctcTranscripts`
+   * re-ranks the `nBest` hypotheses by the zipped model's decoder, the head's `to` tower (default
+   * 0: the search's ranking, no second pass). Carried with the search so a model's decoder is one
+   * set of settings.
+   */
+  readonly rescoreWeight?: number;
 }
 
 export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
@@ -125,11 +135,11 @@ export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
 /**
  * The search settings a model may carry for its CTC head (`CtcHeadSpec.search`, chosen on a dev
  * split for that model): `ctcTranscripts`, and so both apps, search with them where the caller
- * gives none. The other settings are the search's own (pruning, n best), not the model's.
+ * gives none. The other settings are the search's own (pruning), not the model's.
  */
 export type LexiconSearchSettings = Pick<LexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
 
-export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty'] as const;
+export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty', 'rescoreWeight', 'nBest'] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
 export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
@@ -137,11 +147,34 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   lmWeight: 'LM weight',
   wordBonus: 'word bonus',
   blankPenalty: 'blank penalty',
+  rescoreWeight: 'rescore weight',
+  nBest: 'n best',
 };
 
-/** The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank penalty 2, beam 128". */
-export function lexiconSearchText(s: Required<LexiconSearchSettings>): string {
-  return (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const).map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`).join(', ');
+/**
+ * The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank
+ * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
+ * at weight 0.3". Settings recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
+ */
+export function lexiconSearchText(
+  s: Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> & LexiconSearchSettings,
+): string {
+  const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const).map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`).join(', ');
+  return (s.rescoreWeight ?? 0) > 0
+    ? `${search}, then the ${s.nBest} best re-ranked by the zipped model's decoder at weight ${s.rescoreWeight}`
+    : search;
+}
+
+/**
+ * The keys where two resolved settings decode differently (none: they decode alike): `nBest`
+ * counts only where either rescores (without a second pass only the best hypothesis is read).
+ */
+export function lexiconSearchDifferences(
+  a: ResolvedLexiconBeamOptions,
+  b: ResolvedLexiconBeamOptions,
+): (typeof LEXICON_SEARCH_KEYS)[number][] {
+  const rescores = a.rescoreWeight > 0 || b.rescoreWeight > 0;
+  return LEXICON_SEARCH_KEYS.filter((k) => a[k] !== b[k] && (k !== 'nBest' || rescores));
 }
 
 /**
@@ -179,6 +212,7 @@ export function resolveLexiconSearchSettings(s: LexiconSearchSettings, where = '
 }
 
 export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedLexiconBeamOptions {
+  const rescoreWeight = o.rescoreWeight ?? 0;
   const r = {
     beam: o.beam ?? 128,
     lmWeight: o.lmWeight ?? 1.0,
@@ -186,14 +220,16 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     blankPenalty: o.blankPenalty ?? 1.5,
     labelThreshold: o.labelThreshold ?? -5,
     margin: o.margin ?? 15,
-    nBest: o.nBest ?? 1,
+    nBest: o.nBest ?? (rescoreWeight > 0 ? 8 : 1),
+    rescoreWeight,
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
     throw new ConfigError(`nBest must be an integer in [1, beam = ${r.beam}], got ${r.nBest}`);
-  for (const k of ['lmWeight', 'wordBonus', 'blankPenalty', 'labelThreshold', 'margin'] as const)
+  for (const k of ['lmWeight', 'wordBonus', 'blankPenalty', 'labelThreshold', 'margin', 'rescoreWeight'] as const)
     if (!Number.isFinite(r[k])) throw new ConfigError(`${k} must be a finite number, got ${r[k]}`);
   if (r.lmWeight < 0) throw new ConfigError(`lmWeight must be >= 0, got ${r.lmWeight}`);
+  if (r.rescoreWeight < 0) throw new ConfigError(`rescoreWeight must be >= 0, got ${r.rescoreWeight}`);
   if (r.margin <= 0) throw new ConfigError(`margin must be > 0, got ${r.margin}`);
   return r;
 }

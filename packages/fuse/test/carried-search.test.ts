@@ -14,8 +14,10 @@ import {
   ctcTranscripts,
   LEXICON_SEARCH_KEYS,
   LEXICON_SEARCH_LABELS,
+  lexiconSearchDifferences,
   lexiconSearchText,
   loadZipper,
+  resolveLexiconBeamOptions,
   resolveZipperConfig,
   saveZipper,
   withCarriedSearch,
@@ -77,7 +79,7 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(() => resolve({ from: 'speech', to: 'text', search: { wordBonus: 1 } })).toThrow(
       /spells UTF-8 bytes, but this head predicts tokens/,
     );
-    expect(() => resolve({ ...head, search: { nBest: 2 } as never })).toThrow(/ctc\[0\]\.search: nBest is not a model's search setting/);
+    expect(() => resolve({ ...head, search: { margin: 2 } as never })).toThrow(/ctc\[0\]\.search: margin is not a model's search setting/);
     expect(() => resolve({ ...head, search: { beam: 0 } })).toThrow(ConfigError);
     expect(() => resolve({ ...head, search: { lmWeight: -1 } })).toThrow(/lmWeight must be >= 0/);
     expect(() => resolve({ ...head, search: { wordBonus: '1' as never } })).toThrow(/ctc\[0\]\.search\.wordBonus must be a number/);
@@ -110,6 +112,22 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2 })).toBe(
       'LM weight 1, word bonus -2, blank penalty 2, beam 128',
     );
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, rescoreWeight: 0.3, nBest: 16 })).toBe(
+      "LM weight 1, word bonus -2, blank penalty 1.5, beam 128, then the 16 best re-ranked by the zipped model's decoder at weight 0.3",
+    );
+    // settings recorded before the rescoring was one of them, or a weight of 0: no second pass
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, rescoreWeight: 0, nBest: 8 })).toBe(
+      'LM weight 1, word bonus -2, blank penalty 2, beam 128',
+    );
     expect(Object.keys(LEXICON_SEARCH_LABELS).sort()).toEqual([...LEXICON_SEARCH_KEYS].sort());
+  });
+
+  it('differ where they decode differently: n best only where either rescores', () => {
+    const r = (o: object) => resolveLexiconBeamOptions(o);
+    expect(lexiconSearchDifferences(r({}), r({ nBest: 4 }))).toEqual([]);
+    expect(lexiconSearchDifferences(r({ blankPenalty: 2 }), r({ nBest: 4 }))).toEqual(['blankPenalty']);
+    expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3, nBest: 16 }), r({}))).toEqual(['rescoreWeight', 'nBest']);
+    expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3, nBest: 16 }), r({ rescoreWeight: 0.3, nBest: 8 }))).toEqual(['nBest']);
+    expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3 }), r({ rescoreWeight: 0.3, nBest: 8 }))).toEqual([]);
   });
 });

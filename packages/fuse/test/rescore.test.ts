@@ -1,9 +1,10 @@
 /**
  * Teacher-forced target log-probabilities (target-log-probs.ts) and the n-best rescoring of the
- * lexicon search with them (ctc-transcribe.ts `rescore`): the scores equal a float64 log-softmax
- * of each example's own logits, whatever the batch; rescoring with weight 0 is the search's
- * ranking; with a large weight it picks the n-best hypothesis the zipped decoder likes most;
- * bad options are typed errors.
+ * lexicon search with them (ctc-transcribe.ts, the search's `rescoreWeight`): the scores equal a
+ * float64 log-softmax of each example's own logits, whatever the batch; rescoring with a vanishing
+ * weight keeps the search's ranking; with a large weight it picks the n-best hypothesis the zipped
+ * decoder likes most; a head carrying the rescoring rescores where the caller gives nothing, and
+ * rescoreWeight 0 turns it off; bad options are typed errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, TokenRangeError } from '@zipper/core';
@@ -112,19 +113,24 @@ describe('ctcTranscripts rescore', () => {
   const encode = (text: string) => [...text].map((c) => (c === ' ' ? 10 : c.charCodeAt(0) - 97));
   const search = { labelThreshold: -1e9, beam: 16 };
 
-  it('weight 0 is the search; a large weight picks the n-best hypothesis the zipped decoder scores highest', () => {
+  it('a vanishing weight keeps the search; a large weight picks the n-best hypothesis the zipped decoder scores highest', () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [head] }, { seed: 2 });
     perturbFusion(z, 9);
     const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
     const plain = ctcTranscripts(z, rows, () => '', { lexicon, search });
-    const zero = ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 0, encode } });
-    expect(zero.map(({ text, count }) => ({ text, count }))).toEqual(plain);
-    // the candidates: the search's n best, distinct, its transcript first
-    zero.forEach((t, i) => {
+    expect(plain.every((t) => t.candidates === undefined)).toBe(true);
+    // weight 0: no second pass at all
+    expect(ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 0, nBest: 6 } })).toEqual(plain);
+    const tiny = ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 1e-12 } });
+    expect(tiny.map(({ text, count }) => ({ text, count }))).toEqual(plain);
+    // the candidates: the search's n best (8 by default with a rescore weight), distinct, its transcript first
+    tiny.forEach((t, i) => {
       expect(t.candidates![0]).toBe(plain[i]!.text);
+      expect(t.candidates!.length).toBeGreaterThan(1);
+      expect(t.candidates!.length).toBeLessThanOrEqual(8);
       expect(new Set(t.candidates).size).toBe(t.candidates!.length);
     });
-    const big = ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 1e6, nBest: 6, encode } });
+    const big = ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 1e6, nBest: 6 } });
     const { rows: lp, classes } = ctcLogProbs(z, rows);
     let changed = 0;
     rows.forEach((row, i) => {
@@ -143,13 +149,42 @@ describe('ctcTranscripts rescore', () => {
     z.dispose();
   });
 
+  it('a head carrying the rescoring rescores by default; the caller overrides it, rescoreWeight 0 turns it off', () => {
+    const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
+    const make = (carried?: { rescoreWeight: number; nBest: number }) => {
+      const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [carried ? { ...head, search: carried } : head] }, { seed: 2 });
+      perturbFusion(z, 9);
+      return z;
+    };
+    const plain = make();
+    const carrying = make({ rescoreWeight: 1e6, nBest: 6 });
+    const given = ctcTranscripts(plain, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 1e6, nBest: 6 } });
+    const searched = ctcTranscripts(plain, rows, () => '', { lexicon, search });
+    expect(given.map((t) => t.text)).not.toEqual(searched.map((t) => t.text));
+    expect(ctcTranscripts(carrying, rows, () => '', { lexicon, encode, search })).toEqual(given);
+    expect(ctcTranscripts(carrying, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 0 } })).toEqual(searched);
+    // a setting given wins key by key: the carried weight over 3 hypotheses
+    expect(ctcTranscripts(carrying, rows, () => '', { lexicon, encode, search: { ...search, nBest: 3 } })).toEqual(
+      ctcTranscripts(plain, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 1e6, nBest: 3 } }),
+    );
+    // greedy decoding ignores the carried rescoring; the search cannot rescore without the tokenizer
+    expect(ctcTranscripts(carrying, rows, () => '')).toEqual(ctcTranscripts(plain, rows, () => ''));
+    expect(() => ctcTranscripts(carrying, rows, () => '', { lexicon, search })).toThrow(
+      /the search rescores \(rescoreWeight 1000000, carried by the model's head\): give encode/,
+    );
+    plain.dispose();
+    carrying.dispose();
+  });
+
   it('bad options are ConfigErrors', () => {
     const z = Zipper.create(towers(), { ...SCHEDULE, ctc: [head] }, { seed: 2 });
     const rows = [[9, ...PAIRS[0]!.speech!, 10]];
-    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: -1, encode } })).toThrow(ConfigError);
-    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: Infinity, encode } })).toThrow(ConfigError);
-    expect(() => ctcTranscripts(z, rows, () => '', { lexicon, search, rescore: { weight: 1, nBest: 0, encode } })).toThrow(ConfigError);
-    expect(() => ctcTranscripts(z, rows, () => '', { rescore: { weight: 1, encode } })).toThrow(/rescore needs a lexicon/);
+    const bad = (o: object) => () => ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, ...o } });
+    expect(bad({ rescoreWeight: -1 })).toThrow(/rescoreWeight must be >= 0/);
+    expect(bad({ rescoreWeight: Infinity })).toThrow(ConfigError);
+    expect(bad({ rescoreWeight: 1, nBest: 0 })).toThrow(ConfigError);
+    expect(bad({ rescoreWeight: 1, nBest: 17 })).toThrow(/nBest must be an integer in \[1, beam = 16\]/);
+    expect(() => ctcTranscripts(z, rows, () => '', { encode, search: { rescoreWeight: 1 } })).toThrow(/rescoreWeight needs a lexicon/);
     z.dispose();
   });
 });

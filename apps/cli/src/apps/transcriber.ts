@@ -9,14 +9,16 @@ import {
   ASR_DECODERS,
   canSearchLexicon,
   resolveAsrDecoder,
+  LEXICON_SEARCH_KEYS,
   resolveLexiconSearchSettings,
   type AsrDecoder,
   type LexiconSearchSettings,
+  type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
-import type { LexiconRescore, TrainedModel } from '../fuse/trained-model.js';
+import type { TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import { splitUnits, type AudioInput } from './audio-input.js';
 
@@ -52,46 +54,47 @@ export interface TranscribeOptions {
   readonly decoder?: AppDecoder;
   /** A word LM file for `lexicon` (default: the text tower package's). */
   readonly lm?: string;
-  /** `lexicon` only: re-rank the search's `nBest` by adding `weight` x the zipped text tower's log-probability (two-pass). */
-  readonly rescore?: LexiconRescore;
-  /** `lexicon` only: search settings over the model's own (its CTC head's `search`) and the search's defaults. */
+  /**
+   * `lexicon` only: search settings over the model's own (its CTC head's `search`) and the search's
+   * defaults; `rescoreWeight` re-ranks the search's `nBest` by adding it x the zipped text tower's
+   * log-probability (two-pass).
+   */
   readonly search?: LexiconSearchSettings;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/**
- * `--rescore W [--n-best N]` of zipper eval asr and zipper transcribe (N default 8), for the decoders
- * `allowed` names (the lexicon search, or what may resolve to it); undefined without --rescore.
- */
-export function parseRescore(
-  rescore: string | undefined,
-  nBest: string | undefined,
-  decoder: string,
-  allowed: readonly string[],
-): LexiconRescore | undefined {
-  if (!allowed.includes(decoder) && (rescore !== undefined || nBest !== undefined))
-    throw new UsageError(`--rescore and --n-best are for --decoder ${allowed.join(' or ')}`);
-  if (nBest !== undefined && rescore === undefined) throw new UsageError('--n-best needs --rescore W');
-  return rescore === undefined ? undefined : { weight: numArg(rescore, 'rescore', 0), nBest: intArg(nBest, 'n-best', 8, 1) };
-}
+/** The flag of each lexicon search setting (`lexiconSearchArgs` reads them, `lexiconSearchFlags` writes them). */
+export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
+  beam: '--beam',
+  lmWeight: '--lm-weight',
+  wordBonus: '--word-bonus',
+  blankPenalty: '--blank-penalty',
+  rescoreWeight: '--rescore',
+  nBest: '--n-best',
+};
 
 /**
- * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty` (zipper eval asr, zipper fuse release):
- * the lexicon search settings given, each checked, the absent ones left out (the model's own, else
- * the search's defaults, fill them: @zipper/fuse withCarriedSearch).
+ * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best` (zipper eval
+ * asr, zipper transcribe, zipper fuse release): the lexicon search settings given, each checked,
+ * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
+ * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
  */
 export function lexiconSearchArgs(v: {
   readonly beam?: string;
   readonly 'lm-weight'?: string;
   readonly 'word-bonus'?: string;
   readonly 'blank-penalty'?: string;
+  readonly rescore?: string;
+  readonly 'n-best'?: string;
 }): LexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
     ...(v['lm-weight'] !== undefined ? { lmWeight: numArg(v['lm-weight'], 'lm-weight', 0) } : {}),
     ...(v['word-bonus'] !== undefined ? { wordBonus: numArg(v['word-bonus'], 'word-bonus', 0, -Infinity) } : {}),
     ...(v['blank-penalty'] !== undefined ? { blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', 0, -Infinity) } : {}),
+    ...(v.rescore !== undefined ? { rescoreWeight: numArg(v.rescore, 'rescore', 0) } : {}),
+    ...(v['n-best'] !== undefined ? { nBest: intArg(v['n-best'], 'n-best', 0, 1) } : {}),
   };
   try {
     return resolveLexiconSearchSettings(given);
@@ -99,6 +102,17 @@ export function lexiconSearchArgs(v: {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/**
+ * `s` as the flags that give it, in `LEXICON_SEARCH_KEYS` order ("--beam 128 --lm-weight 1
+ * --word-bonus=-2 ..."; a negative value joined by `=`, as parseArgs needs); the rescoring's flags
+ * only where it rescores.
+ */
+export function lexiconSearchFlags(s: ResolvedLexiconBeamOptions): string {
+  return LEXICON_SEARCH_KEYS.filter((k) => s.rescoreWeight > 0 || (k !== 'rescoreWeight' && k !== 'nBest'))
+    .map((k) => `${LEXICON_SEARCH_FLAGS[k]}${s[k] < 0 ? '=' : ' '}${s[k]}`)
+    .join(' ');
 }
 
 /**
@@ -120,8 +134,6 @@ export async function resolveDecoder(m: TrainedModel, where: string, decoder: Ap
 export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions = {}): Promise<Transcript[]> {
   const { m } = app;
   const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
-  if (o.rescore && decoder !== 'lexicon')
-    throw new UsageError(`--rescore re-ranks the lexicon search's n best, but ${app.location} decodes with ${decoder} here`);
   if (o.search && decoder !== 'lexicon')
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
@@ -140,7 +152,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         decoder === 'joint'
           ? { joint: { maxNewTokens: app.maxTextTokens } } // ctcAttentionBeam's defaults: beam 4, CTC weight 0.3
           : decoder === 'lexicon'
-            ? { lexicon: lexicon!, ...(o.search ? { options: o.search } : {}), ...(o.rescore ? { rescore: o.rescore } : {}) }
+            ? { lexicon: lexicon!, ...(o.search ? { options: o.search } : {}) }
             : undefined,
       );
       rows.forEach((j, r) => {

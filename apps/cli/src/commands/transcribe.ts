@@ -10,10 +10,10 @@ import { UsageError, type Command } from '../command.js';
 import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
-import { APP_DECODERS, lexiconSearchArgs, parseRescore, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
+import { APP_DECODERS, lexiconSearchArgs, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE]
-      [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best 8] [--json] [--batch 8]
+      [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best N] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -27,14 +27,14 @@ speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transc
 lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling only words of a
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
 them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
-else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty override them, as in
-zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best
+override them, as in zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
---rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best transcripts by
-adding W x the zipped text tower's log-probability of each (two-pass decoding; not in the paper; on
-dev with the shipped model and W 0.3, N 16: WER 0.225 -> 0.213, no gain on noisy dev, about twice
-the decoding time; docs/zipper.md, "Rescoring").
+--rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best N transcripts
+(default 8) by adding W x the zipped text tower's log-probability of each (two-pass decoding; not
+in the paper; about twice the decoding time; docs/zipper.md, "Rescoring"). The shipped model
+carries W 0.3 over the 16 best (chosen on the dev sets); --rescore 0 decodes with the search alone.
 The decoder used is in --json's "decoder".
 --batch N: pieces decoded together (equal lengths share the work; default 8).
 Progress goes to stderr on a terminal only. Exit 0 ok, 2 bad input or options, 1 other failures.`;
@@ -70,8 +70,9 @@ export const transcribe: Command = {
     if (!APP_DECODERS.includes(decoder)) throw new UsageError(`--decoder takes ${APP_DECODERS.join(', ')}; got "${v.decoder}"`);
     const search = lexiconSearchArgs(v);
     if ((v.lm !== undefined || Object.keys(search).length > 0) && decoder !== 'auto' && decoder !== 'lexicon')
-      throw new UsageError('--lm, --beam, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon (or auto)');
-    const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon', 'auto']);
+      throw new UsageError(
+        '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best are for --decoder lexicon (or auto)',
+      );
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();
     const app = await openAppModel(v.model);
@@ -83,7 +84,6 @@ export const transcribe: Command = {
         batch,
         decoder,
         ...(v.lm !== undefined ? { lm: v.lm } : {}),
-        ...(rescore ? { rescore } : {}),
         ...(Object.keys(search).length > 0 ? { search } : {}),
         onProgress: (done, total) => progress.update(`transcribing: ${done}/${total} pieces`),
       });

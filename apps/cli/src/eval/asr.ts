@@ -12,7 +12,7 @@ import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
 import { resolveLexiconBeamOptions, withCarriedSearch } from '@zipper/fuse';
-import { lexiconSearchArgs, parseRescore, resolveDecoder } from '../apps/transcriber.js';
+import { lexiconSearchArgs, resolveDecoder } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -21,7 +21,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
-      [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best 8]
+      [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -41,9 +41,10 @@ default 0.3, ESPnet's; not in the paper); --out defaults to MODEL/eval/SPLIT/asr
 tower package's lm.safetensors from zipper lm build), score CTC (the blank's log-probability lowered
 by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes (defaults 128, 1.0,
 -2, 1.5: chosen on dev with the shipped trigram LM; a model that carries its own, written by
-zipper fuse release --word-bonus ..., searches with those where none is given); --rescore W re-ranks its --n-best
-hypotheses by adding W x the zipped text tower's log-probability of each given the speech
-(two-pass decoding; not in the paper); --guidance G (--decoder attention): classifier-free guidance,
+zipper fuse release --word-bonus ..., searches with those where none is given); --rescore W re-ranks its --n-best N
+hypotheses (default 8) by adding W x the zipped text tower's log-probability of each given the speech
+(two-pass decoding; not in the paper; a model may carry both settings, as the shipped one does, and
+--rescore 0 then searches alone); --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
 --out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
@@ -89,10 +90,14 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   if (decoder !== 'joint' && v['joint-ctc-weight'] !== undefined) throw new UsageError('--joint-ctc-weight is for --decoder joint');
   if (
     decoder !== 'lexicon' &&
-    (v.lm !== undefined || v['lm-weight'] !== undefined || v['word-bonus'] !== undefined || v['blank-penalty'] !== undefined)
+    (v.lm !== undefined ||
+      v['lm-weight'] !== undefined ||
+      v['word-bonus'] !== undefined ||
+      v['blank-penalty'] !== undefined ||
+      v.rescore !== undefined ||
+      v['n-best'] !== undefined)
   )
-    throw new UsageError('--lm, --lm-weight, --word-bonus and --blank-penalty are for --decoder lexicon');
-  const rescore = parseRescore(v.rescore, v['n-best'], decoder, ['lexicon']);
+    throw new UsageError('--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best are for --decoder lexicon');
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3, 0, 1) };
@@ -107,7 +112,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
     const lexiconOptions = resolveLexiconBeamOptions(withCarriedSearch(m.ctcHead?.search, givenSearch));
     const out = path.resolve(
-      v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${rescore ? '-rescore' : ''}`),
+      v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${v.rescore !== undefined ? '-rescore' : ''}`),
     );
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
@@ -127,7 +132,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       if (decoder !== 'attention') {
         const texts = m.ctcTranscribe!(
           rows.map((r) => units[r]!),
-          decoder === 'joint' ? { joint } : lexicon ? { lexicon, options: lexiconOptions, ...(rescore ? { rescore } : {}) } : undefined,
+          decoder === 'joint' ? { joint } : lexicon ? { lexicon, options: lexiconOptions } : undefined,
         );
         rows.forEach((r, j) => {
           hyps[r] = texts[j]!.text;
@@ -187,7 +192,9 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
       ...(lexicon ? { lexicon: { ...lexiconOptions, words: lexicon.lm.words.length } } : {}),
-      ...(rescore ? { rescore: { ...rescore, oracle: nBestOracle(refs, candidates) } } : {}),
+      ...(lexicon && lexiconOptions.rescoreWeight > 0
+        ? { rescore: { weight: lexiconOptions.rescoreWeight, nBest: lexiconOptions.nBest, oracle: nBestOracle(refs, candidates) } }
+        : {}),
       out,
       command: ['zipper eval asr', ...argv].join(' '),
       seconds: +((performance.now() - t0) / 1000).toFixed(1),

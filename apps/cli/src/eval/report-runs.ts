@@ -77,9 +77,11 @@ export interface Metrics {
 }
 
 /** What an ASR evaluation with `--decoder lexicon` records of its search (metrics.json `lexicon`) that the report names, and its word LM's lexicon size. */
-export type LexiconSettings = Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> & {
-  readonly words: number;
-};
+export type LexiconSettings = Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> &
+  /** Recorded from 2026-12-06 on (none before: the search alone). */
+  Partial<Pick<ResolvedLexiconBeamOptions, 'rescoreWeight' | 'nBest'>> & {
+    readonly words: number;
+  };
 
 /**
  * How much an ASR evaluation's transcripts vary: a model that ignores the audio writes one

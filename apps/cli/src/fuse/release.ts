@@ -28,8 +28,8 @@ import { sha256Hex } from '@zipper/common/node';
 import {
   canSearchLexicon,
   ctcHeadName,
-  LEXICON_SEARCH_KEYS,
   LEXICON_SEARCH_LABELS,
+  lexiconSearchDifferences,
   lexiconSearchText,
   resolveLexiconBeamOptions,
   TowerMismatchError,
@@ -37,6 +37,7 @@ import {
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
+import { lexiconSearchFlags } from '../apps/transcriber.js';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -74,15 +75,16 @@ export interface ReleaseOptions {
 }
 
 /**
- * The lexicon evaluations of the run that searched with other settings than `settings` (the
+ * The lexicon evaluations of the run that decoded with other settings than `settings` (the
  * package's), as "SPLIT (word bonus -2 where the package has -1, ...)": a card must show what the
- * apps do. Evaluations that recorded no settings (before 2026-12-05) cannot be checked.
+ * apps do. Evaluations that recorded no settings (before 2026-12-05) cannot be checked; those
+ * recorded before the rescoring was a setting (2026-12-06) searched alone.
  */
 export function searchMismatches(s: RunSummary, settings: ResolvedLexiconBeamOptions): string[] {
   return Object.entries(s.asrLexicon).flatMap(([split, m]) => {
     if (!m?.lexicon) return [];
-    const got = m.lexicon;
-    const differ = LEXICON_SEARCH_KEYS.filter((k) => got[k] !== settings[k]).map(
+    const got = resolveLexiconBeamOptions(m.lexicon);
+    const differ = lexiconSearchDifferences(got, settings).map(
       (k) => `${LEXICON_SEARCH_LABELS[k]} ${got[k]} where the package has ${settings[k]}`,
     );
     return differ.length > 0 ? [`${split} (${differ.join(', ')})`] : [];
@@ -236,12 +238,12 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   try {
     if (o.search && !canSearchLexicon(head))
       throw new UsageError(
-        `${runDir}: --beam, --lm-weight, --word-bonus and --blank-penalty set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+        `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
       );
     const mismatched = searchMismatches(summary, settings);
     if (mismatched.length > 0)
       throw new UsageError(
-        `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon --beam ${settings.beam} --lm-weight ${settings.lmWeight} --word-bonus ${settings.wordBonus} --blank-penalty ${settings.blankPenalty}), or give this command the settings they used`,
+        `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon ${lexiconSearchFlags(settings)}), or give this command the settings they used`,
       );
     const sources = Object.fromEntries(
       Object.keys(given).map((m) => {

@@ -16,7 +16,6 @@ import {
   type Example,
   type JointDecodeOptions,
   type LexiconBeamOptions,
-  type RescoreOptions,
   type ZippedGenerateOptions,
   type ZipperConfig,
 } from '@zipper/fuse';
@@ -63,12 +62,9 @@ export type CtcDecoding =
   | { readonly joint: JointDecodeOptions }
   | {
       readonly lexicon: ByteLexicon;
+      /** Over the model's own; `rescoreWeight` re-ranks by the zipped text tower (the text tokenizer encoding). */
       readonly options?: LexiconBeamOptions;
-      readonly rescore?: LexiconRescore;
     };
-
-/** Re-ranking the lexicon search's n best with the zipped text tower: @zipper/fuse ctcTranscripts `rescore`, the text tokenizer encoding. */
-export type LexiconRescore = Omit<RescoreOptions, 'encode'>;
 
 export type GeneratedRow =
   | { readonly output: 'text'; readonly text: string; readonly ids: number[]; readonly finishReason: string }
@@ -181,7 +177,7 @@ function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: numb
         ? {
             lexicon: decoding.lexicon,
             ...(decoding.options ? { search: decoding.options } : {}),
-            ...(decoding.rescore ? { rescore: { ...decoding.rescore, encode: (t: string) => text.encode(t) } } : {}),
+            encode: (t: string) => text.encode(t),
           }
         : {};
     return model.ctcTranscripts!(rows, decodeTokens, { ...(head ? { head } : {}), ...lexicon });
