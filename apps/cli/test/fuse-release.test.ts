@@ -564,6 +564,13 @@ describe('zipper fuse release', () => {
       'test-clean (beam 8 where the package has 128, word bonus 1 where the package has -2, blank penalty 0 where the package has 1.5)',
     );
     expect(existsSync(pkg)).toBe(false);
+    // refused before the weights load: the same refusal for a copy whose weights are garbage
+    const garbled = path.join(data, 'run-search-garbled');
+    cpSync(run, garbled, { recursive: true });
+    writeFileSync(path.join(garbled, 'model', 'model.safetensors'), 'not weights');
+    const refusedEarly = await runZipper(['fuse', 'release', '--run', garbled, '--out', pkg, '--dtype', 'float32']);
+    expect(refusedEarly.code).toBe(2);
+    expect(refusedEarly.stderr).toContain('test-clean (beam 8 where the package has 128, word bonus 1 where the package has -2');
     const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg, '--dtype', 'float32', ...settings]);
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(readFileSync(path.join(pkg, 'model', 'zipper.json'), 'utf8')) as { options: { ctc: { search?: unknown }[] } };

@@ -26,11 +26,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
 import {
+  asrHead,
   canSearchLexicon,
   ctcHeadName,
   LEXICON_SEARCH_LABELS,
   lexiconSearchDifferences,
   lexiconSearchText,
+  readZipperCheckpointInfo,
   resolveLexiconBeamOptions,
   TowerMismatchError,
   withCarriedSearch,
@@ -230,21 +232,23 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     throw new UsageError(`${unfinished}, or pass --allow-unfinished to release it as it is (its card then says "steps N of M")`);
   if (unfinished) log(`released unfinished (--allow-unfinished): ${unfinished}`);
   const out = path.resolve(o.out);
-  const trained = await loadTrainedModel(runDir, given);
-  const head = trained.ctcHead;
-  // what the package's head will carry, and so what the apps search with
+  // what the package's head will carry, and so what the apps search with: checked from zipper.json
+  // before the weights load (a baseline has no head; a run without model/ fails in loadTrainedModel)
+  const modelDir = path.join(runDir, MODEL_DIR);
+  const head = run.kind === 'fuse' && existsSync(modelDir) ? asrHead((await readZipperCheckpointInfo(modelDir)).config) : undefined;
   const carried = o.search ?? head?.search;
   const settings = resolveLexiconBeamOptions(withCarriedSearch(carried));
+  if (o.search && !canSearchLexicon(head))
+    throw new UsageError(
+      `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+    );
+  const mismatched = searchMismatches(summary, settings);
+  if (mismatched.length > 0)
+    throw new UsageError(
+      `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon ${lexiconSearchFlags(settings)}), or give this command the settings they used`,
+    );
+  const trained = await loadTrainedModel(runDir, given);
   try {
-    if (o.search && !canSearchLexicon(head))
-      throw new UsageError(
-        `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
-      );
-    const mismatched = searchMismatches(summary, settings);
-    if (mismatched.length > 0)
-      throw new UsageError(
-        `the lexicon evaluations of ${runDir}/eval searched with other settings than the package will: ${mismatched.join('; ')}; evaluate them again with the package's (zipper eval asr --decoder lexicon ${lexiconSearchFlags(settings)}), or give this command the settings they used`,
-      );
     const sources = Object.fromEntries(
       Object.keys(given).map((m) => {
         const t = run.towers[m as Modality];
