@@ -240,11 +240,18 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
     for (const split of ['dev-tts-voice', 'test-clean-tts-voice']) {
       const t = await evalAsr(runs.fuse, split);
       expect(t.code).toBe(2);
-      expect(t.stderr).toMatch(new RegExp(`has no ${split} split; it is made by zipper data build \\.\\.\\. --tts-voice-sets$`, 'm'));
+      expect(t.stderr).toMatch(
+        new RegExp(
+          `has no ${split} split: it was built without --tts-voice-sets; run npx zipper data build again with the same options and --tts-voice-sets \\(only that flag's renderings are synthesized\\)$`,
+          'm',
+        ),
+      );
     }
     const o = await evalAsr(runs.fuse, 'dev-other');
     expect(o.code).toBe(2);
-    expect(o.stderr).toMatch(/has no dev-other split; it is made by zipper data build \.\.\. --dev-other$/m);
+    expect(o.stderr).toMatch(
+      /has no dev-other split: it was built without --dev-other; run npx zipper data build again with the same options and --dev-other/,
+    );
   }, 60_000);
 });
 

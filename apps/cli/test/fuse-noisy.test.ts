@@ -108,9 +108,11 @@ describe('noisy renderings', () => {
       'asr,noisy',
     ]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/has no noisy renderings \(aligned-noisy\); build the data with zipper data build \.\.\. --noisy/);
+    expect(refused.stderr).toMatch(
+      /has no aligned-noisy split: it was built without --noisy; run npx zipper data build again with the same options and --noisy \(only that flag's renderings are synthesized\); or drop noisy from --asr-audio$/m,
+    );
     const noSplit = await runZipper(['eval', 'asr', '--model', out, '--data', clean, '--split', 'dev-noisy', '--decoder', 'attention']);
     expect(noSplit.code).toBe(2);
-    expect(noSplit.stderr).toMatch(/has no dev-noisy split; it is made by zipper data build \.\.\. --noisy/);
+    expect(noSplit.stderr).toMatch(/has no dev-noisy split: it was built without --noisy; run npx zipper data build again/);
   }, 300_000);
 });

@@ -26,6 +26,21 @@ export class ManifestError extends DataError {
 /** A data directory lacks a file, or its build.json / text split is unusable. */
 export class DataDirError extends DataError {}
 
+/**
+ * A build made without an optional set's flag (`--noisy`, `--tts-voice-sets`, `--dev-other`) was
+ * asked for one of its splits: the message names the flag that makes it. A caller's bad choice of
+ * split rather than a broken build (the CLI reports it as a usage error).
+ */
+export class MissingSplitError extends DataDirError {
+  constructor(
+    readonly dir: string,
+    readonly split: string,
+    readonly flag: string,
+  ) {
+    super(`${dir} has no ${split} split: it was built without ${flag}; run npx zipper data build again with the same options and ${flag} (only that flag's renderings are synthesized)`);
+  }
+}
+
 /** An audio file does not match its manifest record (sha256, sample rate, length). */
 export class AudioMismatchError extends DataError {}
 

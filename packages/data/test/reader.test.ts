@@ -3,7 +3,7 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allManifestFiles, AudioMismatchError, buildArgs, buildHasSplit, buildName, buildRef, DataDirError, hasText, holdOut, ManifestError, manifestFileName, parseBuildInfo, parseManifestFileName, recordKindOf, splitFlag, SPLITS, type AudioSplit } from '@zipper/data';
+import { allManifestFiles, AudioMismatchError, buildArgs, buildHasSplit, buildName, buildRef, DataDirError, hasText, holdOut, ManifestError, MissingSplitError, manifestFileName, parseBuildInfo, parseManifestFileName, recordKindOf, splitFlag, SPLITS, type AudioSplit } from '@zipper/data';
 import { sha256Hex } from '@zipper/common/node';
 import { DataDir, readManifest } from '@zipper/data/node';
 import { buildTinyData } from './tiny-build.js';
@@ -48,6 +48,16 @@ describe('DataDir on a tiny build', () => {
     // and without --dev-other
     expect(data.build.devOther).toBeUndefined();
     expect(() => data.records('dev-other')).toThrow(/has no dev-other split: it was built without --dev-other/);
+    // one typed error, naming the split and the flag that makes it (the CLI reports it as a usage error)
+    const missing = (() => {
+      try {
+        data.manifest('test-clean-tts-voice');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(missing).toBeInstanceOf(MissingSplitError);
+    expect({ ...(missing as MissingSplitError) }).toMatchObject({ dir: data.dir, split: 'test-clean-tts-voice', flag: '--tts-voice-sets' });
   });
 
   it('rejects a malformed manifest, naming file, line and field', () => {

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { buildHasSplit, splitFlag, type TextRecord } from '@zipper/data';
+import { MissingSplitError, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
@@ -100,9 +100,13 @@ export function openSplit(
       );
     read = data.manifest(train.task === 'asr' ? 'aligned-asr' : 'aligned-tts', train.percent);
   } else {
-    if (!buildHasSplit(data.build, split))
-      throw new UsageError(`${data.dir} has no ${split} split; it is made by zipper data build ... ${splitFlag(split)}`);
-    read = data.manifest(split) as typeof read;
+    try {
+      read = data.manifest(split) as typeof read;
+    } catch (e) {
+      // a build without the split's optional set: the caller's choice of split, a usage error
+      if (e instanceof MissingSplitError) throw new UsageError(e.message);
+      throw e;
+    }
   }
   const voiced = voice === undefined ? read.records : read.records.filter((r) => r.voice === voice);
   if (voice !== undefined && voiced.length === 0)

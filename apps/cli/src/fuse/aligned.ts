@@ -16,7 +16,7 @@
  *   the single decoder as well, so both models see the same pairs, and both segments must fit its
  *   one stream) is dropped and counted.
  */
-import type { AlignedFraction } from '@zipper/data';
+import { MissingSplitError, type AlignedFraction } from '@zipper/data';
 import type { DataDir } from '@zipper/data/node';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import type { AlignedItem } from '@zipper/fuse';
@@ -129,11 +129,12 @@ export function prepareAligned(
   let noisyRecords: ReturnType<typeof data.records<'aligned-noisy'>> | undefined;
   let devNoisyRecords: ReturnType<typeof data.records<'dev-noisy'>> | undefined;
   if (options.noisy) {
-    if (!data.build.noisy)
-      throw new UsageError(
-        `${data.dir} has no noisy renderings (aligned-noisy); build the data with zipper data build ... --noisy, or drop noisy from --asr-audio`,
-      );
-    noisyRecords = data.records('aligned-noisy', pct);
+    try {
+      noisyRecords = data.records('aligned-noisy', pct);
+    } catch (e) {
+      if (e instanceof MissingSplitError) throw new UsageError(`${e.message}; or drop noisy from --asr-audio`);
+      throw e;
+    }
     sameSentences('aligned-noisy', noisyRecords);
     devNoisyRecords = data.records('dev-noisy');
   }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readWav, type WavAudio } from '@zipper/tokenizers';
 import { buildHasSplit, parseBuildInfo, type BuildInfo } from '../build-info.js';
-import { AudioMismatchError, DataDirError, DataConfigError } from '../errors.js';
+import { AudioMismatchError, DataConfigError, DataDirError, MissingSplitError } from '../errors.js';
 import type { AudioRecordBase, RecordOfKind } from '../records.js';
 import { BUILD_FILE, manifestFileName, parseManifestFileName, recordKindOf, splitFlag, TEXT_ONLY_FILE, type AudioSplit, type EffectSplit, type RecordKind } from '../splits.js';
 import { parseManifest } from '../validate.js';
@@ -69,10 +69,7 @@ export class DataDir {
 
   /** A build made without a split's flag (--noisy, --tts-voice-sets, --dev-other) lacks that split: say so instead of "build the data first". */
   private needOptionalSplit(split: AudioSplit): void {
-    if (!buildHasSplit(this.build, split)) {
-      const flag = splitFlag(split)!;
-      throw new DataDirError(`${this.dir} has no ${split} split: it was built without ${flag}; run npx zipper data build again with the same options and ${flag} (only that flag's renderings are synthesized)`);
-    }
+    if (!buildHasSplit(this.build, split)) throw new MissingSplitError(this.dir, split, splitFlag(split)!);
   }
 
   /** The text-only split's sentences, after checking its sha256 against build.json. */
