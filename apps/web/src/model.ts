@@ -29,6 +29,7 @@ import {
   generateZipped,
   loadZipper,
   resolveAsrDecoder,
+  resolveLexiconBeamOptions,
   wrapSegment,
   type AsrDecoder,
   type Zipper,
@@ -118,6 +119,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const wordLm = canSearchLexicon(ctcHead) ? await TextTower.loadWordLm(src.text) : undefined;
   const lexicon = wordLm && ByteLexicon.of(wordLm);
   const offer = { head: ctcHead, lexicon: lexicon !== undefined };
+  // the package's own search settings may add the text tower's second pass (its timing label says so)
+  const rescores = resolveLexiconBeamOptions(ctcHead?.search).rescoreWeight > 0;
   const decoders = asrDecoders(offer);
 
   async function transcribe(
@@ -170,7 +173,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
         timings: {
           'read WAV': t1 - t0,
           'audio to units': t2 - t1,
-          [decoder === 'lexicon' ? 'decode text (CTC + word LM)' : 'decode text (CTC)']: now() - t2,
+          [decoder === 'ctc' ? 'decode text (CTC)' : rescores ? 'decode text (CTC + word LM, rescored)' : 'decode text (CTC + word LM)']:
+            now() - t2,
         },
       };
     }
