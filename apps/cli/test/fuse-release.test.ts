@@ -639,8 +639,14 @@ describe('zipper fuse release', () => {
     expect(rr.code, rr.stderr).toBe(0);
     const infoR = JSON.parse(readFileSync(path.join(pkgR, 'model', 'zipper.json'), 'utf8')) as { options: { ctc: { search?: unknown }[] } };
     expect(infoR.options.ctc[0]!.search).toEqual({ beam: 8, wordBonus: 1, blankPenalty: 0, rescoreWeight: 1, nBest: 4 });
-    expect(readFileSync(path.join(pkgR, 'README.md'), 'utf8')).toContain(
+    const cardR = readFileSync(path.join(pkgR, 'README.md'), 'utf8');
+    expect(cardR).toContain(
       "with LM weight 1, word bonus 1, blank penalty 0, beam 8, then the 4 best re-ranked by the zipped model's decoder at weight 1: this package's own settings",
+    );
+    // the table's column names the second pass; the package that searches alone does not
+    expect(cardR).toContain("| its CTC head + word LM, rescored by the text tower (`--decoder lexicon`, the apps' default) |");
+    expect(readFileSync(path.join(pkg, 'README.md'), 'utf8')).toContain(
+      "| its CTC head + word LM (`--decoder lexicon`, the apps' default) |",
     );
     // its evaluation with no setting given rescores, as the run's did with the flags; --rescore 0 is the search alone
     const pkgR1 = await lexiconEval(pkgR, '--out', path.join(data, 'pkg-rescore-eval'));

@@ -140,7 +140,8 @@ const ratioCell = (r: KeptRatio, prefix = '95% interval '): string => {
 /** "; WER 95% interval 24.4%-30.8%" where the evaluation kept one (the bootstrap over utterances; TTS: of the mean over seeds). */
 const within = (m: Metrics) => (m.interval ? `; WER 95% interval ${pct(m.interval.wer.low)}-${pct(m.interval.wer.high)}` : '');
 
-function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
+/** `rescores`: the package's lexicon settings add the text tower's second pass (every lexicon evaluation used them: searchMismatches). */
+function evalTables(s: RunSummary, peers: readonly Metrics[], rescores: boolean): string[] {
   const splits = [...new Set(evaluations(s).map((m) => m.split))];
   if (splits.length === 0) return ['No evaluation found in the run (`zipper eval asr|tts --out RUN/eval/SPLIT/asr|tts`).', ''];
   // a column per decoder evaluated on some split: the text tower, the CTC head greedily, its lexicon search
@@ -148,7 +149,7 @@ function evalTables(s: RunSummary, peers: readonly Metrics[]): string[] {
     [
       ['this model (text tower decodes)', s.asr],
       ['its CTC head (`--decoder ctc`)', s.asrCtc],
-      ["its CTC head + word LM (`--decoder lexicon`, the apps' default)", s.asrLexicon],
+      [`its CTC head + word LM${rescores ? ', rescored by the text tower' : ''} (\`--decoder lexicon\`, the apps' default)`, s.asrLexicon],
     ] as const
   ).filter(([, m], i) => i === 0 || Object.keys(m).length > 0);
   const lines = [
@@ -377,7 +378,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     '',
     '## Evaluation (this package, as shipped)',
     '',
-    ...evalTables(summary, peers),
+    ...evalTables(summary, peers, settings.rescoreWeight > 0),
     ...(Object.keys(summary.asrLexicon).length > 0
       ? [
           `The lexicon search (\`--decoder lexicon\`, the apps' default) with ${lexiconSearchText(settings)}: ${
