@@ -160,8 +160,9 @@ export function lexiconSearchText(
   s: Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> & LexiconSearchSettings,
 ): string {
   const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const).map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`).join(', ');
-  return (s.rescoreWeight ?? 0) > 0
-    ? `${search}, then the ${s.nBest} best re-ranked by the zipped model's decoder at weight ${s.rescoreWeight}`
+  const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
+  return rescoreWeight > 0
+    ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}`
     : search;
 }
 

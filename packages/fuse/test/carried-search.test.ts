@@ -115,6 +115,10 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, rescoreWeight: 0.3, nBest: 16 })).toBe(
       "LM weight 1, word bonus -2, blank penalty 1.5, beam 128, then the 16 best re-ranked by the zipped model's decoder at weight 0.3",
     );
+    // a weight without its n best: the default 8
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, rescoreWeight: 0.3 })).toMatch(
+      /, then the 8 best re-ranked/,
+    );
     // settings recorded before the rescoring was one of them, or a weight of 0: no second pass
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, rescoreWeight: 0, nBest: 8 })).toBe(
       'LM weight 1, word bonus -2, blank penalty 2, beam 128',
