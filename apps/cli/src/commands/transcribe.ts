@@ -33,7 +33,7 @@ the text tower decodes through cross-attention (the paper's decoder); joint: joi
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
 --rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best N transcripts
 (default 8) by adding W x the zipped text tower's log-probability of each (two-pass decoding; not
-in the paper; about twice the decoding time; docs/zipper.md, "Rescoring"). The shipped model
+in the paper; about 3x the search's decoding time; docs/zipper.md, "Rescoring"). The shipped model
 carries W 0.3 over the 16 best (chosen on the dev sets); --rescore 0 decodes with the search alone.
 The decoder used is in --json's "decoder".
 --batch N: pieces decoded together (equal lengths share the work; default 8).
