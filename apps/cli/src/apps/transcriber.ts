@@ -10,7 +10,9 @@ import {
   canSearchLexicon,
   resolveAsrDecoder,
   LEXICON_SEARCH_KEYS,
+  resolveLexiconBeamOptions,
   resolveLexiconSearchSettings,
+  withCarriedSearch,
   type AsrDecoder,
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
@@ -97,7 +99,23 @@ export function lexiconSearchArgs(v: {
     ...(v['n-best'] !== undefined ? { nBest: intArg(v['n-best'], 'n-best', 0, 1) } : {}),
   };
   try {
-    return resolveLexiconSearchSettings(given);
+    // each value checked here; --n-best against the beam only where both are known (searchSettings):
+    // a model may carry a wider beam than the default
+    resolveLexiconSearchSettings({ ...given, beam: given.beam ?? Number.MAX_SAFE_INTEGER });
+    return Object.freeze(given);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * The settings a search runs with: `given` over the model's `carried` (key by key), over the
+ * defaults, checked together (a UsageError, e.g. --n-best above the beam the model carries).
+ */
+export function searchSettings(carried: LexiconSearchSettings | undefined, given?: LexiconSearchSettings): ResolvedLexiconBeamOptions {
+  try {
+    return resolveLexiconBeamOptions(withCarriedSearch(carried, given));
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
@@ -136,6 +154,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
   if (o.search && decoder !== 'lexicon')
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
+  if (decoder === 'lexicon') searchSettings(m.ctcHead?.search, o.search); // checked before any audio is decoded
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;

@@ -11,8 +11,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { resolveLexiconBeamOptions, withCarriedSearch } from '@zipper/fuse';
-import { lexiconSearchArgs, resolveDecoder } from '../apps/transcriber.js';
+import { lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -110,7 +109,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     await resolveDecoder(m, dir, decoder, v.lm);
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
-    const lexiconOptions = resolveLexiconBeamOptions(withCarriedSearch(m.ctcHead?.search, givenSearch));
+    const lexiconOptions = searchSettings(m.ctcHead?.search, givenSearch);
     const out = path.resolve(
       v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${v.rescore !== undefined ? '-rescore' : ''}`),
     );

@@ -35,11 +35,10 @@ import {
   readZipperCheckpointInfo,
   resolveLexiconBeamOptions,
   TowerMismatchError,
-  withCarriedSearch,
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
-import { lexiconSearchFlags } from '../apps/transcriber.js';
+import { lexiconSearchFlags, searchSettings } from '../apps/transcriber.js';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { portable } from '../training/portable.js';
@@ -238,7 +237,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const modelDir = path.join(runDir, MODEL_DIR);
   const head = run.kind === 'fuse' && existsSync(modelDir) ? asrHead((await readZipperCheckpointInfo(modelDir)).config) : undefined;
   const carried = o.search ?? head?.search;
-  const settings = resolveLexiconBeamOptions(withCarriedSearch(carried));
+  const settings = searchSettings(carried);
   if (o.search && !canSearchLexicon(head))
     throw new UsageError(
       `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,

@@ -1,0 +1,62 @@
+/**
+ * The lexicon search's settings on the command line (apps/transcriber.ts): `lexiconSearchArgs`
+ * reads the flags, each value checked alone; `searchSettings` checks them together with what the
+ * model carries (--n-best against the model's beam); `lexiconSearchFlags` writes settings back as
+ * the flags that give them (a round trip).
+ */
+import { parseArgs } from 'node:util';
+import { resolveLexiconBeamOptions } from '@zipper/fuse';
+import { describe, expect, it } from 'vitest';
+import { lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
+import { UsageError } from '../src/command.js';
+
+const FLAGS = {
+  beam: { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-bonus': { type: 'string' },
+  'blank-penalty': { type: 'string' },
+  rescore: { type: 'string' },
+  'n-best': { type: 'string' },
+} as const;
+
+describe('lexicon search settings on the command line', () => {
+  it("--n-best is checked against the beam where both are known: the one given, else the model's", () => {
+    expect(lexiconSearchArgs({ 'n-best': '200' })).toEqual({ nBest: 200 });
+    expect(lexiconSearchArgs({ rescore: '1' })).toEqual({ rescoreWeight: 1 });
+    expect(() => lexiconSearchArgs({ beam: '8', 'n-best': '16' })).toThrow(UsageError);
+    expect(() => lexiconSearchArgs({ beam: '8', 'n-best': '16' })).toThrow(/nBest must be an integer in \[1, beam = 8\], got 16/);
+    // a model carrying a wider beam takes it; without one the default beam 128 refuses it
+    expect(searchSettings({ beam: 256 }, { nBest: 200 })).toMatchObject({ beam: 256, nBest: 200 });
+    expect(() => searchSettings(undefined, { nBest: 200 })).toThrow(/nBest must be an integer in \[1, beam = 128\], got 200/);
+    expect(() => searchSettings(undefined, { nBest: 200 })).toThrow(UsageError);
+    // given over carried, key by key; --rescore 0 turns a carried rescoring off
+    expect(searchSettings({ rescoreWeight: 0.3, nBest: 16, blankPenalty: 1.5 }, { rescoreWeight: 0 })).toMatchObject({
+      rescoreWeight: 0,
+      nBest: 16,
+      blankPenalty: 1.5,
+    });
+    for (const [flag, value] of [
+      ['rescore', '-1'],
+      ['n-best', '0'],
+      ['beam', '1.5'],
+    ] as const)
+      expect(() => lexiconSearchArgs({ [flag]: value })).toThrow(UsageError);
+  });
+
+  it('lexiconSearchFlags writes what lexiconSearchArgs reads back (negative values joined by =); the rescoring only where it rescores', () => {
+    for (const given of [
+      { wordBonus: -2, blankPenalty: 1.5 },
+      { wordBonus: -2, rescoreWeight: 0.3, nBest: 16 },
+      { beam: 64, lmWeight: 0.5 },
+    ]) {
+      const settings = resolveLexiconBeamOptions(given);
+      const flags = lexiconSearchFlags(settings);
+      const { values } = parseArgs({ args: flags.split(' '), options: FLAGS, strict: true });
+      expect(resolveLexiconBeamOptions(lexiconSearchArgs(values))).toEqual(settings);
+    }
+    expect(lexiconSearchFlags(resolveLexiconBeamOptions({ wordBonus: -2, rescoreWeight: 0.3, nBest: 16 }))).toBe(
+      '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --rescore 0.3 --n-best 16',
+    );
+    expect(lexiconSearchFlags(resolveLexiconBeamOptions({}))).toBe('--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5');
+  });
+});
