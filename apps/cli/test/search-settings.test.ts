@@ -7,17 +7,8 @@
 import { parseArgs } from 'node:util';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { describe, expect, it } from 'vitest';
-import { lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
 import { UsageError } from '../src/command.js';
-
-const FLAGS = {
-  beam: { type: 'string' },
-  'lm-weight': { type: 'string' },
-  'word-bonus': { type: 'string' },
-  'blank-penalty': { type: 'string' },
-  rescore: { type: 'string' },
-  'n-best': { type: 'string' },
-} as const;
 
 describe('lexicon search settings on the command line', () => {
   it("--n-best is checked against the beam where both are known: the one given, else the model's", () => {
@@ -51,7 +42,7 @@ describe('lexicon search settings on the command line', () => {
     ]) {
       const settings = resolveLexiconBeamOptions(given);
       const flags = lexiconSearchFlags(settings);
-      const { values } = parseArgs({ args: flags.split(' '), options: FLAGS, strict: true });
+      const { values } = parseArgs({ args: flags.split(' '), options: LEXICON_SEARCH_OPTIONS, strict: true });
       expect(resolveLexiconBeamOptions(lexiconSearchArgs(values))).toEqual(settings);
     }
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({ wordBonus: -2, rescoreWeight: 0.3, nBest: 16 }))).toBe(

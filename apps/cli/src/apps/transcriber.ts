@@ -76,6 +76,16 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   nBest: '--n-best',
 };
 
+/** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
+export const LEXICON_SEARCH_OPTIONS = {
+  beam: { type: 'string' },
+  'lm-weight': { type: 'string' },
+  'word-bonus': { type: 'string' },
+  'blank-penalty': { type: 'string' },
+  rescore: { type: 'string' },
+  'n-best': { type: 'string' },
+} as const;
+
 /**
  * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best` (zipper eval
  * asr, zipper transcribe, zipper fuse release): the lexicon search settings given, each checked,

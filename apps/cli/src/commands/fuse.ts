@@ -10,7 +10,7 @@ import { intArg, packageNameArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
-import { lexiconSearchArgs } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs } from '../apps/transcriber.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { parseTowerOptions } from '../fuse/towers.js';
@@ -56,12 +56,7 @@ const RELEASE_OPTIONS = {
   'until-step': { type: 'string' },
   'allow-unfinished': { type: 'boolean', default: false },
   notes: { type: 'string' },
-  beam: { type: 'string' },
-  'lm-weight': { type: 'string' },
-  'word-bonus': { type: 'string' },
-  'blank-penalty': { type: 'string' },
-  rescore: { type: 'string' },
-  'n-best': { type: 'string' },
+  ...LEXICON_SEARCH_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

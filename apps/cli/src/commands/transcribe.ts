@@ -10,7 +10,7 @@ import { UsageError, type Command } from '../command.js';
 import { atRate, MAX_AUDIO_SECONDS, MAX_WAV_BYTES, readAudioInput } from '../apps/audio-input.js';
 import { DEFAULT_MODEL, openAppModel } from '../apps/model.js';
 import { appProgress } from '../apps/progress.js';
-import { APP_DECODERS, lexiconSearchArgs, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
+import { APP_DECODERS, LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE]
       [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best N] [--json] [--batch 8]
@@ -45,12 +45,7 @@ const OPTIONS = {
   batch: { type: 'string' },
   decoder: { type: 'string' },
   lm: { type: 'string' },
-  rescore: { type: 'string' },
-  'n-best': { type: 'string' },
-  beam: { type: 'string' },
-  'lm-weight': { type: 'string' },
-  'word-bonus': { type: 'string' },
-  'blank-penalty': { type: 'string' },
+  ...LEXICON_SEARCH_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -57,15 +57,10 @@ const OPTIONS = {
   voice: { type: 'string' },
   batch: { type: 'string' },
   decoder: { type: 'string' },
-  beam: { type: 'string' },
+  ...LEXICON_SEARCH_OPTIONS, // --beam is the joint search's too
   'joint-ctc-weight': { type: 'string' },
   lm: { type: 'string' },
-  'lm-weight': { type: 'string' },
-  'word-bonus': { type: 'string' },
   guidance: { type: 'string' },
-  'blank-penalty': { type: 'string' },
-  rescore: { type: 'string' },
-  'n-best': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
