@@ -164,7 +164,8 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const decoder = await resolveDecoder(m, app.location, o.decoder, o.lm);
   if (o.search && decoder !== 'lexicon')
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
-  if (decoder === 'lexicon') searchSettings(m.ctcHead?.search, o.search); // checked before any audio is decoded
+  // resolved (and checked) once, before any audio is decoded
+  const search = decoder === 'lexicon' ? searchSettings(m.ctcHead?.search, o.search) : undefined;
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
@@ -181,7 +182,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         decoder === 'joint'
           ? { joint: { maxNewTokens: app.maxTextTokens } } // ctcAttentionBeam's defaults: beam 4, CTC weight 0.3
           : decoder === 'lexicon'
-            ? { lexicon: lexicon!, ...(o.search ? { options: o.search } : {}) }
+            ? { lexicon: lexicon!, options: search }
             : undefined,
       );
       rows.forEach((j, r) => {
