@@ -43,6 +43,9 @@ describe('threaded wasm start watchdog', () => {
     let calls = 0;
     // Attempt 1 starts a real init but reports nothing (as a lost "loaded" message would);
     // attempt 2 is the normal start. The abandoned init may finish later: it must not win.
+    // 10 s per attempt: alone a start takes well under 1 s, but in the full suite on 2 cores,
+    // beside the abandoned init's 8 workers and another test file, 3 s was once too short for
+    // attempt 2 (CI of 28f91c0).
     const ok = await enableWasmThreads(
       2,
       () => {
@@ -53,7 +56,7 @@ describe('threaded wasm start watchdog', () => {
         }
         return tf.setBackend('wasm');
       },
-      { timeoutMs: 3000, attempts: 2 },
+      { timeoutMs: 10_000, attempts: 2 },
     );
     expect(ok).toBe(true);
     expect(calls).toBe(2);
