@@ -55,6 +55,10 @@ describe("relabel: a package card's placeholders in the card of a run that start
     expect(relabel(text, 2, true)).toBe(
       '--out INIT_2 --init-from INIT_3 --aligned DATA on INIT_4_DATA, INIT_2/best, INIT_3_DATA; OUTPUT INITIAL DATASET',
     );
+    // an interpolated release's TUNED (zipper fuse interpolate) is the OUT's: INIT_k_TUNED
+    expect(relabel('--run TUNED --out OUT; INIT_TUNED, INIT_2_TUNED; TUNEDX', 1, true)).toBe(
+      '--run INIT_TUNED --out INIT; INIT_2_TUNED, INIT_3_TUNED; TUNEDX',
+    );
   });
 });
 

@@ -6,11 +6,12 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
-import { intArg, packageNameArg, parse, readInputFile } from '../args.js';
+import { intArg, numArg, packageNameArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
 import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs } from '../apps/transcriber.js';
+import { interpolateRun } from '../fuse/interpolate.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { parseTowerOptions } from '../fuse/towers.js';
@@ -100,22 +101,57 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+const INTERPOLATE_USAGE = `usage: zipper fuse interpolate --run RUN_DIR --alpha A --out DIR
+
+Writes DIR, a run whose weights are RUN_DIR's moved back toward the weights it started from (its
+--init-from, INIT): (1 - A) x INIT + A x RUN per weight (WiSE-FT); weights the run held keep their
+values bit for bit. A in [0, 1]: 1 is the run, 0 its start. For a fine-tuning that bought one
+condition at the cost of another, a point between can keep part of the gain at part of the cost,
+with no training. DIR is a run folder (run.json with "interpolate", model/, the run's loss.jsonl,
+sessions.jsonl, loss.svg) that zipper eval asr|tts --model, zipper fuse release --run and
+--init-from take; its release card names the run's command and this one. Both weight sets are
+checked against their sha256 (INIT's against what the run recorded when it started). A zipped or a
+baseline run.`;
+
+const INTERPOLATE_OPTIONS = {
+  run: { type: 'string' },
+  alpha: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function runInterpolate(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, INTERPOLATE_OPTIONS, INTERPOLATE_USAGE);
+  if (v.help) {
+    console.log(INTERPOLATE_USAGE);
+    return 0;
+  }
+  if (!v.run || !v.out || v.alpha === undefined)
+    throw new UsageError(`--run RUN_DIR, --alpha A and --out DIR are required\n\n${INTERPOLATE_USAGE}`);
+  const alpha = numArg(v.alpha, 'alpha', 0, 0, 1);
+  await initBackend();
+  const out = await interpolateRun({ run: v.run, alpha, out: v.out }, (s) => void process.stderr.write(`${s}\n`));
+  console.log(JSON.stringify({ alpha, out }));
+  return 0;
+}
+
 export const fuse: Command = {
   name: 'fuse',
   summary:
-    'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate), test input use (probe), package (release)',
+    'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate), test input use (probe), package (release), blend a fine-tuning with its start (interpolate)',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'train') return runFusedTraining('fuse', rest);
     if (sub === 'generate') return runFusedGenerate(rest);
     if (sub === 'release') return runRelease(rest);
     if (sub === 'probe') return runFusedProbe(rest);
+    if (sub === 'interpolate') return runInterpolate(rest);
     if (sub === '--help' || sub === '-h') {
-      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${PROBE_USAGE}\n\n${RELEASE_USAGE}`);
+      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${PROBE_USAGE}\n\n${RELEASE_USAGE}\n\n${INTERPOLATE_USAGE}`);
       return 0;
     }
     throw new UsageError(
-      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate, probe or release)\n\n${trainUsage('fuse')}`,
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate, probe, release or interpolate)\n\n${trainUsage('fuse')}`,
     );
   },
 };

@@ -268,6 +268,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   // a --keep-best OUT/best names its run folder (in its command) too
   const machine: Record<string, string> = { [run.data.dir]: 'DATA', [runDir]: 'OUT' };
   if (run.best) Object.assign(machine, { [path.dirname(runDir)]: 'OUT', [runDir]: `OUT/${path.basename(runDir)}` });
+  // an interpolated run (zipper fuse interpolate): its training ran in TUNED
+  if (run.interpolate) machine[run.interpolate.run] = 'TUNED';
   const chain = initChain(run);
   for (const c of chain) {
     machine[c.dir] = c.label;
@@ -286,7 +288,15 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   for (const m of peers) if (m.out) machine[m.out] ??= 'PEER'; // a peer output copied elsewhere (docs/runs/peer) names where it was written
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
-  const trainedBy: Lineage = { commands: [...lineage.commands, o.command ?? run.command], legend: lineage.legend };
+  const trainedBy: Lineage = run.interpolate
+    ? {
+        commands: [...lineage.commands, o.command ?? run.command, run.interpolate.command],
+        legend: [
+          ...lineage.legend,
+          `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: (1 - ${run.interpolate.alpha}) x INIT + ${run.interpolate.alpha} x TUNED per weight (weights sha256 of TUNED \`${run.interpolate.sha256}\`).`,
+        ],
+      }
+    : { commands: [...lineage.commands, o.command ?? run.command], legend: lineage.legend };
   // run.json as the run wrote it, plus the lineage the card prints (what --init-from this package reads)
   const released: FuseRun = { ...run, lineage: trainedBy };
   writeFileSync(path.join(out, 'run.json'), portable(`${JSON.stringify(released, null, 2)}\n`, machine));
@@ -362,6 +372,11 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
         ? `${run.tasks.join(' + ')}, mixed ${run.tasks.map((t) => `${t} ${run.mix[t]}`).join(' : ')} by example count`
         : oneTaskLabel(run)
     } |`,
+    ...(run.interpolate
+      ? [
+          `| weights | (1 - ${run.interpolate.alpha}) x INIT + ${run.interpolate.alpha} x TUNED per weight (\`zipper fuse interpolate\`); the rows below are TUNED's training |`,
+        ]
+      : []),
     `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
     `| optimizer | AdamW, lr ${r.peakLr} -> ${r.minLr} (cosine, warmup ${r.warmup}), weight decay ${r.weightDecay}, clip ${r.clip} |`,
     `| seed | ${run.seed} |`,
@@ -513,14 +528,19 @@ const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
 /**
  * A package card's placeholders in the card of a run `k` sources down the chain: its `OUT` is
  * this card's `INIT_k`, its `INIT_n` this card's `INIT_(k+n)`, its `DATA` stays `DATA` when it
- * is the same build (else `INIT_k_DATA`), all at once (one pass, so no name is renamed twice).
+ * is the same build (else `INIT_k_DATA`), its `TUNED` (an interpolated release) `INIT_k_TUNED`,
+ * all at once (one pass, so no name is renamed twice).
  */
 export function relabel(text: string, k: number, sameData: boolean): string {
-  return text.replace(/\b(OUT|INIT(?:_(\d+))?|DATA)(_DATA)?\b/g, (all, name: string, n: string | undefined, data: string | undefined) => {
-    if (name === 'DATA') return data ? all : sameData ? 'DATA' : `${label(k)}_DATA`;
-    const to = name === 'OUT' ? label(k) : label(k + (n === undefined ? 1 : Number(n)));
-    return data ? `${to}_DATA` : to;
-  });
+  return text.replace(
+    /\b(OUT|INIT(?:_(\d+))?|DATA|TUNED)(_DATA|_TUNED)?\b/g,
+    (all, name: string, n: string | undefined, suffix: string | undefined) => {
+      if (name === 'DATA') return suffix ? all : sameData ? 'DATA' : `${label(k)}_DATA`;
+      if (name === 'TUNED') return suffix ? all : `${label(k)}_TUNED`;
+      const to = name === 'OUT' ? label(k) : label(k + (n === undefined ? 1 : Number(n)));
+      return `${to}${suffix ?? ''}`;
+    },
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CheckpointError } from '@zipper/core';
 import type { AlignedData } from './aligned.js';
 import type { InitFrom } from './init-from.js';
+import type { Interpolation } from './interpolate.js';
 import type { ModelKind } from './models.js';
 import type { Modality, TowerRef } from './towers.js';
 import type { BuildRef } from '@zipper/data';
@@ -64,6 +65,8 @@ export interface FuseRun {
   readonly asrAudio?: AsrAudio;
   /** --init-from: the run whose trained weights this one started from, and their sha256 (absent: a fresh initialization). */
   readonly initFrom?: InitFrom;
+  /** `zipper fuse interpolate`: these weights are (1 - alpha) x the --init-from weights + alpha x the run's (absent: the run's own). */
+  readonly interpolate?: Interpolation;
   /**
    * Only in a released package's run.json (`zipper fuse release`): the model card's training
    * block, i.e. every command that made these weights, oldest first, with the card's placeholders

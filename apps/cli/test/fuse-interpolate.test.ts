@@ -1,0 +1,137 @@
+// `zipper fuse interpolate`: a warm-started run's weights moved back toward its --init-from source,
+// (1 - A) x INIT + A x RUN per weight, on tiny towers and a tiny data build. The weights equal that
+// blend computed here in float32 bit for bit (held weights keep theirs), A = 1 is the run, the
+// result is a run that releases with both commands in its card, and bad inputs are usage errors.
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { initBackend } from '@zipper/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FuseRun } from '../src/fuse/run-file.js';
+import { loadTrainedModel } from '../src/fuse/trained-model.js';
+import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
+
+let data = '';
+let towers = { text: '', speech: '' };
+beforeAll(async () => {
+  await initBackend();
+  data = await tinyData('zipper-fuse-interpolate-test-');
+  towers = await saveTinyTowers(data, data);
+  for (const [m, dir] of Object.entries(towers))
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+}, 240_000);
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+const train = (out: string, ...more: string[]) =>
+  runZipper([
+    'fuse',
+    'train',
+    ...tinyRunArgs(towers, data),
+    ...['--steps', '6', '--every', '6', '--lr', '1e-2', '--freeze', 'text', '--workers', '0', '--no-progress', '--out', out],
+    ...more,
+  ]);
+const interpolate = (run: string, alpha: string, out: string) =>
+  runZipper(['fuse', 'interpolate', '--run', run, '--alpha', alpha, '--out', out]);
+const files = (dir: string) =>
+  new Map(
+    readdirSync(path.join(dir, 'model'))
+      .filter((f) => f.endsWith('.safetensors'))
+      .map((f) => [f, readFileSync(path.join(dir, 'model', f))]),
+  );
+
+describe('zipper fuse interpolate', () => {
+  it('writes (1 - A) x INIT + A x RUN bit for bit; A = 1 is the run; the result releases with TUNED and its command in the card', async () => {
+    const source = path.join(data, 'run-source');
+    const tuned = path.join(data, 'run-tuned');
+    expect((await train(source)).code).toBe(0);
+    expect((await train(tuned, '--init-from', source, '--seed', '3')).code).toBe(0);
+    const mid = path.join(data, 'run-mid');
+    const r = await interpolate(tuned, '0.25', mid);
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r)).toEqual({ alpha: 0.25, out: mid });
+
+    const [s, t, m] = [await loadTrainedModel(source), await loadTrainedModel(tuned), await loadTrainedModel(mid)];
+    try {
+      let moved = 0;
+      let held = 0;
+      for (const [k, p] of m.model.params) {
+        const a = s.model.params.get(k)!.dataSync() as Float32Array;
+        const b = t.model.params.get(k)!.dataSync() as Float32Array;
+        // float32 arithmetic as the engine does it: round each product, then the sum
+        const want = a.map((x, i) => (x === b[i] ? x : Math.fround(Math.fround(x * 0.75) + Math.fround(b[i]! * 0.25))));
+        expect(Array.from(p.dataSync()), k).toEqual(Array.from(want));
+        if (a.every((x, i) => x === b[i])) held++;
+        else moved++;
+      }
+      expect(moved).toBeGreaterThan(0); // the fusion weights trained
+      expect(held).toBeGreaterThan(0); // the frozen text tower
+    } finally {
+      for (const x of [s, t, m]) x.dispose();
+    }
+    const midRun = JSON.parse(readFileSync(path.join(mid, 'run.json'), 'utf8')) as FuseRun;
+    const tunedRun = JSON.parse(readFileSync(path.join(tuned, 'run.json'), 'utf8')) as FuseRun;
+    expect(midRun).toEqual({
+      ...tunedRun,
+      interpolate: {
+        alpha: 0.25,
+        run: tuned,
+        sha256: midRun.interpolate!.sha256,
+        command: `zipper fuse interpolate --run ${tuned} --alpha 0.25 --out ${mid}`,
+      },
+    });
+    expect(readFileSync(path.join(mid, 'loss.jsonl'))).toEqual(readFileSync(path.join(tuned, 'loss.jsonl')));
+
+    const whole = path.join(data, 'run-one');
+    expect((await interpolate(tuned, '1', whole)).code).toBe(0);
+    expect(files(whole)).toEqual(files(tuned));
+    expect(files(mid)).not.toEqual(files(tuned));
+
+    const pkg = path.join(data, 'pkg-mid');
+    const rel = await runZipper(['fuse', 'release', '--run', mid, '--out', pkg]);
+    expect(rel.code, rel.stderr).toBe(0);
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    const commands = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    expect(commands).toHaveLength(3);
+    expect(commands[1]).toContain('--init-from INIT ');
+    expect(commands[1]).toContain('--out TUNED ');
+    expect(commands[2]).toBe('zipper fuse interpolate --run TUNED --alpha 0.25 --out OUT');
+    expect(card).toContain(`\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s`);
+    expect(card).toContain(
+      "| weights | (1 - 0.25) x INIT + 0.25 x TUNED per weight (`zipper fuse interpolate`); the rows below are TUNED's training |",
+    );
+    expect(card + readFileSync(path.join(pkg, 'run.json'), 'utf8')).not.toContain(data);
+    // the package holds the interpolated weights (float16)
+    const shipped = weightsOf(
+      path.join(
+        pkg,
+        'model',
+        readdirSync(path.join(pkg, 'model')).find((f) => f.endsWith('.safetensors'))!,
+      ),
+    );
+    expect(shipped.size).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('refuses a run without --init-from, an interpolation, changed source weights, --out = --run and an alpha outside [0, 1]', async () => {
+    const source = path.join(data, 'run-source'); // from the test above
+    const tuned = path.join(data, 'run-tuned');
+    const mid = path.join(data, 'run-mid');
+    const fail = async (argv: [string, string, string], message: RegExp) => {
+      const r = await interpolate(...argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    };
+    await fail([source, '0.5', path.join(data, 'x1')], /started from a fresh initialization \(no --init-from\)/);
+    await fail([mid, '0.5', path.join(data, 'x2')], /is an interpolation already/);
+    await fail([tuned, '0.5', tuned], /--out must be a new directory/);
+    await fail([tuned, '1.5', path.join(data, 'x3')], /--alpha must be a number in \[0, 1\], got "1.5"/);
+    // the source's weights changed since the run started (here: a copy of both whose source is retrained)
+    const copy = path.join(data, 'copy');
+    mkdirSync(copy);
+    cpSync(tuned, path.join(copy, 'tuned'), { recursive: true });
+    const run = JSON.parse(readFileSync(path.join(copy, 'tuned', 'run.json'), 'utf8')) as FuseRun;
+    const other = path.join(copy, 'source');
+    expect((await train(other, '--seed', '9')).code).toBe(0);
+    writeFileSync(path.join(copy, 'tuned', 'run.json'), JSON.stringify({ ...run, initFrom: { ...run.initFrom, dir: other } }));
+    await fail([path.join(copy, 'tuned'), '0.5', path.join(data, 'x4')], /holds other weights than the run started from/);
+    for (const x of ['x1', 'x2', 'x3', 'x4']) expect(readdirSync(data)).not.toContain(x); // nothing written
+  }, 240_000);
+});
