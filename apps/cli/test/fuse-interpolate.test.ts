@@ -110,7 +110,7 @@ describe('zipper fuse interpolate', () => {
     expect(shipped.size).toBeGreaterThan(0);
   }, 240_000);
 
-  it('refuses a run without --init-from, an interpolation, changed source weights, --out = --run and an alpha outside [0, 1]', async () => {
+  it('refuses a run without --init-from, an interpolation, a --keep-best copy, changed source weights, --out = --run and an alpha outside [0, 1]', async () => {
     const source = path.join(data, 'run-source'); // from the test above
     const tuned = path.join(data, 'run-tuned');
     const mid = path.join(data, 'run-mid');
@@ -122,6 +122,9 @@ describe('zipper fuse interpolate', () => {
     await fail([source, '0.5', path.join(data, 'x1')], /started from a fresh initialization \(no --init-from\)/);
     await fail([mid, '0.5', path.join(data, 'x2')], /is an interpolation already/);
     await fail([tuned, '0.5', tuned], /--out must be a new directory/);
+    const best = path.join(data, 'run-best');
+    expect((await train(best, '--init-from', source, '--keep-best', 'total', '--eval-every', '3')).code).toBe(0);
+    await fail([path.join(best, 'best'), '0.5', path.join(data, 'x5')], /is the --keep-best copy of a run \(step \d+\)/);
     await fail([tuned, '1.5', path.join(data, 'x3')], /--alpha must be a number in \[0, 1\], got "1.5"/);
     // the source's weights changed since the run started (here: a copy of both whose source is retrained)
     const copy = path.join(data, 'copy');
@@ -132,6 +135,6 @@ describe('zipper fuse interpolate', () => {
     expect((await train(other, '--seed', '9')).code).toBe(0);
     writeFileSync(path.join(copy, 'tuned', 'run.json'), JSON.stringify({ ...run, initFrom: { ...run.initFrom, dir: other } }));
     await fail([path.join(copy, 'tuned'), '0.5', path.join(data, 'x4')], /holds other weights than the run started from/);
-    for (const x of ['x1', 'x2', 'x3', 'x4']) expect(readdirSync(data)).not.toContain(x); // nothing written
+    for (const x of ['x1', 'x2', 'x3', 'x4', 'x5']) expect(readdirSync(data)).not.toContain(x); // nothing written
   }, 240_000);
 });

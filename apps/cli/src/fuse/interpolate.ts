@@ -47,6 +47,10 @@ export async function interpolateRun(o: InterpolateOptions, log: (s: string) => 
   const run = readRunDir(runDir);
   if (run.interpolate)
     throw new UsageError(`${runDir} is an interpolation already (of ${run.interpolate.run}); interpolate that run with another --alpha`);
+  if (run.best)
+    throw new UsageError(
+      `${runDir} is the --keep-best copy of a run (step ${run.best.step}); interpolate a run folder (e.g. its run trained again with --until-step ${run.best.step})`,
+    );
   if (!run.initFrom)
     throw new UsageError(
       `${runDir} started from a fresh initialization (no --init-from): there are no weights to interpolate toward; pass a run trained with --init-from`,
