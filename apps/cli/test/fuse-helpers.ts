@@ -71,6 +71,13 @@ export const tinyRunArgs = (towers: { readonly text: string; readonly speech: st
   '4',
 ];
 
+/** A tiny `zipper fuse train` run into `out`: 6 steps at lr 1e-2, the text tower frozen, in-process, one checkpoint at the end. */
+export const trainTinyFuse = (towers: { readonly text: string; readonly speech: string }, data: string, out: string, ...more: string[]) =>
+  runZipper([
+    ...['fuse', 'train', ...tinyRunArgs(towers, data), '--steps', '6', '--every', '6', '--lr', '1e-2', '--freeze', 'text'],
+    ...['--workers', '0', '--no-progress', '--out', out, ...more],
+  ]);
+
 /** Runs `zipper ...argv` in-process through main (the one error handler): exit code, stdout lines, stderr. */
 export async function runZipper(argv: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
   const out: string[] = [];

@@ -8,7 +8,7 @@ import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
+import { runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse, weightsOf } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -21,14 +21,7 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
-const train = (out: string, ...more: string[]) =>
-  runZipper([
-    'fuse',
-    'train',
-    ...tinyRunArgs(towers, data),
-    ...['--steps', '6', '--every', '6', '--lr', '1e-2', '--freeze', 'text', '--workers', '0', '--no-progress', '--out', out],
-    ...more,
-  ]);
+const train = (out: string, ...more: string[]) => trainTinyFuse(towers, data, out, ...more);
 const interpolate = (run: string, alpha: string, out: string) =>
   runZipper(['fuse', 'interpolate', '--run', run, '--alpha', alpha, '--out', out]);
 const files = (dir: string) =>

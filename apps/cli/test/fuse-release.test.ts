@@ -12,7 +12,7 @@ import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { buildTinyWordLm, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, tinyRunArgs, weightsOf } from './fuse-helpers.js';
+import { buildTinyWordLm, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse, weightsOf } from './fuse-helpers.js';
 
 type Held = Extract<LossPoint, { heldOut: number }>;
 
@@ -25,26 +25,7 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 
-const train = (out: string, ...more: string[]) =>
-  runZipper([
-    'fuse',
-    'train',
-    ...tinyRunArgs(towers, data),
-    '--steps',
-    '6',
-    '--every',
-    '6',
-    '--lr',
-    '1e-2',
-    '--freeze',
-    'text',
-    '--workers',
-    '0',
-    '--no-progress',
-    '--out',
-    out,
-    ...more,
-  ]);
+const train = (out: string, ...more: string[]) => trainTinyFuse(towers, data, out, ...more);
 
 describe("relabel: a package card's placeholders in the card of a run that started from it", () => {
   it('renames all at once, whole names only; DATA stays when the build is the same', () => {
