@@ -95,6 +95,6 @@ export async function interpolateRun(o: InterpolateOptions, log: (s: string) => 
   } finally {
     tuned.dispose();
   }
-  log(`interpolated ${o.alpha} x ${runDir} + ${1 - o.alpha} x ${source} into ${out}`);
+  log(`interpolated ${o.alpha} x ${runDir} + ${+(1 - o.alpha).toFixed(12)} x ${source} into ${out}`); // 1 - 0.7 is 0.30000000000000004
   return out;
 }
