@@ -672,7 +672,7 @@ describe('fuzz every zipper command', () => {
     }
   });
 
-  it('fuse and baseline train|generate: argument parsing, missing or junk towers, data and models (no real fine-tuning)', async () => {
+  it('fuse and baseline train|generate, fuse interpolate: argument parsing, missing or junk towers, data and models (no real fine-tuning)', async () => {
     const junkModel = at('cases', `${n++}-model`);
     await fs.mkdir(junkModel, { recursive: true });
     await fs.writeFile(path.join(junkModel, 'run.json'), f.mutateJson({ kind: 'fuse', towers: { text: tower, speech: tower }, steps: 2 }));
@@ -747,6 +747,21 @@ describe('fuzz every zipper command', () => {
         );
         await check(cmd, [cmd, f.pick(['generate', 'generate', 'bogus', '--help']), ...gen]);
       }
+    }
+    // fuse interpolate: junk, missing and non-run folders, bad alphas, --out over --run
+    for (let i = 0; i < 8; i++) {
+      const interp = f.args(
+        {
+          run: [[junkModel, tower, at('missing')], ['']],
+          alpha: [
+            ['0', '0.5', '1'],
+            ['-1', '2', 'x', ''],
+          ],
+          out: [[at('cases', `${n++}-interp`), junkModel], []],
+        },
+        ['run', 'alpha', 'out'],
+      );
+      await check('fuse', ['fuse', 'interpolate', ...interp]);
     }
   });
 
