@@ -104,8 +104,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
   try {
     await resolveDecoder(m, dir, decoder, v.lm);
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
-    // the lexicon search's settings, resolved only for it (another decoder never reads a head's carried ones)
-    const lexiconOptions = lexicon ? searchSettings(m.ctcHead?.search, givenSearch) : undefined;
+    // the lexicon search with its settings, resolved only for it (another decoder never reads a head's carried ones)
+    const search = lexicon ? { lexicon, options: searchSettings(m.ctcHead?.search, givenSearch) } : undefined;
     const out = path.resolve(
       v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${v.rescore !== undefined ? '-rescore' : ''}`),
     );
@@ -127,7 +127,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       if (decoder !== 'attention') {
         const texts = m.ctcTranscribe!(
           rows.map((r) => units[r]!),
-          decoder === 'joint' ? { joint } : lexicon && lexiconOptions ? { lexicon, options: lexiconOptions } : undefined,
+          decoder === 'joint' ? { joint } : search,
         );
         rows.forEach((r, j) => {
           hyps[r] = texts[j]!.text;
@@ -186,9 +186,9 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
-      ...(lexicon && lexiconOptions ? { lexicon: { ...lexiconOptions, words: lexicon.lm.words.length } } : {}),
-      ...(lexiconOptions && lexiconOptions.rescoreWeight > 0
-        ? { rescore: { weight: lexiconOptions.rescoreWeight, nBest: lexiconOptions.nBest, oracle: nBestOracle(refs, candidates) } }
+      ...(search ? { lexicon: { ...search.options, words: search.lexicon.lm.words.length } } : {}),
+      ...(search && search.options.rescoreWeight > 0
+        ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),
       out,
       command: ['zipper eval asr', ...argv].join(' '),

@@ -288,15 +288,18 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   for (const p of o.peers) machine[path.resolve(p)] = 'PEER';
   for (const m of peers) if (m.out) machine[m.out] ??= 'PEER'; // a peer output copied elsewhere (docs/runs/peer) names where it was written
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
-  const trainedBy: Lineage = run.interpolate
-    ? {
-        commands: [...lineage.commands, o.command ?? run.command, run.interpolate.command],
-        legend: [
-          ...lineage.legend,
-          `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: (1 - ${run.interpolate.alpha}) x INIT + ${run.interpolate.alpha} x TUNED per weight (weights sha256 of TUNED \`${run.interpolate.sha256}\`).`,
-        ],
-      }
-    : { commands: [...lineage.commands, o.command ?? run.command], legend: lineage.legend };
+  const ip = run.interpolate; // zipper fuse interpolate: its command after the training's, and what TUNED is
+  const trainedBy: Lineage = {
+    commands: [...lineage.commands, o.command ?? run.command, ...(ip ? [ip.command] : [])],
+    legend: [
+      ...lineage.legend,
+      ...(ip
+        ? [
+            `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: (1 - ${ip.alpha}) x INIT + ${ip.alpha} x TUNED per weight (weights sha256 of TUNED \`${ip.sha256}\`).`,
+          ]
+        : []),
+    ],
+  };
   // run.json as the run wrote it, plus the lineage the card prints (what --init-from this package reads)
   const released: FuseRun = { ...run, lineage: trainedBy };
   writeFileSync(path.join(out, 'run.json'), portable(`${JSON.stringify(released, null, 2)}\n`, machine));
