@@ -128,7 +128,7 @@ describe('zipper fuse train --init-from', () => {
     const again = await runZipper(['fuse', 'train', '--out', out, '--resume', '--workers', '0', '--no-progress']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(
-      /--init-from .*source-copy: its weights changed since this run started \(sha256 [0-9a-f]{12}\.\.\., recorded [0-9a-f]{12}\.\.\.\); start a new run/,
+      /--init-from .*source-copy: its weights are not the ones recorded when the run started \(sha256 [0-9a-f]{12}\.\.\., recorded [0-9a-f]{12}\.\.\.\); start a new run/,
     );
   }, 180_000);
 

@@ -14,7 +14,7 @@ import { UsageError } from '../command.js';
 import type { ModelKind, RunModel } from './models.js';
 import { MODEL_DIR, readFuseRun, type FuseRun } from './run-file.js';
 import { MODALITIES, type Modality, type TowerRef } from './towers.js';
-import { loadTrainedModel } from './trained-model.js';
+import { loadTrainedModel, type TrainedModel } from './trained-model.js';
 
 /** What run.json records of the source (`initFrom`). */
 export interface InitFrom {
@@ -118,11 +118,47 @@ export function checkInitSource(
   return abs;
 }
 
+/** What `--init-from` reads for a trained source (`loadVerifiedModel`). */
+export interface VerifiedModel {
+  readonly trained: TrainedModel;
+  /** sha256 over its model/*.safetensors (modelWeightsSha256), the same before and after reading. */
+  readonly sha256: string;
+}
+
+/**
+ * Loads the trained model in `dir` (a run's --out or a checkpoint package), hashing its weights
+ * before and after reading, so a source rewritten meanwhile (e.g. by its own training) is refused
+ * rather than recorded under the wrong sha256. `label` names it in the errors; `expected`: the
+ * sha256 a run recorded of it, refused (with `hint`) when its weights are other ones now.
+ * `towers` / `run` as for loadTrainedModel.
+ */
+export async function loadVerifiedModel(
+  dir: string,
+  label: string,
+  o: {
+    readonly towers?: Partial<Record<Modality, string>>;
+    readonly run?: FuseRun;
+    readonly expected?: { readonly sha256: string; readonly hint: string };
+  } = {},
+): Promise<VerifiedModel> {
+  const modelDir = path.join(dir, MODEL_DIR);
+  const sha256 = modelWeightsSha256(modelDir);
+  if (o.expected && sha256 !== o.expected.sha256)
+    throw new UsageError(
+      `${label}: its weights are not the ones recorded when the run started (sha256 ${sha256.slice(0, 12)}..., recorded ${o.expected.sha256.slice(0, 12)}...); ${o.expected.hint}`,
+    );
+  const trained = await loadTrainedModel(dir, o.towers, o.run);
+  if (modelWeightsSha256(modelDir) !== sha256) {
+    trained.dispose();
+    throw new UsageError(`${label}: its weights changed while being read (is it still training?); try again`);
+  }
+  return { trained, sha256 };
+}
+
 /**
  * Assigns the weights of the run (or checkpoint package) in `dir` to `model`'s parameters. `expected` (a resume) must
  * equal the source's weights as they are now, else the source changed since the run started.
- * Returns what was read (the weights are hashed before and after loading, so a source that is
- * rewritten meanwhile, e.g. by its own training, is refused rather than recorded wrongly).
+ * Returns what was read (loadVerifiedModel).
  */
 export async function initFrom(
   model: RunModel,
@@ -130,18 +166,13 @@ export async function initFrom(
   towers: Readonly<Record<Modality, TowerRef>>,
   expected?: InitFrom,
 ): Promise<InitFrom> {
-  const modelDir = path.join(dir, MODEL_DIR);
-  const sha256 = modelWeightsSha256(modelDir);
-  if (expected && sha256 !== expected.sha256)
-    throw new UsageError(
-      `--init-from ${dir}: its weights changed since this run started (sha256 ${sha256.slice(0, 12)}..., recorded ${expected.sha256.slice(0, 12)}...); start a new run`,
-    );
   // the source's towers are this run's (checkInitSource compared their sha256s): read from here, so a
   // checkpoint package (whose run.json names its towers by package name) loads where they are not installed
-  const src = await loadTrainedModel(dir, { text: towers.text.dir, speech: towers.speech.dir });
+  const { trained: src, sha256 } = await loadVerifiedModel(dir, `--init-from ${dir}`, {
+    towers: { text: towers.text.dir, speech: towers.speech.dir },
+    ...(expected ? { expected: { sha256: expected.sha256, hint: 'start a new run' } } : {}),
+  });
   try {
-    if (modelWeightsSha256(modelDir) !== sha256)
-      throw new UsageError(`--init-from ${dir}: its weights changed while being read (is it still training?); try again`);
     const problems = keySetProblems(shapesOf(model.params), shapesOf(src.model.params));
     if (problems.length > 0)
       throw new UsageError(`--init-from ${dir}: its weights do not fit this model (${problems.join('; ')}); use the same model options`);

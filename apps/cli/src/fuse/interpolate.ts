@@ -18,9 +18,8 @@ import { replaceDirAtomic, writeFileAtomic } from '@zipper/common/node';
 import { interpolateWeights } from '@zipper/core';
 import { UsageError } from '../command.js';
 import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG } from '../training/session.js';
-import { modelWeightsSha256 } from './init-from.js';
+import { loadVerifiedModel } from './init-from.js';
 import { MODEL_DIR, readRunDir, type FuseRun } from './run-file.js';
-import { loadTrainedModel } from './trained-model.js';
 
 /** What run.json of an interpolated run records (`interpolate`). */
 export interface Interpolation {
@@ -59,41 +58,35 @@ export async function interpolateRun(o: InterpolateOptions, log: (s: string) => 
   const sourceModel = path.join(source, MODEL_DIR);
   if (!existsSync(sourceModel))
     throw new UsageError(`${runDir} started from ${source} (--init-from), which has no ${MODEL_DIR}/ here; restore it to interpolate`);
-  const sourceSha = modelWeightsSha256(sourceModel);
-  if (sourceSha !== run.initFrom.sha256)
-    throw new UsageError(
-      `${source} (the --init-from of ${runDir}) holds other weights than the run started from (sha256 ${sourceSha.slice(0, 12)}..., recorded ${run.initFrom.sha256.slice(0, 12)}...), e.g. a package released again since; restore those weights to interpolate`,
-    );
-  const sha256 = modelWeightsSha256(path.join(runDir, MODEL_DIR));
-  const towers = { text: run.towers.text.dir, speech: run.towers.speech.dir };
-  const tuned = await loadTrainedModel(runDir, {}, run);
+  // the source's towers are the run's (--init-from checked their sha256): read from the run's locations
+  const start = await loadVerifiedModel(source, `${source} (the --init-from of ${runDir})`, {
+    towers: { text: run.towers.text.dir, speech: run.towers.speech.dir },
+    expected: { sha256: run.initFrom.sha256, hint: 'e.g. a package released again since; restore those weights to interpolate' },
+  });
   try {
-    // the source's towers are the run's (--init-from checked their sha256): read from the run's locations
-    const start = await loadTrainedModel(source, towers);
+    const tuned = await loadVerifiedModel(runDir, runDir, { run });
     try {
-      if (modelWeightsSha256(path.join(runDir, MODEL_DIR)) !== sha256 || modelWeightsSha256(sourceModel) !== sourceSha)
-        throw new UsageError(`the weights of ${runDir} or ${source} changed while being read (is it still training?); try again`);
-      const mixed = interpolateWeights(start.model.params, tuned.model.params, o.alpha);
-      for (const [k, p] of tuned.model.params) p.assign(mixed.get(k)!);
+      const mixed = interpolateWeights(start.trained.model.params, tuned.trained.model.params, o.alpha);
+      for (const [k, p] of tuned.trained.model.params) p.assign(mixed.get(k)!);
       for (const t of mixed.values()) t.dispose();
+      const interpolate: Interpolation = {
+        alpha: o.alpha,
+        run: runDir,
+        sha256: tuned.sha256,
+        command: `zipper fuse interpolate --run ${runDir} --alpha ${o.alpha} --out ${out}`,
+      };
+      const made: FuseRun = { ...run, interpolate };
+      await replaceDirAtomic(out, async (dir) => {
+        await tuned.trained.model.save(path.join(dir, MODEL_DIR));
+        await writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(made, null, 2)}\n`);
+        for (const f of [LOSS_LOG, SESSIONS_LOG, LOSS_PLOT])
+          if (existsSync(path.join(runDir, f))) copyFileSync(path.join(runDir, f), path.join(dir, f));
+      });
     } finally {
-      start.dispose();
+      tuned.trained.dispose();
     }
-    const interpolate: Interpolation = {
-      alpha: o.alpha,
-      run: runDir,
-      sha256,
-      command: `zipper fuse interpolate --run ${runDir} --alpha ${o.alpha} --out ${out}`,
-    };
-    const made: FuseRun = { ...run, interpolate };
-    await replaceDirAtomic(out, async (dir) => {
-      await tuned.model.save(path.join(dir, MODEL_DIR));
-      await writeFileAtomic(path.join(dir, 'run.json'), `${JSON.stringify(made, null, 2)}\n`);
-      for (const f of [LOSS_LOG, SESSIONS_LOG, LOSS_PLOT])
-        if (existsSync(path.join(runDir, f))) copyFileSync(path.join(runDir, f), path.join(dir, f));
-    });
   } finally {
-    tuned.dispose();
+    start.trained.dispose();
   }
   log(`interpolated ${o.alpha} x ${runDir} + ${+(1 - o.alpha).toFixed(12)} x ${source} into ${out}`); // 1 - 0.7 is 0.30000000000000004
   return out;
