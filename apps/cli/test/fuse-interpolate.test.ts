@@ -87,9 +87,15 @@ describe('zipper fuse interpolate', () => {
     expect(commands[1]).toContain('--init-from INIT ');
     expect(commands[1]).toContain('--out TUNED ');
     expect(commands[2]).toBe('zipper fuse interpolate --run TUNED --alpha 0.25 --out OUT');
+    expect(card).toContain(
+      'of the aligned pairs for speech recognition and synthesis, then interpolated: 0.75 x the weights the last stage started from + 0.25 x its own (the last command).',
+    );
     expect(card).toContain(`\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s`);
     expect(card).toContain(
       "| weights | (1 - 0.25) x INIT + 0.25 x TUNED per weight (`zipper fuse interpolate`); the rows below are TUNED's training |",
+    );
+    expect(card).toMatch(
+      /^`INIT`: the run TUNED started from \(`--init-from`, weights sha256 `[0-9a-f]{64}`\), trained first by the command above it\.$/m,
     );
     expect(card + readFileSync(path.join(pkg, 'run.json'), 'utf8')).not.toContain(data);
     // the package holds the interpolated weights (float16)
@@ -101,6 +107,32 @@ describe('zipper fuse interpolate', () => {
       ),
     );
     expect(shipped.size).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('a warm start from an interpolated run folder releases with the training and the interpolation before it', async () => {
+    const mid = path.join(data, 'run-mid'); // from the first test: run-tuned interpolated toward run-source
+    const next = path.join(data, 'run-next');
+    expect((await train(next, '--init-from', mid, '--seed', '5')).code).toBe(0);
+    const pkg = path.join(data, 'pkg-next');
+    const rel = await runZipper(['fuse', 'release', '--run', next, '--out', pkg]);
+    expect(rel.code, rel.stderr).toBe(0);
+    const card = readFileSync(path.join(pkg, 'README.md'), 'utf8');
+    const commands = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
+    expect(commands).toHaveLength(4);
+    expect(commands[0]).toContain('--out INIT_2 ');
+    expect(commands[1]).toContain('--init-from INIT_2 ');
+    expect(commands[1]).toContain('--out INIT_TUNED ');
+    expect(commands[2]).toBe('zipper fuse interpolate --run INIT_TUNED --alpha 0.25 --out INIT');
+    expect(commands[3]).toContain('--init-from INIT ');
+    expect(commands[3]).toContain('--out OUT ');
+    const tunedSha = (JSON.parse(readFileSync(path.join(mid, 'run.json'), 'utf8')) as FuseRun).interpolate!.sha256;
+    expect(card).toContain(
+      `: \`INIT_TUNED\`, trained first by the command two above it, interpolated toward \`INIT_2\`'s by the command above it: (1 - 0.25) x INIT_2 + 0.25 x INIT_TUNED per weight (weights sha256 of INIT_TUNED \`${tunedSha}\`).`,
+    );
+    expect(card).toMatch(
+      /^`INIT_2`: the run INIT_TUNED started from \(`--init-from`, weights sha256 `[0-9a-f]{64}`\), trained first by the command above it\.$/m,
+    );
+    expect(card + readFileSync(path.join(pkg, 'run.json'), 'utf8')).not.toContain(data);
   }, 240_000);
 
   it('refuses a run without --init-from, an interpolation, a --keep-best copy, changed source weights, --out = --run and an alpha outside [0, 1]', async () => {

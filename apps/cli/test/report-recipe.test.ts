@@ -22,10 +22,10 @@ describe('recipeExtras', () => {
     expect(recipeExtras(withScale(undefined))[0]).toBe('CTC 1 (bytes, 2-block encoder)');
   });
 
-  it('names a run of one task (the shipped release trained on TTS examples only), nothing for both', () => {
-    expect(recipeExtras(shipped)[0]).toBe('TTS examples only');
-    expect(recipeExtras({ ...shipped, tasks: ['asr'] })[0]).toBe('ASR examples only');
-    expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })).not.toContain('TTS examples only');
+  it('names a run of one task (the shipped release: its last stage trained on ASR examples only), nothing for both', () => {
+    expect(recipeExtras(shipped)[0]).toBe('ASR examples only');
+    expect(recipeExtras({ ...shipped, tasks: ['tts'] })[0]).toBe('TTS examples only');
+    expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })).not.toContain('ASR examples only');
     expect(recipeExtras({ ...shipped, tasks: ['asr', 'tts'] })[0]).toBe('unfrozen towers held fixed (0x lr)');
   });
 
@@ -33,7 +33,15 @@ describe('recipeExtras', () => {
     expect(purpose({ tasks: ['asr', 'tts'] }, 1)).toBe('for speech recognition and synthesis');
     expect(purpose({ tasks: ['tts'] }, 1)).toBe('for speech synthesis');
     expect(purpose({ tasks: ['asr'] }, 1)).toBe('for speech recognition');
-    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe('in 3 stages (the commands below), the last on TTS examples only');
+    expect(purpose({ tasks: ['tts'] }, 3)).toBe('in 3 stages (the commands below), the last on TTS examples only');
+    // the shipped release: four training stages, then `zipper fuse interpolate --alpha 0.75` (the fifth command)
+    expect(shipped.interpolate?.alpha).toBe(0.75);
+    expect(purpose(shipped, shipped.lineage!.commands.length)).toBe(
+      'in 4 stages (the commands below), the last on ASR examples only, then interpolated: 0.25 x the weights the last stage started from + 0.75 x its own (the last command)',
+    );
+    expect(purpose({ tasks: ['asr', 'tts'], interpolate: { ...shipped.interpolate!, alpha: 0.7 } }, 2)).toBe(
+      'for speech recognition and synthesis, then interpolated: 0.3 x the weights the last stage started from + 0.7 x its own (the last command)',
+    );
   });
 
   it('names gates reopened on a warm start (--reopen-gates X) and held (--freeze-gates) after the initial ones', () => {
@@ -52,7 +60,7 @@ describe('recipeExtras', () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);
     expect(labelOf(shipped)).toBe(
-      'zipper, frozen: text; TTS examples only; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); held: cross.text_from_speech., ctc.text_from_speech., inproj.speech.; align prior 1; cross-rope; unit noise 0.5',
+      'zipper, frozen: text; ASR examples only; unfrozen towers held fixed (0x lr); CTC 1 (bytes, 2-block encoder); zero-output, gates 1, reopened at 1 (frozen); held: cross.speech_from_text., inproj.text., inproj.speech.; align prior 1; cross-rope; ASR audio asr,tts,noisy',
     );
   });
 });

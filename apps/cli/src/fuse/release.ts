@@ -274,6 +274,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   for (const c of chain) {
     machine[c.dir] = c.label;
     if (c.run) machine[c.run.data.dir] ??= `${c.label}_DATA`;
+    if (c.run?.interpolate) machine[c.run.interpolate.run] = `${c.label}_TUNED`; // a source that is an interpolated run folder
   }
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
@@ -414,13 +415,23 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
 
 /**
  * What the card's first line says the model was fine-tuned for: both tasks, or one; a one-task
- * warm start (`stages` > 1 commands) names its stages and the last one's task only (the lineage
- * keeps the earlier stages' commands, which the card prints, not their tasks).
+ * warm start (more than one training command) names its stages and the last one's task only (the
+ * lineage keeps the earlier stages' commands, which the card prints, not their tasks); an
+ * interpolated run (`zipper fuse interpolate`, its last command) says so after the training.
  */
-export function purpose(run: Pick<FuseRun, 'tasks'>, stages: number): string {
-  if (run.tasks.length > 1) return 'for speech recognition and synthesis';
-  if (stages > 1) return `in ${stages} stages (the commands below), the last on ${oneTaskLabel(run)}`;
-  return run.tasks[0] === 'asr' ? 'for speech recognition' : 'for speech synthesis';
+export function purpose(run: Pick<FuseRun, 'tasks' | 'interpolate'>, commands: number): string {
+  const stages = run.interpolate ? commands - 1 : commands; // the interpolation is a command, not a training stage
+  const trained =
+    run.tasks.length > 1
+      ? 'for speech recognition and synthesis'
+      : stages > 1
+        ? `in ${stages} stages (the commands below), the last on ${oneTaskLabel(run)}`
+        : run.tasks[0] === 'asr'
+          ? 'for speech recognition'
+          : 'for speech synthesis';
+  if (!run.interpolate) return trained;
+  const a = run.interpolate.alpha;
+  return `${trained}, then interpolated: ${+(1 - a).toFixed(12)} x the weights the last stage started from + ${a} x its own (the last command)`;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -553,7 +564,7 @@ export function relabel(text: string, k: number, sameData: boolean): string {
  */
 function initChain(run: FuseRun): InitSource[] {
   const chain: InitSource[] = [];
-  for (let r = run, of = 'OUT'; r.initFrom;) {
+  for (let r = run, of = run.interpolate ? 'TUNED' : 'OUT'; r.initFrom;) {
     const here = label(chain.length + 1);
     const pkg = r.initFrom.package;
     if (pkg) {
@@ -573,7 +584,7 @@ function initChain(run: FuseRun): InitSource[] {
     if (chain.length > 16)
       throw new UsageError(`the --init-from chain of the run is longer than 16 runs (a cycle through ${r.initFrom.dir}?)`);
     r = source;
-    of = here;
+    of = source.interpolate ? `${here}_TUNED` : here; // an interpolated run folder: its training started from the next source
   }
   return chain;
 }
@@ -582,7 +593,7 @@ function initChain(run: FuseRun): InitSource[] {
 function chainLines(chain: readonly InitSource[], machine: Readonly<Record<string, string>>): { commands: string[]; legend: string[] } {
   const commands: string[] = [];
   const legend: string[] = [];
-  for (const c of chain) {
+  for (const [i, c] of chain.entries()) {
     if (c.package) {
       commands.unshift(...c.package.relabeled.commands);
       legend.push(
@@ -590,9 +601,17 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
         ...c.package.relabeled.legend,
       );
     } else if (c.run) {
-      commands.unshift(c.run.command);
+      const ip = c.run.interpolate; // an interpolated run folder: its training ran in LABEL_TUNED, then `zipper fuse interpolate`
+      commands.unshift(c.run.command, ...(ip ? [ip.command] : []));
+      const data =
+        machine[c.run.data.dir] === `${c.label}_DATA`
+          ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)`
+          : '';
+      const before = label(i + 2);
       legend.push(
-        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${machine[c.run.data.dir] === `${c.label}_DATA` ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)` : ''}.`,
+        ip
+          ? `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`): \`${c.label}_TUNED\`, trained first by the command two above it${data}, interpolated toward \`${before}\`'s by the command above it: (1 - ${ip.alpha}) x ${before} + ${ip.alpha} x ${c.label}_TUNED per weight (weights sha256 of ${c.label}_TUNED \`${ip.sha256}\`).`
+          : `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${data}.`,
       );
     }
   }
