@@ -66,7 +66,7 @@ describe('tools/eval/grid.mjs', () => {
     expect(existsSync(path.join(tmp, 'plan'))).toBe(false);
   });
 
-  it("--plan by default: 3,000 steps; the shipped model's chain starts from zipper-ours-100pct's recipe over the 2,048-unit speech tower (6,000 steps at lr 0.003, CTC weight 1, noisy ASR audio too, gates held), then 1,800 steps at lr 0.001 on the clean renderings, then 1,800 on TTS examples only with unit noise and the recognition path held", async () => {
+  it("--plan by default: 3,000 steps; the shipped model's chain starts from zipper-ours-100pct's recipe over the 2,048-unit speech tower (6,000 steps at lr 0.003, CTC weight 1, noisy ASR audio too, gates held), then 1,800 steps at lr 0.001 on the clean renderings, then 1,800 on TTS examples only with unit noise and the recognition path held, then 1,800 ASR-only steps on noisy audio too with the synthesis path held, interpolated 0.75 of the way from their start", async () => {
     const r = await grid(['--data', data, '--out', path.join(tmp, 'plan'), '--plan']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.last).toMatchObject({ runs: 12, steps: 3000 });
@@ -76,11 +76,12 @@ describe('tools/eval/grid.mjs', () => {
     const options = (cmd: string) => commandOptions(cmd.split(/\s+/));
     const shipped = JSON.parse(readFileSync('packages/checkpoints/zipper-small/run.json', 'utf8')) as { command: string };
     expect(Object.keys(options(ours)).length).toBeGreaterThan(15);
-    // the card's training block: the source run (INIT_2), then each run from the one before, the shipped one last
+    // the card's training block: the source run (INIT_3), then each run from the one before, then the interpolation of the last
     const card = readFileSync('packages/checkpoints/zipper-small/README.md', 'utf8');
     const chain = /## Training\n\n```sh\n([\s\S]*?)\n```/.exec(card)![1]!.split('\n');
-    expect(chain).toHaveLength(3);
-    expect(chain[2]).toBe(shipped.command);
+    expect(chain).toHaveLength(5);
+    expect(chain[3]).toBe(shipped.command);
+    expect(chain[4]).toBe('zipper fuse interpolate --run TUNED --alpha 0.75 --out OUT');
     const source = {
       ...options(ours),
       '--steps': ['6000'],
@@ -96,21 +97,29 @@ describe('tools/eval/grid.mjs', () => {
       '--lr': ['0.001'],
       '--asr-audio': ['asr,tts'],
       '--eval-every': ['600'],
-      '--init-from': ['INIT_2'],
+      '--init-from': ['INIT_3'],
       '--reopen-gates': ['1'],
     };
     const { ['--asr-audio']: _a, ...lowLrNoAsr } = lowLr;
     const ttsOnly = {
       ...lowLrNoAsr,
-      '--init-from': ['INIT'],
+      '--init-from': ['INIT_2'],
       '--tasks': ['tts'],
       '--unit-noise': ['0.5'],
       '--tower-lr-scale': ['0'],
       '--freeze-params': ['cross.text_from_speech.,ctc.text_from_speech.,inproj.speech.'],
     };
-    expect(chain.map(options)).toEqual([source, lowLr, ttsOnly]);
-    expect(chain.map((cmd) => /--out (\S+)/.exec(cmd)![1])).toEqual(['INIT_2', 'INIT', 'OUT']);
-    for (const cmd of chain)
+    const { ['--unit-noise']: _u, ...ttsOnlyNoNoise } = ttsOnly;
+    const asrOnly = {
+      ...ttsOnlyNoNoise,
+      '--init-from': ['INIT'],
+      '--tasks': ['asr'],
+      '--asr-audio': ['asr,tts,noisy'],
+      '--freeze-params': ['cross.speech_from_text.,inproj.text.,inproj.speech.'],
+    };
+    expect(chain.slice(0, 4).map(options)).toEqual([source, lowLr, ttsOnly, asrOnly]);
+    expect(chain.map((cmd) => /--out (\S+)/.exec(cmd)![1])).toEqual(['INIT_3', 'INIT_2', 'INIT', 'TUNED', 'OUT']);
+    for (const cmd of chain.slice(0, 4))
       expect(cmd).toContain('--tower text=@zipper/checkpoint-text-small --tower speech=@zipper/checkpoint-speech-small-2048');
   });
 

@@ -317,7 +317,7 @@ describe('web demo in headless Chromium', () => {
 
   it('the shipped model (@zipper/checkpoint-zipper-small): a bundled WAV within WER 0.5 of its text, speech of plausible length', async () => {
     // the model `npm run web` serves with no ZIPPER_WEB_MODEL; its `zipper transcribe` of this WAV
-    // reads "a small boat drifted across the quiet lake at done" (0.5.2, WER 0.1 against the text)
+    // reads "a small boat drifted across the quiet lake at done" (0.5.2 and 0.6.0, WER 0.1 against the text)
     const shipped = await serveModel('@zipper/checkpoint-zipper-small');
     const page = await openPage('', shipped.resolvedUrls!.local[0]!);
     try {
