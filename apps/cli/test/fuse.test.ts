@@ -277,6 +277,16 @@ describe('zipper fuse train', () => {
     expect(rsm.rescore.oracle.wer).toBeLessThanOrEqual(rsm.wer);
     expect(rsm.rescore.oracle.wer).toBeGreaterThanOrEqual(0);
     expect(readFileSync(path.join(rsm.out, 'hyp.txt'), 'utf8')).toBe(readFileSync(path.join(lxm.out, 'hyp.txt'), 'utf8'));
+    // --rescore 0: the search alone, written where the search writes (asr-lexicon), no rescore record
+    const searched = readFileSync(path.join(lxm.out, 'hyp.txt'), 'utf8');
+    const rs0 = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--beam', '8', '--rescore', '0', '--json'],
+    ]);
+    expect(rs0.code, rs0.stderr).toBe(0);
+    const rs0m = summaryOf(rs0) as { out: string; rescore?: unknown };
+    expect([rs0m.out, rs0m.rescore]).toEqual([lxm.out, undefined]);
+    expect(readFileSync(path.join(rs0m.out, 'hyp.txt'), 'utf8')).toBe(searched);
     // weight 1: the text tower's tokenizer encodes each hypothesis for the zipped decoder's score
     const rs1 = await runZipper([
       ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],

@@ -46,7 +46,7 @@ hypotheses (default 8) by adding W x the zipped text tower's log-probability of 
 --rescore 0 then searches alone); --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
---out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore). --json: the last stdout line is
+--out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore W > 0). --json: the last stdout line is
 {"task","model","kind","split","wer","cer","words","sub","del","ins","utterances","voices",...}.`;
 
 const OPTIONS = {
@@ -107,7 +107,12 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     // the lexicon search with its settings, resolved only for it (another decoder never reads a head's carried ones)
     const search = lexicon ? { lexicon, options: searchSettings(m.ctcHead?.search, givenSearch) } : undefined;
     const out = path.resolve(
-      v.out ?? path.join(defaultOut, split, decoder === 'attention' ? 'asr' : `asr-${decoder}${v.rescore !== undefined ? '-rescore' : ''}`),
+      v.out ??
+        path.join(
+          defaultOut,
+          split,
+          decoder === 'attention' ? 'asr' : `asr-${decoder}${(givenSearch.rescoreWeight ?? 0) > 0 ? '-rescore' : ''}`,
+        ),
     );
     ensureDir(out);
     const { text: textRef, speech: speechRef } = m.run.towers;
