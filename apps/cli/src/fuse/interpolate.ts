@@ -33,6 +33,9 @@ export interface Interpolation {
   readonly command: string;
 }
 
+/** 1 - alpha as printed: 0.3 for 0.7 (not 0.30000000000000004). */
+export const remainderOf = (alpha: number): number => +(1 - alpha).toFixed(12);
+
 export interface InterpolateOptions {
   readonly run: string;
   readonly alpha: number;
@@ -88,6 +91,6 @@ export async function interpolateRun(o: InterpolateOptions, log: (s: string) => 
   } finally {
     start.trained.dispose();
   }
-  log(`interpolated ${o.alpha} x ${runDir} + ${+(1 - o.alpha).toFixed(12)} x ${source} into ${out}`); // 1 - 0.7 is 0.30000000000000004
+  log(`interpolated ${o.alpha} x ${runDir} + ${remainderOf(o.alpha)} x ${source} into ${out}`);
   return out;
 }

@@ -44,6 +44,7 @@ import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Met
 import { portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
+import { remainderOf } from './interpolate.js';
 import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { towerIdentity, type Modality, type TowerRef } from './towers.js';
@@ -269,12 +270,12 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const machine: Record<string, string> = { [run.data.dir]: 'DATA', [runDir]: 'OUT' };
   if (run.best) Object.assign(machine, { [path.dirname(runDir)]: 'OUT', [runDir]: `OUT/${path.basename(runDir)}` });
   // an interpolated run (zipper fuse interpolate): its training ran in TUNED
-  if (run.interpolate) machine[run.interpolate.run] = 'TUNED';
+  if (run.interpolate) machine[run.interpolate.run] = tunedOf('OUT');
   const chain = initChain(run);
   for (const c of chain) {
     machine[c.dir] = c.label;
     if (c.run) machine[c.run.data.dir] ??= `${c.label}_DATA`;
-    if (c.run?.interpolate) machine[c.run.interpolate.run] = `${c.label}_TUNED`; // a source that is an interpolated run folder
+    if (c.run?.interpolate) machine[c.run.interpolate.run] = tunedOf(c.label); // a source that is an interpolated run folder
   }
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
@@ -296,7 +297,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       ...lineage.legend,
       ...(ip
         ? [
-            `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: (1 - ${ip.alpha}) x INIT + ${ip.alpha} x TUNED per weight (weights sha256 of TUNED \`${ip.sha256}\`).`,
+            `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: ${blendOf(ip.alpha, 'INIT', 'TUNED')} (weights sha256 of TUNED \`${ip.sha256}\`).`,
           ]
         : []),
     ],
@@ -378,7 +379,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
     } |`,
     ...(run.interpolate
       ? [
-          `| weights | (1 - ${run.interpolate.alpha}) x INIT + ${run.interpolate.alpha} x TUNED per weight (\`zipper fuse interpolate\`); the rows below are TUNED's training |`,
+          `| weights | ${blendOf(run.interpolate.alpha, 'INIT', 'TUNED')} (\`zipper fuse interpolate\`); the rows below are TUNED's training |`,
         ]
       : []),
     `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
@@ -431,7 +432,7 @@ export function purpose(run: Pick<FuseRun, 'tasks' | 'interpolate'>, commands: n
           : 'for speech synthesis';
   if (!run.interpolate) return trained;
   const a = run.interpolate.alpha;
-  return `${trained}, then interpolated: ${+(1 - a).toFixed(12)} x the weights the last stage started from + ${a} x its own (the last command)`;
+  return `${trained}, then interpolated: ${remainderOf(a)} x the weights the last stage started from + ${a} x its own (the last command)`;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -538,6 +539,10 @@ interface InitSource {
 }
 
 const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
+/** The placeholder of the run an interpolated run `at` blended toward its start (zipper fuse interpolate): OUT's `TUNED`, INIT_k's `INIT_k_TUNED`. */
+const tunedOf = (at: string) => (at === 'OUT' ? 'TUNED' : `${at}_TUNED`);
+/** An interpolation as the card writes it. */
+const blendOf = (alpha: number, start: string, tuned: string) => `(1 - ${alpha}) x ${start} + ${alpha} x ${tuned} per weight`;
 
 /**
  * A package card's placeholders in the card of a run `k` sources down the chain: its `OUT` is
@@ -550,7 +555,7 @@ export function relabel(text: string, k: number, sameData: boolean): string {
     /\b(OUT|INIT(?:_(\d+))?|DATA|TUNED)(_DATA|_TUNED)?\b/g,
     (all, name: string, n: string | undefined, suffix: string | undefined) => {
       if (name === 'DATA') return suffix ? all : sameData ? 'DATA' : `${label(k)}_DATA`;
-      if (name === 'TUNED') return suffix ? all : `${label(k)}_TUNED`;
+      if (name === 'TUNED') return suffix ? all : tunedOf(label(k));
       const to = name === 'OUT' ? label(k) : label(k + (n === undefined ? 1 : Number(n)));
       return `${to}${suffix ?? ''}`;
     },
@@ -564,7 +569,7 @@ export function relabel(text: string, k: number, sameData: boolean): string {
  */
 function initChain(run: FuseRun): InitSource[] {
   const chain: InitSource[] = [];
-  for (let r = run, of = run.interpolate ? 'TUNED' : 'OUT'; r.initFrom;) {
+  for (let r = run, of = run.interpolate ? tunedOf('OUT') : 'OUT'; r.initFrom;) {
     const here = label(chain.length + 1);
     const pkg = r.initFrom.package;
     if (pkg) {
@@ -584,7 +589,7 @@ function initChain(run: FuseRun): InitSource[] {
     if (chain.length > 16)
       throw new UsageError(`the --init-from chain of the run is longer than 16 runs (a cycle through ${r.initFrom.dir}?)`);
     r = source;
-    of = source.interpolate ? `${here}_TUNED` : here; // an interpolated run folder: its training started from the next source
+    of = source.interpolate ? tunedOf(here) : here; // an interpolated run folder: its training started from the next source
   }
   return chain;
 }
@@ -601,16 +606,17 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
         ...c.package.relabeled.legend,
       );
     } else if (c.run) {
-      const ip = c.run.interpolate; // an interpolated run folder: its training ran in LABEL_TUNED, then `zipper fuse interpolate`
+      const ip = c.run.interpolate; // an interpolated run folder: its training ran in tunedOf(label), then `zipper fuse interpolate`
       commands.unshift(c.run.command, ...(ip ? [ip.command] : []));
       const data =
         machine[c.run.data.dir] === `${c.label}_DATA`
           ? ` on \`${c.label}_DATA\` = \`zipper data build ${buildArgs(c.run.data)}\` (build.json sha256 \`${c.run.data.buildSha256}\`)`
           : '';
       const before = label(i + 2);
+      const tuned = tunedOf(c.label);
       legend.push(
         ip
-          ? `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`): \`${c.label}_TUNED\`, trained first by the command two above it${data}, interpolated toward \`${before}\`'s by the command above it: (1 - ${ip.alpha}) x ${before} + ${ip.alpha} x ${c.label}_TUNED per weight (weights sha256 of ${c.label}_TUNED \`${ip.sha256}\`).`
+          ? `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`): \`${tuned}\`, trained first by the command two above it${data}, interpolated toward \`${before}\`'s by the command above it: ${blendOf(ip.alpha, before, tuned)} (weights sha256 of ${tuned} \`${ip.sha256}\`).`
           : `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${data}.`,
       );
     }
