@@ -85,7 +85,9 @@ export function numArg(value: string | undefined, name: string, fallback: number
     throw new UsageError(
       `--${name} must be ${
         max !== Infinity
-          ? `a number in [${min}, ${max}]`
+          ? min === -Infinity
+            ? `a number <= ${max}`
+            : `a number in [${min}, ${max}]`
           : min === 0
             ? 'a non-negative number'
             : min === -Infinity

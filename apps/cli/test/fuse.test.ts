@@ -298,8 +298,10 @@ describe('zipper fuse train', () => {
       .filter(Boolean))
       expect(lexicon.has(h)).toBe(true);
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--n-best', '4'], /--rescore and --n-best are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--rescore', '1'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--n-best', '4'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--oov-byte-log-prob=-4'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
+      [['--decoder', 'lexicon', '--lm', lmFile, '--oov-byte-log-prob', '2'], /--oov-byte-log-prob must be a number <= 0, got "2"/],
       [['--decoder', 'lexicon', '--lm', lmFile, '--rescore', 'x'], /--rescore must be a non-negative number/],
       [
         ['--decoder', 'lexicon', '--lm', lmFile, '--rescore', '1', '--n-best', '200'],
@@ -341,7 +343,7 @@ describe('zipper fuse train', () => {
       readFileSync(path.join(data, 'rescore-default', 'hyp.txt'), 'utf8').trim(),
     );
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--rescore and --n-best are for --decoder lexicon \(or auto\)/],
+      [['--decoder', 'ctc', '--rescore', '1'], /--n-best and --oov-byte-log-prob are for --decoder lexicon \(or auto\)/],
       [['--n-best', '0'], /--n-best must be an integer >= 1/],
       [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc
     ] as const) {

@@ -8,9 +8,13 @@
  * continuous speech recognition using bi-directional recurrent DNNs"). Labels are UTF-8 bytes, the
  * space (32) separates words; a partial word is ranked with its best unigram below it in the
  * lexicon's trie (the LM lookahead), replaced by its LM probability after the two words before it
- * (a bigram LM reads one) when the word ends. A word the lexicon lacks cannot be spelled: that is
- * the price of the constraint (1.6% of dev's words and 1.8% of test-clean's with the shipped
- * lexicon, docs/zipper.md).
+ * (a bigram LM reads one) when the word ends. A word the lexicon lacks cannot be spelled (1.6% of
+ * dev's words and 1.8% of test-clean's with the shipped lexicon, docs/zipper.md) unless
+ * `oovByteLogProb` is set: then a word may also be spelled freely from the lexicon's bytes, and a word
+ * so spelled that the lexicon lacks takes `oovByteLogProb` per byte in place of its LM
+ * log-probability (an unknown word, scored like a character LM; the words after it are scored as
+ * after a sentence's start). Per byte, not per word: at a flat cost per word, one long unknown word
+ * is cheaper than the several known words it runs together.
  *
  *   const lm = WordLm.decode(bytes);                   // @zipper/text
  *   const lexicon = ByteLexicon.of(lm);                 // once per LM
@@ -47,6 +51,8 @@ export class ByteLexicon {
   private readonly wordAt: number[] = [-1];
   /** Per node: the largest ln p(w) of the words at or below it. */
   private readonly best: number[] = [-Infinity];
+  /** The bytes the lexicon's words are spelled with (an unknown word is spelled with these only). */
+  private readonly alphabet = new Set<number>();
 
   private constructor(readonly lm: WordScorer) {
     const enc = new TextEncoder();
@@ -58,6 +64,7 @@ export class ByteLexicon {
       let node = 0;
       this.best[0] = Math.max(this.best[0]!, p);
       for (const b of bytes) {
+        this.alphabet.add(b);
         let next = this.children[node]!.get(b);
         if (next === undefined) {
           next = this.children.length;
@@ -92,6 +99,11 @@ export class ByteLexicon {
 
   lookahead(node: number): number {
     return this.best[node]!;
+  }
+
+  /** Whether some word of the lexicon holds the byte. */
+  spells(byte: number): boolean {
+    return this.alphabet.has(byte);
   }
 }
 
@@ -128,6 +140,12 @@ export interface LexiconBeamOptions {
    * set of settings.
    */
   readonly rescoreWeight?: number;
+  /**
+   * ln p_lm per byte given to a word the lexicon lacks, spelled freely from the lexicon's bytes (an
+   * open vocabulary; default -Infinity: such words cannot be spelled). A finite value at most 0,
+   * e.g. -3: an unknown word of n bytes scores n times it in place of its LM log-probability.
+   */
+  readonly oovByteLogProb?: number;
 }
 
 export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
@@ -139,7 +157,7 @@ export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
  */
 export type LexiconSearchSettings = Pick<LexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
 
-export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty', 'rescoreWeight', 'nBest'] as const;
+export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty', 'rescoreWeight', 'nBest', 'oovByteLogProb'] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
 export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
@@ -149,17 +167,22 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   blankPenalty: 'blank penalty',
   rescoreWeight: 'rescore weight',
   nBest: 'n best',
+  oovByteLogProb: 'unknown-word log-prob per byte',
 };
 
 /**
  * The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank
  * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
- * at weight 0.3". Settings recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
+ * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam. Settings
+ * recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
  */
 export function lexiconSearchText(
   s: Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> & LexiconSearchSettings,
 ): string {
-  const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const).map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`).join(', ');
+  const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const)
+    .map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`)
+    .concat(Number.isFinite(s.oovByteLogProb) ? [`unknown words spelled at ln p ${s.oovByteLogProb} a byte`] : [])
+    .join(', ');
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   return rescoreWeight > 0
     ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}`
@@ -223,6 +246,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     margin: o.margin ?? 15,
     nBest: o.nBest ?? (rescoreWeight > 0 ? 8 : 1),
     rescoreWeight,
+    oovByteLogProb: o.oovByteLogProb ?? -Infinity,
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -232,37 +256,55 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
   if (r.lmWeight < 0) throw new ConfigError(`lmWeight must be >= 0, got ${r.lmWeight}`);
   if (r.rescoreWeight < 0) throw new ConfigError(`rescoreWeight must be >= 0, got ${r.rescoreWeight}`);
   if (r.margin <= 0) throw new ConfigError(`margin must be > 0, got ${r.margin}`);
+  // -Infinity (none) is the resolved default, so resolving resolved settings again keeps it
+  if (!(r.oovByteLogProb <= 0))
+    throw new ConfigError(`oovByteLogProb must be a number <= 0 (-Infinity or none: no unknown words), got ${r.oovByteLogProb}`);
   return r;
 }
 
 export interface LexiconHypothesis {
   readonly text: string;
-  /** Word ids of the lexicon. */
+  /** Word ids of the lexicon, -1 for an unknown word (`oovByteLogProb`). */
   readonly words: readonly number[];
   /** ln p_ctc(the labels), the blank penalized by `blankPenalty`: summed over the alignments the search kept. */
   readonly ctc: number;
-  /** ln p_lm(words, </s>). */
+  /** ln p_lm(words, </s>), `oovByteLogProb` for each byte of an unknown word. */
   readonly lm: number;
   /** ctc + lmWeight * lm + wordBonus * |words|: the rank. */
   readonly score: number;
 }
 
 interface WordList {
+  /** The lexicon's id, -1 for an unknown word. */
   readonly word: number;
+  readonly text: string;
   readonly rest: WordList | null;
 }
 
-function wordArray(l: WordList | null): number[] {
-  const out: number[] = [];
-  for (let x = l; x; x = x.rest) out.push(x.word);
+function wordArray(l: WordList | null): WordList[] {
+  const out: WordList[] = [];
+  for (let x = l; x; x = x.rest) out.push(x);
   return out.reverse();
+}
+
+const UTF8 = new TextDecoder();
+
+/** The bytes of the word being spelled at the end of a prefix's key (one char code per byte). */
+function partialBytes(key: string): number {
+  return key.length - (key.lastIndexOf(' ') + 1);
+}
+
+/** The word being spelled at the end of a prefix's key, as text. */
+function partialWord(key: string): string {
+  const bytes = key.slice(key.lastIndexOf(' ') + 1);
+  return UTF8.decode(Uint8Array.from(bytes, (ch) => ch.charCodeAt(0)));
 }
 
 interface Prefix {
   readonly key: string;
   /** The last label, -1 for none. */
   readonly last: number;
-  /** The trie node of the word being spelled (0: between words). */
+  /** The trie node of the word being spelled (0: between words; -1: off the trie, an unknown word). */
   readonly node: number;
   /** The completed words, last first (shared tails). */
   readonly words: WordList | null;
@@ -277,8 +319,11 @@ interface Prefix {
 
 /**
  * The best `nBest` lexicon transcripts of one row's CTC log-probabilities `logp` [T, C + 1]
- * (blank = C; `ctcLogProbs`'s rows). Throws ShapeError for a row of the wrong size; returns no
- * hypothesis when nothing of the lexicon fits (e.g. every frame is blank: one empty transcript).
+ * (blank = C; `ctcLogProbs`'s rows). Throws ShapeError for a row of the wrong size. Every frame
+ * blank: one empty transcript. Where every prefix kept ends inside a word that no lexicon word
+ * completes (possible only without `oovByteLogProb`): those prefixes' completed words, the partial
+ * word dropped (its labels still counted in `ctc`), not an empty list (before 2026-12-06 it gave
+ * none, and the apps an empty transcript: 1 utterance of dev's 200, 3 of test-clean's).
  */
 export function ctcLexiconBeam(
   logp: Float64Array,
@@ -292,7 +337,10 @@ export function ctcLexiconBeam(
     throw new ShapeError(`ctcLexiconBeam: ${logp.length} log-probs are not T x ${width} byte classes (+ blank)`);
   const T = logp.length / width;
   const lm = lexicon.lm;
-  const partial = (p: Prefix) => (p.node === 0 ? 0 : lexicon.lookahead(p.node));
+  const open = o.oovByteLogProb > -Infinity;
+  // a partial word ranks with its best unigram below it, or as an unknown word so far where that is better
+  const unknown = (p: Prefix) => o.oovByteLogProb * partialBytes(p.key);
+  const partial = (p: Prefix) => (p.node === 0 ? 0 : p.node < 0 ? unknown(p) : Math.max(lexicon.lookahead(p.node), unknown(p)));
   const rank = (p: Prefix) => logAdd(p.b, p.n) + o.lmWeight * (p.lm + partial(p)) + o.wordBonus * p.count;
   let beam: Prefix[] = [{ key: '', last: -1, node: 0, words: null, count: 0, lm: 0, b: 0, n: -Infinity }];
   for (let t = 0; t < T; t++) {
@@ -331,27 +379,15 @@ export function ctcLexiconBeam(
   }
   const done: LexiconHypothesis[] = [];
   for (const p of beam) {
-    let words = p.words;
-    let lmSum = p.lm;
-    if (p.node !== 0) {
-      const w = lexicon.word(p.node);
-      if (w < 0) continue; // ends inside a word
-      const [prev, before] = context(words);
-      lmSum += lm.logProb(prev, w, before);
-      words = { word: w, rest: words };
+    if (p.node === 0) done.push(finished(p, p.words, p.lm));
+    else {
+      const ended = endWord(p);
+      if (ended) done.push(finished(p, ended.words, ended.lm)); // else it ends inside a word
     }
-    const [last, beforeLast] = context(words);
-    lmSum += lm.logProb(last, lm.boundary, beforeLast);
-    const ids = wordArray(words);
-    const ctc = logAdd(p.b, p.n);
-    done.push({
-      text: ids.map((w) => lm.words[w]).join(' '),
-      words: ids,
-      ctc,
-      lm: lmSum,
-      score: ctc + o.lmWeight * lmSum + o.wordBonus * ids.length,
-    });
   }
+  // every prefix kept ends inside a word no word of the lexicon completes (without oovByteLogProb):
+  // their completed words, the partial one dropped, rather than no transcript at all
+  if (done.length === 0) for (const p of beam) done.push(finished(p, p.words, p.lm));
   // a transcript reached by two label sequences (e.g. with and without a closing space) is listed once, at its best score
   const seen = new Set<string>();
   return done
@@ -359,27 +395,50 @@ export function ctcLexiconBeam(
     .filter((h) => !seen.has(h.text) && seen.add(h.text))
     .slice(0, o.nBest);
 
-  /** The last two completed words [prev, before], the boundary in place of missing ones (`<s> <s>`). */
+  /**
+   * The last two completed words [prev, before], the boundary in place of missing ones (`<s> <s>`)
+   * and of those at or before an unknown word (it starts the context again).
+   */
   function context(words: WordList | null): [number, number] {
-    return [words ? words.word : lm.boundary, words?.rest ? words.rest.word : lm.boundary];
+    if (!words || words.word < 0) return [lm.boundary, lm.boundary];
+    return [words.word, words.rest && words.rest.word >= 0 ? words.rest.word : lm.boundary];
   }
 
-  /** `p` extended by the label `c`, or undefined when the lexicon cannot spell it. */
+  /** `p` as a hypothesis of the completed `words` (their ln p_lm `lmSum`), closed by </s>. */
+  function finished(p: Prefix, words: WordList | null, lmSum: number): LexiconHypothesis {
+    const [last, beforeLast] = context(words);
+    const lmAll = lmSum + lm.logProb(last, lm.boundary, beforeLast);
+    const list = wordArray(words);
+    const ctc = logAdd(p.b, p.n);
+    return {
+      text: list.map((w) => w.text).join(' '),
+      words: list.map((w) => w.word),
+      ctc,
+      lm: lmAll,
+      score: ctc + o.lmWeight * lmAll + o.wordBonus * list.length,
+    };
+  }
+
+  /** The words and their ln p_lm once `p`'s partial word ends, or undefined where no word ends there. */
+  function endWord(p: Prefix): { words: WordList; lm: number } | undefined {
+    const w = p.node > 0 ? lexicon.word(p.node) : -1;
+    if (w >= 0) {
+      const [prev, before] = context(p.words);
+      return { words: { word: w, text: lm.words[w]!, rest: p.words }, lm: p.lm + lm.logProb(prev, w, before) };
+    }
+    if (!open || p.node === 0) return undefined;
+    return { words: { word: -1, text: partialWord(p.key), rest: p.words }, lm: p.lm + unknown(p) };
+  }
+
+  /** `p` extended by the label `c`, or undefined when the search cannot spell it. */
   function extension(p: Prefix, c: number): Omit<Prefix, 'b' | 'n'> | undefined {
     if (c === SPACE) {
-      const w = p.node === 0 ? -1 : lexicon.word(p.node);
-      if (w < 0) return undefined; // no word ends here (or two spaces)
-      const [prev, before] = context(p.words);
-      return {
-        key: `${p.key} `,
-        last: c,
-        node: 0,
-        words: { word: w, rest: p.words },
-        count: p.count + 1,
-        lm: p.lm + lm.logProb(prev, w, before),
-      };
+      const ended = endWord(p);
+      if (!ended) return undefined; // no word ends here (or two spaces)
+      return { key: `${p.key} `, last: c, node: 0, words: ended.words, count: p.count + 1, lm: ended.lm };
     }
-    const node = lexicon.child(p.node, c);
+    const child = p.node >= 0 ? lexicon.child(p.node, c) : undefined;
+    const node = child ?? (open && lexicon.spells(c) ? -1 : undefined);
     if (node === undefined) return undefined;
     return { key: p.key + String.fromCharCode(c), last: c, node, words: p.words, count: p.count, lm: p.lm };
   }

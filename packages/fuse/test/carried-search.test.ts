@@ -38,8 +38,8 @@ const lexicon = ByteLexicon.of({ words, boundary: words.length, logProb: () => M
 // the search's own settings, not the model's: every label may extend a prefix
 const pruning = { labelThreshold: -1e9 };
 const rows = PAIRS.map((p) => [9, ...p.speech!, 10]);
-// far from the defaults (word bonus -2, blank penalty 1.5): more words, more blanks
-const carried = { wordBonus: 4, blankPenalty: -1 };
+// far from the defaults (word bonus -2, blank penalty 1.5, no unknown words): more words, more blanks, unknown words
+const carried = { wordBonus: 4, blankPenalty: -1, oovByteLogProb: -3 };
 
 /** The same weights (seed 2, perturbed), the head carrying `search` or not. */
 function model(search?: CtcHeadSpec['search']): Zipper {
@@ -61,10 +61,15 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(carriedOut.map((t) => t.text)).not.toEqual(defaults.map((t) => t.text));
     // a setting the caller gives wins; the other stays the carried one
     expect(ctcTranscripts(withSettings, rows, () => '', { lexicon, search: { ...pruning, wordBonus: -2 } })).toEqual(
-      ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, wordBonus: -2, blankPenalty: -1 } }),
+      ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, wordBonus: -2, blankPenalty: -1, oovByteLogProb: -3 } }),
     );
     // an undefined key given keeps the carried value
-    expect(withCarriedSearch(carried, { wordBonus: undefined, beam: 8 })).toEqual({ wordBonus: 4, blankPenalty: -1, beam: 8 });
+    expect(withCarriedSearch(carried, { wordBonus: undefined, beam: 8 })).toEqual({
+      wordBonus: 4,
+      blankPenalty: -1,
+      oovByteLogProb: -3,
+      beam: 8,
+    });
     plain.dispose();
     withSettings.dispose();
   });
@@ -122,6 +127,9 @@ describe('a CTC head carrying its lexicon search settings', () => {
     // settings recorded before the rescoring was one of them, or a weight of 0: no second pass
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, rescoreWeight: 0, nBest: 8 })).toBe(
       'LM weight 1, word bonus -2, blank penalty 2, beam 128',
+    );
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, oovByteLogProb: -4 })).toBe(
+      'LM weight 1, word bonus -2, blank penalty 1.5, beam 128, unknown words spelled at ln p -4 a byte',
     );
     expect(Object.keys(LEXICON_SEARCH_LABELS).sort()).toEqual([...LEXICON_SEARCH_KEYS].sort());
   });

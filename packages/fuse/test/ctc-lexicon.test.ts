@@ -3,7 +3,9 @@
  * spells only lexicon words where greedy decoding does not; with the LM off and a wide beam its CTC
  * score is the exact probability of its labels (CtcPrefixScorer, itself checked against every
  * alignment in ctc-joint.test.ts); the LM weight, the word bonus and the blank penalty move the
- * choice the way their definitions say; each word is scored after the two before it (a trigram LM); the trie's lookahead is the best unigram below a node; bad input is a typed error.
+ * choice the way their definitions say; each word is scored after the two before it (a trigram LM); the trie's lookahead is the best unigram below a node; with `oovByteLogProb` an unknown word is spelled from the lexicon's letters at that
+ * cost a byte, its score exact and the LM context restarted after it; where every prefix ends inside a
+ * word the lexicon cannot complete, the completed words come back; bad input is a typed error.
  */
 import { ConfigError, ShapeError } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
@@ -162,7 +164,68 @@ describe('ctcLexiconBeam', () => {
     expect(lexicon.child(0, 'z'.charCodeAt(0))).toBeUndefined();
   });
 
+  it('with oovByteLogProb an unknown word is spelled from the lexicon letters at that cost a byte, scored exactly', () => {
+    // "cax": no word, so the lexicon alone reads "cat"; cheap unknown bytes read what the head hears (x from "ox")
+    const withX = ByteLexicon.of(unigramLm({ cat: 0.3, cab: 0.2, at: 0.2, a: 0.1, ox: 0.05 }));
+    expect(ctcLexiconBeam(cat, C, withX, { lmWeight: 1, wordBonus: 0, blankPenalty: 0 })[0]!.text).toBe('cat');
+    const wide = { lmWeight: 1, wordBonus: 0, blankPenalty: 0, beam: 64, nBest: 4, labelThreshold: -1e9, margin: 1e9 };
+    const hyps = ctcLexiconBeam(cat, C, withX, { ...wide, oovByteLogProb: -0.1 });
+    const cax = hyps[0]!;
+    expect(cax.text).toBe('cax');
+    expect(cax.words).toEqual([-1]);
+    // 3 unknown bytes, then </s> after an unknown word: the boundary's own p (1 - 0.85) as after <s>
+    expect(cax.lm).toBeCloseTo(3 * -0.1 + Math.log(0.15), 12);
+    const scorer = new CtcPrefixScorer(cat, cat.length / (C + 1), C);
+    let g = scorer.initial();
+    for (const ch of 'cax') g = scorer.extend(g, ch.charCodeAt(0));
+    expect(cax.ctc).toBeCloseTo(scorer.final(g), 10);
+    expect(cax.score).toBeCloseTo(cax.ctc + cax.lm, 10);
+    // a lexicon word spelled freely is the lexicon's word (listed once, with its LM score)
+    const known = hyps.find((h) => h.text === 'cat')!;
+    expect(known.words).toEqual([0]);
+    expect(known.lm).toBeCloseTo(Math.log(0.3) + Math.log(0.15), 12);
+    // at 5 nats a byte the unknown word costs more than the head's doubt between x and t
+    expect(ctcLexiconBeam(cat, C, withX, { ...wide, oovByteLogProb: -5 })[0]!.text).toBe('cat');
+  });
+
+  it('an unknown word restarts the LM context; its letters are only the lexicon bytes; its text is UTF-8', () => {
+    // "zz at": zz is unknown; "at" is then scored as after <s> <s>, and </s> after "at" with the boundary before it
+    const lp = frames({ z: 0.9 }, { blank: 0.9 }, { z: 0.9 }, { space: 0.9 }, { a: 0.9 }, { t: 0.9 }, { blank: 0.9 });
+    const words = ['at', 'zoo'];
+    const B = words.length;
+    const value = (prev: number, next: number, before: number) => -(1 + before * 9 + prev * 3 + next) / 100;
+    const lm: WordScorer = { words, boundary: B, logProb: value, unigramLogProb: () => Math.log(0.3) };
+    const [best] = ctcLexiconBeam(lp, C, ByteLexicon.of(lm), { lmWeight: 1, wordBonus: 0, blankPenalty: 0, oovByteLogProb: -0.5 });
+    expect(best!.text).toBe('zz at');
+    expect(best!.words).toEqual([-1, 0]);
+    expect(best!.lm).toBeCloseTo(2 * -0.5 + value(B, 0, B) + value(0, B, B), 12);
+    // q is in no lexicon word: it is never spelled, however clear
+    const q = frames({ q: 0.9, a: 0.05 }, { blank: 0.9 });
+    const lex = ByteLexicon.of(unigramLm({ at: 0.5 }));
+    expect(lex.spells('q'.charCodeAt(0))).toBe(false);
+    expect(ctcLexiconBeam(q, C, lex, { oovByteLogProb: -0.1 }).map((h) => h.text)).not.toContain('q');
+    // "fé" (f, 0xc3, 0xa9) spelled from café's bytes reads back as text
+    const fe = frames({ f: 0.9 }, { '\u00c3': 0.9 }, { '\u00a9': 0.9 }, { blank: 0.9 }); // a key's char code is its byte
+    const [h] = ctcLexiconBeam(fe, C, ByteLexicon.of(unigramLm({ café: 0.5 })), { oovByteLogProb: -0.1, blankPenalty: 0 });
+    expect(h!.text).toBe('fé');
+  });
+
+  it('where every prefix kept ends inside a word no lexicon word completes: the completed words, not nothing', () => {
+    // "at ca": "ca" begins "cat" but the t never comes; "at" alone lost the two clear letters (below the margin)
+    const lp = frames({ a: 0.9 }, { t: 0.9 }, { space: 0.9 }, { c: 0.9 }, { a: 0.9 }, { blank: 0.9 });
+    const lex = ByteLexicon.of(unigramLm({ cat: 0.3, at: 0.3 }));
+    const hyps = ctcLexiconBeam(lp, C, lex, { lmWeight: 1, wordBonus: 0, blankPenalty: 0 });
+    expect(hyps.map((h) => h.text)).toEqual(['at']);
+    expect(hyps[0]!.words).toEqual([1]);
+    // its LM score is that of the completed words: at, then </s>
+    expect(hyps[0]!.lm).toBeCloseTo(Math.log(0.3) + Math.log(0.4), 12);
+    // with unknown words allowed the partial word ends as one
+    expect(ctcLexiconBeam(lp, C, lex, { lmWeight: 1, wordBonus: 0, blankPenalty: 0, oovByteLogProb: -1 })[0]!.text).toBe('at ca');
+  });
+
   it('bad input is a typed error', () => {
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { oovByteLogProb: 1 })).toThrow(ConfigError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { oovByteLogProb: NaN })).toThrow(ConfigError);
     expect(() => ctcLexiconBeam(new Float64Array(10), C, lexicon)).toThrow(ShapeError);
     expect(() => ctcLexiconBeam(cat, C, lexicon, { beam: 2, nBest: 3 })).toThrow(ConfigError);
     expect(() => ctcLexiconBeam(cat, C, lexicon, { lmWeight: -1 })).toThrow(ConfigError);

@@ -74,6 +74,7 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   blankPenalty: '--blank-penalty',
   rescoreWeight: '--rescore',
   nBest: '--n-best',
+  oovByteLogProb: '--oov-byte-log-prob',
 };
 
 /** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
@@ -84,11 +85,13 @@ export const LEXICON_SEARCH_OPTIONS = {
   'blank-penalty': { type: 'string' },
   rescore: { type: 'string' },
   'n-best': { type: 'string' },
+  'oov-byte-log-prob': { type: 'string' },
 } as const;
 
 /**
- * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best` (zipper eval
- * asr, zipper transcribe, zipper fuse release): the lexicon search settings given, each checked,
+ * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best`,
+ * `--oov-byte-log-prob` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
+ * settings given, each checked,
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
  * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
  */
@@ -99,6 +102,7 @@ export function lexiconSearchArgs(v: {
   readonly 'blank-penalty'?: string;
   readonly rescore?: string;
   readonly 'n-best'?: string;
+  readonly 'oov-byte-log-prob'?: string;
 }): LexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
@@ -107,6 +111,9 @@ export function lexiconSearchArgs(v: {
     ...(v['blank-penalty'] !== undefined ? { blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', 0, -Infinity) } : {}),
     ...(v.rescore !== undefined ? { rescoreWeight: numArg(v.rescore, 'rescore', 0) } : {}),
     ...(v['n-best'] !== undefined ? { nBest: intArg(v['n-best'], 'n-best', 0, 1) } : {}),
+    ...(v['oov-byte-log-prob'] !== undefined
+      ? { oovByteLogProb: numArg(v['oov-byte-log-prob'], 'oov-byte-log-prob', 0, -Infinity, 0) }
+      : {}),
   };
   try {
     // each value checked here; --n-best against the beam only where both are known (searchSettings):
@@ -135,12 +142,22 @@ export function searchSettings(carried: LexiconSearchSettings | undefined, given
 /**
  * `s` as the flags that give it, in `LEXICON_SEARCH_KEYS` order ("--beam 128 --lm-weight 1
  * --word-bonus=-2 ..."; a negative value joined by `=`, as parseArgs needs); the rescoring's flags
- * only where it rescores.
+ * only where it rescores, `--oov-byte-log-prob` only where unknown words are spelled.
  */
 export function lexiconSearchFlags(s: ResolvedLexiconBeamOptions): string {
   return LEXICON_SEARCH_KEYS.filter((k) => s.rescoreWeight > 0 || (k !== 'rescoreWeight' && k !== 'nBest'))
+    .filter((k) => k !== 'oovByteLogProb' || Number.isFinite(s.oovByteLogProb))
     .map((k) => `${LEXICON_SEARCH_FLAGS[k]}${s[k] < 0 ? '=' : ' '}${s[k]}`)
     .join(' ');
+}
+
+/**
+ * Resolved settings as a JSON record (metrics.json's `lexicon`): `oovByteLogProb` only where unknown
+ * words are spelled (its -Infinity, none, has no JSON).
+ */
+export function searchRecord(s: ResolvedLexiconBeamOptions): LexiconSearchSettings & Omit<ResolvedLexiconBeamOptions, 'oovByteLogProb'> {
+  const { oovByteLogProb, ...rest } = s;
+  return Number.isFinite(oovByteLogProb) ? { ...rest, oovByteLogProb } : rest;
 }
 
 /**

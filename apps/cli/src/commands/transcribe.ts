@@ -13,7 +13,8 @@ import { appProgress } from '../apps/progress.js';
 import { APP_DECODERS, LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, transcribeAudio, type AppDecoder } from '../apps/transcriber.js';
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE]
-      [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best N] [--json] [--batch 8]
+      [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best N] [--oov-byte-log-prob L]
+      [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -27,8 +28,8 @@ speech context (11.5 s for zipper-small) is cut at pauses and the pieces' transc
 lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling only words of a
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
 them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
-else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best
-override them, as in zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best,
+--oov-byte-log-prob override them, as in zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
 --rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best N transcripts
@@ -66,7 +67,7 @@ export const transcribe: Command = {
     const search = lexiconSearchArgs(v);
     if ((v.lm !== undefined || Object.keys(search).length > 0) && decoder !== 'auto' && decoder !== 'lexicon')
       throw new UsageError(
-        '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best are for --decoder lexicon (or auto)',
+        '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best and --oov-byte-log-prob are for --decoder lexicon (or auto)',
       );
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchRecord, searchSettings } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -21,6 +21,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
+      [--oov-byte-log-prob L]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -43,7 +44,10 @@ by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes 
 zipper fuse release --word-bonus ..., searches with those where none is given); --rescore W re-ranks its --n-best N
 hypotheses (default 8) by adding W x the zipped text tower's log-probability of each given the speech
 (two-pass decoding; not in the paper; a model may carry both settings, as the shipped one does, and
---rescore 0 then searches alone); --guidance G (--decoder attention): classifier-free guidance,
+--rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -20): a word may also be spelled
+freely from the lexicon's letters, and one the lexicon lacks scores L in place of its LM
+log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
+--guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
 --out defaults to MODEL/eval/SPLIT/asr-lexicon (asr-lexicon-rescore with --rescore W > 0). --json: the last stdout line is
@@ -89,9 +93,12 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       v['word-bonus'] !== undefined ||
       v['blank-penalty'] !== undefined ||
       v.rescore !== undefined ||
-      v['n-best'] !== undefined)
+      v['n-best'] !== undefined ||
+      v['oov-byte-log-prob'] !== undefined)
   )
-    throw new UsageError('--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best are for --decoder lexicon');
+    throw new UsageError(
+      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best and --oov-byte-log-prob are for --decoder lexicon',
+    );
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
   const joint = { beam: intArg(v.beam, 'beam', 4, 1), ctcWeight: numArg(v['joint-ctc-weight'], 'joint-ctc-weight', 0.3, 0, 1) };
@@ -191,7 +198,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
-      ...(search ? { lexicon: { ...search.options, words: search.lexicon.lm.words.length } } : {}),
+      ...(search ? { lexicon: { ...searchRecord(search.options), words: search.lexicon.lm.words.length } } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),

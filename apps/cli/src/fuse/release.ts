@@ -241,7 +241,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const settings = searchSettings(carried);
   if (o.search && !canSearchLexicon(head))
     throw new UsageError(
-      `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore and --n-best set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+      `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best and --oov-byte-log-prob set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
     );
   const mismatched = searchMismatches(summary, settings);
   if (mismatched.length > 0)
