@@ -98,6 +98,14 @@ describe('zipper fuse interpolate', () => {
       /^`INIT`: the run TUNED started from \(`--init-from`, weights sha256 `[0-9a-f]{64}`\), trained first by the command above it\.$/m,
     );
     expect(card + readFileSync(path.join(pkg, 'run.json'), 'utf8')).not.toContain(data);
+    // the run folder copied elsewhere releases the same card: the folder its interpolation wrote is OUT too
+    const moved = path.join(data, 'moved', 'run-mid');
+    cpSync(mid, moved, { recursive: true });
+    const relMoved = await runZipper(['fuse', 'release', '--run', moved, '--out', path.join(data, 'pkg-moved')]);
+    expect(relMoved.code, relMoved.stderr).toBe(0);
+    const movedCard = readFileSync(path.join(data, 'pkg-moved', 'README.md'), 'utf8');
+    expect(/## Training\n\n```sh\n([\s\S]*?)\n```/.exec(movedCard)![1]!.split('\n')).toEqual(commands);
+    expect(movedCard + readFileSync(path.join(data, 'pkg-moved', 'run.json'), 'utf8')).not.toContain(data);
     // the package holds the interpolated weights (float16)
     const shipped = weightsOf(
       path.join(

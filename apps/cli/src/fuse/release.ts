@@ -271,6 +271,9 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   if (run.best) Object.assign(machine, { [path.dirname(runDir)]: 'OUT', [runDir]: `OUT/${path.basename(runDir)}` });
   // an interpolated run (zipper fuse interpolate): its training ran in TUNED
   if (run.interpolate) machine[run.interpolate.run] = tunedOf('OUT');
+  // a run folder copied or moved since: the folder its last command wrote is OUT too
+  const wrote = outOf(run.interpolate?.command ?? run.command);
+  if (wrote !== undefined) machine[wrote] ??= 'OUT';
   const chain = initChain(run);
   for (const c of chain) {
     machine[c.dir] = c.label;
@@ -539,6 +542,11 @@ interface InitSource {
 }
 
 const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
+/** The folder a recorded command wrote: its last `--out` (undefined without one). */
+export function outOf(command: string): string | undefined {
+  return [...command.matchAll(/(?:^|\s)--out\s+(\S+)/g)].at(-1)?.[1];
+}
+
 /** The placeholder of the run an interpolated run `at` blended toward its start (zipper fuse interpolate): OUT's `TUNED`, INIT_k's `INIT_k_TUNED`. */
 const tunedOf = (at: string) => (at === 'OUT' ? 'TUNED' : `${at}_TUNED`);
 /** An interpolation as the card writes it. */
