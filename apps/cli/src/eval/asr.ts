@@ -44,9 +44,9 @@ by --blank-penalty) + --lm-weight * LM + --word-bonus per word, --beam prefixes 
 zipper fuse release --word-bonus ..., searches with those where none is given); --rescore W re-ranks its --n-best N
 hypotheses (default 8) by adding W x the zipped text tower's log-probability of each given the speech
 (two-pass decoding; not in the paper; a model may carry both settings, as the shipped one does, and
---rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -20): a word may also be spelled
-freely from the lexicon's letters, and one the lexicon lacks scores L in place of its LM
-log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
+--rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -6, the shipped model's): a word
+may also be spelled freely from the lexicon's letters, and one the lexicon lacks scores L per byte in
+place of its LM log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
