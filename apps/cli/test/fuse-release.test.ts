@@ -120,6 +120,11 @@ describe('zipper fuse release', () => {
     expect(ok.code).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(out, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(manifest.dependencies).toEqual({ '@acme/checkpoint-text-tiny': '1.0.0', '@acme/checkpoint-speech-tiny': '1.0.0' });
+    // the reader of model/: the @zipper/fuse that wrote it, or later
+    const fuseVersion = (
+      JSON.parse(readFileSync(new URL('../../../packages/fuse/package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+    expect((manifest as { peerDependencies?: unknown }).peerDependencies).toEqual({ '@zipper/fuse': `>=${fuseVersion}` });
     const zipperJson = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as {
       towers: { name: string; checkpoint: { name: string; version: string | null; sha256: string } }[];
     };

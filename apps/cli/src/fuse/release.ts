@@ -41,7 +41,7 @@ import {
 import { lexiconSearchFlags, searchSettings } from '../apps/transcriber.js';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
-import { portable } from '../training/portable.js';
+import { packageDir, portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { remainderOf } from './interpolate.js';
@@ -321,6 +321,9 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
         files: ['model', 'run.json', 'README.md', LOSS_PLOT],
         keywords: ['zipper', 'checkpoint', 'asr', 'tts'],
         dependencies: Object.fromEntries(towers.map((t) => [t.name, t.version])),
+        // the reader: the @zipper/fuse that wrote model/ reads it, an older one may not (e.g. a search
+        // setting it does not know), so installing the package beside one warns
+        peerDependencies: { '@zipper/fuse': `>=${readerVersion()}` },
       },
       null,
       2,
@@ -542,6 +545,14 @@ interface InitSource {
 }
 
 const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
+/** The version of the installed @zipper/fuse (the release's reader of model/). */
+function readerVersion(): string {
+  const dir = packageDir('@zipper/fuse');
+  const version = dir ? (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown }).version : undefined;
+  if (typeof version !== 'string') throw new Error('@zipper/fuse/package.json has no version: the CLI is installed without @zipper/fuse');
+  return version;
+}
+
 /** The folder a recorded command wrote: its last `--out` (undefined without one). */
 export function outOf(command: string): string | undefined {
   return [...command.matchAll(/(?:^|\s)--out\s+(\S+)/g)].at(-1)?.[1];
