@@ -2,12 +2,12 @@
  * The lexicon search's settings on the command line (apps/transcriber.ts): `lexiconSearchArgs`
  * reads the flags, each value checked alone; `searchSettings` checks them together with what the
  * model carries (--n-best against the model's beam); `lexiconSearchFlags` writes settings back as
- * the flags that give them (a round trip); `searchRecord` writes them as JSON.
+ * the flags that give them (a round trip); resolved, they hold no value JSON lacks.
  */
 import { parseArgs } from 'node:util';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { describe, expect, it } from 'vitest';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, lexiconSearchFlags, searchRecord, searchSettings } from '../src/apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
 import { UsageError } from '../src/command.js';
 
 describe('lexicon search settings on the command line', () => {
@@ -50,17 +50,17 @@ describe('lexicon search settings on the command line', () => {
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --rescore 0.3 --n-best 16',
     );
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({}))).toBe('--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5');
-    // unknown words only where they are spelled (none, -Infinity, has no flag value)
+    // unknown words only where they are spelled (none has no flag)
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({ oovByteLogProb: -4 }))).toBe(
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --oov-byte-log-prob=-4',
     );
   });
 
-  it('searchRecord leaves out the unknown-word cost where there is none (JSON has no -Infinity)', () => {
-    const none = searchRecord(resolveLexiconBeamOptions({}));
+  it('resolved settings leave out the unknown-word cost where there is none (metrics.json records them as they are)', () => {
+    const none = resolveLexiconBeamOptions({});
     expect('oovByteLogProb' in none).toBe(false);
     expect(JSON.parse(JSON.stringify(none))).toEqual(none);
-    expect(searchRecord(resolveLexiconBeamOptions({ oovByteLogProb: -4 })).oovByteLogProb).toBe(-4);
+    expect(resolveLexiconBeamOptions({ oovByteLogProb: -4 }).oovByteLogProb).toBe(-4);
     expect(() => lexiconSearchArgs({ 'oov-byte-log-prob': '1' })).toThrow(UsageError);
   });
 });

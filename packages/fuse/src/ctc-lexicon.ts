@@ -142,13 +142,14 @@ export interface LexiconBeamOptions {
   readonly rescoreWeight?: number;
   /**
    * ln p_lm per byte given to a word the lexicon lacks, spelled freely from the lexicon's bytes (an
-   * open vocabulary; default -Infinity: such words cannot be spelled). A finite value at most 0,
-   * e.g. -3: an unknown word of n bytes scores n times it in place of its LM log-probability.
+   * open vocabulary; default none, undefined: such words cannot be spelled). A finite value at most
+   * 0, e.g. -3: an unknown word of n bytes scores n times it in place of its LM log-probability.
    */
   readonly oovByteLogProb?: number;
 }
 
-export type ResolvedLexiconBeamOptions = Required<LexiconBeamOptions>;
+/** Every setting given a value, but `oovByteLogProb`, which stays absent where there is none. */
+export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, 'oovByteLogProb'>> & Pick<LexiconBeamOptions, 'oovByteLogProb'>;
 
 /**
  * The search settings a model may carry for its CTC head (`CtcHeadSpec.search`, chosen on a dev
@@ -181,7 +182,7 @@ export function lexiconSearchText(
 ): string {
   const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const)
     .map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`)
-    .concat(Number.isFinite(s.oovByteLogProb) ? [`unknown words spelled at ln p ${s.oovByteLogProb} a byte`] : [])
+    .concat(s.oovByteLogProb !== undefined ? [`unknown words spelled at ln p ${s.oovByteLogProb} a byte`] : [])
     .join(', ');
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   return rescoreWeight > 0
@@ -246,7 +247,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     margin: o.margin ?? 15,
     nBest: o.nBest ?? (rescoreWeight > 0 ? 8 : 1),
     rescoreWeight,
-    oovByteLogProb: o.oovByteLogProb ?? -Infinity,
+    ...(o.oovByteLogProb !== undefined ? { oovByteLogProb: o.oovByteLogProb } : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -256,9 +257,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
   if (r.lmWeight < 0) throw new ConfigError(`lmWeight must be >= 0, got ${r.lmWeight}`);
   if (r.rescoreWeight < 0) throw new ConfigError(`rescoreWeight must be >= 0, got ${r.rescoreWeight}`);
   if (r.margin <= 0) throw new ConfigError(`margin must be > 0, got ${r.margin}`);
-  // -Infinity (none) is the resolved default, so resolving resolved settings again keeps it
-  if (!(r.oovByteLogProb <= 0))
-    throw new ConfigError(`oovByteLogProb must be a number <= 0 (-Infinity or none: no unknown words), got ${r.oovByteLogProb}`);
+  if (r.oovByteLogProb !== undefined && !(Number.isFinite(r.oovByteLogProb) && r.oovByteLogProb <= 0))
+    throw new ConfigError(`oovByteLogProb must be a finite number <= 0 (leave it out for none), got ${r.oovByteLogProb}`);
   return r;
 }
 
@@ -337,10 +337,12 @@ export function ctcLexiconBeam(
     throw new ShapeError(`ctcLexiconBeam: ${logp.length} log-probs are not T x ${width} byte classes (+ blank)`);
   const T = logp.length / width;
   const lm = lexicon.lm;
-  const open = o.oovByteLogProb > -Infinity;
+  const oov = o.oovByteLogProb;
+  const open = oov !== undefined;
   // a partial word ranks with its best unigram below it, or as an unknown word so far where that is better
-  const unknown = (p: Prefix) => o.oovByteLogProb * partialBytes(p.key);
-  const partial = (p: Prefix) => (p.node === 0 ? 0 : p.node < 0 ? unknown(p) : Math.max(lexicon.lookahead(p.node), unknown(p)));
+  const unknown = (p: Prefix) => oov! * partialBytes(p.key);
+  const partial = (p: Prefix) =>
+    p.node === 0 ? 0 : p.node < 0 ? unknown(p) : open ? Math.max(lexicon.lookahead(p.node), unknown(p)) : lexicon.lookahead(p.node);
   const rank = (p: Prefix) => logAdd(p.b, p.n) + o.lmWeight * (p.lm + partial(p)) + o.wordBonus * p.count;
   let beam: Prefix[] = [{ key: '', last: -1, node: 0, words: null, count: 0, lm: 0, b: 0, n: -Infinity }];
   for (let t = 0; t < T; t++) {

@@ -146,18 +146,8 @@ export function searchSettings(carried: LexiconSearchSettings | undefined, given
  */
 export function lexiconSearchFlags(s: ResolvedLexiconBeamOptions): string {
   return LEXICON_SEARCH_KEYS.filter((k) => s.rescoreWeight > 0 || (k !== 'rescoreWeight' && k !== 'nBest'))
-    .filter((k) => k !== 'oovByteLogProb' || Number.isFinite(s.oovByteLogProb))
-    .map((k) => `${LEXICON_SEARCH_FLAGS[k]}${s[k] < 0 ? '=' : ' '}${s[k]}`)
+    .flatMap((k) => (s[k] === undefined ? [] : [`${LEXICON_SEARCH_FLAGS[k]}${s[k] < 0 ? '=' : ' '}${s[k]}`]))
     .join(' ');
-}
-
-/**
- * Resolved settings as a JSON record (metrics.json's `lexicon`): `oovByteLogProb` only where unknown
- * words are spelled (its -Infinity, none, has no JSON).
- */
-export function searchRecord(s: ResolvedLexiconBeamOptions): LexiconSearchSettings & Omit<ResolvedLexiconBeamOptions, 'oovByteLogProb'> {
-  const { oovByteLogProb, ...rest } = s;
-  return Number.isFinite(oovByteLogProb) ? { ...rest, oovByteLogProb } : rest;
 }
 
 /**

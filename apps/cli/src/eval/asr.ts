@@ -11,7 +11,7 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchRecord, searchSettings } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -198,7 +198,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
-      ...(search ? { lexicon: { ...searchRecord(search.options), words: search.lexicon.lm.words.length } } : {}),
+      ...(search ? { lexicon: { ...search.options, words: search.lexicon.lm.words.length } } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),

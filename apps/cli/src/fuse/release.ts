@@ -87,7 +87,7 @@ export function searchMismatches(s: RunSummary, settings: ResolvedLexiconBeamOpt
     if (!m?.lexicon) return [];
     const got = resolveLexiconBeamOptions(m.lexicon);
     const differ = lexiconSearchDifferences(got, settings).map(
-      (k) => `${LEXICON_SEARCH_LABELS[k]} ${got[k]} where the package has ${settings[k]}`,
+      (k) => `${LEXICON_SEARCH_LABELS[k]} ${got[k] ?? 'none'} where the package has ${settings[k] ?? 'none'}`,
     );
     return differ.length > 0 ? [`${split} (${differ.join(', ')})`] : [];
   });
@@ -548,8 +548,8 @@ const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
 /** The version of the installed @zipper/fuse (the release's reader of model/). */
 function readerVersion(): string {
   const dir = packageDir('@zipper/fuse');
-  const version = dir ? (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: unknown }).version : undefined;
-  if (typeof version !== 'string') throw new Error('@zipper/fuse/package.json has no version: the CLI is installed without @zipper/fuse');
+  const version = dir === undefined ? undefined : existingVersion(dir);
+  if (version === undefined) throw new Error('@zipper/fuse/package.json has no version: the CLI is installed without @zipper/fuse');
   return version;
 }
 
