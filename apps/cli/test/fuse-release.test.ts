@@ -40,6 +40,10 @@ describe("relabel: a package card's placeholders in the card of a run that start
     expect(relabel('--run TUNED --out OUT; INIT_TUNED, INIT_2_TUNED; TUNEDX', 1, true)).toBe(
       '--run INIT_TUNED --out INIT; INIT_2_TUNED, INIT_3_TUNED; TUNEDX',
     );
+    // a soup's parts (zipper fuse soup) are the OUT's: INIT_k_PART_j, their own builds INIT_k_PART_j_DATA
+    expect(relabel('--runs PART_1,PART_2 --out OUT; PART_2_DATA, INIT_PART_1, INIT_2_PART_3_DATA; PARTS PART_X', 1, true)).toBe(
+      '--runs INIT_PART_1,INIT_PART_2 --out INIT; INIT_PART_2_DATA, INIT_2_PART_1, INIT_3_PART_3_DATA; PARTS PART_X',
+    );
   });
 });
 

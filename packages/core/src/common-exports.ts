@@ -8,7 +8,7 @@ export * from './model/cache.js';
 export * from './model/decoder.js';
 export { Mulberry32, Mulberry32 as Rng, hashSeed } from '@zipper/common';
 export * from './model/keys.js';
-export { interpolateWeights } from './model/interpolate.js';
+export { averageWeights, interpolateWeights } from './model/interpolate.js';
 export * from './model/params.js';
 export * from './model/tower.js';
 export { decoderBlock, type BlockState, type BlockResult, type BlockWeights } from './model/block.js';

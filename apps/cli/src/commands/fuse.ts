@@ -1,5 +1,5 @@
 /**
- * `zipper fuse train|generate|probe|release`: zip a pretrained text tower and speech tower with gated
+ * `zipper fuse train|generate|probe|release|interpolate|soup`: zip a pretrained text tower and speech tower with gated
  * cross-attention (@zipper/fuse), fine-tune on the aligned pairs of a data build, and decode with
  * an output-modality schedule (docs/fuse-cli.md). `zipper baseline` is the same command body for
  * the single-decoder baseline.
@@ -14,6 +14,7 @@ import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs } from '../apps/transcriber.j
 import { interpolateRun } from '../fuse/interpolate.js';
 import { existingVersion, releaseFusedRun } from '../fuse/release.js';
 import { readFuseRun } from '../fuse/run-file.js';
+import { soupRuns } from '../fuse/soup.js';
 import { parseTowerOptions } from '../fuse/towers.js';
 import { runFusedTraining, trainUsage } from '../fuse/train-command.js';
 import { untilStepCommand } from '../training/session.js';
@@ -135,10 +136,47 @@ async function runInterpolate(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+const SOUP_USAGE = `usage: zipper fuse soup --runs RUN_DIR,RUN_DIR[,...] [--weights W,W[,...]] --out DIR
+
+Writes DIR, a run whose weights are a weighted average of the runs' (a model soup, Wortsman et al.
+2022): W_1 x RUN_1 + W_2 x RUN_2 + ... per weight, in float32 in --runs order; an element equal in
+every run (a weight the fine-tunings held) keeps its value bit for bit. --weights: one per run, in
+[0, 1], summing to 1 (default: equal). The runs must have started from the same weights (--init-from,
+the same sha256), with the same towers, and have finished their schedules: fine-tunings of one
+start that each bought something (e.g. one on clean speech, one on noisy) can keep both gains in
+one model, with no training. DIR is a run folder (run.json: the first run's plus "soup", model/, the
+first run's loss.jsonl, sessions.jsonl, loss.svg) that zipper eval asr|tts --model and zipper fuse
+release --run take; its release card names every run's training command (PART_1, PART_2, ...) and
+this one. A soup is not an input of another soup, an interpolation or --init-from (release it and
+start from the package). Every run's weights are checked against their sha256 before and after
+reading. Zipped or baseline runs.`;
+
+const SOUP_OPTIONS = {
+  runs: { type: 'string' },
+  weights: { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function runSoup(argv: readonly string[]): Promise<number> {
+  const { values: v } = parse(argv, SOUP_OPTIONS, SOUP_USAGE);
+  if (v.help) {
+    console.log(SOUP_USAGE);
+    return 0;
+  }
+  if (!v.runs || !v.out) throw new UsageError(`--runs RUN_DIR,RUN_DIR and --out DIR are required\n\n${SOUP_USAGE}`);
+  const runs = v.runs.split(',').filter((r) => r !== '');
+  const weights = v.weights?.split(',').map((w) => numArg(w, 'weights', 0, 0, 1));
+  await initBackend();
+  const out = await soupRuns({ runs, ...(weights ? { weights } : {}), out: v.out }, (s) => void process.stderr.write(`${s}\n`));
+  console.log(JSON.stringify({ runs: runs.map((r) => path.resolve(r)), ...(weights ? { weights } : {}), out }));
+  return 0;
+}
+
 export const fuse: Command = {
   name: 'fuse',
   summary:
-    'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate), test input use (probe), package (release), blend a fine-tuning with its start (interpolate)',
+    'zip a text and a speech tower: fine-tune on aligned pairs (train), decode across modalities (generate), test input use (probe), package (release), blend a fine-tuning with its start (interpolate), average fine-tunings of one start (soup)',
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'train') return runFusedTraining('fuse', rest);
@@ -146,12 +184,15 @@ export const fuse: Command = {
     if (sub === 'release') return runRelease(rest);
     if (sub === 'probe') return runFusedProbe(rest);
     if (sub === 'interpolate') return runInterpolate(rest);
+    if (sub === 'soup') return runSoup(rest);
     if (sub === '--help' || sub === '-h') {
-      console.log(`${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${PROBE_USAGE}\n\n${RELEASE_USAGE}\n\n${INTERPOLATE_USAGE}`);
+      console.log(
+        `${trainUsage('fuse')}\n\n${GENERATE_USAGE}\n\n${PROBE_USAGE}\n\n${RELEASE_USAGE}\n\n${INTERPOLATE_USAGE}\n\n${SOUP_USAGE}`,
+      );
       return 0;
     }
     throw new UsageError(
-      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate, probe, release or interpolate)\n\n${trainUsage('fuse')}`,
+      `${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`} (train, generate, probe, release, interpolate or soup)\n\n${trainUsage('fuse')}`,
     );
   },
 };

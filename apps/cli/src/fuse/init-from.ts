@@ -101,6 +101,10 @@ export function checkInitSource(
     throw new UsageError(`--init-from ${dir}: no run.json; pass the --out directory of a zipper ${kind} train run or a checkpoint package`);
   const src: FuseRun = readFuseRun(runFile);
   if (src.kind !== kind) throw new UsageError(`--init-from ${dir} holds a zipper ${src.kind} train run; this is zipper ${kind} train`);
+  if (src.soup && !src.lineage)
+    throw new UsageError(
+      `--init-from ${dir} is a soup of runs (zipper fuse soup), not one run: release it (zipper fuse release --run ${dir} --out PKG), whose card names every part's command, and pass --init-from PKG`,
+    );
   for (const m of MODALITIES) {
     if (src.towers[m].sha256 !== towers[m].sha256)
       throw new UsageError(

@@ -47,6 +47,10 @@ export async function interpolateRun(o: InterpolateOptions, log: (s: string) => 
   const out = path.resolve(o.out);
   if (out === runDir) throw new UsageError('--out must be a new directory, not --run itself (its weights would be replaced)');
   const run = readRunDir(runDir);
+  if (run.soup)
+    throw new UsageError(
+      `${runDir} is a soup of runs (zipper fuse soup), with no one start to interpolate toward; interpolate one of its parts`,
+    );
   if (run.interpolate)
     throw new UsageError(`${runDir} is an interpolation already (of ${run.interpolate.run}); interpolate that run with another --alpha`);
   if (run.best)

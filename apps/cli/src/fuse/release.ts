@@ -45,7 +45,9 @@ import { packageDir, portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { remainderOf } from './interpolate.js';
-import { MODEL_DIR, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
+import { partsText, soupCard, soupText } from './soup.js';
+import { unfinishedReason } from './finished.js';
+import { MODEL_DIR, outOf, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { towerIdentity, type Modality, type TowerRef } from './towers.js';
 import { BUILD_FILE, buildArgs, buildName } from '@zipper/data';
@@ -227,6 +229,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const trainedOn = summary.run.towers;
   const given = o.towers ?? {};
   const run: FuseRun = { ...summary.run, towers: await publishedTowers(summary.run, runDir, given) };
+  if (summary.run.soup && o.untilStep !== undefined)
+    throw new UsageError(`${runDir} is a soup of finished runs (zipper fuse soup): --until-step names a stop of one run; leave it out`);
   refusePastUntilStep(summary, o.untilStep);
   const unfinished = unfinishedReason(summary, o.untilStep);
   if (unfinished && !o.allowUnfinished)
@@ -271,8 +275,11 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   if (run.best) Object.assign(machine, { [path.dirname(runDir)]: 'OUT', [runDir]: `OUT/${path.basename(runDir)}` });
   // an interpolated run (zipper fuse interpolate): its training ran in TUNED
   if (run.interpolate) machine[run.interpolate.run] = tunedOf('OUT');
+  // a soup (zipper fuse soup): its parts' folders are PART_1, ... (and their own data builds PART_k_DATA)
+  const soup = run.soup ? soupCard(run.soup, run.data.buildSha256) : undefined;
+  if (soup) Object.assign(machine, soup.machine);
   // a run folder copied or moved since: the folder its last command wrote is OUT too
-  const wrote = outOf(run.interpolate?.command ?? run.command);
+  const wrote = outOf(run.soup?.command ?? run.interpolate?.command ?? run.command);
   if (wrote !== undefined) machine[wrote] ??= 'OUT';
   const chain = initChain(run);
   for (const c of chain) {
@@ -295,9 +302,10 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   machine[out] ??= o.name; // evaluations of the released package itself name it (a release over its own --init-from source keeps INIT)
   const ip = run.interpolate; // zipper fuse interpolate: its command after the training's, and what TUNED is
   const trainedBy: Lineage = {
-    commands: [...lineage.commands, o.command ?? run.command, ...(ip ? [ip.command] : [])],
+    commands: [...lineage.commands, ...(soup ? soup.commands : [o.command ?? run.command, ...(ip ? [ip.command] : [])])],
     legend: [
       ...lineage.legend,
+      ...(soup ? soup.legend : []),
       ...(ip
         ? [
             `\`TUNED\`: the run trained by the command above it; OUT holds its weights interpolated toward \`INIT\`'s: ${blendOf(ip.alpha, 'INIT', 'TUNED')} (weights sha256 of TUNED \`${ip.sha256}\`).`,
@@ -388,6 +396,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
           `| weights | ${blendOf(run.interpolate.alpha, 'INIT', 'TUNED')} (\`zipper fuse interpolate\`); the rows below are TUNED's training |`,
         ]
       : []),
+    ...(run.soup ? [`| weights | ${soupText(run.soup)} (\`zipper fuse soup\`); the rows below are PART_1's training |`] : []),
     `| steps | ${summary.steps.toLocaleString('en-US')} of ${r.steps.toLocaleString('en-US')} x ${r.batchSize} examples, ${summary.tokens.toLocaleString('en-US')} tokens |`,
     `| optimizer | AdamW, lr ${r.peakLr} -> ${r.minLr} (cosine, warmup ${r.warmup}), weight decay ${r.weightDecay}, clip ${r.clip} |`,
     `| seed | ${run.seed} |`,
@@ -426,8 +435,9 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
  * lineage keeps the earlier stages' commands, which the card prints, not their tasks); an
  * interpolated run (`zipper fuse interpolate`, its last command) says so after the training.
  */
-export function purpose(run: Pick<FuseRun, 'tasks' | 'interpolate'>, commands: number): string {
-  const stages = run.interpolate ? commands - 1 : commands; // the interpolation is a command, not a training stage
+export function purpose(run: Pick<FuseRun, 'tasks' | 'interpolate' | 'soup'>, commands: number): string {
+  // the interpolation is a command, not a training stage; a soup's parts are one stage, its command none
+  const stages = run.interpolate ? commands - 1 : run.soup ? commands - run.soup.parts.length : commands;
   const trained =
     run.tasks.length > 1
       ? 'for speech recognition and synthesis'
@@ -436,6 +446,8 @@ export function purpose(run: Pick<FuseRun, 'tasks' | 'interpolate'>, commands: n
         : run.tasks[0] === 'asr'
           ? 'for speech recognition'
           : 'for speech synthesis';
+  if (run.soup)
+    return `${trained}, then averaged: ${soupText(run.soup)} (a model soup of ${partsText(run.soup)}, the last stage's ${run.soup.parts.length} runs from the same start)`;
   if (!run.interpolate) return trained;
   const a = run.interpolate.alpha;
   return `${trained}, then interpolated: ${remainderOf(a)} x the weights the last stage started from + ${a} x its own (the last command)`;
@@ -451,34 +463,6 @@ function refusePastUntilStep(s: RunSummary, untilStep: number | undefined): void
     throw new UsageError(
       `${s.dir} is at step ${n(s.steps)}, past --until-step ${n(end)}: the card's command would stop before these weights; pass --until-step ${s.steps} or leave it out`,
     );
-}
-
-/**
- * Why the run is not finished (undefined when it is): stopped before the end of its schedule,
- * `recipe.steps` or `untilStep` when the release names the stop. OUT/best (`run.best`) is judged
- * by the run folder around it: until that run has finished, a later evaluation may replace the
- * best. (A run past `untilStep` is refusePastUntilStep's.)
- */
-function unfinishedReason(s: RunSummary, untilStep: number | undefined): string | undefined {
-  const train = `zipper ${s.run.kind === 'baseline' ? 'baseline' : 'fuse'} train`;
-  const best = s.run.best;
-  if (best) {
-    const parent = path.dirname(s.dir);
-    const file = path.join(parent, 'run.json');
-    if (!existsSync(file))
-      return `${s.dir} is the --keep-best copy of a run (its best evaluation, step ${n(best.step)}), but ${parent} has no run.json: whether that run finished (a later evaluation could have replaced this best) cannot be told; release it inside its run folder`;
-    // the run around it, read as the release reads any run (its steps: the last of its loss.jsonl)
-    const around = readRun(parent);
-    const total = around.run.recipe.steps;
-    const reached = around.steps;
-    if (reached < total)
-      return `${s.dir} is the best evaluation so far (step ${n(best.step)}) of ${parent}, which stopped at step ${n(reached)} of its ${n(total)}-step schedule, so a later evaluation may replace it: continue the run with \`${train} --out ${parent} --resume\` and release again`;
-    return undefined;
-  }
-  const end = untilStep ?? s.run.recipe.steps;
-  if (s.steps < end)
-    return `${s.dir} stopped at step ${n(s.steps)} of ${untilStep === undefined ? `its ${n(end)}-step schedule` : `its stop at --until-step ${n(end)}`} (--minutes, or a kill, stops a run early): continue it with \`${train} --out ${s.dir} --resume${untilStep === undefined ? '' : ` --until-step ${untilStep}`}\` and release again`;
-  return undefined;
 }
 
 /**
@@ -553,10 +537,8 @@ function readerVersion(): string {
   return version;
 }
 
-/** The folder a recorded command wrote: its last `--out` (undefined without one). */
-export function outOf(command: string): string | undefined {
-  return [...command.matchAll(/(?:^|\s)--out\s+(\S+)/g)].at(-1)?.[1];
-}
+/** "the run OUT", "the runs PART_1 and PART_2" (a soup's parts): who started from a source. */
+const runsOf = (of: string) => (of.includes(' and ') ? `the runs ${of}` : `the run ${of}`);
 
 /** The placeholder of the run an interpolated run `at` blended toward its start (zipper fuse interpolate): OUT's `TUNED`, INIT_k's `INIT_k_TUNED`. */
 const tunedOf = (at: string) => (at === 'OUT' ? 'TUNED' : `${at}_TUNED`);
@@ -567,16 +549,17 @@ const blendOf = (alpha: number, start: string, tuned: string) => `(1 - ${alpha})
  * A package card's placeholders in the card of a run `k` sources down the chain: its `OUT` is
  * this card's `INIT_k`, its `INIT_n` this card's `INIT_(k+n)`, its `DATA` stays `DATA` when it
  * is the same build (else `INIT_k_DATA`), its `TUNED` (an interpolated release) `INIT_k_TUNED`,
- * all at once (one pass, so no name is renamed twice).
+ * its `PART_j` (a soup's parts) `INIT_k_PART_j`, all at once (one pass, so no name is renamed twice).
  */
 export function relabel(text: string, k: number, sameData: boolean): string {
   return text.replace(
-    /\b(OUT|INIT(?:_(\d+))?|DATA|TUNED)(_DATA|_TUNED)?\b/g,
-    (all, name: string, n: string | undefined, suffix: string | undefined) => {
+    /\b(OUT|INIT(?:_(\d+))?|DATA|TUNED|PART_\d+)((?:_PART_\d+)?(?:_DATA|_TUNED)?)\b/g,
+    (all, name: string, n: string | undefined, suffix: string) => {
       if (name === 'DATA') return suffix ? all : sameData ? 'DATA' : `${label(k)}_DATA`;
       if (name === 'TUNED') return suffix ? all : tunedOf(label(k));
+      if (name.startsWith('PART_')) return `${label(k)}_${name}${suffix}`;
       const to = name === 'OUT' ? label(k) : label(k + (n === undefined ? 1 : Number(n)));
-      return `${to}${suffix ?? ''}`;
+      return `${to}${suffix}`;
     },
   );
 }
@@ -588,7 +571,7 @@ export function relabel(text: string, k: number, sameData: boolean): string {
  */
 function initChain(run: FuseRun): InitSource[] {
   const chain: InitSource[] = [];
-  for (let r = run, of = run.interpolate ? tunedOf('OUT') : 'OUT'; r.initFrom;) {
+  for (let r = run, of = run.soup ? partsText(run.soup) : run.interpolate ? tunedOf('OUT') : 'OUT'; r.initFrom;) {
     const here = label(chain.length + 1);
     const pkg = r.initFrom.package;
     if (pkg) {
@@ -604,6 +587,10 @@ function initChain(run: FuseRun): InitSource[] {
         `the run started from ${r.initFrom.dir} (--init-from), which has no run.json here: the model card could not name the command that trained it; restore that run folder`,
       );
     const source = readFuseRun(file);
+    if (source.soup)
+      throw new UsageError(
+        `the run started from ${r.initFrom.dir} (--init-from), a soup of runs (zipper fuse soup): the model card could not name one training chain; release the soup and start from the package`,
+      );
     chain.push({ label: here, of, dir: r.initFrom.dir, run: source, sha256: r.initFrom.sha256 });
     if (chain.length > 16)
       throw new UsageError(`the --init-from chain of the run is longer than 16 runs (a cycle through ${r.initFrom.dir}?)`);
@@ -621,7 +608,7 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
     if (c.package) {
       commands.unshift(...c.package.relabeled.commands);
       legend.push(
-        `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`): the checkpoint package \`${c.package.name}@${c.package.version}\` (its weights as released, sha256 \`${c.sha256}\`): the release of the run with \`--out ${c.label}\` above; its model card named the commands and placeholders repeated here.`,
+        `\`${c.label}\`: ${runsOf(c.of)} started from (\`--init-from\`): the checkpoint package \`${c.package.name}@${c.package.version}\` (its weights as released, sha256 \`${c.sha256}\`): the release of the run with \`--out ${c.label}\` above; its model card named the commands and placeholders repeated here.`,
         ...c.package.relabeled.legend,
       );
     } else if (c.run) {
@@ -635,8 +622,8 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
       const tuned = tunedOf(c.label);
       legend.push(
         ip
-          ? `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`): \`${tuned}\`, trained first by the command two above it${data}, interpolated toward \`${before}\`'s by the command above it: ${blendOf(ip.alpha, before, tuned)} (weights sha256 of ${tuned} \`${ip.sha256}\`).`
-          : `\`${c.label}\`: the run ${c.of} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${data}.`,
+          ? `\`${c.label}\`: ${runsOf(c.of)} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`): \`${tuned}\`, trained first by the command two above it${data}, interpolated toward \`${before}\`'s by the command above it: ${blendOf(ip.alpha, before, tuned)} (weights sha256 of ${tuned} \`${ip.sha256}\`).`
+          : `\`${c.label}\`: ${runsOf(c.of)} started from (\`--init-from\`, weights sha256 \`${c.sha256}\`), trained first by the command above it${data}.`,
       );
     }
   }

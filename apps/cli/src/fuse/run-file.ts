@@ -9,6 +9,7 @@ import { CheckpointError } from '@zipper/core';
 import type { AlignedData } from './aligned.js';
 import type { InitFrom } from './init-from.js';
 import type { Interpolation } from './interpolate.js';
+import type { Soup } from './soup.js';
 import type { ModelKind } from './models.js';
 import type { Modality, TowerRef } from './towers.js';
 import type { BuildRef } from '@zipper/data';
@@ -67,6 +68,8 @@ export interface FuseRun {
   readonly initFrom?: InitFrom;
   /** `zipper fuse interpolate`: these weights are (1 - alpha) x the --init-from weights + alpha x the run's (absent: the run's own). */
   readonly interpolate?: Interpolation;
+  /** `zipper fuse soup`: these weights are a weighted average of the parts' (this run.json is the first part's, plus `soup`; absent: the run's own). */
+  readonly soup?: Soup;
   /**
    * Only in a released package's run.json (`zipper fuse release`): the model card's training
    * block, i.e. every command that made these weights, oldest first, with the card's placeholders
@@ -148,4 +151,9 @@ export function readFuseRun(file: string): FuseRun {
     if (v[k] === undefined) throw new CheckpointError(`${file}: field "${k}" is missing; restore the run directory or start a new run`);
   }
   return v;
+}
+
+/** The folder a recorded command wrote: its last `--out` (undefined without one). */
+export function outOf(command: string): string | undefined {
+  return [...command.matchAll(/(?:^|\s)--out\s+(\S+)/g)].at(-1)?.[1];
 }
