@@ -2,10 +2,16 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex as sha } from '@zipper/common/node';
+import { MissingSplitError } from '@zipper/data';
+import { DataDir } from '@zipper/data/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildData,
+  chooseFreshDev,
   DEV_OTHER_VOICES,
+  freshDevRawSentences,
+  FreshDevError,
+  loadCorpus,
   parseJsonl,
   power,
   readPcm16Wav,
@@ -264,5 +270,147 @@ describe('zipper data build --size tiny', () => {
     const md = read(dirE, 'README.md').toString();
     expect(md).toContain('--dev-other');
     for (const v of DEV_OTHER_VOICES) expect(md).toContain(v.id);
+  });
+
+  /** The fresh-dev fixture's new sentences, normalized: in no split of the corpus, 8..24 words. */
+  const NEW = [
+    'the quantum toaster refused to brown the bagel before midnight on tuesday',
+    'the three robots counted two hundred fifty pebbles along the shore of the quiet lake',
+    'a purple giraffe wrote a bold letter to the city council about parking',
+    'seven clockwork owls debated whether the moon tastes of lemon sherbet',
+    'nobody expected the lighthouse keeper to win the regional yodelling contest twice',
+    "my neighbour's cactus has started collecting stamps from forgotten island nations",
+  ];
+  /** Sentences of the base build (text-only, dev, test-clean) with 8..24 words, written as raw text: in the corpus. */
+  const seenSentences = () => {
+    const words = (x: string) => x.split(' ').length;
+    const textOnly = read(dirB, 'text-only.txt')
+      .toString()
+      .trim()
+      .split('\n')
+      .filter((x) => words(x) >= 8 && words(x) <= 24);
+    return [textOnly[0]!, textOnly[1]!, manifest(dirB, 'dev.jsonl')[0]!.text!, manifest(dirB, 'test-clean.jsonl')[0]!.text!];
+  };
+  const raw = (normalized: string) => `${normalized[0]!.toUpperCase()}${normalized.slice(1)}.`;
+  /**
+   * A fortune-mod cookie file: the 6 new sentences (one with an attribution line that must be cut,
+   * one with backspace overstrikes, two joined over lines), a repeat of one in other case, two too
+   * short for audio, one code-like, and 4 sentences of the corpus.
+   */
+  const fortuneFixture = () =>
+    [
+      'The quantum toaster refused to brown the bagel before midnight on Tuesday.\n\t\t-- Professor Emeritus of Applied Breakfast Studies at the University of Nowhere',
+      'The 3 robots counted 250 pebbles along the shore of the quiet lake.',
+      'A purple giraffe wrote a _\bb_\bo_\bl_\bd letter to the city council about parking.',
+      'Seven clockwork owls debated whether\nthe moon tastes of lemon sherbet. Nobody expected the lighthouse\nkeeper to win the regional yodelling contest twice.',
+      "My neighbour's cactus has started collecting stamps from forgotten island nations.",
+      'THE QUANTUM TOASTER refused to brown the bagel before midnight on Tuesday!',
+      'Too short to use. Far too brief for audio here.',
+      'Send mail to root@localhost before the server melts down again tonight.',
+      ...seenSentences().map(raw),
+    ].join('\n%\n') + '\n%\n';
+  const fixture = (name: string, text: string) => {
+    const file = join(root, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('--fresh-dev FILE parses a fortune file as the corpus does, plain text line by line, and keeps only new sentences in range', () => {
+    const corpus = loadCorpus(process.env).sentences;
+    const inCorpus = new Set(corpus);
+    expect(NEW.filter((x) => inCorpus.has(x))).toEqual([]);
+    const seen = seenSentences();
+    expect(seen.every((x) => inCorpus.has(x))).toBe(true);
+    const cookie = fixture('fresh.cookie', fortuneFixture());
+    // the raw sentences: attribution cut, overstrikes removed, lines joined, then split
+    const rawCookie = freshDevRawSentences(readFileSync(cookie, 'utf8'));
+    expect(rawCookie.slice(0, 7)).toEqual([
+      'The quantum toaster refused to brown the bagel before midnight on Tuesday.',
+      'The 3 robots counted 250 pebbles along the shore of the quiet lake.',
+      'A purple giraffe wrote a bold letter to the city council about parking.',
+      'Seven clockwork owls debated whether the moon tastes of lemon sherbet.',
+      'Nobody expected the lighthouse keeper to win the regional yodelling contest twice.',
+      "My neighbour's cactus has started collecting stamps from forgotten island nations.",
+      'THE QUANTUM TOASTER refused to brown the bagel before midnight on Tuesday!',
+    ]);
+    expect(rawCookie).toHaveLength(7 + 2 + 1 + 4);
+    const cfg = resolveDataBuildConfig({ out: root, seed: SEED, freshDev: cookie });
+    const f = chooseFreshDev(corpus, cfg);
+    expect(f.info).toEqual({ file: 'fresh.cookie', sha256: sha(readFileSync(cookie)), sentences: 6, chosen: 3 });
+    expect(f.sentences).toHaveLength(3);
+    expect(new Set(f.sentences).size).toBe(3);
+    expect(f.sentences.every((x) => NEW.includes(x))).toBe(true);
+    // plain text: the same sentences, several on a line, one split over none: the same choice
+    const plain = fixture(
+      'fresh.txt',
+      `${NEW.slice(0, 3).map(raw).join(' ')}\n${NEW.slice(3).map(raw).join('\n')}\n${seen.map(raw).join(' ')}\nToo short to use.\n`,
+    );
+    expect(freshDevRawSentences(readFileSync(plain, 'utf8'))).toHaveLength(6 + 4 + 1);
+    const p = chooseFreshDev(corpus, { ...cfg, freshDev: plain });
+    expect(p.sentences).toEqual(f.sentences); // the usable set is sorted before the seeded shuffle
+    expect(p.info).toEqual({ file: 'fresh.txt', sha256: sha(readFileSync(plain)), sentences: 6, chosen: 3 });
+    // another seed chooses by another shuffle of the same 6
+    const other = chooseFreshDev(corpus, { ...cfg, seed: SEED + 1 });
+    expect(other.info.sentences).toBe(6);
+    expect(other.sentences.every((x) => NEW.includes(x))).toBe(true);
+  });
+
+  it('--fresh-dev with too few usable sentences is a FreshDevError naming both counts, before any work', async () => {
+    const few = fixture(
+      'few.cookie',
+      [raw(NEW[0]!), raw(NEW[1]!), raw(NEW[1]!), 'Too short to use.', ...seenSentences().map(raw)].join('\n%\n'),
+    );
+    const out = join(root, 'few');
+    const build = buildData({ out, size: 'tiny', seed: SEED, freshDev: few });
+    await expect(build).rejects.toBeInstanceOf(FreshDevError);
+    await expect(buildData({ out, size: 'tiny', seed: SEED, freshDev: few })).rejects.toThrow(
+      /few\.cookie: 2 usable sentences .*, 3 needed \(dev's count\)/,
+    );
+    await expect(buildData({ out, size: 'tiny', seed: SEED, freshDev: join(root, 'missing.txt') })).rejects.toThrow(/no such file/);
+    expect(() => readdirSync(out)).toThrow(); // nothing written
+  });
+
+  it('--fresh-dev adds fresh-dev and fresh-dev-tts-voice (new sentences, seen voices, then the TTS voice), leaves every other file as it was, and resumes', async () => {
+    const cookie = fixture('fresh.cookie', fortuneFixture());
+    const added = ['fresh-dev.jsonl', 'fresh-dev-tts-voice.jsonl'];
+    const { dir: dirF, info } = await buildAgain('f', { freshDev: cookie }, 2 * 3, added);
+    expect(info.freshDev).toEqual({ file: 'fresh.cookie', sha256: sha(readFileSync(cookie)), sentences: 6, chosen: 3 });
+    expect(info.manifests.slice(-2).map((m: { file: string; utterances: number }) => [m.file, m.utterances])).toEqual([
+      ['fresh-dev.jsonl', 3],
+      ['fresh-dev-tts-voice.jsonl', 3],
+    ]);
+    const fresh = manifest(dirF, 'fresh-dev.jsonl');
+    const voiced = manifest(dirF, 'fresh-dev-tts-voice.jsonl');
+    expect(fresh.map((x) => x.id)).toEqual(['fresh-dev-000000', 'fresh-dev-000001', 'fresh-dev-000002']);
+    expect(voiced.map((x) => x.text)).toEqual(fresh.map((x) => x.text));
+    expect(fresh.map((x) => x.text)).toEqual(
+      chooseFreshDev(loadCorpus(process.env).sentences, resolveDataBuildConfig({ out: dirF, seed: SEED, freshDev: cookie })).sentences,
+    );
+    expect(new Set(voiced.map((x) => x.voice))).toEqual(new Set([TTS_VOICE.id]));
+    const seen = SEEN_VOICES.map((v) => v.id);
+    expect(fresh.every((x) => seen.includes(x.voice))).toBe(true);
+    expect(new Set(fresh.map((x) => x.voice)).size).toBe(3); // dealt round-robin
+    expect([...fresh, ...voiced].every((x) => x.tempo === undefined && x.samples > 0)).toBe(true);
+    const corpus = new Set(loadCorpus(process.env).sentences);
+    expect(fresh.filter((x) => corpus.has(x.text!))).toEqual([]);
+    expect(fresh.every((x) => NEW.includes(x.text!))).toBe(true);
+    const md = read(dirF, 'README.md').toString();
+    expect(md).toContain(`--size tiny --seed ${SEED} --fresh-dev fresh.cookie`);
+    expect(md).toContain(info.freshDev.sha256);
+    const data = DataDir.open(dirF);
+    expect(data.records('fresh-dev-tts-voice').map((r) => r.sha256)).toEqual(voiced.map((x) => x.sha256));
+
+    const freshBytes = read(dirF, 'fresh-dev.jsonl');
+    // rebuilt without the flag, as for the other sets: the base build's build.json, the split refused by name
+    const without = await buildData({ out: dirF, size: 'tiny', seed: SEED });
+    expect([without.synthesized, without.reused]).toEqual([0, a.synthesized]);
+    expect(read(dirF, 'build.json').equals(read(dirB, 'build.json'))).toBe(true);
+    expect(() => DataDir.open(dirF).records('fresh-dev')).toThrow(MissingSplitError);
+    expect(() => DataDir.open(dirF).records('fresh-dev')).toThrow(/has no fresh-dev split: it was built without --fresh-dev/);
+    // and with it again: the journal's audio, nothing synthesized
+    const again = await buildData({ out: dirF, size: 'tiny', seed: SEED, freshDev: cookie });
+    expect([again.synthesized, again.reused]).toEqual([0, a.synthesized + 2 * 3]);
+    expect(read(dirF, 'fresh-dev.jsonl').equals(freshBytes)).toBe(true);
+    expect(read(dirF, 'build.json').toString()).toContain('"freshDev"');
   });
 });

@@ -234,7 +234,7 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
     const p = await runZipper(['eval', 'peer', '--data', data, '--split', 'train']);
     expect(p.code).toBe(2);
     expect(p.stderr).toMatch(
-      /unknown split "train"; --split takes dev, test-clean, test-other, dev-noisy, dev-tts-voice, test-clean-tts-voice, dev-other \(the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets, dev-other with --dev-other\)$/m,
+      /unknown split "train"; --split takes dev, test-clean, test-other, dev-noisy, dev-tts-voice, test-clean-tts-voice, dev-other, fresh-dev, fresh-dev-tts-voice \(the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets, dev-other with --dev-other, fresh-dev and fresh-dev-tts-voice with --fresh-dev FILE\)$/m,
     );
     // the TTS voice's sets are named, and refused by a build made without them
     for (const split of ['dev-tts-voice', 'test-clean-tts-voice']) {
@@ -252,7 +252,65 @@ describe("zipper eval asr|tts --split train: the model's own training pairs", ()
     expect(o.stderr).toMatch(
       /has no dev-other split: it was built without --dev-other; run npx zipper data build again with the same options and --dev-other/,
     );
+    for (const split of ['fresh-dev', 'fresh-dev-tts-voice']) {
+      const f = await evalAsr(runs.fuse, split);
+      expect(f.code).toBe(2);
+      expect(f.stderr).toMatch(
+        new RegExp(
+          `has no ${split} split: it was built without --fresh-dev; run npx zipper data build again with the same options and --fresh-dev`,
+        ),
+      );
+    }
   }, 60_000);
+
+  it('--split fresh-dev and fresh-dev-tts-voice (asr and peer) on the build made again with zipper data build --fresh-dev FILE', async () => {
+    const fresh = path.join(data, 'fresh-build');
+    mkdirSync(fresh, { recursive: true });
+    for (const f of readdirSync(data))
+      if (f.endsWith('.jsonl') || f === 'text-only.txt' || f === 'build.json' || f === 'audio')
+        cpSync(path.join(data, f), path.join(fresh, f), { recursive: true });
+    const file = path.join(data, 'fresh.txt');
+    writeFileSync(
+      file,
+      'The quantum toaster refused to brown the bagel before midnight on Tuesday.\nSeven clockwork owls debated whether the moon tastes of lemon sherbet.\n' +
+        'Nobody expected the lighthouse keeper to win the regional yodelling contest twice. A purple giraffe wrote a letter to the city council about parking.\n',
+    );
+    const b = await runZipper(['data', 'build', '--out', fresh, '--size', 'tiny', '--seed', '0', '--fresh-dev', file, '--no-progress']);
+    expect(b.code, b.stderr).toBe(0);
+    const built = JSON.parse(b.stdout.join('\n')) as {
+      synthesized: number;
+      reused: number;
+      manifests: Record<string, { utterances: number }>;
+    };
+    expect([
+      built.synthesized,
+      built.reused,
+      built.manifests['fresh-dev.jsonl']?.utterances,
+      built.manifests['fresh-dev-tts-voice.jsonl']?.utterances,
+    ]).toEqual([6, 11 + 2 * 13 + 3 + 3 + 5, 3, 3]);
+    for (const split of ['fresh-dev', 'fresh-dev-tts-voice']) {
+      const out = path.join(data, `asr-${split}`);
+      const r = await runZipper(['eval', 'asr', '--model', runs.fuse, '--data', fresh, '--split', split, '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const m = summaryOf(r);
+      expect(m).toMatchObject({ task: 'asr', split, manifest: `${split}.jsonl`, utterances: 3 });
+      expectScored(m, path.join(out, 'ref.txt'), path.join(out, 'hyp.txt'));
+      expect(lines(path.join(out, 'ref.txt'))).toEqual(jsonl(path.join(fresh, `${split}.jsonl`)).map((x) => x['text']));
+    }
+    const p = await runZipper([
+      'eval',
+      'peer',
+      '--data',
+      fresh,
+      '--split',
+      'fresh-dev-tts-voice',
+      '--out',
+      path.join(data, 'peer-fresh'),
+      '--json',
+    ]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(summaryOf(p)).toMatchObject({ task: 'peer', split: 'fresh-dev-tts-voice', utterances: 3 });
+  }, 120_000);
 });
 
 describe('zipper eval tts', () => {

@@ -14,6 +14,10 @@
  *   dev-other.jsonl                    only in builds made with --dev-other: the dev sentences
  *                                      again by voices no other split uses, with test-other's
  *                                      kind of tempo change and additive noise
+ *   fresh-dev.jsonl, fresh-dev-tts-voice.jsonl   only in builds made with --fresh-dev FILE: dev's
+ *                                      count of sentences from FILE that are in no split of the
+ *                                      corpus (nothing trained on them), by the seen voices as dev
+ *                                      is, and again every one by the TTS voice (no effects)
  */
 import { DataConfigError } from './errors.js';
 
@@ -30,6 +34,8 @@ export const AUDIO_SPLITS = [
   'dev-tts-voice',
   'test-clean-tts-voice',
   'dev-other',
+  'fresh-dev',
+  'fresh-dev-tts-voice',
 ] as const;
 export type AudioSplit = (typeof AUDIO_SPLITS)[number];
 
@@ -52,19 +58,38 @@ export const TTS_VOICE_SPLITS = ['dev-tts-voice', 'test-clean-tts-voice'] as con
 /** The split a build has only when made with `--dev-other` (`zipper data build`). */
 export const DEV_OTHER_SPLIT = 'dev-other' as const satisfies AudioSplit;
 
+/** The splits a build has only when made with `--fresh-dev FILE` (`zipper data build`). */
+export const FRESH_DEV_SPLITS = ['fresh-dev', 'fresh-dev-tts-voice'] as const satisfies readonly AudioSplit[];
+
 /**
  * The optional renderings of a build, in build.json order: the build.json field (and `buildData`
- * option) that records one, its `zipper data build` flag, the suffix `buildName` gives it, and the
- * splits it adds. Every rule about optional splits (`splitFlag`, `buildHasSplit`, `buildArgs`,
- * `buildName`, `buildRef`, build.json's checks, `allManifestFiles`) reads this one table.
+ * option) that records one, its `zipper data build` flag, the flag's argument (`FILE`: the set is
+ * made from a file the user gives, and build.json records that file, `FreshDevInfo`, instead of
+ * `true`), the suffix `buildName` gives it, and the splits it adds. Every rule about optional
+ * splits (`splitFlag`, `buildHasSplit`, `buildArgs`, `buildName`, `buildRef`, build.json's checks,
+ * `allManifestFiles`) reads this one table.
  */
 export const OPTIONAL_SETS = [
-  { field: 'noisy', flag: '--noisy', nameSuffix: '-noisy', splits: NOISY_SPLITS },
-  { field: 'ttsVoiceSets', flag: '--tts-voice-sets', nameSuffix: '-ttsvoice', splits: TTS_VOICE_SPLITS },
-  { field: 'devOther', flag: '--dev-other', nameSuffix: '-devother', splits: [DEV_OTHER_SPLIT] },
+  { field: 'noisy', flag: '--noisy', arg: undefined, nameSuffix: '-noisy', splits: NOISY_SPLITS },
+  { field: 'ttsVoiceSets', flag: '--tts-voice-sets', arg: undefined, nameSuffix: '-ttsvoice', splits: TTS_VOICE_SPLITS },
+  { field: 'devOther', flag: '--dev-other', arg: undefined, nameSuffix: '-devother', splits: [DEV_OTHER_SPLIT] },
+  { field: 'freshDev', flag: '--fresh-dev', arg: 'FILE', nameSuffix: '-freshdev', splits: FRESH_DEV_SPLITS },
 ] as const;
 export type OptionalSet = (typeof OPTIONAL_SETS)[number];
 export type OptionalSetField = OptionalSet['field'];
+
+/**
+ * Which optional sets a build holds, by field: `true` (or, for a set made from a file, build.json's
+ * record of it) when it holds one; `false` or absent when it does not. A build.json, a BuildRef and
+ * a builder's config all read as one.
+ */
+export type OptionalSetPresence = Readonly<Partial<Record<OptionalSetField, boolean | object>>>;
+
+/** Whether `build` holds the optional set `field` (`OptionalSetPresence`). */
+export function holdsOptionalSet(build: OptionalSetPresence, field: OptionalSetField): boolean {
+  const v = build[field];
+  return v !== undefined && v !== false;
+}
 
 /**
  * What a manifest's records look like (decides which fields are required). `test-other`: audio with
@@ -101,7 +126,7 @@ export function optionalSetOf(split: AudioSplit): OptionalSet | undefined {
   return OPTIONAL_SETS.find((o) => (o.splits as readonly string[]).includes(split));
 }
 
-/** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`, `--dev-other`); undefined for the splits every build has. */
+/** The `zipper data build` flag a split needs (`--noisy`, `--tts-voice-sets`, `--dev-other`, `--fresh-dev`); undefined for the splits every build has. */
 export function splitFlag(split: AudioSplit): OptionalSet['flag'] | undefined {
   return optionalSetOf(split)?.flag;
 }
@@ -145,11 +170,11 @@ export function parseManifestFileName(name: string): { split: AudioSplit; fracti
   return m[2] === undefined ? { split } : undefined;
 }
 
-/** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`, `devOther`: a build made with --noisy, --tts-voice-sets, --dev-other). */
-export function allManifestFiles(options: Readonly<Partial<Record<OptionalSetField, boolean>>> = {}): string[] {
+/** Every manifest file of a complete build, in build.json order (`noisy`, `ttsVoiceSets`, `devOther`, `freshDev`: a build made with --noisy, --tts-voice-sets, --dev-other, --fresh-dev FILE). */
+export function allManifestFiles(options: OptionalSetPresence = {}): string[] {
   const out: string[] = [];
   const add = (s: AudioSplit) => (isAlignedSplit(s) ? ALIGNED_FRACTIONS.forEach((f) => out.push(manifestFileName(s, f))) : out.push(manifestFileName(s)));
   for (const s of ['aligned-tts', 'aligned-asr', 'dev', 'test-clean', 'test-other', 'speech-only'] as const) add(s);
-  for (const o of OPTIONAL_SETS) if (options[o.field]) o.splits.forEach(add);
+  for (const o of OPTIONAL_SETS) if (holdsOptionalSet(options, o.field)) o.splits.forEach(add);
   return out;
 }

@@ -48,6 +48,10 @@ describe('DataDir on a tiny build', () => {
     // and without --dev-other
     expect(data.build.devOther).toBeUndefined();
     expect(() => data.records('dev-other')).toThrow(/has no dev-other split: it was built without --dev-other/);
+    // and without --fresh-dev FILE
+    expect(data.build.freshDev).toBeUndefined();
+    expect(() => data.records('fresh-dev')).toThrow(/has no fresh-dev split: it was built without --fresh-dev/);
+    expect(() => data.manifest('fresh-dev-tts-voice')).toThrow(MissingSplitError);
     // one typed error, naming the split and the flag that makes it (the CLI reports it as a usage error)
     const missing = (() => {
       try {
@@ -177,6 +181,17 @@ describe('splits and hold-out', () => {
     expect(buildHasSplit({ devOther: true }, 'dev-other')).toBe(true);
     expect(buildHasSplit({ devOther: true }, 'dev-noisy')).toBe(false);
     expect(recordKindOf('dev-other')).toBe('test-other'); // tempo, snrDb, noise
+    const fresh = allManifestFiles({ noisy: true, ttsVoiceSets: true, devOther: true, freshDev: true });
+    expect(fresh).toEqual([...all, 'fresh-dev.jsonl', 'fresh-dev-tts-voice.jsonl']);
+    expect(allManifestFiles({ freshDev: { file: 'f', sha256: 'x', sentences: 3, chosen: 3 } }).slice(-2)).toEqual(['fresh-dev.jsonl', 'fresh-dev-tts-voice.jsonl']);
+    for (const file of fresh.slice(-2)) expect(manifestFileName(parseManifestFileName(file)!.split)).toBe(file);
+    expect(splitFlag('fresh-dev')).toBe('--fresh-dev');
+    expect(splitFlag('fresh-dev-tts-voice')).toBe('--fresh-dev');
+    expect(buildHasSplit({ noisy: true, ttsVoiceSets: true, devOther: true }, 'fresh-dev')).toBe(false);
+    expect(buildHasSplit({ freshDev: { file: 'f', sha256: 'x', sentences: 3, chosen: 3 } }, 'fresh-dev-tts-voice')).toBe(true);
+    expect(buildHasSplit({ freshDev: { file: 'f', sha256: 'x', sentences: 3, chosen: 3 } }, 'dev-other')).toBe(false);
+    expect(recordKindOf('fresh-dev')).toBe('transcribed'); // no effects
+    expect(recordKindOf('fresh-dev-tts-voice')).toBe('transcribed');
     expect(() => manifestFileName('aligned-noisy')).toThrow(/needs a fraction/);
     expect(manifestFileName('aligned-asr', 10)).toBe('aligned-asr.10pct.jsonl');
     expect(() => manifestFileName('aligned-asr', 50)).toThrow(/fraction of 1, 10, 100/);
@@ -232,5 +247,25 @@ describe('build identity', () => {
     expect(buildRef('D', { ...data.build, devOther: true }, 'abc')).toMatchObject({ devOther: true });
     expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('devOther');
     expect(() => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), devOther: false }), 'build.json')).toThrow(/field "devOther"/);
+    // --fresh-dev FILE: build.json records the file (base name, sha256 of its bytes, usable and chosen sentences)
+    const freshDev = { file: 'anarchism', sha256: 'ab'.repeat(32), sentences: 412, chosen: 200 };
+    const fresh = { ...other, freshDev };
+    expect(buildArgs(fresh)).toBe('--size full --seed 0 --aligned 15000 --noisy --tts-voice-sets --dev-other --fresh-dev anarchism');
+    expect(buildName(fresh)).toBe('zipper-data-build-full-seed0-aligned15000-noisy-ttsvoice-devother-freshdev');
+    expect(buildArgs({ size: 'tiny', seed: 0, freshDev })).toBe('--size tiny --seed 0 --fresh-dev anarchism');
+    expect(buildRef('D', { ...data.build, freshDev }, 'abc').freshDev).toEqual(freshDev);
+    expect(buildRef('D', data.build, 'abc')).not.toHaveProperty('freshDev');
+    expect(parseBuildInfo(JSON.stringify({ ...JSON.parse(text), freshDev }), 'build.json').freshDev).toEqual(freshDev);
+    for (const [value, problem] of [
+      [true, 'not an object'],
+      [{ ...freshDev, file: '' }, '"file" is not a non-empty string'],
+      [{ ...freshDev, sha256: 'abc' }, '"sha256" is not 64 hex digits'],
+      [{ ...freshDev, chosen: 0 }, '"chosen" is not an integer >= 1'],
+      [{ ...freshDev, sentences: 199 }, '"sentences" is not an integer >= chosen'],
+    ] as const) {
+      const bad = () => parseBuildInfo(JSON.stringify({ ...JSON.parse(text), freshDev: value }), 'build.json');
+      expect(bad).toThrow(DataDirError);
+      expect(bad).toThrow(`build.json: field "freshDev" must be { file, sha256, sentences, chosen } when present (${problem})`);
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { buildData, SIZES, type DataSize } from '../data/index.js';
 
-const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--tts-voice-sets] [--dev-other] [--seed N] [--jobs N] [--no-progress]
+const USAGE = `usage: zipper data build --out DIR [--size tiny|small|full] [--aligned N] [--noisy] [--tts-voice-sets] [--dev-other] [--fresh-dev FILE] [--seed N] [--jobs N] [--no-progress]
 
 Builds the synthetic corpora into DIR: text-only.txt (text tower), speech-only.jsonl (speech tower,
 no transcripts), aligned-{asr,tts}.{1,10,100}pct.jsonl, dev.jsonl, test-clean.jsonl,
@@ -21,7 +21,14 @@ build.json then records "ttsVoiceSets": true and the other files stay the same. 
 renders every dev sentence again by voices no other split uses (not test-other's either), with
 test-other's kind of tempo change and additive noise (dev-other.jsonl: a dev set that stands for
 test-other's unseen voices); build.json then records "devOther": true and the other files stay
-the same. Rerunning resumes: finished audio verified by sha256 is kept. Prints a JSON summary
+the same. --fresh-dev FILE renders a dev set of sentences nothing was trained on, from FILE (plain
+text, or a fortune-mod cookie file: one with a line that is exactly "%"): its sentences,
+normalized as the corpus's are, with the audio splits' word count, in no split of the corpus
+and without repeats, are shuffled with the seed and dev's count of them taken (too few is an
+error naming both numbers), by the seen voices as dev is (fresh-dev.jsonl) and again every one
+by the TTS voice (fresh-dev-tts-voice.jsonl); build.json then records "freshDev": { file (the
+base name), sha256 (of FILE's bytes), sentences (usable), chosen } and the other files stay the
+same. Rerunning resumes: finished audio verified by sha256 is kept. Prints a JSON summary
 on stdout; progress goes to stderr.`;
 
 export const data: Command = {
@@ -45,6 +52,7 @@ export const data: Command = {
           noisy: { type: 'boolean', default: false },
           'tts-voice-sets': { type: 'boolean', default: false },
           'dev-other': { type: 'boolean', default: false },
+          'fresh-dev': { type: 'string' },
           seed: { type: 'string', default: '0' },
           jobs: { type: 'string', default: '2' },
           'no-progress': { type: 'boolean', default: false },
@@ -61,6 +69,7 @@ export const data: Command = {
     }
     if (!values.out) throw new UsageError(`--out is required\n\n${USAGE}`);
     if (!(values.size in SIZES)) throw new UsageError(`--size must be one of ${Object.keys(SIZES).join(', ')}, got "${values.size}"`);
+    if (values['fresh-dev'] === '') throw new UsageError(`--fresh-dev needs a FILE of new sentences\n\n${USAGE}`);
     const seed = Number(values.seed);
     const jobs = Number(values.jobs);
     const counts = values.aligned !== undefined ? { aligned: Number(values.aligned) } : undefined;
@@ -73,6 +82,7 @@ export const data: Command = {
       ...(values.noisy ? { noisy: true } : {}),
       ...(values['tts-voice-sets'] ? { ttsVoiceSets: true } : {}),
       ...(values['dev-other'] ? { devOther: true } : {}),
+      ...(values['fresh-dev'] !== undefined ? { freshDev: values['fresh-dev'] } : {}),
       ...(counts ? { counts } : {}),
     });
     const m = r.summary.manifests;

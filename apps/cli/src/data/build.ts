@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { countOverrides, resolveDataBuildConfig, type DataBuildConfig, type DataBuildOptions, type SplitCounts } from './config.js';
 import { cpuSeconds } from './cpu.js';
 import { buildCorpus, type Corpus, type SourceStats } from './corpus.js';
+import { chooseFreshDev } from './fresh-dev.js';
 import { manifestFiles, manifestRecord, toJsonl, type ManifestRecord, type Rendered } from './manifest.js';
 import { itemSpecHash, planBuild, type AudioItem } from './plan.js';
 import { Progress } from './progress.js';
@@ -39,8 +40,8 @@ export interface BuildResult {
 const TOOLS_NEEDED: readonly ToolName[] = ['flite', 'espeak-ng', 'sox', 'bible'];
 
 /**
- * `zipper data build`: text corpus -> split plan -> audio (2 synthesis processes at a time,
- * resumable) -> JSONL manifests, build.json and README.md in `out`.
+ * `zipper data build`: text corpus (and --fresh-dev's file) -> split plan -> audio (2 synthesis
+ * processes at a time, resumable) -> JSONL manifests, build.json and README.md in `out`.
  */
 export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   const t0 = Date.now();
@@ -48,7 +49,8 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
   const cfg = resolveDataBuildConfig(opts);
   const tools = requireTools(TOOLS_NEEDED, cfg.env); // fail before any work
   const corpus = loadCorpus(cfg.env);
-  const plan = planBuild(corpus.sentences, cfg);
+  const fresh = cfg.freshDev !== undefined ? chooseFreshDev(corpus.sentences, cfg) : undefined;
+  const plan = planBuild(corpus.sentences, cfg, fresh?.sentences);
 
   mkdirSync(cfg.out, { recursive: true });
   const tmpDir = join(cfg.out, '.tmp');
@@ -72,7 +74,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
     size: cfg.size,
     seed: cfg.seed,
     ...(overrides ? { counts: overrides } : {}),
-    ...optionalSetsOf(cfg),
+    ...optionalSetsOf({ ...cfg, freshDev: fresh?.info }),
     sampleRate: cfg.sampleRate,
     corpusSentences: corpus.sentences.length,
     textOnly: { file: 'text-only.txt', sentences: plan.textOnly.length, bytes: Buffer.byteLength(textOnly), sha256: sha256(textOnly) },
@@ -90,7 +92,7 @@ export async function buildData(opts: DataBuildOptions): Promise<BuildResult> {
 let cached: { key: string; corpus: Corpus } | undefined;
 
 /** The normalized corpus, memoized in-process while the source files are unchanged (repeated builds, tests). */
-function loadCorpus(env: NodeJS.ProcessEnv): Corpus {
+export function loadCorpus(env: NodeJS.ProcessEnv): Corpus {
   const key = sourcesFingerprint(env);
   if (cached?.key !== key) cached = { key, corpus: buildCorpus(readAllSources(env)) };
   return cached.corpus;

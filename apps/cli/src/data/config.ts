@@ -51,6 +51,12 @@ export interface DataBuildConfig {
    * stands for test-other (unseen voices) without reading it.
    */
   readonly devOther: boolean;
+  /**
+   * A text file of sentences nothing in the project has seen (plain text, or a fortune-mod cookie
+   * file): also render `counts.dev` of them that are in no split of the corpus, by the seen voices
+   * as dev is and again by the TTS voice: fresh-dev and fresh-dev-tts-voice. Undefined: no such sets.
+   */
+  readonly freshDev: string | undefined;
   /** Draw a progress bar on stderr. */
   readonly progress: boolean;
   /** Environment for the child processes (PATH decides which synthesizers are found). */
@@ -87,10 +93,12 @@ export function resolveDataBuildConfig(opts: DataBuildOptions): DataBuildConfig 
     noisy: opts.noisy ?? false,
     ttsVoiceSets: opts.ttsVoiceSets ?? false,
     devOther: opts.devOther ?? false,
+    freshDev: opts.freshDev,
     progress: opts.progress ?? false,
     env: opts.env ?? process.env,
   };
   if (!cfg.out) throw new ConfigError('out must be a directory path');
+  if (cfg.freshDev !== undefined && (typeof cfg.freshDev !== 'string' || cfg.freshDev === '')) throw new ConfigError('freshDev must be the path of a text file of sentences (or undefined for no fresh-dev sets)');
   if (!Number.isSafeInteger(cfg.seed) || cfg.seed < 0) throw new ConfigError(`seed ${cfg.seed} must be a non-negative integer`);
   if (!Number.isInteger(cfg.jobs) || cfg.jobs < 1 || cfg.jobs > 64) throw new ConfigError(`jobs ${cfg.jobs} must be an integer in 1..64`);
   if (!Number.isInteger(cfg.sampleRate) || cfg.sampleRate < 8000) throw new ConfigError(`sampleRate ${cfg.sampleRate} must be an integer >= 8000`);

@@ -30,3 +30,6 @@ export class SynthesisError extends DataError {}
 
 /** The corpus is too small for the requested split sizes, or an output failed verification. */
 export class DataBuildError extends DataError {}
+
+/** `--fresh-dev FILE` is unreadable or gives too few usable sentences for the fresh-dev splits. */
+export class FreshDevError extends DataBuildError {}

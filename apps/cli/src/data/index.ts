@@ -10,6 +10,7 @@ export * from './wav.js';
 export * from './effects.js';
 export * from './config.js';
 export * from './plan.js';
+export * from './fresh-dev.js';
 export * from './store.js';
 export * from './manifest.js';
 export * from './synth.js';

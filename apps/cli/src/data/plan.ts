@@ -41,6 +41,12 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
   return 100;
 }
 
+/** Whether a normalized sentence may be rendered as audio: `audioWords` (lo..hi) words, the split rule's test. */
+export function fitsAudio(sentence: string, [lo, hi]: readonly [number, number]): boolean {
+  const words = sentence.split(' ').length;
+  return words >= lo && words <= hi;
+}
+
 /**
  * The split rule: the sorted unique corpus is shuffled with the seed; walking that order, the
  * first sentences with `cfg.audioWords` words fill the audio slices test-clean | test-other | dev
@@ -52,17 +58,21 @@ export function subsetOf(rank: number, n: number): AlignedSubset {
  * manifests) are those of the build without it. With `cfg.ttsVoiceSets`, dev-tts-voice and
  * test-clean-tts-voice render each dev and test-clean sentence again by the TTS voice (no effects),
  * after those. With `cfg.devOther`, dev-other renders each dev sentence again by DEV_OTHER_VOICES
- * (dealt like any split's) with effects drawn like test-other's, after everything else.
+ * (dealt like any split's) with effects drawn like test-other's, after those. With `cfg.freshDev`,
+ * `freshDev` holds the sentences `chooseFreshDev` took from that file (in no split of the corpus):
+ * fresh-dev deals them over the seen voices as dev is dealt, and fresh-dev-tts-voice renders each
+ * again by the TTS voice (no effects), after everything else.
  */
-export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): BuildPlan {
+export function planBuild(sentences: readonly string[], cfg: DataBuildConfig, freshDev?: readonly string[]): BuildPlan {
+  if ((cfg.freshDev !== undefined) !== (freshDev !== undefined)) {
+    throw new DataBuildError(`cfg.freshDev (${String(cfg.freshDev)}) and the fresh-dev sentences go together: pass chooseFreshDev(...).sentences with it, neither without it`);
+  }
   const c = cfg.counts;
   const needed = c.testClean + c.testOther + c.dev + c.aligned + c.speechOnly;
-  const [lo, hi] = cfg.audioWords;
   const audio: string[] = [];
   const textOnly: string[] = [];
   for (const s of prngFor(cfg.seed, 'split').shuffle(sentences)) {
-    const words = s.split(' ').length;
-    if (audio.length < needed && words >= lo && words <= hi) audio.push(s);
+    if (audio.length < needed && fitsAudio(s, cfg.audioWords)) audio.push(s);
     else textOnly.push(s);
   }
   if (audio.length < needed || textOnly.length < 1000) {
@@ -120,6 +130,10 @@ export function planBuild(sentences: readonly string[], cfg: DataBuildConfig): B
     again('test-clean-tts-voice', testCleanItems, () => ({ voice: TTS_VOICE }));
   }
   if (cfg.devOther) add('dev-other', dev, DEV_OTHER_VOICES, effects);
+  if (freshDev) {
+    const fresh = add('fresh-dev', freshDev, SEEN_VOICES);
+    again('fresh-dev-tts-voice', fresh, () => ({ voice: TTS_VOICE }));
+  }
   return { textOnly, items };
 }
 

@@ -16,6 +16,8 @@ const PURPOSE: Record<string, string> = {
   'dev-tts-voice.jsonl': 'validation: the dev sentences again, by the TTS voice (--tts-voice-sets)',
   'test-clean-tts-voice.jsonl': 'test: the test-clean sentences again, by the TTS voice (--tts-voice-sets)',
   'dev-other.jsonl': "validation: dev again by voices no other split uses, with test-other's effects (--dev-other)",
+  'fresh-dev.jsonl': 'validation: sentences from --fresh-dev FILE in no split of the corpus, seen voices (--fresh-dev)',
+  'fresh-dev-tts-voice.jsonl': 'validation: the fresh-dev sentences again, by the TTS voice (--fresh-dev)',
 };
 
 function purpose(file: string): string {
@@ -73,6 +75,14 @@ by the TTS voice, without effects.`
       ? `
 dev-other (--dev-other): the dev sentences again, by voices of no other split (${DEV_OTHER_VOICES.map((v) => v.id).join(', ')}),
 with effects drawn the same way: a dev set for test-other's conditions that shares none of its voices.`
+      : ''
+  }${
+    s.freshDev
+      ? `
+fresh-dev and fresh-dev-tts-voice (--fresh-dev): ${s.freshDev.chosen} sentences of \`${s.freshDev.file}\` (sha256 ${s.freshDev.sha256})
+that no split of the corpus holds, so nothing trained on this build saw them, by the seen voices as dev is and
+again every one by the TTS voice, without effects. The file's sentences were normalized as the corpus's are; the
+${s.freshDev.sentences} with ${cfg.audioWords[0]}..${cfg.audioWords[1]} words, in no split and not repeated, were shuffled with the seed and the first ${s.freshDev.chosen} taken.`
       : ''
   }
 

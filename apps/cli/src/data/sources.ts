@@ -38,14 +38,30 @@ export function readFortunes(dir = FORTUNES_DIR): SourceText {
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');
     hashed.push(f, text);
-    for (const entry of text.split(/^%$/m)) {
-      const lines = entry.replace(/.\x08/g, '').split('\n');
-      const cut = lines.findIndex((l) => /^\s*--\s*\S/.test(l) || /^\s+-- /.test(l));
-      const body = (cut >= 0 ? lines.slice(0, cut) : lines).join(' ');
-      sentences.push(...splitSentences(body));
-    }
+    sentences.push(...fortuneSentences(text));
   }
   return { name: 'fortunes', debianPackage: 'fortunes fortunes-min', sha256: sha256Hex(hashed), sentences };
+}
+
+/** Whether `text` is a fortune-mod cookie file: it has a line that is exactly "%". */
+export function isFortuneFile(text: string): boolean {
+  return /^%$/m.test(text);
+}
+
+/**
+ * The raw sentences of one fortune-mod cookie file: entries between "%" lines, each with its
+ * attribution ("-- Mark Twain") and what follows cut and backspace overstrikes removed, its lines
+ * joined and split into sentences.
+ */
+export function fortuneSentences(text: string): string[] {
+  const sentences: string[] = [];
+  for (const entry of text.split(/^%$/m)) {
+    const lines = entry.replace(/.\x08/g, '').split('\n');
+    const cut = lines.findIndex((l) => /^\s*--\s*\S/.test(l) || /^\s+-- /.test(l));
+    const body = (cut >= 0 ? lines.slice(0, cut) : lines).join(' ');
+    sentences.push(...splitSentences(body));
+  }
+  return sentences;
 }
 
 /**

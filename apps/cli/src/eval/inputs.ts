@@ -21,9 +21,19 @@ import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
 /**
  * The splits with transcripts that are held out from training (dev-noisy: only in a data build made
  * with --noisy; dev-tts-voice, test-clean-tts-voice: only with --tts-voice-sets; dev-other: only with
- * --dev-other).
+ * --dev-other; fresh-dev, fresh-dev-tts-voice: only with --fresh-dev FILE).
  */
-export const EVAL_SPLITS = ['dev', 'test-clean', 'test-other', 'dev-noisy', 'dev-tts-voice', 'test-clean-tts-voice', 'dev-other'] as const;
+export const EVAL_SPLITS = [
+  'dev',
+  'test-clean',
+  'test-other',
+  'dev-noisy',
+  'dev-tts-voice',
+  'test-clean-tts-voice',
+  'dev-other',
+  'fresh-dev',
+  'fresh-dev-tts-voice',
+] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 /** The model's own training pairs (`--split train`), for `eval asr` and `eval tts`. */
 export const TRAIN_SPLIT = 'train';
@@ -36,7 +46,7 @@ export function parseSplit(v: string | undefined): EvalSplit;
 export function parseSplit(v: string | undefined, options: { readonly train: true }): InputSplit;
 export function parseSplit(v: string | undefined, options: { readonly train?: boolean } = {}): InputSplit {
   const allowed: readonly string[] = options.train ? [...EVAL_SPLITS, TRAIN_SPLIT] : EVAL_SPLITS;
-  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets, dev-other with --dev-other)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
+  const what = `${EVAL_SPLITS.join(', ')} (the held-out splits of zipper data build; dev-noisy of a build made with --noisy, the TTS voice's two with --tts-voice-sets, dev-other with --dev-other, fresh-dev and fresh-dev-tts-voice with --fresh-dev FILE)${options.train ? ` or ${TRAIN_SPLIT} (the model's own training pairs)` : ''}`;
   if (v === undefined) throw new UsageError(`--split is required: ${what}`);
   if (!allowed.includes(v)) throw new UsageError(`unknown split "${v}"; --split takes ${what}`);
   return v as InputSplit;
