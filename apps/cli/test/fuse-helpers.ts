@@ -1,7 +1,7 @@
 // Helpers of the fuse / baseline CLI tests: tiny towers saved as `zipper pretrain` outputs, the
 // commands run in-process, their loss logs.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,12 @@ export async function saveTinyTowers(
   text.dispose();
   speech.dispose();
   return out;
+}
+
+/** Makes the tiny tower folders checkpoint packages (a package.json naming `@zipper/checkpoint-M-tiny` 0.0.1), as a release needs. */
+export function publishTinyTowers(towers: { readonly text: string; readonly speech: string }): void {
+  for (const [m, dir] of Object.entries(towers))
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
 }
 
 /** The tiny runs' common training options: both towers, the data build, all of its pairs, batch 4. */

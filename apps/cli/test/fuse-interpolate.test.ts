@@ -8,7 +8,7 @@ import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse, weightsOf } from './fuse-helpers.js';
+import { publishTinyTowers, runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse, weightsOf } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -16,8 +16,7 @@ beforeAll(async () => {
   await initBackend();
   data = await tinyData('zipper-fuse-interpolate-test-');
   towers = await saveTinyTowers(data, data);
-  for (const [m, dir] of Object.entries(towers))
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+  publishTinyTowers(towers);
 }, 240_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 

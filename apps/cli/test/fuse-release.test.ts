@@ -12,7 +12,17 @@ import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { buildTinyWordLm, readLosses, runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse, weightsOf } from './fuse-helpers.js';
+import {
+  buildTinyWordLm,
+  publishTinyTowers,
+  readLosses,
+  runZipper,
+  saveTinyTowers,
+  summaryOf,
+  tinyData,
+  trainTinyFuse,
+  weightsOf,
+} from './fuse-helpers.js';
 
 type Held = Extract<LossPoint, { heldOut: number }>;
 
@@ -165,8 +175,7 @@ describe('zipper fuse release', () => {
   }, 240_000);
 
   it('refuses a run stopped early (--minutes) and its OUT/best, naming the step and how to continue; --allow-unfinished releases it; after --resume both release', async () => {
-    for (const [m, dir] of Object.entries(towers))
-      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    publishTinyTowers(towers);
     const run = path.join(data, 'run-early');
     const best = path.join(run, 'best');
     // --minutes 0: every session makes one step, so the run stops at step 1 of 6 (best: step 1, evaluated every step)
@@ -210,8 +219,7 @@ describe('zipper fuse release', () => {
   }, 240_000);
 
   it('writes float16 weights equal to the run rounded to float16, the exact tower versions, a card; loads; same bytes twice', async () => {
-    for (const [m, dir] of Object.entries(towers))
-      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    publishTinyTowers(towers);
     const run = path.join(data, 'run-pkgs');
     expect((await train(run)).code).toBe(0);
     const pkg = path.join(data, 'pkg');
@@ -374,8 +382,7 @@ describe('zipper fuse release', () => {
     ).toBe(0);
   }, 240_000);
   it('a run of one task: the card says so and names no mixture (its run.json keeps the default mix it never used)', async () => {
-    for (const [m, dir] of Object.entries(towers))
-      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    publishTinyTowers(towers);
     const run = path.join(data, 'run-tts-only');
     expect((await train(run, '--tasks', 'tts')).code).toBe(0);
     const pkg = path.join(data, 'pkg-tts-only');
@@ -389,8 +396,7 @@ describe('zipper fuse release', () => {
   }, 240_000);
 
   it("a warm-started run: the card names the source run's command first (INIT); OUT/best of --keep-best: its --until-step command; no machine path", async () => {
-    for (const [m, dir] of Object.entries(towers))
-      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+    publishTinyTowers(towers);
     const source = path.join(data, 'run-source');
     const warm = path.join(data, 'run-warm');
     expect((await train(source)).code).toBe(0);

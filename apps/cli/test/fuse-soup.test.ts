@@ -4,14 +4,13 @@
 // every part's training command and the soup's in its card (no machine path), and what cannot be
 // averaged (other starts, a fresh start, a soup, an unfinished run, bad weights) is a usage error
 // that writes nothing.
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
-import { runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse } from './fuse-helpers.js';
+import { publishTinyTowers, runZipper, saveTinyTowers, summaryOf, tinyData, trainTinyFuse } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -19,8 +18,7 @@ beforeAll(async () => {
   await initBackend();
   data = await tinyData('zipper-fuse-soup-test-');
   towers = await saveTinyTowers(data, data);
-  for (const [m, dir] of Object.entries(towers))
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `@zipper/checkpoint-${m}-tiny`, version: '0.0.1' }));
+  publishTinyTowers(towers);
 }, 240_000);
 afterAll(() => rmSync(data, { recursive: true, force: true }));
 

@@ -12,29 +12,20 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelLocation, ZipperError } from '@zipper/core';
-import { MissingSplitError, type TextRecord } from '@zipper/data';
+import { AUDIO_SPLITS, isAlignedSplit, MissingSplitError, type AlignedSplit, type AudioSplit, type TextRecord } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 import { UsageError } from '../command.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { loadTrainedModel, type TrainedModel } from '../fuse/trained-model.js';
 
 /**
- * The splits with transcripts that are held out from training (dev-noisy: only in a data build made
- * with --noisy; dev-tts-voice, test-clean-tts-voice: only with --tts-voice-sets; dev-other: only with
- * --dev-other; fresh-dev, fresh-dev-tts-voice: only with --fresh-dev FILE).
+ * The splits with transcripts that are held out from training: every audio split of a data build
+ * but speech-only and the aligned ones, in `AUDIO_SPLITS` order (dev-noisy: only in a data build
+ * made with --noisy; dev-tts-voice, test-clean-tts-voice: only with --tts-voice-sets; dev-other:
+ * only with --dev-other; fresh-dev, fresh-dev-tts-voice: only with --fresh-dev FILE).
  */
-export const EVAL_SPLITS = [
-  'dev',
-  'test-clean',
-  'test-other',
-  'dev-noisy',
-  'dev-tts-voice',
-  'test-clean-tts-voice',
-  'dev-other',
-  'fresh-dev',
-  'fresh-dev-tts-voice',
-] as const;
-export type EvalSplit = (typeof EVAL_SPLITS)[number];
+export type EvalSplit = Exclude<AudioSplit, AlignedSplit | 'speech-only'>;
+export const EVAL_SPLITS: readonly EvalSplit[] = AUDIO_SPLITS.filter((s): s is EvalSplit => s !== 'speech-only' && !isAlignedSplit(s));
 /** The model's own training pairs (`--split train`), for `eval asr` and `eval tts`. */
 export const TRAIN_SPLIT = 'train';
 export type InputSplit = EvalSplit | typeof TRAIN_SPLIT;
