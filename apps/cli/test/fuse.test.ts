@@ -8,7 +8,7 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
-import { TextTower } from '@zipper/text';
+import { TextTower, WordLm } from '@zipper/text';
 import { readWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
@@ -261,6 +261,50 @@ describe('zipper fuse train', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { id: string; hyp: string });
     for (const row of lxRows) for (const w of row.hyp.split(' ').filter(Boolean)) expect(lexicon.has(w)).toBe(true);
+    // the unknown-word count (metrics.json and every utterance): 0 without an unknown-word cost; with a
+    // nearly free one, the hypothesis words the LM lacks, in every utterance and in all
+    expect((lxm as { unknownWords?: number }).unknownWords).toBe(0);
+    expect(lxRows.map((r) => (r as { unknownWords?: number }).unknownWords)).toEqual(lxRows.map(() => 0));
+    // (an LM of the text without the word "a", which this tiny model says for every utterance)
+    const noA = path.join(data, 'no-a.txt');
+    const textOnly = readFileSync(path.join(data, 'text-only.txt'), 'utf8').trimEnd().split('\n');
+    writeFileSync(
+      noA,
+      `${textOnly
+        .map((l) =>
+          l
+            .split(' ')
+            .filter((w) => w !== 'a')
+            .join(' '),
+        )
+        .join('\n')}\n`,
+    );
+    const noALm = path.join(data, 'no-a.safetensors');
+    expect((await runZipper(['lm', 'build', '--text', noA, '--out', noALm, '--order', '3', '--min-count', '1', '--json'])).code).toBe(0);
+    const lmWords = new Set(WordLm.decode(new Uint8Array(readFileSync(noALm))).words);
+    expect(lmWords.has('a')).toBe(false);
+    const ux = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+      ...['--decoder', 'lexicon', '--lm', noALm, '--oov-byte-log-prob=-0.01', '--out', path.join(data, 'unknown'), '--json'],
+    ]);
+    expect(ux.code, ux.stderr).toBe(0);
+    const uxRows = readFileSync(path.join(data, 'unknown', 'utterances.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; hyp: string; unknownWords: number });
+    const lacked = uxRows.map((r) => r.hyp.split(' ').filter((w) => w !== '' && !lmWords.has(w)).length);
+    expect(uxRows.map((r) => r.unknownWords)).toEqual(lacked);
+    expect((summaryOf(ux) as { unknownWords: number }).unknownWords).toBe(lacked.reduce((a, n) => a + n, 0));
+    expect(lacked.some((n) => n > 0)).toBe(true);
+    const ut = await runZipper([
+      ...['transcribe', path.join(data, 'audio', 'test-clean', `${uxRows[0]!.id}.wav`), '--model', out],
+      ...['--decoder', 'lexicon', '--lm', noALm, '--oov-byte-log-prob=-0.01', '--json'],
+    ]);
+    expect(ut.code, ut.stderr).toBe(0);
+    expect((summaryOf(ut) as { results: { text: string; unknownWords: number }[] }).results[0]).toMatchObject({
+      text: uxRows[0]!.hyp.trim(),
+      unknownWords: uxRows[0]!.unknownWords,
+    });
     // --rescore W: a vanishing weight keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
     const rs = await runZipper([
       ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],

@@ -15,7 +15,14 @@
 import { ConfigError } from '@zipper/core';
 import { CTC_BYTE_CLASSES, towerSpec, type CtcHeadSpec } from './config.js';
 import { ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
-import { ctcLexiconBeam, resolveLexiconBeamOptions, withCarriedSearch, type ByteLexicon, type LexiconBeamOptions } from './ctc-lexicon.js';
+import {
+  ctcLexiconBeam,
+  resolveLexiconBeamOptions,
+  withCarriedSearch,
+  type ByteLexicon,
+  type LexiconBeamOptions,
+  type LexiconHypothesis,
+} from './ctc-lexicon.js';
 import { wrapSegment } from './segments.js';
 import { targetLogProbsAfter } from './target-log-probs.js';
 import type { Zipper } from './zipper.js';
@@ -40,7 +47,12 @@ export interface CtcTranscript {
   readonly count: number;
   /** When rescored: the search's n best in its own order (the first is its transcript without rescoring). */
   readonly candidates?: readonly string[];
+  /** Lexicon search only: how many of its words the lexicon lacks (spelled with `oovByteLogProb`; 0 without it). */
+  readonly unknown?: number;
 }
+
+/** The words of a lexicon hypothesis that the lexicon lacks (id -1). */
+const unknownIn = (h: LexiconHypothesis): number => h.words.reduce((n, w) => n + (w < 0 ? 1 : 0), 0);
 
 /**
  * Per row of `inputs` (the head's source ids, bos and eos included), its transcript.
@@ -74,19 +86,19 @@ export function ctcTranscripts(
   if (search.rescoreWeight === 0) {
     return rows.map((row) => {
       const best = ctcLexiconBeam(row, classes, o.lexicon!, { ...search, nBest: 1 })[0];
-      return { text: best?.text ?? '', count: best?.words.length ?? 0 };
+      return { text: best?.text ?? '', count: best?.words.length ?? 0, unknown: best ? unknownIn(best) : 0 };
     });
   }
   const weight = search.rescoreWeight;
   const target = towerSpec(zipper.config, head.to);
   return rows.map((row, i) => {
     const hyps = ctcLexiconBeam(row, classes, o.lexicon!, search);
-    if (hyps.length === 0) return { text: '', count: 0, candidates: [] };
+    if (hyps.length === 0) return { text: '', count: 0, candidates: [], unknown: 0 };
     const candidates = hyps.map((h) => h.text);
     const ids = hyps.map((h) => Array.from(encode!(h.text)));
     // a hypothesis longer than the decoder's context cannot be scored: the row keeps the search's ranking
     if (hyps.length === 1 || ids.some((x) => x.length + 2 > target.config.maxSeqLen))
-      return { text: hyps[0]!.text, count: hyps[0]!.words.length, candidates };
+      return { text: hyps[0]!.text, count: hyps[0]!.words.length, candidates, unknown: unknownIn(hyps[0]!) };
     const source = { tower: head.from, ids: inputs[i]! };
     const att = targetLogProbsAfter(
       zipper,
@@ -97,6 +109,6 @@ export function ctcTranscripts(
     hyps.forEach((h, k) => {
       if (h.score + weight * att[k]! > hyps[best]!.score + weight * att[best]!) best = k;
     });
-    return { text: hyps[best]!.text, count: hyps[best]!.words.length, candidates };
+    return { text: hyps[best]!.text, count: hyps[best]!.words.length, candidates, unknown: unknownIn(hyps[best]!) };
   });
 }

@@ -56,6 +56,12 @@ describe('a CTC head carrying its lexicon search settings', () => {
     const carriedOut = ctcTranscripts(withSettings, rows, () => '', { lexicon, search: pruning });
     // equal to the plain model searched with the same settings given
     expect(carriedOut).toEqual(ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, ...carried } }));
+    // each transcript counts the words its lexicon lacks (unknown words; nearly free here, so some are spelled), and only those
+    const known = new Set(lexicon.lm.words);
+    const loose = ctcTranscripts(plain, rows, () => '', { lexicon, search: { ...pruning, oovByteLogProb: -0.01 } });
+    for (const out of [carriedOut, loose])
+      expect(out.map((t) => t.unknown)).toEqual(out.map((t) => t.text.split(' ').filter((w) => w !== '' && !known.has(w)).length));
+    expect(loose.some((t) => t.unknown! > 0)).toBe(true);
     // and not the defaults' transcripts: the settings matter on these rows
     const defaults = ctcTranscripts(plain, rows, () => '', { lexicon, search: pruning });
     expect(carriedOut.map((t) => t.text)).not.toEqual(defaults.map((t) => t.text));

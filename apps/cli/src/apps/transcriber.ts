@@ -36,6 +36,8 @@ export interface Transcript {
   readonly finishReason: string;
   /** The decoder that wrote it (`auto` resolved). */
   readonly decoder: AsrDecoder;
+  /** The lexicon search only: words of the transcript its lexicon lacks (spelled with an unknown-word cost; 0 without one). */
+  readonly unknownWords?: number;
 }
 
 /** How the apps decode speech: see `TranscribeOptions.decoder`. */
@@ -181,6 +183,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const order = pieces.map((_, j) => j).sort((a, b) => pieces[a]!.u.length - pieces[b]!.u.length || a - b);
   const texts: string[] = new Array<string>(pieces.length);
   const reasons: string[] = new Array<string>(pieces.length);
+  const unknown: number[] = new Array<number>(pieces.length).fill(0);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
     if (decoder !== 'attention') {
@@ -195,6 +198,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       rows.forEach((j, r) => {
         texts[j] = got[r]!.text;
         reasons[j] = 'stop';
+        unknown[j] = got[r]!.unknown ?? 0;
       });
       o.onProgress?.(Math.min(at + batch, order.length), order.length);
       continue;
@@ -224,6 +228,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       pieces: mine.length,
       finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
       decoder,
+      ...(decoder === 'lexicon' ? { unknownWords: mine.reduce((n, { j }) => n + unknown[j]!, 0) } : {}),
     };
   });
 }

@@ -134,6 +134,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const hyps: string[] = new Array<string>(input.records.length);
     const finishReasons: string[] = new Array<string>(input.records.length);
     const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
+    const unknown: number[] = new Array<number>(input.records.length).fill(0);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
       if (decoder !== 'attention') {
@@ -145,6 +146,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
           hyps[r] = texts[j]!.text;
           finishReasons[r] = decoder;
           if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
+          unknown[r] = texts[j]!.unknown ?? 0;
         });
         process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
         continue;
@@ -179,6 +181,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         errors: errorsOf(s.perUtterance[i]!),
         units: units[i]!.length,
         finishReason: finishReasons[i],
+        ...(search ? { unknownWords: unknown[i] } : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);
@@ -199,6 +202,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
       ...(search ? { lexicon: { ...search.options, words: search.lexicon.lm.words.length } } : {}),
+      // words of the transcripts the lexicon lacks (spelled with oovByteLogProb; 0 without it)
+      ...(search ? { unknownWords: unknown.reduce((a, n) => a + n, 0) } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),
