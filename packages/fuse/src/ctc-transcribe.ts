@@ -51,8 +51,11 @@ export interface CtcTranscript {
   readonly unknown?: number;
 }
 
-/** The words of a lexicon hypothesis that the lexicon lacks (id -1). */
-const unknownIn = (h: LexiconHypothesis): number => h.words.reduce((n, w) => n + (w < 0 ? 1 : 0), 0);
+/** A lexicon hypothesis as a transcript: its text, its words, and those of them the lexicon lacks (id -1); none: empty. */
+const transcriptOf = (h: LexiconHypothesis | undefined): CtcTranscript =>
+  h
+    ? { text: h.text, count: h.words.length, unknown: h.words.reduce((n, w) => n + (w < 0 ? 1 : 0), 0) }
+    : { text: '', count: 0, unknown: 0 };
 
 /**
  * Per row of `inputs` (the head's source ids, bos and eos included), its transcript.
@@ -85,20 +88,18 @@ export function ctcTranscripts(
   const { rows, classes } = ctcLogProbs(zipper, inputs, head);
   if (search.rescoreWeight === 0) {
     return rows.map((row) => {
-      const best = ctcLexiconBeam(row, classes, o.lexicon!, { ...search, nBest: 1 })[0];
-      return { text: best?.text ?? '', count: best?.words.length ?? 0, unknown: best ? unknownIn(best) : 0 };
+      return transcriptOf(ctcLexiconBeam(row, classes, o.lexicon!, { ...search, nBest: 1 })[0]);
     });
   }
   const weight = search.rescoreWeight;
   const target = towerSpec(zipper.config, head.to);
   return rows.map((row, i) => {
     const hyps = ctcLexiconBeam(row, classes, o.lexicon!, search);
-    if (hyps.length === 0) return { text: '', count: 0, candidates: [], unknown: 0 };
+    if (hyps.length === 0) return { ...transcriptOf(undefined), candidates: [] };
     const candidates = hyps.map((h) => h.text);
     const ids = hyps.map((h) => Array.from(encode!(h.text)));
     // a hypothesis longer than the decoder's context cannot be scored: the row keeps the search's ranking
-    if (hyps.length === 1 || ids.some((x) => x.length + 2 > target.config.maxSeqLen))
-      return { text: hyps[0]!.text, count: hyps[0]!.words.length, candidates, unknown: unknownIn(hyps[0]!) };
+    if (hyps.length === 1 || ids.some((x) => x.length + 2 > target.config.maxSeqLen)) return { ...transcriptOf(hyps[0]), candidates };
     const source = { tower: head.from, ids: inputs[i]! };
     const att = targetLogProbsAfter(
       zipper,
@@ -109,6 +110,6 @@ export function ctcTranscripts(
     hyps.forEach((h, k) => {
       if (h.score + weight * att[k]! > hyps[best]!.score + weight * att[best]!) best = k;
     });
-    return { text: hyps[best]!.text, count: hyps[best]!.words.length, candidates, unknown: unknownIn(hyps[best]!) };
+    return { ...transcriptOf(hyps[best]), candidates };
   });
 }
