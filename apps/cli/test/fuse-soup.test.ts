@@ -154,7 +154,13 @@ describe('zipper fuse soup', () => {
       .split('\n');
     writeFileSync(path.join(at('short'), 'loss.jsonl'), `${log.filter((l) => !l.includes('"step":6')).join('\n')}\n`);
     await fail([at('a'), at('short')], 'x9', [], /short stopped at step 5 of its 6-step schedule/);
-    for (const x of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9']) expect(readdirSync(data)).not.toContain(x);
+    // a run on another tower (its run.json says so; --init-from itself refuses one, so this is a copy edited)
+    cpSync(at('b'), at('retowered'), { recursive: true });
+    const b = JSON.parse(readFileSync(path.join(at('b'), 'run.json'), 'utf8')) as FuseRun;
+    const retowered = { ...b, towers: { ...b.towers, speech: { ...b.towers.speech, sha256: '0'.repeat(64) } } };
+    writeFileSync(path.join(at('retowered'), 'run.json'), JSON.stringify(retowered));
+    await fail([at('a'), at('retowered')], 'x12', [], /retowered has another speech tower \(sha256 000000000000\.\.\.\) than .*\/a/);
+    for (const x of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7', 'x8', 'x9', 'x12']) expect(readdirSync(data)).not.toContain(x);
 
     const warm = await train(at('x10'), '--init-from', at('soup'));
     expect(warm.code).toBe(2);
