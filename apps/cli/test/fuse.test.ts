@@ -305,6 +305,47 @@ describe('zipper fuse train', () => {
       text: uxRows[0]!.hyp.trim(),
       unknownWords: uxRows[0]!.unknownWords,
     });
+    // zipper lm build --dictionary: "a" (a word list's "A", normalized) kept beside the no-a counts; lines not one word dropped;
+    // with a dictionary-word cost the search spells it (a dictionary word, not an unknown one), without one it cannot
+    const dictFile = path.join(data, 'words.txt');
+    writeFileSync(dictFile, 'A\nAC/DC\ntwo words\n\nDébâcle\n');
+    const dictLm = path.join(data, 'no-a-dict.safetensors');
+    const db = await runZipper([
+      'lm',
+      'build',
+      '--text',
+      noA,
+      '--out',
+      dictLm,
+      '--order',
+      '3',
+      '--min-count',
+      '1',
+      '--dictionary',
+      dictFile,
+      '--json',
+    ]);
+    expect(db.code, db.stderr).toBe(0);
+    expect(summaryOf(db)).toMatchObject({ dictionary: 2, dictionaryDropped: 2 });
+    expect(WordLm.decode(new Uint8Array(readFileSync(dictLm))).dictionary).toEqual(['a', 'debacle']);
+    const dictEval = (extra: string[], name: string) =>
+      runZipper([
+        ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
+        ...['--decoder', 'lexicon', '--lm', dictLm, '--rescore', '0', ...extra, '--out', path.join(data, name), '--json'],
+      ]);
+    const dx = await dictEval(['--dictionary-word-log-prob=-0.01'], 'dict');
+    expect(dx.code, dx.stderr).toBe(0);
+    const dxRows = readFileSync(path.join(data, 'dict', 'utterances.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { hyp: string; unknownWords: number });
+    expect(dxRows.some((r) => r.hyp.split(' ').includes('a'))).toBe(true);
+    for (const r of dxRows)
+      for (const w of r.hyp.split(' ').filter(Boolean)) expect(lmWords.has(w) || w === 'a' || w === 'debacle').toBe(true);
+    expect(dxRows.map((r) => r.unknownWords)).toEqual(dxRows.map(() => 0));
+    const d0 = await dictEval([], 'dict-off');
+    expect(d0.code, d0.stderr).toBe(0);
+    expect(readFileSync(path.join(data, 'dict-off', 'hyp.txt'), 'utf8').split(/\s+/)).not.toContain('a');
     // --rescore W: a vanishing weight keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
     const rs = await runZipper([
       ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '4'],
@@ -342,9 +383,17 @@ describe('zipper fuse train', () => {
       .filter(Boolean))
       expect(lexicon.has(h)).toBe(true);
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--n-best', '4'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--oov-byte-log-prob=-4'], /--n-best and --oov-byte-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--n-best', '4'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--oov-byte-log-prob=-4'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
+      [
+        ['--decoder', 'ctc', '--dictionary-word-log-prob=-4'],
+        /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/,
+      ],
+      [
+        ['--decoder', 'lexicon', '--lm', lmFile, '--dictionary-word-log-prob', '2'],
+        /--dictionary-word-log-prob must be a number <= 0, got "2"/,
+      ],
       [['--decoder', 'lexicon', '--lm', lmFile, '--oov-byte-log-prob', '2'], /--oov-byte-log-prob must be a number <= 0, got "2"/],
       [['--decoder', 'lexicon', '--lm', lmFile, '--rescore', 'x'], /--rescore must be a non-negative number/],
       [
@@ -387,7 +436,7 @@ describe('zipper fuse train', () => {
       readFileSync(path.join(data, 'rescore-default', 'hyp.txt'), 'utf8').trim(),
     );
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--n-best and --oov-byte-log-prob are for --decoder lexicon \(or auto\)/],
+      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon \(or auto\)/],
       [['--n-best', '0'], /--n-best must be an integer >= 1/],
       [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc
     ] as const) {

@@ -14,7 +14,11 @@
  * so spelled that the lexicon lacks takes `oovByteLogProb` per byte in place of its LM
  * log-probability (an unknown word, scored like a character LM; the words after it are scored as
  * after a sentence's start). Per byte, not per word: at a flat cost per word, one long unknown word
- * is cheaper than the several known words it runs together.
+ * is cheaper than the several known words it runs together. An LM with a dictionary (a word list
+ * of the language, @zipper/text's `WordLm.dictionary`, not counted) lets the search spell its words
+ * too when `dictionaryWordLogProb` is set: each at that flat cost in place of an LM log-probability,
+ * the context starting again after it as after an unknown word (a flat cost per word here: the
+ * dictionary holds whole words only, so one cannot run several together).
  *
  *   const lm = WordLm.decode(bytes);                   // @zipper/text
  *   const lexicon = ByteLexicon.of(lm);                 // once per LM
@@ -39,9 +43,12 @@ export interface WordScorer {
   logProb(prev: number, next: number, before: number): number;
   /** ln p(w). */
   unigramLogProb(w: number): number;
+  /** Words beyond the lexicon the search may spell (`dictionaryWordLogProb`), none of them in `words`. */
+  readonly dictionary?: readonly string[];
 }
 
 const SPACE = 32;
+const ENCODER = new TextEncoder();
 
 /** The lexicon's words as a trie over their UTF-8 bytes, each node with its best unigram below. */
 export class ByteLexicon {
@@ -49,35 +56,55 @@ export class ByteLexicon {
   private readonly children: Map<number, number>[] = [new Map()];
   /** Per node: the word id ending there, or -1. */
   private readonly wordAt: number[] = [-1];
-  /** Per node: the largest ln p(w) of the words at or below it. */
+  /** Per node: the largest ln p(w) of the words at or below it (-Infinity: only dictionary words). */
   private readonly best: number[] = [-Infinity];
+  /** Per node: the index of the dictionary word ending there, or -1. */
+  private readonly dictAt: number[] = [-1];
+  /** Per node: whether a dictionary word ends at or below it. */
+  private readonly dictBelow: boolean[] = [false];
   /** The bytes the lexicon's words are spelled with (an unknown word is spelled with these only). */
   private readonly alphabet = new Set<number>();
 
   private constructor(readonly lm: WordScorer) {
-    const enc = new TextEncoder();
     lm.words.forEach((w, id) => {
-      const bytes = enc.encode(w);
-      if (bytes.length === 0 || bytes.includes(SPACE))
-        throw new ConfigError(`lexicon word ${id} (${JSON.stringify(w)}) is empty or holds a space`);
       const p = lm.unigramLogProb(id);
-      let node = 0;
       this.best[0] = Math.max(this.best[0]!, p);
-      for (const b of bytes) {
+      const node = this.insert(w, `lexicon word ${id}`, (n, b) => {
+        this.best[n] = Math.max(this.best[n]!, p);
         this.alphabet.add(b);
-        let next = this.children[node]!.get(b);
-        if (next === undefined) {
-          next = this.children.length;
-          this.children.push(new Map());
-          this.wordAt.push(-1);
-          this.best.push(-Infinity);
-          this.children[node]!.set(b, next);
-        }
-        node = next;
-        this.best[node] = Math.max(this.best[node]!, p);
-      }
+      });
       this.wordAt[node] = id;
     });
+    (lm.dictionary ?? []).forEach((w, i) => {
+      this.dictBelow[0] = true;
+      const node = this.insert(w, `dictionary word ${i}`, (n) => {
+        this.dictBelow[n] = true;
+      });
+      if (this.wordAt[node]! >= 0) throw new ConfigError(`dictionary word ${i} (${JSON.stringify(w)}) is in the lexicon`);
+      this.dictAt[node] = i;
+    });
+  }
+
+  /** Adds `word`'s bytes to the trie, `visit` called on each node below the root and its byte; its last node. */
+  private insert(word: string, what: string, visit: (node: number, byte: number) => void): number {
+    const bytes = ENCODER.encode(word);
+    if (bytes.length === 0 || bytes.includes(SPACE)) throw new ConfigError(`${what} (${JSON.stringify(word)}) is empty or holds a space`);
+    let node = 0;
+    for (const b of bytes) {
+      let next = this.children[node]!.get(b);
+      if (next === undefined) {
+        next = this.children.length;
+        this.children.push(new Map());
+        this.wordAt.push(-1);
+        this.best.push(-Infinity);
+        this.dictAt.push(-1);
+        this.dictBelow.push(false);
+        this.children[node]!.set(b, next);
+      }
+      node = next;
+      visit(node, b);
+    }
+    return node;
   }
 
   static of(lm: WordScorer): ByteLexicon {
@@ -97,8 +124,19 @@ export class ByteLexicon {
     return this.wordAt[node]!;
   }
 
+  /** The largest ln p(w) of the lexicon's words at or below `node` (-Infinity where only dictionary words are). */
   lookahead(node: number): number {
     return this.best[node]!;
+  }
+
+  /** The index in the LM's `dictionary` of the word ending at `node`, or -1. */
+  dictionaryWord(node: number): number {
+    return this.dictAt[node]!;
+  }
+
+  /** Whether a dictionary word ends at or below `node`. */
+  reachesDictionary(node: number): boolean {
+    return this.dictBelow[node]!;
   }
 
   /** Whether some word of the lexicon holds the byte. */
@@ -146,10 +184,18 @@ export interface LexiconBeamOptions {
    * 0, e.g. -3: an unknown word of n bytes scores n times it in place of its LM log-probability.
    */
   readonly oovByteLogProb?: number;
+  /**
+   * ln p_lm given to a word of the LM's dictionary (`WordScorer.dictionary`), a finite value at most
+   * 0, e.g. -15 (default none, undefined: the dictionary is not spelled; so too with an LM without one).
+   */
+  readonly dictionaryWordLogProb?: number;
 }
 
-/** Every setting given a value, but `oovByteLogProb`, which stays absent where there is none. */
-export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, 'oovByteLogProb'>> & Pick<LexiconBeamOptions, 'oovByteLogProb'>;
+/** The settings that stay absent where there is none. */
+type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb';
+
+/** Every setting given a value, but `oovByteLogProb` and `dictionaryWordLogProb`, which stay absent where there is none. */
+export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
 
 /**
  * The search settings a model may carry for its CTC head (`CtcHeadSpec.search`, chosen on a dev
@@ -158,7 +204,16 @@ export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, 'oovB
  */
 export type LexiconSearchSettings = Pick<LexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
 
-export const LEXICON_SEARCH_KEYS = ['beam', 'lmWeight', 'wordBonus', 'blankPenalty', 'rescoreWeight', 'nBest', 'oovByteLogProb'] as const;
+export const LEXICON_SEARCH_KEYS = [
+  'beam',
+  'lmWeight',
+  'wordBonus',
+  'blankPenalty',
+  'rescoreWeight',
+  'nBest',
+  'oovByteLogProb',
+  'dictionaryWordLogProb',
+] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
 export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
@@ -169,12 +224,14 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   rescoreWeight: 'rescore weight',
   nBest: 'n best',
   oovByteLogProb: 'unknown-word log-prob per byte',
+  dictionaryWordLogProb: 'dictionary-word log-prob',
 };
 
 /**
  * The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank
  * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
- * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam. Settings
+ * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam, and with a
+ * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that. Settings
  * recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
  */
 export function lexiconSearchText(
@@ -183,6 +240,7 @@ export function lexiconSearchText(
   const search = (['lmWeight', 'wordBonus', 'blankPenalty', 'beam'] as const)
     .map((k) => `${LEXICON_SEARCH_LABELS[k]} ${s[k]}`)
     .concat(s.oovByteLogProb !== undefined ? [`unknown words spelled at ln p ${s.oovByteLogProb} a byte`] : [])
+    .concat(s.dictionaryWordLogProb !== undefined ? [`dictionary words at ln p ${s.dictionaryWordLogProb}`] : [])
     .join(', ');
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   return rescoreWeight > 0
@@ -248,6 +306,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     nBest: o.nBest ?? (rescoreWeight > 0 ? 8 : 1),
     rescoreWeight,
     ...(o.oovByteLogProb !== undefined ? { oovByteLogProb: o.oovByteLogProb } : {}),
+    ...(o.dictionaryWordLogProb !== undefined ? { dictionaryWordLogProb: o.dictionaryWordLogProb } : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -259,23 +318,25 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
   if (r.margin <= 0) throw new ConfigError(`margin must be > 0, got ${r.margin}`);
   if (r.oovByteLogProb !== undefined && !(Number.isFinite(r.oovByteLogProb) && r.oovByteLogProb <= 0))
     throw new ConfigError(`oovByteLogProb must be a finite number <= 0 (leave it out for none), got ${r.oovByteLogProb}`);
+  if (r.dictionaryWordLogProb !== undefined && !(Number.isFinite(r.dictionaryWordLogProb) && r.dictionaryWordLogProb <= 0))
+    throw new ConfigError(`dictionaryWordLogProb must be a finite number <= 0 (leave it out for none), got ${r.dictionaryWordLogProb}`);
   return r;
 }
 
 export interface LexiconHypothesis {
   readonly text: string;
-  /** Word ids of the lexicon, -1 for an unknown word (`oovByteLogProb`). */
+  /** Word ids of the lexicon, -1 for an unknown word (`oovByteLogProb`), -2 for a dictionary word (`dictionaryWordLogProb`). */
   readonly words: readonly number[];
   /** ln p_ctc(the labels), the blank penalized by `blankPenalty`: summed over the alignments the search kept. */
   readonly ctc: number;
-  /** ln p_lm(words, </s>), `oovByteLogProb` for each byte of an unknown word. */
+  /** ln p_lm(words, </s>), `oovByteLogProb` for each byte of an unknown word, `dictionaryWordLogProb` for a dictionary word. */
   readonly lm: number;
   /** ctc + lmWeight * lm + wordBonus * |words|: the rank. */
   readonly score: number;
 }
 
 interface WordList {
-  /** The lexicon's id, -1 for an unknown word. */
+  /** The lexicon's id, -1 for an unknown word, -2 for a dictionary word. */
   readonly word: number;
   readonly text: string;
   readonly rest: WordList | null;
@@ -339,10 +400,14 @@ export function ctcLexiconBeam(
   const lm = lexicon.lm;
   const oov = o.oovByteLogProb;
   const open = oov !== undefined;
-  // a partial word ranks with its best unigram below it, or as an unknown word so far where that is better
+  const dictCost = (lm.dictionary?.length ?? 0) > 0 ? o.dictionaryWordLogProb : undefined;
+  // a partial word ranks with its best unigram below it, the dictionary's cost where a dictionary
+  // word is below it, or as an unknown word so far: the best of these
   const unknown = (p: Prefix) => oov! * partialBytes(p.key);
+  const onTrie = (node: number) =>
+    dictCost !== undefined && lexicon.reachesDictionary(node) ? Math.max(lexicon.lookahead(node), dictCost) : lexicon.lookahead(node);
   const partial = (p: Prefix) =>
-    p.node === 0 ? 0 : p.node < 0 ? unknown(p) : open ? Math.max(lexicon.lookahead(p.node), unknown(p)) : lexicon.lookahead(p.node);
+    p.node === 0 ? 0 : p.node < 0 ? unknown(p) : open ? Math.max(onTrie(p.node), unknown(p)) : onTrie(p.node);
   const rank = (p: Prefix) => logAdd(p.b, p.n) + o.lmWeight * (p.lm + partial(p)) + o.wordBonus * p.count;
   let beam: Prefix[] = [{ key: '', last: -1, node: 0, words: null, count: 0, lm: 0, b: 0, n: -Infinity }];
   for (let t = 0; t < T; t++) {
@@ -428,7 +493,12 @@ export function ctcLexiconBeam(
       const [prev, before] = context(p.words);
       return { words: { word: w, text: lm.words[w]!, rest: p.words }, lm: p.lm + lm.logProb(prev, w, before) };
     }
-    if (!open || p.node === 0) return undefined;
+    if (p.node === 0) return undefined;
+    const d = dictCost !== undefined && p.node > 0 ? lexicon.dictionaryWord(p.node) : -1;
+    // a dictionary word, or the same bytes as an unknown word where that scores better (a short word)
+    if (d >= 0 && !(open && unknown(p) > dictCost!))
+      return { words: { word: -2, text: lm.dictionary![d]!, rest: p.words }, lm: p.lm + dictCost! };
+    if (!open) return undefined;
     return { words: { word: -1, text: partialWord(p.key), rest: p.words }, lm: p.lm + unknown(p) };
   }
 
@@ -439,7 +509,9 @@ export function ctcLexiconBeam(
       if (!ended) return undefined; // no word ends here (or two spaces)
       return { key: `${p.key} `, last: c, node: 0, words: ended.words, count: p.count + 1, lm: ended.lm };
     }
-    const child = p.node >= 0 ? lexicon.child(p.node, c) : undefined;
+    const found = p.node >= 0 ? lexicon.child(p.node, c) : undefined;
+    // a node only dictionary words pass is off the trie without the dictionary
+    const child = found !== undefined && (dictCost !== undefined || lexicon.lookahead(found) > -Infinity) ? found : undefined;
     const node = child ?? (open && lexicon.spells(c) ? -1 : undefined);
     if (node === undefined) return undefined;
     return { key: p.key + String.fromCharCode(c), last: c, node, words: p.words, count: p.count, lm: p.lm };

@@ -47,14 +47,17 @@ export interface CtcTranscript {
   readonly count: number;
   /** When rescored: the search's n best in its own order (the first is its transcript without rescoring). */
   readonly candidates?: readonly string[];
-  /** Lexicon search only: how many of its words the lexicon lacks (spelled with `oovByteLogProb`; 0 without it). */
+  /**
+   * Lexicon search only: how many of its words neither the lexicon nor its dictionary holds (spelled
+   * freely with `oovByteLogProb`; 0 without it). Dictionary words are not counted.
+   */
   readonly unknown?: number;
 }
 
-/** A lexicon hypothesis as a transcript: its text, its words, and those of them the lexicon lacks (id -1); none: empty. */
+/** A lexicon hypothesis as a transcript: its text, its words, and the unknown ones (id -1); none: empty. */
 const transcriptOf = (h: LexiconHypothesis | undefined): CtcTranscript =>
   h
-    ? { text: h.text, count: h.words.length, unknown: h.words.reduce((n, w) => n + (w < 0 ? 1 : 0), 0) }
+    ? { text: h.text, count: h.words.length, unknown: h.words.reduce((n, w) => n + (w === -1 ? 1 : 0), 0) }
     : { text: '', count: 0, unknown: 0 };
 
 /**

@@ -4,7 +4,8 @@
  * score is the exact probability of its labels (CtcPrefixScorer, itself checked against every
  * alignment in ctc-joint.test.ts); the LM weight, the word bonus and the blank penalty move the
  * choice the way their definitions say; each word is scored after the two before it (a trigram LM); the trie's lookahead is the best unigram below a node; with `oovByteLogProb` an unknown word is spelled from the lexicon's letters at that
- * cost a byte, its score exact and the LM context restarted after it; where every prefix ends inside a
+ * cost a byte, its score exact and the LM context restarted after it; with `dictionaryWordLogProb` a word of
+ * the LM's dictionary at that flat cost (and without it the dictionary changes nothing); where every prefix ends inside a
  * word the lexicon cannot complete, the completed words come back; bad input is a typed error.
  */
 import { ConfigError, ShapeError } from '@zipper/core';
@@ -210,6 +211,51 @@ describe('ctcLexiconBeam', () => {
     expect(h!.text).toBe('fé');
   });
 
+  it('with dictionaryWordLogProb a dictionary word is spelled at that flat cost, scored exactly; without it, never', () => {
+    const base = unigramLm({ cat: 0.3, cab: 0.2, at: 0.2, a: 0.1 });
+    const withDict = ByteLexicon.of({ ...base, dictionary: ['cax', 'cabs'] });
+    const wide = { lmWeight: 1, wordBonus: 0, blankPenalty: 0, beam: 64, nBest: 4, labelThreshold: -1e9, margin: 1e9 };
+    // without the setting the dictionary changes nothing: the same hypotheses, number for number
+    expect(ctcLexiconBeam(cat, C, withDict, wide)).toEqual(ctcLexiconBeam(cat, C, lexicon, wide));
+    expect(ctcLexiconBeam(cat, C, withDict, { ...wide, oovByteLogProb: -0.1 })).toEqual(
+      ctcLexiconBeam(cat, C, lexicon, { ...wide, oovByteLogProb: -0.1 }),
+    );
+    const [cax] = ctcLexiconBeam(cat, C, withDict, { ...wide, dictionaryWordLogProb: -0.1 });
+    expect(cax!.text).toBe('cax');
+    expect(cax!.words).toEqual([-2]);
+    // the flat cost, then </s> as after <s> (the context restarts): the boundary's p, 1 - 0.8
+    expect(cax!.lm).toBeCloseTo(-0.1 + Math.log(0.2), 12);
+    const scorer = new CtcPrefixScorer(cat, cat.length / (C + 1), C);
+    let g = scorer.initial();
+    for (const ch of 'cax') g = scorer.extend(g, ch.charCodeAt(0));
+    expect(cax!.ctc).toBeCloseTo(scorer.final(g), 10);
+    expect(cax!.score).toBeCloseTo(cax!.ctc + cax!.lm, 10);
+    // at 5 nats a dictionary word costs more than the head's doubt between x and t
+    expect(ctcLexiconBeam(cat, C, withDict, { ...wide, dictionaryWordLogProb: -5 })[0]!.text).toBe('cat');
+    // the same bytes spelled freely where that is cheaper (3 bytes at -0.01 > -0.1): an unknown word, else the dictionary's
+    expect(ctcLexiconBeam(cat, C, withDict, { ...wide, dictionaryWordLogProb: -0.1, oovByteLogProb: -0.01 })[0]!.words).toEqual([-1]);
+    expect(ctcLexiconBeam(cat, C, withDict, { ...wide, dictionaryWordLogProb: -0.1, oovByteLogProb: -1 })[0]!.words).toEqual([-2]);
+    // the trie: "cax" is a dictionary word only (no lexicon word below: lookahead -Infinity); "cab" leads to both
+    const node = (w: string) => [...w].reduce((n, ch) => withDict.child(n, ch.charCodeAt(0))!, 0);
+    expect(withDict.lookahead(node('cax'))).toBe(-Infinity);
+    expect(withDict.dictionaryWord(node('cax'))).toBe(0);
+    expect(withDict.dictionaryWord(node('cabs'))).toBe(1);
+    expect(withDict.reachesDictionary(node('cab'))).toBe(true);
+    expect(withDict.lookahead(node('cab'))).toBeCloseTo(Math.log(0.2), 12);
+    expect(withDict.reachesDictionary(node('at'))).toBe(false);
+    expect(withDict.dictionaryWord(node('cab'))).toBe(-1);
+    // a dictionary word restarts the context as an unknown word does: "zz at" scores at after <s> <s>
+    const lp = frames({ z: 0.9 }, { blank: 0.9 }, { z: 0.9 }, { space: 0.9 }, { a: 0.9 }, { t: 0.9 }, { blank: 0.9 });
+    const words = ['at', 'zoo'];
+    const B = words.length;
+    const value = (prev: number, next: number, before: number) => -(1 + before * 9 + prev * 3 + next) / 100;
+    const lm: WordScorer = { words, boundary: B, logProb: value, unigramLogProb: () => Math.log(0.3), dictionary: ['zz'] };
+    const [best] = ctcLexiconBeam(lp, C, ByteLexicon.of(lm), { lmWeight: 1, wordBonus: 0, blankPenalty: 0, dictionaryWordLogProb: -0.5 });
+    expect(best!.text).toBe('zz at');
+    expect(best!.words).toEqual([-2, 0]);
+    expect(best!.lm).toBeCloseTo(-0.5 + value(B, 0, B) + value(0, B, B), 12);
+  });
+
   it('where every prefix kept ends inside a word no lexicon word completes: the completed words, not nothing', () => {
     // "at ca": "ca" begins "cat" but the t never comes; "at" alone lost the two clear letters (below the margin)
     const lp = frames({ a: 0.9 }, { t: 0.9 }, { space: 0.9 }, { c: 0.9 }, { a: 0.9 }, { blank: 0.9 });
@@ -232,5 +278,9 @@ describe('ctcLexiconBeam', () => {
     expect(() => ctcLexiconBeam(cat, C, lexicon, { margin: 0 })).toThrow(ConfigError);
     expect(() => ctcLexiconBeam(cat, C, lexicon, { blankPenalty: NaN })).toThrow(ConfigError);
     expect(() => ByteLexicon.of(unigramLm({ 'a b': 0.5 }))).toThrow(/holds a space/);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { dictionaryWordLogProb: 1 })).toThrow(ConfigError);
+    expect(() => ctcLexiconBeam(cat, C, lexicon, { dictionaryWordLogProb: -Infinity })).toThrow(ConfigError);
+    expect(() => ByteLexicon.of({ ...unigramLm({ at: 0.5 }), dictionary: ['at'] })).toThrow(/dictionary word 0 .* is in the lexicon/);
+    expect(() => ByteLexicon.of({ ...unigramLm({ at: 0.5 }), dictionary: ['x y'] })).toThrow(/dictionary word 0 .* holds a space/);
   });
 });

@@ -89,6 +89,8 @@ export class WordLm {
   private readonly bigrams: Map<number, number>;
   /** A trigram model's tables (set once, by the constructor or by `build` right after the bigram part). */
   private trigrams: Trigrams | undefined;
+  /** The dictionary (set once, by `build` or `decode`; see `dictionary`). */
+  private dict: readonly string[] = [];
 
   private constructor(
     /** The lexicon, most frequent first. */
@@ -115,8 +117,28 @@ export class WordLm {
     return this.trigrams ? 3 : 2;
   }
 
-  /** Counts `sentences` (one per item; words split at whitespace; empty ones skipped). */
-  static build(sentences: Iterable<string>, config: WordLmConfig = {}): WordLm {
+  /**
+   * Words a decoder may spell beyond the lexicon, none of them counted (no probability here; a
+   * search scores them at a cost of its own, e.g. @zipper/fuse's `dictionaryWordLogProb`): a word
+   * list of the language (e.g. Debian's wamerican), those the lexicon holds left out, sorted.
+   * Empty for a model built without one.
+   */
+  get dictionary(): readonly string[] {
+    return this.dict;
+  }
+
+  /**
+   * Counts `sentences` (one per item; words split at whitespace; empty ones skipped). `dictionary`:
+   * words to keep as `dictionary` (each one word without whitespace, else ConfigError; duplicates and
+   * the lexicon's words dropped). The counts do not depend on it.
+   */
+  static build(sentences: Iterable<string>, config: WordLmConfig = {}, options: { readonly dictionary?: Iterable<string> } = {}): WordLm {
+    const lm = WordLm.count(sentences, config);
+    if (options.dictionary) lm.dict = dictionaryOf(options.dictionary, lm, 'WordLm.build: dictionary', (m) => new ConfigError(m));
+    return lm;
+  }
+
+  private static count(sentences: Iterable<string>, config: WordLmConfig): WordLm {
     const c = resolveWordLmConfig(config);
     const counts = new Map<string, number>();
     const lines: string[][] = [];
@@ -263,7 +285,14 @@ export class WordLm {
    * (`trigram.offset`), each group sorted by `next`. The probabilities are the same float32s.
    */
   encode(): Uint8Array<ArrayBuffer> {
-    const metadata = { format: FORMAT, version: VERSIONS[this.order], words: this.words.join('\n'), info: JSON.stringify(this.info) };
+    const metadata = {
+      format: FORMAT,
+      version: VERSIONS[this.order],
+      words: this.words.join('\n'),
+      info: JSON.stringify(this.info),
+      // absent without one: a model without a dictionary keeps its bytes (a reader before 2026-12-06 ignores it)
+      ...(this.dict.length > 0 ? { dictionary: this.dict.join('\n') } : {}),
+    };
     const V1 = this.words.length + 1;
     const tensor = (data: Int32Array | Uint16Array | Float32Array) => ({ shape: [data.length], data });
     const common = { unigram: tensor(this.unigram), backoff: tensor(this.backoff) };
@@ -302,7 +331,14 @@ export class WordLm {
 
   /** Reads `encode`'s bytes; `source` names the file in errors (SafetensorsError). */
   static decode(bytes: Uint8Array, source = 'word LM'): WordLm {
-    const { tensors, metadata } = decodeSafetensors(bytes, source);
+    const file = decodeSafetensors(bytes, source);
+    const lm = WordLm.read(file, source);
+    const dict = file.metadata['dictionary'];
+    if (dict !== undefined) lm.dict = dictionaryOf(dict.split('\n'), lm, `${source}: dictionary`, (m) => new SafetensorsError(m));
+    return lm;
+  }
+
+  private static read({ tensors, metadata }: ReturnType<typeof decodeSafetensors>, source: string): WordLm {
     const version = metadata['version'];
     if (metadata['format'] !== FORMAT || (version !== VERSIONS[2] && version !== VERSIONS[3]))
       throw new SafetensorsError(
@@ -369,6 +405,16 @@ export class WordLm {
     if (!Number.isInteger(id) || id < 0 || id > this.words.length)
       throw new ConfigError(`word id ${id} is outside [0, ${this.words.length}] (the lexicon and the boundary)`);
   }
+}
+
+/** `words` as a model's dictionary: each one word (else `error`), without duplicates or `lm`'s lexicon, sorted. */
+function dictionaryOf(words: Iterable<string>, lm: WordLm, where: string, error: (message: string) => Error): string[] {
+  const out = new Set<string>();
+  for (const w of words) {
+    if (w.length === 0 || /\s/.test(w)) throw error(`${where}: ${JSON.stringify(w)} is not one word (empty or holds whitespace)`);
+    if (lm.wordId(w) === undefined) out.add(w);
+  }
+  return [...out].sort();
 }
 
 /**

@@ -2,7 +2,8 @@
  * WordLm: interpolated absolute discounting by hand on a tiny corpus, bigram and trigram; every
  * context's distribution sums to 1 when nothing is pruned (and to less when rare words leave the
  * lexicon); the file round trip keeps every probability bit for bit and the bytes are
- * deterministic; bad input is typed.
+ * deterministic; a dictionary rides along without changing the counts or, when absent, the bytes; bad
+ * input is typed.
  */
 import { ConfigError, SafetensorsError, decodeSafetensors, encodeSafetensors } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +61,32 @@ describe('WordLm', () => {
     const kept = WordLm.build(CORPUS, { minCount: 1, discount: 0.5 });
     expect(kept.bigramCount).toBeLessThan(lm.bigramCount);
     expect(kept.logProb(0, 2)).not.toBe(lm.logProb(0, 2)); // a -> c, seen once
+  });
+
+  it('keeps a dictionary beside the counts: sorted, without the lexicon or repeats, through its file; the counts unchanged', () => {
+    for (const config of [
+      { minCount: 1, minBigramCount: 1, discount: 0.5 },
+      { minCount: 1, order: 3 as const },
+    ]) {
+      const plain = WordLm.build(CORPUS, config);
+      const dict = WordLm.build(CORPUS, config, { dictionary: ['zeta', 'b', 'alpha', 'zeta', "o'er"] });
+      expect(plain.dictionary).toEqual([]);
+      expect(dict.dictionary).toEqual(['alpha', "o'er", 'zeta']);
+      expect(dict.words).toEqual(plain.words);
+      const back = WordLm.decode(dict.encode());
+      expect(back.dictionary).toEqual(dict.dictionary);
+      for (let v = 0; v <= lm.words.length; v++)
+        for (let w = 0; w <= lm.words.length; w++) expect(back.logProb(v, w, v)).toBe(plain.logProb(v, w, v));
+      // no dictionary (or an empty one): the file of a model built without one, byte for byte
+      expect(WordLm.build(CORPUS, config, { dictionary: [] }).encode()).toEqual(plain.encode());
+      expect(WordLm.decode(plain.encode()).dictionary).toEqual([]);
+    }
+    expect(() => WordLm.build(CORPUS, {}, { dictionary: ['two words'] })).toThrow(/dictionary: "two words" is not one word/);
+    expect(() => WordLm.build(CORPUS, {}, { dictionary: [''] })).toThrow(ConfigError);
+    // a file whose dictionary is not words is refused as a file
+    const { tensors, metadata } = decodeSafetensors(lm.encode());
+    const bad = encodeSafetensors(Object.fromEntries(tensors), { metadata: { ...metadata, dictionary: 'ok\n\nx' } });
+    expect(() => WordLm.decode(bad, 'bad.safetensors')).toThrow(SafetensorsError);
   });
 
   describe('order 3', () => {

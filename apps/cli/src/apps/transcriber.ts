@@ -77,6 +77,7 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   rescoreWeight: '--rescore',
   nBest: '--n-best',
   oovByteLogProb: '--oov-byte-log-prob',
+  dictionaryWordLogProb: '--dictionary-word-log-prob',
 };
 
 /** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
@@ -88,11 +89,12 @@ export const LEXICON_SEARCH_OPTIONS = {
   rescore: { type: 'string' },
   'n-best': { type: 'string' },
   'oov-byte-log-prob': { type: 'string' },
+  'dictionary-word-log-prob': { type: 'string' },
 } as const;
 
 /**
  * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best`,
- * `--oov-byte-log-prob` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
+ * `--oov-byte-log-prob`, `--dictionary-word-log-prob` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
  * settings given, each checked,
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
  * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
@@ -105,6 +107,7 @@ export function lexiconSearchArgs(v: {
   readonly rescore?: string;
   readonly 'n-best'?: string;
   readonly 'oov-byte-log-prob'?: string;
+  readonly 'dictionary-word-log-prob'?: string;
 }): LexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
@@ -115,6 +118,9 @@ export function lexiconSearchArgs(v: {
     ...(v['n-best'] !== undefined ? { nBest: intArg(v['n-best'], 'n-best', 0, 1) } : {}),
     ...(v['oov-byte-log-prob'] !== undefined
       ? { oovByteLogProb: numArg(v['oov-byte-log-prob'], 'oov-byte-log-prob', 0, -Infinity, 0) }
+      : {}),
+    ...(v['dictionary-word-log-prob'] !== undefined
+      ? { dictionaryWordLogProb: numArg(v['dictionary-word-log-prob'], 'dictionary-word-log-prob', 0, -Infinity, 0) }
       : {}),
   };
   try {
@@ -144,7 +150,8 @@ export function searchSettings(carried: LexiconSearchSettings | undefined, given
 /**
  * `s` as the flags that give it, in `LEXICON_SEARCH_KEYS` order ("--beam 128 --lm-weight 1
  * --word-bonus=-2 ..."; a negative value joined by `=`, as parseArgs needs); the rescoring's flags
- * only where it rescores, `--oov-byte-log-prob` only where unknown words are spelled.
+ * only where it rescores, `--oov-byte-log-prob` only where unknown words are spelled, `--dictionary-word-log-prob`
+ * only where dictionary words are.
  */
 export function lexiconSearchFlags(s: ResolvedLexiconBeamOptions): string {
   return LEXICON_SEARCH_KEYS.filter((k) => s.rescoreWeight > 0 || (k !== 'rescoreWeight' && k !== 'nBest'))

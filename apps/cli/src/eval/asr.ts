@@ -21,7 +21,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
-      [--oov-byte-log-prob L]
+      [--oov-byte-log-prob L] [--dictionary-word-log-prob D]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -47,6 +47,8 @@ hypotheses (default 8) by adding W x the zipped text tower's log-probability of 
 --rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -6, the shipped model's): a word
 may also be spelled freely from the lexicon's letters, and one the lexicon lacks scores L per byte in
 place of its LM log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
+--dictionary-word-log-prob D (lexicon; a word LM built with zipper lm build --dictionary): a word of the
+LM's dictionary may be spelled too, scoring D in place of its LM log-probability (default none);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
@@ -94,10 +96,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       v['blank-penalty'] !== undefined ||
       v.rescore !== undefined ||
       v['n-best'] !== undefined ||
-      v['oov-byte-log-prob'] !== undefined)
+      v['oov-byte-log-prob'] !== undefined ||
+      v['dictionary-word-log-prob'] !== undefined)
   )
     throw new UsageError(
-      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best and --oov-byte-log-prob are for --decoder lexicon',
+      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon',
     );
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
