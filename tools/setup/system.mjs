@@ -20,6 +20,7 @@ export const DEBIAN_PACKAGES = Object.freeze({
   'wordnet-base': 'text corpus (WordNet glosses)',
   'bible-kjv': 'the `bible` program (reads the KJV text)',
   'bible-kjv-text': 'text corpus (King James Bible)',
+  wamerican: "word list (the word LM's dictionary: zipper lm build --dictionary /usr/share/dict/american-english)",
   'python3-torch': 'PyTorch reference (interop, parity, benchmarks)',
   'libopenblas0-pthread': "PyTorch's BLAS",
   chromium: 'browser tests',

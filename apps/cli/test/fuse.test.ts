@@ -343,8 +343,13 @@ describe('zipper fuse train', () => {
     for (const r of dxRows)
       for (const w of r.hyp.split(' ').filter(Boolean)) expect(lmWords.has(w) || w === 'a' || w === 'debacle').toBe(true);
     expect(dxRows.map((r) => r.unknownWords)).toEqual(dxRows.map(() => 0));
+    expect((summaryOf(dx) as { lexicon: { dictionary?: number; dictionaryWordLogProb?: number } }).lexicon).toMatchObject({
+      dictionary: 2,
+      dictionaryWordLogProb: -0.01,
+    });
     const d0 = await dictEval([], 'dict-off');
     expect(d0.code, d0.stderr).toBe(0);
+    expect((summaryOf(d0) as { lexicon: { dictionary?: number } }).lexicon.dictionary).toBeUndefined();
     expect(readFileSync(path.join(data, 'dict-off', 'hyp.txt'), 'utf8').split(/\s+/)).not.toContain('a');
     // --rescore W: a vanishing weight keeps the search's ranking; it writes to asr-lexicon-rescore and records the weight
     const rs = await runZipper([

@@ -204,7 +204,18 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       decoding: { ctc: 'ctc-greedy', joint: 'joint-ctc-attention', lexicon: 'ctc-lexicon', attention: 'greedy' }[decoder],
       ...(decoder === 'joint' ? { beam: joint.beam, jointCtcWeight: joint.ctcWeight } : {}),
       ...(guidance > 0 ? { guidance } : {}),
-      ...(search ? { lexicon: { ...search.options, words: search.lexicon.lm.words.length } } : {}),
+      // the dictionary's words where the search spells them (a dictionaryWordLogProb and an LM with one)
+      ...(search
+        ? {
+            lexicon: {
+              ...search.options,
+              words: search.lexicon.lm.words.length,
+              ...(search.options.dictionaryWordLogProb !== undefined && (search.lexicon.lm.dictionary?.length ?? 0) > 0
+                ? { dictionary: search.lexicon.lm.dictionary!.length }
+                : {}),
+            },
+          }
+        : {}),
       // words of the transcripts the lexicon lacks (spelled with oovByteLogProb; 0 without it)
       ...(search ? { unknownWords: unknown.reduce((a, n) => a + n, 0) } : {}),
       ...(search && search.options.rescoreWeight > 0

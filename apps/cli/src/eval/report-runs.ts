@@ -79,8 +79,10 @@ export interface Metrics {
 /** What an ASR evaluation with `--decoder lexicon` records of its search (metrics.json `lexicon`) that the report names, and its word LM's lexicon size. */
 export type LexiconSettings = Pick<ResolvedLexiconBeamOptions, 'lmWeight' | 'wordBonus' | 'blankPenalty' | 'beam'> &
   /** Recorded from 2026-12-06 on (none before: the search alone). */
-  Partial<Pick<ResolvedLexiconBeamOptions, 'rescoreWeight' | 'nBest'>> & {
+  Partial<Pick<ResolvedLexiconBeamOptions, 'rescoreWeight' | 'nBest' | 'oovByteLogProb' | 'dictionaryWordLogProb'>> & {
     readonly words: number;
+    /** The LM's dictionary words, where the search spelled them (recorded from 2026-12-06 on). */
+    readonly dictionary?: number;
   };
 
 /**

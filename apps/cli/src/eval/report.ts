@@ -276,7 +276,9 @@ function renderPage(args: {
       ...new Set(
         runs.flatMap((r) =>
           Object.values(r.asrLexicon).map((m) =>
-            m?.lexicon ? `a word LM of ${intl(m.lexicon.words)} words, ${lexiconSearchText(m.lexicon)}` : 'settings not recorded',
+            m?.lexicon
+              ? `a word LM of ${intl(m.lexicon.words)} words${m.lexicon.dictionary ? ` and a dictionary of ${intl(m.lexicon.dictionary)}` : ''}, ${lexiconSearchText(m.lexicon)}`
+              : 'settings not recorded',
           ),
         ),
       ),
