@@ -256,6 +256,55 @@ describe('ctcLexiconBeam', () => {
     expect(best!.lm).toBeCloseTo(-0.5 + value(B, 0, B) + value(0, B, B), 12);
   });
 
+  it('the packed trie equals a naive one: every word and prefix, its ids, lookahead and dictionary marks', () => {
+    // 3,000 random lexicon words (with a two-byte letter) and 2,000 dictionary words; each prefix checked against sets
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const letters = [...'abcdefghijklmnopqrstuvwxyz', "'", 'é'];
+    const word = () => Array.from({ length: 1 + Math.floor(rand() * 8) }, () => letters[Math.floor(rand() * letters.length)]).join('');
+    const words = [...new Set(Array.from({ length: 3000 }, word))];
+    const probs = words.map(() => rand());
+    const inLexicon = new Set(words);
+    const dictionary = [...new Set(Array.from({ length: 2000 }, word))].filter((w) => !inLexicon.has(w));
+    const lm: WordScorer = {
+      words,
+      boundary: words.length,
+      logProb: () => 0,
+      unigramLogProb: (w) => Math.log(probs[w]!),
+      dictionary,
+    };
+    const lex = ByteLexicon.of(lm);
+    const enc = new TextEncoder();
+    const bytesOf = (w: string) => [...enc.encode(w)];
+    const key = (b: number[]) => b.join(',');
+    const prefixes = new Map<string, { best: number; dict: boolean }>();
+    const mark = (w: string, p: number, dict: boolean) => {
+      const b = bytesOf(w);
+      for (let i = 1; i <= b.length; i++) {
+        const k = key(b.slice(0, i));
+        const e = prefixes.get(k) ?? { best: -Infinity, dict: false };
+        prefixes.set(k, { best: Math.max(e.best, p), dict: e.dict || dict });
+      }
+    };
+    words.forEach((w, i) => mark(w, Math.log(probs[i]!), false));
+    dictionary.forEach((w) => mark(w, -Infinity, true));
+    expect(lex.size).toBe(prefixes.size + 1);
+    const walk = (b: number[]) => b.reduce<number | undefined>((n, x) => (n === undefined ? undefined : lex.child(n, x)), 0);
+    for (const [k, e] of prefixes) {
+      const node = walk(k.split(',').map(Number))!;
+      expect(node).toBeGreaterThan(0);
+      expect(lex.lookahead(node)).toBe(e.best);
+      expect(lex.reachesDictionary(node)).toBe(e.dict);
+    }
+    words.forEach((w, i) => expect(lex.word(walk(bytesOf(w))!)).toBe(i));
+    dictionary.forEach((w, i) => expect(lex.dictionaryWord(walk(bytesOf(w))!)).toBe(i));
+    // byte strings that are no prefix lead nowhere
+    for (let i = 0; i < 2000; i++) {
+      const b = bytesOf(word() + word());
+      expect(walk(b) !== undefined).toBe(prefixes.has(key(b)));
+    }
+  });
+
   it('where every prefix kept ends inside a word no lexicon word completes: the completed words, not nothing', () => {
     // "at ca": "ca" begins "cat" but the t never comes; "at" alone lost the two clear letters (below the margin)
     const lp = frames({ a: 0.9 }, { t: 0.9 }, { space: 0.9 }, { c: 0.9 }, { a: 0.9 }, { blank: 0.9 });
