@@ -10,15 +10,16 @@
  * the Rust and Python implementations do).
  *
  * Stored dtypes: F32, F16 (written from float32 when asked), I32, U16 (written from a
- * Uint16Array: half the bytes of I32 for ids below 65,536); BF16 is also read. Every tensor comes
- * back as float32 or int32 (U16 as int32). The data is copied through typed arrays in host byte
+ * Uint16Array: half the bytes of I32 for ids below 65,536), U8 (written from a Uint8Array: bytes,
+ * e.g. a compressed blob); BF16 is also read. Every tensor comes back as float32 or int32 (U16 and
+ * U8 as int32). The data is copied through typed arrays in host byte
  * order, which is little-endian on every platform JavaScript runs on.
  */
 import { SafetensorsError } from './errors.js';
 import { bfloat16ArrayToFloat32, float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.js';
 
-export type StoredDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'U16';
-const BYTES: Readonly<Record<StoredDtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4, U16: 2 };
+export type StoredDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'U16' | 'U8';
+const BYTES: Readonly<Record<StoredDtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4, U16: 2, U8: 1 };
 /** Headers above this size are refused before parsing (a corrupt length would allocate it). */
 export const MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024;
 
@@ -40,10 +41,10 @@ export interface EncodeOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** What `encodeSafetensors` writes: a HostTensor, or unsigned 16-bit integers (stored as U16, read back as int32). */
+/** What `encodeSafetensors` writes: a HostTensor, or unsigned 16- or 8-bit integers (stored as U16 or U8, read back as int32). */
 export interface EncodableTensor {
   readonly shape: readonly number[];
-  readonly data: Float32Array | Int32Array | Uint16Array;
+  readonly data: Float32Array | Int32Array | Uint16Array | Uint8Array;
 }
 
 /** Named tensors, in the order they are written: a Map or a plain object. */
@@ -53,7 +54,8 @@ function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-const bytesOf = (a: Float32Array | Int32Array | Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const bytesOf = (a: Float32Array | Int32Array | Uint16Array | Uint8Array): Uint8Array =>
+  new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOptions = {}): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
@@ -71,8 +73,8 @@ export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOpti
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors as Readonly<Record<string, EncodableTensor>>);
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new SafetensorsError('"__metadata__" is reserved in safetensors; rename the tensor');
-    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array || t.data instanceof Uint16Array))
-      throw new SafetensorsError(`tensor "${name}": data must be a Float32Array, Int32Array or Uint16Array`);
+    if (!(t.data instanceof Float32Array || t.data instanceof Int32Array || t.data instanceof Uint16Array || t.data instanceof Uint8Array))
+      throw new SafetensorsError(`tensor "${name}": data must be a Float32Array, Int32Array, Uint16Array or Uint8Array`);
     if (numel(t.shape) !== t.data.length)
       throw new SafetensorsError(
         `tensor "${name}": shape [${t.shape.join(', ')}] holds ${numel(t.shape)} values, data has ${t.data.length}`,
@@ -84,6 +86,9 @@ export function encodeSafetensors(tensors: NamedHostTensors, options: EncodeOpti
       bytes = bytesOf(t.data);
     } else if (t.data instanceof Uint16Array) {
       dtype = 'U16';
+      bytes = bytesOf(t.data);
+    } else if (t.data instanceof Uint8Array) {
+      dtype = 'U8';
       bytes = bytesOf(t.data);
     } else if (options.dtype === 'float16') {
       dtype = 'F16';
@@ -176,6 +181,7 @@ export function decodeSafetensors(
     if (dtype === 'F32') data = new Float32Array(raw.buffer);
     else if (dtype === 'I32') data = new Int32Array(raw.buffer);
     else if (dtype === 'U16') data = Int32Array.from(new Uint16Array(raw.buffer));
+    else if (dtype === 'U8') data = Int32Array.from(raw);
     else if (dtype === 'F16') data = float16ArrayToFloat32(new Uint16Array(raw.buffer));
     else data = bfloat16ArrayToFloat32(new Uint16Array(raw.buffer));
     tensors.set(name, { shape: shape as number[], data, stored: dtype });

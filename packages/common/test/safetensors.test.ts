@@ -35,6 +35,15 @@ describe('safetensors round trip', () => {
     expect(bytes.length - 8 - headerLength(bytes)).toBe(4 * 2 + 4);
   });
 
+  it('U8 storage from a Uint8Array: one byte a value (5 bytes, unaligned after it), read back as int32', () => {
+    const blob = new Uint8Array([0, 1, 255, 128, 7]);
+    const bytes = encodeSafetensors({ blob: { shape: [5], data: blob }, x: { shape: [1], data: new Float32Array([2]) } });
+    const { tensors } = decodeSafetensors(bytes);
+    expect(tensors.get('blob')).toEqual({ shape: [5], data: new Int32Array([0, 1, 255, 128, 7]), stored: 'U8' });
+    expect(tensors.get('x')!.data).toEqual(new Float32Array([2]));
+    expect(bytes.length - 8 - headerLength(bytes)).toBe(5 + 4);
+  });
+
   it('pads the header in bytes: non-ASCII names and metadata keep the data 8-byte aligned', () => {
     const cases = [
       { name: 'gewicht.ä', meta: 'naïve' }, // 1 extra byte each

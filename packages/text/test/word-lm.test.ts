@@ -7,6 +7,7 @@
  */
 import { ConfigError, SafetensorsError, decodeSafetensors, encodeSafetensors } from '@zipper/core';
 import { describe, expect, it } from 'vitest';
+import { deflateSync } from 'fflate';
 import { WordLm } from '../src/index.js';
 
 const CORPUS = ['a b', 'a c', 'b', 'a b b', '  ', 'c a'];
@@ -83,10 +84,26 @@ describe('WordLm', () => {
     }
     expect(() => WordLm.build(CORPUS, {}, { dictionary: ['two words'] })).toThrow(/dictionary: "two words" is not one word/);
     expect(() => WordLm.build(CORPUS, {}, { dictionary: [''] })).toThrow(ConfigError);
-    // a file whose dictionary is not words is refused as a file
+    // stored front-coded and deflated (the dictionary tensor, U8): far fewer bytes than its words
+    const many = Array.from({ length: 2000 }, (_, i) => `word${String(i).padStart(4, '0')}`);
+    const big = WordLm.build(CORPUS, {}, { dictionary: many });
+    expect(WordLm.decode(big.encode()).dictionary).toEqual(many);
+    const grown = big.encode().length - WordLm.build(CORPUS).encode().length;
+    expect(grown).toBeLessThan(many.join('\n').length / 4);
+    // a file whose dictionary is not one is refused as a file: not deflated, a broken line, not sorted
     const { tensors, metadata } = decodeSafetensors(lm.encode());
-    const bad = encodeSafetensors(Object.fromEntries(tensors), { metadata: { ...metadata, dictionary: 'ok\n\nx' } });
-    expect(() => WordLm.decode(bad, 'bad.safetensors')).toThrow(SafetensorsError);
+    const withBlob = (blob: Uint8Array) =>
+      encodeSafetensors({ ...Object.fromEntries(tensors), dictionary: { shape: [blob.length], data: blob } }, { metadata });
+    const deflated = (text: string) => deflateSync(new TextEncoder().encode(text));
+    expect(WordLm.decode(withBlob(deflated('0 ant\n1 pe'))).dictionary).toEqual(['ant', 'ape']);
+    for (const blob of [
+      new Uint8Array([1, 2, 3]),
+      deflated('0 ant\n9 x'),
+      deflated('0 ant\nape'),
+      deflated('0 bee\n0 ant'),
+      deflated('0 ant\n0 '),
+    ])
+      expect(() => WordLm.decode(withBlob(blob), 'bad.safetensors')).toThrow(SafetensorsError);
   });
 
   describe('order 3', () => {
