@@ -292,7 +292,8 @@ export class WordLm {
     const common = {
       unigram: tensor(this.unigram),
       backoff: tensor(this.backoff),
-      // absent without one: a model without a dictionary keeps its bytes (a reader before 2026-12-06 ignores it)
+      // absent without one: a model without a dictionary keeps its bytes (and older readers read it; a
+      // reader before @zipper/text 0.3.1, with @zipper/common 0.2, refuses the U8 tensor: SafetensorsError)
       ...(this.dict.length > 0 ? { dictionary: tensor(packDictionary(this.dict)) } : {}),
     };
     if (!this.trigrams) {
@@ -415,7 +416,7 @@ export class WordLm {
  * The file's `dictionary` tensor (U8): the sorted words front-coded, one a line, "K SUFFIX" (K the
  * characters shared with the word before, SUFFIX the rest), deflated (fflate, level 9: the same
  * bytes on every platform). Wamerican's 72,818 words beyond the shipped lexicon take 127 KB so,
- * against 714 KB as plain lines: the text tower package's 20 MB budget left room for the former only.
+ * against 714 KB as plain lines: the text tower package's 20 MiB budget left room for the former only.
  */
 function packDictionary(words: readonly string[]): Uint8Array {
   let prev = '';
