@@ -338,11 +338,15 @@ describe('zipper fuse train', () => {
     const dxRows = readFileSync(path.join(data, 'dict', 'utterances.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { hyp: string; unknownWords: number });
+      .map((l) => JSON.parse(l) as { hyp: string; unknownWords: number; dictionaryWords: number });
     expect(dxRows.some((r) => r.hyp.split(' ').includes('a'))).toBe(true);
     for (const r of dxRows)
       for (const w of r.hyp.split(' ').filter(Boolean)) expect(lmWords.has(w) || w === 'a' || w === 'debacle').toBe(true);
     expect(dxRows.map((r) => r.unknownWords)).toEqual(dxRows.map(() => 0));
+    // dictionaryWords: the transcript's words from the dictionary ("a", "debacle"), per utterance and in all
+    const fromDict = dxRows.map((r) => r.hyp.split(' ').filter((w) => w === 'a' || w === 'debacle').length);
+    expect(dxRows.map((r) => r.dictionaryWords)).toEqual(fromDict);
+    expect((summaryOf(dx) as { dictionaryWords: number }).dictionaryWords).toBe(fromDict.reduce((a, n) => a + n, 0));
     expect((summaryOf(dx) as { lexicon: { dictionary?: number; dictionaryWordLogProb?: number } }).lexicon).toMatchObject({
       dictionary: 2,
       dictionaryWordLogProb: -0.01,

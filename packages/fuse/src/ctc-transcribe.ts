@@ -52,13 +52,20 @@ export interface CtcTranscript {
    * freely with `oovByteLogProb`; 0 without it). Dictionary words are not counted.
    */
   readonly unknown?: number;
+  /** Lexicon search only: how many of its words are the LM's dictionary's (`dictionaryWordLogProb`; 0 without it). */
+  readonly dictionary?: number;
 }
 
-/** A lexicon hypothesis as a transcript: its text, its words, and the unknown ones (id -1); none: empty. */
+/** A lexicon hypothesis as a transcript: its text, its words, the unknown ones (id -1) and the dictionary's (-2); none: empty. */
 const transcriptOf = (h: LexiconHypothesis | undefined): CtcTranscript =>
   h
-    ? { text: h.text, count: h.words.length, unknown: h.words.reduce((n, w) => n + (w === -1 ? 1 : 0), 0) }
-    : { text: '', count: 0, unknown: 0 };
+    ? {
+        text: h.text,
+        count: h.words.length,
+        unknown: h.words.reduce((n, w) => n + (w === -1 ? 1 : 0), 0),
+        dictionary: h.words.reduce((n, w) => n + (w === -2 ? 1 : 0), 0),
+      }
+    : { text: '', count: 0, unknown: 0, dictionary: 0 };
 
 /**
  * Per row of `inputs` (the head's source ids, bos and eos included), its transcript.

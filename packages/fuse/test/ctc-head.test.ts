@@ -321,7 +321,7 @@ describe('ctcTranscripts', () => {
     const got = ctcTranscripts(z, rows, decodeTokens, { lexicon, search });
     const { rows: lp, classes } = ctcLogProbs(z, rows);
     const want = lp.map((r) => ctcLexiconBeam(r, classes, lexicon, search)[0]!);
-    expect(got).toEqual(want.map((h) => ({ text: h.text, count: h.words.length, unknown: 0 }))); // no unknown words without oovByteLogProb
+    expect(got).toEqual(want.map((h) => ({ text: h.text, count: h.words.length, unknown: 0, dictionary: 0 }))); // no unknown or dictionary words without their costs
     expect(got.some((t) => t.text !== '')).toBe(true);
     for (const t of got) for (const w of t.text.split(' ').filter(Boolean)) expect(words).toContain(w);
     z.dispose();

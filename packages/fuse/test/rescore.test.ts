@@ -122,7 +122,7 @@ describe('ctcTranscripts rescore', () => {
     // weight 0: no second pass at all
     expect(ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 0, nBest: 6 } })).toEqual(plain);
     const tiny = ctcTranscripts(z, rows, () => '', { lexicon, encode, search: { ...search, rescoreWeight: 1e-12 } });
-    expect(tiny.map(({ text, count, unknown }) => ({ text, count, unknown }))).toEqual(plain);
+    expect(tiny.map(({ text, count, unknown, dictionary }) => ({ text, count, unknown, dictionary }))).toEqual(plain);
     // the candidates: the search's n best (8 by default with a rescore weight), distinct, its transcript first
     tiny.forEach((t, i) => {
       expect(t.candidates![0]).toBe(plain[i]!.text);
@@ -141,7 +141,7 @@ describe('ctcTranscripts rescore', () => {
         hyps.map((h) => [{ tower: 'speech', ids: row }, wrapSegment(z.config, 'text', encode(h.text), { target: true })]),
       );
       const best = hyps[att.indexOf(Math.max(...att))]!;
-      expect(big[i]).toEqual({ text: best.text, count: best.words.length, candidates: hyps.map((h) => h.text), unknown: 0 });
+      expect(big[i]).toEqual({ text: best.text, count: best.words.length, candidates: hyps.map((h) => h.text), unknown: 0, dictionary: 0 });
       if (best.text !== plain[i]!.text) changed++;
     });
     // the rescoring is not a no-op on these rows

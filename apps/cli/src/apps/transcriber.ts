@@ -38,6 +38,8 @@ export interface Transcript {
   readonly decoder: AsrDecoder;
   /** The lexicon search only: words of the transcript its lexicon lacks (spelled with an unknown-word cost; 0 without one). */
   readonly unknownWords?: number;
+  /** The lexicon search only: words of the transcript from the word LM's dictionary (0 without a dictionary-word cost). */
+  readonly dictionaryWords?: number;
 }
 
 /** How the apps decode speech: see `TranscribeOptions.decoder`. */
@@ -191,6 +193,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const texts: string[] = new Array<string>(pieces.length);
   const reasons: string[] = new Array<string>(pieces.length);
   const unknown: number[] = new Array<number>(pieces.length).fill(0);
+  const dictionary: number[] = new Array<number>(pieces.length).fill(0);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
     if (decoder !== 'attention') {
@@ -206,6 +209,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
         texts[j] = got[r]!.text;
         reasons[j] = 'stop';
         unknown[j] = got[r]!.unknown ?? 0;
+        dictionary[j] = got[r]!.dictionary ?? 0;
       });
       o.onProgress?.(Math.min(at + batch, order.length), order.length);
       continue;
@@ -235,7 +239,12 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       pieces: mine.length,
       finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
       decoder,
-      ...(decoder === 'lexicon' ? { unknownWords: mine.reduce((n, { j }) => n + unknown[j]!, 0) } : {}),
+      ...(decoder === 'lexicon'
+        ? {
+            unknownWords: mine.reduce((n, { j }) => n + unknown[j]!, 0),
+            dictionaryWords: mine.reduce((n, { j }) => n + dictionary[j]!, 0),
+          }
+        : {}),
     };
   });
 }

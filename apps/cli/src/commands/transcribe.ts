@@ -19,7 +19,8 @@ const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PA
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
 with every file's text, seconds, units, pieces and finish reason (and with the lexicon search
-unknownWords: its words neither the word LM nor its dictionary holds), the model and the timings.
+unknownWords: its words neither the word LM nor its dictionary holds, and dictionaryWords: its words
+from the dictionary), the model and the timings.
 --model: the --out of zipper fuse train (run.json + model/) or a checkpoint package
 (default ${DEFAULT_MODEL}, installed by npm ci in the repository).
 Input: WAV (PCM 8/16/24/32-bit or float, any rate and channels: mixed to mono and resampled),

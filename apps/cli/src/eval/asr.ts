@@ -47,8 +47,9 @@ hypotheses (default 8) by adding W x the zipped text tower's log-probability of 
 --rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -6, the shipped model's): a word
 may also be spelled freely from the lexicon's letters, and one the lexicon lacks scores L per byte in
 place of its LM log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
---dictionary-word-log-prob D (lexicon; a word LM built with zipper lm build --dictionary): a word of the
-LM's dictionary may be spelled too, scoring D in place of its LM log-probability (default none);
+--dictionary-word-log-prob D (lexicon; e.g. -15, the shipped model's, with a word LM built by zipper lm
+build --dictionary): a word of the LM's dictionary may be spelled too, scoring D in place of its LM
+log-probability (default none; dictionaryWords in metrics.json and per utterance counts them);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
@@ -138,6 +139,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const finishReasons: string[] = new Array<string>(input.records.length);
     const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
     const unknown: number[] = new Array<number>(input.records.length).fill(0);
+    const dictionary: number[] = new Array<number>(input.records.length).fill(0);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
       if (decoder !== 'attention') {
@@ -150,6 +152,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
           finishReasons[r] = decoder;
           if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
           unknown[r] = texts[j]!.unknown ?? 0;
+          dictionary[r] = texts[j]!.dictionary ?? 0;
         });
         process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
         continue;
@@ -184,7 +187,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         errors: errorsOf(s.perUtterance[i]!),
         units: units[i]!.length,
         finishReason: finishReasons[i],
-        ...(search ? { unknownWords: unknown[i] } : {}),
+        ...(search ? { unknownWords: unknown[i], dictionaryWords: dictionary[i] } : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);
@@ -217,7 +220,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
           }
         : {}),
       // words of the transcripts the lexicon lacks (spelled with oovByteLogProb; 0 without it)
-      ...(search ? { unknownWords: unknown.reduce((a, n) => a + n, 0) } : {}),
+      ...(search ? { unknownWords: unknown.reduce((a, n) => a + n, 0), dictionaryWords: dictionary.reduce((a, n) => a + n, 0) } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),
