@@ -50,6 +50,19 @@ export interface WordScorer {
 const SPACE = 32;
 const ENCODER = new TextEncoder();
 
+/** `LexiconHypothesis.words`' id of a word spelled freely (`oovByteLogProb`): neither the lexicon's nor the dictionary's. */
+export const UNKNOWN_WORD = -1;
+/** `LexiconHypothesis.words`' id of a word of the LM's dictionary (`dictionaryWordLogProb`). */
+export const DICTIONARY_WORD = -2;
+
+/**
+ * The ln p a search with `options` gives a dictionary word of `lexicon`'s LM, or undefined where it
+ * spells none (no `dictionaryWordLogProb`, or an LM without a dictionary).
+ */
+export function dictionaryWordCost(lexicon: ByteLexicon, options: Pick<LexiconBeamOptions, 'dictionaryWordLogProb'>): number | undefined {
+  return (lexicon.lm.dictionary?.length ?? 0) > 0 ? options.dictionaryWordLogProb : undefined;
+}
+
 /** The lexicon's words as a trie over their UTF-8 bytes, each node with its best unigram below. */
 export class ByteLexicon {
   /**
@@ -355,7 +368,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
 
 export interface LexiconHypothesis {
   readonly text: string;
-  /** Word ids of the lexicon, -1 for an unknown word (`oovByteLogProb`), -2 for a dictionary word (`dictionaryWordLogProb`). */
+  /** Word ids of the lexicon, UNKNOWN_WORD (-1) for an unknown word (`oovByteLogProb`), DICTIONARY_WORD (-2) for a dictionary word. */
   readonly words: readonly number[];
   /** ln p_ctc(the labels), the blank penalized by `blankPenalty`: summed over the alignments the search kept. */
   readonly ctc: number;
@@ -430,7 +443,7 @@ export function ctcLexiconBeam(
   const lm = lexicon.lm;
   const oov = o.oovByteLogProb;
   const open = oov !== undefined;
-  const dictCost = (lm.dictionary?.length ?? 0) > 0 ? o.dictionaryWordLogProb : undefined;
+  const dictCost = dictionaryWordCost(lexicon, o);
   // a partial word ranks with its best unigram below it, the dictionary's cost where a dictionary
   // word is below it, or as an unknown word so far: the best of these
   const unknown = (p: Prefix) => oov! * partialBytes(p.key);
@@ -527,9 +540,9 @@ export function ctcLexiconBeam(
     const d = dictCost !== undefined && p.node > 0 ? lexicon.dictionaryWord(p.node) : -1;
     // a dictionary word, or the same bytes as an unknown word where that scores better (a short word)
     if (d >= 0 && !(open && unknown(p) > dictCost!))
-      return { words: { word: -2, text: lm.dictionary![d]!, rest: p.words }, lm: p.lm + dictCost! };
+      return { words: { word: DICTIONARY_WORD, text: lm.dictionary![d]!, rest: p.words }, lm: p.lm + dictCost! };
     if (!open) return undefined;
-    return { words: { word: -1, text: partialWord(p.key), rest: p.words }, lm: p.lm + unknown(p) };
+    return { words: { word: UNKNOWN_WORD, text: partialWord(p.key), rest: p.words }, lm: p.lm + unknown(p) };
   }
 
   /** `p` extended by the label `c`, or undefined when the search cannot spell it. */

@@ -17,7 +17,9 @@ import { CTC_BYTE_CLASSES, towerSpec, type CtcHeadSpec } from './config.js';
 import { ctcGreedy, ctcLogProbs, ctcText } from './ctc-decode.js';
 import {
   ctcLexiconBeam,
+  DICTIONARY_WORD,
   resolveLexiconBeamOptions,
+  UNKNOWN_WORD,
   withCarriedSearch,
   type ByteLexicon,
   type LexiconBeamOptions,
@@ -62,8 +64,8 @@ const transcriptOf = (h: LexiconHypothesis | undefined): CtcTranscript =>
     ? {
         text: h.text,
         count: h.words.length,
-        unknown: h.words.reduce((n, w) => n + (w === -1 ? 1 : 0), 0),
-        dictionary: h.words.reduce((n, w) => n + (w === -2 ? 1 : 0), 0),
+        unknown: h.words.reduce((n, w) => n + (w === UNKNOWN_WORD ? 1 : 0), 0),
+        dictionary: h.words.reduce((n, w) => n + (w === DICTIONARY_WORD ? 1 : 0), 0),
       }
     : { text: '', count: 0, unknown: 0, dictionary: 0 };
 

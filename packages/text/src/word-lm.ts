@@ -415,7 +415,7 @@ export class WordLm {
 /**
  * The file's `dictionary` tensor (U8): the sorted words front-coded, one a line, "K SUFFIX" (K the
  * characters shared with the word before, SUFFIX the rest), deflated (fflate, level 9: the same
- * bytes on every platform). Wamerican's 72,818 words beyond the shipped lexicon take 127 KB so,
+ * bytes on every platform). Wamerican's 72,818 words beyond the shipped lexicon take 132 KB so,
  * against 714 KB as plain lines: the text tower package's 20 MiB budget left room for the former only.
  */
 function packDictionary(words: readonly string[]): Uint8Array {

@@ -14,6 +14,7 @@ import {
   resolveLexiconSearchSettings,
   withCarriedSearch,
   type AsrDecoder,
+  type CtcTranscript,
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
@@ -40,6 +41,17 @@ export interface Transcript {
   readonly unknownWords?: number;
   /** The lexicon search only: words of the transcript from the word LM's dictionary (0 without a dictionary-word cost). */
   readonly dictionaryWords?: number;
+}
+
+/** A lexicon transcript's counts as the apps report them (`Transcript`, `zipper eval asr`'s metrics and utterances). */
+export type WordCounts = Required<Pick<Transcript, 'unknownWords' | 'dictionaryWords'>>;
+
+/** The unknown and dictionary words of lexicon transcripts `ts` summed (undefined ones count 0). */
+export function wordCounts(ts: readonly (Pick<CtcTranscript, 'unknown' | 'dictionary'> | undefined)[]): WordCounts {
+  return {
+    unknownWords: ts.reduce((n, t) => n + (t?.unknown ?? 0), 0),
+    dictionaryWords: ts.reduce((n, t) => n + (t?.dictionary ?? 0), 0),
+  };
 }
 
 /** How the apps decode speech: see `TranscribeOptions.decoder`. */
@@ -192,8 +204,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   const order = pieces.map((_, j) => j).sort((a, b) => pieces[a]!.u.length - pieces[b]!.u.length || a - b);
   const texts: string[] = new Array<string>(pieces.length);
   const reasons: string[] = new Array<string>(pieces.length);
-  const unknown: number[] = new Array<number>(pieces.length).fill(0);
-  const dictionary: number[] = new Array<number>(pieces.length).fill(0);
+  const ctc: (CtcTranscript | undefined)[] = new Array<CtcTranscript | undefined>(pieces.length);
   for (let at = 0; at < order.length; at += batch) {
     const rows = order.slice(at, at + batch);
     if (decoder !== 'attention') {
@@ -208,8 +219,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       rows.forEach((j, r) => {
         texts[j] = got[r]!.text;
         reasons[j] = 'stop';
-        unknown[j] = got[r]!.unknown ?? 0;
-        dictionary[j] = got[r]!.dictionary ?? 0;
+        ctc[j] = got[r];
       });
       o.onProgress?.(Math.min(at + batch, order.length), order.length);
       continue;
@@ -239,12 +249,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       pieces: mine.length,
       finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
       decoder,
-      ...(decoder === 'lexicon'
-        ? {
-            unknownWords: mine.reduce((n, { j }) => n + unknown[j]!, 0),
-            dictionaryWords: mine.reduce((n, { j }) => n + dictionary[j]!, 0),
-          }
-        : {}),
+      ...(decoder === 'lexicon' ? wordCounts(mine.map(({ j }) => ctc[j])) : {}),
     };
   });
 }

@@ -11,7 +11,7 @@ import { WORD_LM_FILE, WordLm } from '@zipper/text';
 import { utf8DecodeStrict } from '@zipper/tokenizers';
 import { intArg, numArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
-import { foldToAscii, REJECTED_CHARACTERS, spellOutWords } from '../data/normalize.js';
+import { normalizeWords } from '../data/normalize.js';
 
 const USAGE = `usage: zipper lm build --text CORPUS.txt --out FILE [--order 2|3] [--min-count 2] [--min-bigram-count 2]
       [--min-trigram-count 2] [--discount 0.75] [--dictionary WORDS.txt] [--json]
@@ -112,9 +112,8 @@ export function dictionaryWords(list: string): { words: string[]; dropped: numbe
   let dropped = 0;
   for (const line of list.split('\n')) {
     if (line.trim() === '') continue;
-    const folded = foldToAscii(line.trim());
-    const w = REJECTED_CHARACTERS.test(folded) ? '' : spellOutWords(folded);
-    if (/^[a-z']+$/.test(w)) words.push(w);
+    const w = normalizeWords(line.trim());
+    if (w !== null && /^[a-z']+$/.test(w)) words.push(w);
     else dropped++;
   }
   return { words, dropped };

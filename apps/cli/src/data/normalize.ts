@@ -52,10 +52,15 @@ export function spellOutWords(folded: string): string {
   return s.replace(/ +/g, ' ').trim();
 }
 
-export function normalizeSentence(raw: string): string | null {
+/** Steps 1-6 without the length bounds: lowercase words over [a-z'] separated by single spaces, or null (step 2). */
+export function normalizeWords(raw: string): string | null {
   const folded = foldToAscii(raw);
-  if (REJECTED_CHARACTERS.test(folded)) return null;
-  const s = spellOutWords(folded);
+  return REJECTED_CHARACTERS.test(folded) ? null : spellOutWords(folded);
+}
+
+export function normalizeSentence(raw: string): string | null {
+  const s = normalizeWords(raw);
+  if (s === null) return null;
   const words = s.split(' ');
   const { minWords, maxWords, maxChars, maxWord } = NORMALIZATION;
   if (s.length === 0 || words.length < minWords || words.length > maxWords || s.length > maxChars) return null;

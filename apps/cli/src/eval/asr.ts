@@ -9,9 +9,10 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
+import { dictionaryWordCost, type CtcTranscript } from '@zipper/fuse';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance } from '@zipper/eval';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings, wordCounts } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -138,8 +139,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const hyps: string[] = new Array<string>(input.records.length);
     const finishReasons: string[] = new Array<string>(input.records.length);
     const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
-    const unknown: number[] = new Array<number>(input.records.length).fill(0);
-    const dictionary: number[] = new Array<number>(input.records.length).fill(0);
+    const ctc: (CtcTranscript | undefined)[] = new Array<CtcTranscript | undefined>(input.records.length);
     for (let i = 0; i < order.length; i += batch) {
       const rows = order.slice(i, i + batch);
       if (decoder !== 'attention') {
@@ -151,8 +151,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
           hyps[r] = texts[j]!.text;
           finishReasons[r] = decoder;
           if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
-          unknown[r] = texts[j]!.unknown ?? 0;
-          dictionary[r] = texts[j]!.dictionary ?? 0;
+          ctc[r] = texts[j];
         });
         process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
         continue;
@@ -187,7 +186,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         errors: errorsOf(s.perUtterance[i]!),
         units: units[i]!.length,
         finishReason: finishReasons[i],
-        ...(search ? { unknownWords: unknown[i], dictionaryWords: dictionary[i] } : {}),
+        ...(search ? wordCounts([ctc[i]]) : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);
@@ -213,14 +212,14 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
             lexicon: {
               ...search.options,
               words: search.lexicon.lm.words.length,
-              ...(search.options.dictionaryWordLogProb !== undefined && (search.lexicon.lm.dictionary?.length ?? 0) > 0
+              ...(dictionaryWordCost(search.lexicon, search.options) !== undefined
                 ? { dictionary: search.lexicon.lm.dictionary!.length }
                 : {}),
             },
           }
         : {}),
-      // words of the transcripts the lexicon lacks (spelled with oovByteLogProb; 0 without it)
-      ...(search ? { unknownWords: unknown.reduce((a, n) => a + n, 0), dictionaryWords: dictionary.reduce((a, n) => a + n, 0) } : {}),
+      // the transcripts' words neither the lexicon nor its dictionary holds (oovByteLogProb), and the dictionary's
+      ...(search ? wordCounts(ctc) : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),
