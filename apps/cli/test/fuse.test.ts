@@ -7,6 +7,7 @@
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { voteTranscripts } from '@zipper/eval';
 import { initBackend } from '@zipper/core';
 import { TextTower, WordLm } from '@zipper/text';
 import { readWav } from '@zipper/tokenizers';
@@ -392,12 +393,15 @@ describe('zipper fuse train', () => {
       .filter(Boolean))
       expect(lexicon.has(h)).toBe(true);
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--n-best', '4'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--oov-byte-log-prob=-4'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/],
+      [['--decoder', 'ctc', '--n-best', '4'], /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/],
+      [
+        ['--decoder', 'ctc', '--oov-byte-log-prob=-4'],
+        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/,
+      ],
       [
         ['--decoder', 'ctc', '--dictionary-word-log-prob=-4'],
-        /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'lexicon', '--lm', lmFile, '--dictionary-word-log-prob', '2'],
@@ -444,8 +448,32 @@ describe('zipper fuse train', () => {
     expect((summaryOf(rt) as { results: { text: string }[] }).results[0]!.text).toBe(
       readFileSync(path.join(data, 'rescore-default', 'hyp.txt'), 'utf8').trim(),
     );
+    // --views 3: each view decoded alone (the first is the audio as is: the search's own transcript), then voted word by word;
+    // zipper transcribe votes the same views of the same audio
+    const vx = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '1'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--views', '3', '--out', path.join(data, 'views-3'), '--json'],
+    ]);
+    expect(vx.code, vx.stderr).toBe(0);
+    expect((summaryOf(vx) as { lexicon: { views?: number } }).lexicon.views).toBe(3);
+    const vRow = JSON.parse(readFileSync(path.join(data, 'views-3', 'utterances.jsonl'), 'utf8').split('\n')[0]!) as {
+      hyp: string;
+      viewHyps: string[];
+    };
+    expect(vRow.viewHyps).toHaveLength(3);
+    expect(vRow.viewHyps[0]).toBe(lxFirst.hyp);
+    expect(vRow.hyp).toBe(voteTranscripts(vRow.viewHyps[0]!, vRow.viewHyps.slice(1)));
+    const vt = await runZipper([
+      ...['transcribe', path.join(data, 'audio', 'test-clean', `${lxRows[0]!.id}.wav`), '--model', out],
+      ...['--lm', lmFile, '--views', '3', '--json'],
+    ]);
+    expect(vt.code, vt.stderr).toBe(0);
+    expect((summaryOf(vt) as { results: { text: string; views: number }[] }).results[0]).toMatchObject({ text: vRow.hyp.trim(), views: 3 });
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon \(or auto\)/],
+      [
+        ['--decoder', 'ctc', '--rescore', '1'],
+        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon \(or auto\)/,
+      ],
       [['--n-best', '0'], /--n-best must be an integer >= 1/],
       [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc
     ] as const) {

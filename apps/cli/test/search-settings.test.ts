@@ -40,6 +40,7 @@ describe('lexicon search settings on the command line', () => {
       { wordBonus: -2, rescoreWeight: 0.3, nBest: 16 },
       { beam: 64, lmWeight: 0.5 },
       { oovByteLogProb: -4.5 },
+      { views: 5, dictionaryWordLogProb: -15 },
     ]) {
       const settings = resolveLexiconBeamOptions(given);
       const flags = lexiconSearchFlags(settings);
@@ -50,6 +51,13 @@ describe('lexicon search settings on the command line', () => {
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --rescore 0.3 --n-best 16',
     );
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({}))).toBe('--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5');
+    expect(lexiconSearchFlags(resolveLexiconBeamOptions({ views: 5 }))).toBe(
+      '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --views 5',
+    );
+    // --views: an integer in [1, the views there are]
+    expect(lexiconSearchArgs({ views: '7' })).toEqual({ views: 7 });
+    for (const bad of ['0', '8', '2.5', 'x'])
+      expect(() => lexiconSearchArgs({ views: bad })).toThrow(/--views must be an integer in \[1, 7\]/);
     // unknown words only where they are spelled (none has no flag)
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({ oovByteLogProb: -4 }))).toBe(
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --oov-byte-log-prob=-4',

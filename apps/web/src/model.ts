@@ -36,7 +36,17 @@ import {
 } from '@zipper/fuse';
 import { SpeechTower, speechVocab, tokensToUnits } from '@zipper/speech';
 import { TextTower } from '@zipper/text';
-import { FAST_VOCODER, prepareAudio, readWav, writeWav, type BpeTokenizer, type SpeechTokenizer } from '@zipper/tokenizers';
+import { voteTranscripts } from '@zipper/eval';
+import {
+  audioViews,
+  FAST_VOCODER,
+  prepareAudio,
+  readWav,
+  viewAudio,
+  writeWav,
+  type BpeTokenizer,
+  type SpeechTokenizer,
+} from '@zipper/tokenizers';
 import { InputError, MAX_WAV_BYTES, MIN_AUDIO_SECONDS, prepareText, seenCharacters } from './limits.js';
 
 export interface ModelSources {
@@ -120,7 +130,10 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const lexicon = wordLm && ByteLexicon.of(wordLm);
   const offer = { head: ctcHead, lexicon: lexicon !== undefined };
   // the package's own search settings may add the text tower's second pass (its timing label says so)
-  const rescores = resolveLexiconBeamOptions(ctcHead?.search).rescoreWeight > 0;
+  const carried = resolveLexiconBeamOptions(ctcHead?.search);
+  const rescores = carried.rescoreWeight > 0;
+  // the views of the audio the package's search votes over (the first: the audio as is)
+  const views = audioViews(carried.views ?? 1);
   const decoders = asrDecoders(offer);
 
   async function transcribe(
@@ -158,22 +171,31 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       };
     }
     if (decoder !== 'attention') {
-      const [t] = ctcTranscripts(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], (ids) => text.decode(ids, { skipSpecial: true }), {
-        head: ctcHead!,
-        // the search with the package's settings; a package carrying a rescore weight re-ranks its n best by the text tower
-        ...(decoder === 'lexicon' ? { lexicon: lexicon!, encode: (t: string) => text.encode(t) } : {}),
-      });
+      const decodeUnits = (u: ArrayLike<number>) =>
+        ctcTranscripts(zipper, [[speechSpec.bos, ...Array.from(u), speechSpec.eos]], (ids) => text.decode(ids, { skipSpecial: true }), {
+          head: ctcHead!,
+          // the search with the package's settings; a package carrying a rescore weight re-ranks its n best by the text tower
+          ...(decoder === 'lexicon' ? { lexicon: lexicon!, encode: (t: string) => text.encode(t) } : {}),
+        })[0]!;
+      const t = decodeUnits(units);
+      // a package carrying views: each other view decoded alone (cut to the context, as zipper eval asr cuts), voted
+      const voted =
+        decoder === 'lexicon'
+          ? views.slice(1).map((v) => decodeUnits(speech.encode(viewAudio(samples, v)).subarray(0, maxUnits)).text)
+          : [];
       return {
-        text: t!.text,
+        text: voted.length > 0 ? voteTranscripts(t.text, voted) : t.text,
         decoder,
         seconds,
         units: units.length,
-        tokens: t!.count,
+        tokens: t.count,
         finishReason: 'stop',
         timings: {
           'read WAV': t1 - t0,
           'audio to units': t2 - t1,
-          [decoder === 'ctc' ? 'decode text (CTC)' : rescores ? 'decode text (CTC + word LM, rescored)' : 'decode text (CTC + word LM)']:
+          [decoder === 'ctc'
+            ? 'decode text (CTC)'
+            : `decode text (CTC + word LM${rescores ? ', rescored' : ''}${voted.length > 0 ? `, ${views.length} views voted` : ''})`]:
             now() - t2,
         },
       };

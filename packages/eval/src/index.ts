@@ -4,3 +4,4 @@ export * from './align.js';
 export * from './wer.js';
 export * from './bootstrap.js';
 export * from './ngram.js';
+export * from './vote.js';

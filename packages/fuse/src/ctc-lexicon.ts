@@ -232,12 +232,21 @@ export interface LexiconBeamOptions {
    * 0, e.g. -15 (default none, undefined: the dictionary is not spelled; so too with an LM without one).
    */
   readonly dictionaryWordLogProb?: number;
+  /**
+   * Not the search's own: views of the audio the apps decode (an integer >= 1; default none,
+   * undefined: the audio alone). With k, the apps decode the first k of @zipper/tokenizers
+   * `AUDIO_VIEWS` (the audio delayed a few samples, or a few percent faster or slower) and vote their
+   * transcripts word by word against the first (@zipper/eval `voteTranscripts`). The search and
+   * `ctcTranscripts` read units and ignore it; carried with the search so a model's decoder is one
+   * set of settings.
+   */
+  readonly views?: number;
 }
 
 /** The settings that stay absent where there is none. */
-type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb';
+type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views';
 
-/** Every setting given a value, but `oovByteLogProb` and `dictionaryWordLogProb`, which stay absent where there is none. */
+/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb` and `views`, which stay absent where there is none. */
 export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
 
 /**
@@ -256,6 +265,7 @@ export const LEXICON_SEARCH_KEYS = [
   'nBest',
   'oovByteLogProb',
   'dictionaryWordLogProb',
+  'views',
 ] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
@@ -268,13 +278,15 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   nBest: 'n best',
   oovByteLogProb: 'unknown-word log-prob per byte',
   dictionaryWordLogProb: 'dictionary-word log-prob',
+  views: 'views',
 };
 
 /**
  * The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank
  * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
  * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam, and with a
- * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that. Settings
+ * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that; with `views` above 1, ", the
+ * transcripts of 5 views of the audio voted" at the end. Settings
  * recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
  */
 export function lexiconSearchText(
@@ -286,21 +298,24 @@ export function lexiconSearchText(
     .concat(s.dictionaryWordLogProb !== undefined ? [`dictionary words at ln p ${s.dictionaryWordLogProb}`] : [])
     .join(', ');
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
-  return rescoreWeight > 0
-    ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}`
-    : search;
+  const ranked =
+    rescoreWeight > 0 ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}` : search;
+  return (s.views ?? 1) > 1 ? `${ranked}, the transcripts of ${s.views} views of the audio voted` : ranked;
 }
 
 /**
  * The keys where two resolved settings decode differently (none: they decode alike): `nBest`
- * counts only where either rescores (without a second pass only the best hypothesis is read).
+ * counts only where either rescores (without a second pass only the best hypothesis is read), and
+ * no `views` equals 1.
  */
 export function lexiconSearchDifferences(
   a: ResolvedLexiconBeamOptions,
   b: ResolvedLexiconBeamOptions,
 ): (typeof LEXICON_SEARCH_KEYS)[number][] {
   const rescores = a.rescoreWeight > 0 || b.rescoreWeight > 0;
-  return LEXICON_SEARCH_KEYS.filter((k) => a[k] !== b[k] && (k !== 'nBest' || rescores));
+  // no views and one view decode alike: the audio alone
+  const at = (s: ResolvedLexiconBeamOptions, k: (typeof LEXICON_SEARCH_KEYS)[number]) => (k === 'views' ? (s.views ?? 1) : s[k]);
+  return LEXICON_SEARCH_KEYS.filter((k) => at(a, k) !== at(b, k) && (k !== 'nBest' || rescores));
 }
 
 /**
@@ -350,6 +365,7 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     rescoreWeight,
     ...(o.oovByteLogProb !== undefined ? { oovByteLogProb: o.oovByteLogProb } : {}),
     ...(o.dictionaryWordLogProb !== undefined ? { dictionaryWordLogProb: o.dictionaryWordLogProb } : {}),
+    ...(o.views !== undefined ? { views: o.views } : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -363,6 +379,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     throw new ConfigError(`oovByteLogProb must be a finite number <= 0 (leave it out for none), got ${r.oovByteLogProb}`);
   if (r.dictionaryWordLogProb !== undefined && !(Number.isFinite(r.dictionaryWordLogProb) && r.dictionaryWordLogProb <= 0))
     throw new ConfigError(`dictionaryWordLogProb must be a finite number <= 0 (leave it out for none), got ${r.dictionaryWordLogProb}`);
+  if (r.views !== undefined && !(Number.isInteger(r.views) && r.views >= 1))
+    throw new ConfigError(`views must be an integer >= 1 (leave it out for the audio alone), got ${r.views}`);
   return r;
 }
 

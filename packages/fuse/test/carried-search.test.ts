@@ -18,6 +18,7 @@ import {
   lexiconSearchText,
   loadZipper,
   resolveLexiconBeamOptions,
+  resolveLexiconSearchSettings,
   resolveZipperConfig,
   saveZipper,
   withCarriedSearch,
@@ -137,6 +138,13 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, oovByteLogProb: -4 })).toBe(
       'LM weight 1, word bonus -2, blank penalty 1.5, beam 128, unknown words spelled at ln p -4 a byte',
     );
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, rescoreWeight: 0.3, nBest: 16, views: 5 })).toBe(
+      "LM weight 1, word bonus -2, blank penalty 1.5, beam 128, then the 16 best re-ranked by the zipped model's decoder at weight 0.3, the transcripts of 5 views of the audio voted",
+    );
+    // one view is the audio alone
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, views: 1 })).toBe(
+      'LM weight 1, word bonus -2, blank penalty 2, beam 128',
+    );
     expect(Object.keys(LEXICON_SEARCH_LABELS).sort()).toEqual([...LEXICON_SEARCH_KEYS].sort());
   });
 
@@ -147,5 +155,17 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3, nBest: 16 }), r({}))).toEqual(['rescoreWeight', 'nBest']);
     expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3, nBest: 16 }), r({ rescoreWeight: 0.3, nBest: 8 }))).toEqual(['nBest']);
     expect(lexiconSearchDifferences(r({ rescoreWeight: 0.3 }), r({ rescoreWeight: 0.3, nBest: 8 }))).toEqual([]);
+    // views: none and one decode alike
+    expect(lexiconSearchDifferences(r({}), r({ views: 1 }))).toEqual([]);
+    expect(lexiconSearchDifferences(r({ views: 3 }), r({ views: 1 }))).toEqual(['views']);
+  });
+
+  it('views: an integer >= 1, kept absent where none is given', () => {
+    expect('views' in resolveLexiconBeamOptions({})).toBe(false);
+    expect(resolveLexiconBeamOptions({ views: 5 }).views).toBe(5);
+    for (const views of [0, 2.5, -1, Number.NaN])
+      expect(() => resolveLexiconBeamOptions({ views })).toThrow(/views must be an integer >= 1/);
+    expect(resolveLexiconSearchSettings({ views: 5, beam: 128 })).toEqual({ views: 5, beam: 128 });
+    expect(() => resolveLexiconSearchSettings({ views: 0 }, 'search')).toThrow(/^search: views must be/);
   });
 });

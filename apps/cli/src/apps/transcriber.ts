@@ -19,6 +19,8 @@ import {
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
+import { voteTranscripts } from '@zipper/eval';
+import { AUDIO_VIEWS, audioViews, TokenizerConfigError, viewAudio, type AudioView } from '@zipper/tokenizers';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
@@ -41,6 +43,8 @@ export interface Transcript {
   readonly unknownWords?: number;
   /** The lexicon search only: words of the transcript from the word LM's dictionary (0 without a dictionary-word cost). */
   readonly dictionaryWords?: number;
+  /** The lexicon search only: views of the audio whose transcripts were voted (1: the audio alone). */
+  readonly views?: number;
 }
 
 /** A lexicon transcript's counts as the apps report them (`Transcript`, `zipper eval asr`'s metrics and utterances). */
@@ -92,6 +96,7 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   nBest: '--n-best',
   oovByteLogProb: '--oov-byte-log-prob',
   dictionaryWordLogProb: '--dictionary-word-log-prob',
+  views: '--views',
 };
 
 /** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
@@ -104,11 +109,12 @@ export const LEXICON_SEARCH_OPTIONS = {
   'n-best': { type: 'string' },
   'oov-byte-log-prob': { type: 'string' },
   'dictionary-word-log-prob': { type: 'string' },
+  views: { type: 'string' },
 } as const;
 
 /**
  * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best`,
- * `--oov-byte-log-prob`, `--dictionary-word-log-prob` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
+ * `--oov-byte-log-prob`, `--dictionary-word-log-prob`, `--views` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
  * settings given, each checked,
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
  * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
@@ -122,6 +128,7 @@ export function lexiconSearchArgs(v: {
   readonly 'n-best'?: string;
   readonly 'oov-byte-log-prob'?: string;
   readonly 'dictionary-word-log-prob'?: string;
+  readonly views?: string;
 }): LexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
@@ -136,6 +143,7 @@ export function lexiconSearchArgs(v: {
     ...(v['dictionary-word-log-prob'] !== undefined
       ? { dictionaryWordLogProb: numArg(v['dictionary-word-log-prob'], 'dictionary-word-log-prob', 0, -Infinity, 0) }
       : {}),
+    ...(v.views !== undefined ? { views: intArg(v.views, 'views', 1, 1, AUDIO_VIEWS.length) } : {}),
   };
   try {
     // each value checked here; --n-best against the beam only where both are known (searchSettings):
@@ -196,6 +204,8 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
   // resolved (and checked) once, before any audio is decoded
   const search = decoder === 'lexicon' ? searchSettings(m.ctcHead?.search, o.search) : undefined;
+  const views = viewsOf(search);
+  if (views.length > 1) return transcribeViews(app, inputs, { ...o, decoder, search: { ...o.search, views: 1 } }, views);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
   const spu = m.speech.samplesPerUnit;
@@ -249,7 +259,47 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
       pieces: mine.length,
       finishReason: mine.every(({ j }) => reasons[j] === 'stop') ? 'stop' : 'length',
       decoder,
-      ...(decoder === 'lexicon' ? wordCounts(mine.map(({ j }) => ctc[j])) : {}),
+      ...(decoder === 'lexicon' ? { ...wordCounts(mine.map(({ j }) => ctc[j])), views: 1 } : {}),
     };
   });
+}
+
+/** The views a search's `views` setting names (`AUDIO_VIEWS`' first k; none: the audio alone), or a UsageError. */
+export function viewsOf(search: Pick<ResolvedLexiconBeamOptions, 'views'> | undefined): readonly AudioView[] {
+  try {
+    return audioViews(search?.views ?? 1);
+  } catch (e) {
+    if (e instanceof TokenizerConfigError) throw new UsageError(`the search's ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Each of `views` transcribed alone (one view each, `o` otherwise as given), the transcripts voted
+ * word by word against the first view's (@zipper/eval voteTranscripts); the counts are the first's.
+ */
+async function transcribeViews(
+  app: AppModel,
+  inputs: readonly AudioInput[],
+  o: TranscribeOptions,
+  views: readonly AudioView[],
+): Promise<Transcript[]> {
+  const each: Transcript[][] = [];
+  for (const [k, view] of views.entries())
+    each.push(
+      await transcribeAudio(
+        app,
+        inputs.map((a) => ({ ...a, samples: viewAudio(a.samples, view) })),
+        { ...o, onProgress: o.onProgress && ((done, total) => o.onProgress!(k * total + done, views.length * total)) },
+      ),
+    );
+  const [anchor, ...others] = each;
+  return anchor!.map((t, i) => ({
+    ...t,
+    text: voteTranscripts(
+      t.text,
+      others.map((x) => x[i]!.text),
+    ),
+    views: views.length,
+  }));
 }

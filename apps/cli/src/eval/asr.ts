@@ -11,8 +11,9 @@ import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { dictionaryWordCost, type CtcTranscript } from '@zipper/fuse';
 import { SpeechUnitEncoder } from '@zipper/data/node';
-import { scoreUtterance } from '@zipper/eval';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings, wordCounts } from '../apps/transcriber.js';
+import { scoreUtterance, voteTranscripts } from '@zipper/eval';
+import { prepareAudio, viewAudio } from '@zipper/tokenizers';
+import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings, viewsOf, wordCounts } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -22,7 +23,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
-      [--oov-byte-log-prob L] [--dictionary-word-log-prob D]
+      [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -51,6 +52,10 @@ place of its LM log-probability (an open vocabulary; not in the paper; default n
 --dictionary-word-log-prob D (lexicon; e.g. -15, the shipped model's, with a word LM built by zipper lm
 build --dictionary): a word of the LM's dictionary may be spelled too, scoring D in place of its LM
 log-probability (default none; dictionaryWords in metrics.json and per utterance counts them);
+--views K (lexicon): decode K views of the audio, the first K of: as is, delayed 5 ms, 3% slower, 3%
+faster, delayed 2.5, 7.5 and 10 ms (@zipper/tokenizers AUDIO_VIEWS), and vote their transcripts word
+by word against the first (@zipper/eval voteTranscripts; not in the paper; K times the decoding
+time; docs/zipper.md, "Voting over views"); --views 1: the audio alone; utterances.jsonl keeps each view's transcript, viewHyps);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
@@ -99,10 +104,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       v.rescore !== undefined ||
       v['n-best'] !== undefined ||
       v['oov-byte-log-prob'] !== undefined ||
-      v['dictionary-word-log-prob'] !== undefined)
+      v['dictionary-word-log-prob'] !== undefined ||
+      v.views !== undefined)
   )
     throw new UsageError(
-      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob and --dictionary-word-log-prob are for --decoder lexicon',
+      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon',
     );
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
@@ -118,6 +124,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
     // the lexicon search with its settings, resolved only for it (another decoder never reads a head's carried ones)
     const search = lexicon ? { lexicon, options: searchSettings(m.ctcHead?.search, givenSearch) } : undefined;
+    const views = viewsOf(search?.options);
     const out = path.resolve(
       v.out ??
         path.join(
@@ -133,44 +140,70 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const encoder = new SpeechUnitEncoder(input.data, m.speech);
     const raw = encoder.encodeAll(input.records);
     const truncated = raw.filter((u) => u.length > maxUnits).length;
-    const units = raw.map((u) => (u.length > maxUnits ? u.subarray(0, maxUnits) : u));
-    // rows of equal length decode together: order by length, decode in batches, put back in split order
-    const order = input.records.map((_, i) => i).sort((a, b) => units[a]!.length - units[b]!.length || a - b);
-    const hyps: string[] = new Array<string>(input.records.length);
-    const finishReasons: string[] = new Array<string>(input.records.length);
-    const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
-    const ctc: (CtcTranscript | undefined)[] = new Array<CtcTranscript | undefined>(input.records.length);
-    for (let i = 0; i < order.length; i += batch) {
-      const rows = order.slice(i, i + batch);
-      if (decoder !== 'attention') {
-        const texts = m.ctcTranscribe!(
-          rows.map((r) => units[r]!),
-          decoder === 'joint' ? { joint } : search,
+    const cut = (u: Uint16Array) => (u.length > maxUnits ? u.subarray(0, maxUnits) : u);
+    const units = raw.map(cut);
+    /** Every utterance's `units` decoded: rows of equal length together (ordered by length, in batches), back in split order. */
+    const decodeAll = async (units: readonly Uint16Array[], label: string) => {
+      const order = input.records.map((_, i) => i).sort((a, b) => units[a]!.length - units[b]!.length || a - b);
+      const hyps: string[] = new Array<string>(input.records.length);
+      const finishReasons: string[] = new Array<string>(input.records.length);
+      const candidates: (readonly string[])[] = new Array<readonly string[]>(input.records.length);
+      const ctc: (CtcTranscript | undefined)[] = new Array<CtcTranscript | undefined>(input.records.length);
+      for (let i = 0; i < order.length; i += batch) {
+        const rows = order.slice(i, i + batch);
+        if (decoder !== 'attention') {
+          const texts = m.ctcTranscribe!(
+            rows.map((r) => units[r]!),
+            decoder === 'joint' ? { joint } : search,
+          );
+          rows.forEach((r, j) => {
+            hyps[r] = texts[j]!.text;
+            finishReasons[r] = decoder;
+            if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
+            ctc[r] = texts[j];
+          });
+          process.stderr.write(`\rtranscribed${label} ${Math.min(i + batch, order.length)}/${order.length}`);
+          continue;
+        }
+        // at most the text tower's context, as long as any transcript the model was trained on
+        const got = await m.generate(
+          rows.map((r) => [m.segment('speech', units[r]!)]),
+          'text',
+          { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2, ...emptyInputGuidance(m, 'speech', guidance, rows.length) },
         );
         rows.forEach((r, j) => {
-          hyps[r] = texts[j]!.text;
-          finishReasons[r] = decoder;
-          if (texts[j]!.candidates) candidates[r] = texts[j]!.candidates!;
-          ctc[r] = texts[j];
+          const g = got[j]!;
+          if (g.output !== 'text') throw new Error('unreachable: text output expected');
+          hyps[r] = g.text;
+          finishReasons[r] = g.finishReason;
         });
-        process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
-        continue;
+        process.stderr.write(`\rtranscribed${label} ${Math.min(i + batch, order.length)}/${order.length}`);
       }
-      // at most the text tower's context, as long as any transcript the model was trained on
-      const got = await m.generate(
-        rows.map((r) => [m.segment('speech', units[r]!)]),
-        'text',
-        { temperature: 0, maxNewTokens: textRef.config.maxSeqLen - 2, ...emptyInputGuidance(m, 'speech', guidance, rows.length) },
-      );
-      rows.forEach((r, j) => {
-        const g = got[j]!;
-        if (g.output !== 'text') throw new Error('unreachable: text output expected');
-        hyps[r] = g.text;
-        finishReasons[r] = g.finishReason;
-      });
-      process.stderr.write(`\rtranscribed ${Math.min(i + batch, order.length)}/${order.length}`);
+      process.stderr.write('\n');
+      return { hyps, finishReasons, candidates, ctc };
+    };
+    const {
+      hyps: anchorHyps,
+      finishReasons,
+      candidates,
+      ctc,
+    } = await decodeAll(units, views.length > 1 ? ` (view 1 of ${views.length})` : '');
+    // the other views (the lexicon search's `views`): each utterance's audio as the view hears it, its units cut alike
+    const viewHyps: string[][] = [anchorHyps];
+    for (const [k, view] of views.entries()) {
+      if (k === 0) continue;
+      const rate = m.speech.features.sampleRate;
+      const viewUnits = input.records.map((r) => cut(m.speech.encode(viewAudio(prepareAudio(input.data.audio(r), rate), view))));
+      viewHyps.push((await decodeAll(viewUnits, ` (view ${k + 1} of ${views.length})`)).hyps);
     }
-    process.stderr.write('\n');
+    const hyps = anchorHyps.map((h, i) =>
+      views.length > 1
+        ? voteTranscripts(
+            h,
+            viewHyps.slice(1).map((v) => v[i]!),
+          )
+        : h,
+    );
     const refs = input.records.map((r) => r.text);
     const voices = input.records.map((r) => r.voice);
     const s = scoreByVoice(refs, hyps, voices);
@@ -187,6 +220,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         units: units[i]!.length,
         finishReason: finishReasons[i],
         ...(search ? wordCounts([ctc[i]]) : {}),
+        ...(views.length > 1 ? { viewHyps: viewHyps.map((v) => oneLine(v[i]!)) } : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);

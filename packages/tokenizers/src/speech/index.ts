@@ -12,3 +12,4 @@ export * from './griffin-lim-reference.js';
 export * from './tokenizer.js';
 export * from './io.js';
 export * from './centroid-index.js';
+export * from './views.js';
