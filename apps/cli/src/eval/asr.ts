@@ -5,7 +5,9 @@
  * Input units come from the model's own speech tokenizer (cached per tokenizer in
  * DATA/.cache/units, as in training). An input longer than the model's speech context is cut to
  * fit (counted as `truncated`): the zipped model's speech tower maxSeqLen; the single decoder's
- * stream less the text tower's maxSeqLen (its room for the transcript).
+ * stream less the text tower's maxSeqLen (its room for the transcript). With the lexicon search's
+ * `views` (K > 1), the audio is read again for the other K - 1 views, encoded (not cached) and cut
+ * alike, each view decoded alone and the transcripts voted against the first's.
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
