@@ -234,7 +234,7 @@ export interface LexiconBeamOptions {
   readonly dictionaryWordLogProb?: number;
   /**
    * Not the search's own: views of the audio the apps decode (an integer >= 1; default none,
-   * undefined: the audio alone). With k, the apps decode the first k of @zipper/tokenizers
+   * undefined: the audio alone, which 1 resolves to as well). With k, the apps decode the first k of @zipper/tokenizers
    * `AUDIO_VIEWS` (the audio delayed a few samples, or a few percent faster or slower) and vote their
    * transcripts word by word against the first (@zipper/eval `voteTranscripts`). The search and
    * `ctcTranscripts` read units and ignore it; carried with the search so a model's decoder is one
@@ -246,7 +246,7 @@ export interface LexiconBeamOptions {
 /** The settings that stay absent where there is none. */
 type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views';
 
-/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb` and `views`, which stay absent where there is none. */
+/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb` and `views`, which stay absent where there is none (`views` also where it is 1). */
 export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
 
 /**
@@ -305,17 +305,14 @@ export function lexiconSearchText(
 
 /**
  * The keys where two resolved settings decode differently (none: they decode alike): `nBest`
- * counts only where either rescores (without a second pass only the best hypothesis is read), and
- * no `views` equals 1.
+ * counts only where either rescores (without a second pass only the best hypothesis is read).
  */
 export function lexiconSearchDifferences(
   a: ResolvedLexiconBeamOptions,
   b: ResolvedLexiconBeamOptions,
 ): (typeof LEXICON_SEARCH_KEYS)[number][] {
   const rescores = a.rescoreWeight > 0 || b.rescoreWeight > 0;
-  // no views and one view decode alike: the audio alone
-  const at = (s: ResolvedLexiconBeamOptions, k: (typeof LEXICON_SEARCH_KEYS)[number]) => (k === 'views' ? (s.views ?? 1) : s[k]);
-  return LEXICON_SEARCH_KEYS.filter((k) => at(a, k) !== at(b, k) && (k !== 'nBest' || rescores));
+  return LEXICON_SEARCH_KEYS.filter((k) => a[k] !== b[k] && (k !== 'nBest' || rescores));
 }
 
 /**
@@ -365,7 +362,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     rescoreWeight,
     ...(o.oovByteLogProb !== undefined ? { oovByteLogProb: o.oovByteLogProb } : {}),
     ...(o.dictionaryWordLogProb !== undefined ? { dictionaryWordLogProb: o.dictionaryWordLogProb } : {}),
-    ...(o.views !== undefined ? { views: o.views } : {}),
+    // one view is the audio alone: resolved as none, so settings that decode alike compare equal
+    ...(o.views !== undefined && o.views !== 1 ? { views: o.views } : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)

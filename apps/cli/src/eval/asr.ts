@@ -6,8 +6,8 @@
  * DATA/.cache/units, as in training). An input longer than the model's speech context is cut to
  * fit (counted as `truncated`): the zipped model's speech tower maxSeqLen; the single decoder's
  * stream less the text tower's maxSeqLen (its room for the transcript). With the lexicon search's
- * `views` (K > 1), the audio is read again for the other K - 1 views, encoded (not cached) and cut
- * alike, each view decoded alone and the transcripts voted against the first's.
+ * `views` (K > 1), the audio is read again once for the other K - 1 views, each encoded (not cached)
+ * and cut alike, each view decoded alone and the transcripts voted against the first's.
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
@@ -192,10 +192,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     } = await decodeAll(units, views.length > 1 ? ` (view 1 of ${views.length})` : '');
     // the other views (the lexicon search's `views`): each utterance's audio as the view hears it, its units cut alike
     const viewHyps: string[][] = [anchorHyps];
+    // each file read, checked and resampled once for all the other views
+    const audio = views.length > 1 ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
     for (const [k, view] of views.entries()) {
       if (k === 0) continue;
-      const rate = m.speech.features.sampleRate;
-      const viewUnits = input.records.map((r) => cut(m.speech.encode(viewAudio(prepareAudio(input.data.audio(r), rate), view))));
+      const viewUnits = audio.map((x) => cut(m.speech.encode(viewAudio(x, view))));
       viewHyps.push((await decodeAll(viewUnits, ` (view ${k + 1} of ${views.length})`)).hyps);
     }
     const hyps = anchorHyps.map((h, i) =>
