@@ -620,7 +620,7 @@ describe('zipper fuse release', () => {
     const notLexicon = await runZipper(['transcribe', wav, '--model', pkg, '--decoder', 'ctc', '--word-bonus', '1']);
     expect(notLexicon.code).toBe(2);
     expect(notLexicon.stderr).toContain(
-      '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon (or auto)',
+      '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon (or auto)',
     );
 
     // the rescoring is a setting too: carried, it makes the package's default decoder the two-pass one

@@ -10,10 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { voteTranscripts } from '@zipper/eval';
 import { initBackend } from '@zipper/core';
 import { TextTower, WordLm } from '@zipper/text';
-import { readWav } from '@zipper/tokenizers';
+import { fitLevel, loadSpeechTokenizer, readWav, readWavFile, scaleAudio, toMono, writeWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
+import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
 import {
   buildTinyWordLm,
   killAfterSteps,
@@ -393,15 +394,21 @@ describe('zipper fuse train', () => {
       .filter(Boolean))
       expect(lexicon.has(h)).toBe(true);
     for (const [args, message] of [
-      [['--decoder', 'ctc', '--rescore', '1'], /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/],
-      [['--decoder', 'ctc', '--n-best', '4'], /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/],
+      [
+        ['--decoder', 'ctc', '--rescore', '1'],
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+      ],
+      [
+        ['--decoder', 'ctc', '--n-best', '4'],
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+      ],
       [
         ['--decoder', 'ctc', '--oov-byte-log-prob=-4'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'ctc', '--dictionary-word-log-prob=-4'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'lexicon', '--lm', lmFile, '--dictionary-word-log-prob', '2'],
@@ -469,10 +476,47 @@ describe('zipper fuse train', () => {
     ]);
     expect(vt.code, vt.stderr).toBe(0);
     expect((summaryOf(vt) as { results: { text: string; views: number }[] }).results[0]).toMatchObject({ text: vRow.hyp.trim(), views: 3 });
+    // --level-range R: each utterance scaled by the gain fitted to the codebook (fitLevel, tested on its own in
+    // @zipper/tokenizers), then decoded: the transcript of that scaled audio as recorded; zipper transcribe alike
+    const firstWav = path.join(data, 'audio', 'test-clean', `${lxRows[0]!.id}.wav`);
+    const lvx = await runZipper([
+      ...['eval', 'asr', '--model', out, '--data', data, '--split', 'test-clean', '--limit', '1'],
+      ...['--decoder', 'lexicon', '--lm', lmFile, '--level-range', '12', '--out', path.join(data, 'level-12'), '--json'],
+    ]);
+    expect(lvx.code, lvx.stderr).toBe(0);
+    const lvSummary = summaryOf(lvx) as { lexicon: { levelRange?: number }; levelFitted: number };
+    expect(lvSummary.lexicon.levelRange).toBe(12);
+    const lvRow = JSON.parse(readFileSync(path.join(data, 'level-12', 'utterances.jsonl'), 'utf8').split('\n')[0]!) as {
+      hyp: string;
+      levelDb: number;
+    };
+    const samples = toMono(readWavFile(firstWav));
+    const fitted = fitLevel(loadSpeechTokenizer(defaultSpeechTokenizerDir()), samples, 12).gainDb;
+    expect(fitted).not.toBe(0); // this audio is not at the codebook's level: the option changes the input
+    expect(lvRow.levelDb).toBe(fitted);
+    expect(lvSummary.levelFitted).toBe(1);
+    const scaledWav = path.join(data, 'scaled.wav');
+    writeFileSync(scaledWav, writeWav(scaleAudio(samples, fitted), 16000, 'float32'));
+    const lt2 = await runZipper(['transcribe', firstWav, '--model', out, '--lm', lmFile, '--level-range', '12', '--json']);
+    expect(lt2.code, lt2.stderr).toBe(0);
+    expect((summaryOf(lt2) as { results: { text: string; levelDb: number }[] }).results[0]).toMatchObject({
+      text: lvRow.hyp.trim(),
+      levelDb: fitted,
+    });
+    const lts = await runZipper(['transcribe', scaledWav, '--model', out, '--lm', lmFile, '--level-range', '0', '--json']);
+    expect((summaryOf(lts) as { results: { text: string }[] }).results[0]!.text).toBe(lvRow.hyp.trim());
+    // --level-range 0: the audio as recorded, no gain reported
+    const lt0 = await runZipper(['transcribe', firstWav, '--model', out, '--lm', lmFile, '--level-range', '0', '--json']);
+    expect(lt0.code, lt0.stderr).toBe(0);
+    expect((summaryOf(lt0) as { results: { text: string; levelDb?: number }[] }).results[0]).toMatchObject({ text: lxFirst.hyp.trim() });
+    expect((summaryOf(lt0) as { results: { levelDb?: number }[] }).results[0]!.levelDb).toBeUndefined();
+    const badLevel = await runZipper(['transcribe', firstWav, '--model', out, '--lm', lmFile, '--level-range', '21']);
+    expect(badLevel.code, badLevel.stderr).toBe(2);
+    expect(badLevel.stderr).toMatch(/--level-range must be an integer/);
     for (const [args, message] of [
       [
         ['--decoder', 'ctc', '--rescore', '1'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon \(or auto\)/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon \(or auto\)/,
       ],
       [['--n-best', '0'], /--n-best must be an integer >= 1/],
       [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc

@@ -201,7 +201,7 @@ class App {
         $('transcript').textContent = m.text;
         showTimings($('asr-timings'), m.timings, [
           m.decoder === 'lexicon'
-            ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} words`
+            ? `${m.seconds.toFixed(2)} s of audio${m.levelDb ? ` heard ${Math.abs(m.levelDb)} dB ${m.levelDb > 0 ? 'louder' : 'quieter'} (its level fitted)` : ''}, ${m.units} units, ${m.tokens} words`
             : m.decoder === 'ctc'
               ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
               : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,

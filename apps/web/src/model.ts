@@ -40,8 +40,10 @@ import { voteTranscripts } from '@zipper/eval';
 import {
   audioViews,
   FAST_VOCODER,
+  fitLevel,
   prepareAudio,
   readWav,
+  scaleAudio,
   viewAudio,
   writeWav,
   type BpeTokenizer,
@@ -68,6 +70,8 @@ export interface Transcript {
   readonly tokens: number;
   readonly finishReason: string;
   readonly timings: Timings;
+  /** The gain in dB the lexicon search heard the audio at, where the package fits the level (0: as recorded). */
+  readonly levelDb?: number;
 }
 
 export interface Speech {
@@ -134,6 +138,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const rescores = carried.rescoreWeight > 0;
   // the views of the audio the package's search votes over (the first: the audio as is)
   const views = audioViews(carried.views ?? 1);
+  // the range the package fits the input's level within (none: the audio as recorded)
+  const levelRange = carried.levelRange;
   const decoders = asrDecoders(offer);
 
   async function transcribe(
@@ -154,8 +160,11 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
       throw new InputError(
         `the audio lasts ${seconds.toFixed(1)} s; this model hears ${maxAudioSeconds.toFixed(1)} s at most at once (its speech context is ${maxUnits} units); cut it into shorter pieces`,
       );
-    const samples = prepareAudio(wav, speech.features.sampleRate);
+    const recorded = prepareAudio(wav, speech.features.sampleRate);
     const t1 = now();
+    // a package carrying a level range: its lexicon search hears the audio at the gain its units fit best
+    const levelDb = decoder === 'lexicon' && levelRange !== undefined ? fitLevel(speech, recorded, levelRange).gainDb : undefined;
+    const samples = levelDb ? scaleAudio(recorded, levelDb) : recorded;
     const units = speech.encode(samples);
     const t2 = now();
     if (decoder === 'joint') {
@@ -190,9 +199,10 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
         units: units.length,
         tokens: t.count,
         finishReason: 'stop',
+        ...(levelDb !== undefined ? { levelDb } : {}),
         timings: {
           'read WAV': t1 - t0,
-          'audio to units': t2 - t1,
+          [levelDb !== undefined ? 'audio to units (level fitted)' : 'audio to units']: t2 - t1,
           [decoder === 'ctc'
             ? 'decode text (CTC)'
             : `decode text (CTC + word LM${rescores ? ', rescored' : ''}${voted.length > 0 ? `, ${views.length} views voted` : ''})`]:

@@ -63,6 +63,8 @@ export type FromWorker =
       readonly tokens: number;
       readonly finishReason: string;
       readonly timings: Timings;
+      /** The gain in dB the lexicon search heard the audio at, where the package fits the level. */
+      readonly levelDb?: number;
     }
   | {
       readonly type: 'speech';

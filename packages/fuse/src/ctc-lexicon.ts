@@ -241,12 +241,20 @@ export interface LexiconBeamOptions {
    * set of settings.
    */
   readonly views?: number;
+  /**
+   * Not the search's own either: the apps fit the input's level to the speech codebook before
+   * encoding it (an integer >= 0 of dB; default none, undefined: the audio as recorded, which 0
+   * resolves to as well). With R, each recording is scaled by the whole-dB gain within +-R whose
+   * units lie nearest their centroids (@zipper/tokenizers `fitLevel`); the views view the scaled
+   * audio. Carried with the search like `views`.
+   */
+  readonly levelRange?: number;
 }
 
 /** The settings that stay absent where there is none. */
-type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views';
+type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views' | 'levelRange';
 
-/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb` and `views`, which stay absent where there is none (`views` also where it is 1). */
+/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb`, `views` and `levelRange`, which stay absent where there is none (`views` also where it is 1, `levelRange` where it is 0). */
 export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
 
 /**
@@ -266,6 +274,7 @@ export const LEXICON_SEARCH_KEYS = [
   'oovByteLogProb',
   'dictionaryWordLogProb',
   'views',
+  'levelRange',
 ] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
@@ -279,14 +288,16 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   oovByteLogProb: 'unknown-word log-prob per byte',
   dictionaryWordLogProb: 'dictionary-word log-prob',
   views: 'views',
+  levelRange: 'level range (dB)',
 };
 
 /**
  * The settings in prose, as cards and reports write them: "LM weight 1, word bonus -2, blank
  * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
  * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam, and with a
- * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that; with `views` above 1, ", the
- * transcripts of 5 views of the audio voted" at the end. Settings
+ * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that; with `levelRange` above 0,
+ * ", the input's level fitted within 15 dB", then with `views` above 1, ", the transcripts of 5 views
+ * of the audio voted" at the end. Settings
  * recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
  */
 export function lexiconSearchText(
@@ -300,7 +311,8 @@ export function lexiconSearchText(
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   const ranked =
     rescoreWeight > 0 ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}` : search;
-  return (s.views ?? 1) > 1 ? `${ranked}, the transcripts of ${s.views} views of the audio voted` : ranked;
+  const level = (s.levelRange ?? 0) > 0 ? `${ranked}, the input's level fitted within ${s.levelRange} dB` : ranked;
+  return (s.views ?? 1) > 1 ? `${level}, the transcripts of ${s.views} views of the audio voted` : level;
 }
 
 /**
@@ -364,6 +376,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     ...(o.dictionaryWordLogProb !== undefined ? { dictionaryWordLogProb: o.dictionaryWordLogProb } : {}),
     // one view is the audio alone: resolved as none, so settings that decode alike compare equal
     ...(o.views !== undefined && o.views !== 1 ? { views: o.views } : {}),
+    // a range of 0 dB is the audio as recorded: resolved as none, like one view
+    ...(o.levelRange !== undefined && o.levelRange !== 0 ? { levelRange: o.levelRange } : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -379,6 +393,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     throw new ConfigError(`dictionaryWordLogProb must be a finite number <= 0 (leave it out for none), got ${r.dictionaryWordLogProb}`);
   if (r.views !== undefined && !(Number.isInteger(r.views) && r.views >= 1))
     throw new ConfigError(`views must be an integer >= 1 (leave it out for the audio alone), got ${r.views}`);
+  if (r.levelRange !== undefined && !(Number.isInteger(r.levelRange) && r.levelRange >= 0))
+    throw new ConfigError(`levelRange must be an integer >= 0 of dB (leave it out for the audio as recorded), got ${r.levelRange}`);
   return r;
 }
 

@@ -145,6 +145,15 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, views: 1 })).toBe(
       'LM weight 1, word bonus -2, blank penalty 2, beam 128',
     );
+    expect(
+      lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, rescoreWeight: 0, nBest: 1, levelRange: 15, views: 7 }),
+    ).toBe(
+      "LM weight 1, word bonus -2, blank penalty 1.5, beam 128, the input's level fitted within 15 dB, the transcripts of 7 views of the audio voted",
+    );
+    // a range of 0 dB is the audio as recorded
+    expect(lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 2, levelRange: 0 })).toBe(
+      'LM weight 1, word bonus -2, blank penalty 2, beam 128',
+    );
     expect(Object.keys(LEXICON_SEARCH_LABELS).sort()).toEqual([...LEXICON_SEARCH_KEYS].sort());
   });
 
@@ -158,6 +167,19 @@ describe('a CTC head carrying its lexicon search settings', () => {
     // views: none and one decode alike
     expect(lexiconSearchDifferences(r({}), r({ views: 1 }))).toEqual([]);
     expect(lexiconSearchDifferences(r({ views: 3 }), r({ views: 1 }))).toEqual(['views']);
+    // the level range: none and 0 dB decode alike
+    expect(lexiconSearchDifferences(r({}), r({ levelRange: 0 }))).toEqual([]);
+    expect(lexiconSearchDifferences(r({ levelRange: 15 }), r({}))).toEqual(['levelRange']);
+  });
+
+  it('levelRange: an integer >= 0 of dB, kept absent where none (or 0) is given', () => {
+    expect('levelRange' in resolveLexiconBeamOptions({})).toBe(false);
+    expect('levelRange' in resolveLexiconBeamOptions({ levelRange: 0 })).toBe(false);
+    expect(resolveLexiconBeamOptions({ levelRange: 15 }).levelRange).toBe(15);
+    for (const levelRange of [-1, 2.5, Number.NaN])
+      expect(() => resolveLexiconBeamOptions({ levelRange })).toThrow(/levelRange must be an integer >= 0/);
+    expect(resolveLexiconSearchSettings({ levelRange: 15, views: 7 })).toEqual({ levelRange: 15, views: 7 });
+    expect(() => resolveLexiconSearchSettings({ levelRange: -3 }, 'search')).toThrow(/^search: levelRange must be/);
   });
 
   it('views: an integer >= 1, kept absent where none is given', () => {

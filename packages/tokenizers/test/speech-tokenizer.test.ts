@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, mulberry32, ZipperError } from '@zipper/common';
+import { decodeSafetensors, encodeSafetensors, ZipperError } from '@zipper/common';
 import { sha256Hex } from '@zipper/common/node';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,46 +27,8 @@ import {
   serializeSpeechTokenizer,
   stft,
 } from '@zipper/tokenizers';
+import { speechLike } from './tone-helpers.js';
 
-const SR = 16000;
-
-/**
- * Speech-like test audio: a harmonic source (f0 gliding 100-220 Hz) through two moving resonances,
- * with short silences and noise bursts, all from a seed.
- */
-function speechLike(n: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  const x = new Float32Array(n);
-  const segs = 3 + Math.floor(r() * 3);
-  let phase = 0;
-  for (let s = 0; s < segs; s++) {
-    const lo = Math.floor((s * n) / segs);
-    const hi = Math.floor(((s + 1) * n) / segs);
-    const f0 = 100 + 120 * r();
-    const fA = 300 + 700 * r();
-    const fB = 900 + 1800 * r();
-    const kind = r();
-    for (let i = lo; i < hi; i++) {
-      const t = (i - lo) / (hi - lo);
-      const env = Math.sin(Math.PI * t) ** 2;
-      if (kind < 0.2) continue; // silence
-      if (kind < 0.35) {
-        x[i] = 0.05 * env * (r() * 2 - 1); // fricative-like noise
-        continue;
-      }
-      const f = f0 * (1 + 0.3 * t);
-      phase += (2 * Math.PI * f) / SR;
-      let v = 0;
-      for (let h = 1; h * f < 7000; h++) {
-        const fh = h * f;
-        const gain = 1 / (1 + ((fh - fA * (1 + 0.2 * t)) / 150) ** 2) + 0.5 / (1 + ((fh - fB) / 250) ** 2);
-        v += gain * Math.sin(h * phase);
-      }
-      x[i] = 0.1 * env * v;
-    }
-  }
-  return x;
-}
 
 const clips = [16007, 12011, 14009, 13001, 15013].map((n, i) => speechLike(n, i + 1));
 const train = () =>

@@ -20,7 +20,16 @@ import {
 } from '@zipper/fuse';
 import { ConfigError } from '@zipper/core';
 import { voteTranscripts } from '@zipper/eval';
-import { AUDIO_VIEWS, audioViews, TokenizerConfigError, viewAudio, type AudioView } from '@zipper/tokenizers';
+import {
+  AUDIO_VIEWS,
+  MAX_LEVEL_RANGE_DB,
+  audioViews,
+  fitLevel,
+  scaleAudio,
+  TokenizerConfigError,
+  viewAudio,
+  type AudioView,
+} from '@zipper/tokenizers';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
 import type { TrainedModel } from '../fuse/trained-model.js';
@@ -45,6 +54,8 @@ export interface Transcript {
   readonly dictionaryWords?: number;
   /** The lexicon search only: views of the audio whose transcripts were voted (1: the audio alone). */
   readonly views?: number;
+  /** The lexicon search with a level range only: the gain in dB the audio was scaled by (`fitLevel`; 0: as recorded). */
+  readonly levelDb?: number;
 }
 
 /** A lexicon transcript's counts as the apps report them (`Transcript`, `zipper eval asr`'s metrics and utterances). */
@@ -97,6 +108,7 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   oovByteLogProb: '--oov-byte-log-prob',
   dictionaryWordLogProb: '--dictionary-word-log-prob',
   views: '--views',
+  levelRange: '--level-range',
 };
 
 /** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
@@ -110,11 +122,12 @@ export const LEXICON_SEARCH_OPTIONS = {
   'oov-byte-log-prob': { type: 'string' },
   'dictionary-word-log-prob': { type: 'string' },
   views: { type: 'string' },
+  'level-range': { type: 'string' },
 } as const;
 
 /**
  * `--beam`, `--lm-weight`, `--word-bonus`, `--blank-penalty`, `--rescore`, `--n-best`,
- * `--oov-byte-log-prob`, `--dictionary-word-log-prob`, `--views` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
+ * `--oov-byte-log-prob`, `--dictionary-word-log-prob`, `--views`, `--level-range` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
  * settings given, each checked,
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
  * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
@@ -129,6 +142,7 @@ export function lexiconSearchArgs(v: {
   readonly 'oov-byte-log-prob'?: string;
   readonly 'dictionary-word-log-prob'?: string;
   readonly views?: string;
+  readonly 'level-range'?: string;
 }): LexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
@@ -144,6 +158,7 @@ export function lexiconSearchArgs(v: {
       ? { dictionaryWordLogProb: numArg(v['dictionary-word-log-prob'], 'dictionary-word-log-prob', 0, -Infinity, 0) }
       : {}),
     ...(v.views !== undefined ? { views: intArg(v.views, 'views', 1, 1, AUDIO_VIEWS.length) } : {}),
+    ...(v['level-range'] !== undefined ? { levelRange: intArg(v['level-range'], 'level-range', 0, 0, MAX_LEVEL_RANGE_DB) } : {}),
   };
   try {
     // each value checked here; --n-best against the beam only where both are known (searchSettings):
@@ -204,6 +219,8 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
   // resolved (and checked) once, before any audio is decoded
   const search = decoder === 'lexicon' ? searchSettings(m.ctcHead?.search, o.search) : undefined;
+  const level = levelRangeOf(search);
+  if (level > 0) return transcribeLevels(app, inputs, { ...o, decoder, search: { ...o.search, levelRange: 0 } }, level);
   const views = viewsOf(search);
   if (views.length > 1) return transcribeViews(app, inputs, { ...o, decoder, search: { ...o.search, views: 1 } }, views);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
@@ -272,6 +289,23 @@ export function viewsOf(search: Pick<ResolvedLexiconBeamOptions, 'views'> | unde
     if (e instanceof TokenizerConfigError) throw new UsageError(`the search's ${e.message}`);
     throw e;
   }
+}
+
+/** The level range in dB a search's `levelRange` setting names (none: 0, the audio as recorded), or a UsageError. */
+export function levelRangeOf(search: Pick<ResolvedLexiconBeamOptions, 'levelRange'> | undefined): number {
+  const range = search?.levelRange ?? 0;
+  if (range > MAX_LEVEL_RANGE_DB) throw new UsageError(`the search's level range must be at most ${MAX_LEVEL_RANGE_DB} dB, got ${range}`);
+  return range;
+}
+
+/**
+ * Each input scaled by the gain within +-`range` dB its units fit best (@zipper/tokenizers
+ * `fitLevel`), then transcribed as `o` says (views and all); each transcript names its gain.
+ */
+async function transcribeLevels(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions, range: number): Promise<Transcript[]> {
+  const gains = inputs.map((a) => fitLevel(app.m.speech, a.samples, range).gainDb);
+  const scaled = inputs.map((a, i) => (gains[i] === 0 ? a : { ...a, samples: scaleAudio(a.samples, gains[i]!) }));
+  return (await transcribeAudio(app, scaled, o)).map((t, i) => ({ ...t, levelDb: gains[i]! }));
 }
 
 /**

@@ -7,15 +7,26 @@
  * fit (counted as `truncated`): the zipped model's speech tower maxSeqLen; the single decoder's
  * stream less the text tower's maxSeqLen (its room for the transcript). With the lexicon search's
  * `views` (K > 1), the audio is read again once for the other K - 1 views, each encoded (not cached)
- * and cut alike, each view decoded alone and the transcripts voted against the first's.
+ * and cut alike, each view decoded alone and the transcripts voted against the first's. With its
+ * `levelRange` (R > 0), every utterance's audio is read and scaled by the gain within +-R dB its
+ * units fit best (@zipper/tokenizers `fitLevel`; `levelDb` per utterance) before it is encoded (not
+ * cached where the gain is not 0) and viewed.
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { dictionaryWordCost, type CtcTranscript } from '@zipper/fuse';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance, voteTranscripts } from '@zipper/eval';
-import { prepareAudio, viewAudio } from '@zipper/tokenizers';
-import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, resolveDecoder, searchSettings, viewsOf, wordCounts } from '../apps/transcriber.js';
+import { fitLevel, prepareAudio, scaleAudio, viewAudio } from '@zipper/tokenizers';
+import {
+  LEXICON_SEARCH_OPTIONS,
+  levelRangeOf,
+  lexiconSearchArgs,
+  resolveDecoder,
+  searchSettings,
+  viewsOf,
+  wordCounts,
+} from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -25,7 +36,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
-      [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K]
+      [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K] [--level-range R]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -58,6 +69,11 @@ log-probability (default none; dictionaryWords in metrics.json and per utterance
 faster, delayed 2.5, 7.5 and 10 ms (@zipper/tokenizers AUDIO_VIEWS), and vote their transcripts word
 by word against the first (@zipper/eval voteTranscripts; not in the paper; K times the decoding
 time; docs/zipper.md, "Voting over views"); --views 1: the audio alone; utterances.jsonl keeps each view's transcript, viewHyps);
+--level-range R (lexicon; 0-20 dB): scale each utterance by the whole-dB gain within +-R whose units lie
+nearest the codebook's centroids (@zipper/tokenizers fitLevel; not in the paper; the units are not
+level-normalized, so a recording quieter or louder than the training audio reads worse; docs/zipper.md,
+"Fitting the level"), before the views; --level-range 0: the audio as recorded; utterances.jsonl keeps
+each gain, levelDb, and metrics.json levelFitted, how many were scaled);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
@@ -107,10 +123,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       v['n-best'] !== undefined ||
       v['oov-byte-log-prob'] !== undefined ||
       v['dictionary-word-log-prob'] !== undefined ||
-      v.views !== undefined)
+      v.views !== undefined ||
+      v['level-range'] !== undefined)
   )
     throw new UsageError(
-      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob and --views are for --decoder lexicon',
+      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon',
     );
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
@@ -127,6 +144,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     // the lexicon search with its settings, resolved only for it (another decoder never reads a head's carried ones)
     const search = lexicon ? { lexicon, options: searchSettings(m.ctcHead?.search, givenSearch) } : undefined;
     const views = viewsOf(search?.options);
+    const levelRange = levelRangeOf(search?.options);
     const out = path.resolve(
       v.out ??
         path.join(
@@ -140,7 +158,15 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const maxUnits = (m.run.kind === 'fuse' ? speechRef.config.maxSeqLen : (m.run.model.maxSeqLen ?? 0) - textRef.config.maxSeqLen) - 2;
     if (maxUnits < 1) throw new UsageError(`${dir}: the model leaves no room for speech input (maxSeqLen ${m.run.model.maxSeqLen})`);
     const encoder = new SpeechUnitEncoder(input.data, m.speech);
-    const raw = encoder.encodeAll(input.records);
+    // each file read, checked and resampled once for the level fit and all the other views
+    const audio =
+      views.length > 1 || levelRange > 0 ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
+    const levels = levelRange > 0 ? audio.map((x) => fitLevel(m.speech, x, levelRange).gainDb) : [];
+    levels.forEach((g, i) => {
+      if (g !== 0) audio[i] = scaleAudio(audio[i]!, g);
+    });
+    // the cache holds the audio as recorded: a scaled utterance is encoded again
+    const raw = encoder.encodeAll(input.records).map((u, i) => (levels[i] ? m.speech.encode(audio[i]!) : u));
     const truncated = raw.filter((u) => u.length > maxUnits).length;
     const cut = (u: Uint16Array) => (u.length > maxUnits ? u.subarray(0, maxUnits) : u);
     const units = raw.map(cut);
@@ -192,8 +218,6 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     } = await decodeAll(units, views.length > 1 ? ` (view 1 of ${views.length})` : '');
     // the other views (the lexicon search's `views`): each utterance's audio as the view hears it, its units cut alike
     const viewHyps: string[][] = [anchorHyps];
-    // each file read, checked and resampled once for all the other views
-    const audio = views.length > 1 ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
     for (const [k, view] of views.entries()) {
       if (k === 0) continue;
       const viewUnits = audio.map((x) => cut(m.speech.encode(viewAudio(x, view))));
@@ -224,6 +248,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         finishReason: finishReasons[i],
         ...(search ? wordCounts([ctc[i]]) : {}),
         ...(views.length > 1 ? { viewHyps: viewHyps.map((v) => oneLine(v[i]!)) } : {}),
+        ...(levelRange > 0 ? { levelDb: levels[i]! } : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);
@@ -257,6 +282,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         : {}),
       // the transcripts' words neither the lexicon nor its dictionary holds (oovByteLogProb), and the dictionary's
       ...(search ? wordCounts(ctc) : {}),
+      // utterances the level fit scaled (a gain other than 0 dB)
+      ...(levelRange > 0 ? { levelFitted: levels.filter((g) => g !== 0).length } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),

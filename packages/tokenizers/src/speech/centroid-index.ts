@@ -95,8 +95,11 @@ export class CentroidIndex {
     return this.cNorm[k]! - 2 * (s0 + s1 + s2 + s3);
   }
 
-  /** Nearest centroid of each of the N rows of x ([N, D]); rows go through in blocks of 4. */
-  nearest(x: Float32Array, N: number, ids: Uint16Array | Int32Array): void {
+  /**
+   * Nearest centroid of each of the N rows of x ([N, D]); rows go through in blocks of 4. With
+   * `distances` ([N]), each row's squared Euclidean distance to its centroid is written there too.
+   */
+  nearest(x: Float32Array, N: number, ids: Uint16Array | Int32Array, distances?: Float64Array): void {
     const { K, D, p, cp, cNorm, cRest } = this;
     const B = 4;
     const xp = new Float64Array(B * p);
@@ -170,6 +173,8 @@ export class CentroidIndex {
           }
         }
         ids[i0 + r] = arg;
+        // ||x - c||^2 = ||x||^2 + (||c||^2 - 2 x.c); rounding may leave a tiny negative
+        if (distances) distances[i0 + r] = Math.max(0, xx[r]! + best);
         this.searched++;
         this.exact += exact;
       }

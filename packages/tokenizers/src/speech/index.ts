@@ -13,3 +13,4 @@ export * from './tokenizer.js';
 export * from './io.js';
 export * from './centroid-index.js';
 export * from './views.js';
+export * from './level.js';

@@ -168,11 +168,22 @@ export class SpeechTokenizer {
    * the exact nearest centroid, found by `CentroidIndex` (bounds prune most centroids).
    */
   encode(x: Float32Array): Uint16Array {
+    return this.quantize(x).ids;
+  }
+
+  /**
+   * `encode`, with the mean over units of the squared distance of each unit vector to its centroid
+   * (how well the codebook fits the audio; `fitLevel` minimizes it over gains).
+   */
+  quantize(x: Float32Array): { readonly ids: Uint16Array; readonly meanSquaredDistance: number } {
     const v = this.unitVectors(x);
     const ids = new Uint16Array(v.frames);
+    const distances = new Float64Array(v.frames);
     this.index ??= new CentroidIndex(this.centroids, this.units.numUnits, this.units.stack, this.features.nMels);
-    this.index.nearest(v.data, v.frames, ids);
-    return ids;
+    this.index.nearest(v.data, v.frames, ids, distances);
+    let sum = 0;
+    for (let i = 0; i < v.frames; i++) sum += distances[i]!;
+    return { ids, meanSquaredDistance: v.frames > 0 ? sum / v.frames : 0 };
   }
 
   /** Exact scores computed per encoded vector so far (the brute force computes numUnits). */

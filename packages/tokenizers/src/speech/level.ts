@@ -1,0 +1,56 @@
+/**
+ * The input's level fitted to the codebook. Log-mel units are not level-normalized: a recording
+ * 6 dB quieter than the training audio moves every feature by ln(10^-0.6) and lands on other
+ * centroids (docs/eval.md, rule O: dev 0.095 -> 0.51). `fitLevel` tries whole-dB gains and keeps
+ * the one whose unit vectors lie nearest their centroids (the mean squared distance of
+ * `SpeechTokenizer.quantize`): audio at the level the codebook was trained at fits 0 dB, the same
+ * audio 6 dB quieter fits +6.
+ */
+import { TokenizerConfigError } from '../errors.js';
+import type { SpeechTokenizer } from './tokenizer.js';
+
+/** Largest `range` of `fitLevel` in dB: a gain of 100 between the quietest and loudest tried. */
+export const MAX_LEVEL_RANGE_DB = 20;
+
+export interface LevelFit {
+  /** The gain in whole dB (in [-range, range]) the audio is best encoded at; 0: as is. */
+  readonly gainDb: number;
+  /** The mean squared distance of the unit vectors to their centroids at `gainDb`. */
+  readonly meanSquaredDistance: number;
+  /** The same at 0 dB (the audio as is). */
+  readonly asIs: number;
+}
+
+/** Checks a range of `fitLevel` (TokenizerConfigError unless an integer in [0, MAX_LEVEL_RANGE_DB]). */
+export function resolveLevelRange(rangeDb: number): number {
+  if (!Number.isInteger(rangeDb) || rangeDb < 0 || rangeDb > MAX_LEVEL_RANGE_DB)
+    throw new TokenizerConfigError(`the level range must be an integer number of dB in [0, ${MAX_LEVEL_RANGE_DB}], got ${rangeDb}`);
+  return rangeDb;
+}
+
+/** Mono audio `x` scaled by `gainDb` (a new array; float, nothing clipped). */
+export function scaleAudio(x: Float32Array, gainDb: number): Float32Array {
+  if (!Number.isFinite(gainDb)) throw new TokenizerConfigError(`a gain must be a finite number of dB, got ${gainDb}`);
+  const g = 10 ** (gainDb / 20);
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! * g;
+  return out;
+}
+
+/**
+ * The whole-dB gain within +-`rangeDb` at which `tok` encodes mono audio `x` (at its rate) with the
+ * least mean squared distance to the centroids: 0, +1, -1, +2, -2, ... tried in that order, a gain
+ * kept only if strictly better, so ties keep the smaller |gain| (silence fits 0). Costs 2 range + 1
+ * encodings. Range 0 encodes once and fits 0.
+ */
+export function fitLevel(tok: SpeechTokenizer, x: Float32Array, rangeDb: number): LevelFit {
+  const range = resolveLevelRange(rangeDb);
+  const asIs = tok.quantize(x).meanSquaredDistance;
+  let best = { gainDb: 0, meanSquaredDistance: asIs };
+  for (let step = 1; step <= range; step++)
+    for (const gainDb of [step, -step]) {
+      const d = tok.quantize(scaleAudio(x, gainDb)).meanSquaredDistance;
+      if (d < best.meanSquaredDistance) best = { gainDb, meanSquaredDistance: d };
+    }
+  return { ...best, asIs };
+}
