@@ -1,12 +1,12 @@
 // `zipper pretrain text|speech --preset tiny` on a tiny data build: the training and held-out
 // losses fall, run.json names everything needed to reproduce the run, the loss plot exists, the
 // saved tower loads with its tokenizer, and a second speech run reads every unit from the cache.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@zipper/core';
 import { SpeechTower } from '@zipper/speech';
-import { TextTower } from '@zipper/text';
+import { TextTower, WordLm } from '@zipper/text';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LossPoint } from '../src/progress/index.js';
 import type { PretrainRun } from '../src/pretrain/run-file.js';
@@ -145,6 +145,57 @@ describe('zipper pretrain --preset tiny', () => {
     ).toEqual([1, 2]); // no step trained again
     expect(readFileSync(path.join(out, 'sessions.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(1); // nor a session recorded
     expect(card()).toMatch(/over 1 session\(s\)/);
+  });
+
+  it('--lm FILE: the text package ships the word LM (added or replaced by --resume --lm without training); its peer is the @zipper/text that wrote it', async () => {
+    const out = path.join(data, 'run-lm');
+    const lmA = path.join(data, 'lm-a.safetensors');
+    const lmB = path.join(data, 'lm-b.safetensors');
+    const sentences = readFileSync(path.join(data, 'text-only.txt'), 'utf8').trimEnd().split('\n');
+    writeFileSync(lmA, WordLm.build(sentences, { order: 2, minCount: 1 }).encode());
+    writeFileSync(lmB, WordLm.build(sentences, { order: 3, minCount: 2 }).encode());
+    const base = ['text', '--data', data, '--preset', 'tiny', '--out', out, '--steps', '2', '--workers', '0', '--no-progress'];
+    // refused before anything is written: a file that is not a word LM, and a speech tower
+    writeFileSync(path.join(data, 'not-an-lm.safetensors'), 'not safetensors');
+    await expect(runPretrain([...base, '--lm', path.join(data, 'not-an-lm.safetensors')])).rejects.toThrow(
+      /--lm .*not-an-lm.*zipper lm build/,
+    );
+    await expect(tinySpeechRun(path.join(data, 'run-lm-speech'), '--lm', lmA)).rejects.toThrow(/--lm is for text towers/);
+    expect(existsSync(out) || existsSync(path.join(data, 'run-lm-speech'))).toBe(false);
+
+    expect((await runPretrain([...base, '--lm', lmA])).code).toBe(0);
+    const pkg = path.join(out, 'package');
+    const manifest = () =>
+      JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as { files: string[]; peerDependencies: Record<string, string> };
+    const textVersion = (
+      JSON.parse(readFileSync(path.join(import.meta.dirname, '../../../packages/text/package.json'), 'utf8')) as { version: string }
+    ).version;
+    expect(manifest().peerDependencies).toEqual({ '@zipper/text': `>=${textVersion}` });
+    expect(manifest().files).toContain('lm.safetensors');
+    expect(Buffer.compare(readFileSync(path.join(pkg, 'lm.safetensors')), readFileSync(lmA))).toBe(0);
+    const loaded = await TextTower.loadWordLm(pkg);
+    expect(loaded!.order).toBe(2);
+    const record = (JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as PretrainRun).wordLm!;
+    expect(record).toMatchObject({ order: 2, words: loaded!.words.length, dictionary: 0, bytes: readFileSync(lmA).length });
+    expect(readFileSync(path.join(pkg, 'README.md'), 'utf8')).toContain(`sha256 \`${record.sha256}\``);
+    expect(readFileSync(path.join(pkg, 'README.md'), 'utf8')).not.toContain('--lm '); // not in the training command
+    const weights = readFileSync(path.join(pkg, 'tower', 'model.safetensors'));
+
+    // --resume --lm on the finished run: the package again, with the other LM, the same weights, no step trained
+    const r = await runPretrain(['text', '--out', out, '--resume', '--lm', lmB, '--no-progress']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/word LM replaced: .*lm-b\.safetensors/);
+    expect(Buffer.compare(readFileSync(path.join(pkg, 'lm.safetensors')), readFileSync(lmB))).toBe(0);
+    expect((await TextTower.loadWordLm(pkg))!.order).toBe(3);
+    expect(Buffer.compare(readFileSync(path.join(pkg, 'tower', 'model.safetensors')), weights)).toBe(0);
+    expect(readLosses(out).filter((p) => 'loss' in p)).toHaveLength(2);
+
+    // the run's copy changed behind its back: the package is not written with it
+    writeFileSync(path.join(out, 'lm.safetensors'), readFileSync(lmA));
+    await expect(runPretrain(['text', '--out', out, '--resume', '--no-progress'])).rejects.toThrow(/not the word LM run\.json records/);
+    // a run without --lm ships none
+    const plain = JSON.parse(readFileSync(path.join(data, 'run-text', 'package', 'package.json'), 'utf8')) as { files: string[] };
+    expect(plain.files).not.toContain('lm.safetensors');
   });
 
   it("speech with --speech-tokenizer DIR: the card's command names it TOKENIZER, this package's tokenizer/ (no machine path)", async () => {

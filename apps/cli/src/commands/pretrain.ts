@@ -8,21 +8,23 @@ import path from 'node:path';
 import { DataParallelGradients, defaultDataParallelWorkers, evaluateLoss, initBackend, type Tower } from '@zipper/core';
 import { buildRef, evalBatches, trainBatches } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
-import { intArg, modalityArg, numArg, packageNameArg, parse, seedArg } from '../args.js';
+import { intArg, modalityArg, numArg, packageNameArg, parse, readInputFile, seedArg } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { checkpointPackageName, PACKAGE_DIR, withPackageName, writeCheckpointPackage } from '../pretrain/package.js';
 import { prepareData } from '../pretrain/prepare.js';
 import { PRETRAIN_PRESETS, pretrainPreset, type Modality } from '../pretrain/presets.js';
-import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun } from '../pretrain/run-file.js';
+import { PRETRAIN_RUN_FORMAT, PRETRAIN_RUN_VERSION, readPretrainRun, type PretrainRun, type WordLmRecord } from '../pretrain/run-file.js';
 import { bestRunFile, runSession, TOTAL, TRAIN_DIR } from '../training/session.js';
-import { writeFileAtomicSync } from '@zipper/common/node';
+import { ZipperError } from '@zipper/common';
+import { sha256Hex, writeFileAtomicSync } from '@zipper/common/node';
+import { WORD_LM_FILE, WordLm } from '@zipper/text';
 
 const USAGE = `usage:
   zipper pretrain text|speech --data DIR --preset NAME --out DIR [--steps N] [--seed 0]
                   [--keep-best total] [--workers N] [--minutes M] [--speech-tokenizer DIR] [--name NAME]
-                  [--no-progress]
+                  [--lm FILE] [--no-progress]
   zipper pretrain text|speech --out DIR --resume [--data DIR] [--workers N] [--minutes M] [--until-step N]
-                  [--name NAME]
+                  [--name NAME] [--lm FILE]
 
 text:   trains a byte-level BPE on DIR/text-only.txt (vocabulary size from the preset), then the
         tower on <bos> sentence <eos> documents; held-out loss on the dev split's transcripts.
@@ -47,6 +49,10 @@ that reproduces it, tower/, tokenizer/, package/, loss.jsonl, sessions.jsonl, lo
 another when the tower differs from the published one of that name, e.g. another speech tokenizer).
 It does not change the training: with --resume it renames the run's package (run.json and its command
 record it), and --resume of a finished run writes OUT/tower/ and OUT/package/ again under the name.
+--lm FILE (text): a word LM from zipper lm build (e.g. of DATA/text-only.txt) that the checkpoint package
+ships as lm.safetensors, where zipper transcribe, zipper eval asr --decoder lexicon and the web page find
+it; kept in the run as OUT/lm.safetensors (run.json records its sha256) and, like --name, not part of the
+training: --resume --lm adds or replaces it, and a finished run's package is written again with it.
 --workers N: data-parallel
 worker threads (default 1 on 2+ cores); the losses of different worker counts differ in float
 summation order, so resume with the same count for a bit-identical curve.`;
@@ -63,6 +69,7 @@ const OPTIONS = {
   'speech-tokenizer': { type: 'string' },
   'keep-best': { type: 'string' },
   name: { type: 'string' },
+  lm: { type: 'string' },
   resume: { type: 'boolean', default: false },
   'no-progress': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +95,8 @@ export const pretrain: Command = {
     const maxSeconds = v.minutes === undefined ? undefined : numArg(v.minutes, 'minutes', 0) * 60;
     const untilStep = v['until-step'] === undefined ? undefined : intArg(v['until-step'], 'until-step', 0, 1);
     const packageName = v.name === undefined ? undefined : packageNameArg(v.name);
+    // checked before anything is written; copied into the run with its run.json
+    const wordLm = v.lm === undefined ? undefined : readWordLmArg(v.lm, modality);
 
     let run: PretrainRun | undefined;
     if (v.resume) {
@@ -102,6 +111,14 @@ export const pretrain: Command = {
       if (packageName !== undefined && packageName !== checkpointPackageName(run)) {
         log(`checkpoint package renamed: ${checkpointPackageName(run)} -> ${packageName} (run.json and its command record it)`);
         run = { ...run, packageName, command: withPackageName(run.command, packageName) };
+        writeFileAtomicSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
+      }
+      if (wordLm && wordLm.record.sha256 !== run.wordLm?.sha256) {
+        log(
+          `word LM ${run.wordLm ? 'replaced' : 'added'}: ${v.lm} (sha256 ${wordLm.record.sha256.slice(0, 12)}...), shipped as the package's ${WORD_LM_FILE}`,
+        );
+        writeFileAtomicSync(path.join(out, WORD_LM_FILE), wordLm.bytes);
+        run = { ...run, wordLm: wordLm.record };
         writeFileAtomicSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
       }
     } else {
@@ -178,8 +195,10 @@ export const pretrain: Command = {
           parameters,
           ...(keepBest ? { keepBest: TOTAL } : {}),
           ...(packageName ? { packageName } : {}),
+          ...(wordLm ? { wordLm: wordLm.record } : {}),
           createdAt: new Date().toISOString(),
         };
+        if (wordLm) writeFileAtomicSync(path.join(out, WORD_LM_FILE), wordLm.bytes);
         writeFileSync(runFile, `${JSON.stringify(run, null, 2)}\n`);
       }
       const epochTokens = prepared.counts.trainTokens;
@@ -272,3 +291,21 @@ export const pretrain: Command = {
     return 0;
   },
 };
+
+/** `--lm FILE`: a text tower's word LM, read and decoded (UsageError if it is not one, or for a speech tower). */
+function readWordLmArg(file: string, modality: string): { bytes: Uint8Array; record: WordLmRecord } {
+  if (modality !== 'text') throw new UsageError('--lm is for text towers: a word LM for lexicon decoding ships with the text tower');
+  const bytes = readInputFile(file, '--lm');
+  let lm: WordLm;
+  try {
+    lm = WordLm.decode(bytes, `--lm ${file}`);
+  } catch (e) {
+    if (e instanceof ZipperError)
+      throw new UsageError(`${(e as Error).message} (build one with zipper lm build --text DATA/text-only.txt --out FILE)`);
+    throw e;
+  }
+  return {
+    bytes,
+    record: { sha256: sha256Hex(bytes), bytes: bytes.length, order: lm.order, words: lm.words.length, dictionary: lm.dictionary.length },
+  };
+}

@@ -41,7 +41,7 @@ import {
 import { lexiconSearchFlags, searchSettings } from '../apps/transcriber.js';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
-import { packageDir, portable } from '../training/portable.js';
+import { libraryVersion, portable } from '../training/portable.js';
 import { LOSS_PLOT } from '../training/session.js';
 import type { PackageSource } from './init-from.js';
 import { remainderOf } from './interpolate.js';
@@ -331,7 +331,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
         dependencies: Object.fromEntries(towers.map((t) => [t.name, t.version])),
         // the reader: the @zipper/fuse that wrote model/ reads it, an older one may not (e.g. a search
         // setting it does not know), so installing the package beside one warns
-        peerDependencies: { '@zipper/fuse': `>=${readerVersion()}` },
+        peerDependencies: { '@zipper/fuse': `>=${libraryVersion('@zipper/fuse')}` },
       },
       null,
       2,
@@ -529,14 +529,6 @@ interface InitSource {
 }
 
 const label = (i: number) => (i === 1 ? 'INIT' : `INIT_${i}`);
-/** The version of the installed @zipper/fuse (the release's reader of model/). */
-function readerVersion(): string {
-  const dir = packageDir('@zipper/fuse');
-  const version = dir === undefined ? undefined : existingVersion(dir);
-  if (version === undefined) throw new Error('@zipper/fuse/package.json has no version: the CLI is installed without @zipper/fuse');
-  return version;
-}
-
 /** "the run OUT", "the runs PART_1 and PART_2" (a soup's parts): who started from a source. */
 const runsOf = (of: string) => (of.includes(' and ') ? `the runs ${of}` : `the run ${of}`);
 
@@ -628,11 +620,4 @@ function chainLines(chain: readonly InitSource[], machine: Readonly<Record<strin
     }
   }
   return { commands, legend };
-}
-
-/** The version in an existing package.json of `dir`, if any (a re-release keeps it unless --version is given). */
-export function existingVersion(dir: string): string | undefined {
-  const f = path.join(dir, 'package.json');
-  if (!existsSync(f)) return undefined;
-  return (JSON.parse(readFileSync(f, 'utf8')) as { version?: string }).version;
 }

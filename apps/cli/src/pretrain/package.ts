@@ -2,11 +2,13 @@
  * A finished pretraining run as an installable checkpoint package, `OUT/package/`:
  *
  *   package.json   `@zipper/checkpoint-<modality>-<preset>` (or the run's --name), files: tower,
- *                  tokenizer, card, plot
+ *                  tokenizer, card, plot (and lm.safetensors); peer: the @zipper/text or
+ *                  @zipper/speech that wrote it, or later
  *   README.md      a model card in the Hugging Face hub's style: front matter (library, task,
  *                  datasets, license, tags), then the command, data, steps, tokens, epochs, wall
  *                  time, seed, held-out loss and the loss plot
  *   tower/         the tower (safetensors weights + config), tokenizer/  its tokenizer
+ *   lm.safetensors a text tower's word LM for lexicon decoding, where the run has one (--lm FILE)
  *   loss.svg, run.json
  *
  * `TextTower.load('@zipper/checkpoint-text-small')` (or SpeechTower) loads it by name once
@@ -16,10 +18,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import path from 'node:path';
 import { isHeldOut, type LossPoint } from '../progress/index.js';
 import { LOSS_LOG, LOSS_PLOT, SESSIONS_LOG, untilStepCommand, type SessionRecord } from '../training/session.js';
-import { packageDir, portable } from '../training/portable.js';
+import { libraryVersion, packageDir, portable } from '../training/portable.js';
 import { defaultSpeechTokenizerDir } from './prepare.js';
 import type { PretrainRun } from './run-file.js';
 import { buildArgs, buildName } from '@zipper/data';
+import { CheckpointError } from '@zipper/core';
+import { sha256Hex } from '@zipper/common/node';
+import { WORD_LM_FILE } from '@zipper/text';
 
 export const PACKAGE_DIR = 'package';
 
@@ -70,6 +75,17 @@ export function writeCheckpointPackage(
   const last = held[held.length - 1];
   const best = held.reduce<(typeof held)[number] | undefined>((b, p) => (!b || p.heldOut < b.heldOut ? p : b), undefined);
   const meanLast = (n: number) => train.slice(-n).reduce((s, p) => s + p.loss, 0) / Math.min(n, train.length);
+  // the run's word LM (--lm), checked against its record: the package ships what run.json names
+  if (run.wordLm) {
+    const lmFile = path.join(release.runDir ?? out, WORD_LM_FILE);
+    const bytes = existsSync(lmFile) ? readFileSync(lmFile) : undefined;
+    if (!bytes || sha256Hex(bytes) !== run.wordLm.sha256)
+      throw new CheckpointError(
+        `${lmFile}: ${bytes ? 'not the word LM run.json records' : 'missing'} (sha256 ${run.wordLm.sha256.slice(0, 12)}...); give it again with --resume --lm FILE`,
+      );
+    writeFileSync(path.join(dir, WORD_LM_FILE), bytes);
+  }
+  const library = run.modality === 'text' ? '@zipper/text' : '@zipper/speech';
   writeFileSync(
     path.join(dir, 'package.json'),
     `${JSON.stringify(
@@ -78,9 +94,9 @@ export function writeCheckpointPackage(
         version,
         description: `Zipper ${run.modality} tower (${run.preset}), pretrained with \`zipper pretrain ${run.modality}\`: weights, config, tokenizer, model card`,
         license: 'Apache-2.0',
-        files: ['tower', 'tokenizer', 'README.md', 'loss.svg', 'run.json'],
+        files: ['tower', 'tokenizer', ...(run.wordLm ? [WORD_LM_FILE] : []), 'README.md', 'loss.svg', 'run.json'],
         keywords: ['zipper', 'checkpoint', run.modality],
-        peerDependencies: { [run.modality === 'text' ? '@zipper/text' : '@zipper/speech']: '0.x' },
+        peerDependencies: { [library]: `>=${libraryVersion(library)}` },
       },
       null,
       2,
@@ -149,6 +165,15 @@ export function writeCheckpointPackage(
     '',
     '![training and held-out loss against tokens seen](loss.svg)',
     '',
+    ...(run.wordLm
+      ? [
+          `## Word LM for lexicon decoding (\`${WORD_LM_FILE}\`)`,
+          '',
+          `A word ${run.wordLm.order === 3 ? 'trigram' : 'bigram'} LM (\`zipper lm build\`, given with \`--lm\`): ${run.wordLm.words.toLocaleString('en-US')} words${run.wordLm.dictionary > 0 ? ` and a dictionary of ${run.wordLm.dictionary.toLocaleString('en-US')} more` : ''}, ${run.wordLm.bytes.toLocaleString('en-US')} bytes, sha256 \`${run.wordLm.sha256}\`.`,
+          'A zipped model over this tower with a CTC head decodes with it (`zipper transcribe`, `zipper eval asr --decoder lexicon`, the web page). It is not the tower: the weights do not depend on it.',
+          '',
+        ]
+      : []),
     'Rebuild: run the command above on the same data build (same Debian package versions) and the',
     'same engine; with the same seed and worker count the weights are bit-identical (the tests rebuild a tiny one).',
     '',

@@ -37,9 +37,21 @@ export interface PretrainRun {
   readonly packageName?: string;
   /** --keep-best: OUT/best holds the run as of its lowest held-out loss (`total`; absent = none). */
   readonly keepBest?: string;
+  /** --lm (text towers): the word LM the checkpoint package ships as lm.safetensors, kept in the run as OUT/lm.safetensors. */
+  readonly wordLm?: WordLmRecord;
   readonly createdAt: string;
   /** In OUT/best/run.json only (--keep-best): the evaluation kept; `command` then ends in `--until-step` its step. */
   readonly best?: BestEvaluation;
+}
+
+/** What a run records of the word LM its package ships (`zipper lm build`'s file). */
+export interface WordLmRecord {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly order: number;
+  readonly words: number;
+  /** Words of its dictionary beyond the lexicon (0: none). */
+  readonly dictionary: number;
 }
 
 export function readPretrainRun(file: string): PretrainRun {

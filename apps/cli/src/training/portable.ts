@@ -5,6 +5,7 @@
  * the package name that finds the same files anywhere. One function for `zipper pretrain`'s and
  * `zipper fuse release`'s packages.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -30,4 +31,22 @@ export function packageDir(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The version in an existing package.json of `dir`, if any (a re-release keeps it unless --version is given). */
+export function existingVersion(dir: string): string | undefined {
+  const f = path.join(dir, 'package.json');
+  if (!existsSync(f)) return undefined;
+  return (JSON.parse(readFileSync(f, 'utf8')) as { version?: string }).version;
+}
+
+/**
+ * The version of the installed library `name` (e.g. @zipper/fuse), which a checkpoint package it
+ * writes names as its peer, `>=` that version: the reader that wrote it reads it.
+ */
+export function libraryVersion(name: string): string {
+  const dir = packageDir(name);
+  const version = dir === undefined ? undefined : existingVersion(dir);
+  if (version === undefined) throw new Error(`${name}/package.json has no version: the CLI is installed without ${name}`);
+  return version;
 }
