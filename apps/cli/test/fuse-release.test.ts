@@ -658,12 +658,27 @@ describe('zipper fuse release', () => {
     expect(hyps((summaryOf(pkgR0) as { out: string }).out)).toBe(hyps(pm.out));
     expect('rescore' in (summaryOf(pkgR0) as object)).toBe(false);
 
+    // a carried unknown-word cost: --oov-byte-log-prob none searches without it (as the package without one)
+    const spelling = [...settings, '--oov-byte-log-prob=-1'];
+    const spelled = await lexiconEval(run, ...spelling, '--out', runEval.out);
+    expect(spelled.code, spelled.stderr).toBe(0);
+    const pkgO = path.join(data, 'pkg-search-oov');
+    const ro = await runZipper(['fuse', 'release', '--run', run, '--out', pkgO, '--dtype', 'float32', ...spelling]);
+    expect(ro.code, ro.stderr).toBe(0);
+    const pkgO1 = await lexiconEval(pkgO, '--out', path.join(data, 'pkg-oov-eval'));
+    expect((summaryOf(pkgO1) as { lexicon: Record<string, number> }).lexicon).toMatchObject({ oovByteLogProb: -1 });
+    expect(hyps((summaryOf(pkgO1) as { out: string }).out)).toBe(hyps(runEval.out));
+    const pkgO0 = await lexiconEval(pkgO, '--oov-byte-log-prob', 'none', '--out', path.join(data, 'pkg-oov-none'));
+    expect(pkgO0.code, pkgO0.stderr).toBe(0);
+    expect('oovByteLogProb' in (summaryOf(pkgO0) as { lexicon: object }).lexicon).toBe(false);
+    expect(hyps((summaryOf(pkgO0) as { out: string }).out)).toBe(hyps(pm.out));
+
     // the settings need a byte-label head; bad values are usage errors
     const noHead = path.join(data, 'run-search-nohead');
     expect((await train(noHead)).code).toBe(0);
     const none = await runZipper(['fuse', 'release', '--run', noHead, '--out', path.join(data, 'pkg-nohead'), '--word-bonus', '1']);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/needs a byte-label CTC head .*this model has none/);
+    expect(none.stderr).toMatch(/--views, --level-range set the lexicon search, which needs a byte-label CTC head .*this model has none/);
     const bad = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-bad'), '--beam', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--beam must be an integer >= 1/);

@@ -45,7 +45,7 @@ describe('lexicon search settings on the command line', () => {
       const settings = resolveLexiconBeamOptions(given);
       const flags = lexiconSearchFlags(settings);
       const { values } = parseArgs({ args: flags.split(' '), options: LEXICON_SEARCH_OPTIONS, strict: true });
-      expect(resolveLexiconBeamOptions(lexiconSearchArgs(values))).toEqual(settings);
+      expect(searchSettings(undefined, lexiconSearchArgs(values))).toEqual(settings);
     }
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({ wordBonus: -2, rescoreWeight: 0.3, nBest: 16 }))).toBe(
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --rescore 0.3 --n-best 16',
@@ -61,6 +61,22 @@ describe('lexicon search settings on the command line', () => {
     // unknown words only where they are spelled (none has no flag)
     expect(lexiconSearchFlags(resolveLexiconBeamOptions({ oovByteLogProb: -4 }))).toBe(
       '--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --oov-byte-log-prob=-4',
+    );
+  });
+
+  it("none turns a model's own unknown-word or dictionary-word cost off for one search; views 1 and level range 0 its views and level fit", () => {
+    const carried = { oovByteLogProb: -6, dictionaryWordLogProb: -15, views: 7, levelRange: 15, wordBonus: -2 };
+    expect(lexiconSearchArgs({ 'oov-byte-log-prob': 'none' })).toEqual({ oovByteLogProb: null });
+    const off = searchSettings(carried, lexiconSearchArgs({ 'oov-byte-log-prob': 'none', 'dictionary-word-log-prob': 'none' }));
+    expect('oovByteLogProb' in off || 'dictionaryWordLogProb' in off).toBe(false);
+    expect(off).toMatchObject({ views: 7, levelRange: 15, wordBonus: -2 });
+    const alone = searchSettings(carried, lexiconSearchArgs({ views: '1', 'level-range': '0' }));
+    expect('views' in alone || 'levelRange' in alone).toBe(false);
+    expect(alone).toMatchObject({ oovByteLogProb: -6, dictionaryWordLogProb: -15 });
+    // written back, a setting that is none has no flag, so it round-trips as the search's own default
+    expect(lexiconSearchFlags(off)).toBe('--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --views 7 --level-range 15');
+    expect(() => lexiconSearchArgs({ 'dictionary-word-log-prob': 'off' })).toThrow(
+      /--dictionary-word-log-prob must be a number <= 0, got "off" \(or none: the model's own cost off\)/,
     );
   });
 

@@ -328,12 +328,37 @@ export function lexiconSearchDifferences(
 }
 
 /**
- * `given` over the model's `carried` settings, key by key (a key `given` leaves undefined keeps
- * the carried value): what a search of that model uses, before the defaults fill the rest.
+ * Search options given for one search over a model's carried settings: a number sets a key; `null`
+ * turns an optional one (`oovByteLogProb`, `dictionaryWordLogProb`, `views`, `levelRange`) off, to
+ * none, whatever the model carries.
  */
-export function withCarriedSearch(carried: LexiconSearchSettings | undefined, given: LexiconBeamOptions = {}): LexiconBeamOptions {
+export type GivenLexiconBeamOptions = Omit<LexiconBeamOptions, OptionalSetting> & { readonly [K in OptionalSetting]?: number | null };
+
+/** `GivenLexiconBeamOptions`' search settings (the keys a model may carry). */
+export type GivenLexiconSearchSettings = Pick<GivenLexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
+
+const OPTIONAL_SETTINGS: readonly OptionalSetting[] = ['oovByteLogProb', 'dictionaryWordLogProb', 'views', 'levelRange'];
+
+/**
+ * Resolved settings given so that nothing a model carries fills them again: each optional setting
+ * that is none becomes `null` (a search over a model's head with its own settings otherwise takes
+ * back a carried cost the caller turned off).
+ */
+export function exactSearch(s: ResolvedLexiconBeamOptions): GivenLexiconBeamOptions {
+  return { ...s, ...Object.fromEntries(OPTIONAL_SETTINGS.filter((k) => s[k] === undefined).map((k) => [k, null])) };
+}
+
+/**
+ * `given` over the model's `carried` settings, key by key (a key `given` leaves undefined keeps
+ * the carried value, `null` removes it): what a search of that model uses, before the defaults
+ * fill the rest.
+ */
+export function withCarriedSearch(carried: LexiconSearchSettings | undefined, given: GivenLexiconBeamOptions = {}): LexiconBeamOptions {
   const out: Record<string, number> = { ...carried };
-  for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v as number;
+  for (const [k, v] of Object.entries(given)) {
+    if (v === null) delete out[k];
+    else if (v !== undefined) out[k] = v as number;
+  }
   return out;
 }
 

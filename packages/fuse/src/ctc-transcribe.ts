@@ -22,7 +22,7 @@ import {
   UNKNOWN_WORD,
   withCarriedSearch,
   type ByteLexicon,
-  type LexiconBeamOptions,
+  type GivenLexiconBeamOptions,
   type LexiconHypothesis,
 } from './ctc-lexicon.js';
 import { wrapSegment } from './segments.js';
@@ -36,9 +36,10 @@ export interface CtcTranscriptOptions {
   readonly lexicon?: ByteLexicon;
   /**
    * The lexicon search's settings, over the ones the head carries (`CtcHeadSpec.search`), over the
-   * search's defaults; `rescoreWeight` > 0 adds the second pass (`rescoreWeight: 0` turns a carried one off).
+   * search's defaults; `rescoreWeight` > 0 adds the second pass (`rescoreWeight: 0` turns a carried one off,
+   * `null` a carried optional setting; `exactSearch` of resolved settings searches with exactly them).
    */
-  readonly search?: LexiconBeamOptions;
+  readonly search?: GivenLexiconBeamOptions;
   /** Text -> ids of the head's `to` tower, without bos/eos (its tokenizer): needed to rescore. */
   readonly encode?: (text: string) => ArrayLike<number>;
 }

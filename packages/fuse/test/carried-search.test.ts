@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ByteLexicon,
   ctcTranscripts,
+  exactSearch,
   LEXICON_SEARCH_KEYS,
   LEXICON_SEARCH_LABELS,
   lexiconSearchDifferences,
@@ -110,6 +111,15 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(ctcTranscripts(loaded, rows, () => '', { lexicon, search: pruning })).toEqual(
       ctcTranscripts(z, rows, () => '', { lexicon, search: { ...pruning, ...carried } }),
     );
+    // a carried unknown-word cost changes these transcripts; null turns it off, and so does exactSearch of settings without one
+    await saveZipper(path.join(root, 'spelling'), z, { search: { text_from_speech: { ...carried, oovByteLogProb: -0.5 } } });
+    const spelling = await loadZipper(path.join(root, 'spelling'));
+    const own = ctcTranscripts(loaded, rows, () => '', { lexicon, search: pruning });
+    expect(ctcTranscripts(spelling, rows, () => '', { lexicon, search: pruning })).not.toEqual(own);
+    expect(ctcTranscripts(spelling, rows, () => '', { lexicon, search: { ...pruning, oovByteLogProb: null } })).toEqual(own);
+    const exact = exactSearch(resolveLexiconBeamOptions({ ...carried, ...pruning }));
+    expect(ctcTranscripts(spelling, rows, () => '', { lexicon, search: exact })).toEqual(own);
+    spelling.dispose();
     // {} replaces what the head carried by nothing; a head the model lacks is refused
     await saveZipper(path.join(root, 'cleared'), loaded, { search: { text_from_speech: {} } });
     expect('search' in info('cleared').options.ctc[0]).toBe(false);
@@ -170,6 +180,22 @@ describe('a CTC head carrying its lexicon search settings', () => {
     // the level range: none and 0 dB decode alike
     expect(lexiconSearchDifferences(r({}), r({ levelRange: 0 }))).toEqual([]);
     expect(lexiconSearchDifferences(r({ levelRange: 15 }), r({}))).toEqual(['levelRange']);
+  });
+
+  it('null turns a carried optional setting off; exactSearch gives resolved settings so that nothing carried fills them again', () => {
+    const carried = { oovByteLogProb: -6, dictionaryWordLogProb: -15, views: 7, levelRange: 15, wordBonus: -1 };
+    expect(withCarriedSearch(carried, { oovByteLogProb: null, wordBonus: -2 })).toEqual({
+      dictionaryWordLogProb: -15,
+      views: 7,
+      levelRange: 15,
+      wordBonus: -2,
+    });
+    const resolved = resolveLexiconBeamOptions({ wordBonus: -2, views: 3 });
+    const exact = exactSearch(resolved);
+    expect(exact).toMatchObject({ oovByteLogProb: null, dictionaryWordLogProb: null, levelRange: null, views: 3 });
+    // over any carried settings, the exact ones resolve to themselves
+    expect(resolveLexiconBeamOptions(withCarriedSearch(carried, exact))).toEqual(resolved);
+    expect(resolveLexiconBeamOptions(withCarriedSearch(undefined, exact))).toEqual(resolved);
   });
 
   it('levelRange: an integer >= 0 of dB, kept absent where none (or 0) is given', () => {

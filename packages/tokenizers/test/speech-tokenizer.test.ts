@@ -29,7 +29,6 @@ import {
 } from '@zipper/tokenizers';
 import { speechLike } from './tone-helpers.js';
 
-
 const clips = [16007, 12011, 14009, 13001, 15013].map((n, i) => speechLike(n, i + 1));
 const train = () =>
   SpeechTokenizer.train(clips, {

@@ -15,6 +15,7 @@ import {
   withCarriedSearch,
   type AsrDecoder,
   type CtcTranscript,
+  type GivenLexiconSearchSettings,
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
@@ -90,12 +91,15 @@ export interface TranscribeOptions {
   /**
    * `lexicon` only: search settings over the model's own (its CTC head's `search`) and the search's
    * defaults; `rescoreWeight` re-ranks the search's `nBest` by adding it x the zipped text tower's
-   * log-probability (two-pass).
+   * log-probability (two-pass); `null` turns a carried optional setting off.
    */
-  readonly search?: LexiconSearchSettings;
+  readonly search?: GivenLexiconSearchSettings;
   /** Called after each decode call with pieces done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+/** The value of `--oov-byte-log-prob` and `--dictionary-word-log-prob` that turns a model's own cost off. */
+export const NONE = 'none';
 
 /** The flag of each lexicon search setting (`lexiconSearchArgs` reads them, `lexiconSearchFlags` writes them). */
 export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[number], string>> = {
@@ -130,7 +134,9 @@ export const LEXICON_SEARCH_OPTIONS = {
  * `--oov-byte-log-prob`, `--dictionary-word-log-prob`, `--views`, `--level-range` (zipper eval asr, zipper transcribe, zipper fuse release): the lexicon search
  * settings given, each checked,
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
- * withCarriedSearch). `--rescore 0` turns a model's own rescoring off.
+ * withCarriedSearch). `--rescore 0` turns a model's own rescoring off, `--oov-byte-log-prob none` and
+ * `--dictionary-word-log-prob none` its unknown-word and dictionary-word costs (null: none), `--views 1` its
+ * views, `--level-range 0` its level fit.
  */
 export function lexiconSearchArgs(v: {
   readonly beam?: string;
@@ -143,7 +149,7 @@ export function lexiconSearchArgs(v: {
   readonly 'dictionary-word-log-prob'?: string;
   readonly views?: string;
   readonly 'level-range'?: string;
-}): LexiconSearchSettings {
+}): GivenLexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
     ...(v['lm-weight'] !== undefined ? { lmWeight: numArg(v['lm-weight'], 'lm-weight', 0) } : {}),
@@ -151,11 +157,9 @@ export function lexiconSearchArgs(v: {
     ...(v['blank-penalty'] !== undefined ? { blankPenalty: numArg(v['blank-penalty'], 'blank-penalty', 0, -Infinity) } : {}),
     ...(v.rescore !== undefined ? { rescoreWeight: numArg(v.rescore, 'rescore', 0) } : {}),
     ...(v['n-best'] !== undefined ? { nBest: intArg(v['n-best'], 'n-best', 0, 1) } : {}),
-    ...(v['oov-byte-log-prob'] !== undefined
-      ? { oovByteLogProb: numArg(v['oov-byte-log-prob'], 'oov-byte-log-prob', 0, -Infinity, 0) }
-      : {}),
+    ...(v['oov-byte-log-prob'] !== undefined ? { oovByteLogProb: costArg(v['oov-byte-log-prob'], 'oov-byte-log-prob') } : {}),
     ...(v['dictionary-word-log-prob'] !== undefined
-      ? { dictionaryWordLogProb: numArg(v['dictionary-word-log-prob'], 'dictionary-word-log-prob', 0, -Infinity, 0) }
+      ? { dictionaryWordLogProb: costArg(v['dictionary-word-log-prob'], 'dictionary-word-log-prob') }
       : {}),
     ...(v.views !== undefined ? { views: intArg(v.views, 'views', 1, 1, AUDIO_VIEWS.length) } : {}),
     ...(v['level-range'] !== undefined ? { levelRange: intArg(v['level-range'], 'level-range', 0, 0, MAX_LEVEL_RANGE_DB) } : {}),
@@ -163,10 +167,21 @@ export function lexiconSearchArgs(v: {
   try {
     // each value checked here; --n-best against the beam only where both are known (searchSettings):
     // a model may carry a wider beam than the default
-    resolveLexiconSearchSettings({ ...given, beam: given.beam ?? Number.MAX_SAFE_INTEGER });
+    resolveLexiconSearchSettings({ ...withCarriedSearch(undefined, given), beam: given.beam ?? Number.MAX_SAFE_INTEGER });
     return Object.freeze(given);
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** A log-probability flag (a number <= 0), or `none`: null, the model's own cost off. */
+function costArg(value: string, flag: string): number | null {
+  if (value === NONE) return null;
+  try {
+    return numArg(value, flag, 0, -Infinity, 0);
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`${e.message} (or ${NONE}: the model's own cost off)`);
     throw e;
   }
 }
@@ -175,7 +190,7 @@ export function lexiconSearchArgs(v: {
  * The settings a search runs with: `given` over the model's `carried` (key by key), over the
  * defaults, checked together (a UsageError, e.g. --n-best above the beam the model carries).
  */
-export function searchSettings(carried: LexiconSearchSettings | undefined, given?: LexiconSearchSettings): ResolvedLexiconBeamOptions {
+export function searchSettings(carried: LexiconSearchSettings | undefined, given?: GivenLexiconSearchSettings): ResolvedLexiconBeamOptions {
   try {
     return resolveLexiconBeamOptions(withCarriedSearch(carried, given));
   } catch (e) {

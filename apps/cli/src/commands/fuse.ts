@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
+import { withCarriedSearch } from '@zipper/fuse';
 import { intArg, numArg, packageNameArg, parse, readInputFile } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { GENERATE_USAGE, runFusedGenerate } from '../fuse/generate-command.js';
@@ -83,7 +84,8 @@ async function runRelease(argv: readonly string[]): Promise<number> {
     until === undefined ? undefined : untilStepCommand(readFuseRun(path.join(path.resolve(v.run), 'run.json')).command, until);
   const notes = v.notes === undefined ? undefined : readInputFile(v.notes, '--notes').toString('utf8');
   const towers = parseTowerOptions(v.tower, { optional: true });
-  const search = lexiconSearchArgs(v);
+  // the package carries exactly the settings given (none of the run's): `none` leaves a cost out
+  const search = withCarriedSearch(undefined, lexiconSearchArgs(v));
   await initBackend();
   const out = await releaseFusedRun(
     {

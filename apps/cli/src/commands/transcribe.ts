@@ -31,7 +31,8 @@ lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling 
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
 them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
 else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best,
---oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range override them, as in zipper eval asr); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
+--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range override them, as in zipper eval asr;
+--oov-byte-log-prob none and --dictionary-word-log-prob none turn the model's own costs off); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
 --rescore W (lexicon, or auto when it picks lexicon): re-rank the search's --n-best N transcripts

@@ -61,10 +61,12 @@ hypotheses (default 8) by adding W x the zipped text tower's log-probability of 
 (two-pass decoding; not in the paper; a model may carry both settings, as the shipped one does, and
 --rescore 0 then searches alone); --oov-byte-log-prob L (lexicon; e.g. -6, the shipped model's): a word
 may also be spelled freely from the lexicon's letters, and one the lexicon lacks scores L per byte in
-place of its LM log-probability (an open vocabulary; not in the paper; default none: only lexicon words);
+place of its LM log-probability (an open vocabulary; not in the paper; default none: only lexicon words;
+--oov-byte-log-prob none turns a model's own off);
 --dictionary-word-log-prob D (lexicon; e.g. -15, the shipped model's, with a word LM built by zipper lm
 build --dictionary): a word of the LM's dictionary may be spelled too, scoring D in place of its LM
-log-probability (default none; dictionaryWords in metrics.json and per utterance counts them);
+log-probability (default none; --dictionary-word-log-prob none turns a model's own off; dictionaryWords in
+metrics.json and per utterance counts them);
 --views K (lexicon): decode K views of the audio, the first K of: as is, delayed 5 ms, 3% slower, 3%
 faster, delayed 2.5, 7.5 and 10 ms (@zipper/tokenizers AUDIO_VIEWS), and vote their transcripts word
 by word against the first (@zipper/eval voteTranscripts; not in the paper; K times the decoding

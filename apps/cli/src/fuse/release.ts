@@ -38,7 +38,7 @@ import {
   type LexiconSearchSettings,
   type ResolvedLexiconBeamOptions,
 } from '@zipper/fuse';
-import { lexiconSearchFlags, searchSettings } from '../apps/transcriber.js';
+import { LEXICON_SEARCH_FLAGS, lexiconSearchFlags, searchSettings } from '../apps/transcriber.js';
 import { UsageError } from '../command.js';
 import { evaluations, oneTaskLabel, readPeers, readRun, type KeptRatio, type Metrics, type RunSummary } from '../eval/report-runs.js';
 import { libraryVersion, portable } from '../training/portable.js';
@@ -245,7 +245,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const settings = searchSettings(carried);
   if (o.search && !canSearchLexicon(head))
     throw new UsageError(
-      `${runDir}: --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best and --oov-byte-log-prob set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
+      `${runDir}: ${Object.values(LEXICON_SEARCH_FLAGS).join(', ')} set the lexicon search, which needs a byte-label CTC head (zipper fuse train --ctc-labels bytes); this model has ${head ? 'a head over tokens' : 'none'}`,
     );
   const mismatched = searchMismatches(summary, settings);
   if (mismatched.length > 0)

@@ -15,7 +15,8 @@ import {
   type CtcTranscript,
   type Example,
   type JointDecodeOptions,
-  type LexiconBeamOptions,
+  exactSearch,
+  type ResolvedLexiconBeamOptions,
   type ZippedGenerateOptions,
   type ZipperConfig,
 } from '@zipper/fuse';
@@ -62,8 +63,12 @@ export type CtcDecoding =
   | { readonly joint: JointDecodeOptions }
   | {
       readonly lexicon: ByteLexicon;
-      /** Over the model's own; `rescoreWeight` re-ranks by the zipped text tower (the text tokenizer encoding). */
-      readonly options?: LexiconBeamOptions;
+      /**
+       * The settings resolved over the model's own (`searchSettings`): searched with exactly these, none
+       * of the model's filling one that is none again; `rescoreWeight` re-ranks by the zipped text tower
+       * (the text tokenizer encoding).
+       */
+      readonly options?: ResolvedLexiconBeamOptions;
     };
 
 export type GeneratedRow =
@@ -176,7 +181,7 @@ function ctcTranscriber(model: RunModel, text: BpeTokenizer, speech: { bos: numb
       decoding && 'lexicon' in decoding
         ? {
             lexicon: decoding.lexicon,
-            ...(decoding.options ? { search: decoding.options } : {}),
+            ...(decoding.options ? { search: exactSearch(decoding.options) } : {}),
             encode: (t: string) => text.encode(t),
           }
         : {};
