@@ -620,7 +620,7 @@ describe('zipper fuse release', () => {
     const notLexicon = await runZipper(['transcribe', wav, '--model', pkg, '--decoder', 'ctc', '--word-bonus', '1']);
     expect(notLexicon.code).toBe(2);
     expect(notLexicon.stderr).toContain(
-      '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon (or auto)',
+      '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon (or auto)',
     );
 
     // the rescoring is a setting too: carried, it makes the package's default decoder the two-pass one
@@ -678,7 +678,9 @@ describe('zipper fuse release', () => {
     expect((await train(noHead)).code).toBe(0);
     const none = await runZipper(['fuse', 'release', '--run', noHead, '--out', path.join(data, 'pkg-nohead'), '--word-bonus', '1']);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/--views, --level-range set the lexicon search, which needs a byte-label CTC head .*this model has none/);
+    expect(none.stderr).toMatch(
+      /--views, --level-range, --level-down set the lexicon search, which needs a byte-label CTC head .*this model has none/,
+    );
     const bad = await runZipper(['fuse', 'release', '--run', run, '--out', path.join(data, 'pkg-bad'), '--beam', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--beam must be an integer >= 1/);

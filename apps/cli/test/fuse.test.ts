@@ -396,19 +396,19 @@ describe('zipper fuse train', () => {
     for (const [args, message] of [
       [
         ['--decoder', 'ctc', '--rescore', '1'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'ctc', '--n-best', '4'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'ctc', '--oov-byte-log-prob=-4'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'ctc', '--dictionary-word-log-prob=-4'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon/,
       ],
       [
         ['--decoder', 'lexicon', '--lm', lmFile, '--dictionary-word-log-prob', '2'],
@@ -516,7 +516,7 @@ describe('zipper fuse train', () => {
     for (const [args, message] of [
       [
         ['--decoder', 'ctc', '--rescore', '1'],
-        /--oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon \(or auto\)/,
+        /--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon \(or auto\)/,
       ],
       [['--n-best', '0'], /--n-best must be an integer >= 1/],
       [['--rescore', '1'], /the lexicon search's settings were given, but .* decodes with ctc here/], // auto without a word LM: ctc

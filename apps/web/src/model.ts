@@ -138,8 +138,9 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   const rescores = carried.rescoreWeight > 0;
   // the views of the audio the package's search votes over (the first: the audio as is)
   const views = audioViews(carried.views ?? 1);
-  // the range the package fits the input's level within (none: the audio as recorded)
-  const levelRange = carried.levelRange;
+  // the gains the package's level fit tries (none: the audio as recorded)
+  const levelRange =
+    carried.levelRange === undefined ? undefined : { up: carried.levelRange, down: carried.levelDown ?? carried.levelRange };
   const decoders = asrDecoders(offer);
 
   async function transcribe(

@@ -249,12 +249,17 @@ export interface LexiconBeamOptions {
    * audio. Carried with the search like `views`.
    */
   readonly levelRange?: number;
+  /**
+   * With `levelRange`: the most dB the fit may turn the audio down (an integer >= 0; default none,
+   * undefined: `levelRange` itself, which it resolves to as well; 0: the audio is only ever turned up).
+   */
+  readonly levelDown?: number;
 }
 
 /** The settings that stay absent where there is none. */
-type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views' | 'levelRange';
+type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views' | 'levelRange' | 'levelDown';
 
-/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb`, `views` and `levelRange`, which stay absent where there is none (`views` also where it is 1, `levelRange` where it is 0). */
+/** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb`, `views`, `levelRange` and `levelDown`, which stay absent where there is none (`views` also where it is 1, `levelRange` where it is 0, `levelDown` where it is `levelRange` or there is no range). */
 export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
 
 /**
@@ -275,6 +280,7 @@ export const LEXICON_SEARCH_KEYS = [
   'dictionaryWordLogProb',
   'views',
   'levelRange',
+  'levelDown',
 ] as const;
 
 /** Each search setting's name in prose (model cards, reports, messages). */
@@ -289,6 +295,7 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
   dictionaryWordLogProb: 'dictionary-word log-prob',
   views: 'views',
   levelRange: 'level range (dB)',
+  levelDown: 'level range down (dB)',
 };
 
 /**
@@ -296,7 +303,8 @@ export const LEXICON_SEARCH_LABELS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)
  * penalty 2, beam 128", and with a rescore weight ", then the 16 best re-ranked by the zipped model's decoder
  * at weight 0.3"; with an `oovByteLogProb`, ", unknown words spelled at ln p -3 a byte" after the beam, and with a
  * `dictionaryWordLogProb`, ", dictionary words at ln p -15" after that; with `levelRange` above 0,
- * ", the input's level fitted within 15 dB", then with `views` above 1, ", the transcripts of 5 views
+ * ", the input's level fitted within 15 dB" (with a `levelDown` of 0 ", the input's level raised by up
+ * to 15 dB", of 6 ", ... fitted within -6 to +15 dB"), then with `views` above 1, ", the transcripts of 5 views
  * of the audio voted" at the end. Settings
  * recorded before the rescoring was a setting (no `rescoreWeight`) read as none.
  */
@@ -311,7 +319,15 @@ export function lexiconSearchText(
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   const ranked =
     rescoreWeight > 0 ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}` : search;
-  const level = (s.levelRange ?? 0) > 0 ? `${ranked}, the input's level fitted within ${s.levelRange} dB` : ranked;
+  const { levelRange: up, levelDown: down } = resolveLexiconBeamOptions({ levelRange: s.levelRange, levelDown: s.levelDown });
+  const level =
+    up === undefined
+      ? ranked
+      : down === undefined
+        ? `${ranked}, the input's level fitted within ${up} dB`
+        : down === 0
+          ? `${ranked}, the input's level raised by up to ${up} dB`
+          : `${ranked}, the input's level fitted within -${down} to +${up} dB`;
   return (s.views ?? 1) > 1 ? `${level}, the transcripts of ${s.views} views of the audio voted` : level;
 }
 
@@ -329,15 +345,15 @@ export function lexiconSearchDifferences(
 
 /**
  * Search options given for one search over a model's carried settings: a number sets a key; `null`
- * turns an optional one (`oovByteLogProb`, `dictionaryWordLogProb`, `views`, `levelRange`) off, to
- * none, whatever the model carries.
+ * turns an optional one (`oovByteLogProb`, `dictionaryWordLogProb`, `views`, `levelRange`, `levelDown`)
+ * off, to none, whatever the model carries.
  */
 export type GivenLexiconBeamOptions = Omit<LexiconBeamOptions, OptionalSetting> & { readonly [K in OptionalSetting]?: number | null };
 
 /** `GivenLexiconBeamOptions`' search settings (the keys a model may carry). */
 export type GivenLexiconSearchSettings = Pick<GivenLexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
 
-const OPTIONAL_SETTINGS: readonly OptionalSetting[] = ['oovByteLogProb', 'dictionaryWordLogProb', 'views', 'levelRange'];
+const OPTIONAL_SETTINGS: readonly OptionalSetting[] = ['oovByteLogProb', 'dictionaryWordLogProb', 'views', 'levelRange', 'levelDown'];
 
 /**
  * Resolved settings given so that nothing a model carries fills them again: each optional setting
@@ -403,6 +419,10 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     ...(o.views !== undefined && o.views !== 1 ? { views: o.views } : {}),
     // a range of 0 dB is the audio as recorded: resolved as none, like one view
     ...(o.levelRange !== undefined && o.levelRange !== 0 ? { levelRange: o.levelRange } : {}),
+    // the range down only beside a range, and only where it is not the range itself
+    ...(o.levelRange !== undefined && o.levelRange !== 0 && o.levelDown !== undefined && o.levelDown !== o.levelRange
+      ? { levelDown: o.levelDown }
+      : {}),
   };
   if (!Number.isInteger(r.beam) || r.beam < 1) throw new ConfigError(`beam must be an integer >= 1, got ${r.beam}`);
   if (!Number.isInteger(r.nBest) || r.nBest < 1 || r.nBest > r.beam)
@@ -420,6 +440,8 @@ export function resolveLexiconBeamOptions(o: LexiconBeamOptions = {}): ResolvedL
     throw new ConfigError(`views must be an integer >= 1 (leave it out for the audio alone), got ${r.views}`);
   if (r.levelRange !== undefined && !(Number.isInteger(r.levelRange) && r.levelRange >= 0))
     throw new ConfigError(`levelRange must be an integer >= 0 of dB (leave it out for the audio as recorded), got ${r.levelRange}`);
+  if (o.levelDown !== undefined && !(Number.isInteger(o.levelDown) && o.levelDown >= 0))
+    throw new ConfigError(`levelDown must be an integer >= 0 of dB (leave it out for levelRange's), got ${o.levelDown}`);
   return r;
 }
 

@@ -206,6 +206,22 @@ describe('a CTC head carrying its lexicon search settings', () => {
       expect(() => resolveLexiconBeamOptions({ levelRange })).toThrow(/levelRange must be an integer >= 0/);
     expect(resolveLexiconSearchSettings({ levelRange: 15, views: 7 })).toEqual({ levelRange: 15, views: 7 });
     expect(() => resolveLexiconSearchSettings({ levelRange: -3 }, 'search')).toThrow(/^search: levelRange must be/);
+    // levelDown: kept only beside a range and where it is not the range itself
+    expect(resolveLexiconBeamOptions({ levelRange: 15, levelDown: 0 })).toMatchObject({ levelRange: 15, levelDown: 0 });
+    expect('levelDown' in resolveLexiconBeamOptions({ levelRange: 15, levelDown: 15 })).toBe(false);
+    expect('levelDown' in resolveLexiconBeamOptions({ levelDown: 0 })).toBe(false);
+    expect(() => resolveLexiconBeamOptions({ levelRange: 15, levelDown: -1 })).toThrow(/levelDown must be an integer >= 0/);
+    const text = (o: object) =>
+      lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, ...o }).replace(
+        'LM weight 1, word bonus -2, blank penalty 1.5, beam 128',
+        '',
+      );
+    expect(text({ levelRange: 15, levelDown: 0 })).toBe(", the input's level raised by up to 15 dB");
+    expect(text({ levelRange: 15, levelDown: 6 })).toBe(", the input's level fitted within -6 to +15 dB");
+    expect(text({ levelRange: 15, levelDown: 15 })).toBe(", the input's level fitted within 15 dB");
+    expect(
+      lexiconSearchDifferences(resolveLexiconBeamOptions({ levelRange: 15, levelDown: 0 }), resolveLexiconBeamOptions({ levelRange: 15 })),
+    ).toEqual(['levelDown']);
   });
 
   it('views: an integer >= 1, kept absent where none is given', () => {

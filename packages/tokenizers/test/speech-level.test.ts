@@ -67,12 +67,23 @@ describe('fitLevel', () => {
     expect(fitLevel(tok, scaleAudio(clips[0]!, -9), 4).gainDb).toBe(4);
   });
 
+  it('a one-sided range: turned up only, audio 4 dB louder stays as is and 6 dB quieter still fits +6', () => {
+    const upOnly = { down: 0, up: 10 };
+    for (const x of clips.slice(0, 3)) {
+      expect(fitLevel(tok, scaleAudio(x, 4), upOnly).gainDb).toBe(0);
+      expect(fitLevel(tok, scaleAudio(x, -6), upOnly).gainDb).toBe(6);
+      expect(fitLevel(tok, scaleAudio(x, 4), { down: 2, up: 0 }).gainDb).toBe(-2); // stops at its end
+    }
+    expect(resolveLevelRange(7)).toEqual({ down: 7, up: 7 });
+  });
+
   it('refuses a range that is not a whole number of dB in [0, 20], and a gain that is not finite', () => {
     for (const r of [-1, 1.5, MAX_LEVEL_RANGE_DB + 1, Number.NaN]) {
       expect(() => resolveLevelRange(r)).toThrow(TokenizerConfigError);
       expect(() => fitLevel(tok, clips[0]!, r)).toThrow(/level range/);
+      expect(() => fitLevel(tok, clips[0]!, { down: r, up: 3 })).toThrow(/level range down must be an integer/);
     }
-    expect(resolveLevelRange(MAX_LEVEL_RANGE_DB)).toBe(20);
+    expect(resolveLevelRange(MAX_LEVEL_RANGE_DB)).toEqual({ down: 20, up: 20 });
     expect(() => scaleAudio(clips[0]!, Number.POSITIVE_INFINITY)).toThrow(TokenizerConfigError);
   });
 });

@@ -26,8 +26,10 @@ import {
   MAX_LEVEL_RANGE_DB,
   audioViews,
   fitLevel,
+  resolveLevelRange,
   scaleAudio,
   TokenizerConfigError,
+  type LevelRange,
   viewAudio,
   type AudioView,
 } from '@zipper/tokenizers';
@@ -113,6 +115,7 @@ export const LEXICON_SEARCH_FLAGS: Readonly<Record<(typeof LEXICON_SEARCH_KEYS)[
   dictionaryWordLogProb: '--dictionary-word-log-prob',
   views: '--views',
   levelRange: '--level-range',
+  levelDown: '--level-down',
 };
 
 /** The parseArgs options of those flags, for the commands that take them (each a string, read by `lexiconSearchArgs`). */
@@ -127,6 +130,7 @@ export const LEXICON_SEARCH_OPTIONS = {
   'dictionary-word-log-prob': { type: 'string' },
   views: { type: 'string' },
   'level-range': { type: 'string' },
+  'level-down': { type: 'string' },
 } as const;
 
 /**
@@ -136,7 +140,7 @@ export const LEXICON_SEARCH_OPTIONS = {
  * the absent ones left out (the model's own, else the search's defaults, fill them: @zipper/fuse
  * withCarriedSearch). `--rescore 0` turns a model's own rescoring off, `--oov-byte-log-prob none` and
  * `--dictionary-word-log-prob none` its unknown-word and dictionary-word costs (null: none), `--views 1` its
- * views, `--level-range 0` its level fit.
+ * views, `--level-range 0` its level fit (`--level-down D`: the most dB the fit may turn the audio down, 0 up only).
  */
 export function lexiconSearchArgs(v: {
   readonly beam?: string;
@@ -149,6 +153,7 @@ export function lexiconSearchArgs(v: {
   readonly 'dictionary-word-log-prob'?: string;
   readonly views?: string;
   readonly 'level-range'?: string;
+  readonly 'level-down'?: string;
 }): GivenLexiconSearchSettings {
   const given = {
     ...(v.beam !== undefined ? { beam: intArg(v.beam, 'beam', 0, 1) } : {}),
@@ -163,6 +168,7 @@ export function lexiconSearchArgs(v: {
       : {}),
     ...(v.views !== undefined ? { views: intArg(v.views, 'views', 1, 1, AUDIO_VIEWS.length) } : {}),
     ...(v['level-range'] !== undefined ? { levelRange: intArg(v['level-range'], 'level-range', 0, 0, MAX_LEVEL_RANGE_DB) } : {}),
+    ...(v['level-down'] !== undefined ? { levelDown: intArg(v['level-down'], 'level-down', 0, 0, MAX_LEVEL_RANGE_DB) } : {}),
   };
   try {
     // each value checked here; --n-best against the beam only where both are known (searchSettings):
@@ -235,7 +241,7 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   // resolved (and checked) once, before any audio is decoded
   const search = decoder === 'lexicon' ? searchSettings(m.ctcHead?.search, o.search) : undefined;
   const level = levelRangeOf(search);
-  if (level > 0) return transcribeLevels(app, inputs, { ...o, decoder, search: { ...o.search, levelRange: 0 } }, level);
+  if (level) return transcribeLevels(app, inputs, { ...o, decoder, search: { ...o.search, levelRange: 0 } }, level);
   const views = viewsOf(search);
   if (views.length > 1) return transcribeViews(app, inputs, { ...o, decoder, search: { ...o.search, views: 1 } }, views);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
@@ -306,18 +312,30 @@ export function viewsOf(search: Pick<ResolvedLexiconBeamOptions, 'views'> | unde
   }
 }
 
-/** The level range in dB a search's `levelRange` setting names (none: 0, the audio as recorded), or a UsageError. */
-export function levelRangeOf(search: Pick<ResolvedLexiconBeamOptions, 'levelRange'> | undefined): number {
-  const range = search?.levelRange ?? 0;
-  if (range > MAX_LEVEL_RANGE_DB) throw new UsageError(`the search's level range must be at most ${MAX_LEVEL_RANGE_DB} dB, got ${range}`);
-  return range;
+/**
+ * The gains a search's `levelRange` and `levelDown` settings let the level fit try (none: undefined,
+ * the audio as recorded), or a UsageError.
+ */
+export function levelRangeOf(search: Pick<ResolvedLexiconBeamOptions, 'levelRange' | 'levelDown'> | undefined): LevelRange | undefined {
+  if (search?.levelRange === undefined) return undefined;
+  try {
+    return resolveLevelRange({ up: search.levelRange, down: search.levelDown ?? search.levelRange });
+  } catch (e) {
+    if (e instanceof TokenizerConfigError) throw new UsageError(`the search's settings: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
- * Each input scaled by the gain within +-`range` dB its units fit best (@zipper/tokenizers
- * `fitLevel`), then transcribed as `o` says (views and all); each transcript names its gain.
+ * Each input scaled by the gain within `range` its units fit best (@zipper/tokenizers `fitLevel`),
+ * then transcribed as `o` says (views and all); each transcript names its gain.
  */
-async function transcribeLevels(app: AppModel, inputs: readonly AudioInput[], o: TranscribeOptions, range: number): Promise<Transcript[]> {
+async function transcribeLevels(
+  app: AppModel,
+  inputs: readonly AudioInput[],
+  o: TranscribeOptions,
+  range: LevelRange,
+): Promise<Transcript[]> {
   const gains = inputs.map((a) => fitLevel(app.m.speech, a.samples, range).gainDb);
   const scaled = inputs.map((a, i) => (gains[i] === 0 ? a : { ...a, samples: scaleAudio(a.samples, gains[i]!) }));
   return (await transcribeAudio(app, scaled, o)).map((t, i) => ({ ...t, levelDb: gains[i]! }));

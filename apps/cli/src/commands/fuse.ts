@@ -25,7 +25,7 @@ const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--nam
       [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N] [--allow-unfinished]
       [--tower text|speech=PACKAGE ...] [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P]
       [--rescore W] [--n-best N] [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K]
-      [--level-range R]
+      [--level-range R] [--level-down D]
 
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
@@ -42,7 +42,7 @@ package (e.g. zipper pretrain speech --out DIR --resume --name NAME): the packag
 same tower weights and tokenizer (sha256), and the release names it (package.json, run.json,
 model/zipper.json, the card's commands). A tower recorded as a plain folder needs it.
 --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob,
---dictionary-word-log-prob, --views, --level-range: the lexicon
+--dictionary-word-log-prob, --views, --level-range, --level-down: the lexicon
 search's settings (with its second pass, the text tower's rescoring of the n best, the views of the audio voted and the
 range its level is fitted within) stored with the package's CTC head
 (model/zipper.json), which zipper transcribe, zipper eval asr and the web page then use where none

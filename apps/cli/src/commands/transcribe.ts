@@ -14,7 +14,7 @@ import { APP_DECODERS, LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, transcribeAudi
 
 const USAGE = `usage: zipper transcribe FILE.wav [FILE2.wav ...] [--model DIR|PACKAGE] [--decoder auto|lexicon|ctc|attention|joint] [--lm FILE]
       [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P] [--rescore W] [--n-best N] [--oov-byte-log-prob L]
-      [--dictionary-word-log-prob D] [--views K] [--level-range R] [--json] [--batch 8]
+      [--dictionary-word-log-prob D] [--views K] [--level-range R] [--level-down D] [--json] [--batch 8]
 
 Prints the transcript of each WAV file: for one file the transcript alone, for several one line
 per file, "FILE: transcript", in the order given. --json: one JSON object (the last stdout line)
@@ -31,7 +31,7 @@ lexicon, else ctc, else attention. lexicon: the CTC head's beam search spelling 
 word LM (the text tower package's lm.safetensors, or --lm FILE from zipper lm build) and scoring
 them with it, with the search settings the model carries (zipper fuse release --word-bonus ...) or
 else the search's defaults (--beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best,
---oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range override them, as in zipper eval asr;
+--oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range, --level-down override them, as in zipper eval asr;
 --oov-byte-log-prob none and --dictionary-word-log-prob none turn the model's own costs off); ctc: greedy decoding of the CTC head (a model trained with --ctc-weight); attention:
 the text tower decodes through cross-attention (the paper's decoder); joint: joint CTC/attention
 beam search (beam 4, score 0.7 * text tower + 0.3 * CTC head; zipper eval asr tunes both).
@@ -46,7 +46,8 @@ time; docs/zipper.md, "Voting over views"); --views 1: the audio alone.
 --level-range R (lexicon; 0-20 dB): scale each file by the whole-dB gain within +-R whose units lie
 nearest the codebook's centroids (@zipper/tokenizers fitLevel; not in the paper; a recording quieter
 or louder than the training audio otherwise reads worse; docs/zipper.md, "Fitting the level"),
-before the views; --level-range 0: the audio as recorded.
+before the views; --level-range 0: the audio as recorded; --level-down D (with a range): the most dB it
+may turn the audio down (default R; 0: only up).
 The decoder used is in --json's "decoder" (and the lexicon search's views in "views", the gain
 the level fit applied in "levelDb").
 --batch N: pieces decoded together (equal lengths share the work; default 8).
@@ -79,7 +80,7 @@ export const transcribe: Command = {
     const search = lexiconSearchArgs(v);
     if ((v.lm !== undefined || Object.keys(search).length > 0) && decoder !== 'auto' && decoder !== 'lexicon')
       throw new UsageError(
-        '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon (or auto)',
+        '--lm, --beam, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon (or auto)',
       );
     const checked = files.map((f) => readAudioInput(f));
     await initBackend();

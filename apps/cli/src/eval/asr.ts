@@ -8,7 +8,7 @@
  * stream less the text tower's maxSeqLen (its room for the transcript). With the lexicon search's
  * `views` (K > 1), the audio is read again once for the other K - 1 views, each encoded (not cached)
  * and cut alike, each view decoded alone and the transcripts voted against the first's. With its
- * `levelRange` (R > 0), every utterance's audio is read and scaled by the gain within +-R dB its
+ * `levelRange` (R > 0; `levelDown` D: -D to +R), every utterance's audio is read and scaled by the gain its
  * units fit best (@zipper/tokenizers `fitLevel`; `levelDb` per utterance) before it is encoded (not
  * cached where the gain is not 0) and viewed.
  */
@@ -36,7 +36,7 @@ import { ensureDir, errorsOf, finish, intervalOf, intervalText, oneLine, pct, sc
 export const ASR_USAGE = `usage: zipper eval asr --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
       [--decoder attention|ctc|joint|lexicon] [--beam N] [--joint-ctc-weight 0.3]
       [--lm FILE] [--lm-weight 1.0] [--word-bonus -2] [--blank-penalty 1.5] [--rescore W] [--n-best N]
-      [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K] [--level-range R]
+      [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K] [--level-range R] [--level-down D]
       [--guidance 0] [--voice NAME] [--limit N] [--batch N] [--out DIR] [--json]
 
 Transcribes every utterance of the split (greedy) with a trained zipped model or single decoder
@@ -74,8 +74,9 @@ time; docs/zipper.md, "Voting over views"); --views 1: the audio alone; utteranc
 --level-range R (lexicon; 0-20 dB): scale each utterance by the whole-dB gain within +-R whose units lie
 nearest the codebook's centroids (@zipper/tokenizers fitLevel; not in the paper; the units are not
 level-normalized, so a recording quieter or louder than the training audio reads worse; docs/zipper.md,
-"Fitting the level"), before the views; --level-range 0: the audio as recorded; utterances.jsonl keeps
-each gain, levelDb, and metrics.json levelFitted, how many were scaled);
+"Fitting the level"), before the views; --level-range 0: the audio as recorded; --level-down D (with a
+range): the most dB it may turn the audio down (default R; 0: only up); utterances.jsonl keeps each gain,
+levelDb, and metrics.json levelFitted, how many were scaled);
 --guidance G (--decoder attention): classifier-free guidance,
 tokens chosen from cond + G * (cond - uncond), uncond the text tower's prediction after an empty
 speech segment (not in the paper; metrics.json records it);
@@ -126,10 +127,11 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       v['oov-byte-log-prob'] !== undefined ||
       v['dictionary-word-log-prob'] !== undefined ||
       v.views !== undefined ||
-      v['level-range'] !== undefined)
+      v['level-range'] !== undefined ||
+      v['level-down'] !== undefined)
   )
     throw new UsageError(
-      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views and --level-range are for --decoder lexicon',
+      '--lm, --lm-weight, --word-bonus, --blank-penalty, --rescore, --n-best, --oov-byte-log-prob, --dictionary-word-log-prob, --views, --level-range and --level-down are for --decoder lexicon',
     );
   const guidance = numArg(v.guidance, 'guidance', 0);
   if (decoder !== 'attention' && v.guidance !== undefined) throw new UsageError('--guidance is for --decoder attention');
@@ -162,8 +164,8 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const encoder = new SpeechUnitEncoder(input.data, m.speech);
     // each file read, checked and resampled once for the level fit and all the other views
     const audio =
-      views.length > 1 || levelRange > 0 ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
-    const levels = levelRange > 0 ? audio.map((x) => fitLevel(m.speech, x, levelRange).gainDb) : [];
+      views.length > 1 || levelRange ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
+    const levels = levelRange ? audio.map((x) => fitLevel(m.speech, x, levelRange).gainDb) : [];
     levels.forEach((g, i) => {
       if (g !== 0) audio[i] = scaleAudio(audio[i]!, g);
     });
@@ -250,7 +252,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
         finishReason: finishReasons[i],
         ...(search ? wordCounts([ctc[i]]) : {}),
         ...(views.length > 1 ? { viewHyps: viewHyps.map((v) => oneLine(v[i]!)) } : {}),
-        ...(levelRange > 0 ? { levelDb: levels[i]! } : {}),
+        ...(levelRange ? { levelDb: levels[i]! } : {}),
       })),
     );
     const interval = intervalOf([s.perUtterance]);
@@ -285,7 +287,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
       // the transcripts' words neither the lexicon nor its dictionary holds (oovByteLogProb), and the dictionary's
       ...(search ? wordCounts(ctc) : {}),
       // utterances the level fit scaled (a gain other than 0 dB)
-      ...(levelRange > 0 ? { levelFitted: levels.filter((g) => g !== 0).length } : {}),
+      ...(levelRange ? { levelFitted: levels.filter((g) => g !== 0).length } : {}),
       ...(search && search.options.rescoreWeight > 0
         ? { rescore: { weight: search.options.rescoreWeight, nBest: search.options.nBest, oracle: nBestOracle(refs, candidates) } }
         : {}),

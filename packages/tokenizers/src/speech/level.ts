@@ -21,11 +21,27 @@ export interface LevelFit {
   readonly asIs: number;
 }
 
-/** Checks a range of `fitLevel` (TokenizerConfigError unless an integer in [0, MAX_LEVEL_RANGE_DB]). */
-export function resolveLevelRange(rangeDb: number): number {
-  if (!Number.isInteger(rangeDb) || rangeDb < 0 || rangeDb > MAX_LEVEL_RANGE_DB)
-    throw new TokenizerConfigError(`the level range must be an integer number of dB in [0, ${MAX_LEVEL_RANGE_DB}], got ${rangeDb}`);
-  return rangeDb;
+/** The gains `fitLevel` tries: whole dB from -down to +up. */
+export interface LevelRange {
+  /** The most dB the audio may be turned down (0: never quieter). */
+  readonly down: number;
+  /** The most dB the audio may be turned up. */
+  readonly up: number;
+}
+
+/**
+ * A range of `fitLevel` checked: R is +-R; each end an integer number of dB in [0, MAX_LEVEL_RANGE_DB]
+ * (TokenizerConfigError otherwise).
+ */
+export function resolveLevelRange(range: number | LevelRange): LevelRange {
+  const r = typeof range === 'number' ? { down: range, up: range } : range;
+  for (const [end, v] of [
+    ['range', r.up],
+    ['range down', r.down],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0 || v > MAX_LEVEL_RANGE_DB)
+      throw new TokenizerConfigError(`the level ${end} must be an integer number of dB in [0, ${MAX_LEVEL_RANGE_DB}], got ${v}`);
+  return Object.freeze({ down: r.down, up: r.up });
 }
 
 /** Mono audio `x` scaled by `gainDb` (a new array; float, nothing clipped). */
@@ -38,17 +54,17 @@ export function scaleAudio(x: Float32Array, gainDb: number): Float32Array {
 }
 
 /**
- * The whole-dB gain within +-`rangeDb` at which `tok` encodes mono audio `x` (at its rate) with the
- * least mean squared distance to the centroids: 0, +1, -1, +2, -2, ... tried in that order, a gain
- * kept only if strictly better, so ties keep the smaller |gain| (silence fits 0). Costs 2 range + 1
- * encodings. Range 0 encodes once and fits 0.
+ * The whole-dB gain within `range` (R: +-R; `{ down, up }`: -down to +up) at which `tok` encodes mono
+ * audio `x` (at its rate) with the least mean squared distance to the centroids: 0, +1, -1, +2, -2,
+ * ... tried in that order, a gain kept only if strictly better, so ties keep the smaller |gain|
+ * (silence fits 0). Costs down + up + 1 encodings. Range 0 encodes once and fits 0.
  */
-export function fitLevel(tok: SpeechTokenizer, x: Float32Array, rangeDb: number): LevelFit {
-  const range = resolveLevelRange(rangeDb);
+export function fitLevel(tok: SpeechTokenizer, x: Float32Array, range: number | LevelRange): LevelFit {
+  const { down, up } = resolveLevelRange(range);
   const asIs = tok.quantize(x).meanSquaredDistance;
   let best = { gainDb: 0, meanSquaredDistance: asIs };
-  for (let step = 1; step <= range; step++)
-    for (const gainDb of [step, -step]) {
+  for (let step = 1; step <= Math.max(down, up); step++)
+    for (const gainDb of [...(step <= up ? [step] : []), ...(step <= down ? [-step] : [])]) {
       const d = tok.quantize(scaleAudio(x, gainDb)).meanSquaredDistance;
       if (d < best.meanSquaredDistance) best = { gainDb, meanSquaredDistance: d };
     }
