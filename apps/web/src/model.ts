@@ -28,6 +28,7 @@ import {
   ctcTranscripts,
   generateZipped,
   loadZipper,
+  lexiconLevelRange,
   resolveAsrDecoder,
   resolveLexiconBeamOptions,
   wrapSegment,
@@ -43,7 +44,6 @@ import {
   fitLevel,
   prepareAudio,
   readWav,
-  scaleAudio,
   viewAudio,
   writeWav,
   type BpeTokenizer,
@@ -139,8 +139,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   // the views of the audio the package's search votes over (the first: the audio as is)
   const views = audioViews(carried.views ?? 1);
   // the gains the package's level fit tries (none: the audio as recorded)
-  const levelRange =
-    carried.levelRange === undefined ? undefined : { up: carried.levelRange, down: carried.levelDown ?? carried.levelRange };
+  const levelRange = lexiconLevelRange(carried);
   const decoders = asrDecoders(offer);
 
   async function transcribe(
@@ -164,9 +163,10 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
     const recorded = prepareAudio(wav, speech.features.sampleRate);
     const t1 = now();
     // a package carrying a level range: its lexicon search hears the audio at the gain its units fit best
-    const levelDb = decoder === 'lexicon' && levelRange !== undefined ? fitLevel(speech, recorded, levelRange).gainDb : undefined;
-    const samples = levelDb ? scaleAudio(recorded, levelDb) : recorded;
-    const units = speech.encode(samples);
+    const fit = decoder === 'lexicon' && levelRange !== undefined ? fitLevel(speech, recorded, levelRange) : undefined;
+    const levelDb = fit?.gainDb;
+    const samples = fit?.samples ?? recorded;
+    const units = fit?.ids ?? speech.encode(samples);
     const t2 = now();
     if (decoder === 'joint') {
       const [r] = ctcAttentionBeam(zipper, [[speechSpec.bos, ...units, speechSpec.eos]], { maxNewTokens: maxTextTokens }, ctcHead);

@@ -257,7 +257,8 @@ export interface LexiconBeamOptions {
 }
 
 /** The settings that stay absent where there is none. */
-type OptionalSetting = 'oovByteLogProb' | 'dictionaryWordLogProb' | 'views' | 'levelRange' | 'levelDown';
+const OPTIONAL_SETTINGS = ['oovByteLogProb', 'dictionaryWordLogProb', 'views', 'levelRange', 'levelDown'] as const;
+type OptionalSetting = (typeof OPTIONAL_SETTINGS)[number];
 
 /** Every setting given a value, but `oovByteLogProb`, `dictionaryWordLogProb`, `views`, `levelRange` and `levelDown`, which stay absent where there is none (`views` also where it is 1, `levelRange` where it is 0, `levelDown` where it is `levelRange` or there is no range). */
 export type ResolvedLexiconBeamOptions = Required<Omit<LexiconBeamOptions, OptionalSetting>> & Pick<LexiconBeamOptions, OptionalSetting>;
@@ -319,16 +320,27 @@ export function lexiconSearchText(
   const { rescoreWeight, nBest } = resolveLexiconBeamOptions({ rescoreWeight: s.rescoreWeight, nBest: s.nBest, beam: s.beam });
   const ranked =
     rescoreWeight > 0 ? `${search}, then the ${nBest} best re-ranked by the zipped model's decoder at weight ${rescoreWeight}` : search;
-  const { levelRange: up, levelDown: down } = resolveLexiconBeamOptions({ levelRange: s.levelRange, levelDown: s.levelDown });
+  const range = lexiconLevelRange(resolveLexiconBeamOptions({ levelRange: s.levelRange, levelDown: s.levelDown }));
   const level =
-    up === undefined
+    range === undefined
       ? ranked
-      : down === undefined
-        ? `${ranked}, the input's level fitted within ${up} dB`
-        : down === 0
-          ? `${ranked}, the input's level raised by up to ${up} dB`
-          : `${ranked}, the input's level fitted within -${down} to +${up} dB`;
+      : range.down === range.up
+        ? `${ranked}, the input's level fitted within ${range.up} dB`
+        : range.down === 0
+          ? `${ranked}, the input's level raised by up to ${range.up} dB`
+          : `${ranked}, the input's level fitted within -${range.down} to +${range.up} dB`;
   return (s.views ?? 1) > 1 ? `${level}, the transcripts of ${s.views} views of the audio voted` : level;
+}
+
+/**
+ * The gains in dB resolved settings let the apps' level fit try (@zipper/tokenizers `fitLevel`'s
+ * range): `levelRange` up and `levelDown` (else `levelRange`) down; undefined without a range (the
+ * audio as recorded). One reading of the two settings for the CLI, the web page and the cards.
+ */
+export function lexiconLevelRange(
+  s: Pick<ResolvedLexiconBeamOptions, 'levelRange' | 'levelDown'>,
+): { readonly up: number; readonly down: number } | undefined {
+  return s.levelRange === undefined ? undefined : { up: s.levelRange, down: s.levelDown ?? s.levelRange };
 }
 
 /**
@@ -352,8 +364,6 @@ export type GivenLexiconBeamOptions = Omit<LexiconBeamOptions, OptionalSetting> 
 
 /** `GivenLexiconBeamOptions`' search settings (the keys a model may carry). */
 export type GivenLexiconSearchSettings = Pick<GivenLexiconBeamOptions, (typeof LEXICON_SEARCH_KEYS)[number]>;
-
-const OPTIONAL_SETTINGS: readonly OptionalSetting[] = ['oovByteLogProb', 'dictionaryWordLogProb', 'views', 'levelRange', 'levelDown'];
 
 /**
  * Resolved settings given so that nothing a model carries fills them again: each optional setting

@@ -15,6 +15,7 @@ import {
   exactSearch,
   LEXICON_SEARCH_KEYS,
   LEXICON_SEARCH_LABELS,
+  lexiconLevelRange,
   lexiconSearchDifferences,
   lexiconSearchText,
   loadZipper,
@@ -210,6 +211,10 @@ describe('a CTC head carrying its lexicon search settings', () => {
     expect(resolveLexiconBeamOptions({ levelRange: 15, levelDown: 0 })).toMatchObject({ levelRange: 15, levelDown: 0 });
     expect('levelDown' in resolveLexiconBeamOptions({ levelRange: 15, levelDown: 15 })).toBe(false);
     expect('levelDown' in resolveLexiconBeamOptions({ levelDown: 0 })).toBe(false);
+    // the gains the apps' fit tries, read from the two settings in one place
+    expect(lexiconLevelRange(resolveLexiconBeamOptions({ levelRange: 15, levelDown: 0 }))).toEqual({ up: 15, down: 0 });
+    expect(lexiconLevelRange(resolveLexiconBeamOptions({ levelRange: 15 }))).toEqual({ up: 15, down: 15 });
+    expect(lexiconLevelRange(resolveLexiconBeamOptions({ levelRange: 0, levelDown: 3 }))).toBeUndefined();
     expect(() => resolveLexiconBeamOptions({ levelRange: 15, levelDown: -1 })).toThrow(/levelDown must be an integer >= 0/);
     const text = (o: object) =>
       lexiconSearchText({ beam: 128, lmWeight: 1, wordBonus: -2, blankPenalty: 1.5, ...o }).replace(

@@ -45,12 +45,14 @@ describe('fitLevel', () => {
     expect(fitLevel(tok, scaleAudio(x, 5), 15).gainDb).toBe(g - 5);
   });
 
-  it('keeps the fitted gain’s distance, never above the audio as is', () => {
+  it('keeps the fitted gain’s distance, never above the audio as is, and the audio and units at that gain', () => {
     const x = scaleAudio(clips[1]!, -7);
     const f = fitLevel(tok, x, 10);
     expect(f.asIs).toBe(tok.quantize(x).meanSquaredDistance);
     expect(f.meanSquaredDistance).toBe(tok.quantize(scaleAudio(x, f.gainDb)).meanSquaredDistance);
     expect(f.meanSquaredDistance).toBeLessThan(f.asIs);
+    expect(Array.from(f.samples)).toEqual(Array.from(scaleAudio(x, f.gainDb)));
+    expect(Array.from(f.ids)).toEqual(Array.from(tok.encode(f.samples)));
   });
 
   it('fits 0 within range 0, and to silence (every gain encodes it alike)', () => {
@@ -59,6 +61,8 @@ describe('fitLevel', () => {
       gainDb: 0,
       meanSquaredDistance: tok.quantize(x).meanSquaredDistance,
       asIs: tok.quantize(x).meanSquaredDistance,
+      samples: x, // the input itself: nothing scaled
+      ids: tok.encode(x),
     });
     expect(fitLevel(tok, new Float32Array(8000), 5).gainDb).toBe(0);
   });

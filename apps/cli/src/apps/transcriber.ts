@@ -10,6 +10,7 @@ import {
   canSearchLexicon,
   resolveAsrDecoder,
   LEXICON_SEARCH_KEYS,
+  lexiconLevelRange,
   resolveLexiconBeamOptions,
   resolveLexiconSearchSettings,
   withCarriedSearch,
@@ -27,7 +28,6 @@ import {
   audioViews,
   fitLevel,
   resolveLevelRange,
-  scaleAudio,
   TokenizerConfigError,
   type LevelRange,
   viewAudio,
@@ -317,9 +317,10 @@ export function viewsOf(search: Pick<ResolvedLexiconBeamOptions, 'views'> | unde
  * the audio as recorded), or a UsageError.
  */
 export function levelRangeOf(search: Pick<ResolvedLexiconBeamOptions, 'levelRange' | 'levelDown'> | undefined): LevelRange | undefined {
-  if (search?.levelRange === undefined) return undefined;
+  const range = search && lexiconLevelRange(search);
+  if (range === undefined) return undefined;
   try {
-    return resolveLevelRange({ up: search.levelRange, down: search.levelDown ?? search.levelRange });
+    return resolveLevelRange(range);
   } catch (e) {
     if (e instanceof TokenizerConfigError) throw new UsageError(`the search's settings: ${e.message}`);
     throw e;
@@ -336,9 +337,9 @@ async function transcribeLevels(
   o: TranscribeOptions,
   range: LevelRange,
 ): Promise<Transcript[]> {
-  const gains = inputs.map((a) => fitLevel(app.m.speech, a.samples, range).gainDb);
-  const scaled = inputs.map((a, i) => (gains[i] === 0 ? a : { ...a, samples: scaleAudio(a.samples, gains[i]!) }));
-  return (await transcribeAudio(app, scaled, o)).map((t, i) => ({ ...t, levelDb: gains[i]! }));
+  const fits = inputs.map((a) => fitLevel(app.m.speech, a.samples, range));
+  const scaled = inputs.map((a, i) => ({ ...a, samples: fits[i]!.samples }));
+  return (await transcribeAudio(app, scaled, o)).map((t, i) => ({ ...t, levelDb: fits[i]!.gainDb }));
 }
 
 /**

@@ -9,15 +9,15 @@
  * `views` (K > 1), the audio is read again once for the other K - 1 views, each encoded (not cached)
  * and cut alike, each view decoded alone and the transcripts voted against the first's. With its
  * `levelRange` (R > 0; `levelDown` D: -D to +R), every utterance's audio is read and scaled by the gain its
- * units fit best (@zipper/tokenizers `fitLevel`; `levelDb` per utterance) before it is encoded (not
- * cached where the gain is not 0) and viewed.
+ * units fit best (@zipper/tokenizers `fitLevel`; `levelDb` per utterance), its units the fit's own
+ * (the fit encodes every utterance: the unit cache is not read) and its views of the scaled audio.
  */
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
 import { dictionaryWordCost, type CtcTranscript } from '@zipper/fuse';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance, voteTranscripts } from '@zipper/eval';
-import { fitLevel, prepareAudio, scaleAudio, viewAudio } from '@zipper/tokenizers';
+import { fitLevel, prepareAudio, viewAudio } from '@zipper/tokenizers';
 import {
   LEXICON_SEARCH_OPTIONS,
   levelRangeOf,
@@ -163,14 +163,13 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     if (maxUnits < 1) throw new UsageError(`${dir}: the model leaves no room for speech input (maxSeqLen ${m.run.model.maxSeqLen})`);
     const encoder = new SpeechUnitEncoder(input.data, m.speech);
     // each file read, checked and resampled once for the level fit and all the other views
-    const audio =
+    const recorded =
       views.length > 1 || levelRange ? input.records.map((r) => prepareAudio(input.data.audio(r), m.speech.features.sampleRate)) : [];
-    const levels = levelRange ? audio.map((x) => fitLevel(m.speech, x, levelRange).gainDb) : [];
-    levels.forEach((g, i) => {
-      if (g !== 0) audio[i] = scaleAudio(audio[i]!, g);
-    });
-    // the cache holds the audio as recorded: a scaled utterance is encoded again
-    const raw = encoder.encodeAll(input.records).map((u, i) => (levels[i] ? m.speech.encode(audio[i]!) : u));
+    // with a level range the fit encodes every utterance anyway: its units at the fitted gain, no cache
+    const fits = levelRange ? recorded.map((x) => fitLevel(m.speech, x, levelRange)) : [];
+    const levels = fits.map((f) => f.gainDb);
+    const audio = levelRange ? fits.map((f) => f.samples) : recorded;
+    const raw = levelRange ? fits.map((f) => f.ids) : encoder.encodeAll(input.records);
     const truncated = raw.filter((u) => u.length > maxUnits).length;
     const cut = (u: Uint16Array) => (u.length > maxUnits ? u.subarray(0, maxUnits) : u);
     const units = raw.map(cut);

@@ -19,6 +19,10 @@ export interface LevelFit {
   readonly meanSquaredDistance: number;
   /** The same at 0 dB (the audio as is). */
   readonly asIs: number;
+  /** The audio at `gainDb` (the input itself at 0 dB): what the search and the views hear. */
+  readonly samples: Float32Array;
+  /** Its units (`tok.encode(samples)`, from the fit's own encoding: no need to encode it again). */
+  readonly ids: Uint16Array;
 }
 
 /** The gains `fitLevel` tries: whole dB from -down to +up. */
@@ -61,12 +65,14 @@ export function scaleAudio(x: Float32Array, gainDb: number): Float32Array {
  */
 export function fitLevel(tok: SpeechTokenizer, x: Float32Array, range: number | LevelRange): LevelFit {
   const { down, up } = resolveLevelRange(range);
-  const asIs = tok.quantize(x).meanSquaredDistance;
-  let best = { gainDb: 0, meanSquaredDistance: asIs };
+  const first = tok.quantize(x);
+  let best = { gainDb: 0, meanSquaredDistance: first.meanSquaredDistance, samples: x, ids: first.ids };
   for (let step = 1; step <= Math.max(down, up); step++)
     for (const gainDb of [...(step <= up ? [step] : []), ...(step <= down ? [-step] : [])]) {
-      const d = tok.quantize(scaleAudio(x, gainDb)).meanSquaredDistance;
-      if (d < best.meanSquaredDistance) best = { gainDb, meanSquaredDistance: d };
+      const samples = scaleAudio(x, gainDb);
+      const q = tok.quantize(samples);
+      if (q.meanSquaredDistance < best.meanSquaredDistance)
+        best = { gainDb, meanSquaredDistance: q.meanSquaredDistance, samples, ids: q.ids };
     }
-  return { ...best, asIs };
+  return { ...best, asIs: first.meanSquaredDistance };
 }
