@@ -587,6 +587,7 @@ describe('zipper eval report', () => {
     const fuseKept = readdirSync(path.join(records, 'fuse-1pct'), { recursive: true, encoding: 'utf8' });
     expect(fuseKept).toContain('run.json');
     expect(fuseKept).toContain('loss.jsonl');
+    expect(fuseKept).toContain('loss.svg'); // a package's plot: with model/ copied in, the record releases again (fuse-release.test.ts)
     expect(fuseKept).toContain(path.join('eval', 'test-clean', 'tts', 'hyp.seed0.txt'));
     expect(existsSync(path.join(runs.fuse, 'eval', 'test-clean', 'tts', 'units.seed0.txt'))).toBe(true);
     expect(fuseKept.filter((f) => f.includes('units.seed'))).toEqual([]); // the sampled units stay with the run

@@ -380,6 +380,41 @@ describe('zipper fuse release', () => {
         readFileSync(path.join(pkg, 'model', 'model.safetensors')),
       ),
     ).toBe(0);
+
+    // the run folder lost (a new machine): its record (zipper eval record, kept in git) and the package's own
+    // float16 weights release the same package again, every file byte for byte
+    const record = path.join(data, 'record-of-run');
+    expect((await runZipper(['eval', 'record', '--run', run, '--out', record])).code).toBe(0);
+    expect(existsSync(path.join(record, 'model'))).toBe(false);
+    const restored = path.join(data, 'restored-run');
+    cpSync(record, restored, { recursive: true });
+    cpSync(path.join(pkg, 'model'), path.join(restored, 'model'), { recursive: true });
+    const rereleased = path.join(data, 'pkg-from-record');
+    const rr = await runZipper([
+      'fuse',
+      'release',
+      '--run',
+      restored,
+      '--out',
+      rereleased,
+      '--version',
+      '0.2.0',
+      '--until-step',
+      '6',
+      '--notes',
+      notes,
+      '--peer',
+      peer,
+    ]);
+    expect(rr.code).toBe(0);
+    for (const f of ['model/model.safetensors', 'run.json', 'package.json', 'README.md', 'loss.svg'])
+      expect([f, Buffer.compare(readFileSync(path.join(rereleased, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
+    // zipper.json: the same but for the time it was written
+    const undated = (dir: string) => ({
+      ...(JSON.parse(readFileSync(path.join(dir, 'model', 'zipper.json'), 'utf8')) as object),
+      createdAt: '',
+    });
+    expect(undated(rereleased)).toEqual(undated(pkg));
   }, 240_000);
   it('a run of one task: the card says so and names no mixture (its run.json keeps the default mix it never used)', async () => {
     publishTinyTowers(towers);

@@ -6,6 +6,7 @@
  * RECORD` reads it like the run:
  *
  *   run.json, loss.jsonl, sessions.jsonl, grid-trained.json, ...   the run root's .json/.jsonl/.txt
+ *   loss.svg                       the run's loss plot (a package's; with the run's model/ the record releases again)
  *   eval/SPLIT/TASK/{metrics.json, ref.txt, hyp*.txt, target.txt, utterances.jsonl, ...}
  *   eval/SPLIT/tts/wav/*.wav       only the WAVs the report links: the first --samples kept
  *                                  utterances of test-clean's TTS evaluation (else test-other's, dev's)
@@ -20,17 +21,19 @@ import { sha256Hex, writeDirAtomic } from '@zipper/common/node';
 import { intArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { METRICS_FILE } from './outputs.js';
+import { LOSS_PLOT } from '../training/session.js';
 import { SAMPLE_SPLITS } from './report-runs.js';
 
 export const RECORD_USAGE = `usage: zipper eval record --run DIR --out DIR [--samples N] [--json]
 
 Copies what zipper eval report reads of a run (the --out of zipper fuse train or zipper baseline
 train, or a zipper eval peer output) into --out, small enough to commit: the run root's .json,
-.jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...), every eval/SPLIT/TASK/ folder's
+.jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...) and its loss.svg, every eval/SPLIT/TASK/ folder's
 .json, .jsonl and .txt files (but the TTS evaluations' units.seedN.txt), the WAVs the report links (the first --samples, default 1, kept
 utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (the
 source, every file's size and sha256). Never weights or checkpoints. zipper eval report reads the
-record like the run. Atomic; an existing --out must be an earlier record.`;
+record like the run, and zipper fuse release releases it again once the run's model/ (or its
+package's, float16) is copied in. Atomic; an existing --out must be an earlier record.`;
 
 const OPTIONS = {
   run: { type: 'string' },
@@ -50,7 +53,11 @@ const UNITS = /^units\.seed\d+\.txt$/;
 export function recordFiles(dir: string, samples: number): string[] {
   const files = (rel: string) =>
     readdirSync(path.join(dir, rel), { withFileTypes: true })
-      .filter((e) => e.isFile() && KEPT.test(e.name) && !UNITS.test(e.name) && !(rel === '' && e.name === RECORD_FILE))
+      .filter(
+        (e) =>
+          e.isFile() &&
+          ((KEPT.test(e.name) && !UNITS.test(e.name) && !(rel === '' && e.name === RECORD_FILE)) || (rel === '' && e.name === LOSS_PLOT)),
+      )
       .map((e) => (rel === '' ? e.name : `${rel}/${e.name}`));
   const subdirs = (rel: string) =>
     existsSync(path.join(dir, rel))
