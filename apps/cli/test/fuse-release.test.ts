@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageSource } from '../src/fuse/init-from.js';
 import { relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
+import { buildData } from '../src/data/build.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
 import type { LossPoint } from '../src/progress/index.js';
 import {
@@ -472,6 +473,13 @@ describe('zipper fuse release', () => {
     const o = await evalOn(other, 'test-clean');
     expect(o.code, o.stderr).toBe(0);
     const otherBuild = readFileSync(path.join(other, 'build.json'));
+    // one on a build with --dev-other, whose dev-other manifest is also on disk in the run's build (as a rebuild
+    // without the flag leaves it) but not in the run's build.json: EVAL_DATA_2, not DATA
+    const withDevOther = copyOfData('zipper-release-devother-');
+    await buildData({ out: withDevOther, size: 'tiny', seed: 0, devOther: true });
+    cpSync(path.join(withDevOther, 'dev-other.jsonl'), path.join(data, 'dev-other.jsonl'));
+    const d = await evalOn(withDevOther, 'dev-other');
+    expect(d.code, d.stderr).toBe(0);
 
     const pkg = path.join(data, 'pkg-warm');
     const r = await runZipper(['fuse', 'release', '--run', warm, '--out', pkg]);
@@ -504,6 +512,11 @@ describe('zipper fuse release', () => {
     );
     expect(card + shipped).not.toContain(other);
     rmSync(other, { recursive: true, force: true });
+    expect(card).toContain(`--data EVAL_DATA_2 --split dev-other --out OUT/eval/dev-other/asr --json`);
+    expect(card).toContain('--size tiny --seed 0 --dev-other` (build.json sha256');
+    expect(card + shipped).not.toContain(withDevOther);
+    rmSync(withDevOther, { recursive: true, force: true });
+    rmSync(path.join(data, 'dev-other.jsonl'));
 
     const best = JSON.parse(readFileSync(path.join(warm, 'best', 'run.json'), 'utf8')) as FuseRun;
     const b = await runZipper(['fuse', 'release', '--run', path.join(warm, 'best'), '--out', path.join(data, 'pkg-best')]);

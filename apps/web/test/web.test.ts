@@ -10,16 +10,17 @@
  * `--decoder joint`. It speaks text
  * into a playable <audio> whose length is units x samplesPerUnit, and answers bad input with a
  * message. The shipped model (what `npm run web` serves by default) transcribes a bundled WAV
- * within WER 0.5 of its text and speaks it at a plausible length. A screenshot of each run goes to
+ * within WER 0.5 of its text and speaks it at a plausible length; it fits the level it carries, hearing the
+ * same WAV 6 dB quieter at the gain and with the transcript of `zipper transcribe`. A screenshot of each run goes to
  * apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scoreUtterance } from '@zipper/eval';
-import { writeWav } from '@zipper/tokenizers';
+import { readWavFile, scaleAudio, writeWav } from '@zipper/tokenizers';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build, createServer, preview, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -330,6 +331,20 @@ describe('web demo in headless Chromium', () => {
       console.log(`shipped model in the page: "${asr.text.trim()}" for "${truth}", WER ${rate(score.words).toFixed(3)}`);
       expect(score.words.n).toBe(10);
       expect(rate(score.words)).toBeLessThanOrEqual(0.5);
+      // the level fit it carries (0.9.0: up to 15 dB louder, never quieter): the same WAV 6 dB quieter is heard
+      // louder, at the gain and with the transcript of zipper transcribe (the shared fitLevel)
+      const wav = readWavFile(path.join(assets, 'sample.wav'));
+      const quieter = path.join(tmp, 'sample-6db-quieter.wav');
+      writeFileSync(quieter, writeWav(scaleAudio(wav.channels[0]!, -6), wav.sampleRate));
+      const r = await runZipper(['transcribe', quieter, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const node = (JSON.parse(r.stdout[r.stdout.length - 1]!) as { results: { text: string; levelDb?: number }[] }).results[0]!;
+      expect(node.levelDb).toBeGreaterThan(0);
+      const heard = await upload(page, quieter);
+      expect(heard.error).toBe('');
+      expect(heard.text.trim()).toBe(node.text.trim());
+      expect(await page.textContent('#asr-timings')).toContain(`heard ${node.levelDb} dB louder (its level fitted)`);
+      expect(await page.textContent('#asr-timings')).toMatch(/audio to units \(level fitted\): \d+ ms/);
       // its speech of the same text: flite says it in 3.0 s (sample.wav); the model's babble is
       // 1.2-5.4 s over seeds 0-2 in Node; the page must end it (not run to the 574-unit context)
       const tts = await speak(page, truth);
