@@ -288,22 +288,24 @@ describe('zipper fuse release', () => {
         command: `zipper eval peer --data ${data} --split test-clean --out ${wrote} --json`,
       }),
     );
-    const r = await runZipper([
-      'fuse',
-      'release',
-      '--run',
-      run,
-      '--out',
-      pkg,
-      '--version',
-      '0.2.0',
-      '--until-step',
-      '6',
-      '--notes',
-      notes,
-      '--peer',
-      peer,
-    ]);
+    const release = (runDir: string, out: string) =>
+      runZipper([
+        'fuse',
+        'release',
+        '--run',
+        runDir,
+        '--out',
+        out,
+        '--version',
+        '0.2.0',
+        '--until-step',
+        '6',
+        '--notes',
+        notes,
+        '--peer',
+        peer,
+      ]);
+    const r = await release(run, pkg);
     expect(r.code).toBe(0);
     expect(summaryOf(r)).toMatchObject({ name: '@zipper/checkpoint-zipper-small', version: '0.2.0', dtype: 'float16' });
 
@@ -391,23 +393,7 @@ describe('zipper fuse release', () => {
     cpSync(record, restored, { recursive: true });
     cpSync(path.join(pkg, 'model'), path.join(restored, 'model'), { recursive: true });
     const rereleased = path.join(data, 'pkg-from-record');
-    const rr = await runZipper([
-      'fuse',
-      'release',
-      '--run',
-      restored,
-      '--out',
-      rereleased,
-      '--version',
-      '0.2.0',
-      '--until-step',
-      '6',
-      '--notes',
-      notes,
-      '--peer',
-      peer,
-    ]);
-    expect(rr.code).toBe(0);
+    expect((await release(restored, rereleased)).code).toBe(0);
     for (const f of ['model/model.safetensors', 'run.json', 'package.json', 'README.md', 'loss.svg'])
       expect([f, Buffer.compare(readFileSync(path.join(rereleased, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
     // zipper.json: the same but for the time it was written
