@@ -50,7 +50,7 @@ import { unfinishedReason } from './finished.js';
 import { MODEL_DIR, outOf, readFuseRun, type FuseRun, type Lineage } from './run-file.js';
 import { loadTrainedModel } from './trained-model.js';
 import { towerIdentity, type Modality, type TowerRef } from './towers.js';
-import { BUILD_FILE, buildArgs, buildHasSplit, buildName, isAudioSplit, type OptionalSetPresence } from '@zipper/data';
+import { BUILD_FILE, buildArgs, buildHasSplit, buildName, isAudioSplit, type BuildRef } from '@zipper/data';
 import { DataDir } from '@zipper/data/node';
 
 export interface ReleaseOptions {
@@ -290,7 +290,7 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   const lineage = chainLines(chain, machine);
   const peers = readPeers(o.peers);
   const evaluated = [...evaluations(summary), ...peers];
-  for (const dir of sameSplitBuilds(evaluated, run.data.dir, run.data)) machine[dir] ??= 'DATA';
+  for (const dir of sameSplitBuilds(evaluated, run.data)) machine[dir] ??= 'DATA';
   const evalBuilds = otherBuilds(evaluated, machine);
   for (const b of evalBuilds) machine[b.dir] = b.label;
   for (const m of Object.keys(run.towers) as Modality[]) {
@@ -473,7 +473,8 @@ function refusePastUntilStep(s: RunSummary, untilStep: number | undefined): void
  * evaluation's recorded manifestSha256 is what it read; records without one (before 2026-12-03)
  * are compared by hashing the manifest in their build, if it is still there.
  */
-function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string, held: OptionalSetPresence): string[] {
+function sameSplitBuilds(metrics: readonly Metrics[], data: BuildRef): string[] {
+  const dataDir = data.dir;
   const hashes = new Map<string, string | undefined>(); // each manifest read once (a split has several evaluations)
   const hash = (file: string) => {
     if (!hashes.has(file)) hashes.set(file, existsSync(file) ? sha256Hex(readFileSync(file)) : undefined);
@@ -483,7 +484,7 @@ function sameSplitBuilds(metrics: readonly Metrics[], dataDir: string, held: Opt
   for (const m of metrics) {
     if (m.data === undefined || path.resolve(m.data) === path.resolve(dataDir)) continue;
     // a manifest the run's build does not hold (left on disk by a rebuild without its flag) is not DATA's
-    if (isAudioSplit(m.split) && !buildHasSplit(held, m.split)) continue;
+    if (isAudioSplit(m.split) && !buildHasSplit(data, m.split)) continue;
     const name = m.manifest ?? `${m.split}.jsonl`;
     const theirs = m.manifestSha256 ?? hash(path.join(path.resolve(m.data), name));
     if (theirs !== undefined && theirs === hash(path.join(path.resolve(dataDir), name))) dirs.add(path.resolve(m.data));
