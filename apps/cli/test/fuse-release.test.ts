@@ -21,6 +21,7 @@ import {
   saveTinyTowers,
   summaryOf,
   tinyData,
+  tinyRunArgs,
   trainTinyFuse,
   weightsOf,
 } from './fuse-helpers.js';
@@ -374,15 +375,14 @@ describe('zipper fuse release', () => {
     } finally {
       model.dispose();
     }
-    // a second release of the same run writes the same weights, byte for byte
+    // the package's model is dated when the run's model was made, not when it was released
+    const createdAt = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'zipper.json'), 'utf8')) as { createdAt: string }).createdAt;
+    expect(createdAt(path.join(pkg, 'model'))).toBe(createdAt(path.join(run, 'model')));
+    // so a second release of the same run writes the same model, byte for byte
     const again = path.join(data, 'pkg-again');
     expect((await runZipper(['fuse', 'release', '--run', run, '--out', again, '--version', '0.2.0'])).code).toBe(0);
-    expect(
-      Buffer.compare(
-        readFileSync(path.join(again, 'model', 'model.safetensors')),
-        readFileSync(path.join(pkg, 'model', 'model.safetensors')),
-      ),
-    ).toBe(0);
+    for (const f of ['model/model.safetensors', 'model/zipper.json'])
+      expect([f, Buffer.compare(readFileSync(path.join(again, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
 
     // the run folder lost (a new machine): its record (zipper eval record, kept in git) and the package's own
     // float16 weights release the same package again, every file byte for byte
@@ -394,14 +394,8 @@ describe('zipper fuse release', () => {
     cpSync(path.join(pkg, 'model'), path.join(restored, 'model'), { recursive: true });
     const rereleased = path.join(data, 'pkg-from-record');
     expect((await release(restored, rereleased)).code).toBe(0);
-    for (const f of ['model/model.safetensors', 'run.json', 'package.json', 'README.md', 'loss.svg'])
+    for (const f of ['model/model.safetensors', 'model/zipper.json', 'run.json', 'package.json', 'README.md', 'loss.svg'])
       expect([f, Buffer.compare(readFileSync(path.join(rereleased, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
-    // zipper.json: the same but for the time it was written
-    const undated = (dir: string) => ({
-      ...(JSON.parse(readFileSync(path.join(dir, 'model', 'zipper.json'), 'utf8')) as object),
-      createdAt: '',
-    });
-    expect(undated(rereleased)).toEqual(undated(pkg));
   }, 240_000);
   it('a run of one task: the card says so and names no mixture (its run.json keeps the default mix it never used)', async () => {
     publishTinyTowers(towers);
@@ -415,6 +409,26 @@ describe('zipper fuse release', () => {
     expect(card).not.toContain('mixed asr');
     // a fresh run of one task was fine-tuned for that task alone (no earlier stage trained ASR)
     expect(card).toContain('of the aligned pairs for speech synthesis.');
+  }, 240_000);
+
+  it('a single decoder (zipper baseline train) releases too: its tower checkpoint dated when the run made it, the same bytes twice', async () => {
+    publishTinyTowers(towers);
+    const run = path.join(data, 'run-baseline');
+    const t = await runZipper([
+      ...['baseline', 'train', ...tinyRunArgs(towers, data), '--steps', '4', '--every', '4', '--lr', '1e-2'],
+      ...['--workers', '0', '--no-progress', '--out', run],
+    ]);
+    expect(t.code, t.stderr).toBe(0);
+    const createdAt = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as { createdAt: string }).createdAt;
+    const [a, b] = [path.join(data, 'pkg-baseline'), path.join(data, 'pkg-baseline-again')];
+    for (const pkg of [a, b]) {
+      const r = await runZipper(['fuse', 'release', '--run', run, '--out', pkg]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(createdAt(path.join(pkg, 'model'))).toBe(createdAt(path.join(run, 'model')));
+    }
+    for (const f of ['model/model.safetensors', 'model/metadata.json', 'model/config.json'])
+      expect([f, Buffer.compare(readFileSync(path.join(a, f)), readFileSync(path.join(b, f)))]).toEqual([f, 0]);
   }, 240_000);
 
   it("a warm-started run: the card names the source run's command first (INIT); OUT/best of --keep-best: its --until-step command; no machine path", async () => {

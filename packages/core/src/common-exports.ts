@@ -34,3 +34,4 @@ export {
   type StoredDtype,
 } from '@zipper/common';
 export * from './checkpoint/model-files.js';
+export { checkpointCreatedAt } from './checkpoint/created-at.js';

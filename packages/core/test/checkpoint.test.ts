@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { sha256Hex as sha } from '@zipper/common/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkpointCreatedAt,
   CheckpointError,
   encodeSafetensors,
   initBackend,
@@ -91,6 +92,24 @@ describe('tower checkpoints', () => {
     const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
     expect(header['blocks.1.qkv.weight']).toMatchObject({ dtype: 'F32', shape: [28, 84] });
     expect(n % 8).toBe(0);
+  });
+
+  it('createdAt: now by default; a given time is kept, so the same weights saved again give the same bytes; a bad one is refused', async () => {
+    const a = path.join(root, 'dated-a');
+    const b = path.join(root, 'dated-b');
+    const t0 = Date.now();
+    await saveTower(a, tower);
+    const stamped = (await readTowerCheckpointInfo(a)).metadata.createdAt;
+    expect(Date.parse(stamped)).toBeGreaterThanOrEqual(t0 - 1);
+    expect(Date.parse(stamped)).toBeLessThanOrEqual(Date.now());
+    await new Promise((r) => setTimeout(r, 5)); // a later save would stamp a later time
+    await saveTower(b, tower, { createdAt: stamped });
+    for (const f of ['model.safetensors', 'config.json', 'metadata.json'])
+      expect([f, (await fs.readFile(path.join(a, f))).equals(await fs.readFile(path.join(b, f)))]).toEqual([f, true]);
+    for (const bad of ['2026-12-07', '2026-12-07T06:01:02Z', 'yesterday', ''])
+      await expect(saveTower(path.join(root, 'dated-bad'), tower, { createdAt: bad })).rejects.toThrow(CheckpointError);
+    await expect(fs.stat(path.join(root, 'dated-bad'))).rejects.toThrow();
+    expect(checkpointCreatedAt('2026-12-07T06:01:02.345Z')).toBe('2026-12-07T06:01:02.345Z');
   });
 
   it('float16 storage halves the file and stays within fp16 rounding', async () => {

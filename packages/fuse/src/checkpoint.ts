@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeSafetensors, encodeSafetensors, sha256HexAsync } from '@zipper/common';
 import {
+  checkpointCreatedAt,
   CheckpointError,
   ConfigError,
   joinLocation,
@@ -125,6 +126,12 @@ export interface SaveZipperOptions {
    * a released model's decoder settings, chosen on dev (`zipper fuse release --word-bonus ...`).
    */
   readonly search?: Readonly<Record<string, LexiconSearchSettings>>;
+  /**
+   * zipper.json's `createdAt` (@zipper/core checkpointCreatedAt: an ISO 8601 UTC timestamp; default
+   * now): the time the weights were made, kept when the same weights are written again (a release
+   * of a run keeps its model's, so releasing it again gives the same bytes).
+   */
+  readonly createdAt?: string;
 }
 
 /** `c`'s CTC heads with the `search` settings given by head name (ConfigError for a head the model lacks). */
@@ -147,6 +154,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: SaveZippe
   const fs = modelFileSystem();
   const c = zipper.config;
   const dtype = options.dtype ?? 'float32';
+  const createdAt = checkpointCreatedAt(options.createdAt);
   const sources = new Map(zipper.sources);
   for (const [name, given] of Object.entries(options.sources ?? {})) {
     const had = zipper.sources.get(name);
@@ -188,7 +196,7 @@ export async function saveZipper(dir: string, zipper: Zipper, options: SaveZippe
       ...(c.crossRope.length > 0 ? { crossRope: c.crossRope } : {}),
     },
     weights: { file: WEIGHTS, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
-    createdAt: new Date().toISOString(),
+    createdAt,
     createdWith: { node: fs.versions()['node'] ?? '', '@tensorflow/tfjs-core': tf.version_core },
   };
   await fs.writeCheckpoint(

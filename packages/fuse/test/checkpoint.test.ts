@@ -65,6 +65,15 @@ describe('fused checkpoint', () => {
     for (const n of ['text', 'speech']) expect(Buffer.from(values(b[n]!).buffer).equals(Buffer.from(values(a[n]!).buffer))).toBe(true);
     tf.dispose([a, b]);
     expect([...loaded.params.keys()]).toEqual([...z.params.keys()]);
+
+    // saved again with the first save's createdAt (a release of a run keeps its model's): the same bytes
+    const stamped = info.createdAt as string;
+    expect(new Date(stamped).toISOString()).toBe(stamped);
+    await new Promise((r) => setTimeout(r, 5));
+    await saveZipper(path.join(root, 'fused-again'), loaded, { createdAt: stamped });
+    for (const f of ['model.safetensors', 'zipper.json'])
+      expect([f, readFileSync(path.join(root, 'fused-again', f)).equals(readFileSync(path.join(root, 'fused', f)))]).toEqual([f, true]);
+    await expect(saveZipper(path.join(root, 'fused-bad'), loaded, { createdAt: 'Mon Dec 7 2026' })).rejects.toThrow(CheckpointError);
     loaded.dispose();
     z.dispose();
   });

@@ -68,7 +68,7 @@ export interface RunModel<B = unknown> {
   /**
    * Writes the model in its release format (a directory, atomically); float16 halves the trained
    * weights' bytes (a release); `sources` names tower checkpoints published since (saveZipper; a
-   * single decoder names none).
+   * single decoder names none); `createdAt` keeps the time the weights were made (a release).
    */
   save(dir: string, options?: SaveZipperOptions): Promise<void>;
   generate(inputs: readonly Example[], options: ZippedGenerateOptions): Promise<ZippedGenerateResult>;
@@ -229,6 +229,7 @@ function baselineModel(sd: SingleDecoder): RunModel {
     save: (dir, options) =>
       saveTower(dir, sd.tower, {
         ...(options?.dtype ? { dtype: options.dtype } : {}),
+        ...(options?.createdAt ? { createdAt: options.createdAt } : {}),
         metadata: {
           baseline: {
             towers: sd.config.towers.map((t) => ({ name: t.name, vocabSize: t.config.vocabSize, bos: t.bos, eos: t.eos })),

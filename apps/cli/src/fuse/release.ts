@@ -11,7 +11,8 @@
  *   loss.svg
  *
  * The weights are rewritten from the run's model/ (loaded, verified against the towers' sha256,
- * saved in --dtype), so the same run gives the same bytes.
+ * saved in --dtype) with the time that model was made (its `createdAt`), so the same run gives the
+ * same bytes.
  *
  * A run trained on a tower folder is released once that folder is published as a checkpoint
  * package: `towers` names the package, which must hold the same weights and tokenizer (sha256);
@@ -25,6 +26,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '@zipper/common/node';
+import { readTowerCheckpointInfo } from '@zipper/core';
 import {
   asrHead,
   canSearchLexicon,
@@ -240,7 +242,8 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   // what the package's head will carry, and so what the apps search with: checked from zipper.json
   // before the weights load (a baseline has no head; a run without model/ fails in loadTrainedModel)
   const modelDir = path.join(runDir, MODEL_DIR);
-  const head = run.kind === 'fuse' && existsSync(modelDir) ? asrHead((await readZipperCheckpointInfo(modelDir)).config) : undefined;
+  const saved = run.kind === 'fuse' && existsSync(modelDir) ? await readZipperCheckpointInfo(modelDir) : undefined;
+  const head = saved ? asrHead(saved.config) : undefined;
   const carried = o.search ?? head?.search;
   const settings = searchSettings(carried);
   if (o.search && !canSearchLexicon(head))
@@ -261,8 +264,11 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
       }),
     );
     mkdirSync(out, { recursive: true });
+    // the time the run's model was made, not now: releasing the run again gives the same bytes
+    const createdAt = saved?.info.createdAt ?? (await readTowerCheckpointInfo(modelDir)).metadata.createdAt;
     await trained.model.save(path.join(out, MODEL_DIR), {
       dtype: o.dtype,
+      createdAt,
       sources,
       ...(o.search && head ? { search: { [ctcHeadName(head)]: o.search } } : {}),
     });

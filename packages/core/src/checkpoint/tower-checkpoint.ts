@@ -18,6 +18,7 @@ import { paramSetProblems, towerParamSpecs } from '../model/params.js';
 import { Tower } from '../model/tower.js';
 import { decodeSafetensors, encodeSafetensors, sha256HexAsync, showValue } from '@zipper/common';
 import type { WriteHook } from '@zipper/common/node';
+import { checkpointCreatedAt } from './created-at.js';
 import { toHostTensors, toTfTensors } from './host-tensors.js';
 import { joinLocation, modelFileSystem, openCheckpointFiles, openModelFiles, readModelJson, type ModelFiles } from './model-files.js';
 
@@ -39,6 +40,11 @@ export interface CheckpointMetadata {
 export interface SaveTowerOptions {
   readonly dtype?: 'float32' | 'float16';
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * metadata.json's `createdAt` (checkpointCreatedAt: an ISO 8601 UTC timestamp; default now): the
+   * time the weights were made, kept when the same weights are written again (a release).
+   */
+  readonly createdAt?: string;
   /** Fault injection for tests (see atomic.ts). */
   readonly hook?: WriteHook;
 }
@@ -49,12 +55,13 @@ export async function saveTower(dir: string, tower: Tower, options: SaveTowerOpt
   const fs = modelFileSystem();
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float16') throw new CheckpointError(`dtype must be "float32" or "float16", got ${String(dtype)}`);
+  const createdAt = checkpointCreatedAt(options.createdAt);
   const weights = encodeSafetensors(await toHostTensors(tower.params), { dtype, metadata: { format: 'pt', arch: TOWER_ARCH } });
   const metadata: CheckpointMetadata = {
     format: CHECKPOINT_FORMAT,
     formatVersion: CHECKPOINT_FORMAT_VERSION,
     weights: { file: WEIGHTS_FILE, sha256: await sha256HexAsync(weights), bytes: weights.length, dtype },
-    createdAt: new Date().toISOString(),
+    createdAt,
     createdWith: fs.versions(),
     user: { ...(options.metadata ?? {}) },
   };
