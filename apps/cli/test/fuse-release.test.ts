@@ -289,7 +289,7 @@ describe('zipper fuse release', () => {
         command: `zipper eval peer --data ${data} --split test-clean --out ${wrote} --json`,
       }),
     );
-    const release = (runDir: string, out: string) =>
+    const release = (runDir: string, out: string, peerDir = peer, ...more: string[]) =>
       runZipper([
         'fuse',
         'release',
@@ -304,7 +304,8 @@ describe('zipper fuse release', () => {
         '--notes',
         notes,
         '--peer',
-        peer,
+        peerDir,
+        ...more,
       ]);
     const r = await release(run, pkg);
     expect(r.code).toBe(0);
@@ -394,8 +395,41 @@ describe('zipper fuse release', () => {
     cpSync(path.join(pkg, 'model'), path.join(restored, 'model'), { recursive: true });
     const rereleased = path.join(data, 'pkg-from-record');
     expect((await release(restored, rereleased)).code).toBe(0);
-    for (const f of ['model/model.safetensors', 'model/zipper.json', 'run.json', 'package.json', 'README.md', 'loss.svg'])
+    const packageFiles = ['model/model.safetensors', 'model/zipper.json', 'run.json', 'package.json', 'README.md', 'loss.svg'];
+    for (const f of packageFiles)
       expect([f, Buffer.compare(readFileSync(path.join(rereleased, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
+
+    // --record keeps that record as it releases, the peer's too (peers/NAME): with the package's model it releases again
+    const kept = path.join(data, 'kept-record');
+    const withRecord = await release(run, path.join(data, 'pkg-recorded'), peer, '--record', kept);
+    expect(withRecord.code, withRecord.stderr).toBe(0);
+    expect(summaryOf(withRecord)).toMatchObject({ record: kept });
+    const recorded = (dir: string) =>
+      (JSON.parse(readFileSync(path.join(dir, 'record.json'), 'utf8')) as { files: { name: string }[] }).files;
+    expect(recorded(kept).map((f) => f.name)).toEqual([
+      ...recorded(record).map((f) => f.name),
+      'peers/peer-copy/metrics.json', // the peer's files, after the run's
+    ]);
+    expect(existsSync(path.join(kept, 'model'))).toBe(false);
+    const restored2 = path.join(data, 'restored-run-2');
+    cpSync(kept, restored2, { recursive: true });
+    cpSync(path.join(pkg, 'model'), path.join(restored2, 'model'), { recursive: true });
+    const rereleased2 = path.join(data, 'pkg-from-kept-record');
+    expect((await release(restored2, rereleased2, path.join(restored2, 'peers', 'peer-copy'))).code).toBe(0);
+    for (const f of packageFiles)
+      expect([f, Buffer.compare(readFileSync(path.join(rereleased2, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
+    // checked before anything is written: a folder that is not a record, or inside the package
+    const notRecord = path.join(data, 'not-a-record');
+    cpSync(notes, path.join(notRecord, 'notes.md'));
+    for (const [dir, message, out] of [
+      [notRecord, /--record .*not-a-record: exists and is not a record/, path.join(data, 'pkg-refused-1')],
+      [path.join(data, 'pkg-refused-2', 'record'), /--record .*: inside the package/, path.join(data, 'pkg-refused-2')],
+    ] as const) {
+      const refused = await release(run, out, peer, '--record', dir);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(message);
+      expect(existsSync(path.join(out, 'model'))).toBe(false);
+    }
   }, 240_000);
   it('a run of one task: the card says so and names no mixture (its run.json keeps the default mix it never used)', async () => {
     publishTinyTowers(towers);

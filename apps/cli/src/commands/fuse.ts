@@ -14,6 +14,7 @@ import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs } from '../apps/transcriber.js';
 import { interpolateRun } from '../fuse/interpolate.js';
 import { releaseFusedRun } from '../fuse/release.js';
+import { checkRecordTarget, writeRecord } from '../eval/record.js';
 import { existingVersion } from '../training/portable.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { soupRuns } from '../fuse/soup.js';
@@ -25,7 +26,7 @@ const RELEASE_USAGE = `usage: zipper fuse release --run RUN_DIR --out DIR [--nam
       [--version 0.1.0] [--dtype float16|float32] [--peer DIR ...] [--until-step N] [--allow-unfinished]
       [--tower text|speech=PACKAGE ...] [--beam N] [--lm-weight W] [--word-bonus B] [--blank-penalty P]
       [--rescore W] [--n-best N] [--oov-byte-log-prob L] [--dictionary-word-log-prob D] [--views K]
-      [--level-range R] [--level-down D]
+      [--level-range R] [--level-down D] [--notes FILE] [--record DIR]
 
 Writes the trained run (the --out of zipper fuse train or baseline train, whose towers are
 checkpoint packages) as an installable checkpoint package: package.json (depending on the exact
@@ -49,6 +50,10 @@ range its level is fitted within) stored with the package's CTC head
 is given (chosen on dev; default: none stored, the search's defaults). Every lexicon evaluation in
 RUN/eval must have decoded with the package's settings (else refused).
 --notes FILE: markdown put in the card after its usage block, verbatim (e.g. a Limitations section).
+--record DIR: after the release, keeps the run's record there (what zipper eval record --run RUN_DIR
+writes: its .json/.jsonl/.txt files, loss.svg and evaluations, never weights), with each --peer
+recorded under DIR/peers/NAME (NAME: the peer folder's name): small enough to commit, and with the
+package's model/ copied in a run folder this command releases again (--peer DIR/peers/NAME).
 --version defaults to the version already in DIR/package.json, else 0.1.0 (versions move with
 changesets once the package is in the repository).`;
 
@@ -63,6 +68,7 @@ const RELEASE_OPTIONS = {
   'until-step': { type: 'string' },
   'allow-unfinished': { type: 'boolean', default: false },
   notes: { type: 'string' },
+  record: { type: 'string' },
   ...LEXICON_SEARCH_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -86,6 +92,7 @@ async function runRelease(argv: readonly string[]): Promise<number> {
   const towers = parseTowerOptions(v.tower, { optional: true });
   // the package carries exactly the settings given (none of the run's): `none` leaves a cost out
   const search = withCarriedSearch(undefined, lexiconSearchArgs(v));
+  const record = v.record === undefined ? undefined : releaseRecord(v.run, v.out, v.record, v.peer ?? []);
   await initBackend();
   const out = await releaseFusedRun(
     {
@@ -104,8 +111,37 @@ async function runRelease(argv: readonly string[]): Promise<number> {
     },
     (s) => void process.stderr.write(`${s}\n`),
   );
-  console.log(JSON.stringify({ name, version, dtype, out }));
+  if (record) {
+    const written = await writeRecord(record.run, record.dir, 1, record.peers);
+    process.stderr.write(`recorded ${record.run} in ${record.dir}: ${written.files} files, ${(written.bytes / 1e6).toFixed(2)} MB\n`);
+  }
+  console.log(JSON.stringify({ name, version, dtype, out, ...(record ? { record: record.dir } : {}) }));
   return 0;
+}
+
+/**
+ * `--record DIR` checked before anything is released: a folder that can take the run's record
+ * (checkRecordTarget), outside the package, and the peers' names (their folders' names) distinct.
+ */
+function releaseRecord(
+  run: string,
+  out: string,
+  dir: string,
+  peers: readonly string[],
+): { run: string; dir: string; peers: Record<string, string> } {
+  const [runDir, recordDir, pkg] = [path.resolve(run), path.resolve(dir), path.resolve(out)];
+  checkRecordTarget(runDir, recordDir, `--record ${dir}`);
+  const rel = path.relative(pkg, recordDir);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+    throw new UsageError(`--record ${dir}: inside the package (--out ${out}), which would publish it; choose a folder outside it`);
+  const named: Record<string, string> = {};
+  for (const p of peers) {
+    const name = path.basename(path.resolve(p));
+    if (named[name] !== undefined)
+      throw new UsageError(`--record: two --peer folders are named ${name} (${named[name]}, ${p}); rename one`);
+    named[name] = path.resolve(p);
+  }
+  return { run: runDir, dir: recordDir, peers: named };
 }
 
 const INTERPOLATE_USAGE = `usage: zipper fuse interpolate --run RUN_DIR --alpha A --out DIR

@@ -98,25 +98,58 @@ export async function runEvalRecord(argv: readonly string[]): Promise<number> {
   const samples = intArg(v.samples, 'samples', 1, 0);
   const src = path.resolve(v.run);
   const out = path.resolve(v.out);
-  if (!existsSync(path.join(src, 'run.json')) && !existsSync(path.join(src, 'metrics.json')))
-    throw new UsageError(`--run ${v.run}: neither run.json (a training run) nor metrics.json (a zipper eval peer output) inside`);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${v.out}: is a file, not a folder`);
+  checkRecordSource(src, `--run ${v.run}`);
+  checkRecordTarget(src, out, `--out ${v.out}`);
+  const written = await writeRecord(src, out, samples);
+  process.stderr.write(`recorded ${src} in ${out}: ${written.files} files, ${(written.bytes / 1e6).toFixed(2)} MB\n`);
+  if (v.json) console.log(JSON.stringify({ out, source: src, files: written.files, bytes: written.bytes }));
+  return 0;
+}
+
+/** `src` is a run folder (run.json) or a zipper eval peer output (metrics.json); a UsageError naming `what` otherwise. */
+export function checkRecordSource(src: string, what: string): void {
+  if (!existsSync(path.join(src, 'run.json')) && !existsSync(path.join(src, METRICS_FILE)))
+    throw new UsageError(`${what}: neither run.json (a training run) nor ${METRICS_FILE} (a zipper eval peer output) inside`);
+}
+
+/**
+ * `out` can take a record of `src`: absent, empty or an earlier record (which it replaces), and
+ * outside `src`; a UsageError naming `what` (the flag and its value) otherwise.
+ */
+export function checkRecordTarget(src: string, out: string, what: string): void {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`${what}: is a file, not a folder`);
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, RECORD_FILE)))
-    throw new UsageError(`--out ${v.out}: exists and is not a record (no ${RECORD_FILE}); choose an empty or new folder`);
+    throw new UsageError(`${what}: exists and is not a record (no ${RECORD_FILE}); choose an empty or new folder`);
   const rel = path.relative(src, out);
   if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
-    throw new UsageError(`--out ${v.out}: inside the run it records; choose a folder outside it`);
-  const names = recordFiles(src, samples);
-  const files = names.map((name) => ({ name, data: new Uint8Array(readFileSync(path.join(src, name))) }));
+    throw new UsageError(`${what}: inside the run it records; choose a folder outside it`);
+}
+
+/** Where a record keeps the records of peer outputs (`writeRecord`'s `peers`): `peers/NAME/`. */
+export const RECORD_PEERS = 'peers';
+
+/**
+ * Writes the record of `src` (recordFiles) into `out`, atomically, with record.json; each of
+ * `peers` (zipper eval peer outputs, by name) recorded under `peers/NAME/` beside it, so that the
+ * record holds every input of a release. Checks nothing: checkRecordSource and checkRecordTarget first.
+ */
+export async function writeRecord(
+  src: string,
+  out: string,
+  samples: number,
+  peers: Readonly<Record<string, string>> = {},
+): Promise<{ readonly files: number; readonly bytes: number }> {
+  const read = (dir: string, name: string, as = name) => ({ name: as, data: new Uint8Array(readFileSync(path.join(dir, name))) });
+  const files = recordFiles(src, samples).map((name) => read(src, name));
+  for (const [name, dir] of Object.entries(peers))
+    files.push(...recordFiles(dir, 0).map((f) => read(dir, f, `${RECORD_PEERS}/${name}/${f}`)));
   const manifest = {
     source: src,
     samples,
+    ...(Object.keys(peers).length > 0 ? { peers } : {}),
     files: files.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha256Hex(f.data) })),
   };
   files.push({ name: RECORD_FILE, data: new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`) });
   await writeDirAtomic(out, files);
-  const bytes = files.reduce((a, f) => a + f.data.length, 0);
-  process.stderr.write(`recorded ${src} in ${out}: ${files.length} files, ${(bytes / 1e6).toFixed(2)} MB\n`);
-  if (v.json) console.log(JSON.stringify({ out, source: src, files: files.length, bytes }));
-  return 0;
+  return { files: files.length, bytes: files.reduce((a, f) => a + f.data.length, 0) };
 }
