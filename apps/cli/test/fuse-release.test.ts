@@ -8,7 +8,7 @@ import { sha256Hex } from '@zipper/common/node';
 import { initBackend } from '@zipper/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageSource } from '../src/fuse/init-from.js';
-import { relabel } from '../src/fuse/release.js';
+import { evaluationRunDir, relabel } from '../src/fuse/release.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import { buildData } from '../src/data/build.js';
 import { loadTrainedModel } from '../src/fuse/trained-model.js';
@@ -241,6 +241,7 @@ describe('zipper fuse release', () => {
         task: 'asr',
         interval: { wer: { low: 0.5, high: 1 }, cer: { low: 0.25, high: 0.75 }, samples: 1000, seed: 0, level: 0.95 },
         voices: { 'flite/slt': { wer: 0.5, utterances: 1 }, 'flite/awb': { wer: 1, utterances: 1 } },
+        out: asr,
         command: `zipper eval asr --model ${run} --out ${asr}`,
       }),
     );
@@ -271,6 +272,7 @@ describe('zipper fuse release', () => {
           'flite/slt': { wer: 1.2, oracle: 0.4, utterances: 1, oracleRatio: ratio(3, 2, 4) },
           'flite/awb': { wer: 1.2, oracle: 0, utterances: 1, oracleRatio: ratio(null, null, null) },
         },
+        out: tts,
         command: `zipper eval tts --model ${run} --out ${tts}`,
       }),
     );
@@ -418,6 +420,20 @@ describe('zipper fuse release', () => {
     expect((await release(restored2, rereleased2, path.join(restored2, 'peers', 'peer-copy'))).code).toBe(0);
     for (const f of packageFiles)
       expect([f, Buffer.compare(readFileSync(path.join(rereleased2, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
+    // a run renamed after its last command wrote it (an interpolation written beside, then moved), then copied:
+    // the folder its evaluations were written into is OUT too, so the card names no machine path
+    const moved = path.join(data, 'restored-run-3');
+    cpSync(restored2, moved, { recursive: true });
+    const movedRunJson = path.join(moved, 'run.json');
+    writeFileSync(movedRunJson, readFileSync(movedRunJson, 'utf8').replaceAll(`--out ${run} `, `--out ${run}-i `));
+    expect(readFileSync(movedRunJson, 'utf8')).toContain(`--out ${run}-i `);
+    const rereleased3 = path.join(data, 'pkg-from-moved-run');
+    expect((await release(moved, rereleased3, path.join(moved, 'peers', 'peer-copy'))).code).toBe(0);
+    const card3 = readFileSync(path.join(rereleased3, 'README.md'), 'utf8');
+    expect(card3).toBe(readFileSync(path.join(pkg, 'README.md'), 'utf8'));
+    expect(card3).toContain('zipper eval asr --model OUT --out OUT/eval/test-clean/asr');
+    expect(evaluationRunDir('/r/x/eval/dev/asr-lexicon')).toBe('/r/x');
+    expect(evaluationRunDir('/r/x/evals/dev/asr')).toBeUndefined();
     // checked before anything is written: a folder that is not a record, or inside the package
     const notRecord = path.join(data, 'not-a-record');
     cpSync(notes, path.join(notRecord, 'notes.md'));

@@ -225,6 +225,13 @@ function voiceTables(s: RunSummary, peers: readonly Metrics[], splits: readonly 
   return lines;
 }
 
+/** The run folder of an evaluation written to `out` = RUN/eval/SPLIT/TASK (zipper eval asr|tts --out), else undefined. */
+export function evaluationRunDir(out: string): string | undefined {
+  const task = path.dirname(out);
+  const evalDir = path.dirname(task);
+  return path.basename(evalDir) === 'eval' && path.basename(out) !== '' && path.basename(task) !== '' ? path.dirname(evalDir) : undefined;
+}
+
 export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => void): Promise<string> {
   const runDir = path.resolve(o.run);
   const summary = readRun(runDir);
@@ -287,6 +294,12 @@ export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => voi
   // a run folder copied or moved since: the folder its last command wrote is OUT too
   const wrote = outOf(run.soup?.command ?? run.interpolate?.command ?? run.command);
   if (wrote !== undefined) machine[wrote] ??= 'OUT';
+  // ... and so is the folder its evaluations wrote into (RUN/eval/SPLIT/TASK), where the run was moved
+  // after its last command (an interpolation written beside and renamed) and copied again since
+  for (const m of evaluations(summary)) {
+    const evaluatedIn = m.out === undefined ? undefined : evaluationRunDir(m.out);
+    if (evaluatedIn !== undefined) machine[evaluatedIn] ??= machine[runDir]!;
+  }
   const chain = initChain(run);
   for (const c of chain) {
     machine[c.dir] = c.label;
