@@ -106,10 +106,12 @@ describe('tower checkpoints', () => {
     await saveTower(b, tower, { createdAt: stamped });
     for (const f of ['model.safetensors', 'config.json', 'metadata.json'])
       expect([f, (await fs.readFile(path.join(a, f))).equals(await fs.readFile(path.join(b, f)))]).toEqual([f, true]);
-    for (const bad of ['2026-12-07', '2026-12-07T06:01:02Z', 'yesterday', ''])
+    for (const bad of ['2026-12-07', '2026-12-07T06:01:02', '2026-13-07T06:01:02Z', 'yesterday', ''])
       await expect(saveTower(path.join(root, 'dated-bad'), tower, { createdAt: bad })).rejects.toThrow(CheckpointError);
     await expect(fs.stat(path.join(root, 'dated-bad'))).rejects.toThrow();
-    expect(checkpointCreatedAt('2026-12-07T06:01:02.345Z')).toBe('2026-12-07T06:01:02.345Z');
+    // kept verbatim: toISOString's form, and Python's isoformat() (tools/interop/convert.py writes it)
+    for (const good of ['2026-12-07T06:01:02.345Z', '2026-12-07T06:01:02Z', '2026-12-07T06:01:02.345678+00:00'])
+      expect(checkpointCreatedAt(good)).toBe(good);
   });
 
   it('float16 storage halves the file and stays within fp16 rounding', async () => {

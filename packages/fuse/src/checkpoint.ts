@@ -127,7 +127,7 @@ export interface SaveZipperOptions {
    */
   readonly search?: Readonly<Record<string, LexiconSearchSettings>>;
   /**
-   * zipper.json's `createdAt` (@zipper/core checkpointCreatedAt: an ISO 8601 UTC timestamp; default
+   * zipper.json's `createdAt` (@zipper/core checkpointCreatedAt: an ISO 8601 date and time with its zone, kept verbatim; default
    * now): the time the weights were made, kept when the same weights are written again (a release
    * of a run keeps its model's, so releasing it again gives the same bytes).
    */

@@ -5,16 +5,19 @@
  */
 import { CheckpointError } from '../errors.js';
 
+/** An ISO 8601 date and time with its zone: `toISOString`'s `...T06:01:02.345Z`, Python's `isoformat()` `...+00:00`. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
 /**
- * `given` checked (an ISO 8601 UTC timestamp as `Date.prototype.toISOString` writes it,
- * `2026-12-07T06:01:02.345Z`; CheckpointError otherwise), or the current time when absent.
+ * `given` checked and kept verbatim (an ISO 8601 date and time with its zone, as `toISOString`
+ * writes it, `2026-12-07T06:01:02.345Z`, or Python's `isoformat()` of an aware time, which
+ * tools/interop/convert.py writes; CheckpointError otherwise), or the current time when absent.
  */
 export function checkpointCreatedAt(given?: string): string {
   if (given === undefined) return new Date().toISOString();
-  const t = typeof given === 'string' ? Date.parse(given) : NaN;
-  if (!Number.isFinite(t) || new Date(t).toISOString() !== given)
+  if (typeof given !== 'string' || !ISO_TIME.test(given) || !Number.isFinite(Date.parse(given)))
     throw new CheckpointError(
-      `createdAt must be an ISO 8601 UTC timestamp as Date.toISOString() writes it (e.g. 2026-12-07T06:01:02.345Z), got ${JSON.stringify(given)}`,
+      `createdAt must be an ISO 8601 date and time with its zone (e.g. 2026-12-07T06:01:02.345Z), got ${JSON.stringify(given)}`,
     );
   return given;
 }

@@ -41,7 +41,7 @@ export interface SaveTowerOptions {
   readonly dtype?: 'float32' | 'float16';
   readonly metadata?: Readonly<Record<string, unknown>>;
   /**
-   * metadata.json's `createdAt` (checkpointCreatedAt: an ISO 8601 UTC timestamp; default now): the
+   * metadata.json's `createdAt` (checkpointCreatedAt: an ISO 8601 date and time with its zone, kept verbatim; default now): the
    * time the weights were made, kept when the same weights are written again (a release).
    */
   readonly createdAt?: string;
