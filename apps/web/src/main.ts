@@ -29,6 +29,11 @@ function showTimings(list: HTMLElement, timings: Timings, extra: string[] = []):
 }
 
 /** Our errors' messages say what to do and stand alone; anything else is shown with its class. */
+/** ", 3 words spelled from letters (...)" for a count above 0 (the lexicon search's), else nothing. */
+function wordsOf(count: number | undefined, what: string): string {
+  return count ? `, ${count} word${count === 1 ? '' : 's'} ${what}` : '';
+}
+
 function showError(el: HTMLElement, e: WorkerError | Error | string): void {
   el.hidden = false;
   if (typeof e === 'string') el.textContent = e;
@@ -201,7 +206,7 @@ class App {
         $('transcript').textContent = m.text;
         showTimings($('asr-timings'), m.timings, [
           m.decoder === 'lexicon'
-            ? `${m.seconds.toFixed(2)} s of audio${m.levelDb ? ` heard ${Math.abs(m.levelDb)} dB ${m.levelDb > 0 ? 'louder' : 'quieter'} (its level fitted)` : ''}, ${m.units} units, ${m.tokens} words`
+            ? `${m.seconds.toFixed(2)} s of audio${m.levelDb ? ` heard ${Math.abs(m.levelDb)} dB ${m.levelDb > 0 ? 'louder' : 'quieter'} (its level fitted)` : ''}, ${m.units} units, ${m.tokens} words${wordsOf(m.unknownWords, 'spelled from letters (not in the word LM)')}${wordsOf(m.dictionaryWords, "from the word LM's dictionary")}`
             : m.decoder === 'ctc'
               ? `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} CTC labels`
               : `${m.seconds.toFixed(2)} s of audio, ${m.units} units, ${m.tokens} text tokens (${m.finishReason === 'stop' ? 'ended by the model' : 'cut at the limit'})`,

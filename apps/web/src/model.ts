@@ -72,6 +72,13 @@ export interface Transcript {
   readonly timings: Timings;
   /** The gain in dB the lexicon search heard the audio at, where the package fits the level (0: as recorded). */
   readonly levelDb?: number;
+  /**
+   * The lexicon search only, as `zipper transcribe --json` counts them (the first view's, where views
+   * are voted): words neither the word LM nor its dictionary holds, spelled from their letters, and
+   * words of the LM's dictionary.
+   */
+  readonly unknownWords?: number;
+  readonly dictionaryWords?: number;
 }
 
 export interface Speech {
@@ -201,6 +208,7 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
         tokens: t.count,
         finishReason: 'stop',
         ...(levelDb !== undefined ? { levelDb } : {}),
+        ...(decoder === 'lexicon' ? { unknownWords: t.unknown ?? 0, dictionaryWords: t.dictionary ?? 0 } : {}),
         timings: {
           'read WAV': t1 - t0,
           [levelDb !== undefined ? 'audio to units (level fitted)' : 'audio to units']: t2 - t1,

@@ -65,6 +65,9 @@ export type FromWorker =
       readonly timings: Timings;
       /** The gain in dB the lexicon search heard the audio at, where the package fits the level. */
       readonly levelDb?: number;
+      /** The lexicon search only: words spelled from their letters, and words of the word LM's dictionary. */
+      readonly unknownWords?: number;
+      readonly dictionaryWords?: number;
     }
   | {
       readonly type: 'speech';

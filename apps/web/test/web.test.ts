@@ -15,6 +15,7 @@
  * apps/web/test-output/ (git-ignored), and the page's
  * load and step times are printed as one JSON line ("webTimings").
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -345,6 +346,31 @@ describe('web demo in headless Chromium', () => {
       expect(heard.text.trim()).toBe(node.text.trim());
       expect(await page.textContent('#asr-timings')).toContain(`heard ${node.levelDb} dB louder (its level fitted)`);
       expect(await page.textContent('#asr-timings')).toMatch(/audio to units \(level fitted\): \d+ ms/);
+      // words the LM lacks: flite says three words of the dictionary's kind; the page counts what zipper transcribe counts
+      const rare = path.join(tmp, 'rare-words.wav');
+      const flite = spawnSync(requireProgram('flite', 'flite'), [
+        '-voice',
+        'slt',
+        '-t',
+        'a quokka nibbled the kohlrabi at noon',
+        '-o',
+        rare,
+      ]);
+      expect(flite.status, String(flite.stderr)).toBe(0);
+      const rr = await runZipper(['transcribe', rare, '--json']);
+      expect(rr.code, rr.stderr).toBe(0);
+      const counted = (
+        JSON.parse(rr.stdout[rr.stdout.length - 1]!) as { results: { text: string; unknownWords: number; dictionaryWords: number }[] }
+      ).results[0]!;
+      expect(counted.unknownWords + counted.dictionaryWords).toBeGreaterThan(0);
+      const spelled = await upload(page, rare);
+      expect(spelled.text.trim()).toBe(counted.text.trim());
+      const info = (await page.textContent('#asr-timings')) ?? '';
+      const shown = (what: RegExp) => Number(what.exec(info)?.[1] ?? 0);
+      expect([shown(/(\d+) words? spelled from letters/), shown(/(\d+) words? from the word LM's dictionary/)]).toEqual([
+        counted.unknownWords,
+        counted.dictionaryWords,
+      ]);
       // its speech of the same text: flite says it in 3.0 s (sample.wav); the model's babble is
       // 1.2-5.4 s over seeds 0-2 in Node; the page must end it (not run to the 574-unit context)
       const tts = await speak(page, truth);
