@@ -434,6 +434,10 @@ describe('zipper fuse release', () => {
     expect(card3).toContain('zipper eval asr --model OUT --out OUT/eval/test-clean/asr');
     expect(evaluationRunDir('/r/x/eval/dev/asr-lexicon')).toBe('/r/x');
     expect(evaluationRunDir('/r/x/evals/dev/asr')).toBeUndefined();
+    // a folder that is no run is named by the option that gave it
+    const none = await runZipper(['fuse', 'release', '--run', path.join(data, 'no-such-run'), '--out', path.join(data, 'pkg-none')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^zipper: --run .*no-such-run: no run\.json/);
     // checked before anything is written: a folder that is not a record, or inside the package
     const notRecord = path.join(data, 'not-a-record');
     cpSync(notes, path.join(notRecord, 'notes.md'));

@@ -354,10 +354,11 @@ export function labelOf(run: FuseRun): string {
   return `zipper, frozen: ${frozen.length ? frozen.join('+') : 'none'}${extras.length ? `; ${extras.join('; ')}` : ''}`;
 }
 
-export function readRun(dir: string): RunSummary {
+/** A run folder's run.json, losses and evaluations; a UsageError naming `flag` (the option that named `dir`) where it has no run.json. */
+export function readRun(dir: string, flag = '--runs'): RunSummary {
   const abs = path.resolve(dir);
   if (!existsSync(path.join(abs, 'run.json')))
-    throw new UsageError(`--runs ${dir}: no run.json (pass the --out of zipper fuse train or zipper baseline train)`);
+    throw new UsageError(`${flag} ${dir}: no run.json (pass the --out of zipper fuse train or zipper baseline train)`);
   const run = checkRun(readFuseRun(path.join(abs, 'run.json')), path.join(abs, 'run.json'));
   // points of the wrong shape (a damaged log) are skipped
   const losses = new LossLog(path.join(abs, 'loss.jsonl'))

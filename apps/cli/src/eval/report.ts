@@ -439,7 +439,7 @@ export async function runEvalReport(argv: readonly string[]): Promise<number> {
     throw new UsageError(`--out FILE.md is required (e.g. docs/results.md), got ${v.out === undefined ? 'nothing' : `"${v.out}"`}`);
   const samplesPer = v.samples === undefined ? 1 : Number(v.samples);
   if (!Number.isSafeInteger(samplesPer) || samplesPer < 0) throw new UsageError(`--samples must be an integer >= 0, got "${v.samples}"`);
-  const runs = sortRuns(dirs.map(readRun));
+  const runs = sortRuns(dirs.map((d) => readRun(d)));
   const names = runs.map((r) => r.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new UsageError(`two runs are named "${twice}"; give every run directory its own name`);

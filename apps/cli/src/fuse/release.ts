@@ -234,7 +234,7 @@ export function evaluationRunDir(out: string): string | undefined {
 
 export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => void): Promise<string> {
   const runDir = path.resolve(o.run);
-  const summary = readRun(runDir);
+  const summary = readRun(runDir, '--run');
   const trainedOn = summary.run.towers;
   const given = o.towers ?? {};
   const run: FuseRun = { ...summary.run, towers: await publishedTowers(summary.run, runDir, given) };
