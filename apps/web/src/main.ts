@@ -28,12 +28,12 @@ function showTimings(list: HTMLElement, timings: Timings, extra: string[] = []):
   );
 }
 
-/** Our errors' messages say what to do and stand alone; anything else is shown with its class. */
 /** ", 3 words spelled from letters (...)" for a count above 0 (the lexicon search's), else nothing. */
 function wordsOf(count: number | undefined, what: string): string {
   return count ? `, ${count} word${count === 1 ? '' : 's'} ${what}` : '';
 }
 
+/** Our errors' messages say what to do and stand alone; anything else is shown with its class. */
 function showError(el: HTMLElement, e: WorkerError | Error | string): void {
   el.hidden = false;
   if (typeof e === 'string') el.textContent = e;
