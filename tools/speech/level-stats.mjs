@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { median, roundTo } from '@zipper/common';
 import { fitLevel, loadSpeechTokenizer, prepareAudio, readWav } from '@zipper/tokenizers';
 
 const { values: v } = parseArgs({
@@ -42,12 +43,6 @@ const records = readFileSync(path.join(v.data, `${v.split}.jsonl`), 'utf8')
   .map((l) => JSON.parse(l));
 const dbfs = (power) => 10 * Math.log10(power + 1e-12);
 const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const median = (a) =>
-  at(
-    [...a].sort((p, q) => p - q),
-    0.5,
-  );
-const round1 = (x) => Math.round(x * 10) / 10;
 const rows = records.map((r) => {
   const x = prepareAudio(readWav(new Uint8Array(readFileSync(path.join(v.data, r.path)))), sr);
   const n = Math.round(0.025 * sr);
@@ -64,8 +59,8 @@ const rows = records.map((r) => {
   const row = {
     id: r.id,
     voice: r.voice,
-    peakDbfs: round1(20 * Math.log10(peak + 1e-12)),
-    frameDbfs: { p10: round1(at(frames, 0.1)), p50: round1(at(frames, 0.5)), p99: round1(at(frames, 0.99)) },
+    peakDbfs: roundTo(20 * Math.log10(peak + 1e-12), 1),
+    frameDbfs: { p10: roundTo(at(frames, 0.1), 1), p50: roundTo(at(frames, 0.5), 1), p99: roundTo(at(frames, 0.99), 1) },
     fitDb: fitLevel(tok, x, 15).gainDb,
   };
   if (v['per-utterance']) console.log(JSON.stringify(row));

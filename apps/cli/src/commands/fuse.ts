@@ -14,7 +14,7 @@ import { PROBE_USAGE, runFusedProbe } from '../fuse/probe-command.js';
 import { LEXICON_SEARCH_OPTIONS, lexiconSearchArgs } from '../apps/transcriber.js';
 import { interpolateRun } from '../fuse/interpolate.js';
 import { releaseFusedRun } from '../fuse/release.js';
-import { checkRecordTarget, writeRecord } from '../eval/record.js';
+import { checkRecordTarget, isWithin, writeRecord } from '../eval/record.js';
 import { existingVersion } from '../training/portable.js';
 import { readFuseRun } from '../fuse/run-file.js';
 import { soupRuns } from '../fuse/soup.js';
@@ -131,8 +131,7 @@ function releaseRecord(
 ): { run: string; dir: string; peers: Record<string, string> } {
   const [runDir, recordDir, pkg] = [path.resolve(run), path.resolve(dir), path.resolve(out)];
   checkRecordTarget(runDir, recordDir, `--record ${dir}`);
-  const rel = path.relative(pkg, recordDir);
-  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+  if (isWithin(pkg, recordDir))
     throw new UsageError(`--record ${dir}: inside the package (--out ${out}), which would publish it; choose a folder outside it`);
   const named: Record<string, string> = {};
   for (const p of peers) {

@@ -120,13 +120,17 @@ export function checkRecordTarget(src: string, out: string, what: string): void 
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`${what}: is a file, not a folder`);
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(path.join(out, RECORD_FILE)))
     throw new UsageError(`${what}: exists and is not a record (no ${RECORD_FILE}); choose an empty or new folder`);
-  const rel = path.relative(src, out);
-  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
-    throw new UsageError(`${what}: inside the run it records; choose a folder outside it`);
+  if (isWithin(src, out)) throw new UsageError(`${what}: inside the run it records; choose a folder outside it`);
+}
+
+/** Whether `child` is `parent` or a folder inside it (both resolved paths). */
+export function isWithin(parent: string, child: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Where a record keeps the records of peer outputs (`writeRecord`'s `peers`): `peers/NAME/`. */
-export const RECORD_PEERS = 'peers';
+const RECORD_PEERS = 'peers';
 
 /**
  * Writes the record of `src` (recordFiles) into `out`, atomically, with record.json; each of

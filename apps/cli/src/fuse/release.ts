@@ -227,9 +227,8 @@ function voiceTables(s: RunSummary, peers: readonly Metrics[], splits: readonly 
 
 /** The run folder of an evaluation written to `out` = RUN/eval/SPLIT/TASK (zipper eval asr|tts --out), else undefined. */
 export function evaluationRunDir(out: string): string | undefined {
-  const task = path.dirname(out);
-  const evalDir = path.dirname(task);
-  return path.basename(evalDir) === 'eval' && path.basename(out) !== '' && path.basename(task) !== '' ? path.dirname(evalDir) : undefined;
+  const evalDir = path.dirname(path.dirname(out));
+  return path.basename(evalDir) === 'eval' ? path.dirname(evalDir) : undefined;
 }
 
 export async function releaseFusedRun(o: ReleaseOptions, log: (s: string) => void): Promise<string> {
