@@ -416,6 +416,11 @@ describe('zipper fuse release', () => {
     const restored2 = path.join(data, 'restored-run-2');
     cpSync(kept, restored2, { recursive: true });
     cpSync(path.join(pkg, 'model'), path.join(restored2, 'model'), { recursive: true });
+    // a record of that copy names the trained run as its source, and the copy it came through
+    const ofCopy = path.join(data, 'record-of-restored');
+    expect((await runZipper(['eval', 'record', '--run', restored2, '--out', ofCopy])).code).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(ofCopy, 'record.json'), 'utf8'))).toMatchObject({ source: run, via: [restored2] });
+    expect(JSON.parse(readFileSync(path.join(kept, 'record.json'), 'utf8'))).not.toHaveProperty('via');
     const rereleased2 = path.join(data, 'pkg-from-kept-record');
     expect((await release(restored2, rereleased2, path.join(restored2, 'peers', 'peer-copy'))).code).toBe(0);
     for (const f of packageFiles)

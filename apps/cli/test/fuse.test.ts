@@ -513,6 +513,22 @@ describe('zipper fuse train', () => {
     const badLevel = await runZipper(['transcribe', firstWav, '--model', out, '--lm', lmFile, '--level-range', '21']);
     expect(badLevel.code, badLevel.stderr).toBe(2);
     expect(badLevel.stderr).toMatch(/--level-range must be an integer/);
+    // a checkpoint carrying a setting the views or the level fit cannot take fails as it loads, naming its zipper.json
+    for (const [search, message] of [
+      [{ views: 9 }, /the number of views must be an integer in \[1, 7\], got 9/],
+      [{ levelRange: 25 }, /the level range must be an integer number of dB in \[0, 20\], got 25/],
+    ] as const) {
+      const carrying = path.join(data, `fuse-ctc-carries-${Object.keys(search)[0]}`);
+      cpSync(out, carrying, { recursive: true });
+      const file = path.join(carrying, 'model', 'zipper.json');
+      const z = JSON.parse(readFileSync(file, 'utf8')) as { options: { ctc: { search?: unknown }[] } };
+      z.options.ctc[0]!.search = search;
+      writeFileSync(file, JSON.stringify(z));
+      const r = await runZipper(['transcribe', firstWav, '--model', carrying, '--decoder', 'ctc']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`${file}: the lexicon search it carries: `);
+      expect(r.stderr).toMatch(message);
+    }
     for (const [args, message] of [
       [
         ['--decoder', 'ctc', '--rescore', '1'],

@@ -44,6 +44,7 @@ import {
   fitLevel,
   prepareAudio,
   readWav,
+  resolveLevelRange,
   viewAudio,
   writeWav,
   type BpeTokenizer,
@@ -146,7 +147,8 @@ export async function loadWebModel(src: ModelSources): Promise<WebModel> {
   // the views of the audio the package's search votes over (the first: the audio as is)
   const views = audioViews(carried.views ?? 1);
   // the gains the package's level fit tries (none: the audio as recorded)
-  const levelRange = lexiconLevelRange(carried);
+  const carriedRange = lexiconLevelRange(carried);
+  const levelRange = carriedRange && resolveLevelRange(carriedRange); // checked here, at load, like the views
   const decoders = asrDecoders(offer);
 
   async function transcribe(

@@ -31,7 +31,7 @@ train, or a zipper eval peer output) into --out, small enough to commit: the run
 .jsonl and .txt files (run.json, loss.jsonl, sessions.jsonl, ...) and its loss.svg, every eval/SPLIT/TASK/ folder's
 .json, .jsonl and .txt files (but the TTS evaluations' units.seedN.txt), the WAVs the report links (the first --samples, default 1, kept
 utterances of the test-clean TTS evaluation, else test-other's or dev's), and record.json (the
-source, every file's size and sha256). Never weights or checkpoints. zipper eval report reads the
+source, every file's size and sha256; a copy of a record keeps its source and is listed in via). Never weights or checkpoints. zipper eval report reads the
 record like the run, and zipper fuse release releases it again once the run's model/ (or its
 package's, float16) is copied in. Atomic; an existing --out must be an earlier record.`;
 
@@ -136,6 +136,8 @@ const RECORD_PEERS = 'peers';
  * Writes the record of `src` (recordFiles) into `out`, atomically, with record.json; each of
  * `peers` (zipper eval peer outputs, by name) recorded under `peers/NAME/` beside it, so that the
  * record holds every input of a release. Checks nothing: checkRecordSource and checkRecordTarget first.
+ * A record of a copy of a record (a run restored from its record to release it again) keeps the
+ * first record's `source`, the run that was trained, and lists the copies it came through in `via`.
  */
 export async function writeRecord(
   src: string,
@@ -147,8 +149,10 @@ export async function writeRecord(
   const files = recordFiles(src, samples).map((name) => read(src, name));
   for (const [name, dir] of Object.entries(peers))
     files.push(...recordFiles(dir, 0).map((f) => read(dir, f, `${RECORD_PEERS}/${name}/${f}`)));
+  const earlier = earlierRecord(src);
   const manifest = {
-    source: src,
+    source: earlier?.source ?? src,
+    ...(earlier ? { via: [...earlier.via, src] } : {}),
     samples,
     ...(Object.keys(peers).length > 0 ? { peers } : {}),
     files: files.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha256Hex(f.data) })),
@@ -156,4 +160,24 @@ export async function writeRecord(
   files.push({ name: RECORD_FILE, data: new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`) });
   await writeDirAtomic(out, files);
   return { files: files.length, bytes: files.reduce((a, f) => a + f.data.length, 0) };
+}
+
+/**
+ * What `dir`'s own record.json (`dir` a copy of a record) says it came from: the trained run
+ * (`source`) and the copies between (`via`); undefined when `dir` holds no record.json (a run
+ * folder never does). A UsageError when that file is not a record's manifest.
+ */
+export function earlierRecord(dir: string): { readonly source: string; readonly via: readonly string[] } | undefined {
+  const file = path.join(dir, RECORD_FILE);
+  if (!existsSync(file)) return undefined;
+  let m: unknown;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file}: not a record's manifest (${(e as Error).message})`);
+  }
+  const { source, via = [] } = (m ?? {}) as { source?: unknown; via?: unknown };
+  if (typeof source !== 'string' || !Array.isArray(via) || !via.every((x) => typeof x === 'string'))
+    throw new UsageError(`${file}: not a record's manifest (no string "source", or a "via" that is not a list of folders)`);
+  return { source, via: via as string[] };
 }

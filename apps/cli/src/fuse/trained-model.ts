@@ -16,12 +16,22 @@ import {
   type Example,
   type JointDecodeOptions,
   exactSearch,
+  lexiconLevelRange,
+  resolveLexiconBeamOptions,
   type ResolvedLexiconBeamOptions,
   type ZippedGenerateOptions,
   type ZipperConfig,
 } from '@zipper/fuse';
 import { TextTower, WordLm } from '@zipper/text';
-import { prepareAudio, type BpeTokenizer, type SpeechTokenizer, type WavAudio } from '@zipper/tokenizers';
+import {
+  audioViews,
+  prepareAudio,
+  resolveLevelRange,
+  TokenizerConfigError,
+  type BpeTokenizer,
+  type SpeechTokenizer,
+  type WavAudio,
+} from '@zipper/tokenizers';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readRunDir, type FuseRun } from './run-file.js';
 import { loadTowers, recordedLocations, type Modality } from './towers.js';
@@ -99,6 +109,25 @@ export function emptyInputGuidance(m: TrainedModel, input: Modality, scale: numb
   return scale > 0 ? { guidance: { scale, inputs: Array.from({ length: rows }, () => [m.segment(input, [])]) } } : {};
 }
 
+/**
+ * The audio settings a head's carried search holds (`views`, `levelRange`, `levelDown`), checked
+ * against what @zipper/tokenizers can do (`audioViews`, `resolveLevelRange`; @zipper/fuse checks
+ * only that they are integers >= 0, it does not know the views or the level fit): a checkpoint that
+ * carries one out of range fails to load, not at its first transcription. A CheckpointError naming `file`.
+ */
+export function checkCarriedAudioSettings(head: CtcHeadSpec | undefined, file: string): void {
+  if (head?.search === undefined) return;
+  const s = resolveLexiconBeamOptions(head.search);
+  try {
+    audioViews(s.views ?? 1);
+    const range = lexiconLevelRange(s);
+    if (range !== undefined) resolveLevelRange(range);
+  } catch (e) {
+    if (e instanceof TokenizerConfigError) throw new CheckpointError(`${file}: the lexicon search it carries: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Loads the run in `dir` (the --out of zipper fuse train / baseline train); `run`: its run.json when the caller has read it already. */
 export async function loadTrainedModel(
   dir: string,
@@ -115,6 +144,12 @@ export async function loadTrainedModel(
   const model = run.kind === 'fuse' ? await loadFuseModel(modelDir, loaded) : await loadBaselineModel(modelDir, loaded);
   const spec = (m: Modality) => model.config.towers.find((t) => t.name === m)!;
   const ctcHead = run.kind === 'fuse' ? asrHead(model.config as ZipperConfig) : undefined;
+  try {
+    checkCarriedAudioSettings(ctcHead, path.join(modelDir, 'zipper.json'));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return {
     run,
     model,
