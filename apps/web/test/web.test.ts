@@ -16,10 +16,11 @@
  * load and step times are printed as one JSON line ("webTimings").
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveModelLocation } from '@zipper/core';
 import { scoreUtterance } from '@zipper/eval';
 import { readWavFile, scaleAudio, writeWav } from '@zipper/tokenizers';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -431,6 +432,31 @@ describe('web demo in headless Chromium', () => {
       await other.close();
     }
   });
+
+  it('a model carrying views or a level range the page cannot take is refused as it loads, with the reason', async () => {
+    for (const [search, message] of [
+      [{ views: 9 }, 'the number of views must be an integer in [1, 7], got 9'],
+      [{ levelRange: 25 }, 'the level range must be an integer number of dB in [0, 20], got 25'],
+    ] as const) {
+      const copy = path.join(tmp, `carries-${Object.keys(search)[0]}`);
+      cpSync(resolveModelLocation(model), copy, { recursive: true });
+      const file = path.join(copy, 'model', 'zipper.json');
+      const z = JSON.parse(readFileSync(file, 'utf8')) as { options: { ctc: { search?: unknown }[] } };
+      z.options.ctc[0]!.search = search;
+      writeFileSync(file, JSON.stringify(z));
+      const other = await serveModel(copy);
+      const page = await browser.newPage();
+      try {
+        await page.goto(other.resolvedUrls!.local[0]!);
+        await page.waitForFunction(() => document.body.dataset['model'] === 'error', null, { timeout: 120_000 });
+        expect((await page.textContent('#load-status')) ?? '').toContain(message);
+        expect(await page.isDisabled('#speak')).toBe(true);
+      } finally {
+        await page.close();
+        await other.close();
+      }
+    }
+  }, 300_000);
 
   // WebGL without a GPU runs on SwiftShader, ~100x slower than wasm (30.7 s vs 0.28 s for this
   // decode on an idle machine, over 150 s under load): opt in with ZIPPER_WEB_WEBGL=1.
