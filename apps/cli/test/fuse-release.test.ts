@@ -422,7 +422,16 @@ describe('zipper fuse release', () => {
     expect(JSON.parse(readFileSync(path.join(ofCopy, 'record.json'), 'utf8'))).toMatchObject({ source: run, via: [restored2] });
     expect(JSON.parse(readFileSync(path.join(kept, 'record.json'), 'utf8'))).not.toHaveProperty('via');
     const rereleased2 = path.join(data, 'pkg-from-kept-record');
-    expect((await release(restored2, rereleased2, path.join(restored2, 'peers', 'peer-copy'))).code).toBe(0);
+    const keptAgain = path.join(data, 'kept-record-again');
+    const restoredPeer = path.join(restored2, 'peers', 'peer-copy');
+    expect((await release(restored2, rereleased2, restoredPeer, '--record', keptAgain)).code).toBe(0);
+    // the peer too is named by the folder first recorded, through the copy of the record that held it
+    expect(JSON.parse(readFileSync(path.join(kept, 'record.json'), 'utf8'))).toMatchObject({ peers: { 'peer-copy': { source: peer } } });
+    expect(JSON.parse(readFileSync(path.join(keptAgain, 'record.json'), 'utf8'))).toMatchObject({
+      source: run,
+      via: [restored2],
+      peers: { 'peer-copy': { source: peer, via: [restoredPeer] } },
+    });
     for (const f of packageFiles)
       expect([f, Buffer.compare(readFileSync(path.join(rereleased2, f)), readFileSync(path.join(pkg, f)))]).toEqual([f, 0]);
     // a run renamed after its last command wrote it (an interpolation written beside, then moved), then copied:

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { resolveLexiconBeamOptions } from '@zipper/fuse';
 import { describe, expect, it } from 'vitest';
-import { LEXICON_SEARCH_OPTIONS, levelRangeOf, lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
+import { audioOf, LEXICON_SEARCH_OPTIONS, lexiconSearchArgs, lexiconSearchFlags, searchSettings } from '../src/apps/transcriber.js';
 import { UsageError } from '../src/command.js';
 
 describe('lexicon search settings on the command line', () => {
@@ -78,11 +78,11 @@ describe('lexicon search settings on the command line', () => {
     // --level-down D beside --level-range R: the fit's gains -D to +R (0: up only); written back as flags
     const upOnly = searchSettings(undefined, lexiconSearchArgs({ 'level-range': '15', 'level-down': '0' }));
     expect(upOnly).toMatchObject({ levelRange: 15, levelDown: 0 });
-    expect(levelRangeOf(upOnly)).toEqual({ up: 15, down: 0 });
-    expect(levelRangeOf(searchSettings(undefined, { levelRange: 15 }))).toEqual({ up: 15, down: 15 });
-    expect(levelRangeOf(searchSettings(undefined, {}))).toBeUndefined();
+    expect(audioOf(upOnly).level).toEqual({ up: 15, down: 0 });
+    expect(audioOf(searchSettings(undefined, { levelRange: 15 })).level).toEqual({ up: 15, down: 15 });
+    expect(audioOf(searchSettings(undefined, {})).level).toBeUndefined();
     expect(lexiconSearchFlags(upOnly)).toBe('--beam 128 --lm-weight 1 --word-bonus=-2 --blank-penalty 1.5 --level-range 15 --level-down 0');
-    expect(() => levelRangeOf(searchSettings(undefined, { levelRange: 25 }))).toThrow(
+    expect(() => audioOf(searchSettings(undefined, { levelRange: 25 }))).toThrow(
       /the search's settings: the level range must be an integer number of dB in \[0, 20\], got 25/,
     );
     expect(() => lexiconSearchArgs({ 'level-down': '21' })).toThrow(/--level-down must be an integer in \[0, 20\]/);

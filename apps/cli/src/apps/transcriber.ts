@@ -10,7 +10,6 @@ import {
   canSearchLexicon,
   resolveAsrDecoder,
   LEXICON_SEARCH_KEYS,
-  lexiconLevelRange,
   resolveLexiconBeamOptions,
   resolveLexiconSearchSettings,
   withCarriedSearch,
@@ -25,9 +24,7 @@ import { voteTranscripts } from '@zipper/eval';
 import {
   AUDIO_VIEWS,
   MAX_LEVEL_RANGE_DB,
-  audioViews,
   fitLevel,
-  resolveLevelRange,
   TokenizerConfigError,
   type LevelRange,
   viewAudio,
@@ -35,7 +32,7 @@ import {
 } from '@zipper/tokenizers';
 import { intArg, numArg } from '../args.js';
 import { UsageError } from '../command.js';
-import type { TrainedModel } from '../fuse/trained-model.js';
+import { searchAudio, type TrainedModel } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import { splitUnits, type AudioInput } from './audio-input.js';
 
@@ -240,9 +237,8 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
     throw new UsageError(`the lexicon search's settings were given, but ${app.location} decodes with ${decoder} here`);
   // resolved (and checked) once, before any audio is decoded
   const search = decoder === 'lexicon' ? searchSettings(m.ctcHead?.search, o.search) : undefined;
-  const level = levelRangeOf(search);
+  const { views, level } = audioOf(search);
   if (level) return transcribeLevels(app, inputs, { ...o, decoder, search: { ...o.search, levelRange: 0 } }, level);
-  const views = viewsOf(search);
   if (views.length > 1) return transcribeViews(app, inputs, { ...o, decoder, search: { ...o.search, views: 1 } }, views);
   const lexicon = decoder === 'lexicon' ? await m.lexicon(o.lm) : undefined;
   const batch = o.batch ?? 8;
@@ -302,25 +298,15 @@ export async function transcribeAudio(app: AppModel, inputs: readonly AudioInput
   });
 }
 
-/** The views a search's `views` setting names (`AUDIO_VIEWS`' first k; none: the audio alone), or a UsageError. */
-export function viewsOf(search: Pick<ResolvedLexiconBeamOptions, 'views'> | undefined): readonly AudioView[] {
-  try {
-    return audioViews(search?.views ?? 1);
-  } catch (e) {
-    if (e instanceof TokenizerConfigError) throw new UsageError(`the search's ${e.message}`);
-    throw e;
-  }
-}
-
 /**
- * The gains a search's `levelRange` and `levelDown` settings let the level fit try (none: undefined,
- * the audio as recorded), or a UsageError.
+ * The views and level-fit gains a search's settings ask for (`searchAudio`: none, the audio alone
+ * as recorded), or a UsageError.
  */
-export function levelRangeOf(search: Pick<ResolvedLexiconBeamOptions, 'levelRange' | 'levelDown'> | undefined): LevelRange | undefined {
-  const range = search && lexiconLevelRange(search);
-  if (range === undefined) return undefined;
+export function audioOf(
+  search: Pick<ResolvedLexiconBeamOptions, 'views' | 'levelRange' | 'levelDown'> | undefined,
+): ReturnType<typeof searchAudio> {
   try {
-    return resolveLevelRange(range);
+    return searchAudio(search);
   } catch (e) {
     if (e instanceof TokenizerConfigError) throw new UsageError(`the search's settings: ${e.message}`);
     throw e;

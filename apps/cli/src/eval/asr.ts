@@ -18,15 +18,7 @@ import { dictionaryWordCost, type CtcTranscript } from '@zipper/fuse';
 import { SpeechUnitEncoder } from '@zipper/data/node';
 import { scoreUtterance, voteTranscripts } from '@zipper/eval';
 import { fitLevel, prepareAudio, viewAudio } from '@zipper/tokenizers';
-import {
-  LEXICON_SEARCH_OPTIONS,
-  levelRangeOf,
-  lexiconSearchArgs,
-  resolveDecoder,
-  searchSettings,
-  viewsOf,
-  wordCounts,
-} from '../apps/transcriber.js';
+import { LEXICON_SEARCH_OPTIONS, audioOf, lexiconSearchArgs, resolveDecoder, searchSettings, wordCounts } from '../apps/transcriber.js';
 import { intArg, numArg, parse } from '../args.js';
 import { UsageError } from '../command.js';
 import { emptyInputGuidance } from '../fuse/trained-model.js';
@@ -147,8 +139,7 @@ export async function runEvalAsr(argv: readonly string[]): Promise<number> {
     const lexicon = decoder === 'lexicon' ? await m.lexicon(v.lm) : undefined;
     // the lexicon search with its settings, resolved only for it (another decoder never reads a head's carried ones)
     const search = lexicon ? { lexicon, options: searchSettings(m.ctcHead?.search, givenSearch) } : undefined;
-    const views = viewsOf(search?.options);
-    const levelRange = levelRangeOf(search?.options);
+    const { views, level: levelRange } = audioOf(search?.options);
     const out = path.resolve(
       v.out ??
         path.join(

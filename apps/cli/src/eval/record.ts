@@ -136,8 +136,8 @@ const RECORD_PEERS = 'peers';
  * Writes the record of `src` (recordFiles) into `out`, atomically, with record.json; each of
  * `peers` (zipper eval peer outputs, by name) recorded under `peers/NAME/` beside it, so that the
  * record holds every input of a release. Checks nothing: checkRecordSource and checkRecordTarget first.
- * A record of a copy of a record (a run restored from its record to release it again) keeps the
- * first record's `source`, the run that was trained, and lists the copies it came through in `via`.
+ * The run and each peer are named by `provenanceOf`: a copy of a record (a run restored from its
+ * record to release it again, a peer output kept in docs/runs/peer) by the folder first recorded.
  */
 export async function writeRecord(
   src: string,
@@ -149,12 +149,12 @@ export async function writeRecord(
   const files = recordFiles(src, samples).map((name) => read(src, name));
   for (const [name, dir] of Object.entries(peers))
     files.push(...recordFiles(dir, 0).map((f) => read(dir, f, `${RECORD_PEERS}/${name}/${f}`)));
-  const earlier = earlierRecord(src);
   const manifest = {
-    source: earlier?.source ?? src,
-    ...(earlier ? { via: [...earlier.via, src] } : {}),
+    ...provenanceOf(src),
     samples,
-    ...(Object.keys(peers).length > 0 ? { peers } : {}),
+    ...(Object.keys(peers).length > 0
+      ? { peers: Object.fromEntries(Object.entries(peers).map(([name, dir]) => [name, provenanceOf(dir)])) }
+      : {}),
     files: files.map((f) => ({ name: f.name, bytes: f.data.length, sha256: sha256Hex(f.data) })),
   };
   files.push({ name: RECORD_FILE, data: new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`) });
@@ -162,22 +162,39 @@ export async function writeRecord(
   return { files: files.length, bytes: files.reduce((a, f) => a + f.data.length, 0) };
 }
 
+/** Where a record's contents came from: the folder first recorded, and the copies of its record in between. */
+export interface Provenance {
+  readonly source: string;
+  readonly via?: readonly string[];
+}
+
 /**
- * What `dir`'s own record.json (`dir` a copy of a record) says it came from: the trained run
- * (`source`) and the copies between (`via`); undefined when `dir` holds no record.json (a run
- * folder never does). A UsageError when that file is not a record's manifest.
+ * Where the contents of `dir` came from: `dir` itself, or, when `dir` is a copy of a record, the
+ * folder that record names (`source`) with the copies in between (`via`, `dir` last). A peer kept
+ * inside a record (`RECORD/peers/NAME`, which holds no record.json of its own) is named by that
+ * record's `peers` entry. A UsageError when the record.json read is not a record's manifest.
  */
-export function earlierRecord(dir: string): { readonly source: string; readonly via: readonly string[] } | undefined {
-  const file = path.join(dir, RECORD_FILE);
+export function provenanceOf(dir: string): Provenance {
+  const own = readManifest(path.join(dir, RECORD_FILE));
+  const parent = path.dirname(dir);
+  const outer =
+    own === undefined && path.basename(parent) === RECORD_PEERS ? readManifest(path.join(path.dirname(parent), RECORD_FILE)) : undefined;
+  const entry = own ?? (outer?.peers as Record<string, unknown> | undefined)?.[path.basename(dir)];
+  if (entry === undefined) return { source: dir };
+  const file = own ? path.join(dir, RECORD_FILE) : path.join(path.dirname(parent), RECORD_FILE);
+  // records written before 2026-12-07 name a peer by its folder only
+  const { source, via = [] } = (typeof entry === 'string' ? { source: entry } : (entry ?? {})) as { source?: unknown; via?: unknown };
+  if (typeof source !== 'string' || !Array.isArray(via) || !via.every((x) => typeof x === 'string'))
+    throw new UsageError(`${file}: not a record's manifest (no string "source", or a "via" that is not a list of folders)`);
+  return { source, via: [...(via as string[]), dir] };
+}
+
+/** A record.json's parsed manifest, or undefined when there is no such file; a UsageError when it is not JSON. */
+function readManifest(file: string): Record<string, unknown> | undefined {
   if (!existsSync(file)) return undefined;
-  let m: unknown;
   try {
-    m = JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new UsageError(`${file}: not a record's manifest (${(e as Error).message})`);
   }
-  const { source, via = [] } = (m ?? {}) as { source?: unknown; via?: unknown };
-  if (typeof source !== 'string' || !Array.isArray(via) || !via.every((x) => typeof x === 'string'))
-    throw new UsageError(`${file}: not a record's manifest (no string "source", or a "via" that is not a list of folders)`);
-  return { source, via: via as string[] };
 }

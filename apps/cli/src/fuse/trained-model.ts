@@ -28,7 +28,9 @@ import {
   prepareAudio,
   resolveLevelRange,
   TokenizerConfigError,
+  type AudioView,
   type BpeTokenizer,
+  type LevelRange,
   type SpeechTokenizer,
   type WavAudio,
 } from '@zipper/tokenizers';
@@ -110,18 +112,28 @@ export function emptyInputGuidance(m: TrainedModel, input: Modality, scale: numb
 }
 
 /**
- * The audio settings a head's carried search holds (`views`, `levelRange`, `levelDown`), checked
- * against what @zipper/tokenizers can do (`audioViews`, `resolveLevelRange`; @zipper/fuse checks
- * only that they are integers >= 0, it does not know the views or the level fit): a checkpoint that
- * carries one out of range fails to load, not at its first transcription. A CheckpointError naming `file`.
+ * The audio a lexicon search's settings ask for, resolved by @zipper/tokenizers: its views
+ * (`AUDIO_VIEWS`' first k; none: the audio alone) and the level fit's gains (`levelRange` up,
+ * `levelDown` down; none: undefined, the audio as recorded). A TokenizerConfigError out of range
+ * (@zipper/fuse checks only that the settings are integers >= 0; it does not know the views or the fit).
+ */
+export function searchAudio(s: Pick<ResolvedLexiconBeamOptions, 'views' | 'levelRange' | 'levelDown'> | undefined): {
+  readonly views: readonly AudioView[];
+  readonly level?: LevelRange;
+} {
+  const range = s && lexiconLevelRange(s);
+  return { views: audioViews(s?.views ?? 1), ...(range ? { level: resolveLevelRange(range) } : {}) };
+}
+
+/**
+ * A head's carried search settings checked as `searchAudio` resolves them, so that a checkpoint
+ * carrying views or a level range out of range fails to load, not at its first transcription.
+ * A CheckpointError naming `file`.
  */
 export function checkCarriedAudioSettings(head: CtcHeadSpec | undefined, file: string): void {
   if (head?.search === undefined) return;
-  const s = resolveLexiconBeamOptions(head.search);
   try {
-    audioViews(s.views ?? 1);
-    const range = lexiconLevelRange(s);
-    if (range !== undefined) resolveLevelRange(range);
+    searchAudio(resolveLexiconBeamOptions(head.search));
   } catch (e) {
     if (e instanceof TokenizerConfigError) throw new CheckpointError(`${file}: the lexicon search it carries: ${e.message}`);
     throw e;
