@@ -162,6 +162,17 @@ describe('zipper transcribe', () => {
       expect((await runZipper(say(at('shipped-2.wav')))).code).toBe(0);
       expect(Buffer.compare(readFileSync(at('shipped-1.wav')), readFileSync(at('shipped-2.wav')))).toBe(0);
       expect(readWav(new Uint8Array(readFileSync(at('shipped-1.wav')))).channels[0]!.length).toBe((summaryOf(s1)['units'] as number) * 320);
+      // a cross window: recorded, deterministic; one wider than any text decodes as none, a narrow one otherwise
+      const w = await runZipper([...say(at('w.wav')), '--cross-window', '1']);
+      expect(w.code, w.stderr).toBe(0);
+      expect(summaryOf(w)).toMatchObject({ cross_window: 1, seed: 3 });
+      expect(readWav(new Uint8Array(readFileSync(at('w.wav')))).channels[0]!.length).toBe((summaryOf(w)['units'] as number) * 320);
+      expect(Buffer.compare(readFileSync(at('shipped-1.wav')), readFileSync(at('w.wav')))).not.toBe(0);
+      expect((await runZipper([...say(at('w2.wav')), '--cross-window', '1'])).code).toBe(0);
+      expect(Buffer.compare(readFileSync(at('w.wav')), readFileSync(at('w2.wav')))).toBe(0);
+      expect((await runZipper([...say(at('wide.wav')), '--cross-window', '1000'])).code).toBe(0);
+      expect(Buffer.compare(readFileSync(at('shipped-1.wav')), readFileSync(at('wide.wav')))).toBe(0);
+      expect(summaryOf(s1)['cross_window']).toBe(0);
     },
     180_000,
   );
@@ -213,6 +224,9 @@ describe('zipper speak', () => {
     expect((await runZipper([...args(at('n2.wav'), '7'), '--unit-noise', '0.5'])).code).toBe(0);
     expect(Buffer.compare(readFileSync(at('n.wav')), readFileSync(at('n2.wav')))).toBe(0);
     expect(s['unit_noise']).toBe(0);
+    // a cross window needs cross positions, which this run was trained without
+    failed(await runZipper([...args(at('w.wav'), '7'), '--cross-window', '1']), 1, /no cross positions \(config.crossRope\)/);
+    expect(s['cross_window']).toBe(0);
   }, 60_000);
 
   it('--in FILE.txt --out DIR: one WAV per non-blank line, named by line number', async () => {
@@ -262,6 +276,7 @@ describe('zipper speak', () => {
       [speakArgs('hello there', '--out', at('x.wav'), '--top-p', '0'), /--top-p must be in \(0, 1\]/],
       [speakArgs('hello there', '--out', at('x.wav'), '--guidance', '-1'), /--guidance must be a non-negative number, got "-1"/],
       [speakArgs('hello there', '--out', at('x.wav'), '--unit-noise', '1'), /--unit-noise takes a probability in \[0, 1\), got "1"/],
+      [speakArgs('hello there', '--out', at('x.wav'), '--cross-window', '-2'), /--cross-window must be a non-negative number, got "-2"/],
       [speakArgs('--in', at('missing.txt'), '--out', at('x')), /cannot read --in/],
     ];
     for (const [argv, re] of cases) failed(await runZipper(argv), 2, re);

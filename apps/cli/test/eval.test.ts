@@ -437,6 +437,27 @@ describe('zipper eval tts', () => {
     expect(m['wer']).toBe(scoreCorpus(lines(path.join(out, 'ref.txt')), lines(path.join(out, 'hyp.seed3.txt'))).wer);
     expect(readdirSync(path.join(out, 'wav'))).toEqual([]);
   }, 120_000);
+  it('--cross-window needs links with cross positions: a single decoder and a run trained without --cross-rope are refused', async () => {
+    for (const [model, re] of [
+      [runs.baseline, /a single decoder has no cross-attention links/],
+      [runs.fuse, /the links speech <- text have no cross positions/],
+    ] as const) {
+      const out = path.join(data, 'tts-window');
+      const r = await runZipper(
+        ['eval', 'tts', '--model', model, '--data', data, '--split', 'dev', '--limit', '1', '--seeds', '0'].concat([
+          '--max-units',
+          '5',
+          '--cross-window',
+          '2',
+          '--out',
+          out,
+        ]),
+      );
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+    }
+  }, 120_000);
 });
 
 describe('zipper eval peer', () => {

@@ -181,6 +181,8 @@ export class SingleDecoder {
     const stops = resolveStopTokens(c, output, options.stopTokens);
     inputs.forEach((ex, i) => checkExample(c, ex, i));
     const guidance = resolveGuidance(c, inputs.length, options.guidance);
+    if (options.crossWindow && options.crossWindow.length > 0)
+      throw new ConfigError('crossWindow: a single decoder has no cross-attention links to window');
     const rng = new Rng(options.seed ?? 0);
     const noise = options.inputNoise ? resolveInputNoise(c, options.inputNoise) : undefined;
     const noiseRng = new Rng(hashSeed(options.seed ?? 0, 'input-noise')); // as generateZipped: rows in order, tokens in order

@@ -7,6 +7,7 @@ export * from './schedule.js';
 export * from './config.js';
 export * from './segments.js';
 export * from './masks.js';
+export * from './cross-window.js';
 export * from './params.js';
 export * from './projection.js';
 export * from './input-projection.js';

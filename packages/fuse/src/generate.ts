@@ -41,6 +41,7 @@ import {
   type SamplingConfig,
 } from '@zipper/core';
 import { towerSpec, type ZipperConfig } from './config.js';
+import { resolveCrossWindows, type CrossWindow } from './cross-window.js';
 import { UnknownTowerError } from './errors.js';
 import { noisyToken, resolveInputNoise, type InputNoise } from './input-noise.js';
 import { checkExample, layoutBatch, type Example, type Segment } from './segments.js';
@@ -86,6 +87,12 @@ export interface ZippedGenerateOptions extends Partial<SamplingConfig> {
    * bos and eos (as training's `InputNoise`); results keep the sampled tokens. Default none.
    */
   readonly inputNoise?: InputNoise;
+  /**
+   * Cross windows (cross-window.ts; beyond the paper): the links of each pair read only the source
+   * positions within `width` of their cross-rope diagonal, e.g. `[{ to: 'speech', from: 'text',
+   * width: 2 }]` holds synthesis to the text's pace. Default none. A single decoder has no links.
+   */
+  readonly crossWindow?: readonly CrossWindow[];
 }
 
 export interface ZippedGuidance {
@@ -190,6 +197,8 @@ export async function generateZipped(
   if (!Array.isArray(inputs) || inputs.length === 0) throw new ConfigError('inputs must hold at least one example (a list of segments)');
   inputs.forEach((ex, b) => checkExample(c, ex, b));
   const { scale, inputs: twins } = resolveGuidance(c, inputs.length, options.guidance);
+  resolveCrossWindows(c, options.crossWindow); // a bad window fails before any decoding
+  const window = options.crossWindow && options.crossWindow.length > 0 ? { window: options.crossWindow } : {};
   const nRows = inputs.length; // rows nRows + i are the unconditional twins of rows i
   const all: readonly Example[] = [...inputs, ...twins];
   const useCache = options.useCache ?? true;
@@ -290,6 +299,7 @@ export async function generateZipped(
       lastOnly: true,
       keepState: useCache,
       futureReaders: output.slice(g.k),
+      ...window,
     });
     g.state = out.state;
     g.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
@@ -382,7 +392,7 @@ export async function generateZipped(
         c,
         h.rows.map((r) => seqs[r]!),
       );
-      const out = zipper.run(batch.streams, h.rows.length, { logits: [tower], lastOnly: true });
+      const out = zipper.run(batch.streams, h.rows.length, { logits: [tower], lastOnly: true, ...window });
       h.host = await hostLogits(out.logits[tower] as tf.Tensor3D);
       return;
     }
@@ -395,6 +405,7 @@ export async function generateZipped(
         logits: [tower],
         lastOnly: true,
         futureReaders: output.slice(h.k),
+        ...window,
       });
     } finally {
       disposeZipperState(old); // replaced by the new state (or, on a throw, no longer needed)

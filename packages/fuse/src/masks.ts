@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareAttentionMask, type PreparedAttentionMask } from '@zipper/core/ops';
+import { inCrossWindow, type PlacedCrossWindow } from './cross-window.js';
 
 export interface HostCrossMask {
   /** [B, T, S]: 1 = may attend. */
@@ -21,13 +22,25 @@ export interface HostCrossMask {
   readonly full: boolean;
 }
 
-/** readerGlobal [B, T], sourceGlobal [B, S] (row-major, -1 = padding) -> the host mask. */
-export function crossMaskHost(readerGlobal: Int32Array, sourceGlobal: Int32Array, b: number, t: number, s: number): HostCrossMask {
+/**
+ * readerGlobal [B, T], sourceGlobal [B, S] (row-major, -1 = padding) -> the host mask; with
+ * `window` (cross-window.ts) a source position must also lie in the reader position's window.
+ */
+export function crossMaskHost(
+  readerGlobal: Int32Array,
+  sourceGlobal: Int32Array,
+  b: number,
+  t: number,
+  s: number,
+  window?: PlacedCrossWindow,
+): HostCrossMask {
   const mask = new Uint8Array(b * t * s);
   const visible = new Float32Array(b * t);
   let any = false;
   let full = true;
   for (let r = 0; r < b; r++) {
+    let last = -1; // the row's last source position (its rank)
+    if (window) for (let j = 0; j < s; j++) if ((sourceGlobal[r * s + j] as number) >= 0) last = j;
     for (let i = 0; i < t; i++) {
       const g = readerGlobal[r * t + i] as number;
       if (g < 0) {
@@ -37,7 +50,7 @@ export function crossMaskHost(readerGlobal: Int32Array, sourceGlobal: Int32Array
       let seen = false;
       for (let j = 0; j < s; j++) {
         const h = sourceGlobal[r * s + j] as number;
-        if (h >= 0 && h < g) {
+        if (h >= 0 && h < g && (!window || inCrossWindow(window, i, j, last))) {
           mask[(r * t + i) * s + j] = 1;
           seen = true;
         } else full = false;
@@ -76,8 +89,15 @@ export function prepareCrossMask(m: CrossMask, heads: number): CrossMask {
 }
 
 /** The mask as tensors (owned by the caller), or undefined when no reader position sees anything. */
-export function crossMask(readerGlobal: Int32Array, sourceGlobal: Int32Array, b: number, t: number, s: number): CrossMask | undefined {
-  const h = crossMaskHost(readerGlobal, sourceGlobal, b, t, s);
+export function crossMask(
+  readerGlobal: Int32Array,
+  sourceGlobal: Int32Array,
+  b: number,
+  t: number,
+  s: number,
+  window?: PlacedCrossWindow,
+): CrossMask | undefined {
+  const h = crossMaskHost(readerGlobal, sourceGlobal, b, t, s, window);
   if (!h.any) return undefined;
   if (h.full) return { full: true };
   return { mask: tf.tensor3d(h.mask, [b, t, s], 'bool'), visible: tf.tensor3d(h.visible, [b, t, 1], 'float32') };

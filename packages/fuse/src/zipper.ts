@@ -53,6 +53,7 @@ import { UnknownTowerError } from './errors.js';
 import { ctcEncoder } from './ctc-encoder.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
+import { crossWindowOf, resolveCrossWindows, type CrossWindow, type PlacedCrossWindow } from './cross-window.js';
 import { fusionParamSpecs, initFusionParam, linkProjectionLayers, type FusionInitOptions } from './params.js';
 import { affineLayers, reluMlp, type AffineLayer } from './projection.js';
 import { linkKey, type FusionLink } from './schedule.js';
@@ -104,6 +105,11 @@ export interface RunOptions {
    * `alignPriorHost` with this width, e.g. 0.2). Training only: not with `state` or `keepState`.
    */
   readonly align?: { readonly width: number };
+  /**
+   * Cross windows (cross-window.ts; beyond the paper, for decoding): the links of each pair read only
+   * the source positions within `width` of their cross-rope diagonal. Default none.
+   */
+  readonly window?: readonly CrossWindow[];
 }
 
 export interface RunResult {
@@ -260,6 +266,12 @@ export class Zipper {
       throw new ConfigError('run: align (the alignment-prior penalty) is for training; it cannot be combined with state or keepState');
     if (align && !(align.width > 0 && Number.isFinite(align.width)))
       throw new ConfigError(`run: align.width must be a positive number, got ${align.width}`);
+    const windows = resolveCrossWindows(c, options.window);
+    // the window of a link's pair, placed at the reader's first new position (no state: rank 0)
+    const placed = (link: FusionLink, start: number): PlacedCrossWindow | undefined => {
+      const w = crossWindowOf(windows, link.to, link.from);
+      return w && { start, rate: w.rate, width: w.width };
+    };
     for (const [name, s] of Object.entries(inputs)) {
       if (!c.towers.some((t) => t.name === name))
         throw new UnknownTowerError(`inputs name tower "${name}"; this model's towers are ${c.towers.map((t) => t.name).join(', ')}`);
@@ -406,7 +418,7 @@ export class Zipper {
           const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
           const [t, s] = [reader.length, source.length];
           if (!keep && !options.state && B > 1 && s > 0) {
-            const seen = crossMaskHost(reader.global, source.global, B, t, s).visible;
+            const seen = crossMaskHost(reader.global, source.global, B, t, s, placed(link, 0)).visible;
             const rows = Array.from({ length: B }, (_, b) => b).filter((b) => seen.subarray(b * t, (b + 1) * t).some((v) => v !== 0));
             if (rows.length > 0 && rows.length < B) {
               const pick = (g: Int32Array, n: number) => {
@@ -415,7 +427,7 @@ export class Zipper {
                 return o;
               };
               const m = prepareCrossMask(
-                crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s) as CrossMask,
+                crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s, placed(link, 0)) as CrossMask,
                 towerSpec(c, link.to).config.nHeads,
               );
               prepared.push(m);
@@ -452,7 +464,10 @@ export class Zipper {
           if (hit !== undefined) return hit;
           const reader = inputs[link.to] as StreamInput;
           const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
-          const m = source.length === 0 ? undefined : crossMask(reader.global, source.global, B, reader.length, source.length);
+          const m =
+            source.length === 0
+              ? undefined
+              : crossMask(reader.global, source.global, B, reader.length, source.length, placed(link, pastLength(link.to)));
           const p = m ? prepareCrossMask(m, towerSpec(c, link.to).config.nHeads) : null;
           if (p) prepared.push(p);
           masks.set(key, p);

@@ -8,7 +8,7 @@
 import { ZipperError, type SamplingConfig } from '@zipper/core';
 import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { FAST_VOCODER } from '@zipper/tokenizers';
-import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
+import { emptyInputGuidance, speechCrossWindow, speechInputNoise } from '../fuse/trained-model.js';
 import type { AppModel } from './model.js';
 import type { SpeechText } from './text-input.js';
 
@@ -21,6 +21,8 @@ export interface SpeakOptions extends Partial<Pick<SamplingConfig, 'temperature'
   readonly guidance?: number;
   /** Decode-time unit noise (`speechInputNoise`: each generated unit fed back as a random one with this probability; default 0, none). */
   readonly unitNoise?: number;
+  /** A cross window on the speech <- text links (`speechCrossWindow`: text positions either side of the diagonal; default 0, none). */
+  readonly crossWindow?: number;
   /** Most units per chunk (default: the model's speech context). */
   readonly maxUnits?: number;
   /** Called after each decoded chunk. */
@@ -67,6 +69,7 @@ export async function synthesize(app: AppModel, text: SpeechText, o: SpeakOption
       seed: o.seed,
       ...guided,
       ...speechInputNoise(o.unitNoise ?? 0),
+      ...speechCrossWindow(o.crossWindow ?? 0),
     });
     const g = r.rows[0]![0]!;
     all.push(...tokensToUnits(vocab, g.ids)); // ids past the units (bos/eos) are no sound

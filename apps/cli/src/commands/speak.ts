@@ -26,7 +26,7 @@ import {
 
 const USAGE = `usage: zipper speak "text" --out FILE.wav [--model DIR|PACKAGE] [--seed N] [--json]
        zipper speak --in FILE.txt --out DIR [...]       one WAV per non-blank line: DIR/<line number>.wav
-      [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
+      [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--cross-window 0] [--max-units N]
 
 Writes speech (16 kHz mono 16-bit WAV) of English text with a zipped model.
 --model: the --out of zipper fuse train (run.json + model/) or a checkpoint package
@@ -41,7 +41,9 @@ gives the same WAV bytes. --guidance G: classifier-free guidance (beyond the pap
 sampled from cond + G * (cond - uncond), uncond the model's prediction after an empty text (twice
 the decoding time; default 0, none). --unit-noise P (beyond the paper): each generated unit is fed
 back to the model, with probability P, as a random unit (the WAV keeps the generated ones): the
-decode-side twin of zipper fuse train --unit-noise (default 0, none). --max-units N: units per sentence at most (50 a second; default the
+decode-side twin of zipper fuse train --unit-noise (default 0, none). --cross-window W (beyond the paper):
+each speech position reads only the text within W positions of its cross-rope diagonal (default 0,
+none; docs/zipper.md, "Cross windows"). --max-units N: units per sentence at most (50 a second; default the
 model's speech context, 11.5 s for zipper-small).
 --json: one JSON object (the last stdout line). Progress on stderr on a terminal only.
 Exit 0 ok, 2 bad input or options, 1 other failures.`;
@@ -59,6 +61,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   guidance: { type: 'string' },
   'unit-noise': { type: 'string' },
+  'cross-window': { type: 'string' },
   'max-units': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -113,6 +116,7 @@ export const speak: Command = {
       topP: topPArg(v['top-p']),
       guidance: numArg(v.guidance, 'guidance', 0),
       unitNoise: probabilityArg(v['unit-noise'], 'unit-noise'),
+      crossWindow: numArg(v['cross-window'], 'cross-window', 0),
       ...(v['max-units'] === undefined ? {} : { maxUnits: intArg(v['max-units'], 'max-units', 1, 1) }),
     };
 
@@ -188,6 +192,7 @@ export const speak: Command = {
           temperature: o.temperature,
           guidance: o.guidance,
           unit_noise: o.unitNoise,
+          cross_window: o.crossWindow,
           dropped,
           ...(v.in === undefined ? files[0] : { out: path.resolve(v.out), files }),
           audio_seconds: round(seconds, 3),

@@ -23,7 +23,7 @@ import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, MAX_SEED, numArg, parse, probabilityArg, topPArg } from '../args.js';
 import { UsageError } from '../command.js';
-import { emptyInputGuidance, speechInputNoise } from '../fuse/trained-model.js';
+import { emptyInputGuidance, speechCrossWindow, speechInputNoise } from '../fuse/trained-model.js';
 import { EVAL_SPLITS, openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
   ensureDir,
@@ -41,7 +41,8 @@ import {
 } from './outputs.js';
 
 export const TTS_USAGE = `usage: zipper eval tts --model DIR|PACKAGE --data DIR --split ${EVAL_SPLITS.join('|')}|${TRAIN_SPLIT}
-      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--max-units N]
+      [--seeds 0,1,2] [--temperature 1] [--top-k 0] [--top-p 1] [--guidance 0] [--unit-noise 0] [--cross-window 0]
+      [--max-units N]
       [--voice NAME] [--limit N] [--keep 3] [--jobs N] [--out DIR] [--json]
 
 Synthesizes the gold text of every utterance of the split (text -> units, sampled once per seed;
@@ -57,6 +58,8 @@ MODEL/eval/SPLIT/tts). --voice NAME: only the utterances in that voice (e.g. fli
 voice, where the oracle's units are good; metrics.json records it), then --limit N the first N.
 --guidance G: classifier-free guidance as zipper speak --guidance (recorded in metrics.json's sampling).
 --unit-noise P: decode-time unit noise as zipper speak --unit-noise (recorded in sampling).
+--cross-window W: the speech <- text links read only the text within W positions of their diagonal,
+as zipper speak --cross-window (recorded in sampling).
 --jobs: pocketsphinx processes (default 2).`;
 
 const OPTIONS = {
@@ -69,6 +72,7 @@ const OPTIONS = {
   'top-p': { type: 'string' },
   guidance: { type: 'string' },
   'unit-noise': { type: 'string' },
+  'cross-window': { type: 'string' },
   'max-units': { type: 'string' },
   limit: { type: 'string' },
   voice: { type: 'string' },
@@ -110,6 +114,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const topP = topPArg(v['top-p']);
   const guidance = numArg(v.guidance, 'guidance', 0);
   const unitNoise = probabilityArg(v['unit-noise'], 'unit-noise');
+  const crossWindow = numArg(v['cross-window'], 'cross-window', 0);
   const maxUnitsArg = v['max-units'] === undefined ? undefined : intArg(v['max-units'], 'max-units', 1, 1);
   const limit = v.limit === undefined ? undefined : intArg(v.limit, 'limit', 0, 1);
   const keep = intArg(v.keep, 'keep', 3);
@@ -168,6 +173,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
           seed,
           ...guided,
           ...speechInputNoise(unitNoise),
+          ...speechCrossWindow(crossWindow),
         });
         phases.decode += (performance.now() - tDecode) / 1000;
         const g = r.rows[0]![0]!;
@@ -274,6 +280,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
         topP,
         ...(guidance > 0 ? { guidance } : {}),
         ...(unitNoise > 0 ? { unitNoise } : {}),
+        ...(crossWindow > 0 ? { crossWindow } : {}),
         ...(maxUnitsArg ? { maxUnits: maxUnitsArg } : {}),
       },
       vsTarget: summary(vsTarget.map((s) => s.all)),

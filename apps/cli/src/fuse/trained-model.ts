@@ -103,6 +103,15 @@ export function speechInputNoise(rate: number): Pick<ZippedGenerateOptions, 'inp
 }
 
 /**
+ * The decode option of a cross window (@zipper/fuse generateZipped `crossWindow`) for `zipper speak`
+ * and `zipper eval tts --cross-window W`: the speech <- text links read only the text positions within
+ * W of their cross-rope diagonal; 0 gives none.
+ */
+export function speechCrossWindow(width: number): Pick<ZippedGenerateOptions, 'crossWindow'> {
+  return width > 0 ? { crossWindow: [{ to: 'speech', from: 'text', width }] } : {};
+}
+
+/**
  * The decode option of classifier-free guidance (@zipper/fuse generateZipped `guidance`) for
  * `rows` rows whose input is one segment of `input`: tokens sampled from cond + scale * (cond -
  * uncond), the unconditional input being that segment empty (its bos and eos only). None at scale 0.
