@@ -1,0 +1,46 @@
+/**
+ * tools/eval/word-position.mjs: the share of reference words right by where they sit, from
+ * @zipper/eval's sclite alignment, pooled over several hypothesis files; bad input exit 2.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-word-position-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const f = path.join(tmp, name);
+  writeFileSync(f, text);
+  return f;
+};
+const run = (...args: string[]) => spawnSync(process.execPath, ['tools/eval/word-position.mjs', ...args], { encoding: 'utf8' });
+
+describe('tools/eval/word-position.mjs', () => {
+  it('right words by fifth: a transcript that starts on its text and loses it, one with insertions, pooled over two files', () => {
+    const ref = file('ref.txt', 'a b c d e\none two three four five six seven eight nine ten\n');
+    // row 1: a b right, then wrong; row 2: every word right (an inserted word counts for no position)
+    const h1 = file('h1.txt', 'a b x y z\none two three four five six seven eight nine extra ten\n');
+    const r = run('--ref', ref, '--hyp', h1);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim()) as { words: number[]; right: number[]; all: number };
+    expect(out.words).toEqual([3, 3, 3, 3, 3]);
+    expect(out.right).toEqual([1, 1, 0.667, 0.667, 0.667]); // row 1's words 0..4 fall in bins 0..4, row 2's two a bin
+    expect(out.all).toBe(0.8);
+    // a second file of the same utterances, all wrong: pooled, every bin's words double
+    const h2 = file('h2.txt', 'q q q q q\nq\n');
+    const p = JSON.parse(run('--ref', ref, '--hyp', `${h1},${h2}`, '--bins', '2').stdout.trim()) as { words: number[]; right: number[] };
+    expect(p.words).toEqual([14, 16]); // row 1: words 0, 1 in bin 0 and 2..4 in bin 1; row 2: five each
+    expect(p.right).toEqual([0.5, 0.313]);
+  });
+
+  it('bad input: no --hyp, a bad --bins, files of different lengths: exit 2', () => {
+    const ref = file('r2.txt', 'a b\nc\n');
+    expect(run('--ref', ref).status).toBe(2);
+    expect(run('--ref', ref, '--hyp', ref, '--bins', '0').status).toBe(2);
+    const r = run('--ref', ref, '--hyp', file('short.txt', 'a b\n'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/has 2 lines, .*short\.txt 1/);
+  });
+});
