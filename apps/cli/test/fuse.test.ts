@@ -620,9 +620,24 @@ describe('zipper fuse train', () => {
       expect(t.mismatched).not.toBe(t.matched);
       expect(t.targets).toBeGreaterThan(0);
     }
+    // --bins: the same losses by where the target sits; the parts' targets add up and their weighted means are the whole's
+    const b = await runZipper(['fuse', 'probe', '--model', out, '--batch', '2', '--bins', '3', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    type Row = { matched: number; mismatched: number; gain: number; targets: number; bins: Omit<Row, 'bins'>[] };
+    const binned = summaryOf(b) as Record<'asr' | 'tts', Row>;
+    for (const k of ['asr', 'tts'] as const) {
+      const whole = binned[k];
+      expect(whole.bins).toHaveLength(3);
+      expect(whole.matched).toBeCloseTo(probe[k].matched, 4);
+      expect(whole.bins.reduce((a, x) => a + x.targets, 0)).toBe(whole.targets);
+      for (const key of ['matched', 'mismatched'] as const)
+        expect(whole.bins.reduce((a, x) => a + x[key] * x.targets, 0) / whole.targets).toBeCloseTo(whole[key], 4);
+      for (const x of whole.bins) expect(x.gain).toBeCloseTo(x.mismatched - x.matched, 10);
+    }
     const bad = await runZipper(['fuse', 'probe', '--model', out, '--limit', '1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--limit/);
+    expect((await runZipper(['fuse', 'probe', '--model', out, '--bins', '0'])).code).toBe(2);
     // a run whose data build is elsewhere (a checkpoint package's run.json names DATA): --data names it, and scores the same
     const moved = `${out}-moved`;
     cpSync(out, moved, { recursive: true });

@@ -37,11 +37,43 @@ export function targetLogProbs(zipper: Zipper, examples: readonly Example[]): Fl
   return out;
 }
 
+/**
+ * Per example, ln p of each of its target tokens, in stream order (towers in the config's order):
+ * the terms `targetLogProbs` sums, e.g. to see where in a segment the input helps (`zipper fuse
+ * probe --bins`). Segments are checked as by layoutBatch.
+ */
+export function targetTokenLogProbs(zipper: Zipper, examples: readonly Example[]): Float32Array[] {
+  const batch = layoutBatch(zipper.config, examples);
+  const B = batch.batchSize;
+  const rows: number[][] = Array.from({ length: B }, () => []);
+  const names = Object.keys(batch.streams).filter((n) => batch.streams[n]!.mask.some((m) => m !== 0));
+  if (names.length > 0) {
+    const logits = zipper.forward(batch, { logits: names });
+    try {
+      for (const n of names) {
+        const s = batch.streams[n]!;
+        const picked = tf.tidy(() => pickedLogProbs(logits[n] as tf.Tensor3D, s.targets));
+        const v = picked.dataSync();
+        picked.dispose();
+        for (let b = 0; b < B; b++)
+          for (let t = 0; t < s.length; t++) if (s.mask[b * s.length + t] !== 0) rows[b]!.push(v[b * s.length + t] as number);
+      }
+    } finally {
+      tf.dispose(Object.values(logits));
+    }
+  }
+  return rows.map((r) => Float32Array.from(r));
+}
+
+/** Per position of logits x [B, T, V], ln softmax(x)[targets] (targets [B, T] row-major) -> [B, T]. */
+function pickedLogProbs(x: tf.Tensor3D, targets: Int32Array): tf.Tensor2D {
+  const shape: [number, number] = [x.shape[0], x.shape[1]];
+  return tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(targets, shape, 'int32'), x.shape[2])), -1) as tf.Tensor2D;
+}
+
 /** Per row of logits x [B, T, V], the sum of ln softmax(x)[targets] where `mask` is 1 (targets, mask: [B, T] row-major). */
 function maskedLogProbs(x: tf.Tensor3D, targets: Int32Array, mask: Float32Array): tf.Tensor1D {
-  const shape: [number, number] = [x.shape[0], x.shape[1]];
-  const picked = tf.sum(tf.mul(tf.logSoftmax(x), tf.oneHot(tf.tensor2d(targets, shape, 'int32'), x.shape[2])), -1); // [B, T]
-  return tf.sum(tf.mul(picked, tf.tensor2d(mask, shape, 'float32')), 1);
+  return tf.sum(tf.mul(pickedLogProbs(x, targets), tf.tensor2d(mask, [x.shape[0], x.shape[1]], 'float32')), 1);
 }
 
 /** The last `a.length / B - from` entries of each of the B rows of `a` (row-major), as one array. */

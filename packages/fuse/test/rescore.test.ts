@@ -18,6 +18,7 @@ import {
   SegmentError,
   targetLogProbs,
   targetLogProbsAfter,
+  targetTokenLogProbs,
   wrapSegment,
   Zipper,
   type Example,
@@ -65,6 +66,40 @@ describe('targetLogProbs', () => {
     });
     // no target segment: 0
     expect(Array.from(targetLogProbs(z, [[wrapSegment(z.config, 'text', [1, 2])]]))).toEqual([0]);
+    z.dispose();
+  });
+
+  it('targetTokenLogProbs: per target token, in order; the first equals the float64 reference of a one-token target, the sums targetLogProbs', () => {
+    const z = Zipper.create(towers(), SCHEDULE, { seed: 2 });
+    perturbFusion(z, 9);
+    const examples: Example[] = PAIRS.flatMap((p) => [
+      [wrapSegment(z.config, 'speech', p.speech!), wrapSegment(z.config, 'text', p.text!, { target: true })],
+      [wrapSegment(z.config, 'text', p.text!), wrapSegment(z.config, 'speech', p.speech!, { target: true })],
+    ]);
+    const before = tf.memory().numTensors;
+    const each = targetTokenLogProbs(z, examples);
+    expect(tf.memory().numTensors).toBe(before);
+    const sums = targetLogProbs(z, examples);
+    examples.forEach((ex, i) => {
+      const target = ex.find((s) => s.target)!;
+      expect(each[i]!.length).toBe(target.ids.length - 1); // every token after the bos, eos included
+      const sum = each[i]!.reduce((a, v) => a + v, 0);
+      expect(Math.abs(sum - sums[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(sum)));
+      // position k: the same target cut after its token k + 1 scores positions 0..k alike (causal)
+      for (const k of [0, target.ids.length - 2]) {
+        const cut: Example = ex.map((s) => (s === target ? { ...s, ids: s.ids.slice(0, k + 2) } : s));
+        const want =
+          reference(z, cut) -
+          (k > 0
+            ? reference(
+                z,
+                ex.map((s) => (s === target ? { ...s, ids: s.ids.slice(0, k + 1) } : s)),
+              )
+            : 0);
+        expect(Math.abs(each[i]![k]! - want), `example ${i} token ${k}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(want)));
+      }
+    });
+    expect(targetTokenLogProbs(z, [[wrapSegment(z.config, 'text', [1, 2])]]).map((r) => r.length)).toEqual([0]);
     z.dispose();
   });
 

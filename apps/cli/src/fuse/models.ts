@@ -31,6 +31,7 @@ import {
   fusedGradients,
   fusedLoss,
   generateZipped,
+  targetTokenLogProbs,
   type CrossRopeSpec,
   type CtcTranscript,
   type CtcTranscriptOptions,
@@ -78,6 +79,8 @@ export interface RunModel<B = unknown> {
     decodeTokens: (ids: number[]) => string,
     options?: CtcTranscriptOptions,
   ) => CtcTranscript[];
+  /** Per example, ln p of each target token in order (zipped models; @zipper/fuse targetTokenLogProbs). */
+  readonly targetTokenLogProbs?: (examples: readonly Example[]) => Float32Array[];
   /** Joint CTC/attention beam search (zipped models with a CTC head): text token ids per row. */
   readonly jointDecode?: (inputs: readonly (readonly number[])[], options: JointDecodeOptions) => number[][];
   dispose(): void;
@@ -139,6 +142,7 @@ function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates =
     freezePrefixes: [...freezePrefixes(zipper, { gates: freezeGates }), ...checkFreezeParams(zipper, freezeParams)],
     save: (dir, options) => saveZipper(dir, zipper, options),
     generate: (inputs, options) => generateZipped(zipper, inputs, options),
+    targetTokenLogProbs: (examples) => targetTokenLogProbs(zipper, examples),
     ...(zipper.config.ctc.length > 0
       ? {
           ctcTranscripts: (
