@@ -15,6 +15,7 @@ export * from './cross-attention.js';
 export * from './state.js';
 export * from './zipper.js';
 export * from './input-noise.js';
+export * from './self-feed.js';
 export * from './tasks.js';
 export * from './training.js';
 export * from './reopen-gates.js';

@@ -17,6 +17,7 @@ import { ctcClasses, ctcHeadName, ctcStreamName, towerSpec, type CtcHeadSpec, ty
 import { crossMaskHost } from './masks.js';
 import { isCrossGate } from './params.js';
 import { countStreamTargets, type FusedBatch, type TowerStream } from './segments.js';
+import { resolveSelfFeed, selfFedBatch, type SelfFeed } from './self-feed.js';
 import type { Zipper } from './zipper.js';
 
 export interface FusedLossOptions {
@@ -35,6 +36,12 @@ export interface FusedLossOptions {
   readonly alignWeight?: number;
   /** The prior's width (default 0.2, DC-TTS's g). */
   readonly alignWidth?: number;
+  /**
+   * Self-feeding (self-feed.ts; not in the paper): in training steps (not in evaluation), the fed
+   * tokens of these towers' target segments partly replaced by the model's own greedy predictions.
+   * Default none.
+   */
+  readonly selfFeed?: SelfFeed;
 }
 
 /** Stream name of the alignment prior's penalty (FusedLossOptions.alignWeight). */
@@ -133,13 +140,16 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
   if (ctcWeight > 0 && zipper.config.ctc.length === 0)
     throw new ConfigError('ctcWeight > 0 needs a CTC head in the zipper config (ctc: [{ from, to }])');
   const heads = ctcWeight > 0 ? zipper.config.ctc : [];
+  const selfFeed = options.selfFeed ? resolveSelfFeed(zipper.config, options.selfFeed) : undefined;
   const allWeights: StreamCounts = {
     ...Object.fromEntries(heads.map((h) => [ctcStreamName(h), ctcWeight])),
     ...(align ? { [ALIGN_STREAM]: alignWeight } : {}),
     ...(weights ?? {}),
   };
   return {
-    loss: (batch, context) => {
+    loss: (given, context) => {
+      // self-feeding changes the fed ids of training steps only; targets, masks and counts stay
+      const batch = selfFeed && context.training ? selfFedBatch(zipper, given, selfFeed) : given;
       const counts = countStreamTargets(batch);
       const names = Object.keys(counts).filter((n) => (counts[n] as number) > 0);
       const run = zipper.run(batch.streams, batch.batchSize, {
@@ -169,7 +179,9 @@ export function fusedLoss(zipper: Zipper, weights?: StreamCounts, options: Fused
       for (const head of heads) {
         const name = ctcStreamName(head);
         const d = context.denominators[name] ?? 0;
-        const t = ctcTargets(zipper.config, batch, head);
+        // the rows and labels counted (countTargets sees the batch as given); with self-feeding the
+        // head reads the run as fed
+        const t = ctcTargets(zipper.config, given, head);
         if (d === 0 || t.rows.length === 0) continue;
         const all = (run.ctc as Record<string, tf.Tensor3D>)[ctcHeadName(head)] as tf.Tensor3D; // [B, S, C + 1], C the head's classes
         const x = t.rows.length === batch.batchSize ? all : (tf.gather(all, tf.tensor1d(t.rows, 'int32'), 0) as tf.Tensor3D);

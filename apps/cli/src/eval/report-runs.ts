@@ -333,6 +333,7 @@ export function recipeExtras(run: FuseRun): string[] {
     gatesLabel(run),
     run.model.freezeParams?.length ? `held: ${run.model.freezeParams.join(', ')}` : '',
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
+    run.model.selfFeed ? `self-feed ${run.model.selfFeed}` : '',
     run.model.crossRope ? 'cross-rope' : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
     run.recipe.unitNoise ? `unit noise ${run.recipe.unitNoise}` : '',

@@ -109,6 +109,8 @@ export interface FuseOptions {
   readonly freezeParams?: readonly string[];
   /** > 0: the alignment prior's loss weight (FusedLossOptions.alignWeight; default 0: off). */
   readonly alignWeight?: number;
+  /** > 0: TTS examples' fed speech units self-fed at this rate (FusedLossOptions.selfFeed, seeded by `seed`; default 0: off). */
+  readonly selfFeed?: number;
   /** Rotary cross positions (config.crossRope; default none). */
   readonly crossRope?: readonly CrossRopeSpec[];
 }
@@ -126,10 +128,15 @@ export function tokenBytesMap(tokenizer: BpeTokenizer): number[][] {
   );
 }
 
-function fuseModel(zipper: Zipper, ctcWeight = 0, alignWeight = 0, freezeGates = false, freezeParams: readonly string[] = []): RunModel {
+/** The training side of a zipped model: its losses' options and what it holds (absent: the defaults). */
+type FuseTraining = Partial<Pick<FuseOptions, 'ctcWeight' | 'alignWeight' | 'freezeGates' | 'freezeParams' | 'selfFeed' | 'seed'>>;
+
+function fuseModel(zipper: Zipper, o: FuseTraining = {}): RunModel {
+  const { ctcWeight = 0, alignWeight = 0, freezeGates = false, freezeParams = [], selfFeed = 0 } = o;
   const loss: FusedLossOptions = {
     ...(ctcWeight > 0 && zipper.config.ctc.length > 0 ? { ctcWeight } : {}),
     ...(alignWeight > 0 ? { alignWeight } : {}),
+    ...(selfFeed > 0 ? { selfFeed: { rate: selfFeed, towers: ['speech'], seed: o.seed ?? 0 } } : {}),
   };
   return {
     kind: 'fuse',
@@ -184,7 +191,7 @@ export function createFuseModel(towers: LoadedTowers, o: FuseOptions): RunModel 
     { seed: o.seed, crossGate: o.crossGate ?? 0, zeroOutput: o.zeroOutput ?? false },
   );
   try {
-    return fuseModel(zipper, o.ctcWeight ?? 0, o.alignWeight ?? 0, o.freezeGates ?? false, o.freezeParams ?? []);
+    return fuseModel(zipper, o);
   } catch (e) {
     zipper.dispose();
     throw e;

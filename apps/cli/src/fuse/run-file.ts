@@ -104,6 +104,8 @@ export interface FuseRun {
     readonly reopenGates?: number;
     /** Weight of the alignment prior (FusedLossOptions.alignWeight; absent: 0, off). */
     readonly alignWeight?: number;
+    /** --self-feed: the rate at which TTS examples' fed speech units are the model's own predictions (FusedLossOptions.selfFeed; absent: 0, off). */
+    readonly selfFeed?: number;
     /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */
     readonly crossRope?: readonly { readonly to: string; readonly from: string; readonly rate: number }[];
     readonly freeze?: readonly string[];

@@ -43,7 +43,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--freeze-params P,...] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--freeze-params P,...] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--self-feed P] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -75,7 +75,10 @@ far from the diagonal of (reader position / its length, source position / its le
 attention learns to read the source in order; not in the paper; --cross-rope gives the
 cross-attention rotary positions, text position n at n * r and speech position m at m, r the
 training pairs' speech positions per text position, so it can follow the diagonal; not in the
-paper) and fine-tunes on
+paper; --self-feed P: scheduled sampling, each training step first predicts every unit of its TTS
+examples greedily (no gradient), then feeds each true unit after the bos, with probability P, as
+the model's prediction of it, the targets kept, so it learns to go on from pasts like those it
+generates (default 0; not in the paper)) and fine-tunes on
 the aligned pairs; --freeze text (default)
 keeps the text tower's weights bit-identical, --freeze text,speech both, --freeze none neither;
 --tower-lr-scale X trains the unfrozen towers' own weights at X times the learning rate (a
@@ -147,6 +150,7 @@ const OPTIONS = {
   'ctc-encoder-layers': { type: 'string' },
   'ctc-feed-links': { type: 'boolean' },
   'align-weight': { type: 'string' },
+  'self-feed': { type: 'string' },
   'cross-rope': { type: 'boolean' },
   'tower-lr-scale': { type: 'string' },
   'asr-audio': { type: 'string' },
@@ -181,6 +185,7 @@ const RUN_OPTIONS = [
   'ctc-encoder-layers',
   'ctc-feed-links',
   'align-weight',
+  'self-feed',
   'cross-rope',
   'tower-lr-scale',
   'zero-output',
@@ -205,6 +210,7 @@ const FUSE_ONLY = [
   'ctc-encoder-layers',
   'ctc-feed-links',
   'align-weight',
+  'self-feed',
   'cross-rope',
   'tower-lr-scale',
 ] as const;
@@ -364,6 +370,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
   if (!run && freezeGates && v['init-from'] === undefined && crossGate === 0)
     throw new UsageError('--freeze-gates needs --gate-init X != 0 (gates frozen at 0 would shut the cross-attention for good)');
   const alignWeight = run ? (run.model.alignWeight ?? 0) : numArg(v['align-weight'], 'align-weight', 0);
+  const selfFeed = run ? (run.model.selfFeed ?? 0) : numArg(v['self-feed'], 'self-feed', 0, 0, 1);
+  if (!run && selfFeed > 0 && (!tasks.includes('tts') || mix.tts === 0))
+    throw new UsageError('--self-feed feeds TTS examples their own predicted speech; this run has none (--tasks, --mix)');
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
   if (!run && v['ctc-labels'] !== undefined && ctcWeight === 0)
     throw new UsageError('--ctc-labels needs --ctc-weight X > 0 (the CTC head it shapes)');
@@ -427,6 +436,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
             ctcEncoderLayers,
             ctcFeedLinks,
             alignWeight,
+            selfFeed,
             ...(crossRope ? { crossRope } : {}),
           })
         : createBaselineModel(towers, { maxSeqLen, seed });
@@ -492,6 +502,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(ctcEncoderLayers > 0 ? ['--ctc-encoder-layers', String(ctcEncoderLayers)] : []),
               ...(ctcFeedLinks ? ['--ctc-feed-links'] : []),
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
+              ...(selfFeed !== 0 ? ['--self-feed', String(selfFeed)] : []),
               ...(crossRope ? ['--cross-rope'] : []),
               ...(recipe.towerLrScale !== undefined ? ['--tower-lr-scale', String(recipe.towerLrScale)] : []),
             ]
@@ -536,6 +547,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
                 ...(ctcEncoderLayers > 0 ? { ctcEncoderLayers } : {}),
                 ...(ctcFeedLinks ? { ctcFeedLinks } : {}),
                 ...(alignWeight !== 0 ? { alignWeight } : {}),
+                ...(selfFeed !== 0 ? { selfFeed } : {}),
                 ...(crossRope ? { crossRope } : {}),
               }
             : { maxSeqLen },
