@@ -103,7 +103,7 @@ describe('self-feeding', () => {
       const g = fusedGradients(z, undefined, options);
       const counts = g.countTargets(batch);
       const r = g.computeGradients(batch, { trainable: [...z.params.keys()], denominator: 1, denominators: counts });
-      const out = { loss: r.loss.dataSync()[0]!, streams: r.streams };
+      const out = { loss: r.loss.dataSync()[0]!, streams: r.streams ?? {} };
       r.loss.dispose();
       for (const t of r.grads.values()) t.dispose();
       return out;
