@@ -77,6 +77,18 @@ export const tinyRunArgs = (towers: { readonly text: string; readonly speech: st
   '4',
 ];
 
+/** `zipper KIND train` of the tiny towers on TTS examples only (--mix 0:1), in-process, checkpoints and held-out every 2 steps, into data/OUT. */
+export const tinyTtsRunArgs = (
+  kind: 'fuse' | 'baseline',
+  towers: { readonly text: string; readonly speech: string },
+  data: string,
+  out: string,
+  steps: number,
+): string[] => [
+  ...[kind, 'train', ...tinyRunArgs(towers, data), '--out', path.join(data, out), '--steps', String(steps)],
+  ...['--every', '2', '--eval-every', '2', '--mix', '0:1', '--workers', '0', '--no-progress'],
+];
+
 /** A tiny `zipper fuse train` run into `out`: 6 steps at lr 1e-2, the text tower frozen, in-process, one checkpoint at the end. */
 export const trainTinyFuse = (towers: { readonly text: string; readonly speech: string }, data: string, out: string, ...more: string[]) =>
   runZipper([

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recipeExtras } from '../src/eval/report-runs.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs, tinyTtsRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -23,25 +23,7 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 const train = (p: LossPoint[]) => p.filter((x) => 'loss' in x);
 const held = (p: LossPoint[]) => p.filter((x) => 'heldOut' in x);
 
-/** `zipper fuse train` on TTS examples only (--mix 0:1), checkpoints and held-out every 2 steps, into data/OUT. */
-const runArgs = (out: string, steps: number) => [
-  'fuse',
-  'train',
-  ...tinyRunArgs(towers, data),
-  '--out',
-  path.join(data, out),
-  '--steps',
-  String(steps),
-  '--every',
-  '2',
-  '--eval-every',
-  '2',
-  '--mix',
-  '0:1',
-  '--workers',
-  '0',
-  '--no-progress',
-];
+const runArgs = (out: string, steps: number) => tinyTtsRunArgs('fuse', towers, data, out, steps);
 
 describe('fuse train --self-feed', () => {
   it('feeds TTS its own predictions in training steps: losses differ from a plain run, held-out at step 0 equal; recorded; resumed = uninterrupted', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recipeExtras } from '../src/eval/report-runs.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
-import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs } from './fuse-helpers.js';
+import { readLosses, runZipper, saveTinyTowers, tinyData, tinyRunArgs, tinyTtsRunArgs } from './fuse-helpers.js';
 
 let data = '';
 let towers = { text: '', speech: '' };
@@ -22,25 +22,7 @@ afterAll(() => rmSync(data, { recursive: true, force: true }));
 const train = (p: LossPoint[]) => p.filter((x) => 'loss' in x);
 const held = (p: LossPoint[]) => p.filter((x) => 'heldOut' in x);
 
-/** `zipper KIND train` on TTS examples only (--mix 0:1), checkpoints and held-out every 2 steps, into data/OUT. */
-const runArgs = (kind: 'fuse' | 'baseline', out: string, steps: number) => [
-  kind,
-  'train',
-  ...tinyRunArgs(towers, data),
-  '--out',
-  path.join(data, out),
-  '--steps',
-  String(steps),
-  '--every',
-  '2',
-  '--eval-every',
-  '2',
-  '--mix',
-  '0:1',
-  '--workers',
-  '0',
-  '--no-progress',
-];
+const runArgs = (kind: 'fuse' | 'baseline', out: string, steps: number) => tinyTtsRunArgs(kind, towers, data, out, steps);
 
 /** The same run without and with --unit-noise 0.5 (outs PREFIX-plain, PREFIX-noisy): both loss logs and the noisy run's run.json. */
 async function plainAndNoisy(kind: 'fuse' | 'baseline', prefix: string, steps: number) {
