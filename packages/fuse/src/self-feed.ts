@@ -25,7 +25,7 @@ export interface SelfFeed {
   readonly rate: number;
   /** The towers whose target segments are fed their predictions (e.g. ['speech']: TTS's units). */
   readonly towers: readonly string[];
-  /** Seeds the draws (with the batch's hash; default 0). */
+  /** Seeds the draws (with each row's hash; default 0). */
   readonly seed?: number;
 }
 
