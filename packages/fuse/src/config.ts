@@ -197,20 +197,40 @@ function resolveCrossRope(
   schedule: FusionSchedule,
 ): readonly CrossRopeSpec[] {
   const names = towers.map((t) => t.name);
-  if (!Array.isArray(input)) throw new ConfigError(`crossRope must be a list of { to, from, rate }, got ${JSON.stringify(input)}`);
-  const out = input.map((r, i) => {
-    if (r === null || typeof r !== 'object' || Object.keys(r).some((k) => k !== 'from' && k !== 'to' && k !== 'rate'))
-      throw new ConfigError(`crossRope[${i}] must be { to, from, rate }, got ${JSON.stringify(r)}`);
-    for (const n of [r.from, r.to])
-      if (!names.includes(n)) throw new ConfigError(`crossRope[${i}] names tower "${String(n)}", which is not one of ${names.join(', ')}`);
-    if (!schedule.links.some((l) => l.to === r.to && l.from === r.from))
-      throw new ConfigError(`crossRope[${i}]: no link ${r.to} <- ${r.from} in the schedule`);
-    if (typeof r.rate !== 'number' || !(r.rate > 0) || !Number.isFinite(r.rate))
-      throw new ConfigError(`crossRope[${i}].rate must be a positive number (source positions per reader position), got ${String(r.rate)}`);
-    return Object.freeze({ to: r.to, from: r.from, rate: r.rate });
+  return resolveLinkPairs('crossRope', input, 'rate', 'source positions per reader position', names, schedule);
+}
+
+/**
+ * A per-link-pair option (config.crossRope, a decode's `crossWindow`): entries `{ to, from, [field] }`
+ * checked against the towers and the schedule (no other key, known towers, a link `to <- from`, the
+ * field a positive finite number, no pair twice), returned frozen. `unknownTower` makes the error
+ * for a tower the model lacks (default a ConfigError). ConfigError otherwise.
+ */
+export function resolveLinkPairs<F extends string>(
+  what: string,
+  input: unknown,
+  field: F,
+  meaning: string,
+  towers: readonly string[],
+  schedule: FusionSchedule,
+  unknownTower: (message: string) => Error = (m) => new ConfigError(m),
+): readonly Readonly<{ to: string; from: string } & Record<F, number>>[] {
+  if (!Array.isArray(input)) throw new ConfigError(`${what} must be a list of { to, from, ${field} }, got ${JSON.stringify(input)}`);
+  const out = input.map((r: unknown, i) => {
+    if (r === null || typeof r !== 'object' || Object.keys(r).some((k) => k !== 'from' && k !== 'to' && k !== field))
+      throw new ConfigError(`${what}[${i}] must be { to, from, ${field} }, got ${JSON.stringify(r)}`);
+    const { to, from, [field]: value } = r as Record<string, unknown>;
+    for (const n of [from, to])
+      if (!towers.includes(n as string))
+        throw unknownTower(`${what}[${i}] names tower "${String(n)}", which is not one of ${towers.join(', ')}`);
+    if (!schedule.links.some((l) => l.to === to && l.from === from))
+      throw new ConfigError(`${what}[${i}]: no link ${String(to)} <- ${String(from)} in the schedule`);
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+      throw new ConfigError(`${what}[${i}].${field} must be a positive number (${meaning}), got ${String(value)}`);
+    return Object.freeze({ to, from, [field]: value }) as Readonly<{ to: string; from: string } & Record<F, number>>;
   });
   const keys = out.map((r) => `${r.to}<-${r.from}`);
-  for (const k of keys) if (keys.indexOf(k) !== keys.lastIndexOf(k)) throw new ConfigError(`crossRope: ${k} appears twice`);
+  for (const k of keys) if (keys.indexOf(k) !== keys.lastIndexOf(k)) throw new ConfigError(`${what}: ${k} appears twice`);
   return Object.freeze(out);
 }
 

@@ -9,7 +9,7 @@
  * rope was trained with, so the speech is held to the text's pace.
  */
 import { ConfigError } from '@zipper/core';
-import { crossRopeOf, type ZipperConfig } from './config.js';
+import { crossRopeOf, resolveLinkPairs, type ZipperConfig } from './config.js';
 import { UnknownTowerError } from './errors.js';
 
 /** A window on the links `to <- from`: `width` source positions either side of the diagonal. */
@@ -24,30 +24,25 @@ export interface ResolvedCrossWindow extends CrossWindow {
   readonly rate: number;
 }
 
-/** Checks `windows` against the model: known towers, a link and a cross-rope rate for each pair, width > 0, no pair twice. */
+/** Checks `windows` against the model (config.ts `resolveLinkPairs`: known towers, a link, width > 0, no pair twice) and takes each pair's cross-rope rate. */
 export function resolveCrossWindows(c: ZipperConfig, windows: readonly CrossWindow[] | undefined): readonly ResolvedCrossWindow[] {
   if (windows === undefined) return [];
-  if (!Array.isArray(windows)) throw new ConfigError(`crossWindow must be a list of { to, from, width }, got ${JSON.stringify(windows)}`);
   const names = c.towers.map((t) => t.name);
-  const seen = new Set<string>();
-  return windows.map((w: CrossWindow, i) => {
-    if (w === null || typeof w !== 'object' || Object.keys(w).some((k) => k !== 'to' && k !== 'from' && k !== 'width'))
-      throw new ConfigError(`crossWindow[${i}] must be { to, from, width }, got ${JSON.stringify(w)}`);
-    for (const n of [w.to, w.from])
-      if (!names.includes(n))
-        throw new UnknownTowerError(`crossWindow[${i}] names tower "${String(n)}"; this model's towers are ${names.join(', ')}`);
-    if (!c.schedule.links.some((l) => l.to === w.to && l.from === w.from))
-      throw new ConfigError(`crossWindow[${i}]: no link ${w.to} <- ${w.from} in the schedule`);
+  const pairs = resolveLinkPairs(
+    'crossWindow',
+    windows,
+    'width',
+    'source positions either side of the diagonal',
+    names,
+    c.schedule,
+    (m) => new UnknownTowerError(m),
+  );
+  return pairs.map((w, i) => {
     const rope = crossRopeOf(c, w.to, w.from);
     if (!rope)
       throw new ConfigError(
         `crossWindow[${i}]: the links ${w.to} <- ${w.from} have no cross positions (config.crossRope), whose rate the window's centre follows`,
       );
-    if (typeof w.width !== 'number' || !(w.width > 0) || !Number.isFinite(w.width))
-      throw new ConfigError(`crossWindow[${i}].width must be a positive number of source positions, got ${String(w.width)}`);
-    const key = `${w.to}<-${w.from}`;
-    if (seen.has(key)) throw new ConfigError(`crossWindow: ${key} appears twice`);
-    seen.add(key);
     return Object.freeze({ to: w.to, from: w.from, width: w.width, rate: rope.rate });
   });
 }

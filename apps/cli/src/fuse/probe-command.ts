@@ -28,7 +28,8 @@ N dev utterances per task (default all). --data DIR: the data build whose dev sp
 (default the run's, as run.json names it; a checkpoint package, whose run.json names DATA, needs
 it). --bins N (a zipped model): the same losses by where the target token sits in its segment, in
 N equal parts (token i of n in part floor((i + 0.5) / n * N)): does the input help all along the
-output or only at its start? --json: the last line is {"asr":{"matched","mismatched","gain","targets"
+output or only at its start? (The whole is then the parts' sum, per token: equal to the losses
+without --bins to about 1e-4.) --json: the last line is {"asr":{"matched","mismatched","gain","targets"
 [, "bins": [{"matched","mismatched","gain","targets"}, ...]]},"tts":{...}}.`;
 
 const OPTIONS = {
@@ -136,15 +137,17 @@ export async function runFusedProbe(argv: readonly string[]): Promise<number> {
     ] as const) {
       const set = limit === undefined ? items : items.slice(0, limit);
       if (set.length < 2) continue;
-      const [matched, targets] = score(task, set) as [number, number];
-      const [mismatched] = score(task, mismatch(set, task.inputs[0]!)) as [number];
-      out[name] = {
-        matched,
-        mismatched,
-        gain: mismatched - matched,
-        targets,
-        ...(bins !== undefined ? { bins: probeBins(tokens(task, set), tokens(task, mismatch(set, task.inputs[0]!)), bins) } : {}),
-      };
+      const other = mismatch(set, task.inputs[0]!);
+      if (bins !== undefined) {
+        // per token, each set run once: the whole is the one-part split of the same terms
+        const [a, b] = [tokens(task, set), tokens(task, other)];
+        out[name] = { ...probeBins(a, b, 1)[0]!, bins: probeBins(a, b, bins) };
+      } else {
+        const [matched, targets] = score(task, set) as [number, number];
+        const [mismatched] = score(task, other) as [number];
+        out[name] = { matched, mismatched, gain: mismatched - matched, targets };
+      }
+      const { matched, mismatched, targets } = out[name];
       log(
         `${name}: ${task.output} loss ${matched.toFixed(4)} with the matched ${task.inputs[0]}, ${mismatched.toFixed(4)} with another utterance's (gain ${(mismatched - matched).toFixed(4)} nats/token over ${targets} targets, ${set.length} utterances)`,
       );
