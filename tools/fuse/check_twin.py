@@ -166,6 +166,27 @@ class Twin(unittest.TestCase):
             self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
         self.assertGreater(float((full["text"] - plain["text"]).abs().max()), 1e-4)  # the positions matter
 
+    def test_cached_decoding_equals_uncached_with_weighted_source_positions(self):
+        # crossRope sourceWeights: the speech <- text keys at the sums of the text weights before them,
+        # also while the text grows token by token (the decoder keeps the running sum)
+        v = next(t for t in self.config["towers"] if t["name"] == "text")["config"]["vocabSize"]
+        weights = [0.5 + (i * 7 % 5) * 0.4 for i in range(v)]
+        config = {**self.config, "options": {**self.config.get("options", {}), "crossRope": [
+            {"to": "text", "from": "speech", "rate": 2.5}, {"to": "speech", "from": "text", "rate": 0.4, "sourceWeights": weights}]}}
+        ranks = {**config, "options": {**config["options"], "crossRope": [
+            {"to": "text", "from": "speech", "rate": 2.5}, {"to": "speech", "from": "text", "rate": 0.4}]}}
+        model, plain = zr.Zipper(config), zr.Zipper(ranks)
+        model.load_state_dict(self.model.state_dict())
+        plain.load_state_dict(self.model.state_dict())
+        prompt = [{"tower": "speech", "ids": [9, 1, 2, 3, 10]}]
+        segments, fed = zd.greedy(model, prompt, ["text", "speech"], max_new=6)
+        with torch.no_grad():
+            full = model(zr.pack([prompt + segments], config))
+            by_rank = plain(zr.pack([prompt + segments], ranks))
+        for x, i, logits in fed:
+            self.assertLess(float((full[x][0, i] - logits).abs().max()), 1e-5, f"{x} position {i}")
+        self.assertGreater(float((full["speech"] - by_rank["speech"]).abs().max()), 1e-4)  # the weights matter
+
     def test_cached_decoding_equals_uncached_with_fed_links(self):
         # feedLinks: the text <- speech links read the CTC head's bidirectional encoder, computed once
         # over the whole speech prompt and cached as keys/values

@@ -24,6 +24,7 @@ class DecodeState:
         self.length = {x: 0 for x in model.towers}
         self.gidx = {x: torch.zeros((1, 0), dtype=torch.long) for x in model.towers}
         self.kv = {}  # link key -> (k, v, source gidx [B, S])
+        self.weight_total = {}  # link key -> the source weights so far (crossRope sourceWeights)
 
 
 def link_key(link):
@@ -46,7 +47,14 @@ def step(model, inputs, state):
                     raise ValueError(f"link {key} reads a CTC head's encoder: give the whole {y} segment in one step")
                 g = inputs[y][1]
                 src = model.fed_source(link, saved, {y: {"gidx": g, "valid": torch.ones_like(g, dtype=torch.bool)}})
-            k, v = model.link_module(link).keys_values(src, state.length[y])
+            w = model.source_weights.get((link["to"], y))
+            pos = None
+            if w is not None:  # weighted source positions: each new position after the weights so far
+                ww = w[inputs[y][0]]  # [1, T]
+                total = state.weight_total.get(key, 0.0)
+                pos = total + torch.cumsum(ww, 1) - ww
+                state.weight_total[key] = total + float(ww.sum())
+            k, v = model.link_module(link).keys_values(src, state.length[y], pos)
             old = state.kv.get(key)
             g = inputs[y][1]
             state.kv[key] = (k, v, g) if old is None else (torch.cat([old[0], k], 2), torch.cat([old[1], v], 2), torch.cat([old[2], g], 1))

@@ -158,6 +158,24 @@ def rope_at(x, pos):
     return ref.rope(x, pos.to(torch.float32))
 
 
+def rope_rows(x, pos):
+    """Rotary embedding of x [B, H, S, K] at a float32 position per row and source position, pos [B, S]
+    (weighted source positions, crossRope sourceWeights): the same formula as ref.rope, per row."""
+    dh = x.shape[-1]
+    inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
+    ang = (pos.to(torch.float32)[..., None] * inv)[:, None]  # [B, 1, S, K/2]
+    cos, sin = ang.cos(), ang.sin()
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+def weighted_positions(weights, source):
+    """A weighted cross-rope pair's key positions [B, S]: per row, the sum (float64, as
+    @zipper/fuse's cross-positions.ts) of the weights of the real source positions before each."""
+    w = weights[source["ids"]] * source["valid"].to(torch.float64)  # [B, S]
+    return torch.cumsum(w, 1) - w
+
+
 class CrossAttention(nn.Module):
     """Multi-head attention of reader positions over projected source positions; no biases; no
     rotary positions unless `rope_rate` (the zipper.json option crossRope): then keys at source
@@ -173,11 +191,11 @@ class CrossAttention(nn.Module):
         for lin in (self.q, self.kv, self.out):  # LeCun
             nn.init.normal_(lin.weight, std=(1.0 / lin.in_features) ** 0.5)
 
-    def keys_values(self, s, start=0):  # s [B, S, D] at source positions start.. -> k, v [B, H, S, K] (what a decoding cache keeps)
+    def keys_values(self, s, start=0, pos=None):  # s [B, S, D] at source positions start.. (or pos [B, S]) -> k, v [B, H, S, K] (what a decoding cache keeps)
         B, S, D = s.shape
         k, v = self.kv(s).view(B, S, 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
         if self.rope_rate is not None:
-            k = rope_at(k, torch.arange(start, start + S, dtype=torch.float32))
+            k = rope_at(k, torch.arange(start, start + S, dtype=torch.float32)) if pos is None else rope_rows(k, pos)
         return k, v
 
     def forward(self, n, k, v, allowed, start=0):  # n [B, T, D], k, v [B, H, S, K], allowed bool [B, T, S]
@@ -218,11 +236,11 @@ class GatedCrossAttention(nn.Module):
         self.ff = FeedForward(d_reader)
         self.gate_ff = nn.Parameter(torch.zeros(1))
 
-    def keys_values(self, m_src, start=0):  # m_src [B, S, D_Y] (fed: [B, S, D_X]) at source positions start.. -> k, v [B, H_X, S, K_X]
-        return self.attn.keys_values(m_src if self.fed else self.proj(m_src), start)
+    def keys_values(self, m_src, start=0, pos=None):  # m_src [B, S, D_Y] (fed: [B, S, D_X]) at source positions start.. (or pos [B, S]) -> k, v [B, H_X, S, K_X]
+        return self.attn.keys_values(m_src if self.fed else self.proj(m_src), start, pos)
 
-    def forward(self, x, m_src, allowed):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S]
-        return self.attend(x, *self.keys_values(m_src), allowed)
+    def forward(self, x, m_src, allowed, pos=None):  # x [B, T, D_X], m_src [B, S, D_Y], allowed bool [B, T, S], pos [B, S] or None
+        return self.attend(x, *self.keys_values(m_src, 0, pos), allowed)
 
     def attend(self, x, k, v, allowed, start=0):  # x [B, T, D_X], k, v [B, H_X, S, K_X], allowed bool [B, T, S]
         sees = allowed.any(-1, keepdim=True)  # [B, T, 1]
@@ -318,6 +336,14 @@ class Zipper(nn.Module):
             for t in self.tower_specs:
                 self.inproj[t["name"]] = InputProjection(t["config"]["dModel"], self.options["inputProjectionLayers"], self.options["inputProjection"])
         rates = {(r["to"], r["from"]): float(r["rate"]) for r in self.options["crossRope"]}
+        # weighted source positions (crossRope sourceWeights): one weight per source token id
+        self.source_weights = {
+            (r["to"], r["from"]): torch.tensor(r["sourceWeights"], dtype=torch.float64) for r in self.options["crossRope"] if "sourceWeights" in r
+        }
+        for r in self.options["crossRope"]:
+            unknown = sorted(set(r) - {"to", "from", "rate", "sourceWeights"})
+            if unknown:
+                raise ZipperConfigError(f"crossRope {r['to']} <- {r['from']}: {', '.join(unknown)} not implemented by the PyTorch twin")
         self.ctc_heads = [dict(h) for h in self.options["ctc"]]
         fed = {(h["to"], h["from"]) for h in self.ctc_heads if h.get("feedLinks")}
         self.cross = nn.ModuleDict()
@@ -401,7 +427,9 @@ class Zipper(nn.Module):
                     if link["to"] == x and link["toLayer"] == l and link["from"] in streams:
                         y = link["from"]
                         allowed = cross_mask(streams[x], streams[y])
-                        hidden[x] = self.link_module(link)(hidden[x], self.fed_source(link, saved, streams), allowed)
+                        w = self.source_weights.get((x, y))
+                        key_pos = None if w is None else weighted_positions(w, streams[y])
+                        hidden[x] = self.link_module(link)(hidden[x], self.fed_source(link, saved, streams), allowed, key_pos)
                 continue
             saved[(x, l)] = hidden[x]  # m_X(l): before the cross-attention after block l
         logits = {x: self.towers[x].norm(hidden[x]) @ self.towers[x].emb.weight.T for x in (t["name"] for t in self.tower_specs) if x in hidden}

@@ -10,7 +10,8 @@
  * it back and loadZipper gives bit-identical weights. A second model with the options beyond the
  * paper that change the numbers (crossRope: rotary cross positions; ctc: a CTC head with a label
  * map): the twin's tower logits and CTC logits equal ours, and the twin refuses an option it does
- * not implement instead of silently computing something else. Needs PyTorch (requireTorchPython).
+ * not implement instead of silently computing something else. A third with weighted source
+ * positions (crossRope sourceWeights): the twin computes the same logits. Needs PyTorch (requireTorchPython).
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -258,5 +259,63 @@ describe('the twin with cross positions and a CTC head (options beyond the paper
     );
     expect((err as Partial<TwinLogits>).logits).toBeUndefined();
     expect((err as { stderr: string }).stderr).toMatch(/options crossGateScale are not implemented by the PyTorch twin/);
+  });
+});
+
+describe('the twin with weighted source positions (crossRope sourceWeights, beyond the paper)', () => {
+  let PY = '';
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-fuse-convert-weights-'));
+  const dirs = { text: path.join(tmp, 'text'), speech: path.join(tmp, 'speech'), zipped: path.join(tmp, 'zipped') };
+  let zipper: Zipper;
+  // one weight per text id, none of them 1: the speech <- text keys sit at sums of these
+  const sourceWeights = Array.from({ length: 17 }, (_, id) => (id % 4) + 0.5 + id / 100);
+
+  beforeAll(async () => {
+    PY = requireTorchPython();
+    await initBackend();
+    const [text, speech] = await tinyTowers(dirs);
+    zipper = Zipper.create(
+      [text, speech],
+      {
+        schedule: { intervals: { text: 1, speech: 1 } },
+        projectionLayers: 3,
+        freeze: ['text'],
+        crossRope: [
+          { to: 'text', from: 'speech', rate: 2.37 },
+          { to: 'speech', from: 'text', rate: 1 / 2.37, sourceWeights },
+        ],
+      },
+      { seed: 3 },
+    );
+    openGates(zipper);
+    await saveZipper(dirs.zipped, zipper);
+  });
+  afterAll(() => {
+    zipper?.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("the twin's logits equal ours (rows of several lengths, a row with two text segments); the weights matter", async () => {
+    const twin = await twinLogits(PY, dirs, path.join(tmp, 'examples.json'));
+    const batch = layoutBatch(zipper.config, examples);
+    const worst = worstRelative(() => zipper.run(batch.streams, batch.batchSize).logits as Record<string, tf.Tensor3D>, twin);
+    for (const [name, d] of worst) expect(d, name).toBeLessThan(1e-5);
+    // the same weights counted by rank give other speech logits: the parity above is not vacuous
+    const ranks = Zipper.create(
+      await towerEntries(dirs),
+      {
+        schedule: { intervals: { text: 1, speech: 1 } },
+        projectionLayers: 3,
+        freeze: ['text'],
+        crossRope: zipper.config.crossRope.map(({ to, from, rate }) => ({ to, from, rate })),
+      },
+      { seed: 3 },
+    );
+    tf.tidy(() => {
+      for (const [k, v] of zipper.params) ranks.param(k).assign(v);
+    });
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(ranks.forward(batch).speech!, zipper.forward(batch).speech!))).dataSync()[0]!);
+    ranks.dispose();
+    expect(diff).toBeGreaterThan(1e-3);
   });
 });

@@ -12,6 +12,7 @@ import { initBackend } from '@zipper/core';
 import { TextTower, WordLm } from '@zipper/text';
 import { fitLevel, loadSpeechTokenizer, readWav, readWavFile, scaleAudio, toMono, writeWav } from '@zipper/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenBytesMap } from '../src/fuse/models.js';
 import type { FuseRun } from '../src/fuse/run-file.js';
 import type { LossPoint } from '../src/progress/index.js';
 import { defaultSpeechTokenizerDir } from '../src/pretrain/prepare.js';
@@ -651,6 +652,42 @@ describe('zipper fuse train', () => {
     const found = await runZipper(['fuse', 'probe', '--model', moved, '--data', dataDir, '--batch', '3', '--json']);
     expect(found.code, found.stderr).toBe(0);
     expect(summaryOf(found)).toEqual(probe);
+  }, 180_000);
+
+  it('--cross-rope-bytes: the speech <- text links count the text by its bytes, a text position weighing 1 on average; recorded; the probe reads it; needs --cross-rope', async () => {
+    const out = path.join(data, 'fuse-rope-bytes');
+    const args = [...common(), '--out', out, '--freeze', 'text,speech', '--gate-init', '1', '--align-weight', '1', '--cross-rope'];
+    const r = await runZipper(['fuse', 'train', ...args, '--cross-rope-bytes', '--steps', '4', '--every', '4']);
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
+    expect(run.command).toContain('--cross-rope --cross-rope-bytes');
+    const [ts, st] = run.model.crossRope!;
+    expect(ts!.sourceWeights).toBeUndefined(); // text <- speech keeps its ranks
+    const weights = st!.sourceWeights!;
+    const tok = (await TextTower.load(towers.text)).tokenizer;
+    expect(weights).toHaveLength(tok.vocabSize);
+    // a token weighs its bytes times one factor; tokens without bytes (bos, eos) weigh 1
+    const bytes = tokenBytesMap(tok).map((b) => b.length); // the bytes the CTC head's labels spell, too
+    const c = weights.find((_, id) => bytes[id] === 1)!;
+    weights.forEach((w, id) => expect(w, `id ${id}`).toBeCloseTo(bytes[id] === 0 ? 1 : bytes[id]! * c, 5));
+    // over the training pairs' text positions (bos and eos included) a position weighs 1 on average
+    const texts = readFileSync(path.join(data, 'aligned-asr.100pct.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => tok.encode((JSON.parse(l) as { text: string }).text));
+    const positions = texts.reduce((a, t) => a + t.length + 2, 0);
+    const weighed = texts.reduce((a, t) => a + 2 + t.reduce((b, id) => b + weights[id]!, 0), 0);
+    expect(weighed / positions).toBeCloseTo(1, 4);
+    const fused = JSON.parse(readFileSync(path.join(out, 'model', 'zipper.json'), 'utf8')) as { options: { crossRope: unknown } };
+    expect(fused.options.crossRope).toEqual(run.model.crossRope);
+    // the probe (whole texts, cached keys) reads the weighted model and equals its held-out losses
+    const p = await runZipper(['fuse', 'probe', '--model', out, '--batch', '3', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const probe = summaryOf(p) as Record<'asr' | 'tts', { matched: number }>;
+    expect(probe.tts.matched).toBeCloseTo(held(out).at(-1)!.streams!['speech']!, 4);
+    const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-bytes'), '--cross-rope-bytes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--cross-rope-bytes .* needs --cross-rope/);
   }, 180_000);
 
   it('--tower-lr-scale: the unfrozen speech tower trains at the scaled rate (0 keeps it bit-identical, the fusion weights still move); recorded; refused when both towers are frozen', async () => {

@@ -13,7 +13,7 @@ export * from './model/params.js';
 export * from './model/tower.js';
 export { decoderBlock, type BlockState, type BlockResult, type BlockWeights } from './model/block.js';
 export { rmsNorm } from './model/norm.js';
-export { applyRope, ropeTables } from './model/rope.js';
+export { applyRope, applyRopeAt, ropeTables, ropeTablesAt } from './model/rope.js';
 export { geluTanh } from './model/mlp.js';
 export { isFrozen, withWatchedVariables } from './ops/tape.js';
 export * from './generate/sampling.js';

@@ -1,7 +1,7 @@
 /** RMSNorm, RoPE and GELU against hand-computed numbers; seeded init; config resolution. */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyRope, geluTanh, initBackend, resolveTowerConfig, rmsNorm, Tower, towerParamSpecs } from '../src/index.js';
+import { applyRope, applyRopeAt, geluTanh, initBackend, resolveTowerConfig, rmsNorm, Tower, towerParamSpecs } from '../src/index.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -53,6 +53,52 @@ describe('layers against hand-computed values', () => {
     const b = tail.dataSync();
     for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]!, 6);
     tf.dispose([x, all, tail]);
+  });
+
+  it('RoPE at given positions: bit for bit applyRope at integer ones, per row; fractional ones as the formula; its gradient the inverse rotation', () => {
+    const [B, H, T, K] = [2, 3, 4, 6];
+    const x = tf.tensor4d(
+      Array.from({ length: B * H * T * K }, (_, i) => Math.sin(i)),
+      [B, H, T, K],
+    );
+    // row 0 at 0..3 and row 1 at 5..8: each row is applyRope at its own start, bit for bit
+    const at = applyRopeAt(x, Float32Array.from([0, 1, 2, 3, 5, 6, 7, 8]), 10000);
+    const row = (t: tf.Tensor4D, b: number) => Array.from(tf.slice(t, [b, 0, 0, 0], [1, H, T, K]).dataSync());
+    const r0 = applyRope(tf.slice(x, [0, 0, 0, 0], [1, H, T, K]) as tf.Tensor4D, 0, 10000);
+    const r1 = applyRope(tf.slice(x, [1, 0, 0, 0], [1, H, T, K]) as tf.Tensor4D, 5, 10000);
+    expect(row(at, 0)).toEqual(Array.from(r0.dataSync()));
+    expect(row(at, 1)).toEqual(Array.from(r1.dataSync()));
+    // fractional positions: pair i of position p rotated by p * 10000^(-2i/K), in float64
+    const pos = [0.25, 1.5, 2.75, 7.125, 0, 3.5, 9.25, 11];
+    const frac = applyRopeAt(x, Float32Array.from(pos), 10000).dataSync();
+    const xs = x.dataSync();
+    let worst = 0;
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < T; t++)
+          for (let i = 0; i < K / 2; i++) {
+            const o = ((b * H + h) * T + t) * K + 2 * i;
+            const ang = pos[b * T + t]! * Math.pow(10000, (-2 * i) / K);
+            const [x0, x1] = [xs[o]!, xs[o + 1]!];
+            worst = Math.max(
+              worst,
+              Math.abs(frac[o]! - (x0 * Math.cos(ang) - x1 * Math.sin(ang))),
+              Math.abs(frac[o + 1]! - (x0 * Math.sin(ang) + x1 * Math.cos(ang))),
+            );
+          }
+    expect(worst).toBeLessThan(1e-5);
+    // a rotation's gradient is its inverse: d/dx sum(rope(x) * w) = rope^-1(w) = rope at -p
+    const w = tf.tensor4d(
+      Array.from({ length: B * H * T * K }, (_, i) => Math.cos(3 * i)),
+      [B, H, T, K],
+    );
+    const g = tf
+      .grad((v: tf.Tensor) => tf.sum(tf.mul(applyRopeAt(v as tf.Tensor4D, Float32Array.from(pos), 10000), w)))(x)
+      .dataSync();
+    const inv = applyRopeAt(w, Float32Array.from(pos.map((p) => -p)), 10000).dataSync();
+    for (let i = 0; i < g.length; i++) expect(g[i]).toBeCloseTo(inv[i]!, 5);
+    expect(() => applyRopeAt(x, new Float32Array(3), 10000)).toThrow(/B \* T = 2 \* 4/);
+    tf.dispose([x, at, r0, r1, w]);
   });
 
   it('GELU is the tanh approximation', () => {

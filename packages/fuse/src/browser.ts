@@ -8,6 +8,7 @@ export * from './config.js';
 export * from './segments.js';
 export * from './masks.js';
 export * from './cross-window.js';
+export * from './cross-positions.js';
 export * from './params.js';
 export * from './projection.js';
 export * from './input-projection.js';

@@ -98,6 +98,15 @@ export interface CrossRopeSpec {
   readonly to: string;
   readonly from: string;
   readonly rate: number;
+  /**
+   * Source positions counted by weight (docs/zipper.md, "Weighted source positions"; absent: each
+   * position counts 1): one positive weight per source token id (the source tower's vocabSize of
+   * them), and a key's position m is the sum of the weights of the row's source positions before
+   * it. With a text source weighted by its tokens' bytes, m follows the speech a token takes
+   * better than its rank does (a long word is one token and many units). A decoding state keeps
+   * each row's sum so far (ZipperState `sourceWeightSums`).
+   */
+  readonly sourceWeights?: readonly number[];
 }
 
 /** The schedule as links, or one of its constructors: `{ every: n }` or `{ intervals: { text: 2, speech: 1 } }`. */
@@ -197,7 +206,28 @@ function resolveCrossRope(
   schedule: FusionSchedule,
 ): readonly CrossRopeSpec[] {
   const names = towers.map((t) => t.name);
-  return resolveLinkPairs('crossRope', input, 'rate', 'source positions per reader position', names, schedule);
+  if (!Array.isArray(input)) throw new ConfigError(`crossRope must be a list of { to, from, rate }, got ${JSON.stringify(input)}`);
+  // sourceWeights is checked here; the rest of an entry is a per-link-pair option like any other
+  const plain = input.map((r: unknown) => {
+    if (r === null || typeof r !== 'object' || !('sourceWeights' in r)) return r;
+    const { sourceWeights: _, ...rest } = r as Record<string, unknown>;
+    return rest;
+  });
+  const pairs = resolveLinkPairs('crossRope', plain, 'rate', 'source positions per reader position', names, schedule);
+  return Object.freeze(
+    pairs.map((p, i) => {
+      const weights = (input[i] as { sourceWeights?: unknown }).sourceWeights;
+      if (weights === undefined) return p;
+      const v = (towers.find((t) => t.name === p.from) as ZipperTowerSpec).config.vocabSize;
+      if (!Array.isArray(weights) || weights.length !== v)
+        throw new ConfigError(
+          `crossRope[${i}].sourceWeights must be a list of ${v} weights (one per token id of tower "${p.from}"), got ${Array.isArray(weights) ? `${weights.length} entries` : JSON.stringify(weights)}`,
+        );
+      const bad = weights.findIndex((w) => typeof w !== 'number' || !(w > 0) || !Number.isFinite(w));
+      if (bad >= 0) throw new ConfigError(`crossRope[${i}].sourceWeights[${bad}] must be a positive number, got ${String(weights[bad])}`);
+      return Object.freeze({ ...p, sourceWeights: Object.freeze([...(weights as number[])]) });
+    }),
+  );
 }
 
 /**

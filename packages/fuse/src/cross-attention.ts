@@ -16,7 +16,7 @@
  * the source (D_Y), H heads, K head width (D_X / H).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyRope, attention, linear, mergeHeads, mlp, rmsNorm, splitHeads } from '@zipper/core/ops';
+import { applyRope, applyRopeAt, attention, linear, mergeHeads, mlp, rmsNorm, splitHeads } from '@zipper/core/ops';
 import type { LayerKV } from '@zipper/core';
 import type { CrossMask } from './masks.js';
 import { reluMlp, type AffineLayer } from './projection.js';
@@ -54,14 +54,24 @@ export interface CrossOptions {
   readonly rope?: { readonly base: number; readonly rate: number };
 }
 
-/** The source side: m_Y [B, S, D_Y] at source positions start.. -> keys and values [B, H, S, K] each. */
-export function crossKeysValues(w: CrossAttentionWeights, source: tf.Tensor3D, o: CrossOptions, start = 0): LayerKV {
+/**
+ * The source side: m_Y [B, S, D_Y] at source positions start.. (or, with rotary cross positions,
+ * at `positions` [B * S], each row's own: weighted source positions, cross-positions.ts) -> keys
+ * and values [B, H, S, K] each.
+ */
+export function crossKeysValues(
+  w: CrossAttentionWeights,
+  source: tf.Tensor3D,
+  o: CrossOptions,
+  start = 0,
+  positions?: Float32Array,
+): LayerKV {
   return tf.tidy(() => {
     const s = reluMlp(source, w.proj); // [B, S, D_X]
     const [b, n, d] = s.shape;
     const kv = linear(s, w.kv); // [B, S, 2 D_X], columns [k | v]
     const k0 = splitHeads(tf.slice(kv, [0, 0, 0], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
-    const k = o.rope ? applyRope(k0, start, o.rope.base) : k0;
+    const k = !o.rope ? k0 : positions ? applyRopeAt(k0, positions, o.rope.base) : applyRope(k0, start, o.rope.base);
     const v = splitHeads(tf.slice(kv, [0, 0, d], [b, n, d]) as tf.Tensor3D, o.nHeads); // [B, H, S, K]
     return { k, v } as unknown as tf.TensorContainer;
   }) as unknown as LayerKV;

@@ -43,6 +43,10 @@ export function resolveCrossWindows(c: ZipperConfig, windows: readonly CrossWind
       throw new ConfigError(
         `crossWindow[${i}]: the links ${w.to} <- ${w.from} have no cross positions (config.crossRope), whose rate the window's centre follows`,
       );
+    if (rope.sourceWeights)
+      throw new ConfigError(
+        `crossWindow[${i}]: the links ${w.to} <- ${w.from} count their source positions by weight (crossRope sourceWeights); a window counts ranks, so the two do not combine`,
+      );
     return Object.freeze({ to: w.to, from: w.from, width: w.width, rate: rope.rate });
   });
 }

@@ -111,6 +111,9 @@ export function crossMask(
  * of the (reader, source) grid and near 1 far from it, so attention that walks through the source
  * as the reader advances pays little. With one segment per tower in a row (ASR `[speech][text]`,
  * TTS `[text][speech]`) the ranks are the positions within the segments. Padding gets 0.
+ * With `sourceWeights` [B * S] (a weighted cross-rope pair, cross-positions.ts) a source position
+ * spans its weight: m is the weight before it plus half its own, M the row's total (all 1: the
+ * ranks, exactly).
  */
 export function alignPriorHost(
   readerGlobal: Int32Array,
@@ -119,14 +122,16 @@ export function alignPriorHost(
   t: number,
   s: number,
   width: number,
+  sourceWeights?: ArrayLike<number>,
 ): Float32Array {
   const out = new Float32Array(b * t * s);
   const k = 1 / (2 * width * width);
+  const weight = (r: number, j: number) => (sourceWeights ? (sourceWeights[r * s + j] as number) : 1);
   for (let r = 0; r < b; r++) {
     let nReal = 0;
     let mReal = 0;
     for (let i = 0; i < t; i++) if ((readerGlobal[r * t + i] as number) >= 0) nReal++;
-    for (let j = 0; j < s; j++) if ((sourceGlobal[r * s + j] as number) >= 0) mReal++;
+    for (let j = 0; j < s; j++) if ((sourceGlobal[r * s + j] as number) >= 0) mReal += weight(r, j);
     let n = 0;
     for (let i = 0; i < t; i++) {
       if ((readerGlobal[r * t + i] as number) < 0) continue;
@@ -134,9 +139,10 @@ export function alignPriorHost(
       let m = 0;
       for (let j = 0; j < s; j++) {
         if ((sourceGlobal[r * s + j] as number) < 0) continue;
-        const d = x - (m + 0.5) / mReal;
+        const w = weight(r, j);
+        const d = x - (m + w / 2) / mReal;
         out[(r * t + i) * s + j] = 1 - Math.exp(-d * d * k);
-        m++;
+        m += w;
       }
       n++;
     }

@@ -31,6 +31,11 @@ export interface ZipperState {
   readonly towers: Readonly<Record<string, TowerState>>;
   /** Per link key: the projected source's keys/values [B, H_X, S_Y, K_X], S_Y = the source's positions so far. */
   readonly links: Readonly<Record<string, LayerKV>>;
+  /**
+   * Per weighted cross-rope pair `to<-from` (config.crossRope `sourceWeights`): float64 [B], the
+   * weights of the source's positions so far, where its next positions' keys start (absent: none).
+   */
+  readonly sourceWeightSums?: Readonly<Record<string, Float64Array>>;
 }
 
 /** A state holding nothing, for `batchSize` rows. */
@@ -63,6 +68,11 @@ export function sliceZipperState(state: ZipperState, idx: readonly number[]): Zi
       ]),
     );
     const links = Object.fromEntries(Object.entries(state.links).map(([k, l]) => [k, { k: g4(l.k), v: g4(l.v) }]));
-    return { batchSize: idx.length, towers, links } as unknown as tf.TensorContainer;
+    const sums = state.sourceWeightSums && {
+      sourceWeightSums: Object.fromEntries(
+        Object.entries(state.sourceWeightSums).map(([k, s]) => [k, Float64Array.from(idx, (r) => s[r] as number)]),
+      ),
+    };
+    return { batchSize: idx.length, towers, links, ...sums } as unknown as tf.TensorContainer;
   }) as unknown as ZipperState;
 }

@@ -53,6 +53,7 @@ import { UnknownTowerError } from './errors.js';
 import { ctcEncoder } from './ctc-encoder.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
+import { sourcePositionWeights, weightedPositions, weightSums } from './cross-positions.js';
 import { crossWindowOf, resolveCrossWindows, type CrossWindow, type PlacedCrossWindow } from './cross-window.js';
 import { fusionParamSpecs, initFusionParam, linkProjectionLayers, type FusionInitOptions } from './params.js';
 import { affineLayers, reluMlp, type AffineLayer } from './projection.js';
@@ -303,6 +304,16 @@ export class Zipper {
       allGlobal.set(t.name, { global: g, length: s0 + t1 });
     }
 
+    // weighted cross-rope pairs: each row's source weights before this run's positions (a state's)
+    const sumsBefore = (to: string, from: string): Float64Array | undefined => {
+      const sums = state.sourceWeightSums?.[`${to}<-${from}`];
+      if (!sums && pastLength(from) > 0)
+        throw new ConfigError(
+          `the links ${to} <- ${from} count their source positions by weight (crossRope sourceWeights), but the decoding state holds ${pastLength(from)} positions of tower "${from}" without their sum (sourceWeightSums)`,
+        );
+      return sums;
+    };
+
     const out = tf.tidy(() => {
       const raw = new Map<string, tf.Tensor3D>();
       const post = new Map<string, tf.Tensor3D>();
@@ -350,7 +361,15 @@ export class Zipper {
             if (link.to !== x || link.toLayer !== l) continue;
             const sub = getSubset(link);
             if (sub) {
-              h = this.applyLinkRows(link, h, getSource(link), sub, align ? getPrior(link, sub.rows) : undefined, penalties);
+              h = this.applyLinkRows(
+                link,
+                h,
+                getSource(link),
+                sub,
+                getWeighted(link)?.positions,
+                align ? getPrior(link, sub.rows) : undefined,
+                penalties,
+              );
               continue;
             }
             const mask = getMask(link); // checked first: a link whose reader sees nothing needs no source keys
@@ -388,6 +407,24 @@ export class Zipper {
           return head ? getEncoded(head) : getRaw(link.from, link.fromLayer);
         };
 
+        // A weighted cross-rope pair's source positions (cross-positions.ts) over the source's new
+        // positions, after the state's sums of its earlier ones; null for any other pair.
+        const weighted = new Map<string, { weights: Float64Array; positions: Float32Array } | null>();
+        const getWeighted = (link: FusionLink): { weights: Float64Array; positions: Float32Array } | null => {
+          const key = `${link.to}<-${link.from}`;
+          const hit = weighted.get(key);
+          if (hit !== undefined) return hit;
+          const table = crossRopeOf(c, link.to, link.from)?.sourceWeights;
+          let out: { weights: Float64Array; positions: Float32Array } | null = null;
+          if (table) {
+            const src = inputs[link.from] as StreamInput;
+            const weights = sourcePositionWeights(table, src.ids, src.global, B, src.length);
+            out = { weights, positions: weightedPositions(weights, B, src.length, sumsBefore(link.to, link.from)) };
+          }
+          weighted.set(key, out);
+          return out;
+        };
+
         // The link's keys/values over every source position so far (cached + new), or null if none.
         const getKV = (link: FusionLink): LayerKV | null => {
           const key = linkKey(link);
@@ -396,7 +433,14 @@ export class Zipper {
           const cached = state.links[key];
           let kv: LayerKV | null = cached ?? null;
           if (active.includes(link.from)) {
-            const fresh = crossKeysValues(this.crossWeights(link), getSource(link), this.crossOptions(link), pastLength(link.from));
+            const start = pastLength(link.from);
+            const fresh = crossKeysValues(
+              this.crossWeights(link),
+              getSource(link),
+              this.crossOptions(link),
+              start,
+              getWeighted(link)?.positions,
+            );
             kv = cached
               ? { k: tf.concat([cached.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([cached.v, fresh.v], 2) as tf.Tensor4D }
               : fresh;
@@ -446,7 +490,7 @@ export class Zipper {
           const reader = inputs[link.to] as StreamInput;
           const source = allGlobal.get(link.from) as { global: Int32Array; length: number };
           const [t, s] = [reader.length, source.length];
-          const all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width);
+          const all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width, getWeighted(link)?.weights);
           let prior: tf.Tensor3D;
           if (!rows) prior = tf.tensor3d(all, [B, t, s]);
           else {
@@ -536,7 +580,21 @@ export class Zipper {
     for (const [name, t] of Object.entries(out.towers ?? {})) {
       towers[name] = { cache: t.length === 0 ? emptyCache() : { layers: t.layers, length: t.length }, global: allGlobal.get(name)!.global };
     }
-    return { logits: out.logits, state: { batchSize: B, towers, links: out.links ?? {} } };
+    // the weighted pairs' sums so far, where the source's next positions start
+    const sums: Record<string, Float64Array> = {};
+    for (const r of c.crossRope) {
+      if (!r.sourceWeights) continue;
+      const before = sumsBefore(r.to, r.from);
+      const src = inputs[r.from];
+      if (!src || src.length === 0) {
+        if (before) sums[`${r.to}<-${r.from}`] = before;
+        continue;
+      }
+      const w = sourcePositionWeights(r.sourceWeights, src.ids, src.global, B, src.length);
+      sums[`${r.to}<-${r.from}`] = weightSums(w, B, src.length, before);
+    }
+    const sourceWeightSums = Object.keys(sums).length > 0 ? { sourceWeightSums: sums } : {};
+    return { logits: out.logits, state: { batchSize: B, towers, links: out.links ?? {}, ...sourceWeightSums } };
   }
 
   /** Number of scalar weights (towers included). */
@@ -566,6 +624,7 @@ export class Zipper {
     x: tf.Tensor3D,
     source: tf.Tensor3D,
     sub: RowSubset,
+    positions: Float32Array | undefined,
     prior: tf.Tensor3D | undefined,
     penalties: tf.Scalar[],
   ): tf.Tensor3D {
@@ -574,7 +633,9 @@ export class Zipper {
     const back = new Int32Array(B); // row b of the result = row back[b] of [link rows; kept rows]
     [...sub.rows, ...rest].forEach((r, j) => (back[r] = j));
     const idx = tf.tensor1d(sub.rows, 'int32');
-    const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link)); // [b, H, S, K] each
+    const s = source.shape[1];
+    const rowPositions = positions && Float32Array.from(sub.rows.flatMap((r) => Array.from(positions.subarray(r * s, (r + 1) * s))));
+    const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link), 0, rowPositions); // [b, H, S, K] each
     const y = this.crossBlock(link, tf.gather(x, idx, 0), kv, sub.mask, 0, prior, penalties); // [b, T, D_X] (no state: positions from 0)
     const kept = tf.gather(x, tf.tensor1d(rest, 'int32'), 0); // [B - b, T, D_X]
     return tf.gather(tf.concat([y, kept], 0), tf.tensor1d(back, 'int32'), 0) as tf.Tensor3D;

@@ -95,6 +95,32 @@ export function crossRopeRates(aligned: AlignedData): { to: string; from: string
   ];
 }
 
+/**
+ * `--cross-rope-bytes`: the speech <- text links count the text's positions by its bytes
+ * (config.crossRope `sourceWeights`): a token weighs its bytes times c, and a token without bytes
+ * (bos, eos, other specials) 1, with c such that the ASR segments' text positions (bos and eos
+ * included) weigh as many as they are, so that `crossRopeRates`' 1 / r keeps its meaning on
+ * average. Weights rounded to 6 decimals (they are written into zipper.json).
+ */
+export function crossRopeByteWeights(aligned: Pick<AlignedData, 'asr'>, tokenBytes: readonly (readonly number[])[]): number[] {
+  const bytes = tokenBytes.map((b) => b.length);
+  // bos, eos and byte-less tokens weigh 1 each, so the rest must weigh as many as they are
+  let plain = 0;
+  let total = 0;
+  for (const it of aligned.asr) {
+    for (const id of it['text'] ?? []) {
+      const n = bytes[id] ?? 0;
+      if (n > 0) {
+        plain++;
+        total += n;
+      }
+    }
+  }
+  if (total === 0) throw new UsageError('--cross-rope-bytes: the training pairs hold no text bytes to count');
+  const c = plain / total;
+  return bytes.map((n) => (n === 0 ? 1 : Math.round(n * c * 1e6) / 1e6));
+}
+
 function fits(limit: LengthLimit, text: number, speech: number): boolean {
   return text + 2 <= limit.text && speech + 2 <= limit.speech && (limit.total === undefined || text + speech + 4 <= limit.total);
 }

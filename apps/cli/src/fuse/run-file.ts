@@ -106,8 +106,13 @@ export interface FuseRun {
     readonly alignWeight?: number;
     /** --self-feed: the rate at which TTS examples' fed speech units are the model's own predictions (FusedLossOptions.selfFeed; absent: 0, off). */
     readonly selfFeed?: number;
-    /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs. */
-    readonly crossRope?: readonly { readonly to: string; readonly from: string; readonly rate: number }[];
+    /** Rotary cross positions (config.crossRope; absent: none), rates measured on the training pairs (with --cross-rope-bytes, the text's byte weights). */
+    readonly crossRope?: readonly {
+      readonly to: string;
+      readonly from: string;
+      readonly rate: number;
+      readonly sourceWeights?: readonly number[];
+    }[];
     readonly freeze?: readonly string[];
     readonly maxSeqLen?: number;
   };

@@ -11,14 +11,14 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultDataParallelWorkers, evaluateStreams, initBackend, latestCheckpoint, withPrefixedStreams } from '@zipper/core';
 import { DataDir } from '@zipper/data/node';
-import { ASR, reopenGates, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem } from '@zipper/fuse';
+import { ASR, reopenGates, TaskMixture, taskExample, towerLrScale, TTS, type AlignedItem, type CrossRopeSpec } from '@zipper/fuse';
 import { intArg, numArg, parse, probabilityArg, seedArg } from '../args.js';
 import { UsageError } from '../command.js';
 import { runSession, TRAIN_DIR } from '../training/session.js';
-import { asrSources, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
+import { asrSources, crossRopeByteWeights, crossRopeRates, parseFraction, prepareAligned, type LengthLimit } from './aligned.js';
 import { checkKeepBest, keepBestArg, NOISY_HELD_OUT, saveBestModel } from './best.js';
 import { checkInitSource, initFrom } from './init-from.js';
-import { createBaselineModel, createFuseModel, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
+import { createBaselineModel, createFuseModel, tokenBytesMap, type CtcLabelKind, type ModelKind, type RunModel } from './models.js';
 import {
   FUSE_RUN_FORMAT,
   FUSE_RUN_VERSION,
@@ -43,7 +43,7 @@ export function trainUsage(kind: ModelKind): string {
   const cmd = kind === 'fuse' ? 'zipper fuse train' : 'zipper baseline train';
   const only =
     kind === 'fuse'
-      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--freeze-params P,...] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--self-feed P] [--tower-lr-scale X]'
+      ? ' [--freeze text[,speech]|none] [--cross-layers N] [--projection-layers N] [--gate-init X] [--freeze-gates] [--freeze-params P,...] [--reopen-gates X] [--zero-output] [--ctc-weight X] [--ctc-labels bytes|tokens] [--ctc-encoder-layers N] [--ctc-feed-links] [--align-weight X] [--cross-rope] [--cross-rope-bytes] [--self-feed P] [--tower-lr-scale X]'
       : ' [--max-seq-len N]';
   return `usage:
   ${cmd} --tower text=DIR|PACKAGE --tower speech=DIR|PACKAGE --aligned DATA_DIR --fraction 0.01|0.1|1 --out DIR
@@ -75,7 +75,10 @@ far from the diagonal of (reader position / its length, source position / its le
 attention learns to read the source in order; not in the paper; --cross-rope gives the
 cross-attention rotary positions, text position n at n * r and speech position m at m, r the
 training pairs' speech positions per text position, so it can follow the diagonal; not in the
-paper; --self-feed P: scheduled sampling, each training step first predicts every unit of its TTS
+paper; --cross-rope-bytes (with --cross-rope) counts the text positions the speech reads by their
+bytes (a token at the bytes before it, scaled so that a text position weighs 1 on average): a
+long word is one token and many units, so the diagonal follows the speech better than by ranks
+(docs/zipper.md, "Weighted source positions"; not in the paper); --self-feed P: scheduled sampling, each training step first predicts every unit of its TTS
 examples greedily (no gradient), then feeds each true unit after the bos, with probability P, as
 the model's prediction of it, the targets kept, so it learns to go on from pasts like those it
 generates (default 0; not in the paper)) and fine-tunes on
@@ -152,6 +155,7 @@ const OPTIONS = {
   'align-weight': { type: 'string' },
   'self-feed': { type: 'string' },
   'cross-rope': { type: 'boolean' },
+  'cross-rope-bytes': { type: 'boolean' },
   'tower-lr-scale': { type: 'string' },
   'asr-audio': { type: 'string' },
   'max-seq-len': { type: 'string' },
@@ -187,6 +191,7 @@ const RUN_OPTIONS = [
   'align-weight',
   'self-feed',
   'cross-rope',
+  'cross-rope-bytes',
   'tower-lr-scale',
   'zero-output',
   'freeze-gates',
@@ -212,6 +217,7 @@ const FUSE_ONLY = [
   'align-weight',
   'self-feed',
   'cross-rope',
+  'cross-rope-bytes',
   'tower-lr-scale',
 ] as const;
 const BASELINE_ONLY = ['max-seq-len'] as const;
@@ -371,6 +377,9 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
     throw new UsageError('--freeze-gates needs --gate-init X != 0 (gates frozen at 0 would shut the cross-attention for good)');
   const alignWeight = run ? (run.model.alignWeight ?? 0) : numArg(v['align-weight'], 'align-weight', 0);
   const selfFeed = run ? (run.model.selfFeed ?? 0) : numArg(v['self-feed'], 'self-feed', 0, 0, 1);
+  const crossRopeBytes = !run && v['cross-rope-bytes'] === true;
+  if (crossRopeBytes && v['cross-rope'] !== true)
+    throw new UsageError('--cross-rope-bytes counts the source positions of --cross-rope by bytes; it needs --cross-rope');
   if (!run && selfFeed > 0 && (!tasks.includes('tts') || mix.tts === 0))
     throw new UsageError('--self-feed feeds TTS examples their own predicted speech; this run has none (--tasks, --mix)');
   const ctcLabels = run ? (run.model.ctcLabels ?? 'bytes') : parseCtcLabels(v['ctc-labels']);
@@ -418,8 +427,18 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
       noisy: asrAudio.includes('noisy'),
     });
     // --cross-rope: the rates come from the training pairs (recorded in run.json, reused on --resume)
-    const crossRope = run ? run.model.crossRope : v['cross-rope'] === true ? crossRopeRates(aligned) : undefined;
+    // --cross-rope-bytes: speech <- text keys at the text's byte positions (the weights recorded with the rates)
+    const crossRope: readonly CrossRopeSpec[] | undefined = run
+      ? run.model.crossRope
+      : v['cross-rope'] === true
+        ? crossRopeRates(aligned).map((r) =>
+            crossRopeBytes && r.to === 'speech'
+              ? { ...r, sourceWeights: crossRopeByteWeights(aligned, tokenBytesMap(towers.text.tokenizer)) }
+              : r,
+          )
+        : undefined;
     if (crossRope && !run) log(`cross-rope: text <- speech rate ${crossRope[0]!.rate.toFixed(4)} speech positions per text position`);
+    if (crossRopeBytes && !run) log('cross-rope-bytes: the speech <- text links count the text by its bytes');
     model =
       kind === 'fuse'
         ? createFuseModel(towers, {
@@ -504,6 +523,7 @@ export async function runFusedTraining(kind: ModelKind, argv: readonly string[])
               ...(alignWeight !== 0 ? ['--align-weight', String(alignWeight)] : []),
               ...(selfFeed !== 0 ? ['--self-feed', String(selfFeed)] : []),
               ...(crossRope ? ['--cross-rope'] : []),
+              ...(crossRope?.some((r) => r.sourceWeights) ? ['--cross-rope-bytes'] : []),
               ...(recipe.towerLrScale !== undefined ? ['--tower-lr-scale', String(recipe.towerLrScale)] : []),
             ]
           : ['--max-seq-len', String(maxSeqLen)]),

@@ -13,4 +13,4 @@ export { ctcLoss, ctcMinFrames, logAdd, type CtcOptions } from './ctc.js';
 export { isFrozen, recordingGradients, withWatchedVariables } from './tape.js';
 export { rmsNorm } from '../model/norm.js';
 export { geluTanh, mlp } from '../model/mlp.js';
-export { applyRope, ropeTables } from '../model/rope.js';
+export { applyRope, applyRopeAt, ropeTables, ropeTablesAt } from '../model/rope.js';

@@ -1,0 +1,43 @@
+/**
+ * Weighted source positions of a cross-rope pair (config.crossRope's `sourceWeights`; docs/zipper.md,
+ * "Weighted source positions"; not in the paper): a source position's rotary position is the sum of
+ * the weights of the row's source positions before it (padding, global index -1, weighs 0), where
+ * the plain pair uses its index. With every weight 1 the two agree exactly. A decoding state keeps
+ * each row's sum so far (ZipperState `sourceWeightSums`), so a source may grow step by step.
+ *
+ * Legend: B batch, S source positions (one tower's stream, row-major [B, S]).
+ */
+
+/** Per-position weights [B * S] (float64: the table's own values): `table[id]` at real positions, 0 at padding. */
+export function sourcePositionWeights(table: readonly number[], ids: Int32Array, global: Int32Array, b: number, s: number): Float64Array {
+  const out = new Float64Array(b * s);
+  for (let i = 0; i < b * s; i++) if ((global[i] as number) >= 0) out[i] = table[ids[i] as number] as number;
+  return out;
+}
+
+/**
+ * Each position's rotary position [B * S]: the sum, in float64, of the weights before it in its
+ * row, after `start[r]` (a decoding state's sum of the row's earlier positions; default 0).
+ */
+export function weightedPositions(weights: Float64Array, b: number, s: number, start?: Float64Array): Float32Array {
+  const out = new Float32Array(b * s);
+  for (let r = 0; r < b; r++) {
+    let sum = start ? (start[r] as number) : 0;
+    for (let j = 0; j < s; j++) {
+      out[r * s + j] = sum;
+      sum += weights[r * s + j] as number;
+    }
+  }
+  return out;
+}
+
+/** Each row's sum of `weights` [B * S] after `start[r]` (default 0): the state's next start. */
+export function weightSums(weights: Float64Array, b: number, s: number, start?: Float64Array): Float64Array {
+  const out = new Float64Array(b);
+  for (let r = 0; r < b; r++) {
+    let sum = start ? (start[r] as number) : 0;
+    for (let j = 0; j < s; j++) sum += weights[r * s + j] as number;
+    out[r] = sum;
+  }
+  return out;
+}
