@@ -224,8 +224,13 @@ describe('zipper speak', () => {
     expect((await runZipper([...args(at('n2.wav'), '7'), '--unit-noise', '0.5'])).code).toBe(0);
     expect(Buffer.compare(readFileSync(at('n.wav')), readFileSync(at('n2.wav')))).toBe(0);
     expect(s['unit_noise']).toBe(0);
-    // a cross window needs cross positions, which this run was trained without
-    failed(await runZipper([...args(at('w.wav'), '7'), '--cross-window', '1']), 1, /no cross positions \(config.crossRope\)/);
+    // a cross window needs cross positions, which this run was trained without: refused before decoding, no WAV
+    failed(
+      await runZipper([...args(at('w.wav'), '7'), '--cross-window', '1']),
+      2,
+      /--cross-window: .*no cross positions \(config.crossRope\)/,
+    );
+    expect(existsSync(at('w.wav'))).toBe(false);
     expect(s['cross_window']).toBe(0);
   }, 60_000);
 

@@ -437,9 +437,9 @@ describe('zipper eval tts', () => {
     expect(m['wer']).toBe(scoreCorpus(lines(path.join(out, 'ref.txt')), lines(path.join(out, 'hyp.seed3.txt'))).wer);
     expect(readdirSync(path.join(out, 'wav'))).toEqual([]);
   }, 120_000);
-  it('--cross-window needs links with cross positions: a single decoder and a run trained without --cross-rope are refused', async () => {
+  it('--cross-window needs links with cross positions: a single decoder and a run trained without --cross-rope are refused before any work', async () => {
     for (const [model, re] of [
-      [runs.baseline, /a single decoder has no cross-attention links/],
+      [runs.baseline, /--cross-window: a single decoder has no cross-attention links/],
       [runs.fuse, /the links speech <- text have no cross positions/],
     ] as const) {
       const out = path.join(data, 'tts-window');
@@ -453,9 +453,10 @@ describe('zipper eval tts', () => {
           out,
         ]),
       );
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(re);
       expect(existsSync(path.join(out, 'metrics.json'))).toBe(false);
+      expect(existsSync(path.join(out, 'wav'))).toBe(false); // refused before the oracle's vocoding
     }
   }, 120_000);
 });

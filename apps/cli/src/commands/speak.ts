@@ -12,6 +12,7 @@ import { intArg, numArg, parse, probabilityArg, readInputFile, seedArg, topPArg,
 import { UsageError, type Command } from '../command.js';
 import { DEFAULT_MODEL, openAppModel, type AppModel } from '../apps/model.js';
 import { makeOutDir } from '../apps/out-dir.js';
+import { checkSpeechCrossWindow } from '../fuse/trained-model.js';
 import { appProgress } from '../apps/progress.js';
 import { synthesize, type SpeakOptions } from '../apps/synthesizer.js';
 import {
@@ -156,6 +157,7 @@ export const speak: Command = {
     const progress = appProgress();
     const written: Written[] = [];
     try {
+      checkSpeechCrossWindow(app.m, o.crossWindow ?? 0);
       for (const [i, j] of jobs.entries()) {
         const w = await speakTo(
           app,

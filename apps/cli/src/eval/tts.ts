@@ -23,7 +23,7 @@ import { speechVocab, tokensToUnits } from '@zipper/speech';
 import { prepareAudio, writeWav } from '@zipper/tokenizers';
 import { intArg, MAX_SEED, numArg, parse, probabilityArg, topPArg } from '../args.js';
 import { UsageError } from '../command.js';
-import { emptyInputGuidance, speechCrossWindow, speechInputNoise } from '../fuse/trained-model.js';
+import { checkSpeechCrossWindow, emptyInputGuidance, speechCrossWindow, speechInputNoise } from '../fuse/trained-model.js';
 import { EVAL_SPLITS, openModel, openSplit, parseSplit, TRAIN_SPLIT, trainPairsOf } from './inputs.js';
 import {
   ensureDir,
@@ -126,6 +126,7 @@ export async function runEvalTts(argv: readonly string[]): Promise<number> {
   const { dir, defaultOut, m } = await openModel(v.model);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-eval-tts-'));
   try {
+    checkSpeechCrossWindow(m, crossWindow); // before the oracle's vocoding
     const out = path.resolve(v.out ?? path.join(defaultOut, split, 'tts'));
     ensureDir(path.join(out, 'wav'));
     const records = input.records;

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CheckpointError } from '@zipper/core';
+import { CheckpointError, ConfigError } from '@zipper/core';
 import {
   asrHead,
   ByteLexicon,
@@ -17,6 +17,7 @@ import {
   type JointDecodeOptions,
   exactSearch,
   lexiconLevelRange,
+  resolveCrossWindows,
   resolveLexiconBeamOptions,
   type ResolvedLexiconBeamOptions,
   type ZippedGenerateOptions,
@@ -34,6 +35,7 @@ import {
   type SpeechTokenizer,
   type WavAudio,
 } from '@zipper/tokenizers';
+import { UsageError } from '../command.js';
 import { loadBaselineModel, loadFuseModel, type RunModel } from './models.js';
 import { MODEL_DIR, readRunDir, type FuseRun } from './run-file.js';
 import { loadTowers, recordedLocations, type Modality } from './towers.js';
@@ -109,6 +111,23 @@ export function speechInputNoise(rate: number): Pick<ZippedGenerateOptions, 'inp
  */
 export function speechCrossWindow(width: number): Pick<ZippedGenerateOptions, 'crossWindow'> {
   return width > 0 ? { crossWindow: [{ to: 'speech', from: 'text', width }] } : {};
+}
+
+/**
+ * `speechCrossWindow(width)` checked against the model before any decoding (UsageError, exit 2): a
+ * single decoder has no links; a zipped model's speech <- text links need cross positions by rank
+ * (@zipper/fuse resolveCrossWindows).
+ */
+export function checkSpeechCrossWindow(m: Pick<TrainedModel, 'model'>, width: number): void {
+  const w = speechCrossWindow(width).crossWindow;
+  if (!w) return;
+  if (m.model.kind !== 'fuse') throw new UsageError('--cross-window: a single decoder has no cross-attention links to window');
+  try {
+    resolveCrossWindows(m.model.config, w);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`--cross-window: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
