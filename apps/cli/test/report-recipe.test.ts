@@ -56,6 +56,17 @@ describe('recipeExtras', () => {
     expect(recipeExtras(plain)).toContain('gates reopened at 0.5');
   });
 
+  it('names cross positions, and the text counted by bytes (--cross-rope-bytes)', () => {
+    expect(recipeExtras(shipped)).toContain('cross-rope');
+    const crossRope = [
+      { to: 'text', from: 'speech', rate: 10.7 },
+      { to: 'speech', from: 'text', rate: 1 / 10.7, sourceWeights: [1, 0.27, 0.55] },
+    ];
+    const bytes: FuseRun = { ...shipped, model: { ...shipped.model, crossRope } };
+    expect(recipeExtras(bytes)).toContain('cross-rope, text by bytes');
+    expect(recipeExtras(bytes)).not.toContain('cross-rope');
+  });
+
   it("labels the shipped package's run as its model card does", () => {
     const card = readFileSync(new URL('../../../packages/checkpoints/zipper-small/README.md', import.meta.url), 'utf8');
     expect(card).toContain(`A Zipper model (${labelOf(shipped)})`);

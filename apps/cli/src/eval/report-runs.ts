@@ -334,7 +334,7 @@ export function recipeExtras(run: FuseRun): string[] {
     run.model.freezeParams?.length ? `held: ${run.model.freezeParams.join(', ')}` : '',
     run.model.alignWeight ? `align prior ${run.model.alignWeight}` : '',
     run.model.selfFeed ? `self-feed ${run.model.selfFeed}` : '',
-    run.model.crossRope ? 'cross-rope' : '',
+    run.model.crossRope ? (run.model.crossRope.some((r) => r.sourceWeights) ? 'cross-rope, text by bytes' : 'cross-rope') : '',
     run.asrAudio && run.asrAudio !== 'asr' ? `ASR audio ${run.asrAudio}` : '',
     run.recipe.unitNoise ? `unit noise ${run.recipe.unitNoise}` : '',
   ].filter(Boolean);
