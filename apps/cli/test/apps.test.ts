@@ -226,11 +226,11 @@ describe('zipper speak', () => {
     expect(s['unit_noise']).toBe(0);
     // a cross window needs cross positions, which this run was trained without: refused before decoding, no WAV
     failed(
-      await runZipper([...args(at('w.wav'), '7'), '--cross-window', '1']),
+      await runZipper([...args(at('never-windowed.wav'), '7'), '--cross-window', '1']),
       2,
       /--cross-window: .*no cross positions \(config.crossRope\)/,
     );
-    expect(existsSync(at('w.wav'))).toBe(false);
+    expect(existsSync(at('never-windowed.wav'))).toBe(false);
     expect(s['cross_window']).toBe(0);
   }, 60_000);
 
