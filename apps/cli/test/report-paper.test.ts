@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { paperModelOf, renderPaperChecks, type DecodesOf } from '../src/eval/report-paper.js';
 import type { RunSummary, SavedDecodes } from '../src/eval/report-runs.js';
 
-type Model = { freeze?: string[]; ctcWeight?: number; crossRope?: boolean };
+type Model = { freeze?: string[]; ctcWeight?: number; crossRope?: { to: string; from: string; rate: number }[] };
 
 function summary(
   name: string,
@@ -35,7 +35,14 @@ const madeUp: DecodesOf = (r, task) => (r as RunSummary & { testClean?: { asr?: 
 
 const frozen = { freeze: ['speech', 'text'] };
 const unfrozen = { freeze: ['text'] };
-const ours = { freeze: ['text'], ctcWeight: 0.3, crossRope: true };
+const ours = {
+  freeze: ['text'],
+  ctcWeight: 0.3,
+  crossRope: [
+    { to: 'text', from: 'speech', rate: 10.7 },
+    { to: 'speech', from: 'text', rate: 1 / 10.7 },
+  ],
+};
 
 describe("the paper's claims checked", () => {
   it('groups runs as the grid does', () => {
