@@ -50,10 +50,9 @@ def step(model, inputs, state):
             w = model.source_weights.get((link["to"], y))
             pos = None
             if w is not None:  # weighted source positions: each new position after the weights so far
-                ww = w[inputs[y][0]]  # [1, T]
-                total = state.weight_total.get(key, 0.0)
-                pos = total + torch.cumsum(ww, 1) - ww
-                state.weight_total[key] = total + float(ww.sum())
+                ids = inputs[y][0]
+                pos, ends = zr.weighted_positions(w, {"ids": ids, "valid": torch.ones_like(ids, dtype=torch.bool)}, state.weight_total.get(key, 0.0))
+                state.weight_total[key] = float(ends[0])
             k, v = model.link_module(link).keys_values(src, state.length[y], pos)
             old = state.kv.get(key)
             g = inputs[y][1]

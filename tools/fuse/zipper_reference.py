@@ -159,21 +159,18 @@ def rope_at(x, pos):
 
 
 def rope_rows(x, pos):
-    """Rotary embedding of x [B, H, S, K] at a float32 position per row and source position, pos [B, S]
-    (weighted source positions, crossRope sourceWeights): the same formula as ref.rope, per row."""
-    dh = x.shape[-1]
-    inv = 1.0 / (10000 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
-    ang = (pos.to(torch.float32)[..., None] * inv)[:, None]  # [B, 1, S, K/2]
-    cos, sin = ang.cos(), ang.sin()
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+    """Rotary embedding of x [B, H, S, K] at a position per row and source position, pos [B, S]
+    (weighted source positions, crossRope sourceWeights): `rope_at` of each row."""
+    return torch.cat([rope_at(x[b : b + 1], pos[b]) for b in range(x.shape[0])])
 
 
-def weighted_positions(weights, source):
-    """A weighted cross-rope pair's key positions [B, S]: per row, the sum (float64, as
-    @zipper/fuse's cross-positions.ts) of the weights of the real source positions before each."""
+def weighted_positions(weights, source, start=0.0):
+    """A weighted cross-rope pair's key positions [B, S]: per row, `start` plus the sum (float64, as
+    @zipper/fuse's cross-positions.ts) of the weights of the real source positions before each; and
+    each row's sum after them [B] (where a decoder's next source positions start)."""
     w = weights[source["ids"]] * source["valid"].to(torch.float64)  # [B, S]
-    return torch.cumsum(w, 1) - w
+    ends = start + torch.cumsum(w, 1)
+    return ends - w, ends[:, -1]
 
 
 class CrossAttention(nn.Module):
@@ -428,7 +425,7 @@ class Zipper(nn.Module):
                         y = link["from"]
                         allowed = cross_mask(streams[x], streams[y])
                         w = self.source_weights.get((x, y))
-                        key_pos = None if w is None else weighted_positions(w, streams[y])
+                        key_pos = None if w is None else weighted_positions(w, streams[y])[0]
                         hidden[x] = self.link_module(link)(hidden[x], self.fed_source(link, saved, streams), allowed, key_pos)
                 continue
             saved[(x, l)] = hidden[x]  # m_X(l): before the cross-attention after block l

@@ -206,17 +206,13 @@ function resolveCrossRope(
   schedule: FusionSchedule,
 ): readonly CrossRopeSpec[] {
   const names = towers.map((t) => t.name);
-  if (!Array.isArray(input)) throw new ConfigError(`crossRope must be a list of { to, from, rate }, got ${JSON.stringify(input)}`);
-  // sourceWeights is checked here; the rest of an entry is a per-link-pair option like any other
-  const plain = input.map((r: unknown) => {
-    if (r === null || typeof r !== 'object' || !('sourceWeights' in r)) return r;
-    const { sourceWeights: _, ...rest } = r as Record<string, unknown>;
-    return rest;
-  });
-  const pairs = resolveLinkPairs('crossRope', plain, 'rate', 'source positions per reader position', names, schedule);
+  // an entry is a per-link-pair option like any other, with an optional sourceWeights checked here
+  const pairs = resolveLinkPairs('crossRope', input, 'rate', 'source positions per reader position', names, schedule, undefined, [
+    'sourceWeights',
+  ]);
   return Object.freeze(
     pairs.map((p, i) => {
-      const weights = (input[i] as { sourceWeights?: unknown }).sourceWeights;
+      const weights = ((input as readonly unknown[])[i] as { sourceWeights?: unknown }).sourceWeights;
       if (weights === undefined) return p;
       const v = (towers.find((t) => t.name === p.from) as ZipperTowerSpec).config.vocabSize;
       if (!Array.isArray(weights) || weights.length !== v)
@@ -232,8 +228,9 @@ function resolveCrossRope(
 
 /**
  * A per-link-pair option (config.crossRope, a decode's `crossWindow`): entries `{ to, from, [field] }`
- * checked against the towers and the schedule (no other key, known towers, a link `to <- from`, the
- * field a positive finite number, no pair twice), returned frozen. `unknownTower` makes the error
+ * checked against the towers and the schedule (no other key but the `optional` ones, known towers,
+ * a link `to <- from`, the field a positive finite number, no pair twice), returned frozen as `{ to,
+ * from, [field] }` (the caller checks and keeps its optional keys). `unknownTower` makes the error
  * for a tower the model lacks (default a ConfigError). ConfigError otherwise.
  */
 export function resolveLinkPairs<F extends string>(
@@ -244,11 +241,17 @@ export function resolveLinkPairs<F extends string>(
   towers: readonly string[],
   schedule: FusionSchedule,
   unknownTower: (message: string) => Error = (m) => new ConfigError(m),
+  optional: readonly string[] = [],
 ): readonly Readonly<{ to: string; from: string } & Record<F, number>>[] {
-  if (!Array.isArray(input)) throw new ConfigError(`${what} must be a list of { to, from, ${field} }, got ${JSON.stringify(input)}`);
+  const shape = `{ to, from, ${[field, ...optional.map((k) => `[${k}]`)].join(', ')} }`;
+  if (!Array.isArray(input)) throw new ConfigError(`${what} must be a list of ${shape}, got ${JSON.stringify(input)}`);
   const out = input.map((r: unknown, i) => {
-    if (r === null || typeof r !== 'object' || Object.keys(r).some((k) => k !== 'from' && k !== 'to' && k !== field))
-      throw new ConfigError(`${what}[${i}] must be { to, from, ${field} }, got ${JSON.stringify(r)}`);
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      Object.keys(r).some((k) => k !== 'from' && k !== 'to' && k !== field && !optional.includes(k))
+    )
+      throw new ConfigError(`${what}[${i}] must be ${shape}, got ${JSON.stringify(r)}`);
     const { to, from, [field]: value } = r as Record<string, unknown>;
     for (const n of [from, to])
       if (!towers.includes(n as string))

@@ -17,27 +17,24 @@ export function sourcePositionWeights(table: readonly number[], ids: Int32Array,
 
 /**
  * Each position's rotary position [B * S]: the sum, in float64, of the weights before it in its
- * row, after `start[r]` (a decoding state's sum of the row's earlier positions; default 0).
+ * row, after `start[r]` (a decoding state's sum of the row's earlier positions; default 0); and
+ * each row's sum after all of them [B], where the row's next positions start.
  */
-export function weightedPositions(weights: Float64Array, b: number, s: number, start?: Float64Array): Float32Array {
-  const out = new Float32Array(b * s);
+export function weightedPositions(
+  weights: Float64Array,
+  b: number,
+  s: number,
+  start?: Float64Array,
+): { positions: Float32Array; sums: Float64Array } {
+  const positions = new Float32Array(b * s);
+  const sums = new Float64Array(b);
   for (let r = 0; r < b; r++) {
     let sum = start ? (start[r] as number) : 0;
     for (let j = 0; j < s; j++) {
-      out[r * s + j] = sum;
+      positions[r * s + j] = sum;
       sum += weights[r * s + j] as number;
     }
+    sums[r] = sum;
   }
-  return out;
-}
-
-/** Each row's sum of `weights` [B * S] after `start[r]` (default 0): the state's next start. */
-export function weightSums(weights: Float64Array, b: number, s: number, start?: Float64Array): Float64Array {
-  const out = new Float64Array(b);
-  for (let r = 0; r < b; r++) {
-    let sum = start ? (start[r] as number) : 0;
-    for (let j = 0; j < s; j++) sum += weights[r * s + j] as number;
-    out[r] = sum;
-  }
-  return out;
+  return { positions, sums };
 }

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KVCache, LayerKV } from '@zipper/core';
+import { pickRows } from './rows.js';
 
 /** New positions of one tower, row-major [B, T]. */
 export interface StreamInput {
@@ -52,12 +53,7 @@ export function disposeZipperState(state: ZipperState | undefined): void {
 
 /** The rows `idx` of a state (fresh tensors; the input state is untouched). */
 export function sliceZipperState(state: ZipperState, idx: readonly number[]): ZipperState {
-  const pick = (g: Int32Array) => {
-    const s = g.length / state.batchSize;
-    const out = new Int32Array(idx.length * s);
-    idx.forEach((r, j) => out.set(g.subarray(r * s, (r + 1) * s), j * s));
-    return out;
-  };
+  const pick = <A extends Int32Array | Float64Array>(g: A) => pickRows(g, idx, g.length / state.batchSize);
   return tf.tidy(() => {
     const rows = tf.tensor1d(Array.from(idx), 'int32');
     const g4 = (t: tf.Tensor4D) => tf.gather(t, rows, 0) as tf.Tensor4D;
@@ -69,9 +65,7 @@ export function sliceZipperState(state: ZipperState, idx: readonly number[]): Zi
     );
     const links = Object.fromEntries(Object.entries(state.links).map(([k, l]) => [k, { k: g4(l.k), v: g4(l.v) }]));
     const sums = state.sourceWeightSums && {
-      sourceWeightSums: Object.fromEntries(
-        Object.entries(state.sourceWeightSums).map(([k, s]) => [k, Float64Array.from(idx, (r) => s[r] as number)]),
-      ),
+      sourceWeightSums: Object.fromEntries(Object.entries(state.sourceWeightSums).map(([k, s]) => [k, pick(s)])),
     };
     return { batchSize: idx.length, towers, links, ...sums } as unknown as tf.TensorContainer;
   }) as unknown as ZipperState;

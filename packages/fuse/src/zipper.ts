@@ -53,7 +53,8 @@ import { UnknownTowerError } from './errors.js';
 import { ctcEncoder } from './ctc-encoder.js';
 import { inputProjection } from './input-projection.js';
 import { alignPriorHost, crossMask, crossMaskHost, prepareCrossMask, type CrossMask } from './masks.js';
-import { sourcePositionWeights, weightedPositions, weightSums } from './cross-positions.js';
+import { sourcePositionWeights, weightedPositions } from './cross-positions.js';
+import { pickRows } from './rows.js';
 import { crossWindowOf, resolveCrossWindows, type CrossWindow, type PlacedCrossWindow } from './cross-window.js';
 import { fusionParamSpecs, initFusionParam, linkProjectionLayers, type FusionInitOptions } from './params.js';
 import { affineLayers, reluMlp, type AffineLayer } from './projection.js';
@@ -304,15 +305,28 @@ export class Zipper {
       allGlobal.set(t.name, { global: g, length: s0 + t1 });
     }
 
-    // weighted cross-rope pairs: each row's source weights before this run's positions (a state's)
-    const sumsBefore = (to: string, from: string): Float64Array | undefined => {
-      const sums = state.sourceWeightSums?.[`${to}<-${from}`];
-      if (!sums && pastLength(from) > 0)
+    // Weighted cross-rope pairs (cross-positions.ts), once per run: over the source's new positions,
+    // their weights and rotary positions after the state's sums of the earlier ones; and each row's
+    // sums after this run (carried over when the source has no new position), for the next state.
+    const weighted = new Map<string, { weights: Float64Array; positions: Float32Array }>();
+    const weightSums: Record<string, Float64Array> = {};
+    for (const r of c.crossRope) {
+      if (!r.sourceWeights) continue;
+      const key = `${r.to}<-${r.from}`;
+      const before = state.sourceWeightSums?.[key];
+      if (!before && pastLength(r.from) > 0)
         throw new ConfigError(
-          `the links ${to} <- ${from} count their source positions by weight (crossRope sourceWeights), but the decoding state holds ${pastLength(from)} positions of tower "${from}" without their sum (sourceWeightSums)`,
+          `the links ${key} count their source positions by weight (crossRope sourceWeights), but the decoding state holds ${pastLength(r.from)} positions of tower "${r.from}" without their sum (sourceWeightSums)`,
         );
-      return sums;
-    };
+      const src = inputs[r.from];
+      if (src && src.length > 0) {
+        const weights = sourcePositionWeights(r.sourceWeights, src.ids, src.global, B, src.length);
+        const { positions, sums } = weightedPositions(weights, B, src.length, before);
+        weighted.set(key, { weights, positions });
+        weightSums[key] = sums;
+      } else if (before) weightSums[key] = before;
+    }
+    const getWeighted = (link: FusionLink) => weighted.get(`${link.to}<-${link.from}`);
 
     const out = tf.tidy(() => {
       const raw = new Map<string, tf.Tensor3D>();
@@ -407,24 +421,6 @@ export class Zipper {
           return head ? getEncoded(head) : getRaw(link.from, link.fromLayer);
         };
 
-        // A weighted cross-rope pair's source positions (cross-positions.ts) over the source's new
-        // positions, after the state's sums of its earlier ones; null for any other pair.
-        const weighted = new Map<string, { weights: Float64Array; positions: Float32Array } | null>();
-        const getWeighted = (link: FusionLink): { weights: Float64Array; positions: Float32Array } | null => {
-          const key = `${link.to}<-${link.from}`;
-          const hit = weighted.get(key);
-          if (hit !== undefined) return hit;
-          const table = crossRopeOf(c, link.to, link.from)?.sourceWeights;
-          let out: { weights: Float64Array; positions: Float32Array } | null = null;
-          if (table) {
-            const src = inputs[link.from] as StreamInput;
-            const weights = sourcePositionWeights(table, src.ids, src.global, B, src.length);
-            out = { weights, positions: weightedPositions(weights, B, src.length, sumsBefore(link.to, link.from)) };
-          }
-          weighted.set(key, out);
-          return out;
-        };
-
         // The link's keys/values over every source position so far (cached + new), or null if none.
         const getKV = (link: FusionLink): LayerKV | null => {
           const key = linkKey(link);
@@ -465,13 +461,15 @@ export class Zipper {
             const seen = crossMaskHost(reader.global, source.global, B, t, s, placed(link, 0)).visible;
             const rows = Array.from({ length: B }, (_, b) => b).filter((b) => seen.subarray(b * t, (b + 1) * t).some((v) => v !== 0));
             if (rows.length > 0 && rows.length < B) {
-              const pick = (g: Int32Array, n: number) => {
-                const o = new Int32Array(rows.length * n);
-                rows.forEach((r, j) => o.set(g.subarray(r * n, (r + 1) * n), j * n));
-                return o;
-              };
               const m = prepareCrossMask(
-                crossMask(pick(reader.global, t), pick(source.global, s), rows.length, t, s, placed(link, 0)) as CrossMask,
+                crossMask(
+                  pickRows(reader.global, rows, t),
+                  pickRows(source.global, rows, s),
+                  rows.length,
+                  t,
+                  s,
+                  placed(link, 0),
+                ) as CrossMask,
                 towerSpec(c, link.to).config.nHeads,
               );
               prepared.push(m);
@@ -493,11 +491,7 @@ export class Zipper {
           const all = alignPriorHost(reader.global, source.global, B, t, s, (align as { width: number }).width, getWeighted(link)?.weights);
           let prior: tf.Tensor3D;
           if (!rows) prior = tf.tensor3d(all, [B, t, s]);
-          else {
-            const o = new Float32Array(rows.length * t * s);
-            rows.forEach((r, j) => o.set(all.subarray(r * t * s, (r + 1) * t * s), j * t * s));
-            prior = tf.tensor3d(o, [rows.length, t, s]);
-          }
+          else prior = tf.tensor3d(pickRows(all, rows, t * s), [rows.length, t, s]);
           priors.set(key, prior);
           return prior;
         };
@@ -580,20 +574,7 @@ export class Zipper {
     for (const [name, t] of Object.entries(out.towers ?? {})) {
       towers[name] = { cache: t.length === 0 ? emptyCache() : { layers: t.layers, length: t.length }, global: allGlobal.get(name)!.global };
     }
-    // the weighted pairs' sums so far, where the source's next positions start
-    const sums: Record<string, Float64Array> = {};
-    for (const r of c.crossRope) {
-      if (!r.sourceWeights) continue;
-      const before = sumsBefore(r.to, r.from);
-      const src = inputs[r.from];
-      if (!src || src.length === 0) {
-        if (before) sums[`${r.to}<-${r.from}`] = before;
-        continue;
-      }
-      const w = sourcePositionWeights(r.sourceWeights, src.ids, src.global, B, src.length);
-      sums[`${r.to}<-${r.from}`] = weightSums(w, B, src.length, before);
-    }
-    const sourceWeightSums = Object.keys(sums).length > 0 ? { sourceWeightSums: sums } : {};
+    const sourceWeightSums = Object.keys(weightSums).length > 0 ? { sourceWeightSums: weightSums } : {};
     return { logits: out.logits, state: { batchSize: B, towers, links: out.links ?? {}, ...sourceWeightSums } };
   }
 
@@ -633,8 +614,7 @@ export class Zipper {
     const back = new Int32Array(B); // row b of the result = row back[b] of [link rows; kept rows]
     [...sub.rows, ...rest].forEach((r, j) => (back[r] = j));
     const idx = tf.tensor1d(sub.rows, 'int32');
-    const s = source.shape[1];
-    const rowPositions = positions && Float32Array.from(sub.rows.flatMap((r) => Array.from(positions.subarray(r * s, (r + 1) * s))));
+    const rowPositions = positions && pickRows(positions, sub.rows, source.shape[1]);
     const kv = crossKeysValues(this.crossWeights(link), tf.gather(source, idx, 0), this.crossOptions(link), 0, rowPositions); // [b, H, S, K] each
     const y = this.crossBlock(link, tf.gather(x, idx, 0), kv, sub.mask, 0, prior, penalties); // [b, T, D_X] (no state: positions from 0)
     const kept = tf.gather(x, tf.tensor1d(rest, 'int32'), 0); // [B - b, T, D_X]

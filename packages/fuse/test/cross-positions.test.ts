@@ -82,7 +82,10 @@ describe('weighted source positions', () => {
     const global = Int32Array.of(0, 1, 2, 3, 5, 6, 7, -1);
     const w = sourcePositionWeights([0.5, 1, 2, 4, 8, 16, 1, 1, 1, 1, 1, 0.25, 3], ids, global, 2, 4);
     expect(Array.from(w)).toEqual([0.25, 4, 16, 3, 0.25, 8, 3, 0]);
-    expect(Array.from(weightedPositions(w, 2, 4))).toEqual([0, 0.25, 4.25, 20.25, 0, 0.25, 8.25, 11.25]);
+    const { positions, sums } = weightedPositions(w, 2, 4);
+    expect(Array.from(positions)).toEqual([0, 0.25, 4.25, 20.25, 0, 0.25, 8.25, 11.25]);
+    expect(Array.from(sums)).toEqual([23.25, 11.25]);
+    expect(Array.from(weightedPositions(w, 2, 4, Float64Array.of(1, 2)).positions)).toEqual([1, 1.25, 5.25, 21.25, 2, 2.25, 10.25, 13.25]);
   });
 
   it('the alignment prior: weights 1 give the ranks bit for bit; a weighted source position sits at its centre', () => {
@@ -145,14 +148,15 @@ describe('weighted source positions', () => {
     }
     // the speech after a text given in two runs reads it as after the whole text (the keys of the
     // second run start at the state's sums; started at 0 instead, the logits move by 6e-6)
-    const streamOf = (ids: number[], start: number) => ({
-      ids: Int32Array.from(ids),
-      global: Int32Array.from(ids.map((_, i) => start + i)),
-      length: ids.length,
+    /** A stream of equally long rows, their global indices from `start`. */
+    const streamOf = (rows: number[][], start = 0) => ({
+      ids: Int32Array.from(rows.flat()),
+      global: Int32Array.from(rows.flatMap((r) => r.map((_, i) => start + i))),
+      length: rows[0]!.length,
     });
-    const a = z.run({ text: streamOf([11, 1], 0) }, 1, { keepState: true, logits: [], state: emptyZipperState(1) });
-    const b = z.run({ text: streamOf([2, 3, 12], 2) }, 1, { keepState: true, logits: [], state: a.state! });
-    const stepped = z.run({ speech: streamOf([9, 3, 4, 5], 5) }, 1, { state: b.state!, logits: ['speech'] });
+    const a = z.run({ text: streamOf([[11, 1]]) }, 1, { keepState: true, logits: [], state: emptyZipperState(1) });
+    const b = z.run({ text: streamOf([[2, 3, 12]], 2) }, 1, { keepState: true, logits: [], state: a.state! });
+    const stepped = z.run({ speech: streamOf([[9, 3, 4, 5]], 5) }, 1, { state: b.state!, logits: ['speech'] });
     const whole = speechLogits(z, [
       [
         { tower: 'text', ids: [11, 1, 2, 3, 12] },
@@ -164,14 +168,9 @@ describe('weighted source positions', () => {
     disposeZipperState(a.state);
     disposeZipperState(b.state);
     // the state's sums: the weights of each row's text so far; a slice keeps its rows'
-    const text = (rows: number[][]) => ({
-      ids: Int32Array.from(rows.flat()),
-      global: Int32Array.from(rows.flatMap((r) => r.map((_, i) => i))),
-      length: rows[0]!.length,
-    });
     const first = z.run(
       {
-        text: text([
+        text: streamOf([
           [11, 1, 2],
           [11, 7, 12],
         ]),
@@ -186,7 +185,7 @@ describe('weighted source positions', () => {
     disposeZipperState(first.state);
     disposeZipperState(one);
     const stateless = { ...emptyZipperState(1) };
-    const past = z.run({ text: text([[11, 1, 2]]) }, 1, { keepState: true, logits: [], state: stateless });
+    const past = z.run({ text: streamOf([[11, 1, 2]]) }, 1, { keepState: true, logits: [], state: stateless });
     const { sourceWeightSums: _, ...lost } = past.state!;
     expect(() =>
       z.run({ text: { ids: Int32Array.of(3), global: Int32Array.of(3), length: 1 } }, 1, { state: lost, keepState: true, logits: [] }),
@@ -235,7 +234,7 @@ describe('weighted source positions', () => {
     expect(create({ ...pair, sourceWeights: WEIGHTS.map((w, i) => (i === 4 ? 0 : w)) })).toThrow(/sourceWeights\[4\] must be a positive/);
     expect(create({ ...pair, sourceWeights: WEIGHTS.map((w, i) => (i === 2 ? '1' : w)) })).toThrow(ConfigError);
     expect(create({ ...pair, sourceWeights: 'bytes' })).toThrow(/list of 13 weights/);
-    expect(create({ ...pair, width: 2 })).toThrow(/must be \{ to, from, rate \}/);
+    expect(create({ ...pair, width: 2 })).toThrow(/must be \{ to, from, rate, \[sourceWeights\] \}/);
     expect(() => resolveCrossWindows(z.config, [{ to: 'speech', from: 'text', width: 2 }])).toThrow(
       /count their source positions by weight/,
     );
