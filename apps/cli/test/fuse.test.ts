@@ -654,9 +654,10 @@ describe('zipper fuse train', () => {
     expect(summaryOf(found)).toEqual(probe);
   }, 180_000);
 
-  it('--cross-rope-bytes: the speech <- text links count the text by its bytes, a text position weighing 1 on average; recorded; the probe reads it; needs --cross-rope', async () => {
+  it('--cross-rope-bytes: the speech <- text links count the text by its bytes, a text position weighing 1 on average; recorded; the probe reads it; data-parallel follows it; needs --cross-rope', async () => {
     const out = path.join(data, 'fuse-rope-bytes');
-    const args = [...common(), '--out', out, '--freeze', 'text,speech', '--gate-init', '1', '--align-weight', '1', '--cross-rope'];
+    const flags = ['--freeze', 'text,speech', '--gate-init', '1', '--align-weight', '1', '--cross-rope'];
+    const args = [...common(), '--out', out, ...flags];
     const r = await runZipper(['fuse', 'train', ...args, '--cross-rope-bytes', '--steps', '4', '--every', '4']);
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as FuseRun;
@@ -685,6 +686,19 @@ describe('zipper fuse train', () => {
     expect(p.code, p.stderr).toBe(0);
     const probe = summaryOf(p) as Record<'asr' | 'tts', { matched: number }>;
     expect(probe.tts.matched).toBeCloseTo(held(out).at(-1)!.streams!['speech']!, 4);
+    // a data-parallel run (--workers 1: the replica resolves the config) follows the in-process curve
+    // (float summation order only); the same run by ranks does not, so the weights reached the replica
+    const train = (o: string, workers: number, ...more: string[]) =>
+      runZipper(['fuse', 'train', ...common(workers), '--out', path.join(data, o), ...flags, ...more, '--steps', '4', '--every', '4']);
+    const [dp, ranks] = await Promise.all([train('fuse-rope-bytes-dp', 1, '--cross-rope-bytes'), train('fuse-rope-ranks', 0)]);
+    expect(dp.code, dp.stderr).toBe(0);
+    expect(summaryOf(dp)).toMatchObject({ workers: 1 });
+    expect(ranks.code, ranks.stderr).toBe(0);
+    const mine = trainPoints(out);
+    const gap = (o: string) => Math.max(...trainPoints(path.join(data, o)).map((q, i) => Math.abs(q.loss - mine[i]!.loss)));
+    expect(trainPoints(path.join(data, 'fuse-rope-bytes-dp'))).toHaveLength(mine.length);
+    expect(gap('fuse-rope-bytes-dp')).toBeLessThan(1e-4);
+    expect(gap('fuse-rope-ranks')).toBeGreaterThan(1e-3);
     const bad = await runZipper(['fuse', 'train', ...common(), '--out', path.join(data, 'never-bytes'), '--cross-rope-bytes']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--cross-rope-bytes .* needs --cross-rope/);
