@@ -1,7 +1,7 @@
 // `zipper fuse train --self-feed P`: TTS examples' fed speech units partly the model's own greedy
 // predictions in training steps (targets kept), recorded in run.json and its command, exact across
-// --until-step and --resume, refused where it cannot apply. The held-out evaluation is as fed: at
-// step 0 it equals a run without it.
+// --until-step and --resume, data-parallel as in-process, refused where it cannot apply. The
+// held-out evaluation is as fed: at step 0 it equals a run without it.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@zipper/core';
@@ -26,7 +26,7 @@ const held = (p: LossPoint[]) => p.filter((x) => 'heldOut' in x);
 const runArgs = (out: string, steps: number) => tinyTtsRunArgs('fuse', towers, data, out, steps);
 
 describe('fuse train --self-feed', () => {
-  it('feeds TTS its own predictions in training steps: losses differ from a plain run, held-out at step 0 equal; recorded; resumed = uninterrupted', async () => {
+  it('feeds TTS its own predictions in training steps: losses differ from a plain run, held-out at step 0 equal; data-parallel follows it; recorded; resumed = uninterrupted', async () => {
     const plain = await runZipper(runArgs('plain', 4));
     expect(plain.code, plain.stderr).toBe(0);
     const fed = await runZipper([...runArgs('fed', 4), '--self-feed', '0.5']);
@@ -35,6 +35,15 @@ describe('fuse train --self-feed', () => {
     const b = readLosses(path.join(data, 'fed'));
     expect(held(b)[0]).toEqual(held(a)[0]); // step 0: the same model on the same held-out set, fed as it is
     expect(train(b)[0]!.loss).not.toBeCloseTo(train(a)[0]!.loss, 4); // step 1 fed the model's own units
+    // data-parallel (--workers 1): the replica feeds the same predictions; the curve follows the
+    // in-process one (float summation order only), while the plain run's is further off than that
+    const dp = await runZipper([...runArgs('fed-dp', 4), '--self-feed', '0.5', '--workers', '1']);
+    expect(dp.code, dp.stderr).toBe(0);
+    const gap = (x: LossPoint[]) => Math.max(...train(x).map((p, i) => Math.abs(p.loss - train(b)[i]!.loss)));
+    const c = readLosses(path.join(data, 'fed-dp'));
+    expect(train(c)).toHaveLength(train(b).length);
+    expect(gap(c)).toBeLessThan(1e-4);
+    expect(gap(a)).toBeGreaterThan(1e-3);
     const run = JSON.parse(readFileSync(path.join(data, 'fed', 'run.json'), 'utf8')) as FuseRun;
     expect(run.model.selfFeed).toBe(0.5);
     expect(run.command).toContain('--self-feed 0.5');
