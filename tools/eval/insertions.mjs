@@ -15,9 +15,9 @@
 //   node tools/eval/insertions.mjs --ref REF.txt --hyp HYP.txt[,HYP2.txt...] [--top 10]
 //
 // Needs @zipper/eval built (npm run build).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { align, words } from '@zipper/eval';
+import { linePairs } from './line-pairs.mjs';
 
 const { values: v } = parseArgs({ options: { ref: { type: 'string' }, hyp: { type: 'string' }, top: { type: 'string' } } });
 const top = v.top === undefined ? 10 : Number(v.top);
@@ -25,8 +25,6 @@ if (!v.ref || !v.hyp || !Number.isInteger(top) || top < 0) {
   console.error('usage: node tools/eval/insertions.mjs --ref REF.txt --hyp HYP.txt[,HYP2.txt...] [--top 10]');
   process.exit(2);
 }
-const lines = (f) => readFileSync(f, 'utf8').replace(/\n$/, '').split('\n');
-const refs = lines(v.ref);
 const at = { lead: 0, inner: 0, tail: 0, unanchored: 0 };
 let repeat = 0;
 let ins = 0;
@@ -37,40 +35,34 @@ let longestRun = 0;
 let longer = 0;
 let utterances = 0;
 const heard = new Map();
-for (const file of v.hyp.split(',')) {
-  const hyps = lines(file);
-  if (hyps.length !== refs.length) {
-    console.error(`${v.ref} has ${refs.length} lines, ${file} ${hyps.length}: one utterance a line in both`);
-    process.exit(2);
-  }
-  refs.forEach((ref, u) => {
-    const r = words(ref);
-    const h = words(hyps[u]);
-    const { ops } = align(r, h);
-    utterances++;
-    refWords += r.length;
-    hypWords += h.length;
-    if (h.length > r.length) longer++;
-    const first = ops.indexOf('C');
-    const last = ops.lastIndexOf('C');
-    let j = 0; // the hypothesis word the next operation is about
-    let run = 0;
-    ops.forEach((op, k) => {
-      if (op !== 'I') {
-        run = 0;
-        if (op !== 'D') j++;
-        return;
-      }
-      ins++;
-      if (run++ === 0) runs++;
-      longestRun = Math.max(longestRun, run);
-      at[first < 0 ? 'unanchored' : k < first ? 'lead' : k > last ? 'tail' : 'inner']++;
-      if (h[j - 1] === h[j] || h[j + 1] === h[j]) repeat++;
-      heard.set(h[j], (heard.get(h[j]) ?? 0) + 1);
-      j++;
-    });
+for (const [ref, hyp] of linePairs(v.ref, v.hyp.split(','))) {
+  const r = words(ref);
+  const h = words(hyp);
+  const { ops } = align(r, h);
+  utterances++;
+  refWords += r.length;
+  hypWords += h.length;
+  if (h.length > r.length) longer++;
+  const first = ops.indexOf('C');
+  const last = ops.lastIndexOf('C');
+  let j = 0; // the hypothesis word the next operation is about
+  let run = 0;
+  ops.forEach((op, k) => {
+    if (op !== 'I') {
+      run = 0;
+      if (op !== 'D') j++;
+      return;
+    }
+    ins++;
+    if (run++ === 0) runs++;
+    longestRun = Math.max(longestRun, run);
+    at[first < 0 ? 'unanchored' : k < first ? 'lead' : k > last ? 'tail' : 'inner']++;
+    if (h[j - 1] === h[j] || h[j + 1] === h[j]) repeat++;
+    heard.set(h[j], (heard.get(h[j]) ?? 0) + 1);
+    j++;
   });
 }
+
 const round = (x) => Math.round(x * 1000) / 1000;
 console.log(
   JSON.stringify({

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WordLm } from '@zipper/text';
+import { linePairs } from './line-pairs.mjs';
 
 const { values: v } = parseArgs({ options: { ref: { type: 'string' }, hyp: { type: 'string' }, lm: { type: 'string' } } });
 if (!v.ref || !v.hyp) {
@@ -24,20 +25,14 @@ const lmFile = v.lm ?? path.join(repo, 'packages', 'checkpoints', 'text-small', 
 const lm = WordLm.decode(new Uint8Array(readFileSync(lmFile)), lmFile);
 const lexicon = new Set(lm.words);
 const dictionary = new Set(lm.dictionary);
-const lines = (f) => readFileSync(f, 'utf8').replace(/\n$/, '').split('\n');
-const refs = lines(v.ref);
-const hyps = lines(v.hyp);
-if (refs.length !== hyps.length) {
-  console.error(`${v.ref} has ${refs.length} lines, ${v.hyp} ${hyps.length}: one utterance a line in both`);
-  process.exit(2);
-}
+const pairs = linePairs(v.ref, [v.hyp]);
 const counts = { lexicon: { words: 0, missed: 0 }, dictionary: { words: 0, missed: 0 }, neither: { words: 0, missed: 0 } };
-refs.forEach((ref, i) => {
-  const heard = new Set(hyps[i].split(/\s+/).filter(Boolean));
+pairs.forEach(([ref, hyp]) => {
+  const heard = new Set(hyp.split(/\s+/).filter(Boolean));
   for (const w of ref.split(/\s+/).filter(Boolean)) {
     const c = counts[lexicon.has(w) ? 'lexicon' : dictionary.has(w) ? 'dictionary' : 'neither'];
     c.words++;
     if (!heard.has(w)) c.missed++;
   }
 });
-console.log(JSON.stringify({ ref: v.ref, hyp: v.hyp, lm: lmFile, utterances: refs.length, ...counts }));
+console.log(JSON.stringify({ ref: v.ref, hyp: v.hyp, lm: lmFile, utterances: pairs.length, ...counts }));

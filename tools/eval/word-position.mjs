@@ -9,9 +9,9 @@
 //   node tools/eval/word-position.mjs --ref REF.txt --hyp HYP.txt[,HYP2.txt...] [--bins 5]
 //
 // Needs @zipper/eval built (npm run build).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { align, words } from '@zipper/eval';
+import { linePairs } from './line-pairs.mjs';
 
 const { values: v } = parseArgs({ options: { ref: { type: 'string' }, hyp: { type: 'string' }, bins: { type: 'string' } } });
 const bins = v.bins === undefined ? 5 : Number(v.bins);
@@ -19,27 +19,18 @@ if (!v.ref || !v.hyp || !Number.isInteger(bins) || bins < 1) {
   console.error('usage: node tools/eval/word-position.mjs --ref REF.txt --hyp HYP.txt[,HYP2.txt...] [--bins 5]');
   process.exit(2);
 }
-const lines = (f) => readFileSync(f, 'utf8').replace(/\n$/, '').split('\n');
-const refs = lines(v.ref);
 const words_ = Array.from({ length: bins }, () => 0);
 const right = Array.from({ length: bins }, () => 0);
-for (const file of v.hyp.split(',')) {
-  const hyps = lines(file);
-  if (hyps.length !== refs.length) {
-    console.error(`${v.ref} has ${refs.length} lines, ${file} ${hyps.length}: one utterance a line in both`);
-    process.exit(2);
+for (const [ref, hyp] of linePairs(v.ref, v.hyp.split(','))) {
+  const r = words(ref);
+  let i = 0; // the reference word the next operation is about
+  for (const op of align(r, words(hyp)).ops) {
+    if (op === 'I') continue;
+    const b = Math.min(bins - 1, Math.floor(((i + 0.5) / r.length) * bins));
+    words_[b]++;
+    if (op === 'C') right[b]++;
+    i++;
   }
-  refs.forEach((ref, u) => {
-    const r = words(ref);
-    let i = 0; // the reference word the next operation is about
-    for (const op of align(r, words(hyps[u])).ops) {
-      if (op === 'I') continue;
-      const b = Math.min(bins - 1, Math.floor(((i + 0.5) / r.length) * bins));
-      words_[b]++;
-      if (op === 'C') right[b]++;
-      i++;
-    }
-  });
 }
 const round = (x) => Math.round(x * 1000) / 1000;
 console.log(
