@@ -3,20 +3,10 @@
  * right, which only repeat a neighbour, their runs, pooled over several hypothesis files; bad input
  * exit 2.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { evalTool } from './eval-tool.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-insertions-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const file = (name: string, text: string) => {
-  const f = path.join(tmp, name);
-  writeFileSync(f, text);
-  return f;
-};
-const run = (...args: string[]) => spawnSync(process.execPath, ['tools/eval/insertions.mjs', ...args], { encoding: 'utf8' });
+const { file, run } = evalTool('tools/eval/insertions.mjs');
 
 interface Out {
   utterances: number;

@@ -2,20 +2,10 @@
  * tools/eval/word-position.mjs: the share of reference words right by where they sit, from
  * @zipper/eval's sclite alignment, pooled over several hypothesis files; bad input exit 2.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { evalTool } from './eval-tool.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'zipper-word-position-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const file = (name: string, text: string) => {
-  const f = path.join(tmp, name);
-  writeFileSync(f, text);
-  return f;
-};
-const run = (...args: string[]) => spawnSync(process.execPath, ['tools/eval/word-position.mjs', ...args], { encoding: 'utf8' });
+const { file, run } = evalTool('tools/eval/word-position.mjs');
 
 describe('tools/eval/word-position.mjs', () => {
   it('right words by fifth: a transcript that starts on its text and loses it, one with insertions, pooled over two files', () => {
