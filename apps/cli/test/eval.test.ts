@@ -439,7 +439,7 @@ describe('zipper eval tts', () => {
   }, 120_000);
   it('--cross-window needs links with cross positions: a single decoder and a run trained without --cross-rope are refused before any work', async () => {
     for (const [model, re] of [
-      [runs.baseline, /--cross-window: a single decoder has no cross-attention links/],
+      [runs.baseline, /--cross-window: crossWindow: a single decoder has no cross-attention links/],
       [runs.fuse, /the links speech <- text have no cross positions/],
     ] as const) {
       const out = path.join(data, 'tts-window');

@@ -41,6 +41,7 @@ import {
   type ZippedGenerateOptions,
   type ZippedGenerateResult,
 } from './generate.js';
+import type { CrossWindow } from './cross-window.js';
 import { checkExample, type Example } from './segments.js';
 import type { TowerEntry } from './zipper.js';
 
@@ -53,6 +54,15 @@ export interface BaselineBatch {
   readonly targets: Int32Array;
   /** Per tower name: 1 where the target is a token of that tower's target segment. */
   readonly masks: Readonly<Record<string, Float32Array>>;
+}
+
+/**
+ * A single decoder has no cross-attention links, so a cross window (`ZippedGenerateOptions`
+ * `crossWindow`) given to it is a ConfigError; none or an empty list passes. `generate` checks it;
+ * a caller can check it before any other work, as `resolveCrossWindows` does for a zipped model.
+ */
+export function refuseCrossWindows(windows: readonly CrossWindow[] | undefined): void {
+  if (windows && windows.length > 0) throw new ConfigError('crossWindow: a single decoder has no cross-attention links to window');
 }
 
 export class SingleDecoder {
@@ -181,8 +191,7 @@ export class SingleDecoder {
     const stops = resolveStopTokens(c, output, options.stopTokens);
     inputs.forEach((ex, i) => checkExample(c, ex, i));
     const guidance = resolveGuidance(c, inputs.length, options.guidance);
-    if (options.crossWindow && options.crossWindow.length > 0)
-      throw new ConfigError('crossWindow: a single decoder has no cross-attention links to window');
+    refuseCrossWindows(options.crossWindow);
     const rng = new Rng(options.seed ?? 0);
     const noise = options.inputNoise ? resolveInputNoise(c, options.inputNoise) : undefined;
     const noiseRng = new Rng(hashSeed(options.seed ?? 0, 'input-noise')); // as generateZipped: rows in order, tokens in order

@@ -12,6 +12,7 @@ import {
   crossMaskHost,
   generateZipped,
   layoutBatch,
+  refuseCrossWindows,
   resolveCrossWindows,
   SingleDecoder,
   UnknownTowerError,
@@ -139,6 +140,10 @@ describe('cross windows', () => {
       await expect(sd.generate(input, { output: ['speech'], maxNewTokens: 3, crossWindow: WINDOW })).rejects.toThrow(
         /no cross-attention links/,
       );
+      // the same check on its own, for callers that refuse before any work; none or [] passes
+      expect(() => refuseCrossWindows(WINDOW)).toThrow(ConfigError);
+      expect(() => refuseCrossWindows([])).not.toThrow();
+      expect(() => refuseCrossWindows(undefined)).not.toThrow();
     } finally {
       sd.dispose();
     }

@@ -17,6 +17,7 @@ import {
   type JointDecodeOptions,
   exactSearch,
   lexiconLevelRange,
+  refuseCrossWindows,
   resolveCrossWindows,
   resolveLexiconBeamOptions,
   type ResolvedLexiconBeamOptions,
@@ -121,9 +122,9 @@ export function speechCrossWindow(width: number): Pick<ZippedGenerateOptions, 'c
 export function checkSpeechCrossWindow(m: Pick<TrainedModel, 'model'>, width: number): void {
   const w = speechCrossWindow(width).crossWindow;
   if (!w) return;
-  if (m.model.kind !== 'fuse') throw new UsageError('--cross-window: a single decoder has no cross-attention links to window');
   try {
-    resolveCrossWindows(m.model.config, w);
+    if (m.model.kind === 'fuse') resolveCrossWindows(m.model.config, w);
+    else refuseCrossWindows(w);
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(`--cross-window: ${e.message}`);
     throw e;
