@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 /** A file's lines (one trailing newline dropped). */
-export const fileLines = (f) => readFileSync(f, 'utf8').replace(/\n$/, '').split('\n');
+const fileLines = (f) => readFileSync(f, 'utf8').replace(/\n$/, '').split('\n');
 
 /** Every [reference line, hypothesis line] of each file of `hypFiles` against `refFile`, file by file. */
 export function linePairs(refFile, hypFiles) {

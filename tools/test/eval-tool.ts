@@ -1,25 +1,35 @@
 /**
  * The set-up of a test of a tools/eval script: a temporary folder for its input files (removed after
- * the test file), a writer of one file in it, and a runner of the script (exit status, stdout, stderr).
+ * the test file), a writer of one file in it, a runner of the script (exit status, stdout, stderr),
+ * and the bad input every such script refuses with exit 2 (`refusesBadInput`).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 export function evalTool(script: string): {
   file: (name: string, text: string) => string;
   run: (...args: string[]) => SpawnSyncReturns<string>;
+  refusesBadInput: (...badOption: string[]) => void;
 } {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `zipper-${path.basename(script, '.mjs')}-`));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  return {
-    file: (name, text) => {
-      const f = path.join(tmp, name);
-      writeFileSync(f, text);
-      return f;
-    },
-    run: (...args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' }),
+  const file = (name: string, text: string) => {
+    const f = path.join(tmp, name);
+    writeFileSync(f, text);
+    return f;
   };
+  const run = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+  /** Exit 2: no --hyp; the script's own `badOption` (e.g. `--bins 0`); a hypothesis file shorter than the reference. */
+  const refusesBadInput = (...badOption: string[]) => {
+    const ref = file('r2.txt', 'a b\nc\n');
+    expect(run('--ref', ref).status).toBe(2);
+    expect(run('--ref', ref, '--hyp', ref, ...badOption).status).toBe(2);
+    const r = run('--ref', ref, '--hyp', file('short.txt', 'a b\n'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/has 2 lines, .*short\.txt 1/);
+  };
+  return { file, run, refusesBadInput };
 }
