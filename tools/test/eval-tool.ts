@@ -12,7 +12,7 @@ import { afterAll, expect } from 'vitest';
 export function evalTool(script: string): {
   file: (name: string, text: string) => string;
   run: (...args: string[]) => SpawnSyncReturns<string>;
-  refusesBadInput: (...badOption: string[]) => void;
+  refusesBadInput: (badOption: readonly string[], needed?: readonly string[]) => void;
 } {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `zipper-${path.basename(script, '.mjs')}-`));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -22,12 +22,16 @@ export function evalTool(script: string): {
     return f;
   };
   const run = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
-  /** Exit 2: no --hyp; the script's own `badOption` (e.g. `--bins 0`); a hypothesis file shorter than the reference. */
-  const refusesBadInput = (...badOption: string[]) => {
+  /**
+   * Exit 2: no --hyp; the script's own `badOption` (e.g. `--bins 0`); a hypothesis file shorter than
+   * the reference. `needed`: options the script requires besides --ref and --hyp (e.g. `--train F`),
+   * given to every call so that each is refused for its own fault.
+   */
+  const refusesBadInput = (badOption: readonly string[], needed: readonly string[] = []) => {
     const ref = file('r2.txt', 'a b\nc\n');
-    expect(run('--ref', ref).status).toBe(2);
-    expect(run('--ref', ref, '--hyp', ref, ...badOption).status).toBe(2);
-    const r = run('--ref', ref, '--hyp', file('short.txt', 'a b\n'));
+    expect(run('--ref', ref, ...needed).status).toBe(2);
+    expect(run('--ref', ref, '--hyp', ref, ...needed, ...badOption).status).toBe(2);
+    const r = run('--ref', ref, '--hyp', file('short.txt', 'a b\n'), ...needed);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/has 2 lines, .*short\.txt 1/);
   };

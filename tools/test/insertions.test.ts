@@ -48,5 +48,5 @@ describe('tools/eval/insertions.mjs', () => {
     expect([p.utterances, p.ins, p.tail, p.runs, p.longestRun, p.meanRun, p.lengthRatio]).toEqual([8, 14, 8, 10, 3, 1.4, 1.778]);
   });
 
-  it('bad input: no --hyp, a bad --top, files of different lengths: exit 2', () => refusesBadInput('--top', 'x'));
+  it('bad input: no --hyp, a bad --top, files of different lengths: exit 2', () => refusesBadInput(['--top', 'x']));
 });

@@ -25,5 +25,5 @@ describe('tools/eval/word-position.mjs', () => {
     expect(p.right).toEqual([0.5, 0.313]);
   });
 
-  it('bad input: no --hyp, a bad --bins, files of different lengths: exit 2', () => refusesBadInput('--bins', '0'));
+  it('bad input: no --hyp, a bad --bins, files of different lengths: exit 2', () => refusesBadInput(['--bins', '0']));
 });

@@ -64,6 +64,26 @@ export const PRETRAIN_PRESETS: Readonly<Record<Modality, Readonly<Record<string,
       keep: 2,
       evalEvery: 250,
     },
+    // A byte-level text tower (3 special tokens + 256 bytes, no merges) whose positions spell the
+    // text, for speech <- text links that must say words they were never trained on (docs/eval.md,
+    // "Rule AG"); windows of 192 bytes hold every aligned sentence of the full build (at most 160
+    // bytes + <bos>/<eos>). 2,000 steps x 2,304 bytes = 4.6M bytes, about half an epoch of the full
+    // build's text-only split, about 25 minutes on 2 cores (docs/pretrain.md, "Presets and budget").
+    bytes: {
+      shape: { dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 192 },
+      vocab: 259,
+      seqLen: 192,
+      batchSize: 12,
+      steps: 2_000,
+      peakLr: 2e-3,
+      minLr: 2e-4,
+      warmup: 100,
+      weightDecay: 0.1,
+      clip: 1,
+      every: 250,
+      keep: 2,
+      evalEvery: 250,
+    },
   },
   speech: {
     tiny: { ...TINY, heldOutFraction: 0.2 },
