@@ -68,7 +68,7 @@ export const PRETRAIN_PRESETS: Readonly<Record<Modality, Readonly<Record<string,
     // text, for speech <- text links that must say words they were never trained on (docs/eval.md,
     // "Rule AG"); windows of 192 bytes hold every aligned sentence of the full build (at most 160
     // bytes + <bos>/<eos>). 2,000 steps x 2,304 bytes = 4.6M bytes, about half an epoch of the full
-    // build's text-only split, about 25 minutes on 2 cores (docs/pretrain.md, "Presets and budget").
+    // build's text-only split: 17 minutes on 2 cores, measured (docs/pretrain.md, "Presets and budget").
     bytes: {
       shape: { dModel: 256, nLayers: 4, nHeads: 4, maxSeqLen: 192 },
       vocab: 259,
